@@ -1,0 +1,179 @@
+"""The `trueup` command: the scriptable front door (contract.md §2)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from trueup.cli import render
+from trueup.core.config import ConfigError, load_settings
+from trueup.core.db import Database, StoreError, open_database
+from trueup.core.http import ApiError
+from trueup.core.paths import default_config_path, default_db_path
+from trueup.core.secrets import SecretError
+from trueup.core.sync import SyncBusyError
+from trueup.sandbox.common import FaultSpecError
+from trueup.sandbox.scenario import ScenarioError
+
+app = typer.Typer(
+    name="trueup",
+    help="Month-end billing workbench for MSPs: reconcile Pax8 against HaloPSA.\n\n"
+    "Start with `trueup demo` (no credentials needed). Data goes to stdout, diagnostics to "
+    "stderr; exit 0 on success, 1 when you must act, 2 on bad usage.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Every failure a user can act on: one line on stderr and exit 1, never a traceback.
+USER_ERRORS = (StoreError, ConfigError, SecretError, ApiError, ScenarioError, FaultSpecError,
+               SyncBusyError, OSError)
+
+
+class State:
+    def __init__(self, db_path: Path | None, config_path: Path) -> None:
+        self.db_path = db_path
+        self.config_path = config_path
+
+    def open_db(self, default: Path | None = None) -> Database:
+        return open_database(self.db_path or default or default_db_path())
+
+
+def handles_errors(command: F) -> F:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except USER_ERRORS as exc:
+            render.fail(str(exc) or type(exc).__name__)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            render.fail("interrupted; nothing half-done was saved")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[Path | None, typer.Option(
+        "--db", envvar="TRUEUP_DB", help="The SQLite file (default: in your user data folder).",
+        show_default=False)] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", envvar="TRUEUP_CONFIG", help="The config file (default: in your user config "
+        "folder).", show_default=False)] = None,
+) -> None:
+    ctx.obj = State(db, config or default_config_path())
+
+
+def state(ctx: typer.Context) -> State:
+    assert isinstance(ctx.obj, State)
+    return ctx.obj
+
+
+@app.command()
+@handles_errors
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """What the local store holds: rows per entity, last sync of each source, open batches."""
+    from trueup.core.status import store_status
+
+    db = state(ctx).open_db()
+    try:
+        result = store_status(db)
+    finally:
+        db.dispose()
+    if as_json:
+        render.emit_json(result)
+    else:
+        render.status_tables(result)
+
+
+@app.command()
+@handles_errors
+def log(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    level: Annotated[str | None, typer.Option(help="Only INFO, WARNING or ERROR.")] = None,
+    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
+) -> None:
+    """The sync (and later posting) log, newest first."""
+    from trueup.core.logbook import read_log
+
+    db = state(ctx).open_db()
+    try:
+        entries = read_log(db, level=level.upper() if level else None, limit=limit)
+    finally:
+        db.dispose()
+    if as_json:
+        render.emit_json({"entries": entries})
+    else:
+        render.log_table(entries)
+
+
+@app.command()
+@handles_errors
+def sync(
+    ctx: typer.Context,
+    sandbox: Annotated[Path | None, typer.Option(
+        help="Sync from the in-process simulators serving this scenario file instead of the "
+        "configured Pax8 and Halo.", show_default=False)] = None,
+    faults: Annotated[str | None, typer.Option(
+        help="With --sandbox: inject faults, e.g. `429=0.05,500=0.02,reset=0.01,seed=7`.",
+        show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Pull Pax8 and HaloPSA into the local file, both at once.
+
+    Each source is applied in one transaction: a sync that fails or is interrupted leaves the
+    previous data as it was, and the log says why.
+    """
+    from trueup.cli.syncing import run_sync
+
+    ok = run_sync(state(ctx), scenario_path=sandbox, faults=faults, as_json=as_json)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def demo(
+    ctx: typer.Context,
+    scenario: Annotated[Path | None, typer.Option(
+        help="A scenario file (default: the bundled 60-client MSP).", show_default=False)] = None,
+    faults: Annotated[str | None, typer.Option(
+        help="Inject faults into the simulators, e.g. `429=0.05,reset=0.01,seed=7`.",
+        show_default=False)] = None,
+) -> None:
+    """Serve the sandbox on loopback, sync it over real HTTP, and show what the store holds.
+
+    Needs no credentials and keeps its own file (demo.sqlite), apart from your real data.
+    """
+    from trueup.cli.syncing import run_demo
+
+    if not run_demo(state(ctx), scenario_path=scenario, faults=faults):
+        raise typer.Exit(1)
+
+
+def _register_subcommands() -> None:
+    from trueup.cli.connect import connect_app
+    from trueup.cli.sandbox import sandbox_app
+
+    app.add_typer(sandbox_app, name="sandbox")
+    app.add_typer(connect_app, name="connect")
+
+
+_register_subcommands()
+
+
+def main() -> None:
+    app()

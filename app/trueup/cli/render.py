@@ -1,0 +1,121 @@
+"""Terminal output for the CLI: progress on stderr when it is a terminal, tables on stdout."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from trueup.core.records import ENTITIES
+from trueup.core.sync import Report, SourceResult
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+SOURCE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA"}
+
+
+@contextmanager
+def sync_progress() -> Iterator[Report | None]:
+    """A live progress display on a terminal; nothing at all when stderr is piped."""
+    if not stderr.is_terminal:
+        yield None
+        return
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), console=stderr,
+                        transient=False)
+    tasks: dict[tuple[str, str], TaskID] = {}
+
+    def report(source: str, what: str, done: int, total: int | None) -> None:
+        key = (source, what)
+        if key not in tasks:
+            tasks[key] = progress.add_task(f"{SOURCE_NAMES[source]:8} {what}", total=total)
+        progress.update(tasks[key], completed=done, total=total)
+
+    with progress:
+        yield report
+
+
+def sync_summary(results: list[SourceResult]) -> None:
+    table = Table(title="Sync", title_justify="left")
+    for column in ("source", "status", "created", "updated", "deleted", "unchanged", "failed",
+                   "requests", "429s", "seconds"):
+        table.add_column(column, justify="left" if column in ("source", "status") else "right")
+    for r in results:
+        totals = {k: sum(getattr(c, k) for c in r.counts.values())
+                  for k in ("created", "updated", "deleted", "unchanged", "failed")}
+        style = "green" if r.status == "ok" else "red"
+        table.add_row(SOURCE_NAMES[r.source], Text(r.status, style=style),
+                      *(str(totals[k]) for k in totals), str(r.requests), str(r.rate_limited),
+                      f"{r.seconds:.1f}")
+    stdout.print(table)
+    for r in results:
+        if r.error:
+            stderr.print(Text(f"{SOURCE_NAMES[r.source]}: {r.error}", style="red"))
+
+
+def sync_json(results: list[SourceResult]) -> dict[str, Any]:
+    return {
+        "ok": all(r.status == "ok" for r in results),
+        "sources": [
+            {"source": r.source, "status": r.status, "run_id": r.run_id,
+             "seconds": round(r.seconds, 3), "requests": r.requests, "retries": r.retries,
+             "rate_limited": r.rate_limited, "error": r.error,
+             "counts": {name: vars(c) for name, c in r.counts.items()}}
+            for r in results
+        ],
+    }
+
+
+def status_tables(status: dict[str, Any]) -> None:
+    sources = Table(title=f"trueup store {status['db']}", title_justify="left")
+    for column in ("source", "last good sync", "last run", "error"):
+        sources.add_column(column)
+    for source, info in status["sources"].items():
+        run = info["last_run"]
+        sources.add_row(SOURCE_NAMES[source], info["age"],
+                        run["status"] if run else "-", Text(run["error"] or "") if run else "")
+    stdout.print(sources)
+    entities = Table(show_header=True)
+    entities.add_column("what")
+    entities.add_column("rows", justify="right")
+    for name, count in status["entities"].items():
+        source, label = name.split("_", 1)[0], ENTITIES[name].label
+        entities.add_row(f"{SOURCE_NAMES[source]} {label}", f"{count:,}")
+    stdout.print(entities)
+
+
+def fail(message: str) -> None:
+    stderr.print(Text(f"error: {message}", style="bold red"))
+
+
+def emit_json(data: Any) -> None:
+    import simplejson
+
+    sys.stdout.write(simplejson.dumps(data, indent=2, use_decimal=True, default=str) + "\n")
+
+
+def log_table(entries: list[dict[str, Any]]) -> None:
+    styles = {"ERROR": "red", "WARNING": "yellow", "INFO": "green"}
+    table = Table(title="Log (newest first)", title_justify="left")
+    for column in ("level", "time", "source", "event", "details"):
+        table.add_column(column)
+    for e in entries:
+        details = ", ".join(f"{k}={v}" for k, v in e["details"].items())
+        table.add_row(Text(e["level"], style=styles.get(e["level"], "")), e["at"][:16],
+                      e["source"] or "", Text(e["event"]), Text(details[:120]))
+    stdout.print(table)

@@ -1,0 +1,1 @@
+"""Models, store, API clients and services. Never imports Textual."""

@@ -1,0 +1,56 @@
+"""Building the API clients from the config, the environment and the keyring."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+
+import httpx
+
+from trueup.core.config import ConfigError, Settings
+from trueup.core.halo import HaloClient
+from trueup.core.pax8 import Pax8Client
+from trueup.core.secrets import get_secret
+
+
+def today(default: date | None = None) -> date:
+    """TRUEUP_TODAY (YYYY-MM-DD) if set, else `default`, else the UTC date."""
+    text = os.environ.get("TRUEUP_TODAY")
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ConfigError(f"TRUEUP_TODAY={text!r} is not a date like 2026-11-21") from None
+    return default or datetime.now(UTC).date()
+
+
+def pax8_from_settings(settings: Settings) -> Pax8Client:
+    if not settings.pax8.client_id:
+        raise ConfigError("Pax8 is not configured: run `trueup connect pax8` "
+                          "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET")
+    secret = get_secret("pax8", settings.pax8.client_id)
+    return Pax8Client(settings.pax8.url, settings.pax8.client_id, secret)
+
+
+def halo_from_settings(settings: Settings) -> HaloClient:
+    halo = settings.halo
+    if not halo.url or not halo.client_id:
+        raise ConfigError("HaloPSA is not configured: run `trueup connect halo` "
+                          "or set TRUEUP_HALO_URL, TRUEUP_HALO_CLIENT_ID and "
+                          "TRUEUP_HALO_CLIENT_SECRET")
+    secret = get_secret("halo", halo.client_id)
+    return HaloClient(halo.url, halo.auth_url or None, halo.client_id, secret,
+                      scope=halo.scope, tenant=halo.tenant or None)
+
+
+def sandbox_clients(transports: dict[str, httpx.AsyncBaseTransport],
+                    credentials: dict[str, dict[str, str]]) -> tuple[Pax8Client, HaloClient]:
+    """Clients wired to in-process simulators: the same code path as the real services."""
+    pax8 = credentials["pax8"]
+    halo = credentials["halo"]
+    return (
+        Pax8Client("http://pax8.sandbox/v1", pax8["client_id"], pax8["client_secret"],
+                   transport=transports["pax8"]),
+        HaloClient("http://halo.sandbox", "http://halo.sandbox/auth", halo["client_id"],
+                   halo["client_secret"], transport=transports["halo"]),
+    )

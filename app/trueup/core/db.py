@@ -1,0 +1,177 @@
+"""Opening the local SQLite file: pragmas, permissions, schema version and clear errors."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import SQLModel
+
+from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+APP_MARKER = "trueup"
+SCHEMA_VERSION = 1
+
+# version -> the step that brings a store from version-1 to it. A new store is created at the
+# latest version directly; these run on stores written by an older trueup.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+class StoreError(Exception):
+    """The local file cannot be used; the message says why and what to do."""
+
+
+class Database:
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction, taking SQLite's write lock up front (BEGIN IMMEDIATE)."""
+        with _store_errors(self.path), self.engine.connect() as conn:
+            conn = conn.execution_options(begin_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: a consistent snapshot that never blocks the writer (WAL)."""
+        with _store_errors(self.path), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(path: Path) -> Database:
+    """Open (creating if needed) the store at `path`, migrating an older schema."""
+    path = path.expanduser()
+    _prepare_file(path)
+    version = _identify(path)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 15})
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    database = Database(path, engine)
+    try:
+        _create_or_migrate(database, version)
+    except BaseException:
+        engine.dispose()
+        raise
+    for suffix in ("", "-wal", "-shm"):
+        sidecar = Path(f"{path}{suffix}")
+        if sidecar.exists():
+            sidecar.chmod(0o600)
+    return database
+
+
+def _prepare_file(path: Path) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory; give --db a file name")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            # Create it 0600 before SQLite does, so no other user can ever read it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except PermissionError:
+        raise StoreError(
+            f"cannot create {path}: permission denied; choose a writable place with --db or TRUEUP_DB"
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise StoreError(
+            f"{path} is read-only (SQLite also needs to write beside it, in {path.parent}); "
+            "fix the permissions or choose another file with --db"
+        )
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+    cursor = dbapi_conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=15000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _identify(path: Path) -> int | None:
+    """The schema version of an existing trueup store, None for a new file.
+
+    Read-only, before any pragma: a file that is not ours must be left byte for byte as it was.
+    """
+    if path.stat().st_size == 0:
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            meta = dict(conn.execute("SELECT key, value FROM schema_meta").fetchall()) \
+                if "schema_meta" in tables else {}
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_describe(path, exc)) from None
+    if not tables:
+        return None
+    if meta.get("app") != APP_MARKER:
+        raise StoreError(f"{path} is a SQLite file of another application, not a trueup store; "
+                         "choose another file with --db")
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer trueup (schema {version}, this one "
+                         f"knows {SCHEMA_VERSION}); upgrade trueup")
+    return version
+
+
+def _create_or_migrate(database: Database, version: int | None) -> None:
+    with database.write() as conn:
+        if version is None:
+            SQLModel.metadata.create_all(conn)
+            _set_meta(conn, "app", APP_MARKER)
+            _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+            return
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](conn)
+            _set_meta(conn, "schema_version", str(step))
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    conn.execute(
+        text("INSERT INTO schema_meta(key, value) VALUES (:k, :v) "
+             "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+        {"k": key, "v": value},
+    )
+
+
+@contextmanager
+def _store_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's failures into one line naming the file and the way out."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreError(_describe(path, exc.orig)) from exc
+    except DatabaseError as exc:
+        raise StoreError(_describe(path, exc.orig)) from exc
+
+
+def _describe(path: Path, error: Any) -> str:
+    message = str(error)
+    if "not a database" in message or "malformed" in message:
+        return (f"{path} is not a usable SQLite database (corrupt or another format); "
+                "move it aside or choose another file with --db")
+    if "readonly" in message or "read-only" in message:
+        return f"{path} is read-only; fix its permissions or choose another file with --db"
+    if "locked" in message or "busy" in message:
+        return f"{path} is busy: another trueup is writing to it; try again when it finishes"
+    if "unable to open" in message:
+        return f"cannot open {path}: check that its folder exists and is writable"
+    return f"{path}: {message}"

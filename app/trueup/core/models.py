@@ -1,0 +1,300 @@
+"""The local store's tables. Every synced row keeps the raw JSON the API sent beside its columns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """Exact decimals as TEXT: SQLite's NUMERIC would round money through a float."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def money(**kwargs: Any) -> Any:
+    return Field(default=None, sa_type=DecimalText, **kwargs)
+
+
+def raw_json() -> Any:
+    return Field(sa_column=Column(Text, nullable=False))
+
+
+# --- Pax8 -------------------------------------------------------------------------------------
+
+
+class Pax8Company(SQLModel, table=True):
+    __tablename__ = "pax8_company"
+    id: str = Field(primary_key=True)
+    name: str | None = None
+    external_id: str | None = None
+    status: str | None = None
+    bill_on_behalf: bool | None = None
+    updated_at: datetime | None = None
+    raw: str = raw_json()
+
+
+class Pax8Product(SQLModel, table=True):
+    __tablename__ = "pax8_product"
+    id: str = Field(primary_key=True)
+    name: str | None = None
+    vendor_name: str | None = None
+    sku: str | None = Field(default=None, index=True)
+    vendor_sku: str | None = None
+    raw: str = raw_json()
+
+
+class Pax8Subscription(SQLModel, table=True):
+    __tablename__ = "pax8_subscription"
+    id: str = Field(primary_key=True)
+    company_id: str | None = Field(default=None, index=True)
+    product_id: str | None = Field(default=None, index=True)
+    product_name: str | None = None
+    quantity: Decimal | None = money()
+    status: str | None = None
+    billing_term: str | None = None
+    commitment_term: str | None = None
+    price: Decimal | None = money()
+    partner_cost: Decimal | None = money()
+    currency: str | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    billing_start: date | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: str = raw_json()
+
+
+class Pax8SubscriptionSnapshot(SQLModel, table=True):
+    """One entry of /subscriptions/{id}/history; position 0 is the newest."""
+
+    __tablename__ = "pax8_subscription_snapshot"
+    subscription_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("pax8_subscription.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    position: int = Field(primary_key=True)
+    quantity: Decimal | None = money()
+    status: str | None = None
+    price: Decimal | None = money()
+    partner_cost: Decimal | None = money()
+    updated_at: datetime | None = None
+    end_at: datetime | None = None
+    raw: str = raw_json()
+
+
+class Pax8Invoice(SQLModel, table=True):
+    __tablename__ = "pax8_invoice"
+    id: str = Field(primary_key=True)
+    invoice_date: date | None = Field(default=None, index=True)
+    due_date: date | None = None
+    status: str | None = None
+    company_id: str | None = None
+    total: Decimal | None = money()
+    balance: Decimal | None = money()
+    currency: str | None = None
+    raw: str = raw_json()
+
+
+class Pax8InvoiceItem(SQLModel, table=True):
+    __tablename__ = "pax8_invoice_item"
+    id: str = Field(primary_key=True)
+    invoice_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("pax8_invoice.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    type: str | None = None
+    company_id: str | None = Field(default=None, index=True)
+    subscription_id: str | None = Field(default=None, index=True)
+    product_id: str | None = None
+    sku: str | None = None
+    term: str | None = None
+    start_period: date | None = None
+    end_period: date | None = None
+    quantity: Decimal | None = money()
+    price: Decimal | None = money()
+    cost: Decimal | None = money()
+    subtotal: Decimal | None = money()
+    cost_total: Decimal | None = money()
+    total: Decimal | None = money()
+    currency: str | None = None
+    raw: str = raw_json()
+
+
+class Pax8UsageSummary(SQLModel, table=True):
+    """Usage summaries as seen in a given month: estimates before the arrears invoice exists."""
+
+    __tablename__ = "pax8_usage_summary"
+    id: str = Field(primary_key=True)
+    month: str = Field(primary_key=True)  # YYYY-MM of the sync that saw it
+    subscription_id: str | None = Field(default=None, index=True)
+    company_id: str | None = None
+    product_id: str | None = None
+    resource_group: str | None = None
+    current_charges: Decimal | None = money()
+    partner_total: Decimal | None = money()
+    currency: str | None = None
+    is_trial: bool | None = None
+    raw: str = raw_json()
+
+
+# --- HaloPSA ----------------------------------------------------------------------------------
+
+
+class HaloClient(SQLModel, table=True):
+    __tablename__ = "halo_client"
+    id: int = Field(primary_key=True)
+    name: str | None = None
+    inactive: bool | None = None
+    toplevel_id: int | None = None
+    ref: str | None = None
+    accounts_id: str | None = None
+    raw: str = raw_json()
+
+
+class HaloSite(SQLModel, table=True):
+    __tablename__ = "halo_site"
+    id: int = Field(primary_key=True)
+    client_id: int | None = Field(default=None, index=True)
+    name: str | None = None
+    inactive: bool | None = None
+    raw: str = raw_json()
+
+
+class HaloItem(SQLModel, table=True):
+    __tablename__ = "halo_item"
+    id: int = Field(primary_key=True)
+    name: str | None = None
+    inactive: bool | None = None
+    supplier_part_code: str | None = None
+    internal_reference: str | None = None
+    external_reference: str | None = None
+    recurring_price: Decimal | None = money()
+    recurring_cost: Decimal | None = money()
+    raw: str = raw_json()
+
+
+class HaloRecurringInvoice(SQLModel, table=True):
+    __tablename__ = "halo_recurring_invoice"
+    id: int = Field(primary_key=True)  # negative, as Halo numbers them
+    client_id: int | None = Field(default=None, index=True)
+    disabled: bool | None = None
+    reference: str | None = None
+    currency: str | None = None
+    raw: str = raw_json()  # the header without its lines
+
+
+class HaloRecurringInvoiceLine(SQLModel, table=True):
+    __tablename__ = "halo_recurring_invoice_line"
+    id: int = Field(primary_key=True)
+    invoice_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("halo_recurring_invoice.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    item_id: int | None = Field(default=None, index=True)
+    description: str | None = None
+    quantity: Decimal | None = money()
+    unit_price: Decimal | None = money()
+    unit_cost: Decimal | None = money()
+    inactive: bool | None = None
+    raw: str = raw_json()
+
+
+class HaloLicence(SQLModel, table=True):
+    __tablename__ = "halo_licence"
+    id: int = Field(primary_key=True)
+    client_id: int | None = Field(default=None, index=True)
+    name: str | None = None
+    count: Decimal | None = money()
+    third_party_product: str | None = None
+    third_party_client_id: str | None = None
+    active: bool | None = None
+    raw: str = raw_json()
+
+
+class HaloExternalLink(SQLModel, table=True):
+    __tablename__ = "halo_external_link"
+    id: int = Field(primary_key=True)
+    table_id: int | None = None
+    halo_id: int | None = Field(default=None, index=True)
+    third_party_id: str | None = Field(default=None, index=True)
+    third_party_type: str | None = None
+    raw: str = raw_json()
+
+
+# --- trueup's own bookkeeping -----------------------------------------------------------------
+
+
+class SyncRun(SQLModel, table=True):
+    """One source's sync: a single transaction applies it, so a failed run changes no data."""
+
+    __tablename__ = "sync_run"
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(index=True)  # pax8 | halo
+    status: str = "running"  # running | ok | failed | interrupted
+    pid: int | None = None  # the process running it, to tell a live sync from a dead one
+    host: str | None = None
+    started_at: datetime
+    ended_at: datetime | None = None
+    duration_ms: int | None = None
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    counts: str = "{}"  # JSON: per entity {created, updated, deleted, unchanged, failed}
+    error: str | None = None
+
+
+class StagedRecord(SQLModel, table=True):
+    """Records fetched by a running sync, waiting for the one transaction that applies them."""
+
+    __tablename__ = "staged_record"
+    seq: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("sync_run.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    entity: str
+    scope: str | None = None  # the parent id a "scoped" entity was fetched for
+    extra: str = "{}"  # JSON: context the raw record does not carry (parent id, position, month)
+    raw: str = raw_json()
+
+
+class LogEvent(SQLModel, table=True):
+    __tablename__ = "log_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    level: str  # INFO | WARNING | ERROR
+    source: str | None = None
+    event: str
+    details: str = "{}"  # JSON
+
+
+class SchemaMeta(SQLModel, table=True):
+    __tablename__ = "schema_meta"
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,62 @@
+"""`trueup status`: what the store holds and how fresh it is."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from trueup.core import models as m
+from trueup.core.db import Database
+from trueup.core.records import ENTITIES
+from trueup.core.snapshot import load_json
+
+
+def store_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    runs = m.SyncRun.__table__  # type: ignore[attr-defined]
+    with db.read() as conn:
+        counts = {name: conn.execute(select(func.count()).select_from(e.table)).scalar_one()
+                  for name, e in ENTITIES.items()}
+        sources: dict[str, Any] = {}
+        for source in ("pax8", "halo"):
+            last = conn.execute(select(runs).where(runs.c.source == source)
+                                .order_by(runs.c.id.desc()).limit(1)).first()
+            last_ok = conn.execute(select(runs).where(runs.c.source == source,
+                                                      runs.c.status == "ok")
+                                   .order_by(runs.c.id.desc()).limit(1)).first()
+            sources[source] = {
+                "last_sync": _iso(last_ok.ended_at) if last_ok else None,
+                "age": age(last_ok.ended_at, now) if last_ok else "never",
+                "last_run": _run(last) if last else None,
+            }
+    return {"db": str(db.path), "entities": counts, "sources": sources, "open_batches": []}
+
+
+def _run(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id, "status": row.status, "started_at": _iso(row.started_at),
+        "ended_at": _iso(row.ended_at), "duration_ms": row.duration_ms,
+        "created": row.created, "updated": row.updated, "deleted": row.deleted,
+        "unchanged": row.unchanged, "failed": row.failed, "requests": row.requests,
+        "rate_limited": row.rate_limited, "retries": row.retries, "error": row.error,
+        "counts": load_json(row.counts),
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def age(when: datetime, now: datetime) -> str:
+    """'just now', '12 min ago', '9h ago', '3 days ago', as the sync tiles say it."""
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    days = int(seconds // 86400)
+    return "1 day ago" if days == 1 else f"{days} days ago"

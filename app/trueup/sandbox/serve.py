@@ -1,0 +1,115 @@
+"""Serving the simulators: over loopback HTTP (uvicorn) or in-process (httpx transports)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from trueup.sandbox.common import ConnectionResetFault, FaultSpec
+from trueup.sandbox.halo import create_halo_app
+from trueup.sandbox.pax8 import create_pax8_app
+from trueup.sandbox.qbo import create_qbo_app
+from trueup.sandbox.scenario import Scenario
+from trueup.sandbox.transport import SandboxTransport
+
+QBO_REALM = "9341455000000000"
+
+
+@dataclass(frozen=True)
+class Simulators:
+    pax8: ASGIApp
+    halo: ASGIApp
+    qbo: ASGIApp
+
+
+def build_simulators(scenario: Scenario, *, faults: FaultSpec | None = None,
+                     rate_limits: bool = True) -> Simulators:
+    return Simulators(
+        pax8=create_pax8_app(scenario, faults=faults,
+                             rate_limit=(1000, 60.0) if rate_limits else None),
+        halo=create_halo_app(scenario, faults=faults,
+                             rate_limit=(300, 300.0) if rate_limits else None),
+        qbo=create_qbo_app(scenario, faults=faults,
+                           rate_limit=(500, 60.0) if rate_limits else None),
+    )
+
+
+@dataclass(frozen=True)
+class SandboxUrls:
+    """The values for TRUEUP_PAX8_URL, TRUEUP_HALO_URL, TRUEUP_HALO_AUTH_URL, TRUEUP_QBO_URL."""
+
+    pax8: str
+    halo: str
+    halo_auth: str
+    qbo: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"pax8": self.pax8, "halo": self.halo, "halo_auth": self.halo_auth,
+                "qbo": self.qbo}
+
+
+def urls_for(host: str, pax8_port: int, halo_port: int, qbo_port: int) -> SandboxUrls:
+    return SandboxUrls(
+        pax8=f"http://{host}:{pax8_port}/v1",
+        halo=f"http://{host}:{halo_port}",
+        halo_auth=f"http://{host}:{halo_port}/auth",
+        qbo=f"http://{host}:{qbo_port}",
+    )
+
+
+def in_process_transports(sims: Simulators) -> dict[str, SandboxTransport]:
+    return {name: SandboxTransport(app=getattr(sims, name)) for name in ("pax8", "halo", "qbo")}
+
+
+class _DropInjectedResets(logging.Filter):
+    """uvicorn logs every exception; an injected reset is the point, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionResetFault))
+
+
+@contextmanager
+def serve_in_background(sims: Simulators, *, host: str = "127.0.0.1", pax8_port: int = 0,
+                        halo_port: int = 0, qbo_port: int = 0) -> Iterator[SandboxUrls]:
+    """Serve the three simulators on `host` from a background thread until the block ends."""
+    logging.getLogger("uvicorn.error").addFilter(_DropInjectedResets())
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                      lifespan="off", access_log=False))
+        for app, port in ((sims.pax8, pax8_port), (sims.halo, halo_port), (sims.qbo, qbo_port))
+    ]
+    for server in servers:
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(_serve_all(servers))
+        except BaseException as exc:  # surfaced to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="trueup-sandbox", daemon=True)
+    thread.start()
+    while not all(s.started for s in servers):
+        if failure or not thread.is_alive():
+            raise OSError(f"the sandbox could not start on {host}: "
+                          f"{failure[0] if failure else 'a port is in use'}")
+        thread.join(0.02)
+    ports = [s.servers[0].sockets[0].getsockname()[1] for s in servers]
+    try:
+        yield urls_for(host, *ports)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        thread.join(10)
+
+
+async def _serve_all(servers: list[uvicorn.Server]) -> None:
+    await asyncio.gather(*(server.serve() for server in servers))

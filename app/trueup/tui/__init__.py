@@ -1,0 +1,1 @@
+"""The Textual workbench. Screens call core services only."""

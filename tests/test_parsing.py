@@ -1,0 +1,45 @@
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from trueup.core.parsing import month_start, parse_day, parse_instant, to_decimal, to_int
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023-08-11T11:33:12.314-0600", datetime(2023, 8, 11, 17, 33, 12, 314000, tzinfo=UTC)),
+        ("2021-01-01T08:30:00Z", datetime(2021, 1, 1, 8, 30, tzinfo=UTC)),
+        ("2024-03-15", datetime(2024, 3, 15, tzinfo=UTC)),
+        ("2025-03-20T18:50:25.057", datetime(2025, 3, 20, 18, 50, 25, 57000, tzinfo=UTC)),
+        ("2024-06-03T09:12:00+02:00", datetime(2024, 6, 3, 7, 12, tzinfo=UTC)),
+    ],
+)
+def test_every_timestamp_style_the_apis_send(text, expected):
+    assert parse_instant(text) == expected
+
+
+@pytest.mark.parametrize("junk", [None, "", "soon", 12, "1899-12-30T00:00:00", "1900-01-01T00:00:00"])
+def test_junk_and_halo_sentinels_are_no_date(junk):
+    assert parse_instant(junk) is None
+
+
+def test_the_day_is_the_utc_date():
+    # 23:30 in Denver on the 11th is the 12th in UTC: billing days are UTC dates.
+    assert parse_day("2026-11-11T23:30:00.000-0700") == date(2026, 11, 12)
+
+
+def test_money_stays_exact():
+    assert to_decimal(Decimal("26.40")) == Decimal("26.40")
+    assert to_decimal("12.50") == Decimal("12.50")
+    assert to_decimal(18) == Decimal(18)
+    assert [to_decimal(v) for v in (None, True, "abc", "NaN", [1])] == [None] * 5
+    assert to_int(Decimal("18.0")) == 18
+    assert to_int(Decimal("18.5")) is None
+
+
+def test_month_start_crosses_years():
+    assert month_start(date(2026, 1, 21), 1) == date(2025, 12, 1)
+    assert month_start(date(2026, 11, 21), 2) == date(2026, 9, 1)
+    assert month_start(date(2026, 11, 21)) == date(2026, 11, 1)
