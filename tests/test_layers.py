@@ -24,8 +24,11 @@ def test_core_modules_import_no_textual_or_tui():
         for path in (APP / "core").rglob("*.py")
         if _imports(path) & {"textual"}
     }
-    tui_users = [str(p.relative_to(APP)) for p in (APP / "core").rglob("*.py")
-                 if "trueup.tui" in p.read_text(encoding="utf-8")]
+    tui_users = [
+        str(p.relative_to(APP))
+        for p in (APP / "core").rglob("*.py")
+        if "trueup.tui" in p.read_text(encoding="utf-8")
+    ]
     assert offenders == {} and tui_users == []
 
 

@@ -20,7 +20,9 @@ def test_every_timestamp_style_the_apis_send(text, expected):
     assert parse_instant(text) == expected
 
 
-@pytest.mark.parametrize("junk", [None, "", "soon", 12, "1899-12-30T00:00:00", "1900-01-01T00:00:00"])
+@pytest.mark.parametrize(
+    "junk", [None, "", "soon", 12, "1899-12-30T00:00:00", "1900-01-01T00:00:00"]
+)
 def test_junk_and_halo_sentinels_are_no_date(junk):
     assert parse_instant(junk) is None
 

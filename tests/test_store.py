@@ -66,8 +66,9 @@ def test_an_older_schema_is_migrated(tmp_path, monkeypatch):
     monkeypatch.setitem(dbmod.MIGRATIONS, dbmod.SCHEMA_VERSION, lambda conn: applied.append(1))
     database = open_database(path)
     with database.read() as conn:
-        assert conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'")
-                            ).scalar() == str(dbmod.SCHEMA_VERSION)
+        assert conn.execute(
+            text("SELECT value FROM schema_meta WHERE key='schema_version'")
+        ).scalar() == str(dbmod.SCHEMA_VERSION)
     database.dispose()
     assert applied == [1]
 
@@ -78,7 +79,7 @@ def test_a_read_only_folder_is_explained(tmp_path):
     folder.mkdir()
     folder.chmod(0o500)
     try:
-        with pytest.raises(StoreError, match="permission denied|read-only"):
+        with pytest.raises(StoreError, match=r"permission denied|read-only"):
             open_database(folder / "trueup.sqlite")
     finally:
         folder.chmod(0o700)
@@ -93,15 +94,21 @@ def test_a_read_only_file_is_explained(tmp_path, monkeypatch):
 
 
 def _company(cid, name):
-    return {"id": cid, "name": name, "status": "Active", "updatedDate": "2026-11-03T09:12:00.000-0600"}
+    return {
+        "id": cid,
+        "name": name,
+        "status": "Active",
+        "updatedDate": "2026-11-03T09:12:00.000-0600",
+    }
 
 
 def _apply(store, source, fill):
     run_id = start_run(store, source)
     stager = Stager(store, run_id, flush_every=2)
     fill(stager)
-    return apply_run(store, run_id, source, stager, stats={"requests": 1, "retries": 0,
-                                                             "rate_limited": 0})
+    return apply_run(
+        store, run_id, source, stager, stats={"requests": 1, "retries": 0, "rate_limited": 0}
+    )
 
 
 def _rows(store, model):
@@ -110,10 +117,19 @@ def _rows(store, model):
 
 
 def test_apply_counts_created_updated_unchanged_deleted_and_keeps_raw(store):
-    _apply(store, "pax8", lambda s: s.add("pax8_company", [_company("a", "Acme"),
-                                                           _company("b", "Birch")]))
-    counts = _apply(store, "pax8", lambda s: s.add("pax8_company", [
-        _company("a", "Acme"), _company("b", "Birch Legal"), _company("c", "Cedar")]))
+    _apply(
+        store,
+        "pax8",
+        lambda s: s.add("pax8_company", [_company("a", "Acme"), _company("b", "Birch")]),
+    )
+    counts = _apply(
+        store,
+        "pax8",
+        lambda s: s.add(
+            "pax8_company",
+            [_company("a", "Acme"), _company("b", "Birch Legal"), _company("c", "Cedar")],
+        ),
+    )
     company = counts["pax8_company"]
     assert (company.created, company.updated, company.unchanged, company.deleted) == (1, 1, 1, 0)
     counts = _apply(store, "pax8", lambda s: s.add("pax8_company", [_company("c", "Cedar")]))
@@ -124,8 +140,15 @@ def test_apply_counts_created_updated_unchanged_deleted_and_keeps_raw(store):
 
 
 def test_money_keeps_its_exact_digits_in_columns_and_raw(store):
-    sub = {"id": "s1", "companyId": "a", "productId": "p", "quantity": 18,
-           "price": Decimal("12.50"), "partnerCost": Decimal("10.63"), "status": "Active"}
+    sub = {
+        "id": "s1",
+        "companyId": "a",
+        "productId": "p",
+        "quantity": 18,
+        "price": Decimal("12.50"),
+        "partnerCost": Decimal("10.63"),
+        "status": "Active",
+    }
     _apply(store, "pax8", lambda s: s.add("pax8_subscription", [sub]))
     row = _rows(store, m.Pax8Subscription)[0]
     assert (row.price, row.partner_cost, row.quantity) == (Decimal("12.50"), Decimal("10.63"), 18)
@@ -133,8 +156,14 @@ def test_money_keeps_its_exact_digits_in_columns_and_raw(store):
 
 
 def test_a_record_without_identity_is_counted_failed_and_logged(store):
-    counts = _apply(store, "pax8", lambda s: s.add("pax8_company", [
-        _company("a", "Acme"), {"name": "no id"}, {"id": None, "name": "null id"}]))
+    counts = _apply(
+        store,
+        "pax8",
+        lambda s: s.add(
+            "pax8_company",
+            [_company("a", "Acme"), {"name": "no id"}, {"id": None, "name": "null id"}],
+        ),
+    )
     assert counts["pax8_company"].failed == 2
     assert [r.id for r in _rows(store, m.Pax8Company)] == ["a"]
     events = [r.event for r in _rows(store, m.LogEvent)]
@@ -144,31 +173,51 @@ def test_a_record_without_identity_is_counted_failed_and_logged(store):
 def test_scoped_replacement_touches_only_the_fetched_scopes(store):
     def subs(s):
         s.add("pax8_subscription", [{"id": "s1"}, {"id": "s2"}])
-        s.add("pax8_subscription_snapshot", [{"quantity": 18}, {"quantity": 17}], scope="s1",
-              extra=lambda i: {"subscription_id": "s1", "position": i})
-        s.add("pax8_subscription_snapshot", [{"quantity": 5}], scope="s2",
-              extra=lambda i: {"subscription_id": "s2", "position": i})
+        s.add(
+            "pax8_subscription_snapshot",
+            [{"quantity": 18}, {"quantity": 17}],
+            scope="s1",
+            extra=lambda i: {"subscription_id": "s1", "position": i},
+        )
+        s.add(
+            "pax8_subscription_snapshot",
+            [{"quantity": 5}],
+            scope="s2",
+            extra=lambda i: {"subscription_id": "s2", "position": i},
+        )
 
     _apply(store, "pax8", subs)
 
     def refetch_s1_only(s):
         s.add("pax8_subscription", [{"id": "s1"}, {"id": "s2"}])
-        s.add("pax8_subscription_snapshot", [{"quantity": 19}], scope="s1",
-              extra=lambda i: {"subscription_id": "s1", "position": i})
+        s.add(
+            "pax8_subscription_snapshot",
+            [{"quantity": 19}],
+            scope="s1",
+            extra=lambda i: {"subscription_id": "s1", "position": i},
+        )
 
     counts = _apply(store, "pax8", refetch_s1_only)
-    snapshots = {(r.subscription_id, r.position): r.quantity
-                 for r in _rows(store, m.Pax8SubscriptionSnapshot)}
+    snapshots = {
+        (r.subscription_id, r.position): r.quantity
+        for r in _rows(store, m.Pax8SubscriptionSnapshot)
+    }
     assert snapshots == {("s1", 0): 19, ("s2", 0): 5}
     assert counts["pax8_subscription_snapshot"].deleted == 1
 
 
 def test_children_of_absent_parents_fail_instead_of_breaking_the_transaction(store):
-    counts = _apply(store, "halo", lambda s: (
-        s.add("halo_recurring_invoice", [{"id": -94, "client_id": 420}]),
-        s.add("halo_recurring_invoice_line", [{"id": 1, "ihid": -94, "_itemid": 7},
-                                              {"id": 2, "ihid": -95, "_itemid": 7}]),
-    ))
+    counts = _apply(
+        store,
+        "halo",
+        lambda s: (
+            s.add("halo_recurring_invoice", [{"id": -94, "client_id": 420}]),
+            s.add(
+                "halo_recurring_invoice_line",
+                [{"id": 1, "ihid": -94, "_itemid": 7}, {"id": 2, "ihid": -95, "_itemid": 7}],
+            ),
+        ),
+    )
     assert counts["halo_recurring_invoice_line"].failed == 1
     assert [r.id for r in _rows(store, m.HaloRecurringInvoiceLine)] == [1]
 
@@ -178,12 +227,21 @@ def test_a_failed_run_changes_no_data_and_says_why(store):
     run_id = start_run(store, "pax8")
     stager = Stager(store, run_id, flush_every=1)
     stager.add("pax8_company", [_company("z", "Zed")])  # staged, never applied
-    fail_run(store, run_id, "pax8", "failed", "Pax8 rejected the client id or secret",
-             {"requests": 3, "retries": 0, "rate_limited": 0})
+    fail_run(
+        store,
+        run_id,
+        "pax8",
+        "failed",
+        "Pax8 rejected the client id or secret",
+        {"requests": 3, "retries": 0, "rate_limited": 0},
+    )
     assert [r.id for r in _rows(store, m.Pax8Company)] == ["a"]
-    run = [r for r in _rows(store, m.SyncRun) if r.id == run_id][0]
-    assert (run.status, run.error, run.requests) == ("failed", "Pax8 rejected the client id or "
-                                                     "secret", 3)
+    run = next(r for r in _rows(store, m.SyncRun) if r.id == run_id)
+    assert (run.status, run.error, run.requests) == (
+        "failed",
+        "Pax8 rejected the client id or secret",
+        3,
+    )
     assert _rows(store, m.StagedRecord) == []
 
 
@@ -191,6 +249,6 @@ def test_runs_left_by_a_killed_process_are_marked_interrupted(store):
     run_id = start_run(store, "halo")
     Stager(store, run_id, flush_every=1).add("halo_client", [{"id": 1, "name": "A"}])
     assert recover_stale_runs(store) == 1
-    run = [r for r in _rows(store, m.SyncRun) if r.id == run_id][0]
+    run = next(r for r in _rows(store, m.SyncRun) if r.id == run_id)
     assert run.status == "interrupted" and "killed" in run.error
     assert _rows(store, m.StagedRecord) == [] and _rows(store, m.HaloClient) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -10,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from trueup.cli import render
-from trueup.core.config import ConfigError, load_settings
+from trueup.core.config import ConfigError
 from trueup.core.db import Database, StoreError, open_database
 from trueup.core.http import ApiError
 from trueup.core.paths import default_config_path, default_db_path
@@ -32,8 +33,16 @@ app = typer.Typer(
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Every failure a user can act on: one line on stderr and exit 1, never a traceback.
-USER_ERRORS = (StoreError, ConfigError, SecretError, ApiError, ScenarioError, FaultSpecError,
-               SyncBusyError, OSError)
+USER_ERRORS = (
+    StoreError,
+    ConfigError,
+    SecretError,
+    ApiError,
+    ScenarioError,
+    FaultSpecError,
+    SyncBusyError,
+    OSError,
+)
 
 
 class State:
@@ -56,6 +65,12 @@ def handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             render.fail("interrupted; nothing half-done was saved")
             raise typer.Exit(130) from None
+        except Exception as exc:
+            # A bug, not the user's doing: still one line, the traceback only on request.
+            if os.environ.get("TRUEUP_DEBUG"):
+                raise
+            render.fail(f"unexpected {type(exc).__name__}: {exc} (TRUEUP_DEBUG=1 shows where)")
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -63,12 +78,24 @@ def handles_errors(command: F) -> F:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Annotated[Path | None, typer.Option(
-        "--db", envvar="TRUEUP_DB", help="The SQLite file (default: in your user data folder).",
-        show_default=False)] = None,
-    config: Annotated[Path | None, typer.Option(
-        "--config", envvar="TRUEUP_CONFIG", help="The config file (default: in your user config "
-        "folder).", show_default=False)] = None,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            envvar="TRUEUP_DB",
+            help="The SQLite file (default: in your user data folder).",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar="TRUEUP_CONFIG",
+            help="The config file (default: in your user config folder).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     ctx.obj = State(db, config or default_config_path())
 
@@ -124,12 +151,21 @@ def log(
 @handles_errors
 def sync(
     ctx: typer.Context,
-    sandbox: Annotated[Path | None, typer.Option(
-        help="Sync from the in-process simulators serving this scenario file instead of the "
-        "configured Pax8 and Halo.", show_default=False)] = None,
-    faults: Annotated[str | None, typer.Option(
-        help="With --sandbox: inject faults, e.g. `429=0.05,500=0.02,reset=0.01,seed=7`.",
-        show_default=False)] = None,
+    sandbox: Annotated[
+        Path | None,
+        typer.Option(
+            help="Sync from the in-process simulators serving this scenario file instead of the "
+            "configured Pax8 and Halo.",
+            show_default=False,
+        ),
+    ] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            help="With --sandbox: inject faults, e.g. `429=0.05,500=0.02,reset=0.01,seed=7`.",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Pull Pax8 and HaloPSA into the local file, both at once.
@@ -148,11 +184,19 @@ def sync(
 @handles_errors
 def demo(
     ctx: typer.Context,
-    scenario: Annotated[Path | None, typer.Option(
-        help="A scenario file (default: the bundled 60-client MSP).", show_default=False)] = None,
-    faults: Annotated[str | None, typer.Option(
-        help="Inject faults into the simulators, e.g. `429=0.05,reset=0.01,seed=7`.",
-        show_default=False)] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="A scenario file (default: the bundled 60-client MSP).", show_default=False
+        ),
+    ] = None,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            help="Inject faults into the simulators, e.g. `429=0.05,reset=0.01,seed=7`.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the sandbox on loopback, sync it over real HTTP, and show what the store holds.
 

@@ -24,12 +24,15 @@ connect_app = typer.Typer(
 @handles_errors
 def connect_pax8(
     ctx: typer.Context,
-    client_id: Annotated[str, typer.Option(prompt=True, help="From Pax8 > Settings > "
-                                           "Integrations > Credentials.")],
-    client_secret: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                               help="Prompted for when not given.")],
-    url: Annotated[str, typer.Option(help="The API base, including /v1.")] =
-        "https://api.pax8.com/v1",
+    client_id: Annotated[
+        str, typer.Option(prompt=True, help="From Pax8 > Settings > Integrations > Credentials.")
+    ],
+    client_secret: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="Prompted for when not given.")
+    ],
+    url: Annotated[
+        str, typer.Option(help="The API base, including /v1.")
+    ] = "https://api.pax8.com/v1",
 ) -> None:
     """Connect to Pax8 (OAuth client credentials)."""
     settings = load_settings(state(ctx).config_path)
@@ -44,14 +47,18 @@ def connect_pax8(
 @handles_errors
 def connect_halo(
     ctx: typer.Context,
-    url: Annotated[str, typer.Option(prompt=True, help="Your tenant, e.g. "
-                                     "https://acme.halopsa.com")],
-    client_id: Annotated[str, typer.Option(prompt=True, help="From Configuration > "
-                                           "Integrations > HaloPSA API.")],
-    client_secret: Annotated[str, typer.Option(prompt=True, hide_input=True,
-                                               help="Prompted for when not given.")],
-    auth_url: Annotated[str, typer.Option(help="The authorisation server (default: "
-                                          "discovered from the tenant).")] = "",
+    url: Annotated[
+        str, typer.Option(prompt=True, help="Your tenant, e.g. https://acme.halopsa.com")
+    ],
+    client_id: Annotated[
+        str, typer.Option(prompt=True, help="From Configuration > Integrations > HaloPSA API.")
+    ],
+    client_secret: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="Prompted for when not given.")
+    ],
+    auth_url: Annotated[
+        str, typer.Option(help="The authorisation server (default: discovered from the tenant).")
+    ] = "",
     tenant: Annotated[str, typer.Option(help="Tenant name, for Halo-hosted auth.")] = "",
 ) -> None:
     """Connect to HaloPSA (OAuth client credentials, scope `all`)."""
@@ -73,4 +80,3 @@ def _test(client: ApiClient, name: str) -> None:
 
     asyncio.run(go())
     render.stderr.print(f"{name}: credentials accepted")
-

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -35,9 +36,15 @@ def sync_progress() -> Iterator[Report | None]:
     if not stderr.is_terminal:
         yield None
         return
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        MofNCompleteColumn(), TimeElapsedColumn(), console=stderr,
-                        transient=False)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,
+    )
     tasks: dict[tuple[str, str], TaskID] = {}
 
     def report(source: str, what: str, done: int, total: int | None) -> None:
@@ -51,17 +58,36 @@ def sync_progress() -> Iterator[Report | None]:
 
 
 def sync_summary(results: list[SourceResult]) -> None:
-    table = Table(title="Sync", title_justify="left")
-    for column in ("source", "status", "created", "updated", "deleted", "unchanged", "failed",
-                   "requests", "429s", "seconds"):
+    table = Table(
+        title="Sync", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1)
+    )
+    for column in (
+        "source",
+        "status",
+        "new",
+        "changed",
+        "gone",
+        "same",
+        "failed",
+        "calls",
+        "429s",
+        "secs",
+    ):
         table.add_column(column, justify="left" if column in ("source", "status") else "right")
     for r in results:
-        totals = {k: sum(getattr(c, k) for c in r.counts.values())
-                  for k in ("created", "updated", "deleted", "unchanged", "failed")}
+        totals = {
+            k: sum(getattr(c, k) for c in r.counts.values())
+            for k in ("created", "updated", "deleted", "unchanged", "failed")
+        }
         style = "green" if r.status == "ok" else "red"
-        table.add_row(SOURCE_NAMES[r.source], Text(r.status, style=style),
-                      *(str(totals[k]) for k in totals), str(r.requests), str(r.rate_limited),
-                      f"{r.seconds:.1f}")
+        table.add_row(
+            SOURCE_NAMES[r.source].replace("HaloPSA", "Halo"),
+            Text(r.status, style=style),
+            *(str(totals[k]) for k in totals),
+            str(r.requests),
+            str(r.rate_limited),
+            f"{r.seconds:.1f}",
+        )
     stdout.print(table)
     for r in results:
         if r.error:
@@ -72,25 +98,41 @@ def sync_json(results: list[SourceResult]) -> dict[str, Any]:
     return {
         "ok": all(r.status == "ok" for r in results),
         "sources": [
-            {"source": r.source, "status": r.status, "run_id": r.run_id,
-             "seconds": round(r.seconds, 3), "requests": r.requests, "retries": r.retries,
-             "rate_limited": r.rate_limited, "error": r.error,
-             "counts": {name: vars(c) for name, c in r.counts.items()}}
+            {
+                "source": r.source,
+                "status": r.status,
+                "run_id": r.run_id,
+                "seconds": round(r.seconds, 3),
+                "requests": r.requests,
+                "retries": r.retries,
+                "rate_limited": r.rate_limited,
+                "error": r.error,
+                "counts": {name: vars(c) for name, c in r.counts.items()},
+            }
             for r in results
         ],
     }
 
 
 def status_tables(status: dict[str, Any]) -> None:
-    sources = Table(title=f"trueup store {status['db']}", title_justify="left")
+    sources = Table(
+        title=Text(f"trueup store {status['db']}"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     for column in ("source", "last good sync", "last run", "error"):
         sources.add_column(column)
     for source, info in status["sources"].items():
         run = info["last_run"]
-        sources.add_row(SOURCE_NAMES[source], info["age"],
-                        run["status"] if run else "-", Text(run["error"] or "") if run else "")
+        sources.add_row(
+            SOURCE_NAMES[source],
+            info["age"],
+            run["status"] if run else "-",
+            Text(run["error"] or "") if run else "",
+        )
     stdout.print(sources)
-    entities = Table(show_header=True)
+    entities = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     entities.add_column("what")
     entities.add_column("rows", justify="right")
     for name, count in status["entities"].items():
@@ -100,7 +142,8 @@ def status_tables(status: dict[str, Any]) -> None:
 
 
 def fail(message: str) -> None:
-    stderr.print(Text(f"error: {message}", style="bold red"))
+    # One line, unwrapped, so scripts can grep it.
+    stderr.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
 
 
 def emit_json(data: Any) -> None:
@@ -111,11 +154,18 @@ def emit_json(data: Any) -> None:
 
 def log_table(entries: list[dict[str, Any]]) -> None:
     styles = {"ERROR": "red", "WARNING": "yellow", "INFO": "green"}
-    table = Table(title="Log (newest first)", title_justify="left")
+    table = Table(
+        title="Log (newest first)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+    )
     for column in ("level", "time", "source", "event", "details"):
         table.add_column(column)
     for e in entries:
-        details = ", ".join(f"{k}={v}" for k, v in e["details"].items())
-        table.add_row(Text(e["level"], style=styles.get(e["level"], "")), e["at"][:16],
-                      e["source"] or "", Text(e["event"]), Text(details[:120]))
+        details = " ".join(f"{k}={v}" for k, v in e["details"].items() if k != "run_id")
+        table.add_row(
+            Text(e["level"], style=styles.get(e["level"], "")),
+            e["at"][:16],
+            e["source"] or "",
+            Text(e["event"]),
+            Text(details[:120]),
+        )
     stdout.print(table)

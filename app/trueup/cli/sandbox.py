@@ -23,17 +23,30 @@ sandbox_app = typer.Typer(
 @sandbox_app.command()
 @handles_errors
 def serve(
-    scenario: Annotated[Path | None, typer.Option(
-        help="The scenario file to serve (default: the bundled demo).", show_default=False)] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="The scenario file to serve (default: the bundled demo).", show_default=False
+        ),
+    ] = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     pax8_port: Annotated[int, typer.Option(help="Pax8 port (0: a free one).")] = 0,
     halo_port: Annotated[int, typer.Option(help="HaloPSA port (0: a free one).")] = 0,
     qbo_port: Annotated[int, typer.Option(help="QuickBooks port (0: a free one).")] = 0,
-    faults: Annotated[str | None, typer.Option(
-        help="Inject faults: `429=0.05,429-bare=0.02,500=0.02,503=0.02,reset=0.01,slow=0.01,"
-        "malformed=0.01,seed=7,slow_seconds=35`.", show_default=False)] = None,
-    rate_limits: Annotated[bool, typer.Option(
-        help="Enforce the real rate limits (Pax8 1000/min, Halo 300/5 min, QBO 500/min).")] = True,
+    faults: Annotated[
+        str | None,
+        typer.Option(
+            help="Inject faults: `429=0.05,429-bare=0.02,500=0.02,503=0.02,reset=0.01,slow=0.01,"
+            "malformed=0.01,seed=7,slow_seconds=35`.",
+            show_default=False,
+        ),
+    ] = None,
+    rate_limits: Annotated[
+        bool,
+        typer.Option(
+            help="Enforce the real rate limits (Pax8 1000/min, Halo 300/5 min, QBO 500/min)."
+        ),
+    ] = True,
 ) -> None:
     """Serve the simulators over HTTP until stopped (Ctrl-C).
 
@@ -45,11 +58,14 @@ def serve(
     from trueup.sandbox.scenario import load_scenario
     from trueup.sandbox.serve import build_simulators, serve_in_background
 
-    sims = build_simulators(load_scenario(scenario or BUNDLED_DEMO),
-                            faults=FaultSpec.parse(faults) if faults else None,
-                            rate_limits=rate_limits)
-    with serve_in_background(sims, host=host, pax8_port=pax8_port, halo_port=halo_port,
-                             qbo_port=qbo_port) as urls:
+    sims = build_simulators(
+        load_scenario(scenario or BUNDLED_DEMO),
+        faults=FaultSpec.parse(faults) if faults else None,
+        rate_limits=rate_limits,
+    )
+    with serve_in_background(
+        sims, host=host, pax8_port=pax8_port, halo_port=halo_port, qbo_port=qbo_port
+    ) as urls:
         sys.stdout.write(json.dumps(urls.as_json()) + "\n")
         sys.stdout.flush()
         render.stderr.print("Serving the sandbox; Ctrl-C stops it.")
@@ -64,9 +80,13 @@ def serve(
 def generate(
     clients: Annotated[int, typer.Option(min=1, max=100_000, help="How many clients.")],
     seed: Annotated[int, typer.Option(help="Same clients and seed, same bytes.")] = 1,
-    month: Annotated[str | None, typer.Option(
-        help="The scenario's current month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
-        show_default=False)] = None,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            help="The scenario's current month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Write a deterministic, realistic scenario of N clients to stdout."""
     from trueup.sandbox.generate import dump_scenario, generate_scenario

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 from trueup.cli import render
 from trueup.core.config import ConfigError, load_settings
-from trueup.core.db import Database
 from trueup.core.connections import (
     halo_from_settings,
     pax8_from_settings,
     sandbox_clients,
     today,
 )
+from trueup.core.db import Database
 from trueup.core.halo import HaloClient
-from trueup.core.pax8 import Pax8Client
 from trueup.core.paths import demo_db_path
+from trueup.core.pax8 import Pax8Client
 from trueup.core.status import store_status
 from trueup.core.sync import SourceResult, sync_sources
 from trueup.sandbox.common import FaultSpec
@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 BUNDLED_DEMO = Path(__file__).resolve().parent.parent / "sandbox" / "scenarios" / "demo.json"
 
 
-def run_sync(state: State, *, scenario_path: Path | None, faults: str | None,
-             as_json: bool) -> bool:
+def run_sync(
+    state: State, *, scenario_path: Path | None, faults: str | None, as_json: bool
+) -> bool:
     """Sync from the configured services, or from in-process simulators with a scenario."""
     if scenario_path is not None:
         from trueup.sandbox.serve import build_simulators, in_process_transports
@@ -70,12 +71,16 @@ def run_demo(state: State, *, scenario_path: Path | None, faults: str | None) ->
         with serve_in_background(sims) as urls:
             render.stderr.print(f"Sandbox serving Pax8 at {urls.pax8} and HaloPSA at {urls.halo}")
             creds = _credentials(scenario)
-            pax8 = Pax8Client(urls.pax8, creds["pax8"]["client_id"],
-                              creds["pax8"]["client_secret"])
-            halo = HaloClient(urls.halo, urls.halo_auth, creds["halo"]["client_id"],
-                              creds["halo"]["client_secret"])
-            results = _sync_with_progress(db, pax8, halo, today(scenario.as_of.date()),
-                                          show_progress=True)
+            pax8 = Pax8Client(urls.pax8, creds["pax8"]["client_id"], creds["pax8"]["client_secret"])
+            halo = HaloClient(
+                urls.halo,
+                urls.halo_auth,
+                creds["halo"]["client_id"],
+                creds["halo"]["client_secret"],
+            )
+            results = _sync_with_progress(
+                db, pax8, halo, today(scenario.as_of.date()), show_progress=True
+            )
         render.sync_summary(results)
         render.status_tables(store_status(db))
     finally:
@@ -87,8 +92,9 @@ def _credentials(scenario: Scenario) -> dict[str, dict[str, str]]:
     return {source: scenario.credentials_for(source) for source in ("pax8", "halo")}
 
 
-def _sync_with_progress(db: Database, pax8: Pax8Client, halo: HaloClient, day: date, *,
-                        show_progress: bool) -> list[SourceResult]:
+def _sync_with_progress(
+    db: Database, pax8: Pax8Client, halo: HaloClient, day: date, *, show_progress: bool
+) -> list[SourceResult]:
     async def go() -> list[SourceResult]:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(pax8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 import httpx
@@ -26,8 +27,10 @@ def today(default: date | None = None) -> date:
 
 def pax8_from_settings(settings: Settings) -> Pax8Client:
     if not settings.pax8.client_id:
-        raise ConfigError("Pax8 is not configured: run `trueup connect pax8` "
-                          "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET")
+        raise ConfigError(
+            "Pax8 is not configured: run `trueup connect pax8` "
+            "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET"
+        )
     secret = get_secret("pax8", settings.pax8.client_id)
     return Pax8Client(settings.pax8.url, settings.pax8.client_id, secret)
 
@@ -35,22 +38,40 @@ def pax8_from_settings(settings: Settings) -> Pax8Client:
 def halo_from_settings(settings: Settings) -> HaloClient:
     halo = settings.halo
     if not halo.url or not halo.client_id:
-        raise ConfigError("HaloPSA is not configured: run `trueup connect halo` "
-                          "or set TRUEUP_HALO_URL, TRUEUP_HALO_CLIENT_ID and "
-                          "TRUEUP_HALO_CLIENT_SECRET")
+        raise ConfigError(
+            "HaloPSA is not configured: run `trueup connect halo` "
+            "or set TRUEUP_HALO_URL, TRUEUP_HALO_CLIENT_ID and "
+            "TRUEUP_HALO_CLIENT_SECRET"
+        )
     secret = get_secret("halo", halo.client_id)
-    return HaloClient(halo.url, halo.auth_url or None, halo.client_id, secret,
-                      scope=halo.scope, tenant=halo.tenant or None)
+    return HaloClient(
+        halo.url,
+        halo.auth_url or None,
+        halo.client_id,
+        secret,
+        scope=halo.scope,
+        tenant=halo.tenant or None,
+    )
 
 
-def sandbox_clients(transports: dict[str, httpx.AsyncBaseTransport],
-                    credentials: dict[str, dict[str, str]]) -> tuple[Pax8Client, HaloClient]:
+def sandbox_clients(
+    transports: Mapping[str, httpx.AsyncBaseTransport], credentials: dict[str, dict[str, str]]
+) -> tuple[Pax8Client, HaloClient]:
     """Clients wired to in-process simulators: the same code path as the real services."""
     pax8 = credentials["pax8"]
     halo = credentials["halo"]
     return (
-        Pax8Client("http://pax8.sandbox/v1", pax8["client_id"], pax8["client_secret"],
-                   transport=transports["pax8"]),
-        HaloClient("http://halo.sandbox", "http://halo.sandbox/auth", halo["client_id"],
-                   halo["client_secret"], transport=transports["halo"]),
+        Pax8Client(
+            "http://pax8.sandbox/v1",
+            pax8["client_id"],
+            pax8["client_secret"],
+            transport=transports["pax8"],
+        ),
+        HaloClient(
+            "http://halo.sandbox",
+            "http://halo.sandbox/auth",
+            halo["client_id"],
+            halo["client_secret"],
+            transport=transports["halo"],
+        ),
     )

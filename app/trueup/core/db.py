@@ -82,7 +82,8 @@ def _prepare_file(path: Path) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     except PermissionError:
         raise StoreError(
-            f"cannot create {path}: permission denied; choose a writable place with --db or TRUEUP_DB"
+            f"cannot create {path}: permission denied; "
+            "choose a writable place with --db or TRUEUP_DB"
         ) from None
     except OSError as exc:
         raise StoreError(f"cannot create {path}: {exc.strerror}") from None
@@ -115,20 +116,29 @@ def _identify(path: Path) -> int | None:
         return None
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            meta = dict(conn.execute("SELECT key, value FROM schema_meta").fetchall()) \
-                if "schema_meta" in tables else {}
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            meta = (
+                dict(conn.execute("SELECT key, value FROM schema_meta").fetchall())
+                if "schema_meta" in tables
+                else {}
+            )
     except sqlite3.DatabaseError as exc:
         raise StoreError(_describe(path, exc)) from None
     if not tables:
         return None
     if meta.get("app") != APP_MARKER:
-        raise StoreError(f"{path} is a SQLite file of another application, not a trueup store; "
-                         "choose another file with --db")
+        raise StoreError(
+            f"{path} is a SQLite file of another application, not a trueup store; "
+            "choose another file with --db"
+        )
     version = int(meta.get("schema_version", "0"))
     if version > SCHEMA_VERSION:
-        raise StoreError(f"{path} was written by a newer trueup (schema {version}, this one "
-                         f"knows {SCHEMA_VERSION}); upgrade trueup")
+        raise StoreError(
+            f"{path} was written by a newer trueup (schema {version}, this one "
+            f"knows {SCHEMA_VERSION}); upgrade trueup"
+        )
     return version
 
 
@@ -146,8 +156,10 @@ def _create_or_migrate(database: Database, version: int | None) -> None:
 
 def _set_meta(conn: Connection, key: str, value: str) -> None:
     conn.execute(
-        text("INSERT INTO schema_meta(key, value) VALUES (:k, :v) "
-             "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+        text(
+            "INSERT INTO schema_meta(key, value) VALUES (:k, :v) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        ),
         {"k": key, "v": value},
     )
 
@@ -166,8 +178,10 @@ def _store_errors(path: Path) -> Iterator[None]:
 def _describe(path: Path, error: Any) -> str:
     message = str(error)
     if "not a database" in message or "malformed" in message:
-        return (f"{path} is not a usable SQLite database (corrupt or another format); "
-                "move it aside or choose another file with --db")
+        return (
+            f"{path} is not a usable SQLite database (corrupt or another format); "
+            "move it aside or choose another file with --db"
+        )
     if "readonly" in message or "read-only" in message:
         return f"{path} is read-only; fix its permissions or choose another file with --db"
     if "locked" in message or "busy" in message:

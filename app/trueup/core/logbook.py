@@ -9,28 +9,40 @@ import simplejson
 from sqlalchemy import Connection, insert, select
 
 from trueup.core.db import Database
-from trueup.core.models import LogEvent
+from trueup.core.models import LogEvent, table_of
 
 
-def log_event(conn: Connection, level: str, event: str, *, source: str | None = None,
-              **details: Any) -> None:
+def log_event(
+    conn: Connection, level: str, event: str, *, source: str | None = None, **details: Any
+) -> None:
     """Append one entry inside the caller's transaction (it commits or rolls back with it)."""
-    conn.execute(insert(LogEvent.__table__).values(  # type: ignore[attr-defined]
-        at=datetime.now(UTC),
-        level=level,
-        source=source,
-        event=event,
-        details=simplejson.dumps(details, use_decimal=True, default=str),
-    ))
+    conn.execute(
+        insert(table_of(LogEvent)).values(
+            at=datetime.now(UTC),
+            level=level,
+            source=source,
+            event=event,
+            details=simplejson.dumps(details, use_decimal=True, default=str),
+        )
+    )
 
 
 def read_log(db: Database, *, level: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The newest entries first, details decoded."""
-    table = LogEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(LogEvent)
     query = select(table).order_by(table.c.id.desc()).limit(limit)
     if level:
         query = query.where(table.c.level == level)
     with db.read() as conn:
         rows = conn.execute(query).all()
-    return [{"id": r.id, "at": r.at.astimezone(UTC).isoformat().replace("+00:00", "Z"), "level": r.level, "source": r.source,
-             "event": r.event, "details": simplejson.loads(r.details)} for r in rows]
+    return [
+        {
+            "id": r.id,
+            "at": r.at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "level": r.level,
+            "source": r.source,
+            "event": r.event,
+            "details": simplejson.loads(r.details),
+        }
+        for r in rows
+    ]

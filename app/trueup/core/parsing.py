@@ -85,4 +85,3 @@ def month_start(day: date, months_back: int = 0) -> date:
     """The first day of the month `months_back` months before `day`'s month."""
     index = day.year * 12 + day.month - 1 - months_back
     return date(index // 12, index % 12 + 1, 1)
-

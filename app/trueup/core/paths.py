@@ -15,7 +15,11 @@ def data_dir() -> Path:
 
 
 def default_db_path() -> Path:
-    return Path(os.environ["TRUEUP_DB"]) if os.environ.get("TRUEUP_DB") else data_dir() / "trueup.sqlite"
+    return (
+        Path(os.environ["TRUEUP_DB"])
+        if os.environ.get("TRUEUP_DB")
+        else data_dir() / "trueup.sqlite"
+    )
 
 
 def demo_db_path() -> Path:

@@ -255,9 +255,15 @@ def halo_external_link(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     }
 
 
-def _entity(name: str, model: Any, parse: Callable[[dict[str, Any], dict[str, Any]], Row], replace: str,
-            label: str, scope_column: str | None = None) -> Entity:
-    return Entity(name, model.__table__, parse, replace, scope_column, label)
+def _entity(
+    name: str,
+    model: Any,
+    parse: Callable[[dict[str, Any], dict[str, Any]], Row],
+    replace: str,
+    label: str,
+    scope_column: str | None = None,
+) -> Entity:
+    return Entity(name, m.table_of(model), parse, replace, scope_column, label)
 
 
 ENTITIES: dict[str, Entity] = {
@@ -265,25 +271,52 @@ ENTITIES: dict[str, Entity] = {
     for e in (
         _entity("pax8_company", m.Pax8Company, pax8_company, "all", "companies"),
         _entity("pax8_product", m.Pax8Product, pax8_product, "upsert", "products"),
-        _entity("pax8_subscription", m.Pax8Subscription, pax8_subscription, "all",
-                "subscriptions"),
-        _entity("pax8_subscription_snapshot", m.Pax8SubscriptionSnapshot, pax8_snapshot,
-                "scoped", "history snapshots", "subscription_id"),
+        _entity("pax8_subscription", m.Pax8Subscription, pax8_subscription, "all", "subscriptions"),
+        _entity(
+            "pax8_subscription_snapshot",
+            m.Pax8SubscriptionSnapshot,
+            pax8_snapshot,
+            "scoped",
+            "history snapshots",
+            "subscription_id",
+        ),
         _entity("pax8_invoice", m.Pax8Invoice, pax8_invoice, "upsert", "invoices"),
-        _entity("pax8_invoice_item", m.Pax8InvoiceItem, pax8_invoice_item, "scoped",
-                "invoice items", "invoice_id"),
-        _entity("pax8_usage_summary", m.Pax8UsageSummary, pax8_usage_summary, "upsert",
-                "usage summaries"),
+        _entity(
+            "pax8_invoice_item",
+            m.Pax8InvoiceItem,
+            pax8_invoice_item,
+            "scoped",
+            "invoice items",
+            "invoice_id",
+        ),
+        _entity(
+            "pax8_usage_summary",
+            m.Pax8UsageSummary,
+            pax8_usage_summary,
+            "upsert",
+            "usage summaries",
+        ),
         _entity("halo_client", m.HaloClient, halo_client, "all", "clients"),
         _entity("halo_site", m.HaloSite, halo_site, "all", "sites"),
         _entity("halo_item", m.HaloItem, halo_item, "all", "items"),
-        _entity("halo_recurring_invoice", m.HaloRecurringInvoice, halo_recurring_invoice, "all",
-                "recurring invoices"),
-        _entity("halo_recurring_invoice_line", m.HaloRecurringInvoiceLine,
-                halo_recurring_invoice_line, "all", "recurring invoice lines"),
+        _entity(
+            "halo_recurring_invoice",
+            m.HaloRecurringInvoice,
+            halo_recurring_invoice,
+            "all",
+            "recurring invoices",
+        ),
+        _entity(
+            "halo_recurring_invoice_line",
+            m.HaloRecurringInvoiceLine,
+            halo_recurring_invoice_line,
+            "all",
+            "recurring invoice lines",
+        ),
         _entity("halo_licence", m.HaloLicence, halo_licence, "all", "licences"),
-        _entity("halo_external_link", m.HaloExternalLink, halo_external_link, "all",
-                "external links"),
+        _entity(
+            "halo_external_link", m.HaloExternalLink, halo_external_link, "all", "external links"
+        ),
     )
 }
 

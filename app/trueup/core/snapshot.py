@@ -46,13 +46,14 @@ class EntityCounts:
 
 def start_run(db: Database, source: str, **values: Any) -> int:
     with db.write() as conn:
-        run_id = conn.execute(
-            insert(m.SyncRun.__table__).values(  # type: ignore[attr-defined]
+        key = conn.execute(
+            insert(m.table_of(m.SyncRun)).values(
                 source=source, status="running", started_at=_now(), **values
             )
         ).inserted_primary_key
-        log_event(conn, "INFO", f"{source} sync started", source=source, run_id=run_id[0])
-    return int(run_id[0])
+        assert key is not None
+        log_event(conn, "INFO", f"{source} sync started", source=source, run_id=key[0])
+    return int(key[0])
 
 
 class Stager:
@@ -67,18 +68,27 @@ class Stager:
         self.scopes: dict[str, set[str]] = {}
         self._buffer: list[dict[str, Any]] = []
 
-    def add(self, entity: str, raws: list[dict[str, Any]], *, scope: str | None = None,
-            extra: Callable[[int], dict[str, Any]] | None = None) -> None:
+    def add(
+        self,
+        entity: str,
+        raws: list[dict[str, Any]],
+        *,
+        scope: str | None = None,
+        extra: dict[str, Any] | Callable[[int], dict[str, Any]] | None = None,
+    ) -> None:
+        """Stage records; `extra` is context for all of them, or per position (a callable)."""
         if scope is not None:
             self.scopes.setdefault(entity, set()).add(scope)
         for index, raw in enumerate(raws):
-            self._buffer.append({
-                "run_id": self.run_id,
-                "entity": entity,
-                "scope": scope,
-                "extra": dump_json(extra(index)) if extra else "{}",
-                "raw": dump_json(raw),
-            })
+            self._buffer.append(
+                {
+                    "run_id": self.run_id,
+                    "entity": entity,
+                    "scope": scope,
+                    "extra": dump_json(extra(index) if callable(extra) else extra or {}),
+                    "raw": dump_json(raw),
+                }
+            )
         self.fetched[entity] += len(raws)
         if len(self._buffer) >= self.flush_every:
             self.flush()
@@ -86,12 +96,19 @@ class Stager:
     def flush(self) -> None:
         if self._buffer:
             with self.db.write() as conn:
-                conn.execute(insert(m.StagedRecord.__table__), self._buffer)  # type: ignore[attr-defined]
+                conn.execute(insert(m.table_of(m.StagedRecord)), self._buffer)
             self._buffer = []
 
 
-def apply_run(db: Database, run_id: int, source: str, stager: Stager, *,
-              stats: dict[str, int], progress: Progress | None = None) -> dict[str, EntityCounts]:
+def apply_run(
+    db: Database,
+    run_id: int,
+    source: str,
+    stager: Stager,
+    *,
+    stats: dict[str, int],
+    progress: Progress | None = None,
+) -> dict[str, EntityCounts]:
     """Replace the source's stored data with the staged records, in one transaction."""
     stager.flush()
     counts: dict[str, EntityCounts] = {}
@@ -101,39 +118,58 @@ def apply_run(db: Database, run_id: int, source: str, stager: Stager, *,
             total = stager.fetched.get(name, 0)
             if total == 0 and name not in stager.scopes and entity.replace != "all":
                 continue
-            counts[name] = _apply_entity(conn, run_id, entity, stager.scopes.get(name, set()),
-                                         total, progress)
+            counts[name] = _apply_entity(
+                conn, run_id, entity, stager.scopes.get(name, set()), total, progress
+            )
         _finish(conn, run_id, source, counts, stats)
     return counts
 
 
-def fail_run(db: Database, run_id: int, source: str, status: str, error: str,
-             stats: dict[str, int]) -> None:
+def fail_run(
+    db: Database, run_id: int, source: str, status: str, error: str, stats: dict[str, int]
+) -> None:
     """Record why a run did not apply; its staged records are dropped, stored data untouched."""
     with db.write() as conn:
-        conn.execute(delete(m.StagedRecord.__table__).where(  # type: ignore[attr-defined]
-            m.StagedRecord.__table__.c.run_id == run_id))  # type: ignore[attr-defined]
+        conn.execute(
+            delete(m.table_of(m.StagedRecord)).where(m.table_of(m.StagedRecord).c.run_id == run_id)
+        )
         _close_run(conn, run_id, status=status, error=error, **stats)
-        log_event(conn, "ERROR", f"{source} sync {status}", source=source, run_id=run_id,
-                  error=error)
+        log_event(
+            conn, "ERROR", f"{source} sync {status}", source=source, run_id=run_id, error=error
+        )
 
 
 def recover_stale_runs(db: Database) -> int:
     """Runs left 'running' by a killed process: mark them interrupted, drop their staging."""
-    runs = m.SyncRun.__table__  # type: ignore[attr-defined]
+    runs = m.table_of(m.SyncRun)
     with db.write() as conn:
-        stale = [row.id for row in conn.execute(select(runs.c.id).where(runs.c.status == "running"))]
+        stale = [
+            row.id for row in conn.execute(select(runs.c.id).where(runs.c.status == "running"))
+        ]
         for run_id in stale:
-            conn.execute(delete(m.StagedRecord.__table__).where(  # type: ignore[attr-defined]
-                m.StagedRecord.__table__.c.run_id == run_id))  # type: ignore[attr-defined]
-            _close_run(conn, run_id, status="interrupted",
-                       error="the process stopped before the sync finished (killed or crashed)")
+            conn.execute(
+                delete(m.table_of(m.StagedRecord)).where(
+                    m.table_of(m.StagedRecord).c.run_id == run_id
+                )
+            )
+            _close_run(
+                conn,
+                run_id,
+                status="interrupted",
+                error="the process stopped before the sync finished (killed or crashed)",
+            )
             log_event(conn, "WARNING", "sync interrupted", run_id=run_id)
     return len(stale)
 
 
-def _apply_entity(conn: Connection, run_id: int, entity: Entity, scopes: set[str], total: int,
-                  progress: Progress | None) -> EntityCounts:
+def _apply_entity(
+    conn: Connection,
+    run_id: int,
+    entity: Entity,
+    scopes: set[str],
+    total: int,
+    progress: Progress | None,
+) -> EntityCounts:
     table = entity.table
     key_columns = [c.name for c in table.primary_key.columns]
     existing = _existing_fingerprints(conn, table, key_columns)
@@ -177,12 +213,12 @@ def _apply_entity(conn: Connection, run_id: int, entity: Entity, scopes: set[str
     return counts
 
 
-def _existing_fingerprints(conn: Connection, table: Table,
-                           key_columns: list[str]) -> dict[tuple[Any, ...], int]:
-    """Key -> hash of the stored raw JSON: enough to tell updated from unchanged, in little memory."""
+def _existing_fingerprints(
+    conn: Connection, table: Table, key_columns: list[str]
+) -> dict[tuple[Any, ...], int]:
+    """Key -> hash of the stored raw JSON: tells updated from unchanged in little memory."""
     columns = [table.c[c] for c in key_columns]
-    return {tuple(row[:-1]): hash(row[-1])
-            for row in conn.execute(select(*columns, table.c.raw))}
+    return {tuple(row[:-1]): hash(row[-1]) for row in conn.execute(select(*columns, table.c.raw))}
 
 
 def _parent_keys(conn: Connection, table: Table) -> dict[str, set[Any]]:
@@ -203,7 +239,7 @@ def _missing_parent(row: dict[str, Any], parents: dict[str, set[Any]]) -> str | 
 
 
 def _staged_chunks(conn: Connection, run_id: int, entity: str) -> Iterator[list[Any]]:
-    staged = m.StagedRecord.__table__  # type: ignore[attr-defined]
+    staged = m.table_of(m.StagedRecord)
     last = 0
     while True:
         chunk = conn.execute(
@@ -218,28 +254,36 @@ def _staged_chunks(conn: Connection, run_id: int, entity: str) -> Iterator[list[
         yield list(chunk)
 
 
-def _upsert(conn: Connection, table: Table, key_columns: list[str],
-            rows: list[dict[str, Any]]) -> None:
+def _upsert(
+    conn: Connection, table: Table, key_columns: list[str], rows: list[dict[str, Any]]
+) -> None:
     statement = sqlite_insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=key_columns,
-        set_={c.name: statement.excluded[c.name] for c in table.columns
-              if c.name not in key_columns},
+        set_={
+            c.name: statement.excluded[c.name] for c in table.columns if c.name not in key_columns
+        },
     )
     conn.execute(statement, rows)
 
 
-def _delete_unseen(conn: Connection, entity: Entity, key_columns: list[str],
-                   existing: dict[tuple[Any, ...], int], seen: set[tuple[Any, ...]],
-                   scopes: set[str]) -> int:
+def _delete_unseen(
+    conn: Connection,
+    entity: Entity,
+    key_columns: list[str],
+    existing: dict[tuple[Any, ...], int],
+    seen: set[tuple[Any, ...]],
+    scopes: set[str],
+) -> int:
     if entity.replace == "upsert":
         return 0
     table = entity.table
     unseen = [key for key in existing if key not in seen]
     if entity.replace == "scoped":
         assert entity.scope_column is not None
-        scope_at = key_columns.index(entity.scope_column) if entity.scope_column in key_columns \
-            else None
+        scope_at = (
+            key_columns.index(entity.scope_column) if entity.scope_column in key_columns else None
+        )
         if scope_at is None:
             scoped_keys = _keys_in_scopes(conn, table, key_columns, entity.scope_column, scopes)
             unseen = [key for key in unseen if key in scoped_keys]
@@ -248,18 +292,20 @@ def _delete_unseen(conn: Connection, entity: Entity, key_columns: list[str],
     if not unseen:
         return 0
     by_key = delete(table).where(*[table.c[c] == bindparam(f"k_{c}") for c in key_columns])
-    conn.execute(by_key, [{f"k_{c}": v for c, v in zip(key_columns, key, strict=True)}
-                          for key in unseen])
+    conn.execute(
+        by_key, [{f"k_{c}": v for c, v in zip(key_columns, key, strict=True)} for key in unseen]
+    )
     return len(unseen)
 
 
-def _keys_in_scopes(conn: Connection, table: Table, key_columns: list[str], scope_column: str,
-                    scopes: set[str]) -> set[tuple[Any, ...]]:
+def _keys_in_scopes(
+    conn: Connection, table: Table, key_columns: list[str], scope_column: str, scopes: set[str]
+) -> set[tuple[Any, ...]]:
     columns = [table.c[c] for c in key_columns]
     keys: set[tuple[Any, ...]] = set()
     scope_list = sorted(scopes)
     for start in range(0, len(scope_list), 500):
-        batch = scope_list[start:start + 500]
+        batch = scope_list[start : start + 500]
         query = select(*columns).where(table.c[scope_column].in_(batch))
         keys.update(tuple(row) for row in conn.execute(query))
     return keys
@@ -268,30 +314,47 @@ def _keys_in_scopes(conn: Connection, table: Table, key_columns: list[str], scop
 def _log_failure(conn: Connection, entity: Entity, nth: int, reason: str, raw: str) -> None:
     # The first few in full; after that the run's counts say how many more.
     if nth <= 5:
-        log_event(conn, "WARNING", f"{entity.label}: record skipped", reason=reason,
-                  record=raw[:500])
+        log_event(
+            conn, "WARNING", f"{entity.label}: record skipped", reason=reason, record=raw[:500]
+        )
 
 
-def _finish(conn: Connection, run_id: int, source: str, counts: dict[str, EntityCounts],
-            stats: dict[str, int]) -> None:
+def _finish(
+    conn: Connection,
+    run_id: int,
+    source: str,
+    counts: dict[str, EntityCounts],
+    stats: dict[str, int],
+) -> None:
     totals = EntityCounts()
     for c in counts.values():
         for field, value in asdict(c).items():
             setattr(totals, field, getattr(totals, field) + value)
-    conn.execute(delete(m.StagedRecord.__table__).where(  # type: ignore[attr-defined]
-        m.StagedRecord.__table__.c.run_id == run_id))  # type: ignore[attr-defined]
-    _close_run(conn, run_id, status="ok", counts=dump_json(
-        {name: asdict(c) for name, c in counts.items()}), **asdict(totals), **stats)
-    log_event(conn, "INFO", f"{source} sync completed", source=source, run_id=run_id,
-              **asdict(totals))
+    conn.execute(
+        delete(m.table_of(m.StagedRecord)).where(m.table_of(m.StagedRecord).c.run_id == run_id)
+    )
+    _close_run(
+        conn,
+        run_id,
+        status="ok",
+        counts=dump_json({name: asdict(c) for name, c in counts.items()}),
+        **asdict(totals),
+        **stats,
+    )
+    log_event(
+        conn, "INFO", f"{source} sync completed", source=source, run_id=run_id, **asdict(totals)
+    )
 
 
 def _close_run(conn: Connection, run_id: int, **values: Any) -> None:
-    runs = m.SyncRun.__table__  # type: ignore[attr-defined]
+    runs = m.table_of(m.SyncRun)
     started = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar_one()
     ended = _now()
-    conn.execute(update(runs).where(runs.c.id == run_id).values(
-        ended_at=ended, duration_ms=int((ended - started).total_seconds() * 1000), **values))
+    conn.execute(
+        update(runs)
+        .where(runs.c.id == run_id)
+        .values(ended_at=ended, duration_ms=int((ended - started).total_seconds() * 1000), **values)
+    )
 
 
 def _now() -> datetime:

@@ -15,17 +15,23 @@ from trueup.core.snapshot import load_json
 
 def store_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
-    runs = m.SyncRun.__table__  # type: ignore[attr-defined]
+    runs = m.table_of(m.SyncRun)
     with db.read() as conn:
-        counts = {name: conn.execute(select(func.count()).select_from(e.table)).scalar_one()
-                  for name, e in ENTITIES.items()}
+        counts = {
+            name: conn.execute(select(func.count()).select_from(e.table)).scalar_one()
+            for name, e in ENTITIES.items()
+        }
         sources: dict[str, Any] = {}
         for source in ("pax8", "halo"):
-            last = conn.execute(select(runs).where(runs.c.source == source)
-                                .order_by(runs.c.id.desc()).limit(1)).first()
-            last_ok = conn.execute(select(runs).where(runs.c.source == source,
-                                                      runs.c.status == "ok")
-                                   .order_by(runs.c.id.desc()).limit(1)).first()
+            last = conn.execute(
+                select(runs).where(runs.c.source == source).order_by(runs.c.id.desc()).limit(1)
+            ).first()
+            last_ok = conn.execute(
+                select(runs)
+                .where(runs.c.source == source, runs.c.status == "ok")
+                .order_by(runs.c.id.desc())
+                .limit(1)
+            ).first()
             sources[source] = {
                 "last_sync": _iso(last_ok.ended_at) if last_ok else None,
                 "age": age(last_ok.ended_at, now) if last_ok else "never",
@@ -36,11 +42,20 @@ def store_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
 
 def _run(row: Any) -> dict[str, Any]:
     return {
-        "id": row.id, "status": row.status, "started_at": _iso(row.started_at),
-        "ended_at": _iso(row.ended_at), "duration_ms": row.duration_ms,
-        "created": row.created, "updated": row.updated, "deleted": row.deleted,
-        "unchanged": row.unchanged, "failed": row.failed, "requests": row.requests,
-        "rate_limited": row.rate_limited, "retries": row.retries, "error": row.error,
+        "id": row.id,
+        "status": row.status,
+        "started_at": _iso(row.started_at),
+        "ended_at": _iso(row.ended_at),
+        "duration_ms": row.duration_ms,
+        "created": row.created,
+        "updated": row.updated,
+        "deleted": row.deleted,
+        "unchanged": row.unchanged,
+        "failed": row.failed,
+        "requests": row.requests,
+        "rate_limited": row.rate_limited,
+        "retries": row.retries,
+        "error": row.error,
         "counts": load_json(row.counts),
     }
 

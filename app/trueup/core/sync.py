@@ -57,8 +57,14 @@ class SourceResult:
     rate_limited: int = 0
 
 
-async def sync_sources(db: Database, *, pax8: Pax8Client | None, halo: HaloClient | None,
-                       today: date, report: Report | None = None) -> list[SourceResult]:
+async def sync_sources(
+    db: Database,
+    *,
+    pax8: Pax8Client | None,
+    halo: HaloClient | None,
+    today: date,
+    report: Report | None = None,
+) -> list[SourceResult]:
     """Sync every given source concurrently; each one commits all of its data or none of it."""
     claim_sync(db)
     jobs: list[Awaitable[SourceResult]] = []
@@ -71,14 +77,16 @@ async def sync_sources(db: Database, *, pax8: Pax8Client | None, halo: HaloClien
 
 def claim_sync(db: Database) -> None:
     """Refuse to start while another live process syncs; clear runs a dead process left."""
-    runs = m.SyncRun.__table__  # type: ignore[attr-defined]
+    runs = m.table_of(m.SyncRun)
     with db.read() as conn:
-        running = conn.execute(select(runs.c.id, runs.c.pid, runs.c.host)
-                               .where(runs.c.status == "running")).all()
+        running = conn.execute(
+            select(runs.c.id, runs.c.pid, runs.c.host).where(runs.c.status == "running")
+        ).all()
     for run in running:
         if run.host == socket.gethostname() and run.pid and _alive(run.pid):
-            raise SyncBusyError(f"another trueup (pid {run.pid}) is syncing into {db.path}; "
-                                "wait for it to finish")
+            raise SyncBusyError(
+                f"another trueup (pid {run.pid}) is syncing into {db.path}; wait for it to finish"
+            )
     recover_stale_runs(db)
 
 
@@ -92,8 +100,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def _run_source(db: Database, source: str, client: ApiClient,
-                      fetch: Callable[[Stager], Awaitable[None]]) -> SourceResult:
+async def _run_source(
+    db: Database, source: str, client: ApiClient, fetch: Callable[[Stager], Awaitable[None]]
+) -> SourceResult:
     started = time.monotonic()
     run_id = start_run(db, source, pid=os.getpid(), host=socket.gethostname())
     stager = Stager(db, run_id)
@@ -107,8 +116,7 @@ async def _run_source(db: Database, source: str, client: ApiClient,
         logger.exception("%s sync failed", source)
         result.status, result.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
     except (asyncio.CancelledError, KeyboardInterrupt):
-        fail_run(db, run_id, source, "interrupted", "interrupted by the user",
-                 _stats(client))
+        fail_run(db, run_id, source, "interrupted", "interrupted by the user", _stats(client))
         raise
     finally:
         stats = _stats(client)
@@ -122,13 +130,17 @@ async def _run_source(db: Database, source: str, client: ApiClient,
 
 
 def _stats(client: ApiClient) -> dict[str, int]:
-    return {"requests": client.stats.requests, "retries": client.stats.retries,
-            "rate_limited": client.stats.rate_limited}
+    return {
+        "requests": client.stats.requests,
+        "retries": client.stats.retries,
+        "rate_limited": client.stats.rate_limited,
+    }
 
 
 class _Pax8Fetch:
-    def __init__(self, client: Pax8Client, db: Database, today: date,
-                 report: Report | None) -> None:
+    def __init__(
+        self, client: Pax8Client, db: Database, today: date, report: Report | None
+    ) -> None:
         self.client = client
         self.db = db
         self.today = today
@@ -146,11 +158,21 @@ class _Pax8Fetch:
         invoices: list[dict[str, Any]] = []
         await asyncio.gather(
             self._listing(stager, "/companies", "pax8_company", "companies"),
-            self._listing(stager, "/subscriptions", "pax8_subscription", "subscriptions",
-                          keep=self.subscriptions.extend),
-            self._listing(stager, "/invoices", "pax8_invoice", "invoices",
-                          params={"invoiceDateRangeStart": self.invoices_since.isoformat()},
-                          keep=invoices.extend),
+            self._listing(
+                stager,
+                "/subscriptions",
+                "pax8_subscription",
+                "subscriptions",
+                keep=self.subscriptions.extend,
+            ),
+            self._listing(
+                stager,
+                "/invoices",
+                "pax8_invoice",
+                "invoices",
+                params={"invoiceDateRangeStart": self.invoices_since.isoformat()},
+                keep=invoices.extend,
+            ),
         )
         await asyncio.gather(
             self._products(stager),
@@ -159,9 +181,16 @@ class _Pax8Fetch:
         )
         await self._usage(stager)
 
-    async def _listing(self, stager: Stager, path: str, entity: str, label: str, *,
-                       params: dict[str, str] | None = None,
-                       keep: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+    async def _listing(
+        self,
+        stager: Stager,
+        path: str,
+        entity: str,
+        label: str,
+        *,
+        params: dict[str, str] | None = None,
+        keep: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
         """A complete paged list: page 0 says how many pages, the rest come concurrently."""
         first, info = await self.client.get_page(path, 0, params)
         pages = [first]
@@ -179,9 +208,13 @@ class _Pax8Fetch:
         rows = [row for page in pages for row in page]
         unique = {str(row.get("id")) for row in rows}
         if len(unique) < info.total_elements:
-            raise ApiError("Pax8", "bad_response", None,
-                           f"Pax8 listed {len(unique)} of {info.total_elements} {label} at {path} "
-                           "(the list changed while paging?); nothing was saved, sync again")
+            raise ApiError(
+                "Pax8",
+                "bad_response",
+                None,
+                f"Pax8 listed {len(unique)} of {info.total_elements} {label} at {path} "
+                "(the list changed while paging?); nothing was saved, sync again",
+            )
         stager.add(entity, rows)
         if keep:
             keep(rows)
@@ -197,12 +230,14 @@ class _Pax8Fetch:
                 rows, _ = await self.client.get_page("/products", number)
                 found.extend(p for p in rows if str(p.get("id")) in missing)
         else:
+
             async def one(product_id: str) -> None:
                 try:
                     found.append(await self.client.product(product_id))
                 except ApiError as exc:
                     if exc.kind != "not_found":
                         raise
+
             await asyncio.gather(*(one(pid) for pid in sorted(missing)))
         stager.add("pax8_product", found)
         self._tell("products", len(found), len(wanted))
@@ -210,11 +245,16 @@ class _Pax8Fetch:
     def _history_needed(self) -> list[str]:
         """Subscriptions changed inside the window whose stored history is not current."""
         window = datetime.combine(self.window_start, datetime.min.time(), tzinfo=UTC)
-        snapshots = m.Pax8SubscriptionSnapshot.__table__  # type: ignore[attr-defined]
+        snapshots = m.table_of(m.Pax8SubscriptionSnapshot)
         with self.db.read() as conn:
-            stored = {row.subscription_id: row.updated_at for row in conn.execute(
-                select(snapshots.c.subscription_id, snapshots.c.updated_at)
-                .where(snapshots.c.position == 0))}
+            stored = {
+                row.subscription_id: row.updated_at
+                for row in conn.execute(
+                    select(snapshots.c.subscription_id, snapshots.c.updated_at).where(
+                        snapshots.c.position == 0
+                    )
+                )
+            }
         needed = []
         for sub in self.subscriptions:
             changed = parse_instant(sub.get("updatedDate"))
@@ -232,8 +272,12 @@ class _Pax8Fetch:
         async def one(sub_id: str) -> None:
             nonlocal done
             snapshots = await self.client.subscription_history(sub_id)
-            stager.add("pax8_subscription_snapshot", snapshots, scope=sub_id,
-                       extra=lambda i: {"subscription_id": sub_id, "position": i})
+            stager.add(
+                "pax8_subscription_snapshot",
+                snapshots,
+                scope=sub_id,
+                extra=lambda i: {"subscription_id": sub_id, "position": i},
+            )
             done += 1
             self._tell("subscription history", done, len(needed))
 
@@ -241,10 +285,11 @@ class _Pax8Fetch:
         await asyncio.gather(*(one(s) for s in needed))
 
     async def _invoice_items(self, stager: Stager, invoices: list[dict[str, Any]]) -> None:
-        items = m.Pax8InvoiceItem.__table__  # type: ignore[attr-defined]
+        items = m.table_of(m.Pax8InvoiceItem)
         with self.db.read() as conn:
-            stored = set(conn.execute(select(items.c.invoice_id).group_by(items.c.invoice_id))
-                         .scalars())
+            stored = set(
+                conn.execute(select(items.c.invoice_id).group_by(items.c.invoice_id)).scalars()
+            )
         # Approved Pax8 invoices never change, so items already stored are not fetched again.
         todo = [str(inv["id"]) for inv in invoices if str(inv.get("id")) not in stored]
         done = 0
@@ -252,35 +297,50 @@ class _Pax8Fetch:
         async def one(invoice_id: str) -> None:
             nonlocal done
             async for page in self.client.invoice_items(invoice_id):
-                stager.add("pax8_invoice_item", page, scope=invoice_id,
-                           extra=lambda _i: {"invoice_id": invoice_id})
+                stager.add(
+                    "pax8_invoice_item",
+                    page,
+                    scope=invoice_id,
+                    extra={"invoice_id": invoice_id},
+                )
                 self.arrears_subscriptions.update(
-                    str(i["subscriptionId"]) for i in page
-                    if i.get("term") == "Arrears" and i.get("subscriptionId"))
+                    str(i["subscriptionId"])
+                    for i in page
+                    if i.get("term") == "Arrears" and i.get("subscriptionId")
+                )
                 done += len(page)
                 self._tell("invoice items", done, None)
 
         await asyncio.gather(*(one(i) for i in todo))
         with self.db.read() as conn:
-            self.arrears_subscriptions.update(conn.execute(
-                select(items.c.subscription_id).where(items.c.term == "Arrears",
-                                                      items.c.subscription_id.is_not(None))
-                .group_by(items.c.subscription_id)).scalars())
+            self.arrears_subscriptions.update(
+                conn.execute(
+                    select(items.c.subscription_id)
+                    .where(items.c.term == "Arrears", items.c.subscription_id.is_not(None))
+                    .group_by(items.c.subscription_id)
+                ).scalars()
+            )
 
     async def _usage(self, stager: Stager) -> None:
         month = self.today.strftime("%Y-%m")
-        usage = sorted({
-            str(s["id"]) for s in self.subscriptions
-            if str(s.get("id")) in self.arrears_subscriptions
-            or _USAGE_NAME.search(str(s.get("productName") or ""))
-        })
+        usage = sorted(
+            {
+                str(s["id"])
+                for s in self.subscriptions
+                if str(s.get("id")) in self.arrears_subscriptions
+                or _USAGE_NAME.search(str(s.get("productName") or ""))
+            }
+        )
         done = 0
 
         async def one(sub_id: str) -> None:
             nonlocal done
             async for page in self.client.usage_summaries(sub_id):
-                stager.add("pax8_usage_summary", page,
-                           extra=lambda _i: {"month": month, "subscription_id": sub_id})
+                stager.add(
+                    "pax8_usage_summary",
+                    page,
+                    extra={"month": month, "subscription_id": sub_id},
+                )
             done += 1
             self._tell("usage summaries", done, len(usage))
 
@@ -301,9 +361,10 @@ class _HaloFetch:
         self.report = report
 
     async def run(self, stager: Stager) -> None:
-        await asyncio.gather(*(self._list(stager, method, entity, label)
-                               for method, entity, label in self.LISTS),
-                             self._recurring_invoices(stager))
+        await asyncio.gather(
+            *(self._list(stager, method, entity, label) for method, entity, label in self.LISTS),
+            self._recurring_invoices(stager),
+        )
 
     async def _list(self, stager: Stager, method: str, entity: str, label: str) -> None:
         done = 0
@@ -316,20 +377,28 @@ class _HaloFetch:
     async def _recurring_invoices(self, stager: Stager) -> None:
         done = 0
         async for page in self.client.recurring_invoices():
-            stager.add("halo_recurring_invoice",
-                       [{k: v for k, v in ri.items() if k != "lines"} for ri in page])
+            stager.add(
+                "halo_recurring_invoice",
+                [{k: v for k, v in ri.items() if k != "lines"} for ri in page],
+            )
             for ri in page:
                 # Lines name their header in "ihid"; the extra covers a line that does not.
-                stager.add("halo_recurring_invoice_line", ri.get("lines") or [],
-                           extra=lambda _i, ri_id=ri.get("id"): {"ihid": ri_id})
+                stager.add(
+                    "halo_recurring_invoice_line",
+                    ri.get("lines") or [],
+                    extra={"ihid": ri.get("id")},
+                )
             done += len(page)
             if self.report:
                 self.report("halo", "recurring invoices", done, None)
 
 
 def last_sync_times(db: Database) -> dict[str, datetime | None]:
-    runs = m.SyncRun.__table__  # type: ignore[attr-defined]
+    runs = m.table_of(m.SyncRun)
     with db.read() as conn:
-        rows = conn.execute(select(runs.c.source, func.max(runs.c.ended_at))
-                            .where(runs.c.status == "ok").group_by(runs.c.source)).all()
+        rows = conn.execute(
+            select(runs.c.source, func.max(runs.c.ended_at))
+            .where(runs.c.status == "ok")
+            .group_by(runs.c.source)
+        ).all()
     return {source: ended for source, ended in rows}

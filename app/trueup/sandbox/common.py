@@ -162,9 +162,16 @@ class FaultInjector:
         elif fault == "malformed":
             await self.app(scope, receive, _truncating(send))
         elif fault == "reset":
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", b"4096")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", b"4096"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"content": [', "more_body": True})
             raise ConnectionResetFault("connection reset by the fault injector")
         else:
@@ -174,11 +181,26 @@ class FaultInjector:
 def _fault_response(fault: str, spec: FaultSpec) -> Response:
     if fault.startswith("429"):
         headers = {"Retry-After": str(spec.retry_after_seconds)} if fault == "429" else {}
-        return JSONResponse({"type": "TOO_MANY_REQUESTS", "message": "Rate limit exceeded",
-                             "status": 429, "details": []}, status_code=429, headers=headers)
+        return JSONResponse(
+            {
+                "type": "TOO_MANY_REQUESTS",
+                "message": "Rate limit exceeded",
+                "status": 429,
+                "details": [],
+            },
+            status_code=429,
+            headers=headers,
+        )
     status = int(fault)
-    return JSONResponse({"type": "INTERNAL_SERVER_ERROR", "message": "Injected fault",
-                         "status": status, "details": []}, status_code=status)
+    return JSONResponse(
+        {
+            "type": "INTERNAL_SERVER_ERROR",
+            "message": "Injected fault",
+            "status": status,
+            "details": [],
+        },
+        status_code=status,
+    )
 
 
 def _truncating(send: Send) -> Send:
@@ -186,8 +208,12 @@ def _truncating(send: Send) -> Send:
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [(k, v) for k, v in message["headers"]
-                                              if k.lower() != b"content-length"]}
+            message = {
+                **message,
+                "headers": [
+                    (k, v) for k, v in message["headers"] if k.lower() != b"content-length"
+                ],
+            }
         elif message["type"] == "http.response.body":
             body = message.get("body", b"")
             message = {**message, "body": body[: max(1, len(body) // 2)]}

@@ -29,15 +29,19 @@ class Simulators:
     qbo: ASGIApp
 
 
-def build_simulators(scenario: Scenario, *, faults: FaultSpec | None = None,
-                     rate_limits: bool = True) -> Simulators:
+def build_simulators(
+    scenario: Scenario, *, faults: FaultSpec | None = None, rate_limits: bool = True
+) -> Simulators:
     return Simulators(
-        pax8=create_pax8_app(scenario, faults=faults,
-                             rate_limit=(1000, 60.0) if rate_limits else None),
-        halo=create_halo_app(scenario, faults=faults,
-                             rate_limit=(300, 300.0) if rate_limits else None),
-        qbo=create_qbo_app(scenario, faults=faults,
-                           rate_limit=(500, 60.0) if rate_limits else None),
+        pax8=create_pax8_app(
+            scenario, faults=faults, rate_limit=(1000, 60.0) if rate_limits else None
+        ),
+        halo=create_halo_app(
+            scenario, faults=faults, rate_limit=(300, 300.0) if rate_limits else None
+        ),
+        qbo=create_qbo_app(
+            scenario, faults=faults, rate_limit=(500, 60.0) if rate_limits else None
+        ),
     )
 
 
@@ -51,8 +55,7 @@ class SandboxUrls:
     qbo: str
 
     def as_json(self) -> dict[str, str]:
-        return {"pax8": self.pax8, "halo": self.halo, "halo_auth": self.halo_auth,
-                "qbo": self.qbo}
+        return {"pax8": self.pax8, "halo": self.halo, "halo_auth": self.halo_auth, "qbo": self.qbo}
 
 
 def urls_for(host: str, pax8_port: int, halo_port: int, qbo_port: int) -> SandboxUrls:
@@ -76,17 +79,24 @@ class _DropInjectedResets(logging.Filter):
 
 
 @contextmanager
-def serve_in_background(sims: Simulators, *, host: str = "127.0.0.1", pax8_port: int = 0,
-                        halo_port: int = 0, qbo_port: int = 0) -> Iterator[SandboxUrls]:
+def serve_in_background(
+    sims: Simulators,
+    *,
+    host: str = "127.0.0.1",
+    pax8_port: int = 0,
+    halo_port: int = 0,
+    qbo_port: int = 0,
+) -> Iterator[SandboxUrls]:
     """Serve the three simulators on `host` from a background thread until the block ends."""
     logging.getLogger("uvicorn.error").addFilter(_DropInjectedResets())
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                      lifespan="off", access_log=False))
+        uvicorn.Server(
+            uvicorn.Config(
+                app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
+            )
+        )
         for app, port in ((sims.pax8, pax8_port), (sims.halo, halo_port), (sims.qbo, qbo_port))
     ]
-    for server in servers:
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -99,8 +109,10 @@ def serve_in_background(sims: Simulators, *, host: str = "127.0.0.1", pax8_port:
     thread.start()
     while not all(s.started for s in servers):
         if failure or not thread.is_alive():
-            raise OSError(f"the sandbox could not start on {host}: "
-                          f"{failure[0] if failure else 'a port is in use'}")
+            raise OSError(
+                f"the sandbox could not start on {host}: "
+                f"{failure[0] if failure else 'a port is in use'}"
+            )
         thread.join(0.02)
     ports = [s.servers[0].sockets[0].getsockname()[1] for s in servers]
     try:

@@ -1,0 +1,719 @@
+"""Shared async HTTP machinery for the Pax8 and HaloPSA clients.
+
+An ApiClient owns one httpx.AsyncClient and adds what both services need: a cached OAuth
+client-credentials token, a client-side rate limiter, bounded concurrency, retries with backoff,
+and ApiError, whose one-line message tells the user what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+import math
+import random
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+log = logging.getLogger("trueup.http")
+
+ErrorKind = Literal[
+    "auth",
+    "permission",
+    "not_found",
+    "rate_limited",
+    "server",
+    "network",
+    "timeout",
+    "bad_response",
+    "bad_request",
+    "config",
+]
+Row = dict[str, Any]
+ParamValue = str | int | bool | date | None
+Params = Mapping[str, ParamValue]
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+Purpose = Literal["data", "token", "public"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
+RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
+SAFETY_SHARE = 0.95  # of the server's limit, leaving room for latency jitter
+BURST_SHARE = 0.1  # of that budget, sendable at once; the rest is spread over the window
+MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
+
+
+class ApiError(Exception):
+    """A failed call to Pax8 or HaloPSA; str() is one line saying what happened and what to do."""
+
+    def __init__(self, service: str, kind: ErrorKind, status: int | None, message: str) -> None:
+        super().__init__(_one_line(message))
+        self.service = service
+        self.kind = kind
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The server's limit: at most max_requests in any rolling window of window_seconds."""
+
+    max_requests: int
+    window_seconds: float
+
+    def __post_init__(self) -> None:
+        if self.max_requests < 2 or self.window_seconds <= 0:
+            raise ValueError(f"a rate limit needs >= 2 requests in a positive window: {self}")
+
+    def limiter(self) -> AsyncLimiter:
+        # AsyncLimiter(N, W) is a leaky bucket of capacity N draining N per W: it lets N through
+        # at once and N more as it drains, so 2N can land in one rolling window. A bucket of
+        # capacity C draining r per second admits at most C + r·W in any window of W seconds;
+        # keep that at 95% of N because the server counts arrivals, not our send times.
+        budget = SAFETY_SHARE * self.max_requests
+        burst = max(1, int(budget * BURST_SHARE))
+        drain_per_second = (budget - burst) / self.window_seconds
+        return AsyncLimiter(burst, burst / drain_per_second)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    max_retry_after: float = 300.0  # Halo's window is 5 minutes; longer asks are clamped
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass
+class ClientStats:
+    """Counts of HTTP requests actually sent, including token requests."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    token_requests: int = 0
+
+
+class _Transient(Exception):
+    """A failure worth retrying; becomes an ApiError when the attempts run out."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        reason: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        unreachable: bool = False,
+        unsent: bool = False,
+    ) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.unreachable = unreachable  # no connection was made: the URL may be wrong
+        self.unsent = unsent or unreachable  # the server surely did not act on the request
+
+
+@dataclass
+class _Call:
+    method: str
+    url: str
+    purpose: Purpose
+    where: str  # the configured URL to name in messages
+    env: str  # the variable that sets it
+    params: dict[str, str]
+    content: bytes | None = None
+    content_type: str | None = None
+    sends: int = 0
+    token_refreshed: bool = False
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether sending it twice is harmless (a Halo POST without an id creates a record)."""
+        return self.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or self.purpose == "token"
+
+
+class ApiClient(ABC):
+    """Base of the service clients: token cache, limiter, concurrency, retries, errors."""
+
+    service: ClassVar[str]
+    url_env: ClassVar[str]
+    token_url_env: ClassVar[str]
+    credential_envs: ClassVar[tuple[str, str]]
+    url_example: ClassVar[str]
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None,
+        rate: RateLimit | None,
+        concurrency: int,
+        timeout: httpx.Timeout | None,
+        retry: RetryPolicy,
+        sleep: Sleep,
+        clock: Clock,
+    ) -> None:
+        self.base_url = self._checked_url(base_url, self.url_env)
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._retry = retry
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout or DEFAULT_TIMEOUT,
+            headers={"Accept": "application/json", "User-Agent": "trueup"},
+        )
+        self._slots = asyncio.Semaphore(concurrency)
+        self._limiter = rate.limiter() if rate else None
+        self._token: str | None = None
+        self._token_renew_at = 0.0
+        self._token_lock = asyncio.Lock()
+        self.stats = ClientStats()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, client_id={self._client_id!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def request(
+        self, method: str, path: str, *, params: Params | None = None, json: Any = None
+    ) -> Any:
+        """Send an authorised request; return the parsed JSON (floats as Decimal), None if empty."""
+        call = self._call(method, path, "data", params)
+        if json is not None:
+            call.content, call.content_type = encode_json(json).encode(), "application/json"
+        return await self._perform(call)
+
+    async def check_credentials(self) -> None:
+        """Request a new token now: proves the token URL and the credentials, or raises."""
+        async with self._token_lock:
+            self._token = None
+        await self._valid_token()
+
+    # -- hooks for the service clients -------------------------------------------------------
+
+    @abstractmethod
+    async def _fetch_token(self) -> tuple[str, int]:
+        """Ask the authorisation server for a token: (access_token, lifetime in seconds)."""
+
+    def _permission_hint(self, method: str, path: str) -> str:
+        return "check the API credentials' permissions"
+
+    def _not_found_hint(self) -> str:
+        return f"check {self.url_env}, or the record no longer exists"
+
+    def _credentials_hint(self) -> str:
+        return f"check {self.credential_envs[0]} / {self.credential_envs[1]}"
+
+    def _fresh_token_hint(self, method: str, path: str) -> str:
+        """What to do when a data endpoint rejects a token just issued."""
+        return self._credentials_hint()
+
+    async def _request_public(self, method: str, path: str) -> Any:
+        """A request that needs no token (discovery endpoints)."""
+        return await self._perform(self._call(method, path, "public", None))
+
+    async def _request_token(
+        self, url: str, *, json_body: Any = None, form: Mapping[str, str] | None = None
+    ) -> tuple[str, int]:
+        """POST a client-credentials grant and read (access_token, expires_in) from the answer."""
+        where = url.split("?")[0]
+        call = _Call("POST", url, "token", where, self.token_url_env, {})
+        if json_body is not None:
+            call.content, call.content_type = encode_json(json_body).encode(), "application/json"
+        else:
+            call.content = urlencode(form or {}).encode()
+            call.content_type = "application/x-www-form-urlencoded"
+        body = await self._perform(call)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise self._error(
+                "bad_response",
+                f"{self.service}'s token endpoint at {where} answered without an access token: "
+                f"check {self.token_url_env}",
+            )
+        return token, _seconds(body.get("expires_in"))
+
+    def _rows(self, value: Any, path: str) -> list[Row]:
+        """Check that a list from a response holds objects."""
+        if value is None:
+            return []
+        if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+            return value
+        raise self._unexpected(path, "a list of objects")
+
+    def _object(self, value: Any, path: str) -> Row:
+        if isinstance(value, dict):
+            return value
+        raise self._unexpected(path, "an object")
+
+    def _unexpected(self, path: str, expected: str) -> ApiError:
+        return self._error(
+            "bad_response",
+            f"{self.service} answered {path} with something other than {expected}: "
+            f"check {self.url_env} points at the {self.service} API ({self.url_example})",
+        )
+
+    def _error(self, kind: ErrorKind, message: str, status: int | None = None) -> ApiError:
+        return ApiError(self.service, kind, status, message)
+
+    # -- token -------------------------------------------------------------------------------
+
+    async def _valid_token(self) -> str:
+        token = self._token
+        if token is not None and self._clock() < self._token_renew_at:
+            return token
+        async with self._token_lock:  # one refresh at a time; waiters reuse its result
+            token = self._token
+            if token is None or self._clock() >= self._token_renew_at:
+                requested_at = self._clock()
+                token, lifetime = await self._fetch_token()
+                self._token = token
+                self._token_renew_at = requested_at + _renew_after(lifetime)
+            return token
+
+    def _drop_token(self, rejected: str) -> None:
+        # Only the first of several concurrent 401s drops it; the others see a newer token.
+        if self._token == rejected:
+            self._token = None
+
+    # -- sending and retrying ----------------------------------------------------------------
+
+    def _call(self, method: str, path: str, purpose: Purpose, params: Params | None) -> _Call:
+        return _Call(
+            method, self.base_url + path, purpose, self.base_url, self.url_env, _query(params)
+        )
+
+    async def _perform(self, call: _Call) -> Any:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._retry.max_attempts),
+            wait=self._backoff,
+            retry=retry_if_exception(
+                lambda exc: isinstance(exc, _Transient) and (call.repeatable or exc.unsent)
+            ),
+            sleep=self._sleep,
+            before_sleep=self._note_retry,
+            reraise=True,
+        )
+        try:
+            return await retrying(self._attempt, call)
+        except _Transient as failure:
+            raise self._gave_up(call, failure) from failure
+
+    async def _attempt(self, call: _Call) -> Any:
+        token = await self._valid_token() if call.purpose == "data" else None
+        response = await self._send(call, token)
+        if response.status_code == 401 and token is not None:
+            self._drop_token(token)
+            if call.token_refreshed:
+                raise self._rejected_token(call)
+            call.token_refreshed = True
+            raise _Transient("auth", "the access token was rejected", 401, unsent=True)
+        return self._interpret(call, response)
+
+    async def _send(self, call: _Call, token: str | None) -> httpx.Response:
+        headers = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if call.content_type is not None:
+            headers["Content-Type"] = call.content_type
+        call.sends += 1
+        # Slot first, then the limiter: a request that waited for a slot after taking its
+        # limiter turn could go out in a burst with others and break the rolling window.
+        async with self._slots:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            self.stats.requests += 1
+            if call.purpose == "token":
+                self.stats.token_requests += 1
+            started = self._clock()
+            try:
+                response = await self._http.request(
+                    call.method,
+                    call.url,
+                    params=call.params or None,
+                    content=call.content,
+                    headers=headers,
+                )
+            except httpx.TransportError as exc:
+                self._log(call, type(exc).__name__, started)
+                raise self._transport_failure(call, exc) from exc
+        self._log(call, response.status_code, started)
+        if response.status_code == 429:
+            self.stats.rate_limited += 1
+        return response
+
+    def _log(self, call: _Call, outcome: object, started: float) -> None:
+        log.debug(
+            "%s %s %s -> %s (attempt %d, %.3f s)",
+            self.service,
+            call.method,
+            call.path,
+            outcome,
+            call.sends,
+            self._clock() - started,
+        )
+
+    def _backoff(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _Transient) and failure.kind == "auth":
+            return 0.0  # a fresh token is all the retry needs
+        ceiling = min(
+            self._retry.backoff_cap, self._retry.backoff_base * 2 ** (state.attempt_number - 1)
+        )
+        wait = random.uniform(0, ceiling)  # full jitter keeps concurrent retries apart
+        if isinstance(failure, _Transient) and failure.retry_after is not None:
+            wait = max(wait, min(failure.retry_after, self._retry.max_retry_after))
+        return wait
+
+    def _note_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+        failure = state.outcome.exception() if state.outcome else None
+        log.debug(
+            "%s retry %d in %.2f s after %s",
+            self.service,
+            state.attempt_number,
+            state.upcoming_sleep,
+            failure,
+        )
+
+    # -- turning responses and failures into results or errors -------------------------------
+
+    def _interpret(self, call: _Call, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status == 429:
+            retry_after = _retry_after(response)
+            raise _Transient("rate_limited", "rate limited", 429, retry_after, unsent=True)
+        if status in RETRY_STATUSES:
+            kind: ErrorKind = "timeout" if status == 408 else "server"
+            reason = f"{status} {response.reason_phrase}".strip()
+            raise _Transient(kind, reason, status, _retry_after(response))
+        if 300 <= status < 400:
+            location = response.headers.get("Location", "elsewhere")
+            raise self._error(
+                "config",
+                f"{self.service} at {call.where} redirected {call.method} {call.path} to "
+                f"{location} ({status}): check {call.env}",
+                status,
+            )
+        if status >= 400:
+            raise self._refusal(call, response)
+        return self._parse(call, response)
+
+    def _parse(self, call: _Call, response: httpx.Response) -> Any:
+        if not response.content.strip():
+            return None
+        text = response.text
+        if _is_html(response, text):
+            raise self._error(
+                "config",
+                f"{self.service} at {call.where} answered {call.method} {call.path} with an HTML "
+                f"page, not JSON: check {call.env} ({self.url_example})",
+                response.status_code,
+            )
+        try:
+            return jsonlib.loads(text, parse_float=Decimal, parse_constant=Decimal)
+        except ValueError:
+            raise _Transient("bad_response", "malformed JSON", response.status_code) from None
+
+    def _refusal(self, call: _Call, response: httpx.Response) -> ApiError:
+        """The error for a 4xx (other than 401 on data, 408, 429) or an unretried 5xx."""
+        status = response.status_code
+        message = self._redact(_server_message(response))
+        quoted = f"{status}: {message}" if message else f"{status}"
+        if call.purpose == "token":
+            if status in (404, 405):
+                return self._error(
+                    "config",
+                    f"{self.service} has no token endpoint at {call.where} ({status}): "
+                    f"check {call.env}",
+                    status,
+                )
+            code = _oauth_error(response)
+            return self._error(
+                "auth",
+                f"{self.service} rejected the client id or secret ({status}{code}): "
+                f"{self._credentials_hint()}",
+                status,
+            )
+        if call.purpose == "public":
+            return self._error(
+                "config",
+                f"{self.service} at {call.where} answered {call.method} {call.path} with {quoted}: "
+                f"check {call.env}",
+                status,
+            )
+        if status == 403:
+            hint = self._permission_hint(call.method, call.path)
+            return self._error(
+                "permission", f"{self.service} denied access to {call.path} ({quoted}): {hint}", 403
+            )
+        if status == 404:
+            return self._error(
+                "not_found",
+                f"{self.service} has no {call.path} ({quoted}): {self._not_found_hint()}",
+                404,
+            )
+        if status >= 500:
+            return self._error(
+                "server",
+                f"{self.service} failed on {call.method} {call.path} ({quoted}): try again later",
+                status,
+            )
+        return self._error(
+            "bad_request", f"{self.service} rejected {call.method} {call.path} ({quoted})", status
+        )
+
+    def _rejected_token(self, call: _Call) -> ApiError:
+        return self._error(
+            "auth",
+            f"{self.service} rejected a fresh access token for {call.method} {call.path} (401): "
+            f"{self._fresh_token_hint(call.method, call.path)}",
+            401,
+        )
+
+    def _transport_failure(self, call: _Call, exc: httpx.TransportError) -> Exception:
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            return self._error(
+                "config",
+                f"cannot send {call.method} {call.path} to {self.service} at {call.where} "
+                f"({type(exc).__name__}): check {call.env}",
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            reason = _TIMEOUT_REASONS.get(type(exc), "timed out")
+            unreachable = isinstance(exc, httpx.ConnectTimeout)
+            unsent = isinstance(exc, httpx.PoolTimeout)
+            return _Transient("timeout", reason, unreachable=unreachable, unsent=unsent)
+        unreachable = isinstance(exc, httpx.ConnectError | httpx.ProxyError)
+        return _Transient("network", _network_reason(exc), unreachable=unreachable)
+
+    def _gave_up(self, call: _Call, failure: _Transient) -> ApiError:
+        attempts = self._retry.max_attempts
+        what = f"{call.method} {call.path}"
+        if not (call.repeatable or failure.unsent):
+            message = (
+                f"{self.service} failed on {what} ({failure.reason}) and the write may have "
+                f"gone through: check it in {self.service} before posting again"
+            )
+        elif failure.unreachable:
+            message = (
+                f"cannot reach {self.service} at {call.where}: {failure.reason} "
+                f"(tried {attempts} times) — check {call.env}"
+            )
+        elif failure.kind == "rate_limited":
+            message = (
+                f"{self.service} kept rate-limiting after {attempts} attempts (429): "
+                "wait a few minutes and try again"
+            )
+        elif failure.kind == "server":
+            message = (
+                f"{self.service} kept failing on {what} after {attempts} attempts "
+                f"({failure.reason}): the service may be down — try again later"
+            )
+        elif failure.kind == "timeout":
+            message = (
+                f"{self.service} did not answer {what} in time after {attempts} attempts "
+                f"({failure.reason}): try again later"
+            )
+        elif failure.kind == "bad_response":
+            message = (
+                f"{self.service} kept sending malformed JSON for {what} after {attempts} "
+                "attempts: try again later"
+            )
+        elif failure.kind == "auth":
+            return self._rejected_token(call)
+        else:
+            message = (
+                f"{self.service} kept dropping the connection on {what} after {attempts} "
+                f"attempts ({failure.reason}): check your network and try again"
+            )
+        return self._error(failure.kind, message, failure.status)
+
+    def _redact(self, text: str) -> str:
+        for secret in (self._client_secret, self._token):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _checked_url(self, url: str, env: str) -> str:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise self._error(
+                "config", f"{env} must be an http(s) URL like {self.url_example}, got {url!r}"
+            )
+        return url.strip().rstrip("/")
+
+
+_TIMEOUT_REASONS: dict[type[Exception], str] = {
+    httpx.ConnectTimeout: "connection timed out",
+    httpx.ReadTimeout: "no response in time",
+    httpx.WriteTimeout: "sending timed out",
+    httpx.PoolTimeout: "no free connection in time",
+}
+
+
+def _network_reason(exc: httpx.TransportError) -> str:
+    text = str(exc).lower()
+    if isinstance(exc, httpx.ConnectError):
+        dns_words = ("name or service", "nodename", "name resolution", "getaddrinfo", "no address")
+        if any(word in text for word in dns_words):
+            return "host name not found"
+        if "certificate" in text or "ssl" in text:
+            return "TLS handshake failed"
+        if "refused" in text or "all connection attempts failed" in text:
+            return "connection refused"
+        return "connection failed"
+    if isinstance(exc, httpx.ProxyError):
+        return "proxy error"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the server closed the connection mid-response"
+    return "connection reset"
+
+
+def _renew_after(lifetime: int) -> float:
+    """Seconds until a token of this lifetime is renewed: at 90% or 60 s before expiry,
+    whichever is earlier, but never before half its life (short sandbox tokens)."""
+    return max(min(0.9 * lifetime, lifetime - 60), 0.5 * lifetime)
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return max(1, int(Decimal(str(value))))
+    except (InvalidOperation, ValueError, OverflowError):
+        return 3600  # a missing lifetime: assume an hour, the shorter of the two services'
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After as seconds from now; it is either delta-seconds or an HTTP-date."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0, math.ceil(Decimal(value)))
+    except (InvalidOperation, ValueError, OverflowError):
+        pass  # not a number of seconds: try an HTTP-date
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _query(params: Params | None) -> dict[str, str]:
+    query: dict[str, str] = {}
+    for name, value in (params or {}).items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            query[name] = "true" if value else "false"
+        elif isinstance(value, date):
+            query[name] = value.isoformat()
+        else:
+            query[name] = str(value)
+    return query
+
+
+def _is_html(response: httpx.Response, text: str) -> bool:
+    head = text.lstrip()[:15].lower()
+    return "html" in response.headers.get("Content-Type", "") or head.startswith(
+        ("<!doctype", "<html")
+    )
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    """' access_denied' from an OAuth error body, or ''."""
+    try:
+        body = jsonlib.loads(response.text)
+    except ValueError:
+        return ""
+    code = body.get("error") if isinstance(body, dict) else None
+    return f" {code[:40]}" if isinstance(code, str) and code.isidentifier() else ""
+
+
+def _server_message(response: httpx.Response) -> str:
+    """The server's own explanation, whatever shape its error body takes, on one short line."""
+    text = response.text
+    try:
+        body: Any = jsonlib.loads(text, parse_float=Decimal, parse_constant=Decimal)
+    except ValueError:
+        body = "" if _is_html(response, text) else text
+    message = _one_line(_describe(body))
+    return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
+
+
+def _describe(body: Any) -> str:
+    # Pax8 {type, message, ...}; Halo {resultCode, errorMessage}, .NET {ClassName, Message},
+    # {Message}, OAuth {error, error_description}, ASP.NET {title, errors}, or field-keyed
+    # {"[0].id": "..."} as n8n parses it.
+    if isinstance(body, str):
+        return body
+    if isinstance(body, list):
+        return _describe(body[0]) if body else ""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("errorMessage", "message", "Message", "error_description", "detail", "title"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+    if isinstance(body.get("errors"), dict):
+        return _describe(body["errors"])
+    if isinstance(body.get("error"), str):
+        return str(body["error"])
+    fields = [f"{key}: {_describe(value)}" for key, value in body.items()]
+    return "; ".join(field for field in fields if not field.endswith(": "))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def encode_json(value: Any) -> str:
+    """JSON text with Decimal written as an exact number (json.dumps would need a float)."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot send {value} as a JSON number")
+        return format(value, "f")
+    if isinstance(value, Mapping):
+        members = (f"{jsonlib.dumps(str(key))}:{encode_json(item)}" for key, item in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(encode_json(item) for item in value) + "]"
+    if isinstance(value, date):
+        return jsonlib.dumps(value.isoformat())
+    return jsonlib.dumps(value)

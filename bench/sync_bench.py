@@ -1,0 +1,182 @@
+"""Benchmark: sync a generated N-client scenario from the simulators over loopback HTTP.
+
+Runs the simulators (`trueup sandbox serve`) and the sync (`trueup sync`) as separate processes,
+so the sync's wall time and peak memory are its own. Reports requests against the floor (the
+fewest the APIs allow at their maximum page sizes), wall time with and without the simulators'
+real rate limits, peak memory and 429s received. Usage:
+
+    python bench/sync_bench.py --clients 2000 [--seed 1] [--skip-limited]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PAX8_PAGE, HALO_PAGE = 200, 1000  # Pax8's documented maximum; Halo documents none (see README)
+PAX8_LIMIT, PAX8_WINDOW = 1000, 60.0
+
+
+def trueup(*args: str) -> list[str]:
+    return [sys.executable, "-m", "trueup", *args]
+
+
+def floor_requests(scenario: dict[str, Any]) -> dict[str, int]:
+    """The fewest requests a first sync of this scenario can make."""
+    pax8, halo = scenario["pax8"], scenario["halo"]
+    pages = lambda n, size: max(1, math.ceil(n / size))  # noqa: E731
+    subs = pax8["subscriptions"]
+    used = {s["productId"] for s in subs}
+    window = _month_start(scenario["as_of"][:10], 1)
+    history = sum(
+        1
+        for s in subs
+        if max(_day(s.get("updatedDate")), _day(s.get("billingStart") or s.get("startDate")))
+        >= window
+    )
+    since = _month_start(scenario["as_of"][:10], 2)
+    invoices = [i for i in pax8.get("invoices", []) if i["invoiceDate"][:10] >= since]
+    usage_subs = Counter(u.get("subscriptionId") for u in pax8.get("usage_summaries", []))
+    p = {
+        "token": 1,
+        "companies": pages(len(pax8["companies"]), PAX8_PAGE),
+        "subscriptions": pages(len(subs), PAX8_PAGE),
+        "products": min(pages(len(pax8["products"]), PAX8_PAGE), len(used)),
+        "history": history,
+        "invoices": pages(len(invoices), PAX8_PAGE),
+        "invoice items": sum(pages(len(i.get("items", [])), PAX8_PAGE) for i in invoices),
+        "usage summaries": sum(pages(n, PAX8_PAGE) for n in usage_subs.values()),
+    }
+    h = {
+        "token": 1,
+        **{
+            k: pages(len(halo.get(k, [])), HALO_PAGE)
+            for k in ("clients", "sites", "items", "licences", "external_links")
+        },
+        "recurring_invoices": pages(len(halo.get("recurring_invoices", [])), HALO_PAGE),
+    }
+    return {
+        "pax8": sum(p.values()),
+        "halo": sum(h.values()),
+        **{f"pax8 {k}": v for k, v in p.items()},
+    }
+
+
+def _day(value: str | None) -> str:
+    return (value or "0000-00-00")[:10]
+
+
+def _month_start(day: str, back: int) -> str:
+    year, month = int(day[:4]), int(day[5:7])
+    index = year * 12 + month - 1 - back
+    return f"{index // 12:04d}-{index % 12 + 1:02d}-01"
+
+
+def run_sync(scenario_path: Path, db: Path, as_of: str, rate_limits: bool) -> dict[str, Any]:
+    serve = subprocess.Popen(
+        trueup(
+            "sandbox",
+            "serve",
+            "--scenario",
+            str(scenario_path),
+            *([] if rate_limits else ["--no-rate-limits"]),
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        urls = json.loads(serve.stdout.readline())
+        env = {
+            **os.environ,
+            "TRUEUP_PAX8_URL": urls["pax8"],
+            "TRUEUP_HALO_URL": urls["halo"],
+            "TRUEUP_HALO_AUTH_URL": urls["halo_auth"],
+            "TRUEUP_PAX8_CLIENT_ID": "sandbox",
+            "TRUEUP_PAX8_CLIENT_SECRET": "sandbox",
+            "TRUEUP_HALO_CLIENT_ID": "sandbox",
+            "TRUEUP_HALO_CLIENT_SECRET": "sandbox",
+            "TRUEUP_TODAY": as_of,
+            "TRUEUP_DB": str(db),
+            "TRUEUP_CONFIG": str(db.with_suffix(".toml")),
+        }
+        with tempfile.TemporaryFile("w+") as err:
+            started = time.perf_counter()
+            sync = subprocess.Popen(
+                trueup("sync", "--json"), env=env, stdout=subprocess.PIPE, stderr=err, text=True
+            )
+            assert sync.stdout is not None
+            out = sync.stdout.read()
+            # wait4 gives this child's own peak memory, not the simulators' or the generator's
+            _, status, usage = os.wait4(sync.pid, 0)
+            wall = time.perf_counter() - started
+            err.seek(0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"sync failed: {err.read().strip()}")
+    finally:
+        serve.terminate()
+        serve.wait(10)
+    return {
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+        "summary": json.loads(out),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--skip-limited", action="store_true", help="only the run with rate limits off"
+    )
+    args = parser.parse_args()
+    out_dir = HERE / "out"
+    out_dir.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario_path = Path(tmp) / "scenario.json"
+        started = time.perf_counter()
+        with scenario_path.open("w") as f:
+            subprocess.run(
+                trueup(
+                    "sandbox", "generate", "--clients", str(args.clients), "--seed", str(args.seed)
+                ),
+                stdout=f,
+                check=True,
+            )
+        generated = time.perf_counter() - started
+        scenario = json.loads(scenario_path.read_text())
+        as_of = scenario["as_of"][:10]
+        floor = floor_requests(scenario)
+        report: dict[str, Any] = {
+            "clients": args.clients,
+            "seed": args.seed,
+            "as_of": as_of,
+            "scenario_mb": round(scenario_path.stat().st_size / 1e6, 1),
+            "generate_seconds": round(generated, 1),
+            "subscriptions": len(scenario["pax8"]["subscriptions"]),
+            "floor_requests": floor,
+            "pax8_floor_seconds_with_limits": math.floor((floor["pax8"] - 1) / PAX8_LIMIT)
+            * PAX8_WINDOW,
+        }
+        del scenario
+        report["limits_off"] = run_sync(scenario_path, Path(tmp) / "off.sqlite", as_of, False)
+        if not args.skip_limited:
+            report["limits_on"] = run_sync(scenario_path, Path(tmp) / "on.sqlite", as_of, True)
+    (out_dir / f"sync-{args.clients}.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

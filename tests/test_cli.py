@@ -1,0 +1,88 @@
+"""The scriptable surface (contract.md): exit codes, JSON keys, one-line errors."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from trueup.cli import app
+from world import world
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    for name in (
+        "TRUEUP_TODAY",
+        "TRUEUP_PAX8_CLIENT_ID",
+        "TRUEUP_HALO_CLIENT_ID",
+        "TRUEUP_PAX8_URL",
+        "TRUEUP_HALO_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    scenario = tmp_path / "world.json"
+    scenario.write_text(json.dumps(world()))
+    return tmp_path
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_sync_json_then_status_json(env):
+    result = invoke("sync", "--sandbox", str(env / "world.json"), "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True
+    assert {s["source"]: s["status"] for s in summary["sources"]} == {"pax8": "ok", "halo": "ok"}
+    assert summary["sources"][0]["counts"]["pax8_subscription"]["created"] == 4
+
+    status = json.loads(invoke("status", "--json").stdout)
+    assert status["entities"]["pax8_subscription"] == 4
+    assert status["entities"]["halo_recurring_invoice_line"] == 2
+    assert status["sources"]["pax8"]["age"] == "just now"
+    assert status["open_batches"] == []
+
+    log = json.loads(invoke("log", "--json").stdout)
+    assert {e["event"] for e in log["entries"]} >= {"pax8 sync completed", "halo sync completed"}
+
+
+def test_a_bad_scenario_is_one_line_naming_the_problem(env):
+    (env / "bad.json").write_text('{"as_of": "2026-11-21T00:00:00Z", "pax8": {"companies": 7}}')
+    result = invoke("sync", "--sandbox", str(env / "bad.json"))
+    assert result.exit_code == 1
+    assert "pax8.companies" in result.stderr and "Traceback" not in result.output
+    truncated = invoke("sync", "--sandbox", str(env / "world.json")[:-2])
+    assert truncated.exit_code == 1 and "cannot read scenario" in truncated.stderr
+
+
+def test_unconfigured_sync_says_how_to_connect(env):
+    result = invoke("sync")
+    assert result.exit_code == 1
+    assert "trueup connect pax8" in result.stderr
+
+
+def test_a_corrupt_store_is_explained_and_left_alone(env):
+    (env / "trueup.sqlite").write_bytes(b"garbage" * 500)
+    result = invoke("status")
+    assert result.exit_code == 1
+    assert "not a usable SQLite database" in result.stderr
+    assert (env / "trueup.sqlite").read_bytes() == b"garbage" * 500
+
+
+def test_bad_usage_exits_2(env):
+    assert invoke("status", "--nope").exit_code == 2
+    assert invoke("sandbox", "generate", "--clients", "0").exit_code == 2
+
+
+def test_faults_need_the_sandbox(env):
+    result = invoke("sync", "--faults", "500=0.1")
+    assert result.exit_code == 1 and "--sandbox" in result.stderr
+
+
+def test_help_teaches(env):
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("demo", "sync", "status", "log", "sandbox", "connect"):
+        assert command in result.stdout
