@@ -1,0 +1,333 @@
+"""The QuickBooks Online simulator: token refresh, query, invoice create and read.
+
+Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
+``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
+(default "sandbox"). Every refresh rotates the token and earlier ones stay valid for the run.
+The rate limit counts /v3 requests only: the token endpoint is another host in production.
+No sales tax is computed (a QBO sandbox has no Automated Sales Tax either).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from trueup.sandbox.common import (
+    Clock,
+    FaultInjector,
+    FaultSpec,
+    RollingWindow,
+    TokenStore,
+    json_response,
+)
+from trueup.sandbox.qbo_query import QueryError, parse_query, run_query
+from trueup.sandbox.scenario import Scenario
+
+ACCESS_TOKEN_SECONDS = 3600
+REFRESH_TOKEN_SECONDS = 8726400  # 101 days, as Intuit reports a fresh refresh token
+MAX_DOC_NUMBER = 21
+# URL path segment -> entity name (and scenario key).
+ENTITIES = {
+    "customer": ("Customer", "customers"),
+    "item": ("Item", "items"),
+    "invoice": ("Invoice", "invoices"),
+}
+
+
+@dataclass
+class QboFault(Exception):
+    """A Fault envelope to answer with: ``{"Fault": {"Error": [...], "type": kind}}``."""
+
+    status: int
+    code: str
+    message: str
+    detail: str
+    kind: str = "ValidationFault"
+
+
+THROTTLED = QboFault(
+    429, "3001", "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+    "The request limit was reached.  Try again later", "SERVICE",
+)  # fmt: skip
+
+
+def validation_fault(code: str, message: str, detail: str) -> QboFault:
+    return QboFault(400, code, message, detail)
+
+
+def create_qbo_app(
+    scenario: Scenario,
+    *,
+    rate_limit: tuple[int, float] | None = (500, 60.0),
+    faults: FaultSpec | None = None,
+    clock: Clock = time.monotonic,
+) -> ASGIApp:
+    simulator = _QboSimulator(scenario, rate_limit, clock)
+    app = Starlette(routes=[Route("/{path:path}", simulator.handle, methods=["GET", "POST"])])
+    return FaultInjector(app, faults)
+
+
+class _QboSimulator:
+    def __init__(
+        self, scenario: Scenario, rate_limit: tuple[int, float] | None, clock: Clock
+    ) -> None:
+        credentials = scenario.credentials_for("qbo")
+        self.client_id = credentials["client_id"]
+        self.client_secret = credentials["client_secret"]
+        self.realm_id = credentials.get("realm_id", "sandbox")
+        self.refresh_tokens = {credentials.get("refresh_token", "sandbox")}
+        self.tokens = TokenStore(ACCESS_TOKEN_SECONDS, clock)
+        self.window = RollingWindow(*rate_limit, clock=clock) if rate_limit else None
+        self.today = scenario.as_of.date().isoformat()
+        data = json.loads(json.dumps(scenario.qbo))  # a private copy: writes stay in this app
+        self.rows: dict[str, dict[str, dict[str, Any]]] = {
+            entity: {str(row["Id"]): row for row in data.get(key) or []}
+            for entity, key in ENTITIES.values()
+        }
+        self.replies: dict[str, Response] = {}  # requestid -> the original response
+
+    async def handle(self, request: Request) -> Response:
+        segments = [part for part in request.url.path.split("/") if part]
+        if [s.lower() for s in segments] == ["oauth2", "v1", "tokens", "bearer"]:
+            if request.method != "POST":
+                return json_response({"error": "invalid_request"}, 405)
+            return await self._token(request)
+        if len(segments) < 4 or [s.lower() for s in segments[:2]] != ["v3", "company"]:
+            return json_response({"error": "not_found"}, 404)
+        if self.window and not self.window.admit():
+            return _fault_response(THROTTLED)
+        if not self.tokens.valid(request.headers.get("authorization")):
+            return _authentication_failed()
+        try:
+            if segments[2] != self.realm_id:
+                raise QboFault(
+                    403,
+                    "3100",
+                    "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                    f"The token is not authorised for company {segments[2]}.",
+                    "SECURITY",
+                )
+            return await self._company(request, [s.lower() for s in segments[3:]], segments)
+        except QboFault as fault:
+            return _fault_response(fault)
+
+    async def _token(self, request: Request) -> Response:
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
+        client_id, client_secret = _basic_credentials(request) or (
+            form.get("client_id", ""),
+            form.get("client_secret", ""),
+        )
+        if not (
+            secrets.compare_digest(client_id, self.client_id)
+            and secrets.compare_digest(client_secret, self.client_secret)
+        ):
+            return json_response({"error": "invalid_client"}, 401)
+        if not form.get("grant_type") or not form.get("refresh_token"):
+            return json_response({"error": "invalid_request"}, 400)
+        if form["grant_type"] != "refresh_token":
+            return json_response({"error": "unsupported_grant_type"}, 400)
+        if form["refresh_token"] not in self.refresh_tokens:
+            return json_response({"error": "invalid_grant"}, 400)
+        refresh_token = "RT1-" + secrets.token_urlsafe(32)
+        self.refresh_tokens.add(refresh_token)
+        return json_response(
+            {
+                "access_token": self.tokens.issue(),
+                "refresh_token": refresh_token,
+                "expires_in": ACCESS_TOKEN_SECONDS,
+                "x_refresh_token_expires_in": REFRESH_TOKEN_SECONDS,
+                "token_type": "bearer",
+            }
+        )
+
+    async def _company(self, request: Request, path: list[str], raw: list[str]) -> Response:
+        if path == ["query"] and request.method == "GET":
+            try:
+                query = parse_query(request.query_params.get("query", ""))
+            except QueryError as error:
+                raise validation_fault("4000", "Error parsing query", str(error)) from None
+            return _reply(run_query(query, self.rows[query.entity].values()))
+        if path == ["invoice"] and request.method == "POST":
+            request_id = request.query_params.get("requestid")
+            if request_id and request_id in self.replies:
+                return self.replies[request_id]
+            try:
+                reply = _reply({"Invoice": self._create_invoice(await _json_object(request))})
+            except QboFault as fault:
+                reply = _fault_response(fault)
+            if request_id:
+                self.replies[request_id] = reply
+            return reply
+        if len(path) == 2 and path[0] in ENTITIES and request.method == "GET":
+            entity = ENTITIES[path[0]][0]
+            row = self.rows[entity].get(raw[4])
+            if row is None:
+                raise validation_fault(
+                    "610", "Object Not Found", f"Object Not Found : {entity} {raw[4]} not found."
+                )
+            return _reply({entity: row})
+        raise QboFault(404, "4000", "Unsupported operation", "No such resource.")
+
+    def _create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+        customer = self._reference(body, "CustomerRef", "Customer")
+        lines = [
+            line
+            for line in body.get("Line") or []
+            if isinstance(line, dict) and line.get("DetailType") != "SubTotalLineDetail"
+        ]
+        if not lines:
+            raise _missing("Line")
+        invoices = self.rows["Invoice"]
+        doc_number = body.get("DocNumber") or self._next_doc_number()
+        if len(str(doc_number)) > MAX_DOC_NUMBER:
+            raise validation_fault(
+                "2050",
+                "String length is either shorter or longer than supported by specification",
+                f"Min:0 Max:{MAX_DOC_NUMBER} supported. Supplied length:{len(str(doc_number))}",
+            )
+        duplicate = next((i for i in invoices.values() if i.get("DocNumber") == doc_number), None)
+        if duplicate is not None:
+            raise validation_fault(
+                "6140",
+                "Duplicate Document Number Error",
+                "Duplicate Document Number Error : You must specify a different number. This "
+                f"number has already been used. DocNumber={doc_number} is assigned to "
+                f"TxnType=Invoice with TxnId={duplicate['Id']}",
+            )
+        subtotal = Decimal(0)
+        for number, line in enumerate(lines, start=1):
+            try:
+                amount = Decimal(str(line["Amount"]))
+            except (KeyError, InvalidOperation):
+                raise _missing("Line.Amount") from None
+            subtotal += amount
+            line |= {"Id": str(number), "LineNum": number}
+            detail = line.get("SalesItemLineDetail")
+            if isinstance(detail, dict) and "ItemRef" in detail:
+                item = self._reference(detail, "ItemRef", "Item")
+                detail["ItemRef"] = {"value": item["Id"], "name": item.get("Name", "")}
+        total = float(subtotal.quantize(Decimal("0.01"), ROUND_HALF_UP))
+        now = datetime.now().astimezone().isoformat(timespec="seconds")
+        invoice_id = str(1 + max((int(i) for i in invoices if i.isdigit()), default=0))
+        invoice = {
+            **body,
+            "Id": invoice_id,
+            "SyncToken": "0",
+            "domain": "QBO",
+            "sparse": False,
+            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            "DocNumber": doc_number,
+            "TxnDate": body.get("TxnDate") or self.today,
+            "CustomerRef": {"value": customer["Id"], "name": customer.get("DisplayName", "")},
+            "Line": [
+                *lines,
+                {"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}},
+            ],
+            # No tax engine, as in a QBO sandbox without Automated Sales Tax.
+            "TxnTaxDetail": {**(body.get("TxnTaxDetail") or {}), "TotalTax": 0},
+            "TotalAmt": total,
+            "Balance": total,
+            "EmailStatus": body.get("EmailStatus", "NotSet"),
+        }
+        invoice.setdefault("DueDate", invoice["TxnDate"])
+        invoices[invoice_id] = invoice
+        return invoice
+
+    def _reference(self, holder: dict[str, Any], field: str, entity: str) -> dict[str, Any]:
+        ref = holder.get(field)
+        value = str(ref.get("value", "")) if isinstance(ref, dict) else ""
+        if not value:
+            raise _missing(field)
+        row = self.rows[entity].get(value)
+        if row is None or row.get("Active") is False:
+            raise validation_fault(
+                "2500", "Invalid Reference Id", f"Invalid Reference Id : {entity} {value} not found"
+            )
+        return row
+
+    def _next_doc_number(self) -> str:
+        numbers = [
+            int(i["DocNumber"])
+            for i in self.rows["Invoice"].values()
+            if str(i.get("DocNumber", "")).isdigit()
+        ]
+        return str(max(numbers, default=1000) + 1)
+
+
+def _missing(field: str) -> QboFault:
+    return validation_fault(
+        "2020",
+        "Required param missing, need to supply the required value for the API",
+        f"Required parameter {field} is missing in the request",
+    )
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return client_id, secret
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise validation_fault(
+            "2010", "Request has invalid or unsupported property", "The body must be a JSON object."
+        )
+    return body
+
+
+def _now() -> str:
+    return datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def _reply(body: dict[str, Any]) -> Response:
+    return json_response({**body, "time": _now()})
+
+
+def _fault_response(fault: QboFault) -> Response:
+    error = {"Message": fault.message, "Detail": fault.detail, "code": fault.code}
+    return json_response(
+        {"Fault": {"Error": [error], "type": fault.kind}, "time": _now()}, fault.status
+    )
+
+
+def _authentication_failed() -> Response:
+    # Intuit's gateway answers 401 with lower-case keys (seen live), unlike the API's own Faults.
+    error = {
+        "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+        "detail": "Token expired or invalid.",
+        "code": "3200",
+        "element": None,
+    }
+    return json_response(
+        {
+            "warnings": None,
+            "intuitObject": None,
+            "fault": {"error": [error], "type": "AUTHENTICATION"},
+            "time": int(time.time() * 1000),
+        },
+        401,
+    )

@@ -1,0 +1,242 @@
+"""The Halo simulator's writes: array POSTs, recurring-invoice lines, process, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from halo_fixtures import HALO_WORLD, authed_client, halo_scenario, make_app
+
+
+def line_ids(header: dict[str, Any]) -> list[int]:
+    return [line["id"] for line in header["lines"]]
+
+
+async def ri(client: httpx.AsyncClient, ri_id: int) -> dict[str, Any]:
+    response = await client.get(f"/api/RecurringInvoice/{ri_id}")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --- create and partial update --------------------------------------------------------------
+
+
+async def test_post_without_id_creates_with_a_new_id() -> None:
+    async with authed_client(make_app()) as client:
+        created = await client.post("/api/Client", json=[{"name": "Delta Ltd", "toplevel_id": 1}])
+        zero = await client.post("/api/client", json=[{"id": 0, "name": "Epsilon plc"}])
+        site = await client.post("/api/Site", json=[{"name": "Delta HQ", "client_id": 421}])
+        fetched = await client.get("/api/Client/421")
+    assert created.status_code == zero.status_code == 201
+    assert created.json() == {"id": 421, "name": "Delta Ltd", "toplevel_id": 1}
+    assert zero.json()["id"] == 422
+    assert site.json()["client_name"] == "Delta Ltd"  # filled in from the client
+    assert fetched.json()["name"] == "Delta Ltd"
+
+
+async def test_post_with_an_id_changes_only_the_fields_sent() -> None:
+    async with authed_client(make_app()) as client:
+        before = (await client.get("/api/Client/12")).json()
+        updated = await client.post("/api/Client", json=[{"id": 12, "name": "Acme Group Ltd"}])
+        after = (await client.get("/api/Client/12")).json()
+        listed = [row["id"] for row in (await client.get("/api/Client")).json()["clients"]]
+    assert updated.status_code == 200
+    assert after == {**before, "name": "Acme Group Ltd"}
+    assert listed == [12, 14, 16, 420]  # an update does not move the row
+
+
+async def test_post_null_removes_a_field_and_moving_client_reindexes() -> None:
+    async with authed_client(make_app()) as client:
+        await client.post("/api/SoftwareLicence", json=[{"id": 508, "client_id": 14,
+                                                         "distributor": None}])  # fmt: skip
+        moved = (await client.get("/api/SoftwareLicence/508")).json()
+        acme = (await client.get("/api/SoftwareLicence?client_id=12")).json()["licences"]
+        beta = (await client.get("/api/SoftwareLicence?client_id=14")).json()["licences"]
+    assert "distributor" not in moved
+    assert moved["client_name"] == "Beta LLC"
+    assert acme == [] and [row["id"] for row in beta] == [508]
+
+
+async def test_post_of_several_elements_returns_the_list() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post(
+            "/api/SoftwareLicence",
+            json=[{"id": 508, "count": 26}, {"name": "Intune", "client_id": 12, "count": 4}],
+        )
+    assert response.status_code == 201  # one element was created
+    assert [row["count"] for row in response.json()] == [26, 4]
+    assert response.json()[1]["id"] == 511
+
+
+@pytest.mark.parametrize(
+    ("body", "error_key"),
+    [
+        ({"id": 12, "name": "not an array"}, "$"),
+        ([], "$"),
+        (["Acme"], "[0]"),
+        ([{"id": "12"}], "[0].id"),
+        ([{"name": "ok"}, {"id": 999}], "[1].id"),
+        ([{"name": "x", "client_id": "12"}], "[0].client_id"),
+    ],
+)
+async def test_malformed_posts_get_field_keyed_400(body: Any, error_key: str) -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post("/api/Site", json=body)
+        unchanged = (await client.get("/api/Site?includeinactive=true")).json()["record_count"]
+    assert response.status_code == 400
+    assert list(response.json()) == [error_key]
+    assert unchanged == 4  # all or nothing
+
+
+async def test_invalid_json_is_a_400() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post(
+            "/api/Client", content=b"[{", headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 400 and "$" in response.json()
+
+
+# --- recurring invoices ---------------------------------------------------------------------
+
+
+async def test_new_recurring_invoices_get_negative_decreasing_ids() -> None:
+    async with authed_client(make_app()) as client:
+        first = await client.post("/api/RecurringInvoice", json=[{
+            "client_id": 14, "reference": "Beta monthly",
+            "lines": [{"_itemid": 1000, "qty_order": 3}, {"_itemid": 1402, "qty_order": 1,
+                                                         "unit_price": 400.0}],
+        }])  # fmt: skip
+        second = await client.post("/api/RecurringInvoice", json=[{"client_id": 16}])
+    header = first.json()
+    assert first.status_code == 201
+    assert header["id"] == -97 and second.json()["id"] == -98
+    assert header["client_name"] == "Beta LLC"
+    assert all(line["id"] > 26002 and line["ihid"] == -97 for line in header["lines"])
+    m365 = header["lines"][0]  # unsent fields come from the item
+    assert m365["unit_price"] == 10.32
+    assert m365["item_shortdescription"] == "Microsoft 365 Apps for Business"
+    assert m365["net_amount"] == 30.96
+    assert header["revenue"] == header["total"] == 430.96
+
+
+async def test_header_post_patches_adds_and_replaces_lines() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post("/api/RecurringInvoice", json=[{"id": -94, "lines": [
+            {"id": 24967, "ihid": -94, "qty_order": 15.0},
+            {"_itemid": 1402, "qty_order": 2, "unit_price": 99.995},
+        ]}])  # fmt: skip
+        header = await ri(client, -94)
+    assert response.status_code == 200
+    assert response.json() == header
+    assert line_ids(header)[0] == 24967 and 24963 not in line_ids(header)
+    m365, added = header["lines"]
+    assert m365["qty_order"] == 15.0 and m365["net_amount"] == 154.8
+    assert m365["tax_amount"] == 30.96 and m365["item_shortdescription"]  # untouched fields stay
+    assert added["net_amount"] == 199.99 and added["ihid"] == -94
+    assert header["revenue"] == 354.79
+    assert header["total"] == 385.75  # only the M365 line carries 20% tax
+
+
+async def test_header_post_can_keep_omitted_lines() -> None:
+    async with authed_client(make_app(omitted_lines="keep")) as client:
+        await client.post("/api/RecurringInvoice", json=[{"id": -94, "lines": [
+            {"id": 24967, "qty_order": 15.0}, {"_itemid": 1402, "qty_order": 1}]}])  # fmt: skip
+        header = await ri(client, -94)
+    assert line_ids(header)[:2] == [24963, 24967] and len(header["lines"]) == 3
+    assert header["revenue"] == 825.0 + 154.8 + 825.0
+
+
+async def test_header_post_without_lines_leaves_lines_alone() -> None:
+    async with authed_client(make_app()) as client:
+        await client.post("/api/RecurringInvoice", json=[{"id": -94, "reference": "Renamed"}])
+        header = await ri(client, -94)
+    assert header["reference"] == "Renamed" and line_ids(header) == [24963, 24967]
+    assert header["revenue"] == 969.48 and header["total"] == 1163.38
+
+
+async def test_header_post_refuses_lines_of_another_invoice() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post(
+            "/api/RecurringInvoice", json=[{"id": -94, "lines": [{"id": 25001, "qty_order": 1}]}]
+        )
+    assert response.status_code == 400
+    assert list(response.json()) == ["[0].lines[0].id"]
+
+
+async def test_updatelines_patches_lines_by_id() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post(
+            "/api/RecurringInvoice/updatelines", json=[{"id": 24967, "ihid": -94, "qty_order": 20}]
+        )
+        header = await ri(client, -94)
+        wrong_owner = await client.post(
+            "/api/RecurringInvoice/UpdateLines", json=[{"id": 24967, "ihid": -95, "qty_order": 1}]
+        )
+        unknown = await client.post("/api/RecurringInvoice/updatelines", json=[{"id": 5}])
+    assert response.status_code == 200 and response.json()[0]["net_amount"] == 206.4
+    assert header["lines"][1]["qty_order"] == 20 and header["revenue"] == 1031.4
+    assert header["total"] == round(1031.4 * 1.2, 2)
+    assert wrong_owner.status_code == 400 and list(wrong_owner.json()) == ["[0].ihid"]
+    assert unknown.status_code == 400 and list(unknown.json()) == ["[0].id"]
+
+
+async def test_lines_endpoint_appends_lines() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post(
+            "/api/RecurringInvoice/Lines", json=[{"ihid": -95, "_itemid": 1000, "qty_order": 2}]
+        )
+        header = await ri(client, -95)
+        orphan = await client.post("/api/RecurringInvoice/lines", json=[{"ihid": -1}])
+    assert response.status_code == 201
+    assert line_ids(header) == [25001, response.json()[0]["id"]]
+    assert header["revenue"] == 123.84
+    assert orphan.status_code == 400 and list(orphan.json()) == ["[0].ihid"]
+
+
+async def test_process_creates_invoices_from_recurring_invoices() -> None:
+    async with authed_client(make_app()) as client:
+        await client.post("/api/RecurringInvoice/updatelines",
+                          json=[{"id": 24963, "ihid": -94, "isinactive": True}])  # fmt: skip
+        response = await client.post("/api/RecurringInvoice/process", json=[-94, -95])
+        invoices = (await client.get("/api/Invoice?client_id=420&includelines=true")).json()
+        source = await ri(client, -94)
+        bad = await client.post("/api/RecurringInvoice/process", json=[-1])
+    created = response.json()
+    assert response.status_code == 201
+    assert [invoice["id"] for invoice in created] == [7003, 7004]
+    first = created[0]
+    assert first["recurring_invoice_id"] == -94 and first["invoice_date"] == "2026-11-21T00:00:00"
+    assert "schedule" not in first and first["is_recurring_invoice"] is False
+    assert [line["recurring_invoice_line_id"] for line in first["lines"]] == [24967]
+    assert first["lines"][0]["ihid"] == 7003 and first["lines"][0]["id"] > 26002
+    assert "quantity_licences" not in first["lines"][0]
+    assert first["revenue"] == 144.48 and first["total"] == first["amountdue"] == 173.38
+    assert invoices["invoices"] == [first]
+    assert source["lastcreated"] == "2026-11-21T00:00:00"
+    assert bad.status_code == 400
+
+
+async def test_delete_removes_the_row() -> None:
+    async with authed_client(make_app()) as client:
+        deleted = await client.delete("/api/SoftwareLicence/508")
+        gone = await client.get("/api/SoftwareLicence/508")
+        listed = (await client.get("/api/SoftwareLicence?client_id=12")).json()["record_count"]
+        again = await client.delete("/api/SoftwareLicence/508")
+    assert deleted.status_code == 200
+    assert gone.status_code == 404 and again.status_code == 404
+    assert listed == 0
+
+
+async def test_writes_never_touch_the_scenario() -> None:
+    scenario = halo_scenario()
+    async with authed_client(make_app(scenario)) as client:
+        await client.post("/api/RecurringInvoice", json=[{"id": -94, "lines": [
+            {"id": 24967, "qty_order": 99}]}])  # fmt: skip
+        await client.post("/api/Client", json=[{"id": 12, "name": "Changed"}])
+        await client.delete("/api/Site/30")
+    assert scenario.halo["recurring_invoices"] == HALO_WORLD["recurring_invoices"]
+    assert scenario.halo["clients"] == HALO_WORLD["clients"]
+    assert scenario.halo["sites"] == HALO_WORLD["sites"]

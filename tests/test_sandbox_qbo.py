@@ -1,0 +1,265 @@
+"""The QuickBooks Online simulator: token rotation, queries, invoice posting, faults."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+
+from halo_fixtures import FakeClock
+from trueup.sandbox.qbo import create_qbo_app
+from trueup.sandbox.scenario import parse_scenario
+from trueup.sandbox.transport import SandboxTransport
+
+REALM = "9341453050071234"
+CREDENTIALS = {"client_id": "ABqbo", "client_secret": "qbo-secret", "refresh_token": "RT-initial",
+               "realm_id": REALM}  # fmt: skip
+COMPANY = f"/v3/company/{REALM}"
+CUSTOMERS = [
+    {"Id": "58", "DisplayName": "Acme Dental LLC", "CompanyName": "Acme Dental LLC",
+     "Active": True, "Balance": 0},
+    {"Id": "59", "DisplayName": "Beta Logistics", "Active": True, "Balance": 120.5},
+    {"Id": "60", "DisplayName": "Closed Co", "Active": False, "Balance": 0},
+    {"Id": "61", "DisplayName": "acme holdings", "Active": True, "Balance": 10},
+]  # fmt: skip
+ITEMS = [
+    {"Id": "21", "Name": "Managed Seat", "Type": "Service", "UnitPrice": 50, "Active": True},
+    {"Id": "4", "Name": "Labour", "Type": "Service", "UnitPrice": 75, "Active": True},
+]
+
+
+def qbo_app(**options: Any) -> Any:
+    scenario = parse_scenario({
+        "as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS},
+        "qbo": {"customers": CUSTOMERS, "items": ITEMS, "invoices": [
+            {"Id": "230", "DocNumber": "HB41-0001", "CustomerRef": {"value": "58"},
+             "TotalAmt": 100.0, "Balance": 0, "Line": []}]},
+    })  # fmt: skip
+    options.setdefault("rate_limit", None)
+    return create_qbo_app(scenario, **options)
+
+
+def basic(client_id: str = "ABqbo", secret: str = "qbo-secret") -> dict[str, str]:
+    encoded = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+async def refresh(client: httpx.AsyncClient, token: str, **headers: str) -> httpx.Response:
+    return await client.post(
+        "/oauth2/v1/tokens/bearer",
+        data={"grant_type": "refresh_token", "refresh_token": token},
+        headers=headers or basic(),
+    )
+
+
+@asynccontextmanager
+async def connected(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client holding an access token from a refresh."""
+    async with httpx.AsyncClient(
+        transport=SandboxTransport(app=app), base_url="http://qbo.test"
+    ) as client:
+        access = (await refresh(client, "RT-initial")).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {access}"
+        yield client
+
+
+async def query(client: httpx.AsyncClient, text: str) -> httpx.Response:
+    return await client.get(f"{COMPANY}/query", params={"query": text, "minorversion": "75"})
+
+
+INVOICE = {
+    "CustomerRef": {"value": "58"}, "DocNumber": "HB42-0007", "TxnDate": "2026-10-31",
+    "Line": [
+        {"DetailType": "SalesItemLineDetail", "Amount": 1250.00, "Description": "25 seats",
+         "SalesItemLineDetail": {"ItemRef": {"value": "21"}, "Qty": 25, "UnitPrice": 50.00}},
+        {"DetailType": "SalesItemLineDetail", "Amount": 337.50,
+         "SalesItemLineDetail": {"ItemRef": {"value": "4"}, "Qty": 4.5, "UnitPrice": 75.00}},
+    ],
+}  # fmt: skip
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+async def test_refresh_rotates_and_earlier_tokens_stay_valid() -> None:
+    async with httpx.AsyncClient(transport=SandboxTransport(app=qbo_app()),
+                                 base_url="http://qbo.test") as client:  # fmt: skip
+        first = (await refresh(client, "RT-initial")).json()
+        second = (await refresh(client, first["refresh_token"])).json()
+        again = await refresh(client, "RT-initial")
+        post_auth = await client.post("/oauth2/v1/tokens/bearer", data={
+            "grant_type": "refresh_token", "refresh_token": second["refresh_token"],
+            "client_id": "ABqbo", "client_secret": "qbo-secret"})  # fmt: skip
+    assert first["token_type"] == "bearer" and first["expires_in"] == 3600
+    assert first["x_refresh_token_expires_in"] == 8726400
+    assert len({"RT-initial", first["refresh_token"], second["refresh_token"]}) == 3
+    assert first["access_token"] != second["access_token"]
+    assert again.status_code == 200 and post_auth.status_code == 200
+
+
+async def test_token_refusals() -> None:
+    async with httpx.AsyncClient(transport=SandboxTransport(app=qbo_app()),
+                                 base_url="http://qbo.test") as client:  # fmt: skip
+        unknown = await refresh(client, "RT-forged")
+        wrong_secret = await refresh(client, "RT-initial", **basic(secret="nope"))
+        wrong_grant = await client.post("/oauth2/v1/tokens/bearer", headers=basic(),
+                                        data={"grant_type": "authorization_code",
+                                              "refresh_token": "RT-initial"})  # fmt: skip
+    assert (unknown.status_code, unknown.json()) == (400, {"error": "invalid_grant"})
+    assert (wrong_secret.status_code, wrong_secret.json()) == (401, {"error": "invalid_client"})
+    assert wrong_grant.json() == {"error": "unsupported_grant_type"}
+
+
+async def test_api_needs_a_live_bearer_for_the_right_realm() -> None:
+    clock = FakeClock()
+    async with connected(qbo_app(clock=clock)) as client:
+        fresh = await query(client, "SELECT * FROM Item")
+        other_realm = await client.get("/v3/company/123/query", params={"query": "x"})
+        clock.now += 3600
+        expired = await query(client, "SELECT * FROM Item")
+        missing = await client.get(f"{COMPANY}/invoice/230", headers={"Authorization": ""})
+    assert fresh.status_code == 200
+    assert other_realm.status_code == 403
+    assert other_realm.json()["Fault"]["Error"][0]["code"] == "3100"
+    for response in (expired, missing):
+        assert response.status_code == 401
+        assert response.json()["fault"]["error"][0]["code"] == "3200"
+
+
+# --- queries --------------------------------------------------------------------------------
+
+
+async def test_select_hides_inactive_rows_unless_asked() -> None:
+    async with connected(qbo_app()) as client:
+        active = (await query(client, "SELECT * FROM Customer")).json()["QueryResponse"]
+        everyone = await query(client, "select * from Customer where Active IN (true, false)")
+    assert [row["Id"] for row in active["Customer"]] == ["58", "59", "61"]
+    assert active["startPosition"] == 1 and active["maxResults"] == 3
+    assert len(everyone.json()["QueryResponse"]["Customer"]) == 4
+    assert "time" in everyone.json()
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("SELECT * FROM Customer WHERE DisplayName = 'Beta Logistics'", ["59"]),
+        ("SELECT * FROM Customer WHERE DisplayName LIKE 'acme%'", ["58", "61"]),
+        ("SELECT * FROM Customer WHERE Balance > '0' AND Active = true", ["59", "61"]),
+        ("SELECT * FROM Customer ORDERBY DisplayName DESC", ["59", "61", "58"]),
+        ("SELECT * FROM Customer ORDERBY Balance DESC STARTPOSITION 2 MAXRESULTS 1", ["61"]),
+        ("SELECT * FROM Item WHERE Id IN ('4', '21') ORDERBY Name", ["4", "21"]),
+        ("SELECT * FROM Invoice WHERE DocNumber = 'HB41-0001'", ["230"]),
+        ("SELECT * FROM Invoice WHERE CustomerRef = '58'", ["230"]),
+        ("SELECT * FROM Customer WHERE DisplayName = 'O\\'Brien'", []),
+    ],
+)
+async def test_query_forms(text: str, ids: list[str]) -> None:
+    async with connected(qbo_app()) as client:
+        response = await query(client, text)
+    assert response.status_code == 200, response.text
+    rows = next(iter(response.json()["QueryResponse"].values()), [])
+    assert [row["Id"] for row in rows] == ids
+
+
+async def test_count_paging_and_empty_results() -> None:
+    async with connected(qbo_app()) as client:
+        count = (await query(client, "SELECT COUNT(*) FROM Customer")).json()
+        pages = [(await query(client, f"SELECT * FROM Customer STARTPOSITION {start} "
+                                      "MAXRESULTS 2")).json()["QueryResponse"]
+                 for start in (1, 3, 5)]  # fmt: skip
+        capped = (await query(client, "SELECT * FROM Item MAXRESULTS 5000")).json()
+    assert count["QueryResponse"] == {"totalCount": 3}
+    assert [len(page.get("Customer", [])) for page in pages] == [2, 1, 0]
+    assert pages[1]["startPosition"] == 3
+    assert pages[2] == {}  # QBO sends an empty QueryResponse past the end
+    assert capped["QueryResponse"]["maxResults"] == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["SELEC * FROM Customer", "SELECT * FROM customer", "SELECT Id FROM Customer",
+     "SELECT * FROM Customer WHERE", "SELECT * FROM Customer WHERE Name ~ 'x'",
+     "SELECT * FROM Customer MAXRESULTS 0", "SELECT * FROM Customer ORDERBY"],
+)  # fmt: skip
+async def test_bad_queries_are_validation_faults(text: str) -> None:
+    async with connected(qbo_app()) as client:
+        response = await query(client, text)
+    assert response.status_code == 400
+    fault = response.json()["Fault"]
+    assert fault["type"] == "ValidationFault" and fault["Error"][0]["code"] == "4000"
+    assert fault["Error"][0]["Detail"]
+
+
+# --- invoices -------------------------------------------------------------------------------
+
+
+async def test_invoice_create_totals_and_read_back() -> None:
+    async with connected(qbo_app()) as client:
+        response = await client.post(
+            f"{COMPANY}/invoice", json=INVOICE, params={"requestid": "post-7", "minorversion": "75"}
+        )
+        invoice = response.json()["Invoice"]
+        fetched = await client.get(f"{COMPANY}/invoice/{invoice['Id']}")
+        found = await query(client, "SELECT * FROM Invoice WHERE DocNumber = 'HB42-0007'")
+        missing = await client.get(f"{COMPANY}/invoice/999")
+    assert response.status_code == 200
+    assert invoice["Id"] == "231" and invoice["SyncToken"] == "0"
+    assert invoice["TotalAmt"] == invoice["Balance"] == 1587.5
+    assert invoice["CustomerRef"] == {"value": "58", "name": "Acme Dental LLC"}
+    assert [line.get("Id") for line in invoice["Line"]] == ["1", "2", None]
+    assert invoice["Line"][-1] == {"Amount": 1587.5, "DetailType": "SubTotalLineDetail",
+                                   "SubTotalLineDetail": {}}  # fmt: skip
+    assert invoice["Line"][0]["SalesItemLineDetail"]["ItemRef"]["name"] == "Managed Seat"
+    assert set(invoice["MetaData"]) == {"CreateTime", "LastUpdatedTime"}
+    assert fetched.json()["Invoice"] == invoice
+    assert found.json()["QueryResponse"]["Invoice"] == [invoice]
+    assert missing.status_code == 400 and missing.json()["Fault"]["Error"][0]["code"] == "610"
+
+
+async def test_repeated_requestid_replays_the_first_response() -> None:
+    async with connected(qbo_app()) as client:
+        first = await client.post(f"{COMPANY}/invoice", json=INVOICE, params={"requestid": "r1"})
+        replay = await client.post(f"{COMPANY}/invoice", params={"requestid": "r1"},
+                                   json={**INVOICE, "DocNumber": "HB42-0008"})  # fmt: skip
+        count = (await query(client, "SELECT COUNT(*) FROM Invoice")).json()
+    assert replay.status_code == 200 and replay.content == first.content
+    assert count["QueryResponse"]["totalCount"] == 2
+
+
+async def test_duplicate_doc_number_is_fault_6140_naming_the_existing_invoice() -> None:
+    async with connected(qbo_app()) as client:
+        await client.post(f"{COMPANY}/invoice", json=INVOICE, params={"requestid": "a"})
+        duplicate = await client.post(f"{COMPANY}/invoice", json=INVOICE, params={"requestid": "b"})
+        auto = await client.post(f"{COMPANY}/invoice", json={**INVOICE, "DocNumber": None})
+    error = duplicate.json()["Fault"]["Error"][0]
+    assert duplicate.status_code == 400
+    assert error["code"] == "6140" and error["Message"] == "Duplicate Document Number Error"
+    assert "DocNumber=HB42-0007" in error["Detail"] and "TxnId=231" in error["Detail"]
+    assert auto.json()["Invoice"]["DocNumber"] == "1001"
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [({"CustomerRef": None}, "2020"), ({"CustomerRef": {"value": "999"}}, "2500"),
+     ({"CustomerRef": {"value": "60"}}, "2500"), ({"Line": []}, "2020"),
+     ({"Line": [{"DetailType": "SalesItemLineDetail"}]}, "2020"),
+     ({"DocNumber": "X" * 22}, "2050")],
+)  # fmt: skip
+async def test_invalid_invoices_are_validation_faults(change: dict[str, Any], code: str) -> None:
+    async with connected(qbo_app()) as client:
+        response = await client.post(f"{COMPANY}/invoice", json={**INVOICE, **change})
+    assert response.status_code == 400
+    assert response.json()["Fault"]["Error"][0]["code"] == code
+
+
+async def test_throttle_is_fault_3001() -> None:
+    async with connected(qbo_app(rate_limit=(2, 60.0), clock=FakeClock())) as client:
+        statuses = [(await query(client, "SELECT * FROM Item")).status_code for _ in range(3)]
+        throttled = await query(client, "SELECT * FROM Item")
+    assert statuses == [200, 200, 429]
+    error = throttled.json()["Fault"]["Error"][0]
+    assert error["code"] == "3001" and "ThrottleExceeded" in error["Message"]
