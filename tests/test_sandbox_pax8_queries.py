@@ -193,10 +193,17 @@ async def test_subscription_sorts(client: httpx.AsyncClient, sort: str, expected
 
 
 async def test_sorting_compares_instants_across_timestamp_styles() -> None:
+    base = {
+        "companyId": "c",
+        "productId": "p",
+        "quantity": 1,
+        "status": "Active",
+        "billingTerm": "Monthly",
+    }
     subscriptions = [
-        {"id": "late", "createdDate": "2024-01-01T01:00:00-0600"},  # 07:00Z
-        {"id": "early", "createdDate": "2024-01-01T05:00:00Z"},
-        {"id": "date-only", "createdDate": "2024-01-01"},  # midnight UTC
+        {**base, "id": "late", "createdDate": "2024-01-01T01:00:00-0600"},  # 07:00Z
+        {**base, "id": "early", "createdDate": "2024-01-01T05:00:00Z"},
+        {**base, "id": "date-only", "createdDate": "2024-01-01"},  # midnight UTC
     ]
     scenario = parse_scenario(
         {"as_of": "2026-01-01T00:00:00Z", "pax8": {"subscriptions": subscriptions}}

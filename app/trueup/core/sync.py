@@ -312,6 +312,8 @@ class _Pax8Fetch:
                 self._tell("invoice items", done, None)
 
         await asyncio.gather(*(one(i) for i in todo))
+        if todo:
+            self._tell("invoice items", done, done)  # the count is known only at the end
         with self.db.read() as conn:
             self.arrears_subscriptions.update(
                 conn.execute(
@@ -366,13 +368,17 @@ class _HaloFetch:
             self._recurring_invoices(stager),
         )
 
+    def _tell(self, what: str, done: int, total: int | None) -> None:
+        if self.report:
+            self.report("halo", what, done, total)
+
     async def _list(self, stager: Stager, method: str, entity: str, label: str) -> None:
         done = 0
         async for page in getattr(self.client, method)():
             stager.add(entity, page)
             done += len(page)
-            if self.report:
-                self.report("halo", label, done, None)
+            self._tell(label, done, None)
+        self._tell(label, done, done)  # Halo lists say their length only page by page
 
     async def _recurring_invoices(self, stager: Stager) -> None:
         done = 0
@@ -389,8 +395,8 @@ class _HaloFetch:
                     extra={"ihid": ri.get("id")},
                 )
             done += len(page)
-            if self.report:
-                self.report("halo", "recurring invoices", done, None)
+            self._tell("recurring invoices", done, None)
+        self._tell("recurring invoices", done, done)
 
 
 def last_sync_times(db: Database) -> dict[str, datetime | None]:
