@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime
 import httpx
 
 from trueup.core.config import ConfigError, Settings
-from trueup.core.halo import HaloClient
-from trueup.core.pax8 import Pax8Client
+from trueup.core.halo import HALO_RATE_LIMIT, HaloClient
+from trueup.core.pax8 import PAX8_RATE_LIMIT, Pax8Client
 from trueup.core.secrets import get_secret
 
 
@@ -25,6 +25,12 @@ def today(default: date | None = None) -> date:
     return default or datetime.now(UTC).date()
 
 
+def client_limits_off() -> bool:
+    """TRUEUP_CLIENT_RATE_LIMITS=off: only for benchmarks against a sandbox serving without
+    limits; against the real services the client-side limiter is what keeps 429s away."""
+    return os.environ.get("TRUEUP_CLIENT_RATE_LIMITS", "").lower() == "off"
+
+
 def pax8_from_settings(settings: Settings) -> Pax8Client:
     if not settings.pax8.client_id:
         raise ConfigError(
@@ -32,7 +38,8 @@ def pax8_from_settings(settings: Settings) -> Pax8Client:
             "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET"
         )
     secret = get_secret("pax8", settings.pax8.client_id)
-    return Pax8Client(settings.pax8.url, settings.pax8.client_id, secret)
+    rate = None if client_limits_off() else PAX8_RATE_LIMIT
+    return Pax8Client(settings.pax8.url, settings.pax8.client_id, secret, rate=rate)
 
 
 def halo_from_settings(settings: Settings) -> HaloClient:
@@ -51,6 +58,7 @@ def halo_from_settings(settings: Settings) -> HaloClient:
         secret,
         scope=halo.scope,
         tenant=halo.tenant or None,
+        rate=None if client_limits_off() else HALO_RATE_LIMIT,
     )
 
 
