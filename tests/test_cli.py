@@ -86,3 +86,23 @@ def test_help_teaches(env):
     assert result.exit_code == 0
     for command in ("demo", "sync", "status", "log", "sandbox", "connect"):
         assert command in result.stdout
+
+
+def test_a_failed_source_exits_1_with_its_reason_and_no_internal_noise(env, monkeypatch):
+    data = world()
+    data["credentials"] = {
+        "pax8": {"client_id": "sandbox", "client_secret": "other"},
+        "halo": {"client_id": "sandbox", "client_secret": "sandbox"},
+    }
+    (env / "locked.json").write_text(json.dumps(data))
+    monkeypatch.setattr(
+        "trueup.cli.syncing._credentials",
+        lambda scenario: {
+            "pax8": {"client_id": "sandbox", "client_secret": "sandbox"},
+            "halo": {"client_id": "sandbox", "client_secret": "sandbox"},
+        },
+    )
+    result = invoke("sync", "--sandbox", str(env / "locked.json"))
+    assert result.exit_code == 1
+    assert "Pax8 rejected the client id or secret" in result.stderr
+    assert "unexpected" not in result.stderr

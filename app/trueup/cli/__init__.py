@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 
 from trueup.cli import render
@@ -65,6 +66,8 @@ def handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             render.fail("interrupted; nothing half-done was saved")
             raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, click.ClickException):
+            raise
         except Exception as exc:
             # A bug, not the user's doing: still one line, the traceback only on request.
             if os.environ.get("TRUEUP_DEBUG"):

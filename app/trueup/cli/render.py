@@ -91,7 +91,7 @@ def sync_summary(results: list[SourceResult]) -> None:
     stdout.print(table)
     for r in results:
         if r.error:
-            stderr.print(Text(f"{SOURCE_NAMES[r.source]}: {r.error}", style="red"))
+            stderr.print(Text(f"{SOURCE_NAMES[r.source]}: {r.error}", style="red"), soft_wrap=True)
 
 
 def sync_json(results: list[SourceResult]) -> dict[str, Any]:
