@@ -190,3 +190,53 @@ def test_sync_over_loopback_http(store):
 def test_usage_is_found_for_arrears_subscriptions(store):
     asyncio.run(run(store, *clients(world())))
     assert {r.subscription_id for r in rows(store, m.Pax8UsageSummary)} == {SUB_AZURE}
+
+
+async def test_nulls_and_unknown_fields_from_the_api_are_kept_not_fatal(store):
+    from datetime import UTC, datetime
+
+    from trueup.sandbox.scenario import Scenario
+
+    data = world()
+    sub = data["pax8"]["subscriptions"][1]
+    sub.update(quantity=None, price=None, updatedDate=None, brandNewField={"nested": [1, 2]})
+    data["halo"]["clients"][0]["name"] = None
+    # Built directly: the scenario validator would refuse these, the real APIs may not.
+    scenario = Scenario(
+        as_of=datetime(2026, 11, 21, tzinfo=UTC), pax8=data["pax8"], halo=data["halo"]
+    )
+    sims = build_simulators(scenario)
+    transports = in_process_transports(sims)
+    pax8 = Pax8Client("http://pax8.test/v1", "sandbox", "sandbox", transport=transports["pax8"])
+    halo = HaloClient(
+        "http://halo.test",
+        "http://halo.test/auth",
+        "sandbox",
+        "sandbox",
+        transport=transports["halo"],
+    )
+    results = await run(store, pax8, halo)
+    assert all(r.status == "ok" for r in results.values())
+    row = next(r for r in rows(store, m.Pax8Subscription) if r.id == SUB_ACME)
+    assert (row.quantity, row.price, row.updated_at) == (None, None, None)
+    assert '"brandNewField":{"nested":[1,2]}' in row.raw
+    assert next(r for r in rows(store, m.HaloClient) if r.id == 12).name is None
+
+
+async def test_one_failing_fetch_stops_its_siblings():
+    from trueup.core.sync import _all
+
+    finished = []
+
+    async def fails():
+        await asyncio.sleep(0.01)
+        raise ValueError("boom")
+
+    async def slow():
+        await asyncio.sleep(0.5)
+        finished.append(True)  # would stage records for a run already marked failed
+
+    with pytest.raises(ValueError, match="boom"):
+        await _all(fails(), slow())
+    await asyncio.sleep(0.6)
+    assert finished == []

@@ -8,7 +8,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -137,6 +137,16 @@ def _stats(client: ApiClient) -> dict[str, int]:
     }
 
 
+async def _all(*jobs: Coroutine[Any, Any, None]) -> None:
+    """Run jobs concurrently; the first failure cancels the rest and is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
+
+
 class _Pax8Fetch:
     def __init__(
         self, client: Pax8Client, db: Database, today: date, report: Report | None
@@ -156,7 +166,7 @@ class _Pax8Fetch:
 
     async def run(self, stager: Stager) -> None:
         invoices: list[dict[str, Any]] = []
-        await asyncio.gather(
+        await _all(
             self._listing(stager, "/companies", "pax8_company", "companies"),
             self._listing(
                 stager,
@@ -174,7 +184,7 @@ class _Pax8Fetch:
                 keep=invoices.extend,
             ),
         )
-        await asyncio.gather(
+        await _all(
             self._products(stager),
             self._history(stager),
             self._invoice_items(stager, invoices),
@@ -204,7 +214,7 @@ class _Pax8Fetch:
             fetched += len(rows)
             self._tell(label, fetched, info.total_elements)
 
-        await asyncio.gather(*(one(n) for n in range(1, info.total_pages)))
+        await _all(*(one(n) for n in range(1, info.total_pages)))
         rows = [row for page in pages for row in page]
         unique = {str(row.get("id")) for row in rows}
         if len(unique) < info.total_elements:
@@ -238,7 +248,7 @@ class _Pax8Fetch:
                     if exc.kind != "not_found":
                         raise
 
-            await asyncio.gather(*(one(pid) for pid in sorted(missing)))
+            await _all(*(one(pid) for pid in sorted(missing)))
         stager.add("pax8_product", found)
         self._tell("products", len(found), len(wanted))
 
@@ -282,7 +292,7 @@ class _Pax8Fetch:
             self._tell("subscription history", done, len(needed))
 
         self._tell("subscription history", 0, len(needed))
-        await asyncio.gather(*(one(s) for s in needed))
+        await _all(*(one(s) for s in needed))
 
     async def _invoice_items(self, stager: Stager, invoices: list[dict[str, Any]]) -> None:
         items = m.table_of(m.Pax8InvoiceItem)
@@ -311,7 +321,7 @@ class _Pax8Fetch:
                 done += len(page)
                 self._tell("invoice items", done, None)
 
-        await asyncio.gather(*(one(i) for i in todo))
+        await _all(*(one(i) for i in todo))
         if todo:
             self._tell("invoice items", done, done)  # the count is known only at the end
         with self.db.read() as conn:
@@ -346,7 +356,7 @@ class _Pax8Fetch:
             done += 1
             self._tell("usage summaries", done, len(usage))
 
-        await asyncio.gather(*(one(s) for s in usage))
+        await _all(*(one(s) for s in usage))
 
 
 class _HaloFetch:
@@ -363,7 +373,7 @@ class _HaloFetch:
         self.report = report
 
     async def run(self, stager: Stager) -> None:
-        await asyncio.gather(
+        await _all(
             *(self._list(stager, method, entity, label) for method, entity, label in self.LISTS),
             self._recurring_invoices(stager),
         )
