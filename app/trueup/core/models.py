@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -304,3 +304,53 @@ class SchemaMeta(SQLModel, table=True):
     __tablename__ = "schema_meta"
     key: str = Field(primary_key=True)
     value: str
+
+
+# --- Mappings (schema 2) ----------------------------------------------------------------------
+
+
+class CompanyMapping(SQLModel, table=True):
+    """A Pax8 company's Halo client, or the operator's word that it is not billed (ignored)."""
+
+    __tablename__ = "company_mapping"
+    company_id: str = Field(primary_key=True)
+    client_id: int | None = None  # None when ignored
+    status: str = "mapped"  # mapped | ignored
+    source: str = "manual"  # exact | suggestion | manual | import
+    score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str
+
+
+class ProductMapping(SQLModel, table=True):
+    """A Pax8 product's Halo item: for every client (client_id NULL) or one client's override."""
+
+    __tablename__ = "product_mapping"
+    __table_args__ = (UniqueConstraint("product_id", "client_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: str = Field(index=True)
+    client_id: int | None = None  # set: a per-client override
+    item_id: int | None = None  # None when ignored
+    status: str = "mapped"  # mapped | ignored
+    source: str = "manual"
+    score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str
+
+
+class MappingChange(SQLModel, table=True):
+    """The undo journal: each map, unmap, ignore or import, with what it replaced."""
+
+    __tablename__ = "mapping_change"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    by: str
+    action: str  # map | unmap | ignore | accept | import | undo
+    kind: str  # company | product
+    key: str  # JSON: {"company_id"} or {"product_id", "client_id"}
+    before: str | None = None  # JSON of the row replaced, None when there was none
+    after: str | None = None  # JSON of the row written, None when removed
+    batch: str | None = None  # changes made together (accept all, import) undo together
+    undone: bool = False
