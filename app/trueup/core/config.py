@@ -31,10 +31,16 @@ class HaloSettings:
 
 
 @dataclass
+class MappingSettings:
+    threshold: int = 90  # name matches scoring this or more are offered for one-key acceptance
+
+
+@dataclass
 class Settings:
     path: Path
     pax8: Pax8Settings = field(default_factory=Pax8Settings)
     halo: HaloSettings = field(default_factory=HaloSettings)
+    mapping: MappingSettings = field(default_factory=MappingSettings)
 
 
 def load_settings(path: Path) -> Settings:
@@ -50,6 +56,9 @@ def load_settings(path: Path) -> Settings:
     settings = Settings(path=path)
     _fill(settings.pax8, data.get("pax8", {}), path, "pax8")
     _fill(settings.halo, data.get("halo", {}), path, "halo")
+    _fill(settings.mapping, data.get("mapping", {}), path, "mapping")
+    if not 0 <= settings.mapping.threshold <= 100:
+        raise ConfigError(f"{path}: [mapping] threshold must be between 0 and 100")
     env = os.environ
     settings.pax8.url = env.get("TRUEUP_PAX8_URL") or settings.pax8.url
     settings.pax8.client_id = env.get("TRUEUP_PAX8_CLIENT_ID") or settings.pax8.client_id
@@ -66,21 +75,26 @@ def _fill(target: Any, section: Any, path: Path, name: str) -> None:
         if not hasattr(target, key):
             known = ", ".join(vars(target))
             raise ConfigError(f"{path}: unknown key '{key}' in [{name}] (known: {known})")
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: [{name}] {key} must be a string")
+        wanted = type(getattr(target, key))
+        if not isinstance(value, wanted) or isinstance(value, bool):
+            kind = "a number" if wanted is int else "a string"
+            raise ConfigError(f"{path}: [{name}] {key} must be {kind}")
         setattr(target, key, value)
 
 
 def save_settings(settings: Settings) -> None:
     """Write the config (no secrets ever go here: they live in the keyring)."""
     lines = []
-    for name, section in (("pax8", settings.pax8), ("halo", settings.halo)):
+    sections = (("pax8", settings.pax8), ("halo", settings.halo), ("mapping", settings.mapping))
+    for name, section in sections:
         lines.append(f"[{name}]")
-        lines.extend(f'{key} = "{_escape(value)}"' for key, value in vars(section).items())
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in vars(section).items())
         lines.append("")
     settings.path.parent.mkdir(parents=True, exist_ok=True)
     settings.path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
+def _toml_value(value: str | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

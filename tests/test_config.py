@@ -1,0 +1,35 @@
+"""The config file and the environment over it."""
+
+import pytest
+
+from trueup.core.config import ConfigError, load_settings, save_settings
+
+
+def test_environment_overrides_the_file_and_secrets_never_land_in_it(tmp_path, monkeypatch):
+    path = tmp_path / "config.toml"
+    path.write_text('[pax8]\nclient_id = "from-file"\n[mapping]\nthreshold = 95\n')
+    monkeypatch.setenv("TRUEUP_PAX8_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("TRUEUP_PAX8_CLIENT_SECRET", "s3cret")
+    settings = load_settings(path)
+    assert (settings.pax8.url, settings.pax8.client_id) == ("http://127.0.0.1:9/v1", "from-file")
+    assert settings.mapping.threshold == 95
+    save_settings(settings)
+    assert "s3cret" not in path.read_text()
+    assert load_settings(path).mapping.threshold == 95
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[pax8\n", "not valid TOML"),
+        ('[pax8]\nsecret = "x"\n', "unknown key 'secret' in [pax8]"),
+        ('[mapping]\nthreshold = "high"\n', "[mapping] threshold must be a number"),
+        ("[mapping]\nthreshold = 120\n", "between 0 and 100"),
+        ("[halo]\nurl = 5\n", "[halo] url must be a string"),
+    ],
+)
+def test_a_bad_config_names_the_key(tmp_path, text, message):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_settings(path)
