@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from trueup.cli import render
 from trueup.core.config import ConfigError
@@ -26,7 +27,6 @@ app = typer.Typer(
     help="Month-end billing workbench for MSPs: reconcile Pax8 against HaloPSA.\n\n"
     "Start with `trueup demo` (no credentials needed). Data goes to stdout, diagnostics to "
     "stderr; exit 0 on success, 1 when you must act, 2 on bad usage.",
-    no_args_is_help=True,
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
@@ -66,7 +66,7 @@ def handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             render.fail("interrupted; nothing half-done was saved")
             raise typer.Exit(130) from None
-        except (typer.Exit, typer.Abort, click.ClickException):
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own exits and usage errors
             raise
         except Exception as exc:
             # A bug, not the user's doing: still one line, the traceback only on request.
@@ -78,7 +78,7 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main_options(
     ctx: typer.Context,
     db: Annotated[
@@ -101,11 +101,37 @@ def main_options(
     ] = None,
 ) -> None:
     ctx.obj = State(db, config or default_config_path())
+    if ctx.invoked_subcommand is None:
+        if not sys.stdout.isatty():  # no terminal to draw on: teach instead
+            typer.echo(ctx.get_help())
+            return
+        _open_workbench(ctx.obj, mouse=True)
+
+
+@handles_errors
+def _open_workbench(current: State, *, mouse: bool) -> None:
+    from trueup.cli.tui import run_tui
+
+    run_tui(current, mouse=mouse)
 
 
 def state(ctx: typer.Context) -> State:
     assert isinstance(ctx.obj, State)
     return ctx.obj
+
+
+NoMouse = Annotated[
+    bool,
+    typer.Option(
+        "--no-mouse", help="Leave the mouse to the terminal, so text can be selected and copied."
+    ),
+]
+
+
+@app.command()
+def tui(ctx: typer.Context, no_mouse: NoMouse = False) -> None:
+    """Open the workbench on your store (what a bare `trueup` does)."""
+    _open_workbench(state(ctx), mouse=not no_mouse)
 
 
 @app.command()
@@ -200,23 +226,30 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    no_mouse: NoMouse = False,
 ) -> None:
-    """Serve the sandbox on loopback, sync it over real HTTP, and show what the store holds.
+    """Serve the sandbox on loopback, sync it over real HTTP, and open the workbench on it.
 
-    Needs no credentials and keeps its own file (demo.sqlite), apart from your real data.
+    Needs no credentials and keeps its own file (demo.sqlite), apart from your real data. When
+    stdout is not a terminal, it prints what the store holds instead.
     """
     from trueup.cli.syncing import run_demo
 
-    if not run_demo(state(ctx), scenario_path=scenario, faults=faults):
+    if not run_demo(state(ctx), scenario_path=scenario, faults=faults, mouse=not no_mouse):
         raise typer.Exit(1)
 
 
 def _register_subcommands() -> None:
     from trueup.cli.connect import connect_app
+    from trueup.cli.diff import diff_command
+    from trueup.cli.mapping import map_app, unmapped_command
     from trueup.cli.sandbox import sandbox_app
 
     app.add_typer(sandbox_app, name="sandbox")
     app.add_typer(connect_app, name="connect")
+    app.command("diff")(diff_command)
+    app.add_typer(map_app, name="map")
+    app.command("unmapped")(unmapped_command)
 
 
 _register_subcommands()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from contextlib import AsyncExitStack
 from datetime import date
 from pathlib import Path
@@ -60,27 +61,43 @@ def run_sync(
     return all(r.status == "ok" for r in results)
 
 
-def run_demo(state: State, *, scenario_path: Path | None, faults: str | None) -> bool:
-    """The main job: simulators on loopback, a sync over real HTTP, then the store's status."""
+def run_demo(
+    state: State, *, scenario_path: Path | None, faults: str | None, mouse: bool = True
+) -> bool:
+    """The main job: simulators on loopback for the whole session, a sync over real HTTP, and the
+    workbench on it; the store's status instead when stdout is not a terminal (scripts, CI)."""
     from trueup.sandbox.serve import build_simulators, serve_in_background
 
     scenario = load_scenario(scenario_path or BUNDLED_DEMO)
     sims = build_simulators(scenario, faults=FaultSpec.parse(faults) if faults else None)
     db = state.open_db(default=demo_db_path())
+    day = today(scenario.as_of.date())
     try:
         with serve_in_background(sims) as urls:
             render.stderr.print(f"Sandbox serving Pax8 at {urls.pax8} and HaloPSA at {urls.halo}")
-            creds = _credentials(scenario)
-            pax8 = Pax8Client(urls.pax8, creds["pax8"]["client_id"], creds["pax8"]["client_secret"])
-            halo = HaloClient(
-                urls.halo,
-                urls.halo_auth,
-                creds["halo"]["client_id"],
-                creds["halo"]["client_secret"],
-            )
-            results = _sync_with_progress(
-                db, pax8, halo, today(scenario.as_of.date()), show_progress=True
-            )
+
+            def loopback_clients() -> tuple[Pax8Client, HaloClient]:
+                creds = _credentials(scenario)
+                return (
+                    Pax8Client(
+                        urls.pax8, creds["pax8"]["client_id"], creds["pax8"]["client_secret"]
+                    ),
+                    HaloClient(
+                        urls.halo,
+                        urls.halo_auth,
+                        creds["halo"]["client_id"],
+                        creds["halo"]["client_secret"],
+                    ),
+                )
+
+            if sys.stdout.isatty():
+                from trueup.cli.tui import open_workbench
+
+                open_workbench(
+                    db, day=day, sync_clients=loopback_clients, mouse=mouse, sync_on_start=True
+                )
+                return True
+            results = _sync_with_progress(db, *loopback_clients(), day, show_progress=True)
         render.sync_summary(results)
         render.status_tables(store_status(db))
     finally:

@@ -1,0 +1,350 @@
+"""`trueup map ...` and `trueup unmapped`: mappings from the command line (contract.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from trueup.cli import handles_errors, render, state
+from trueup.core.config import load_settings
+from trueup.core.db import Database
+from trueup.core.mapping import (
+    MappingError,
+    MappingImportError,
+    accept_suggestions,
+    export_mappings,
+    ignore_company,
+    ignore_product,
+    import_mappings,
+    map_company,
+    map_product,
+    suggestions_json,
+    undo_last,
+    unmap_company,
+    unmap_product,
+    unmapped_json,
+)
+from trueup.core.mapping_json import company_json, product_json
+
+map_app = typer.Typer(
+    help="Map Pax8 companies to Halo clients and Pax8 products to Halo items.\n\n"
+    "A company is billed only once it is mapped. Start with `trueup map suggest`: exact links "
+    "(Halo external link, Pax8 externalId, SKU on the item) and close names are offered; "
+    "`trueup map accept` takes every offer at or above the threshold, `trueup map set` maps one "
+    "by hand, `trueup map undo` takes back the last change. Ids are Pax8's (companies, "
+    "products: GUIDs) and Halo's (clients, items: numbers), as `map suggest --json` shows them.",
+    no_args_is_help=True,
+)
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+Threshold = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=100,
+        help="Offer name matches scoring at least this (exact links always); default: "
+        "[mapping] threshold in the config, else 90.",
+        show_default=False,
+    ),
+]
+CompanyId = Annotated[
+    str | None, typer.Option("--company", help="A Pax8 company id.", show_default=False)
+]
+ProductId = Annotated[
+    str | None, typer.Option("--product", help="A Pax8 product id.", show_default=False)
+]
+
+
+def _with_db(ctx: typer.Context, use: Callable[[Database], Any]) -> Any:
+    db = state(ctx).open_db()
+    try:
+        return use(db)
+    except (MappingError, MappingImportError) as exc:
+        # Refused as asked (an unknown id, a bad file): the user's to act on, exit 1.
+        render.fail(str(exc))
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+
+
+def _configured(ctx: typer.Context, threshold: int | None) -> int:
+    """The threshold given on the command line, else the config's [mapping] threshold."""
+    if threshold is not None:
+        return threshold
+    return load_settings(state(ctx).config_path).mapping.threshold
+
+
+def _usage(message: str) -> NoReturn:
+    """Bad usage: one line and exit 2, like the option parser's own errors."""
+    render.fail(f"{message} (see --help)")
+    raise typer.Exit(2)
+
+
+def _say(message: str) -> None:
+    """A confirmation for the person at the terminal: stderr, one line, never markup."""
+    render.stderr.print(Text(message), soft_wrap=True)
+
+
+def _one_of(company: str | None, product: str | None) -> None:
+    if (company is None) == (product is None):
+        _usage("give either --company or --product")
+
+
+@map_app.command("suggest")
+@handles_errors
+def suggest(ctx: typer.Context, as_json: Json = False, threshold: Threshold = None) -> None:
+    """What still needs a mapping, with the best candidates, their scores and reasons.
+
+    `suggested` rows are offered for `trueup map accept`; `unmapped` ones need `map set`;
+    `stale` ones point at a Halo client or item that is gone or inactive.
+    """
+    score = _configured(ctx, threshold)
+    result = _with_db(ctx, lambda db: suggestions_json(db, threshold=score))
+    if as_json:
+        render.emit_json(result)
+        return
+    _companies_table("Companies needing a client", result["companies"])
+    _products_table("Products needing an item", result["products"])
+
+
+@map_app.command("set")
+@handles_errors
+def set_mapping(
+    ctx: typer.Context,
+    company: CompanyId = None,
+    product: ProductId = None,
+    client: Annotated[
+        int | None,
+        typer.Option(
+            "--client",
+            help="The Halo client id: the company's client, or with --product, the client "
+            "the override is for.",
+            show_default=False,
+        ),
+    ] = None,
+    item: Annotated[
+        int | None, typer.Option("--item", help="The Halo item id.", show_default=False)
+    ] = None,
+) -> None:
+    """Map one company or product by hand.
+
+    `trueup map set --company PAX8_ID --client HALO_ID` bills a company to a client.
+    `trueup map set --product PAX8_ID --item HALO_ITEM_ID` bills a product as an item for every
+    client; add `--client HALO_ID` to override it for that client only.
+    """
+    _one_of(company, product)
+    if company is not None:
+        if client is None or item is not None:
+            _usage("--company takes --client (and no --item)")
+        _with_db(ctx, lambda db: map_company(db, company, client))
+        _say(f"mapped company {company} to Halo client {client}")
+    else:
+        assert product is not None
+        if item is None:
+            _usage("--product takes --item (and --client for an override)")
+        _with_db(ctx, lambda db: map_product(db, product, item, client_id=client))
+        scope = f" for Halo client {client}" if client is not None else ""
+        _say(f"mapped product {product} to Halo item {item}{scope}")
+
+
+@map_app.command("unset")
+@handles_errors
+def unset_mapping(
+    ctx: typer.Context,
+    company: CompanyId = None,
+    product: ProductId = None,
+    client: Annotated[
+        int | None,
+        typer.Option("--client", help="With --product: remove that client's override only."),
+    ] = None,
+) -> None:
+    """Remove a mapping (or an ignore): `--company ID`, `--product ID [--client ID]`."""
+    _one_of(company, product)
+    if company is not None:
+        if client is not None:
+            _usage("--client goes with --product")
+        _with_db(ctx, lambda db: unmap_company(db, company))
+        _say(f"company {company} is unmapped")
+    else:
+        assert product is not None
+        _with_db(ctx, lambda db: unmap_product(db, product, client_id=client))
+        scope = f" for Halo client {client}" if client is not None else ""
+        _say(f"product {product} is unmapped{scope}")
+
+
+@map_app.command("ignore")
+@handles_errors
+def ignore(ctx: typer.Context, company: CompanyId = None, product: ProductId = None) -> None:
+    """Mark a company or product as not billed through Halo: no suggestions, not 'unmapped'."""
+    _one_of(company, product)
+    if company is not None:
+        _with_db(ctx, lambda db: ignore_company(db, company))
+    else:
+        assert product is not None
+        _with_db(ctx, lambda db: ignore_product(db, product))
+    _say(f"ignoring {'company' if company else 'product'} {company or product}")
+
+
+@map_app.command("accept")
+@handles_errors
+def accept(
+    ctx: typer.Context,
+    min_score: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=100,
+            help="Accept suggestions scoring at least this (default: the configured threshold).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Accept every suggestion at or above the score, and print what it mapped.
+
+    One batch: `trueup map undo` takes all of it back.
+    """
+    score = _configured(ctx, min_score)
+    companies, products = _with_db(ctx, lambda db: accept_suggestions(db, min_score=score))
+    if as_json:
+        render.emit_json(
+            {
+                "companies": [company_json(r) for r in companies],
+                "products": [product_json(r) for r in products],
+            }
+        )
+        return
+    _companies_table("Companies mapped", [company_json(r) for r in companies])
+    _products_table("Products mapped", [product_json(r) for r in products])
+    _say(
+        f"accepted {_count(len(companies), 'company', 'companies')} and "
+        f"{_count(len(products), 'product', 'products')}"
+    )
+
+
+@map_app.command("undo")
+@handles_errors
+def undo(ctx: typer.Context) -> None:
+    """Take back the last mapping change (a whole `accept` or `import` at once)."""
+    done = _with_db(ctx, undo_last)
+    _say(done or "nothing to undo")
+
+
+@map_app.command("export")
+@handles_errors
+def export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write (.toml, or .json for JSON).")],
+) -> None:
+    """Write every mapping to a readable file, sorted by id, for version control."""
+    count = _with_db(ctx, lambda db: export_mappings(db, file))
+    _say(f"wrote {_count(count, 'mapping', 'mappings')} to {file}")
+
+
+@map_app.command("import")
+@handles_errors
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A file written by `trueup map export`.")],
+) -> None:
+    """Set the mappings a file holds; all or nothing.
+
+    Any unknown Pax8 or Halo id refuses the whole file (each one listed) and nothing is written.
+    Mappings not in the file stay as they are; `trueup map undo` takes the import back.
+    """
+    count = _with_db(ctx, lambda db: import_mappings(db, file))
+    _say(f"imported {file}: {_count(count, 'mapping', 'mappings')} changed")
+
+
+@handles_errors
+def unmapped_command(
+    ctx: typer.Context, as_json: Json = False, threshold: Threshold = None
+) -> None:
+    """Pax8 companies and products that carry billable subscriptions but cannot be billed yet.
+
+    A company without a live Halo client; a product whose subscriptions have no Halo item for
+    their client. Fix them with `trueup map suggest` / `accept` / `set`.
+    """
+    score = _configured(ctx, threshold)
+    result = _with_db(ctx, lambda db: unmapped_json(db, threshold=score))
+    if as_json:
+        render.emit_json(result)
+        return
+    _companies_table("Unmapped companies", result["companies"])
+    _products_table("Unmapped products", result["products"])
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+def _companies_table(title: str, rows: list[dict[str, Any]]) -> None:
+    table = _table(title, "Pax8 company", "Halo client")
+    for r in rows:
+        target = _shown(r, r["client_name"], "client_name")
+        table.add_row(*_cells(r, r["company_name"], *target))
+    _print(table, rows)
+
+
+def _products_table(title: str, rows: list[dict[str, Any]]) -> None:
+    table = _table(title, "Pax8 product (SKU)", "Halo item")
+    for r in rows:
+        target = _shown(r, r["item_name"], "item_name")
+        table.add_row(*_cells(r, f"{r['name']} ({r['sku']})" if r["sku"] else r["name"], *target))
+    _print(table, rows)
+
+
+def _shown(row: dict[str, Any], name: str | None, field: str) -> tuple[str, int | None, str, bool]:
+    """The mapping or suggestion, else the best candidate (dimmed: not offered): name, score,
+    reason, whether it is only a candidate."""
+    if name or not row["candidates"]:
+        return name or "-", row["score"], row["reason"], False
+    best = row["candidates"][0]
+    return best[field], best["score"], row["reason"], True
+
+
+def _table(title: str, source: str, target: str) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("status", no_wrap=True)
+    table.add_column(source, ratio=3)
+    table.add_column(target, ratio=3)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("reason", ratio=4)
+    table.add_column("subs", justify="right", no_wrap=True)
+    table.add_column("monthly", justify="right", no_wrap=True)
+    return table
+
+
+def _cells(
+    row: dict[str, Any], name: str, target: str, score: int | None, reason: str, dim: bool
+) -> list[Text]:
+    # Text cells: names holding "[" must print as written, never as Rich markup.
+    money = f"{Decimal(row['monthly_value']):,.2f} {row['currency']}".strip()
+    styles = {"suggested": "green", "stale": "red", "unmapped": "yellow"}
+    candidate_style = "dim" if dim else ""
+    return [
+        Text(row["status"], style=styles.get(row["status"], "")),
+        Text(name),
+        Text(target, style=candidate_style),
+        Text("" if score is None else str(score), style=candidate_style),
+        Text(reason),
+        Text(str(row["subscriptions"])),
+        Text(money),
+    ]
+
+
+def _print(table: Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        render.stdout.print(table)
+    else:
+        render.stdout.print(Text(f"{table.title}: none"))
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"

@@ -1,0 +1,53 @@
+"""`trueup`, `trueup tui` and the workbench half of `trueup demo`: opening the Textual app."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from trueup.core.config import load_settings
+from trueup.core.connections import halo_from_settings, pax8_from_settings, today
+from trueup.core.db import Database
+from trueup.core.halo import HaloClient
+from trueup.core.mapping import MATCH_THRESHOLD
+from trueup.core.pax8 import Pax8Client
+from trueup.core.workbench import SyncClients, Workbench
+
+if TYPE_CHECKING:
+    from trueup.cli import State
+
+
+def run_tui(state: State, *, mouse: bool) -> None:
+    """The workbench on the configured store. The clients are built when a sync starts, so a
+    store can be reviewed before (or without) connecting."""
+    settings = load_settings(state.config_path)
+
+    def configured_clients() -> tuple[Pax8Client, HaloClient]:
+        return pax8_from_settings(settings), halo_from_settings(settings)
+
+    db = state.open_db()
+    try:
+        open_workbench(
+            db,
+            day=today(),
+            sync_clients=configured_clients,
+            mouse=mouse,
+            threshold=settings.mapping.threshold,
+        )
+    finally:
+        db.dispose()
+
+
+def open_workbench(
+    db: Database,
+    *,
+    day: date,
+    sync_clients: SyncClients,
+    mouse: bool,
+    threshold: int = MATCH_THRESHOLD,
+    sync_on_start: bool = False,
+) -> None:
+    from trueup.tui.app import make_app  # Textual loads only for the workbench
+
+    workbench = Workbench(db, today=day, threshold=threshold, sync_clients=sync_clients)
+    make_app(workbench, sync_on_start=sync_on_start).run(mouse=mouse)

@@ -1,0 +1,280 @@
+"""The one service the workbench screens call: mappings, the seat diff, sync status and sync.
+
+Thin on purpose: each method is one call into the core, on the store this workbench was opened
+on. The only state it keeps is the seat diff of a month, which several screens show and which is
+the costly read; any write through this object (or a sync) forgets it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from trueup.core import mapping
+from trueup.core.db import Database
+from trueup.core.diff import DiffDetail, DiffRow, DiffSummary, diff_detail, seat_diff, summarise
+from trueup.core.halo import HaloClient
+from trueup.core.mapping import Candidate, CompanyRow, ItemCandidate, ProductRow
+from trueup.core.mapping_match import EXACT
+from trueup.core.mapping_store import load_world
+from trueup.core.months import month_of
+from trueup.core.parsing import month_start
+from trueup.core.pax8 import Pax8Client
+from trueup.core.status import store_status
+from trueup.core.sync import Report, SourceResult, sync_sources
+
+SOURCE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA"}
+
+SyncClients = Callable[[], tuple[Pax8Client, HaloClient]]
+
+
+class SyncUnavailableError(Exception):
+    """This workbench was opened without connections to sync from."""
+
+
+@dataclass(frozen=True)
+class SourceTile:
+    """The last sync of one source, as the overview tile shows it."""
+
+    source: str  # pax8 | halo
+    name: str
+    age: str  # "9h ago", "3 days ago", "never"
+    last_sync: str | None  # ISO time of the last successful sync
+    last_status: str | None  # of the latest run: ok | failed | interrupted | running
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Override:
+    client_id: int
+    client_name: str
+    item_id: int | None
+    item_name: str
+
+
+class Workbench:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        today: date,
+        threshold: int = mapping.MATCH_THRESHOLD,
+        sync_clients: SyncClients | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.db = db
+        self.today = today
+        self.threshold = threshold
+        self._sync_clients = sync_clients
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._diffs: dict[str, list[DiffRow]] = {}
+
+    # --- status and months -------------------------------------------------------------------
+
+    @property
+    def can_sync(self) -> bool:
+        return self._sync_clients is not None
+
+    def sync_tiles(self) -> list[SourceTile]:
+        sources: dict[str, Any] = store_status(self.db, self._clock())["sources"]
+        tiles = []
+        for source, info in sources.items():
+            run = info["last_run"] or {}
+            tiles.append(
+                SourceTile(
+                    source=source,
+                    name=SOURCE_NAMES[source],
+                    age=info["age"],
+                    last_sync=info["last_sync"],
+                    last_status=run.get("status"),
+                    error=run.get("error"),
+                )
+            )
+        return tiles
+
+    def months(self) -> list[str]:
+        """The months the store can reconcile, oldest first: last month and this one (the
+        sync fetches Pax8 history for exactly these)."""
+        return [month_of(month_start(self.today, 1)), month_of(self.today)]
+
+    # --- companies -> clients -----------------------------------------------------------------
+
+    def company_rows(self) -> list[CompanyRow]:
+        return mapping.company_rows(self.db, threshold=self.threshold)
+
+    def client_choices(self, query: str = "") -> list[Candidate]:
+        return mapping.client_choices(self.db, query)
+
+    def map_company(
+        self,
+        company_id: str,
+        client_id: int,
+        *,
+        source: str = "manual",
+        score: int | None = None,
+        reason: str = "",
+    ) -> None:
+        with self._writing():
+            mapping.map_company(
+                self.db, company_id, client_id, source=source, score=score, reason=reason
+            )
+
+    def unmap_company(self, company_id: str) -> None:
+        with self._writing():
+            mapping.unmap_company(self.db, company_id)
+
+    def ignore_company(self, company_id: str) -> None:
+        with self._writing():
+            mapping.ignore_company(self.db, company_id)
+
+    def accept_company(self, row: CompanyRow) -> None:
+        """Accept the row's suggestion as it stands."""
+        if row.status != "suggested" or row.client_id is None:
+            raise mapping.MappingError(f"{row.company_name} has no suggestion to accept")
+        self.map_company(
+            row.company_id,
+            row.client_id,
+            source=_accepted_source(row.score),
+            score=row.score,
+            reason=row.reason,
+        )
+
+    def accept_company_suggestions(self) -> list[CompanyRow]:
+        with self._writing():
+            return mapping.accept_company_suggestions(self.db, min_score=self.threshold)
+
+    # --- products -> items -------------------------------------------------------------------
+
+    def product_rows(self) -> list[ProductRow]:
+        return mapping.product_rows(self.db, threshold=self.threshold)
+
+    def item_choices(self, query: str = "") -> list[ItemCandidate]:
+        return mapping.item_choices(self.db, query)
+
+    def map_product(
+        self,
+        product_id: str,
+        item_id: int,
+        *,
+        client_id: int | None = None,
+        source: str = "manual",
+        score: int | None = None,
+        reason: str = "",
+    ) -> None:
+        with self._writing():
+            mapping.map_product(
+                self.db,
+                product_id,
+                item_id,
+                client_id=client_id,
+                source=source,
+                score=score,
+                reason=reason,
+            )
+
+    def unmap_product(self, product_id: str, *, client_id: int | None = None) -> None:
+        with self._writing():
+            mapping.unmap_product(self.db, product_id, client_id=client_id)
+
+    def ignore_product(self, product_id: str) -> None:
+        with self._writing():
+            mapping.ignore_product(self.db, product_id)
+
+    def accept_product(self, row: ProductRow) -> None:
+        if row.status != "suggested" or row.item_id is None:
+            raise mapping.MappingError(f"{row.name} has no suggestion to accept")
+        self.map_product(
+            row.product_id,
+            row.item_id,
+            source=_accepted_source(row.score),
+            score=row.score,
+            reason=row.reason,
+        )
+
+    def product_overrides(self, product_id: str) -> list[Override]:
+        """The clients that bill this product under an item of their own."""
+        with self.db.read() as conn:
+            world = load_world(conn)
+        found = []
+        for (product, client_id), chosen in world.product_mappings.items():
+            if product != product_id or client_id is None:
+                continue
+            client = world.clients.get(client_id)
+            item = world.items.get(chosen.target) if chosen.target is not None else None
+            found.append(
+                Override(
+                    client_id,
+                    client.name if client else f"client {client_id}",
+                    chosen.target,
+                    item.name if item else "(ignored)" if chosen.target is None else "(gone)",
+                )
+            )
+        return sorted(found, key=lambda o: o.client_name.casefold())
+
+    def accept_product_suggestions(self) -> list[ProductRow]:
+        with self._writing():
+            return mapping.accept_product_suggestions(self.db, min_score=self.threshold)
+
+    def undo_last(self) -> str | None:
+        """Undo the latest mapping change; what was undone, in words, or None if nothing."""
+        with self._writing():
+            return mapping.undo_last(self.db)
+
+    # --- the seat diff -------------------------------------------------------------------------
+
+    def seat_diff(self, month: str) -> list[DiffRow]:
+        with self._lock:
+            generation = self._generation
+            if month in self._diffs:
+                return self._diffs[month]
+        rows = seat_diff(self.db, month, today=self.today)
+        with self._lock:
+            if generation == self._generation:  # nothing was written while we read
+                self._diffs[month] = rows
+        return rows
+
+    def diff_detail(self, row: DiffRow, month: str) -> DiffDetail:
+        return diff_detail(self.db, row, month)
+
+    @staticmethod
+    def summarise(rows: list[DiffRow]) -> DiffSummary:
+        return summarise(rows)
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    async def sync(self, report: Report | None = None) -> list[SourceResult]:
+        """Sync both sources with fresh clients; cancelling leaves the store as it was."""
+        if self._sync_clients is None:
+            raise SyncUnavailableError("this workbench has no connections to sync from")
+        pax8, halo = self._sync_clients()
+        try:
+            async with pax8, halo:
+                return await sync_sources(
+                    self.db, pax8=pax8, halo=halo, today=self.today, report=report
+                )
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._diffs.clear()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write: the cached seat diffs are stale afterwards, whether it succeeded or not."""
+        try:
+            yield
+        finally:
+            self._forget()
+
+
+def _accepted_source(score: int | None) -> str:
+    # As accepting them all does: only id links and SKUs score EXACT, a name never does.
+    return "exact" if score == EXACT else "suggestion"

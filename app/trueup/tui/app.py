@@ -1,0 +1,93 @@
+"""The workbench App: the service, the month in view, global keys and the four screens.
+
+Features live in the screens (one module each); the App only switches between them and holds
+what they share. Build it with `make_app`, as the CLI, the tests and the screenshots do.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+
+from trueup.core.months import month_of
+from trueup.core.workbench import Workbench
+from trueup.tui.commands import WorkbenchCommands
+from trueup.tui.formatting import month_name
+from trueup.tui.screens.clients import ClientsScreen
+from trueup.tui.screens.help import HelpScreen
+from trueup.tui.screens.overview import OverviewScreen
+from trueup.tui.screens.products import ProductsScreen
+from trueup.tui.screens.seat_diff import SeatDiffScreen
+
+SCREENS = {
+    "overview": OverviewScreen,
+    "clients": ClientsScreen,
+    "products": ProductsScreen,
+    "seat-diff": SeatDiffScreen,
+}
+
+
+def _screen_binding(keys: str, mode: str) -> Binding:
+    title = SCREENS[mode].TITLE_TEXT
+    return Binding(
+        keys,
+        f"show('{mode}')",
+        title,
+        show=False,
+        id=f"app.show.{mode}",
+        tooltip=f"Go to {title}",
+    )
+
+
+class TrueupApp(App[None]):
+    TITLE = "trueup"
+    CSS_PATH = "styles/app.tcss"
+    COMMANDS: ClassVar = {WorkbenchCommands}
+    MODES: ClassVar = dict(SCREENS)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        _screen_binding("1,f2", "overview"),
+        _screen_binding("2,f3", "clients"),
+        _screen_binding("3,f4", "products"),
+        _screen_binding("4,f5", "seat-diff"),
+        Binding("f1", "help", "Help", id="app.help", tooltip="Help and keys for this screen"),
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit trueup"),
+    ]
+
+    month: reactive[str] = reactive("", init=False)
+    data_version: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, workbench: Workbench, *, sync_on_start: bool = False) -> None:
+        super().__init__()
+        self.workbench = workbench
+        self.sync_on_start = sync_on_start
+        self.set_reactive(TrueupApp.month, month_of(workbench.today))
+
+    def on_mount(self) -> None:
+        self.switch_mode("overview")
+
+    def action_show(self, mode: str) -> None:
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def shift_month(self, step: int) -> None:
+        months = self.workbench.months()
+        index = months.index(self.month) + step if self.month in months else len(months) - 1
+        if 0 <= index < len(months):
+            self.month = months[index]
+        else:
+            names = " and ".join(month_name(m) for m in months)
+            self.notify(f"The store holds what {names} need; no further.", timeout=4)
+
+    def data_changed(self) -> None:
+        """A mapping changed or a sync ended: every screen's data is stale."""
+        self.data_version += 1
+
+
+def make_app(workbench: Workbench, *, sync_on_start: bool = False) -> TrueupApp:
+    return TrueupApp(workbench, sync_on_start=sync_on_start)

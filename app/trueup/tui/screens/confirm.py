@@ -1,0 +1,46 @@
+"""A yes/no question that shows exactly what will change before anything does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from trueup.tui.widgets.row_table import Column, RowTable
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Apply", id="confirm.yes", tooltip="Apply these changes"),
+        Binding("n,escape", "answer(False)", "Cancel", id="confirm.no", tooltip="Change nothing"),
+    ]
+
+    def __init__(
+        self, title: str, question: str, columns: Sequence[Column], rows: Sequence[Sequence[Text]]
+    ) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+        self.columns = columns
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm", classes="dialog") as dialog:
+            dialog.border_title = self.title_text
+            dialog.border_subtitle = "y apply · n cancel"
+            yield Static(Text(self.question), id="confirm-question")
+            yield RowTable(self.columns, lambda row: row, id="confirm-changes")
+
+    def on_mount(self) -> None:
+        table: RowTable[Sequence[Text]] = self.query_one(RowTable)
+        table.set_rows(self.rows)
+        table.focus()
+
+    def action_answer(self, apply: bool) -> None:
+        self.dismiss(apply)

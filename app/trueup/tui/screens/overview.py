@@ -1,0 +1,229 @@
+"""Overview: the month, how fresh each source is, how much is mapped, and what the seat diff
+costs; `s` syncs now with live progress, escape cancels it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from trueup.core.diff import STATUSES, DiffSummary
+from trueup.core.workbench import SourceTile
+from trueup.tui.formatting import DIFF_STATUS, DIFF_STATUS_LONG, money, month_name, plain
+from trueup.tui.screens.base import WorkbenchScreen
+from trueup.tui.widgets.sync_progress import SyncProgress
+
+MAPPING_ORDER = ("mapped", "suggested", "unmapped", "stale", "ignored")
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    month: str
+    tiles: list[SourceTile]
+    companies: Counter[str]
+    products: Counter[str]
+    diff: DiffSummary
+
+
+class OverviewScreen(WorkbenchScreen):
+    TITLE_TEXT = "Overview"
+    HELP = "overview.md"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "sync", "Sync", id="overview.sync", tooltip="Sync Pax8 and HaloPSA now"),
+        Binding(
+            "escape,c", "cancel_sync", "Cancel", id="overview.cancel", tooltip="Cancel the sync"
+        ),
+        Binding(
+            "left_square_bracket,less_than_sign",
+            "month(-1)",
+            "Prev month",
+            key_display="[",
+            id="overview.month_back",
+            tooltip="Show the month before",
+        ),
+        Binding(
+            "right_square_bracket,greater_than_sign",
+            "month(1)",
+            "Next month",
+            key_display="]",
+            id="overview.month_on",
+            tooltip="Show the month after",
+        ),
+    ]
+
+    syncing: reactive[bool] = reactive(False, bindings=True)
+
+    class Loaded(Message):
+        def __init__(self, data: OverviewData) -> None:
+            super().__init__()
+            self.data = data
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="month-bar")
+        with Horizontal(id="tiles"):
+            for tile_id, title in (
+                ("tile-pax8", "Pax8"),
+                ("tile-halo", "HaloPSA"),
+                ("tile-clients", "Clients"),
+                ("tile-products", "SKUs"),
+            ):
+                tile = Static(id=tile_id, classes="tile")
+                tile.border_title = title
+                yield tile
+        yield Static(id="diff-summary")
+        yield SyncProgress()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.trueup.sync_on_start:
+            self.trueup.sync_on_start = False
+            self.action_sync()
+
+    def reload(self) -> None:
+        self._show_month()
+        self.load(self.trueup.month)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self, month: str) -> None:
+        workbench = self.workbench
+        data = OverviewData(
+            month=month,
+            tiles=workbench.sync_tiles(),
+            companies=Counter(row.status for row in workbench.company_rows()),
+            products=Counter(row.status for row in workbench.product_rows()),
+            diff=workbench.summarise(workbench.seat_diff(month)),
+        )
+        if not get_current_worker().is_cancelled:  # another month is on its way
+            self.post_message(self.Loaded(data))
+
+    def on_overview_screen_loaded(self, message: Loaded) -> None:
+        data = message.data
+        for tile in data.tiles:
+            self.query_one(f"#tile-{tile.source}", Static).update(_sync_tile(tile))
+        self.query_one("#tile-clients", Static).update(_mapping_tile(data.companies))
+        self.query_one("#tile-products", Static).update(_mapping_tile(data.products))
+        summary = self.query_one("#diff-summary", Static)
+        summary.border_title = f"Seat diff · {month_name(data.month)}"
+        summary.update(_diff_table(data.diff))
+
+    def _show_month(self) -> None:
+        months = self.workbench.months()
+        bar = Text()
+        bar.append(month_name(self.trueup.month), style="bold")
+        others = [month_name(m) for m in months if m != self.trueup.month]
+        bar.append(f"   [ ] for {', '.join(others)}" if others else "", style="dim")
+        self.query_one("#month-bar", Static).update(bar)
+
+    def action_month(self, step: int) -> None:
+        self.trueup.shift_month(step)
+
+    # --- sync ----------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_sync":
+            return self.syncing
+        if action == "sync":
+            return self.workbench.can_sync and (None if self.syncing else True)
+        return True
+
+    def action_sync(self) -> None:
+        self.query_one(SyncProgress).start()
+        self.syncing = True
+        self.run_sync()
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def run_sync(self) -> None:
+        progress = self.query_one(SyncProgress)
+        results = await self.workbench.sync(progress.report)
+        progress.finish(results)
+        failed = [r for r in results if r.status != "ok"]
+        if failed:
+            self.notify(
+                "; ".join(f"{r.source}: {r.error}" for r in failed),
+                title="Sync failed: the last good data is kept",
+                severity="error",
+                timeout=10,
+            )
+        else:
+            self.notify("Pax8 and HaloPSA are up to date.", title="Synced")
+
+    def action_cancel_sync(self) -> None:
+        self.workers.cancel_group(self, "sync")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.worker.group != "sync" or not event.worker.is_finished:
+            return
+        self.syncing = False
+        if event.state is WorkerState.CANCELLED:
+            self.query_one(SyncProgress).stopped("cancelled; store unchanged")
+            self.notify("Sync cancelled: the store is as it was.", severity="warning")
+        elif event.state is WorkerState.ERROR:
+            self.query_one(SyncProgress).stopped("did not run; store unchanged")
+        self.trueup.data_changed()
+
+
+def _sync_tile(tile: SourceTile) -> Text:
+    text = Text()
+    text.append(tile.age, style="bold")
+    text.append("\nlast sync\n", style="dim")
+    if tile.last_status in (None, "ok"):
+        text.append(_local_time(tile.last_sync) if tile.last_sync else "not yet")
+    else:
+        text.append(f"latest {tile.last_status}", style="bold red")
+    return text
+
+
+def _local_time(iso: str) -> str:
+    when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return when.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _mapping_tile(counts: Counter[str]) -> Text:
+    text = Text()
+    shown = [s for s in MAPPING_ORDER if counts.get(s)]
+    for index, status in enumerate(shown):
+        style = {"unmapped": "bold red", "suggested": "yellow", "stale": "magenta"}.get(status, "")
+        text.append(f"{counts[status]:>5,} ", style=style or "bold")
+        text.append(status + ("\n" if index < len(shown) - 1 else ""))
+    return text or Text("nothing synced", style="dim")
+
+
+def _diff_table(summary: DiffSummary) -> Table:
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(ratio=1)
+    table.add_column(justify="right")
+    table.add_column(justify="left")
+    for status in STATUSES:
+        label, style = DIFF_STATUS[status]
+        table.add_row(
+            plain(DIFF_STATUS_LONG[status]),
+            plain(f"{summary.counts.get(status, 0):,}", style if status != "match" else ""),
+            plain(label, "dim"),
+        )
+    currency = summary.currency
+    table.add_row(
+        plain("Under-billing a month", "bold"),
+        plain(money(summary.under_billing, currency), "bold red"),
+        plain("not billed", "dim"),
+    )
+    table.add_row(
+        plain("Over-billing a month", "bold"),
+        plain(money(summary.over_billing, currency), "bold yellow"),
+        plain("billed too much", "dim"),
+    )
+    return table

@@ -1,0 +1,106 @@
+"""The fuzzy picker: type to narrow the list, arrows to move, enter to choose, escape to cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from trueup.tui.formatting import plain
+from trueup.tui.widgets.row_table import Column, RowTable
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: int | str
+    label: str
+    detail: str = ""  # why it is offered: a score and a reason, an id
+
+
+def _cells(choice: Choice) -> Sequence[Text]:
+    return (plain(choice.label), plain(choice.detail, "dim"))
+
+
+class PickerScreen(ModalScreen[int | str | None]):
+    """Dismisses with the chosen value, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="picker.cancel", tooltip="Choose nothing"),
+        Binding("enter", "choose", "Choose", id="picker.choose", tooltip="Choose this one"),
+        Binding("up", "move('cursor_up')", show=False, id="picker.up"),
+        Binding("down", "move('cursor_down')", show=False, id="picker.down"),
+        Binding("pageup", "move('page_up')", show=False, id="picker.page_up"),
+        Binding("pagedown", "move('page_down')", show=False, id="picker.page_down"),
+    ]
+
+    class Found(Message):
+        def __init__(self, choices: list[Choice]) -> None:
+            super().__init__()
+            self.choices = choices
+
+    def __init__(self, title: str, search: Callable[[str], Sequence[Choice]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self._search = search
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker", classes="dialog") as dialog:
+            dialog.border_title = self.title_text
+            dialog.border_subtitle = "type to filter · ↑↓ · enter choose · esc cancel"
+            yield Input(placeholder="Type to filter…", id="picker-query")
+            yield RowTable(
+                [Column("Name", 20, flex=True), Column("Why", 26)],
+                _cells,
+                empty="No match: type less, or other words.",
+                id="picker-choices",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(RowTable).loading = True
+        self.query_one(Input).focus()
+        self.search("")
+
+    @on(Input.Changed)
+    def _query_changed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    @work(thread=True, exclusive=True, group="picker", exit_on_error=False)
+    def search(self, query: str) -> None:
+        choices = list(self._search(query.strip()))
+        if not get_current_worker().is_cancelled:  # a newer query is on its way
+            self.post_message(self.Found(choices))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            self.query_one(RowTable).loading = False
+            self.notify(str(event.worker.error), severity="error", timeout=10)
+
+    def on_picker_screen_found(self, message: Found) -> None:
+        table: RowTable[Choice] = self.query_one(RowTable)
+        table.loading = False
+        table.set_rows(message.choices)
+
+    async def action_move(self, action: str) -> None:
+        await self.query_one(RowTable).run_action(action)
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_choose()
+
+    def action_choose(self) -> None:
+        table: RowTable[Choice] = self.query_one(RowTable)
+        if table.current is not None:
+            self.dismiss(table.current.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

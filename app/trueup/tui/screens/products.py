@@ -1,0 +1,173 @@
+"""Products: which HaloPSA item bills each Pax8 product (SKU), unmapped first by the money they
+carry, and per-client overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from trueup.core.mapping import ProductRow
+from trueup.tui.formatting import MAPPING_STATUS, money, plain, score_text, status_text
+from trueup.tui.screens.clients import STATUS_RANK
+from trueup.tui.screens.mapping_grid import MappingGridScreen, grid_bindings
+from trueup.tui.screens.picker import Choice, PickerScreen
+from trueup.tui.widgets.row_table import Column
+
+EVERY_CLIENT = "every-client"  # the picker's value for the mapping that is not an override
+
+
+class ProductsScreen(MappingGridScreen[ProductRow]):
+    TITLE_TEXT = "Products"
+    HELP = "products.md"
+    NOUN = "product"
+    TARGET = "Halo item"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *grid_bindings("product", "Halo item"),
+        Binding(
+            "c",
+            "override",
+            "Override",
+            show=False,
+            id="product.override",
+            tooltip="Bill this product under another item for one client",
+        ),
+    ]
+    COLUMNS: ClassVar[list[Column]] = [
+        Column("SKU", 20, hide_below=110),  # at 80 columns the name says enough
+        Column("Pax8 product", 14, flex=True),
+        Column("Status", 9),
+        Column("Halo item", 12, flex=True),
+        Column("Subs", 4, "right"),
+        Column("Score", 5, "right"),
+        Column("Monthly", 10, "right"),
+    ]
+    SORTS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "status": lambda r: (STATUS_RANK[r.status], -r.monthly_value, r.name.casefold()),
+        "value": lambda r: (-r.monthly_value, r.name.casefold()),
+        "name": lambda r: r.name.casefold(),
+        "score": lambda r: (-(r.score or 0), r.name.casefold()),
+    }
+
+    def cells(self, row: ProductRow) -> Sequence[Text]:
+        suggested = row.status == "suggested"
+        item_style = "italic" if suggested else "" if row.item_name else "dim"
+        value_style = "bold" if row.status == "unmapped" else "dim"
+        item = row.item_name or "—"
+        if row.overrides:
+            item += f" (+{row.overrides} override{'s' if row.overrides > 1 else ''})"
+        return (
+            plain(row.sku or "", "dim"),
+            plain(row.name),
+            status_text(row.status, MAPPING_STATUS),
+            plain(item, item_style),
+            plain(f"{row.subscriptions:,}" if row.subscriptions else ""),
+            score_text(row.score),
+            plain(money(row.monthly_value, row.currency) if row.subscriptions else "", value_style),
+        )
+
+    def fetch(self) -> list[ProductRow]:
+        return self.workbench.product_rows()
+
+    def row_key(self, row: ProductRow) -> Hashable:
+        return row.product_id
+
+    def row_name(self, row: ProductRow) -> str:
+        return row.name
+
+    def target_name(self, row: ProductRow) -> str | None:
+        return row.item_name
+
+    def search_text(self, row: ProductRow) -> str:
+        return f"{row.sku or ''} {row.name} {row.item_name or ''}"
+
+    def choices(self, row: ProductRow, query: str) -> list[Choice]:
+        if query:
+            found = self.workbench.item_choices(query)
+        else:  # this product's own candidates first, then every item A to Z
+            found = [*row.candidates, *self.workbench.item_choices()]
+        seen: set[int] = set()
+        picked = []
+        for candidate in found:
+            if candidate.item_id not in seen:
+                seen.add(candidate.item_id)
+                why = f"{candidate.score} · {candidate.reason}" if candidate.score else ""
+                picked.append(Choice(candidate.item_id, candidate.item_name, why))
+        return picked
+
+    def map_to(self, row: ProductRow, target: int) -> None:
+        self.workbench.map_product(row.product_id, target)
+
+    def accept(self, row: ProductRow) -> None:
+        self.workbench.accept_product(row)
+
+    def unmap(self, row: ProductRow) -> None:
+        self.workbench.unmap_product(row.product_id)
+
+    def ignore(self, row: ProductRow) -> None:
+        self.workbench.ignore_product(row.product_id)
+
+    def accept_all(self) -> int:
+        return len(self.workbench.accept_product_suggestions())
+
+    # --- per-client overrides ------------------------------------------------------------------
+
+    def action_override(self) -> None:
+        """Pick the client, then the item it bills this product under."""
+        row = self._current()
+        if row is None:
+            return
+
+        def client_chosen(client_id: int | str | None) -> None:
+            if isinstance(client_id, int):
+                title = f"Halo item for {row.name}, this client only"
+                picker = PickerScreen(title, lambda q: self.choices(row, q))
+                self.app.push_screen(picker, lambda item: item_chosen(client_id, item))
+
+        def item_chosen(client_id: int, item_id: int | str | None) -> None:
+            if isinstance(item_id, int):
+
+                def override() -> str:
+                    self.workbench.map_product(row.product_id, item_id, client_id=client_id)
+                    return f"Override saved for {row.name}."
+
+                self.save(override)
+
+        picker = PickerScreen(f"Which client bills {row.name} differently?", self._clients)
+        self.app.push_screen(picker, client_chosen)
+
+    def _clients(self, query: str) -> list[Choice]:
+        return [
+            Choice(c.client_id, c.client_name, c.reason)
+            for c in self.workbench.client_choices(query)
+        ]
+
+    def action_unmap(self) -> None:
+        """With overrides, ask which mapping goes: the one for every client or an override."""
+        row = self.table.current
+        if row is None or not row.overrides:
+            super().action_unmap()
+            return
+
+        def options(query: str) -> list[Choice]:
+            found = [Choice(EVERY_CLIENT, "Every client", row.item_name or "not mapped")]
+            found += [
+                Choice(o.client_id, o.client_name, f"override: {o.item_name}")
+                for o in self.workbench.product_overrides(row.product_id)
+            ]
+            return [c for c in found if query.casefold() in c.label.casefold()]
+
+        def chosen(value: int | str | None) -> None:
+            if value == EVERY_CLIENT:
+                super(ProductsScreen, self).action_unmap()
+            elif isinstance(value, int):
+
+                def remove() -> str:
+                    self.workbench.unmap_product(row.product_id, client_id=value)
+                    return f"Override removed from {row.name}."
+
+                self.save(remove)
+
+        self.app.push_screen(PickerScreen(f"Unmap {row.name} for…", options), chosen)

@@ -1,0 +1,116 @@
+"""Regenerate the README's screenshots: every screen at 80x24 and 120x40, as SVG.
+
+    python -m trueup.tui.screenshots [--out DIR]
+
+The store is the bundled demo, synced in-process from the simulators into a temporary file,
+with the suggestions scoring 99 or more (companies) and 95 or more (products) accepted, so that
+the seat diff has rows and a few suggestions are still waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from trueup.core.connections import sandbox_clients
+from trueup.core.db import open_database
+from trueup.core.halo import HaloClient
+from trueup.core.pax8 import Pax8Client
+from trueup.core.workbench import Workbench
+from trueup.sandbox.generate import DEMO_PATH as BUNDLED_DEMO
+from trueup.sandbox.scenario import load_scenario
+from trueup.sandbox.serve import build_simulators, in_process_transports
+from trueup.tui.app import make_app
+
+SIZES = ((80, 24), (120, 40))
+# (file name, keys pressed from the previous shot's state, keys that leave it afterwards)
+SHOTS = (
+    ("overview", (), ()),
+    ("clients", ("2",), ()),
+    ("clients-picker", ("down", "enter"), ("escape",)),
+    ("clients-accept-all", ("A",), ("n",)),
+    ("products", ("3",), ()),
+    ("seat-diff", ("4",), ()),
+    ("seat-diff-detail", ("slash", *"harrington", "enter", "enter"), ("escape", "slash", "escape")),
+    ("help", ("f1",), ("escape",)),
+)
+
+
+async def wait_until_idle(pilot: Pilot[Any]) -> None:
+    """Until no worker runs and no message waits: data loads happen in threads."""
+    for _ in range(50):
+        await pilot.pause()
+        if not any(worker.is_running for worker in pilot.app.workers):
+            await pilot.pause()
+            return
+        await pilot.app.workers.wait_for_complete()
+
+
+def demo_clients(scenario_path: Path = BUNDLED_DEMO) -> Callable[[], tuple[Pax8Client, HaloClient]]:
+    """Clients wired in-process to simulators of the scenario, with no rate limits."""
+    scenario = load_scenario(scenario_path)
+    sims = build_simulators(scenario, rate_limits=False)
+    credentials = {source: scenario.credentials_for(source) for source in ("pax8", "halo")}
+    return lambda: sandbox_clients(in_process_transports(sims), credentials)
+
+
+async def demo_store(path: Path) -> Workbench:
+    """A demo store at `path`, synced, with the surest suggestions accepted."""
+    today = load_scenario(BUNDLED_DEMO).as_of.date()
+    db = open_database(path)
+    clients = demo_clients()
+    await Workbench(db, today=today, sync_clients=clients).sync()
+    Workbench(db, today=today, threshold=99).accept_company_suggestions()
+    Workbench(db, today=today, threshold=95).accept_product_suggestions()
+    # The morning after the sync, as the operator would look at it.
+    later = datetime.now(UTC) + timedelta(hours=9)
+    return Workbench(db, today=today, sync_clients=clients, clock=lambda: later)
+
+
+async def capture(workbench: Workbench, size: tuple[int, int]) -> dict[str, str]:
+    """Every shot at one size: file name -> SVG."""
+    shots = {}
+    app = make_app(workbench)
+    async with app.run_test(size=size) as pilot:
+        await wait_until_idle(pilot)
+        for name, keys, leave in SHOTS:
+            await pilot.press(*keys)
+            await wait_until_idle(pilot)
+            svg = app.export_screenshot(title=f"trueup · {name}")
+            shots[f"{name}-{size[0]}x{size[1]}.svg"] = svg
+            await pilot.press(*leave)
+            await wait_until_idle(pilot)
+    return shots
+
+
+async def every_shot(folder: Path) -> dict[str, str]:
+    workbench = await demo_store(folder / "demo.sqlite")
+    try:
+        return {
+            name: svg for size in SIZES for name, svg in (await capture(workbench, size)).items()
+        }
+    finally:
+        workbench.db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("screenshots"), help="the folder")
+    out: Path = parser.parse_args().out
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        shots = asyncio.run(every_shot(Path(folder)))
+    for name, svg in shots.items():
+        (out / name).write_text(svg, encoding="utf-8")
+        print(out / name)
+
+
+if __name__ == "__main__":
+    main()

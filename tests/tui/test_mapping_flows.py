@@ -1,0 +1,169 @@
+"""Keyboard flows on the Clients and Products grids, checked against what the store holds."""
+
+from trueup.tui.screens.confirm import ConfirmScreen
+from trueup.tui.screens.picker import PickerScreen
+from trueup.tui.screenshots import wait_until_idle
+
+
+def company(workbench, name):
+    return next(r for r in workbench.company_rows() if r.company_name == name)
+
+
+def product(workbench, name):
+    return next(r for r in workbench.product_rows() if r.name == name)
+
+
+async def open_screen(pilot, key):
+    await wait_until_idle(pilot)
+    await pilot.press(key)
+    await wait_until_idle(pilot)
+
+
+async def press(pilot, *keys):
+    await pilot.press(*keys)
+    await wait_until_idle(pilot)
+
+
+async def go_to(pilot, name):
+    """Search for a row by name, leaving the cursor on it."""
+    await press(pilot, "slash", *name.lower(), "enter")
+    assert pilot.app.screen.table.current is not None
+
+
+async def test_map_a_company_from_the_picker(app, workbench):
+    assert company(workbench, "Copper Kettle Bakery").status == "unmapped"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        assert app.screen.table.current.company_name == "Copper Kettle Bakery"  # unmapped first
+        await press(pilot, "enter")
+        assert isinstance(app.screen, PickerScreen)
+        await press(pilot, *"cedar")
+        await press(pilot, "enter")
+        assert not isinstance(app.screen, PickerScreen)
+    row = company(workbench, "Copper Kettle Bakery")
+    assert (row.status, row.client_name, row.source) == (
+        "mapped",
+        "Cedar Hollow Realty Group",
+        "manual",
+    )
+
+
+async def test_escape_in_the_picker_changes_nothing(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await press(pilot, "enter", *"cedar", "escape")
+    assert company(workbench, "Copper Kettle Bakery").status == "unmapped"
+
+
+async def test_accept_one_suggestion(app, workbench):
+    suggested = company(workbench, "Bear Creek Winery")
+    assert suggested.status == "suggested"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await go_to(pilot, "Bear Creek")
+        await press(pilot, "a")
+    row = company(workbench, "Bear Creek Winery")
+    assert (row.status, row.client_id, row.source, row.score) == (
+        "mapped",
+        suggested.client_id,
+        "suggestion",
+        suggested.score,
+    )
+
+
+async def test_accept_all_asks_first_and_lists_what_changes(app, workbench):
+    pending = {r.company_name for r in workbench.company_rows() if r.status == "suggested"}
+    assert len(pending) == 4
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await press(pilot, "A")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert {str(line[0]) for line in app.screen.rows} == pending
+        await press(pilot, "n")
+        assert {r.status for r in workbench.company_rows()} >= {"suggested"}
+        await press(pilot, "A", "y")
+    rows = {r.company_name: r for r in workbench.company_rows()}
+    assert all(rows[name].status == "mapped" for name in pending)
+    assert not any(r.status == "suggested" for r in rows.values())
+
+
+async def test_unmap_then_undo(app, workbench):
+    before = company(workbench, "Keating Law Group")
+    assert before.status == "mapped"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await go_to(pilot, "Keating")
+        await press(pilot, "u")
+        assert company(workbench, "Keating Law Group").status != "mapped"
+        await press(pilot, "z")
+    after = company(workbench, "Keating Law Group")
+    assert (after.status, after.client_id) == ("mapped", before.client_id)
+
+
+async def test_delete_unmaps_and_ctrl_z_undoes(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await go_to(pilot, "Keating")
+        await press(pilot, "delete")
+        assert company(workbench, "Keating Law Group").status != "mapped"
+        await press(pilot, "ctrl+z")
+    assert company(workbench, "Keating Law Group").status == "mapped"
+
+
+async def test_ignore_a_company(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await press(pilot, "i")  # the first row: the unmapped Copper Kettle Bakery
+    assert company(workbench, "Copper Kettle Bakery").status == "ignored"
+
+
+async def test_status_filter_and_sort_keep_the_store_as_it_was(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        await press(pilot, "f", "f")
+        screen = app.screen
+        assert screen.status_filter == "suggested"
+        assert {row.status for row in screen.table.rows} == {"suggested"}
+        await press(pilot, "o")
+        assert screen.sort == "name"
+        names = [row.company_name.casefold() for row in screen.table.rows]
+        assert names == sorted(names)
+
+
+async def test_map_an_unmapped_product_from_the_picker(app, workbench):
+    assert product(workbench, "Power BI Pro").status == "unmapped"
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        assert app.screen.table.current.name == "Power BI Pro"  # unmapped, most money first
+        await press(pilot, "enter", *"power")
+        shown_first = app.screen.query_one("#picker-choices").current
+        await press(pilot, "enter")
+    row = product(workbench, "Power BI Pro")
+    assert (row.status, row.item_id) == ("mapped", shown_first.value)
+    assert shown_first.value == workbench.item_choices("power")[0].item_id
+
+
+async def test_a_per_client_override_then_its_removal(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        await go_to(pilot, "Microsoft 365 E3")
+        await press(pilot, "c", *"riverbend", "enter")
+        assert isinstance(app.screen, PickerScreen)  # now the item
+        await press(pilot, *"e5", "enter")
+        row = product(workbench, "Microsoft 365 E3")
+        assert row.overrides == 1 and row.status == "mapped"
+        overrides = workbench.product_overrides(row.product_id)
+        assert [o.client_name for o in overrides] == ["Riverbend Wealth Advisors"]
+        assert "E5" in overrides[0].item_name
+        await press(pilot, "u", *"river", "enter")  # asks which mapping goes
+    row = product(workbench, "Microsoft 365 E3")
+    assert row.overrides == 0 and row.status == "mapped"
+
+
+async def test_ignore_then_undo_a_product(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        await press(pilot, "i")
+        assert product(workbench, "Power BI Pro").status == "ignored"
+        await press(pilot, "z")
+    assert product(workbench, "Power BI Pro").status == "unmapped"
