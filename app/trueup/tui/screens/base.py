@@ -3,12 +3,16 @@ and turning a failed worker into a message instead of a crash."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from textual import on
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from trueup.core.workbench import Workbench
+from trueup.tui.widgets.row_table import RowTable
+from trueup.tui.widgets.search_bar import SearchBar
 
 if TYPE_CHECKING:
     from trueup.tui.app import TrueupApp
@@ -64,3 +68,26 @@ class WorkbenchScreen(Screen[None]):
 
     def worker_failed(self, worker: Worker[object]) -> None:
         """Undo what a screen shows while a worker runs (a loading table, say)."""
+
+
+class SearchableTableScreen(WorkbenchScreen):
+    """A screen showing one table that `/` filters as the operator types."""
+
+    @property
+    def table(self) -> RowTable[Any]:
+        raise NotImplementedError
+
+    def show_rows(self) -> None:
+        """Put the rows that pass the current search and filters in the table."""
+        raise NotImplementedError
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self) -> None:
+        self.show_rows()
+
+    @on(SearchBar.Done)
+    def _search_done(self) -> None:
+        self.table.focus()
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open()

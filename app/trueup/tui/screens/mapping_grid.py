@@ -13,10 +13,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
-from trueup.tui.screens.base import WorkbenchScreen
+from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.picker import Choice, PickerScreen
 from trueup.tui.widgets.row_table import Column, RowTable
@@ -96,7 +96,7 @@ def grid_bindings(noun: str, target: str) -> list[BindingType]:
     ]
 
 
-class MappingGridScreen(WorkbenchScreen, Generic[RowT]):
+class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     """Subclasses say what a row is (`COLUMNS`, `cells`, the row accessors) and which service
     calls change it."""
 
@@ -212,17 +212,6 @@ class MappingGridScreen(WorkbenchScreen, Generic[RowT]):
 
     def watch_sort(self) -> None:
         self.show_rows()
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self) -> None:
-        self.show_rows()
-
-    @on(SearchBar.Done)
-    def _search_done(self) -> None:
-        self.table.focus()
-
-    def action_search(self) -> None:
-        self.query_one(SearchBar).open()
 
     def action_cycle_filter(self) -> None:
         index = STATUS_FILTERS.index(self.status_filter)

@@ -10,12 +10,12 @@ from itertools import groupby
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
 from trueup.core.diff import STATUSES, DiffRow
@@ -29,7 +29,7 @@ from trueup.tui.formatting import (
     quantity,
     status_text,
 )
-from trueup.tui.screens.base import WorkbenchScreen
+from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.diff_detail import DiffDetailScreen
 from trueup.tui.widgets.row_table import Column, Heading, RowTable
 from trueup.tui.widgets.search_bar import SearchBar
@@ -118,7 +118,7 @@ def with_headings(rows: Sequence[DiffRow], headings: dict[int, Heading]) -> list
     return view
 
 
-class SeatDiffScreen(WorkbenchScreen):
+class SeatDiffScreen(SearchableTableScreen):
     TITLE_TEXT = "Seat diff"
     AUTO_FOCUS = "#diff-table"
     HELP = "seat_diff.md"
@@ -227,17 +227,6 @@ class SeatDiffScreen(WorkbenchScreen):
 
     def watch_status(self) -> None:
         self.show_rows()
-
-    @on(Input.Changed, "#search")
-    def _search_changed(self) -> None:
-        self.show_rows()
-
-    @on(SearchBar.Done)
-    def _search_done(self) -> None:
-        self.table.focus()
-
-    def action_search(self) -> None:
-        self.query_one(SearchBar).open()
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
