@@ -124,8 +124,12 @@ class OverviewScreen(WorkbenchScreen):
         months = self.workbench.months()
         bar = Text()
         bar.append(month_name(self.trueup.month), style="bold")
-        others = [month_name(m) for m in months if m != self.trueup.month]
-        bar.append(f"   [ ] for {', '.join(others)}" if others else "", style="dim")
+        # Say which key reaches which month: "[ October 2026" back, "] December 2026" on.
+        at = months.index(self.trueup.month) if self.trueup.month in months else -1
+        if at > 0:
+            bar.append(f"   [ {month_name(months[at - 1])}", style="dim")
+        if 0 <= at < len(months) - 1:
+            bar.append(f"   ] {month_name(months[at + 1])}", style="dim")
         self.query_one("#month-bar", Static).update(bar)
 
     def action_month(self, step: int) -> None:
