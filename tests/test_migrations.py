@@ -8,11 +8,19 @@ from trueup.core import db as dbmod
 from trueup.core.db import open_database
 
 
-def test_a_version_1_store_gains_the_mapping_tables_and_keeps_its_rows(tmp_path):
+def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     path = tmp_path / "old.sqlite"
     open_database(path).dispose()
     with sqlite3.connect(path) as conn:  # make it look like a store written by schema 1
-        for table in ("company_mapping", "product_mapping", "mapping_change"):
+        for table in (
+            "company_mapping",
+            "product_mapping",
+            "mapping_change",
+            "rules_document",
+            "batch_override",
+            "batch_invoice_state",
+            "invoice_batch",
+        ):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE schema_meta SET value='1' WHERE key='schema_version'")
         conn.execute("INSERT INTO halo_client (id, name, raw) VALUES (12, 'Acme', '{}')")
@@ -20,7 +28,15 @@ def test_a_version_1_store_gains_the_mapping_tables_and_keeps_its_rows(tmp_path)
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "2"
-        assert {"company_mapping", "product_mapping", "mapping_change"} <= tables
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "3"
+        assert {
+            "company_mapping",
+            "product_mapping",
+            "mapping_change",
+            "rules_document",
+            "invoice_batch",
+            "batch_invoice_state",
+            "batch_override",
+        } <= tables
         assert conn.execute(text("SELECT name FROM halo_client")).scalar() == "Acme"
     database.dispose()

@@ -17,17 +17,22 @@ from sqlmodel import SQLModel
 from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 APP_MARKER = "trueup"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
-def _add_mapping_tables(conn: Connection) -> None:
-    names = ("company_mapping", "product_mapping", "mapping_change")
-    SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[n] for n in names])
+def _add_tables(*names: str) -> Callable[[Connection], None]:
+    def add(conn: Connection) -> None:
+        SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[n] for n in names])
+
+    return add
 
 
 # version -> the step that brings a store from version-1 to it. A new store is created at the
 # latest version directly; these run on stores written by an older trueup.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_mapping_tables}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
+    3: _add_tables("rules_document", "invoice_batch", "batch_invoice_state", "batch_override"),
+}
 
 
 class StoreError(Exception):

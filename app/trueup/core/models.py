@@ -354,3 +354,63 @@ class MappingChange(SQLModel, table=True):
     after: str | None = None  # JSON of the row written, None when removed
     batch: str | None = None  # changes made together (accept all, import) undo together
     undone: bool = False
+
+
+# --- Rules and batches (schema 3) -------------------------------------------------------------
+
+
+class RulesDocument(SQLModel, table=True):
+    """The billing rules in force (contract.md §5), as the TOML text the operator imported."""
+
+    __tablename__ = "rules_document"
+    id: int | None = Field(default=None, primary_key=True)  # the newest row is in force
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    imported_at: datetime
+    imported_by: str
+
+
+class InvoiceBatch(SQLModel, table=True):
+    """A dry-run batch: what every client's invoice would be, built from one state of the store."""
+
+    __tablename__ = "invoice_batch"
+    id: str = Field(primary_key=True)  # deterministic: the same inputs give the same id
+    month: str = Field(index=True)
+    created_at: datetime
+    created_by: str
+    sync_runs: str = "{}"  # JSON: the sync run each source's data came from
+    rules_id: int | None = None
+    clients: str = "[]"  # JSON: the client ids asked for ([] = all)
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the batch JSON (contract §3)
+
+
+class BatchInvoiceState(SQLModel, table=True):
+    """The operator's word on one client's invoice in a batch: held or ready (draft until then)."""
+
+    __tablename__ = "batch_invoice_state"
+    batch_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("invoice_batch.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    client_id: int = Field(primary_key=True)
+    state: str = "draft"  # draft | held | ready
+    changed_at: datetime
+    changed_by: str
+
+
+class BatchOverride(SQLModel, table=True):
+    """An error anomaly the operator let through, with the reason, for the audit log."""
+
+    __tablename__ = "batch_override"
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("invoice_batch.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    client_id: int
+    code: str
+    subscription_id: str | None = None  # the line it was on, if any
+    reason: str
+    at: datetime
+    by: str
