@@ -17,6 +17,11 @@ SCREENS = {
     "seat-diff": ("4",),
     "seat-diff-detail": ("4", "slash", *"harrington", "enter", "enter"),
     "help": ("4", "f1"),
+    "rules": ("5",),
+    "rules-edit": ("5", "down", "down", "enter"),
+    "batch": ("6",),
+    "batch-invoice": ("6", "enter"),
+    "usage": ("7",),
 }
 
 

@@ -240,9 +240,11 @@ def demo(
 
 
 def _register_subcommands() -> None:
+    from trueup.cli.batch import batch_app
     from trueup.cli.connect import connect_app
     from trueup.cli.diff import diff_command
     from trueup.cli.mapping import map_app, unmapped_command
+    from trueup.cli.rules import rules_app
     from trueup.cli.sandbox import sandbox_app
 
     app.add_typer(sandbox_app, name="sandbox")
@@ -250,6 +252,8 @@ def _register_subcommands() -> None:
     app.command("diff")(diff_command)
     app.add_typer(map_app, name="map")
     app.command("unmapped")(unmapped_command)
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(batch_app, name="batch")
 
 
 _register_subcommands()

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from trueup.core import mapping
+from trueup.core import batch_review, mapping, rules
+from trueup.core.batch import build_batch, open_batch
+from trueup.core.batch_json import InvoiceView
+from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_invoice, batch_overview
+from trueup.core.billing_facts import CostItem
 from trueup.core.db import Database
 from trueup.core.diff import DiffDetail, DiffRow, DiffSummary, diff_detail, seat_diff, summarise
 from trueup.core.halo import HaloClient
@@ -24,6 +28,8 @@ from trueup.core.mapping_store import load_world
 from trueup.core.months import month_of
 from trueup.core.parsing import month_start
 from trueup.core.pax8 import Pax8Client
+from trueup.core.rules import Rules
+from trueup.core.rules_rows import RuleRow, rule_rows
 from trueup.core.status import store_status
 from trueup.core.sync import Report, SourceResult, sync_sources
 
@@ -245,6 +251,56 @@ class Workbench:
     @staticmethod
     def summarise(rows: list[DiffRow]) -> DiffSummary:
         return summarise(rows)
+
+    # --- billing rules -------------------------------------------------------------------------
+
+    def rules(self) -> tuple[Rules, int | None]:
+        """The rules in force and their RulesDocument id (None: the built-in defaults)."""
+        return rules.current_rules(self.db)
+
+    def rule_rows(self) -> tuple[list[RuleRow], int | None]:
+        """Every default, override and rate as rows, and the id of the rules in force."""
+        return rule_rows(self.db)
+
+    def set_rule_default(self, key: str, value: str | None) -> None:
+        with self._writing():
+            rules.set_default(self.db, key, value)
+
+    def set_client_rule(self, client_id: int, key: str, value: str | None) -> None:
+        with self._writing():
+            rules.set_client_override(self.db, client_id, key, value)
+
+    def set_line_rule(self, client_id: int, product: str, key: str, value: str | None) -> None:
+        with self._writing():
+            rules.set_line_override(self.db, client_id, product, key, value)
+
+    # --- the batch -----------------------------------------------------------------------------
+
+    def batch(self, month: str) -> BatchOverview:
+        """The month's batch for the store as it is: the stored one, built when inputs changed."""
+        return open_batch(self.db, month, today=self.today)
+
+    def rebuild_batch(self, month: str) -> BatchOverview:
+        return batch_overview(self.db, build_batch(self.db, month, today=self.today).batch_id)
+
+    def batch_invoice(self, batch_id: str, row: InvoiceRow) -> InvoiceView:
+        return batch_invoice(self.db, batch_id, row)
+
+    def set_invoice_state(self, batch_id: str, client_id: int, state: str) -> None:
+        batch_review.set_invoice_state(self.db, batch_id, client_id, state)
+
+    def override_anomaly(
+        self,
+        batch_id: str,
+        client_id: int,
+        code: str,
+        reason: str,
+        subscription_id: str | None = None,
+    ) -> None:
+        batch_review.override_anomaly(self.db, batch_id, client_id, code, reason, subscription_id)
+
+    def cost_evidence(self, subscription_id: str, months: list[str]) -> list[CostItem]:
+        return batch_review.cost_evidence(self.db, subscription_id, months)
 
     # --- sync ----------------------------------------------------------------------------------
 

@@ -16,17 +16,23 @@ from trueup.core.months import month_of
 from trueup.core.workbench import Workbench
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.formatting import month_name
+from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.clients import ClientsScreen
 from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.overview import OverviewScreen
 from trueup.tui.screens.products import ProductsScreen
+from trueup.tui.screens.rules import RulesScreen
 from trueup.tui.screens.seat_diff import SeatDiffScreen
+from trueup.tui.screens.usage import UsageScreen
 
 SCREENS = {
     "overview": OverviewScreen,
     "clients": ClientsScreen,
     "products": ProductsScreen,
     "seat-diff": SeatDiffScreen,
+    "rules": RulesScreen,
+    "batch": BatchScreen,
+    "usage": UsageScreen,
 }
 
 
@@ -52,6 +58,9 @@ class TrueupApp(App[None]):
         _screen_binding("2,f3", "clients"),
         _screen_binding("3,f4", "products"),
         _screen_binding("4,f5", "seat-diff"),
+        _screen_binding("5,f6", "rules"),
+        _screen_binding("6,f7", "batch"),
+        _screen_binding("7,f8", "usage"),
         Binding("f1", "help", "Help", id="app.help", tooltip="Help and keys for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit trueup"),
     ]

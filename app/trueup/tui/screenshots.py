@@ -40,6 +40,11 @@ SHOTS = (
     ("seat-diff", ("4",), ()),
     ("seat-diff-detail", ("slash", *"harrington", "enter", "enter"), ("escape", "slash", "escape")),
     ("help", ("f1",), ("escape",)),
+    ("rules", ("5",), ()),
+    ("rules-edit", ("down", "down", "enter"), ("escape",)),
+    ("batch", ("6",), ()),
+    ("batch-invoice", ("enter",), ("escape",)),
+    ("usage", ("7",), ()),
 )
 
 

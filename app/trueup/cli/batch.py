@@ -1,0 +1,154 @@
+"""`trueup batch`: the month's dry-run invoice batch (contract.md §2-§3). Nothing is posted.
+
+Anomalies are data, not failures: a batch full of errors still exits 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from trueup.cli import handles_errors, render, state
+from trueup.cli.diff import _checked_month
+from trueup.core.batch import BatchError, build_batch, load_batch
+from trueup.core.batch_json import SEVERITIES, InvoiceView, invoice_views, pretty_text
+from trueup.core.connections import today as configured_today
+from trueup.core.months import month_of
+
+batch_app = typer.Typer(
+    help="Build the month's dry-run invoice batch: every client's invoice as it would post, "
+    "with its lines, their arithmetic and every anomaly. Nothing is posted.\n\n"
+    "`trueup batch --month 2026-11 --json` prints the batch; `trueup batch show BATCH` prints "
+    "a stored one. The same store, rules and mappings always give the same batch.",
+    invoke_without_command=True,
+)
+
+COLUMNS = ("total", "cost", "margin", "err", "warn", "info", "state")
+GAP = "  "
+
+
+@batch_app.callback()
+@handles_errors
+def batch_command(
+    ctx: typer.Context,
+    month: Annotated[
+        str | None,
+        typer.Option(
+            help="The service month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
+            callback=_checked_month,
+            show_default=False,
+        ),
+    ] = None,
+    client: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--client", help="Only this Halo client id (repeat for more; default: all mapped)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
+) -> None:
+    """Build and store the month's batch, then print it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    today = configured_today()
+    db = state(ctx).open_db()
+    try:
+        batch = build_batch(db, month or month_of(today), clients=client or None, today=today)
+        stored = load_batch(db, batch.batch_id)
+    except BatchError as exc:
+        render.fail(str(exc))
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    if as_json:
+        sys.stdout.write(pretty_text(batch.body) + "\n")
+    else:
+        _summary(stored.body, stored.states, stored.overrides)
+
+
+@batch_app.command("show")
+@handles_errors
+def show(
+    ctx: typer.Context,
+    batch_id: Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
+) -> None:
+    """Print a stored batch, with each invoice's state (held, ready) and the overrides."""
+    db = state(ctx).open_db()
+    try:
+        stored = load_batch(db, batch_id)
+    except BatchError as exc:
+        render.fail(str(exc))
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    if as_json:
+        sys.stdout.write(pretty_text(stored.body) + "\n")
+    else:
+        _summary(stored.body, stored.states, stored.overrides)
+
+
+def _summary(body: dict[str, Any], states: Any, overrides: Any) -> None:
+    """One line per client, laid out by hand (Rich's Table is slow at 2,000 rows)."""
+    invoices = invoice_views(body, states, overrides)
+    out: list[Text] = [Text(f"Batch {body['batch_id']} · {body['month']} (dry run)"), Text()]
+    if invoices:
+        cells = [_cells(invoice) for invoice in invoices]
+        widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
+        longest = max(len(i.client_name) for i in invoices)
+        fixed = sum(widths) + len(GAP) * len(widths)
+        name_width = max(16, min(longest, render.stdout.width - fixed))
+        header = Text("client".ljust(name_width), style="bold")
+        for column, width in zip(COLUMNS, widths, strict=True):
+            header.append(GAP + (column.ljust if column == "state" else column.rjust)(width))
+        out += [header, Text("─" * (name_width + fixed))]
+        for invoice, row in zip(invoices, cells, strict=True):
+            line = Text(_fit(invoice.client_name, name_width))
+            for column, text, width in zip(COLUMNS, row, widths, strict=True):
+                style = {"err": "bold red", "warn": "yellow"}.get(column, "") if text != "0" else ""
+                line.append(GAP)
+                line.append(text.ljust(width) if column == "state" else text.rjust(width), style)
+            out.append(line)
+        out.append(Text())
+    totals = body["totals"]
+    counts = ", ".join(f"{totals['anomalies'][s]} {s}" for s in SEVERITIES)
+    out.append(Text(f"{totals['invoices']} invoices, {totals['lines']} lines; anomalies: {counts}"))
+    for currency, sums in totals["by_currency"].items():
+        out.append(
+            Text(
+                f"{currency or '(no currency)'}: total {_money(sums['total'])}, "
+                f"cost {_money(sums.get('cost'))}, margin {_money(sums.get('margin'))}"
+            )
+        )
+    for anomaly in body["anomalies"]:
+        style = "bold red" if anomaly["severity"] == "error" else "yellow"
+        out.append(Text.assemble((anomaly["code"], style), f"  {anomaly['message']}"))
+    changed = [c for c in body.get("changes", []) if c["delta"] not in (None, "0.00")]
+    if body.get("compared_with"):
+        out.append(Text(f"Against {body['compared_with']}: {len(changed)} client totals changed"))
+    render.stdout.print(Text("\n").join(out), soft_wrap=True)
+
+
+def _cells(invoice: InvoiceView) -> tuple[str, ...]:
+    percent = invoice.margin_percent
+    return (
+        f"{_money(str(invoice.total))} {invoice.currency}",
+        _money(None if invoice.cost is None else str(invoice.cost)),
+        "-" if percent is None else f"{percent:.1f}%",
+        str(invoice.count("error")),
+        str(invoice.count("warning")),
+        str(invoice.count("info")),
+        invoice.state,
+    )
+
+
+def _money(text: str | None) -> str:
+    return "-" if text is None else f"{Decimal(text):,.2f}"
+
+
+def _fit(name: str, width: int) -> str:
+    return name.ljust(width) if len(name) <= width else name[: width - 1] + "…"

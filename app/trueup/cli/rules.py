@@ -1,0 +1,134 @@
+"""`trueup rules ...`: the billing rules file (contract.md §2, §5)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from trueup.cli import handles_errors, render, state
+from trueup.core.rules import (
+    KEYS,
+    Rules,
+    RulesError,
+    current_rules,
+    export_rules,
+    import_rules,
+    summarise,
+    value_text,
+)
+from trueup.core.rules_rows import rule_rows
+
+rules_app = typer.Typer(
+    help="The billing rules: proration and price policies, markups, per-client and per-line "
+    "overrides, tax, currency and rates (a TOML file, see `trueup rules export`).\n\n"
+    "Start from `trueup rules export rules.toml`, edit, then `trueup rules import rules.toml`: "
+    "the file is checked whole, every problem is listed with its line, and nothing changes "
+    "until it is right. The workbench's Rules screen edits the same rules key by key.",
+    no_args_is_help=True,
+)
+
+
+@rules_app.command("import")
+@handles_errors
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A rules TOML file (`-` reads stdin).")],
+) -> None:
+    """Put a rules file in force, all or nothing.
+
+    Every problem is listed (line, key, what is wrong), and so is every Halo client id and
+    Pax8 product the store does not know; then nothing is changed. The previous rules are kept
+    in the store's history.
+    """
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        render.fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
+        raise typer.Exit(1) from None
+    db = state(ctx).open_db()
+    try:
+        import_rules(db, text)
+        summary = summarise(db)
+    except RulesError as exc:
+        render.fail(f"{file} was not imported ({_count(len(exc.problems))}); fix and import again")
+        for problem in exc.problems:
+            render.stderr.print(Text(f"  {problem}"), soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    render.stderr.print(Text(f"imported {file}: {summary}"), soft_wrap=True)
+
+
+@rules_app.command("export")
+@handles_errors
+def export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write the TOML (`-` for stdout).")],
+) -> None:
+    """Write the rules in force: the file as imported, or every default spelled out."""
+    db = state(ctx).open_db()
+    try:
+        text = export_rules(db)
+    finally:
+        db.dispose()
+    if str(file) == "-":
+        sys.stdout.write(text)
+        return
+    file.write_text(text, encoding="utf-8")
+    render.stderr.print(Text(f"wrote the rules in force to {file}"), soft_wrap=True)
+
+
+@rules_app.command("show")
+@handles_errors
+def show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")] = False,
+) -> None:
+    """The rules in force: every default, each client's and line's overrides, the rates."""
+    db = state(ctx).open_db()
+    try:
+        if as_json:
+            rules, rules_id = current_rules(db)
+            render.emit_json(_as_json(rules, rules_id))
+            return
+        summary = summarise(db)
+        rows, _ = rule_rows(db)
+    finally:
+        db.dispose()
+    table = Table(title=str(summary), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("applies to", "key", "value", "source"):
+        table.add_column(column)
+    for row in rows:
+        subject = {"defaults": "defaults", "rate": "rate"}.get(row.scope, row.subject)
+        # Text cells: client names holding "[" must print as written, never as Rich markup.
+        table.add_row(Text(subject), row.key, Text(row.value, style="bold"), Text(row.source))
+    render.stdout.print(table)
+
+
+def _as_json(rules: Rules, rules_id: int | None) -> dict[str, Any]:
+    def plain(values: Any) -> dict[str, Any]:
+        return {
+            k: v if isinstance(v, bool | int) or v is None else value_text(v)
+            for k, v in values.items()
+        }
+
+    return {
+        "rules_id": rules_id,
+        "defaults": plain({k: rules.defaults.value(k) for k in KEYS}),
+        "clients": {str(c): plain(o) for c, o in sorted(rules.clients.items())},
+        "lines": [
+            {"client": str(r.client_id), "product": r.product, **plain(r.overrides)}
+            for r in rules.lines
+        ],
+        "rates": {f"{a}/{b}": value_text(r) for (a, b), r in sorted(rules.rates.items())},
+    }
+
+
+def _count(problems: int) -> str:
+    return "1 problem" if problems == 1 else f"{problems} problems"

@@ -1,0 +1,243 @@
+"""Batch: the month's dry-run invoices, one row per client (total, cost, margin, anomalies by
+severity, state); `enter` opens one. Nothing here is posted anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from decimal import Decimal
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, get_current_worker
+
+from trueup.core.batch_read import BatchOverview, InvoiceRow
+from trueup.tui.formatting import money, month_name, plain
+from trueup.tui.screens.base import SearchableTableScreen
+from trueup.tui.widgets.row_table import Column, RowTable
+from trueup.tui.widgets.search_bar import SearchBar
+
+COLUMNS = [
+    Column("Client", 14, flex=True),
+    Column("Total", 12, "right"),
+    Column("Cost", 11, "right", hide_below=96),
+    Column("Margin", 7, "right"),
+    Column("Err", 3, "right"),
+    Column("Warn", 4, "right"),
+    Column("Info", 4, "right", hide_below=96),
+    Column("State", 5),
+]
+STATE_STYLES = {"draft": "dim", "held": "yellow", "ready": "green"}
+ORDERS = ("anomalies", "money", "name")  # `o` cycles through these
+
+
+def margin_text(percent: Decimal | None) -> Text:
+    if percent is None:
+        return plain("-", "dim")
+    return plain(f"{percent:.1f}%", "bold red" if percent < 0 else "")
+
+
+def count_text(count: int, style: str) -> Text:
+    return plain(count, style if count else "dim")
+
+
+def _cells(invoice: InvoiceRow) -> Sequence[Text]:
+    return (
+        plain(invoice.client_name),
+        plain(money(invoice.total, invoice.currency)),
+        plain("-" if invoice.cost is None else money(invoice.cost, invoice.currency), "dim"),
+        margin_text(invoice.margin_percent),
+        count_text(invoice.count("error"), "bold red"),
+        count_text(invoice.count("warning"), "yellow"),
+        count_text(invoice.count("info"), ""),
+        plain(invoice.state, STATE_STYLES.get(invoice.state, "")),
+    )
+
+
+def _sort_key(order: str) -> object:
+    if order == "anomalies":
+        return lambda i: (-i.count("error"), -i.count("warning"), i.client_name.casefold())
+    if order == "money":
+        return lambda i: (-i.total, i.client_name.casefold())
+    return lambda i: (i.client_name.casefold(), i.client_id)
+
+
+def batch_summary(batch: BatchOverview, invoices: Sequence[InvoiceRow]) -> Text:
+    text = Text(no_wrap=False)
+    text.append(f"{month_name(batch.month)} · dry run ", style="bold")
+    text.append(f"{batch.batch_id}\n", style="dim")
+    for currency, sums in batch.totals["by_currency"].items():
+        text.append(money(Decimal(sums["total"]), currency), style="bold")
+        cost = sums.get("cost")
+        text.append(f" (cost {money(Decimal(cost), currency)})  " if cost else "  ", style="dim")
+    states = [i.state for i in invoices]
+    text.append(
+        f"{len(invoices)} invoices, {states.count('held')} held, {states.count('ready')} ready",
+        style="dim",
+    )
+    held_out = [a for a in batch.anomalies if a["severity"] == "error"]
+    if held_out:
+        codes = ", ".join(sorted({a["code"] for a in held_out}))
+        text.append(f"  {len(held_out)} batch errors: {codes}", style="bold red")
+    return text
+
+
+class BatchScreen(SearchableTableScreen):
+    TITLE_TEXT = "Batch"
+    AUTO_FOCUS = "#batch-table"
+    HELP = "batch.md"
+    DEFAULT_CSS = """
+    BatchScreen #batch-summary { height: auto; padding: 0 1; }
+    BatchScreen #batch-table { border: round $primary 50%; border-title-color: $text-accent; }
+    BatchScreen #batch-table:focus { border: round $primary; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Invoice", id="batch.open", tooltip="Open the client's invoice"),
+        Binding(
+            "o", "cycle_order", "Sort", id="batch.sort", tooltip="Sort by anomalies, money or name"
+        ),
+        Binding("h", "hold", "Hold", id="batch.hold", tooltip="Hold the invoice (or release it)"),
+        Binding("r", "ready", "Ready", id="batch.ready", tooltip="Mark the invoice ready"),
+        Binding(
+            "b", "build", "Build", show=False, id="batch.build", tooltip="Build the batch again"
+        ),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            key_display="/",
+            show=False,
+            id="batch.search",
+            tooltip="Search clients",
+        ),
+        Binding(
+            "left_square_bracket",
+            "month(-1)",
+            "Prev month",
+            key_display="[",
+            show=False,
+            id="batch.month_back",
+            tooltip="Show the month before",
+        ),
+        Binding(
+            "right_square_bracket",
+            "month(1)",
+            "Next month",
+            key_display="]",
+            show=False,
+            id="batch.month_on",
+            tooltip="Show the month after",
+        ),
+    ]
+
+    order: reactive[str] = reactive("anomalies", init=False)
+
+    class Loaded(Message):
+        def __init__(self, batch: BatchOverview, invoices: list[InvoiceRow]) -> None:
+            super().__init__()
+            self.batch = batch
+            self.invoices = invoices
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown_batch: BatchOverview | None = None
+        self.invoices: list[InvoiceRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="batch-summary")
+        yield SearchBar(placeholder="Search clients…", id="search")
+        yield RowTable(COLUMNS, _cells, empty="No invoices in this batch.", id="batch-table")
+        yield Footer()
+
+    @property
+    def table(self) -> RowTable[InvoiceRow]:
+        return self.query_one("#batch-table", RowTable)
+
+    def reload(self) -> None:
+        self.table.loading = True
+        self.load(self.trueup.month, rebuild=False)
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def load(self, month: str, *, rebuild: bool) -> None:
+        workbench = self.workbench
+        batch = workbench.rebuild_batch(month) if rebuild else workbench.batch(month)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(batch, batch.invoices))
+
+    def on_batch_screen_loaded(self, message: Loaded) -> None:
+        self.shown_batch, self.invoices = message.batch, message.invoices
+        self.table.loading = False
+        self.show_summary()
+        self.show_rows()
+
+    def show_summary(self) -> None:
+        if self.shown_batch is not None:
+            summary = batch_summary(self.shown_batch, self.invoices)
+            self.query_one("#batch-summary", Static).update(summary)
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        self.table.loading = False
+
+    def show_rows(self) -> None:
+        query = self.query_one(SearchBar).value.strip().casefold()
+        rows = [i for i in self.invoices if not query or query in i.client_name.casefold()]
+        rows.sort(key=_sort_key(self.order))  # type: ignore[arg-type]
+        self.table.set_rows(rows, key=lambda i: i.client_id)
+        if self.shown_batch is not None:
+            month = month_name(self.shown_batch.month)
+            self.table.border_title = f"{month} · by {self.order}"
+
+    def watch_order(self) -> None:
+        self.show_rows()
+        self.table.action_first()  # a new order starts at its top
+
+    def action_cycle_order(self) -> None:
+        self.order = ORDERS[(ORDERS.index(self.order) + 1) % len(ORDERS)]
+
+    def action_month(self, step: int) -> None:
+        self.trueup.shift_month(step)
+
+    def action_build(self) -> None:
+        self.table.loading = True
+        self.load(self.trueup.month, rebuild=True)
+
+    def action_open(self) -> None:
+        from trueup.tui.screens.batch_invoice import BatchInvoiceScreen
+
+        invoice = self.table.current
+        if invoice is not None and self.shown_batch is not None:
+            self.app.push_screen(BatchInvoiceScreen(self.shown_batch, invoice))
+
+    def action_hold(self) -> None:
+        invoice = self.table.current
+        if invoice is not None:
+            self.change_state(invoice, "draft" if invoice.state == "held" else "held")
+
+    def action_ready(self) -> None:
+        invoice = self.table.current
+        if invoice is not None:
+            self.change_state(invoice, "draft" if invoice.state == "ready" else "ready")
+
+    @work(thread=True, group="state", exit_on_error=False)
+    def change_state(self, invoice: InvoiceRow, state: str) -> None:
+        if self.shown_batch is None:
+            return
+        self.workbench.set_invoice_state(self.shown_batch.batch_id, invoice.client_id, state)
+        self.app.call_from_thread(self.state_changed, invoice.client_id, state)
+
+    def state_changed(self, client_id: int, state: str) -> None:
+        """Change the one row in place: re-reading a 2,000-client batch for it would be waste."""
+        self.invoices = [
+            replace(i, state=state) if i.client_id == client_id else i for i in self.invoices
+        ]
+        if self.shown_batch is not None:
+            self.shown_batch.states[client_id] = state
+        self.show_summary()
+        self.show_rows()

@@ -1,0 +1,384 @@
+"""One client's invoice in the batch: its lines, the arithmetic of the line under the cursor,
+its anomalies and the Pax8 invoice items behind its cost. Keys hold it, mark it ready, let an
+error through with a reason, and switch a line's vendor sync or price policy (a rules change,
+after which the batch is built again)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from trueup.core.batch_json import AnomalyView, InvoiceView, LineView
+from trueup.core.batch_read import BatchOverview, InvoiceRow
+from trueup.core.billing_facts import CostItem
+from trueup.core.rules import PRICE_POLICIES
+from trueup.core.timeline import day_text
+from trueup.tui.formatting import money, plain, quantity
+from trueup.tui.screens.batch import STATE_STYLES, margin_text
+
+if TYPE_CHECKING:
+    from trueup.core.workbench import Workbench
+    from trueup.tui.app import TrueupApp
+
+from trueup.tui.widgets.row_table import Column, RowTable
+
+LINES = [
+    Column("Line", 14, flex=True),
+    Column("Qty", 8, "right"),
+    Column("Unit", 9, "right"),
+    Column("Amount", 10, "right"),
+    Column("Cost", 10, "right", hide_below=90),
+    Column("Policy", 14, hide_below=110),
+    Column("!", 2),
+]
+EVIDENCE = [
+    Column("Invoice", 10),
+    Column("Status", 8),
+    Column("Type", 12, flex=True),
+    Column("Period", 15),
+    Column("Qty", 5, "right"),
+    Column("Cost", 10, "right"),
+]
+SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def _flag(line: LineView) -> Text:
+    standing = [a for a in line.anomalies if a.overridden is None]
+    for severity in ("error", "warning", "info"):
+        if any(a.severity == severity for a in standing):
+            return plain("!" if severity != "info" else "i", SEVERITY_STYLES[severity])
+    return plain("")
+
+
+def _line_cells(line: LineView) -> Sequence[Text]:
+    return (
+        plain(line.description),
+        plain(quantity(line.quantity)),
+        plain(money(line.unit_price, line.currency), "dim"),
+        plain(money(line.amount, line.currency)),
+        plain("-" if line.cost is None else money(line.cost, line.currency), "dim"),
+        plain(line.policy, "dim"),
+        _flag(line),
+    )
+
+
+def _evidence_cells(item: CostItem) -> Sequence[Text]:
+    status = item.invoice_status or ""
+    period = (
+        f"{day_text(item.start_period)} – {day_text(item.end_period)}"
+        if item.start_period and item.end_period
+        else "-"
+    )
+    return (
+        plain(item.invoice_date.isoformat() if item.invoice_date else item.invoice_id[:8]),
+        plain(status, "magenta" if status.casefold() == "credited" else ""),
+        plain(f"{item.type or ''} {item.term or ''}".strip()),
+        plain(period),
+        plain("-" if item.quantity is None else quantity(item.quantity)),
+        plain("-" if item.cost_total is None else money(item.cost_total, item.currency or "")),
+    )
+
+
+def anomaly_text(anomaly: AnomalyView) -> Text:
+    text = Text()
+    text.append(f"{anomaly.code} ", style=SEVERITY_STYLES.get(anomaly.severity, ""))
+    text.append(anomaly.message)
+    if anomaly.overridden is not None:
+        text.append(f"  (overridden: {anomaly.overridden})", style="dim")
+    return text
+
+
+class ReasonScreen(ModalScreen[str | None]):
+    """Asks why an error may go through; dismisses with the reason, or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="reason.cancel", tooltip="Override nothing"),
+    ]
+
+    def __init__(self, anomaly: AnomalyView) -> None:
+        super().__init__()
+        self.anomaly = anomaly
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="reason", classes="dialog") as dialog:
+            dialog.border_title = f"Override {self.anomaly.code}"
+            dialog.border_subtitle = "enter to override · esc cancel"
+            yield Static(anomaly_text(self.anomaly), id="reason-anomaly")
+            yield Input(placeholder="Why may this go through? (kept for the audit log)")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+        else:
+            self.notify("A reason is required.", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class BatchInvoiceScreen(Screen[None]):
+    TITLE_TEXT = "Invoice"
+    HELP = "batch_invoice.md"
+    DEFAULT_CSS = """
+    BatchInvoiceScreen #invoice-summary { height: auto; padding: 0 1; }
+    BatchInvoiceScreen #invoice-lines { height: 1fr; min-height: 5; }
+    BatchInvoiceScreen #invoice-explain { height: auto; max-height: 9; padding: 0 1; }
+    BatchInvoiceScreen #invoice-evidence { height: auto; min-height: 3; max-height: 8; }
+    BatchInvoiceScreen RowTable { border: round $primary 50%; border-title-color: $text-accent; }
+    BatchInvoiceScreen RowTable:focus { border: round $primary; }
+    ReasonScreen { align: center middle; }
+    ReasonScreen #reason { height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back", id="invoice.back", tooltip="Back to the batch"),
+        Binding(
+            "x",
+            "override",
+            "Override",
+            id="invoice.override",
+            tooltip="Let the line's error through, with a reason",
+        ),
+        Binding(
+            "s",
+            "toggle_sync",
+            "Sync",
+            id="invoice.sync",
+            tooltip="Turn vendor sync off (keep the Halo quantity) or back on for this line",
+        ),
+        Binding(
+            "p",
+            "cycle_price",
+            "Price",
+            id="invoice.price",
+            tooltip="Next price policy for this line (pax8, markup, fixed, halo, the client's)",
+        ),
+        Binding("h", "hold", "Hold", show=False, id="invoice.hold", tooltip="Hold or release"),
+        Binding("r", "ready", "Ready", show=False, id="invoice.ready", tooltip="Mark it ready"),
+    ]
+
+    class Loaded(Message):
+        def __init__(
+            self, batch: BatchOverview, row: InvoiceRow, invoice: InvoiceView, note: str = ""
+        ) -> None:
+            super().__init__()
+            self.batch = batch
+            self.row = row
+            self.invoice = invoice
+            self.note = note
+
+    class Evidence(Message):
+        def __init__(self, items: list[CostItem]) -> None:
+            super().__init__()
+            self.items = items
+
+    def __init__(self, batch: BatchOverview, row: InvoiceRow) -> None:
+        super().__init__()
+        self.shown_batch = batch
+        self.row = row
+        self.invoice: InvoiceView | None = None
+
+    @property
+    def workbench(self) -> Workbench:
+        return cast("TrueupApp", self.app).workbench
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="invoice-summary")
+        yield RowTable(LINES, _line_cells, empty="No lines.", id="invoice-lines")
+        with VerticalScroll(id="invoice-explain"):
+            yield Static(id="invoice-explanation")
+        yield RowTable(
+            EVIDENCE, _evidence_cells, empty="No Pax8 invoice item.", id="invoice-evidence"
+        )
+        yield Footer()
+
+    @property
+    def lines(self) -> RowTable[LineView]:
+        return self.query_one("#invoice-lines", RowTable)
+
+    def on_mount(self) -> None:
+        self.sub_title = self.TITLE_TEXT
+        self.lines.border_title = "Lines"
+        self.query_one("#invoice-evidence", RowTable).border_title = "Pax8 invoice items"
+        self.watch(self.lines, "cursor", self._line_moved, init=False)
+        self.lines.loading = True
+        self.lines.focus()
+        self.load(self.shown_batch, self.row)
+
+    @work(thread=True, exclusive=True, group="invoice", exit_on_error=False)
+    def load(self, batch: BatchOverview, row: InvoiceRow) -> None:
+        self.post_message(
+            self.Loaded(batch, row, self.workbench.batch_invoice(batch.batch_id, row))
+        )
+
+    def on_batch_invoice_screen_loaded(self, message: Loaded) -> None:
+        self.shown_batch, self.row, self.invoice = message.batch, message.row, message.invoice
+        self.lines.loading = False
+        self.query_one("#invoice-summary", Static).update(self._summary(message.invoice))
+        self.lines.set_rows(
+            list(message.invoice.lines), key=lambda line: line.subscription_id or line.description
+        )
+        self._line_moved()
+        if message.note:
+            self.notify(message.note, timeout=4)
+
+    def _summary(self, invoice: InvoiceView) -> Text:
+        text = Text(no_wrap=False)
+        text.append(invoice.client_name, style="bold")
+        text.append(f"  {invoice.state}", style=STATE_STYLES.get(invoice.state, ""))
+        text.append(f"\nSubtotal {money(invoice.subtotal, invoice.currency)}")
+        text.append(f" + tax {money(invoice.tax, invoice.currency)} = ")
+        text.append(money(invoice.total, invoice.currency), style="bold")
+        if invoice.cost is not None:
+            text.append(f"  cost {money(invoice.cost, invoice.currency)}  margin ", style="dim")
+            text.append_text(margin_text(invoice.margin_percent))
+        for anomaly in invoice.anomalies:
+            if anomaly.subscription_id is None:
+                text.append("\n")
+                text.append_text(anomaly_text(anomaly))
+        return text
+
+    def _line_moved(self) -> None:
+        line = self.lines.current
+        explain = Text()
+        if line is not None:
+            explain.append(line.explanation)
+            for anomaly in line.anomalies:
+                explain.append("\n")
+                explain.append_text(anomaly_text(anomaly))
+        self.query_one("#invoice-explanation", Static).update(explain)
+        evidence = self.query_one("#invoice-evidence", RowTable)
+        if line is None or line.subscription_id is None:
+            evidence.set_rows([])
+            return
+        months = [self.shown_batch.month]
+        if line.kind == "usage":
+            months = (
+                sorted(
+                    {
+                        u["usage_month"]
+                        for u in self.shown_batch.usage
+                        if u["subscription_id"] == line.subscription_id
+                    }
+                )
+                or months
+            )
+        self.load_evidence(line.subscription_id, months)
+
+    @work(thread=True, exclusive=True, group="evidence", exit_on_error=False)
+    def load_evidence(self, subscription_id: str, months: list[str]) -> None:
+        items = self.workbench.cost_evidence(subscription_id, months)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Evidence(items))
+
+    def on_batch_invoice_screen_evidence(self, message: Evidence) -> None:
+        self.query_one("#invoice-evidence", RowTable).set_rows(message.items)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(str(error) or type(error).__name__, severity="error", timeout=10)
+            self.lines.loading = False
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    # --- the operator's word ----------------------------------------------------------------
+
+    def _error_to_override(self) -> AnomalyView | None:
+        line = self.lines.current
+        candidates = list(line.anomalies) if line is not None else []
+        if self.invoice is not None:
+            candidates += [a for a in self.invoice.anomalies if a.subscription_id is None]
+        return next((a for a in candidates if a.severity == "error" and a.overridden is None), None)
+
+    def action_override(self) -> None:
+        anomaly = self._error_to_override()
+        if anomaly is None:
+            self.notify("No error standing on this line or the invoice.", timeout=4)
+            return
+
+        def chosen(reason: str | None) -> None:
+            if reason:
+                self.override(anomaly, reason)
+
+        self.app.push_screen(ReasonScreen(anomaly), chosen)
+
+    @work(thread=True, group="review", exit_on_error=False)
+    def override(self, anomaly: AnomalyView, reason: str) -> None:
+        batch, row = self.shown_batch, self.row
+        self.workbench.override_anomaly(
+            batch.batch_id, row.client_id, anomaly.code, reason, anomaly.subscription_id
+        )
+        self._reviewed(batch, row)
+
+    def _reviewed(self, batch: BatchOverview, row: InvoiceRow) -> None:
+        """Show the invoice as it now stands; the batch list reloads when it comes back."""
+        invoice = self.workbench.batch_invoice(batch.batch_id, row)
+        row = replace(row, errors=invoice.count("error"), state=invoice.state)
+        self.post_message(self.Loaded(batch, row, invoice))
+        self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)
+
+    def action_hold(self) -> None:
+        self.change_state("draft" if self.row.state == "held" else "held")
+
+    def action_ready(self) -> None:
+        self.change_state("draft" if self.row.state == "ready" else "ready")
+
+    @work(thread=True, group="review", exit_on_error=False)
+    def change_state(self, state: str) -> None:
+        batch, row = self.shown_batch, self.row
+        self.workbench.set_invoice_state(batch.batch_id, row.client_id, state)
+        self._reviewed(batch, row)
+
+    # --- per-line rules ------------------------------------------------------------------------
+
+    def _rule_line(self) -> LineView | None:
+        line = self.lines.current
+        if line is None or line.product_id is None or line.kind == "usage":
+            self.notify("Only a Pax8 subscription line has a rule of its own.", timeout=4)
+            return None
+        return line
+
+    def action_toggle_sync(self) -> None:
+        line = self._rule_line()
+        if line is not None:
+            synced = "sync off" not in line.policy
+            self.change_rule(line, "sync", "false" if synced else None)
+
+    def action_cycle_price(self) -> None:
+        line = self._rule_line()
+        if line is None:
+            return
+        current = next((p for p in PRICE_POLICIES if p in line.policy.split()), None)
+        choices: list[str | None] = [*PRICE_POLICIES, None]  # None: back to the client's policy
+        following = choices[(choices.index(current) + 1) % len(choices)] if current else "pax8"
+        self.change_rule(line, "price", following)
+
+    @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
+    def change_rule(self, line: LineView, key: str, value: str | None) -> None:
+        self.app.call_from_thread(setattr, self.lines, "loading", True)
+        workbench = self.workbench
+        assert line.product_id is not None
+        workbench.set_line_rule(self.row.client_id, line.product_id, key, value)
+        batch = workbench.batch(self.shown_batch.month)
+        row = next(r for r in batch.invoices if r.client_id == self.row.client_id)
+        invoice = workbench.batch_invoice(batch.batch_id, row)
+        note = f"Rules changed; batch built again: {batch.batch_id}"
+        self.post_message(self.Loaded(batch, row, invoice, note))
+        self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)

@@ -1,0 +1,138 @@
+"""Benchmark: the month's invoice batch on a generated N-client MSP.
+
+Measures, on a store synced from the scenario with every suggestion accepted (as tui_bench):
+- building the batch (goal < 2 s): reading the facts, billing every client, the JSON, storing;
+- opening the Batch screen on it, headless at 80x24 (goal < 0.5 s): from pressing `6` to the
+  first paint of the table with its rows, the batch already stored (as on any visit after the
+  first build);
+- a key on the Batch screen (sort, page down).
+
+    python bench/batch_bench.py --clients 2000 [--seed 1] [--store PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sync_bench import HERE
+from tui_bench import prepare
+
+
+def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
+    from trueup.core import batch as batch_module
+    from trueup.core.db import open_database
+    from trueup.core.months import month_of
+
+    db = open_database(store)
+    today = date.fromisoformat(as_of)
+    month = month_of(today)
+    phases: dict[str, list[float]] = {"assemble": [], "bill": []}
+    assemble, bill = batch_module.assemble, batch_module.bill_client
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases[name][-1] += time.perf_counter() - started
+
+        return wrapper
+
+    batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
+    batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
+    seconds = []
+    for _ in range(runs):
+        for values in phases.values():
+            values.append(0.0)
+        started = time.perf_counter()
+        built = batch_module.build_batch(db, month, today=today, by="bench")
+        seconds.append(time.perf_counter() - started)
+    batch_module.assemble, batch_module.bill_client = assemble, bill  # type: ignore[assignment]
+    body = built.body
+    db.dispose()
+    return {
+        "month": month,
+        "invoices": body["totals"]["invoices"],
+        "lines": body["totals"]["lines"],
+        "anomalies": body["totals"]["anomalies"],
+        "body_mb": round(len(built.text.encode()) / 1e6, 1),
+        "build_s": [round(s, 2) for s in seconds],
+        "build_median_s": round(statistics.median(seconds), 2),
+        "assemble_median_s": round(statistics.median(phases["assemble"]), 2),
+        "bill_median_s": round(statistics.median(phases["bill"]), 2),
+    }
+
+
+async def time_screen(store: Path, as_of: str) -> dict[str, Any]:
+    from trueup.core.db import open_database
+    from trueup.core.workbench import Workbench
+    from trueup.tui.app import make_app
+    from trueup.tui.screenshots import wait_until_idle
+    from trueup.tui.widgets.row_table import RowTable
+
+    paints: list[tuple[str, bool, float]] = []
+    draw = RowTable.render_line
+
+    def recording(table: RowTable[Any], y: int) -> Any:
+        strip = draw(table, y)
+        if y == 1:
+            paints.append((table.id or "", bool(table.rows), time.perf_counter()))
+        return strip
+
+    RowTable.render_line = recording  # type: ignore[method-assign]
+    db = open_database(store)
+    app = make_app(Workbench(db, today=date.fromisoformat(as_of)))
+
+    async def next_paint(pilot: Any, key: str) -> float:
+        count, start = len(paints), time.perf_counter()
+        await pilot.press(key)
+        while not [w for t, full, w in paints[count:] if t == "batch-table" and full]:
+            await asyncio.sleep(0.001)
+            if time.perf_counter() - start > 60:
+                raise SystemExit(f"no paint of the batch after {key}")
+        return next(w for t, full, w in paints[count:] if t == "batch-table" and full) - start
+
+    result: dict[str, Any] = {}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        result["open_batch_screen_s"] = round(await next_paint(pilot, "6"), 3)
+        await wait_until_idle(pilot)
+        keys = [await next_paint(pilot, key) for key in ("o", "o", "o", *["pagedown"] * 5)]
+        result["key_median_ms"] = round(statistics.median(keys) * 1000, 1)
+        result["key_max_ms"] = round(max(keys) * 1000, 1)
+    db.dispose()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--store", type=Path, help="keep (and reuse) the synced store here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = args.store or Path(tmp) / "bench.sqlite"
+        as_of = prepare(store, args.clients, args.seed)
+        report: dict[str, Any] = {"clients": args.clients, "seed": args.seed, "as_of": as_of}
+        report |= time_build(store, as_of, args.runs)
+        report |= asyncio.run(time_screen(store, as_of))
+    out_dir = HERE / "out"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / f"batch-{args.clients}.json").write_text(json.dumps(report, indent=2) + "\n")
+    json.dump(report, sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+"""The batch through the bundled demo synced from the simulators (billing-rules §6-§10,
+contract §3): Bear Creek's November line, a re-issued invoice counted once, unassigned usage
+held out, unmapped companies, the JSON shape, determinism, month over month, the operator's word.
+"""
+
+import asyncio
+import json
+import re
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from trueup.core import models as m
+from trueup.core.batch import BatchError, build_batch, list_batches, load_batch, open_batch
+from trueup.core.batch_json import invoice_views
+from trueup.core.batch_review import cost_evidence, override_anomaly, set_invoice_state
+from trueup.core.db import open_database
+from trueup.core.mapping import map_company
+from trueup.core.rules import import_rules
+from trueup.tui.screenshots import demo_store
+
+TODAY = date(2026, 11, 21)
+MONEY = re.compile(r"-?\d+\.\d{2}")
+QUANTITY = re.compile(r"-?\d+\.\d{4}")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("batch") / "demo.sqlite"
+    asyncio.run(demo_store(path)).db.dispose()
+    return path
+
+
+@pytest.fixture
+def db(template, tmp_path):
+    path = tmp_path / "demo.sqlite"
+    shutil.copy(template, path)
+    database = open_database(path)
+    yield database
+    database.dispose()
+
+
+def ids(db, sql, *args):
+    with db.read() as conn:
+        return conn.exec_driver_sql(sql, args).one()
+
+
+def client_named(db, name):
+    return ids(db, "SELECT id FROM halo_client WHERE name = ?", name)[0]
+
+
+def invoice_of(batch, client_id):
+    return next(i for i in batch.body["invoices"] if i["client_id"] == client_id)
+
+
+@pytest.fixture
+def bear_creek(db):
+    """Bear Creek Winery is tied to its Halo client by name only: the operator maps it."""
+    company = ids(db, "SELECT id FROM pax8_company WHERE name = 'Bear Creek Winery'")[0]
+    client = client_named(db, "Bear Creek Winery LLC")
+    map_company(db, company, client)
+    return client
+
+
+def test_bear_creek_november_daily_line(db, bear_creek):
+    """billing-rules §3 (daily, the default) and §11: 17 seats 1st-4th, 18 5th-11th, 19
+    12th-14th, 18 from the 15th: 539 seat-days / 30 = 17.9667 seats, 539 × 12.50 / 30."""
+    batch = build_batch(db, "2026-11", clients=[bear_creek], today=TODAY, by="test")
+    line = next(
+        li
+        for li in invoice_of(batch, bear_creek)["lines"]
+        if li["description"] == "Microsoft 365 Business Standard"
+    )
+    assert (line["quantity"], line["unit_price"], line["amount"]) == ("17.9667", "12.50", "224.58")
+    assert line["policy"].startswith("daily")
+    assert "17 seats × 12.50 for 4 days + 18 × 12.50 for 7 days" in line["explanation"]
+    assert line["explanation"].count("= 224.58") == 1
+    # Halo bills 17: the seat diff's status reaches the line
+    assert any(a["code"] == "QTY_MISMATCH" for a in line["anomalies"])
+
+
+def test_credited_and_reissued_invoice_counted_once(db):
+    """billing-semantics §6 case 20: Aspen Grove's November invoice was credited (9 seats of
+    Business Premium) and re-issued (8 seats): the cost is the re-issue's alone."""
+    client = client_named(db, "Aspen Grove Chiropractic")
+    batch = build_batch(db, "2026-11", clients=[client], today=TODAY, by="test")
+    invoice = invoice_of(batch, client)
+    assert [a["code"] for a in invoice["anomalies"] if a["code"] == "INVOICE_REISSUED"]
+    premium = next(li for li in invoice["lines"] if "Premium" in li["description"])
+    assert premium["cost"] == "149.60"  # not 149.60 + 168.30
+    evidence = cost_evidence(db, premium["subscription_id"], ["2026-11"])
+    assert sorted(i.invoice_status for i in evidence) == ["Credited", "Unpaid"]
+
+
+def test_unassigned_usage_is_held_out_and_flagged(db):
+    """billing-rules §6 (case 12): Eagle Rock's rg-dev-sandbox has no company. With usage of
+    the month itself (offset 0: the summaries synced in November), it is on no invoice."""
+    import_rules(db, "[defaults]\nusage_month_offset = 0\n")
+    batch = build_batch(db, "2026-11", today=TODAY, by="test")
+    held = [a for a in batch.body["anomalies"] if a["code"] == "UNASSIGNED_USAGE"]
+    assert [(a["resource_group"], a["cost"], a["charge"], a["severity"]) for a in held] == [
+        ("rg-dev-sandbox", "23.00", "26.20", "error")
+    ]
+    eagle = invoice_of(batch, client_named(db, "Eagle Rock Brewing Company Inc."))
+    usage = [li for li in eagle["lines"] if li["kind"] == "usage"]
+    assert [li["amount"] for li in usage] == ["27.04"]  # rg-eaglerock-prod only
+    assert any(a["code"] == "USAGE_ESTIMATED" for a in usage[0]["anomalies"])
+    rows = [u for u in batch.body["usage"] if u["client_id"] is None]
+    assert [(u["resource_group"], u["source"]) for u in rows] == [("rg-dev-sandbox", "summary")]
+
+
+def test_usage_of_a_closed_month_comes_from_the_invoice(db):
+    batch = build_batch(db, "2026-11", today=TODAY, by="test")
+    eagle = invoice_of(batch, client_named(db, "Eagle Rock Brewing Company Inc."))
+    usage = [li for li in eagle["lines"] if li["kind"] == "usage"]
+    assert [(li["amount"], li["cost"]) for li in usage] == [("37.84", "33.30")]
+    assert {u["usage_month"] for u in batch.body["usage"]} == {"2026-10"}
+    assert not [a for a in batch.body["anomalies"] if a["code"] == "UNASSIGNED_USAGE"]
+
+
+def test_unmapped_companies_are_batch_errors(db):
+    batch = build_batch(db, "2026-11", today=TODAY, by="test")
+    unmapped = {
+        a["message"].split(" has ")[0]
+        for a in batch.body["anomalies"]
+        if a["code"] == "UNMAPPED_CLIENT"
+    }
+    assert {"Copper Kettle Bakery", "Bear Creek Winery"} <= unmapped
+    # a batch of chosen clients is about them alone
+    client = client_named(db, "Aspen Grove Chiropractic")
+    assert build_batch(db, "2026-11", clients=[client], today=TODAY, by="t").body["anomalies"] == []
+
+
+def test_json_keys_and_string_formats(db):
+    body = build_batch(db, "2026-11", today=TODAY, by="test").body
+    assert {"batch_id", "month", "invoices", "anomalies", "totals", "changes"} <= body.keys()
+    assert body["invoices"]
+    for invoice in body["invoices"]:
+        assert {
+            "client_id",
+            "client_name",
+            "currency",
+            "subtotal",
+            "tax",
+            "total",
+            "cost",
+            "margin",
+            "anomalies",
+            "lines",
+        } <= invoice.keys()
+        for key in ("subtotal", "tax", "total", "cost", "margin"):
+            assert MONEY.fullmatch(invoice[key]), (key, invoice[key])
+        for line in invoice["lines"]:
+            assert {
+                "kind",
+                "subscription_id",
+                "product_id",
+                "sku",
+                "description",
+                "quantity",
+                "unit_price",
+                "amount",
+                "cost",
+                "policy",
+                "explanation",
+                "anomalies",
+            } <= line.keys()
+            assert QUANTITY.fullmatch(line["quantity"])
+            for key in ("unit_price", "amount", "cost"):
+                assert MONEY.fullmatch(line[key]), (key, line[key])
+            assert line["explanation"]
+            for anomaly in line["anomalies"]:
+                assert {"code", "severity", "message"} <= anomaly.keys()
+    total = sum(Decimal(i["total"]) for i in body["invoices"] if i["currency"] == "USD")
+    assert body["totals"]["by_currency"]["USD"]["total"] == f"{total:.2f}"
+
+
+def test_same_inputs_same_bytes_stored_once(db):
+    first = build_batch(db, "2026-11", today=TODAY, by="a")
+    again = build_batch(db, "2026-11", today=TODAY, by="b")
+    assert again.text == first.text and again.batch_id == first.batch_id
+    assert json.loads(first.text)["batch_id"] == first.batch_id
+    assert [b.batch_id for b in list_batches(db, "2026-11")] == [first.batch_id]
+    assert load_batch(db, first.batch_id).created_by == "a"
+    # opening reuses it; a change of input (a rules change) makes another
+    assert open_batch(db, "2026-11", today=TODAY).batch_id == first.batch_id
+    import_rules(db, '[defaults]\nproration = "end"\n')
+    assert open_batch(db, "2026-11", today=TODAY).batch_id != first.batch_id
+
+
+def test_month_over_month_changes(db, bear_creek):
+    october = build_batch(db, "2026-10", today=TODAY, by="test")
+    november = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert november.body["compared_with"] == october.batch_id
+    change = next(c for c in november.body["changes"] if c["client_id"] == bear_creek)
+    then = invoice_of(october, bear_creek)["total"]
+    now = invoice_of(november, bear_creek)["total"]
+    assert (change["then"], change["now"]) == (then, now)
+    assert Decimal(change["delta"]) == Decimal(now) - Decimal(then)
+    # last month's lines reach this month's (PRICE_CHANGED, QTY_SWING compare against them)
+    assert october.batch_id in json.dumps(november.inputs.__dict__)
+
+
+def test_hold_ready_and_override_are_kept(db):
+    batch = build_batch(db, "2026-11", today=TODAY, by="test")
+    errors = next(
+        v for v in invoice_views(batch.body, {}, {}) if v.open_errors and v.count("warning")
+    )
+    set_invoice_state(db, batch.batch_id, errors.client_id, "held", by="ann")
+    with pytest.raises(BatchError, match="override each"):
+        set_invoice_state(db, batch.batch_id, errors.client_id, "ready")
+    warning = next(a for a in errors.anomalies if a.severity == "warning")
+    with pytest.raises(BatchError, match="not an error"):
+        override_anomaly(db, batch.batch_id, errors.client_id, warning.code, "fine")
+    first = next(a for a in errors.anomalies if a.severity == "error")
+    with pytest.raises(BatchError, match="reason"):
+        override_anomaly(db, batch.batch_id, errors.client_id, first.code, "  ")
+    for anomaly in {(a.code, a.subscription_id) for a in errors.anomalies if a.severity == "error"}:
+        override_anomaly(
+            db,
+            batch.batch_id,
+            errors.client_id,
+            *anomaly[:1],
+            "agreed with client",
+            anomaly[1],
+            by="ann",
+        )
+    set_invoice_state(db, batch.batch_id, errors.client_id, "ready", by="ann")
+    stored = load_batch(db, batch.batch_id)
+    assert stored.states[errors.client_id] == "ready"
+    view = next(
+        v
+        for v in invoice_views(stored.body, stored.states, stored.overrides)
+        if v.client_id == errors.client_id
+    )
+    assert view.open_errors == 0 and view.state == "ready"
+    with db.read() as conn:
+        kept = conn.execute(select(m.table_of(m.BatchOverride))).all()
+    assert {(r.client_id, r.reason, r.by) for r in kept} == {
+        (errors.client_id, "agreed with client", "ann")
+    }

@@ -1,0 +1,63 @@
+"""`trueup batch` on the hand-written world (tests/world.py) synced from the simulators: exit
+codes, the JSON, byte-stable output, the readable summary, `batch show`."""
+
+import json
+
+import pytest
+
+from test_cli_diff import env, invoke, map_world  # noqa: F401  (the fixture and its helpers)
+from world import ACME, SUB_BEAR
+
+
+@pytest.fixture
+def mapped(env):  # noqa: F811
+    map_world(env / "trueup.sqlite")
+    return env
+
+
+def test_json_is_the_batch_and_the_same_bytes_twice(mapped):
+    first = invoke("batch", "--month", "2026-11", "--json")
+    assert first.exit_code == 0, first.output
+    assert invoke("batch", "--month", "2026-11", "--json").stdout == first.stdout
+    body = json.loads(first.stdout)
+    assert body["month"] == "2026-11" and [i["client_id"] for i in body["invoices"]] == [12, 14]
+    bear = next(i for i in body["invoices"] if i["client_id"] == 14)
+    line = next(li for li in bear["lines"] if li["subscription_id"] == SUB_BEAR)
+    # 17 seats 1-11 Nov, 19 on the 12th-13th, 18 from the 14th (Denver times, UTC dates)
+    assert (line["quantity"], line["amount"]) == ("17.7000", "221.25")
+    shown = invoke("batch", "show", body["batch_id"], "--json")
+    assert shown.exit_code == 0 and shown.stdout == first.stdout
+
+
+def test_usage_with_no_company_is_held_out(mapped):
+    """December bills November's usage: the summaries synced in November (no invoice yet)."""
+    result = invoke("batch", "--month", "2026-12", "--json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    held = [a for a in body["anomalies"] if a["code"] == "UNASSIGNED_USAGE"]
+    assert [(a["resource_group"], a["cost"], a["charge"]) for a in held] == [
+        ("rg-unassigned-lab", "2.70", "3.10")
+    ]
+    acme = next(i for i in body["invoices"] if i["client_id"] == 12)
+    usage = [li for li in acme["lines"] if li["kind"] == "usage"]
+    assert [li["amount"] for li in usage] == ["28.15"]
+
+
+def test_unmapped_company_with_subscriptions(env):  # noqa: F811
+    map_world(env / "trueup.sqlite", companies=((ACME, 12),))
+    body = json.loads(invoke("batch", "--month", "2026-11", "--json").stdout)
+    assert [(a["code"], a["company_id"]) for a in body["anomalies"]] == [
+        ("UNMAPPED_CLIENT", "c0000000-0000-4000-8000-00000000000b")
+    ]
+
+
+def test_readable_summary_and_errors(mapped):
+    result = invoke("batch", "--month", "2026-11")
+    assert result.exit_code == 0, result.output
+    assert "Bear Creek Winery LLC" in result.stdout and "2 invoices" in result.stdout
+    bad = invoke("batch", "--month", "2026-13")
+    assert bad.exit_code == 2
+    unknown = invoke("batch", "--month", "2026-11", "--client", "999")
+    assert unknown.exit_code == 1 and "no Halo client 999" in unknown.stderr
+    missing = invoke("batch", "show", "nope")
+    assert missing.exit_code == 1 and "no batch nope" in missing.stderr

@@ -1,0 +1,108 @@
+"""`trueup rules import/export/show`: exit codes, every problem listed, stdout for data."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from trueup.cli import app, render
+from world import world
+
+RULES = """[defaults]
+markup_percent = "10"
+
+[rates]
+"EUR/USD" = "1.0850"
+
+[clients."14"]
+proration = "end"
+currency = "EUR"
+
+[[lines]]
+client = "14"
+product = "MST-365-BUS-STD"
+price = "fixed"
+fixed_price = "12.50"
+sync = false
+"""
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setattr(render.stdout, "_width", 200)  # table cells print unwrapped
+    scenario = tmp_path / "world.json"
+    scenario.write_text(json.dumps(world()))
+    assert invoke("sync", "--sandbox", str(scenario), "--json").exit_code == 0
+    return tmp_path
+
+
+def invoke(*args, **kwargs):
+    return CliRunner().invoke(app, list(args), **kwargs)
+
+
+def test_import_then_export_and_show(env):
+    path = env / "rules.toml"
+    path.write_text(RULES)
+    result = invoke("rules", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"imported {path}: rules #1: overrides for 1 client and 1 line")
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    exported = invoke("rules", "export", "-")
+    assert exported.exit_code == 0 and exported.stdout == RULES
+    out = env / "out.toml"
+    assert invoke("rules", "export", str(out)).exit_code == 0
+    assert out.read_text() == RULES
+    shown = invoke("rules", "show")
+    assert shown.exit_code == 0
+    assert "Bear Creek Winery LLC #14" in shown.stdout and "12.50" in shown.stdout
+    data = json.loads(invoke("rules", "show", "--json").stdout)
+    assert data["rules_id"] == 1 and data["defaults"]["markup_percent"] == "10"
+    assert data["clients"] == {"14": {"proration": "end", "currency": "EUR"}}
+    assert data["lines"][0]["fixed_price"] == "12.50" and data["lines"][0]["sync"] is False
+    assert data["rates"] == {"EUR/USD": "1.0850"}
+
+
+def test_import_reads_stdin(env):
+    result = invoke("rules", "import", "-", input=RULES)
+    assert result.exit_code == 0, result.output
+
+
+def test_export_before_any_import_spells_out_the_defaults(env):
+    result = invoke("rules", "export", "-")
+    assert result.exit_code == 0
+    assert 'proration = "daily"' in result.stdout and "\n[clients" not in result.stdout
+
+
+def test_a_bad_file_lists_every_problem_and_changes_nothing(env):
+    path = env / "bad.toml"
+    path.write_text(
+        '[defaults]\nprice = "cheapest"\nmarkup_percent = "ten"\n\n'
+        '[clients."999"]\nproration = "end"\n'
+    )
+    result = invoke("rules", "import", str(path))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {path} was not imported (2 problems); fix and import again"
+    assert lines[1:] == [
+        '  line 2: [defaults] price: "cheapest" is not one of pax8, markup, fixed, halo',
+        '  line 3: [defaults] markup_percent: "ten" is not a decimal; write it quoted, like '
+        '"12.50"',
+    ]
+    path.write_text('[clients."999"]\nproration = "end"\n')
+    unknown = invoke("rules", "import", str(path))
+    assert unknown.exit_code == 1
+    assert 'line 1: [clients."999"]: unknown Halo client 999' in unknown.stderr
+    assert "\n[clients" not in invoke("rules", "export", "-").stdout
+
+
+def test_a_missing_file_exits_1_and_bad_usage_exits_2(env):
+    missing = invoke("rules", "import", str(env / "nope.toml"))
+    assert missing.exit_code == 1
+    assert (
+        missing.stderr.strip()
+        == f"error: cannot read {env / 'nope.toml'}: No such file or directory"
+    )
+    assert invoke("rules", "import").exit_code == 2
+    assert invoke("rules", "frobnicate").exit_code == 2

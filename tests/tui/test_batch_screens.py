@@ -1,0 +1,115 @@
+"""The Batch, invoice and Usage screens on the synced demo: keys, and what they leave in the
+store (held, ready, overrides, per-line rules)."""
+
+from trueup.core.batch import list_batches, load_batch
+from trueup.core.rules import current_rules
+from trueup.tui.screens.batch import BatchScreen
+from trueup.tui.screens.batch_invoice import BatchInvoiceScreen, ReasonScreen
+from trueup.tui.screens.usage import UsageLine, UsageScreen
+from trueup.tui.screenshots import wait_until_idle
+
+
+async def press(pilot, *keys):
+    await pilot.press(*keys)
+    await wait_until_idle(pilot)
+
+
+def stored(workbench, batch_id):
+    return load_batch(workbench.db, batch_id)
+
+
+async def test_batch_opens_on_the_month_and_sorts(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        screen = app.screen
+        assert isinstance(screen, BatchScreen) and screen.table.row_count == 53
+        assert [b.month for b in list_batches(workbench.db)] == ["2026-11"]
+        first = screen.table.current
+        assert first.errors == max(i.errors for i in screen.invoices)
+        await press(pilot, "o")  # by money
+        assert screen.table.current.total == max(i.total for i in screen.invoices)
+        assert "by money" in screen.table.border_title
+        await press(pilot, "b")  # the same inputs: the same batch, not another
+        assert len(list_batches(workbench.db)) == 1
+
+
+async def test_hold_and_ready_are_stored(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        screen = app.screen
+        invoice = screen.table.current
+        await press(pilot, "h")
+        batch_id = screen.shown_batch.batch_id
+        assert stored(workbench, batch_id).states[invoice.client_id] == "held"
+        assert screen.table.current.state == "held"
+        await press(pilot, "r")  # it has errors: refused, still held
+        assert stored(workbench, batch_id).states[invoice.client_id] == "held"
+        await press(pilot, "o", "o")  # by name; find one with no error
+        clean = next(i for i in screen.invoices if not i.open_errors)
+        screen.table.cursor = screen.table.rows.index(clean)
+        await press(pilot, "r")
+        assert stored(workbench, batch_id).states[clean.client_id] == "ready"
+
+
+async def test_override_an_error_with_a_reason(app, workbench):
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "enter")
+        screen = app.screen
+        assert isinstance(screen, BatchInvoiceScreen)
+        lines = screen.lines
+        target = next(li for li in lines.rows if any(a.severity == "error" for a in li.anomalies))
+        lines.cursor = lines.rows.index(target)
+        await press(pilot, "x")
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, "enter")  # no reason: refused, still asking
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, *"vendor credit agreed", "enter")
+        assert app.screen is screen
+        kept = stored(workbench, screen.shown_batch.batch_id).overrides
+        code = next(a.code for a in target.anomalies if a.severity == "error")
+        key = (screen.invoice.client_id, code, target.subscription_id)
+        assert kept[key] == "vendor credit agreed"
+        assert "overridden" in str(screen.query_one("#invoice-explanation").content)
+
+
+async def test_sync_toggle_writes_a_line_rule_and_rebuilds(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "enter")
+        screen = app.screen
+        before = screen.shown_batch.batch_id
+        line = next(li for li in screen.lines.rows if li.kind == "subscription")
+        screen.lines.cursor = screen.lines.rows.index(line)
+        await press(pilot, "s")
+        rules, _ = current_rules(workbench.db)
+        rule = rules.line_rule(screen.invoice.client_id, line.product_id)
+        assert rule is not None and rule.overrides == {"sync": False}
+        assert screen.shown_batch.batch_id != before
+        changed = next(
+            li for li in screen.invoice.lines if li.subscription_id == line.subscription_id
+        )
+        assert "sync off" in changed.policy
+        await press(pilot, "p")
+        rules, _ = current_rules(workbench.db)
+        assert rules.line_rule(screen.invoice.client_id, line.product_id).overrides == {
+            "sync": False,
+            "price": "markup",
+        }
+
+
+async def test_usage_lists_each_client_with_its_resource_groups(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "7")
+        screen = app.screen
+        assert isinstance(screen, UsageScreen)
+        rows = [r for r in screen.table.rows if isinstance(r, UsageLine)]
+        assert rows and all(r.source == "invoice" for r in rows)
+        assert "usage of October 2026" in screen.table.border_title
+        await press(pilot, "slash", *"eagle")
+        assert {r.client_name for r in screen.table.rows if isinstance(r, UsageLine)} == {
+            "Eagle Rock Brewing Company Inc."
+        }
