@@ -13,7 +13,7 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
-from trueup.cli.diff import _checked_month
+from trueup.cli.diff import checked_month
 from trueup.core.batch import BatchError, build_batch, load_batch
 from trueup.core.batch_json import SEVERITIES, InvoiceView, invoice_views, pretty_text
 from trueup.core.connections import today as configured_today
@@ -39,7 +39,7 @@ def batch_command(
         str | None,
         typer.Option(
             help="The service month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
-            callback=_checked_month,
+            callback=checked_month,
             show_default=False,
         ),
     ] = None,

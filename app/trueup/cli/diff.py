@@ -27,7 +27,7 @@ COLUMNS = ("status", "Pax8", "Halo", "delta", "price", "impact", "cur")
 GAP = "  "
 
 
-def _checked_month(month: str | None) -> str | None:
+def checked_month(month: str | None) -> str | None:
     # Checked while parsing, so a bad month is a usage error (exit 2) before anything runs.
     if month is not None:
         try:
@@ -44,7 +44,7 @@ def diff_command(
         str | None,
         typer.Option(
             help="The service month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
-            callback=_checked_month,
+            callback=checked_month,
             show_default=False,
         ),
     ] = None,

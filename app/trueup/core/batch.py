@@ -37,7 +37,7 @@ from trueup.core.batch_read import BatchOverview, batch_overview
 from trueup.core.batch_usage import UsageRow, shift_month
 from trueup.core.billing import bill_client
 from trueup.core.db import Database
-from trueup.core.diff import _cyclic_gc_paused, money_text, reference_day
+from trueup.core.diff import cyclic_gc_paused, money_text, reference_day
 from trueup.core.mapping_journal import current_user
 from trueup.core.months import parse_month
 from trueup.core.rules import current_rules
@@ -156,7 +156,7 @@ def build_batch(
         facts = assemble(
             conn, month, clients=clients, today=today, rules=rules, previous_body=previous
         )
-    with _cyclic_gc_paused():  # ~100k acyclic objects: full collections would cost seconds
+    with cyclic_gc_paused():  # ~100k acyclic objects: full collections would cost seconds
         invoices = [invoice_json(bill_client(f, month, rules)) for f in facts.clients]
         body = _body_of(inputs, facts, invoices, compared)
     batch = Batch(inputs.batch_id, inputs, body, canonical_text(body))

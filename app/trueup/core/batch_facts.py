@@ -29,8 +29,8 @@ from trueup.core.billing_facts import (
 )
 from trueup.core.diff import (
     DiffRow,
-    _cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
-    _diff_rows,  # the seat diff of an already loaded store: loading it twice costs ~1 s
+    cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
+    diff_rows,  # the seat diff of an already loaded store: loading it twice costs ~1 s
     reference_day,
 )
 from trueup.core.diff_store import DiffStore, StoredSubscription, load_diff_store
@@ -73,10 +73,10 @@ def assemble(
     previous_body: dict[str, Any] | None,
 ) -> BatchFacts:
     """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`."""
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         store = load_diff_store(conn)
         chosen = _chosen(store, clients)
-        rows = _diff_rows(store, reference_day(month, today))
+        rows = diff_rows(store, reference_day(month, today))
         by_subscription = {row.subscription_id: row for row in rows if row.subscription_id}
         extras = _subscription_extras(conn)
         subscriptions = _subscription_facts(store, month, chosen, by_subscription, extras)

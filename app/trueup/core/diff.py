@@ -76,14 +76,14 @@ def seat_diff(db: Database, month: str, *, today: date) -> list[DiffRow]:
     the unit price is the subscription's Pax8 price on that day (price policy `pax8`), its
     monthly share for Annual, 2-Year and 3-Year terms.
     """
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         with db.read() as conn:
             store = load_diff_store(conn)
-        rows = _diff_rows(store, reference_day(month, today))
+        rows = diff_rows(store, reference_day(month, today))
         return sorted(rows, key=_display_order)
 
 
-def _diff_rows(store: DiffStore, day: date) -> list[DiffRow]:
+def diff_rows(store: DiffStore, day: date) -> list[DiffRow]:
     billable: list[tuple[int, StoredSubscription, Snapshot]] = []
     dormant: dict[tuple[int, str], StoredSubscription] = {}  # the latest one per client and product
     for client_id, subscription in store.subscriptions:
@@ -101,7 +101,7 @@ def _diff_rows(store: DiffStore, day: date) -> list[DiffRow]:
 
 
 @contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
+def cyclic_gc_paused() -> Iterator[None]:
     """Building ~100k acyclic objects sets off full garbage collections that cost more than the
     diff itself (~40% of the time on a 40k-subscription store); nothing here makes cycles."""
     was_enabled = gc.isenabled()
