@@ -13,9 +13,12 @@ import typer
 from typer.exceptions import TyperException
 
 from trueup.cli import render
+from trueup.core.batch_facts import BatchError
 from trueup.core.config import ConfigError
 from trueup.core.db import Database, StoreError, open_database
 from trueup.core.http import ApiError
+from trueup.core.mapping import MappingError
+from trueup.core.mapping_file import MappingImportError
 from trueup.core.paths import default_config_path, default_db_path
 from trueup.core.secrets import SecretError
 from trueup.core.sync import SyncBusyError
@@ -35,6 +38,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Every failure a user can act on: one line on stderr and exit 1, never a traceback.
 USER_ERRORS = (
+    BatchError,
+    MappingError,
+    MappingImportError,
     StoreError,
     ConfigError,
     SecretError,

@@ -13,8 +13,8 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
-from trueup.cli.diff import checked_month
-from trueup.core.batch import BatchError, build_batch, load_batch
+from trueup.cli.options import MonthOption
+from trueup.core.batch import build_batch, load_batch
 from trueup.core.batch_json import SEVERITIES, InvoiceView, invoice_views, pretty_text
 from trueup.core.connections import today as configured_today
 from trueup.core.months import month_of
@@ -35,14 +35,7 @@ GAP = "  "
 @handles_errors
 def batch_command(
     ctx: typer.Context,
-    month: Annotated[
-        str | None,
-        typer.Option(
-            help="The service month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
-            callback=checked_month,
-            show_default=False,
-        ),
-    ] = None,
+    month: MonthOption = None,
     client: Annotated[
         list[int] | None,
         typer.Option(
@@ -59,9 +52,6 @@ def batch_command(
     try:
         batch = build_batch(db, month or month_of(today), clients=client or None, today=today)
         stored = load_batch(db, batch.batch_id)
-    except BatchError as exc:
-        render.fail(str(exc))
-        raise typer.Exit(1) from None
     finally:
         db.dispose()
     if as_json:
@@ -81,9 +71,6 @@ def show(
     db = state(ctx).open_db()
     try:
         stored = load_batch(db, batch_id)
-    except BatchError as exc:
-        render.fail(str(exc))
-        raise typer.Exit(1) from None
     finally:
         db.dispose()
     if as_json:

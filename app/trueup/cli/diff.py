@@ -10,9 +10,10 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
+from trueup.cli.options import MonthOption
 from trueup.core.connections import today as configured_today
 from trueup.core.diff import DiffRow, diff_json, money_text, reference_day, seat_diff, summarise
-from trueup.core.months import MonthError, month_of, parse_month
+from trueup.core.months import month_of
 from trueup.core.timeline import day_text, quantity_text
 
 STATUS_LABELS = {
@@ -27,27 +28,10 @@ COLUMNS = ("status", "Pax8", "Halo", "delta", "price", "impact", "cur")
 GAP = "  "
 
 
-def checked_month(month: str | None) -> str | None:
-    # Checked while parsing, so a bad month is a usage error (exit 2) before anything runs.
-    if month is not None:
-        try:
-            parse_month(month)
-        except MonthError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return month
-
-
 @handles_errors
 def diff_command(
     ctx: typer.Context,
-    month: Annotated[
-        str | None,
-        typer.Option(
-            help="The service month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
-            callback=checked_month,
-            show_default=False,
-        ),
-    ] = None,
+    month: MonthOption = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print every row, matches too, as JSON.")
     ] = False,

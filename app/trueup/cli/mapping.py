@@ -16,8 +16,6 @@ from trueup.cli import handles_errors, render, state
 from trueup.core.config import load_settings
 from trueup.core.db import Database
 from trueup.core.mapping import (
-    MappingError,
-    MappingImportError,
     accept_suggestions,
     export_mappings,
     ignore_company,
@@ -66,10 +64,6 @@ def _with_db(ctx: typer.Context, use: Callable[[Database], Any]) -> Any:
     db = state(ctx).open_db()
     try:
         return use(db)
-    except (MappingError, MappingImportError) as exc:
-        # Refused as asked (an unknown id, a bad file): the user's to act on, exit 1.
-        render.fail(str(exc))
-        raise typer.Exit(1) from None
     finally:
         db.dispose()
 
