@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 APP_MARKER = "trueup"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -32,6 +32,14 @@ def _add_tables(*names: str) -> Callable[[Connection], None]:
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
     3: _add_tables("rules_document", "invoice_batch", "batch_invoice_state", "batch_override"),
+    4: _add_tables(
+        "approval",
+        "posting_entry",
+        "qbo_customer",
+        "qbo_item",
+        "qbo_customer_mapping",
+        "qbo_item_mapping",
+    ),
 }
 
 

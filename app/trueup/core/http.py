@@ -57,11 +57,24 @@ MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 class ApiError(Exception):
     """A failed call to Pax8 or HaloPSA; str() is one line saying what happened and what to do."""
 
-    def __init__(self, service: str, kind: ErrorKind, status: int | None, message: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        kind: ErrorKind,
+        status: int | None,
+        message: str,
+        *,
+        ambiguous: bool = False,
+        body: Any = None,
+    ) -> None:
         super().__init__(_one_line(message))
         self.service = service
         self.kind = kind
         self.status = status
+        # A write that failed in a way that may have been applied (timeout, reset, 5xx, a
+        # malformed answer): only looking the document up can tell.
+        self.ambiguous = ambiguous
+        self.body = body  # the refusal's parsed JSON, for services with error codes in it
 
 
 @dataclass(frozen=True)
@@ -489,13 +502,19 @@ class ApiClient(ABC):
                 404,
             )
         if status >= 500:
-            return self._error(
+            return ApiError(
+                self.service,
                 "server",
-                f"{self.service} failed on {call.method} {call.path} ({quoted}): try again later",
                 status,
+                f"{self.service} failed on {call.method} {call.path} ({quoted}): try again later",
+                ambiguous=not call.repeatable,
             )
-        return self._error(
-            "bad_request", f"{self.service} rejected {call.method} {call.path} ({quoted})", status
+        return ApiError(
+            self.service,
+            "bad_request",
+            status,
+            f"{self.service} rejected {call.method} {call.path} ({quoted})",
+            body=_json_or_none(response),
         )
 
     def _rejected_token(self, call: _Call) -> ApiError:
@@ -529,7 +548,8 @@ class ApiClient(ABC):
                 f"{self.service} failed on {what} ({failure.reason}) and the write may have "
                 f"gone through: check it in {self.service} before posting again"
             )
-        elif failure.unreachable:
+            return ApiError(self.service, failure.kind, failure.status, message, ambiguous=True)
+        if failure.unreachable:
             message = (
                 f"cannot reach {self.service} at {call.where}: {failure.reason} "
                 f"(tried {attempts} times) — check {call.env}"
@@ -717,3 +737,10 @@ def encode_json(value: Any) -> str:
     if isinstance(value, date):
         return jsonlib.dumps(value.isoformat())
     return jsonlib.dumps(value)
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

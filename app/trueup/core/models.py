@@ -414,3 +414,100 @@ class BatchOverride(SQLModel, table=True):
     reason: str
     at: datetime
     by: str
+
+
+# --- Approval and posting (schema 4) ----------------------------------------------------------
+
+
+class Approval(SQLModel, table=True):
+    """The operator's approval of one client's invoice in a batch. It holds for the invoice as
+    approved: the fingerprint covers the invoice and where each line posts, so a newer sync or
+    mapping that changes either makes it lapse."""
+
+    __tablename__ = "approval"
+    batch_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("invoice_batch.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    client_id: int = Field(primary_key=True)
+    fingerprint: str
+    approved_at: datetime
+    approved_by: str
+    overrides: str = "[]"  # JSON: the overrides in force when approved, with their reasons
+
+
+class PostingEntry(SQLModel, table=True):
+    """The outbox: one document to create (or void) at one destination. Its state is written and
+    committed before each network call, so a crash at any point leaves a row that says what may
+    have reached the destination."""
+
+    __tablename__ = "posting_entry"
+    __table_args__ = (UniqueConstraint("destination", "reference", "action"),)
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: str = Field(
+        sa_column=Column(String, ForeignKey("invoice_batch.id"), nullable=False, index=True)
+    )
+    month: str = Field(index=True)
+    client_id: int = Field(index=True)
+    destination: str  # halo-invoice | halo-recurring | qbo
+    action: str = "create"  # create | void
+    reference: str  # our document number: Halo invoice reference, QBO DocNumber
+    idempotency_key: str = Field(unique=True)  # QBO requestid; the same for every attempt
+    state: str = "PENDING"  # PENDING | SENDING | POSTED | REJECTED | UNKNOWN
+    attempts: int = 0
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # the document, built once
+    remote_id: str | None = None  # the destination's id once known
+    remote_number: str | None = None  # the destination's own number, if it has one
+    error: str | None = None  # the last failure, one line
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+
+# --- QuickBooks Online (schema 4) -------------------------------------------------------------
+
+
+class QboCustomer(SQLModel, table=True):
+    __tablename__ = "qbo_customer"
+    id: str = Field(primary_key=True)
+    name: str | None = None  # DisplayName
+    active: bool | None = None
+    currency: str | None = None
+    raw: str = raw_json()
+
+
+class QboItem(SQLModel, table=True):
+    __tablename__ = "qbo_item"
+    id: str = Field(primary_key=True)
+    name: str | None = None
+    sku: str | None = None
+    type: str | None = None
+    active: bool | None = None
+    raw: str = raw_json()
+
+
+class QboCustomerMapping(SQLModel, table=True):
+    """A Halo client's QuickBooks customer, for the `qbo` destination."""
+
+    __tablename__ = "qbo_customer_mapping"
+    client_id: int = Field(primary_key=True)  # Halo client id
+    customer_id: str
+    source: str = "manual"  # exact | suggestion | manual | import
+    score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str
+
+
+class QboItemMapping(SQLModel, table=True):
+    """A Halo item's QuickBooks item, for the `qbo` destination."""
+
+    __tablename__ = "qbo_item_mapping"
+    item_id: int = Field(primary_key=True)  # Halo item id
+    qbo_item_id: str
+    source: str = "manual"
+    score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str

@@ -65,7 +65,12 @@ class RollingWindow:
         return max(0.0, self._times[0] + self.window_seconds - self._clock())
 
 
-FAULT_KINDS = ("429", "429-bare", "500", "503", "reset", "slow", "malformed")
+FAULT_KINDS = (
+    "429", "429-bare", "500", "503", "reset", "slow", "malformed",
+    # The server acts on the request, then the answer is lost: "lost" drops the connection,
+    # "late" answers after slow_seconds (past a client's timeout), "lost-500" answers 500.
+    "lost", "late", "lost-500",
+)  # fmt: skip
 
 
 class FaultSpecError(ValueError):
@@ -77,7 +82,8 @@ class FaultSpec:
     """Rates of injected faults, drawn deterministically from (seed, request, occurrence).
 
     Text form: ``429=0.05,429-bare=0.02,500=0.02,503=0.02,reset=0.01,slow=0.01,malformed=0.01,
-    seed=7,slow_seconds=35``. ``429`` carries Retry-After, ``429-bare`` does not.
+    lost=0.01,late=0.01,lost-500=0.01,seed=7,slow_seconds=35``. ``429`` carries Retry-After,
+    ``429-bare`` does not; ``lost``, ``late`` and ``lost-500`` let the server act first.
     """
 
     rates: dict[str, float] = field(default_factory=dict)
@@ -161,21 +167,42 @@ class FaultInjector:
             await self.app(scope, receive, send)
         elif fault == "malformed":
             await self.app(scope, receive, _truncating(send))
+        elif fault in ("lost", "late", "lost-500"):
+            await self._answer_lost(fault, scope, receive, send)
         elif fault == "reset":
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", b"4096"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": b'{"content": [', "more_body": True})
-            raise ConnectionResetFault("connection reset by the fault injector")
+            await _drop_connection(send)
         else:
             await _fault_response(fault, self.spec)(scope, receive, send)
+
+    async def _answer_lost(self, fault: str, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.spec is not None
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)  # the write happens; its answer is held back
+        if fault == "late":
+            await asyncio.sleep(self.spec.slow_seconds)
+            for message in held:
+                await send(message)
+        elif fault == "lost-500":
+            await _fault_response("500", self.spec)(scope, receive, send)
+        else:
+            await _drop_connection(send)
+
+
+async def _drop_connection(send: Send) -> None:
+    """Start an answer, then cut it off: the client sees the connection reset mid-response."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b'{"content": [', "more_body": True})
+    raise ConnectionResetFault("connection reset by the fault injector")
 
 
 def _fault_response(fault: str, spec: FaultSpec) -> Response:
