@@ -1,0 +1,319 @@
+"""`trueup approve`, `trueup post`, `trueup void` and `trueup journal` (contract.md §2).
+
+Posting is the one step that writes money documents elsewhere, so it shows what it will do and
+asks for the month typed back before anything leaves (`--yes` for scripts). Whatever stops a
+run (the network, a rate limit, a crash, kill -9), running the same command again finishes it:
+the journal knows what may have been sent and looks it up before sending anything again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from trueup.cli import handles_errors, state
+from trueup.core.approval import approval_states, approve
+from trueup.core.config import load_settings
+from trueup.core.connections import today as configured_today
+from trueup.core.db import Database
+from trueup.core.posting import (
+    EntryView,
+    PostingError,
+    PostingPlan,
+    check_destination,
+    plan_posting,
+    posting_entries,
+    queue_posting,
+    queue_void,
+)
+from trueup.core.posting_run import RunReport, run_posting
+from trueup.core.sinks import open_sink
+
+BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")]
+ClientsOption = Annotated[
+    list[int] | None,
+    typer.Option("--client", help="Only this Halo client id (repeat for more; default: all)."),
+]
+DestinationOption = Annotated[
+    str,
+    typer.Option(
+        "--to",
+        help="halo-invoice (a Halo invoice per client), halo-recurring (true up each client's "
+        "recurring invoice; proration on a one-off invoice) or qbo (QuickBooks Online).",
+    ),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", help="Do not ask for the month to be typed back (for scripts).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+err = Console(stderr=True, highlight=False)
+
+
+@handles_errors
+def approve_command(
+    ctx: typer.Context,
+    batch_id: BatchArgument,
+    client: ClientsOption = None,
+    override: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--override",
+            metavar="CODE",
+            help="Let this error code through on the chosen invoices (needs --reason; repeat "
+            "both for several codes).",
+        ),
+    ] = None,
+    reason: Annotated[
+        list[str] | None,
+        typer.Option("--reason", help="Why the error is let through (kept for the audit log)."),
+    ] = None,
+    status: Annotated[
+        bool, typer.Option("--status", help="Only show each invoice's approval and what lapsed.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a batch's invoices for posting (all, or those of --client).
+
+    An approval records who and when, and the overrides with their reasons. An invoice with an
+    error is approved only with `--override CODE --reason TEXT`; a held invoice is not. If a
+    later sync changes what an approved invoice would bill, its approval lapses: `--status`
+    shows which and why.
+    """
+    codes, reasons = override or [], reason or []
+    if len(codes) != len(reasons):
+        raise typer.BadParameter("give one --reason for each --override", param_hint="--reason")
+    db = state(ctx).open_db()
+    try:
+        if status:
+            states = approval_states(db, batch_id, today=configured_today())
+            if as_json:
+                _print_json(
+                    [
+                        {
+                            "client_id": s.client_id,
+                            "client_name": s.client_name,
+                            "status": s.status,
+                            "approved_by": s.approved_by,
+                            "approved_at": s.approved_at.isoformat() if s.approved_at else None,
+                            "changes": list(s.changes),
+                        }
+                        for s in states
+                    ]
+                )
+            else:
+                for s in states:
+                    line = Text(f"{s.status:<10} {s.client_name} ({s.client_id})")
+                    if s.approved_by:
+                        line.append(f" by {s.approved_by}")
+                    sys.stdout.write(str(line) + "\n")
+                    for change in s.changes:
+                        sys.stdout.write(f"             {change}\n")
+            return
+        overrides = list(zip(codes, reasons, strict=True))
+        result = approve(db, batch_id, client or None, overrides=overrides)
+    finally:
+        db.dispose()
+    if as_json:
+        _print_json(
+            {
+                "approved": result.approved,
+                "skipped": [
+                    {"client_id": s.client_id, "client_name": s.client_name, "reason": s.reason}
+                    for s in result.skipped
+                ],
+            }
+        )
+    else:
+        sys.stdout.write(f"approved {len(result.approved)} invoice(s) of batch {batch_id}\n")
+        for skipped in result.skipped:
+            sys.stdout.write(f"not approved: {skipped.client_name}: {skipped.reason}\n")
+    if client and result.skipped:
+        raise typer.Exit(1)
+
+
+@handles_errors
+def post_command(
+    ctx: typer.Context,
+    batch_id: BatchArgument,
+    to: DestinationOption = "halo-invoice",
+    client: ClientsOption = None,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Post a batch's approved invoices, exactly once; run it again to finish an interrupted one.
+
+    Shows how many invoices, the total per currency and the destination, then asks you to type
+    the month. Each invoice's progress goes to stderr; the result to stdout. Exit 0 when every
+    approved invoice is posted, 1 when some are still to do (the message says why).
+    """
+    current = state(ctx)
+    destination = check_destination(to)
+    today = configured_today()
+    db = current.open_db()
+    try:
+        plan = plan_posting(db, batch_id, destination, today=today, clients=client or None)
+        _show_plan(plan)
+        if not plan.ready:
+            _print_result(posting_entries(db, batch_id, destination, "create"), as_json)
+            if plan.blocked and not plan.done:
+                raise PostingError("nothing to post: approve invoices first (`trueup approve`)")
+            return
+        if not yes:
+            _confirm(plan.month, f"post {len(plan.ready)} invoice(s) to {destination}")
+        queue_posting(db, plan)
+        report = asyncio.run(_run(current.config_path, db, destination, batch_id, "create"))
+        _print_result(report.entries, as_json)
+    finally:
+        db.dispose()
+    _finish(report, batch_id, "post")
+
+
+@handles_errors
+def void_command(
+    ctx: typer.Context,
+    batch_id: BatchArgument,
+    to: DestinationOption = "halo-invoice",
+    client: ClientsOption = None,
+    yes: YesOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Void what a batch posted (all, or the invoices of --client), journaled like posting.
+
+    Halo and QuickBooks invoices are voided; a recurring invoice gets its previous quantities
+    and prices back. Run it again to finish an interrupted void. A voided client's month can be
+    posted again (from this batch or a newer one) under the next reference.
+    """
+    current = state(ctx)
+    destination = check_destination(to)
+    db = current.open_db()
+    try:
+        if not yes:
+            posted = [
+                e for e in posting_entries(db, batch_id, destination, "create")
+                if e.state == "POSTED" and (not client or e.client_id in client)
+            ]  # fmt: skip
+            err.print(f"void {len(posted)} posted invoice(s) of batch {batch_id} at {destination}")
+            _confirm(batch_id[:7], f"void {len(posted)} invoice(s)")
+        queue_void(db, batch_id, destination, client or None)
+        report = asyncio.run(_run(current.config_path, db, destination, batch_id, "void"))
+        _print_result(report.entries, as_json)
+    finally:
+        db.dispose()
+    _finish(report, batch_id, "void")
+
+
+@handles_errors
+def journal_command(
+    ctx: typer.Context,
+    batch_id: BatchArgument,
+    to: Annotated[str | None, typer.Option("--to", help="Only this destination.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The batch's posting journal: each invoice's state at each destination and its id there."""
+    db = state(ctx).open_db()
+    try:
+        entries = posting_entries(db, batch_id, to)
+    finally:
+        db.dispose()
+    _print_result(entries, as_json)
+
+
+async def _run(
+    config_path: Path, db: Database, destination: str, batch_id: str, action: str
+) -> RunReport:
+    def progress(entry: EntryView) -> None:
+        if sys.stderr.isatty() or entry.state in ("POSTED", "REJECTED", "UNKNOWN"):
+            where = f" {entry.remote_id}" if entry.remote_id else ""
+            err.print(
+                Text(f"{entry.state:<8} {entry.reference:<16} {entry.client_name}{where}"),
+                soft_wrap=True,
+            )
+
+    async with open_sink(destination, load_settings(config_path)) as sink:
+        return await run_posting(db, sink, batch_id, action=action, progress=progress)
+
+
+def _show_plan(plan: PostingPlan) -> None:
+    totals = ", ".join(f"{amount} {currency}" for currency, amount in plan.totals().items())
+    err.print(
+        Text(
+            f"batch {plan.batch_id} ({plan.month}) to {plan.destination}: "
+            f"{len(plan.ready)} invoice(s) to post{f', {totals}' if totals else ''}; "
+            f"{len(plan.done)} already posted; {len(plan.blocked)} cannot post"
+        )
+    )
+    for planned in plan.blocked:
+        err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
+
+
+def _confirm(expected: str, what: str) -> None:
+    if not sys.stdin.isatty():
+        raise PostingError(f"to {what}, run it in a terminal to confirm, or add --yes")
+    typed = typer.prompt(f"Type {expected} to {what}", default="", show_default=False)
+    if typed.strip() != expected:
+        raise PostingError(f"not confirmed ({typed.strip() or 'nothing'} typed): nothing was sent")
+
+
+def _print_result(entries: list[EntryView], as_json: bool) -> None:
+    if as_json:
+        _print_json(
+            [
+                {
+                    "client_id": e.client_id,
+                    "client_name": e.client_name,
+                    "destination": e.destination,
+                    "action": e.action,
+                    "reference": e.reference,
+                    "state": e.state,
+                    "attempts": e.attempts,
+                    "remote_id": e.remote_id,
+                    "remote_number": e.remote_number,
+                    "total": str(e.total),
+                    "currency": e.currency,
+                    "error": e.error,
+                }
+                for e in entries
+            ]
+        )
+        return
+    for e in entries:
+        line = Text(
+            f"{e.action:<6} {e.state:<8} {e.reference:<16} {e.total:>12} {e.currency} "
+            f"{e.client_name}"
+        )
+        if e.remote_id:
+            line.append(f" -> {e.remote_id}")
+        if e.error and e.state != "POSTED":
+            line.append(f" ({e.error})")
+        sys.stdout.write(str(line) + "\n")
+
+
+def _finish(report: RunReport, batch_id: str, verb: str) -> None:
+    if report.complete:
+        return
+    if report.stopped:
+        raise PostingError(
+            f"{verb} stopped: {report.stopped}; run `trueup {verb} {batch_id}` again"
+        )
+    left = report.unknown + report.pending
+    parts = []
+    if left:
+        parts.append(f"{left} not settled: run `trueup {verb} {batch_id}` again")
+    if report.rejected:
+        parts.append(
+            f"{report.rejected} rejected by the destination (see `trueup journal {batch_id}`); "
+            f"fix the cause and run `trueup {verb} {batch_id}` again"
+        )
+    raise PostingError("; ".join(parts))
+
+
+def _print_json(value: object) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")

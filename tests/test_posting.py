@@ -1,0 +1,284 @@
+"""Approval and the posting journal against an in-memory destination that can lose answers,
+refuse documents or be down: every approved invoice ends up there exactly once."""
+
+import asyncio
+import shutil
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from trueup.core import models as m
+from trueup.core.approval import approval_states, approve, revoke
+from trueup.core.batch import build_batch
+from trueup.core.batch_facts import BatchError
+from trueup.core.db import open_database
+from trueup.core.http import ApiError
+from trueup.core.logbook import read_log
+from trueup.core.posting import (
+    ENTRIES,
+    PostingError,
+    plan_posting,
+    posting_entries,
+    queue_posting,
+    queue_void,
+)
+from trueup.core.posting_run import PostingBusyError, posting_lock, run_posting
+from trueup.core.posting_sinks import Posted
+from trueup.core.rules import import_rules
+from trueup.tui.screenshots import demo_store
+
+TODAY = date(2026, 11, 21)
+MONTH = "2026-11"
+
+
+class FakeSink:
+    """A destination keeping documents by reference. `script` lists what the next creates do:
+    "ok", "lost" (created, answer lost), "down" (not reached), "refuse" (a 400)."""
+
+    def __init__(self, destination="halo-invoice", batch_size=1, script=()):
+        self.destination = destination
+        self.batch_size = batch_size
+        self.script = list(script)
+        self.documents = {}  # reference -> (id, document)
+        self.voided = set()
+        self.creates = 0
+
+    async def lookup(self, documents):
+        return {
+            d.reference: Posted(self.documents[d.reference][0])
+            for d in documents
+            if d.reference in self.documents and d.reference not in self.voided
+        }
+
+    async def create(self, documents):
+        self.creates += 1
+        step = self.script.pop(0) if self.script else "ok"
+        if step == "down":
+            raise ApiError("Fake", "network", None, "cannot reach Fake")
+        if step == "refuse":
+            raise ApiError("Fake", "bad_request", 400, "Fake rejected POST /invoice (400)")
+        posted = []
+        for document in documents:
+            assert document.reference not in self.documents, "created twice"
+            self.documents[document.reference] = (f"F{len(self.documents) + 1}", document)
+            posted.append(Posted(self.documents[document.reference][0]))
+        if step == "lost":
+            raise ApiError("Fake", "network", None, "reset", ambiguous=True)
+        return posted
+
+    async def void(self, document, posted):
+        self.voided.add(document.reference)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("posting") / "demo.sqlite"
+    asyncio.run(demo_store(path)).db.dispose()
+    return path
+
+
+@pytest.fixture
+def db(template, tmp_path):
+    path = tmp_path / "demo.sqlite"
+    shutil.copy(template, path)
+    database = open_database(path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def batch(db):
+    return build_batch(db, MONTH, today=TODAY)
+
+
+def approved(db, batch):
+    result = approve(db, batch.batch_id, by="alice")
+    assert result.approved
+    return result
+
+
+def post(db, batch, sink, **kwargs):
+    plan = plan_posting(db, batch.batch_id, sink.destination, today=TODAY)
+    queue_posting(db, plan, by="alice")
+    return asyncio.run(run_posting(db, sink, batch.batch_id, **kwargs))
+
+
+def test_approval_skips_errors_and_held_invoices_until_overridden(db, batch):
+    result = approve(db, batch.batch_id, by="alice")
+    with_errors = {s.client_id for s in result.skipped}
+    assert with_errors and all("UNMAPPED_SKU" in s.reason or "error" in s.reason
+                               for s in result.skipped)  # fmt: skip
+    one = sorted(with_errors)[0]
+    codes = {
+        a["code"]
+        for i in batch.body["invoices"]
+        if i["client_id"] == one
+        for a in i["anomalies"]
+        if a["severity"] == "error"
+    }
+    overrides = [(code, "agreed with the client") for code in sorted(codes)]
+    again = approve(db, batch.batch_id, [one], overrides=overrides, by="bob")
+    assert again.approved == [one]
+    states = {s.client_id: s for s in approval_states(db, batch.batch_id, today=TODAY)}
+    assert states[one].status == "approved" and states[one].approved_by == "bob"
+    events = [e for e in read_log(db, limit=500) if e["event"] == "error_overridden"]
+    assert {e["details"]["reason"] for e in events} == {"agreed with the client"}
+
+
+def test_override_needs_a_reason_and_unknown_clients_are_refused(db, batch):
+    with pytest.raises(BatchError, match="needs a reason"):
+        approve(db, batch.batch_id, overrides=[("UNMAPPED_SKU", " ")])
+    with pytest.raises(BatchError, match="no invoice for client"):
+        approve(db, batch.batch_id, [999999])
+
+
+def test_approval_lapses_when_a_rules_change_moves_the_invoice(db, batch, tmp_path):
+    result = approved(db, batch)
+    client = result.approved[0]
+    rules = tmp_path / "rules.toml"
+    rules.write_text(f'[clients."{client}"]\nprice = "markup"\nmarkup_percent = "20"\n')
+    import_rules(db, rules.read_text())
+    states = {s.client_id: s for s in approval_states(db, batch.batch_id, today=TODAY)}
+    assert states[client].status == "lapsed"
+    assert any("unit price" in change for change in states[client].changes)
+    others = [s for s in states.values() if s.client_id in result.approved[1:]]
+    assert others and all(s.status == "approved" for s in others)
+    plan = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)
+    blocked = {p.client_id: p.problem for p in plan.blocked}
+    assert blocked[client].startswith("approval lapsed: ")
+
+
+def test_posts_every_approved_invoice_once_and_a_rerun_sends_nothing(db, batch):
+    result = approved(db, batch)
+    sink = FakeSink()
+    report = post(db, batch, sink)
+    assert report.complete and report.posted == len(result.approved)
+    assert report.backup is not None and report.backup.exists()
+    assert len(sink.documents) == len(result.approved)
+    again = post(db, batch, sink)
+    assert again.posted == 0 and sink.creates == len(result.approved)
+    entries = posting_entries(db, batch.batch_id)
+    assert {e.state for e in entries} == {"POSTED"}
+    assert all(e.remote_id == sink.documents[e.reference][0] for e in entries)
+
+
+def test_a_lost_answer_is_settled_by_lookup_not_by_sending_again(db, batch):
+    result = approved(db, batch)
+    sink = FakeSink(script=["lost", "ok", "lost"])
+    report = post(db, batch, sink)
+    assert report.complete
+    assert len(sink.documents) == len(result.approved) == sink.creates
+    assert report.found == 2
+
+
+def test_a_refused_document_is_rejected_and_goes_again_once_fixed(db, batch):
+    approved(db, batch)
+    sink = FakeSink(script=["refuse"])
+    report = post(db, batch, sink)
+    assert report.rejected == 1 and not report.complete
+    rejected = [e for e in report.entries if e.state == "REJECTED"]
+    assert "rejected" in (rejected[0].error or "")
+    report = post(db, batch, sink)
+    assert report.complete and report.posted == 1
+
+
+def test_a_destination_down_stops_the_run_and_the_next_run_finishes(db, batch):
+    result = approved(db, batch)
+    sink = FakeSink(script=["ok", "down"])
+    report = post(db, batch, sink)
+    assert report.stopped == "cannot reach Fake" and report.pending == len(result.approved) - 1
+    report = post(db, batch, sink)
+    assert report.complete and len(sink.documents) == len(result.approved)
+
+
+def test_an_entry_left_sending_by_a_crash_is_looked_up_first(db, batch):
+    approved(db, batch)
+    plan = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)
+    queue_posting(db, plan)
+    sink = FakeSink()
+    first = plan.ready[0].document
+    sink.documents[first.reference] = ("F-earlier", first)  # the crashed run's create landed
+    with db.write() as conn:
+        conn.execute(ENTRIES.update().values(state="SENDING", attempts=1))
+    report = asyncio.run(run_posting(db, sink, batch.batch_id))
+    assert report.complete and report.found == 1
+    by_reference = {e.reference: e for e in report.entries}
+    assert by_reference[first.reference].remote_id == "F-earlier"
+    assert len(sink.documents) == len(plan.ready)
+
+
+def test_recurring_sink_takes_several_documents_per_request(db, batch):
+    result = approved(db, batch)
+    sink = FakeSink(destination="halo-recurring", batch_size=5)
+    report = post(db, batch, sink)
+    assert report.complete
+    assert sink.creates == -(-len(result.approved) // 5)
+    assert all(ref.startswith("TR2611-") for ref in sink.documents)
+
+
+def test_one_halo_posting_per_client_and_month_until_voided(db, batch):
+    result = approved(db, batch)
+    client = result.approved[0]
+    sink = FakeSink()
+    post(db, batch, sink)
+    plan = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    blocked = {p.client_id: p.problem for p in plan.blocked}
+    assert "already posted to halo-invoice" in blocked[client]
+    assert queue_void(db, batch.batch_id, "halo-invoice", [client]) == 1
+    void = asyncio.run(run_posting(db, sink, batch.batch_id, action="void"))
+    assert void.complete and len(sink.voided) == 1
+    replan = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)
+    again = {p.client_id: p for p in replan.ready}
+    assert again[client].document.reference == f"TU2611-{client}-2"
+    post(db, batch, sink)
+    live = set(sink.documents) - sink.voided
+    assert f"TU2611-{client}-2" in live and f"TU2611-{client}" not in live
+
+
+def test_revoked_approval_does_not_post(db, batch):
+    result = approved(db, batch)
+    assert revoke(db, batch.batch_id, result.approved[:1]) == 1
+    plan = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)
+    assert result.approved[0] not in {p.client_id for p in plan.ready}
+
+
+def test_qbo_needs_customer_and_item_mappings(db, batch):
+    result = approved(db, batch)
+    plan = plan_posting(db, batch.batch_id, "qbo", today=TODAY)
+    assert not plan.ready
+    problems = [p.problem for p in plan.blocked if p.client_id in result.approved]
+    assert problems and all("no QuickBooks customer" in p for p in problems)
+
+
+def test_documents_carry_the_batch_lines_and_halo_targets(db, batch):
+    result = approved(db, batch)
+    plan = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)
+    document = next(p.document for p in plan.ready if p.client_id == result.approved[0])
+    invoice = next(i for i in batch.body["invoices"] if i["client_id"] == result.approved[0])
+    assert [str(line.amount) for line in document.lines] == [
+        line["amount"] for line in invoice["lines"]
+    ]
+    assert document.total == Decimal(invoice["total"])
+    assert all(
+        line.halo_item_id is not None for line in document.lines if line.kind == "subscription"
+    )
+    assert document.invoice_date == date(2026, 11, 30)
+
+
+def test_unknown_destination_and_a_second_run_are_refused(db, batch):
+    with pytest.raises(PostingError, match="unknown destination"):
+        plan_posting(db, batch.batch_id, "xero", today=TODAY)
+    with posting_lock(db), pytest.raises(PostingBusyError):
+        asyncio.run(run_posting(db, FakeSink(), batch.batch_id))
+
+
+def test_audit_log_has_approvals_and_posts(db, batch):
+    approved(db, batch)
+    post(db, batch, FakeSink())
+    events = {e["event"] for e in read_log(db, limit=1000)}
+    assert {"invoice_approved", "posting_queued", "posting_created", "posting_completed"} <= events
+    with db.read() as conn:
+        approval = conn.execute(select(m.table_of(m.Approval))).first()
+    assert approval.approved_by == "alice"
