@@ -240,3 +240,65 @@ async def test_writes_never_touch_the_scenario() -> None:
     assert scenario.halo["recurring_invoices"] == HALO_WORLD["recurring_invoices"]
     assert scenario.halo["clients"] == HALO_WORLD["clients"]
     assert scenario.halo["sites"] == HALO_WORLD["sites"]
+
+
+# --- invoices: reference, date window, void --------------------------------------------------
+
+
+async def test_a_new_invoice_is_numbered_and_found_by_reference_date_and_client() -> None:
+    async with authed_client(make_app()) as client:
+        created = await client.post("/api/Invoice", json=[{
+            "client_id": 12, "invoice_date": "2026-11-30T00:00:00", "reference": "TU-2026-11-12",
+            "lines": [{"_itemid": 1000, "qty_order": 3.0, "unit_price": 10.32}],
+        }])  # fmt: skip
+
+        async def found(**params: Any) -> list[int]:
+            body = (await client.get("/api/Invoice", params=params)).json()
+            return [row["id"] for row in body["invoices"]]
+
+        by_reference = await found(search="tu-2026-11")
+        november = await found(invoicedatestart="2026-11-01", invoicedateend="2026-11-30")
+        october_on = await found(invoicedatestart="2026-10-31T00:00:00")
+        up_to_october = await found(invoicedateend="2026-10-31")
+        acme_november = await found(client_ids="12,14", invoicedatestart="2026-11-01")
+        beta_november = await found(client_id=14, invoicedatestart="2026-11-01")
+        bad_date = await client.get("/api/Invoice", params={"invoicedatestart": "November"})
+    invoice = created.json()
+    assert created.status_code == 201
+    assert invoice["id"] == 7003 and invoice["invoicenumber"] == "7003"
+    assert invoice["client_name"] == "Acme Ltd" and invoice["revenue"] == 30.96
+    assert by_reference == november == acme_november == [7003]
+    assert october_on == [7001, 7002, 7003] and up_to_october == [7001, 7002]
+    assert beta_november == []
+    assert bad_date.status_code == 400 and list(bad_date.json()) == ["invoicedatestart"]
+
+
+async def test_void_flags_the_invoice_which_keeps_its_reference() -> None:
+    async with authed_client(make_app()) as client:
+        await client.post("/api/Invoice", json=[{"client_id": 14, "reference": "TU-14"}])
+        voided = await client.post("/api/Invoice/7003/Void")
+        listed = (await client.get("/api/Invoice?search=TU-14&includelines=true")).json()
+        again = await client.post("/api/invoice/7003/void")
+        unknown = await client.post("/api/Invoice/9999/void")
+        wrong_method = await client.get("/api/Invoice/7003/void")
+        not_for_ri = await client.post("/api/RecurringInvoice/-94/void")
+    assert voided.status_code == 200
+    assert voided.json()["voided"] is True and voided.json()["reference"] == "TU-14"
+    assert listed["invoices"] == [voided.json()]  # still listed: lookups must skip it
+    assert again.status_code == 400 and "already void" in again.json()["Message"]
+    assert unknown.status_code == 404
+    assert wrong_method.status_code == 405 and not_for_ri.status_code == 404
+
+
+async def test_several_recurring_invoices_in_one_post_come_back_saved() -> None:
+    async with authed_client(make_app()) as client:
+        response = await client.post("/api/RecurringInvoice", json=[
+            {"id": -94, "lines": [{"id": 24963, "ihid": -94, "qty_order": 2.0},
+                                  {"id": 24967, "ihid": -94, "qty_order": 14.0}]},
+            {"id": -95, "lines": [{"id": 25001, "ihid": -95, "qty_order": 11.0}]},
+        ])  # fmt: skip
+        stored = [await ri(client, -94), await ri(client, -95)]
+    assert response.status_code == 200
+    assert response.json() == stored
+    assert [line["qty_order"] for line in stored[0]["lines"]] == [2.0, 14.0]
+    assert stored[1]["revenue"] == 113.52

@@ -32,9 +32,9 @@ ITEMS = [
 ]
 
 
-def qbo_app(**options: Any) -> Any:
+def qbo_app(credentials: dict[str, str] = CREDENTIALS, **options: Any) -> Any:
     scenario = parse_scenario({
-        "as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS},
+        "as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": credentials},
         "qbo": {"customers": CUSTOMERS, "items": ITEMS, "invoices": [
             {"Id": "230", "DocNumber": "HB41-0001", "CustomerRef": {"value": "58"},
              "TotalAmt": 100.0, "Balance": 0, "Line": []}]},
@@ -107,11 +107,43 @@ async def test_token_refusals() -> None:
         unknown = await refresh(client, "RT-forged")
         wrong_secret = await refresh(client, "RT-initial", **basic(secret="nope"))
         wrong_grant = await client.post("/oauth2/v1/tokens/bearer", headers=basic(),
-                                        data={"grant_type": "authorization_code",
+                                        data={"grant_type": "password",
                                               "refresh_token": "RT-initial"})  # fmt: skip
+        code_for_refresh = await client.post("/oauth2/v1/tokens/bearer", headers=basic(),
+                                             data={"grant_type": "authorization_code",
+                                                   "refresh_token": "RT-initial"})  # fmt: skip
     assert (unknown.status_code, unknown.json()) == (400, {"error": "invalid_grant"})
     assert (wrong_secret.status_code, wrong_secret.json()) == (401, {"error": "invalid_client"})
     assert wrong_grant.json() == {"error": "unsupported_grant_type"}
+    assert code_for_refresh.json() == {"error": "invalid_request"}
+
+
+@pytest.mark.parametrize(
+    ("code", "redirect", "status", "error"),
+    [("sandbox-code", "https://localhost/cb", 200, None),
+     ("consent-42", "https://localhost/cb", 200, None),
+     ("forged", "https://localhost/cb", 400, "invalid_grant"),
+     ("sandbox-code", "", 400, "invalid_request")],
+)  # fmt: skip
+async def test_authorization_code_grant(
+    code: str, redirect: str, status: int, error: str | None
+) -> None:
+    app = qbo_app(credentials={**CREDENTIALS, "auth_code": "consent-42"})
+    async with httpx.AsyncClient(transport=SandboxTransport(app=app),
+                                 base_url="http://qbo.test") as client:  # fmt: skip
+        answer = await client.post(
+            "/oauth2/v1/tokens/bearer",
+            data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect},
+            headers=basic(),
+        )
+        body = answer.json()
+        if status == 200:  # the issued refresh token works
+            assert (await refresh(client, body["refresh_token"])).status_code == 200
+    assert answer.status_code == status
+    if error:
+        assert body == {"error": error}
+    else:
+        assert body["refresh_token"].startswith("RT1-") and body["expires_in"] == 3600
 
 
 async def test_api_needs_a_live_bearer_for_the_right_realm() -> None:
@@ -153,6 +185,7 @@ async def test_select_hides_inactive_rows_unless_asked() -> None:
         ("SELECT * FROM Customer ORDERBY Balance DESC STARTPOSITION 2 MAXRESULTS 1", ["61"]),
         ("SELECT * FROM Item WHERE Id IN ('4', '21') ORDERBY Name", ["4", "21"]),
         ("SELECT * FROM Invoice WHERE DocNumber = 'HB41-0001'", ["230"]),
+        ("SELECT * FROM Invoice WHERE DocNumber IN ('HB41-0001', 'HB9-1')", ["230"]),
         ("SELECT * FROM Invoice WHERE CustomerRef = '58'", ["230"]),
         ("SELECT * FROM Customer WHERE DisplayName = 'O\\'Brien'", []),
     ],
@@ -263,3 +296,53 @@ async def test_throttle_is_fault_3001() -> None:
     assert statuses == [200, 200, 429]
     error = throttled.json()["Fault"]["Error"][0]
     assert error["code"] == "3001" and "ThrottleExceeded" in error["Message"]
+
+
+# --- void -----------------------------------------------------------------------------------
+
+
+async def void(client: httpx.AsyncClient, body: dict[str, Any], **params: str) -> httpx.Response:
+    params = {"operation": "void", "minorversion": "75", **params}
+    return await client.post(f"{COMPANY}/invoice", json=body, params=params)
+
+
+async def test_void_zeroes_the_invoice_and_keeps_its_doc_number() -> None:
+    async with connected(qbo_app()) as client:
+        created = (await client.post(f"{COMPANY}/invoice", json=INVOICE)).json()["Invoice"]
+        voided = await void(client, {"Id": created["Id"], "SyncToken": "0"})
+        found = await query(client, "SELECT * FROM Invoice WHERE DocNumber = 'HB42-0007'")
+        duplicate = await client.post(f"{COMPANY}/invoice", json=INVOICE)
+    invoice = voided.json()["Invoice"]
+    assert voided.status_code == 200
+    assert (invoice["TotalAmt"], invoice["Balance"], invoice["PrivateNote"]) == (0, 0, "Voided")
+    assert invoice["SyncToken"] == "1" and invoice["DocNumber"] == "HB42-0007"
+    assert [line["Amount"] for line in invoice["Line"]] == [0, 0, 0]
+    assert found.json()["QueryResponse"]["Invoice"] == [invoice]
+    # The number stays taken: QuickBooks refuses to reuse it.
+    assert duplicate.json()["Fault"]["Error"][0]["code"] == "6140"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [({"Id": "230", "SyncToken": "3"}, "5010"), ({"Id": "999", "SyncToken": "0"}, "610"),
+     ({"Id": "230"}, "2020"), ({"SyncToken": "0"}, "2020")],
+)  # fmt: skip
+async def test_void_refusals(body: dict[str, Any], code: str) -> None:
+    async with connected(qbo_app()) as client:
+        response = await void(client, body)
+        untouched = (await client.get(f"{COMPANY}/invoice/230")).json()["Invoice"]
+    assert response.status_code == 400
+    assert response.json()["Fault"]["Error"][0]["code"] == code
+    assert untouched["TotalAmt"] == 100.0 and "PrivateNote" not in untouched
+
+
+async def test_void_replays_its_requestid_and_refuses_other_operations() -> None:
+    async with connected(qbo_app()) as client:
+        first = await void(client, {"Id": "230", "SyncToken": "0"}, requestid="v1")
+        replay = await void(client, {"Id": "230", "SyncToken": "0"}, requestid="v1")
+        stale = await void(client, {"Id": "230", "SyncToken": "0"}, requestid="v2")
+        update = await client.post(f"{COMPANY}/invoice", json=INVOICE,
+                                   params={"operation": "delete"})  # fmt: skip
+    assert replay.content == first.content
+    assert stale.json()["Fault"]["Error"][0]["code"] == "5010"
+    assert update.status_code == 400

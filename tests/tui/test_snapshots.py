@@ -5,6 +5,7 @@ and look at the report before committing the SVGs.
 """
 
 import pytest
+from test_logs import seed_logs
 
 from trueup.tui.screenshots import wait_until_idle
 
@@ -35,3 +36,69 @@ def test_screen(snap_compare, app, screen, size):
             await wait_until_idle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=reach)
+
+
+LOGS = {"logs": ("8",), "logs-warning-entry": ("8", "l", "l", "enter")}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("shot", list(LOGS))
+def test_logs_screen(snap_compare, app, store, monkeypatch, shot, size):
+    """On a log of known entries, shown in a zone an hour from UTC."""
+    monkeypatch.setenv("TZ", "Europe/Warsaw")
+    seed_logs(store)
+
+    async def reach(pilot):
+        await wait_until_idle(pilot)
+        for key in LOGS[shot]:
+            await pilot.press(key)
+            await wait_until_idle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=reach)
+
+
+SETTINGS = {"settings": ("9",), "settings-tested": ("9", "t"), "settings-quickbooks": ("9", "end")}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("shot", list(SETTINGS))
+def test_settings_screen(snap_compare, store, shot, size):
+    """The sandbox's connections as the screenshots show them."""
+    from conftest import NOW, TODAY
+
+    from trueup.core.workbench import Workbench
+    from trueup.tui.app import make_app
+    from trueup.tui.screenshots import demo_connections
+
+    workbench = Workbench(store, today=TODAY, clock=lambda: NOW, connections=demo_connections())
+
+    async def reach(pilot):
+        await wait_until_idle(pilot)
+        for key in SETTINGS[shot]:
+            await pilot.press(key)
+            await wait_until_idle(pilot)
+
+    assert snap_compare(make_app(workbench), terminal_size=size, run_before=reach)
+
+
+POST = {"post-summary": ("6", "p"), "post-results": ("6", "p", *"2026-11", "enter")}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("shot", list(POST))
+def test_post_screen(snap_compare, store, shot, size):
+    """The clean invoices approved; the destination refuses the second one."""
+    from test_post import FakeDestination, approve_clean, posting_workbench
+
+    from trueup.tui.app import make_app
+
+    _, clean = approve_clean(posting_workbench(store, None))
+    workbench = posting_workbench(store, FakeDestination(refuse={clean[1].client_id}))
+
+    async def reach(pilot):
+        await wait_until_idle(pilot)
+        for key in POST[shot]:
+            await pilot.press(key)
+            await wait_until_idle(pilot)
+
+    assert snap_compare(make_app(workbench), terminal_size=size, run_before=reach)

@@ -20,6 +20,7 @@ from trueup.core.http import ApiError
 from trueup.core.mapping import MappingError
 from trueup.core.mapping_file import MappingImportError
 from trueup.core.paths import default_config_path, default_db_path
+from trueup.core.qbo_mapping import QboMappingError
 from trueup.core.secrets import SecretError
 from trueup.core.sync import SyncBusyError
 from trueup.sandbox.common import FaultSpecError
@@ -41,6 +42,7 @@ USER_ERRORS = (
     BatchError,
     MappingError,
     MappingImportError,
+    QboMappingError,
     StoreError,
     ConfigError,
     SecretError,
@@ -84,6 +86,14 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from importlib.metadata import version
+
+        typer.echo(f"trueup {version('trueup')}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
 def main_options(
     ctx: typer.Context,
@@ -105,6 +115,16 @@ def main_options(
             show_default=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_print_version,
+            is_eager=True,
+            expose_value=False,
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = State(db, config or default_config_path())
     if ctx.invoked_subcommand is None:
@@ -202,17 +222,44 @@ def sync(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="For cron and systemd: no output on success, one line on failure."
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Sync even within `[sync] min_interval_minutes`.")
+    ] = False,
 ) -> None:
     """Pull Pax8 and HaloPSA into the local file, both at once.
 
     Each source is applied in one transaction: a sync that fails or is interrupted leaves the
-    previous data as it was, and the log says why.
+    previous data as it was, and the log says why. Only one sync runs per file at a time.
+
+    Exit codes:
+
+    - **0** synced
+    - **1** failed: a source failed, or something you must fix (the line on stderr says what)
+    - **2** bad usage
+    - **3** skipped: another sync of the same file is in progress ("sync in progress")
+    - **4** skipped: the last good sync is younger than `[sync] min_interval_minutes`
+    (silent with --quiet; --force syncs anyway)
     """
     from trueup.cli.syncing import run_sync
 
-    ok = run_sync(state(ctx), scenario_path=sandbox, faults=faults, as_json=as_json)
-    if not ok:
-        raise typer.Exit(1)
+    if quiet and as_json:
+        raise typer.BadParameter("--quiet prints nothing on success; drop --json or --quiet")
+    outcome = run_sync(
+        state(ctx),
+        scenario_path=sandbox,
+        faults=faults,
+        as_json=as_json,
+        quiet=quiet,
+        force=force,
+    )
+    if outcome:
+        raise typer.Exit(int(outcome))
 
 
 @app.command()
@@ -250,6 +297,9 @@ def _register_subcommands() -> None:
     from trueup.cli.connect import connect_app
     from trueup.cli.diff import diff_command
     from trueup.cli.mapping import map_app, unmapped_command
+    from trueup.cli.ops import config_app, doctor_command, paths_command
+    from trueup.cli.posting import approve_command, journal_command, post_command, void_command
+    from trueup.cli.qbo import qbo_app
     from trueup.cli.rules import rules_app
     from trueup.cli.sandbox import sandbox_app
 
@@ -260,6 +310,14 @@ def _register_subcommands() -> None:
     app.command("unmapped")(unmapped_command)
     app.add_typer(rules_app, name="rules")
     app.add_typer(batch_app, name="batch")
+    app.command("approve")(approve_command)
+    app.command("post")(post_command)
+    app.command("void")(void_command)
+    app.command("journal")(journal_command)
+    app.add_typer(qbo_app, name="qbo")
+    app.add_typer(config_app, name="config")
+    app.command("paths")(paths_command)
+    app.command("doctor")(doctor_command)
 
 
 _register_subcommands()

@@ -1,46 +1,92 @@
-"""`trueup connect pax8|halo`: save a connection (secret to the keyring) and test it."""
+"""`trueup connect pax8|halo|qbo`: save a connection and test it.
+
+URLs and ids go to the config file; the secret to the OS keyring, or to the encrypted file the
+user opted into (`--secrets encrypted-file`). Each value comes from a flag (scripts) or, on a
+terminal, a prompt; secrets are asked hidden or read from stdin and are never echoed.
+Pax8 and HaloPSA are tested before anything is saved; QuickBooks after the consent, whose
+refresh token must be stored the moment Intuit issues it.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+from secrets import token_urlsafe
 from typing import Annotated
 
+import click
 import typer
 
 from trueup.cli import handles_errors, render, state
-from trueup.core.config import load_settings, save_settings
-from trueup.core.connections import halo_from_settings, pax8_from_settings
-from trueup.core.http import ApiClient
-from trueup.core.secrets import store_secret
+from trueup.core.config import Settings, load_settings, save_settings
+from trueup.core.connection_check import SERVICE_NAMES, WORKS, CheckResult, Connections
+from trueup.core.qbo import QBO_URL
+from trueup.core.qbo_consent import (
+    DEFAULT_REDIRECT_URI,
+    Consent,
+    authorize_url,
+    exchange_code,
+    read_pasted,
+)
+from trueup.core.secret_store import StoreUnavailableError
+from trueup.core.secrets import PASSPHRASE_ENV, SecretError, Secrets, secret_env
+
+BACKENDS = ("keyring", "encrypted-file")
 
 connect_app = typer.Typer(
-    help="Save the Pax8 or HaloPSA API credentials: ids in the config file, secrets in the OS "
-    "keyring (or set TRUEUP_*_CLIENT_SECRET on hosts without one).",
+    help="Save a connection to Pax8, HaloPSA or QuickBooks Online and test it: ids in the config "
+    "file, secrets in the OS keyring (or an encrypted file you opt into with `--secrets "
+    "encrypted-file`; or TRUEUP_*_CLIENT_SECRET in the environment, which wins). Prompts for "
+    "what no flag gives when run on a terminal.",
     no_args_is_help=True,
 )
+
+ClientId = Annotated[str | None, typer.Option(help="The API client id.", show_default=False)]
+ClientSecret = Annotated[
+    str | None,
+    typer.Option(
+        help="The client secret. Asked for (hidden) when not given; in scripts prefer "
+        "--client-secret-stdin or TRUEUP_*_CLIENT_SECRET, as a flag shows in `ps`.",
+        show_default=False,
+    ),
+]
+SecretStdin = Annotated[
+    bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin.")
+]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--secrets",
+        help='Where secrets are kept from now on: "keyring" (the OS keyring) or '
+        f'"encrypted-file" (one file under a passphrase from {PASSPHRASE_ENV} or a prompt). '
+        "Saved in the config as [secrets] backend.",
+        show_default=False,
+    ),
+]
+NoTest = Annotated[bool, typer.Option("--no-test", help="Save without testing the connection.")]
 
 
 @connect_app.command("pax8")
 @handles_errors
 def connect_pax8(
     ctx: typer.Context,
-    client_id: Annotated[
-        str, typer.Option(prompt=True, help="From Pax8 > Settings > Integrations > Credentials.")
-    ],
-    client_secret: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="Prompted for when not given.")
-    ],
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    client_secret_stdin: SecretStdin = False,
     url: Annotated[
-        str, typer.Option(help="The API base, including /v1.")
-    ] = "https://api.pax8.com/v1",
+        str | None, typer.Option(help="The API base, with /v1.", show_default=False)
+    ] = None,
+    secrets_backend: Backend = None,
+    no_test: NoTest = False,
 ) -> None:
-    """Connect to Pax8 (OAuth client credentials)."""
-    settings = load_settings(state(ctx).config_path)
-    settings.pax8.url, settings.pax8.client_id = url, client_id
-    store_secret("pax8", client_id, client_secret)
-    _test(pax8_from_settings(settings), "Pax8")
-    save_settings(settings)
-    render.stderr.print(f"Pax8 connected; settings saved to {settings.path}")
+    """Connect to Pax8: a client id and secret from Pax8 > Settings > Integrations."""
+    settings = _settings(ctx, secrets_backend)
+    pax8 = settings.pax8
+    pax8.url = url or pax8.url
+    pax8.client_id = client_id or _ask("Pax8 client id", "--client-id", pax8.client_id)
+    secret = _client_secret(settings, "pax8", client_secret, client_secret_stdin)
+    _save(settings, "pax8", secret, test=not no_test)
 
 
 @connect_app.command("halo")
@@ -48,35 +94,235 @@ def connect_pax8(
 def connect_halo(
     ctx: typer.Context,
     url: Annotated[
-        str, typer.Option(prompt=True, help="Your tenant, e.g. https://acme.halopsa.com")
-    ],
-    client_id: Annotated[
-        str, typer.Option(prompt=True, help="From Configuration > Integrations > HaloPSA API.")
-    ],
-    client_secret: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, help="Prompted for when not given.")
-    ],
+        str | None,
+        typer.Option(help="Your tenant, e.g. https://acme.halopsa.com", show_default=False),
+    ] = None,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    client_secret_stdin: SecretStdin = False,
     auth_url: Annotated[
-        str, typer.Option(help="The authorisation server (default: discovered from the tenant).")
-    ] = "",
-    tenant: Annotated[str, typer.Option(help="Tenant name, for Halo-hosted auth.")] = "",
+        str | None,
+        typer.Option(
+            help="The authorisation server (default: discovered from the tenant).",
+            show_default=False,
+        ),
+    ] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant name, for Halo-hosted auth.", show_default=False)
+    ] = None,
+    secrets_backend: Backend = None,
+    no_test: NoTest = False,
 ) -> None:
-    """Connect to HaloPSA (OAuth client credentials, scope `all`)."""
-    settings = load_settings(state(ctx).config_path)
+    """Connect to HaloPSA: an API application (Configuration > Integrations > HaloPSA API) with
+    client credentials and the read permissions a sync needs."""
+    settings = _settings(ctx, secrets_backend)
     halo = settings.halo
-    halo.url, halo.client_id, halo.auth_url, halo.tenant = url, client_id, auth_url, tenant
-    store_secret("halo", client_id, client_secret)
-    _test(halo_from_settings(settings), "HaloPSA")
+    halo.url = url or _ask("HaloPSA tenant URL (https://TENANT.halopsa.com)", "--url", halo.url)
+    halo.client_id = client_id or _ask("HaloPSA client id", "--client-id", halo.client_id)
+    halo.auth_url = halo.auth_url if auth_url is None else auth_url
+    halo.tenant = halo.tenant if tenant is None else tenant
+    secret = _client_secret(settings, "halo", client_secret, client_secret_stdin)
+    _save(settings, "halo", secret, test=not no_test)
+
+
+@connect_app.command("qbo")
+@handles_errors
+def connect_qbo(
+    ctx: typer.Context,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    client_secret_stdin: SecretStdin = False,
+    realm: Annotated[
+        str | None,
+        typer.Option(help="The company id (realmId); the consent gives it.", show_default=False),
+    ] = None,
+    refresh_token: Annotated[
+        str | None,
+        typer.Option(
+            help="Import a refresh token obtained elsewhere (Intuit's OAuth Playground) instead "
+            "of consenting here; needs --realm.",
+            show_default=False,
+        ),
+    ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            help="The authorization code, for scripts (with --realm); else it is pasted.",
+            show_default=False,
+        ),
+    ] = None,
+    redirect_uri: Annotated[
+        str, typer.Option(help="A redirect URI registered on your Intuit app.")
+    ] = DEFAULT_REDIRECT_URI,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help=f"The API host ({QBO_URL}; sandbox companies: "
+            "https://sandbox-quickbooks.api.intuit.com).",
+            show_default=False,
+        ),
+    ] = None,
+    secrets_backend: Backend = None,
+    no_test: NoTest = False,
+) -> None:
+    """Connect to QuickBooks Online: consent in any browser, then paste the address it lands
+    on. The refresh token Intuit issues (and each one it rotates in later) is stored before use.
+    """
+    settings = _settings(ctx, secrets_backend)
+    qbo = settings.qbo
+    qbo.url = url or qbo.url
+    qbo.client_id = client_id or _ask("QuickBooks client id", "--client-id", qbo.client_id)
+    secret = _client_secret(settings, "qbo", client_secret, client_secret_stdin)
+    secrets = _secrets(settings)
+    secrets.check_store("qbo")  # before a code is spent: its refresh token must be kept
+    if refresh_token:
+        qbo.realm_id = realm or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
+    else:
+        consent = read_pasted(code, state="") if code else _consent(qbo.client_id, redirect_uri)
+        qbo.realm_id = (
+            consent.realm_id
+            or realm
+            or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
+        )
+        trial = _with_secret_in_use(settings, secrets, "qbo", secret)
+        asyncio.run(exchange_code(settings, trial, consent.code, redirect_uri))
+    if secret is not None:  # proven by the exchange, or tested below
+        secrets.save_client_secret("qbo", qbo.client_id, secret)
+    if refresh_token:
+        secrets.refresh_tokens(qbo.realm_id).save(refresh_token)
     save_settings(settings)
-    render.stderr.print(f"HaloPSA connected; settings saved to {settings.path}")
+    where = secrets.refresh_tokens(qbo.realm_id).locate().where
+    render.stderr.print(
+        f"QuickBooks company {qbo.realm_id} saved: settings in {settings.path}, "
+        f"the refresh token in the {where}",
+        markup=False,
+        soft_wrap=True,
+    )
+    if not no_test:
+        _report(asyncio.run(Connections(settings, secrets=secrets).check("qbo")))
 
 
-def _test(client: ApiClient, name: str) -> None:
-    """A token request proves the URL and the credentials before anything is saved."""
+def _consent(client_id: str, redirect_uri: str) -> Consent:
+    """Print the consent link and read back what the operator pastes."""
+    state = token_urlsafe(16)
+    say = render.stderr.print
+    say(
+        "Open this link in any browser, sign in and choose the company to connect:",
+        markup=False,
+        soft_wrap=True,
+    )
+    say(authorize_url(client_id, redirect_uri, state), markup=False, soft_wrap=True)
+    say(
+        "The browser then lands on an address with code=... and realmId=... in it (the page "
+        "itself may fail to load: that is fine).",
+        markup=False,
+        soft_wrap=True,
+    )
+    return read_pasted(_ask("Paste that address (or just the code)", "--code", ""), state)
 
-    async def go() -> None:
-        async with client:
-            await client.check_credentials()
 
-    asyncio.run(go())
-    render.stderr.print(f"{name}: credentials accepted")
+# -- shared steps --------------------------------------------------------------------------
+
+
+def _settings(ctx: typer.Context, backend: str | None) -> Settings:
+    settings = load_settings(state(ctx).config_path)
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise typer.BadParameter(
+                f"must be one of {', '.join(BACKENDS)}", param_hint="--secrets"
+            )
+        settings.secrets.backend = backend
+    return settings
+
+
+def _secrets(settings: Settings) -> Secrets:
+    return Secrets(settings, passphrase=_passphrase)
+
+
+def _passphrase(creating: bool) -> str:
+    """TRUEUP_SECRETS_PASSPHRASE, else asked on the terminal (twice for a new file)."""
+    if os.environ.get(PASSPHRASE_ENV):
+        return os.environ[PASSPHRASE_ENV]
+    if not _interactive():
+        raise StoreUnavailableError(
+            f"the encrypted secrets file needs its passphrase: set {PASSPHRASE_ENV}"
+        )
+    label = "New passphrase for the secrets file" if creating else "Passphrase of the secrets file"
+    return str(typer.prompt(label, hide_input=True, confirmation_prompt=creating))
+
+
+def _client_secret(settings: Settings, source: str, given: str | None, stdin: bool) -> str | None:
+    """The secret to store, or None when the environment provides it (nothing is stored)."""
+    env_name = secret_env(source)
+    if stdin:
+        given = sys.stdin.readline().strip()
+        if not given:
+            raise SecretError("--client-secret-stdin read an empty line: pipe the secret in")
+    if os.environ.get(env_name):
+        note = "it wins over the one given" if given else "nothing is stored"
+        render.stderr.print(
+            f"The client secret comes from {env_name}; {note}.", markup=False, soft_wrap=True
+        )
+        return given
+    return given or _ask(
+        f"{SERVICE_NAMES[source]} client secret", "--client-secret-stdin", "", hide=True
+    )
+
+
+def _save(settings: Settings, source: str, secret: str | None, *, test: bool) -> None:
+    """Test with what will be used, then store the secret and write the config."""
+    secrets = _secrets(settings)
+    if secret is not None:
+        secrets.check_store(source)
+    if test:
+        trial = _with_secret_in_use(settings, secrets, source, secret)
+        result = asyncio.run(Connections(settings, secrets=trial).check(source))
+        if not result.ok:
+            render.fail(f"{result.message} (nothing was saved)")
+            raise typer.Exit(1)
+        _report(result)
+    client_id = getattr(settings, source).client_id
+    if secret is not None:
+        secrets.save_client_secret(source, client_id, secret)
+    save_settings(settings)
+    where = f"the {secrets.store.where}" if secret is not None else secret_env(source)
+    render.stderr.print(
+        f"{SERVICE_NAMES[source]} saved: settings in {settings.path}, the secret in {where}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _with_secret_in_use(
+    settings: Settings, secrets: Secrets, source: str, secret: str | None
+) -> Secrets:
+    """Secrets that read the client secret a run would use (the environment's, else the one
+    given) before it is stored: a failed attempt leaves the stored one as it was."""
+    name = secret_env(source)
+    in_use = os.environ.get(name) or secret or ""
+    return Secrets(settings, env={**os.environ, name: in_use}, store=secrets.store)
+
+
+def _report(result: CheckResult) -> None:
+    name = SERVICE_NAMES[result.source]
+    if not result.ok:
+        render.fail(result.message)
+        raise typer.Exit(1)
+    render.stderr.print(f"{name}: {WORKS}", markup=False, soft_wrap=True)
+
+
+def _ask(label: str, flag: str, default: str, *, hide: bool = False) -> str:
+    """A value from the terminal; without one, an error naming the flag that gives it."""
+    if not _interactive():
+        if default:
+            return default
+        raise SecretError(f"{label} is needed: give {flag} (no terminal to ask on)")
+    try:
+        value = typer.prompt(label, default=default or None, hide_input=hide)
+    except click.exceptions.Abort:
+        raise SecretError(f"{label} is needed: give {flag}") from None
+    return str(value).strip()
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()

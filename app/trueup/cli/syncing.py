@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import sys
 from contextlib import AsyncExitStack
-from datetime import date
+from datetime import UTC, date, datetime
+from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from rich.text import Text
 
 from trueup.cli import render
 from trueup.core.config import ConfigError, load_settings
@@ -22,7 +25,13 @@ from trueup.core.halo import HaloClient
 from trueup.core.paths import demo_db_path
 from trueup.core.pax8 import Pax8Client
 from trueup.core.status import store_status
-from trueup.core.sync import SourceResult, sync_sources
+from trueup.core.sync import (
+    DEFAULT_LOG_RETENTION_DAYS,
+    SourceResult,
+    SyncBusyError,
+    sync_sources,
+    sync_too_soon,
+)
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.scenario import Scenario, load_scenario
 
@@ -32,33 +41,94 @@ if TYPE_CHECKING:
 BUNDLED_DEMO = Path(__file__).resolve().parent.parent / "sandbox" / "scenarios" / "demo.json"
 
 
-def run_sync(
-    state: State, *, scenario_path: Path | None, faults: str | None, as_json: bool
-) -> bool:
-    """Sync from the configured services, or from in-process simulators with a scenario."""
-    if scenario_path is not None:
-        from trueup.sandbox.serve import build_simulators, in_process_transports
+class SyncExit(IntEnum):
+    """`trueup sync`'s exit codes, for cron and systemd (2 is Typer's bad usage)."""
 
-        scenario = load_scenario(scenario_path)
-        sims = build_simulators(scenario, faults=FaultSpec.parse(faults) if faults else None)
-        pax8, halo = sandbox_clients(in_process_transports(sims), _credentials(scenario))
-        day = today(scenario.as_of.date())
-    else:
-        if faults:
-            raise ConfigError("--faults works only with --sandbox")
-        settings = load_settings(state.config_path)
-        pax8, halo = pax8_from_settings(settings), halo_from_settings(settings)
-        day = today()
+    OK = 0
+    FAILED = 1  # a source failed, or something the user must fix
+    BUSY = 3  # another sync of the same file is running: this one did nothing
+    TOO_SOON = 4  # the last good sync is younger than [sync] min_interval_minutes
+
+
+def run_sync(
+    state: State,
+    *,
+    scenario_path: Path | None,
+    faults: str | None,
+    as_json: bool,
+    quiet: bool = False,
+    force: bool = False,
+) -> SyncExit:
+    """Sync from the configured services, or from in-process simulators with a scenario.
+
+    `quiet`: nothing on success, one line on stderr otherwise (a skip for the minimum interval
+    is silent: it is the schedule working)."""
+    if faults and scenario_path is None:
+        raise ConfigError("--faults works only with --sandbox")
+    settings = load_settings(state.config_path)
     db = state.open_db()
     try:
-        results = _sync_with_progress(db, pax8, halo, day, show_progress=not as_json)
+        last = None if force else sync_too_soon(db, settings.sync.min_interval_minutes, _now())
+        if last is not None:
+            if not quiet:
+                _say_too_soon(last, settings.sync.min_interval_minutes)
+            return SyncExit.TOO_SOON
+        if scenario_path is not None:
+            from trueup.sandbox.serve import build_simulators, in_process_transports
+
+            scenario = load_scenario(scenario_path)
+            sims = build_simulators(scenario, faults=FaultSpec.parse(faults) if faults else None)
+            pax8, halo = sandbox_clients(in_process_transports(sims), _credentials(scenario))
+            day = today(scenario.as_of.date())
+        else:
+            pax8, halo = pax8_from_settings(settings), halo_from_settings(settings)
+            day = today()
+        try:
+            results = _sync_with_progress(
+                db,
+                pax8,
+                halo,
+                day,
+                show_progress=not (as_json or quiet),
+                log_retention_days=settings.log.retention_days,
+            )
+        except SyncBusyError as busy:
+            render.stderr.print(Text(str(busy)), soft_wrap=True)
+            return SyncExit.BUSY
     finally:
         db.dispose()
-    if as_json:
+    ok = all(r.status == "ok" for r in results)
+    if quiet:
+        if not ok:
+            render.fail("sync failed: " + "; ".join(_failures(results)))
+    elif as_json:
         render.emit_json(render.sync_json(results))
     else:
         render.sync_summary(results)
-    return all(r.status == "ok" for r in results)
+    return SyncExit.OK if ok else SyncExit.FAILED
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _say_too_soon(last: datetime, minutes: int) -> None:
+    age = int((_now() - last).total_seconds() // 60)
+    render.stderr.print(
+        Text(
+            f"sync skipped: the last good sync was {age} min ago ({last:%Y-%m-%d %H:%M} UTC), "
+            f"under [sync] min_interval_minutes = {minutes}; --force syncs now"
+        ),
+        soft_wrap=True,
+    )
+
+
+def _failures(results: list[SourceResult]) -> list[str]:
+    return [
+        f"{render.SOURCE_NAMES[r.source]} {r.status}: {r.error or 'no reason given'}"
+        for r in results
+        if r.status != "ok"
+    ]
 
 
 def run_demo(
@@ -92,9 +162,17 @@ def run_demo(
 
             if sys.stdout.isatty():
                 from trueup.cli.tui import open_workbench
+                from trueup.core.sandbox_sinks import SandboxSinks
 
+                # Posting from the demo goes into its own sandbox, never a configured service.
+                credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo")}
                 open_workbench(
-                    db, day=day, sync_clients=loopback_clients, mouse=mouse, sync_on_start=True
+                    db,
+                    day=day,
+                    sync_clients=loopback_clients,
+                    sinks=SandboxSinks(urls.as_json(), credentials),
+                    mouse=mouse,
+                    sync_on_start=True,
                 )
                 return True
             results = _sync_with_progress(db, *loopback_clients(), day, show_progress=True)
@@ -110,15 +188,30 @@ def _credentials(scenario: Scenario) -> dict[str, dict[str, str]]:
 
 
 def _sync_with_progress(
-    db: Database, pax8: Pax8Client, halo: HaloClient, day: date, *, show_progress: bool
+    db: Database,
+    pax8: Pax8Client,
+    halo: HaloClient,
+    day: date,
+    *,
+    show_progress: bool,
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS,
 ) -> list[SourceResult]:
     async def go() -> list[SourceResult]:
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(pax8)
             await stack.enter_async_context(halo)
             if not show_progress:
-                return await sync_sources(db, pax8=pax8, halo=halo, today=day)
+                return await sync_sources(
+                    db, pax8=pax8, halo=halo, today=day, log_retention_days=log_retention_days
+                )
             with render.sync_progress() as report:
-                return await sync_sources(db, pax8=pax8, halo=halo, today=day, report=report)
+                return await sync_sources(
+                    db,
+                    pax8=pax8,
+                    halo=halo,
+                    today=day,
+                    report=report,
+                    log_retention_days=log_retention_days,
+                )
 
     return asyncio.run(go())

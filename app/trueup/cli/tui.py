@@ -6,20 +6,22 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from trueup.core.config import load_settings
+from trueup.core.connection_check import Connections
 from trueup.core.connections import halo_from_settings, pax8_from_settings, today
 from trueup.core.db import Database
 from trueup.core.halo import HaloClient
 from trueup.core.mapping import MATCH_THRESHOLD
 from trueup.core.pax8 import Pax8Client
-from trueup.core.workbench import SyncClients, Workbench
+from trueup.core.sinks import open_sink
+from trueup.core.workbench import SinkFactory, SyncClients, Workbench
 
 if TYPE_CHECKING:
     from trueup.cli import State
 
 
 def run_tui(state: State, *, mouse: bool) -> None:
-    """The workbench on the configured store. The clients are built when a sync starts, so a
-    store can be reviewed before (or without) connecting."""
+    """The workbench on the configured store. The clients (and posting's sinks) are built when a
+    sync (or a post) starts, so a store can be reviewed before (or without) connecting."""
     settings = load_settings(state.config_path)
 
     def configured_clients() -> tuple[Pax8Client, HaloClient]:
@@ -31,6 +33,8 @@ def run_tui(state: State, *, mouse: bool) -> None:
             db,
             day=today(),
             sync_clients=configured_clients,
+            sinks=lambda destination: open_sink(destination, settings),
+            connections=Connections(settings),
             mouse=mouse,
             threshold=settings.mapping.threshold,
         )
@@ -44,10 +48,19 @@ def open_workbench(
     day: date,
     sync_clients: SyncClients,
     mouse: bool,
+    sinks: SinkFactory | None = None,
+    connections: Connections | None = None,
     threshold: int = MATCH_THRESHOLD,
     sync_on_start: bool = False,
 ) -> None:
     from trueup.tui.app import make_app  # Textual loads only for the workbench
 
-    workbench = Workbench(db, today=day, threshold=threshold, sync_clients=sync_clients)
+    workbench = Workbench(
+        db,
+        today=day,
+        threshold=threshold,
+        sync_clients=sync_clients,
+        sinks=sinks,
+        connections=connections,
+    )
     make_app(workbench, sync_on_start=sync_on_start).run(mouse=mouse)

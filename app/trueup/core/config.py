@@ -1,14 +1,22 @@
-"""The config file (TOML) and the environment that overrides it (contract.md §1)."""
+"""The config file (TOML) and the environment that overrides it (contract.md §1).
+
+Every value remembers where it came from (the file, a TRUEUP_* variable or the default), so
+`trueup config show` can say why trueup does what it does.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
+QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
+MIN_LOG_RETENTION_DAYS = 30
 
 
 class ConfigError(Exception):
@@ -36,11 +44,79 @@ class MappingSettings:
 
 
 @dataclass
+class SyncSettings:
+    # A sync this soon after the last good one is skipped (exit 4) unless forced; 0 = never.
+    min_interval_minutes: int = 0
+
+
+@dataclass
+class LogSettings:
+    retention_days: int = 90  # log entries older than this are deleted at the end of a sync
+
+
+@dataclass
+class BackupSettings:
+    keep: int = 20  # the newest backups kept beside the database; older ones are deleted
+
+
+@dataclass
+class QboSettings:
+    url: str = QBO_DEFAULT_URL  # the API host root; the client adds /v3/company/{realm}/...
+    token_url: str = ""  # empty: Intuit's for Intuit hosts, else the sandbox's own
+    realm_id: str = ""  # the company id Intuit sends back with the consent
+    client_id: str = ""
+
+
+@dataclass
+class SecretsSettings:
+    backend: str = "keyring"  # or "encrypted-file", for hosts with no OS keyring
+
+
+@dataclass
 class Settings:
     path: Path
     pax8: Pax8Settings = field(default_factory=Pax8Settings)
     halo: HaloSettings = field(default_factory=HaloSettings)
     mapping: MappingSettings = field(default_factory=MappingSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
+    qbo: QboSettings = field(default_factory=QboSettings)
+    secrets: SecretsSettings = field(default_factory=SecretsSettings)
+    # "section.key" -> "file" | "env TRUEUP_..." ; absent means the built-in default
+    origins: dict[str, str] = field(default_factory=dict)
+
+    def sections(self) -> Iterator[tuple[str, Any]]:
+        """(name, section) for every [table] of the file, in file order."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if is_dataclass(value):
+                yield f.name, value
+
+    def origin(self, section: str, key: str) -> str:
+        return self.origins.get(f"{section}.{key}", "default")
+
+
+# (section, key) -> the variable that wins over the file
+ENV_OVERRIDES: dict[tuple[str, str], str] = {
+    ("pax8", "url"): "TRUEUP_PAX8_URL",
+    ("pax8", "client_id"): "TRUEUP_PAX8_CLIENT_ID",
+    ("halo", "url"): "TRUEUP_HALO_URL",
+    ("halo", "auth_url"): "TRUEUP_HALO_AUTH_URL",
+    ("halo", "client_id"): "TRUEUP_HALO_CLIENT_ID",
+    ("qbo", "url"): "TRUEUP_QBO_URL",
+    ("qbo", "token_url"): "TRUEUP_QBO_TOKEN_URL",
+    ("qbo", "realm_id"): "TRUEUP_QBO_REALM",
+    ("qbo", "client_id"): "TRUEUP_QBO_CLIENT_ID",
+}
+
+# (section, key, lowest allowed, highest allowed or None)
+_BOUNDS: tuple[tuple[str, str, int, int | None], ...] = (
+    ("mapping", "threshold", 0, 100),
+    ("sync", "min_interval_minutes", 0, None),
+    ("log", "retention_days", MIN_LOG_RETENTION_DAYS, None),
+    ("backup", "keep", 1, None),
+)
 
 
 def load_settings(path: Path) -> Settings:
@@ -54,21 +130,26 @@ def load_settings(path: Path) -> Settings:
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     settings = Settings(path=path)
-    _fill(settings.pax8, data.get("pax8", {}), path, "pax8")
-    _fill(settings.halo, data.get("halo", {}), path, "halo")
-    _fill(settings.mapping, data.get("mapping", {}), path, "mapping")
-    if not 0 <= settings.mapping.threshold <= 100:
-        raise ConfigError(f"{path}: [mapping] threshold must be between 0 and 100")
-    env = os.environ
-    settings.pax8.url = env.get("TRUEUP_PAX8_URL") or settings.pax8.url
-    settings.pax8.client_id = env.get("TRUEUP_PAX8_CLIENT_ID") or settings.pax8.client_id
-    settings.halo.url = env.get("TRUEUP_HALO_URL") or settings.halo.url
-    settings.halo.auth_url = env.get("TRUEUP_HALO_AUTH_URL") or settings.halo.auth_url
-    settings.halo.client_id = env.get("TRUEUP_HALO_CLIENT_ID") or settings.halo.client_id
+    sections = dict(settings.sections())
+    for name in data:
+        if name not in sections:
+            raise ConfigError(f"{path}: unknown table [{name}] (known: {', '.join(sections)})")
+    for name, section in sections.items():
+        _fill(settings, section, data.get(name, {}), name)
+    for section_name, key, low, high in _BOUNDS:
+        value = getattr(sections[section_name], key)
+        if value < low or (high is not None and value > high):
+            limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{path}: [{section_name}] {key} must be {limit}")
+    for (section_name, key), env in ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            setattr(sections[section_name], key, os.environ[env])
+            settings.origins[f"{section_name}.{key}"] = f"env {env}"
     return settings
 
 
-def _fill(target: Any, section: Any, path: Path, name: str) -> None:
+def _fill(settings: Settings, target: Any, section: Any, name: str) -> None:
+    path = settings.path
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [{name}] must be a table")
     for key, value in section.items():
@@ -80,21 +161,28 @@ def _fill(target: Any, section: Any, path: Path, name: str) -> None:
             kind = "a number" if wanted is int else "a string"
             raise ConfigError(f"{path}: [{name}] {key} must be {kind}")
         setattr(target, key, value)
+        settings.origins[f"{name}.{key}"] = "file"
 
 
 def save_settings(settings: Settings) -> None:
-    """Write the config (no secrets ever go here: they live in the keyring)."""
+    """Write the config, 0600 in a 0700 folder (no secrets ever go here: they live in the
+    keyring), replacing the old file in one step so a crash never leaves half a config."""
     lines = []
-    sections = (("pax8", settings.pax8), ("halo", settings.halo), ("mapping", settings.mapping))
-    for name, section in sections:
+    for name, section in settings.sections():
         lines.append(f"[{name}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in vars(section).items())
+        lines.extend(f"{key} = {toml_value(value)}" for key, value in vars(section).items())
         lines.append("")
-    settings.path.parent.mkdir(parents=True, exist_ok=True)
-    settings.path.write_text("\n".join(lines), encoding="utf-8")
+    path = settings.path
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines))
+    os.chmod(partial, 0o600)  # O_CREAT's mode does not apply to a leftover partial file
+    os.replace(partial, path)
 
 
-def _toml_value(value: str | int) -> str:
+def toml_value(value: str | int) -> str:
     if isinstance(value, int):
         return str(value)
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string

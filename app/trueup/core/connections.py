@@ -1,4 +1,4 @@
-"""Building the API clients from the config, the environment and the keyring."""
+"""Building the API clients from the config, the environment and the secret store."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import httpx
 from trueup.core.config import ConfigError, Settings
 from trueup.core.halo import HALO_RATE_LIMIT, HaloClient
 from trueup.core.pax8 import PAX8_RATE_LIMIT, Pax8Client
-from trueup.core.secrets import get_secret
+from trueup.core.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
+from trueup.core.secrets import Secrets
 
 
 def today(default: date | None = None) -> date:
@@ -31,18 +32,30 @@ def client_limits_off() -> bool:
     return os.environ.get("TRUEUP_CLIENT_RATE_LIMITS", "").lower() == "off"
 
 
-def pax8_from_settings(settings: Settings) -> Pax8Client:
+def pax8_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Pax8Client:
     if not settings.pax8.client_id:
         raise ConfigError(
             "Pax8 is not configured: run `trueup connect pax8` "
             "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET"
         )
-    secret = get_secret("pax8", settings.pax8.client_id)
+    secret = (secrets or Secrets(settings)).client_secret("pax8", settings.pax8.client_id)
     rate = None if client_limits_off() else PAX8_RATE_LIMIT
-    return Pax8Client(settings.pax8.url, settings.pax8.client_id, secret, rate=rate)
+    return Pax8Client(
+        settings.pax8.url, settings.pax8.client_id, secret, rate=rate, transport=transport
+    )
 
 
-def halo_from_settings(settings: Settings) -> HaloClient:
+def halo_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> HaloClient:
     halo = settings.halo
     if not halo.url or not halo.client_id:
         raise ConfigError(
@@ -50,7 +63,7 @@ def halo_from_settings(settings: Settings) -> HaloClient:
             "or set TRUEUP_HALO_URL, TRUEUP_HALO_CLIENT_ID and "
             "TRUEUP_HALO_CLIENT_SECRET"
         )
-    secret = get_secret("halo", halo.client_id)
+    secret = (secrets or Secrets(settings)).client_secret("halo", halo.client_id)
     return HaloClient(
         halo.url,
         halo.auth_url or None,
@@ -59,6 +72,35 @@ def halo_from_settings(settings: Settings) -> HaloClient:
         scope=halo.scope,
         tenant=halo.tenant or None,
         rate=None if client_limits_off() else HALO_RATE_LIMIT,
+        transport=transport,
+    )
+
+
+def qbo_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> QboClient:
+    """The QuickBooks client; each refresh token Intuit rotates in is stored before use."""
+    qbo = settings.qbo
+    if not qbo.realm_id or not qbo.client_id:
+        raise ConfigError(
+            "QuickBooks is not configured: run `trueup connect qbo` or set TRUEUP_QBO_REALM, "
+            "TRUEUP_QBO_CLIENT_ID, TRUEUP_QBO_CLIENT_SECRET and TRUEUP_QBO_REFRESH_TOKEN"
+        )
+    secrets = secrets or Secrets(settings)
+    store = secrets.refresh_tokens(qbo.realm_id)
+    return QboClient(
+        qbo.url,
+        qbo.realm_id,
+        qbo.client_id,
+        secrets.client_secret("qbo", qbo.client_id),
+        store.load(),
+        store.save,
+        token_url=qbo.token_url or token_url_for(qbo.url),
+        rate=None if client_limits_off() else QBO_RATE_LIMIT,
+        transport=transport,
     )
 
 

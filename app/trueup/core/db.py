@@ -15,6 +15,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 
 from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from trueup.core.backup import restore_hint
 
 APP_MARKER = "trueup"
 SCHEMA_VERSION = 4
@@ -198,8 +199,8 @@ def _describe(path: Path, error: Any) -> str:
     message = str(error)
     if "not a database" in message or "malformed" in message:
         return (
-            f"{path} is not a usable SQLite database (corrupt or another format); "
-            "move it aside or choose another file with --db"
+            f"{path} is not a usable SQLite database (corrupt or another format): "
+            f"{restore_hint(path)}, or choose another file with --db"
         )
     if "readonly" in message or "read-only" in message:
         return f"{path} is read-only; fix its permissions or choose another file with --db"

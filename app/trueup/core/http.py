@@ -3,11 +3,16 @@
 An ApiClient owns one httpx.AsyncClient and adds what both services need: a cached OAuth
 client-credentials token, a client-side rate limiter, bounded concurrency, retries with backoff,
 and ApiError, whose one-line message tells the user what happened and what to do.
+
+Hardening: TLS certificates are always verified; plain http:// is refused except on loopback
+(the sandbox) or an in-process transport (nothing leaves the process); a response body larger
+than MAX_RESPONSE_BYTES is refused while it streams in, before it can exhaust memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json as jsonlib
 import logging
 import math
@@ -52,6 +57,8 @@ RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 SAFETY_SHARE = 0.95  # of the server's limit, leaving room for latency jitter
 BURST_SHARE = 0.1  # of that budget, sendable at once; the rest is spread over the window
 MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
+LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 class ApiError(Exception):
@@ -187,6 +194,9 @@ class ApiClient(ABC):
         sleep: Sleep,
         clock: Clock,
     ) -> None:
+        # A transport of our own (simulators, tests) sends nothing over a network.
+        self._network = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
+        self.max_response_bytes = MAX_RESPONSE_BYTES
         self.base_url = self._checked_url(base_url, self.url_env)
         self._client_id = client_id
         self._client_secret = client_secret
@@ -197,6 +207,7 @@ class ApiClient(ABC):
             transport=transport,
             timeout=timeout or DEFAULT_TIMEOUT,
             headers={"Accept": "application/json", "User-Agent": "trueup"},
+            verify=True,  # never turned off: a proxy that breaks TLS must be trusted explicitly
         )
         self._slots = asyncio.Semaphore(concurrency)
         self._limiter = rate.limiter() if rate else None
@@ -375,13 +386,14 @@ class ApiClient(ABC):
                 self.stats.token_requests += 1
             started = self._clock()
             try:
-                response = await self._http.request(
+                request = self._http.build_request(
                     call.method,
                     call.url,
                     params=call.params or None,
                     content=call.content,
                     headers=headers,
                 )
+                response = await self._bounded(call, await self._http.send(request, stream=True))
             except httpx.TransportError as exc:
                 self._log(call, type(exc).__name__, started)
                 raise self._transport_failure(call, exc) from exc
@@ -389,6 +401,44 @@ class ApiClient(ABC):
         if response.status_code == 429:
             self.stats.rate_limited += 1
         return response
+
+    async def _bounded(self, call: _Call, streamed: httpx.Response) -> httpx.Response:
+        """The response with its body read, refusing one larger than max_response_bytes."""
+        limit = self.max_response_bytes
+        chunks: list[bytes] = []
+        declared = streamed.headers.get("Content-Length", "")
+        too_big = declared.isdigit() and int(declared) > limit  # refused before any byte is read
+        try:
+            received = 0
+            if not too_big:
+                async for chunk in streamed.aiter_bytes():  # decoded: a compressed bomb counts
+                    received += len(chunk)
+                    if received > limit:
+                        too_big = True
+                        break
+                    chunks.append(chunk)
+        finally:
+            await streamed.aclose()
+        if too_big:
+            raise self._error(
+                "bad_response",
+                f"{self.service} sent more than {_size(limit)} for {call.method} "
+                f"{call.path}; refused — check {call.env} points at the {self.service} API",
+                streamed.status_code,
+            )
+        # The body is decoded already: the copy must not announce a content encoding.
+        headers = [
+            (name, value)
+            for name, value in streamed.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
 
     def _log(self, call: _Call, outcome: object, started: float) -> None:
         log.debug(
@@ -595,7 +645,28 @@ class ApiClient(ABC):
             raise self._error(
                 "config", f"{env} must be an http(s) URL like {self.url_example}, got {url!r}"
             )
+        if parts.username or parts.password:  # not echoed: it may hold a password
+            raise self._error("config", f"{env} must not carry a user name or password")
+        if parts.scheme == "http" and self._network and not _loopback(parts.hostname or ""):
+            raise self._error(
+                "config",
+                f"{env} must be an https:// URL (plain http:// only on loopback: 127.0.0.1, "
+                f"::1, localhost), got {url.strip()!r}",
+            )
         return url.strip().rstrip("/")
+
+
+def _size(count: int) -> str:
+    return f"{count // 2**20} MB" if count >= 2**20 else f"{count} bytes"
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 _TIMEOUT_REASONS: dict[type[Exception], str] = {

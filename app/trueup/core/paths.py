@@ -31,3 +31,8 @@ def default_config_path() -> Path:
     if os.environ.get("TRUEUP_CONFIG"):
         return Path(os.environ["TRUEUP_CONFIG"])
     return user_config_path(APP_NAME, appauthor=False) / "config.toml"
+
+
+def backups_dir(db_path: Path) -> Path:
+    """Backups sit beside the database they copy, so a store given with --db keeps its own."""
+    return db_path.expanduser().parent / "backups"

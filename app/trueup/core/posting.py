@@ -26,6 +26,7 @@ from trueup.core import models as m
 from trueup.core.approval import approval_states
 from trueup.core.batch import load_batch
 from trueup.core.batch_facts import BatchError
+from trueup.core.crashpoints import crash_point
 from trueup.core.db import Database
 from trueup.core.diff import DiffRow, seat_diff
 from trueup.core.logbook import log_event
@@ -153,6 +154,9 @@ def plan_posting(
         if own is not None and own.state in UNFINISHED:
             ready.append(Planned(*base, Document.from_json(own.payload), entry_state=own.state))
             continue
+        if stored.states.get(client_id) == "held":
+            blocked.append(Planned(*base, None, "held by the operator"))
+            continue
         state = states[client_id]
         if state.status != "approved":
             reason = (
@@ -236,6 +240,7 @@ def queue_posting(db: Database, plan: PostingPlan, *, by: str | None = None) -> 
                 totals={c: str(t) for c, t in plan.totals().items()},
                 by=by,
             )
+    crash_point("queued")
     return written
 
 

@@ -314,7 +314,9 @@ def _document(
 
 
 def missing_targets(document: Document, destination: str) -> list[str]:
-    """Why the document cannot post to `destination` as it is, one reason each."""
+    """Why the document cannot post to `destination` as it is, one reason each. A Halo line
+    with no item goes as a free-text line: its UNMAPPED_SKU error was let through to get here;
+    QuickBooks needs an item on every line."""
     problems = []
     if destination == "qbo":
         if document.qbo_customer_id is None:
@@ -322,16 +324,6 @@ def missing_targets(document: Document, destination: str) -> list[str]:
         unmapped = sorted({line.description for line in document.lines if not line.qbo_item_id})
         if unmapped:
             problems.append(f"no QuickBooks item for {_some(unmapped)}")
-    elif destination == "halo-invoice":
-        unmapped = sorted(
-            {
-                line.description
-                for line in document.lines
-                if line.halo_item_id is None and line.kind == "subscription"
-            }
-        )
-        if unmapped:
-            problems.append(f"no Halo item for {_some(unmapped)}")
     return problems
 
 

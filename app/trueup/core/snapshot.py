@@ -133,9 +133,15 @@ def fail_run(
         conn.execute(
             delete(m.table_of(m.StagedRecord)).where(m.table_of(m.StagedRecord).c.run_id == run_id)
         )
-        _close_run(conn, run_id, status=status, error=error, **stats)
+        duration_ms = _close_run(conn, run_id, status=status, error=error, **stats)
         log_event(
-            conn, "ERROR", f"{source} sync {status}", source=source, run_id=run_id, error=error
+            conn,
+            "ERROR",
+            f"{source} sync {status}",
+            source=source,
+            run_id=run_id,
+            error=error,
+            duration_ms=duration_ms,
         )
 
 
@@ -333,7 +339,7 @@ def _finish(
     conn.execute(
         delete(m.table_of(m.StagedRecord)).where(m.table_of(m.StagedRecord).c.run_id == run_id)
     )
-    _close_run(
+    duration_ms = _close_run(
         conn,
         run_id,
         status="ok",
@@ -342,19 +348,29 @@ def _finish(
         **stats,
     )
     log_event(
-        conn, "INFO", f"{source} sync completed", source=source, run_id=run_id, **asdict(totals)
+        conn,
+        "INFO",
+        f"{source} sync completed",
+        source=source,
+        run_id=run_id,
+        duration_ms=duration_ms,
+        **asdict(totals),
+        entities={name: asdict(c) for name, c in counts.items()},
     )
 
 
-def _close_run(conn: Connection, run_id: int, **values: Any) -> None:
+def _close_run(conn: Connection, run_id: int, **values: Any) -> int:
+    """Mark the run ended; its duration in milliseconds."""
     runs = m.table_of(m.SyncRun)
     started = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar_one()
     ended = _now()
+    duration_ms = int((ended - started).total_seconds() * 1000)
     conn.execute(
         update(runs)
         .where(runs.c.id == run_id)
-        .values(ended_at=ended, duration_ms=int((ended - started).total_seconds() * 1000), **values)
+        .values(ended_at=ended, duration_ms=duration_ms, **values)
     )
+    return duration_ms
 
 
 def _now() -> datetime:

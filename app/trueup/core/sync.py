@@ -9,16 +9,19 @@ import re
 import socket
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from trueup.core import models as m
-from trueup.core.db import Database
+from trueup.core.config import MIN_LOG_RETENTION_DAYS
+from trueup.core.db import Database, StoreError
 from trueup.core.halo import HaloClient
 from trueup.core.http import ApiClient, ApiError
+from trueup.core.logbook import log_event
 from trueup.core.parsing import month_start, parse_instant
 from trueup.core.pax8 import Pax8Client
 from trueup.core.snapshot import (
@@ -29,6 +32,7 @@ from trueup.core.snapshot import (
     recover_stale_runs,
     start_run,
 )
+from trueup.core.synclock import LockHeld, exclusive, lock_path
 
 logger = logging.getLogger("trueup.sync")
 
@@ -38,6 +42,10 @@ Report = Callable[[str, str, int, int | None], None]
 # Usage (arrears) products are not flagged as such in the catalogue: an Azure plan is known by
 # its name, any other by Pax8 billing it in arrears on an invoice.
 _USAGE_NAME = re.compile(r"azure plan|azure subscription|consumption|usage", re.IGNORECASE)
+
+
+DEFAULT_LOG_RETENTION_DAYS = 90
+SOURCES = ("pax8", "halo")
 
 
 class SyncBusyError(Exception):
@@ -64,19 +72,59 @@ async def sync_sources(
     halo: HaloClient | None,
     today: date,
     report: Report | None = None,
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS,
 ) -> list[SourceResult]:
-    """Sync every given source concurrently; each one commits all of its data or none of it."""
-    claim_sync(db)
-    jobs: list[Awaitable[SourceResult]] = []
-    if pax8 is not None:
-        jobs.append(_run_source(db, "pax8", pax8, _Pax8Fetch(pax8, db, today, report).run))
-    if halo is not None:
-        jobs.append(_run_source(db, "halo", halo, _HaloFetch(halo, report).run))
-    return list(await asyncio.gather(*jobs))
+    """Sync every given source concurrently; each one commits all of its data or none of it.
+
+    Only one sync runs per store at a time: a second one raises SyncBusyError and does nothing.
+    At the end, log entries older than `log_retention_days` are deleted.
+    """
+    with ExitStack() as held:
+        try:
+            held.enter_context(exclusive(lock_path(db.path)))
+        except LockHeld as holder:
+            raise _refused(db, str(holder)) from None
+        claim_sync(db)
+        jobs: list[Awaitable[SourceResult]] = []
+        if pax8 is not None:
+            jobs.append(_run_source(db, "pax8", pax8, _Pax8Fetch(pax8, db, today, report).run))
+        if halo is not None:
+            jobs.append(_run_source(db, "halo", halo, _HaloFetch(halo, report).run))
+        results = list(await asyncio.gather(*jobs))
+        prune_log(db, log_retention_days)
+        return results
+
+
+def _refused(db: Database, pid: str) -> SyncBusyError:
+    """Log the skipped sync (the monitoring screen shows overlapping schedules) and say why."""
+    who = f" (pid {pid})" if pid.isdigit() else ""
+    try:
+        with db.write() as conn:
+            log_event(conn, "WARNING", "sync skipped", reason=f"another sync{who} is in progress")
+    except StoreError:
+        pass  # the other sync holds the write lock too long: the refusal is still said
+    return SyncBusyError(
+        f"sync in progress: another trueup{who} is syncing into {db.path}; "
+        "this one did nothing — wait for it to finish"
+    )
+
+
+def prune_log(db: Database, retention_days: int, *, now: datetime | None = None) -> int:
+    """Delete log entries older than the retention (never less than 30 days); how many went."""
+    days = max(retention_days, MIN_LOG_RETENTION_DAYS)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    table = m.table_of(m.LogEvent)
+    with db.write() as conn:
+        gone = conn.execute(delete(table).where(table.c.at < cutoff))
+    return int(gone.rowcount)
 
 
 def claim_sync(db: Database) -> None:
-    """Refuse to start while another live process syncs; clear runs a dead process left."""
+    """Refuse to start while another live process syncs; clear runs a dead process left.
+
+    Under the lock no other trueup of this version syncs; this also catches one on a store
+    shared with an older trueup that took no lock.
+    """
     runs = m.table_of(m.SyncRun)
     with db.read() as conn:
         running = conn.execute(
@@ -85,7 +133,8 @@ def claim_sync(db: Database) -> None:
     for run in running:
         if run.host == socket.gethostname() and run.pid and _alive(run.pid):
             raise SyncBusyError(
-                f"another trueup (pid {run.pid}) is syncing into {db.path}; wait for it to finish"
+                f"sync in progress: another trueup (pid {run.pid}) is syncing into {db.path}; "
+                "wait for it to finish"
             )
     recover_stale_runs(db)
 
@@ -407,6 +456,31 @@ class _HaloFetch:
             done += len(page)
             self._tell("recurring invoices", done, None)
         self._tell("recurring invoices", done, done)
+
+
+def last_good_sync(db: Database) -> datetime | None:
+    """When every source had last synced successfully (the older of their latest good runs);
+    None while a source has never synced successfully."""
+    times = last_sync_times(db)
+    ended = [times.get(source) for source in SOURCES]
+    if any(moment is None for moment in ended):
+        return None
+    return min(_utc(moment) for moment in ended if moment is not None)
+
+
+def sync_too_soon(db: Database, min_interval_minutes: int, now: datetime) -> datetime | None:
+    """The last good sync, when it is younger than the minimum interval (a sync would be
+    skipped); None when a sync is due or no interval is set."""
+    if min_interval_minutes <= 0:
+        return None
+    last = last_good_sync(db)
+    if last is None or now - last >= timedelta(minutes=min_interval_minutes):
+        return None
+    return last
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def last_sync_times(db: Database) -> dict[str, datetime | None]:

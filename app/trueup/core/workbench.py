@@ -8,17 +8,21 @@ the costly read; any write through this object (or a sync) forgets it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from trueup.core import batch_review, mapping, rules
+from trueup.core import approval, batch_approvals, batch_review, logs_view, mapping, posting, rules
+from trueup.core.approval import ApprovalResult as ApprovalResult
+from trueup.core.approval import ApprovalState as ApprovalState
 from trueup.core.batch import build_batch, open_batch
+from trueup.core.batch_approvals import BatchApprovals as BatchApprovals
 from trueup.core.batch_json import InvoiceView
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_invoice, batch_overview
 from trueup.core.billing_facts import CostItem
+from trueup.core.connection_check import CheckResult, Connections, ConnectionState
 from trueup.core.db import Database
 from trueup.core.diff import DiffDetail, DiffRow, DiffSummary, diff_detail, seat_diff, summarise
 from trueup.core.halo import HaloClient
@@ -28,14 +32,23 @@ from trueup.core.mapping_store import load_world
 from trueup.core.months import month_of
 from trueup.core.parsing import month_start
 from trueup.core.pax8 import Pax8Client
+from trueup.core.posting import EntryView as EntryView
+from trueup.core.posting import Planned as Planned
+from trueup.core.posting import PostingPlan as PostingPlan
+from trueup.core.posting_run import Progress, run_posting
+from trueup.core.posting_run import RunReport as RunReport
+from trueup.core.posting_sinks import Sink
 from trueup.core.rules import Rules
 from trueup.core.rules_rows import RuleRow, rule_rows
 from trueup.core.status import store_status
 from trueup.core.sync import Report, SourceResult, sync_sources
 
+# The `X as X` imports above re-export the types the posting screens read: the TUI takes them
+# from this service, never from the posting modules.
 SOURCE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA"}
 
 SyncClients = Callable[[], tuple[Pax8Client, HaloClient]]
+SinkFactory = Callable[[str], AbstractAsyncContextManager[Sink]]  # destination -> open sink
 
 
 class SyncUnavailableError(Exception):
@@ -71,11 +84,15 @@ class Workbench:
         threshold: int = mapping.MATCH_THRESHOLD,
         sync_clients: SyncClients | None = None,
         clock: Callable[[], datetime] | None = None,
+        connections: Connections | None = None,
+        sinks: SinkFactory | None = None,
     ) -> None:
         self.db = db
         self.today = today
         self.threshold = threshold
         self._sync_clients = sync_clients
+        self._connections = connections  # None: opened on the sandbox, nothing to configure
+        self._sinks = sinks  # None: nowhere to post
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.Lock()
         self._generation = 0
@@ -316,6 +333,87 @@ class Workbench:
                 )
         finally:
             self._forget()
+
+    # --- logs --------------------------------------------------------------------------------
+
+    def log_tiles(self) -> logs_view.LogTiles:
+        """The last 30 days of the log as of this workbench's clock."""
+        return logs_view.log_tiles(self.db, self._clock())
+
+    def log_page(
+        self, level: str | None, page: int, page_size: int
+    ) -> tuple[list[logs_view.LogRow], int]:
+        return logs_view.log_page(self.db, level, page, page_size)
+
+    # --- connections (the Settings screen) -----------------------------------------------------
+
+    @property
+    def has_connections(self) -> bool:
+        return self._connections is not None
+
+    def connection_states(self) -> list[ConnectionState]:
+        """Each configured connection and where its secret lives (never the secret)."""
+        return self._connections.states() if self._connections else []
+
+    async def check_connection(self, source: str) -> CheckResult:
+        """A fresh token and one small read: "connection works", or exactly why not."""
+        if self._connections is None:
+            raise SyncUnavailableError("this workbench has no connections to test")
+        return await self._connections.check(source)
+
+    def sync_min_interval(self) -> int | None:
+        """The configured minimum minutes between syncs (0: none), or None without a config."""
+        return self._connections.settings.sync.min_interval_minutes if self._connections else None
+
+    # --- approval and posting ------------------------------------------------------------------
+
+    def review_batch(self, month: str) -> BatchOverview:
+        """The batch the Batch screen reviews: the month's newest with an approval (so lapsed
+        approvals stay in view when the store moves on), else the month's batch as it is."""
+        batch_id = batch_approvals.review_batch_id(self.db, month)
+        return self.batch(month) if batch_id is None else batch_overview(self.db, batch_id)
+
+    def batch_approvals(self, batch_id: str) -> BatchApprovals:
+        return batch_approvals.batch_approvals(self.db, batch_id, today=self.today)
+
+    def approve(self, batch_id: str, clients: Sequence[int]) -> ApprovalResult:
+        return approval.approve(self.db, batch_id, clients)
+
+    def revoke_approval(self, batch_id: str, clients: Sequence[int]) -> int:
+        return approval.revoke(self.db, batch_id, clients)
+
+    @property
+    def can_post(self) -> bool:
+        return self._sinks is not None
+
+    def plan_posting(
+        self, batch_id: str, destination: str, clients: Sequence[int] | None = None
+    ) -> PostingPlan:
+        return posting.plan_posting(
+            self.db, batch_id, destination, today=self.today, clients=clients
+        )
+
+    def queue_posting(self, plan: PostingPlan) -> list[EntryView]:
+        """Journal the plan's documents; the batch's create entries at its destination after."""
+        posting.queue_posting(self.db, plan)
+        return self.posting_entries(plan.batch_id, plan.destination, "create")
+
+    def queue_void(self, batch_id: str, destination: str) -> list[EntryView]:
+        """Journal the void of everything the batch posted there; its void entries after."""
+        posting.queue_void(self.db, batch_id, destination)
+        return self.posting_entries(batch_id, destination, "void")
+
+    def posting_entries(self, batch_id: str, destination: str, action: str) -> list[EntryView]:
+        return posting.posting_entries(self.db, batch_id, destination, action)
+
+    async def run_posting(
+        self, batch_id: str, destination: str, *, action: str, progress: Progress
+    ) -> RunReport:
+        """Send the journal's unfinished entries on a sink opened for this run."""
+        if self._sinks is None:
+            raise SyncUnavailableError("this workbench has no destinations to post to")
+        async with self._sinks(destination) as sink:
+            return await run_posting(self.db, sink, batch_id, action=action, progress=progress)
 
     def _forget(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ Error bodies, where Halo's own are not known, follow the shapes Halo clients alr
 - 404 (unknown resource, route or id) and 405: ``{"Message": ...}``.
 - 429: the plain-text message Halo sends, without Retry-After (Halo sending one is unconfirmed).
 A successful DELETE answers 200 with an empty body (Halo's reply is unconfirmed).
+``POST /api/Invoice/{id}/void`` answers the voided invoice; voiding it again is a 400.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from trueup.sandbox.common import (
     json_response,
     query_flag,
 )
-from trueup.sandbox.halo_invoices import append_lines, process, update_lines
+from trueup.sandbox.halo_invoices import append_lines, process, update_lines, void
 from trueup.sandbox.halo_store import (
     RESOURCES,
     HaloError,
@@ -173,6 +174,9 @@ class _HaloSimulator:
         if len(rest) == 1 and rest[0] in _ACTIONS.get(resource.route, ()):
             _require(request, "POST")
             return await self._action(request, resource, rest[0])
+        if len(rest) == 2 and rest[1] in _ID_ACTIONS.get(resource.route, ()):
+            _require(request, "POST")
+            return json_response(void(self.store, _path_id(rest[0])))
         if len(rest) == 1:
             row_id = _path_id(rest[0])
             if request.method == "GET":
@@ -215,6 +219,8 @@ _ACTIONS = {
     "recurringinvoice": ("updatelines", "lines", "process"),
     "invoice": ("updatelines",),
 }
+# POST /api/{Resource}/{id}/{action}.
+_ID_ACTIONS = {"invoice": ("void",)}
 
 
 def _require(request: Request, method: str) -> None:

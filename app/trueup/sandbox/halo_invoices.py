@@ -1,10 +1,13 @@
-"""Recurring-invoice line actions: /updatelines, /Lines and /process (halo-api.md §5)."""
+"""Invoice actions: /updatelines, /Lines and /process on recurring invoices, and voiding an
+invoice (halo-api.md §5)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from trueup.sandbox.halo_store import (
+    RESOURCES,
+    HaloError,
     HaloStore,
     Resource,
     Row,
@@ -114,3 +117,16 @@ def process(store: HaloStore, body: Any) -> list[Row]:
         source["lastcreated"] = store.today
         created.append(invoice)
     return created
+
+
+def void(store: HaloStore, invoice_id: int) -> Row:
+    """POST /Invoice/{id}/void: the invoice stays, reference and all, flagged `voided`.
+
+    The route is the one trueup's client uses (see HaloClient.void_invoice); Halo's answer to
+    voiding twice is unconfirmed: here it is a 400, so clients must cope with a refusal.
+    """
+    invoice = store.get(RESOURCES["invoice"], invoice_id)
+    if invoice.get("voided"):
+        raise HaloError(400, {"Message": f"Invoice {invoice_id} is already void."})
+    invoice["voided"] = True
+    return invoice

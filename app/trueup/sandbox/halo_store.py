@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -51,6 +52,7 @@ class Resource:
     text_filters: tuple[str, ...] = ()
     has_lines: bool = False
     negative_ids: bool = False
+    date_field: str | None = None  # the field invoicedatestart/invoicedateend filter on
 
 
 def _item_inactive(row: Row) -> bool:
@@ -72,7 +74,8 @@ RESOURCES: dict[str, Resource] = {
                  client_filters=True, client_ids_filter=True, has_lines=True, negative_ids=True),
         Resource("invoice", "Invoice", "invoices", "invoices",
                  search_fields=("client_name", "reference", "invoicenumber"),
-                 client_filters=True, client_ids_filter=True, has_lines=True),
+                 client_filters=True, client_ids_filter=True, has_lines=True,
+                 date_field="invoice_date"),
         Resource("softwarelicence", "SoftwareLicence", "licences", "licences",
                  lambda r: r.get("is_active") is False or bool(r.get("deleted")),
                  client_filters=True, int_filters=("site_id",)),
@@ -84,6 +87,9 @@ RESOURCES: dict[str, Resource] = {
     )
 }
 # fmt: on
+
+# Swagger spells them so on GET /Invoice (typed "bool" there, but they are dates).
+_DATE_FILTERS = ("invoicedatestart", "invoicedateend")
 
 # Fields whose type matters to the simulator's arithmetic and indexes: reject what Halo would.
 _INT_FIELDS = frozenset({"client_id", "ihid", "_itemid", "sequenceid", "site_id", "halo_id"})
@@ -209,7 +215,8 @@ class HaloStore:
 
     def select(self, resource: Resource, query: Query, include_inactive: bool) -> list[Row]:
         """The rows a list request matches, in storage order. Do not mutate the list."""
-        filters = ("client_id", "client_ids", *resource.int_filters, *resource.text_filters)
+        filters = ("client_id", "client_ids", *_DATE_FILTERS, *resource.int_filters,
+                   *resource.text_filters)  # fmt: skip
         key = (resource.route, include_inactive, query.get("search"), *map(query.get, filters))
         if key not in self._selections:
             if len(self._selections) >= MAX_CACHED_SELECTIONS:
@@ -229,6 +236,8 @@ class HaloStore:
         if resource.is_inactive and not include_inactive:
             is_inactive = resource.is_inactive
             rows = [row for row in rows if not is_inactive(row)]
+        if resource.date_field:
+            rows = _in_window(rows, resource.date_field, query)
         for field in resource.int_filters:
             if (number := int_param(query, field)) is not None:
                 rows = [row for row in rows if row.get(field) == number]
@@ -305,6 +314,8 @@ class HaloStore:
             row.setdefault("lines", [])
             recompute_totals(row, is_invoice=not resource.negative_ids)
         if is_new:
+            if resource.route == "invoice":  # Halo numbers a new invoice
+                row.setdefault("invoicenumber", str(row["id"]))
             table.add(row)
         elif row.get("client_id") != old_client_id:
             table.unindex({"id": row["id"], "client_id": old_client_id})
@@ -366,6 +377,27 @@ def recompute_totals(header: Row, *, is_invoice: bool) -> None:
     header["total"] = money(revenue + tax)
     if is_invoice:
         header["amountdue"] = money(revenue + tax - _decimal(header.get("amountpaid")))
+
+
+def _in_window(rows: list[Row], field: str, query: Query) -> list[Row]:
+    """Rows whose date field falls within invoicedatestart..invoicedateend, both inclusive."""
+    start, end = (_date_param(query, name) for name in _DATE_FILTERS)
+    if start:
+        rows = [row for row in rows if str(row.get(field, ""))[:10] >= start]
+    if end:
+        rows = [row for row in rows if "" < str(row.get(field, ""))[:10] <= end]
+    return rows
+
+
+def _date_param(query: Query, name: str) -> str | None:
+    """A date (or date-time) parameter as YYYY-MM-DD, for comparing with Halo's ISO dates."""
+    raw = query.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10]).isoformat()
+    except ValueError:
+        raise invalid(name, f"The value '{raw}' is not valid.") from None
 
 
 def _lower(row: Row, field: str) -> str:

@@ -1,10 +1,13 @@
-"""The QuickBooks Online simulator: token refresh, query, invoice create and read.
+"""The QuickBooks Online simulator: token grants, query, invoice create, read and void.
 
 Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
 ``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
-(default "sandbox"). Every refresh rotates the token and earlier ones stay valid for the run.
-The rate limit counts /v3 requests only: the token endpoint is another host in production.
-No sales tax is computed (a QBO sandbox has no Automated Sales Tax either).
+(default "sandbox"), the authorization code "sandbox-code" or its ``auth_code`` (reusable, unlike
+Intuit's one-time codes, so a sandbox can be connected again). Every grant issues a new refresh
+token and earlier ones stay valid for the run. The rate limit counts /v3 requests only: the token
+endpoint is another host in production. No sales tax is computed (a QBO sandbox has no Automated
+Sales Tax either). A voided invoice keeps its DocNumber and lines, with every amount zeroed and
+PrivateNote "Voided", as QuickBooks shows one.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from trueup.sandbox.scenario import Scenario
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 8726400  # 101 days, as Intuit reports a fresh refresh token
 MAX_DOC_NUMBER = 21
+SANDBOX_AUTH_CODE = "sandbox-code"
 # URL path segment -> entity name (and scenario key).
 ENTITIES = {
     "customer": ("Customer", "customers"),
@@ -90,6 +94,7 @@ class _QboSimulator:
         self.client_secret = credentials["client_secret"]
         self.realm_id = credentials.get("realm_id", "sandbox")
         self.refresh_tokens = {credentials.get("refresh_token", "sandbox")}
+        self.auth_codes = {SANDBOX_AUTH_CODE, credentials.get("auth_code", SANDBOX_AUTH_CODE)}
         self.tokens = TokenStore(ACCESS_TOKEN_SECONDS, clock)
         self.window = RollingWindow(*rate_limit, clock=clock) if rate_limit else None
         self.today = scenario.as_of.date().isoformat()
@@ -98,6 +103,9 @@ class _QboSimulator:
             entity: {str(row["Id"]): row for row in data.get(key) or []}
             for entity, key in ENTITIES.values()
         }
+        for entity in ("Customer", "Item"):  # QBO always answers with Active; scenarios may omit it
+            for row in self.rows[entity].values():
+                row.setdefault("Active", True)
         self.replies: dict[str, Response] = {}  # requestid -> the original response
 
     async def handle(self, request: Request) -> Response:
@@ -136,11 +144,20 @@ class _QboSimulator:
             and secrets.compare_digest(client_secret, self.client_secret)
         ):
             return json_response({"error": "invalid_client"}, 401)
-        if not form.get("grant_type") or not form.get("refresh_token"):
-            return json_response({"error": "invalid_request"}, 400)
-        if form["grant_type"] != "refresh_token":
+        grant = form.get("grant_type")
+        if grant == "refresh_token":
+            if not form.get("refresh_token"):
+                return json_response({"error": "invalid_request"}, 400)
+            accepted = form["refresh_token"] in self.refresh_tokens
+        elif grant == "authorization_code":
+            if not form.get("code") or not form.get("redirect_uri"):
+                return json_response({"error": "invalid_request"}, 400)
+            accepted = form["code"] in self.auth_codes
+        elif grant:
             return json_response({"error": "unsupported_grant_type"}, 400)
-        if form["refresh_token"] not in self.refresh_tokens:
+        else:
+            return json_response({"error": "invalid_request"}, 400)
+        if not accepted:
             return json_response({"error": "invalid_grant"}, 400)
         refresh_token = "RT1-" + secrets.token_urlsafe(32)
         self.refresh_tokens.add(refresh_token)
@@ -162,11 +179,17 @@ class _QboSimulator:
                 raise validation_fault("4000", "Error parsing query", str(error)) from None
             return _reply(run_query(query, self.rows[query.entity].values()))
         if path == ["invoice"] and request.method == "POST":
+            operation = request.query_params.get("operation", "create")
+            if operation not in ("create", "void"):
+                raise validation_fault(
+                    "2010", "Unsupported operation", f"Operation {operation} is not supported."
+                )
             request_id = request.query_params.get("requestid")
             if request_id and request_id in self.replies:
                 return self.replies[request_id]
+            write = self._create_invoice if operation == "create" else self._void_invoice
             try:
-                reply = _reply({"Invoice": self._create_invoice(await _json_object(request))})
+                reply = _reply({"Invoice": write(await _json_object(request))})
             except QboFault as fault:
                 reply = _fault_response(fault)
             if request_id:
@@ -245,6 +268,39 @@ class _QboSimulator:
         }
         invoice.setdefault("DueDate", invoice["TxnDate"])
         invoices[invoice_id] = invoice
+        return invoice
+
+    def _void_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+        invoice_id, sync_token = body.get("Id"), body.get("SyncToken")
+        if invoice_id in (None, ""):
+            raise _missing("Id")
+        if sync_token in (None, ""):
+            raise _missing("SyncToken")
+        invoice = self.rows["Invoice"].get(str(invoice_id))
+        if invoice is None:
+            raise validation_fault(
+                "610", "Object Not Found", f"Object Not Found : Invoice {invoice_id} not found."
+            )
+        current = str(invoice.get("SyncToken", "0"))
+        if str(sync_token) != current:
+            raise validation_fault(
+                "5010",
+                "Stale Object Error",
+                "Stale Object Error : You and trueup were working on this at the same time. "
+                "trueup finished before you did, so your work was not saved.",
+            )
+        for line in invoice.get("Line") or []:
+            if isinstance(line, dict):
+                line["Amount"] = 0
+        now = datetime.now().astimezone().isoformat(timespec="seconds")
+        invoice.update(
+            SyncToken=str(int(current) + 1),
+            TotalAmt=0,
+            Balance=0,
+            PrivateNote="Voided",
+            TxnTaxDetail={**(invoice.get("TxnTaxDetail") or {}), "TotalTax": 0},
+            MetaData={**(invoice.get("MetaData") or {}), "LastUpdatedTime": now},
+        )
         return invoice
 
     def _reference(self, holder: dict[str, Any], field: str, entity: str) -> dict[str, Any]:

@@ -19,10 +19,12 @@ from trueup.tui.formatting import month_name
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.clients import ClientsScreen
 from trueup.tui.screens.help import HelpScreen
+from trueup.tui.screens.logs import LogsScreen
 from trueup.tui.screens.overview import OverviewScreen
 from trueup.tui.screens.products import ProductsScreen
 from trueup.tui.screens.rules import RulesScreen
 from trueup.tui.screens.seat_diff import SeatDiffScreen
+from trueup.tui.screens.settings import SettingsScreen
 from trueup.tui.screens.usage import UsageScreen
 
 SCREENS = {
@@ -33,6 +35,8 @@ SCREENS = {
     "rules": RulesScreen,
     "batch": BatchScreen,
     "usage": UsageScreen,
+    "logs": LogsScreen,
+    "settings": SettingsScreen,
 }
 
 
@@ -61,6 +65,8 @@ class TrueupApp(App[None]):
         _screen_binding("5,f6", "rules"),
         _screen_binding("6,f7", "batch"),
         _screen_binding("7,f8", "usage"),
+        _screen_binding("8,f9", "logs"),
+        _screen_binding("9,f10", "settings"),
         Binding("f1", "help", "Help", id="app.help", tooltip="Help and keys for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit trueup"),
     ]

@@ -19,12 +19,18 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from trueup.core.config import Settings
+from trueup.core.connection_check import Connections
 from trueup.core.connections import sandbox_clients
 from trueup.core.db import open_database
 from trueup.core.halo import HaloClient
 from trueup.core.pax8 import Pax8Client
+from trueup.core.sandbox_sinks import SandboxSinks
+from trueup.core.secret_store import KeyringStore
+from trueup.core.secrets import Secrets
 from trueup.core.workbench import Workbench
 from trueup.sandbox.generate import DEMO_PATH as BUNDLED_DEMO
+from trueup.sandbox.memory_keyring import MemoryKeyring
 from trueup.sandbox.scenario import load_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 from trueup.tui.app import make_app
@@ -45,6 +51,13 @@ SHOTS = (
     ("batch", ("6",), ()),
     ("batch-invoice", ("enter",), ("escape",)),
     ("usage", ("7",), ()),
+    ("logs", ("8",), ()),
+    ("logs-entry", ("enter",), ("escape",)),
+    ("settings", ("9",), ()),
+    ("settings-tested", ("t",), ()),
+    ("batch-approve-all", ("6", "A"), ("y",)),
+    ("post-summary", ("p",), ()),
+    ("post-results", (*"2026-11", "enter"), ("escape",)),
 )
 
 
@@ -66,6 +79,39 @@ def demo_clients(scenario_path: Path = BUNDLED_DEMO) -> Callable[[], tuple[Pax8C
     return lambda: sandbox_clients(in_process_transports(sims), credentials)
 
 
+def demo_connections(scenario_path: Path = BUNDLED_DEMO) -> Connections:
+    """The sandbox's connections as the Settings screen shows them, tested in-process: Pax8's
+    secret and QuickBooks' refresh token in a keyring kept in memory, HaloPSA's from the
+    environment, and a minimum of an hour between syncs."""
+    scenario = load_scenario(scenario_path)
+    sims = build_simulators(scenario, rate_limits=False)
+    settings = Settings(path=Path("sandbox-config.toml"))  # never written
+    settings.pax8.url, settings.pax8.client_id = "http://pax8.sandbox/v1", "sandbox"
+    settings.halo.url, settings.halo.client_id = "http://halo.sandbox", "sandbox"
+    settings.halo.auth_url = "http://halo.sandbox/auth"
+    settings.qbo.url, settings.qbo.client_id = "http://qbo.sandbox", "sandbox"
+    settings.qbo.realm_id = scenario.credentials_for("qbo").get("realm_id", "sandbox")
+    settings.sync.min_interval_minutes = 60
+    credentials = {source: scenario.credentials_for(source) for source in ("pax8", "halo", "qbo")}
+    env = {"TRUEUP_HALO_CLIENT_SECRET": credentials["halo"]["client_secret"]}
+    secrets = Secrets(settings, env=env, store=KeyringStore(MemoryKeyring()))
+    secrets.save_client_secret("pax8", "sandbox", credentials["pax8"]["client_secret"])
+    secrets.save_client_secret("qbo", "sandbox", credentials["qbo"]["client_secret"])
+    first_token = credentials["qbo"].get("refresh_token", "sandbox")
+    secrets.refresh_tokens(settings.qbo.realm_id).save(first_token)
+    return Connections(settings, secrets=secrets, transports=in_process_transports(sims))
+
+
+def demo_sinks(scenario_path: Path = BUNDLED_DEMO) -> SandboxSinks:
+    """Posting into in-process simulators of the scenario, with no rate limits."""
+    scenario = load_scenario(scenario_path)
+    sims = build_simulators(scenario, rate_limits=False)
+    credentials = {source: scenario.credentials_for(source) for source in ("halo", "qbo")}
+    urls = {"halo": "http://halo.sandbox", "halo_auth": "http://halo.sandbox/auth",
+            "qbo": "http://qbo.sandbox"}  # fmt: skip
+    return SandboxSinks(urls, credentials, transports=in_process_transports(sims))
+
+
 async def demo_store(path: Path) -> Workbench:
     """A demo store at `path`, synced, with the surest suggestions accepted."""
     today = load_scenario(BUNDLED_DEMO).as_of.date()
@@ -76,7 +122,14 @@ async def demo_store(path: Path) -> Workbench:
     Workbench(db, today=today, threshold=95).accept_product_suggestions()
     # The morning after the sync, as the operator would look at it.
     later = datetime.now(UTC) + timedelta(hours=9)
-    return Workbench(db, today=today, sync_clients=clients, clock=lambda: later)
+    return Workbench(
+        db,
+        today=today,
+        sync_clients=clients,
+        clock=lambda: later,
+        connections=demo_connections(),
+        sinks=demo_sinks(),
+    )
 
 
 async def capture(workbench: Workbench, size: tuple[int, int]) -> dict[str, str]:
@@ -96,13 +149,14 @@ async def capture(workbench: Workbench, size: tuple[int, int]) -> dict[str, str]
 
 
 async def every_shot(folder: Path) -> dict[str, str]:
-    workbench = await demo_store(folder / "demo.sqlite")
-    try:
-        return {
-            name: svg for size in SIZES for name, svg in (await capture(workbench, size)).items()
-        }
-    finally:
-        workbench.db.dispose()
+    shots = {}
+    for width, height in SIZES:  # a store each: the shots post what they approve
+        workbench = await demo_store(folder / f"demo-{width}x{height}.sqlite")
+        try:
+            shots.update(await capture(workbench, (width, height)))
+        finally:
+            workbench.db.dispose()
+    return shots
 
 
 def main() -> None:

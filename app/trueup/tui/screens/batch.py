@@ -1,5 +1,6 @@
 """Batch: the month's dry-run invoices, one row per client (total, cost, margin, anomalies by
-severity, state); `enter` opens one. Nothing here is posted anywhere."""
+severity, state or approval); `enter` opens one, `a` approves it, `p` posts the approved ones
+(batch_approval.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from trueup.core.batch_read import BatchOverview, InvoiceRow
+from trueup.core.workbench import ApprovalState
 from trueup.tui.formatting import money, month_name, plain
-from trueup.tui.screens.base import SearchableTableScreen
+from trueup.tui.screens.batch_approval import ApprovingScreen, approval_text
 from trueup.tui.widgets.row_table import Column, RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
@@ -31,7 +33,7 @@ COLUMNS = [
     Column("Err", 3, "right"),
     Column("Warn", 4, "right"),
     Column("Info", 4, "right", hide_below=96),
-    Column("State", 5),
+    Column("State", 8),
 ]
 STATE_STYLES = {"draft": "dim", "held": "yellow", "ready": "green"}
 ORDERS = ("anomalies", "money", "name")  # `o` cycles through these
@@ -47,7 +49,8 @@ def count_text(count: int, style: str) -> Text:
     return plain(count, style if count else "dim")
 
 
-def _cells(invoice: InvoiceRow) -> Sequence[Text]:
+def _cells(invoice: InvoiceRow, approval: ApprovalState | None) -> Sequence[Text]:
+    state = plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
     return (
         plain(invoice.client_name),
         plain(money(invoice.total, invoice.currency)),
@@ -56,7 +59,7 @@ def _cells(invoice: InvoiceRow) -> Sequence[Text]:
         count_text(invoice.count("error"), "bold red"),
         count_text(invoice.count("warning"), "yellow"),
         count_text(invoice.count("info"), ""),
-        plain(invoice.state, STATE_STYLES.get(invoice.state, "")),
+        approval_text(approval) if approval else state,
     )
 
 
@@ -88,7 +91,7 @@ def batch_summary(batch: BatchOverview, invoices: Sequence[InvoiceRow]) -> Text:
     return text
 
 
-class BatchScreen(SearchableTableScreen):
+class BatchScreen(ApprovingScreen):
     TITLE_TEXT = "Batch"
     AUTO_FOCUS = "#batch-table"
     HELP = "batch.md"
@@ -100,10 +103,39 @@ class BatchScreen(SearchableTableScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Invoice", id="batch.open", tooltip="Open the client's invoice"),
         Binding(
-            "o", "cycle_order", "Sort", id="batch.sort", tooltip="Sort by anomalies, money or name"
+            "a",
+            "approve",
+            "Approve",
+            id="batch.approve",
+            tooltip="Approve the invoice for posting (or withdraw its approval)",
+        ),
+        Binding(
+            "A",
+            "approve_all",
+            "Approve all",
+            show=False,
+            id="batch.approve_all",
+            tooltip="Approve every invoice that can be, after listing those that cannot",
+        ),
+        Binding(
+            "p",
+            "post",
+            "Post",
+            id="batch.post",
+            tooltip="Post the approved invoices: a summary first, then the month typed back",
         ),
         Binding("h", "hold", "Hold", id="batch.hold", tooltip="Hold the invoice (or release it)"),
-        Binding("r", "ready", "Ready", id="batch.ready", tooltip="Mark the invoice ready"),
+        Binding(
+            "o",
+            "cycle_order",
+            "Sort",
+            show=False,
+            id="batch.sort",
+            tooltip="Sort by anomalies, money or name",
+        ),
+        Binding(
+            "r", "ready", "Ready", show=False, id="batch.ready", tooltip="Mark the invoice ready"
+        ),
         Binding(
             "b", "build", "Build", show=False, id="batch.build", tooltip="Build the batch again"
         ),
@@ -153,7 +185,12 @@ class BatchScreen(SearchableTableScreen):
         yield Header()
         yield Static(id="batch-summary")
         yield SearchBar(placeholder="Search clients…", id="search")
-        yield RowTable(COLUMNS, _cells, empty="No invoices in this batch.", id="batch-table")
+        yield RowTable(
+            COLUMNS,
+            lambda invoice: _cells(invoice, self.approval_of(invoice.client_id)),
+            empty="No invoices in this batch.",
+            id="batch-table",
+        )
         yield Footer()
 
     @property
@@ -167,19 +204,23 @@ class BatchScreen(SearchableTableScreen):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self, month: str, *, rebuild: bool) -> None:
         workbench = self.workbench
-        batch = workbench.rebuild_batch(month) if rebuild else workbench.batch(month)
+        batch = workbench.rebuild_batch(month) if rebuild else workbench.review_batch(month)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(batch, batch.invoices))
 
     def on_batch_screen_loaded(self, message: Loaded) -> None:
+        if self.shown_batch is None or self.shown_batch.batch_id != message.batch.batch_id:
+            self.approvals = None
         self.shown_batch, self.invoices = message.batch, message.invoices
         self.table.loading = False
         self.show_summary()
         self.show_rows()
+        self.load_approvals(message.batch.batch_id)
 
     def show_summary(self) -> None:
         if self.shown_batch is not None:
             summary = batch_summary(self.shown_batch, self.invoices)
+            summary.append_text(self.approval_summary())
             self.query_one("#batch-summary", Static).update(summary)
 
     def worker_failed(self, worker: Worker[object]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -270,4 +271,8 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
 
     def _strip(self, text: Text, width: int, fill: Style) -> Strip:
         text.truncate(width, overflow="ellipsis", pad=True)
-        return Strip(text.render(self.app.console), width).crop_extend(0, width, fill)
+        console = self.app.console
+        # Text.render drops the text's own style when no span styles it: apply it to every
+        # segment, or header styles vanish and NO_COLOR's filter meets unstyled segments.
+        segments = Segment.apply_style(text.render(console), console.get_style(text.style))
+        return Strip(segments, width).crop_extend(0, width, fill)

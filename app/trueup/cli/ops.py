@@ -1,0 +1,130 @@
+"""Operating commands: `trueup config show`, `trueup paths`, `trueup doctor`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from trueup.cli import handles_errors, render, state
+from trueup.core.config import Settings, load_settings, toml_value
+from trueup.core.connection_check import Connections, ConnectionState
+from trueup.core.doctor import Check, run_doctor
+from trueup.core.paths import backups_dir, data_dir, default_db_path
+from trueup.core.secrets import SecretLocation
+
+config_app = typer.Typer(help="The configuration in force.", no_args_is_help=True)
+
+
+@config_app.command("show")
+@handles_errors
+def config_show(ctx: typer.Context) -> None:
+    """The effective config as TOML, each value with where it came from (file, env, default).
+
+    Secrets are never printed: only whether each is set, and where it is kept.
+    """
+    settings = load_settings(state(ctx).config_path)
+    found = "" if settings.path.exists() else " (not found: defaults and environment only)"
+    lines = [f"# {settings.path}{found}"]
+    secrets = {s.source: s for s in Connections(settings).states()}
+    for name, section in settings.sections():
+        rows = [
+            (key, toml_value(value), _origin(settings, name, key))
+            for key, value in vars(section).items()
+        ]
+        if name in secrets:
+            rows.extend(_secret_rows(secrets[name]))
+        width = max(len(f"{key} = {value}") for key, value, _ in rows)
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{f'{key} = {value}':<{width}}  # {origin}" for key, value, origin in rows)
+    typer.echo("\n".join(lines))
+
+
+def _origin(settings: Settings, section: str, key: str) -> str:
+    origin = settings.origin(section, key)
+    return f"file {settings.path}" if origin == "file" else origin
+
+
+def _secret_rows(connection: ConnectionState) -> list[tuple[str, str, str]]:
+    rows = [("client_secret", connection.secret)]
+    if connection.source == "qbo":
+        rows.append(("refresh_token", connection.token))
+    return [(key, *_redacted(location)) for key, location in rows]
+
+
+def _redacted(location: SecretLocation | None) -> tuple[str, str]:
+    if location is None:
+        return '"(not set)"', "not configured"
+    if location.found:
+        return '"(set)"', location.where
+    return '"(not set)"', f"{location.where}: {location.problem}"
+
+
+@handles_errors
+def paths_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Where trueup keeps its files, one per line: config, database, data, backups, log.
+
+    The log is the `log_event` table inside the database (`trueup log` reads it), so its line
+    names the database.
+    """
+    current = state(ctx)
+    database = (current.db_path or default_db_path()).expanduser()
+    places = {
+        "config": current.config_path,
+        "database": database,
+        "data": data_dir(),
+        "backups": backups_dir(database),
+        "log": database,
+    }
+    if as_json:
+        render.emit_json({name: str(path) for name, path in places.items()})
+        return
+    for name, path in places.items():
+        typer.echo(f"{name:<9} {path}")
+
+
+@handles_errors
+def doctor_command(
+    ctx: typer.Context,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Skip the connection tests (no network).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check this install: config, credentials (never printed), keyring, the database's
+    integrity and schema, file permissions, the SQLite version and each connection.
+
+    One line per check: ok, warn, fail or skip, with the fix. Exit 1 if any check fails.
+    """
+    current = state(ctx)
+    checks = run_doctor(
+        current.config_path, (current.db_path or default_db_path()).expanduser(), offline=offline
+    )
+    failed = any(check.status == "fail" for check in checks)
+    if as_json:
+        render.emit_json({"ok": not failed, "checks": [_check_json(check) for check in checks]})
+    else:
+        for check in checks:
+            _print_check(check)
+    if failed:
+        raise typer.Exit(1)
+
+
+STYLES = {"ok": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+
+
+def _print_check(check: Check) -> None:
+    line = Text()
+    line.append(f"{check.status:<4}", style=STYLES[check.status])
+    line.append(f"  {check.name}: {check.message}")
+    if check.fix:
+        line.append(f" — fix: {check.fix}")
+    render.stdout.print(line, soft_wrap=True)
+
+
+def _check_json(check: Check) -> dict[str, str]:
+    return {"name": check.name, "status": check.status, "message": check.message, "fix": check.fix}

@@ -1,0 +1,197 @@
+"""The Batch screen's approval and posting keys: `a` approves the invoice under the cursor (or
+withdraws its approval), `A` approves every invoice that can be after listing them, `p` opens
+the posting summary. Only approved invoices post; see core/approval.py for when one lapses."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.message import Message
+
+from trueup.core.batch_read import BatchOverview, InvoiceRow
+from trueup.core.workbench import ApprovalState, BatchApprovals, PostingPlan
+from trueup.tui.formatting import money, plain
+from trueup.tui.screens.base import SearchableTableScreen
+from trueup.tui.screens.confirm import ConfirmScreen
+from trueup.tui.widgets.row_table import Column
+
+APPROVAL_STYLES = {"approved": "bold green", "lapsed": "bold magenta"}
+APPROVE_ALL = [
+    Column("Client", 16, flex=True),
+    Column("Total", 12, "right"),
+    Column("", 24, flex=True),
+]
+LAPSED = [Column("What changed since it was approved", 20, flex=True)]
+
+
+def approval_text(state: ApprovalState) -> Text:
+    return plain(state.status, APPROVAL_STYLES.get(state.status, ""))
+
+
+def why_not_approvable(invoice: InvoiceRow, state: ApprovalState | None) -> str | None:
+    """Why `A` leaves this invoice out (the reasons `approve` would give), or None."""
+    if state is not None and state.status == "lapsed":
+        return "approval lapsed"
+    if invoice.state == "held":
+        return "held"
+    if invoice.open_errors:
+        return f"{invoice.open_errors} error{'s' if invoice.open_errors > 1 else ''} standing"
+    return None
+
+
+class ApprovingScreen(SearchableTableScreen):
+    """What the Batch screen needs to approve and post (its keys are declared there); it sets
+    `shown_batch` and `invoices`."""
+
+    shown_batch: BatchOverview | None
+    invoices: list[InvoiceRow]
+    approvals: BatchApprovals | None = None  # of the batch shown; None while they load
+
+    class ApprovalsLoaded(Message, bubble=False):
+        def __init__(self, batch_id: str, approvals: BatchApprovals) -> None:
+            super().__init__()
+            self.batch_id = batch_id
+            self.approvals = approvals
+
+    def approval_of(self, client_id: int) -> ApprovalState | None:
+        return self.approvals.states.get(client_id) if self.approvals is not None else None
+
+    def approval_summary(self) -> Text:
+        """A line of approvals: how many approved, lapsed, and a word when the store moved on."""
+        text = Text()
+        if self.approvals is None:
+            return text
+        states = self.approvals.states.values()
+        approved = sum(1 for s in states if s.status == "approved")
+        if approved:
+            text.append(f"\n{approved} approved for posting", style="green")
+        else:
+            text.append("\nNothing approved yet: a approves an invoice, A all", style="dim")
+        if self.approvals.lapsed:
+            text.append(f", {self.approvals.lapsed} lapsed", style="bold magenta")
+        if not self.approvals.current:
+            text.append(" · store changed since: b rebuilds", style="yellow")
+        return text
+
+    @work(thread=True, exclusive=True, group="approvals", exit_on_error=False)
+    def load_approvals(self, batch_id: str) -> None:
+        self.post_message(self.ApprovalsLoaded(batch_id, self.workbench.batch_approvals(batch_id)))
+
+    def on_approving_screen_approvals_loaded(self, message: ApprovalsLoaded) -> None:
+        if self.shown_batch is not None and message.batch_id == self.shown_batch.batch_id:
+            self.approvals = message.approvals
+            self.show_summary()
+            self.show_rows()
+
+    def show_summary(self) -> None:
+        raise NotImplementedError
+
+    # --- approving ------------------------------------------------------------------------------
+
+    def action_approve(self) -> None:
+        invoice, batch = self.table.current, self.shown_batch
+        if invoice is None or batch is None or self.approvals is None:
+            return
+        state = self.approval_of(invoice.client_id)
+        if state is None:
+            why = why_not_approvable(invoice, state)
+            if why is None:
+                self.approve(batch.batch_id, [invoice.client_id])
+            else:
+                fix = "release it (h)" if why == "held" else "override each on the invoice (x)"
+                self.notify(f"Not approved: {why}; {fix} first.", severity="warning", timeout=5)
+        elif state.status == "approved":
+            self.withdraw(batch.batch_id, invoice)
+        else:
+            self._explain_lapse(batch.batch_id, invoice, state)
+
+    def _explain_lapse(self, batch_id: str, invoice: InvoiceRow, state: ApprovalState) -> None:
+        when = state.approved_at.strftime("%Y-%m-%d %H:%M UTC") if state.approved_at else "?"
+        question = (
+            f"{invoice.client_name} was approved by {state.approved_by} on {when}, and the store "
+            "would now bill it differently. y withdraws the approval; to approve the invoice as "
+            "it is now, build the batch again (b) and approve it there."
+        )
+
+        def answered(withdraw: bool | None) -> None:
+            if withdraw:
+                self.withdraw(batch_id, invoice)
+
+        rows = [[plain(change)] for change in state.changes]
+        self.app.push_screen(ConfirmScreen("Approval lapsed", question, LAPSED, rows), answered)
+
+    def action_approve_all(self) -> None:
+        batch = self.shown_batch
+        if batch is None or self.approvals is None:
+            return
+        chosen, skipped = [], []
+        for invoice in sorted(self.invoices, key=lambda i: i.client_name.casefold()):
+            state = self.approval_of(invoice.client_id)
+            why = why_not_approvable(invoice, state)
+            if why is not None:
+                skipped.append((invoice, why))
+            elif state is None:
+                chosen.append(invoice)
+        if not chosen:
+            self.notify(
+                f"Nothing to approve: {len(skipped)} invoice(s) cannot be (held, errors standing "
+                "or lapsed), the others are approved.",
+                timeout=5,
+            )
+            return
+        question = (
+            f"Approve {len(chosen)} invoice(s) for posting? {len(skipped)} cannot be: a held "
+            "one until released (h), one with an error until each is overridden on the invoice "
+            "(x), a lapsed one until the batch is built again (b)."
+        )
+        rows = [
+            [plain(i.client_name), plain(money(i.total, i.currency)), plain(why, "yellow")]
+            for i, why in skipped
+        ] + [
+            [plain(i.client_name), plain(money(i.total, i.currency)), plain("approve", "green")]
+            for i in chosen
+        ]
+
+        def answered(apply: bool | None) -> None:
+            if apply:
+                self.approve(batch.batch_id, [i.client_id for i in chosen])
+
+        self.app.push_screen(ConfirmScreen("Approve all", question, APPROVE_ALL, rows), answered)
+
+    @work(thread=True, group="approve", exit_on_error=False)
+    def approve(self, batch_id: str, clients: list[int]) -> None:
+        result = self.workbench.approve(batch_id, clients)
+        message = f"Approved {len(result.approved)} invoice(s)."
+        if result.skipped:  # changed since the list was shown
+            first = result.skipped[0]
+            more = f" (and {len(result.skipped) - 1} more)" if len(result.skipped) > 1 else ""
+            message += f" Not approved: {first.client_name}: {first.reason}{more}"
+        self.app.call_from_thread(self.notify, message, timeout=5)
+        self.app.call_from_thread(self.load_approvals, batch_id)
+
+    @work(thread=True, group="approve", exit_on_error=False)
+    def withdraw(self, batch_id: str, invoice: InvoiceRow) -> None:
+        self.workbench.revoke_approval(batch_id, [invoice.client_id])
+        self.app.call_from_thread(
+            self.notify, f"Approval of {invoice.client_name} withdrawn.", timeout=4
+        )
+        self.app.call_from_thread(self.load_approvals, batch_id)
+
+    # --- posting --------------------------------------------------------------------------------
+
+    def action_post(self) -> None:
+        from trueup.tui.screens.post_summary import PostSummaryScreen
+
+        batch = self.shown_batch
+        if batch is None:
+            return
+        if not self.workbench.can_post:
+            self.notify("This workbench was opened with nowhere to post to.", severity="warning")
+            return
+        self.app.push_screen(PostSummaryScreen(batch.batch_id, batch.month), self._post)
+
+    def _post(self, plan: PostingPlan | None) -> None:
+        from trueup.tui.screens.post_progress import PostProgressScreen
+
+        if plan is not None:
+            self.app.push_screen(PostProgressScreen(plan))

@@ -1,0 +1,343 @@
+"""Posting, live: each invoice's journal state as the run moves it, a progress bar, and once the
+run ends the results (the destination's id, or the error), with retry of the failed ones and
+void of what was posted.
+
+The run is `run_posting` in a thread of its own (it writes the journal, a backup and SQLite
+transactions that would stall the screen); each move it commits comes back as a message. A
+request in flight cannot be cancelled, and need not be: whatever stops a run, posting again
+finishes it, and the journal looks a document up before it ever sends it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header, Input, ProgressBar, Static
+from textual.worker import Worker
+
+from trueup.core.workbench import EntryView, PostingPlan, RunReport
+from trueup.tui.formatting import money, month_name, plain
+from trueup.tui.screens.base import WorkbenchScreen
+from trueup.tui.widgets.row_table import Column, RowTable
+
+STATE_STYLES = {
+    "PENDING": "dim",
+    "SENDING": "bold cyan",
+    "POSTED": "bold green",
+    "REJECTED": "bold red",
+    "UNKNOWN": "bold yellow",
+}
+FINAL = ("POSTED", "REJECTED")
+COLUMNS = [
+    Column("Client", 16, flex=True),
+    Column("Reference", 16, hide_below=100),
+    Column("Total", 12, "right"),
+    Column("State", 8),
+    Column("Id or error", 16, flex=True),
+]
+REFRESH_SECONDS = 0.1  # a run moves thousands of entries; the table redraws at most this often
+
+
+def _cells(entry: EntryView) -> tuple[Text, ...]:
+    if entry.state == "POSTED":
+        outcome = plain(entry.remote_number or entry.remote_id or "", "green")
+    else:
+        outcome = plain(entry.error or "", "red" if entry.state == "REJECTED" else "yellow")
+    return (
+        plain(entry.client_name),
+        plain(entry.reference, "dim"),
+        plain(money(entry.total, entry.currency)),
+        plain(entry.state, STATE_STYLES.get(entry.state, "")),
+        outcome,
+    )
+
+
+class TypeToConfirmScreen(ModalScreen[bool]):
+    """A question answered by typing `expected` back: for what cannot be taken back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="typed.cancel", tooltip="Do nothing"),
+    ]
+
+    def __init__(self, title: str, question: str, expected: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question
+        self.expected = expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="typed-confirm", classes="dialog") as dialog:
+            dialog.border_title = self.title_text
+            dialog.border_subtitle = f"type {self.expected}, enter · esc cancels"
+            yield Static(Text(self.question), id="typed-question")
+            yield Input(placeholder=f"type {self.expected}")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.expected:
+            self.dismiss(True)
+        else:
+            self.notify(f"Type {self.expected} exactly; nothing was done.", severity="warning")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class PostProgressScreen(WorkbenchScreen):
+    TITLE_TEXT = "Posting"
+    HELP = "post.md"
+    AUTO_FOCUS = "#post-entries"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="post.back", tooltip="Back to the batch"),
+        Binding("r", "retry", "Retry", id="post.retry", tooltip="Post the failed invoices again"),
+        Binding(
+            "v",
+            "void",
+            "Void",
+            id="post.void",
+            tooltip="Void every invoice the batch posted here (after `void` and the month typed)",
+        ),
+    ]
+
+    class Moved(Message, bubble=False):
+        def __init__(self, entry: EntryView) -> None:
+            super().__init__()
+            self.entry = entry
+
+    class Queued(Message, bubble=False):
+        def __init__(self, entries: list[EntryView]) -> None:
+            super().__init__()
+            self.entries = entries
+
+    class Ended(Message, bubble=False):
+        def __init__(self, report: RunReport) -> None:
+            super().__init__()
+            self.report = report
+
+    def __init__(self, plan: PostingPlan) -> None:
+        super().__init__()
+        self.plan = plan
+        self.action_kind = "create"  # or void
+        self.entries: dict[int, EntryView] = {}
+        self.to_send: set[int] = set()  # the entries this run moves
+        self.running = False
+        self.report: RunReport | None = None
+        self._redraw_due = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="post-head")
+        yield ProgressBar(show_eta=False, id="post-bar")
+        yield RowTable(COLUMNS, _cells, empty="Nothing journaled yet.", id="post-entries")
+        yield Static(id="post-detail")
+        yield Footer()
+
+    @property
+    def table(self) -> RowTable[EntryView]:
+        return self.query_one("#post-entries", RowTable)
+
+    def on_mount(self) -> None:
+        self.watch(self.table, "cursor", self._show_detail, init=False)
+        plan = self.plan
+        self.start("create", lambda: self.workbench.queue_posting(plan))
+
+    # --- the run ----------------------------------------------------------------------------------
+
+    def start(self, action: str, queue: Callable[[], list[EntryView]]) -> None:
+        self.action_kind, self.running, self.report = action, True, None
+        self.sub_title = "Voiding" if action == "void" else "Posting"
+        self._show_head()
+        self.refresh_bindings()
+        self.run(action, queue)
+
+    @work(thread=True, exclusive=True, group="post", exit_on_error=False)
+    def run(self, action: str, queue: Callable[[], list[EntryView]]) -> None:
+        self.post_message(self.Queued(queue()))
+
+        def moved(entry: EntryView) -> None:
+            self.post_message(self.Moved(entry))
+
+        plan = self.plan
+        report = asyncio.run(
+            self.workbench.run_posting(
+                plan.batch_id, plan.destination, action=action, progress=moved
+            )
+        )
+        self.post_message(self.Ended(report))
+
+    def on_post_progress_screen_queued(self, message: Queued) -> None:
+        self.entries = {e.id: e for e in message.entries}
+        self.to_send = {e.id for e in message.entries if e.state != "POSTED"}
+        self._show_rows()
+        self.table.action_first()
+
+    def on_post_progress_screen_moved(self, message: Moved) -> None:
+        self.entries[message.entry.id] = message.entry
+        if not self._redraw_due:
+            self._redraw_due = True
+            self.set_timer(REFRESH_SECONDS, self._show_rows)
+
+    def on_post_progress_screen_ended(self, message: Ended) -> None:
+        self.running, self.report = False, message.report
+        self.entries = {e.id: e for e in message.report.entries}
+        self.sub_title = "Results"
+        self._show_rows()
+        failed = next((e for e in self.table.rows if isinstance(e, EntryView) and _failed(e)), None)
+        if failed is not None:
+            self.table.cursor = list(self.table.rows).index(failed)
+        self.refresh_bindings()
+
+    def worker_failed(self, worker: Worker[object]) -> None:
+        """The run could not start (no connection, another run on the store): say so."""
+        self.running = False
+        self.sub_title = "Not started"
+        self.query_one("#post-head", Static).update(
+            Text(f"Nothing was sent: {worker.error}\nr tries again · escape goes back", "bold red")
+        )
+        self.refresh_bindings()
+
+    # --- showing it ---------------------------------------------------------------------------
+
+    def _show_rows(self) -> None:
+        self._redraw_due = False
+        self.table.set_rows(list(self.entries.values()), key=lambda e: e.id)
+        moved = [e for i, e in self.entries.items() if i in self.to_send]
+        bar = self.query_one(ProgressBar)
+        bar.update(total=len(moved) or 1, progress=sum(1 for e in moved if e.state in FINAL))
+        if not self.running and not moved:
+            bar.update(total=1, progress=1)
+        self._show_head()
+        self._show_detail()
+
+    def _show_head(self) -> None:
+        plan, verb = self.plan, "Voiding" if self.action_kind == "void" else "Posting"
+        text = Text(no_wrap=False)
+        where = f" of {month_name(plan.month)} to {plan.destination}"
+        if self.running:
+            text.append(f"{verb} {len(self.to_send) or '…'} invoice(s){where}", style="bold")
+            text.append(f" · batch {plan.batch_id}", style="dim")
+            text.append(
+                "\nA request in flight cannot be cancelled; whatever stops a run (even quitting), "
+                "posting again finishes it without sending anything twice.",
+                style="dim",
+            )
+        elif self.report is not None:
+            text.append_text(self._outcome(self.report))
+        self.query_one("#post-head", Static).update(text)
+
+    def _outcome(self, report: RunReport) -> Text:
+        entries = report.entries
+        done = sum(1 for e in entries if e.state == "POSTED")
+        verb = "Voided" if self.action_kind == "void" else "Posted"
+        text = Text(no_wrap=False)
+        text.append(f"{verb} {done} of {len(entries)}", style="bold green" if done else "bold")
+        text.append(f" to {self.plan.destination}", style="dim")
+        if report.rejected:
+            text.append(f" · {report.rejected} rejected", style="bold red")
+        if report.unknown or report.pending:
+            text.append(f" · {report.unknown + report.pending} not settled", style="bold yellow")
+        if report.stopped:
+            text.append(f"\nStopped: {report.stopped}", style="bold red")
+        if any(_failed(e) for e in entries):
+            text.append("\nr posts the failed ones again (after fixing the cause)", style="dim")
+        elif report.backup is not None:
+            text.append("\nThe store was backed up before the run (backups/, beside it).", "dim")
+        return text
+
+    def _show_detail(self) -> None:
+        entry = self.table.current
+        text = Text(no_wrap=False)
+        if entry is not None:
+            text.append(f"{entry.client_name} · {entry.reference} · ", style="dim")
+            text.append(entry.state, style=STATE_STYLES.get(entry.state, ""))
+            if entry.remote_id:
+                text.append(f" · id {entry.remote_id}")
+                if entry.remote_number and entry.remote_number != entry.remote_id:
+                    text.append(f", number {entry.remote_number}")
+            if entry.error and entry.state != "POSTED":
+                text.append(f"\n{entry.error}", style="red")
+        self.query_one("#post-detail", Static).update(text)
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Retry and void wait (dimmed) while a run is under way; hidden when there is nothing
+        to retry or void."""
+        if action not in ("retry", "void"):
+            return True
+        if self.running:
+            return None
+        if action == "retry":
+            return self.report is None or any(_failed(e) for e in self.entries.values())
+        return self.action_kind == "create" and any(
+            e.state == "POSTED" for e in self.entries.values()
+        )
+
+    def action_back(self) -> None:
+        if self.running:
+            self.notify(
+                "Posting is under way: a request in flight cannot be cancelled. "
+                "Back once the run has ended.",
+                timeout=5,
+            )
+            return
+        self.dismiss()
+
+    def action_retry(self) -> None:
+        if self.running:
+            return
+        if self.action_kind == "void":
+            plan = self.plan
+            self.start("void", lambda: self.workbench.queue_void(plan.batch_id, plan.destination))
+            return
+        failed = [e.client_id for e in self.entries.values() if _failed(e)]
+        self.start("create", lambda: self._queue_again(failed))
+
+    def _queue_again(self, clients: list[int]) -> list[EntryView]:
+        """Plan the failed invoices again (a rejected one gets its document built anew)."""
+        plan = self.workbench.plan_posting(
+            self.plan.batch_id, self.plan.destination, clients or None
+        )
+        for planned in plan.blocked:
+            self.app.call_from_thread(
+                self.notify,
+                f"{planned.client_name} cannot post: {planned.problem}",
+                severity="warning",
+                timeout=8,
+            )
+        return self.workbench.queue_posting(plan)
+
+    def action_void(self) -> None:
+        posted = [e for e in self.entries.values() if e.state == "POSTED"]
+        if self.running or not posted:
+            return
+        plan, expected = self.plan, f"void {self.plan.month}"
+        question = (
+            f"Void the {len(posted)} invoice(s) batch {plan.batch_id} posted to "
+            f"{plan.destination}? They stay at the destination, voided; the month can be posted "
+            "again afterwards under the next reference."
+        )
+
+        def answered(void: bool | None) -> None:
+            if void:
+                self.start(
+                    "void", lambda: self.workbench.queue_void(plan.batch_id, plan.destination)
+                )
+
+        self.app.push_screen(TypeToConfirmScreen("Void", question, expected), answered)
+
+
+def _failed(entry: EntryView) -> bool:
+    return entry.state != "POSTED"

@@ -1,0 +1,195 @@
+"""The last look before posting: how many invoices, the total per currency, the destination,
+and what cannot post and why. Posting writes money documents elsewhere, so it only goes ahead
+once the operator has typed the batch's month back, as `trueup post` asks on a terminal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from trueup.tui.formatting import money, month_name, plain
+from trueup.tui.widgets.row_table import Column, RowTable
+
+if TYPE_CHECKING:
+    from trueup.core.workbench import Planned, PostingPlan, Workbench
+    from trueup.tui.app import TrueupApp
+
+# Each destination and what posting there does, in the order offered.
+DESTINATIONS = {
+    "halo-invoice": "a HaloPSA invoice per client",
+    "halo-recurring": "true up each client's HaloPSA recurring invoice",
+    "qbo": "a QuickBooks Online invoice per client",
+}
+BLOCKED = [Column("Client", 16, flex=True), Column("Why it cannot post", 24, flex=True)]
+
+
+def _blocked_cells(planned: Planned) -> tuple[Text, Text]:
+    return plain(planned.client_name), plain(planned.problem or "", "yellow")
+
+
+def plan_text(plan: PostingPlan) -> Text:
+    text = Text(no_wrap=False)
+    count = len(plan.ready)
+    text.append(f"{count} invoice{'s' if count != 1 else ''} to post", style="bold")
+    totals = plan.totals()
+    if totals:
+        text.append(": ")
+        for n, (currency, total) in enumerate(totals.items()):
+            text.append(" + " if n else "")
+            text.append(money(total, currency), style="bold")
+            text.append(f" {currency}", style="dim")
+    text.append(f"\n{len(plan.done)} already posted from this batch, ", style="dim")
+    text.append(f"{len(plan.blocked)} cannot post", style="yellow" if plan.blocked else "dim")
+    return text
+
+
+class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
+    """Dismisses with the plan to post, or None."""
+
+    TITLE_TEXT = "Post"
+    HELP = "post.md"
+    AUTO_FOCUS = "#post-month"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="post.cancel", tooltip="Close: post nothing"),
+        # A modal screen keeps the App's keys from firing: help is bound here again.
+        Binding("f1", "app.help", "Help", id="post.help", tooltip="Help and keys for posting"),
+        Binding(
+            "up",
+            "destination(-1)",
+            "Destination",
+            show=False,
+            id="post.destination_up",
+            tooltip="The destination above (while typing the month)",
+        ),
+        Binding(
+            "down",
+            "destination(1)",
+            "Destination",
+            show=False,
+            id="post.destination_down",
+            tooltip="The destination below (while typing the month)",
+        ),
+    ]
+
+    class PlanRead(Message, bubble=False):
+        def __init__(self, plan: PostingPlan) -> None:
+            super().__init__()
+            self.plan = plan
+
+    def __init__(self, batch_id: str, month: str, destination: str = "halo-invoice") -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.month = month
+        self.destination = destination
+        self.plan: PostingPlan | None = None
+
+    @property
+    def workbench(self) -> Workbench:
+        return cast("TrueupApp", self.app).workbench
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="post-summary", classes="dialog") as dialog:
+            dialog.border_title = f"Post {month_name(self.month)} · {self.batch_id}"
+            dialog.border_subtitle = "↑↓ destination · enter posts · tab blocked · esc cancels"
+            yield Static(id="post-destination")
+            yield Static(id="post-plan")
+            yield RowTable(BLOCKED, _blocked_cells, empty="Nothing blocked.", id="post-blocked")
+            with Horizontal(id="post-confirm"):
+                yield Input(placeholder=f"type {self.month} to post", id="post-month")
+                yield Button("Post", id="post-go", variant="error", disabled=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#post-destination", Static).border_title = "Destination"
+        self.query_one("#post-blocked", RowTable).border_title = "Cannot post"
+        self._show_destinations()
+        self.load(self.destination)
+
+    def _show_destinations(self) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for n, (destination, about) in enumerate(DESTINATIONS.items()):
+            chosen = destination == self.destination
+            text.append("\n" if n else "")
+            text.append("▸ " if chosen else "  ", style="bold")
+            text.append(f"{destination:<15}", style="bold reverse" if chosen else "")
+            text.append(f" {about}", style="" if chosen else "dim")
+        self.query_one("#post-destination", Static).update(text)
+
+    def action_destination(self, step: int) -> None:
+        choices = list(DESTINATIONS)
+        index = choices.index(self.destination) + step
+        if 0 <= index < len(choices):
+            self.destination = choices[index]
+            self._show_destinations()
+            self.load(self.destination)
+
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
+    def load(self, destination: str) -> None:
+        self.app.call_from_thread(self._reading, destination)
+        plan = self.workbench.plan_posting(self.batch_id, destination)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.PlanRead(plan))
+
+    def _reading(self, destination: str) -> None:
+        self.plan = None
+        self.query_one("#post-plan", Static).update(
+            Text(f"Reading what would post to {destination}…", style="dim")
+        )
+        self.query_one("#post-blocked", RowTable).loading = True
+        self._typed()
+
+    def on_post_summary_screen_plan_read(self, message: PlanRead) -> None:
+        if message.plan.destination != self.destination:
+            return  # the operator has moved on to another destination
+        self.plan = message.plan
+        self.query_one("#post-plan", Static).update(plan_text(message.plan))
+        blocked = self.query_one("#post-blocked", RowTable)
+        blocked.loading = False
+        # The reasons to act on before the many "not approved".
+        rows = sorted(message.plan.blocked, key=lambda planned: planned.problem == "not approved")
+        blocked.set_rows(rows)
+        self._typed()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(str(error) or type(error).__name__, severity="error", timeout=10)
+            self.query_one("#post-plan", Static).update(
+                Text(f"Cannot post to {self.destination}: {error}", style="bold red")
+            )
+            self.query_one("#post-blocked", RowTable).loading = False
+
+    @on(Input.Changed, "#post-month")
+    def _typed(self) -> None:
+        self.query_one("#post-go", Button).disabled = self._refusal() is not None
+
+    def _refusal(self) -> str | None:
+        """Why posting cannot go ahead now, or None when it can."""
+        if self.plan is None:
+            return "Still reading what would post."
+        if not self.plan.ready:
+            return f"Nothing to post to {self.destination}: approve invoices first (a, A)."
+        typed = self.query_one("#post-month", Input).value.strip()
+        if typed != self.plan.month:
+            return f"Type {self.plan.month} exactly to post; nothing was sent."
+        return None
+
+    @on(Input.Submitted, "#post-month")
+    @on(Button.Pressed, "#post-go")
+    def _post(self) -> None:
+        refusal = self._refusal()
+        if refusal is not None:
+            self.notify(refusal, severity="warning", timeout=5)
+            return
+        self.dismiss(self.plan)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

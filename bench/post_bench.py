@@ -1,0 +1,231 @@
+"""Benchmark: post a 2,000-client batch to each destination over loopback HTTP.
+
+Generates (or reuses) the N-client scenario, serves it with `trueup sandbox serve`, syncs it,
+accepts every suggestion (Pax8 -> Halo, Halo -> QuickBooks), builds the month's batch, approves
+every invoice (errors overridden "for the bench"), then posts it to halo-invoice, qbo and
+halo-recurring in turn, each on a fresh copy of the approved store and a fresh simulator.
+Reports requests made against the floor the APIs allow, wall time with both sides' rate limits
+off, and the floor the real rate limits impose on wall time. Usage:
+
+    python bench/post_bench.py --clients 2000 [--seed 1] [--to halo-invoice ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MONTH, TODAY = "2026-11", "2026-11-21"
+LIMITS = {"halo": (300, 300.0), "qbo": (500, 60.0)}  # requests per window in seconds
+
+
+def trueup(*args: str) -> list[str]:
+    return [sys.executable, "-m", "trueup", *args]
+
+
+@contextmanager
+def served(scenario: Path) -> Iterator[dict[str, str]]:
+    process = subprocess.Popen(
+        trueup("sandbox", "serve", "--scenario", str(scenario), "--no-rate-limits"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert process.stdout is not None
+    urls = json.loads(process.stdout.readline())
+    creds = {f"TRUEUP_{s}_CLIENT_{k}": "sandbox" for s in ("PAX8", "HALO", "QBO")
+             for k in ("ID", "SECRET")}  # fmt: skip
+    env = {
+        **creds,
+        "TRUEUP_PAX8_URL": urls["pax8"],
+        "TRUEUP_HALO_URL": urls["halo"],
+        "TRUEUP_HALO_AUTH_URL": urls["halo_auth"],
+        "TRUEUP_QBO_URL": urls["qbo"],
+        "TRUEUP_QBO_REALM": "sandbox",
+        "TRUEUP_QBO_REFRESH_TOKEN": "sandbox",
+        "TRUEUP_TODAY": TODAY,
+        "TRUEUP_CLIENT_RATE_LIMITS": "off",
+    }
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def prepare(scenario: Path, folder: Path) -> tuple[Path, str, int]:
+    """The approved store: synced, mapped, batch built, every invoice approved."""
+    from trueup.core.approval import approve
+    from trueup.core.batch import build_batch
+    from trueup.core.db import open_database
+
+    db_path = folder / "approved.sqlite"
+    with served(scenario) as env:
+        run_env = {**os.environ, **env, "TRUEUP_DB": str(db_path),
+                   "TRUEUP_CONFIG": str(folder / "config.toml")}  # fmt: skip
+        # Every suggestion, however weak: the bench posts every client, not a careful mapping.
+        for args in (("sync",), ("map", "accept", "--min-score", "0")):
+            subprocess.run(trueup(*args), env=run_env, check=True, capture_output=True)
+        db = open_database(db_path)
+        asyncio.run(_qbo_catalog(db))
+    from trueup.core.qbo_mapping import accept_qbo_suggestions, map_item, missing_qbo_targets
+
+    accept_qbo_suggestions(db, min_score=0)
+    # The generated QuickBooks company has fewer items than Halo: the rest go to one item.
+    with db.read() as conn:
+        fallback = conn.exec_driver_sql(
+            "SELECT min(id) FROM qbo_item "
+            "WHERE coalesce(active, 1) AND coalesce(type, '') != 'Category'"
+        ).scalar()
+    for missing in missing_qbo_targets(db).items:
+        map_item(db, missing.halo_id, fallback)
+    batch = build_batch(db, MONTH, today=date.fromisoformat(TODAY))
+    codes = sorted(
+        {
+            a["code"]
+            for invoice in batch.body["invoices"]
+            for a in [*invoice["anomalies"], *(x for line in invoice["lines"]
+                                                for x in line["anomalies"])]
+            if a["severity"] == "error"
+        }
+    )  # fmt: skip
+    result = approve(db, batch.batch_id, overrides=[(c, "bench") for c in codes], by="bench")
+    db.dispose()
+    return db_path, batch.batch_id, len(result.approved)
+
+
+async def _qbo_catalog(db: Any) -> None:
+    from trueup.core.qbo import QboClient, token_url_for
+    from trueup.core.qbo_catalog import refresh_qbo_catalog
+
+    url = os.environ["TRUEUP_QBO_URL"]
+    async with QboClient(url, "sandbox", "sandbox", "sandbox", "sandbox", lambda _: None,
+                         token_url=token_url_for(url), rate=None) as client:  # fmt: skip
+        await refresh_qbo_catalog(db, client)
+
+
+async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
+    from trueup.core.halo import HaloClient
+    from trueup.core.posting import plan_posting, queue_posting
+    from trueup.core.posting_run import run_posting
+    from trueup.core.qbo import QboClient, token_url_for
+    from trueup.core.sink_halo import HaloInvoiceSink
+    from trueup.core.sink_halo_recurring import HaloRecurringSink
+    from trueup.core.sink_qbo import QboSink
+
+    plan = plan_posting(db, batch_id, destination, today=date.fromisoformat(TODAY))
+    queue_posting(db, plan, by="bench")
+    client: Any
+    if destination == "qbo":
+        url = os.environ["TRUEUP_QBO_URL"]
+        client = QboClient(url, "sandbox", "sandbox", "sandbox", "sandbox", lambda _: None,
+                           token_url=token_url_for(url), rate=None)  # fmt: skip
+        sink: Any = QboSink(client)
+    else:
+        client = HaloClient(os.environ["TRUEUP_HALO_URL"], os.environ["TRUEUP_HALO_AUTH_URL"],
+                            "sandbox", "sandbox", rate=None)  # fmt: skip
+        sink = (HaloInvoiceSink if destination == "halo-invoice" else HaloRecurringSink)(client)
+    started = time.perf_counter()
+    async with client:
+        report = await run_posting(db, sink, batch_id, backup=False)
+    seconds = time.perf_counter() - started
+    documents = [p.document for p in plan.ready if p.document is not None]
+    return {
+        "invoices": len(documents),
+        "posted": report.posted,
+        "blocked": len(plan.blocked),
+        "blocked_because": dict(Counter(_reason(p.problem) for p in plan.blocked).most_common(5)),
+        "found": report.found,
+        "complete": report.complete,
+        "requests": client.stats.requests,
+        "token_requests": client.stats.token_requests,
+        "floor": floor(destination, documents, sink),
+        "seconds_limits_off": round(seconds, 1),
+    }
+
+
+def _reason(problem: str | None) -> str:
+    return (problem or "").split(":")[0].split(" for ")[0]
+
+
+def floor(destination: str, documents: list[Any], sink: Any) -> int:
+    """The fewest requests the API allows: a token, one lookup, one create per document (QBO
+    and Halo invoices take one document per create); recurring invoices in arrays of the sink's
+    size, plus one create per adjustment invoice."""
+    if destination == "halo-recurring":
+        changed = {c.recurring_invoice_id for d in documents for c in d.recurring}
+        adjustments = sum(1 for d in documents if d.lines)
+        return 1 + 2 + math.ceil(len(changed) / sink.batch_size) + adjustments
+    lookups = math.ceil(len(documents) / 50) if destination == "qbo" else 1
+    return 1 + lookups + len(documents)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--to", nargs="*", default=["halo-invoice", "qbo", "halo-recurring"])
+    parser.add_argument("--scenario", type=Path, help="reuse this scenario file")
+    options = parser.parse_args()
+    from trueup.core.db import open_database
+
+    with tempfile.TemporaryDirectory(prefix="trueup-post-bench-") as tmp:
+        folder = Path(tmp)
+        scenario = options.scenario or folder / "scenario.json"
+        if options.scenario is None:
+            with scenario.open("w") as out:
+                subprocess.run(
+                    trueup(
+                        "sandbox",
+                        "generate",
+                        "--clients",
+                        str(options.clients),
+                        "--seed",
+                        str(options.seed),
+                        "--month",
+                        MONTH,
+                    ),
+                    stdout=out,
+                    check=True,
+                )
+        started = time.perf_counter()
+        approved, batch_id, count = prepare(scenario, folder)
+        report: dict[str, Any] = {
+            "clients": options.clients,
+            "approved": count,
+            "prepare_seconds": round(time.perf_counter() - started, 1),
+        }
+        for destination in options.to:
+            copy = folder / f"{destination}.sqlite"
+            shutil.copy(approved, copy)
+            with served(scenario):
+                db = open_database(copy)
+                result = asyncio.run(_post(db, batch_id, destination))
+                db.dispose()
+            limit, window = LIMITS["qbo" if destination == "qbo" else "halo"]
+            result["floor_seconds_real_limits"] = math.ceil(result["requests"] / limit) * window
+            report[destination] = result
+            print(destination, json.dumps(result), file=sys.stderr)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

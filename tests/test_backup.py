@@ -1,0 +1,144 @@
+"""Backups of the store: restorable, private, pruned, and named when the store is corrupt."""
+
+import asyncio
+import os
+import re
+import shutil
+import sqlite3
+import stat
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from trueup.cli import app
+from trueup.core import models as m
+from trueup.core.backup import backup_database, latest_backup, list_backups
+from trueup.core.db import StoreError, open_database
+from trueup.core.sync import sync_sources
+from trueup.sandbox.scenario import parse_scenario
+from trueup.sandbox.serve import build_simulators, in_process_transports
+from world import world
+
+TODAY = date(2026, 11, 21)
+
+
+@pytest.fixture
+def synced(tmp_path):
+    from trueup.core.connections import sandbox_clients
+
+    db = open_database(tmp_path / "store" / "trueup.sqlite")
+    transports = in_process_transports(build_simulators(parse_scenario(world())))
+    creds = {s: {"client_id": "sandbox", "client_secret": "sandbox"} for s in ("pax8", "halo")}
+    pax8, halo = sandbox_clients(transports, creds)
+
+    async def go():
+        async with pax8, halo:
+            return await sync_sources(db, pax8=pax8, halo=halo, today=TODAY)
+
+    assert all(r.status == "ok" for r in asyncio.run(go()))
+    yield db
+    db.dispose()
+
+
+def _count(db, model):
+    with db.read() as conn:
+        return conn.execute(select(func.count()).select_from(m.table_of(model))).scalar_one()
+
+
+def test_a_backup_is_a_private_standalone_copy_that_opens_as_the_store(synced):
+    path = backup_database(synced, "posting")
+    assert re.fullmatch(r"trueup-\d{8}T\d{6}Z-posting\.sqlite", path.name)
+    assert path.parent == synced.path.parent / "backups"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with sqlite3.connect(path) as conn:  # one self-contained file: no WAL to carry along
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    restored = open_database(path)
+    try:
+        for model in (m.Pax8Subscription, m.HaloRecurringInvoiceLine, m.SyncRun, m.LogEvent):
+            assert _count(restored, model) == _count(synced, model) > 0
+    finally:
+        restored.dispose()
+
+
+def test_a_backup_holds_only_committed_data_while_another_connection_writes(synced):
+    before = _count(synced, m.LogEvent)
+    writer = sqlite3.connect(synced.path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(
+            "INSERT INTO log_event(at, level, event, details) "
+            "VALUES ('2026-11-21 00:00:00', 'INFO', 'uncommitted', '{}')"
+        )
+        path = backup_database(synced, "mid-write")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM log_event").fetchone()[0] == before
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_only_the_newest_backups_are_kept(synced):
+    made = [backup_database(synced, f"run {n}", keep=3) for n in range(5)]
+    kept = list_backups(synced.path)
+    assert kept == made[-3:]
+    assert latest_backup(synced.path) == made[-1]
+    assert all(not p.exists() for p in made[:2])
+    assert made[1].name.endswith("-run-1.sqlite")  # the reason, made safe for a file name
+
+
+def test_two_backups_in_the_same_second_do_not_overwrite_each_other(synced):
+    first = backup_database(synced, "posting")
+    second = backup_database(synced, "posting")
+    assert first != second and first.exists() and second.exists()
+
+
+def test_no_backup_yet(tmp_path):
+    assert latest_backup(tmp_path / "trueup.sqlite") is None
+
+
+def _corrupt(path):
+    for sidecar in (f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(sidecar):
+            os.remove(sidecar)
+    path.write_bytes(b"\x00garbage" * 4096)
+
+
+def test_a_corrupt_store_names_the_latest_backup_and_how_to_restore_it(synced):
+    backup = backup_database(synced, "posting")
+    synced.dispose()
+    _corrupt(synced.path)
+    with pytest.raises(StoreError) as caught:
+        open_database(synced.path)
+    message = str(caught.value)
+    assert str(backup) in message and "copy the backup" in message
+    assert "\n" not in message
+
+    result = CliRunner().invoke(app, ["--db", str(synced.path), "status"])
+    assert result.exit_code == 1
+    assert str(backup) in result.stderr and "Traceback" not in result.output
+
+
+def test_a_corrupt_store_without_backups_says_so(tmp_path):
+    path = tmp_path / "trueup.sqlite"
+    path.write_bytes(b"garbage" * 500)
+    with pytest.raises(StoreError, match="no backup of it exists"):
+        open_database(path)
+
+
+def test_following_the_restore_hint_gives_back_a_working_store(synced):
+    backup = backup_database(synced, "posting")
+    subscriptions = _count(synced, m.Pax8Subscription)
+    synced.dispose()
+    _corrupt(synced.path)
+    # What the message says: move the damaged file aside, copy the backup in its place.
+    synced.path.rename(synced.path.with_name("trueup.sqlite.corrupt"))
+    shutil.copyfile(backup, synced.path)
+    restored = open_database(synced.path)
+    try:
+        assert _count(restored, m.Pax8Subscription) == subscriptions
+    finally:
+        restored.dispose()

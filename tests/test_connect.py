@@ -1,0 +1,381 @@
+"""`trueup connect pax8|halo|qbo` against the simulators served on loopback: flags for scripts,
+prompts on a terminal, "connection works" or exactly why not, and where the secret went."""
+
+import json
+import re
+import tomllib
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from keyring.errors import KeyringError, NoKeyringError
+from typer.testing import CliRunner
+
+from fake_keyrings import MemoryKeyring, RaisingKeyring, using
+from trueup.cli import app
+from trueup.core import secret_store
+from trueup.core.config import Settings
+from trueup.core.connection_check import WORKS, Connections, check_client
+from trueup.core.halo import HaloClient
+from trueup.core.qbo_consent import ConsentError, authorize_url, read_pasted
+from trueup.core.secret_store import KeyringStore
+from trueup.core.secrets import Secrets
+from trueup.sandbox.scenario import parse_scenario
+from trueup.sandbox.serve import build_simulators, in_process_transports, serve_in_background
+from world import world
+
+ENV_NAMES = (
+    "TRUEUP_PAX8_URL",
+    "TRUEUP_HALO_URL",
+    "TRUEUP_HALO_AUTH_URL",
+    "TRUEUP_QBO_URL",
+    "TRUEUP_QBO_TOKEN_URL",
+    "TRUEUP_QBO_REALM",
+    "TRUEUP_PAX8_CLIENT_ID",
+    "TRUEUP_HALO_CLIENT_ID",
+    "TRUEUP_QBO_CLIENT_ID",
+    "TRUEUP_PAX8_CLIENT_SECRET",
+    "TRUEUP_HALO_CLIENT_SECRET",
+    "TRUEUP_QBO_CLIENT_SECRET",
+    "TRUEUP_QBO_REFRESH_TOKEN",
+    "TRUEUP_SECRETS_PASSPHRASE",
+    "TRUEUP_TODAY",
+)
+
+
+@pytest.fixture(scope="module")
+def urls():
+    with serve_in_background(build_simulators(parse_scenario(world()))) as served:
+        yield served
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_SECRETS_FILE", str(tmp_path / "secrets.enc"))
+    monkeypatch.setattr(secret_store, "SCRYPT_N", 2**10)
+    return tmp_path
+
+
+@pytest.fixture
+def memory_keyring():
+    with using(MemoryKeyring()) as backend:
+        yield backend
+
+
+def invoke(*args, input=None):
+    return CliRunner().invoke(app, ["connect", *args], input=input)
+
+
+def config(env):
+    return tomllib.loads((env / "config.toml").read_text())
+
+
+# --- Pax8 and HaloPSA ---------------------------------------------------------------------------
+
+
+def test_pax8_by_flags_works_and_keeps_the_secret_in_the_keyring(env, urls, memory_keyring):
+    result = invoke(
+        "pax8", "--url", urls.pax8, "--client-id", "sandbox", "--client-secret", "sandbox"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Pax8: connection works" in result.stderr
+    assert "the secret in the OS keyring" in result.stderr
+    assert config(env)["pax8"] == {"url": urls.pax8, "client_id": "sandbox"}
+    assert memory_keyring.passwords == {("trueup", "pax8:sandbox"): "sandbox"}
+    assert "sandbox" not in (env / "config.toml").read_text().split("client_id")[0]
+
+
+def test_a_wrong_secret_says_why_and_saves_nothing(env, urls, memory_keyring):
+    result = invoke("pax8", "--url", urls.pax8, "--client-id", "sandbox", "--client-secret", "nope")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: Pax8 rejected the client id or secret (401 access_denied): check "
+        "TRUEUP_PAX8_CLIENT_ID / TRUEUP_PAX8_CLIENT_SECRET (nothing was saved)"
+    )
+    assert not (env / "config.toml").exists() and memory_keyring.passwords == {}
+
+
+def test_a_wrong_tenant_url_is_named(env, urls, memory_keyring):
+    wrong = urls.halo + "/wrong"
+    result = invoke("halo", "--url", wrong, "--client-id", "sandbox", "--client-secret", "sandbox")
+    assert result.exit_code == 1
+    assert f"HaloPSA at {wrong} answered GET /wrong/api/authinfo with 404" in result.stderr
+    assert "check TRUEUP_HALO_URL" in result.stderr
+
+
+def test_halo_secret_from_stdin(env, urls, memory_keyring):
+    result = invoke(
+        "halo", "--url", urls.halo, "--client-id", "sandbox", "--client-secret-stdin",
+        input="sandbox\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "HaloPSA: connection works" in result.stderr
+    assert memory_keyring.passwords == {("trueup", "halo:sandbox"): "sandbox"}
+    assert config(env)["halo"]["url"] == urls.halo
+
+
+def test_a_secret_in_the_environment_is_used_and_not_stored(env, urls, memory_keyring, monkeypatch):
+    monkeypatch.setenv("TRUEUP_HALO_CLIENT_SECRET", "sandbox")
+    result = invoke("halo", "--url", urls.halo, "--client-id", "sandbox")
+    assert result.exit_code == 0, result.output
+    assert "comes from TRUEUP_HALO_CLIENT_SECRET; nothing is stored" in result.stderr
+    assert "the secret in TRUEUP_HALO_CLIENT_SECRET" in result.stderr
+    assert memory_keyring.passwords == {}
+
+
+def test_without_a_terminal_a_missing_value_names_its_flag(env, urls, memory_keyring):
+    result = invoke("pax8", "--url", urls.pax8, "--client-secret", "sandbox")
+    assert result.exit_code == 1
+    assert "Pax8 client id is needed: give --client-id (no terminal to ask on)" in result.stderr
+
+
+def test_prompts_on_a_terminal_keep_the_secret_hidden(env, urls, memory_keyring, monkeypatch):
+    monkeypatch.setattr("trueup.cli.connect._interactive", lambda: True)
+    result = invoke("pax8", "--url", urls.pax8, input="sandbox\nsandbox\n")
+    assert result.exit_code == 0, result.output
+    assert "Pax8 client id" in result.stdout and "Pax8 client secret" in result.stdout
+    assert result.stdout.count("sandbox") == 1  # the id is echoed, the secret is not
+
+
+def test_no_test_saves_without_reaching_the_service(env, memory_keyring):
+    url = "http://127.0.0.1:9/v1"  # nothing listens
+    result = invoke("pax8", "--url", url, "--client-id", "x", "--client-secret", "y", "--no-test")
+    assert result.exit_code == 0, result.output
+    assert "connection works" not in result.stderr
+    assert memory_keyring.passwords == {("trueup", "pax8:x"): "y"}
+
+
+def test_no_keyring_offers_the_fallbacks_then_the_encrypted_file_works(env, urls, monkeypatch):
+    args = ("pax8", "--url", urls.pax8, "--client-id", "sandbox", "--client-secret", "sandbox")
+    with using(RaisingKeyring(NoKeyringError())):
+        refused = invoke(*args)
+        assert refused.exit_code == 1
+        assert refused.stderr.startswith("error: no OS keyring on this host")
+        assert "set TRUEUP_PAX8_CLIENT_SECRET in the environment" in refused.stderr
+        assert "--secrets encrypted-file" in refused.stderr
+        assert not (env / "config.toml").exists()
+
+        monkeypatch.setenv("TRUEUP_SECRETS_PASSPHRASE", "correct horse")
+        opted = invoke(*args, "--secrets", "encrypted-file")
+        assert opted.exit_code == 0, opted.output
+        assert "the secret in the encrypted file" in opted.stderr
+        assert config(env)["secrets"] == {"backend": "encrypted-file"}
+        settings = Settings(path=env / "config.toml")
+        settings.secrets.backend = "encrypted-file"
+        assert Secrets(settings).client_secret("pax8", "sandbox") == "sandbox"
+
+        monkeypatch.setenv("TRUEUP_SECRETS_PASSPHRASE", "wrong")
+        again = invoke("pax8", "--url", urls.pax8, "--client-id", "sandbox", "--client-secret", "x")
+        assert again.exit_code == 1
+        assert "the passphrase does not open" in again.stderr
+
+
+def test_an_unknown_secrets_backend_is_bad_usage(env):
+    assert invoke("pax8", "--secrets", "vault").exit_code == 2
+
+
+def test_a_missing_permission_is_named():
+    def deny(request):
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        return httpx.Response(403, json={"message": "denied"})
+
+    client = HaloClient(
+        "https://acme.halopsa.com", "https://acme.halopsa.com/auth", "id", "secret",
+        transport=httpx.MockTransport(deny), rate=None,
+    )  # fmt: skip
+    result = asyncio_run(check_client("halo", client))
+    assert not result.ok
+    assert "give the API application the read:customers permission" in result.message
+
+
+# --- QuickBooks -------------------------------------------------------------------------------
+
+
+def qbo_args(urls, *more):
+    return ("qbo", "--url", urls.qbo, "--client-id", "sandbox", "--client-secret", "sandbox", *more)
+
+
+def test_qbo_paste_flow(env, urls, memory_keyring, monkeypatch):
+    monkeypatch.setattr("trueup.cli.connect._interactive", lambda: True)
+    monkeypatch.setattr("trueup.cli.connect.token_urlsafe", lambda n: "st4te")
+    pasted = "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl?code=sandbox-code&state=st4te&realmId=sandbox"
+    result = invoke(*qbo_args(urls), input=pasted + "\n")
+    assert result.exit_code == 0, result.output
+    link = re.search(r"https://appcenter\.intuit\.com/connect/oauth2\?\S+", result.stderr)
+    assert link is not None
+    query = parse_qs(urlsplit(link.group()).query)
+    assert query == {
+        "client_id": ["sandbox"],
+        "response_type": ["code"],
+        "scope": ["com.intuit.quickbooks.accounting"],
+        "redirect_uri": ["https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"],
+        "state": ["st4te"],
+    }
+    assert "QuickBooks Online: connection works" in result.stderr
+    assert config(env)["qbo"] == {
+        "url": urls.qbo, "token_url": "", "realm_id": "sandbox", "client_id": "sandbox"
+    }  # fmt: skip
+    stored = json.loads(memory_keyring.passwords[("trueup", "qbo:sandbox:refresh_token")])
+    assert stored["token"].startswith("RT1-")
+    assert memory_keyring.passwords[("trueup", "qbo:sandbox")] == "sandbox"
+
+
+def test_qbo_code_for_scripts_and_the_test_rotates_the_stored_token(env, urls, memory_keyring):
+    result = invoke(*qbo_args(urls, "--code", "sandbox-code", "--realm", "sandbox", "--no-test"))
+    assert result.exit_code == 0, result.output
+    key = ("trueup", "qbo:sandbox:refresh_token")
+    first = memory_keyring.passwords[key]
+    settings = Settings(path=env / "config.toml")
+    settings.qbo.url, settings.qbo.realm_id, settings.qbo.client_id = urls.qbo, "sandbox", "sandbox"
+    assert asyncio_run(Connections(settings).check("qbo")).message == WORKS
+    assert memory_keyring.passwords[key] != first  # rotated, and kept
+
+
+def test_qbo_refresh_token_import(env, urls, memory_keyring):
+    result = invoke(*qbo_args(urls, "--realm", "sandbox", "--refresh-token", "sandbox"))
+    assert result.exit_code == 0, result.output
+    assert "QuickBooks Online: connection works" in result.stderr
+    token = json.loads(memory_keyring.passwords[("trueup", "qbo:sandbox:refresh_token")])["token"]
+    assert token.startswith("RT1-")  # the imported one was used once and replaced
+
+
+def test_qbo_refuses_an_address_from_another_attempt(env, urls, memory_keyring, monkeypatch):
+    monkeypatch.setattr("trueup.cli.connect._interactive", lambda: True)
+    pasted = "https://x/cb?code=sandbox-code&state=old&realmId=sandbox"
+    result = invoke(*qbo_args(urls), input=pasted + "\n")
+    assert result.exit_code == 1
+    assert "comes from another attempt" in result.stderr
+    assert not (env / "config.toml").exists()
+
+
+def test_qbo_a_wrong_code_is_explained(env, urls, memory_keyring):
+    result = invoke(*qbo_args(urls, "--code", "expired", "--realm", "sandbox"))
+    assert result.exit_code == 1
+    assert "QuickBooks refused the refresh token or authorization code" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("pasted", "expected"),
+    [
+        ("AB11-code", ("AB11-code", None)),
+        ("https://x/cb?code=C1&state=s&realmId=42", ("C1", "42")),
+        ("code=C2&realmId=7", ("C2", "7")),
+    ],
+)
+def test_reading_what_was_pasted(pasted, expected):
+    consent = read_pasted(pasted, "s")
+    assert (consent.code, consent.realm_id) == expected
+
+
+@pytest.mark.parametrize(
+    ("pasted", "message"),
+    [
+        ("", "nothing was pasted"),
+        ("https://x/cb?error=access_denied&state=s", "did not give consent (access_denied)"),
+        ("https://x/cb?state=s&realmId=1", "no code in what was pasted"),
+    ],
+)
+def test_pasted_addresses_that_are_no_consent(pasted, message):
+    with pytest.raises(ConsentError, match=re.escape(message)):
+        read_pasted(pasted, "s")
+
+
+def test_the_authorize_url_asks_for_accounting_only():
+    url = authorize_url("id", "https://example.com/cb", "xyz")
+    assert url.startswith("https://appcenter.intuit.com/connect/oauth2?")
+    assert "scope=com.intuit.quickbooks.accounting&" in url
+
+
+def test_checks_run_in_process_against_the_simulators(tmp_path):
+    sims = build_simulators(parse_scenario(world()))
+    settings = Settings(path=tmp_path / "config.toml")
+    settings.pax8.url, settings.pax8.client_id = "http://pax8.sandbox/v1", "sandbox"
+    settings.halo.url, settings.halo.client_id = "http://halo.sandbox", "sandbox"
+    settings.halo.auth_url = "http://halo.sandbox/auth"
+    env = {"TRUEUP_PAX8_CLIENT_SECRET": "sandbox", "TRUEUP_HALO_CLIENT_SECRET": "wrong"}
+    with using(MemoryKeyring()):
+        connections = Connections(
+            settings, secrets=Secrets(settings, env=env), transports=in_process_transports(sims)
+        )
+        assert asyncio_run(connections.check("pax8")).message == WORKS
+        halo = asyncio_run(connections.check("halo"))
+        qbo = asyncio_run(connections.check("qbo"))
+    assert not halo.ok and "HaloPSA rejected the client id or secret" in halo.message
+    assert not qbo.ok and "QuickBooks is not configured: run `trueup connect qbo`" in qbo.message
+
+
+def asyncio_run(awaitable):
+    import asyncio
+
+    return asyncio.run(awaitable)
+
+
+def test_a_failed_reconnect_keeps_the_stored_secret(env, urls, memory_keyring):
+    good = ("pax8", "--url", urls.pax8, "--client-id", "sandbox", "--client-secret", "sandbox")
+    assert invoke(*good).exit_code == 0
+    assert invoke(*good[:-1], "wrong").exit_code == 1
+    assert memory_keyring.passwords == {("trueup", "pax8:sandbox"): "sandbox"}
+
+
+class RecordingKeyring(MemoryKeyring):
+    def __init__(self, events, fail=False):
+        super().__init__()
+        self.events, self.fail = events, fail
+
+    def set_password(self, service, username, password):
+        if self.fail:
+            raise KeyringError("the keyring went away")
+        self.events.append(("stored", password))
+        super().set_password(service, username, password)
+
+
+class RecordingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner, events):
+        self.inner, self.events = inner, events
+
+    async def handle_async_request(self, request):
+        self.events.append(("sent", request.url.path))
+        response = await self.inner.handle_async_request(request)
+        if request.url.path.endswith("/tokens/bearer"):
+            await response.aread()
+            self.events.append(("issued", json.loads(response.content)["refresh_token"]))
+        return response
+
+
+def qbo_connections(tmp_path, keyring_backend, events):
+    settings = Settings(path=tmp_path / "config.toml")
+    settings.qbo.url, settings.qbo.client_id, settings.qbo.realm_id = (
+        "http://qbo.sandbox", "sandbox", "sandbox"
+    )  # fmt: skip
+    env = {"TRUEUP_QBO_CLIENT_SECRET": "sandbox", "TRUEUP_QBO_REFRESH_TOKEN": "sandbox"}
+    qbo = in_process_transports(build_simulators(parse_scenario(world())))["qbo"]
+    secrets = Secrets(settings, env=env, store=KeyringStore(keyring_backend))
+    return Connections(
+        settings, secrets=secrets, transports={"qbo": RecordingTransport(qbo, events)}
+    )
+
+
+def test_a_rotated_refresh_token_is_stored_before_it_is_used(tmp_path):
+    events = []
+    connections = qbo_connections(tmp_path, RecordingKeyring(events), events)
+    assert asyncio_run(connections.check("qbo")).ok
+    issued = events[1][1]
+    assert [kind for kind, _ in events] == ["sent", "issued", "stored", "sent"]
+    assert events[0][1] == "/oauth2/v1/tokens/bearer" and events[3][1].endswith("/query")
+    assert json.loads(events[2][1])["token"] == issued
+    assert connections.secrets.refresh_tokens("sandbox").load() == issued
+
+
+def test_a_refresh_token_that_cannot_be_stored_is_never_used(tmp_path):
+    events = []
+    connections = qbo_connections(tmp_path, RecordingKeyring(events, fail=True), events)
+    result = asyncio_run(connections.check("qbo"))
+    assert not result.ok
+    assert "storing it failed" in result.message and "nothing was sent with it" in result.message
+    assert "RT1-" not in result.message
+    assert [kind for kind, _ in events] == ["sent", "issued"]  # no data request followed

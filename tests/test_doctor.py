@@ -1,0 +1,206 @@
+"""`trueup doctor` on a healthy, sandbox-synced install and on broken ones."""
+
+import json
+import os
+import sqlite3
+
+import keyring
+import pytest
+from keyring.backends.fail import Keyring as NoKeyring
+from typer.testing import CliRunner
+
+from trueup.cli import app
+from trueup.core.backup import backup_database
+from trueup.core.config import ENV_OVERRIDES
+from trueup.core.db import SCHEMA_VERSION, open_database
+from trueup.core.doctor import run_doctor
+from trueup.sandbox.scenario import parse_scenario
+from trueup.sandbox.serve import build_simulators, serve_in_background
+from world import world
+
+SECRETS = {
+    "TRUEUP_PAX8_CLIENT_SECRET": "pax8-Xq9-secret",
+    "TRUEUP_HALO_CLIENT_SECRET": "halo-Zr7-secret",
+}
+
+
+@pytest.fixture
+def install(tmp_path, monkeypatch):
+    """A clean environment: its own files, no keyring, nothing configured yet."""
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "data" / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config" / "config.toml"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    for name in (*ENV_OVERRIDES.values(), "TRUEUP_QBO_REFRESH_TOKEN", "TRUEUP_QBO_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    for name in SECRETS:
+        monkeypatch.delenv(name, raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    yield tmp_path
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def sandbox(install, monkeypatch):
+    """Pax8 and Halo served on loopback, configured through the environment, synced once."""
+    data = world()
+    data["credentials"] = {
+        "pax8": {"client_id": "sandbox", "client_secret": SECRETS["TRUEUP_PAX8_CLIENT_SECRET"]},
+        "halo": {"client_id": "sandbox", "client_secret": SECRETS["TRUEUP_HALO_CLIENT_SECRET"]},
+    }
+    with serve_in_background(build_simulators(parse_scenario(data))) as urls:
+        for name, value in {
+            "TRUEUP_PAX8_URL": urls.pax8,
+            "TRUEUP_HALO_URL": urls.halo,
+            "TRUEUP_HALO_AUTH_URL": urls.halo_auth,
+            "TRUEUP_PAX8_CLIENT_ID": "sandbox",
+            "TRUEUP_HALO_CLIENT_ID": "sandbox",
+            **SECRETS,
+        }.items():
+            monkeypatch.setenv(name, value)
+        synced = CliRunner().invoke(app, ["sync", "--quiet"])
+        assert synced.exit_code == 0, synced.output
+        yield install
+
+
+def doctor(*args):
+    return CliRunner().invoke(app, ["doctor", *args])
+
+
+def by_name(result):
+    report = json.loads(result.stdout)
+    return report, {check["name"]: check for check in report["checks"]}
+
+
+def test_a_healthy_synced_install_passes(sandbox):
+    result = doctor("--json")
+    report, checks = by_name(result)
+    assert result.exit_code == 0, result.output
+    assert report["ok"] is True
+    assert checks["config"]["status"] == "ok"
+    assert checks["credentials pax8"]["status"] == "ok"
+    assert "environment (TRUEUP_PAX8_CLIENT_SECRET)" in checks["credentials pax8"]["message"]
+    assert checks["credentials qbo"]["status"] == "skip"
+    assert checks["database"] == {
+        "name": "database",
+        "status": "ok",
+        "message": f"{sandbox / 'data' / 'trueup.sqlite'}: integrity ok, schema {SCHEMA_VERSION}",
+        "fix": "",
+    }
+    assert checks["permissions"]["status"] == "ok"
+    assert checks["keyring"]["status"] == "warn"  # no keyring here: secrets come from env
+    assert checks["sqlite"]["status"] in ("ok", "warn")
+    assert checks["connection pax8"] == {
+        "name": "connection pax8",
+        "status": "ok",
+        "message": "connection works",
+        "fix": "",
+    }
+    assert checks["connection halo"]["status"] == "ok"
+    assert checks["connection qbo"]["status"] == "skip"
+    assert not any(secret in result.output for secret in SECRETS.values())
+
+
+def test_the_text_report_is_one_line_per_check(sandbox):
+    result = doctor("--offline")
+    lines = result.stdout.strip().splitlines()
+    assert result.exit_code == 0
+    assert len(lines) == len(by_name(doctor("--json", "--offline"))[0]["checks"])
+    assert all(line.split()[0] in ("ok", "warn", "fail", "skip") for line in lines)
+
+
+def test_offline_tests_no_connection(sandbox):
+    _, checks = by_name(doctor("--json", "--offline"))
+    assert checks["connection pax8"]["status"] == "skip"
+    assert "--offline" in checks["connection pax8"]["message"]
+
+
+def test_a_wrong_secret_fails_its_connection(sandbox, monkeypatch):
+    monkeypatch.setenv("TRUEUP_HALO_CLIENT_SECRET", "not-the-secret")
+    result = doctor("--json")
+    _, checks = by_name(result)
+    assert result.exit_code == 1
+    assert checks["connection halo"]["status"] == "fail"
+    assert "rejected the client id or secret" in checks["connection halo"]["message"]
+    assert checks["connection pax8"]["status"] == "ok"
+    assert "not-the-secret" not in result.output
+
+
+def test_loose_permissions_fail_with_the_chmod_that_fixes_them(sandbox):
+    db = sandbox / "data" / "trueup.sqlite"
+    config = sandbox / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("[sync]\nmin_interval_minutes = 0\n")
+    config.chmod(0o644)
+    db.chmod(0o644)
+    db.parent.chmod(0o755)
+    result = doctor("--json", "--offline")
+    report, _ = by_name(result)
+    assert result.exit_code == 1
+    fixes = {c["fix"] for c in report["checks"] if c["name"] == "permissions"}
+    sidecars = {f"chmod 600 {db}{s}" for s in ("-wal", "-shm") if os.path.exists(f"{db}{s}")}
+    assert fixes - sidecars == {f"chmod 600 {db}", f"chmod 700 {db.parent}", f"chmod 600 {config}"}
+    for fix in fixes:
+        mode, path = fix.split()[1:]
+        os.chmod(path, int(mode, 8))
+    assert doctor("--offline").exit_code == 0
+
+
+def test_a_corrupt_database_fails_naming_the_latest_backup(sandbox):
+    path = sandbox / "data" / "trueup.sqlite"
+    db = open_database(path)
+    backup = backup_database(db, "posting")
+    db.dispose()
+    for sidecar in (f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(sidecar):
+            os.remove(sidecar)
+    path.write_bytes(b"\x00not a database" * 1000)
+    before = path.read_bytes()
+    result = doctor("--json", "--offline")
+    _, checks = by_name(result)
+    assert result.exit_code == 1
+    assert checks["database"]["status"] == "fail"
+    assert str(backup) in checks["database"]["fix"]
+    assert path.read_bytes() == before  # a doctor only looks
+
+
+def test_missing_credentials_fail_and_say_how_to_connect(install, monkeypatch):
+    monkeypatch.setenv("TRUEUP_PAX8_CLIENT_ID", "abc")  # an id, but no secret anywhere
+    result = doctor("--json")
+    _, checks = by_name(result)
+    assert result.exit_code == 1
+    pax8 = checks["credentials pax8"]
+    assert pax8["status"] == "fail" and "no OS keyring" in pax8["message"]
+    assert pax8["fix"] == "trueup connect pax8"
+    assert checks["credentials halo"]["status"] == "fail"
+    assert "not configured" in checks["credentials halo"]["message"]
+    assert checks["connection pax8"]["status"] == "skip"  # nothing to test it with
+    assert checks["database"]["status"] == "warn"  # not synced yet
+
+
+def test_a_broken_config_fails_first(install):
+    config = install / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("[pax8\n")
+    result = doctor("--json")
+    _, checks = by_name(result)
+    assert result.exit_code == 1
+    assert checks["config"]["status"] == "fail" and "not valid TOML" in checks["config"]["message"]
+    assert "database" in checks  # the rest is still examined
+
+
+def _set_schema(path, version):
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_meta SET value=? WHERE key='schema_version'", (str(version),))
+
+
+def test_schema_versions(tmp_path):
+    path = tmp_path / "trueup.sqlite"
+    open_database(path).dispose()
+    config = tmp_path / "config.toml"
+    _set_schema(path, SCHEMA_VERSION + 1)
+    newer = next(c for c in run_doctor(config, path, offline=True) if c.name == "database")
+    assert (newer.status, newer.fix) == ("fail", "upgrade trueup")
+    _set_schema(path, SCHEMA_VERSION - 1)
+    older = next(c for c in run_doctor(config, path, offline=True) if c.name == "database")
+    assert older.status == "warn" and "migrates" in older.message

@@ -1,0 +1,77 @@
+"""Refreshing the local copy of QuickBooks customers and items: all or nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from qbo_fixtures import CUSTOMERS, ITEMS, qbo_app, qbo_client
+from trueup.core import models as m
+from trueup.core.db import open_database
+from trueup.core.http import ApiError
+from trueup.core.qbo_catalog import refresh_qbo_catalog
+from trueup.sandbox.transport import SandboxTransport
+
+
+@pytest.fixture
+def store(tmp_path):
+    database = open_database(tmp_path / "trueup.sqlite")
+    yield database
+    database.dispose()
+
+
+def stored(store: Any, model: Any) -> dict[str, Any]:
+    with Session(store.engine) as session:
+        return {row.id: row for row in session.exec(select(model))}
+
+
+class ItemsFail(httpx.AsyncBaseTransport):
+    """The simulator, except that every Item query fails with a 400 Fault."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = SandboxTransport(app=app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "FROM Item" in request.url.params.get("query", ""):
+            fault = {"Error": [{"Message": "boom", "Detail": "boom", "code": "4000"}]}
+            return httpx.Response(400, json={"Fault": fault})
+        return await self.inner.handle_async_request(request)
+
+
+async def test_refresh_stores_every_customer_and_item_with_its_raw_json(store) -> None:
+    async with qbo_client(qbo_app()) as client:
+        counts = await refresh_qbo_catalog(store, client)
+    customers, items = stored(store, m.QboCustomer), stored(store, m.QboItem)
+    assert counts == (5, 3)
+    assert sorted(customers) == ["58", "59", "60", "61", "62"]
+    acme = customers["58"]
+    assert (acme.name, acme.active, acme.currency) == ("Acme Dental LLC", True, "USD")
+    assert customers["60"].active is False and customers["59"].currency is None
+    assert json.loads(acme.raw) == CUSTOMERS[0]
+    seat = items["21"]
+    assert (seat.name, seat.sku, seat.type, seat.active) == ("Managed Seat", "MS-SEAT", "Service",
+                                                             True)  # fmt: skip
+    assert items["5"].active is False and json.loads(items["4"].raw) == ITEMS[1]
+
+
+async def test_refresh_replaces_what_was_there(store) -> None:
+    with store.write() as conn:
+        conn.execute(m.table_of(m.QboCustomer).insert(), [{"id": "999", "raw": "{}"}])
+    async with qbo_client(qbo_app()) as client:
+        await refresh_qbo_catalog(store, client)
+        await refresh_qbo_catalog(store, client)
+    assert "999" not in stored(store, m.QboCustomer) and len(stored(store, m.QboCustomer)) == 5
+
+
+async def test_a_failed_fetch_leaves_the_last_good_copy(store) -> None:
+    async with qbo_client(qbo_app()) as client:
+        await refresh_qbo_catalog(store, client)
+    smaller = qbo_app(customers=CUSTOMERS[:1])
+    async with qbo_client(None, transport=ItemsFail(smaller)) as client:
+        with pytest.raises(ApiError, match="QuickBooks error 4000"):
+            await refresh_qbo_catalog(store, client)
+    assert len(stored(store, m.QboCustomer)) == 5 and len(stored(store, m.QboItem)) == 3

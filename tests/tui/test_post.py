@@ -1,0 +1,317 @@
+"""Approving and posting from the Batch screen against a destination kept in memory: what the
+screens show at each step, and what they leave in the store and at the destination."""
+
+from contextlib import asynccontextmanager
+
+import pytest
+from conftest import NOW, TODAY
+
+from trueup.core.http import ApiError
+from trueup.core.posting_sinks import Posted
+from trueup.core.workbench import Workbench
+from trueup.tui.app import make_app
+from trueup.tui.screens.batch import BatchScreen
+from trueup.tui.screens.confirm import ConfirmScreen
+from trueup.tui.screens.help import HelpScreen, help_markdown
+from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
+from trueup.tui.screens.post_summary import PostSummaryScreen
+from trueup.tui.screenshots import wait_until_idle
+
+MONTH = "2026-11"
+
+
+class FakeDestination:
+    """The workbench's sink factory, on documents kept here by reference. The first create of
+    a client in `refuse` is rejected (a 400), as a wrong mapping at the destination would be."""
+
+    def __init__(self, refuse=()):
+        self.documents = {}  # reference -> (Posted, Document)
+        self.refuse = set(refuse)
+        self.voided = set()
+        self.opened = []
+
+    def __call__(self, destination):
+        self.opened.append(destination)
+        return self._open(destination)
+
+    @asynccontextmanager
+    async def _open(self, destination):
+        yield _Sink(self, destination)
+
+
+class _Sink:
+    batch_size = 1
+
+    def __init__(self, held, destination):
+        self.held = held
+        self.destination = destination
+
+    async def lookup(self, documents):
+        kept = self.held.documents
+        return {
+            d.reference: kept[d.reference][0]
+            for d in documents
+            if d.reference in kept and d.reference not in self.held.voided
+        }
+
+    async def create(self, documents):
+        posted = []
+        for document in documents:
+            if document.client_id in self.held.refuse:
+                self.held.refuse.discard(document.client_id)
+                raise ApiError("Fake", "bad_request", 400, "Fake rejected the invoice: no tax code")
+            n = len(self.held.documents) + 1
+            self.held.documents[document.reference] = (
+                Posted(f"{1000 + n}", f"INV-{n:04d}"),
+                document,
+            )
+            posted.append(self.held.documents[document.reference][0])
+        return posted
+
+    async def void(self, document, posted):
+        self.held.voided.add(document.reference)
+
+
+def posting_workbench(store, destination):
+    return Workbench(store, today=TODAY, clock=lambda: NOW, sinks=destination)
+
+
+def approvable(workbench):
+    """The batch the screen shows and its invoices that can be approved (no error, not held)."""
+    batch = workbench.review_batch(MONTH)
+    return batch, [i for i in batch.invoices if not i.open_errors and i.state != "held"]
+
+
+def approve_clean(workbench):
+    batch, clean = approvable(workbench)
+    assert workbench.approve(batch.batch_id, [i.client_id for i in clean]).approved
+    return batch, clean
+
+
+async def press(pilot, *keys):
+    await pilot.press(*keys)
+    await wait_until_idle(pilot)
+
+
+async def open_batch(pilot):
+    await wait_until_idle(pilot)
+    await press(pilot, "6")
+    screen = pilot.app.screen
+    assert isinstance(screen, BatchScreen) and screen.approvals is not None
+    return screen
+
+
+def put_cursor(screen, client_id):
+    row = next(i for i in screen.table.rows if i.client_id == client_id)
+    screen.table.cursor = screen.table.rows.index(row)
+
+
+def status(workbench, batch_id, client_id):
+    state = workbench.batch_approvals(batch_id).states.get(client_id)
+    return state.status if state else None
+
+
+@pytest.fixture
+def destination():
+    return FakeDestination()
+
+
+@pytest.fixture
+def workbench(store, destination):
+    return posting_workbench(store, destination)
+
+
+async def test_a_approves_the_invoice_and_again_withdraws_it(app, workbench):
+    batch, clean = approvable(workbench)
+    target = clean[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target.client_id)
+        await press(pilot, "a")
+        assert status(workbench, batch.batch_id, target.client_id) == "approved"
+        assert screen.approval_of(target.client_id).status == "approved"
+        assert "1 approved for posting" in str(screen.query_one("#batch-summary").content)
+        await press(pilot, "a")
+        assert status(workbench, batch.batch_id, target.client_id) is None
+        assert screen.approval_of(target.client_id) is None
+
+
+async def test_an_invoice_with_an_error_is_not_approved(app, workbench):
+    batch = workbench.review_batch(MONTH)
+    with_error = next(i for i in batch.invoices if i.open_errors)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, with_error.client_id)
+        await press(pilot, "a")
+        assert status(workbench, batch.batch_id, with_error.client_id) is None
+
+
+async def test_approve_all_lists_those_it_skips_then_approves_the_rest(app, workbench):
+    batch, clean = approvable(workbench)
+    held = clean[0]
+    workbench.set_invoice_state(batch.batch_id, held.client_id, "held")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "A")
+        confirm = app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        why = {row[0].plain: row[2].plain for row in confirm.rows}
+        assert why[held.client_name] == "held"
+        skipped = [name for name, reason in why.items() if reason != "approve"]
+        assert len(skipped) == len(batch.invoices) - len(clean) + 1
+        assert all("standing" in why[n] for n in skipped if n != held.client_name)
+        assert f"Approve {len(clean) - 1} invoice(s)" in confirm.question
+        await press(pilot, "y")
+        assert app.screen is screen
+    states = workbench.batch_approvals(batch.batch_id).states
+    assert set(states) == {i.client_id for i in clean[1:]}
+
+
+async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, workbench):
+    batch, clean = approve_clean(workbench)
+    moved = clean[0].client_id
+    workbench.set_client_rule(moved, "price", "markup")
+    workbench.set_client_rule(moved, "markup_percent", "20")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        assert screen.shown_batch.batch_id == batch.batch_id  # stays on the approved batch
+        assert screen.approval_of(moved).status == "lapsed"
+        assert screen.approval_of(clean[1].client_id).status == "approved"
+        summary = str(screen.query_one("#batch-summary").content)
+        assert "1 lapsed" in summary and "b rebuilds" in summary
+        put_cursor(screen, moved)
+        await press(pilot, "a")
+        explained = app.screen
+        assert isinstance(explained, ConfirmScreen) and explained.title_text == "Approval lapsed"
+        assert any("unit price" in row[0].plain for row in explained.rows)
+        await press(pilot, "y")
+        assert screen.approval_of(moved) is None
+        await press(pilot, "b")  # a new batch: nothing approved there yet
+        assert screen.shown_batch.batch_id != batch.batch_id
+        assert screen.approvals.states == {} and screen.approvals.current
+
+
+async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, destination):
+    batch, clean = approve_clean(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p")
+        summary = app.screen
+        assert isinstance(summary, PostSummaryScreen)
+        plan = summary.plan
+        assert plan.destination == "halo-invoice" and len(plan.ready) == len(clean)
+        shown = str(summary.query_one("#post-plan").content)
+        assert f"{len(clean)} invoices to post" in shown
+        assert summary.query_one("#post-blocked").row_count == len(plan.blocked) > 0
+        await press(pilot, "f1")
+        assert isinstance(app.screen, HelpScreen) and "type the batch's month" in help_markdown(
+            summary
+        )
+        await press(pilot, "escape")
+        assert app.screen is summary
+        await press(pilot, *"2026-10", "enter")
+        assert app.screen is summary and summary.query_one("#post-go").disabled
+        assert workbench.posting_entries(batch.batch_id, "halo-invoice", "create") == []
+        await press(pilot, *["backspace"] * 7, *MONTH)
+        assert not summary.query_one("#post-go").disabled
+        await press(pilot, "enter")
+        assert isinstance(app.screen, PostProgressScreen)
+    entries = workbench.posting_entries(batch.batch_id, "halo-invoice", "create")
+    assert len(entries) == len(clean) == len(destination.documents)
+
+
+async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destination):
+    batch, _ = approve_clean(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p")
+        summary = app.screen
+        await press(pilot, "down")
+        assert summary.plan.destination == "halo-recurring"
+        await press(pilot, "down", "down")  # no further than the last
+        assert summary.plan.destination == "qbo"
+        assert "▸ qbo" in str(summary.query_one("#post-destination").content)
+        if not summary.plan.ready:  # the demo maps no client to QuickBooks
+            await press(pilot, *MONTH, "enter")
+            assert app.screen is summary
+        await press(pilot, "escape")
+        assert isinstance(app.screen, BatchScreen)
+    assert workbench.posting_entries(batch.batch_id, "qbo", "create") == []
+    assert destination.opened == []
+
+
+async def test_progress_runs_to_the_results_with_the_destinations_ids(workbench, destination):
+    _, clean = approve_clean(workbench)
+    moves = []
+
+    def hook(message):
+        if isinstance(message, PostProgressScreen.Moved):
+            moves.append((message.entry.client_id, message.entry.state))
+
+    app = make_app(workbench)
+    async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p", *MONTH, "enter")
+        results = app.screen
+        assert isinstance(results, PostProgressScreen) and results.sub_title == "Results"
+        entries = list(results.entries.values())
+        assert [e.state for e in entries] == ["POSTED"] * len(clean)
+        posted = {ref: held[0] for ref, held in destination.documents.items()}
+        assert {e.remote_id for e in entries} == {p.remote_id for p in posted.values()}
+        assert all(e.remote_number == posted[e.reference].remote_number for e in entries)
+        head = str(results.query_one("#post-head").content)
+        assert f"Posted {len(clean)} of {len(clean)} to halo-invoice" in head
+        assert results.query_one("#post-bar").percentage == 1
+        await press(pilot, "escape")
+        assert isinstance(app.screen, BatchScreen)
+    first = clean[0].client_id
+    assert [s for c, s in moves if c == first] == ["SENDING", "POSTED"]
+
+
+async def test_a_rejected_invoice_shows_the_error_and_r_posts_it_again(store):
+    workbench = posting_workbench(store, None)
+    _, clean = approve_clean(workbench)
+    refused = clean[1]
+    destination = FakeDestination(refuse={refused.client_id})
+    app = make_app(posting_workbench(store, destination))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p", *MONTH, "enter")
+        results = app.screen
+        failed = results.table.current
+        assert failed.client_id == refused.client_id and failed.state == "REJECTED"
+        assert "no tax code" in failed.error
+        assert "no tax code" in str(results.query_one("#post-detail").content)
+        assert "1 rejected" in str(results.query_one("#post-head").content)
+        await press(pilot, "r")
+        states = {e.client_id: e.state for e in results.entries.values()}
+        assert set(states.values()) == {"POSTED"} and len(states) == len(clean)
+        assert not results.check_action("retry", ())
+    assert len(destination.documents) == len(clean)
+
+
+async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destination):
+    batch, clean = approve_clean(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p", *MONTH, "enter")
+        results = app.screen
+        await press(pilot, "v")
+        assert isinstance(app.screen, TypeToConfirmScreen)
+        await press(pilot, *"nope", "enter")
+        assert isinstance(app.screen, TypeToConfirmScreen) and not destination.voided
+        await press(pilot, *["backspace"] * 4, *f"void {MONTH}", "enter")
+        assert app.screen is results and results.action_kind == "void"
+        assert {e.action for e in results.entries.values()} == {"void"}
+        assert {e.state for e in results.entries.values()} == {"POSTED"}
+    assert destination.voided == set(destination.documents)
+    voids = workbench.posting_entries(batch.batch_id, "halo-invoice", "void")
+    assert len(voids) == len(clean)
+
+
+async def test_post_is_refused_without_a_destination(store):
+    app = make_app(Workbench(store, today=TODAY, clock=lambda: NOW))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "p")
+        assert app.screen is screen
