@@ -7,13 +7,17 @@ Measures, on a store synced from the scenario with every suggestion accepted (as
   first build);
 - a key on the Batch screen (sort, page down).
 
-    python bench/batch_bench.py --clients 2000 [--seed 1] [--store PATH]
+The body's sha256 is reported (and checked with --expect-sha256): a faster build must give the
+same bytes.
+
+    python bench/batch_bench.py --clients 2000 [--seed 1] [--store PATH] [--expect-sha256 HEX]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import statistics
 import sys
@@ -58,18 +62,25 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
         built = batch_module.build_batch(db, month, today=today, by="bench")
         seconds.append(time.perf_counter() - started)
     batch_module.assemble, batch_module.bill_client = assemble, bill  # type: ignore[assignment]
-    body = built.body
+    body, data = built.body, built.text.encode()
     db.dispose()
+    rest = [total - a - b for total, a, b in zip(seconds, *phases.values(), strict=True)]
     return {
         "month": month,
+        "batch_id": built.batch_id,
+        "sha256": hashlib.sha256(data).hexdigest(),
         "invoices": body["totals"]["invoices"],
         "lines": body["totals"]["lines"],
         "anomalies": body["totals"]["anomalies"],
-        "body_mb": round(len(built.text.encode()) / 1e6, 1),
+        "body_mb": round(len(data) / 1e6, 1),
         "build_s": [round(s, 2) for s in seconds],
+        "assemble_s": [round(s, 2) for s in phases["assemble"]],
+        "bill_s": [round(s, 2) for s in phases["bill"]],
+        "json_and_store_s": [round(s, 2) for s in rest],
         "build_median_s": round(statistics.median(seconds), 2),
         "assemble_median_s": round(statistics.median(phases["assemble"]), 2),
         "bill_median_s": round(statistics.median(phases["bill"]), 2),
+        "json_and_store_median_s": round(statistics.median(rest), 2),
     }
 
 
@@ -120,13 +131,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--store", type=Path, help="keep (and reuse) the synced store here")
+    parser.add_argument("--expect-sha256", help="fail unless the body's bytes have this sha256")
+    parser.add_argument("--skip-screen", action="store_true", help="time the build only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = args.store or Path(tmp) / "bench.sqlite"
         as_of = prepare(store, args.clients, args.seed)
         report: dict[str, Any] = {"clients": args.clients, "seed": args.seed, "as_of": as_of}
         report |= time_build(store, as_of, args.runs)
-        report |= asyncio.run(time_screen(store, as_of))
+        if args.expect_sha256 and report["sha256"] != args.expect_sha256:
+            raise SystemExit(f"batch body sha256 {report['sha256']}, expected {args.expect_sha256}")
+        if not args.skip_screen:
+            report |= asyncio.run(time_screen(store, as_of))
     out_dir = HERE / "out"
     out_dir.mkdir(exist_ok=True)
     (out_dir / f"batch-{args.clients}.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -26,9 +26,9 @@ from trueup.core import models as m
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch_json import (
     SEVERITIES,
+    anomaly_counts,
     anomaly_order,
     canonical_text,
-    every_anomaly,
     invoice_json,
     money_or_none,
     totals_json,
@@ -148,6 +148,18 @@ def build_batch(
     by: str | None = None,
 ) -> Batch:
     """Build the month's batch and store it (a no-op when the same batch is stored)."""
+    # ~1M acyclic objects: collections would cost ~0.4 s, so none while building, and only the
+    # body is left alive when collections resume (the facts die with `_built`).
+    with cyclic_gc_paused():
+        inputs, body, text = _built(db, month, clients, today)
+        batch = Batch(inputs.batch_id, inputs, body, text)
+        _store(db, batch, by or current_user())
+    return batch
+
+
+def _built(
+    db: Database, month: str, clients: Sequence[int] | None, today: date
+) -> tuple[BatchInputs, dict[str, Any], str]:
     rules, rules_id = current_rules(db)
     with db.read() as conn:
         inputs = batch_inputs(conn, month, clients, today, rules_id)
@@ -156,12 +168,11 @@ def build_batch(
         facts = assemble(
             conn, month, clients=clients, today=today, rules=rules, previous_body=previous
         )
-    with cyclic_gc_paused():  # ~100k acyclic objects: full collections would cost seconds
-        invoices = [invoice_json(bill_client(f, month, rules)) for f in facts.clients]
-        body = _body_of(inputs, facts, invoices, compared)
-    batch = Batch(inputs.batch_id, inputs, body, canonical_text(body))
-    _store(db, batch, by or current_user())
-    return batch
+    invoices = [invoice_json(bill_client(f, month, rules)) for f in facts.clients]
+    body = _body_of(inputs, facts, invoices, compared)
+    # Encoded while the facts are alive: freeing them first leaves the encoder's ~2M
+    # allocations scattered over their holes, and the encoding takes ~0.2 s longer.
+    return inputs, body, canonical_text(body)
 
 
 def open_batch(
@@ -193,6 +204,7 @@ def _body_of(
     chosen = {f.client_id for f in facts.clients}
     usage = [u for u in facts.usage if u.client_id in chosen or (everyone and u.client_id is None)]
     anomalies = _batch_anomalies(facts, usage) if everyone else []
+    counts = [anomaly_counts(invoice) for invoice in invoices]
     return {
         "batch_id": inputs.batch_id,
         "month": inputs.month,
@@ -203,8 +215,8 @@ def _body_of(
         "anomalies": anomalies,
         "usage": [_usage_json(u) for u in usage],
         "usage_lines": _usage_lines(invoices),
-        "summary": [_summary(invoice) for invoice in invoices],
-        "totals": totals_json(invoices, anomalies),
+        "summary": [_summary(i, found) for i, found in zip(invoices, counts, strict=True)],
+        "totals": totals_json(invoices, anomalies, counts),
         "compared_with": inputs.compared,
         "changes": _changes(invoices, compared),
     }
@@ -246,10 +258,9 @@ def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str,
     return sorted(found, key=anomaly_order)
 
 
-def _summary(invoice: dict[str, Any]) -> dict[str, Any]:
+def _summary(invoice: dict[str, Any], counts: Counter[str]) -> dict[str, Any]:
     """An invoice in a few keys, in the invoices' order: the Batch screen lists these without
     reading the ~13 kB of each invoice."""
-    counts = Counter(a["severity"] for a in every_anomaly(invoice))
     return {
         "client_id": invoice["client_id"],
         "client_name": invoice["client_name"],

@@ -1,9 +1,10 @@
 """What a batch is built from: every chosen client's billing facts, read from the store at once.
 
-A handful of queries for the whole batch, never one per client or per row: the seat diff's
-loaders (subscriptions with their history, active Halo lines, mappings), then the Pax8 invoice
-items touching the month, the usage of the usage months, the manual Halo lines and last month's
-batch. Billing itself (`core.billing`) never touches the store.
+A handful of queries for the whole batch, never one per client or per row, each table read once:
+the seat diff's loaders (subscriptions with their history and commitments, active Halo lines,
+mappings), then the Pax8 invoice items touching the month and the usage of the usage months.
+Manual Halo lines and unmapped companies come from the seat diff's reading, last month's lines
+from its batch. Billing itself (`core.billing`) never touches the store.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from trueup.core.billing_facts import (
     SubscriptionFacts,
 )
 from trueup.core.diff import (
-    DiffRow,
+    SeatCount,
     cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
-    diff_rows,  # the seat diff of an already loaded store: loading it twice costs ~1 s
     reference_day,
+    seat_counts,  # the seat diff of an already loaded store: loading it twice costs ~1 s
 )
 from trueup.core.diff_store import DiffStore, StoredSubscription, load_diff_store
 from trueup.core.months import month_bounds
@@ -39,7 +40,6 @@ from trueup.core.rules import Rules
 from trueup.core.timeline import Snapshot
 
 ZERO = Decimal(0)
-BILLABLE = ("Active", "PendingCancel", "Activated")
 
 
 class BatchError(ValueError):
@@ -76,12 +76,11 @@ def assemble(
     with cyclic_gc_paused():
         store = load_diff_store(conn)
         chosen = _chosen(store, clients)
-        rows = diff_rows(store, reference_day(month, today))
-        by_subscription = {row.subscription_id: row for row in rows if row.subscription_id}
-        extras = _subscription_extras(conn)
-        subscriptions = _subscription_facts(store, month, chosen, by_subscription, extras)
+        counts = seat_counts(store, reference_day(month, today))
+        subscriptions = _subscription_facts(store, month, chosen, counts)
         manual = _manual_lines(conn, store, rules, subscriptions, chosen)
-        costs, reissued = _cost_items(conn, month)
+        wanted = {s.subscription_id for subs in subscriptions.values() for s in subs}
+        costs, reissued = _cost_items(conn, month, wanted)
         offsets = {rules.for_client(c).usage_month_offset for c in chosen}
         usage = [
             row
@@ -111,7 +110,7 @@ def assemble(
                 )
             )
         facts.sort(key=lambda f: (f.client_name.casefold(), f.client_id))
-        return BatchFacts(month, facts, _unmapped_companies(conn, store), usage)
+        return BatchFacts(month, facts, _unmapped_companies(conn, store.unmapped), usage)
 
 
 def _chosen(store: DiffStore, clients: Sequence[int] | None) -> list[int]:
@@ -124,28 +123,11 @@ def _chosen(store: DiffStore, clients: Sequence[int] | None) -> list[int]:
     return sorted(set(clients))
 
 
-class _Extras(dict[str, tuple[str | None, date | None, date | None]]):
-    """subscription id -> (commitment term, commitment end, billing start)."""
-
-
-def _subscription_extras(conn: Connection) -> _Extras:
-    # json_extract runs in SQLite: parsing 40k raw objects in Python would cost ~0.4 s.
-    found = _Extras()
-    for sub_id, term, commitment_end, billing_start in conn.exec_driver_sql(
-        "SELECT id, commitment_term, coalesce(json_extract(raw, '$.commitmentTerm.endDate'), "
-        "json_extract(raw, '$.commitment.endDate')), billing_start "
-        f"FROM {m.table_of(m.Pax8Subscription)}"
-    ).all():
-        found[sub_id] = (term, _day(commitment_end), _day(billing_start))
-    return found
-
-
 def _subscription_facts(
     store: DiffStore,
     month: str,
     chosen: list[int],
-    rows: dict[str, DiffRow],
-    extras: _Extras,
+    counts: dict[str, SeatCount],
 ) -> dict[int, list[SubscriptionFacts]]:
     first, last = month_bounds(month)
     wanted = set(chosen)
@@ -153,13 +135,10 @@ def _subscription_facts(
     for client_id, sub in store.subscriptions:
         if client_id not in wanted or sub.product_id in store.index.ignored_products:
             continue
-        row = rows.get(sub.id)
-        if row is None and not _bills_within(sub.snapshots, first, last):
+        count = counts.get(sub.id)
+        if count is None and not _bills_within(sub.snapshots, first, last):
             continue
-        term, commitment_end, billing_start = extras.get(sub.id, (None, None, None))
-        found[client_id].append(
-            _facts_of(store, client_id, sub, row, term, commitment_end, billing_start)
-        )
+        found[client_id].append(_facts_of(store, client_id, sub, count))
     for subs in found.values():
         subs.sort(key=lambda s: s.subscription_id)
     return found
@@ -169,13 +148,10 @@ def _facts_of(
     store: DiffStore,
     client_id: int,
     sub: StoredSubscription,
-    row: DiffRow | None,
-    term: str | None,
-    commitment_end: date | None,
-    billing_start: date | None,
+    count: SeatCount | None,
 ) -> SubscriptionFacts:
     sku, name = store.product_label(sub.product_id, sub.product_name)
-    lines = row.halo_lines if row else ()
+    lines = count.halo_lines if count else ()
     return SubscriptionFacts(
         subscription_id=sub.id,
         company_id=sub.company_id or "",
@@ -183,15 +159,15 @@ def _facts_of(
         sku=sku,
         product_name=name,
         billing_term=sub.billing_term,
-        commitment_term=term,
-        commitment_end=commitment_end,
+        commitment_term=sub.commitment_term,
+        commitment_end=sub.commitment_end,
         currency=sub.currency or store.currency_of(client_id),
-        billing_start=billing_start or sub.started,
+        billing_start=sub.started,
         snapshots=tuple(sub.snapshots),
         item_id=store.index.item_for(sub.product_id or "", client_id),
-        halo_quantity=row.halo_qty if row and lines else None,
+        halo_quantity=count.halo_qty if count and lines else None,
         halo_unit_price=lines[0].unit_price if lines else None,
-        diff_status=row.status if row else None,
+        diff_status=count.status if count else None,
     )
 
 
@@ -218,7 +194,6 @@ def _manual_lines(
 
     A sync-off product with a subscription is billed on the subscription's line, at the Halo
     quantity (the engine's "sync off"); passing its Halo line too would bill it twice."""
-    wanted = set(chosen)
     index = store.index
     billed_items = set(index.products.values())
     overriding = {client for _, client in index.overrides}
@@ -249,30 +224,27 @@ def _manual_lines(
         r[0]: r[1] for r in conn.exec_driver_sql(f"SELECT id, name FROM {m.table_of(m.HaloItem)}")
     }
     found: dict[int, list[ManualLine]] = defaultdict(list)
-    for line_id, item_id, description, quantity, price, client_id, currency in conn.exec_driver_sql(
-        "SELECT l.id, l.item_id, l.description, l.quantity, l.unit_price, h.client_id, h.currency "
-        f"FROM {m.table_of(m.HaloRecurringInvoiceLine)} l "
-        f"JOIN {m.table_of(m.HaloRecurringInvoice)} h ON h.id = l.invoice_id "
-        "WHERE NOT coalesce(l.inactive, 0) AND NOT coalesce(h.disabled, 0) ORDER BY l.id"
-    ).all():
-        if client_id not in wanted:
-            continue
-        if item_id is not None and (item_id in billed_items or client_id in overriding):
-            key = (client_id, item_id)
-            if key not in covered:
-                covered[key] = is_covered(client_id, item_id)
-            if covered[key]:
-                continue
-        found[client_id].append(
-            ManualLine(
-                line_id=line_id,
-                item_id=item_id,
-                description=description or items.get(item_id) or f"Halo line {line_id}",
-                quantity=_decimal(quantity),
-                unit_price=_decimal(price),
-                currency=_halo_currency(currency, store.currency_of(client_id)),
+    for client_id in chosen:
+        for line, quantity, currency in store.client_lines.get(client_id, ()):
+            item_id = line.item_id
+            if item_id is not None and (item_id in billed_items or client_id in overriding):
+                key = (client_id, item_id)
+                if key not in covered:
+                    covered[key] = is_covered(client_id, item_id)
+                if covered[key]:
+                    continue
+            found[client_id].append(
+                ManualLine(
+                    line_id=line.line_id,
+                    item_id=item_id,
+                    description=line.description
+                    or items.get(item_id)
+                    or f"Halo line {line.line_id}",
+                    quantity=quantity,
+                    unit_price=ZERO if line.unit_price is None else line.unit_price,
+                    currency=_halo_currency(currency, store.currency_of(client_id)),
+                )
             )
-        )
     return found
 
 
@@ -300,14 +272,39 @@ def _halo_currency(symbol: str | None, client_currency: str) -> str:
     return client_currency
 
 
-def _cost_items(conn: Connection, month: str) -> tuple[dict[str, list[CostItem]], set[str]]:
-    """Pax8 invoice items whose period touches the month, by subscription (usage apart: it is
-    billed from the usage month), and the credited invoices that were re-issued."""
+def _cost_items(
+    conn: Connection, month: str, wanted: set[str]
+) -> tuple[dict[str, list[CostItem]], set[str]]:
+    """Pax8 invoice items whose period touches the month, of the `wanted` subscriptions (usage
+    apart: it is billed from the usage month), and the credited invoices that were re-issued
+    (found from every item: a re-issue may bill another client's subscriptions too)."""
     first, last = month_bounds(month)
     by_subscription: dict[str, list[CostItem]] = defaultdict(list)
     keys: dict[str, set[tuple[str | None, date | None]]] = defaultdict(set)
     invoices: dict[str, tuple[str | None, str | None, str | None]] = {}  # status, company, cur
-    for r in conn.exec_driver_sql(
+    days: dict[str | None, date | None] = {}  # a few distinct days, each parsed once
+
+    def day(text: str | None) -> date | None:
+        if text not in days:
+            days[text] = _day(text)
+        return days[text]
+
+    for (
+        invoice_id,
+        status,
+        invoice_date,
+        item_id,
+        subscription_id,
+        kind,
+        term,
+        start,
+        end,
+        quantity,
+        cost_total,
+        total,
+        currency,
+        company_id,
+    ) in conn.exec_driver_sql(
         "SELECT i.invoice_id, v.status, v.invoice_date, i.id, i.subscription_id, i.type, i.term, "
         "i.start_period, i.end_period, i.quantity, i.cost_total, i.total, "
         "coalesce(i.currency, v.currency), v.company_id "
@@ -318,25 +315,27 @@ def _cost_items(conn: Connection, month: str) -> tuple[dict[str, list[CostItem]]
         "AND coalesce(i.term, '') != 'Arrears' ORDER BY i.invoice_id, i.id",
         (last.isoformat(), first.isoformat(), first.isoformat(), first.isoformat()),
     ).all():
-        item = CostItem(
-            invoice_id=r[0],
-            invoice_status=r[1],
-            invoice_date=_day(r[2]),
-            item_id=r[3],
-            subscription_id=r[4],
-            type=r[5],
-            term=r[6],
-            start_period=_day(r[7]),
-            end_period=_day(r[8]),
-            quantity=None if r[9] is None else Decimal(r[9]),
-            cost_total=None if r[10] is None else Decimal(r[10]),
-            total=None if r[11] is None else Decimal(r[11]),
-            currency=r[12],
-        )
-        invoices[item.invoice_id] = (item.invoice_status, r[13], item.currency)
-        keys[item.invoice_id].add((item.subscription_id, item.start_period))
-        if item.subscription_id:
-            by_subscription[item.subscription_id].append(item)
+        start_period = day(start)
+        invoices[invoice_id] = (status, company_id, currency)
+        keys[invoice_id].add((subscription_id, start_period))
+        if subscription_id in wanted:
+            by_subscription[subscription_id].append(
+                CostItem(
+                    invoice_id=invoice_id,
+                    invoice_status=status,
+                    invoice_date=day(invoice_date),
+                    item_id=item_id,
+                    subscription_id=subscription_id,
+                    type=kind,
+                    term=term,
+                    start_period=start_period,
+                    end_period=day(end),
+                    quantity=None if quantity is None else Decimal(quantity),
+                    cost_total=None if cost_total is None else Decimal(cost_total),
+                    total=None if total is None else Decimal(total),
+                    currency=currency,
+                )
+            )
     return by_subscription, _reissued(invoices, keys)
 
 
@@ -359,17 +358,7 @@ def _reissued(
     }
 
 
-def _unmapped_companies(conn: Connection, store: DiffStore) -> list[UnmappedCompany]:
-    index = store.index
-    counts: dict[str, int] = defaultdict(int)
-    marks = ", ".join("?" for _ in BILLABLE)
-    for (company_id,) in conn.exec_driver_sql(
-        f"SELECT company_id FROM {m.table_of(m.Pax8Subscription)} WHERE status IN ({marks})",
-        BILLABLE,
-    ):
-        mapped = company_id in index.companies or company_id in index.ignored_companies
-        if company_id and not mapped:
-            counts[company_id] += 1
+def _unmapped_companies(conn: Connection, counts: dict[str, int]) -> list[UnmappedCompany]:
     if not counts:
         return []
     table = m.table_of(m.Pax8Company)
@@ -403,10 +392,6 @@ def _previous_lines(body: dict[str, Any] | None) -> dict[int, dict[str, Previous
 def load_body(text: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(text)
     return body
-
-
-def _decimal(text: str | None) -> Decimal:
-    return ZERO if text is None else Decimal(text)
 
 
 def _day(text: str | None) -> date | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -64,7 +64,7 @@ def line_json(line: InvoiceLine) -> dict[str, Any]:
         "currency": line.currency,
         "policy": line.policy,
         "explanation": line.explanation,
-        "anomalies": sorted((anomaly_json(a) for a in line.anomalies), key=anomaly_order),
+        "anomalies": _anomalies_json(line.anomalies),
     }
 
 
@@ -81,25 +81,34 @@ def invoice_json(invoice: ClientInvoice) -> dict[str, Any]:
         "margin_percent": None
         if invoice.margin_percent is None
         else str(invoice.margin_percent.quantize(Decimal("0.01"))),
-        "anomalies": sorted((anomaly_json(a) for a in invoice.anomalies), key=anomaly_order),
+        "anomalies": _anomalies_json(invoice.anomalies),
         "lines": [line_json(line) for line in invoice.lines],
     }
 
 
+def _anomalies_json(anomalies: Sequence[Anomaly]) -> list[dict[str, Any]]:
+    if not anomalies:  # most lines
+        return []
+    return sorted((anomaly_json(a) for a in anomalies), key=anomaly_order)
+
+
 def totals_json(
-    invoices: Sequence[Mapping[str, Any]], anomalies: Sequence[Mapping[str, Any]]
+    invoices: Sequence[Mapping[str, Any]],
+    anomalies: Sequence[Mapping[str, Any]],
+    counts: Sequence[Mapping[str, int]],
 ) -> dict[str, Any]:
-    """Counts, and money per currency: amounts in different currencies are never added."""
+    """Counts, and money per currency: amounts in different currencies are never added.
+    `counts`: each invoice's `anomaly_counts`."""
     money: dict[str, dict[str, Decimal]] = {}
     severities: Counter[str] = Counter(a["severity"] for a in anomalies)
     lines = 0
-    for invoice in invoices:
+    for invoice, found in zip(invoices, counts, strict=True):
         sums = money.setdefault(invoice["currency"] or "", {})
         for key in ("subtotal", "tax", "total", "cost", "margin"):
             if invoice[key] is not None:
                 sums[key] = sums.get(key, Decimal(0)) + Decimal(invoice[key])
         lines += len(invoice["lines"])
-        severities.update(a["severity"] for a in every_anomaly(invoice))
+        severities.update(found)
     return {
         "invoices": len(invoices),
         "lines": lines,
@@ -111,14 +120,19 @@ def totals_json(
     }
 
 
-def every_anomaly(invoice: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    """Each anomaly of the invoice once: its own (the engine lists the lines' ones there too),
-    then each line's, with the line's subscription named."""
-    on_lines = {_key(a) for line in invoice["lines"] for a in line["anomalies"]}
-    yield from (a for a in invoice["anomalies"] if _key(a) not in on_lines)
+def anomaly_counts(invoice: Mapping[str, Any]) -> Counter[str]:
+    """The invoice's anomalies by severity, each once: its own (the engine lists the lines'
+    ones there too) and each line's."""
+    counts: Counter[str] = Counter()
+    on_lines = set()
     for line in invoice["lines"]:
         for anomaly in line["anomalies"]:
-            yield {**anomaly, "subscription_id": line["subscription_id"]}
+            counts[anomaly["severity"]] += 1
+            on_lines.add(_key(anomaly))
+    for anomaly in invoice["anomalies"]:
+        if _key(anomaly) not in on_lines:
+            counts[anomaly["severity"]] += 1
+    return counts
 
 
 def _key(anomaly: Mapping[str, Any]) -> tuple[str, str, str]:

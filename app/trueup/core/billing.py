@@ -26,6 +26,7 @@ from trueup.core.billing_lines import (
     CENT,
     FOUR_PLACES,
     NOTHING,
+    ONE,
     ZERO,
     Anomaly,
     Exact,
@@ -138,7 +139,8 @@ def _finish(
 ) -> InvoiceLine:
     """Convert into the invoice currency, round once, and flag what needs the final figures."""
     anomalies = list(draft.anomalies)
-    rate = rules.rate(draft.currency, currency)
+    # A line in the invoice's own currency (most) has no rate to look up.
+    rate = ONE if draft.currency == currency else rules.rate(draft.currency, currency)
     conversion = ""
     if rate is None:
         anomalies.append(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from trueup.core.billing_facts import CostItem
 from trueup.core.billing_lines import EXACT, ZERO, Anomaly, Exact, anomaly, money_text
@@ -23,8 +23,7 @@ COST_TYPES = frozenset(
 REPLACED_STATUSES = frozenset({"credited", "void"})
 
 
-@dataclass(frozen=True)
-class InvoicedCost:
+class InvoicedCost(NamedTuple):
     amount: Exact  # signed, in the subscription's currency
     text: str  # where it comes from, e.g. "Pax8 invoice 8f2c…, 2 items"
     anomalies: tuple[Anomaly, ...]  # items in a currency with no rate
@@ -64,6 +63,9 @@ def invoiced_cost(items: list[CostItem], currency: str, rules: Rules) -> Invoice
     total, problems = ZERO, []
     for item in items:
         cost, item_currency = item.cost_total or ZERO, item.currency or currency
+        if item_currency == currency:  # most items: no rate to look up or multiply by
+            total = EXACT.add(total, cost)
+            continue
         rate = rules.rate(item_currency, currency)
         if rate is None:
             problems.append(

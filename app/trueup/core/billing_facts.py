@@ -1,4 +1,5 @@
-"""The inputs of client billing (billing-rules §2-§10), as plain frozen data.
+"""The inputs of client billing (billing-rules §2-§10), as plain frozen data (named tuples for
+the records a large batch holds tens of thousands of).
 
 The batch assembler fills these from the store; `core.billing.bill_client` turns them into a
 client invoice without touching the store, so billing is testable from facts built by hand.
@@ -10,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from trueup.core.timeline import Snapshot
 
 
-@dataclass(frozen=True)
-class SubscriptionFacts:
+class SubscriptionFacts(NamedTuple):
     subscription_id: str
     company_id: str
     product_id: str | None
@@ -46,8 +47,7 @@ class ManualLine:
     currency: str
 
 
-@dataclass(frozen=True)
-class CostItem:
+class CostItem(NamedTuple):
     """One Pax8 invoice item."""
 
     invoice_id: str

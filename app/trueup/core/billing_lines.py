@@ -16,6 +16,7 @@ from trueup.core.timeline import quantity_text
 CENT = Decimal("0.01")
 FOUR_PLACES = Decimal("0.0001")
 ZERO = Decimal(0)
+ONE = Decimal(1)
 # Wide enough that sums of products of prices, rates, seats and day counts never round.
 EXACT = Context(prec=100)
 
@@ -40,8 +41,7 @@ SEVERITIES: dict[str, str] = {
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
-@dataclass(frozen=True)
-class Anomaly:
+class Anomaly(NamedTuple):
     code: str
     severity: str  # error | warning | info
     message: str  # one line, with the numbers
@@ -53,12 +53,16 @@ def anomaly(code: str, message: str) -> Anomaly:
 
 def ordered(anomalies: list[Anomaly]) -> tuple[Anomaly, ...]:
     """Errors first, then warnings, then info; equal anomalies once."""
+    if not anomalies:  # most lines
+        return ()
     unique = dict.fromkeys(anomalies)
     return tuple(sorted(unique, key=lambda a: (_SEVERITY_RANK[a.severity], a.code, a.message)))
 
 
-@dataclass(frozen=True)
-class InvoiceLine:
+class InvoiceLine(NamedTuple):
+    """A finished line (a named tuple: 40k of them in a large batch, built at a third of the
+    cost of a frozen dataclass)."""
+
     kind: str  # subscription | usage | manual
     subscription_id: str | None
     product_id: str | None
@@ -77,7 +81,7 @@ class InvoiceLine:
     unit_cost: Decimal | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class LineDraft:
     """A line before conversion into the invoice currency and rounding."""
 
@@ -126,7 +130,10 @@ class Exact(NamedTuple):
         is either exactly on a half cent or at least 1/(200 q) away from one, far more than
         the error of 100 digits: the rounding is exact.
         """
-        return EXACT.divide(self.numerator, self.denominator).quantize(CENT, ROUND_HALF_UP)
+        value = self.numerator
+        if self.denominator != 1:  # over 1 the quotient is the numerator itself
+            value = EXACT.divide(value, self.denominator)
+        return value.quantize(CENT, ROUND_HALF_UP)
 
     def decimal(self) -> Decimal:
         """The value to 28 significant digits (exact when it terminates within them)."""
@@ -153,7 +160,7 @@ def total(values: Iterable[Decimal]) -> Decimal:
 
 def product(*factors: Decimal | int) -> Decimal:
     """The exact product of money, seats and counts."""
-    result = Decimal(1)
+    result = ONE
     for factor in factors:
         result = EXACT.multiply(result, factor)
     return result

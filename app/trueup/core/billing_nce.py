@@ -50,9 +50,11 @@ def commitment_months(subscription: SubscriptionFacts) -> int | None:
 
 def decreases(subscription: SubscriptionFacts, first: date, last: date) -> list[Decrease]:
     """The decreases dated in [first, last] on a commitment term, locked or not."""
+    if not change_days(subscription.snapshots, first, last):
+        return []  # most subscriptions: no change in the month
     months = commitment_months(subscription)
     start = billing_anchor(subscription)
-    if months is None or start is None or not change_days(subscription.snapshots, first, last):
+    if months is None or start is None:
         return []
     # Renewals are anniversaries of the commitment's end (the day after it), else of the start.
     end = subscription.commitment_end

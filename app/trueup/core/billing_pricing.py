@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from trueup.core.billing_lines import money_text, percent_text
 from trueup.core.rules_model import Policy
@@ -12,8 +12,7 @@ from trueup.core.timeline import Snapshot
 HUNDRED = Decimal(100)
 
 
-@dataclass(frozen=True)
-class Pricing:
+class Pricing(NamedTuple):
     """How one line is priced: per day from the snapshot in effect, or held for the month."""
 
     policy: Policy

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from math import lcm
+from typing import NamedTuple
 
 from trueup.core.billing_lines import (
     EXACT,
@@ -20,15 +21,19 @@ from trueup.core.billing_lines import (
     Exact,
     days_text,
     money_text,
-    product,
     seats_text,
 )
 from trueup.core.billing_pricing import Pricing
-from trueup.core.timeline import Snapshot, day_text, quantity_on, quantity_text, snapshot_on
+from trueup.core.timeline import (
+    Snapshot,
+    billable_quantity,
+    day_text,
+    quantity_text,
+    snapshot_on,
+)
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     """Consecutive days of the month with one snapshot in effect and one billable quantity."""
 
     first: date
@@ -37,8 +42,7 @@ class Run:
     snapshot: Snapshot | None
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     seats: Decimal
     price: Decimal | None  # the client's unit price
     cost: Decimal | None  # the Pax8 partner cost of one unit
@@ -46,7 +50,7 @@ class Piece:
     period: int = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Charge:
     pieces: tuple[Piece, ...]
     terms: str  # the arithmetic, up to the "="
@@ -61,37 +65,44 @@ class Charge:
     estimated_cost: Exact = field(init=False)
 
     def __post_init__(self) -> None:
-        period = lcm(*(piece.period for piece in self.pieces)) if self.pieces else 1
+        pieces = self.pieces
+        if len(pieces) == 1:  # most lines: no lcm, no sums
+            period = pieces[0].period
+        else:
+            period = lcm(*(piece.period for piece in pieces)) if pieces else 1
         seats = amount = cost = ZERO
         priced = True
-        for piece in self.pieces:
-            share = piece.days * (period // piece.period)
-            seats = EXACT.add(seats, EXACT.multiply(piece.seats, share))
+        for piece in pieces:
+            # seats × share once; × price and × cost on it (exact, so in any order)
+            seat_share = EXACT.multiply(piece.seats, piece.days * (period // piece.period))
+            seats = EXACT.add(seats, seat_share)
             if piece.price is None:
                 priced = priced and not piece.seats
             else:
-                amount = EXACT.add(amount, product(piece.seats, piece.price, share))
+                amount = EXACT.add(amount, EXACT.multiply(seat_share, piece.price))
             if piece.cost is not None:
-                cost = EXACT.add(cost, product(piece.seats, piece.cost, share))
+                cost = EXACT.add(cost, EXACT.multiply(seat_share, piece.cost))
         self.quantity = Exact(seats, period)
         self.amount = Exact(amount, period) if priced else None
         self.estimated_cost = Exact(cost, period)
 
 
 def month_runs(snapshots: Sequence[Snapshot], first: date, last: date) -> list[Run]:
-    """The month cut where a snapshot takes effect or a cancellation ends: few runs, not days."""
+    """The month cut where a snapshot takes effect or a cancellation ends: few runs, not days
+    (one for most subscriptions)."""
     cuts = {first}
     for snapshot in snapshots:
         if first < snapshot.effective <= last:
             cuts.add(snapshot.effective)
         if snapshot.end is not None and first < snapshot.end <= last:
             cuts.add(snapshot.end)
-    starts = sorted(cuts)
+    starts = sorted(cuts) if len(cuts) > 1 else [first]
     ends = [*starts[1:], last + timedelta(days=1)]
-    return [
-        Run(start, (end - start).days, quantity_on(snapshots, start), snapshot_on(snapshots, start))
-        for start, end in zip(starts, ends, strict=True)
-    ]
+    runs = []
+    for start, end in zip(starts, ends, strict=True):
+        in_effect = snapshot_on(snapshots, start)
+        runs.append(Run(start, (end - start).days, billable_quantity(in_effect, start), in_effect))
+    return runs
 
 
 def monthly_charge(runs: Sequence[Run], pricing: Pricing, proration: str) -> Charge:

@@ -15,7 +15,7 @@ from trueup.core import billing_anomalies as flags
 from trueup.core.billing_cost import invoiced_cost, items_by_subscription
 from trueup.core.billing_facts import ClientFacts, CostItem, SubscriptionFacts
 from trueup.core.billing_lines import NOTHING, ZERO, Anomaly, LineDraft
-from trueup.core.billing_nce import commitment_months, decreases
+from trueup.core.billing_nce import decreases
 from trueup.core.billing_pricing import Pricing
 from trueup.core.billing_proration import (
     Charge,
@@ -95,8 +95,8 @@ def _draft(
                 held=True,
             )
     anomalies = _anomalies(subscription, runs, pax8, charge, pricing, billable, last)
-    commitment = subscription.commitment_term or subscription.billing_term or "term"
-    if commitment_months(subscription) is not None:
+    if found:  # only ever found on a commitment
+        commitment = subscription.commitment_term or subscription.billing_term or "term"
         anomalies += [flags.decrease_locked(d, commitment) for d in found if d.locked]
     invoiced = invoiced_cost(items, subscription.currency, rules)
     if invoiced is not None:

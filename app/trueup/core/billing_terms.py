@@ -154,12 +154,12 @@ def term_charge(
 
 def change_days(snapshots: Sequence[Snapshot], first: date, last: date) -> list[date]:
     """The days in [first, last] the billable quantity may change on."""
-    days = {
-        day
-        for snapshot in snapshots
-        for day in (snapshot.effective, snapshot.end)
-        if day is not None and first <= day <= last
-    }
+    days = set()
+    for snapshot in snapshots:
+        if first <= snapshot.effective <= last:
+            days.add(snapshot.effective)
+        if snapshot.end is not None and first <= snapshot.end <= last:
+            days.add(snapshot.end)
     return sorted(days)
 
 

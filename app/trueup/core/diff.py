@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -84,7 +84,44 @@ def seat_diff(db: Database, month: str, *, today: date) -> list[DiffRow]:
 
 
 def diff_rows(store: DiffStore, day: date) -> list[DiffRow]:
-    billable: list[tuple[int, StoredSubscription, Snapshot]] = []
+    billable, dormant = _billable_and_dormant(store, day)
+    attributed, billed_items = _attribute(store, billable)
+    rows = [_subscription_row(store, *found) for found in attributed]
+    return rows + _rows_missing_in_pax8(store, billed_items, dormant)
+
+
+class SeatCount(NamedTuple):
+    """What the diff says of one subscription."""
+
+    halo_qty: Decimal  # the Halo seats attributed to it
+    halo_lines: tuple[HaloLine, ...]  # the lines of its item
+    status: str
+
+
+def seat_counts(store: DiffStore, day: date) -> dict[str, SeatCount]:
+    """By subscription id, the diff of every subscription a row names (a billable one, or the
+    latest one of a product Halo bills with none billable), without building the rows: what
+    billing reads of the diff, at a fraction of the cost."""
+    billable, dormant = _billable_and_dormant(store, day)
+    attributed, billed_items = _attribute(store, billable)
+    found = {
+        subscription.id: SeatCount(halo_qty, lines, _status(snapshot.quantity, halo_qty, lines))
+        for _, subscription, snapshot, halo_qty, lines in attributed
+    }
+    for row in _rows_missing_in_pax8(store, billed_items, dormant):
+        if row.subscription_id:
+            found[row.subscription_id] = SeatCount(row.halo_qty, row.halo_lines, row.status)
+    return found
+
+
+# A subscription billable on the day, with its client and the snapshot in effect.
+_Billable = tuple[int, StoredSubscription, Snapshot]
+
+
+def _billable_and_dormant(
+    store: DiffStore, day: date
+) -> tuple[list[_Billable], dict[tuple[int, str], StoredSubscription]]:
+    billable: list[_Billable] = []
     dormant: dict[tuple[int, str], StoredSubscription] = {}  # the latest one per client and product
     for client_id, subscription in store.subscriptions:
         if subscription.product_id in store.index.ignored_products:
@@ -96,8 +133,7 @@ def diff_rows(store: DiffStore, day: date) -> list[DiffRow]:
             key = (client_id, subscription.product_id)
             if key not in dormant or subscription.last_change > dormant[key].last_change:
                 dormant[key] = subscription
-    rows, billed_items = _subscription_rows(store, billable)
-    return rows + _rows_missing_in_pax8(store, billed_items, dormant)
+    return billable, dormant
 
 
 @contextmanager
@@ -119,16 +155,21 @@ def reference_day(month: str, today: date) -> date:
     return today if first <= today <= last else last
 
 
-def _subscription_rows(
-    store: DiffStore, billable: list[tuple[int, StoredSubscription, Snapshot]]
-) -> tuple[list[DiffRow], set[tuple[int, int]]]:
-    """The rows of billable subscriptions, and the (client, item) pairs they account for."""
+# A billable subscription with the Halo seats handed to it and its item's lines.
+_Attributed = tuple[int, StoredSubscription, Snapshot, Decimal, tuple[HaloLine, ...]]
+
+
+def _attribute(
+    store: DiffStore, billable: list[_Billable]
+) -> tuple[list[_Attributed], set[tuple[int, int]]]:
+    """The Halo seats of each billable subscription, and the (client, item) pairs they account
+    for."""
     shared: dict[tuple[int, int], list[tuple[StoredSubscription, Snapshot]]] = defaultdict(list)
-    rows: list[DiffRow] = []
+    found: list[_Attributed] = []
     for client_id, subscription, snapshot in billable:
         item = store.index.item_for(subscription.product_id or "", client_id)
         if item is None:
-            rows.append(_subscription_row(store, client_id, subscription, snapshot, ZERO, ()))
+            found.append((client_id, subscription, snapshot, ZERO, ()))
         else:
             shared[(client_id, item)].append((subscription, snapshot))
     for (client_id, item), members in shared.items():
@@ -139,10 +180,16 @@ def _subscription_rows(
             last = position == len(members) - 1
             attributed = remaining if last else min(remaining, snapshot.quantity)
             remaining -= attributed
-            rows.append(
-                _subscription_row(store, client_id, subscription, snapshot, attributed, lines)
-            )
-    return rows, set(shared)
+            found.append((client_id, subscription, snapshot, attributed, lines))
+    return found, set(shared)
+
+
+def _status(pax8_qty: Decimal, halo_qty: Decimal, lines: tuple[HaloLine, ...]) -> str:
+    """A subscription row's status (billing-rules §9)."""
+    if lines:
+        delta = halo_qty - pax8_qty
+        return "match" if delta == 0 else "under" if delta < 0 else "over"
+    return "match" if pax8_qty == 0 else "missing_in_halo"
 
 
 # Months a Pax8 price covers, by billingTerm (Pax8's own CLI divides the same way).
@@ -163,10 +210,6 @@ def _subscription_row(
     months = TERM_MONTHS.get(subscription.billing_term or "", 1)
     unit_price = (price if price is not None else ZERO) / months
     delta = halo_qty - pax8_qty
-    if lines:
-        status = "match" if delta == 0 else "under" if delta < 0 else "over"
-    else:
-        status = "match" if pax8_qty == 0 else "missing_in_halo"
     sku, product_name = store.product_label(subscription.product_id, subscription.product_name)
     return DiffRow(
         client_id=client_id,
@@ -179,7 +222,7 @@ def _subscription_row(
         pax8_qty=pax8_qty,
         halo_qty=halo_qty,
         delta=delta,
-        status=status,
+        status=_status(pax8_qty, halo_qty, lines),
         unit_price=unit_price,
         monthly_impact=delta * unit_price,
         currency=subscription.currency or store.currency_of(client_id),

@@ -23,8 +23,9 @@ ZERO = Decimal(0)
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
+    """One state of a subscription (a named tuple: a large store has ~50k of them)."""
+
     effective: date  # the first UTC day it applies to
     quantity: Decimal
     status: str
@@ -118,7 +119,11 @@ def snapshot_on(snapshots: Sequence[Snapshot], day: date) -> Snapshot | None:
 
 def quantity_on(snapshots: Sequence[Snapshot], day: date) -> Decimal:
     """qty(d): the quantity in effect on `day`, 0 when that snapshot does not bill."""
-    snapshot = snapshot_on(snapshots, day)
+    return billable_quantity(snapshot_on(snapshots, day), day)
+
+
+def billable_quantity(snapshot: Snapshot | None, day: date) -> Decimal:
+    """qty(d) from the snapshot in effect on `day` (`snapshot_on`), for callers that need both."""
     if snapshot is None or not snapshot.billable_on(day):
         return ZERO
     return snapshot.quantity
