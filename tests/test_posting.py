@@ -16,6 +16,7 @@ from trueup.core.batch_facts import BatchError
 from trueup.core.db import open_database
 from trueup.core.http import ApiError
 from trueup.core.logbook import read_log
+from trueup.core.logs_view import log_page
 from trueup.core.posting import (
     ENTRIES,
     PostingError,
@@ -279,6 +280,9 @@ def test_audit_log_has_approvals_and_posts(db, batch):
     post(db, batch, FakeSink())
     events = {e["event"] for e in read_log(db, limit=1000)}
     assert {"invoice_approved", "posting_queued", "posting_created", "posting_completed"} <= events
+    rows, _ = log_page(db, None, 1, 5)
+    assert rows[0].summary.startswith("Posting to halo-invoice done: ")
+    assert rows[1].summary.startswith("Posted TU2611-") and ": id F" in rows[1].summary
     with db.read() as conn:
         approval = conn.execute(select(m.table_of(m.Approval))).first()
     assert approval.approved_by == "alice"

@@ -117,10 +117,35 @@ def _row(r: Any) -> LogRow:
     )
 
 
+# Approval and posting entries, in words (their details are the audit trail).
+POSTING_SUMMARIES = {
+    "invoice_approved": "Approved {client_name}: {total} {currency}, by {by}",
+    "approval_revoked": "Approval withdrawn for client(s) {clients}, by {by}",
+    "error_overridden": "{code} let through on client {client_id} by {by}: {reason}",
+    "posting_queued": "Queued {invoices} invoice(s) of batch {batch_id} for {destination}",
+    "posting_started": "Posting {entries} document(s) of batch {batch_id} to {destination}",
+    "posting_created": "Posted {reference} to {destination}: id {remote_id}",
+    "posting_found": "Found {reference} already at {destination}: id {remote_id}",
+    "posting_voided": "Voided {reference} at {destination} (id {remote_id})",
+    "posting_rejected": "{destination} rejected {reference}: {error}",
+    "posting_completed": "Posting to {destination} done: {posted} sent, {found} found there",
+    "posting_incomplete": "Posting to {destination} unfinished: {rejected} rejected, "
+    "{unknown} unsettled, {pending} to send ({stopped})",
+    "void_queued": "Void of {references} at {destination} queued",
+}
+
+
+class _Blank(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 def summarise(event: str, details: dict[str, Any]) -> str:
     """One line: the event, then its counts and duration, its reason, or its short details.
 
     "Pax8 sync completed: 3 created, 1,234 updated, 0 failed in 12.3 s"."""
+    if event in POSTING_SUMMARIES:
+        return _one_line(POSTING_SUMMARIES[event].format_map(_Blank(details)))
     title = event[:1].upper() + event[1:]
     counts = [
         f"{details[k]:,} {k}"

@@ -155,7 +155,8 @@ class _Run:
         crash_point("answered")
         for entry, posted in zip(entries, outcomes, strict=True):
             self.report.posted += 1
-            self._move(entry.id, "POSTED", posted=posted, event=f"posting_{self.action}d")
+            event = "posting_voided" if self.action == "void" else "posting_created"
+            self._move(entry.id, "POSTED", posted=posted, event=event)
         crash_point("posted")
 
     async def _failed(self, entries: Sequence[Any], error: ApiError) -> None:
