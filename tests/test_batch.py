@@ -3,10 +3,8 @@ contract §3): Bear Creek's November line, a re-issued invoice counted once, una
 held out, unmapped companies, the JSON shape, determinism, month over month, the operator's word.
 """
 
-import asyncio
 import json
 import re
-import shutil
 from datetime import date
 from decimal import Decimal
 
@@ -17,30 +15,12 @@ from trueup.core import models as m
 from trueup.core.batch import BatchError, build_batch, list_batches, load_batch, open_batch
 from trueup.core.batch_json import invoice_views
 from trueup.core.batch_review import cost_evidence, override_anomaly, set_invoice_state
-from trueup.core.db import open_database
 from trueup.core.mapping import map_company
 from trueup.core.rules import import_rules
-from trueup.tui.screenshots import demo_store
 
 TODAY = date(2026, 11, 21)
 MONEY = re.compile(r"-?\d+\.\d{2}")
 QUANTITY = re.compile(r"-?\d+\.\d{4}")
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("batch") / "demo.sqlite"
-    asyncio.run(demo_store(path)).db.dispose()
-    return path
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    path = tmp_path / "demo.sqlite"
-    shutil.copy(template, path)
-    database = open_database(path)
-    yield database
-    database.dispose()
 
 
 def ids(db, sql, *args):

@@ -2,38 +2,18 @@
 independent readings: the seat diff's rows, the raw Pax8 JSON, plain SQL. These guard the
 shortcuts that make a 2,000-client batch fast (bench/README.md)."""
 
-import asyncio
 import json
-import shutil
 from collections import Counter
 from datetime import UTC, date, datetime
 
 import pytest
 
 from trueup.core.batch import build_batch
-from trueup.core.db import open_database
 from trueup.core.diff import diff_rows, seat_counts
 from trueup.core.diff_store import load_diff_store
 from trueup.core.mapping import ignore_company
-from trueup.tui.screenshots import demo_store
 
 TODAY = date(2026, 11, 21)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("reading") / "demo.sqlite"
-    asyncio.run(demo_store(path)).db.dispose()
-    return path
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    path = tmp_path / "demo.sqlite"
-    shutil.copy(template, path)
-    database = open_database(path)
-    yield database
-    database.dispose()
 
 
 def store_of(db):

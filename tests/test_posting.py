@@ -2,7 +2,6 @@
 refuse documents or be down: every approved invoice ends up there exactly once."""
 
 import asyncio
-import shutil
 from datetime import date
 from decimal import Decimal
 
@@ -13,7 +12,6 @@ from trueup.core import models as m
 from trueup.core.approval import approval_states, approve, revoke
 from trueup.core.batch import build_batch
 from trueup.core.batch_facts import BatchError
-from trueup.core.db import open_database
 from trueup.core.http import ApiError
 from trueup.core.logbook import read_log
 from trueup.core.logs_view import log_page
@@ -28,7 +26,6 @@ from trueup.core.posting import (
 from trueup.core.posting_run import PostingBusyError, posting_lock, run_posting
 from trueup.core.posting_sinks import Posted
 from trueup.core.rules import import_rules
-from trueup.tui.screenshots import demo_store
 
 TODAY = date(2026, 11, 21)
 MONTH = "2026-11"
@@ -71,22 +68,6 @@ class FakeSink:
 
     async def void(self, document, posted):
         self.voided.add(document.reference)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("posting") / "demo.sqlite"
-    asyncio.run(demo_store(path)).db.dispose()
-    return path
-
-
-@pytest.fixture
-def db(template, tmp_path):
-    path = tmp_path / "demo.sqlite"
-    shutil.copy(template, path)
-    database = open_database(path)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

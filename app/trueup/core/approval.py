@@ -21,6 +21,7 @@ from trueup.core import models as m
 from trueup.core.batch import batch_inputs, build_batch, load_batch
 from trueup.core.batch_facts import BatchError
 from trueup.core.batch_json import canonical_text, invoice_views
+from trueup.core.batch_review import record_override
 from trueup.core.db import Database
 from trueup.core.logbook import log_event
 from trueup.core.mapping_journal import current_user
@@ -276,17 +277,7 @@ def _record_override(
     by: str,
 ) -> None:
     client_id, code, subscription_id = key
-    conn.execute(
-        insert(m.table_of(m.BatchOverride)).values(
-            batch_id=batch_id,
-            client_id=client_id,
-            code=code,
-            subscription_id=subscription_id,
-            reason=reason,
-            at=now,
-            by=by,
-        )
-    )
+    record_override(conn, batch_id, client_id, code, subscription_id, reason, by, now)
     log_event(
         conn,
         "warning",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from trueup.core import models as m
 from trueup.core.batch import STATES
@@ -71,17 +71,33 @@ def override_anomaly(
     if not any(a.severity == "error" for a in found):
         raise BatchError(f"{code} is a {found[0].severity}, not an error: nothing to override")
     with db.write() as conn:
-        conn.execute(
-            insert(m.table_of(m.BatchOverride)).values(
-                batch_id=batch_id,
-                client_id=client_id,
-                code=code,
-                subscription_id=subscription_id,
-                reason=reason,
-                at=datetime.now(UTC),
-                by=by or current_user(),
-            )
+        record_override(
+            conn, batch_id, client_id, code, subscription_id, reason, by or current_user()
         )
+
+
+def record_override(
+    conn: Connection,
+    batch_id: str,
+    client_id: int,
+    code: str,
+    subscription_id: str | None,
+    reason: str,
+    by: str,
+    at: datetime | None = None,
+) -> None:
+    """Keep one override inside the caller's transaction."""
+    conn.execute(
+        insert(m.table_of(m.BatchOverride)).values(
+            batch_id=batch_id,
+            client_id=client_id,
+            code=code,
+            subscription_id=subscription_id,
+            reason=reason,
+            at=at or datetime.now(UTC),
+            by=by,
+        )
+    )
 
 
 def cost_evidence(db: Database, subscription_id: str, months: Sequence[str]) -> list[CostItem]:
