@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core import models as m
 from trueup.core.batch import BatchError, build_batch, list_batches, load_batch, open_batch
 from trueup.core.batch_json import invoice_views

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch import build_batch
 from trueup.core.diff import diff_rows, seat_counts
 from trueup.core.diff_store import load_diff_store

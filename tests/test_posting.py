@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core import models as m
 from trueup.core.approval import approval_states, approve, revoke
 from trueup.core.batch import build_batch
