@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from trueup.cli import handles_errors, render, state
-from trueup.core.config import load_settings
+from trueup.cli import handles_errors, render
+from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
 from trueup.core.db import Database
 from trueup.core.mapping import (
     accept_suggestions,
@@ -41,7 +41,6 @@ map_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 Threshold = Annotated[
     int | None,
     typer.Option(
@@ -61,34 +60,13 @@ ProductId = Annotated[
 
 
 def _with_db(ctx: typer.Context, use: Callable[[Database], Any]) -> Any:
-    db = state(ctx).open_db()
-    try:
+    with open_store(ctx) as db:
         return use(db)
-    finally:
-        db.dispose()
-
-
-def _configured(ctx: typer.Context, threshold: int | None) -> int:
-    """The threshold given on the command line, else the config's [mapping] threshold."""
-    if threshold is not None:
-        return threshold
-    return load_settings(state(ctx).config_path).mapping.threshold
-
-
-def _usage(message: str) -> NoReturn:
-    """Bad usage: one line and exit 2, like the option parser's own errors."""
-    render.fail(f"{message} (see --help)")
-    raise typer.Exit(2)
-
-
-def _say(message: str) -> None:
-    """A confirmation for the person at the terminal: stderr, one line, never markup."""
-    render.stderr.print(Text(message), soft_wrap=True)
 
 
 def _one_of(company: str | None, product: str | None) -> None:
     if (company is None) == (product is None):
-        _usage("give either --company or --product")
+        usage_error("give either --company or --product")
 
 
 @map_app.command("suggest")
@@ -99,7 +77,7 @@ def suggest(ctx: typer.Context, as_json: Json = False, threshold: Threshold = No
     `suggested` rows are offered for `trueup map accept`; `unmapped` ones need `map set`;
     `stale` ones point at a Halo client or item that is gone or inactive.
     """
-    score = _configured(ctx, threshold)
+    score = configured_threshold(ctx, threshold)
     result = _with_db(ctx, lambda db: suggestions_json(db, threshold=score))
     if as_json:
         render.emit_json(result)
@@ -136,16 +114,16 @@ def set_mapping(
     _one_of(company, product)
     if company is not None:
         if client is None or item is not None:
-            _usage("--company takes --client (and no --item)")
+            usage_error("--company takes --client (and no --item)")
         _with_db(ctx, lambda db: map_company(db, company, client))
-        _say(f"mapped company {company} to Halo client {client}")
+        say(f"mapped company {company} to Halo client {client}")
     else:
         assert product is not None
         if item is None:
-            _usage("--product takes --item (and --client for an override)")
+            usage_error("--product takes --item (and --client for an override)")
         _with_db(ctx, lambda db: map_product(db, product, item, client_id=client))
         scope = f" for Halo client {client}" if client is not None else ""
-        _say(f"mapped product {product} to Halo item {item}{scope}")
+        say(f"mapped product {product} to Halo item {item}{scope}")
 
 
 @map_app.command("unset")
@@ -163,14 +141,14 @@ def unset_mapping(
     _one_of(company, product)
     if company is not None:
         if client is not None:
-            _usage("--client goes with --product")
+            usage_error("--client goes with --product")
         _with_db(ctx, lambda db: unmap_company(db, company))
-        _say(f"company {company} is unmapped")
+        say(f"company {company} is unmapped")
     else:
         assert product is not None
         _with_db(ctx, lambda db: unmap_product(db, product, client_id=client))
         scope = f" for Halo client {client}" if client is not None else ""
-        _say(f"product {product} is unmapped{scope}")
+        say(f"product {product} is unmapped{scope}")
 
 
 @map_app.command("ignore")
@@ -183,29 +161,21 @@ def ignore(ctx: typer.Context, company: CompanyId = None, product: ProductId = N
     else:
         assert product is not None
         _with_db(ctx, lambda db: ignore_product(db, product))
-    _say(f"ignoring {'company' if company else 'product'} {company or product}")
+    say(f"ignoring {'company' if company else 'product'} {company or product}")
 
 
 @map_app.command("accept")
 @handles_errors
 def accept(
     ctx: typer.Context,
-    min_score: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            max=100,
-            help="Accept suggestions scoring at least this (default: the configured threshold).",
-            show_default=False,
-        ),
-    ] = None,
+    min_score: MinScore = None,
     as_json: Json = False,
 ) -> None:
     """Accept every suggestion at or above the score, and print what it mapped.
 
     One batch: `trueup map undo` takes all of it back.
     """
-    score = _configured(ctx, min_score)
+    score = configured_threshold(ctx, min_score)
     companies, products = _with_db(ctx, lambda db: accept_suggestions(db, min_score=score))
     if as_json:
         render.emit_json(
@@ -217,7 +187,7 @@ def accept(
         return
     _companies_table("Companies mapped", [company_json(r) for r in companies])
     _products_table("Products mapped", [product_json(r) for r in products])
-    _say(
+    say(
         f"accepted {_count(len(companies), 'company', 'companies')} and "
         f"{_count(len(products), 'product', 'products')}"
     )
@@ -228,7 +198,7 @@ def accept(
 def undo(ctx: typer.Context) -> None:
     """Take back the last mapping change (a whole `accept` or `import` at once)."""
     done = _with_db(ctx, undo_last)
-    _say(done or "nothing to undo")
+    say(done or "nothing to undo")
 
 
 @map_app.command("export")
@@ -239,7 +209,7 @@ def export(
 ) -> None:
     """Write every mapping to a readable file, sorted by id, for version control."""
     count = _with_db(ctx, lambda db: export_mappings(db, file))
-    _say(f"wrote {_count(count, 'mapping', 'mappings')} to {file}")
+    say(f"wrote {_count(count, 'mapping', 'mappings')} to {file}")
 
 
 @map_app.command("import")
@@ -254,7 +224,7 @@ def import_(
     Mappings not in the file stay as they are; `trueup map undo` takes the import back.
     """
     count = _with_db(ctx, lambda db: import_mappings(db, file))
-    _say(f"imported {file}: {_count(count, 'mapping', 'mappings')} changed")
+    say(f"imported {file}: {_count(count, 'mapping', 'mappings')} changed")
 
 
 @handles_errors
@@ -266,7 +236,7 @@ def unmapped_command(
     A company without a live Halo client; a product whose subscriptions have no Halo item for
     their client. Fix them with `trueup map suggest` / `accept` / `set`.
     """
-    score = _configured(ctx, threshold)
+    score = configured_threshold(ctx, threshold)
     result = _with_db(ctx, lambda db: unmapped_json(db, threshold=score))
     if as_json:
         render.emit_json(result)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
 
 import typer
+from rich.text import Text
 
+from trueup.cli import render
+from trueup.core.config import load_settings
+from trueup.core.db import Database
 from trueup.core.months import MonthError, parse_month
 
 
@@ -28,3 +34,44 @@ MonthOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+MinScore = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=100,
+        help="Accept suggestions scoring at least this (default: the configured threshold).",
+        show_default=False,
+    ),
+]
+
+
+def configured_threshold(ctx: typer.Context, given: int | None) -> int:
+    """The score given on the command line, else the config's [mapping] threshold."""
+    from trueup.cli import state
+
+    return given if given is not None else load_settings(state(ctx).config_path).mapping.threshold
+
+
+@contextmanager
+def open_store(ctx: typer.Context) -> Iterator[Database]:
+    from trueup.cli import state
+
+    db = state(ctx).open_db()
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def usage_error(message: str) -> NoReturn:
+    """Bad usage: one line and exit 2, like the option parser's own errors."""
+    render.fail(f"{message} (see --help)")
+    raise typer.Exit(2)
+
+
+def say(message: str) -> None:
+    """A confirmation for the person at the terminal: stderr, one line, never markup."""
+    render.stderr.print(Text(message), soft_wrap=True)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -13,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
+from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
 from trueup.core.config import Settings, load_settings
 from trueup.core.connections import qbo_from_settings
 from trueup.core.db import Database
@@ -44,37 +43,11 @@ map_app = typer.Typer(
 )
 qbo_app.add_typer(map_app, name="map")
 
-Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 ClientId = Annotated[
     int | None, typer.Option("--client", help="A Halo client id.", show_default=False)
 ]
 ItemId = Annotated[int | None, typer.Option("--item", help="A Halo item id.", show_default=False)]
 OPEN_STATUSES = ("unmapped", "suggested", "stale")
-
-
-@contextmanager
-def _store(ctx: typer.Context) -> Iterator[Database]:
-    db = state(ctx).open_db()
-    try:
-        yield db
-    finally:
-        db.dispose()
-
-
-def _threshold(ctx: typer.Context, given: int | None) -> int:
-    """The score given on the command line, else the config's [mapping] threshold."""
-    return given if given is not None else load_settings(state(ctx).config_path).mapping.threshold
-
-
-def _usage(message: str) -> NoReturn:
-    """Bad usage: one line and exit 2, like the option parser's own errors."""
-    render.fail(f"{message} (see --help)")
-    raise typer.Exit(2)
-
-
-def _say(message: str) -> None:
-    """A confirmation for the person at the terminal: stderr, one line, never markup."""
-    render.stderr.print(Text(message), soft_wrap=True)
 
 
 @map_app.command("suggest")
@@ -98,8 +71,8 @@ def suggest(
     `suggested` rows are offered for `trueup qbo map accept`; `unmapped` ones need
     `qbo map set`; `stale` ones point at a QuickBooks row that is gone or inactive.
     """
-    score = _threshold(ctx, threshold)
-    with _store(ctx) as db:
+    score = configured_threshold(ctx, threshold)
+    with open_store(ctx) as db:
         clients, items = qbo_rows(db, threshold=score)
     clients = [r for r in clients if r.status in OPEN_STATUSES]
     items = [r for r in items if r.status in OPEN_STATUSES]
@@ -120,20 +93,12 @@ def suggest(
 @handles_errors
 def accept(
     ctx: typer.Context,
-    min_score: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            max=100,
-            help="Accept suggestions scoring at least this (default: the configured threshold).",
-            show_default=False,
-        ),
-    ] = None,
+    min_score: MinScore = None,
     as_json: Json = False,
 ) -> None:
     """Accept every suggestion at or above the score, all at once, and print what it mapped."""
-    score = _threshold(ctx, min_score)
-    with _store(ctx) as db:
+    score = configured_threshold(ctx, min_score)
+    with open_store(ctx) as db:
         clients, items = accept_qbo_suggestions(db, min_score=score)
     if as_json:
         render.emit_json(
@@ -142,7 +107,7 @@ def accept(
         return
     _rows_table("Clients mapped", clients)
     _rows_table("Items mapped", items)
-    _say(f"accepted {_count(len(clients), 'client')} and {_count(len(items), 'item')}")
+    say(f"accepted {_count(len(clients), 'client')} and {_count(len(items), 'item')}")
 
 
 @map_app.command("set")
@@ -166,13 +131,13 @@ def set_mapping(
     item's lines as a QuickBooks item.
     """
     if client is not None and customer is not None and item is None and qbo_item is None:
-        with _store(ctx) as db:
-            _say(map_customer(db, client, customer))
+        with open_store(ctx) as db:
+            say(map_customer(db, client, customer))
     elif item is not None and qbo_item is not None and client is None and customer is None:
-        with _store(ctx) as db:
-            _say(map_item(db, item, qbo_item))
+        with open_store(ctx) as db:
+            say(map_item(db, item, qbo_item))
     else:
-        _usage("give --client with --customer, or --item with --qbo-item")
+        usage_error("give --client with --customer, or --item with --qbo-item")
 
 
 @map_app.command("unset")
@@ -180,8 +145,8 @@ def set_mapping(
 def unset_mapping(ctx: typer.Context, client: ClientId = None, item: ItemId = None) -> None:
     """Remove a mapping: `--client HALO_ID` or `--item HALO_ITEM_ID`."""
     if (client is None) == (item is None):
-        _usage("give either --client or --item")
-    with _store(ctx) as db:
+        usage_error("give either --client or --item")
+    with open_store(ctx) as db:
         if client is not None:
             removed = unmap_customer(db, client)
             subject, what = f"Halo client {client}", "QuickBooks customer"
@@ -189,7 +154,7 @@ def unset_mapping(ctx: typer.Context, client: ClientId = None, item: ItemId = No
             assert item is not None
             removed = unmap_item(db, item)
             subject, what = f"Halo item {item}", "QuickBooks item"
-    _say(f"{subject} has no {what} now" if removed else f"{subject} had no {what}; nothing to do")
+    say(f"{subject} has no {what} now" if removed else f"{subject} had no {what}; nothing to do")
 
 
 @qbo_app.command("refresh")
@@ -201,9 +166,9 @@ def refresh(ctx: typer.Context) -> None:
     """
     current = state(ctx)
     settings = load_settings(current.config_path)
-    with _store(ctx) as db:
+    with open_store(ctx) as db:
         customers, items = asyncio.run(_refresh(db, settings))
-    _say(f"read {customers} QuickBooks customers and {items} items")
+    say(f"read {customers} QuickBooks customers and {items} items")
 
 
 async def _refresh(db: Database, settings: Settings) -> tuple[int, int]:
@@ -219,7 +184,7 @@ def unmapped(ctx: typer.Context, as_json: Json = False) -> None:
     What `trueup post --to qbo` would refuse on. Fix them with `trueup qbo map suggest` /
     `accept` / `set`.
     """
-    with _store(ctx) as db:
+    with open_store(ctx) as db:
         gaps = missing_qbo_targets(db)
     if as_json:
         render.emit_json(

@@ -88,7 +88,7 @@ def _keyring(settings: Settings) -> Check:
     backend = keyring.get_keyring()
     name = getattr(backend, "name", type(backend).__name__)
     try:
-        viable = float(backend.priority) > 0
+        viable = backend.priority > 0
     except Exception:  # a backend may fail while saying how usable it is: then it is not
         viable = False
     if viable:
