@@ -28,7 +28,7 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "4"
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "5"
         assert {
             "company_mapping",
             "product_mapping",
@@ -40,3 +40,26 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
         } <= tables
         assert conn.execute(text("SELECT name FROM halo_client")).scalar() == "Acme"
     database.dispose()
+
+
+def test_a_version_4_store_gains_the_commitment_end_read_from_the_raw_json(tmp_path):
+    path = tmp_path / "v4.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:  # as schema 4 wrote it: no column, no period index
+        conn.execute("ALTER TABLE pax8_subscription DROP COLUMN commitment_end")
+        conn.execute("DROP INDEX ix_pax8_invoice_item_period")
+        conn.execute("UPDATE schema_meta SET value='4' WHERE key='schema_version'")
+        raws = {
+            "now": '{"commitmentTerm": {"term": "Annual", "endDate": "2027-03-31T00:00:00Z"}}',
+            "2022": '{"commitment": {"term": "Annual", "endDate": "2026-12-15"}}',
+            "none": '{"billingTerm": "Monthly"}',
+        }
+        for key, raw in raws.items():
+            conn.execute("INSERT INTO pax8_subscription (id, raw) VALUES (?, ?)", (key, raw))
+    database = open_database(path)
+    with database.read() as conn:
+        ends = dict(conn.execute(text("SELECT id, commitment_end FROM pax8_subscription")).all())
+        indexes = {row[1] for row in conn.execute(text("PRAGMA index_list(pax8_invoice_item)"))}
+    database.dispose()
+    assert ends == {"now": "2027-03-31", "2022": "2026-12-15", "none": None}
+    assert "ix_pax8_invoice_item_period" in indexes

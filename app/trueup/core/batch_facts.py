@@ -9,7 +9,6 @@ from its batch. Billing itself (`core.billing`) never touches the store.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from trueup.core import models as m
+from trueup.core.batch_json import parsed_body
 from trueup.core.batch_usage import UsageRow, load_usage, shift_month
 from trueup.core.billing_facts import (
     ClientFacts,
@@ -390,7 +390,7 @@ def _previous_lines(body: dict[str, Any] | None) -> dict[int, dict[str, Previous
 
 
 def load_body(text: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(text)
+    body: dict[str, Any] = parsed_body(text)
     return body
 
 

@@ -7,7 +7,6 @@ is opened.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -16,7 +15,7 @@ from sqlalchemy import Connection
 
 from trueup.core import models as m
 from trueup.core.batch_facts import BatchError
-from trueup.core.batch_json import InvoiceView, invoice_views
+from trueup.core.batch_json import InvoiceView, invoice_views, parsed_body
 from trueup.core.db import Database
 
 _BATCHES = m.table_of(m.InvoiceBatch)
@@ -69,7 +68,7 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
         if head is None:
             raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
         states, overrides = _reviews(conn, batch_id)
-    anomalies, totals, usage, usage_lines, summary = json.loads(head[1])
+    anomalies, totals, usage, usage_lines, summary = parsed_body(head[1])
     reviewed = {client for client, _, _ in overrides}
     rows = []
     for position, invoice in enumerate(summary):
@@ -111,7 +110,7 @@ def batch_invoice(db: Database, batch_id: str, row: InvoiceRow) -> InvoiceView:
         states, overrides = _reviews(conn, batch_id)
     if text is None:
         raise BatchError(f"client {row.client_id} has no invoice in batch {batch_id}")
-    return invoice_views({"invoices": [json.loads(text)]}, states, overrides)[0]
+    return invoice_views({"invoices": [parsed_body(text)]}, states, overrides)[0]
 
 
 def _reviews(

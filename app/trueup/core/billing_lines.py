@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from trueup.core.timeline import quantity_text
@@ -168,9 +169,17 @@ def product(*factors: Decimal | int) -> Decimal:
 
 def money_text(value: Decimal) -> str:
     """`12.50`, `264.00`, `12.2245`: two places at least, every place there is."""
+    # Zero keeps its sign in the text ("-0.00"), and 0 == -0: only other values are memoised.
+    return _nonzero_money_text(value) if value else _money_text(value)
+
+
+def _money_text(value: Decimal) -> str:
     if value == value.quantize(CENT):
         return f"{value:.2f}"
     return format(value.normalize(), "f")
+
+
+_nonzero_money_text = lru_cache(maxsize=1 << 16)(_money_text)
 
 
 def percent_text(value: Decimal) -> str:

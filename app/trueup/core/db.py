@@ -18,7 +18,7 @@ from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.
 from trueup.core.backup import restore_hint
 
 APP_MARKER = "trueup"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -26,6 +26,23 @@ def _add_tables(*names: str) -> Callable[[Connection], None]:
         SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[n] for n in names])
 
     return add
+
+
+def _commitment_end_and_period_index(conn: Connection) -> None:
+    """The commitment's end day as a column (reading it out of the raw JSON of every
+    subscription cost the batch ~0.2 s) and the invoice items by period."""
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(pax8_subscription)")}
+    if "commitment_end" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pax8_subscription ADD COLUMN commitment_end DATE")
+    conn.exec_driver_sql(
+        "UPDATE pax8_subscription SET commitment_end = date(substr(coalesce("
+        "json_extract(raw, '$.commitmentTerm.endDate'), json_extract(raw, '$.commitment.endDate')"
+        "), 1, 10))"
+    )
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_pax8_invoice_item_period "
+        "ON pax8_invoice_item (start_period, end_period)"
+    )
 
 
 # version -> the step that brings a store from version-1 to it. A new store is created at the
@@ -41,6 +58,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
         "qbo_customer_mapping",
         "qbo_item_mapping",
     ),
+    5: _commitment_end_and_period_index,
 }
 
 

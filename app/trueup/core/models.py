@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -73,6 +73,7 @@ class Pax8Subscription(SQLModel, table=True):
     status: str | None = None
     billing_term: str | None = None
     commitment_term: str | None = None
+    commitment_end: date | None = None  # the day written in the commitment's endDate
     price: Decimal | None = money()
     partner_cost: Decimal | None = money()
     currency: str | None = None
@@ -118,6 +119,8 @@ class Pax8Invoice(SQLModel, table=True):
 
 class Pax8InvoiceItem(SQLModel, table=True):
     __tablename__ = "pax8_invoice_item"
+    # The batch reads a month's items by period: without it, the arrears of a month scan them all.
+    __table_args__ = (Index("ix_pax8_invoice_item_period", "start_period", "end_period"),)
     id: str = Field(primary_key=True)
     invoice_id: str = Field(
         sa_column=Column(

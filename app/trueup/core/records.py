@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table
@@ -89,6 +90,20 @@ def _commitment_term(raw: dict[str, Any]) -> str | None:
     return to_str(commitment.get("term")) if isinstance(commitment, dict) else None
 
 
+def commitment_end(raw: dict[str, Any]) -> date | None:
+    """The day written in the commitment's endDate (its own calendar day, not converted to UTC:
+    the day the term ends where Pax8 wrote it)."""
+    for name in ("commitmentTerm", "commitment"):
+        found = raw.get(name)
+        end = found.get("endDate") if isinstance(found, dict) else None
+        if isinstance(end, str) and end:
+            try:
+                return date.fromisoformat(end[:10])
+            except ValueError:
+                return None
+    return None
+
+
 def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
@@ -99,6 +114,7 @@ def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "status": to_str(raw.get("status")),
         "billing_term": to_str(raw.get("billingTerm")),
         "commitment_term": _commitment_term(raw),
+        "commitment_end": commitment_end(raw),
         "price": to_decimal(raw.get("price")),
         "partner_cost": to_decimal(raw.get("partnerCost")),
         "currency": to_str(raw.get("currencyCode")),

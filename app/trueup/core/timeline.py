@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from trueup.core.months import month_bounds, month_days
@@ -238,6 +239,7 @@ def _number(value: Any) -> Decimal | None:
     return to_decimal(repr(value) if isinstance(value, float) else value)
 
 
+@lru_cache(maxsize=1 << 16)  # equal Decimals give equal text: see diff.money_text
 def quantity_text(quantity: Decimal) -> str:
     """`18` for whole seats, `2.5` otherwise: no trailing zeros in prose."""
     if quantity == quantity.to_integral_value():
