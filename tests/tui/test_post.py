@@ -309,6 +309,31 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
     assert len(voids) == len(clean)
 
 
+async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, workbench):
+    batch, clean = approve_clean(workbench)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "p", *MONTH, "enter")
+        await press(pilot, "escape")
+        assert app.screen is screen
+        await wait_until_idle(pilot)
+        posted = {i.client_id for i in clean}
+        assert set(screen.approvals.posted) == posted
+        assert all(screen.posted_to(c) == ("halo-invoice",) for c in posted)
+        put_cursor(screen, clean[0].client_id)
+        await wait_until_idle(pilot)
+        row = screen.table.cursor - screen.table.scroll_offset.y + 1
+        assert "posted" in "".join(s.text for s in screen.table.render_line(row))
+        assert f"{len(posted)} posted" in str(screen.query_one("#batch-summary").content)
+        workbench.queue_void(batch.batch_id, "halo-invoice")
+        await workbench.run_posting(
+            batch.batch_id, "halo-invoice", action="void", progress=lambda entry: None
+        )
+        screen.load_approvals(batch.batch_id)
+        await wait_until_idle(pilot)
+        assert screen.approvals.posted == {}
+
+
 async def test_post_is_refused_without_a_destination(store):
     app = make_app(Workbench(store, today=TODAY, clock=lambda: NOW))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -10,10 +10,11 @@ lapsed, until the operator builds the batch again and approves there.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from trueup.core import models as m
 from trueup.core.approval import ApprovalState, approval_states
@@ -23,12 +24,18 @@ from trueup.core.rules import current_rules
 
 _APPROVALS = m.table_of(m.Approval)
 _BATCHES = m.table_of(m.InvoiceBatch)
+_ENTRIES = m.table_of(m.PostingEntry)
 
 
 @dataclass(frozen=True)
 class BatchApprovals:
     states: dict[int, ApprovalState]  # the approved and lapsed invoices, by client
     current: bool  # the batch is what the store would build now
+    # client -> the destinations its invoice is posted at (and not voided since)
+    posted: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def posted_to(self, client_id: int) -> tuple[str, ...]:
+        return self.posted.get(client_id, ())
 
     @property
     def lapsed(self) -> int:
@@ -70,4 +77,27 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
     with db.read() as conn:
         clients = json.loads(batch.clients) or None
         now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
-    return BatchApprovals(states, now == batch_id)
+        posted = posted_invoices(conn, batch_id)
+    return BatchApprovals(states, now == batch_id, posted)
+
+
+def posted_invoices(conn: Connection, batch_id: str) -> dict[int, tuple[str, ...]]:
+    """The batch's invoices posted somewhere and not voided since: client -> destinations."""
+    posted = _ENTRIES.c.state == "POSTED"
+    voided = {
+        (r.destination, r.reference)
+        for r in conn.execute(
+            select(_ENTRIES.c.destination, _ENTRIES.c.reference).where(
+                (_ENTRIES.c.batch_id == batch_id) & (_ENTRIES.c.action == "void") & posted
+            )
+        )
+    }
+    found: dict[int, list[str]] = defaultdict(list)
+    for r in conn.execute(
+        select(_ENTRIES.c.client_id, _ENTRIES.c.destination, _ENTRIES.c.reference)
+        .where((_ENTRIES.c.batch_id == batch_id) & (_ENTRIES.c.action == "create") & posted)
+        .order_by(_ENTRIES.c.destination)
+    ):
+        if (r.destination, r.reference) not in voided:
+            found[r.client_id].append(r.destination)
+    return {client: tuple(destinations) for client, destinations in found.items()}

@@ -21,7 +21,7 @@ from textual.worker import Worker, get_current_worker
 from trueup.core.batch_read import BatchOverview, InvoiceRow
 from trueup.core.workbench import ApprovalState
 from trueup.tui.formatting import money, month_name, plain
-from trueup.tui.screens.batch_approval import ApprovingScreen, approval_text
+from trueup.tui.screens.batch_approval import POSTED_STYLE, ApprovingScreen, approval_text
 from trueup.tui.widgets.row_table import Column, RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
@@ -49,8 +49,15 @@ def count_text(count: int, style: str) -> Text:
     return plain(count, style if count else "dim")
 
 
-def _cells(invoice: InvoiceRow, approval: ApprovalState | None) -> Sequence[Text]:
-    state = plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
+def _cells(
+    invoice: InvoiceRow, approval: ApprovalState | None, posted: tuple[str, ...]
+) -> Sequence[Text]:
+    if posted:  # what happened to the invoice outranks what was decided about it
+        state = plain("posted", POSTED_STYLE)
+    elif approval is not None:
+        state = approval_text(approval)
+    else:
+        state = plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
     return (
         plain(invoice.client_name),
         plain(money(invoice.total, invoice.currency)),
@@ -59,7 +66,7 @@ def _cells(invoice: InvoiceRow, approval: ApprovalState | None) -> Sequence[Text
         count_text(invoice.count("error"), "bold red"),
         count_text(invoice.count("warning"), "yellow"),
         count_text(invoice.count("info"), ""),
-        approval_text(approval) if approval else state,
+        state,
     )
 
 
@@ -187,7 +194,9 @@ class BatchScreen(ApprovingScreen):
         yield SearchBar(placeholder="Search clients…", id="search")
         yield RowTable(
             COLUMNS,
-            lambda invoice: _cells(invoice, self.approval_of(invoice.client_id)),
+            lambda invoice: _cells(
+                invoice, self.approval_of(invoice.client_id), self.posted_to(invoice.client_id)
+            ),
             empty="No invoices in this batch.",
             id="batch-table",
         )

@@ -16,6 +16,7 @@ from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.widgets.row_table import Column
 
 APPROVAL_STYLES = {"approved": "bold green", "lapsed": "bold magenta"}
+POSTED_STYLE = "bold cyan"
 APPROVE_ALL = [
     Column("Client", 16, flex=True),
     Column("Total", 12, "right"),
@@ -56,6 +57,9 @@ class ApprovingScreen(SearchableTableScreen):
     def approval_of(self, client_id: int) -> ApprovalState | None:
         return self.approvals.states.get(client_id) if self.approvals is not None else None
 
+    def posted_to(self, client_id: int) -> tuple[str, ...]:
+        return self.approvals.posted_to(client_id) if self.approvals is not None else ()
+
     def approval_summary(self) -> Text:
         """A line of approvals: how many approved, lapsed, and a word when the store moved on."""
         text = Text()
@@ -69,6 +73,8 @@ class ApprovingScreen(SearchableTableScreen):
             text.append("\nNothing approved yet: a approves an invoice, A all", style="dim")
         if self.approvals.lapsed:
             text.append(f", {self.approvals.lapsed} lapsed", style="bold magenta")
+        if self.approvals.posted:
+            text.append(f", {len(self.approvals.posted)} posted", style=POSTED_STYLE)
         if not self.approvals.current:
             text.append(" · store changed since: b rebuilds", style="yellow")
         return text
@@ -193,5 +199,7 @@ class ApprovingScreen(SearchableTableScreen):
     def _post(self, plan: PostingPlan | None) -> None:
         from trueup.tui.screens.post_progress import PostProgressScreen
 
-        if plan is not None:
-            self.app.push_screen(PostProgressScreen(plan))
+        if plan is not None:  # back from the run, the State column says what was posted
+            self.app.push_screen(
+                PostProgressScreen(plan), lambda _: self.load_approvals(plan.batch_id)
+            )
