@@ -200,6 +200,7 @@ class ApprovingScreen(SearchableTableScreen):
         from trueup.tui.screens.post_progress import PostProgressScreen
 
         if plan is not None:  # back from the run, the State column says what was posted
-            self.app.push_screen(
-                PostProgressScreen(plan), lambda _: self.load_approvals(plan.batch_id)
-            )
+            self.app.push_screen(PostProgressScreen(plan), lambda _: self._posted(plan.batch_id))
+
+    def _posted(self, batch_id: str) -> None:
+        self.load_approvals(batch_id)
