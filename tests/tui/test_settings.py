@@ -2,15 +2,19 @@
 the last sync's error, `t` testing in the background, and the schedule."""
 
 import io
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import NOW, TODAY
 from keyring.backends import fail
 from rich.console import Console
+from sqlalchemy import insert
 
+from trueup.core import models as m
 from trueup.core.config import Settings
 from trueup.core.connection_check import Connections
 from trueup.core.connections import sandbox_clients
+from trueup.core.logbook import read_log
 from trueup.core.secret_store import KeyringStore
 from trueup.core.secrets import Secrets
 from trueup.core.workbench import Workbench
@@ -196,3 +200,30 @@ async def test_f10_opens_it_and_the_footer_keeps_to_six_keys(settings_app):
         assert app.screen.TITLE_TEXT == "Settings"
         shown = [b for b in app.screen.active_bindings.values() if b.binding.show]
         assert len(shown) <= 6
+
+
+async def test_a_sync_from_the_workbench_keeps_the_log_for_the_configured_days(
+    settings_app, store, tmp_path
+):
+    settings = sandbox_settings(tmp_path)
+    settings.log.retention_days = 30
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        for days, event in ((45, "older than 30 days"), (20, "recent")):
+            conn.execute(
+                insert(m.table_of(m.LogEvent)).values(
+                    at=now - timedelta(days=days), level="INFO", event=event, details="{}"
+                )
+            )
+    sims = build_simulators(load_scenario(DEMO_PATH), rate_limits=False)
+    right = {
+        source: {"client_id": "sandbox", "client_secret": "sandbox"} for source in ("pax8", "halo")
+    }
+    env = {"TRUEUP_PAX8_CLIENT_SECRET": "sandbox", "TRUEUP_HALO_CLIENT_SECRET": "sandbox"}
+    app = settings_app(
+        connections(settings, env),
+        sync_clients=lambda: sandbox_clients(in_process_transports(sims), right),
+    )
+    assert {result.status for result in await app.workbench.sync()} == {"ok"}
+    events = {entry["event"] for entry in read_log(store, limit=1000)}
+    assert "recent" in events and "older than 30 days" not in events  # the default keeps 90

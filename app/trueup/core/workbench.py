@@ -41,7 +41,7 @@ from trueup.core.posting_sinks import Sink
 from trueup.core.rules import Rules
 from trueup.core.rules_rows import RuleRow, rule_rows
 from trueup.core.status import store_status
-from trueup.core.sync import Report, SourceResult, sync_sources
+from trueup.core.sync import DEFAULT_LOG_RETENTION_DAYS, Report, SourceResult, sync_sources
 
 # The `X as X` imports above re-export the types the posting screens read: the TUI takes them
 # from this service, never from the posting modules.
@@ -326,10 +326,17 @@ class Workbench:
         if self._sync_clients is None:
             raise SyncUnavailableError("this workbench has no connections to sync from")
         pax8, halo = self._sync_clients()
+        settings = self._connections.settings if self._connections else None
+        retention = settings.log.retention_days if settings else DEFAULT_LOG_RETENTION_DAYS
         try:
             async with pax8, halo:
                 return await sync_sources(
-                    self.db, pax8=pax8, halo=halo, today=self.today, report=report
+                    self.db,
+                    pax8=pax8,
+                    halo=halo,
+                    today=self.today,
+                    report=report,
+                    log_retention_days=retention,
                 )
         finally:
             self._forget()
