@@ -18,6 +18,23 @@ def test_environment_overrides_the_file_and_secrets_never_land_in_it(tmp_path, m
     assert load_settings(path).mapping.threshold == 95
 
 
+def test_saving_keeps_the_files_values_under_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "config.toml"
+    path.write_text('[halo]\nurl = "https://acme.halopsa.com"\n')
+    monkeypatch.setenv("TRUEUP_HALO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("TRUEUP_PAX8_URL", "http://127.0.0.1:8/v1")
+    settings = load_settings(path)
+    settings.halo.client_id = "typed"  # what `trueup connect halo` changes
+    settings.pax8.url = "https://pax8.example/v1"  # a value given on purpose, not the variable's
+    save_settings(settings)
+    monkeypatch.delenv("TRUEUP_HALO_URL")
+    monkeypatch.delenv("TRUEUP_PAX8_URL")
+    saved = load_settings(path)
+    assert saved.halo.url == "https://acme.halopsa.com"  # not the test server of this run
+    assert saved.halo.client_id == "typed"
+    assert saved.pax8.url == "https://pax8.example/v1"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -85,6 +85,8 @@ class Settings:
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     # "section.key" -> "file" | "env TRUEUP_..." ; absent means the built-in default
     origins: dict[str, str] = field(default_factory=dict)
+    # "section.key" -> the file's (or the default) value an environment variable stands over
+    beneath: dict[str, Any] = field(default_factory=dict)
 
     def sections(self) -> Iterator[tuple[str, Any]]:
         """(name, section) for every [table] of the file, in file order."""
@@ -143,6 +145,7 @@ def load_settings(path: Path) -> Settings:
             raise ConfigError(f"{path}: [{section_name}] {key} must be {limit}")
     for (section_name, key), env in ENV_OVERRIDES.items():
         if os.environ.get(env):
+            settings.beneath[f"{section_name}.{key}"] = getattr(sections[section_name], key)
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
     return settings
@@ -170,7 +173,10 @@ def save_settings(settings: Settings) -> None:
     lines = []
     for name, section in settings.sections():
         lines.append(f"[{name}]")
-        lines.extend(f"{key} = {toml_value(value)}" for key, value in vars(section).items())
+        lines.extend(
+            f"{key} = {toml_value(_own_value(settings, name, key, value))}"
+            for key, value in vars(section).items()
+        )
         lines.append("")
     path = settings.path
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -180,6 +186,15 @@ def save_settings(settings: Settings) -> None:
         out.write("\n".join(lines))
     os.chmod(partial, 0o600)  # O_CREAT's mode does not apply to a leftover partial file
     os.replace(partial, path)
+
+
+def _own_value(settings: Settings, section: str, key: str, value: Any) -> Any:
+    """What the file keeps: a value still as an environment variable set it is the variable's,
+    for this run only, so the file's own value stays."""
+    origin = settings.origin(section, key)
+    if origin.startswith("env ") and value == os.environ.get(origin.removeprefix("env ")):
+        return settings.beneath.get(f"{section}.{key}", value)
+    return value
 
 
 def toml_value(value: str | int) -> str:
