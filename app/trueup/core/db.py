@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -16,6 +17,7 @@ from sqlmodel import SQLModel
 
 from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from trueup.core.backup import restore_hint
+from trueup.core.records import commitment_end
 
 APP_MARKER = "trueup"
 SCHEMA_VERSION = 5
@@ -34,11 +36,14 @@ def _commitment_end_and_period_index(conn: Connection) -> None:
     columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(pax8_subscription)")}
     if "commitment_end" not in columns:
         conn.exec_driver_sql("ALTER TABLE pax8_subscription ADD COLUMN commitment_end DATE")
-    conn.exec_driver_sql(
-        "UPDATE pax8_subscription SET commitment_end = date(substr(coalesce("
-        "json_extract(raw, '$.commitmentTerm.endDate'), json_extract(raw, '$.commitment.endDate')"
-        "), 1, 10))"
-    )
+    # The sync's own reading of the raw JSON, so migrated and synced stores agree.
+    ends = []
+    for sub_id, raw in conn.exec_driver_sql("SELECT id, raw FROM pax8_subscription"):
+        end = commitment_end(json.loads(raw))
+        ends.append({"id": sub_id, "end": end.isoformat() if end else None})
+    if ends:
+        update = "UPDATE pax8_subscription SET commitment_end = :end WHERE id = :id"
+        conn.execute(text(update), ends)
     conn.exec_driver_sql(
         "CREATE INDEX IF NOT EXISTS ix_pax8_invoice_item_period "
         "ON pax8_invoice_item (start_period, end_period)"
