@@ -35,6 +35,7 @@ from trueup.core.diff import (
     seat_counts,  # the seat diff of an already loaded store: loading it twice costs ~1 s
 )
 from trueup.core.diff_store import DiffStore, StoredSubscription, load_diff_store
+from trueup.core.mappings import MappingIndex, load_mapping_index
 from trueup.core.months import month_bounds
 from trueup.core.rules import Rules
 from trueup.core.timeline import Snapshot
@@ -71,28 +72,36 @@ def assemble(
     today: date,
     rules: Rules,
     previous_body: dict[str, Any] | None,
+    share: tuple[int, int] | None = None,
 ) -> BatchFacts:
-    """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`."""
+    """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
+
+    With `share` (k, n), the client facts are those of every n-th chosen client from the k-th,
+    read alone (one process's part of a large batch); the batch's own facts (unmapped
+    companies, usage) are the whole batch's either way."""
     with cyclic_gc_paused():
-        store = load_diff_store(conn)
-        chosen = _chosen(store, clients)
+        index = load_mapping_index(conn)
+        chosen = _chosen(conn, index, clients)
+        mine = chosen if share is None else chosen[share[0] :: share[1]]
+        scoped = clients is not None or share is not None
+        store = load_diff_store(conn, mine if scoped else None, index)
         counts = seat_counts(store, reference_day(month, today))
-        subscriptions = _subscription_facts(store, month, chosen, counts)
-        manual = _manual_lines(conn, store, rules, subscriptions, chosen)
+        subscriptions = _subscription_facts(store, month, mine, counts)
+        manual = _manual_lines(conn, store, rules, subscriptions, mine)
         wanted = {s.subscription_id for subs in subscriptions.values() for s in subs}
         costs, reissued = _cost_items(conn, month, wanted)
         offsets = {rules.for_client(c).usage_month_offset for c in chosen}
         usage = [
             row
             for offset in sorted(offsets)
-            for row in load_usage(conn, store.index, shift_month(month, offset), store.products)
+            for row in load_usage(conn, index, shift_month(month, offset), store.products)
         ]
         previous = _previous_lines(previous_body)
         usage_of: dict[tuple[int | None, str], list[UsageRow]] = defaultdict(list)
         for u in usage:
             usage_of[(u.client_id, u.usage_month)].append(u)
         facts = []
-        for client_id in chosen:
+        for client_id in mine:
             offset = rules.for_client(client_id).usage_month_offset
             client_usage = usage_of.get((client_id, shift_month(month, offset)), [])
             own = subscriptions.get(client_id, [])
@@ -109,14 +118,20 @@ def assemble(
                     reissued_invoices=tuple(sorted({i.invoice_id for i in items} & reissued)),
                 )
             )
-        facts.sort(key=lambda f: (f.client_name.casefold(), f.client_id))
+        facts.sort(key=client_order)
         return BatchFacts(month, facts, _unmapped_companies(conn, store.unmapped), usage)
 
 
-def _chosen(store: DiffStore, clients: Sequence[int] | None) -> list[int]:
+def client_order(facts: ClientFacts) -> tuple[str, int]:
+    """Invoices are listed by client name, then id."""
+    return facts.client_name.casefold(), facts.client_id
+
+
+def _chosen(conn: Connection, index: MappingIndex, clients: Sequence[int] | None) -> list[int]:
     if clients is None:
-        return sorted(set(store.index.companies.values()))
-    unknown = sorted(c for c in set(clients) if c not in store.clients)
+        return sorted(set(index.companies.values()))
+    known = {r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {m.table_of(m.HaloClient)}")}
+    unknown = sorted(c for c in set(clients) if c not in known)
     if unknown:
         names = ", ".join(str(c) for c in unknown)
         raise BatchError(f"no Halo client {names} in the store; sync, or check the id")

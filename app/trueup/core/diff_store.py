@@ -5,15 +5,17 @@ The two big tables (subscriptions, recurring-invoice lines) are read through the
 SQLAlchemy's per-value type conversion costs more than the whole diff on a 40k-subscription
 store. The store keeps decimals as their text (DecimalText) and instants as UTC ISO text
 (SQLAlchemy's SQLite DateTime). The subscriptions' scan also reads what billing needs of them
-(commitment, the billable subscriptions of unmapped companies): a second scan of the table
-costs ~0.1 s. Subscriptions, snapshots and lines are named tuples: a frozen dataclass takes three
-times as long to build, and a large store has ~40k of each.
+(billing term, commitment); what the whole store says (currencies, unmapped companies) is
+counted in SQLite, so a reading scoped to some clients reads only theirs. Subscriptions,
+snapshots and lines are named tuples: a frozen dataclass takes three times as long to build,
+and a large store has ~40k of each.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -89,29 +91,32 @@ class DiffStore:
         return sku, name or fallback or product_id or "?"
 
 
-def load_diff_store(conn: Connection) -> DiffStore:
-    index = load_mapping_index(conn)
+def load_diff_store(
+    conn: Connection, clients: Collection[int] | None = None, index: MappingIndex | None = None
+) -> DiffStore:
+    """The store as the diff reads it; with `clients`, only their subscriptions and lines (a
+    batch of a few clients, or one process's share of a large one). Names, mappings,
+    currencies and unmapped companies are the whole store's either way."""
+    index = index or load_mapping_index(conn)
     clients_t, products_t = m.table_of(m.HaloClient), m.table_of(m.Pax8Product)
-    clients = {r.id: r.name for r in conn.execute(select(clients_t.c.id, clients_t.c.name))}
+    names = {r.id: r.name for r in conn.execute(select(clients_t.c.id, clients_t.c.name))}
     products = {
         r.id: (r.sku, r.name)
         for r in conn.execute(select(products_t.c.id, products_t.c.sku, products_t.c.name))
     }
-    numbers = _Numbers()
-    subscriptions, unmapped = _load_subscriptions(conn, index, numbers)
-    active_lines, client_lines = _load_lines(conn, numbers)
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    for client_id, subscription in subscriptions:
-        if subscription.currency:
-            counts[client_id][subscription.currency] += 1
     companies: dict[int, set[str]] = defaultdict(set)
     for company_id, client_id in index.companies.items():
         companies[client_id].add(company_id)
-    main_currency = most_common(sum(counts.values(), Counter[str]()))
-    currencies = {client: most_common(found) for client, found in counts.items()}
+    scope = None
+    if clients is not None:
+        scope = sorted({company for client in clients for company in companies.get(client, ())})
+    numbers = _Numbers()
+    subscriptions = _load_subscriptions(conn, index, numbers, scope)
+    active_lines, client_lines = _load_lines(conn, numbers, clients)
+    currencies, main_currency, unmapped = _currencies_and_unmapped(conn, index)
     return DiffStore(
         index,
-        clients,
+        names,
         products,
         subscriptions,
         active_lines,
@@ -137,34 +142,60 @@ class _Numbers(dict[str | None, Decimal | None]):
 
 
 def _load_subscriptions(
-    conn: Connection, index: MappingIndex, numbers: _Numbers
-) -> tuple[list[tuple[int, StoredSubscription]], dict[str, int]]:
-    """The subscriptions of mapped companies with their client, and the billable ones of
-    companies neither mapped nor ignored, counted by company."""
+    conn: Connection, index: MappingIndex, numbers: _Numbers, companies: list[str] | None
+) -> list[tuple[int, StoredSubscription]]:
+    """The subscriptions of mapped companies (of `companies` when given), with their client."""
+    subscriptions_t = m.table_of(m.Pax8Subscription)
+    where, parameters = "", tuple[str, ...]()
+    if companies is not None:
+        where = " WHERE company_id IN (SELECT value FROM json_each(?))"
+        parameters = (json.dumps(companies),)
     history: dict[str, list[SnapshotState]] = defaultdict(list)
     for r in conn.exec_driver_sql(
-        f"SELECT subscription_id, {_STATE_COLUMNS} FROM {m.table_of(m.Pax8SubscriptionSnapshot)}"
-        " ORDER BY subscription_id, position"
+        f"SELECT subscription_id, {_STATE_COLUMNS} FROM {m.table_of(m.Pax8SubscriptionSnapshot)} "
+        f"WHERE subscription_id IN (SELECT id FROM {subscriptions_t}{where}) "
+        "ORDER BY subscription_id, position",
+        parameters,
     ).all():
         history[r[0]].append(_state_of(r[1:], numbers))
     found: list[tuple[int, StoredSubscription]] = []
-    unmapped: dict[str, int] = defaultdict(int)
     for r in conn.exec_driver_sql(
         "SELECT id, company_id, product_id, product_name, currency, billing_start, start_at, "
         f"{_STATE_COLUMNS}, billing_term, commitment_term, commitment_end "
-        f"FROM {m.table_of(m.Pax8Subscription)}"
+        f"FROM {subscriptions_t}{where}",
+        parameters,
     ).all():
         client_id = index.companies.get(r[1] or "")
         if client_id is None:
-            if r[1] and r[8] in BILLABLE and r[1] not in index.ignored_companies:
-                unmapped[r[1]] += 1
             continue
         started = _day(r[5]) if r[5] is not None else _instant_day(r[6])
         state = _state_of(r[7:13], numbers)
         snapshots = chain_snapshots(started, with_current(state, history.get(r[0], [])))
         fields = (r[0], r[1], r[2], r[3], r[4], numbers[r[9]], r[13], started, snapshots)
         found.append((client_id, StoredSubscription(*fields, r[14], _day(r[15]))))
-    return found, unmapped
+    return found
+
+
+def _currencies_and_unmapped(
+    conn: Connection, index: MappingIndex
+) -> tuple[dict[int, str], str, dict[str, int]]:
+    """Of the whole store, counted in SQLite: each client's most common subscription currency,
+    the store's, and the billable subscriptions of companies neither mapped nor ignored."""
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    unmapped: dict[str, int] = defaultdict(int)
+    for company, currency, status, number in conn.exec_driver_sql(
+        "SELECT company_id, currency, status, count(*) "
+        f"FROM {m.table_of(m.Pax8Subscription)} GROUP BY company_id, currency, status"
+    ).all():
+        client_id = index.companies.get(company or "")
+        if client_id is not None:
+            if currency:
+                counts[client_id][currency] += number
+        elif company and status in BILLABLE and company not in index.ignored_companies:
+            unmapped[company] += number
+    main_currency = most_common(sum(counts.values(), Counter[str]()))
+    currencies = {client: most_common(found) for client, found in counts.items()}
+    return currencies, main_currency, unmapped
 
 
 def _state_of(row: Sequence[Any], numbers: _Numbers) -> SnapshotState:
@@ -202,10 +233,10 @@ def _day(text: str | None) -> date | None:
 
 
 def _load_lines(
-    conn: Connection, numbers: _Numbers
+    conn: Connection, numbers: _Numbers, clients: Collection[int] | None
 ) -> tuple[dict[tuple[int, int], list[HaloLine]], dict[int, list[ClientLine]]]:
-    """The active lines (line not inactive, header not disabled): by client and item, and
-    every one by client with the currency of its recurring invoice."""
+    """The active lines (line not inactive, header not disabled) of every client or of
+    `clients`: by client and item, and every one by client with its invoice's currency."""
     by_item: dict[tuple[int, int], list[HaloLine]] = defaultdict(list)
     by_client: dict[int, list[ClientLine]] = defaultdict(list)
     for (
@@ -222,7 +253,10 @@ def _load_lines(
         f"h.client_id, h.currency FROM {m.table_of(m.HaloRecurringInvoiceLine)} l "
         f"JOIN {m.table_of(m.HaloRecurringInvoice)} h ON h.id = l.invoice_id "
         "WHERE NOT coalesce(l.inactive, 0) AND NOT coalesce(h.disabled, 0) "
-        "AND h.client_id IS NOT NULL ORDER BY l.id"
+        "AND h.client_id IS NOT NULL"
+        + ("" if clients is None else " AND h.client_id IN (SELECT value FROM json_each(?))")
+        + " ORDER BY l.id",
+        () if clients is None else (json.dumps(sorted(clients)),),
     ).all():
         stored = numbers[quantity]
         count = stored or ZERO
