@@ -31,6 +31,7 @@ from trueup.core.batch_json import (
     canonical_text,
     invoice_json,
     money_or_none,
+    parsed_body,
     totals_json,
 )
 from trueup.core.batch_read import BatchOverview, batch_overview
@@ -38,9 +39,11 @@ from trueup.core.batch_usage import UsageRow, shift_month
 from trueup.core.billing import bill_client
 from trueup.core.db import Database
 from trueup.core.diff import cyclic_gc_paused, money_text, reference_day
+from trueup.core.forked import can_fork, forked
 from trueup.core.mapping_journal import current_user
+from trueup.core.mappings import load_mapping_index
 from trueup.core.months import parse_month
-from trueup.core.rules import current_rules
+from trueup.core.rules import Rules, current_rules
 from trueup.core.timeline import day_text
 
 __all__ = [
@@ -158,21 +161,92 @@ def build_batch(
 
 
 def _built(
-    db: Database, month: str, clients: Sequence[int] | None, today: date
+    db: Database, month: str, clients: Sequence[int] | None, today: date, *, split: bool = True
 ) -> tuple[BatchInputs, dict[str, Any], str]:
     rules, rules_id = current_rules(db)
     with db.read() as conn:
         inputs = batch_inputs(conn, month, clients, today, rules_id)
         previous = _body(conn, inputs.previous)
         compared = previous if inputs.compared == inputs.previous else _body(conn, inputs.compared)
-        facts = assemble(
-            conn, month, clients=clients, today=today, rules=rules, previous_body=previous
-        )
-    invoices = [invoice_json(bill_client(f, month, rules)) for f in facts.clients]
+        split = split and can_fork() and _client_count(conn, clients) >= SPLIT_FROM
+        if not split:
+            facts = assemble(
+                conn, month, clients=clients, today=today, rules=rules, previous_body=previous
+            )
+            invoices = _invoices(facts, rules)
+    if split:
+        halves = _built_in_two(db, inputs, clients, today, rules, previous)
+        if halves is None:  # the store moved on, or the second process failed: one process
+            return _built(db, month, clients, today, split=False)
+        facts, invoices = halves
     body = _body_of(inputs, facts, invoices, compared)
     # Encoded while the facts are alive: freeing them first leaves the encoder's ~2M
     # allocations scattered over their holes, and the encoding takes ~0.2 s longer.
     return inputs, body, canonical_text(body)
+
+
+# From this many clients, two processes bill half of them each where forking is safe (a
+# process with one thread: the command line, not the workbench): 2,000 clients in ~2.4 s
+# instead of ~3.3 s on two cores. Each process still reads what every client shares (the
+# month's Pax8 invoice items, currencies), so below this, forking saves little.
+SPLIT_FROM = 400
+
+
+def _built_in_two(
+    db: Database,
+    inputs: BatchInputs,
+    clients: Sequence[int] | None,
+    today: date,
+    rules: Rules,
+    previous: dict[str, Any] | None,
+) -> tuple[BatchFacts, list[dict[str, Any]]] | None:
+    """Every other client billed in a forked process, each process in its own read transaction;
+    None unless both read the store the batch's inputs name."""
+
+    def share(number: int) -> tuple[BatchFacts, list[dict[str, Any]]] | None:
+        with db.read() as conn:
+            now = batch_inputs(conn, inputs.month, clients, today, inputs.rules_id)
+            if now.batch_id != inputs.batch_id:
+                return None
+            facts = assemble(
+                conn,
+                inputs.month,
+                clients=clients,
+                today=today,
+                rules=rules,
+                previous_body=previous,
+                share=(number, 2),
+            )
+        return facts, _invoices(facts, rules)
+
+    def second() -> bytes:
+        billed = share(1)
+        if billed is None:
+            raise BatchError("the store changed while the batch was built")
+        return canonical_text({"invoices": billed[1]}).encode()
+
+    # No connection open across the fork: SQLite keeps its locks' bookkeeping per process, and
+    # a child inheriting a live connection's would read unprotected.
+    db.engine.dispose()
+    with forked(second) as theirs:
+        own = share(0)
+        their_text = theirs()
+    if own is None or their_text is None:
+        return None
+    facts, invoices = own
+    invoices.extend(parsed_body(their_text)["invoices"])
+    invoices.sort(key=lambda invoice: (invoice["client_name"].casefold(), invoice["client_id"]))
+    return facts, invoices
+
+
+def _client_count(conn: Connection, clients: Sequence[int] | None) -> int:
+    if clients is not None:
+        return len(set(clients))
+    return len(set(load_mapping_index(conn).companies.values()))
+
+
+def _invoices(facts: BatchFacts, rules: Rules) -> list[dict[str, Any]]:
+    return [invoice_json(bill_client(f, facts.month, rules)) for f in facts.clients]
 
 
 def open_batch(
@@ -201,7 +275,7 @@ def _body_of(
     compared: dict[str, Any] | None,
 ) -> dict[str, Any]:
     everyone = not inputs.clients
-    chosen = {f.client_id for f in facts.clients}
+    chosen = {invoice["client_id"] for invoice in invoices}
     usage = [u for u in facts.usage if u.client_id in chosen or (everyone and u.client_id is None)]
     anomalies = _batch_anomalies(facts, usage) if everyone else []
     counts = [anomaly_counts(invoice) for invoice in invoices]

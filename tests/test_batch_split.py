@@ -1,0 +1,101 @@
+"""A large batch is billed by two processes, half the clients each (core.forked): the bytes are
+those of the batch built in one process, whatever happens to the second one."""
+
+import dataclasses
+import os
+import time
+from datetime import date
+
+import pytest
+
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from trueup.core import batch as batch_module
+from trueup.core.batch import build_batch
+from trueup.core.forked import forked
+from trueup.core.rules import current_rules, import_rules
+
+TODAY = date(2026, 11, 21)
+
+
+def one_process_text(db, month, clients=None):
+    """The batch as one process builds it (its bytes; storing it again changes nothing)."""
+    inputs, _, text = batch_module._built(db, month, clients, TODAY, split=False)
+    return inputs.batch_id, text
+
+
+@pytest.fixture
+def split(monkeypatch):
+    """Every batch split, even the demo's dozen clients; counts the forks."""
+    forks = []
+
+    def counted(work):
+        forks.append(work)
+        return forked(work)
+
+    monkeypatch.setattr(batch_module, "SPLIT_FROM", 1)
+    monkeypatch.setattr(batch_module, "can_fork", lambda: True)
+    monkeypatch.setattr(batch_module, "forked", counted)
+    return forks
+
+
+@pytest.mark.parametrize("month", ["2026-10", "2026-11"])
+def test_two_processes_give_the_bytes_of_one(db, split, month):
+    import_rules(db, '[defaults]\nproration = "max"\nusage_month_offset = -1\n')
+    expected = one_process_text(db, month)
+    built = build_batch(db, month, today=TODAY, by="test")
+    assert len(split) == 1
+    assert (built.batch_id, built.text) == expected
+    assert [i["client_name"].casefold() for i in built.body["invoices"]] == sorted(
+        i["client_name"].casefold() for i in built.body["invoices"]
+    )
+
+
+def test_some_clients_split_too(db, split):
+    with db.read() as conn:
+        clients = [row[0] for row in conn.exec_driver_sql("SELECT id FROM halo_client LIMIT 5")]
+    expected = one_process_text(db, "2026-11", clients)
+    built = build_batch(db, "2026-11", clients=clients, today=TODAY, by="test")
+    assert len(split) == 1 and (built.batch_id, built.text) == expected
+
+
+def test_a_failed_second_process_is_redone_in_this_one(db, split, monkeypatch):
+    parent, invoices = os.getpid(), batch_module._invoices
+
+    def fails_in_the_child(facts, rules):
+        if os.getpid() != parent:
+            raise MemoryError("the child ran out")
+        return invoices(facts, rules)
+
+    monkeypatch.setattr(batch_module, "_invoices", fails_in_the_child)
+    expected = one_process_text(db, "2026-11")
+    built = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert len(split) == 1 and (built.batch_id, built.text) == expected
+
+
+def test_a_store_that_moved_on_is_read_again_in_one_process(db, split):
+    """Each process reads in its own transaction: unless both find the inputs the batch is
+    named by, neither share is used."""
+    rules, rules_id = current_rules(db)
+    with db.read() as conn:
+        inputs = batch_module.batch_inputs(conn, "2026-11", None, TODAY, rules_id)
+    stale = dataclasses.replace(inputs, mapping_change=(inputs.mapping_change or 0) + 1)
+    assert batch_module._built_in_two(db, stale, None, TODAY, rules, None) is None
+    assert batch_module._built_in_two(db, inputs, None, TODAY, rules, None) is not None
+
+
+def test_forked_returns_the_childs_bytes_or_none():
+    with forked(lambda: b"half a batch") as result:
+        assert result() == b"half a batch"
+
+    def fails():
+        raise ValueError("no")
+
+    with forked(fails) as result:
+        assert result() is None
+
+
+def test_forked_ends_a_child_whose_result_is_not_wanted():
+    with pytest.raises(RuntimeError), forked(lambda: time.sleep(60) or b""):
+        raise RuntimeError("the parent's own share failed")
+    with pytest.raises(ChildProcessError):  # reaped: no child of ours is left
+        os.waitpid(-1, os.WNOHANG)
