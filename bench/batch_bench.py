@@ -2,6 +2,7 @@
 
 Measures, on a store synced from the scenario with every suggestion accepted (as tui_bench):
 - building the batch (goal < 2 s): reading the facts, billing every client, the JSON, storing;
+  as the command line builds it (two processes) and in one process (as the workbench does);
 - opening the Batch screen on it, headless at 80x24 (goal < 0.5 s): from pressing `6` to the
   first paint of the table with its rows, the batch already stored (as on any visit after the
   first build);
@@ -32,6 +33,9 @@ from tui_bench import prepare
 
 
 def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
+    """Each run builds the batch twice, alternately: as the command line does (two processes
+    from 400 clients) and in one process (as the workbench, whose threads rule fork out). The
+    phases are timed in the one-process builds (a forked share's are out of sight)."""
     from trueup.core import batch as batch_module
     from trueup.core.db import open_database
     from trueup.core.months import month_of
@@ -40,7 +44,11 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
     today = date.fromisoformat(as_of)
     month = month_of(today)
     phases: dict[str, list[float]] = {"assemble": [], "bill": []}
-    assemble, bill = batch_module.assemble, batch_module.bill_client
+    assemble, bill, split_from = (
+        batch_module.assemble,
+        batch_module.bill_client,
+        batch_module.SPLIT_FROM,
+    )
 
     def timed(name: str, function: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -52,19 +60,34 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
 
         return wrapper
 
-    batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
-    batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
-    seconds = []
-    for _ in range(runs):
+    def one_process() -> tuple[float, Any]:
         for values in phases.values():
             values.append(0.0)
+        batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
+        batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
+        batch_module.SPLIT_FROM = sys.maxsize
+        try:
+            return build()
+        finally:
+            batch_module.assemble, batch_module.bill_client = assemble, bill  # type: ignore[assignment]
+            batch_module.SPLIT_FROM = split_from
+
+    def build() -> tuple[float, Any]:
         started = time.perf_counter()
         built = batch_module.build_batch(db, month, today=today, by="bench")
-        seconds.append(time.perf_counter() - started)
-    batch_module.assemble, batch_module.bill_client = assemble, bill  # type: ignore[assignment]
+        return time.perf_counter() - started, built
+
+    split_s, single_s, texts = [], [], set()
+    for _ in range(runs):
+        for seconds, way in ((split_s, build), (single_s, one_process)):
+            elapsed, built = way()
+            seconds.append(elapsed)
+            texts.add(built.text)
+    if len(texts) != 1:
+        raise SystemExit("the two-process and one-process builds gave different bytes")
     body, data = built.body, built.text.encode()
     db.dispose()
-    rest = [total - a - b for total, a, b in zip(seconds, *phases.values(), strict=True)]
+    rest = [total - a - b for total, a, b in zip(single_s, *phases.values(), strict=True)]
     return {
         "month": month,
         "batch_id": built.batch_id,
@@ -73,11 +96,13 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
         "lines": body["totals"]["lines"],
         "anomalies": body["totals"]["anomalies"],
         "body_mb": round(len(data) / 1e6, 1),
-        "build_s": [round(s, 2) for s in seconds],
+        "build_s": [round(s, 2) for s in split_s],
+        "one_process_s": [round(s, 2) for s in single_s],
         "assemble_s": [round(s, 2) for s in phases["assemble"]],
         "bill_s": [round(s, 2) for s in phases["bill"]],
         "json_and_store_s": [round(s, 2) for s in rest],
-        "build_median_s": round(statistics.median(seconds), 2),
+        "build_median_s": round(statistics.median(split_s), 2),
+        "one_process_median_s": round(statistics.median(single_s), 2),
         "assemble_median_s": round(statistics.median(phases["assemble"]), 2),
         "bill_median_s": round(statistics.median(phases["bill"]), 2),
         "json_and_store_median_s": round(statistics.median(rest), 2),

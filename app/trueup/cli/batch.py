@@ -51,10 +51,10 @@ def batch_command(
     db = state(ctx).open_db()
     try:
         batch = build_batch(db, month or month_of(today), clients=client or None, today=today)
-        stored = load_batch(db, batch.batch_id)
+        stored = None if as_json else load_batch(db, batch.batch_id)  # with its states
     finally:
         db.dispose()
-    if as_json:
+    if stored is None:
         sys.stdout.write(pretty_text(batch.body) + "\n")
     else:
         _summary(stored.body, stored.states, stored.overrides)

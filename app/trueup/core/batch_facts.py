@@ -10,7 +10,7 @@ from its batch. Billing itself (`core.billing`) never touches the store.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -72,17 +72,17 @@ def assemble(
     today: date,
     rules: Rules,
     previous_body: dict[str, Any] | None,
-    share: tuple[int, int] | None = None,
+    share: Callable[[int], bool] | None = None,
 ) -> BatchFacts:
     """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
 
-    With `share` (k, n), the client facts are those of every n-th chosen client from the k-th,
-    read alone (one process's part of a large batch); the batch's own facts (unmapped
+    With `share`, the client facts are those of the chosen clients at the positions it
+    accepts, read alone (one process's part of a large batch); the batch's own facts (unmapped
     companies, usage) are the whole batch's either way."""
     with cyclic_gc_paused():
         index = load_mapping_index(conn)
         chosen = _chosen(conn, index, clients)
-        mine = chosen if share is None else chosen[share[0] :: share[1]]
+        mine = chosen if share is None else [c for n, c in enumerate(chosen) if share(n)]
         scoped = clients is not None or share is not None
         store = load_diff_store(conn, mine if scoped else None, index)
         counts = seat_counts(store, reference_day(month, today))
