@@ -99,3 +99,12 @@ def test_forked_ends_a_child_whose_result_is_not_wanted():
         raise RuntimeError("the parent's own share failed")
     with pytest.raises(ChildProcessError):  # reaped: no child of ours is left
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_no_process_to_be_had_means_none(monkeypatch):
+    def refused():
+        raise BlockingIOError("fork: Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", refused)
+    with forked(lambda: b"never") as result:
+        assert result() is None

@@ -118,11 +118,11 @@ def assemble(
                     reissued_invoices=tuple(sorted({i.invoice_id for i in items} & reissued)),
                 )
             )
-        facts.sort(key=client_order)
+        facts.sort(key=_client_order)
         return BatchFacts(month, facts, _unmapped_companies(conn, store.unmapped), usage)
 
 
-def client_order(facts: ClientFacts) -> tuple[str, int]:
+def _client_order(facts: ClientFacts) -> tuple[str, int]:
     """Invoices are listed by client name, then id."""
     return facts.client_name.casefold(), facts.client_id
 

@@ -5,8 +5,8 @@ Forking is safe only in a process with one thread (a lock another thread holds a
 stays locked in the child for ever) and where the platform has fork (not Windows); elsewhere
 `can_fork` says no and the caller does all the work itself. The child never returns into the
 caller's code: it writes its bytes and ends with `os._exit`, so no cleanup of the parent's
-(files, connections, atexit handlers) runs twice. Whatever goes wrong in the child, the parent
-gets None and can do that share itself.
+(files, connections, atexit handlers) runs twice. Whatever goes wrong in the child (or when no
+child can be started), the parent gets None and can do that share itself.
 """
 
 from __future__ import annotations
@@ -31,8 +31,14 @@ def forked(work: Callable[[], bytes]) -> Iterator[Callable[[], bytes | None]]:
     """Run `work` in a forked child; the function yielded waits for its bytes (None when the
     child failed). Leaving the block ends the child if it is still running."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's lines run in the child, out of coverage's sight
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had (a limit, memory): the caller does it all
+        os.close(read_end)
+        os.close(write_end)
+        yield lambda: None
+        return
+    if pid == 0:
         _run_child(work, read_end, write_end)
     os.close(write_end)
     waited = False
