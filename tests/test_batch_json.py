@@ -9,7 +9,13 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trueup.core.batch_json import canonical_text, parsed_body, pretty_text
+from trueup.core.batch_json import (
+    canonical_bytes,
+    canonical_text,
+    parsed_body,
+    pretty_text,
+    spliced_text,
+)
 
 # What a body holds: text (any character a client or product name may carry, control
 # characters and U+2028 included), 64-bit integers, booleans and nulls, in lists and objects.
@@ -28,6 +34,14 @@ def test_canonical_text_is_what_json_dumps_wrote(body: Any) -> None:
     expected = json.dumps(wrapped, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert canonical_text(wrapped) == expected
     assert parsed_body(canonical_text(wrapped)) == wrapped
+
+
+@given(st.dictionaries(_TEXT, _BODIES, max_size=4), _TEXT, st.lists(_BODIES, max_size=4))
+def test_a_list_spliced_in_encoded_gives_the_bytes_of_the_whole(head, key, items) -> None:
+    """A batch's invoices are encoded one by one (in two processes) and spliced into the body."""
+    head.pop(key, None)
+    encoded = [canonical_bytes(item) for item in items]
+    assert spliced_text(head, key, encoded) == canonical_text(head | {key: items})
 
 
 @given(_BODIES)

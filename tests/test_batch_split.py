@@ -19,7 +19,7 @@ TODAY = date(2026, 11, 21)
 
 def one_process_text(db, month, clients=None):
     """The batch as one process builds it (its bytes; storing it again changes nothing)."""
-    inputs, _, text = batch_module._built(db, month, clients, TODAY, split=False)
+    inputs, text = batch_module._built(db, month, clients, TODAY, split=False)
     return inputs.batch_id, text
 
 
@@ -59,14 +59,14 @@ def test_some_clients_split_too(db, split):
 
 
 def test_a_failed_second_process_is_redone_in_this_one(db, split, monkeypatch):
-    parent, invoices = os.getpid(), batch_module._invoices
+    parent, billed = os.getpid(), batch_module._billed
 
     def fails_in_the_child(facts, rules):
         if os.getpid() != parent:
             raise MemoryError("the child ran out")
-        return invoices(facts, rules)
+        return billed(facts, rules)
 
-    monkeypatch.setattr(batch_module, "_invoices", fails_in_the_child)
+    monkeypatch.setattr(batch_module, "_billed", fails_in_the_child)
     expected = one_process_text(db, "2026-11")
     built = build_batch(db, "2026-11", today=TODAY, by="test")
     assert len(split) == 1 and (built.batch_id, built.text) == expected

@@ -13,25 +13,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, insert, select
 
 from trueup.core import models as m
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch_json import (
-    SEVERITIES,
-    anomaly_counts,
     anomaly_order,
-    canonical_text,
+    canonical_bytes,
+    invoice_digest,
     invoice_json,
     money_or_none,
-    parsed_body,
+    spliced_text,
     totals_json,
 )
 from trueup.core.batch_read import BatchOverview, batch_overview
@@ -86,12 +86,17 @@ class BatchInputs:
 class Batch:
     batch_id: str
     inputs: BatchInputs
-    body: dict[str, Any]  # contract §3, exactly what is stored
-    text: str  # the body's canonical bytes
+    text: str  # the body's canonical bytes, exactly what is stored
 
     @property
     def month(self) -> str:
         return self.inputs.month
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The body (contract §3) as JSON values, parsed when first asked for: building and
+        storing a batch needs only its bytes."""
+        return load_body(self.text)
 
 
 @dataclass(frozen=True)
@@ -152,17 +157,18 @@ def build_batch(
 ) -> Batch:
     """Build the month's batch and store it (a no-op when the same batch is stored)."""
     # ~1M acyclic objects: collections would cost ~0.4 s, so none while building, and only the
-    # body is left alive when collections resume (the facts die with `_built`).
+    # body's text is left alive when collections resume (the facts die with `_built`, each
+    # invoice once encoded): a young generation holding the body would take ~0.1 s to collect.
     with cyclic_gc_paused():
-        inputs, body, text = _built(db, month, clients, today)
-        batch = Batch(inputs.batch_id, inputs, body, text)
+        inputs, text = _built(db, month, clients, today)
+        batch = Batch(inputs.batch_id, inputs, text)
         _store(db, batch, by or current_user())
     return batch
 
 
 def _built(
     db: Database, month: str, clients: Sequence[int] | None, today: date, *, split: bool = True
-) -> tuple[BatchInputs, dict[str, Any], str]:
+) -> tuple[BatchInputs, str]:
     rules, rules_id = current_rules(db)
     with db.read() as conn:
         inputs = batch_inputs(conn, month, clients, today, rules_id)
@@ -173,16 +179,31 @@ def _built(
             facts = assemble(
                 conn, month, clients=clients, today=today, rules=rules, previous_body=previous
             )
-            invoices = _invoices(facts, rules)
+            billed = _billed(facts, rules)
     if split:
         halves = _built_in_two(db, inputs, clients, today, rules, previous)
         if halves is None:  # the store moved on, or the second process failed: one process
             return _built(db, month, clients, today, split=False)
-        facts, invoices = halves
-    body = _body_of(inputs, facts, invoices, compared)
-    # Encoded while the facts are alive: freeing them first leaves the encoder's ~2M
-    # allocations scattered over their holes, and the encoding takes ~0.2 s longer.
-    return inputs, body, canonical_text(body)
+        facts, billed = halves
+    return inputs, _body_text(inputs, facts, billed, compared)
+
+
+class _Billed(NamedTuple):
+    """Invoices in client order, each as its canonical bytes and its `invoice_digest`."""
+
+    texts: list[bytes]
+    digests: list[dict[str, Any]]
+
+
+def _billed(facts: BatchFacts, rules: Rules) -> _Billed:
+    """Each invoice is encoded as soon as it is billed and then dropped: the batch never holds
+    its ~1M JSON values at once."""
+    billed = _Billed([], [])
+    for client in facts.clients:
+        invoice = invoice_json(bill_client(client, facts.month, rules))
+        billed.texts.append(canonical_bytes(invoice))
+        billed.digests.append(invoice_digest(invoice))
+    return billed
 
 
 # From this many clients, two processes share the billing where forking is safe (a
@@ -199,11 +220,11 @@ def _built_in_two(
     today: date,
     rules: Rules,
     previous: dict[str, Any] | None,
-) -> tuple[BatchFacts, list[dict[str, Any]]] | None:
+) -> tuple[BatchFacts, _Billed] | None:
     """Some of the clients billed in a forked process, each process in its own read
     transaction; None unless both read the store the batch's inputs name."""
 
-    def share(here: bool) -> tuple[BatchFacts, list[dict[str, Any]]] | None:
+    def share(here: bool) -> tuple[BatchFacts, _Billed] | None:
         with db.read() as conn:
             now = batch_inputs(conn, inputs.month, clients, today, inputs.rules_id)
             if now.batch_id != inputs.batch_id:
@@ -217,13 +238,13 @@ def _built_in_two(
                 previous_body=previous,
                 share=_billed_here if here else _billed_there,
             )
-        return facts, _invoices(facts, rules)
+        return facts, _billed(facts, rules)
 
     def second() -> bytes:
         billed = share(False)
         if billed is None:
             raise BatchError("the store changed while the batch was built")
-        return canonical_text({"invoices": billed[1]}).encode()
+        return pickle.dumps(tuple(billed[1]), protocol=pickle.HIGHEST_PROTOCOL)
 
     # No connection open across the fork: SQLite keeps its locks' bookkeeping per process, and
     # a child inheriting a live connection's would read unprotected.
@@ -233,10 +254,13 @@ def _built_in_two(
         their_text = theirs()
     if own is None or their_text is None:
         return None
-    facts, invoices = own
-    invoices.extend(parsed_body(their_text)["invoices"])
-    invoices.sort(key=lambda invoice: (invoice["client_name"].casefold(), invoice["client_id"]))
-    return facts, invoices
+    facts, mine = own
+    theirs_billed = _Billed(*pickle.loads(their_text))  # our own child's bytes, never a stranger's
+    merged = sorted(
+        zip(mine.digests + theirs_billed.digests, mine.texts + theirs_billed.texts, strict=True),
+        key=lambda pair: (pair[0]["client_name"].casefold(), pair[0]["client_id"]),
+    )
+    return facts, _Billed([text for _, text in merged], [digest for digest, _ in merged])
 
 
 def _billed_here(position: int) -> bool:
@@ -253,10 +277,6 @@ def _client_count(conn: Connection, clients: Sequence[int] | None) -> int:
     if clients is not None:
         return len(set(clients))
     return len(set(load_mapping_index(conn).companies.values()))
-
-
-def _invoices(facts: BatchFacts, rules: Rules) -> list[dict[str, Any]]:
-    return [invoice_json(bill_client(f, facts.month, rules)) for f in facts.clients]
 
 
 def open_batch(
@@ -278,32 +298,32 @@ def open_batch(
     return batch_overview(db, batch_id)
 
 
-def _body_of(
+def _body_text(
     inputs: BatchInputs,
     facts: BatchFacts,
-    invoices: list[dict[str, Any]],
+    billed: _Billed,
     compared: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> str:
     everyone = not inputs.clients
-    chosen = {invoice["client_id"] for invoice in invoices}
+    digests = billed.digests
+    chosen = {digest["client_id"] for digest in digests}
     usage = [u for u in facts.usage if u.client_id in chosen or (everyone and u.client_id is None)]
     anomalies = _batch_anomalies(facts, usage) if everyone else []
-    counts = [anomaly_counts(invoice) for invoice in invoices]
-    return {
+    head = {
         "batch_id": inputs.batch_id,
         "month": inputs.month,
         "clients": list(inputs.clients),
         "sync_runs": inputs.sync_runs,
         "rules_id": inputs.rules_id,
-        "invoices": invoices,
         "anomalies": anomalies,
         "usage": [_usage_json(u) for u in usage],
-        "usage_lines": _usage_lines(invoices),
-        "summary": [_summary(i, found) for i, found in zip(invoices, counts, strict=True)],
-        "totals": totals_json(invoices, anomalies, counts),
+        "usage_lines": [line for digest in digests for line in digest["usage_lines"]],
+        "summary": [_summary(digest) for digest in digests],
+        "totals": totals_json(digests, anomalies),
         "compared_with": inputs.compared,
-        "changes": _changes(invoices, compared),
+        "changes": _changes(digests, compared),
     }
+    return spliced_text(head, "invoices", billed.texts)
 
 
 def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str, Any]]:
@@ -342,36 +362,11 @@ def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str,
     return sorted(found, key=anomaly_order)
 
 
-def _summary(invoice: dict[str, Any], counts: Counter[str]) -> dict[str, Any]:
+def _summary(digest: dict[str, Any]) -> dict[str, Any]:
     """An invoice in a few keys, in the invoices' order: the Batch screen lists these without
     reading the ~13 kB of each invoice."""
-    return {
-        "client_id": invoice["client_id"],
-        "client_name": invoice["client_name"],
-        "currency": invoice["currency"],
-        "total": invoice["total"],
-        "cost": invoice["cost"],
-        "margin_percent": invoice["margin_percent"],
-        "anomalies": {severity: counts.get(severity, 0) for severity in SEVERITIES},
-    }
-
-
-def _usage_lines(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The usage lines billed, by client: what the Usage screen shows beside Pax8's figures."""
-    return [
-        {
-            "client_id": invoice["client_id"],
-            "client_name": invoice["client_name"],
-            "currency": invoice["currency"],
-            "subscription_id": line["subscription_id"],
-            "amount": line["amount"],
-            "cost": line["cost"],
-            "policy": line["policy"],
-        }
-        for invoice in invoices
-        for line in invoice["lines"]
-        if line["kind"] == "usage"
-    ]
+    keys = ("client_id", "client_name", "currency", "total", "cost", "margin_percent")
+    return {key: digest[key] for key in keys} | {"anomalies": digest["anomaly_counts"]}
 
 
 def _usage_json(row: UsageRow) -> dict[str, Any]:
@@ -391,14 +386,14 @@ def _usage_json(row: UsageRow) -> dict[str, Any]:
 
 
 def _changes(
-    invoices: list[dict[str, Any]], compared: dict[str, Any] | None
+    digests: list[dict[str, Any]], compared: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     """Per client: the total then (the compared batch) and now, and the change when both are
     in one currency. Clients new to this batch, or gone from it, are listed too."""
     if compared is None:
         return []
     then = {int(i["client_id"]): i for i in compared["invoices"]}
-    now = {int(i["client_id"]): i for i in invoices}
+    now = {int(d["client_id"]): d for d in digests}
     found = []
     for client_id in sorted(then.keys() | now.keys()):
         before, after = then.get(client_id), now.get(client_id)

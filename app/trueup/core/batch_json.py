@@ -31,6 +31,25 @@ def canonical_text(body: Mapping[str, Any]) -> str:
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
 
 
+def canonical_bytes(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def spliced_text(body: Mapping[str, Any], key: str, items: Sequence[bytes]) -> str:
+    """`canonical_text` of `body` with a list under `key` whose items are already encoded
+    (`canonical_bytes`): the same bytes, without holding the items as JSON values."""
+    chunks: list[bytes] = []
+    for name in sorted([*body, key]):
+        chunks.append(b"," if chunks else b"{")
+        chunks.append(canonical_bytes(name) + b":")
+        if name == key:
+            chunks += (b"[", b",".join(items), b"]")
+        else:
+            chunks.append(canonical_bytes(body[name]))
+    chunks.append(b"}")
+    return b"".join(chunks).decode()
+
+
 def pretty_text(body: Mapping[str, Any]) -> str:
     """For people (`trueup batch --json`): indented, still sorted, so still byte-stable."""
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
@@ -103,25 +122,53 @@ def _anomalies_json(anomalies: Sequence[Anomaly]) -> list[dict[str, Any]]:
     return sorted((anomaly_json(a) for a in anomalies), key=anomaly_order)
 
 
+def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """What the rest of the body takes from an invoice (its summary, totals, usage lines and
+    change): a few hundred bytes of its ~13 kB, so the invoice itself can be dropped once
+    encoded, and a forked share hands over only these and the invoices' bytes."""
+    counts = anomaly_counts(invoice)
+    return {key: invoice[key] for key in _DIGESTED} | {
+        "line_count": len(invoice["lines"]),
+        "anomaly_counts": {severity: counts.get(severity, 0) for severity in SEVERITIES},
+        "usage_lines": [
+            {
+                "client_id": invoice["client_id"],
+                "client_name": invoice["client_name"],
+                "currency": invoice["currency"],
+                "subscription_id": line["subscription_id"],
+                "amount": line["amount"],
+                "cost": line["cost"],
+                "policy": line["policy"],
+            }
+            for line in invoice["lines"]
+            if line["kind"] == "usage"
+        ],
+    }
+
+
+_DIGESTED = (
+    *("client_id", "client_name", "currency"),
+    *("subtotal", "tax", "total", "cost", "margin", "margin_percent"),
+)
+
+
 def totals_json(
-    invoices: Sequence[Mapping[str, Any]],
-    anomalies: Sequence[Mapping[str, Any]],
-    counts: Sequence[Mapping[str, int]],
+    digests: Sequence[Mapping[str, Any]], anomalies: Sequence[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """Counts, and money per currency: amounts in different currencies are never added.
-    `counts`: each invoice's `anomaly_counts`."""
+    `digests`: each invoice's `invoice_digest`."""
     money: dict[str, dict[str, Decimal]] = {}
     severities: Counter[str] = Counter(a["severity"] for a in anomalies)
     lines = 0
-    for invoice, found in zip(invoices, counts, strict=True):
-        sums = money.setdefault(invoice["currency"] or "", {})
+    for digest in digests:
+        sums = money.setdefault(digest["currency"] or "", {})
         for key in ("subtotal", "tax", "total", "cost", "margin"):
-            if invoice[key] is not None:
-                sums[key] = sums.get(key, Decimal(0)) + Decimal(invoice[key])
-        lines += len(invoice["lines"])
-        severities.update(found)
+            if digest[key] is not None:
+                sums[key] = sums.get(key, Decimal(0)) + Decimal(digest[key])
+        lines += digest["line_count"]
+        severities.update(digest["anomaly_counts"])
     return {
-        "invoices": len(invoices),
+        "invoices": len(digests),
         "lines": lines,
         "anomalies": {severity: severities.get(severity, 0) for severity in SEVERITIES},
         "by_currency": {
