@@ -76,6 +76,24 @@ def test_credited_and_reissued_invoice_counted_once(db):
     assert sorted(i.invoice_status for i in evidence) == ["Credited", "Unpaid"]
 
 
+def test_cost_items_scanned_by_period_or_searched_by_subscription_agree(db, monkeypatch):
+    """A large batch scans the month's items instead of searching each subscription's: the
+    batch (the re-issued invoice included) is the same either way."""
+    from trueup.core import batch_facts
+
+    searched = build_batch(db, "2026-11", today=TODAY, by="test")
+    stored = ids(db, "SELECT typeof(body), body FROM invoice_batch WHERE id = ?", searched.batch_id)
+    assert stored == ("text", searched.text)  # bound as bytes, stored as the JSON text
+    monkeypatch.setattr(batch_facts, "_SEARCHED_UP_TO", 0)
+    with db.write() as conn:
+        conn.exec_driver_sql("DELETE FROM invoice_batch")
+    scanned = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert scanned.text == searched.text
+    assert any(
+        a["code"] == "INVOICE_REISSUED" for i in scanned.body["invoices"] for a in i["anomalies"]
+    )
+
+
 def test_unassigned_usage_is_held_out_and_flagged(db):
     """billing-rules §6 (case 12): Eagle Rock's rg-dev-sandbox has no company. With usage of
     the month itself (offset 0: the summaries synced in November), it is on no invoice."""

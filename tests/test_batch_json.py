@@ -14,7 +14,7 @@ from trueup.core.batch_json import (
     canonical_text,
     parsed_body,
     pretty_text,
-    spliced_text,
+    spliced,
 )
 
 # What a body holds: text (any character a client or product name may carry, control
@@ -41,7 +41,7 @@ def test_a_list_spliced_in_encoded_gives_the_bytes_of_the_whole(head, key, items
     """A batch's invoices are encoded one by one (in two processes) and spliced into the body."""
     head.pop(key, None)
     encoded = [canonical_bytes(item) for item in items]
-    assert spliced_text(head, key, encoded) == canonical_text(head | {key: items})
+    assert spliced(head, key, encoded).decode() == canonical_text(head | {key: items})
 
 
 @given(_BODIES)

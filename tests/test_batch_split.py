@@ -19,8 +19,8 @@ TODAY = date(2026, 11, 21)
 
 def one_process_text(db, month, clients=None):
     """The batch as one process builds it (its bytes; storing it again changes nothing)."""
-    inputs, text = batch_module._built(db, month, clients, TODAY, split=False)
-    return inputs.batch_id, text
+    inputs, data = batch_module._built(db, month, clients, TODAY, split=False)
+    return inputs.batch_id, data.decode()
 
 
 @pytest.fixture

