@@ -3,6 +3,7 @@ those of the batch built in one process, whatever happens to the second one."""
 
 import dataclasses
 import os
+import tempfile
 import time
 from datetime import date
 
@@ -106,5 +107,14 @@ def test_no_process_to_be_had_means_none(monkeypatch):
         raise BlockingIOError("fork: Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", refused)
+    with forked(lambda: b"never") as result:
+        assert result() is None
+
+
+def test_no_file_for_the_result_means_none(monkeypatch):
+    def full_disk():
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full_disk)
     with forked(lambda: b"never") as result:
         assert result() is None
