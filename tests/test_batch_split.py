@@ -85,10 +85,11 @@ def test_a_store_that_moved_on_is_read_again_in_one_process(db, split):
 
 
 def test_forked_returns_the_childs_bytes_or_none():
-    with forked(lambda: b"half a batch") as result:
+    with forked(lambda sink: sink.write(b"half a batch")) as result:
         assert result() == b"half a batch"
 
-    def fails():
+    def fails(sink):
+        sink.write(b"half a")
         raise ValueError("no")
 
     with forked(fails) as result:
@@ -96,7 +97,7 @@ def test_forked_returns_the_childs_bytes_or_none():
 
 
 def test_forked_ends_a_child_whose_result_is_not_wanted():
-    with pytest.raises(RuntimeError), forked(lambda: time.sleep(60) or b""):
+    with pytest.raises(RuntimeError), forked(lambda sink: time.sleep(60)):
         raise RuntimeError("the parent's own share failed")
     with pytest.raises(ChildProcessError):  # reaped: no child of ours is left
         os.waitpid(-1, os.WNOHANG)
@@ -107,7 +108,7 @@ def test_no_process_to_be_had_means_none(monkeypatch):
         raise BlockingIOError("fork: Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", refused)
-    with forked(lambda: b"never") as result:
+    with forked(lambda sink: sink.write(b"never")) as result:
         assert result() is None
 
 
@@ -116,5 +117,5 @@ def test_no_file_for_the_result_means_none(monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(tempfile, "TemporaryFile", full_disk)
-    with forked(lambda: b"never") as result:
+    with forked(lambda sink: sink.write(b"never")) as result:
         assert result() is None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from sqlalchemy import Connection, LargeBinary, Text, cast, insert, literal, select
 
@@ -197,7 +197,7 @@ def _built(
 class _Billed(NamedTuple):
     """Invoices in client order, each as its canonical bytes and its `invoice_digest`."""
 
-    texts: list[bytes]
+    texts: list[bytes | memoryview]
     digests: list[dict[str, Any]]
 
 
@@ -245,14 +245,15 @@ def _built_in_two(
                 share=_billed_here if here else _billed_there,
             )
         billed = _billed(facts, rules)
-        # The clients' facts are freed now, while the other process may still be billing.
-        return replace(facts, clients=[]), billed
+        if here:  # the clients' facts freed now, while the child may still be billing
+            facts = replace(facts, clients=[])
+        return facts, billed
 
-    def second() -> bytes:
+    def second(sink: BinaryIO) -> None:
         billed = share(False)
         if billed is None:
             raise BatchError("the store changed while the batch was built")
-        return pickle.dumps(tuple(billed[1]), protocol=pickle.HIGHEST_PROTOCOL)
+        _hand_over(billed[1], sink)
 
     # No connection open across the fork: SQLite keeps its locks' bookkeeping per process, and
     # a child inheriting a live connection's would read unprotected.
@@ -263,12 +264,33 @@ def _built_in_two(
     if own is None or their_text is None:
         return None
     facts, mine = own
-    theirs_billed = _Billed(*pickle.loads(their_text))  # our own child's bytes, never a stranger's
+    theirs_billed = _taken_over(their_text)
     merged = sorted(
         zip(mine.digests + theirs_billed.digests, mine.texts + theirs_billed.texts, strict=True),
         key=lambda pair: (pair[0]["client_name"].casefold(), pair[0]["client_id"]),
     )
     return facts, _Billed([text for _, text in merged], [digest for digest, _ in merged])
+
+
+def _hand_over(billed: _Billed, sink: BinaryIO) -> None:
+    """A share's invoices written out: the digests and the texts' lengths (pickled), then the
+    texts back to back, as they are (pickling 13 MB of texts would copy them twice more)."""
+    lengths = [len(text) for text in billed.texts]
+    head = pickle.dumps((billed.digests, lengths), protocol=pickle.HIGHEST_PROTOCOL)
+    sink.write(len(head).to_bytes(8, "big") + head)
+    sink.writelines(billed.texts)
+
+
+def _taken_over(data: bytes) -> _Billed:
+    """`_hand_over`'s bytes (our own child's, never a stranger's) back: the texts are views."""
+    size = int.from_bytes(data[:8], "big")
+    digests, lengths = pickle.loads(data[8 : 8 + size])
+    view, at = memoryview(data), 8 + size
+    texts: list[bytes | memoryview] = []
+    for length in lengths:
+        texts.append(view[at : at + length])
+        at += length
+    return _Billed(texts, digests)
 
 
 def _billed_here(position: int) -> bool:

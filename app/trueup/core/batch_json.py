@@ -35,7 +35,7 @@ def canonical_bytes(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def spliced(body: Mapping[str, Any], key: str, items: Sequence[bytes]) -> bytes:
+def spliced(body: Mapping[str, Any], key: str, items: Sequence[bytes | memoryview]) -> bytes:
     """`canonical_text` of `body` with a list under `key` whose items are already encoded
     (`canonical_bytes`), as UTF-8: the same bytes, without holding the items as JSON values."""
     chunks: list[bytes] = []

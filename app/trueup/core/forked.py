@@ -5,8 +5,9 @@ Forking is safe only in a process with one thread (a lock another thread holds a
 stays locked in the child for ever) and where the platform has fork (not Windows); elsewhere
 `can_fork` says no and the caller does all the work itself. The child never returns into the
 caller's code: it writes its bytes and ends with `os._exit`, so no cleanup of the parent's
-(files, connections, atexit handlers) runs twice. Whatever goes wrong in the child (or when no
-child can be started), the parent gets None and can do that share itself.
+(files, connections, atexit handlers) runs twice; it ends with status 0 only once all its bytes
+are written. Whatever goes wrong in the child (or when no child can be started), the parent
+gets None and can do that share itself.
 
 The bytes go through an unnamed temporary file, not a pipe: a child done first writes them all
 and ends while the parent still works, where a pipe (64 kB) would hold it until the parent reads.
@@ -20,11 +21,9 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import IO
+from typing import BinaryIO
 
 __all__ = ["can_fork", "forked"]
-
-_DONE, _FAILED = b"\0", b"\1"
 
 
 def can_fork() -> bool:
@@ -32,9 +31,10 @@ def can_fork() -> bool:
 
 
 @contextmanager
-def forked(work: Callable[[], bytes]) -> Iterator[Callable[[], bytes | None]]:
-    """Run `work` in a forked child; the function yielded waits for its bytes (None when the
-    child failed). Leaving the block ends the child if it is still running."""
+def forked(work: Callable[[BinaryIO], None]) -> Iterator[Callable[[], bytes | None]]:
+    """Run `work` in a forked child, writing its result to the file it is given; the function
+    yielded waits for those bytes (None when the child failed). Leaving the block ends the
+    child if it is still running."""
     with ExitStack() as stack:
         try:
             sink = stack.enter_context(tempfile.TemporaryFile())
@@ -50,11 +50,10 @@ def forked(work: Callable[[], bytes]) -> Iterator[Callable[[], bytes | None]]:
             nonlocal waited
             _, status = os.waitpid(pid, 0)
             waited = True
-            sink.seek(0)  # the child's writes moved the offset both processes share
-            data = sink.read()
-            if status != 0 or not data.startswith(_DONE):
+            if status != 0:
                 return None
-            return data[len(_DONE) :]
+            sink.seek(0)  # the child's writes moved the offset both processes share
+            return sink.read()
 
         try:
             yield result
@@ -64,15 +63,11 @@ def forked(work: Callable[[], bytes]) -> Iterator[Callable[[], bytes | None]]:
                 os.waitpid(pid, 0)
 
 
-def _run_child(work: Callable[[], bytes], sink: IO[bytes]) -> None:
+def _run_child(work: Callable[[BinaryIO], None], sink: BinaryIO) -> None:
     status = 1
     try:
-        try:
-            data = _DONE + work()
-        except BaseException:  # the parent redoes the share and meets the error itself
-            data = _FAILED
-        sink.write(data)
+        work(sink)
         sink.flush()
         status = 0
-    finally:
+    finally:  # on any error too: the parent redoes the share and meets the error itself
         os._exit(status)
