@@ -3,8 +3,8 @@
 Measures, on a store synced from the scenario with every suggestion accepted (as tui_bench):
 - building the batch (goal < 2 s): reading the facts, billing every client, the JSON, storing
   (the stored batch is deleted before each build, so each one writes its 26 MB as the month's
-  first build does); as the command line builds it (two processes) and in one process (as the
-  workbench does);
+  first build does); as `trueup batch` builds it (a new process for each build, two processes
+  from 400 clients) and in one long-running process (as the workbench does);
 - opening the Batch screen on it, headless at 80x24 (goal < 0.5 s): from pressing `6` to the
   first paint of the table with its rows, the batch already stored (as on any visit after the
   first build);
@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +36,64 @@ from tui_bench import prepare
 
 
 def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
-    """Each run builds the batch twice, alternately: as the command line does (two processes
-    from 400 clients) and in one process (as the workbench, whose threads rule fork out). The
-    phases are timed in the one-process builds (a forked share's are out of sight)."""
+    """Each run builds the batch twice, alternately: as `trueup batch` does (a new process, two
+    processes from 400 clients) and in one process (as the workbench, a long-running process
+    whose threads rule fork out). The phases are timed in the one-process builds (a forked
+    share's are out of sight)."""
+    from trueup.core import batch as batch_module
+
+    phases: dict[str, list[float]] = {"assemble": [], "bill": []}
+    assemble, bill = batch_module.assemble, batch_module.bill_client
+
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                phases[name][-1] += time.perf_counter() - started
+
+        return wrapper
+
+    batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
+    batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
+    batch_module.SPLIT_FROM = sys.maxsize
+    split_s, single_s, hashes = [], [], set()
+    for _ in range(runs):
+        split = json.loads(
+            subprocess.run(
+                [sys.executable, __file__, "--build-once", "--store", str(store), "--as-of", as_of],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        split_s.append(split["seconds"])
+        for values in phases.values():
+            values.append(0.0)
+        single = build_once(store, as_of)
+        single_s.append(single["seconds"])
+        hashes |= {split["sha256"], single["sha256"]}
+    if len(hashes) != 1:
+        raise SystemExit("the two-process and one-process builds gave different bytes")
+    rest = [total - a - b for total, a, b in zip(single_s, *phases.values(), strict=True)]
+    return single | {
+        "build_s": [round(s, 2) for s in split_s],
+        "one_process_s": [round(s, 2) for s in single_s],
+        "assemble_s": [round(s, 2) for s in phases["assemble"]],
+        "bill_s": [round(s, 2) for s in phases["bill"]],
+        "json_and_store_s": [round(s, 2) for s in rest],
+        "build_median_s": round(statistics.median(split_s), 2),
+        "one_process_median_s": round(statistics.median(single_s), 2),
+        "assemble_median_s": round(statistics.median(phases["assemble"]), 2),
+        "bill_median_s": round(statistics.median(phases["bill"]), 2),
+        "json_and_store_median_s": round(statistics.median(rest), 2),
+    }
+
+
+def build_once(store: Path, as_of: str) -> dict[str, Any]:
+    """The month's batch built and stored, timed: its stored copy is deleted first, so each
+    build writes its 26 MB as the month's first build does."""
     from trueup.core import batch as batch_module
     from trueup.core.db import open_database
     from trueup.core.months import month_of
@@ -50,71 +106,22 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
         batch_id = batch_module.batch_inputs(
             conn, month, None, today, current_rules(db)[1]
         ).batch_id
-    phases: dict[str, list[float]] = {"assemble": [], "bill": []}
-    assemble, bill, split_from = (
-        batch_module.assemble,
-        batch_module.bill_client,
-        batch_module.SPLIT_FROM,
-    )
-
-    def timed(name: str, function: Any) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                phases[name][-1] += time.perf_counter() - started
-
-        return wrapper
-
-    def one_process() -> tuple[float, Any]:
-        for values in phases.values():
-            values.append(0.0)
-        batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
-        batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
-        batch_module.SPLIT_FROM = sys.maxsize
-        try:
-            return build()
-        finally:
-            batch_module.assemble, batch_module.bill_client = assemble, bill  # type: ignore[assignment]
-            batch_module.SPLIT_FROM = split_from
-
-    def build() -> tuple[float, Any]:
-        with db.write() as conn:  # a bench store's own batch: no approval or posting names it
-            conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (batch_id,))
-        started = time.perf_counter()
-        built = batch_module.build_batch(db, month, today=today, by="bench")
-        return time.perf_counter() - started, built
-
-    split_s, single_s, texts = [], [], set()
-    for _ in range(runs):
-        for seconds, way in ((split_s, build), (single_s, one_process)):
-            elapsed, built = way()
-            seconds.append(elapsed)
-            texts.add(built.text)
-    if len(texts) != 1:
-        raise SystemExit("the two-process and one-process builds gave different bytes")
-    body, data = built.body, built.text.encode()
+    with db.write() as conn:  # a bench store's own batch: no approval or posting names it
+        conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (batch_id,))
+    started = time.perf_counter()
+    built = batch_module.build_batch(db, month, today=today, by="bench")
+    seconds = time.perf_counter() - started
     db.dispose()
-    rest = [total - a - b for total, a, b in zip(single_s, *phases.values(), strict=True)]
+    totals = built.body["totals"]
     return {
+        "seconds": round(seconds, 3),
         "month": month,
         "batch_id": built.batch_id,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "invoices": body["totals"]["invoices"],
-        "lines": body["totals"]["lines"],
-        "anomalies": body["totals"]["anomalies"],
-        "body_mb": round(len(data) / 1e6, 1),
-        "build_s": [round(s, 2) for s in split_s],
-        "one_process_s": [round(s, 2) for s in single_s],
-        "assemble_s": [round(s, 2) for s in phases["assemble"]],
-        "bill_s": [round(s, 2) for s in phases["bill"]],
-        "json_and_store_s": [round(s, 2) for s in rest],
-        "build_median_s": round(statistics.median(split_s), 2),
-        "one_process_median_s": round(statistics.median(single_s), 2),
-        "assemble_median_s": round(statistics.median(phases["assemble"]), 2),
-        "bill_median_s": round(statistics.median(phases["bill"]), 2),
-        "json_and_store_median_s": round(statistics.median(rest), 2),
+        "sha256": hashlib.sha256(built.data).hexdigest(),
+        "invoices": totals["invoices"],
+        "lines": totals["lines"],
+        "anomalies": totals["anomalies"],
+        "body_mb": round(len(built.data) / 1e6, 1),
     }
 
 
@@ -167,7 +174,12 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="keep (and reuse) the synced store here")
     parser.add_argument("--expect-sha256", help="fail unless the body's bytes have this sha256")
     parser.add_argument("--skip-screen", action="store_true", help="time the build only")
+    parser.add_argument("--build-once", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--as-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_once:  # one two-process build in a new process, as `trueup batch` runs
+        json.dump(build_once(args.store, args.as_of), sys.stdout)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = args.store or Path(tmp) / "bench.sqlite"
         as_of = prepare(store, args.clients, args.seed)
