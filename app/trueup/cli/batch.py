@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.text import Text
@@ -15,7 +15,8 @@ from rich.text import Text
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import MonthOption
 from trueup.core.batch import build_batch, load_batch
-from trueup.core.batch_json import SEVERITIES, InvoiceView, invoice_views, pretty_text
+from trueup.core.batch_json import SEVERITIES, pretty_text
+from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_overview
 from trueup.core.connections import today as configured_today
 from trueup.core.months import month_of
 
@@ -51,13 +52,13 @@ def batch_command(
     db = state(ctx).open_db()
     try:
         batch = build_batch(db, month or month_of(today), clients=client or None, today=today)
-        stored = None if as_json else load_batch(db, batch.batch_id)  # with its states
+        overview = None if as_json else batch_overview(db, batch.batch_id)  # with its states
     finally:
         db.dispose()
-    if stored is None:
+    if overview is None:
         sys.stdout.write(pretty_text(batch.body) + "\n")
     else:
-        _summary(stored.body, stored.states, stored.overrides)
+        _summary(overview)
 
 
 @batch_app.command("show")
@@ -69,20 +70,22 @@ def show(
 ) -> None:
     """Print a stored batch, with each invoice's state (held, ready) and the overrides."""
     db = state(ctx).open_db()
-    try:
-        stored = load_batch(db, batch_id)
+    try:  # the listing reads the few fields it shows, never the ~25 MB of invoices
+        shown = (
+            pretty_text(load_batch(db, batch_id).body) if as_json else batch_overview(db, batch_id)
+        )
     finally:
         db.dispose()
-    if as_json:
-        sys.stdout.write(pretty_text(stored.body) + "\n")
+    if isinstance(shown, str):
+        sys.stdout.write(shown + "\n")
     else:
-        _summary(stored.body, stored.states, stored.overrides)
+        _summary(shown)
 
 
-def _summary(body: dict[str, Any], states: Any, overrides: Any) -> None:
+def _summary(batch: BatchOverview) -> None:
     """One line per client, laid out by hand (Rich's Table is slow at 2,000 rows)."""
-    invoices = invoice_views(body, states, overrides)
-    out: list[Text] = [Text(f"Batch {body['batch_id']} · {body['month']} (dry run)"), Text()]
+    invoices = batch.invoices
+    out: list[Text] = [Text(f"Batch {batch.batch_id} · {batch.month} (dry run)"), Text()]
     if invoices:
         cells = [_cells(invoice) for invoice in invoices]
         widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
@@ -101,7 +104,7 @@ def _summary(body: dict[str, Any], states: Any, overrides: Any) -> None:
                 line.append(text.ljust(width) if column == "state" else text.rjust(width), style)
             out.append(line)
         out.append(Text())
-    totals = body["totals"]
+    totals = batch.totals
     counts = ", ".join(f"{totals['anomalies'][s]} {s}" for s in SEVERITIES)
     out.append(Text(f"{totals['invoices']} invoices, {totals['lines']} lines; anomalies: {counts}"))
     for currency, sums in totals["by_currency"].items():
@@ -111,16 +114,16 @@ def _summary(body: dict[str, Any], states: Any, overrides: Any) -> None:
                 f"cost {_money(sums.get('cost'))}, margin {_money(sums.get('margin'))}"
             )
         )
-    for anomaly in body["anomalies"]:
+    for anomaly in batch.anomalies:
         style = "bold red" if anomaly["severity"] == "error" else "yellow"
         out.append(Text.assemble((anomaly["code"], style), f"  {anomaly['message']}"))
-    changed = [c for c in body.get("changes", []) if c["delta"] not in (None, "0.00")]
-    if body.get("compared_with"):
-        out.append(Text(f"Against {body['compared_with']}: {len(changed)} client totals changed"))
+    changed = [c for c in batch.changes if c["delta"] not in (None, "0.00")]
+    if batch.compared_with:
+        out.append(Text(f"Against {batch.compared_with}: {len(changed)} client totals changed"))
     render.stdout.print(Text("\n").join(out), soft_wrap=True)
 
 
-def _cells(invoice: InvoiceView) -> tuple[str, ...]:
+def _cells(invoice: InvoiceRow) -> tuple[str, ...]:
     percent = invoice.margin_percent
     return (
         f"{_money(str(invoice.total))} {invoice.currency}",

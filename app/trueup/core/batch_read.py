@@ -56,19 +56,22 @@ class BatchOverview:
     invoices: list[InvoiceRow]
     states: dict[int, str]
     overrides: dict[tuple[int, str, str | None], str]
+    compared_with: str | None  # the earlier batch of the same clients
+    changes: list[dict[str, Any]]  # per client: the total then and now
 
 
 def batch_overview(db: Database, batch_id: str) -> BatchOverview:
     with db.read() as conn:
         head = conn.exec_driver_sql(
             "SELECT month, json_extract(body, '$.anomalies', '$.totals', '$.usage', "
-            f"'$.usage_lines', '$.summary') FROM {_BATCHES} WHERE id = ?",
+            f"'$.usage_lines', '$.summary', '$.compared_with', '$.changes') FROM {_BATCHES} "
+            "WHERE id = ?",
             (batch_id,),
         ).first()
         if head is None:
             raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
         states, overrides = _reviews(conn, batch_id)
-    anomalies, totals, usage, usage_lines, summary = parsed_body(head[1])
+    anomalies, totals, usage, usage_lines, summary, compared, changes = parsed_body(head[1])
     reviewed = {client for client, _, _ in overrides}
     rows = []
     for position, invoice in enumerate(summary):
@@ -91,7 +94,17 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
             row = replace(row, errors=view.count("error"))
         rows.append(row)
     return BatchOverview(
-        batch_id, head[0], anomalies, totals, usage, usage_lines, rows, states, overrides
+        batch_id,
+        head[0],
+        anomalies,
+        totals,
+        usage,
+        usage_lines,
+        rows,
+        states,
+        overrides,
+        compared,
+        changes,
     )
 
 
