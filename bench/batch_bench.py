@@ -36,11 +36,13 @@ from tui_bench import prepare
 
 
 def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
-    """Each run builds the batch twice, alternately: as `trueup batch` does (a new process, two
-    processes from 400 clients) and in one process (as the workbench, a long-running process
-    whose threads rule fork out). The phases are timed in the one-process builds (a forked
-    share's are out of sight)."""
+    """Each run builds the batch three times, in turn: as `trueup batch` does (a new process,
+    two processes from 400 clients), by the workbench's helper (a process started ahead, which
+    builds the same way), and in one process (a long-running process whose threads rule fork
+    out: the workbench without its helper). The phases are timed in the one-process builds (a
+    forked share's are out of sight)."""
     from trueup.core import batch as batch_module
+    from trueup.core.build_helper import BuildHelper
 
     phases: dict[str, list[float]] = {"assemble": [], "bill": []}
     assemble, bill = batch_module.assemble, batch_module.bill_client
@@ -57,8 +59,10 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
 
     batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
     batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
-    batch_module.SPLIT_FROM = sys.maxsize
-    split_s, single_s, hashes = [], [], set()
+    batch_module.SPLIT_FROM = sys.maxsize  # here; the helper and `trueup batch` have their own
+    helper = BuildHelper(store)
+    helper.start()
+    split_s, helper_s, single_s, hashes = [], [], [], set()
     for _ in range(runs):
         split = json.loads(
             subprocess.run(
@@ -69,21 +73,27 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
             ).stdout
         )
         split_s.append(split["seconds"])
+        helped = build_once(store, as_of, helper)
+        helper_s.append(helped["seconds"])
         for values in phases.values():
             values.append(0.0)
         single = build_once(store, as_of)
         single_s.append(single["seconds"])
-        hashes |= {split["sha256"], single["sha256"]}
+        hashes |= {split["sha256"], helped["sha256"], single["sha256"]}
+    helper.close()
     if len(hashes) != 1:
-        raise SystemExit("the two-process and one-process builds gave different bytes")
+        raise SystemExit("the three ways of building gave different bytes")
     rest = [total - a - b for total, a, b in zip(single_s, *phases.values(), strict=True)]
+    del single["seconds"]  # the last build's: the lists below hold every run's
     return single | {
         "build_s": [round(s, 2) for s in split_s],
+        "helper_s": [round(s, 2) for s in helper_s],
         "one_process_s": [round(s, 2) for s in single_s],
         "assemble_s": [round(s, 2) for s in phases["assemble"]],
         "bill_s": [round(s, 2) for s in phases["bill"]],
         "json_and_store_s": [round(s, 2) for s in rest],
         "build_median_s": round(statistics.median(split_s), 2),
+        "helper_median_s": round(statistics.median(helper_s), 2),
         "one_process_median_s": round(statistics.median(single_s), 2),
         "assemble_median_s": round(statistics.median(phases["assemble"]), 2),
         "bill_median_s": round(statistics.median(phases["bill"]), 2),
@@ -91,10 +101,11 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
     }
 
 
-def build_once(store: Path, as_of: str) -> dict[str, Any]:
-    """The month's batch built and stored, timed: its stored copy is deleted first, so each
-    build writes its 26 MB as the month's first build does."""
+def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
+    """The month's batch built and stored (here, or by `helper`), timed: its stored copy is
+    deleted first, so each build writes its 26 MB as the month's first build does."""
     from trueup.core import batch as batch_module
+    from trueup.core.batch_json import parsed_body
     from trueup.core.db import open_database
     from trueup.core.months import month_of
     from trueup.core.rules import current_rules
@@ -109,19 +120,26 @@ def build_once(store: Path, as_of: str) -> dict[str, Any]:
     with db.write() as conn:  # a bench store's own batch: no approval or posting names it
         conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (batch_id,))
     started = time.perf_counter()
-    built = batch_module.build_batch(db, month, today=today, by="bench")
+    if helper is None:
+        data = batch_module.build_batch(db, month, today=today, by="bench").data
+    else:
+        helper.build(month, None, today)
     seconds = time.perf_counter() - started
+    if helper is not None:  # the bytes it stored
+        with db.read() as conn:
+            query = "SELECT body FROM invoice_batch WHERE id = ?"
+            data = conn.exec_driver_sql(query, (batch_id,)).scalar().encode()
     db.dispose()
-    totals = built.body["totals"]
+    totals = parsed_body(data)["totals"]
     return {
         "seconds": round(seconds, 3),
         "month": month,
-        "batch_id": built.batch_id,
-        "sha256": hashlib.sha256(built.data).hexdigest(),
+        "batch_id": batch_id,
+        "sha256": hashlib.sha256(data).hexdigest(),
         "invoices": totals["invoices"],
         "lines": totals["lines"],
         "anomalies": totals["anomalies"],
-        "body_mb": round(len(built.data) / 1e6, 1),
+        "body_mb": round(len(data) / 1e6, 1),
     }
 
 

@@ -62,5 +62,10 @@ def open_workbench(
         sync_clients=sync_clients,
         sinks=sinks,
         connections=connections,
+        batch_helper=True,
     )
-    make_app(workbench, sync_on_start=sync_on_start).run(mouse=mouse)
+    workbench.start_batch_helper()
+    try:
+        make_app(workbench, sync_on_start=sync_on_start).run(mouse=mouse)
+    finally:
+        workbench.close()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -55,6 +55,7 @@ __all__ = [
     "StoredBatch",
     "batch_inputs",
     "build_batch",
+    "is_large",
     "list_batches",
     "load_batch",
     "open_batch",
@@ -303,6 +304,13 @@ def _billed_there(position: int) -> bool:
     return not _billed_here(position)
 
 
+def is_large(db: Database, clients: Sequence[int] | None = None) -> bool:
+    """Whether a batch of `clients` (default: every mapped one) is billed by two processes
+    where forking is safe."""
+    with db.read() as conn:
+        return _client_count(conn, clients) >= SPLIT_FROM
+
+
 def _client_count(conn: Connection, clients: Sequence[int] | None) -> int:
     if clients is not None:
         return len(set(clients))
@@ -316,14 +324,18 @@ def open_batch(
     clients: Sequence[int] | None = None,
     today: date,
     by: str | None = None,
+    build: Callable[[], str] | None = None,
 ) -> BatchOverview:
     """The month's batch for the store as it is now: the stored one when its inputs have not
-    changed since (no rebuild), else a new one, built and stored."""
+    changed since (no rebuild), else a new one, built and stored by `build` (which gives its
+    id; by default `build_batch` here)."""
     _, rules_id = current_rules(db)
     with db.read() as conn:
         batch_id = batch_inputs(conn, month, clients, today, rules_id).batch_id
         stored = conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == batch_id)).first()
-    if stored is None:
+    if stored is None and build is not None:
+        batch_id = build()
+    elif stored is None:
         batch_id = build_batch(db, month, clients=clients, today=today, by=by).batch_id
     return batch_overview(db, batch_id)
 

@@ -17,11 +17,12 @@ from typing import Any
 from trueup.core import approval, batch_approvals, batch_review, logs_view, mapping, posting, rules
 from trueup.core.approval import ApprovalResult as ApprovalResult
 from trueup.core.approval import ApprovalState as ApprovalState
-from trueup.core.batch import build_batch, open_batch
+from trueup.core.batch import build_batch, is_large, open_batch
 from trueup.core.batch_approvals import BatchApprovals as BatchApprovals
 from trueup.core.batch_json import InvoiceView
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_invoice, batch_overview
 from trueup.core.billing_facts import CostItem
+from trueup.core.build_helper import BuildHelper
 from trueup.core.connection_check import CheckResult, Connections, ConnectionState
 from trueup.core.db import Database
 from trueup.core.diff import DiffDetail, DiffRow, DiffSummary, diff_detail, seat_diff, summarise
@@ -86,7 +87,10 @@ class Workbench:
         clock: Callable[[], datetime] | None = None,
         connections: Connections | None = None,
         sinks: SinkFactory | None = None,
+        batch_helper: bool = False,
     ) -> None:
+        """`batch_helper`: large batches are built by a helper process, in two processes as
+        `trueup batch` builds them (this process's threads rule out forking it)."""
         self.db = db
         self.today = today
         self.threshold = threshold
@@ -97,6 +101,7 @@ class Workbench:
         self._lock = threading.Lock()
         self._generation = 0
         self._diffs: dict[str, list[DiffRow]] = {}
+        self._helper = BuildHelper(db.path) if batch_helper else None
 
     # --- status and months -------------------------------------------------------------------
 
@@ -295,10 +300,28 @@ class Workbench:
 
     def batch(self, month: str) -> BatchOverview:
         """The month's batch for the store as it is: the stored one, built when inputs changed."""
-        return open_batch(self.db, month, today=self.today)
+        return open_batch(self.db, month, today=self.today, build=lambda: self._build(month))
 
     def rebuild_batch(self, month: str) -> BatchOverview:
-        return batch_overview(self.db, build_batch(self.db, month, today=self.today).batch_id)
+        return batch_overview(self.db, self._build(month))
+
+    def start_batch_helper(self) -> None:
+        """Start the batch helper now if this store's batches are large, so that its start-up
+        is over by the first build."""
+        if self._helper is not None and is_large(self.db):
+            self._helper.start()
+
+    def close(self) -> None:
+        """End the batch helper (and a build it may be running)."""
+        if self._helper is not None:
+            self._helper.close()
+
+    def _build(self, month: str) -> str:
+        if self._helper is not None and is_large(self.db):
+            built = self._helper.build(month, None, self.today)
+            if built is not None:
+                return built
+        return build_batch(self.db, month, today=self.today).batch_id
 
     def batch_invoice(self, batch_id: str, row: InvoiceRow) -> InvoiceView:
         return batch_invoice(self.db, batch_id, row)
