@@ -6,17 +6,28 @@ builds as `trueup batch` does (two processes from `SPLIT_FROM` clients), stores 
 hands back its id. It is started ahead of the first large batch (`start`) or by it, and kept for
 the next. If it cannot be started, or dies, the caller builds the batch itself; an error of the
 build itself (an unknown client, a store it cannot read) is raised to the caller as it was.
+
+Each build runs in a fresh fork of the helper, which itself never builds where it can fork: a
+process that has built a batch keeps ~300 MB of freed heap, and forking it again would have
+both halves copy those pages as they reuse them (~0.2 s a build).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import threading
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any, BinaryIO
+
+from trueup.core.batch import build_batch
+from trueup.core.db import Database, open_database
+from trueup.core.forked import forked
 
 __all__ = ["BuildHelper"]
 
@@ -81,16 +92,25 @@ class BuildHelper:
 
 def _serve(path: str, conn: Connection) -> None:
     """The helper: builds each batch asked for, until the workbench closes its end."""
-    from trueup.core.batch import build_batch  # imported here: the helper's start-up
-    from trueup.core.db import open_database
-
     db = open_database(Path(path))
     while True:
         try:
-            month, clients, today = conn.recv()
+            request = conn.recv()
         except EOFError:
             return
-        try:
-            conn.send((True, build_batch(db, month, clients=clients, today=today).batch_id))
-        except Exception as error:  # the build's own: the workbench raises it as it would
-            conn.send((False, error))
+        db.dispose()  # no connection open across the fork
+        with forked(partial(_write_built, db, request)) as result:
+            reply = result()  # None where it cannot fork: then built here
+        conn.send(_built(db, *request) if reply is None else pickle.loads(reply))
+
+
+def _write_built(db: Database, request: tuple[Any, ...], sink: BinaryIO) -> None:
+    pickle.dump(_built(db, *request), sink)
+
+
+def _built(db: Database, month: str, clients: list[int] | None, today: date) -> tuple[bool, Any]:
+    """(True, the batch id), or (False, the error of the build: the workbench raises it)."""
+    try:
+        return True, build_batch(db, month, clients=clients, today=today).batch_id
+    except Exception as error:
+        return False, error
