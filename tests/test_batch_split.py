@@ -96,11 +96,20 @@ def test_forked_returns_the_childs_bytes_or_none():
         assert result() is None
 
 
-def test_forked_ends_a_child_whose_result_is_not_wanted():
+def test_forked_ends_a_child_whose_result_is_not_wanted(monkeypatch):
+    children, fork = [], os.fork
+
+    def recorded():
+        pid = fork()
+        children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
     with pytest.raises(RuntimeError), forked(lambda sink: time.sleep(60)):
         raise RuntimeError("the parent's own share failed")
-    with pytest.raises(ChildProcessError):  # reaped: no child of ours is left
-        os.waitpid(-1, os.WNOHANG)
+    (child,) = children
+    with pytest.raises(ChildProcessError):  # ended and reaped: no such child any more
+        os.waitpid(child, os.WNOHANG)
 
 
 def test_no_process_to_be_had_means_none(monkeypatch):
