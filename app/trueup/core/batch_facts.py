@@ -383,7 +383,7 @@ def _reissued(conn: Connection, window: tuple[str, ...]) -> set[str]:
             "WHERE i.subscription_id IS c.subscription_id "
             "AND lower(coalesce(v.status, '')) != 'credited' AND v.company_id IS cv.company_id "
             "AND coalesce(i.currency, v.currency) IS coalesce(c.currency, cv.currency) "
-            f"AND substr(i.start_period, 1, 10) IS substr(c.start_period, 1, 10) "
+            "AND substr(i.start_period, 1, 10) IS substr(c.start_period, 1, 10) "
             f"AND {_in_month('i')})",
             window * 2,
         )
