@@ -42,10 +42,11 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
     out: the workbench without its helper). The phases are timed in the one-process builds (a
     forked share's are out of sight)."""
     from trueup.core import batch as batch_module
+    from trueup.core import batch_split
     from trueup.core.build_helper import BuildHelper
 
     phases: dict[str, list[float]] = {"assemble": [], "bill": []}
-    assemble, bill = batch_module.assemble, batch_module.bill_client
+    assemble, bill = batch_module.assemble, batch_split.bill_client
 
     def timed(name: str, function: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -58,8 +59,8 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
         return wrapper
 
     batch_module.assemble = timed("assemble", assemble)  # type: ignore[assignment]
-    batch_module.bill_client = timed("bill", bill)  # type: ignore[assignment]
-    batch_module.SPLIT_FROM = sys.maxsize  # here; the helper and `trueup batch` have their own
+    batch_split.bill_client = timed("bill", bill)  # type: ignore[assignment]
+    batch_split.SPLIT_FROM = sys.maxsize  # here; the helper and `trueup batch` have their own
     helper = BuildHelper(store)
     helper.start()
     split_s, helper_s, single_s, hashes = [], [], [], set()

@@ -11,9 +11,10 @@ import pytest
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core import batch as batch_module
+from trueup.core import batch_split
 from trueup.core.batch import build_batch
 from trueup.core.forked import forked
-from trueup.core.rules import current_rules, import_rules
+from trueup.core.rules import import_rules
 
 TODAY = date(2026, 11, 21)
 
@@ -33,9 +34,9 @@ def split(monkeypatch):
         forks.append(work)
         return forked(work)
 
-    monkeypatch.setattr(batch_module, "SPLIT_FROM", 1)
+    monkeypatch.setattr(batch_split, "SPLIT_FROM", 1)
     monkeypatch.setattr(batch_module, "can_fork", lambda: True)
-    monkeypatch.setattr(batch_module, "forked", counted)
+    monkeypatch.setattr(batch_split, "forked", counted)
     return forks
 
 
@@ -60,28 +61,36 @@ def test_some_clients_split_too(db, split):
 
 
 def test_a_failed_second_process_is_redone_in_this_one(db, split, monkeypatch):
-    parent, billed = os.getpid(), batch_module._billed
+    parent, billed = os.getpid(), batch_split.bill_all
 
     def fails_in_the_child(facts, rules):
         if os.getpid() != parent:
             raise MemoryError("the child ran out")
         return billed(facts, rules)
 
-    monkeypatch.setattr(batch_module, "_billed", fails_in_the_child)
+    monkeypatch.setattr(batch_split, "bill_all", fails_in_the_child)
     expected = one_process_text(db, "2026-11")
     built = build_batch(db, "2026-11", today=TODAY, by="test")
     assert len(split) == 1 and (built.batch_id, built.text) == expected
 
 
-def test_a_store_that_moved_on_is_read_again_in_one_process(db, split):
+def test_a_store_that_moved_on_is_read_again_in_one_process(db, split, monkeypatch):
     """Each process reads in its own transaction: unless both find the inputs the batch is
-    named by, neither share is used."""
-    rules, rules_id = current_rules(db)
-    with db.read() as conn:
-        inputs = batch_module.batch_inputs(conn, "2026-11", None, TODAY, rules_id)
-    stale = dataclasses.replace(inputs, mapping_change=(inputs.mapping_change or 0) + 1)
-    assert batch_module._built_in_two(db, stale, None, TODAY, rules, None) is None
-    assert batch_module._built_in_two(db, inputs, None, TODAY, rules, None) is not None
+    named by, neither share is used. Here the store "moves on" after the batch is named."""
+    expected = one_process_text(db, "2026-11")
+    named, reads = batch_module.batch_inputs, []
+
+    def moved_on_after_the_first_read(conn, *args):
+        inputs = named(conn, *args)
+        reads.append(inputs)
+        if len(reads) > 1:
+            return inputs
+        return dataclasses.replace(inputs, mapping_change=(inputs.mapping_change or 0) + 1)
+
+    monkeypatch.setattr(batch_module, "batch_inputs", moved_on_after_the_first_read)
+    built = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert len(split) == 1 and len(reads) == 3  # named, refused by the share, named again
+    assert (built.batch_id, built.text) == expected
 
 
 def test_forked_returns_the_childs_bytes_or_none():

@@ -7,6 +7,7 @@ import pytest
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core import batch as batch_module
+from trueup.core import batch_split
 from trueup.core.batch import BatchError, build_batch, load_batch
 from trueup.core.build_helper import BuildHelper
 from trueup.core.workbench import Workbench
@@ -49,7 +50,7 @@ def test_a_helper_that_cannot_work_means_the_caller_builds(tmp_path):
 
 
 def test_the_workbench_builds_large_batches_through_its_helper(db, monkeypatch):
-    monkeypatch.setattr(batch_module, "SPLIT_FROM", 1)  # the demo's dozens of clients are large
+    monkeypatch.setattr(batch_split, "SPLIT_FROM", 1)  # the demo's dozens of clients are large
     workbench = Workbench(db, today=TODAY, batch_helper=True)
     calls = []
     build = BuildHelper.build

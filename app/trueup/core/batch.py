@@ -13,38 +13,28 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, LargeBinary, Text, cast, insert, literal, select
 
+from trueup.core import batch_split
 from trueup.core import models as m
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
-from trueup.core.batch_json import (
-    anomaly_order,
-    canonical_bytes,
-    invoice_digest,
-    invoice_json,
-    money_or_none,
-    parsed_body,
-    spliced,
-    totals_json,
-)
+from trueup.core.batch_json import anomaly_order, money_or_none, parsed_body, spliced, totals_json
 from trueup.core.batch_read import BatchOverview, batch_overview
+from trueup.core.batch_split import Billed, bill_all, billed_in_two, client_count
 from trueup.core.batch_usage import UsageRow, shift_month
-from trueup.core.billing import bill_client
 from trueup.core.db import Database
 from trueup.core.diff import cyclic_gc_paused, money_text, reference_day
-from trueup.core.forked import can_fork, forked
+from trueup.core.forked import can_fork
 from trueup.core.mapping_journal import current_user
-from trueup.core.mappings import load_mapping_index
 from trueup.core.months import parse_month
-from trueup.core.rules import Rules, current_rules
+from trueup.core.rules import current_rules
 from trueup.core.timeline import day_text
 
 __all__ = [
@@ -55,7 +45,6 @@ __all__ = [
     "StoredBatch",
     "batch_inputs",
     "build_batch",
-    "is_large",
     "list_batches",
     "load_batch",
     "open_batch",
@@ -181,140 +170,33 @@ def _built(
         inputs = batch_inputs(conn, month, clients, today, rules_id)
         previous = _body(conn, inputs.previous)
         compared = previous if inputs.compared == inputs.previous else _body(conn, inputs.compared)
-        split = split and can_fork() and _client_count(conn, clients) >= SPLIT_FROM
+        split = split and can_fork() and client_count(conn, clients) >= batch_split.SPLIT_FROM
         if not split:
             facts = assemble(
                 conn, month, clients=clients, today=today, rules=rules, previous_body=previous
             )
-            billed = _billed(facts, rules)
+            billed = bill_all(facts, rules)
+
+    def share(conn: Connection, which: Callable[[int], bool]) -> BatchFacts | None:
+        """A share's facts, None unless the store still has the inputs the batch is named by."""
+        if batch_inputs(conn, month, clients, today, rules_id).batch_id != inputs.batch_id:
+            return None
+        return assemble(
+            conn,
+            month,
+            clients=clients,
+            today=today,
+            rules=rules,
+            previous_body=previous,
+            share=which,
+        )
+
     if split:
-        halves = _built_in_two(db, inputs, clients, today, rules, previous)
+        halves = billed_in_two(db, share, rules)
         if halves is None:  # the store moved on, or the second process failed: one process
             return _built(db, month, clients, today, split=False)
         facts, billed = halves
     return inputs, _body_bytes(inputs, facts, billed, compared)
-
-
-class _Billed(NamedTuple):
-    """Invoices in client order, each as its canonical bytes and its `invoice_digest`."""
-
-    texts: list[bytes | memoryview]
-    digests: list[dict[str, Any]]
-
-
-def _billed(facts: BatchFacts, rules: Rules) -> _Billed:
-    """Each invoice is encoded as soon as it is billed and then dropped: the batch never holds
-    its ~1M JSON values at once."""
-    billed = _Billed([], [])
-    for client in facts.clients:
-        invoice = invoice_json(bill_client(client, facts.month, rules))
-        billed.texts.append(canonical_bytes(invoice))
-        billed.digests.append(invoice_digest(invoice))
-    return billed
-
-
-# From this many clients, two processes share the billing where forking is safe (a process
-# with one thread: the command line, the workbench's helper): 2,000 clients in ~1.7 s instead
-# of ~2.9 s on two cores. Each process still reads what every client shares (mappings,
-# currencies, usage: ~0.1 s), so below this, forking saves little.
-SPLIT_FROM = 400
-
-
-def _built_in_two(
-    db: Database,
-    inputs: BatchInputs,
-    clients: Sequence[int] | None,
-    today: date,
-    rules: Rules,
-    previous: dict[str, Any] | None,
-) -> tuple[BatchFacts, _Billed] | None:
-    """Some of the clients billed in a forked process, each process in its own read
-    transaction; None unless both read the store the batch's inputs name."""
-
-    def share(here: bool) -> tuple[BatchFacts, _Billed] | None:
-        with db.read() as conn:
-            now = batch_inputs(conn, inputs.month, clients, today, inputs.rules_id)
-            if now.batch_id != inputs.batch_id:
-                return None
-            facts = assemble(
-                conn,
-                inputs.month,
-                clients=clients,
-                today=today,
-                rules=rules,
-                previous_body=previous,
-                share=_billed_here if here else _billed_there,
-            )
-        billed = _billed(facts, rules)
-        if here:  # the clients' facts freed now, while the child may still be billing
-            facts = replace(facts, clients=[])
-        return facts, billed
-
-    def second(sink: BinaryIO) -> None:
-        billed = share(False)
-        if billed is None:
-            raise BatchError("the store changed while the batch was built")
-        _hand_over(billed[1], sink)
-
-    # No connection open across the fork: SQLite keeps its locks' bookkeeping per process, and
-    # a child inheriting a live connection's would read unprotected.
-    db.engine.dispose()
-    with forked(second) as theirs:
-        own = share(True)
-        handed_over = theirs()
-    if own is None or handed_over is None:
-        return None
-    facts, mine = own
-    theirs_billed = _taken_over(handed_over)
-    merged = sorted(
-        zip(mine.digests + theirs_billed.digests, mine.texts + theirs_billed.texts, strict=True),
-        key=lambda pair: (pair[0]["client_name"].casefold(), pair[0]["client_id"]),
-    )
-    return facts, _Billed([text for _, text in merged], [digest for digest, _ in merged])
-
-
-def _hand_over(billed: _Billed, sink: BinaryIO) -> None:
-    """A share's invoices written out: the digests and the texts' lengths (pickled), then the
-    texts back to back, as they are (pickling 13 MB of texts would copy them twice more)."""
-    lengths = [len(text) for text in billed.texts]
-    head = pickle.dumps((billed.digests, lengths), protocol=pickle.HIGHEST_PROTOCOL)
-    sink.write(len(head).to_bytes(8, "big") + head)
-    sink.writelines(billed.texts)
-
-
-def _taken_over(data: bytes) -> _Billed:
-    """`_hand_over`'s bytes (our own child's, never a stranger's) back: the texts are views."""
-    size = int.from_bytes(data[:8], "big")
-    digests, lengths = pickle.loads(data[8 : 8 + size])
-    view, at = memoryview(data), 8 + size
-    texts: list[bytes | memoryview] = []
-    for length in lengths:
-        texts.append(view[at : at + length])
-        at += length
-    return _Billed(texts, digests)
-
-
-def _billed_here(position: int) -> bool:
-    """Every other client: both processes bill and encode their invoices alike (the forked one
-    hands over bytes and digests, the other reads them), so halves finish together."""
-    return position % 2 == 0
-
-
-def _billed_there(position: int) -> bool:
-    return not _billed_here(position)
-
-
-def is_large(db: Database, clients: Sequence[int] | None = None) -> bool:
-    """Whether a batch of `clients` (default: every mapped one) is billed by two processes
-    where forking is safe."""
-    with db.read() as conn:
-        return _client_count(conn, clients) >= SPLIT_FROM
-
-
-def _client_count(conn: Connection, clients: Sequence[int] | None) -> int:
-    if clients is not None:
-        return len(set(clients))
-    return len(set(load_mapping_index(conn).companies.values()))
 
 
 def open_batch(
@@ -343,7 +225,7 @@ def open_batch(
 def _body_bytes(
     inputs: BatchInputs,
     facts: BatchFacts,
-    billed: _Billed,
+    billed: Billed,
     compared: dict[str, Any] | None,
 ) -> bytes:
     everyone = not inputs.clients

@@ -17,10 +17,11 @@ from typing import Any
 from trueup.core import approval, batch_approvals, batch_review, logs_view, mapping, posting, rules
 from trueup.core.approval import ApprovalResult as ApprovalResult
 from trueup.core.approval import ApprovalState as ApprovalState
-from trueup.core.batch import build_batch, is_large, open_batch
+from trueup.core.batch import build_batch, open_batch
 from trueup.core.batch_approvals import BatchApprovals as BatchApprovals
 from trueup.core.batch_json import InvoiceView
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_invoice, batch_overview
+from trueup.core.batch_split import is_large
 from trueup.core.billing_facts import CostItem
 from trueup.core.build_helper import BuildHelper
 from trueup.core.connection_check import CheckResult, Connections, ConnectionState
