@@ -1,8 +1,6 @@
 """The workbench's batch helper (core.build_helper): a spawned process that builds and stores
 large batches as `trueup batch` does, since the workbench's threads rule out forking it."""
 
-import os
-import time
 from datetime import date
 
 import pytest
@@ -71,18 +69,3 @@ def test_the_workbench_builds_large_batches_through_its_helper(db, monkeypatch):
         assert len(calls) == 1
     finally:
         workbench.close()
-
-
-def test_the_helper_leads_a_process_group_that_closing_ends(db):
-    """A build runs in forks of the helper, which stay in its process group: closing the
-    helper ends the group, so no build outlives the workbench."""
-    helper = BuildHelper(db.path)
-    helper.start()
-    pid = helper._process.pid
-    deadline = time.monotonic() + 30
-    while os.getpgid(pid) != pid:  # the helper makes its group as it starts
-        assert time.monotonic() < deadline, "the helper never made its own process group"
-        time.sleep(0.05)
-    helper.close()
-    with pytest.raises(ProcessLookupError):  # no process of the group is left
-        os.killpg(pid, 0)

@@ -15,9 +15,7 @@ both halves copy those pages as they reuse them (~0.2 s a build).
 from __future__ import annotations
 
 import multiprocessing
-import os
 import pickle
-import signal
 import threading
 from collections.abc import Sequence
 from datetime import date
@@ -87,25 +85,13 @@ class BuildHelper:
         if self._conn is not None:
             self._conn.close()
         if self._process is not None and self._process.is_alive():
-            _end(self._process)  # a build in progress is not wanted any more
+            self._process.kill()  # a build in progress is not wanted any more
             self._process.join()
         self._process = self._conn = None
 
 
-def _end(process: BaseProcess) -> None:
-    """The helper and the processes of a build it runs: on POSIX they are its process group."""
-    try:
-        if process.pid is None:  # never started (0 would name the workbench's own group)
-            return
-        os.killpg(process.pid, signal.SIGKILL)
-    except (AttributeError, OSError):  # not POSIX, or the group not made yet: the helper alone
-        process.kill()
-
-
 def _serve(path: str, conn: Connection) -> None:
     """The helper: builds each batch asked for, until the workbench closes its end."""
-    if hasattr(os, "setpgrp"):
-        os.setpgrp()  # its builds' processes join its group: `_end` ends them together
     db = open_database(Path(path))
     while True:
         try:
