@@ -65,6 +65,7 @@ class BuildHelper:
         return str(outcome)
 
     def close(self) -> None:
+        """End the helper, once a build it may be running is done (its caller holds it)."""
         with self._lock:
             self._stop()
 
@@ -85,7 +86,7 @@ class BuildHelper:
         if self._conn is not None:
             self._conn.close()
         if self._process is not None and self._process.is_alive():
-            self._process.kill()  # a build in progress is not wanted any more
+            self._process.kill()  # idle, or no longer answering
             self._process.join()
         self._process = self._conn = None
 

@@ -313,7 +313,7 @@ class Workbench:
             self._helper.start()
 
     def close(self) -> None:
-        """End the batch helper (and a build it may be running)."""
+        """End the batch helper, once a build it may be running is done."""
         if self._helper is not None:
             self._helper.close()
 
