@@ -29,13 +29,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sync_bench import sandbox_env, trueup
+
 HERE = Path(__file__).resolve().parent
 MONTH, TODAY = "2026-11", "2026-11-21"
 LIMITS = {"halo": (300, 300.0), "qbo": (500, 60.0)}  # requests per window in seconds
-
-
-def trueup(*args: str) -> list[str]:
-    return [sys.executable, "-m", "trueup", *args]
 
 
 @contextmanager
@@ -47,16 +45,8 @@ def served(scenario: Path) -> Iterator[dict[str, str]]:
     )
     assert process.stdout is not None
     urls = json.loads(process.stdout.readline())
-    creds = {f"TRUEUP_{s}_CLIENT_{k}": "sandbox" for s in ("PAX8", "HALO", "QBO")
-             for k in ("ID", "SECRET")}  # fmt: skip
     env = {
-        **creds,
-        "TRUEUP_PAX8_URL": urls["pax8"],
-        "TRUEUP_HALO_URL": urls["halo"],
-        "TRUEUP_HALO_AUTH_URL": urls["halo_auth"],
-        "TRUEUP_QBO_URL": urls["qbo"],
-        "TRUEUP_QBO_REALM": "sandbox",
-        "TRUEUP_QBO_REFRESH_TOKEN": "sandbox",
+        **sandbox_env(urls),
         "TRUEUP_TODAY": TODAY,
         "TRUEUP_CLIENT_RATE_LIMITS": "off",
     }

@@ -29,14 +29,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from sync_bench import sandbox_env, trueup
+
 HERE = Path(__file__).resolve().parent
 SCENARIO = HERE.parent / "app" / "trueup" / "sandbox" / "scenarios" / "demo.json"
 JOURNAL_POINTS = ("queued", "settled", "sending", "answered", "posted", "unknown")
 WIRE_POINTS = ("send", "answer")
-
-
-def trueup(*args: str) -> list[str]:
-    return [sys.executable, "-m", "trueup", *args]
 
 
 @dataclass
@@ -59,17 +57,9 @@ class Sandbox:
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.process.stdout is not None
         urls = json.loads(self.process.stdout.readline())
-        creds = {f"TRUEUP_{s}_CLIENT_{k}": "sandbox" for s in ("PAX8", "HALO", "QBO")
-                 for k in ("ID", "SECRET")}  # fmt: skip
         self.env = {
             **os.environ,
-            **creds,
-            "TRUEUP_PAX8_URL": urls["pax8"],
-            "TRUEUP_HALO_URL": urls["halo"],
-            "TRUEUP_HALO_AUTH_URL": urls["halo_auth"],
-            "TRUEUP_QBO_URL": urls["qbo"],
-            "TRUEUP_QBO_REALM": "sandbox",
-            "TRUEUP_QBO_REFRESH_TOKEN": "sandbox",
+            **sandbox_env(urls),
             "TRUEUP_TODAY": "2026-11-21",
             "TRUEUP_CONFIG": str(workdir / "config.toml"),
             # No OS keyring here: QuickBooks' rotated refresh tokens go to the encrypted file.

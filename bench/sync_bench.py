@@ -32,6 +32,22 @@ def trueup(*args: str) -> list[str]:
     return [sys.executable, "-m", "trueup", *args]
 
 
+def sandbox_env(urls: dict[str, str]) -> dict[str, str]:
+    """What points trueup at the sandbox `trueup sandbox serve` printed `urls` for: its three
+    services, with the sandbox's credentials."""
+    creds = {f"TRUEUP_{s}_CLIENT_{k}": "sandbox" for s in ("PAX8", "HALO", "QBO")
+             for k in ("ID", "SECRET")}  # fmt: skip
+    return {
+        **creds,
+        "TRUEUP_PAX8_URL": urls["pax8"],
+        "TRUEUP_HALO_URL": urls["halo"],
+        "TRUEUP_HALO_AUTH_URL": urls["halo_auth"],
+        "TRUEUP_QBO_URL": urls["qbo"],
+        "TRUEUP_QBO_REALM": "sandbox",
+        "TRUEUP_QBO_REFRESH_TOKEN": "sandbox",
+    }
+
+
 def floor_requests(scenario: dict[str, Any]) -> dict[str, int]:
     """The fewest requests a first sync of this scenario can make."""
     pax8, halo = scenario["pax8"], scenario["halo"]
