@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core import models as m
-from trueup.core.batch import BatchError, build_batch, list_batches, load_batch, open_batch
+from trueup.core.batch import BatchError, build_batch, current_batch, list_batches, load_batch
 from trueup.core.batch_json import invoice_views
 from trueup.core.batch_review import cost_evidence, override_anomaly, set_invoice_state
 from trueup.core.mapping import map_company
@@ -185,9 +185,9 @@ def test_same_inputs_same_bytes_stored_once(db):
     assert [b.batch_id for b in list_batches(db, "2026-11")] == [first.batch_id]
     assert load_batch(db, first.batch_id).created_by == "a"
     # opening reuses it; a change of input (a rules change) makes another
-    assert open_batch(db, "2026-11", today=TODAY).batch_id == first.batch_id
+    assert current_batch(db, "2026-11", today=TODAY) == first.batch_id
     import_rules(db, '[defaults]\nproration = "end"\n')
-    assert open_batch(db, "2026-11", today=TODAY).batch_id != first.batch_id
+    assert current_batch(db, "2026-11", today=TODAY) != first.batch_id
 
 
 def test_month_over_month_changes(db, bear_creek):

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from test_cli_diff import env, invoke, map_world  # noqa: F401  (the fixture and its helpers)
+from trueup.core import batch as batch_module
 from world import ACME, SUB_BEAR
 
 
@@ -27,6 +28,21 @@ def test_json_is_the_batch_and_the_same_bytes_twice(mapped):
     assert (line["quantity"], line["amount"]) == ("17.7000", "221.25")
     shown = invoke("batch", "show", body["batch_id"], "--json")
     assert shown.exit_code == 0 and shown.stdout == first.stdout
+
+
+def test_a_stored_batch_is_printed_not_rebuilt(mapped, monkeypatch):
+    first = invoke("batch", "--month", "2026-11", "--json")
+    listing = invoke("batch", "--month", "2026-11")
+
+    def rebuilt(*args, **kwargs):
+        raise AssertionError("the stored batch was built again")
+
+    monkeypatch.setattr(batch_module, "build_batch", rebuilt)
+    assert invoke("batch", "--month", "2026-11", "--json").stdout == first.stdout
+    assert invoke("batch", "--month", "2026-11").stdout == listing.stdout
+    # new inputs (only one client asked for) make a new batch, so a build
+    one_client = invoke("batch", "--month", "2026-11", "--client", "12")
+    assert one_client.exit_code == 1 and "built again" in one_client.stderr
 
 
 def test_usage_with_no_company_is_held_out(mapped):

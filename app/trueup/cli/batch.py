@@ -14,7 +14,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import MonthOption
-from trueup.core.batch import build_batch, load_batch
+from trueup.core.batch import current_batch, load_batch
 from trueup.core.batch_json import SEVERITIES, pretty_text
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_overview
 from trueup.core.connections import today as configured_today
@@ -45,20 +45,21 @@ def batch_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
 ) -> None:
-    """Build and store the month's batch, then print it."""
+    """Build and store the month's batch, then print it (the stored one when the store, rules
+    and mappings have not changed since it was built: it would be the same, byte for byte)."""
     if ctx.invoked_subcommand is not None:
         return
     today = configured_today()
     db = state(ctx).open_db()
     try:
-        batch = build_batch(db, month or month_of(today), clients=client or None, today=today)
-        overview = None if as_json else batch_overview(db, batch.batch_id)  # with its states
+        batch_id = current_batch(db, month or month_of(today), clients=client or None, today=today)
+        # the listing with the invoices' states; the JSON is the stored body
+        shown = (
+            pretty_text(load_batch(db, batch_id).body) if as_json else batch_overview(db, batch_id)
+        )
     finally:
         db.dispose()
-    if overview is None:
-        sys.stdout.write(pretty_text(batch.body) + "\n")
-    else:
-        _summary(overview)
+    _print(shown)
 
 
 @batch_app.command("show")
@@ -76,6 +77,10 @@ def show(
         )
     finally:
         db.dispose()
+    _print(shown)
+
+
+def _print(shown: str | BatchOverview) -> None:
     if isinstance(shown, str):
         sys.stdout.write(shown + "\n")
     else:

@@ -26,7 +26,6 @@ from trueup.core import batch_split
 from trueup.core import models as m
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch_json import anomaly_order, money_or_none, parsed_body, spliced, totals_json
-from trueup.core.batch_read import BatchOverview, batch_overview
 from trueup.core.batch_split import Billed, bill_all, billed_in_two, client_count
 from trueup.core.batch_usage import UsageRow, shift_month
 from trueup.core.db import Database
@@ -45,9 +44,9 @@ __all__ = [
     "StoredBatch",
     "batch_inputs",
     "build_batch",
+    "current_batch",
     "list_batches",
     "load_batch",
-    "open_batch",
 ]
 
 STATES = ("draft", "held", "ready")
@@ -199,7 +198,7 @@ def _built(
     return inputs, _body_bytes(inputs, facts, billed, compared)
 
 
-def open_batch(
+def current_batch(
     db: Database,
     month: str,
     *,
@@ -207,19 +206,19 @@ def open_batch(
     today: date,
     by: str | None = None,
     build: Callable[[], str] | None = None,
-) -> BatchOverview:
-    """The month's batch for the store as it is now: the stored one when its inputs have not
-    changed since (no rebuild), else a new one, built and stored by `build` (which gives its
-    id; by default `build_batch` here)."""
+) -> str:
+    """The id of the month's batch for the store as it is now: the stored one when its inputs
+    have not changed since (the same inputs give the same bytes, so no rebuild), else a new
+    one, built and stored by `build` (which gives its id; by default `build_batch` here)."""
     _, rules_id = current_rules(db)
     with db.read() as conn:
         batch_id = batch_inputs(conn, month, clients, today, rules_id).batch_id
         stored = conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == batch_id)).first()
-    if stored is None and build is not None:
-        batch_id = build()
-    elif stored is None:
-        batch_id = build_batch(db, month, clients=clients, today=today, by=by).batch_id
-    return batch_overview(db, batch_id)
+    if stored is not None:
+        return batch_id
+    if build is not None:
+        return build()
+    return build_batch(db, month, clients=clients, today=today, by=by).batch_id
 
 
 def _body_bytes(

@@ -17,7 +17,7 @@ from typing import Any
 from trueup.core import approval, batch_approvals, batch_review, logs_view, mapping, posting, rules
 from trueup.core.approval import ApprovalResult as ApprovalResult
 from trueup.core.approval import ApprovalState as ApprovalState
-from trueup.core.batch import build_batch, open_batch
+from trueup.core.batch import build_batch, current_batch
 from trueup.core.batch_approvals import BatchApprovals as BatchApprovals
 from trueup.core.batch_json import InvoiceView
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_invoice, batch_overview
@@ -301,7 +301,8 @@ class Workbench:
 
     def batch(self, month: str) -> BatchOverview:
         """The month's batch for the store as it is: the stored one, built when inputs changed."""
-        return open_batch(self.db, month, today=self.today, build=lambda: self._build(month))
+        built = current_batch(self.db, month, today=self.today, build=lambda: self._build(month))
+        return batch_overview(self.db, built)
 
     def rebuild_batch(self, month: str) -> BatchOverview:
         return batch_overview(self.db, self._build(month))
