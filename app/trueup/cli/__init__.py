@@ -7,24 +7,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.exceptions import TyperException
 
 from trueup.cli import render
-from trueup.core.batch_facts import BatchError
-from trueup.core.config import ConfigError
-from trueup.core.db import Database, StoreError, open_database
-from trueup.core.http import ApiError
-from trueup.core.mapping import MappingError
-from trueup.core.mapping_file import MappingImportError
+from trueup.cli.commands import LazyGroup
 from trueup.core.paths import default_config_path, default_db_path
-from trueup.core.qbo_mapping import QboMappingError
-from trueup.core.secrets import SecretError
-from trueup.core.sync import SyncBusyError
-from trueup.sandbox.common import FaultSpecError
-from trueup.sandbox.scenario import ScenarioError
+
+if TYPE_CHECKING:
+    from trueup.core.db import Database
 
 app = typer.Typer(
     name="trueup",
@@ -33,25 +26,42 @@ app = typer.Typer(
     "stderr; exit 0 on success, 1 when you must act, 2 on bad usage.",
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Every failure a user can act on: one line on stderr and exit 1, never a traceback.
-USER_ERRORS = (
-    BatchError,
-    MappingError,
-    MappingImportError,
-    QboMappingError,
-    StoreError,
-    ConfigError,
-    SecretError,
-    ApiError,
-    ScenarioError,
-    FaultSpecError,
-    SyncBusyError,
-    OSError,
-)
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Every failure a user can act on: one line on stderr and exit 1, never a traceback.
+    Imported when an error is caught, not on every start: each command loads only its own
+    modules, and the raised error's module is loaded by then."""
+    from trueup.core.batch_facts import BatchError
+    from trueup.core.config import ConfigError
+    from trueup.core.db import StoreError
+    from trueup.core.http import ApiError
+    from trueup.core.mapping import MappingError
+    from trueup.core.mapping_file import MappingImportError
+    from trueup.core.qbo_mapping import QboMappingError
+    from trueup.core.secrets import SecretError
+    from trueup.core.sync import SyncBusyError
+    from trueup.sandbox.common import FaultSpecError
+    from trueup.sandbox.scenario import ScenarioError
+
+    return (
+        BatchError,
+        MappingError,
+        MappingImportError,
+        QboMappingError,
+        StoreError,
+        ConfigError,
+        SecretError,
+        ApiError,
+        ScenarioError,
+        FaultSpecError,
+        SyncBusyError,
+        OSError,
+    )
 
 
 class State:
@@ -60,6 +70,8 @@ class State:
         self.config_path = config_path
 
     def open_db(self, default: Path | None = None) -> Database:
+        from trueup.core.db import open_database  # with the models: ~0.5 s, for stores only
+
         return open_database(self.db_path or default or default_db_path())
 
 
@@ -68,15 +80,15 @@ def handles_errors(command: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except USER_ERRORS as exc:
-            render.fail(str(exc) or type(exc).__name__)
-            raise typer.Exit(1) from None
         except KeyboardInterrupt:
             render.fail("interrupted; nothing half-done was saved")
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException):  # typer's own exits and usage errors
             raise
         except Exception as exc:
+            if isinstance(exc, user_errors()):
+                render.fail(str(exc) or type(exc).__name__)
+                raise typer.Exit(1) from None
             # A bug, not the user's doing: still one line, the traceback only on request.
             if os.environ.get("TRUEUP_DEBUG"):
                 raise
@@ -290,37 +302,6 @@ def demo(
 
     if not run_demo(state(ctx), scenario_path=scenario, faults=faults, mouse=not no_mouse):
         raise typer.Exit(1)
-
-
-def _register_subcommands() -> None:
-    from trueup.cli.batch import batch_app
-    from trueup.cli.connect import connect_app
-    from trueup.cli.diff import diff_command
-    from trueup.cli.mapping import map_app, unmapped_command
-    from trueup.cli.ops import config_app, doctor_command, paths_command
-    from trueup.cli.posting import approve_command, journal_command, post_command, void_command
-    from trueup.cli.qbo import qbo_app
-    from trueup.cli.rules import rules_app
-    from trueup.cli.sandbox import sandbox_app
-
-    app.add_typer(sandbox_app, name="sandbox")
-    app.add_typer(connect_app, name="connect")
-    app.command("diff")(diff_command)
-    app.add_typer(map_app, name="map")
-    app.command("unmapped")(unmapped_command)
-    app.add_typer(rules_app, name="rules")
-    app.add_typer(batch_app, name="batch")
-    app.command("approve")(approve_command)
-    app.command("post")(post_command)
-    app.command("void")(void_command)
-    app.command("journal")(journal_command)
-    app.add_typer(qbo_app, name="qbo")
-    app.add_typer(config_app, name="config")
-    app.command("paths")(paths_command)
-    app.command("doctor")(doctor_command)
-
-
-_register_subcommands()
 
 
 def main() -> None:

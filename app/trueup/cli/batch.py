@@ -17,7 +17,7 @@ from trueup.cli.options import MonthOption
 from trueup.core.batch import current_batch, load_batch
 from trueup.core.batch_json import SEVERITIES, pretty_text
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_overview
-from trueup.core.connections import today as configured_today
+from trueup.core.config import today as configured_today
 from trueup.core.months import month_of
 
 batch_app = typer.Typer(

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import MonthOption
-from trueup.core.connections import today as configured_today
+from trueup.core.config import today as configured_today
 from trueup.core.diff import DiffRow, diff_json, money_text, reference_day, seat_diff, summarise
 from trueup.core.months import month_of
 from trueup.core.timeline import day_text, quantity_text

@@ -21,7 +21,7 @@ from rich.text import Text
 from trueup.cli import handles_errors, state
 from trueup.core.approval import approval_states, approve
 from trueup.core.config import load_settings
-from trueup.core.connections import today as configured_today
+from trueup.core.config import today as configured_today
 from trueup.core.db import Database
 from trueup.core.posting import (
     EntryView,

@@ -13,13 +13,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from trueup.cli import render
-from trueup.core.config import ConfigError, load_settings
-from trueup.core.connections import (
-    halo_from_settings,
-    pax8_from_settings,
-    sandbox_clients,
-    today,
-)
+from trueup.core.config import ConfigError, load_settings, today
+from trueup.core.connections import halo_from_settings, pax8_from_settings, sandbox_clients
 from trueup.core.db import Database
 from trueup.core.halo import HaloClient
 from trueup.core.paths import demo_db_path

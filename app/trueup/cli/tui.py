@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from trueup.core.config import load_settings
+from trueup.core.config import load_settings, today
 from trueup.core.connection_check import Connections
-from trueup.core.connections import halo_from_settings, pax8_from_settings, today
+from trueup.core.connections import halo_from_settings, pax8_from_settings
 from trueup.core.db import Database
 from trueup.core.halo import HaloClient
 from trueup.core.mapping import MATCH_THRESHOLD

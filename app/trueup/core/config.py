@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -201,3 +202,14 @@ def toml_value(value: str | int) -> str:
     if isinstance(value, int):
         return str(value)
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def today(default: date | None = None) -> date:
+    """TRUEUP_TODAY (YYYY-MM-DD) if set, else `default`, else the UTC date."""
+    text = os.environ.get("TRUEUP_TODAY")
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ConfigError(f"TRUEUP_TODAY={text!r} is not a date like 2026-11-21") from None
+    return default or datetime.now(UTC).date()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
 
 import httpx
 
@@ -13,17 +12,6 @@ from trueup.core.halo import HALO_RATE_LIMIT, HaloClient
 from trueup.core.pax8 import PAX8_RATE_LIMIT, Pax8Client
 from trueup.core.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
 from trueup.core.secrets import Secrets
-
-
-def today(default: date | None = None) -> date:
-    """TRUEUP_TODAY (YYYY-MM-DD) if set, else `default`, else the UTC date."""
-    text = os.environ.get("TRUEUP_TODAY")
-    if text:
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(f"TRUEUP_TODAY={text!r} is not a date like 2026-11-21") from None
-    return default or datetime.now(UTC).date()
 
 
 def client_limits_off() -> bool:
