@@ -3,6 +3,7 @@ contract §3): Bear Creek's November line, a re-issued invoice counted once, una
 held out, unmapped companies, the JSON shape, determinism, month over month, the operator's word.
 """
 
+import hashlib
 import json
 import re
 from datetime import date
@@ -13,7 +14,14 @@ from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core import models as m
-from trueup.core.batch import BatchError, build_batch, current_batch, list_batches, load_batch
+from trueup.core.batch import (
+    ENGINE,
+    BatchError,
+    build_batch,
+    current_batch,
+    list_batches,
+    load_batch,
+)
 from trueup.core.batch_json import invoice_views
 from trueup.core.batch_review import cost_evidence, override_anomaly, set_invoice_state
 from trueup.core.mapping import map_company
@@ -188,6 +196,17 @@ def test_same_inputs_same_bytes_stored_once(db):
     assert current_batch(db, "2026-11", today=TODAY) == first.batch_id
     import_rules(db, '[defaults]\nproration = "end"\n')
     assert current_batch(db, "2026-11", today=TODAY) != first.batch_id
+
+
+def test_the_engine_number_moves_with_the_bytes(db):
+    """Stored batches are reused while their inputs are the same, and the code is one of them:
+    a change that makes the demo's batch other bytes must come with a new ENGINE (and a new pin
+    here), so that batches built before it are built again."""
+    data = build_batch(db, "2026-11", today=TODAY).data
+    assert (ENGINE, hashlib.sha256(data).hexdigest()) == (
+        1,
+        "dfc0727dc077f35274c570f6c4948a616e8591c0b1c4b9abe4fa3fe403edfc19",
+    )
 
 
 def test_month_over_month_changes(db, bear_creek):
