@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sync_bench import HERE
+from sync_bench import HERE, trueup
 from tui_bench import prepare
 
 
@@ -101,11 +102,10 @@ def _in_new_process(mode: str, store: Path, as_of: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
-def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
-    """The month's batch built and stored (here, or by `helper`), timed: its stored copy is
-    deleted first, so each build writes its 26 MB as the month's first build does."""
+def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
+    """Delete the month's stored batch (a bench store's own: no approval or posting names it),
+    so that the next build writes its 26 MB as the month's first build does: (month, id)."""
     from trueup.core import batch as batch_module
-    from trueup.core.batch_json import parsed_body
     from trueup.core.db import open_database
     from trueup.core.months import month_of
     from trueup.core.rules import current_rules
@@ -117,8 +117,47 @@ def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
         batch_id = batch_module.batch_inputs(
             conn, month, None, today, current_rules(db)[1]
         ).batch_id
-    with db.write() as conn:  # a bench store's own batch: no approval or posting names it
+    with db.write() as conn:
         conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (batch_id,))
+    db.dispose()
+    return month, batch_id
+
+
+def time_command(store: Path, as_of: str, runs: int) -> dict[str, Any]:
+    """`trueup batch` as the operator runs it, start-up and listing included: building the
+    month's batch, then again with the batch stored (shown, not built again)."""
+    env = os.environ | {"TRUEUP_DB": str(store), "TRUEUP_TODAY": as_of}
+    built_s, stored_s = [], []
+    for _ in range(runs):
+        month, _ = forget_batch(store, as_of)
+        outputs = []
+        for times in (built_s, stored_s):
+            started = time.perf_counter()
+            done = subprocess.run(
+                trueup("batch", "--month", month), env=env, check=True, capture_output=True
+            )
+            times.append(round(time.perf_counter() - started, 2))
+            outputs.append(done.stdout)
+        if outputs[0] != outputs[1]:
+            raise SystemExit("`trueup batch` printed another listing for the stored batch")
+    return {
+        "command_built_s": built_s,
+        "command_stored_s": stored_s,
+        "command_built_median_s": round(statistics.median(built_s), 2),
+        "command_stored_median_s": round(statistics.median(stored_s), 2),
+    }
+
+
+def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
+    """The month's batch built and stored (here, or by `helper`), timed: its stored copy is
+    deleted first, so each build writes its 26 MB as the month's first build does."""
+    from trueup.core import batch as batch_module
+    from trueup.core.batch_json import parsed_body
+    from trueup.core.db import open_database
+
+    month, batch_id = forget_batch(store, as_of)
+    today = date.fromisoformat(as_of)
+    db = open_database(store)
     started = time.perf_counter()
     if helper is None:
         data = batch_module.build_batch(db, month, today=today, by="bench").data
@@ -209,6 +248,7 @@ def main() -> None:
         report |= time_build(store, as_of, args.runs)
         if args.expect_sha256 and report["sha256"] != args.expect_sha256:
             raise SystemExit(f"batch body sha256 {report['sha256']}, expected {args.expect_sha256}")
+        report |= time_command(store, as_of, args.runs)
         if not args.skip_screen:  # in a new process, as the operator opens the workbench
             report |= json.loads(_in_new_process("--screen-once", store, as_of))
     out_dir = HERE / "out"
