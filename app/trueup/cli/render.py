@@ -115,6 +115,8 @@ def sync_json(results: list[SourceResult]) -> dict[str, Any]:
 
 
 def status_tables(status: dict[str, Any]) -> None:
+    from trueup.core.records import ENTITIES  # for `status` alone: with the models, ~0.5 s
+
     sources = Table(
         title=Text(f"trueup store {status['db']}"),
         title_justify="left",
@@ -135,8 +137,6 @@ def status_tables(status: dict[str, Any]) -> None:
     entities = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     entities.add_column("what")
     entities.add_column("rows", justify="right")
-    from trueup.core.records import ENTITIES  # the status command's alone: ~0.5 s to import
-
     for name, count in status["entities"].items():
         source, label = name.split("_", 1)[0], ENTITIES[name].label
         entities.add_row(f"{SOURCE_NAMES[source]} {label}", f"{count:,}")
