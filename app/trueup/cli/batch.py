@@ -12,12 +12,13 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from trueup.cli import handles_errors, render, state
-from trueup.cli.options import MonthOption
+from trueup.cli import handles_errors, render
+from trueup.cli.options import MonthOption, open_store
 from trueup.core.batch import current_batch, load_batch
 from trueup.core.batch_json import SEVERITIES, pretty_text
 from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_overview
 from trueup.core.config import today as configured_today
+from trueup.core.db import Database
 from trueup.core.months import month_of
 
 batch_app = typer.Typer(
@@ -50,15 +51,9 @@ def batch_command(
     if ctx.invoked_subcommand is not None:
         return
     today = configured_today()
-    db = state(ctx).open_db()
-    try:
+    with open_store(ctx) as db:
         batch_id = current_batch(db, month or month_of(today), clients=client or None, today=today)
-        # the listing with the invoices' states; the JSON is the stored body
-        shown = (
-            pretty_text(load_batch(db, batch_id).body) if as_json else batch_overview(db, batch_id)
-        )
-    finally:
-        db.dispose()
+        shown = _shown(db, batch_id, as_json)
     _print(shown)
 
 
@@ -70,14 +65,15 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
 ) -> None:
     """Print a stored batch, with each invoice's state (held, ready) and the overrides."""
-    db = state(ctx).open_db()
-    try:  # the listing reads the few fields it shows, never the ~25 MB of invoices
-        shown = (
-            pretty_text(load_batch(db, batch_id).body) if as_json else batch_overview(db, batch_id)
-        )
-    finally:
-        db.dispose()
+    with open_store(ctx) as db:
+        shown = _shown(db, batch_id, as_json)
     _print(shown)
+
+
+def _shown(db: Database, batch_id: str, as_json: bool) -> str | BatchOverview:
+    """The stored body as JSON, or the listing with each invoice's state (it reads the few
+    fields it shows, never the ~25 MB of invoices)."""
+    return pretty_text(load_batch(db, batch_id).body) if as_json else batch_overview(db, batch_id)
 
 
 def _print(shown: str | BatchOverview) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, LargeBinary, Text, cast, insert, literal, sel
 from trueup.core import batch_split
 from trueup.core import models as m
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
-from trueup.core.batch_json import anomaly_order, money_or_none, parsed_body, spliced, totals_json
+from trueup.core.batch_json import anomaly_order, money_or_none, spliced, totals_json
 from trueup.core.batch_split import Billed, bill_all, billed_in_two, client_count
 from trueup.core.batch_usage import UsageRow, shift_month
 from trueup.core.db import Database
@@ -98,8 +98,7 @@ class Batch:
     @cached_property
     def body(self) -> dict[str, Any]:
         """The body (contract §3) as JSON values."""
-        body: dict[str, Any] = parsed_body(self.data)
-        return body
+        return load_body(self.data)
 
 
 @dataclass(frozen=True)

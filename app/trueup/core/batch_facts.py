@@ -421,7 +421,7 @@ def _previous_lines(body: dict[str, Any] | None) -> dict[int, dict[str, Previous
     return found
 
 
-def load_body(text: str) -> dict[str, Any]:
+def load_body(text: str | bytes) -> dict[str, Any]:
     body: dict[str, Any] = parsed_body(text)
     return body
 

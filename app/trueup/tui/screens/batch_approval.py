@@ -203,4 +203,5 @@ class ApprovingScreen(SearchableTableScreen):
             self.app.push_screen(PostProgressScreen(plan), lambda _: self._posted(plan.batch_id))
 
     def _posted(self, batch_id: str) -> None:
+        """The screen's callback: it must return None, and `load_approvals` gives its worker."""
         self.load_approvals(batch_id)
