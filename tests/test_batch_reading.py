@@ -128,3 +128,36 @@ def test_summary_and_totals_count_each_anomaly_once(db):
         s: totals.get(s, 0) for s in ("error", "warning", "info")
     }
     assert sum(totals.values()) > 50
+
+
+def test_the_large_reads_of_raw_json_tables_come_from_indexes(db, monkeypatch):
+    """Subscription and invoice-item rows carry their raw JSON (~1 kB each): the month's items
+    (scanned, as a large batch does), the usage billed in arrears and the currency count are
+    read from indexes, not from the rows."""
+    from sqlalchemy import event
+
+    from trueup.core import batch_facts
+
+    monkeypatch.setattr(batch_facts, "_SEARCHED_UP_TO", 0)
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        build_batch(db, "2026-11", today=TODAY, by="test")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    expected = {
+        "i.end_period, i.quantity, i.cost_total": "COVERING INDEX ix_pax8_invoice_item_month",
+        "i.term = 'Arrears'": "INDEX ix_pax8_invoice_item_term (term=?",
+        "GROUP BY company_id, currency, status": "COVERING INDEX ix_pax8_subscription_company",
+    }
+    with db.read() as conn:
+        for marker, index in expected.items():
+            sql, parameters = next(s for s in statements if marker in s[0])
+            plan = " | ".join(
+                row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
+            )
+            assert index in plan, plan

@@ -28,7 +28,7 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "5"
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "6"
         assert {
             "company_mapping",
             "product_mapping",
@@ -47,7 +47,7 @@ def test_a_version_4_store_gains_the_commitment_end_read_from_the_raw_json(tmp_p
     open_database(path).dispose()
     with sqlite3.connect(path) as conn:  # as schema 4 wrote it: no column, no period index
         conn.execute("ALTER TABLE pax8_subscription DROP COLUMN commitment_end")
-        conn.execute("DROP INDEX ix_pax8_invoice_item_period")
+        drop_indexes_of_schema_6(conn)
         conn.execute("UPDATE schema_meta SET value='4' WHERE key='schema_version'")
         raws = {
             "now": '{"commitmentTerm": {"term": "Annual", "endDate": "2027-03-31T00:00:00Z"}}',
@@ -62,4 +62,45 @@ def test_a_version_4_store_gains_the_commitment_end_read_from_the_raw_json(tmp_p
         indexes = {row[1] for row in conn.execute(text("PRAGMA index_list(pax8_invoice_item)"))}
     database.dispose()
     assert ends == {"now": "2027-03-31", "2022": "2026-12-15", "none": None}
-    assert "ix_pax8_invoice_item_period" in indexes
+    assert "ix_pax8_invoice_item_month" in indexes
+
+
+def test_a_version_5_store_reads_subscriptions_and_items_from_the_new_indexes(tmp_path):
+    path = tmp_path / "v5.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:  # as schema 5 wrote it: narrower indexes
+        drop_indexes_of_schema_6(conn)
+        conn.execute(
+            "CREATE INDEX ix_pax8_invoice_item_period ON pax8_invoice_item (start_period, end_period)"
+        )
+        conn.execute(
+            "INSERT INTO pax8_subscription (id, company_id, raw) VALUES ('s1', 'c1', '{}')"
+        )
+        conn.execute("UPDATE schema_meta SET value='5' WHERE key='schema_version'")
+    database = open_database(path)
+    with database.read() as conn:
+        indexes = {
+            row[1]
+            for table in ("pax8_subscription", "pax8_invoice_item")
+            for row in conn.execute(text(f"PRAGMA index_list({table})"))
+        }
+        kept = conn.execute(text("SELECT company_id FROM pax8_subscription")).scalar()
+    database.dispose()
+    assert {
+        "ix_pax8_subscription_company",
+        "ix_pax8_invoice_item_month",
+        "ix_pax8_invoice_item_term",
+    } <= indexes
+    assert not indexes & {"ix_pax8_subscription_company_id", "ix_pax8_invoice_item_period"}
+    assert kept == "c1"
+
+
+def drop_indexes_of_schema_6(conn):
+    """Back to the indexes of schemas 1-4 (schema 5 added the period index)."""
+    for name in (
+        "ix_pax8_subscription_company",
+        "ix_pax8_invoice_item_month",
+        "ix_pax8_invoice_item_term",
+    ):
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("CREATE INDEX ix_pax8_subscription_company_id ON pax8_subscription (company_id)")

@@ -96,7 +96,11 @@ def month_runs(snapshots: Sequence[Snapshot], first: date, last: date) -> list[R
             cuts.add(snapshot.effective)
         if snapshot.end is not None and first < snapshot.end <= last:
             cuts.add(snapshot.end)
-    starts = sorted(cuts) if len(cuts) > 1 else [first]
+    if len(cuts) == 1:  # most subscriptions: one run, the whole month
+        in_effect = snapshot_on(snapshots, first)
+        days = (last - first).days + 1
+        return [Run(first, days, billable_quantity(in_effect, first), in_effect)]
+    starts = sorted(cuts)
     ends = [*starts[1:], last + timedelta(days=1)]
     runs = []
     for start, end in zip(starts, ends, strict=True):
@@ -122,6 +126,8 @@ def monthly_charge(runs: Sequence[Run], pricing: Pricing, proration: str) -> Cha
 
 def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
     """Σ qty(d) × price(d) / days in the month, one piece per run of equal seats and price."""
+    if len(runs) == 1:
+        return _whole_month(runs[0], pricing)
     days_in_month = sum(run.days for run in runs)
     merged: list[Piece] = []
     for run in runs:
@@ -145,6 +151,19 @@ def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
     billed = [run for run in runs if run.quantity]
     reference = (billed or list(runs))[-1].snapshot
     return Charge(pieces, terms, "daily proration", "daily", "Pax8 history", reference)
+
+
+def _whole_month(run: Run, pricing: Pricing) -> Charge:
+    """`daily_charge` of one run (most lines), without the merging and joining of several."""
+    price, days = pricing.price(run.snapshot), days_text(run.days)
+    if run.quantity:
+        pieces: tuple[Piece, ...] = (
+            Piece(run.quantity, price, partner_cost(run.snapshot), run.days, run.days),
+        )
+        terms = f"{seats_text(run.quantity)} × {price_text(price)} for {days}, ÷ {days}"
+    else:
+        pieces, terms = (), f"0 seats on each of the {days}"
+    return Charge(pieces, terms, "daily proration", "daily", "Pax8 history", run.snapshot)
 
 
 def held_charge(runs: Sequence[Run], pricing: Pricing, halo_quantity: Decimal | None) -> Charge:

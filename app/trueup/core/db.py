@@ -15,12 +15,12 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 
-from trueup.core import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from trueup.core import models  # also registers the tables on SQLModel.metadata
 from trueup.core.backup import restore_hint
 from trueup.core.records import commitment_end
 
 APP_MARKER = "trueup"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -50,6 +50,15 @@ def _commitment_end_and_period_index(conn: Connection) -> None:
     )
 
 
+def _covering_indexes(conn: Connection) -> None:
+    """The batch's reads of subscriptions and invoice items from indexes alone (models.py)."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pax8_subscription_company_id")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pax8_invoice_item_period")
+    for model in (models.Pax8Subscription, models.Pax8InvoiceItem):
+        for index in models.table_of(model).indexes:
+            index.create(conn, checkfirst=True)
+
+
 # version -> the step that brings a store from version-1 to it. A new store is created at the
 # latest version directly; these run on stores written by an older trueup.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -64,6 +73,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
         "qbo_item_mapping",
     ),
     5: _commitment_end_and_period_index,
+    6: _covering_indexes,
 }
 
 
