@@ -28,22 +28,8 @@ def test_new_store_is_private_wal_full_with_foreign_keys(store):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
         assert version.scalar() == str(dbmod.SCHEMA_VERSION)
-
-
-def test_a_store_with_smaller_pages_keeps_them_and_opens(tmp_path):
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as conn:  # pages of 4 KiB, as older trueups made them
-        conn.execute("PRAGMA page_size=4096")
-        conn.execute("PRAGMA journal_mode=WAL")
-    open_database(path).dispose()  # the tables created in that file
-    database = open_database(path)
-    with database.read() as conn:
-        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
-        assert conn.exec_driver_sql("SELECT count(*) FROM pax8_subscription").scalar() == 0
-    database.dispose()
 
 
 def test_a_file_of_another_application_is_refused_untouched(tmp_path):

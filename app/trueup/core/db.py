@@ -150,15 +150,7 @@ def _prepare_file(path: Path) -> None:
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
     cursor = dbapi_conn.cursor()
-    # 16 KiB pages for a new store (an existing one keeps its own): a batch reads ~100 MB of
-    # rows, a system call per page SQLite reads, so a quarter of the calls (bench/README.md).
-    for pragma in (
-        "page_size=16384",
-        "journal_mode=WAL",
-        "synchronous=FULL",
-        "foreign_keys=ON",
-        "busy_timeout=15000",
-    ):
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=15000"):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
