@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from billing_builders import bill, client, item, manual, rules, snap, sub, usage
 from trueup.core.billing_facts import ClientFacts
+from trueup.core.billing_pricing import Pricing
+from trueup.core.billing_proration import Run, daily_charge, month_runs
 from trueup.core.months import month_bounds
 
 D = Decimal
@@ -76,6 +78,26 @@ def test_daily_lies_between_start_and_end_when_quantity_only_rises(month, data):
     amounts = policy_amounts(facts, month)
     assert amounts["start"] <= amounts["daily"] <= amounts["end"]
     assert amounts["max"] == amounts["end"]
+
+
+@checked
+@given(month=months, quantity=seats, price=money, price_rule=price_rules, data=st.data())
+def test_a_whole_month_run_is_charged_as_that_run_cut_in_two(
+    month, quantity, price, price_rule, data
+):
+    """One run (most lines, charged by a shortcut) and the same snapshot over two runs (which
+    merge back into one piece) give the same charge, text and reference included."""
+    first, last = month_bounds(month)
+    snapshot = snap("2024-01-01", quantity, str(price), str(data.draw(money)))
+    [whole] = month_runs([snapshot], first, last)
+    cut = data.draw(st.integers(1, whole.days - 1))
+    halves = [
+        Run(first, cut, whole.quantity, snapshot),
+        Run(first + timedelta(days=cut), whole.days - cut, whole.quantity, snapshot),
+    ]
+    pricing = Pricing(rules(**price_rule).defaults, data.draw(st.one_of(st.none(), money)))
+    assert whole == Run(first, (last - first).days + 1, snapshot.quantity, snapshot)
+    assert daily_charge([whole], pricing) == daily_charge(halves, pricing)
 
 
 @st.composite
