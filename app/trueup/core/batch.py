@@ -24,6 +24,7 @@ from sqlalchemy import Connection, LargeBinary, Text, cast, insert, literal, sel
 
 from trueup.core import batch_split
 from trueup.core import models as m
+from trueup.core.batch_carry import carry_review
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch_json import anomaly_order, money_or_none, spliced, totals_json
 from trueup.core.batch_split import Billed, bill_all, billed_in_two, client_count
@@ -369,6 +370,7 @@ def _body(conn: Connection, batch_id: str | None) -> dict[str, Any] | None:
 
 def _store(db: Database, batch: Batch, by: str) -> None:
     inputs = batch.inputs
+    clients = json.dumps(list(inputs.clients))
     with db.write() as conn:
         if conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == batch.batch_id)).first():
             return  # the same inputs, so the same batch: keep the first one and its history
@@ -380,11 +382,12 @@ def _store(db: Database, batch: Batch, by: str) -> None:
                 created_by=by,
                 sync_runs=json.dumps(inputs.sync_runs, sort_keys=True),
                 rules_id=inputs.rules_id,
-                clients=json.dumps(list(inputs.clients)),
+                clients=clients,
                 # Bound as bytes and stored as text: no 26 MB decoding, nor encoding back.
                 body=cast(literal(batch.data, LargeBinary), Text),
             )
         )
+        carry_review(conn, batch.batch_id, inputs.month, clients, batch.data)
 
 
 def list_batches(db: Database, month: str | None = None) -> list[BatchSummary]:
