@@ -71,7 +71,8 @@ def test_a_version_5_store_reads_subscriptions_and_items_from_the_new_indexes(tm
     with sqlite3.connect(path) as conn:  # as schema 5 wrote it: narrower indexes
         drop_indexes_of_schema_6(conn)
         conn.execute(
-            "CREATE INDEX ix_pax8_invoice_item_period ON pax8_invoice_item (start_period, end_period)"
+            "CREATE INDEX ix_pax8_invoice_item_period "
+            "ON pax8_invoice_item (start_period, end_period)"
         )
         conn.execute(
             "INSERT INTO pax8_subscription (id, company_id, raw) VALUES ('s1', 'c1', '{}')"
