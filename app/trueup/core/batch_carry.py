@@ -13,10 +13,10 @@ Approvals are not carried: they lapse, with the changes shown (core.approval).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Row, Table, insert, select
 
 from trueup.core import models as m
 from trueup.core.batch_json import invoice_views, parsed_body
@@ -46,28 +46,8 @@ def carry_review(conn: Connection, batch_id: str, month: str, clients: str, data
     ready = [s for s in marked if s.client_id in new and old.get(s.client_id) == new[s.client_id]]
     still_ready = {s.client_id for s in ready}
     kept = [o for o in overrides if _still_there(o, old, new)]
-    for state in [*held, *ready]:
-        conn.execute(
-            insert(_STATES).values(
-                batch_id=batch_id,
-                client_id=state.client_id,
-                state=state.state,
-                changed_at=state.changed_at,
-                changed_by=state.changed_by,
-            )
-        )
-    for override in kept:
-        conn.execute(
-            insert(_OVERRIDES).values(
-                batch_id=batch_id,
-                client_id=override.client_id,
-                code=override.code,
-                subscription_id=override.subscription_id,
-                reason=override.reason,
-                at=override.at,
-                by=override.by,
-            )
-        )
+    _copy(conn, _STATES, [*held, *ready], batch_id)
+    _copy(conn, _OVERRIDES, kept, batch_id)
     log_event(
         conn,
         "info",
@@ -81,6 +61,16 @@ def carry_review(conn: Connection, batch_id: str, month: str, clients: str, data
         ready_dropped=sorted(s.client_id for s in marked if s.client_id not in still_ready),
         overrides_dropped=len(overrides) - len(kept),
     )
+
+
+def _copy(conn: Connection, table: Table, rows: Sequence[Row[Any]], batch_id: str) -> None:
+    """The rows again, on batch `batch_id` (an override gets an id of its own)."""
+    columns = [c.name for c in table.columns if c.name not in ("id", "batch_id")]
+    if rows:
+        conn.execute(
+            insert(table),
+            [{**{c: row._mapping[c] for c in columns}, "batch_id": batch_id} for row in rows],
+        )
 
 
 def _replaced(conn: Connection, batch_id: str, month: str, clients: str) -> str | None:
