@@ -20,9 +20,10 @@ TODAY = date(2026, 11, 21)
 
 
 def one_process_text(db, month, clients=None):
-    """The batch as one process builds it (its bytes; storing it again changes nothing)."""
-    inputs, data = batch_module._built(db, month, clients, TODAY, split=False)
-    return inputs.batch_id, data.decode()
+    """The batch as one process builds it (its bytes and line digest; storing it again changes
+    nothing)."""
+    inputs, data, digest = batch_module._built(db, month, clients, TODAY, split=False)
+    return inputs.batch_id, data.decode(), digest
 
 
 @pytest.fixture
@@ -46,7 +47,7 @@ def test_two_processes_give_the_bytes_of_one(db, split, month):
     expected = one_process_text(db, month)
     built = build_batch(db, month, today=TODAY, by="test")
     assert len(split) == 1
-    assert (built.batch_id, built.text) == expected
+    assert (built.batch_id, built.text, built.line_digest) == expected
     assert [i["client_name"].casefold() for i in built.body["invoices"]] == sorted(
         i["client_name"].casefold() for i in built.body["invoices"]
     )
@@ -57,7 +58,7 @@ def test_some_clients_split_too(db, split):
         clients = [row[0] for row in conn.exec_driver_sql("SELECT id FROM halo_client LIMIT 5")]
     expected = one_process_text(db, "2026-11", clients)
     built = build_batch(db, "2026-11", clients=clients, today=TODAY, by="test")
-    assert len(split) == 1 and (built.batch_id, built.text) == expected
+    assert len(split) == 1 and (built.batch_id, built.text, built.line_digest) == expected
 
 
 def test_a_failed_second_process_is_redone_in_this_one(db, split, monkeypatch):
@@ -71,7 +72,7 @@ def test_a_failed_second_process_is_redone_in_this_one(db, split, monkeypatch):
     monkeypatch.setattr(batch_split, "bill_all", fails_in_the_child)
     expected = one_process_text(db, "2026-11")
     built = build_batch(db, "2026-11", today=TODAY, by="test")
-    assert len(split) == 1 and (built.batch_id, built.text) == expected
+    assert len(split) == 1 and (built.batch_id, built.text, built.line_digest) == expected
 
 
 def test_a_store_that_moved_on_is_read_again_in_one_process(db, split, monkeypatch):
@@ -90,7 +91,7 @@ def test_a_store_that_moved_on_is_read_again_in_one_process(db, split, monkeypat
     monkeypatch.setattr(batch_module, "batch_inputs", moved_on_after_the_first_read)
     built = build_batch(db, "2026-11", today=TODAY, by="test")
     assert len(split) == 1 and len(reads) == 3  # named, refused by the share, named again
-    assert (built.batch_id, built.text) == expected
+    assert (built.batch_id, built.text, built.line_digest) == expected
 
 
 def test_forked_returns_the_childs_bytes_or_none():

@@ -28,7 +28,7 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "6"
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "7"
         assert {
             "company_mapping",
             "product_mapping",
@@ -105,3 +105,20 @@ def drop_indexes_of_schema_6(conn):
     ):
         conn.execute(f"DROP INDEX {name}")
     conn.execute("CREATE INDEX ix_pax8_subscription_company_id ON pax8_subscription (company_id)")
+
+
+def test_a_version_6_store_gains_the_line_digest_and_keeps_its_batches(tmp_path):
+    path = tmp_path / "v6.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:  # as schema 6 wrote it: no line digest
+        conn.execute("ALTER TABLE invoice_batch DROP COLUMN line_digest")
+        conn.execute(
+            "INSERT INTO invoice_batch (id, month, created_at, created_by, sync_runs, clients, "
+            "body) VALUES ('2026-10-x', '2026-10', '2026-10-31 12:00:00', 'ann', '{}', '[]', '{}')"
+        )
+        conn.execute("UPDATE schema_meta SET value='6' WHERE key='schema_version'")
+    database = open_database(path)
+    with database.read() as conn:
+        rows = conn.execute(text("SELECT id, line_digest FROM invoice_batch")).all()
+    database.dispose()
+    assert rows == [("2026-10-x", None)]

@@ -27,6 +27,7 @@ from trueup.core import models as m
 from trueup.core.batch_carry import carry_review
 from trueup.core.batch_facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch_json import anomaly_order, money_or_none, spliced, totals_json
+from trueup.core.batch_previous import EarlierBatch, line_digest, read_earlier
 from trueup.core.batch_split import Billed, bill_all, billed_in_two, client_count
 from trueup.core.batch_usage import UsageRow, shift_month
 from trueup.core.db import Database
@@ -86,6 +87,7 @@ class Batch:
     batch_id: str
     inputs: BatchInputs
     data: bytes  # the body's canonical UTF-8 bytes, exactly what is stored
+    line_digest: bytes  # what later batches read of this one (core.batch_previous)
 
     @property
     def month(self) -> str:
@@ -164,24 +166,27 @@ def build_batch(
     # body's text is left alive when collections resume (the facts die with `_built`, each
     # invoice once encoded): a young generation holding the body would take ~0.1 s to collect.
     with cyclic_gc_paused():
-        inputs, data = _built(db, month, clients, today)
-        batch = Batch(inputs.batch_id, inputs, data)
+        inputs, data, digest = _built(db, month, clients, today)
+        batch = Batch(inputs.batch_id, inputs, data, digest)
         _store(db, batch, by or current_user())
     return batch
 
 
 def _built(
     db: Database, month: str, clients: Sequence[int] | None, today: date, *, split: bool = True
-) -> tuple[BatchInputs, bytes]:
+) -> tuple[BatchInputs, bytes, bytes]:
+    """The batch's inputs, its body's bytes and its line digest (core.batch_previous)."""
     rules, rules_id = current_rules(db)
     with db.read() as conn:
         inputs = batch_inputs(conn, month, clients, today, rules_id)
-        previous = _body(conn, inputs.previous)
-        compared = previous if inputs.compared == inputs.previous else _body(conn, inputs.compared)
+        previous = read_earlier(conn, inputs.previous)
+        compared = (
+            previous if inputs.compared == inputs.previous else read_earlier(conn, inputs.compared)
+        )
         split = split and can_fork() and client_count(conn, clients) >= batch_split.SPLIT_FROM
         if not split:
             facts = assemble(
-                conn, month, clients=clients, today=today, rules=rules, previous_body=previous
+                conn, month, clients=clients, today=today, rules=rules, previous=previous
             )
             billed = bill_all(facts, rules)
 
@@ -195,7 +200,7 @@ def _built(
             clients=clients,
             today=today,
             rules=rules,
-            previous_body=previous,
+            previous=previous,
             share=which,
         )
 
@@ -204,7 +209,7 @@ def _built(
         if halves is None:  # the store moved on, or the second process failed: one process
             return _built(db, month, clients, today, split=False)
         facts, billed = halves
-    return inputs, _body_bytes(inputs, facts, billed, compared)
+    return inputs, _body_bytes(inputs, facts, billed, compared), line_digest(billed.digests)
 
 
 def current_batch(
@@ -234,7 +239,7 @@ def _body_bytes(
     inputs: BatchInputs,
     facts: BatchFacts,
     billed: Billed,
-    compared: dict[str, Any] | None,
+    compared: EarlierBatch | None,
 ) -> bytes:
     everyone = not inputs.clients
     digests = billed.digests
@@ -317,14 +322,12 @@ def _usage_json(row: UsageRow) -> dict[str, Any]:
     }
 
 
-def _changes(
-    digests: list[dict[str, Any]], compared: dict[str, Any] | None
-) -> list[dict[str, Any]]:
+def _changes(digests: list[dict[str, Any]], compared: EarlierBatch | None) -> list[dict[str, Any]]:
     """Per client: the total then (the compared batch) and now, and the change when both are
     in one currency. Clients new to this batch, or gone from it, are listed too."""
     if compared is None:
         return []
-    then = {int(i["client_id"]): i for i in compared["invoices"]}
+    then = compared.totals()
     now = {int(d["client_id"]): d for d in digests}
     found = []
     for client_id in sorted(then.keys() | now.keys()):
@@ -361,13 +364,6 @@ def _newest_id(
     return conn.execute(query.order_by(*order).limit(1)).scalar()
 
 
-def _body(conn: Connection, batch_id: str | None) -> dict[str, Any] | None:
-    if batch_id is None:
-        return None
-    text = conn.execute(select(_BATCHES.c.body).where(_BATCHES.c.id == batch_id)).scalar_one()
-    return load_body(text)
-
-
 def _store(db: Database, batch: Batch, by: str) -> None:
     inputs = batch.inputs
     clients = json.dumps(list(inputs.clients))
@@ -385,6 +381,7 @@ def _store(db: Database, batch: Batch, by: str) -> None:
                 clients=clients,
                 # Bound as bytes and stored as text: no 26 MB decoding, nor encoding back.
                 body=cast(literal(batch.data, LargeBinary), Text),
+                line_digest=cast(literal(batch.line_digest, LargeBinary), Text),
             )
         )
         carry_review(conn, batch.batch_id, inputs.month, clients, batch.data)

@@ -4,7 +4,7 @@ A handful of queries for the whole batch, never one per client or per row, each 
 the seat diff's loaders (subscriptions with their history and commitments, active Halo lines,
 mappings), then the Pax8 invoice items touching the month and the usage of the usage months.
 Manual Halo lines and unmapped companies come from the seat diff's reading, last month's lines
-from its batch. Billing itself (`core.billing`) never touches the store.
+from its batch's line digest. Billing itself (`core.billing`) never touches the store.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from sqlalchemy import Connection
 
 from trueup.core import models as m
 from trueup.core.batch_json import parsed_body
+from trueup.core.batch_previous import EarlierBatch
 from trueup.core.batch_usage import UsageRow, load_usage, shift_month
 from trueup.core.billing_facts import (
     ClientFacts,
     CostItem,
     ManualLine,
-    PreviousLine,
     SubscriptionFacts,
 )
 from trueup.core.diff import (
@@ -72,7 +72,7 @@ def assemble(
     clients: Sequence[int] | None,
     today: date,
     rules: Rules,
-    previous_body: dict[str, Any] | None,
+    previous: EarlierBatch | None,
     share: Callable[[int], bool] | None = None,
 ) -> BatchFacts:
     """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
@@ -97,7 +97,7 @@ def assemble(
             for offset in sorted(offsets)
             for row in load_usage(conn, index, shift_month(month, offset), store.products)
         ]
-        previous = _previous_lines(previous_body)
+        last_month = previous.lines(mine) if previous else {}
         usage_of: dict[tuple[int | None, str], list[UsageRow]] = defaultdict(list)
         for u in usage:
             usage_of[(u.client_id, u.usage_month)].append(u)
@@ -115,7 +115,7 @@ def assemble(
                     manual_lines=tuple(manual.get(client_id, ())),
                     cost_items=items,
                     usage=tuple(u.facts() for u in client_usage),
-                    previous=previous.get(client_id, {}),
+                    previous=last_month.get(client_id, {}),
                     reissued_invoices=tuple(sorted({i.invoice_id for i in items} & reissued)),
                 )
             )
@@ -399,26 +399,6 @@ def _unmapped_companies(conn: Connection, counts: dict[str, int]) -> list[Unmapp
     }
     found = [UnmappedCompany(c, names.get(c) or c, n) for c, n in counts.items()]
     return sorted(found, key=lambda u: (u.name.casefold(), u.company_id))
-
-
-def _previous_lines(body: dict[str, Any] | None) -> dict[int, dict[str, PreviousLine]]:
-    """Last month's lines of subscriptions, per client, from the stored batch's JSON."""
-    found: dict[int, dict[str, PreviousLine]] = {}
-    for invoice in (body or {}).get("invoices", []):
-        lines: dict[str, PreviousLine] = {}
-        for line in invoice["lines"]:
-            sub_id = line.get("subscription_id")
-            if not sub_id or line.get("kind") == "usage":
-                continue
-            unit_cost = line.get("unit_cost")
-            lines[sub_id] = PreviousLine(
-                sub_id,
-                Decimal(line["quantity"]),
-                Decimal(line["unit_price"]),
-                None if unit_cost is None else Decimal(unit_cost),
-            )
-        found[int(invoice["client_id"])] = lines
-    return found
 
 
 def load_body(text: str | bytes) -> dict[str, Any]:

@@ -129,6 +129,7 @@ def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
     counts = anomaly_counts(invoice)
     return {key: invoice[key] for key in _DIGESTED} | {
         "line_count": len(invoice["lines"]),
+        "line_facts": line_facts(invoice),
         "anomaly_counts": {severity: counts.get(severity, 0) for severity in SEVERITIES},
         "usage_lines": [
             {
@@ -144,6 +145,16 @@ def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
             if line["kind"] == "usage"
         ],
     }
+
+
+def line_facts(invoice: Mapping[str, Any]) -> list[list[str | None]]:
+    """Each subscription line's [subscription, quantity, unit price, unit cost]: what a later
+    batch compares its own lines with (billing_facts.PreviousLine)."""
+    return [
+        [line["subscription_id"], line["quantity"], line["unit_price"], line.get("unit_cost")]
+        for line in invoice["lines"]
+        if line.get("subscription_id") and line.get("kind") != "usage"
+    ]
 
 
 _DIGESTED = (

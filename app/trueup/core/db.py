@@ -20,7 +20,7 @@ from trueup.core.backup import restore_hint
 from trueup.core.records import commitment_end
 
 APP_MARKER = "trueup"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -59,6 +59,14 @@ def _covering_indexes(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _line_digest(conn: Connection) -> None:
+    """Batches keep a digest of their lines; those stored before have none (their body is read).
+    A store older than schema 3 already has it: step 3 makes the table as it is now."""
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(invoice_batch)")}
+    if "line_digest" not in columns:
+        conn.exec_driver_sql("ALTER TABLE invoice_batch ADD COLUMN line_digest TEXT")
+
+
 # version -> the step that brings a store from version-1 to it. A new store is created at the
 # latest version directly; these run on stores written by an older trueup.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
@@ -74,6 +82,7 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     ),
     5: _commitment_end_and_period_index,
     6: _covering_indexes,
+    7: _line_digest,
 }
 
 

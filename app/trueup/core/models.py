@@ -406,6 +406,9 @@ class InvoiceBatch(SQLModel, table=True):
     rules_id: int | None = None
     clients: str = "[]"  # JSON: the client ids asked for ([] = all)
     body: str = Field(sa_column=Column(Text, nullable=False))  # the batch JSON (contract §3)
+    # JSON, per invoice: client, name, currency, total and each subscription line's quantity,
+    # unit price and unit cost; what later batches read of this one (core/batch_previous.py).
+    line_digest: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class BatchInvoiceState(SQLModel, table=True):
