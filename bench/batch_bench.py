@@ -10,6 +10,9 @@ Measures, on a store synced from the scenario with every suggestion accepted (as
   any visit after the first build);
 - a key on the Batch screen (sort, page down).
 
+With --month-end, last month's batch is stored first (and kept in the store), so each build
+compares with it, as every month-end after trueup's first does.
+
 The body's sha256 is reported (and checked with --expect-sha256): a faster build must give the
 same bytes.
 
@@ -123,6 +126,21 @@ def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
     return month, batch_id
 
 
+def store_last_month(store: Path, as_of: str) -> str:
+    """The month before's batch built and stored (untimed, kept): the month's builds then read
+    its lines and totals to compare with. Its id."""
+    from trueup.core import batch as batch_module
+    from trueup.core.batch_usage import shift_month
+    from trueup.core.db import open_database
+    from trueup.core.months import month_of
+
+    db = open_database(store)
+    today = date.fromisoformat(as_of)
+    batch_id = batch_module.current_batch(db, shift_month(month_of(today), -1), today=today)
+    db.dispose()
+    return batch_id
+
+
 def time_command(store: Path, as_of: str, runs: int) -> dict[str, Any]:
     """`trueup batch` as the operator runs it, start-up and listing included: building the
     month's batch, then again with the batch stored (shown, not built again)."""
@@ -231,6 +249,12 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help="keep (and reuse) the synced store here")
     parser.add_argument("--expect-sha256", help="fail unless the body's bytes have this sha256")
     parser.add_argument("--skip-screen", action="store_true", help="time the build only")
+    parser.add_argument(
+        "--month-end",
+        action="store_true",
+        help="store last month's batch first (kept), so each build compares with it, as every "
+        "month-end after trueup's first does",
+    )
     parser.add_argument("--build-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--screen-once", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--as-of", help=argparse.SUPPRESS)
@@ -245,6 +269,8 @@ def main() -> None:
         store = args.store or Path(tmp) / "bench.sqlite"
         as_of = prepare(store, args.clients, args.seed)
         report: dict[str, Any] = {"clients": args.clients, "seed": args.seed, "as_of": as_of}
+        if args.month_end:
+            report["last_month"] = store_last_month(store, as_of)
         report |= time_build(store, as_of, args.runs)
         if args.expect_sha256 and report["sha256"] != args.expect_sha256:
             raise SystemExit(f"batch body sha256 {report['sha256']}, expected {args.expect_sha256}")
