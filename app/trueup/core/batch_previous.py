@@ -1,7 +1,7 @@
 """What a batch reads of earlier ones: last month's lines (PRICE_CHANGED, QTY_SWING) and the
 totals its month-over-month changes compare with.
 
-Each batch is stored with a line digest (~3 MB for 2,000 clients) holding just that, so a
+Each batch is stored with a line digest (2.5 MB for 2,000 clients) holding just that, so a
 month's batch does not parse last month's 26 MB body (~0.3 s before the build could share its
 work between processes). A batch stored before digests existed is read from its body.
 """
