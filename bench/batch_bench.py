@@ -45,9 +45,9 @@ def time_build(store: Path, as_of: str, runs: int) -> dict[str, Any]:
     builds the same way), and in one process (a long-running process whose threads rule fork
     out: the workbench without its helper). The phases are timed in the one-process builds (a
     forked share's are out of sight)."""
-    from trueup.core import batch as batch_module
-    from trueup.core import batch_split
-    from trueup.core.build_helper import BuildHelper
+    from trueup.core.batch import build as batch_module
+    from trueup.core.batch import split as batch_split
+    from trueup.core.batch.helper import BuildHelper
 
     phases: dict[str, list[float]] = {"assemble": [], "bill": []}
     assemble, bill = batch_module.assemble, batch_split.bill_client
@@ -108,10 +108,10 @@ def _in_new_process(mode: str, store: Path, as_of: str) -> str:
 def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
     """Delete the month's stored batch (a bench store's own: no approval or posting names it),
     so that the next build writes its 26 MB as the month's first build does: (month, id)."""
-    from trueup.core import batch as batch_module
-    from trueup.core.db import open_database
-    from trueup.core.months import month_of
-    from trueup.core.rules import current_rules
+    from trueup.core.batch import build as batch_module
+    from trueup.core.rules.current import current_rules
+    from trueup.core.store.database import open_database
+    from trueup.core.values.months import month_of
 
     db = open_database(store)
     today = date.fromisoformat(as_of)
@@ -129,10 +129,10 @@ def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
 def store_last_month(store: Path, as_of: str) -> str:
     """The month before's batch built and stored (untimed, kept): the month's builds then read
     its lines and totals to compare with. Its id."""
-    from trueup.core import batch as batch_module
-    from trueup.core.batch_usage import shift_month
-    from trueup.core.db import open_database
-    from trueup.core.months import month_of
+    from trueup.core.batch import build as batch_module
+    from trueup.core.batch.usage import shift_month
+    from trueup.core.store.database import open_database
+    from trueup.core.values.months import month_of
 
     db = open_database(store)
     today = date.fromisoformat(as_of)
@@ -169,9 +169,9 @@ def time_command(store: Path, as_of: str, runs: int) -> dict[str, Any]:
 def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
     """The month's batch built and stored (here, or by `helper`), timed: its stored copy is
     deleted first, so each build writes its 26 MB as the month's first build does."""
-    from trueup.core import batch as batch_module
-    from trueup.core.batch_json import parsed_body
-    from trueup.core.db import open_database
+    from trueup.core.batch import build as batch_module
+    from trueup.core.batch.body import parsed_body
+    from trueup.core.store.database import open_database
 
     month, batch_id = forget_batch(store, as_of)
     today = date.fromisoformat(as_of)
@@ -201,8 +201,8 @@ def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
 
 
 async def time_screen(store: Path, as_of: str) -> dict[str, Any]:
-    from trueup.core.db import open_database
-    from trueup.core.workbench import Workbench
+    from trueup.core.service.workbench import Workbench
+    from trueup.core.store.database import open_database
     from trueup.tui.app import make_app
     from trueup.tui.screenshots import wait_until_idle
     from trueup.tui.widgets.row_table import RowTable

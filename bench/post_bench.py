@@ -63,9 +63,9 @@ def served(scenario: Path) -> Iterator[dict[str, str]]:
 
 def prepare(scenario: Path, folder: Path) -> tuple[Path, str, int]:
     """The approved store: synced, mapped, batch built, every invoice approved."""
-    from trueup.core.approval import approve
-    from trueup.core.batch import build_batch
-    from trueup.core.db import open_database
+    from trueup.core.batch.approval import approve
+    from trueup.core.batch.build import build_batch
+    from trueup.core.store.database import open_database
 
     db_path = folder / "approved.sqlite"
     with served(scenario) as env:
@@ -76,7 +76,7 @@ def prepare(scenario: Path, folder: Path) -> tuple[Path, str, int]:
             subprocess.run(trueup(*args), env=run_env, check=True, capture_output=True)
         db = open_database(db_path)
         asyncio.run(_qbo_catalog(db))
-    from trueup.core.qbo_mapping import accept_qbo_suggestions, map_item, missing_qbo_targets
+    from trueup.core.mapping.qbo.engine import accept_qbo_suggestions, map_item, missing_qbo_targets
 
     accept_qbo_suggestions(db, min_score=0)
     # The generated QuickBooks company has fewer items than Halo: the rest go to one item.
@@ -103,8 +103,8 @@ def prepare(scenario: Path, folder: Path) -> tuple[Path, str, int]:
 
 
 async def _qbo_catalog(db: Any) -> None:
-    from trueup.core.qbo import QboClient, token_url_for
-    from trueup.core.qbo_catalog import refresh_qbo_catalog
+    from trueup.core.sources.qbo import QboClient, token_url_for
+    from trueup.core.sync.qbo_catalog import refresh_qbo_catalog
 
     url = os.environ["TRUEUP_QBO_URL"]
     async with QboClient(url, "sandbox", "sandbox", "sandbox", "sandbox", lambda _: None,
@@ -113,13 +113,13 @@ async def _qbo_catalog(db: Any) -> None:
 
 
 async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
-    from trueup.core.halo import HaloClient
-    from trueup.core.posting import plan_posting, queue_posting
-    from trueup.core.posting_run import run_posting
-    from trueup.core.qbo import QboClient, token_url_for
-    from trueup.core.sink_halo import HaloInvoiceSink
-    from trueup.core.sink_halo_recurring import HaloRecurringSink
-    from trueup.core.sink_qbo import QboSink
+    from trueup.core.posting.halo_invoice import HaloInvoiceSink
+    from trueup.core.posting.halo_recurring import HaloRecurringSink
+    from trueup.core.posting.plan import plan_posting, queue_posting
+    from trueup.core.posting.qbo import QboSink
+    from trueup.core.posting.run import run_posting
+    from trueup.core.sources.halo import HaloClient
+    from trueup.core.sources.qbo import QboClient, token_url_for
 
     plan = plan_posting(db, batch_id, destination, today=date.fromisoformat(TODAY))
     queue_posting(db, plan, by="bench")
@@ -175,7 +175,7 @@ def main() -> None:
     parser.add_argument("--to", nargs="*", default=["halo-invoice", "qbo", "halo-recurring"])
     parser.add_argument("--scenario", type=Path, help="reuse this scenario file")
     options = parser.parse_args()
-    from trueup.core.db import open_database
+    from trueup.core.store.database import open_database
 
     with tempfile.TemporaryDirectory(prefix="trueup-post-bench-") as tmp:
         folder = Path(tmp)

@@ -138,8 +138,8 @@ def journal(db: Path, destination: str) -> dict[str, tuple[str, str | None]]:
 
 async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[str, str, Decimal]]:
     """(reference, id, total) of every live document our references name at the destination."""
-    from trueup.core.config import load_settings
-    from trueup.core.connections import halo_from_settings, qbo_from_settings
+    from trueup.core.settings.clients import halo_from_settings, qbo_from_settings
+    from trueup.core.settings.config import load_settings
 
     saved = dict(os.environ)
     os.environ.update(env)

@@ -79,8 +79,8 @@ def prepare(store: Path, clients: int, seed: int) -> str:
 
 
 def accept(store: Path, as_of: str) -> None:
-    from trueup.core.db import open_database
-    from trueup.core.workbench import Workbench
+    from trueup.core.service.workbench import Workbench
+    from trueup.core.store.database import open_database
 
     db = open_database(store)
     workbench = Workbench(db, today=date.fromisoformat(as_of))
@@ -106,9 +106,9 @@ def measure_in_child(store: Path, as_of: str) -> dict[str, Any]:
 
 
 async def measure(store: Path, as_of: str) -> dict[str, Any]:
-    from trueup.core.db import open_database
-    from trueup.core.months import month_of
-    from trueup.core.workbench import Workbench
+    from trueup.core.service.workbench import Workbench
+    from trueup.core.store.database import open_database
+    from trueup.core.values.months import month_of
     from trueup.tui.app import make_app
     from trueup.tui.screenshots import wait_until_idle
     from trueup.tui.widgets.row_table import RowTable

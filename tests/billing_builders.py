@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
-from trueup.core.billing import ClientInvoice, InvoiceLine, bill_client
-from trueup.core.billing_facts import (
+from trueup.core.billing.facts import (
     ClientFacts,
     CostItem,
     ManualLine,
@@ -14,8 +13,9 @@ from trueup.core.billing_facts import (
     SubscriptionFacts,
     UsageFacts,
 )
-from trueup.core.rules_model import LineRule, Policy, Rules
-from trueup.core.timeline import Snapshot
+from trueup.core.billing.invoice import ClientInvoice, InvoiceLine, bill_client
+from trueup.core.billing.rules import LineRule, Policy, Rules
+from trueup.core.billing.timeline import Snapshot
 
 D = Decimal
 CLIENT = 14

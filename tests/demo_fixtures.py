@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from trueup.core.db import open_database
+from trueup.core.store.database import open_database
 from trueup.tui.screenshots import demo_store
 
 

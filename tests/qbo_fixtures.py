@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from trueup.core.http import RetryPolicy
-from trueup.core.qbo import QboClient, token_url_for
+from trueup.core.sources.http import RetryPolicy
+from trueup.core.sources.qbo import QboClient, token_url_for
 from trueup.sandbox.common import FaultInjector, FaultSpec
 from trueup.sandbox.qbo import create_qbo_app
 from trueup.sandbox.scenario import parse_scenario

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from trueup.cli import app
-from trueup.core import models as m
-from trueup.core.backup import backup_database, latest_backup, list_backups
-from trueup.core.db import StoreError, open_database
-from trueup.core.sync import sync_sources
+from trueup.core.store import tables as m
+from trueup.core.store.backup import backup_database, latest_backup, list_backups
+from trueup.core.store.database import StoreError, open_database
+from trueup.core.sync.run import sync_sources
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 from world import world
@@ -26,7 +26,7 @@ TODAY = date(2026, 11, 21)
 
 @pytest.fixture
 def synced(tmp_path):
-    from trueup.core.connections import sandbox_clients
+    from trueup.core.settings.clients import sandbox_clients
 
     db = open_database(tmp_path / "store" / "trueup.sqlite")
     transports = in_process_transports(build_simulators(parse_scenario(world())))

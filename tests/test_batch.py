@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core import models as m
-from trueup.core.batch import (
+from trueup.core.batch.body import invoice_views
+from trueup.core.batch.build import (
     ENGINE,
     BatchError,
     build_batch,
@@ -22,10 +22,10 @@ from trueup.core.batch import (
     list_batches,
     load_batch,
 )
-from trueup.core.batch_json import invoice_views
-from trueup.core.batch_review import cost_evidence, override_anomaly, set_invoice_state
-from trueup.core.mapping import map_company
-from trueup.core.rules import import_rules
+from trueup.core.batch.review import cost_evidence, override_anomaly, set_invoice_state
+from trueup.core.mapping.engine import map_company
+from trueup.core.rules.current import import_rules
+from trueup.core.store import tables as m
 
 TODAY = date(2026, 11, 21)
 MONEY = re.compile(r"-?\d+\.\d{2}")
@@ -87,7 +87,7 @@ def test_credited_and_reissued_invoice_counted_once(db):
 def test_cost_items_scanned_by_period_or_searched_by_subscription_agree(db, monkeypatch):
     """A large batch scans the month's items instead of searching each subscription's: the
     batch (the re-issued invoice included) is the same either way."""
-    from trueup.core import batch_facts
+    from trueup.core.batch import facts as batch_facts
 
     searched = build_batch(db, "2026-11", today=TODAY, by="test")
     stored = ids(db, "SELECT typeof(body), body FROM invoice_batch WHERE id = ?", searched.batch_id)

@@ -6,11 +6,11 @@ from datetime import date
 from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core import models as m
-from trueup.core.batch import build_batch, load_batch
-from trueup.core.batch_json import invoice_views
-from trueup.core.batch_review import override_anomaly, set_invoice_state
-from trueup.core.rules import set_line_override
+from trueup.core.batch.body import invoice_views
+from trueup.core.batch.build import build_batch, load_batch
+from trueup.core.batch.review import override_anomaly, set_invoice_state
+from trueup.core.rules.current import set_line_override
+from trueup.core.store import tables as m
 
 TODAY = date(2026, 11, 21)
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from test_cli_diff import env, invoke, map_world  # noqa: F401  (the fixture and its helpers)
-from trueup.core import batch as batch_module
+from trueup.core.batch import build as batch_module
 from world import ACME, SUB_BEAR
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trueup.core.batch_json import (
+from trueup.core.batch.body import (
     canonical_bytes,
     canonical_text,
     parsed_body,

@@ -4,8 +4,8 @@ stored before digests existed: the same batch either way."""
 from datetime import date
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core.batch import build_batch
-from trueup.core.batch_previous import read_earlier
+from trueup.core.batch.build import build_batch
+from trueup.core.batch.previous import read_earlier
 
 TODAY = date(2026, 11, 21)
 

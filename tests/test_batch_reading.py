@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core.batch import build_batch
-from trueup.core.diff import diff_rows, seat_counts
-from trueup.core.diff_store import load_diff_store
-from trueup.core.mapping import ignore_company
+from trueup.core.batch.build import build_batch
+from trueup.core.diff.reading import load_diff_store
+from trueup.core.diff.seats import diff_rows, seat_counts
+from trueup.core.mapping.engine import ignore_company
 
 TODAY = date(2026, 11, 21)
 
@@ -136,7 +136,7 @@ def test_the_large_reads_of_raw_json_tables_come_from_indexes(db, monkeypatch):
     read from indexes, not from the rows."""
     from sqlalchemy import event
 
-    from trueup.core import batch_facts
+    from trueup.core.batch import facts as batch_facts
 
     monkeypatch.setattr(batch_facts, "_SEARCHED_UP_TO", 0)
     statements = []

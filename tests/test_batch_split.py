@@ -10,11 +10,11 @@ from datetime import date
 import pytest
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core import batch as batch_module
-from trueup.core import batch_split
-from trueup.core.batch import build_batch
-from trueup.core.forked import forked
-from trueup.core.rules import import_rules
+from trueup.core.batch import build as batch_module
+from trueup.core.batch import split as batch_split
+from trueup.core.batch.build import build_batch
+from trueup.core.batch.forked import forked
+from trueup.core.rules.current import import_rules
 
 TODAY = date(2026, 11, 21)
 

@@ -18,10 +18,10 @@ from billing_builders import (
     sub,
     usage,
 )
-from trueup.core.billing_lines import Exact
-from trueup.core.billing_terms import add_months, last_anniversary
-from trueup.core.months import MonthError
-from trueup.core.rules_model import LineRule
+from trueup.core.billing.lines import Exact
+from trueup.core.billing.rules import LineRule
+from trueup.core.billing.terms import add_months, last_anniversary
+from trueup.core.values.months import MonthError
 
 D = Decimal
 

@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing_builders import bill, client, item, manual, rules, snap, sub, usage
-from trueup.core.billing_facts import ClientFacts
-from trueup.core.billing_pricing import Pricing
-from trueup.core.billing_proration import Run, daily_charge, month_runs
-from trueup.core.months import month_bounds
+from trueup.core.billing.facts import ClientFacts
+from trueup.core.billing.pricing import Pricing
+from trueup.core.billing.proration import Run, daily_charge, month_runs
+from trueup.core.values.months import month_bounds
 
 D = Decimal
 POLICIES = ("start", "end", "max", "daily")

@@ -31,14 +31,14 @@ from case_scenarios import (
     subscription,
     usage_summary,
 )
-from trueup.core.batch import build_batch
-from trueup.core.db import open_database
-from trueup.core.halo import HaloClient
-from trueup.core.http import RetryPolicy
-from trueup.core.mapping import map_company, map_product
-from trueup.core.pax8 import Pax8Client
-from trueup.core.rules import import_rules
-from trueup.core.sync import sync_sources
+from trueup.core.batch.build import build_batch
+from trueup.core.mapping.engine import map_company, map_product
+from trueup.core.rules.current import import_rules
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import RetryPolicy
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store.database import open_database
+from trueup.core.sync.run import sync_sources
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 

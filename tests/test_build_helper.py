@@ -6,11 +6,11 @@ from datetime import date
 import pytest
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core import batch as batch_module
-from trueup.core import batch_split
-from trueup.core.batch import BatchError, build_batch, load_batch
-from trueup.core.build_helper import BuildHelper
-from trueup.core.workbench import Workbench
+from trueup.core.batch import build as batch_module
+from trueup.core.batch import split as batch_split
+from trueup.core.batch.build import BatchError, build_batch, load_batch
+from trueup.core.batch.helper import BuildHelper
+from trueup.core.service.workbench import Workbench
 
 TODAY = date(2026, 11, 21)
 

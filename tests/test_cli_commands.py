@@ -31,11 +31,11 @@ def test_a_command_loads_its_own_module_alone():
     others = {module for module, _ in LAZY_COMMANDS.values()} - {"trueup.cli.batch"}
     assert not others & loaded
     # nor what only other commands need: HTTP clients, the secret store, the sandbox servers
-    assert not {"httpx", "trueup.core.secrets", "starlette", "rapidfuzz"} & loaded
+    assert not {"httpx", "trueup.core.settings.secrets", "starlette", "rapidfuzz"} & loaded
 
 
 def test_help_alone_needs_no_store():
-    assert "trueup.core.db" not in modules_after("--version")
+    assert "trueup.core.store.database" not in modules_after("--version")
 
 
 def test_help_lists_every_command_and_suggests_lazy_ones():

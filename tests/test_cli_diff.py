@@ -9,8 +9,8 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from trueup.cli import app
-from trueup.core import models as m
-from trueup.core.db import open_database
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
 from world import ACME, BEAR, M365, SUB_ACME, SUB_AZURE, SUB_BEAR, world
 
 ROW_KEYS = {

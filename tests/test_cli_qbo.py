@@ -7,8 +7,8 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from trueup.cli import app, render
-from trueup.core import models as m
-from trueup.core.db import open_database
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
 from world import world
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trueup.core.config import ConfigError, load_settings, save_settings
+from trueup.core.settings.config import ConfigError, load_settings, save_settings
 
 
 def test_environment_overrides_the_file_and_secrets_never_land_in_it(tmp_path, monkeypatch):

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 
 from fake_keyrings import MemoryKeyring, RaisingKeyring, using
 from trueup.cli import app
-from trueup.core import secret_store
-from trueup.core.config import Settings
-from trueup.core.connection_check import WORKS, Connections, check_client
-from trueup.core.halo import HaloClient
-from trueup.core.qbo_consent import ConsentError, authorize_url, read_pasted
-from trueup.core.secret_store import KeyringStore
-from trueup.core.secrets import Secrets
+from trueup.core.settings import secret_backends as secret_store
+from trueup.core.settings.config import Settings
+from trueup.core.settings.connections import WORKS, Connections, check_client
+from trueup.core.settings.qbo_consent import ConsentError, authorize_url, read_pasted
+from trueup.core.settings.secret_backends import KeyringStore
+from trueup.core.settings.secrets import Secrets
+from trueup.core.sources.halo import HaloClient
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports, serve_in_background
 from world import world

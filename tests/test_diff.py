@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.diff import DiffRow, diff_detail, diff_json, seat_diff, summarise
-from trueup.core.halo import HaloClient
-from trueup.core.pax8 import Pax8Client
-from trueup.core.sync import sync_sources
-from trueup.core.timeline import quantity_on
+from trueup.core.billing.timeline import quantity_on
+from trueup.core.diff.seats import DiffRow, diff_detail, diff_json, seat_diff, summarise
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.sync.run import sync_sources
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from trueup.core.halo import HaloClient
-from trueup.core.http import ApiError, RetryPolicy
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import ApiError, RetryPolicy
 
 HOST = "https://acme.halopsa.test"
 AUTH = f"{HOST}/auth"

@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from trueup.cli import app
-from trueup.core.halo import HaloClient
-from trueup.core.http import ApiError, RetryPolicy
-from trueup.core.pax8 import Pax8Client
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import ApiError, RetryPolicy
+from trueup.core.sources.pax8 import Pax8Client
 
 FAST = RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_cap=0.01)
 APP = Path(__file__).resolve().parent.parent / "app"

@@ -1,4 +1,4 @@
-"""The shared client machinery (trueup.core.http), driven through Pax8Client on a fake wire."""
+"""The shared client machinery (core.sources.http), driven through Pax8Client on a fake wire."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from trueup.core.http import ApiError, RateLimit, RetryPolicy, encode_json
-from trueup.core.pax8 import Pax8Client
+from trueup.core.sources.http import ApiError, RateLimit, RetryPolicy, encode_json
+from trueup.core.sources.pax8 import Pax8Client
 
 BASE = "https://api.pax8.test/v1"
 SECRET = "pax8-secret-Zq81xv"

@@ -33,7 +33,10 @@ def test_core_modules_import_no_textual_or_tui():
 
 
 def test_importing_every_core_module_leaves_textual_unloaded():
-    modules = [f"trueup.core.{p.stem}" for p in (APP / "core").glob("*.py") if p.stem != "__init__"]
+    modules = [
+        ".".join(("trueup", *p.relative_to(APP).with_suffix("").parts)).removesuffix(".__init__")
+        for p in (APP / "core").rglob("*.py")
+    ]
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"

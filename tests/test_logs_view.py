@@ -7,10 +7,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.logbook import log_event
-from trueup.core.logs_view import (
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.store.log_pages import (
     describe,
     local_zone,
     log_page,
@@ -19,6 +18,7 @@ from trueup.core.logs_view import (
     summarise,
     zone_label,
 )
+from trueup.core.store.logbook import log_event
 
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 LOG = m.table_of(m.LogEvent)

@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select
 
-from trueup.core import mapping as mp
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.mapping_match import Match, assign
-from trueup.core.mappings import load_mapping_index
+from trueup.core.mapping import engine as mp
+from trueup.core.mapping.index import load_mapping_index
+from trueup.core.mapping.match import Match, assign
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
 
 
 class Store:

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from test_mapping import Store
-from trueup.core import mapping as mp
-from trueup.core import models as m
+from trueup.core.mapping import engine as mp
+from trueup.core.store import tables as m
 
 
 @pytest.fixture

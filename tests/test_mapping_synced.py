@@ -8,12 +8,12 @@ from datetime import date
 import pytest
 
 from trueup.cli.syncing import BUNDLED_DEMO
-from trueup.core import mapping as mp
-from trueup.core.db import open_database
-from trueup.core.halo import HaloClient
-from trueup.core.http import RetryPolicy
-from trueup.core.pax8 import Pax8Client
-from trueup.core.sync import sync_sources
+from trueup.core.mapping import engine as mp
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import RetryPolicy
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store.database import open_database
+from trueup.core.sync.run import sync_sources
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 from world import ACME, AZURE, BEAR, M365, ORPHAN, world

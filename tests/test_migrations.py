@@ -4,8 +4,8 @@ import sqlite3
 
 from sqlalchemy import inspect, text
 
-from trueup.core import db as dbmod
-from trueup.core.db import open_database
+from trueup.core.store import database as dbmod
+from trueup.core.store.database import open_database
 
 
 def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trueup.core.names import (
+from trueup.core.mapping.names import (
     company_name,
     explain_same_company,
     explain_same_product,

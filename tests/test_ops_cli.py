@@ -10,7 +10,7 @@ from keyring.backends.fail import Keyring as NoKeyring
 from typer.testing import CliRunner
 
 from trueup.cli import app
-from trueup.core.config import ENV_OVERRIDES
+from trueup.core.settings.config import ENV_OVERRIDES
 
 SECRET = "pax8-Sup3r-s3cret-value"
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from trueup.core.parsing import month_start, parse_day, parse_instant, to_decimal, to_int
+from trueup.core.values.parsing import month_start, parse_day, parse_instant, to_decimal, to_int
 
 
 @pytest.mark.parametrize(

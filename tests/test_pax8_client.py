@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from trueup.core.http import ApiError
-from trueup.core.pax8 import PageInfo, Pax8Client
+from trueup.core.sources.http import ApiError
+from trueup.core.sources.pax8 import PageInfo, Pax8Client
 
 BASE = "https://api.pax8.test/v1"
 

@@ -9,14 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
-from trueup.core import models as m
-from trueup.core.approval import approval_states, approve, revoke
-from trueup.core.batch import build_batch
-from trueup.core.batch_facts import BatchError
-from trueup.core.http import ApiError
-from trueup.core.logbook import read_log
-from trueup.core.logs_view import log_page
-from trueup.core.posting import (
+from trueup.core.batch.approval import approval_states, approve, revoke
+from trueup.core.batch.build import build_batch
+from trueup.core.batch.facts import BatchError
+from trueup.core.posting.plan import (
     ENTRIES,
     PostingError,
     plan_posting,
@@ -24,9 +20,13 @@ from trueup.core.posting import (
     queue_posting,
     queue_void,
 )
-from trueup.core.posting_run import PostingBusyError, posting_lock, run_posting
-from trueup.core.posting_sinks import Posted
-from trueup.core.rules import import_rules
+from trueup.core.posting.run import PostingBusyError, posting_lock, run_posting
+from trueup.core.posting.sink import Posted
+from trueup.core.rules.current import import_rules
+from trueup.core.sources.http import ApiError
+from trueup.core.store import tables as m
+from trueup.core.store.log_pages import log_page
+from trueup.core.store.logbook import read_log
 
 TODAY = date(2026, 11, 21)
 MONTH = "2026-11"

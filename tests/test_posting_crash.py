@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from trueup.core.approval import approve
-from trueup.core.batch import build_batch
+from trueup.core.batch.approval import approve
+from trueup.core.batch.build import build_batch
 from trueup.tui.screenshots import demo_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))

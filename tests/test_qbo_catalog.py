@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import Session, select
 
 from qbo_fixtures import CUSTOMERS, ITEMS, qbo_app, qbo_client
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.http import ApiError
-from trueup.core.qbo_catalog import refresh_qbo_catalog
+from trueup.core.sources.http import ApiError
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.sync.qbo_catalog import refresh_qbo_catalog
 from trueup.sandbox.transport import SandboxTransport
 
 

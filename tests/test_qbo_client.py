@@ -21,8 +21,8 @@ from qbo_fixtures import (
     qbo_app,
     qbo_client,
 )
-from trueup.core.http import ApiError, RetryPolicy
-from trueup.core.qbo import (
+from trueup.core.sources.http import ApiError, RetryPolicy
+from trueup.core.sources.qbo import (
     INTUIT_TOKEN_URL,
     QboTokens,
     fault_code,

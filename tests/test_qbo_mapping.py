@@ -10,11 +10,11 @@ from sqlalchemy import insert, select, update
 
 from test_mapping_synced import sync_into
 from trueup.cli.syncing import BUNDLED_DEMO
-from trueup.core import mapping as mp
-from trueup.core import models as m
-from trueup.core import qbo_mapping as qm
-from trueup.core.db import open_database
-from trueup.core.qbo_match import CUSTOMER_NAMES, ITEM_NAMES, HaloSource, QboTarget, suggest
+from trueup.core.mapping import engine as mp
+from trueup.core.mapping.qbo import engine as qm
+from trueup.core.mapping.qbo.match import CUSTOMER_NAMES, ITEM_NAMES, HaloSource, QboTarget, suggest
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
 
 # --- suggestions, pure ------------------------------------------------------------------------
 

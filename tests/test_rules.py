@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from trueup.core.rules import (
+from trueup.core.rules.current import (
     DEFAULT_RULES,
     LineRule,
     Policy,

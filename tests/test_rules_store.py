@@ -5,9 +5,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.rules import (
+from trueup.core.rules.current import (
     DEFAULT_RULES,
     RulesError,
     current_rules,
@@ -18,7 +16,9 @@ from trueup.core.rules import (
     set_default,
     set_line_override,
 )
-from trueup.core.rules_rows import rule_rows
+from trueup.core.rules.rows import rule_rows
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
 
 GOOD = """# ours, with a comment kept on export
 [defaults]

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from trueup.core.posting import PostingError
-from trueup.core.posting_sinks import Document, DocumentLine
-from trueup.core.sandbox_sinks import SandboxSinks
+from trueup.core.posting.plan import PostingError
+from trueup.core.posting.sandbox import SandboxSinks
+from trueup.core.posting.sink import Document, DocumentLine
 from trueup.sandbox.generate import DEMO_PATH
 from trueup.sandbox.scenario import load_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports

@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 
 from fake_keyrings import MemoryKeyring, using
 from trueup.cli import app
-from trueup.core import secret_store
-from trueup.core.config import load_settings
-from trueup.core.connection_check import Connections
-from trueup.core.db import open_database
-from trueup.core.secret_store import EncryptedFileStore
-from trueup.core.workbench import Workbench
+from trueup.core.service.workbench import Workbench
+from trueup.core.settings import secret_backends as secret_store
+from trueup.core.settings.config import load_settings
+from trueup.core.settings.connections import Connections
+from trueup.core.settings.secret_backends import EncryptedFileStore
+from trueup.core.store.database import open_database
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, serve_in_background
 from trueup.tui.app import make_app

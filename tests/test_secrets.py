@@ -9,10 +9,10 @@ import pytest
 from keyring.errors import InitError, KeyringError, KeyringLocked, NoKeyringError
 
 from fake_keyrings import MemoryKeyring, RaisingKeyring, using
-from trueup.core import secret_store
-from trueup.core.config import ConfigError, Settings
-from trueup.core.secret_store import EncryptedFileStore, KeyringStore, SecretError
-from trueup.core.secrets import Secrets
+from trueup.core.settings import secret_backends as secret_store
+from trueup.core.settings.config import ConfigError, Settings
+from trueup.core.settings.secret_backends import EncryptedFileStore, KeyringStore, SecretError
+from trueup.core.settings.secrets import Secrets
 
 SECRET = "s3cret-Vq81-xyzzy"
 

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from halo_fixtures import SWAGGER_PATH, halo_scenario, request_body_pointer, swagger_check
-from trueup.core.halo import HaloClient
-from trueup.core.http import ApiError, RetryPolicy
-from trueup.core.posting_sinks import (
+from trueup.core.posting.halo_invoice import HaloInvoiceSink, wire_amounts
+from trueup.core.posting.halo_recurring import HaloRecurringSink
+from trueup.core.posting.sink import (
     Document,
     DocumentLine,
     Posted,
@@ -29,8 +29,8 @@ from trueup.core.posting_sinks import (
     RecurringLineChange,
     Sink,
 )
-from trueup.core.sink_halo import HaloInvoiceSink, wire_amounts
-from trueup.core.sink_halo_recurring import HaloRecurringSink
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import ApiError, RetryPolicy
 from trueup.sandbox.common import FaultInjector, FaultSpec
 from trueup.sandbox.halo import create_halo_app
 from trueup.sandbox.scenario import Scenario

@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from qbo_fixtures import Recorder, faults, qbo_app, qbo_client
-from trueup.core.http import ApiError, RetryPolicy, encode_json
-from trueup.core.posting_sinks import Document, DocumentLine, Posted
-from trueup.core.qbo import QboClient
-from trueup.core.sink_qbo import QboSink, invoice_body, is_voided, request_id
+from trueup.core.posting.qbo import QboSink, invoice_body, is_voided, request_id
+from trueup.core.posting.sink import Document, DocumentLine, Posted
+from trueup.core.sources.http import ApiError, RetryPolicy, encode_json
+from trueup.core.sources.qbo import QboClient
 from trueup.sandbox.transport import SandboxTransport
 
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from trueup.core import db as dbmod
-from trueup.core import models as m
-from trueup.core.db import StoreError, open_database
-from trueup.core.snapshot import Stager, apply_run, fail_run, recover_stale_runs, start_run
+from trueup.core.store import database as dbmod
+from trueup.core.store import tables as m
+from trueup.core.store.database import StoreError, open_database
+from trueup.core.sync.staging import Stager, apply_run, fail_run, recover_stale_runs, start_run
 
 
 @pytest.fixture

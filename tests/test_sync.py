@@ -6,12 +6,12 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.halo import HaloClient
-from trueup.core.http import RetryPolicy
-from trueup.core.pax8 import Pax8Client
-from trueup.core.sync import SyncBusyError, claim_sync, sync_sources
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import RetryPolicy
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.sync.run import SyncBusyError, claim_sync, sync_sources
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports, serve_in_background
@@ -169,7 +169,7 @@ async def test_an_interrupted_sync_leaves_the_previous_data(store):
 
 
 def test_a_live_sync_elsewhere_blocks_a_second_one(store):
-    from trueup.core.snapshot import start_run
+    from trueup.core.sync.staging import start_run
 
     start_run(store, "pax8", pid=__import__("os").getpid(), host=__import__("socket").gethostname())
     with pytest.raises(SyncBusyError, match="another trueup"):
@@ -224,7 +224,7 @@ async def test_nulls_and_unknown_fields_from_the_api_are_kept_not_fatal(store):
 
 
 async def test_one_failing_fetch_stops_its_siblings():
-    from trueup.core.sync import _all
+    from trueup.core.sync.run import _all
 
     finished = []
 

@@ -9,9 +9,9 @@ import time
 
 from sqlalchemy import select
 
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.sync import claim_sync
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.sync.run import claim_sync
 from world import changed, world
 
 

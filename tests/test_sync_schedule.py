@@ -13,11 +13,11 @@ from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
 from trueup.cli import app
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.logbook import read_log
-from trueup.core.sync import prune_log
-from trueup.core.synclock import lock_path
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.store.logbook import read_log
+from trueup.core.sync.lock import lock_path
+from trueup.core.sync.run import prune_log
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, serve_in_background
 from world import world

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from trueup.core.months import MonthError, month_bounds, month_days, month_of, parse_month
-from trueup.core.timeline import (
+from trueup.core.billing.timeline import (
     Snapshot,
     SnapshotState,
     TimelineEntry,
@@ -18,6 +17,7 @@ from trueup.core.timeline import (
     snapshot_on,
     snapshots_from,
 )
+from trueup.core.values.months import MonthError, month_bounds, month_days, month_of, parse_month
 
 DEMO = Path(__file__).resolve().parent.parent / "app/trueup/sandbox/scenarios/demo.json"
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import update
 from textual.widgets import Input
 
-from trueup.core import models as m
-from trueup.core.db import open_database
-from trueup.core.workbench import Workbench
+from trueup.core.service.workbench import Workbench
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
 from trueup.tui.app import TrueupApp, make_app
 from trueup.tui.screenshots import demo_clients, demo_store
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import NOW
 from sqlalchemy import delete, func, select, update
 
-from trueup.core import models as m
-from trueup.core.logbook import log_event
+from trueup.core.store import tables as m
+from trueup.core.store.logbook import log_event
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.logs import LogEntryScreen, LogsScreen

@@ -6,9 +6,9 @@ from contextlib import asynccontextmanager
 import pytest
 from conftest import NOW, TODAY
 
-from trueup.core.http import ApiError
-from trueup.core.posting_sinks import Posted
-from trueup.core.workbench import Workbench
+from trueup.core.posting.sink import Posted
+from trueup.core.service.workbench import Workbench
+from trueup.core.sources.http import ApiError
 from trueup.tui.app import make_app
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.confirm import ConfirmScreen

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from textual.widgets import Input, Static
 
-from trueup.core.rules import DEFAULT_RULES, current_rules, set_client_override, set_default
+from trueup.core.rules.current import DEFAULT_RULES, current_rules, set_client_override, set_default
 from trueup.tui.screens.picker import PickerScreen
 from trueup.tui.screens.rules_value import ValueScreen
 from trueup.tui.screenshots import wait_until_idle

@@ -8,9 +8,9 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from trueup.cli import app as cli
-from trueup.core import models as m
-from trueup.core.config import ConfigError
-from trueup.core.connections import sandbox_clients
+from trueup.core.settings.clients import sandbox_clients
+from trueup.core.settings.config import ConfigError
+from trueup.core.store import tables as m
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.generate import DEMO_PATH
 from trueup.sandbox.scenario import load_scenario

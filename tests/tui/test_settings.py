@@ -10,14 +10,14 @@ from keyring.backends import fail
 from rich.console import Console
 from sqlalchemy import insert
 
-from trueup.core import models as m
-from trueup.core.config import Settings
-from trueup.core.connection_check import Connections
-from trueup.core.connections import sandbox_clients
-from trueup.core.logbook import read_log
-from trueup.core.secret_store import KeyringStore
-from trueup.core.secrets import Secrets
-from trueup.core.workbench import Workbench
+from trueup.core.service.workbench import Workbench
+from trueup.core.settings.clients import sandbox_clients
+from trueup.core.settings.config import Settings
+from trueup.core.settings.connections import Connections
+from trueup.core.settings.secret_backends import KeyringStore
+from trueup.core.settings.secrets import Secrets
+from trueup.core.store import tables as m
+from trueup.core.store.logbook import read_log
 from trueup.sandbox.generate import DEMO_PATH
 from trueup.sandbox.memory_keyring import MemoryKeyring
 from trueup.sandbox.scenario import load_scenario

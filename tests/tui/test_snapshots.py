@@ -66,7 +66,7 @@ def test_settings_screen(snap_compare, store, shot, size):
     """The sandbox's connections as the screenshots show them."""
     from conftest import NOW, TODAY
 
-    from trueup.core.workbench import Workbench
+    from trueup.core.service.workbench import Workbench
     from trueup.tui.app import make_app
     from trueup.tui.screenshots import demo_connections
 

@@ -14,10 +14,10 @@ from typer.exceptions import TyperException
 
 from trueup.cli import render
 from trueup.cli.commands import LazyGroup
-from trueup.core.paths import default_config_path, default_db_path
+from trueup.core.settings.paths import default_config_path, default_db_path
 
 if TYPE_CHECKING:
-    from trueup.core.db import Database
+    from trueup.core.store.database import Database
 
 app = typer.Typer(
     name="trueup",
@@ -36,15 +36,15 @@ def user_errors() -> tuple[type[Exception], ...]:
     """Every failure a user can act on: one line on stderr and exit 1, never a traceback.
     Imported when an error is caught, not on every start: each command loads only its own
     modules, and the raised error's module is loaded by then."""
-    from trueup.core.batch_facts import BatchError
-    from trueup.core.config import ConfigError
-    from trueup.core.db import StoreError
-    from trueup.core.http import ApiError
-    from trueup.core.mapping import MappingError
-    from trueup.core.mapping_file import MappingImportError
-    from trueup.core.qbo_mapping import QboMappingError
-    from trueup.core.secrets import SecretError
-    from trueup.core.sync import SyncBusyError
+    from trueup.core.batch.facts import BatchError
+    from trueup.core.mapping.engine import MappingError
+    from trueup.core.mapping.file import MappingImportError
+    from trueup.core.mapping.qbo.engine import QboMappingError
+    from trueup.core.settings.config import ConfigError
+    from trueup.core.settings.secrets import SecretError
+    from trueup.core.sources.http import ApiError
+    from trueup.core.store.database import StoreError
+    from trueup.core.sync.run import SyncBusyError
     from trueup.sandbox.common import FaultSpecError
     from trueup.sandbox.scenario import ScenarioError
 
@@ -70,7 +70,9 @@ class State:
         self.config_path = config_path
 
     def open_db(self, default: Path | None = None) -> Database:
-        from trueup.core.db import open_database  # with the models: ~0.5 s, for stores only
+        from trueup.core.store.database import (
+            open_database,  # with the models: ~0.5 s, for stores only
+        )
 
         return open_database(self.db_path or default or default_db_path())
 
@@ -179,7 +181,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What the local store holds: rows per entity, last sync of each source, open batches."""
-    from trueup.core.status import store_status
+    from trueup.core.sync.status import store_status
 
     db = state(ctx).open_db()
     try:
@@ -201,7 +203,7 @@ def log(
     limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
 ) -> None:
     """The sync (and later posting) log, newest first."""
-    from trueup.core.logbook import read_log
+    from trueup.core.store.logbook import read_log
 
     db = state(ctx).open_db()
     try:

@@ -14,12 +14,12 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.cli.options import MonthOption, open_store
-from trueup.core.batch import current_batch, load_batch
-from trueup.core.batch_json import SEVERITIES, pretty_text
-from trueup.core.batch_read import BatchOverview, InvoiceRow, batch_overview
-from trueup.core.config import today as configured_today
-from trueup.core.db import Database
-from trueup.core.months import month_of
+from trueup.core.batch.body import SEVERITIES, pretty_text
+from trueup.core.batch.build import current_batch, load_batch
+from trueup.core.batch.reading import BatchOverview, InvoiceRow, batch_overview
+from trueup.core.settings.config import today as configured_today
+from trueup.core.store.database import Database
+from trueup.core.values.months import month_of
 
 batch_app = typer.Typer(
     help="Build the month's dry-run invoice batch: every client's invoice as it would post, "

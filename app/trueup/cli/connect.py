@@ -19,18 +19,18 @@ import click
 import typer
 
 from trueup.cli import handles_errors, render, state
-from trueup.core.config import Settings, load_settings, save_settings
-from trueup.core.connection_check import SERVICE_NAMES, WORKS, CheckResult, Connections
-from trueup.core.qbo import QBO_URL
-from trueup.core.qbo_consent import (
+from trueup.core.settings.config import Settings, load_settings, save_settings
+from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, Connections
+from trueup.core.settings.qbo_consent import (
     DEFAULT_REDIRECT_URI,
     Consent,
     authorize_url,
     exchange_code,
     read_pasted,
 )
-from trueup.core.secret_store import StoreUnavailableError
-from trueup.core.secrets import PASSPHRASE_ENV, SecretError, Secrets, secret_env
+from trueup.core.settings.secret_backends import StoreUnavailableError
+from trueup.core.settings.secrets import PASSPHRASE_ENV, SecretError, Secrets, secret_env
+from trueup.core.sources.qbo import QBO_URL
 
 BACKENDS = ("keyring", "encrypted-file")
 

@@ -11,10 +11,17 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import MonthOption
-from trueup.core.config import today as configured_today
-from trueup.core.diff import DiffRow, diff_json, money_text, reference_day, seat_diff, summarise
-from trueup.core.months import month_of
-from trueup.core.timeline import day_text, quantity_text
+from trueup.core.billing.timeline import day_text, quantity_text
+from trueup.core.diff.seats import (
+    DiffRow,
+    diff_json,
+    money_text,
+    reference_day,
+    seat_diff,
+    summarise,
+)
+from trueup.core.settings.config import today as configured_today
+from trueup.core.values.months import month_of
 
 STATUS_LABELS = {
     "under": ("under", "red"),

@@ -14,8 +14,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
-from trueup.core.db import Database
-from trueup.core.mapping import (
+from trueup.core.mapping.engine import (
     accept_suggestions,
     export_mappings,
     ignore_company,
@@ -29,7 +28,8 @@ from trueup.core.mapping import (
     unmap_product,
     unmapped_json,
 )
-from trueup.core.mapping_json import company_json, product_json
+from trueup.core.mapping.report import company_json, product_json
+from trueup.core.store.database import Database
 
 map_app = typer.Typer(
     help="Map Pax8 companies to Halo clients and Pax8 products to Halo items.\n\n"

@@ -10,9 +10,9 @@ import typer
 from rich.text import Text
 
 from trueup.cli import render
-from trueup.core.config import load_settings
-from trueup.core.db import Database
-from trueup.core.months import MonthError, parse_month
+from trueup.core.settings.config import load_settings
+from trueup.core.store.database import Database
+from trueup.core.values.months import MonthError, parse_month
 
 
 def checked_month(month: str | None) -> str | None:

@@ -19,11 +19,9 @@ from rich.console import Console
 from rich.text import Text
 
 from trueup.cli import handles_errors, state
-from trueup.core.approval import approval_states, approve
-from trueup.core.config import load_settings
-from trueup.core.config import today as configured_today
-from trueup.core.db import Database
-from trueup.core.posting import (
+from trueup.core.batch.approval import approval_states, approve
+from trueup.core.posting.configured import open_sink
+from trueup.core.posting.plan import (
     EntryView,
     PostingError,
     PostingPlan,
@@ -33,8 +31,10 @@ from trueup.core.posting import (
     queue_posting,
     queue_void,
 )
-from trueup.core.posting_run import RunReport, run_posting
-from trueup.core.sinks import open_sink
+from trueup.core.posting.run import RunReport, run_posting
+from trueup.core.settings.config import load_settings
+from trueup.core.settings.config import today as configured_today
+from trueup.core.store.database import Database
 
 BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")]
 ClientsOption = Annotated[

@@ -12,11 +12,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
-from trueup.core.config import Settings, load_settings
-from trueup.core.connections import qbo_from_settings
-from trueup.core.db import Database
-from trueup.core.qbo_catalog import refresh_qbo_catalog
-from trueup.core.qbo_mapping import (
+from trueup.core.mapping.qbo.engine import (
     Missing,
     QboRow,
     accept_qbo_suggestions,
@@ -27,6 +23,10 @@ from trueup.core.qbo_mapping import (
     unmap_customer,
     unmap_item,
 )
+from trueup.core.settings.clients import qbo_from_settings
+from trueup.core.settings.config import Settings, load_settings
+from trueup.core.store.database import Database
+from trueup.core.sync.qbo_catalog import refresh_qbo_catalog
 
 qbo_app = typer.Typer(
     help="QuickBooks Online: where approved invoices post when the destination is `qbo`.\n\n"

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
-from trueup.core.rules import (
+from trueup.core.rules.current import (
     KEYS,
     Rules,
     RulesError,
@@ -22,7 +22,7 @@ from trueup.core.rules import (
     summarise,
     value_text,
 )
-from trueup.core.rules_rows import rule_rows
+from trueup.core.rules.rows import rule_rows
 
 rules_app = typer.Typer(
     help="The billing rules: proration and price policies, markups, per-client and per-line "

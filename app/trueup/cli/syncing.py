@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from trueup.cli import render
-from trueup.core.config import ConfigError, load_settings, today
-from trueup.core.connections import halo_from_settings, pax8_from_settings, sandbox_clients
-from trueup.core.db import Database
-from trueup.core.halo import HaloClient
-from trueup.core.paths import demo_db_path
-from trueup.core.pax8 import Pax8Client
-from trueup.core.status import store_status
-from trueup.core.sync import (
+from trueup.core.settings.clients import halo_from_settings, pax8_from_settings, sandbox_clients
+from trueup.core.settings.config import ConfigError, load_settings, today
+from trueup.core.settings.paths import demo_db_path
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store.database import Database
+from trueup.core.sync.run import (
     DEFAULT_LOG_RETENTION_DAYS,
     SourceResult,
     SyncBusyError,
     sync_sources,
     sync_too_soon,
 )
+from trueup.core.sync.status import store_status
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.scenario import Scenario, load_scenario
 
@@ -157,7 +157,7 @@ def run_demo(
 
             if sys.stdout.isatty():
                 from trueup.cli.tui import open_workbench
-                from trueup.core.sandbox_sinks import SandboxSinks
+                from trueup.core.posting.sandbox import SandboxSinks
 
                 # Posting from the demo goes into its own sandbox, never a configured service.
                 credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo")}

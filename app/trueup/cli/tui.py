@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from trueup.core.config import load_settings, today
-from trueup.core.connection_check import Connections
-from trueup.core.connections import halo_from_settings, pax8_from_settings
-from trueup.core.db import Database
-from trueup.core.halo import HaloClient
-from trueup.core.mapping import MATCH_THRESHOLD
-from trueup.core.pax8 import Pax8Client
-from trueup.core.sinks import open_sink
-from trueup.core.workbench import SinkFactory, SyncClients, Workbench
+from trueup.core.mapping.engine import MATCH_THRESHOLD
+from trueup.core.posting.configured import open_sink
+from trueup.core.service.workbench import SinkFactory, SyncClients, Workbench
+from trueup.core.settings.clients import halo_from_settings, pax8_from_settings
+from trueup.core.settings.config import load_settings, today
+from trueup.core.settings.connections import Connections
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store.database import Database
 
 if TYPE_CHECKING:
     from trueup.cli import State

@@ -12,8 +12,8 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
-from trueup.core.months import month_of
-from trueup.core.workbench import Workbench
+from trueup.core.service.workbench import Workbench
+from trueup.core.values.months import month_of
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.formatting import month_name
 from trueup.tui.screens.batch import BatchScreen

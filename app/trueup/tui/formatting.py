@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from rich.text import Text
 
-from trueup.core.months import parse_month
+from trueup.core.values.months import parse_month
 
 _CENT = Decimal("0.01")
 

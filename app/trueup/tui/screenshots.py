@@ -19,16 +19,16 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from trueup.core.config import Settings
-from trueup.core.connection_check import Connections
-from trueup.core.connections import sandbox_clients
-from trueup.core.db import open_database
-from trueup.core.halo import HaloClient
-from trueup.core.pax8 import Pax8Client
-from trueup.core.sandbox_sinks import SandboxSinks
-from trueup.core.secret_store import KeyringStore
-from trueup.core.secrets import Secrets
-from trueup.core.workbench import Workbench
+from trueup.core.posting.sandbox import SandboxSinks
+from trueup.core.service.workbench import Workbench
+from trueup.core.settings.clients import sandbox_clients
+from trueup.core.settings.config import Settings
+from trueup.core.settings.connections import Connections
+from trueup.core.settings.secret_backends import KeyringStore
+from trueup.core.settings.secrets import Secrets
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store.database import open_database
 from trueup.sandbox.generate import DEMO_PATH as BUNDLED_DEMO
 from trueup.sandbox.memory_keyring import MemoryKeyring
 from trueup.sandbox.scenario import load_scenario

@@ -10,7 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
-from trueup.core.workbench import Workbench
+from trueup.core.service.workbench import Workbench
 from trueup.tui.widgets.row_table import RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 

@@ -8,8 +8,8 @@ from rich.text import Text
 from textual import work
 from textual.message import Message
 
-from trueup.core.batch_read import BatchOverview, InvoiceRow
-from trueup.core.workbench import ApprovalState, BatchApprovals, PostingPlan
+from trueup.core.batch.reading import BatchOverview, InvoiceRow
+from trueup.core.service.workbench import ApprovalState, BatchApprovals, PostingPlan
 from trueup.tui.formatting import money, plain
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen

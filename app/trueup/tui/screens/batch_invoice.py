@@ -19,16 +19,16 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from trueup.core.batch_json import AnomalyView, InvoiceView, LineView
-from trueup.core.batch_read import BatchOverview, InvoiceRow
-from trueup.core.billing_facts import CostItem
-from trueup.core.rules import PRICE_POLICIES
-from trueup.core.timeline import day_text
+from trueup.core.batch.body import AnomalyView, InvoiceView, LineView
+from trueup.core.batch.reading import BatchOverview, InvoiceRow
+from trueup.core.billing.facts import CostItem
+from trueup.core.billing.timeline import day_text
+from trueup.core.rules.current import PRICE_POLICIES
 from trueup.tui.formatting import money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
 
 if TYPE_CHECKING:
-    from trueup.core.workbench import Workbench
+    from trueup.core.service.workbench import Workbench
     from trueup.tui.app import TrueupApp
 
 from trueup.tui.widgets.row_table import Column, RowTable

@@ -20,7 +20,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from trueup.core.logs_view import PAGE_SIZES, LogRow, LogTiles, local_zone, page_count, zone_label
+from trueup.core.store.log_pages import (
+    PAGE_SIZES,
+    LogRow,
+    LogTiles,
+    local_zone,
+    page_count,
+    zone_label,
+)
 from trueup.tui.formatting import plain
 from trueup.tui.screens.base import WorkbenchScreen
 from trueup.tui.widgets.row_table import Column, RowTable

@@ -7,8 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
-from trueup.core.sync import SourceResult
-from trueup.core.workbench import SOURCE_NAMES
+from trueup.core.service.workbench import SOURCE_NAMES
+from trueup.core.sync.run import SourceResult
 
 
 class SyncProgress(Vertical):

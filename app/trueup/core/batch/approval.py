@@ -1,0 +1,338 @@
+"""Approving a batch's invoices for posting, and telling when an approval has lapsed.
+
+An approval is for the invoice as the operator saw it: its fingerprint covers the invoice's
+JSON and the Halo item each line posts to. When a newer sync, rules or mapping change would
+bill the client differently, the approval lapses and the invoice must be approved again; the
+changes are listed line by line so the operator sees why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from trueup.core.batch.body import canonical_text, invoice_views
+from trueup.core.batch.build import batch_inputs, build_batch, load_batch
+from trueup.core.batch.facts import BatchError
+from trueup.core.batch.review import record_override
+from trueup.core.mapping.index import MappingIndex, load_mapping_index
+from trueup.core.rules.current import current_rules
+from trueup.core.settings.operator import current_user
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+from trueup.core.store.logbook import log_event
+
+_APPROVALS = m.table_of(m.Approval)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    client_id: int
+    client_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApprovalResult:
+    approved: list[int]
+    skipped: list[Skipped]
+
+
+@dataclass(frozen=True)
+class ApprovalState:
+    client_id: int
+    client_name: str
+    status: str  # approved | lapsed | unapproved
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    changes: tuple[str, ...] = ()  # why a lapsed approval lapsed, one line each
+
+
+def invoice_fingerprint(invoice: Mapping[str, Any], index: MappingIndex) -> str:
+    """The invoice's bytes and where its lines post: what an approval vouches for."""
+    client_id = int(invoice["client_id"])
+    targets = {
+        line["product_id"]: index.item_for(line["product_id"], client_id)
+        for line in invoice["lines"]
+        if line.get("product_id")
+    }
+    text = canonical_text({"invoice": invoice, "targets": targets})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def approve(
+    db: Database,
+    batch_id: str,
+    clients: Sequence[int] | None = None,
+    *,
+    overrides: Sequence[tuple[str, str]] = (),
+    by: str | None = None,
+) -> ApprovalResult:
+    """Approve the invoices of `clients` (all when None) in one transaction. Each (code, reason)
+    in `overrides` lets that error through on every chosen invoice that has it; an invoice that
+    still has an error, or that the operator held, is skipped with the reason."""
+    by = by or current_user()
+    stored = load_batch(db, batch_id)
+    invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
+    chosen = list(invoices) if clients is None else list(dict.fromkeys(clients))
+    unknown = [c for c in chosen if c not in invoices]
+    if unknown:
+        raise BatchError(
+            f"batch {batch_id} has no invoice for client(s) {', '.join(map(str, unknown))}"
+        )
+    for code, reason in overrides:
+        if not reason.strip():
+            raise BatchError(f"the override of {code} needs a reason (kept for the audit log)")
+    now = datetime.now(UTC)
+    approved: list[int] = []
+    skipped: list[Skipped] = []
+    with db.write() as conn:
+        index = load_mapping_index(conn)
+        standing = dict(stored.overrides)
+        for client_id in chosen:
+            invoice = invoices[client_id]
+            name = invoice["client_name"]
+            if stored.states.get(client_id) == "held":
+                skipped.append(Skipped(client_id, name, "held: mark it ready first"))
+                continue
+            for code, reason in overrides:
+                for anomaly in _open_errors(invoice, standing, code):
+                    key = (client_id, code, anomaly.get("subscription_id"))
+                    standing[key] = reason.strip()
+                    _record_override(conn, batch_id, key, reason.strip(), now, by)
+            still = sorted({a["code"] for a in _open_errors(invoice, standing)})
+            if still:
+                skipped.append(
+                    Skipped(
+                        client_id,
+                        name,
+                        f"error(s) {', '.join(still)}: override each with --override CODE "
+                        "--reason TEXT, or hold the invoice",
+                    )
+                )
+                continue
+            _record_approval(conn, batch_id, invoice, index, standing, now, by)
+            approved.append(client_id)
+    return ApprovalResult(approved, skipped)
+
+
+def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | None = None) -> int:
+    """Withdraw approvals (those not yet posted stay unposted); returns how many there were."""
+    with db.write() as conn:
+        gone = conn.execute(
+            delete(_APPROVALS).where(
+                (_APPROVALS.c.batch_id == batch_id) & _APPROVALS.c.client_id.in_(clients)
+            )
+        ).rowcount
+        if gone:
+            log_event(
+                conn,
+                "info",
+                "approval_revoked",
+                source="posting",
+                batch_id=batch_id,
+                clients=list(clients),
+                by=by or current_user(),
+            )
+    return int(gone)
+
+
+def approval_states(db: Database, batch_id: str, *, today: date) -> list[ApprovalState]:
+    """Each invoice of the batch: approved, unapproved, or lapsed with what changed.
+
+    When the store has moved on since the batch was built (a sync, a rules or mapping change),
+    the batch is built again from the store as it is and each approved invoice is compared with
+    its new self: an equal fingerprint keeps the approval, a different one lapses it."""
+    stored = load_batch(db, batch_id)
+    with db.read() as conn:
+        approvals = {
+            r.client_id: r
+            for r in conn.execute(select(_APPROVALS).where(_APPROVALS.c.batch_id == batch_id))
+        }
+    invoices = stored.body["invoices"]
+    current = _current_invoices(db, stored.month, stored.clients, batch_id, today, approvals)
+    with db.read() as conn:
+        index = load_mapping_index(conn)
+    states = []
+    for invoice in invoices:
+        client_id, name = int(invoice["client_id"]), invoice["client_name"]
+        approval = approvals.get(client_id)
+        if approval is None:
+            states.append(ApprovalState(client_id, name, "unapproved"))
+            continue
+        now = current.get(client_id) if current is not None else invoice
+        changes: tuple[str, ...] = ()
+        if now is None:
+            changes = ("the client has no invoice in the month any more",)
+        elif invoice_fingerprint(now, index) != approval.fingerprint:
+            changes = tuple(describe_changes(invoice, now, index)) or (
+                "the invoice's inputs changed",
+            )
+        states.append(
+            ApprovalState(
+                client_id,
+                name,
+                "lapsed" if changes else "approved",
+                approval.approved_by,
+                approval.approved_at.replace(tzinfo=UTC),
+                changes,
+            )
+        )
+    return states
+
+
+def describe_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], index: MappingIndex
+) -> list[str]:
+    """What differs between two versions of a client's invoice, one line per change."""
+    client_id = int(before["client_id"])
+    old, new = _lines_by_key(before), _lines_by_key(after)
+    found = []
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key), new.get(key)
+        label = (a or b or {}).get("description", key)
+        if a is None and b is not None:
+            found.append(f"{label}: new line, {b['quantity']} × {b['unit_price']} = {b['amount']}")
+        elif b is None and a is not None:
+            found.append(f"{label}: line removed (was {a['amount']})")
+        elif a is not None and b is not None:
+            for field in ("quantity", "unit_price", "amount"):
+                if a[field] != b[field]:
+                    found.append(f"{label}: {field.replace('_', ' ')} {a[field]} → {b[field]}")
+            product = a.get("product_id")
+            if product and index.item_for(product, client_id) is None:
+                found.append(f"{label}: its product is no longer mapped to a Halo item")
+    if before["total"] != after["total"]:
+        found.append(f"total {before['total']} → {after['total']}")
+    return found
+
+
+def _lines_by_key(invoice: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    keyed: dict[str, Mapping[str, Any]] = {}
+    for line in invoice["lines"]:
+        base = f"{line['kind']}|{line.get('subscription_id') or line['description']}"
+        key, n = base, 1
+        while key in keyed:
+            n += 1
+            key = f"{base}#{n}"
+        keyed[key] = line
+    return keyed
+
+
+def _current_invoices(
+    db: Database,
+    month: str,
+    clients: Sequence[int],
+    batch_id: str,
+    today: date,
+    approvals: Mapping[int, Any],
+) -> dict[int, Any] | None:
+    """The invoices as the store would bill them now; None when the batch is still current."""
+    if not approvals:
+        return None
+    _, rules_id = current_rules(db)
+    with db.read() as conn:
+        if batch_inputs(conn, month, clients or None, today, rules_id).batch_id == batch_id:
+            return None
+    rebuilt = build_batch(db, month, clients=list(clients) or None, today=today)
+    return {int(i["client_id"]): i for i in rebuilt.body["invoices"]}
+
+
+def approved_fingerprints(conn: Connection, batch_id: str) -> dict[int, str]:
+    return dict(
+        conn.execute(
+            select(_APPROVALS.c.client_id, _APPROVALS.c.fingerprint).where(
+                _APPROVALS.c.batch_id == batch_id
+            )
+        ).all()
+    )
+
+
+def _open_errors(
+    invoice: Mapping[str, Any],
+    standing: Mapping[tuple[int, str, str | None], str],
+    code: str | None = None,
+) -> list[Mapping[str, Any]]:
+    """The invoice's errors (of `code`, if given) that no override lets through."""
+    view = invoice_views({"invoices": [invoice]}, {}, standing)[0]
+    return [
+        {"code": a.code, "subscription_id": a.subscription_id}
+        for a in view.anomalies
+        if a.severity == "error" and a.overridden is None and (code is None or a.code == code)
+    ]
+
+
+def _record_override(
+    conn: Connection,
+    batch_id: str,
+    key: tuple[int, str, str | None],
+    reason: str,
+    now: datetime,
+    by: str,
+) -> None:
+    client_id, code, subscription_id = key
+    record_override(conn, batch_id, client_id, code, subscription_id, reason, by, now)
+    log_event(
+        conn,
+        "warning",
+        "error_overridden",
+        source="posting",
+        batch_id=batch_id,
+        client_id=client_id,
+        code=code,
+        subscription_id=subscription_id,
+        reason=reason,
+        by=by,
+    )
+
+
+def _record_approval(
+    conn: Connection,
+    batch_id: str,
+    invoice: Mapping[str, Any],
+    index: MappingIndex,
+    standing: Mapping[tuple[int, str, str | None], str],
+    now: datetime,
+    by: str,
+) -> None:
+    client_id = int(invoice["client_id"])
+    key = (_APPROVALS.c.batch_id == batch_id) & (_APPROVALS.c.client_id == client_id)
+    before = conn.execute(select(_APPROVALS).where(key)).first()
+    overrides = [
+        {"code": code, "subscription_id": subscription, "reason": reason}
+        for (client, code, subscription), reason in standing.items()
+        if client == client_id
+    ]
+    values = {
+        "batch_id": batch_id,
+        "client_id": client_id,
+        "fingerprint": invoice_fingerprint(invoice, index),
+        "approved_at": now,
+        "approved_by": by,
+        "overrides": json.dumps(overrides, sort_keys=True),
+    }
+    conn.execute(delete(_APPROVALS).where(key))
+    conn.execute(insert(_APPROVALS).values(**values))
+    log_event(
+        conn,
+        "info",
+        "invoice_approved",
+        source="posting",
+        batch_id=batch_id,
+        client_id=client_id,
+        client_name=invoice["client_name"],
+        total=invoice["total"],
+        currency=invoice["currency"],
+        overrides=overrides,
+        by=by,
+        before=None
+        if before is None
+        else {"approved_by": before.approved_by, "fingerprint": before.fingerprint},
+        after={"fingerprint": values["fingerprint"]},
+    )

@@ -1,0 +1,325 @@
+"""The batch as JSON (contract.md §3) and back into typed views for the workbench.
+
+The JSON is the stored body: keys sorted, lists in a fixed order, money as two-decimal strings,
+quantities as four-decimal strings, no timestamps, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from trueup.core.billing.invoice import Anomaly, ClientInvoice, InvoiceLine
+from trueup.core.diff.seats import money_text, quantity_json
+
+SEVERITIES = ("error", "warning", "info")
+_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
+
+
+# orjson writes what `json.dumps(sort_keys=True, ensure_ascii=False)` writes, compact or with
+# indent=2 (tests/test_batch_json.py holds it to that), eight times faster: 0.1 s, not 0.9 s, on
+# a 26 MB body.
+
+
+def canonical_text(body: Mapping[str, Any]) -> str:
+    """The one byte sequence a body is stored and printed as."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def canonical_bytes(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def spliced(body: Mapping[str, Any], key: str, items: Sequence[bytes | memoryview]) -> bytes:
+    """`canonical_text` of `body` with a list under `key` whose items are already encoded
+    (`canonical_bytes`), as UTF-8: the same bytes, without holding the items as JSON values."""
+    chunks: list[bytes] = []
+    for name in sorted([*body, key]):
+        chunks.append(b"," if chunks else b"{")
+        chunks.append(canonical_bytes(name) + b":")
+        if name == key:
+            chunks += (b"[", b",".join(items), b"]")
+        else:
+            chunks.append(canonical_bytes(body[name]))
+    chunks.append(b"}")
+    return b"".join(chunks)
+
+
+def pretty_text(body: Mapping[str, Any]) -> str:
+    """For people (`trueup batch --json`): indented, still sorted, so still byte-stable."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+
+
+def parsed_body(text: str | bytes) -> Any:
+    """A stored body (or a part of one) back as plain JSON values."""
+    return orjson.loads(text)
+
+
+def money_or_none(amount: Decimal | None) -> str | None:
+    return None if amount is None else money_text(amount)
+
+
+def anomaly_json(anomaly: Anomaly, **context: Any) -> dict[str, Any]:
+    found = {"code": anomaly.code, "severity": anomaly.severity, "message": anomaly.message}
+    return found | {key: value for key, value in context.items() if value is not None}
+
+
+def anomaly_order(anomaly: Mapping[str, Any]) -> tuple[Any, ...]:
+    return (
+        _RANK.get(anomaly["severity"], len(SEVERITIES)),
+        anomaly["code"],
+        anomaly.get("subscription_id") or "",
+        anomaly["message"],
+    )
+
+
+def line_json(line: InvoiceLine) -> dict[str, Any]:
+    return {
+        "kind": line.kind,
+        "subscription_id": line.subscription_id,
+        "product_id": line.product_id,
+        "sku": line.sku,
+        "description": line.description,
+        "quantity": quantity_json(line.quantity),
+        "unit_price": money_text(line.unit_price),
+        "amount": money_text(line.amount),
+        "cost": money_or_none(line.cost),
+        # Exact, not rounded: next month's PRICE_CHANGED compares it with Pax8's.
+        "unit_cost": None if line.unit_cost is None else str(line.unit_cost),
+        "currency": line.currency,
+        "policy": line.policy,
+        "explanation": line.explanation,
+        "anomalies": _anomalies_json(line.anomalies),
+    }
+
+
+def invoice_json(invoice: ClientInvoice) -> dict[str, Any]:
+    return {
+        "client_id": invoice.client_id,
+        "client_name": invoice.client_name,
+        "currency": invoice.currency,
+        "subtotal": money_text(invoice.subtotal),
+        "tax": money_text(invoice.tax),
+        "total": money_text(invoice.total),
+        "cost": money_or_none(invoice.cost),
+        "margin": money_or_none(invoice.margin),
+        "margin_percent": None
+        if invoice.margin_percent is None
+        else str(invoice.margin_percent.quantize(Decimal("0.01"))),
+        "anomalies": _anomalies_json(invoice.anomalies),
+        "lines": [line_json(line) for line in invoice.lines],
+    }
+
+
+def _anomalies_json(anomalies: Sequence[Anomaly]) -> list[dict[str, Any]]:
+    if not anomalies:  # most lines
+        return []
+    return sorted((anomaly_json(a) for a in anomalies), key=anomaly_order)
+
+
+def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    """What the rest of the body takes from an invoice (its summary, totals, usage lines and
+    change): a few hundred bytes of its ~13 kB, so the invoice itself can be dropped once
+    encoded, and a forked share hands over only these and the invoices' bytes."""
+    counts = anomaly_counts(invoice)
+    return {key: invoice[key] for key in _DIGESTED} | {
+        "line_count": len(invoice["lines"]),
+        "line_facts": line_facts(invoice),
+        "anomaly_counts": {severity: counts.get(severity, 0) for severity in SEVERITIES},
+        "usage_lines": [
+            {
+                "client_id": invoice["client_id"],
+                "client_name": invoice["client_name"],
+                "currency": invoice["currency"],
+                "subscription_id": line["subscription_id"],
+                "amount": line["amount"],
+                "cost": line["cost"],
+                "policy": line["policy"],
+            }
+            for line in invoice["lines"]
+            if line["kind"] == "usage"
+        ],
+    }
+
+
+def line_facts(invoice: Mapping[str, Any]) -> list[list[str | None]]:
+    """Each subscription line's [subscription, quantity, unit price, unit cost]: what a later
+    batch compares its own lines with (billing_facts.PreviousLine)."""
+    return [
+        [line["subscription_id"], line["quantity"], line["unit_price"], line.get("unit_cost")]
+        for line in invoice["lines"]
+        if line.get("subscription_id") and line.get("kind") != "usage"
+    ]
+
+
+_DIGESTED = (
+    *("client_id", "client_name", "currency"),
+    *("subtotal", "tax", "total", "cost", "margin", "margin_percent"),
+)
+
+
+def totals_json(
+    digests: Sequence[Mapping[str, Any]], anomalies: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Counts, and money per currency: amounts in different currencies are never added.
+    `digests`: each invoice's `invoice_digest`."""
+    money: dict[str, dict[str, Decimal]] = {}
+    severities: Counter[str] = Counter(a["severity"] for a in anomalies)
+    lines = 0
+    for digest in digests:
+        sums = money.setdefault(digest["currency"] or "", {})
+        for key in ("subtotal", "tax", "total", "cost", "margin"):
+            if digest[key] is not None:
+                sums[key] = sums.get(key, Decimal(0)) + Decimal(digest[key])
+        lines += digest["line_count"]
+        severities.update(digest["anomaly_counts"])
+    return {
+        "invoices": len(digests),
+        "lines": lines,
+        "anomalies": {severity: severities.get(severity, 0) for severity in SEVERITIES},
+        "by_currency": {
+            currency: {key: money_text(value) for key, value in sums.items()}
+            for currency, sums in sorted(money.items())
+        },
+    }
+
+
+def anomaly_counts(invoice: Mapping[str, Any]) -> Counter[str]:
+    """The invoice's anomalies by severity, each once: its own (the engine lists the lines'
+    ones there too) and each line's."""
+    counts: Counter[str] = Counter()
+    on_lines = set()
+    for line in invoice["lines"]:
+        for anomaly in line["anomalies"]:
+            counts[anomaly["severity"]] += 1
+            on_lines.add(_key(anomaly))
+    for anomaly in invoice["anomalies"]:
+        if _key(anomaly) not in on_lines:
+            counts[anomaly["severity"]] += 1
+    return counts
+
+
+def _key(anomaly: Mapping[str, Any]) -> tuple[str, str, str]:
+    return anomaly["code"], anomaly["severity"], anomaly["message"]
+
+
+# --- views --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnomalyView:
+    code: str
+    severity: str
+    message: str
+    subscription_id: str | None  # the line it is on; None for the invoice's own
+    overridden: str | None = None  # the reason, when the operator let this error through
+
+
+@dataclass(frozen=True)
+class LineView:
+    kind: str
+    subscription_id: str | None
+    product_id: str | None
+    sku: str | None
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    cost: Decimal | None
+    currency: str
+    policy: str
+    explanation: str
+    anomalies: tuple[AnomalyView, ...]
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    client_id: int
+    client_name: str
+    currency: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    cost: Decimal | None
+    margin: Decimal | None
+    margin_percent: Decimal | None
+    anomalies: tuple[AnomalyView, ...]  # every one: the invoice's and its lines'
+    lines: tuple[LineView, ...]
+    state: str = "draft"  # draft | held | ready
+
+    def count(self, severity: str) -> int:
+        """Anomalies of a severity still standing (overridden errors do not count)."""
+        return sum(a.severity == severity and a.overridden is None for a in self.anomalies)
+
+    @property
+    def open_errors(self) -> int:
+        return self.count("error")
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def invoice_views(
+    body: Mapping[str, Any],
+    states: Mapping[int, str],
+    overrides: Mapping[tuple[int, str, str | None], str],
+) -> list[InvoiceView]:
+    """The batch's invoices, each with its state and the errors overridden on it:
+    `overrides` maps (client, code, subscription or None) to the reason."""
+    views = []
+    for invoice in body["invoices"]:
+        client_id = int(invoice["client_id"])
+
+        def view(
+            anomaly: Mapping[str, Any], sub_id: str | None, client: int = client_id
+        ) -> AnomalyView:
+            reason = overrides.get((client, anomaly["code"], sub_id))
+            if reason is None and sub_id is not None:
+                reason = overrides.get((client, anomaly["code"], None))  # the whole invoice's
+            return AnomalyView(
+                anomaly["code"], anomaly["severity"], anomaly["message"], sub_id, reason
+            )
+
+        lines = tuple(
+            LineView(
+                kind=line["kind"],
+                subscription_id=line["subscription_id"],
+                product_id=line["product_id"],
+                sku=line["sku"],
+                description=line["description"],
+                quantity=Decimal(line["quantity"]),
+                unit_price=Decimal(line["unit_price"]),
+                amount=Decimal(line["amount"]),
+                cost=_decimal(line["cost"]),
+                currency=line.get("currency") or invoice["currency"],
+                policy=line["policy"],
+                explanation=line["explanation"],
+                anomalies=tuple(view(a, line["subscription_id"]) for a in line["anomalies"]),
+            )
+            for line in invoice["lines"]
+        )
+        on_lines = {_key(a) for line in invoice["lines"] for a in line["anomalies"]}
+        own = tuple(view(a, None) for a in invoice["anomalies"] if _key(a) not in on_lines)
+        views.append(
+            InvoiceView(
+                client_id=client_id,
+                client_name=invoice["client_name"],
+                currency=invoice["currency"],
+                subtotal=Decimal(invoice["subtotal"]),
+                tax=Decimal(invoice["tax"]),
+                total=Decimal(invoice["total"]),
+                cost=_decimal(invoice["cost"]),
+                margin=_decimal(invoice["margin"]),
+                margin_percent=_decimal(invoice.get("margin_percent")),
+                anomalies=own + tuple(a for line in lines for a in line.anomalies),
+                lines=lines,
+                state=states.get(client_id, "draft"),
+            )
+        )
+    return views

@@ -1,0 +1,410 @@
+"""What a batch is built from: every chosen client's billing facts, read from the store at once.
+
+A handful of queries for the whole batch, never one per client or per row, each table read once:
+the seat diff's loaders (subscriptions with their history and commitments, active Halo lines,
+mappings), then the Pax8 invoice items touching the month and the usage of the usage months.
+Manual Halo lines and unmapped companies come from the seat diff's reading, last month's lines
+from its batch's line digest. Billing itself (`core.billing`) never touches the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from trueup.core.batch.body import parsed_body
+from trueup.core.batch.previous import EarlierBatch
+from trueup.core.batch.usage import UsageRow, load_usage, shift_month
+from trueup.core.billing.facts import (
+    ClientFacts,
+    CostItem,
+    ManualLine,
+    SubscriptionFacts,
+)
+from trueup.core.billing.timeline import Snapshot
+from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_store
+from trueup.core.diff.seats import (
+    SeatCount,
+    cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
+    reference_day,
+    seat_counts,  # the seat diff of an already loaded store: loading it twice costs ~1 s
+)
+from trueup.core.mapping.index import MappingIndex, load_mapping_index
+from trueup.core.rules.current import Rules
+from trueup.core.store import tables as m
+from trueup.core.values.months import month_bounds
+
+ZERO = Decimal(0)
+
+
+class BatchError(ValueError):
+    """A batch cannot be built as asked (an unknown client); the message says which."""
+
+
+@dataclass(frozen=True)
+class UnmappedCompany:
+    """A Pax8 company with billable subscriptions and no Halo client (UNMAPPED_CLIENT)."""
+
+    company_id: str
+    name: str
+    subscriptions: int
+
+
+@dataclass(frozen=True)
+class BatchFacts:
+    month: str
+    clients: list[ClientFacts]  # by name, then id
+    unmapped: list[UnmappedCompany]  # by name
+    usage: list[UsageRow]  # every usage row of the usage months, unassigned ones included
+
+
+def assemble(
+    conn: Connection,
+    month: str,
+    *,
+    clients: Sequence[int] | None,
+    today: date,
+    rules: Rules,
+    previous: EarlierBatch | None,
+    share: Callable[[int], bool] | None = None,
+) -> BatchFacts:
+    """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
+
+    With `share`, the client facts are those of the chosen clients at the positions it
+    accepts, read alone (one process's part of a large batch); the batch's own facts (unmapped
+    companies, usage) are the whole batch's either way."""
+    with cyclic_gc_paused():
+        index = load_mapping_index(conn)
+        chosen = _chosen(conn, index, clients)
+        mine = chosen if share is None else [c for n, c in enumerate(chosen) if share(n)]
+        scoped = clients is not None or share is not None
+        store = load_diff_store(conn, mine if scoped else None, index)
+        counts = seat_counts(store, reference_day(month, today))
+        subscriptions = _subscription_facts(store, month, mine, counts)
+        manual = _manual_lines(conn, store, rules, subscriptions, mine)
+        wanted = {s.subscription_id for subs in subscriptions.values() for s in subs}
+        costs, reissued = _cost_items(conn, month, wanted)
+        offsets = {rules.for_client(c).usage_month_offset for c in chosen}
+        usage = [
+            row
+            for offset in sorted(offsets)
+            for row in load_usage(conn, index, shift_month(month, offset), store.products)
+        ]
+        last_month = previous.lines(mine) if previous else {}
+        usage_of: dict[tuple[int | None, str], list[UsageRow]] = defaultdict(list)
+        for u in usage:
+            usage_of[(u.client_id, u.usage_month)].append(u)
+        facts = []
+        for client_id in mine:
+            offset = rules.for_client(client_id).usage_month_offset
+            client_usage = usage_of.get((client_id, shift_month(month, offset)), [])
+            own = subscriptions.get(client_id, [])
+            items = tuple(i for s in own for i in costs.get(s.subscription_id, ()))
+            facts.append(
+                ClientFacts(
+                    client_id=client_id,
+                    client_name=store.client_name(client_id),
+                    subscriptions=tuple(own),
+                    manual_lines=tuple(manual.get(client_id, ())),
+                    cost_items=items,
+                    usage=tuple(u.facts() for u in client_usage),
+                    previous=last_month.get(client_id, {}),
+                    reissued_invoices=tuple(sorted({i.invoice_id for i in items} & reissued)),
+                )
+            )
+        facts.sort(key=_client_order)
+        return BatchFacts(month, facts, _unmapped_companies(conn, store.unmapped), usage)
+
+
+def _client_order(facts: ClientFacts) -> tuple[str, int]:
+    """Invoices are listed by client name, then id."""
+    return facts.client_name.casefold(), facts.client_id
+
+
+def _chosen(conn: Connection, index: MappingIndex, clients: Sequence[int] | None) -> list[int]:
+    if clients is None:
+        return sorted(set(index.companies.values()))
+    known = {r[0] for r in conn.exec_driver_sql(f"SELECT id FROM {m.table_of(m.HaloClient)}")}
+    unknown = sorted(c for c in set(clients) if c not in known)
+    if unknown:
+        names = ", ".join(str(c) for c in unknown)
+        raise BatchError(f"no Halo client {names} in the store; sync, or check the id")
+    return sorted(set(clients))
+
+
+def _subscription_facts(
+    store: DiffStore,
+    month: str,
+    chosen: list[int],
+    counts: dict[str, SeatCount],
+) -> dict[int, list[SubscriptionFacts]]:
+    first, last = month_bounds(month)
+    wanted = set(chosen)
+    found: dict[int, list[SubscriptionFacts]] = defaultdict(list)
+    for client_id, sub in store.subscriptions:
+        if client_id not in wanted or sub.product_id in store.index.ignored_products:
+            continue
+        count = counts.get(sub.id)
+        if count is None and not _bills_within(sub.snapshots, first, last):
+            continue
+        found[client_id].append(_facts_of(store, client_id, sub, count))
+    for subs in found.values():
+        subs.sort(key=lambda s: s.subscription_id)
+    return found
+
+
+def _facts_of(
+    store: DiffStore,
+    client_id: int,
+    sub: StoredSubscription,
+    count: SeatCount | None,
+) -> SubscriptionFacts:
+    sku, name = store.product_label(sub.product_id, sub.product_name)
+    lines = count.halo_lines if count else ()
+    return SubscriptionFacts(
+        subscription_id=sub.id,
+        company_id=sub.company_id or "",
+        product_id=sub.product_id,
+        sku=sku,
+        product_name=name,
+        billing_term=sub.billing_term,
+        commitment_term=sub.commitment_term,
+        commitment_end=sub.commitment_end,
+        currency=sub.currency or store.currency_of(client_id),
+        billing_start=sub.started,
+        snapshots=tuple(sub.snapshots),
+        item_id=store.index.item_for(sub.product_id or "", client_id),
+        halo_quantity=count.halo_qty if count and lines else None,
+        halo_unit_price=lines[0].unit_price if lines else None,
+        diff_status=count.status if count else None,
+    )
+
+
+def _bills_within(snapshots: Sequence[Snapshot], first: date, last: date) -> bool:
+    """Whether any day of [first, last] bills: checked on the days a snapshot starts applying."""
+    for position, snapshot in enumerate(snapshots):
+        ends = snapshots[position + 1].effective if position + 1 < len(snapshots) else None
+        if snapshot.effective > last or (ends is not None and ends <= first):
+            continue
+        if snapshot.billable_on(max(snapshot.effective, first)):
+            return True
+    return False
+
+
+def _manual_lines(
+    conn: Connection,
+    store: DiffStore,
+    rules: Rules,
+    subscriptions: dict[int, list[SubscriptionFacts]],
+    chosen: list[int],
+) -> dict[int, list[ManualLine]]:
+    """The client's active Halo lines that bill no Pax8 product, and those of products whose
+    rule turns vendor sync off and that no subscription bills this month.
+
+    A sync-off product with a subscription is billed on the subscription's line, at the Halo
+    quantity (the engine's "sync off"); passing its Halo line too would bill it twice."""
+    index = store.index
+    billed_items = set(index.products.values())
+    overriding = {client for _, client in index.overrides}
+    billed_products = {
+        client: {s.product_id for s in subs} for client, subs in subscriptions.items()
+    }
+    covered: dict[tuple[int, int], bool] = {}  # (client, item): a subscription line stands for it
+
+    by_item: dict[int, set[str]] = defaultdict(set)
+    for product, item in index.products.items():
+        by_item[item].add(product)
+
+    def is_covered(client_id: int, item_id: int) -> bool:
+        products = (
+            index.products_of_item(item_id, client_id)
+            if client_id in overriding
+            else set(by_item.get(item_id, ()))
+        ) - index.ignored_products
+        return bool(products) and (
+            any(
+                rules.for_line(client_id, p, store.products.get(p, (None, None))[0]).sync
+                for p in products
+            )
+            or bool(products & billed_products.get(client_id, set()))
+        )
+
+    items = {
+        r[0]: r[1] for r in conn.exec_driver_sql(f"SELECT id, name FROM {m.table_of(m.HaloItem)}")
+    }
+    found: dict[int, list[ManualLine]] = defaultdict(list)
+    for client_id in chosen:
+        for line, quantity, currency in store.client_lines.get(client_id, ()):
+            item_id = line.item_id
+            if item_id is not None and (item_id in billed_items or client_id in overriding):
+                key = (client_id, item_id)
+                if key not in covered:
+                    covered[key] = is_covered(client_id, item_id)
+                if covered[key]:
+                    continue
+            found[client_id].append(
+                ManualLine(
+                    line_id=line.line_id,
+                    item_id=item_id,
+                    description=line.description
+                    or items.get(item_id)
+                    or f"Halo line {line.line_id}",
+                    quantity=quantity,
+                    unit_price=ZERO if line.unit_price is None else line.unit_price,
+                    currency=_halo_currency(currency, store.currency_of(client_id)),
+                )
+            )
+    return found
+
+
+# Halo names a recurring invoice's currency by its symbol.
+_SYMBOLS = {
+    "US$": "USD",
+    "CA$": "CAD",
+    "C$": "CAD",
+    "A$": "AUD",
+    "NZ$": "NZD",
+    "€": "EUR",
+    "£": "GBP",
+}
+
+
+def _halo_currency(symbol: str | None, client_currency: str) -> str:
+    """The ISO code of a Halo currency: "$" is the client's own when that is a dollar."""
+    text = (symbol or "").strip()
+    if len(text) == 3 and text.isalpha():
+        return text.upper()
+    if text in _SYMBOLS:
+        return _SYMBOLS[text]
+    if text == "$" and not client_currency.endswith("D"):
+        return "USD"
+    return client_currency
+
+
+def _cost_items(
+    conn: Connection, month: str, wanted: set[str]
+) -> tuple[dict[str, list[CostItem]], set[str]]:
+    """Pax8 invoice items whose period touches the month, of the `wanted` subscriptions (usage
+    apart: it is billed from the usage month), and the credited invoices that were re-issued.
+
+    The items are read alone and their invoices' few fields looked up here: joining them in
+    SQL costs an index search per item (~0.1 s a month on a 2,000-client MSP)."""
+    first, last = month_bounds(month)
+    window = (last.isoformat(), first.isoformat(), first.isoformat(), first.isoformat())
+    days: dict[str | None, date | None] = {}  # a few distinct days, each parsed once
+
+    def day(text: str | None) -> date | None:
+        if text not in days:
+            days[text] = _day(text)
+        return days[text]
+
+    invoices = {
+        invoice_id: (status, day(invoice_date), currency)
+        for invoice_id, status, invoice_date, currency in conn.exec_driver_sql(
+            f"SELECT id, status, invoice_date, currency FROM {_INVOICES}"
+        )
+    }
+    by_subscription: dict[str, list[CostItem]] = defaultdict(list)
+    for (
+        invoice_id,
+        item_id,
+        subscription_id,
+        kind,
+        term,
+        start,
+        end,
+        quantity,
+        cost_total,
+        total,
+        currency,
+    ) in conn.exec_driver_sql(
+        "SELECT i.invoice_id, i.id, i.subscription_id, i.type, i.term, i.start_period, "
+        f"i.end_period, i.quantity, i.cost_total, i.total, i.currency FROM {_ITEMS} i "
+        f"WHERE {'' if len(wanted) <= _SEARCHED_UP_TO else '+'}i.subscription_id "
+        f"IN (SELECT value FROM json_each(?)) AND {_in_month('i')}",  # billing orders them
+        (json.dumps(sorted(wanted)), *window),
+    ).all():
+        status, invoice_date, invoice_currency = invoices[invoice_id]
+        by_subscription[subscription_id].append(
+            CostItem(
+                invoice_id=invoice_id,
+                invoice_status=status,
+                invoice_date=invoice_date,
+                item_id=item_id,
+                subscription_id=subscription_id,
+                type=kind,
+                term=term,
+                start_period=day(start),
+                end_period=day(end),
+                quantity=None if quantity is None else Decimal(quantity),
+                cost_total=None if cost_total is None else Decimal(cost_total),
+                total=None if total is None else Decimal(total),
+                currency=invoice_currency if currency is None else currency,
+            )
+        )
+    return by_subscription, _reissued(conn, window)
+
+
+_ITEMS, _INVOICES = m.table_of(m.Pax8InvoiceItem), m.table_of(m.Pax8Invoice)
+# Up to this many subscriptions, their items are searched by subscription; beyond, the month's
+# items are scanned by period instead ("+" keeps SQLite off the subscription index): each
+# search is a random read, and for half of 2,000 clients the scan is a third faster.
+_SEARCHED_UP_TO = 2_000
+
+
+def _in_month(item: str) -> str:
+    """Whether the item (by its alias) bills the month: its period touches it (an end on the
+    1st after an earlier start is the month before's exclusive end) and it is not usage."""
+    return (
+        f"{item}.start_period <= ? AND {item}.end_period >= ? "
+        f"AND ({item}.end_period > ? OR {item}.start_period >= ?) "
+        f"AND coalesce({item}.term, '') != 'Arrears'"
+    )
+
+
+def _reissued(conn: Connection, window: tuple[str, ...]) -> set[str]:
+    """Credited invoices that another invoice of the same company re-issues: one that bills a
+    subscription of it for the same period, in the same currency. Found from every item (a
+    re-issue may bill another client's subscriptions too), starting from the credited
+    invoices (CROSS JOIN keeps that order): a few searches, not a read of the month."""
+    return {
+        row[0]
+        for row in conn.exec_driver_sql(
+            f"SELECT DISTINCT c.invoice_id FROM {_INVOICES} cv CROSS JOIN {_ITEMS} c "
+            f"ON c.invoice_id = cv.id WHERE lower(cv.status) = 'credited' AND {_in_month('c')} "
+            f"AND EXISTS (SELECT 1 FROM {_ITEMS} i JOIN {_INVOICES} v ON v.id = i.invoice_id "
+            "WHERE i.subscription_id IS c.subscription_id "
+            "AND lower(coalesce(v.status, '')) != 'credited' AND v.company_id IS cv.company_id "
+            "AND coalesce(i.currency, v.currency) IS coalesce(c.currency, cv.currency) "
+            "AND substr(i.start_period, 1, 10) IS substr(c.start_period, 1, 10) "
+            f"AND {_in_month('i')})",
+            window * 2,
+        )
+    }
+
+
+def _unmapped_companies(conn: Connection, counts: dict[str, int]) -> list[UnmappedCompany]:
+    if not counts:
+        return []
+    table = m.table_of(m.Pax8Company)
+    names: dict[str, str | None] = {
+        r[0]: r[1] for r in conn.exec_driver_sql(f"SELECT id, name FROM {table}")
+    }
+    found = [UnmappedCompany(c, names.get(c) or c, n) for c, n in counts.items()]
+    return sorted(found, key=lambda u: (u.name.casefold(), u.company_id))
+
+
+def load_body(text: str | bytes) -> dict[str, Any]:
+    body: dict[str, Any] = parsed_body(text)
+    return body
+
+
+def _day(text: str | None) -> date | None:
+    return None if not text else date.fromisoformat(text[:10])

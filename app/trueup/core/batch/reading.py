@@ -1,0 +1,160 @@
+"""Reading a stored batch for the workbench without parsing the whole body in Python.
+
+A 2,000-client batch is ~25 MB of JSON: `json.loads` of it takes most of a second. SQLite's
+JSON functions read the few fields a list needs in C, and one invoice is parsed only when it
+is opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from trueup.core.batch.body import InvoiceView, invoice_views, parsed_body
+from trueup.core.batch.facts import BatchError
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+
+_BATCHES = m.table_of(m.InvoiceBatch)
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    """One client's invoice as the Batch screen lists it."""
+
+    client_id: int
+    client_name: str
+    currency: str
+    total: Decimal
+    cost: Decimal | None
+    margin_percent: Decimal | None
+    errors: int  # standing: overridden errors do not count
+    warnings: int
+    infos: int
+    state: str
+    position: int  # in the body's invoices, to read it alone
+
+    def count(self, severity: str) -> int:
+        return {"error": self.errors, "warning": self.warnings, "info": self.infos}[severity]
+
+    @property
+    def open_errors(self) -> int:
+        return self.errors
+
+
+@dataclass(frozen=True)
+class BatchOverview:
+    batch_id: str
+    month: str
+    anomalies: list[dict[str, Any]]  # of the whole batch
+    totals: dict[str, Any]
+    usage: list[dict[str, Any]]
+    usage_lines: list[dict[str, Any]]
+    invoices: list[InvoiceRow]
+    states: dict[int, str]
+    overrides: dict[tuple[int, str, str | None], str]
+    compared_with: str | None  # the earlier batch of the same clients
+    changes: list[dict[str, Any]]  # per client: the total then and now
+
+
+def batch_overview(db: Database, batch_id: str) -> BatchOverview:
+    with db.read() as conn:
+        head = conn.exec_driver_sql(
+            "SELECT month, json_extract(body, '$.anomalies', '$.totals', '$.usage', "
+            f"'$.usage_lines', '$.summary', '$.compared_with', '$.changes') FROM {_BATCHES} "
+            "WHERE id = ?",
+            (batch_id,),
+        ).first()
+        if head is None:
+            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+        states, overrides = _reviews(conn, batch_id)
+    anomalies, totals, usage, usage_lines, summary, compared, changes = parsed_body(head[1])
+    reviewed = {client for client, _, _ in overrides}
+    rows = []
+    for position, invoice in enumerate(summary):
+        client, counts = invoice["client_id"], invoice["anomalies"]
+        row = InvoiceRow(
+            client,
+            invoice["client_name"],
+            invoice["currency"],
+            Decimal(invoice["total"]),
+            _decimal(invoice["cost"]),
+            _decimal(invoice["margin_percent"]),
+            counts["error"],
+            counts["warning"],
+            counts["info"],
+            states.get(client, "draft"),
+            position,
+        )
+        if client in reviewed:  # a few: count them from the invoice itself
+            view = batch_invoice(db, batch_id, row)
+            row = replace(row, errors=view.count("error"))
+        rows.append(row)
+    return BatchOverview(
+        batch_id,
+        head[0],
+        anomalies,
+        totals,
+        usage,
+        usage_lines,
+        rows,
+        states,
+        overrides,
+        compared,
+        changes,
+    )
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def batch_invoice(db: Database, batch_id: str, row: InvoiceRow) -> InvoiceView:
+    """One invoice of a batch, read alone, with its state and the overrides on it."""
+    with db.read() as conn:
+        text = conn.exec_driver_sql(
+            f"SELECT json_extract(body, '$.invoices[{int(row.position)}]') FROM {_BATCHES} "
+            "WHERE id = ?",
+            (batch_id,),
+        ).scalar()
+        states, overrides = _reviews(conn, batch_id)
+    if text is None:
+        raise BatchError(f"client {row.client_id} has no invoice in batch {batch_id}")
+    return invoice_views({"invoices": [parsed_body(text)]}, states, overrides)[0]
+
+
+def _reviews(
+    conn: Connection, batch_id: str
+) -> tuple[dict[int, str], dict[tuple[int, str, str | None], str]]:
+    states: dict[int, str] = dict(
+        conn.exec_driver_sql(
+            f"SELECT client_id, state FROM {m.table_of(m.BatchInvoiceState)} WHERE batch_id = ?",
+            (batch_id,),
+        ).all()
+    )
+    overrides = {
+        (client, code, subscription): reason
+        for client, code, subscription, reason in conn.exec_driver_sql(
+            "SELECT client_id, code, subscription_id, reason "
+            f"FROM {m.table_of(m.BatchOverride)} WHERE batch_id = ? ORDER BY id",
+            (batch_id,),
+        )
+    }
+    return states, overrides
+
+
+def client_invoice(db: Database, batch_id: str, client_id: int) -> InvoiceView:
+    """A client's invoice in a batch, found by its client id."""
+    with db.read() as conn:
+        found = conn.exec_driver_sql(
+            f"SELECT i.key FROM {_BATCHES} b, json_each(b.body, '$.invoices') i "
+            "WHERE b.id = ? AND json_extract(i.value, '$.client_id') = ?",
+            (batch_id, client_id),
+        ).first()
+    if found is None:
+        raise BatchError(f"client {client_id} has no invoice in batch {batch_id}")
+    probe = InvoiceRow(client_id, "", "", Decimal(0), None, None, 0, 0, 0, "", found[0])
+    return batch_invoice(db, batch_id, probe)

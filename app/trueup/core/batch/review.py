@@ -1,0 +1,152 @@
+"""The operator's word on a batch's invoices: hold one, mark it ready, or let an error through
+with a reason. Kept beside the batch (never in its body), each with who and when, for the audit
+log; an error blocks `ready` until it is overridden (billing-rules §10)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, func, insert, select
+
+from trueup.core.batch.build import STATES
+from trueup.core.batch.facts import BatchError
+from trueup.core.batch.reading import client_invoice
+from trueup.core.billing.facts import CostItem
+from trueup.core.settings.operator import current_user
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+from trueup.core.values.months import month_bounds
+
+
+def set_invoice_state(
+    db: Database, batch_id: str, client_id: int, state: str, *, by: str | None = None
+) -> None:
+    """Put one client's invoice in `state` (draft, held or ready)."""
+    if state not in STATES:
+        raise BatchError(f"{state!r} is not a state; use one of {', '.join(STATES)}")
+    invoice = client_invoice(db, batch_id, client_id)
+    if state == "ready" and invoice.open_errors:
+        codes = sorted(
+            {a.code for a in invoice.anomalies if a.severity == "error" and a.overridden is None}
+        )
+        raise BatchError(
+            f"{invoice.client_name} has {invoice.open_errors} error(s) ({', '.join(codes)}): "
+            "override each with a reason, or hold the invoice"
+        )
+    table = m.table_of(m.BatchInvoiceState)
+    key = (table.c.batch_id == batch_id) & (table.c.client_id == client_id)
+    values = {"state": state, "changed_at": datetime.now(UTC), "changed_by": by or current_user()}
+    with db.write() as conn:
+        if conn.execute(select(table.c.state).where(key)).first() is None:
+            conn.execute(insert(table).values(batch_id=batch_id, client_id=client_id, **values))
+        else:
+            conn.execute(table.update().where(key).values(**values))
+
+
+def override_anomaly(
+    db: Database,
+    batch_id: str,
+    client_id: int,
+    code: str,
+    reason: str,
+    subscription_id: str | None = None,
+    *,
+    by: str | None = None,
+) -> None:
+    """Let an error through on one client's invoice: on the line of `subscription_id`, or every
+    one of that code on the invoice when None. Only errors are overridden; a reason is required."""
+    reason = reason.strip()
+    if not reason:
+        raise BatchError("an override needs a reason (it is kept for the audit log)")
+    invoice = client_invoice(db, batch_id, client_id)
+    found = [
+        a
+        for a in invoice.anomalies
+        if a.code == code and (subscription_id is None or a.subscription_id == subscription_id)
+    ]
+    if not found:
+        where = f" on the line of {subscription_id}" if subscription_id else ""
+        raise BatchError(f"{invoice.client_name} has no {code}{where} in batch {batch_id}")
+    if not any(a.severity == "error" for a in found):
+        raise BatchError(f"{code} is a {found[0].severity}, not an error: nothing to override")
+    with db.write() as conn:
+        record_override(
+            conn, batch_id, client_id, code, subscription_id, reason, by or current_user()
+        )
+
+
+def record_override(
+    conn: Connection,
+    batch_id: str,
+    client_id: int,
+    code: str,
+    subscription_id: str | None,
+    reason: str,
+    by: str,
+    at: datetime | None = None,
+) -> None:
+    """Keep one override inside the caller's transaction."""
+    conn.execute(
+        insert(m.table_of(m.BatchOverride)).values(
+            batch_id=batch_id,
+            client_id=client_id,
+            code=code,
+            subscription_id=subscription_id,
+            reason=reason,
+            at=at or datetime.now(UTC),
+            by=by,
+        )
+    )
+
+
+def cost_evidence(db: Database, subscription_id: str, months: Sequence[str]) -> list[CostItem]:
+    """The Pax8 invoice items of a subscription whose period touches any of `months`, credited
+    invoices included (the line's explanation says which were counted), oldest first."""
+    spans = [month_bounds(month) for month in months]
+    items = m.table_of(m.Pax8InvoiceItem)
+    invoices = m.table_of(m.Pax8Invoice)
+    query = (
+        select(
+            items.c.invoice_id,
+            invoices.c.status,
+            invoices.c.invoice_date,
+            items.c.id,
+            items.c.subscription_id,
+            items.c.type,
+            items.c.term,
+            items.c.start_period,
+            items.c.end_period,
+            items.c.quantity,
+            items.c.cost_total,
+            items.c.total,
+            func.coalesce(items.c.currency, invoices.c.currency),
+        )
+        .join(invoices, invoices.c.id == items.c.invoice_id)
+        .where(items.c.subscription_id == subscription_id)
+        .order_by(invoices.c.invoice_date, items.c.start_period, items.c.id)
+    )
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+    return [
+        CostItem(
+            invoice_id=r[0],
+            invoice_status=r[1],
+            invoice_date=r[2],
+            item_id=r[3],
+            subscription_id=r[4],
+            type=r[5],
+            term=r[6],
+            start_period=r[7],
+            end_period=r[8],
+            quantity=r[9],
+            cost_total=r[10],
+            total=r[11],
+            currency=r[12],
+        )
+        for r in rows
+        if r[7] is not None
+        and r[8] is not None
+        # An end on the 1st is the month before's exclusive end, not a day of this month.
+        and any(r[7] <= last and (r[8] > first or r[7] >= first) for first, last in spans)
+    ]

@@ -1,0 +1,103 @@
+"""Which batch the workbench reviews, and each of its invoices' approval.
+
+An approval vouches for an invoice of one batch, and a new batch is built whenever the store
+moves on (a sync, a rules or mapping change). Were the Batch screen to follow the newest batch,
+approvals would vanish from view the moment anything changed; so it stays on the month's newest
+batch holding an approval, where an approval the store would now bill differently shows as
+lapsed, until the operator builds the batch again and approves there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import Connection, func, select
+
+from trueup.core.batch.approval import ApprovalState, approval_states
+from trueup.core.batch.build import batch_inputs
+from trueup.core.rules.current import current_rules
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+
+_APPROVALS = m.table_of(m.Approval)
+_BATCHES = m.table_of(m.InvoiceBatch)
+_ENTRIES = m.table_of(m.PostingEntry)
+
+
+@dataclass(frozen=True)
+class BatchApprovals:
+    states: dict[int, ApprovalState]  # the approved and lapsed invoices, by client
+    current: bool  # the batch is what the store would build now
+    # client -> the destinations its invoice is posted at (and not voided since)
+    posted: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def posted_to(self, client_id: int) -> tuple[str, ...]:
+        return self.posted.get(client_id, ())
+
+    @property
+    def lapsed(self) -> int:
+        return sum(1 for s in self.states.values() if s.status == "lapsed")
+
+
+def review_batch_id(db: Database, month: str) -> str | None:
+    """The month's whole-month batch with the latest approval, if any invoice was approved."""
+    with db.read() as conn:
+        found = conn.execute(
+            select(_APPROVALS.c.batch_id)
+            .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
+            .where((_BATCHES.c.month == month) & (_BATCHES.c.clients == "[]"))
+            .group_by(_APPROVALS.c.batch_id)
+            .order_by(func.max(_APPROVALS.c.approved_at).desc(), _APPROVALS.c.batch_id)
+            .limit(1)
+        ).scalar()
+    return None if found is None else str(found)
+
+
+def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprovals:
+    """The batch's approved and lapsed invoices (lapse detection rebuilds the batch when the
+    store moved on, so this can take seconds on a large store), and whether it is current."""
+    with db.read() as conn:
+        batch = conn.execute(
+            select(_BATCHES.c.month, _BATCHES.c.clients).where(_BATCHES.c.id == batch_id)
+        ).one()
+        approved = conn.execute(
+            select(func.count()).where(_APPROVALS.c.batch_id == batch_id)
+        ).scalar()
+    states = {}
+    if approved:
+        states = {
+            s.client_id: s
+            for s in approval_states(db, batch_id, today=today)
+            if s.status != "unapproved"
+        }
+    _, rules_id = current_rules(db)
+    with db.read() as conn:
+        clients = json.loads(batch.clients) or None
+        now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
+        posted = posted_invoices(conn, batch_id)
+    return BatchApprovals(states, now == batch_id, posted)
+
+
+def posted_invoices(conn: Connection, batch_id: str) -> dict[int, tuple[str, ...]]:
+    """The batch's invoices posted somewhere and not voided since: client -> destinations."""
+    posted = _ENTRIES.c.state == "POSTED"
+    voided = {
+        (r.destination, r.reference)
+        for r in conn.execute(
+            select(_ENTRIES.c.destination, _ENTRIES.c.reference).where(
+                (_ENTRIES.c.batch_id == batch_id) & (_ENTRIES.c.action == "void") & posted
+            )
+        )
+    }
+    found: dict[int, list[str]] = defaultdict(list)
+    for r in conn.execute(
+        select(_ENTRIES.c.client_id, _ENTRIES.c.destination, _ENTRIES.c.reference)
+        .where((_ENTRIES.c.batch_id == batch_id) & (_ENTRIES.c.action == "create") & posted)
+        .order_by(_ENTRIES.c.destination)
+    ):
+        if (r.destination, r.reference) not in voided:
+            found[r.client_id].append(r.destination)
+    return {client: tuple(destinations) for client, destinations in found.items()}

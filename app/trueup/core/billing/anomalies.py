@@ -1,0 +1,186 @@
+"""The anomalies of a client's lines (billing-rules §10), each message carrying its numbers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from trueup.core.billing.facts import PreviousLine, SubscriptionFacts
+from trueup.core.billing.lines import CENT, Anomaly, anomaly, money_text, percent_text, seats_text
+from trueup.core.billing.nce import Decrease
+from trueup.core.billing.proration import Run
+from trueup.core.billing.timeline import BILLABLE_STATUSES, CANCELLED, day_text, quantity_text
+
+HUNDRED = Decimal(100)
+
+
+def billable_in_month(runs: Sequence[Run]) -> bool:
+    """Billable status on some day of the month (a zero quantity still counts)."""
+    return any(run.snapshot is not None and run.snapshot.billable_on(run.first) for run in runs)
+
+
+def unmapped_sku(subscription: SubscriptionFacts) -> Anomaly:
+    product = subscription.sku or subscription.product_id or "no product id"
+    return anomaly(
+        "UNMAPPED_SKU",
+        f"{subscription.product_name} ({product}) maps to no Halo item, for this client or "
+        "globally: map it before posting",
+    )
+
+
+def qty_mismatch(subscription: SubscriptionFacts, pax8_quantity: Decimal, last: date) -> Anomaly:
+    halo = subscription.halo_quantity
+    billed = "no Halo line bills it" if halo is None else f"Halo bills {seats_text(halo)}"
+    return anomaly(
+        "QTY_MISMATCH",
+        f"seat diff {subscription.diff_status}: {billed}, Pax8 charges "
+        f"{seats_text(pax8_quantity)} on {day_text(last)}",
+    )
+
+
+def unbilled(
+    subscription: SubscriptionFacts, pax8_quantity: Decimal, basis: str, reason: str
+) -> Anomaly:
+    return anomaly(
+        "UNBILLED_SUBSCRIPTION",
+        f"Pax8 charges for {_quantity(pax8_quantity)} seats of {subscription.product_name} "
+        f"this month ({basis}) and the line bills nothing: {reason}",
+    )
+
+
+def cancelled_before(runs: Sequence[Run]) -> date | None:
+    """When a subscription cancelled before the month ended: None if it bills in the month."""
+    snapshot = runs[0].snapshot
+    if snapshot is None or snapshot.status.casefold() != CANCELLED or billable_in_month(runs):
+        return None
+    return snapshot.end or snapshot.effective
+
+
+def cancelled_still_billed(subscription: SubscriptionFacts, cancelled: date) -> Anomaly:
+    return anomaly(
+        "CANCELLED_STILL_BILLED",
+        f"Halo still bills {seats_text(subscription.halo_quantity or Decimal(0))} of "
+        f"{subscription.product_name}, cancelled in Pax8 on {day_text(cancelled, year=True)}",
+    )
+
+
+def zero_quantity_active(runs: Sequence[Run]) -> Anomaly | None:
+    snapshot = runs[-1].snapshot
+    if snapshot is None or snapshot.status.casefold() not in BILLABLE_STATUSES:
+        return None
+    if snapshot.quantity != 0:
+        return None
+    return anomaly(
+        "ZERO_QTY_ACTIVE",
+        f"{snapshot.status} with 0 seats since {day_text(snapshot.effective, year=True)}",
+    )
+
+
+def decrease_locked(decrease: Decrease, commitment: str) -> Anomaly:
+    removed = decrease.before - decrease.after
+    held_for = (decrease.day - decrease.added.date()).days
+    until = (
+        f" until the renewal on {day_text(decrease.renews, year=True)}" if decrease.renews else ""
+    )
+    return anomaly(
+        "NCE_DECREASE_LOCKED",
+        f"−{seats_text(removed)} ({quantity_text(decrease.before)} → "
+        f"{quantity_text(decrease.after)}) on {day_text(decrease.day, year=True)}, {held_for} "
+        f"days after they were added: past the 7-day window of the {commitment} commitment, "
+        f"Pax8 keeps charging {quantity_text(decrease.before)}{until}",
+    )
+
+
+def possible_duplicates(
+    subscriptions: Sequence[SubscriptionFacts], billable: set[str]
+) -> dict[str, Anomaly]:
+    """Two billable subscriptions of one company, product and term: each gets the warning."""
+    groups: dict[tuple[str, str, str, str], list[SubscriptionFacts]] = defaultdict(list)
+    for subscription in sorted(subscriptions, key=lambda s: s.subscription_id):
+        if subscription.subscription_id in billable:
+            key = (
+                subscription.company_id,
+                subscription.product_id or subscription.sku or subscription.product_name,
+                subscription.billing_term or "",
+                subscription.commitment_term or "",
+            )
+            groups[key].append(subscription)
+    found: dict[str, Anomaly] = {}
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        ids = [s.subscription_id for s in group]
+        first = group[0]
+        term = " / ".join(t for t in (first.billing_term, first.commitment_term) if t) or "no term"
+        for subscription in group:
+            found[subscription.subscription_id] = anomaly(
+                "POSSIBLE_DUPLICATE",
+                f"{len(group)} billable subscriptions of {first.product_name} for company "
+                f"{first.company_id} on the same term ({term}): {', '.join(ids)}",
+            )
+    return found
+
+
+def against_previous(
+    previous: PreviousLine,
+    quantity: Decimal,
+    unit_price: Decimal | None,
+    unit_cost: Decimal | None,
+    swing_percent: Decimal,
+) -> list[Anomaly]:
+    """PRICE_CHANGED and QTY_SWING against last month's line (the price when there is one)."""
+    found = []
+    changes = []
+    if unit_price is not None and previous.unit_price != unit_price:
+        changes.append(f"price {money_text(previous.unit_price)} → {money_text(unit_price)}")
+    if previous.unit_cost is not None and unit_cost is not None and previous.unit_cost != unit_cost:
+        changes.append(f"cost {money_text(previous.unit_cost)} → {money_text(unit_cost)}")
+    if changes:
+        found.append(anomaly("PRICE_CHANGED", f"{'; '.join(changes)} since last month"))
+    before = previous.quantity
+    if before == 0:
+        swing = quantity != 0
+        moved = "from 0"
+    else:
+        # Compared multiplied out, so that the threshold is exact.
+        swing = abs(quantity - before) * HUNDRED > swing_percent * abs(before)
+        change = (quantity - before) / before * HUNDRED
+        moved = f"{'+' if change > 0 else '−'}{abs(change).quantize(CENT, ROUND_HALF_UP)}%"
+    if swing:
+        found.append(
+            anomaly(
+                "QTY_SWING",
+                f"quantity {_quantity(before)} → {_quantity(quantity)} ({moved}) since last "
+                f"month, more than the {percent_text(swing_percent)} allowed",
+            )
+        )
+    return found
+
+
+def margin(amount: Decimal, cost: Decimal, floor: Decimal) -> Anomaly | None:
+    """NEGATIVE_MARGIN when the charge is under cost, else BELOW_MIN_MARGIN under the floor.
+
+    Rounded figures: the margin a billing person sees. A margin exactly at the floor passes.
+    """
+    if amount < cost:
+        return anomaly(
+            "NEGATIVE_MARGIN",
+            f"charge {money_text(amount)} < cost {money_text(cost)}: margin "
+            f"{money_text(amount - cost)}",
+        )
+    if amount <= 0 or floor <= 0:
+        return None
+    if (amount - cost) * HUNDRED >= floor * amount:
+        return None
+    percent = (amount - cost) / amount * HUNDRED
+    return anomaly(
+        "BELOW_MIN_MARGIN",
+        f"margin {money_text(amount - cost)} is {percent.quantize(CENT, ROUND_HALF_UP)}% of the "
+        f"charge {money_text(amount)}, under the {percent_text(floor)} floor",
+    )
+
+
+def _quantity(quantity: Decimal) -> str:
+    return quantity_text(quantity.quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize())

@@ -1,0 +1,87 @@
+"""What Pax8 charges for a line in the month, from its invoice items (billing-rules §7).
+
+An item belongs to the month its period starts in. A calendar-month item (end inclusive or
+exclusive) then lies in that month, as §7 asks; an item spanning months (an annual term, a
+co-termed add, an anniversary period) counts once, in the month the charge is billed. Items of
+an invoice Pax8 credited (or voided) never count: its re-issue carries the charge.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from typing import NamedTuple
+
+from trueup.core.billing.facts import CostItem
+from trueup.core.billing.lines import EXACT, ZERO, Anomaly, Exact, anomaly, money_text
+from trueup.core.billing.rules import Rules
+
+COST_TYPES = frozenset(
+    {"subscription", "prorate", "payment-credit", "service-credit", "invoice-credit"}
+)
+REPLACED_STATUSES = frozenset({"credited", "void"})
+
+
+class InvoicedCost(NamedTuple):
+    amount: Exact  # signed, in the subscription's currency
+    text: str  # where it comes from, e.g. "Pax8 invoice 8f2c…, 2 items"
+    anomalies: tuple[Anomaly, ...]  # items in a currency with no rate
+
+
+def replaced(item: CostItem) -> bool:
+    return (item.invoice_status or "").casefold() in REPLACED_STATUSES
+
+
+def items_by_subscription(
+    items: Iterable[CostItem], first: date, last: date
+) -> dict[str, list[CostItem]]:
+    """The items that count for the month, each once, by subscription id."""
+    found: dict[str, list[CostItem]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    for item in sorted(items, key=lambda i: (i.invoice_id, i.item_id)):
+        key = (item.invoice_id, item.item_id)
+        if (
+            key in seen
+            or item.subscription_id is None
+            or replaced(item)
+            or (item.type or "").casefold() not in COST_TYPES
+            or item.start_period is None
+            or not first <= item.start_period <= last
+            or item.cost_total is None
+        ):
+            continue
+        seen.add(key)
+        found[item.subscription_id].append(item)
+    return found
+
+
+def invoiced_cost(items: list[CostItem], currency: str, rules: Rules) -> InvoicedCost | None:
+    """The signed sum of the items' partner cost, None when no item counts."""
+    if not items:
+        return None
+    total, problems = ZERO, []
+    for item in items:
+        cost, item_currency = item.cost_total or ZERO, item.currency or currency
+        if item_currency == currency:  # most items: no rate to look up or multiply by
+            total = EXACT.add(total, cost)
+            continue
+        rate = rules.rate(item_currency, currency)
+        if rate is None:
+            problems.append(
+                anomaly(
+                    "CURRENCY_MISMATCH",
+                    f"Pax8 item {item.item_id} costs {money_text(cost)} "
+                    f"{item_currency}, the subscription is in {currency}: no rate configured, "
+                    "left out of the cost",
+                )
+            )
+            continue
+        total = EXACT.add(total, EXACT.multiply(cost, rate))
+    invoices = sorted({item.invoice_id for item in items})
+    count = len(items)
+    text = (
+        f"Pax8 invoice{'s' if len(invoices) > 1 else ''} {', '.join(invoices)}, "
+        f"{count} item{'s' if count > 1 else ''}"
+    )
+    return InvoicedCost(Exact(total), text, tuple(problems))

@@ -1,0 +1,162 @@
+"""One client line per Pax8 subscription: quantity, price, charge, cost and what to flag.
+
+The charge follows the line's policies (§3-§5); the Pax8 side (what Pax8 charges: the daily
+quantities, or the term charge) gives the cost estimate and tells whether the subscription is
+left unbilled. A subscription with nothing to bill and nothing to flag makes no line (an annual
+term between renewals, a subscription cancelled before the month that Halo no longer bills).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+from trueup.core.billing import anomalies as flags
+from trueup.core.billing.cost import invoiced_cost, items_by_subscription
+from trueup.core.billing.facts import ClientFacts, CostItem, SubscriptionFacts
+from trueup.core.billing.lines import NOTHING, ZERO, Anomaly, LineDraft
+from trueup.core.billing.nce import decreases
+from trueup.core.billing.pricing import Pricing
+from trueup.core.billing.proration import (
+    Charge,
+    Run,
+    daily_charge,
+    held_charge,
+    month_runs,
+    monthly_charge,
+)
+from trueup.core.billing.rules import Policy, Rules
+from trueup.core.billing.terms import is_monthly, term_charge
+from trueup.core.values.months import month_bounds
+
+ESTIMATE_TEXT = "estimated: Pax8 partner cost × Pax8's quantities, no Pax8 invoice yet"
+
+
+def subscription_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterator[LineDraft]:
+    first, last = month_bounds(month)
+    runs_of = {s.subscription_id: month_runs(s.snapshots, first, last) for s in facts.subscriptions}
+    billable = {sid for sid, runs in runs_of.items() if flags.billable_in_month(runs)}
+    duplicates = flags.possible_duplicates(facts.subscriptions, billable)
+    items = items_by_subscription(facts.cost_items, first, last)
+    policies: dict[tuple[str | None, str | None], Policy] = {}
+    for subscription in sorted(facts.subscriptions, key=lambda s: s.subscription_id):
+        sid, key = subscription.subscription_id, (subscription.product_id, subscription.sku)
+        if key not in policies:
+            policies[key] = rules.for_line(facts.client_id, *key)
+        draft = _draft(
+            subscription,
+            (first, last),
+            policies[key],
+            rules,
+            runs_of[sid],
+            items.get(sid, []),
+            sid in billable,
+        )
+        if sid in duplicates:
+            draft.anomalies.append(duplicates[sid])
+        if draft.quantity or draft.amount.numerator or draft.anomalies:
+            yield draft
+
+
+def _draft(
+    subscription: SubscriptionFacts,
+    month: tuple[date, date],
+    policy: Policy,
+    rules: Rules,
+    runs: list[Run],
+    items: list[CostItem],
+    billable: bool,
+) -> LineDraft:
+    first, last = month
+    pricing = Pricing(policy, subscription.halo_unit_price)
+    found = decreases(subscription, first, last)
+    if is_monthly(subscription.billing_term):
+        pax8 = daily_charge(runs, pricing)
+        if not policy.sync:
+            charge = held_charge(runs, pricing, subscription.halo_quantity)
+        elif policy.proration == "daily":
+            charge = pax8
+        else:
+            charge = monthly_charge(runs, pricing, policy.proration)
+    else:
+        credited = {decrease.day for decrease in found if not decrease.locked}
+        pax8 = term_charge(
+            subscription, first, last, pricing, credited=credited, halo_quantity=None, held=False
+        )
+        charge = pax8
+        if not policy.sync:
+            charge = term_charge(
+                subscription,
+                first,
+                last,
+                pricing,
+                credited=credited,
+                halo_quantity=subscription.halo_quantity,
+                held=True,
+            )
+    anomalies = _anomalies(subscription, runs, pax8, charge, pricing, billable, last)
+    if found:  # only ever found on a commitment
+        commitment = subscription.commitment_term or subscription.billing_term or "term"
+        anomalies += [flags.decrease_locked(d, commitment) for d in found if d.locked]
+    invoiced = invoiced_cost(items, subscription.currency, rules)
+    if invoiced is not None:
+        anomalies += invoiced.anomalies
+    reference = charge.reference
+    price = pricing.price(reference)
+    return LineDraft(
+        kind="subscription",
+        subscription_id=subscription.subscription_id,
+        product_id=subscription.product_id,
+        sku=subscription.sku,
+        description=subscription.product_name,
+        quantity=charge.quantity.decimal(),
+        unit_price=ZERO if price is None else price,
+        unit_cost=reference.partner_cost if reference else None,
+        amount=NOTHING if charge.amount is None else charge.amount,
+        cost=invoiced.amount if invoiced else pax8.estimated_cost,
+        currency=subscription.currency,
+        policy=f"{charge.mode} · {pricing.label}",
+        charge_text=charge.terms,
+        sources=(
+            f"{charge.basis}, {pricing.source}, {charge.quantity_source}; rules: {policy.source}"
+        ),
+        cost_text=invoiced.text if invoiced else ESTIMATE_TEXT,
+        anomalies=anomalies,
+        min_margin_percent=policy.min_margin_percent,
+        swing_percent=policy.qty_swing_percent,
+        cost_estimated=invoiced is None and bool(pax8.estimated_cost.numerator),
+        priced=charge.amount is not None,
+    )
+
+
+def _anomalies(
+    subscription: SubscriptionFacts,
+    runs: list[Run],
+    pax8: Charge,
+    charge: Charge,
+    pricing: Pricing,
+    billable: bool,
+    last: date,
+) -> list[Anomaly]:
+    found: list[Anomaly] = []
+    if billable and subscription.item_id is None:
+        found.append(flags.unmapped_sku(subscription))
+    if subscription.diff_status not in (None, "match"):
+        found.append(flags.qty_mismatch(subscription, runs[-1].quantity, last))
+    pax8_quantity = pax8.quantity.decimal()
+    if pax8_quantity > 0 and (not charge.quantity.numerator or charge.amount is None):
+        reason = pricing.missing if charge.amount is None else _zero_reason(charge)
+        found.append(flags.unbilled(subscription, pax8_quantity, pax8.basis, reason))
+    cancelled = flags.cancelled_before(runs)
+    if cancelled is not None and (subscription.halo_quantity or ZERO) > 0:
+        found.append(flags.cancelled_still_billed(subscription, cancelled))
+    zero = flags.zero_quantity_active(runs)
+    if zero is not None:
+        found.append(zero)
+    return found
+
+
+def _zero_reason(charge: Charge) -> str:
+    if charge.quantity_source == "Halo line":
+        return "vendor sync is off and Halo bills no seats"
+    return f"{charge.basis} is 0 ({charge.terms})"

@@ -1,0 +1,96 @@
+"""Usage lines (billing-rules §6): one per usage subscription of the client.
+
+The assembler has already chosen the usage month and, per resource group, the latest posted
+total (or the arrears invoice item). Resource groups of one subscription add up to its line;
+the markup applies to the summed cost and the line rounds once, so sub-cent posts are not lost
+to rounding each one (billing-semantics case 13).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+
+from trueup.core.billing.facts import ClientFacts, UsageFacts
+from trueup.core.billing.lines import (
+    NOTHING,
+    Exact,
+    LineDraft,
+    anomaly,
+    money_text,
+    percent_text,
+    product,
+    total,
+)
+from trueup.core.billing.rules import Policy, Rules
+from trueup.core.billing.terms import add_months
+from trueup.core.values.months import parse_month
+
+HUNDRED = Decimal(100)
+
+
+def usage_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterator[LineDraft]:
+    groups: dict[tuple[str, str], list[UsageFacts]] = defaultdict(list)
+    for usage in facts.usage:
+        groups[(usage.subscription_id, usage.currency)].append(usage)
+    for (subscription_id, currency), rows in sorted(groups.items()):
+        rows.sort(key=lambda u: (u.resource_group or "", u.source, u.charge, u.cost))
+        policy = rules.for_line(facts.client_id, rows[0].product_id, None)
+        yield _draft(subscription_id, currency, rows, policy, month)
+
+
+def _draft(
+    subscription_id: str, currency: str, rows: list[UsageFacts], policy: Policy, month: str
+) -> LineDraft:
+    charge, cost = total(u.charge for u in rows), total(u.cost for u in rows)
+    usage_month = f"{add_months(parse_month(month), policy.usage_month_offset):%B %Y}"
+    match policy.usage_price:
+        case "pax8":
+            amount, terms, label = Exact(charge), f"Pax8 charges {money_text(charge)}", "pax8"
+            price_source = "Pax8 customer charge"
+        case "markup":
+            factor = 1 + policy.markup_percent / HUNDRED
+            amount, terms = Exact(product(cost, factor)), f"cost {money_text(cost)} × {factor}"
+            label = f"markup {percent_text(policy.markup_percent)}"
+            price_source = f"{label} on Pax8 cost"
+        case "absorb":
+            amount, terms, label = NOTHING, f"cost {money_text(cost)} absorbed", "absorb"
+            price_source = "absorbed, not charged"
+        case other:
+            raise ValueError(f"unknown usage price policy {other!r}")
+    estimates = [u for u in rows if u.source != "invoice"]
+    groups = sorted({u.resource_group or "no resource group" for u in rows})
+    evidence = "Pax8 usage summaries (estimate)" if estimates else "Pax8 invoice, arrears"
+    draft = LineDraft(
+        kind="usage",
+        subscription_id=subscription_id,
+        product_id=rows[0].product_id,
+        sku=None,
+        description=f"{rows[0].product_name} usage, {usage_month}",
+        quantity=Decimal(1),
+        unit_price=None,
+        unit_cost=None,
+        amount=amount,
+        cost=Exact(cost),
+        currency=currency,
+        policy=f"usage · {label}",
+        charge_text=terms,
+        sources=(
+            f"usage for {usage_month}, {price_source}, {evidence}; resource group"
+            f"{'s' if len(groups) > 1 else ''} {', '.join(groups)}; "
+            f"rules: {policy.origin('usage_price')}"
+        ),
+        cost_text=f"Pax8 partner cost, {evidence}",
+        min_margin_percent=None if policy.usage_price == "absorb" else policy.min_margin_percent,
+    )
+    if estimates:
+        draft.anomalies.append(
+            anomaly(
+                "USAGE_ESTIMATED",
+                f"usage for {usage_month} from {len(estimates)} Pax8 usage summar"
+                f"{'ies' if len(estimates) > 1 else 'y'} (charge {money_text(charge)}, cost "
+                f"{money_text(cost)}), not yet invoiced by Pax8",
+            )
+        )
+    return draft

@@ -1,0 +1,257 @@
+"""Mappings as a readable file for version control: `trueup map export` / `trueup map import`.
+
+TOML (or JSON when the file name ends in .json), sorted by id so a diff shows only what changed.
+Ids are what count; names ride along for people reading the file and are ignored on import.
+An import is all or nothing: any unknown id or malformed entry refuses the whole file, listing
+every problem, and writes nothing. It sets the mappings the file holds and leaves others as they
+are; the changes form one journal batch, so one undo takes the whole import back.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from trueup.core.mapping.journal import COMPANY, PRODUCT, Key, new_batch, write_mapping
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+
+FORMAT_VERSION = 1
+_HEADER = (
+    "# trueup mappings: Pax8 companies to Halo clients, Pax8 products to Halo items.\n"
+    "# `trueup map import FILE` reads this back, all or nothing. The ids are what count;\n"
+    "# the names are here for people reading a diff and are ignored on import.\n"
+)
+
+
+class MappingImportError(Exception):
+    """The file was refused whole; `problems` lists every reason."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:20]) + (
+            f"; and {len(problems) - 20} more" if len(problems) > 20 else ""
+        )
+        super().__init__(f"{path}: import refused, nothing written: {shown}")
+
+
+def export_mappings(db: Database, path: Path) -> int:
+    """Write every mapping to `path`; returns how many."""
+    with db.read() as conn:
+        document = _document(conn)
+    text = (
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if path.suffix.lower() == ".json"
+        else _toml(document)
+    )
+    path.write_text(text, encoding="utf-8")
+    return len(document["companies"]) + len(document["products"])
+
+
+def import_mappings(db: Database, path: Path) -> int:
+    """Set the mappings in `path`; returns how many changed (identical ones are left alone)."""
+    entries = _entries(path, _parse(path))
+    with db.write() as conn:
+        _check_ids(conn, path, entries)
+        batch = new_batch()
+        changed = 0
+        for key, target, ignored in entries:
+            status = "ignored" if ignored else "mapped"
+            changed += write_mapping(
+                conn, key, target, action="import", status=status, source="import", batch=batch
+            )
+    return changed
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _document(conn: Connection) -> dict[str, Any]:
+    names = _names(conn)
+    companies = []
+    for r in conn.execute(select(m.table_of(m.CompanyMapping)).order_by("company_id")):
+        entry: dict[str, Any] = {"company_id": r.company_id}
+        _name(entry, "company", names["company"].get(r.company_id))
+        if r.status == "ignored":
+            entry["ignored"] = True
+        else:
+            entry["client_id"] = r.client_id
+            _name(entry, "client", names["client"].get(r.client_id))
+        companies.append(entry)
+    products = []
+    table = m.table_of(m.ProductMapping)
+    for r in conn.execute(
+        select(table).order_by(
+            table.c.product_id, table.c.client_id.is_not(None), table.c.client_id
+        )
+    ):
+        entry = {"product_id": r.product_id}
+        _name(entry, "sku", names["sku"].get(r.product_id))
+        _name(entry, "product", names["product"].get(r.product_id))
+        if r.client_id is not None:
+            entry["client_id"] = r.client_id
+            _name(entry, "client", names["client"].get(r.client_id))
+        if r.status == "ignored":
+            entry["ignored"] = True
+        else:
+            entry["item_id"] = r.item_id
+            _name(entry, "item", names["item"].get(r.item_id))
+        products.append(entry)
+    return {"version": FORMAT_VERSION, "companies": companies, "products": products}
+
+
+def _name(entry: dict[str, Any], field: str, value: str | None) -> None:
+    if value:
+        entry[field] = value
+
+
+def _names(conn: Connection) -> dict[str, dict[Any, str]]:
+    def pairs(model: Any, column: str) -> dict[Any, str]:
+        table = m.table_of(model)
+        return {k: v for k, v in conn.execute(select(table.c.id, table.c[column])) if v}
+
+    return {
+        "company": pairs(m.Pax8Company, "name"),
+        "client": pairs(m.HaloClient, "name"),
+        "product": pairs(m.Pax8Product, "name"),
+        "sku": pairs(m.Pax8Product, "sku"),
+        "item": pairs(m.HaloItem, "name"),
+    }
+
+
+def _toml(document: dict[str, Any]) -> str:
+    lines = [_HEADER, f"version = {document['version']}"]
+    for table in ("companies", "products"):
+        for entry in document[table]:
+            lines.append(f"\n[[{table}]]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    # A JSON string is a TOML basic string, once DEL (which TOML wants escaped) is.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingImportError(path, [f"cannot read it: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise MappingImportError(path, ["it is not UTF-8 text"]) from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise MappingImportError(path, [f"not valid {_format(path)}: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise MappingImportError(path, ["expected an object with companies and products"])
+    return data
+
+
+def _format(path: Path) -> str:
+    return "JSON" if path.suffix.lower() == ".json" else "TOML"
+
+
+Entry = tuple[Key, int | None, bool]  # (which mapping, target, ignored)
+
+
+def _entries(path: Path, data: dict[str, Any]) -> list[Entry]:
+    problems: list[str] = []
+    if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
+        problems.append(f"version {data.get('version')!r} is not {FORMAT_VERSION}")
+    entries: list[Entry] = []
+    for table, kind in (("companies", COMPANY), ("products", PRODUCT)):
+        listed = data.get(table, [])
+        if not isinstance(listed, list):
+            problems.append(f"'{table}' must be a list")
+            continue
+        for index, raw in enumerate(listed, 1):
+            where = f"{table} #{index}"
+            entry = _entry(kind, raw, where, problems)
+            if entry is not None:
+                entries.append(entry)
+    seen: set[Key] = set()
+    for key, _, _ in entries:
+        if key in seen:
+            problems.append(f"{_describe_key(key)} is listed twice")
+        seen.add(key)
+    if problems:
+        raise MappingImportError(path, problems)
+    return entries
+
+
+def _entry(kind: str, raw: Any, where: str, problems: list[str]) -> Entry | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{where} is not a table")
+        return None
+    id_field, target_field = (
+        ("company_id", "client_id") if kind == COMPANY else ("product_id", "item_id")
+    )
+    source_id = raw.get(id_field)
+    if not isinstance(source_id, str) or not source_id.strip():
+        problems.append(f"{where} has no {id_field}")
+        return None
+    ignored = raw.get("ignored", False) is True
+    target = raw.get(target_field)
+    override = raw.get("client_id") if kind == PRODUCT else None
+    if override is not None and not _is_id(override):
+        problems.append(f"{where}: client_id must be a whole number")
+        return None
+    if ignored and (target is not None or override is not None):
+        problems.append(
+            f"{where}: ignored takes no {target_field}" + ("/client_id" if override else "")
+        )
+        return None
+    if not ignored and not _is_id(target):
+        problems.append(f"{where}: {target_field} must be a whole number (or ignored = true)")
+        return None
+    return Key(kind, source_id.strip(), override), None if ignored else target, ignored
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_ids(conn: Connection, path: Path, entries: list[Entry]) -> None:
+    known = {
+        what: set(conn.execute(select(m.table_of(model).c.id)).scalars())
+        for what, model in (
+            ("Pax8 company", m.Pax8Company),
+            ("Pax8 product", m.Pax8Product),
+            ("Halo client", m.HaloClient),
+            ("Halo item", m.HaloItem),
+        )
+    }
+    wanted: dict[tuple[str, Any], None] = {}  # ordered set, in file order
+    for key, target, _ in entries:
+        if key.kind == COMPANY:
+            wanted[("Pax8 company", key.id)] = None
+            if target is not None:
+                wanted[("Halo client", target)] = None
+        else:
+            wanted[("Pax8 product", key.id)] = None
+            if key.client_id is not None:
+                wanted[("Halo client", key.client_id)] = None
+            if target is not None:
+                wanted[("Halo item", target)] = None
+    unknown = [f"unknown {what} {value}" for what, value in wanted if value not in known[what]]
+    if unknown:
+        raise MappingImportError(path, unknown)
+
+
+def _describe_key(key: Key) -> str:
+    if key.kind == COMPANY:
+        return f"company {key.id}"
+    return f"product {key.id}" + (f" for client {key.client_id}" if key.client_id else "")

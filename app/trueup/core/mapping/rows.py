@@ -1,0 +1,213 @@
+"""Mapping rows: each Pax8 company and product with its mapping, status, candidates and value."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trueup.core.mapping.match import Match, Offer, assign, company_candidates, product_candidates
+from trueup.core.mapping.reading import Mapping, Value, World
+
+MATCH_THRESHOLD = 90
+# Rows needing the operator first, then what is settled.
+_STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3, "ignored": 4}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    client_id: int
+    client_name: str
+    score: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    company_id: str
+    company_name: str
+    status: str  # mapped | suggested | unmapped | ignored | stale
+    client_id: int | None  # the mapping, or the suggestion
+    client_name: str | None
+    score: int | None
+    source: str | None  # of the persisted mapping: exact | suggestion | manual | import
+    reason: str
+    subscriptions: int  # billable ones (Active, PendingCancel, Activated)
+    monthly_value: Decimal  # Σ quantity × price of those in `currency`
+    currency: str  # the currency most of them are in; amounts in others are not added
+    candidates: tuple[Candidate, ...]  # best first, at most 5
+
+
+@dataclass(frozen=True)
+class ItemCandidate:
+    item_id: int
+    item_name: str
+    score: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    product_id: str
+    sku: str | None
+    name: str
+    vendor: str | None
+    status: str  # as CompanyRow; from the mapping for every client
+    item_id: int | None
+    item_name: str | None
+    score: int | None
+    source: str | None
+    reason: str
+    subscriptions: int
+    monthly_value: Decimal
+    currency: str
+    overrides: int  # per-client overrides of this product
+    candidates: tuple[ItemCandidate, ...]
+
+
+def company_rows_of(world: World, threshold: int) -> list[CompanyRow]:
+    owners: dict[int, list[str]] = {}  # client -> the companies mapped to it
+    for company_id, persisted in world.company_mappings.items():
+        if persisted.status == "mapped" and persisted.target is not None:
+            owners.setdefault(persisted.target, []).append(company_id)
+
+    def state(client_id: int) -> str:
+        client = world.clients.get(client_id)
+        return "missing" if client is None else "active" if client.active else "inactive"
+
+    mappings = world.company_mappings
+    open_companies = [c for c in world.companies.values() if _open(mappings.get(c.id), state)]
+    taken = {client: companies[0] for client, companies in owners.items()}
+    candidates = company_candidates(world, open_companies, taken)
+    offers = assign(candidates, threshold, {c.id: c.name for c in world.companies.values()})
+    values = world.company_values()
+    rows = []
+    for company in world.companies.values():
+        mapping = mappings.get(company.id)
+        found = candidates.get(company.id, ())
+        verdict = _verdict(mapping, offers.get(company.id), found, threshold, state, "Halo client")
+        client = world.clients.get(verdict.target) if verdict.target is not None else None
+        reason = verdict.reason
+        if verdict.status == "mapped" and verdict.target is not None:
+            shared = [world.companies[c].name for c in owners[verdict.target] if c != company.id]
+            if shared:  # only by hand: suggestions are one-to-one
+                reason += f"; the client also bills '{shared[0]}'"
+        value = values.get(company.id, Value())
+        currency, amount = value.main(world.currency)
+        rows.append(
+            CompanyRow(
+                company_id=company.id,
+                company_name=company.name,
+                status=verdict.status,
+                client_id=verdict.target,
+                client_name=client.name if client else verdict.offered_name,
+                score=verdict.score,
+                source=verdict.source,
+                reason=reason,
+                subscriptions=value.count,
+                monthly_value=amount,
+                currency=currency,
+                candidates=tuple(Candidate(m.target, m.name, m.score, m.reason) for m in found),
+            )
+        )
+    return sorted(rows, key=lambda r: _row_order(r.status, r.monthly_value, r.company_name))
+
+
+def product_rows_of(world: World, threshold: int) -> list[ProductRow]:
+    """Rows needing a decision first (unmapped, suggested, stale), then by monthly value."""
+
+    def state(item_id: int) -> str:
+        item = world.items.get(item_id)
+        return "missing" if item is None else "active" if item.active else "inactive"
+
+    every_client = {p: mp for (p, client), mp in world.product_mappings.items() if client is None}
+    taken = {
+        mp.target: product
+        for product, mp in every_client.items()
+        if mp.status == "mapped" and mp.target is not None
+    }
+    overrides = Counter(p for (p, client) in world.product_mappings if client is not None)
+    open_products = [p for p in world.products.values() if _open(every_client.get(p.id), state)]
+    candidates = product_candidates(world, open_products, taken)
+    offers = assign(candidates, threshold, {p.id: p.name for p in world.products.values()})
+    values = world.product_values()
+    rows = []
+    for product in world.products.values():
+        found = candidates.get(product.id, ())
+        mapping = every_client.get(product.id)
+        verdict = _verdict(mapping, offers.get(product.id), found, threshold, state, "Halo item")
+        item = world.items.get(verdict.target) if verdict.target is not None else None
+        value = values.get(product.id, Value())
+        currency, amount = value.main(world.currency)
+        rows.append(
+            ProductRow(
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                vendor=product.vendor,
+                status=verdict.status,
+                item_id=verdict.target,
+                item_name=item.name if item else verdict.offered_name,
+                score=verdict.score,
+                source=verdict.source,
+                reason=verdict.reason,
+                subscriptions=value.count,
+                monthly_value=amount,
+                currency=currency,
+                overrides=overrides[product.id],
+                candidates=tuple(ItemCandidate(m.target, m.name, m.score, m.reason) for m in found),
+            )
+        )
+    return sorted(rows, key=lambda r: _row_order(r.status, r.monthly_value, r.name))
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    status: str
+    target: int | None
+    score: int | None
+    source: str | None
+    reason: str
+    offered_name: str | None = None
+
+
+def _open(mapping: Mapping | None, state: Callable[[int], str]) -> bool:
+    """Unmapped, or mapped to a target that is gone: the rows that get candidates."""
+    if mapping is None:
+        return True
+    return mapping.status == "mapped" and (
+        mapping.target is None or state(mapping.target) != "active"
+    )
+
+
+def _verdict(
+    mapping: Mapping | None,
+    offer: Offer | None,
+    candidates: tuple[Match, ...],
+    threshold: int,
+    state: Callable[[int], str],  # a target's: active | inactive | missing
+    what: str,
+) -> _Verdict:
+    if mapping is not None and mapping.status == "ignored":
+        return _Verdict("ignored", None, None, mapping.source, mapping.reason or "not billed")
+    if mapping is not None and mapping.target is not None:
+        now = state(mapping.target)
+        if now == "active":
+            reason = mapping.reason or f"set by {mapping.source}"
+            return _Verdict("mapped", mapping.target, mapping.score, mapping.source, reason)
+        gone = "is inactive" if now == "inactive" else "no longer exists"
+        reason = f"{what} {mapping.target} {gone}: map it again"
+        return _Verdict("stale", mapping.target, mapping.score, mapping.source, reason)
+    if offer is not None and offer.match is not None:
+        match = offer.match
+        return _Verdict("suggested", match.target, match.score, None, match.reason, match.name)
+    if offer is not None:
+        return _Verdict("unmapped", None, None, None, offer.held_back)
+    if candidates:  # none good enough to offer: say how close the best one comes
+        return _Verdict("unmapped", None, None, None, f"below {threshold}: {candidates[0].reason}")
+    return _Verdict("unmapped", None, None, None, "no candidate")
+
+
+def _row_order(status: str, value: Decimal, name: str) -> tuple[int, Decimal, str]:
+    return (_STATUS_ORDER[status], -value, name.casefold())

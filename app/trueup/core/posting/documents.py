@@ -1,0 +1,332 @@
+"""Turning a batch's invoice into the document a destination receives.
+
+`halo-invoice` and `qbo` get the invoice as the batch has it, line for line. `halo-recurring`
+gets the true-up of the client's recurring invoice: each synced item's `qty_order` set to the
+Pax8 seats on the day counted (and its price when the price policy is not `halo`), and a one-off
+invoice for the difference between what the month costs (the batch) and what the recurring
+invoice bills for it, plus usage, which a recurring invoice never carries. Lines the rules keep
+manual (vendor sync off) are not touched.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from trueup.core.billing.rules import Rules
+from trueup.core.diff.seats import DiffRow
+from trueup.core.mapping.index import MappingIndex
+from trueup.core.posting.sink import (
+    Document,
+    DocumentLine,
+    RecurringChange,
+    RecurringLineChange,
+)
+from trueup.core.store import tables as m
+from trueup.core.values.months import month_bounds, parse_month
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class HaloCatalog:
+    """What the documents need from the store besides the batch."""
+
+    nominal_codes: dict[int, str]  # Halo item -> GL code
+    manual_items: dict[tuple[int, str], int]  # (client, line description) -> Halo item
+    qbo_customers: dict[int, str] = field(default_factory=dict)  # Halo client -> QBO customer
+    qbo_items: dict[int, str] = field(default_factory=dict)  # Halo item -> QBO item
+
+
+def load_catalog(conn: Connection) -> HaloCatalog:
+    codes = {
+        item: code
+        for item, code in conn.exec_driver_sql(
+            f"SELECT id, json_extract(raw, '$.nominalcode') FROM {m.table_of(m.HaloItem)}"
+        )
+        if code
+    }
+    manual: dict[tuple[int, str], int] = {}
+    for client, description, name, item in conn.exec_driver_sql(
+        "SELECT h.client_id, l.description, i.name, l.item_id "
+        f"FROM {m.table_of(m.HaloRecurringInvoiceLine)} l "
+        f"JOIN {m.table_of(m.HaloRecurringInvoice)} h ON h.id = l.invoice_id "
+        f"LEFT JOIN {m.table_of(m.HaloItem)} i ON i.id = l.item_id "
+        "WHERE l.item_id IS NOT NULL ORDER BY l.id"
+    ):
+        manual.setdefault((client, description or name or ""), item)
+    customers: dict[int, str] = dict(
+        conn.exec_driver_sql(
+            f"SELECT client_id, customer_id FROM {m.table_of(m.QboCustomerMapping)}"
+        ).all()
+    )
+    items: dict[int, str] = dict(
+        conn.exec_driver_sql(
+            f"SELECT item_id, qbo_item_id FROM {m.table_of(m.QboItemMapping)}"
+        ).all()
+    )
+    return HaloCatalog(codes, manual, customers, items)
+
+
+def month_name(month: str) -> str:
+    return parse_month(month).strftime("%B %Y")
+
+
+def reference_for(month: str, client_id: int, revision: int, destination: str) -> str:
+    """Ours, deterministic, at most 21 characters (QBO's DocNumber): TU2611-420, then
+    TU2611-420-2 for the invoice posted again after the first was voided. A recurring
+    true-up's adjustment invoice is TR2611-420: it lives in Halo beside invoices."""
+    prefix = "TR" if destination == "halo-recurring" else "TU"
+    base = f"{prefix}{month[2:4]}{month[5:7]}-{client_id}"
+    return base if revision == 1 else f"{base}-{revision}"
+
+
+def invoice_document(
+    invoice: Mapping[str, Any],
+    *,
+    batch_id: str,
+    month: str,
+    reference: str,
+    destination: str,
+    index: MappingIndex,
+    catalog: HaloCatalog,
+) -> Document:
+    """The batch's invoice as it stands, for `halo-invoice` and `qbo`."""
+    client_id = int(invoice["client_id"])
+    lines = tuple(
+        _document_line(line, client_id, index, catalog, destination) for line in invoice["lines"]
+    )
+    return _document(invoice, batch_id, month, reference, lines, catalog, destination)
+
+
+def recurring_document(
+    invoice: Mapping[str, Any],
+    *,
+    batch_id: str,
+    month: str,
+    reference: str,
+    index: MappingIndex,
+    catalog: HaloCatalog,
+    rules: Rules,
+    diff_rows: Sequence[DiffRow],
+) -> Document:
+    """The true-up of the client's recurring invoice and its one-off adjustment invoice."""
+    client_id = int(invoice["client_id"])
+    by_subscription = {
+        line["subscription_id"]: line
+        for line in invoice["lines"]
+        if line["kind"] == "subscription" and line.get("subscription_id")
+    }
+    targets: dict[int, list[DiffRow]] = defaultdict(list)
+    adjustments: list[DocumentLine] = []
+    for row in diff_rows:
+        line = by_subscription.get(row.subscription_id or "")
+        if line is None or row.product_id is None:
+            continue
+        item = index.item_for(row.product_id, client_id)
+        if (
+            item is None
+            or _is_term(line)
+            or not rules.for_line(client_id, row.product_id, row.sku).sync
+        ):
+            continue
+        targets[item].append(row)
+        billed = _billed_by_recurring(row)
+        due = Decimal(line["amount"])
+        if due != billed:
+            adjustments.append(
+                _adjustment(line, row, billed, due, month, item, catalog.nominal_codes)
+            )
+    for line in invoice["lines"]:
+        if line["kind"] == "usage":
+            adjustments.append(_document_line(line, client_id, index, catalog, "halo-invoice"))
+    changes = _recurring_changes(targets, by_subscription)
+    return _document(
+        invoice,
+        batch_id,
+        month,
+        reference,
+        tuple(adjustments),
+        catalog,
+        "halo-recurring",
+        recurring=changes,
+    )
+
+
+def _is_term(line: Mapping[str, Any]) -> bool:
+    """Annual and multi-year terms are billed when the term is, not by the monthly recurring
+    invoice's seat count: their recurring lines are left as they are."""
+    return str(line["policy"]).split(" · ")[0].endswith(" term")
+
+
+def _halo_priced(line: Mapping[str, Any]) -> bool:
+    parts = str(line["policy"]).split(" · ")
+    return len(parts) > 1 and parts[1].startswith("halo")
+
+
+def _billed_by_recurring(row: DiffRow) -> Decimal:
+    """What the recurring invoice bills the month for this subscription: its seats at its price."""
+    price = next((h.unit_price for h in row.halo_lines if h.unit_price is not None), None)
+    return (row.halo_qty * (price or Decimal(0))).quantize(CENT, ROUND_HALF_UP)
+
+
+def _adjustment(
+    line: Mapping[str, Any],
+    row: DiffRow,
+    billed: Decimal,
+    due: Decimal,
+    month: str,
+    item: int,
+    codes: Mapping[int, str],
+) -> DocumentLine:
+    difference = due - billed
+    text = (
+        f"{line['description']}, {month_name(month)} true-up: due {line['amount']} "
+        f"({line['policy']}) less {billed} on the recurring invoice "
+        f"({row.halo_qty.normalize():f} seats)"
+    )
+    return DocumentLine(
+        kind="adjustment",
+        description=text,
+        quantity=Decimal(1),
+        unit_price=difference,
+        amount=difference,
+        subscription_id=row.subscription_id,
+        halo_item_id=item,
+        nominal_code=codes.get(item),
+    )
+
+
+def _recurring_changes(
+    targets: Mapping[int, list[DiffRow]], lines: Mapping[str, Mapping[str, Any]]
+) -> tuple[RecurringChange, ...]:
+    """Per recurring invoice, the lines to set: an item's first line takes the seats Pax8
+    counts less what the item's other lines already bill; an item with no line gets one."""
+    per_invoice: dict[int, list[RecurringLineChange]] = defaultdict(list)
+    fallback: int | None = None
+    for item, rows in sorted(targets.items()):
+        seats = sum((r.pax8_qty for r in rows), Decimal(0))
+        halo_lines = sorted({h.line_id: h for r in rows for h in r.halo_lines}.values(),
+                            key=lambda h: h.line_id)  # fmt: skip
+        first_line = lines[rows[0].subscription_id or ""]
+        price = None if _halo_priced(first_line) else Decimal(first_line["unit_price"])
+        if halo_lines:
+            head, rest = halo_lines[0], halo_lines[1:]
+            fallback = fallback if fallback is not None else head.invoice_id
+            quantity = max(seats - sum((h.quantity for h in rest), Decimal(0)), Decimal(0))
+            if quantity == head.quantity and price in (None, head.unit_price):
+                continue
+            per_invoice[head.invoice_id].append(
+                RecurringLineChange(
+                    head.line_id,
+                    item,
+                    head.description or first_line["description"],
+                    quantity,
+                    price,
+                    head.quantity,
+                    head.unit_price,
+                )
+            )
+        else:
+            per_invoice[0].append(
+                RecurringLineChange(
+                    None,
+                    item,
+                    first_line["description"],
+                    seats,
+                    Decimal(first_line["unit_price"]),
+                    Decimal(0),
+                    None,
+                )
+            )
+    added = per_invoice.pop(0, [])
+    if added and fallback is not None:
+        per_invoice[fallback].extend(added)
+    return tuple(
+        RecurringChange(invoice_id, tuple(changes))
+        for invoice_id, changes in sorted(per_invoice.items())
+    )
+
+
+def _document_line(
+    line: Mapping[str, Any],
+    client_id: int,
+    index: MappingIndex,
+    catalog: HaloCatalog,
+    destination: str,
+) -> DocumentLine:
+    product = line.get("product_id")
+    if product:
+        item = index.item_for(product, client_id)
+    else:
+        item = catalog.manual_items.get((client_id, line["description"]))
+    return DocumentLine(
+        kind=line["kind"],
+        description=line["description"],
+        quantity=Decimal(line["quantity"]),
+        unit_price=Decimal(line["unit_price"]),
+        amount=Decimal(line["amount"]),
+        subscription_id=line.get("subscription_id"),
+        halo_item_id=item,
+        nominal_code=None if item is None else catalog.nominal_codes.get(item),
+        qbo_item_id=catalog.qbo_items.get(item) if destination == "qbo" and item else None,
+    )
+
+
+def _document(
+    invoice: Mapping[str, Any],
+    batch_id: str,
+    month: str,
+    reference: str,
+    lines: tuple[DocumentLine, ...],
+    catalog: HaloCatalog,
+    destination: str,
+    *,
+    recurring: tuple[RecurringChange, ...] = (),
+) -> Document:
+    client_id = int(invoice["client_id"])
+    if destination == "halo-recurring":
+        # Halo applies its own tax codes to the adjustment lines.
+        subtotal, tax = sum((line.amount for line in lines), Decimal(0)), Decimal(0)
+        total = subtotal
+    else:
+        subtotal, tax, total = (Decimal(invoice[k]) for k in ("subtotal", "tax", "total"))
+    return Document(
+        reference=reference,
+        client_id=client_id,
+        client_name=invoice["client_name"],
+        month=month,
+        invoice_date=month_bounds(month)[1],
+        currency=invoice["currency"],
+        subtotal=subtotal,
+        tax=tax,
+        total=total,
+        note=f"trueup batch {batch_id}, {month_name(month)}, {invoice['client_name']}",
+        lines=lines,
+        qbo_customer_id=catalog.qbo_customers.get(client_id) if destination == "qbo" else None,
+        recurring=recurring,
+    )
+
+
+def missing_targets(document: Document, destination: str) -> list[str]:
+    """Why the document cannot post to `destination` as it is, one reason each. A Halo line
+    with no item goes as a free-text line: its UNMAPPED_SKU error was let through to get here;
+    QuickBooks needs an item on every line."""
+    problems = []
+    if destination == "qbo":
+        if document.qbo_customer_id is None:
+            problems.append("no QuickBooks customer: run `trueup qbo map suggest`")
+        unmapped = sorted({line.description for line in document.lines if not line.qbo_item_id})
+        if unmapped:
+            problems.append(f"no QuickBooks item for {_some(unmapped)}")
+    return problems
+
+
+def _some(names: Sequence[str], shown: int = 3) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")

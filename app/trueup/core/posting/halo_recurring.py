@@ -1,0 +1,220 @@
+"""The halo-recurring sink: true up clients' recurring invoices, plus a one-off adjustment invoice.
+
+A recurring invoice (RI) is changed by POSTing its header with its WHOLE line set: Halo may drop
+the lines a POST leaves out (halo-api.md §5, unconfirmed), so every line is echoed as Halo last
+showed it and only the listed lines get a new qty_order/unit_price. Lines a RecurringChange does
+not list (those opted out of vendor sync among them) go back exactly as they were.
+
+Setting a quantity is idempotent, so an RI write is never ambiguous for long: lookup re-reads the
+RIs and compares each listed line with its target. The RIs are read in bulk (the list with
+includelines, paged) and kept in the sink; a write forgets the RIs it sent until Halo shows them
+again, so a lost answer can never leave a stale line set to post (and a line added twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from trueup.core.posting.halo_invoice import (
+    CLIENT_FILTER_LIMIT,
+    HaloInvoiceSink,
+    decimal,
+    wire_price,
+)
+from trueup.core.posting.sink import Document, Posted, RecurringChange, RecurringLineChange
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import ApiError, Row
+
+# Amounts Halo derives from qty x price: echoing the old ones back with a new quantity would only
+# contradict it.
+_DERIVED_LINE_FIELDS = frozenset({"net_amount", "total_price", "tax_amount"})
+
+
+class HaloRecurringSink:
+    """Destination "halo-recurring": many RIs per `POST /api/RecurringInvoice`, then one
+    adjustment invoice per document that has proration lines (as halo-invoice makes them)."""
+
+    destination = "halo-recurring"
+
+    def __init__(self, client: HaloClient, *, batch_size: int = 20) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, not {batch_size}")
+        self.batch_size = batch_size
+        self._client = client
+        self._invoices = HaloInvoiceSink(client)
+        self._recurring: dict[int, Row] = {}  # RI id -> the RI with its lines, as Halo showed it
+        self._adjustments: dict[str, Posted] = {}  # reference -> its adjustment invoice
+
+    async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
+        """Posted when every listed line is at its target and the adjustment invoice, if the
+        document has one, exists."""
+        await self._read_recurring(documents, refresh=True)
+        adjusted = [document for document in documents if document.lines]
+        invoices = await self._invoices.lookup(adjusted)
+        for document in adjusted:
+            self._adjustments.pop(document.reference, None)
+        self._adjustments |= invoices
+        posted = {}
+        for document in documents:
+            if not all(self._in_effect(change) for change in document.recurring):
+                continue
+            if not document.lines:
+                posted[document.reference] = Posted(_recurring_label(document))
+            elif document.reference in invoices:
+                posted[document.reference] = invoices[document.reference]
+        return posted
+
+    async def create(self, documents: Sequence[Document]) -> list[Posted]:
+        """All the documents' RIs in one POST, then each adjustment invoice that lookup did not
+        find. A failure after other documents were written is ambiguous: lookup settles it."""
+        if len(documents) > self.batch_size:
+            raise ValueError(f"{self.destination} takes at most {self.batch_size} documents")
+        await self._read_recurring(documents, refresh=False)
+        headers = self._headers(documents, restore=False)
+        if headers:
+            await self._save(headers)
+        results = []
+        try:
+            for document in documents:
+                results.append(await self._adjustment(document))
+        except ApiError as error:
+            if error.ambiguous or len(documents) == 1:
+                raise
+            # The other documents' changes are in Halo: only a lookup can sort the batch out.
+            raise ApiError(
+                error.service, error.kind, error.status, str(error), ambiguous=True
+            ) from error
+        return results
+
+    async def void(self, document: Document, posted: Posted) -> None:
+        """Put listed lines back to their previous quantity and price (an added line to 0: it
+        stays, since removing a line relies on Halo dropping omitted lines), and void the
+        adjustment invoice."""
+        await self._read_recurring([document], refresh=True)
+        headers = self._headers([document], restore=True)
+        if headers:
+            await self._save(headers)
+        if document.lines:
+            await self._client.void_invoice(int(posted.remote_id))
+            self._adjustments.pop(document.reference, None)
+
+    # -- recurring invoices ------------------------------------------------------------------
+
+    async def _read_recurring(self, documents: Sequence[Document], *, refresh: bool) -> None:
+        """Bring the documents' RIs into the cache: all of them, or those it lacks."""
+        wanted = {change.recurring_invoice_id for change in _changes(documents)}
+        missing = wanted if refresh else wanted - self._recurring.keys()
+        if not missing:
+            return
+        clients = sorted(
+            {
+                document.client_id
+                for document in documents
+                if any(change.recurring_invoice_id in missing for change in document.recurring)
+            }
+        )
+        client_ids = clients if len(clients) <= CLIENT_FILTER_LIMIT else []
+        seen: set[int] = set()
+        pages = self._client.recurring_invoices(client_ids=client_ids, include_disabled=True)
+        async for page in pages:
+            for row in page:
+                if row.get("id") in missing and isinstance(row.get("lines"), list):
+                    self._recurring[row["id"]] = row
+                    seen.add(row["id"])
+        # Billed to another client's account, or listed without lines (whether the list carries
+        # lines is unconfirmed): a single GET always has them.
+        for recurring_id in sorted(missing - seen):
+            self._recurring[recurring_id] = await self._client.recurring_invoice(recurring_id)
+
+    async def _save(self, headers: list[Row]) -> None:
+        sent = {header["id"] for header in headers}
+        for recurring_id in sent:
+            self._recurring.pop(recurring_id)  # unknown until Halo shows it again
+        for row in await self._client.save_recurring_invoices(headers):
+            if row.get("id") in sent and isinstance(row.get("lines"), list):
+                self._recurring[row["id"]] = row
+
+    def _in_effect(self, change: RecurringChange) -> bool:
+        lines = self._recurring[change.recurring_invoice_id].get("lines", [])
+        for wanted in change.lines:
+            line = _target_line(lines, wanted)
+            if line is None or decimal(line.get("qty_order")) != wanted.quantity:
+                return False
+            if wanted.unit_price is not None and decimal(line.get("unit_price")) != wire_price(
+                wanted.unit_price
+            ):
+                return False
+        return True
+
+    def _headers(self, documents: Sequence[Document], *, restore: bool) -> list[Row]:
+        """One header per RI touched, each with its whole line set, targets applied."""
+        line_sets: dict[int, list[Row]] = {}
+        for change in _changes(documents):
+            recurring_id = change.recurring_invoice_id
+            if recurring_id not in line_sets:
+                current = self._recurring[recurring_id].get("lines", [])
+                line_sets[recurring_id] = [_echo(line) for line in current]
+            for wanted in change.lines:
+                _apply(line_sets[recurring_id], recurring_id, wanted, restore=restore)
+        return [{"id": recurring_id, "lines": lines} for recurring_id, lines in line_sets.items()]
+
+    async def _adjustment(self, document: Document) -> Posted:
+        if not document.lines:
+            return Posted(_recurring_label(document))
+        known = self._adjustments.get(document.reference)
+        if known is None:
+            known = await self._invoices.create_one(document)
+            self._adjustments[document.reference] = known
+        return known
+
+
+def _changes(documents: Iterable[Document]) -> Iterable[RecurringChange]:
+    return (change for document in documents for change in document.recurring)
+
+
+def _recurring_label(document: Document) -> str:
+    """The remote id of a document without an adjustment invoice: "RI -12" (or "RI -12 -13")."""
+    return " ".join(["RI", *(str(change.recurring_invoice_id) for change in document.recurring)])
+
+
+def _target_line(lines: list[Row], wanted: RecurringLineChange) -> Row | None:
+    """The line a change is about: by id, or for a line to add, the RI's line for that item."""
+    for line in lines:
+        if wanted.line_id is not None:
+            if line.get("id") == wanted.line_id:
+                return line
+        elif line.get("_itemid") == wanted.halo_item_id:
+            return line
+    return None
+
+
+def _echo(line: Row) -> Row:
+    return {key: value for key, value in line.items() if key not in _DERIVED_LINE_FIELDS}
+
+
+def _apply(
+    lines: list[Row], recurring_id: int, wanted: RecurringLineChange, *, restore: bool
+) -> None:
+    line = _target_line(lines, wanted)
+    quantity = wanted.previous_quantity if restore else wanted.quantity
+    price: Decimal | None = None
+    if wanted.unit_price is not None:
+        price = wanted.previous_unit_price if restore else wanted.unit_price
+    if line is None:
+        if restore:
+            return  # nothing of ours to put back
+        if wanted.line_id is not None:
+            raise ApiError(
+                "HaloPSA",
+                "bad_request",
+                None,
+                f"HaloPSA recurring invoice {recurring_id} has no line {wanted.line_id} any "
+                "more: sync Halo and build the batch again",
+            )
+        line = {"ihid": recurring_id, "_itemid": wanted.halo_item_id}
+        line["item_shortdescription"] = wanted.description
+        lines.append(line)
+    line["qty_order"] = quantity
+    if price is not None:
+        line["unit_price"] = wire_price(price)

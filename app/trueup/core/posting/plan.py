@@ -1,0 +1,415 @@
+"""What posting a batch would do, and the journal entries (the outbox) that make it happen.
+
+`plan_posting` reads: which approved invoices can post to a destination, which cannot and why
+(unapproved, lapsed, a mapping missing, already posted from another batch), the total per
+currency. `queue_posting` writes one PENDING journal entry per invoice, each holding its
+document, in one transaction; `posting_run.run_posting` then sends them.
+
+One invoice per client, month and destination: a client's month posted from one batch is
+refused from any other until it is voided, and the document posted again after a void gets the
+next reference (TU2611-420-2), since a voided document keeps its number at the destination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from trueup.core.batch.approval import approval_states
+from trueup.core.batch.build import load_batch
+from trueup.core.batch.facts import BatchError
+from trueup.core.billing.rules import Rules
+from trueup.core.diff.seats import DiffRow, seat_diff
+from trueup.core.mapping.index import MappingIndex, load_mapping_index
+from trueup.core.posting.crashpoints import crash_point
+from trueup.core.posting.documents import (
+    HaloCatalog,
+    invoice_document,
+    load_catalog,
+    missing_targets,
+    recurring_document,
+    reference_for,
+)
+from trueup.core.posting.sink import DESTINATIONS, Document
+from trueup.core.rules.current import current_rules
+from trueup.core.settings.operator import current_user
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+from trueup.core.store.logbook import log_event
+
+ENTRIES = m.table_of(m.PostingEntry)
+UNFINISHED = ("PENDING", "SENDING", "UNKNOWN")
+HALO_DESTINATIONS = ("halo-invoice", "halo-recurring")
+
+
+class PostingError(BatchError):
+    """Posting cannot go ahead; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    client_id: int
+    client_name: str
+    currency: str
+    total: Decimal
+    document: Document | None  # None when it cannot post
+    problem: str | None = None  # why it cannot post
+    entry_state: str | None = None  # its journal entry's state, if it has one
+
+
+@dataclass(frozen=True)
+class PostingPlan:
+    batch_id: str
+    month: str
+    destination: str
+    ready: list[Planned]  # to post (new, or an unfinished or rejected entry to finish)
+    done: list[Planned]  # already posted from this batch
+    blocked: list[Planned]  # with the reason each cannot post
+
+    def totals(self) -> dict[str, Decimal]:
+        sums: dict[str, Decimal] = {}
+        for planned in self.ready:
+            sums[planned.currency] = sums.get(planned.currency, Decimal(0)) + planned.total
+        return dict(sorted(sums.items()))
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    client_id: int
+    client_name: str
+    destination: str
+    action: str
+    reference: str
+    state: str
+    attempts: int
+    remote_id: str | None
+    remote_number: str | None
+    error: str | None
+    total: Decimal
+    currency: str
+
+
+def check_destination(destination: str) -> str:
+    if destination not in DESTINATIONS:
+        raise PostingError(
+            f"unknown destination {destination!r}: use one of {', '.join(DESTINATIONS)}"
+        )
+    return destination
+
+
+def plan_posting(
+    db: Database,
+    batch_id: str,
+    destination: str,
+    *,
+    today: date,
+    clients: Sequence[int] | None = None,
+) -> PostingPlan:
+    check_destination(destination)
+    stored = load_batch(db, batch_id)
+    states = {s.client_id: s for s in approval_states(db, batch_id, today=today)}
+    rules, _ = current_rules(db)
+    with db.read() as conn:
+        index = load_mapping_index(conn)
+        catalog = load_catalog(conn)
+        by_client: dict[int, list[_Entry]] = defaultdict(list)
+        for entry in _entries_of_month(conn, stored.month, destination):
+            by_client[entry.client_id].append(entry)
+    rows: dict[int, list[DiffRow]] = defaultdict(list)
+    if destination == "halo-recurring":
+        for row in seat_diff(db, stored.month, today=today):
+            rows[row.client_id].append(row)
+    wanted = None if clients is None else set(clients)
+    ready, done, blocked = [], [], []
+    for invoice in stored.body["invoices"]:
+        client_id = int(invoice["client_id"])
+        if wanted is not None and client_id not in wanted:
+            continue
+        base = (client_id, invoice["client_name"], invoice["currency"], Decimal(invoice["total"]))
+        mine = [e for e in by_client.get(client_id, ()) if e.destination == destination]
+        live = [e for e in by_client.get(client_id, ()) if e.state != "VOIDED"]
+        own = next((e for e in live if e.batch_id == batch_id and e in mine), None)
+        other = next((e for e in live if e is not own), None)
+        if own is not None and own.state == "POSTED":
+            done.append(Planned(*base, None, entry_state="POSTED"))
+            continue
+        if other is not None:
+            blocked.append(
+                Planned(
+                    *base,
+                    None,
+                    f"already {other.state.lower()} to {other.destination} from batch "
+                    f"{other.batch_id} as {other.reference}: void it first",
+                )
+            )
+            continue
+        if own is not None and own.state in UNFINISHED:
+            ready.append(Planned(*base, Document.from_json(own.payload), entry_state=own.state))
+            continue
+        if stored.states.get(client_id) == "held":
+            blocked.append(Planned(*base, None, "held by the operator"))
+            continue
+        state = states[client_id]
+        if state.status != "approved":
+            reason = (
+                "not approved"
+                if state.status == "unapproved"
+                else "approval lapsed: " + "; ".join(state.changes)
+            )
+            blocked.append(Planned(*base, None, reason))
+            continue
+        revision = 1 + sum(1 for e in mine if e.state == "VOIDED")
+        reference = (
+            own.reference
+            if own is not None
+            else reference_for(stored.month, client_id, revision, destination)
+        )
+        document = _document(
+            invoice, batch_id, stored.month, reference, destination, index, catalog, rules, rows
+        )
+        problems = missing_targets(document, destination)
+        if problems:
+            blocked.append(Planned(*base, None, "; ".join(problems)))
+            continue
+        ready.append(Planned(*base, document, entry_state=own.state if own else None))
+    return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
+
+
+def queue_posting(db: Database, plan: PostingPlan, *, by: str | None = None) -> int:
+    """Write the plan's new documents as PENDING entries (a rejected one gets its new document
+    and goes back to PENDING), in one transaction; returns how many entries were written."""
+    by = by or current_user()
+    now = datetime.now(UTC)
+    written = 0
+    with db.write() as conn:
+        for planned in plan.ready:
+            document = planned.document
+            if document is None or planned.entry_state in UNFINISHED:
+                continue
+            payload = document.to_json()
+            key = _idempotency_key(plan.destination, document.reference, "create", payload)
+            values: dict[str, Any] = {
+                "state": "PENDING",
+                "payload": payload,
+                "idempotency_key": key,
+                "error": None,
+                "updated_at": now,
+            }
+            if planned.entry_state == "REJECTED":
+                conn.execute(
+                    ENTRIES.update()
+                    .where(
+                        (ENTRIES.c.destination == plan.destination)
+                        & (ENTRIES.c.reference == document.reference)
+                        & (ENTRIES.c.action == "create")
+                    )
+                    .values(**values)
+                )
+            else:
+                conn.execute(
+                    insert(ENTRIES).values(
+                        batch_id=plan.batch_id,
+                        month=plan.month,
+                        client_id=planned.client_id,
+                        destination=plan.destination,
+                        action="create",
+                        reference=document.reference,
+                        created_at=now,
+                        created_by=by,
+                        **values,
+                    )
+                )
+            written += 1
+        if written:
+            log_event(
+                conn,
+                "info",
+                "posting_queued",
+                source="posting",
+                batch_id=plan.batch_id,
+                destination=plan.destination,
+                invoices=written,
+                totals={c: str(t) for c, t in plan.totals().items()},
+                by=by,
+            )
+    crash_point("queued")
+    return written
+
+
+def posting_entries(
+    db: Database, batch_id: str, destination: str | None = None, action: str | None = None
+) -> list[EntryView]:
+    """The batch's journal, in the order entries were written."""
+    query = select(ENTRIES).where(ENTRIES.c.batch_id == batch_id).order_by(ENTRIES.c.id)
+    if destination:
+        query = query.where(ENTRIES.c.destination == destination)
+    if action:
+        query = query.where(ENTRIES.c.action == action)
+    with db.read() as conn:
+        rows = conn.execute(query).all()
+    return [entry_view(r) for r in rows]
+
+
+def entry_view(row: Any) -> EntryView:
+    document = Document.from_json(row.payload)
+    return EntryView(
+        row.id,
+        row.client_id,
+        document.client_name,
+        row.destination,
+        row.action,
+        row.reference,
+        row.state,
+        row.attempts,
+        row.remote_id,
+        row.remote_number,
+        row.error,
+        document.total,
+        document.currency,
+    )
+
+
+@dataclass(frozen=True)
+class _Entry:
+    batch_id: str
+    client_id: int
+    destination: str
+    reference: str
+    state: str  # VOIDED for a posted document voided since
+    payload: str
+
+
+def _entries_of_month(conn: Connection, month: str, destination: str) -> list[_Entry]:
+    """The month's create entries at the destination's system (both Halo destinations bill
+    the client in Halo, so each blocks the other), a voided one shown as VOIDED."""
+    system = HALO_DESTINATIONS if destination in HALO_DESTINATIONS else (destination,)
+    where = (ENTRIES.c.month == month) & ENTRIES.c.destination.in_(system)
+    voided = {
+        (r.destination, r.reference)
+        for r in conn.execute(
+            select(ENTRIES.c.destination, ENTRIES.c.reference).where(
+                where & (ENTRIES.c.action == "void") & (ENTRIES.c.state == "POSTED")
+            )
+        )
+    }
+    return [
+        _Entry(
+            r.batch_id,
+            r.client_id,
+            r.destination,
+            r.reference,
+            "VOIDED" if (r.destination, r.reference) in voided else r.state,
+            r.payload,
+        )
+        for r in conn.execute(select(ENTRIES).where(where & (ENTRIES.c.action == "create")))
+    ]
+
+
+def _document(
+    invoice: dict[str, Any],
+    batch_id: str,
+    month: str,
+    reference: str,
+    destination: str,
+    index: MappingIndex,
+    catalog: HaloCatalog,
+    rules: Rules,
+    rows: Mapping[int, Sequence[DiffRow]],
+) -> Document:
+    client_id = int(invoice["client_id"])
+    if destination == "halo-recurring":
+        return recurring_document(
+            invoice,
+            batch_id=batch_id,
+            month=month,
+            reference=reference,
+            index=index,
+            catalog=catalog,
+            rules=rules,
+            diff_rows=rows.get(client_id, ()),
+        )
+    return invoice_document(
+        invoice,
+        batch_id=batch_id,
+        month=month,
+        reference=reference,
+        destination=destination,
+        index=index,
+        catalog=catalog,
+    )
+
+
+def _idempotency_key(destination: str, reference: str, action: str, payload: str) -> str:
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return f"{destination}:{reference}:{action}:{digest}"
+
+
+def queue_void(
+    db: Database,
+    batch_id: str,
+    destination: str,
+    clients: Sequence[int] | None = None,
+    *,
+    by: str | None = None,
+) -> int:
+    """Journal the void of the batch's posted documents (of `clients`, or all), one PENDING
+    void entry each, in one transaction; returns how many were queued."""
+    check_destination(destination)
+    by = by or current_user()
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        rows = conn.execute(
+            select(ENTRIES).where(
+                (ENTRIES.c.batch_id == batch_id) & (ENTRIES.c.destination == destination)
+            )
+        ).all()
+        voids = {r.reference for r in rows if r.action == "void"}
+        posted = [
+            r
+            for r in rows
+            if r.action == "create"
+            and r.state == "POSTED"
+            and r.reference not in voids
+            and (clients is None or r.client_id in clients)
+        ]
+        for row in posted:
+            conn.execute(
+                insert(ENTRIES).values(
+                    batch_id=batch_id,
+                    month=row.month,
+                    client_id=row.client_id,
+                    destination=destination,
+                    action="void",
+                    reference=row.reference,
+                    idempotency_key=_idempotency_key(
+                        destination, row.reference, "void", row.payload
+                    ),
+                    state="PENDING",
+                    payload=row.payload,
+                    remote_id=row.remote_id,
+                    remote_number=row.remote_number,
+                    created_at=now,
+                    created_by=by,
+                    updated_at=now,
+                )
+            )
+        if posted:
+            log_event(
+                conn,
+                "warning",
+                "void_queued",
+                source="posting",
+                batch_id=batch_id,
+                destination=destination,
+                references=[r.reference for r in posted],
+                by=by,
+            )
+    return len(posted)

@@ -1,0 +1,212 @@
+"""The `qbo` posting destination: one QuickBooks Online invoice per document, one at a time.
+
+Exactly once rests on our DocNumber (the document's reference): `lookup` finds invoices by it,
+QuickBooks refuses a second invoice with it (error 6140, answered here as "already posted"), and
+the `requestid` of a create is derived from the reference and the body, so a resend of the same
+document is answered with the first answer while QuickBooks still remembers it.
+
+A voided invoice, as QuickBooks keeps it: its DocNumber stays, TotalAmt is 0 and PrivateNote is
+"Voided". Both must hold for `lookup` to skip it (our own notes never read "Voided", and a live
+invoice of ours with a zero total still has our note). Since the number stays taken, posting a
+voided document again needs a new reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+
+from trueup.core.posting.sink import Document, DocumentLine, Posted
+from trueup.core.sources.http import ApiError, Row, encode_json
+from trueup.core.sources.qbo import QboClient, fault_code, parse_fault
+from trueup.core.values.parsing import to_decimal
+
+log = logging.getLogger("trueup.sink.qbo")
+
+MAX_REQUEST_ID = 50
+MAX_DOC_NUMBER = 21
+DUPLICATE_DOC_NUMBER = "6140"
+STALE_OBJECT = "5010"
+VOIDED_NOTE = "voided"
+
+
+def invoice_body(document: Document) -> Row:
+    """The Invoice to create for a document (accounting-and-reliability.md §1.3)."""
+    if not document.qbo_customer_id:
+        raise ApiError(
+            "QuickBooks",
+            "config",
+            None,
+            f"{document.client_name} has no QuickBooks customer: map the client before posting "
+            f"{document.reference} to QuickBooks",
+        )
+    if len(document.reference) > MAX_DOC_NUMBER:
+        raise ApiError(
+            "QuickBooks",
+            "config",
+            None,
+            f"{document.reference} is too long for a QuickBooks DocNumber "
+            f"(at most {MAX_DOC_NUMBER} characters)",
+        )
+    return {
+        "CustomerRef": {"value": document.qbo_customer_id},
+        "DocNumber": document.reference,
+        "TxnDate": document.invoice_date.isoformat(),
+        "CurrencyRef": {"value": document.currency},
+        "PrivateNote": document.note,
+        "Line": [_line(line) for line in document.lines],
+    }
+
+
+def _line(line: DocumentLine) -> Row:
+    detail: Row = {"Qty": line.quantity, "UnitPrice": line.unit_price}
+    if line.qbo_item_id is not None:
+        detail = {"ItemRef": {"value": line.qbo_item_id}, **detail}
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": line.amount,
+        "Description": line.description,
+        "SalesItemLineDetail": detail,
+    }
+
+
+def request_id(reference: str, body: Row) -> str:
+    """Deterministic: the same document gives the same id, a changed body a new one."""
+    digest = hashlib.sha256(encode_json(body).encode()).hexdigest()
+    prefix = reference[:MAX_DOC_NUMBER]
+    return f"{prefix}-{digest}"[:MAX_REQUEST_ID]
+
+
+def is_voided(invoice: Row) -> bool:
+    note = str(invoice.get("PrivateNote") or "").strip().lower()
+    return note == VOIDED_NOTE and _number(invoice.get("TotalAmt")) == 0
+
+
+class QboSink:
+    """The Sink protocol (trueup.core.posting.sink) for QuickBooks Online invoices."""
+
+    destination = "qbo"
+    batch_size = 1
+
+    def __init__(self, client: QboClient) -> None:
+        self._client = client
+
+    async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
+        wanted = {document.reference for document in documents}
+        found: dict[str, Row] = {}
+        for invoice in await self._client.invoices_by_doc_number(wanted):
+            number = invoice.get("DocNumber")
+            if number not in wanted or is_voided(invoice):
+                continue
+            earlier = found.get(number)
+            if earlier is not None:
+                log.warning(
+                    "QuickBooks has invoices %s and %s with DocNumber %s; taking the first",
+                    earlier.get("Id"),
+                    invoice.get("Id"),
+                    number,
+                )
+                if _id_order(earlier) <= _id_order(invoice):
+                    continue
+            found[number] = invoice
+        return {number: _posted(invoice) for number, invoice in found.items()}
+
+    async def create(self, documents: Sequence[Document]) -> list[Posted]:
+        if len(documents) > self.batch_size:
+            raise ValueError(f"the qbo sink creates one document per call, not {len(documents)}")
+        return [await self._create(document) for document in documents]
+
+    async def void(self, document: Document, posted: Posted) -> None:
+        invoice = await self._client.get_invoice(posted.remote_id)
+        if invoice.get("DocNumber") != document.reference:
+            raise ApiError(
+                "QuickBooks",
+                "bad_request",
+                None,
+                f"QuickBooks invoice {posted.remote_id} has DocNumber "
+                f"{invoice.get('DocNumber')!r}, not {document.reference}: not voiding it",
+            )
+        for attempt in (1, 2):
+            if is_voided(invoice):
+                return
+            try:
+                await self._client.void_invoice(posted.remote_id, str(invoice.get("SyncToken")))
+                return
+            except ApiError as error:
+                # Someone changed it since we read it: read it again, once.
+                if fault_code(error) != STALE_OBJECT or attempt == 2:
+                    raise
+            invoice = await self._client.get_invoice(posted.remote_id)
+
+    async def _create(self, document: Document) -> Posted:
+        body = invoice_body(document)
+        try:
+            invoice = await self._client.create_invoice(body, request_id(document.reference, body))
+        except ApiError as error:
+            if fault_code(error) != DUPLICATE_DOC_NUMBER:
+                raise
+            return await self._already_posted(document, error)
+        _check_totals(document, invoice)
+        return _posted(invoice)
+
+    async def _already_posted(self, document: Document, error: ApiError) -> Posted:
+        """QuickBooks says the DocNumber is taken: the document is there, unless voided."""
+        found = await self.lookup([document])
+        if document.reference in found:
+            return found[document.reference]
+        fault = parse_fault(error.body)
+        holder = re.search(r"TxnId=(\w+)", fault.detail if fault else "")
+        holder_text = f" (transaction {holder.group(1)})" if holder else ""
+        raise ApiError(
+            "QuickBooks",
+            "bad_request",
+            error.status,
+            f"QuickBooks already uses DocNumber {document.reference}{holder_text} on a voided "
+            "invoice or another kind of transaction: posting it again needs a new number",
+            body=error.body,
+        ) from error
+
+
+def _posted(invoice: Row) -> Posted:
+    number = invoice.get("DocNumber")
+    return Posted(str(invoice["Id"]), str(number) if number is not None else None)
+
+
+def _id_order(invoice: Row) -> tuple[int, str]:
+    identifier = str(invoice.get("Id", ""))
+    return (int(identifier), "") if identifier.isdigit() else (1 << 62, identifier)
+
+
+def _check_totals(document: Document, invoice: Row) -> None:
+    """Warn when QuickBooks' invoice differs from what was sent (a tax engine, a rounding)."""
+    sent = [line.amount for line in document.lines]
+    got = [
+        _number(line.get("Amount"))
+        for line in invoice.get("Line") or []
+        if isinstance(line, dict) and line.get("DetailType") == "SalesItemLineDetail"
+    ]
+    problems: list[str] = []
+    if got != sent:
+        problems.append(f"line amounts {_amounts(got)} (sent {_amounts(sent)})")
+    total = _number(invoice.get("TotalAmt"))
+    if total != document.total:
+        problems.append(f"TotalAmt {total} (expected {document.total})")
+    if problems:
+        log.warning(
+            "QuickBooks invoice %s (%s) differs from the document: %s",
+            invoice.get("Id"),
+            document.reference,
+            "; ".join(problems),
+        )
+
+
+def _number(value: object) -> Decimal | None:
+    """An amount as Decimal; the client parses JSON numbers as Decimal, a float is taken too."""
+    return to_decimal(repr(value) if isinstance(value, float) else value)
+
+
+def _amounts(values: Sequence[Decimal | None]) -> str:
+    return "[" + ", ".join(str(value) for value in values) + "]"

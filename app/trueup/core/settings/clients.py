@@ -1,0 +1,115 @@
+"""Building the API clients from the config, the environment and the secret store."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import httpx
+
+from trueup.core.settings.config import ConfigError, Settings
+from trueup.core.settings.secrets import Secrets
+from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
+from trueup.core.sources.pax8 import PAX8_RATE_LIMIT, Pax8Client
+from trueup.core.sources.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
+
+
+def client_limits_off() -> bool:
+    """TRUEUP_CLIENT_RATE_LIMITS=off: only for benchmarks against a sandbox serving without
+    limits; against the real services the client-side limiter is what keeps 429s away."""
+    return os.environ.get("TRUEUP_CLIENT_RATE_LIMITS", "").lower() == "off"
+
+
+def pax8_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Pax8Client:
+    if not settings.pax8.client_id:
+        raise ConfigError(
+            "Pax8 is not configured: run `trueup connect pax8` "
+            "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET"
+        )
+    secret = (secrets or Secrets(settings)).client_secret("pax8", settings.pax8.client_id)
+    rate = None if client_limits_off() else PAX8_RATE_LIMIT
+    return Pax8Client(
+        settings.pax8.url, settings.pax8.client_id, secret, rate=rate, transport=transport
+    )
+
+
+def halo_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> HaloClient:
+    halo = settings.halo
+    if not halo.url or not halo.client_id:
+        raise ConfigError(
+            "HaloPSA is not configured: run `trueup connect halo` "
+            "or set TRUEUP_HALO_URL, TRUEUP_HALO_CLIENT_ID and "
+            "TRUEUP_HALO_CLIENT_SECRET"
+        )
+    secret = (secrets or Secrets(settings)).client_secret("halo", halo.client_id)
+    return HaloClient(
+        halo.url,
+        halo.auth_url or None,
+        halo.client_id,
+        secret,
+        scope=halo.scope,
+        tenant=halo.tenant or None,
+        rate=None if client_limits_off() else HALO_RATE_LIMIT,
+        transport=transport,
+    )
+
+
+def qbo_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> QboClient:
+    """The QuickBooks client; each refresh token Intuit rotates in is stored before use."""
+    qbo = settings.qbo
+    if not qbo.realm_id or not qbo.client_id:
+        raise ConfigError(
+            "QuickBooks is not configured: run `trueup connect qbo` or set TRUEUP_QBO_REALM, "
+            "TRUEUP_QBO_CLIENT_ID, TRUEUP_QBO_CLIENT_SECRET and TRUEUP_QBO_REFRESH_TOKEN"
+        )
+    secrets = secrets or Secrets(settings)
+    store = secrets.refresh_tokens(qbo.realm_id)
+    return QboClient(
+        qbo.url,
+        qbo.realm_id,
+        qbo.client_id,
+        secrets.client_secret("qbo", qbo.client_id),
+        store.load(),
+        store.save,
+        token_url=qbo.token_url or token_url_for(qbo.url),
+        rate=None if client_limits_off() else QBO_RATE_LIMIT,
+        transport=transport,
+    )
+
+
+def sandbox_clients(
+    transports: Mapping[str, httpx.AsyncBaseTransport], credentials: dict[str, dict[str, str]]
+) -> tuple[Pax8Client, HaloClient]:
+    """Clients wired to in-process simulators: the same code path as the real services."""
+    pax8 = credentials["pax8"]
+    halo = credentials["halo"]
+    return (
+        Pax8Client(
+            "http://pax8.sandbox/v1",
+            pax8["client_id"],
+            pax8["client_secret"],
+            transport=transports["pax8"],
+        ),
+        HaloClient(
+            "http://halo.sandbox",
+            "http://halo.sandbox/auth",
+            halo["client_id"],
+            halo["client_secret"],
+            transport=transports["halo"],
+        ),
+    )

@@ -1,0 +1,227 @@
+"""`trueup doctor`: is this install fit to sync and post, and if not, what to do about it.
+
+Each check is one line: ok, warn, fail (or skip), with the fix when there is one. Nothing here
+ever reads a secret's value into a message: credentials are only located (see core/secrets.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import keyring
+
+from trueup.core.settings.config import ConfigError, Settings, load_settings
+from trueup.core.settings.connections import Connections, ConnectionState
+from trueup.core.settings.paths import data_dir
+from trueup.core.settings.secrets import secrets_file
+from trueup.core.store.backup import backups_dir, list_backups, restore_hint
+from trueup.core.store.database import APP_MARKER, SCHEMA_VERSION
+
+Status = Literal["ok", "warn", "fail", "skip"]
+
+# The WAL-reset bug (sqlite.org/wal.html#walresetbug) can corrupt a WAL database written by
+# several connections at once; 3.7.0 to 3.51.2 have it.
+SQLITE_FIXED = (3, 51, 3)
+REQUIRED_SOURCES = ("pax8", "halo")  # a sync needs both; QuickBooks only for posting to it
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    message: str
+    fix: str = ""
+
+
+def run_doctor(
+    config_path: Path, db_path: Path, *, offline: bool, connections: Connections | None = None
+) -> list[Check]:
+    """Every check, in the order a user would fix them."""
+    checks: list[Check] = []
+    settings: Settings | None = None
+    try:
+        settings = load_settings(config_path)
+        where = "parses" if config_path.exists() else "absent: defaults and environment in use"
+        checks.append(Check("config", "ok", f"{config_path} {where}"))
+    except ConfigError as exc:
+        checks.append(Check("config", "fail", str(exc), f"edit {config_path}"))
+    states: list[ConnectionState] = []
+    if settings is not None:
+        connections = connections or Connections(settings)
+        states = connections.states()
+        checks.extend(_credentials(state) for state in states)
+        checks.append(_keyring(settings))
+    checks.append(_store(db_path))
+    checks.extend(_permissions(config_path, db_path, settings))
+    checks.append(_sqlite_version())
+    if connections is not None:
+        checks.extend(_connectivity(connections, states, offline=offline))
+    return checks
+
+
+def _credentials(state: ConnectionState) -> Check:
+    name = f"credentials {state.source}"
+    if not state.configured:
+        if state.source in REQUIRED_SOURCES:
+            return Check(
+                name, "fail", f"{state.name} is not configured", f"trueup connect {state.source}"
+            )
+        return Check(name, "skip", f"{state.name} is not configured (needed only to post to it)")
+    problem = state.problem
+    if problem:
+        return Check(name, "fail", f"{state.name}: {problem}", f"trueup connect {state.source}")
+    places = [loc.where for loc in (state.secret, state.token) if loc is not None]
+    return Check(name, "ok", f"{state.name} {state.account}; secret in {', '.join(places)}")
+
+
+def _keyring(settings: Settings) -> Check:
+    if settings.secrets.backend != "keyring":
+        return Check("keyring", "ok", f"not used: [secrets] backend = {settings.secrets.backend}")
+    backend = keyring.get_keyring()
+    name = getattr(backend, "name", type(backend).__name__)
+    try:
+        viable = backend.priority > 0
+    except Exception:  # a backend may fail while saying how usable it is: then it is not
+        viable = False
+    if viable:
+        return Check("keyring", "ok", f"{name} (usable)")
+    return Check(
+        "keyring",
+        "warn",
+        f"{name}: no usable OS keyring; secrets must come from TRUEUP_*_CLIENT_SECRET or an "
+        "encrypted file",
+        'set [secrets] backend = "encrypted-file" (trueup connect SOURCE --secrets encrypted-file)',
+    )
+
+
+def _store(path: Path) -> Check:
+    """Integrity and schema version, read-only: a doctor never changes the file it examines."""
+    if not path.exists():
+        return Check("database", "warn", f"no store yet at {path}", "trueup sync creates it")
+    if path.stat().st_size == 0:
+        return Check("database", "warn", f"{path} is empty", "trueup sync fills it")
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            meta = (
+                dict(conn.execute("SELECT key, value FROM schema_meta").fetchall())
+                if "schema_meta" in tables
+                else {}
+            )
+    except sqlite3.DatabaseError as exc:
+        return Check("database", "fail", f"{path} cannot be read ({exc})", restore_hint(path))
+    if verdict != ["ok"]:
+        return Check("database", "fail", f"{path} is corrupt ({verdict[0]})", restore_hint(path))
+    if meta.get("app") != APP_MARKER:
+        return Check(
+            "database", "fail", f"{path} is not a trueup store", "choose another file with --db"
+        )
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        return Check(
+            "database",
+            "fail",
+            f"{path} has schema {version}, newer than this trueup's {SCHEMA_VERSION}",
+            "upgrade trueup",
+        )
+    if version < SCHEMA_VERSION:
+        return Check(
+            "database",
+            "warn",
+            f"{path}: schema {version}; the next command migrates it to {SCHEMA_VERSION}",
+        )
+    return Check("database", "ok", f"{path}: integrity ok, schema {version}")
+
+
+def _permissions(config_path: Path, db_path: Path, settings: Settings | None) -> list[Check]:
+    """Folders 0700 and files 0600: group and others must not read the store or the config."""
+    if os.name == "nt":
+        return [Check("permissions", "skip", "not checked on Windows (ACLs, not modes)")]
+    wanted = [(folder, 0o700) for folder in _unique([db_path.parent, data_dir()])]
+    wanted.append((backups_dir(db_path), 0o700))
+    wanted.extend((Path(f"{db_path}{suffix}"), 0o600) for suffix in ("", "-wal", "-shm"))
+    wanted.extend((backup, 0o600) for backup in list_backups(db_path))
+    wanted.append((config_path, 0o600))
+    if settings is not None and settings.secrets.backend == "encrypted-file":
+        wanted.append((secrets_file(), 0o600))
+    problems = []
+    for path, mode in wanted:
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_uid != os.getuid():
+            problems.append(
+                Check(
+                    "permissions",
+                    "warn",
+                    f"{path} belongs to another user",
+                    "keep trueup's files in a folder of your own (--db, --config)",
+                )
+            )
+        elif stat.S_IMODE(info.st_mode) & 0o077:
+            problems.append(
+                Check(
+                    "permissions",
+                    "fail",
+                    f"{path} is {stat.S_IMODE(info.st_mode):o}, open to other users",
+                    f"chmod {mode:o} {path}",
+                )
+            )
+    return problems or [Check("permissions", "ok", "folders 0700, files 0600")]
+
+
+def _sqlite_version() -> Check:
+    found = sqlite3.sqlite_version
+    if sqlite3.sqlite_version_info >= SQLITE_FIXED:
+        return Check("sqlite", "ok", f"SQLite {found}")
+    return Check(
+        "sqlite",
+        "warn",
+        f"SQLite {found} has the WAL-reset bug (rare corruption under concurrent writers; "
+        "fixed in 3.51.3)",
+        "use a Python built with SQLite 3.51.3 or later; meanwhile run one trueup at a time",
+    )
+
+
+def _connectivity(
+    connections: Connections, states: list[ConnectionState], *, offline: bool
+) -> list[Check]:
+    checks: dict[str, Check] = {}
+    to_test = []
+    for state in states:
+        name = f"connection {state.source}"
+        if offline:
+            checks[state.source] = Check(name, "skip", "not tested (--offline)")
+        elif state.problem:
+            checks[state.source] = Check(name, "skip", f"not tested: {state.problem}")
+        else:
+            to_test.append(state.source)
+
+    async def test_all() -> None:
+        results = await asyncio.gather(*(connections.check(source) for source in to_test))
+        for result in results:
+            status: Status = "ok" if result.ok else "fail"
+            checks[result.source] = Check(f"connection {result.source}", status, result.message)
+
+    if to_test:
+        asyncio.run(test_all())
+    return [checks[state.source] for state in states]
+
+
+def _unique(paths: list[Path]) -> Iterator[Path]:
+    seen: set[Path] = set()
+    for path in paths:
+        resolved = path.expanduser().resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            yield path

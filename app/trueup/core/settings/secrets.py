@@ -1,0 +1,215 @@
+"""Secrets: the environment wins, else the store the config chose (the OS keyring, or the
+encrypted file the user opted into with `[secrets] backend = "encrypted-file"`).
+
+Values never reach the config file, the database, a log or a message: only where a secret
+lives is ever said ("OS keyring"), never what it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from trueup.core.settings.config import ConfigError, Settings
+from trueup.core.settings.paths import data_dir
+from trueup.core.settings.secret_backends import (
+    EncryptedFileStore,
+    KeyringStore,
+    PassphraseSource,
+    SecretError,
+    SecretStore,
+    StoreUnavailableError,
+)
+
+__all__ = ["SecretError", "SecretLocation", "Secrets"]
+
+SOURCES = ("pax8", "halo", "qbo")
+PASSPHRASE_ENV = "TRUEUP_SECRETS_PASSPHRASE"
+SECRETS_FILE_ENV = "TRUEUP_SECRETS_FILE"
+REFRESH_TOKEN_ENV = "TRUEUP_QBO_REFRESH_TOKEN"
+
+
+def secret_env(source: str) -> str:
+    return f"TRUEUP_{source.upper()}_CLIENT_SECRET"
+
+
+def secrets_file(env: Mapping[str, str] = os.environ) -> Path:
+    """The encrypted file's place: TRUEUP_SECRETS_FILE, else beside the database."""
+    return Path(env[SECRETS_FILE_ENV]) if env.get(SECRETS_FILE_ENV) else data_dir() / "secrets.enc"
+
+
+def passphrase_from_env(env: Mapping[str, str] = os.environ) -> PassphraseSource:
+    """The passphrase for hosts where nobody types it (cron, the workbench)."""
+
+    def passphrase(creating: bool) -> str:
+        value = env.get(PASSPHRASE_ENV)
+        if not value:
+            raise StoreUnavailableError(
+                f"the encrypted secrets file needs its passphrase: set {PASSPHRASE_ENV}"
+            )
+        return value
+
+    return passphrase
+
+
+@dataclass(frozen=True)
+class SecretLocation:
+    """Where a secret lives, in words, and whether it is there."""
+
+    where: str  # "environment (TRUEUP_PAX8_CLIENT_SECRET)", "OS keyring", "encrypted file"
+    found: bool
+    problem: str = ""  # why it is not there or cannot be looked at
+
+
+class Secrets:
+    """The secrets of one config: client secrets and the QuickBooks refresh token."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        env: Mapping[str, str] = os.environ,
+        store: SecretStore | None = None,
+        passphrase: PassphraseSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.env = env
+        self.store = store or _configured_store(settings, env, passphrase)
+
+    def client_secret(self, source: str, client_id: str) -> str:
+        """The secret for `source`; SecretError says how to provide it."""
+        from_env = self.env.get(secret_env(source))
+        if from_env:
+            return from_env
+        try:
+            secret = self.store.get(_client_key(source, client_id))
+        except StoreUnavailableError as exc:
+            raise SecretError(f"{exc}{self.fallbacks(source)}") from None
+        if not secret:
+            raise SecretError(
+                f"no {source} client secret in the {self.store.where}: run "
+                f"`trueup connect {source}` or set {secret_env(source)}"
+            )
+        return secret
+
+    def save_client_secret(self, source: str, client_id: str, secret: str) -> None:
+        try:
+            self.store.set(_client_key(source, client_id), secret)
+        except StoreUnavailableError as exc:
+            raise SecretError(f"{exc}{self.fallbacks(source)}") from None
+
+    def check_store(self, source: str) -> None:
+        """Raise SecretError now if the store cannot be used (before a test, say)."""
+        try:
+            self.store.get(_client_key(source, ""))
+        except StoreUnavailableError as exc:
+            raise SecretError(f"{exc}{self.fallbacks(source)}") from None
+
+    def locate(self, source: str, client_id: str) -> SecretLocation:
+        """Where the secret would be read from, without ever returning it."""
+        name = secret_env(source)
+        if self.env.get(name):
+            return SecretLocation(f"environment ({name})", True)
+        try:
+            found = bool(self.store.get(_client_key(source, client_id)))
+        except StoreUnavailableError as exc:
+            return SecretLocation(self.store.where, False, f"{exc}{self.fallbacks(source)}")
+        except SecretError as exc:
+            return SecretLocation(self.store.where, False, str(exc))
+        return SecretLocation(self.store.where, found, "" if found else "no secret stored")
+
+    def refresh_tokens(self, realm_id: str) -> RefreshTokenStore:
+        return RefreshTokenStore(self, realm_id)
+
+    def fallbacks(self, source: str) -> str:
+        """What else to do when the store cannot be used: the end of a one-line message."""
+        if isinstance(self.store, EncryptedFileStore):
+            return f" (or set {secret_env(source)} in the environment)"
+        return (
+            f": set {secret_env(source)} in the environment, or keep secrets in an encrypted "
+            f"file: `trueup connect {source} --secrets encrypted-file` "
+            '(README: "Connecting for real")'
+        )
+
+
+class RefreshTokenStore:
+    """The QuickBooks refresh token. Intuit rotates it on every refresh, so `save` keeps the
+    new one durably before the access token that came with it is used.
+
+    TRUEUP_QBO_REFRESH_TOKEN seeds it; the stored token remembers which seed it grew from, so
+    a new seed (consent given again elsewhere) wins over what was stored from the old one.
+    """
+
+    def __init__(self, secrets: Secrets, realm_id: str) -> None:
+        self._secrets = secrets
+        self._name = f"qbo:{realm_id}:refresh_token"
+
+    def load(self) -> str | None:
+        return self._current()[0]
+
+    def locate(self) -> SecretLocation:
+        """Where `load` takes the token from, without returning it."""
+        try:
+            return self._current()[1]
+        except SecretError as exc:
+            return SecretLocation(self._secrets.store.where, False, str(exc))
+
+    def save(self, token: str) -> None:
+        seed = self._secrets.env.get(REFRESH_TOKEN_ENV) or ""
+        entry = json.dumps({"token": token, "seed": _fingerprint(seed) if seed else ""})
+        try:
+            self._secrets.store.set(self._name, entry)
+        except StoreUnavailableError as exc:
+            raise SecretError(
+                f"cannot keep QuickBooks' new refresh token, which must be stored before it "
+                f"is used ({exc}){self._hint()}"
+            ) from None
+
+    def _current(self) -> tuple[str | None, SecretLocation]:
+        seed = self._secrets.env.get(REFRESH_TOKEN_ENV) or ""
+        from_env = (seed, SecretLocation(f"environment ({REFRESH_TOKEN_ENV})", True))
+        where = self._secrets.store.where
+        try:
+            stored = self._secrets.store.get(self._name)
+        except StoreUnavailableError as exc:
+            if seed:
+                return from_env  # saving the rotated one will say what is wrong
+            raise SecretError(f"{exc}{self._hint()}") from None
+        if stored:
+            entry = json.loads(stored)
+            if not seed or entry.get("seed") == _fingerprint(seed):
+                return str(entry["token"]), SecretLocation(where, True)
+        if seed:
+            return from_env
+        return None, SecretLocation(where, False, "no refresh token stored")
+
+    def _hint(self) -> str:
+        if isinstance(self._secrets.store, EncryptedFileStore):
+            return ""
+        return ": keep secrets in an encrypted file (`trueup connect qbo --secrets encrypted-file`)"
+
+
+def _configured_store(
+    settings: Settings, env: Mapping[str, str], passphrase: PassphraseSource | None
+) -> SecretStore:
+    backend = settings.secrets.backend
+    if backend == "keyring":
+        return KeyringStore()
+    if backend == "encrypted-file":
+        return EncryptedFileStore(secrets_file(env), passphrase or passphrase_from_env(env))
+    raise ConfigError(
+        f'{settings.path}: [secrets] backend must be "keyring" or "encrypted-file", not {backend!r}'
+    )
+
+
+def _client_key(source: str, client_id: str) -> str:
+    return f"{source}:{client_id}"
+
+
+def _fingerprint(seed: str) -> str:
+    """Which seed a stored token grew from: a short digest, never the seed itself."""
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]

@@ -1,0 +1,391 @@
+"""QuickBooks Online API client: rotating refresh tokens, the query language, invoices.
+
+QuickBooks rotates the refresh token on refresh. The client hands each new one to
+`on_refresh_token`, which must store it durably, before the access token that came with it is
+used: if storing fails, nothing is sent with that access token. Every call carries
+minorversion=75 (accounting-and-reliability.md §1.2), and Fault bodies become one-line ApiErrors
+naming QuickBooks' error code, with the parsed body kept in `ApiError.body`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import time
+from collections.abc import Awaitable, Callable, Generator, Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import httpx
+
+from trueup.core.sources.http import (
+    DEFAULT_RETRY,
+    ApiClient,
+    ApiError,
+    Clock,
+    RateLimit,
+    RetryPolicy,
+    Row,
+    Sleep,
+)
+
+QBO_URL = "https://quickbooks.api.intuit.com"
+INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+QBO_RATE_LIMIT = RateLimit(500, 60)  # per app and company
+MINOR_VERSION = "75"
+MAX_PAGE_SIZE = 1000  # QBO serves at most 1000 rows per query
+DOC_NUMBERS_PER_QUERY = 50  # keeps the query URL short
+RECONNECT = "reconnect with `trueup connect qbo`"
+
+OnRefreshToken = Callable[[str], Awaitable[None] | None]
+
+
+def token_url_for(base_url: str) -> str:
+    """Intuit's token endpoint for Intuit's API hosts; a sandbox serves it on its own host."""
+    host = urlsplit(base_url.strip()).hostname or ""
+    if host == "intuit.com" or host.endswith(".intuit.com"):
+        return INTUIT_TOKEN_URL
+    return base_url.strip().rstrip("/") + TOKEN_PATH
+
+
+@dataclass(frozen=True)
+class QboTokens:
+    """The answer to a grant; repr never shows the tokens."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: int
+    refresh_token_expires_in: int | None = None
+
+
+@dataclass(frozen=True)
+class QboFault:
+    """The first error of a QuickBooks Fault body."""
+
+    code: str
+    message: str
+    detail: str
+    type: str
+
+    def __str__(self) -> str:
+        text = f"QuickBooks error {self.code or '?'}: {self.message}"
+        if self.detail and self.detail != self.message:
+            text += f" ({self.detail})"
+        return text if len(text) <= 240 else text[:239] + "…"
+
+
+def parse_fault(body: Any) -> QboFault | None:
+    """The API's `{"Fault": {"Error": [{Message, Detail, code}], type}}`, or the gateway's
+    lower-case `{"fault": {"error": [{message, detail, code}], type}}` (its 401s)."""
+    if not isinstance(body, dict):
+        return None
+    fault = body.get("Fault", body.get("fault"))
+    if not isinstance(fault, dict):
+        return None
+    errors = fault.get("Error", fault.get("error"))
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict):
+        return None
+
+    def text(name: str) -> str:
+        value = first.get(name.capitalize(), first.get(name))
+        return " ".join(str(value).split()) if value is not None else ""
+
+    # The gateway packs its message as "message=AuthenticationFailed; errorCode=003200; ..."
+    message = text("message")
+    packed = re.match(r"message=([^;]+)", message)
+    return QboFault(
+        code=text("code"),
+        message=packed.group(1).strip() if packed else message,
+        detail=text("detail"),
+        type=str(fault.get("type") or ""),
+    )
+
+
+def fault_code(error: ApiError) -> str | None:
+    """The QuickBooks error code of a refusal ("6140", "5010", ...), if it carried a Fault."""
+    fault = parse_fault(error.body)
+    return fault.code if fault else None
+
+
+def qbo_string(value: str) -> str:
+    """A quoted string literal for a QBO query; quotes and backslashes are backslash-escaped."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class _BasicAuthAtTokenUrl(httpx.Auth):
+    """HTTP Basic client authentication, sent to the token endpoint only."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
+        self._token_url = _endpoint(httpx.URL(token_url))
+        self._basic = httpx.BasicAuth(client_id, client_secret)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _endpoint(request.url) == self._token_url:
+            yield from self._basic.auth_flow(request)
+        else:
+            yield request
+
+
+def _endpoint(url: httpx.URL) -> tuple[str, str, int | None, str]:
+    return url.scheme, url.host, url.port, url.path
+
+
+class QboClient(ApiClient):
+    service = "QuickBooks"
+    url_env = "TRUEUP_QBO_URL"
+    token_url_env = "TRUEUP_QBO_URL"
+    credential_envs = ("TRUEUP_QBO_CLIENT_ID", "TRUEUP_QBO_CLIENT_SECRET")
+    url_example = QBO_URL
+
+    def __init__(
+        self,
+        base_url: str,
+        realm_id: str,
+        client_id: str,
+        client_secret: str,
+        refresh_token: str | None,
+        on_refresh_token: OnRefreshToken,
+        *,
+        token_url: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate: RateLimit | None = QBO_RATE_LIMIT,
+        concurrency: int = 4,
+        page_size: int = MAX_PAGE_SIZE,
+        timeout: httpx.Timeout | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"QBO pages hold 1 to {MAX_PAGE_SIZE} rows, not {page_size}")
+        super().__init__(
+            base_url,
+            client_id,
+            client_secret,
+            transport=transport,
+            rate=rate,
+            concurrency=concurrency,
+            timeout=timeout,
+            retry=retry,
+            sleep=sleep,
+            clock=clock,
+        )
+        if not realm_id.strip():
+            raise self._error("config", "no QuickBooks company: set TRUEUP_QBO_REALM (realmId)")
+        self.realm_id = realm_id.strip()
+        self.token_url = self._checked_url(token_url, self.token_url_env)
+        self._refresh_token = refresh_token or None
+        self._on_refresh_token = on_refresh_token
+        self._page_size = page_size
+        self._last_auth_fault: QboFault | None = None
+        self._http.auth = _BasicAuthAtTokenUrl(self.token_url, client_id, client_secret)
+
+    # -- OAuth -------------------------------------------------------------------------------
+
+    async def exchange_authorization_code(self, code: str, redirect_uri: str) -> QboTokens:
+        """Trade a consent's authorization code for tokens; the refresh token is stored through
+        `on_refresh_token` before this returns, and later calls refresh from it."""
+        async with self._token_lock:
+            tokens = await self._grant(
+                {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+            )
+            await self._adopt_refresh_token(tokens.refresh_token)
+            self._token = None  # the next call refreshes: proof the stored token works
+        return tokens
+
+    async def _fetch_token(self) -> tuple[str, int]:
+        if not self._refresh_token:
+            raise self._error(
+                "auth", f"no QuickBooks refresh token: {RECONNECT} or set TRUEUP_QBO_REFRESH_TOKEN"
+            )
+        tokens = await self._grant(
+            {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+        )
+        await self._adopt_refresh_token(tokens.refresh_token)
+        return tokens.access_token, tokens.expires_in
+
+    async def _grant(self, form: dict[str, str]) -> QboTokens:
+        """POST a grant to the token endpoint (Basic client authentication)."""
+        call = replace(
+            self._call("POST", "", "token", None),
+            url=self.token_url,
+            where=self.token_url,
+            env=self.token_url_env,
+            content=urlencode(form).encode(),
+            content_type="application/x-www-form-urlencoded",
+        )
+        body = await self._perform(call)
+        access = body.get("access_token") if isinstance(body, dict) else None
+        refresh = body.get("refresh_token") if isinstance(body, dict) else None
+        if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
+            raise self._error(
+                "bad_response",
+                f"QuickBooks' token endpoint at {self.token_url} answered without an access and "
+                f"a refresh token: check {self.token_url_env}",
+            )
+        return QboTokens(
+            access,
+            refresh,
+            expires_in=_seconds(body.get("expires_in")) or 3600,
+            refresh_token_expires_in=_seconds(body.get("x_refresh_token_expires_in")),
+        )
+
+    async def _adopt_refresh_token(self, new: str) -> None:
+        """Make `new` the refresh token and have it stored; raise if storing fails."""
+        if new == self._refresh_token:
+            return  # QuickBooks hands back the same one for about a day
+        # Kept even if storing fails: the server may already refuse the old one, and a later
+        # refresh in this run then still works and stores its successor.
+        self._refresh_token = new
+        try:
+            stored = self._on_refresh_token(new)
+            if inspect.isawaitable(stored):
+                await stored
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}".replace(new, "***")
+            raise self._error(
+                "config",
+                f"QuickBooks issued a new refresh token but storing it failed ({reason}); "
+                "nothing was sent with it: fix that and run again",
+            ) from exc
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def query(self, entity: str, where: str | None = None) -> list[Row]:
+        """Every row of `SELECT * FROM entity [WHERE where]`, page by page."""
+        if not entity.isidentifier():
+            raise ValueError(f"not a QBO entity name: {entity!r}")
+        select = f"SELECT * FROM {entity}" + (f" WHERE {where}" if where else "")
+        rows: list[Row] = []
+        first_ids: set[Any] = set()
+        while True:
+            text = f"{select} STARTPOSITION {len(rows) + 1} MAXRESULTS {self._page_size}"
+            body = await self._api("GET", "query", params={"query": text})
+            response = self._object(body.get("QueryResponse", {}), "/query")
+            page = self._rows(response.get(entity), "/query")
+            if page and page[0].get("Id") in first_ids:  # STARTPOSITION was ignored
+                raise self._unexpected("/query", f"a next page of {entity}")
+            first_ids.update(row.get("Id") for row in page[:1])
+            rows.extend(page)
+            if len(page) < self._page_size:
+                return rows
+
+    async def customers(self) -> list[Row]:
+        """Every customer, inactive ones included (QBO hides them unless asked)."""
+        return await self.query("Customer", "Active IN (true, false)")
+
+    async def items(self) -> list[Row]:
+        return await self.query("Item", "Active IN (true, false)")
+
+    async def invoices_by_doc_number(self, numbers: Iterable[str]) -> list[Row]:
+        """The invoices whose DocNumber is one of `numbers` (voided ones included)."""
+        unique = sorted(set(numbers))
+        rows: list[Row] = []
+        for start in range(0, len(unique), DOC_NUMBERS_PER_QUERY):
+            chunk = unique[start : start + DOC_NUMBERS_PER_QUERY]
+            where = f"DocNumber IN ({', '.join(qbo_string(n) for n in chunk)})"
+            rows.extend(await self.query("Invoice", where))
+        return rows
+
+    # -- invoices ----------------------------------------------------------------------------
+
+    async def create_invoice(self, body: Row, request_id: str) -> Row:
+        """Create an invoice; QBO answers a repeated `request_id` with the first answer."""
+        answer = await self._api("POST", "invoice", params={"requestid": request_id}, json=body)
+        return self._object(answer.get("Invoice"), "/invoice")
+
+    async def get_invoice(self, invoice_id: str) -> Row:
+        answer = await self._api("GET", f"invoice/{quote(invoice_id, safe='')}")
+        return self._object(answer.get("Invoice"), "/invoice")
+
+    async def void_invoice(self, invoice_id: str, sync_token: str) -> Row:
+        """Void an invoice at its current SyncToken (a stale one is QBO error 5010)."""
+        body = {"Id": invoice_id, "SyncToken": sync_token}
+        answer = await self._api("POST", "invoice", params={"operation": "void"}, json=body)
+        return self._object(answer.get("Invoice"), "/invoice")
+
+    async def _api(
+        self, method: str, resource: str, *, params: dict[str, str] | None = None, json: Any = None
+    ) -> Row:
+        path = f"/v3/company/{quote(self.realm_id, safe='')}/{resource}"
+        query = {**(params or {}), "minorversion": MINOR_VERSION}
+        return self._object(await self.request(method, path, params=query, json=json), path)
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _refusal(self, call: Any, response: httpx.Response) -> ApiError:
+        error = super()._refusal(call, response)
+        body = _json(response)
+        if call.purpose == "token":
+            if isinstance(body, dict) and body.get("error") == "invalid_grant":
+                return self._error(
+                    "auth",
+                    f"QuickBooks refused the refresh token or authorization code "
+                    f"({response.status_code} invalid_grant): it expired, was revoked or was "
+                    f"replaced; {RECONNECT}",
+                    response.status_code,
+                )
+            return error
+        fault = parse_fault(body)
+        if fault is None:
+            return error
+        hints = {
+            "permission": self._permission_hint(call.method, call.path),
+            "not_found": self._not_found_hint(),
+            "server": "try again later",
+        }
+        hint = hints.get(error.kind)
+        return ApiError(
+            self.service,
+            "not_found" if fault.code == "610" else error.kind,
+            response.status_code,
+            f"QuickBooks refused {call.method} {call.path} ({response.status_code}): {fault}"
+            + (f"; {hint}" if hint else ""),
+            ambiguous=error.ambiguous,
+            body=body,
+        )
+
+    async def _send(self, call: Any, token: str | None) -> httpx.Response:
+        response = await super()._send(call, token)
+        if response.status_code == 401 and call.purpose == "data":
+            self._last_auth_fault = parse_fault(_json(response))
+        return response
+
+    def _fresh_token_hint(self, method: str, path: str) -> str:
+        fault = f"{self._last_auth_fault}; " if self._last_auth_fault else ""
+        return f"{fault}the app's access to company {self.realm_id} ended: {RECONNECT}"
+
+    def _credentials_hint(self) -> str:
+        return f"check {self.credential_envs[0]} / {self.credential_envs[1]}"
+
+    def _permission_hint(self, method: str, path: str) -> str:
+        return f"check TRUEUP_QBO_REALM ({self.realm_id}) is the company trueup was connected to"
+
+    def _not_found_hint(self) -> str:
+        return (
+            f"check {self.url_env} is the host root ({self.url_example}; trueup adds "
+            "/v3/company/...), or the record is gone"
+        )
+
+    def _redact(self, text: str) -> str:
+        text = super()._redact(text)
+        return text.replace(self._refresh_token, "***") if self._refresh_token else text
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _seconds(value: Any) -> int | None:
+    try:
+        return max(1, int(Decimal(str(value))))
+    except (InvalidOperation, ValueError, OverflowError):
+        return None

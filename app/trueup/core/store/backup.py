@@ -1,0 +1,99 @@
+"""Backups of the store: taken before every posting run, so a bad day can be undone.
+
+Copies go through SQLite's online backup API, which reads a consistent snapshot even while
+another connection writes (a `cp` of a WAL database can copy half a transaction). Each copy is
+a standalone file (rollback journal, no -wal beside it), 0600 in a 0700 folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trueup.core.store.database import Database
+
+DEFAULT_KEEP = 20
+_STAMP = "%Y%m%dT%H%M%SZ"
+
+
+def backups_dir(db_path: Path) -> Path:
+    """Backups sit beside the database they copy, so a store given with --db keeps its own."""
+    return db_path.expanduser().parent / "backups"
+
+
+def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> Path:
+    """Copy the store to backups/<stem>-<UTC stamp>-<reason>.sqlite; keep the newest `keep`."""
+    folder = backups_dir(db.path)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    target = _free_name(folder, db.path.stem, datetime.now(UTC).strftime(_STAMP), _slug(reason))
+    partial = target.with_name(target.name + ".partial")  # never mistaken for a backup
+    os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
+    try:
+        with (
+            closing(sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)) as source,
+            closing(sqlite3.connect(partial)) as copy,
+        ):
+            source.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+        partial.chmod(0o600)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    _prune(db.path, keep)
+    return target
+
+
+def list_backups(db_path: Path) -> list[Path]:
+    """The backups of this store, oldest first."""
+    folder = backups_dir(db_path)
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"{re.escape(db_path.stem)}-(\d{{8}}T\d{{6}}Z)-[a-z0-9-]+\.sqlite")
+    found = []
+    for candidate in folder.iterdir():
+        match = pattern.fullmatch(candidate.name)
+        if match:
+            found.append((match.group(1), candidate.stat().st_mtime_ns, candidate))
+    return [path for *_, path in sorted(found)]
+
+
+def latest_backup(db_path: Path) -> Path | None:
+    backups = list_backups(db_path.expanduser())
+    return backups[-1] if backups else None
+
+
+def restore_hint(db_path: Path) -> str:
+    """How to get a usable store back, naming the newest backup when there is one."""
+    latest = latest_backup(db_path)
+    if latest is None:
+        return "no backup of it exists; move it aside and sync again into a new file"
+    return (
+        f"the latest backup is {latest}; to restore it, move {db_path} (and any -wal/-shm "
+        f"beside it) aside, then copy the backup to {db_path}"
+    )
+
+
+def _free_name(folder: Path, stem: str, stamp: str, reason: str) -> Path:
+    """Two backups in the same second get -2, -3... after the reason."""
+    target = folder / f"{stem}-{stamp}-{reason}.sqlite"
+    count = 2
+    while target.exists():
+        target = folder / f"{stem}-{stamp}-{reason}-{count}.sqlite"
+        count += 1
+    return target
+
+
+def _slug(reason: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", reason.lower()).strip("-") or "manual"
+
+
+def _prune(db_path: Path, keep: int) -> None:
+    for old in list_backups(db_path)[: -max(keep, 1)]:
+        old.unlink(missing_ok=True)

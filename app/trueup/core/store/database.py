@@ -1,0 +1,253 @@
+"""Opening the local SQLite file: pragmas, permissions, schema version and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import SQLModel
+
+from trueup.core.store import tables as models  # also registers the tables on SQLModel.metadata
+from trueup.core.store.backup import restore_hint
+from trueup.core.values.parsing import commitment_end
+
+APP_MARKER = "trueup"
+SCHEMA_VERSION = 7
+
+
+def _add_tables(*names: str) -> Callable[[Connection], None]:
+    def add(conn: Connection) -> None:
+        SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[n] for n in names])
+
+    return add
+
+
+def _commitment_end_and_period_index(conn: Connection) -> None:
+    """The commitment's end day as a column (reading it out of the raw JSON of every
+    subscription cost the batch ~0.2 s) and the invoice items by period."""
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(pax8_subscription)")}
+    if "commitment_end" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pax8_subscription ADD COLUMN commitment_end DATE")
+    # The sync's own reading of the raw JSON, so migrated and synced stores agree.
+    ends = []
+    for sub_id, raw in conn.exec_driver_sql("SELECT id, raw FROM pax8_subscription"):
+        end = commitment_end(json.loads(raw))
+        ends.append({"id": sub_id, "end": end.isoformat() if end else None})
+    if ends:
+        update = "UPDATE pax8_subscription SET commitment_end = :end WHERE id = :id"
+        conn.execute(text(update), ends)
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_pax8_invoice_item_period "
+        "ON pax8_invoice_item (start_period, end_period)"
+    )
+
+
+def _covering_indexes(conn: Connection) -> None:
+    """The batch's reads of subscriptions and invoice items from indexes alone (models.py)."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pax8_subscription_company_id")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pax8_invoice_item_period")
+    for model in (models.Pax8Subscription, models.Pax8InvoiceItem):
+        for index in models.table_of(model).indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _line_digest(conn: Connection) -> None:
+    """Batches keep a digest of their lines; those stored before have none (their body is read).
+    A store older than schema 3 already has it: step 3 makes the table as it is now."""
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(invoice_batch)")}
+    if "line_digest" not in columns:
+        conn.exec_driver_sql("ALTER TABLE invoice_batch ADD COLUMN line_digest TEXT")
+
+
+# version -> the step that brings a store from version-1 to it. A new store is created at the
+# latest version directly; these run on stores written by an older trueup.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
+    3: _add_tables("rules_document", "invoice_batch", "batch_invoice_state", "batch_override"),
+    4: _add_tables(
+        "approval",
+        "posting_entry",
+        "qbo_customer",
+        "qbo_item",
+        "qbo_customer_mapping",
+        "qbo_item_mapping",
+    ),
+    5: _commitment_end_and_period_index,
+    6: _covering_indexes,
+    7: _line_digest,
+}
+
+
+class StoreError(Exception):
+    """The local file cannot be used; the message says why and what to do."""
+
+
+class Database:
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction, taking SQLite's write lock up front (BEGIN IMMEDIATE)."""
+        with _store_errors(self.path), self.engine.connect() as conn:
+            conn = conn.execution_options(begin_immediate=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: a consistent snapshot that never blocks the writer (WAL)."""
+        with _store_errors(self.path), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(path: Path) -> Database:
+    """Open (creating if needed) the store at `path`, migrating an older schema."""
+    path = path.expanduser()
+    _prepare_file(path)
+    version = _identify(path)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 15})
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    database = Database(path, engine)
+    try:
+        _create_or_migrate(database, version)
+    except BaseException:
+        engine.dispose()
+        raise
+    for suffix in ("", "-wal", "-shm"):
+        sidecar = Path(f"{path}{suffix}")
+        if sidecar.exists():
+            sidecar.chmod(0o600)
+    return database
+
+
+def _prepare_file(path: Path) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory; give --db a file name")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            # Create it 0600 before SQLite does, so no other user can ever read it.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except PermissionError:
+        raise StoreError(
+            f"cannot create {path}: permission denied; "
+            "choose a writable place with --db or TRUEUP_DB"
+        ) from None
+    except OSError as exc:
+        raise StoreError(f"cannot create {path}: {exc.strerror}") from None
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise StoreError(
+            f"{path} is read-only (SQLite also needs to write beside it, in {path.parent}); "
+            "fix the permissions or choose another file with --db"
+        )
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+    cursor = dbapi_conn.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=15000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("begin_immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _identify(path: Path) -> int | None:
+    """The schema version of an existing trueup store, None for a new file.
+
+    Read-only, before any pragma: a file that is not ours must be left byte for byte as it was.
+    """
+    if path.stat().st_size == 0:
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            meta = (
+                dict(conn.execute("SELECT key, value FROM schema_meta").fetchall())
+                if "schema_meta" in tables
+                else {}
+            )
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(_describe(path, exc)) from None
+    if not tables:
+        return None
+    if meta.get("app") != APP_MARKER:
+        raise StoreError(
+            f"{path} is a SQLite file of another application, not a trueup store; "
+            "choose another file with --db"
+        )
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer trueup (schema {version}, this one "
+            f"knows {SCHEMA_VERSION}); upgrade trueup"
+        )
+    return version
+
+
+def _create_or_migrate(database: Database, version: int | None) -> None:
+    with database.write() as conn:
+        if version is None:
+            SQLModel.metadata.create_all(conn)
+            _set_meta(conn, "app", APP_MARKER)
+            _set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+            return
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](conn)
+            _set_meta(conn, "schema_version", str(step))
+
+
+def _set_meta(conn: Connection, key: str, value: str) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO schema_meta(key, value) VALUES (:k, :v) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        ),
+        {"k": key, "v": value},
+    )
+
+
+@contextmanager
+def _store_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's failures into one line naming the file and the way out."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreError(_describe(path, exc.orig)) from exc
+    except DatabaseError as exc:
+        raise StoreError(_describe(path, exc.orig)) from exc
+
+
+def _describe(path: Path, error: Any) -> str:
+    message = str(error)
+    if "not a database" in message or "malformed" in message:
+        return (
+            f"{path} is not a usable SQLite database (corrupt or another format): "
+            f"{restore_hint(path)}, or choose another file with --db"
+        )
+    if "readonly" in message or "read-only" in message:
+        return f"{path} is read-only; fix its permissions or choose another file with --db"
+    if "locked" in message or "busy" in message:
+        return f"{path} is busy: another trueup is writing to it; try again when it finishes"
+    if "unable to open" in message:
+        return f"cannot open {path}: check that its folder exists and is writable"
+    return f"{path}: {message}"

@@ -1,0 +1,328 @@
+"""How each synced API object becomes a row: its table, its key and its parsed columns.
+
+Parsing is tolerant: a record without its identity is refused (counted as failed); any other
+missing or malformed value becomes NULL in its column, while the raw JSON keeps what was sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+
+from trueup.core.store import tables as m
+from trueup.core.values.parsing import (
+    commitment_end,
+    parse_day,
+    parse_instant,
+    to_bool,
+    to_decimal,
+    to_int,
+    to_str,
+)
+
+Row = dict[str, Any]
+
+
+class RecordError(ValueError):
+    """A record that cannot be stored at all (no usable identity)."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    table: Table
+    parse: Callable[[dict[str, Any], dict[str, Any]], Row]
+    # How a sync replaces the stored rows with the fetched ones:
+    #   "all"    the fetch is the complete list: rows not fetched are deleted
+    #   "scoped" the fetch is complete within each scope (a parent id): rows of a fetched scope
+    #            that were not fetched are deleted, other scopes are left alone
+    #   "upsert" rows not fetched are kept (e.g. older invoices outside the window)
+    replace: str
+    scope_column: str | None = None
+    label: str = ""
+
+
+def _text_id(raw: dict[str, Any], field: str = "id") -> str:
+    value = raw.get(field)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RecordError(f"no '{field}'")
+    return str(value)
+
+
+def _int_id(raw: dict[str, Any], field: str = "id") -> int:
+    value = to_int(raw.get(field))
+    if value is None:
+        raise RecordError(f"'{field}' is not an integer: {raw.get(field)!r}")
+    return value
+
+
+def _instant(value: Any) -> Any:
+    return parse_instant(value)
+
+
+def pax8_company(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _text_id(raw),
+        "name": to_str(raw.get("name")),
+        "external_id": to_str(raw.get("externalId")),
+        "status": to_str(raw.get("status")),
+        "bill_on_behalf": to_bool(raw.get("billOnBehalfOfEnabled")),
+        "updated_at": _instant(raw.get("updatedDate")),
+    }
+
+
+def pax8_product(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _text_id(raw),
+        "name": to_str(raw.get("name")),
+        "vendor_name": to_str(raw.get("vendorName")),
+        "sku": to_str(raw.get("sku")),
+        "vendor_sku": to_str(raw.get("vendorSku")),
+    }
+
+
+def _commitment_term(raw: dict[str, Any]) -> str | None:
+    # The 2022 wire called it "commitment"; today it is "commitmentTerm".
+    commitment = raw.get("commitmentTerm", raw.get("commitment"))
+    return to_str(commitment.get("term")) if isinstance(commitment, dict) else None
+
+
+def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _text_id(raw),
+        "company_id": to_str(raw.get("companyId")),
+        "product_id": to_str(raw.get("productId")),
+        "product_name": to_str(raw.get("productName")),
+        "quantity": to_decimal(raw.get("quantity")),
+        "status": to_str(raw.get("status")),
+        "billing_term": to_str(raw.get("billingTerm")),
+        "commitment_term": _commitment_term(raw),
+        "commitment_end": commitment_end(raw),
+        "price": to_decimal(raw.get("price")),
+        "partner_cost": to_decimal(raw.get("partnerCost")),
+        "currency": to_str(raw.get("currencyCode")),
+        "start_at": _instant(raw.get("startDate")),
+        "end_at": _instant(raw.get("endDate")),
+        "billing_start": parse_day(raw.get("billingStart")),
+        "created_at": _instant(raw.get("createdDate")),
+        "updated_at": _instant(raw.get("updatedDate")),
+    }
+
+
+def pax8_snapshot(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    # extra: the subscription it belongs to and its place in the history, newest first.
+    return {
+        "subscription_id": _text_id(extra, "subscription_id"),
+        "position": _int_id(extra, "position"),
+        "quantity": to_decimal(raw.get("quantity")),
+        "status": to_str(raw.get("status")),
+        "price": to_decimal(raw.get("price")),
+        "partner_cost": to_decimal(raw.get("partnerCost")),
+        "updated_at": _instant(raw.get("updatedDate")),
+        "end_at": _instant(raw.get("endDate")),
+    }
+
+
+def pax8_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _text_id(raw),
+        "invoice_date": parse_day(raw.get("invoiceDate")),
+        "due_date": parse_day(raw.get("dueDate")),
+        "status": to_str(raw.get("status")),
+        "company_id": to_str(raw.get("companyId")),
+        "total": to_decimal(raw.get("total")),
+        "balance": to_decimal(raw.get("balance")),
+        "currency": to_str(raw.get("currencyCode")),
+    }
+
+
+def pax8_invoice_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _text_id(raw),
+        "invoice_id": _text_id(extra, "invoice_id"),
+        "type": to_str(raw.get("type")),
+        "company_id": to_str(raw.get("companyId")),
+        "subscription_id": to_str(raw.get("subscriptionId")),
+        "product_id": to_str(raw.get("productId")),
+        "sku": to_str(raw.get("sku")),
+        "term": to_str(raw.get("term")),
+        "start_period": parse_day(raw.get("startPeriod")),
+        "end_period": parse_day(raw.get("endPeriod")),
+        "quantity": to_decimal(raw.get("quantity")),
+        "price": to_decimal(raw.get("price")),
+        "cost": to_decimal(raw.get("cost")),
+        "subtotal": to_decimal(raw.get("subTotal")),
+        "cost_total": to_decimal(raw.get("costTotal")),
+        "total": to_decimal(raw.get("total")),
+        "currency": to_str(raw.get("currencyCode")),
+    }
+
+
+def pax8_usage_summary(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _text_id(raw),
+        "month": _text_id(extra, "month"),
+        "subscription_id": to_str(raw.get("subscriptionId") or extra.get("subscription_id")),
+        "company_id": to_str(raw.get("companyId")),
+        "product_id": to_str(raw.get("productId")),
+        "resource_group": to_str(raw.get("resourceGroup")),
+        "current_charges": to_decimal(raw.get("currentCharges")),
+        "partner_total": to_decimal(raw.get("partnerTotal")),
+        "currency": to_str(raw.get("currencyCode")),
+        "is_trial": to_bool(raw.get("isTrial")),
+    }
+
+
+def halo_client(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _int_id(raw),
+        "name": to_str(raw.get("name")),
+        "inactive": to_bool(raw.get("inactive")),
+        "toplevel_id": to_int(raw.get("toplevel_id")),
+        "ref": to_str(raw.get("ref")),
+        "accounts_id": to_str(raw.get("accountsid")),
+    }
+
+
+def halo_site(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _int_id(raw),
+        "client_id": to_int(raw.get("client_id")),
+        "name": to_str(raw.get("name")),
+        "inactive": to_bool(raw.get("inactive")),
+    }
+
+
+def halo_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    inactive = to_bool(raw.get("inactive"))
+    status = to_int(raw.get("status"))
+    return {
+        "id": _int_id(raw),
+        "name": to_str(raw.get("name")),
+        "inactive": inactive if inactive is not None else (status not in (None, 0)),
+        "supplier_part_code": to_str(raw.get("supplier_part_code")),
+        "internal_reference": to_str(raw.get("internalreference")),
+        "external_reference": to_str(raw.get("externalreference")),
+        "recurring_price": to_decimal(raw.get("recurringprice")),
+        "recurring_cost": to_decimal(raw.get("recurringcost")),
+    }
+
+
+def halo_recurring_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _int_id(raw),
+        "client_id": to_int(raw.get("client_id")),
+        "disabled": to_bool(raw.get("disabled")),
+        "reference": to_str(raw.get("reference")),
+        "currency": to_str(raw.get("currency_code") or raw.get("currency")),
+    }
+
+
+def halo_recurring_invoice_line(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _int_id(raw),
+        "invoice_id": _int_id(raw if "ihid" in raw else extra, "ihid"),
+        "item_id": to_int(raw.get("_itemid")),
+        "description": to_str(raw.get("item_shortdescription")),
+        "quantity": to_decimal(raw.get("qty_order")),
+        "unit_price": to_decimal(raw.get("unit_price")),
+        "unit_cost": to_decimal(raw.get("unit_cost")),
+        "inactive": to_bool(raw.get("isinactive")),
+    }
+
+
+def halo_licence(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    active = to_bool(raw.get("is_active"))
+    return {
+        "id": _int_id(raw),
+        "client_id": to_int(raw.get("client_id")),
+        "name": to_str(raw.get("name")),
+        "count": to_decimal(raw.get("count")),
+        "third_party_product": to_str(raw.get("third_party_product")),
+        "third_party_client_id": to_str(raw.get("thirdparty_client_id")),
+        "active": active if not to_bool(raw.get("deleted")) else False,
+    }
+
+
+def halo_external_link(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
+    return {
+        "id": _int_id(raw),
+        "table_id": to_int(raw.get("table_id")),
+        "halo_id": to_int(raw.get("halo_id")),
+        "third_party_id": to_str(raw.get("third_party_id")),
+        "third_party_type": to_str(raw.get("third_party_type")),
+    }
+
+
+def _entity(
+    name: str,
+    model: Any,
+    parse: Callable[[dict[str, Any], dict[str, Any]], Row],
+    replace: str,
+    label: str,
+    scope_column: str | None = None,
+) -> Entity:
+    return Entity(name, m.table_of(model), parse, replace, scope_column, label)
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        _entity("pax8_company", m.Pax8Company, pax8_company, "all", "companies"),
+        _entity("pax8_product", m.Pax8Product, pax8_product, "upsert", "products"),
+        _entity("pax8_subscription", m.Pax8Subscription, pax8_subscription, "all", "subscriptions"),
+        _entity(
+            "pax8_subscription_snapshot",
+            m.Pax8SubscriptionSnapshot,
+            pax8_snapshot,
+            "scoped",
+            "history snapshots",
+            "subscription_id",
+        ),
+        _entity("pax8_invoice", m.Pax8Invoice, pax8_invoice, "upsert", "invoices"),
+        _entity(
+            "pax8_invoice_item",
+            m.Pax8InvoiceItem,
+            pax8_invoice_item,
+            "scoped",
+            "invoice items",
+            "invoice_id",
+        ),
+        _entity(
+            "pax8_usage_summary",
+            m.Pax8UsageSummary,
+            pax8_usage_summary,
+            "upsert",
+            "usage summaries",
+        ),
+        _entity("halo_client", m.HaloClient, halo_client, "all", "clients"),
+        _entity("halo_site", m.HaloSite, halo_site, "all", "sites"),
+        _entity("halo_item", m.HaloItem, halo_item, "all", "items"),
+        _entity(
+            "halo_recurring_invoice",
+            m.HaloRecurringInvoice,
+            halo_recurring_invoice,
+            "all",
+            "recurring invoices",
+        ),
+        _entity(
+            "halo_recurring_invoice_line",
+            m.HaloRecurringInvoiceLine,
+            halo_recurring_invoice_line,
+            "all",
+            "recurring invoice lines",
+        ),
+        _entity("halo_licence", m.HaloLicence, halo_licence, "all", "licences"),
+        _entity(
+            "halo_external_link", m.HaloExternalLink, halo_external_link, "all", "external links"
+        ),
+    )
+}
+
+SOURCE_ENTITIES = {
+    "pax8": [name for name in ENTITIES if name.startswith("pax8_")],
+    "halo": [name for name in ENTITIES if name.startswith("halo_")],
+}

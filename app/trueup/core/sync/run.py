@@ -1,0 +1,494 @@
+"""`trueup sync`: pull Pax8 and Halo into the store, both at once, each applied atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from trueup.core.settings.config import MIN_LOG_RETENTION_DAYS
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import ApiClient, ApiError
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database, StoreError
+from trueup.core.store.logbook import log_event
+from trueup.core.sync.lock import LockHeld, exclusive, lock_path
+from trueup.core.sync.staging import (
+    EntityCounts,
+    Stager,
+    apply_run,
+    fail_run,
+    recover_stale_runs,
+    start_run,
+)
+from trueup.core.values.parsing import month_start, parse_instant
+
+logger = logging.getLogger("trueup.sync")
+
+# (source, what, done, total or None)
+Report = Callable[[str, str, int, int | None], None]
+
+# Usage (arrears) products are not flagged as such in the catalogue: an Azure plan is known by
+# its name, any other by Pax8 billing it in arrears on an invoice.
+_USAGE_NAME = re.compile(r"azure plan|azure subscription|consumption|usage", re.IGNORECASE)
+
+
+DEFAULT_LOG_RETENTION_DAYS = 90
+SOURCES = ("pax8", "halo")
+
+
+class SyncBusyError(Exception):
+    """Another trueup process is syncing into the same file."""
+
+
+@dataclass
+class SourceResult:
+    source: str
+    status: str  # ok | failed | interrupted
+    run_id: int
+    seconds: float
+    counts: dict[str, EntityCounts] = field(default_factory=dict)
+    error: str | None = None
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+
+
+async def sync_sources(
+    db: Database,
+    *,
+    pax8: Pax8Client | None,
+    halo: HaloClient | None,
+    today: date,
+    report: Report | None = None,
+    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS,
+) -> list[SourceResult]:
+    """Sync every given source concurrently; each one commits all of its data or none of it.
+
+    Only one sync runs per store at a time: a second one raises SyncBusyError and does nothing.
+    At the end, log entries older than `log_retention_days` are deleted.
+    """
+    with ExitStack() as held:
+        try:
+            held.enter_context(exclusive(lock_path(db.path)))
+        except LockHeld as holder:
+            raise _refused(db, str(holder)) from None
+        claim_sync(db)
+        jobs: list[Awaitable[SourceResult]] = []
+        if pax8 is not None:
+            jobs.append(_run_source(db, "pax8", pax8, _Pax8Fetch(pax8, db, today, report).run))
+        if halo is not None:
+            jobs.append(_run_source(db, "halo", halo, _HaloFetch(halo, report).run))
+        results = list(await asyncio.gather(*jobs))
+        prune_log(db, log_retention_days)
+        return results
+
+
+def _refused(db: Database, pid: str) -> SyncBusyError:
+    """Log the skipped sync (the monitoring screen shows overlapping schedules) and say why."""
+    who = f" (pid {pid})" if pid.isdigit() else ""
+    try:
+        with db.write() as conn:
+            log_event(conn, "WARNING", "sync skipped", reason=f"another sync{who} is in progress")
+    except StoreError:
+        pass  # the other sync holds the write lock too long: the refusal is still said
+    return SyncBusyError(
+        f"sync in progress: another trueup{who} is syncing into {db.path}; "
+        "this one did nothing — wait for it to finish"
+    )
+
+
+def prune_log(db: Database, retention_days: int, *, now: datetime | None = None) -> int:
+    """Delete log entries older than the retention (never less than 30 days); how many went."""
+    days = max(retention_days, MIN_LOG_RETENTION_DAYS)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    table = m.table_of(m.LogEvent)
+    with db.write() as conn:
+        gone = conn.execute(delete(table).where(table.c.at < cutoff))
+    return int(gone.rowcount)
+
+
+def claim_sync(db: Database) -> None:
+    """Refuse to start while another live process syncs; clear runs a dead process left.
+
+    Under the lock no other trueup of this version syncs; this also catches one on a store
+    shared with an older trueup that took no lock.
+    """
+    runs = m.table_of(m.SyncRun)
+    with db.read() as conn:
+        running = conn.execute(
+            select(runs.c.id, runs.c.pid, runs.c.host).where(runs.c.status == "running")
+        ).all()
+    for run in running:
+        if run.host == socket.gethostname() and run.pid and _alive(run.pid):
+            raise SyncBusyError(
+                f"sync in progress: another trueup (pid {run.pid}) is syncing into {db.path}; "
+                "wait for it to finish"
+            )
+    recover_stale_runs(db)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _run_source(
+    db: Database, source: str, client: ApiClient, fetch: Callable[[Stager], Awaitable[None]]
+) -> SourceResult:
+    started = time.monotonic()
+    run_id = start_run(db, source, pid=os.getpid(), host=socket.gethostname())
+    stager = Stager(db, run_id)
+    result = SourceResult(source, "ok", run_id, 0.0)
+    try:
+        await fetch(stager)
+        result.counts = apply_run(db, run_id, source, stager, stats=_stats(client))
+    except ApiError as exc:
+        result.status, result.error = "failed", str(exc)
+    except Exception as exc:  # a bug or data we did not foresee: record it, never half-apply
+        logger.exception("%s sync failed", source)
+        result.status, result.error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        fail_run(db, run_id, source, "interrupted", "interrupted by the user", _stats(client))
+        raise
+    finally:
+        stats = _stats(client)
+        result.requests = stats["requests"]
+        result.retries = stats["retries"]
+        result.rate_limited = stats["rate_limited"]
+        result.seconds = time.monotonic() - started
+    if result.status != "ok":
+        fail_run(db, run_id, source, result.status, result.error or "", _stats(client))
+    return result
+
+
+def _stats(client: ApiClient) -> dict[str, int]:
+    return {
+        "requests": client.stats.requests,
+        "retries": client.stats.retries,
+        "rate_limited": client.stats.rate_limited,
+    }
+
+
+async def _all(*jobs: Coroutine[Any, Any, None]) -> None:
+    """Run jobs concurrently; the first failure cancels the rest and is raised as itself."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for job in jobs:
+                group.create_task(job)
+    except BaseExceptionGroup as group_error:
+        raise group_error.exceptions[0] from None
+
+
+class _Pax8Fetch:
+    def __init__(
+        self, client: Pax8Client, db: Database, today: date, report: Report | None
+    ) -> None:
+        self.client = client
+        self.db = db
+        self.today = today
+        self.report = report
+        self.window_start = month_start(today, 1)  # the months being reconciled: last and this
+        self.invoices_since = month_start(today, 2)  # invoices of the last three months
+        self.subscriptions: list[dict[str, Any]] = []
+        self.arrears_subscriptions: set[str] = set()
+
+    def _tell(self, what: str, done: int, total: int | None) -> None:
+        if self.report:
+            self.report("pax8", what, done, total)
+
+    async def run(self, stager: Stager) -> None:
+        invoices: list[dict[str, Any]] = []
+        await _all(
+            self._listing(stager, "/companies", "pax8_company", "companies"),
+            self._listing(
+                stager,
+                "/subscriptions",
+                "pax8_subscription",
+                "subscriptions",
+                keep=self.subscriptions.extend,
+            ),
+            self._listing(
+                stager,
+                "/invoices",
+                "pax8_invoice",
+                "invoices",
+                params={"invoiceDateRangeStart": self.invoices_since.isoformat()},
+                keep=invoices.extend,
+            ),
+        )
+        await _all(
+            self._products(stager),
+            self._history(stager),
+            self._invoice_items(stager, invoices),
+        )
+        await self._usage(stager)
+
+    async def _listing(
+        self,
+        stager: Stager,
+        path: str,
+        entity: str,
+        label: str,
+        *,
+        params: dict[str, str] | None = None,
+        keep: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
+        """A complete paged list: page 0 says how many pages, the rest come concurrently."""
+        first, info = await self.client.get_page(path, 0, params)
+        pages = [first]
+        fetched = len(first)
+        self._tell(label, fetched, info.total_elements)
+
+        async def one(number: int) -> None:
+            nonlocal fetched
+            rows, _ = await self.client.get_page(path, number, params)
+            pages.append(rows)
+            fetched += len(rows)
+            self._tell(label, fetched, info.total_elements)
+
+        await _all(*(one(n) for n in range(1, info.total_pages)))
+        rows = [row for page in pages for row in page]
+        unique = {str(row.get("id")) for row in rows}
+        if len(unique) < info.total_elements:
+            raise ApiError(
+                "Pax8",
+                "bad_response",
+                None,
+                f"Pax8 listed {len(unique)} of {info.total_elements} {label} at {path} "
+                "(the list changed while paging?); nothing was saved, sync again",
+            )
+        stager.add(entity, rows)
+        if keep:
+            keep(rows)
+
+    async def _products(self, stager: Stager) -> None:
+        wanted = {str(s["productId"]) for s in self.subscriptions if s.get("productId")}
+        first, info = await self.client.get_page("/products", 0)
+        found = [p for p in first if str(p.get("id")) in wanted]
+        missing = wanted - {str(p.get("id")) for p in found}
+        # Paging the catalogue beats one GET per product only when the catalogue is small.
+        if missing and info.total_pages - 1 <= len(missing):
+            for number in range(1, info.total_pages):
+                rows, _ = await self.client.get_page("/products", number)
+                found.extend(p for p in rows if str(p.get("id")) in missing)
+        else:
+
+            async def one(product_id: str) -> None:
+                try:
+                    found.append(await self.client.product(product_id))
+                except ApiError as exc:
+                    if exc.kind != "not_found":
+                        raise
+
+            await _all(*(one(pid) for pid in sorted(missing)))
+        stager.add("pax8_product", found)
+        self._tell("products", len(found), len(wanted))
+
+    def _history_needed(self) -> list[str]:
+        """Subscriptions changed inside the window whose stored history is not current."""
+        window = datetime.combine(self.window_start, datetime.min.time(), tzinfo=UTC)
+        snapshots = m.table_of(m.Pax8SubscriptionSnapshot)
+        with self.db.read() as conn:
+            stored = {
+                row.subscription_id: row.updated_at
+                for row in conn.execute(
+                    select(snapshots.c.subscription_id, snapshots.c.updated_at).where(
+                        snapshots.c.position == 0
+                    )
+                )
+            }
+        needed = []
+        for sub in self.subscriptions:
+            changed = parse_instant(sub.get("updatedDate"))
+            started = parse_instant(sub.get("billingStart") or sub.get("startDate"))
+            recent = any(t is not None and t >= window for t in (changed, started))
+            sub_id = str(sub.get("id"))
+            if recent and (sub_id not in stored or stored[sub_id] != changed):
+                needed.append(sub_id)
+        return needed
+
+    async def _history(self, stager: Stager) -> None:
+        needed = self._history_needed()
+        done = 0
+
+        async def one(sub_id: str) -> None:
+            nonlocal done
+            snapshots = await self.client.subscription_history(sub_id)
+            stager.add(
+                "pax8_subscription_snapshot",
+                snapshots,
+                scope=sub_id,
+                extra=lambda i: {"subscription_id": sub_id, "position": i},
+            )
+            done += 1
+            self._tell("subscription history", done, len(needed))
+
+        self._tell("subscription history", 0, len(needed))
+        await _all(*(one(s) for s in needed))
+
+    async def _invoice_items(self, stager: Stager, invoices: list[dict[str, Any]]) -> None:
+        items = m.table_of(m.Pax8InvoiceItem)
+        with self.db.read() as conn:
+            stored = set(
+                conn.execute(select(items.c.invoice_id).group_by(items.c.invoice_id)).scalars()
+            )
+        # Approved Pax8 invoices never change, so items already stored are not fetched again.
+        todo = [str(inv["id"]) for inv in invoices if str(inv.get("id")) not in stored]
+        done = 0
+
+        async def one(invoice_id: str) -> None:
+            nonlocal done
+            async for page in self.client.invoice_items(invoice_id):
+                stager.add(
+                    "pax8_invoice_item",
+                    page,
+                    scope=invoice_id,
+                    extra={"invoice_id": invoice_id},
+                )
+                self.arrears_subscriptions.update(
+                    str(i["subscriptionId"])
+                    for i in page
+                    if i.get("term") == "Arrears" and i.get("subscriptionId")
+                )
+                done += len(page)
+                self._tell("invoice items", done, None)
+
+        await _all(*(one(i) for i in todo))
+        if todo:
+            self._tell("invoice items", done, done)  # the count is known only at the end
+        with self.db.read() as conn:
+            self.arrears_subscriptions.update(
+                conn.execute(
+                    select(items.c.subscription_id)
+                    .where(items.c.term == "Arrears", items.c.subscription_id.is_not(None))
+                    .group_by(items.c.subscription_id)
+                ).scalars()
+            )
+
+    async def _usage(self, stager: Stager) -> None:
+        month = self.today.strftime("%Y-%m")
+        usage = sorted(
+            {
+                str(s["id"])
+                for s in self.subscriptions
+                if str(s.get("id")) in self.arrears_subscriptions
+                or _USAGE_NAME.search(str(s.get("productName") or ""))
+            }
+        )
+        done = 0
+
+        async def one(sub_id: str) -> None:
+            nonlocal done
+            async for page in self.client.usage_summaries(sub_id):
+                stager.add(
+                    "pax8_usage_summary",
+                    page,
+                    extra={"month": month, "subscription_id": sub_id},
+                )
+            done += 1
+            self._tell("usage summaries", done, len(usage))
+
+        await _all(*(one(s) for s in usage))
+
+
+class _HaloFetch:
+    LISTS = (
+        ("clients", "halo_client", "clients"),
+        ("sites", "halo_site", "sites"),
+        ("items", "halo_item", "items"),
+        ("licences", "halo_licence", "licences"),
+        ("external_links", "halo_external_link", "external links"),
+    )
+
+    def __init__(self, client: HaloClient, report: Report | None) -> None:
+        self.client = client
+        self.report = report
+
+    async def run(self, stager: Stager) -> None:
+        await _all(
+            *(self._list(stager, method, entity, label) for method, entity, label in self.LISTS),
+            self._recurring_invoices(stager),
+        )
+
+    def _tell(self, what: str, done: int, total: int | None) -> None:
+        if self.report:
+            self.report("halo", what, done, total)
+
+    async def _list(self, stager: Stager, method: str, entity: str, label: str) -> None:
+        done = 0
+        async for page in getattr(self.client, method)():
+            stager.add(entity, page)
+            done += len(page)
+            self._tell(label, done, None)
+        self._tell(label, done, done)  # Halo lists say their length only page by page
+
+    async def _recurring_invoices(self, stager: Stager) -> None:
+        done = 0
+        async for page in self.client.recurring_invoices():
+            stager.add(
+                "halo_recurring_invoice",
+                [{k: v for k, v in ri.items() if k != "lines"} for ri in page],
+            )
+            for ri in page:
+                # Lines name their header in "ihid"; the extra covers a line that does not.
+                stager.add(
+                    "halo_recurring_invoice_line",
+                    ri.get("lines") or [],
+                    extra={"ihid": ri.get("id")},
+                )
+            done += len(page)
+            self._tell("recurring invoices", done, None)
+        self._tell("recurring invoices", done, done)
+
+
+def last_good_sync(db: Database) -> datetime | None:
+    """When every source had last synced successfully (the older of their latest good runs);
+    None while a source has never synced successfully."""
+    times = last_sync_times(db)
+    ended = [times.get(source) for source in SOURCES]
+    if any(moment is None for moment in ended):
+        return None
+    return min(_utc(moment) for moment in ended if moment is not None)
+
+
+def sync_too_soon(db: Database, min_interval_minutes: int, now: datetime) -> datetime | None:
+    """The last good sync, when it is younger than the minimum interval (a sync would be
+    skipped); None when a sync is due or no interval is set."""
+    if min_interval_minutes <= 0:
+        return None
+    last = last_good_sync(db)
+    if last is None or now - last >= timedelta(minutes=min_interval_minutes):
+        return None
+    return last
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def last_sync_times(db: Database) -> dict[str, datetime | None]:
+    runs = m.table_of(m.SyncRun)
+    with db.read() as conn:
+        rows = conn.execute(
+            select(runs.c.source, func.max(runs.c.ended_at))
+            .where(runs.c.status == "ok")
+            .group_by(runs.c.source)
+        ).all()
+    return {source: ended for source, ended in rows}
