@@ -201,10 +201,11 @@ def build_once(store: Path, as_of: str, helper: Any = None) -> dict[str, Any]:
 
 
 async def time_screen(store: Path, as_of: str) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE.parent))  # the repository's root: tools/
+    from tools.demo_workbench import wait_until_idle
     from trueup.core.service.workbench import Workbench
     from trueup.core.store.database import open_database
     from trueup.tui.app import make_app
-    from trueup.tui.screenshots import wait_until_idle
     from trueup.tui.widgets.row_table import RowTable
 
     paints: list[tuple[str, bool, float]] = []

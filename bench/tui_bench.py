@@ -106,11 +106,12 @@ def measure_in_child(store: Path, as_of: str) -> dict[str, Any]:
 
 
 async def measure(store: Path, as_of: str) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE.parent))  # the repository's root: tools/
+    from tools.demo_workbench import wait_until_idle
     from trueup.core.service.workbench import Workbench
     from trueup.core.store.database import open_database
     from trueup.core.values.months import month_of
     from trueup.tui.app import make_app
-    from trueup.tui.screenshots import wait_until_idle
     from trueup.tui.widgets.row_table import RowTable
 
     paints: list[tuple[str, bool, float]] = []  # (table id, has rows, when its body was drawn)

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from tools.demo_workbench import demo_store
 from trueup.core.store.database import open_database
-from trueup.tui.screenshots import demo_store
 
 
 @pytest.fixture(scope="module", name="template")

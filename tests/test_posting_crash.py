@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tools.demo_workbench import demo_store
 from trueup.core.batch.approval import approve
 from trueup.core.batch.build import build_batch
-from trueup.tui.screenshots import demo_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import post_crash

@@ -8,7 +8,6 @@ import copy
 import functools
 import json
 import re
-import time
 from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -391,11 +390,10 @@ def test_halo_objects_match_the_halo_swagger(demo: dict[str, Any]) -> None:
 
 
 @pytest.mark.slow
-def test_two_thousand_clients_are_quick_and_valid() -> None:
-    started = time.perf_counter()
+def test_two_thousand_clients_are_valid() -> None:
+    """How long this takes is bench/generate_bench.py's to measure (goal < 60 s)."""
     data = generate_scenario(2000, seed=11, month="2026-11")
     text = dump_scenario(data)
-    assert time.perf_counter() - started < 60
     assert 36_000 <= len(data["pax8"]["subscriptions"]) <= 44_000
     sizes = Counter(s["companyId"] for s in data["pax8"]["subscriptions"])
     assert min(sizes.values()) >= 3 and max(sizes.values()) <= 60

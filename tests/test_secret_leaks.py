@@ -14,6 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from fake_keyrings import MemoryKeyring, using
+from tools.demo_workbench import wait_until_idle
+from tools.screenshots import SHOTS, capture
 from trueup.cli import app
 from trueup.core.service.workbench import Workbench
 from trueup.core.settings import secret_backends as secret_store
@@ -24,7 +26,6 @@ from trueup.core.store.database import open_database
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, serve_in_background
 from trueup.tui.app import make_app
-from trueup.tui.screenshots import SHOTS, capture, wait_until_idle
 from world import world
 
 PAX8_SECRET = "PAX8ENVSECRETq9z7Lk"  # environment

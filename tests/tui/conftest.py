@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import update
 from textual.widgets import Input
 
+from tools.demo_workbench import demo_clients, demo_store
 from trueup.core.service.workbench import Workbench
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
 from trueup.tui.app import TrueupApp, make_app
-from trueup.tui.screenshots import demo_clients, demo_store
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)

@@ -1,12 +1,12 @@
 """The Batch, invoice and Usage screens on the synced demo: keys, and what they leave in the
 store (held, ready, overrides, per-line rules)."""
 
+from tools.demo_workbench import wait_until_idle
 from trueup.core.batch.build import list_batches, load_batch
 from trueup.core.rules.current import current_rules
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.batch_invoice import BatchInvoiceScreen, ReasonScreen
 from trueup.tui.screens.usage import UsageLine, UsageScreen
-from trueup.tui.screenshots import wait_until_idle
 
 
 async def press(pilot, *keys):

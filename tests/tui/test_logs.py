@@ -7,12 +7,12 @@ import pytest
 from conftest import NOW
 from sqlalchemy import delete, func, select, update
 
+from tools.demo_workbench import wait_until_idle
 from trueup.core.store import tables as m
 from trueup.core.store.logbook import log_event
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.logs import LogEntryScreen, LogsScreen
-from trueup.tui.screenshots import wait_until_idle
 
 LOG = m.table_of(m.LogEvent)
 

@@ -1,8 +1,8 @@
 """Keyboard flows on the Clients and Products grids, checked against what the store holds."""
 
+from tools.demo_workbench import wait_until_idle
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.picker import PickerScreen
-from trueup.tui.screenshots import wait_until_idle
 
 
 def company(workbench, name):

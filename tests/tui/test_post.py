@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 import pytest
 from conftest import NOW, TODAY
 
+from tools.demo_workbench import wait_until_idle
 from trueup.core.posting.sink import Posted
 from trueup.core.service.workbench import Workbench
 from trueup.core.sources.http import ApiError
@@ -15,7 +16,6 @@ from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.help import HelpScreen, help_markdown
 from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
 from trueup.tui.screens.post_summary import PostSummaryScreen
-from trueup.tui.screenshots import wait_until_idle
 
 MONTH = "2026-11"
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 from textual.widgets import Input, Static
 
+from tools.demo_workbench import wait_until_idle
 from trueup.core.rules.current import DEFAULT_RULES, current_rules, set_client_override, set_default
 from trueup.tui.screens.picker import PickerScreen
 from trueup.tui.screens.rules_value import ValueScreen
-from trueup.tui.screenshots import wait_until_idle
 
 
 async def press(pilot, *keys):

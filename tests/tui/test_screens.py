@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from tools.demo_workbench import wait_until_idle
 from trueup.cli import app as cli
 from trueup.core.settings.clients import sandbox_clients
 from trueup.core.settings.config import ConfigError
@@ -20,7 +21,6 @@ from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.screens.diff_detail import DiffDetailScreen
 from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.seat_diff import SeatDiffScreen
-from trueup.tui.screenshots import wait_until_idle
 
 
 async def press(pilot, *keys):

@@ -10,6 +10,7 @@ from keyring.backends import fail
 from rich.console import Console
 from sqlalchemy import insert
 
+from tools.demo_workbench import demo_connections, wait_until_idle
 from trueup.core.service.workbench import Workbench
 from trueup.core.settings.clients import sandbox_clients
 from trueup.core.settings.config import Settings
@@ -24,7 +25,6 @@ from trueup.sandbox.scenario import load_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 from trueup.tui.app import make_app
 from trueup.tui.screens.settings import SANDBOX
-from trueup.tui.screenshots import demo_connections, wait_until_idle
 
 HALO_SECRET = "halo-secret-Zk27-do-not-show"
 

@@ -7,7 +7,7 @@ and look at the report before committing the SVGs.
 import pytest
 from test_logs import seed_logs
 
-from trueup.tui.screenshots import wait_until_idle
+from tools.demo_workbench import wait_until_idle
 
 SCREENS = {
     "overview": (),
@@ -66,9 +66,9 @@ def test_settings_screen(snap_compare, store, shot, size):
     """The sandbox's connections as the screenshots show them."""
     from conftest import NOW, TODAY
 
+    from tools.demo_workbench import demo_connections
     from trueup.core.service.workbench import Workbench
     from trueup.tui.app import make_app
-    from trueup.tui.screenshots import demo_connections
 
     workbench = Workbench(store, today=TODAY, clock=lambda: NOW, connections=demo_connections())
 
