@@ -13,7 +13,8 @@ from trueup.cli import app
 from trueup.core.settings.config import ENV_OVERRIDES
 from trueup.core.settings.doctor import run_doctor
 from trueup.core.store.backup import backup_database
-from trueup.core.store.database import SCHEMA_VERSION, open_database
+from trueup.core.store.database import open_database
+from trueup.core.store.migrations import SCHEMA_VERSION
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, serve_in_background
 from world import world

@@ -33,35 +33,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors() -> tuple[type[Exception], ...]:
-    """Every failure a user can act on: one line on stderr and exit 1, never a traceback.
-    Imported when an error is caught, not on every start: each command loads only its own
-    modules, and the raised error's module is loaded by then."""
-    from trueup.core.batch.facts import BatchError
-    from trueup.core.mapping.engine import MappingError
-    from trueup.core.mapping.file import MappingImportError
-    from trueup.core.mapping.qbo.engine import QboMappingError
-    from trueup.core.settings.config import ConfigError
-    from trueup.core.settings.secrets import SecretError
-    from trueup.core.sources.http import ApiError
-    from trueup.core.store.database import StoreError
-    from trueup.core.sync.run import SyncBusyError
-    from trueup.sandbox.common import FaultSpecError
-    from trueup.sandbox.scenario import ScenarioError
+    """Every failure a user can act on: one line on stderr and exit 1, never a traceback (a
+    file the user named that cannot be read or written is one too)."""
+    from trueup.core.errors import TrueupError
 
-    return (
-        BatchError,
-        MappingError,
-        MappingImportError,
-        QboMappingError,
-        StoreError,
-        ConfigError,
-        SecretError,
-        ApiError,
-        ScenarioError,
-        FaultSpecError,
-        SyncBusyError,
-        OSError,
-    )
+    return (TrueupError, OSError)
 
 
 class State:

@@ -11,16 +11,16 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import MonthOption
-from trueup.core.billing.timeline import day_text, quantity_text
+from trueup.core.billing.timeline import day_text
 from trueup.core.diff.seats import (
     DiffRow,
     diff_json,
-    money_text,
     reference_day,
     seat_diff,
     summarise,
 )
 from trueup.core.settings.config import today as configured_today
+from trueup.core.values.money import money_json, quantity_prose
 from trueup.core.values.months import month_of
 
 STATUS_LABELS = {
@@ -117,8 +117,8 @@ def _cells(row: DiffRow) -> tuple[tuple[str, str], ...]:
     label, style = STATUS_LABELS.get(row.status, (row.status, ""))
     return (
         (label, style),
-        (quantity_text(row.pax8_qty), ""),
-        (quantity_text(row.halo_qty), ""),
+        (quantity_prose(row.pax8_qty), ""),
+        (quantity_prose(row.halo_qty), ""),
         (_signed(row.delta), style if row.delta else ""),
         (_money(row.unit_price), ""),
         (_money(row.monthly_impact), style if row.monthly_impact else ""),
@@ -149,8 +149,8 @@ def _print_totals(rows: list[DiffRow], *, hidden: int) -> None:
 
 
 def _money(amount: Decimal) -> str:
-    return f"{Decimal(money_text(amount)):,.2f}"
+    return f"{Decimal(money_json(amount)):,.2f}"
 
 
 def _signed(quantity: Decimal) -> str:
-    return f"+{quantity_text(quantity)}" if quantity > 0 else quantity_text(quantity)
+    return f"+{quantity_prose(quantity)}" if quantity > 0 else quantity_prose(quantity)

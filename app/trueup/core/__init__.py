@@ -10,7 +10,7 @@ import-linter contracts in pyproject.toml hold CI to this):
     mapping   Pax8 -> Halo -> QBO  | sync     staging and applying what the sources fetched
     settings  config, paths, secrets, connections, doctor
     store     the SQLite file      | sources  the HTTP clients   | billing  the pure engine
-    values    months, wire-value parsing, ages: plain values every stage shares
+    values    months, wire-value parsing, ages, money and quantity text: what every stage shares
 
 Never imports Textual.
 """

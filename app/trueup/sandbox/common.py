@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trueup.core.errors import TrueupError
+
 Clock = Callable[[], float]
 
 
@@ -73,7 +75,7 @@ FAULT_KINDS = (
 )  # fmt: skip
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(TrueupError, ValueError):
     pass
 
 

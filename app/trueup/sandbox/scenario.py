@@ -9,10 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from trueup.core.errors import TrueupError
+
 DEFAULT_CREDENTIALS = {"client_id": "sandbox", "client_secret": "sandbox"}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(TrueupError, ValueError):
     """An invalid scenario file; the message names the object and the field."""
 
 

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from rich.text import Text
 
+from trueup.core.errors import TrueupError
 from trueup.core.values.months import parse_month
 
 _CENT = Decimal("0.01")
@@ -76,3 +77,11 @@ def month_name(month: str) -> str:
 
 def score_text(score: int | float | None) -> Text:
     return plain("" if score is None else f"{score:.0f}", "dim" if score is None else "")
+
+
+def error_text(error: BaseException | None) -> str:
+    """The one line a failed action shows: a user's error as it says it (a file it named that
+    could not be read or written is one too), anything else as the bug it is."""
+    if isinstance(error, TrueupError | OSError):
+        return str(error) or type(error).__name__
+    return f"unexpected {type(error).__name__}: {error}"

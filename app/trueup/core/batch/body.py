@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from trueup.core.billing.invoice import Anomaly, ClientInvoice, InvoiceLine
-from trueup.core.diff.seats import money_text, quantity_json
+from trueup.core.values.money import money_json, money_json_or_none, quantity_json
 
 SEVERITIES = ("error", "warning", "info")
 _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}
@@ -60,10 +60,6 @@ def parsed_body(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
-def money_or_none(amount: Decimal | None) -> str | None:
-    return None if amount is None else money_text(amount)
-
-
 def anomaly_json(anomaly: Anomaly, **context: Any) -> dict[str, Any]:
     found = {"code": anomaly.code, "severity": anomaly.severity, "message": anomaly.message}
     return found | {key: value for key, value in context.items() if value is not None}
@@ -86,9 +82,9 @@ def line_json(line: InvoiceLine) -> dict[str, Any]:
         "sku": line.sku,
         "description": line.description,
         "quantity": quantity_json(line.quantity),
-        "unit_price": money_text(line.unit_price),
-        "amount": money_text(line.amount),
-        "cost": money_or_none(line.cost),
+        "unit_price": money_json(line.unit_price),
+        "amount": money_json(line.amount),
+        "cost": money_json_or_none(line.cost),
         # Exact, not rounded: next month's PRICE_CHANGED compares it with Pax8's.
         "unit_cost": None if line.unit_cost is None else str(line.unit_cost),
         "currency": line.currency,
@@ -103,11 +99,11 @@ def invoice_json(invoice: ClientInvoice) -> dict[str, Any]:
         "client_id": invoice.client_id,
         "client_name": invoice.client_name,
         "currency": invoice.currency,
-        "subtotal": money_text(invoice.subtotal),
-        "tax": money_text(invoice.tax),
-        "total": money_text(invoice.total),
-        "cost": money_or_none(invoice.cost),
-        "margin": money_or_none(invoice.margin),
+        "subtotal": money_json(invoice.subtotal),
+        "tax": money_json(invoice.tax),
+        "total": money_json(invoice.total),
+        "cost": money_json_or_none(invoice.cost),
+        "margin": money_json_or_none(invoice.margin),
         "margin_percent": None
         if invoice.margin_percent is None
         else str(invoice.margin_percent.quantize(Decimal("0.01"))),
@@ -183,7 +179,7 @@ def totals_json(
         "lines": lines,
         "anomalies": {severity: severities.get(severity, 0) for severity in SEVERITIES},
         "by_currency": {
-            currency: {key: money_text(value) for key, value in sums.items()}
+            currency: {key: money_json(value) for key, value in sums.items()}
             for currency, sums in sorted(money.items())
         },
     }

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, LargeBinary, Text, cast, insert, literal, select
 
 from trueup.core.batch import split as batch_split
-from trueup.core.batch.body import anomaly_order, money_or_none, spliced, totals_json
+from trueup.core.batch.body import anomaly_order, spliced, totals_json
 from trueup.core.batch.carry import carry_review
 from trueup.core.batch.facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch.forked import can_fork
@@ -31,11 +31,12 @@ from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
 from trueup.core.batch.split import Billed, bill_all, billed_in_two, client_count
 from trueup.core.batch.usage import UsageRow, shift_month
 from trueup.core.billing.timeline import day_text
-from trueup.core.diff.seats import cyclic_gc_paused, money_text, reference_day
+from trueup.core.diff.seats import cyclic_gc_paused, reference_day
 from trueup.core.rules.current import current_rules
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.values.money import money_json, money_json_or_none
 from trueup.core.values.months import parse_month
 
 __all__ = [
@@ -285,14 +286,14 @@ def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str,
             {
                 "code": "UNASSIGNED_USAGE",
                 "severity": "error",
-                "message": f"{where} ({row.product_name}, {month}): cost {money_text(row.cost)}, "
-                f"charge {money_text(row.charge)} {row.currency} held out: "
+                "message": f"{where} ({row.product_name}, {month}): cost {money_json(row.cost)}, "
+                f"charge {money_json(row.charge)} {row.currency} held out: "
                 f"{row.held_out_because}",
                 "company_id": row.company_id,
                 "subscription_id": row.subscription_id,
                 "resource_group": row.resource_group,
-                "cost": money_text(row.cost),
-                "charge": money_text(row.charge),
+                "cost": money_json(row.cost),
+                "charge": money_json(row.charge),
                 "currency": row.currency,
             }
         )
@@ -315,8 +316,8 @@ def _usage_json(row: UsageRow) -> dict[str, Any]:
         "product_id": row.product_id,
         "product_name": row.product_name,
         "resource_group": row.resource_group,
-        "charge": money_text(row.charge),
-        "cost": money_text(row.cost),
+        "charge": money_json(row.charge),
+        "cost": money_json(row.cost),
         "currency": row.currency,
         "source": row.source,
     }
@@ -341,7 +342,7 @@ def _changes(digests: list[dict[str, Any]], compared: EarlierBatch | None) -> li
                 "currency": (after or before or {}).get("currency"),
                 "then": before["total"] if before else None,
                 "now": after["total"] if after else None,
-                "delta": money_or_none(delta),
+                "delta": money_json_or_none(delta),
             }
         )
     return sorted(found, key=lambda c: (str(c["client_name"]).casefold(), c["client_id"]))

@@ -36,6 +36,7 @@ from trueup.core.diff.seats import (
     reference_day,
     seat_counts,  # the seat diff of an already loaded store: loading it twice costs ~1 s
 )
+from trueup.core.errors import TrueupError
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.current import Rules
 from trueup.core.store import tables as m
@@ -44,7 +45,7 @@ from trueup.core.values.months import month_bounds
 ZERO = Decimal(0)
 
 
-class BatchError(ValueError):
+class BatchError(TrueupError, ValueError):
     """A batch cannot be built as asked (an unknown client); the message says which."""
 
 

@@ -8,10 +8,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from trueup.core.billing.facts import PreviousLine, SubscriptionFacts
-from trueup.core.billing.lines import CENT, Anomaly, anomaly, money_text, percent_text, seats_text
+from trueup.core.billing.lines import CENT, Anomaly, anomaly, percent_text, seats_text
 from trueup.core.billing.nce import Decrease
 from trueup.core.billing.proration import Run
-from trueup.core.billing.timeline import BILLABLE_STATUSES, CANCELLED, day_text, quantity_text
+from trueup.core.billing.timeline import BILLABLE_STATUSES, CANCELLED, day_text
+from trueup.core.values.money import money_prose, quantity_prose
 
 HUNDRED = Decimal(100)
 
@@ -86,10 +87,10 @@ def decrease_locked(decrease: Decrease, commitment: str) -> Anomaly:
     )
     return anomaly(
         "NCE_DECREASE_LOCKED",
-        f"−{seats_text(removed)} ({quantity_text(decrease.before)} → "
-        f"{quantity_text(decrease.after)}) on {day_text(decrease.day, year=True)}, {held_for} "
+        f"−{seats_text(removed)} ({quantity_prose(decrease.before)} → "
+        f"{quantity_prose(decrease.after)}) on {day_text(decrease.day, year=True)}, {held_for} "
         f"days after they were added: past the 7-day window of the {commitment} commitment, "
-        f"Pax8 keeps charging {quantity_text(decrease.before)}{until}",
+        f"Pax8 keeps charging {quantity_prose(decrease.before)}{until}",
     )
 
 
@@ -134,9 +135,9 @@ def against_previous(
     found = []
     changes = []
     if unit_price is not None and previous.unit_price != unit_price:
-        changes.append(f"price {money_text(previous.unit_price)} → {money_text(unit_price)}")
+        changes.append(f"price {money_prose(previous.unit_price)} → {money_prose(unit_price)}")
     if previous.unit_cost is not None and unit_cost is not None and previous.unit_cost != unit_cost:
-        changes.append(f"cost {money_text(previous.unit_cost)} → {money_text(unit_cost)}")
+        changes.append(f"cost {money_prose(previous.unit_cost)} → {money_prose(unit_cost)}")
     if changes:
         found.append(anomaly("PRICE_CHANGED", f"{'; '.join(changes)} since last month"))
     before = previous.quantity
@@ -167,8 +168,8 @@ def margin(amount: Decimal, cost: Decimal, floor: Decimal) -> Anomaly | None:
     if amount < cost:
         return anomaly(
             "NEGATIVE_MARGIN",
-            f"charge {money_text(amount)} < cost {money_text(cost)}: margin "
-            f"{money_text(amount - cost)}",
+            f"charge {money_prose(amount)} < cost {money_prose(cost)}: margin "
+            f"{money_prose(amount - cost)}",
         )
     if amount <= 0 or floor <= 0:
         return None
@@ -177,10 +178,10 @@ def margin(amount: Decimal, cost: Decimal, floor: Decimal) -> Anomaly | None:
     percent = (amount - cost) / amount * HUNDRED
     return anomaly(
         "BELOW_MIN_MARGIN",
-        f"margin {money_text(amount - cost)} is {percent.quantize(CENT, ROUND_HALF_UP)}% of the "
-        f"charge {money_text(amount)}, under the {percent_text(floor)} floor",
+        f"margin {money_prose(amount - cost)} is {percent.quantize(CENT, ROUND_HALF_UP)}% of the "
+        f"charge {money_prose(amount)}, under the {percent_text(floor)} floor",
     )
 
 
 def _quantity(quantity: Decimal) -> str:
-    return quantity_text(quantity.quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize())
+    return quantity_prose(quantity.quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize())

@@ -14,8 +14,9 @@ from datetime import date
 from typing import NamedTuple
 
 from trueup.core.billing.facts import CostItem
-from trueup.core.billing.lines import EXACT, ZERO, Anomaly, Exact, anomaly, money_text
+from trueup.core.billing.lines import EXACT, ZERO, Anomaly, Exact, anomaly
 from trueup.core.billing.rules import Rules
+from trueup.core.values.money import money_prose
 
 COST_TYPES = frozenset(
     {"subscription", "prorate", "payment-credit", "service-credit", "invoice-credit"}
@@ -71,7 +72,7 @@ def invoiced_cost(items: list[CostItem], currency: str, rules: Rules) -> Invoice
             problems.append(
                 anomaly(
                     "CURRENCY_MISMATCH",
-                    f"Pax8 item {item.item_id} costs {money_text(cost)} "
+                    f"Pax8 item {item.item_id} costs {money_prose(cost)} "
                     f"{item_currency}, the subscription is in {currency}: no rate configured, "
                     "left out of the cost",
                 )

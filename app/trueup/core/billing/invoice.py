@@ -33,14 +33,13 @@ from trueup.core.billing.lines import (
     InvoiceLine,
     LineDraft,
     anomaly,
-    money_text,
     ordered,
     product,
 )
 from trueup.core.billing.rules import Rules
 from trueup.core.billing.subscription import subscription_drafts
-from trueup.core.billing.timeline import quantity_text
 from trueup.core.billing.usage import usage_drafts
+from trueup.core.values.money import money_prose, quantity_prose
 
 __all__ = ["Anomaly", "ClientInvoice", "InvoiceLine", "bill_client"]
 
@@ -126,7 +125,7 @@ def _manual_draft(line: ManualLine) -> LineDraft:
         cost=NOTHING,
         currency=line.currency,
         policy="manual",
-        charge_text=f"{quantity_text(line.quantity)} × {money_text(line.unit_price)}",
+        charge_text=f"{quantity_prose(line.quantity)} × {money_prose(line.unit_price)}",
         sources=f"manual, kept as in Halo: quantity and price of Halo line {line.line_id}",
         cost_text="",
         min_margin_percent=None,
@@ -147,7 +146,7 @@ def _finish(
             anomaly(
                 "CURRENCY_MISMATCH",
                 f"line in {draft.currency}, invoice in {currency}: no {draft.currency}→"
-                f"{currency} rate configured; {money_text(draft.amount.cents())} "
+                f"{currency} rate configured; {money_prose(draft.amount.cents())} "
                 f"{draft.currency} held out of the totals",
             )
         )
@@ -167,7 +166,7 @@ def _finish(
         anomalies.append(
             anomaly(
                 "COST_ESTIMATED",
-                f"cost {money_text(cost)} {line_currency} estimated from Pax8 partner cost: "
+                f"cost {money_prose(cost)} {line_currency} estimated from Pax8 partner cost: "
                 "no Pax8 invoice item for the month yet",
             )
         )
@@ -181,7 +180,7 @@ def _finish(
         anomalies += flags.against_previous(
             last_month, draft.quantity, shown_price, unit_cost, draft.swing_percent
         )
-    cost_part = f"; cost {money_text(cost)} ({draft.cost_text})" if draft.cost_text else ""
+    cost_part = f"; cost {money_prose(cost)} ({draft.cost_text})" if draft.cost_text else ""
     return InvoiceLine(
         kind=draft.kind,
         subscription_id=draft.subscription_id,
@@ -195,7 +194,7 @@ def _finish(
         currency=line_currency,
         policy=draft.policy,
         explanation=(
-            f"{draft.charge_text}{conversion} = {money_text(amount)} ({draft.sources}){cost_part}"
+            f"{draft.charge_text}{conversion} = {money_prose(amount)} ({draft.sources}){cost_part}"
         ),
         anomalies=ordered(anomalies),
         unit_cost=unit_cost,
@@ -223,7 +222,7 @@ def _reissued(facts: ClientFacts) -> list[Anomaly]:
             "INVOICE_REISSUED",
             f"Pax8 invoice {invoice_id} was credited and re-issued: its "
             f"{counts[invoice_id]} item{'' if counts[invoice_id] == 1 else 's'} of this client "
-            f"({money_text(credited[invoice_id])}) are replaced by the re-issue, not added",
+            f"({money_prose(credited[invoice_id])}) are replaced by the re-issue, not added",
         )
         for invoice_id in sorted(credited)
     ]

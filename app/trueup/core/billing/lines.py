@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
-from functools import lru_cache
 from typing import NamedTuple
 
-from trueup.core.billing.timeline import quantity_text
+from trueup.core.values.money import quantity_prose
 
 CENT = Decimal("0.01")
 FOUR_PLACES = Decimal("0.0001")
@@ -167,27 +166,12 @@ def product(*factors: Decimal | int) -> Decimal:
     return result
 
 
-def money_text(value: Decimal) -> str:
-    """`12.50`, `264.00`, `12.2245`: two places at least, every place there is."""
-    # Zero keeps its sign in the text ("-0.00"), and 0 == -0: only other values are memoised.
-    return _nonzero_money_text(value) if value else _money_text(value)
-
-
-def _money_text(value: Decimal) -> str:
-    if value == value.quantize(CENT):
-        return f"{value:.2f}"
-    return format(value.normalize(), "f")
-
-
-_nonzero_money_text = lru_cache(maxsize=1 << 16)(_money_text)
-
-
 def percent_text(value: Decimal) -> str:
-    return f"{quantity_text(value)}%"
+    return f"{quantity_prose(value)}%"
 
 
 def seats_text(quantity: Decimal) -> str:
-    return f"{quantity_text(quantity)} seat{'' if quantity == 1 else 's'}"
+    return f"{quantity_prose(quantity)} seat{'' if quantity == 1 else 's'}"
 
 
 def days_text(days: int) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import NamedTuple
 
-from trueup.core.billing.lines import money_text, percent_text
+from trueup.core.billing.lines import percent_text
 from trueup.core.billing.rules import Policy
 from trueup.core.billing.timeline import Snapshot
+from trueup.core.values.money import money_prose
 
 HUNDRED = Decimal(100)
 
@@ -39,7 +40,7 @@ class Pricing(NamedTuple):
             case "markup":
                 return f"markup {percent_text(self.policy.markup_percent)}"
             case "fixed" if self.policy.fixed_price is not None:
-                return f"fixed {money_text(self.policy.fixed_price)}"
+                return f"fixed {money_prose(self.policy.fixed_price)}"
         return self.policy.price
 
     @property

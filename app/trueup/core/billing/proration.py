@@ -20,7 +20,6 @@ from trueup.core.billing.lines import (
     ZERO,
     Exact,
     days_text,
-    money_text,
     seats_text,
 )
 from trueup.core.billing.pricing import Pricing
@@ -28,9 +27,9 @@ from trueup.core.billing.timeline import (
     Snapshot,
     billable_quantity,
     day_text,
-    quantity_text,
     snapshot_on,
 )
+from trueup.core.values.money import money_prose, quantity_prose
 
 
 class Run(NamedTuple):
@@ -139,7 +138,7 @@ def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
             merged.append(Piece(run.quantity, price, cost, run.days, days_in_month))
     pieces = tuple(piece for piece in merged if piece.seats)
     texts = [
-        f"{seats_text(p.seats) if not n else quantity_text(p.seats)} × {price_text(p.price)} "
+        f"{seats_text(p.seats) if not n else quantity_prose(p.seats)} × {price_text(p.price)} "
         f"for {days_text(p.days)}"
         for n, p in enumerate(pieces)
     ]
@@ -198,4 +197,4 @@ def partner_cost(snapshot: Snapshot | None) -> Decimal | None:
 
 
 def price_text(price: Decimal | None) -> str:
-    return "no price" if price is None else money_text(price)
+    return "no price" if price is None else money_prose(price)

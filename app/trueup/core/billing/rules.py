@@ -13,6 +13,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from trueup.core.errors import TrueupError
+
 PRORATION_POLICIES = ("start", "end", "max", "daily")
 PRICE_POLICIES = ("pax8", "markup", "fixed", "halo")
 USAGE_PRICE_POLICIES = ("pax8", "markup", "absorb")
@@ -42,7 +44,7 @@ CLIENT_ONLY = ("tax_percent", "currency")
 LINE_KEYS = tuple(k for k in KEYS if k not in CLIENT_ONLY)
 
 
-class RulesError(ValueError):
+class RulesError(TrueupError, ValueError):
     """The rules were refused; each problem names its line, its key and what is wrong."""
 
     def __init__(self, problems: list[str]) -> None:

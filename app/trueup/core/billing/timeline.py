@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, NamedTuple
 
+from trueup.core.values.money import price_or_dash, quantity_prose
 from trueup.core.values.months import month_bounds, month_days
 from trueup.core.values.parsing import parse_day, parse_instant, to_decimal, to_str
 
@@ -195,14 +195,14 @@ def _change_note(before: _Day, after: _Day, day: date) -> str:
     elif after.quantity != before.quantity:
         change = after.quantity - before.quantity
         sign = "+" if change > 0 else "−"
-        parts.append(f"{sign}{_seats(abs(change))} ({quantity_text(after.quantity)})")
+        parts.append(f"{sign}{_seats(abs(change))} ({quantity_prose(after.quantity)})")
     if before.snapshot is not None and after.status != before.status:
         parts.append(f"status {before.status or '-'} → {after.status or '-'}")
     elif before.snapshot is not None and after.quantity == 0 and before.quantity != 0:
         # Same status, no seats: a Cancelled subscription reaching its end date.
         parts.append("cancelled" if after.status.casefold() == CANCELLED else "not billed")
     if before.snapshot is not None and after.price != before.price:
-        parts.append(f"price {price_text(before.price)} → {price_text(after.price)}")
+        parts.append(f"price {price_or_dash(before.price)} → {price_or_dash(after.price)}")
     return f"{'; '.join(parts)} on {day_text(day)}"
 
 
@@ -239,18 +239,6 @@ def _number(value: Any) -> Decimal | None:
     return to_decimal(repr(value) if isinstance(value, float) else value)
 
 
-@lru_cache(maxsize=1 << 16)  # equal Decimals give equal text: see diff.money_text
-def quantity_text(quantity: Decimal) -> str:
-    """`18` for whole seats, `2.5` otherwise: no trailing zeros in prose."""
-    if quantity == quantity.to_integral_value():
-        return str(int(quantity))
-    return format(quantity.normalize(), "f")
-
-
-def price_text(price: Decimal | None) -> str:
-    return "-" if price is None else f"{price:.2f}"
-
-
 def day_text(day: date, *, year: bool = False) -> str:
     """`12 Nov` (`12 Nov 2026`), the same in every locale."""
     text = f"{day.day} {_MONTH_NAMES[day.month - 1]}"
@@ -258,4 +246,4 @@ def day_text(day: date, *, year: bool = False) -> str:
 
 
 def _seats(quantity: Decimal) -> str:
-    return f"{quantity_text(quantity)} seat{'' if quantity == 1 else 's'}"
+    return f"{quantity_prose(quantity)} seat{'' if quantity == 1 else 's'}"

@@ -18,13 +18,13 @@ from trueup.core.billing.lines import (
     Exact,
     LineDraft,
     anomaly,
-    money_text,
     percent_text,
     product,
     total,
 )
 from trueup.core.billing.rules import Policy, Rules
 from trueup.core.billing.terms import add_months
+from trueup.core.values.money import money_prose
 from trueup.core.values.months import parse_month
 
 HUNDRED = Decimal(100)
@@ -47,15 +47,15 @@ def _draft(
     usage_month = f"{add_months(parse_month(month), policy.usage_month_offset):%B %Y}"
     match policy.usage_price:
         case "pax8":
-            amount, terms, label = Exact(charge), f"Pax8 charges {money_text(charge)}", "pax8"
+            amount, terms, label = Exact(charge), f"Pax8 charges {money_prose(charge)}", "pax8"
             price_source = "Pax8 customer charge"
         case "markup":
             factor = 1 + policy.markup_percent / HUNDRED
-            amount, terms = Exact(product(cost, factor)), f"cost {money_text(cost)} × {factor}"
+            amount, terms = Exact(product(cost, factor)), f"cost {money_prose(cost)} × {factor}"
             label = f"markup {percent_text(policy.markup_percent)}"
             price_source = f"{label} on Pax8 cost"
         case "absorb":
-            amount, terms, label = NOTHING, f"cost {money_text(cost)} absorbed", "absorb"
+            amount, terms, label = NOTHING, f"cost {money_prose(cost)} absorbed", "absorb"
             price_source = "absorbed, not charged"
         case other:
             raise ValueError(f"unknown usage price policy {other!r}")
@@ -89,8 +89,8 @@ def _draft(
             anomaly(
                 "USAGE_ESTIMATED",
                 f"usage for {usage_month} from {len(estimates)} Pax8 usage summar"
-                f"{'ies' if len(estimates) > 1 else 'y'} (charge {money_text(charge)}, cost "
-                f"{money_text(cost)}), not yet invoiced by Pax8",
+                f"{'ies' if len(estimates) > 1 else 'y'} (charge {money_prose(charge)}, cost "
+                f"{money_prose(cost)}), not yet invoiced by Pax8",
             )
         )
     return draft

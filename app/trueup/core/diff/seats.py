@@ -25,8 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -42,13 +41,13 @@ from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_st
 from trueup.core.diff.reading import HaloLine as HaloLine  # part of this module's interface
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.values.money import money_json, quantity_json
 from trueup.core.values.months import month_bounds
 
 ZERO = Decimal(0)
 STATUSES = ("under", "missing_in_halo", "over", "missing_in_pax8", "match")
 UNDER_BILLING = frozenset({"under", "missing_in_halo"})
 OVER_BILLING = frozenset({"over", "missing_in_pax8"})
-_CENT, _QUANTITY_PLACES = Decimal("0.01"), Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -301,22 +300,6 @@ def _display_order(row: DiffRow) -> tuple[Any, ...]:
 # --- output shapes ----------------------------------------------------------------------------
 
 
-# Equal Decimals (12.5, 12.50) give equal text here, so the texts are memoised: a batch formats
-# ~250k amounts and quantities, most of them repeats, at a sixth of the cost.
-@lru_cache(maxsize=1 << 16)
-def money_text(amount: Decimal) -> str:
-    """Two decimals, half-up, never "-0.00" (contract §3)."""
-    rounded = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
-    return f"{rounded if rounded else abs(rounded):.2f}"
-
-
-@lru_cache(maxsize=1 << 16)
-def quantity_json(quantity: Decimal) -> str:
-    """Four decimals, half-up (contract §3)."""
-    rounded = quantity.quantize(_QUANTITY_PLACES, rounding=ROUND_HALF_UP)
-    return f"{rounded if rounded else abs(rounded):.4f}"
-
-
 def diff_json(rows: list[DiffRow], month: str) -> dict[str, Any]:
     """The `diff` JSON of contract.md §3: money and quantities as exact strings."""
     return {
@@ -333,8 +316,8 @@ def diff_json(rows: list[DiffRow], month: str) -> dict[str, Any]:
                 "halo_qty": quantity_json(row.halo_qty),
                 "delta": quantity_json(row.delta),
                 "status": row.status,
-                "unit_price": money_text(row.unit_price),
-                "monthly_impact": money_text(row.monthly_impact),
+                "unit_price": money_json(row.unit_price),
+                "monthly_impact": money_json(row.monthly_impact),
                 "currency": row.currency,
             }
             for row in rows

@@ -16,6 +16,7 @@ from typing import Any
 from rapidfuzz import fuzz, process
 from sqlalchemy import Connection
 
+from trueup.core.errors import TrueupError
 from trueup.core.mapping.file import MappingImportError, export_mappings, import_mappings
 from trueup.core.mapping.journal import (
     COMPANY,
@@ -73,7 +74,7 @@ __all__ = [
 SOURCES = ("exact", "suggestion", "manual", "import")
 
 
-class MappingError(Exception):
+class MappingError(TrueupError):
     """A mapping cannot be made as asked; the message names the id and what to do."""
 
 

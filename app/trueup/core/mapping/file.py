@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from trueup.core.errors import TrueupError
 from trueup.core.mapping.journal import COMPANY, PRODUCT, Key, new_batch, write_mapping
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -28,7 +29,7 @@ _HEADER = (
 )
 
 
-class MappingImportError(Exception):
+class MappingImportError(TrueupError):
     """The file was refused whole; `problems` lists every reason."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:

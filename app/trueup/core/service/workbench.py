@@ -10,20 +10,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from trueup.core.batch import approval
 from trueup.core.batch import review as batch_review
 from trueup.core.batch import review_state as batch_approvals
-from trueup.core.batch.approval import ApprovalResult as ApprovalResult
-from trueup.core.batch.approval import ApprovalState as ApprovalState
 from trueup.core.batch.body import InvoiceView
 from trueup.core.batch.build import build_batch, current_batch
 from trueup.core.batch.helper import BuildHelper
 from trueup.core.batch.reading import BatchOverview, InvoiceRow, batch_invoice, batch_overview
-from trueup.core.batch.review_state import BatchApprovals as BatchApprovals
 from trueup.core.batch.split import is_large
 from trueup.core.billing.facts import CostItem
 from trueup.core.diff.seats import (
@@ -34,20 +30,27 @@ from trueup.core.diff.seats import (
     seat_diff,
     summarise,
 )
+from trueup.core.errors import TrueupError
 from trueup.core.mapping import engine as mapping
 from trueup.core.mapping.engine import Candidate, CompanyRow, ItemCandidate, ProductRow
 from trueup.core.mapping.match import EXACT
 from trueup.core.mapping.reading import load_world
 from trueup.core.posting import plan as posting
-from trueup.core.posting.plan import EntryView as EntryView
-from trueup.core.posting.plan import Planned as Planned
-from trueup.core.posting.plan import PostingPlan as PostingPlan
 from trueup.core.posting.run import Progress, run_posting
-from trueup.core.posting.run import RunReport as RunReport
 from trueup.core.posting.sink import Sink
 from trueup.core.rules import current as rules
 from trueup.core.rules.current import Rules
 from trueup.core.rules.rows import RuleRow, rule_rows
+from trueup.core.service.types import (
+    SOURCE_NAMES,
+    ApprovalResult,
+    BatchApprovals,
+    EntryView,
+    Override,
+    PostingPlan,
+    RunReport,
+    SourceTile,
+)
 from trueup.core.settings.connections import CheckResult, Connections, ConnectionState
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.pax8 import Pax8Client
@@ -58,36 +61,12 @@ from trueup.core.sync.status import store_status
 from trueup.core.values.months import month_of
 from trueup.core.values.parsing import month_start
 
-# The `X as X` imports above re-export the types the posting screens read: the TUI takes them
-# from this service, never from the posting modules.
-SOURCE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA"}
-
 SyncClients = Callable[[], tuple[Pax8Client, HaloClient]]
 SinkFactory = Callable[[str], AbstractAsyncContextManager[Sink]]  # destination -> open sink
 
 
-class SyncUnavailableError(Exception):
+class SyncUnavailableError(TrueupError):
     """This workbench was opened without connections to sync from."""
-
-
-@dataclass(frozen=True)
-class SourceTile:
-    """The last sync of one source, as the overview tile shows it."""
-
-    source: str  # pax8 | halo
-    name: str
-    age: str  # "9h ago", "3 days ago", "never"
-    last_sync: str | None  # ISO time of the last successful sync
-    last_status: str | None  # of the latest run: ok | failed | interrupted | running
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Override:
-    client_id: int
-    client_name: str
-    item_id: int | None
-    item_name: str
 
 
 class Workbench:

@@ -15,12 +15,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from trueup.core.errors import TrueupError
+
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
 MIN_LOG_RETENTION_DAYS = 30
 
 
-class ConfigError(Exception):
+class ConfigError(TrueupError):
     """The config cannot be used; the message names the file, the key and the fix."""
 
 

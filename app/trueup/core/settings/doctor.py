@@ -23,7 +23,8 @@ from trueup.core.settings.connections import Connections, ConnectionState
 from trueup.core.settings.paths import data_dir
 from trueup.core.settings.secrets import secrets_file
 from trueup.core.store.backup import backups_dir, list_backups, restore_hint
-from trueup.core.store.database import APP_MARKER, SCHEMA_VERSION
+from trueup.core.store.database import APP_MARKER
+from trueup.core.store.migrations import SCHEMA_VERSION
 
 Status = Literal["ok", "warn", "fail", "skip"]
 

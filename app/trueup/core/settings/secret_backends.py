@@ -33,6 +33,8 @@ from keyring.errors import (
     PasswordDeleteError,
 )
 
+from trueup.core.errors import TrueupError
+
 KEYRING_SERVICE = "trueup"
 FILE_FORMAT = "trueup-secrets"
 SCRYPT_N = 2**17  # ~0.5 s on a laptop core: OWASP's scrypt minimum is 2**17 with r=8, p=1
@@ -42,7 +44,7 @@ SCRYPT_N_RANGE = (2**10, 2**22)  # what a file may ask for; more would be a deni
 PassphraseSource = Callable[[bool], str]
 
 
-class SecretError(Exception):
+class SecretError(TrueupError):
     """A secret cannot be read or kept; str() is one line saying what to do."""
 
 

@@ -31,6 +31,8 @@ import httpx
 from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
+from trueup.core.errors import TrueupError
+
 log = logging.getLogger("trueup.http")
 
 ErrorKind = Literal[
@@ -61,7 +63,7 @@ MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 
-class ApiError(Exception):
+class ApiError(TrueupError):
     """A failed call to Pax8 or HaloPSA; str() is one line saying what happened and what to do."""
 
     def __init__(

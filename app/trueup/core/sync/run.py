@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from trueup.core.errors import TrueupError
 from trueup.core.settings.config import MIN_LOG_RETENTION_DAYS
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiClient, ApiError
@@ -48,7 +49,7 @@ DEFAULT_LOG_RETENTION_DAYS = 90
 SOURCES = ("pax8", "halo")
 
 
-class SyncBusyError(Exception):
+class SyncBusyError(TrueupError):
     """Another trueup process is syncing into the same file."""
 
 

@@ -6,10 +6,12 @@ import calendar
 import re
 from datetime import date, timedelta
 
+from trueup.core.errors import TrueupError
+
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-class MonthError(ValueError):
+class MonthError(TrueupError, ValueError):
     """Text that is not a month like 2026-11."""
 
 

@@ -11,6 +11,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from trueup.core.service.workbench import Workbench
+from trueup.tui.formatting import error_text
 from trueup.tui.widgets.row_table import RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
@@ -57,9 +58,8 @@ class WorkbenchScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            error = event.worker.error
             self.notify(
-                str(error) or type(error).__name__,
+                error_text(event.worker.error),
                 title="That did not work",
                 severity="error",
                 timeout=10,

@@ -18,8 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
-from trueup.core.batch.reading import BatchOverview, InvoiceRow
-from trueup.core.service.workbench import ApprovalState
+from trueup.core.service.types import ApprovalState, BatchOverview, InvoiceRow
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.batch_approval import POSTED_STYLE, ApprovingScreen, approval_text
 from trueup.tui.widgets.row_table import Column, RowTable

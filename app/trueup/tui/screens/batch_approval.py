@@ -8,8 +8,13 @@ from rich.text import Text
 from textual import work
 from textual.message import Message
 
-from trueup.core.batch.reading import BatchOverview, InvoiceRow
-from trueup.core.service.workbench import ApprovalState, BatchApprovals, PostingPlan
+from trueup.core.service.types import (
+    ApprovalState,
+    BatchApprovals,
+    BatchOverview,
+    InvoiceRow,
+    PostingPlan,
+)
 from trueup.tui.formatting import money, plain
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen

@@ -19,12 +19,17 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from trueup.core.batch.body import AnomalyView, InvoiceView, LineView
-from trueup.core.batch.reading import BatchOverview, InvoiceRow
-from trueup.core.billing.facts import CostItem
-from trueup.core.billing.timeline import day_text
-from trueup.core.rules.current import PRICE_POLICIES
-from trueup.tui.formatting import money, plain, quantity
+from trueup.core.service.types import (
+    PRICE_POLICIES,
+    AnomalyView,
+    BatchOverview,
+    CostItem,
+    InvoiceRow,
+    InvoiceView,
+    LineView,
+    day_text,
+)
+from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
 
 if TYPE_CHECKING:
@@ -291,8 +296,7 @@ class BatchInvoiceScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(str(error) or type(error).__name__, severity="error", timeout=10)
+            self.notify(error_text(event.worker.error), severity="error", timeout=10)
             self.lines.loading = False
 
     def action_back(self) -> None:

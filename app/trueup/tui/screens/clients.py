@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import BindingType
 
-from trueup.core.mapping.engine import CompanyRow
+from trueup.core.service.types import CompanyRow
 from trueup.tui.formatting import MAPPING_STATUS, money, plain, score_text, status_text
 from trueup.tui.screens.mapping_grid import MappingGridScreen, grid_bindings
 from trueup.tui.screens.picker import Choice

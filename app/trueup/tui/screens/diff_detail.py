@@ -17,8 +17,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
-from trueup.core.billing.timeline import Snapshot, TimelineEntry, day_text
-from trueup.core.diff.seats import DiffDetail, DiffRow, HaloLine
+from trueup.core.service.types import (
+    DiffDetail,
+    DiffRow,
+    HaloLine,
+    Snapshot,
+    TimelineEntry,
+    day_text,
+)
 from trueup.tui.formatting import (
     DIFF_STATUS_LONG,
     delta_text,

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Static
 from textual.worker import get_current_worker
 
-from trueup.core.store.log_pages import (
+from trueup.core.service.types import (
     PAGE_SIZES,
     LogRow,
     LogTiles,

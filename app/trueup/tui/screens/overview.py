@@ -19,8 +19,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from trueup.core.diff.seats import STATUSES, DiffSummary
-from trueup.core.service.workbench import SourceTile
+from trueup.core.service.types import STATUSES, DiffSummary, SourceTile
 from trueup.tui.formatting import DIFF_STATUS, DIFF_STATUS_LONG, money, month_name, plain
 from trueup.tui.screens.base import WorkbenchScreen
 from trueup.tui.widgets.sync_progress import SyncProgress

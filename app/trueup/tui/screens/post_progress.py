@@ -24,7 +24,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from textual.worker import Worker
 
-from trueup.core.service.workbench import EntryView, PostingPlan, RunReport
+from trueup.core.service.types import EntryView, PostingPlan, RunReport
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.base import WorkbenchScreen
 from trueup.tui.widgets.row_table import Column, RowTable

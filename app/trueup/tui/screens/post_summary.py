@@ -20,7 +20,8 @@ from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.widgets.row_table import Column, RowTable
 
 if TYPE_CHECKING:
-    from trueup.core.service.workbench import Planned, PostingPlan, Workbench
+    from trueup.core.service.types import Planned, PostingPlan
+    from trueup.core.service.workbench import Workbench
     from trueup.tui.app import TrueupApp
 
 # Each destination and what posting there does, in the order offered.

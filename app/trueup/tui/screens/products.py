@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from trueup.core.mapping.engine import ProductRow
+from trueup.core.service.types import ProductRow
 from trueup.tui.formatting import MAPPING_STATUS, money, plain, score_text, status_text
 from trueup.tui.screens.clients import STATUS_RANK
 from trueup.tui.screens.mapping_grid import MappingGridScreen, grid_bindings

@@ -16,8 +16,17 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
-from trueup.core.rules.current import DEFAULT_RULES, KEYS, Rules, value_text
-from trueup.core.rules.rows import CLIENT, DEFAULTS, LINE, RATE, RuleRow
+from trueup.core.service.types import (
+    CLIENT,
+    DEFAULT_RULES,
+    DEFAULTS,
+    KEYS,
+    LINE,
+    RATE,
+    RuleRow,
+    Rules,
+    value_text,
+)
 from trueup.tui.formatting import plain
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.picker import Choice, PickerScreen

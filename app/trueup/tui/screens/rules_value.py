@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from trueup.core.rules.current import CHOICES, KINDS, RulesError, value_from_text, value_text
+from trueup.core.service.types import CHOICES, KINDS, RulesError, value_from_text, value_text
 from trueup.tui.screens.picker import Choice, PickerScreen
 
 # What each key means, in a billing person's words (billing-rules.md).

@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
-from trueup.core.diff.seats import STATUSES, DiffRow
+from trueup.core.service.types import STATUSES, DiffRow
 from trueup.tui.formatting import (
     DIFF_STATUS,
     delta_text,

@@ -18,9 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Footer, Header, Static
 
-from trueup.core.service.workbench import SourceTile
-from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, ConnectionState
-from trueup.core.settings.secrets import SecretLocation
+from trueup.core.service.types import (
+    SERVICE_NAMES,
+    WORKS,
+    CheckResult,
+    ConnectionState,
+    SecretLocation,
+    SourceTile,
+)
 from trueup.tui.formatting import plain
 from trueup.tui.screens.base import WorkbenchScreen
 from trueup.tui.widgets.row_table import Column, RowTable

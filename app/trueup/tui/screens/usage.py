@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
-from trueup.core.batch.reading import BatchOverview
+from trueup.core.service.types import BatchOverview
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.batch import margin_text

@@ -7,8 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar
 
-from trueup.core.service.workbench import SOURCE_NAMES
-from trueup.core.sync.run import SourceResult
+from trueup.core.service.types import SOURCE_NAMES, SourceResult
 
 
 class SyncProgress(Vertical):

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from trueup.core.errors import TrueupError
 from trueup.core.mapping.match import EXACT
 from trueup.core.mapping.qbo.match import HaloSource, QboCandidate, Suggestion, suggest
 from trueup.core.mapping.qbo.reading import CLIENTS, ITEMS, Kind, Side
@@ -43,7 +44,7 @@ _STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3}
 _NAMES_SHOWN = 5  # in a refusal; the rest are counted
 
 
-class QboMappingError(Exception):
+class QboMappingError(TrueupError):
     """A QuickBooks mapping cannot be made as asked; the message names the id."""
 
 

@@ -1,0 +1,80 @@
+"""Bringing a store written by an older trueup up to this schema: one step per version.
+
+A new store is created at the latest version directly (database.py); these steps run on stores
+written before, each in the transaction that opens the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from sqlalchemy import Connection, text
+from sqlmodel import SQLModel
+
+from trueup.core.store import tables as models
+from trueup.core.values.parsing import commitment_end
+
+SCHEMA_VERSION = 7
+
+
+def _add_tables(*names: str) -> Callable[[Connection], None]:
+    def add(conn: Connection) -> None:
+        SQLModel.metadata.create_all(conn, tables=[SQLModel.metadata.tables[n] for n in names])
+
+    return add
+
+
+def _commitment_end_and_period_index(conn: Connection) -> None:
+    """The commitment's end day as a column (reading it out of the raw JSON of every
+    subscription cost the batch ~0.2 s) and the invoice items by period."""
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(pax8_subscription)")}
+    if "commitment_end" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pax8_subscription ADD COLUMN commitment_end DATE")
+    # The sync's own reading of the raw JSON, so migrated and synced stores agree.
+    ends = []
+    for sub_id, raw in conn.exec_driver_sql("SELECT id, raw FROM pax8_subscription"):
+        end = commitment_end(json.loads(raw))
+        ends.append({"id": sub_id, "end": end.isoformat() if end else None})
+    if ends:
+        update = "UPDATE pax8_subscription SET commitment_end = :end WHERE id = :id"
+        conn.execute(text(update), ends)
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_pax8_invoice_item_period "
+        "ON pax8_invoice_item (start_period, end_period)"
+    )
+
+
+def _covering_indexes(conn: Connection) -> None:
+    """The batch's reads of subscriptions and invoice items from indexes alone (tables.py)."""
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pax8_subscription_company_id")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_pax8_invoice_item_period")
+    for model in (models.Pax8Subscription, models.Pax8InvoiceItem):
+        for index in models.table_of(model).indexes:
+            index.create(conn, checkfirst=True)
+
+
+def _line_digest(conn: Connection) -> None:
+    """Batches keep a digest of their lines; those stored before have none (their body is read).
+    A store older than schema 3 already has it: step 3 makes the table as it is now."""
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(invoice_batch)")}
+    if "line_digest" not in columns:
+        conn.exec_driver_sql("ALTER TABLE invoice_batch ADD COLUMN line_digest TEXT")
+
+
+# version -> the step that brings a store from version-1 to it.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
+    3: _add_tables("rules_document", "invoice_batch", "batch_invoice_state", "batch_override"),
+    4: _add_tables(
+        "approval",
+        "posting_entry",
+        "qbo_customer",
+        "qbo_item",
+        "qbo_customer_mapping",
+        "qbo_item_mapping",
+    ),
+    5: _commitment_end_and_period_index,
+    6: _covering_indexes,
+    7: _line_digest,
+}
