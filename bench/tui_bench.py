@@ -84,8 +84,8 @@ def accept(store: Path, as_of: str) -> None:
 
     db = open_database(store)
     workbench = Workbench(db, today=date.fromisoformat(as_of))
-    companies = workbench.accept_company_suggestions()
-    products = workbench.accept_product_suggestions()
+    companies = workbench.mappings.accept_company_suggestions()
+    products = workbench.mappings.accept_product_suggestions()
     print(f"accepted {len(companies)} companies, {len(products)} products", file=sys.stderr)
     db.dispose()
 
@@ -131,12 +131,12 @@ async def measure(store: Path, as_of: str) -> dict[str, Any]:
     month = month_of(today)
     result: dict[str, Any] = {}
     started = time.perf_counter()
-    diff = workbench.seat_diff(month)
+    diff = workbench.seats.rows(month)
     result["seat_diff_read_s"] = round(time.perf_counter() - started, 3)
     result["seat_diff_rows"] = len(diff)
     result["seat_diff_mismatches"] = sum(r.status != "match" for r in diff)
     started = time.perf_counter()
-    result["companies"] = len(workbench.company_rows())
+    result["companies"] = len(workbench.mappings.company_rows())
     result["company_rows_read_s"] = round(time.perf_counter() - started, 3)
 
     async def next_paint(table: str, pilot: Any, key: str, *, with_rows: bool = False) -> float:

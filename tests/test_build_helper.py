@@ -61,11 +61,11 @@ def test_the_workbench_builds_large_batches_through_its_helper(db, monkeypatch):
 
     monkeypatch.setattr(BuildHelper, "build", counted)
     try:
-        workbench.start_batch_helper()
-        overview = workbench.rebuild_batch("2026-11")
+        workbench.batches.start_helper()
+        overview = workbench.batches.rebuild("2026-11")
         assert calls == [("2026-11", None, TODAY)]
         assert overview.batch_id == build_batch(db, "2026-11", today=TODAY).batch_id
-        assert workbench.batch("2026-11").batch_id == overview.batch_id  # stored: no new build
+        assert workbench.batches.current("2026-11").batch_id == overview.batch_id  # stored: no new build
         assert len(calls) == 1
     finally:
         workbench.close()

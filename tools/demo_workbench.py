@@ -87,9 +87,9 @@ async def demo_store(path: Path) -> Workbench:
     today = load_scenario(BUNDLED_DEMO).as_of.date()
     db = open_database(path)
     clients = demo_clients()
-    await Workbench(db, today=today, sync_clients=clients).sync()
-    Workbench(db, today=today, threshold=99).accept_company_suggestions()
-    Workbench(db, today=today, threshold=95).accept_product_suggestions()
+    await Workbench(db, today=today, sync_clients=clients).syncing.run()
+    Workbench(db, today=today, threshold=99).mappings.accept_company_suggestions()
+    Workbench(db, today=today, threshold=95).mappings.accept_product_suggestions()
     # The morning after the sync, as the operator would look at it.
     later = datetime.now(UTC) + timedelta(hours=9)
     return Workbench(

@@ -6,11 +6,11 @@ from trueup.tui.screens.picker import PickerScreen
 
 
 def company(workbench, name):
-    return next(r for r in workbench.company_rows() if r.company_name == name)
+    return next(r for r in workbench.mappings.company_rows() if r.company_name == name)
 
 
 def product(workbench, name):
-    return next(r for r in workbench.product_rows() if r.name == name)
+    return next(r for r in workbench.mappings.product_rows() if r.name == name)
 
 
 async def open_screen(pilot, key):
@@ -72,7 +72,7 @@ async def test_accept_one_suggestion(app, workbench):
 
 
 async def test_accept_all_asks_first_and_lists_what_changes(app, workbench):
-    pending = {r.company_name for r in workbench.company_rows() if r.status == "suggested"}
+    pending = {r.company_name for r in workbench.mappings.company_rows() if r.status == "suggested"}
     assert len(pending) == 4
     async with app.run_test(size=(80, 24)) as pilot:
         await open_screen(pilot, "2")
@@ -80,9 +80,9 @@ async def test_accept_all_asks_first_and_lists_what_changes(app, workbench):
         assert isinstance(app.screen, ConfirmScreen)
         assert {str(line[0]) for line in app.screen.rows} == pending
         await press(pilot, "n")
-        assert {r.status for r in workbench.company_rows()} >= {"suggested"}
+        assert {r.status for r in workbench.mappings.company_rows()} >= {"suggested"}
         await press(pilot, "A", "y")
-    rows = {r.company_name: r for r in workbench.company_rows()}
+    rows = {r.company_name: r for r in workbench.mappings.company_rows()}
     assert all(rows[name].status == "mapped" for name in pending)
     assert not any(r.status == "suggested" for r in rows.values())
 
@@ -140,7 +140,7 @@ async def test_map_an_unmapped_product_from_the_picker(app, workbench):
         await press(pilot, "enter")
     row = product(workbench, "Power BI Pro")
     assert (row.status, row.item_id) == ("mapped", shown_first.value)
-    assert shown_first.value == workbench.item_choices("power")[0].item_id
+    assert shown_first.value == workbench.mappings.item_choices("power")[0].item_id
 
 
 async def test_a_per_client_override_then_its_removal(app, workbench):
@@ -152,7 +152,7 @@ async def test_a_per_client_override_then_its_removal(app, workbench):
         await press(pilot, *"e5", "enter")
         row = product(workbench, "Microsoft 365 E3")
         assert row.overrides == 1 and row.status == "mapped"
-        overrides = workbench.product_overrides(row.product_id)
+        overrides = workbench.mappings.product_overrides(row.product_id)
         assert [o.client_name for o in overrides] == ["Riverbend Wealth Advisors"]
         assert "E5" in overrides[0].item_name
         await press(pilot, "u", *"river", "enter")  # asks which mapping goes

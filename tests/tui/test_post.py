@@ -78,13 +78,13 @@ def posting_workbench(store, destination):
 
 def approvable(workbench):
     """The batch the screen shows and its invoices that can be approved (no error, not held)."""
-    batch = workbench.review_batch(MONTH)
+    batch = workbench.batches.review_batch(MONTH)
     return batch, [i for i in batch.invoices if not i.open_errors and i.state != "held"]
 
 
 def approve_clean(workbench):
     batch, clean = approvable(workbench)
-    assert workbench.approve(batch.batch_id, [i.client_id for i in clean]).approved
+    assert workbench.batches.approve(batch.batch_id, [i.client_id for i in clean]).approved
     return batch, clean
 
 
@@ -107,7 +107,7 @@ def put_cursor(screen, client_id):
 
 
 def status(workbench, batch_id, client_id):
-    state = workbench.batch_approvals(batch_id).states.get(client_id)
+    state = workbench.batches.approvals(batch_id).states.get(client_id)
     return state.status if state else None
 
 
@@ -137,7 +137,7 @@ async def test_a_approves_the_invoice_and_again_withdraws_it(app, workbench):
 
 
 async def test_an_invoice_with_an_error_is_not_approved(app, workbench):
-    batch = workbench.review_batch(MONTH)
+    batch = workbench.batches.review_batch(MONTH)
     with_error = next(i for i in batch.invoices if i.open_errors)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
@@ -149,7 +149,7 @@ async def test_an_invoice_with_an_error_is_not_approved(app, workbench):
 async def test_approve_all_lists_those_it_skips_then_approves_the_rest(app, workbench):
     batch, clean = approvable(workbench)
     held = clean[0]
-    workbench.set_invoice_state(batch.batch_id, held.client_id, "held")
+    workbench.batches.set_invoice_state(batch.batch_id, held.client_id, "held")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "A")
@@ -163,15 +163,15 @@ async def test_approve_all_lists_those_it_skips_then_approves_the_rest(app, work
         assert f"Approve {len(clean) - 1} invoice(s)" in confirm.question
         await press(pilot, "y")
         assert app.screen is screen
-    states = workbench.batch_approvals(batch.batch_id).states
+    states = workbench.batches.approvals(batch.batch_id).states
     assert set(states) == {i.client_id for i in clean[1:]}
 
 
 async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, workbench):
     batch, clean = approve_clean(workbench)
     moved = clean[0].client_id
-    workbench.set_client_rule(moved, "price", "markup")
-    workbench.set_client_rule(moved, "markup_percent", "20")
+    workbench.rules.set_client(moved, "price", "markup")
+    workbench.rules.set_client(moved, "markup_percent", "20")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         assert screen.shown_batch.batch_id == batch.batch_id  # stays on the approved batch
@@ -211,12 +211,12 @@ async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, de
         assert app.screen is summary
         await press(pilot, *"2026-10", "enter")
         assert app.screen is summary and summary.query_one("#post-go").disabled
-        assert workbench.posting_entries(batch.batch_id, "halo-invoice", "create") == []
+        assert workbench.posting.entries(batch.batch_id, "halo-invoice", "create") == []
         await press(pilot, *["backspace"] * 7, *MONTH)
         assert not summary.query_one("#post-go").disabled
         await press(pilot, "enter")
         assert isinstance(app.screen, PostProgressScreen)
-    entries = workbench.posting_entries(batch.batch_id, "halo-invoice", "create")
+    entries = workbench.posting.entries(batch.batch_id, "halo-invoice", "create")
     assert len(entries) == len(clean) == len(destination.documents)
 
 
@@ -236,7 +236,7 @@ async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destina
             assert app.screen is summary
         await press(pilot, "escape")
         assert isinstance(app.screen, BatchScreen)
-    assert workbench.posting_entries(batch.batch_id, "qbo", "create") == []
+    assert workbench.posting.entries(batch.batch_id, "qbo", "create") == []
     assert destination.opened == []
 
 
@@ -305,7 +305,7 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
         assert {e.action for e in results.entries.values()} == {"void"}
         assert {e.state for e in results.entries.values()} == {"POSTED"}
     assert destination.voided == set(destination.documents)
-    voids = workbench.posting_entries(batch.batch_id, "halo-invoice", "void")
+    voids = workbench.posting.entries(batch.batch_id, "halo-invoice", "void")
     assert len(voids) == len(clean)
 
 
@@ -325,8 +325,8 @@ async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, 
         row = screen.table.cursor - screen.table.scroll_offset.y + 1
         assert "posted" in "".join(s.text for s in screen.table.render_line(row))
         assert f"{len(posted)} posted" in str(screen.query_one("#batch-summary").content)
-        workbench.queue_void(batch.batch_id, "halo-invoice")
-        await workbench.run_posting(
+        workbench.posting.queue_void(batch.batch_id, "halo-invoice")
+        await workbench.posting.run(
             batch.batch_id, "halo-invoice", action="void", progress=lambda entry: None
         )
         screen.load_approvals(batch.batch_id)

@@ -24,7 +24,7 @@ async def go_to(pilot, text):
 
 
 def cedar(workbench):
-    return workbench.client_choices("cedar hollow")[0].client_id
+    return workbench.mappings.client_choices("cedar hollow")[0].client_id
 
 
 async def test_edit_a_default_and_add_a_client_override(app, workbench, store):

@@ -63,13 +63,13 @@ async def test_the_month_changes_with_brackets_within_what_the_store_holds(app):
 
 
 async def test_sync_now_shows_progress_and_refreshes(app, workbench):
-    before = {tile.source: tile.last_sync for tile in workbench.sync_tiles()}
+    before = {tile.source: tile.last_sync for tile in workbench.syncing.tiles()}
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
         await press(pilot, "s")
         assert not app.screen.syncing
         assert "done in" in str(app.screen.query_one("#what-pax8").content)
-    after = {tile.source: tile for tile in workbench.sync_tiles()}
+    after = {tile.source: tile for tile in workbench.syncing.tiles()}
     assert all(after[s].last_status == "ok" and after[s].last_sync != before[s] for s in before)
 
 
@@ -84,17 +84,17 @@ def hanging_clients():
 
 async def test_a_cancelled_sync_leaves_the_store_as_it_was(workbench_with):
     workbench = workbench_with(hanging_clients())
-    before = {tile.source: tile.last_sync for tile in workbench.sync_tiles()}
+    before = {tile.source: tile.last_sync for tile in workbench.syncing.tiles()}
     app = make_app(workbench)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
         await pilot.press("s")
-        while {t.last_status for t in workbench.sync_tiles()} != {"running"}:
+        while {t.last_status for t in workbench.syncing.tiles()} != {"running"}:
             await pilot.pause(0.02)
         await press(pilot, "escape")
         assert "cancelled" in str(app.screen.query_one("#what-pax8").content)
         assert not app.screen.syncing
-    after = {tile.source: tile for tile in workbench.sync_tiles()}
+    after = {tile.source: tile for tile in workbench.syncing.tiles()}
     assert {s: t.last_sync for s, t in after.items()} == before
     assert {t.last_status for t in after.values()} == {"interrupted"}
 
@@ -104,7 +104,7 @@ async def test_a_sync_that_cannot_start_says_why_and_changes_nothing(workbench_w
         raise ConfigError("Pax8 is not configured: run `trueup connect pax8`")
 
     workbench = workbench_with(unconfigured)
-    before = workbench.sync_tiles()
+    before = workbench.syncing.tiles()
     app = make_app(workbench)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
@@ -112,11 +112,11 @@ async def test_a_sync_that_cannot_start_says_why_and_changes_nothing(workbench_w
         assert "did not run" in str(app.screen.query_one("#what-pax8").content)
         assert any("trueup connect pax8" in n.message for n in app._notifications)
         assert not app.screen.syncing
-    assert workbench.sync_tiles() == before
+    assert workbench.syncing.tiles() == before
 
 
 async def test_seat_diff_shows_mismatches_until_m(app, workbench):
-    rows = workbench.seat_diff("2026-11")
+    rows = workbench.seats.rows("2026-11")
     mismatches = sum(r.status != "match" for r in rows)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
@@ -131,7 +131,7 @@ async def test_seat_diff_shows_mismatches_until_m(app, workbench):
 
 async def test_seat_diff_groups_by_client_costliest_first(app, workbench):
     at_stake = defaultdict(Decimal)
-    for row in workbench.seat_diff("2026-11"):
+    for row in workbench.seats.rows("2026-11"):
         at_stake[row.client_name] += abs(row.monthly_impact)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until_idle(pilot)
@@ -196,7 +196,7 @@ async def test_the_palette_runs_the_action(app, workbench):
         await press(pilot, "ctrl+p", *"undo the latest")
         await pilot.pause(0.3)
         await press(pilot, "enter")
-    row = next(r for r in workbench.company_rows() if r.company_name == "Copper Kettle Bakery")
+    row = next(r for r in workbench.mappings.company_rows() if r.company_name == "Copper Kettle Bakery")
     assert row.status == "unmapped"
 
 

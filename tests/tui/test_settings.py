@@ -174,7 +174,7 @@ async def test_the_last_failed_sync_shows_its_error(settings_app, tmp_path):
         connections(sandbox_settings(tmp_path), env),
         sync_clients=lambda: sandbox_clients(in_process_transports(sims), wrong),
     )
-    await app.workbench.sync()
+    await app.workbench.syncing.run()
     async with app.run_test(size=(120, 40)) as pilot:
         await press(pilot, "9")
         assert row_text(app, 0).split()[3] == "failed"
@@ -224,6 +224,6 @@ async def test_a_sync_from_the_workbench_keeps_the_log_for_the_configured_days(
         connections(settings, env),
         sync_clients=lambda: sandbox_clients(in_process_transports(sims), right),
     )
-    assert {result.status for result in await app.workbench.sync()} == {"ok"}
+    assert {result.status for result in await app.workbench.syncing.run()} == {"ok"}
     events = {entry["event"] for entry in read_log(store, limit=1000)}
     assert "recent" in events and "older than 30 days" not in events  # the default keeps 90

@@ -17,7 +17,7 @@ from trueup.cli.commands import LazyGroup
 from trueup.core.settings.paths import default_config_path, default_db_path
 
 if TYPE_CHECKING:
-    from trueup.core.store.database import Database
+    from trueup.core.service.stores import Database
 
 app = typer.Typer(
     name="trueup",
@@ -46,7 +46,7 @@ class State:
         self.config_path = config_path
 
     def open_db(self, default: Path | None = None) -> Database:
-        from trueup.core.store.database import (
+        from trueup.core.service.stores import (
             open_database,  # with the models: ~0.5 s, for stores only
         )
 
@@ -157,11 +157,12 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What the local store holds: rows per entity, last sync of each source, open batches."""
-    from trueup.core.sync.status import store_status
+    from trueup.core.service.syncing import Syncing
+    from trueup.core.settings.config import today
 
     db = state(ctx).open_db()
     try:
-        result = store_status(db)
+        result = Syncing(db, today=today()).status()
     finally:
         db.dispose()
     if as_json:
@@ -179,11 +180,11 @@ def log(
     limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
 ) -> None:
     """The sync (and later posting) log, newest first."""
-    from trueup.core.store.logbook import read_log
+    from trueup.core.service.logs import Logs
 
     db = state(ctx).open_db()
     try:
-        entries = read_log(db, level=level.upper() if level else None, limit=limit)
+        entries = Logs(db).latest(level=level.upper() if level else None, limit=limit)
     finally:
         db.dispose()
     if as_json:

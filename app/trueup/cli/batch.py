@@ -14,11 +14,8 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.cli.options import MonthOption, open_store
-from trueup.core.batch.body import SEVERITIES, pretty_text
-from trueup.core.batch.build import current_batch, load_batch
-from trueup.core.batch.reading import BatchOverview, InvoiceRow, batch_overview
+from trueup.core.service.batches import SEVERITIES, Batches, BatchOverview, InvoiceRow
 from trueup.core.settings.config import today as configured_today
-from trueup.core.store.database import Database
 from trueup.core.values.months import month_of
 
 batch_app = typer.Typer(
@@ -52,8 +49,10 @@ def batch_command(
         return
     today = configured_today()
     with open_store(ctx) as db:
-        batch_id = current_batch(db, month or month_of(today), clients=client or None, today=today)
-        shown = _shown(db, batch_id, as_json)
+        batches = Batches(db, today=today)
+        shown = _shown(
+            batches, batches.current_id(month or month_of(today), client or None), as_json
+        )
     _print(shown)
 
 
@@ -66,14 +65,14 @@ def show(
 ) -> None:
     """Print a stored batch, with each invoice's state (held, ready) and the overrides."""
     with open_store(ctx) as db:
-        shown = _shown(db, batch_id, as_json)
+        shown = _shown(Batches(db, today=configured_today()), batch_id, as_json)
     _print(shown)
 
 
-def _shown(db: Database, batch_id: str, as_json: bool) -> str | BatchOverview:
+def _shown(batches: Batches, batch_id: str, as_json: bool) -> str | BatchOverview:
     """The stored body as JSON, or the listing with each invoice's state (it reads the few
     fields it shows, never the ~25 MB of invoices)."""
-    return pretty_text(load_batch(db, batch_id).body) if as_json else batch_overview(db, batch_id)
+    return batches.json_text(batch_id) if as_json else batches.overview(batch_id)
 
 
 def _print(shown: str | BatchOverview) -> None:

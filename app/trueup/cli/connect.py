@@ -19,6 +19,7 @@ import click
 import typer
 
 from trueup.cli import handles_errors, render, state
+from trueup.core.settings.clients import QBO_URL
 from trueup.core.settings.config import Settings, load_settings, save_settings
 from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, Connections
 from trueup.core.settings.qbo_consent import (
@@ -30,7 +31,6 @@ from trueup.core.settings.qbo_consent import (
 )
 from trueup.core.settings.secret_backends import StoreUnavailableError
 from trueup.core.settings.secrets import PASSPHRASE_ENV, SecretError, Secrets, secret_env
-from trueup.core.sources.qbo import QBO_URL
 
 BACKENDS = ("keyring", "encrypted-file")
 

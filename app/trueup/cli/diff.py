@@ -11,14 +11,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import MonthOption
-from trueup.core.billing.timeline import day_text
-from trueup.core.diff.seats import (
-    DiffRow,
-    diff_json,
-    reference_day,
-    seat_diff,
-    summarise,
-)
+from trueup.core.service.seats import DiffRow, SeatDiffs, day_text
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.money import money_json, quantity_prose
 from trueup.core.values.months import month_of
@@ -54,12 +47,13 @@ def diff_command(
     month = month or month_of(today)
     db = state(ctx).open_db()
     try:
-        rows = seat_diff(db, month, today=today)
+        seats = SeatDiffs(db, today=today)
+        rows = seats.rows(month)
+        if as_json:
+            render.emit_json(seats.json(month))
+            return
     finally:
         db.dispose()
-    if as_json:
-        render.emit_json(diff_json(rows, month))
-        return
     if not rows:
         render.stderr.print(
             "Nothing to compare: no Pax8 company with subscriptions is mapped to a Halo client "
@@ -68,7 +62,7 @@ def diff_command(
         )
         return
     shown = rows if show_all else [row for row in rows if row.status != "match"]
-    counted_on = day_text(reference_day(month, today), year=True)
+    counted_on = day_text(seats.reference_day(month), year=True)
     title = f"Seat diff {month} (Pax8 seats counted on {counted_on})"
     if shown:
         _print_table(shown, title)
@@ -127,7 +121,7 @@ def _cells(row: DiffRow) -> tuple[tuple[str, str], ...]:
 
 
 def _print_totals(rows: list[DiffRow], *, hidden: int) -> None:
-    summary = summarise(rows)
+    summary = SeatDiffs.summarise(rows)
     counts = ", ".join(f"{count} {status}" for status, count in summary.counts.items() if count)
     matches = "match" if hidden == 1 else "matches"
     hidden_note = f" ({hidden} {matches} hidden; --all shows them)" if hidden else ""

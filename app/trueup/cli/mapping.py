@@ -14,22 +14,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
-from trueup.core.mapping.engine import (
-    accept_suggestions,
-    export_mappings,
-    ignore_company,
-    ignore_product,
-    import_mappings,
-    map_company,
-    map_product,
-    suggestions_json,
-    undo_last,
-    unmap_company,
-    unmap_product,
-    unmapped_json,
-)
-from trueup.core.mapping.report import company_json, product_json
-from trueup.core.store.database import Database
+from trueup.core.service.mappings import Mappings, company_json, product_json
 
 map_app = typer.Typer(
     help="Map Pax8 companies to Halo clients and Pax8 products to Halo items.\n\n"
@@ -59,9 +44,12 @@ ProductId = Annotated[
 ]
 
 
-def _with_db(ctx: typer.Context, use: Callable[[Database], Any]) -> Any:
+def _with_mappings(
+    ctx: typer.Context, use: Callable[[Mappings], Any], *, score: int | None = None
+) -> Any:
+    """`use` on the store's mappings; `score`: what a name match needs to be offered."""
     with open_store(ctx) as db:
-        return use(db)
+        return use(Mappings(db) if score is None else Mappings(db, threshold=score))
 
 
 def _one_of(company: str | None, product: str | None) -> None:
@@ -77,8 +65,9 @@ def suggest(ctx: typer.Context, as_json: Json = False, threshold: Threshold = No
     `suggested` rows are offered for `trueup map accept`; `unmapped` ones need `map set`;
     `stale` ones point at a Halo client or item that is gone or inactive.
     """
-    score = configured_threshold(ctx, threshold)
-    result = _with_db(ctx, lambda db: suggestions_json(db, threshold=score))
+    result = _with_mappings(
+        ctx, Mappings.suggestions_json, score=configured_threshold(ctx, threshold)
+    )
     if as_json:
         render.emit_json(result)
         return
@@ -115,13 +104,13 @@ def set_mapping(
     if company is not None:
         if client is None or item is not None:
             usage_error("--company takes --client (and no --item)")
-        _with_db(ctx, lambda db: map_company(db, company, client))
+        _with_mappings(ctx, lambda maps: maps.map_company(company, client))
         say(f"mapped company {company} to Halo client {client}")
     else:
         assert product is not None
         if item is None:
             usage_error("--product takes --item (and --client for an override)")
-        _with_db(ctx, lambda db: map_product(db, product, item, client_id=client))
+        _with_mappings(ctx, lambda maps: maps.map_product(product, item, client_id=client))
         scope = f" for Halo client {client}" if client is not None else ""
         say(f"mapped product {product} to Halo item {item}{scope}")
 
@@ -142,11 +131,11 @@ def unset_mapping(
     if company is not None:
         if client is not None:
             usage_error("--client goes with --product")
-        _with_db(ctx, lambda db: unmap_company(db, company))
+        _with_mappings(ctx, lambda maps: maps.unmap_company(company))
         say(f"company {company} is unmapped")
     else:
         assert product is not None
-        _with_db(ctx, lambda db: unmap_product(db, product, client_id=client))
+        _with_mappings(ctx, lambda maps: maps.unmap_product(product, client_id=client))
         scope = f" for Halo client {client}" if client is not None else ""
         say(f"product {product} is unmapped{scope}")
 
@@ -157,10 +146,10 @@ def ignore(ctx: typer.Context, company: CompanyId = None, product: ProductId = N
     """Mark a company or product as not billed through Halo: no suggestions, not 'unmapped'."""
     _one_of(company, product)
     if company is not None:
-        _with_db(ctx, lambda db: ignore_company(db, company))
+        _with_mappings(ctx, lambda maps: maps.ignore_company(company))
     else:
         assert product is not None
-        _with_db(ctx, lambda db: ignore_product(db, product))
+        _with_mappings(ctx, lambda maps: maps.ignore_product(product))
     say(f"ignoring {'company' if company else 'product'} {company or product}")
 
 
@@ -175,8 +164,9 @@ def accept(
 
     One batch: `trueup map undo` takes all of it back.
     """
-    score = configured_threshold(ctx, min_score)
-    companies, products = _with_db(ctx, lambda db: accept_suggestions(db, min_score=score))
+    companies, products = _with_mappings(
+        ctx, Mappings.accept_suggestions, score=configured_threshold(ctx, min_score)
+    )
     if as_json:
         render.emit_json(
             {
@@ -197,7 +187,7 @@ def accept(
 @handles_errors
 def undo(ctx: typer.Context) -> None:
     """Take back the last mapping change (a whole `accept` or `import` at once)."""
-    done = _with_db(ctx, undo_last)
+    done = _with_mappings(ctx, Mappings.undo_last)
     say(done or "nothing to undo")
 
 
@@ -208,7 +198,7 @@ def export(
     file: Annotated[Path, typer.Argument(help="Where to write (.toml, or .json for JSON).")],
 ) -> None:
     """Write every mapping to a readable file, sorted by id, for version control."""
-    count = _with_db(ctx, lambda db: export_mappings(db, file))
+    count = _with_mappings(ctx, lambda maps: maps.export_file(file))
     say(f"wrote {_count(count, 'mapping', 'mappings')} to {file}")
 
 
@@ -223,7 +213,7 @@ def import_(
     Any unknown Pax8 or Halo id refuses the whole file (each one listed) and nothing is written.
     Mappings not in the file stay as they are; `trueup map undo` takes the import back.
     """
-    count = _with_db(ctx, lambda db: import_mappings(db, file))
+    count = _with_mappings(ctx, lambda maps: maps.import_file(file))
     say(f"imported {file}: {_count(count, 'mapping', 'mappings')} changed")
 
 
@@ -236,8 +226,7 @@ def unmapped_command(
     A company without a live Halo client; a product whose subscriptions have no Halo item for
     their client. Fix them with `trueup map suggest` / `accept` / `set`.
     """
-    score = configured_threshold(ctx, threshold)
-    result = _with_db(ctx, lambda db: unmapped_json(db, threshold=score))
+    result = _with_mappings(ctx, Mappings.unmapped_json, score=configured_threshold(ctx, threshold))
     if as_json:
         render.emit_json(result)
         return

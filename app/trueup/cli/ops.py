@@ -8,12 +8,12 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
+from trueup.core.service.stores import backups_dir
 from trueup.core.settings.config import Settings, load_settings, toml_value
 from trueup.core.settings.connections import Connections, ConnectionState
 from trueup.core.settings.doctor import Check, run_doctor
 from trueup.core.settings.paths import data_dir, default_db_path
 from trueup.core.settings.secrets import SecretLocation
-from trueup.core.store.backup import backups_dir
 
 config_app = typer.Typer(help="The configuration in force.", no_args_is_help=True)
 

@@ -10,8 +10,8 @@ import typer
 from rich.text import Text
 
 from trueup.cli import render
+from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings
-from trueup.core.store.database import Database
 from trueup.core.values.months import MonthError, parse_month
 
 

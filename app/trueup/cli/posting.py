@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,22 +20,20 @@ from rich.console import Console
 from rich.text import Text
 
 from trueup.cli import handles_errors, state
-from trueup.core.batch.approval import approval_states, approve
-from trueup.core.posting.configured import open_sink
-from trueup.core.posting.plan import (
+from trueup.core.service.batches import Batches
+from trueup.core.service.posting import (
     EntryView,
+    Posting,
     PostingError,
     PostingPlan,
+    RunReport,
+    Sink,
     check_destination,
-    plan_posting,
-    posting_entries,
-    queue_posting,
-    queue_void,
+    configured_sinks,
 )
-from trueup.core.posting.run import RunReport, run_posting
+from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings
 from trueup.core.settings.config import today as configured_today
-from trueup.core.store.database import Database
 
 BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")]
 ClientsOption = Annotated[
@@ -93,7 +92,7 @@ def approve_command(
     db = state(ctx).open_db()
     try:
         if status:
-            states = approval_states(db, batch_id, today=configured_today())
+            states = Batches(db, today=configured_today()).approval_states(batch_id)
             if as_json:
                 _print_json(
                     [
@@ -118,7 +117,9 @@ def approve_command(
                         sys.stdout.write(f"             {change}\n")
             return
         overrides = list(zip(codes, reasons, strict=True))
-        result = approve(db, batch_id, client or None, overrides=overrides)
+        result = Batches(db, today=configured_today()).approve(
+            batch_id, client or None, overrides=overrides
+        )
     finally:
         db.dispose()
     if as_json:
@@ -156,20 +157,20 @@ def post_command(
     """
     current = state(ctx)
     destination = check_destination(to)
-    today = configured_today()
     db = current.open_db()
     try:
-        plan = plan_posting(db, batch_id, destination, today=today, clients=client or None)
+        posting = _posting(db, current.config_path)
+        plan = posting.plan(batch_id, destination, client or None)
         _show_plan(plan)
         if not plan.ready:
-            _print_result(posting_entries(db, batch_id, destination, "create"), as_json)
+            _print_result(posting.entries(batch_id, destination, "create"), as_json)
             if plan.blocked and not plan.done:
                 raise PostingError("nothing to post: approve invoices first (`trueup approve`)")
             return
         if not yes:
             _confirm(plan.month, f"post {len(plan.ready)} invoice(s) to {destination}")
-        queue_posting(db, plan)
-        report = asyncio.run(_run(current.config_path, db, destination, batch_id, "create"))
+        posting.queue(plan)
+        report = asyncio.run(_run(posting, destination, batch_id, "create"))
         _print_result(report.entries, as_json)
     finally:
         db.dispose()
@@ -195,15 +196,16 @@ def void_command(
     destination = check_destination(to)
     db = current.open_db()
     try:
+        posting = _posting(db, current.config_path)
         if not yes:
             posted = [
-                e for e in posting_entries(db, batch_id, destination, "create")
+                e for e in posting.entries(batch_id, destination, "create")
                 if e.state == "POSTED" and (not client or e.client_id in client)
             ]  # fmt: skip
             err.print(f"void {len(posted)} posted invoice(s) of batch {batch_id} at {destination}")
             _confirm(batch_id[:7], f"void {len(posted)} invoice(s)")
-        queue_void(db, batch_id, destination, client or None)
-        report = asyncio.run(_run(current.config_path, db, destination, batch_id, "void"))
+        posting.queue_void(batch_id, destination, client or None)
+        report = asyncio.run(_run(posting, destination, batch_id, "void"))
         _print_result(report.entries, as_json)
     finally:
         db.dispose()
@@ -220,15 +222,22 @@ def journal_command(
     """The batch's posting journal: each invoice's state at each destination and its id there."""
     db = state(ctx).open_db()
     try:
-        entries = posting_entries(db, batch_id, to)
+        entries = Posting(db, today=configured_today()).entries(batch_id, to)
     finally:
         db.dispose()
     _print_result(entries, as_json)
 
 
-async def _run(
-    config_path: Path, db: Database, destination: str, batch_id: str, action: str
-) -> RunReport:
+def _posting(db: Database, config_path: Path) -> Posting:
+    """Posting on the configured destinations; the config is read when a run opens its sink."""
+
+    def sinks(destination: str) -> AbstractAsyncContextManager[Sink]:
+        return configured_sinks(load_settings(config_path))(destination)
+
+    return Posting(db, today=configured_today(), sinks=sinks)
+
+
+async def _run(posting: Posting, destination: str, batch_id: str, action: str) -> RunReport:
     def progress(entry: EntryView) -> None:
         if sys.stderr.isatty() or entry.state in ("POSTED", "REJECTED", "UNKNOWN"):
             where = f" {entry.remote_id}" if entry.remote_id else ""
@@ -237,8 +246,7 @@ async def _run(
                 soft_wrap=True,
             )
 
-    async with open_sink(destination, load_settings(config_path)) as sink:
-        return await run_posting(db, sink, batch_id, action=action, progress=progress)
+    return await posting.run(batch_id, destination, action=action, progress=progress)
 
 
 def _show_plan(plan: PostingPlan) -> None:

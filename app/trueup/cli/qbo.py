@@ -12,21 +12,8 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
-from trueup.core.mapping.qbo.engine import (
-    Missing,
-    QboRow,
-    accept_qbo_suggestions,
-    map_customer,
-    map_item,
-    missing_qbo_targets,
-    qbo_rows,
-    unmap_customer,
-    unmap_item,
-)
-from trueup.core.settings.clients import qbo_from_settings
-from trueup.core.settings.config import Settings, load_settings
-from trueup.core.store.database import Database
-from trueup.core.sync.qbo_catalog import refresh_qbo_catalog
+from trueup.core.service.quickbooks import Missing, QboRow, QuickBooks
+from trueup.core.settings.config import load_settings
 
 qbo_app = typer.Typer(
     help="QuickBooks Online: where approved invoices post when the destination is `qbo`.\n\n"
@@ -73,7 +60,7 @@ def suggest(
     """
     score = configured_threshold(ctx, threshold)
     with open_store(ctx) as db:
-        clients, items = qbo_rows(db, threshold=score)
+        clients, items = QuickBooks(db, threshold=score).rows()
     clients = [r for r in clients if r.status in OPEN_STATUSES]
     items = [r for r in items if r.status in OPEN_STATUSES]
     if as_json:
@@ -99,7 +86,7 @@ def accept(
     """Accept every suggestion at or above the score, all at once, and print what it mapped."""
     score = configured_threshold(ctx, min_score)
     with open_store(ctx) as db:
-        clients, items = accept_qbo_suggestions(db, min_score=score)
+        clients, items = QuickBooks(db, threshold=score).accept_suggestions()
     if as_json:
         render.emit_json(
             {"clients": [_row_json(r) for r in clients], "items": [_row_json(r) for r in items]}
@@ -132,10 +119,10 @@ def set_mapping(
     """
     if client is not None and customer is not None and item is None and qbo_item is None:
         with open_store(ctx) as db:
-            say(map_customer(db, client, customer))
+            say(QuickBooks(db).map_customer(client, customer))
     elif item is not None and qbo_item is not None and client is None and customer is None:
         with open_store(ctx) as db:
-            say(map_item(db, item, qbo_item))
+            say(QuickBooks(db).map_item(item, qbo_item))
     else:
         usage_error("give --client with --customer, or --item with --qbo-item")
 
@@ -148,11 +135,11 @@ def unset_mapping(ctx: typer.Context, client: ClientId = None, item: ItemId = No
         usage_error("give either --client or --item")
     with open_store(ctx) as db:
         if client is not None:
-            removed = unmap_customer(db, client)
+            removed = QuickBooks(db).unmap_customer(client)
             subject, what = f"Halo client {client}", "QuickBooks customer"
         else:
             assert item is not None
-            removed = unmap_item(db, item)
+            removed = QuickBooks(db).unmap_item(item)
             subject, what = f"Halo item {item}", "QuickBooks item"
     say(f"{subject} has no {what} now" if removed else f"{subject} had no {what}; nothing to do")
 
@@ -167,13 +154,8 @@ def refresh(ctx: typer.Context) -> None:
     current = state(ctx)
     settings = load_settings(current.config_path)
     with open_store(ctx) as db:
-        customers, items = asyncio.run(_refresh(db, settings))
+        customers, items = asyncio.run(QuickBooks(db).refresh_catalog(settings))
     say(f"read {customers} QuickBooks customers and {items} items")
-
-
-async def _refresh(db: Database, settings: Settings) -> tuple[int, int]:
-    async with qbo_from_settings(settings) as client:
-        return await refresh_qbo_catalog(db, client)
 
 
 @qbo_app.command("unmapped")
@@ -185,7 +167,7 @@ def unmapped(ctx: typer.Context, as_json: Json = False) -> None:
     `accept` / `set`.
     """
     with open_store(ctx) as db:
-        gaps = missing_qbo_targets(db)
+        gaps = QuickBooks(db).gaps()
     if as_json:
         render.emit_json(
             {

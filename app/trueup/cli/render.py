@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from trueup.core.sync.run import Report, SourceResult
+    from trueup.core.service.syncing import Report, SourceResult
 
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
@@ -115,7 +115,7 @@ def sync_json(results: list[SourceResult]) -> dict[str, Any]:
 
 
 def status_tables(status: dict[str, Any]) -> None:
-    from trueup.core.sync.records import ENTITIES  # for `status` alone: with the models, ~0.5 s
+    from trueup.core.service.syncing import ENTITIES  # for `status` alone: with the models, ~0.5 s
 
     sources = Table(
         title=Text(f"trueup store {status['db']}"),

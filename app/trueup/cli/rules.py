@@ -12,17 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
-from trueup.core.rules.current import (
-    KEYS,
-    Rules,
-    RulesError,
-    current_rules,
-    export_rules,
-    import_rules,
-    summarise,
-    value_text,
-)
-from trueup.core.rules.rows import rule_rows
+from trueup.core.service.rules import KEYS, RuleBook, Rules, RulesError, value_text
 
 rules_app = typer.Typer(
     help="The billing rules: proration and price policies, markups, per-client and per-line "
@@ -53,8 +43,9 @@ def import_(
         raise typer.Exit(1) from None
     db = state(ctx).open_db()
     try:
-        import_rules(db, text)
-        summary = summarise(db)
+        book = RuleBook(db)
+        book.import_text(text)
+        summary = book.summary()
     except RulesError as exc:
         render.fail(f"{file} was not imported ({_count(len(exc.problems))}); fix and import again")
         for problem in exc.problems:
@@ -74,7 +65,7 @@ def export(
     """Write the rules in force: the file as imported, or every default spelled out."""
     db = state(ctx).open_db()
     try:
-        text = export_rules(db)
+        text = RuleBook(db).export_text()
     finally:
         db.dispose()
     if str(file) == "-":
@@ -93,12 +84,13 @@ def show(
     """The rules in force: every default, each client's and line's overrides, the rates."""
     db = state(ctx).open_db()
     try:
+        book = RuleBook(db)
         if as_json:
-            rules, rules_id = current_rules(db)
+            rules, rules_id = book.current()
             render.emit_json(_as_json(rules, rules_id))
             return
-        summary = summarise(db)
-        rows, _ = rule_rows(db)
+        summary = book.summary()
+        rows, _ = book.rows()
     finally:
         db.dispose()
     table = Table(title=str(summary), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from contextlib import AsyncExitStack
 from datetime import UTC, date, datetime
 from enum import IntEnum
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from trueup.cli import render
-from trueup.core.settings.clients import halo_from_settings, pax8_from_settings, sandbox_clients
+from trueup.core.service.stores import Database
+from trueup.core.service.syncing import SourceResult, SyncBusyError, SyncClients, Syncing
+from trueup.core.settings.clients import configured_clients, loopback_clients, sandbox_clients
 from trueup.core.settings.config import ConfigError, load_settings, today
 from trueup.core.settings.paths import demo_db_path
-from trueup.core.sources.halo import HaloClient
-from trueup.core.sources.pax8 import Pax8Client
-from trueup.core.store.database import Database
-from trueup.core.sync.run import (
-    DEFAULT_LOG_RETENTION_DAYS,
-    SourceResult,
-    SyncBusyError,
-    sync_sources,
-    sync_too_soon,
-)
-from trueup.core.sync.status import store_status
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.scenario import Scenario, load_scenario
 
@@ -61,28 +52,28 @@ def run_sync(
     if faults and scenario_path is None:
         raise ConfigError("--faults works only with --sandbox")
     settings = load_settings(state.config_path)
+    minutes = settings.sync.min_interval_minutes
     db = state.open_db()
     try:
-        last = None if force else sync_too_soon(db, settings.sync.min_interval_minutes, _now())
+        last = None if force else Syncing(db, today=today()).too_soon(minutes)
         if last is not None:
             if not quiet:
-                _say_too_soon(last, settings.sync.min_interval_minutes)
+                _say_too_soon(last, minutes)
             return SyncExit.TOO_SOON
         if scenario_path is not None:
             from trueup.sandbox.serve import build_simulators, in_process_transports
 
             scenario = load_scenario(scenario_path)
             sims = build_simulators(scenario, faults=FaultSpec.parse(faults) if faults else None)
-            pax8, halo = sandbox_clients(in_process_transports(sims), _credentials(scenario))
+            transports = in_process_transports(sims)
+            clients: SyncClients = partial(sandbox_clients, transports, _credentials(scenario))
             day = today(scenario.as_of.date())
         else:
-            pax8, halo = pax8_from_settings(settings), halo_from_settings(settings)
-            day = today()
+            clients, day = partial(configured_clients, settings), today()
         try:
             results = _sync_with_progress(
                 db,
-                pax8,
-                halo,
+                clients,
                 day,
                 show_progress=not (as_json or quiet),
                 log_retention_days=settings.log.retention_days,
@@ -141,38 +132,28 @@ def run_demo(
         with serve_in_background(sims) as urls:
             render.stderr.print(f"Sandbox serving Pax8 at {urls.pax8} and HaloPSA at {urls.halo}")
 
-            def loopback_clients() -> tuple[Pax8Client, HaloClient]:
-                creds = _credentials(scenario)
-                return (
-                    Pax8Client(
-                        urls.pax8, creds["pax8"]["client_id"], creds["pax8"]["client_secret"]
-                    ),
-                    HaloClient(
-                        urls.halo,
-                        urls.halo_auth,
-                        creds["halo"]["client_id"],
-                        creds["halo"]["client_secret"],
-                    ),
-                )
+            served = partial(
+                loopback_clients, urls.pax8, urls.halo, urls.halo_auth, _credentials(scenario)
+            )
 
             if sys.stdout.isatty():
                 from trueup.cli.tui import open_workbench
-                from trueup.core.posting.sandbox import SandboxSinks
+                from trueup.core.service.posting import SandboxSinks
 
                 # Posting from the demo goes into its own sandbox, never a configured service.
                 credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo")}
                 open_workbench(
                     db,
                     day=day,
-                    sync_clients=loopback_clients,
+                    sync_clients=served,
                     sinks=SandboxSinks(urls.as_json(), credentials),
                     mouse=mouse,
                     sync_on_start=True,
                 )
                 return True
-            results = _sync_with_progress(db, *loopback_clients(), day, show_progress=True)
+            results = _sync_with_progress(db, served, day, show_progress=True)
         render.sync_summary(results)
-        render.status_tables(store_status(db))
+        render.status_tables(Syncing(db, today=day).status())
     finally:
         db.dispose()
     return all(r.status == "ok" for r in results)
@@ -184,29 +165,18 @@ def _credentials(scenario: Scenario) -> dict[str, dict[str, str]]:
 
 def _sync_with_progress(
     db: Database,
-    pax8: Pax8Client,
-    halo: HaloClient,
+    clients: SyncClients,
     day: date,
     *,
     show_progress: bool,
-    log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS,
+    log_retention_days: int | None = None,
 ) -> list[SourceResult]:
+    syncing = Syncing(db, today=day, clients=clients, log_retention_days=log_retention_days)
+
     async def go() -> list[SourceResult]:
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(pax8)
-            await stack.enter_async_context(halo)
-            if not show_progress:
-                return await sync_sources(
-                    db, pax8=pax8, halo=halo, today=day, log_retention_days=log_retention_days
-                )
-            with render.sync_progress() as report:
-                return await sync_sources(
-                    db,
-                    pax8=pax8,
-                    halo=halo,
-                    today=day,
-                    report=report,
-                    log_retention_days=log_retention_days,
-                )
+        if not show_progress:
+            return await syncing.run()
+        with render.sync_progress() as report:
+            return await syncing.run(report)
 
     return asyncio.run(go())

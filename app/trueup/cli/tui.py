@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from trueup.core.mapping.engine import MATCH_THRESHOLD
-from trueup.core.posting.configured import open_sink
-from trueup.core.service.workbench import SinkFactory, SyncClients, Workbench
-from trueup.core.settings.clients import halo_from_settings, pax8_from_settings
+from trueup.core.service.mappings import MATCH_THRESHOLD
+from trueup.core.service.posting import SinkFactory, configured_sinks
+from trueup.core.service.stores import Database
+from trueup.core.service.syncing import SyncClients
+from trueup.core.service.workbench import Workbench
+from trueup.core.settings.clients import configured_clients
 from trueup.core.settings.config import load_settings, today
 from trueup.core.settings.connections import Connections
-from trueup.core.sources.halo import HaloClient
-from trueup.core.sources.pax8 import Pax8Client
-from trueup.core.store.database import Database
 
 if TYPE_CHECKING:
     from trueup.cli import State
@@ -23,17 +22,13 @@ def run_tui(state: State, *, mouse: bool) -> None:
     """The workbench on the configured store. The clients (and posting's sinks) are built when a
     sync (or a post) starts, so a store can be reviewed before (or without) connecting."""
     settings = load_settings(state.config_path)
-
-    def configured_clients() -> tuple[Pax8Client, HaloClient]:
-        return pax8_from_settings(settings), halo_from_settings(settings)
-
     db = state.open_db()
     try:
         open_workbench(
             db,
             day=today(),
-            sync_clients=configured_clients,
-            sinks=lambda destination: open_sink(destination, settings),
+            sync_clients=lambda: configured_clients(settings),
+            sinks=configured_sinks(settings),
             connections=Connections(settings),
             mouse=mouse,
             threshold=settings.mapping.threshold,
@@ -64,7 +59,7 @@ def open_workbench(
         connections=connections,
         batch_helper=True,
     )
-    workbench.start_batch_helper()
+    workbench.batches.start_helper()
     try:
         make_app(workbench, sync_on_start=sync_on_start).run(mouse=mouse)
     finally:

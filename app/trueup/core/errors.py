@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class TrueupError(Exception):
     """A failure the user can act on; its message is the one line the fronts show."""
+
+
+class SyncUnavailableError(TrueupError):
+    """The service was opened without the connections (or destinations) the action needs."""

@@ -5,10 +5,9 @@ here, so the screens depend on this module and the Workbench, never on a stage's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from trueup.core.batch.approval import ApprovalResult as ApprovalResult
 from trueup.core.batch.approval import ApprovalState as ApprovalState
+from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import AnomalyView as AnomalyView
 from trueup.core.batch.body import InvoiceView as InvoiceView
 from trueup.core.batch.body import LineView as LineView
@@ -30,8 +29,10 @@ from trueup.core.mapping.engine import ItemCandidate as ItemCandidate
 from trueup.core.mapping.engine import ProductRow as ProductRow
 from trueup.core.posting.plan import EntryView as EntryView
 from trueup.core.posting.plan import Planned as Planned
+from trueup.core.posting.plan import PostingError as PostingError
 from trueup.core.posting.plan import PostingPlan as PostingPlan
 from trueup.core.posting.run import RunReport as RunReport
+from trueup.core.posting.sink import Sink as Sink
 from trueup.core.rules.current import CHOICES as CHOICES
 from trueup.core.rules.current import DEFAULT_RULES as DEFAULT_RULES
 from trueup.core.rules.current import KEYS as KEYS
@@ -46,6 +47,9 @@ from trueup.core.rules.rows import DEFAULTS as DEFAULTS
 from trueup.core.rules.rows import LINE as LINE
 from trueup.core.rules.rows import RATE as RATE
 from trueup.core.rules.rows import RuleRow as RuleRow
+from trueup.core.service.mappings import Override as Override
+from trueup.core.service.syncing import SOURCE_NAMES as SOURCE_NAMES
+from trueup.core.service.syncing import SourceTile as SourceTile
 from trueup.core.settings.connections import SERVICE_NAMES as SERVICE_NAMES
 from trueup.core.settings.connections import WORKS as WORKS
 from trueup.core.settings.connections import CheckResult as CheckResult
@@ -58,27 +62,4 @@ from trueup.core.store.log_pages import local_zone as local_zone
 from trueup.core.store.log_pages import page_count as page_count
 from trueup.core.store.log_pages import zone_label as zone_label
 from trueup.core.sync.run import SourceResult as SourceResult
-
-SOURCE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA"}
-
-
-@dataclass(frozen=True)
-class SourceTile:
-    """The last sync of one source, as the overview tile shows it."""
-
-    source: str  # pax8 | halo
-    name: str
-    age: str  # "9h ago", "3 days ago", "never"
-    last_sync: str | None  # ISO time of the last successful sync
-    last_status: str | None  # of the latest run: ok | failed | interrupted | running
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Override:
-    """A client that bills a product under an item of its own."""
-
-    client_id: int
-    client_name: str
-    item_id: int | None
-    item_name: str
+from trueup.core.sync.run import SyncBusyError as SyncBusyError

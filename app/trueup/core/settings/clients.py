@@ -12,6 +12,7 @@ from trueup.core.settings.secrets import Secrets
 from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
 from trueup.core.sources.pax8 import PAX8_RATE_LIMIT, Pax8Client
 from trueup.core.sources.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
+from trueup.core.sources.qbo import QBO_URL as QBO_URL
 
 
 def client_limits_off() -> bool:
@@ -89,6 +90,22 @@ def qbo_from_settings(
         token_url=qbo.token_url or token_url_for(qbo.url),
         rate=None if client_limits_off() else QBO_RATE_LIMIT,
         transport=transport,
+    )
+
+
+def configured_clients(settings: Settings) -> tuple[Pax8Client, HaloClient]:
+    """Fresh clients for one sync, on the configured connections."""
+    return pax8_from_settings(settings), halo_from_settings(settings)
+
+
+def loopback_clients(
+    pax8_url: str, halo_url: str, halo_auth_url: str, credentials: dict[str, dict[str, str]]
+) -> tuple[Pax8Client, HaloClient]:
+    """Clients on simulators served over loopback (`trueup demo`)."""
+    pax8, halo = credentials["pax8"], credentials["halo"]
+    return (
+        Pax8Client(pax8_url, pax8["client_id"], pax8["client_secret"]),
+        HaloClient(halo_url, halo_auth_url, halo["client_id"], halo["client_secret"]),
     )
 
 

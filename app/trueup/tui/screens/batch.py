@@ -212,7 +212,9 @@ class BatchScreen(ApprovingScreen):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self, month: str, *, rebuild: bool) -> None:
         workbench = self.workbench
-        batch = workbench.rebuild_batch(month) if rebuild else workbench.review_batch(month)
+        batch = (
+            workbench.batches.rebuild(month) if rebuild else workbench.batches.review_batch(month)
+        )
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(batch, batch.invoices))
 
@@ -278,7 +280,9 @@ class BatchScreen(ApprovingScreen):
     def change_state(self, invoice: InvoiceRow, state: str) -> None:
         if self.shown_batch is None:
             return
-        self.workbench.set_invoice_state(self.shown_batch.batch_id, invoice.client_id, state)
+        self.workbench.batches.set_invoice_state(
+            self.shown_batch.batch_id, invoice.client_id, state
+        )
         self.app.call_from_thread(self.state_changed, invoice.client_id, state)
 
     def state_changed(self, client_id: int, state: str) -> None:

@@ -86,7 +86,9 @@ class ApprovingScreen(SearchableTableScreen):
 
     @work(thread=True, exclusive=True, group="approvals", exit_on_error=False)
     def load_approvals(self, batch_id: str) -> None:
-        self.post_message(self.ApprovalsLoaded(batch_id, self.workbench.batch_approvals(batch_id)))
+        self.post_message(
+            self.ApprovalsLoaded(batch_id, self.workbench.batches.approvals(batch_id))
+        )
 
     def on_approving_screen_approvals_loaded(self, message: ApprovalsLoaded) -> None:
         if self.shown_batch is not None and message.batch_id == self.shown_batch.batch_id:
@@ -171,7 +173,7 @@ class ApprovingScreen(SearchableTableScreen):
 
     @work(thread=True, group="approve", exit_on_error=False)
     def approve(self, batch_id: str, clients: list[int]) -> None:
-        result = self.workbench.approve(batch_id, clients)
+        result = self.workbench.batches.approve(batch_id, clients)
         message = f"Approved {len(result.approved)} invoice(s)."
         if result.skipped:  # changed since the list was shown
             first = result.skipped[0]
@@ -182,7 +184,7 @@ class ApprovingScreen(SearchableTableScreen):
 
     @work(thread=True, group="approve", exit_on_error=False)
     def withdraw(self, batch_id: str, invoice: InvoiceRow) -> None:
-        self.workbench.revoke_approval(batch_id, [invoice.client_id])
+        self.workbench.batches.revoke(batch_id, [invoice.client_id])
         self.app.call_from_thread(
             self.notify, f"Approval of {invoice.client_name} withdrawn.", timeout=4
         )
@@ -196,7 +198,7 @@ class ApprovingScreen(SearchableTableScreen):
         batch = self.shown_batch
         if batch is None:
             return
-        if not self.workbench.can_post:
+        if not self.workbench.posting.can_post:
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
         self.app.push_screen(PostSummaryScreen(batch.batch_id, batch.month), self._post)

@@ -228,7 +228,7 @@ class BatchInvoiceScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="invoice", exit_on_error=False)
     def load(self, batch: BatchOverview, row: InvoiceRow) -> None:
         self.post_message(
-            self.Loaded(batch, row, self.workbench.batch_invoice(batch.batch_id, row))
+            self.Loaded(batch, row, self.workbench.batches.invoice(batch.batch_id, row))
         )
 
     def on_batch_invoice_screen_loaded(self, message: Loaded) -> None:
@@ -287,7 +287,7 @@ class BatchInvoiceScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="evidence", exit_on_error=False)
     def load_evidence(self, subscription_id: str, months: list[str]) -> None:
-        items = self.workbench.cost_evidence(subscription_id, months)
+        items = self.workbench.batches.cost_evidence(subscription_id, months)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Evidence(items))
 
@@ -326,14 +326,14 @@ class BatchInvoiceScreen(Screen[None]):
     @work(thread=True, group="review", exit_on_error=False)
     def override(self, anomaly: AnomalyView, reason: str) -> None:
         batch, row = self.shown_batch, self.row
-        self.workbench.override_anomaly(
+        self.workbench.batches.override_anomaly(
             batch.batch_id, row.client_id, anomaly.code, reason, anomaly.subscription_id
         )
         self._reviewed(batch, row)
 
     def _reviewed(self, batch: BatchOverview, row: InvoiceRow) -> None:
         """Show the invoice as it now stands; the batch list reloads when it comes back."""
-        invoice = self.workbench.batch_invoice(batch.batch_id, row)
+        invoice = self.workbench.batches.invoice(batch.batch_id, row)
         row = replace(row, errors=invoice.count("error"), state=invoice.state)
         self.post_message(self.Loaded(batch, row, invoice))
         self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)
@@ -347,7 +347,7 @@ class BatchInvoiceScreen(Screen[None]):
     @work(thread=True, group="review", exit_on_error=False)
     def change_state(self, state: str) -> None:
         batch, row = self.shown_batch, self.row
-        self.workbench.set_invoice_state(batch.batch_id, row.client_id, state)
+        self.workbench.batches.set_invoice_state(batch.batch_id, row.client_id, state)
         self._reviewed(batch, row)
 
     # --- per-line rules ------------------------------------------------------------------------
@@ -379,10 +379,10 @@ class BatchInvoiceScreen(Screen[None]):
         self.app.call_from_thread(setattr, self.lines, "loading", True)
         workbench = self.workbench
         assert line.product_id is not None
-        workbench.set_line_rule(self.row.client_id, line.product_id, key, value)
-        batch = workbench.batch(self.shown_batch.month)
+        workbench.rules.set_line(self.row.client_id, line.product_id, key, value)
+        batch = workbench.batches.current(self.shown_batch.month)
         row = next(r for r in batch.invoices if r.client_id == self.row.client_id)
-        invoice = workbench.batch_invoice(batch.batch_id, row)
+        invoice = workbench.batches.invoice(batch.batch_id, row)
         note = f"Rules changed; batch built again: {batch.batch_id}"
         self.post_message(self.Loaded(batch, row, invoice, note))
         self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)

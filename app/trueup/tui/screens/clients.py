@@ -51,7 +51,7 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
         )
 
     def fetch(self) -> list[CompanyRow]:
-        return self.workbench.company_rows()
+        return self.workbench.mappings.company_rows()
 
     def row_key(self, row: CompanyRow) -> Hashable:
         return row.company_id
@@ -64,9 +64,9 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
 
     def choices(self, row: CompanyRow, query: str) -> list[Choice]:
         if query:
-            found = self.workbench.client_choices(query)
+            found = self.workbench.mappings.client_choices(query)
         else:  # this company's own candidates first, then every client A to Z
-            found = [*row.candidates, *self.workbench.client_choices()]
+            found = [*row.candidates, *self.workbench.mappings.client_choices()]
         seen: set[int] = set()
         picked = []
         for candidate in found:
@@ -77,16 +77,16 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
         return picked
 
     def map_to(self, row: CompanyRow, target: int) -> None:
-        self.workbench.map_company(row.company_id, target)
+        self.workbench.mappings.map_company(row.company_id, target)
 
     def accept(self, row: CompanyRow) -> None:
-        self.workbench.accept_company(row)
+        self.workbench.mappings.accept_company(row)
 
     def unmap(self, row: CompanyRow) -> None:
-        self.workbench.unmap_company(row.company_id)
+        self.workbench.mappings.unmap_company(row.company_id)
 
     def ignore(self, row: CompanyRow) -> None:
-        self.workbench.ignore_company(row.company_id)
+        self.workbench.mappings.ignore_company(row.company_id)
 
     def accept_all(self) -> int:
-        return len(self.workbench.accept_company_suggestions())
+        return len(self.workbench.mappings.accept_company_suggestions())

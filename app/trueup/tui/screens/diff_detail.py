@@ -123,7 +123,7 @@ class DiffDetailScreen(Screen[None]):
     @work(thread=True, exit_on_error=False)
     def load(self) -> None:
         workbench = cast("TrueupApp", self.app).workbench
-        self.post_message(self.Loaded(workbench.diff_detail(self.row, self.month)))
+        self.post_message(self.Loaded(workbench.seats.detail(self.row, self.month)))
 
     def on_diff_detail_screen_loaded(self, message: Loaded) -> None:
         timeline = self.query_one("#detail-timeline", RowTable)

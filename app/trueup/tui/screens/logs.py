@@ -156,12 +156,12 @@ class LogsScreen(WorkbenchScreen):
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self, level: str | None, page: int, page_size: int) -> None:
         workbench = self.workbench
-        tiles = workbench.log_tiles()
-        rows, total = workbench.log_page(level, page, page_size)
+        tiles = workbench.logs.tiles()
+        rows, total = workbench.logs.page(level, page, page_size)
         last = page_count(total, page_size)
         if page > last:  # the log shrank, or the level has fewer entries
             page = last
-            rows, total = workbench.log_page(level, page, page_size)
+            rows, total = workbench.logs.page(level, page, page_size)
         data = LogsData(tiles, rows, total, level, page, page_size, local_zone())
         if not get_current_worker().is_cancelled:  # another page is on its way
             self.post_message(self.Loaded(data))

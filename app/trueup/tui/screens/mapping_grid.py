@@ -284,7 +284,7 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         if not pending:
             self.notify("No suggestions at or above the threshold.", timeout=3)
             return
-        threshold = self.workbench.threshold
+        threshold = self.workbench.mappings.threshold
         question = (
             f"Map these {len(pending):,} {self.NOUN} suggestions (score {threshold} or more, "
             "or an exact link)? z undoes them together."
@@ -335,4 +335,4 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         self.save(ignore)
 
     def action_undo(self) -> None:
-        self.save(lambda: self.workbench.undo_last() or "Nothing to undo.")
+        self.save(lambda: self.workbench.mappings.undo_last() or "Nothing to undo.")

@@ -101,10 +101,10 @@ class OverviewScreen(WorkbenchScreen):
         workbench = self.workbench
         data = OverviewData(
             month=month,
-            tiles=workbench.sync_tiles(),
-            companies=Counter(row.status for row in workbench.company_rows()),
-            products=Counter(row.status for row in workbench.product_rows()),
-            diff=workbench.summarise(workbench.seat_diff(month)),
+            tiles=workbench.syncing.tiles(),
+            companies=Counter(row.status for row in workbench.mappings.company_rows()),
+            products=Counter(row.status for row in workbench.mappings.product_rows()),
+            diff=workbench.seats.summarise(workbench.seats.rows(month)),
         )
         if not get_current_worker().is_cancelled:  # another month is on its way
             self.post_message(self.Loaded(data))
@@ -140,7 +140,7 @@ class OverviewScreen(WorkbenchScreen):
         if action == "cancel_sync":
             return self.syncing
         if action == "sync":
-            return self.workbench.can_sync and (None if self.syncing else True)
+            return self.workbench.syncing.can_sync and (None if self.syncing else True)
         return True
 
     def action_sync(self) -> None:
@@ -151,7 +151,7 @@ class OverviewScreen(WorkbenchScreen):
     @work(exclusive=True, group="sync", exit_on_error=False)
     async def run_sync(self) -> None:
         progress = self.query_one(SyncProgress)
-        results = await self.workbench.sync(progress.report)
+        results = await self.workbench.syncing.run(progress.report)
         progress.finish(results)
         failed = [r for r in results if r.status != "ok"]
         if failed:

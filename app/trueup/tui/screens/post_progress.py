@@ -151,7 +151,7 @@ class PostProgressScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.watch(self.table, "cursor", self._show_detail, init=False)
         plan = self.plan
-        self.start("create", lambda: self.workbench.queue_posting(plan))
+        self.start("create", lambda: self.workbench.posting.queue(plan))
 
     # --- the run ----------------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ class PostProgressScreen(WorkbenchScreen):
 
         plan = self.plan
         report = asyncio.run(
-            self.workbench.run_posting(
+            self.workbench.posting.run(
                 plan.batch_id, plan.destination, action=action, progress=moved
             )
         )
@@ -300,14 +300,16 @@ class PostProgressScreen(WorkbenchScreen):
             return
         if self.action_kind == "void":
             plan = self.plan
-            self.start("void", lambda: self.workbench.queue_void(plan.batch_id, plan.destination))
+            self.start(
+                "void", lambda: self.workbench.posting.queue_void(plan.batch_id, plan.destination)
+            )
             return
         failed = [e.client_id for e in self.entries.values() if _failed(e)]
         self.start("create", lambda: self._queue_again(failed))
 
     def _queue_again(self, clients: list[int]) -> list[EntryView]:
         """Plan the failed invoices again (a rejected one gets its document built anew)."""
-        plan = self.workbench.plan_posting(
+        plan = self.workbench.posting.plan(
             self.plan.batch_id, self.plan.destination, clients or None
         )
         for planned in plan.blocked:
@@ -317,7 +319,7 @@ class PostProgressScreen(WorkbenchScreen):
                 severity="warning",
                 timeout=8,
             )
-        return self.workbench.queue_posting(plan)
+        return self.workbench.posting.queue(plan)
 
     def action_void(self) -> None:
         posted = [e for e in self.entries.values() if e.state == "POSTED"]
@@ -333,7 +335,8 @@ class PostProgressScreen(WorkbenchScreen):
         def answered(void: bool | None) -> None:
             if void:
                 self.start(
-                    "void", lambda: self.workbench.queue_void(plan.batch_id, plan.destination)
+                    "void",
+                    lambda: self.workbench.posting.queue_void(plan.batch_id, plan.destination),
                 )
 
         self.app.push_screen(TypeToConfirmScreen("Void", question, expected), answered)

@@ -135,7 +135,7 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def load(self, destination: str) -> None:
         self.app.call_from_thread(self._reading, destination)
-        plan = self.workbench.plan_posting(self.batch_id, destination)
+        plan = self.workbench.posting.plan(self.batch_id, destination)
         if not get_current_worker().is_cancelled:
             self.post_message(self.PlanRead(plan))
 

@@ -69,7 +69,7 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
         )
 
     def fetch(self) -> list[ProductRow]:
-        return self.workbench.product_rows()
+        return self.workbench.mappings.product_rows()
 
     def row_key(self, row: ProductRow) -> Hashable:
         return row.product_id
@@ -85,9 +85,9 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
 
     def choices(self, row: ProductRow, query: str) -> list[Choice]:
         if query:
-            found = self.workbench.item_choices(query)
+            found = self.workbench.mappings.item_choices(query)
         else:  # this product's own candidates first, then every item A to Z
-            found = [*row.candidates, *self.workbench.item_choices()]
+            found = [*row.candidates, *self.workbench.mappings.item_choices()]
         seen: set[int] = set()
         picked = []
         for candidate in found:
@@ -98,19 +98,19 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
         return picked
 
     def map_to(self, row: ProductRow, target: int) -> None:
-        self.workbench.map_product(row.product_id, target)
+        self.workbench.mappings.map_product(row.product_id, target)
 
     def accept(self, row: ProductRow) -> None:
-        self.workbench.accept_product(row)
+        self.workbench.mappings.accept_product(row)
 
     def unmap(self, row: ProductRow) -> None:
-        self.workbench.unmap_product(row.product_id)
+        self.workbench.mappings.unmap_product(row.product_id)
 
     def ignore(self, row: ProductRow) -> None:
-        self.workbench.ignore_product(row.product_id)
+        self.workbench.mappings.ignore_product(row.product_id)
 
     def accept_all(self) -> int:
-        return len(self.workbench.accept_product_suggestions())
+        return len(self.workbench.mappings.accept_product_suggestions())
 
     # --- per-client overrides ------------------------------------------------------------------
 
@@ -130,7 +130,9 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
             if isinstance(item_id, int):
 
                 def override() -> str:
-                    self.workbench.map_product(row.product_id, item_id, client_id=client_id)
+                    self.workbench.mappings.map_product(
+                        row.product_id, item_id, client_id=client_id
+                    )
                     return f"Override saved for {row.name}."
 
                 self.save(override)
@@ -141,7 +143,7 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
     def _clients(self, query: str) -> list[Choice]:
         return [
             Choice(c.client_id, c.client_name, c.reason)
-            for c in self.workbench.client_choices(query)
+            for c in self.workbench.mappings.client_choices(query)
         ]
 
     def action_unmap(self) -> None:
@@ -155,7 +157,7 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
             found = [Choice(EVERY_CLIENT, "Every client", row.item_name or "not mapped")]
             found += [
                 Choice(o.client_id, o.client_name, f"override: {o.item_name}")
-                for o in self.workbench.product_overrides(row.product_id)
+                for o in self.workbench.mappings.product_overrides(row.product_id)
             ]
             return [c for c in found if query.casefold() in c.label.casefold()]
 
@@ -165,7 +167,7 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
             elif isinstance(value, int):
 
                 def remove() -> str:
-                    self.workbench.unmap_product(row.product_id, client_id=value)
+                    self.workbench.mappings.unmap_product(row.product_id, client_id=value)
                     return f"Override removed from {row.name}."
 
                 self.save(remove)

@@ -127,8 +127,8 @@ class RulesScreen(SearchableTableScreen):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self) -> None:
-        rows, rules_id = self.workbench.rule_rows()
-        rules, _ = self.workbench.rules()
+        rows, rules_id = self.workbench.rules.rows()
+        rules, _ = self.workbench.rules.current()
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(rows, rules, rules_id))
 
@@ -196,11 +196,11 @@ class RulesScreen(SearchableTableScreen):
         workbench, key = self.workbench, row.key
         if row.scope == CLIENT and row.client_id is not None:
             client_id = row.client_id
-            return lambda value: workbench.set_client_rule(client_id, key, value)
+            return lambda value: workbench.rules.set_client(client_id, key, value)
         if row.scope == LINE and row.client_id is not None and row.product is not None:
             client_id, product = row.client_id, row.product
-            return lambda value: workbench.set_line_rule(client_id, product, key, value)
-        return lambda value: workbench.set_rule_default(key, value)
+            return lambda value: workbench.rules.set_line(client_id, product, key, value)
+        return lambda value: workbench.rules.set_default(key, value)
 
     def action_edit(self) -> None:
         row = self._current()
@@ -240,7 +240,7 @@ class RulesScreen(SearchableTableScreen):
         self.app.push_screen(PickerScreen(title, self._client_choices), client_picked)
 
     def _client_choices(self, query: str) -> list[Choice]:
-        found = self.workbench.client_choices(query)
+        found = self.workbench.mappings.client_choices(query)
         self._client_names.update((c.client_id, c.client_name) for c in found)
         return [Choice(c.client_id, c.client_name, f"#{c.client_id}") for c in found]
 
@@ -264,7 +264,7 @@ class RulesScreen(SearchableTableScreen):
             def edited(text: str | None) -> None:
                 if text is not None:
                     self.save(
-                        lambda: self.workbench.set_client_rule(client_id, key, text),
+                        lambda: self.workbench.rules.set_client(client_id, key, text),
                         f"{key} = {text} for {subject}.",
                     )
 

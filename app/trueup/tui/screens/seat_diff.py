@@ -188,7 +188,7 @@ class SeatDiffScreen(SearchableTableScreen):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self, month: str) -> None:
-        arranged = arrange(self.workbench.seat_diff(month))
+        arranged = arrange(self.workbench.seats.rows(month))
         if not get_current_worker().is_cancelled:  # a newer month is on its way
             self.post_message(self.Loaded(month, arranged))
 

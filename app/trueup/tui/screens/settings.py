@@ -125,7 +125,7 @@ class SettingsScreen(WorkbenchScreen):
         workbench = self.workbench
         data = SettingsData(
             states=workbench.connection_states(),
-            syncs={tile.source: tile for tile in workbench.sync_tiles()},
+            syncs={tile.source: tile for tile in workbench.syncing.tiles()},
             min_interval=workbench.sync_min_interval(),
         )
         self.post_message(self.Loaded(data))

@@ -199,7 +199,7 @@ class UsageScreen(SearchableTableScreen):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self, month: str) -> None:
-        batch = self.workbench.batch(month)
+        batch = self.workbench.batches.current(month)
         rows = arrange(batch)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(batch, rows))

@@ -1,0 +1,124 @@
+"""The month's dry-run batch, its review and its approval: `trueup batch`, `trueup approve` and
+the Batch, Usage and invoice screens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from trueup.core.batch import approval, review, review_state
+from trueup.core.batch.approval import ApprovalResult, ApprovalState
+from trueup.core.batch.body import SEVERITIES as SEVERITIES
+from trueup.core.batch.body import InvoiceView, pretty_text
+from trueup.core.batch.build import build_batch, current_batch, load_batch
+from trueup.core.batch.helper import BuildHelper
+from trueup.core.batch.reading import BatchOverview as BatchOverview
+from trueup.core.batch.reading import InvoiceRow as InvoiceRow
+from trueup.core.batch.reading import batch_invoice, batch_overview
+from trueup.core.batch.review_state import BatchApprovals
+from trueup.core.batch.split import is_large
+from trueup.core.billing.facts import CostItem
+from trueup.core.store.database import Database
+
+
+class Batches:
+    """The batches of one store as of `today`. With `helper`, large batches are built by a
+    helper process, in two processes as `trueup batch` builds them (a process running threads,
+    as the workbench does, must not fork itself)."""
+
+    def __init__(self, db: Database, *, today: date, helper: bool = False) -> None:
+        self.db = db
+        self.today = today
+        self._helper = BuildHelper(db.path) if helper else None
+
+    # --- building and reading ------------------------------------------------------------------
+
+    def current_id(self, month: str, clients: Sequence[int] | None = None) -> str:
+        """The id of the month's batch for the store as it is: the stored one while its inputs
+        stand (the same inputs give the same bytes), else one built and stored now."""
+        helped = self._helper is not None and not clients
+        build = (lambda: self._build(month)) if helped else None
+        return current_batch(self.db, month, clients=clients, today=self.today, build=build)
+
+    def current(self, month: str) -> BatchOverview:
+        """The month's batch for the store as it is, as a listing."""
+        return self.overview(self.current_id(month))
+
+    def rebuild(self, month: str) -> BatchOverview:
+        return self.overview(self._build(month))
+
+    def overview(self, batch_id: str) -> BatchOverview:
+        """The listing with each invoice's state: the few fields it shows, never the body."""
+        return batch_overview(self.db, batch_id)
+
+    def json_text(self, batch_id: str) -> str:
+        """The stored batch as indented JSON (contract §3)."""
+        return pretty_text(load_batch(self.db, batch_id).body)
+
+    def invoice(self, batch_id: str, row: InvoiceRow) -> InvoiceView:
+        return batch_invoice(self.db, batch_id, row)
+
+    def cost_evidence(self, subscription_id: str, months: list[str]) -> list[CostItem]:
+        return review.cost_evidence(self.db, subscription_id, months)
+
+    def start_helper(self) -> None:
+        """Start the helper now if this store's batches are large, so that its start-up is over
+        by the first build."""
+        if self._helper is not None and is_large(self.db):
+            self._helper.start()
+
+    def close(self) -> None:
+        """End the helper, once a build it may be running is done."""
+        if self._helper is not None:
+            self._helper.close()
+
+    def _build(self, month: str) -> str:
+        if self._helper is not None and is_large(self.db):
+            built = self._helper.build(month, None, self.today)
+            if built is not None:
+                return built
+        return build_batch(self.db, month, today=self.today).batch_id
+
+    # --- the operator's word -------------------------------------------------------------------
+
+    def set_invoice_state(self, batch_id: str, client_id: int, state: str) -> None:
+        review.set_invoice_state(self.db, batch_id, client_id, state)
+
+    def override_anomaly(
+        self,
+        batch_id: str,
+        client_id: int,
+        code: str,
+        reason: str,
+        subscription_id: str | None = None,
+    ) -> None:
+        review.override_anomaly(self.db, batch_id, client_id, code, reason, subscription_id)
+
+    # --- approval ------------------------------------------------------------------------------
+
+    def review_batch(self, month: str) -> BatchOverview:
+        """The batch the Batch screen reviews: the month's newest with an approval (so lapsed
+        approvals stay in view when the store moves on), else the month's batch as it is."""
+        batch_id = review_state.review_batch_id(self.db, month)
+        return self.current(month) if batch_id is None else self.overview(batch_id)
+
+    def approvals(self, batch_id: str) -> BatchApprovals:
+        return review_state.batch_approvals(self.db, batch_id, today=self.today)
+
+    def approval_states(self, batch_id: str) -> list[ApprovalState]:
+        """Each invoice: approved, unapproved, or lapsed with what changed."""
+        return approval.approval_states(self.db, batch_id, today=self.today)
+
+    def approve(
+        self,
+        batch_id: str,
+        clients: Sequence[int] | None = None,
+        *,
+        overrides: Sequence[tuple[str, str]] = (),
+    ) -> ApprovalResult:
+        """Approve the invoices of `clients` (all when None); each (code, reason) override lets
+        that error through on every invoice it stands on."""
+        return approval.approve(self.db, batch_id, clients, overrides=overrides)
+
+    def revoke(self, batch_id: str, clients: Sequence[int]) -> int:
+        return approval.revoke(self.db, batch_id, clients)

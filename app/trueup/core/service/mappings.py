@@ -1,0 +1,202 @@
+"""Mapping Pax8 companies to Halo clients and products to items: `trueup map ...`, `trueup
+unmapped` and the Clients and Products screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trueup.core.mapping import engine
+from trueup.core.mapping.engine import MATCH_THRESHOLD as MATCH_THRESHOLD
+from trueup.core.mapping.engine import (
+    Candidate,
+    CompanyRow,
+    ItemCandidate,
+    MappingError,
+    ProductRow,
+)
+from trueup.core.mapping.file import export_mappings, import_mappings
+from trueup.core.mapping.match import EXACT
+from trueup.core.mapping.reading import load_world
+from trueup.core.mapping.report import company_json as company_json
+from trueup.core.mapping.report import product_json as product_json
+from trueup.core.mapping.report import suggestions_json, unmapped_json
+from trueup.core.service.changes import Changes
+from trueup.core.store.database import Database
+
+
+@dataclass(frozen=True)
+class Override:
+    """A client that bills a product under an item of its own."""
+
+    client_id: int
+    client_name: str
+    item_id: int | None
+    item_name: str
+
+
+class Mappings:
+    """The mappings of one store; `threshold` is the score a name match must reach to be
+    offered (the config's [mapping] threshold)."""
+
+    def __init__(
+        self, db: Database, *, threshold: int = MATCH_THRESHOLD, changes: Changes | None = None
+    ) -> None:
+        self.db = db
+        self.threshold = threshold
+        self._changes = changes or Changes()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def company_rows(self) -> list[CompanyRow]:
+        return engine.company_rows(self.db, threshold=self.threshold)
+
+    def product_rows(self) -> list[ProductRow]:
+        return engine.product_rows(self.db, threshold=self.threshold)
+
+    def client_choices(self, query: str = "") -> list[Candidate]:
+        return engine.client_choices(self.db, query)
+
+    def item_choices(self, query: str = "") -> list[ItemCandidate]:
+        return engine.item_choices(self.db, query)
+
+    def suggestions_json(self) -> dict[str, Any]:
+        """`trueup map suggest --json` (contract §3)."""
+        return suggestions_json(self.db, threshold=self.threshold)
+
+    def unmapped_json(self) -> dict[str, Any]:
+        """`trueup unmapped --json` (contract §3)."""
+        return unmapped_json(self.db, threshold=self.threshold)
+
+    def product_overrides(self, product_id: str) -> list[Override]:
+        """The clients that bill this product under an item of their own."""
+        with self.db.read() as conn:
+            world = load_world(conn)
+        found = []
+        for (product, client_id), chosen in world.product_mappings.items():
+            if product != product_id or client_id is None:
+                continue
+            client = world.clients.get(client_id)
+            item = world.items.get(chosen.target) if chosen.target is not None else None
+            found.append(
+                Override(
+                    client_id,
+                    client.name if client else f"client {client_id}",
+                    chosen.target,
+                    item.name if item else "(ignored)" if chosen.target is None else "(gone)",
+                )
+            )
+        return sorted(found, key=lambda o: o.client_name.casefold())
+
+    # --- companies -> clients -----------------------------------------------------------------
+
+    def map_company(
+        self,
+        company_id: str,
+        client_id: int,
+        *,
+        source: str = "manual",
+        score: int | None = None,
+        reason: str = "",
+    ) -> None:
+        with self._changes.writing():
+            engine.map_company(
+                self.db, company_id, client_id, source=source, score=score, reason=reason
+            )
+
+    def unmap_company(self, company_id: str) -> None:
+        with self._changes.writing():
+            engine.unmap_company(self.db, company_id)
+
+    def ignore_company(self, company_id: str) -> None:
+        with self._changes.writing():
+            engine.ignore_company(self.db, company_id)
+
+    def accept_company(self, row: CompanyRow) -> None:
+        """Accept the row's suggestion as it stands."""
+        if row.status != "suggested" or row.client_id is None:
+            raise MappingError(f"{row.company_name} has no suggestion to accept")
+        self.map_company(
+            row.company_id,
+            row.client_id,
+            source=_accepted_source(row.score),
+            score=row.score,
+            reason=row.reason,
+        )
+
+    def accept_company_suggestions(self) -> list[CompanyRow]:
+        with self._changes.writing():
+            return engine.accept_company_suggestions(self.db, min_score=self.threshold)
+
+    # --- products -> items -------------------------------------------------------------------
+
+    def map_product(
+        self,
+        product_id: str,
+        item_id: int,
+        *,
+        client_id: int | None = None,
+        source: str = "manual",
+        score: int | None = None,
+        reason: str = "",
+    ) -> None:
+        with self._changes.writing():
+            engine.map_product(
+                self.db,
+                product_id,
+                item_id,
+                client_id=client_id,
+                source=source,
+                score=score,
+                reason=reason,
+            )
+
+    def unmap_product(self, product_id: str, *, client_id: int | None = None) -> None:
+        with self._changes.writing():
+            engine.unmap_product(self.db, product_id, client_id=client_id)
+
+    def ignore_product(self, product_id: str) -> None:
+        with self._changes.writing():
+            engine.ignore_product(self.db, product_id)
+
+    def accept_product(self, row: ProductRow) -> None:
+        if row.status != "suggested" or row.item_id is None:
+            raise MappingError(f"{row.name} has no suggestion to accept")
+        self.map_product(
+            row.product_id,
+            row.item_id,
+            source=_accepted_source(row.score),
+            score=row.score,
+            reason=row.reason,
+        )
+
+    def accept_product_suggestions(self) -> list[ProductRow]:
+        with self._changes.writing():
+            return engine.accept_product_suggestions(self.db, min_score=self.threshold)
+
+    # --- both at once, undo, files -------------------------------------------------------------
+
+    def accept_suggestions(self) -> tuple[list[CompanyRow], list[ProductRow]]:
+        """Every suggestion at or above the threshold, companies first, as one undoable batch."""
+        with self._changes.writing():
+            return engine.accept_suggestions(self.db, min_score=self.threshold)
+
+    def undo_last(self) -> str | None:
+        """Undo the latest mapping change; what was undone, in words, or None if nothing."""
+        with self._changes.writing():
+            return engine.undo_last(self.db)
+
+    def export_file(self, path: Path) -> int:
+        """Write every mapping to `path` (TOML, or JSON for .json); how many were written."""
+        return export_mappings(self.db, path)
+
+    def import_file(self, path: Path) -> int:
+        """Set the mappings the file holds, all or nothing; how many changed."""
+        with self._changes.writing():
+            return import_mappings(self.db, path)
+
+
+def _accepted_source(score: int | None) -> str:
+    # As accepting them all does: only id links and SKUs score EXACT, a name never does.
+    return "exact" if score == EXACT else "suggestion"

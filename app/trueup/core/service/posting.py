@@ -1,0 +1,88 @@
+"""Posting approved invoices and voiding posted ones, exactly once: `trueup post`, `trueup void`,
+`trueup journal` and the posting screens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import date
+
+from trueup.core.errors import SyncUnavailableError
+from trueup.core.posting import plan as planning
+from trueup.core.posting.configured import open_sink
+from trueup.core.posting.plan import EntryView as EntryView
+from trueup.core.posting.plan import PostingError as PostingError
+from trueup.core.posting.plan import PostingPlan as PostingPlan
+from trueup.core.posting.run import Progress, run_posting
+from trueup.core.posting.run import RunReport as RunReport
+from trueup.core.posting.sandbox import SandboxSinks as SandboxSinks
+from trueup.core.posting.sink import Sink as Sink
+from trueup.core.settings.config import Settings
+from trueup.core.store.database import Database
+
+SinkFactory = Callable[[str], AbstractAsyncContextManager[Sink]]  # destination -> open sink
+
+
+def configured_sinks(settings: Settings) -> SinkFactory:
+    """Sinks on the configured connections (the environment's TRUEUP_*_URL included)."""
+
+    @asynccontextmanager
+    async def opened(destination: str) -> AsyncIterator[Sink]:
+        async with open_sink(destination, settings) as sink:
+            yield sink
+
+    return opened
+
+
+def check_destination(destination: str) -> str:
+    """The destination if trueup posts there; else PostingError naming the ones it knows."""
+    return planning.check_destination(destination)
+
+
+class Posting:
+    """The posting journal of one store as of `today`; `sinks` opens a destination for a run
+    (None: nowhere to post, the store can still be read)."""
+
+    def __init__(self, db: Database, *, today: date, sinks: SinkFactory | None = None) -> None:
+        self.db = db
+        self.today = today
+        self._sinks = sinks
+
+    @property
+    def can_post(self) -> bool:
+        return self._sinks is not None
+
+    def plan(
+        self, batch_id: str, destination: str, clients: Sequence[int] | None = None
+    ) -> PostingPlan:
+        """What posting would do: ready, already posted, and what cannot post and why."""
+        return planning.plan_posting(
+            self.db, batch_id, destination, today=self.today, clients=clients
+        )
+
+    def queue(self, plan: PostingPlan) -> list[EntryView]:
+        """Journal the plan's documents; the batch's create entries at its destination after."""
+        planning.queue_posting(self.db, plan)
+        return self.entries(plan.batch_id, plan.destination, "create")
+
+    def queue_void(
+        self, batch_id: str, destination: str, clients: Sequence[int] | None = None
+    ) -> list[EntryView]:
+        """Journal the void of what the batch posted there (of `clients`, else all); its void
+        entries after."""
+        planning.queue_void(self.db, batch_id, destination, clients)
+        return self.entries(batch_id, destination, "void")
+
+    def entries(
+        self, batch_id: str, destination: str | None = None, action: str | None = None
+    ) -> list[EntryView]:
+        return planning.posting_entries(self.db, batch_id, destination, action)
+
+    async def run(
+        self, batch_id: str, destination: str, *, action: str, progress: Progress
+    ) -> RunReport:
+        """Send the journal's unfinished entries on a sink opened for this run."""
+        if self._sinks is None:
+            raise SyncUnavailableError("this workbench has no destinations to post to")
+        async with self._sinks(destination) as sink:
+            return await run_posting(self.db, sink, batch_id, action=action, progress=progress)
