@@ -111,11 +111,11 @@ def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
     from trueup.core.batch import build as batch_module
     from trueup.core.rules.current import current_rules
     from trueup.core.store.database import open_database
-    from trueup.core.values.months import month_of
+    from trueup.core.values.months import Month
 
     db = open_database(store)
     today = date.fromisoformat(as_of)
-    month = month_of(today)
+    month = Month.of(today)
     with db.read() as conn:
         batch_id = batch_module.batch_inputs(
             conn, month, None, today, current_rules(db)[1]
@@ -130,13 +130,12 @@ def store_last_month(store: Path, as_of: str) -> str:
     """The month before's batch built and stored (untimed, kept): the month's builds then read
     its lines and totals to compare with. Its id."""
     from trueup.core.batch import build as batch_module
-    from trueup.core.batch.usage import shift_month
     from trueup.core.store.database import open_database
-    from trueup.core.values.months import month_of
+    from trueup.core.values.months import Month
 
     db = open_database(store)
     today = date.fromisoformat(as_of)
-    batch_id = batch_module.current_batch(db, shift_month(month_of(today), -1), today=today)
+    batch_id = batch_module.current_batch(db, Month.of(today).shifted(-1), today=today)
     db.dispose()
     return batch_id
 

@@ -110,7 +110,7 @@ async def measure(store: Path, as_of: str) -> dict[str, Any]:
     from tools.demo_workbench import wait_until_idle
     from trueup.core.service.workbench import Workbench
     from trueup.core.store.database import open_database
-    from trueup.core.values.months import month_of
+    from trueup.core.values.months import Month
     from trueup.tui.app import make_app
     from trueup.tui.widgets.row_table import RowTable
 
@@ -128,7 +128,7 @@ async def measure(store: Path, as_of: str) -> dict[str, Any]:
     db = open_database(store)
     today = date.fromisoformat(as_of)
     workbench = Workbench(db, today=today)
-    month = month_of(today)
+    month = Month.of(today)
     result: dict[str, Any] = {}
     started = time.perf_counter()
     diff = workbench.seats.rows(month)

@@ -11,7 +11,7 @@ from billing_builders import bill, client, item, manual, rules, snap, sub, usage
 from trueup.core.billing.facts import ClientFacts
 from trueup.core.billing.pricing import Pricing
 from trueup.core.billing.proration import Run, daily_charge, month_runs
-from trueup.core.values.months import month_bounds
+from trueup.core.values.months import Month
 
 D = Decimal
 POLICIES = ("start", "end", "max", "daily")
@@ -35,7 +35,7 @@ checked = settings(deadline=None, max_examples=80)
 @st.composite
 def histories(draw, month, *, rising=False, changes=4):
     """Snapshots from before the month, with changes on days of it (quantities rise if asked)."""
-    first, last = month_bounds(month)
+    first, last = Month(month).bounds
     quantity, price, cost = draw(seats), draw(money), draw(money)
     snapshots = [snap("2024-01-01", quantity, str(price), str(cost))]
     days = draw(st.lists(st.integers(0, (last - first).days), max_size=changes, unique=True))
@@ -60,7 +60,7 @@ def policy_amounts(facts, month, **policy):
 def test_with_no_change_in_the_month_all_four_policies_agree(
     month, quantity, price, price_rule, data
 ):
-    before = month_bounds(month)[0] - timedelta(days=data.draw(st.integers(1, 400)))
+    before = Month(month).bounds[0] - timedelta(days=data.draw(st.integers(1, 400)))
     facts = client(
         sub(
             snap("2022-06-01", data.draw(seats), "9.99", "8.00"),
@@ -87,7 +87,7 @@ def test_a_whole_month_run_is_charged_as_that_run_cut_in_two(
 ):
     """One run (most lines, charged by a shortcut) and the same snapshot over two runs (which
     merge back into one piece) give the same charge, text and reference included."""
-    first, last = month_bounds(month)
+    first, last = Month(month).bounds
     snapshot = snap("2024-01-01", quantity, str(price), str(data.draw(money)))
     [whole] = month_runs([snapshot], first, last)
     cut = data.draw(st.integers(1, whole.days - 1))
@@ -103,7 +103,7 @@ def test_a_whole_month_run_is_charged_as_that_run_cut_in_two(
 @st.composite
 def clients(draw):
     month = draw(months)
-    first = month_bounds(month)[0]
+    first = Month(month).bounds[0]
     subscriptions = tuple(
         sub(
             *draw(histories(month)),

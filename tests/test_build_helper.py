@@ -65,7 +65,8 @@ def test_the_workbench_builds_large_batches_through_its_helper(db, monkeypatch):
         overview = workbench.batches.rebuild("2026-11")
         assert calls == [("2026-11", None, TODAY)]
         assert overview.batch_id == build_batch(db, "2026-11", today=TODAY).batch_id
-        assert workbench.batches.current("2026-11").batch_id == overview.batch_id  # stored: no new build
+        # stored: no new build
+        assert workbench.batches.current("2026-11").batch_id == overview.batch_id
         assert len(calls) == 1
     finally:
         workbench.close()

@@ -17,7 +17,7 @@ from trueup.core.billing.timeline import (
     snapshot_on,
     snapshots_from,
 )
-from trueup.core.values.months import MonthError, month_bounds, month_days, month_of, parse_month
+from trueup.core.values.months import Month, MonthError
 
 DEMO = Path(__file__).resolve().parent.parent / "app/trueup/sandbox/scenarios/demo.json"
 
@@ -232,10 +232,14 @@ def test_a_snapshot_is_billable_by_status_case_insensitively():
 
 
 def test_months():
-    assert parse_month("2026-02") == date(2026, 2, 1)
-    assert month_bounds("2028-02") == (date(2028, 2, 1), date(2028, 2, 29))
-    assert len(month_days("2026-11")) == 30
-    assert month_of(date(2026, 11, 21)) == "2026-11"
+    assert Month("2026-02").first == date(2026, 2, 1)
+    assert Month("2028-02").bounds == (date(2028, 2, 1), date(2028, 2, 29))
+    assert len(Month("2026-11").days()) == 30
+    assert Month.of(date(2026, 11, 21)) == "2026-11"
+    assert Month(" 2026-01 ") == "2026-01" and Month("2026-01").shifted(-1) == "2025-12"
+    assert Month("2026-11").shifted(14) == "2028-01" and Month("2026-11").name == "November 2026"
+    month = Month("2026-11")
+    assert Month(month) is month and json.dumps({"month": month}) == '{"month": "2026-11"}'
     for bad in ("2026-13", "2026-00", "2026-1", "26-11", "2026/11", "", "November"):
         with pytest.raises(MonthError, match="not a month like 2026-11"):
-            parse_month(bad)
+            Month(bad)

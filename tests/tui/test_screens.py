@@ -196,7 +196,9 @@ async def test_the_palette_runs_the_action(app, workbench):
         await press(pilot, "ctrl+p", *"undo the latest")
         await pilot.pause(0.3)
         await press(pilot, "enter")
-    row = next(r for r in workbench.mappings.company_rows() if r.company_name == "Copper Kettle Bakery")
+    row = next(
+        r for r in workbench.mappings.company_rows() if r.company_name == "Copper Kettle Bakery"
+    )
     assert row.status == "unmapped"
 
 

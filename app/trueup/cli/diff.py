@@ -14,7 +14,7 @@ from trueup.cli.options import MonthOption
 from trueup.core.service.seats import DiffRow, SeatDiffs, day_text
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.money import money_json, quantity_prose
-from trueup.core.values.months import month_of
+from trueup.core.values.months import Month
 
 STATUS_LABELS = {
     "under": ("under", "red"),
@@ -44,7 +44,7 @@ def diff_command(
     money at the Pax8 price.
     """
     today = configured_today()
-    month = month or month_of(today)
+    month = month or Month.of(today)
     db = state(ctx).open_db()
     try:
         seats = SeatDiffs(db, today=today)

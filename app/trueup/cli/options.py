@@ -12,17 +12,17 @@ from rich.text import Text
 from trueup.cli import render
 from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings
-from trueup.core.values.months import MonthError, parse_month
+from trueup.core.values.months import Month, MonthError
 
 
-def checked_month(month: str | None) -> str | None:
+def checked_month(month: str | None) -> Month | None:
     # Checked while parsing, so a bad month is a usage error (exit 2) before anything runs.
-    if month is not None:
-        try:
-            parse_month(month)
-        except MonthError as exc:
-            raise typer.BadParameter(str(exc)) from None
-    return month
+    if month is None:
+        return None
+    try:
+        return Month(month)
+    except MonthError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 MonthOption = Annotated[

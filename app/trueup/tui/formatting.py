@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from rich.text import Text
 
 from trueup.core.errors import TrueupError
-from trueup.core.values.months import parse_month
+from trueup.core.values.months import Month
 
 _CENT = Decimal("0.01")
 
@@ -72,7 +72,7 @@ def status_text(status: str, table: dict[str, tuple[str, str]]) -> Text:
 
 
 def month_name(month: str) -> str:
-    return parse_month(month).strftime("%B %Y")
+    return Month(month).name
 
 
 def score_text(score: int | float | None) -> Text:

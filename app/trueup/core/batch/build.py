@@ -29,7 +29,7 @@ from trueup.core.batch.facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch.forked import can_fork
 from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
 from trueup.core.batch.split import Billed, bill_all, billed_in_two, client_count
-from trueup.core.batch.usage import UsageRow, shift_month
+from trueup.core.batch.usage import UsageRow
 from trueup.core.billing.timeline import day_text
 from trueup.core.diff.seats import cyclic_gc_paused, reference_day
 from trueup.core.rules.current import current_rules
@@ -37,7 +37,7 @@ from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.values.money import money_json, money_json_or_none
-from trueup.core.values.months import parse_month
+from trueup.core.values.months import Month
 
 __all__ = [
     "ENGINE",
@@ -132,7 +132,7 @@ class StoredBatch:
 def batch_inputs(
     conn: Connection, month: str, clients: Sequence[int] | None, today: date, rules_id: int | None
 ) -> BatchInputs:
-    parse_month(month)
+    month = Month(month)
     asked = tuple(sorted(set(clients))) if clients is not None else ()
     runs: dict[str, int] = dict(
         conn.exec_driver_sql(
@@ -149,7 +149,7 @@ def batch_inputs(
         rules_id=rules_id,
         mapping_change=change,
         counted_on=reference_day(month, today).isoformat(),
-        previous=_newest_id(conn, shift_month(month, -1), None),
+        previous=_newest_id(conn, Month(month).shifted(-1), None),
         compared=_newest_id(conn, None, asked, before=month),
     )
 
@@ -281,7 +281,7 @@ def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str,
         if row.client_id is not None:
             continue
         where = row.resource_group or row.product_name
-        month = day_text(parse_month(row.usage_month), year=True)[2:]
+        month = day_text(Month(row.usage_month).first, year=True)[2:]
         found.append(
             {
                 "code": "UNASSIGNED_USAGE",

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from trueup.core.batch.body import parsed_body
 from trueup.core.batch.previous import EarlierBatch
-from trueup.core.batch.usage import UsageRow, load_usage, shift_month
+from trueup.core.batch.usage import UsageRow, load_usage
 from trueup.core.billing.facts import (
     ClientFacts,
     CostItem,
@@ -40,7 +40,7 @@ from trueup.core.errors import TrueupError
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.current import Rules
 from trueup.core.store import tables as m
-from trueup.core.values.months import month_bounds
+from trueup.core.values.months import Month
 
 ZERO = Decimal(0)
 
@@ -96,7 +96,7 @@ def assemble(
         usage = [
             row
             for offset in sorted(offsets)
-            for row in load_usage(conn, index, shift_month(month, offset), store.products)
+            for row in load_usage(conn, index, Month(month).shifted(offset), store.products)
         ]
         last_month = previous.lines(mine) if previous else {}
         usage_of: dict[tuple[int | None, str], list[UsageRow]] = defaultdict(list)
@@ -105,7 +105,7 @@ def assemble(
         facts = []
         for client_id in mine:
             offset = rules.for_client(client_id).usage_month_offset
-            client_usage = usage_of.get((client_id, shift_month(month, offset)), [])
+            client_usage = usage_of.get((client_id, Month(month).shifted(offset)), [])
             own = subscriptions.get(client_id, [])
             items = tuple(i for s in own for i in costs.get(s.subscription_id, ()))
             facts.append(
@@ -146,7 +146,7 @@ def _subscription_facts(
     chosen: list[int],
     counts: dict[str, SeatCount],
 ) -> dict[int, list[SubscriptionFacts]]:
-    first, last = month_bounds(month)
+    first, last = Month(month).bounds
     wanted = set(chosen)
     found: dict[int, list[SubscriptionFacts]] = defaultdict(list)
     for client_id, sub in store.subscriptions:
@@ -297,7 +297,7 @@ def _cost_items(
 
     The items are read alone and their invoices' few fields looked up here: joining them in
     SQL costs an index search per item (~0.1 s a month on a 2,000-client MSP)."""
-    first, last = month_bounds(month)
+    first, last = Month(month).bounds
     window = (last.isoformat(), first.isoformat(), first.isoformat(), first.isoformat())
     days: dict[str | None, date | None] = {}  # a few distinct days, each parsed once
 

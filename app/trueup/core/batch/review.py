@@ -16,7 +16,7 @@ from trueup.core.billing.facts import CostItem
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-from trueup.core.values.months import month_bounds
+from trueup.core.values.months import Month
 
 
 def set_invoice_state(
@@ -103,7 +103,7 @@ def record_override(
 def cost_evidence(db: Database, subscription_id: str, months: Sequence[str]) -> list[CostItem]:
     """The Pax8 invoice items of a subscription whose period touches any of `months`, credited
     invoices included (the line's explanation says which were counted), oldest first."""
-    spans = [month_bounds(month) for month in months]
+    spans = [Month(month).bounds for month in months]
     items = m.table_of(m.Pax8InvoiceItem)
     invoices = m.table_of(m.Pax8Invoice)
     query = (

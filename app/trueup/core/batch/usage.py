@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from trueup.core.billing.facts import UsageFacts
 from trueup.core.mapping.index import MappingIndex
 from trueup.core.store import tables as m
-from trueup.core.values.months import month_bounds, month_of, parse_month
+from trueup.core.values.months import Month
 
 ZERO = Decimal(0)
 
@@ -54,12 +54,6 @@ class UsageRow:
         return "no company" if self.company_id is None else "company not mapped to a client"
 
 
-def shift_month(month: str, offset: int) -> str:
-    first = parse_month(month)
-    index = first.year * 12 + first.month - 1 + offset
-    return month_of(first.replace(year=index // 12, month=index % 12 + 1))
-
-
 def load_usage(
     conn: Connection,
     index: MappingIndex,
@@ -67,7 +61,7 @@ def load_usage(
     products: dict[str, tuple[str | None, str | None]],
 ) -> list[UsageRow]:
     """Every usage row of the month: by subscription, then resource group."""
-    first, last = month_bounds(usage_month)
+    first, last = Month(usage_month).bounds
     found: list[UsageRow] = []
     invoiced: set[str] = set()
 

@@ -27,13 +27,13 @@ from trueup.core.billing.proration import (
 )
 from trueup.core.billing.rules import Policy, Rules
 from trueup.core.billing.terms import is_monthly, term_charge
-from trueup.core.values.months import month_bounds
+from trueup.core.values.months import Month
 
 ESTIMATE_TEXT = "estimated: Pax8 partner cost × Pax8's quantities, no Pax8 invoice yet"
 
 
 def subscription_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterator[LineDraft]:
-    first, last = month_bounds(month)
+    first, last = Month(month).bounds
     runs_of = {s.subscription_id: month_runs(s.snapshots, first, last) for s in facts.subscriptions}
     billable = {sid for sid, runs in runs_of.items() if flags.billable_in_month(runs)}
     duplicates = flags.possible_duplicates(facts.subscriptions, billable)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from trueup.core.values.money import price_or_dash, quantity_prose
-from trueup.core.values.months import month_bounds, month_days
+from trueup.core.values.months import Month
 from trueup.core.values.parsing import parse_day, parse_instant, to_decimal, to_str
 
 BILLABLE_STATUSES = frozenset({"active", "pendingcancel", "activated"})
@@ -149,12 +149,12 @@ class _Day(NamedTuple):
 
 def month_timeline(snapshots: Sequence[Snapshot], month: str) -> list[TimelineEntry]:
     """The runs of days of `month` with equal billable quantity, price and status."""
-    first, _ = month_bounds(month)
+    first, _ = Month(month).bounds
     before = _day_state(snapshots, date.fromordinal(first.toordinal() - 1))
     entries: list[TimelineEntry] = []
     run_start, run = first, _day_state(snapshots, first)
     note = _change_note(before, run, first) if _key(before) != _key(run) else _carried_note(run)
-    for day in month_days(month)[1:]:
+    for day in Month(month).days()[1:]:
         state = _day_state(snapshots, day)
         if _key(state) == _key(run):
             continue
@@ -162,7 +162,7 @@ def month_timeline(snapshots: Sequence[Snapshot], month: str) -> list[TimelineEn
         entries.append(TimelineEntry(run_start, previous_day, *_key(run), note))
         note = _change_note(run, state, day)
         run_start, run = day, state
-    entries.append(TimelineEntry(run_start, month_bounds(month)[1], *_key(run), note))
+    entries.append(TimelineEntry(run_start, Month(month).bounds[1], *_key(run), note))
     return entries
 
 

@@ -23,9 +23,8 @@ from trueup.core.billing.lines import (
     total,
 )
 from trueup.core.billing.rules import Policy, Rules
-from trueup.core.billing.terms import add_months
 from trueup.core.values.money import money_prose
-from trueup.core.values.months import parse_month
+from trueup.core.values.months import Month
 
 HUNDRED = Decimal(100)
 
@@ -44,7 +43,7 @@ def _draft(
     subscription_id: str, currency: str, rows: list[UsageFacts], policy: Policy, month: str
 ) -> LineDraft:
     charge, cost = total(u.charge for u in rows), total(u.cost for u in rows)
-    usage_month = f"{add_months(parse_month(month), policy.usage_month_offset):%B %Y}"
+    usage_month = Month(month).shifted(policy.usage_month_offset).name
     match policy.usage_price:
         case "pax8":
             amount, terms, label = Exact(charge), f"Pax8 charges {money_prose(charge)}", "pax8"

@@ -42,7 +42,7 @@ from trueup.core.diff.reading import HaloLine as HaloLine  # part of this module
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.values.money import money_json, quantity_json
-from trueup.core.values.months import month_bounds
+from trueup.core.values.months import Month
 
 ZERO = Decimal(0)
 STATUSES = ("under", "missing_in_halo", "over", "missing_in_pax8", "match")
@@ -151,7 +151,7 @@ def cyclic_gc_paused() -> Iterator[None]:
 
 def reference_day(month: str, today: date) -> date:
     """The day Pax8 seats are counted on: `today` within the current month, else the last day."""
-    first, last = month_bounds(month)
+    first, last = Month(month).bounds
     return today if first <= today <= last else last
 
 

@@ -28,7 +28,7 @@ from trueup.core.posting.sink import (
     RecurringLineChange,
 )
 from trueup.core.store import tables as m
-from trueup.core.values.months import month_bounds, parse_month
+from trueup.core.values.months import Month
 
 CENT = Decimal("0.01")
 
@@ -74,7 +74,7 @@ def load_catalog(conn: Connection) -> HaloCatalog:
 
 
 def month_name(month: str) -> str:
-    return parse_month(month).strftime("%B %Y")
+    return Month(month).name
 
 
 def reference_for(month: str, client_id: int, revision: int, destination: str) -> str:
@@ -301,7 +301,7 @@ def _document(
         client_id=client_id,
         client_name=invoice["client_name"],
         month=month,
-        invoice_date=month_bounds(month)[1],
+        invoice_date=Month(month).bounds[1],
         currency=invoice["currency"],
         subtotal=subtotal,
         tax=tax,

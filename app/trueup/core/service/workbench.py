@@ -22,8 +22,7 @@ from trueup.core.service.seats import SeatDiffs
 from trueup.core.service.syncing import SyncClients, Syncing
 from trueup.core.settings.connections import CheckResult, Connections, ConnectionState
 from trueup.core.store.database import Database
-from trueup.core.values.months import month_of
-from trueup.core.values.parsing import month_start
+from trueup.core.values.months import Month
 
 
 class Workbench:
@@ -66,7 +65,8 @@ class Workbench:
     def months(self) -> list[str]:
         """The months the store can reconcile, oldest first: last month and this one (the
         sync fetches Pax8 history for exactly these)."""
-        return [month_of(month_start(self.today, 1)), month_of(self.today)]
+        this = Month.of(self.today)
+        return [this.shifted(-1), this]
 
     def close(self) -> None:
         """End the batch helper, once a build it may be running is done."""

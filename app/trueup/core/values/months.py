@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date, timedelta
+from functools import cached_property
 
 from trueup.core.errors import TrueupError
 
@@ -15,24 +16,47 @@ class MonthError(TrueupError, ValueError):
     """Text that is not a month like 2026-11."""
 
 
-def parse_month(text: str) -> date:
-    """The first day of the month `text` names (`2026-11`)."""
-    match = _MONTH.fullmatch(text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
-        raise MonthError(f"{text!r} is not a month like 2026-11")
-    return date(int(match.group(1)), int(match.group(2)), 1)
+class Month(str):
+    """A service month, checked once where it enters (a flag, a file, a screen) and then passed
+    around whole. It is the text it names (`Month("2026-11") == "2026-11"`), so JSON, SQL and the
+    batch's bytes see `2026-11` exactly as before."""
 
+    def __new__(cls, text: str) -> Month:
+        if type(text) is cls:
+            return text
+        match = _MONTH.fullmatch(text.strip())
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            raise MonthError(f"{text!r} is not a month like 2026-11")
+        return super().__new__(cls, match.group(0))
 
-def month_of(day: date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
+    @classmethod
+    def of(cls, day: date) -> Month:
+        """The month `day` falls in."""
+        return cls(f"{day.year:04d}-{day.month:02d}")
 
+    @cached_property
+    def first(self) -> date:
+        return date(int(self[:4]), int(self[5:]), 1)
 
-def month_bounds(month: str) -> tuple[date, date]:
-    """The first and the last day (inclusive) of the month."""
-    first = parse_month(month)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    @cached_property
+    def last(self) -> date:
+        first = self.first
+        return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
+    @property
+    def bounds(self) -> tuple[date, date]:
+        """The first and the last day (inclusive)."""
+        return self.first, self.last
 
-def month_days(month: str) -> list[date]:
-    first, last = month_bounds(month)
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range(self.last.day)]
+
+    def shifted(self, months: int) -> Month:
+        """The month `months` later (earlier when negative)."""
+        index = self.first.year * 12 + self.first.month - 1 + months
+        return Month(f"{index // 12:04d}-{index % 12 + 1:02d}")
+
+    @property
+    def name(self) -> str:
+        """`November 2026`."""
+        return f"{calendar.month_name[self.first.month]} {self.first.year}"
