@@ -162,3 +162,21 @@ def test_names_with_brackets_print_as_they_are(tmp_path, monkeypatch):
     assert invoke("sync", "--sandbox", str(tmp_path / "world.json")).exit_code == 0
     map_world(tmp_path / "trueup.sqlite")
     assert "Bear [bold]Creek[/] [Winery]" in invoke("diff").stdout
+
+
+@pytest.mark.parametrize(
+    ("today", "config", "month"),
+    [
+        ("2026-12-06", "", "2026-11"),  # through the 10th: the month being closed is November
+        ("2026-12-11", "", "2026-12"),
+        ("2026-12-06", "[billing]\nclose_day = 0\n", "2026-12"),
+        ("2026-12-20", "[billing]\nclose_day = 25\n", "2026-11"),
+    ],
+)
+def test_the_default_month_is_the_month_being_closed(env, monkeypatch, today, config, month):
+    (env / "config.toml").write_text(config)
+    monkeypatch.setenv("TRUEUP_TODAY", today)
+    shape = json.loads(invoke("diff", "--json").stdout)
+    assert shape["month"] == month
+    listing = invoke("batch").stdout.splitlines()[0]
+    assert listing.startswith("Batch ") and f" · {month} " in listing

@@ -43,6 +43,7 @@ def test_saving_keeps_the_files_values_under_the_environment(tmp_path, monkeypat
         ('[mapping]\nthreshold = "high"\n', "[mapping] threshold must be a number"),
         ("[mapping]\nthreshold = 120\n", "between 0 and 100"),
         ("[halo]\nurl = 5\n", "[halo] url must be a string"),
+        ("[billing]\nclose_day = 32\n", "[billing] close_day must be between 0 and 31"),
     ],
 )
 def test_a_bad_config_names_the_key(tmp_path, text, message):

@@ -1,17 +1,21 @@
 """The overview, the seat diff and its detail, help, the palette, the footer and the terminal."""
 
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from conftest import NOW
 from sqlalchemy import update
 from typer.testing import CliRunner
 
 from tools.demo_workbench import wait_until_idle
 from trueup.cli import app as cli
+from trueup.core.service.workbench import Workbench
 from trueup.core.settings.clients import sandbox_clients
 from trueup.core.settings.config import ConfigError
 from trueup.core.store import tables as m
+from trueup.core.values.months import Month
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.generate import DEMO_PATH
 from trueup.sandbox.scenario import load_scenario
@@ -60,6 +64,17 @@ async def test_the_month_changes_with_brackets_within_what_the_store_holds(app):
         assert "October 2026" in app.screen.table.border_title
         await press(pilot, "right_square_bracket")
         assert "November 2026" in app.screen.table.border_title
+
+
+@pytest.mark.parametrize(("close_day", "month"), [(10, "2026-11"), (0, "2026-12")])
+async def test_the_workbench_opens_on_the_month_being_closed(store, close_day, month):
+    # 6 December: through the close day the month being closed is November, as in the CLI.
+    bench = Workbench(store, today=date(2026, 12, 6), clock=lambda: NOW, close_day=close_day)
+    app = make_app(bench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        assert app.month == month
+        assert Month(month).name in app.screen.query_one("#diff-summary").border_title
 
 
 async def test_sync_now_shows_progress_and_refreshes(app, workbench):

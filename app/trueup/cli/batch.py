@@ -13,10 +13,9 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import MonthOption, open_store
+from trueup.cli.options import MonthOption, default_month, open_store
 from trueup.core.service.batches import SEVERITIES, Batches, BatchOverview, InvoiceRow
 from trueup.core.settings.config import today as configured_today
-from trueup.core.values.months import Month
 
 batch_app = typer.Typer(
     help="Build the month's dry-run invoice batch: every client's invoice as it would post, "
@@ -51,7 +50,7 @@ def batch_command(
     with open_store(ctx) as db:
         batches = Batches(db, today=today)
         shown = _shown(
-            batches, batches.current_id(month or Month.of(today), client or None), as_json
+            batches, batches.current_id(month or default_month(ctx, today), client or None), as_json
         )
     _print(shown)
 

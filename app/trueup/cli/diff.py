@@ -10,11 +10,10 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
-from trueup.cli.options import MonthOption
+from trueup.cli.options import MonthOption, default_month
 from trueup.core.service.seats import DiffRow, SeatDiffs, day_text
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.money import money_json, quantity_prose
-from trueup.core.values.months import Month
 
 STATUS_LABELS = {
     "under": ("under", "red"),
@@ -44,7 +43,7 @@ def diff_command(
     money at the Pax8 price.
     """
     today = configured_today()
-    month = month or Month.of(today)
+    month = month or default_month(ctx, today)
     db = state(ctx).open_db()
     try:
         seats = SeatDiffs(db, today=today)
@@ -56,8 +55,8 @@ def diff_command(
         db.dispose()
     if not rows:
         render.stderr.print(
-            "Nothing to compare: no Pax8 company with subscriptions is mapped to a Halo client "
-            "(sync first, then map companies).",
+            f"Seat diff {month}: nothing to compare, no Pax8 company with subscriptions is "
+            "mapped to a Halo client (sync first, then map companies).",
             soft_wrap=True,
         )
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, NoReturn
 
 import typer
@@ -29,7 +30,8 @@ MonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="The service month YYYY-MM (default: this month; TRUEUP_TODAY counts).",
+        help="The service month YYYY-MM (default: the month being closed: the previous month "
+        "through [billing] close_day of this one, 10 unless configured; TRUEUP_TODAY counts).",
         callback=checked_month,
         show_default=False,
     ),
@@ -46,6 +48,15 @@ MinScore = Annotated[
         show_default=False,
     ),
 ]
+
+
+def default_month(ctx: typer.Context, today: date) -> Month:
+    """The month being closed on `today`, by the config's [billing] close_day: the workbench
+    opens on the same month."""
+    from trueup.cli import state
+
+    close_day = load_settings(state(ctx).config_path).billing.close_day
+    return Month.being_closed(today, close_day)
 
 
 def configured_threshold(ctx: typer.Context, given: int | None) -> int:

@@ -13,7 +13,6 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
 from trueup.core.service.workbench import Workbench
-from trueup.core.values.months import Month
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.formatting import month_name
 from trueup.tui.screens.batch import BatchScreen
@@ -78,7 +77,7 @@ class TrueupApp(App[None]):
         super().__init__()
         self.workbench = workbench
         self.sync_on_start = sync_on_start
-        self.set_reactive(TrueupApp.month, Month.of(workbench.today))
+        self.set_reactive(TrueupApp.month, workbench.default_month())
 
     def on_mount(self) -> None:
         self.switch_mode("overview")

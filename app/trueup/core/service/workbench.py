@@ -20,6 +20,7 @@ from trueup.core.service.posting import Posting, SinkFactory
 from trueup.core.service.rules import RuleBook
 from trueup.core.service.seats import SeatDiffs
 from trueup.core.service.syncing import SyncClients, Syncing
+from trueup.core.settings.config import BillingSettings
 from trueup.core.settings.connections import CheckResult, Connections, ConnectionState
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
@@ -37,16 +38,22 @@ class Workbench:
         connections: Connections | None = None,
         sinks: SinkFactory | None = None,
         batch_helper: bool = False,
+        close_day: int | None = None,
     ) -> None:
         """`connections`: the configured ones (None: opened on the sandbox, nothing to
         configure); `sinks`: None when there is nowhere to post; `batch_helper`: large batches
-        are built by a helper process (this process's threads rule out forking it)."""
+        are built by a helper process (this process's threads rule out forking it);
+        `close_day`: the config's [billing] close_day (None: the connections' config's, or the
+        built-in default)."""
         self.db = db
         self.today = today
         self._connections = connections
         clock = clock or (lambda: datetime.now(UTC))
         changes = Changes()
         settings = connections.settings if connections else None
+        if close_day is None:
+            close_day = (settings.billing if settings else BillingSettings()).close_day
+        self.close_day = close_day
         self.mappings = Mappings(db, threshold=threshold, changes=changes)
         self.seats = SeatDiffs(db, today=today, changes=changes)
         self.rules = RuleBook(db, changes=changes)
@@ -67,6 +74,10 @@ class Workbench:
         sync fetches Pax8 history for exactly these)."""
         this = Month.of(self.today)
         return [this.shifted(-1), this]
+
+    def default_month(self) -> Month:
+        """The month being closed: the one the workbench opens on, as the CLI's default."""
+        return Month.being_closed(self.today, self.close_day)
 
     def close(self) -> None:
         """End the batch helper, once a build it may be running is done."""

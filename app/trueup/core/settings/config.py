@@ -47,6 +47,13 @@ class MappingSettings:
 
 
 @dataclass
+class BillingSettings:
+    # Through this day of a month, the month being closed (every command's and the workbench's
+    # default month) is the previous one; after it, the current one. 0: always the current one.
+    close_day: int = 10
+
+
+@dataclass
 class SyncSettings:
     # A sync this soon after the last good one is skipped (exit 4) unless forced; 0 = never.
     min_interval_minutes: int = 0
@@ -81,6 +88,7 @@ class Settings:
     pax8: Pax8Settings = field(default_factory=Pax8Settings)
     halo: HaloSettings = field(default_factory=HaloSettings)
     mapping: MappingSettings = field(default_factory=MappingSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
     sync: SyncSettings = field(default_factory=SyncSettings)
     log: LogSettings = field(default_factory=LogSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
@@ -118,6 +126,7 @@ ENV_OVERRIDES: dict[tuple[str, str], str] = {
 # (section, key, lowest allowed, highest allowed or None)
 _BOUNDS: tuple[tuple[str, str, int, int | None], ...] = (
     ("mapping", "threshold", 0, 100),
+    ("billing", "close_day", 0, 31),
     ("sync", "min_interval_minutes", 0, None),
     ("log", "retention_days", MIN_LOG_RETENTION_DAYS, None),
     ("backup", "keep", 1, None),

@@ -34,6 +34,13 @@ class Month(str):
         """The month `day` falls in."""
         return cls(f"{day.year:04d}-{day.month:02d}")
 
+    @classmethod
+    def being_closed(cls, today: date, close_day: int) -> Month:
+        """The month a month-end run is for on `today`: the previous month through `close_day`
+        of this one, this month after it (contract §2, the default month)."""
+        this = cls.of(today)
+        return this.shifted(-1) if today.day <= close_day else this
+
     @cached_property
     def first(self) -> date:
         return date(int(self[:4]), int(self[5:]), 1)
