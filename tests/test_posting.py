@@ -12,6 +12,7 @@ from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.approval import approval_states, approve, revoke
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.facts import BatchError
+from trueup.core.batch.review_state import batch_approvals
 from trueup.core.posting.plan import (
     ENTRIES,
     PostingError,
@@ -268,3 +269,48 @@ def test_audit_log_has_approvals_and_posts(db, batch):
     with db.read() as conn:
         approval = conn.execute(select(m.table_of(m.Approval))).first()
     assert approval.approved_by == "alice"
+
+
+# --- the month ledger: the state of billing belongs to (month, client) ----------------------
+
+
+def test_a_month_posted_to_halo_is_refused_for_quickbooks(db, batch):
+    result = approved(db, batch)
+    halo = FakeSink()
+    post(db, batch, halo)
+    plan = plan_posting(db, batch.batch_id, "qbo", today=TODAY)
+    blocked = {p.client_id: p.problem for p in plan.blocked}
+    for client in result.approved:
+        reference = f"TU2611-{client}"
+        assert f"already posted to halo-invoice as {reference}" in blocked[client]
+        assert (
+            f"trueup void {batch.batch_id} --to halo-invoice --client {client}" in (blocked[client])
+        )
+    assert not plan.ready and not plan.done
+
+
+def test_a_batch_built_again_after_posting_keeps_the_month_posted(db, batch):
+    result = approved(db, batch)
+    halo = FakeSink()
+    post(db, batch, halo)
+    import_rules(db, '[defaults]\nmarkup_percent = "5"\nprice = "markup"\n')  # a new batch
+    again = build_batch(db, MONTH, today=TODAY)
+    assert again.batch_id != batch.batch_id
+    plan = plan_posting(db, again.batch_id, "halo-invoice", today=TODAY)
+    assert {p.client_id for p in plan.done} == set(result.approved)
+    assert not {p.client_id for p in plan.ready} & set(result.approved)
+    approval = approve(db, again.batch_id, result.approved, by="bob")
+    assert approval.approved == []
+    assert all("already posted to halo-invoice" in s.reason for s in approval.skipped)
+    views = batch_approvals(db, again.batch_id, today=TODAY)
+    assert all(views.posted_to(c) == ("halo-invoice",) for c in result.approved)
+    assert len(halo.documents) == len(result.approved)  # nothing posted twice
+
+
+def test_a_posted_invoice_keeps_its_approval(db, batch):
+    result = approved(db, batch)
+    post(db, batch, FakeSink())
+    with pytest.raises(BatchError, match=r"approval of client \d+ stays: already posted"):
+        revoke(db, batch.batch_id, result.approved[:1])
+    states = {s.client_id: s.status for s in approval_states(db, batch.batch_id, today=TODAY)}
+    assert states[result.approved[0]] == "approved"

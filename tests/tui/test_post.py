@@ -340,3 +340,31 @@ async def test_post_is_refused_without_a_destination(store):
         screen = await open_batch(pilot)
         await press(pilot, "p")
         assert app.screen is screen
+
+
+async def test_a_posted_month_stays_posted_through_a_rebuild_and_keeps_its_approval(
+    app, workbench, destination
+):
+    batch, clean = approve_clean(workbench)
+    plan = workbench.posting.plan(batch.batch_id, "halo-invoice")
+    workbench.posting.queue(plan)
+    await workbench.posting.run(
+        batch.batch_id, "halo-invoice", action="create", progress=lambda entry: None
+    )
+    posted = {i.client_id for i in clean}
+    workbench.rules.set_default("qty_swing_percent", "30")  # the store moves on: a new batch
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")  # build the month's batch again
+        await wait_until_idle(pilot)
+        assert screen.shown_batch.batch_id != batch.batch_id
+        assert all(screen.posted_to(c) == ("halo-invoice",) for c in posted)
+        put_cursor(screen, clean[0].client_id)
+        await press(pilot, "a")  # no approval of a posted month, and none withdrawn
+        assert screen.approval_of(clean[0].client_id) is None
+        assert status(workbench, batch.batch_id, clean[0].client_id) == "approved"
+        await press(pilot, "A")  # nothing left to approve: every clean invoice is posted
+        assert app.screen is screen
+        rebuilt = screen.shown_batch.batch_id
+    assert not set(workbench.batches.approvals(rebuilt).states) & posted
+    assert len(destination.documents) == len(posted)  # nothing was posted twice

@@ -165,7 +165,7 @@ def post_command(
         if not plan.ready:
             _print_result(posting.entries(batch_id, destination, "create"), as_json)
             if plan.blocked and not plan.done:
-                raise PostingError("nothing to post: approve invoices first (`trueup approve`)")
+                raise PostingError(_nothing_to_post(plan))
             return
         if not yes:
             _confirm(plan.month, f"post {len(plan.ready)} invoice(s) to {destination}")
@@ -260,6 +260,12 @@ def _show_plan(plan: PostingPlan) -> None:
     )
     for planned in plan.blocked:
         err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
+
+
+def _nothing_to_post(plan: PostingPlan) -> str:
+    if all(p.problem == "not approved" for p in plan.blocked):
+        return "nothing to post: approve invoices first (`trueup approve`)"
+    return f"nothing to post: none of the {len(plan.blocked)} invoice(s) can post (why is above)"
 
 
 def _confirm(expected: str, what: str) -> None:

@@ -27,8 +27,10 @@ from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
+from trueup.core.store.postings import live_postings, taken_by
 
 _APPROVALS = m.table_of(m.Approval)
+_BATCHES = m.table_of(m.InvoiceBatch)
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,13 @@ def approve(
     with db.write() as conn:
         index = load_mapping_index(conn)
         standing = dict(stored.overrides)
+        posted = live_postings(conn, stored.month)
         for client_id in chosen:
             invoice = invoices[client_id]
             name = invoice["client_name"]
+            if client_id in posted:
+                skipped.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
+                continue
             if stored.states.get(client_id) == "held":
                 skipped.append(Skipped(client_id, name, "held: mark it ready first"))
                 continue
@@ -123,8 +129,18 @@ def approve(
 
 
 def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | None = None) -> int:
-    """Withdraw approvals (those not yet posted stay unposted); returns how many there were."""
+    """Withdraw approvals; returns how many there were. An invoice whose month is posted (or on
+    its way) keeps its approval: BatchError, and nothing is withdrawn."""
     with db.write() as conn:
+        month = conn.execute(select(_BATCHES.c.month).where(_BATCHES.c.id == batch_id)).scalar()
+        if month is None:
+            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+        posted = live_postings(conn, month)
+        kept = [c for c in clients if c in posted]
+        if kept:
+            raise BatchError(
+                f"the approval of client {kept[0]} stays: {taken_by(posted[kept[0]][0])}"
+            )
         gone = conn.execute(
             delete(_APPROVALS).where(
                 (_APPROVALS.c.batch_id == batch_id) & _APPROVALS.c.client_id.in_(clients)

@@ -10,7 +10,6 @@ lapsed, until the operator builds the batch again and approves there.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -21,17 +20,17 @@ from trueup.core.batch.build import batch_inputs
 from trueup.core.rules.current import current_rules
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.store.postings import live_postings
 
 _APPROVALS = m.table_of(m.Approval)
 _BATCHES = m.table_of(m.InvoiceBatch)
-_ENTRIES = m.table_of(m.PostingEntry)
 
 
 @dataclass(frozen=True)
 class BatchApprovals:
     states: dict[int, ApprovalState]  # the approved and lapsed invoices, by client
     current: bool  # the batch is what the store would build now
-    # client -> the destinations its invoice is posted at (and not voided since)
+    # client -> the destinations its month is posted at (and not voided since), from any batch
     posted: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def posted_to(self, client_id: int) -> tuple[str, ...]:
@@ -77,27 +76,15 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
     with db.read() as conn:
         clients = json.loads(batch.clients) or None
         now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
-        posted = posted_invoices(conn, batch_id)
+        posted = posted_invoices(conn, batch.month)
     return BatchApprovals(states, now == batch_id, posted)
 
 
-def posted_invoices(conn: Connection, batch_id: str) -> dict[int, tuple[str, ...]]:
-    """The batch's invoices posted somewhere and not voided since: client -> destinations."""
-    posted = _ENTRIES.c.state == "POSTED"
-    voided = {
-        (r.destination, r.reference)
-        for r in conn.execute(
-            select(_ENTRIES.c.destination, _ENTRIES.c.reference).where(
-                (_ENTRIES.c.batch_id == batch_id) & (_ENTRIES.c.action == "void") & posted
-            )
-        )
+def posted_invoices(conn: Connection, month: str) -> dict[int, tuple[str, ...]]:
+    """The month's clients posted somewhere and not voided since, from whichever batch:
+    client -> destinations."""
+    return {
+        client: tuple(sorted({s.destination for s in sent if s.state == "POSTED"}))
+        for client, sent in live_postings(conn, month).items()
+        if any(s.state == "POSTED" for s in sent)
     }
-    found: dict[int, list[str]] = defaultdict(list)
-    for r in conn.execute(
-        select(_ENTRIES.c.client_id, _ENTRIES.c.destination, _ENTRIES.c.reference)
-        .where((_ENTRIES.c.batch_id == batch_id) & (_ENTRIES.c.action == "create") & posted)
-        .order_by(_ENTRIES.c.destination)
-    ):
-        if (r.destination, r.reference) not in voided:
-            found[r.client_id].append(r.destination)
-    return {client: tuple(destinations) for client, destinations in found.items()}

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import insert, select
 
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.build import load_batch
@@ -43,10 +43,10 @@ from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
+from trueup.core.store.postings import Sent, month_entries, taken_by
 
 ENTRIES = m.table_of(m.PostingEntry)
 UNFINISHED = ("PENDING", "SENDING", "UNKNOWN")
-HALO_DESTINATIONS = ("halo-invoice", "halo-recurring")
 
 
 class PostingError(BatchError):
@@ -120,8 +120,8 @@ def plan_posting(
     with db.read() as conn:
         index = load_mapping_index(conn)
         catalog = load_catalog(conn)
-        by_client: dict[int, list[_Entry]] = defaultdict(list)
-        for entry in _entries_of_month(conn, stored.month, destination):
+        by_client: dict[int, list[Sent]] = defaultdict(list)
+        for entry in month_entries(conn, stored.month):
             by_client[entry.client_id].append(entry)
     rows: dict[int, list[DiffRow]] = defaultdict(list)
     if destination == "halo-recurring":
@@ -134,22 +134,18 @@ def plan_posting(
         if wanted is not None and client_id not in wanted:
             continue
         base = (client_id, invoice["client_name"], invoice["currency"], Decimal(invoice["total"]))
-        mine = [e for e in by_client.get(client_id, ()) if e.destination == destination]
-        live = [e for e in by_client.get(client_id, ()) if e.state != "VOIDED"]
-        own = next((e for e in live if e.batch_id == batch_id and e in mine), None)
-        other = next((e for e in live if e is not own), None)
-        if own is not None and own.state == "POSTED":
+        entries = by_client.get(client_id, [])
+        mine = [e for e in entries if e.destination == destination]
+        own = next((e for e in mine if e.batch_id == batch_id and e.state != "VOIDED"), None)
+        # One destination per client and month, whichever batch sent it.
+        taken = next((e for e in entries if e.live and e is not own), None)
+        if (own is not None and own.state == "POSTED") or (
+            taken is not None and taken.destination == destination and taken.state == "POSTED"
+        ):
             done.append(Planned(*base, None, entry_state="POSTED"))
             continue
-        if other is not None:
-            blocked.append(
-                Planned(
-                    *base,
-                    None,
-                    f"already {other.state.lower()} to {other.destination} from batch "
-                    f"{other.batch_id} as {other.reference}: void it first",
-                )
-            )
+        if taken is not None:
+            blocked.append(Planned(*base, None, taken_by(taken)))
             continue
         if own is not None and own.state in UNFINISHED:
             ready.append(Planned(*base, Document.from_json(own.payload), entry_state=own.state))
@@ -275,42 +271,6 @@ def entry_view(row: Any) -> EntryView:
         document.total,
         document.currency,
     )
-
-
-@dataclass(frozen=True)
-class _Entry:
-    batch_id: str
-    client_id: int
-    destination: str
-    reference: str
-    state: str  # VOIDED for a posted document voided since
-    payload: str
-
-
-def _entries_of_month(conn: Connection, month: str, destination: str) -> list[_Entry]:
-    """The month's create entries at the destination's system (both Halo destinations bill
-    the client in Halo, so each blocks the other), a voided one shown as VOIDED."""
-    system = HALO_DESTINATIONS if destination in HALO_DESTINATIONS else (destination,)
-    where = (ENTRIES.c.month == month) & ENTRIES.c.destination.in_(system)
-    voided = {
-        (r.destination, r.reference)
-        for r in conn.execute(
-            select(ENTRIES.c.destination, ENTRIES.c.reference).where(
-                where & (ENTRIES.c.action == "void") & (ENTRIES.c.state == "POSTED")
-            )
-        )
-    }
-    return [
-        _Entry(
-            r.batch_id,
-            r.client_id,
-            r.destination,
-            r.reference,
-            "VOIDED" if (r.destination, r.reference) in voided else r.state,
-            r.payload,
-        )
-        for r in conn.execute(select(ENTRIES).where(where & (ENTRIES.c.action == "create")))
-    ]
 
 
 def _document(

@@ -34,8 +34,12 @@ def approval_text(state: ApprovalState) -> Text:
     return plain(state.status, APPROVAL_STYLES.get(state.status, ""))
 
 
-def why_not_approvable(invoice: InvoiceRow, state: ApprovalState | None) -> str | None:
+def why_not_approvable(
+    invoice: InvoiceRow, state: ApprovalState | None, posted: tuple[str, ...] = ()
+) -> str | None:
     """Why `A` leaves this invoice out (the reasons `approve` would give), or None."""
+    if posted:
+        return f"posted to {', '.join(posted)}"
     if state is not None and state.status == "lapsed":
         return "approval lapsed"
     if invoice.state == "held":
@@ -106,7 +110,15 @@ class ApprovingScreen(SearchableTableScreen):
         if invoice is None or batch is None or self.approvals is None:
             return
         state = self.approval_of(invoice.client_id)
-        if state is None:
+        posted = self.posted_to(invoice.client_id)
+        if posted:
+            # The month is posted: its approval stays, and it is not approved again.
+            self.notify(
+                f"{invoice.client_name} is posted to {', '.join(posted)} for the month; its "
+                "approval stays (void it to change it).",
+                timeout=5,
+            )
+        elif state is None:
             why = why_not_approvable(invoice, state)
             if why is None:
                 self.approve(batch.batch_id, [invoice.client_id])
@@ -140,15 +152,15 @@ class ApprovingScreen(SearchableTableScreen):
         chosen, skipped = [], []
         for invoice in sorted(self.invoices, key=lambda i: i.client_name.casefold()):
             state = self.approval_of(invoice.client_id)
-            why = why_not_approvable(invoice, state)
+            why = why_not_approvable(invoice, state, self.posted_to(invoice.client_id))
             if why is not None:
                 skipped.append((invoice, why))
             elif state is None:
                 chosen.append(invoice)
         if not chosen:
             self.notify(
-                f"Nothing to approve: {len(skipped)} invoice(s) cannot be (held, errors standing "
-                "or lapsed), the others are approved.",
+                f"Nothing to approve: {len(skipped)} invoice(s) cannot be (posted, held, errors "
+                "standing or lapsed), the others are approved.",
                 timeout=5,
             )
             return
