@@ -2,6 +2,7 @@
 hold afterwards, read back through their own APIs, is the judge."""
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -40,3 +41,39 @@ def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created
         assert sorted(again) == sorted(posted)
     finally:
         sandbox.close()
+
+
+def test_the_month_ledger_and_the_batches_say_what_was_posted_where(prepared, tmp_path):
+    _, template, batch_id = prepared
+    db = tmp_path / "store.sqlite"
+    db.write_bytes(template.read_bytes())
+    sandbox = post_crash.Sandbox(tmp_path, None)
+    try:
+        status = json.loads(sandbox.run(db, "status", "--json").stdout)
+        assert [b["batch_id"] for b in status["open_batches"]] == [batch_id]  # approved, unposted
+        assert sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes").returncode == 0
+        remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+        ledger = json.loads(sandbox.run(db, "month", "--json").stdout)  # 21 Nov: November
+        batches = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
+        status = json.loads(sandbox.run(db, "status", "--json").stdout)
+        listing = sandbox.run(db, "month").stdout.splitlines()
+    finally:
+        sandbox.close()
+    assert ledger["month"] == "2026-11" and ledger["batch_id"] == batch_id
+    clients = {c["client_id"]: c for c in ledger["clients"]}
+    posted = {cid: c for cid, c in clients.items() if c["state"] == "posted"}
+    by_reference = {reference: (document_id, total) for reference, document_id, total in remote}
+    assert len(posted) == len(remote) > 0
+    for client in posted.values():
+        (posting,) = client["postings"]
+        assert posting["destination"] == "halo-invoice" and posting["state"] == "posted"
+        document_id, total = by_reference[posting["reference"]]
+        assert posting["document_id"] == document_id
+        assert posting["amount"] == client["total"] == client["posted_total"] == f"{total:.2f}"
+        assert client["difference"] == "0.00"
+    assert {c["state"] for c in clients.values()} - {"posted"} <= {"draft", "held", "ready"}
+    assert ledger["totals"]["by_state"]["posted"] == len(posted)
+    (batch,) = [b for b in batches if b["batch_id"] == batch_id]
+    assert batch["posted"] == batch["approved"] == len(posted) and batch["current"]
+    assert status["open_batches"] == []  # every approved invoice is posted
+    assert listing[0] == f"Month 2026-11 · batch {batch_id} · {len(clients)} clients"

@@ -157,12 +157,15 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """What the local store holds: rows per entity, last sync of each source, open batches."""
+    from trueup.core.service.ledger import Ledger
     from trueup.core.service.syncing import Syncing
     from trueup.core.settings.config import today
 
     db = state(ctx).open_db()
     try:
-        result = Syncing(db, today=today()).status()
+        day = today()
+        result = Syncing(db, today=day).status()
+        result["open_batches"] = Ledger(db, today=day).open_batches_json()
     finally:
         db.dispose()
     if as_json:

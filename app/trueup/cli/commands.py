@@ -24,6 +24,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "post": ("trueup.cli.posting", "post_command"),
     "void": ("trueup.cli.posting", "void_command"),
     "journal": ("trueup.cli.posting", "journal_command"),
+    "month": ("trueup.cli.ledger", "month_command"),
+    "batches": ("trueup.cli.ledger", "batches_command"),
     "paths": ("trueup.cli.ops", "paths_command"),
     "doctor": ("trueup.cli.ops", "doctor_command"),
     "sandbox": ("trueup.cli.sandbox", "sandbox_app"),

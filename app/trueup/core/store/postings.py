@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, select
 
@@ -28,6 +29,10 @@ class Sent:
     reference: str
     state: str  # the journal's state; VOIDED once its void is POSTED
     payload: str
+    remote_id: str | None = None  # the destination's id for the document
+    remote_number: str | None = None  # and its own number, where it has one
+    by: str = ""
+    at: datetime | None = None  # when the entry last changed (posted, for a posted one)
 
     @property
     def live(self) -> bool:
@@ -55,6 +60,10 @@ def month_entries(conn: Connection, month: str) -> list[Sent]:
             r.reference,
             "VOIDED" if (r.destination, r.reference) in voided else r.state,
             r.payload,
+            r.remote_id,
+            r.remote_number,
+            r.created_by,
+            r.updated_at,
         )
         for r in conn.execute(
             select(_ENTRIES).where(where & (_ENTRIES.c.action == "create")).order_by(_ENTRIES.c.id)

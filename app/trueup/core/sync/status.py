@@ -38,7 +38,7 @@ def store_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
                 "age": age(last_ok.ended_at, now) if last_ok else "never",
                 "last_run": _run(last) if last else None,
             }
-    return {"db": str(db.path), "entities": counts, "sources": sources, "open_batches": []}
+    return {"db": str(db.path), "entities": counts, "sources": sources}
 
 
 def _run(row: Any) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""`trueup month` and `trueup batches`: the month ledger and the stored batches (contract §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+import typer
+from rich.text import Text
+
+from trueup.cli import handles_errors, render
+from trueup.cli.options import Json, MonthOption, default_month, open_store
+from trueup.core.service.ledger import ClientMonth, Ledger, MonthLedger, StoredBatch
+from trueup.core.settings.config import today as configured_today
+from trueup.core.values.months import Month
+
+COLUMNS = ("state", "total", "posted", "diff", "where", "settled")
+GAP = "  "
+
+
+@handles_errors
+def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json = False) -> None:
+    """Every client of the month: its state (draft, held, ready, approved, posted, voided),
+    what the month's batch bills now, what was posted where, the difference, and whether
+    the month's costs are final (settled: no estimate left, the Pax8 invoice is in).
+
+    The month's batch is built first if the store has moved on since the last one.
+    """
+    today = configured_today()
+    chosen = Month(month) if month else default_month(ctx, today)
+    with open_store(ctx) as db:
+        ledger = Ledger(db, today=today)
+        if as_json:
+            render.emit_json(ledger.month_json(chosen))
+            return
+        shown = ledger.month(chosen)
+    _print_month(shown)
+
+
+@handles_errors
+def batches_command(ctx: typer.Context, month: MonthOption = None, as_json: Json = False) -> None:
+    """The stored batches, newest first: month, invoices, approved, posted, and whether each is
+    current (what the store would build now) or open (approved invoices not all posted)."""
+    today = configured_today()
+    with open_store(ctx) as db:
+        ledger = Ledger(db, today=today)
+        if as_json:
+            render.emit_json(ledger.batches_json(Month(month) if month else None))
+            return
+        found = ledger.batches(Month(month) if month else None)
+    _print_batches(found)
+
+
+def _print_month(ledger: MonthLedger) -> None:
+    out = [Text(f"Month {ledger.month} · batch {ledger.batch_id} · {len(ledger.clients)} clients")]
+    cells = [_cells(c) for c in ledger.clients]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
+    fixed = sum(widths) + len(GAP) * len(widths)
+    longest = max((len(c.client_name) for c in ledger.clients), default=16)
+    name_width = max(16, min(longest, render.stdout.width - fixed))
+    out += [Text(), _line("client", COLUMNS, widths, name_width, style="bold")]
+    out += [
+        _line(client.client_name, row, widths, name_width)
+        for client, row in zip(ledger.clients, cells, strict=True)
+    ]
+    for line in out:
+        render.stdout.print(line, soft_wrap=True, no_wrap=True, overflow="crop")
+
+
+def _line(
+    name: str, cells: Sequence[str], widths: list[int], name_width: int, style: str = ""
+) -> Text:
+    # Text, never markup: a client named "[bold]" prints as written.
+    line = Text(name[:name_width].ljust(name_width), style=style)
+    for column, text, width in zip(COLUMNS, cells, widths, strict=True):
+        right = column in ("total", "posted", "diff")
+        line.append(GAP + (text.rjust(width) if right else text.ljust(width)), style)
+    return line
+
+
+def _cells(client: ClientMonth) -> list[str]:
+    live = [p for p in client.postings if p.state == "posted"]
+    where = ", ".join(f"{p.destination} {p.reference}" for p in live) or "-"
+    return [
+        client.state,
+        f"{client.total:,.2f} {client.currency}".strip(),
+        _money(client.posted_total) if live else "-",
+        _money(client.difference) if live else "-",
+        where,
+        "yes" if client.settled else "no",
+    ]
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _print_batches(batches: list[StoredBatch]) -> None:
+    if not batches:
+        render.stdout.print(Text("No stored batches: `trueup batch` builds the month's."))
+        return
+    for b in batches:
+        scope = "all clients" if not b.clients else f"{len(b.clients)} client(s)"
+        marks = [m for m, on in (("current", b.current), ("open", b.open)) if on]
+        render.stdout.print(
+            Text(
+                f"{b.batch_id}  {b.created_at[:16]}  {scope}, {b.invoices} invoices, "
+                f"{b.approved} approved, {b.posted} posted"
+                + (f", {b.in_flight} in flight" if b.in_flight else "")
+                + (f"  [{', '.join(marks)}]" if marks else "")
+            ),
+            soft_wrap=True,
+        )

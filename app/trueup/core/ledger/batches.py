@@ -1,0 +1,110 @@
+"""The stored batches of the store (newest first) and what became of each: `trueup batches`,
+and the open ones `trueup status` lists (approved invoices not all posted, or a posting run
+left unfinished)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from trueup.core.batch.build import batch_inputs
+from trueup.core.rules.current import current_rules
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+from trueup.core.store.postings import IN_FLIGHT, Sent, month_entries
+
+_BATCHES = m.table_of(m.InvoiceBatch)
+_APPROVALS = m.table_of(m.Approval)
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    batch_id: str
+    month: str
+    created_at: str
+    created_by: str
+    clients: tuple[int, ...]  # asked for; () = every mapped client
+    invoices: int
+    approved: int
+    posted: int  # invoices posted from this batch and not voided
+    in_flight: int  # its journal entries a run left unfinished
+    current: bool  # what the store would build now (the same inputs)
+
+    @property
+    def open(self) -> bool:
+        """Work left on it: approved invoices not posted, or a run to finish."""
+        return self.in_flight > 0 or self.approved > self.posted
+
+
+def stored_batches(db: Database, *, today: date, month: str | None = None) -> list[StoredBatch]:
+    _, rules_id = current_rules(db)
+    with db.read() as conn:
+        query = select(
+            _BATCHES.c.id,
+            _BATCHES.c.month,
+            _BATCHES.c.created_at,
+            _BATCHES.c.created_by,
+            _BATCHES.c.clients,
+            func.json_array_length(_BATCHES.c.body, "$.invoices").label("invoices"),
+        ).order_by(_BATCHES.c.created_at.desc(), _BATCHES.c.id)
+        if month is not None:
+            query = query.where(_BATCHES.c.month == month)
+        rows = conn.execute(query).all()
+        approved = {
+            str(batch): int(count)
+            for batch, count in conn.execute(
+                select(_APPROVALS.c.batch_id, func.count()).group_by(_APPROVALS.c.batch_id)
+            )
+        }
+        sent = {month: month_entries(conn, month) for month in {r.month for r in rows}}
+        return [_stored(conn, row, approved, sent[row.month], today, rules_id) for row in rows]
+
+
+def open_batches_json(db: Database, *, today: date) -> list[dict[str, Any]]:
+    """`trueup status --json`'s `open_batches`."""
+    return [batch_json(b) for b in stored_batches(db, today=today) if b.open]
+
+
+def batch_json(batch: StoredBatch) -> dict[str, Any]:
+    return {
+        "batch_id": batch.batch_id,
+        "month": batch.month,
+        "created_at": batch.created_at,
+        "created_by": batch.created_by,
+        "clients": list(batch.clients),
+        "invoices": batch.invoices,
+        "approved": batch.approved,
+        "posted": batch.posted,
+        "in_flight": batch.in_flight,
+        "current": batch.current,
+        "open": batch.open,
+    }
+
+
+def _stored(
+    conn: Connection,
+    row: Any,
+    approved: dict[str, int],
+    sent: list[Sent],
+    today: date,
+    rules_id: int | None,
+) -> StoredBatch:
+    clients = tuple(json.loads(row.clients))
+    mine = [s for s in sent if s.batch_id == row.id]
+    now = batch_inputs(conn, row.month, clients or None, today, rules_id).batch_id
+    return StoredBatch(
+        row.id,
+        row.month,
+        row.created_at.isoformat() if hasattr(row.created_at, "isoformat") else str(row.created_at),
+        row.created_by,
+        clients,
+        int(row.invoices or 0),
+        int(approved.get(row.id, 0)),
+        len({s.client_id for s in mine if s.state == "POSTED"}),
+        sum(1 for s in mine if s.state in IN_FLIGHT),
+        now == row.id,
+    )

@@ -1,0 +1,186 @@
+"""Every client of a month: what trueup would bill now, what was decided and what was sent."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from trueup.core.batch.approval import approval_states
+from trueup.core.batch.build import current_batch, load_batch
+from trueup.core.posting.sink import Document
+from trueup.core.store.database import Database
+from trueup.core.store.postings import Sent, month_entries
+from trueup.core.values.money import money_json
+from trueup.core.values.months import Month
+
+ESTIMATES = ("COST_ESTIMATED", "USAGE_ESTIMATED")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One document sent for the client's month (a void shows on the document it voided)."""
+
+    destination: str
+    reference: str
+    document_id: str | None  # the destination's id for it
+    document_number: str | None  # and its own number, where it has one
+    state: str  # posted | voided | pending | sending | unknown | rejected
+    amount: Decimal
+    currency: str
+    at: str | None
+    by: str
+    batch_id: str
+
+
+@dataclass(frozen=True)
+class ClientMonth:
+    client_id: int
+    client_name: str
+    state: str  # draft | held | ready | lapsed | approved | posting | posted | voided
+    currency: str
+    total: Decimal  # what the month's batch bills now (0 when the client left it)
+    posted_total: Decimal  # of the documents posted and not voided
+    settled: bool  # no cost or usage of the month is still an estimate
+    postings: tuple[Posting, ...]
+
+    @property
+    def difference(self) -> Decimal:
+        return self.total - self.posted_total
+
+
+@dataclass(frozen=True)
+class MonthLedger:
+    month: Month
+    batch_id: str  # the month's batch for the store as it is
+    clients: list[ClientMonth]
+
+
+def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
+    """The month's ledger; builds the month's batch first when the store has moved on."""
+    batch_id = current_batch(db, month, today=today)
+    stored = load_batch(db, batch_id)
+    approvals = {s.client_id: s.status for s in approval_states(db, batch_id, today=today)}
+    with db.read() as conn:
+        sent: dict[int, list[Sent]] = defaultdict(list)
+        for entry in month_entries(conn, month):
+            sent[entry.client_id].append(entry)
+    clients = []
+    invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
+    for client_id in sorted(invoices.keys() | sent.keys()):
+        invoice = invoices.get(client_id)
+        postings = tuple(_posting(s) for s in sent.get(client_id, ()))
+        first = postings[0] if postings else None
+        name = invoice["client_name"] if invoice else _document(sent[client_id][0]).client_name
+        state = _state(postings, stored.states.get(client_id), approvals.get(client_id))
+        clients.append(
+            ClientMonth(
+                client_id,
+                name,
+                state,
+                invoice["currency"] if invoice else (first.currency if first else ""),
+                Decimal(invoice["total"]) if invoice else ZERO,
+                sum((p.amount for p in postings if p.state == "posted"), ZERO),
+                invoice is not None and not _estimated(invoice),
+                postings,
+            )
+        )
+    return MonthLedger(month, batch_id, sorted(clients, key=lambda c: c.client_name.casefold()))
+
+
+def ledger_json(ledger: MonthLedger) -> dict[str, Any]:
+    """`trueup month --json` (contract §3)."""
+    states: Counter[str] = Counter(c.state for c in ledger.clients)
+    currencies: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for client in ledger.clients:
+        sums = currencies[client.currency]
+        sums[0] += client.total
+        sums[1] += client.posted_total
+    return {
+        "month": ledger.month,
+        "batch_id": ledger.batch_id,
+        "clients": [_client_json(c) for c in ledger.clients],
+        "totals": {
+            "clients": len(ledger.clients),
+            "by_state": dict(sorted(states.items())),
+            "by_currency": {
+                currency: {
+                    "total": money_json(total),
+                    "posted_total": money_json(posted),
+                    "difference": money_json(total - posted),
+                }
+                for currency, (total, posted) in sorted(currencies.items())
+            },
+        },
+    }
+
+
+def _client_json(client: ClientMonth) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "client_name": client.client_name,
+        "state": client.state,
+        "currency": client.currency,
+        "total": money_json(client.total),
+        "posted_total": money_json(client.posted_total),
+        "difference": money_json(client.difference),
+        "settled": client.settled,
+        "postings": [
+            {
+                "destination": p.destination,
+                "reference": p.reference,
+                "document_id": p.document_id,
+                "document_number": p.document_number,
+                "state": p.state,
+                "amount": money_json(p.amount),
+                "at": p.at,
+                "by": p.by,
+                "batch_id": p.batch_id,
+            }
+            for p in client.postings
+        ],
+    }
+
+
+def _state(postings: tuple[Posting, ...], word: str | None, approval: str | None) -> str:
+    """The furthest the client's month has gone: what was sent first, then the decisions."""
+    states = {p.state for p in postings}
+    if "posted" in states:
+        return "posted"
+    if states & {"pending", "sending", "unknown"}:
+        return "posting"
+    if "voided" in states:
+        return "voided"
+    if approval in ("approved", "lapsed"):
+        return approval
+    return word if word in ("held", "ready") else "draft"
+
+
+def _posting(sent: Sent) -> Posting:
+    document = _document(sent)
+    return Posting(
+        sent.destination,
+        sent.reference,
+        sent.remote_id,
+        sent.remote_number,
+        sent.state.lower(),
+        document.total,
+        document.currency,
+        sent.at.isoformat() if sent.at else None,
+        sent.by,
+        sent.batch_id,
+    )
+
+
+def _document(sent: Sent) -> Document:
+    return Document.from_json(sent.payload)
+
+
+def _estimated(invoice: dict[str, Any]) -> bool:
+    """A cost or usage of the month still estimated: the Pax8 invoice is not in yet."""
+    found = [a["code"] for a in invoice.get("anomalies", ())]
+    found += [a["code"] for line in invoice.get("lines", ()) for a in line.get("anomalies", ())]
+    return any(code in ESTIMATES for code in found)

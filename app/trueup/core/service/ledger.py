@@ -1,0 +1,41 @@
+"""The month ledger and the stored batches: `trueup month`, `trueup batches` and the open
+batches of `trueup status`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from trueup.core.ledger.batches import StoredBatch as StoredBatch
+from trueup.core.ledger.batches import batch_json, open_batches_json, stored_batches
+from trueup.core.ledger.month import ClientMonth as ClientMonth
+from trueup.core.ledger.month import MonthLedger as MonthLedger
+from trueup.core.ledger.month import ledger_json, month_ledger
+from trueup.core.store.database import Database
+from trueup.core.values.months import Month
+
+
+class Ledger:
+    """The ledger of one store as of `today`."""
+
+    def __init__(self, db: Database, *, today: date) -> None:
+        self.db = db
+        self.today = today
+
+    def month(self, month: Month) -> MonthLedger:
+        """Every client of the month: state, what it bills now, what was posted where."""
+        return month_ledger(self.db, month, today=self.today)
+
+    def month_json(self, month: Month) -> dict[str, Any]:
+        return ledger_json(self.month(month))
+
+    def batches(self, month: Month | None = None) -> list[StoredBatch]:
+        """The stored batches, newest first (of one month, given one)."""
+        return stored_batches(self.db, today=self.today, month=month)
+
+    def batches_json(self, month: Month | None = None) -> dict[str, Any]:
+        return {"batches": [batch_json(b) for b in self.batches(month)]}
+
+    def open_batches_json(self) -> list[dict[str, Any]]:
+        """The batches with work left: approved invoices not posted, or a run to finish."""
+        return open_batches_json(self.db, today=self.today)
