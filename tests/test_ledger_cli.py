@@ -77,3 +77,36 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(prepared, tm
     assert batch["posted"] == batch["approved"] == len(posted) and batch["current"]
     assert status["open_batches"] == []  # every approved invoice is posted
     assert listing[0] == f"Month 2026-11 · batch {batch_id} · {len(clients)} clients"
+
+
+def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(prepared, tmp_path):
+    _, template, _ = prepared
+    db = tmp_path / "store.sqlite"
+    db.write_bytes(template.read_bytes())
+    sandbox = post_crash.Sandbox(tmp_path, None)
+    try:
+        posted = sandbox.run(db, "post", "2026-11", "--to", "halo-invoice", "--yes", "--json")
+        assert posted.returncode == 0, posted.stderr
+        client = json.loads(posted.stdout)[0]["client_id"]
+        void = sandbox.run(db, "void", "2026-11", "--client", str(client), "--yes", "--json")
+        assert void.returncode == 0, void.stderr
+        assert [(e["client_id"], e["action"], e["state"]) for e in json.loads(void.stdout)] == [
+            (client, "void", "POSTED")
+        ]
+        voided = json.loads(sandbox.run(db, "month", "--json").stdout)
+        again = sandbox.run(db, "post", "2026-11", "--client", str(client), "--yes")
+        assert again.returncode == 0, again.stderr
+        chain = json.loads(sandbox.run(db, "month", "--json").stdout)
+        remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    finally:
+        sandbox.close()
+    state = {c["client_id"]: c for c in voided["clients"]}[client]
+    assert state["state"] == "voided" and state["posted_total"] == "0.00"
+    mine = {c["client_id"]: c for c in chain["clients"]}[client]
+    assert mine["state"] == "posted"
+    assert [(p["reference"], p["state"]) for p in mine["postings"]] == [
+        (f"TU2611-{client}", "voided"),
+        (f"TU2611-{client}-2", "posted"),
+    ]
+    live = {reference for reference, _, _ in remote}
+    assert f"TU2611-{client}-2" in live and f"TU2611-{client}" not in live

@@ -34,8 +34,16 @@ from trueup.core.service.posting import (
 from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings
 from trueup.core.settings.config import today as configured_today
+from trueup.core.values.months import Month, MonthError
 
-BatchArgument = Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")]
+BatchArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="BATCH",
+        help="A batch id, or a month YYYY-MM: that month's current batch (for void: whichever "
+        "batches posted the month).",
+    ),
+]
 ClientsOption = Annotated[
     list[int] | None,
     typer.Option("--client", help="Only this Halo client id (repeat for more; default: all)."),
@@ -91,6 +99,7 @@ def approve_command(
         raise typer.BadParameter("give one --reason for each --override", param_hint="--reason")
     db = state(ctx).open_db()
     try:
+        batch_id = _resolved(db, batch_id)
         if status:
             states = Batches(db, today=configured_today()).approval_states(batch_id)
             if as_json:
@@ -159,6 +168,7 @@ def post_command(
     destination = check_destination(to)
     db = current.open_db()
     try:
+        batch_id = _resolved(db, batch_id)
         posting = _posting(db, current.config_path)
         plan = posting.plan(batch_id, destination, client or None)
         _show_plan(plan)
@@ -194,22 +204,33 @@ def void_command(
     """
     current = state(ctx)
     destination = check_destination(to)
+    month = _month(batch_id)
     db = current.open_db()
     try:
         posting = _posting(db, current.config_path)
+        if month is None:
+            targets: dict[str, list[int] | None] = {batch_id: client or None}
+        else:
+            targets = dict(posting.posted_batches(month, destination, client or None))
+            if not targets:
+                raise PostingError(f"nothing of {month} is posted to {destination} to void")
         if not yes:
             posted = [
-                e for e in posting.entries(batch_id, destination, "create")
-                if e.state == "POSTED" and (not client or e.client_id in client)
+                e for b, chosen in targets.items()
+                for e in posting.entries(b, destination, "create")
+                if e.state == "POSTED" and (not chosen or e.client_id in chosen)
             ]  # fmt: skip
-            err.print(f"void {len(posted)} posted invoice(s) of batch {batch_id} at {destination}")
+            err.print(f"void {len(posted)} posted invoice(s) of {batch_id} at {destination}")
             _confirm(batch_id[:7], f"void {len(posted)} invoice(s)")
-        posting.queue_void(batch_id, destination, client or None)
-        report = asyncio.run(_run(posting, destination, batch_id, "void"))
-        _print_result(report.entries, as_json)
+        reports = []
+        for target, chosen in targets.items():
+            posting.queue_void(target, destination, chosen)
+            reports.append((target, asyncio.run(_run(posting, destination, target, "void"))))
+        _print_result([e for _, report in reports for e in report.entries], as_json)
     finally:
         db.dispose()
-    _finish(report, batch_id, "void")
+    for target, report in reports:
+        _finish(report, target, "void")
 
 
 @handles_errors
@@ -222,10 +243,26 @@ def journal_command(
     """The batch's posting journal: each invoice's state at each destination and its id there."""
     db = state(ctx).open_db()
     try:
-        entries = Posting(db, today=configured_today()).entries(batch_id, to)
+        entries = Posting(db, today=configured_today()).entries(_resolved(db, batch_id), to)
     finally:
         db.dispose()
     _print_result(entries, as_json)
+
+
+def _month(batch: str) -> Month | None:
+    """The month a BATCH argument names, or None for a batch id."""
+    try:
+        return Month(batch)
+    except MonthError:
+        return None
+
+
+def _resolved(db: Database, batch: str) -> str:
+    """A batch id as given, or the current batch of the month given instead."""
+    month = _month(batch)
+    if month is None:
+        return batch
+    return Batches(db, today=configured_today()).current_id(month)
 
 
 def _posting(db: Database, config_path: Path) -> Posting:

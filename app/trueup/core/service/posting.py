@@ -19,6 +19,7 @@ from trueup.core.posting.sandbox import SandboxSinks as SandboxSinks
 from trueup.core.posting.sink import Sink as Sink
 from trueup.core.settings.config import Settings
 from trueup.core.store.database import Database
+from trueup.core.store.postings import live_postings
 
 SinkFactory = Callable[[str], AbstractAsyncContextManager[Sink]]  # destination -> open sink
 
@@ -72,6 +73,22 @@ class Posting:
         entries after."""
         planning.queue_void(self.db, batch_id, destination, clients)
         return self.entries(batch_id, destination, "void")
+
+    def posted_batches(
+        self, month: str, destination: str, clients: Sequence[int] | None = None
+    ) -> dict[str, list[int]]:
+        """The batches that posted the month at `destination` (for `clients`, else all),
+        each with the clients it posted there and not voided since."""
+        wanted = None if clients is None else set(clients)
+        found: dict[str, list[int]] = {}
+        with self.db.read() as conn:
+            for client_id, sent in live_postings(conn, month).items():
+                if wanted is not None and client_id not in wanted:
+                    continue
+                for entry in sent:
+                    if entry.destination == destination and entry.state == "POSTED":
+                        found.setdefault(entry.batch_id, []).append(client_id)
+        return found
 
     def entries(
         self, batch_id: str, destination: str | None = None, action: str | None = None
