@@ -368,3 +368,28 @@ async def test_a_posted_month_stays_posted_through_a_rebuild_and_keeps_its_appro
         rebuilt = screen.shown_batch.batch_id
     assert not set(workbench.batches.approvals(rebuilt).states) & posted
     assert len(destination.documents) == len(posted)  # nothing was posted twice
+
+
+async def test_v_voids_the_cursors_client_alone_and_the_row_reads_voided(
+    app, workbench, destination
+):
+    batch, clean = approve_clean(workbench)
+    workbench.posting.queue(workbench.posting.plan(batch.batch_id, "halo-invoice"))
+    await workbench.posting.run(
+        batch.batch_id, "halo-invoice", action="create", progress=lambda entry: None
+    )
+    target, others = clean[0], clean[1:]
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target.client_id)
+        await press(pilot, "v")
+        assert isinstance(app.screen, TypeToConfirmScreen)
+        await press(pilot, *f"void {MONTH}", "enter")
+        await wait_until_idle(pilot)
+        assert app.screen is screen
+        assert screen.voided_at(target.client_id) == ("halo-invoice",)
+        assert not screen.posted_to(target.client_id)
+        assert all(screen.posted_to(i.client_id) == ("halo-invoice",) for i in others)
+        row = screen.table.cursor - screen.table.scroll_offset.y + 1
+        assert "voided" in "".join(s.text for s in screen.table.render_line(row))
+    assert destination.voided == {f"TU2611-{target.client_id}"}

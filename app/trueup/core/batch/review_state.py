@@ -10,6 +10,7 @@ lapsed, until the operator builds the batch again and approves there.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -20,7 +21,7 @@ from trueup.core.batch.build import batch_inputs
 from trueup.core.rules.current import current_rules
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-from trueup.core.store.postings import live_postings
+from trueup.core.store.postings import live_postings, month_entries
 
 _APPROVALS = m.table_of(m.Approval)
 _BATCHES = m.table_of(m.InvoiceBatch)
@@ -32,9 +33,14 @@ class BatchApprovals:
     current: bool  # the batch is what the store would build now
     # client -> the destinations its month is posted at (and not voided since), from any batch
     posted: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # client -> the destinations its month was voided at, with nothing posted since
+    voided: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     def posted_to(self, client_id: int) -> tuple[str, ...]:
         return self.posted.get(client_id, ())
+
+    def voided_at(self, client_id: int) -> tuple[str, ...]:
+        return self.voided.get(client_id, ())
 
     @property
     def lapsed(self) -> int:
@@ -77,7 +83,8 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
         clients = json.loads(batch.clients) or None
         now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
         posted = posted_invoices(conn, batch.month)
-    return BatchApprovals(states, now == batch_id, posted)
+        voided = voided_invoices(conn, batch.month)
+    return BatchApprovals(states, now == batch_id, posted, voided)
 
 
 def posted_invoices(conn: Connection, month: str) -> dict[int, tuple[str, ...]]:
@@ -88,3 +95,16 @@ def posted_invoices(conn: Connection, month: str) -> dict[int, tuple[str, ...]]:
         for client, sent in live_postings(conn, month).items()
         if any(s.state == "POSTED" for s in sent)
     }
+
+
+def voided_invoices(conn: Connection, month: str) -> dict[int, tuple[str, ...]]:
+    """The month's clients whose documents were voided and that have nothing live since:
+    client -> the destinations."""
+    found: dict[int, set[str]] = defaultdict(set)
+    live: set[int] = set()
+    for sent in month_entries(conn, month):
+        if sent.state == "VOIDED":
+            found[sent.client_id].add(sent.destination)
+        elif sent.live:
+            live.add(sent.client_id)
+    return {c: tuple(sorted(d)) for c, d in found.items() if c not in live}

@@ -20,7 +20,12 @@ from textual.worker import Worker, get_current_worker
 
 from trueup.core.service.types import ApprovalState, BatchOverview, InvoiceRow
 from trueup.tui.formatting import money, month_name, plain
-from trueup.tui.screens.batch_approval import POSTED_STYLE, ApprovingScreen, approval_text
+from trueup.tui.screens.batch_approval import (
+    POSTED_STYLE,
+    VOIDED_STYLE,
+    ApprovingScreen,
+    approval_text,
+)
 from trueup.tui.widgets.row_table import Column, RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
@@ -49,10 +54,15 @@ def count_text(count: int, style: str) -> Text:
 
 
 def _cells(
-    invoice: InvoiceRow, approval: ApprovalState | None, posted: tuple[str, ...]
+    invoice: InvoiceRow,
+    approval: ApprovalState | None,
+    posted: tuple[str, ...],
+    voided: tuple[str, ...] = (),
 ) -> Sequence[Text]:
     if posted:  # what happened to the invoice outranks what was decided about it
         state = plain("posted", POSTED_STYLE)
+    elif voided:
+        state = plain("voided", VOIDED_STYLE)
     elif approval is not None:
         state = approval_text(approval)
     else:
@@ -132,6 +142,14 @@ class BatchScreen(ApprovingScreen):
         ),
         Binding("h", "hold", "Hold", id="batch.hold", tooltip="Hold the invoice (or release it)"),
         Binding(
+            "v",
+            "void",
+            "Void",
+            show=False,
+            id="batch.void",
+            tooltip="Void the invoice posted for this client's month (after the month typed)",
+        ),
+        Binding(
             "o",
             "cycle_order",
             "Sort",
@@ -194,7 +212,10 @@ class BatchScreen(ApprovingScreen):
         yield RowTable(
             COLUMNS,
             lambda invoice: _cells(
-                invoice, self.approval_of(invoice.client_id), self.posted_to(invoice.client_id)
+                invoice,
+                self.approval_of(invoice.client_id),
+                self.posted_to(invoice.client_id),
+                self.voided_at(invoice.client_id),
             ),
             empty="No invoices in this batch.",
             id="batch-table",

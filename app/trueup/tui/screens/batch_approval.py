@@ -4,6 +4,8 @@ the posting summary. Only approved invoices post; see core/approval.py for when 
 
 from __future__ import annotations
 
+import asyncio
+
 from rich.text import Text
 from textual import work
 from textual.message import Message
@@ -15,13 +17,14 @@ from trueup.core.service.types import (
     InvoiceRow,
     PostingPlan,
 )
-from trueup.tui.formatting import money, plain
+from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.widgets.row_table import Column
 
 APPROVAL_STYLES = {"approved": "bold green", "lapsed": "bold magenta"}
 POSTED_STYLE = "bold cyan"
+VOIDED_STYLE = "magenta"
 APPROVE_ALL = [
     Column("Client", 16, flex=True),
     Column("Total", 12, "right"),
@@ -68,6 +71,9 @@ class ApprovingScreen(SearchableTableScreen):
 
     def posted_to(self, client_id: int) -> tuple[str, ...]:
         return self.approvals.posted_to(client_id) if self.approvals is not None else ()
+
+    def voided_at(self, client_id: int) -> tuple[str, ...]:
+        return self.approvals.voided_at(client_id) if self.approvals is not None else ()
 
     def approval_summary(self) -> Text:
         """A line of approvals: how many approved, lapsed, and a word when the store moved on."""
@@ -214,6 +220,54 @@ class ApprovingScreen(SearchableTableScreen):
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
         self.app.push_screen(PostSummaryScreen(batch.batch_id, batch.month), self._post)
+
+    def action_void(self) -> None:
+        """Void the cursor's client's month where it was posted, from whichever batch."""
+        invoice, batch = self.table.current, self.shown_batch
+        if invoice is None or batch is None:
+            return
+        posted = self.posted_to(invoice.client_id)
+        if not posted:
+            self.notify(f"{invoice.client_name} is not posted for the month.", timeout=4)
+            return
+        if not self.workbench.posting.can_post:
+            self.notify("This workbench was opened with nowhere to post to.", severity="warning")
+            return
+        destination, expected = posted[0], f"void {batch.month}"
+        question = (
+            f"Void {invoice.client_name}'s {month_name(batch.month)} invoice at {destination}? "
+            "It stays there, voided; the month can be posted again under the next reference."
+        )
+
+        def answered(void: bool | None) -> None:
+            if void:
+                self.void_client(batch.month, destination, invoice)
+
+        from trueup.tui.screens.post_progress import TypeToConfirmScreen
+
+        self.app.push_screen(TypeToConfirmScreen("Void", question, expected), answered)
+
+    @work(thread=True, group="approve", exit_on_error=False)
+    def void_client(self, month: str, destination: str, invoice: InvoiceRow) -> None:
+        posting, client = self.workbench.posting, invoice.client_id
+        settled = []
+        for batch_id in posting.posted_batches(month, destination, [client]):
+            posting.queue_void(batch_id, destination, [client])
+            report = asyncio.run(
+                posting.run(batch_id, destination, action="void", progress=lambda entry: None)
+            )
+            settled.append(report.complete)
+        done = all(settled)
+        message = (
+            f"{invoice.client_name} voided at {destination}."
+            if done
+            else f"The void of {invoice.client_name} is not settled: v again finishes it."
+        )
+        self.app.call_from_thread(
+            self.notify, message, severity="information" if done else "warning", timeout=6
+        )
+        if self.shown_batch is not None:
+            self.app.call_from_thread(self.load_approvals, self.shown_batch.batch_id)
 
     def _post(self, plan: PostingPlan | None) -> None:
         from trueup.tui.screens.post_progress import PostProgressScreen
