@@ -19,46 +19,43 @@ def prepared(tmp_path_factory):
     return workdir, *post_crash.prepare(workdir, "qbo")
 
 
-def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created(
-    prepared, tmp_path
-):
-    _, template, batch_id = prepared
-    db = tmp_path / "store.sqlite"
-    db.write_bytes(template.read_bytes())
-    sandbox = post_crash.Sandbox(tmp_path, None)  # fresh simulators, fresh QuickBooks tokens
-    try:
-        halo = sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes")
-        assert halo.returncode == 0, halo.stderr
-        posted = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
-        assert posted
-        qbo = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes")
-        assert qbo.returncode == 1
-        assert "already posted to halo-invoice as TU2611-" in qbo.stderr
-        assert f"trueup void {batch_id} --to halo-invoice --client" in qbo.stderr
-        assert "nothing to post: none of the" in qbo.stderr
-        assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == []
-        again = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
-        assert sorted(again) == sorted(posted)
-    finally:
-        sandbox.close()
-
-
-def test_the_month_ledger_and_the_batches_say_what_was_posted_where(prepared, tmp_path):
+@pytest.fixture
+def served(prepared, tmp_path):
+    """A copy of the prepared store, fresh simulators (fresh QuickBooks tokens) and its batch."""
     _, template, batch_id = prepared
     db = tmp_path / "store.sqlite"
     db.write_bytes(template.read_bytes())
     sandbox = post_crash.Sandbox(tmp_path, None)
-    try:
-        status = json.loads(sandbox.run(db, "status", "--json").stdout)
-        assert [b["batch_id"] for b in status["open_batches"]] == [batch_id]  # approved, unposted
-        assert sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes").returncode == 0
-        remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
-        ledger = json.loads(sandbox.run(db, "month", "--json").stdout)  # 21 Nov: November
-        batches = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
-        status = json.loads(sandbox.run(db, "status", "--json").stdout)
-        listing = sandbox.run(db, "month").stdout.splitlines()
-    finally:
-        sandbox.close()
+    yield sandbox, db, batch_id
+    sandbox.close()
+
+
+def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created(served):
+    sandbox, db, batch_id = served
+    halo = sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes")
+    assert halo.returncode == 0, halo.stderr
+    posted = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert posted
+    qbo = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes")
+    assert qbo.returncode == 1
+    assert "already posted to halo-invoice as TU2611-" in qbo.stderr
+    assert f"trueup void {batch_id} --to halo-invoice --client" in qbo.stderr
+    assert "nothing to post: none of the" in qbo.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == []
+    again = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert sorted(again) == sorted(posted)
+
+
+def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
+    sandbox, db, batch_id = served
+    status = json.loads(sandbox.run(db, "status", "--json").stdout)
+    assert [b["batch_id"] for b in status["open_batches"]] == [batch_id]  # approved, unposted
+    assert sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes").returncode == 0
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    ledger = json.loads(sandbox.run(db, "month", "--json").stdout)  # 21 Nov: November
+    batches = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
+    status = json.loads(sandbox.run(db, "status", "--json").stdout)
+    listing = sandbox.run(db, "month").stdout.splitlines()
     assert ledger["month"] == "2026-11" and ledger["batch_id"] == batch_id
     clients = {c["client_id"]: c for c in ledger["clients"]}
     posted = {cid: c for cid, c in clients.items() if c["state"] == "posted"}
@@ -79,27 +76,21 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(prepared, tm
     assert listing[0] == f"Month 2026-11 · batch {batch_id} · {len(clients)} clients"
 
 
-def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(prepared, tmp_path):
-    _, template, _ = prepared
-    db = tmp_path / "store.sqlite"
-    db.write_bytes(template.read_bytes())
-    sandbox = post_crash.Sandbox(tmp_path, None)
-    try:
-        posted = sandbox.run(db, "post", "2026-11", "--to", "halo-invoice", "--yes", "--json")
-        assert posted.returncode == 0, posted.stderr
-        client = json.loads(posted.stdout)[0]["client_id"]
-        void = sandbox.run(db, "void", "2026-11", "--client", str(client), "--yes", "--json")
-        assert void.returncode == 0, void.stderr
-        assert [(e["client_id"], e["action"], e["state"]) for e in json.loads(void.stdout)] == [
-            (client, "void", "POSTED")
-        ]
-        voided = json.loads(sandbox.run(db, "month", "--json").stdout)
-        again = sandbox.run(db, "post", "2026-11", "--client", str(client), "--yes")
-        assert again.returncode == 0, again.stderr
-        chain = json.loads(sandbox.run(db, "month", "--json").stdout)
-        remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
-    finally:
-        sandbox.close()
+def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
+    sandbox, db, _ = served
+    posted = sandbox.run(db, "post", "2026-11", "--to", "halo-invoice", "--yes", "--json")
+    assert posted.returncode == 0, posted.stderr
+    client = json.loads(posted.stdout)[0]["client_id"]
+    void = sandbox.run(db, "void", "2026-11", "--client", str(client), "--yes", "--json")
+    assert void.returncode == 0, void.stderr
+    assert [(e["client_id"], e["action"], e["state"]) for e in json.loads(void.stdout)] == [
+        (client, "void", "POSTED")
+    ]
+    voided = json.loads(sandbox.run(db, "month", "--json").stdout)
+    again = sandbox.run(db, "post", "2026-11", "--client", str(client), "--yes")
+    assert again.returncode == 0, again.stderr
+    chain = json.loads(sandbox.run(db, "month", "--json").stdout)
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     state = {c["client_id"]: c for c in voided["clients"]}[client]
     assert state["state"] == "voided" and state["posted_total"] == "0.00"
     mine = {c["client_id"]: c for c in chain["clients"]}[client]

@@ -5,7 +5,7 @@ left unfinished)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -70,19 +70,7 @@ def open_batches_json(db: Database, *, today: date) -> list[dict[str, Any]]:
 
 
 def batch_json(batch: StoredBatch) -> dict[str, Any]:
-    return {
-        "batch_id": batch.batch_id,
-        "month": batch.month,
-        "created_at": batch.created_at,
-        "created_by": batch.created_by,
-        "clients": list(batch.clients),
-        "invoices": batch.invoices,
-        "approved": batch.approved,
-        "posted": batch.posted,
-        "in_flight": batch.in_flight,
-        "current": batch.current,
-        "open": batch.open,
-    }
+    return {**asdict(batch), "clients": list(batch.clients), "open": batch.open}
 
 
 def _stored(
