@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Table
@@ -28,6 +29,17 @@ Row = dict[str, Any]
 
 class RecordError(ValueError):
     """A record that cannot be stored at all (no usable identity)."""
+
+
+class OutOfRange(RecordError):
+    """A number no real record holds (infinite, NaN, or past the field's bounds): the record is
+    refused, naming the field, and the stored rows of its kind are kept for this sync."""
+
+
+# Sane bounds per kind of field: far past any real MSP, far below what breaks the arithmetic.
+QUANTITY_LIMIT = Decimal(10) ** 9  # seats, units, GB: a billion
+MONEY_LIMIT = Decimal(10) ** 12  # a unit price, a cost, an invoice total: a trillion
+INT64 = 2**63 - 1  # ids must fit SQLite's integer
 
 
 @dataclass(frozen=True)
@@ -53,10 +65,54 @@ def _text_id(raw: dict[str, Any], field: str = "id") -> str:
 
 
 def _int_id(raw: dict[str, Any], field: str = "id") -> int:
-    value = to_int(raw.get(field))
+    value = _int_ref(raw, field)
     if value is None:
         raise RecordError(f"'{field}' is not an integer: {raw.get(field)!r}")
     return value
+
+
+def _int_ref(raw: dict[str, Any], field: str) -> int | None:
+    """An integer id (None when absent or junk); one past SQLite's integer is refused."""
+    value = to_int(raw.get(field))
+    if value is not None and abs(value) > INT64:
+        raise OutOfRange(f"'{field}' {value} is past the largest id a store can hold")
+    return value
+
+
+def _quantity(raw: dict[str, Any], field: str) -> Decimal | None:
+    return _bounded(raw, field, QUANTITY_LIMIT)
+
+
+def _money(raw: dict[str, Any], field: str) -> Decimal | None:
+    return _bounded(raw, field, MONEY_LIMIT)
+
+
+def _bounded(raw: dict[str, Any], field: str, limit: Decimal) -> Decimal | None:
+    """The field's number (None when absent or not a number at all); a number out of bounds
+    or not finite refuses the record."""
+    value = raw.get(field)
+    number = to_decimal(value)
+    if number is None:
+        if _numeric(value):
+            raise OutOfRange(f"'{field}' {str(value)[:40]!r} is not a finite number")
+        return None
+    if abs(number) > limit:
+        shown = str(value) if len(str(value)) <= 40 else f"{number:.3E}"
+        raise OutOfRange(f"'{field}' {shown} is out of range (at most {limit:,} in size)")
+    return number
+
+
+def _numeric(value: Any) -> bool:
+    """Spelled as a number (NaN and Infinity included), though not a usable one."""
+    if isinstance(value, float | Decimal):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        Decimal(value.strip())
+    except InvalidOperation:
+        return False
+    return True
 
 
 def _instant(value: Any) -> Any:
@@ -96,13 +152,13 @@ def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "company_id": to_str(raw.get("companyId")),
         "product_id": to_str(raw.get("productId")),
         "product_name": to_str(raw.get("productName")),
-        "quantity": to_decimal(raw.get("quantity")),
+        "quantity": _quantity(raw, "quantity"),
         "status": to_str(raw.get("status")),
         "billing_term": to_str(raw.get("billingTerm")),
         "commitment_term": _commitment_term(raw),
         "commitment_end": commitment_end(raw),
-        "price": to_decimal(raw.get("price")),
-        "partner_cost": to_decimal(raw.get("partnerCost")),
+        "price": _money(raw, "price"),
+        "partner_cost": _money(raw, "partnerCost"),
         "currency": to_str(raw.get("currencyCode")),
         "start_at": _instant(raw.get("startDate")),
         "end_at": _instant(raw.get("endDate")),
@@ -117,10 +173,10 @@ def pax8_snapshot(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "subscription_id": _text_id(extra, "subscription_id"),
         "position": _int_id(extra, "position"),
-        "quantity": to_decimal(raw.get("quantity")),
+        "quantity": _quantity(raw, "quantity"),
         "status": to_str(raw.get("status")),
-        "price": to_decimal(raw.get("price")),
-        "partner_cost": to_decimal(raw.get("partnerCost")),
+        "price": _money(raw, "price"),
+        "partner_cost": _money(raw, "partnerCost"),
         "updated_at": _instant(raw.get("updatedDate")),
         "end_at": _instant(raw.get("endDate")),
     }
@@ -133,8 +189,8 @@ def pax8_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "due_date": parse_day(raw.get("dueDate")),
         "status": to_str(raw.get("status")),
         "company_id": to_str(raw.get("companyId")),
-        "total": to_decimal(raw.get("total")),
-        "balance": to_decimal(raw.get("balance")),
+        "total": _money(raw, "total"),
+        "balance": _money(raw, "balance"),
         "currency": to_str(raw.get("currencyCode")),
     }
 
@@ -151,12 +207,12 @@ def pax8_invoice_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "term": to_str(raw.get("term")),
         "start_period": parse_day(raw.get("startPeriod")),
         "end_period": parse_day(raw.get("endPeriod")),
-        "quantity": to_decimal(raw.get("quantity")),
-        "price": to_decimal(raw.get("price")),
-        "cost": to_decimal(raw.get("cost")),
-        "subtotal": to_decimal(raw.get("subTotal")),
-        "cost_total": to_decimal(raw.get("costTotal")),
-        "total": to_decimal(raw.get("total")),
+        "quantity": _quantity(raw, "quantity"),
+        "price": _money(raw, "price"),
+        "cost": _money(raw, "cost"),
+        "subtotal": _money(raw, "subTotal"),
+        "cost_total": _money(raw, "costTotal"),
+        "total": _money(raw, "total"),
         "currency": to_str(raw.get("currencyCode")),
     }
 
@@ -169,8 +225,8 @@ def pax8_usage_summary(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "company_id": to_str(raw.get("companyId")),
         "product_id": to_str(raw.get("productId")),
         "resource_group": to_str(raw.get("resourceGroup")),
-        "current_charges": to_decimal(raw.get("currentCharges")),
-        "partner_total": to_decimal(raw.get("partnerTotal")),
+        "current_charges": _money(raw, "currentCharges"),
+        "partner_total": _money(raw, "partnerTotal"),
         "currency": to_str(raw.get("currencyCode")),
         "is_trial": to_bool(raw.get("isTrial")),
     }
@@ -181,7 +237,7 @@ def halo_client(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "id": _int_id(raw),
         "name": to_str(raw.get("name")),
         "inactive": to_bool(raw.get("inactive")),
-        "toplevel_id": to_int(raw.get("toplevel_id")),
+        "toplevel_id": _int_ref(raw, "toplevel_id"),
         "ref": to_str(raw.get("ref")),
         "accounts_id": to_str(raw.get("accountsid")),
     }
@@ -190,7 +246,7 @@ def halo_client(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 def halo_site(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
-        "client_id": to_int(raw.get("client_id")),
+        "client_id": _int_ref(raw, "client_id"),
         "name": to_str(raw.get("name")),
         "inactive": to_bool(raw.get("inactive")),
     }
@@ -198,7 +254,7 @@ def halo_site(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 
 def halo_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     inactive = to_bool(raw.get("inactive"))
-    status = to_int(raw.get("status"))
+    status = _int_ref(raw, "status")
     return {
         "id": _int_id(raw),
         "name": to_str(raw.get("name")),
@@ -206,15 +262,15 @@ def halo_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "supplier_part_code": to_str(raw.get("supplier_part_code")),
         "internal_reference": to_str(raw.get("internalreference")),
         "external_reference": to_str(raw.get("externalreference")),
-        "recurring_price": to_decimal(raw.get("recurringprice")),
-        "recurring_cost": to_decimal(raw.get("recurringcost")),
+        "recurring_price": _money(raw, "recurringprice"),
+        "recurring_cost": _money(raw, "recurringcost"),
     }
 
 
 def halo_recurring_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
-        "client_id": to_int(raw.get("client_id")),
+        "client_id": _int_ref(raw, "client_id"),
         "disabled": to_bool(raw.get("disabled")),
         "reference": to_str(raw.get("reference")),
         "currency": to_str(raw.get("currency_code") or raw.get("currency")),
@@ -225,11 +281,11 @@ def halo_recurring_invoice_line(raw: dict[str, Any], extra: dict[str, Any]) -> R
     return {
         "id": _int_id(raw),
         "invoice_id": _int_id(raw if "ihid" in raw else extra, "ihid"),
-        "item_id": to_int(raw.get("_itemid")),
+        "item_id": _int_ref(raw, "_itemid"),
         "description": to_str(raw.get("item_shortdescription")),
-        "quantity": to_decimal(raw.get("qty_order")),
-        "unit_price": to_decimal(raw.get("unit_price")),
-        "unit_cost": to_decimal(raw.get("unit_cost")),
+        "quantity": _quantity(raw, "qty_order"),
+        "unit_price": _money(raw, "unit_price"),
+        "unit_cost": _money(raw, "unit_cost"),
         "inactive": to_bool(raw.get("isinactive")),
     }
 
@@ -238,9 +294,9 @@ def halo_licence(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     active = to_bool(raw.get("is_active"))
     return {
         "id": _int_id(raw),
-        "client_id": to_int(raw.get("client_id")),
+        "client_id": _int_ref(raw, "client_id"),
         "name": to_str(raw.get("name")),
-        "count": to_decimal(raw.get("count")),
+        "count": _money(raw, "count"),
         "third_party_product": to_str(raw.get("third_party_product")),
         "third_party_client_id": to_str(raw.get("thirdparty_client_id")),
         "active": active if not to_bool(raw.get("deleted")) else False,
@@ -250,8 +306,8 @@ def halo_licence(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 def halo_external_link(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
-        "table_id": to_int(raw.get("table_id")),
-        "halo_id": to_int(raw.get("halo_id")),
+        "table_id": _int_ref(raw, "table_id"),
+        "halo_id": _int_ref(raw, "halo_id"),
         "third_party_id": to_str(raw.get("third_party_id")),
         "third_party_type": to_str(raw.get("third_party_type")),
     }

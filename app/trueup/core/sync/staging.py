@@ -20,7 +20,13 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.json_text import dump_json, load_json
 from trueup.core.store.logbook import log_event
-from trueup.core.sync.records import ENTITIES, SOURCE_ENTITIES, Entity, RecordError
+from trueup.core.sync.records import (
+    ENTITIES,
+    SOURCE_ENTITIES,
+    Entity,
+    OutOfRange,
+    RecordError,
+)
 
 CHUNK = 2000
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -173,6 +179,7 @@ def _apply_entity(
     parents = _parent_keys(conn, table)
     counts = EntityCounts()
     seen: set[tuple[Any, ...]] = set()
+    refused = False  # a record with an impossible number: keep what is stored of its kind
     done = 0
     for chunk in _staged_chunks(conn, run_id, entity.name):
         rows = []
@@ -181,6 +188,7 @@ def _apply_entity(
                 row = entity.parse(load_json(staged.raw), load_json(staged.extra))
             except (RecordError, ValueError) as exc:
                 counts.failed += 1
+                refused = refused or isinstance(exc, OutOfRange)
                 _log_failure(conn, entity, counts.failed, str(exc), staged.raw)
                 continue
             missing = _missing_parent(row, parents)
@@ -206,7 +214,16 @@ def _apply_entity(
         done += len(chunk)
         if progress:
             progress(f"saving {entity.label}", done, total)
-    counts.deleted = _delete_unseen(conn, entity, key_columns, existing, seen, scopes)
+    if refused:
+        # Its stored row (the last good one) must not be deleted as gone, nor any other.
+        log_event(
+            conn,
+            "WARNING",
+            f"{entity.label}: stored rows kept",
+            reason="a record was refused for an impossible number; nothing was deleted",
+        )
+    else:
+        counts.deleted = _delete_unseen(conn, entity, key_columns, existing, seen, scopes)
     return counts
 
 
