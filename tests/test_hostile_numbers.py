@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from trueup.core.batch.build import build_batch
+from trueup.core.billing.rules import RulesError
 from trueup.core.diff.seats import seat_diff
+from trueup.core.rules.text import parse_rules
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.pax8 import Pax8Client
 from trueup.core.store import tables as m
@@ -130,3 +132,21 @@ def test_a_sync_refuses_the_record_keeps_the_last_good_data_and_the_month_bills(
         assert all(Decimal(i["total"]).is_finite() for i in totals)
     finally:
         db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("markup_percent = 1e400", "markup_percent: 1E+400 is out of range"),
+        ('markup_percent = "1234567890123456789012345678901234567890"', "1.235E+39 is out of"),
+        ('fixed_price = "1e12"', "is not a decimal"),
+        ('fixed_price = "1000000000000"', "at most 1,000,000,000 in size"),
+        ('min_margin_percent = "-500"', "at most 100 in size"),
+        ('qty_swing_percent = "99999"', "at most 10,000 in size"),
+    ],
+)
+def test_a_rules_value_out_of_range_is_refused_naming_line_and_key(line, message):
+    with pytest.raises(RulesError) as refused:
+        parse_rules(f"[defaults]\n{line}\n")
+    assert refused.value.problems[0].startswith("line 2: [defaults] ")
+    assert message in refused.value.problems[0]

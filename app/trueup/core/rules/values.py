@@ -18,6 +18,14 @@ from trueup.core.billing.rules import CHOICES, KEYS, KINDS, RulesError
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _NON_NEGATIVE = ("markup_percent", "fixed_price", "qty_swing_percent", "tax_percent")
+# The largest a value may be: far past any real price list, far below what breaks the arithmetic.
+_HIGHEST = {
+    "markup_percent": Decimal(10000),
+    "fixed_price": Decimal(10) ** 9,
+    "min_margin_percent": Decimal(100),
+    "qty_swing_percent": Decimal(10000),
+    "tax_percent": Decimal(100),
+}
 
 
 class ValueProblem(Exception):
@@ -37,6 +45,9 @@ def value_of(key: str, raw: Any) -> Any:
             raise ValueProblem(f"{_shown(raw)} is negative; it must be 0 or more")
         if key == "tax_percent" and number > 100:
             raise ValueProblem(f"{_shown(raw)} is over 100")
+        if abs(number) > _HIGHEST[key]:
+            shown = _shown(raw) if len(_shown(raw)) <= 40 else f"{number:.3E}"
+            raise ValueProblem(f"{shown} is out of range: at most {_HIGHEST[key]:,} in size")
         return number
     if kind == "int":
         if isinstance(raw, bool) or not isinstance(raw, int | str):
