@@ -16,7 +16,7 @@ from trueup.core.sources.qbo import QboClient
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.json_text import dump_json
-from trueup.core.values.parsing import to_bool, to_str
+from trueup.core.values.parsing import to_bool, to_text
 
 
 async def refresh_qbo_catalog(db: Database, client: QboClient) -> tuple[int, int]:
@@ -35,24 +35,24 @@ async def refresh_qbo_catalog(db: Database, client: QboClient) -> tuple[int, int
 def _customer_row(raw: Row) -> Row | None:
     return _with_id(
         raw,
-        name=to_str(raw.get("DisplayName")),
+        name=to_text(raw.get("DisplayName")),
         active=to_bool(raw.get("Active")),
-        currency=to_str(_ref_value(raw.get("CurrencyRef"))),
+        currency=to_text(_ref_value(raw.get("CurrencyRef"))),
     )
 
 
 def _item_row(raw: Row) -> Row | None:
     return _with_id(
         raw,
-        name=to_str(raw.get("Name")),
-        sku=to_str(raw.get("Sku")),
-        type=to_str(raw.get("Type")),
+        name=to_text(raw.get("Name")),
+        sku=to_text(raw.get("Sku")),
+        type=to_text(raw.get("Type")),
         active=to_bool(raw.get("Active")),
     )
 
 
 def _with_id(raw: Row, **columns: Any) -> Row | None:
-    identifier = to_str(raw.get("Id"))
+    identifier = to_text(raw.get("Id"))
     if not identifier:
         return None  # nothing could map to it
     return {"id": identifier, **columns, "raw": dump_json(raw)}

@@ -21,7 +21,7 @@ from trueup.core.values.parsing import (
     to_bool,
     to_decimal,
     to_int,
-    to_str,
+    to_text,
 )
 
 Row = dict[str, Any]
@@ -122,9 +122,9 @@ def _instant(value: Any) -> Any:
 def pax8_company(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
-        "name": to_str(raw.get("name")),
-        "external_id": to_str(raw.get("externalId")),
-        "status": to_str(raw.get("status")),
+        "name": to_text(raw.get("name")),
+        "external_id": to_text(raw.get("externalId")),
+        "status": to_text(raw.get("status")),
         "bill_on_behalf": to_bool(raw.get("billOnBehalfOfEnabled")),
         "updated_at": _instant(raw.get("updatedDate")),
     }
@@ -133,33 +133,33 @@ def pax8_company(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 def pax8_product(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
-        "name": to_str(raw.get("name")),
-        "vendor_name": to_str(raw.get("vendorName")),
-        "sku": to_str(raw.get("sku")),
-        "vendor_sku": to_str(raw.get("vendorSku")),
+        "name": to_text(raw.get("name")),
+        "vendor_name": to_text(raw.get("vendorName")),
+        "sku": to_text(raw.get("sku")),
+        "vendor_sku": to_text(raw.get("vendorSku")),
     }
 
 
 def _commitment_term(raw: dict[str, Any]) -> str | None:
     # The 2022 wire called it "commitment"; today it is "commitmentTerm".
     commitment = raw.get("commitmentTerm", raw.get("commitment"))
-    return to_str(commitment.get("term")) if isinstance(commitment, dict) else None
+    return to_text(commitment.get("term")) if isinstance(commitment, dict) else None
 
 
 def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
-        "company_id": to_str(raw.get("companyId")),
-        "product_id": to_str(raw.get("productId")),
-        "product_name": to_str(raw.get("productName")),
+        "company_id": to_text(raw.get("companyId")),
+        "product_id": to_text(raw.get("productId")),
+        "product_name": to_text(raw.get("productName")),
         "quantity": _quantity(raw, "quantity"),
-        "status": to_str(raw.get("status")),
-        "billing_term": to_str(raw.get("billingTerm")),
+        "status": to_text(raw.get("status")),
+        "billing_term": to_text(raw.get("billingTerm")),
         "commitment_term": _commitment_term(raw),
         "commitment_end": commitment_end(raw),
         "price": _money(raw, "price"),
         "partner_cost": _money(raw, "partnerCost"),
-        "currency": to_str(raw.get("currencyCode")),
+        "currency": to_text(raw.get("currencyCode")),
         "start_at": _instant(raw.get("startDate")),
         "end_at": _instant(raw.get("endDate")),
         "billing_start": parse_day(raw.get("billingStart")),
@@ -174,7 +174,7 @@ def pax8_snapshot(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "subscription_id": _text_id(extra, "subscription_id"),
         "position": _int_id(extra, "position"),
         "quantity": _quantity(raw, "quantity"),
-        "status": to_str(raw.get("status")),
+        "status": to_text(raw.get("status")),
         "price": _money(raw, "price"),
         "partner_cost": _money(raw, "partnerCost"),
         "updated_at": _instant(raw.get("updatedDate")),
@@ -187,11 +187,11 @@ def pax8_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "id": _text_id(raw),
         "invoice_date": parse_day(raw.get("invoiceDate")),
         "due_date": parse_day(raw.get("dueDate")),
-        "status": to_str(raw.get("status")),
-        "company_id": to_str(raw.get("companyId")),
+        "status": to_text(raw.get("status")),
+        "company_id": to_text(raw.get("companyId")),
         "total": _money(raw, "total"),
         "balance": _money(raw, "balance"),
-        "currency": to_str(raw.get("currencyCode")),
+        "currency": to_text(raw.get("currencyCode")),
     }
 
 
@@ -199,12 +199,12 @@ def pax8_invoice_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
         "invoice_id": _text_id(extra, "invoice_id"),
-        "type": to_str(raw.get("type")),
-        "company_id": to_str(raw.get("companyId")),
-        "subscription_id": to_str(raw.get("subscriptionId")),
-        "product_id": to_str(raw.get("productId")),
-        "sku": to_str(raw.get("sku")),
-        "term": to_str(raw.get("term")),
+        "type": to_text(raw.get("type")),
+        "company_id": to_text(raw.get("companyId")),
+        "subscription_id": to_text(raw.get("subscriptionId")),
+        "product_id": to_text(raw.get("productId")),
+        "sku": to_text(raw.get("sku")),
+        "term": to_text(raw.get("term")),
         "start_period": parse_day(raw.get("startPeriod")),
         "end_period": parse_day(raw.get("endPeriod")),
         "quantity": _quantity(raw, "quantity"),
@@ -213,7 +213,7 @@ def pax8_invoice_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "subtotal": _money(raw, "subTotal"),
         "cost_total": _money(raw, "costTotal"),
         "total": _money(raw, "total"),
-        "currency": to_str(raw.get("currencyCode")),
+        "currency": to_text(raw.get("currencyCode")),
     }
 
 
@@ -221,13 +221,13 @@ def pax8_usage_summary(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
         "month": _text_id(extra, "month"),
-        "subscription_id": to_str(raw.get("subscriptionId") or extra.get("subscription_id")),
-        "company_id": to_str(raw.get("companyId")),
-        "product_id": to_str(raw.get("productId")),
-        "resource_group": to_str(raw.get("resourceGroup")),
+        "subscription_id": to_text(raw.get("subscriptionId") or extra.get("subscription_id")),
+        "company_id": to_text(raw.get("companyId")),
+        "product_id": to_text(raw.get("productId")),
+        "resource_group": to_text(raw.get("resourceGroup")),
         "current_charges": _money(raw, "currentCharges"),
         "partner_total": _money(raw, "partnerTotal"),
-        "currency": to_str(raw.get("currencyCode")),
+        "currency": to_text(raw.get("currencyCode")),
         "is_trial": to_bool(raw.get("isTrial")),
     }
 
@@ -235,11 +235,11 @@ def pax8_usage_summary(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 def halo_client(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
-        "name": to_str(raw.get("name")),
+        "name": to_text(raw.get("name")),
         "inactive": to_bool(raw.get("inactive")),
         "toplevel_id": _int_ref(raw, "toplevel_id"),
-        "ref": to_str(raw.get("ref")),
-        "accounts_id": to_str(raw.get("accountsid")),
+        "ref": to_text(raw.get("ref")),
+        "accounts_id": to_text(raw.get("accountsid")),
     }
 
 
@@ -247,7 +247,7 @@ def halo_site(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
         "client_id": _int_ref(raw, "client_id"),
-        "name": to_str(raw.get("name")),
+        "name": to_text(raw.get("name")),
         "inactive": to_bool(raw.get("inactive")),
     }
 
@@ -257,11 +257,11 @@ def halo_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     status = _int_ref(raw, "status")
     return {
         "id": _int_id(raw),
-        "name": to_str(raw.get("name")),
+        "name": to_text(raw.get("name")),
         "inactive": inactive if inactive is not None else (status not in (None, 0)),
-        "supplier_part_code": to_str(raw.get("supplier_part_code")),
-        "internal_reference": to_str(raw.get("internalreference")),
-        "external_reference": to_str(raw.get("externalreference")),
+        "supplier_part_code": to_text(raw.get("supplier_part_code")),
+        "internal_reference": to_text(raw.get("internalreference")),
+        "external_reference": to_text(raw.get("externalreference")),
         "recurring_price": _money(raw, "recurringprice"),
         "recurring_cost": _money(raw, "recurringcost"),
     }
@@ -272,8 +272,8 @@ def halo_recurring_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "id": _int_id(raw),
         "client_id": _int_ref(raw, "client_id"),
         "disabled": to_bool(raw.get("disabled")),
-        "reference": to_str(raw.get("reference")),
-        "currency": to_str(raw.get("currency_code") or raw.get("currency")),
+        "reference": to_text(raw.get("reference")),
+        "currency": to_text(raw.get("currency_code") or raw.get("currency")),
     }
 
 
@@ -282,7 +282,7 @@ def halo_recurring_invoice_line(raw: dict[str, Any], extra: dict[str, Any]) -> R
         "id": _int_id(raw),
         "invoice_id": _int_id(raw if "ihid" in raw else extra, "ihid"),
         "item_id": _int_ref(raw, "_itemid"),
-        "description": to_str(raw.get("item_shortdescription")),
+        "description": to_text(raw.get("item_shortdescription")),
         "quantity": _quantity(raw, "qty_order"),
         "unit_price": _money(raw, "unit_price"),
         "unit_cost": _money(raw, "unit_cost"),
@@ -295,10 +295,10 @@ def halo_licence(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
         "client_id": _int_ref(raw, "client_id"),
-        "name": to_str(raw.get("name")),
+        "name": to_text(raw.get("name")),
         "count": _money(raw, "count"),
-        "third_party_product": to_str(raw.get("third_party_product")),
-        "third_party_client_id": to_str(raw.get("thirdparty_client_id")),
+        "third_party_product": to_text(raw.get("third_party_product")),
+        "third_party_client_id": to_text(raw.get("thirdparty_client_id")),
         "active": active if not to_bool(raw.get("deleted")) else False,
     }
 
@@ -308,8 +308,8 @@ def halo_external_link(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "id": _int_id(raw),
         "table_id": _int_ref(raw, "table_id"),
         "halo_id": _int_ref(raw, "halo_id"),
-        "third_party_id": to_str(raw.get("third_party_id")),
-        "third_party_type": to_str(raw.get("third_party_type")),
+        "third_party_id": to_text(raw.get("third_party_id")),
+        "third_party_type": to_text(raw.get("third_party_type")),
     }
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from trueup.core.values.text import visible
+
 # Pax8 sends offsets like "-0600"; normalise to "-06:00" so every Python 3.11 parser agrees.
 _OFFSET_NO_COLON = re.compile(r"([+-])(\d{2})(\d{2})$")
 
@@ -39,6 +41,12 @@ def to_str(value: Any) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
+
+
+def to_text(value: Any) -> str | None:
+    """Text as trueup stores and shows it: every control character made visible."""
+    text = to_str(value)
+    return None if text is None else visible(text)
 
 
 def to_bool(value: Any) -> bool | None:

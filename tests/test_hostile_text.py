@@ -1,0 +1,91 @@
+"""Control characters from outside never reach a terminal (issue 23, item 2): names and every
+other text an API sends are stored with each control character written out as its escape, so
+the CLI and the workbench show `\\x1b[2J` instead of clearing the screen."""
+
+import asyncio
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from trueup.cli import app
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.store.database import open_database
+from trueup.core.sync.records import pax8_company
+from trueup.core.sync.run import sync_sources
+from trueup.core.values.text import visible
+from trueup.sandbox.scenario import Scenario
+from trueup.sandbox.serve import build_simulators, in_process_transports
+from world import ACME, world
+
+CLEAR = "\x1b[2J\x1b[Hcleared"
+BIDI = ["\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F))]
+CONTROLS = [chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))]
+CONTROLS += BIDI + [chr(c) for c in range(0x2066, 0x206A)]
+
+
+def test_a_name_that_would_clear_the_screen_is_stored_visible():
+    row = pax8_company({"id": "c1", "name": CLEAR, "status": "Active\r"}, {})
+    assert row["name"] == "\\x1b[2J\\x1b[Hcleared" and row["status"] == "Active\\x0d"
+
+
+@pytest.mark.parametrize("control", CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+def test_every_control_character_is_written_out(control):
+    shown = visible(f"a{control}b")
+    assert control not in shown and shown.startswith("a\\") and shown.endswith("b")
+
+
+@given(st.text())
+def test_visible_text_holds_no_control_character_and_keeps_the_rest(text):
+    shown = visible(text)
+    assert not any(c in shown for c in CONTROLS)
+    assert visible(shown) == shown  # already visible: unchanged
+    if not any(c in text for c in CONTROLS):
+        assert shown == text
+
+
+def test_the_cli_prints_a_hostile_name_without_its_control_characters(tmp_path, monkeypatch):
+    data = world()
+    company = next(c for c in data["pax8"]["companies"] if c["id"] == ACME)
+    company["name"] = CLEAR
+    data["halo"]["clients"][0]["name"] = "Red\x1b[31m Client\u202e"
+    db_path = tmp_path / "trueup.sqlite"
+    db = open_database(db_path)
+    try:
+        asyncio.run(_sync(db, data))
+    finally:
+        db.dispose()
+    monkeypatch.setenv("TRUEUP_DB", str(db_path))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-11-21")
+    runner = CliRunner()
+    for args in (["unmapped"], ["map", "suggest"], ["unmapped", "--json"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        printed = result.output.replace("\n", "")  # the CLI's own line ends
+        assert not any(c in printed for c in CONTROLS), args
+    shown = json.loads(runner.invoke(app, ["unmapped", "--json"]).stdout)
+    names = {c["name"] for c in shown["companies"]}
+    assert "\\x1b[2J\\x1b[Hcleared" in names
+
+
+async def _sync(db, data):
+    # Built directly: the scenario validator would refuse these, the real APIs may not.
+    scenario = Scenario(
+        as_of=datetime(2026, 11, 21, tzinfo=UTC), pax8=data["pax8"], halo=data["halo"]
+    )
+    transports = in_process_transports(build_simulators(scenario))
+    pax8 = Pax8Client("http://pax8.test/v1", "sandbox", "sandbox", transport=transports["pax8"])
+    halo = HaloClient(
+        "http://halo.test",
+        "http://halo.test/auth",
+        "sandbox",
+        "sandbox",
+        transport=transports["halo"],
+    )
+    async with pax8, halo:
+        return await sync_sources(db, pax8=pax8, halo=halo, today=date(2026, 11, 21))
