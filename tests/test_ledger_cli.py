@@ -101,3 +101,17 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
     ]
     live = {reference for reference, _, _ in remote}
     assert f"TU2611-{client}-2" in live and f"TU2611-{client}" not in live
+
+
+def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
+    sandbox, db, batch_id = served
+    for args in (("journal", "nope"), ("void", "nope", "--yes"), ("approve", "nope")):
+        result = sandbox.run(db, *args)
+        assert result.returncode == 1, args
+        assert "no batch nope; `trueup batches` lists them" in result.stderr, args
+    post = sandbox.run(db, "post", batch_id, "--client", "99999", "--yes")
+    assert post.returncode == 1
+    assert f"batch {batch_id} has no invoice for client(s) 99999" in post.stderr
+    level = sandbox.run(db, "log", "--level", "BOGUS")
+    assert level.returncode == 2 and "'BOGUS' is not one of INFO, WARNING, ERROR" in level.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []

@@ -106,3 +106,18 @@ def test_a_missing_file_exits_1_and_bad_usage_exits_2(env):
     )
     assert invoke("rules", "import").exit_code == 2
     assert invoke("rules", "frobnicate").exit_code == 2
+
+
+@pytest.mark.parametrize("empty", ["", "\n  \n", "# nothing yet\n"])
+def test_an_empty_file_is_refused_saying_what_it_would_remove(env, empty):
+    assert invoke("rules", "import", "-", input=RULES).exit_code == 0
+    result = invoke("rules", "import", "-", input=empty)
+    assert result.exit_code == 1
+    assert "the file sets nothing" in result.stderr
+    assert "overrides for 1 client and 1 line, 1 rate" in result.stderr
+    assert "--allow-empty" in result.stderr
+    assert json.loads(invoke("rules", "show", "--json").stdout)["rules_id"] == 1  # unchanged
+    allowed = invoke("rules", "import", "-", "--allow-empty", input=empty)
+    assert allowed.exit_code == 0, allowed.output
+    data = json.loads(invoke("rules", "show", "--json").stdout)
+    assert data["rules_id"] == 2 and data["clients"] == {} and data["lines"] == []

@@ -30,6 +30,7 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+LOG_LEVELS = ("INFO", "WARNING", "ERROR")
 
 
 def user_errors() -> tuple[type[Exception], ...]:
@@ -185,6 +186,10 @@ def log(
     """The sync (and later posting) log, newest first."""
     from trueup.core.service.logs import Logs
 
+    if level is not None and level.upper() not in LOG_LEVELS:
+        from trueup.cli.options import usage_error
+
+        usage_error(f"--level {level!r} is not one of {', '.join(LOG_LEVELS)}")
     db = state(ctx).open_db()
     try:
         entries = Logs(db).latest(level=level.upper() if level else None, limit=limit)

@@ -209,6 +209,7 @@ def void_command(
     try:
         posting = _posting(db, current.config_path)
         if month is None:
+            Batches(db, today=configured_today()).month_of(batch_id)  # no such batch: say so
             targets: dict[str, list[int] | None] = {batch_id: client or None}
         else:
             targets = dict(posting.posted_batches(month, destination, client or None))
@@ -259,10 +260,11 @@ def _month(batch: str) -> Month | None:
 
 def _resolved(db: Database, batch: str) -> str:
     """A batch id as given, or the current batch of the month given instead."""
-    month = _month(batch)
+    month, batches = _month(batch), Batches(db, today=configured_today())
     if month is None:
+        batches.month_of(batch)  # BatchError when there is no such batch
         return batch
-    return Batches(db, today=configured_today()).current_id(month)
+    return batches.current_id(month)
 
 
 def _posting(db: Database, config_path: Path) -> Posting:

@@ -29,6 +29,14 @@ rules_app = typer.Typer(
 def import_(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A rules TOML file (`-` reads stdin).")],
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Import a file that sets nothing: every override goes, the built-in defaults "
+            "come back.",
+        ),
+    ] = False,
 ) -> None:
     """Put a rules file in force, all or nothing.
 
@@ -44,7 +52,7 @@ def import_(
     db = state(ctx).open_db()
     try:
         book = RuleBook(db)
-        book.import_text(text)
+        book.import_text(text, allow_empty=allow_empty)
         summary = book.summary()
     except RulesError as exc:
         render.fail(f"{file} was not imported ({_count(len(exc.problems))}); fix and import again")

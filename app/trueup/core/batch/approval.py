@@ -20,6 +20,7 @@ from sqlalchemy import Connection, delete, insert, select
 from trueup.core.batch.body import canonical_text, invoice_views
 from trueup.core.batch.build import batch_inputs, build_batch, load_batch
 from trueup.core.batch.facts import BatchError
+from trueup.core.batch.reading import batch_month
 from trueup.core.batch.review import record_override
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.current import current_rules
@@ -30,7 +31,6 @@ from trueup.core.store.logbook import log_event
 from trueup.core.store.postings import live_postings, taken_by
 
 _APPROVALS = m.table_of(m.Approval)
-_BATCHES = m.table_of(m.InvoiceBatch)
 
 
 @dataclass(frozen=True)
@@ -132,10 +132,7 @@ def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | Non
     """Withdraw approvals; returns how many there were. An invoice whose month is posted (or on
     its way) keeps its approval: BatchError, and nothing is withdrawn."""
     with db.write() as conn:
-        month = conn.execute(select(_BATCHES.c.month).where(_BATCHES.c.id == batch_id)).scalar()
-        if month is None:
-            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
-        posted = live_postings(conn, month)
+        posted = live_postings(conn, batch_month(conn, batch_id))
         kept = [c for c in clients if c in posted]
         if kept:
             raise BatchError(

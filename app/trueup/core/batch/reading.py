@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from trueup.core.batch.body import InvoiceView, invoice_views, parsed_body
 from trueup.core.batch.facts import BatchError
@@ -58,6 +58,14 @@ class BatchOverview:
     overrides: dict[tuple[int, str, str | None], str]
     compared_with: str | None  # the earlier batch of the same clients
     changes: list[dict[str, Any]]  # per client: the total then and now
+
+
+def batch_month(conn: Connection, batch_id: str) -> str:
+    """The month of a stored batch; BatchError when there is no such batch."""
+    month = conn.execute(select(_BATCHES.c.month).where(_BATCHES.c.id == batch_id)).scalar()
+    if month is None:
+        raise BatchError(f"no batch {batch_id}; `trueup batches` lists them")
+    return str(month)
 
 
 def batch_overview(db: Database, batch_id: str) -> BatchOverview:

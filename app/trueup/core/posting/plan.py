@@ -128,6 +128,11 @@ def plan_posting(
         for row in seat_diff(db, stored.month, today=today):
             rows[row.client_id].append(row)
     wanted = None if clients is None else set(clients)
+    unknown = sorted((wanted or set()) - {int(i["client_id"]) for i in stored.body["invoices"]})
+    if unknown:
+        raise PostingError(
+            f"batch {batch_id} has no invoice for client(s) {', '.join(map(str, unknown))}"
+        )
     ready, done, blocked = [], [], []
     for invoice in stored.body["invoices"]:
         client_id = int(invoice["client_id"])

@@ -137,13 +137,21 @@ def _newest(conn: Connection) -> RowMapping | None:
 # --- changing ---------------------------------------------------------------------------------
 
 
-def import_rules(db: Database, text: str) -> int:
+def import_rules(db: Database, text: str, *, allow_empty: bool = False) -> int:
     """Put a rules file in force, all or nothing; the id of its RulesDocument.
 
     RulesError lists every problem: in the text, and every client id and [[lines]] product the
-    store does not know.
+    store does not know. A file that sets nothing (empty, or comments only) would put every
+    built-in default back: refused, saying what it would remove, unless `allow_empty`.
     """
     rules, locate = parse_located(text)
+    if not allow_empty and not _sets_anything(text):
+        raise RulesError(
+            [
+                f"the file sets nothing: importing it would put the built-in defaults in "
+                f"place of {summarise(db)}; import it with --allow-empty if that is meant"
+            ]
+        )
     with db.write() as conn:
         client_known, product_known = _known(conn)
         check_ids(rules, locate, client_known, product_known)
@@ -270,3 +278,8 @@ def _product_names(conn: Connection, product: str) -> set[str]:
         (products.c.id == product) | (products.c.sku == product)
     )
     return {name for row in conn.execute(query) for name in row if name}
+
+
+def _sets_anything(text: str) -> bool:
+    """Whether the text holds a key or a table at all (not only blanks and comments)."""
+    return any(line.strip() and not line.strip().startswith("#") for line in text.splitlines())

@@ -14,7 +14,7 @@ from trueup.core.batch.build import build_batch, current_batch, load_batch
 from trueup.core.batch.helper import BuildHelper
 from trueup.core.batch.reading import BatchOverview as BatchOverview
 from trueup.core.batch.reading import InvoiceRow as InvoiceRow
-from trueup.core.batch.reading import batch_invoice, batch_overview
+from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
 from trueup.core.batch.review_state import BatchApprovals
 from trueup.core.batch.split import is_large
 from trueup.core.billing.facts import CostItem
@@ -50,6 +50,11 @@ class Batches:
     def overview(self, batch_id: str) -> BatchOverview:
         """The listing with each invoice's state: the few fields it shows, never the body."""
         return batch_overview(self.db, batch_id)
+
+    def month_of(self, batch_id: str) -> str:
+        """The month of a stored batch; BatchError naming it when there is none."""
+        with self.db.read() as conn:
+            return batch_month(conn, batch_id)
 
     def json_text(self, batch_id: str) -> str:
         """The stored batch as indented JSON (contract §3)."""

@@ -35,11 +35,11 @@ class RuleBook:
         """The rules in force as canonical TOML."""
         return current.export_rules(self.db)
 
-    def import_text(self, text: str) -> int:
+    def import_text(self, text: str, *, allow_empty: bool = False) -> int:
         """Replace the rules with a whole file's; RulesError lists every problem, nothing
-        changed."""
+        changed (a file that sets nothing is refused unless `allow_empty`)."""
         with self._changes.writing():
-            return current.import_rules(self.db, text)
+            return current.import_rules(self.db, text, allow_empty=allow_empty)
 
     def set_default(self, key: str, value: str | None) -> None:
         with self._changes.writing():
