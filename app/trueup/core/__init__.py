@@ -4,6 +4,7 @@ Packages by stage, in the order the data flows (each may import only those below
 import-linter contracts in pyproject.toml hold CI to this):
 
     service   the one surface the fronts (cli, tui) call
+    ledger    the month ledger: every client's month, and the stored batches, whatever batch
     posting   plans, documents, the journal (outbox) and the sinks that send them
     batch     the dry-run invoice batch: built, stored, reviewed, approved
     diff      the seat diff        | rules    the billing rules file and the rules in force

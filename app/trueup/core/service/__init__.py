@@ -1,6 +1,8 @@
-"""The surface the fronts call. `workbench.Workbench` is the service on one store: mappings, the
-seat diff, rules, the batch, approvals, posting, sync, logs and connections. `types` is the one
-place the TUI imports the types and value formatters it shows; the TUI imports nothing else of
-the core but `errors` and `values` (an import-linter contract holds it to that). The CLI still
-calls the stages' modules directly; moving it onto this surface is the open part of issue 15.
+"""The surface the fronts call: one service object per stage on one store (`Mappings`,
+`SeatDiffs`, `RuleBook`, `Batches`, `Posting`, `Syncing`, `Logs`, `QuickBooks`, `Ledger`), so a
+CLI command and its key in the workbench run the same code. `Workbench` composes them on one
+clock for the TUI; `stores` opens the file; `types` is the one place the TUI imports the types
+and value formatters it shows. The fronts import nothing else of the core but `errors`,
+`values` and (the CLI, for its own set-up commands) `settings`: import-linter contracts hold
+them to that.
 """
