@@ -3,6 +3,7 @@ hold afterwards, read back through their own APIs, is the judge."""
 
 import asyncio
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import post_crash
+
+from other_process import posting_elsewhere
 
 
 @pytest.fixture(scope="module")
@@ -114,4 +117,16 @@ def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
     assert f"batch {batch_id} has no invoice for client(s) 99999" in post.stderr
     level = sandbox.run(db, "log", "--level", "BOGUS")
     assert level.returncode == 2 and "'BOGUS' is not one of INFO, WARNING, ERROR" in level.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []
+
+
+def test_a_second_post_is_refused_before_it_writes_to_the_journal(served):
+    sandbox, db, batch_id = served
+    with posting_elsewhere(db):
+        result = sandbox.run(db, "post", batch_id, "--yes")
+    assert result.returncode == 1
+    assert "another `trueup post` is running on this store" in result.stderr
+    assert "Traceback" not in result.stderr and "UNIQUE" not in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM posting_entry").fetchone() == (0,)
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []

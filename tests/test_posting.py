@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from other_process import posting_elsewhere
 from trueup.core.batch.approval import approval_states, approve, revoke
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.facts import BatchError
@@ -254,8 +255,10 @@ def test_documents_carry_the_batch_lines_and_halo_targets(db, batch):
 def test_unknown_destination_and_a_second_run_are_refused(db, batch):
     with pytest.raises(PostingError, match="unknown destination"):
         plan_posting(db, batch.batch_id, "xero", today=TODAY)
-    with posting_lock(db), pytest.raises(PostingBusyError):
+    with posting_elsewhere(db.path), pytest.raises(PostingBusyError):
         asyncio.run(run_posting(db, FakeSink(), batch.batch_id))
+    with posting_lock(db):  # this process's own hold: a run inside it goes ahead
+        assert asyncio.run(run_posting(db, FakeSink(), batch.batch_id)).complete
 
 
 def test_audit_log_has_approvals_and_posts(db, batch):

@@ -170,17 +170,18 @@ def post_command(
     try:
         batch_id = _resolved(db, batch_id)
         posting = _posting(db, current.config_path)
-        plan = posting.plan(batch_id, destination, client or None)
-        _show_plan(plan)
-        if not plan.ready:
-            _print_result(posting.entries(batch_id, destination, "create"), as_json)
-            if plan.blocked and not plan.done:
-                raise PostingError(_nothing_to_post(plan))
-            return
-        if not yes:
-            _confirm(plan.month, f"post {len(plan.ready)} invoice(s) to {destination}")
-        posting.queue(plan)
-        report = asyncio.run(_run(posting, destination, batch_id, "create"))
+        with posting.exclusive():  # another post is refused before the journal is touched
+            plan = posting.plan(batch_id, destination, client or None)
+            _show_plan(plan)
+            if not plan.ready:
+                _print_result(posting.entries(batch_id, destination, "create"), as_json)
+                if plan.blocked and not plan.done:
+                    raise PostingError(_nothing_to_post(plan))
+                return
+            if not yes:
+                _confirm(plan.month, f"post {len(plan.ready)} invoice(s) to {destination}")
+            posting.queue(plan)
+            report = asyncio.run(_run(posting, destination, batch_id, "create"))
         _print_result(report.entries, as_json)
     finally:
         db.dispose()
@@ -224,9 +225,10 @@ def void_command(
             err.print(f"void {len(posted)} posted invoice(s) of {batch_id} at {destination}")
             _confirm(batch_id[:7], f"void {len(posted)} invoice(s)")
         reports = []
-        for target, chosen in targets.items():
-            posting.queue_void(target, destination, chosen)
-            reports.append((target, asyncio.run(_run(posting, destination, target, "void"))))
+        with posting.exclusive():
+            for target, chosen in targets.items():
+                posting.queue_void(target, destination, chosen)
+                reports.append((target, asyncio.run(_run(posting, destination, target, "void"))))
         _print_result([e for _, report in reports for e in report.entries], as_json)
     finally:
         db.dispose()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,19 +59,37 @@ class PostingBusyError(PostingError):
 
 @contextmanager
 def posting_lock(db: Database) -> Iterator[None]:
-    """Two posting runs on one store would both see PENDING entries and both send them."""
-    path = db.path.with_name(db.path.name + ".post-lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    """Two posting runs on one store would both see PENDING entries and both send them. Held
+    from the plan to the run's end (a run inside takes it again: this process holds it), so a
+    second `trueup post` is refused before it writes anything to the journal."""
+    path = str(db.path.with_name(db.path.name + ".post-lock"))
+    with _HELD_LOCK:
+        held = _HELD.get(path)
+        if held is not None:
+            held[1] += 1
+        else:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise PostingBusyError(
+                    "another `trueup post` is running on this store: let it finish"
+                ) from None
+            _HELD[path] = [fd, 1]
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PostingBusyError(
-                "another `trueup post` is running on this store: let it finish"
-            ) from None
         yield
     finally:
-        os.close(fd)
+        with _HELD_LOCK:
+            held = _HELD[path]
+            held[1] -= 1
+            if held[1] == 0:
+                os.close(held[0])
+                del _HELD[path]
+
+
+_HELD: dict[str, list[int]] = {}  # lock file -> [its descriptor, how many holds in this process]
+_HELD_LOCK = threading.Lock()
 
 
 async def run_posting(

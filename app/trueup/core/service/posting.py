@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from datetime import date
 
 from trueup.core.errors import SyncUnavailableError
@@ -13,7 +13,8 @@ from trueup.core.posting.configured import open_sink
 from trueup.core.posting.plan import EntryView as EntryView
 from trueup.core.posting.plan import PostingError as PostingError
 from trueup.core.posting.plan import PostingPlan as PostingPlan
-from trueup.core.posting.run import Progress, run_posting
+from trueup.core.posting.run import PostingBusyError as PostingBusyError
+from trueup.core.posting.run import Progress, posting_lock, run_posting
 from trueup.core.posting.run import RunReport as RunReport
 from trueup.core.posting.sandbox import SandboxSinks as SandboxSinks
 from trueup.core.posting.sink import Sink as Sink
@@ -52,6 +53,11 @@ class Posting:
     @property
     def can_post(self) -> bool:
         return self._sinks is not None
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """This store's posting to this process alone, from the plan to the run's end: another
+        `trueup post` is refused (PostingBusyError) before it writes to the journal."""
+        return posting_lock(self.db)
 
     def plan(
         self, batch_id: str, destination: str, clients: Sequence[int] | None = None

@@ -251,12 +251,13 @@ class ApprovingScreen(SearchableTableScreen):
     def void_client(self, month: str, destination: str, invoice: InvoiceRow) -> None:
         posting, client = self.workbench.posting, invoice.client_id
         settled = []
-        for batch_id in posting.posted_batches(month, destination, [client]):
-            posting.queue_void(batch_id, destination, [client])
-            report = asyncio.run(
-                posting.run(batch_id, destination, action="void", progress=lambda entry: None)
-            )
-            settled.append(report.complete)
+        with posting.exclusive():
+            for batch_id in posting.posted_batches(month, destination, [client]):
+                posting.queue_void(batch_id, destination, [client])
+                report = asyncio.run(
+                    posting.run(batch_id, destination, action="void", progress=lambda entry: None)
+                )
+                settled.append(report.complete)
         done = all(settled)
         message = (
             f"{invoice.client_name} voided at {destination}."

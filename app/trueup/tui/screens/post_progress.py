@@ -164,17 +164,15 @@ class PostProgressScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="post", exit_on_error=False)
     def run(self, action: str, queue: Callable[[], list[EntryView]]) -> None:
-        self.post_message(self.Queued(queue()))
-
         def moved(entry: EntryView) -> None:
             self.post_message(self.Moved(entry))
 
-        plan = self.plan
-        report = asyncio.run(
-            self.workbench.posting.run(
-                plan.batch_id, plan.destination, action=action, progress=moved
+        plan, posting = self.plan, self.workbench.posting
+        with posting.exclusive():  # a `trueup post` elsewhere is refused before the journal
+            self.post_message(self.Queued(queue()))
+            report = asyncio.run(
+                posting.run(plan.batch_id, plan.destination, action=action, progress=moved)
             )
-        )
         self.post_message(self.Ended(report))
 
     def on_post_progress_screen_queued(self, message: Queued) -> None:

@@ -1,0 +1,23 @@
+"""Another process holding a store's posting lock, as a second `trueup post` would."""
+
+import subprocess
+import sys
+from contextlib import contextmanager
+
+
+@contextmanager
+def posting_elsewhere(path):
+    """While inside, another process holds the posting lock of the store at `path`."""
+    lock = f"{path}.post-lock"
+    code = (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({lock!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "held"
+        yield
+    finally:
+        other.kill()
+        other.wait()
