@@ -14,14 +14,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import func, select
 
 from trueup.core.batch.approval import ApprovalState, approval_states
 from trueup.core.batch.build import batch_inputs
 from trueup.core.rules.current import current_rules
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-from trueup.core.store.postings import live_postings, month_entries
+from trueup.core.store.postings import Sent, month_entries
 
 _APPROVALS = m.table_of(m.Approval)
 _BATCHES = m.table_of(m.InvoiceBatch)
@@ -82,29 +82,28 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
     with db.read() as conn:
         clients = json.loads(batch.clients) or None
         now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
-        posted = posted_invoices(conn, batch.month)
-        voided = voided_invoices(conn, batch.month)
-    return BatchApprovals(states, now == batch_id, posted, voided)
+        sent = month_entries(conn, batch.month)  # the month's journal, read once for both
+    return BatchApprovals(states, now == batch_id, posted_invoices(sent), voided_invoices(sent))
 
 
-def posted_invoices(conn: Connection, month: str) -> dict[int, tuple[str, ...]]:
-    """The month's clients posted somewhere and not voided since, from whichever batch:
-    client -> destinations."""
-    return {
-        client: tuple(sorted({s.destination for s in sent if s.state == "POSTED"}))
-        for client, sent in live_postings(conn, month).items()
-        if any(s.state == "POSTED" for s in sent)
-    }
+def posted_invoices(sent: list[Sent]) -> dict[int, tuple[str, ...]]:
+    """Of the month's journal: the clients posted somewhere and not voided since, from
+    whichever batch: client -> destinations."""
+    found: dict[int, set[str]] = defaultdict(set)
+    for entry in sent:
+        if entry.state == "POSTED":
+            found[entry.client_id].add(entry.destination)
+    return {c: tuple(sorted(d)) for c, d in found.items()}
 
 
-def voided_invoices(conn: Connection, month: str) -> dict[int, tuple[str, ...]]:
-    """The month's clients whose documents were voided and that have nothing live since:
-    client -> the destinations."""
+def voided_invoices(sent: list[Sent]) -> dict[int, tuple[str, ...]]:
+    """Of the month's journal: the clients whose documents were voided and that have nothing
+    live since: client -> the destinations."""
     found: dict[int, set[str]] = defaultdict(set)
     live: set[int] = set()
-    for sent in month_entries(conn, month):
-        if sent.state == "VOIDED":
-            found[sent.client_id].add(sent.destination)
-        elif sent.live:
-            live.add(sent.client_id)
+    for entry in sent:
+        if entry.state == "VOIDED":
+            found[entry.client_id].add(entry.destination)
+        elif entry.live:
+            live.add(entry.client_id)
     return {c: tuple(sorted(d)) for c, d in found.items() if c not in live}

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date
 
 from trueup.core.errors import SyncUnavailableError
@@ -27,13 +27,7 @@ SinkFactory = Callable[[str], AbstractAsyncContextManager[Sink]]  # destination 
 
 def configured_sinks(settings: Settings) -> SinkFactory:
     """Sinks on the configured connections (the environment's TRUEUP_*_URL included)."""
-
-    @asynccontextmanager
-    async def opened(destination: str) -> AsyncIterator[Sink]:
-        async with open_sink(destination, settings) as sink:
-            yield sink
-
-    return opened
+    return lambda destination: open_sink(destination, settings)
 
 
 def check_destination(destination: str) -> str:
