@@ -148,9 +148,11 @@ async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[
         if destination == "qbo":
             async with qbo_from_settings(settings) as qbo:
                 rows = await qbo.query("Invoice")
+                memos = await qbo.query("CreditMemo")  # a credit: its total taken back
             return [
-                (r["DocNumber"], r["Id"], Decimal(str(r["TotalAmt"])))
-                for r in rows
+                (r["DocNumber"], r["Id"], sign * Decimal(str(r["TotalAmt"])))
+                for sign, found in ((1, rows), (-1, memos))
+                for r in found
                 if str(r.get("DocNumber", "")).startswith("TU") and r.get("PrivateNote") != "Voided"
             ]
         async with halo_from_settings(settings) as halo:

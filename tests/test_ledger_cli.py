@@ -3,8 +3,10 @@ hold afterwards, read back through their own APIs, is the judge."""
 
 import asyncio
 import json
+import signal
 import sqlite3
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,95 @@ def test_a_second_post_is_refused_before_it_writes_to_the_journal(served):
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM posting_entry").fetchone() == (0,)
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []
+
+
+def _rules_with(sandbox, db, tmp_path, text):
+    """The rules as the store had them first, with `text` added."""
+    original, path = tmp_path / "original.toml", tmp_path / "rules.toml"
+    if not original.exists():
+        assert sandbox.run(db, "rules", "export", str(original)).returncode == 0
+    path.write_text(original.read_text() + text)
+    result = sandbox.run(db, "rules", "import", str(path))
+    assert result.returncode == 0, result.stderr
+
+
+def _entries(sandbox, db):
+    return json.loads(sandbox.run(db, "month", "--json").stdout)
+
+
+@pytest.mark.parametrize("destination", ["qbo", "halo-invoice"])
+def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
+    served, tmp_path, destination
+):
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--to", destination, "--yes", "--json")
+    assert posted.returncode == 0, posted.stderr
+    client = json.loads(posted.stdout)[0]
+    cid, reference = client["client_id"], client["reference"]
+    first = Decimal(client["total"])
+    nothing = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    assert nothing.returncode == 0 and "0 adjustment(s) to post" in nothing.stderr
+
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "10"\n')  # fmt: skip
+    hint = sandbox.run(db, "post", "2026-11", "--to", destination, "--yes")
+    assert "bill differently now" in hint.stderr and "--adjust" in hint.stderr
+    ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}
+    difference = Decimal(ledger[cid]["difference"])
+    assert ledger[cid]["state"] == "posted" and difference != 0
+    kinds = ("debit", "credit") if difference > 0 else ("credit", "debit")
+    one = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    assert one.returncode == 0, one.stderr
+    assert f"{kinds[0]} {reference}-A1" in one.stderr
+
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "pax8"\n')
+    two = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    assert two.returncode == 0, two.stderr
+    assert f"{kinds[1]} {reference}-A2" in two.stderr
+    again = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    assert "0 adjustment(s) to post" in again.stderr
+
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "adjusted" and mine["difference"] == "0.00"
+    assert [(p["reference"], p["amount"], p["adjusts"]) for p in mine["postings"]] == [
+        (reference, f"{first:.2f}", []),
+        (f"{reference}-A1", f"{difference:.2f}", [reference]),
+        (f"{reference}-A2", f"{-difference:.2f}", [reference, f"{reference}-A1"]),
+    ]
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
+    mine_remote = sorted((r, t) for r, _, t in remote if r.startswith(reference))
+    assert mine_remote == sorted(
+        [(reference, first), (f"{reference}-A1", difference), (f"{reference}-A2", -difference)]
+    )
+
+    void = sandbox.run(db, "void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
+    assert void.returncode == 0, void.stderr
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
+    assert [r for r, _, _ in remote if r.startswith(reference)] == []
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
+
+
+def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_document(
+    served, tmp_path
+):
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes", "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    adjust = ("post", "2026-11", "--to", "qbo", "--adjust", "--yes")
+    killed = sandbox.run(db, *adjust, crash="answered#1")
+    assert killed.returncode == -signal.SIGKILL
+    assert sandbox.run(db, *adjust).returncode == 0
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "qbo"))
+    assert sorted(r for r, _, _ in remote if r.startswith(reference)) == [
+        reference, f"{reference}-A1"
+    ]  # fmt: skip
+    void = ("void", "2026-11", "--to", "qbo", "--client", str(cid), "--yes")
+    assert sandbox.run(db, *void, crash="answered#1").returncode == -signal.SIGKILL
+    assert sandbox.run(db, *void).returncode == 0
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "qbo"))
+    assert [r for r, _, _ in remote if r.startswith(reference)] == []
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "voided"
+    assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]

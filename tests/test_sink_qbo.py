@@ -223,3 +223,28 @@ async def test_no_duplicate_across_faulty_attempts(seed: int) -> None:
     assert all(app.injected.get(kind, 0) > 0 for kind in ("lost", "late", "lost-500"))
     # Lookups settled every doubt: QuickBooks' own duplicate check (6140) never had to.
     assert not any(b'"6140"' in body for _, _, body in transport.answers)
+
+
+async def test_a_credit_is_a_credit_memo_found_again_and_deleted_to_undo() -> None:
+    taken_back = tuple(
+        replace(line, quantity=-line.quantity, amount=-line.amount) for line in document().lines
+    )
+    credit = document("HB42-0007-A1", lines=taken_back, subtotal=Decimal("-1350.00"),
+                      total=Decimal("-1350.00"), adjusts=("HB42-0007",))  # fmt: skip
+    body = invoice_body(credit)
+    assert [(line["Amount"], line["SalesItemLineDetail"]["Qty"]) for line in body["Line"]] == [
+        (Decimal("1250.00"), Decimal(25)),
+        (Decimal("100.00"), Decimal(3)),
+    ]  # what the memo credits, as QuickBooks takes it
+    async with qbo_client(qbo_app()) as client:
+        sink = QboSink(client)
+        (posted,) = await sink.create([credit])
+        (memo,) = await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo")
+        assert memo["Id"] == posted.remote_id and Decimal(str(memo["TotalAmt"])) == Decimal(1350)
+        assert await invoices(client, "HB42-0007-A1") == []  # not an invoice
+        assert await sink.lookup([credit]) == {"HB42-0007-A1": posted}
+        assert await sink.create([credit]) == [posted]  # 6140: already there
+        await sink.void(credit, posted)
+        await sink.void(credit, posted)  # deleted already: nothing to do
+        assert await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo") == []
+        assert await sink.lookup([credit]) == {}

@@ -20,9 +20,11 @@ GAP = "  "
 
 @handles_errors
 def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json = False) -> None:
-    """Every client of the month: its state (draft, held, ready, approved, posted, voided),
-    what the month's batch bills now, what was posted where, the difference, and whether
-    the month's costs are final (settled: no estimate left, the Pax8 invoice is in).
+    """Every client of the month: its state (draft, held, ready, approved, posted, adjusted,
+    voided), what the month's batch bills now, what was posted where (adjustments counted as
+    "+N adj"), the difference, and whether the month's costs are final (settled: no estimate
+    left, the Pax8 invoice is in). A difference after posting is posted with
+    `trueup post MONTH --to DEST --adjust`.
 
     The month's batch is built first if the store has moved on since the last one.
     """
@@ -80,7 +82,10 @@ def _line(
 
 def _cells(client: ClientMonth) -> list[str]:
     live = [p for p in client.postings if p.state == "posted"]
-    where = ", ".join(f"{p.destination} {p.reference}" for p in live) or "-"
+    main = [p for p in live if not p.adjusts]
+    where = ", ".join(f"{p.destination} {p.reference}" for p in main or live[:1]) or "-"
+    if len(live) > len(main or live[:1]):
+        where += f" +{len(live) - len(main or live[:1])} adj"
     return [
         client.state,
         f"{client.total:,.2f} {client.currency}".strip(),

@@ -156,6 +156,14 @@ def post_command(
     to: DestinationOption = "halo-invoice",
     client: ClientsOption = None,
     yes: YesOption = False,
+    adjust: Annotated[
+        bool,
+        typer.Option(
+            "--adjust",
+            help="For clients already posted there: post what the batch bills now less what "
+            "was posted, as one more invoice (a credit note when it is less). Nothing else.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Post a batch's approved invoices, exactly once; run it again to finish an interrupted one.
@@ -163,6 +171,11 @@ def post_command(
     Shows how many invoices, the total per currency and the destination, then asks you to type
     the month. Each invoice's progress goes to stderr; the result to stdout. Exit 0 when every
     approved invoice is posted, 1 when some are still to do (the message says why).
+
+    A posted invoice never changes. When the month bills differently after posting (a late seat
+    change, the Pax8 invoice, a rules fix), `--adjust` posts the difference per client under
+    the next reference (TU2611-420-A1): an invoice at Halo (negative lines for a credit), an
+    invoice or a credit memo at QuickBooks.
     """
     current = state(ctx)
     destination = check_destination(to)
@@ -171,15 +184,22 @@ def post_command(
         batch_id = _resolved(db, batch_id)
         posting = _posting(db, current.config_path)
         with posting.exclusive():  # another post is refused before the journal is touched
-            plan = posting.plan(batch_id, destination, client or None)
-            _show_plan(plan)
+            if adjust:
+                plan = posting.plan_adjustments(batch_id, destination, client or None)
+                _show_adjustments(plan)
+            else:
+                plan = posting.plan(batch_id, destination, client or None)
+                _show_plan(plan)
+                if plan.done and destination != "halo-recurring":
+                    _hint_adjustments(posting.plan_adjustments(batch_id, destination, client))
             if not plan.ready:
                 _print_result(posting.entries(batch_id, destination, "create"), as_json)
                 if plan.blocked and not plan.done:
                     raise PostingError(_nothing_to_post(plan))
                 return
             if not yes:
-                _confirm(plan.month, f"post {len(plan.ready)} invoice(s) to {destination}")
+                what = "adjustment(s)" if adjust else "invoice(s)"
+                _confirm(plan.month, f"post {len(plan.ready)} {what} to {destination}")
             posting.queue(plan)
             report = asyncio.run(_run(posting, destination, batch_id, "create"))
         _print_result(report.entries, as_json)
@@ -291,16 +311,49 @@ async def _run(posting: Posting, destination: str, batch_id: str, action: str) -
 
 
 def _show_plan(plan: PostingPlan) -> None:
+    _show_counts(plan, "invoice(s) to post", "already posted", "cannot post")
+    for planned in plan.blocked:
+        err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
+
+
+def _show_counts(plan: PostingPlan, ready: str, done: str, blocked: str) -> None:
     totals = ", ".join(f"{amount} {currency}" for currency, amount in plan.totals().items())
     err.print(
         Text(
             f"batch {plan.batch_id} ({plan.month}) to {plan.destination}: "
-            f"{len(plan.ready)} invoice(s) to post{f', {totals}' if totals else ''}; "
-            f"{len(plan.done)} already posted; {len(plan.blocked)} cannot post"
-        )
+            f"{len(plan.ready)} {ready}{f', {totals}' if totals else ''}; "
+            f"{len(plan.done)} {done}; {len(plan.blocked)} {blocked}"
+        ),
+        soft_wrap=True,
     )
+
+
+def _show_adjustments(plan: PostingPlan) -> None:
+    _show_counts(plan, "adjustment(s) to post", "bill as posted", "cannot adjust")
+    for planned in plan.ready:
+        document = planned.document
+        if document is None:  # a ready adjustment always has its document
+            continue
+        kind = "credit" if document.credit else "debit"
+        err.print(
+            Text(
+                f"  {kind} {document.reference} {planned.client_name}: {planned.total} "
+                f"{planned.currency} ({len(document.lines)} line(s); adjusts "
+                f"{', '.join(document.adjusts)})"
+            ),
+            soft_wrap=True,
+        )
     for planned in plan.blocked:
-        err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
+        err.print(Text(f"  cannot adjust {planned.client_name}: {planned.problem}"), soft_wrap=True)
+
+
+def _hint_adjustments(plan: PostingPlan) -> None:
+    if plan.ready:
+        err.print(
+            f"{len(plan.ready)} posted invoice(s) bill differently now: `trueup post "
+            f"{plan.batch_id} --to {plan.destination} --adjust` shows and posts the differences",
+            soft_wrap=True,
+        )
 
 
 def _nothing_to_post(plan: PostingPlan) -> str:

@@ -1,4 +1,5 @@
-"""The QuickBooks Online simulator: token grants, query, invoice create, read and void.
+"""The QuickBooks Online simulator: token grants, query, invoice create, read and void, credit
+memo create, read and delete.
 
 Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
 ``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
@@ -49,7 +50,10 @@ ENTITIES = {
     "customer": ("Customer", "customers"),
     "item": ("Item", "items"),
     "invoice": ("Invoice", "invoices"),
+    "creditmemo": ("CreditMemo", "creditmemos"),
 }
+# What each writable entity's POST takes besides create.
+OPERATIONS = {"Invoice": "void", "CreditMemo": "delete"}
 
 
 @dataclass
@@ -178,18 +182,21 @@ class _QboSimulator:
             except QueryError as error:
                 raise validation_fault("4000", "Error parsing query", str(error)) from None
             return _reply(run_query(query, self.rows[query.entity].values()))
-        if path == ["invoice"] and request.method == "POST":
+        if len(path) == 1 and ENTITIES.get(path[0], ("",))[0] in OPERATIONS:
+            if request.method != "POST":
+                raise QboFault(404, "4000", "Unsupported operation", "No such resource.")
+            entity = ENTITIES[path[0]][0]
             operation = request.query_params.get("operation", "create")
-            if operation not in ("create", "void"):
+            if operation not in ("create", OPERATIONS[entity]):
                 raise validation_fault(
                     "2010", "Unsupported operation", f"Operation {operation} is not supported."
                 )
             request_id = request.query_params.get("requestid")
             if request_id and request_id in self.replies:
                 return self.replies[request_id]
-            write = self._create_invoice if operation == "create" else self._void_invoice
+            write = {"create": self._create, "void": self._void, "delete": self._delete}[operation]
             try:
-                reply = _reply({"Invoice": write(await _json_object(request))})
+                reply = _reply({entity: write(entity, await _json_object(request))})
             except QboFault as fault:
                 reply = _fault_response(fault)
             if request_id:
@@ -205,7 +212,7 @@ class _QboSimulator:
             return _reply({entity: row})
         raise QboFault(404, "4000", "Unsupported operation", "No such resource.")
 
-    def _create_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         customer = self._reference(body, "CustomerRef", "Customer")
         lines = [
             line
@@ -214,8 +221,8 @@ class _QboSimulator:
         ]
         if not lines:
             raise _missing("Line")
-        invoices = self.rows["Invoice"]
-        doc_number = body.get("DocNumber") or self._next_doc_number()
+        invoices = self.rows[entity]
+        doc_number = body.get("DocNumber") or self._next_doc_number(entity)
         if len(str(doc_number)) > MAX_DOC_NUMBER:
             raise validation_fault(
                 "2050",
@@ -229,7 +236,7 @@ class _QboSimulator:
                 "Duplicate Document Number Error",
                 "Duplicate Document Number Error : You must specify a different number. This "
                 f"number has already been used. DocNumber={doc_number} is assigned to "
-                f"TxnType=Invoice with TxnId={duplicate['Id']}",
+                f"TxnType={entity} with TxnId={duplicate['Id']}",
             )
         subtotal = Decimal(0)
         for number, line in enumerate(lines, start=1):
@@ -266,29 +273,42 @@ class _QboSimulator:
             "Balance": total,
             "EmailStatus": body.get("EmailStatus", "NotSet"),
         }
-        invoice.setdefault("DueDate", invoice["TxnDate"])
+        if entity == "CreditMemo":  # what is left to apply to the customer's invoices
+            invoice["RemainingCredit"] = total
+        else:
+            invoice.setdefault("DueDate", invoice["TxnDate"])
         invoices[invoice_id] = invoice
         return invoice
 
-    def _void_invoice(self, body: dict[str, Any]) -> dict[str, Any]:
-        invoice_id, sync_token = body.get("Id"), body.get("SyncToken")
-        if invoice_id in (None, ""):
+    def _delete(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        row = self._current(entity, body)
+        del self.rows[entity][row["Id"]]
+        return {"status": "Deleted", "domain": "QBO", "Id": row["Id"]}
+
+    def _current(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The row a void or delete names, at the SyncToken it names."""
+        row_id, sync_token = body.get("Id"), body.get("SyncToken")
+        if row_id in (None, ""):
             raise _missing("Id")
         if sync_token in (None, ""):
             raise _missing("SyncToken")
-        invoice = self.rows["Invoice"].get(str(invoice_id))
-        if invoice is None:
+        row = self.rows[entity].get(str(row_id))
+        if row is None:
             raise validation_fault(
-                "610", "Object Not Found", f"Object Not Found : Invoice {invoice_id} not found."
+                "610", "Object Not Found", f"Object Not Found : {entity} {row_id} not found."
             )
-        current = str(invoice.get("SyncToken", "0"))
-        if str(sync_token) != current:
+        if str(sync_token) != str(row.get("SyncToken", "0")):
             raise validation_fault(
                 "5010",
                 "Stale Object Error",
                 "Stale Object Error : You and trueup were working on this at the same time. "
                 "trueup finished before you did, so your work was not saved.",
             )
+        return row
+
+    def _void(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        invoice = self._current(entity, body)
+        current = str(invoice.get("SyncToken", "0"))
         for line in invoice.get("Line") or []:
             if isinstance(line, dict):
                 line["Amount"] = 0
@@ -315,10 +335,10 @@ class _QboSimulator:
             )
         return row
 
-    def _next_doc_number(self) -> str:
+    def _next_doc_number(self, entity: str) -> str:
         numbers = [
             int(i["DocNumber"])
-            for i in self.rows["Invoice"].values()
+            for i in self.rows[entity].values()
             if str(i.get("DocNumber", "")).isdigit()
         ]
         return str(max(numbers, default=1000) + 1)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-QUERYABLE = ("Customer", "Item", "Invoice")
+QUERYABLE = ("Customer", "Item", "Invoice", "CreditMemo")
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_CAP = 1000  # QBO serves at most 1000 rows per query
 _TOKEN = re.compile(

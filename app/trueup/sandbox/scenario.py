@@ -233,6 +233,7 @@ RULES: dict[str, dict[str, tuple[tuple[Rule, ...], Nested | None]]] = {
         "customers": ((_required("Id", STRING),), None),
         "items": ((_required("Id", STRING),), None),
         "invoices": (_optional(STRING, "Id"), None),
+        "creditmemos": (_optional(STRING, "Id"), None),
     },
 }
 

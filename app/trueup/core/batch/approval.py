@@ -101,18 +101,19 @@ def approve(
         for client_id in chosen:
             invoice = invoices[client_id]
             name = invoice["client_name"]
-            if client_id in posted:
-                skipped.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
-                continue
             if stored.states.get(client_id) == "held":
                 skipped.append(Skipped(client_id, name, "held: mark it ready first"))
                 continue
+            # Overrides count for a posted client too: they let its adjustment through.
             for code, reason in overrides:
-                for anomaly in _open_errors(invoice, standing, code):
+                for anomaly in open_errors(invoice, standing, code):
                     key = (client_id, code, anomaly.get("subscription_id"))
                     standing[key] = reason.strip()
                     _record_override(conn, batch_id, key, reason.strip(), now, by)
-            still = sorted({a["code"] for a in _open_errors(invoice, standing)})
+            if client_id in posted:
+                skipped.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
+                continue
+            still = sorted({a["code"] for a in open_errors(invoice, standing)})
             if still:
                 skipped.append(
                     Skipped(
@@ -267,7 +268,7 @@ def approved_fingerprints(conn: Connection, batch_id: str) -> dict[int, str]:
     )
 
 
-def _open_errors(
+def open_errors(
     invoice: Mapping[str, Any],
     standing: Mapping[tuple[int, str, str | None], str],
     code: str | None = None,

@@ -34,13 +34,14 @@ class Posting:
     at: str | None
     by: str
     batch_id: str
+    adjusts: tuple[str, ...] = ()  # an adjustment: the references it corrects
 
 
 @dataclass(frozen=True)
 class ClientMonth:
     client_id: int
     client_name: str
-    state: str  # draft | held | ready | lapsed | approved | posting | posted | voided
+    state: str  # draft | held | ready | lapsed | approved | posting | posted | adjusted | voided
     currency: str
     total: Decimal  # what the month's batch bills now (0 when the client left it)
     posted_total: Decimal  # of the documents posted and not voided
@@ -139,6 +140,7 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
                 "at": p.at,
                 "by": p.by,
                 "batch_id": p.batch_id,
+                "adjusts": list(p.adjusts),
             }
             for p in client.postings
         ],
@@ -149,7 +151,8 @@ def _state(postings: tuple[Posting, ...], word: str | None, approval: str | None
     """The furthest the client's month has gone: what was sent first, then the decisions."""
     states = {p.state for p in postings}
     if "posted" in states:
-        return "posted"
+        adjusted = any(p.adjusts and p.state == "posted" for p in postings)
+        return "adjusted" if adjusted else "posted"
     if states & {"pending", "sending", "unknown"}:
         return "posting"
     if "voided" in states:
@@ -172,6 +175,7 @@ def _posting(sent: Sent) -> Posting:
         sent.at.isoformat() if sent.at else None,
         sent.by,
         sent.batch_id,
+        document.adjusts,
     )
 
 

@@ -86,6 +86,11 @@ def reference_for(month: str, client_id: int, revision: int, destination: str) -
     return base if revision == 1 else f"{base}-{revision}"
 
 
+def adjustment_reference(month: str, client_id: int, number: int, destination: str) -> str:
+    """The month's `number`th adjustment for the client: TU2611-420-A1, TU2611-420-A2."""
+    return f"{reference_for(month, client_id, 1, destination)}-A{number}"
+
+
 def invoice_document(
     invoice: Mapping[str, Any],
     *,

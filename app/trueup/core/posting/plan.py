@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from trueup.core.batch.approval import approval_states
-from trueup.core.batch.build import load_batch
+from trueup.core.batch.build import StoredBatch, load_batch
 from trueup.core.batch.facts import BatchError
 from trueup.core.billing.rules import Rules
 from trueup.core.diff.seats import DiffRow, seat_diff
@@ -97,6 +97,34 @@ class EntryView:
     currency: str
 
 
+@dataclass(frozen=True)
+class PlanInputs:
+    """What planning a batch's documents reads from the store."""
+
+    stored: StoredBatch
+    rules: Rules
+    index: MappingIndex
+    catalog: HaloCatalog
+    sent: dict[int, list[Sent]]  # client -> the month's journal entries, oldest first
+
+
+def plan_inputs(db: Database, batch_id: str, clients: Sequence[int] | None) -> PlanInputs:
+    """The batch and what its documents need; PostingError for a client the batch lacks."""
+    stored = load_batch(db, batch_id)
+    present = {int(i["client_id"]) for i in stored.body["invoices"]}
+    unknown = sorted(set(clients or ()) - present)
+    if unknown:
+        raise PostingError(
+            f"batch {batch_id} has no invoice for client(s) {', '.join(map(str, unknown))}"
+        )
+    rules, _ = current_rules(db)
+    with db.read() as conn:
+        sent: dict[int, list[Sent]] = defaultdict(list)
+        for entry in month_entries(conn, stored.month):
+            sent[entry.client_id].append(entry)
+        return PlanInputs(stored, rules, load_mapping_index(conn), load_catalog(conn), dict(sent))
+
+
 def check_destination(destination: str) -> str:
     if destination not in DESTINATIONS:
         raise PostingError(
@@ -114,25 +142,16 @@ def plan_posting(
     clients: Sequence[int] | None = None,
 ) -> PostingPlan:
     check_destination(destination)
-    stored = load_batch(db, batch_id)
+    inputs = plan_inputs(db, batch_id, clients)
+    stored, rules, index, catalog, by_client = (
+        inputs.stored, inputs.rules, inputs.index, inputs.catalog, inputs.sent
+    )  # fmt: skip
     states = {s.client_id: s for s in approval_states(db, batch_id, today=today)}
-    rules, _ = current_rules(db)
-    with db.read() as conn:
-        index = load_mapping_index(conn)
-        catalog = load_catalog(conn)
-        by_client: dict[int, list[Sent]] = defaultdict(list)
-        for entry in month_entries(conn, stored.month):
-            by_client[entry.client_id].append(entry)
     rows: dict[int, list[DiffRow]] = defaultdict(list)
     if destination == "halo-recurring":
         for row in seat_diff(db, stored.month, today=today):
             rows[row.client_id].append(row)
     wanted = None if clients is None else set(clients)
-    unknown = sorted((wanted or set()) - {int(i["client_id"]) for i in stored.body["invoices"]})
-    if unknown:
-        raise PostingError(
-            f"batch {batch_id} has no invoice for client(s) {', '.join(map(str, unknown))}"
-        )
     ready, done, blocked = [], [], []
     for invoice in stored.body["invoices"]:
         client_id = int(invoice["client_id"])
@@ -167,13 +186,13 @@ def plan_posting(
             )
             blocked.append(Planned(*base, None, reason))
             continue
-        revision = 1 + sum(1 for e in mine if e.state == "VOIDED")
+        revision = 1 + sum(1 for e in mine if e.state == "VOIDED" and not e.adjustment)
         reference = (
             own.reference
             if own is not None
             else reference_for(stored.month, client_id, revision, destination)
         )
-        document = _document(
+        document = document_for(
             invoice, batch_id, stored.month, reference, destination, index, catalog, rules, rows
         )
         problems = missing_targets(document, destination)
@@ -278,7 +297,7 @@ def entry_view(row: Any) -> EntryView:
     )
 
 
-def _document(
+def document_for(
     invoice: dict[str, Any],
     batch_id: str,
     month: str,

@@ -1,4 +1,5 @@
-"""The `qbo` posting destination: one QuickBooks Online invoice per document, one at a time.
+"""The `qbo` posting destination: one QuickBooks Online invoice per document, one at a time; a
+credit (an adjustment that takes money back) is a CreditMemo, which QuickBooks deletes to undo.
 
 Exactly once rests on our DocNumber (the document's reference): `lookup` finds invoices by it,
 QuickBooks refuses a second invoice with it (error 6140, answered here as "already posted"), and
@@ -30,6 +31,7 @@ MAX_REQUEST_ID = 50
 MAX_DOC_NUMBER = 21
 DUPLICATE_DOC_NUMBER = "6140"
 STALE_OBJECT = "5010"
+NOT_FOUND = "610"
 VOIDED_NOTE = "voided"
 
 
@@ -51,23 +53,25 @@ def invoice_body(document: Document) -> Row:
             f"{document.reference} is too long for a QuickBooks DocNumber "
             f"(at most {MAX_DOC_NUMBER} characters)",
         )
+    sign = -1 if document.credit else 1
     return {
         "CustomerRef": {"value": document.qbo_customer_id},
         "DocNumber": document.reference,
         "TxnDate": document.invoice_date.isoformat(),
         "CurrencyRef": {"value": document.currency},
         "PrivateNote": document.note,
-        "Line": [_line(line) for line in document.lines],
+        "Line": [_line(line, sign) for line in document.lines],
     }
 
 
-def _line(line: DocumentLine) -> Row:
-    detail: Row = {"Qty": line.quantity, "UnitPrice": line.unit_price}
+def _line(line: DocumentLine, sign: int) -> Row:
+    """A credit memo's lines are what it credits: the document's, negated."""
+    detail: Row = {"Qty": sign * line.quantity, "UnitPrice": line.unit_price}
     if line.qbo_item_id is not None:
         detail = {"ItemRef": {"value": line.qbo_item_id}, **detail}
     return {
         "DetailType": "SalesItemLineDetail",
-        "Amount": line.amount,
+        "Amount": sign * line.amount,
         "Description": line.description,
         "SalesItemLineDetail": detail,
     }
@@ -95,16 +99,24 @@ class QboSink:
         self._client = client
 
     async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
-        wanted = {document.reference for document in documents}
+        found: dict[str, Posted] = {}
+        for credit in (False, True):
+            wanted = {d.reference for d in documents if d.credit == credit}
+            if wanted:
+                found |= await self._lookup(wanted, "CreditMemo" if credit else "Invoice")
+        return found
+
+    async def _lookup(self, wanted: set[str], entity: str) -> dict[str, Posted]:
         found: dict[str, Row] = {}
-        for invoice in await self._client.invoices_by_doc_number(wanted):
+        for invoice in await self._client.invoices_by_doc_number(wanted, entity):
             number = invoice.get("DocNumber")
             if number not in wanted or is_voided(invoice):
                 continue
             earlier = found.get(number)
             if earlier is not None:
                 log.warning(
-                    "QuickBooks has invoices %s and %s with DocNumber %s; taking the first",
+                    "QuickBooks has %s %s and %s with DocNumber %s; taking the first",
+                    entity,
                     earlier.get("Id"),
                     invoice.get("Id"),
                     number,
@@ -120,6 +132,9 @@ class QboSink:
         return [await self._create(document) for document in documents]
 
     async def void(self, document: Document, posted: Posted) -> None:
+        if document.credit:
+            await self._delete_credit_memo(document, posted)
+            return
         invoice = await self._client.get_invoice(posted.remote_id)
         if invoice.get("DocNumber") != document.reference:
             raise ApiError(
@@ -141,10 +156,32 @@ class QboSink:
                     raise
             invoice = await self._client.get_invoice(posted.remote_id)
 
+    async def _delete_credit_memo(self, document: Document, posted: Posted) -> None:
+        """A credit memo has no void in QuickBooks: it is deleted (its number is free again)."""
+        for attempt in (1, 2):
+            try:
+                memo = await self._client.get_credit_memo(posted.remote_id)
+                if memo.get("DocNumber") != document.reference:
+                    raise ApiError(
+                        "QuickBooks",
+                        "bad_request",
+                        None,
+                        f"QuickBooks credit memo {posted.remote_id} has DocNumber "
+                        f"{memo.get('DocNumber')!r}, not {document.reference}: not deleting it",
+                    )
+                await self._client.delete_credit_memo(posted.remote_id, str(memo.get("SyncToken")))
+                return
+            except ApiError as error:
+                if fault_code(error) == NOT_FOUND:  # deleted already
+                    return
+                if fault_code(error) != STALE_OBJECT or attempt == 2:
+                    raise
+
     async def _create(self, document: Document) -> Posted:
         body = invoice_body(document)
+        create = self._client.create_credit_memo if document.credit else self._client.create_invoice
         try:
-            invoice = await self._client.create_invoice(body, request_id(document.reference, body))
+            invoice = await create(body, request_id(document.reference, body))
         except ApiError as error:
             if fault_code(error) != DUPLICATE_DOC_NUMBER:
                 raise
@@ -182,7 +219,8 @@ def _id_order(invoice: Row) -> tuple[int, str]:
 
 def _check_totals(document: Document, invoice: Row) -> None:
     """Warn when QuickBooks' invoice differs from what was sent (a tax engine, a rounding)."""
-    sent = [line.amount for line in document.lines]
+    sign = -1 if document.credit else 1
+    sent = [sign * line.amount for line in document.lines]
     got = [
         _number(line.get("Amount"))
         for line in invoice.get("Line") or []
@@ -192,8 +230,8 @@ def _check_totals(document: Document, invoice: Row) -> None:
     if got != sent:
         problems.append(f"line amounts {_amounts(got)} (sent {_amounts(sent)})")
     total = _number(invoice.get("TotalAmt"))
-    if total != document.total:
-        problems.append(f"TotalAmt {total} (expected {document.total})")
+    if total != sign * document.total:
+        problems.append(f"TotalAmt {total} (expected {sign * document.total})")
     if problems:
         log.warning(
             "QuickBooks invoice %s (%s) differs from the document: %s",

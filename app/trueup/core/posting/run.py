@@ -133,6 +133,11 @@ class _Run:
                 # Whatever this run does not know it sent may be there already (a crash
                 # mid-call, a restored backup): ask before creating anything.
                 await self._settle(entries)
+            else:
+                # A void cut short (a crash mid-call) is sent again: voiding is idempotent.
+                for entry in entries:
+                    if entry.state != "PENDING":
+                        self._move(entry.id, "PENDING", error="cut short: sent again")
             while pending := [e for e in self._unfinished() if e.state == "PENDING"]:
                 sendable = [e for e in pending if self.sends.get(e.id, 0) < MAX_SENDS]
                 if not sendable:

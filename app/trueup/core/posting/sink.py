@@ -68,6 +68,12 @@ class Document:
     lines: tuple[DocumentLine, ...]  # halo-recurring: the one-off adjustment lines (may be none)
     qbo_customer_id: str | None = None  # qbo only
     recurring: tuple[RecurringChange, ...] = field(default=())  # halo-recurring only
+    adjusts: tuple[str, ...] = field(default=())  # an adjustment: the references it corrects
+
+    @property
+    def credit(self) -> bool:
+        """An adjustment that takes money back: a credit note where the destination has one."""
+        return self.total < 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"), default=str)
@@ -90,6 +96,7 @@ class Document:
                     )
                     for change in raw["recurring"]
                 ),
+                "adjusts": tuple(raw.get("adjusts", ())),
             }
         )
 

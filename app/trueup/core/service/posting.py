@@ -9,6 +9,7 @@ from datetime import date
 
 from trueup.core.errors import SyncUnavailableError
 from trueup.core.posting import plan as planning
+from trueup.core.posting.adjustment_plan import plan_adjustments
 from trueup.core.posting.configured import open_sink
 from trueup.core.posting.plan import EntryView as EntryView
 from trueup.core.posting.plan import PostingError as PostingError
@@ -60,6 +61,13 @@ class Posting:
         return planning.plan_posting(
             self.db, batch_id, destination, today=self.today, clients=clients
         )
+
+    def plan_adjustments(
+        self, batch_id: str, destination: str, clients: Sequence[int] | None = None
+    ) -> PostingPlan:
+        """For each client whose month is posted at `destination`: the adjustment that brings
+        what was posted to what the batch bills now (ready), none needed (done), or why not."""
+        return plan_adjustments(self.db, batch_id, destination, clients=clients)
 
     def queue(self, plan: PostingPlan) -> list[EntryView]:
         """Journal the plan's documents; the batch's create entries at its destination after."""

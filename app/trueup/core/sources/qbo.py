@@ -282,14 +282,17 @@ class QboClient(ApiClient):
     async def items(self) -> list[Row]:
         return await self.query("Item", "Active IN (true, false)")
 
-    async def invoices_by_doc_number(self, numbers: Iterable[str]) -> list[Row]:
-        """The invoices whose DocNumber is one of `numbers` (voided ones included)."""
+    async def invoices_by_doc_number(
+        self, numbers: Iterable[str], entity: str = "Invoice"
+    ) -> list[Row]:
+        """The invoices (or CreditMemos) whose DocNumber is one of `numbers`, voided ones
+        included."""
         unique = sorted(set(numbers))
         rows: list[Row] = []
         for start in range(0, len(unique), DOC_NUMBERS_PER_QUERY):
             chunk = unique[start : start + DOC_NUMBERS_PER_QUERY]
             where = f"DocNumber IN ({', '.join(qbo_string(n) for n in chunk)})"
-            rows.extend(await self.query("Invoice", where))
+            rows.extend(await self.query(entity, where))
         return rows
 
     # -- invoices ----------------------------------------------------------------------------
@@ -308,6 +311,22 @@ class QboClient(ApiClient):
         body = {"Id": invoice_id, "SyncToken": sync_token}
         answer = await self._api("POST", "invoice", params={"operation": "void"}, json=body)
         return self._object(answer.get("Invoice"), "/invoice")
+
+    # -- credit memos: QuickBooks deletes one, it has no void (python-quickbooks' CreditMemo
+    # offers delete only; Intuit's reference lists create, read, update, delete) -------------
+
+    async def create_credit_memo(self, body: Row, request_id: str) -> Row:
+        answer = await self._api("POST", "creditmemo", params={"requestid": request_id}, json=body)
+        return self._object(answer.get("CreditMemo"), "/creditmemo")
+
+    async def get_credit_memo(self, memo_id: str) -> Row:
+        answer = await self._api("GET", f"creditmemo/{quote(memo_id, safe='')}")
+        return self._object(answer.get("CreditMemo"), "/creditmemo")
+
+    async def delete_credit_memo(self, memo_id: str, sync_token: str) -> Row:
+        body = {"Id": memo_id, "SyncToken": sync_token}
+        answer = await self._api("POST", "creditmemo", params={"operation": "delete"}, json=body)
+        return self._object(answer.get("CreditMemo"), "/creditmemo")
 
     async def _api(
         self, method: str, resource: str, *, params: dict[str, str] | None = None, json: Any = None

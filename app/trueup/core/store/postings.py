@@ -7,6 +7,7 @@ client's month posted?" (approval, the Batch screen, the posting plan) reads it 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,11 @@ class Sent:
     remote_number: str | None = None  # and its own number, where it has one
     by: str = ""
     at: datetime | None = None  # when the entry last changed (posted, for a posted one)
+
+    @property
+    def adjustment(self) -> bool:
+        """An adjustment of the month's document(s), not the month's document itself."""
+        return bool(json.loads(self.payload).get("adjusts"))
 
     @property
     def live(self) -> bool:

@@ -1,0 +1,122 @@
+"""What `trueup post --adjust` would do: per client whose month is posted at the destination,
+the document that brings what was posted to what the month's batch bills now.
+
+An adjustment goes where the month went (one destination per client and month) and only for a
+client the operator has not held, with no error standing; the operator's word for it is the
+plan shown and confirmed. A recurring true-up is not adjusted: it sets the recurring invoice's
+quantities, so it is voided and posted again instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from trueup.core.batch.approval import open_errors
+from trueup.core.batch.build import StoredBatch
+from trueup.core.diff.seats import DiffRow
+from trueup.core.posting.adjustments import adjustment
+from trueup.core.posting.documents import adjustment_reference, missing_targets
+from trueup.core.posting.plan import (
+    UNFINISHED,
+    Planned,
+    PostingError,
+    PostingPlan,
+    check_destination,
+    document_for,
+    plan_inputs,
+)
+from trueup.core.posting.sink import Document
+from trueup.core.store.database import Database
+from trueup.core.store.postings import taken_by
+
+ZERO = Decimal(0)
+
+
+def plan_adjustments(
+    db: Database,
+    batch_id: str,
+    destination: str,
+    *,
+    clients: Sequence[int] | None = None,
+) -> PostingPlan:
+    """`ready`: the adjustments to send (or to finish); `done`: posted clients whose month
+    bills as posted; `blocked`: why a client's adjustment cannot go."""
+    check_destination(destination)
+    if destination == "halo-recurring":
+        raise PostingError(
+            "a recurring true-up is not adjusted: void it (`trueup void BATCH --to "
+            "halo-recurring --client ID`) and post the month again"
+        )
+    inputs = plan_inputs(db, batch_id, clients)
+    stored = inputs.stored
+    invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
+    wanted = sorted(invoices) if clients is None else list(dict.fromkeys(clients))
+    no_rows: dict[int, Sequence[DiffRow]] = {}
+    ready, done, blocked = [], [], []
+    for client_id in wanted:
+        invoice = invoices[client_id]
+        entries = inputs.sent.get(client_id, [])
+        live = [e for e in entries if e.live]
+        posted = [Document.from_json(e.payload) for e in live if e.state == "POSTED"]
+        difference = Decimal(invoice["total"]) - sum((d.total for d in posted), ZERO)
+        base = (client_id, invoice["client_name"], invoice["currency"], difference)
+        elsewhere = next((e for e in live if e.destination != destination), None)
+        unfinished = next((e for e in live if e.state in UNFINISHED), None)
+        if elsewhere is not None:
+            blocked.append(Planned(*base, None, taken_by(elsewhere)))
+        elif unfinished is not None and unfinished.adjustment and unfinished.batch_id == batch_id:
+            document = Document.from_json(unfinished.payload)
+            ready.append(Planned(*base[:3], document.total, document, None, unfinished.state))
+        elif unfinished is not None:
+            blocked.append(Planned(*base, None, taken_by(unfinished)))
+        elif not posted:
+            if clients is not None:
+                blocked.append(Planned(*base, None, "not posted yet: `trueup post` posts it"))
+        else:
+            rejected = next(
+                (
+                    e
+                    for e in entries
+                    if e.adjustment and e.state == "REJECTED" and e.batch_id == batch_id
+                ),
+                None,
+            )
+            number = 1 + sum(1 for e in entries if e.destination == destination and e.adjustment)
+            reference = (
+                rejected.reference
+                if rejected is not None
+                else adjustment_reference(stored.month, client_id, number, destination)
+            )
+            now = document_for(
+                invoice, batch_id, stored.month, reference, destination, inputs.index,
+                inputs.catalog, inputs.rules, no_rows,
+            )  # fmt: skip
+            found = adjustment(now, posted, reference)
+            if found is None:
+                done.append(Planned(*base, None, entry_state="POSTED"))
+            elif problem := _problem(invoice, stored, found, destination):
+                blocked.append(Planned(*base, None, problem))
+            else:
+                entry_state = "REJECTED" if rejected is not None else None
+                ready.append(Planned(*base[:3], found.total, found, None, entry_state))
+    return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
+
+
+def _problem(
+    invoice: dict[str, Any], stored: StoredBatch, document: Document, destination: str
+) -> str | None:
+    """Why the client's adjustment cannot go, or None."""
+    client_id = int(invoice["client_id"])
+    if stored.states.get(client_id) == "held":
+        return "held by the operator"
+    errors = sorted({a["code"] for a in open_errors(invoice, stored.overrides)})
+    if errors:
+        command = (
+            f"trueup approve {stored.batch_id} --client {client_id} "
+            f"--override {errors[0]} --reason TEXT"
+        )
+        return f"error(s) {', '.join(errors)} standing: `{command}` lets one through"
+    problems = missing_targets(document, destination)
+    return "; ".join(problems) if problems else None
