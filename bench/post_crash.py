@@ -178,7 +178,7 @@ def sweep_one(
         shutil.copy(template, db)
         sandbox = Sandbox(workdir, faults)
         try:
-            post = ("post", batch_id, "--to", destination, "--yes")
+            post = ("post", batch_id, "--to", destination, "--yes", "--unsettled")
             first = sandbox.run(db, *post, crash=point)
             killed = first.returncode == -signal.SIGKILL
             for _ in range(5):  # faults may leave some for another run, as an operator would

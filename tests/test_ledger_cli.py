@@ -37,11 +37,11 @@ def served(prepared, tmp_path):
 
 def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created(served):
     sandbox, db, batch_id = served
-    halo = sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes")
+    halo = sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes", "--unsettled")
     assert halo.returncode == 0, halo.stderr
     posted = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     assert posted
-    qbo = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes")
+    qbo = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes", "--unsettled")
     assert qbo.returncode == 1
     assert "already posted to halo-invoice as TU2611-" in qbo.stderr
     assert f"trueup void {batch_id} --to halo-invoice --client" in qbo.stderr
@@ -55,7 +55,10 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
     sandbox, db, batch_id = served
     status = json.loads(sandbox.run(db, "status", "--json").stdout)
     assert [b["batch_id"] for b in status["open_batches"]] == [batch_id]  # approved, unposted
-    assert sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes").returncode == 0
+    assert (
+        sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes", "--unsettled").returncode
+        == 0
+    )
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     ledger = json.loads(sandbox.run(db, "month", "--json").stdout)  # 21 Nov: November
     batches = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
@@ -83,7 +86,9 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
 
 def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
     sandbox, db, _ = served
-    posted = sandbox.run(db, "post", "2026-11", "--to", "halo-invoice", "--yes", "--json")
+    posted = sandbox.run(
+        db, "post", "2026-11", "--to", "halo-invoice", "--yes", "--unsettled", "--json"
+    )
     assert posted.returncode == 0, posted.stderr
     client = json.loads(posted.stdout)[0]["client_id"]
     void = sandbox.run(db, "void", "2026-11", "--client", str(client), "--yes", "--json")
@@ -92,7 +97,7 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
         (client, "void", "POSTED")
     ]
     voided = json.loads(sandbox.run(db, "month", "--json").stdout)
-    again = sandbox.run(db, "post", "2026-11", "--client", str(client), "--yes")
+    again = sandbox.run(db, "post", "2026-11", "--client", str(client), "--yes", "--unsettled")
     assert again.returncode == 0, again.stderr
     chain = json.loads(sandbox.run(db, "month", "--json").stdout)
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
@@ -114,7 +119,7 @@ def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
         result = sandbox.run(db, *args)
         assert result.returncode == 1, args
         assert "no batch nope; `trueup batches` lists them" in result.stderr, args
-    post = sandbox.run(db, "post", batch_id, "--client", "99999", "--yes")
+    post = sandbox.run(db, "post", batch_id, "--client", "99999", "--yes", "--unsettled")
     assert post.returncode == 1
     assert f"batch {batch_id} has no invoice for client(s) 99999" in post.stderr
     level = sandbox.run(db, "log", "--level", "BOGUS")
@@ -125,7 +130,7 @@ def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
 def test_a_second_post_is_refused_before_it_writes_to_the_journal(served):
     sandbox, db, batch_id = served
     with posting_elsewhere(db):
-        result = sandbox.run(db, "post", batch_id, "--yes")
+        result = sandbox.run(db, "post", batch_id, "--yes", "--unsettled")
     assert result.returncode == 1
     assert "another `trueup post` is running on this store" in result.stderr
     assert "Traceback" not in result.stderr and "UNIQUE" not in result.stderr
@@ -153,31 +158,41 @@ def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
     served, tmp_path, destination
 ):
     sandbox, db, batch_id = served
-    posted = sandbox.run(db, "post", batch_id, "--to", destination, "--yes", "--json")
+    posted = sandbox.run(
+        db, "post", batch_id, "--to", destination, "--yes", "--unsettled", "--json"
+    )
     assert posted.returncode == 0, posted.stderr
     client = json.loads(posted.stdout)[0]
     cid, reference = client["client_id"], client["reference"]
     first = Decimal(client["total"])
-    nothing = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    nothing = sandbox.run(
+        db, "post", "2026-11", "--to", destination, "--adjust", "--yes", "--unsettled"
+    )
     assert nothing.returncode == 0 and "0 adjustment(s) to post" in nothing.stderr
 
     _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
                 'markup_percent = "10"\n')  # fmt: skip
-    hint = sandbox.run(db, "post", "2026-11", "--to", destination, "--yes")
+    hint = sandbox.run(db, "post", "2026-11", "--to", destination, "--yes", "--unsettled")
     assert "bill differently now" in hint.stderr and "--adjust" in hint.stderr
     ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}
     difference = Decimal(ledger[cid]["difference"])
     assert ledger[cid]["state"] == "posted" and difference != 0
     kinds = ("debit", "credit") if difference > 0 else ("credit", "debit")
-    one = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    one = sandbox.run(
+        db, "post", "2026-11", "--to", destination, "--adjust", "--yes", "--unsettled"
+    )
     assert one.returncode == 0, one.stderr
     assert f"{kinds[0]} {reference}-A1" in one.stderr
 
     _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "pax8"\n')
-    two = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    two = sandbox.run(
+        db, "post", "2026-11", "--to", destination, "--adjust", "--yes", "--unsettled"
+    )
     assert two.returncode == 0, two.stderr
     assert f"{kinds[1]} {reference}-A2" in two.stderr
-    again = sandbox.run(db, "post", "2026-11", "--to", destination, "--adjust", "--yes")
+    again = sandbox.run(
+        db, "post", "2026-11", "--to", destination, "--adjust", "--yes", "--unsettled"
+    )
     assert "0 adjustment(s) to post" in again.stderr
 
     mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
@@ -205,10 +220,10 @@ def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_docume
     served, tmp_path
 ):
     sandbox, db, batch_id = served
-    posted = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes", "--json")
+    posted = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes", "--unsettled", "--json")
     cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
     _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
-    adjust = ("post", "2026-11", "--to", "qbo", "--adjust", "--yes")
+    adjust = ("post", "2026-11", "--to", "qbo", "--adjust", "--yes", "--unsettled")
     killed = sandbox.run(db, *adjust, crash="answered#1")
     assert killed.returncode == -signal.SIGKILL
     assert sandbox.run(db, *adjust).returncode == 0
@@ -224,3 +239,28 @@ def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_docume
     mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
     assert mine["state"] == "voided"
     assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]
+
+
+def test_a_month_not_settled_posts_only_on_the_operators_word(served):
+    sandbox, db, batch_id = served
+    ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}
+    waiting = sorted(cid for cid, c in ledger.items() if not c["settled"])
+    settled = sorted(cid for cid, c in ledger.items() if c["settled"] and c["state"] == "approved")
+    assert waiting and settled
+    assert ledger[waiting[0]]["unsettled"] == [
+        "cost estimated (no Pax8 invoice item for the month yet)"
+    ]
+    refused = sandbox.run(db, "post", batch_id, "--yes")
+    assert refused.returncode == 1
+    assert "are not settled: cost estimated" in refused.stderr
+    assert "add --unsettled to post them as they are" in refused.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []
+    one = sandbox.run(db, "post", batch_id, "--client", str(settled[0]), "--yes")
+    assert one.returncode == 0, one.stderr
+    word = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    assert word.returncode == 0, word.stderr
+    sent = {e["client_id"] for e in json.loads(word.stdout)}
+    approved_waiting = {cid for cid in waiting if ledger[cid]["state"] == "approved"}
+    assert approved_waiting and approved_waiting <= sent
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert len(remote) == len(sent)

@@ -215,6 +215,15 @@ async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, de
         await press(pilot, *["backspace"] * 7, *MONTH)
         assert not summary.query_one("#post-go").disabled
         await press(pilot, "enter")
+        # A month not settled needs a second word: n waits and sends nothing.
+        waiting = plan.unsettled()
+        assert waiting and isinstance(app.screen, ConfirmScreen)
+        assert app.screen.query_one("#confirm-changes").row_count == len(waiting)
+        assert "not settled" in str(app.screen.query_one("#confirm-question").content)
+        await press(pilot, "n")
+        assert app.screen is summary
+        assert workbench.posting.entries(batch.batch_id, "halo-invoice", "create") == []
+        await press(pilot, "enter", "y")
         assert isinstance(app.screen, PostProgressScreen)
     entries = workbench.posting.entries(batch.batch_id, "halo-invoice", "create")
     assert len(entries) == len(clean) == len(destination.documents)
@@ -251,7 +260,7 @@ async def test_progress_runs_to_the_results_with_the_destinations_ids(workbench,
     app = make_app(workbench)
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter")
+        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
         results = app.screen
         assert isinstance(results, PostProgressScreen) and results.sub_title == "Results"
         entries = list(results.entries.values())
@@ -276,7 +285,7 @@ async def test_a_rejected_invoice_shows_the_error_and_r_posts_it_again(store):
     app = make_app(posting_workbench(store, destination))
     async with app.run_test(size=(80, 24)) as pilot:
         await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter")
+        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
         results = app.screen
         failed = results.table.current
         assert failed.client_id == refused.client_id and failed.state == "REJECTED"
@@ -294,7 +303,7 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
     batch, clean = approve_clean(workbench)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter")
+        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
         results = app.screen
         await press(pilot, "v")
         assert isinstance(app.screen, TypeToConfirmScreen)
@@ -313,7 +322,7 @@ async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, 
     batch, clean = approve_clean(workbench)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter")
+        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
         await press(pilot, "escape")
         assert app.screen is screen
         await wait_until_idle(pilot)

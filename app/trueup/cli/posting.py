@@ -164,6 +164,14 @@ def post_command(
             "was posted, as one more invoice (a credit note when it is less). Nothing else.",
         ),
     ] = False,
+    unsettled: Annotated[
+        bool,
+        typer.Option(
+            "--unsettled",
+            help="Post invoices of a month that is not settled yet (a cost or usage still "
+            "estimated: the Pax8 invoice for the month is not in). Without it they are refused.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Post a batch's approved invoices, exactly once; run it again to finish an interrupted one.
@@ -176,6 +184,9 @@ def post_command(
     change, the Pax8 invoice, a rules fix), `--adjust` posts the difference per client under
     the next reference (TU2611-420-A1): an invoice at Halo (negative lines for a credit), an
     invoice or a credit memo at QuickBooks.
+
+    A month is settled when every cost and usage is backed by the Pax8 invoice; invoices of a
+    month that is not settled post only with `--unsettled` (`trueup month` says which).
     """
     current = state(ctx)
     destination = check_destination(to)
@@ -197,6 +208,8 @@ def post_command(
                 if plan.blocked and not plan.done:
                     raise PostingError(_nothing_to_post(plan))
                 return
+            if plan.unsettled() and not unsettled:
+                raise PostingError(_not_settled(plan))
             if not yes:
                 what = "adjustment(s)" if adjust else "invoice(s)"
                 _confirm(plan.month, f"post {len(plan.ready)} {what} to {destination}")
@@ -354,6 +367,19 @@ def _hint_adjustments(plan: PostingPlan) -> None:
             f"{plan.batch_id} --to {plan.destination} --adjust` shows and posts the differences",
             soft_wrap=True,
         )
+
+
+def _not_settled(plan: PostingPlan) -> str:
+    found = plan.unsettled()
+    names = ", ".join(p.client_name for p in found[:3]) + (
+        f" and {len(found) - 3} more" if len(found) > 3 else ""
+    )
+    reasons = sorted({why for p in found for why in p.unsettled})
+    return (
+        f"{len(found)} of the invoices to post ({names}) are not settled: {'; '.join(reasons)}. "
+        "Wait for the Pax8 invoice and sync, or add --unsettled to post them as they are "
+        "(a later difference goes out as an adjustment); nothing was sent"
+    )
 
 
 def _nothing_to_post(plan: PostingPlan) -> str:

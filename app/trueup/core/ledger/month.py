@@ -10,13 +10,13 @@ from typing import Any
 
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.build import current_batch, load_batch
+from trueup.core.batch.settled import unsettled
 from trueup.core.posting.sink import Document
 from trueup.core.store.database import Database
 from trueup.core.store.postings import Sent, month_entries
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
 
-ESTIMATES = ("COST_ESTIMATED", "USAGE_ESTIMATED")
 ZERO = Decimal(0)
 
 
@@ -45,8 +45,13 @@ class ClientMonth:
     currency: str
     total: Decimal  # what the month's batch bills now (0 when the client left it)
     posted_total: Decimal  # of the documents posted and not voided
-    settled: bool  # no cost or usage of the month is still an estimate
+    unsettled: tuple[str, ...]  # why the month's figures are not final yet (none: settled)
     postings: tuple[Posting, ...]
+
+    @property
+    def settled(self) -> bool:
+        """Every cost and usage backed by the Pax8 invoice (batch/settled.py)."""
+        return not self.unsettled
 
     @property
     def difference(self) -> Decimal:
@@ -85,7 +90,7 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
                 invoice["currency"] if invoice else (first.currency if first else ""),
                 Decimal(invoice["total"]) if invoice else ZERO,
                 sum((p.amount for p in postings if p.state == "posted"), ZERO),
-                invoice is not None and not _estimated(invoice),
+                tuple(unsettled(invoice)) if invoice else ("not in the month's batch",),
                 postings,
             )
         )
@@ -129,6 +134,7 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
         "posted_total": money_json(client.posted_total),
         "difference": money_json(client.difference),
         "settled": client.settled,
+        "unsettled": list(client.unsettled),
         "postings": [
             {
                 "destination": p.destination,
@@ -181,10 +187,3 @@ def _posting(sent: Sent) -> Posting:
 
 def _document(sent: Sent) -> Document:
     return Document.from_json(sent.payload)
-
-
-def _estimated(invoice: dict[str, Any]) -> bool:
-    """A cost or usage of the month still estimated: the Pax8 invoice is not in yet."""
-    found = [a["code"] for a in invoice.get("anomalies", ())]
-    found += [a["code"] for line in invoice.get("lines", ()) for a in line.get("anomalies", ())]
-    return any(code in ESTIMATES for code in found)

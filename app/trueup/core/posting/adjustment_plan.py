@@ -15,6 +15,7 @@ from typing import Any
 
 from trueup.core.batch.approval import open_errors
 from trueup.core.batch.build import StoredBatch
+from trueup.core.batch.settled import unsettled
 from trueup.core.diff.seats import DiffRow
 from trueup.core.posting.adjustments import adjustment
 from trueup.core.posting.documents import adjustment_reference, missing_targets
@@ -100,7 +101,8 @@ def plan_adjustments(
                 blocked.append(Planned(*base, None, problem))
             else:
                 entry_state = "REJECTED" if rejected is not None else None
-                ready.append(Planned(*base[:3], found.total, found, None, entry_state))
+                why = tuple(unsettled(invoice))
+                ready.append(Planned(*base[:3], found.total, found, None, entry_state, why))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.build import StoredBatch, load_batch
 from trueup.core.batch.facts import BatchError
+from trueup.core.batch.settled import unsettled
 from trueup.core.billing.rules import Rules
 from trueup.core.diff.seats import DiffRow, seat_diff
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
@@ -62,6 +63,7 @@ class Planned:
     document: Document | None  # None when it cannot post
     problem: str | None = None  # why it cannot post
     entry_state: str | None = None  # its journal entry's state, if it has one
+    unsettled: tuple[str, ...] = ()  # a new document of a month not settled: why (batch/settled)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ class PostingPlan:
     ready: list[Planned]  # to post (new, or an unfinished or rejected entry to finish)
     done: list[Planned]  # already posted from this batch
     blocked: list[Planned]  # with the reason each cannot post
+
+    def unsettled(self) -> list[Planned]:
+        """The new documents of a month whose figures are not final yet: posting them needs the
+        operator's explicit word."""
+        return [p for p in self.ready if p.unsettled]
 
     def totals(self) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}
@@ -199,7 +206,8 @@ def plan_posting(
         if problems:
             blocked.append(Planned(*base, None, "; ".join(problems)))
             continue
-        ready.append(Planned(*base, document, entry_state=own.state if own else None))
+        entry_state = own.state if own else None
+        ready.append(Planned(*base, document, None, entry_state, tuple(unsettled(invoice))))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
 
 

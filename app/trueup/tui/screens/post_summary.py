@@ -1,6 +1,7 @@
 """The last look before posting: how many invoices, the total per currency, the destination,
 and what cannot post and why. Posting writes money documents elsewhere, so it only goes ahead
-once the operator has typed the batch's month back, as `trueup post` asks on a terminal."""
+once the operator has typed the batch's month back, as `trueup post` asks on a terminal, and a
+month not settled (costs still estimated) only on a second word."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from trueup.tui.formatting import money, month_name, plain
+from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.widgets.row_table import Column, RowTable
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ DESTINATIONS = {
     "qbo": "a QuickBooks Online invoice per client",
 }
 BLOCKED = [Column("Client", 16, flex=True), Column("Why it cannot post", 24, flex=True)]
+UNSETTLED = [Column("Client", 16, flex=True), Column("Not final yet", 24, flex=True)]
 
 
 def _blocked_cells(planned: Planned) -> tuple[Text, Text]:
@@ -190,7 +193,25 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         if refusal is not None:
             self.notify(refusal, severity="warning", timeout=5)
             return
-        self.dismiss(self.plan)
+        plan = self.plan
+        waiting = plan.unsettled() if plan else []
+        if not waiting:
+            self.dismiss(plan)
+            return
+        # A month not settled posts on a second, explicit word, as --unsettled on the CLI.
+        question = (
+            f"{len(waiting)} of the {len(plan.ready) if plan else 0} invoices to post are not "
+            "settled: a cost or usage is still estimated until the Pax8 invoice for the month "
+            "is in. y posts them as they are (a later difference goes out as an adjustment); "
+            "n waits."
+        )
+        rows = [[plain(p.client_name), plain("; ".join(p.unsettled), "yellow")] for p in waiting]
+
+        def answered(post: bool | None) -> None:
+            if post:
+                self.dismiss(plan)
+
+        self.app.push_screen(ConfirmScreen("Not settled", question, UNSETTLED, rows), answered)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

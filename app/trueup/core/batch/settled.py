@@ -1,0 +1,25 @@
+"""Whether a client's month is settled: every cost and usage figure of its invoice is backed by
+a Pax8 invoice (approved, and not credited without a re-issue), none still an estimate.
+
+The engine flags an estimate where the Pax8 invoice is not in (COST_ESTIMATED: no live invoice
+item for the subscription's month, a credited one counting for none; USAGE_ESTIMATED: usage from
+the running summary, not the closed month's invoice). Posting an unsettled month is allowed, on
+the operator's explicit word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+ESTIMATES = {
+    "COST_ESTIMATED": "cost estimated (no Pax8 invoice item for the month yet)",
+    "USAGE_ESTIMATED": "usage estimated (the month's usage is not invoiced by Pax8 yet)",
+}
+
+
+def unsettled(invoice: Mapping[str, Any]) -> list[str]:
+    """Why the invoice's month is not settled, one phrase per kind of estimate ([] if it is)."""
+    codes = {a["code"] for a in invoice.get("anomalies", ())}
+    codes |= {a["code"] for line in invoice.get("lines", ()) for a in line.get("anomalies", ())}
+    return [why for code, why in ESTIMATES.items() if code in codes]
