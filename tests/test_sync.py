@@ -28,9 +28,12 @@ def store(tmp_path):
     database.dispose()
 
 
-def clients(data, *, faults=None, secret="sandbox", **options):
+def clients(data, *, faults=None, secret="sandbox", wrap_halo=None, **options):
+    """Pax8 and Halo clients on in-process simulators; `wrap_halo` wraps Halo's transport."""
     sims = build_simulators(parse_scenario(data), faults=faults)
     transports = in_process_transports(sims)
+    if wrap_halo is not None:
+        transports["halo"] = wrap_halo(transports["halo"])
     return (
         Pax8Client(
             "http://pax8.test/v1",

@@ -81,7 +81,7 @@ def test_settings_screen(snap_compare, store, shot, size):
     assert snap_compare(make_app(workbench), terminal_size=size, run_before=reach)
 
 
-POST = {"post-summary": ("6", "p"), "post-results": ("6", "p", *"2026-11", "enter")}
+POST = {"post-summary": ("6", "p"), "post-results": ("6", "p", *"2026-11", "enter", "y")}
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

@@ -230,11 +230,21 @@ def sync(
     force: Annotated[
         bool, typer.Option("--force", help="Sync even within `[sync] min_interval_minutes`.")
     ] = False,
+    accept_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--accept-shrink",
+            help="Apply a source's answer even when it holds far fewer records than the store "
+            "(more than `[sync] max_shrink_percent` fewer): only when the drop is real.",
+        ),
+    ] = False,
 ) -> None:
     """Pull Pax8 and HaloPSA into the local file, both at once.
 
     Each source is applied in one transaction: a sync that fails or is interrupted leaves the
-    previous data as it was, and the log says why. Only one sync runs per file at a time.
+    previous data as it was, and the log says why. Only one sync runs per file at a time. A
+    source whose answer collapses (say Halo listing no clients where the store has 59) fails
+    and keeps the last good data, unless --accept-shrink.
 
     Exit codes:
 
@@ -256,6 +266,7 @@ def sync(
         as_json=as_json,
         quiet=quiet,
         force=force,
+        accept_shrink=accept_shrink,
     )
     if outcome:
         raise typer.Exit(int(outcome))

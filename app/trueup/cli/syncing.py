@@ -16,7 +16,7 @@ from trueup.cli import render
 from trueup.core.service.stores import Database
 from trueup.core.service.syncing import SourceResult, SyncBusyError, SyncClients, Syncing
 from trueup.core.settings.clients import configured_clients, loopback_clients, sandbox_clients
-from trueup.core.settings.config import ConfigError, load_settings, today
+from trueup.core.settings.config import DEFAULT_MAX_SHRINK, ConfigError, load_settings, today
 from trueup.core.settings.paths import demo_db_path
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.scenario import Scenario, load_scenario
@@ -44,6 +44,7 @@ def run_sync(
     as_json: bool,
     quiet: bool = False,
     force: bool = False,
+    accept_shrink: bool = False,
 ) -> SyncExit:
     """Sync from the configured services, or from in-process simulators with a scenario.
 
@@ -77,6 +78,8 @@ def run_sync(
                 day,
                 show_progress=not (as_json or quiet),
                 log_retention_days=settings.log.retention_days,
+                max_shrink_percent=settings.sync.max_shrink_percent,
+                accept_shrink=accept_shrink,
             )
         except SyncBusyError as busy:
             render.stderr.print(Text(str(busy)), soft_wrap=True)
@@ -170,13 +173,21 @@ def _sync_with_progress(
     *,
     show_progress: bool,
     log_retention_days: int | None = None,
+    max_shrink_percent: int = DEFAULT_MAX_SHRINK,
+    accept_shrink: bool = False,
 ) -> list[SourceResult]:
-    syncing = Syncing(db, today=day, clients=clients, log_retention_days=log_retention_days)
+    syncing = Syncing(
+        db,
+        today=day,
+        clients=clients,
+        log_retention_days=log_retention_days,
+        max_shrink_percent=max_shrink_percent,
+    )
 
     async def go() -> list[SourceResult]:
         if not show_progress:
-            return await syncing.run()
+            return await syncing.run(accept_shrink=accept_shrink)
         with render.sync_progress() as report:
-            return await syncing.run(report)
+            return await syncing.run(report, accept_shrink=accept_shrink)
 
     return asyncio.run(go())

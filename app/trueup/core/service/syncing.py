@@ -10,6 +10,7 @@ from typing import Any
 
 from trueup.core.errors import SyncUnavailableError
 from trueup.core.service.changes import Changes
+from trueup.core.settings.config import DEFAULT_MAX_SHRINK
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.pax8 import Pax8Client
 from trueup.core.store.database import Database
@@ -52,12 +53,14 @@ class Syncing:
         today: date,
         clients: SyncClients | None = None,
         log_retention_days: int | None = None,
+        max_shrink_percent: int = DEFAULT_MAX_SHRINK,
         clock: Callable[[], datetime] | None = None,
         changes: Changes | None = None,
     ) -> None:
         self.db = db
         self.today = today
         self._clients = clients
+        self._max_shrink = max_shrink_percent
         self._retention = (
             DEFAULT_LOG_RETENTION_DAYS if log_retention_days is None else log_retention_days
         )
@@ -92,9 +95,13 @@ class Syncing:
         """The last good sync's time when it is younger than the minimum interval, else None."""
         return sync_too_soon(self.db, min_interval_minutes, self._clock())
 
-    async def run(self, report: Report | None = None) -> list[SourceResult]:
+    async def run(
+        self, report: Report | None = None, *, accept_shrink: bool = False
+    ) -> list[SourceResult]:
         """Sync both sources at once with fresh clients, each applied atomically; cancelling
-        leaves the store as it was. SyncBusyError when another sync of this file runs."""
+        leaves the store as it was. SyncBusyError when another sync of this file runs. A source
+        that answers with far fewer records than the store holds fails, its data kept, unless
+        `accept_shrink`."""
         if self._clients is None:
             raise SyncUnavailableError("this workbench has no connections to sync from")
         pax8, halo = self._clients()
@@ -107,6 +114,7 @@ class Syncing:
                     today=self.today,
                     report=report,
                     log_retention_days=self._retention,
+                    max_shrink_percent=None if accept_shrink else self._max_shrink,
                 )
         finally:
             self._changes.forget()

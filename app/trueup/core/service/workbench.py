@@ -20,7 +20,7 @@ from trueup.core.service.posting import Posting, SinkFactory
 from trueup.core.service.rules import RuleBook
 from trueup.core.service.seats import SeatDiffs
 from trueup.core.service.syncing import SyncClients, Syncing
-from trueup.core.settings.config import BillingSettings
+from trueup.core.settings.config import BillingSettings, SyncSettings
 from trueup.core.settings.connections import CheckResult, Connections, ConnectionState
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
@@ -64,6 +64,7 @@ class Workbench:
             today=today,
             clients=sync_clients,
             log_retention_days=settings.log.retention_days if settings else None,
+            max_shrink_percent=(settings.sync if settings else SyncSettings()).max_shrink_percent,
             clock=clock,
             changes=changes,
         )

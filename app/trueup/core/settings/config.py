@@ -20,6 +20,7 @@ from trueup.core.errors import TrueupError
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
 MIN_LOG_RETENTION_DAYS = 30
+DEFAULT_MAX_SHRINK = 50
 
 
 class ConfigError(TrueupError):
@@ -57,6 +58,9 @@ class BillingSettings:
 class SyncSettings:
     # A sync this soon after the last good one is skipped (exit 4) unless forced; 0 = never.
     min_interval_minutes: int = 0
+    # A source whose count of a kind of record falls by more than this share of what the store
+    # holds is refused, the last good data kept (`trueup sync --accept-shrink` applies it).
+    max_shrink_percent: int = DEFAULT_MAX_SHRINK
 
 
 @dataclass
@@ -128,6 +132,7 @@ _BOUNDS: tuple[tuple[str, str, int, int | None], ...] = (
     ("mapping", "threshold", 0, 100),
     ("billing", "close_day", 0, 31),
     ("sync", "min_interval_minutes", 0, None),
+    ("sync", "max_shrink_percent", 0, 100),
     ("log", "retention_days", MIN_LOG_RETENTION_DAYS, None),
     ("backup", "keep", 1, None),
 )

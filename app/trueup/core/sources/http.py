@@ -295,12 +295,12 @@ class ApiClient(ABC):
         return token, _seconds(body.get("expires_in"))
 
     def _rows(self, value: Any, path: str) -> list[Row]:
-        """Check that a list from a response holds objects."""
-        if value is None:
-            return []
+        """Check that a list from a response holds objects. `null` is malformed, not empty: read
+        as empty it would delete every stored row (a caller whose key may be absent passes its
+        default, `[]`)."""
         if isinstance(value, list) and all(isinstance(row, dict) for row in value):
             return value
-        raise self._unexpected(path, "a list of objects")
+        raise self._unexpected(path, "a list of objects" + (", not null" if value is None else ""))
 
     def _object(self, value: Any, path: str) -> Row:
         if isinstance(value, dict):

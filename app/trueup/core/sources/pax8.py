@@ -109,7 +109,7 @@ class Pax8Client(ApiClient):
         """One page (0-based). A list with no page block is treated as the only page."""
         query = {**(params or {}), "page": page, "size": self._page_size}
         body = self._object(await self.request("GET", path, params=query), path)
-        rows = self._rows(body.get("content"), path)  # an empty invoice list has no content
+        rows = self._rows(body.get("content", []), path)  # an empty invoice list has no content
         block = body.get("page")
         if not isinstance(block, dict):
             return rows, PageInfo(page, len(rows), len(rows), page + 1)
@@ -155,7 +155,7 @@ class Pax8Client(ApiClient):
     async def subscription_history(self, subscription_id: str) -> list[Row]:
         """Every version of a subscription, newest first (`{content}`, no paging)."""
         path = f"/subscriptions/{_segment(subscription_id)}/history"
-        return self._rows((await self._get_object(path)).get("content"), path)
+        return self._rows((await self._get_object(path)).get("content", []), path)
 
     def orders(self, company_id: str | None = None) -> AsyncIterator[list[Row]]:
         return self.iter_pages("/orders", {"companyId": company_id})

@@ -267,7 +267,7 @@ class QboClient(ApiClient):
             text = f"{select} STARTPOSITION {len(rows) + 1} MAXRESULTS {self._page_size}"
             body = await self._api("GET", "query", params={"query": text})
             response = self._object(body.get("QueryResponse", {}), "/query")
-            page = self._rows(response.get(entity), "/query")
+            page = self._rows(response.get(entity, []), "/query")
             if page and page[0].get("Id") in first_ids:  # STARTPOSITION was ignored
                 raise self._unexpected("/query", f"a next page of {entity}")
             first_ids.update(row.get("Id") for row in page[:1])

@@ -17,14 +17,16 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from trueup.core.errors import TrueupError
-from trueup.core.settings.config import MIN_LOG_RETENTION_DAYS
+from trueup.core.settings.config import DEFAULT_MAX_SHRINK, MIN_LOG_RETENTION_DAYS
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiClient, ApiError
 from trueup.core.sources.pax8 import Pax8Client
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database, StoreError
+from trueup.core.store.json_text import dump_json
 from trueup.core.store.logbook import log_event
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
+from trueup.core.sync.shrink import ShrinkRefused, check_shrink
 from trueup.core.sync.staging import (
     EntityCounts,
     Stager,
@@ -74,11 +76,14 @@ async def sync_sources(
     today: date,
     report: Report | None = None,
     log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS,
+    max_shrink_percent: int | None = DEFAULT_MAX_SHRINK,
 ) -> list[SourceResult]:
     """Sync every given source concurrently; each one commits all of its data or none of it.
 
     Only one sync runs per store at a time: a second one raises SyncBusyError and does nothing.
-    At the end, log entries older than `log_retention_days` are deleted.
+    A source whose answer holds far fewer records than the store fails (sync/shrink.py) unless
+    `max_shrink_percent` is None (the operator accepted the shrink). At the end, log entries
+    older than `log_retention_days` are deleted.
     """
     with ExitStack() as held:
         try:
@@ -88,9 +93,11 @@ async def sync_sources(
         claim_sync(db)
         jobs: list[Awaitable[SourceResult]] = []
         if pax8 is not None:
-            jobs.append(_run_source(db, "pax8", pax8, _Pax8Fetch(pax8, db, today, report).run))
+            fetch = _Pax8Fetch(pax8, db, today, report).run
+            jobs.append(_run_source(db, "pax8", pax8, fetch, max_shrink_percent))
         if halo is not None:
-            jobs.append(_run_source(db, "halo", halo, _HaloFetch(halo, report).run))
+            fetch = _HaloFetch(halo, report).run
+            jobs.append(_run_source(db, "halo", halo, fetch, max_shrink_percent))
         results = list(await asyncio.gather(*jobs))
         prune_log(db, log_retention_days)
         return results
@@ -151,7 +158,11 @@ def _alive(pid: int) -> bool:
 
 
 async def _run_source(
-    db: Database, source: str, client: ApiClient, fetch: Callable[[Stager], Awaitable[None]]
+    db: Database,
+    source: str,
+    client: ApiClient,
+    fetch: Callable[[Stager], Awaitable[None]],
+    max_shrink_percent: int | None,
 ) -> SourceResult:
     started = time.monotonic()
     run_id = start_run(db, source, pid=os.getpid(), host=socket.gethostname())
@@ -159,8 +170,10 @@ async def _run_source(
     result = SourceResult(source, "ok", run_id, 0.0)
     try:
         await fetch(stager)
+        if max_shrink_percent is not None:
+            check_shrink(db, source, stager.fetched, max_shrink_percent)
         result.counts = apply_run(db, run_id, source, stager, stats=_stats(client))
-    except ApiError as exc:
+    except (ApiError, ShrinkRefused) as exc:
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # a bug or data we did not foresee: record it, never half-apply
         logger.exception("%s sync failed", source)
@@ -448,12 +461,17 @@ class _HaloFetch:
                 [{k: v for k, v in ri.items() if k != "lines"} for ri in page],
             )
             for ri in page:
+                lines = ri.get("lines", [])
+                if not isinstance(lines, list):  # null is not "no lines": it would delete them
+                    raise ApiError(
+                        "HaloPSA",
+                        "bad_response",
+                        None,
+                        f"HaloPSA answered recurring invoice {ri.get('id')!r} with lines "
+                        f"{dump_json(lines)[:40]}, not a list: nothing was applied",
+                    )
                 # Lines name their header in "ihid"; the extra covers a line that does not.
-                stager.add(
-                    "halo_recurring_invoice_line",
-                    ri.get("lines") or [],
-                    extra={"ihid": ri.get("id")},
-                )
+                stager.add("halo_recurring_invoice_line", lines, extra={"ihid": ri.get("id")})
             done += len(page)
             self._tell("recurring invoices", done, None)
         self._tell("recurring invoices", done, done)

@@ -1,0 +1,143 @@
+"""A source that collapses never replaces the last good data: a far shorter answer fails the
+source unless the operator accepts the shrink, and `null` where a list belongs is malformed."""
+
+import copy
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from test_sync import TODAY, clients
+from trueup.core.sources.halo import HaloClient
+from trueup.core.sources.http import ApiError
+from trueup.core.store import tables as m
+from trueup.core.store.database import open_database
+from trueup.core.sync.run import sync_sources
+
+DEMO = Path(__file__).resolve().parent.parent / "app/trueup/sandbox/scenarios/demo.json"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return json.loads(DEMO.read_text())
+
+
+@pytest.fixture
+def store(tmp_path):
+    database = open_database(tmp_path / "trueup.sqlite")
+    yield database
+    database.dispose()
+
+
+async def sync(store, data, wrap_halo=None, **options):
+    pax8, halo = clients(data, wrap_halo=wrap_halo)
+    async with pax8, halo:
+        results = await sync_sources(store, pax8=pax8, halo=halo, today=TODAY, **options)
+    return {r.source: r for r in results}
+
+
+def count(store, model):
+    with store.read() as conn:
+        return conn.execute(select(func.count()).select_from(m.table_of(model))).scalar_one()
+
+
+async def test_an_empty_client_list_fails_halo_and_keeps_every_client(store, demo):
+    assert all(r.status == "ok" for r in (await sync(store, demo)).values())
+    before = count(store, m.HaloClient), count(store, m.Pax8Subscription)
+    empty = copy.deepcopy(demo)
+    empty["halo"]["clients"] = []
+    results = await sync(store, empty)
+    assert results["pax8"].status == "ok"
+    assert results["halo"].status == "failed"
+    assert results["halo"].error.startswith("clients: 0 fetched against 59 stored")
+    assert "`trueup sync --accept-shrink` applies it" in results["halo"].error
+    assert (count(store, m.HaloClient), count(store, m.Pax8Subscription)) == before
+
+
+async def test_a_pax8_that_lost_most_subscriptions_is_refused_a_small_drop_is_not(store, demo):
+    await sync(store, demo)
+    stored = count(store, m.Pax8Subscription)
+    shrunk = copy.deepcopy(demo)
+    shrunk["pax8"]["subscriptions"] = demo["pax8"]["subscriptions"][: stored // 3]
+    shrunk["pax8"]["subscription_history"] = {}
+    results = await sync(store, shrunk)
+    assert results["pax8"].status == "failed" and "subscriptions: " in results["pax8"].error
+    assert count(store, m.Pax8Subscription) == stored
+    trimmed = copy.deepcopy(demo)
+    trimmed["pax8"]["subscriptions"] = demo["pax8"]["subscriptions"][: stored - 10]
+    trimmed["pax8"]["subscription_history"] = {}
+    assert (await sync(store, trimmed))["pax8"].status == "ok"  # 10 cancelled: a real month
+
+
+async def test_the_operator_accepts_a_real_shrink(store, demo):
+    await sync(store, demo)
+    empty = copy.deepcopy(demo)
+    empty["halo"]["clients"] = []
+    results = await sync(store, empty, max_shrink_percent=None)
+    assert results["halo"].status == "ok" and count(store, m.HaloClient) == 0
+
+
+class NullLines(httpx.AsyncBaseTransport):
+    """Halo as the simulator serves it, but the first recurring invoice's lines are `null`."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def handle_async_request(self, request):
+        response = await self.inner.handle_async_request(request)
+        if not request.url.path.endswith("/RecurringInvoice"):
+            return response
+        body = json.loads(await response.aread())
+        body["invoices"][0]["lines"] = None
+        return httpx.Response(response.status_code, json=body)
+
+
+async def test_null_lines_on_a_recurring_invoice_are_malformed_not_empty(store, demo):
+    await sync(store, demo)
+    lines = count(store, m.HaloRecurringInvoiceLine)
+    results = await sync(store, demo, wrap_halo=NullLines, max_shrink_percent=None)
+    assert results["halo"].status == "failed"
+    assert "with lines null, not a list: nothing was applied" in results["halo"].error
+    assert count(store, m.HaloRecurringInvoiceLine) == lines
+
+
+@pytest.mark.parametrize("body", [{"clients": None, "record_count": 0}, {"clients": "none"}])
+async def test_null_where_a_list_belongs_is_a_bad_answer(body):
+    transport = httpx.MockTransport(
+        lambda request: (
+            httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+            if request.url.path.endswith("/token")
+            else httpx.Response(200, json=body)
+        )
+    )
+    halo = HaloClient("http://halo.test", "http://halo.test/auth", "id", "s", transport=transport)
+    async with halo:
+        with pytest.raises(ApiError, match="something other than a list of objects"):
+            [page async for page in halo.clients()]
+
+
+def test_sync_says_what_collapsed_and_accept_shrink_applies_it(tmp_path, monkeypatch, demo):
+    from typer.testing import CliRunner
+
+    from trueup.cli import app
+
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("TRUEUP_TODAY", raising=False)
+    empty = copy.deepcopy(demo)
+    empty["halo"]["clients"] = []
+    (tmp_path / "demo.json").write_text(json.dumps(demo))
+    (tmp_path / "empty.json").write_text(json.dumps(empty))
+    runner = CliRunner()
+    assert runner.invoke(app, ["sync", "--sandbox", str(tmp_path / "demo.json")]).exit_code == 0
+    refused = runner.invoke(app, ["sync", "--sandbox", str(tmp_path / "empty.json"), "--quiet"])
+    assert refused.exit_code == 1
+    assert "clients: 0 fetched against 59 stored" in refused.stderr
+    assert "Traceback" not in refused.output
+    accepted = runner.invoke(
+        app, ["sync", "--sandbox", str(tmp_path / "empty.json"), "--accept-shrink", "--json"]
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert json.loads(accepted.stdout)["ok"] is True
