@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from halo_fixtures import SWAGGER_PATH, halo_scenario, request_body_pointer, swagger_check
-from trueup.core.posting.halo_invoice import HaloInvoiceSink, wire_amounts
+from trueup.core.posting.halo_invoice import PRICE_STEP, HaloInvoiceSink
 from trueup.core.posting.halo_recurring import HaloRecurringSink
+from trueup.core.posting.line_amounts import consistent_amounts
 from trueup.core.posting.sink import (
     Document,
     DocumentLine,
@@ -183,8 +184,8 @@ async def post_until_settled(sink: Sink, documents: Sequence[Document]) -> tuple
 def test_quantity_and_price_are_sent_so_that_halo_computes_the_batch_amount(
     quantity: str, unit_price: str, amount: str, sent: tuple[str, str, str]
 ) -> None:
-    sent_quantity, sent_price, description = wire_amounts(
-        line("Item", quantity, unit_price, amount)
+    sent_quantity, sent_price, description = consistent_amounts(
+        line("Item", quantity, unit_price, amount), PRICE_STEP
     )
     assert (sent_quantity, sent_price, description) == (D(sent[0]), D(sent[1]), sent[2])
 

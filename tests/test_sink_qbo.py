@@ -78,6 +78,7 @@ def test_request_id_follows_the_reference_and_the_body() -> None:
     [({"PrivateNote": "Voided", "TotalAmt": 0}, True),
      ({"PrivateNote": " voided ", "TotalAmt": 0.0}, True),
      ({"PrivateNote": "Voided", "TotalAmt": 12.5}, False),
+     ({"PrivateNote": "Voided - trueup batch 42, 2026-10", "TotalAmt": 0}, True),
      ({"PrivateNote": "trueup batch 42", "TotalAmt": 0}, False),
      ({"TotalAmt": 0}, False)],
 )  # fmt: skip
@@ -157,6 +158,10 @@ async def test_void_is_idempotent_and_hides_the_invoice_from_lookup() -> None:
         assert await sink.lookup([document()]) == {}
     assert invoice["SyncToken"] == "1"  # voided once
     assert is_voided(invoice) and invoice["DocNumber"] == "HB42-0007"
+    # As QuickBooks voids: "Voided" before the note it had, amounts and quantities zeroed.
+    assert invoice["PrivateNote"] == "Voided - trueup batch 42, 2026-10, Acme Dental"
+    items = [line for line in invoice["Line"] if line["DetailType"] == "SalesItemLineDetail"]
+    assert [(line["Amount"], line["SalesItemLineDetail"]["Qty"]) for line in items] == [(0, 0)] * 2
 
 
 async def test_void_reads_again_after_a_stale_sync_token() -> None:
@@ -248,3 +253,32 @@ async def test_a_credit_is_a_credit_memo_found_again_and_deleted_to_undo() -> No
         await sink.void(credit, posted)  # deleted already: nothing to do
         assert await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo") == []
         assert await sink.lookup([credit]) == {}
+
+
+async def test_a_line_whose_amount_is_not_qty_times_price_goes_as_one_times_the_amount() -> None:
+    prorated = DocumentLine("subscription", "M365 BP", Decimal("1.4"), Decimal("26.40"),
+                            Decimal("36.97"), qbo_item_id="21")  # fmt: skip
+    doc = document(lines=(prorated,), subtotal=Decimal("36.97"), total=Decimal("36.97"))
+    (line,) = invoice_body(doc)["Line"]
+    assert line["Amount"] == Decimal("36.97")
+    assert line["SalesItemLineDetail"]["Qty"] == 1
+    assert line["SalesItemLineDetail"]["UnitPrice"] == Decimal("36.97")
+    assert line["Description"] == "M365 BP (1.4 x 26.4)"
+    async with qbo_client(qbo_app()) as client:
+        (posted,) = await QboSink(client).create([doc])
+        sent = invoice_body(doc)
+        sent["Line"] = [
+            {
+                **line,
+                "Description": "as it was",
+                "SalesItemLineDetail": {
+                    **line["SalesItemLineDetail"],
+                    "Qty": Decimal("1.4"),
+                    "UnitPrice": Decimal("26.40"),
+                },
+            }
+        ]
+        sent["DocNumber"] = "HB42-0008"
+        with pytest.raises(ApiError, match="Amount is not equal to UnitPrice \\* Qty"):
+            await client.create_invoice(sent, "HB42-0008-x")  # as QuickBooks refuses it
+    assert posted.remote_number == "HB42-0007"

@@ -41,6 +41,9 @@ class TokenStore:
         expiry = self._expiry.get(authorization[7:].strip())
         return expiry is not None and self._clock() < expiry
 
+    def revoke(self, token: str) -> None:
+        self._expiry.pop(token, None)
+
 
 class RollingWindow:
     """Counts requests in a rolling window, as Pax8 (1000/min) and Halo (300/5 min) do."""

@@ -1,5 +1,6 @@
-"""The QuickBooks Online simulator: token grants, query, invoice create, read and void, credit
-memo create, read and delete.
+"""The QuickBooks Online simulator: the OpenID discovery document, token grants and revoke,
+query (GET, or POST with the query as text), invoice create, read and void, credit memo create,
+read and delete.
 
 Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
 ``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
@@ -7,8 +8,11 @@ Shapes follow accounting-and-reliability.md §1. The accepted realm is the scena
 Intuit's one-time codes, so a sandbox can be connected again). Every grant issues a new refresh
 token and earlier ones stay valid for the run. The rate limit counts /v3 requests only: the token
 endpoint is another host in production. No sales tax is computed (a QBO sandbox has no Automated
-Sales Tax either). A voided invoice keeps its DocNumber and lines, with every amount zeroed and
-PrivateNote "Voided", as QuickBooks shows one.
+Sales Tax either). A voided invoice keeps its DocNumber and lines, with every amount and quantity
+zeroed and "Voided" put before its PrivateNote, as Intuit's void reference describes ("prepended
+to existing text if present"; the " - " between them is this simulator's, unconfirmed). An item
+line whose Amount is not Qty x UnitPrice is refused, as integrators report QuickBooks does (the
+message is theirs; the code 6070 is unconfirmed).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from trueup.sandbox.scenario import Scenario
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 8726400  # 101 days, as Intuit reports a fresh refresh token
 MAX_DOC_NUMBER = 21
+CENT = Decimal("0.01")
 SANDBOX_AUTH_CODE = "sandbox-code"
 # URL path segment -> entity name (and scenario key).
 ENTITIES = {
@@ -52,6 +57,8 @@ ENTITIES = {
     "invoice": ("Invoice", "invoices"),
     "creditmemo": ("CreditMemo", "creditmemos"),
 }
+# Intuit's discovery documents (production, sandbox), as intuit-oauth asks for them.
+DISCOVERY_PATHS = (["openid_configuration"], ["openid_sandbox_configuration"])
 # What each writable entity's POST takes besides create.
 OPERATIONS = {"Invoice": "void", "CreditMemo": "delete"}
 
@@ -114,10 +121,15 @@ class _QboSimulator:
 
     async def handle(self, request: Request) -> Response:
         segments = [part for part in request.url.path.split("/") if part]
-        if [s.lower() for s in segments] == ["oauth2", "v1", "tokens", "bearer"]:
+        lowered = [s.lower() for s in segments]
+        if lowered == ["oauth2", "v1", "tokens", "bearer"]:
             if request.method != "POST":
                 return json_response({"error": "invalid_request"}, 405)
             return await self._token(request)
+        if lowered == ["v2", "oauth2", "tokens", "revoke"] and request.method == "POST":
+            return await self._revoke(request)
+        if lowered[:1] == [".well-known"] and lowered[1:] in DISCOVERY_PATHS:
+            return json_response(_discovery(str(request.base_url).rstrip("/")))
         if len(segments) < 4 or [s.lower() for s in segments[:2]] != ["v3", "company"]:
             return json_response({"error": "not_found"}, 404)
         if self.window and not self.window.admit():
@@ -175,10 +187,35 @@ class _QboSimulator:
             }
         )
 
+    async def _revoke(self, request: Request) -> Response:
+        """Intuit's revoke: Basic client credentials, a JSON `{"token"}` (a refresh or access
+        token); 200 with no body, also for a token already revoked."""
+        client_id, client_secret = _basic_credentials(request) or ("", "")
+        if not (
+            secrets.compare_digest(client_id, self.client_id)
+            and secrets.compare_digest(client_secret, self.client_secret)
+        ):
+            return json_response({"error": "invalid_client"}, 401)
+        try:
+            token = json.loads(await request.body()).get("token")
+        except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            return json_response({"error": "invalid_request"}, 400)
+        self.refresh_tokens.discard(token)
+        self.tokens.revoke(token)
+        return Response(status_code=200)
+
     async def _company(self, request: Request, path: list[str], raw: list[str]) -> Response:
-        if path == ["query"] and request.method == "GET":
+        if path == ["query"] and request.method in ("GET", "POST"):
+            # GET ?query=..., or POST with the query as the body (Content-Type application/text,
+            # as python-quickbooks sends every query).
+            if request.method == "GET":
+                text = request.query_params.get("query", "")
+            else:
+                text = (await request.body()).decode("utf-8", "replace")
             try:
-                query = parse_query(request.query_params.get("query", ""))
+                query = parse_query(text)
             except QueryError as error:
                 raise validation_fault("4000", "Error parsing query", str(error)) from None
             return _reply(run_query(query, self.rows[query.entity].values()))
@@ -244,6 +281,7 @@ class _QboSimulator:
                 amount = Decimal(str(line["Amount"]))
             except (KeyError, InvalidOperation):
                 raise _missing("Line.Amount") from None
+            _check_line_amount(line, amount)
             subtotal += amount
             line |= {"Id": str(number), "LineNum": number}
             detail = line.get("SalesItemLineDetail")
@@ -312,12 +350,16 @@ class _QboSimulator:
         for line in invoice.get("Line") or []:
             if isinstance(line, dict):
                 line["Amount"] = 0
+                detail = line.get("SalesItemLineDetail")
+                if isinstance(detail, dict) and "Qty" in detail:
+                    detail["Qty"] = 0
         now = datetime.now().astimezone().isoformat(timespec="seconds")
+        note = str(invoice.get("PrivateNote") or "")
         invoice.update(
             SyncToken=str(int(current) + 1),
             TotalAmt=0,
             Balance=0,
-            PrivateNote="Voided",
+            PrivateNote=f"Voided - {note}" if note else "Voided",
             TxnTaxDetail={**(invoice.get("TxnTaxDetail") or {}), "TotalTax": 0},
             MetaData={**(invoice.get("MetaData") or {}), "LastUpdatedTime": now},
         )
@@ -342,6 +384,35 @@ class _QboSimulator:
             if str(i.get("DocNumber", "")).isdigit()
         ]
         return str(max(numbers, default=1000) + 1)
+
+
+def _check_line_amount(line: dict[str, Any], amount: Decimal) -> None:
+    """QuickBooks refuses an item line whose Amount is not Qty x UnitPrice (to the cent)."""
+    detail = line.get("SalesItemLineDetail")
+    if not isinstance(detail, dict) or "Qty" not in detail or "UnitPrice" not in detail:
+        return
+    try:
+        product = Decimal(str(detail["Qty"])) * Decimal(str(detail["UnitPrice"]))
+    except InvalidOperation:
+        raise _missing("Line.SalesItemLineDetail.Qty") from None
+    if product.quantize(CENT, ROUND_HALF_UP) != amount:
+        raise validation_fault(
+            "6070",
+            "Amount is not equal to UnitPrice * Qty",
+            f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}",
+        )
+
+
+def _discovery(base: str) -> dict[str, str]:
+    """Intuit's OpenID discovery document (what intuit-oauth reads first), on this host."""
+    return {
+        "issuer": f"{base}/op/v1",
+        "authorization_endpoint": f"{base}/connect/oauth2",
+        "token_endpoint": f"{base}/oauth2/v1/tokens/bearer",
+        "userinfo_endpoint": f"{base}/v1/openid_connect/userinfo",
+        "revocation_endpoint": f"{base}/v2/oauth2/tokens/revoke",
+        "jwks_uri": f"{base}/op/v1/jwks",
+    }
 
 
 def _missing(field: str) -> QboFault:

@@ -1,11 +1,12 @@
 """The QBO query language, as much as the simulator serves (accounting-and-reliability.md §1.4).
 
-``SELECT * | count(*) FROM Entity [WHERE cond [AND cond]...] [ORDERBY f [ASC|DESC], ...]
-[STARTPOSITION n] [MAXRESULTS n]``; a condition is ``Field op value`` with op one of
-``= != < > <= >= LIKE`` (``%`` wildcards) or ``Field IN (v, ...)``. Keywords are case-insensitive,
-entity names are not. Dotted fields read nested objects; a reference (``CustomerRef``) compares by
-its ``value``. String comparison ignores case. Like QBO, Customer and Item queries leave inactive
-rows out unless the query filters on ``Active``.
+``SELECT * [, Field]... | count(*) FROM Entity [WHERE cond [AND cond]...]
+[ORDERBY | ORDER BY f [ASC|DESC], ...] [STARTPOSITION n] [MAXRESULTS n]``; a condition is
+``Field op value`` with op one of ``= != < > <= >= LIKE`` (``%`` wildcards) or
+``Field IN (v, ...)``. Keywords are case-insensitive, entity names are not. Dotted fields read
+nested objects; a reference (``CustomerRef``) compares by its ``value``. String comparison ignores
+case. Like QBO, Customer and Item queries leave inactive rows out unless the query filters on
+``Active``, and Item's SELECT * leaves out Sku unless it is named.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 QUERYABLE = ("Customer", "Item", "Invoice", "CreditMemo")
+# Fields QuickBooks leaves out of SELECT * unless named (SELECT *, Sku FROM Item): seen by
+# python-quickbooks' users (its issue 373; PR 379 made `Item.all()` ask for Sku by name).
+UNSELECTED = {"Item": ("Sku",)}
 DEFAULT_MAX_RESULTS = 100
 MAX_RESULTS_CAP = 1000  # QBO serves at most 1000 rows per query
 _TOKEN = re.compile(
@@ -47,6 +51,7 @@ class Query:
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
     start: int = 1
     max_results: int = DEFAULT_MAX_RESULTS
+    fields: list[str] = field(default_factory=list)  # named beside *, lower case
 
 
 def parse_query(text: str) -> Query:
@@ -59,16 +64,19 @@ def parse_query(text: str) -> Query:
             reader.keyword(expected)
     else:
         reader.keyword("*")
+    fields = []
+    while reader.accept(","):  # SELECT *, Sku: fields SELECT * leaves out, named
+        fields.append(reader.take())
     reader.keyword("from")
     entity = reader.take()
     if entity not in QUERYABLE:
         raise QueryError(f"QueryParserError: Invalid entity name {entity!r}")
-    query = Query(entity, count)
+    query = Query(entity, count, fields=[name.lower() for name in fields])
     if reader.accept("where"):
         query.conditions.append(_condition(reader))
         while reader.accept("and"):
             query.conditions.append(_condition(reader))
-    if reader.accept("orderby"):
+    if reader.accept("orderby") or _two_word_order_by(reader):
         query.order.append(_order_term(reader))
         while reader.accept(","):
             query.order.append(_order_term(reader))
@@ -93,6 +101,9 @@ def run_query(query: Query, rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for field_name, descending in reversed(query.order):
         matched.sort(key=_sort_key(field_name), reverse=descending)
     page = matched[query.start - 1 : query.start - 1 + query.max_results]
+    hidden = [name for name in UNSELECTED.get(query.entity, ()) if name.lower() not in query.fields]
+    if hidden:
+        page = [{k: v for k, v in row.items() if k not in hidden} for row in page]
     if not page:
         return {"QueryResponse": {}}  # QBO leaves out the entity and paging keys when empty
     return {
@@ -131,6 +142,15 @@ class _Reader:
         if not self.accept(word):
             found = self.tokens[self.position][1] if not self.done() else "<EOF>"
             raise QueryError(f'QueryParserError: Encountered "{found}", expected {word.upper()}')
+
+
+def _two_word_order_by(reader: _Reader) -> bool:
+    """QBO's grammar spells it ORDERBY; python-quickbooks' `all(order_by=...)` sends "ORDER BY",
+    which QuickBooks takes too (the library's users rely on it)."""
+    if not reader.accept("order"):
+        return False
+    reader.keyword("by")
+    return True
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
+from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
 from trueup.core.posting.sink import Document, DocumentLine, Posted
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import Row
 
-CENT = Decimal("0.01")
 # Halo's storage precision for unit_price is UNCONFIRMED; 4 places is what SQL Server's money
 # type keeps, so a price is never sent with more.
 PRICE_STEP = Decimal("0.0001")
@@ -93,7 +93,7 @@ def invoice_body(document: Document) -> Row:
 
 
 def invoice_line(line: DocumentLine) -> Row:
-    quantity, unit_price, description = wire_amounts(line)
+    quantity, unit_price, description = consistent_amounts(line, PRICE_STEP)
     body: Row = {}
     if line.halo_item_id is not None:
         body["_itemid"] = line.halo_item_id
@@ -103,36 +103,9 @@ def invoice_line(line: DocumentLine) -> Row:
     return body
 
 
-def wire_amounts(line: DocumentLine) -> tuple[Decimal, Decimal, str]:
-    """The qty_order, unit_price and description that make Halo's line amount the batch's.
-
-    Halo computes qty x price and rounds it to cents itself, and the batch's amount is already
-    rounded (a prorated line may differ from qty x price by a cent). When the batch's quantity
-    and price reproduce its amount whichever way Halo rounds a half cent, they are sent as they
-    are; otherwise the line goes as 1 x amount, the quantity and price kept in its description.
-    """
-    price = wire_price(line.unit_price)
-    if _rounds_to(line.quantity * price, line.amount):
-        return line.quantity, price, line.description
-    described = f"{line.description} ({_plain(line.quantity)} x {_plain(line.unit_price)})"
-    return Decimal(1), line.amount, described
-
-
 def wire_price(price: Decimal) -> Decimal:
     """The price as sent: at most PRICE_STEP's places, otherwise exactly the batch's."""
-    rounded = price.quantize(PRICE_STEP, rounding=ROUND_HALF_UP)
-    return price if rounded == price else rounded
-
-
-def _rounds_to(product: Decimal, amount: Decimal) -> bool:
-    return all(product.quantize(CENT, rounding=mode) == amount for mode in _ROUNDINGS)
-
-
-_ROUNDINGS = (ROUND_HALF_UP, ROUND_HALF_EVEN)  # SQL Server's ROUND, and .NET's Math.Round
-
-
-def _plain(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return stepped_price(price, PRICE_STEP)
 
 
 def decimal(value: Any) -> Decimal:

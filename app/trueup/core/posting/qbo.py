@@ -6,10 +6,11 @@ QuickBooks refuses a second invoice with it (error 6140, answered here as "alrea
 the `requestid` of a create is derived from the reference and the body, so a resend of the same
 document is answered with the first answer while QuickBooks still remembers it.
 
-A voided invoice, as QuickBooks keeps it: its DocNumber stays, TotalAmt is 0 and PrivateNote is
-"Voided". Both must hold for `lookup` to skip it (our own notes never read "Voided", and a live
-invoice of ours with a zero total still has our note). Since the number stays taken, posting a
-voided document again needs a new reference.
+A voided invoice, as QuickBooks keeps it: its DocNumber stays, amounts and quantities are zeroed,
+TotalAmt is 0 and "Voided" is put before the PrivateNote it had (Intuit's void reference:
+"prepended to existing text if present"). Both must hold for `lookup` to skip it (our own notes
+begin "trueup batch", and a live invoice of ours with a zero total still has our note). Since
+the number stays taken, posting a voided document again needs a new reference.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
+from trueup.core.posting.line_amounts import consistent_amounts
 from trueup.core.posting.sink import Document, DocumentLine, Posted
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.sources.qbo import QboClient, fault_code, parse_fault
@@ -33,6 +35,9 @@ DUPLICATE_DOC_NUMBER = "6140"
 STALE_OBJECT = "5010"
 NOT_FOUND = "610"
 VOIDED_NOTE = "voided"
+# QuickBooks' UnitPrice precision is not confirmed: 4 places is what Halo keeps too, and a price
+# with more goes as 1 x amount (line_amounts.py), which any precision takes.
+PRICE_STEP = Decimal("0.0001")
 
 
 def invoice_body(document: Document) -> Row:
@@ -65,14 +70,16 @@ def invoice_body(document: Document) -> Row:
 
 
 def _line(line: DocumentLine, sign: int) -> Row:
-    """A credit memo's lines are what it credits: the document's, negated."""
-    detail: Row = {"Qty": sign * line.quantity, "UnitPrice": line.unit_price}
+    """Amount = Qty x UnitPrice, as QuickBooks requires of an item line (line_amounts.py). A
+    credit memo's lines are what it credits: the document's, negated."""
+    quantity, price, description = consistent_amounts(line, PRICE_STEP)
+    detail: Row = {"Qty": sign * quantity, "UnitPrice": price}
     if line.qbo_item_id is not None:
         detail = {"ItemRef": {"value": line.qbo_item_id}, **detail}
     return {
         "DetailType": "SalesItemLineDetail",
         "Amount": sign * line.amount,
-        "Description": line.description,
+        "Description": description,
         "SalesItemLineDetail": detail,
     }
 
@@ -85,8 +92,10 @@ def request_id(reference: str, body: Row) -> str:
 
 
 def is_voided(invoice: Row) -> bool:
+    """As QuickBooks reports a void: "Voided" put before whatever PrivateNote held, and a total
+    of 0 (our own notes begin "trueup batch", so never read as voided)."""
     note = str(invoice.get("PrivateNote") or "").strip().lower()
-    return note == VOIDED_NOTE and _number(invoice.get("TotalAmt")) == 0
+    return note.startswith(VOIDED_NOTE) and _number(invoice.get("TotalAmt")) == 0
 
 
 class QboSink:

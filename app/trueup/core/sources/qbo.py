@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import re
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -256,11 +256,15 @@ class QboClient(ApiClient):
 
     # -- queries -----------------------------------------------------------------------------
 
-    async def query(self, entity: str, where: str | None = None) -> list[Row]:
-        """Every row of `SELECT * FROM entity [WHERE where]`, page by page."""
-        if not entity.isidentifier():
-            raise ValueError(f"not a QBO entity name: {entity!r}")
-        select = f"SELECT * FROM {entity}" + (f" WHERE {where}" if where else "")
+    async def query(
+        self, entity: str, where: str | None = None, also: Sequence[str] = ()
+    ) -> list[Row]:
+        """Every row of `SELECT * [, also...] FROM entity [WHERE where]`, page by page (`also`:
+        fields QuickBooks leaves out of SELECT * unless named)."""
+        if not all(name.isidentifier() for name in (entity, *also)):
+            raise ValueError(f"not a QBO entity or field name: {entity!r} {also!r}")
+        fields = "".join(f", {name}" for name in also)
+        select = f"SELECT *{fields} FROM {entity}" + (f" WHERE {where}" if where else "")
         rows: list[Row] = []
         first_ids: set[Any] = set()
         while True:
@@ -280,7 +284,9 @@ class QboClient(ApiClient):
         return await self.query("Customer", "Active IN (true, false)")
 
     async def items(self) -> list[Row]:
-        return await self.query("Item", "Active IN (true, false)")
+        """Every item with its Sku, which QuickBooks leaves out of SELECT * (python-quickbooks
+        issue 373): asked for by name."""
+        return await self.query("Item", "Active IN (true, false)", also=("Sku",))
 
     async def invoices_by_doc_number(
         self, numbers: Iterable[str], entity: str = "Invoice"

@@ -1,0 +1,152 @@
+"""The QuickBooks simulator judged by code nobody here wrote: Intuit's intuit-oauth and the
+community's python-quickbooks, driving it over loopback HTTP through every call trueup makes
+(token grants and revoke, queries, invoice create/read/void, credit memo create/delete), and
+trueup's own sink reading back what the libraries wrote.
+
+Pointing them at loopback, the ways a user of each library can: intuit-oauth takes a discovery
+document URL in place of 'sandbox'/'production'; python-quickbooks builds every URL from its
+`api_url_v3` attribute (set here on the instance); requests-oauthlib refuses plain http unless
+oauthlib's documented OAUTHLIB_INSECURE_TRANSPORT switch is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from intuitlib.client import AuthClient
+from intuitlib.exceptions import AuthClientError
+from quickbooks import QuickBooks
+from quickbooks.exceptions import QuickbooksException
+from quickbooks.objects.base import Ref
+from quickbooks.objects.creditmemo import CreditMemo
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.invoice import Invoice
+from quickbooks.objects.item import Item
+
+from qbo_fixtures import CREDENTIALS, CUSTOMERS, ITEMS, REALM, qbo_client
+from trueup.core.posting.qbo import QboSink, is_voided
+from trueup.core.posting.sink import Document
+from trueup.sandbox.scenario import parse_scenario
+from trueup.sandbox.serve import build_simulators, serve_in_background
+
+REDIRECT = "http://localhost:8765/callback"
+
+
+@pytest.fixture(scope="module")
+def served():
+    data = {"as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS},
+            "qbo": {"customers": CUSTOMERS, "items": ITEMS, "invoices": []}}  # fmt: skip
+    with serve_in_background(build_simulators(parse_scenario(data))) as urls:
+        yield urls.qbo
+
+
+@pytest.fixture
+def auth(served, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    discovery = f"{served}/.well-known/openid_sandbox_configuration"
+    return AuthClient(CREDENTIALS["client_id"], CREDENTIALS["client_secret"], REDIRECT, discovery)
+
+
+@pytest.fixture
+def qb(auth, served):
+    client = QuickBooks(auth_client=auth, refresh_token=CREDENTIALS["refresh_token"],
+                        company_id=REALM, minorversion=75)  # fmt: skip
+    client.api_url_v3 = f"{served}/v3"
+    return client
+
+
+def invoice(doc_number: str, qty: str = "3", price: str = "50.00", amount: str | None = None,
+            kind: type = Invoice):  # fmt: skip
+    line = SalesItemLine()
+    line.Amount = Decimal(amount) if amount else Decimal(qty) * Decimal(price)
+    line.Description = "Managed seats"
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    line.SalesItemLineDetail.ItemRef = Ref()
+    line.SalesItemLineDetail.ItemRef.value = "21"
+    line.SalesItemLineDetail.Qty = Decimal(qty)
+    line.SalesItemLineDetail.UnitPrice = Decimal(price)
+    made = kind()
+    made.CustomerRef = Ref()
+    made.CustomerRef.value = "58"
+    made.DocNumber = doc_number
+    made.PrivateNote = "trueup batch B, November 2026, Acme Dental"
+    made.Line = [line]
+    return made
+
+
+def test_intuit_oauth_refreshes_rotates_exchanges_a_code_and_revokes(auth):
+    auth.refresh(refresh_token=CREDENTIALS["refresh_token"])
+    first = auth.refresh_token
+    assert auth.access_token and first != CREDENTIALS["refresh_token"]
+    assert auth.expires_in == 3600 and auth.x_refresh_token_expires_in == 8726400
+    auth.get_bearer_token("sandbox-code", realm_id=REALM)
+    assert auth.refresh_token not in (first, None)
+    assert auth.revoke(token=first) is True
+    with pytest.raises(AuthClientError) as refused:
+        auth.refresh(refresh_token=first)
+    assert refused.value.status_code == 400 and b"invalid_grant" in refused.value.content
+
+
+def test_python_quickbooks_queries_as_trueup_does(qb):
+    everyone = Customer.query("SELECT * FROM Customer WHERE Active IN (true, false)", qb=qb)
+    assert sorted(c.Id for c in everyone) == sorted(c["Id"] for c in CUSTOMERS)
+    active = Customer.all(qb=qb)  # inactive ones are left out unless asked for
+    assert "60" not in {c.Id for c in active}
+    by_name = Item.all(order_by="Name", qb=qb)  # "ORDER BY", two words; "SELECT *, Sku"
+    assert "MS-SEAT" in {i.Sku for i in by_name}
+    assert {i.Sku for i in Item.query("SELECT * FROM Item", qb=qb)} == {None}  # as QuickBooks
+    assert [i.Name for i in by_name] == sorted(i["Name"] for i in ITEMS if i["Active"])
+    assert [i.Name for i in Item.where("Active = true", order_by="Name DESC", qb=qb)] == sorted(
+        (i["Name"] for i in ITEMS if i["Active"]), reverse=True
+    )
+    assert Item.count("Active IN (true, false)", qb=qb) == len(ITEMS)
+
+
+def test_python_quickbooks_creates_reads_and_voids_an_invoice_trueup_reads_back(qb, served):
+    saved = invoice("TU2611-58").save(qb=qb, request_id="TU2611-58-conformance")
+    again = invoice("TU2611-58").save(qb=qb, request_id="TU2611-58-conformance")
+    assert again.Id == saved.Id  # the same requestid: QuickBooks answers the first answer
+    read = Invoice.get(saved.Id, qb=qb)
+    assert (read.DocNumber, read.TotalAmt, read.CustomerRef.value) == ("TU2611-58", 150, "58")
+    (found,) = Invoice.query("SELECT * FROM Invoice WHERE DocNumber IN ('TU2611-58')", qb=qb)
+    assert found.Id == saved.Id
+    sink_sees = asyncio.run(_lookup(served, "TU2611-58"))
+    assert sink_sees["TU2611-58"].remote_id == saved.Id
+    with pytest.raises(QuickbooksException) as duplicate:
+        invoice("TU2611-58").save(qb=qb)
+    assert duplicate.value.error_code == 6140
+    read.void(qb=qb)
+    voided = Invoice.get(saved.Id, qb=qb)
+    assert voided.TotalAmt == 0 and voided.PrivateNote.startswith("Voided")
+    assert voided.PrivateNote.endswith("trueup batch B, November 2026, Acme Dental")
+    assert is_voided(voided.to_dict()) and asyncio.run(_lookup(served, "TU2611-58")) == {}
+
+
+def test_a_line_whose_amount_is_not_qty_times_price_is_refused_as_quickbooks_does(qb):
+    with pytest.raises(QuickbooksException) as refused:
+        invoice("TU2611-59", qty="1.4", price="26.40", amount="36.97").save(qb=qb)
+    assert refused.value.error_code == 6070
+    assert "Amount is not equal to UnitPrice * Qty" in refused.value.message
+
+
+def test_python_quickbooks_creates_and_deletes_a_credit_memo(qb, served):
+    saved = invoice("TU2611-58-A1", kind=CreditMemo).save(qb=qb)
+    (found,) = CreditMemo.query("SELECT * FROM CreditMemo WHERE DocNumber = 'TU2611-58-A1'", qb=qb)
+    assert found.Id == saved.Id and found.TotalAmt == 150
+    found.delete(qb=qb)
+    assert CreditMemo.filter(DocNumber="TU2611-58-A1", qb=qb) == []
+
+
+async def _lookup(served: str, reference: str) -> dict:
+    """What trueup's QuickBooks sink finds for `reference` (an invoice document)."""
+    document = Document(
+        reference=reference, client_id=1, client_name="Acme", month="2026-11",
+        invoice_date=date(2026, 11, 30), currency="USD", subtotal=Decimal(150), tax=Decimal(0),
+        total=Decimal(150), note="", lines=(),
+    )  # fmt: skip
+    async with qbo_client(None, base=served) as client:
+        return await QboSink(client).lookup([document])
