@@ -138,6 +138,7 @@ def journal(db: Path, destination: str) -> dict[str, tuple[str, str | None]]:
 
 async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[str, str, Decimal]]:
     """(reference, id, total) of every live document our references name at the destination."""
+    from trueup.core.posting.qbo import is_voided
     from trueup.core.settings.clients import halo_from_settings, qbo_from_settings
     from trueup.core.settings.config import load_settings
 
@@ -153,7 +154,7 @@ async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[
                 (r["DocNumber"], r["Id"], sign * Decimal(str(r["TotalAmt"])))
                 for sign, found in ((1, rows), (-1, memos))
                 for r in found
-                if str(r.get("DocNumber", "")).startswith("TU") and r.get("PrivateNote") != "Voided"
+                if str(r.get("DocNumber", "")).startswith("TU") and not is_voided(r)
             ]
         async with halo_from_settings(settings) as halo:
             found = []

@@ -60,6 +60,7 @@ def sub(
     item_id: int | None = 501,
     halo_quantity: int | str | None = None,
     halo_price: str | None = None,
+    halo_currency: str | None = None,
     diff: str | None = "match",
     product_id: str | None = "p-bp",
     sku: str | None = "MST-BP",
@@ -67,6 +68,9 @@ def sub(
     company: str = "co-1",
     currency: str = "USD",
 ) -> SubscriptionFacts:
+    # As `chain_snapshots` does: every snapshot carries the newest one's end date.
+    until = snapshots[-1].end if snapshots else None
+    snapshots = tuple(s._replace(until=until) for s in snapshots)
     return SubscriptionFacts(
         subscription_id=sid,
         company_id=company,
@@ -78,11 +82,12 @@ def sub(
         commitment_end=day(commitment_end) if commitment_end else None,
         currency=currency,
         billing_start=snapshots[0].effective if snapshots else None,
-        snapshots=tuple(snapshots),
+        snapshots=snapshots,
         item_id=item_id,
         halo_quantity=D(halo_quantity) if halo_quantity is not None else None,
         halo_unit_price=D(halo_price) if halo_price is not None else None,
         diff_status=diff,
+        halo_currency=halo_currency,
     )
 
 

@@ -493,6 +493,23 @@ async def test_case_10_no_line_once_halo_stops_billing(store):
     assert sub_lines(batch(store, "2025-07", today)) == []
 
 
+async def test_a_us_evening_cancellation_bills_up_to_its_end_date(store):
+    """billing-rules §2: 10 seats cancelled at 19:30 Chicago time on 19 Nov 2026 (01:30 UTC on
+    the 20th) with endDate the 19th: 18 days, r(10 × 22 × 18/30) = 132.00, not 19 (139.33)."""
+    sub, histories = changed_sub(
+        S1,
+        subscription(S1, 10, "2026-01-01", start="2026-01-01", commitment_end="2026-12-31"),
+        {
+            "status": "Cancelled",
+            "updatedDate": "2026-11-19T19:30:00.000-0600",
+            "endDate": "2026-11-19T00:00:00Z",
+        },
+    )
+    today = date(2026, 11, 30)
+    await load(store, scenario("2026-11-30", [sub], histories=histories), today)
+    assert amounts(store, "2026-11", today) == expect("220.00", "0.00", "220.00", "132.00")
+
+
 @pytest.fixture
 async def trial_case_11(store):
     """Case 11: a 25-seat trial from 05-10 converts on 06-09 to BP P1Y; no Halo line."""
@@ -779,3 +796,17 @@ def test_case_24_markup_is_on_cost_not_margin(one_seat):
         "23.76",
         "daily · markup 20%",
     )
+
+
+async def test_a_halo_price_is_billed_in_its_recurring_invoices_currency(store):
+    """A EUR client on price = halo: its Halo line 10 × €20.00 on a € recurring invoice is
+    billed €200.00, not 20.00 read as the Pax8 subscription's USD and converted (€184.33)."""
+    sub = subscription(S1, 10, "2025-01-01", price=20.00)
+    data = scenario("2025-06-30", [sub], halo_lines={BP: 10})
+    data["halo"]["recurring_invoices"][0]["currency"] = "€"
+    await load(store, data, date(2025, 6, 30))
+    rules = (
+        f'[clients."{CLIENT}"]\ncurrency = "EUR"\nprice = "halo"\n\n[rates]\n"USD/EUR" = "0.92"\n'
+    )
+    line = only(sub_lines(batch(store, "2025-06", date(2025, 6, 30), rules)))
+    assert (line["currency"], line["unit_price"], line["amount"]) == ("EUR", "20.00", "200.00")

@@ -29,7 +29,7 @@ from trueup.core.billing.facts import (
     SubscriptionFacts,
 )
 from trueup.core.billing.timeline import Snapshot
-from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_store
+from trueup.core.diff.reading import DiffStore, HaloLine, StoredSubscription, load_diff_store
 from trueup.core.diff.seats import (
     SeatCount,
     cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
@@ -185,7 +185,21 @@ def _facts_of(
         halo_quantity=count.halo_qty if count and lines else None,
         halo_unit_price=lines[0].unit_price if lines else None,
         diff_status=count.status if count else None,
+        halo_currency=_line_currency(store, client_id, lines[0]) if lines else None,
     )
+
+
+def _line_currency(store: DiffStore, client_id: int, line: HaloLine) -> str:
+    """The currency of a Halo line's recurring invoice: a `halo` price is in it."""
+    symbol = next(
+        (
+            c.currency
+            for c in store.client_lines.get(client_id, ())
+            if c.line.invoice_id == line.invoice_id
+        ),
+        None,
+    )
+    return _halo_currency(symbol, store.currency_of(client_id))
 
 
 def _bills_within(snapshots: Sequence[Snapshot], first: date, last: date) -> bool:

@@ -54,7 +54,11 @@ def unbilled(
 def cancelled_before(runs: Sequence[Run]) -> date | None:
     """When a subscription cancelled before the month ended: None if it bills in the month."""
     snapshot = runs[0].snapshot
-    if snapshot is None or snapshot.status.casefold() != CANCELLED or billable_in_month(runs):
+    if snapshot is None or billable_in_month(runs):
+        return None
+    if snapshot.until is not None and snapshot.until <= runs[0].first:
+        return snapshot.until  # ended, even if the cancellation was stamped in the month
+    if snapshot.status.casefold() != CANCELLED:
         return None
     return snapshot.end or snapshot.effective
 

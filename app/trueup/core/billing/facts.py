@@ -32,6 +32,9 @@ class SubscriptionFacts(NamedTuple):
     halo_quantity: Decimal | None  # Σ qty of the client's active Halo lines attributed to it
     halo_unit_price: Decimal | None  # that line's unit_price (for price policy `halo`)
     diff_status: str | None  # seat diff status for the month (match/under/over/missing_in_halo)
+    # The ISO currency of that line's recurring invoice, which `halo_unit_price` is in; None
+    # (no Halo line): taken as the subscription's.
+    halo_currency: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,6 @@ from trueup.core.billing.cost import replaced
 from trueup.core.billing.facts import ClientFacts, ManualLine, PreviousLine
 from trueup.core.billing.lines import (
     CENT,
-    FOUR_PLACES,
     NOTHING,
     ONE,
     ZERO,
@@ -33,6 +32,7 @@ from trueup.core.billing.lines import (
     InvoiceLine,
     LineDraft,
     anomaly,
+    converted,
     ordered,
     product,
 )
@@ -67,7 +67,7 @@ def bill_client(facts: ClientFacts, month: str, rules: Rules) -> ClientInvoice:
     client = rules.for_client(facts.client_id)
     currency = client.currency or invoice_currency(facts)
     drafts = [
-        *subscription_drafts(facts, month, rules),
+        *subscription_drafts(facts, month, rules, currency),
         *usage_drafts(facts, month, rules),
         *(_manual_draft(line) for line in facts.manual_lines),
     ]
@@ -160,8 +160,8 @@ def _finish(
                 f"{currency}, rules)"
             )
     amount, cost = exact_amount.cents(), exact_cost.cents()
-    unit_price = amount if draft.unit_price is None else _converted(draft.unit_price, rate)
-    unit_cost = None if draft.unit_cost is None else _converted(draft.unit_cost, rate)
+    unit_price = amount if draft.unit_price is None else converted(draft.unit_price, rate)
+    unit_cost = None if draft.unit_cost is None else converted(draft.unit_cost, rate)
     if draft.cost_estimated:
         anomalies.append(
             anomaly(
@@ -199,12 +199,6 @@ def _finish(
         anomalies=ordered(anomalies),
         unit_cost=unit_cost,
     )
-
-
-def _converted(value: Decimal, rate: Decimal | None) -> Decimal:
-    if rate is None or rate == 1:
-        return value
-    return (value * rate).quantize(FOUR_PLACES, ROUND_HALF_UP)
 
 
 def _reissued(facts: ClientFacts) -> list[Anomaly]:

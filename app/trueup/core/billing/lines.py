@@ -166,6 +166,13 @@ def product(*factors: Decimal | int) -> Decimal:
     return result
 
 
+def converted(value: Decimal, rate: Decimal | None) -> Decimal:
+    """A unit price or cost at `rate`, to four places (a line's amount rounds once, not this)."""
+    if rate is None or rate == 1:
+        return value
+    return (value * rate).quantize(FOUR_PLACES, ROUND_HALF_UP)
+
+
 def percent_text(value: Decimal) -> str:
     return f"{quantity_prose(value)}%"
 

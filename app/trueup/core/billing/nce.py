@@ -16,12 +16,11 @@ from trueup.core.billing.facts import SubscriptionFacts
 from trueup.core.billing.terms import (
     add_months,
     billing_anchor,
-    change_days,
     is_monthly,
     last_anniversary,
     term_months,
 )
-from trueup.core.billing.timeline import Snapshot, quantity_on
+from trueup.core.billing.timeline import Snapshot, change_days, quantity_on
 
 WINDOW = timedelta(hours=168)
 

@@ -26,6 +26,7 @@ from trueup.core.billing.pricing import Pricing
 from trueup.core.billing.timeline import (
     Snapshot,
     billable_quantity,
+    change_days,
     day_text,
     snapshot_on,
 )
@@ -87,14 +88,9 @@ class Charge:
 
 
 def month_runs(snapshots: Sequence[Snapshot], first: date, last: date) -> list[Run]:
-    """The month cut where a snapshot takes effect or a cancellation ends: few runs, not days
-    (one for most subscriptions)."""
-    cuts = {first}
-    for snapshot in snapshots:
-        if first < snapshot.effective <= last:
-            cuts.add(snapshot.effective)
-        if snapshot.end is not None and first < snapshot.end <= last:
-            cuts.add(snapshot.end)
+    """The month cut where a snapshot takes effect, a cancellation ends or the subscription
+    ends: few runs, not days (one for most subscriptions)."""
+    cuts = {first, *change_days(snapshots, first, last)}
     if len(cuts) == 1:  # most subscriptions: one run, the whole month
         in_effect = snapshot_on(snapshots, first)
         days = (last - first).days + 1

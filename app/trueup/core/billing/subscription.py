@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
+from typing import NamedTuple
 
 from trueup.core.billing import anomalies as flags
 from trueup.core.billing.cost import invoiced_cost, items_by_subscription
 from trueup.core.billing.facts import ClientFacts, CostItem, SubscriptionFacts
-from trueup.core.billing.lines import NOTHING, ZERO, Anomaly, LineDraft
+from trueup.core.billing.lines import (
+    NOTHING,
+    ZERO,
+    Anomaly,
+    Exact,
+    LineDraft,
+    anomaly,
+    converted,
+)
 from trueup.core.billing.nce import decreases
 from trueup.core.billing.pricing import Pricing
 from trueup.core.billing.proration import (
@@ -32,7 +42,9 @@ from trueup.core.values.months import Month
 ESTIMATE_TEXT = "estimated: Pax8 partner cost × Pax8's quantities, no Pax8 invoice yet"
 
 
-def subscription_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterator[LineDraft]:
+def subscription_drafts(
+    facts: ClientFacts, month: str, rules: Rules, invoice_currency: str
+) -> Iterator[LineDraft]:
     first, last = Month(month).bounds
     runs_of = {s.subscription_id: month_runs(s.snapshots, first, last) for s in facts.subscriptions}
     billable = {sid for sid, runs in runs_of.items() if flags.billable_in_month(runs)}
@@ -51,6 +63,7 @@ def subscription_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterato
             runs_of[sid],
             items.get(sid, []),
             sid in billable,
+            _priced_in(subscription, policies[key], invoice_currency),
         )
         if sid in duplicates:
             draft.anomalies.append(duplicates[sid])
@@ -66,6 +79,7 @@ def _draft(
     runs: list[Run],
     items: list[CostItem],
     billable: bool,
+    currency: str,
 ) -> LineDraft:
     first, last = month
     pricing = Pricing(policy, subscription.halo_unit_price)
@@ -103,6 +117,14 @@ def _draft(
         anomalies += invoiced.anomalies
     reference = charge.reference
     price = pricing.price(reference)
+    pax8_cost = _Cost(
+        invoiced.amount if invoiced else pax8.estimated_cost,
+        reference.partner_cost if reference else None,
+        invoiced.text if invoiced else ESTIMATE_TEXT,
+    )
+    cost = _cost_in(currency, pax8_cost, subscription.currency, rules)
+    if cost.anomaly is not None:
+        anomalies.append(cost.anomaly)
     return LineDraft(
         kind="subscription",
         subscription_id=subscription.subscription_id,
@@ -111,22 +133,58 @@ def _draft(
         description=subscription.product_name,
         quantity=charge.quantity.decimal(),
         unit_price=ZERO if price is None else price,
-        unit_cost=reference.partner_cost if reference else None,
+        unit_cost=cost.unit,
         amount=NOTHING if charge.amount is None else charge.amount,
-        cost=invoiced.amount if invoiced else pax8.estimated_cost,
-        currency=subscription.currency,
+        cost=cost.amount,
+        currency=currency,
         policy=f"{charge.mode} · {pricing.label}",
         charge_text=charge.terms,
         sources=(
             f"{charge.basis}, {pricing.source}, {charge.quantity_source}; rules: {policy.source}"
         ),
-        cost_text=invoiced.text if invoiced else ESTIMATE_TEXT,
+        cost_text=cost.text,
         anomalies=anomalies,
         min_margin_percent=policy.min_margin_percent,
         swing_percent=policy.qty_swing_percent,
-        cost_estimated=invoiced is None and bool(pax8.estimated_cost.numerator),
+        cost_estimated=invoiced is None and bool(cost.amount.numerator),
         priced=charge.amount is not None,
     )
+
+
+def _priced_in(subscription: SubscriptionFacts, policy: Policy, invoice_currency: str) -> str:
+    """The currency of the line's unit price: a fixed price is held in the invoice's (it must
+    not move with the rate), a Halo price is in its recurring invoice's, Pax8's in Pax8's."""
+    match policy.price:
+        case "fixed":
+            return invoice_currency
+        case "halo":
+            return subscription.halo_currency or subscription.currency
+    return subscription.currency
+
+
+class _Cost(NamedTuple):
+    amount: Exact
+    unit: Decimal | None  # the partner cost of one unit on the reference day
+    text: str  # where it comes from
+    anomaly: Anomaly | None = None
+
+
+def _cost_in(currency: str, cost: _Cost, pax8_currency: str, rules: Rules) -> _Cost:
+    """Pax8's cost, in the subscription's currency, in the currency the line is priced in."""
+    if currency == pax8_currency:  # most lines
+        return cost
+    rate = rules.rate(pax8_currency, currency)
+    amount = f"{cost.amount.text()} {pax8_currency}"
+    if rate is None:
+        problem = anomaly(
+            "CURRENCY_MISMATCH",
+            f"Pax8 cost {amount}, the line is priced in {currency}: no {pax8_currency}→"
+            f"{currency} rate configured, left out of the cost",
+        )
+        return _Cost(NOTHING, None, f"Pax8 cost {amount} left out: no rate", problem)
+    unit = None if cost.unit is None else converted(cost.unit, rate)
+    text = f"{cost.text}; {amount} × {rate} ({pax8_currency}→{currency}, rules)"
+    return _Cost(cost.amount.times(rate), unit, text)
 
 
 def _anomalies(

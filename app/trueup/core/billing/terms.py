@@ -20,7 +20,13 @@ from trueup.core.billing.facts import SubscriptionFacts
 from trueup.core.billing.lines import seats_text
 from trueup.core.billing.pricing import Pricing
 from trueup.core.billing.proration import Charge, Piece, partner_cost, price_text
-from trueup.core.billing.timeline import Snapshot, day_text, quantity_on, snapshot_on
+from trueup.core.billing.timeline import (
+    Snapshot,
+    change_days,
+    day_text,
+    quantity_on,
+    snapshot_on,
+)
 
 # Months per term, keyed by the term with everything but letters and digits dropped, so that
 # "2-Year" (subscriptions), "2 Year" (invoice items) and "P2Y" (Microsoft) agree.
@@ -150,17 +156,6 @@ def term_charge(
     basis = f"{term} term, charged at its start and for seats changed mid-term"
     reference = snapshot_on(snapshots, last)
     return _charge(tuple(pieces), " + ".join(texts), basis, mode, reference, held)
-
-
-def change_days(snapshots: Sequence[Snapshot], first: date, last: date) -> list[date]:
-    """The days in [first, last] the billable quantity may change on."""
-    days = set()
-    for snapshot in snapshots:
-        if first <= snapshot.effective <= last:
-            days.add(snapshot.effective)
-        if snapshot.end is not None and first <= snapshot.end <= last:
-            days.add(snapshot.end)
-    return sorted(days)
 
 
 def _changes(snapshots: Sequence[Snapshot], first: date, last: date) -> list[tuple[date, Decimal]]:

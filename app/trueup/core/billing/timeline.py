@@ -4,6 +4,11 @@ A subscription's history is a list of full snapshots, newest first. Each snapsho
 the UTC date of its `updatedDate`, the oldest on its billing start, and applies to the whole of
 that day: a seat added counts on the day it was added, a seat removed does not count on the day it
 was removed, and two changes on one day leave only the later one.
+
+The newest snapshot's `endDate` ends the subscription: no day from it on bills, whichever snapshot
+is in effect. A cancellation is stamped when it is made, often after the day it ends (a US evening
+is the next UTC day; a backdated one, days later), and the snapshot before it must not bill those
+days.
 """
 
 from __future__ import annotations
@@ -34,8 +39,11 @@ class Snapshot(NamedTuple):
     partner_cost: Decimal | None
     end: date | None  # the UTC date of endDate: a Cancelled snapshot bills up to, not including, it
     changed_at: datetime | None  # updatedDate, in UTC
+    until: date | None = None  # the newest snapshot's `end`: the subscription bills before it only
 
     def billable_on(self, day: date) -> bool:
+        if self.until is not None and day >= self.until:
+            return False
         status = self.status.casefold()
         if status in BILLABLE_STATUSES:
             return True
@@ -61,8 +69,9 @@ def chain_snapshots(
     The oldest takes effect on `first_effective` (billingStart, else startDate); the others on
     the UTC date of their change, never before the oldest. A snapshot with no change time takes
     effect with the one before it (and, being newer, replaces it); one with no date at all
-    applies to every day.
+    applies to every day. Each carries the newest one's end date (`until`).
     """
+    until = newest_first[0].end if newest_first else None
     snapshots: list[Snapshot] = []
     for state in reversed(newest_first):
         changed_at = _as_utc(state.changed_at)
@@ -81,6 +90,7 @@ def chain_snapshots(
                 partner_cost=state.partner_cost,
                 end=state.end,
                 changed_at=changed_at,
+                until=until,
             )
         )
     return snapshots
@@ -123,6 +133,17 @@ def quantity_on(snapshots: Sequence[Snapshot], day: date) -> Decimal:
     return billable_quantity(snapshot_on(snapshots, day), day)
 
 
+def change_days(snapshots: Sequence[Snapshot], first: date, last: date) -> list[date]:
+    """The days in [first, last] the billable quantity may change on: a snapshot takes effect,
+    a cancellation ends or the subscription ends."""
+    days = set()
+    for snapshot in snapshots:
+        for day in (snapshot.effective, snapshot.end, snapshot.until):
+            if day is not None and first <= day <= last:
+                days.add(day)
+    return sorted(days)
+
+
 def billable_quantity(snapshot: Snapshot | None, day: date) -> Decimal:
     """qty(d) from the snapshot in effect on `day` (`snapshot_on`), for callers that need both."""
     if snapshot is None or not snapshot.billable_on(day):
@@ -153,7 +174,9 @@ def month_timeline(snapshots: Sequence[Snapshot], month: str) -> list[TimelineEn
     before = _day_state(snapshots, date.fromordinal(first.toordinal() - 1))
     entries: list[TimelineEntry] = []
     run_start, run = first, _day_state(snapshots, first)
-    note = _change_note(before, run, first) if _key(before) != _key(run) else _carried_note(run)
+    note = (
+        _change_note(before, run, first) if _key(before) != _key(run) else _carried_note(run, first)
+    )
     for day in Month(month).days()[1:]:
         state = _day_state(snapshots, day)
         if _key(state) == _key(run):
@@ -178,9 +201,12 @@ def _key(state: _Day) -> tuple[Decimal, str, Decimal | None]:
     return state.quantity, state.status, state.price
 
 
-def _carried_note(state: _Day) -> str:
+def _carried_note(state: _Day, day: date) -> str:
     if state.snapshot is None:
         return "not started"
+    until = state.snapshot.until
+    if until is not None and day >= until:
+        return f"ended {day_text(until, year=True)}"
     if state.quantity == 0 and state.status.casefold() not in BILLABLE_STATUSES:
         return f"{state.status or 'no status'}: not billed"
     return f"{_seats(state.quantity)} since {day_text(state.snapshot.effective, year=True)}"
@@ -199,8 +225,10 @@ def _change_note(before: _Day, after: _Day, day: date) -> str:
     if before.snapshot is not None and after.status != before.status:
         parts.append(f"status {before.status or '-'} → {after.status or '-'}")
     elif before.snapshot is not None and after.quantity == 0 and before.quantity != 0:
-        # Same status, no seats: a Cancelled subscription reaching its end date.
-        parts.append("cancelled" if after.status.casefold() == CANCELLED else "not billed")
+        # Same status, no seats: the subscription (or a Cancelled snapshot) reaching its end date.
+        until = after.snapshot.until
+        ended = (until is not None and day >= until) or after.status.casefold() == CANCELLED
+        parts.append("cancelled" if ended else "not billed")
     if before.snapshot is not None and after.price != before.price:
         parts.append(f"price {price_or_dash(before.price)} → {price_or_dash(after.price)}")
     return f"{'; '.join(parts)} on {day_text(day)}"
