@@ -14,6 +14,7 @@ from trueup.tui.app import make_app
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.help import HelpScreen, help_markdown
+from trueup.tui.screens.journal import JournalScreen
 from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
 from trueup.tui.screens.post_summary import PostSummaryScreen
 
@@ -104,6 +105,12 @@ async def open_batch(pilot):
 def put_cursor(screen, client_id):
     row = next(i for i in screen.table.rows if i.client_id == client_id)
     screen.table.cursor = screen.table.rows.index(row)
+
+
+async def post_approved(workbench, batch_id):
+    """Post the batch's approved invoices to halo-invoice, as `p` would, without the screens."""
+    workbench.posting.queue(workbench.posting.plan(batch_id, "halo-invoice"))
+    await workbench.posting.run(batch_id, "halo-invoice", action="create", progress=lambda e: None)
 
 
 def status(workbench, batch_id, client_id):
@@ -355,11 +362,7 @@ async def test_a_posted_month_stays_posted_through_a_rebuild_and_keeps_its_appro
     app, workbench, destination
 ):
     batch, clean = approve_clean(workbench)
-    plan = workbench.posting.plan(batch.batch_id, "halo-invoice")
-    workbench.posting.queue(plan)
-    await workbench.posting.run(
-        batch.batch_id, "halo-invoice", action="create", progress=lambda entry: None
-    )
+    await post_approved(workbench, batch.batch_id)
     posted = {i.client_id for i in clean}
     workbench.rules.set_default("qty_swing_percent", "30")  # the store moves on: a new batch
     async with app.run_test(size=(120, 40)) as pilot:
@@ -383,10 +386,7 @@ async def test_v_voids_the_cursors_client_alone_and_the_row_reads_voided(
     app, workbench, destination
 ):
     batch, clean = approve_clean(workbench)
-    workbench.posting.queue(workbench.posting.plan(batch.batch_id, "halo-invoice"))
-    await workbench.posting.run(
-        batch.batch_id, "halo-invoice", action="create", progress=lambda entry: None
-    )
+    await post_approved(workbench, batch.batch_id)
     target, others = clean[0], clean[1:]
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
@@ -396,9 +396,55 @@ async def test_v_voids_the_cursors_client_alone_and_the_row_reads_voided(
         await press(pilot, *f"void {MONTH}", "enter")
         await wait_until_idle(pilot)
         assert app.screen is screen
-        assert screen.voided_at(target.client_id) == ("halo-invoice",)
+        assert screen.approvals.voided_at(target.client_id) == ("halo-invoice",)
         assert not screen.posted_to(target.client_id)
         assert all(screen.posted_to(i.client_id) == ("halo-invoice",) for i in others)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1
         assert "voided" in "".join(s.text for s in screen.table.render_line(row))
     assert destination.voided == {f"TU2611-{target.client_id}"}
+
+
+async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_adjustment(
+    app, workbench, destination
+):
+    batch, clean = approve_clean(workbench)
+    await post_approved(workbench, batch.batch_id)
+    target = clean[0]
+    workbench.rules.set_client(target.client_id, "price", "markup")
+    workbench.rules.set_client(target.client_id, "markup_percent", "50")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")  # the batch the store would build now
+        put_cursor(screen, target.client_id)
+        await wait_until_idle(pilot)
+        row = screen.table.cursor - screen.table.scroll_offset.y + 1
+        assert "posted Δ" in "".join(s.text for s in screen.table.render_line(row))
+        summary = str(screen.query_one("#batch-summary").content)
+        assert "1 posted bill differently now: P posts adjustments" in summary
+        await press(pilot, "P")
+        adjust = app.screen
+        assert isinstance(adjust, PostSummaryScreen) and adjust.adjust
+        (planned,) = adjust.plan.ready
+        assert planned.client_id == target.client_id
+        assert "1 adjustment to post" in str(adjust.query_one("#post-plan").content)
+        await press(pilot, *MONTH, "enter")
+        if isinstance(app.screen, ConfirmScreen):  # the month is not settled for this client
+            await press(pilot, "y")
+        assert isinstance(app.screen, PostProgressScreen)
+        await press(pilot, "escape")
+        await wait_until_idle(pilot)
+        row = screen.table.cursor - screen.table.scroll_offset.y + 1
+        assert "adjusted" in "".join(s.text for s in screen.table.render_line(row))
+        await press(pilot, "J")
+        journal = app.screen
+        assert isinstance(journal, JournalScreen)
+        rows = journal.query_one("#journal-rows").rows
+        assert [(p.reference, p.state) for p in rows] == [
+            (f"TU2611-{target.client_id}", "posted"),
+            (f"TU2611-{target.client_id}-A1", "posted"),
+        ]
+        await press(pilot, "escape")
+        assert app.screen is screen
+    adjustment = destination.documents[f"TU2611-{target.client_id}-A1"][1]
+    assert adjustment.adjusts == (f"TU2611-{target.client_id}",)
+    assert len(destination.documents) == len(clean) + 1

@@ -29,6 +29,7 @@ from trueup.core.batch.facts import BatchError, BatchFacts, assemble, load_body
 from trueup.core.batch.forked import can_fork
 from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
 from trueup.core.batch.split import Billed, bill_all, billed_in_two, client_count
+from trueup.core.batch.strays import stray_anomalies
 from trueup.core.batch.usage import UsageRow
 from trueup.core.billing.timeline import day_text
 from trueup.core.diff.seats import cyclic_gc_paused, reference_day
@@ -58,7 +59,7 @@ STATES = ("draft", "held", "ready")
 # The billing code is an input too: a stored batch is reused while its inputs are the same, so
 # a change that makes the same inputs give other bytes must come with a new number here (a
 # test pins the demo's batch to it). Batches built by other code are then built again.
-ENGINE = 2
+ENGINE = 3
 
 _BATCHES = m.table_of(m.InvoiceBatch)
 
@@ -297,6 +298,7 @@ def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str,
                 "currency": row.currency,
             }
         )
+    found += stray_anomalies(facts.strays)
     return sorted(found, key=anomaly_order)
 
 

@@ -4,7 +4,8 @@ A handful of queries for the whole batch, never one per client or per row, each 
 the seat diff's loaders (subscriptions with their history and commitments, active Halo lines,
 mappings), then the Pax8 invoice items touching the month and the usage of the usage months.
 Manual Halo lines and unmapped companies come from the seat diff's reading, last month's lines
-from its batch's line digest. Billing itself (`core.billing`) never touches the store.
+from its batch's line digest, subscriptions no invoice can hold from batch.strays. Billing
+itself (`core.billing`) never touches the store.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import Connection
 
 from trueup.core.batch.body import parsed_body
 from trueup.core.batch.previous import EarlierBatch
+from trueup.core.batch.strays import StraySubscription, load_strays
 from trueup.core.batch.usage import UsageRow, load_usage
 from trueup.core.billing.facts import (
     ClientFacts,
@@ -28,7 +30,7 @@ from trueup.core.billing.facts import (
     ManualLine,
     SubscriptionFacts,
 )
-from trueup.core.billing.timeline import Snapshot
+from trueup.core.billing.timeline import Snapshot, known_status
 from trueup.core.diff.reading import DiffStore, HaloLine, StoredSubscription, load_diff_store
 from trueup.core.diff.seats import (
     SeatCount,
@@ -64,6 +66,7 @@ class BatchFacts:
     clients: list[ClientFacts]  # by name, then id
     unmapped: list[UnmappedCompany]  # by name
     usage: list[UsageRow]  # every usage row of the usage months, unassigned ones included
+    strays: list[StraySubscription]  # on no invoice, maybe revenue (batch.strays); by id
 
 
 def assemble(
@@ -121,7 +124,10 @@ def assemble(
                 )
             )
         facts.sort(key=_client_order)
-        return BatchFacts(month, facts, _unmapped_companies(conn, store.unmapped), usage)
+        unmapped = _unmapped_companies(conn, store.unmapped)
+        # Batch anomalies: only a batch of every client has them (build._body_bytes).
+        strays = load_strays(conn, index) if clients is None else []
+        return BatchFacts(month, facts, unmapped, usage, strays)
 
 
 def _client_order(facts: ClientFacts) -> tuple[str, int]:
@@ -153,7 +159,7 @@ def _subscription_facts(
         if client_id not in wanted or sub.product_id in store.index.ignored_products:
             continue
         count = counts.get(sub.id)
-        if count is None and not _bills_within(sub.snapshots, first, last):
+        if count is None and not _shows_within(sub.snapshots, first, last):
             continue
         found[client_id].append(_facts_of(store, client_id, sub, count))
     for subs in found.values():
@@ -202,13 +208,17 @@ def _line_currency(store: DiffStore, client_id: int, line: HaloLine) -> str:
     return _halo_currency(symbol, store.currency_of(client_id))
 
 
-def _bills_within(snapshots: Sequence[Snapshot], first: date, last: date) -> bool:
-    """Whether any day of [first, last] bills: checked on the days a snapshot starts applying."""
+def _shows_within(snapshots: Sequence[Snapshot], first: date, last: date) -> bool:
+    """Whether any day of [first, last] bills, or is under a status Pax8 does not document (it
+    bills nothing, and the line flags it): checked on the days a snapshot starts applying."""
     for position, snapshot in enumerate(snapshots):
         ends = snapshots[position + 1].effective if position + 1 < len(snapshots) else None
         if snapshot.effective > last or (ends is not None and ends <= first):
             continue
-        if snapshot.billable_on(max(snapshot.effective, first)):
+        day = max(snapshot.effective, first)
+        if snapshot.billable_on(day):
+            return True
+        if not known_status(snapshot.status) and (snapshot.until is None or day < snapshot.until):
             return True
     return False
 
@@ -224,7 +234,9 @@ def _manual_lines(
     rule turns vendor sync off and that no subscription bills this month.
 
     A sync-off product with a subscription is billed on the subscription's line, at the Halo
-    quantity (the engine's "sync off"); passing its Halo line too would bill it twice."""
+    quantity (the engine's "sync off"); passing its Halo line too would bill it twice. A line
+    naming an item Halo no longer lists passes too (it is what Halo bills), marked: it may be
+    the same service as a subscription line under a deleted or merged item (MISSING_HALO_ITEM)."""
     index = store.index
     billed_items = set(index.products.values())
     overriding = {client for _, client in index.overrides}
@@ -274,6 +286,7 @@ def _manual_lines(
                     quantity=quantity,
                     unit_price=ZERO if line.unit_price is None else line.unit_price,
                     currency=_halo_currency(currency, store.currency_of(client_id)),
+                    item_missing=item_id is not None and item_id not in items,
                 )
             )
     return found
@@ -406,13 +419,15 @@ def _reissued(conn: Connection, window: tuple[str, ...]) -> set[str]:
 
 
 def _unmapped_companies(conn: Connection, counts: dict[str, int]) -> list[UnmappedCompany]:
+    """Companies Pax8 lists and nobody mapped. A company it does not list cannot be mapped:
+    its subscriptions are UNKNOWN_COMPANY instead (batch.strays)."""
     if not counts:
         return []
     table = m.table_of(m.Pax8Company)
     names: dict[str, str | None] = {
         r[0]: r[1] for r in conn.exec_driver_sql(f"SELECT id, name FROM {table}")
     }
-    found = [UnmappedCompany(c, names.get(c) or c, n) for c, n in counts.items()]
+    found = [UnmappedCompany(c, names.get(c) or c, n) for c, n in counts.items() if c in names]
     return sorted(found, key=lambda u: (u.name.casefold(), u.company_id))
 
 

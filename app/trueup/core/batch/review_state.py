@@ -13,6 +13,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
@@ -35,6 +36,14 @@ class BatchApprovals:
     posted: dict[int, tuple[str, ...]] = field(default_factory=dict)
     # client -> the destinations its month was voided at, with nothing posted since
     voided: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    # client -> the total of its documents posted and not voided (adjustments included)
+    posted_totals: dict[int, Decimal] = field(default_factory=dict)
+    adjusted: frozenset[int] = frozenset()  # clients with an adjustment posted
+
+    def differs(self, client_id: int, total: Decimal) -> bool:
+        """The client's month is posted and would now bill `total`, not what was posted."""
+        posted = self.posted_totals.get(client_id)
+        return posted is not None and posted != total
 
     def posted_to(self, client_id: int) -> tuple[str, ...]:
         return self.posted.get(client_id, ())
@@ -83,7 +92,18 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
         clients = json.loads(batch.clients) or None
         now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
         sent = month_entries(conn, batch.month)  # the month's journal, read once for both
-    return BatchApprovals(states, now == batch_id, posted_invoices(sent), voided_invoices(sent))
+    live = [entry for entry in sent if entry.state == "POSTED"]
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for entry in live:
+        totals[entry.client_id] += entry.total
+    return BatchApprovals(
+        states,
+        now == batch_id,
+        posted_invoices(sent),
+        voided_invoices(sent),
+        dict(totals),
+        frozenset(entry.client_id for entry in live if entry.adjustment),
+    )
 
 
 def posted_invoices(sent: list[Sent]) -> dict[int, tuple[str, ...]]:

@@ -7,11 +7,18 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from trueup.core.billing.facts import PreviousLine, SubscriptionFacts
-from trueup.core.billing.lines import CENT, Anomaly, anomaly, percent_text, seats_text
+from trueup.core.billing.facts import ManualLine, PreviousLine, SubscriptionFacts
+from trueup.core.billing.lines import (
+    CENT,
+    Anomaly,
+    anomaly,
+    days_text,
+    percent_text,
+    seats_text,
+)
 from trueup.core.billing.nce import Decrease
 from trueup.core.billing.proration import Run
-from trueup.core.billing.timeline import BILLABLE_STATUSES, CANCELLED, day_text
+from trueup.core.billing.timeline import BILLABLE_STATUSES, CANCELLED, day_text, known_status
 from trueup.core.values.money import money_prose, quantity_prose
 
 HUNDRED = Decimal(100)
@@ -80,6 +87,45 @@ def zero_quantity_active(runs: Sequence[Run]) -> Anomaly | None:
     return anomaly(
         "ZERO_QTY_ACTIVE",
         f"{snapshot.status} with 0 seats since {day_text(snapshot.effective, year=True)}",
+    )
+
+
+def unknown_status(subscription: SubscriptionFacts, runs: Sequence[Run]) -> Anomaly | None:
+    """UNKNOWN_STATUS: days of the month under a status Pax8 does not document. They bill
+    nothing (as a non-billable status would), but Pax8 may well charge for them."""
+    odd = [
+        (run, run.snapshot)
+        for run in runs
+        if run.snapshot is not None
+        and not known_status(run.snapshot.status)
+        and (run.snapshot.until is None or run.first < run.snapshot.until)  # not ended yet
+    ]
+    if not odd:
+        return None
+    statuses = ", ".join(sorted({status_text(snapshot.status) for _, snapshot in odd}))
+    seats = max(snapshot.quantity for _, snapshot in odd)
+    days = sum(run.days for run, _ in odd)
+    return anomaly(
+        "UNKNOWN_STATUS",
+        f"Pax8 status {statuses} is not one Pax8 documents: {seats_text(seats)} of "
+        f"{subscription.product_name} billed nothing for {days_text(days)} from "
+        f"{day_text(odd[0][0].first)}; check subscription {subscription.subscription_id} in Pax8",
+    )
+
+
+def status_text(status: str | None) -> str:
+    """A status as quoted in a message: `"Exploded"`, or `none` when Pax8 sent none."""
+    return f'"{status}"' if status else "none"
+
+
+def missing_halo_item(line: ManualLine) -> Anomaly:
+    """MISSING_HALO_ITEM: a Halo line kept as Halo has it though its item is gone."""
+    return anomaly(
+        "MISSING_HALO_ITEM",
+        f"Halo recurring line {line.line_id} names item {line.item_id}, which Halo no longer "
+        f"lists: billed as Halo has it ({quantity_prose(line.quantity)} × "
+        f"{money_prose(line.unit_price)}), but it may bill a service twice; fix the line in "
+        "Halo, or override with a reason",
     )
 
 

@@ -48,6 +48,8 @@ class ManualLine:
     quantity: Decimal
     unit_price: Decimal
     currency: str
+    # `item_id` names no item Halo lists any more: maybe the same service billed twice.
+    item_missing: bool = False
 
 
 class CostItem(NamedTuple):

@@ -128,6 +128,8 @@ def _manual_draft(line: ManualLine) -> LineDraft:
         charge_text=f"{quantity_prose(line.quantity)} × {money_prose(line.unit_price)}",
         sources=f"manual, kept as in Halo: quantity and price of Halo line {line.line_id}",
         cost_text="",
+        # Still billed (the invoice shows what Halo bills), but approval waits on the operator.
+        anomalies=[flags.missing_halo_item(line)] if line.item_missing else [],
         min_margin_percent=None,
         tie=f"{line.line_id:012d}",
     )

@@ -37,6 +37,11 @@ SEVERITIES: dict[str, str] = {
     "COST_ESTIMATED": "info",
     "INVOICE_REISSUED": "info",
     "CURRENCY_MISMATCH": "error",
+    # trueup's own (docs/billing-decisions.md): data that would otherwise bill, or drop
+    # revenue, without anyone seeing it.
+    "MISSING_HALO_ITEM": "error",
+    "UNKNOWN_STATUS": "error",
+    "UNKNOWN_COMPANY": "error",
 }
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 

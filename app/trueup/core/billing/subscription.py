@@ -208,9 +208,9 @@ def _anomalies(
     cancelled = flags.cancelled_before(runs)
     if cancelled is not None and (subscription.halo_quantity or ZERO) > 0:
         found.append(flags.cancelled_still_billed(subscription, cancelled))
-    zero = flags.zero_quantity_active(runs)
-    if zero is not None:
-        found.append(zero)
+    for flag in (flags.zero_quantity_active(runs), flags.unknown_status(subscription, runs)):
+        if flag is not None:
+            found.append(flag)
     return found
 
 

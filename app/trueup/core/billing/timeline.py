@@ -25,6 +25,17 @@ from trueup.core.values.parsing import parse_day, parse_instant, to_decimal, to_
 
 BILLABLE_STATUSES = frozenset({"active", "pendingcancel", "activated"})
 CANCELLED = "cancelled"
+# Every status Pax8 documents for a subscription (casefolded). Another one (or none) bills 0
+# like the non-billable ones, but it may be revenue Pax8 still charges: it is flagged.
+KNOWN_STATUSES = BILLABLE_STATUSES | {
+    CANCELLED,
+    "pendingmanual",
+    "pendingautomated",
+    "waitingfordetails",
+    "trial",
+    "converted",
+    "pendingactivation",
+}
 ZERO = Decimal(0)
 _MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -48,6 +59,11 @@ class Snapshot(NamedTuple):
         if status in BILLABLE_STATUSES:
             return True
         return status == CANCELLED and self.end is not None and day < self.end
+
+
+def known_status(status: str | None) -> bool:
+    """Whether Pax8 documents the status (any spelling of its case)."""
+    return (status or "").casefold() in KNOWN_STATUSES
 
 
 class SnapshotState(NamedTuple):

@@ -97,6 +97,12 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
     return MonthLedger(month, batch_id, sorted(clients, key=lambda c: c.client_name.casefold()))
 
 
+def client_postings(db: Database, month: Month, client_id: int) -> tuple[Posting, ...]:
+    """The documents sent for one client's month, oldest first."""
+    with db.read() as conn:
+        return tuple(_posting(s) for s in month_entries(conn, month) if s.client_id == client_id)
+
+
 def ledger_json(ledger: MonthLedger) -> dict[str, Any]:
     """`trueup month --json` (contract §3)."""
     states: Counter[str] = Counter(c.state for c in ledger.clients)

@@ -10,7 +10,8 @@ from trueup.core.ledger.batches import StoredBatch as StoredBatch
 from trueup.core.ledger.batches import batch_json, open_batches_json, stored_batches
 from trueup.core.ledger.month import ClientMonth as ClientMonth
 from trueup.core.ledger.month import MonthLedger as MonthLedger
-from trueup.core.ledger.month import ledger_json, month_ledger
+from trueup.core.ledger.month import Posting as Posting
+from trueup.core.ledger.month import client_postings, ledger_json, month_ledger
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
 
@@ -28,6 +29,10 @@ class Ledger:
 
     def month_json(self, month: Month) -> dict[str, Any]:
         return ledger_json(self.month(month))
+
+    def postings(self, month: Month, client_id: int) -> tuple[Posting, ...]:
+        """Every document sent for the client's month, oldest first: where, which, its state."""
+        return client_postings(self.db, month, client_id)
 
     def batches(self, month: Month | None = None) -> list[StoredBatch]:
         """The stored batches, newest first (of one month, given one)."""

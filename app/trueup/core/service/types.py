@@ -23,6 +23,7 @@ from trueup.core.diff.seats import DiffDetail as DiffDetail
 from trueup.core.diff.seats import DiffRow as DiffRow
 from trueup.core.diff.seats import DiffSummary as DiffSummary
 from trueup.core.diff.seats import HaloLine as HaloLine
+from trueup.core.ledger.month import Posting as Posting
 from trueup.core.mapping.engine import Candidate as Candidate
 from trueup.core.mapping.engine import CompanyRow as CompanyRow
 from trueup.core.mapping.engine import ItemCandidate as ItemCandidate

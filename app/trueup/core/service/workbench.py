@@ -14,6 +14,7 @@ from trueup.core.errors import SyncUnavailableError
 from trueup.core.mapping.engine import MATCH_THRESHOLD
 from trueup.core.service.batches import Batches
 from trueup.core.service.changes import Changes
+from trueup.core.service.ledger import Ledger
 from trueup.core.service.logs import Logs
 from trueup.core.service.mappings import Mappings
 from trueup.core.service.posting import Posting, SinkFactory
@@ -69,6 +70,7 @@ class Workbench:
             changes=changes,
         )
         self.logs = Logs(db, clock=clock)
+        self.ledger = Ledger(db, today=today)
 
     def months(self) -> list[str]:
         """The months the store can reconcile, oldest first: last month and this one (the

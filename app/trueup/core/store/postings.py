@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
@@ -39,6 +40,11 @@ class Sent:
     def adjustment(self) -> bool:
         """An adjustment of the month's document(s), not the month's document itself."""
         return bool(json.loads(self.payload).get("adjusts"))
+
+    @property
+    def total(self) -> Decimal:
+        """The document's total (an adjustment's is its difference, negative for a credit)."""
+        return Decimal(json.loads(self.payload)["total"])
 
     @property
     def live(self) -> bool:

@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -266,28 +267,23 @@ class _Pax8Fetch:
     ) -> None:
         """A complete paged list: page 0 says how many pages, the rest come concurrently."""
         first, info = await self.client.get_page(path, 0, params)
-        pages = [first]
+        pages = {0: first}
         fetched = len(first)
         self._tell(label, fetched, info.total_elements)
 
         async def one(number: int) -> None:
             nonlocal fetched
             rows, _ = await self.client.get_page(path, number, params)
-            pages.append(rows)
+            pages[number] = rows
             fetched += len(rows)
             self._tell(label, fetched, info.total_elements)
 
         await _all(*(one(n) for n in range(1, info.total_pages)))
-        rows = [row for page in pages for row in page]
-        unique = {str(row.get("id")) for row in rows}
-        if len(unique) < info.total_elements:
-            raise ApiError(
-                "Pax8",
-                "bad_response",
-                None,
-                f"Pax8 listed {len(unique)} of {info.total_elements} {label} at {path} "
-                "(the list changed while paging?); nothing was saved, sync again",
-            )
+        # In page order, whatever order the pages came in: of an id listed twice, the first
+        # copy is the one kept (sync/staging.py), the same one every sync.
+        in_order = [pages[number] for number in sorted(pages)]
+        _check_complete(in_order, info.total_elements, label, path)
+        rows = [row for page in in_order for row in page]
         stager.add(entity, rows)
         if keep:
             keep(rows)
@@ -328,15 +324,15 @@ class _Pax8Fetch:
                     )
                 )
             }
-        needed = []
+        needed: dict[str, None] = {}  # in order, once: an id Pax8 listed twice is fetched once
         for sub in self.subscriptions:
             changed = parse_instant(sub.get("updatedDate"))
             started = parse_instant(sub.get("billingStart") or sub.get("startDate"))
             recent = any(t is not None and t >= window for t in (changed, started))
             sub_id = str(sub.get("id"))
             if recent and (sub_id not in stored or stored[sub_id] != changed):
-                needed.append(sub_id)
-        return needed
+                needed.setdefault(sub_id)
+        return list(needed)
 
     async def _history(self, stager: Stager) -> None:
         needed = self._history_needed()
@@ -420,6 +416,34 @@ class _Pax8Fetch:
             self._tell("usage summaries", done, len(usage))
 
         await _all(*(one(s) for s in usage))
+
+
+def _check_complete(pages: list[list[dict[str, Any]]], total: int, label: str, path: str) -> None:
+    """Refuse a listing with fewer distinct ids than Pax8 counts: rows shifted between pages
+    while they were fetched, and one may be missing. An id twice on one page is Pax8's own
+    data, not paging: it is let through (its first copy is kept, and the log says so)."""
+    seen: Counter[str] = Counter()
+    same_page = 0
+    for page in pages:
+        ids = Counter(str(row.get("id")) for row in page)
+        same_page += sum(n - 1 for key, n in ids.items() if key != "None")
+        seen.update(ids)
+    if len(seen) + same_page >= total:
+        return
+    twice = sorted(key for key, n in seen.items() if n > 1 and key != "None")
+    named = f"; listed twice: {_some(twice)}" if twice else ""
+    raise ApiError(
+        "Pax8",
+        "bad_response",
+        None,
+        f"Pax8 listed {len(seen)} of {total} {label} at {path} (the list changed while "
+        f"paging?{named}); nothing was saved, sync again",
+    )
+
+
+def _some(ids: list[str], shown: int = 5) -> str:
+    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
+    return ", ".join(ids[:shown]) + more
 
 
 class _HaloFetch:

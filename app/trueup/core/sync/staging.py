@@ -8,7 +8,7 @@ that fails or is interrupted before that transaction commits changes no synced d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -178,7 +178,8 @@ def _apply_entity(
     existing = _existing_fingerprints(conn, table, key_columns)
     parents = _parent_keys(conn, table)
     counts = EntityCounts()
-    seen: set[tuple[Any, ...]] = set()
+    seen: dict[tuple[Any, ...], int] = {}  # key -> hash of its first copy's raw JSON
+    repeats = 0
     refused = False  # a record with an impossible number: keep what is stored of its kind
     done = 0
     for chunk in _staged_chunks(conn, run_id, entity.name):
@@ -198,8 +199,12 @@ def _apply_entity(
                 continue
             key = tuple(row[c] for c in key_columns)
             if key in seen:
-                continue  # listed twice (rows shifting between pages): keep the first
-            seen.add(key)
+                # Listed twice in one sync: the first copy stands, and the log says so (the
+                # second may hold other seats or another status: never dropped unseen).
+                repeats += 1
+                _log_repeat(conn, entity, repeats, key, seen[key] != hash(staged.raw))
+                continue
+            seen[key] = hash(staged.raw)
             row["raw"] = staged.raw
             before = existing.get(key)
             if before is None:
@@ -224,6 +229,13 @@ def _apply_entity(
         )
     else:
         counts.deleted = _delete_unseen(conn, entity, key_columns, existing, seen, scopes)
+    if repeats > _LOGGED_IN_FULL:
+        log_event(
+            conn,
+            "WARNING",
+            f"{entity.label}: {repeats} records listed twice, first copies kept",
+            reason=f"the first {_LOGGED_IN_FULL} are logged one by one",
+        )
     return counts
 
 
@@ -286,7 +298,7 @@ def _delete_unseen(
     entity: Entity,
     key_columns: list[str],
     existing: dict[tuple[Any, ...], int],
-    seen: set[tuple[Any, ...]],
+    seen: Container[tuple[Any, ...]],
     scopes: set[str],
 ) -> int:
     if entity.replace == "upsert":
@@ -325,12 +337,35 @@ def _keys_in_scopes(
     return keys
 
 
+# Records skipped or listed twice are logged one by one up to this many per kind and sync.
+_LOGGED_IN_FULL = 5
+
+
 def _log_failure(conn: Connection, entity: Entity, nth: int, reason: str, raw: str) -> None:
     # The first few in full; after that the run's counts say how many more.
-    if nth <= 5:
+    if nth <= _LOGGED_IN_FULL:
         log_event(
             conn, "WARNING", f"{entity.label}: record skipped", reason=reason, record=raw[:500]
         )
+
+
+def _log_repeat(
+    conn: Connection, entity: Entity, nth: int, key: tuple[Any, ...], differs: bool
+) -> None:
+    if nth > _LOGGED_IN_FULL:
+        return
+    shown = key[0] if len(key) == 1 else list(key)
+    log_event(
+        conn,
+        "WARNING",
+        f"{entity.label}: {shown} listed twice, first copy kept",
+        source=entity.name.split("_", 1)[0],
+        id=shown,
+        copies_differ=differs,
+        reason="the source listed this id twice in one sync; the first copy was stored, the "
+        "second dropped"
+        + ("; they differ: check the record at the source" if differs else " (the same)"),
+    )
 
 
 def _finish(

@@ -18,9 +18,10 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
-from trueup.core.service.types import ApprovalState, BatchOverview, InvoiceRow
+from trueup.core.service.types import BatchApprovals, BatchOverview, InvoiceRow
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.batch_approval import (
+    DIFFERS_STYLE,
     POSTED_STYLE,
     VOIDED_STYLE,
     ApprovingScreen,
@@ -53,20 +54,25 @@ def count_text(count: int, style: str) -> Text:
     return plain(count, style if count else "dim")
 
 
-def _cells(
-    invoice: InvoiceRow,
-    approval: ApprovalState | None,
-    posted: tuple[str, ...],
-    voided: tuple[str, ...] = (),
-) -> Sequence[Text]:
-    if posted:  # what happened to the invoice outranks what was decided about it
-        state = plain("posted", POSTED_STYLE)
-    elif voided:
-        state = plain("voided", VOIDED_STYLE)
-    elif approval is not None:
-        state = approval_text(approval)
-    else:
-        state = plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
+def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
+    """What happened to the client's month outranks what was decided about it: posted (or
+    adjusted), with Δ when it would now bill otherwise; voided; then approval; then the word."""
+    client = invoice.client_id
+    if approvals is not None and approvals.posted_to(client):
+        word = "adjusted" if client in approvals.adjusted else "posted"
+        if approvals.differs(client, invoice.total):
+            return plain(f"{word[:6]} Δ", DIFFERS_STYLE)
+        return plain(word, POSTED_STYLE)
+    if approvals is not None and approvals.voided_at(client):
+        return plain("voided", VOIDED_STYLE)
+    approval = approvals.states.get(client) if approvals is not None else None
+    if approval is not None:
+        return approval_text(approval)
+    return plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
+
+
+def _cells(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Sequence[Text]:
+    state = state_text(invoice, approvals)
     return (
         plain(invoice.client_name),
         plain(money(invoice.total, invoice.currency)),
@@ -150,6 +156,22 @@ class BatchScreen(ApprovingScreen):
             tooltip="Void the invoice posted for this client's month (after the month typed)",
         ),
         Binding(
+            "J",
+            "journal",
+            "Journal",
+            show=False,
+            id="batch.journal",
+            tooltip="Every document sent for the client's month: where, its state, who",
+        ),
+        Binding(
+            "P",
+            "adjust",
+            "Adjust",
+            show=False,
+            id="batch.adjust",
+            tooltip="Post what posted months would now bill otherwise, as adjustments",
+        ),
+        Binding(
             "o",
             "cycle_order",
             "Sort",
@@ -211,12 +233,7 @@ class BatchScreen(ApprovingScreen):
         yield SearchBar(placeholder="Search clients…", id="search")
         yield RowTable(
             COLUMNS,
-            lambda invoice: _cells(
-                invoice,
-                self.approval_of(invoice.client_id),
-                self.posted_to(invoice.client_id),
-                self.voided_at(invoice.client_id),
-            ),
+            lambda invoice: _cells(invoice, self.approvals),
             empty="No invoices in this batch.",
             id="batch-table",
         )
@@ -252,6 +269,12 @@ class BatchScreen(ApprovingScreen):
         if self.shown_batch is not None:
             summary = batch_summary(self.shown_batch, self.invoices)
             summary.append_text(self.approval_summary())
+            differing = self.differing()
+            if differing:
+                summary.append(
+                    f"\n{len(differing)} posted bill differently now: P posts adjustments",
+                    style=DIFFERS_STYLE,
+                )
             self.query_one("#batch-summary", Static).update(summary)
 
     def worker_failed(self, worker: Worker[object]) -> None:
@@ -286,6 +309,13 @@ class BatchScreen(ApprovingScreen):
         invoice = self.table.current
         if invoice is not None and self.shown_batch is not None:
             self.app.push_screen(BatchInvoiceScreen(self.shown_batch, invoice))
+
+    def action_journal(self) -> None:
+        from trueup.tui.screens.journal import JournalScreen
+
+        invoice, batch = self.table.current, self.shown_batch
+        if invoice is not None and batch is not None:
+            self.app.push_screen(JournalScreen(batch.month, invoice.client_id, invoice.client_name))
 
     def action_hold(self) -> None:
         invoice = self.table.current

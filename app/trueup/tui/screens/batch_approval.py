@@ -24,6 +24,7 @@ from trueup.tui.widgets.row_table import Column
 
 APPROVAL_STYLES = {"approved": "bold green", "lapsed": "bold magenta"}
 POSTED_STYLE = "bold cyan"
+DIFFERS_STYLE = "bold yellow"  # posted, and would now bill otherwise
 VOIDED_STYLE = "magenta"
 APPROVE_ALL = [
     Column("Client", 16, flex=True),
@@ -71,9 +72,6 @@ class ApprovingScreen(SearchableTableScreen):
 
     def posted_to(self, client_id: int) -> tuple[str, ...]:
         return self.approvals.posted_to(client_id) if self.approvals is not None else ()
-
-    def voided_at(self, client_id: int) -> tuple[str, ...]:
-        return self.approvals.voided_at(client_id) if self.approvals is not None else ()
 
     def approval_summary(self) -> Text:
         """A line of approvals: how many approved, lapsed, and a word when the store moved on."""
@@ -220,6 +218,33 @@ class ApprovingScreen(SearchableTableScreen):
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
         self.app.push_screen(PostSummaryScreen(batch.batch_id, batch.month), self._post)
+
+    def differing(self) -> list[InvoiceRow]:
+        """The invoices whose month is posted and would now bill otherwise."""
+        approvals = self.approvals
+        if approvals is None:
+            return []
+        return [i for i in self.invoices if approvals.differs(i.client_id, i.total)]
+
+    def action_adjust(self) -> None:
+        """Post the differences of posted months, from the batch the store would build now."""
+        from trueup.tui.screens.post_summary import PostSummaryScreen
+
+        batch, approvals = self.shown_batch, self.approvals
+        if batch is None or approvals is None:
+            return
+        if not self.differing():
+            self.notify("Every posted month bills as posted: nothing to adjust.", timeout=4)
+            return
+        if not approvals.current:
+            self.notify("The store changed since this batch: b builds it again, then P.")
+            return
+        if not self.workbench.posting.can_post:
+            self.notify("This workbench was opened with nowhere to post to.", severity="warning")
+            return
+        destination = next(iter(approvals.posted.values()))[0]
+        screen = PostSummaryScreen(batch.batch_id, batch.month, destination, adjust=True)
+        self.app.push_screen(screen, self._post)
 
     def action_void(self) -> None:
         """Void the cursor's client's month where it was posted, from whichever batch."""

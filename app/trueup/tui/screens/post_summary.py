@@ -40,10 +40,11 @@ def _blocked_cells(planned: Planned) -> tuple[Text, Text]:
     return plain(planned.client_name), plain(planned.problem or "", "yellow")
 
 
-def plan_text(plan: PostingPlan) -> Text:
+def plan_text(plan: PostingPlan, *, adjust: bool = False) -> Text:
     text = Text(no_wrap=False)
     count = len(plan.ready)
-    text.append(f"{count} invoice{'s' if count != 1 else ''} to post", style="bold")
+    noun = "adjustment" if adjust else "invoice"
+    text.append(f"{count} {noun}{'s' if count != 1 else ''} to post", style="bold")
     totals = plan.totals()
     if totals:
         text.append(": ")
@@ -51,8 +52,16 @@ def plan_text(plan: PostingPlan) -> Text:
             text.append(" + " if n else "")
             text.append(money(total, currency), style="bold")
             text.append(f" {currency}", style="dim")
-    text.append(f"\n{len(plan.done)} already posted from this batch, ", style="dim")
+    done = "bill as posted" if adjust else "already posted from this batch"
+    text.append(f"\n{len(plan.done)} {done}, ", style="dim")
     text.append(f"{len(plan.blocked)} cannot post", style="yellow" if plan.blocked else "dim")
+    if adjust:
+        for planned in plan.ready[:3]:
+            kind = "credit" if planned.total < 0 else "debit"
+            text.append(f"\n  {kind} {money(planned.total, planned.currency)} ", style="yellow")
+            text.append(planned.client_name)
+        if len(plan.ready) > 3:
+            text.append(f"\n  and {len(plan.ready) - 3} more", style="dim")
     return text
 
 
@@ -89,11 +98,16 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
             super().__init__()
             self.plan = plan
 
-    def __init__(self, batch_id: str, month: str, destination: str = "halo-invoice") -> None:
+    def __init__(
+        self, batch_id: str, month: str, destination: str = "halo-invoice", *, adjust: bool = False
+    ) -> None:
+        """`adjust`: post the differences of months posted at `destination` (the one place
+        they can go), not the approved invoices."""
         super().__init__()
         self.batch_id = batch_id
         self.month = month
         self.destination = destination
+        self.adjust = adjust
         self.plan: PostingPlan | None = None
 
     @property
@@ -102,7 +116,8 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="post-summary", classes="dialog") as dialog:
-            dialog.border_title = f"Post {month_name(self.month)} · {self.batch_id}"
+            verb = "Adjust" if self.adjust else "Post"
+            dialog.border_title = f"{verb} {month_name(self.month)} · {self.batch_id}"
             dialog.border_subtitle = "↑↓ destination · enter posts · tab blocked · esc cancels"
             yield Static(id="post-destination")
             yield Static(id="post-plan")
@@ -119,7 +134,10 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
 
     def _show_destinations(self) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
-        for n, (destination, about) in enumerate(DESTINATIONS.items()):
+        offered = (
+            {self.destination: DESTINATIONS[self.destination]} if self.adjust else DESTINATIONS
+        )
+        for n, (destination, about) in enumerate(offered.items()):
             chosen = destination == self.destination
             text.append("\n" if n else "")
             text.append("▸ " if chosen else "  ", style="bold")
@@ -128,6 +146,8 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         self.query_one("#post-destination", Static).update(text)
 
     def action_destination(self, step: int) -> None:
+        if self.adjust:
+            return  # an adjustment goes where the month went
         choices = list(DESTINATIONS)
         index = choices.index(self.destination) + step
         if 0 <= index < len(choices):
@@ -138,7 +158,12 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
     @work(thread=True, exclusive=True, group="plan", exit_on_error=False)
     def load(self, destination: str) -> None:
         self.app.call_from_thread(self._reading, destination)
-        plan = self.workbench.posting.plan(self.batch_id, destination)
+        posting = self.workbench.posting
+        plan = (
+            posting.plan_adjustments(self.batch_id, destination)
+            if self.adjust
+            else posting.plan(self.batch_id, destination)
+        )
         if not get_current_worker().is_cancelled:
             self.post_message(self.PlanRead(plan))
 
@@ -154,7 +179,7 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         if message.plan.destination != self.destination:
             return  # the operator has moved on to another destination
         self.plan = message.plan
-        self.query_one("#post-plan", Static).update(plan_text(message.plan))
+        self.query_one("#post-plan", Static).update(plan_text(message.plan, adjust=self.adjust))
         blocked = self.query_one("#post-blocked", RowTable)
         blocked.loading = False
         # The reasons to act on before the many "not approved".
@@ -179,6 +204,8 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         """Why posting cannot go ahead now, or None when it can."""
         if self.plan is None:
             return "Still reading what would post."
+        if not self.plan.ready and self.adjust:
+            return f"Nothing to adjust at {self.destination}: every posted month bills as posted."
         if not self.plan.ready:
             return f"Nothing to post to {self.destination}: approve invoices first (a, A)."
         typed = self.query_one("#post-month", Input).value.strip()

@@ -1,0 +1,115 @@
+"""Pax8 subscriptions that no invoice can hold, for the batch's own anomalies.
+
+A subscription reaches an invoice through its company's client. One naming a company Pax8 does
+not list (or naming none) can never be mapped (UNKNOWN_COMPANY, where UNMAPPED_CLIENT would ask
+for a mapping the operator cannot make); one of an unmapped company under a status Pax8 does not
+document is counted by no UNMAPPED_CLIENT, which counts billable statuses (UNKNOWN_STATUS).
+Without these, revenue would drop out of the batch with nothing said. Subscriptions of mapped
+companies are on their client's invoice, flagged there; ignored companies and products are the
+operator's word that they are not billed through Halo.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from trueup.core.batch.body import anomaly_json
+from trueup.core.billing.anomalies import status_text
+from trueup.core.billing.lines import anomaly, seats_text
+from trueup.core.billing.timeline import BILLABLE_STATUSES, KNOWN_STATUSES, known_status
+from trueup.core.mapping.index import MappingIndex
+from trueup.core.store import tables as m
+
+_SUBSCRIPTIONS, _COMPANIES = m.table_of(m.Pax8Subscription), m.table_of(m.Pax8Company)
+
+
+@dataclass(frozen=True)
+class StraySubscription:
+    subscription_id: str
+    company_id: str | None
+    company_name: str | None  # None: Pax8 lists no such company
+    product_name: str
+    quantity: Decimal
+    status: str | None
+
+
+def load_strays(conn: Connection, index: MappingIndex) -> list[StraySubscription]:
+    """The subscriptions no invoice holds that may still be revenue, by subscription id.
+
+    The suspects are found from the subscriptions' index alone (a row carries ~1 kB of raw
+    JSON), the few found then read whole."""
+    suspects = {
+        sub_id: (company_id, status, (name or company_id) if known else None)
+        for sub_id, company_id, status, known, name in conn.exec_driver_sql(
+            "SELECT s.id, s.company_id, s.status, c.id IS NOT NULL, c.name "
+            f"FROM {_SUBSCRIPTIONS} s LEFT JOIN {_COMPANIES} c ON c.id = s.company_id "
+            "WHERE c.id IS NULL OR lower(coalesce(s.status, '')) "
+            "NOT IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(KNOWN_STATUSES)),),
+        )
+        if _stray(index, company_id, status, bool(known))
+    }
+    if not suspects:
+        return []
+    found = []
+    for sub_id, product_id, product_name, quantity in conn.exec_driver_sql(
+        f"SELECT id, product_id, product_name, quantity FROM {_SUBSCRIPTIONS} "
+        "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        (json.dumps(sorted(suspects)),),
+    ):
+        if product_id in index.ignored_products:
+            continue
+        company_id, status, company_name = suspects[sub_id]
+        name = product_name or product_id or "no product"
+        seats = Decimal(0) if quantity is None else Decimal(quantity)
+        found.append(StraySubscription(sub_id, company_id, company_name, name, seats, status))
+    return found
+
+
+def _stray(index: MappingIndex, company_id: str | None, status: str | None, known: bool) -> bool:
+    """Off every invoice and maybe revenue: an unknown company's subscription that bills or
+    whose status is unknown, or an unmapped company's whose status is unknown."""
+    if company_id in index.companies or company_id in index.ignored_companies:
+        return False
+    if known:
+        return not known_status(status)
+    return (status or "").casefold() in BILLABLE_STATUSES or not known_status(status)
+
+
+def stray_anomalies(strays: list[StraySubscription]) -> list[dict[str, Any]]:
+    """UNKNOWN_COMPANY or UNKNOWN_STATUS for each, as batch anomalies (unordered)."""
+    return [
+        anomaly_json(
+            anomaly(*_flag(stray)),
+            subscription_id=stray.subscription_id,
+            company_id=stray.company_id,
+        )
+        for stray in strays
+    ]
+
+
+def _flag(stray: StraySubscription) -> tuple[str, str]:
+    what = f"Pax8 subscription {stray.subscription_id} ({stray.product_name}, "
+    seats = seats_text(stray.quantity)
+    status = status_text(stray.status)
+    if not stray.company_id:
+        return "UNKNOWN_COMPANY", (
+            f"{what}{seats}, status {status}) names no company: it is on no invoice; check it "
+            "in Pax8, then sync again"
+        )
+    if stray.company_name is None:
+        return "UNKNOWN_COMPANY", (
+            f"{what}{seats}, status {status}) names company {stray.company_id}, which Pax8 "
+            "does not list: it is on no invoice and cannot be mapped; check it in Pax8, then "
+            "sync again"
+        )
+    return "UNKNOWN_STATUS", (
+        f"{what}{seats}) of {stray.company_name} ({stray.company_id}) has status {status}, "
+        "which Pax8 does not document: it bills nothing, and the company is mapped to no "
+        "client; check it in Pax8"
+    )
