@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, NoReturn, Self
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -511,9 +511,22 @@ class ApiClient(ABC):
                 response.status_code,
             )
         try:
-            return jsonlib.loads(text, parse_float=Decimal, parse_constant=Decimal)
+            return jsonlib.loads(text, parse_float=Decimal, parse_constant=_not_json)
+        except _NotJson as constant:  # sent on purpose, not cut short: asking again won't help
+            raise self._unusable(
+                call, f"{constant} in its JSON, which JSON does not allow"
+            ) from None
+        except RecursionError:
+            raise self._unusable(call, "JSON nested deeper than any record is") from None
         except ValueError:
             raise _Transient("bad_response", "malformed JSON", response.status_code) from None
+
+    def _unusable(self, call: _Call, what: str) -> ApiError:
+        return self._error(
+            "bad_response",
+            f"{self.service} answered {call.method} {call.path} with {what}: nothing from it "
+            "was used",
+        )
 
     def _refusal(self, call: _Call, response: httpx.Response) -> ApiError:
         """The error for a 4xx (other than 401 on data, 408, 429) or an unretried 5xx."""
@@ -759,12 +772,20 @@ def _oauth_error(response: httpx.Response) -> str:
     return f" {code[:40]}" if isinstance(code, str) and code.isidentifier() else ""
 
 
+class _NotJson(Exception):
+    """NaN, Infinity or -Infinity: Python's json reads them, JSON (RFC 8259) has none."""
+
+
+def _not_json(constant: str) -> NoReturn:
+    raise _NotJson(constant)
+
+
 def _server_message(response: httpx.Response) -> str:
     """The server's own explanation, whatever shape its error body takes, on one short line."""
     text = response.text
     try:
-        body: Any = jsonlib.loads(text, parse_float=Decimal, parse_constant=Decimal)
-    except ValueError:
+        body: Any = jsonlib.loads(text, parse_float=Decimal, parse_constant=_not_json)
+    except (ValueError, RecursionError, _NotJson):
         body = "" if _is_html(response, text) else text
     message = _one_line(_describe(body))
     return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
