@@ -229,6 +229,23 @@ async def test_malformed_filter_value_is_a_field_keyed_400() -> None:
     assert response.json() == {"client_id": "The value 'twelve' is not valid."}
 
 
+@pytest.mark.parametrize("path", ["/api/Invoice", "/api/RecurringInvoice"])
+async def test_invoicedatestart_and_invoicedateend_are_booleans_not_a_date_window(
+    path: str,
+) -> None:
+    """The swagger: "(bool) Include the field invoicedatestart in the response"."""
+    async with authed_client(make_app()) as client:
+        everything = await ids(client, path, "invoices")
+        flagged = await ids(client, path, "invoices", invoicedatestart="true",
+                            invoicedateend="False")  # fmt: skip
+        dated = await client.get(path, params={"invoicedatestart": "2026-11-01"})
+        dated_end = await client.get(path, params={"invoicedateend": "2026-10-31T00:00:00"})
+    assert flagged == everything and len(everything) >= 2
+    assert dated.status_code == dated_end.status_code == 400
+    assert dated.json() == {"invoicedatestart": "The value '2026-11-01' is not valid."}
+    assert list(dated_end.json()) == ["invoicedateend"]
+
+
 @pytest.mark.parametrize("path", ["/api/RecurringInvoice", "/api/Invoice"])
 async def test_lines_on_lists_only_with_includelines(path: str) -> None:
     async with authed_client(make_app()) as client:

@@ -19,6 +19,7 @@ from halo_fixtures import (
     authed_client,
     make_app,
     request_body_pointer,
+    swagger,
     swagger_check,
 )
 
@@ -75,6 +76,24 @@ def test_the_validator_rejects_what_halo_would_not_send(check: Check) -> None:
         check({"id": 1, "qty_order": "fifteen"}, component("InvoiceDetail"))
     with pytest.raises(ValidationError):
         check([{"id": "x"}], request_body("/Client"))
+
+
+def test_the_swagger_facts_trueup_relies_on(check: Check) -> None:
+    """What the invoice lookup and the void rest on (README, "Decisions where the APIs are not
+    documented"): if a newer swagger copy changes them, the decisions need a second look."""
+    spec = swagger()
+    params = {
+        p["name"]: p["schema"]["type"] for p in spec["paths"]["/Invoice"]["get"]["parameters"]
+    }
+    # No invoice date filter: these two are booleans; client_ids is what the lookup filters by.
+    assert params["invoicedatestart"] == params["invoicedateend"] == "bool"
+    assert params["client_ids"] == "string"
+    assert not {"datesearch", "start_date", "end_date"} & params.keys()
+    # No void route; `voided` is a writable InvoiceHeader field, which POST /Invoice takes.
+    assert not [path for path in spec["paths"] if "void" in path.lower()]
+    header = spec["components"]["schemas"]["InvoiceHeader"]["properties"]
+    assert header["voided"] == {"type": "boolean", "nullable": True}  # not readOnly
+    check([{"id": 7003, "voided": True}], request_body("/Invoice"))
 
 
 @pytest.mark.parametrize("route", list(SCHEMAS))

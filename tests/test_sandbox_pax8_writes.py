@@ -228,13 +228,30 @@ async def test_an_order_creates_its_subscriptions(client: httpx.AsyncClient) -> 
     assert response.status_code == 200
     order = response.json()
     line = order["lineItems"][0]
-    assert (order["companyId"], line["quantity"], order["orderedBy"]) == (BIRCH, 4, "Pax8 Partner")
+    assert (order["companyId"], line["quantity"], order["orderedBy"]) == (BIRCH, 4, "Pax8Partner")
     assert (await client.get(f"/v1/orders/{order['id']}")).json() == order
     listed = (await client.get("/v1/orders", params={"companyId": BIRCH})).json()["content"]
     assert [row["id"] for row in listed] == [order["id"]]
     subscription = (await client.get(f"/v1/subscriptions/{line['subscriptionId']}")).json()
     assert (subscription["companyId"], subscription["quantity"]) == (BIRCH, 4)
     assert subscription["price"] == 4.0  # priced like the product's other Monthly subscription
+
+
+async def test_an_add_on_order_makes_a_subscription_with_its_parent_and_details(
+    client: httpx.AsyncClient,
+) -> None:
+    details = [{"key": "userEmailAddress", "values": ["joe@birch.test"]}]
+    add_on = {**ORDER["lineItems"][0], "parentSubscriptionId": S_BIRCH_ANNUAL,
+              "provisioningDetails": details}  # fmt: skip
+    order = (await client.post("/v1/orders", json={**ORDER, "lineItems": [add_on]})).json()
+    sub_id = order["lineItems"][0]["subscriptionId"]
+    subscription = (await client.get(f"/v1/subscriptions/{sub_id}")).json()
+    parent = (await client.get(f"/v1/subscriptions/{S_BIRCH_ANNUAL}")).json()
+    assert subscription["parentSubscriptionId"] == S_BIRCH_ANNUAL
+    assert subscription["provisioningDetails"] == details
+    assert "parentSubscriptionId" not in parent and parent["provisioningDetails"] == []
+    # The spec's LineItem takes parentSubscriptionId write-only: the order does not echo it.
+    assert "parentSubscriptionId" not in order["lineItems"][0]
 
 
 async def test_a_mock_order_only_validates(client: httpx.AsyncClient) -> None:
@@ -253,6 +270,7 @@ async def test_a_mock_order_only_validates(client: httpx.AsyncClient) -> None:
         {**ORDER, "lineItems": [{**ORDER["lineItems"][0], "productId": uid(99)}]},
         {**ORDER, "lineItems": [{**ORDER["lineItems"][0], "quantity": 0}]},
         {**ORDER, "lineItems": [{**ORDER["lineItems"][0], "billingTerm": "Weekly"}]},
+        {**ORDER, "lineItems": [{**ORDER["lineItems"][0], "parentSubscriptionId": S_ACME_M365}]},
     ],
 )
 async def test_an_invalid_order_is_unprocessable(client: httpx.AsyncClient, body: dict) -> None:

@@ -52,10 +52,12 @@ class CheckedTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.sent: list[tuple[str, str]] = []
+        self.urls: list[tuple[str, httpx.URL]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
         self.sent.append((request.method, path))
+        self.urls.append((request.method, request.url))
         if request.method == "POST" and path.startswith("/api/") and SWAGGER_PATH.exists():
             pointer = request_body_pointer(path.removeprefix("/api"))
             if pointer:
@@ -64,6 +66,10 @@ class CheckedTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.urls.clear()
 
     def count(self, method: str, path: str) -> int:
         return sum(1 for sent in self.sent if sent == (method, path))
@@ -214,7 +220,7 @@ async def test_an_invoice_is_created_with_our_reference_items_and_amounts() -> N
     assert saved["total"] == D("190.97") == doc.total
 
 
-async def test_lookup_matches_references_exactly_in_one_request() -> None:
+async def test_lookup_matches_references_exactly_whatever_the_date() -> None:
     client, checked = halo_client(halo_app())
     sink = HaloInvoiceSink(client)
     docs = [document(12, M365), document(14, SETUP), document(16, SETUP)]
@@ -222,51 +228,125 @@ async def test_lookup_matches_references_exactly_in_one_request() -> None:
     october = dataclasses.replace(docs[1], invoice_date=date(2026, 10, 15))
     async with client:
         await sink.create([longer])  # contains the reference of docs[0]: not a match
-        await sink.create([october])  # same reference as docs[1], out of the month's window
+        (dated_off,) = await sink.create([october])  # ours, though Halo shows another date
         (posted,) = await sink.create([docs[2]])
-        checked.sent.clear()
+        checked.clear()
         found = await sink.lookup(docs)
-    assert found == {docs[2].reference: posted}
+    assert found == {docs[1].reference: dated_off, docs[2].reference: posted}
     assert checked.sent == [("GET", "/api/Invoice")]
+    (_, url), *_ = checked.urls
+    assert url.params["client_ids"] == "12,14,16" and "invoicedatestart" not in url.params
+
+
+@pytest.mark.slow
+async def test_lookup_over_two_thousand_clients_reads_their_invoices_in_chunks() -> None:
+    """2,000 clients with a year of invoices each, half of them posted this month already: the
+    lookup finds exactly those, in 10 chunks of 200 clients, 3 pages of 1,000 each."""
+    clients = [{"id": n, "name": f"Client {n}"} for n in range(1, 2001)]
+    history = [
+        {"id": 100_000 + n * 12 + month, "client_id": n, "reference": f"HIST-{n}-{month}",
+         "invoice_date": f"{2025 + (month > 0)}-{(month + 11) % 12 + 1:02d}-01T00:00:00"}
+        for n in range(1, 2001) for month in range(12)
+    ]  # fmt: skip
+    docs = [document(n) for n in range(1, 2001)]
+    posted = [
+        {"id": 900_000 + doc.client_id, "client_id": doc.client_id, "reference": doc.reference,
+         "invoice_date": "2026-11-29T23:00:00"}  # UTC: the day before, as Halo may show it
+        for doc in docs[1::2]
+    ]  # fmt: skip
+    app = halo_app(halo_scenario(clients=clients, invoices=history + posted))
+    client, checked = halo_client(app)
+    async with client:
+        found = await HaloInvoiceSink(client).lookup(docs)
+    assert found == {row["reference"]: Posted(str(row["id"])) for row in posted}
+    firsts = [url for _, url in checked.urls if url.params.get("page_no") == "1"]
+    chunks = [url.params["client_ids"] for url in firsts]
+    assert len(chunks) == 10 and all(len(chunk.split(",")) == 200 for chunk in chunks)
+    assert checked.count("GET", "/api/Invoice") == 30
 
 
 async def test_void_hides_the_invoice_from_lookup_and_may_be_repeated() -> None:
-    client, _ = halo_client(halo_app())
+    client, checked = halo_client(halo_app())
     sink = HaloInvoiceSink(client)
     doc = document(12, M365)
     async with client:
         (posted,) = await sink.create([doc])
+        checked.clear()
         await sink.void(doc, posted)
-        await sink.void(doc, posted)  # Halo refuses a second void: the sink reads it is void
+        first = list(checked.sent)
+        await sink.void(doc, posted)  # read back as void: nothing is sent
         after = await sink.lookup([doc])
         (again,) = await sink.create([doc])
         voided = await client.invoice(int(posted.remote_id))
+    invoice = f"/api/Invoice/{posted.remote_id}"
+    # Halo's void route, confirmed by reading the invoice back.
+    assert first == [("GET", invoice), ("POST", f"{invoice}/void"), ("GET", invoice)]
+    assert checked.sent[3] == ("GET", invoice) and checked.count("POST", "/api/Invoice") == 1
     assert after == {}
     assert voided["voided"] is True and voided["reference"] == doc.reference
     assert again.remote_id != posted.remote_id
 
 
-async def test_void_of_a_deleted_invoice_is_done_and_a_missing_route_is_not() -> None:
+def void_tenant(voided_by: str) -> tuple[httpx.MockTransport, list[str]]:
+    """A Halo whose invoice 7 is voided only by `voided_by` ("field", "route" or "nothing"),
+    answering 404 for a route it lacks; the list records every request after the token."""
+    state = {"voided": False}
+    sent: list[str] = []
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        sent.append(f"{request.method} {request.url.path}")
+        if request.method == "GET":
+            return httpx.Response(200, json={"id": 7, "voided": state["voided"]})
+        if request.url.path == "/api/Invoice/7/void" and voided_by != "route":
+            return httpx.Response(404, json={"Message": "No HTTP resource was found."})
+        state["voided"] |= voided_by == ("route" if request.url.path.endswith("/void") else "field")
+        return httpx.Response(200, json={"id": 7, "voided": state["voided"]})
+
+    return httpx.MockTransport(handle), sent
+
+
+async def test_a_tenant_without_the_route_is_voided_by_the_field_and_read_back() -> None:
+    transport, sent = void_tenant("field")
+    client, _ = halo_client(transport=transport)
+    async with client:
+        await HaloInvoiceSink(client).void(document(12, M365), Posted("7"))
+    assert sent == ["GET /api/Invoice/7", "POST /api/Invoice/7/void", "GET /api/Invoice/7",
+                    "POST /api/Invoice", "GET /api/Invoice/7"]  # fmt: skip
+
+
+async def test_the_route_voids_without_touching_the_field() -> None:
+    transport, sent = void_tenant("route")
+    client, _ = halo_client(transport=transport)
+    async with client:
+        await HaloInvoiceSink(client).void(document(12, M365), Posted("7"))
+    assert sent == ["GET /api/Invoice/7", "POST /api/Invoice/7/void", "GET /api/Invoice/7"]
+
+
+async def test_a_void_the_tenant_does_not_take_stays_pending_with_what_to_do() -> None:
+    transport, sent = void_tenant("nothing")
+    client, _ = halo_client(transport=transport)
+    async with client:
+        with pytest.raises(ApiError) as caught:
+            await HaloInvoiceSink(client).void(document(12, M365), Posted("7"))
+    # Not bad_request: the journal keeps the entry pending, not rejected, so the next
+    # `trueup void` (after voiding it by hand) reads it back and records it.
+    assert caught.value.kind == "bad_response" and not caught.value.ambiguous
+    assert "did not void invoice 7" in str(caught.value) and "trueup void" in str(caught.value)
+    assert sent[-1] == "GET /api/Invoice/7" and sent.count("POST /api/Invoice/7/void") == 1
+
+
+async def test_void_of_a_deleted_invoice_is_done_without_a_write() -> None:
     async def deleted(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/auth/token":
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         return httpx.Response(404, json={"Message": "Invoice 7 not found."})
 
-    async def no_route(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/auth/token":
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        if request.method == "GET":
-            return httpx.Response(200, json={"id": 7, "voided": False})
-        return httpx.Response(404, json={"Message": "No HTTP resource was found."})
-
-    gone, _ = halo_client(transport=httpx.MockTransport(deleted))
-    old_halo, checked = halo_client(transport=httpx.MockTransport(no_route))
-    async with gone, old_halo:
-        await gone.void_invoice(7)
-        with pytest.raises(ApiError) as caught:
-            await old_halo.void_invoice(7)
-    assert caught.value.kind == "not_found" and "/api/Invoice/7/void" in str(caught.value)
-    assert checked.sent[1:] == [("POST", "/api/Invoice/7/void"), ("GET", "/api/Invoice/7")]
+    client, checked = halo_client(transport=httpx.MockTransport(deleted))
+    async with client:
+        await HaloInvoiceSink(client).void(document(12, M365), Posted("7"))
+    assert checked.sent[1:] == [("GET", "/api/Invoice/7")]
 
 
 async def test_an_answer_without_the_saved_invoice_is_ambiguous() -> None:
@@ -280,6 +360,35 @@ async def test_an_answer_without_the_saved_invoice_is_ambiguous() -> None:
         with pytest.raises(ApiError) as caught:
             await HaloInvoiceSink(client).create([document(12, M365)])
     assert caught.value.ambiguous and caught.value.kind == "bad_response"
+
+
+@pytest.mark.parametrize(
+    ("client_id", "lines", "named"),
+    [
+        (424242, (M365,), "Client 424242 (Halo client 424242); Halo items 1000"),
+        (
+            12,
+            (M365, line("Gone", "1", "5", "5.00", halo_item_id=999999)),
+            "Client 12 (Halo client 12); Halo items 1000, 999999",
+        ),
+    ],
+)
+async def test_a_stale_client_or_item_is_refused_naming_it(
+    client_id: int, lines: tuple[DocumentLine, ...], named: str
+) -> None:
+    client, checked = halo_client(halo_app())
+    doc = document(client_id, *lines)
+    async with client:
+        with pytest.raises(ApiError) as caught:
+            await HaloInvoiceSink(client).create([doc])
+        invoices = await all_invoices(client)
+    # bad_request and not ambiguous: the journal marks the entry REJECTED with this message.
+    assert caught.value.kind == "bad_request" and not caught.value.ambiguous
+    message = str(caught.value)
+    assert f"refused invoice {doc.reference} for {named}" in message
+    assert "No Client with id 424242" in message or "No Item with id 999999" in message
+    assert "stale mapping" in message
+    assert len(invoices) == 2 and checked.count("POST", "/api/Invoice") == 1
 
 
 @pytest.mark.parametrize(("fault", "seed"), [("lost", 1), ("late", 2), ("lost-500", 3)])
@@ -371,7 +480,7 @@ async def test_recurring_lines_reach_their_targets_and_others_stay(omitted_lines
     async with client:
         before = await client.recurring_invoice(-94)
         assert await sink.lookup(docs) == {}
-        checked.sent.clear()
+        checked.clear()
         posted = await sink.create(docs)
         sent_by_create = list(checked.sent)
         after = await client.recurring_invoice(-94)
@@ -450,6 +559,24 @@ def forty_documents() -> list[Document]:
         document(1000 + n, recurring=(change(-1000 - n, set_line(50000 + 2 * n, 1000, "6", "5")),))
         for n in range(40)
     ]
+
+
+async def test_a_recurring_line_for_an_item_halo_lacks_is_refused_naming_it() -> None:
+    client, _ = halo_client(halo_app())
+    sink = HaloRecurringSink(client)
+    stale = document(12, recurring=(change(-95, set_line(None, 999999, "2", "0")),))
+    docs = [timothy(), stale]
+    async with client:
+        with pytest.raises(ApiError) as caught:
+            await sink.create(docs)
+        lines = await ri_lines(client, -95), await ri_lines(client, -94)
+    assert caught.value.kind == "bad_request" and not caught.value.ambiguous
+    message = str(caught.value)
+    assert "refused recurring invoice -95 for Client 12 (Halo client 12); Halo items 999999" in (
+        message
+    )
+    assert "[1].lines[1]._itemid: No Item with id 999999" in message
+    assert lines == ([(1000, 10, D("10.32"))], TIMOTHY_BEFORE)  # all or nothing
 
 
 async def test_forty_recurring_invoices_take_one_read_and_two_writes() -> None:

@@ -9,7 +9,11 @@ Error bodies, where Halo's own are not known, follow the shapes Halo clients alr
 - 404 (unknown resource, route or id) and 405: ``{"Message": ...}``.
 - 429: the plain-text message Halo sends, without Retry-After (Halo sending one is unconfirmed).
 A successful DELETE answers 200 with an empty body (Halo's reply is unconfirmed).
-``POST /api/Invoice/{id}/void`` answers the voided invoice; voiding it again is a 400.
+``POST /api/Invoice/{id}/void`` (not in the swagger) answers the voided invoice; voiding it again
+is a 400. The swagger's own way, ``[{"id": N, "voided": true}]`` posted to /api/Invoice, is a plain
+save here.
+An invoice or recurring invoice for a client, or a line for an item, that Halo does not have is
+a field-keyed 400 (``{"[0].client_id": "No Client with id 424242."}``).
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ def update_lines(store: HaloStore, resource: Resource, body: Any) -> list[Row]:
             raise invalid(f"{path}.id", f"No {resource.name} line with id {line_id}.")
         if sent.get("ihid", owner) != owner:
             raise invalid(f"{path}.ihid", f"Line {line_id} belongs to {owner}.")
+        store.check_item(sent, line, path)
         targets.append((headers[owner], line, sent))
     for header, line, sent in targets:
         patch_fields(line, sent, keep=("id", "ihid"))
@@ -63,8 +64,10 @@ def append_lines(store: HaloStore, resource: Resource, body: Any) -> tuple[list[
         check_types(sent, f"[{index}]")
         if sent.get("ihid") not in headers:
             raise invalid(f"[{index}].ihid", f"No {resource.name} with id {sent.get('ihid')}.")
-        if sent.get("id") and line_by_id(headers[sent["ihid"]], sent["id"]) is None:
+        current = line_by_id(headers[sent["ihid"]], sent["id"]) if sent.get("id") else None
+        if sent.get("id") and current is None:
             raise invalid(f"[{index}].id", f"No line {sent['id']} on {sent['ihid']}.")
+        store.check_item(sent, current, f"[{index}]")
     saved, created = [], False
     for sent in lines:
         header = headers[sent["ihid"]]
@@ -122,8 +125,9 @@ def process(store: HaloStore, body: Any) -> list[Row]:
 def void(store: HaloStore, invoice_id: int) -> Row:
     """POST /Invoice/{id}/void: the invoice stays, reference and all, flagged `voided`.
 
-    The route is the one trueup's client uses (see HaloClient.void_invoice); Halo's answer to
-    voiding twice is unconfirmed: here it is a 400, so clients must cope with a refusal.
+    Not in the 2024 swagger (its way is `voided: true` posted back to /Invoice, which the
+    generic save already applies); trueup falls back on this route (HaloClient.post_invoice_void)
+    when that does not take. Halo's answer to voiding twice is unconfirmed: here it is a 400.
     """
     invoice = store.get(RESOURCES["invoice"], invoice_id)
     if invoice.get("voided"):

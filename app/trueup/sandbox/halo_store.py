@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -52,7 +51,12 @@ class Resource:
     text_filters: tuple[str, ...] = ()
     has_lines: bool = False
     negative_ids: bool = False
-    date_field: str | None = None  # the field invoicedatestart/invoicedateend filter on
+    bool_params: tuple[str, ...] = ()  # checked to be booleans, and otherwise not modelled
+
+
+# GET /Invoice and /RecurringInvoice: "(bool) Include the field invoicedatestart in the
+# response" in the swagger, so not a date filter: a date is refused as any bad value is.
+_INCLUDE_DATE_FIELDS = ("invoicedatestart", "invoicedateend")
 
 
 def _item_inactive(row: Row) -> bool:
@@ -71,11 +75,12 @@ RESOURCES: dict[str, Resource] = {
         Resource("item", "Item", "items", "items", _item_inactive),
         Resource("recurringinvoice", "RecurringInvoice", "recurring_invoices", "invoices",
                  lambda r: bool(r.get("disabled")), search_fields=("client_name", "reference"),
-                 client_filters=True, client_ids_filter=True, has_lines=True, negative_ids=True),
+                 client_filters=True, client_ids_filter=True, has_lines=True, negative_ids=True,
+                 bool_params=_INCLUDE_DATE_FIELDS),
         Resource("invoice", "Invoice", "invoices", "invoices",
                  search_fields=("client_name", "reference", "invoicenumber"),
                  client_filters=True, client_ids_filter=True, has_lines=True,
-                 date_field="invoice_date"),
+                 bool_params=_INCLUDE_DATE_FIELDS),
         Resource("softwarelicence", "SoftwareLicence", "licences", "licences",
                  lambda r: r.get("is_active") is False or bool(r.get("deleted")),
                  client_filters=True, int_filters=("site_id",)),
@@ -88,12 +93,11 @@ RESOURCES: dict[str, Resource] = {
 }
 # fmt: on
 
-# Swagger spells them so on GET /Invoice (typed "bool" there, but they are dates).
-_DATE_FILTERS = ("invoicedatestart", "invoicedateend")
-
 # Fields whose type matters to the simulator's arithmetic and indexes: reject what Halo would.
 _INT_FIELDS = frozenset({"client_id", "ihid", "_itemid", "sequenceid", "site_id", "halo_id"})
 _NUMBER_FIELDS = frozenset({"qty_order", "unit_price", "unit_cost", "baseprice", "tax_rate"})
+# Halo's "none" for a foreign key (halo-api.md §4): a line with _itemid 0 or -1 is free text.
+_UNSET_IDS = (0, -1)
 
 
 # A new line takes what it does not send from its item, as Halo defaults RI lines [G-PRICE].
@@ -140,6 +144,13 @@ def int_param(query: Query, name: str) -> int | None:
         return int(raw)
     except ValueError:
         raise invalid(name, f"The value '{raw}' is not valid.") from None
+
+
+def check_bool(query: Query, name: str) -> None:
+    """A boolean parameter takes true or false (any case), as .NET's bool binding does."""
+    raw = query.get(name, "").strip()
+    if raw and raw.lower() not in ("true", "false"):
+        raise invalid(name, f"The value '{raw}' is not valid.")
 
 
 class Table:
@@ -215,8 +226,9 @@ class HaloStore:
 
     def select(self, resource: Resource, query: Query, include_inactive: bool) -> list[Row]:
         """The rows a list request matches, in storage order. Do not mutate the list."""
-        filters = ("client_id", "client_ids", *_DATE_FILTERS, *resource.int_filters,
-                   *resource.text_filters)  # fmt: skip
+        for name in resource.bool_params:
+            check_bool(query, name)
+        filters = ("client_id", "client_ids", *resource.int_filters, *resource.text_filters)
         key = (resource.route, include_inactive, query.get("search"), *map(query.get, filters))
         if key not in self._selections:
             if len(self._selections) >= MAX_CACHED_SELECTIONS:
@@ -236,8 +248,6 @@ class HaloStore:
         if resource.is_inactive and not include_inactive:
             is_inactive = resource.is_inactive
             rows = [row for row in rows if not is_inactive(row)]
-        if resource.date_field:
-            rows = _in_window(rows, resource.date_field, query)
         for field in resource.int_filters:
             if (number := int_param(query, field)) is not None:
                 rows = [row for row in rows if row.get(field) == number]
@@ -278,11 +288,29 @@ class HaloStore:
 
     # --- write helpers -------------------------------------------------------------------
 
+    def check_item(self, line: Row, current: Row | None, path: str) -> None:
+        """Halo refuses a line for an item it does not have, so a stale item mapping fails here
+        as it would there. A line echoed with its item unchanged is not checked again."""
+        item_id = line.get("_itemid")
+        if item_id in (None, *_UNSET_IDS) or (current and item_id == current.get("_itemid")):
+            return
+        if item_id not in self.tables["item"].rows:
+            raise invalid(f"{path}._itemid", f"No Item with id {item_id}.")
+
     def _check_element(self, resource: Resource, table: Table, element: Row, path: str) -> None:
         check_types(element, path)
         row_id = element.get("id") or 0
         if row_id and row_id not in table.rows:
             raise invalid(f"{path}.id", f"No {resource.name} with id {row_id}.")
+        client_id = element.get("client_id")
+        if (
+            resource.has_lines
+            and client_id is not None
+            and client_id != table.rows.get(row_id, {}).get("client_id")
+            and client_id not in self.tables["client"].rows
+        ):
+            # An invoice for a client Halo does not have is refused (a stale client mapping).
+            raise invalid(f"{path}.client_id", f"No Client with id {client_id}.")
         if "lines" not in element:
             return
         if not resource.has_lines or not isinstance(element["lines"], list):
@@ -294,10 +322,12 @@ class HaloStore:
                 raise invalid(line_path)
             check_types(line, line_path)
             line_id = line.get("id") or 0
-            if line_id and line_by_id(existing, line_id) is None:
+            current = line_by_id(existing, line_id) if line_id else None
+            if line_id and current is None:
                 raise invalid(f"{line_path}.id", f"No line {line_id} on {resource.name} {row_id}.")
             if row_id and line.get("ihid", row_id) != row_id:
                 raise invalid(f"{line_path}.ihid", f"Line belongs to {resource.name} {row_id}.")
+            self.check_item(line, current, line_path)
 
     def _patch(self, table: Table, row: Row, element: Row) -> None:
         resource = table.resource
@@ -377,27 +407,6 @@ def recompute_totals(header: Row, *, is_invoice: bool) -> None:
     header["total"] = money(revenue + tax)
     if is_invoice:
         header["amountdue"] = money(revenue + tax - _decimal(header.get("amountpaid")))
-
-
-def _in_window(rows: list[Row], field: str, query: Query) -> list[Row]:
-    """Rows whose date field falls within invoicedatestart..invoicedateend, both inclusive."""
-    start, end = (_date_param(query, name) for name in _DATE_FILTERS)
-    if start:
-        rows = [row for row in rows if str(row.get(field, ""))[:10] >= start]
-    if end:
-        rows = [row for row in rows if "" < str(row.get(field, ""))[:10] <= end]
-    return rows
-
-
-def _date_param(query: Query, name: str) -> str | None:
-    """A date (or date-time) parameter as YYYY-MM-DD, for comparing with Halo's ISO dates."""
-    raw = query.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw[:10]).isoformat()
-    except ValueError:
-        raise invalid(name, f"The value '{raw}' is not valid.") from None
 
 
 def _lower(row: Row, field: str) -> str:

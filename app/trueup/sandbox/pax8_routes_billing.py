@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from trueup.sandbox import pax8_wire as wire
 from trueup.sandbox.common import json_response
 from trueup.sandbox.pax8_drafts import draft_items, draft_month
 from trueup.sandbox.pax8_query import (
@@ -105,10 +106,13 @@ class BillingRoutes:
             return filtered((self.store.subscriptions[sub_id] for sub_id in ids), wanted)
 
         subscriptions = self.listings.get(request, self.store.version, build, SUBSCRIPTION_SORT)
-        return json_response(paged(subscriptions, page))
+        body = paged(subscriptions, page)
+        body["content"] = [wire.subscription(sub) for sub in body["content"]]
+        return json_response(body)
 
     async def get_subscription(self, request: Request) -> Response:
-        return json_response(self.store.subscription(request.path_params["subscription_id"]))
+        subscription = self.store.subscription(request.path_params["subscription_id"])
+        return json_response(wire.subscription(subscription))
 
     async def update_subscription(self, request: Request) -> Response:
         subscription = self.store.subscription(request.path_params["subscription_id"])
@@ -120,7 +124,8 @@ class BillingRoutes:
         elif self.store.is_future_dated(subscription):
             problems.append("startDate: future-dated subscriptions cannot be updated")
         reject_invalid(problems, "Subscription update failed")
-        return json_response(self.store.update_subscription(subscription["id"], changes))
+        updated = self.store.update_subscription(subscription["id"], changes)
+        return json_response(wire.subscription(updated))
 
     async def cancel_subscription(self, request: Request) -> Response:
         cancel_date = request.query_params.get("cancelDate") or None
@@ -131,7 +136,7 @@ class BillingRoutes:
 
     async def get_history(self, request: Request) -> Response:
         history = self.store.subscription_history(request.path_params["subscription_id"])
-        return json_response({"content": history})
+        return json_response({"content": [wire.subscription(version) for version in history]})
 
     # -- usage --------------------------------------------------------------------------------
 
@@ -198,18 +203,21 @@ class BillingRoutes:
 
         invoices = self.listings.get(request, self.store.version, build, INVOICE_SORT)
         body = paged(invoices, page, "items")
+        body["content"] = [wire.invoice(self.store, invoice) for invoice in body["content"]]
         if not body["content"]:
             del body["content"]  # Pax8 leaves an empty content list out of invoice pages
         return json_response(body)
 
     async def get_invoice(self, request: Request) -> Response:
         invoice = self.store.invoice(request.path_params["invoice_id"])
-        return json_response(without(invoice, "items"))
+        return json_response(wire.invoice(self.store, without(invoice, "items")))
 
     async def list_invoice_items(self, request: Request) -> Response:
         page = page_request(request)
         invoice = self.store.invoice(request.path_params["invoice_id"])
-        return json_response(paged(invoice.get("items") or [], page))
+        body = paged(invoice.get("items") or [], page)
+        body["content"] = [wire.invoice_item(self.store, item) for item in body["content"]]
+        return json_response(body)
 
     async def list_draft_items(self, request: Request) -> Response:
         page = page_request(request)

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from trueup.sandbox import pax8_wire as wire
 from trueup.sandbox.common import json_response
 from trueup.sandbox.pax8_query import (
     Json,
@@ -250,10 +251,12 @@ class CatalogRoutes:
             orders = list(self.store.orders.values())
         # Scheduled (future-dated) orders are not listed [SPEC].
         orders = [order for order in orders if not order.get("isScheduled")]
-        return json_response(paged(orders, page))
+        body = paged(orders, page)
+        body["content"] = [wire.order(order) for order in body["content"]]
+        return json_response(body)
 
     async def get_order(self, request: Request) -> Response:
-        return json_response(self.store.order(request.path_params["order_id"]))
+        return json_response(wire.order(self.store.order(request.path_params["order_id"])))
 
     async def create_order(self, request: Request) -> Response:
         is_mock = bool_param(request, "isMock")
@@ -282,7 +285,7 @@ class CatalogRoutes:
             order["lineItems"].append(item)
         if not is_mock:
             self.store.add_order(order, subscriptions)
-        return json_response(order)
+        return json_response(wire.order(order))
 
     def _order_problems(self, body: Json) -> list[str]:
         if body.get("companyId") not in self.store.companies:
@@ -306,6 +309,10 @@ class CatalogRoutes:
             start = line.get("provisionStartDate")
             if start is not None and (not isinstance(start, str) or instant(start) is None):
                 problems.append(f"{where}.provisionStartDate: must be a date-time")
+            parent_id = line.get("parentSubscriptionId")
+            parent = self.store.subscriptions.get(parent_id) if isinstance(parent_id, str) else None
+            if parent_id is not None and (parent or {}).get("companyId") != body["companyId"]:
+                problems.append(f"{where}.parentSubscriptionId: not a subscription of the company")
         return problems
 
     def _new_subscription(self, company_id: str, line: Json, start: str) -> Json:
@@ -315,7 +322,7 @@ class CatalogRoutes:
         same_term = [sub for sub in peers if sub.get("billingTerm") == line["billingTerm"]]
         reference = (same_term or peers or [{}])[0]
         stamp = pax8_timestamp(self.store.now())
-        return {
+        subscription: Json = {
             "id": str(uuid.uuid4()),
             "companyId": company_id,
             "productId": product["id"],
@@ -333,6 +340,9 @@ class CatalogRoutes:
             "commitmentTerm": reference.get("commitmentTerm"),
             "provisioningDetails": line.get("provisioningDetails") or [],
         }
+        if line.get("parentSubscriptionId"):  # an add-on: the subscription it depends on
+            subscription["parentSubscriptionId"] = line["parentSubscriptionId"]
+        return subscription
 
 
 def _has_address(company: Json, wanted: dict[str, str | None]) -> bool:

@@ -1,31 +1,31 @@
 """The halo-invoice sink: one Halo invoice per document, found again by our reference.
 
 Halo takes no idempotency key, so posting exactly once rests on lookup: every invoice carries our
-deterministic reference in the header field `reference`, and lookup lists the documents' invoices
-in bulk (one date window, paged) and matches that field exactly. Halo's `search` is a substring
-match over fields it does not document, so it is never trusted to find a reference.
+deterministic reference in the header field `reference`, and lookup lists every invoice of the
+documents' clients (`client_ids` in chunks, paged) and matches that field exactly. No date window
+narrows it: the swagger has no invoice date filter (its `invoicedatestart`/`invoicedateend` are
+booleans), and an invoice Halo dates a day off must still be found. Halo's `search` is a
+substring match over fields it does not document, so it is never trusted to find a reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
 from trueup.core.posting.sink import Document, DocumentLine, Posted
 from trueup.core.sources.halo import HaloClient
-from trueup.core.sources.http import Row
+from trueup.core.sources.http import ApiError, Row
 
 # Halo's storage precision for unit_price is UNCONFIRMED; 4 places is what SQL Server's money
 # type keeps, so a price is never sent with more.
 PRICE_STEP = Decimal("0.0001")
-# Halo stores dates in UTC and may show a midnight invoice date on the day before (the real RI in
-# halo-api.md §7 reads 23:00): the window reaches a day further each way.
-WINDOW_SLACK = timedelta(days=1)
-# Up to this many clients are named in one `client_ids` filter; beyond, the whole window is read.
-CLIENT_FILTER_LIMIT = 100
+# Clients named in one `client_ids` filter: 200 ids of up to 7 digits keep the query under IIS's
+# default 2,048-character limit, and 2,000 clients take 10 chunks.
+CLIENTS_PER_LOOKUP = 200
 
 
 class HaloInvoiceSink:
@@ -46,28 +46,98 @@ class HaloInvoiceSink:
         return [await self.create_one(document) for document in documents]
 
     async def create_one(self, document: Document) -> Posted:
-        return posted_invoice(await self._client.create_invoice(invoice_body(document)))
+        try:
+            saved = await self._client.create_invoice(invoice_body(document))
+        except ApiError as error:
+            if error.kind != "bad_request" or error.ambiguous:
+                raise
+            raise refused(error, f"invoice {document.reference}", [document]) from error
+        return posted_invoice(saved)
 
     async def void(self, document: Document, posted: Posted) -> None:
-        await self._client.void_invoice(int(posted.remote_id))
+        await void_invoice(self._client, int(posted.remote_id))
 
 
 async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> dict[str, Posted]:
     """The documents' invoices that exist and are not void, by reference (exact match)."""
     wanted = {document.reference for document in documents}
-    if not wanted:
-        return {}
-    start = min(document.invoice_date for document in documents) - WINDOW_SLACK
-    end = max(document.invoice_date for document in documents) + WINDOW_SLACK
-    clients = sorted({document.client_id for document in documents})
-    client_ids = clients if len(clients) <= CLIENT_FILTER_LIMIT else []
     found: dict[str, Posted] = {}
-    async for page in client.invoices(start=start, end=end, client_ids=client_ids):
-        for row in page:
-            reference = row.get("reference")
-            if reference in wanted and reference not in found and not row.get("voided"):
-                found[reference] = posted_invoice(row)
+    for chunk in client_chunks(document.client_id for document in documents):
+        async for page in client.invoices(client_ids=chunk):
+            for row in page:
+                reference = row.get("reference")
+                if reference in wanted and reference not in found and not row.get("voided"):
+                    found[reference] = posted_invoice(row)
+            if len(found) == len(wanted):
+                return found  # the rest of the pages cannot add anything
     return found
+
+
+def client_chunks(client_ids: Iterable[int]) -> Iterator[list[int]]:
+    """The distinct client ids, sorted, in lists short enough for one `client_ids` filter."""
+    ordered = sorted(set(client_ids))
+    for start in range(0, len(ordered), CLIENTS_PER_LOOKUP):
+        yield ordered[start : start + CLIENTS_PER_LOOKUP]
+
+
+async def void_invoice(client: HaloClient, invoice_id: int) -> None:
+    """Void an invoice, confirmed by reading it back; one already void, or deleted, is done.
+
+    The `/Invoice/{id}/void` route first: newer Halo specs and a live-verified CLI table list it,
+    and it is Halo's own void (its accounting sync included). Then the 2024 swagger's writable
+    `voided` field, for a tenant without the route: whether setting it runs Halo's void steps is
+    unconfirmed. A refusal of either is not final: only the invoice as Halo shows it afterwards
+    says whether it is void.
+    """
+    for attempt in (client.post_invoice_void, client.set_invoice_voided):
+        if await _is_void(client, invoice_id):
+            return
+        try:
+            await attempt(invoice_id)
+        except ApiError as refusal:
+            if refusal.kind not in ("bad_request", "not_found"):
+                raise
+    if not await _is_void(client, invoice_id):
+        # Not bad_request: the journal keeps the void pending, so the next `trueup void` after
+        # voiding it by hand reads it back and records it.
+        raise ApiError(
+            client.service,
+            "bad_response",
+            None,
+            f"{client.service} did not void invoice {invoice_id} (neither `voided: true` nor "
+            f"/api/Invoice/{invoice_id}/void took): void it in {client.service}, then run "
+            "`trueup void` again to record it",
+        )
+
+
+async def _is_void(client: HaloClient, invoice_id: int) -> bool:
+    try:
+        return bool((await client.invoice(invoice_id)).get("voided"))
+    except ApiError as error:
+        if error.kind == "not_found":
+            return True  # deleted in Halo: nothing left to void
+        raise
+
+
+def refused(error: ApiError, what: str, documents: Sequence[Document]) -> ApiError:
+    """Halo's refusal of a write, naming the clients and items it was for: a client or item gone
+    from Halo (a stale mapping) is refused like this, and only the operator can fix it."""
+    clients = ", ".join(f"{d.client_name} (Halo client {d.client_id})" for d in documents)
+    items = sorted(set(_item_ids(documents)))
+    uses = f"; Halo items {', '.join(map(str, items))}" if items else ""
+    service = error.service
+    message = (
+        f"{service} refused {what} for {clients}{uses}: {error}. A client or item no longer in "
+        f"{service} is a stale mapping: sync {service}, fix the mapping, then post again"
+    )
+    return ApiError(error.service, error.kind, error.status, message, body=error.body)
+
+
+def _item_ids(documents: Sequence[Document]) -> Iterator[int]:
+    for document in documents:
+        yield from (line.halo_item_id for line in document.lines if line.halo_item_id)
+        for change in document.recurring:
+            yield from (line.halo_item_id for line in change.lines)
 
 
 def posted_invoice(row: Row) -> Posted:

@@ -13,22 +13,29 @@ again, so a lost answer can never leave a stale line set to post (and a line add
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from trueup.core.posting.halo_invoice import (
-    CLIENT_FILTER_LIMIT,
     HaloInvoiceSink,
     decimal,
+    refused,
+    void_invoice,
     wire_price,
 )
 from trueup.core.posting.sink import Document, Posted, RecurringChange, RecurringLineChange
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row
 
+# Up to this many clients are named in one `client_ids` filter; beyond, every RI is read (one or
+# two per client, so the whole list takes fewer pages than the chunks would).
+CLIENT_FILTER_LIMIT = 100
 # Amounts Halo derives from qty x price: echoing the old ones back with a new quantity would only
 # contradict it.
 _DERIVED_LINE_FIELDS = frozenset({"net_amount", "total_price", "tax_amount"})
+# The array element a field-keyed 400 is about: "[2].lines[0]._itemid" is the third one sent.
+_ELEMENT = re.compile(r"\[(\d+)\]")
 
 
 class HaloRecurringSink:
@@ -73,7 +80,12 @@ class HaloRecurringSink:
         await self._read_recurring(documents, refresh=False)
         headers = self._headers(documents, restore=False)
         if headers:
-            await self._save(headers)
+            try:
+                await self._save(headers)
+            except ApiError as error:
+                if error.kind != "bad_request" or error.ambiguous:
+                    raise
+                raise _refused(error, headers, documents) from error
         results = []
         try:
             for document in documents:
@@ -96,7 +108,7 @@ class HaloRecurringSink:
         if headers:
             await self._save(headers)
         if document.lines:
-            await self._client.void_invoice(int(posted.remote_id))
+            await void_invoice(self._client, int(posted.remote_id))
             self._adjustments.pop(document.reference, None)
 
     # -- recurring invoices ------------------------------------------------------------------
@@ -167,6 +179,22 @@ class HaloRecurringSink:
             known = await self._invoices.create_one(document)
             self._adjustments[document.reference] = known
         return known
+
+
+def _refused(error: ApiError, headers: list[Row], documents: Sequence[Document]) -> ApiError:
+    """The refusal, naming the recurring invoice Halo's field-keyed error points at, or all of
+    them when it points at none."""
+    keys = list(error.body) if isinstance(error.body, dict) else []
+    element = _ELEMENT.match(keys[0]) if keys else None
+    if element is not None and int(element[1]) < len(headers):
+        recurring_id = headers[int(element[1])]["id"]
+        culprits = [
+            document
+            for document in documents
+            if any(change.recurring_invoice_id == recurring_id for change in document.recurring)
+        ]
+        return refused(error, f"recurring invoice {recurring_id}", culprits)
+    return refused(error, "the recurring invoice changes", documents)
 
 
 def _changes(documents: Iterable[Document]) -> Iterable[RecurringChange]:
