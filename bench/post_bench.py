@@ -152,6 +152,39 @@ async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
     }
 
 
+def ledger_timings(db_path: Path) -> dict[str, Any]:
+    """The month ledger once the month is posted: `trueup month --json` as the operator runs it
+    (a new process, start-up included), and planning the adjustments after a rules change that
+    moves every invoice (each client's posted documents read back and differenced)."""
+    from trueup.core.posting.adjustment_plan import plan_adjustments
+    from trueup.core.rules.current import import_rules
+    from trueup.core.store.database import open_database
+
+    env = {**os.environ, "TRUEUP_DB": str(db_path), "TRUEUP_TODAY": TODAY}
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        done = subprocess.run(trueup("month", "--json"), env=env, capture_output=True, check=True)
+        runs.append(time.perf_counter() - started)
+    clients = json.loads(done.stdout)["clients"]
+    db = open_database(db_path)
+    import_rules(db, '[defaults]\nprice = "markup"\nmarkup_percent = "12"\n')
+    from trueup.core.batch.build import current_batch
+
+    rebuilt = current_batch(db, MONTH, today=date.fromisoformat(TODAY))
+    started = time.perf_counter()
+    plan = plan_adjustments(db, rebuilt, "halo-invoice")
+    planned = time.perf_counter() - started
+    db.dispose()
+    return {
+        "clients": len(clients),
+        "posted": sum(1 for c in clients if c["state"] == "posted"),
+        "month_json_seconds": [round(r, 2) for r in runs],
+        "adjustments": len(plan.ready),
+        "plan_adjustments_seconds": round(planned, 2),
+    }
+
+
 def _reason(problem: str | None) -> str:
     return (problem or "").split(":")[0].split(" for ")[0]
 
@@ -210,6 +243,8 @@ def main() -> None:
                 db = open_database(copy)
                 result = asyncio.run(_post(db, batch_id, destination))
                 db.dispose()
+            if destination == "halo-invoice":
+                result["ledger"] = ledger_timings(copy)
             limit, window = LIMITS["qbo" if destination == "qbo" else "halo"]
             result["floor_seconds_real_limits"] = math.ceil(result["requests"] / limit) * window
             report[destination] = result

@@ -264,3 +264,44 @@ def test_a_month_not_settled_posts_only_on_the_operators_word(served):
     assert approved_waiting and approved_waiting <= sent
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     assert len(remote) == len(sent)
+
+
+def test_the_month_exports_for_the_accountant_to_the_cent(served, tmp_path):
+    import csv
+
+    import openpyxl
+
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    sent = {e["reference"]: e for e in json.loads(posted.stdout)}
+    batch = json.loads(sandbox.run(db, "batch", "--month", "2026-11", "--json").stdout)
+    invoices = {i["client_id"]: i for i in batch["invoices"]}
+    workbook = tmp_path / "november.xlsx"
+    done = sandbox.run(db, "export", "--month", "2026-11", "--out", str(workbook))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(workbook) and "Month 2026-11: wrote" in done.stderr
+    book = openpyxl.load_workbook(workbook)
+    assert book.sheetnames == ["Invoices", "Lines", "Anomalies", "Usage", "Changes", "Journal"]
+    sheet = book["Invoices"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True)) for row in sheet.iter_rows(2)]
+    assert {r["Client ID"] for r in rows} == set(invoices)
+    for row in rows:
+        invoice = invoices[row["Client ID"]]
+        assert f"{row['Total']:.2f}" == invoice["total"] and row["Currency"] == invoice["currency"]
+        if row["State"] == "posted":
+            assert sent[row["Reference"]]["client_id"] == row["Client ID"]
+    total = sheet.cell(2, header.index("Total") + 1)
+    assert isinstance(total.value, float) and '"$"' in total.number_format  # money, not text
+    lines = list(book["Lines"].iter_rows(2, values_only=True))
+    assert len(lines) == sum(len(i["lines"]) for i in invoices.values())
+    assert len(list(book["Journal"].iter_rows(2))) == len(sent)
+
+    folder = tmp_path / "csv"
+    assert sandbox.run(db, "export", "--format", "csv", "--out", str(folder)).returncode == 0
+    with (folder / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
+        read = {int(r["Client ID"]): r for r in csv.DictReader(file)}
+    assert {c: r["Total"] for c, r in read.items()} == {c: i["total"] for c, i in invoices.items()}
+    refused = sandbox.run(db, "export", "--format", "pdf")
+    assert refused.returncode == 2 and "'pdf' is not one of xlsx, csv" in refused.stderr

@@ -448,3 +448,17 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
     adjustment = destination.documents[f"TU2611-{target.client_id}-A1"][1]
     assert adjustment.adjusts == (f"TU2611-{target.client_id}",)
     assert len(destination.documents) == len(clean) + 1
+
+
+async def test_E_writes_the_months_workbook_and_says_where(app, workbench, tmp_path, monkeypatch):
+    import openpyxl
+
+    monkeypatch.chdir(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "E")
+        await wait_until_idle(pilot)
+        (note,) = [n for n in app._notifications if n.title == "Export"]
+        assert note.message == f"Wrote {tmp_path / 'trueup-2026-11.xlsx'}"
+    book = openpyxl.load_workbook(tmp_path / "trueup-2026-11.xlsx")
+    assert book["Invoices"].max_row == len(screen.invoices) + 1

@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "journal": ("trueup.cli.posting", "journal_command"),
     "month": ("trueup.cli.ledger", "month_command"),
     "batches": ("trueup.cli.ledger", "batches_command"),
+    "export": ("trueup.cli.reports", "export_command"),
     "paths": ("trueup.cli.ops", "paths_command"),
     "doctor": ("trueup.cli.ops", "doctor_command"),
     "sandbox": ("trueup.cli.sandbox", "sandbox_app"),

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from trueup.core.batch.body import canonical_text, invoice_views
-from trueup.core.batch.build import batch_inputs, build_batch, load_batch
+from trueup.core.batch.build import StoredBatch, batch_inputs, build_batch, load_batch
 from trueup.core.batch.facts import BatchError
 from trueup.core.batch.reading import batch_month
 from trueup.core.batch.review import record_override
@@ -157,13 +157,18 @@ def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | Non
     return int(gone)
 
 
-def approval_states(db: Database, batch_id: str, *, today: date) -> list[ApprovalState]:
-    """Each invoice of the batch: approved, unapproved, or lapsed with what changed.
+def approval_states(
+    db: Database, batch_id: str, *, today: date, stored: StoredBatch | None = None
+) -> list[ApprovalState]:
+    """Each invoice of the batch: approved, unapproved, or lapsed with what changed (`stored`:
+    the batch, when the caller has read it already: its body is large).
 
     When the store has moved on since the batch was built (a sync, a rules or mapping change),
     the batch is built again from the store as it is and each approved invoice is compared with
     its new self: an equal fingerprint keeps the approval, a different one lapses it."""
-    stored = load_batch(db, batch_id)
+    stored = (
+        stored if stored is not None and stored.batch_id == batch_id else load_batch(db, batch_id)
+    )
     with db.read() as conn:
         approvals = {
             r.client_id: r

@@ -69,7 +69,9 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
     """The month's ledger; builds the month's batch first when the store has moved on."""
     batch_id = current_batch(db, month, today=today)
     stored = load_batch(db, batch_id)
-    approvals = {s.client_id: s.status for s in approval_states(db, batch_id, today=today)}
+    approvals = {
+        s.client_id: s.status for s in approval_states(db, batch_id, today=today, stored=stored)
+    }
     with db.read() as conn:
         sent: dict[int, list[Sent]] = defaultdict(list)
         for entry in month_entries(conn, month):

@@ -153,7 +153,7 @@ def plan_posting(
     stored, rules, index, catalog, by_client = (
         inputs.stored, inputs.rules, inputs.index, inputs.catalog, inputs.sent
     )  # fmt: skip
-    states = {s.client_id: s for s in approval_states(db, batch_id, today=today)}
+    states = {s.client_id: s for s in approval_states(db, batch_id, today=today, stored=stored)}
     rows: dict[int, list[DiffRow]] = defaultdict(list)
     if destination == "halo-recurring":
         for row in seat_diff(db, stored.month, today=today):

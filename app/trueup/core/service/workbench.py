@@ -18,6 +18,7 @@ from trueup.core.service.ledger import Ledger
 from trueup.core.service.logs import Logs
 from trueup.core.service.mappings import Mappings
 from trueup.core.service.posting import Posting, SinkFactory
+from trueup.core.service.reports import Reports
 from trueup.core.service.rules import RuleBook
 from trueup.core.service.seats import SeatDiffs
 from trueup.core.service.syncing import SyncClients, Syncing
@@ -71,6 +72,7 @@ class Workbench:
         )
         self.logs = Logs(db, clock=clock)
         self.ledger = Ledger(db, today=today)
+        self.reports = Reports(db, today=today)
 
     def months(self) -> list[str]:
         """The months the store can reconcile, oldest first: last month and this one (the

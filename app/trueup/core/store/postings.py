@@ -42,6 +42,10 @@ class Sent:
         return bool(json.loads(self.payload).get("adjusts"))
 
     @property
+    def currency(self) -> str:
+        return str(json.loads(self.payload).get("currency", ""))
+
+    @property
     def total(self) -> Decimal:
         """The document's total (an adjustment's is its difference, negative for a credit)."""
         return Decimal(json.loads(self.payload)["total"])

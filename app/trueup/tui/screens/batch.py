@@ -19,6 +19,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from trueup.core.service.types import BatchApprovals, BatchOverview, InvoiceRow
+from trueup.core.values.months import Month
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.batch_approval import (
     DIFFERS_STYLE,
@@ -172,6 +173,14 @@ class BatchScreen(ApprovingScreen):
             tooltip="Post what posted months would now bill otherwise, as adjustments",
         ),
         Binding(
+            "E",
+            "export",
+            "Export",
+            show=False,
+            id="batch.export",
+            tooltip="Write the month's workbook for the accountant (trueup-YYYY-MM.xlsx, here)",
+        ),
+        Binding(
             "o",
             "cycle_order",
             "Sort",
@@ -316,6 +325,15 @@ class BatchScreen(ApprovingScreen):
         invoice, batch = self.table.current, self.shown_batch
         if invoice is not None and batch is not None:
             self.app.push_screen(JournalScreen(batch.month, invoice.client_id, invoice.client_name))
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def action_export(self) -> None:
+        """The month's workbook, as `trueup export`; its path is shown when written."""
+        if self.shown_batch is None:
+            return
+        month = Month(self.shown_batch.month)
+        path = self.workbench.reports.export(month, "xlsx").resolve()
+        self.app.call_from_thread(self.notify, f"Wrote {path}", title="Export", timeout=8)
 
     def action_hold(self) -> None:
         invoice = self.table.current

@@ -1,0 +1,72 @@
+"""The month's tables as an XLSX workbook (XlsxWriter): one sheet each, the header row frozen
+and filterable, money as numbers in its row's currency format, percentages as percentages,
+columns as wide as what they hold (within reason)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from trueup.core.reports.tables import Table
+
+# A currency's number format; any other code is written after the number.
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}
+WIDEST = 60  # a column of long explanations stays readable; the cell keeps all of its text
+
+
+def write_workbook(tables: list[Table], path: Path) -> Path:
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_urls": False})
+    try:
+        formats = _Formats(book)
+        for table in tables:
+            _sheet(book, formats, table)
+    finally:
+        book.close()
+    return path
+
+
+class _Formats:
+    def __init__(self, book: Any) -> None:
+        self.book = book
+        self.header = book.add_format({"bold": True, "bottom": 1})
+        self.number = book.add_format({"num_format": "#,##0.####"})
+        self.percent = book.add_format({"num_format": "0.00%"})
+        self._money: dict[str, Any] = {}
+
+    def money(self, currency: str) -> Any:
+        if currency not in self._money:
+            symbol = SYMBOLS.get(currency)
+            pattern = f'"{symbol}"#,##0.00' if symbol else f'#,##0.00 "{currency}"'.strip()
+            self._money[currency] = self.book.add_format({"num_format": pattern.replace(' ""', "")})
+        return self._money[currency]
+
+
+def _sheet(book: Any, formats: _Formats, table: Table) -> None:
+    sheet = book.add_worksheet(table.name)
+    sheet.write_row(0, 0, [c.header for c in table.columns], formats.header)
+    widths = [len(c.header) for c in table.columns]
+    at = table.currency_at
+    for number, row in enumerate(table.rows, start=1):
+        currency = str(row[at]) if at is not None else ""
+        for column, (spec, value) in enumerate(zip(table.columns, row, strict=True)):
+            if value is None or value == "":
+                continue
+            if spec.kind == "money":
+                sheet.write_number(number, column, float(value), formats.money(currency))
+            elif spec.kind == "percent":  # held as 58.96, shown as 58.96%
+                sheet.write_number(number, column, float(value) / 100, formats.percent)
+            elif spec.kind == "number":
+                sheet.write_number(number, column, float(value), formats.number)
+            elif spec.kind == "integer":
+                sheet.write_number(number, column, int(value))
+            else:
+                sheet.write_string(number, column, str(value))
+            widths[column] = max(
+                widths[column], len(str(value)) + (3 if spec.kind == "money" else 0)
+            )
+    for column, width in enumerate(widths):
+        sheet.set_column(column, column, min(width + 1, WIDEST))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(table.rows), 1), len(table.columns) - 1)

@@ -1,0 +1,34 @@
+"""Reports written from the store for the people around the billing person: `trueup export`
+and the Batch screen's export key."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from trueup.core.reports.csv_files import write_csv_folder
+from trueup.core.reports.tables import month_tables
+from trueup.core.reports.workbook import write_workbook
+from trueup.core.store.database import Database
+from trueup.core.values.months import Month
+
+FORMATS = ("xlsx", "csv")
+
+
+class Reports:
+    def __init__(self, db: Database, *, today: date) -> None:
+        self.db = db
+        self.today = today
+
+    def default_path(self, month: Month, fmt: str) -> Path:
+        """Where an export goes unless told: trueup-2026-11.xlsx, or a folder trueup-2026-11."""
+        return Path(f"trueup-{month}.xlsx" if fmt == "xlsx" else f"trueup-{month}")
+
+    def export(self, month: Month, fmt: str, out: Path | None = None) -> Path:
+        """The month for the accountant (invoices with their ledger state, lines, anomalies and
+        overrides, usage, changes, journal) as an XLSX workbook or a folder of CSV files."""
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}: use xlsx or csv")
+        tables = month_tables(self.db, month, today=self.today)
+        path = out or self.default_path(month, fmt)
+        return write_workbook(tables, path) if fmt == "xlsx" else write_csv_folder(tables, path)
