@@ -305,3 +305,34 @@ def test_the_month_exports_for_the_accountant_to_the_cent(served, tmp_path):
     assert {c: r["Total"] for c, r in read.items()} == {c: i["total"] for c, i in invoices.items()}
     refused = sandbox.run(db, "export", "--format", "pdf")
     assert refused.returncode == 2 and "'pdf' is not one of xlsx, csv" in refused.stderr
+
+
+def test_the_month_summary_adds_up_in_json_text_markdown_and_html(served):
+    sandbox, db, batch_id = served
+    approved = sandbox.run(db, "approve", batch_id, "--status", "--json")
+    held_or_not = json.loads(approved.stdout)
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    sent = json.loads(posted.stdout)
+    batch = json.loads(sandbox.run(db, "batch", "--month", "2026-11", "--json").stdout)
+    summary = json.loads(sandbox.run(db, "summary", "--month", "2026-11", "--json").stdout)
+    assert summary["month"] == "2026-11" and summary["batch_id"] == batch["batch_id"]
+    assert (
+        summary["by_state"]["posted"]
+        == len(sent)
+        == len(held_or_not) - sum(1 for s in held_or_not if s["status"] != "approved")
+    )
+    for currency, figures in summary["by_currency"].items():
+        expected = batch["totals"]["by_currency"][currency]
+        assert figures["total"] == expected["total"]
+        posted_here = sum(Decimal(e["total"]) for e in sent if e["currency"] == currency)
+        assert Decimal(figures["posted"]) == posted_here
+        assert Decimal(figures["posted"]) + Decimal(figures["held"]) + Decimal(
+            figures["outstanding"]
+        ) == Decimal(figures["total"])
+    text = sandbox.run(db, "summary", "--month", "2026-11")  # not a terminal: 80 columns
+    assert text.returncode == 0 and max(len(line) for line in text.stdout.splitlines()) <= 80
+    assert "Under-billed seats, now billed" in text.stdout
+    markdown = sandbox.run(db, "summary", "--month", "2026-11", "--format", "md").stdout
+    assert markdown.startswith("# Month 2026-11") and "| Total |" in markdown
+    html = sandbox.run(db, "summary", "--month", "2026-11", "--format", "html").stdout
+    assert "<html" in html and "Under-billed seats, now billed" in html

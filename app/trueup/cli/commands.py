@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "month": ("trueup.cli.ledger", "month_command"),
     "batches": ("trueup.cli.ledger", "batches_command"),
     "export": ("trueup.cli.reports", "export_command"),
+    "summary": ("trueup.cli.reports", "summary_command"),
     "paths": ("trueup.cli.ops", "paths_command"),
     "doctor": ("trueup.cli.ops", "doctor_command"),
     "sandbox": ("trueup.cli.sandbox", "sandbox_app"),

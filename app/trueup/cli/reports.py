@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +16,15 @@ from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month
 
 
-def _format(value: str) -> str:
-    if value not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)}")
-    return value
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """An option's callback: the value when it is one of `choices`, else a usage error (2)."""
+
+    def check(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return check
 
 
 @handles_errors
@@ -30,7 +36,7 @@ def export_command(
         typer.Option(
             "--format",
             help="xlsx: one workbook, a sheet per table; csv: a folder of CSV files.",
-            callback=_format,
+            callback=_one_of(FORMATS),
         ),
     ] = "xlsx",
     out: Annotated[
@@ -55,3 +61,45 @@ def export_command(
         written = Reports(db, today=today).export(chosen, fmt, out)
     render.stderr.print(Text(f"Month {chosen}: wrote {written}"), soft_wrap=True)
     render.stdout.print(Text(str(written)), soft_wrap=True)
+
+
+SUMMARY_FORMATS = ("text", "md", "html")
+
+
+@handles_errors
+def summary_command(
+    ctx: typer.Context,
+    month: MonthOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text (the terminal, 80 columns), md (Markdown to paste in a mail) or html "
+            "(a page to attach).",
+            callback=_one_of(SUMMARY_FORMATS),
+        ),
+    ] = "text",
+) -> None:
+    """The month for a manager: totals and margin per currency; posted, held and outstanding;
+    the leakage the seat diff found (seats Halo billed too few of, now billed; too many, now
+    removed; per month); the clients whose totals moved most against last month and why; the
+    overrides with their reasons.
+    """
+    from trueup.cli.summary_views import summary_html, summary_markdown, summary_renderables
+
+    today = configured_today()
+    chosen = Month(month) if month else default_month(ctx, today)
+    with open_store(ctx) as db:
+        reports = Reports(db, today=today)
+        if as_json:
+            render.emit_json(reports.summary_json(chosen))
+            return
+        summary = reports.summary(chosen)
+    if fmt == "md":
+        render.stdout.print(Text(summary_markdown(summary)), soft_wrap=True)
+    elif fmt == "html":
+        render.stdout.print(Text(summary_html(summary)), soft_wrap=True)
+    else:
+        for part in summary_renderables(summary):
+            render.stdout.print(part)

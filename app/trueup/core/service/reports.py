@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from trueup.core.reports.csv_files import write_csv_folder
+from trueup.core.reports.summary import MonthSummary as MonthSummary
+from trueup.core.reports.summary import month_summary, summary_json
 from trueup.core.reports.tables import month_tables
 from trueup.core.reports.workbook import write_workbook
 from trueup.core.store.database import Database
@@ -32,3 +35,10 @@ class Reports:
         tables = month_tables(self.db, month, today=self.today)
         path = out or self.default_path(month, fmt)
         return write_workbook(tables, path) if fmt == "xlsx" else write_csv_folder(tables, path)
+
+    def summary(self, month: Month) -> MonthSummary:
+        """The month for a manager: totals, margin, posted/held/outstanding, leakage, movers."""
+        return month_summary(self.db, month, today=self.today)
+
+    def summary_json(self, month: Month) -> dict[str, Any]:
+        return summary_json(self.summary(month))

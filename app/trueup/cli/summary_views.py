@@ -1,0 +1,118 @@
+"""`trueup summary` laid out: Rich tables for the terminal (80 columns), the same recorded as
+an HTML page, and Markdown to paste into a mail. Names are data: always Text, never markup."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from trueup.core.service.reports import MonthSummary
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _title(summary: MonthSummary) -> str:
+    states = ", ".join(f"{count} {state}" for state, count in summary.states.items())
+    return f"Month {summary.month} · batch {summary.batch_id} · {summary.clients} clients: {states}"
+
+
+# (label, figure of CurrencyTotals): one row each, a column per currency (fits 80 columns).
+FIGURES = (
+    ("Total", "total"),
+    ("Cost", "cost"),
+    ("Margin", "margin"),
+    ("Margin %", "margin_percent"),
+    ("Posted", "posted"),
+    ("Held", "held"),
+    ("To do (not posted)", "outstanding"),
+    ("Under-billed seats, now billed", "under_billed"),
+    ("Over-billed seats, now removed", "over_billed"),
+)
+
+
+def _currency_rows(summary: MonthSummary) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """The headers (a column per currency) and a row per figure."""
+    currencies = sorted(summary.currencies)
+    rows: list[tuple[str, ...]] = []
+    for label, name in FIGURES:
+        cells = []
+        for currency in currencies:
+            value = getattr(summary.currencies[currency], name)
+            percent = name == "margin_percent"
+            cells.append("-" if value is None else f"{value}%" if percent else _money(value))
+        rows.append((label, *cells))
+    return ("", *currencies), rows
+
+
+def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
+    parts: list[RenderableType] = [Text(_title(summary), style="bold")]
+    headers, rows = _currency_rows(summary)
+    money = Table(title="By currency (leakage: a month's worth)", title_justify="left")
+    for n, header in enumerate(headers):
+        money.add_column(header, justify="left" if n == 0 else "right", no_wrap=True)
+    for row in rows:
+        money.add_row(*row)
+    parts.append(money)
+    if summary.movers:
+        movers = Table(title="Moved most against last month", title_justify="left")
+        for header, justify in (("Client", "left"), ("Change", "right"), ("Why", "left")):
+            movers.add_column(header, justify=justify)  # type: ignore[arg-type]
+        for m in summary.movers:
+            why = "; ".join(m.why) or "see the invoice's lines"
+            movers.add_row(Text(m.client_name), f"{m.change:+,.2f} {m.currency}", Text(why))
+        parts.append(movers)
+    if summary.overrides:
+        overrides = Table(title="Errors let through", title_justify="left")
+        for header in ("Client", "Code", "Reason"):
+            overrides.add_column(header)
+        for o in summary.overrides:
+            overrides.add_row(Text(o.client_name), o.code, Text(o.reason))
+        parts.append(overrides)
+    return parts
+
+
+def summary_html(summary: MonthSummary) -> str:
+    """The terminal view as a self-contained HTML page (Rich's own export)."""
+    console = Console(record=True, width=110, file=io.StringIO(), color_system="truecolor")
+    for part in summary_renderables(summary):
+        console.print(part)
+    return console.export_html(inline_styles=True)
+
+
+def summary_markdown(summary: MonthSummary) -> str:
+    lines = [f"# {_title(summary)}", "", "## By currency", ""]
+    lines += _md_table(*_currency_rows(summary))
+    lines += ["", "Leakage figures are a month's worth."]
+    if summary.movers:
+        lines += ["", "## Moved most against last month", ""]
+        lines += _md_table(
+            ("Client", "Change", "Why"),
+            [
+                (m.client_name, f"{m.change:+,.2f} {m.currency}", "; ".join(m.why) or "-")
+                for m in summary.movers
+            ],
+        )
+    if summary.overrides:
+        lines += ["", "## Errors let through", ""]
+        lines += _md_table(
+            ("Client", "Code", "Reason"),
+            [(o.client_name, o.code, o.reason) for o in summary.overrides],
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    def cell(text: str) -> str:  # a pipe or a newline in a name must not break the table
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return out
