@@ -336,3 +336,36 @@ def test_the_month_summary_adds_up_in_json_text_markdown_and_html(served):
     assert markdown.startswith("# Month 2026-11") and "| Total |" in markdown
     html = sandbox.run(db, "summary", "--month", "2026-11", "--format", "html").stdout
     assert "<html" in html and "Under-billed seats, now billed" in html
+
+
+def test_an_evidence_pack_shows_the_hire_the_leaver_and_the_arithmetic(served, tmp_path):
+    import html
+    import re
+
+    sandbox, db, batch_id = served
+    month = json.loads(sandbox.run(db, "month", "--json").stdout)
+    (bear,) = [c for c in month["clients"] if c["client_name"] == "Bear Creek Winery LLC"]
+    cid = bear["client_id"]
+    assert (
+        sandbox.run(db, "post", batch_id, "--client", str(cid), "--yes", "--unsettled").returncode
+        == 0
+    )
+    batch = json.loads(sandbox.run(db, "batch", "--month", "2026-11", "--json").stdout)
+    (invoice,) = [i for i in batch["invoices"] if i["client_id"] == cid]
+    folder = tmp_path / "pack"
+    done = sandbox.run(
+        db, "evidence", "--month", "2026-11", "--client", str(cid), "--out", str(folder)
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(folder / "evidence.html"), str(folder / "records.json")]
+    page = html.unescape(re.sub(r"<[^>]+>", "", (folder / "evidence.html").read_text()))
+    text = " ".join(page.split())
+    assert f"batch {batch_id}, as posted" in text
+    assert "+1 seat (19) on 12 Nov" in text and "−1 seat (18) on 15 Nov" in text  # hire, leaver
+    for line in invoice["lines"]:
+        assert " ".join(line["explanation"].split())[:40] in text  # every line's arithmetic
+    assert f"TU2611-{cid}" in text  # where it was posted
+    records = json.loads((folder / "records.json").read_text())
+    assert records["pax8_subscriptions"] and records["halo_recurring_invoice_lines"]
+    unknown = sandbox.run(db, "evidence", "--month", "2026-11", "--client", "99999")
+    assert unknown.returncode == 1 and "client 99999 has no invoice in 2026-11" in unknown.stderr

@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "batches": ("trueup.cli.ledger", "batches_command"),
     "export": ("trueup.cli.reports", "export_command"),
     "summary": ("trueup.cli.reports", "summary_command"),
+    "evidence": ("trueup.cli.reports", "evidence_command"),
     "paths": ("trueup.cli.ops", "paths_command"),
     "doctor": ("trueup.cli.ops", "doctor_command"),
     "sandbox": ("trueup.cli.sandbox", "sandbox_app"),

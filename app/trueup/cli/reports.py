@@ -103,3 +103,35 @@ def summary_command(
     else:
         for part in summary_renderables(summary):
             render.stdout.print(part)
+
+
+@handles_errors
+def evidence_command(
+    ctx: typer.Context,
+    client: Annotated[int, typer.Option("--client", help="The Halo client id.")],
+    month: MonthOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The folder to write (default: evidence-YYYY-MM-CLIENT here).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """One client's month with everything behind it, for the client who asks why, or a dispute
+    with Pax8: evidence.html (each line's arithmetic in words, each subscription's seat timeline
+    from Pax8's history, the Pax8 invoice items behind its cost, the Halo lines it was compared
+    with, what was posted where and when) and records.json (the raw records as Pax8 and Halo
+    sent them). A posted month is told from the batch that posted it, and says so.
+    """
+    from trueup.cli.evidence_views import write_pack
+
+    today = configured_today()
+    chosen = Month(month) if month else default_month(ctx, today)
+    with open_store(ctx) as db:
+        pack = Reports(db, today=today).evidence(chosen, client)
+    written = write_pack(pack, out or Path(f"evidence-{chosen}-{client}"))
+    render.stderr.print(Text(f"Month {chosen}: evidence for {pack.invoice.client_name}"))
+    for path in written:
+        render.stdout.print(Text(str(path)), soft_wrap=True)

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from trueup.core.reports.csv_files import write_csv_folder
+from trueup.core.reports.evidence import EvidencePack as EvidencePack
+from trueup.core.reports.evidence import SubscriptionEvidence as SubscriptionEvidence
+from trueup.core.reports.evidence import evidence_pack
 from trueup.core.reports.summary import MonthSummary as MonthSummary
 from trueup.core.reports.summary import month_summary, summary_json
 from trueup.core.reports.tables import month_tables
@@ -42,3 +45,7 @@ class Reports:
 
     def summary_json(self, month: Month) -> dict[str, Any]:
         return summary_json(self.summary(month))
+
+    def evidence(self, month: Month, client_id: int) -> EvidencePack:
+        """One client's month with everything behind it (the batch that posted it, if posted)."""
+        return evidence_pack(self.db, month, client_id, today=self.today)
