@@ -11,9 +11,10 @@ import typer
 from rich.text import Text
 
 from trueup.cli import render
+from trueup.core.errors import TrueupError
 from trueup.core.service.stores import Database
-from trueup.core.settings.config import load_settings
-from trueup.core.values.months import Month, MonthError
+from trueup.core.settings.config import load_settings, today
+from trueup.core.values.months import Month
 
 
 def checked_month(month: str | None) -> Month | None:
@@ -21,8 +22,8 @@ def checked_month(month: str | None) -> Month | None:
     if month is None:
         return None
     try:
-        return Month(month)
-    except MonthError as exc:
+        return Month(month).check_reachable(today())
+    except TrueupError as exc:  # not a month, after next month, or TRUEUP_TODAY unreadable
         raise typer.BadParameter(str(exc)) from None
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trueup.core.errors import TrueupError
+from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
@@ -225,7 +226,13 @@ def today(default: date | None = None) -> date:
     text = os.environ.get("TRUEUP_TODAY")
     if text:
         try:
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise ConfigError(f"TRUEUP_TODAY={text!r} is not a date like 2026-11-21") from None
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ConfigError(
+                f"TRUEUP_TODAY={text!r} is outside the years trueup bills "
+                f"({FIRST_YEAR}-{LAST_YEAR}): unset it, or give a date like 2026-11-21"
+            )
+        return day
     return default or datetime.now(UTC).date()

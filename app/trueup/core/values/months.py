@@ -10,6 +10,9 @@ from functools import cached_property
 from trueup.core.errors import TrueupError
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
+# No MSP bills a month before cloud reselling or so far ahead that the next month (which every
+# month's arithmetic may reach) leaves the calendar.
+FIRST_YEAR, LAST_YEAR = 2000, 9998
 
 
 class MonthError(TrueupError, ValueError):
@@ -25,8 +28,12 @@ class Month(str):
         if type(text) is cls:
             return text
         match = _MONTH.fullmatch(text.strip())
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+        if not match or not 1 <= int(match.group(2)) <= 12:
             raise MonthError(f"{text!r} is not a month like 2026-11")
+        if not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            raise MonthError(
+                f"{text!r} is outside the years trueup bills ({FIRST_YEAR}-{LAST_YEAR})"
+            )
         return super().__new__(cls, match.group(0))
 
     @classmethod
@@ -40,6 +47,17 @@ class Month(str):
         of this one, this month after it (contract §2, the default month)."""
         this = cls.of(today)
         return this.shifted(-1) if today.day <= close_day else this
+
+    def check_reachable(self, today: date) -> Month:
+        """The month, when a month-end can be run for it on `today`: up to next month (a batch
+        of a month not begun bills from what Pax8 already knows); MonthError otherwise."""
+        latest = Month.of(today).shifted(1)
+        if self > latest:
+            raise MonthError(
+                f"{self} is after next month ({latest}): trueup bills months up to next month "
+                f"(today is {today.isoformat()}, from TRUEUP_TODAY or the clock)"
+            )
+        return self
 
     @cached_property
     def first(self) -> date:
