@@ -181,7 +181,9 @@ def log(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     level: Annotated[str | None, typer.Option(help="Only INFO, WARNING or ERROR.")] = None,
-    limit: Annotated[int, typer.Option(help="How many entries, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(help="How many entries, newest first.", min=1, max=100_000)
+    ] = 50,
 ) -> None:
     """The sync (and later posting) log, newest first."""
     from trueup.core.service.logs import Logs

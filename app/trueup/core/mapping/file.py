@@ -156,6 +156,12 @@ def _parse(path: Path) -> dict[str, Any]:
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise MappingImportError(path, [f"not valid {_format(path)}: {exc}"]) from None
+    except RecursionError:
+        raise MappingImportError(path, ["nested deeper than a mapping file is"]) from None
+    except ValueError:  # a number of thousands of digits: Python refuses to read it
+        raise MappingImportError(
+            path, ["a number of thousands of digits, which no id has"]
+        ) from None
     if not isinstance(data, dict):
         raise MappingImportError(path, ["expected an object with companies and products"])
     return data

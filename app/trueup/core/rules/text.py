@@ -77,6 +77,12 @@ def parse_located(text: str) -> tuple[Rules, Locator]:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError([_syntax(str(exc))]) from None
+    except RecursionError:
+        raise RulesError([_syntax("arrays or tables nested deeper than any rule is")]) from None
+    except ValueError:  # an integer of thousands of digits: Python refuses to read it
+        raise RulesError(
+            [_syntax("a number of thousands of digits, which no rule needs")]
+        ) from None
     problems = _Problems(Locator(text))
     for top, value in data.items():
         if top not in _TOP:

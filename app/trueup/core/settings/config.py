@@ -132,10 +132,10 @@ ENV_OVERRIDES: dict[tuple[str, str], str] = {
 _BOUNDS: tuple[tuple[str, str, int, int | None], ...] = (
     ("mapping", "threshold", 0, 100),
     ("billing", "close_day", 0, 31),
-    ("sync", "min_interval_minutes", 0, None),
+    ("sync", "min_interval_minutes", 0, 527_040),  # a leap year
     ("sync", "max_shrink_percent", 0, 100),
-    ("log", "retention_days", MIN_LOG_RETENTION_DAYS, None),
-    ("backup", "keep", 1, None),
+    ("log", "retention_days", MIN_LOG_RETENTION_DAYS, 36_600),  # a century
+    ("backup", "keep", 1, 10_000),
 )
 
 
@@ -147,6 +147,10 @@ def load_settings(path: Path) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text: is it the config file?") from None
+        except RecursionError:
+            raise ConfigError(f"{path} nests arrays or tables deeper than a config has") from None
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     settings = Settings(path=path)

@@ -1,0 +1,71 @@
+"""Files and flags no one should hand trueup, each refused in one line naming the file, key or
+value and what to do, never 'unexpected ...' and never a traceback; nothing written."""
+
+import pytest
+from typer.testing import CliRunner
+
+from trueup.cli import app
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-11-21")
+    return tmp_path
+
+
+def said(result) -> str:
+    assert "Traceback" not in result.output and "unexpected" not in result.output
+    return " ".join(result.stderr.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (bytes(range(128, 256)), "is not UTF-8 text: is it the config file?"),
+        (f"a = {DEEP}\n".encode(), "nests arrays or tables deeper than a config has"),
+        (b"[sync]\nmin_interval_minutes = 99999999999999999999\n",
+         "[sync] min_interval_minutes must be between 0 and 527040"),
+    ],
+)  # fmt: skip
+def test_a_config_no_one_wrote_is_one_line(env, content, message):
+    (env / "config.toml").write_bytes(content)
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1 and message in said(result)
+
+
+def test_a_log_limit_past_reason_is_a_usage_error(env):
+    result = CliRunner().invoke(app, ["log", "--limit", "99999999999999999999"])
+    assert result.exit_code == 2 and "less than or equal to 100000" in said(result)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"version": 1, "companies": [{"client_id": ' + "9" * 5000 + "}]}",
+         "a number of thousands of digits, which no id has"),
+        ('{"version": 1, "companies": ' + DEEP + "}", "nested deeper than a mapping file is"),
+    ],
+)  # fmt: skip
+def test_a_mapping_file_no_one_wrote_is_refused_whole(env, text, message):
+    (env / "maps.json").write_text(text)
+    result = CliRunner().invoke(app, ["map", "import", str(env / "maps.json")])
+    assert result.exit_code == 1 and "import refused, nothing written" in said(result)
+    assert message in said(result)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"[defaults]\nmarkup_percent = {DEEP}\n", "nested deeper than any rule is"),
+        ("[defaults]\nmarkup_percent = " + "9" * 5000 + "\n", "a number of thousands of digits"),
+    ],
+)
+def test_a_rules_file_no_one_wrote_is_refused_whole(env, text, message):
+    (env / "rules.toml").write_text(text)
+    result = CliRunner().invoke(app, ["rules", "import", str(env / "rules.toml")])
+    assert result.exit_code == 1 and "was not imported" in said(result)
+    assert message in said(result)
