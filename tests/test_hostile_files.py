@@ -69,3 +69,17 @@ def test_a_rules_file_no_one_wrote_is_refused_whole(env, text, message):
     result = CliRunner().invoke(app, ["rules", "import", str(env / "rules.toml")])
     assert result.exit_code == 1 and "was not imported" in said(result)
     assert message in said(result)
+
+
+def test_a_secrets_backend_trueup_lacks_is_refused(env):
+    (env / "config.toml").write_text('[secrets]\nbackend = "plaintext"\n')
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1
+    assert "[secrets] backend = 'plaintext' is not one trueup has" in said(result)
+
+
+def test_a_url_with_a_password_is_refused_without_repeating_it(env):
+    (env / "config.toml").write_text('[halo]\nurl = "https://ops:hunter2@acme.halopsa.com"\n')
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1 and "[halo] url carries a user name or password" in said(result)
+    assert "hunter2" not in result.output

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from trueup.core.errors import TrueupError
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
@@ -165,12 +166,42 @@ def load_settings(path: Path) -> Settings:
         if value < low or (high is not None and value > high):
             limit = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise ConfigError(f"{path}: [{section_name}] {key} must be {limit}")
+    _check_words(settings, sections)
     for (section_name, key), env in ENV_OVERRIDES.items():
         if os.environ.get(env):
             settings.beneath[f"{section_name}.{key}"] = getattr(sections[section_name], key)
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
     return settings
+
+
+SECRET_BACKENDS = ("keyring", "encrypted-file")
+
+
+def _check_words(settings: Settings, sections: dict[str, Any]) -> None:
+    """What a config may not say: a secrets backend trueup does not have, or a URL carrying a
+    user name or password (secrets live in the keyring; the message never repeats them)."""
+    backend = sections["secrets"].backend
+    if backend not in SECRET_BACKENDS:
+        raise ConfigError(
+            f"{settings.path}: [secrets] backend = {backend!r} is not one trueup has: use "
+            f"{' or '.join(repr(b) for b in SECRET_BACKENDS)}"
+        )
+    for name, section in sections.items():
+        for key, value in vars(section).items():
+            if key.endswith("url") and isinstance(value, str) and _has_credentials(value):
+                raise ConfigError(
+                    f"{settings.path}: [{name}] {key} carries a user name or password: give "
+                    "the host alone and keep credentials in the keyring (`trueup connect`)"
+                )
+
+
+def _has_credentials(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False  # not a URL at all: the client that uses it says so
+    return bool(parts.username or parts.password)
 
 
 def _fill(settings: Settings, target: Any, section: Any, name: str) -> None:
