@@ -74,9 +74,9 @@ def test_export_then_import_round_trips(store, tmp_path, name):
     mp.unmap_company(store.db, "b")
     mp.map_company(store.db, "a", 13)
     mp.unmap_product(store.db, "p", client_id=14)
-    assert mp.import_mappings(store.db, path) == 3  # only what differs is written
+    assert mp.import_mappings(store.db, path).changed == 3  # only what differs is written
     assert mappings(store) == before
-    assert mp.import_mappings(store.db, path) == 0
+    assert mp.import_mappings(store.db, path).changed == 0
     with store.db.read() as conn:
         sources = set(conn.execute(select(m.table_of(m.CompanyMapping).c.source)).scalars())
     assert "import" in sources
@@ -136,3 +136,19 @@ def test_one_undo_takes_back_an_import(store, tmp_path):
     assert mp.undo_last(store.db) == "undid import of 2 mappings"
     assert mappings(store) != before
     assert mp.undo_last(store.db) == 'mapped Acme "Dental" [HQ] to Acme Dental again'
+
+
+def test_a_mapping_whose_company_is_gone_exports_marked_and_imports_skipped(store, tmp_path):
+    with store.db.write() as conn:
+        conn.execute(
+            m.table_of(m.Pax8Company).delete().where(m.table_of(m.Pax8Company).c.id == "b")
+        )
+    path = tmp_path / "mappings.toml"
+    mp.export_mappings(store.db, path)
+    data = tomllib.loads(path.read_text())
+    (bear,) = [c for c in data["companies"] if c["company_id"] == "b"]
+    assert bear["stale"] == "Pax8 company b is gone"
+    assert all("stale" not in c for c in data["companies"] if c["company_id"] != "b")
+    result = mp.import_mappings(store.db, path)  # what a store exports, it imports
+    assert result.changed == 0
+    assert result.skipped == ["companies #2 (b) skipped: marked stale, Pax8 company b is gone"]

@@ -211,10 +211,14 @@ def import_(
     """Set the mappings a file holds; all or nothing.
 
     Any unknown Pax8 or Halo id refuses the whole file (each one listed) and nothing is written.
-    Mappings not in the file stay as they are; `trueup map undo` takes the import back.
+    An entry `map export` marked stale (its company, product, client or item gone) is skipped
+    with a line. Mappings not in the file stay as they are; `trueup map undo` takes the import
+    back.
     """
-    count = _with_mappings(ctx, lambda maps: maps.import_file(file))
-    say(f"imported {file}: {_count(count, 'mapping', 'mappings')} changed")
+    result = _with_mappings(ctx, lambda maps: maps.import_file(file))
+    for line in result.skipped:
+        render.stderr.print(Text(line), soft_wrap=True)
+    say(f"imported {file}: {_count(result.changed, 'mapping', 'mappings')} changed")
 
 
 @handles_errors

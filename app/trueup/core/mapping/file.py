@@ -5,12 +5,17 @@ Ids are what count; names ride along for people reading the file and are ignored
 An import is all or nothing: any unknown id or malformed entry refuses the whole file, listing
 every problem, and writes nothing. It sets the mappings the file holds and leaves others as they
 are; the changes form one journal batch, so one undo takes the whole import back.
+
+A mapping whose company, product, client or item the store no longer has (a company that left
+Pax8, an item deleted in Halo) is exported marked `stale = "..."` saying what is gone, and an
+import skips marked entries with a line each: the file a store exports always imports.
 """
 
 from __future__ import annotations
 
 import json
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,12 @@ class MappingImportError(TrueupError):
         super().__init__(f"{path}: import refused, nothing written: {shown}")
 
 
+@dataclass(frozen=True)
+class ImportResult:
+    changed: int  # mappings set or changed (identical ones are left alone)
+    skipped: list[str]  # the entries marked stale, one line each
+
+
 def export_mappings(db: Database, path: Path) -> int:
     """Write every mapping to `path`; returns how many."""
     with db.read() as conn:
@@ -53,9 +64,10 @@ def export_mappings(db: Database, path: Path) -> int:
     return len(document["companies"]) + len(document["products"])
 
 
-def import_mappings(db: Database, path: Path) -> int:
-    """Set the mappings in `path`; returns how many changed (identical ones are left alone)."""
-    entries = _entries(path, _parse(path))
+def import_mappings(db: Database, path: Path) -> ImportResult:
+    """Set the mappings in `path`, skipping those marked stale."""
+    skipped: list[str] = []
+    entries = _entries(path, _parse(path), skipped)
     with db.write() as conn:
         _check_ids(conn, path, entries)
         batch = new_batch()
@@ -65,7 +77,7 @@ def import_mappings(db: Database, path: Path) -> int:
             changed += write_mapping(
                 conn, key, target, action="import", status=status, source="import", batch=batch
             )
-    return changed
+    return ImportResult(changed, skipped)
 
 
 # --- export -----------------------------------------------------------------------------------
@@ -73,6 +85,7 @@ def import_mappings(db: Database, path: Path) -> int:
 
 def _document(conn: Connection) -> dict[str, Any]:
     names = _names(conn)
+    known = _known(conn)
     companies = []
     for r in conn.execute(select(m.table_of(m.CompanyMapping)).order_by("company_id")):
         entry: dict[str, Any] = {"company_id": r.company_id}
@@ -82,6 +95,7 @@ def _document(conn: Connection) -> dict[str, Any]:
         else:
             entry["client_id"] = r.client_id
             _name(entry, "client", names["client"].get(r.client_id))
+        _mark_stale(entry, known, [("Pax8 company", r.company_id), ("Halo client", r.client_id)])
         companies.append(entry)
     products = []
     table = m.table_of(m.ProductMapping)
@@ -101,8 +115,22 @@ def _document(conn: Connection) -> dict[str, Any]:
         else:
             entry["item_id"] = r.item_id
             _name(entry, "item", names["item"].get(r.item_id))
+        used = [("Pax8 product", r.product_id), ("Halo client", r.client_id)]
+        _mark_stale(entry, known, [*used, ("Halo item", r.item_id)])
         products.append(entry)
     return {"version": FORMAT_VERSION, "companies": companies, "products": products}
+
+
+def _mark_stale(
+    entry: dict[str, Any], known: dict[str, set[Any]], ids: list[tuple[str, Any]]
+) -> None:
+    gone = [
+        f"{what} {value} is gone"
+        for what, value in ids
+        if value is not None and value not in known[what]
+    ]
+    if gone:
+        entry["stale"] = "; ".join(gone)
 
 
 def _name(entry: dict[str, Any], field: str, value: str | None) -> None:
@@ -174,7 +202,7 @@ def _format(path: Path) -> str:
 Entry = tuple[Key, int | None, bool]  # (which mapping, target, ignored)
 
 
-def _entries(path: Path, data: dict[str, Any]) -> list[Entry]:
+def _entries(path: Path, data: dict[str, Any], skipped: list[str]) -> list[Entry]:
     problems: list[str] = []
     if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
         problems.append(f"version {data.get('version')!r} is not {FORMAT_VERSION}")
@@ -186,6 +214,11 @@ def _entries(path: Path, data: dict[str, Any]) -> list[Entry]:
             continue
         for index, raw in enumerate(listed, 1):
             where = f"{table} #{index}"
+            stale = raw.get("stale") if isinstance(raw, dict) else None
+            if isinstance(stale, str) and stale.strip():
+                skipped.append(f"{where} ({raw.get('company_id') or raw.get('product_id')}) "
+                               f"skipped: marked stale, {stale.strip()}")  # fmt: skip
+                continue
             entry = _entry(kind, raw, where, problems)
             if entry is not None:
                 entries.append(entry)
@@ -231,8 +264,9 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_ids(conn: Connection, path: Path, entries: list[Entry]) -> None:
-    known = {
+def _known(conn: Connection) -> dict[str, set[Any]]:
+    """The ids the store has, of each kind a mapping names."""
+    return {
         what: set(conn.execute(select(m.table_of(model).c.id)).scalars())
         for what, model in (
             ("Pax8 company", m.Pax8Company),
@@ -241,6 +275,10 @@ def _check_ids(conn: Connection, path: Path, entries: list[Entry]) -> None:
             ("Halo item", m.HaloItem),
         )
     }
+
+
+def _check_ids(conn: Connection, path: Path, entries: list[Entry]) -> None:
+    known = _known(conn)
     wanted: dict[tuple[str, Any], None] = {}  # ordered set, in file order
     for key, target, _ in entries:
         if key.kind == COMPANY:

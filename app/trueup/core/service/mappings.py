@@ -16,7 +16,7 @@ from trueup.core.mapping.engine import (
     MappingError,
     ProductRow,
 )
-from trueup.core.mapping.file import export_mappings, import_mappings
+from trueup.core.mapping.file import ImportResult, export_mappings, import_mappings
 from trueup.core.mapping.match import EXACT
 from trueup.core.mapping.reading import load_world
 from trueup.core.mapping.report import company_json as company_json
@@ -191,8 +191,8 @@ class Mappings:
         """Write every mapping to `path` (TOML, or JSON for .json); how many were written."""
         return export_mappings(self.db, path)
 
-    def import_file(self, path: Path) -> int:
-        """Set the mappings the file holds, all or nothing; how many changed."""
+    def import_file(self, path: Path) -> ImportResult:
+        """Set the mappings the file holds, all or nothing (entries marked stale skipped)."""
         with self._changes.writing():
             return import_mappings(self.db, path)
 
