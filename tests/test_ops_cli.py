@@ -71,7 +71,7 @@ def test_config_show_of_a_bad_config_is_one_line(env):
     (env / "config.toml").write_text("[sync]\nmin_interval_minutes = -5\n")
     result = invoke("config", "show")
     assert result.exit_code == 1
-    assert "[sync] min_interval_minutes must be at least 0" in result.stderr
+    assert "[sync] min_interval_minutes must be between 0 and 527040" in result.stderr
 
 
 def test_paths_one_per_line_and_as_json(env):

@@ -27,15 +27,20 @@ sync = false
 """
 
 
-@pytest.fixture
-def env(tmp_path, monkeypatch):
+def synced_world(tmp_path, monkeypatch):
+    """A store synced from the small world, the CLI pointed at it; the folder."""
     monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
     monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.setattr(render.stdout, "_width", 200)  # table cells print unwrapped
     scenario = tmp_path / "world.json"
     scenario.write_text(json.dumps(world()))
     assert invoke("sync", "--sandbox", str(scenario), "--json").exit_code == 0
     return tmp_path
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setattr(render.stdout, "_width", 200)  # table cells print unwrapped
+    return synced_world(tmp_path, monkeypatch)
 
 
 def invoke(*args, **kwargs):
@@ -48,7 +53,10 @@ def test_import_then_export_and_show(env):
     result = invoke("rules", "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith(f"imported {path}: rules #1: overrides for 1 client and 1 line")
-    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    # A markup nothing is priced by is imported all the same, with a warning (issue 22).
+    _, warning = result.stderr.strip().splitlines()
+    assert warning.startswith("warning: line 2: [defaults] markup_percent: no effect while ")
+    assert result.stdout == ""
     exported = invoke("rules", "export", "-")
     assert exported.exit_code == 0 and exported.stdout == RULES
     out = env / "out.toml"

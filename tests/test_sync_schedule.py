@@ -198,7 +198,7 @@ def test_a_retention_under_30_days_is_a_config_error(env):
     (env / "config.toml").write_text("[log]\nretention_days = 7\n")
     result = sandbox_sync(env)
     assert result.exit_code == 1
-    assert "[log] retention_days must be at least 30" in result.stderr
+    assert "[log] retention_days must be between 30 and 36600" in result.stderr
 
 
 # -- two processes ---------------------------------------------------------------------------

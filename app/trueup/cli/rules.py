@@ -42,7 +42,8 @@ def import_(
 
     Every problem is listed (line, key, what is wrong), and so is every Halo client id and
     Pax8 product the store does not know; then nothing is changed. The previous rules are kept
-    in the store's history.
+    in the store's history. Once imported, each key that changes no figure is named with why
+    (a markup on a client billed at Pax8's price), as a warning.
     """
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
@@ -54,6 +55,7 @@ def import_(
         book = RuleBook(db)
         book.import_text(text, allow_empty=allow_empty)
         summary = book.summary()
+        idle = book.idle_keys()
     except RulesError as exc:
         render.fail(f"{file} was not imported ({_count(len(exc.problems))}); fix and import again")
         for problem in exc.problems:
@@ -62,6 +64,9 @@ def import_(
     finally:
         db.dispose()
     render.stderr.print(Text(f"imported {file}: {summary}"), soft_wrap=True)
+    # Imported all the same: a key with no effect is allowed, but rarely what was meant.
+    for key in idle:
+        render.stderr.print(Text(f"warning: {key}", style="yellow"), soft_wrap=True)
 
 
 @rules_app.command("export")

@@ -4,7 +4,8 @@ A handful of queries for the whole batch, never one per client or per row, each 
 the seat diff's loaders (subscriptions with their history and commitments, active Halo lines,
 mappings), then the Pax8 invoice items touching the month and the usage of the usage months.
 Manual Halo lines and unmapped companies come from the seat diff's reading, last month's lines
-from its batch's line digest, subscriptions no invoice can hold from batch.strays. Billing
+from its batch's line digest, subscriptions no invoice can hold from batch.strays, manual lines
+that look like an unmapped subscription from batch.alike (the mapping engine's evidence). Billing
 itself (`core.billing`) never touches the store.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from trueup.core.batch.alike import look_alikes
 from trueup.core.batch.body import parsed_body
 from trueup.core.batch.previous import EarlierBatch
 from trueup.core.batch.strays import StraySubscription, load_strays
@@ -90,9 +92,11 @@ def assemble(
         mine = chosen if share is None else [c for n, c in enumerate(chosen) if share(n)]
         scoped = clients is not None or share is not None
         store = load_diff_store(conn, mine if scoped else None, index)
-        counts = seat_counts(store, reference_day(month, today))
+        day = reference_day(month, today)
+        counts = seat_counts(store, day)
         subscriptions = _subscription_facts(store, month, mine, counts)
         manual = _manual_lines(conn, store, rules, subscriptions, mine)
+        alike = look_alikes(conn, subscriptions, manual, day)
         wanted = {s.subscription_id for subs in subscriptions.values() for s in subs}
         costs, reissued = _cost_items(conn, month, wanted)
         offsets = {rules.for_client(c).usage_month_offset for c in chosen}
@@ -121,6 +125,7 @@ def assemble(
                     usage=tuple(u.facts() for u in client_usage),
                     previous=last_month.get(client_id, {}),
                     reissued_invoices=tuple(sorted({i.invoice_id for i in items} & reissued)),
+                    look_alikes=tuple(alike.get(client_id, ())),
                 )
             )
         facts.sort(key=_client_order)

@@ -129,6 +129,27 @@ def missing_halo_item(line: ManualLine) -> Anomaly:
     )
 
 
+def possible_double_bill(
+    subscription: SubscriptionFacts,
+    quantity: Decimal,
+    unit_price: Decimal,
+    line: ManualLine,
+    evidence: str,
+) -> Anomaly:
+    """POSSIBLE_DOUBLE_BILL: a line with no Halo item and a manual Halo line that look like one
+    service; the override of UNMAPPED_SKU alone would bill the client for both."""
+    name = subscription.product_name
+    # Mapped to the line's item, the product bills on one line and the Halo line stops passing.
+    mapping = f"map {name} to Halo item {line.item_id}, or " if line.item_id is not None else ""
+    return anomaly(
+        "POSSIBLE_DOUBLE_BILL",
+        f"{name} ({_quantity(quantity)} × {money_prose(unit_price)}) has no Halo item, and Halo "
+        f'line {line.line_id} "{line.description}" bills {quantity_prose(line.quantity)} × '
+        f"{money_prose(line.unit_price)}, likely the same service: {evidence}. Letting "
+        f"UNMAPPED_SKU through bills both: {mapping}keep only one of the two lines",
+    )
+
+
 def decrease_locked(decrease: Decrease, commitment: str) -> Anomaly:
     removed = decrease.before - decrease.after
     held_for = (decrease.day - decrease.added.date()).days

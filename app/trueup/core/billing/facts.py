@@ -94,6 +94,15 @@ class PreviousLine:
     unit_cost: Decimal | None
 
 
+class LookAlike(NamedTuple):
+    """A manual Halo line that looks like the service of a subscription with no Halo item, by
+    the mapping engine's evidence: letting UNMAPPED_SKU through would bill it twice."""
+
+    subscription_id: str
+    line_id: int  # a ManualLine of the same client
+    evidence: str  # why, with the score, e.g. 'the item it bills, "Duo MFA", is ... (84: ...)'
+
+
 @dataclass(frozen=True)
 class ClientFacts:
     client_id: int
@@ -107,3 +116,4 @@ class ClientFacts:
     usage: tuple[UsageFacts, ...]
     previous: Mapping[str, PreviousLine]
     reissued_invoices: tuple[str, ...] = ()  # Pax8 invoice ids credited and re-issued
+    look_alikes: tuple[LookAlike, ...] = ()  # for POSSIBLE_DOUBLE_BILL

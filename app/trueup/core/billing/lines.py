@@ -42,6 +42,8 @@ SEVERITIES: dict[str, str] = {
     "MISSING_HALO_ITEM": "error",
     "UNKNOWN_STATUS": "error",
     "UNKNOWN_COMPANY": "error",
+    # An error, not a warning: it stops the UNMAPPED_SKU override from billing a client twice.
+    "POSSIBLE_DOUBLE_BILL": "error",
 }
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 

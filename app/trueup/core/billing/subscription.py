@@ -8,14 +8,15 @@ term between renewals, a subscription cancelled before the month that Halo no lo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
 
 from trueup.core.billing import anomalies as flags
 from trueup.core.billing.cost import invoiced_cost, items_by_subscription
-from trueup.core.billing.facts import ClientFacts, CostItem, SubscriptionFacts
+from trueup.core.billing.facts import ClientFacts, CostItem, ManualLine, SubscriptionFacts
 from trueup.core.billing.lines import (
     NOTHING,
     ZERO,
@@ -50,6 +51,9 @@ def subscription_drafts(
     billable = {sid for sid, runs in runs_of.items() if flags.billable_in_month(runs)}
     duplicates = flags.possible_duplicates(facts.subscriptions, billable)
     items = items_by_subscription(facts.cost_items, first, last)
+    alike: dict[str, dict[int, str]] = defaultdict(dict)  # subscription -> manual line -> why
+    for look in facts.look_alikes:
+        alike[look.subscription_id][look.line_id] = look.evidence
     policies: dict[tuple[str | None, str | None], Policy] = {}
     for subscription in sorted(facts.subscriptions, key=lambda s: s.subscription_id):
         sid, key = subscription.subscription_id, (subscription.product_id, subscription.sku)
@@ -67,6 +71,8 @@ def subscription_drafts(
         )
         if sid in duplicates:
             draft.anomalies.append(duplicates[sid])
+        if sid in alike:
+            draft.anomalies += _double_bills(subscription, draft, facts.manual_lines, alike[sid])
         if draft.quantity or draft.amount.numerator or draft.anomalies:
             yield draft
 
@@ -149,6 +155,25 @@ def _draft(
         cost_estimated=invoiced is None and bool(cost.amount.numerator),
         priced=charge.amount is not None,
     )
+
+
+def _double_bills(
+    subscription: SubscriptionFacts,
+    draft: LineDraft,
+    manual_lines: Sequence[ManualLine],
+    evidence: dict[int, str],
+) -> list[Anomaly]:
+    """POSSIBLE_DOUBLE_BILL for each manual line the batch found looking like the service of a
+    line flagged UNMAPPED_SKU, when both bill something: letting the error through bills both."""
+    if draft.amount.numerator <= 0 or all(a.code != "UNMAPPED_SKU" for a in draft.anomalies):
+        return []
+    return [
+        flags.possible_double_bill(
+            subscription, draft.quantity, draft.unit_price or ZERO, line, evidence[line.line_id]
+        )
+        for line in manual_lines
+        if line.line_id in evidence and line.quantity * line.unit_price > 0
+    ]
 
 
 def _priced_in(subscription: SubscriptionFacts, policy: Policy, invoice_currency: str) -> str:

@@ -33,17 +33,19 @@ def usage_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterator[LineD
     groups: dict[tuple[str, str], list[UsageFacts]] = defaultdict(list)
     for usage in facts.usage:
         groups[(usage.subscription_id, usage.currency)].append(usage)
+    # The assembler chose the usage by the client's offset: a line's would misname the month.
+    offset = rules.for_client(facts.client_id).usage_month_offset
+    usage_month = Month(month).shifted(offset).name
     for (subscription_id, currency), rows in sorted(groups.items()):
         rows.sort(key=lambda u: (u.resource_group or "", u.source, u.charge, u.cost))
         policy = rules.for_line(facts.client_id, rows[0].product_id, None)
-        yield _draft(subscription_id, currency, rows, policy, month)
+        yield _draft(subscription_id, currency, rows, policy, usage_month)
 
 
 def _draft(
-    subscription_id: str, currency: str, rows: list[UsageFacts], policy: Policy, month: str
+    subscription_id: str, currency: str, rows: list[UsageFacts], policy: Policy, usage_month: str
 ) -> LineDraft:
     charge, cost = total(u.charge for u in rows), total(u.cost for u in rows)
-    usage_month = Month(month).shifted(policy.usage_month_offset).name
     match policy.usage_price:
         case "pax8":
             amount, terms, label = Exact(charge), f"Pax8 charges {money_prose(charge)}", "pax8"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
+
+from sqlalchemy import Connection
 
 from trueup.core.mapping.match import Match, Offer, assign, company_candidates, product_candidates
-from trueup.core.mapping.reading import Mapping, Value, World
+from trueup.core.mapping.reading import Mapping, Value, World, load_world
 
 MATCH_THRESHOLD = 90
 # Rows needing the operator first, then what is settled.
@@ -116,20 +119,10 @@ def company_rows_of(world: World, threshold: int) -> list[CompanyRow]:
 
 def product_rows_of(world: World, threshold: int) -> list[ProductRow]:
     """Rows needing a decision first (unmapped, suggested, stale), then by monthly value."""
-
-    def state(item_id: int) -> str:
-        item = world.items.get(item_id)
-        return "missing" if item is None else "active" if item.active else "inactive"
-
-    every_client = {p: mp for (p, client), mp in world.product_mappings.items() if client is None}
-    taken = {
-        mp.target: product
-        for product, mp in every_client.items()
-        if mp.status == "mapped" and mp.target is not None
-    }
+    state = partial(_item_state, world)
+    every_client = _every_client(world)
     overrides = Counter(p for (p, client) in world.product_mappings if client is not None)
-    open_products = [p for p in world.products.values() if _open(every_client.get(p.id), state)]
-    candidates = product_candidates(world, open_products, taken)
+    candidates = open_product_candidates(world)
     offers = assign(candidates, threshold, {p.id: p.name for p in world.products.values()})
     values = world.product_values()
     rows = []
@@ -160,6 +153,43 @@ def product_rows_of(world: World, threshold: int) -> list[ProductRow]:
             )
         )
     return sorted(rows, key=lambda r: _row_order(r.status, r.monthly_value, r.name))
+
+
+def open_product_candidates(world: World) -> dict[str, tuple[Match, ...]]:
+    """The item candidates of every product with no live mapping for every client (unmapped,
+    or mapped to an item that is gone), best first; items another product holds are not offered.
+    """
+    every_client = _every_client(world)
+    taken = {
+        mp.target: product
+        for product, mp in every_client.items()
+        if mp.status == "mapped" and mp.target is not None
+    }
+    state = partial(_item_state, world)
+    open_products = [p for p in world.products.values() if _open(every_client.get(p.id), state)]
+    return product_candidates(world, open_products, taken)
+
+
+def best_item_candidates(conn: Connection, products: Collection[str]) -> dict[str, ItemCandidate]:
+    """Of `products`, each with no mapping for every client, and its strongest Halo item
+    candidate whatever its score: the one its row lists first (`trueup unmapped`: "Duo MFA 84
+    below 90: ..."). Read inside the caller's transaction (the batch's)."""
+    world = load_world(conn, subscriptions=False, licences=True, licensed=products)
+    return {
+        product_id: ItemCandidate(found[0].target, found[0].name, found[0].score, found[0].reason)
+        for product_id, found in open_product_candidates(world).items()
+        if found and product_id in products
+    }
+
+
+def _every_client(world: World) -> dict[str, Mapping]:
+    """Each product's mapping for every client (per-client overrides left out)."""
+    return {p: mp for (p, client), mp in world.product_mappings.items() if client is None}
+
+
+def _item_state(world: World, item_id: int) -> str:
+    item = world.items.get(item_id)
+    return "missing" if item is None else "active" if item.active else "inactive"
 
 
 @dataclass(frozen=True)

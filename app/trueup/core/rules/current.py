@@ -31,6 +31,7 @@ from trueup.core.billing.rules import (
     Rules,
     RulesError,
 )
+from trueup.core.rules.effect import IdleKey, idle_keys
 from trueup.core.rules.text import check_ids, dump_rules, parse_located, parse_rules
 from trueup.core.rules.values import value_from_text, value_text
 from trueup.core.settings.operator import current_user
@@ -55,6 +56,7 @@ __all__ = [
     "current_rules",
     "dump_rules",
     "export_rules",
+    "idle_in_force",
     "import_rules",
     "parse_rules",
     "set_client_override",
@@ -110,6 +112,16 @@ def export_rules(db: Database) -> str:
     with db.read() as conn:
         row = _newest(conn)
     return dump_rules(DEFAULT_RULES) if row is None else str(row["text"])
+
+
+def idle_in_force(db: Database) -> list[IdleKey]:
+    """The keys of the rules in force that change no figure, each with its line in the text."""
+    with db.read() as conn:
+        row = _newest(conn)
+    if row is None:
+        return []
+    rules, locate = parse_located(row["text"])
+    return idle_keys(rules, locate)
 
 
 def summarise(db: Database) -> RulesSummary:

@@ -8,6 +8,7 @@ from trueup.core.rules.current import Rules as Rules
 from trueup.core.rules.current import RulesError as RulesError
 from trueup.core.rules.current import RulesSummary
 from trueup.core.rules.current import value_text as value_text
+from trueup.core.rules.effect import IdleKey as IdleKey
 from trueup.core.rules.rows import RuleRow, rule_rows
 from trueup.core.service.changes import Changes
 from trueup.core.store.database import Database
@@ -30,6 +31,11 @@ class RuleBook:
 
     def summary(self) -> RulesSummary:
         return current.summarise(self.db)
+
+    def idle_keys(self) -> list[IdleKey]:
+        """The keys of the rules in force that change no figure, and why: a markup on a client
+        billed at Pax8's price, a fixed price nothing is fixed at (`rules import` warns)."""
+        return current.idle_in_force(self.db)
 
     def export_text(self) -> str:
         """The rules in force as canonical TOML."""

@@ -108,9 +108,11 @@ def batch_summary(batch: BatchOverview, invoices: Sequence[InvoiceRow]) -> Text:
         style="dim",
     )
     held_out = [a for a in batch.anomalies if a["severity"] == "error"]
-    if held_out:
+    if len(held_out) == 1:  # one: say which and what to do, as the CLI does
+        text.append(f"\nBatch error: {held_out[0]['message']}", style="bold red")
+    elif held_out:
         codes = ", ".join(sorted({a["code"] for a in held_out}))
-        text.append(f"  {len(held_out)} batch errors: {codes}", style="bold red")
+        text.append(f"\n{len(held_out)} batch errors: {codes}", style="bold red")
     return text
 
 
