@@ -39,7 +39,7 @@ SHOTS = (
     ("settings-tested", ("t",), ()),
     ("batch-approve-all", ("6", "A"), ("y",)),
     ("post-summary", ("p",), ()),
-    ("post-results", (*"2026-11", "enter"), ("escape",)),
+    ("post-results", (*"2026-11", "enter", "y"), ("escape",)),  # y: post the unsettled too
 )
 
 
