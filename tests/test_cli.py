@@ -106,3 +106,22 @@ def test_a_failed_source_exits_1_with_its_reason_and_no_internal_noise(env, monk
     assert result.exit_code == 1
     assert "Pax8 rejected the client id or secret" in result.stderr
     assert "unexpected" not in result.stderr
+
+
+def test_the_log_reads_as_a_person_reads_it_and_json_keeps_the_record(env):
+    from trueup.cli.render import readable
+
+    assert readable({"USD": "7664.06", "EUR": "12.00"}) == "USD 7664.06, EUR 12.00"
+    assert readable({"pax8_company": {"created": 1, "deleted": 0}}) == (
+        "pax8 company (created 1, deleted 0)"
+    )
+    assert readable(None) == "-" and readable([]) == "none" and readable([118, 119]) == "118, 119"
+    assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    shown = invoke("log", "--limit", "5").stdout
+    assert (
+        "{'" not in shown
+        and "None" not in shown
+        and "entities: pax8 company (" in " ".join(shown.split())
+    )
+    record = json.loads(invoke("log", "--json", "--limit", "5").stdout)["entries"]
+    assert any(isinstance(e["details"].get("entities"), dict) for e in record)

@@ -162,12 +162,31 @@ def log_table(entries: list[dict[str, Any]]) -> None:
     for column in ("level", "time", "source", "event", "details"):
         table.add_column(column)
     for e in entries:
-        details = " ".join(f"{k}={v}" for k, v in e["details"].items() if k != "run_id")
+        details = "; ".join(
+            f"{k.replace('_', ' ')}: {readable(v)}"
+            for k, v in e["details"].items()
+            if k != "run_id"
+        )
         table.add_row(
             Text(e["level"], style=styles.get(e["level"], "")),
             e["at"][:16],
             e["source"] or "",
             Text(e["event"]),
-            Text(details[:120]),
+            Text(details),  # whole: the column wraps it; `--json` gives the record as stored
         )
     stdout.print(table)
+
+
+def readable(value: Any) -> str:
+    """A logged value as a person reads it: `USD 7,664.06`-like pairs, lists by commas, never a
+    Python repr (`{'USD': '7664.06'}`) nor `None`."""
+    if isinstance(value, dict):
+        return ", ".join(
+            f"{k.replace('_', ' ')} " + (f"({readable(v)})" if isinstance(v, dict) else readable(v))
+            for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(v) for v in value) or "none"
+    if value is None:
+        return "-"
+    return str(value)
