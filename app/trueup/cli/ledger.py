@@ -9,7 +9,7 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import Json, MonthOption, default_month, open_store
+from trueup.cli.options import Json, MonthOption, month_or_default, open_store
 from trueup.core.service.ledger import ClientMonth, Ledger, MonthLedger, StoredBatch
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month
@@ -29,7 +29,7 @@ def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json =
     The month's batch is built first if the store has moved on since the last one.
     """
     today = configured_today()
-    chosen = Month(month) if month else default_month(ctx, today)
+    chosen = month_or_default(ctx, month, today)
     with open_store(ctx) as db:
         ledger = Ledger(db, today=today)
         if as_json:

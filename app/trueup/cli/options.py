@@ -51,6 +51,11 @@ MinScore = Annotated[
 ]
 
 
+def month_or_default(ctx: typer.Context, month: str | None, today: date) -> Month:
+    """The --month given, else the month being closed on `today`."""
+    return Month(month) if month else default_month(ctx, today)
+
+
 def default_month(ctx: typer.Context, today: date) -> Month:
     """The month being closed on `today`, by the config's [billing] close_day: the workbench
     opens on the same month."""

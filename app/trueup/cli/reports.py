@@ -10,10 +10,9 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import MonthOption, default_month, open_store
+from trueup.cli.options import MonthOption, month_or_default, open_store
 from trueup.core.service.reports import FORMATS, Reports
 from trueup.core.settings.config import today as configured_today
-from trueup.core.values.months import Month
 
 
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -56,7 +55,7 @@ def export_command(
     The month's batch is built first if the store has moved on; nothing in the store changes.
     """
     today = configured_today()
-    chosen = Month(month) if month else default_month(ctx, today)
+    chosen = month_or_default(ctx, month, today)
     with open_store(ctx) as db:
         written = Reports(db, today=today).export(chosen, fmt, out)
     render.stderr.print(Text(f"Month {chosen}: wrote {written}"), soft_wrap=True)
@@ -89,7 +88,7 @@ def summary_command(
     from trueup.cli.summary_views import summary_html, summary_markdown, summary_renderables
 
     today = configured_today()
-    chosen = Month(month) if month else default_month(ctx, today)
+    chosen = month_or_default(ctx, month, today)
     with open_store(ctx) as db:
         reports = Reports(db, today=today)
         if as_json:
@@ -128,7 +127,7 @@ def evidence_command(
     from trueup.cli.evidence_views import write_pack
 
     today = configured_today()
-    chosen = Month(month) if month else default_month(ctx, today)
+    chosen = month_or_default(ctx, month, today)
     with open_store(ctx) as db:
         pack = Reports(db, today=today).evidence(chosen, client)
     written = write_pack(pack, out or Path(f"evidence-{chosen}-{client}"))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,8 +69,11 @@ class DiffRow:
     halo_lines: tuple[HaloLine, ...]
 
 
-def seat_diff(db: Database, month: str, *, today: date) -> list[DiffRow]:
-    """Every row of the month, all statuses, by client name then the largest impact first.
+def seat_diff(
+    db: Database, month: str, *, today: date, clients: Collection[int] | None = None
+) -> list[DiffRow]:
+    """Every row of the month (of `clients`, given some), all statuses, by client name then the
+    largest impact first.
 
     Pax8 quantities are taken on the month's last day, or on `today` within the current month;
     the unit price is the subscription's Pax8 price on that day (price policy `pax8`), its
@@ -78,7 +81,7 @@ def seat_diff(db: Database, month: str, *, today: date) -> list[DiffRow]:
     """
     with cyclic_gc_paused():
         with db.read() as conn:
-            store = load_diff_store(conn)
+            store = load_diff_store(conn, clients)
         rows = diff_rows(store, reference_day(month, today))
         return sorted(rows, key=_display_order)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from trueup.core.batch.approval import approval_states
-from trueup.core.batch.build import current_batch, load_batch
+from trueup.core.batch.build import StoredBatch, current_batch, load_batch
 from trueup.core.batch.settled import unsettled
 from trueup.core.posting.sink import Document
 from trueup.core.store.database import Database
@@ -63,6 +63,7 @@ class MonthLedger:
     month: Month
     batch_id: str  # the month's batch for the store as it is
     clients: list[ClientMonth]
+    batch: StoredBatch = field(repr=False, compare=False)  # read once, for what reads it more
 
 
 def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
@@ -96,7 +97,8 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
                 postings,
             )
         )
-    return MonthLedger(month, batch_id, sorted(clients, key=lambda c: c.client_name.casefold()))
+    ordered = sorted(clients, key=lambda c: c.client_name.casefold())
+    return MonthLedger(month, batch_id, ordered, stored)
 
 
 def client_postings(db: Database, month: Month, client_id: int) -> tuple[Posting, ...]:

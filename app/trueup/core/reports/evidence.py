@@ -60,9 +60,7 @@ def evidence_pack(db: Database, month: Month, client_id: int, *, today: date) ->
     if not found:
         raise BatchError(f"client {client_id} has no invoice in {month} (batch {batch_id})")
     invoice = invoice_views({"invoices": found}, stored.states, stored.overrides)[0]
-    rows = {
-        r.subscription_id: r for r in seat_diff(db, month, today=today) if r.client_id == client_id
-    }
+    rows = {r.subscription_id: r for r in seat_diff(db, month, today=today, clients=[client_id])}
     subscriptions = [
         _subscription(
             db, month, line.subscription_id, line.description, rows.get(line.subscription_id)

@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from trueup.core.batch.build import load_batch
 from trueup.core.diff.seats import seat_diff
 from trueup.core.ledger.month import ClientMonth, MonthLedger, month_ledger
 from trueup.core.store.database import Database
@@ -82,7 +81,7 @@ class MonthSummary:
 
 def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
     ledger = month_ledger(db, month, today=today)
-    stored = load_batch(db, ledger.batch_id)
+    stored = ledger.batch
     body = stored.body
     summary = MonthSummary(month, ledger.batch_id, len(ledger.clients), _states(ledger))
     invoices = {int(i["client_id"]): i for i in body["invoices"]}

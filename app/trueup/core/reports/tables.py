@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from trueup.core.batch.build import load_batch
 from trueup.core.ledger.month import ClientMonth, month_ledger
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -45,7 +44,7 @@ class Table:
 def month_tables(db: Database, month: Month, *, today: date) -> list[Table]:
     """Every table of the month's workbook, from the month's batch for the store as it is."""
     ledger = month_ledger(db, month, today=today)
-    stored = load_batch(db, ledger.batch_id)
+    stored = ledger.batch
     body = stored.body
     who = _override_authors(db, ledger.batch_id)
     return [

@@ -1,6 +1,7 @@
 """The month's tables as an XLSX workbook (XlsxWriter): one sheet each, the header row frozen
 and filterable, money as numbers in its row's currency format, percentages as percentages,
-columns as wide as what they hold (within reason)."""
+columns as wide as what they hold (within reason). Decimals go to XlsxWriter as they are: a
+cell holds a double, as every spreadsheet's does."""
 
 from __future__ import annotations
 
@@ -54,11 +55,11 @@ def _sheet(book: Any, formats: _Formats, table: Table) -> None:
             if value is None or value == "":
                 continue
             if spec.kind == "money":
-                sheet.write_number(number, column, float(value), formats.money(currency))
+                sheet.write_number(number, column, value, formats.money(currency))
             elif spec.kind == "percent":  # held as 58.96, shown as 58.96%
-                sheet.write_number(number, column, float(value) / 100, formats.percent)
+                sheet.write_number(number, column, value / 100, formats.percent)
             elif spec.kind == "number":
-                sheet.write_number(number, column, float(value), formats.number)
+                sheet.write_number(number, column, value, formats.number)
             elif spec.kind == "integer":
                 sheet.write_number(number, column, int(value))
             else:

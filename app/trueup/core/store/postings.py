@@ -12,6 +12,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -36,19 +38,25 @@ class Sent:
     by: str = ""
     at: datetime | None = None  # when the entry last changed (posted, for a posted one)
 
+    @cached_property
+    def _document(self) -> dict[str, Any]:
+        """The document as sent, parsed once however many of its fields are read."""
+        parsed: dict[str, Any] = json.loads(self.payload)
+        return parsed
+
     @property
     def adjustment(self) -> bool:
         """An adjustment of the month's document(s), not the month's document itself."""
-        return bool(json.loads(self.payload).get("adjusts"))
+        return bool(self._document.get("adjusts"))
 
     @property
     def currency(self) -> str:
-        return str(json.loads(self.payload).get("currency", ""))
+        return str(self._document.get("currency", ""))
 
     @property
     def total(self) -> Decimal:
         """The document's total (an adjustment's is its difference, negative for a credit)."""
-        return Decimal(json.loads(self.payload)["total"])
+        return Decimal(self._document["total"])
 
     @property
     def live(self) -> bool:
