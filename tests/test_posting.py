@@ -254,7 +254,7 @@ def test_documents_carry_the_batch_lines_and_halo_targets(db, batch):
 
 def test_unknown_destination_and_a_second_run_are_refused(db, batch):
     with pytest.raises(PostingError, match="unknown destination"):
-        plan_posting(db, batch.batch_id, "xero", today=TODAY)
+        plan_posting(db, batch.batch_id, "sage", today=TODAY)
     with posting_elsewhere(db.path), pytest.raises(PostingBusyError):
         asyncio.run(run_posting(db, FakeSink(), batch.batch_id))
     with posting_lock(db):  # this process's own hold: a run inside it goes ahead

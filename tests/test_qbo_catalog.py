@@ -13,7 +13,7 @@ from qbo_fixtures import CUSTOMERS, ITEMS, qbo_app, qbo_client
 from trueup.core.sources.http import ApiError
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
-from trueup.core.sync.qbo_catalog import refresh_qbo_catalog
+from trueup.core.sync.books_catalog import refresh_qbo_catalog
 from trueup.sandbox.transport import SandboxTransport
 
 

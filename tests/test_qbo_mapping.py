@@ -11,8 +11,14 @@ from sqlalchemy import insert, select, update
 from test_mapping_synced import sync_into
 from trueup.cli.syncing import BUNDLED_DEMO
 from trueup.core.mapping import engine as mp
-from trueup.core.mapping.qbo import engine as qm
-from trueup.core.mapping.qbo.match import CUSTOMER_NAMES, ITEM_NAMES, HaloSource, QboTarget, suggest
+from trueup.core.mapping.books import engine as qm
+from trueup.core.mapping.books.match import (
+    CUSTOMER_NAMES,
+    ITEM_NAMES,
+    HaloSource,
+    BookTarget,
+    suggest,
+)
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
 
@@ -25,8 +31,8 @@ def client(halo_id, name, accounts_id=None):
 
 
 def customer(qbo_id, name, company=None, unusable=""):
-    names = (("DisplayName", name),) + ((("CompanyName", company),) if company else ())
-    return QboTarget(qbo_id, names, (("Id", qbo_id),), unusable)
+    names = (("DisplayName", name),) + ((("QuickBooks CompanyName", company),) if company else ())
+    return BookTarget(qbo_id, names, (("Id", qbo_id),), unusable)
 
 
 def customers_for(sources, targets, taken=(), threshold=90):
@@ -35,7 +41,7 @@ def customers_for(sources, targets, taken=(), threshold=90):
 
 def test_an_accounts_id_links_exactly_whatever_the_names():
     found = customers_for([client(12, "Acme Dental", "5")], [customer("5", "ACD Holdings")])[12]
-    assert found.offered == qm.QboCandidate("5", "ACD Holdings", 100, "Halo accounts id 5")
+    assert found.offered == qm.BookCandidate("5", "ACD Holdings", 100, "Halo accounts id 5")
     # An exact link is offered at any threshold; a name at 100 never is.
     assert customers_for([client(12, "X", "5")], [customer("5", "Y")], threshold=100)[12].offered
     same_name = customers_for([client(12, "Acme")], [customer("5", "Acme")], threshold=100)[12]
@@ -117,7 +123,7 @@ def item(halo_id, name, **codes):
 
 def qbo_item(qbo_id, name, sku=None, unusable=""):
     links = (("Id", qbo_id),) + ((("Sku", sku),) if sku else ())
-    return QboTarget(qbo_id, (("Name", name),), links, unusable)
+    return BookTarget(qbo_id, (("Name", name),), links, unusable)
 
 
 def test_items_match_a_sku_exactly_then_names_with_catalogue_abbreviations():
@@ -131,7 +137,7 @@ def test_items_match_a_sku_exactly_then_names_with_catalogue_abbreviations():
         qbo_item("4", "M365 Business Premium", unusable="is a category"),
     ]
     found = suggest(sources, targets, set(), ITEM_NAMES, 90)
-    assert found[1004].offered == qm.QboCandidate(
+    assert found[1004].offered == qm.BookCandidate(
         "2", "Standard", 100, "Sku match (supplier part code)"
     )
     premium = found[1007].offered
@@ -189,7 +195,7 @@ class Store:
         )
 
     def rows(self, **options):
-        clients, items = qm.qbo_rows(self.db, **options)
+        clients, items = qm.book_rows(self.db, qm.QBO, **options)
         return {r.halo_id: r for r in clients}, {r.halo_id: r for r in items}
 
     def saved_customers(self):
@@ -209,19 +215,19 @@ def test_rows_are_the_billed_clients_and_items_needing_the_operator_first(store)
     store.client(15, "Not billed", billed=False).client(16, "Zephyr Yoga")
     store.customer("5", "Acme Dental PC").customer("6", "Bear Creek Winery LLC")
     store.item(1004, "M365 Business Standard").qbo_item("2", "M365 Business Standard")
-    clients, items = qm.qbo_rows(store.db)
+    clients, items = qm.book_rows(store.db, qm.QBO)
     assert [(r.halo_id, r.status) for r in clients] == [
         (16, "unmapped"),
         (12, "suggested"),
         (14, "suggested"),
     ]
     assert (clients[0].reason, clients[0].candidates) == ("no candidate", ())
-    assert (clients[1].qbo_id, clients[1].score, clients[1].source) == ("5", 100, None)
-    assert (clients[2].qbo_name, clients[2].reason) == (
+    assert (clients[1].target_id, clients[1].score, clients[1].source) == ("5", 100, None)
+    assert (clients[2].target_name, clients[2].reason) == (
         "Bear Creek Winery LLC",
         "same name without 'LLC'",
     )
-    assert [(r.kind, r.halo_id, r.qbo_id, r.score) for r in items] == [("item", 1004, "2", 99)]
+    assert [(r.kind, r.halo_id, r.target_id, r.score) for r in items] == [("item", 1004, "2", 99)]
 
 
 def test_a_halo_item_names_its_quickbooks_item_in_its_own_fields(store):
@@ -231,26 +237,26 @@ def test_a_halo_item_names_its_quickbooks_item_in_its_own_fields(store):
         "28", "PS", sku="ADB-PS-TMS"
     )
     _, items = store.rows()
-    assert (items[1050].qbo_id, items[1050].reason) == ("24", "Halo accounts id 24")
-    assert (items[1062].qbo_id, items[1062].reason) == ("28", "Sku match (internal reference)")
+    assert (items[1050].target_id, items[1050].reason) == ("24", "Halo accounts id 24")
+    assert (items[1062].target_id, items[1062].reason) == ("28", "Sku match (internal reference)")
 
 
 def test_set_by_hand_keeps_who_and_when_and_wins_over_suggestions(store, monkeypatch):
     monkeypatch.setattr("getpass.getuser", lambda: "billing-anna")
     store.client(12, "Acme Dental").customer("5", "Acme Dental").customer("9", "Acme Holdings")
-    said = qm.map_customer(store.db, 12, "9")
+    said = qm.map_customer(store.db, qm.QBO, 12, "9")
     assert said == "mapped Halo client 12 (Acme Dental) to QuickBooks customer 9 (Acme Holdings)"
     saved = store.saved_customers()[12]
     assert (saved.customer_id, saved.source, saved.score, saved.reason) == ("9", "manual", None, "")
     assert saved.created_by == "billing-anna" and saved.created_at is not None
     row = store.rows()[0][12]
-    assert (row.status, row.qbo_id, row.source, row.reason) == (
+    assert (row.status, row.target_id, row.source, row.reason) == (
         "mapped",
         "9",
         "manual",
         "set by hand",
     )
-    assert qm.qbo_targets(store.db) == ({12: "9"}, {})
+    assert qm.book_targets(store.db, qm.QBO) == ({12: "9"}, {})
 
 
 @pytest.mark.parametrize(
@@ -266,32 +272,34 @@ def test_set_by_hand_keeps_who_and_when_and_wins_over_suggestions(store, monkeyp
 )
 def test_set_refuses_unknown_or_inactive_ids_naming_them(store, args, message):
     store.client(12, "Acme").customer("5", "Acme").customer("6", "Old Acme", active=False)
-    with pytest.raises(qm.QboMappingError) as refused:
-        qm.map_customer(store.db, *args)
+    with pytest.raises(qm.BookMappingError) as refused:
+        qm.map_customer(store.db, qm.QBO, *args)
     assert str(refused.value) == message
     assert store.saved_customers() == {}
 
 
 def test_items_refuse_categories_and_unknown_halo_items(store):
     store.item(1004, "M365").qbo_item("1", "Microsoft", type="Category").qbo_item("2", "M365")
-    with pytest.raises(qm.QboMappingError, match="QuickBooks item 1 \\(Microsoft\\) is a category"):
-        qm.map_item(store.db, 1004, "1")
-    with pytest.raises(qm.QboMappingError, match="unknown Halo item 4242"):
-        qm.map_item(store.db, 4242, "2")
-    assert qm.map_item(store.db, 1004, "2").startswith("mapped Halo item 1004 (M365)")
-    assert qm.qbo_targets(store.db) == ({}, {1004: "2"})
+    with pytest.raises(
+        qm.BookMappingError, match="QuickBooks item 1 \\(Microsoft\\) is a category"
+    ):
+        qm.map_item(store.db, qm.QBO, 1004, "1")
+    with pytest.raises(qm.BookMappingError, match="unknown Halo item 4242"):
+        qm.map_item(store.db, qm.QBO, 4242, "2")
+    assert qm.map_item(store.db, qm.QBO, 1004, "2").startswith("mapped Halo item 1004 (M365)")
+    assert qm.book_targets(store.db, qm.QBO) == ({}, {1004: "2"})
 
 
 def test_unset_removes_once_and_names_an_unknown_id(store):
     store.client(12, "Acme").customer("5", "Acme")
-    qm.map_customer(store.db, 12, "5")
-    assert qm.unmap_customer(store.db, 12) is True
-    assert qm.unmap_customer(store.db, 12) is False
+    qm.map_customer(store.db, qm.QBO, 12, "5")
+    assert qm.unmap_customer(store.db, qm.QBO, 12) is True
+    assert qm.unmap_customer(store.db, qm.QBO, 12) is False
     assert store.rows()[0][12].status == "suggested"
-    with pytest.raises(qm.QboMappingError, match="unknown Halo client 404"):
-        qm.unmap_customer(store.db, 404)
-    with pytest.raises(qm.QboMappingError, match="unknown Halo item 404"):
-        qm.unmap_item(store.db, 404)
+    with pytest.raises(qm.BookMappingError, match="unknown Halo client 404"):
+        qm.unmap_customer(store.db, qm.QBO, 404)
+    with pytest.raises(qm.BookMappingError, match="unknown Halo item 404"):
+        qm.unmap_item(store.db, qm.QBO, 404)
 
 
 def test_accept_maps_what_scores_at_or_above_and_says_how(store):
@@ -301,7 +309,7 @@ def test_accept_maps_what_scores_at_or_above_and_says_how(store):
         "7", "Harbor Light Food Bank"
     )
     store.item(1004, "M365 Business Standard").qbo_item("2", "M365 Business Standard")
-    clients, items = qm.accept_qbo_suggestions(store.db, min_score=98)
+    clients, items = qm.accept_book_suggestions(store.db, qm.QBO, min_score=98)
     assert sorted(r.halo_id for r in clients) == [12, 14] and [r.halo_id for r in items] == [1004]
     saved = store.saved_customers()
     assert (saved[12].source, saved[12].score, saved[12].reason) == (
@@ -313,23 +321,23 @@ def test_accept_maps_what_scores_at_or_above_and_says_how(store):
     assert 16 not in saved  # the fuzzy match scores below 98
     rows = store.rows()[0]
     assert (rows[16].status, rows[12].status, rows[12].source) == ("suggested", "mapped", "exact")
-    assert qm.accept_qbo_suggestions(store.db, min_score=90)[0][0].halo_id == 16
-    assert qm.accept_qbo_suggestions(store.db) == ([], [])
+    assert qm.accept_book_suggestions(store.db, qm.QBO, min_score=90)[0][0].halo_id == 16
+    assert qm.accept_book_suggestions(store.db, qm.QBO) == ([], [])
 
 
 def test_a_customer_taken_by_one_client_is_not_suggested_to_another_but_can_be_shared(store):
     store.client(12, "Acme Dental").client(13, "Acme Dental Inc").customer("5", "Acme Dental")
-    qm.map_customer(store.db, 12, "5")
+    qm.map_customer(store.db, qm.QBO, 12, "5")
     rows = store.rows()[0]
     assert (rows[13].status, rows[13].candidates) == ("unmapped", ())
-    qm.map_customer(store.db, 13, "5")  # two Halo clients billed to one QuickBooks customer
+    qm.map_customer(store.db, qm.QBO, 13, "5")  # two Halo clients billed to one QuickBooks customer
     reason = store.rows()[0][13].reason
     assert reason == "set by hand; also the QuickBooks customer of 'Acme Dental'"
 
 
 def test_a_mapping_to_a_customer_gone_or_inactive_is_stale_and_never_posted_to(store):
     store.client(12, "Acme").client(14, "Bear").customer("5", "Acme").customer("6", "Bear")
-    qm.accept_qbo_suggestions(store.db)
+    qm.accept_book_suggestions(store.db, qm.QBO)
     with store.db.write() as conn:
         conn.execute(
             update(m.table_of(m.QboCustomer))
@@ -340,11 +348,11 @@ def test_a_mapping_to_a_customer_gone_or_inactive_is_stale_and_never_posted_to(s
             m.table_of(m.QboCustomer).delete().where(m.table_of(m.QboCustomer).c.id == "6")
         )
     rows = store.rows()[0]
-    assert (rows[12].status, rows[12].qbo_id, rows[12].qbo_name) == ("stale", "5", "Acme")
+    assert (rows[12].status, rows[12].target_id, rows[12].target_name) == ("stale", "5", "Acme")
     assert rows[12].reason == "QuickBooks customer 5 is inactive: map it again"
     assert rows[14].reason == "QuickBooks customer 6 no longer exists: map it again"
-    assert qm.qbo_targets(store.db) == ({}, {})
-    gaps = qm.missing_qbo_targets(store.db)
+    assert qm.book_targets(store.db, qm.QBO) == ({}, {})
+    gaps = qm.missing_book_targets(store.db, qm.QBO)
     assert [(g.halo_id, g.reason) for g in gaps.clients] == [
         (12, "QuickBooks customer 5 is inactive"),
         (14, "QuickBooks customer 6 no longer exists"),
@@ -355,20 +363,20 @@ def test_missing_names_what_posting_lacks_in_one_line(store):
     for n in range(1, 8):
         store.client(n, f"Client {n}")
     store.item(1004, "M365").customer("3", "Client 3").qbo_item("2", "M365")
-    qm.map_customer(store.db, 3, "3")
-    qm.map_item(store.db, 1004, "2")
-    gaps = qm.missing_qbo_targets(store.db)
+    qm.map_customer(store.db, qm.QBO, 3, "3")
+    qm.map_item(store.db, qm.QBO, 1004, "2")
+    gaps = qm.missing_book_targets(store.db, qm.QBO)
     assert [g.halo_id for g in gaps.clients] == [1, 2, 4, 5, 6, 7] and gaps.items == ()
     assert gaps.message() == (
         "6 clients have no QuickBooks customer: Client 1 (1), Client 2 (2), Client 4 (4), "
         "Client 5 (5), Client 6 (6) and 1 more; run `trueup qbo map suggest`"
     )
-    asked = qm.missing_qbo_targets(store.db, client_ids=[3, 4], item_ids=[1004, 1005])
+    asked = qm.missing_book_targets(store.db, qm.QBO, client_ids=[3, 4], item_ids=[1004, 1005])
     assert asked.message() == (
         "1 client has no QuickBooks customer: Client 4 (4); "
         "1 item has no QuickBooks item: item 1005 (1005); run `trueup qbo map suggest`"
     )
-    done = qm.missing_qbo_targets(store.db, client_ids=[3], item_ids=[1004])
+    done = qm.missing_book_targets(store.db, qm.QBO, client_ids=[3], item_ids=[1004])
     assert not done and done.message() == ""
 
 
@@ -415,28 +423,28 @@ def demo(synced_demo, tmp_path):
 
 
 def test_the_demo_links_every_billed_client_and_item_by_halo_accounts_id(demo):
-    clients, items = qm.qbo_rows(demo)
+    clients, items = qm.book_rows(demo, qm.QBO)
     assert len(clients) >= 55 and len(items) >= 40
     for row in clients + items:
         assert (row.status, row.score, row.reason) == (
             "suggested",
             100,
-            f"Halo accounts id {row.qbo_id}",
+            f"Halo accounts id {row.target_id}",
         )
-    accepted_clients, accepted_items = qm.accept_qbo_suggestions(demo)
+    accepted_clients, accepted_items = qm.accept_book_suggestions(demo, qm.QBO)
     assert (len(accepted_clients), len(accepted_items)) == (len(clients), len(items))
-    customer_by_client, item_by_halo_item = qm.qbo_targets(demo)
+    customer_by_client, item_by_halo_item = qm.book_targets(demo, qm.QBO)
     assert set(customer_by_client) == {r.halo_id for r in clients}
     assert set(item_by_halo_item) == {r.halo_id for r in items}
-    assert not qm.missing_qbo_targets(demo)
+    assert not qm.missing_book_targets(demo, qm.QBO)
 
 
 def test_the_demo_names_alone_are_confident_suggestions(demo):
     with demo.write() as conn:
         conn.execute(update(m.table_of(m.HaloClient)).values(accounts_id=None))
         conn.execute(update(m.table_of(m.HaloItem)).values(raw="{}"))
-    clients, items = qm.qbo_rows(demo)
+    clients, items = qm.book_rows(demo, qm.QBO)
     confident = [r for r in clients + items if r.status == "suggested" and r.score >= 98]
     assert len(confident) >= 0.9 * len(clients + items)
     bear = next(r for r in clients if r.halo_name == "Bear Creek Winery LLC")
-    assert (bear.qbo_name, bear.score, bear.reason) == ("Bear Creek Winery LLC", 99, "same name")
+    assert (bear.target_name, bear.score, bear.reason) == ("Bear Creek Winery LLC", 99, "same name")

@@ -59,4 +59,4 @@ async def test_quickbooks_sinks_pass_the_rotated_refresh_token_on(sinks):
 
 def test_an_unknown_destination_is_refused(sinks):
     with pytest.raises(PostingError, match="unknown destination"):
-        sinks("xero")
+        sinks("sage")

@@ -36,7 +36,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "map": ("trueup.cli.mapping", "map_app"),
     "rules": ("trueup.cli.rules", "rules_app"),
     "batch": ("trueup.cli.batch", "batch_app"),
-    "qbo": ("trueup.cli.qbo", "qbo_app"),
+    "qbo": ("trueup.cli.books", "qbo_app"),
+    "xero": ("trueup.cli.books", "xero_app"),
     "config": ("trueup.cli.ops", "config_app"),
 }
 

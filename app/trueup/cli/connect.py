@@ -1,10 +1,11 @@
-"""`trueup connect pax8|halo|qbo`: save a connection and test it.
+"""`trueup connect pax8|halo|qbo|xero`: save a connection and test it.
 
 URLs and ids go to the config file; the secret to the OS keyring, or to the encrypted file the
 user opted into (`--secrets encrypted-file`). Each value comes from a flag (scripts) or, on a
 terminal, a prompt; secrets are asked hidden or read from stdin and are never echoed.
-Pax8 and HaloPSA are tested before anything is saved; QuickBooks after the consent, whose
-refresh token must be stored the moment Intuit issues it.
+Pax8, HaloPSA and a Xero Custom Connection are tested before anything is saved; QuickBooks and
+a Xero PKCE consent after the consent, whose refresh token must be stored the moment it is
+issued.
 """
 
 from __future__ import annotations
@@ -19,24 +20,36 @@ import click
 import typer
 
 from trueup.cli import handles_errors, render, state
+from trueup.core.settings import qbo_consent
 from trueup.core.settings.clients import QBO_URL
-from trueup.core.settings.config import Settings, load_settings, save_settings
-from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, Connections
-from trueup.core.settings.qbo_consent import (
-    DEFAULT_REDIRECT_URI,
-    Consent,
-    authorize_url,
-    exchange_code,
-    read_pasted,
+from trueup.core.settings.config import (
+    XERO_DEFAULT_IDENTITY_URL as XERO_IDENTITY_URL,
 )
+from trueup.core.settings.config import XERO_DEFAULT_URL as XERO_URL
+from trueup.core.settings.config import (
+    XERO_STATUSES,
+    Settings,
+    load_settings,
+    save_settings,
+)
+from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, Connections
+from trueup.core.settings.qbo_consent import DEFAULT_REDIRECT_URI, Consent, read_pasted
 from trueup.core.settings.secret_backends import StoreUnavailableError
 from trueup.core.settings.secrets import PASSPHRASE_ENV, SecretError, Secrets, secret_env
+from trueup.core.settings.xero_consent import (
+    CALLBACK_PATH,
+    Pkce,
+    authorize_url,
+    code_from,
+    exchange_code,
+    loopback_listener,
+)
 
 BACKENDS = ("keyring", "encrypted-file")
 
 connect_app = typer.Typer(
-    help="Save a connection to Pax8, HaloPSA or QuickBooks Online and test it: ids in the config "
-    "file, secrets in the OS keyring (or an encrypted file you opt into with `--secrets "
+    help="Save a connection to Pax8, HaloPSA, QuickBooks Online or Xero and test it: ids in the "
+    "config file, secrets in the OS keyring (or an encrypted file you opt into with `--secrets "
     "encrypted-file`; or TRUEUP_*_CLIENT_SECRET in the environment, which wins). Prompts for "
     "what no flag gives when run on a terminal.",
     no_args_is_help=True,
@@ -185,7 +198,7 @@ def connect_qbo(
             or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
         )
         trial = _with_secret_in_use(settings, secrets, "qbo", secret)
-        asyncio.run(exchange_code(settings, trial, consent.code, redirect_uri))
+        asyncio.run(qbo_consent.exchange_code(settings, trial, consent.code, redirect_uri))
     if secret is not None:  # proven by the exchange, or tested below
         secrets.save_client_secret("qbo", qbo.client_id, secret)
     if refresh_token:
@@ -202,6 +215,145 @@ def connect_qbo(
         _report(asyncio.run(Connections(settings, secrets=secrets).check("qbo")))
 
 
+@connect_app.command("xero")
+@handles_errors
+def connect_xero(
+    ctx: typer.Context,
+    client_id: ClientId = None,
+    client_secret: ClientSecret = None,
+    client_secret_stdin: SecretStdin = False,
+    pkce: Annotated[
+        bool,
+        typer.Option(
+            "--pkce",
+            help="Consent in a browser instead (Auth Code with PKCE: no client secret; the "
+            "app's redirect URI must be http://localhost:PORT/callback).",
+        ),
+    ] = False,
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="With --pkce: the loopback port the consent redirects to (0: a free one; "
+            "register the same on the Xero app).",
+        ),
+    ] = 0,
+    paste: Annotated[
+        bool,
+        typer.Option(
+            "--paste",
+            help="With --pkce: do not wait for the browser here; paste the address it lands "
+            "on (a host with no browser).",
+        ),
+    ] = False,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="The organisation (tenant id), when the app reaches more than one.",
+            show_default=False,
+        ),
+    ] = None,
+    invoice_status: Annotated[
+        str | None,
+        typer.Option(
+            help='Create invoices as "authorised" (posted to the ledger) or "draft".',
+            show_default=False,
+        ),
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help=f"The API host ({XERO_URL}).", show_default=False)
+    ] = None,
+    identity_url: Annotated[
+        str | None,
+        typer.Option(help=f"The identity host ({XERO_IDENTITY_URL}).", show_default=False),
+    ] = None,
+    secrets_backend: Backend = None,
+    no_test: NoTest = False,
+) -> None:
+    """Connect to Xero: a Custom Connection (client id and secret; one organisation; for
+    unattended runs), or with --pkce a consent in a browser, whose refresh token (single use:
+    each new one) is stored before use. Invoices post with `trueup post ... --to xero`.
+    """
+    settings = _settings(ctx, secrets_backend)
+    xero = settings.xero
+    xero.url = url or xero.url
+    xero.identity_url = identity_url or xero.identity_url
+    xero.tenant = xero.tenant if tenant is None else tenant
+    if invoice_status is not None:
+        if invoice_status not in XERO_STATUSES:
+            raise typer.BadParameter(
+                f"must be one of {', '.join(XERO_STATUSES)}", param_hint="--invoice-status"
+            )
+        xero.invoice_status = invoice_status
+    xero.client_id = client_id or _ask("Xero client id", "--client-id", xero.client_id)
+    if not pkce:
+        xero.auth = "custom"
+        secret = _client_secret(settings, "xero", client_secret, client_secret_stdin)
+        _save(settings, "xero", secret, test=not no_test)
+        return
+    xero.auth = "pkce"
+    secrets = _secrets(settings)
+    secrets.check_store("xero")  # before a code is spent: its refresh token must be kept
+    attempt = Pkce.new()
+    if paste:
+        redirect = f"http://localhost:{port or 8421}{CALLBACK_PATH}"
+        _say_link(xero.identity_url, xero.client_id, redirect, attempt)
+        code = code_from(
+            _ask("Paste that address (or just the code)", "--paste", ""), attempt.state
+        )
+    else:
+        with loopback_listener(port) as (redirect, arrived, addresses):
+            _say_link(xero.identity_url, xero.client_id, redirect, attempt)
+            render.stderr.print("Waiting for the consent (Ctrl+C to stop)…", markup=False)
+            while not arrived.wait(0.5):
+                pass
+            code = code_from(addresses[0], attempt.state)
+    tenants = asyncio.run(exchange_code(settings, secrets, code, redirect, attempt))
+    xero.tenant = _chosen_tenant(xero.tenant, tenants)
+    save_settings(settings)
+    where = secrets.refresh_tokens(xero.client_id, "xero").locate().where
+    render.stderr.print(
+        f"Xero organisation {xero.tenant} saved: settings in {settings.path}, the refresh "
+        f"token in the {where}",
+        markup=False,
+        soft_wrap=True,
+    )
+    if not no_test:
+        _report(asyncio.run(Connections(settings, secrets=secrets).check("xero")))
+
+
+def _say_link(identity_url: str, client_id: str, redirect: str, attempt: Pkce) -> None:
+    say = render.stderr.print
+    say("Open this link in a browser, sign in and allow access:", markup=False, soft_wrap=True)
+    say(authorize_url(identity_url, client_id, redirect, attempt), markup=False, soft_wrap=True)
+
+
+def _chosen_tenant(given: str, tenants: list[dict[str, object]]) -> str:
+    """The organisation asked for, else the only one, else one the operator picks."""
+    ids = [str(t.get("tenantId")) for t in tenants]
+    if given:
+        if given not in ids:
+            raise SecretError(
+                f"the consent does not reach organisation {given}: it reaches "
+                + (
+                    ", ".join(f"{t.get('tenantName')} ({t.get('tenantId')})" for t in tenants)
+                    or "none"
+                )
+            )
+        return given
+    if len(ids) == 1:
+        return ids[0]
+    if not ids:
+        raise SecretError("the consent reached no organisation: connect again and choose one")
+    for number, t in enumerate(tenants, 1):
+        render.stderr.print(f"{number}. {t.get('tenantName')} ({t.get('tenantId')})", markup=False)
+    picked = _ask("Which organisation (number)", "--tenant", "")
+    if not picked.isdigit() or not 1 <= int(picked) <= len(ids):
+        raise SecretError(f"choose a number from 1 to {len(ids)}, or give --tenant")
+    return ids[int(picked) - 1]
+
+
 def _consent(client_id: str, redirect_uri: str) -> Consent:
     """Print the consent link and read back what the operator pastes."""
     state = token_urlsafe(16)
@@ -211,7 +363,7 @@ def _consent(client_id: str, redirect_uri: str) -> Consent:
         markup=False,
         soft_wrap=True,
     )
-    say(authorize_url(client_id, redirect_uri, state), markup=False, soft_wrap=True)
+    say(qbo_consent.authorize_url(client_id, redirect_uri, state), markup=False, soft_wrap=True)
     say(
         "The browser then lands on an address with code=... and realmId=... in it (the page "
         "itself may fail to load: that is fine).",

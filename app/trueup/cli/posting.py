@@ -53,7 +53,8 @@ DestinationOption = Annotated[
     typer.Option(
         "--to",
         help="halo-invoice (a Halo invoice per client), halo-recurring (true up each client's "
-        "recurring invoice; proration on a one-off invoice) or qbo (QuickBooks Online).",
+        "recurring invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero "
+        "(Xero; a credit note for an adjustment that gives money back).",
     ),
 ]
 YesOption = Annotated[
@@ -308,7 +309,7 @@ def _posting(db: Database, config_path: Path) -> Posting:
     def sinks(destination: str) -> AbstractAsyncContextManager[Sink]:
         return configured_sinks(load_settings(config_path))(destination)
 
-    return Posting(db, today=configured_today(), sinks=sinks)
+    return Posting(db, today=configured_today(), sinks=sinks, xero=load_settings(config_path).xero)
 
 
 async def _run(posting: Posting, destination: str, batch_id: str, action: str) -> RunReport:

@@ -144,7 +144,7 @@ def run_demo(
                 from trueup.core.service.posting import SandboxSinks
 
                 # Posting from the demo goes into its own sandbox, never a configured service.
-                credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo")}
+                credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo", "xero")}
                 open_workbench(
                     db,
                     day=day,

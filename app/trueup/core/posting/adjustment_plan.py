@@ -29,6 +29,7 @@ from trueup.core.posting.plan import (
     plan_inputs,
 )
 from trueup.core.posting.sink import Document
+from trueup.core.settings.config import XeroSettings
 from trueup.core.store.database import Database
 from trueup.core.store.postings import taken_by
 
@@ -41,6 +42,7 @@ def plan_adjustments(
     destination: str,
     *,
     clients: Sequence[int] | None = None,
+    xero: XeroSettings | None = None,
 ) -> PostingPlan:
     """`ready`: the adjustments to send (or to finish); `done`: posted clients whose month
     bills as posted; `blocked`: why a client's adjustment cannot go."""
@@ -50,7 +52,7 @@ def plan_adjustments(
             "a recurring true-up is not adjusted: void it (`trueup void BATCH --to "
             "halo-recurring --client ID`) and post the month again"
         )
-    inputs = plan_inputs(db, batch_id, clients)
+    inputs = plan_inputs(db, batch_id, clients, xero)
     stored = inputs.stored
     invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
     wanted = sorted(invoices) if clients is None else list(dict.fromkeys(clients))

@@ -13,7 +13,8 @@ from trueup.core.posting.halo_recurring import HaloRecurringSink
 from trueup.core.posting.plan import check_destination
 from trueup.core.posting.qbo import QboSink
 from trueup.core.posting.sink import Sink
-from trueup.core.settings.clients import halo_from_settings, qbo_from_settings
+from trueup.core.posting.xero import XeroSink
+from trueup.core.settings.clients import halo_from_settings, qbo_from_settings, xero_from_settings
 from trueup.core.settings.config import Settings
 
 
@@ -26,6 +27,11 @@ async def open_sink(destination: str, settings: Settings) -> AsyncIterator[Sink]
         qbo = qbo_from_settings(settings, transport=transport)
         async with qbo:
             yield QboSink(qbo)
+        return
+    if destination == "xero":
+        xero = xero_from_settings(settings, transport=transport)
+        async with xero:
+            yield XeroSink(xero)
         return
     halo = halo_from_settings(settings, transport=transport)
     async with halo:

@@ -1,11 +1,11 @@
 """Turning a batch's invoice into the document a destination receives.
 
-`halo-invoice` and `qbo` get the invoice as the batch has it, line for line. `halo-recurring`
-gets the true-up of the client's recurring invoice: each synced item's `qty_order` set to the
-Pax8 seats on the day counted (and its price when the price policy is not `halo`), and a one-off
-invoice for the difference between what the month costs (the batch) and what the recurring
-invoice bills for it, plus usage, which a recurring invoice never carries. Lines the rules keep
-manual (vendor sync off) are not touched.
+`halo-invoice`, `qbo` and `xero` get the invoice as the batch has it, line for line.
+`halo-recurring` gets the true-up of the client's recurring invoice: each synced item's
+`qty_order` set to the Pax8 seats on the day counted (and its price when the price policy is not
+`halo`), and a one-off invoice for the difference between what the month costs (the batch) and
+what the recurring invoice bills for it, plus usage, which a recurring invoice never carries.
+Lines the rules keep manual (vendor sync off) are not touched.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -27,6 +28,7 @@ from trueup.core.posting.sink import (
     RecurringChange,
     RecurringLineChange,
 )
+from trueup.core.settings.config import XeroSettings
 from trueup.core.store import tables as m
 from trueup.core.values.months import Month
 
@@ -41,9 +43,21 @@ class HaloCatalog:
     manual_items: dict[tuple[int, str], int]  # (client, line description) -> Halo item
     qbo_customers: dict[int, str] = field(default_factory=dict)  # Halo client -> QBO customer
     qbo_items: dict[int, str] = field(default_factory=dict)  # Halo item -> QBO item
+    xero_contacts: dict[int, str] = field(default_factory=dict)  # Halo client -> Xero contact
+    xero_items: dict[int, XeroLine] = field(default_factory=dict)  # Halo item -> its Xero item
+    xero: XeroSettings = field(default_factory=XeroSettings)
 
 
-def load_catalog(conn: Connection) -> HaloCatalog:
+@dataclass(frozen=True)
+class XeroLine:
+    """What a Xero line takes from the mapped Xero item: its code, sales account, tax type."""
+
+    code: str
+    account_code: str | None
+    tax_type: str | None
+
+
+def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCatalog:
     codes = {
         item: code
         for item, code in conn.exec_driver_sql(
@@ -70,7 +84,22 @@ def load_catalog(conn: Connection) -> HaloCatalog:
             f"SELECT item_id, qbo_item_id FROM {m.table_of(m.QboItemMapping)}"
         ).all()
     )
-    return HaloCatalog(codes, manual, customers, items)
+    contacts: dict[int, str] = dict(
+        conn.exec_driver_sql(
+            f"SELECT client_id, contact_id FROM {m.table_of(m.XeroContactMapping)}"
+        ).all()
+    )
+    xero_items = {
+        item: XeroLine(code, account, tax)
+        for item, code, account, tax in conn.exec_driver_sql(
+            "SELECT mp.item_id, x.code, x.account_code, x.tax_type "
+            f"FROM {m.table_of(m.XeroItemMapping)} mp "
+            f"JOIN {m.table_of(m.XeroItem)} x ON x.id = mp.xero_item_id"
+        )
+    }
+    return HaloCatalog(
+        codes, manual, customers, items, contacts, xero_items, xero or XeroSettings()
+    )
 
 
 def month_name(month: str) -> str:
@@ -270,6 +299,8 @@ def _document_line(
         item = index.item_for(product, client_id)
     else:
         item = catalog.manual_items.get((client_id, line["description"]))
+    xero = catalog.xero_items.get(item) if destination == "xero" and item else None
+    settings = catalog.xero
     return DocumentLine(
         kind=line["kind"],
         description=line["description"],
@@ -280,6 +311,17 @@ def _document_line(
         halo_item_id=item,
         nominal_code=None if item is None else catalog.nominal_codes.get(item),
         qbo_item_id=catalog.qbo_items.get(item) if destination == "qbo" and item else None,
+        xero_item_code=xero.code if xero else None,
+        xero_account_code=(
+            ((xero and xero.account_code) or settings.account_code)
+            if destination == "xero"
+            else None
+        ),
+        xero_tax_type=(
+            ((xero and xero.tax_type) or settings.tax_type or None)
+            if destination == "xero"
+            else None
+        ),
     )
 
 
@@ -314,6 +356,13 @@ def _document(
         note=f"trueup batch {batch_id}, {month_name(month)}, {invoice['client_name']}",
         lines=lines,
         qbo_customer_id=catalog.qbo_customers.get(client_id) if destination == "qbo" else None,
+        xero_contact_id=catalog.xero_contacts.get(client_id) if destination == "xero" else None,
+        due_date=(
+            Month(month).bounds[1] + timedelta(days=catalog.xero.due_days)
+            if destination == "xero"
+            else None
+        ),
+        draft=destination == "xero" and catalog.xero.invoice_status == "draft",
         recurring=recurring,
     )
 
@@ -321,7 +370,7 @@ def _document(
 def missing_targets(document: Document, destination: str) -> list[str]:
     """Why the document cannot post to `destination` as it is, one reason each. A Halo line
     with no item goes as a free-text line: its UNMAPPED_SKU error was let through to get here;
-    QuickBooks needs an item on every line."""
+    QuickBooks and Xero need an item on every line."""
     problems = []
     if destination == "qbo":
         if document.qbo_customer_id is None:
@@ -329,6 +378,12 @@ def missing_targets(document: Document, destination: str) -> list[str]:
         unmapped = sorted({line.description for line in document.lines if not line.qbo_item_id})
         if unmapped:
             problems.append(f"no QuickBooks item for {_some(unmapped)}")
+    if destination == "xero":
+        if document.xero_contact_id is None:
+            problems.append("no Xero contact: run `trueup xero map suggest`")
+        unmapped = sorted({line.description for line in document.lines if not line.xero_item_code})
+        if unmapped:
+            problems.append(f"no Xero item for {_some(unmapped)}")
     return problems
 
 

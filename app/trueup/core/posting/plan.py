@@ -40,6 +40,7 @@ from trueup.core.posting.documents import (
 )
 from trueup.core.posting.sink import DESTINATIONS, Document
 from trueup.core.rules.current import current_rules
+from trueup.core.settings.config import XeroSettings
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -115,7 +116,12 @@ class PlanInputs:
     sent: dict[int, list[Sent]]  # client -> the month's journal entries, oldest first
 
 
-def plan_inputs(db: Database, batch_id: str, clients: Sequence[int] | None) -> PlanInputs:
+def plan_inputs(
+    db: Database,
+    batch_id: str,
+    clients: Sequence[int] | None,
+    xero: XeroSettings | None = None,
+) -> PlanInputs:
     """The batch and what its documents need; PostingError for a client the batch lacks."""
     stored = load_batch(db, batch_id)
     present = {int(i["client_id"]) for i in stored.body["invoices"]}
@@ -129,7 +135,8 @@ def plan_inputs(db: Database, batch_id: str, clients: Sequence[int] | None) -> P
         sent: dict[int, list[Sent]] = defaultdict(list)
         for entry in month_entries(conn, stored.month):
             sent[entry.client_id].append(entry)
-        return PlanInputs(stored, rules, load_mapping_index(conn), load_catalog(conn), dict(sent))
+        catalog = load_catalog(conn, xero)
+        return PlanInputs(stored, rules, load_mapping_index(conn), catalog, dict(sent))
 
 
 def check_destination(destination: str) -> str:
@@ -147,9 +154,10 @@ def plan_posting(
     *,
     today: date,
     clients: Sequence[int] | None = None,
+    xero: XeroSettings | None = None,
 ) -> PostingPlan:
     check_destination(destination)
-    inputs = plan_inputs(db, batch_id, clients)
+    inputs = plan_inputs(db, batch_id, clients, xero)
     stored, rules, index, catalog, by_client = (
         inputs.stored, inputs.rules, inputs.index, inputs.catalog, inputs.sent
     )  # fmt: skip

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from trueup.core.posting.crashpoints import crash_point
 from trueup.core.posting.plan import ENTRIES, UNFINISHED, EntryView, PostingError, entry_view
-from trueup.core.posting.sink import Document, Posted, Sink
+from trueup.core.posting.sink import Document, Posted, Refused, Sink
 from trueup.core.settings.operator import current_user
 from trueup.core.sources.http import ApiError
 from trueup.core.store.backup import backup_database
@@ -170,7 +170,7 @@ class _Run:
             if self.action == "void":
                 for entry, document in zip(entries, documents, strict=True):
                     await self.sink.void(document, Posted(entry.remote_id or ""))
-                outcomes = [Posted(e.remote_id or "") for e in entries]
+                outcomes: Sequence[Posted | Refused] = [Posted(e.remote_id or "") for e in entries]
             else:
                 outcomes = await self.sink.create(documents)
         except ApiError as error:
@@ -178,6 +178,9 @@ class _Run:
             return
         crash_point("answered")
         for entry, posted in zip(entries, outcomes, strict=True):
+            if isinstance(posted, Refused):
+                self._move(entry.id, "REJECTED", error=posted.reason, event="posting_rejected")
+                continue
             self.report.posted += 1
             event = "posting_voided" if self.action == "void" else "posting_created"
             self._move(entry.id, "POSTED", posted=posted, event=event)

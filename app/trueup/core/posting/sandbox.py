@@ -13,17 +13,20 @@ import httpx
 
 from trueup.core.posting.halo_invoice import HaloInvoiceSink
 from trueup.core.posting.halo_recurring import HaloRecurringSink
-from trueup.core.posting.plan import check_destination
+from trueup.core.posting.plan import PostingError, check_destination
 from trueup.core.posting.qbo import QboSink
 from trueup.core.posting.sink import Sink
+from trueup.core.posting.xero import XeroSink
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.qbo import QboClient, token_url_for
+from trueup.core.sources.xero import XeroClient
 
 
 class SandboxSinks:
     """A sink factory for the workbench: `sinks(destination)` opens one on the simulators.
 
-    `urls` has the keys "halo", "halo_auth" and "qbo"; `transports` (by the same service names)
+    `urls` has the keys "halo", "halo_auth", "qbo" (and "xero", "xero_identity" when the sandbox
+    serves Xero); `transports` (by the same service names)
     reach in-process simulators instead of the network. QuickBooks rotates its refresh token on
     every use: the newest is kept here for the next sink."""
 
@@ -60,6 +63,10 @@ class SandboxSinks:
             async with client:
                 yield QboSink(client)
             return
+        if destination == "xero":
+            async with self._xero() as xero:
+                yield XeroSink(xero)
+            return
         halo = self._credentials["halo"]
         halo_client = HaloClient(
             self._urls["halo"],
@@ -73,6 +80,19 @@ class SandboxSinks:
                 yield HaloInvoiceSink(halo_client)
             else:
                 yield HaloRecurringSink(halo_client)
+
+    def _xero(self) -> XeroClient:
+        """A Custom Connection to the sandbox's one organisation."""
+        if "xero" not in self._urls:
+            raise PostingError("this sandbox serves no Xero simulator")
+        xero = self._credentials.get("xero", {})
+        return XeroClient(
+            self._urls["xero"],
+            self._urls["xero_identity"],
+            xero.get("client_id", "sandbox"),
+            client_secret=xero.get("client_secret", "sandbox"),
+            transport=self._transports.get("xero"),
+        )
 
     def _keep_refresh_token(self, token: str) -> None:
         self._refresh_token = token

@@ -1,5 +1,5 @@
 """What a posting destination is: the document trueup posts, and the one interface every sink
-(halo-invoice, halo-recurring, qbo) offers the posting journal.
+(halo-invoice, halo-recurring, qbo, xero) offers the posting journal.
 
 A Document is built once, when the journal entry is written, and stored as JSON in the entry:
 every attempt, after any crash, sends exactly the same document under the same reference.
@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-DESTINATIONS = ("halo-invoice", "halo-recurring", "qbo")
+DESTINATIONS = ("halo-invoice", "halo-recurring", "qbo", "xero")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,9 @@ class DocumentLine:
     halo_item_id: int | None = None  # the mapped Halo item; None: a free-text line
     nominal_code: str | None = None  # the Halo item's GL code
     qbo_item_id: str | None = None  # the mapped QuickBooks item (qbo only)
+    xero_item_code: str | None = None  # the mapped Xero item's code (xero only)
+    xero_account_code: str | None = None  # the sales account (xero only)
+    xero_tax_type: str | None = None  # None: the account's default (xero only)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class Document:
     note: str  # batch, month and client in words, for the invoice's notes
     lines: tuple[DocumentLine, ...]  # halo-recurring: the one-off adjustment lines (may be none)
     qbo_customer_id: str | None = None  # qbo only
+    xero_contact_id: str | None = None  # xero only
+    due_date: date | None = None  # xero only: Xero needs one on an authorised invoice
+    draft: bool = False  # xero only: created as a DRAFT, not AUTHORISED
     recurring: tuple[RecurringChange, ...] = field(default=())  # halo-recurring only
     adjusts: tuple[str, ...] = field(default=())  # an adjustment: the references it corrects
 
@@ -85,6 +91,7 @@ class Document:
             **{
                 **raw,
                 "invoice_date": date.fromisoformat(raw["invoice_date"]),
+                "due_date": _date_or_none(raw.get("due_date")),
                 "subtotal": Decimal(raw["subtotal"]),
                 "tax": Decimal(raw["tax"]),
                 "total": Decimal(raw["total"]),
@@ -99,6 +106,10 @@ class Document:
                 "adjusts": tuple(raw.get("adjusts", ())),
             }
         )
+
+
+def _date_or_none(value: Any) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
@@ -136,6 +147,14 @@ class Posted:
     remote_number: str | None = None  # its own number, if it gives one (Halo invoicenumber)
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A document the destination refused on its own while the rest of its request went
+    through (Xero's `summarizeErrors=false`); `reason` is the destination's words."""
+
+    reason: str
+
+
 class Sink(Protocol):
     """A destination. Every method raises `sources.http.ApiError` on failure; an error with
     `ambiguous` set means the write may have been applied, and the journal settles it by
@@ -149,9 +168,10 @@ class Sink(Protocol):
         documents do not count as existing."""
         ...
 
-    async def create(self, documents: Sequence[Document]) -> list[Posted]:
-        """Create the documents (at most `batch_size`), in order. Safe to call again for a
-        document that `lookup` did not find, whatever an earlier attempt did."""
+    async def create(self, documents: Sequence[Document]) -> Sequence[Posted | Refused]:
+        """Create the documents (at most `batch_size`), in order; one refused alone is
+        `Refused`. Safe to call again for a document that `lookup` did not find, whatever an
+        earlier attempt did."""
         ...
 
     async def void(self, document: Document, posted: Posted) -> None:

@@ -19,7 +19,7 @@ from trueup.core.posting.run import Progress, posting_lock, run_posting
 from trueup.core.posting.run import RunReport as RunReport
 from trueup.core.posting.sandbox import SandboxSinks as SandboxSinks
 from trueup.core.posting.sink import Sink as Sink
-from trueup.core.settings.config import Settings
+from trueup.core.settings.config import Settings, XeroSettings
 from trueup.core.store.database import Database
 from trueup.core.store.postings import live_postings
 
@@ -40,10 +40,18 @@ class Posting:
     """The posting journal of one store as of `today`; `sinks` opens a destination for a run
     (None: nowhere to post, the store can still be read)."""
 
-    def __init__(self, db: Database, *, today: date, sinks: SinkFactory | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        today: date,
+        sinks: SinkFactory | None = None,
+        xero: XeroSettings | None = None,
+    ) -> None:
         self.db = db
         self.today = today
         self._sinks = sinks
+        self._xero = xero  # how Xero documents are made (status, default account, due days)
 
     @property
     def can_post(self) -> bool:
@@ -59,7 +67,7 @@ class Posting:
     ) -> PostingPlan:
         """What posting would do: ready, already posted, and what cannot post and why."""
         return planning.plan_posting(
-            self.db, batch_id, destination, today=self.today, clients=clients
+            self.db, batch_id, destination, today=self.today, clients=clients, xero=self._xero
         )
 
     def plan_adjustments(
@@ -67,7 +75,7 @@ class Posting:
     ) -> PostingPlan:
         """For each client whose month is posted at `destination`: the adjustment that brings
         what was posted to what the batch bills now (ready), none needed (done), or why not."""
-        return plan_adjustments(self.db, batch_id, destination, clients=clients)
+        return plan_adjustments(self.db, batch_id, destination, clients=clients, xero=self._xero)
 
     def queue(self, plan: PostingPlan) -> list[EntryView]:
         """Journal the plan's documents; the batch's create entries at its destination after."""

@@ -60,7 +60,9 @@ class Workbench:
         self.seats = SeatDiffs(db, today=today, changes=changes)
         self.rules = RuleBook(db, changes=changes)
         self.batches = Batches(db, today=today, helper=batch_helper)
-        self.posting = Posting(db, today=today, sinks=sinks)
+        self.posting = Posting(
+            db, today=today, sinks=sinks, xero=settings.xero if settings else None
+        )
         self.syncing = Syncing(
             db,
             today=today,

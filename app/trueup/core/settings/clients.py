@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -13,6 +14,7 @@ from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
 from trueup.core.sources.pax8 import PAX8_RATE_LIMIT, Pax8Client
 from trueup.core.sources.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
 from trueup.core.sources.qbo import QBO_URL as QBO_URL
+from trueup.core.sources.xero import XERO_RATE_LIMIT, XeroClient
 
 
 def client_limits_off() -> bool:
@@ -90,6 +92,42 @@ def qbo_from_settings(
         token_url=qbo.token_url or token_url_for(qbo.url),
         rate=None if client_limits_off() else QBO_RATE_LIMIT,
         transport=transport,
+    )
+
+
+def xero_from_settings(
+    settings: Settings,
+    secrets: Secrets | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> XeroClient:
+    """The Xero client: a Custom Connection's secret, or a PKCE consent's rotating refresh
+    token, each new one stored before use."""
+    xero = settings.xero
+    if not xero.client_id:
+        raise ConfigError(
+            "Xero is not configured: run `trueup connect xero`, or set TRUEUP_XERO_CLIENT_ID "
+            "and TRUEUP_XERO_CLIENT_SECRET (a Custom Connection)"
+        )
+    secrets = secrets or Secrets(settings)
+    common: dict[str, Any] = {
+        "tenant_id": xero.tenant or None,
+        "rate": None if client_limits_off() else XERO_RATE_LIMIT,
+        "transport": transport,
+    }
+    if xero.auth == "custom":
+        secret = secrets.client_secret("xero", xero.client_id)
+        return XeroClient(
+            xero.url, xero.identity_url, xero.client_id, client_secret=secret, **common
+        )
+    store = secrets.refresh_tokens(xero.client_id, "xero")
+    return XeroClient(
+        xero.url,
+        xero.identity_url,
+        xero.client_id,
+        refresh_token=store.load(),
+        on_refresh_token=store.save,
+        **common,
     )
 
 

@@ -21,6 +21,10 @@ from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
+XERO_DEFAULT_URL = "https://api.xero.com"
+XERO_DEFAULT_IDENTITY_URL = "https://identity.xero.com"
+XERO_AUTHS = ("custom", "pkce")
+XERO_STATUSES = ("draft", "authorised")
 MIN_LOG_RETENTION_DAYS = 30
 DEFAULT_MAX_SHRINK = 50
 
@@ -84,6 +88,19 @@ class QboSettings:
 
 
 @dataclass
+class XeroSettings:
+    url: str = XERO_DEFAULT_URL  # the API host root; the client adds /api.xro/2.0/...
+    identity_url: str = XERO_DEFAULT_IDENTITY_URL  # the client adds /connect/token
+    client_id: str = ""
+    tenant: str = ""  # the organisation (tenant id); empty: the only one connected
+    auth: str = "custom"  # custom: a Custom Connection (client secret); pkce: a consent
+    invoice_status: str = "authorised"  # or "draft": what an invoice is created as
+    account_code: str = "200"  # the sales account of a line whose Xero item names none
+    tax_type: str = ""  # the tax type of such a line; empty: the account's default
+    due_days: int = 30  # an invoice is due this many days after its date
+
+
+@dataclass
 class SecretsSettings:
     backend: str = "keyring"  # or "encrypted-file", for hosts with no OS keyring
 
@@ -99,6 +116,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     qbo: QboSettings = field(default_factory=QboSettings)
+    xero: XeroSettings = field(default_factory=XeroSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     # "section.key" -> "file" | "env TRUEUP_..." ; absent means the built-in default
     origins: dict[str, str] = field(default_factory=dict)
@@ -127,6 +145,10 @@ ENV_OVERRIDES: dict[tuple[str, str], str] = {
     ("qbo", "token_url"): "TRUEUP_QBO_TOKEN_URL",
     ("qbo", "realm_id"): "TRUEUP_QBO_REALM",
     ("qbo", "client_id"): "TRUEUP_QBO_CLIENT_ID",
+    ("xero", "url"): "TRUEUP_XERO_URL",
+    ("xero", "identity_url"): "TRUEUP_XERO_IDENTITY_URL",
+    ("xero", "client_id"): "TRUEUP_XERO_CLIENT_ID",
+    ("xero", "tenant"): "TRUEUP_XERO_TENANT",
 }
 
 # (section, key, lowest allowed, highest allowed or None)
@@ -137,6 +159,7 @@ _BOUNDS: tuple[tuple[str, str, int, int | None], ...] = (
     ("sync", "max_shrink_percent", 0, 100),
     ("log", "retention_days", MIN_LOG_RETENTION_DAYS, 36_600),  # a century
     ("backup", "keep", 1, 10_000),
+    ("xero", "due_days", 0, 366),
 )
 
 
@@ -187,6 +210,13 @@ def _check_words(settings: Settings, sections: dict[str, Any]) -> None:
             f"{settings.path}: [secrets] backend = {backend!r} is not one trueup has: use "
             f"{' or '.join(repr(b) for b in SECRET_BACKENDS)}"
         )
+    for key, allowed in (("auth", XERO_AUTHS), ("invoice_status", XERO_STATUSES)):
+        value = getattr(sections["xero"], key)
+        if value not in allowed:
+            raise ConfigError(
+                f"{settings.path}: [xero] {key} = {value!r}: use "
+                f"{' or '.join(repr(a) for a in allowed)}"
+            )
     for name, section in sections.items():
         for key, value in vars(section).items():
             if key.endswith("url") and isinstance(value, str) and _has_credentials(value):

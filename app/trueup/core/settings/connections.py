@@ -13,15 +13,21 @@ from functools import cached_property
 
 import httpx
 
-from trueup.core.settings.clients import halo_from_settings, pax8_from_settings, qbo_from_settings
+from trueup.core.settings.clients import (
+    halo_from_settings,
+    pax8_from_settings,
+    qbo_from_settings,
+    xero_from_settings,
+)
 from trueup.core.settings.config import ConfigError, Settings
 from trueup.core.settings.secrets import SecretError, SecretLocation, Secrets
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiClient, ApiError
 from trueup.core.sources.pax8 import Pax8Client
 from trueup.core.sources.qbo import MINOR_VERSION, QboClient
+from trueup.core.sources.xero import XeroClient
 
-SERVICE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA", "qbo": "QuickBooks Online"}
+SERVICE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA", "qbo": "QuickBooks Online", "xero": "Xero"}
 WORKS = "connection works"
 
 
@@ -40,7 +46,7 @@ class ConnectionState:
     url: str
     account: str  # what identifies the account: client id, and the company for QuickBooks
     secret: SecretLocation | None  # None: not configured, so not looked for
-    token: SecretLocation | None = None  # QuickBooks' refresh token
+    token: SecretLocation | None = None  # QuickBooks' or a Xero consent's refresh token
 
     @property
     def problem(self) -> str:
@@ -84,10 +90,15 @@ class Connections:
         account = f"client id {client_id}"
         token = None
         try:
-            secret = self.secrets.locate(source, client_id)
+            if source == "xero" and self.settings.xero.auth == "pkce":
+                secret, token = None, self.secrets.refresh_tokens(client_id, "xero").locate()
+            else:
+                secret = self.secrets.locate(source, client_id)
             if realm is not None:
                 account = f"company {realm}, {account}"
                 token = self.secrets.refresh_tokens(realm).locate()
+            if source == "xero" and self.settings.xero.tenant:
+                account = f"organisation {self.settings.xero.tenant}, {account}"
         except ConfigError as exc:  # a [secrets] backend trueup does not know
             secret = SecretLocation("config", False, str(exc))
         return ConnectionState(source, name, True, section.url, account, secret, token)
@@ -100,6 +111,8 @@ class Connections:
             return halo_from_settings(self.settings, self.secrets, transport=transport)
         if source == "qbo":
             return qbo_from_settings(self.settings, self.secrets, transport=transport)
+        if source == "xero":
+            return xero_from_settings(self.settings, self.secrets, transport=transport)
         raise ValueError(f"no connection called {source!r}")
 
     async def check(self, source: str) -> CheckResult:
@@ -131,3 +144,5 @@ async def _read_one(client: ApiClient) -> None:
     elif isinstance(client, QboClient):
         query = {"query": "SELECT * FROM Customer MAXRESULTS 1", "minorversion": MINOR_VERSION}
         await client.request("GET", f"/v3/company/{client.realm_id}/query", params=query)
+    elif isinstance(client, XeroClient):
+        await client.organisation()

@@ -27,10 +27,12 @@ from trueup.core.settings.secret_backends import (
 
 __all__ = ["SecretError", "SecretLocation", "Secrets"]
 
-SOURCES = ("pax8", "halo", "qbo")
+SOURCES = ("pax8", "halo", "qbo", "xero")
 PASSPHRASE_ENV = "TRUEUP_SECRETS_PASSPHRASE"
 SECRETS_FILE_ENV = "TRUEUP_SECRETS_FILE"
 REFRESH_TOKEN_ENV = "TRUEUP_QBO_REFRESH_TOKEN"
+# source -> (its name in messages, the variable that seeds its refresh token, if any)
+REFRESH_TOKEN_SOURCES = {"qbo": ("QuickBooks'", REFRESH_TOKEN_ENV), "xero": ("Xero's", "")}
 
 
 def secret_env(source: str) -> str:
@@ -122,8 +124,10 @@ class Secrets:
             return SecretLocation(self.store.where, False, str(exc))
         return SecretLocation(self.store.where, found, "" if found else "no secret stored")
 
-    def refresh_tokens(self, realm_id: str) -> RefreshTokenStore:
-        return RefreshTokenStore(self, realm_id)
+    def refresh_tokens(self, owner: str, source: str = "qbo") -> RefreshTokenStore:
+        """The refresh token of a QuickBooks company (`owner`: its realm id) or of a Xero PKCE
+        consent (`owner`: the app's client id)."""
+        return RefreshTokenStore(self, owner, source)
 
     def fallbacks(self, source: str) -> str:
         """What else to do when the store cannot be used: the end of a one-line message."""
@@ -137,16 +141,18 @@ class Secrets:
 
 
 class RefreshTokenStore:
-    """The QuickBooks refresh token. Intuit rotates it on every refresh, so `save` keeps the
-    new one durably before the access token that came with it is used.
+    """A rotating refresh token (QuickBooks', Xero's). Each refresh hands out a new one, so
+    `save` keeps it durably before the access token that came with it is used.
 
-    TRUEUP_QBO_REFRESH_TOKEN seeds it; the stored token remembers which seed it grew from, so
-    a new seed (consent given again elsewhere) wins over what was stored from the old one.
+    TRUEUP_QBO_REFRESH_TOKEN seeds QuickBooks'; the stored token remembers which seed it grew
+    from, so a new seed (consent given again elsewhere) wins over what was stored from the old.
     """
 
-    def __init__(self, secrets: Secrets, realm_id: str) -> None:
+    def __init__(self, secrets: Secrets, owner: str, source: str = "qbo") -> None:
         self._secrets = secrets
-        self._name = f"qbo:{realm_id}:refresh_token"
+        self._name = f"{source}:{owner}:refresh_token"
+        self._source = source
+        self._label, self._seed_env = REFRESH_TOKEN_SOURCES[source]
 
     def load(self) -> str | None:
         return self._current()[0]
@@ -159,19 +165,22 @@ class RefreshTokenStore:
             return SecretLocation(self._secrets.store.where, False, str(exc))
 
     def save(self, token: str) -> None:
-        seed = self._secrets.env.get(REFRESH_TOKEN_ENV) or ""
+        seed = self._seed()
         entry = json.dumps({"token": token, "seed": _fingerprint(seed) if seed else ""})
         try:
             self._secrets.store.set(self._name, entry)
         except StoreUnavailableError as exc:
             raise SecretError(
-                f"cannot keep QuickBooks' new refresh token, which must be stored before it "
+                f"cannot keep {self._label} new refresh token, which must be stored before it "
                 f"is used ({exc}){self._hint()}"
             ) from None
 
+    def _seed(self) -> str:
+        return (self._secrets.env.get(self._seed_env) or "") if self._seed_env else ""
+
     def _current(self) -> tuple[str | None, SecretLocation]:
-        seed = self._secrets.env.get(REFRESH_TOKEN_ENV) or ""
-        from_env = (seed, SecretLocation(f"environment ({REFRESH_TOKEN_ENV})", True))
+        seed = self._seed()
+        from_env = (seed, SecretLocation(f"environment ({self._seed_env})", True))
         where = self._secrets.store.where
         try:
             stored = self._secrets.store.get(self._name)
@@ -190,7 +199,10 @@ class RefreshTokenStore:
     def _hint(self) -> str:
         if isinstance(self._secrets.store, EncryptedFileStore):
             return ""
-        return ": keep secrets in an encrypted file (`trueup connect qbo --secrets encrypted-file`)"
+        return (
+            f": keep secrets in an encrypted file (`trueup connect {self._source} --secrets "
+            "encrypted-file`)"
+        )
 
 
 def _configured_store(

@@ -19,7 +19,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
@@ -160,6 +160,7 @@ class _Call:
     params: dict[str, str]
     content: bytes | None = None
     content_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # the service's own, e.g. a tenant
     sends: int = 0
     token_refreshed: bool = False
 
@@ -169,8 +170,13 @@ class _Call:
 
     @property
     def repeatable(self) -> bool:
-        """Whether sending it twice is harmless (a Halo POST without an id creates a record)."""
-        return self.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE") or self.purpose == "token"
+        """Whether sending it twice is harmless (a Halo POST without an id creates a record; a
+        write under an idempotency key is answered once however often it is sent)."""
+        return (
+            self.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")
+            or self.purpose == "token"
+            or "Idempotency-Key" in self.headers
+        )
 
 
 class ApiClient(ABC):
@@ -236,10 +242,17 @@ class ApiClient(ABC):
         await self._http.aclose()
 
     async def request(
-        self, method: str, path: str, *, params: Params | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send an authorised request; return the parsed JSON (floats as Decimal), None if empty."""
         call = self._call(method, path, "data", params)
+        call.headers.update(headers or {})
         if json is not None:
             call.content, call.content_type = encode_json(json).encode(), "application/json"
         return await self._perform(call)
@@ -372,7 +385,7 @@ class ApiClient(ABC):
         return self._interpret(call, response)
 
     async def _send(self, call: _Call, token: str | None) -> httpx.Response:
-        headers = {}
+        headers = dict(call.headers)
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if call.content_type is not None:

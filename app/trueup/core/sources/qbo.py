@@ -10,10 +10,9 @@ naming QuickBooks' error code, with the parsed body kept in `ApiError.body`.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import re
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,6 +30,7 @@ from trueup.core.sources.http import (
     Row,
     Sleep,
 )
+from trueup.core.sources.rotating import OnRefreshToken, store_refresh_token
 
 QBO_URL = "https://quickbooks.api.intuit.com"
 INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
@@ -40,8 +40,6 @@ MINOR_VERSION = "75"
 MAX_PAGE_SIZE = 1000  # QBO serves at most 1000 rows per query
 DOC_NUMBERS_PER_QUERY = 50  # keeps the query URL short
 RECONNECT = "reconnect with `trueup connect qbo`"
-
-OnRefreshToken = Callable[[str], Awaitable[None] | None]
 
 
 def token_url_for(base_url: str) -> str:
@@ -242,17 +240,7 @@ class QboClient(ApiClient):
         # Kept even if storing fails: the server may already refuse the old one, and a later
         # refresh in this run then still works and stores its successor.
         self._refresh_token = new
-        try:
-            stored = self._on_refresh_token(new)
-            if inspect.isawaitable(stored):
-                await stored
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}".replace(new, "***")
-            raise self._error(
-                "config",
-                f"QuickBooks issued a new refresh token but storing it failed ({reason}); "
-                "nothing was sent with it: fix that and run again",
-            ) from exc
+        await store_refresh_token(self.service, new, self._on_refresh_token)
 
     # -- queries -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 from trueup.core.store import tables as models
 from trueup.core.values.parsing import commitment_end
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -77,4 +77,12 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     5: _commitment_end_and_period_index,
     6: _covering_indexes,
     7: _line_digest,
+    8: _add_tables(
+        "xero_contact",
+        "xero_item",
+        "xero_account",
+        "xero_tax_rate",
+        "xero_contact_mapping",
+        "xero_item_mapping",
+    ),
 }

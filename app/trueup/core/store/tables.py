@@ -539,3 +539,73 @@ class QboItemMapping(SQLModel, table=True):
     reason: str = ""
     created_at: datetime
     created_by: str
+
+
+# --- Xero (schema 8) --------------------------------------------------------------------------
+
+
+class XeroContact(SQLModel, table=True):
+    __tablename__ = "xero_contact"
+    id: str = Field(primary_key=True)  # ContactID
+    name: str | None = None
+    account_number: str | None = None
+    status: str | None = None  # ACTIVE | ARCHIVED | GDPRREQUEST
+    currency: str | None = None  # DefaultCurrency
+    raw: str = raw_json()
+
+
+class XeroItem(SQLModel, table=True):
+    __tablename__ = "xero_item"
+    id: str = Field(primary_key=True)  # ItemID
+    code: str  # what an invoice line names (ItemCode)
+    name: str | None = None
+    sold: bool | None = None  # IsSold
+    account_code: str | None = None  # SalesDetails.AccountCode
+    tax_type: str | None = None  # SalesDetails.TaxType
+    raw: str = raw_json()
+
+
+class XeroAccount(SQLModel, table=True):
+    __tablename__ = "xero_account"
+    code: str = Field(primary_key=True)
+    name: str | None = None
+    type: str | None = None  # REVENUE | SALES | EXPENSE | ...
+    status: str | None = None
+    tax_type: str | None = None  # its default
+    raw: str = raw_json()
+
+
+class XeroTaxRate(SQLModel, table=True):
+    __tablename__ = "xero_tax_rate"
+    tax_type: str = Field(primary_key=True)
+    name: str | None = None
+    status: str | None = None
+    revenue: bool | None = None  # CanApplyToRevenue
+    rate: Decimal | None = money()  # EffectiveRate, percent
+    raw: str = raw_json()
+
+
+class XeroContactMapping(SQLModel, table=True):
+    """A Halo client's Xero contact, for the `xero` destination."""
+
+    __tablename__ = "xero_contact_mapping"
+    client_id: int = Field(primary_key=True)  # Halo client id
+    contact_id: str
+    source: str = "manual"  # exact | suggestion | manual
+    score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str
+
+
+class XeroItemMapping(SQLModel, table=True):
+    """A Halo item's Xero item, for the `xero` destination."""
+
+    __tablename__ = "xero_item_mapping"
+    item_id: int = Field(primary_key=True)  # Halo item id
+    xero_item_id: str
+    source: str = "manual"
+    score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str

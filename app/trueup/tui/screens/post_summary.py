@@ -31,6 +31,7 @@ DESTINATIONS = {
     "halo-invoice": "a HaloPSA invoice per client",
     "halo-recurring": "true up each client's HaloPSA recurring invoice",
     "qbo": "a QuickBooks Online invoice per client",
+    "xero": "a Xero invoice per client",
 }
 BLOCKED = [Column("Client", 16, flex=True), Column("Why it cannot post", 24, flex=True)]
 UNSETTLED = [Column("Client", 16, flex=True), Column("Not final yet", 24, flex=True)]

@@ -1,12 +1,14 @@
-"""QuickBooks Online customers and items for the Halo clients and items trueup bills.
+"""The books' customers and items (QuickBooks Online's customers and items, Xero's contacts and
+items) for the Halo clients and items trueup bills.
 
-Posting an invoice to QuickBooks needs the client's QuickBooks customer and each line's
-QuickBooks item. As for Pax8 -> Halo, links and names only suggest (qbo_match): nothing is
-mapped without the operator's word (`trueup qbo map accept|set`), and each mapping keeps its
-source, score, reason, who and when. Rows exist for what billing uses: Halo clients with a Pax8
-company mapped to them, Halo items with a Pax8 product mapped to them.
+Posting an invoice to the books needs the client's customer (contact) there and each line's
+item. As for Pax8 -> Halo, links and names only suggest (match.py): nothing is mapped without
+the operator's word (`trueup qbo|xero map accept|set`), and each mapping keeps its source,
+score, reason, who and when. Rows exist for what billing uses: Halo clients with a Pax8 company
+mapped to them, Halo items with a Pax8 product mapped to them or on a recurring invoice.
 
-A mapping whose QuickBooks row is gone or inactive is stale: it is shown, never posted to.
+A mapping whose row in the books is gone, inactive or archived is stale: it is shown, never
+posted to.
 """
 
 from __future__ import annotations
@@ -16,25 +18,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from trueup.core.errors import TrueupError
+from trueup.core.mapping.books.match import BookCandidate, HaloSource, Suggestion, suggest
+from trueup.core.mapping.books.reading import QBO, XERO, Books, Kind, Side
 from trueup.core.mapping.match import EXACT
-from trueup.core.mapping.qbo.match import HaloSource, QboCandidate, Suggestion, suggest
-from trueup.core.mapping.qbo.reading import CLIENTS, ITEMS, Kind, Side
 from trueup.core.mapping.rows import MATCH_THRESHOLD
 from trueup.core.store.database import Database
 
 __all__ = [
     "MATCH_THRESHOLD",
+    "QBO",
+    "XERO",
+    "BookCandidate",
+    "BookGaps",
+    "BookMappingError",
+    "BookRow",
+    "Books",
     "Missing",
-    "QboCandidate",
-    "QboGaps",
-    "QboMappingError",
-    "QboRow",
-    "accept_qbo_suggestions",
+    "accept_book_suggestions",
+    "book_rows",
+    "book_targets",
     "map_customer",
     "map_item",
-    "missing_qbo_targets",
-    "qbo_rows",
-    "qbo_targets",
+    "missing_book_targets",
     "unmap_customer",
     "unmap_item",
 ]
@@ -44,22 +49,22 @@ _STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3}
 _NAMES_SHOWN = 5  # in a refusal; the rest are counted
 
 
-class QboMappingError(TrueupError):
-    """A QuickBooks mapping cannot be made as asked; the message names the id."""
+class BookMappingError(TrueupError):
+    """A books mapping cannot be made as asked; the message names the id."""
 
 
 @dataclass(frozen=True)
-class QboRow:
+class BookRow:
     kind: str  # client | item: the Halo side
     halo_id: int
     halo_name: str
     status: str  # mapped | suggested | unmapped | stale
-    qbo_id: str | None  # the mapping, or the suggestion
-    qbo_name: str | None
+    target_id: str | None  # the mapping, or the suggestion
+    target_name: str | None
     score: int | None
     source: str | None  # of the mapping: exact | suggestion | manual
     reason: str
-    candidates: tuple[QboCandidate, ...]  # for rows without a live mapping, best first
+    candidates: tuple[BookCandidate, ...]  # for rows without a live mapping, best first
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,10 @@ class Missing:
 
 
 @dataclass(frozen=True)
-class QboGaps:
-    """Halo clients and items an invoice needs that have no usable QuickBooks twin."""
+class BookGaps:
+    """Halo clients and items an invoice needs that have no usable twin in the books."""
 
+    books: Books
     clients: tuple[Missing, ...]
     items: tuple[Missing, ...]
 
@@ -82,43 +88,44 @@ class QboGaps:
     def message(self) -> str:
         """One line for a refusal: what is missing, and the command that fixes it."""
         parts = [
-            _gap(self.clients, "client", "clients", "QuickBooks customer"),
-            _gap(self.items, "item", "items", "QuickBooks item"),
+            _gap(self.clients, "client", "clients", self.books.clients.target),
+            _gap(self.items, "item", "items", self.books.items.target),
         ]
         found = "; ".join(p for p in parts if p)
-        return f"{found}; run `trueup qbo map suggest`" if found else ""
+        return f"{found}; run `trueup {self.books.name} map suggest`" if found else ""
 
 
 # --- reading ----------------------------------------------------------------------------------
 
 
-def qbo_rows(
-    db: Database, *, threshold: int = MATCH_THRESHOLD
-) -> tuple[list[QboRow], list[QboRow]]:
-    """Every billed Halo client and item with its QuickBooks twin or best suggestion: those
+def book_rows(
+    db: Database, books: Books, *, threshold: int = MATCH_THRESHOLD
+) -> tuple[list[BookRow], list[BookRow]]:
+    """Every billed Halo client and item with its twin in the books or best suggestion: those
     needing the operator first (unmapped, suggested, stale), then by name."""
     with db.read() as conn:
-        return _rows(CLIENTS.side(conn), threshold), _rows(ITEMS.side(conn), threshold)
+        return _rows(books.clients.side(conn), threshold), _rows(books.items.side(conn), threshold)
 
 
-def qbo_targets(db: Database) -> tuple[dict[int, str], dict[int, str]]:
-    """For the poster: QuickBooks customer id by Halo client id, QuickBooks item id by Halo item
-    id; only mappings whose QuickBooks row is there and usable."""
+def book_targets(db: Database, books: Books) -> tuple[dict[int, str], dict[int, str]]:
+    """For the poster: the customer (contact) id by Halo client id, the item id by Halo item
+    id; only mappings whose row in the books is there and usable."""
     with db.read() as conn:
-        customers, items = CLIENTS.side(conn), ITEMS.side(conn)
+        customers, items = books.clients.side(conn), books.items.side(conn)
     return _live(customers), _live(items)
 
 
-def missing_qbo_targets(
+def missing_book_targets(
     db: Database,
+    books: Books,
     client_ids: Iterable[int] | None = None,
     item_ids: Iterable[int] | None = None,
-) -> QboGaps:
-    """Which of these Halo clients and items cannot be posted to QuickBooks, and why; None
+) -> BookGaps:
+    """Which of these Halo clients and items cannot be posted to the books, and why; None
     stands for every one billing uses."""
     with db.read() as conn:
-        customers, items = CLIENTS.side(conn), ITEMS.side(conn)
-    return QboGaps(_missing(customers, client_ids), _missing(items, item_ids))
+        customers, items = books.clients.side(conn), books.items.side(conn)
+    return BookGaps(books, _missing(customers, client_ids), _missing(items, item_ids))
 
 
 def _live(side: Side) -> dict[int, str]:
@@ -142,8 +149,8 @@ def _gap(missing: tuple[Missing, ...], one: str, many: str, what: str) -> str:
     return f"{has} no {what}: {listed}"
 
 
-def _rows(side: Side, threshold: int) -> list[QboRow]:
-    owners: dict[str, list[int]] = defaultdict(list)  # QuickBooks id -> the Halo ids mapped
+def _rows(side: Side, threshold: int) -> list[BookRow]:
+    owners: dict[str, list[int]] = defaultdict(list)  # id in the books -> the Halo ids mapped
     for halo_id, mapping in side.mappings.items():
         owners[mapping.target].append(halo_id)
     open_ids = [h for h in sorted(side.billed) if side.problem(h)]
@@ -164,7 +171,7 @@ def _row(
     suggestion: Suggestion | None,
     owners: dict[str, list[int]],
     threshold: int,
-) -> QboRow:
+) -> BookRow:
     kind, name = side.kind, side.halo_name(halo_id)
     mapping = side.mappings.get(halo_id)
     if mapping is not None:
@@ -173,8 +180,8 @@ def _row(
         if problem := side.problem(halo_id):
             status, reason = "stale", f"{problem}: map it again"
         elif shared := [h for h in owners[mapping.target] if h != halo_id]:
-            reason += f"; also the {kind.qbo} of '{side.halo_name(shared[0])}'"
-        return QboRow(
+            reason += f"; also the {kind.target} of '{side.halo_name(shared[0])}'"
+        return BookRow(
             kind.name,
             halo_id,
             name,
@@ -189,7 +196,7 @@ def _row(
     assert suggestion is not None  # every billed row without a live mapping was matched
     offered, candidates = suggestion.offered, suggestion.candidates
     if offered is not None:
-        return QboRow(
+        return BookRow(
             kind.name,
             halo_id,
             name,
@@ -207,7 +214,7 @@ def _row(
         reason = f"below {threshold}: {candidates[0].reason}"
     else:
         reason = "no candidate"
-    return QboRow(kind.name, halo_id, name, "unmapped", None, None, None, None, reason, candidates)
+    return BookRow(kind.name, halo_id, name, "unmapped", None, None, None, None, reason, candidates)
 
 
 def _unknown(side: Side, halo_id: int) -> HaloSource:
@@ -218,61 +225,62 @@ def _unknown(side: Side, halo_id: int) -> HaloSource:
 # --- changing ---------------------------------------------------------------------------------
 
 
-def map_customer(db: Database, client_id: int, customer_id: str) -> str:
-    """Post a Halo client's invoices to a QuickBooks customer; says what it did, in words."""
-    return _map_by_hand(db, CLIENTS, client_id, customer_id)
+def map_customer(db: Database, books: Books, client_id: int, customer_id: str) -> str:
+    """Post a Halo client's invoices to a customer (contact) in the books; says what it did."""
+    return _map_by_hand(db, books, books.clients, client_id, customer_id)
 
 
-def map_item(db: Database, item_id: int, qbo_item_id: str) -> str:
-    """Post a Halo item's lines as a QuickBooks item; says what it did, in words."""
-    return _map_by_hand(db, ITEMS, item_id, qbo_item_id)
+def map_item(db: Database, books: Books, item_id: int, target_id: str) -> str:
+    """Post a Halo item's lines as an item of the books; says what it did, in words."""
+    return _map_by_hand(db, books, books.items, item_id, target_id)
 
 
-def unmap_customer(db: Database, client_id: int) -> bool:
-    """Forget the client's QuickBooks customer; False when it had none."""
-    return _unmap(db, CLIENTS, client_id)
+def unmap_customer(db: Database, books: Books, client_id: int) -> bool:
+    """Forget the client's customer (contact) in the books; False when it had none."""
+    return _unmap(db, books.clients, client_id)
 
 
-def unmap_item(db: Database, item_id: int) -> bool:
-    """Forget the item's QuickBooks item; False when it had none."""
-    return _unmap(db, ITEMS, item_id)
+def unmap_item(db: Database, books: Books, item_id: int) -> bool:
+    """Forget the item's twin in the books; False when it had none."""
+    return _unmap(db, books.items, item_id)
 
 
-def accept_qbo_suggestions(
-    db: Database, *, min_score: int = MATCH_THRESHOLD
-) -> tuple[list[QboRow], list[QboRow]]:
+def accept_book_suggestions(
+    db: Database, books: Books, *, min_score: int = MATCH_THRESHOLD
+) -> tuple[list[BookRow], list[BookRow]]:
     """Map every client and item suggested at `min_score` or above, in one transaction."""
     with db.write() as conn:
         accepted = []
-        for kind in (CLIENTS, ITEMS):
+        for kind in (books.clients, books.items):
             rows = [r for r in _rows(kind.side(conn), min_score) if r.status == "suggested"]
             for row in rows:
-                assert row.qbo_id is not None
-                # Only an id link or a SKU scores 100; a name never does.
+                assert row.target_id is not None
+                # Only an id link or a code scores 100; a name never does.
                 source = "exact" if row.score == EXACT else "suggestion"
-                kind.write(conn, row.halo_id, row.qbo_id, source, row.score, row.reason)
+                kind.write(conn, row.halo_id, row.target_id, source, row.score, row.reason)
             accepted.append(rows)
     return accepted[0], accepted[1]
 
 
-def _map_by_hand(db: Database, kind: Kind, halo_id: int, qbo_id: str) -> str:
+def _map_by_hand(db: Database, books: Books, kind: Kind, halo_id: int, target_id: str) -> str:
     with db.write() as conn:
         side = kind.side(conn)
         if halo_id not in side.sources:
-            raise QboMappingError(f"unknown {kind.halo} {halo_id}: sync, or check the id")
-        target = side.targets.get(qbo_id)
+            raise BookMappingError(f"unknown {kind.halo} {halo_id}: sync, or check the id")
+        target = side.targets.get(target_id)
         if target is None:
-            raise QboMappingError(
-                f"unknown {kind.qbo} {qbo_id}: refresh with `trueup qbo refresh`, or check the id"
+            raise BookMappingError(
+                f"unknown {kind.target} {target_id}: refresh with `trueup {books.name} refresh`, "
+                "or check the id"
             )
         if not target.usable:
-            raise QboMappingError(
-                f"{kind.qbo} {qbo_id} ({target.name}) {target.unusable}; choose another"
+            raise BookMappingError(
+                f"{kind.target} {target_id} ({target.name}) {target.unusable}; choose another"
             )
-        kind.write(conn, halo_id, qbo_id, "manual", None, "")
+        kind.write(conn, halo_id, target_id, "manual", None, "")
     return (
         f"mapped {kind.halo} {halo_id} ({side.halo_name(halo_id)}) "
-        f"to {kind.qbo} {qbo_id} ({target.name})"
+        f"to {kind.target} {target_id} ({target.name})"
     )
 
 
@@ -281,5 +289,5 @@ def _unmap(db: Database, kind: Kind, halo_id: int) -> bool:
         if kind.remove(conn, halo_id):
             return True
         if halo_id not in kind.side(conn).sources:
-            raise QboMappingError(f"unknown {kind.halo} {halo_id}: sync, or check the id")
+            raise BookMappingError(f"unknown {kind.halo} {halo_id}: sync, or check the id")
     return False

@@ -33,11 +33,11 @@ from trueup.core.mapping.names import (
 
 
 @dataclass(frozen=True)
-class QboTarget:
+class BookTarget:
     """A QuickBooks customer or item as matching sees it."""
 
     id: str
-    names: tuple[tuple[str, str], ...]  # (field, name), the one shown first (DisplayName, Name)
+    names: tuple[tuple[str, str], ...]  # (field in words, name), the one shown first
     links: tuple[tuple[str, str], ...]  # (field, value) a Halo link may name: Id, Sku
     unusable: str = ""  # why it is never suggested ("is inactive"), "" when it may be
 
@@ -70,7 +70,7 @@ ITEM_NAMES = NameRules(product_key, explain_same_product)
 
 
 @dataclass(frozen=True)
-class QboCandidate:
+class BookCandidate:
     id: str
     name: str
     score: int
@@ -79,14 +79,14 @@ class QboCandidate:
 
 @dataclass(frozen=True)
 class Suggestion:
-    candidates: tuple[QboCandidate, ...]  # best first, at most 5
-    offered: QboCandidate | None  # the one to accept, if any
+    candidates: tuple[BookCandidate, ...]  # best first, at most 5
+    offered: BookCandidate | None  # the one to accept, if any
     held_back: str  # why the best is not offered, when it qualifies but is contested
 
 
 def suggest(
     sources: list[HaloSource],
-    targets: list[QboTarget],
+    targets: list[BookTarget],
     taken: set[str],
     rules: NameRules,
     threshold: int,
@@ -137,7 +137,7 @@ def suggest(
 
 def _direct(
     source: HaloSource,
-    targets: list[QboTarget],
+    targets: list[BookTarget],
     by_link: dict[tuple[str, str], list[int]],
     by_key: dict[str, list[tuple[int, int]]],
     rules: NameRules,
@@ -157,7 +157,7 @@ def _direct(
     return found
 
 
-def _distinct_keys(target: QboTarget, rules: NameRules) -> list[tuple[int, str]]:
+def _distinct_keys(target: BookTarget, rules: NameRules) -> list[tuple[int, str]]:
     """(name number, key) of each of the target's names, leaving out repeats of a key."""
     seen: dict[str, int] = {}
     for number in range(len(target.names)):
@@ -165,14 +165,14 @@ def _distinct_keys(target: QboTarget, rules: NameRules) -> list[tuple[int, str]]
     return [(number, key) for key, number in seen.items() if key]
 
 
-def _key_of(target: QboTarget, number: int, rules: NameRules) -> str:
+def _key_of(target: BookTarget, number: int, rules: NameRules) -> str:
     return rules.key(target.names[number][1])
 
 
-def _named_by(target: QboTarget, number: int) -> str:
-    """Which QuickBooks field a name match was on, when not the one shown."""
-    return f" (QuickBooks {target.names[number][0]})" if number else ""
+def _named_by(target: BookTarget, number: int) -> str:
+    """Which field a name match was on, when not the one shown."""
+    return f" ({target.names[number][0]})" if number else ""
 
 
-def _candidate(match: Match, targets: list[QboTarget]) -> QboCandidate:
-    return QboCandidate(targets[match.target].id, match.name, match.score, match.reason)
+def _candidate(match: Match, targets: list[BookTarget]) -> BookCandidate:
+    return BookCandidate(targets[match.target].id, match.name, match.score, match.reason)

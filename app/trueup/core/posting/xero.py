@@ -1,0 +1,235 @@
+"""The `xero` posting destination: ACCREC invoices, many per request; a credit (an adjustment
+that takes money back) is an ACCRECCREDIT credit note.
+
+Exactly once rests on our InvoiceNumber (CreditNoteNumber), the document's reference: `lookup`
+finds documents by it, and every create carries an `Idempotency-Key` derived from the
+references and the body, so a resend within Xero's 6 minutes is answered with the first answer.
+After those 6 minutes the journal's lookup by number is the safety (accounting-and-reliability
+§2.3). A create sends up to BATCH_SIZE documents with `summarizeErrors=false`: one refused is
+rejected alone and the others post.
+
+Xero refuses a negative quantity, so a line that takes money back goes as a positive quantity at
+a negative price. A voided invoice (VOIDED) or a deleted draft (DELETED) keeps its number in
+Xero: posting that document again needs a new reference, as with QuickBooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from decimal import Decimal
+
+from trueup.core.posting.line_amounts import consistent_amounts
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
+from trueup.core.sources.http import ApiError, Row, encode_json
+from trueup.core.sources.xero import DAY_ALLOWANCE, XeroClient, validation_messages
+from trueup.core.values.parsing import to_decimal
+
+log = logging.getLogger("trueup.sink.xero")
+
+BATCH_SIZE = 25  # documents per PUT: well under Xero's body limits, 40 requests for 1,000
+PRICE_STEP = Decimal("0.0001")  # UnitAmount to 4 places with unitdp=4
+MAX_KEY = 128  # Idempotency-Key characters
+GONE = frozenset({"VOIDED", "DELETED"})
+INVOICES, CREDIT_NOTES = "Invoices", "CreditNotes"
+
+
+def collection_of(document: Document) -> str:
+    return CREDIT_NOTES if document.credit else INVOICES
+
+
+def document_body(document: Document) -> Row:
+    """The invoice (or credit note) to create for a document."""
+    if not document.xero_contact_id:
+        raise ApiError(
+            "Xero",
+            "config",
+            None,
+            f"{document.client_name} has no Xero contact: map the client before posting "
+            f"{document.reference} to Xero (`trueup xero map suggest`)",
+        )
+    sign = -1 if document.credit else 1
+    body: Row = {
+        "Type": "ACCRECCREDIT" if document.credit else "ACCREC",
+        "Contact": {"ContactID": document.xero_contact_id},
+        "Date": document.invoice_date.isoformat(),
+        "Reference": document.month,
+        "CurrencyCode": document.currency,
+        "Status": "DRAFT" if document.draft else "AUTHORISED",
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [_line(line, sign) for line in document.lines],
+    }
+    number = "CreditNoteNumber" if document.credit else "InvoiceNumber"
+    body[number] = document.reference
+    if not document.credit:
+        due = document.due_date or document.invoice_date + timedelta(days=30)
+        body["DueDate"] = due.isoformat()
+    return body
+
+
+def _line(line: DocumentLine, sign: int) -> Row:
+    """LineAmount = Quantity x UnitAmount, as Xero computes it. Xero refuses a negative
+    quantity, so the quantity goes unsigned and the price carries the amount's sign; a credit
+    note's lines are what it credits, the document's negated."""
+    quantity, price, description = consistent_amounts(line, PRICE_STEP)
+    amount = sign * line.amount
+    item: Row = {
+        "Description": description,
+        "Quantity": abs(quantity),
+        "UnitAmount": abs(price) if amount >= 0 else -abs(price),
+        "LineAmount": amount,
+        "AccountCode": line.xero_account_code,
+    }
+    if line.xero_item_code is not None:
+        item["ItemCode"] = line.xero_item_code
+    if line.xero_tax_type is not None:
+        item["TaxType"] = line.xero_tax_type
+    return item
+
+
+def idempotency_key(documents: Sequence[Document], body: Row) -> str:
+    """Deterministic: the same documents and body give the same key, a changed body a new
+    one (Xero refuses a key reused for another body)."""
+    digest = hashlib.sha256(encode_json(body).encode()).hexdigest()
+    return f"trueup-{documents[0].reference}-{len(documents)}-{digest}"[:MAX_KEY]
+
+
+class XeroSink:
+    """The Sink protocol (trueup.core.posting.sink) for Xero invoices and credit notes."""
+
+    destination = "xero"
+    batch_size = BATCH_SIZE
+
+    def __init__(self, client: XeroClient) -> None:
+        self._client = client
+
+    async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
+        found: dict[str, Posted] = {}
+        invoices = {d.reference for d in documents if not d.credit}
+        notes = {d.reference for d in documents if d.credit}
+        if invoices:
+            rows = await self._client.invoices_by_number(invoices)
+            found |= _live(rows, "InvoiceNumber", "InvoiceID", invoices)
+        if notes:
+            rows = await self._client.credit_notes_by_number(notes)
+            found |= _live(rows, "CreditNoteNumber", "CreditNoteID", notes)
+        self._check_allowance(documents, found)
+        return found
+
+    def _check_allowance(self, documents: Sequence[Document], found: dict[str, Posted]) -> None:
+        """Refuse, before anything is sent, a run that would not fit in what is left of the
+        organisation's daily allowance."""
+        left = self._client.day_remaining
+        to_send = len([d for d in documents if d.reference not in found])
+        needed = -(-to_send // self.batch_size) * 2  # each request and, at worst, its lookup
+        if left is not None and needed > left:
+            raise ApiError(
+                "Xero",
+                "rate_limited",
+                None,
+                f"posting {to_send} documents needs up to {needed} calls to Xero and the "
+                f"organisation has {left} of its {DAY_ALLOWANCE:,} a day left: post fewer "
+                "clients (--client) or wait for the allowance to free up",
+            )
+
+    async def create(self, documents: Sequence[Document]) -> list[Posted | Refused]:
+        if len(documents) > self.batch_size:
+            raise ValueError(f"the xero sink creates at most {self.batch_size} per call")
+        outcomes: dict[str, Posted | Refused] = {}
+        for collection in (INVOICES, CREDIT_NOTES):
+            group = [d for d in documents if collection_of(d) == collection]
+            if group:
+                answered = await self._create(collection, group)
+                outcomes.update(zip([d.reference for d in group], answered, strict=True))
+        return [outcomes[d.reference] for d in documents]
+
+    async def _create(self, collection: str, documents: list[Document]) -> list[Posted | Refused]:
+        bodies = [document_body(d) for d in documents]
+        key = idempotency_key(documents, {collection: bodies})
+        answered = await self._client.create(collection, bodies, key)
+        outcomes: list[Posted | Refused] = []
+        taken: dict[int, Document] = {}  # refused because the number is used: ours already?
+        for document, record in zip(documents, answered, strict=True):
+            messages = validation_messages(record)
+            if not (record.get("HasErrors") or messages):
+                _check_totals(document, record)
+                outcomes.append(_posted(record, collection))
+                continue
+            if any(_number_taken(m) for m in messages):
+                taken[len(outcomes)] = document
+            outcomes.append(Refused("Xero refused it: " + "; ".join(messages or ["no reason"])))
+        if taken:
+            found = await self.lookup(list(taken.values()))
+            for index, document in taken.items():
+                outcomes[index] = found.get(document.reference) or Refused(
+                    f"Xero already uses the number {document.reference} on a voided or "
+                    "deleted document: posting it again needs a new number"
+                )
+        return outcomes
+
+    async def void(self, document: Document, posted: Posted) -> None:
+        collection = collection_of(document)
+        record = await self._client.get(collection, posted.remote_id)
+        number = record.get("CreditNoteNumber" if document.credit else "InvoiceNumber")
+        if number != document.reference:
+            raise ApiError(
+                "Xero",
+                "bad_request",
+                None,
+                f"Xero {collection[:-1].lower()} {posted.remote_id} has number {number!r}, not "
+                f"{document.reference}: not voiding it",
+            )
+        status = record.get("Status")
+        if status in GONE:
+            return
+        # Xero voids what is authorised and deletes what is not.
+        target = "VOIDED" if status == "AUTHORISED" else "DELETED"
+        key = f"trueup-void-{document.reference}-{posted.remote_id}"[:MAX_KEY]
+        await self._client.set_status(collection, posted.remote_id, target, key)
+
+
+def _number_taken(message: str) -> bool:
+    text = message.lower()
+    return "must be unique" in text or ("already" in text and "number" in text)
+
+
+def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -> dict[str, Posted]:
+    """Ours among `rows`, neither voided nor deleted; the first created wins if Xero holds two."""
+    found: dict[str, Posted] = {}
+    for row in rows:
+        number = row.get(number_field)
+        if number not in wanted or row.get("Status") in GONE:
+            continue
+        if number in found:
+            log.warning("Xero holds two live documents numbered %s; taking the first", number)
+            continue
+        found[number] = Posted(str(row.get(id_field)), str(number))
+    return found
+
+
+def _posted(record: Row, collection: str) -> Posted:
+    if collection == INVOICES:
+        return Posted(str(record.get("InvoiceID")), _text(record.get("InvoiceNumber")))
+    return Posted(str(record.get("CreditNoteID")), _text(record.get("CreditNoteNumber")))
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _check_totals(document: Document, record: Row) -> None:
+    """Warn when Xero's document differs from what was sent (its tax, a rounding)."""
+    sign = -1 if document.credit else 1
+    subtotal, total = to_decimal(record.get("SubTotal")), to_decimal(record.get("Total"))
+    expected = abs(sign * document.subtotal)
+    if subtotal is not None and subtotal != expected:
+        log.warning("Xero's %s has SubTotal %s, sent %s", document.reference, subtotal, expected)
+    if total is not None and total != abs(document.total):
+        log.warning(
+            "Xero's %s has Total %s (its tax), trueup's is %s",
+            document.reference,
+            total,
+            abs(document.total),
+        )

@@ -1,0 +1,62 @@
+"""The books trueup posts to (QuickBooks Online, Xero): their catalogue read into the store, and
+the Halo clients and items mapped to their customers (contacts) and items (`trueup qbo|xero`)."""
+
+from __future__ import annotations
+
+from trueup.core.mapping.books import engine
+from trueup.core.mapping.books.engine import QBO as QBO
+from trueup.core.mapping.books.engine import XERO as XERO
+from trueup.core.mapping.books.engine import BookGaps
+from trueup.core.mapping.books.engine import BookRow as BookRow
+from trueup.core.mapping.books.engine import Books as Books
+from trueup.core.mapping.books.engine import Missing as Missing
+from trueup.core.mapping.rows import MATCH_THRESHOLD
+from trueup.core.settings.clients import qbo_from_settings, xero_from_settings
+from trueup.core.settings.config import Settings
+from trueup.core.store.database import Database
+from trueup.core.sync.books_catalog import refresh_qbo_catalog, refresh_xero_catalog
+
+BOOKS = {books.name: books for books in (QBO, XERO)}
+
+
+class Accounting:
+    """One accounting system's side of one store; `threshold`: what a name match needs to be
+    offered."""
+
+    def __init__(self, db: Database, books: Books, *, threshold: int = MATCH_THRESHOLD) -> None:
+        self.db = db
+        self.books = books
+        self.threshold = threshold
+
+    async def refresh_catalog(self, settings: Settings) -> dict[str, int]:
+        """Read the books' customers and items (and Xero's accounts and tax rates) on the
+        configured connection; how many of each."""
+        if self.books is XERO:
+            async with xero_from_settings(settings) as xero:
+                return await refresh_xero_catalog(self.db, xero)
+        async with qbo_from_settings(settings) as qbo:
+            customers, items = await refresh_qbo_catalog(self.db, qbo)
+        return {"customers": customers, "items": items}
+
+    def rows(self) -> tuple[list[BookRow], list[BookRow]]:
+        """Every billed Halo client and item with its twin in the books or best suggestion."""
+        return engine.book_rows(self.db, self.books, threshold=self.threshold)
+
+    def gaps(self) -> BookGaps:
+        """The billed clients and items that cannot be posted to the books yet, and why."""
+        return engine.missing_book_targets(self.db, self.books)
+
+    def accept_suggestions(self) -> tuple[list[BookRow], list[BookRow]]:
+        return engine.accept_book_suggestions(self.db, self.books, min_score=self.threshold)
+
+    def map_customer(self, client_id: int, customer_id: str) -> str:
+        return engine.map_customer(self.db, self.books, client_id, customer_id)
+
+    def map_item(self, item_id: int, target_id: str) -> str:
+        return engine.map_item(self.db, self.books, item_id, target_id)
+
+    def unmap_customer(self, client_id: int) -> bool:
+        return engine.unmap_customer(self.db, self.books, client_id)
+
+    def unmap_item(self, item_id: int) -> bool:
+        return engine.unmap_item(self.db, self.books, item_id)
