@@ -1,9 +1,9 @@
 """Benchmark: post a 2,000-client batch to each destination over loopback HTTP.
 
 Generates (or reuses) the N-client scenario, serves it with `trueup sandbox serve`, syncs it,
-accepts every suggestion (Pax8 -> Halo, Halo -> QuickBooks), builds the month's batch, approves
-every invoice (errors overridden "for the bench"), then posts it to halo-invoice, qbo and
-halo-recurring in turn, each on a fresh copy of the approved store and a fresh simulator.
+accepts every suggestion (Pax8 -> Halo, Halo -> QuickBooks and Xero), builds the month's batch,
+approves every invoice (errors overridden "for the bench"), then posts it to halo-invoice, qbo,
+xero and halo-recurring in turn, each on a fresh copy of the approved store and a fresh simulator.
 Reports requests made against the floor the APIs allow, wall time with both sides' rate limits
 off, and the floor the real rate limits impose on wall time. Usage:
 
@@ -29,11 +29,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from post_crash import xero_env
 from sync_bench import sandbox_env, trueup
 
 HERE = Path(__file__).resolve().parent
 MONTH, TODAY = "2026-11", "2026-11-21"
-LIMITS = {"halo": (300, 300.0), "qbo": (500, 60.0)}  # requests per window in seconds
+# requests per window in seconds; Xero also allows 5,000 a day per organisation
+LIMITS = {"halo": (300, 300.0), "qbo": (500, 60.0), "xero": (60, 60.0)}
 
 
 @contextmanager
@@ -47,6 +49,7 @@ def served(scenario: Path) -> Iterator[dict[str, str]]:
     urls = json.loads(process.stdout.readline())
     env = {
         **sandbox_env(urls),
+        **xero_env(urls),
         "TRUEUP_TODAY": TODAY,
         "TRUEUP_CLIENT_RATE_LIMITS": "off",
     }
@@ -75,18 +78,27 @@ def prepare(scenario: Path, folder: Path) -> tuple[Path, str, int]:
         for args in (("sync",), ("map", "accept", "--min-score", "0")):
             subprocess.run(trueup(*args), env=run_env, check=True, capture_output=True)
         db = open_database(db_path)
-        asyncio.run(_qbo_catalog(db))
-    from trueup.core.mapping.qbo.engine import accept_qbo_suggestions, map_item, missing_qbo_targets
+        asyncio.run(_catalogs(db))
+    from trueup.core.mapping.books.engine import (
+        QBO,
+        XERO,
+        accept_book_suggestions,
+        map_item,
+        missing_book_targets,
+    )
 
-    accept_qbo_suggestions(db, min_score=0)
-    # The generated QuickBooks company has fewer items than Halo: the rest go to one item.
-    with db.read() as conn:
-        fallback = conn.exec_driver_sql(
-            "SELECT min(id) FROM qbo_item "
-            "WHERE coalesce(active, 1) AND coalesce(type, '') != 'Category'"
-        ).scalar()
-    for missing in missing_qbo_targets(db).items:
-        map_item(db, missing.halo_id, fallback)
+    # The generated books have fewer items than Halo: the rest go to one item.
+    fallbacks = {
+        QBO: "SELECT min(id) FROM qbo_item "
+        "WHERE coalesce(active, 1) AND coalesce(type, '') != 'Category'",
+        XERO: "SELECT min(id) FROM xero_item WHERE coalesce(sold, 1)",
+    }
+    for books, query in fallbacks.items():
+        accept_book_suggestions(db, books, min_score=0)
+        with db.read() as conn:
+            fallback = conn.exec_driver_sql(query).scalar()
+        for missing in missing_book_targets(db, books).items:
+            map_item(db, books, missing.halo_id, fallback)
     batch = build_batch(db, MONTH, today=date.fromisoformat(TODAY))
     codes = sorted(
         {
@@ -102,14 +114,23 @@ def prepare(scenario: Path, folder: Path) -> tuple[Path, str, int]:
     return db_path, batch.batch_id, len(result.approved)
 
 
-async def _qbo_catalog(db: Any) -> None:
+async def _catalogs(db: Any) -> None:
     from trueup.core.sources.qbo import QboClient, token_url_for
-    from trueup.core.sync.qbo_catalog import refresh_qbo_catalog
+    from trueup.core.sync.books_catalog import refresh_qbo_catalog, refresh_xero_catalog
 
     url = os.environ["TRUEUP_QBO_URL"]
     async with QboClient(url, "sandbox", "sandbox", "sandbox", "sandbox", lambda _: None,
                          token_url=token_url_for(url), rate=None) as client:  # fmt: skip
         await refresh_qbo_catalog(db, client)
+    async with _xero_client() as xero:
+        await refresh_xero_catalog(db, xero)
+
+
+def _xero_client() -> Any:
+    from trueup.core.sources.xero import XeroClient
+
+    return XeroClient(os.environ["TRUEUP_XERO_URL"], os.environ["TRUEUP_XERO_IDENTITY_URL"],
+                      "sandbox", client_secret="sandbox", rate=None)  # fmt: skip
 
 
 async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
@@ -118,6 +139,7 @@ async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
     from trueup.core.posting.plan import plan_posting, queue_posting
     from trueup.core.posting.qbo import QboSink
     from trueup.core.posting.run import run_posting
+    from trueup.core.posting.xero import XeroSink
     from trueup.core.sources.halo import HaloClient
     from trueup.core.sources.qbo import QboClient, token_url_for
 
@@ -129,6 +151,9 @@ async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
         client = QboClient(url, "sandbox", "sandbox", "sandbox", "sandbox", lambda _: None,
                            token_url=token_url_for(url), rate=None)  # fmt: skip
         sink: Any = QboSink(client)
+    elif destination == "xero":
+        client = _xero_client()
+        sink = XeroSink(client)
     else:
         client = HaloClient(os.environ["TRUEUP_HALO_URL"], os.environ["TRUEUP_HALO_AUTH_URL"],
                             "sandbox", "sandbox", rate=None)  # fmt: skip
@@ -191,12 +216,15 @@ def _reason(problem: str | None) -> str:
 
 def floor(destination: str, documents: list[Any], sink: Any) -> int:
     """The fewest requests the API allows: a token, one lookup, one create per document (QBO
-    and Halo invoices take one document per create); recurring invoices in arrays of the sink's
-    size, plus one create per adjustment invoice."""
+    and Halo invoices take one document per create; Xero takes the sink's batch in one PUT);
+    recurring invoices in arrays of the sink's size, plus one create per adjustment invoice."""
     if destination == "halo-recurring":
         changed = {c.recurring_invoice_id for d in documents for c in d.recurring}
         adjustments = sum(1 for d in documents if d.lines)
         return 1 + 2 + math.ceil(len(changed) / sink.batch_size) + adjustments
+    if destination == "xero":  # the first lookup also resolves the tenant (/connections)
+        lookups = math.ceil(len(documents) / 40)
+        return 1 + 1 + lookups + math.ceil(len(documents) / sink.batch_size)
     lookups = math.ceil(len(documents) / 50) if destination == "qbo" else 1
     return 1 + lookups + len(documents)
 
@@ -205,7 +233,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--to", nargs="*", default=["halo-invoice", "qbo", "halo-recurring"])
+    parser.add_argument(
+        "--to", nargs="*", default=["halo-invoice", "qbo", "xero", "halo-recurring"]
+    )
     parser.add_argument("--scenario", type=Path, help="reuse this scenario file")
     options = parser.parse_args()
     from trueup.core.store.database import open_database
@@ -245,7 +275,7 @@ def main() -> None:
                 db.dispose()
             if destination == "halo-invoice":
                 result["ledger"] = ledger_timings(copy)
-            limit, window = LIMITS["qbo" if destination == "qbo" else "halo"]
+            limit, window = LIMITS[destination if destination in LIMITS else "halo"]
             result["floor_seconds_real_limits"] = math.ceil(result["requests"] / limit) * window
             report[destination] = result
             print(destination, json.dumps(result), file=sys.stderr)

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sync_bench import sandbox_env, trueup
 
@@ -60,6 +61,7 @@ class Sandbox:
         self.env = {
             **os.environ,
             **sandbox_env(urls),
+            **xero_env(urls),
             "TRUEUP_TODAY": "2026-11-21",
             "TRUEUP_CONFIG": str(workdir / "config.toml"),
             # No OS keyring here: QuickBooks' rotated refresh tokens go to the encrypted file.
@@ -85,6 +87,16 @@ class Sandbox:
             self.process.kill()
 
 
+def xero_env(urls: dict[str, str]) -> dict[str, str]:
+    """The sandbox's Xero, as a Custom Connection (its one organisation)."""
+    return {
+        "TRUEUP_XERO_URL": urls["xero"],
+        "TRUEUP_XERO_IDENTITY_URL": urls["xero_identity"],
+        "TRUEUP_XERO_CLIENT_ID": "sandbox",
+        "TRUEUP_XERO_CLIENT_SECRET": "sandbox",
+    }
+
+
 def prepare(workdir: Path, destination: str) -> tuple[Path, str]:
     """A store synced from the demo, mappings accepted, the month's batch built and approved."""
     db = workdir / "template.sqlite"
@@ -93,8 +105,11 @@ def prepare(workdir: Path, destination: str) -> tuple[Path, str]:
         for args in (("sync",), ("map", "accept", "--min-score", "95")):
             done = sandbox.run(db, *args)
             assert done.returncode == 0, done.stderr
-        if destination == "qbo":
-            for args in (("qbo", "refresh"), ("qbo", "map", "accept", "--min-score", "80")):
+        if destination in ("qbo", "xero"):
+            for args in (
+                (destination, "refresh"),
+                (destination, "map", "accept", "--min-score", "80"),
+            ):
                 done = sandbox.run(db, *args)
                 assert done.returncode == 0, done.stderr
         built = sandbox.run(db, "batch", "--month", "2026-11", "--json")
@@ -139,7 +154,11 @@ def journal(db: Path, destination: str) -> dict[str, tuple[str, str | None]]:
 async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[str, str, Decimal]]:
     """(reference, id, total) of every live document our references name at the destination."""
     from trueup.core.posting.qbo import is_voided
-    from trueup.core.settings.clients import halo_from_settings, qbo_from_settings
+    from trueup.core.settings.clients import (
+        halo_from_settings,
+        qbo_from_settings,
+        xero_from_settings,
+    )
     from trueup.core.settings.config import load_settings
 
     saved = dict(os.environ)
@@ -156,6 +175,9 @@ async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[
                 for r in found
                 if str(r.get("DocNumber", "")).startswith("TU") and not is_voided(r)
             ]
+        if destination == "xero":
+            async with xero_from_settings(settings) as xero:
+                return await _xero_documents(xero)
         async with halo_from_settings(settings) as halo:
             found = []
             async for page in halo.invoices():
@@ -168,6 +190,21 @@ async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+async def _xero_documents(xero: Any) -> list[tuple[str, str, Decimal]]:
+    """Every live invoice and credit note (a credit: its total taken back)."""
+    invoices = await xero.pages("Invoices", {})
+    notes = await xero.pages("CreditNotes", {})
+    return [
+        (r[number], r[key], sign * Decimal(str(r["Total"])))
+        for sign, found, number, key in (
+            (1, invoices, "InvoiceNumber", "InvoiceID"),
+            (-1, notes, "CreditNoteNumber", "CreditNoteID"),
+        )
+        for r in found
+        if str(r.get(number, "")).startswith("TU") and r.get("Status") not in ("VOIDED", "DELETED")
+    ]
 
 
 def sweep_one(

@@ -18,7 +18,7 @@ from trueup.core.batch.build import StoredBatch
 from trueup.core.batch.settled import unsettled
 from trueup.core.diff.seats import DiffRow
 from trueup.core.posting.adjustments import adjustment
-from trueup.core.posting.documents import adjustment_reference, missing_targets
+from trueup.core.posting.documents import HaloCatalog, adjustment_reference, missing_targets
 from trueup.core.posting.plan import (
     UNFINISHED,
     Planned,
@@ -99,7 +99,7 @@ def plan_adjustments(
             found = adjustment(now, posted, reference)
             if found is None:
                 done.append(Planned(*base, None, entry_state="POSTED"))
-            elif problem := _problem(invoice, stored, found, destination):
+            elif problem := _problem(invoice, stored, found, destination, inputs.catalog):
                 blocked.append(Planned(*base, None, problem))
             else:
                 entry_state = "REJECTED" if rejected is not None else None
@@ -109,7 +109,11 @@ def plan_adjustments(
 
 
 def _problem(
-    invoice: dict[str, Any], stored: StoredBatch, document: Document, destination: str
+    invoice: dict[str, Any],
+    stored: StoredBatch,
+    document: Document,
+    destination: str,
+    catalog: HaloCatalog,
 ) -> str | None:
     """Why the client's adjustment cannot go, or None."""
     client_id = int(invoice["client_id"])
@@ -122,5 +126,5 @@ def _problem(
             f"--override {errors[0]} --reason TEXT"
         )
         return f"error(s) {', '.join(errors)} standing: `{command}` lets one through"
-    problems = missing_targets(document, destination)
+    problems = missing_targets(document, destination, catalog)
     return "; ".join(problems) if problems else None

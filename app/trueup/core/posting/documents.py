@@ -46,6 +46,8 @@ class HaloCatalog:
     xero_contacts: dict[int, str] = field(default_factory=dict)  # Halo client -> Xero contact
     xero_items: dict[int, XeroLine] = field(default_factory=dict)  # Halo item -> its Xero item
     xero: XeroSettings = field(default_factory=XeroSettings)
+    xero_accounts: frozenset[str] = frozenset()  # active account codes (empty: never read)
+    xero_revenue_taxes: frozenset[str] = frozenset()  # active tax types a sale may carry
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,28 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
             f"JOIN {m.table_of(m.XeroItem)} x ON x.id = mp.xero_item_id"
         )
     }
+    accounts = frozenset(
+        conn.exec_driver_sql(
+            f"SELECT code FROM {m.table_of(m.XeroAccount)} WHERE coalesce(status, 'ACTIVE') = "
+            "'ACTIVE'"
+        ).scalars()
+    )
+    taxes = frozenset(
+        conn.exec_driver_sql(
+            f"SELECT tax_type FROM {m.table_of(m.XeroTaxRate)} WHERE coalesce(status, 'ACTIVE') "
+            "= 'ACTIVE' AND coalesce(revenue, 1)"
+        ).scalars()
+    )
     return HaloCatalog(
-        codes, manual, customers, items, contacts, xero_items, xero or XeroSettings()
+        codes,
+        manual,
+        customers,
+        items,
+        contacts,
+        xero_items,
+        xero or XeroSettings(),
+        accounts,
+        taxes,
     )
 
 
@@ -367,10 +389,13 @@ def _document(
     )
 
 
-def missing_targets(document: Document, destination: str) -> list[str]:
+def missing_targets(
+    document: Document, destination: str, catalog: HaloCatalog | None = None
+) -> list[str]:
     """Why the document cannot post to `destination` as it is, one reason each. A Halo line
     with no item goes as a free-text line: its UNMAPPED_SKU error was let through to get here;
-    QuickBooks and Xero need an item on every line."""
+    QuickBooks and Xero need an item on every line, and Xero an account and a tax type that a
+    sale may carry (checked against the lists `trueup xero refresh` read, when it has)."""
     problems = []
     if destination == "qbo":
         if document.qbo_customer_id is None:
@@ -384,6 +409,29 @@ def missing_targets(document: Document, destination: str) -> list[str]:
         unmapped = sorted({line.description for line in document.lines if not line.xero_item_code})
         if unmapped:
             problems.append(f"no Xero item for {_some(unmapped)}")
+        if catalog is not None:
+            problems += _xero_coding(document, catalog)
+    return problems
+
+
+def _xero_coding(document: Document, catalog: HaloCatalog) -> list[str]:
+    """Xero's rules for a sales line: its account must exist and be active, and its tax type
+    must be one that applies to revenue (TaxRates' CanApplyToRevenue)."""
+    problems = []
+    accounts = {line.xero_account_code for line in document.lines if line.xero_account_code}
+    unknown = sorted(accounts - catalog.xero_accounts) if catalog.xero_accounts else []
+    if unknown:
+        problems.append(
+            f"Xero has no active account {_some(unknown)}: set the Xero item's sales account "
+            "or [xero] account_code"
+        )
+    taxes = {line.xero_tax_type for line in document.lines if line.xero_tax_type}
+    unfit = sorted(taxes - catalog.xero_revenue_taxes) if catalog.xero_revenue_taxes else []
+    if unfit:
+        problems.append(
+            f"tax type {_some(unfit)} does not apply to sales in Xero (a sales line needs one "
+            "that can apply to revenue): set the Xero item's sales tax type or [xero] tax_type"
+        )
     return problems
 
 

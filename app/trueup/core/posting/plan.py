@@ -210,7 +210,7 @@ def plan_posting(
         document = document_for(
             invoice, batch_id, stored.month, reference, destination, index, catalog, rules, rows
         )
-        problems = missing_targets(document, destination)
+        problems = missing_targets(document, destination, catalog)
         if problems:
             blocked.append(Planned(*base, None, "; ".join(problems)))
             continue

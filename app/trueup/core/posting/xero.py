@@ -159,7 +159,7 @@ class XeroSink:
                 continue
             if any(_number_taken(m) for m in messages):
                 taken[len(outcomes)] = document
-            outcomes.append(Refused("Xero refused it: " + "; ".join(messages or ["no reason"])))
+            outcomes.append(Refused("Xero refused it: " + _explained(messages)))
         if taken:
             found = await self.lookup(list(taken.values()))
             for index, document in taken.items():
@@ -188,6 +188,17 @@ class XeroSink:
         target = "VOIDED" if status == "AUTHORISED" else "DELETED"
         key = f"trueup-void-{document.reference}-{posted.remote_id}"[:MAX_KEY]
         await self._client.set_status(collection, posted.remote_id, target, key)
+
+
+def _explained(messages: list[str]) -> str:
+    """Xero's words, with the rule behind the refusals whose wording does not say it."""
+    text = "; ".join(messages or ["no reason given"])
+    if any("cannot be used with account code" in m for m in messages):
+        text += (
+            " (Xero's rule: a sales line's tax type must apply to revenue and suit the account; "
+            "set the Xero item's sales tax type or [xero] tax_type, then `trueup xero refresh`)"
+        )
+    return text
 
 
 def _number_taken(message: str) -> bool:

@@ -234,7 +234,7 @@ class XeroClient(ApiClient):
 
     async def contacts(self) -> list[Row]:
         """Every contact, archived ones included (a mapping to one is then shown stale)."""
-        return await self._pages("Contacts", {"includeArchived": "true"})
+        return await self.pages("Contacts", {"includeArchived": "true"})
 
     async def items(self) -> list[Row]:
         return await self._list("Items")
@@ -251,7 +251,7 @@ class XeroClient(ApiClient):
         rows: list[Row] = []
         for start in range(0, len(unique), NUMBERS_PER_QUERY):
             chunk = unique[start : start + NUMBERS_PER_QUERY]
-            rows += await self._pages("Invoices", {"InvoiceNumbers": ",".join(chunk)})
+            rows += await self.pages("Invoices", {"InvoiceNumbers": ",".join(chunk)})
         return rows
 
     async def credit_notes_by_number(self, numbers: Iterable[str]) -> list[Row]:
@@ -262,7 +262,7 @@ class XeroClient(ApiClient):
         for start in range(0, len(unique), NUMBERS_PER_QUERY):
             chunk = unique[start : start + NUMBERS_PER_QUERY]
             where = " OR ".join(f"CreditNoteNumber=={xero_string(n)}" for n in chunk)
-            rows += await self._pages("CreditNotes", {"where": where})
+            rows += await self.pages("CreditNotes", {"where": where})
         return rows
 
     async def get(self, collection: str, identifier: str) -> Row:
@@ -312,7 +312,8 @@ class XeroClient(ApiClient):
         body = await self._api("GET", collection)
         return self._rows(body.get(collection), f"/{collection}")
 
-    async def _pages(self, collection: str, params: dict[str, str]) -> list[Row]:
+    async def pages(self, collection: str, params: dict[str, str]) -> list[Row]:
+        """Every record of a paged collection (Contacts, Invoices, CreditNotes) for `params`."""
         rows: list[Row] = []
         page = 1
         while True:

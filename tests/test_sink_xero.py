@@ -1,0 +1,233 @@
+"""XeroSink against the Xero simulator: invoices and credit notes created many per request and
+read back through the API, a refused one rejected alone, void by status, the day's allowance
+checked before anything is sent, and no duplicate whatever a lossy network does."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
+from trueup.core.posting.xero import XeroSink
+from trueup.core.sources.http import ApiError, RetryPolicy
+from trueup.core.sources.xero import XeroClient
+from trueup.sandbox.common import FaultSpec
+from trueup.sandbox.scenario import Scenario
+from trueup.sandbox.transport import SandboxTransport
+from trueup.sandbox.xero import XeroRateLimit, create_xero_app
+
+TENANT = "0f5c3a8e-1b2d-4e6f-8a9b-7c6d5e4f3a21"
+ACME = "9d1c6b7e-2f4a-4b8c-9e3d-1a2b3c4d5e6f"
+FAST = RetryPolicy(max_attempts=8, backoff_base=0.001, backoff_cap=0.01, max_retry_after=0.01)
+WORLD = {
+    "organisation": {"tenant_id": TENANT, "name": "Northwind MSP", "base_currency": "USD",
+                     "currencies": ["GBP"]},
+    "accounts": [
+        {"AccountID": "a-200", "Code": "200", "Name": "Sales", "Type": "REVENUE",
+         "Status": "ACTIVE", "TaxType": "NONE"},
+        {"AccountID": "a-400", "Code": "400", "Name": "Advertising", "Type": "EXPENSE",
+         "Status": "ACTIVE", "TaxType": "INPUT"},
+    ],
+    "tax_rates": [
+        {"TaxType": "NONE", "Name": "Tax Exempt", "Status": "ACTIVE", "EffectiveRate": 0,
+         "CanApplyToRevenue": True, "CanApplyToExpenses": True},
+        {"TaxType": "INPUT", "Name": "Tax on Purchases", "Status": "ACTIVE", "EffectiveRate": 0,
+         "CanApplyToRevenue": False, "CanApplyToExpenses": True},
+    ],
+    "contacts": [{"ContactID": ACME, "Name": "Acme Dental", "ContactStatus": "ACTIVE",
+                  "IsCustomer": True}],
+    "items": [{"ItemID": "i-1", "Code": "MS-SEAT", "Name": "Managed seat", "IsSold": True,
+               "SalesDetails": {"UnitPrice": 50, "AccountCode": "200", "TaxType": "NONE"}}],
+}  # fmt: skip
+
+
+def scenario() -> Scenario:
+    return Scenario(as_of=datetime(2026, 11, 21, tzinfo=UTC), xero=WORLD)
+
+
+def document(reference: str, total: str = "1350.00", **changes: object) -> Document:
+    amount = Decimal(total) - Decimal(100)
+    lines = (
+        DocumentLine("subscription", "Managed seats", amount / 50, Decimal(50), amount,
+                     xero_item_code="MS-SEAT", xero_account_code="200", xero_tax_type="NONE"),
+        DocumentLine("manual", "Onsite visit", Decimal(1), Decimal(100), Decimal(100),
+                     xero_item_code="MS-SEAT", xero_account_code="200"),
+    )  # fmt: skip
+    base = Document(
+        reference=reference, client_id=7, client_name="Acme Dental", month="2026-11",
+        invoice_date=date(2026, 11, 30), currency="USD", subtotal=Decimal(total),
+        tax=Decimal(0), total=Decimal(total), note="trueup batch 42", lines=lines,
+        xero_contact_id=ACME, due_date=date(2026, 12, 30),
+    )  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def credit(reference: str) -> Document:
+    back = DocumentLine("adjustment", "Seats removed", Decimal(-2), Decimal(50), Decimal(-100),
+                        xero_item_code="MS-SEAT", xero_account_code="200")  # fmt: skip
+    return document(reference, "-100", lines=(back,), subtotal=Decimal(-100))
+
+
+def client(app: object) -> XeroClient:
+    return XeroClient(
+        "http://xero.test",
+        "http://xero.test/identity",
+        "sandbox",
+        client_secret="sandbox",
+        transport=SandboxTransport(app=app),  # type: ignore[arg-type]
+        rate=None,
+        retry=FAST,
+    )
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+@pytest.fixture
+def app():
+    return create_xero_app(scenario(), rate_limit=None)
+
+
+def test_invoices_go_many_per_request_and_read_back_as_sent(app) -> None:
+    async def go() -> tuple[list, list, int]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            posted = await sink.create([document("TU2611-7"), document("TU2611-8", "600.00")])
+            rows = await xero.invoices_by_number(["TU2611-7", "TU2611-8"])
+            return posted, rows, xero.stats.requests
+
+    posted, rows, requests = run(go())
+    assert all(isinstance(p, Posted) for p in posted)
+    by_number = {r["InvoiceNumber"]: r for r in rows}
+    assert {n: (r["Status"], r["Total"], r["Type"]) for n, r in by_number.items()} == {
+        "TU2611-7": ("AUTHORISED", Decimal("1350.00"), "ACCREC"),
+        "TU2611-8": ("AUTHORISED", Decimal("600.00"), "ACCREC"),
+    }
+    assert [p.remote_id for p in posted] == [by_number[n]["InvoiceID"] for n in by_number]
+    assert by_number["TU2611-7"]["Reference"] == "2026-11"
+    assert requests == 4  # the token, /connections (the tenant), one PUT for both, one read
+
+
+def test_one_refused_document_is_rejected_alone(app) -> None:
+    wrong = document("TU2611-9")
+    # A purchases tax type on a sales line: Xero takes it only where CanApplyToRevenue.
+    wrong = replace(wrong, lines=tuple(replace(x, xero_tax_type="INPUT") for x in wrong.lines))
+
+    async def go() -> tuple[list, dict]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            outcomes = await sink.create([wrong, document("TU2611-10")])
+            return outcomes, await sink.lookup([wrong, document("TU2611-10")])
+
+    outcomes, found = run(go())
+    assert isinstance(outcomes[0], Refused) and isinstance(outcomes[1], Posted)
+    assert "Xero refused it" in outcomes[0].reason and "INPUT" in outcomes[0].reason
+    assert set(found) == {"TU2611-10"}
+
+
+def test_sending_a_posted_document_again_finds_it_instead_of_a_second(app) -> None:
+    async def go() -> tuple[list, list]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            first = await sink.create([document("TU2611-7")])
+            again = await sink.create([replace(document("TU2611-7"), note="a new run")])
+            return first + again, await xero.invoices_by_number(["TU2611-7"])
+
+    outcomes, rows = run(go())
+    assert len(rows) == 1, "Xero holds the invoice once"
+    assert isinstance(outcomes[1], Posted) and outcomes[1].remote_id == rows[0]["InvoiceID"]
+
+
+def test_void_voids_an_authorised_invoice_and_deletes_a_draft_once(app) -> None:
+    async def go() -> tuple[dict, dict, dict]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            live, draft = document("TU2611-7"), document("TU2611-8", draft=True)
+            posted = await sink.create([live, draft])
+            for doc, where in zip((live, draft), posted, strict=True):
+                assert isinstance(where, Posted)
+                await sink.void(doc, where)
+                await sink.void(doc, where)  # voiding again is no error
+            rows = await xero.invoices_by_number(["TU2611-7", "TU2611-8"])
+            found = await sink.lookup([live, draft])
+            return {r["InvoiceNumber"]: r["Status"] for r in rows}, found, {}
+
+    statuses, found, _ = run(go())
+    assert statuses == {"TU2611-7": "VOIDED", "TU2611-8": "DELETED"}
+    assert found == {}
+
+
+def test_a_credit_is_a_credit_note_found_and_voided_by_its_number(app) -> None:
+    async def go() -> tuple[list, dict, list]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            note = credit("TU2611-7-A1")
+            posted = await sink.create([note, document("TU2611-8")])
+            found = await sink.lookup([note])
+            assert isinstance(posted[0], Posted)
+            await sink.void(note, posted[0])
+            return posted, found, await xero.credit_notes_by_number(["TU2611-7-A1"])
+
+    posted, found, rows = run(go())
+    assert found["TU2611-7-A1"].remote_id == posted[0].remote_id
+    assert (rows[0]["Type"], rows[0]["Total"], rows[0]["Status"]) == (
+        "ACCRECCREDIT",
+        Decimal("100.00"),
+        "VOIDED",
+    )
+
+
+def test_a_run_beyond_the_days_allowance_is_refused_before_sending() -> None:
+    app = create_xero_app(scenario(), rate_limit=XeroRateLimit(per_day=2))
+
+    async def go() -> list:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            with pytest.raises(ApiError, match=r"needs up to 2 calls .* has 1 of its") as refused:
+                await sink.lookup([document("TU2611-7")])
+            assert refused.value.kind == "rate_limited"
+            return await xero.invoices_by_number(["TU2611-7"])  # the day's last call
+
+    assert run(go()) == []
+
+
+def test_a_spent_day_is_said_at_once_not_retried() -> None:
+    app = create_xero_app(scenario(), rate_limit=XeroRateLimit(per_day=1))
+
+    async def go() -> int:
+        async with client(app) as xero:
+            await xero.invoices_by_number(["TU2611-7"])
+            with pytest.raises(ApiError, match="daily allowance for this organisation is used"):
+                await xero.invoices_by_number(["TU2611-7"])
+            return xero.stats.retries
+
+    assert run(go()) == 0
+
+
+def test_a_lossy_network_never_makes_a_second_invoice() -> None:
+    app = create_xero_app(scenario(), rate_limit=None, faults=FaultSpec.parse("lost=0.4,seed=5"))
+    documents = [document(f"TU2611-{n}") for n in range(20, 30)]
+
+    async def go() -> list:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            for _ in range(10):  # as the journal does: look up, send what is not there
+                found = await sink.lookup(documents)
+                missing = [d for d in documents if d.reference not in found]
+                if not missing:
+                    break
+                try:
+                    await sink.create(missing[: sink.batch_size])
+                except ApiError as error:
+                    assert error.ambiguous or error.kind in ("network", "server", "bad_response")
+        async with client(app) as xero:
+            return await xero.invoices_by_number([d.reference for d in documents])
+
+    rows = run(go())
+    numbers = sorted(r["InvoiceNumber"] for r in rows)
+    assert numbers == sorted(d.reference for d in documents)
