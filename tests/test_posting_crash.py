@@ -33,3 +33,17 @@ def test_killed_post_resumes_with_no_duplicate_and_no_loss(approved_store, point
     outcome = post_crash.sweep_one(template, batch_id, "halo-invoice", point, None)
     assert outcome.killed, f"{point} was never reached"
     assert (outcome.duplicates, outcome.lost, outcome.journal_disagrees) == (0, 0, 0), outcome
+
+
+@pytest.fixture(scope="module")
+def approved_for_xero(tmp_path_factory):
+    """The demo synced through `trueup sandbox serve`, mapped to Xero, batch approved."""
+    return post_crash.prepare(tmp_path_factory.mktemp("xero-crash"), "xero")
+
+
+@pytest.mark.parametrize("point", ["sending#1", "answer#4", "posted#1"])
+def test_killed_xero_post_resumes_with_no_duplicate_and_no_loss(approved_for_xero, point):
+    template, batch_id = approved_for_xero
+    outcome = post_crash.sweep_one(template, batch_id, "xero", point, None)
+    assert outcome.killed, f"{point} was never reached"
+    assert (outcome.duplicates, outcome.lost, outcome.journal_disagrees) == (0, 0, 0), outcome
