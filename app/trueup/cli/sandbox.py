@@ -14,8 +14,8 @@ from trueup.cli import handles_errors, render
 from trueup.sandbox.common import FaultSpec
 
 sandbox_app = typer.Typer(
-    help="Sandbox simulators of Pax8, HaloPSA and QuickBooks Online, for demos, training and "
-    "dry runs.",
+    help="Sandbox simulators of Pax8, HaloPSA, QuickBooks Online and Xero, for demos, training "
+    "and dry runs.",
     no_args_is_help=True,
 )
 
@@ -33,6 +33,9 @@ def serve(
     pax8_port: Annotated[int, typer.Option(help="Pax8 port (0: a free one).")] = 0,
     halo_port: Annotated[int, typer.Option(help="HaloPSA port (0: a free one).")] = 0,
     qbo_port: Annotated[int, typer.Option(help="QuickBooks port (0: a free one).")] = 0,
+    xero_port: Annotated[
+        int, typer.Option(help="Xero port, API and identity hosts (0: a free one).")
+    ] = 0,
     faults: Annotated[
         str | None,
         typer.Option(
@@ -44,15 +47,16 @@ def serve(
     rate_limits: Annotated[
         bool,
         typer.Option(
-            help="Enforce the real rate limits (Pax8 1000/min, Halo 300/5 min, QBO 500/min)."
+            help="Enforce the real rate limits (Pax8 1000/min, Halo 300/5 min, QBO 500/min, "
+            "Xero 60/min, 5 at once and 5,000/day)."
         ),
     ] = True,
 ) -> None:
     """Serve the simulators over HTTP until stopped (Ctrl-C).
 
     The first line of stdout is JSON with the URLs to put in TRUEUP_PAX8_URL, TRUEUP_HALO_URL,
-    TRUEUP_HALO_AUTH_URL and TRUEUP_QBO_URL. Credentials: client id `sandbox`, secret `sandbox`,
-    unless the scenario says otherwise.
+    TRUEUP_HALO_AUTH_URL, TRUEUP_QBO_URL, TRUEUP_XERO_URL and TRUEUP_XERO_IDENTITY_URL.
+    Credentials: client id `sandbox`, secret `sandbox`, unless the scenario says otherwise.
     """
     from trueup.cli.syncing import BUNDLED_DEMO
     from trueup.sandbox.scenario import load_scenario
@@ -64,7 +68,12 @@ def serve(
         rate_limits=rate_limits,
     )
     with serve_in_background(
-        sims, host=host, pax8_port=pax8_port, halo_port=halo_port, qbo_port=qbo_port
+        sims,
+        host=host,
+        pax8_port=pax8_port,
+        halo_port=halo_port,
+        qbo_port=qbo_port,
+        xero_port=xero_port,
     ) as urls:
         sys.stdout.write(json.dumps(urls.as_json()) + "\n")
         sys.stdout.flush()

@@ -64,6 +64,13 @@ class RollingWindow:
         self._times.append(now)
         return True
 
+    def remaining(self) -> int:
+        """How many more requests the window admits now."""
+        now = self._clock()
+        while self._times and self._times[0] <= now - self.window_seconds:
+            self._times.popleft()
+        return max(0, self.max_requests - len(self._times))
+
     def seconds_until_free(self) -> float:
         if not self._times:
             return 0.0

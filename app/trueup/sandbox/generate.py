@@ -1,5 +1,5 @@
 """Deterministic, realistic sandbox scenarios (contract.md §4): an MSP with N clients in Pax8,
-HaloPSA and QuickBooks Online. The same clients, seed and month always give the same bytes.
+HaloPSA, QuickBooks Online and Xero. The same clients, seed and month always give the same bytes.
 
 Every scenario of 10+ clients carries the named storylines of gen_story (Bear Creek Winery first);
 the rest are random small businesses with about 20 subscriptions each (3 to 60), of which ~6%
@@ -24,6 +24,7 @@ from trueup.sandbox.gen_halo import IdSequence, render_halo
 from trueup.sandbox.gen_pax8 import render_pax8
 from trueup.sandbox.gen_story import STORIES
 from trueup.sandbox.gen_world import Account, Calendar, new_id
+from trueup.sandbox.gen_xero import render_xero
 
 DEMO_PATH = Path(__file__).parent / "scenarios" / "demo.json"
 DEMO_CLIENTS, DEMO_SEED, DEMO_MONTH = 60, 1, "2026-11"
@@ -40,7 +41,14 @@ def generate_scenario(clients: int, seed: int = 1, month: str | None = None) -> 
     accounts = _accounts(rng, cal, clients)
     pax8 = render_pax8(rng, cal, accounts, product_ids)
     halo, qbo = render_halo(rng, cal, accounts, product_ids)
-    return {"as_of": f"{cal.as_of:%Y-%m-%dT%H:%M:%SZ}", "pax8": pax8, "halo": halo, "qbo": qbo}
+    xero = render_xero(seed, cal, accounts, halo["items"])  # its own random stream
+    return {
+        "as_of": f"{cal.as_of:%Y-%m-%dT%H:%M:%SZ}",
+        "pax8": pax8,
+        "halo": halo,
+        "qbo": qbo,
+        "xero": xero,
+    }
 
 
 def _first_day(month: str | None) -> date:

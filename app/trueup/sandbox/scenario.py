@@ -1,4 +1,5 @@
-"""The sandbox scenario file (contract.md §4): one JSON file is a whole Pax8 + Halo + QBO world."""
+"""The sandbox scenario file (contract.md §4): one JSON file is a whole Pax8 + Halo + QBO + Xero
+world."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Scenario:
     pax8: dict[str, Any] = field(default_factory=dict)
     halo: dict[str, Any] = field(default_factory=dict)
     qbo: dict[str, Any] = field(default_factory=dict)
+    xero: dict[str, Any] = field(default_factory=dict)
     credentials: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def credentials_for(self, service: str) -> dict[str, str]:
@@ -52,11 +54,12 @@ def parse_scenario(data: Any) -> Scenario:
         as_of = datetime.fromisoformat(str(data["as_of"]).replace("Z", "+00:00"))
     except (KeyError, ValueError) as exc:
         raise ScenarioError("scenario: 'as_of' must be an ISO timestamp") from exc
-    sections = {name: _section(data, name) for name in ("pax8", "halo", "qbo")}
+    sections = {name: _section(data, name) for name in ("pax8", "halo", "qbo", "xero")}
     for name, collections in RULES.items():
         for collection, rules in collections.items():
             _check_list(sections[name], f"{name}.{collection}", collection, rules)
     _check_history(sections["pax8"])
+    _check_organisation(sections["xero"])
     credentials = _section(data, "credentials")
     for service, pair in credentials.items():
         _check_object(
@@ -69,6 +72,7 @@ def parse_scenario(data: Any) -> Scenario:
         pax8=sections["pax8"],
         halo=sections["halo"],
         qbo=sections["qbo"],
+        xero=sections["xero"],
         credentials=credentials,
     )
 
@@ -123,6 +127,23 @@ BILLING_TERMS = ("Monthly", "Annual", "2-Year", "3-Year", "One-Time", "Trial", "
 
 def _one_of(values: tuple[str, ...]) -> Kind:
     return (lambda v: type(v) is str and v in values), "one of " + ", ".join(values)
+
+
+def _is_price_details(value: Any) -> bool:
+    return (
+        type(value) is dict
+        and all(
+            value.get(key) is None or type(value[key]) is str for key in ("AccountCode", "TaxType")
+        )
+        and (value.get("UnitPrice") is None or type(value["UnitPrice"]) in (int, float))
+    )
+
+
+PRICE_DETAILS: Kind = (_is_price_details, "an object with UnitPrice, AccountCode, TaxType")
+
+
+def _optional_one_of(name: str, values: tuple[str, ...]) -> Rule:
+    return Rule(name, _one_of(values), False)
 
 
 def _required(name: str, kind: Kind) -> Rule:
@@ -235,6 +256,58 @@ RULES: dict[str, dict[str, tuple[tuple[Rule, ...], Nested | None]]] = {
         "invoices": (_optional(STRING, "Id"), None),
         "creditmemos": (_optional(STRING, "Id"), None),
     },
+    # Xero's own shapes (the Accounting API's Contact, Item, Account, TaxRate, Invoice, CreditNote).
+    "xero": {
+        "contacts": (
+            (
+                _required("ContactID", STRING),
+                _required("Name", STRING),
+                _optional_one_of("ContactStatus", ("ACTIVE", "ARCHIVED", "GDPRREQUEST")),
+                *_optional(STRING, "AccountNumber", "ContactNumber", "DefaultCurrency"),
+                *_optional(BOOLEAN, "IsCustomer", "IsSupplier"),
+            ),
+            None,
+        ),
+        "items": (
+            (
+                _required("ItemID", STRING),
+                _required("Code", STRING),
+                *_optional(STRING, "Name", "Description"),
+                *_optional(BOOLEAN, "IsSold", "IsPurchased"),
+                *_optional(PRICE_DETAILS, "SalesDetails", "PurchaseDetails"),
+            ),
+            None,
+        ),
+        "accounts": (
+            (
+                _required("AccountID", STRING),
+                _required("Name", STRING),
+                _required("Type", STRING),
+                *_optional(STRING, "Code", "TaxType", "SystemAccount"),
+                _optional_one_of("Status", ("ACTIVE", "ARCHIVED", "DELETED")),
+            ),
+            None,
+        ),
+        "tax_rates": (
+            (
+                _required("TaxType", STRING),
+                _required("Name", STRING),
+                _optional_one_of("Status", ("ACTIVE", "DELETED", "ARCHIVED", "PENDING")),
+                *_optional(NUMBER, "EffectiveRate", "DisplayTaxRate"),
+                *_optional(
+                    BOOLEAN,
+                    "CanApplyToAssets",
+                    "CanApplyToEquity",
+                    "CanApplyToExpenses",
+                    "CanApplyToLiabilities",
+                    "CanApplyToRevenue",
+                ),
+            ),
+            None,
+        ),
+        "invoices": ((_required("InvoiceID", STRING), _required("Type", STRING)), None),
+        "credit_notes": ((_required("CreditNoteID", STRING), _required("Type", STRING)), None),
+    },
 }
 
 
@@ -243,8 +316,12 @@ def _got(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+IDENTITY_KEYS = ("id", "Id", "ContactID", "ItemID", "AccountID", "TaxType", "InvoiceID",
+                 "CreditNoteID")  # fmt: skip
+
+
 def _label(path: str, obj: Mapping[str, Any]) -> str:
-    ident = obj.get("id", obj.get("Id"))
+    ident = next((obj[k] for k in IDENTITY_KEYS if obj.get(k) is not None), None)
     if type(ident) not in (str, int):
         return path
     text = str(ident)
@@ -290,6 +367,34 @@ def _check_object(obj: Any, path: str, rules: tuple[Rule, ...]) -> str:
         elif not check(value):
             raise ScenarioError(f"{_label(path, obj)}: '{name}' must be {wants}, got {_got(value)}")
     return _label(path, obj)
+
+
+ORGANISATION = (
+    _required("tenant_id", STRING),
+    _required("name", STRING),
+    _required("base_currency", STRING),
+)
+
+
+def _check_organisation(xero: Mapping[str, Any]) -> None:
+    """The Xero organisation: its tenant id, name, base currency and the other currencies it
+    has added (codes, or Currency objects with a Code)."""
+    organisation = xero.get("organisation")
+    if organisation is None:
+        return
+    _check_object(organisation, "xero.organisation", ORGANISATION)
+    currencies = organisation.get("currencies")
+    if currencies is None:
+        return
+    if type(currencies) is not list:
+        raise ScenarioError(f"xero.organisation.currencies must be a list, got {_got(currencies)}")
+    for index, currency in enumerate(currencies):
+        code = currency.get("Code") if type(currency) is dict else currency
+        if type(code) is not str or len(code) != 3:
+            raise ScenarioError(
+                f'xero.organisation.currencies[{index}] must be a currency code like "CAD" '
+                f'or {{"Code": "CAD"}}, got {_got(currency)}'
+            )
 
 
 def _check_history(pax8: Mapping[str, Any]) -> None:

@@ -18,6 +18,7 @@ from trueup.sandbox.pax8 import create_pax8_app
 from trueup.sandbox.qbo import create_qbo_app
 from trueup.sandbox.scenario import Scenario
 from trueup.sandbox.transport import SandboxTransport
+from trueup.sandbox.xero import XeroRateLimit, create_xero_app
 
 QBO_REALM = "9341455000000000"
 
@@ -27,6 +28,7 @@ class Simulators:
     pax8: ASGIApp
     halo: ASGIApp
     qbo: ASGIApp
+    xero: ASGIApp
 
 
 def build_simulators(
@@ -42,33 +44,55 @@ def build_simulators(
         qbo=create_qbo_app(
             scenario, faults=faults, rate_limit=(500, 60.0) if rate_limits else None
         ),
+        xero=create_xero_app(
+            scenario, faults=faults, rate_limit=XeroRateLimit() if rate_limits else None
+        ),
     )
 
 
 @dataclass(frozen=True)
 class SandboxUrls:
-    """The values for TRUEUP_PAX8_URL, TRUEUP_HALO_URL, TRUEUP_HALO_AUTH_URL, TRUEUP_QBO_URL."""
+    """The values for TRUEUP_PAX8_URL, TRUEUP_HALO_URL, TRUEUP_HALO_AUTH_URL, TRUEUP_QBO_URL,
+    TRUEUP_XERO_URL and TRUEUP_XERO_IDENTITY_URL. Xero's two hosts are one simulator: the API
+    host root (the client adds /connections and /api.xro/2.0/...) and its /identity (the client
+    adds /connect/token)."""
 
     pax8: str
     halo: str
     halo_auth: str
     qbo: str
+    xero: str = ""
+    xero_identity: str = ""
 
     def as_json(self) -> dict[str, str]:
-        return {"pax8": self.pax8, "halo": self.halo, "halo_auth": self.halo_auth, "qbo": self.qbo}
+        return {
+            "pax8": self.pax8,
+            "halo": self.halo,
+            "halo_auth": self.halo_auth,
+            "qbo": self.qbo,
+            "xero": self.xero,
+            "xero_identity": self.xero_identity,
+        }
 
 
-def urls_for(host: str, pax8_port: int, halo_port: int, qbo_port: int) -> SandboxUrls:
+def urls_for(
+    host: str, pax8_port: int, halo_port: int, qbo_port: int, xero_port: int = 0
+) -> SandboxUrls:
     return SandboxUrls(
         pax8=f"http://{host}:{pax8_port}/v1",
         halo=f"http://{host}:{halo_port}",
         halo_auth=f"http://{host}:{halo_port}/auth",
         qbo=f"http://{host}:{qbo_port}",
+        xero=f"http://{host}:{xero_port}",
+        xero_identity=f"http://{host}:{xero_port}/identity",
     )
 
 
+SERVICES = ("pax8", "halo", "qbo", "xero")
+
+
 def in_process_transports(sims: Simulators) -> dict[str, SandboxTransport]:
-    return {name: SandboxTransport(app=getattr(sims, name)) for name in ("pax8", "halo", "qbo")}
+    return {name: SandboxTransport(app=getattr(sims, name)) for name in SERVICES}
 
 
 class _DropInjectedResets(logging.Filter):
@@ -86,8 +110,9 @@ def serve_in_background(
     pax8_port: int = 0,
     halo_port: int = 0,
     qbo_port: int = 0,
+    xero_port: int = 0,
 ) -> Iterator[SandboxUrls]:
-    """Serve the three simulators on `host` from a background thread until the block ends."""
+    """Serve the four simulators on `host` from a background thread until the block ends."""
     logging.getLogger("uvicorn.error").addFilter(_DropInjectedResets())
     servers = [
         uvicorn.Server(
@@ -95,7 +120,12 @@ def serve_in_background(
                 app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
             )
         )
-        for app, port in ((sims.pax8, pax8_port), (sims.halo, halo_port), (sims.qbo, qbo_port))
+        for app, port in (
+            (sims.pax8, pax8_port),
+            (sims.halo, halo_port),
+            (sims.qbo, qbo_port),
+            (sims.xero, xero_port),
+        )
     ]
     failure: list[BaseException] = []
 
