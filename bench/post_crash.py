@@ -97,19 +97,17 @@ def xero_env(urls: dict[str, str]) -> dict[str, str]:
     }
 
 
-def prepare(workdir: Path, destination: str) -> tuple[Path, str]:
-    """A store synced from the demo, mappings accepted, the month's batch built and approved."""
+def prepare(workdir: Path, *destinations: str) -> tuple[Path, str]:
+    """A store synced from the demo, mappings accepted (the books' too for qbo and xero among
+    `destinations`), the month's batch built and approved."""
     db = workdir / "template.sqlite"
     sandbox = Sandbox(workdir, None)
     try:
         for args in (("sync",), ("map", "accept", "--min-score", "95")):
             done = sandbox.run(db, *args)
             assert done.returncode == 0, done.stderr
-        if destination in ("qbo", "xero"):
-            for args in (
-                (destination, "refresh"),
-                (destination, "map", "accept", "--min-score", "80"),
-            ):
+        for books in sorted({"qbo", "xero"} & set(destinations)):
+            for args in ((books, "refresh"), (books, "map", "accept", "--min-score", "80")):
                 done = sandbox.run(db, *args)
                 assert done.returncode == 0, done.stderr
         built = sandbox.run(db, "batch", "--month", "2026-11", "--json")

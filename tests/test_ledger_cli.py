@@ -19,9 +19,9 @@ from other_process import posting_elsewhere
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory):
-    """A store synced from the demo, Halo and QuickBooks mappings accepted, batch approved."""
+    """A store synced from the demo, Halo, QuickBooks and Xero mappings accepted, batch approved."""
     workdir = tmp_path_factory.mktemp("ledger")
-    return workdir, *post_crash.prepare(workdir, "qbo")
+    return workdir, *post_crash.prepare(workdir, "qbo", "xero")
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def _entries(sandbox, db):
     return json.loads(sandbox.run(db, "month", "--json").stdout)
 
 
-@pytest.mark.parametrize("destination", ["qbo", "halo-invoice"])
+@pytest.mark.parametrize("destination", ["qbo", "halo-invoice", "xero"])
 def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
     served, tmp_path, destination
 ):
