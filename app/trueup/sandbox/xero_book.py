@@ -272,9 +272,11 @@ def _contact(row: Json, stamp: str) -> Json:
 def _item(row: Json, stamp: str) -> Json:
     item = {"ItemID": str(row["ItemID"]), **row}
     item.setdefault("Name", item["Code"])
-    item.setdefault("IsSold", "SalesDetails" in item)
-    item.setdefault("IsPurchased", "PurchaseDetails" in item)
+    item.setdefault("IsSold", bool(item.get("SalesDetails")))
+    item.setdefault("IsPurchased", bool(item.get("PurchaseDetails")))
     item.setdefault("IsTrackedAsInventory", False)
+    item.setdefault("SalesDetails", {})
+    item.setdefault("PurchaseDetails", {})
     item.setdefault("UpdatedDateUTC", stamp)
     return item
 

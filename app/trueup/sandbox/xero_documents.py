@@ -298,14 +298,13 @@ class Documents:
         }
         if kind is INVOICES:
             record |= {"CreditNotes": [], "Prepayments": [], "Overpayments": [],
-                       "AmountDue": money(total), "AmountPaid": 0.0,
-                       "AmountCredited": 0.0}  # fmt: skip
-        else:
+                       "AmountDue": money(total), "AmountPaid": 0.0, "AmountCredited": 0.0,
+                       "SentToContact": bool(element.get("SentToContact", False)),
+                       "IsDiscounted": any(line.discounted for line in lines)}  # fmt: skip
+        else:  # as the OpenAPI's examples show a credit note: its id twice, no discount flag
             record |= {"Allocations": [], "RemainingCredit": money(total)}
         record |= {
-            "SentToContact": bool(element.get("SentToContact", False)),
             "CurrencyRate": float(rate),
-            "IsDiscounted": any(line.discounted for line in lines),
             "HasAttachments": False,
             "HasErrors": False,
             "Contact": _summary(contact) if contact else {"Name": new_contact},
@@ -374,6 +373,8 @@ class Documents:
         if record.get(kind.id_field) is None:
             record[kind.id_field] = str(uuid.uuid4())
             self.created_by[record[kind.id_field]] = client_id
+        if kind is CREDIT_NOTES:
+            record["ID"] = record[kind.id_field]
         if record.get(kind.number_field) is None and record["Type"] == kind.sales:
             record[kind.number_field] = self._next_number(kind)
         if record.get(kind.number_field) is None:
