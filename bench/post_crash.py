@@ -22,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -150,7 +151,19 @@ def journal(db: Path, destination: str) -> dict[str, tuple[str, str | None]]:
 
 
 async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[str, str, Decimal]]:
-    """(reference, id, total) of every live document our references name at the destination."""
+    """(reference, id, total) of every live document our references name at the destination.
+    The clients read their settings from os.environ: one reader at a time, or a sweep running
+    points in parallel would read another point's simulator."""
+    with _ENVIRON:
+        return await _remote_documents(env, destination)
+
+
+_ENVIRON = threading.Lock()
+
+
+async def _remote_documents(
+    env: dict[str, str], destination: str
+) -> list[tuple[str, str, Decimal]]:
     from trueup.core.posting.qbo import is_voided
     from trueup.core.settings.clients import (
         halo_from_settings,
