@@ -15,7 +15,8 @@ Two kinds of app, as Xero has them:
   authorize (base64url of the SHA-256, no padding, RFC 7636). A code issued without a challenge
   needs the client secret instead (Xero's "web app"). A refresh token comes only with the
   `offline_access` scope. `credentials.xero.refresh_token` (default "sandbox") seeds one, as a
-  consent done elsewhere would.
+  consent done elsewhere would; `credentials.xero.redirect_uris` (space-separated) limits the
+  redirect URIs the authorize page takes (default: any http(s) URL, e.g. a loopback listener).
 
 Refresh tokens rotate: every refresh answers a new one. Reuse follows Xero's word (Xero staff on
 the developer community, threads 105714701 and 127920775): "If, for whatever reason, you don't
