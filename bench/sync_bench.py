@@ -3,20 +3,24 @@
 Runs the simulators (`trueup sandbox serve`) and the sync (`trueup sync`) as separate processes,
 so the sync's wall time and peak memory are its own. Reports requests against the floor (the
 fewest the APIs allow at their maximum page sizes), wall time with and without the simulators'
-real rate limits, peak memory and 429s received. Usage:
+real rate limits, peak memory and 429s received. With --baseline REV the sync with the real
+limits is also timed with the client code of commit REV (the simulators stay this checkout's),
+so an old and a new limiter are measured side by side in one run. Usage:
 
-    python bench/sync_bench.py --clients 2000 [--seed 1] [--skip-limited]
+    python bench/sync_bench.py --clients 2000 [--seed 1] [--skip-limited] [--baseline REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import os
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections import Counter
@@ -24,8 +28,30 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+APP = HERE.parent / "app"  # the code measured: this checkout's, whatever the venv installed
 PAX8_PAGE, HALO_PAGE = 200, 1000  # Pax8's documented maximum; Halo documents none (see README)
 PAX8_LIMIT, PAX8_WINDOW = 1000, 60.0
+
+# Put first on the sync's PYTHONPATH (as sitecustomize), this notes on the system-wide monotonic
+# clock when each service's first request was sent and its last answer came, so the time spent
+# on requests (the limiter's part) is told apart from the sync's start-up and what it does after
+# the last answer (applying the staged rows). It wraps ApiClient._send, which old and new code
+# both have.
+TRACER = """
+import atexit, json, os, time
+from trueup.core.sources import http
+spans = {}
+send = http.ApiClient._send
+async def traced(self, call, token):
+    sent = time.monotonic()
+    try:
+        return await send(self, call, token)
+    finally:
+        first, last = spans.get(self.service, (sent, sent))
+        spans[self.service] = (min(first, sent), max(last, time.monotonic()))
+http.ApiClient._send = traced
+atexit.register(lambda: json.dump(spans, open(os.environ["TRUEUP_BENCH_TRACE"], "w")))
+"""
 
 
 def trueup(*args: str) -> list[str]:
@@ -99,7 +125,24 @@ def _month_start(day: str, back: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}-01"
 
 
-def run_sync(scenario_path: Path, db: Path, as_of: str, rate_limits: bool) -> dict[str, Any]:
+def code_at(rev: str, into: Path) -> Path:
+    """The `app` folder of commit `rev` of this checkout, unpacked into `into`."""
+    archive = subprocess.run(
+        ["git", "-C", str(HERE.parent), "archive", rev, "app"], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "app"
+
+
+def run_sync(
+    scenario_path: Path, db: Path, as_of: str, rate_limits: bool, client_app: Path = APP
+) -> dict[str, Any]:
+    """Serve the scenario with this checkout's simulators and sync it with the client code in
+    `client_app`, traced (TRACER)."""
+    tracer = db.parent / f"{db.stem}-tracer"
+    tracer.mkdir()
+    (tracer / "sitecustomize.py").write_text(TRACER)
     serve = subprocess.Popen(
         trueup(
             "sandbox",
@@ -111,12 +154,15 @@ def run_sync(scenario_path: Path, db: Path, as_of: str, rate_limits: bool) -> di
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "PYTHONPATH": str(APP)},
     )
     try:
         assert serve.stdout is not None
         urls = json.loads(serve.stdout.readline())
         env = {
             **os.environ,
+            "PYTHONPATH": f"{tracer}{os.pathsep}{client_app}",
+            "TRUEUP_BENCH_TRACE": str(tracer / "spans.json"),
             "TRUEUP_PAX8_URL": urls["pax8"],
             "TRUEUP_HALO_URL": urls["halo"],
             "TRUEUP_HALO_AUTH_URL": urls["halo_auth"],
@@ -141,6 +187,7 @@ def run_sync(scenario_path: Path, db: Path, as_of: str, rate_limits: bool) -> di
 def _timed_sync(env: dict[str, str]) -> dict[str, Any]:
     with tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
+        launched = time.monotonic()
         sync = subprocess.Popen(
             trueup("sync", "--json"), env=env, stdout=subprocess.PIPE, stderr=err, text=True
         )
@@ -149,12 +196,22 @@ def _timed_sync(env: dict[str, str]) -> dict[str, Any]:
         # wait4 gives this child's own peak memory, not the simulators' or the generator's
         _, status, usage = os.wait4(sync.pid, 0)
         wall = time.perf_counter() - started
+        ended = time.monotonic()
         err.seek(0)
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"sync failed: {err.read().strip()}")
     summary = json.loads(out)
+    spans = json.loads(Path(env["TRUEUP_BENCH_TRACE"]).read_text())
+    first, last = spans["Pax8"]
     return {
         "wall_seconds": round(wall, 2),
+        # Pax8's requests, first sent to last answered, between the sync's start-up and what
+        # it does after the last answer; the limiter can shorten only the span.
+        "pax8_span_seconds": {
+            "start-up": round(first - launched, 2),
+            "requests": round(last - first, 2),
+            "after": round(ended - last, 2),
+        },
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
         "requests": {s["source"]: s["requests"] for s in summary["sources"]},
         "rate_limited": {s["source"]: s["rate_limited"] for s in summary["sources"]},
@@ -169,6 +226,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--skip-limited", action="store_true", help="only the run with rate limits off"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also time the sync with real limits using the client code of commit REV",
     )
     args = parser.parse_args()
     out_dir = HERE / "out"
@@ -194,18 +256,30 @@ def main() -> None:
         as_of = found.group(1)
         report: dict[str, Any] = {"clients": args.clients, "seed": args.seed, "as_of": as_of}
         report["limits_off"] = run_sync(scenario_path, Path(tmp) / "off.sqlite", as_of, False)
+        if not args.skip_limited and args.baseline:
+            old = code_at(args.baseline, Path(tmp) / "baseline")
+            report["limits_on_baseline"] = {
+                "rev": args.baseline,
+                **run_sync(scenario_path, Path(tmp) / "old.sqlite", as_of, True, old),
+            }
         if not args.skip_limited:
             report["limits_on"] = run_sync(scenario_path, Path(tmp) / "on.sqlite", as_of, True)
         scenario = json.loads(scenario_path.read_text())
         floor = floor_requests(scenario)
+        floor_seconds = math.floor((floor["pax8"] - 1) / PAX8_LIMIT) * PAX8_WINDOW
         report |= {
             "scenario_mb": round(scenario_path.stat().st_size / 1e6, 1),
             "generate_seconds": round(generated, 1),
             "subscriptions": len(scenario["pax8"]["subscriptions"]),
             "floor_requests": floor,
-            "pax8_floor_seconds_with_limits": math.floor((floor["pax8"] - 1) / PAX8_LIMIT)
-            * PAX8_WINDOW,
+            "pax8_floor_seconds_with_limits": floor_seconds,
         }
+        for key in ("limits_on_baseline", "limits_on"):
+            if key in report and floor_seconds:  # wall time against the rate-limit floor
+                first = report[key]["first"]
+                first["over_floor"] = round(first["wall_seconds"] / floor_seconds, 3)
+                span = first["pax8_span_seconds"]["requests"]
+                first["requests_over_floor"] = round(span / floor_seconds, 3)
     (out_dir / f"sync-{args.clients}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
 

@@ -17,8 +17,10 @@ import json as jsonlib
 import logging
 import math
 import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,10 +30,10 @@ from typing import Any, ClassVar, Literal, NoReturn, Self
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-from aiolimiter import AsyncLimiter
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from trueup.core.errors import TrueupError
+from trueup.core.sources.limiter import SlidingWindowLimiter
 
 log = logging.getLogger("trueup.http")
 
@@ -56,8 +58,6 @@ Purpose = Literal["data", "token", "public"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
 RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
-SAFETY_SHARE = 0.95  # of the server's limit, leaving room for latency jitter
-BURST_SHARE = 0.1  # of that budget, sendable at once; the rest is spread over the window
 MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
 LOOPBACK_NAMES = frozenset({"localhost"})
@@ -97,15 +97,14 @@ class RateLimit:
         if self.max_requests < 2 or self.window_seconds <= 0:
             raise ValueError(f"a rate limit needs >= 2 requests in a positive window: {self}")
 
-    def limiter(self) -> AsyncLimiter:
-        # AsyncLimiter(N, W) is a leaky bucket of capacity N draining N per W: it lets N through
-        # at once and N more as it drains, so 2N can land in one rolling window. A bucket of
-        # capacity C draining r per second admits at most C + r·W in any window of W seconds;
-        # keep that at 95% of N because the server counts arrivals, not our send times.
-        budget = SAFETY_SHARE * self.max_requests
-        burst = max(1, int(budget * BURST_SHARE))
-        drain_per_second = (budget - burst) / self.window_seconds
-        return AsyncLimiter(burst, burst / drain_per_second)
+    def limiter(
+        self, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    ) -> SlidingWindowLimiter:
+        # Exact: each request counts from its send until a window (and a margin) after its
+        # answer, so the whole window is used and no rolling window at the server exceeds it.
+        return SlidingWindowLimiter(
+            self.max_requests, self.window_seconds, clock=clock, sleep=sleep
+        )
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ class ApiClient(ABC):
             verify=True,  # never turned off: a proxy that breaks TLS must be trusted explicitly
         )
         self._slots = asyncio.Semaphore(concurrency)
-        self._limiter = rate.limiter() if rate else None
+        self._limiter = rate.limiter(clock=clock, sleep=sleep) if rate else None
         self._token: str | None = None
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
@@ -391,11 +390,9 @@ class ApiClient(ABC):
         if call.content_type is not None:
             headers["Content-Type"] = call.content_type
         call.sends += 1
-        # Slot first, then the limiter: a request that waited for a slot after taking its
-        # limiter turn could go out in a burst with others and break the rolling window.
-        async with self._slots:
-            if self._limiter is not None:
-                await self._limiter.acquire()
+        # Slot first, then the limiter's turn: a turn taken before waiting for a slot would
+        # count against the window while nothing is sent.
+        async with self._slots, self._turn():
             self.stats.requests += 1
             if call.purpose == "token":
                 self.stats.token_requests += 1
@@ -415,7 +412,18 @@ class ApiClient(ABC):
         self._log(call, response.status_code, started)
         if response.status_code == 429:
             self.stats.rate_limited += 1
+            self._pause(response)
         return response
+
+    def _turn(self) -> AbstractAsyncContextManager[None]:
+        return self._limiter.turn() if self._limiter is not None else nullcontext()
+
+    def _pause(self, response: httpx.Response) -> None:
+        """After a 429 with Retry-After, hold every request of this client, not just the one
+        retried: the others would only be refused too."""
+        wait = _retry_after(response)
+        if self._limiter is not None and wait is not None:
+            self._limiter.pause_until(self._clock() + min(wait, self._retry.max_retry_after))
 
     async def _bounded(self, call: _Call, streamed: httpx.Response) -> httpx.Response:
         """The response with its body read, refusing one larger than max_response_bytes."""
