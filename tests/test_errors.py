@@ -20,6 +20,8 @@ INTERNAL = {
     "trueup.sandbox.pax8_query.Pax8Error",
     "trueup.sandbox.halo_store.HaloError",
     "trueup.sandbox.qbo_query.QueryError",
+    "trueup.sandbox.xero_where.WhereError",
+    "trueup.sandbox.xero_wire.XeroError",
 }
 
 
