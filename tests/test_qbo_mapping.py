@@ -15,8 +15,8 @@ from trueup.core.mapping.books import engine as qm
 from trueup.core.mapping.books.match import (
     CUSTOMER_NAMES,
     ITEM_NAMES,
-    HaloSource,
     BookTarget,
+    HaloSource,
     suggest,
 )
 from trueup.core.store import tables as m

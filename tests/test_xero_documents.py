@@ -109,3 +109,17 @@ def test_validation_errors_are_read_from_either_shape() -> None:
 
 def test_where_strings_are_quoted_as_xero_reads_them() -> None:
     assert xero_string('TU"1\\') == '"TU\\"1\\\\"'
+
+
+def test_a_quantity_xero_would_round_goes_as_one_times_the_amount() -> None:
+    prorated = DocumentLine(
+        "subscription", "Seats, 11 of 30 days", Decimal("3.666667"), Decimal(30),
+        Decimal("110.00"), xero_item_code="MS-SEAT", xero_account_code="200",
+    )  # fmt: skip
+    line = document_body(document(lines=(prorated,)))["LineItems"][0]
+    assert (line["Quantity"], line["UnitAmount"], line["LineAmount"]) == (
+        Decimal(1),
+        Decimal("110.00"),
+        Decimal("110.00"),
+    )
+    assert line["Description"] == "Seats, 11 of 30 days (3.666667 x 30)"

@@ -244,15 +244,16 @@ async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destina
         summary = app.screen
         await press(pilot, "down")
         assert summary.plan.destination == "halo-recurring"
-        await press(pilot, "down", "down")  # no further than the last
-        assert summary.plan.destination == "qbo"
-        assert "▸ qbo" in str(summary.query_one("#post-destination").content)
-        if not summary.plan.ready:  # the demo maps no client to QuickBooks
-            await press(pilot, *MONTH, "enter")
-            assert app.screen is summary
+        await press(pilot, "down", "down", "down")  # no further than the last
+        assert summary.plan.destination == "xero"
+        assert "▸ xero" in str(summary.query_one("#post-destination").content)
+        assert not summary.plan.ready  # the demo maps no client to Xero
+        assert "no Xero contact" in str(summary.plan.blocked[0].problem)
+        await press(pilot, *MONTH, "enter")
+        assert app.screen is summary
         await press(pilot, "escape")
         assert isinstance(app.screen, BatchScreen)
-    assert workbench.posting.entries(batch.batch_id, "qbo", "create") == []
+    assert workbench.posting.entries(batch.batch_id, "xero", "create") == []
     assert destination.opened == []
 
 

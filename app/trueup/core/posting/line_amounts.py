@@ -18,11 +18,15 @@ CENT = Decimal("0.01")
 _ROUNDINGS = (ROUND_HALF_UP, ROUND_HALF_EVEN)  # SQL Server's ROUND, and .NET's Math.Round
 
 
-def consistent_amounts(line: DocumentLine, price_step: Decimal) -> tuple[Decimal, Decimal, str]:
+def consistent_amounts(
+    line: DocumentLine, price_step: Decimal, quantity_step: Decimal | None = None
+) -> tuple[Decimal, Decimal, str]:
     """The quantity, unit price and description to send for `line`, prices at most
-    `price_step`'s places."""
+    `price_step`'s places; a quantity with more places than `quantity_step` (where the
+    destination rounds quantities: Xero keeps 4) goes as 1 x amount too."""
     price = stepped_price(line.unit_price, price_step)
-    if _rounds_to(line.quantity * price, line.amount):
+    exact = quantity_step is None or line.quantity == line.quantity.quantize(quantity_step)
+    if exact and _rounds_to(line.quantity * price, line.amount):
         return line.quantity, price, line.description
     described = f"{line.description} ({_plain(line.quantity)} x {_plain(line.unit_price)})"
     return Decimal(1), line.amount, described

@@ -30,7 +30,7 @@ from trueup.core.values.parsing import to_decimal
 log = logging.getLogger("trueup.sink.xero")
 
 BATCH_SIZE = 25  # documents per PUT: well under Xero's body limits, 40 requests for 1,000
-PRICE_STEP = Decimal("0.0001")  # UnitAmount to 4 places with unitdp=4
+PRICE_STEP = QUANTITY_STEP = Decimal("0.0001")  # Xero rounds both to 4 places (unitdp=4)
 MAX_KEY = 128  # Idempotency-Key characters
 GONE = frozenset({"VOIDED", "DELETED"})
 INVOICES, CREDIT_NOTES = "Invoices", "CreditNotes"
@@ -73,7 +73,7 @@ def _line(line: DocumentLine, sign: int) -> Row:
     """LineAmount = Quantity x UnitAmount, as Xero computes it. Xero refuses a negative
     quantity, so the quantity goes unsigned and the price carries the amount's sign; a credit
     note's lines are what it credits, the document's negated."""
-    quantity, price, description = consistent_amounts(line, PRICE_STEP)
+    quantity, price, description = consistent_amounts(line, PRICE_STEP, QUANTITY_STEP)
     amount = sign * line.amount
     item: Row = {
         "Description": description,
