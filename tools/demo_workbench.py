@@ -51,8 +51,8 @@ def demo_clients(scenario_path: Path = BUNDLED_DEMO) -> Callable[[], tuple[Pax8C
 
 def demo_connections(scenario_path: Path = BUNDLED_DEMO) -> Connections:
     """The sandbox's connections as the Settings screen shows them, tested in-process: Pax8's
-    secret and QuickBooks' refresh token in a keyring kept in memory, HaloPSA's from the
-    environment, and a minimum of an hour between syncs."""
+    and Xero's secrets and QuickBooks' refresh token in a keyring kept in memory, HaloPSA's
+    from the environment, and a minimum of an hour between syncs."""
     scenario = load_scenario(scenario_path)
     sims = build_simulators(scenario, rate_limits=False)
     settings = Settings(path=Path("sandbox-config.toml"))  # never written
@@ -61,12 +61,15 @@ def demo_connections(scenario_path: Path = BUNDLED_DEMO) -> Connections:
     settings.halo.auth_url = "http://halo.sandbox/auth"
     settings.qbo.url, settings.qbo.client_id = "http://qbo.sandbox", "sandbox"
     settings.qbo.realm_id = scenario.credentials_for("qbo").get("realm_id", "sandbox")
+    settings.xero.url, settings.xero.client_id = "http://xero.sandbox", "sandbox"
+    settings.xero.identity_url = "http://xero.sandbox/identity"
     settings.sync.min_interval_minutes = 60
-    credentials = {source: scenario.credentials_for(source) for source in ("pax8", "halo", "qbo")}
+    credentials = {s: scenario.credentials_for(s) for s in ("pax8", "halo", "qbo", "xero")}
     env = {"TRUEUP_HALO_CLIENT_SECRET": credentials["halo"]["client_secret"]}
     secrets = Secrets(settings, env=env, store=KeyringStore(MemoryKeyring()))
     secrets.save_client_secret("pax8", "sandbox", credentials["pax8"]["client_secret"])
     secrets.save_client_secret("qbo", "sandbox", credentials["qbo"]["client_secret"])
+    secrets.save_client_secret("xero", "sandbox", credentials["xero"]["client_secret"])
     first_token = credentials["qbo"].get("refresh_token", "sandbox")
     secrets.refresh_tokens(settings.qbo.realm_id).save(first_token)
     return Connections(settings, secrets=secrets, transports=in_process_transports(sims))
@@ -76,14 +79,16 @@ def demo_sinks(scenario_path: Path = BUNDLED_DEMO) -> SandboxSinks:
     """Posting into in-process simulators of the scenario, with no rate limits."""
     scenario = load_scenario(scenario_path)
     sims = build_simulators(scenario, rate_limits=False)
-    credentials = {source: scenario.credentials_for(source) for source in ("halo", "qbo")}
+    credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo", "xero")}
     urls = {"halo": "http://halo.sandbox", "halo_auth": "http://halo.sandbox/auth",
-            "qbo": "http://qbo.sandbox"}  # fmt: skip
+            "qbo": "http://qbo.sandbox", "xero": "http://xero.sandbox",
+            "xero_identity": "http://xero.sandbox/identity"}  # fmt: skip
     return SandboxSinks(urls, credentials, transports=in_process_transports(sims))
 
 
 async def demo_store(path: Path) -> Workbench:
-    """A demo store at `path`, synced, with the surest suggestions accepted."""
+    """A demo store at `path`, synced, with the surest suggestions accepted and the books'
+    lists read (none of their suggestions accepted)."""
     today = load_scenario(BUNDLED_DEMO).as_of.date()
     db = open_database(path)
     clients = demo_clients()
@@ -92,7 +97,7 @@ async def demo_store(path: Path) -> Workbench:
     Workbench(db, today=today, threshold=95).mappings.accept_product_suggestions()
     # The morning after the sync, as the operator would look at it.
     later = datetime.now(UTC) + timedelta(hours=9)
-    return Workbench(
+    workbench = Workbench(
         db,
         today=today,
         sync_clients=clients,
@@ -100,3 +105,6 @@ async def demo_store(path: Path) -> Workbench:
         connections=demo_connections(),
         sinks=demo_sinks(),
     )
+    for books in ("qbo", "xero"):  # their lists, as `trueup demo` reads them when it starts
+        await workbench.refresh_books(books)
+    return workbench

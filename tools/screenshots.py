@@ -37,6 +37,7 @@ SHOTS = (
     ("logs-entry", ("enter",), ("escape",)),
     ("settings", ("9",), ()),
     ("settings-tested", ("t",), ()),
+    ("books", ("0",), ()),
     ("batch-approve-all", ("6", "A"), ("y",)),
     ("post-summary", ("p",), ()),
     ("post-results", (*"2026-11", "enter", "y"), ("escape",)),  # y: post the unsettled too

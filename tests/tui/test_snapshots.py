@@ -23,6 +23,7 @@ SCREENS = {
     "batch": ("6",),
     "batch-invoice": ("6", "enter"),
     "usage": ("7",),
+    "books": ("0",),
 }
 
 

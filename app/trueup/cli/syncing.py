@@ -143,8 +143,10 @@ def run_demo(
                 from trueup.cli.tui import open_workbench
                 from trueup.core.service.posting import SandboxSinks
 
-                # Posting from the demo goes into its own sandbox, never a configured service.
+                # Posting from the demo goes into its own sandbox, never a configured service;
+                # the books' lists are read from it now, so their mappings can be made on screen.
                 credentials = {s: scenario.credentials_for(s) for s in ("halo", "qbo", "xero")}
+                _read_sandbox_books(db, urls.as_json(), credentials)
                 open_workbench(
                     db,
                     day=day,
@@ -160,6 +162,15 @@ def run_demo(
     finally:
         db.dispose()
     return all(r.status == "ok" for r in results)
+
+
+def _read_sandbox_books(
+    db: Database, urls: dict[str, str], credentials: dict[str, dict[str, str]]
+) -> None:
+    from trueup.core.service.books import BOOKS, Accounting
+
+    for books in BOOKS.values():
+        asyncio.run(Accounting(db, books).refresh_from_sandbox(urls, credentials))
 
 
 def _credentials(scenario: Scenario) -> dict[str, dict[str, str]]:

@@ -1,4 +1,4 @@
-"""The workbench App: the service, the month in view, global keys and the four screens.
+"""The workbench App: the service, the month in view, global keys and the screens.
 
 Features live in the screens (one module each); the App only switches between them and holds
 what they share. Build it with `make_app`, as the CLI, the tests and the screenshots do.
@@ -16,6 +16,7 @@ from trueup.core.service.workbench import Workbench
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.formatting import month_name
 from trueup.tui.screens.batch import BatchScreen
+from trueup.tui.screens.books import BooksScreen
 from trueup.tui.screens.clients import ClientsScreen
 from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.logs import LogsScreen
@@ -36,6 +37,7 @@ SCREENS = {
     "usage": UsageScreen,
     "logs": LogsScreen,
     "settings": SettingsScreen,
+    "books": BooksScreen,
 }
 
 
@@ -66,6 +68,7 @@ class TrueupApp(App[None]):
         _screen_binding("7,f8", "usage"),
         _screen_binding("8,f9", "logs"),
         _screen_binding("9,f10", "settings"),
+        _screen_binding("0,f11", "books"),
         Binding("f1", "help", "Help", id="app.help", tooltip="Help and keys for this screen"),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit trueup"),
     ]

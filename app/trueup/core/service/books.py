@@ -3,16 +3,26 @@ the Halo clients and items mapped to their customers (contacts) and items (`true
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from trueup.core.mapping.books import engine
 from trueup.core.mapping.books.engine import QBO as QBO
 from trueup.core.mapping.books.engine import XERO as XERO
+from trueup.core.mapping.books.engine import BookCandidate as BookCandidate
 from trueup.core.mapping.books.engine import BookGaps
 from trueup.core.mapping.books.engine import BookRow as BookRow
 from trueup.core.mapping.books.engine import Books as Books
 from trueup.core.mapping.books.engine import Missing as Missing
 from trueup.core.mapping.rows import MATCH_THRESHOLD
-from trueup.core.settings.clients import qbo_from_settings, xero_from_settings
+from trueup.core.settings.clients import (
+    qbo_from_settings,
+    sandbox_books_client,
+    xero_from_settings,
+)
 from trueup.core.settings.config import Settings
+from trueup.core.sources.http import ApiClient
+from trueup.core.sources.qbo import QboClient
+from trueup.core.sources.xero import XeroClient
 from trueup.core.store.database import Database
 from trueup.core.sync.books_catalog import refresh_qbo_catalog, refresh_xero_catalog
 
@@ -31,12 +41,32 @@ class Accounting:
     async def refresh_catalog(self, settings: Settings) -> dict[str, int]:
         """Read the books' customers and items (and Xero's accounts and tax rates) on the
         configured connection; how many of each."""
-        if self.books is XERO:
-            async with xero_from_settings(settings) as xero:
-                return await refresh_xero_catalog(self.db, xero)
-        async with qbo_from_settings(settings) as qbo:
-            customers, items = await refresh_qbo_catalog(self.db, qbo)
+        client = xero_from_settings(settings) if self.books is XERO else qbo_from_settings(settings)
+        return await self.refresh_with(client)
+
+    async def refresh_from_sandbox(
+        self, urls: Mapping[str, str], credentials: Mapping[str, Mapping[str, str]]
+    ) -> dict[str, int]:
+        """The same from the sandbox's simulators (`trueup demo`), never a configured service."""
+        return await self.refresh_with(sandbox_books_client(self.books.name, urls, credentials))
+
+    async def refresh_with(self, client: ApiClient) -> dict[str, int]:
+        """The same through `client`, a QuickBooks or Xero client (closed afterwards)."""
+        async with client:
+            if isinstance(client, XeroClient):
+                return await refresh_xero_catalog(self.db, client)
+            if not isinstance(client, QboClient):
+                raise TypeError(f"not a client of the books: {client!r}")
+            customers, items = await refresh_qbo_catalog(self.db, client)
         return {"customers": customers, "items": items}
+
+    def choices(self, kind: str, query: str = "") -> list[BookCandidate]:
+        """The usable customers (contacts) or items to pick from by hand, by name."""
+        return engine.book_choices(self.db, self.books, kind, query)
+
+    def accept(self, row: BookRow) -> str:
+        """Map one row to its suggestion."""
+        return engine.accept_book_suggestion(self.db, self.books, row)
 
     def rows(self) -> tuple[list[BookRow], list[BookRow]]:
         """Every billed Halo client and item with its twin in the books or best suggestion."""

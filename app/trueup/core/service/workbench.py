@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from trueup.core.errors import SyncUnavailableError
 from trueup.core.mapping.engine import MATCH_THRESHOLD
 from trueup.core.service.batches import Batches
+from trueup.core.service.books import BOOKS, Accounting
 from trueup.core.service.changes import Changes
 from trueup.core.service.ledger import Ledger
 from trueup.core.service.logs import Logs
@@ -75,6 +76,7 @@ class Workbench:
         self.logs = Logs(db, clock=clock)
         self.ledger = Ledger(db, today=today)
         self.reports = Reports(db, today=today)
+        self.books = {name: Accounting(db, b, threshold=threshold) for name, b in BOOKS.items()}
 
     def months(self) -> list[str]:
         """The months the store can reconcile, oldest first: last month and this one (the
@@ -105,6 +107,15 @@ class Workbench:
         if self._connections is None:
             raise SyncUnavailableError("this workbench has no connections to test")
         return await self._connections.check(source)
+
+    async def refresh_books(self, name: str) -> dict[str, int]:
+        """Read QuickBooks' (`qbo`) or Xero's (`xero`) lists on the configured connection."""
+        if self._connections is None:
+            raise SyncUnavailableError(
+                "this workbench has no connections: the demo reads the sandbox's books when it "
+                "starts"
+            )
+        return await self.books[name].refresh_with(self._connections.client(name))
 
     def sync_min_interval(self) -> int | None:
         """The configured minimum minutes between syncs (0: none), or None without a config."""

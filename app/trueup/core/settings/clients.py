@@ -131,6 +131,26 @@ def xero_from_settings(
     )
 
 
+def sandbox_books_client(
+    name: str, urls: Mapping[str, str], credentials: Mapping[str, Mapping[str, str]]
+) -> QboClient | XeroClient:
+    """The QuickBooks (`qbo`) or Xero (`xero`) client on the sandbox's simulators, with the
+    scenario's credentials (`urls` as `trueup sandbox serve` prints them)."""
+    given = credentials.get(name, {})
+    client_id, secret = given.get("client_id", "sandbox"), given.get("client_secret", "sandbox")
+    if name == "xero":
+        return XeroClient(urls["xero"], urls["xero_identity"], client_id, client_secret=secret)
+    return QboClient(
+        urls["qbo"],
+        given.get("realm_id", "sandbox"),
+        client_id,
+        secret,
+        given.get("refresh_token", "sandbox"),
+        lambda _: None,  # the sandbox's tokens are not kept
+        token_url=token_url_for(urls["qbo"]),
+    )
+
+
 def configured_clients(settings: Settings) -> tuple[Pax8Client, HaloClient]:
     """Fresh clients for one sync, on the configured connections."""
     return pax8_from_settings(settings), halo_from_settings(settings)

@@ -76,8 +76,8 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
                 picked.append(Choice(candidate.client_id, candidate.client_name, why))
         return picked
 
-    def map_to(self, row: CompanyRow, target: int) -> None:
-        self.workbench.mappings.map_company(row.company_id, target)
+    def map_to(self, row: CompanyRow, target: int | str) -> None:
+        self.workbench.mappings.map_company(row.company_id, int(target))
 
     def accept(self, row: CompanyRow) -> None:
         self.workbench.mappings.accept_company(row)

@@ -104,6 +104,7 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     SORTS: ClassVar[dict[str, Callable[[Any], Any]]]  # label -> key, the first is the default
     NOUN: ClassVar[str]  # "company", "product"
     TARGET: ClassVar[str]  # "Halo client", "Halo item"
+    UNDO_NOTE: ClassVar[str] = " z undoes them together."  # where the changes are journaled
 
     AUTO_FOCUS = "#grid"
 
@@ -144,7 +145,7 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     def choices(self, row: RowT, query: str) -> list[Choice]:
         raise NotImplementedError
 
-    def map_to(self, row: RowT, target: int) -> None:
+    def map_to(self, row: RowT, target: int | str) -> None:
         raise NotImplementedError
 
     def accept(self, row: RowT) -> None:
@@ -255,13 +256,13 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         name = self.row_name(row)
 
         def chosen(target: int | str | None) -> None:
-            if isinstance(target, int):
+            if target is not None:
                 self.save(lambda: self._mapped(row, target))
 
         title = f"{self.TARGET} for {name}"
         self.app.push_screen(PickerScreen(title, lambda q: self.choices(row, q)), chosen)
 
-    def _mapped(self, row: RowT, target: int) -> str:
+    def _mapped(self, row: RowT, target: int | str) -> str:
         self.map_to(row, target)
         return f"Mapped {self.row_name(row)}."
 
@@ -287,7 +288,7 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         threshold = self.workbench.mappings.threshold
         question = (
             f"Map these {len(pending):,} {self.NOUN} suggestions (score {threshold} or more, "
-            "or an exact link)? z undoes them together."
+            f"or an exact link)?{self.UNDO_NOTE}"
         )
         columns = [
             Column(self.NOUN.title(), 14, flex=True),

@@ -97,8 +97,8 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
                 picked.append(Choice(candidate.item_id, candidate.item_name, why))
         return picked
 
-    def map_to(self, row: ProductRow, target: int) -> None:
-        self.workbench.mappings.map_product(row.product_id, target)
+    def map_to(self, row: ProductRow, target: int | str) -> None:
+        self.workbench.mappings.map_product(row.product_id, int(target))
 
     def accept(self, row: ProductRow) -> None:
         self.workbench.mappings.accept_product(row)

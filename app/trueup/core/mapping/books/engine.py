@@ -34,7 +34,9 @@ __all__ = [
     "BookRow",
     "Books",
     "Missing",
+    "accept_book_suggestion",
     "accept_book_suggestions",
+    "book_choices",
     "book_rows",
     "book_targets",
     "map_customer",
@@ -223,6 +225,32 @@ def _unknown(side: Side, halo_id: int) -> HaloSource:
 
 
 # --- changing ---------------------------------------------------------------------------------
+
+
+def book_choices(db: Database, books: Books, kind: str, query: str = "") -> list[BookCandidate]:
+    """The usable customers (contacts) or items of the books whose name holds `query`, A to Z:
+    what an operator picks from by hand."""
+    side_kind = books.items if kind == "item" else books.clients
+    with db.read() as conn:
+        targets = side_kind.side(conn).targets
+    wanted = query.strip().casefold()
+    found = [
+        BookCandidate(t.id, t.name, 0, "")
+        for t in targets.values()
+        if t.usable and (not wanted or any(wanted in n.casefold() for _, n in t.names))
+    ]
+    return sorted(found, key=lambda c: (c.name.casefold(), c.id))
+
+
+def accept_book_suggestion(db: Database, books: Books, row: BookRow) -> str:
+    """Map one row to its suggestion, as `accept_book_suggestions` would."""
+    if row.status != "suggested" or row.target_id is None:
+        raise BookMappingError(f"{row.halo_name} has no suggestion to accept")
+    kind = books.items if row.kind == "item" else books.clients
+    source = "exact" if row.score == EXACT else "suggestion"
+    with db.write() as conn:
+        kind.write(conn, row.halo_id, row.target_id, source, row.score, row.reason)
+    return f"mapped {kind.halo} {row.halo_id} ({row.halo_name}) to {kind.target} {row.target_id}"
 
 
 def map_customer(db: Database, books: Books, client_id: int, customer_id: str) -> str:
