@@ -28,7 +28,7 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "8"
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "9"
         assert {
             "company_mapping",
             "product_mapping",
@@ -122,3 +122,27 @@ def test_a_version_6_store_gains_the_line_digest_and_keeps_its_batches(tmp_path)
         rows = conn.execute(text("SELECT id, line_digest FROM invoice_batch")).all()
     database.dispose()
     assert rows == [("2026-10-x", None)]
+
+
+def test_a_version_8_store_marks_every_stored_record_as_pax8s(tmp_path):
+    path = tmp_path / "v8.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:  # as schema 8 wrote it: no distributor column
+        for table in (
+            "pax8_company",
+            "pax8_product",
+            "pax8_subscription",
+            "pax8_invoice",
+            "pax8_invoice_item",
+            "pax8_usage_summary",
+        ):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN distributor")
+        conn.execute("INSERT INTO pax8_company (id, name, raw) VALUES ('c1', 'Acme', '{}')")
+        conn.execute("UPDATE schema_meta SET value='8' WHERE key='schema_version'")
+    database = open_database(path)
+    with database.write() as conn:
+        conn.execute(text("INSERT INTO pax8_product (id, raw) VALUES ('p1', '{}')"))
+        rows = conn.execute(text("SELECT id, distributor FROM pax8_company")).all()
+        added = conn.execute(text("SELECT distributor FROM pax8_product")).scalar()
+    database.dispose()
+    assert rows == [("c1", "pax8")] and added == "pax8"

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 from trueup.core.store import tables as models
 from trueup.core.values.parsing import commitment_end
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -62,6 +62,18 @@ def _line_digest(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE invoice_batch ADD COLUMN line_digest TEXT")
 
 
+def _distributor_column(conn: Connection) -> None:
+    """Every distributor's records in the Pax8 tables (tables.distributor_field): the rows
+    stored so far came from Pax8, which the column's default says."""
+    for model in models.DISTRIBUTOR_TABLES:
+        table = models.table_of(model).name
+        columns = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+        if "distributor" not in columns:
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ADD COLUMN distributor VARCHAR NOT NULL DEFAULT 'pax8'"
+            )
+
+
 # version -> the step that brings a store from version-1 to it.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
@@ -85,4 +97,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
         "xero_contact_mapping",
         "xero_item_mapping",
     ),
+    9: _distributor_column,
 }

@@ -1,4 +1,9 @@
-"""The local store's tables. Every synced row keeps the raw JSON the API sent beside its columns."""
+"""The local store's tables. Every synced row keeps the raw JSON the API sent beside its columns.
+
+The `pax8_*` tables hold every distributor's records, told apart by their `distributor` column
+(Pax8's by default) and their ids (values/distributors.py): the names predate the other
+distributors, and mapping, the seat diff and the batch read them whoever the distributor.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from trueup.core.values.distributors import PAX8
 
 
 class DecimalText(TypeDecorator[Decimal]):
@@ -39,6 +46,13 @@ def raw_json() -> Any:
     return Field(sa_column=Column(Text, nullable=False))
 
 
+def distributor_field() -> Any:
+    """Whose record a row is (values/distributors.py): a sync replaces only Pax8's rows, an
+    import only its own distributor's. A server default, so rows written before schema 9 and
+    every insert that names no distributor are Pax8's."""
+    return Field(default=PAX8, sa_column_kwargs={"server_default": PAX8})
+
+
 # --- Pax8 -------------------------------------------------------------------------------------
 
 
@@ -51,6 +65,7 @@ class Pax8Company(SQLModel, table=True):
     bill_on_behalf: bool | None = None
     updated_at: datetime | None = None
     raw: str = raw_json()
+    distributor: str = distributor_field()
 
 
 class Pax8Product(SQLModel, table=True):
@@ -61,6 +76,7 @@ class Pax8Product(SQLModel, table=True):
     sku: str | None = Field(default=None, index=True)
     vendor_sku: str | None = None
     raw: str = raw_json()
+    distributor: str = distributor_field()
 
 
 class Pax8Subscription(SQLModel, table=True):
@@ -88,6 +104,7 @@ class Pax8Subscription(SQLModel, table=True):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     raw: str = raw_json()
+    distributor: str = distributor_field()
 
 
 class Pax8SubscriptionSnapshot(SQLModel, table=True):
@@ -120,6 +137,7 @@ class Pax8Invoice(SQLModel, table=True):
     balance: Decimal | None = money()
     currency: str | None = None
     raw: str = raw_json()
+    distributor: str = distributor_field()
 
 
 class Pax8InvoiceItem(SQLModel, table=True):
@@ -165,6 +183,7 @@ class Pax8InvoiceItem(SQLModel, table=True):
     total: Decimal | None = money()
     currency: str | None = None
     raw: str = raw_json()
+    distributor: str = distributor_field()
 
 
 class Pax8UsageSummary(SQLModel, table=True):
@@ -182,6 +201,18 @@ class Pax8UsageSummary(SQLModel, table=True):
     currency: str | None = None
     is_trial: bool | None = None
     raw: str = raw_json()
+    distributor: str = distributor_field()
+
+
+# The tables whose rows carry a distributor (schema 9).
+DISTRIBUTOR_TABLES = (
+    Pax8Company,
+    Pax8Product,
+    Pax8Subscription,
+    Pax8Invoice,
+    Pax8InvoiceItem,
+    Pax8UsageSummary,
+)
 
 
 # --- HaloPSA ----------------------------------------------------------------------------------

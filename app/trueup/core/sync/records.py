@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Table
 
 from trueup.core.store import tables as m
+from trueup.core.values.bounds import MONEY_LIMIT as MONEY_LIMIT
+from trueup.core.values.bounds import QUANTITY_LIMIT as QUANTITY_LIMIT
 from trueup.core.values.parsing import (
     commitment_end,
     parse_day,
@@ -36,9 +38,6 @@ class OutOfRange(RecordError):
     refused, naming the field, and the stored rows of its kind are kept for this sync."""
 
 
-# Sane bounds per kind of field: far past any real MSP, far below what breaks the arithmetic.
-QUANTITY_LIMIT = Decimal(10) ** 9  # seats, units, GB: a billion
-MONEY_LIMIT = Decimal(10) ** 12  # a unit price, a cost, an invoice total: a trillion
 INT64 = 2**63 - 1  # ids must fit SQLite's integer
 
 

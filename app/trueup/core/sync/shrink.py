@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Table, func, select
 
 from trueup.core.errors import TrueupError
 from trueup.core.store.database import Database
 from trueup.core.sync.records import ENTITIES, SOURCE_ENTITIES
+from trueup.core.values.distributors import PAX8
 
 # Below this many stored rows a kind of record is too small to judge by share (a new tenant).
 MIN_STORED = 10
@@ -34,7 +35,7 @@ def check_shrink(db: Database, source: str, fetched: Mapping[str, int], max_perc
             entity = ENTITIES[name]
             if entity.replace != "all":
                 continue  # upserted or replaced by scope: a short answer deletes nothing else
-            stored = conn.execute(select(func.count()).select_from(entity.table)).scalar_one()
+            stored = conn.execute(_pax8_count(entity.table)).scalar_one()
             got = fetched.get(name, 0)
             if stored >= MIN_STORED and (stored - got) * 100 > stored * max_percent:
                 falls.append(f"{entity.label}: {got} fetched against {stored} stored")
@@ -44,3 +45,9 @@ def check_shrink(db: Database, source: str, fetched: Mapping[str, int], max_perc
             "the last good data is kept. If the drop is real, `trueup sync --accept-shrink` "
             "applies it"
         )
+
+
+def _pax8_count(table: Table) -> Select[int]:
+    """The stored rows a sync would replace: a table's imported records are not the source's."""
+    query = select(func.count()).select_from(table)
+    return query.where(table.c.distributor == PAX8) if "distributor" in table.c else query

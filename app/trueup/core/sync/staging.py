@@ -27,6 +27,7 @@ from trueup.core.sync.records import (
     OutOfRange,
     RecordError,
 )
+from trueup.core.values.distributors import PAX8
 
 CHUNK = 2000
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -215,7 +216,7 @@ def _apply_entity(
                 counts.updated += 1
             rows.append(row)
         if rows:
-            _upsert(conn, table, key_columns, rows)
+            upsert(conn, table, key_columns, rows)
         done += len(chunk)
         if progress:
             progress(f"saving {entity.label}", done, total)
@@ -242,9 +243,15 @@ def _apply_entity(
 def _existing_fingerprints(
     conn: Connection, table: Table, key_columns: list[str]
 ) -> dict[tuple[Any, ...], int]:
-    """Key -> hash of the stored raw JSON: tells updated from unchanged in little memory."""
+    """Key -> hash of the stored raw JSON: tells updated from unchanged in little memory.
+
+    Only Pax8's rows of a table other distributors share: what a sync finds gone is deleted
+    from these alone, so records imported from files outlive every sync."""
     columns = [table.c[c] for c in key_columns]
-    return {tuple(row[:-1]): hash(row[-1]) for row in conn.execute(select(*columns, table.c.raw))}
+    query = select(*columns, table.c.raw)
+    if "distributor" in table.c:
+        query = query.where(table.c.distributor == PAX8)
+    return {tuple(row[:-1]): hash(row[-1]) for row in conn.execute(query)}
 
 
 def _parent_keys(conn: Connection, table: Table) -> dict[str, set[Any]]:
@@ -280,9 +287,10 @@ def _staged_chunks(conn: Connection, run_id: int, entity: str) -> Iterator[list[
         yield list(chunk)
 
 
-def _upsert(
+def upsert(
     conn: Connection, table: Table, key_columns: list[str], rows: list[dict[str, Any]]
 ) -> None:
+    """Insert the rows, each replacing the stored row of its key (a sync's and an import's)."""
     statement = sqlite_insert(table)
     statement = statement.on_conflict_do_update(
         index_elements=key_columns,

@@ -1,0 +1,9 @@
+"""The sane bounds of a number from outside (an API record or an imported file): far past any
+real MSP, far below what breaks the arithmetic. A number past them is refused, never stored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+QUANTITY_LIMIT = Decimal(10) ** 9  # seats, units, GB: a billion
+MONEY_LIMIT = Decimal(10) ** 12  # a unit price, a cost, an invoice total: a trillion
