@@ -39,9 +39,11 @@ LIMITS = {"halo": (300, 300.0), "qbo": (500, 60.0), "xero": (60, 60.0)}
 
 
 @contextmanager
-def served(scenario: Path) -> Iterator[dict[str, str]]:
+def served(scenario: Path, *, real_limits: bool = False) -> Iterator[dict[str, str]]:
+    """The simulators, without rate limits unless `real_limits` (then the clients pace too)."""
+    limits = () if real_limits else ("--no-rate-limits",)
     process = subprocess.Popen(
-        trueup("sandbox", "serve", "--scenario", str(scenario), "--no-rate-limits"),
+        trueup("sandbox", "serve", "--scenario", str(scenario), *limits),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -51,7 +53,7 @@ def served(scenario: Path) -> Iterator[dict[str, str]]:
         **sandbox_env(urls),
         **xero_env(urls),
         "TRUEUP_TODAY": TODAY,
-        "TRUEUP_CLIENT_RATE_LIMITS": "off",
+        "TRUEUP_CLIENT_RATE_LIMITS": "on" if real_limits else "off",
     }
     saved = dict(os.environ)
     os.environ.update(env)
@@ -133,14 +135,14 @@ def _xero_client() -> Any:
                       "sandbox", client_secret="sandbox", rate=None)  # fmt: skip
 
 
-async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
+async def _post(db: Any, batch_id: str, destination: str, *, real_limits: bool) -> dict[str, Any]:
     from trueup.core.posting.halo_invoice import HaloInvoiceSink
     from trueup.core.posting.halo_recurring import HaloRecurringSink
     from trueup.core.posting.plan import plan_posting, queue_posting
     from trueup.core.posting.qbo import QboSink
     from trueup.core.posting.run import run_posting
     from trueup.core.posting.xero import XeroSink
-    from trueup.core.sources.halo import HaloClient
+    from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
     from trueup.core.sources.qbo import QboClient, token_url_for
 
     plan = plan_posting(db, batch_id, destination, today=date.fromisoformat(TODAY))
@@ -156,7 +158,8 @@ async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
         sink = XeroSink(client)
     else:
         client = HaloClient(os.environ["TRUEUP_HALO_URL"], os.environ["TRUEUP_HALO_AUTH_URL"],
-                            "sandbox", "sandbox", rate=None)  # fmt: skip
+                            "sandbox", "sandbox",
+                            rate=HALO_RATE_LIMIT if real_limits else None)  # fmt: skip
         sink = (HaloInvoiceSink if destination == "halo-invoice" else HaloRecurringSink)(client)
     started = time.perf_counter()
     async with client:
@@ -173,7 +176,7 @@ async def _post(db: Any, batch_id: str, destination: str) -> dict[str, Any]:
         "requests": client.stats.requests,
         "token_requests": client.stats.token_requests,
         "floor": floor(destination, documents, sink),
-        "seconds_limits_off": round(seconds, 1),
+        "seconds_real_limits" if real_limits else "seconds_limits_off": round(seconds, 1),
     }
 
 
@@ -215,9 +218,10 @@ def _reason(problem: str | None) -> str:
 
 
 def floor(destination: str, documents: list[Any], sink: Any) -> int:
-    """The fewest requests the API allows: a token, one lookup, one create per document (QBO
-    and Halo invoices take one document per create; Xero takes the sink's batch in one PUT);
-    recurring invoices in arrays of the sink's size, plus one create per adjustment invoice."""
+    """The fewest requests the API allows: a token, one lookup, one create per document for
+    QuickBooks, the sink's arrays for Halo invoices (a POST takes an array) and Xero (one PUT
+    takes many); recurring invoices in arrays of the sink's size, plus one create per
+    adjustment invoice."""
     if destination == "halo-recurring":
         changed = {c.recurring_invoice_id for d in documents for c in d.recurring}
         adjustments = sum(1 for d in documents if d.lines)
@@ -225,8 +229,9 @@ def floor(destination: str, documents: list[Any], sink: Any) -> int:
     if destination == "xero":  # the first lookup also resolves the tenant (/connections)
         lookups = math.ceil(len(documents) / 40)
         return 1 + 1 + lookups + math.ceil(len(documents) / sink.batch_size)
-    lookups = math.ceil(len(documents) / 50) if destination == "qbo" else 1
-    return 1 + lookups + len(documents)
+    if destination == "halo-invoice":  # the sink's arrays; the lookup's pages vary
+        return 1 + 1 + math.ceil(len(documents) / sink.batch_size)
+    return 1 + math.ceil(len(documents) / 50) + len(documents)
 
 
 def main() -> None:
@@ -237,6 +242,11 @@ def main() -> None:
         "--to", nargs="*", default=["halo-invoice", "qbo", "xero", "halo-recurring"]
     )
     parser.add_argument("--scenario", type=Path, help="reuse this scenario file")
+    parser.add_argument(
+        "--real-limits",
+        action="store_true",
+        help="post with the simulators' real rate limits and the client's limiter (Halo only)",
+    )
     options = parser.parse_args()
     from trueup.core.store.database import open_database
 
@@ -269,9 +279,11 @@ def main() -> None:
         for destination in options.to:
             copy = folder / f"{destination}.sqlite"
             shutil.copy(approved, copy)
-            with served(scenario):
+            with served(scenario, real_limits=options.real_limits):
                 db = open_database(copy)
-                result = asyncio.run(_post(db, batch_id, destination))
+                result = asyncio.run(
+                    _post(db, batch_id, destination, real_limits=options.real_limits)
+                )
                 db.dispose()
             if destination == "halo-invoice":
                 result["ledger"] = ledger_timings(copy)

@@ -27,7 +27,7 @@ def approved_store(tmp_path_factory):
     return path, batch.batch_id
 
 
-@pytest.mark.parametrize("point", ["sending#2", "answer#4"])
+@pytest.mark.parametrize("point", ["sending#1", "answer#3"])
 def test_killed_post_resumes_with_no_duplicate_and_no_loss(approved_store, point):
     template, batch_id = approved_store
     outcome = post_crash.sweep_one(template, batch_id, "halo-invoice", point, None)

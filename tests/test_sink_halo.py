@@ -28,6 +28,7 @@ from trueup.core.posting.sink import (
     Posted,
     RecurringChange,
     RecurringLineChange,
+    Refused,
     Sink,
 )
 from trueup.core.sources.halo import HaloClient
@@ -379,12 +380,11 @@ async def test_a_stale_client_or_item_is_refused_naming_it(
     client, checked = halo_client(halo_app())
     doc = document(client_id, *lines)
     async with client:
-        with pytest.raises(ApiError) as caught:
-            await HaloInvoiceSink(client).create([doc])
+        [outcome] = await HaloInvoiceSink(client).create([doc])
         invoices = await all_invoices(client)
-    # bad_request and not ambiguous: the journal marks the entry REJECTED with this message.
-    assert caught.value.kind == "bad_request" and not caught.value.ambiguous
-    message = str(caught.value)
+    # Refused alone: the journal marks the entry REJECTED with this message.
+    assert isinstance(outcome, Refused)
+    message = outcome.reason
     assert f"refused invoice {doc.reference} for {named}" in message
     assert "No Client with id 424242" in message or "No Item with id 999999" in message
     assert "stale mapping" in message
@@ -399,12 +399,70 @@ async def test_an_answer_lost_after_the_create_never_makes_a_duplicate(
     client, checked = halo_client(app)
     docs = [document(client_id, M365) for client_id in (12, 14, 16, 420)]
     async with client:
-        ambiguous, _ = await post_until_settled(HaloInvoiceSink(client), docs)
+        ambiguous, _ = await post_until_settled(HaloInvoiceSink(client, batch_size=1), docs)
         app.spec = None  # the check reads Halo as it is
         references = await live_references(client)
     assert ambiguous >= 1 and app.injected[fault] >= ambiguous
     assert references == sorted(doc.reference for doc in docs)
     assert checked.count("POST", "/api/Invoice") == len(docs)  # lookup found the lost ones
+
+
+@pytest.mark.parametrize("fault", ["lost", "late", "lost-500"])
+async def test_a_lost_answer_to_many_invoices_is_settled_by_lookup(fault: str) -> None:
+    app = halo_app()
+    client, checked = halo_client(app)
+    docs = [document(client_id, M365) for client_id in (12, 14, 16, 420)]
+    async with client:
+        await client.check_credentials()  # the token first: then every answer is lost
+        app.spec = FaultSpec.parse(f"{fault}=1.0")
+        with pytest.raises(ApiError) as lost:
+            await HaloInvoiceSink(client).create(docs)
+        app.spec = None
+        assert lost.value.ambiguous  # the journal's UNKNOWN: settled by lookup, never resent
+        found = await HaloInvoiceSink(client).lookup(docs)
+        references = await live_references(client)
+    assert sorted(found) == references == sorted(doc.reference for doc in docs)
+    assert checked.count("POST", "/api/Invoice") == 1  # one request for the four
+
+
+async def test_an_answer_with_only_one_of_many_invoices_is_completed_by_lookup() -> None:
+    class FirstOnly(httpx.AsyncBaseTransport):
+        """Halo answering a multi-element POST with the first saved object alone."""
+
+        def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+            self.inner = inner
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            if request.method != "POST" or not request.url.path.endswith("/api/Invoice"):
+                return response
+            body = json.loads(await response.aread())
+            first = body[0] if isinstance(body, list) else body
+            return httpx.Response(response.status_code, json=first)
+
+    client, checked = halo_client(transport=FirstOnly(SandboxTransport(app=halo_app())))
+    docs = [document(client_id, M365) for client_id in (12, 14, 16, 420)]
+    async with client:
+        outcomes = await HaloInvoiceSink(client).create(docs)
+        references = await live_references(client)
+    assert (
+        all(isinstance(o, Posted) for o in outcomes) and len({o.remote_id for o in outcomes}) == 4
+    )
+    assert references == sorted(doc.reference for doc in docs)
+    assert checked.count("POST", "/api/Invoice") == 1
+
+
+async def test_one_invalid_invoice_among_many_is_rejected_alone() -> None:
+    client, checked = halo_client(halo_app())
+    docs = [document(client_id, M365) for client_id in (12, 424242, 16)]
+    async with client:
+        outcomes = await HaloInvoiceSink(client).create(docs)
+        references = await live_references(client)
+    assert [type(o) for o in outcomes] == [Posted, Refused, Posted]
+    assert "No Client with id 424242" in outcomes[1].reason
+    assert references == sorted([docs[0].reference, docs[2].reference])
+    # The array refused whole, then each on its own.
+    assert checked.count("POST", "/api/Invoice") == 1 + len(docs)
 
 
 # --- halo-recurring ------------------------------------------------------------------------
@@ -650,7 +708,8 @@ def test_both_sinks_post_exactly_once_over_http_with_faults() -> None:
             base_url=recurring_url, transport=httpx.AsyncHTTPTransport()
         )
         async with invoice_client, recurring_client:
-            invoice_failures = sum(await post_until_settled(HaloInvoiceSink(invoice_client), docs))
+            invoice_sink = HaloInvoiceSink(invoice_client, batch_size=1)
+            invoice_failures = sum(await post_until_settled(invoice_sink, docs))
             invoice_app.spec = None
             assert await live_references(invoice_client) == sorted(d.reference for d in docs)
             ambiguous, _ = await settle_recurring(recurring_client, recurring_app)

@@ -1,4 +1,13 @@
-"""The halo-invoice sink: one Halo invoice per document, found again by our reference.
+"""The halo-invoice sink: one Halo invoice per document, many per request, found again by our
+reference.
+
+Halo's POST takes an array, so a create sends up to BULK invoices at once (and fewer when their
+bodies pass BULK_BYTES), all marked SENDING by the journal first. Halo may answer with every
+saved invoice or with only one (unconfirmed): what comes back is matched by reference, and the
+rest is looked up; what neither shows makes the whole request ambiguous, which the journal
+settles by lookup as after any lost answer. Halo refuses an array whole when one element is
+invalid (its 400 names `[i].field`), so a refused request is sent again one invoice at a time,
+and only the invoices Halo refuses on their own are rejected.
 
 Halo takes no idempotency key, so posting exactly once rests on lookup: every invoice carries our
 deterministic reference in the header field `reference`, and lookup lists every invoice of the
@@ -16,9 +25,9 @@ from decimal import Decimal
 from typing import Any
 
 from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
-from trueup.core.posting.sink import Document, DocumentLine, Posted
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.halo import HaloClient
-from trueup.core.sources.http import ApiError, Row
+from trueup.core.sources.http import ApiError, Row, encode_json
 
 # Halo's storage precision for unit_price is UNCONFIRMED; 4 places is what SQL Server's money
 # type keeps, so a price is never sent with more.
@@ -26,24 +35,65 @@ PRICE_STEP = Decimal("0.0001")
 # Clients named in one `client_ids` filter: 200 ids of up to 7 digits keep the query under IIS's
 # default 2,048-character limit, and 2,000 clients take 10 chunks.
 CLIENTS_PER_LOOKUP = 200
+# Invoices per POST: 2,000 clients take 40 requests (Halo allows 300 per 5 minutes). Halo
+# documents no maximum; BULK_BYTES keeps each body far below IIS's default request limits
+# (maxAllowedContentLength 30 MB, ASP.NET maxRequestLength 4 MB).
+BULK = 50
+BULK_BYTES = 1_000_000
 
 
 class HaloInvoiceSink:
-    """Destination "halo-invoice": `POST /api/Invoice`, one invoice per request."""
+    """Destination "halo-invoice": `POST /api/Invoice`, up to BULK invoices per request."""
 
     destination = "halo-invoice"
-    batch_size = 1
 
-    def __init__(self, client: HaloClient) -> None:
+    def __init__(self, client: HaloClient, *, batch_size: int = BULK) -> None:
         self._client = client
+        self.batch_size = batch_size
 
     async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
         return await find_invoices(self._client, documents)
 
-    async def create(self, documents: Sequence[Document]) -> list[Posted]:
+    async def create(self, documents: Sequence[Document]) -> list[Posted | Refused]:
         if len(documents) > self.batch_size:
-            raise ValueError(f"{self.destination} creates one document at a time")
-        return [await self.create_one(document) for document in documents]
+            raise ValueError(f"{self.destination} creates at most {self.batch_size} at a time")
+        outcomes: list[Posted | Refused] = []
+        for part in _parts(documents):
+            outcomes += await self._create_part(part)
+        return outcomes
+
+    async def _create_part(self, documents: list[Document]) -> list[Posted | Refused]:
+        if len(documents) == 1:
+            return [await self._create_alone(documents[0])]
+        try:
+            saved = await self._client.create_invoices([invoice_body(d) for d in documents])
+        except ApiError as error:
+            if error.kind != "bad_request" or error.ambiguous:
+                raise
+            # One invalid element refuses the array: each on its own, to find which.
+            return [await self._create_alone(document) for document in documents]
+        found = {str(row.get("reference")): posted_invoice(row) for row in saved if _has_id(row)}
+        missing = [d for d in documents if d.reference not in found]
+        if missing:
+            found |= await self.lookup(missing)
+        if any(d.reference not in found for d in documents):
+            raise ApiError(
+                self._client.service,
+                "bad_response",
+                None,
+                f"{self._client.service} answered POST /api/Invoice for {len(documents)} "
+                f"invoices and {len(found)} can be found: the rest are settled by lookup",
+                ambiguous=True,
+            )
+        return [found[d.reference] for d in documents]
+
+    async def _create_alone(self, document: Document) -> Posted | Refused:
+        try:
+            return await self.create_one(document)
+        except ApiError as error:
+            if error.kind != "bad_request" or error.ambiguous:
+                raise
+            return Refused(str(error))
 
     async def create_one(self, document: Document) -> Posted:
         try:
@@ -71,6 +121,25 @@ async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> di
             if len(found) == len(wanted):
                 return found  # the rest of the pages cannot add anything
     return found
+
+
+def _parts(documents: Sequence[Document]) -> Iterator[list[Document]]:
+    """The documents in order, in runs whose bodies stay under BULK_BYTES together."""
+    part: list[Document] = []
+    size = 0
+    for document in documents:
+        body = len(encode_json(invoice_body(document)))
+        if part and size + body > BULK_BYTES:
+            yield part
+            part, size = [], 0
+        part.append(document)
+        size += body
+    if part:
+        yield part
+
+
+def _has_id(row: Row) -> bool:
+    return type(row.get("id")) is int
 
 
 def client_chunks(client_ids: Iterable[int]) -> Iterator[list[int]]:

@@ -242,6 +242,12 @@ class HaloClient(ApiClient):
             )
         return saved
 
+    async def create_invoices(self, headers: list[Row]) -> list[Row]:
+        """Create several invoices in one request. Whether Halo answers a multi-element POST
+        with every saved object or only one is unconfirmed (halo-api.md §4): the caller matches
+        what comes back by reference and looks up the rest."""
+        return self._saved(await self.post("Invoice", headers), "/api/Invoice")
+
     async def recurring_invoice(self, recurring_invoice_id: int) -> Row:
         """One recurring invoice; a single GET always carries its lines."""
         path = f"/api/RecurringInvoice/{recurring_invoice_id}"
