@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.sandbox.common import FaultSpec
@@ -110,3 +111,35 @@ def generate(
 def _is_month(text: str) -> bool:
     year, _, number = text.partition("-")
     return year.isdigit() and len(year) == 4 and number.isdigit() and 1 <= int(number) <= 12
+
+
+@sandbox_app.command("partner-center")
+@handles_errors
+def partner_center(
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="The scenario whose Halo clients the file bills (default: the bundled demo).",
+            show_default=False,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the CSV (default: stdout).", show_default=False),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same scenario and seed, same bytes.")] = 1,
+    clients: Annotated[int, typer.Option(min=1, max=50, help="How many clients buy direct.")] = 4,
+) -> None:
+    """Write a Partner Center invoice reconciliation file (CSV) for a scenario: a few of its
+    clients buying licences direct from Microsoft, and one's Azure usage, for
+    `trueup import FILE --source partner-center`."""
+    from trueup.cli.syncing import BUNDLED_DEMO
+    from trueup.sandbox.gen_partner_center import partner_center_csv
+
+    data = json.loads((scenario or BUNDLED_DEMO).read_text(encoding="utf-8"))
+    text = partner_center_csv(data, seed=seed, clients=clients)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.write_text(text, encoding="utf-8", newline="")
+    render.stderr.print(Text(f"wrote {out}"), soft_wrap=True)

@@ -1,0 +1,130 @@
+"""Reading one cell of a distributor's file by its kind, strictly: a value trueup can use, or a
+`CellError` that says what is wrong with it. Unlike an API's tolerant readers (values/parsing),
+nothing here turns junk into NULL: a file is checked whole and refused whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any
+
+from trueup.core.values.bounds import MONEY_LIMIT, QUANTITY_LIMIT
+from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
+from trueup.core.values.text import visible
+
+MAX_ID = 100  # an id becomes part of a store key: GUIDs and invoice numbers are far shorter
+MAX_TEXT = 500  # a customer or SKU name
+RATE_LIMIT = Decimal(10) ** 6  # an exchange rate: no currency pair comes near it
+_ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]+")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+# Partner Center writes dates as 10/3/2020 in its samples and as ISO 8601 through its API;
+# either may carry a time of day, which is dropped (a charge is for whole UTC days).
+_US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?")
+
+
+class CellError(ValueError):
+    """What is wrong with a cell, said of its value (the caller names the row and column)."""
+
+
+class Kind(Enum):
+    ID = "id"
+    TEXT = "text"
+    MONEY = "money"
+    QUANTITY = "quantity"
+    RATE = "rate"
+    DAY = "day"
+    CURRENCY = "currency"
+
+
+def shown(text: str) -> str:
+    """A cell's value as a problem quotes it: short, every control character visible."""
+    value = visible(text)
+    return f"'{value if len(value) <= 40 else value[:37] + '...'}'"
+
+
+def identifier(text: str) -> str:
+    if len(text) > MAX_ID:
+        raise CellError(f"is {len(text)} characters long (an id is at most {MAX_ID})")
+    if not _ID.fullmatch(text):
+        raise CellError(f"{shown(text)} holds a space or a control character (not an id)")
+    return text
+
+
+def name(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise CellError(f"is {len(text)} characters long (at most {MAX_TEXT})")
+    return visible(text)
+
+
+def _number(text: str, limit: Decimal, what: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise CellError(f"{shown(text)} is not a number like 1234.56") from None
+    if not number.is_finite():
+        raise CellError(f"{shown(text)} is not a finite number")
+    if abs(number) > limit:
+        raise CellError(f"{shown(text)} is out of range (a {what} is at most {limit:,})")
+    return number
+
+
+def money(text: str) -> Decimal:
+    return _number(text, MONEY_LIMIT, "price or amount")
+
+
+def quantity(text: str) -> Decimal:
+    return _number(text, QUANTITY_LIMIT, "quantity")
+
+
+def rate(text: str) -> Decimal:
+    number = _number(text, RATE_LIMIT, "rate")
+    if number <= 0:
+        raise CellError(f"{shown(text)} is not a rate (it must be above 0)")
+    return number
+
+
+def day(text: str) -> date:
+    us, iso = _US_DAY.fullmatch(text), _ISO_DAY.fullmatch(text)
+    if us:
+        month, day_of_month, year = (int(part) for part in us.groups())
+    elif iso:
+        year, month, day_of_month = (int(part) for part in iso.groups())
+    else:
+        raise CellError(f"{shown(text)} is not a date like 2026-11-05 or 11/5/2026")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        years = f"{FIRST_YEAR}-{LAST_YEAR}"
+        raise CellError(f"{shown(text)} is outside the years trueup bills ({years})")
+    try:
+        return datetime(year, month, day_of_month).date()
+    except ValueError:
+        raise CellError(f"{shown(text)} is not a day of the calendar") from None
+
+
+def currency(text: str) -> str:
+    if not _CURRENCY.fullmatch(text.upper()):
+        raise CellError(f"{shown(text)} is not a currency code like USD")
+    return text.upper()
+
+
+READERS: dict[Kind, Callable[[str], Any]] = {
+    Kind.ID: identifier,
+    Kind.TEXT: name,
+    Kind.MONEY: money,
+    Kind.QUANTITY: quantity,
+    Kind.RATE: rate,
+    Kind.DAY: day,
+    Kind.CURRENCY: currency,
+}
+
+
+def read_cell(kind: Kind, text: str) -> Any:
+    """The cell's value (its text trimmed first); CellError when it has none or a wrong one."""
+    value = text.strip()
+    if not value:
+        raise CellError("is empty")
+    return READERS[kind](value)

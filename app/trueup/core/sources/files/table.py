@@ -1,0 +1,171 @@
+"""Reading a distributor's CSV file against a column table: the file as rows of typed cells,
+or every problem with it, by row and column.
+
+Rows are numbered as a spreadsheet shows them (the header is row 1). The csv module does the
+parsing (quotes, embedded commas and line breaks); what is checked here is what it lets
+through: an empty or binary file, a workbook where a CSV belongs, a header without the
+columns, a row cut short (a truncated download), a cell of the wrong kind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trueup.core.sources.files.cells import CellError, read_cell
+from trueup.core.sources.files.columns import Column, header_key
+from trueup.core.sources.files.problems import FileRefused, Problems
+
+MAX_BYTES = 512 * 1024 * 1024  # far past a year of a large partner's reconciliation files
+_DELIMITERS = (",", ";", "\t")  # a spreadsheet saved in some locales writes ; or tabs
+_ZIP = b"PK\x03\x04"  # .xlsx is a zip
+
+# Given the headers found, the name of the format the file looks like instead (or None).
+OtherFormat = Callable[[set[str]], str | None]
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int  # as a spreadsheet numbers it
+    values: dict[str, Any]  # field -> the cell's value; None for an empty optional cell
+    cells: dict[str, str]  # field -> the cell's text as written, trimmed ("" when empty)
+
+
+def read_rows(
+    path: Path,
+    columns: Sequence[Column],
+    wanted: str,
+    other_format: OtherFormat,
+    problems: Problems,
+) -> list[Row]:
+    """The rows whose every cell reads by `columns`; each problem of the others is added to
+    `problems`, for the format to add its own before refusing the file. FileRefused at once
+    for a file that is no such table at all (`wanted` names the format it should be)."""
+    text = _text(path, wanted)
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    header = next(records, None)
+    if header is None or not any(cell.strip() for cell in header):
+        raise FileRefused(f"{path.name} is empty: download {wanted} again")
+    found = _found(path, header, columns, wanted, other_format)
+    before = problems.total
+    rows: list[Row] = []
+    number = 1
+    try:
+        for record in records:
+            number += 1
+            if not any(cell.strip() for cell in record):
+                continue  # a blank line, as a spreadsheet leaves at the end
+            if len(record) != len(header):
+                _misshapen(problems, number, len(record), len(header))
+                continue
+            row = _row(problems, number, record, found, columns)
+            if row is not None:
+                rows.append(row)
+    except csv.Error as exc:
+        problems.add(number + 1, None, f"the file stops being CSV here ({exc}): is it cut short?")
+    if not rows and problems.total == before:
+        raise FileRefused(f"{path.name} has a header and no rows: download {wanted} again")
+    return rows
+
+
+def _text(path: Path, wanted: str) -> str:
+    size = path.stat().st_size
+    if size == 0:
+        raise FileRefused(f"{path.name} is empty: download {wanted} again")
+    if size > MAX_BYTES:
+        raise FileRefused(f"{path.name} is {size:,} bytes, more than a billing file holds")
+    data = path.read_bytes()
+    if data.startswith(_ZIP):
+        raise FileRefused(
+            f"{path.name} is a workbook (xlsx), not CSV: download {wanted} as CSV, or save the "
+            "sheet as CSV"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            f"{path.name} is not UTF-8 text (byte {exc.start}): is it {wanted}?"
+        ) from None
+    if "\x00" in text:
+        raise FileRefused(f"{path.name} holds NUL bytes, which no CSV file has: is it {wanted}?")
+    return text
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the header line into the most cells."""
+    first = text.split("\n", 1)[0]
+    return max(_DELIMITERS, key=first.count)
+
+
+def _found(
+    path: Path,
+    header: list[str],
+    columns: Sequence[Column],
+    wanted: str,
+    other_format: OtherFormat,
+) -> dict[str, tuple[int, Column]]:
+    """field -> (position, column) of each column the file has; FileRefused when a column
+    the format needs is missing (naming the format the file looks like, if any) or twice."""
+    positions: dict[str, list[int]] = {}
+    for position, cell in enumerate(header):
+        positions.setdefault(header_key(cell), []).append(position)
+    twice = [c.header for c in columns if len(positions.get(header_key(c.header), ())) > 1]
+    if twice:
+        raise FileRefused(f"{path.name} has the column {', '.join(twice)} more than once")
+    missing = [
+        c.header for c in columns if not c.optional and header_key(c.header) not in positions
+    ]
+    if missing:
+        other = other_format(set(positions))
+        if other:
+            raise FileRefused(f"{path.name} looks like {other}, not {wanted}")
+        raise FileRefused(
+            f"{path.name} has no column {', '.join(missing)}: is it {wanted}? If its columns "
+            "are named otherwise, name them in the config (see `trueup import --help`)"
+        )
+    return {
+        c.field: (positions[header_key(c.header)][0], c)
+        for c in columns
+        if header_key(c.header) in positions
+    }
+
+
+def _misshapen(problems: Problems, number: int, cells: int, expected: int) -> None:
+    if cells < expected:
+        problems.add(
+            number,
+            None,
+            f"has {cells} of the header's {expected} columns: the file is cut short, or a cell "
+            "holds a line break or delimiter without quotes",
+        )
+    else:
+        problems.add(number, None, f"has {cells} cells where the header has {expected} columns")
+
+
+def _row(
+    problems: Problems,
+    number: int,
+    record: list[str],
+    found: dict[str, tuple[int, Column]],
+    columns: Sequence[Column],
+) -> Row | None:
+    """The row, None when a cell of it does not read (its problems added)."""
+    # An optional column the file lacks reads as empty in every row.
+    values: dict[str, Any] = dict.fromkeys(c.field for c in columns)
+    valid = True
+    cells: dict[str, str] = dict.fromkeys((c.field for c in columns), "")
+    for field, (position, column) in found.items():
+        cell = record[position].strip()
+        cells[field] = cell
+        if not cell and column.optional:
+            continue
+        try:
+            values[field] = read_cell(column.kind, cell)
+        except CellError as exc:
+            problems.add(number, column.header, str(exc))
+            valid = False
+    return Row(number, values, cells) if valid else None
