@@ -29,6 +29,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("trueup.cli.reports", "export_command"),
     "summary": ("trueup.cli.reports", "summary_command"),
     "evidence": ("trueup.cli.reports", "evidence_command"),
+    "import": ("trueup.cli.imports", "import_command"),
     "paths": ("trueup.cli.ops", "paths_command"),
     "doctor": ("trueup.cli.ops", "doctor_command"),
     "sandbox": ("trueup.cli.sandbox", "sandbox_app"),

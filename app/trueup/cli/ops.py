@@ -39,6 +39,10 @@ def config_show(ctx: typer.Context) -> None:
         width = max(len(f"{key} = {value}") for key, value, _ in rows)
         lines.append(f"\n[{name}]")
         lines.extend(f"{f'{key} = {value}':<{width}}  # {origin}" for key, value, origin in rows)
+    for source, headers in settings.import_columns.items():  # only ever from the file
+        lines.append(f"\n[import.{source}]")
+        lines.extend(f"{key} = {toml_value(header)}" for key, header in headers.items())
+        lines.append(f"# file {settings.path}")
     typer.echo("\n".join(lines))
 
 

@@ -135,18 +135,22 @@ def batch_inputs(
 ) -> BatchInputs:
     month = Month(month)
     asked = tuple(sorted(set(clients))) if clients is not None else ()
+    # A file import that changed nothing leaves the batch as it was (sync/file_import.py).
     runs: dict[str, int] = dict(
         conn.exec_driver_sql(
             f"SELECT source, max(id) FROM {m.table_of(m.SyncRun)} WHERE status = 'ok' "
+            "AND (source IN ('pax8', 'halo') OR created + updated + deleted > 0) "
             "GROUP BY source"
         ).all()
     )
     change = conn.exec_driver_sql(f"SELECT max(id) FROM {m.table_of(m.MappingChange)}").scalar()
+    imported = {source: run for source, run in runs.items() if source not in ("pax8", "halo")}
     return BatchInputs(
         engine=ENGINE,
         month=month,
         clients=asked,
-        sync_runs={source: runs.get(source) for source in ("pax8", "halo")},
+        # A store with no import names the same inputs, and so the same batch ids, as before.
+        sync_runs={"pax8": runs.get("pax8"), "halo": runs.get("halo"), **imported},
         rules_id=rules_id,
         mapping_change=change,
         counted_on=reference_day(month, today).isoformat(),

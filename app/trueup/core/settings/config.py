@@ -17,6 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from trueup.core.errors import TrueupError
+from trueup.core.settings.import_columns import (
+    ImportColumns,
+    import_columns_toml,
+    read_import_columns,
+)
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
@@ -118,6 +123,8 @@ class Settings:
     qbo: QboSettings = field(default_factory=QboSettings)
     xero: XeroSettings = field(default_factory=XeroSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
+    # [import.<source>]: a distributor file's columns renamed (settings/import_columns.py)
+    import_columns: ImportColumns = field(default_factory=dict)
     # "section.key" -> "file" | "env TRUEUP_..." ; absent means the built-in default
     origins: dict[str, str] = field(default_factory=dict)
     # "section.key" -> the file's (or the default) value an environment variable stands over
@@ -178,10 +185,13 @@ def load_settings(path: Path) -> Settings:
         except OSError as exc:
             raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     settings = Settings(path=path)
+    if "import" in data:
+        settings.import_columns = read_import_columns(path, data.pop("import"), ConfigError)
     sections = dict(settings.sections())
     for name in data:
         if name not in sections:
-            raise ConfigError(f"{path}: unknown table [{name}] (known: {', '.join(sections)})")
+            known = ", ".join([*sections, "import.<source>"])
+            raise ConfigError(f"{path}: unknown table [{name}] (known: {known})")
     for name, section in sections.items():
         _fill(settings, section, data.get(name, {}), name)
     for section_name, key, low, high in _BOUNDS:
@@ -261,6 +271,7 @@ def save_settings(settings: Settings) -> None:
             for key, value in vars(section).items()
         )
         lines.append("")
+    lines.extend(import_columns_toml(settings.import_columns, toml_value))
     path = settings.path
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")

@@ -1,0 +1,131 @@
+"""`trueup import FILE --source ...`: a distributor's billing file into the store (contract §2)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from trueup.cli import handles_errors, render, state
+from trueup.cli.options import Json, checked_month, open_store
+from trueup.core.service.imports import FileRefused, ImportOutcome, Imports
+from trueup.core.settings.config import load_settings
+from trueup.core.values.months import Month
+
+ExpectedMonth = Annotated[
+    str | None,
+    typer.Option(
+        "--month",
+        help="The month YYYY-MM the file should bill: a file with no charge in it is refused "
+        "(default: no check, the file is taken as it is).",
+        callback=checked_month,
+        show_default=False,
+    ),
+]
+
+
+class Source(StrEnum):
+    partner_center = "partner-center"
+    ion = "ion"
+    ingram = "ingram"
+    sherweb = "sherweb"
+
+
+@handles_errors
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The distributor's file, as downloaded (CSV).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    source: Annotated[
+        Source,
+        typer.Option(help="Whose file it is (only partner-center is built so far)."),
+    ],
+    month: ExpectedMonth = None,
+    as_json: Json = False,
+) -> None:
+    """Import a distributor's billing file: its customers, SKUs, subscriptions and charges join
+    Pax8's in the store, for the seat diff and the batch.
+
+    **partner-center**: Microsoft's new-commerce invoice reconciliation file, from Partner
+    Center > Billing > Invoices (billing history), the invoice's reconciliation file, as CSV.
+    Each customer (tenant) becomes a company to map to a Halo client (`trueup map`), each SKU
+    a product to map to a Halo item, each charge an invoice item (its cost: the file's
+    Subtotal), and the subscriptions are rebuilt with their seats by date from every file
+    imported. A client billed by Pax8 and Partner Center gets one invoice.
+
+    The file is checked whole first: every problem is listed by row (as a spreadsheet numbers
+    them, the header is row 1) and column, and nothing is imported until all are fixed. Dates
+    may be 2026-11-05 or 11/5/2026 (month first, as Partner Center writes them). A file whose
+    columns are named otherwise is read through the config: `[import.partner-center]`, then
+    `charge_start = "Charge Start Date"` (see `trueup config show`).
+
+    Importing is all or nothing, never beside a sync, and idempotent: the same file again
+    changes nothing. The file is the whole of each invoice it holds (a corrected download
+    replaces the first); other invoices, and Pax8's data, are never touched. `--month` refuses
+    a file with no charge in that month (the wrong month's download). The log records every
+    import and refusal. `ion`, `ingram` and `sherweb` are not built yet: they exit 1 saying so.
+    """
+    columns = load_settings(state(ctx).config_path).import_columns
+    with open_store(ctx) as db:
+        try:
+            outcome = Imports(db, columns=columns).run(
+                file, source.value, month=Month(month) if month else None
+            )
+        except FileRefused as exc:
+            render.fail(str(exc))
+            for problem in exc.problems:
+                render.stderr.print(Text(f"  {problem}"), soft_wrap=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        render.emit_json(outcome.json())
+    else:
+        _summary(outcome)
+    for warning in outcome.warnings:
+        render.stderr.print(Text(f"warning: {warning}", style="yellow"), soft_wrap=True)
+
+
+def _summary(outcome: ImportOutcome) -> None:
+    months = ", ".join(outcome.months)
+    if not outcome.changed:
+        render.stdout.print(
+            Text(
+                f"nothing changed: {outcome.file} ({outcome.name}, {_rows(outcome.rows)}, "
+                f"charges from {months}) is already in the store"
+            ),
+            soft_wrap=True,
+        )
+        return
+    render.stdout.print(
+        Text(
+            f"imported {outcome.file} ({outcome.name}): {_rows(outcome.rows)}, charges from "
+            f"{months}"
+        ),
+        soft_wrap=True,
+    )
+    width = max(len(name) for name in outcome.counts)
+    for name, counts in outcome.counts.items():
+        said = [
+            f"{number} {word}"
+            for number, word in (
+                (counts.created, "new"),
+                (counts.updated, "changed"),
+                (counts.deleted, "gone"),
+                (counts.unchanged, "same"),
+            )
+            if number
+        ]
+        render.stdout.print(Text(f"  {name:<{width}}  {', '.join(said) or '-'}"))
+
+
+def _rows(count: int) -> str:
+    return "1 row" if count == 1 else f"{count:,} rows"

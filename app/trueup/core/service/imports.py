@@ -1,0 +1,111 @@
+"""Importing a distributor's billing file: `trueup import FILE --source ...`.
+
+The file is read and checked whole (sources/files), then written in one transaction under the
+sync lock (sync/file_import.py); a refused file changes nothing but the log, which records it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from trueup.core.service.changes import Changes
+from trueup.core.sources.files.columns import renamed
+from trueup.core.sources.files.problems import FileRefused as FileRefused
+from trueup.core.sources.files.shapes import FileRecords
+from trueup.core.sources.files.sources import NotBuilt as NotBuilt
+from trueup.core.sources.files.sources import file_format
+from trueup.core.store.database import Database
+from trueup.core.sync.file_import import ImportBusyError as ImportBusyError
+from trueup.core.sync.file_import import apply_file, log_refusal
+from trueup.core.sync.staging import EntityCounts
+from trueup.core.values.distributors import NAMES
+from trueup.core.values.months import Month
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    source: str
+    file: str
+    rows: int
+    run_id: int
+    changed: bool
+    counts: Mapping[str, EntityCounts]
+    warnings: Sequence[str]
+    months: Sequence[str]  # the months the file's charges start in
+
+    @property
+    def name(self) -> str:
+        return NAMES[self.source]
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "file": self.file,
+            "rows": self.rows,
+            "run_id": self.run_id,
+            "changed": self.changed,
+            "months": list(self.months),
+            "entities": {name: asdict(c) for name, c in self.counts.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+class Imports:
+    """Imports into one store; `columns` are the config's renamings ([import.<source>])."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        columns: Mapping[str, Mapping[str, str]] | None = None,
+        changes: Changes | None = None,
+    ) -> None:
+        self.db = db
+        self._columns = columns or {}
+        self._changes = changes or Changes()
+
+    def run(self, path: Path, source: str, *, month: Month | None = None) -> ImportOutcome:
+        """Import the file, all or nothing. FileRefused (every problem listed) when it cannot
+        be, NotBuilt for a source trueup cannot read yet, ImportBusyError during a sync. With
+        `month`, a file none of whose charges touches it is refused as the wrong month's."""
+        reader = file_format(source)
+        columns = renamed(reader.columns, self._columns.get(source, {}))
+        try:
+            records = reader.read(path, columns)
+            if month is not None:
+                _check_month(records, month, path.name)
+        except FileRefused as exc:
+            log_refusal(self.db, source, path.name, str(exc), len(exc.problems))
+            raise
+        with self._changes.writing():
+            result = apply_file(self.db, reader, records, file_name=path.name)
+        return ImportOutcome(
+            source,
+            path.name,
+            result.rows,
+            result.run_id,
+            result.changed,
+            result.counts,
+            records.warnings,
+            _months(records),
+        )
+
+
+def _months(records: FileRecords) -> list[str]:
+    return sorted({Month.of(item["start_period"]) for item in records.items})
+
+
+def _check_month(records: FileRecords, month: Month, name: str) -> None:
+    first, last = month.bounds
+    if any(i["start_period"] <= last and i["end_period"] >= first for i in records.items):
+        return
+    starts = min(i["start_period"] for i in records.items)
+    ends = max(i["end_period"] for i in records.items)
+    raise FileRefused(
+        f"{name} has no charge in {month} (its charges run {starts.isoformat()} to "
+        f"{ends.isoformat()}): is it the file of another month? Nothing was imported; import "
+        "the right file, or this one without --month"
+    )
