@@ -19,6 +19,7 @@ from trueup.core.billing.lines import (
 from trueup.core.billing.nce import Decrease
 from trueup.core.billing.proration import Run
 from trueup.core.billing.timeline import BILLABLE_STATUSES, CANCELLED, day_text, known_status
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_prose, quantity_prose
 
 HUNDRED = Decimal(100)
@@ -43,7 +44,7 @@ def qty_mismatch(subscription: SubscriptionFacts, pax8_quantity: Decimal, last: 
     billed = "no Halo line bills it" if halo is None else f"Halo bills {seats_text(halo)}"
     return anomaly(
         "QTY_MISMATCH",
-        f"seat diff {subscription.diff_status}: {billed}, Pax8 charges "
+        f"seat diff {subscription.diff_status}: {billed}, {_who(subscription)} charges "
         f"{seats_text(pax8_quantity)} on {day_text(last)}",
     )
 
@@ -53,7 +54,8 @@ def unbilled(
 ) -> Anomaly:
     return anomaly(
         "UNBILLED_SUBSCRIPTION",
-        f"Pax8 charges for {_quantity(pax8_quantity)} seats of {subscription.product_name} "
+        f"{_who(subscription)} charges for {_quantity(pax8_quantity)} seats of "
+        f"{subscription.product_name} "
         f"this month ({basis}) and the line bills nothing: {reason}",
     )
 
@@ -74,7 +76,8 @@ def cancelled_still_billed(subscription: SubscriptionFacts, cancelled: date) -> 
     return anomaly(
         "CANCELLED_STILL_BILLED",
         f"Halo still bills {seats_text(subscription.halo_quantity or Decimal(0))} of "
-        f"{subscription.product_name}, cancelled in Pax8 on {day_text(cancelled, year=True)}",
+        f"{subscription.product_name}, cancelled in {_who(subscription)} on "
+        f"{day_text(cancelled, year=True)}",
     )
 
 
@@ -256,3 +259,8 @@ def margin(amount: Decimal, cost: Decimal, floor: Decimal) -> Anomaly | None:
 
 def _quantity(quantity: Decimal) -> str:
     return quantity_prose(quantity.quantize(Decimal("0.0001"), ROUND_HALF_UP).normalize())
+
+
+def _who(subscription: SubscriptionFacts) -> str:
+    """The distributor a message names: `Pax8`, `Partner Center`."""
+    return distributor_name(subscription.subscription_id)

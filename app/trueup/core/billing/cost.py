@@ -1,4 +1,5 @@
-"""What Pax8 charges for a line in the month, from its invoice items (billing-rules §7).
+"""What the distributor (Pax8, Partner Center) charges for a line in the month, from its invoice
+items (billing-rules §7); messages name the distributor of the items.
 
 An item belongs to the month its period starts in. A calendar-month item (end inclusive or
 exclusive) then lies in that month, as §7 asks; an item spanning months (an annual term, a
@@ -16,6 +17,7 @@ from typing import NamedTuple
 from trueup.core.billing.facts import CostItem
 from trueup.core.billing.lines import EXACT, ZERO, Anomaly, Exact, anomaly
 from trueup.core.billing.rules import Rules
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_prose
 
 COST_TYPES = frozenset(
@@ -72,7 +74,8 @@ def invoiced_cost(items: list[CostItem], currency: str, rules: Rules) -> Invoice
             problems.append(
                 anomaly(
                     "CURRENCY_MISMATCH",
-                    f"Pax8 item {item.item_id} costs {money_prose(cost)} "
+                    f"{distributor_name(item.invoice_id)} item {item.item_id} costs "
+                    f"{money_prose(cost)} "
                     f"{item_currency}, the subscription is in {currency}: no rate configured, "
                     "left out of the cost",
                 )
@@ -82,7 +85,8 @@ def invoiced_cost(items: list[CostItem], currency: str, rules: Rules) -> Invoice
     invoices = sorted({item.invoice_id for item in items})
     count = len(items)
     text = (
-        f"Pax8 invoice{'s' if len(invoices) > 1 else ''} {', '.join(invoices)}, "
+        f"{distributor_name(invoices[0])} invoice{'s' if len(invoices) > 1 else ''} "
+        f"{', '.join(invoices)}, "
         f"{count} item{'s' if count > 1 else ''}"
     )
     return InvoicedCost(Exact(total), text, tuple(problems))

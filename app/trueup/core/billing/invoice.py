@@ -39,6 +39,7 @@ from trueup.core.billing.lines import (
 from trueup.core.billing.rules import Rules
 from trueup.core.billing.subscription import subscription_drafts
 from trueup.core.billing.usage import usage_drafts
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_prose, quantity_prose
 
 __all__ = ["Anomaly", "ClientInvoice", "InvoiceLine", "bill_client"]
@@ -165,11 +166,12 @@ def _finish(
     unit_price = amount if draft.unit_price is None else converted(draft.unit_price, rate)
     unit_cost = None if draft.unit_cost is None else converted(draft.unit_cost, rate)
     if draft.cost_estimated:
+        who = distributor_name(draft.subscription_id)
         anomalies.append(
             anomaly(
                 "COST_ESTIMATED",
-                f"cost {money_prose(cost)} {line_currency} estimated from Pax8 partner cost: "
-                "no Pax8 invoice item for the month yet",
+                f"cost {money_prose(cost)} {line_currency} estimated from {who} partner cost: "
+                f"no {who} invoice item for the month yet",
             )
         )
     if draft.min_margin_percent is not None:

@@ -18,6 +18,7 @@ class Pricing(NamedTuple):
 
     policy: Policy
     halo_unit_price: Decimal | None
+    who: str = "Pax8"  # the subscription's distributor, as explanations name it
 
     def price(self, snapshot: Snapshot | None) -> Decimal | None:
         """The client's unit price while `snapshot` is in effect; None when it has none."""
@@ -48,12 +49,11 @@ class Pricing(NamedTuple):
         """Where the unit price comes from, for explanations."""
         match self.policy.price:
             case "pax8":
-                return "Pax8 price"
+                return f"{self.who} price"
             case "markup":
                 markup = percent_text(self.policy.markup_percent)
-                return (
-                    f"Pax8 cost + {markup} markup (rules: {self.policy.origin('markup_percent')})"
-                )
+                origin = self.policy.origin("markup_percent")
+                return f"{self.who} cost + {markup} markup (rules: {origin})"
             case "fixed":
                 return f"fixed price (rules: {self.policy.origin('fixed_price')})"
         return "Halo line price"
@@ -63,9 +63,9 @@ class Pricing(NamedTuple):
         """Why there is no unit price, for UNBILLED_SUBSCRIPTION."""
         match self.policy.price:
             case "pax8":
-                return "Pax8 has no price for it"
+                return f"{self.who} has no price for it"
             case "markup":
-                return "Pax8 has no partner cost to mark up"
+                return f"{self.who} has no partner cost to mark up"
             case "fixed":
                 return "price policy fixed with no fixed_price"
         return "price policy halo with no Halo line to take the price from"

@@ -56,7 +56,7 @@ class Charge:
     terms: str  # the arithmetic, up to the "="
     basis: str  # how the quantity was found, e.g. "daily proration"
     mode: str  # the quantity part of the policy column: "daily", "annual term", "sync off"
-    quantity_source: str  # "Pax8 history" or "Halo line"
+    quantity_source: str  # "Pax8 history" (the distributor's) or "Halo line"
     reference: Snapshot | None  # the snapshot whose price the line shows
     # Σ seats × share, Σ seats × price × share (None when a piece with seats has no price) and
     # the same at the Pax8 partner cost (0 where none is known), in one pass.
@@ -145,7 +145,7 @@ def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
     )
     billed = [run for run in runs if run.quantity]
     reference = (billed or list(runs))[-1].snapshot
-    return Charge(pieces, terms, "daily proration", "daily", "Pax8 history", reference)
+    return Charge(pieces, terms, "daily proration", "daily", _history(pricing), reference)
 
 
 def _whole_month(run: Run, pricing: Pricing) -> Charge:
@@ -158,7 +158,7 @@ def _whole_month(run: Run, pricing: Pricing) -> Charge:
         terms = f"{seats_text(run.quantity)} × {price_text(price)} for {days}, ÷ {days}"
     else:
         pieces, terms = (), f"0 seats on each of the {days}"
-    return Charge(pieces, terms, "daily proration", "daily", "Pax8 history", run.snapshot)
+    return Charge(pieces, terms, "daily proration", "daily", _history(pricing), run.snapshot)
 
 
 def held_charge(runs: Sequence[Run], pricing: Pricing, halo_quantity: Decimal | None) -> Charge:
@@ -175,7 +175,7 @@ def _on_day(run: Run, day: date, pricing: Pricing, mode: str, basis: str) -> Cha
     price = pricing.price(run.snapshot)
     piece = Piece(run.quantity, price, partner_cost(run.snapshot))
     terms = f"{seats_text(run.quantity)} on {day_text(day)} × {price_text(price)}"
-    return Charge((piece,), terms, basis, mode, "Pax8 history", run.snapshot)
+    return Charge((piece,), terms, basis, mode, _history(pricing), run.snapshot)
 
 
 def _peak(runs: Sequence[Run], pricing: Pricing) -> Charge:
@@ -185,7 +185,12 @@ def _peak(runs: Sequence[Run], pricing: Pricing) -> Charge:
     price = pricing.price(reference)
     piece = Piece(peak.quantity, price, partner_cost(reference))
     terms = f"{seats_text(peak.quantity)} (peak, from {day_text(peak.first)}) × {price_text(price)}"
-    return Charge((piece,), terms, "peak quantity", "max", "Pax8 history", reference)
+    return Charge((piece,), terms, "peak quantity", "max", _history(pricing), reference)
+
+
+def _history(pricing: Pricing) -> str:
+    """Where the quantities come from: the distributor's dated history (`Pax8 history`)."""
+    return f"{pricing.who} history"
 
 
 def partner_cost(snapshot: Snapshot | None) -> Decimal | None:

@@ -38,9 +38,8 @@ from trueup.core.billing.proration import (
 )
 from trueup.core.billing.rules import Policy, Rules
 from trueup.core.billing.terms import is_monthly, term_charge
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.months import Month
-
-ESTIMATE_TEXT = "estimated: Pax8 partner cost × Pax8's quantities, no Pax8 invoice yet"
 
 
 def subscription_drafts(
@@ -88,7 +87,8 @@ def _draft(
     currency: str,
 ) -> LineDraft:
     first, last = month
-    pricing = Pricing(policy, subscription.halo_unit_price)
+    who = distributor_name(subscription.subscription_id)
+    pricing = Pricing(policy, subscription.halo_unit_price, who)
     found = decreases(subscription, first, last)
     if is_monthly(subscription.billing_term):
         pax8 = daily_charge(runs, pricing)
@@ -126,7 +126,7 @@ def _draft(
     pax8_cost = _Cost(
         invoiced.amount if invoiced else pax8.estimated_cost,
         reference.partner_cost if reference else None,
-        invoiced.text if invoiced else ESTIMATE_TEXT,
+        invoiced.text if invoiced else _estimate_text(subscription),
     )
     cost = _cost_in(currency, pax8_cost, subscription.currency, rules)
     if cost.anomaly is not None:
@@ -243,3 +243,8 @@ def _zero_reason(charge: Charge) -> str:
     if charge.quantity_source == "Halo line":
         return "vendor sync is off and Halo bills no seats"
     return f"{charge.basis} is 0 ({charge.terms})"
+
+
+def _estimate_text(subscription: SubscriptionFacts) -> str:
+    who = distributor_name(subscription.subscription_id)
+    return f"estimated: {who} partner cost × {who}'s quantities, no {who} invoice yet"

@@ -106,16 +106,16 @@ def term_charge(
     key, anchor = term_key(subscription.billing_term), billing_anchor(subscription)
     term = subscription.billing_term or ""
     if key in NOT_CHARGED or anchor is None:
-        return _charge((), f"{term or 'no term'}: not charged", "not charged", term, None)
+        return _charge((), f"{term or 'no term'}: not charged", "not charged", term, None, pricing)
     if key == ONE_TIME:
         if not first <= anchor <= last:
             text = f"one-time charge, billed in the month of {day_text(anchor, year=True)}"
-            return _charge((), text, "one-time charge", "one-time", None)
+            return _charge((), text, "one-time charge", "one-time", None, pricing)
         seats, snapshot = _seats_on(snapshots, anchor, halo_quantity if held else None)
         price = pricing.price(snapshot)
         piece = Piece(seats, price, partner_cost(snapshot))
         text = f"{seats_text(seats)} × {price_text(price)}, one-time on {day_text(anchor)}"
-        return _charge((piece,), text, "one-time charge", "one-time", snapshot, held)
+        return _charge((piece,), text, "one-time charge", "one-time", snapshot, pricing, held)
     months = term_months(term) or 12
     mode = f"{term.casefold()} term"
     start = last_anniversary(anchor, months, last)
@@ -155,7 +155,7 @@ def term_charge(
         )
     basis = f"{term} term, charged at its start and for seats changed mid-term"
     reference = snapshot_on(snapshots, last)
-    return _charge(tuple(pieces), " + ".join(texts), basis, mode, reference, held)
+    return _charge(tuple(pieces), " + ".join(texts), basis, mode, reference, pricing, held)
 
 
 def _changes(snapshots: Sequence[Snapshot], first: date, last: date) -> list[tuple[date, Decimal]]:
@@ -180,7 +180,8 @@ def _charge(
     basis: str,
     mode: str,
     reference: Snapshot | None,
+    pricing: Pricing,
     held: bool = False,
 ) -> Charge:
-    source = "Halo line" if held else "Pax8 history"
+    source = "Halo line" if held else f"{pricing.who} history"
     return Charge(pieces, terms, basis, "sync off" if held else mode, source, reference)

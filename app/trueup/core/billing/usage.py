@@ -23,6 +23,7 @@ from trueup.core.billing.lines import (
     total,
 )
 from trueup.core.billing.rules import Policy, Rules
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_prose
 from trueup.core.values.months import Month
 
@@ -46,15 +47,16 @@ def _draft(
     subscription_id: str, currency: str, rows: list[UsageFacts], policy: Policy, usage_month: str
 ) -> LineDraft:
     charge, cost = total(u.charge for u in rows), total(u.cost for u in rows)
+    who = distributor_name(subscription_id)
     match policy.usage_price:
         case "pax8":
-            amount, terms, label = Exact(charge), f"Pax8 charges {money_prose(charge)}", "pax8"
-            price_source = "Pax8 customer charge"
+            amount, terms, label = Exact(charge), f"{who} charges {money_prose(charge)}", "pax8"
+            price_source = f"{who} customer charge"
         case "markup":
             factor = 1 + policy.markup_percent / HUNDRED
             amount, terms = Exact(product(cost, factor)), f"cost {money_prose(cost)} × {factor}"
             label = f"markup {percent_text(policy.markup_percent)}"
-            price_source = f"{label} on Pax8 cost"
+            price_source = f"{label} on {who} cost"
         case "absorb":
             amount, terms, label = NOTHING, f"cost {money_prose(cost)} absorbed", "absorb"
             price_source = "absorbed, not charged"
@@ -62,7 +64,7 @@ def _draft(
             raise ValueError(f"unknown usage price policy {other!r}")
     estimates = [u for u in rows if u.source != "invoice"]
     groups = sorted({u.resource_group or "no resource group" for u in rows})
-    evidence = "Pax8 usage summaries (estimate)" if estimates else "Pax8 invoice, arrears"
+    evidence = f"{who} usage summaries (estimate)" if estimates else f"{who} invoice, arrears"
     draft = LineDraft(
         kind="usage",
         subscription_id=subscription_id,
@@ -82,16 +84,16 @@ def _draft(
             f"{'s' if len(groups) > 1 else ''} {', '.join(groups)}; "
             f"rules: {policy.origin('usage_price')}"
         ),
-        cost_text=f"Pax8 partner cost, {evidence}",
+        cost_text=f"{who} partner cost, {evidence}",
         min_margin_percent=None if policy.usage_price == "absorb" else policy.min_margin_percent,
     )
     if estimates:
         draft.anomalies.append(
             anomaly(
                 "USAGE_ESTIMATED",
-                f"usage for {usage_month} from {len(estimates)} Pax8 usage summar"
+                f"usage for {usage_month} from {len(estimates)} {who} usage summar"
                 f"{'ies' if len(estimates) > 1 else 'y'} (charge {money_prose(charge)}, cost "
-                f"{money_prose(cost)}), not yet invoiced by Pax8",
+                f"{money_prose(cost)}), not yet invoiced by {who}",
             )
         )
     return draft
