@@ -88,6 +88,13 @@ def test_help_teaches(env):
         assert command in result.stdout
 
 
+@pytest.mark.parametrize("command", [("diff",), ("post",), ("xero", "map", "suggest")])
+def test_help_shows_no_type_beside_a_flag(env, command):
+    result = invoke(*command, "--help")
+    assert result.exit_code == 0
+    assert "--help" in result.stdout and "<bool>" not in result.stdout
+
+
 def test_a_failed_source_exits_1_with_its_reason_and_no_internal_noise(env, monkeypatch):
     data = world()
     data["credentials"] = {

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperOption
 from typer.exceptions import TyperException
 
 from trueup.cli import render
@@ -28,6 +29,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=LazyGroup,
 )
+
+_typed = TyperOption.display_type_rich
+
+
+def _flag_without_type(option: TyperOption, ctx: Any) -> str | None:
+    """Typer 0.29 prints `<bool>` beside every flag in --help, though a flag takes no value:
+    nothing there for flags, the type for options that take one."""
+    return None if option.is_flag else _typed(option, ctx)
+
+
+setattr(TyperOption, "display_type_rich", _flag_without_type)  # noqa: B010 (a method)
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_LEVELS = ("INFO", "WARNING", "ERROR")

@@ -31,6 +31,7 @@ MonthOption = Annotated[
     str | None,
     typer.Option(
         "--month",
+        metavar="YYYY-MM",
         help="The service month YYYY-MM (default: the month being closed: the previous month "
         "through [billing] close_day of this one, 10 unless configured; TRUEUP_TODAY counts).",
         callback=checked_month,
