@@ -82,3 +82,28 @@ def test_an_import_that_changed_nothing_keeps_the_stored_batch(db):
     first = build_batch(db, "2026-10", today=TODAY).batch_id
     assert not Imports(db).run(GENERATED, "partner-center").changed
     assert build_batch(db, "2026-10", today=TODAY).batch_id == first
+
+
+def test_tenants_and_skus_are_suggested_to_what_pax8_already_bills(db):
+    Imports(db).run(GENERATED, "partner-center")
+    mappings = Mappings(db)
+    companies = {
+        r.company_name: (r.status, r.client_id, r.score)
+        for r in mappings.company_rows()
+        if r.company_id.startswith("pc:")
+    }
+    # One-to-one holds within a distributor: the client Pax8's company holds is still offered.
+    assert companies["Harbor Point Wealth Advisors"] == ("suggested", HARBOR_POINT, 99)
+    products = {
+        r.name: (r.status, r.item_name)
+        for r in mappings.product_rows()
+        if r.product_id.startswith("pc:")
+    }
+    assert products["Project Plan 3"] == ("suggested", "Project Plan 3")
+    accepted, _ = mappings.accept_suggestions()
+    assert {r.company_name for r in accepted} >= set(companies)
+    harbor_point = [r for r in mappings.company_rows() if r.client_id == HARBOR_POINT]
+    assert sorted((r.company_id[:3] == "pc:", r.status) for r in harbor_point) == [
+        (False, "mapped"),
+        (True, "mapped"),
+    ]

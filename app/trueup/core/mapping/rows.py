@@ -1,18 +1,26 @@
-"""Mapping rows: each Pax8 company and product with its mapping, status, candidates and value."""
+"""Mapping rows: each Pax8 company and product with its mapping, status, candidates and value.
+
+Suggestions are one-to-one within a distributor (values/distributors.py): a Halo client billed
+for a Pax8 company is still offered to that client's Partner Center tenant, and an item a Pax8
+product bills to the same SKU bought direct, since one client may buy from both.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
+from typing import TypeVar
 
 from sqlalchemy import Connection
 
 from trueup.core.mapping.match import Match, Offer, assign, company_candidates, product_candidates
 from trueup.core.mapping.reading import Mapping, Value, World, load_world
+from trueup.core.values.distributors import distributor_of
 
+T = TypeVar("T")
 MATCH_THRESHOLD = 90
 # Rows needing the operator first, then what is settled.
 _STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3, "ignored": 4}
@@ -81,9 +89,13 @@ def company_rows_of(world: World, threshold: int) -> list[CompanyRow]:
 
     mappings = world.company_mappings
     open_companies = [c for c in world.companies.values() if _open(mappings.get(c.id), state)]
-    taken = {client: companies[0] for client, companies in owners.items()}
-    candidates = company_candidates(world, open_companies, taken)
-    offers = assign(candidates, threshold, {c.id: c.name for c in world.companies.values()})
+    candidates: dict[str, tuple[Match, ...]] = {}
+    offers: dict[str, Offer] = {}
+    names = {c.id: c.name for c in world.companies.values()}
+    for distributor, group in _by_distributor(open_companies, lambda c: c.id).items():
+        offered = company_candidates(world, group, _held_within(owners, distributor))
+        candidates.update(offered)
+        offers.update(assign(offered, threshold, names))
     values = world.company_values()
     rows = []
     for company in world.companies.values():
@@ -123,7 +135,10 @@ def product_rows_of(world: World, threshold: int) -> list[ProductRow]:
     every_client = _every_client(world)
     overrides = Counter(p for (p, client) in world.product_mappings if client is not None)
     candidates = open_product_candidates(world)
-    offers = assign(candidates, threshold, {p.id: p.name for p in world.products.values()})
+    names = {p.id: p.name for p in world.products.values()}
+    offers: dict[str, Offer] = {}
+    for group in _by_distributor(candidates, str).values():
+        offers.update(assign({p: candidates[p] for p in group}, threshold, names))
     values = world.product_values()
     rows = []
     for product in world.products.values():
@@ -160,14 +175,35 @@ def open_product_candidates(world: World) -> dict[str, tuple[Match, ...]]:
     or mapped to an item that is gone), best first; items another product holds are not offered.
     """
     every_client = _every_client(world)
-    taken = {
-        mp.target: product
-        for product, mp in every_client.items()
-        if mp.status == "mapped" and mp.target is not None
-    }
+    owners: dict[int, list[str]] = {}  # item -> the products mapped to it for every client
+    for product, mp in every_client.items():
+        if mp.status == "mapped" and mp.target is not None:
+            owners.setdefault(mp.target, []).append(product)
     state = partial(_item_state, world)
     open_products = [p for p in world.products.values() if _open(every_client.get(p.id), state)]
-    return product_candidates(world, open_products, taken)
+    found: dict[str, tuple[Match, ...]] = {}
+    for distributor, group in _by_distributor(open_products, lambda p: p.id).items():
+        found.update(product_candidates(world, group, _held_within(owners, distributor)))
+    return found
+
+
+def _by_distributor(records: Iterable[T], id_of: Callable[[T], str]) -> dict[str, list[T]]:
+    """Records by the distributor their id names, in their order."""
+    groups: dict[str, list[T]] = {}
+    for record in records:
+        groups.setdefault(distributor_of(id_of(record)), []).append(record)
+    return groups
+
+
+def _held_within(owners: dict[int, list[str]], distributor: str) -> dict[int, str]:
+    """The targets (clients, items) a record of `distributor` holds: not offered again to
+    that distributor's records, still offered to another's."""
+    held = {}
+    for target, sources in owners.items():
+        mine = [s for s in sources if distributor_of(s) == distributor]
+        if mine:
+            held[target] = mine[0]
+    return held
 
 
 def best_item_candidates(conn: Connection, products: Collection[str]) -> dict[str, ItemCandidate]:
