@@ -10,7 +10,7 @@ import-linter contracts in pyproject.toml hold CI to this):
     diff      the seat diff        | rules    the billing rules file and the rules in force
     mapping   Pax8 -> Halo -> QBO  | sync     staging and applying what the sources fetched
     settings  config, paths, secrets, connections, doctor
-    store     the SQLite file      | sources  the HTTP clients   | billing  the pure engine
+    store     the SQLite file | sources  HTTP clients, distributor files | billing  the pure engine
     values    months, wire-value parsing, ages, money and quantity text: what every stage shares
 
 Never imports Textual.
