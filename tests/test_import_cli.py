@@ -161,3 +161,12 @@ def test_the_sandbox_writes_the_demos_sample(env, tmp_path):
     assert result.exit_code == 0 and out.read_bytes() == GENERATED.read_bytes()
     assert invoke("sandbox", "partner-center", "--seed", "2").stdout != GENERATED.read_text()
     assert invoke("import", str(out), "--source", "partner-center").exit_code == 0
+
+
+def test_status_counts_the_imported_rows_apart(env):
+    invoke("import", str(HANDWRITTEN), "--source", "partner-center")
+    status = json.loads(invoke("status", "--json").stdout)
+    assert status["entities"]["pax8_company"] == 2  # every distributor's, as before
+    assert status["imported"]["partner-center"]["pax8_invoice_item"] == 4
+    listed = invoke("status").stdout
+    assert "Pax8 companies" in listed and "Partner Center invoice items" in listed

@@ -116,6 +116,7 @@ def sync_json(results: list[SourceResult]) -> dict[str, Any]:
 
 def status_tables(status: dict[str, Any]) -> None:
     from trueup.core.service.syncing import ENTITIES  # for `status` alone: with the models, ~0.5 s
+    from trueup.core.values.distributors import NAMES as DISTRIBUTOR_NAMES
 
     sources = Table(
         title=Text(f"trueup store {status['db']}"),
@@ -139,7 +140,12 @@ def status_tables(status: dict[str, Any]) -> None:
     entities.add_column("rows", justify="right")
     for name, count in status["entities"].items():
         source, label = name.split("_", 1)[0], ENTITIES[name].label
+        count -= sum(counts.get(name, 0) for counts in status["imported"].values())
         entities.add_row(f"{SOURCE_NAMES[source]} {label}", f"{count:,}")
+    for distributor, counts in status["imported"].items():
+        for name, count in counts.items():
+            label = f"{DISTRIBUTOR_NAMES[distributor]} {ENTITIES[name].label}"
+            entities.add_row(label, f"{count:,}")
     stdout.print(entities)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.json_text import load_json
 from trueup.core.sync.records import ENTITIES
+from trueup.core.values.distributors import PAX8
 from trueup.core.values.times import age
 
 
@@ -22,6 +23,7 @@ def store_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
             name: conn.execute(select(func.count()).select_from(e.table)).scalar_one()
             for name, e in ENTITIES.items()
         }
+        imported = _imported(conn)
         sources: dict[str, Any] = {}
         for source in ("pax8", "halo"):
             last = conn.execute(
@@ -38,7 +40,20 @@ def store_status(db: Database, now: datetime | None = None) -> dict[str, Any]:
                 "age": age(last_ok.ended_at, now) if last_ok else "never",
                 "last_run": _run(last) if last else None,
             }
-    return {"db": str(db.path), "entities": counts, "sources": sources}
+    return {"db": str(db.path), "entities": counts, "imported": imported, "sources": sources}
+
+
+def _imported(conn: Connection) -> dict[str, dict[str, int]]:
+    """Of the counts, the rows imported from distributors' files, by distributor."""
+    found: dict[str, dict[str, int]] = {}
+    for name, entity in ENTITIES.items():
+        if "distributor" not in entity.table.c:
+            continue
+        column = entity.table.c.distributor
+        query = select(column, func.count()).where(column != PAX8).group_by(column)
+        for distributor, count in conn.execute(query):
+            found.setdefault(distributor, {})[name] = count
+    return found
 
 
 def _run(row: Any) -> dict[str, Any]:
