@@ -110,11 +110,27 @@ async def test_delete_unmaps_and_ctrl_z_undoes(app, workbench):
     assert company(workbench, "Keating Law Group").status == "mapped"
 
 
-async def test_ignore_a_company(app, workbench):
+async def test_ignore_a_company_carrying_money_asks_first(app, workbench):
+    assert company(workbench, "Copper Kettle Bakery").monthly_value > 0
     async with app.run_test(size=(80, 24)) as pilot:
         await open_screen(pilot, "2")
         await press(pilot, "i")  # the first row: the unmapped Copper Kettle Bakery
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "carries $" in str(app.screen.query_one("#confirm-question").content)
+        await press(pilot, "n")
+        assert company(workbench, "Copper Kettle Bakery").status == "unmapped"
+        await press(pilot, "i", "y")
     assert company(workbench, "Copper Kettle Bakery").status == "ignored"
+
+
+async def test_ignoring_a_product_with_no_money_is_at_once(app, workbench):
+    idle = next(r for r in workbench.mappings.product_rows() if not r.monthly_value)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        await go_to(pilot, idle.name)
+        await press(pilot, "i")
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert product(workbench, idle.name).status == "ignored"
 
 
 async def test_status_filter_and_sort_keep_the_store_as_it_was(app, workbench):
@@ -163,7 +179,7 @@ async def test_a_per_client_override_then_its_removal(app, workbench):
 async def test_ignore_then_undo_a_product(app, workbench):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_screen(pilot, "3")
-        await press(pilot, "i")
+        await press(pilot, "i", "y")  # Power BI Pro carries money: asked first
         assert product(workbench, "Power BI Pro").status == "ignored"
         await press(pilot, "z")
     assert product(workbench, "Power BI Pro").status == "unmapped"

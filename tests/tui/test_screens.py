@@ -207,7 +207,7 @@ async def test_every_action_is_in_the_palette_and_at_most_six_in_the_footer(app,
 async def test_the_palette_runs_the_action(app, workbench):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
-        await press(pilot, "2", "i")  # ignore the first row, Copper Kettle Bakery
+        await press(pilot, "2", "i", "y")  # ignore the first row, Copper Kettle Bakery
         await press(pilot, "ctrl+p", *"undo the latest")
         await pilot.pause(0.3)
         await press(pilot, "enter")

@@ -88,5 +88,8 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
     def ignore(self, row: CompanyRow) -> None:
         self.workbench.mappings.ignore_company(row.company_id)
 
+    def carried(self, row: CompanyRow) -> str:
+        return money(row.monthly_value, row.currency) if row.monthly_value else ""
+
     def accept_all(self) -> int:
         return len(self.workbench.mappings.accept_company_suggestions())

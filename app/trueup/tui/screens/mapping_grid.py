@@ -160,6 +160,10 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     def accept_all(self) -> int:
         raise NotImplementedError
 
+    def carried(self, row: RowT) -> str:
+        """The money a month the row carries, as text ("" when none): ignoring it asks first."""
+        return ""
+
     # --- loading and showing -------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -333,7 +337,22 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
             self.ignore(row)
             return f"Ignoring {self.row_name(row)}."
 
-        self.save(ignore)
+        value = self.carried(row)
+        if not value:
+            self.save(ignore)
+            return
+        question = (
+            f"Ignore {self.row_name(row)}? It carries {value} a month that would then not be "
+            "billed through Halo. z undoes it."
+        )
+        columns = [Column(self.NOUN.title(), 14, flex=True), Column("A month", 12, "right")]
+        lines = [(Text(self.row_name(row)), Text(value))]
+
+        def answered(apply: bool | None) -> None:
+            if apply:
+                self.save(ignore)
+
+        self.app.push_screen(ConfirmScreen("Ignore", question, columns, lines), answered)
 
     def action_undo(self) -> None:
         self.save(lambda: self.workbench.mappings.undo_last() or "Nothing to undo.")

@@ -109,6 +109,9 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
     def ignore(self, row: ProductRow) -> None:
         self.workbench.mappings.ignore_product(row.product_id)
 
+    def carried(self, row: ProductRow) -> str:
+        return money(row.monthly_value, row.currency) if row.monthly_value else ""
+
     def accept_all(self) -> int:
         return len(self.workbench.mappings.accept_product_suggestions())
 
