@@ -229,8 +229,8 @@ def floor(destination: str, documents: list[Any], sink: Any) -> int:
     if destination == "xero":  # the first lookup also resolves the tenant (/connections)
         lookups = math.ceil(len(documents) / 40)
         return 1 + 1 + lookups + math.ceil(len(documents) / sink.batch_size)
-    if destination == "halo-invoice":  # the sink's arrays; the lookup's pages vary
-        return 1 + 1 + math.ceil(len(documents) / sink.batch_size)
+    if destination == "halo-invoice":  # the lookup by 200 clients, the sink's arrays
+        return 1 + math.ceil(len(documents) / 200) + math.ceil(len(documents) / sink.batch_size)
     return 1 + math.ceil(len(documents) / 50) + len(documents)
 
 
@@ -288,7 +288,10 @@ def main() -> None:
             if destination == "halo-invoice":
                 result["ledger"] = ledger_timings(copy)
             limit, window = LIMITS[destination if destination in LIMITS else "halo"]
-            result["floor_seconds_real_limits"] = math.ceil(result["requests"] / limit) * window
+            # Requests past the first window's worth each wait for a window to roll on.
+            result["floor_seconds_real_limits"] = (
+                math.ceil(result["requests"] / limit) - 1
+            ) * window
             report[destination] = result
             print(destination, json.dumps(result), file=sys.stderr)
     print(json.dumps(report, indent=2))
