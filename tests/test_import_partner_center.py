@@ -43,6 +43,11 @@ def write(tmp_path, header, rows, name="recon.csv"):
     return path
 
 
+def rebuilt_from_store(records):
+    """The subscriptions as a later import rebuilds them: from the raw cells the store keeps."""
+    return FORMAT.subscriptions([], [i["raw"] for i in records.items])
+
+
 def refusal(path, **renames):
     with pytest.raises(FileRefused) as caught:
         read(path, **renames)
@@ -75,7 +80,7 @@ def test_the_generated_sample_reads_as_customers_skus_and_dated_seats():
         ("Arrears", "subscription", date(2026, 9, 1))
     }
     # Power BI Pro: 5 seats from its purchase on 19 Oct, one more added on the 26th.
-    subscriptions = FORMAT.subscriptions([i["raw"] for i in records.items])
+    subscriptions = rebuilt_from_store(records)
     power_bi = next(row for row, _ in subscriptions if row["product_name"] == "Power BI Pro")
     history = next(s for row, s in subscriptions if row is power_bi)
     assert [(s["position"], s["quantity"], s["updated_at"].date()) for s in history] == [
@@ -104,10 +109,7 @@ def test_the_handwritten_sample_reads_in_its_own_column_order_and_case():
     assert [(i["id"], i["total"], i["currency"]) for i in records.invoices] == [
         ("pc:G002297372", Decimal("67.30"), "EUR")
     ]
-    rebuilt = dict(
-        (row["id"], (row, history))
-        for row, history in FORMAT.subscriptions([i["raw"] for i in records.items])
-    )
+    rebuilt = dict((row["id"], (row, history)) for row, history in rebuilt_from_store(records))
     basic, history = rebuilt["pc:6dc5c039750a:CFQ7TTC0LH18:0001"]
     # 10 seats from 5 Oct, 12 from the add on the 20th; the credit changes no seats. The price
     # is the unit price in euros, rounded down as Microsoft rounds it.
@@ -120,6 +122,12 @@ def test_the_handwritten_sample_reads_in_its_own_column_order_and_case():
     assert basic["commitment_term"] == "1-Month"
     usage, _ = rebuilt["pc:0ET2qaZvJGfF9wgSKnWzR5JLmhp10lOc1:DZH318Z0BNZ5:006G"]
     assert (usage["quantity"], usage["price"]) == (Decimal(1), Decimal(0))
+
+
+@pytest.mark.parametrize("path", [GENERATED, HANDWRITTEN])
+def test_subscriptions_are_the_same_from_the_file_and_from_the_store(path):
+    records = read(path)
+    assert FORMAT.subscriptions(records.parsed.values(), []) == rebuilt_from_store(records)
 
 
 def test_a_renamed_column_is_read_through_the_config_table(tmp_path):
@@ -172,7 +180,7 @@ def test_a_charge_type_trueup_does_not_know_costs_and_changes_no_seats(tmp_path)
     records = read(write(tmp_path, header, rows))
     assert records.items[1]["type"] == "prorate"
     assert "row 3: ChargeType 'priceAdjustment' is not one trueup knows" in records.warnings[0]
-    subscriptions = FORMAT.subscriptions([i["raw"] for i in records.items])
+    subscriptions = rebuilt_from_store(records)
     basic = next(row for row, _ in subscriptions if row["product_id"].endswith("LH18:0001"))
     assert basic["quantity"] == Decimal(10)
 

@@ -76,7 +76,7 @@ def apply_file(
             }
             items, touched = _replace_items(conn, records)
             counts["invoice items"] = items
-            subscriptions, snapshots = _rebuild(conn, file_format, touched, distributor)
+            subscriptions, snapshots = _rebuild(conn, file_format, touched, records)
             counts["subscriptions"], counts["history snapshots"] = subscriptions, snapshots
             result = ImportResult(distributor, 0, records.rows, counts)
             result.run_id = _record(conn, result, started, file_name, records.warnings)
@@ -172,22 +172,23 @@ def _replace_items(conn: Connection, records: FileRecords) -> tuple[EntityCounts
 
 
 def _rebuild(
-    conn: Connection, file_format: FileFormat, touched: set[str], distributor: str
+    conn: Connection, file_format: FileFormat, touched: set[str], records: FileRecords
 ) -> tuple[EntityCounts, EntityCounts]:
-    """The touched subscriptions and their history from every item stored of them."""
-    ids = sorted(touched)
+    """The touched subscriptions and their history from every item stored of them: the
+    file's as the format read them, the others from their raw cells."""
+    ids, distributor = sorted(touched), records.distributor
     cells: list[dict[str, str]] = []
     for start in range(0, len(ids), 500):
         query = (
-            select(_ITEMS.c.raw)
+            select(_ITEMS.c.id, _ITEMS.c.raw)
             .where(
                 _ITEMS.c.subscription_id.in_(ids[start : start + 500]),
                 _ITEMS.c.distributor == distributor,
             )
             .order_by(_ITEMS.c.id)
         )
-        cells.extend(load_json(raw) for raw in conn.execute(query).scalars())
-    rebuilt = file_format.subscriptions(cells)
+        cells.extend(load_json(r.raw) for r in conn.execute(query) if r.id not in records.parsed)
+    rebuilt = file_format.subscriptions(records.parsed.values(), cells)
     rows = [row for row, _ in rebuilt]
     subscriptions = _write(
         conn, _SUBSCRIPTIONS, ["id"], rows, _stored_raw(conn, _SUBSCRIPTIONS, ids, distributor)

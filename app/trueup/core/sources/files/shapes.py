@@ -4,7 +4,7 @@ knows no format; a format knows no store."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,9 @@ class FileRecords:
     invoices: Sequence[Record]
     items: Sequence[Record]  # raw: the row's cells by field, as `FileFormat.subscriptions` reads
     warnings: Sequence[str]  # rows kept that the user should look at
+    # item id -> the format's own reading of it, so the subscriptions the file touches are
+    # rebuilt without reading its rows a second time (opaque to the writer)
+    parsed: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -31,5 +34,8 @@ class FileFormat:
     wanted: str  # "a Partner Center ... file": what a refusal asks for
     columns: tuple[Column, ...]  # as documented; the config may rename them
     read: Callable[[Path, Sequence[Column]], FileRecords]  # FileRefused when not importable
-    # The stored items of some subscriptions (their raw cells) -> each one's row and snapshots.
-    subscriptions: Callable[[Sequence[Mapping[str, str]]], list[tuple[Record, list[Record]]]]
+    # The subscriptions a file touches, each as its row and snapshots, from the file's items
+    # (`FileRecords.parsed`) and the raw cells of every other item stored of them.
+    subscriptions: Callable[
+        [Iterable[Any], Sequence[Mapping[str, str]]], list[tuple[Record, list[Record]]]
+    ]

@@ -28,7 +28,7 @@ _ZIP = b"PK\x03\x04"  # .xlsx is a zip
 OtherFormat = Callable[[set[str]], str | None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     number: int  # as a spreadsheet numbers it
     values: dict[str, Any]  # field -> the cell's value; None for an empty optional cell

@@ -10,7 +10,7 @@ and a row that disagrees with the rule is flagged, not refused (subtotal.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from trueup.core.sources.files.columns import Column
@@ -31,8 +31,7 @@ from trueup.core.values.distributors import PARTNER_CENTER
 
 def read(path: Path, columns: Sequence[Column]) -> FileRecords:
     problems = Problems()
-    rows = read_rows(path, columns, WANTED, lookalike, problems)
-    charges = [charge_of(row) for row in rows]
+    charges = [charge_of(row) for row in read_rows(path, columns, WANTED, lookalike, problems)]
     warnings = check_charges(charges, problems)
     if problems:
         raise problems.refuse(path.name)
@@ -47,13 +46,15 @@ def read(path: Path, columns: Sequence[Column]) -> FileRecords:
         list(records.invoices.values()),
         records.items,
         warnings,
+        records.charges,
     )
 
 
-def subscriptions(items: Sequence[Mapping[str, str]]) -> list[tuple[Record, list[Record]]]:
+def subscriptions(
+    parsed: Iterable[Charge], stored: Sequence[Mapping[str, str]]
+) -> list[tuple[Record, list[Record]]]:
     by_subscription: dict[str, list[Charge]] = defaultdict(list)
-    for cells in items:
-        charge = stored_charge(cells)
+    for charge in [*parsed, *(stored_charge(cells) for cells in stored)]:
         by_subscription[charge.subscription_ref].append(charge)
     return [subscription_rows(charges) for _, charges in sorted(by_subscription.items())]
 

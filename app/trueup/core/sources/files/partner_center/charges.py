@@ -25,7 +25,7 @@ from trueup.core.values.money import money_prose
 ONE = Decimal(1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Charge:
     row: int  # in the file it came from (0: read back from the store)
     customer_id: str

@@ -39,6 +39,7 @@ class Records:
     products: dict[str, Record] = field(default_factory=dict)
     invoices: dict[str, Record] = field(default_factory=dict)
     items: list[Record] = field(default_factory=list)
+    charges: dict[str, Charge] = field(default_factory=dict)  # item id -> its charge
 
 
 def records_of(charges: Sequence[Charge]) -> Records:
@@ -55,6 +56,7 @@ def records_of(charges: Sequence[Charge]) -> Records:
         nth = counts[(invoice, digest)]
         item_id = f"{invoice}:{digest}" + (f":{nth}" if nth > 1 else "")
         found.items.append(_item(charge, item_id, invoice))
+        found.charges[item_id] = charge
         found.invoices[invoice] = _invoice(charge, invoice, totals[invoice])
     return found
 
@@ -134,7 +136,7 @@ def _item(charge: Charge, item_id: str, invoice_id: str) -> Record:
         "total": charge.subtotal,
         "currency": charge.currency,
         "distributor": PARTNER_CENTER,
-        "raw": dict(charge.cells),
+        "raw": charge.cells,
     }
 
 
