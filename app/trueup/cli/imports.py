@@ -56,8 +56,8 @@ def import_command(
     """Import a distributor's billing file: its customers, SKUs, subscriptions and charges join
     Pax8's in the store, for the seat diff and the batch.
 
-    **partner-center**: Microsoft's new-commerce invoice reconciliation file, from Partner
-    Center > Billing > Invoices (billing history), the invoice's reconciliation file, as CSV.
+    **partner-center**: Microsoft's new-commerce invoice reconciliation file: in Partner
+    Center's Billing workspace, the invoice's reconciliation file (new commerce), as CSV.
     Each customer (tenant) becomes a company to map to a Halo client (`trueup map`), each SKU
     a product to map to a Halo item, each charge an invoice item (its cost: the file's
     Subtotal), and the subscriptions are rebuilt with their seats by date from every file

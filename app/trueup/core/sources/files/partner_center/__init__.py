@@ -1,5 +1,5 @@
-"""The Partner Center (direct CSP) new-commerce invoice reconciliation file: Billing, then
-Invoices in Partner Center, the invoice's reconciliation file ([MS1], columns.py).
+"""The Partner Center (direct CSP) new-commerce invoice reconciliation file: the invoice's
+reconciliation file from Partner Center's Billing workspace ([MS1], columns.py).
 
 Read whole, checked whole (every problem by row and column refuses the file), then turned into
 the store's records (records.py) with the subscriptions rebuilt from every stored charge
