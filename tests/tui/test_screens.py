@@ -21,7 +21,7 @@ from trueup.sandbox.generate import DEMO_PATH
 from trueup.sandbox.scenario import load_scenario
 from trueup.sandbox.serve import build_simulators, in_process_transports
 from trueup.tui.app import TrueupApp, make_app
-from trueup.tui.commands import WorkbenchCommands
+from trueup.tui.commands import WorkbenchCommands, screen_actions
 from trueup.tui.screens.diff_detail import DiffDetailScreen
 from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.seat_diff import SeatDiffScreen
@@ -256,3 +256,16 @@ def test_bare_trueup_without_a_terminal_teaches_instead(cli_env):
     result = CliRunner().invoke(cli, [])
     assert result.exit_code == 0
     assert "demo" in result.stdout and cli_env == []
+
+
+async def test_a_month_key_that_cannot_act_is_not_offered(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        assert app.month == "2026-11"  # the last month the store holds
+        offered = {a.action for a in screen_actions(app.screen)}
+        assert "month(-1)" in offered and "month(1)" not in offered
+        await press(pilot, "left_square_bracket")
+        assert app.month == "2026-10"
+        offered = {a.action for a in screen_actions(app.screen)}
+        assert "month(1)" in offered and "month(-1)" not in offered

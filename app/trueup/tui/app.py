@@ -92,6 +92,12 @@ class TrueupApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def can_shift_month(self, step: int) -> bool:
+        """Whether the store holds the month `step` months from the one in view."""
+        months = self.workbench.months()
+        index = months.index(self.month) + step if self.month in months else len(months) - 1
+        return 0 <= index < len(months)
+
     def shift_month(self, step: int) -> None:
         months = self.workbench.months()
         index = months.index(self.month) + step if self.month in months else len(months) - 1
