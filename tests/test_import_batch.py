@@ -107,3 +107,13 @@ def test_tenants_and_skus_are_suggested_to_what_pax8_already_bills(db):
         (False, "mapped"),
         (True, "mapped"),
     ]
+
+
+def test_an_unmapped_tenant_is_a_batch_error_naming_partner_center(db):
+    Imports(db).run(GENERATED, "partner-center")
+    anomalies = build_batch(db, "2026-10", today=TODAY).body["anomalies"]
+    unmapped = [a for a in anomalies if a["code"] == "UNMAPPED_CLIENT"]
+    assert sorted(a["message"] for a in unmapped if a["company_id"].startswith("pc:"))[0] == (
+        "Harbor Point Wealth Advisors has 2 billable Partner Center subscriptions and no Halo "
+        "client: map it or ignore it"
+    )

@@ -308,3 +308,12 @@ def test_a_semicolon_separated_file_saved_by_a_spreadsheet_reads_the_same(tmp_pa
     path = tmp_path / "semicolons.csv"
     path.write_text(out.getvalue(), encoding="utf-8")
     assert read(path).items == read(HANDWRITTEN).items
+
+
+def test_names_keep_no_control_character_and_ids_refuse_them(tmp_path):
+    header, rows = table()
+    rows[0]["CustomerName"] = "Evil\u202eCorp\x1b[31m"
+    records = read(write(tmp_path, header, rows))
+    company = next(c for c in records.companies if c["id"].endswith("7cbcd918fc40"))
+    assert company["name"] == "Evil\\u202eCorp\\x1b[31m"
+    assert company["raw"]["customerName"] == "Evil\u202eCorp\x1b[31m"  # as sent, like a sync's

@@ -37,6 +37,7 @@ from trueup.core.rules.current import current_rules
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_json, money_json_or_none
 from trueup.core.values.months import Month
 
@@ -277,8 +278,9 @@ def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str,
             {
                 "code": "UNMAPPED_CLIENT",
                 "severity": "error",
-                "message": f"{company.name} has {company.subscriptions} billable Pax8 "
-                f"subscription{plural} and no Halo client: map it or ignore it",
+                "message": f"{company.name} has {company.subscriptions} billable "
+                f"{distributor_name(company.company_id)} subscription{plural} and no Halo "
+                "client: map it or ignore it",
                 "company_id": company.company_id,
             }
         )
