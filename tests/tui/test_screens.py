@@ -194,7 +194,8 @@ async def test_every_action_is_in_the_palette_and_at_most_six_in_the_footer(app,
         offered = {hit.text async for hit in WorkbenchCommands(screen).discover()}
         for node in (screen, app):
             for binding in node.BINDINGS:
-                if binding.action not in ("cancel_sync",):  # only while a sync runs
+                # Only while a sync runs; only before the last month the store holds.
+                if binding.action not in ("cancel_sync", "month(1)"):
                     assert any(binding.tooltip in text for text in offered), binding.id
         shown = {
             (id(active.node), active.binding.action)
