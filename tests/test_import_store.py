@@ -17,6 +17,7 @@ from trueup.core.store.database import open_database
 from trueup.core.store.logbook import read_log
 from trueup.core.sync.lock import exclusive, lock_path
 from trueup.core.sync.run import sync_sources
+from trueup.core.sync.shrink import check_shrink
 from trueup.core.values.months import Month
 
 DEMO = Path(__file__).resolve().parent.parent / "app/trueup/sandbox/scenarios/demo.json"
@@ -187,6 +188,17 @@ async def test_a_reimport_keeps_pax8s_records(store, tmp_path):
     after = dump(store)
     for name, rows_before in pax8.items():
         assert [r for r in after[name] if not str(r[0]).startswith("pc:")] == rows_before, name
+
+
+def test_the_shrink_guard_counts_pax8s_rows_alone(store, tmp_path):
+    header, rows = table()
+    many = [
+        {**rows[0], "CustomerId": f"00000000-0000-4000-8000-{n:012d}", "OrderId": f"o{n}"}
+        for n in range(20)
+    ]
+    run(store, write(tmp_path, header, many))
+    # 20 companies stored, none of them Pax8's: a Pax8 answer with none is no shrink.
+    check_shrink(store, "pax8", {"pax8_company": 0, "pax8_subscription": 0}, 50)
 
 
 def test_an_import_never_runs_beside_a_sync(store):
