@@ -143,6 +143,19 @@ def test_summaries_say_the_reason_or_the_short_details_on_one_line():
     )
 
 
+def test_posting_summaries_read_as_sentences():
+    assert summarise("approval_revoked", {"clients": [118, 120], "by": "ana"}) == (
+        "Approval withdrawn for client(s) 118, 120, by ana"
+    )
+    finished = {"destination": "xero", "rejected": 1, "unknown": 0, "pending": 0}
+    assert summarise("posting_incomplete", {**finished, "stopped": None}) == (
+        "Posting to xero unfinished: 1 rejected, 0 unsettled, 0 to send"
+    )
+    assert summarise("posting_incomplete", {**finished, "stopped": "Xero is down"}).endswith(
+        "0 to send (Xero is down)"
+    )
+
+
 def test_details_show_nested_values_whole():
     text = describe(None, "posted", {"lines": [{"qty": 2}]})
     assert text.startswith("posted\nlines: [\n") and '"qty": 2' in text

@@ -140,12 +140,25 @@ class _Blank(dict[str, Any]):
         return "?"
 
 
+def _words(details: dict[str, Any]) -> dict[str, Any]:
+    """Values as a person reads them in a sentence: a list by commas, nothing for None."""
+    return {
+        key: ", ".join(map(str, value))
+        if isinstance(value, list)
+        else ""
+        if value is None
+        else value
+        for key, value in details.items()
+    }
+
+
 def summarise(event: str, details: dict[str, Any]) -> str:
     """One line: the event, then its counts and duration, its reason, or its short details.
 
     "Pax8 sync completed: 3 created, 1,234 updated, 0 failed in 12.3 s"."""
     if event in POSTING_SUMMARIES:
-        return _one_line(POSTING_SUMMARIES[event].format_map(_Blank(details)))
+        said = POSTING_SUMMARIES[event].format_map(_Blank(_words(details)))
+        return _one_line(said.replace(" ()", ""))
     title = event[:1].upper() + event[1:]
     counts = [
         f"{details[k]:,} {k}"
