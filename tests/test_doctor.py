@@ -205,3 +205,20 @@ def test_schema_versions(tmp_path):
     _set_schema(path, SCHEMA_VERSION - 1)
     older = next(c for c in run_doctor(config, path, offline=True) if c.name == "database")
     assert older.status == "warn" and "migrates" in older.message
+
+
+def test_a_secret_and_a_token_in_one_place_name_it_once():
+    from trueup.core.settings.connections import ConnectionState
+    from trueup.core.settings.doctor import _credentials
+    from trueup.core.settings.secrets import SecretLocation
+
+    filed = SecretLocation("encrypted file", True)
+    both = ConnectionState("qbo", "QuickBooks Online", True, "u", "company 1", filed, filed)
+    assert _credentials(both).message.endswith("; secret and refresh token in encrypted file")
+    apart = ConnectionState(
+        "qbo", "QuickBooks Online", True, "u", "company 1",
+        SecretLocation("environment (TRUEUP_QBO_CLIENT_SECRET)", True), filed,
+    )  # fmt: skip
+    assert _credentials(apart).message.endswith(
+        "; secrets in environment (TRUEUP_QBO_CLIENT_SECRET), encrypted file"
+    )

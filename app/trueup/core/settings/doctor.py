@@ -79,8 +79,14 @@ def _credentials(state: ConnectionState) -> Check:
     problem = state.problem
     if problem:
         return Check(name, "fail", f"{state.name}: {problem}", f"trueup connect {state.source}")
-    places = [loc.where for loc in (state.secret, state.token) if loc is not None]
-    return Check(name, "ok", f"{state.name} {state.account}; secret in {', '.join(places)}")
+    kept = [
+        (what, loc.where)
+        for what, loc in (("secret", state.secret), ("refresh token", state.token))
+        if loc is not None
+    ]
+    places = list(dict.fromkeys(where for _, where in kept))
+    what = " and ".join(w for w, _ in kept) if len(places) == 1 else "secrets"
+    return Check(name, "ok", f"{state.name} {state.account}; {what} in {', '.join(places)}")
 
 
 def _keyring(settings: Settings) -> Check:
