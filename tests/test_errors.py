@@ -14,9 +14,12 @@ from trueup.core.errors import TrueupError
 from trueup.tui.formatting import error_text
 
 # Raised and caught inside trueup, never shown as they are: a bad record becomes a rejected-record
-# log entry; the sandbox's own are answered as HTTP errors by the simulators.
+# log entry, a bad cell of an imported file one of the file's listed problems, a renamed column
+# with no field a config error; the sandbox's own are answered as HTTP errors by the simulators.
 INTERNAL = {
     "trueup.core.sync.records.RecordError",
+    "trueup.core.sources.files.cells.CellError",
+    "trueup.core.sources.files.columns.ColumnsError",
     "trueup.sandbox.pax8_query.Pax8Error",
     "trueup.sandbox.halo_store.HaloError",
     "trueup.sandbox.qbo_query.QueryError",
