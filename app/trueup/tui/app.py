@@ -27,6 +27,8 @@ from trueup.tui.screens.seat_diff import SeatDiffScreen
 from trueup.tui.screens.settings import SettingsScreen
 from trueup.tui.screens.usage import UsageScreen
 
+STORE_CHECK_SECONDS = 2.0
+
 SCREENS = {
     "overview": OverviewScreen,
     "clients": ClientsScreen,
@@ -84,6 +86,16 @@ class TrueupApp(App[None]):
 
     def on_mount(self) -> None:
         self.switch_mode("overview")
+        # Another `trueup` (a command, a timer's sync) may change the store meanwhile.
+        self.workbench.start_watching()
+        self.set_interval(STORE_CHECK_SECONDS, self._check_store)
+
+    def on_unmount(self) -> None:
+        self.workbench.stop_watching()
+
+    def _check_store(self) -> None:
+        if self.workbench.store_changed():
+            self.data_changed()
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
@@ -109,6 +121,7 @@ class TrueupApp(App[None]):
 
     def data_changed(self) -> None:
         """A mapping changed or a sync ended: every screen's data is stale."""
+        self.workbench.store_seen()
         self.data_version += 1
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
@@ -99,6 +99,45 @@ class Undone:
     key: Key
     restored: dict[str, Any] | None  # the mapping as it is again, None when none
     replaced: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class NewestChange:
+    """The change (with the rest of its batch) the next undo would revert."""
+
+    id: int  # the newest of its batch
+    by: str
+    at: datetime
+    action: str
+    count: int
+
+
+def newest_change(conn: Connection) -> NewestChange | None:
+    changes = m.table_of(m.MappingChange)
+    newest = conn.execute(
+        select(changes)
+        .where(changes.c.action != "undo", changes.c.undone.is_(False))
+        .order_by(changes.c.id.desc())
+        .limit(1)
+    ).first()
+    if newest is None:
+        return None
+    count = 1
+    if newest.batch is not None:
+        count = len(
+            conn.execute(
+                select(changes.c.id).where(
+                    changes.c.batch == newest.batch, changes.c.undone.is_(False)
+                )
+            ).all()
+        )
+    return NewestChange(newest.id, newest.by, newest.at, newest.action, count)
+
+
+def newest_id(conn: Connection) -> int:
+    """The id of the newest journal entry, undos included (0 for none)."""
+    changes = m.table_of(m.MappingChange)
+    return int(conn.execute(select(func.max(changes.c.id))).scalar() or 0)
 
 
 def undo_newest(conn: Connection) -> list[Undone]:

@@ -3,6 +3,8 @@ unmapped` and the Clients and Products screens."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from trueup.core.mapping.engine import (
     ProductRow,
 )
 from trueup.core.mapping.file import ImportResult, export_mappings, import_mappings
+from trueup.core.mapping.journal import NewestChange, newest_change, newest_id
 from trueup.core.mapping.match import EXACT
 from trueup.core.mapping.reading import load_world
 from trueup.core.mapping.report import company_json as company_json
@@ -46,6 +49,24 @@ class Mappings:
         self.db = db
         self.threshold = threshold
         self._changes = changes or Changes()
+        self._own_newest = 0  # the journal's newest entry after this service's last write
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write through this service: what it journaled is this service's own, for undo. (A
+        change another process commits between the write and the read of the newest id would
+        count as ours: a window of one statement.)"""
+        with self._changes.writing():
+            yield
+        with self.db.read() as conn:
+            self._own_newest = newest_id(conn)
+
+    def undo_note(self) -> NewestChange | None:
+        """The change the next undo reverts when it was not made through this service (another
+        `trueup`, another workbench), to ask before undoing it; else None."""
+        with self.db.read() as conn:
+            newest = newest_change(conn)
+        return None if newest is None or newest.id <= self._own_newest else newest
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -100,17 +121,17 @@ class Mappings:
         score: int | None = None,
         reason: str = "",
     ) -> None:
-        with self._changes.writing():
+        with self._writing():
             engine.map_company(
                 self.db, company_id, client_id, source=source, score=score, reason=reason
             )
 
     def unmap_company(self, company_id: str) -> None:
-        with self._changes.writing():
+        with self._writing():
             engine.unmap_company(self.db, company_id)
 
     def ignore_company(self, company_id: str) -> None:
-        with self._changes.writing():
+        with self._writing():
             engine.ignore_company(self.db, company_id)
 
     def accept_company(self, row: CompanyRow) -> None:
@@ -126,7 +147,7 @@ class Mappings:
         )
 
     def accept_company_suggestions(self) -> list[CompanyRow]:
-        with self._changes.writing():
+        with self._writing():
             return engine.accept_company_suggestions(self.db, min_score=self.threshold)
 
     # --- products -> items -------------------------------------------------------------------
@@ -141,7 +162,7 @@ class Mappings:
         score: int | None = None,
         reason: str = "",
     ) -> None:
-        with self._changes.writing():
+        with self._writing():
             engine.map_product(
                 self.db,
                 product_id,
@@ -153,11 +174,11 @@ class Mappings:
             )
 
     def unmap_product(self, product_id: str, *, client_id: int | None = None) -> None:
-        with self._changes.writing():
+        with self._writing():
             engine.unmap_product(self.db, product_id, client_id=client_id)
 
     def ignore_product(self, product_id: str) -> None:
-        with self._changes.writing():
+        with self._writing():
             engine.ignore_product(self.db, product_id)
 
     def accept_product(self, row: ProductRow) -> None:
@@ -172,19 +193,19 @@ class Mappings:
         )
 
     def accept_product_suggestions(self) -> list[ProductRow]:
-        with self._changes.writing():
+        with self._writing():
             return engine.accept_product_suggestions(self.db, min_score=self.threshold)
 
     # --- both at once, undo, files -------------------------------------------------------------
 
     def accept_suggestions(self) -> tuple[list[CompanyRow], list[ProductRow]]:
         """Every suggestion at or above the threshold, companies first, as one undoable batch."""
-        with self._changes.writing():
+        with self._writing():
             return engine.accept_suggestions(self.db, min_score=self.threshold)
 
     def undo_last(self) -> str | None:
         """Undo the latest mapping change; what was undone, in words, or None if nothing."""
-        with self._changes.writing():
+        with self._writing():
             return engine.undo_last(self.db)
 
     def export_file(self, path: Path) -> int:
@@ -193,7 +214,7 @@ class Mappings:
 
     def import_file(self, path: Path) -> ImportResult:
         """Set the mappings the file holds, all or nothing (entries marked stale skipped)."""
-        with self._changes.writing():
+        with self._writing():
             return import_mappings(self.db, path)
 
 

@@ -28,6 +28,7 @@ from trueup.core.mapping.engine import Candidate as Candidate
 from trueup.core.mapping.engine import CompanyRow as CompanyRow
 from trueup.core.mapping.engine import ItemCandidate as ItemCandidate
 from trueup.core.mapping.engine import ProductRow as ProductRow
+from trueup.core.mapping.journal import NewestChange as NewestChange
 from trueup.core.posting.plan import EntryView as EntryView
 from trueup.core.posting.plan import Planned as Planned
 from trueup.core.posting.plan import PostingError as PostingError

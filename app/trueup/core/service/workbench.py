@@ -26,6 +26,7 @@ from trueup.core.service.syncing import SyncClients, Syncing
 from trueup.core.settings.config import BillingSettings, SyncSettings
 from trueup.core.settings.connections import CheckResult, Connections, ConnectionState
 from trueup.core.store.database import Database
+from trueup.core.store.watch import StoreWatcher
 from trueup.core.values.months import Month
 
 
@@ -52,7 +53,7 @@ class Workbench:
         self.today = today
         self._connections = connections
         clock = clock or (lambda: datetime.now(UTC))
-        changes = Changes()
+        changes = self._changes = Changes()
         settings = connections.settings if connections else None
         if close_day is None:
             close_day = (settings.billing if settings else BillingSettings()).close_day
@@ -77,6 +78,7 @@ class Workbench:
         self.ledger = Ledger(db, today=today)
         self.reports = Reports(db, today=today)
         self.books = {name: Accounting(db, b, threshold=threshold) for name, b in BOOKS.items()}
+        self._watcher: StoreWatcher | None = None  # while the workbench is on screen
 
     def months(self) -> list[str]:
         """The months the store can reconcile, oldest first: last month and this one (the
@@ -91,6 +93,31 @@ class Workbench:
     def close(self) -> None:
         """End the batch helper, once a build it may be running is done."""
         self.batches.close()
+        self.stop_watching()
+
+    def start_watching(self) -> None:
+        """From now on, store_changed() says whether anything was committed to the store."""
+        if self._watcher is None:
+            self._watcher = StoreWatcher(self.db)
+
+    def stop_watching(self) -> None:
+        """Close the watcher's connection: left open, it keeps the WAL from being checkpointed."""
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+
+    def store_changed(self) -> bool:
+        """Whether anything committed to the store (another `trueup`, a timer's sync) since
+        the last reload: the screens then read it again."""
+        if self._watcher is None or not self._watcher.changed():
+            return False
+        self._changes.forget()  # the seat diffs kept were read before it
+        return True
+
+    def store_seen(self) -> None:
+        """The screens are about to read the store as it is now."""
+        if self._watcher is not None:
+            self._watcher.seen()
 
     # --- connections (the Settings screen) -----------------------------------------------------
 

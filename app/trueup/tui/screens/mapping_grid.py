@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
+from trueup.core.service.types import NewestChange
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.picker import Choice, PickerScreen
@@ -355,4 +356,34 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         self.app.push_screen(ConfirmScreen("Ignore", question, columns, lines), answered)
 
     def action_undo(self) -> None:
-        self.save(lambda: self.workbench.mappings.undo_last() or "Nothing to undo.")
+        self.saving = True
+        self._undo_check()
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _undo_check(self) -> None:
+        note = self.workbench.mappings.undo_note()
+        self.app.call_from_thread(self._undo_asked, note)
+
+    def _undo_asked(self, note: NewestChange | None) -> None:
+        """Undo at once what this workbench did; ask first about a change made elsewhere."""
+        self.saving = False
+
+        def undo() -> str:
+            return self.workbench.mappings.undo_last() or "Nothing to undo."
+
+        if note is None:
+            self.save(undo)
+            return
+
+        def answered(apply: bool | None) -> None:
+            if apply:
+                self.save(undo)
+
+        question = (
+            "The latest mapping change was not made in this workbench (another trueup made "
+            "it). Undo it anyway?"
+        )
+        columns = [Column("Change", 14, flex=True), Column("By", 10), Column("At (UTC)", 16)]
+        what = f"{note.action}, {note.count} mappings" if note.count > 1 else note.action
+        lines = [(Text(what), Text(note.by), Text(f"{note.at:%Y-%m-%d %H:%M}"))]
+        self.app.push_screen(ConfirmScreen("Undo", question, columns, lines), answered)
