@@ -71,6 +71,19 @@ async def test_accept_one_suggestion(app, workbench):
     )
 
 
+async def test_after_accepting_the_cursor_stays_on_the_next_row_to_work_on(app, workbench):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        screen = app.screen
+        table = screen.table
+        first = next(i for i, r in enumerate(table.rows) if r.status == "suggested")
+        table.cursor = first
+        following = table.rows[first + 1]
+        await press(pilot, "a")
+        assert table.current.company_id == following.company_id
+        assert table.cursor <= first + 1  # not at the bottom with the mapped rows
+
+
 async def test_accept_all_asks_first_and_lists_what_changes(app, workbench):
     pending = {r.company_name for r in workbench.mappings.company_rows() if r.status == "suggested"}
     assert len(pending) == 4

@@ -121,6 +121,9 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[RowT] = []
+        # After a change moves the cursor's row away (an accepted row sorts with the mapped
+        # ones), the cursor goes to the row that followed it: the next one to work on.
+        self._follow: Hashable | None = None
         self.set_reactive(MappingGridScreen.sort, next(iter(self.SORTS)))
 
     # --- what subclasses provide ---------------------------------------------------------------
@@ -209,7 +212,12 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         return sorted(rows, key=self.SORTS[self.sort])
 
     def show_rows(self) -> None:
-        self.table.set_rows(self.visible_rows(), key=self.row_key)
+        rows = self.visible_rows()
+        self.table.set_rows(rows, key=self.row_key)
+        follow, self._follow = self._follow, None
+        keys = [self.row_key(row) for row in rows]
+        if follow is not None and follow in keys:
+            self.table.cursor = keys.index(follow)
         shown = self.status_filter or "all"
         self.table.border_title = f"{shown} · by {self.sort}"
 
@@ -235,6 +243,10 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     def save(self, operation: Callable[[], str | None]) -> None:
         """Change the store; `operation` returns what to tell the operator."""
         self.saving = True
+        rows = self.table.rows
+        after = self.table.cursor + 1
+        following = rows[after] if 0 <= after < len(rows) else None
+        self._follow = None if following is None else self.row_key(following)  # type: ignore[arg-type]
         self._save(operation)
 
     @work(thread=True, group="save", exit_on_error=False)
