@@ -270,3 +270,15 @@ async def test_a_month_key_that_cannot_act_is_not_offered(app):
         assert app.month == "2026-10"
         offered = {a.action for a in screen_actions(app.screen)}
         assert "month(1)" in offered and "month(-1)" not in offered
+
+
+async def test_escape_on_the_table_clears_the_batch_search(app):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        screen = app.screen
+        every = screen.table.row_count
+        await press(pilot, "slash", *"bear", "enter")  # enter: the table has the focus again
+        assert screen.table.row_count < every and screen.table.has_focus
+        await press(pilot, "escape")
+        assert screen.table.row_count == every

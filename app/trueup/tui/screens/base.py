@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
@@ -80,6 +81,17 @@ class WorkbenchScreen(Screen[None]):
 class SearchableTableScreen(WorkbenchScreen):
     """A screen showing one table that `/` filters as the operator types."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "clear_search",
+            "Clear search",
+            show=False,
+            id="table.clear_search",
+            tooltip="Clear the search and show every row again",
+        ),
+    ]
+
     @property
     def table(self) -> RowTable[Any]:
         raise NotImplementedError
@@ -98,3 +110,12 @@ class SearchableTableScreen(WorkbenchScreen):
 
     def action_search(self) -> None:
         self.query_one(SearchBar).open()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_search":  # offered only while a search filters the table
+            return bool(self.query(SearchBar) and self.query_one(SearchBar).value)
+        return super().check_action(action, parameters)
+
+    def action_clear_search(self) -> None:
+        """Escape with the table focused: the search the bar still holds is cleared too."""
+        self.query_one(SearchBar).action_close()

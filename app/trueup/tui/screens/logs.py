@@ -210,7 +210,7 @@ class LogsScreen(WorkbenchScreen):
             return 1 <= target <= page_count(self.shown.total, self.shown.page_size) or None
         if action == "open":
             return self.table.current is not None or None
-        return True
+        return super().check_action(action, parameters)
 
     def action_cycle_level(self) -> None:
         self.level = LEVEL_FILTERS[(LEVEL_FILTERS.index(self.level) + 1) % len(LEVEL_FILTERS)]

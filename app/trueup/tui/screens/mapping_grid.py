@@ -238,7 +238,9 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     # --- changes -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return None if self.saving and action in CHANGES else True
+        if self.saving and action in CHANGES:
+            return None
+        return super().check_action(action, parameters)
 
     def save(self, operation: Callable[[], str | None]) -> None:
         """Change the store; `operation` returns what to tell the operator."""
