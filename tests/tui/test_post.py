@@ -279,6 +279,10 @@ async def test_progress_runs_to_the_results_with_the_destinations_ids(workbench,
         head = str(results.query_one("#post-head").content)
         assert f"Posted {len(clean)} of {len(clean)} to halo-invoice" in head
         assert results.query_one("#post-bar").percentage == 1
+        await press(pilot, "enter")  # the client's month, document by document
+        assert isinstance(app.screen, JournalScreen)
+        await press(pilot, "escape")
+        assert app.screen is results
         await press(pilot, "escape")
         assert isinstance(app.screen, BatchScreen)
     first = clean[0].client_id

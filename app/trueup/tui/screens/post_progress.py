@@ -27,6 +27,7 @@ from textual.worker import Worker
 from trueup.core.service.types import EntryView, PostingPlan, RunReport
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.base import WorkbenchScreen
+from trueup.tui.screens.journal import JournalScreen
 from trueup.tui.widgets.row_table import Column, RowTable
 
 STATE_STYLES = {
@@ -102,6 +103,13 @@ class PostProgressScreen(WorkbenchScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="post.back", tooltip="Back to the batch"),
         Binding("r", "retry", "Retry", id="post.retry", tooltip="Post the failed invoices again"),
+        Binding(
+            "enter",
+            "journal",
+            "Journal",
+            id="post.journal",
+            tooltip="Every document sent for the client's month, with its state and who sent it",
+        ),
         Binding(
             "v",
             "void",
@@ -270,9 +278,16 @@ class PostProgressScreen(WorkbenchScreen):
 
     # --- keys ---------------------------------------------------------------------------------
 
+    def action_journal(self) -> None:
+        entry = self.table.current
+        if entry is not None:
+            self.app.push_screen(JournalScreen(self.plan.month, entry.client_id, entry.client_name))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Retry and void wait (dimmed) while a run is under way; hidden when there is nothing
         to retry or void."""
+        if action == "journal":
+            return self.table.current is not None
         if action not in ("retry", "void"):
             return True
         if self.running:
