@@ -243,3 +243,10 @@ def test_months():
     for bad in ("2026-13", "2026-00", "2026-1", "26-11", "2026/11", "", "November"):
         with pytest.raises(MonthError, match="not a month like 2026-11"):
             Month(bad)
+
+
+def test_a_period_names_its_years_when_it_crosses_one():
+    from trueup.core.billing.timeline import period_text
+
+    assert period_text(date(2026, 11, 1), date(2026, 11, 30)) == "1 Nov – 30 Nov"
+    assert period_text(date(2026, 10, 11), date(2027, 10, 10)) == "11 Oct 2026 – 10 Oct 2027"

@@ -289,5 +289,12 @@ def day_text(day: date, *, year: bool = False) -> str:
     return f"{text} {day.year}" if year else text
 
 
+def period_text(start: date, end: date) -> str:
+    """`1 Nov – 30 Nov`; with the years when the period crosses one (an annual term's `11 Oct
+    2026 – 10 Oct 2027`, which `11 Oct – 10 Oct` would hide)."""
+    whole = start.year != end.year
+    return f"{day_text(start, year=whole)} – {day_text(end, year=whole)}"
+
+
 def _seats(quantity: Decimal) -> str:
     return f"{quantity_prose(quantity)} seat{'' if quantity == 1 else 's'}"

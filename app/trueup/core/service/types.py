@@ -18,6 +18,7 @@ from trueup.core.billing.facts import CostItem as CostItem
 from trueup.core.billing.timeline import Snapshot as Snapshot
 from trueup.core.billing.timeline import TimelineEntry as TimelineEntry
 from trueup.core.billing.timeline import day_text as day_text
+from trueup.core.billing.timeline import period_text as period_text
 from trueup.core.diff.seats import STATUSES as STATUSES
 from trueup.core.diff.seats import DiffDetail as DiffDetail
 from trueup.core.diff.seats import DiffRow as DiffRow

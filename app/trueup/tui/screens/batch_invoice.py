@@ -27,7 +27,7 @@ from trueup.core.service.types import (
     InvoiceRow,
     InvoiceView,
     LineView,
-    day_text,
+    period_text,
 )
 from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
@@ -81,7 +81,7 @@ def _line_cells(line: LineView) -> Sequence[Text]:
 def _evidence_cells(item: CostItem) -> Sequence[Text]:
     status = item.invoice_status or ""
     period = (
-        f"{day_text(item.start_period)} – {day_text(item.end_period)}"
+        period_text(item.start_period, item.end_period)
         if item.start_period and item.end_period
         else "-"
     )
