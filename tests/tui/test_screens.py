@@ -282,3 +282,11 @@ async def test_escape_on_the_table_clears_the_batch_search(app):
         assert screen.table.row_count < every and screen.table.has_focus
         await press(pilot, "escape")
         assert screen.table.row_count == every
+
+
+def test_the_detail_help_orders_the_history_as_the_screen_does():
+    from trueup.tui.screens.diff_detail import DiffDetailScreen
+    from trueup.tui.screens.help import HELP_FILES
+
+    text = (HELP_FILES / DiffDetailScreen.HELP).read_text(encoding="utf-8")
+    assert "newest first" in text and "oldest first" not in text
