@@ -467,3 +467,18 @@ async def test_E_writes_the_months_workbook_and_says_where(app, workbench, tmp_p
         assert note.message == f"Wrote {tmp_path / 'trueup-2026-11.xlsx'}"
     book = openpyxl.load_workbook(tmp_path / "trueup-2026-11.xlsx")
     assert book["Invoices"].max_row == len(screen.invoices) + 1
+
+
+async def test_recurring_results_say_the_total_is_the_one_off_invoice(workbench, destination):
+    approve_clean(workbench)
+    app = make_app(workbench)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p", "down")
+        assert app.screen.plan.destination == "halo-recurring"
+        await press(pilot, *MONTH, "enter", "y")
+        results = app.screen
+        assert isinstance(results, PostProgressScreen) and results.sub_title == "Results"
+        head = str(results.query_one("#post-head").content)
+        assert "recurring invoices were trued up" in head and "not the month's whole bill" in head
+    assert destination.opened == ["halo-recurring"]

@@ -256,6 +256,12 @@ class PostProgressScreen(WorkbenchScreen):
             text.append(f" · {report.unknown + report.pending} not settled", style="bold yellow")
         if report.stopped:
             text.append(f"\nStopped: {report.stopped}", style="bold red")
+        if self.plan.destination == "halo-recurring" and self.action_kind == "create":
+            text.append(
+                "\nThe recurring invoices were trued up in Halo; the Total column is the one-off "
+                "invoice beside each (the difference and usage), not the month's whole bill.",
+                style="dim",
+            )
         if any(_failed(e) for e in entries):
             text.append("\nr posts the failed ones again (after fixing the cause)", style="dim")
         elif report.backup is not None:
