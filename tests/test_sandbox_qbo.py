@@ -346,3 +346,155 @@ async def test_void_replays_its_requestid_and_refuses_other_operations() -> None
     assert replay.content == first.content
     assert stale.json()["Fault"]["Error"][0]["code"] == "5010"
     assert update.status_code == 400
+
+
+# --- batch ----------------------------------------------------------------------------------
+
+
+async def batch(
+    client: httpx.AsyncClient, items: list[dict[str, Any]], **params: str
+) -> httpx.Response:
+    return await client.post(f"{COMPANY}/batch", json={"BatchItemRequest": items},
+                             params={"minorversion": "75", **params})  # fmt: skip
+
+
+def create(bid: str, doc_number: str, entity: str = "Invoice", **changes: Any) -> dict[str, Any]:
+    return {"bId": bid, "operation": "create", entity: {**INVOICE, "DocNumber": doc_number,
+                                                        **changes}}  # fmt: skip
+
+
+def answers(response: httpx.Response) -> dict[str, dict[str, Any]]:
+    """The BatchItemResponses by bId, each without its bId."""
+    return {
+        item["bId"]: {k: v for k, v in item.items() if k != "bId"}
+        for item in response.json()["BatchItemResponse"]
+    }
+
+
+async def test_batch_creates_queries_voids_and_deletes_as_the_single_endpoints_do() -> None:
+    async with connected(qbo_app()) as client:
+        first = await batch(client, [
+            create("inv", "HB42-0007"), create("memo", "HB42-0007-A1", "CreditMemo"),
+            {"bId": "old", "Query": "SELECT * FROM Invoice WHERE DocNumber = 'HB41-0001'"},
+            {"bId": "none", "Query": "SELECT * FROM Invoice WHERE DocNumber = 'HB9-9'"},
+            {"bId": "void", "operation": "update", "optionsData": "void",
+             "Invoice": {"Id": "230", "SyncToken": "0"}},
+        ])  # fmt: skip
+        memo_id = answers(first)["memo"]["CreditMemo"]["Id"]
+        second = await batch(client, [
+            {"bId": "del", "operation": "delete", "CreditMemo": {"Id": memo_id, "SyncToken": "0"}}
+        ])  # fmt: skip
+        single = (await client.get(f"{COMPANY}/invoice/231")).json()["Invoice"]
+        voided = (await client.get(f"{COMPANY}/invoice/230")).json()["Invoice"]
+        gone = await client.get(f"{COMPANY}/creditmemo/{memo_id}")
+    assert first.status_code == 200 and set(first.json()) == {"BatchItemResponse", "time"}
+    assert [item["bId"] for item in first.json()["BatchItemResponse"]] == [
+        "inv", "memo", "old", "none", "void"]  # fmt: skip
+    got = answers(first)
+    assert got["inv"] == {"Invoice": single} and single["TotalAmt"] == 1587.5
+    assert got["memo"]["CreditMemo"]["RemainingCredit"] == 1587.5
+    assert got["old"]["QueryResponse"]["Invoice"][0]["Id"] == "230"
+    assert got["none"] == {"QueryResponse": {}}
+    assert got["void"]["Invoice"] == voided and voided["PrivateNote"] == "Voided"
+    assert answers(second) == {"del": {"CreditMemo": {"status": "Deleted", "domain": "QBO",
+                                                      "Id": memo_id}}}  # fmt: skip
+    assert gone.json()["Fault"]["Error"][0]["code"] == "610"
+
+
+async def test_an_item_refused_is_refused_alone() -> None:
+    async with connected(qbo_app()) as client:
+        response = await batch(client, [
+            create("a", "HB42-0007"), create("b", "HB41-0001"),
+            create("c", "HB42-0009", CustomerRef={"value": "999"}), create("d", "HB42-0010"),
+            create("e", "HB42-0011", Line=[]),
+            {"bId": "f", "operation": "void", "Invoice": {"Id": "230", "SyncToken": "0"}},
+            {"bId": "g", "operation": "update", "Invoice": {"Id": "230", "SyncToken": "0"}},
+            {"bId": "h", "operation": "create", "Vendor": {"DisplayName": "Smith"}},
+            {"bId": "i", "Query": "SELECT * FROM Invoice", "operation": "create"},
+            {"bId": "j", "Query": "SELECT * FROM Nowhere"},
+        ])  # fmt: skip
+        count = (await query(client, "SELECT COUNT(*) FROM Invoice")).json()
+    assert response.status_code == 200
+    got = answers(response)
+    assert "Invoice" in got["a"] and "Invoice" in got["d"]
+    codes = {bid: got[bid]["Fault"]["Error"][0]["code"] for bid in "bcefghij"}
+    assert codes == {"b": "6140", "c": "2500", "e": "2020", "f": "2010", "g": "2010",
+                     "h": "2010", "i": "2010", "j": "4000"}  # fmt: skip
+    assert all(got[bid]["Fault"]["type"] == "ValidationFault" for bid in codes)
+    # As Intuit's sample writes them: Message, Detail, code, element.
+    assert set(got["b"]["Fault"]["Error"][0]) == {"Message", "Detail", "code", "element"}
+    assert (
+        "DocNumber=HB41-0001 is assigned to TxnType=Invoice with TxnId=230"
+        in (got["b"]["Fault"]["Error"][0]["Detail"])
+    )
+    assert count["QueryResponse"]["totalCount"] == 3  # 230, a and d
+
+
+async def test_a_batch_holds_at_most_30_items_each_with_its_own_bid() -> None:
+    items = [create(str(n), f"HB42-{n:04}") for n in range(31)]
+    async with connected(qbo_app()) as client:
+        over = await batch(client, items)
+        empty = await batch(client, [])
+        twice = await batch(client, [create("a", "HB42-0001"), create("a", "HB42-0002")])
+        unnamed = await batch(client, [{"operation": "create", "Invoice": INVOICE}])
+        thirty = await batch(client, items[:30])
+    assert over.status_code == 400
+    fault = over.json()["Fault"]
+    assert fault["type"] == "ValidationFault" and "at most 30" in fault["Error"][0]["Detail"]
+    for refused in (empty, twice, unnamed):
+        assert refused.status_code == 400 and "BatchItemResponse" not in refused.json()
+    assert thirty.status_code == 200
+    assert all("Invoice" in answer for answer in answers(thirty).values())
+
+
+async def test_a_repeated_batch_requestid_replays_the_first_answer() -> None:
+    async with connected(qbo_app()) as client:
+        first = await batch(client, [create("0", "HB42-0007")], requestid="batch-1")
+        replay = await batch(client, [create("0", "HB42-0008")], requestid="batch-1")
+        refused = await batch(client, [create("0", "X" * 22)], requestid="batch-2")
+        refused_again = await batch(client, [create("0", "HB42-0009")], requestid="batch-2")
+        count = (await query(client, "SELECT COUNT(*) FROM Invoice")).json()
+    assert replay.content == first.content and refused_again.content == refused.content
+    assert answers(refused)["0"]["Fault"]["Error"][0]["code"] == "2050"
+    assert count["QueryResponse"]["totalCount"] == 2  # 230 and HB42-0007
+
+
+async def test_the_items_request_id_is_the_batchs_and_the_bid_at_most_50() -> None:
+    async with connected(qbo_app()) as client:
+        response = await batch(client, [create("b" * 10, "HB42-0007"),
+                                        create("c" * 15, "HB42-0008")],
+                               requestid="r" * 36)  # fmt: skip
+    got = answers(response)
+    assert "Invoice" in got["b" * 10]  # 46 characters
+    error = got["c" * 15]["Fault"]["Error"][0]
+    assert error["code"] == "6000"
+    assert error["Detail"].endswith(
+        "You cannot enter more than 50 characters in the request_id field. You tried entering "
+        "rrrrrrrrrr..., which is 51 characters."
+    )
+
+
+async def test_a_batch_is_one_request_of_the_500_and_one_of_its_own_40() -> None:
+    clock = FakeClock()
+    app = qbo_app(rate_limit=(3, 60.0), batch_rate_limit=(2, 60.0), clock=clock)
+    items = [create(str(n), f"HB42-{n:04}") for n in range(30)]
+    async with connected(app) as client:
+        thirty = await batch(client, items)
+        read = await batch(client, [{"bId": "q", "Query": "SELECT * FROM Item"}])
+        third = await batch(client, [{"bId": "q", "Query": "SELECT * FROM Item"}])
+        plain = await query(client, "SELECT * FROM Item")  # the third of the 500 (here 3)
+        over = await query(client, "SELECT * FROM Item")
+        clock.now += 60
+        later = await batch(client, [{"bId": "q", "Query": "SELECT * FROM Item"}])
+    assert (thirty.status_code, read.status_code, plain.status_code) == (200, 200, 200)
+    assert third.status_code == over.status_code == 429  # the batch limit; then the 500's
+    assert third.json()["Fault"]["Error"][0]["code"] == "3001"
+    assert later.status_code == 200
+
+
+async def test_by_default_40_batches_a_minute() -> None:
+    app = qbo_app(rate_limit=(500, 60.0), clock=FakeClock())
+    read = [{"bId": "q", "Query": "SELECT * FROM Item"}]
+    async with connected(app) as client:
+        statuses = [(await batch(client, read)).status_code for _ in range(41)]
+    assert statuses == [200] * 40 + [429]

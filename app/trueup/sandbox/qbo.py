@@ -1,6 +1,6 @@
 """The QuickBooks Online simulator: the OpenID discovery document, token grants and revoke,
 query (GET, or POST with the query as text), invoice create, read and void, credit memo create,
-read and delete.
+read and delete, and the batch endpoint.
 
 Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
 ``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
@@ -13,6 +13,29 @@ zeroed and "Voided" put before its PrivateNote, as Intuit's void reference descr
 to existing text if present"; the " - " between them is this simulator's, unconfirmed). An item
 line whose Amount is not Qty x UnitPrice is refused, as integrators report QuickBooks does (the
 message is theirs; the code 6070 is unconfirmed).
+
+`POST /v3/company/{realm}/batch` takes `{"BatchItemRequest": [...]}`, each item a `bId` with
+`"operation": "create"` and an `Invoice` or `CreditMemo`, `"operation": "update"` with
+`"optionsData": "void"` and an Invoice's `Id` and `SyncToken` (a void, as Intuit's 2023 batch
+article describes it), `"operation": "delete"` with a CreditMemo's, or a `"Query"` (no
+operation). The answer is `{"BatchItemResponse": [...], "time"}`, one entry per `bId` holding the
+entity, a `QueryResponse` or a `Fault` (`{"Error": [...], "type": "ValidationFault"}`): Intuit's
+batch reference sample. Every item is checked and written exactly as the single endpoints do
+(a taken DocNumber is 6140 for that item alone, the others go through), in the order sent.
+At most MAX_BATCH_ITEMS (30) items: Intuit's batch reference ("The maximum number of payloads in
+a single BatchItemRequest is 30") and 2023 article, python-quickbooks' BatchManager, the .NET SDK
+since its PR 363 (a 2025 report: 30 work, 31 fail); Intuit's older guide page and 2017 article
+say 10. More is a Fault for the whole request, whose code and words are this simulator's (no
+source quotes Intuit's). A `requestid` on the batch replays the first answer (Intuit's 2015
+requestid article; a 2016 report in quickbooks-ruby PR 344 saw a generic 6000 per item instead,
+so trueup never relies on it). The article allows a batch's requestid 36 characters and a bId 10;
+QuickBooks-V3-Java-SDK issue 180 quotes the 6000 Fault every item got ("more than 50 characters
+in the request_id field ... which is 68") for a 32-character requestid and 36-character bIds, so
+the simulator refuses an item whose requestid + bId passes 50 (the joining is inferred). A batch
+is one request against the 500 a minute, and the batch endpoint allows BATCH_RATE_LIMIT (40 a
+minute per company: Intuit's batch reference, guide page and 2017 and 2023 articles); a 2025
+Intuit sample app says each item "is metered like a normal call", read here as the App Partner
+Program's billing, not the throttle (unconfirmed).
 """
 
 from __future__ import annotations
@@ -48,6 +71,9 @@ from trueup.sandbox.scenario import Scenario
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 8726400  # 101 days, as Intuit reports a fresh refresh token
 MAX_DOC_NUMBER = 21
+MAX_BATCH_ITEMS = 30
+BATCH_RATE_LIMIT = (40, 60.0)  # batch requests per window, per company
+MAX_ITEM_REQUEST_ID = 50  # the batch's requestid + an item's bId
 CENT = Decimal("0.01")
 SANDBOX_AUTH_CODE = "sandbox-code"
 # URL path segment -> entity name (and scenario key).
@@ -61,6 +87,11 @@ ENTITIES = {
 DISCOVERY_PATHS = (["openid_configuration"], ["openid_sandbox_configuration"])
 # What each writable entity's POST takes besides create.
 OPERATIONS = {"Invoice": "void", "CreditMemo": "delete"}
+# The same in a batch item: (operation, optionsData) -> what it does.
+BATCH_OPERATIONS: dict[str, dict[tuple[Any, Any], str]] = {
+    "Invoice": {("create", None): "create", ("update", "void"): "void"},
+    "CreditMemo": {("create", None): "create", ("delete", None): "delete"},
+}
 
 
 @dataclass
@@ -88,17 +119,24 @@ def create_qbo_app(
     scenario: Scenario,
     *,
     rate_limit: tuple[int, float] | None = (500, 60.0),
+    batch_rate_limit: tuple[int, float] = BATCH_RATE_LIMIT,
     faults: FaultSpec | None = None,
     clock: Clock = time.monotonic,
 ) -> ASGIApp:
-    simulator = _QboSimulator(scenario, rate_limit, clock)
+    """The simulator; with no `rate_limit` (limits off) the batch endpoint has none either."""
+    batch_limit = batch_rate_limit if rate_limit else None
+    simulator = _QboSimulator(scenario, rate_limit, batch_limit, clock)
     app = Starlette(routes=[Route("/{path:path}", simulator.handle, methods=["GET", "POST"])])
     return FaultInjector(app, faults)
 
 
 class _QboSimulator:
     def __init__(
-        self, scenario: Scenario, rate_limit: tuple[int, float] | None, clock: Clock
+        self,
+        scenario: Scenario,
+        rate_limit: tuple[int, float] | None,
+        batch_rate_limit: tuple[int, float] | None,
+        clock: Clock,
     ) -> None:
         credentials = scenario.credentials_for("qbo")
         self.client_id = credentials["client_id"]
@@ -108,6 +146,9 @@ class _QboSimulator:
         self.auth_codes = {SANDBOX_AUTH_CODE, credentials.get("auth_code", SANDBOX_AUTH_CODE)}
         self.tokens = TokenStore(ACCESS_TOKEN_SECONDS, clock)
         self.window = RollingWindow(*rate_limit, clock=clock) if rate_limit else None
+        self.batch_window = (
+            RollingWindow(*batch_rate_limit, clock=clock) if batch_rate_limit else None
+        )
         self.today = scenario.as_of.date().isoformat()
         data = json.loads(json.dumps(scenario.qbo))  # a private copy: writes stay in this app
         self.rows: dict[str, dict[str, dict[str, Any]]] = {
@@ -132,7 +173,7 @@ class _QboSimulator:
             return json_response(_discovery(str(request.base_url).rstrip("/")))
         if len(segments) < 4 or [s.lower() for s in segments[:2]] != ["v3", "company"]:
             return json_response({"error": "not_found"}, 404)
-        if self.window and not self.window.admit():
+        if not self._admit(lowered[3:]):
             return _fault_response(THROTTLED)
         if not self.tokens.valid(request.headers.get("authorization")):
             return _authentication_failed()
@@ -148,6 +189,15 @@ class _QboSimulator:
             return await self._company(request, [s.lower() for s in segments[3:]], segments)
         except QboFault as fault:
             return _fault_response(fault)
+
+    def _admit(self, path: list[str]) -> bool:
+        """Count the request against the company's limit, and a batch against the batch
+        endpoint's too; refused by either, it counts against neither."""
+        windows = [self.window, self.batch_window if path == ["batch"] else None]
+        counted = [window for window in windows if window is not None]
+        if any(window.remaining() == 0 for window in counted):
+            return False
+        return all(window.admit() for window in counted)
 
     async def _token(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
@@ -219,6 +269,8 @@ class _QboSimulator:
             except QueryError as error:
                 raise validation_fault("4000", "Error parsing query", str(error)) from None
             return _reply(run_query(query, self.rows[query.entity].values()))
+        if path == ["batch"] and request.method == "POST":
+            return await self._batch(request)
         if len(path) == 1 and ENTITIES.get(path[0], ("",))[0] in OPERATIONS:
             if request.method != "POST":
                 raise QboFault(404, "4000", "Unsupported operation", "No such resource.")
@@ -248,6 +300,54 @@ class _QboSimulator:
                 )
             return _reply({entity: row})
         raise QboFault(404, "4000", "Unsupported operation", "No such resource.")
+
+    async def _batch(self, request: Request) -> Response:
+        request_id = request.query_params.get("requestid")
+        if request_id and request_id in self.replies:
+            return self.replies[request_id]
+        try:
+            items = _batch_items(await _json_object(request))
+            reply = _reply(
+                {"BatchItemResponse": [self._batch_item(item, request_id) for item in items]}
+            )
+        except QboFault as fault:
+            reply = _fault_response(fault)
+        if request_id:
+            self.replies[request_id] = reply
+        return reply
+
+    def _batch_item(self, item: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        """One item's answer: what the single endpoint would answer, or its Fault."""
+        bid = item["bId"]
+        try:
+            if request_id and len(request_id + bid) > MAX_ITEM_REQUEST_ID:
+                whole = request_id + bid
+                raise validation_fault(
+                    "6000",
+                    "A business validation error has occurred while processing your request",
+                    "Business Validation Error: You cannot enter more than "
+                    f"{MAX_ITEM_REQUEST_ID} characters in the request_id field. You tried "
+                    f"entering {whole[:10]}..., which is {len(whole)} characters.",
+                )
+            if "Query" in item:
+                if "operation" in item:
+                    raise _unsupported("A Query item takes no operation.")
+                try:
+                    query = parse_query(str(item["Query"]))
+                except QueryError as error:
+                    raise validation_fault("4000", "Error parsing query", str(error)) from None
+                return {"bId": bid, **run_query(query, self.rows[query.entity].values())}
+            entity = next((name for name in BATCH_OPERATIONS if name in item), None)
+            if entity is None or not isinstance(item[entity], dict):
+                raise _unsupported("The item names no Invoice, CreditMemo or Query.")
+            operation = (item.get("operation"), item.get("optionsData"))
+            action = BATCH_OPERATIONS[entity].get(operation)
+            if action is None:
+                raise _unsupported(f"Operation {operation[0]} is not supported for {entity}.")
+            write = {"create": self._create, "void": self._void, "delete": self._delete}[action]
+            return {"bId": bid, entity: write(entity, json.loads(json.dumps(item[entity])))}
+        except QboFault as fault:
+            return {"bId": bid, "Fault": {"Error": [_error(fault)], "type": fault.kind}}
 
     def _create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         customer = self._reference(body, "CustomerRef", "Customer")
@@ -403,6 +503,38 @@ def _check_line_amount(line: dict[str, Any], amount: Decimal) -> None:
         )
 
 
+def _batch_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The BatchItemRequest list: 1 to MAX_BATCH_ITEMS objects, each with its own bId."""
+    items = body.get("BatchItemRequest")
+    if not isinstance(items, list) or not items:
+        raise _missing("BatchItemRequest")
+    if len(items) > MAX_BATCH_ITEMS:
+        # The limit is documented; this Fault's code and words are the simulator's own.
+        raise validation_fault(
+            "6000",
+            "A business validation error has occurred while processing your request",
+            f"Business Validation Error: The batch holds {len(items)} BatchItemRequests; "
+            f"at most {MAX_BATCH_ITEMS} are allowed in one request.",
+        )
+    seen: set[str] = set()
+    for item in items:
+        bid = item.get("bId") if isinstance(item, dict) else None
+        if not isinstance(bid, str) or not bid:
+            raise _missing("BatchItemRequest.bId")
+        if bid in seen:
+            raise validation_fault(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"The bId {bid} is used by more than one BatchItemRequest.",
+            )
+        seen.add(bid)
+    return items
+
+
+def _unsupported(detail: str) -> QboFault:
+    return validation_fault("2010", "Unsupported operation", detail)
+
+
 def _discovery(base: str) -> dict[str, str]:
     """Intuit's OpenID discovery document (what intuit-oauth reads first), on this host."""
     return {
@@ -454,10 +586,13 @@ def _reply(body: dict[str, Any]) -> Response:
     return json_response({**body, "time": _now()})
 
 
+def _error(fault: QboFault) -> dict[str, str]:
+    return {"Message": fault.message, "Detail": fault.detail, "code": fault.code, "element": ""}
+
+
 def _fault_response(fault: QboFault) -> Response:
-    error = {"Message": fault.message, "Detail": fault.detail, "code": fault.code}
     return json_response(
-        {"Fault": {"Error": [error], "type": fault.kind}, "time": _now()}, fault.status
+        {"Fault": {"Error": [_error(fault)], "type": fault.kind}, "time": _now()}, fault.status
     )
 
 
