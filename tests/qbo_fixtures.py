@@ -39,10 +39,14 @@ ITEMS = [
 ]  # fmt: skip
 
 
-def qbo_app(customers: list[dict[str, Any]] = CUSTOMERS, **options: Any) -> FaultInjector:
+def qbo_app(
+    customers: list[dict[str, Any]] = CUSTOMERS,
+    invoices: list[dict[str, Any]] | None = None,
+    **options: Any,
+) -> FaultInjector:
     """The simulator without a rate limit; its `spec` is None until `faults` sets one."""
-    data = {"as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS},
-            "qbo": {"customers": customers, "items": ITEMS, "invoices": []}}  # fmt: skip
+    books = {"customers": customers, "items": ITEMS, "invoices": invoices or []}
+    data = {"as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS}, "qbo": books}
     options.setdefault("rate_limit", None)
     app = create_qbo_app(parse_scenario(data), **options)
     assert isinstance(app, FaultInjector)

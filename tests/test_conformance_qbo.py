@@ -1,12 +1,21 @@
 """The QuickBooks simulator judged by code nobody here wrote: Intuit's intuit-oauth and the
 community's python-quickbooks, driving it over loopback HTTP through every call trueup makes
-(token grants and revoke, queries, invoice create/read/void, credit memo create/delete), and
-trueup's own sink reading back what the libraries wrote.
+(token grants and revoke, queries, invoice create/read/void, credit memo create/delete, the
+batch endpoint through python-quickbooks' BatchManager), and trueup's own sink reading back what
+the libraries wrote.
 
 Pointing them at loopback, the ways a user of each library can: intuit-oauth takes a discovery
 document URL in place of 'sandbox'/'production'; python-quickbooks builds every URL from its
 `api_url_v3` attribute (set here on the instance); requests-oauthlib refuses plain http unless
 oauthlib's documented OAUTHLIB_INSECURE_TRANSPORT switch is set.
+
+python-quickbooks' batch (0.9.12, quickbooks/batch.py), as read, and not imitated here: it sends
+no requestid (`QuickBooks.batch_operation` takes none), so a batch through it cannot be replayed
+safely; its bIds are uuid4 strings (36 characters), past the 10 Intuit allows a bId when a
+requestid is given; `batch_results_to_list` matches answers to items by bId but never checks
+that each item got one, so an item QuickBooks left unanswered is silently in neither
+`successes` nor `faults`; and `save` cuts the list with `item not in temp_list`, quadratic, and
+an object listed twice is sent once.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import pytest
 from intuitlib.client import AuthClient
 from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
+from quickbooks.batch import BatchManager, batch_create
 from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.base import Ref
 from quickbooks.objects.creditmemo import CreditMemo
@@ -141,12 +151,47 @@ def test_python_quickbooks_creates_and_deletes_a_credit_memo(qb, served):
     assert CreditMemo.filter(DocNumber="TU2611-58-A1", qb=qb) == []
 
 
-async def _lookup(served: str, reference: str) -> dict:
-    """What trueup's QuickBooks sink finds for `reference` (an invoice document)."""
-    document = Document(
-        reference=reference, client_id=1, client_name="Acme", month="2026-11",
-        invoice_date=date(2026, 11, 30), currency="USD", subtotal=Decimal(150), tax=Decimal(0),
-        total=Decimal(150), note="", lines=(),
-    )  # fmt: skip
+def test_python_quickbooks_batch_create_goes_30_a_request_with_faults_per_item(qb, served):
+    invoices = [invoice(f"TU2611-B{n:02}") for n in range(30)]
+    taken = invoice("TU2611-B03")  # a number the first batch takes: 6140 for it alone
+    memo = invoice("TU2611-B00-A1", kind=CreditMemo)
+    done = batch_create([*invoices, taken, memo], qb=qb)  # 30, then 2
+    assert len(done.batch_responses) == 32 and len(done.successes) == 31
+    [fault] = done.faults
+    assert fault.original_object is taken and fault.type == "ValidationFault"
+    assert fault.Error[0].code == "6140" and "DocNumber=TU2611-B03" in fault.Error[0].Detail
+    by_number = {s.DocNumber: s for s in done.successes}
+    assert isinstance(by_number["TU2611-B00-A1"], CreditMemo)
+    assert by_number["TU2611-B00"].TotalAmt == 150
+    numbers = [f"TU2611-B{n:02}" for n in range(30)]
+    found = asyncio.run(_lookup(served, *numbers, "TU2611-B00-A1"))
+    assert {number: posted.remote_id for number, posted in found.items()} == {
+        number: success.Id for number, success in by_number.items()
+    }
+    # And undone the same way: the credit memo deleted in a batch of its own.
+    deleted = BatchManager("delete").save([by_number["TU2611-B00-A1"]], qb=qb)
+    assert deleted.faults == [] and asyncio.run(_lookup(served, "TU2611-B00-A1")) == {}
+
+
+def test_more_than_30_in_one_batch_is_refused_whole(qb):
+    manager = BatchManager("create", max_request_items=31)
+    with pytest.raises(QuickbooksException) as refused:
+        manager.save([invoice(f"TU2611-C{n:02}") for n in range(31)], qb=qb)
+    assert "at most 30" in refused.value.detail
+    assert Invoice.filter(DocNumber="TU2611-C00", qb=qb) == []
+
+
+async def _lookup(served: str, *references: str) -> dict:
+    """What trueup's QuickBooks sink finds for `references` (invoices; "-A1": credit memos)."""
+    documents = [_document(reference) for reference in references]
     async with qbo_client(None, base=served) as client:
-        return await QboSink(client).lookup([document])
+        return await QboSink(client).lookup(documents)
+
+
+def _document(reference: str) -> Document:
+    total = Decimal(-150 if reference.endswith("-A1") else 150)
+    return Document(
+        reference=reference, client_id=1, client_name="Acme", month="2026-11",
+        invoice_date=date(2026, 11, 30), currency="USD", subtotal=total, tax=Decimal(0),
+        total=total, note="", lines=(),
+    )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,9 +22,10 @@ from qbo_fixtures import (
     qbo_app,
     qbo_client,
 )
-from trueup.core.sources.http import ApiError, RetryPolicy
+from trueup.core.sources.http import ApiError, RateLimit, RetryPolicy
 from trueup.core.sources.qbo import (
     INTUIT_TOKEN_URL,
+    QBO_RATE_LIMIT,
     QboTokens,
     fault_code,
     parse_fault,
@@ -226,10 +228,49 @@ async def test_invoices_by_doc_number_are_queried_in_chunks_and_quoted() -> None
             ["O'B\\1", *(f"HB1-{n:04}" for n in range(120)), "O'B\\1"]
         )
     assert [invoice["Id"] for invoice in found] == [created["Id"]]
-    queries = [query_of(r) for r in transport.api_requests() if r.method == "GET"]
-    assert len(queries) == 3  # 121 distinct numbers, 50 a query
+    # 121 distinct numbers, 50 a query: three queries in one batch, each asking one row more
+    # than its numbers (a number held twice would fill it).
+    [batch] = [r for r in transport.api_requests() if r.url.path.endswith("/batch")]
+    assert "requestid" not in batch.url.params
+    items = json.loads(batch.content)["BatchItemRequest"]
+    assert [item["bId"] for item in items] == ["0", "1", "2"]
+    queries = [item["Query"] for item in items]
     assert "DocNumber IN ('HB1-0000', 'HB1-0001'," in queries[0]
-    assert "'O\\'B\\\\1')" in queries[2]
+    assert queries[0].endswith("STARTPOSITION 1 MAXRESULTS 51")
+    assert "'O\\'B\\\\1') STARTPOSITION 1 MAXRESULTS 22" in queries[2]
+    assert len(transport.api_requests()) == 2  # the create and the batch
+
+
+async def test_a_single_chunk_of_doc_numbers_is_one_get() -> None:
+    transport = recorded(qbo_app())
+    async with qbo_client(None, transport=transport) as client:
+        assert await client.invoices_by_doc_number(["HB1-0001", "HB1-0002"]) == []
+    [get] = transport.api_requests()
+    assert get.method == "GET" and "DocNumber IN ('HB1-0001', 'HB1-0002')" in query_of(get)
+
+
+async def test_doc_numbers_of_both_entities_share_batches_of_19_queries() -> None:
+    transport = recorded(qbo_app())
+    numbers = [f"HB1-{n:04}" for n in range(1000)]
+    async with qbo_client(None, transport=transport) as client:
+        found = await client.by_doc_number({"Invoice": numbers, "CreditMemo": numbers[:10]})
+    assert found == {"Invoice": [], "CreditMemo": []}
+    batches = [json.loads(r.content)["BatchItemRequest"] for r in transport.api_requests()]
+    assert [len(items) for items in batches] == [19, 2]  # 20 invoice chunks, 1 credit memo
+    assert "FROM CreditMemo" in batches[1][1]["Query"]
+
+
+async def test_a_doc_number_held_more_than_once_is_read_again_page_by_page() -> None:
+    # Two invoices with one number (QuickBooks lets one through with
+    # include=allowduplicatedocnum, or from its own screens when the warning is off).
+    # The 51st number goes alone in the second query, which asks for 2 rows and gets 2 of 3.
+    thrice = [{**INVOICE, "Id": str(n), "DocNumber": "HB1-0050"} for n in (7, 8, 9)]
+    transport = recorded(qbo_app(invoices=thrice))
+    async with qbo_client(None, transport=transport) as client:
+        found = await client.invoices_by_doc_number([f"HB1-{n:04}" for n in range(51)])
+    assert sorted(invoice["Id"] for invoice in found) == ["7", "8", "9"]
+    paths = [(r.method, r.url.path.rsplit("/", 1)[1]) for r in transport.api_requests()]
+    assert paths == [("POST", "batch"), ("GET", "query")]
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -385,6 +426,129 @@ async def test_void_needs_the_current_sync_token() -> None:
         fetched = await client.get_invoice(invoice["Id"])
     assert fault_code(stale.value) == "5010" and not stale.value.ambiguous
     assert voided == fetched and fetched["PrivateNote"] == "Voided" and fetched["TotalAmt"] == 0
+
+
+# --- batches -------------------------------------------------------------------------------
+
+
+def create_item(bid: str, doc_number: str, **changes: Any) -> dict[str, Any]:
+    return {"bId": bid, "operation": "create", "Invoice": {**INVOICE, "DocNumber": doc_number,
+                                                           **changes}}  # fmt: skip
+
+
+def batch_answer(*responses: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(200, json={"BatchItemResponse": list(responses), "time": "now"})
+
+
+async def test_a_batch_answers_in_the_items_order_with_faults_per_item() -> None:
+    transport = recorded(qbo_app())
+    query = "SELECT * FROM Invoice WHERE DocNumber = 'HB42-0001'"
+    items = [create_item("0", "HB42-0001"), create_item("1", "HB42-0001"),
+             create_item("2", "HB42-0003", CustomerRef={"value": "999"}),
+             {"bId": "3", "Query": query}]  # fmt: skip
+    async with qbo_client(None, transport=transport) as client:
+        first, taken, invalid, read = await client.batch(items, "B-1")
+    [sent] = transport.api_requests()
+    assert sent.url.path == f"/v3/company/{REALM}/batch"
+    assert dict(sent.url.params) == {"requestid": "B-1", "minorversion": "75"}
+    assert first["bId"] == "0" and first["Invoice"]["DocNumber"] == "HB42-0001"
+    assert parse_fault(taken) is not None and parse_fault(taken).code == "6140"
+    assert f"TxnId={first['Invoice']['Id']}" in parse_fault(taken).detail
+    assert parse_fault(invalid).code == "2500" and parse_fault(invalid).type == "ValidationFault"
+    assert read["QueryResponse"]["Invoice"] == [first["Invoice"]]
+
+
+async def test_answers_are_matched_by_bid_whatever_their_order() -> None:
+    transport = recorded(qbo_app())
+    transport.script = [batch_answer({"bId": "b", "Invoice": {"Id": "2"}},
+                                     {"bId": "a", "Invoice": {"Id": "1"}})]  # fmt: skip
+    async with qbo_client(None, transport=transport) as client:
+        answers = await client.batch([create_item("a", "X1"), create_item("b", "X2")], "B-2")
+    assert [a["Invoice"]["Id"] for a in answers] == ["1", "2"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "words"),
+    [([{"bId": "a", "Invoice": {"Id": "1"}}], "no answer for bId b"),
+     ([{"bId": "a"}, {"bId": "a"}, {"bId": "b"}], "an answer for bId 'a'"),
+     ([{"bId": "a"}, {"bId": "b"}, {"bId": "c"}], "an answer for bId 'c'")],
+)  # fmt: skip
+async def test_an_answer_that_does_not_account_for_every_bid_is_ambiguous(
+    answers: list[dict[str, Any]], words: str
+) -> None:
+    transport = recorded(qbo_app())
+    transport.script = [batch_answer(*answers)] * 2
+    async with qbo_client(None, transport=transport) as client:
+        with pytest.raises(ApiError) as writes:
+            await client.batch([create_item("a", "X1"), create_item("b", "X2")], "B-3")
+        with pytest.raises(ApiError) as reads:
+            await client.batch([{"bId": "a", "Query": "SELECT * FROM Item"},
+                                {"bId": "b", "Query": "SELECT * FROM Item"}])  # fmt: skip
+    assert writes.value.kind == reads.value.kind == "bad_response"
+    assert words in str(writes.value) and "settled by lookup" in str(writes.value)
+    assert writes.value.ambiguous and not reads.value.ambiguous
+
+
+async def test_a_batch_of_queries_is_retried_a_batch_of_writes_never() -> None:
+    transport = recorded(qbo_app())
+    async with qbo_client(None, transport=transport) as client:
+        await client.items()  # the token first
+        transport.script = [httpx.Response(500), httpx.RemoteProtocolError("reset")]
+        [items] = await client.batch([{"bId": "q", "Query": "SELECT * FROM Item"}])
+        assert client.stats.retries == 2
+        transport.script = [httpx.Response(500)]
+        with pytest.raises(ApiError) as caught:
+            await client.batch([create_item("a", "X1")], "B-4")
+        assert client.stats.retries == 2
+    assert len(items["QueryResponse"]["Item"]) == 2  # the active ones
+    assert caught.value.ambiguous
+
+
+async def test_a_refused_batch_is_one_error_naming_the_fault() -> None:
+    async with qbo_client(qbo_app()) as client:
+        bodies = [{"bId": str(n), "Query": "SELECT * FROM Item"} for n in range(31)]
+        with pytest.raises(ValueError, match="1 to 30 items"):
+            await client.batch(bodies)
+        with pytest.raises(ValueError, match="a bId of its own"):
+            await client.batch([create_item("a", "X1"), create_item("a", "X2")])
+        with pytest.raises(ValueError, match="requestid is at most 36"):
+            await client.batch([create_item("a", "X1")], "r" * 37)
+        with pytest.raises(ValueError, match="requestid is at most 36"):
+            await client.batch([create_item("a" * 11, "X1")], "r-1")
+        # Past the client's own checks: QuickBooks refuses the whole request.
+        with pytest.raises(ApiError) as refused:
+            await client.request("POST", f"/v3/company/{REALM}/batch",
+                                 json={"BatchItemRequest": bodies})  # fmt: skip
+    assert refused.value.kind == "bad_request" and not refused.value.ambiguous
+    assert "QuickBooks error 6000" in str(refused.value) and "at most 30" in str(refused.value)
+
+
+class Time:
+    """A clock the limiter's sleeps move on, shared by the client and the simulator."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+async def test_the_client_keeps_the_batch_endpoints_own_limit() -> None:
+    time = Time()
+    app = qbo_app(rate_limit=(500, 60.0), batch_rate_limit=(3, 60.0), clock=time)
+    query = [{"bId": "q", "Query": "SELECT * FROM Item"}]
+    async with qbo_client(app, rate=QBO_RATE_LIMIT, batch_rate=RateLimit(3, 60),
+                          clock=time, sleep=time.sleep) as client:  # fmt: skip
+        for _ in range(4):
+            await client.batch(query)
+        await client.items()  # not a batch: not held back by the batch limit
+    assert client.stats.rate_limited == 0 and client.batch_requests == 4
+    assert len(time.waits) == 1 and 60 <= time.waits[0] <= 62
 
 
 # --- over loopback HTTP ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""QboSink: the invoice it sends, lookup by DocNumber, 6140 as "already there", void, and no
-duplicate whatever faults a run of attempts meets."""
+"""QboSink: the invoice it sends, batches of 30 through /batch, lookup by DocNumber, 6140 as
+"already there", one refused alone, void, and no duplicate whatever faults a run meets."""
 
 from __future__ import annotations
 
@@ -12,8 +12,14 @@ import httpx
 import pytest
 
 from qbo_fixtures import Recorder, faults, qbo_app, qbo_client
-from trueup.core.posting.qbo import QboSink, invoice_body, is_voided, request_id
-from trueup.core.posting.sink import Document, DocumentLine, Posted
+from trueup.core.posting.qbo import (
+    QboSink,
+    batch_items,
+    batch_request_id,
+    invoice_body,
+    is_voided,
+)
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.http import ApiError, RetryPolicy, encode_json
 from trueup.core.sources.qbo import QboClient
 from trueup.sandbox.transport import SandboxTransport
@@ -32,6 +38,14 @@ def document(reference: str = "HB42-0007", **changes: object) -> Document:
         lines=lines, qbo_customer_id="58",
     )  # fmt: skip
     return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def credit_memo(reference: str) -> Document:
+    taken_back = tuple(
+        replace(line, quantity=-line.quantity, amount=-line.amount) for line in document().lines
+    )
+    return document(reference, lines=taken_back, subtotal=Decimal("-1350.00"),
+                    total=Decimal("-1350.00"), adjusts=(reference.rsplit("-", 1)[0],))  # fmt: skip
 
 
 async def invoices(client: QboClient, *numbers: str) -> list[dict]:
@@ -64,13 +78,28 @@ def test_a_document_without_a_customer_or_with_a_long_reference_is_refused() -> 
         invoice_body(document("X" * 22))
 
 
-def test_request_id_follows_the_reference_and_the_body() -> None:
-    body = invoice_body(document())
-    same = request_id("HB42-0007", invoice_body(document()))
-    changed = request_id("HB42-0007", invoice_body(document(note="another note")))
-    assert request_id("HB42-0007", body) == same and same != changed
-    assert same.startswith("HB42-0007-") and len(same) == len(changed) == 50
-    assert request_id("X" * 21, body).startswith("X" * 21 + "-")
+def request_id(*documents: Document) -> str:
+    return batch_request_id(documents, batch_items(documents))
+
+
+def test_the_batch_request_id_follows_the_references_and_the_bodies() -> None:
+    pair = [document("HB42-0007"), document("HB42-0008")]
+    same = request_id(*pair)
+    assert request_id(document("HB42-0007"), document("HB42-0008")) == same
+    others = {
+        request_id(document("HB42-0007"), document("HB42-0008", note="another note")),
+        request_id(document("HB42-0008"), document("HB42-0007")),
+        request_id(document("HB42-0007")),
+        request_id(*pair, document("HB42-0009")),
+    }
+    assert same not in others and len(others) == 4
+    # Intuit: a batch's requestid is at most 36 characters (its bIds then at most 10).
+    assert same.startswith("HB42-0007-") and len(same) == 36
+    assert len(request_id(document("X" * 21))) == 36
+    items = batch_items(pair)
+    assert [(item["bId"], item["operation"], list(item)[2]) for item in items] == [
+        ("0", "create", "Invoice"), ("1", "create", "Invoice")]  # fmt: skip
+    assert items[1]["Invoice"] == invoice_body(pair[1])
 
 
 @pytest.mark.parametrize(
@@ -101,7 +130,7 @@ async def test_create_posts_one_invoice_and_lookup_finds_it(caplog) -> None:
     assert after == {"HB42-0007": posted}
     assert invoice["TotalAmt"] == Decimal("1350") and invoice["PrivateNote"].startswith("trueup")
     assert caplog.records == []
-    assert (sink.destination, sink.batch_size) == ("qbo", 1)
+    assert (sink.destination, sink.batch_size) == ("qbo", 30)
 
 
 async def test_a_total_that_differs_from_the_document_is_logged(caplog) -> None:
@@ -132,17 +161,72 @@ async def test_a_doc_number_held_by_a_voided_invoice_needs_a_new_number() -> Non
         sink = QboSink(client)
         [posted] = await sink.create([document()])
         await sink.void(document(), posted)
-        with pytest.raises(ApiError) as caught:
-            await sink.create([document(note="again")])
-    message = str(caught.value)
-    assert f"DocNumber HB42-0007 (transaction {posted.remote_id}) on a voided invoice" in message
-    assert not caught.value.ambiguous
+        refused, fresh = await sink.create([document(note="again"), document("HB42-0008")])
+    assert isinstance(refused, Refused) and isinstance(fresh, Posted)
+    assert f"DocNumber HB42-0007 (transaction {posted.remote_id}) on a voided invoice" in (
+        refused.reason
+    )
 
 
-async def test_create_takes_one_document_a_call() -> None:
+async def test_thirty_documents_go_in_one_request_invoices_and_credit_memos_mixed() -> None:
+    transport = Recorder(SandboxTransport(app=qbo_app()))
+    docs = [document(f"HB42-{n:04}") for n in range(1, 30)] + [credit_memo("HB42-0001-A1")]
+    async with qbo_client(None, transport=transport) as client:
+        sink = QboSink(client)
+        posted = await sink.create(docs)
+        with pytest.raises(ValueError, match="at most 30 per call"):
+            await sink.create([*docs, document("HB42-0031")])
+        found = await sink.lookup(docs)
+        stored = await invoices(client, *(d.reference for d in docs))
+        (memo,) = await client.invoices_by_doc_number(["HB42-0001-A1"], "CreditMemo")
+    writes = [r for r in transport.api_requests() if r.method == "POST"]
+    assert [r.url.path.rsplit("/", 1)[1] for r in writes] == ["batch", "batch"]  # and lookup
+    assert "requestid" in writes[0].url.params and "requestid" not in writes[1].url.params
+    assert [p.remote_number for p in posted] == [d.reference for d in docs]
+    assert found == {d.reference: p for d, p in zip(docs, posted, strict=True)}
+    assert len(stored) == 29 and memo["Id"] == posted[-1].remote_id
+
+
+async def test_one_invalid_document_among_several_is_refused_alone() -> None:
+    stale = document("HB42-0008", qbo_customer_id="999", client_name="Gone Co")
+    closed = document("HB42-0009", qbo_customer_id="60")  # an inactive customer
+    docs = [document("HB42-0007"), stale, closed, document("HB42-0010")]
     async with qbo_client(qbo_app()) as client:
-        with pytest.raises(ValueError, match="one document per call"):
-            await QboSink(client).create([document(), document("HB42-0008")])
+        outcomes = await QboSink(client).create(docs)
+        stored = await invoices(client, *(d.reference for d in docs))
+    first, refused, also_refused, last = outcomes
+    assert isinstance(first, Posted) and isinstance(last, Posted)
+    assert isinstance(refused, Refused) and isinstance(also_refused, Refused)
+    assert refused.reason.startswith(
+        "QuickBooks refused Invoice HB42-0008 for Gone Co: error 2500: Invalid Reference Id"
+    )
+    assert "Customer 999 not found" in refused.reason
+    assert sorted(i["DocNumber"] for i in stored) == ["HB42-0007", "HB42-0010"]
+
+
+async def test_a_taken_doc_number_in_a_batch_is_found_by_lookup() -> None:
+    transport = Recorder(SandboxTransport(app=qbo_app()))
+    async with qbo_client(None, transport=transport) as client:
+        sink = QboSink(client)
+        [earlier] = await sink.create([document("HB42-0008")])  # as if a lost answer's
+        outcomes = await sink.create([document("HB42-0007"), document("HB42-0008", note="2nd")])
+        stored = await invoices(client, "HB42-0007", "HB42-0008")
+    assert outcomes[1] == earlier and isinstance(outcomes[0], Posted)
+    assert len(stored) == 2
+    assert sum(b'"6140"' in body for _, _, body in transport.answers) == 1
+
+
+async def test_an_item_answered_with_neither_the_invoice_nor_a_refusal_is_ambiguous() -> None:
+    transport = Recorder(SandboxTransport(app=qbo_app()))
+    system = {"Fault": {"Error": [{"Message": "Internal", "code": "10000"}], "type": "SystemFault"}}
+    async with qbo_client(None, transport=transport) as client:
+        await client.customers()  # the token first
+        for second in ({"bId": "1", **system}, {"bId": "1", "QueryResponse": {}}):
+            answer = {"BatchItemResponse": [{"bId": "0", "Invoice": {"Id": "1"}}, second]}
+            transport.script = [httpx.Response(200, json=answer)]
+            with pytest.raises(ApiError) as caught:
+                await QboSink(client).create([document("HB42-0007"), document("HB42-0008")])
+            assert caught.value.ambiguous and "HB42-0008 in a batch of 2" in str(caught.value)
 
 
 # --- void -----------------------------------------------------------------------------------
@@ -194,24 +278,32 @@ async def test_void_refuses_an_invoice_that_is_not_the_documents() -> None:
 PATIENT = RetryPolicy(max_attempts=10, backoff_base=0.001, backoff_cap=0.005, max_retry_after=0.005)
 
 
-async def post_once(sink: QboSink, doc: Document) -> Posted:
-    """What the posting journal does: look up before every create, never resend blindly."""
+async def post_all(sink: QboSink, docs: list[Document]) -> tuple[dict[str, Posted], int]:
+    """What the posting journal does: look up first, send what is not there in batches, and
+    after a failure look up again, never resend blindly. Returns what posted and how many
+    calls were ambiguous."""
+    posted: dict[str, Posted] = {}
+    ambiguous = 0
     for _ in range(60):
         try:
-            found = await sink.lookup([doc])
-            if doc.reference in found:
-                return found[doc.reference]
-            [posted] = await sink.create([doc])
-            return posted
-        except ApiError:
-            continue  # ambiguous or not, the next round starts with a lookup
-    raise AssertionError(f"{doc.reference} never settled")
+            posted |= await sink.lookup([d for d in docs if d.reference not in posted])
+            left = [d for d in docs if d.reference not in posted]
+            if not left:
+                return posted, ambiguous
+            for start in range(0, len(left), sink.batch_size):
+                part = left[start : start + sink.batch_size]
+                for doc, outcome in zip(part, await sink.create(part), strict=True):
+                    assert isinstance(outcome, Posted), outcome
+                    posted[doc.reference] = outcome
+        except ApiError as error:
+            ambiguous += error.ambiguous  # the next round starts with a lookup
+    raise AssertionError(f"{len(docs) - len(posted)} never settled")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 6, 10])  # seeds that lose answers in all three ways
 async def test_no_duplicate_across_faulty_attempts(seed: int) -> None:
     app = qbo_app()
-    documents = [document(f"HB42-{n:04}") for n in range(1, 16)]
+    documents = [document(f"HB42-{n:04}") for n in range(1, 46)]  # two batches
     timeout = httpx.Timeout(5.0, read=0.05)
     transport = Recorder(SandboxTransport(app=app))
     async with qbo_client(None, transport=transport, retry=PATIENT, timeout=timeout) as client:
@@ -219,10 +311,10 @@ async def test_no_duplicate_across_faulty_attempts(seed: int) -> None:
         rates = {"429": 0.08, "500": 0.08, "reset": 0.08, "malformed": 0.05, "lost": 0.12,
                  "late": 0.08, "lost_500": 0.1}  # fmt: skip
         with faults(app, slow_seconds=0.2, seed=seed, **rates):
-            posted = [await post_once(sink, doc) for doc in documents]
+            posted, _ = await post_all(sink, documents)
         stored = await invoices(client, *(doc.reference for doc in documents))
     assert sorted(invoice["DocNumber"] for invoice in stored) == [d.reference for d in documents]
-    assert {(p.remote_id, p.remote_number) for p in posted} == {
+    assert {(p.remote_id, p.remote_number) for p in posted.values()} == {
         (invoice["Id"], invoice["DocNumber"]) for invoice in stored
     }
     assert all(app.injected.get(kind, 0) > 0 for kind in ("lost", "late", "lost-500"))
@@ -230,12 +322,30 @@ async def test_no_duplicate_across_faulty_attempts(seed: int) -> None:
     assert not any(b'"6140"' in body for _, _, body in transport.answers)
 
 
+@pytest.mark.parametrize("fault", ["lost", "late", "lost_500"])
+async def test_a_lost_answer_to_a_batch_leaves_each_invoice_exactly_once(fault: str) -> None:
+    app = qbo_app()
+    docs = [document(f"HB42-{n:04}") for n in range(1, 31)] + [credit_memo("HB42-0001-A1")]
+    timeout = httpx.Timeout(5.0, read=0.1)
+    transport = Recorder(SandboxTransport(app=app))
+    async with qbo_client(None, transport=transport, timeout=timeout) as client:
+        sink = QboSink(client)
+        await sink.lookup(docs)  # the token first: then every batch's answer is lost
+        with faults(app, slow_seconds=0.3, **{fault: 1.0}), pytest.raises(ApiError) as lost:
+            await sink.create(docs[:30])
+        assert lost.value.ambiguous  # the journal's UNKNOWN: settled by lookup
+        posted, ambiguous = await post_all(sink, docs)  # the journal's next round
+        stored = await invoices(client, *(d.reference for d in docs))
+        memos = await client.invoices_by_doc_number(["HB42-0001-A1"], "CreditMemo")
+    assert sorted(i["DocNumber"] for i in stored) == [d.reference for d in docs[:30]]
+    assert len(memos) == 1 and ambiguous == 0
+    assert {p.remote_id for p in posted.values()} == {i["Id"] for i in [*stored, *memos]}
+    batches = [r for r in transport.api_requests() if "requestid" in r.url.params]
+    assert len(batches) == 2  # the lost one, then the credit memo alone: nothing sent twice
+
+
 async def test_a_credit_is_a_credit_memo_found_again_and_deleted_to_undo() -> None:
-    taken_back = tuple(
-        replace(line, quantity=-line.quantity, amount=-line.amount) for line in document().lines
-    )
-    credit = document("HB42-0007-A1", lines=taken_back, subtotal=Decimal("-1350.00"),
-                      total=Decimal("-1350.00"), adjusts=("HB42-0007",))  # fmt: skip
+    credit = credit_memo("HB42-0007-A1")
     body = invoice_body(credit)
     assert [(line["Amount"], line["SalesItemLineDetail"]["Qty"]) for line in body["Line"]] == [
         (Decimal("1250.00"), Decimal(25)),

@@ -1,10 +1,14 @@
-"""The `qbo` posting destination: one QuickBooks Online invoice per document, one at a time; a
-credit (an adjustment that takes money back) is a CreditMemo, which QuickBooks deletes to undo.
+"""The `qbo` posting destination: QuickBooks Online invoices, up to BATCH_SIZE (30) per
+request through QuickBooks' batch endpoint; a credit (an adjustment that takes money back) is a
+CreditMemo, which QuickBooks deletes to undo. Invoices and credit memos share a batch.
 
 Exactly once rests on our DocNumber (the document's reference): `lookup` finds invoices by it,
-QuickBooks refuses a second invoice with it (error 6140, answered here as "already posted"), and
-the `requestid` of a create is derived from the reference and the body, so a resend of the same
-document is answered with the first answer while QuickBooks still remembers it.
+QuickBooks refuses a second invoice with it (error 6140: that document is looked up and counts
+as posted when found), and the batch's `requestid` is derived from the references and the
+bodies, so a resend of the same documents is answered with the first answer while QuickBooks
+still remembers it. Each document is its own item (its bId is its index in the call): one
+QuickBooks refuses (a ValidationFault) is rejected alone and the others post. An answer that
+leaves a document unaccounted for is ambiguous, settled by the journal's lookup.
 
 A voided invoice, as QuickBooks keeps it: its DocNumber stays, amounts and quantities are zeroed,
 TotalAmt is 0 and "Voided" is put before the PrivateNote it had (Intuit's void reference:
@@ -22,14 +26,21 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from trueup.core.posting.line_amounts import consistent_amounts
-from trueup.core.posting.sink import Document, DocumentLine, Posted
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.http import ApiError, Row, encode_json
-from trueup.core.sources.qbo import QboClient, fault_code, parse_fault
+from trueup.core.sources.qbo import (
+    MAX_BATCH_ITEMS,
+    MAX_BATCH_REQUEST_ID,
+    QboClient,
+    QboFault,
+    fault_code,
+    parse_fault,
+)
 from trueup.core.values.parsing import to_decimal
 
 log = logging.getLogger("trueup.sink.qbo")
 
-MAX_REQUEST_ID = 50
+BATCH_SIZE = MAX_BATCH_ITEMS  # documents per POST /batch
 MAX_DOC_NUMBER = 21
 DUPLICATE_DOC_NUMBER = "6140"
 STALE_OBJECT = "5010"
@@ -84,11 +95,25 @@ def _line(line: DocumentLine, sign: int) -> Row:
     }
 
 
-def request_id(reference: str, body: Row) -> str:
-    """Deterministic: the same document gives the same id, a changed body a new one."""
-    digest = hashlib.sha256(encode_json(body).encode()).hexdigest()
-    prefix = reference[:MAX_DOC_NUMBER]
-    return f"{prefix}-{digest}"[:MAX_REQUEST_ID]
+def entity_of(document: Document) -> str:
+    return "CreditMemo" if document.credit else "Invoice"
+
+
+def batch_items(documents: Sequence[Document]) -> list[Row]:
+    """The BatchItemRequests creating the documents; each bId is the document's index."""
+    return [
+        {"bId": str(n), "operation": "create", entity_of(document): invoice_body(document)}
+        for n, document in enumerate(documents)
+    ]
+
+
+def batch_request_id(documents: Sequence[Document], items: Sequence[Row]) -> str:
+    """Deterministic: the same documents with the same bodies give the same id, another set or
+    a changed body a new one; within the 36 characters QuickBooks allows a batch's requestid."""
+    digest = hashlib.sha256(
+        encode_json({"references": [d.reference for d in documents], "items": items}).encode()
+    ).hexdigest()
+    return f"{documents[0].reference[:12]}-{digest}"[:MAX_BATCH_REQUEST_ID]
 
 
 def is_voided(invoice: Row) -> bool:
@@ -102,43 +127,61 @@ class QboSink:
     """The Sink protocol (trueup.core.posting.sink) for QuickBooks Online invoices."""
 
     destination = "qbo"
-    batch_size = 1
+    batch_size = BATCH_SIZE
 
     def __init__(self, client: QboClient) -> None:
         self._client = client
 
     async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
+        wanted: dict[str, set[str]] = {}
+        for document in documents:
+            wanted.setdefault(entity_of(document), set()).add(document.reference)
+        if not wanted:
+            return {}
+        rows = await self._client.by_doc_number(wanted)
         found: dict[str, Posted] = {}
-        for credit in (False, True):
-            wanted = {d.reference for d in documents if d.credit == credit}
-            if wanted:
-                found |= await self._lookup(wanted, "CreditMemo" if credit else "Invoice")
+        for entity, numbers in wanted.items():
+            found |= _live(rows[entity], numbers, entity)
         return found
 
-    async def _lookup(self, wanted: set[str], entity: str) -> dict[str, Posted]:
-        found: dict[str, Row] = {}
-        for invoice in await self._client.invoices_by_doc_number(wanted, entity):
-            number = invoice.get("DocNumber")
-            if number not in wanted or is_voided(invoice):
-                continue
-            earlier = found.get(number)
-            if earlier is not None:
-                log.warning(
-                    "QuickBooks has %s %s and %s with DocNumber %s; taking the first",
-                    entity,
-                    earlier.get("Id"),
-                    invoice.get("Id"),
-                    number,
-                )
-                if _id_order(earlier) <= _id_order(invoice):
-                    continue
-            found[number] = invoice
-        return {number: _posted(invoice) for number, invoice in found.items()}
-
-    async def create(self, documents: Sequence[Document]) -> list[Posted]:
+    async def create(self, documents: Sequence[Document]) -> list[Posted | Refused]:
         if len(documents) > self.batch_size:
-            raise ValueError(f"the qbo sink creates one document per call, not {len(documents)}")
-        return [await self._create(document) for document in documents]
+            raise ValueError(f"the qbo sink creates at most {self.batch_size} per call")
+        if not documents:
+            return []
+        items = batch_items(documents)
+        answers = await self._client.batch(items, batch_request_id(documents, items))
+        outcomes: list[Posted | Refused] = []
+        taken: dict[int, QboFault] = {}  # the DocNumber is used: ours already?
+        for document, answer in zip(documents, answers, strict=True):
+            record = answer.get(entity_of(document))
+            if isinstance(record, dict) and record.get("Id") is not None:
+                _check_totals(document, record)
+                outcomes.append(_posted(record))
+                continue
+            fault = parse_fault(answer)
+            if fault is None or fault.type.lower() != "validationfault":
+                # Neither the document nor a refusal of it: whether it was created is unknown.
+                raise ApiError(
+                    "QuickBooks",
+                    "bad_response",
+                    None,
+                    f"QuickBooks answered {document.reference} in a batch of {len(documents)} "
+                    f"with {fault or 'neither the ' + entity_of(document) + ' nor a Fault'}: "
+                    "the batch is settled by lookup",
+                    ambiguous=True,
+                )
+            if fault.code == DUPLICATE_DOC_NUMBER:
+                taken[len(outcomes)] = fault
+            outcomes.append(Refused(_refused(document, fault)))
+        if taken:
+            found = await self.lookup([documents[index] for index in taken])
+            for index, fault in taken.items():
+                document = documents[index]
+                outcomes[index] = found.get(document.reference) or Refused(
+                    _number_taken(document, fault)
+                )
+        return outcomes
 
     async def void(self, document: Document, posted: Posted) -> None:
         if document.credit:
@@ -186,34 +229,47 @@ class QboSink:
                 if fault_code(error) != STALE_OBJECT or attempt == 2:
                     raise
 
-    async def _create(self, document: Document) -> Posted:
-        body = invoice_body(document)
-        create = self._client.create_credit_memo if document.credit else self._client.create_invoice
-        try:
-            invoice = await create(body, request_id(document.reference, body))
-        except ApiError as error:
-            if fault_code(error) != DUPLICATE_DOC_NUMBER:
-                raise
-            return await self._already_posted(document, error)
-        _check_totals(document, invoice)
-        return _posted(invoice)
 
-    async def _already_posted(self, document: Document, error: ApiError) -> Posted:
-        """QuickBooks says the DocNumber is taken: the document is there, unless voided."""
-        found = await self.lookup([document])
-        if document.reference in found:
-            return found[document.reference]
-        fault = parse_fault(error.body)
-        holder = re.search(r"TxnId=(\w+)", fault.detail if fault else "")
-        holder_text = f" (transaction {holder.group(1)})" if holder else ""
-        raise ApiError(
-            "QuickBooks",
-            "bad_request",
-            error.status,
-            f"QuickBooks already uses DocNumber {document.reference}{holder_text} on a voided "
-            "invoice or another kind of transaction: posting it again needs a new number",
-            body=error.body,
-        ) from error
+def _refused(document: Document, fault: QboFault) -> str:
+    """QuickBooks' words on a document it refused alone (a stale customer or item mapping is
+    refused so: error 2500, Invalid Reference Id)."""
+    words = str(fault).removeprefix("QuickBooks ")
+    return (
+        f"QuickBooks refused {entity_of(document)} {document.reference} for "
+        f"{document.client_name}: {words}"
+    )
+
+
+def _number_taken(document: Document, fault: QboFault) -> str:
+    """Why a document whose DocNumber QuickBooks holds, and lookup does not find, is refused."""
+    holder = re.search(r"TxnId=(\w+)", fault.detail)
+    holder_text = f" (transaction {holder.group(1)})" if holder else ""
+    return (
+        f"QuickBooks already uses DocNumber {document.reference}{holder_text} on a voided "
+        "invoice or another kind of transaction: posting it again needs a new number"
+    )
+
+
+def _live(rows: Sequence[Row], wanted: set[str], entity: str) -> dict[str, Posted]:
+    """Ours among `rows`, not voided; the first created wins if QuickBooks holds two."""
+    found: dict[str, Row] = {}
+    for invoice in rows:
+        number = invoice.get("DocNumber")
+        if number not in wanted or is_voided(invoice):
+            continue
+        earlier = found.get(number)
+        if earlier is not None:
+            log.warning(
+                "QuickBooks has %s %s and %s with DocNumber %s; taking the first",
+                entity,
+                earlier.get("Id"),
+                invoice.get("Id"),
+                number,
+            )
+            if _id_order(earlier) <= _id_order(invoice):
+                continue
+        found[number] = invoice
+    return {number: _posted(invoice) for number, invoice in found.items()}
 
 
 def _posted(invoice: Row) -> Posted:

@@ -1,10 +1,16 @@
-"""QuickBooks Online API client: rotating refresh tokens, the query language, invoices.
+"""QuickBooks Online API client: rotating refresh tokens, the query language, invoices, batches.
 
 QuickBooks rotates the refresh token on refresh. The client hands each new one to
 `on_refresh_token`, which must store it durably, before the access token that came with it is
 used: if storing fails, nothing is sent with that access token. Every call carries
 minorversion=75 (accounting-and-reliability.md §1.2), and Fault bodies become one-line ApiErrors
 naming QuickBooks' error code, with the parsed body kept in `ApiError.body`.
+
+`batch` sends up to MAX_BATCH_ITEMS operations in one `POST /batch` (accounting-and-reliability
+§1.6); the batch endpoint has a limit of its own, 40 requests a minute per company, which the
+client keeps with a second limiter beside the 500 a minute (a batch is one request of those).
+Lookups by DocNumber of more than one chunk go as the queries of a batch: one request for up to
+QUERIES_PER_BATCH chunks instead of one each.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Generator, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -29,6 +35,8 @@ from trueup.core.sources.http import (
     RetryPolicy,
     Row,
     Sleep,
+    _Call,
+    encode_json,
 )
 from trueup.core.sources.rotating import OnRefreshToken, store_refresh_token
 
@@ -36,9 +44,17 @@ QBO_URL = "https://quickbooks.api.intuit.com"
 INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 QBO_RATE_LIMIT = RateLimit(500, 60)  # per app and company
+QBO_BATCH_RATE_LIMIT = RateLimit(40, 60)  # requests to /batch, per company
 MINOR_VERSION = "75"
 MAX_PAGE_SIZE = 1000  # QBO serves at most 1000 rows per query
 DOC_NUMBERS_PER_QUERY = 50  # keeps the query URL short
+MAX_BATCH_ITEMS = 30  # BatchItemRequests per batch
+MAX_BATCH_REQUEST_ID = 36  # a batch's requestid; its items' bIds then at most 10 characters
+MAX_BATCH_ID = 10
+MAX_BATCH_OBJECTS = 1000  # objects one batch answer holds at most (Intuit's batch reference)
+# Each lookup query in a batch asks MAXRESULTS = its numbers + 1 (so one that fills it, a
+# DocNumber held twice, is told apart and read again page by page): 19 x 51 = 969 objects.
+QUERIES_PER_BATCH = min(MAX_BATCH_ITEMS, MAX_BATCH_OBJECTS // (DOC_NUMBERS_PER_QUERY + 1))
 RECONNECT = "reconnect with `trueup connect qbo`"
 
 
@@ -133,6 +149,15 @@ def _endpoint(url: httpx.URL) -> tuple[str, str, int | None, str]:
     return url.scheme, url.host, url.port, url.path
 
 
+@dataclass
+class _Reads(_Call):
+    """A POST that only reads (a batch of queries): sent again after a failure like a GET."""
+
+    @property
+    def repeatable(self) -> bool:
+        return True
+
+
 class QboClient(ApiClient):
     service = "QuickBooks"
     url_env = "TRUEUP_QBO_URL"
@@ -152,6 +177,7 @@ class QboClient(ApiClient):
         token_url: str,
         transport: httpx.AsyncBaseTransport | None = None,
         rate: RateLimit | None = QBO_RATE_LIMIT,
+        batch_rate: RateLimit | None = QBO_BATCH_RATE_LIMIT,
         concurrency: int = 4,
         page_size: int = MAX_PAGE_SIZE,
         timeout: httpx.Timeout | None = None,
@@ -182,6 +208,11 @@ class QboClient(ApiClient):
         self._page_size = page_size
         self._last_auth_fault: QboFault | None = None
         self._http.auth = _BasicAuthAtTokenUrl(self.token_url, client_id, client_secret)
+        # With no rate limit (limits off) the batch endpoint's goes too.
+        self._batch_limiter = (
+            batch_rate.limiter(clock=clock, sleep=sleep) if rate and batch_rate else None
+        )
+        self.batch_requests = 0  # POST /batch sent, retries included
 
     # -- OAuth -------------------------------------------------------------------------------
 
@@ -281,13 +312,106 @@ class QboClient(ApiClient):
     ) -> list[Row]:
         """The invoices (or CreditMemos) whose DocNumber is one of `numbers`, voided ones
         included."""
-        unique = sorted(set(numbers))
-        rows: list[Row] = []
-        for start in range(0, len(unique), DOC_NUMBERS_PER_QUERY):
-            chunk = unique[start : start + DOC_NUMBERS_PER_QUERY]
-            where = f"DocNumber IN ({', '.join(qbo_string(n) for n in chunk)})"
-            rows.extend(await self.query(entity, where))
-        return rows
+        return (await self.by_doc_number({entity: numbers}))[entity]
+
+    async def by_doc_number(self, wanted: Mapping[str, Iterable[str]]) -> dict[str, list[Row]]:
+        """Per entity (Invoice, CreditMemo), its rows whose DocNumber is one of the numbers
+        given, voided ones included. The numbers go DOC_NUMBERS_PER_QUERY to a query; one query
+        is a GET, more are the queries of batches (QUERIES_PER_BATCH each)."""
+        chunks: list[tuple[str, list[str]]] = []
+        for entity, numbers in wanted.items():
+            unique = sorted(set(numbers))
+            chunks += [
+                (entity, unique[start : start + DOC_NUMBERS_PER_QUERY])
+                for start in range(0, len(unique), DOC_NUMBERS_PER_QUERY)
+            ]
+        found: dict[str, list[Row]] = {entity: [] for entity in wanted}
+        if len(chunks) == 1:
+            entity, chunk = chunks[0]
+            found[entity] = await self.query(entity, _doc_numbers_in(chunk))
+            return found
+        for start in range(0, len(chunks), QUERIES_PER_BATCH):
+            part = chunks[start : start + QUERIES_PER_BATCH]
+            items: list[Row] = [
+                {
+                    "bId": str(n),
+                    "Query": f"SELECT * FROM {entity} WHERE {_doc_numbers_in(chunk)} "
+                    f"STARTPOSITION 1 MAXRESULTS {len(chunk) + 1}",
+                }
+                for n, (entity, chunk) in enumerate(part)
+            ]
+            for (entity, chunk), answer in zip(part, await self.batch(items), strict=True):
+                rows = self._query_rows(answer, entity)
+                if len(rows) > len(chunk):  # a number held twice: read them all, page by page
+                    rows = await self.query(entity, _doc_numbers_in(chunk))
+                found[entity] += rows
+        return found
+
+    def _query_rows(self, answer: Row, entity: str) -> list[Row]:
+        """The rows of a batch item's QueryResponse; its Fault as the error a query gets."""
+        fault = parse_fault(answer)
+        if fault is not None:
+            raise ApiError(
+                self.service,
+                "bad_request",
+                None,
+                f"QuickBooks refused a query of its batch: {fault}",
+                body=answer,
+            )
+        response = self._object(answer.get("QueryResponse"), "/batch")
+        return self._rows(response.get(entity, []), "/batch")
+
+    # -- batches -----------------------------------------------------------------------------
+
+    async def batch(self, items: Sequence[Row], request_id: str | None = None) -> list[Row]:
+        """Send `items` (BatchItemRequests, each with its own bId) as one `POST /batch`; the
+        BatchItemResponses in the items' order, each the entity, a QueryResponse or a Fault.
+
+        Every bId must come back once: an answer missing one (or naming one twice, or one not
+        sent) is a bad_response, ambiguous when the batch writes (what it did is unknown). A
+        batch of queries alone is a read: sent again after a failure. QuickBooks replays the
+        first answer to a repeated `request_id` (at most 36 characters, and the bIds then at
+        most 10)."""
+        bids = [item.get("bId") for item in items]
+        if not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_ITEMS} items, not {len(items)}")
+        if not all(isinstance(b, str) and b for b in bids) or len(set(bids)) != len(bids):
+            raise ValueError(f"every batch item needs a bId of its own: {bids}")
+        if request_id is not None and (
+            len(request_id) > MAX_BATCH_REQUEST_ID or any(len(str(b)) > MAX_BATCH_ID for b in bids)
+        ):
+            raise ValueError(
+                f"a batch's requestid is at most {MAX_BATCH_REQUEST_ID} characters and its bIds "
+                f"then {MAX_BATCH_ID}: {request_id!r}, {bids}"
+            )
+        writes = any("Query" not in item for item in items)
+        params = {"requestid": request_id} if request_id else {}
+        answer = await self._api(
+            "POST", "batch", params=params, json={"BatchItemRequest": list(items)}, reads=not writes
+        )
+        responses = self._rows(answer.get("BatchItemResponse"), "/batch")
+        by_bid: dict[Any, Row] = {}
+        for response in responses:
+            bid = response.get("bId")
+            if bid not in bids or bid in by_bid:
+                raise self._batch_unusable(len(items), f"an answer for bId {bid!r}", writes)
+            by_bid[bid] = response
+        missing = [b for b in bids if b not in by_bid]
+        if missing:
+            raise self._batch_unusable(
+                len(items), f"no answer for bId {', '.join(map(str, missing))}", writes
+            )
+        return [by_bid[bid] for bid in bids]
+
+    def _batch_unusable(self, count: int, what: str, writes: bool) -> ApiError:
+        settle = "; what it did is settled by lookup" if writes else ""
+        return ApiError(
+            self.service,
+            "bad_response",
+            None,
+            f"QuickBooks answered a batch of {count} with {what}{settle}",
+            ambiguous=writes,
+        )
 
     # -- invoices ----------------------------------------------------------------------------
 
@@ -323,11 +447,23 @@ class QboClient(ApiClient):
         return self._object(answer.get("CreditMemo"), "/creditmemo")
 
     async def _api(
-        self, method: str, resource: str, *, params: dict[str, str] | None = None, json: Any = None
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+        reads: bool = False,
     ) -> Row:
+        """`reads`: a POST that only reads, retried like a GET."""
         path = f"/v3/company/{quote(self.realm_id, safe='')}/{resource}"
         query = {**(params or {}), "minorversion": MINOR_VERSION}
-        return self._object(await self.request(method, path, params=query, json=json), path)
+        if not reads:
+            return self._object(await self.request(method, path, params=query, json=json), path)
+        call = self._call(method, path, "data", query)
+        call.content, call.content_type = encode_json(json).encode(), "application/json"
+        read = _Reads(**{f.name: getattr(call, f.name) for f in fields(call)})
+        return self._object(await self._perform(read), path)
 
     # -- errors ------------------------------------------------------------------------------
 
@@ -364,6 +500,15 @@ class QboClient(ApiClient):
         )
 
     async def _send(self, call: Any, token: str | None) -> httpx.Response:
+        if call.purpose == "data" and call.path.endswith("/batch"):
+            self.batch_requests += 1
+            if self._batch_limiter is not None:
+                async with self._batch_limiter.turn():
+                    response = await self._send_counted(call, token)
+                return response
+        return await self._send_counted(call, token)
+
+    async def _send_counted(self, call: Any, token: str | None) -> httpx.Response:
         response = await super()._send(call, token)
         if response.status_code == 401 and call.purpose == "data":
             self._last_auth_fault = parse_fault(_json(response))
@@ -388,6 +533,10 @@ class QboClient(ApiClient):
     def _redact(self, text: str) -> str:
         text = super()._redact(text)
         return text.replace(self._refresh_token, "***") if self._refresh_token else text
+
+
+def _doc_numbers_in(numbers: Sequence[str]) -> str:
+    return f"DocNumber IN ({', '.join(qbo_string(n) for n in numbers)})"
 
 
 def _json(response: httpx.Response) -> Any:
