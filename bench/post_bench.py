@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 MONTH, TODAY = "2026-11", "2026-11-21"
 # requests per window in seconds; Xero also allows 5,000 a day per organisation
 LIMITS = {"halo": (300, 300.0), "qbo": (500, 60.0), "xero": (60, 60.0)}
+QBO_BATCHES = (40, 60.0)  # QuickBooks' batch endpoint: requests per window, per company
 
 
 @contextmanager
@@ -143,7 +144,7 @@ async def _post(db: Any, batch_id: str, destination: str, *, real_limits: bool) 
     from trueup.core.posting.run import run_posting
     from trueup.core.posting.xero import XeroSink
     from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
-    from trueup.core.sources.qbo import QboClient, token_url_for
+    from trueup.core.sources.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
 
     plan = plan_posting(db, batch_id, destination, today=date.fromisoformat(TODAY))
     queue_posting(db, plan, by="bench")
@@ -151,7 +152,8 @@ async def _post(db: Any, batch_id: str, destination: str, *, real_limits: bool) 
     if destination == "qbo":
         url = os.environ["TRUEUP_QBO_URL"]
         client = QboClient(url, "sandbox", "sandbox", "sandbox", "sandbox", lambda _: None,
-                           token_url=token_url_for(url), rate=None)  # fmt: skip
+                           token_url=token_url_for(url),
+                           rate=QBO_RATE_LIMIT if real_limits else None)  # fmt: skip
         sink: Any = QboSink(client)
     elif destination == "xero":
         client = _xero_client()
@@ -166,6 +168,11 @@ async def _post(db: Any, batch_id: str, destination: str, *, real_limits: bool) 
         report = await run_posting(db, sink, batch_id, backup=False)
     seconds = time.perf_counter() - started
     documents = [p.document for p in plan.ready if p.document is not None]
+    batches = (
+        {"batch_requests": client.batch_requests, "rate_limited": client.stats.rate_limited}
+        if destination == "qbo"
+        else {}
+    )
     return {
         "invoices": len(documents),
         "posted": report.posted,
@@ -175,6 +182,7 @@ async def _post(db: Any, batch_id: str, destination: str, *, real_limits: bool) 
         "complete": report.complete,
         "requests": client.stats.requests,
         "token_requests": client.stats.token_requests,
+        **batches,
         "floor": floor(destination, documents, sink),
         "seconds_real_limits" if real_limits else "seconds_limits_off": round(seconds, 1),
     }
@@ -218,10 +226,11 @@ def _reason(problem: str | None) -> str:
 
 
 def floor(destination: str, documents: list[Any], sink: Any) -> int:
-    """The fewest requests the API allows: a token, one lookup, one create per document for
-    QuickBooks, the sink's arrays for Halo invoices (a POST takes an array) and Xero (one PUT
-    takes many); recurring invoices in arrays of the sink's size, plus one create per
-    adjustment invoice."""
+    """The fewest requests the API allows: a token, the lookup, then the sink's arrays for Halo
+    invoices (a POST takes an array) and Xero (one PUT takes many) and QuickBooks' batches (30
+    creates each; the lookup's queries in batches too, whose answer holds at most 1,000
+    objects); recurring invoices in arrays of the sink's size, plus one create per adjustment
+    invoice."""
     if destination == "halo-recurring":
         changed = {c.recurring_invoice_id for d in documents for c in d.recurring}
         adjustments = sum(1 for d in documents if d.lines)
@@ -231,7 +240,8 @@ def floor(destination: str, documents: list[Any], sink: Any) -> int:
         return 1 + 1 + lookups + math.ceil(len(documents) / sink.batch_size)
     if destination == "halo-invoice":  # the lookup by 200 clients, the sink's arrays
         return 1 + math.ceil(len(documents) / 200) + math.ceil(len(documents) / sink.batch_size)
-    return 1 + math.ceil(len(documents) / 50) + len(documents)
+    # qbo: a token, the lookup (1,000 objects a batch answer), 30 creates a batch
+    return 1 + math.ceil(len(documents) / 1000) + math.ceil(len(documents) / sink.batch_size)
 
 
 def main() -> None:
@@ -245,7 +255,8 @@ def main() -> None:
     parser.add_argument(
         "--real-limits",
         action="store_true",
-        help="post with the simulators' real rate limits and the client's limiter (Halo only)",
+        help="post with the simulators' real rate limits and the client's limiters (Halo and "
+        "QuickBooks)",
     )
     options = parser.parse_args()
     from trueup.core.store.database import open_database
@@ -292,6 +303,12 @@ def main() -> None:
             result["floor_seconds_real_limits"] = (
                 math.ceil(result["requests"] / limit) - 1
             ) * window
+            if destination == "qbo":  # the batch endpoint's own 40 a minute, if it binds
+                most, minute = QBO_BATCHES
+                batch_floor = (math.ceil(result["batch_requests"] / most) - 1) * minute
+                result["floor_seconds_real_limits"] = max(
+                    result["floor_seconds_real_limits"], batch_floor
+                )
             report[destination] = result
             print(destination, json.dumps(result), file=sys.stderr)
     print(json.dumps(report, indent=2))
