@@ -237,6 +237,9 @@ class BatchScreen(ApprovingScreen):
         super().__init__()
         self.shown_batch: BatchOverview | None = None
         self.invoices: list[InvoiceRow] = []
+        # The month the operator built again with `b`: reloads then show the month's batch as
+        # the store builds it now, not the older one its approvals keep in view otherwise.
+        self.rebuilt_month: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -260,10 +263,13 @@ class BatchScreen(ApprovingScreen):
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def load(self, month: str, *, rebuild: bool) -> None:
-        workbench = self.workbench
-        batch = (
-            workbench.batches.rebuild(month) if rebuild else workbench.batches.review_batch(month)
-        )
+        batches = self.workbench.batches
+        if rebuild:
+            batch = batches.rebuild(month)
+        elif self.rebuilt_month == month:
+            batch = batches.current(month)
+        else:
+            batch = batches.review_batch(month)
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(batch, batch.invoices))
 
@@ -312,6 +318,7 @@ class BatchScreen(ApprovingScreen):
 
     def action_build(self) -> None:
         self.table.loading = True
+        self.rebuilt_month = self.trueup.month
         self.load(self.trueup.month, rebuild=True)
 
     def action_open(self) -> None:
