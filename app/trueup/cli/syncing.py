@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from trueup.cli import State
 
 BUNDLED_DEMO = Path(__file__).resolve().parent.parent / "sandbox" / "scenarios" / "demo.json"
+# A handful of the demo's clients buy Microsoft direct: their Partner Center file, imported.
+BUNDLED_PARTNER_CENTER = BUNDLED_DEMO.with_name("demo-partner-center.csv")
 
 
 class SyncExit(IntEnum):
@@ -132,6 +134,8 @@ def run_demo(
     db = state.open_db(default=demo_db_path())
     day = today(scenario.as_of.date())
     try:
+        if scenario_path is None:
+            _import_bundled_file(db)
         with serve_in_background(sims) as urls:
             render.stderr.print(f"Sandbox serving Pax8 at {urls.pax8} and HaloPSA at {urls.halo}")
 
@@ -162,6 +166,17 @@ def run_demo(
     finally:
         db.dispose()
     return all(r.status == "ok" for r in results)
+
+
+def _import_bundled_file(db: Database) -> None:
+    """The bundled demo's Partner Center file (idempotent: a second demo changes nothing)."""
+    from trueup.core.service.imports import Imports
+
+    outcome = Imports(db).run(BUNDLED_PARTNER_CENTER, "partner-center")
+    what = f"{outcome.rows} rows" if outcome.changed else "nothing changed"
+    render.stderr.print(
+        f"Imported {BUNDLED_PARTNER_CENTER.name} ({outcome.name}): {what}", markup=False
+    )
 
 
 def _read_sandbox_books(
