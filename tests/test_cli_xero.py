@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,6 +83,8 @@ def test_the_month_posts_to_xero_and_reads_back_there(env) -> None:
 
     posted = invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled")
     assert posted.exit_code in (0, 1), posted.output
+    # Amounts as a person reads them: thousands separated (never so in JSON).
+    assert re.search(r"to post, [\d,.]+ CAD, \d{1,3}(,\d{3})+\.\d\d USD", posted.stderr)
     ledger = data(invoke("month", "--month", "2026-11", "--json"))
     sent = {
         p["reference"]: (c["client_id"], Decimal(p["amount"]))

@@ -331,7 +331,7 @@ def _show_plan(plan: PostingPlan) -> None:
 
 
 def _show_counts(plan: PostingPlan, ready: str, done: str, blocked: str) -> None:
-    totals = ", ".join(f"{amount} {currency}" for currency, amount in plan.totals().items())
+    totals = ", ".join(f"{amount:,.2f} {currency}" for currency, amount in plan.totals().items())
     err.print(
         Text(
             f"batch {plan.batch_id} ({plan.month}) to {plan.destination}: "
@@ -351,7 +351,7 @@ def _show_adjustments(plan: PostingPlan) -> None:
         kind = "credit" if document.credit else "debit"
         err.print(
             Text(
-                f"  {kind} {document.reference} {planned.client_name}: {planned.total} "
+                f"  {kind} {document.reference} {planned.client_name}: {planned.total:,.2f} "
                 f"{planned.currency} ({len(document.lines)} line(s); adjusts "
                 f"{', '.join(document.adjusts)})"
             ),
@@ -421,7 +421,7 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
         return
     for e in entries:
         line = Text(
-            f"{e.action:<6} {e.state:<8} {e.reference:<16} {e.total:>12} {e.currency} "
+            f"{e.action:<6} {e.state:<8} {e.reference:<16} {e.total:>12,.2f} {e.currency} "
             f"{e.client_name}"
         )
         if e.remote_id:
