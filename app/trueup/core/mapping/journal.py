@@ -113,6 +113,15 @@ class NewestChange:
 
 
 def newest_change(conn: Connection) -> NewestChange | None:
+    group = _undoable_group(conn)
+    if not group:
+        return None
+    newest = group[0]
+    return NewestChange(newest.id, newest.by, newest.at, newest.action, len(group))
+
+
+def _undoable_group(conn: Connection) -> list[Any]:
+    """The newest change not yet undone and the rest of its batch, newest first."""
     changes = m.table_of(m.MappingChange)
     newest = conn.execute(
         select(changes)
@@ -121,17 +130,16 @@ def newest_change(conn: Connection) -> NewestChange | None:
         .limit(1)
     ).first()
     if newest is None:
-        return None
-    count = 1
-    if newest.batch is not None:
-        count = len(
-            conn.execute(
-                select(changes.c.id).where(
-                    changes.c.batch == newest.batch, changes.c.undone.is_(False)
-                )
-            ).all()
+        return []
+    if newest.batch is None:
+        return [newest]
+    return list(
+        conn.execute(
+            select(changes)
+            .where(changes.c.batch == newest.batch, changes.c.undone.is_(False))
+            .order_by(changes.c.id.desc())
         )
-    return NewestChange(newest.id, newest.by, newest.at, newest.action, count)
+    )
 
 
 def newest_id(conn: Connection) -> int:
@@ -143,23 +151,9 @@ def newest_id(conn: Connection) -> int:
 def undo_newest(conn: Connection) -> list[Undone]:
     """Revert the newest change not yet undone, with the rest of its batch; [] when none."""
     changes = m.table_of(m.MappingChange)
-    newest = conn.execute(
-        select(changes)
-        .where(changes.c.action != "undo", changes.c.undone.is_(False))
-        .order_by(changes.c.id.desc())
-        .limit(1)
-    ).first()
-    if newest is None:
+    group = _undoable_group(conn)
+    if not group:
         return []
-    group = [newest]
-    if newest.batch is not None:
-        group = list(
-            conn.execute(
-                select(changes)
-                .where(changes.c.batch == newest.batch, changes.c.undone.is_(False))
-                .order_by(changes.c.id.desc())
-            )
-        )
     batch = new_batch() if len(group) > 1 else None
     undone = []
     for change in group:  # newest first, so each restores what the one before it left
