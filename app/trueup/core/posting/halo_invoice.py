@@ -62,11 +62,12 @@ class HaloInvoiceSink:
             outcomes += await self._create_part(part)
         return outcomes
 
-    async def _create_part(self, documents: list[Document]) -> list[Posted | Refused]:
+    async def _create_part(self, part: list[tuple[Document, Row]]) -> list[Posted | Refused]:
+        documents = [document for document, _ in part]
         if len(documents) == 1:
             return [await self._create_alone(documents[0])]
         try:
-            saved = await self._client.create_invoices([invoice_body(d) for d in documents])
+            saved = await self._client.create_invoices([body for _, body in part])
         except ApiError as error:
             if error.kind != "bad_request" or error.ambiguous:
                 raise
@@ -123,17 +124,19 @@ async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> di
     return found
 
 
-def _parts(documents: Sequence[Document]) -> Iterator[list[Document]]:
-    """The documents in order, in runs whose bodies stay under BULK_BYTES together."""
-    part: list[Document] = []
+def _parts(documents: Sequence[Document]) -> Iterator[list[tuple[Document, Row]]]:
+    """The documents in order with their bodies, in runs whose bodies stay under BULK_BYTES
+    together."""
+    part: list[tuple[Document, Row]] = []
     size = 0
     for document in documents:
-        body = len(encode_json(invoice_body(document)))
-        if part and size + body > BULK_BYTES:
+        body = invoice_body(document)
+        length = len(encode_json(body))
+        if part and size + length > BULK_BYTES:
             yield part
             part, size = [], 0
-        part.append(document)
-        size += body
+        part.append((document, body))
+        size += length
     if part:
         yield part
 

@@ -19,7 +19,7 @@ import math
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -116,6 +116,25 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+class BasicAuthAt(httpx.Auth):
+    """HTTP Basic client authentication, sent to one URL (a token endpoint) only: set as a
+    client's auth, it never reaches the API's own requests."""
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
+        self._token_url = _endpoint(httpx.URL(token_url))
+        self._basic = httpx.BasicAuth(client_id, client_secret)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if _endpoint(request.url) == self._token_url:
+            yield from self._basic.auth_flow(request)
+        else:
+            yield request
+
+
+def _endpoint(url: httpx.URL) -> tuple[str, str, int | None, str]:
+    return url.scheme, url.host, url.port, url.path
 
 
 @dataclass

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,6 +30,7 @@ from trueup.core.sources.http import (
     DEFAULT_RETRY,
     ApiClient,
     ApiError,
+    BasicAuthAt,
     Clock,
     RateLimit,
     RetryPolicy,
@@ -131,24 +132,6 @@ def qbo_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class _BasicAuthAtTokenUrl(httpx.Auth):
-    """HTTP Basic client authentication, sent to the token endpoint only."""
-
-    def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
-        self._token_url = _endpoint(httpx.URL(token_url))
-        self._basic = httpx.BasicAuth(client_id, client_secret)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if _endpoint(request.url) == self._token_url:
-            yield from self._basic.auth_flow(request)
-        else:
-            yield request
-
-
-def _endpoint(url: httpx.URL) -> tuple[str, str, int | None, str]:
-    return url.scheme, url.host, url.port, url.path
-
-
 @dataclass
 class _Reads(_Call):
     """A POST that only reads (a batch of queries): sent again after a failure like a GET."""
@@ -207,7 +190,7 @@ class QboClient(ApiClient):
         self._on_refresh_token = on_refresh_token
         self._page_size = page_size
         self._last_auth_fault: QboFault | None = None
-        self._http.auth = _BasicAuthAtTokenUrl(self.token_url, client_id, client_secret)
+        self._http.auth = BasicAuthAt(self.token_url, client_id, client_secret)
         # With no rate limit (limits off) the batch endpoint's goes too.
         self._batch_limiter = (
             batch_rate.limiter(clock=clock, sleep=sleep) if rate and batch_rate else None

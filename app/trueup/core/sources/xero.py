@@ -13,7 +13,6 @@ each answer's `X-DayLimit-Remaining`, so a poster can refuse a month that would 
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,7 @@ from trueup.core.sources.http import (
     DEFAULT_RETRY,
     ApiClient,
     ApiError,
+    BasicAuthAt,
     Clock,
     RateLimit,
     RetryPolicy,
@@ -118,6 +118,8 @@ class XeroClient(ApiClient):
         self.identity_url = self._checked_url(identity_url, self.token_url_env)
         self.token_url = self.identity_url + TOKEN_PATH
         self.custom_connection = bool(client_secret)
+        if client_secret:  # a Custom Connection authenticates at the token endpoint
+            self._http.auth = BasicAuthAt(self.token_url, client_id, client_secret)
         self.tenant_id = (tenant_id or "").strip() or None
         self._refresh_token = refresh_token or None
         self._on_refresh_token = on_refresh_token
@@ -152,7 +154,7 @@ class XeroClient(ApiClient):
 
     async def _fetch_token(self) -> tuple[str, int]:
         if self.custom_connection:
-            tokens = await self._grant({"grant_type": "client_credentials"}, basic=True)
+            tokens = await self._grant({"grant_type": "client_credentials"})
             return tokens.access_token, tokens.expires_in
         if not self._refresh_token:
             raise self._error("auth", f"no Xero refresh token: {RECONNECT}")
@@ -168,7 +170,7 @@ class XeroClient(ApiClient):
         await self._adopt_refresh_token(tokens.refresh_token)
         return tokens.access_token, tokens.expires_in
 
-    async def _grant(self, form: dict[str, str], *, basic: bool = False) -> XeroTokens:
+    async def _grant(self, form: dict[str, str]) -> XeroTokens:
         call = replace(
             self._call("POST", "", "token", None),
             url=self.token_url,
@@ -177,9 +179,6 @@ class XeroClient(ApiClient):
             content=urlencode(form).encode(),
             content_type="application/x-www-form-urlencoded",
         )
-        if basic:  # client authentication, on the token endpoint only
-            pair = f"{self._client_id}:{self._client_secret}".encode()
-            call.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
         body = await self._perform(call)
         access = body.get("access_token") if isinstance(body, dict) else None
         refresh = body.get("refresh_token") if isinstance(body, dict) else None
