@@ -132,11 +132,14 @@ def kill_points(count: int, invoices: int) -> list[str]:
 def approved_totals(db: Path) -> dict[int, Decimal]:
     with sqlite3.connect(db) as conn:
         clients = {r[0] for r in conn.execute("SELECT client_id FROM approval")}
-        body = json.loads(conn.execute("SELECT body FROM invoice_batch").fetchone()[0])
+        invoices = [
+            json.loads(text)
+            for (text,) in conn.execute(
+                "SELECT t.text FROM batch_invoice r JOIN batch_invoice_text t USING (sha256)"
+            )
+        ]
     return {
-        int(i["client_id"]): Decimal(i["total"])
-        for i in body["invoices"]
-        if int(i["client_id"]) in clients
+        int(i["client_id"]): Decimal(i["total"]) for i in invoices if int(i["client_id"]) in clients
     }
 
 

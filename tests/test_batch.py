@@ -90,8 +90,11 @@ def test_cost_items_scanned_by_period_or_searched_by_subscription_agree(db, monk
     from trueup.core.batch import facts as batch_facts
 
     searched = build_batch(db, "2026-11", today=TODAY, by="test")
-    stored = ids(db, "SELECT typeof(body), body FROM invoice_batch WHERE id = ?", searched.batch_id)
-    assert stored == ("text", searched.text)  # bound as bytes, stored as the JSON text
+    kind, head = ids(
+        db, "SELECT typeof(body), body FROM invoice_batch WHERE id = ?", searched.batch_id
+    )
+    assert kind == "text" and head.encode() == searched.head  # the invoices are rows
+    assert {**json.loads(head), "invoices": searched.body["invoices"]} == searched.body
     monkeypatch.setattr(batch_facts, "_SEARCHED_UP_TO", 0)
     with db.write() as conn:
         conn.exec_driver_sql("DELETE FROM invoice_batch")

@@ -57,9 +57,7 @@ def open_workbench(
         sync_clients=sync_clients,
         sinks=sinks,
         connections=connections,
-        batch_helper=True,
     )
-    workbench.batches.start_helper()
     try:
         make_app(workbench, sync_on_start=sync_on_start).run(mouse=mouse)
     finally:

@@ -121,7 +121,7 @@ def _anomalies_json(anomalies: Sequence[Anomaly]) -> list[dict[str, Any]]:
 def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
     """What the rest of the body takes from an invoice (its summary, totals, usage lines and
     change): a few hundred bytes of its ~13 kB, so the invoice itself can be dropped once
-    encoded, and a forked share hands over only these and the invoices' bytes."""
+    encoded, and a batch built again reads only these of the invoices it reuses."""
     counts = anomaly_counts(invoice)
     return {key: invoice[key] for key in _DIGESTED} | {
         "line_count": len(invoice["lines"]),

@@ -7,33 +7,47 @@ batches it reads), and its body carries no timestamp: building it again from the
 gives the same id and the same bytes, and storing it again changes nothing. The operator's
 word on an invoice (held, ready, an error let through with a reason) is kept beside the body,
 never in it.
+
+A batch is built in one process, and bills only the clients a change touched since the month's
+newest batch (batch/touched.py): a rule on one client's line or a company mapped bills one or
+two clients again and reuses the other invoices, each stored once (batch/rows.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, Text, cast, insert, literal, select
+from sqlalchemy import Connection, insert, select
 
-from trueup.core.batch import split as batch_split
-from trueup.core.batch.body import anomaly_order, spliced, totals_json
+from trueup.core.batch.body import (
+    anomaly_order,
+    canonical_bytes,
+    invoice_digest,
+    invoice_json,
+    parsed_body,
+    totals_json,
+)
 from trueup.core.batch.carry import carry_review
-from trueup.core.batch.facts import BatchError, BatchFacts, assemble, load_body
-from trueup.core.batch.forked import can_fork
+from trueup.core.batch.facts import BatchError, BatchFacts, assemble
 from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
-from trueup.core.batch.split import Billed, bill_all, billed_in_two, client_count
+from trueup.core.batch.rows import Listed, body_bytes, invoice_texts, store_invoices, text_sha
+from trueup.core.batch.rows import listed as listed_invoices
 from trueup.core.batch.strays import stray_anomalies
+from trueup.core.batch.touched import touched_clients
 from trueup.core.batch.usage import UsageRow
+from trueup.core.billing.invoice import bill_client
+from trueup.core.billing.rules import Rules
 from trueup.core.billing.timeline import day_text
 from trueup.core.diff.seats import cyclic_gc_paused, reference_day
-from trueup.core.rules.current import current_rules
+from trueup.core.mapping.index import load_mapping_index
+from trueup.core.rules.current import current_rules, rules_of
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -48,6 +62,7 @@ __all__ = [
     "BatchError",
     "BatchSummary",
     "StoredBatch",
+    "batch_bytes",
     "batch_inputs",
     "build_batch",
     "current_batch",
@@ -89,14 +104,23 @@ class BatchInputs:
 class Batch:
     batch_id: str
     inputs: BatchInputs
-    data: bytes  # the body's canonical UTF-8 bytes, exactly what is stored
-    line_digest: bytes  # what later batches read of this one (core.batch_previous)
+    head: bytes  # the batch JSON but its invoices, as stored
+    listed: list[Listed]  # its invoices in order
+    texts: dict[str, bytes | memoryview]  # the texts of the invoices billed for it, by sha256
+    line_digest: bytes  # what later batches read of this one (batch/previous.py)
+    main_currency: str  # the store's, which every invoice depends on (batch/touched.py)
+    db: Database = field(repr=False, compare=False)
 
     @property
     def month(self) -> str:
         return self.inputs.month
 
-    # Building and storing a batch needs only its bytes: the rest is made when asked for.
+    # Building and storing a batch needs none of these: they are read back when asked for.
+    @cached_property
+    def data(self) -> bytes:
+        """The batch JSON's canonical UTF-8 bytes (contract §3)."""
+        return batch_bytes(self.db, self.batch_id)
+
     @cached_property
     def text(self) -> str:
         return self.data.decode()
@@ -104,7 +128,7 @@ class Batch:
     @cached_property
     def body(self) -> dict[str, Any]:
         """The body (contract §3) as JSON values."""
-        return load_body(self.data)
+        return load_batch(self.db, self.batch_id).body
 
 
 @dataclass(frozen=True)
@@ -167,22 +191,30 @@ def build_batch(
     clients: Sequence[int] | None = None,
     today: date,
     by: str | None = None,
+    reuse: bool = True,
 ) -> Batch:
-    """Build the month's batch and store it (a no-op when the same batch is stored)."""
-    # ~1M acyclic objects: collections would cost ~0.4 s, so none while building, and only the
-    # body's text is left alive when collections resume (the facts die with `_built`, each
-    # invoice once encoded): a young generation holding the body would take ~0.1 s to collect.
+    """Build the month's batch and store it (a no-op when the same batch is stored). With
+    `reuse`, the invoices of clients no change touched since the month's newest batch are that
+    batch's (batch.touched); without, every client is billed (the same bytes, more slowly)."""
+    # ~1M acyclic objects: collections would cost ~0.4 s, so none while building.
     with cyclic_gc_paused():
-        inputs, data, digest = _built(db, month, clients, today)
-        batch = Batch(inputs.batch_id, inputs, data, digest)
+        batch = _built(db, month, clients, today, reuse=reuse)
         _store(db, batch, by or current_user())
     return batch
 
 
+@dataclass(frozen=True)
+class _Reusable:
+    """The month's newest batch, as far as building the next one can use it."""
+
+    listed: list[Listed]
+    touched: set[int]  # the clients to bill again
+    main_currency: str
+
+
 def _built(
-    db: Database, month: str, clients: Sequence[int] | None, today: date, *, split: bool = True
-) -> tuple[BatchInputs, bytes, bytes]:
-    """The batch's inputs, its body's bytes and its line digest (core.batch_previous)."""
+    db: Database, month: str, clients: Sequence[int] | None, today: date, *, reuse: bool
+) -> Batch:
     rules, rules_id = current_rules(db)
     with db.read() as conn:
         inputs = batch_inputs(conn, month, clients, today, rules_id)
@@ -190,33 +222,58 @@ def _built(
         compared = (
             previous if inputs.compared == inputs.previous else read_earlier(conn, inputs.compared)
         )
-        split = split and can_fork() and client_count(conn, clients) >= batch_split.SPLIT_FROM
-        if not split:
-            facts = assemble(
-                conn, month, clients=clients, today=today, rules=rules, previous=previous
-            )
-            billed = bill_all(facts, rules)
+        source = _reusable(conn, inputs, rules) if reuse else None
+        read = partial(assemble, conn, month, clients=clients, today=today, rules=rules)
+        facts = read(previous=previous, only=None if source is None else source.touched)
+        if source is not None and facts.main_currency != source.main_currency:
+            source, facts = None, read(previous=previous)  # every client's default moved
+    fresh: list[Listed] = []
+    texts: dict[str, bytes | memoryview] = {}
+    for client in facts.clients:
+        invoice = invoice_json(bill_client(client, month, rules))
+        text = canonical_bytes(invoice)
+        fresh.append(Listed(client.client_id, text_sha(text), invoice_digest(invoice)))
+        texts[fresh[-1].sha256] = text
+    billed = {item.client_id for item in fresh}
+    kept = [] if source is None else [i for i in source.listed if i.client_id not in billed]
+    kept = [item for item in kept if item.client_id in set(facts.chosen)]
+    if len(kept) + len(fresh) != len(facts.chosen):  # a client neither billed nor stored
+        return _built(db, month, clients, today, reuse=False)
+    listed = sorted(kept + fresh, key=lambda i: (i.digest["client_name"].casefold(), i.client_id))
+    digests = [item.digest for item in listed]
+    head = canonical_bytes(_head(inputs, facts, digests, compared))
+    return Batch(
+        inputs.batch_id, inputs, head, listed, texts, line_digest(digests), facts.main_currency, db
+    )
 
-    def share(conn: Connection, which: Callable[[int], bool]) -> BatchFacts | None:
-        """A share's facts, None unless the store still has the inputs the batch is named by."""
-        if batch_inputs(conn, month, clients, today, rules_id).batch_id != inputs.batch_id:
-            return None
-        return assemble(
-            conn,
-            month,
-            clients=clients,
-            today=today,
-            rules=rules,
-            previous=previous,
-            share=which,
+
+def _reusable(conn: Connection, inputs: BatchInputs, rules: Rules) -> _Reusable | None:
+    row = conn.execute(
+        select(_BATCHES.c.id, _BATCHES.c.inputs)
+        .where(
+            (_BATCHES.c.month == inputs.month)
+            & (_BATCHES.c.clients == json.dumps(list(inputs.clients)))
+            & _BATCHES.c.inputs.is_not(None)
         )
+        .order_by(_BATCHES.c.created_at.desc(), _BATCHES.c.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    then = json.loads(row.inputs)
+    now = _as_stored(inputs)
+    earlier = rules if then["rules_id"] == now["rules_id"] else rules_of(conn, then["rules_id"])
+    index = load_mapping_index(conn)
+    touched = touched_clients(conn, then, now, earlier, rules, index)
+    if touched is None:
+        return None
+    return _Reusable(listed_invoices(conn, row.id), touched, then["main_currency"])
 
-    if split:
-        halves = billed_in_two(db, share, rules)
-        if halves is None:  # the store moved on, or the second process failed: one process
-            return _built(db, month, clients, today, split=False)
-        facts, billed = halves
-    return inputs, _body_bytes(inputs, facts, billed, compared), line_digest(billed.digests)
+
+def _as_stored(inputs: BatchInputs) -> dict[str, Any]:
+    """The inputs as JSON values, as the batch's row keeps them."""
+    loaded: dict[str, Any] = json.loads(json.dumps(inputs.__dict__))
+    return loaded
 
 
 def current_batch(
@@ -226,34 +283,31 @@ def current_batch(
     clients: Sequence[int] | None = None,
     today: date,
     by: str | None = None,
-    build: Callable[[], str] | None = None,
 ) -> str:
     """The id of the month's batch for the store as it is now: the stored one when its inputs
     have not changed since (the same inputs give the same bytes, so no rebuild), else a new
-    one, built and stored by `build` (which gives its id; by default `build_batch` here)."""
+    one, built and stored."""
     _, rules_id = current_rules(db)
     with db.read() as conn:
         batch_id = batch_inputs(conn, month, clients, today, rules_id).batch_id
         stored = conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == batch_id)).first()
     if stored is not None:
         return batch_id
-    if build is not None:
-        return build()
     return build_batch(db, month, clients=clients, today=today, by=by).batch_id
 
 
-def _body_bytes(
+def _head(
     inputs: BatchInputs,
     facts: BatchFacts,
-    billed: Billed,
+    digests: list[dict[str, Any]],
     compared: EarlierBatch | None,
-) -> bytes:
+) -> dict[str, Any]:
+    """The batch JSON but its invoices: what the whole batch says, from the invoices' digests."""
     everyone = not inputs.clients
-    digests = billed.digests
     chosen = {digest["client_id"] for digest in digests}
     usage = [u for u in facts.usage if u.client_id in chosen or (everyone and u.client_id is None)]
     anomalies = _batch_anomalies(facts, usage) if everyone else []
-    head = {
+    return {
         "batch_id": inputs.batch_id,
         "month": inputs.month,
         "clients": list(inputs.clients),
@@ -267,7 +321,6 @@ def _body_bytes(
         "compared_with": inputs.compared,
         "changes": _changes(digests, compared),
     }
-    return spliced(head, "invoices", billed.texts)
 
 
 def _batch_anomalies(facts: BatchFacts, usage: list[UsageRow]) -> list[dict[str, Any]]:
@@ -388,12 +441,22 @@ def _store(db: Database, batch: Batch, by: str) -> None:
                 sync_runs=json.dumps(inputs.sync_runs, sort_keys=True),
                 rules_id=inputs.rules_id,
                 clients=clients,
-                # Bound as bytes and stored as text: no 26 MB decoding, nor encoding back.
-                body=cast(literal(batch.data, LargeBinary), Text),
-                line_digest=cast(literal(batch.line_digest, LargeBinary), Text),
+                body=batch.head.decode(),
+                line_digest=batch.line_digest.decode(),
+                inputs=json.dumps(_as_stored(inputs) | {"main_currency": batch.main_currency}),
             )
         )
-        carry_review(conn, batch.batch_id, inputs.month, clients, batch.data)
+        store_invoices(conn, batch.batch_id, batch.listed, batch.texts)
+        carry_review(conn, batch.batch_id, inputs.month, clients)
+
+
+def batch_bytes(db: Database, batch_id: str) -> bytes:
+    """A stored batch's JSON, as canonical UTF-8 bytes (contract §3)."""
+    with db.read() as conn:
+        head = conn.execute(select(_BATCHES.c.body).where(_BATCHES.c.id == batch_id)).scalar()
+        if head is None:
+            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+        return body_bytes(head, invoice_texts(conn, batch_id))
 
 
 def list_batches(db: Database, month: str | None = None) -> list[BatchSummary]:
@@ -433,13 +496,16 @@ def load_batch(db: Database, batch_id: str) -> StoredBatch:
                 .order_by(overrides_t.c.id)
             )
         }
+        head = parsed_body(row.body)
+        head["invoices"] = [parsed_body(text) for text in invoice_texts(conn, batch_id)]
+    body = {key: head[key] for key in sorted(head)}
     return StoredBatch(
         row.id,
         row.month,
         _utc(row.created_at),
         row.created_by,
         tuple(json.loads(row.clients)),
-        load_body(row.body),
+        body,
         states,
         overrides,
     )

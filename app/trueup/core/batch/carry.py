@@ -19,19 +19,19 @@ from typing import Any
 from sqlalchemy import Connection, Row, Table, insert, select
 
 from trueup.core.batch.body import invoice_views, parsed_body
+from trueup.core.batch.rows import invoice_of
 from trueup.core.store import tables as m
 from trueup.core.store.logbook import log_event
 
 _BATCHES = m.table_of(m.InvoiceBatch)
 _STATES = m.table_of(m.BatchInvoiceState)
 _OVERRIDES = m.table_of(m.BatchOverride)
+_ROWS = m.table_of(m.BatchInvoice)
 
-Invoices = dict[int, Mapping[str, Any]]
 
-
-def carry_review(conn: Connection, batch_id: str, month: str, clients: str, data: bytes) -> None:
-    """Inside the transaction that stores batch `batch_id` (its body's bytes `data`, `clients`
-    as stored), copy onto it the word still true of the batch it replaces."""
+def carry_review(conn: Connection, batch_id: str, month: str, clients: str) -> None:
+    """Inside the transaction that stores batch `batch_id` (its invoices stored, `clients` as
+    stored), copy onto it the word still true of the batch it replaces."""
     source = _replaced(conn, batch_id, month, clients)
     if source is None:
         return
@@ -39,13 +39,13 @@ def carry_review(conn: Connection, batch_id: str, month: str, clients: str, data
     overrides = conn.execute(
         select(_OVERRIDES).where(_OVERRIDES.c.batch_id == source).order_by(_OVERRIDES.c.id)
     ).all()
-    body = conn.execute(select(_BATCHES.c.body).where(_BATCHES.c.id == source)).scalar_one()
-    old, new = _invoices(parsed_body(body)), _invoices(parsed_body(data))
+    # The same text is the same invoice, value for value (its bytes are canonical).
+    old, new = _shas(conn, source), _shas(conn, batch_id)
     held = [s for s in states if s.state == "held" and s.client_id in new]
     marked = [s for s in states if s.state == "ready"]
     ready = [s for s in marked if s.client_id in new and old.get(s.client_id) == new[s.client_id]]
     still_ready = {s.client_id for s in ready}
-    kept = [o for o in overrides if _still_there(o, old, new)]
+    kept = [o for o in overrides if _still_there(conn, o, (source, batch_id))]
     _copy(conn, _STATES, [*held, *ready], batch_id)
     _copy(conn, _OVERRIDES, kept, batch_id)
     log_event(
@@ -90,17 +90,19 @@ def _replaced(conn: Connection, batch_id: str, month: str, clients: str) -> str 
     return found
 
 
-def _invoices(body: Mapping[str, Any]) -> Invoices:
-    return {int(invoice["client_id"]): invoice for invoice in body["invoices"]}
+def _shas(conn: Connection, batch_id: str) -> dict[int, str]:
+    query = select(_ROWS.c.client_id, _ROWS.c.sha256).where(_ROWS.c.batch_id == batch_id)
+    return {int(client): str(sha) for client, sha in conn.execute(query)}
 
 
-def _still_there(override: Any, old: Invoices, new: Invoices) -> bool:
+def _still_there(conn: Connection, override: Any, batches: tuple[str, str]) -> bool:
     """Whether the errors the override let through are on the new invoice, the same."""
-    before, after = old.get(override.client_id), new.get(override.client_id)
+    before, after = (invoice_of(conn, batch, override.client_id) for batch in batches)
     if before is None or after is None:
         return False
-    covered = _covered(before, override.code, override.subscription_id)
-    return bool(covered) and covered == _covered(after, override.code, override.subscription_id)
+    code, subscription = override.code, override.subscription_id
+    covered = _covered(parsed_body(before[1]), code, subscription)
+    return bool(covered) and covered == _covered(parsed_body(after[1]), code, subscription)
 
 
 def _covered(

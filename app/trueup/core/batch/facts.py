@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -69,6 +69,8 @@ class BatchFacts:
     unmapped: list[UnmappedCompany]  # by name
     usage: list[UsageRow]  # every usage row of the usage months, unassigned ones included
     strays: list[StraySubscription]  # on no invoice, maybe revenue (batch.strays); by id
+    chosen: tuple[int, ...]  # every client of the batch, `clients` holding the facts read
+    main_currency: str  # of the store: of clients whose subscriptions name none
 
 
 def assemble(
@@ -79,18 +81,18 @@ def assemble(
     today: date,
     rules: Rules,
     previous: EarlierBatch | None,
-    share: Callable[[int], bool] | None = None,
+    only: Collection[int] | None = None,
 ) -> BatchFacts:
     """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
 
-    With `share`, the client facts are those of the chosen clients at the positions it
-    accepts, read alone (one process's part of a large batch); the batch's own facts (unmapped
-    companies, usage) are the whole batch's either way."""
+    With `only`, the client facts are those of the chosen clients it names, read alone (the
+    clients a change touched: batch.touched); the batch's own facts (unmapped companies, usage,
+    strays) are the whole batch's either way."""
     with cyclic_gc_paused():
         index = load_mapping_index(conn)
         chosen = _chosen(conn, index, clients)
-        mine = chosen if share is None else [c for n, c in enumerate(chosen) if share(n)]
-        scoped = clients is not None or share is not None
+        mine = chosen if only is None else [c for c in chosen if c in only]
+        scoped = clients is not None or only is not None
         store = load_diff_store(conn, mine if scoped else None, index)
         day = reference_day(month, today)
         counts = seat_counts(store, day)
@@ -132,7 +134,7 @@ def assemble(
         unmapped = _unmapped_companies(conn, store.unmapped)
         # Batch anomalies: only a batch of every client has them (build._body_bytes).
         strays = load_strays(conn, index) if clients is None else []
-        return BatchFacts(month, facts, unmapped, usage, strays)
+        return BatchFacts(month, facts, unmapped, usage, strays, tuple(chosen), store.main_currency)
 
 
 def _client_order(facts: ClientFacts) -> tuple[str, int]:

@@ -3,7 +3,7 @@ totals its month-over-month changes compare with.
 
 Each batch is stored with a line digest (2.5 MB for 2,000 clients) holding just that, so a
 month's batch does not parse last month's 26 MB body (~0.3 s before the build could share its
-work between processes). A batch stored before digests existed is read from its body.
+work between processes). A batch stored before digests existed is read from its invoices.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from trueup.core.batch.body import canonical_bytes, invoice_digest, parsed_body
+from trueup.core.batch.body import canonical_bytes, parsed_body
+from trueup.core.batch.rows import listed
 from trueup.core.billing.facts import PreviousLine
 from trueup.core.store import tables as m
 
@@ -69,6 +70,4 @@ def read_earlier(conn: Connection, batch_id: str | None) -> EarlierBatch | None:
     ).scalar_one()
     if digest is not None:
         return EarlierBatch(parsed_body(digest))
-    body = conn.execute(select(_BATCHES.c.body).where(_BATCHES.c.id == batch_id)).scalar_one()
-    invoices = parsed_body(body)["invoices"]
-    return EarlierBatch([_entry(invoice_digest(invoice)) for invoice in invoices])
+    return EarlierBatch([_entry(item.digest) for item in listed(conn, batch_id)])

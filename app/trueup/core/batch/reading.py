@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from trueup.core.batch.body import InvoiceView, invoice_views, parsed_body
 from trueup.core.batch.facts import BatchError
+from trueup.core.batch.rows import invoice_at, invoice_of
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 
@@ -123,11 +124,7 @@ def _decimal(text: str | None) -> Decimal | None:
 def batch_invoice(db: Database, batch_id: str, row: InvoiceRow) -> InvoiceView:
     """One invoice of a batch, read alone, with its state and the overrides on it."""
     with db.read() as conn:
-        text = conn.exec_driver_sql(
-            f"SELECT json_extract(body, '$.invoices[{int(row.position)}]') FROM {_BATCHES} "
-            "WHERE id = ?",
-            (batch_id,),
-        ).scalar()
+        text = invoice_at(conn, batch_id, row.position)
         states, overrides = _reviews(conn, batch_id)
     if text is None:
         raise BatchError(f"client {row.client_id} has no invoice in batch {batch_id}")
@@ -157,11 +154,7 @@ def _reviews(
 def client_invoice(db: Database, batch_id: str, client_id: int) -> InvoiceView:
     """A client's invoice in a batch, found by its client id."""
     with db.read() as conn:
-        found = conn.exec_driver_sql(
-            f"SELECT i.key FROM {_BATCHES} b, json_each(b.body, '$.invoices') i "
-            "WHERE b.id = ? AND json_extract(i.value, '$.client_id') = ?",
-            (batch_id, client_id),
-        ).first()
+        found = invoice_of(conn, batch_id, client_id)
     if found is None:
         raise BatchError(f"client {client_id} has no invoice in batch {batch_id}")
     probe = InvoiceRow(client_id, "", "", Decimal(0), None, None, 0, 0, 0, "", found[0])

@@ -49,7 +49,7 @@ def stored_batches(db: Database, *, today: date, month: str | None = None) -> li
             _BATCHES.c.created_at,
             _BATCHES.c.created_by,
             _BATCHES.c.clients,
-            func.json_array_length(_BATCHES.c.body, "$.invoices").label("invoices"),
+            func.json_array_length(_BATCHES.c.body, "$.summary").label("invoices"),
         ).order_by(_BATCHES.c.created_at.desc(), _BATCHES.c.id)
         if month is not None:
             query = query.where(_BATCHES.c.month == month)

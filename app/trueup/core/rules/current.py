@@ -59,6 +59,7 @@ __all__ = [
     "idle_in_force",
     "import_rules",
     "parse_rules",
+    "rules_of",
     "set_client_override",
     "set_default",
     "set_line_override",
@@ -105,6 +106,14 @@ def current_rules(db: Database) -> tuple[Rules, int | None]:
     with db.read() as conn:
         row = _newest(conn)
     return (DEFAULT_RULES, None) if row is None else (parse_rules(row["text"]), row["id"])
+
+
+def rules_of(conn: Connection, rules_id: int | None) -> Rules:
+    """The rules of a stored document (DEFAULT_RULES for None: before any was imported)."""
+    if rules_id is None:
+        return DEFAULT_RULES
+    text = conn.execute(select(_DOCS.c.text).where(_DOCS.c.id == rules_id)).scalar_one()
+    return parse_rules(text)
 
 
 def export_rules(db: Database) -> str:

@@ -11,41 +11,34 @@ from trueup.core.batch.approval import ApprovalResult, ApprovalState
 from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import InvoiceView, pretty_text
 from trueup.core.batch.build import build_batch, current_batch, load_batch
-from trueup.core.batch.helper import BuildHelper
 from trueup.core.batch.reading import BatchOverview as BatchOverview
 from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
 from trueup.core.batch.review_state import BatchApprovals
-from trueup.core.batch.split import is_large
 from trueup.core.billing.facts import CostItem
 from trueup.core.store.database import Database
 
 
 class Batches:
-    """The batches of one store as of `today`. With `helper`, large batches are built by a
-    helper process, in two processes as `trueup batch` builds them (a process running threads,
-    as the workbench does, must not fork itself)."""
+    """The batches of one store as of `today`."""
 
-    def __init__(self, db: Database, *, today: date, helper: bool = False) -> None:
+    def __init__(self, db: Database, *, today: date) -> None:
         self.db = db
         self.today = today
-        self._helper = BuildHelper(db.path) if helper else None
 
     # --- building and reading ------------------------------------------------------------------
 
     def current_id(self, month: str, clients: Sequence[int] | None = None) -> str:
         """The id of the month's batch for the store as it is: the stored one while its inputs
         stand (the same inputs give the same bytes), else one built and stored now."""
-        helped = self._helper is not None and not clients
-        build = (lambda: self._build(month)) if helped else None
-        return current_batch(self.db, month, clients=clients, today=self.today, build=build)
+        return current_batch(self.db, month, clients=clients, today=self.today)
 
     def current(self, month: str) -> BatchOverview:
         """The month's batch for the store as it is, as a listing."""
         return self.overview(self.current_id(month))
 
     def rebuild(self, month: str) -> BatchOverview:
-        return self.overview(self._build(month))
+        return self.overview(build_batch(self.db, month, today=self.today).batch_id)
 
     def overview(self, batch_id: str) -> BatchOverview:
         """The listing with each invoice's state: the few fields it shows, never the body."""
@@ -65,24 +58,6 @@ class Batches:
 
     def cost_evidence(self, subscription_id: str, months: list[str]) -> list[CostItem]:
         return review.cost_evidence(self.db, subscription_id, months)
-
-    def start_helper(self) -> None:
-        """Start the helper now if this store's batches are large, so that its start-up is over
-        by the first build."""
-        if self._helper is not None and is_large(self.db):
-            self._helper.start()
-
-    def close(self) -> None:
-        """End the helper, once a build it may be running is done."""
-        if self._helper is not None:
-            self._helper.close()
-
-    def _build(self, month: str) -> str:
-        if self._helper is not None and is_large(self.db):
-            built = self._helper.build(month, None, self.today)
-            if built is not None:
-                return built
-        return build_batch(self.db, month, today=self.today).batch_id
 
     # --- the operator's word -------------------------------------------------------------------
 

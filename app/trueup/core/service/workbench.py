@@ -41,14 +41,11 @@ class Workbench:
         clock: Callable[[], datetime] | None = None,
         connections: Connections | None = None,
         sinks: SinkFactory | None = None,
-        batch_helper: bool = False,
         close_day: int | None = None,
     ) -> None:
         """`connections`: the configured ones (None: opened on the sandbox, nothing to
-        configure); `sinks`: None when there is nowhere to post; `batch_helper`: large batches
-        are built by a helper process (this process's threads rule out forking it);
-        `close_day`: the config's [billing] close_day (None: the connections' config's, or the
-        built-in default)."""
+        configure); `sinks`: None when there is nowhere to post; `close_day`: the config's
+        [billing] close_day (None: the connections' config's, or the built-in default)."""
         self.db = db
         self.today = today
         self._connections = connections
@@ -61,7 +58,7 @@ class Workbench:
         self.mappings = Mappings(db, threshold=threshold, changes=changes)
         self.seats = SeatDiffs(db, today=today, changes=changes)
         self.rules = RuleBook(db, changes=changes)
-        self.batches = Batches(db, today=today, helper=batch_helper)
+        self.batches = Batches(db, today=today)
         self.posting = Posting(
             db, today=today, sinks=sinks, xero=settings.xero if settings else None
         )
@@ -91,8 +88,6 @@ class Workbench:
         return Month.being_closed(self.today, self.close_day)
 
     def close(self) -> None:
-        """End the batch helper, once a build it may be running is done."""
-        self.batches.close()
         self.stop_watching()
 
     def start_watching(self) -> None:

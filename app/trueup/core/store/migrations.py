@@ -6,16 +6,18 @@ written before, each in the transaction that opens the store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 
+import orjson
 from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from trueup.core.store import tables as models
 from trueup.core.values.parsing import commitment_end
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -74,6 +76,41 @@ def _distributor_column(conn: Connection) -> None:
             )
 
 
+def _invoice_rows(conn: Connection) -> None:
+    """A batch's invoices become rows, each text stored once (tables.BatchInvoiceText), and its
+    body keeps the rest. Each text is its invoice re-encoded as every batch body is (keys
+    sorted, compact: batch/body.py), which gives back the bytes it had inside the body; the
+    digest the batch code reads of it is made from the text when first read."""
+    _add_tables("batch_invoice_text", "batch_invoice")(conn)
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(invoice_batch)")}
+    if "inputs" not in columns:
+        conn.exec_driver_sql("ALTER TABLE invoice_batch ADD COLUMN inputs TEXT")
+    for (batch_id,) in conn.exec_driver_sql("SELECT id FROM invoice_batch").all():
+        body = orjson.loads(
+            conn.exec_driver_sql(
+                "SELECT body FROM invoice_batch WHERE id = ?", (batch_id,)
+            ).scalar_one()
+        )
+        rows = []
+        for invoice in body.pop("invoices", []):
+            text = orjson.dumps(invoice, option=orjson.OPT_SORT_KEYS)
+            rows.append((int(invoice["client_id"]), hashlib.sha256(text).hexdigest(), text))
+        if rows:  # an empty list would be bound as no parameters at all
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO batch_invoice_text (sha256, text) VALUES (?, ?)",
+                [(sha, text.decode()) for _, sha, text in rows],
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO batch_invoice (batch_id, position, client_id, sha256) "
+                "VALUES (?, ?, ?, ?)",
+                [(batch_id, n, client, sha) for n, (client, sha, _) in enumerate(rows)],
+            )
+        conn.exec_driver_sql(
+            "UPDATE invoice_batch SET body = ? WHERE id = ?",
+            (orjson.dumps(body, option=orjson.OPT_SORT_KEYS).decode(), batch_id),
+        )
+
+
 # version -> the step that brings a store from version-1 to it.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
@@ -98,4 +135,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
         "xero_item_mapping",
     ),
     9: _distributor_column,
+    10: _invoice_rows,
 }

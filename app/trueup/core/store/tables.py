@@ -436,10 +436,41 @@ class InvoiceBatch(SQLModel, table=True):
     sync_runs: str = "{}"  # JSON: the sync run each source's data came from
     rules_id: int | None = None
     clients: str = "[]"  # JSON: the client ids asked for ([] = all)
-    body: str = Field(sa_column=Column(Text, nullable=False))  # the batch JSON (contract §3)
+    # The batch JSON (contract §3) but its invoices, which are rows (BatchInvoice).
+    body: str = Field(sa_column=Column(Text, nullable=False))
     # JSON, per invoice: client, name, currency, total and each subscription line's quantity,
-    # unit price and unit cost; what later batches read of this one (core/batch_previous.py).
+    # unit price and unit cost; what later batches read of this one (core/batch/previous.py).
     line_digest: str | None = Field(default=None, sa_column=Column(Text))
+    # JSON: what the batch was built from (build.BatchInputs, and the store's main currency),
+    # so that the next batch of the month bills again only the clients a change touched.
+    # None for batches stored before schema 10: the next batch bills every client.
+    inputs: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class BatchInvoiceText(SQLModel, table=True):
+    """An invoice as batches list it, stored once however many batches list it: a rebuild after
+    a one-client change stores one new invoice, not the month's 26 MB again."""
+
+    __tablename__ = "batch_invoice_text"
+    sha256: str = Field(primary_key=True)  # of `text`'s UTF-8 bytes
+    text: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON (batch/body.py)
+    # body.invoice_digest as JSON; None for a text the schema 10 migration split off a body
+    digest: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class BatchInvoice(SQLModel, table=True):
+    """One client's invoice in a batch, at its place in the batch's list."""
+
+    __tablename__ = "batch_invoice"
+    __table_args__ = (UniqueConstraint("batch_id", "client_id"),)
+    batch_id: str = Field(
+        sa_column=Column(
+            String, ForeignKey("invoice_batch.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    position: int = Field(primary_key=True)
+    client_id: int
+    sha256: str = Field(foreign_key="batch_invoice_text.sha256")
 
 
 class BatchInvoiceState(SQLModel, table=True):

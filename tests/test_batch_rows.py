@@ -1,0 +1,190 @@
+"""Batches as rows and built incrementally (issue 16): after a change that touches a few clients,
+the month's batch bills only those again and is, byte for byte, the batch billing every client
+gives; each invoice's text is stored once; a store whose batches were stored whole (schema 9)
+keeps them, the same bytes."""
+
+import sqlite3
+from datetime import date
+
+import pytest
+
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from trueup.core.batch import build as build_module
+from trueup.core.batch.build import batch_bytes, build_batch, load_batch
+from trueup.core.mapping.engine import (
+    ignore_product,
+    map_company,
+    map_product,
+    undo_last,
+    unmap_company,
+)
+from trueup.core.rules.current import set_client_override, set_default, set_line_override
+from trueup.core.store.database import open_database
+
+TODAY = date(2026, 11, 21)
+MONTH = "2026-11"
+
+
+def one(db, sql, *args):
+    with db.read() as conn:
+        return conn.exec_driver_sql(sql, args).first()
+
+
+def mapped_subscription(db):
+    """A client, a product it has a subscription of, mapped for every client, and another item."""
+    client, product, item = one(
+        db,
+        "SELECT cm.client_id, s.product_id, pm.item_id FROM pax8_subscription s "
+        "JOIN company_mapping cm ON cm.company_id = s.company_id AND cm.client_id IS NOT NULL "
+        "JOIN product_mapping pm ON pm.product_id = s.product_id AND pm.client_id IS NULL "
+        "AND pm.item_id IS NOT NULL ORDER BY s.id LIMIT 1",
+    )
+    other = one(
+        db, "SELECT id FROM halo_item WHERE NOT coalesce(inactive, 0) AND id != ? LIMIT 1", item
+    )[0]
+    return client, product, other
+
+
+def unmapped_company(db):
+    return one(
+        db,
+        "SELECT c.id FROM pax8_company c WHERE c.id IN (SELECT company_id FROM pax8_subscription) "
+        "AND c.id NOT IN (SELECT company_id FROM company_mapping) ORDER BY c.name LIMIT 1",
+    )[0]
+
+
+def unbilled_client(db):
+    return one(
+        db,
+        "SELECT id FROM halo_client WHERE id NOT IN "
+        "(SELECT client_id FROM company_mapping WHERE client_id IS NOT NULL) ORDER BY id LIMIT 1",
+    )[0]
+
+
+def change_client_rule(db):
+    client, _, _ = mapped_subscription(db)
+    set_client_override(db, client, "markup_percent", "12.5")
+
+
+def change_line_rule(db):
+    client, product, _ = mapped_subscription(db)
+    set_line_override(db, client, product, "proration", "max")
+
+
+def map_a_company(db):
+    map_company(db, unmapped_company(db), unbilled_client(db))
+
+
+def unmap_a_company(db):
+    company = one(db, "SELECT company_id FROM company_mapping WHERE client_id IS NOT NULL")[0]
+    unmap_company(db, company)
+
+
+def remap_a_product(db):
+    _, product, other = mapped_subscription(db)
+    map_product(db, product, other)
+
+
+def override_a_product(db):
+    client, product, other = mapped_subscription(db)
+    map_product(db, product, other, client_id=client)
+
+
+def ignore_a_product(db):
+    _, product, _ = mapped_subscription(db)
+    ignore_product(db, product)
+
+
+def map_then_undo(db):
+    remap_a_product(db)
+    undo_last(db)
+
+
+def change_a_default(db):
+    set_default(db, "markup_percent", "3")
+
+
+CHANGES = [
+    change_client_rule,
+    change_line_rule,
+    map_a_company,
+    unmap_a_company,
+    remap_a_product,
+    override_a_product,
+    ignore_a_product,
+    map_then_undo,
+    change_a_default,
+]
+
+
+@pytest.fixture
+def billed(monkeypatch):
+    """The clients each build bills, in order."""
+    found: list[int] = []
+    real = build_module.bill_client
+
+    def counting(facts, month, rules):
+        found.append(facts.client_id)
+        return real(facts, month, rules)
+
+    monkeypatch.setattr(build_module, "bill_client", counting)
+    return found
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=lambda change: change.__name__)
+def test_a_batch_built_after_a_change_is_the_batch_billing_every_client_gives(db, billed, change):
+    first = build_batch(db, MONTH, today=TODAY, by="test")
+    everyone = len(billed)
+    change(db)
+    billed.clear()
+    again = build_batch(db, MONTH, today=TODAY, by="test")
+    assert again.batch_id != first.batch_id
+    incremental = batch_bytes(db, again.batch_id)
+    touched = len(billed)
+    with db.write() as conn:
+        conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (again.batch_id,))
+    whole = build_batch(db, MONTH, today=TODAY, by="test", reuse=False)
+    assert whole.batch_id == again.batch_id
+    assert batch_bytes(db, whole.batch_id) == incremental
+    if change is change_a_default:
+        assert touched == everyone  # every client reads the defaults
+    elif change in (change_client_rule, change_line_rule):
+        assert touched == 1
+    else:  # the demo's clients with a product mapped to no item are billed again too
+        assert 0 < touched < everyone
+
+
+def test_an_invoice_is_stored_once_however_many_batches_list_it(db, billed):
+    first = build_batch(db, MONTH, today=TODAY, by="test")
+    texts = one(db, "SELECT count(*) FROM batch_invoice_text")[0]
+    change_client_rule(db)
+    build_batch(db, MONTH, today=TODAY, by="test")
+    assert one(db, "SELECT count(*) FROM batch_invoice_text")[0] == texts + 1
+    rows = one(db, "SELECT count(*) FROM batch_invoice WHERE batch_id = ?", first.batch_id)[0]
+    assert rows == texts == len(load_batch(db, first.batch_id).body["invoices"])
+
+
+def test_a_store_whose_batches_were_stored_whole_keeps_them(db, tmp_path):
+    """Schema 9 kept each batch's invoices inside its body: migrated, every batch reads back as
+    the same bytes, its word and approvals kept, and the next build gives the same batch."""
+    built = build_batch(db, MONTH, today=TODAY, by="test")
+    whole = batch_bytes(db, built.batch_id)
+    path = db.path
+    db.dispose()
+    with sqlite3.connect(path) as conn:  # as schema 9 stored it
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("UPDATE invoice_batch SET body = ?, inputs = NULL", (whole.decode(),))
+        conn.execute("DROP TABLE batch_invoice")
+        conn.execute("DROP TABLE batch_invoice_text")
+        conn.execute("ALTER TABLE invoice_batch DROP COLUMN inputs")
+        conn.execute("UPDATE schema_meta SET value='9' WHERE key='schema_version'")
+    migrated = open_database(path)
+    try:
+        assert batch_bytes(migrated, built.batch_id) == whole
+        rebuilt = build_batch(migrated, MONTH, today=TODAY, by="test")
+        assert rebuilt.batch_id == built.batch_id and rebuilt.data == whole
+        with migrated.write() as conn:
+            conn.exec_driver_sql("DELETE FROM invoice_batch")
+        assert build_batch(migrated, MONTH, today=TODAY, by="test").data == whole
+    finally:
+        migrated.dispose()
