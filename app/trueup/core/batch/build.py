@@ -234,9 +234,9 @@ def _built(
         text = canonical_bytes(invoice)
         fresh.append(Listed(client.client_id, text_sha(text), invoice_digest(invoice)))
         texts[fresh[-1].sha256] = text
-    billed = {item.client_id for item in fresh}
+    billed, chosen = {item.client_id for item in fresh}, set(facts.chosen)
     kept = [] if source is None else [i for i in source.listed if i.client_id not in billed]
-    kept = [item for item in kept if item.client_id in set(facts.chosen)]
+    kept = [item for item in kept if item.client_id in chosen]
     if len(kept) + len(fresh) != len(facts.chosen):  # a client neither billed nor stored
         return _built(db, month, clients, today, reuse=False)
     listed = sorted(kept + fresh, key=lambda i: (i.digest["client_name"].casefold(), i.client_id))
