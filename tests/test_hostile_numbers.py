@@ -128,3 +128,24 @@ def test_a_rules_value_out_of_range_is_refused_naming_line_and_key(line, message
         parse_rules(f"[defaults]\n{line}\n")
     assert refused.value.problems[0].startswith("line 2: [defaults] ")
     assert message in refused.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "said"),
+    [
+        (5_000_000, "3.00", "5000000 seats or units (over 100,000)"),
+        (10, "250000.00", "a unit price of 250000.00 USD (over 100,000)"),
+        (9_000, "150.00", "1350000.00 USD (over 1,000,000)"),
+    ],
+)
+def test_a_valid_but_absurd_figure_holds_the_invoice(quantity, price, said):
+    """Inside the boundary's bounds but past any client's month: an error on the line, naming
+    the figure, so the invoice cannot be approved unless someone overrides it with a reason."""
+    from billing_builders import bill, client, codes, only_line, snap, sub
+
+    invoice = bill(client(sub(snap("2024-01-01", quantity, price, "1.00"))), "2026-11")
+    line = only_line(invoice)
+    [absurd] = [a for a in line.anomalies if a.code == "IMPLAUSIBLE_FIGURE"]
+    assert absurd.severity == "error" and said in absurd.message
+    normal = bill(client(sub(snap("2024-01-01", 9_000, "15.00", "1.00"))), "2026-11")
+    assert "IMPLAUSIBLE_FIGURE" not in codes(only_line(normal))

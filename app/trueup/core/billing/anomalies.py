@@ -234,6 +234,36 @@ def against_previous(
     return found
 
 
+# Figures no MSP client's month has on one line. The boundary refuses what no bill can hold
+# (values/bounds.py: a billion seats, a trillion in money); a figure between these and that
+# is valid data that is almost surely wrong, so it holds the invoice until someone says why.
+PLAUSIBLE_QUANTITY = Decimal(100_000)
+PLAUSIBLE_UNIT_PRICE = Decimal(100_000)
+PLAUSIBLE_AMOUNT = Decimal(1_000_000)
+
+
+def implausible(
+    quantity: Decimal, unit_price: Decimal, amount: Decimal, currency: str
+) -> Anomaly | None:
+    """IMPLAUSIBLE_FIGURE: a line's quantity, unit price or amount past what any client bills."""
+    found = []
+    if abs(quantity) > PLAUSIBLE_QUANTITY:
+        found.append(f"{quantity_prose(quantity)} seats or units (over {PLAUSIBLE_QUANTITY:,})")
+    if abs(unit_price) > PLAUSIBLE_UNIT_PRICE:
+        found.append(
+            f"a unit price of {money_prose(unit_price)} {currency} (over {PLAUSIBLE_UNIT_PRICE:,})"
+        )
+    if abs(amount) > PLAUSIBLE_AMOUNT:
+        found.append(f"{money_prose(amount)} {currency} (over {PLAUSIBLE_AMOUNT:,})")
+    if not found:
+        return None
+    return anomaly(
+        "IMPLAUSIBLE_FIGURE",
+        f"this line bills {' and '.join(found)}: check the figure at its source; if it is "
+        "right, override with the reason",
+    )
+
+
 def margin(amount: Decimal, cost: Decimal, floor: Decimal) -> Anomaly | None:
     """NEGATIVE_MARGIN when the charge is under cost, else BELOW_MIN_MARGIN under the floor.
 

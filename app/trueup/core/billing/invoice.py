@@ -174,6 +174,9 @@ def _finish(
                 f"no {who} invoice item for the month yet",
             )
         )
+    absurd = flags.implausible(draft.quantity, unit_price, amount, line_currency)
+    if absurd is not None:
+        anomalies.append(absurd)
     if draft.min_margin_percent is not None:
         margin = flags.margin(amount, cost, draft.min_margin_percent)
         if margin is not None:

@@ -44,6 +44,8 @@ SEVERITIES: dict[str, str] = {
     "UNKNOWN_COMPANY": "error",
     # An error, not a warning: it stops the UNMAPPED_SKU override from billing a client twice.
     "POSSIBLE_DOUBLE_BILL": "error",
+    # Valid but absurd (10^8 seats, a price of 500,000): an error, so it never posts unseen.
+    "IMPLAUSIBLE_FIGURE": "error",
 }
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
