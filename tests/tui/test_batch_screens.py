@@ -113,3 +113,31 @@ async def test_usage_lists_each_client_with_its_resource_groups(app):
         assert {r.client_name for r in screen.table.rows if isinstance(r, UsageLine)} == {
             "Eagle Rock Brewing Company Inc."
         }
+
+
+async def test_one_error_code_overridden_on_every_invoice_with_one_reason(app, workbench):
+    """Issue 22: `X` lists the codes standing with their counts; the chosen one goes through on
+    every invoice it stands on, with the one reason, and the table counts the errors again."""
+    from trueup.tui.screens.picker import PickerScreen
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        screen = app.screen
+        batch_id = screen.shown_batch.batch_id
+        before = sum(i.errors for i in screen.invoices)
+        await press(pilot, "X")
+        assert isinstance(app.screen, PickerScreen)
+        choices = {c.value: c.detail for c in app.screen.query_one("#picker-choices").rows}
+        assert "UNMAPPED_SKU" in choices and "invoice(s)" in choices["UNMAPPED_SKU"]
+        await press(pilot, *"UNMAPPED_SKU", "enter")
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, *"billed by hand this month", "enter")
+        assert app.screen is screen
+        overrides = stored(workbench, batch_id).overrides
+        skus = {k: v for k, v in overrides.items() if k[1] == "UNMAPPED_SKU"}
+        assert len({client for client, _, _ in skus}) > 1
+        assert set(skus.values()) == {"billed by hand this month"}
+        views = workbench.batches.standing_codes(batch_id)
+        assert "UNMAPPED_SKU" not in {c.code for c in views}
+        assert sum(i.errors for i in screen.invoices) < before

@@ -4,18 +4,22 @@ log; an error blocks `ready` until it is overridden (billing-rules §10)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from trueup.core.batch.build import STATES
+from trueup.core.batch.body import invoice_views
+from trueup.core.batch.build import STATES, load_batch
 from trueup.core.batch.facts import BatchError
 from trueup.core.batch.reading import client_invoice
 from trueup.core.billing.facts import CostItem
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.store.logbook import log_event
 from trueup.core.values.months import Month
 
 
@@ -74,6 +78,73 @@ def override_anomaly(
         record_override(
             conn, batch_id, client_id, code, subscription_id, reason, by or current_user()
         )
+
+
+@dataclass(frozen=True)
+class StandingCode:
+    """An error code standing on invoices of a batch (not overridden)."""
+
+    code: str
+    errors: int
+    invoices: int
+    example: str  # one of its messages, with its client's name
+
+
+def standing_codes(db: Database, batch_id: str) -> list[StandingCode]:
+    """The error codes no override lets through yet, the most frequent first."""
+    found = _standing(db, batch_id)
+    return sorted(
+        (
+            StandingCode(code, len(errors), len({c for c, _, _ in errors}), errors[0][2])
+            for code, errors in found.items()
+        ),
+        key=lambda s: (-s.errors, s.code),
+    )
+
+
+def override_code(
+    db: Database, batch_id: str, code: str, reason: str, *, by: str | None = None
+) -> StandingCode:
+    """Let every standing error of `code` through, on every invoice of the batch, with one
+    reason (in one transaction); what was overridden."""
+    reason = reason.strip()
+    if not reason:
+        raise BatchError("an override needs a reason (it is kept for the audit log)")
+    errors = _standing(db, batch_id).get(code)
+    if not errors:
+        raise BatchError(f"no {code} error stands in batch {batch_id}")
+    by = by or current_user()
+    now = datetime.now(UTC)
+    keys = sorted({(client, subscription) for client, subscription, _ in errors}, key=str)
+    with db.write() as conn:
+        for client_id, subscription_id in keys:
+            record_override(conn, batch_id, client_id, code, subscription_id, reason, by, now)
+        invoices = sorted({client for client, _ in keys})
+        log_event(
+            conn,
+            "info",
+            "errors_overridden",
+            source="batch",
+            batch_id=batch_id,
+            code=code,
+            errors=len(errors),
+            clients=invoices,
+            reason=reason,
+            by=by,
+        )
+    return StandingCode(code, len(errors), len(invoices), errors[0][2])
+
+
+def _standing(db: Database, batch_id: str) -> dict[str, list[tuple[int, str | None, str]]]:
+    """Per code, each standing error: (client, subscription or None, its message)."""
+    stored = load_batch(db, batch_id)
+    found: dict[str, list[tuple[int, str | None, str]]] = defaultdict(list)
+    for view in invoice_views(stored.body, stored.states, stored.overrides):
+        for a in view.anomalies:
+            if a.severity == "error" and a.overridden is None:
+                message = f"{view.client_name}: {a.message}"
+                found[a.code].append((view.client_id, a.subscription_id, message))
+    return found
 
 
 def record_override(

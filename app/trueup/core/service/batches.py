@@ -14,6 +14,7 @@ from trueup.core.batch.build import build_batch, current_batch, load_batch
 from trueup.core.batch.reading import BatchOverview as BatchOverview
 from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
+from trueup.core.batch.review import StandingCode
 from trueup.core.batch.review_state import BatchApprovals
 from trueup.core.billing.facts import CostItem
 from trueup.core.store.database import Database
@@ -73,6 +74,14 @@ class Batches:
         subscription_id: str | None = None,
     ) -> None:
         review.override_anomaly(self.db, batch_id, client_id, code, reason, subscription_id)
+
+    def standing_codes(self, batch_id: str) -> list[StandingCode]:
+        """The error codes standing on the batch's invoices, the most frequent first."""
+        return review.standing_codes(self.db, batch_id)
+
+    def override_code(self, batch_id: str, code: str, reason: str) -> StandingCode:
+        """Let `code` through on every invoice of the batch that has it, with one reason."""
+        return review.override_code(self.db, batch_id, code, reason)
 
     # --- approval ------------------------------------------------------------------------------
 

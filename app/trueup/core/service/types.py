@@ -13,6 +13,7 @@ from trueup.core.batch.body import InvoiceView as InvoiceView
 from trueup.core.batch.body import LineView as LineView
 from trueup.core.batch.reading import BatchOverview as BatchOverview
 from trueup.core.batch.reading import InvoiceRow as InvoiceRow
+from trueup.core.batch.review import StandingCode as StandingCode
 from trueup.core.batch.review_state import BatchApprovals as BatchApprovals
 from trueup.core.billing.facts import CostItem as CostItem
 from trueup.core.billing.timeline import Snapshot as Snapshot

@@ -18,7 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
-from trueup.core.service.types import BatchApprovals, BatchOverview, InvoiceRow
+from trueup.core.service.types import BatchApprovals, BatchOverview, InvoiceRow, StandingCode
 from trueup.core.values.months import Month
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.batch_approval import (
@@ -28,6 +28,7 @@ from trueup.tui.screens.batch_approval import (
     ApprovingScreen,
     approval_text,
 )
+from trueup.tui.screens.picker import Choice, PickerScreen
 from trueup.tui.widgets.row_table import Column, RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
@@ -194,6 +195,14 @@ class BatchScreen(ApprovingScreen):
             "r", "ready", "Ready", show=False, id="batch.ready", tooltip="Mark the invoice ready"
         ),
         Binding(
+            "X",
+            "override_code",
+            "Override a code",
+            show=False,
+            id="batch.override_code",
+            tooltip="Let one error code through on every invoice it stands on, with one reason",
+        ),
+        Binding(
             "b", "build", "Build", show=False, id="batch.build", tooltip="Build the batch again"
         ),
         Binding(
@@ -343,6 +352,56 @@ class BatchScreen(ApprovingScreen):
         month = Month(self.shown_batch.month)
         path = self.workbench.reports.export(month, "xlsx").resolve()
         self.app.call_from_thread(self.notify, f"Wrote {path}", title="Export", timeout=8)
+
+    def action_override_code(self) -> None:
+        if self.shown_batch is not None:
+            self.find_codes(self.shown_batch.batch_id)
+
+    @work(thread=True, exclusive=True, group="codes", exit_on_error=False)
+    def find_codes(self, batch_id: str) -> None:
+        codes = self.workbench.batches.standing_codes(batch_id)
+        self.app.call_from_thread(self.pick_code, batch_id, codes)
+
+    def pick_code(self, batch_id: str, codes: list[StandingCode]) -> None:
+        if not codes:
+            self.notify("No error stands on this batch's invoices.", timeout=4)
+            return
+        choices = [Choice(c.code, c.code, f"{c.errors} on {c.invoices} invoice(s)") for c in codes]
+
+        def search(query: str) -> list[Choice]:
+            return [c for c in choices if query.casefold() in c.label.casefold()]
+
+        def chosen(code: int | str | None) -> None:
+            picked = next((c for c in codes if c.code == code), None)
+            if picked is not None:
+                self.ask_reason(batch_id, picked)
+
+        title = "Override which error, on every invoice?"
+        self.app.push_screen(PickerScreen(title, search), chosen)
+
+    def ask_reason(self, batch_id: str, standing: StandingCode) -> None:
+        from trueup.tui.screens.batch_invoice import ReasonScreen
+
+        about = Text()
+        about.append(standing.code, style="bold red")
+        about.append(
+            f" stands {standing.errors} time(s) on {standing.invoices} invoice(s), such as "
+            f"{standing.example}\nEvery one goes through with the reason you give."
+        )
+
+        def given(reason: str | None) -> None:
+            if reason:
+                self.override_code(batch_id, standing.code, reason)
+
+        title = f"Override {standing.code} on {standing.invoices} invoice(s)"
+        self.app.push_screen(ReasonScreen(title, about), given)
+
+    @work(thread=True, group="state", exit_on_error=False)
+    def override_code(self, batch_id: str, code: str, reason: str) -> None:
+        done = self.workbench.batches.override_code(batch_id, code, reason)
+        said = f"{code} overridden {done.errors} time(s) on {done.invoices} invoice(s)."
+        self.app.call_from_thread(self.notify, said, timeout=5)
+        self.app.call_from_thread(self.reload)
 
     def action_hold(self) -> None:
         invoice = self.table.current

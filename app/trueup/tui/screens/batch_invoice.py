@@ -105,21 +105,26 @@ def anomaly_text(anomaly: AnomalyView) -> Text:
 
 
 class ReasonScreen(ModalScreen[str | None]):
-    """Asks why an error may go through; dismisses with the reason, or None."""
+    """Asks why an error may go through (`about`: which); dismisses with the reason, or None."""
 
+    DEFAULT_CSS = """
+    ReasonScreen { align: center middle; }
+    ReasonScreen #reason { height: auto; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="reason.cancel", tooltip="Override nothing"),
     ]
 
-    def __init__(self, anomaly: AnomalyView) -> None:
+    def __init__(self, title: str, about: Text) -> None:
         super().__init__()
-        self.anomaly = anomaly
+        self.title_text = title
+        self.about = about
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reason", classes="dialog") as dialog:
-            dialog.border_title = f"Override {self.anomaly.code}"
+            dialog.border_title = self.title_text
             dialog.border_subtitle = "enter to override · esc cancel"
-            yield Static(anomaly_text(self.anomaly), id="reason-anomaly")
+            yield Static(self.about, id="reason-anomaly")
             yield Input(placeholder="Why may this go through? (kept for the audit log)")
 
     def on_mount(self) -> None:
@@ -146,8 +151,6 @@ class BatchInvoiceScreen(Screen[None]):
     BatchInvoiceScreen #invoice-evidence { height: auto; min-height: 3; max-height: 8; }
     BatchInvoiceScreen RowTable { border: round $primary 50%; border-title-color: $text-accent; }
     BatchInvoiceScreen RowTable:focus { border: round $primary; }
-    ReasonScreen { align: center middle; }
-    ReasonScreen #reason { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", id="invoice.back", tooltip="Back to the batch"),
@@ -321,7 +324,9 @@ class BatchInvoiceScreen(Screen[None]):
             if reason:
                 self.override(anomaly, reason)
 
-        self.app.push_screen(ReasonScreen(anomaly), chosen)
+        self.app.push_screen(
+            ReasonScreen(f"Override {anomaly.code}", anomaly_text(anomaly)), chosen
+        )
 
     @work(thread=True, group="review", exit_on_error=False)
     def override(self, anomaly: AnomalyView, reason: str) -> None:
