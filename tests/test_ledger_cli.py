@@ -369,3 +369,21 @@ def test_an_evidence_pack_shows_the_hire_the_leaver_and_the_arithmetic(served, t
     assert records["pax8_subscriptions"] and records["halo_recurring_invoice_lines"]
     unknown = sandbox.run(db, "evidence", "--month", "2026-11", "--client", "99999")
     assert unknown.returncode == 1 and "client 99999 has no invoice in 2026-11" in unknown.stderr
+
+
+def test_a_month_whose_tax_alone_moved_is_named_not_adjusted_nor_passed_over(served, tmp_path):
+    """Issue 16: the destination computes tax itself, so a month whose lines bill as posted
+    and whose tax does not has no line to adjust: the plan says so and what to do, and sends
+    nothing (before, it counted the client as billing as posted)."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes", "--unsettled", "--json")
+    assert posted.returncode == 0, posted.stderr
+    cid = json.loads(posted.stdout)[0]["client_id"]
+    sent = asyncio.run(post_crash.remote_documents(sandbox.env, "qbo"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\ntax_percent = "8"\n')
+    ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}
+    assert ledger[cid]["state"] == "posted" and Decimal(ledger[cid]["difference"]) > 0
+    adjust = sandbox.run(db, "post", "2026-11", "--to", "qbo", "--adjust", "--yes", "--unsettled")
+    assert "0 adjustment(s) to post" in adjust.stderr
+    assert "only the tax differs" in adjust.stderr and f"--client {cid}" in adjust.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == sent

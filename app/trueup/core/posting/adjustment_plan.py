@@ -32,6 +32,7 @@ from trueup.core.posting.sink import Document
 from trueup.core.settings.config import XeroSettings
 from trueup.core.store.database import Database
 from trueup.core.store.postings import taken_by
+from trueup.core.values.money import money_prose
 
 ZERO = Decimal(0)
 
@@ -97,7 +98,9 @@ def plan_adjustments(
                 inputs.catalog, inputs.rules, no_rows,
             )  # fmt: skip
             found = adjustment(now, posted, reference)
-            if found is None:
+            if found is None and difference:
+                blocked.append(Planned(*base, None, _tax_only(now, posted, destination)))
+            elif found is None:
                 done.append(Planned(*base, None, entry_state="POSTED"))
             elif problem := _problem(invoice, stored, found, destination, inputs.catalog):
                 blocked.append(Planned(*base, None, problem))
@@ -106,6 +109,18 @@ def plan_adjustments(
                 why = tuple(unsettled(invoice))
                 ready.append(Planned(*base[:3], found.total, found, None, entry_state, why))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
+
+
+def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> str:
+    """Why a month whose lines bill as posted, and whose tax does not, gets no adjustment."""
+    then = sum((d.tax for d in posted), ZERO)
+    return (
+        f"only the tax differs (posted {money_prose(then)}, now {money_prose(now.tax)} "
+        f"{now.currency}): "
+        f"{destination} computes tax itself, so no line can adjust it; set the client's tax "
+        f"there, or void the month (`trueup void {now.month} --to {destination} --client "
+        f"{now.client_id}`) and post it again"
+    )
 
 
 def _problem(
