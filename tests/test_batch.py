@@ -211,8 +211,9 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # 3: MISSING_HALO_ITEM, UNKNOWN_STATUS, UNKNOWN_COMPANY (none in the demo: its id moved).
         # 4: POSSIBLE_DOUBLE_BILL (Duo Essentials and Halo's "Duo MFA" lines: 20 invoices).
         # 5: IMPLAUSIBLE_FIGURE (none in the demo: its id moved).
-        5,
-        "1ac4616b28ae0fa211877055fcc8b71a339248bdf464b1707ec16a90b47d8eeb",
+        # 6: QTY_MISMATCH says the seat diff's status in words ("under-billed", not "under").
+        6,
+        "5d5c3b6f6e4a8a5dd3ad8a72769d72a07605ea5cc315cdefbf369a85fdf8e4d4",
     )
 
 

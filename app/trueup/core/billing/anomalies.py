@@ -39,14 +39,19 @@ def unmapped_sku(subscription: SubscriptionFacts) -> Anomaly:
     )
 
 
+# The seat diff's statuses in the words its screens use (never the raw status).
+_DIFF_WORDS = {"under": "under-billed", "over": "over-billed", "match": "seats match"}
+
+
 def qty_mismatch(subscription: SubscriptionFacts, pax8_quantity: Decimal, last: date) -> Anomaly:
     halo = subscription.halo_quantity
-    billed = "no Halo line bills it" if halo is None else f"Halo bills {seats_text(halo)}"
-    return anomaly(
-        "QTY_MISMATCH",
-        f"seat diff {subscription.diff_status}: {billed}, {_who(subscription)} charges "
-        f"{seats_text(pax8_quantity)} on {day_text(last)}",
-    )
+    charged = f"{_who(subscription)} charges {seats_text(pax8_quantity)} on {day_text(last)}"
+    if halo is None:
+        said = f"not billed in Halo: no Halo line bills it, {charged}"
+    else:
+        status = _DIFF_WORDS.get(subscription.diff_status or "", "seats differ")
+        said = f"{status}: Halo bills {seats_text(halo)}, {charged}"
+    return anomaly("QTY_MISMATCH", said)
 
 
 def unbilled(
