@@ -196,3 +196,23 @@ async def test_ignore_then_undo_a_product(app, workbench):
         assert product(workbench, "Power BI Pro").status == "ignored"
         await press(pilot, "z")
     assert product(workbench, "Power BI Pro").status == "unmapped"
+
+
+async def test_long_product_names_keep_the_part_that_tells_them_apart_at_80x24(app, workbench):
+    """Issue 22: at 80 columns three rows read "Microsoft 365 Busine…"; a name too long for its
+    cell now keeps its end, so Basic, Standard and Premium can be told apart."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        table = app.screen.table
+        width = table.scrollable_content_region.width
+        cells = []
+        for position, row in enumerate(table.rows):
+            if row.name.startswith("Microsoft 365 Business "):
+                table.scroll_to(y=max(position - 1, 0), animate=False)
+                await pilot.pause()
+                y = position - round(table.scroll_y) + 1
+                text = "".join(s.text for s in table.render_line(y))
+                cells.append(text[: table._widths(width)[1] + 1])
+        assert len(cells) == 3 and all("…" in cell for cell in cells)
+        for word in ("Basic", "Standard", "Premium"):
+            assert sum(word[:4] in cell for cell in cells) == 1, cells

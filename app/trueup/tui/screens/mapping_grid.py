@@ -310,8 +310,8 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
             f"or an exact link)?{self.UNDO_NOTE}"
         )
         columns = [
-            Column(self.NOUN.title(), 14, flex=True),
-            Column(self.TARGET, 14, flex=True),
+            Column(self.NOUN.title(), 14, flex=True, keep_end=True),
+            Column(self.TARGET, 14, flex=True, keep_end=True),
             Column("Score", 5, "right"),
         ]
         lines = [

@@ -59,7 +59,7 @@ class PickerScreen(ModalScreen[int | str | None]):
             dialog.border_subtitle = "type to filter · ↑↓ · enter choose · esc cancel"
             yield Input(placeholder="Type to filter…", id="picker-query")
             yield RowTable(
-                [Column("Name", 20, flex=True), Column("Why", 26)],
+                [Column("Name", 20, flex=True, keep_end=True), Column("Why", 26)],
                 _cells,
                 empty="No match: type less, or other words.",
                 id="picker-choices",

@@ -37,9 +37,9 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
     ]
     COLUMNS: ClassVar[list[Column]] = [
         Column("SKU", 20, hide_below=110),  # at 80 columns the name says enough
-        Column("Pax8 product", 14, flex=True),
+        Column("Pax8 product", 14, flex=True, keep_end=True),
         Column("Status", 9),
-        Column("Halo item", 12, flex=True),
+        Column("Halo item", 12, flex=True, keep_end=True),
         Column("Subs", 4, "right"),
         Column("Score", 5, "right"),
         Column("Monthly", 10, "right"),

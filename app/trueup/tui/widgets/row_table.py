@@ -32,6 +32,9 @@ class Column:
     justify: str = "left"  # left | right
     flex: bool = False  # flex columns share what the fixed ones leave
     hide_below: int = 0  # left out when the table is narrower than this
+    # A name too long for its cell keeps its start and its end ("Micros…Premium"): product
+    # names share long starts ("Microsoft 365 Business …") and differ at the end.
+    keep_end: bool = False
 
 
 class Heading:
@@ -231,7 +234,7 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
             if not first:
                 line.append(" ")
             first = False
-            fitted = cell.copy()
+            fitted = _squeezed(cell, cell_width) if column.keep_end else cell.copy()
             fitted.truncate(cell_width, overflow="ellipsis")
             fitted.align(column.justify, cell_width)  # type: ignore[arg-type]
             line.append_text(fitted)
@@ -276,3 +279,14 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
         # segment, or header styles vanish and NO_COLOR's filter meets unstyled segments.
         segments = Segment.apply_style(text.render(console), console.get_style(text.style))
         return Strip(segments, width).crop_extend(0, width, fill)
+
+
+def _squeezed(cell: Text, width: int) -> Text:
+    """The cell's start and end around an ellipsis when it is wider than `width`."""
+    if cell.cell_len <= width or width < 5:
+        return cell.copy()
+    head = max(width // 2 - 1, 1)
+    squeezed = cell[:head]
+    squeezed.append("…")
+    squeezed.append_text(cell[len(cell.plain) - (width - head - 1) :])
+    return squeezed
