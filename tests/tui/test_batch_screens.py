@@ -141,3 +141,24 @@ async def test_one_error_code_overridden_on_every_invoice_with_one_reason(app, w
         views = workbench.batches.standing_codes(batch_id)
         assert "UNMAPPED_SKU" not in {c.code for c in views}
         assert sum(i.errors for i in screen.invoices) < before
+
+
+async def test_the_policy_column_shows_the_whole_policy_at_120x40(app, workbench):
+    """Issue 22: at 120 columns the invoice's Policy column read "daily · marku…"."""
+    from trueup.core.rules.current import set_client_override
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        client = app.screen.table.current.client_id
+        set_client_override(workbench.db, client, "price", "markup")
+        set_client_override(workbench.db, client, "markup_percent", "12.5")
+        await press(pilot, "b", "enter")
+        screen = app.screen
+        assert isinstance(screen, BatchInvoiceScreen) and screen.invoice.client_id == client
+        shown = [
+            "".join(s.text for s in screen.lines.render_line(y))
+            for y in range(1, len(screen.lines.rows) + 1)
+        ]
+        policies = {li.policy for li in screen.lines.rows if "markup" in li.policy}
+        assert policies and all(any(p in row for row in shown) for p in policies), shown

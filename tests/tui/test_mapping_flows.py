@@ -37,6 +37,9 @@ async def test_map_a_company_from_the_picker(app, workbench):
         assert app.screen.table.current.company_name == "Copper Kettle Bakery"  # unmapped first
         await press(pilot, "enter")
         assert isinstance(app.screen, PickerScreen)
+        first = app.screen.query_one("#picker-choices").current
+        detail = str(app.screen.query_one("#picker-detail").content)
+        assert first.label in detail and first.detail in detail  # whole, however long
         await press(pilot, *"cedar")
         await press(pilot, "enter")
         assert not isinstance(app.screen, PickerScreen)

@@ -188,6 +188,9 @@ async def test_on_the_sandbox_there_is_nothing_to_configure(app):
         await press(pilot, "9")
         assert app.screen.table.row_count == 0
         assert app.screen.table.empty_text == SANDBOX
+        table = app.screen.table
+        said = " ".join("".join(s.text for s in table.render_line(y)).strip() for y in range(1, 5))
+        assert "`trueup connect pax8|halo|qbo` connects the real services." in said  # wrapped
         assert not app.screen.query_one("#connection-detail").display
         await press(pilot, "t", "a")  # nothing to test: no error either
         assert app.screen.table.row_count == 0

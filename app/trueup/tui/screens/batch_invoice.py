@@ -44,7 +44,7 @@ LINES = [
     Column("Unit", 9, "right"),
     Column("Amount", 10, "right"),
     Column("Cost", 10, "right", hide_below=90),
-    Column("Policy", 14, hide_below=110),
+    Column("Policy", 26, hide_below=110, keep_end=True),  # "3-year term · markup 12.5%"
     Column("!", 2),
 ]
 EVIDENCE = [

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Input
+from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from trueup.tui.formatting import plain
@@ -64,11 +64,23 @@ class PickerScreen(ModalScreen[int | str | None]):
                 empty="No match: type less, or other words.",
                 id="picker-choices",
             )
+            yield Static(id="picker-detail")  # the cursor's choice, whole, however long
 
     def on_mount(self) -> None:
-        self.query_one(RowTable).loading = True
+        table: RowTable[Choice] = self.query_one(RowTable)
+        table.loading = True
+        self.watch(table, "cursor", self._show_detail, init=False)
         self.query_one(Input).focus()
         self.search("")
+
+    def _show_detail(self) -> None:
+        choice = self.query_one(RowTable).current
+        detail = Text()
+        if choice is not None:
+            detail.append(choice.label, style="bold")
+            if choice.detail:
+                detail.append(f"  {choice.detail}", style="dim")
+        self.query_one("#picker-detail", Static).update(detail)
 
     @on(Input.Changed)
     def _query_changed(self, event: Input.Changed) -> None:

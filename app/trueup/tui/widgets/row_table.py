@@ -248,10 +248,11 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
             style = base + self.get_component_rich_style("row-table--header")
             return self._strip(self._join(header, width, style), width, base)
         index = round(self.scroll_y) + y - 1
-        if not self._rows:
-            if y == 1:
-                style = base + self.get_component_rich_style("row-table--empty")
-                return self._strip(Text(f" {self.empty_text}", style=style), width, base)
+        if not self._rows:  # the empty text, wrapped: it may say what to do next
+            style = base + self.get_component_rich_style("row-table--empty")
+            said = Text(f" {self.empty_text}", style=style).wrap(self.app.console, width)
+            if 0 < y <= len(said):
+                return self._strip(said[y - 1], width, base)
             return Strip.blank(width, base)
         if index >= len(self._rows):
             return Strip.blank(width, base)
