@@ -158,7 +158,7 @@ async def test_seat_diff_groups_by_client_costliest_first(app, workbench):
         assert line_text(table, 2).lstrip().startswith(first.product_name)
 
 
-async def test_enter_opens_the_rows_timeline_beside_its_halo_lines(app):
+async def test_enter_opens_the_rows_timeline_and_its_halo_lines_whole(app):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until_idle(pilot)
         await press(pilot, "4", "slash", *"harrington", "enter")
@@ -170,6 +170,10 @@ async def test_enter_opens_the_rows_timeline_beside_its_halo_lines(app):
         timeline = detail.query_one("#detail-timeline")
         assert timeline.row_count >= 1
         assert detail.query_one("#detail-lines").rows == list(row.halo_lines)
+        # Issue 22: "What changed" read "+3 seats (7) o…" beside the Halo lines at 120x40.
+        shown = [line_text(timeline, y) for y in range(1, timeline.row_count + 1)]
+        assert any("+3 seats (7) on 17 Nov" in line for line in shown), shown
+        assert not any("…" in line for line in shown), shown
         await press(pilot, "escape")
         assert isinstance(app.screen, SeatDiffScreen)
 

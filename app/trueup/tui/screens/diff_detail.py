@@ -69,7 +69,9 @@ def _price(value: Decimal | None, currency: str) -> str:
 class DiffDetailScreen(Screen[None]):
     TITLE_TEXT = "Seat diff detail"
     HELP = "diff_detail.md"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012  (Textual reads it)
+    # Side by side only where both fit whole: the timeline needs ~70 columns ("+3 seats (7) on
+    # 17 Nov"), the Halo lines ~55; narrower, they stack at full width.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]  # noqa: RUF012  (Textual reads it)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "escape,backspace", "back", "Back", id="detail.back", tooltip="Back to the seat diff"
