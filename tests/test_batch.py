@@ -212,8 +212,9 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # 4: POSSIBLE_DOUBLE_BILL (Duo Essentials and Halo's "Duo MFA" lines: 20 invoices).
         # 5: IMPLAUSIBLE_FIGURE (none in the demo: its id moved).
         # 6: QTY_MISMATCH says the seat diff's status in words ("under-billed", not "under").
-        6,
-        "5d5c3b6f6e4a8a5dd3ad8a72769d72a07605ea5cc315cdefbf369a85fdf8e4d4",
+        # 7: each line's "proration" (24 of the demo's 1,005 lines are prorated).
+        7,
+        "ff5cdf0ebb126de24b47cac8e705eadc0853464cbf122f52cbe868cb5c04d867",
     )
 
 

@@ -281,3 +281,32 @@ def test_below_min_margin_names_the_margin_and_the_floor():
     (below,) = [a for a in invoice.anomalies if a.code == "BELOW_MIN_MARGIN"]
     assert below.message == "margin 20.00 is 9.09% of the charge 220.00, under the 15% floor"
     assert (invoice.margin, invoice.margin_percent) == (D("20.00"), D("9.09"))
+
+
+def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries_them():
+    """Issue 22: a posted Halo invoice showed 17.9667 seats with no words a client could follow.
+    The line keeps the seats and days behind a prorated quantity, and the document posted from
+    it puts them in the line's description; a whole month at one count needs none."""
+    from trueup.core.batch.body import invoice_json
+    from trueup.core.mapping.index import MappingIndex
+    from trueup.core.posting.documents import HaloCatalog, invoice_document
+
+    facts = client(sub(snap("2025-01-01", 17), snap("2025-06-05", 18), snap("2025-06-27", 19)))
+    invoice = bill(facts, "2025-06")
+    line = only_line(invoice)
+    assert line.proration == "17 seats for 4 days, 18 for 22 days, 19 for 4 days, of 30"
+    assert only_line(bill(client(sub(snap("2025-01-01", 17))), "2025-06")).proration is None
+    started = client(sub(snap("2025-06-11", 5)))
+    assert only_line(bill(started, "2025-06")).proration == "5 seats for 20 days, of 30"
+    document = invoice_document(
+        invoice_json(invoice),
+        batch_id="2025-06-x",
+        month="2025-06",
+        reference="TU-1",
+        destination="halo-invoice",
+        index=MappingIndex({}, frozenset(), {}, {}, frozenset()),
+        catalog=HaloCatalog({}, {}),
+    )
+    assert [posted.description for posted in document.lines] == [
+        "M365 Business Premium (17 seats for 4 days, 18 for 22 days, 19 for 4 days, of 30)"
+    ]

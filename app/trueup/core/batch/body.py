@@ -91,6 +91,7 @@ def line_json(line: InvoiceLine) -> dict[str, Any]:
         "policy": line.policy,
         "explanation": line.explanation,
         "anomalies": _anomalies_json(line.anomalies),
+        "proration": line.proration,
     }
 
 

@@ -205,6 +205,7 @@ def _finish(
         ),
         anomalies=ordered(anomalies),
         unit_cost=unit_cost,
+        proration=draft.proration,
     )
 
 

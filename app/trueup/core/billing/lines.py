@@ -88,6 +88,7 @@ class InvoiceLine(NamedTuple):
     # The Pax8 partner cost of one unit on the line's reference day, for next month's
     # PRICE_CHANGED (None on usage and manual lines).
     unit_cost: Decimal | None = None
+    proration: str | None = None  # a prorated quantity in words (proration.Charge.words)
 
 
 @dataclass(slots=True)
@@ -115,6 +116,7 @@ class LineDraft:
     cost_estimated: bool = False  # no Pax8 invoice item yet (COST_ESTIMATED)
     priced: bool = True  # False: no unit price under the policy (shown as 0, never compared)
     tie: str = ""  # orders lines equal in kind, description and subscription (manual lines)
+    proration: str | None = None  # a prorated quantity in words (proration.Charge.words)
 
 
 class Exact(NamedTuple):

@@ -58,6 +58,9 @@ class Charge:
     mode: str  # the quantity part of the policy column: "daily", "annual term", "sync off"
     quantity_source: str  # "Pax8 history" (the distributor's) or "Halo line"
     reference: Snapshot | None  # the snapshot whose price the line shows
+    # The seats and days behind a prorated quantity, in words a client can follow ("17 seats
+    # for 4 days, 18 for 26 days, of 30"): posted documents carry it. None when not prorated.
+    words: str | None = None
     # Σ seats × share, Σ seats × price × share (None when a piece with seats has no price) and
     # the same at the Pax8 partner cost (0 where none is known), in one pass.
     quantity: Exact = field(init=False)
@@ -145,7 +148,19 @@ def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
     )
     billed = [run for run in runs if run.quantity]
     reference = (billed or list(runs))[-1].snapshot
-    return Charge(pieces, terms, "daily proration", "daily", _history(pricing), reference)
+    words = _words(pieces, days_in_month)
+    return Charge(pieces, terms, "daily proration", "daily", _history(pricing), reference, words)
+
+
+def _words(pieces: Sequence[Piece], days_in_month: int) -> str | None:
+    """`17 seats for 4 days, 18 for 26 days, of 30`: what a prorated quantity is made of."""
+    if not pieces or (len(pieces) == 1 and pieces[0].days == days_in_month):
+        return None
+    said = [
+        f"{seats_text(p.seats) if not n else quantity_prose(p.seats)} for {days_text(p.days)}"
+        for n, p in enumerate(pieces)
+    ]
+    return f"{', '.join(said)}, of {days_in_month}"
 
 
 def _whole_month(run: Run, pricing: Pricing) -> Charge:

@@ -154,6 +154,7 @@ def _draft(
         swing_percent=policy.qty_swing_percent,
         cost_estimated=invoiced is None and bool(cost.amount.numerator),
         priced=charge.amount is not None,
+        proration=charge.words,
     )
 
 

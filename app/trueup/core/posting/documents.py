@@ -323,9 +323,11 @@ def _document_line(
         item = catalog.manual_items.get((client_id, line["description"]))
     xero = catalog.xero_items.get(item) if destination == "xero" and item else None
     settings = catalog.xero
+    # A prorated quantity (17.9667) with the seats and days it is made of, for the client.
+    words = line.get("proration")
     return DocumentLine(
         kind=line["kind"],
-        description=line["description"],
+        description=f"{line['description']} ({words})" if words else line["description"],
         quantity=Decimal(line["quantity"]),
         unit_price=Decimal(line["unit_price"]),
         amount=Decimal(line["amount"]),

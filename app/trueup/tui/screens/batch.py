@@ -279,6 +279,9 @@ class BatchScreen(ApprovingScreen):
             batch = batches.current(month)
         else:
             batch = batches.review_batch(month)
+        # The screen shows the store as it is now, the batch it may have stored included: that
+        # commit is not a change for the store watcher to reload this screen for.
+        self.workbench.store_seen()
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(batch, batch.invoices))
 
