@@ -162,3 +162,25 @@ async def test_the_policy_column_shows_the_whole_policy_at_120x40(app, workbench
         ]
         policies = {li.policy for li in screen.lines.rows if "markup" in li.policy}
         assert policies and all(any(p in row for row in shown) for p in policies), shown
+
+
+async def test_e_on_an_invoice_writes_the_clients_evidence_pack(
+    app, workbench, tmp_path, monkeypatch
+):
+    """Issue 18: the evidence pack from the workbench, a key on the invoice, as the CLI writes
+    it; the page names the client and the path is shown."""
+    monkeypatch.chdir(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "enter")
+        screen = app.screen
+        assert isinstance(screen, BatchInvoiceScreen)
+        client = screen.invoice
+        await press(pilot, "e")
+        await app.workers.wait_for_complete()
+        await wait_until_idle(pilot)
+        folder = tmp_path / f"evidence-{screen.shown_batch.month}-{client.client_id}"
+        page = (folder / "evidence.html").read_text()
+        assert client.client_name.split()[0] in page and (folder / "records.json").exists()
+        shown = [n.message for n in app._notifications]
+        assert any(str(folder / "evidence.html") in message for message in shown), shown

@@ -124,13 +124,10 @@ def evidence_command(
     with, what was posted where and when) and records.json (the raw records as Pax8 and Halo
     sent them). A posted month is told from the batch that posted it, and says so.
     """
-    from trueup.cli.evidence_views import write_pack
-
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
     with open_store(ctx) as db:
-        pack = Reports(db, today=today).evidence(chosen, client)
-    written = write_pack(pack, out or Path(f"evidence-{chosen}-{client}"))
+        pack, written = Reports(db, today=today).write_evidence(chosen, client, out)
     render.stderr.print(Text(f"Month {chosen}: evidence for {pack.invoice.client_name}"))
     for path in written:
         render.stdout.print(Text(str(path)), soft_wrap=True)

@@ -11,6 +11,7 @@ from trueup.core.reports.csv_files import write_csv_folder
 from trueup.core.reports.evidence import EvidencePack as EvidencePack
 from trueup.core.reports.evidence import SubscriptionEvidence as SubscriptionEvidence
 from trueup.core.reports.evidence import evidence_pack
+from trueup.core.reports.evidence_page import write_pack
 from trueup.core.reports.summary import MonthSummary as MonthSummary
 from trueup.core.reports.summary import month_summary, summary_json
 from trueup.core.reports.tables import month_tables
@@ -49,3 +50,11 @@ class Reports:
     def evidence(self, month: Month, client_id: int) -> EvidencePack:
         """One client's month with everything behind it (the batch that posted it, if posted)."""
         return evidence_pack(self.db, month, client_id, today=self.today)
+
+    def write_evidence(
+        self, month: Month, client_id: int, folder: Path | None = None
+    ) -> tuple[EvidencePack, list[Path]]:
+        """The client's evidence pack written to `folder` (default: evidence-YYYY-MM-CLIENT
+        here): evidence.html and records.json; the pack and the paths written."""
+        pack = self.evidence(month, client_id)
+        return pack, write_pack(pack, folder or Path(f"evidence-{month}-{client_id}"))

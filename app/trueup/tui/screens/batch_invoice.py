@@ -29,6 +29,7 @@ from trueup.core.service.types import (
     LineView,
     period_text,
 )
+from trueup.core.values.months import Month
 from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
 
@@ -177,6 +178,14 @@ class BatchInvoiceScreen(Screen[None]):
         ),
         Binding("h", "hold", "Hold", show=False, id="invoice.hold", tooltip="Hold or release"),
         Binding("r", "ready", "Ready", show=False, id="invoice.ready", tooltip="Mark it ready"),
+        Binding(
+            "e",
+            "evidence",
+            "Evidence",
+            show=False,
+            id="invoice.evidence",
+            tooltip="Write the client's evidence pack for the month (as `trueup evidence`)",
+        ),
     ]
 
     class Loaded(Message):
@@ -342,6 +351,14 @@ class BatchInvoiceScreen(Screen[None]):
         row = replace(row, errors=invoice.count("error"), state=invoice.state)
         self.post_message(self.Loaded(batch, row, invoice))
         self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)
+
+    @work(thread=True, exclusive=True, group="evidence", exit_on_error=False)
+    def action_evidence(self) -> None:
+        """The client's evidence pack, written where trueup was started; its page's path shown."""
+        month, client = Month(self.shown_batch.month), self.row.client_id
+        _, written = self.workbench.reports.write_evidence(month, client)
+        page = written[0].resolve()
+        self.app.call_from_thread(self.notify, f"Wrote {page}", title="Evidence", timeout=8)
 
     def action_hold(self) -> None:
         self.change_state("draft" if self.row.state == "held" else "held")

@@ -7,14 +7,12 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from trueup.core.service.reports import EvidencePack, SubscriptionEvidence
+from trueup.core.reports.evidence import EvidencePack, SubscriptionEvidence
 
 WIDTH = 120
 
