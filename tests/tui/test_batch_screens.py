@@ -184,3 +184,29 @@ async def test_e_on_an_invoice_writes_the_clients_evidence_pack(
         assert client.client_name.split()[0] in page and (folder / "records.json").exists()
         shown = [n.message for n in app._notifications]
         assert any(str(folder / "evidence.html") in message for message in shown), shown
+
+
+async def test_s_shows_the_month_summary_as_the_cli_prints_it(app, workbench):
+    """Issue 18: the month summary in the workbench, the same tables as `trueup summary`."""
+    import io
+
+    from rich.console import Console
+
+    from trueup.core.values.months import Month
+    from trueup.tui.screens.summary import SummaryScreen
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "S")
+        await app.workers.wait_for_complete()
+        await wait_until_idle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SummaryScreen)
+        summary = workbench.reports.summary(Month("2026-11"))
+        console = Console(width=100, record=True, file=io.StringIO())
+        for part in screen.query("#summary-body Static"):
+            console.print(part.content)
+        shown = console.export_text()
+        assert f"batch {summary.batch_id}" in shown and "Under-billed seats" in shown
+        await press(pilot, "escape")
+        assert isinstance(app.screen, BatchScreen)

@@ -85,7 +85,7 @@ def summary_command(
     removed; per month); the clients whose totals moved most against last month and why; the
     overrides with their reasons.
     """
-    from trueup.cli.summary_views import summary_html, summary_markdown, summary_renderables
+    from trueup.core.service.reports import summary_html, summary_markdown, summary_renderables
 
     today = configured_today()
     chosen = month_or_default(ctx, month, today)

@@ -14,6 +14,9 @@ from trueup.core.reports.evidence import evidence_pack
 from trueup.core.reports.evidence_page import write_pack
 from trueup.core.reports.summary import MonthSummary as MonthSummary
 from trueup.core.reports.summary import month_summary, summary_json
+from trueup.core.reports.summary_page import summary_html as summary_html
+from trueup.core.reports.summary_page import summary_markdown as summary_markdown
+from trueup.core.reports.summary_page import summary_renderables as summary_renderables
 from trueup.core.reports.tables import month_tables
 from trueup.core.reports.workbook import write_workbook
 from trueup.core.store.database import Database

@@ -176,6 +176,14 @@ class BatchScreen(ApprovingScreen):
             tooltip="Post what posted months would now bill otherwise, as adjustments",
         ),
         Binding(
+            "S",
+            "summary",
+            "Summary",
+            show=False,
+            id="batch.summary",
+            tooltip="The month for a manager: totals, margin, posted, held, leakage, movers",
+        ),
+        Binding(
             "E",
             "export",
             "Export",
@@ -346,6 +354,12 @@ class BatchScreen(ApprovingScreen):
         invoice, batch = self.table.current, self.shown_batch
         if invoice is not None and batch is not None:
             self.app.push_screen(JournalScreen(batch.month, invoice.client_id, invoice.client_name))
+
+    def action_summary(self) -> None:
+        from trueup.tui.screens.summary import SummaryScreen
+
+        if self.shown_batch is not None:
+            self.app.push_screen(SummaryScreen(self.shown_batch.month))
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def action_export(self) -> None:

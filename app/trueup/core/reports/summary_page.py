@@ -1,18 +1,17 @@
-"""`trueup summary` laid out: Rich tables for the terminal (80 columns), the same recorded as
-an HTML page, and Markdown to paste into a mail. Names are data: always Text, never markup."""
+"""The month summary laid out (`trueup summary`, the workbench's Summary): Rich tables for the
+terminal (80 columns), the same recorded as an HTML page, and Markdown to paste into a mail.
+Names are data: always Text, never markup."""
 
 from __future__ import annotations
 
 import io
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from trueup.core.service.reports import MonthSummary
+from trueup.core.reports.summary import MonthSummary
 
 
 def _money(amount: Decimal) -> str:

@@ -1,0 +1,63 @@
+"""The month for a manager (`S` on the Batch screen): totals and margin per currency, posted,
+held and still to do, the leakage found, the clients that moved most, the overrides; the same
+tables as `trueup summary`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.console import RenderableType
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState
+
+from trueup.core.service.reports import summary_renderables
+from trueup.core.values.months import Month
+from trueup.tui.formatting import error_text, month_name
+
+if TYPE_CHECKING:
+    from trueup.tui.app import TrueupApp
+
+
+class SummaryScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,S", "close", "Close", id="summary.close", tooltip="Back to the batch"),
+    ]
+
+    def __init__(self, month: str) -> None:
+        super().__init__()
+        self.month = month
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="summary", classes="dialog") as dialog:
+            dialog.border_title = f"Summary · {month_name(self.month)}"
+            dialog.border_subtitle = "↑↓ scroll · esc close"
+            yield VerticalScroll(id="summary-body")
+
+    def on_mount(self) -> None:
+        self.query_one("#summary-body").loading = True
+        self.read()
+
+    @work(thread=True, exit_on_error=False)
+    def read(self) -> None:
+        workbench = cast("TrueupApp", self.app).workbench
+        parts = summary_renderables(workbench.reports.summary(Month(self.month)))
+        self.app.call_from_thread(self.show, parts)
+
+    def show(self, parts: list[RenderableType]) -> None:
+        body = self.query_one("#summary-body", VerticalScroll)
+        body.loading = False
+        body.mount_all(Static(part) for part in parts)
+        body.focus()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            self.query_one("#summary-body").loading = False
+            self.notify(error_text(event.worker.error), severity="error", timeout=10)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
