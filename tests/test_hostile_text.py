@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.cli import app
 from trueup.core.store.database import open_database
 from trueup.core.sync.records import pax8_company
@@ -66,3 +67,27 @@ def test_the_cli_prints_a_hostile_name_without_its_control_characters(tmp_path, 
     shown = json.loads(runner.invoke(app, ["unmapped", "--json"]).stdout)
     names = {c["name"] for c in shown["companies"]}
     assert "\\x1b[2J\\x1b[Hcleared" in names
+
+
+def test_a_reason_and_a_stale_mapping_line_reach_no_terminal_with_their_controls(db, tmp_path):
+    """Typed text is outside text too: an override's reason given through a script, and a
+    mapping file's `stale` words echoed when the line is skipped, are kept visible."""
+    from datetime import date
+
+    from trueup.core.batch.approval import approve
+    from trueup.core.batch.build import build_batch, load_batch
+    from trueup.core.batch.review import override_code, standing_codes
+    from trueup.core.mapping.file import import_mappings
+
+    batch = build_batch(db, "2026-11", today=date(2026, 11, 21))
+    first, second = (c.code for c in standing_codes(db, batch.batch_id)[:2])
+    override_code(db, batch.batch_id, first, f"ok {CLEAR}")
+    approve(db, batch.batch_id, overrides=[(second, f"fine\r{CLEAR}")])
+    reasons = set(load_batch(db, batch.batch_id).overrides.values())
+    assert reasons == {"ok \\x1b[2J\\x1b[Hcleared", "fine\\x0d\\x1b[2J\\x1b[Hcleared"}
+    mappings = tmp_path / "map.json"
+    mappings.write_text(
+        json.dumps({"version": 1, "companies": [{"company_id": "x", "stale": CLEAR}]})
+    )
+    [skipped] = import_mappings(db, mappings).skipped
+    assert "marked stale, \\x1b[2J\\x1b[Hcleared" in skipped and "\x1b" not in skipped

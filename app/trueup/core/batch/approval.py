@@ -29,6 +29,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
 from trueup.core.store.postings import live_postings, taken_by
+from trueup.core.values.text import visible
 
 _APPROVALS = m.table_of(m.Approval)
 
@@ -91,6 +92,8 @@ def approve(
     for code, reason in overrides:
         if not reason.strip():
             raise BatchError(f"the override of {code} needs a reason (kept for the audit log)")
+    # Reasons are shown in every view and log: their control characters written out.
+    overrides = [(code, visible(reason)) for code, reason in overrides]
     now = datetime.now(UTC)
     approved: list[int] = []
     skipped: list[Skipped] = []

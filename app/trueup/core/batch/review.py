@@ -21,6 +21,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
 from trueup.core.values.months import Month
+from trueup.core.values.text import visible
 
 
 def set_invoice_state(
@@ -129,7 +130,7 @@ def override_code(
             code=code,
             errors=len(errors),
             clients=invoices,
-            reason=reason,
+            reason=visible(reason),
             by=by,
         )
     return StandingCode(code, len(errors), len(invoices), errors[0][2])
@@ -157,14 +158,15 @@ def record_override(
     by: str,
     at: datetime | None = None,
 ) -> None:
-    """Keep one override inside the caller's transaction."""
+    """Keep one override inside the caller's transaction. The reason is typed by a person, maybe
+    through a script: its control characters are written out, as any text from outside is."""
     conn.execute(
         insert(m.table_of(m.BatchOverride)).values(
             batch_id=batch_id,
             client_id=client_id,
             code=code,
             subscription_id=subscription_id,
-            reason=reason,
+            reason=visible(reason),
             at=at or datetime.now(UTC),
             by=by,
         )

@@ -25,6 +25,7 @@ from trueup.core.errors import TrueupError
 from trueup.core.mapping.journal import COMPANY, PRODUCT, Key, new_batch, write_mapping
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.values.text import visible
 
 FORMAT_VERSION = 1
 _HEADER = (
@@ -216,8 +217,8 @@ def _entries(path: Path, data: dict[str, Any], skipped: list[str]) -> list[Entry
             where = f"{table} #{index}"
             stale = raw.get("stale") if isinstance(raw, dict) else None
             if isinstance(stale, str) and stale.strip():
-                skipped.append(f"{where} ({raw.get('company_id') or raw.get('product_id')}) "
-                               f"skipped: marked stale, {stale.strip()}")  # fmt: skip
+                named = visible(str(raw.get("company_id") or raw.get("product_id")))
+                skipped.append(f"{where} ({named}) skipped: marked stale, {visible(stale.strip())}")
                 continue
             entry = _entry(kind, raw, where, problems)
             if entry is not None:
