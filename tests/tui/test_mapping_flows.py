@@ -219,3 +219,21 @@ async def test_long_product_names_keep_the_part_that_tells_them_apart_at_80x24(a
         assert len(cells) == 3 and all("…" in cell for cell in cells)
         for word in ("Basic", "Standard", "Premium"):
             assert sum(word[:4] in cell for cell in cells) == 1, cells
+
+
+async def test_a_candidate_below_the_threshold_shows_in_the_grid_with_its_evidence(app, workbench):
+    """Issue 22: Duo Essentials read "unmapped —" while `trueup unmapped` named Duo MFA (84,
+    below 90) with its evidence; the grid now shows it, dimmed, and the line under the grid
+    says why."""
+    row = product(workbench, "Duo Essentials")
+    assert row.status == "unmapped" and row.candidates
+    best = row.candidates[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        await go_to(pilot, "duo essentials")
+        table = app.screen.table
+        y = table.cursor - round(table.scroll_y) + 1
+        assert f"{best.item_name[:6]}" in "".join(s.text for s in table.render_line(y))
+        detail = str(app.screen.query_one("#grid-detail").content)
+        assert f"below the threshold: {best.item_name} ({best.score})" in detail
+        assert best.reason in detail

@@ -91,6 +91,10 @@ class BooksScreen(MappingGridScreen[BookRow]):
     def target_name(self, row: BookRow) -> str | None:
         return row.target_name
 
+    def best_candidate(self, row: BookRow) -> tuple[str, int, str] | None:
+        best = row.candidates[0] if row.candidates else None
+        return None if best is None else (best.name, best.score, best.reason)
+
     def choices(self, row: BookRow, query: str) -> list[Choice]:
         own = [] if query else list(row.candidates)
         found = [*own, *self.workbench.books[self.books].choices(row.kind, query)]

@@ -62,6 +62,10 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
     def target_name(self, row: CompanyRow) -> str | None:
         return row.client_name
 
+    def best_candidate(self, row: CompanyRow) -> tuple[str, int, str] | None:
+        best = row.candidates[0] if row.candidates else None
+        return None if best is None else (best.client_name, best.score, best.reason)
+
     def choices(self, row: CompanyRow, query: str) -> list[Choice]:
         if query:
             found = self.workbench.mappings.client_choices(query)

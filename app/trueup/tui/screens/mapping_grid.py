@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from trueup.core.service.types import NewestChange
@@ -30,6 +30,9 @@ class GridRow(Protocol):
 
     @property
     def score(self) -> int | None: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 RowT = TypeVar("RowT", bound=GridRow)
@@ -168,13 +171,43 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         """The money a month the row carries, as text ("" when none): ignoring it asks first."""
         return ""
 
+    def best_candidate(self, row: RowT) -> tuple[str, int, str] | None:
+        """The row's best candidate (name, score, evidence), or None."""
+        raise NotImplementedError
+
+    def detail(self, row: RowT) -> Text:
+        """The line under the grid for the cursor's row: why it is mapped or suggested as it
+        is, or the best candidate below the threshold and its evidence."""
+        text = Text()
+        target = self.target_name(row)
+        best = self.best_candidate(row) if row.status == "unmapped" else None
+        if target and row.status in ("mapped", "suggested", "stale"):
+            text.append(f"{row.status}: ", style="bold")
+            text.append(target)
+            text.append(f"  {row.reason}" if row.reason else "", style="dim")
+        elif best is not None:
+            name, score, reason = best
+            text.append("below the threshold: ", style="yellow")
+            text.append(f"{name} ({score})")
+            text.append(f"  {reason} · enter picks it or another", style="dim")
+        return text
+
     # --- loading and showing -------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield SearchBar(placeholder="Search by name…", id="search")
         yield RowTable(self.COLUMNS, self.cells, empty="No rows match.", id="grid")
+        yield Static(id="grid-detail")
         yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.table, "cursor", self._show_detail, init=False)
+
+    def _show_detail(self) -> None:
+        row = self.table.current
+        self.query_one("#grid-detail", Static).update(Text() if row is None else self.detail(row))
 
     @property
     def table(self) -> RowTable[RowT]:

@@ -55,7 +55,10 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
         suggested = row.status == "suggested"
         item_style = "italic" if suggested else "" if row.item_name else "dim"
         value_style = "bold" if row.status == "unmapped" else "dim"
-        item = row.item_name or "—"
+        best = row.candidates[0] if row.status == "unmapped" and row.candidates else None
+        item = row.item_name or (f"{best.item_name}?" if best else "—")
+        if best is not None:  # below the threshold: shown, never taken for a suggestion
+            item_style = "dim italic"
         if row.overrides:
             item += f" (+{row.overrides} override{'s' if row.overrides > 1 else ''})"
         return (
@@ -79,6 +82,10 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
 
     def target_name(self, row: ProductRow) -> str | None:
         return row.item_name
+
+    def best_candidate(self, row: ProductRow) -> tuple[str, int, str] | None:
+        best = row.candidates[0] if row.candidates else None
+        return None if best is None else (best.item_name, best.score, best.reason)
 
     def search_text(self, row: ProductRow) -> str:
         return f"{row.sku or ''} {row.name} {row.item_name or ''}"
