@@ -11,7 +11,6 @@ from typing import Any
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.build import StoredBatch, current_batch, load_batch
 from trueup.core.batch.settled import unsettled
-from trueup.core.posting.sink import Document
 from trueup.core.store.database import Database
 from trueup.core.store.postings import Sent, month_entries
 from trueup.core.values.money import money_json
@@ -83,7 +82,7 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
         invoice = invoices.get(client_id)
         postings = tuple(_posting(s) for s in sent.get(client_id, ()))
         first = postings[0] if postings else None
-        name = invoice["client_name"] if invoice else _document(sent[client_id][0]).client_name
+        name = invoice["client_name"] if invoice else sent[client_id][0].client_name
         state = _state(postings, stored.states.get(client_id), approvals.get(client_id))
         clients.append(
             ClientMonth(
@@ -179,21 +178,17 @@ def _state(postings: tuple[Posting, ...], word: str | None, approval: str | None
 
 
 def _posting(sent: Sent) -> Posting:
-    document = _document(sent)
+    """The journal's entry as the ledger shows it: its few figures, never its ~20 lines."""
     return Posting(
         sent.destination,
         sent.reference,
         sent.remote_id,
         sent.remote_number,
         sent.state.lower(),
-        document.total,
-        document.currency,
+        sent.total,
+        sent.currency,
         sent.at.isoformat() if sent.at else None,
         sent.by,
         sent.batch_id,
-        document.adjusts,
+        sent.adjusts,
     )
-
-
-def _document(sent: Sent) -> Document:
-    return Document.from_json(sent.payload)

@@ -7,7 +7,6 @@ client's month posted?" (approval, the Batch screen, the posting plan) reads it 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, select
 
 from trueup.core.store import tables as m
@@ -41,13 +41,22 @@ class Sent:
     @cached_property
     def _document(self) -> dict[str, Any]:
         """The document as sent, parsed once however many of its fields are read."""
-        parsed: dict[str, Any] = json.loads(self.payload)
+        parsed: dict[str, Any] = orjson.loads(self.payload)
         return parsed
+
+    @property
+    def adjusts(self) -> tuple[str, ...]:
+        """The references an adjustment corrects (none for the month's document itself)."""
+        return tuple(self._document.get("adjusts") or ())
 
     @property
     def adjustment(self) -> bool:
         """An adjustment of the month's document(s), not the month's document itself."""
-        return bool(self._document.get("adjusts"))
+        return bool(self.adjusts)
+
+    @property
+    def client_name(self) -> str:
+        return str(self._document.get("client_name", ""))
 
     @property
     def currency(self) -> str:
