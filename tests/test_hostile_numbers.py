@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.build import build_batch
 from trueup.core.billing.rules import RulesError
 from trueup.core.diff.seats import seat_diff
@@ -149,3 +150,32 @@ def test_a_valid_but_absurd_figure_holds_the_invoice(quantity, price, said):
     assert absurd.severity == "error" and said in absurd.message
     normal = bill(client(sub(snap("2024-01-01", 9_000, "15.00", "1.00"))), "2026-11")
     assert "IMPLAUSIBLE_FIGURE" not in codes(only_line(normal))
+
+
+def test_a_full_disk_is_one_line_that_says_so_and_the_store_keeps_what_it_had(db):
+    """Issue 23: SQLite's "database or disk is full" became one line that says what to do; the
+    batch that could not be stored is not half there. (The store is capped with max_page_count,
+    which fails as a full disk does.)"""
+    import sqlite3
+    from contextlib import closing
+
+    from sqlalchemy import event
+
+    from trueup.core.store.database import StoreError
+
+    with db.read() as conn:
+        before = conn.exec_driver_sql("SELECT count(*) FROM invoice_batch").scalar()
+    db.dispose()
+    with closing(sqlite3.connect(db.path)) as raw:  # no free pages left to reuse
+        raw.execute("VACUUM")
+        pages = raw.execute("PRAGMA page_count").fetchone()[0]
+    event.listen(
+        db.engine,
+        "connect",
+        lambda connection, _: connection.execute(f"PRAGMA max_page_count = {pages + 5}"),
+    )
+    with pytest.raises(StoreError) as failed:
+        build_batch(db, "2026-11", today=date(2026, 11, 21))
+    assert "the disk is full" in str(failed.value) and "free some space" in str(failed.value)
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM invoice_batch").scalar() == before

@@ -44,8 +44,9 @@ def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> P
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         partial.chmod(0o600)
         os.replace(partial, target)
-    finally:
+    finally:  # a failed copy (a full disk, say) leaves neither it nor its journal behind
         partial.unlink(missing_ok=True)
+        partial.with_name(partial.name + "-journal").unlink(missing_ok=True)
     _prune(db.path, keep)
     return target
 

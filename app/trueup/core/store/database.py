@@ -4,6 +4,7 @@ older store up to it) and clear errors."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -186,4 +187,18 @@ def _describe(path: Path, error: Any) -> str:
         return f"{path} is busy: another trueup is writing to it; try again when it finishes"
     if "unable to open" in message:
         return f"cannot open {path}: check that its folder exists and is writable"
+    if "disk is full" in message:
+        return (
+            f"{path}: the disk is full ({_free(path)} free where the store lives); the step "
+            "that failed wrote nothing, and what was stored before is kept: free some space "
+            "and run it again"
+        )
     return f"{path}: {message}"
+
+
+def _free(path: Path) -> str:
+    try:
+        free = shutil.disk_usage(path.expanduser().resolve().parent).free
+    except OSError:
+        return "unknown"
+    return f"{free / 1e6:,.1f} MB"
