@@ -310,3 +310,11 @@ def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries
     assert [posted.description for posted in document.lines] == [
         "M365 Business Premium (17 seats for 4 days, 18 for 22 days, 19 for 4 days, of 30)"
     ]
+
+
+def test_messages_name_the_subscriptions_distributor():
+    """Issue 20: a Partner Center subscription's anomalies name Partner Center, not Pax8."""
+    facts = client(sub(snap("2025-01-01", 4, status="Exploded"), sid="pc:tenant:sub-1"))
+    [odd] = [a for a in only_line(bill(facts, "2025-06")).anomalies if a.code == "UNKNOWN_STATUS"]
+    assert "Partner Center status" in odd.message and "in Partner Center" in odd.message
+    assert "Pax8" not in odd.message

@@ -248,7 +248,7 @@ def test_a_month_not_settled_posts_only_on_the_operators_word(served):
     settled = sorted(cid for cid, c in ledger.items() if c["settled"] and c["state"] == "approved")
     assert waiting and settled
     assert ledger[waiting[0]]["unsettled"] == [
-        "cost estimated (no Pax8 invoice item for the month yet)"
+        "cost estimated (no distributor invoice item for the month yet)"
     ]
     refused = sandbox.run(db, "post", batch_id, "--yes")
     assert refused.returncode == 1

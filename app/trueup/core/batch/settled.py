@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 ESTIMATES = {
-    "COST_ESTIMATED": "cost estimated (no Pax8 invoice item for the month yet)",
-    "USAGE_ESTIMATED": "usage estimated (the month's usage is not invoiced by Pax8 yet)",
+    "COST_ESTIMATED": "cost estimated (no distributor invoice item for the month yet)",
+    "USAGE_ESTIMATED": "usage estimated (the month's usage is not invoiced by the distributor yet)",
 }
 
 

@@ -24,6 +24,7 @@ from trueup.core.billing.lines import anomaly, seats_text
 from trueup.core.billing.timeline import BILLABLE_STATUSES, KNOWN_STATUSES, known_status
 from trueup.core.mapping.index import MappingIndex
 from trueup.core.store import tables as m
+from trueup.core.values.distributors import distributor_name
 
 _SUBSCRIPTIONS, _COMPANIES = m.table_of(m.Pax8Subscription), m.table_of(m.Pax8Company)
 
@@ -94,22 +95,23 @@ def stray_anomalies(strays: list[StraySubscription]) -> list[dict[str, Any]]:
 
 
 def _flag(stray: StraySubscription) -> tuple[str, str]:
-    what = f"Pax8 subscription {stray.subscription_id} ({stray.product_name}, "
+    who = distributor_name(stray.subscription_id)
+    what = f"{who} subscription {stray.subscription_id} ({stray.product_name}, "
     seats = seats_text(stray.quantity)
     status = status_text(stray.status)
     if not stray.company_id:
         return "UNKNOWN_COMPANY", (
             f"{what}{seats}, status {status}) names no company: it is on no invoice; check it "
-            "in Pax8, then sync again"
+            f"in {who}, then sync again"
         )
     if stray.company_name is None:
         return "UNKNOWN_COMPANY", (
-            f"{what}{seats}, status {status}) names company {stray.company_id}, which Pax8 "
-            "does not list: it is on no invoice and cannot be mapped; check it in Pax8, then "
+            f"{what}{seats}, status {status}) names company {stray.company_id}, which {who} "
+            f"does not list: it is on no invoice and cannot be mapped; check it in {who}, then "
             "sync again"
         )
     return "UNKNOWN_STATUS", (
         f"{what}{seats}) of {stray.company_name} ({stray.company_id}) has status {status}, "
-        "which Pax8 does not document: it bills nothing, and the company is mapped to no "
-        "client; check it in Pax8"
+        f"which {who} does not document: it bills nothing, and the company is mapped to no "
+        f"client; check it in {who}"
     )

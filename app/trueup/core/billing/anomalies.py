@@ -113,11 +113,12 @@ def unknown_status(subscription: SubscriptionFacts, runs: Sequence[Run]) -> Anom
     statuses = ", ".join(sorted({status_text(snapshot.status) for _, snapshot in odd}))
     seats = max(snapshot.quantity for _, snapshot in odd)
     days = sum(run.days for run, _ in odd)
+    who = _who(subscription)
     return anomaly(
         "UNKNOWN_STATUS",
-        f"Pax8 status {statuses} is not one Pax8 documents: {seats_text(seats)} of "
+        f"{who} status {statuses} is not one {who} documents: {seats_text(seats)} of "
         f"{subscription.product_name} billed nothing for {days_text(days)} from "
-        f"{day_text(odd[0][0].first)}; check subscription {subscription.subscription_id} in Pax8",
+        f"{day_text(odd[0][0].first)}; check subscription {subscription.subscription_id} in {who}",
     )
 
 
@@ -158,7 +159,8 @@ def possible_double_bill(
     )
 
 
-def decrease_locked(decrease: Decrease, commitment: str) -> Anomaly:
+def decrease_locked(decrease: Decrease, commitment: str, who: str) -> Anomaly:
+    """NCE_DECREASE_LOCKED; `who`: the distributor that keeps charging (`Pax8`, ...)."""
     removed = decrease.before - decrease.after
     held_for = (decrease.day - decrease.added.date()).days
     until = (
@@ -169,7 +171,7 @@ def decrease_locked(decrease: Decrease, commitment: str) -> Anomaly:
         f"−{seats_text(removed)} ({quantity_prose(decrease.before)} → "
         f"{quantity_prose(decrease.after)}) on {day_text(decrease.day, year=True)}, {held_for} "
         f"days after they were added: past the 7-day window of the {commitment} commitment, "
-        f"Pax8 keeps charging {quantity_prose(decrease.before)}{until}",
+        f"{who} keeps charging {quantity_prose(decrease.before)}{until}",
     )
 
 

@@ -222,7 +222,7 @@ def _reissued(facts: ClientFacts) -> list[Anomaly]:
     return [
         anomaly(
             "INVOICE_REISSUED",
-            f"Pax8 invoice {invoice_id} was credited and re-issued: its "
+            f"{distributor_name(invoice_id)} invoice {invoice_id} was credited and re-issued: its "
             f"{counts[invoice_id]} item{'' if counts[invoice_id] == 1 else 's'} of this client "
             f"({money_prose(credited[invoice_id])}) are replaced by the re-issue, not added",
         )

@@ -117,7 +117,8 @@ def _draft(
     anomalies = _anomalies(subscription, runs, pax8, charge, pricing, billable, last)
     if found:  # only ever found on a commitment
         commitment = subscription.commitment_term or subscription.billing_term or "term"
-        anomalies += [flags.decrease_locked(d, commitment) for d in found if d.locked]
+        who = distributor_name(subscription.subscription_id)
+        anomalies += [flags.decrease_locked(d, commitment, who) for d in found if d.locked]
     invoiced = invoiced_cost(items, subscription.currency, rules)
     if invoiced is not None:
         anomalies += invoiced.anomalies
@@ -128,7 +129,7 @@ def _draft(
         reference.partner_cost if reference else None,
         invoiced.text if invoiced else _estimate_text(subscription),
     )
-    cost = _cost_in(currency, pax8_cost, subscription.currency, rules)
+    cost = _cost_in(currency, pax8_cost, subscription, rules)
     if cost.anomaly is not None:
         anomalies.append(cost.anomaly)
     return LineDraft(
@@ -195,19 +196,21 @@ class _Cost(NamedTuple):
     anomaly: Anomaly | None = None
 
 
-def _cost_in(currency: str, cost: _Cost, pax8_currency: str, rules: Rules) -> _Cost:
-    """Pax8's cost, in the subscription's currency, in the currency the line is priced in."""
+def _cost_in(currency: str, cost: _Cost, subscription: SubscriptionFacts, rules: Rules) -> _Cost:
+    """The distributor's cost, in the subscription's currency, in the line's currency."""
+    pax8_currency = subscription.currency
     if currency == pax8_currency:  # most lines
         return cost
     rate = rules.rate(pax8_currency, currency)
     amount = f"{cost.amount.text()} {pax8_currency}"
+    who = distributor_name(subscription.subscription_id)
     if rate is None:
         problem = anomaly(
             "CURRENCY_MISMATCH",
-            f"Pax8 cost {amount}, the line is priced in {currency}: no {pax8_currency}→"
+            f"{who} cost {amount}, the line is priced in {currency}: no {pax8_currency}→"
             f"{currency} rate configured, left out of the cost",
         )
-        return _Cost(NOTHING, None, f"Pax8 cost {amount} left out: no rate", problem)
+        return _Cost(NOTHING, None, f"{who} cost {amount} left out: no rate", problem)
     unit = None if cost.unit is None else converted(cost.unit, rate)
     text = f"{cost.text}; {amount} × {rate} ({pax8_currency}→{currency}, rules)"
     return _Cost(cost.amount.times(rate), unit, text)
