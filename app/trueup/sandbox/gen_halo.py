@@ -122,6 +122,7 @@ def render_halo(
                 for sub in account.subs
                 if not (sub.end and sub.end < cal.prev)
             ]
+    # The books start with no invoices: posting creates them.
     return halo, {"customers": customers, "items": qbo_items, "invoices": []}
 
 

@@ -156,7 +156,7 @@ class Documents:
                                            for f in (kind.number_field, "Reference"))]  # fmt: skip
         found = filtered(rows, query, since, kind.entity)
         paging = page_params(query)
-        if paging is None:
+        if paging is None:  # Xero lists line items only on a page, or on one document
             return [{**r, "LineItems": []} for r in found], None
         return paged(found, paging)
 

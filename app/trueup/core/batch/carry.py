@@ -45,7 +45,8 @@ def carry_review(conn: Connection, batch_id: str, month: str, clients: str) -> N
     marked = [s for s in states if s.state == "ready"]
     ready = [s for s in marked if s.client_id in new and old.get(s.client_id) == new[s.client_id]]
     still_ready = {s.client_id for s in ready}
-    kept = [o for o in overrides if _still_there(conn, o, (source, batch_id))]
+    invoices = _Invoices(conn, source, batch_id)
+    kept = [o for o in overrides if _still_there(o, invoices)]
     _copy(conn, _STATES, [*held, *ready], batch_id)
     _copy(conn, _OVERRIDES, kept, batch_id)
     log_event(
@@ -95,14 +96,33 @@ def _shas(conn: Connection, batch_id: str) -> dict[int, str]:
     return {int(client): str(sha) for client, sha in conn.execute(query)}
 
 
-def _still_there(conn: Connection, override: Any, batches: tuple[str, str]) -> bool:
+class _Invoices:
+    """A client's invoice in the batch replaced and in the new one, each read once however many
+    overrides it has (`X` leaves one on hundreds of invoices)."""
+
+    def __init__(self, conn: Connection, source: str, batch_id: str) -> None:
+        self._conn, self._batches = conn, (source, batch_id)
+        self._read: dict[int, tuple[Any, Any]] = {}
+
+    def of(self, client_id: int) -> tuple[Any, Any]:
+        if client_id not in self._read:
+            before, after = (invoice_of(self._conn, b, client_id) for b in self._batches)
+            self._read[client_id] = (_parsed(before), _parsed(after))
+        return self._read[client_id]
+
+
+def _parsed(found: tuple[int, str] | None) -> Any:
+    return None if found is None else parsed_body(found[1])
+
+
+def _still_there(override: Any, invoices: _Invoices) -> bool:
     """Whether the errors the override let through are on the new invoice, the same."""
-    before, after = (invoice_of(conn, batch, override.client_id) for batch in batches)
+    before, after = invoices.of(override.client_id)
     if before is None or after is None:
         return False
     code, subscription = override.code, override.subscription_id
-    covered = _covered(parsed_body(before[1]), code, subscription)
-    return bool(covered) and covered == _covered(parsed_body(after[1]), code, subscription)
+    covered = _covered(before, code, subscription)
+    return bool(covered) and covered == _covered(after, code, subscription)
 
 
 def _covered(

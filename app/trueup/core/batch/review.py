@@ -108,7 +108,7 @@ def override_code(
 ) -> StandingCode:
     """Let every standing error of `code` through, on every invoice of the batch, with one
     reason (in one transaction); what was overridden."""
-    reason = reason.strip()
+    reason = visible(reason.strip())
     if not reason:
         raise BatchError("an override needs a reason (it is kept for the audit log)")
     errors = _standing(db, batch_id).get(code)
@@ -130,7 +130,7 @@ def override_code(
             code=code,
             errors=len(errors),
             clients=invoices,
-            reason=visible(reason),
+            reason=reason,
             by=by,
         )
     return StandingCode(code, len(errors), len(invoices), errors[0][2])

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _TEXTS, _ROWS = m.table_of(m.BatchInvoiceText), m.table_of(m.BatchInvoice)
+_JOINED = f"FROM {_ROWS} r JOIN {_TEXTS} t ON t.sha256 = r.sha256"  # a batch's rows, with texts
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,8 @@ def listed(conn: Connection, batch_id: str) -> list[Listed]:
         )
         for client_id, sha, digest, text in conn.exec_driver_sql(
             # A text stored by the schema 10 migration has no digest yet: made from the text.
-            f"SELECT r.client_id, r.sha256, t.digest, iif(t.digest IS NULL, t.text, NULL) "
-            f"FROM {_ROWS} r JOIN {_TEXTS} t ON t.sha256 = r.sha256 WHERE r.batch_id = ? "
-            "ORDER BY r.position",
+            "SELECT r.client_id, r.sha256, t.digest, iif(t.digest IS NULL, t.text, NULL) "
+            f"{_JOINED} WHERE r.batch_id = ? ORDER BY r.position",
             (batch_id,),
         )
     ]
@@ -92,8 +92,7 @@ def invoice_texts(conn: Connection, batch_id: str) -> list[bytes]:
     return [
         text.encode()
         for (text,) in conn.exec_driver_sql(
-            f"SELECT t.text FROM {_ROWS} r JOIN {_TEXTS} t ON t.sha256 = r.sha256 "
-            "WHERE r.batch_id = ? ORDER BY r.position",
+            f"SELECT t.text {_JOINED} WHERE r.batch_id = ? ORDER BY r.position",
             (batch_id,),
         )
     ]
@@ -101,8 +100,7 @@ def invoice_texts(conn: Connection, batch_id: str) -> list[bytes]:
 
 def invoice_at(conn: Connection, batch_id: str, position: int) -> str | None:
     return conn.exec_driver_sql(
-        f"SELECT t.text FROM {_ROWS} r JOIN {_TEXTS} t ON t.sha256 = r.sha256 "
-        "WHERE r.batch_id = ? AND r.position = ?",
+        f"SELECT t.text {_JOINED} WHERE r.batch_id = ? AND r.position = ?",
         (batch_id, position),
     ).scalar()
 
@@ -110,8 +108,7 @@ def invoice_at(conn: Connection, batch_id: str, position: int) -> str | None:
 def invoice_of(conn: Connection, batch_id: str, client_id: int) -> tuple[int, str] | None:
     """A client's place in the batch and its invoice's text."""
     row = conn.exec_driver_sql(
-        f"SELECT r.position, t.text FROM {_ROWS} r JOIN {_TEXTS} t ON t.sha256 = r.sha256 "
-        "WHERE r.batch_id = ? AND r.client_id = ?",
+        f"SELECT r.position, t.text {_JOINED} WHERE r.batch_id = ? AND r.client_id = ?",
         (batch_id, client_id),
     ).first()
     return None if row is None else (int(row[0]), str(row[1]))

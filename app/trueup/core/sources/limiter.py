@@ -20,6 +20,7 @@ costs `latency + margin` a window.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -60,7 +61,7 @@ class SlidingWindowLimiter:
         self._sleep = sleep
         self._in_flight = 0
         self._answered: deque[float] = deque()  # when each counted answer came, oldest first
-        self._paused_until = float("-inf")
+        self._paused_until = -math.inf  # a clock reading (seconds): no pause yet
         self._lock = asyncio.Lock()  # one waiter at a time, first come first served
         self._released = asyncio.Event()
 
