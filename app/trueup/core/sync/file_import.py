@@ -36,7 +36,7 @@ from trueup.core.store.database import Database
 from trueup.core.store.json_text import dump_json, load_json
 from trueup.core.store.logbook import log_event
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
-from trueup.core.sync.staging import EntityCounts, upsert
+from trueup.core.sync.staging import EntityCounts, chunks, total_counts, upsert
 from trueup.core.values.distributors import NAMES
 
 _COMPANIES, _PRODUCTS = m.table_of(m.Pax8Company), m.table_of(m.Pax8Product)
@@ -139,9 +139,9 @@ def _stored_raw(
     conn: Connection, table: Table, ids: Sequence[str], distributor: str
 ) -> dict[Any, str]:
     found: dict[Any, str] = {}
-    for start in range(0, len(ids), 500):
+    for batch in chunks(ids):
         query = select(table.c.id, table.c.raw).where(
-            table.c.id.in_(ids[start : start + 500]), table.c.distributor == distributor
+            table.c.id.in_(batch), table.c.distributor == distributor
         )
         found.update((row.id, row.raw) for row in conn.execute(query))
     return found
@@ -153,9 +153,9 @@ def _replace_items(conn: Connection, records: FileRecords) -> tuple[EntityCounts
     invoices = sorted({r["invoice_id"] for r in records.items})
     stored: dict[Any, str] = {}
     subscriptions: dict[str, str | None] = {}
-    for start in range(0, len(invoices), 500):
+    for batch in chunks(invoices):
         query = select(_ITEMS.c.id, _ITEMS.c.raw, _ITEMS.c.subscription_id).where(
-            _ITEMS.c.invoice_id.in_(invoices[start : start + 500]),
+            _ITEMS.c.invoice_id.in_(batch),
             _ITEMS.c.distributor == records.distributor,
         )
         for row in conn.execute(query):
@@ -178,11 +178,11 @@ def _rebuild(
     file's as the format read them, the others from their raw cells."""
     ids, distributor = sorted(touched), records.distributor
     cells: list[dict[str, str]] = []
-    for start in range(0, len(ids), 500):
+    for batch in chunks(ids):
         query = (
             select(_ITEMS.c.id, _ITEMS.c.raw)
             .where(
-                _ITEMS.c.subscription_id.in_(ids[start : start + 500]),
+                _ITEMS.c.subscription_id.in_(batch),
                 _ITEMS.c.distributor == distributor,
             )
             .order_by(_ITEMS.c.id)
@@ -208,9 +208,9 @@ def _replace_snapshots(
     conn: Connection, ids: list[str], rebuilt: list[list[Record]]
 ) -> EntityCounts:
     stored: dict[Any, str] = {}
-    for start in range(0, len(ids), 500):
+    for batch in chunks(ids):
         query = select(_SNAPSHOTS.c.subscription_id, _SNAPSHOTS.c.position, _SNAPSHOTS.c.raw)
-        query = query.where(_SNAPSHOTS.c.subscription_id.in_(ids[start : start + 500]))
+        query = query.where(_SNAPSHOTS.c.subscription_id.in_(batch))
         stored.update(((r.subscription_id, r.position), r.raw) for r in conn.execute(query))
     snapshots = [s for history in rebuilt for s in history]
     counts = _write(conn, _SNAPSHOTS, ["subscription_id", "position"], snapshots, stored)
@@ -235,10 +235,7 @@ def _record(
     warnings: Sequence[str],
 ) -> int:
     """The import's run row and its log entries; the run's id."""
-    totals = EntityCounts()
-    for counts in result.counts.values():
-        for name, value in asdict(counts).items():
-            setattr(totals, name, getattr(totals, name) + value)
+    totals = total_counts(result.counts.values())
     entities = {name: asdict(c) for name, c in result.counts.items()}
     ended = datetime.now(UTC)
     key = conn.execute(

@@ -8,10 +8,10 @@ that fails or is interrupted before that transaction commits changes no synced d
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -40,6 +40,24 @@ class EntityCounts:
     unchanged: int = 0
     deleted: int = 0
     failed: int = 0
+
+
+def total_counts(counts: Iterable[EntityCounts]) -> EntityCounts:
+    """Every kind's counts added up, for the run's row."""
+    totals = EntityCounts()
+    for c in counts:
+        for field, value in asdict(c).items():
+            setattr(totals, field, getattr(totals, field) + value)
+    return totals
+
+
+T = TypeVar("T")
+
+
+def chunks(keys: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`keys` a few hundred at a time: an IN list stays under SQLite's limit on variables."""
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 def start_run(db: Database, source: str, **values: Any) -> int:
@@ -337,9 +355,7 @@ def _keys_in_scopes(
 ) -> set[tuple[Any, ...]]:
     columns = [table.c[c] for c in key_columns]
     keys: set[tuple[Any, ...]] = set()
-    scope_list = sorted(scopes)
-    for start in range(0, len(scope_list), 500):
-        batch = scope_list[start : start + 500]
+    for batch in chunks(sorted(scopes)):
         query = select(*columns).where(table.c[scope_column].in_(batch))
         keys.update(tuple(row) for row in conn.execute(query))
     return keys
@@ -383,10 +399,7 @@ def _finish(
     counts: dict[str, EntityCounts],
     stats: dict[str, int],
 ) -> None:
-    totals = EntityCounts()
-    for c in counts.values():
-        for field, value in asdict(c).items():
-            setattr(totals, field, getattr(totals, field) + value)
+    totals = total_counts(counts.values())
     conn.execute(
         delete(m.table_of(m.StagedRecord)).where(m.table_of(m.StagedRecord).c.run_id == run_id)
     )

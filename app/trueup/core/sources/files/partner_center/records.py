@@ -23,11 +23,11 @@ from trueup.core.sources.files.partner_center.charges import Charge
 from trueup.core.sources.files.partner_center.columns import CREDIT, CYCLE
 from trueup.core.sources.files.partner_center.subscriptions import (
     company_id,
-    per_unit,
     product_id,
     subscription_id,
     term_of,
 )
+from trueup.core.sources.files.partner_center.subtotal import per_unit
 from trueup.core.values.distributors import PARTNER_CENTER, namespaced
 
 Record = dict[str, Any]

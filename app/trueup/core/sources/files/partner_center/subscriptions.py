@@ -21,14 +21,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from trueup.core.sources.files.partner_center.charges import Charge
 from trueup.core.sources.files.partner_center.columns import ADD, CANCEL, CYCLE, REMOVE
+from trueup.core.sources.files.partner_center.subtotal import per_unit
 from trueup.core.values.distributors import PARTNER_CENTER, namespaced
 
-ZERO, CENT = Decimal(0), Decimal("0.01")
+ZERO = Decimal(0)
 ACTIVE, CANCELLED = "Active", "Cancelled"
 _ORDER = {CYCLE: 0, ADD: 1, REMOVE: 2, CANCEL: 3}  # of charges starting on the same day
 _COMMITMENT = re.compile(r"\b(one|1|two|2|three|3)[- ]?(month|year)", re.IGNORECASE)
@@ -150,11 +151,6 @@ def _seat_states(charges: Sequence[Charge]) -> list[State]:
 
 def _usage_states(charges: Sequence[Charge]) -> list[State]:
     return [State(charges[0].charge_start, Decimal(1), ACTIVE, ZERO, ZERO, None)]
-
-
-def per_unit(price: Decimal, rate: Decimal) -> Decimal:
-    """A unit price in the billing currency, rounded as Microsoft rounds a seat's (subtotal.py)."""
-    return (price * rate).quantize(CENT, rounding=ROUND_DOWN)
 
 
 def _months(start: date, end: date) -> int:

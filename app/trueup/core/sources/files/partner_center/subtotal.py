@@ -28,6 +28,11 @@ def _round_down(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_DOWN)
 
 
+def per_unit(price: Decimal, rate: Decimal) -> Decimal:
+    """A unit price in the billing currency, rounded as Microsoft rounds a seat's."""
+    return _round_down(price * rate)
+
+
 def rule_subtotal(usage: bool, price: Decimal, quantity: Decimal, rate: Decimal) -> Decimal:
     """The Subtotal Microsoft's rule gives for EffectiveUnitPrice, BillableQuantity and
     PCToBCExchangeRate."""
@@ -35,7 +40,7 @@ def rule_subtotal(usage: bool, price: Decimal, quantity: Decimal, rate: Decimal)
         context.prec = 60  # every bounded price x quantity x rate, to the cent, exactly
         if usage:
             return _round_down(_round_down(price * quantity) * rate)
-        return _round_down(price * rate) * quantity
+        return per_unit(price, rate) * quantity
 
 
 def agrees(subtotal: Decimal, rule: Decimal) -> bool:
