@@ -349,3 +349,19 @@ def test_mapping_the_same_target_again_writes_nothing(store):
     mp.unmap_company(store.db, "a")
     mp.unmap_company(store.db, "a")
     assert [c.action for c in store.changes()] == ["map", "unmap"]
+
+
+def test_undo_asks_about_an_outside_change_even_after_undoing_its_own(store):
+    """Only the journal entries a workbench wrote are its own: after it undoes its own change,
+    the older one another `trueup` made is still announced before it is undone (it was taken
+    for its own, by id, once the workbench had written anything newer)."""
+    from trueup.core.service.mappings import Mappings
+
+    store.company("c1", "Acme").company("c2", "Birch").client(1, "Acme").client(2, "Birch")
+    outside, workbench = Mappings(store.db), Mappings(store.db)
+    outside.map_company("c1", 1)
+    workbench.map_company("c2", 2)
+    assert workbench.undo_note() is None  # its own
+    workbench.undo_last()
+    note = workbench.undo_note()
+    assert note is not None and outside.undo_note() is None

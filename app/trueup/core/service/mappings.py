@@ -49,24 +49,26 @@ class Mappings:
         self.db = db
         self.threshold = threshold
         self._changes = changes or Changes()
-        self._own_newest = 0  # the journal's newest entry after this service's last write
+        self._own: set[int] = set()  # the journal entries this service wrote
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
         """A write through this service: what it journaled is this service's own, for undo. (A
-        change another process commits between the write and the read of the newest id would
-        count as ours: a window of one statement.)"""
+        change another process commits between the reads of the newest id around the write
+        would count as ours: a window of one statement each side.)"""
+        with self.db.read() as conn:
+            before = newest_id(conn)
         with self._changes.writing():
             yield
         with self.db.read() as conn:
-            self._own_newest = newest_id(conn)
+            self._own.update(range(before + 1, newest_id(conn) + 1))
 
     def undo_note(self) -> NewestChange | None:
         """The change the next undo reverts when it was not made through this service (another
         `trueup`, another workbench), to ask before undoing it; else None."""
         with self.db.read() as conn:
             newest = newest_change(conn)
-        return None if newest is None or newest.id <= self._own_newest else newest
+        return None if newest is None or newest.id in self._own else newest
 
     # --- reading ---------------------------------------------------------------------------
 
