@@ -97,7 +97,7 @@ def assemble(
         day = reference_day(month, today)
         counts = seat_counts(store, day)
         subscriptions = _subscription_facts(store, month, mine, counts)
-        manual = _manual_lines(conn, store, rules, subscriptions, mine)
+        manual = _manual_lines(conn, store, rules, subscriptions, mine, Month(month).bounds[0])
         alike = look_alikes(conn, subscriptions, manual, day)
         wanted = {s.subscription_id for subs in subscriptions.values() for s in subs}
         costs, reissued = _cost_items(conn, month, wanted)
@@ -236,9 +236,11 @@ def _manual_lines(
     rules: Rules,
     subscriptions: dict[int, list[SubscriptionFacts]],
     chosen: list[int],
+    first: date,
 ) -> dict[int, list[ManualLine]]:
     """The client's active Halo lines that bill no Pax8 product, and those of products whose
-    rule turns vendor sync off and that no subscription bills this month.
+    rule turns vendor sync off and that no subscription bills this month; not those that ended
+    before the month's `first` day (Halo no longer bills them).
 
     A sync-off product with a subscription is billed on the subscription's line, at the Halo
     quantity (the engine's "sync off"); passing its Halo line too would bill it twice. A line
@@ -275,7 +277,9 @@ def _manual_lines(
     }
     found: dict[int, list[ManualLine]] = defaultdict(list)
     for client_id in chosen:
-        for line, quantity, currency in store.client_lines.get(client_id, ()):
+        for line, quantity, currency, ends in store.client_lines.get(client_id, ()):
+            if ends is not None and ends < first:
+                continue
             item_id = line.item_id
             if item_id is not None and (item_id in billed_items or client_id in overriding):
                 key = (client_id, item_id)

@@ -45,6 +45,7 @@ class ClientLine(NamedTuple):
     line: HaloLine
     quantity: Decimal  # as stored, 0 when empty (`line.quantity` makes any zero plain 0)
     currency: str | None  # the symbol of its recurring invoice's currency
+    ends: date | None  # the line's end date; None: no end
 
 
 class StoredSubscription(NamedTuple):
@@ -248,9 +249,10 @@ def _load_lines(
         price,
         client_id,
         currency,
+        ends,
     ) in conn.exec_driver_sql(
         "SELECT l.id, l.invoice_id, l.item_id, l.description, l.quantity, l.unit_price, "
-        f"h.client_id, h.currency FROM {m.table_of(m.HaloRecurringInvoiceLine)} l "
+        f"h.client_id, h.currency, l.ends FROM {m.table_of(m.HaloRecurringInvoiceLine)} l "
         f"JOIN {m.table_of(m.HaloRecurringInvoice)} h ON h.id = l.invoice_id "
         "WHERE NOT coalesce(l.inactive, 0) AND NOT coalesce(h.disabled, 0) "
         "AND h.client_id IS NOT NULL"
@@ -261,7 +263,9 @@ def _load_lines(
         stored = numbers[quantity]
         count = stored or ZERO
         line = HaloLine(line_id, invoice_id, item_id, description, count, numbers[price])
-        by_client[client_id].append(ClientLine(line, ZERO if stored is None else stored, currency))
+        by_client[client_id].append(
+            ClientLine(line, ZERO if stored is None else stored, currency, _day(ends))
+        )
         if item_id is not None:
             by_item[(client_id, item_id)].append(line)
     return by_item, by_client

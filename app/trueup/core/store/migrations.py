@@ -15,9 +15,9 @@ from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from trueup.core.store import tables as models
-from trueup.core.values.parsing import commitment_end
+from trueup.core.values.parsing import commitment_end, parse_day
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -111,6 +111,22 @@ def _invoice_rows(conn: Connection) -> None:
         )
 
 
+def _line_ends(conn: Connection) -> None:
+    """A Halo recurring line's end day as a column, read from its raw JSON by the sync's own
+    parser: a manual line that ended before the month is not billed (billing-rules.md §6)."""
+    table = models.table_of(models.HaloRecurringInvoiceLine).name
+    columns = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+    if "ends" not in columns:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN ends DATE")
+    ends = []
+    for line_id, raw in conn.exec_driver_sql(f"SELECT id, raw FROM {table}"):
+        day = parse_day(orjson.loads(raw).get("enddate"))
+        if day is not None:
+            ends.append({"id": line_id, "ends": day.isoformat()})
+    if ends:
+        conn.execute(text(f"UPDATE {table} SET ends = :ends WHERE id = :id"), ends)
+
+
 # version -> the step that brings a store from version-1 to it.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
@@ -136,4 +152,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     ),
     9: _distributor_column,
     10: _invoice_rows,
+    11: _line_ends,
 }

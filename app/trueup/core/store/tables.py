@@ -278,6 +278,7 @@ class HaloRecurringInvoiceLine(SQLModel, table=True):
     unit_price: Decimal | None = money()
     unit_cost: Decimal | None = money()
     inactive: bool | None = None
+    ends: date | None = None  # the day written in the line's enddate; None: Halo's "no date"
     raw: str = raw_json()
 
 

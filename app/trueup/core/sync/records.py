@@ -286,6 +286,7 @@ def halo_recurring_invoice_line(raw: dict[str, Any], extra: dict[str, Any]) -> R
         "unit_price": _money(raw, "unit_price"),
         "unit_cost": _money(raw, "unit_cost"),
         "inactive": to_bool(raw.get("isinactive")),
+        "ends": parse_day(raw.get("enddate")),
     }
 
 
