@@ -39,13 +39,38 @@ ITEMS = [
 ]  # fmt: skip
 
 
+# A Canadian company: HST ON (13%) and GST (5%), and an inactive code; customers in CAD with
+# their own default tax codes, one in USD.
+CANADA = {
+    "company": {"Country": "CA", "HomeCurrency": "CAD", "MultiCurrencyEnabled": True},
+    "tax_codes": [
+        {"Id": "5", "Name": "HST ON", "Active": True,
+         "SalesTaxRateList": {"TaxRateDetail": [{"TaxRateRef": {"value": "13"}}]}},
+        {"Id": "3", "Name": "GST", "Active": True,
+         "SalesTaxRateList": {"TaxRateDetail": [{"TaxRateRef": {"value": "8"}}]}},
+        {"Id": "9", "Name": "PST BC (retired)", "Active": False},
+    ],
+    "tax_rates": [{"Id": "13", "Name": "HST ON", "RateValue": 13},
+                  {"Id": "8", "Name": "GST", "RateValue": 5}],
+}  # fmt: skip
+CANADIAN_CUSTOMERS = [
+    {"Id": "58", "DisplayName": "Acme Dental LLC", "Active": True,
+     "CurrencyRef": {"value": "CAD"}, "DefaultTaxCodeRef": {"value": "5"}},
+    {"Id": "59", "DisplayName": "Beta Logistics", "Active": True,
+     "CurrencyRef": {"value": "USD"}, "DefaultTaxCodeRef": {"value": "3"}},
+    {"Id": "62", "DisplayName": "Delta Dental", "Active": True, "CurrencyRef": {"value": "CAD"}},
+]  # fmt: skip
+
+
 def qbo_app(
     customers: list[dict[str, Any]] = CUSTOMERS,
     invoices: list[dict[str, Any]] | None = None,
+    company: dict[str, Any] | None = None,
     **options: Any,
 ) -> FaultInjector:
-    """The simulator without a rate limit; its `spec` is None until `faults` sets one."""
-    books = {"customers": customers, "items": ITEMS, "invoices": invoices or []}
+    """The simulator without a rate limit; its `spec` is None until `faults` sets one. With
+    `company` (CANADA), the company and its tax codes and rates; else a US one."""
+    books = {"customers": customers, "items": ITEMS, "invoices": invoices or [], **(company or {})}
     data = {"as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS}, "qbo": books}
     options.setdefault("rate_limit", None)
     app = create_qbo_app(parse_scenario(data), **options)

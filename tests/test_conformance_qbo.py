@@ -31,13 +31,24 @@ from quickbooks import QuickBooks
 from quickbooks.batch import BatchManager, batch_create
 from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.base import Ref
+from quickbooks.objects.company_info import CompanyInfo
 from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
+from quickbooks.objects.preferences import Preferences
+from quickbooks.objects.taxcode import TaxCode
 
-from qbo_fixtures import CREDENTIALS, CUSTOMERS, ITEMS, REALM, qbo_client
+from qbo_fixtures import (
+    CANADA,
+    CANADIAN_CUSTOMERS,
+    CREDENTIALS,
+    CUSTOMERS,
+    ITEMS,
+    REALM,
+    qbo_client,
+)
 from trueup.core.posting.qbo import QboSink, is_voided
 from trueup.core.posting.sink import Document
 from trueup.sandbox.scenario import parse_scenario
@@ -54,8 +65,20 @@ def served():
         yield urls.qbo
 
 
+@pytest.fixture(scope="module")
+def served_in_canada():
+    qbo = {"customers": CANADIAN_CUSTOMERS, "items": ITEMS, "invoices": [], **CANADA}
+    data = {"as_of": "2026-11-21T00:00:00Z", "credentials": {"qbo": CREDENTIALS}, "qbo": qbo}
+    with serve_in_background(build_simulators(parse_scenario(data))) as urls:
+        yield urls.qbo
+
+
 @pytest.fixture
 def auth(served, monkeypatch):
+    return _auth(served, monkeypatch)
+
+
+def _auth(served: str, monkeypatch: pytest.MonkeyPatch) -> AuthClient:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     discovery = f"{served}/.well-known/openid_sandbox_configuration"
     return AuthClient(CREDENTIALS["client_id"], CREDENTIALS["client_secret"], REDIRECT, discovery)
@@ -63,6 +86,10 @@ def auth(served, monkeypatch):
 
 @pytest.fixture
 def qb(auth, served):
+    return _quickbooks(auth, served)
+
+
+def _quickbooks(auth: AuthClient, served: str) -> QuickBooks:
     client = QuickBooks(auth_client=auth, refresh_token=CREDENTIALS["refresh_token"],
                         company_id=REALM, minorversion=75)  # fmt: skip
     client.api_url_v3 = f"{served}/v3"
@@ -195,3 +222,27 @@ def _document(reference: str) -> Document:
         invoice_date=date(2026, 11, 30), currency="USD", subtotal=total, tax=Decimal(0),
         total=total, note="", lines=(),
     )  # fmt: skip
+
+
+def test_python_quickbooks_reads_the_company_its_tax_codes_and_a_taxed_invoice(
+    served_in_canada, monkeypatch
+):
+    """What `trueup qbo refresh` reads of a company outside the US, and an invoice whose line
+    names a tax code, through python-quickbooks' own objects."""
+    qb = _quickbooks(_auth(served_in_canada, monkeypatch), served_in_canada)
+    assert CompanyInfo.get(REALM, qb=qb).Country == "CA"
+    [company] = CompanyInfo.all(qb=qb)  # the query trueup sends
+    assert company.Country == "CA"
+    currencies = Preferences.get(qb=qb).CurrencyPrefs
+    assert (currencies.HomeCurrency.value, currencies.MultiCurrencyEnabled) == ("CAD", True)
+    codes = TaxCode.query("SELECT * FROM TaxCode WHERE Active IN (true, false)", qb=qb)
+    assert {c.Id: c.Name for c in codes}["5"] == "HST ON" and len(codes) == 3
+    untaxed = invoice("TU2611-CA1")
+    with pytest.raises(QuickbooksException) as refused:
+        untaxed.save(qb=qb)
+    assert refused.value.error_code == 6000 and "GST/HST rate" in refused.value.detail
+    taxed = invoice("TU2611-CA2")
+    taxed.Line[0].SalesItemLineDetail.TaxCodeRef = Ref()
+    taxed.Line[0].SalesItemLineDetail.TaxCodeRef.value = "5"
+    saved = taxed.save(qb=qb)
+    assert saved.TxnTaxDetail.TotalTax == 19.5 and saved.TotalAmt == 169.5  # 13% of 150.00

@@ -28,7 +28,7 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "11"
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "12"
         assert {
             "company_mapping",
             "product_mapping",
@@ -146,3 +146,24 @@ def test_a_version_8_store_marks_every_stored_record_as_pax8s(tmp_path):
         added = conn.execute(text("SELECT distributor FROM pax8_product")).scalar()
     database.dispose()
     assert rows == [("c1", "pax8")] and added == "pax8"
+
+
+def test_a_version_11_store_reads_each_quickbooks_customers_default_tax_code(tmp_path):
+    path = tmp_path / "v11.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:  # as schema 11 wrote it: no tax code column or tables
+        conn.execute("ALTER TABLE qbo_customer DROP COLUMN tax_code")
+        for table in ("qbo_company", "qbo_tax_code", "qbo_tax_code_mapping"):
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute(
+            "INSERT INTO qbo_customer (id, raw) VALUES ('58', ?), ('59', '{}')",
+            ('{"DefaultTaxCodeRef": {"value": "5"}}',),
+        )
+        conn.execute("UPDATE schema_meta SET value='11' WHERE key='schema_version'")
+    database = open_database(path)
+    with database.read() as conn:
+        codes = conn.execute(text("SELECT id, tax_code FROM qbo_customer ORDER BY id")).all()
+        tables = set(inspect(conn).get_table_names())
+    database.dispose()
+    assert codes == [("58", "5"), ("59", None)]
+    assert {"qbo_company", "qbo_tax_code", "qbo_tax_code_mapping"} <= tables

@@ -46,7 +46,7 @@ async def test_refresh_stores_every_customer_and_item_with_its_raw_json(store) -
     async with qbo_client(qbo_app()) as client:
         counts = await refresh_qbo_catalog(store, client)
     customers, items = stored(store, m.QboCustomer), stored(store, m.QboItem)
-    assert counts == (5, 3)
+    assert counts == {"customers": 5, "items": 3, "tax_codes": 0}
     assert sorted(customers) == ["58", "59", "60", "61", "62"]
     acme = customers["58"]
     assert (acme.name, acme.active, acme.currency) == ("Acme Dental LLC", True, "USD")

@@ -8,18 +8,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
-from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
+from trueup.cli.options import (
+    ClientId,
+    Json,
+    MinScore,
+    configured_threshold,
+    open_store,
+    say,
+    usage_error,
+)
+from trueup.cli.qbo_tax import tax_app
+from trueup.cli.render import mapping_table
 from trueup.core.service.books import QBO, XERO, Accounting, BookRow, Books, Missing
 from trueup.core.settings.config import load_settings
 
-ClientId = Annotated[
-    int | None, typer.Option("--client", help="A Halo client id.", show_default=False)
-]
 ItemId = Annotated[int | None, typer.Option("--item", help="A Halo item id.", show_default=False)]
 OPEN_STATUSES = ("unmapped", "suggested", "stale")
 
@@ -263,7 +268,7 @@ def _rows_table(books: Books, title: str, rows: list[BookRow]) -> None:
         render.stdout.print(Text(f"{title}: none"))
         return
     kind = books.items if rows[0].kind == "item" else books.clients
-    table = _table(title, "status", kind.halo, kind.target, "score", "reason")
+    table = mapping_table(title, "status", kind.halo, kind.target, "score", "reason")
     styles = {"suggested": "green", "stale": "red", "unmapped": "yellow"}
     for r in rows:
         # Not offered: the best candidate, dimmed, so the operator sees how close it comes.
@@ -285,20 +290,10 @@ def _missing_table(title: str, halo: str, missing: tuple[Missing, ...]) -> None:
     if not missing:
         render.stdout.print(Text(f"{title}: none"))
         return
-    table = _table(title, halo, "reason")
+    table = mapping_table(title, halo, "reason")
     for m in missing:
         table.add_row(Text(f"{m.halo_name} ({m.halo_id})"), Text(m.reason))
     render.stdout.print(table)
-
-
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for column in columns:
-        if column in ("status", "score"):
-            table.add_column(column, justify="right" if column == "score" else "left", no_wrap=True)
-        else:  # names and reasons share the width, the reason a little more
-            table.add_column(column, ratio=4 if column == "reason" else 3)
-    return table
 
 
 def _named(name: str | None, target_id: str | None) -> str:
@@ -310,4 +305,5 @@ def _count(number: int, one: str) -> str:
 
 
 qbo_app = books_app(QBO_WORDS)
+qbo_app.add_typer(tax_app, name="tax")
 xero_app = books_app(XERO_WORDS)

@@ -41,6 +41,9 @@ MonthOption = Annotated[
 
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
+ClientId = Annotated[
+    int | None, typer.Option("--client", help="A Halo client id.", show_default=False)
+]
 MinScore = Annotated[
     int | None,
     typer.Option(

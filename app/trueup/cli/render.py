@@ -196,3 +196,14 @@ def readable(value: Any) -> str:
     if value is None:
         return "-"
     return str(value)
+
+
+def mapping_table(title: str, *columns: str) -> Table:
+    """A table of mapping rows: status and score narrow, names and reasons sharing the width."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in columns:
+        if column in ("status", "score"):
+            table.add_column(column, justify="right" if column == "score" else "left", no_wrap=True)
+        else:  # the reason a little wider
+            table.add_column(column, ratio=4 if column == "reason" else 3)
+    return table

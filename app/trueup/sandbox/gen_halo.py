@@ -98,7 +98,10 @@ def render_halo(
                 "phonenumber": account.phone,
             }
         )
-        customers.append({"Id": account.qbo_id, "DisplayName": account.halo_name, "Active": True})
+        customer = {"Id": account.qbo_id, "DisplayName": account.halo_name, "Active": True}
+        if account.currency != "USD":  # a multicurrency company keeps each customer's own
+            customer["CurrencyRef"] = {"value": account.currency}
+        customers.append(customer)
         recurring = _recurring_invoice(cal, account, item_ids, ids)
         halo["recurring_invoices"].append(recurring)
         halo["invoices"].append(_invoice_from(rng, cal, recurring, ids))
@@ -123,7 +126,8 @@ def render_halo(
                 if not (sub.end and sub.end < cal.prev)
             ]
     # The books start with no invoices: posting creates them.
-    return halo, {"customers": customers, "items": qbo_items, "invoices": []}
+    company = {"Country": "US", "HomeCurrency": "USD", "MultiCurrencyEnabled": True}
+    return halo, {"company": company, "customers": customers, "items": qbo_items, "invoices": []}
 
 
 def _items(rng: random.Random) -> tuple[list[Json], list[Json], dict[str, int]]:

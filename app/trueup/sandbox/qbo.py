@@ -1,18 +1,18 @@
 """The QuickBooks Online simulator: the OpenID discovery document, token grants and revoke,
 query (GET, or POST with the query as text), invoice create, read and void, credit memo create,
-read and delete, and the batch endpoint.
+read and delete, the batch endpoint, and the company's CompanyInfo, Preferences, TaxCode and
+TaxRate (its country, currencies and tax: qbo_company.py).
 
 Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
 ``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
 (default "sandbox"), the authorization code "sandbox-code" or its ``auth_code`` (reusable, unlike
 Intuit's one-time codes, so a sandbox can be connected again). Every grant issues a new refresh
 token and earlier ones stay valid for the run. The rate limit counts /v3 requests only: the token
-endpoint is another host in production. No sales tax is computed (a QBO sandbox has no Automated
-Sales Tax either). A voided invoice keeps its DocNumber and lines, with every amount and quantity
-zeroed and "Voided" put before its PrivateNote, as Intuit's void reference describes ("prepended
-to existing text if present"; the " - " between them is this simulator's, unconfirmed). An item
-line whose Amount is not Qty x UnitPrice is refused, as integrators report QuickBooks does (the
-message is theirs; the code 6070 is unconfirmed).
+endpoint is another host in production. A voided invoice keeps its DocNumber and lines, with
+every amount and quantity zeroed and "Voided" put before its PrivateNote, as Intuit's void
+reference describes ("prepended to existing text if present"; the " - " between them is this
+simulator's, unconfirmed). An item line whose Amount is not Qty x UnitPrice is refused, as
+integrators report QuickBooks does (the message is theirs; the code 6070 is unconfirmed).
 
 `POST /v3/company/{realm}/batch` takes `{"BatchItemRequest": [...]}`, each item a `bId` with
 `"operation": "create"` and an `Invoice` or `CreditMemo`, `"operation": "update"` with
@@ -65,6 +65,7 @@ from trueup.sandbox.common import (
     TokenStore,
     json_response,
 )
+from trueup.sandbox.qbo_company import QboCompany
 from trueup.sandbox.qbo_query import QueryError, parse_query, run_query
 from trueup.sandbox.scenario import Scenario
 
@@ -82,6 +83,10 @@ ENTITIES = {
     "item": ("Item", "items"),
     "invoice": ("Invoice", "invoices"),
     "creditmemo": ("CreditMemo", "creditmemos"),
+    "taxcode": ("TaxCode", "tax_codes"),
+    "taxrate": ("TaxRate", "tax_rates"),
+    "companyinfo": ("CompanyInfo", ""),  # made from the scenario's qbo.company
+    "preferences": ("Preferences", ""),
 }
 # Intuit's discovery documents (production, sandbox), as intuit-oauth asks for them.
 DISCOVERY_PATHS = (["openid_configuration"], ["openid_sandbox_configuration"])
@@ -155,9 +160,13 @@ class _QboSimulator:
             entity: {str(row["Id"]): row for row in data.get(key) or []}
             for entity, key in ENTITIES.values()
         }
-        for entity in ("Customer", "Item"):  # QBO always answers with Active; scenarios may omit it
-            for row in self.rows[entity].values():
+        for entity in ("Customer", "Item", "TaxCode", "TaxRate"):  # QBO always answers with
+            for row in self.rows[entity].values():  # Active; scenarios may omit it
                 row.setdefault("Active", True)
+        self.company = QboCompany(data, self.realm_id, validation_fault)
+        # GET companyinfo/{realm} names the company by its realm id; the row's own Id is 1.
+        self.rows["CompanyInfo"] = {self.realm_id: self.company.info()}
+        self.rows["Preferences"] = {"1": self.company.preferences()}
         self.replies: dict[str, Response] = {}  # requestid -> the original response
 
     async def handle(self, request: Request) -> Response:
@@ -291,6 +300,8 @@ class _QboSimulator:
             if request_id:
                 self.replies[request_id] = reply
             return reply
+        if path == ["preferences"] and request.method == "GET":
+            return _reply({"Preferences": self.rows["Preferences"]["1"]})
         if len(path) == 2 and path[0] in ENTITIES and request.method == "GET":
             entity = ENTITIES[path[0]][0]
             row = self.rows[entity].get(raw[4])
@@ -388,7 +399,10 @@ class _QboSimulator:
             if isinstance(detail, dict) and "ItemRef" in detail:
                 item = self._reference(detail, "ItemRef", "Item")
                 detail["ItemRef"] = {"value": item["Id"], "name": item.get("Name", "")}
-        total = float(subtotal.quantize(Decimal("0.01"), ROUND_HALF_UP))
+        currency = self.company.currency_of(body, customer)
+        taxed = self.company.tax(body, lines, self.rows["TaxCode"], self.rows["TaxRate"])
+        subtotal = subtotal.quantize(CENT, ROUND_HALF_UP)
+        total = float(subtotal + taxed.total)
         now = datetime.now().astimezone().isoformat(timespec="seconds")
         invoice_id = str(1 + max((int(i) for i in invoices if i.isdigit()), default=0))
         invoice = {
@@ -401,12 +415,16 @@ class _QboSimulator:
             "DocNumber": doc_number,
             "TxnDate": body.get("TxnDate") or self.today,
             "CustomerRef": {"value": customer["Id"], "name": customer.get("DisplayName", "")},
+            "CurrencyRef": {"value": currency},
             "Line": [
                 *lines,
-                {"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}},
+                {
+                    "Amount": float(subtotal),
+                    "DetailType": "SubTotalLineDetail",
+                    "SubTotalLineDetail": {},
+                },
             ],
-            # No tax engine, as in a QBO sandbox without Automated Sales Tax.
-            "TxnTaxDetail": {**(body.get("TxnTaxDetail") or {}), "TotalTax": 0},
+            "TxnTaxDetail": taxed.detail,
             "TotalAmt": total,
             "Balance": total,
             "EmailStatus": body.get("EmailStatus", "NotSet"),

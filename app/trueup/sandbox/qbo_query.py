@@ -18,7 +18,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-QUERYABLE = ("Customer", "Item", "Invoice", "CreditMemo")
+QUERYABLE = (
+    "Customer",
+    "Item",
+    "Invoice",
+    "CreditMemo",
+    "TaxCode",
+    "TaxRate",
+    "CompanyInfo",
+    "Preferences",
+)
 # Fields QuickBooks leaves out of SELECT * unless named (SELECT *, Sku FROM Item): seen by
 # python-quickbooks' users (its issue 373; PR 379 made `Item.all()` ask for Sku by name).
 UNSELECTED = {"Item": ("Sku",)}

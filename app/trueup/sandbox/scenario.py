@@ -60,6 +60,8 @@ def parse_scenario(data: Any) -> Scenario:
             _check_list(sections[name], f"{name}.{collection}", collection, rules)
     _check_history(sections["pax8"])
     _check_organisation(sections["xero"])
+    if sections["qbo"].get("company") is not None:
+        _check_object(sections["qbo"]["company"], "qbo.company", QBO_COMPANY)
     credentials = _section(data, "credentials")
     for service, pair in credentials.items():
         _check_object(
@@ -255,6 +257,8 @@ RULES: dict[str, dict[str, tuple[tuple[Rule, ...], Nested | None]]] = {
         "items": ((_required("Id", STRING),), None),
         "invoices": (_optional(STRING, "Id"), None),
         "creditmemos": (_optional(STRING, "Id"), None),
+        "tax_codes": ((_required("Id", STRING), *_optional(STRING, "Name")), None),
+        "tax_rates": ((_required("Id", STRING), *_optional(NUMBER, "RateValue")), None),
     },
     # Xero's own shapes (the Accounting API's Contact, Item, Account, TaxRate, Invoice, CreditNote).
     "xero": {
@@ -369,6 +373,10 @@ def _check_object(obj: Any, path: str, rules: tuple[Rule, ...]) -> str:
     return _label(path, obj)
 
 
+QBO_COMPANY = (
+    *_optional(STRING, "Country", "CompanyName", "HomeCurrency"),
+    *_optional(BOOLEAN, "MultiCurrencyEnabled"),
+)
 ORGANISATION = (
     _required("tenant_id", STRING),
     _required("name", STRING),

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from trueup.core.billing.rules import Rules
 from trueup.core.diff.seats import DiffRow
+from trueup.core.mapping.books.tax_codes import QboCompanyFacts, company_facts, live_tax_codes
 from trueup.core.mapping.index import MappingIndex
 from trueup.core.posting.sink import (
     Document,
@@ -48,6 +49,9 @@ class HaloCatalog:
     xero: XeroSettings = field(default_factory=XeroSettings)
     xero_accounts: frozenset[str] = frozenset()  # active account codes (empty: never read)
     xero_revenue_taxes: frozenset[str] = frozenset()  # active tax types a sale may carry
+    qbo_company: QboCompanyFacts | None = None  # None: never refreshed
+    qbo_currencies: dict[str, str] = field(default_factory=dict)  # QBO customer -> its currency
+    qbo_tax_codes: dict[int, str] = field(default_factory=dict)  # Halo client -> live tax code
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,13 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
             "= 'ACTIVE' AND coalesce(revenue, 1)"
         ).scalars()
     )
+    currencies = {
+        customer: currency
+        for customer, currency in conn.exec_driver_sql(
+            f"SELECT id, currency FROM {m.table_of(m.QboCustomer)}"
+        )
+        if currency
+    }
     return HaloCatalog(
         codes,
         manual,
@@ -121,6 +132,9 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         xero or XeroSettings(),
         accounts,
         taxes,
+        company_facts(conn),
+        currencies,
+        live_tax_codes(conn),
     )
 
 
@@ -380,6 +394,7 @@ def _document(
         note=f"trueup batch {batch_id}, {month_name(month)}, {invoice['client_name']}",
         lines=lines,
         qbo_customer_id=catalog.qbo_customers.get(client_id) if destination == "qbo" else None,
+        qbo_tax_code=catalog.qbo_tax_codes.get(client_id) if destination == "qbo" else None,
         xero_contact_id=catalog.xero_contacts.get(client_id) if destination == "xero" else None,
         due_date=(
             Month(month).bounds[1] + timedelta(days=catalog.xero.due_days)
@@ -405,6 +420,8 @@ def missing_targets(
         unmapped = sorted({line.description for line in document.lines if not line.qbo_item_id})
         if unmapped:
             problems.append(f"no QuickBooks item for {_some(unmapped)}")
+        if catalog is not None and catalog.qbo_company is not None:
+            problems += _qbo_company_rules(document, catalog, catalog.qbo_company)
     if destination == "xero":
         if document.xero_contact_id is None:
             problems.append("no Xero contact: run `trueup xero map suggest`")
@@ -413,6 +430,35 @@ def missing_targets(
             problems.append(f"no Xero item for {_some(unmapped)}")
         if catalog is not None:
             problems += _xero_coding(document, catalog)
+    return problems
+
+
+def _qbo_company_rules(
+    document: Document, catalog: HaloCatalog, company: QboCompanyFacts
+) -> list[str]:
+    """What the QuickBooks company refuses (README, QuickBooks decisions): outside the US a
+    sales line without a tax code; an invoice not in its customer's currency (multicurrency) or
+    not in the home currency (without it)."""
+    problems = []
+    if company.needs_tax_codes and document.qbo_tax_code is None:
+        problems.append(
+            f"no QuickBooks tax code (a company in {company.country} needs one on every line): "
+            "run `trueup qbo tax suggest`"
+        )
+    customer = document.qbo_customer_id
+    own = catalog.qbo_currencies.get(customer or "") or company.home_currency
+    if company.multicurrency is False:
+        if company.home_currency and document.currency != company.home_currency:
+            problems.append(
+                f"the invoice is in {document.currency} and the QuickBooks company bills only "
+                f"in {company.home_currency} (multicurrency is off)"
+            )
+    elif customer is not None and own and document.currency != own:
+        problems.append(
+            f"the invoice is in {document.currency} and QuickBooks customer {customer} is in "
+            f"{own}: QuickBooks bills a customer in its own currency; map the client to a "
+            f"{document.currency} customer"
+        )
     return problems
 
 

@@ -70,23 +70,29 @@ def invoice_body(document: Document) -> Row:
             f"(at most {MAX_DOC_NUMBER} characters)",
         )
     sign = -1 if document.credit else 1
-    return {
+    body: Row = {
         "CustomerRef": {"value": document.qbo_customer_id},
         "DocNumber": document.reference,
         "TxnDate": document.invoice_date.isoformat(),
         "CurrencyRef": {"value": document.currency},
         "PrivateNote": document.note,
-        "Line": [_line(line, sign) for line in document.lines],
+        "Line": [_line(line, sign, document.qbo_tax_code) for line in document.lines],
     }
+    if document.qbo_tax_code is not None:  # a company outside the US: our prices exclude tax
+        body["GlobalTaxCalculation"] = "TaxExcluded"
+    return body
 
 
-def _line(line: DocumentLine, sign: int) -> Row:
+def _line(line: DocumentLine, sign: int, tax_code: str | None) -> Row:
     """Amount = Qty x UnitPrice, as QuickBooks requires of an item line (line_amounts.py). A
-    credit memo's lines are what it credits: the document's, negated."""
+    credit memo's lines are what it credits: the document's, negated. Outside the US every
+    line carries the client's tax code, and QuickBooks computes the tax from it."""
     quantity, price, description = consistent_amounts(line, PRICE_STEP)
     detail: Row = {"Qty": sign * quantity, "UnitPrice": price}
     if line.qbo_item_id is not None:
         detail = {"ItemRef": {"value": line.qbo_item_id}, **detail}
+    if tax_code is not None:
+        detail["TaxCodeRef"] = {"value": tax_code}
     return {
         "DetailType": "SalesItemLineDetail",
         "Amount": sign * line.amount,

@@ -70,6 +70,7 @@ class Document:
     note: str  # batch, month and client in words, for the invoice's notes
     lines: tuple[DocumentLine, ...]  # halo-recurring: the one-off adjustment lines (may be none)
     qbo_customer_id: str | None = None  # qbo only
+    qbo_tax_code: str | None = None  # qbo only: on every line (a company outside the US)
     xero_contact_id: str | None = None  # xero only
     due_date: date | None = None  # xero only: Xero needs one on an authorised invoice
     draft: bool = False  # xero only: created as a DRAFT, not AUTHORISED

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from trueup.core.mapping.books import engine
+from trueup.core.mapping.books import engine, tax_codes
 from trueup.core.mapping.books.engine import QBO as QBO
 from trueup.core.mapping.books.engine import XERO as XERO
 from trueup.core.mapping.books.engine import BookCandidate as BookCandidate
@@ -13,6 +13,8 @@ from trueup.core.mapping.books.engine import BookGaps
 from trueup.core.mapping.books.engine import BookRow as BookRow
 from trueup.core.mapping.books.engine import Books as Books
 from trueup.core.mapping.books.engine import Missing as Missing
+from trueup.core.mapping.books.tax_codes import TaxCode as TaxCode
+from trueup.core.mapping.books.tax_codes import TaxCodeRow as TaxCodeRow
 from trueup.core.mapping.rows import MATCH_THRESHOLD
 from trueup.core.settings.clients import (
     qbo_from_settings,
@@ -39,8 +41,8 @@ class Accounting:
         self.threshold = threshold
 
     async def refresh_catalog(self, settings: Settings) -> dict[str, int]:
-        """Read the books' customers and items (and Xero's accounts and tax rates) on the
-        configured connection; how many of each."""
+        """Read the books' customers and items (and QuickBooks' company and tax codes, Xero's
+        accounts and tax rates) on the configured connection; how many of each."""
         client = xero_from_settings(settings) if self.books is XERO else qbo_from_settings(settings)
         return await self.refresh_with(client)
 
@@ -57,8 +59,7 @@ class Accounting:
                 return await refresh_xero_catalog(self.db, client)
             if not isinstance(client, QboClient):
                 raise TypeError(f"not a client of the books: {client!r}")
-            customers, items = await refresh_qbo_catalog(self.db, client)
-        return {"customers": customers, "items": items}
+            return await refresh_qbo_catalog(self.db, client)
 
     def choices(self, kind: str, query: str = "") -> list[BookCandidate]:
         """The usable customers (contacts) or items to pick from by hand, by name."""
@@ -90,3 +91,24 @@ class Accounting:
 
     def unmap_item(self, item_id: int) -> bool:
         return engine.unmap_item(self.db, self.books, item_id)
+
+    # -- QuickBooks tax codes (a company outside the US) -------------------------------------
+
+    def tax_code_rows(self) -> list[TaxCodeRow]:
+        """Each billed client's tax code or the offer; none for a US company."""
+        return tax_codes.tax_code_rows(self.db)
+
+    def tax_codes(self) -> list[TaxCode]:
+        """The company's tax codes, as last refreshed, by name."""
+        with self.db.read() as conn:
+            listed = tax_codes.tax_codes(conn).values()
+        return sorted(listed, key=lambda code: (code.name.casefold(), code.id))
+
+    def accept_tax_codes(self) -> list[TaxCodeRow]:
+        return tax_codes.accept_tax_codes(self.db)
+
+    def set_tax_code(self, client_id: int, code_id: str) -> str:
+        return tax_codes.set_tax_code(self.db, client_id, code_id)
+
+    def unset_tax_code(self, client_id: int) -> bool:
+        return tax_codes.unset_tax_code(self.db, client_id)

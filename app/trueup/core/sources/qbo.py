@@ -290,6 +290,19 @@ class QboClient(ApiClient):
         issue 373): asked for by name."""
         return await self.query("Item", "Active IN (true, false)", also=("Sku",))
 
+    async def company(self) -> Row:
+        """The company's CompanyInfo (its Country decides the tax model) and Preferences (its
+        home currency and whether multicurrency is on), as `{"CompanyInfo", "Preferences"}`."""
+        info, preferences = await self.query("CompanyInfo"), await self.query("Preferences")
+        return {
+            "CompanyInfo": info[0] if info else {},
+            "Preferences": preferences[0] if preferences else {},
+        }
+
+    async def tax_codes(self) -> list[Row]:
+        """Every tax code, inactive ones included."""
+        return await self.query("TaxCode", "Active IN (true, false)")
+
     async def invoices_by_doc_number(
         self, numbers: Iterable[str], entity: str = "Invoice"
     ) -> list[Row]:

@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from trueup.core.store import tables as models
 from trueup.core.values.parsing import commitment_end, parse_day
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -127,6 +127,19 @@ def _line_ends(conn: Connection) -> None:
         conn.execute(text(f"UPDATE {table} SET ends = :ends WHERE id = :id"), ends)
 
 
+def _qbo_tax(conn: Connection) -> None:
+    """QuickBooks' company, tax codes and each client's tax code; a customer's own default tax
+    code as a column, read from its raw JSON."""
+    _add_tables("qbo_company", "qbo_tax_code", "qbo_tax_code_mapping")(conn)
+    columns = {row[1] for row in conn.exec_driver_sql("PRAGMA table_info(qbo_customer)")}
+    if "tax_code" not in columns:
+        conn.exec_driver_sql("ALTER TABLE qbo_customer ADD COLUMN tax_code VARCHAR")
+    conn.exec_driver_sql(
+        "UPDATE qbo_customer SET tax_code = json_extract(raw, '$.DefaultTaxCodeRef.value') "
+        "WHERE json_valid(raw)"
+    )
+
+
 # version -> the step that brings a store from version-1 to it.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
@@ -153,4 +166,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     9: _distributor_column,
     10: _invoice_rows,
     11: _line_ends,
+    12: _qbo_tax,
 }

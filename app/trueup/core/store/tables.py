@@ -565,6 +565,7 @@ class QboCustomer(SQLModel, table=True):
     name: str | None = None  # DisplayName
     active: bool | None = None
     currency: str | None = None
+    tax_code: str | None = None  # DefaultTaxCodeRef: the customer's own tax code (outside the US)
     raw: str = raw_json()
 
 
@@ -599,6 +600,39 @@ class QboItemMapping(SQLModel, table=True):
     qbo_item_id: str
     source: str = "manual"
     score: int | None = None
+    reason: str = ""
+    created_at: datetime
+    created_by: str
+
+
+class QboCompany(SQLModel, table=True):
+    """The QuickBooks company as its CompanyInfo and Preferences describe it (one row, schema
+    12): its country decides the tax model, its currencies what an invoice may be in."""
+
+    __tablename__ = "qbo_company"
+    id: str = Field(primary_key=True)  # CompanyInfo's Id
+    country: str | None = None
+    home_currency: str | None = None
+    multicurrency: bool | None = None
+    raw: str = raw_json()  # {"CompanyInfo": ..., "Preferences": ...}
+
+
+class QboTaxCode(SQLModel, table=True):
+    __tablename__ = "qbo_tax_code"
+    id: str = Field(primary_key=True)
+    name: str | None = None
+    active: bool | None = None
+    raw: str = raw_json()
+
+
+class QboTaxCodeMapping(SQLModel, table=True):
+    """A Halo client's QuickBooks tax code, put on every line of its invoices (a company outside
+    the US); several clients may share one."""
+
+    __tablename__ = "qbo_tax_code_mapping"
+    client_id: int = Field(primary_key=True)  # Halo client id
+    tax_code_id: str
+    source: str = "manual"  # customer (the QuickBooks customer's default) | manual
     reason: str = ""
     created_at: datetime
     created_by: str

@@ -1,5 +1,6 @@
-"""The local copy of the accounting system's catalog (QuickBooks' customers and items; Xero's
-contacts, items, accounts and tax rates), which the `qbo` and `xero` mappings choose from.
+"""The local copy of the accounting system's catalog (QuickBooks' company, customers, items and
+tax codes; Xero's contacts, items, accounts and tax rates), which the `qbo` and `xero` mappings
+choose from.
 
 A refresh fetches every list completely before it touches the store, then replaces the tables
 in one transaction: a failed fetch leaves the last good copy as it was.
@@ -22,12 +23,17 @@ from trueup.core.store.json_text import dump_json
 from trueup.core.values.parsing import to_bool, to_decimal, to_text
 
 
-async def refresh_qbo_catalog(db: Database, client: QboClient) -> tuple[int, int]:
-    """Replace the stored QuickBooks customers and items; return (customers, items)."""
+async def refresh_qbo_catalog(db: Database, client: QboClient) -> dict[str, int]:
+    """Replace the stored QuickBooks company, customers, items and tax codes; their counts."""
+    company = _company_rows(await client.company())
     customers = _by_id(_customer_row(raw) for raw in await client.customers())
     items = _by_id(_item_row(raw) for raw in await client.items())
-    _replace(db, {m.QboCustomer: customers, m.QboItem: items})
-    return len(customers), len(items)
+    codes = _by_id(_tax_code_row(raw) for raw in await client.tax_codes())
+    _replace(
+        db,
+        {m.QboCompany: company, m.QboCustomer: customers, m.QboItem: items, m.QboTaxCode: codes},
+    )
+    return {"customers": len(customers), "items": len(items), "tax_codes": len(codes)}
 
 
 async def refresh_xero_catalog(db: Database, client: XeroClient) -> dict[str, int]:
@@ -57,13 +63,33 @@ def _replace(db: Database, tables: dict[type[SQLModel], list[Row]]) -> None:
                 conn.execute(insert(table), rows)
 
 
+def _company_rows(raw: Row) -> list[Row]:
+    """The company's one row; none when QuickBooks names no company (nothing is assumed)."""
+    info, preferences = raw.get("CompanyInfo"), raw.get("Preferences")
+    info = info if isinstance(info, dict) else {}
+    currencies = preferences.get("CurrencyPrefs") if isinstance(preferences, dict) else None
+    currencies = currencies if isinstance(currencies, dict) else {}
+    row = _with_id(
+        info,
+        country=to_text(info.get("Country")),
+        home_currency=to_text(_ref_value(currencies.get("HomeCurrency"))),
+        multicurrency=to_bool(currencies.get("MultiCurrencyEnabled")),
+    )
+    return [] if row is None else [{**row, "raw": dump_json(raw)}]
+
+
 def _customer_row(raw: Row) -> Row | None:
     return _with_id(
         raw,
         name=to_text(raw.get("DisplayName")),
         active=to_bool(raw.get("Active")),
         currency=to_text(_ref_value(raw.get("CurrencyRef"))),
+        tax_code=to_text(_ref_value(raw.get("DefaultTaxCodeRef"))),
     )
+
+
+def _tax_code_row(raw: Row) -> Row | None:
+    return _with_id(raw, name=to_text(raw.get("Name")), active=to_bool(raw.get("Active")))
 
 
 def _item_row(raw: Row) -> Row | None:
