@@ -3,9 +3,11 @@
 Runs the simulators (`trueup sandbox serve`) and the sync (`trueup sync`) as separate processes,
 so the sync's wall time and peak memory are its own. Reports requests against the floor (the
 fewest the APIs allow at their maximum page sizes), wall time with and without the simulators'
-real rate limits, peak memory and 429s received. With --baseline REV the sync with the real
-limits is also timed with the client code of commit REV (the simulators stay this checkout's),
-so an old and a new limiter are measured side by side in one run. Usage:
+real rate limits, peak memory and 429s received, and each sync's Pax8 requests per endpoint. The
+file is synced twice with limits off: the second is the everyday re-sync, nothing changed. With
+--baseline REV both are also run with the client code of commit REV (the simulators stay this
+checkout's), and with the real limits the first sync too, so old and new are measured side by
+side in one run. Usage:
 
     python bench/sync_bench.py --clients 2000 [--seed 1] [--skip-limited] [--baseline REV]
 """
@@ -35,22 +37,27 @@ PAX8_LIMIT, PAX8_WINDOW = 1000, 60.0
 # Put first on the sync's PYTHONPATH (as sitecustomize), this notes on the system-wide monotonic
 # clock when each service's first request was sent and its last answer came, so the time spent
 # on requests (the limiter's part) is told apart from the sync's start-up and what it does after
-# the last answer (applying the staged rows). It wraps ApiClient._send, which old and new code
+# the last answer (applying the staged rows), and counts Pax8's requests per endpoint (ids
+# folded: /subscriptions/{id}/usage-summaries). It wraps ApiClient._send, which old and new code
 # both have.
 TRACER = """
-import atexit, json, os, time
+import atexit, collections, json, os, re, time
 from trueup.core.sources import http
-spans = {}
+spans, endpoints = {}, collections.Counter()
 send = http.ApiClient._send
 async def traced(self, call, token):
     sent = time.monotonic()
+    if self.service == "Pax8":
+        path = call.path.removeprefix("/v1")
+        endpoints[re.sub(r"^/([\\w-]+)/[^/]+", r"/\\1/{id}", path)] += 1
     try:
         return await send(self, call, token)
     finally:
         first, last = spans.get(self.service, (sent, sent))
         spans[self.service] = (min(first, sent), max(last, time.monotonic()))
 http.ApiClient._send = traced
-atexit.register(lambda: json.dump(spans, open(os.environ["TRUEUP_BENCH_TRACE"], "w")))
+atexit.register(lambda: json.dump({"spans": spans, "endpoints": endpoints},
+                                  open(os.environ["TRUEUP_BENCH_TRACE"], "w")))
 """
 
 
@@ -108,10 +115,27 @@ def floor_requests(scenario: dict[str, Any]) -> dict[str, int]:
         },
         "recurring_invoices": pages(len(halo.get("recurring_invoices", [])), HALO_PAGE),
     }
+    # Synced again with nothing changed: the lists, and the usage of subscriptions not cancelled
+    # before the reconciled months (history and invoice items are current in the store). By the
+    # end's day, as the history above: the sync compares instants in UTC.
+    ended = {
+        s["id"]
+        for s in subs
+        if s.get("status") == "Cancelled" and (s.get("endDate") or "9999")[:10] < window
+    }
+    again = {
+        **p,
+        "history": 0,
+        "invoice items": 0,
+        "usage summaries": sum(
+            pages(n, PAX8_PAGE) for sub_id, n in usage_subs.items() if sub_id not in ended
+        ),
+    }
     return {
         "pax8": sum(p.values()),
         "halo": sum(h.values()),
         **{f"pax8 {k}": v for k, v in p.items()},
+        "pax8 again": sum(again.values()),
     }
 
 
@@ -201,8 +225,8 @@ def _timed_sync(env: dict[str, str]) -> dict[str, Any]:
         if os.waitstatus_to_exitcode(status) != 0:
             raise SystemExit(f"sync failed: {err.read().strip()}")
     summary = json.loads(out)
-    spans = json.loads(Path(env["TRUEUP_BENCH_TRACE"]).read_text())
-    first, last = spans["Pax8"]
+    trace = json.loads(Path(env["TRUEUP_BENCH_TRACE"]).read_text())
+    first, last = trace["spans"]["Pax8"]
     return {
         "wall_seconds": round(wall, 2),
         # Pax8's requests, first sent to last answered, between the sync's start-up and what
@@ -214,6 +238,7 @@ def _timed_sync(env: dict[str, str]) -> dict[str, Any]:
         },
         "peak_rss_mb": round(usage.ru_maxrss / 1024),
         "requests": {s["source"]: s["requests"] for s in summary["sources"]},
+        "pax8_endpoints": dict(sorted(trace["endpoints"].items())),
         "rate_limited": {s["source"]: s["rate_limited"] for s in summary["sources"]},
         "seconds": {s["source"]: s["seconds"] for s in summary["sources"]},
         "ok": summary["ok"],
@@ -230,7 +255,7 @@ def main() -> None:
     parser.add_argument(
         "--baseline",
         metavar="REV",
-        help="also time the sync with real limits using the client code of commit REV",
+        help="also run the syncs with the client code of commit REV",
     )
     args = parser.parse_args()
     out_dir = HERE / "out"
@@ -255,9 +280,14 @@ def main() -> None:
             raise SystemExit("the generated scenario has no as_of")
         as_of = found.group(1)
         report: dict[str, Any] = {"clients": args.clients, "seed": args.seed, "as_of": as_of}
+        old = code_at(args.baseline, Path(tmp) / "baseline") if args.baseline else None
+        if old:
+            report["limits_off_baseline"] = {
+                "rev": args.baseline,
+                **run_sync(scenario_path, Path(tmp) / "old-off.sqlite", as_of, False, old),
+            }
         report["limits_off"] = run_sync(scenario_path, Path(tmp) / "off.sqlite", as_of, False)
-        if not args.skip_limited and args.baseline:
-            old = code_at(args.baseline, Path(tmp) / "baseline")
+        if not args.skip_limited and old:
             report["limits_on_baseline"] = {
                 "rev": args.baseline,
                 **run_sync(scenario_path, Path(tmp) / "old.sqlite", as_of, True, old),

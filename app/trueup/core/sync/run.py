@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import socket
 import time
 from collections import Counter
@@ -27,6 +26,7 @@ from trueup.core.store.database import Database, StoreError
 from trueup.core.store.json_text import dump_json
 from trueup.core.store.logbook import log_event
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
+from trueup.core.sync.pax8_again import history_needed, items_needed, usage_needed
 from trueup.core.sync.shrink import ShrinkRefused, check_shrink
 from trueup.core.sync.staging import (
     EntityCounts,
@@ -36,17 +36,12 @@ from trueup.core.sync.staging import (
     recover_stale_runs,
     start_run,
 )
-from trueup.core.values.parsing import month_start, parse_instant
+from trueup.core.values.parsing import month_start
 
 logger = logging.getLogger("trueup.sync")
 
 # (source, what, done, total or None)
 Report = Callable[[str, str, int, int | None], None]
-
-# Usage (arrears) products are not flagged as such in the catalogue: an Azure plan is known by
-# its name, any other by Pax8 billing it in arrears on an invoice.
-_USAGE_NAME = re.compile(r"azure plan|azure subscription|consumption|usage", re.IGNORECASE)
-
 
 DEFAULT_LOG_RETENTION_DAYS = 90
 SOURCES = ("pax8", "halo")
@@ -311,31 +306,8 @@ class _Pax8Fetch:
         stager.add("pax8_product", found)
         self._tell("products", len(found), len(wanted))
 
-    def _history_needed(self) -> list[str]:
-        """Subscriptions changed inside the window whose stored history is not current."""
-        window = datetime.combine(self.window_start, datetime.min.time(), tzinfo=UTC)
-        snapshots = m.table_of(m.Pax8SubscriptionSnapshot)
-        with self.db.read() as conn:
-            stored = {
-                row.subscription_id: row.updated_at
-                for row in conn.execute(
-                    select(snapshots.c.subscription_id, snapshots.c.updated_at).where(
-                        snapshots.c.position == 0
-                    )
-                )
-            }
-        needed: dict[str, None] = {}  # in order, once: an id Pax8 listed twice is fetched once
-        for sub in self.subscriptions:
-            changed = parse_instant(sub.get("updatedDate"))
-            started = parse_instant(sub.get("billingStart") or sub.get("startDate"))
-            recent = any(t is not None and t >= window for t in (changed, started))
-            sub_id = str(sub.get("id"))
-            if recent and (sub_id not in stored or stored[sub_id] != changed):
-                needed.setdefault(sub_id)
-        return list(needed)
-
     async def _history(self, stager: Stager) -> None:
-        needed = self._history_needed()
+        needed = history_needed(self.db, self.subscriptions, self.window_start)
         done = 0
 
         async def one(sub_id: str) -> None:
@@ -354,13 +326,7 @@ class _Pax8Fetch:
         await _all(*(one(s) for s in needed))
 
     async def _invoice_items(self, stager: Stager, invoices: list[dict[str, Any]]) -> None:
-        items = m.table_of(m.Pax8InvoiceItem)
-        with self.db.read() as conn:
-            stored = set(
-                conn.execute(select(items.c.invoice_id).group_by(items.c.invoice_id)).scalars()
-            )
-        # Approved Pax8 invoices never change, so items already stored are not fetched again.
-        todo = [str(inv["id"]) for inv in invoices if str(inv.get("id")) not in stored]
+        todo = items_needed(self.db, invoices)
         done = 0
 
         async def one(invoice_id: str) -> None:
@@ -383,6 +349,7 @@ class _Pax8Fetch:
         await _all(*(one(i) for i in todo))
         if todo:
             self._tell("invoice items", done, done)  # the count is known only at the end
+        items = m.table_of(m.Pax8InvoiceItem)
         with self.db.read() as conn:
             self.arrears_subscriptions.update(
                 conn.execute(
@@ -394,14 +361,7 @@ class _Pax8Fetch:
 
     async def _usage(self, stager: Stager) -> None:
         month = self.today.strftime("%Y-%m")
-        usage = sorted(
-            {
-                str(s["id"])
-                for s in self.subscriptions
-                if str(s.get("id")) in self.arrears_subscriptions
-                or _USAGE_NAME.search(str(s.get("productName") or ""))
-            }
-        )
+        usage = usage_needed(self.subscriptions, self.arrears_subscriptions, self.window_start)
         done = 0
 
         async def one(sub_id: str) -> None:

@@ -1,0 +1,114 @@
+"""What a Pax8 sync asks for besides the lists, and what it leaves as the store holds it.
+
+The lists (companies, subscriptions, invoices) are read whole every sync: Pax8 documents no
+sort or filter by update date for them, and a record missing from a list is deleted as gone.
+Per-record requests are skipped only where the stored rows are known to be what Pax8 would
+send again, and a skipped record's stored rows are left exactly as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+from trueup.core.store.json_text import load_json
+from trueup.core.values.distributors import PAX8
+from trueup.core.values.parsing import parse_instant
+
+# Usage (arrears) products are not flagged as such in the catalogue: an Azure plan is known by
+# its name, any other by Pax8 billing it in arrears on an invoice.
+_USAGE_NAME = re.compile(r"azure plan|azure subscription|consumption|usage", re.IGNORECASE)
+
+# What an invoice's items follow from. Its status and balance move as it is paid or credited,
+# but its items do not: Pax8 never changes an approved invoice, a correction credits it and
+# issues a new one (devx.pax8.com/docs/invoice-billing-integrations).
+_INVOICE_CONTENT = ("invoiceDate", "total", "currencyCode", "companyId")
+
+
+def history_needed(db: Database, subscriptions: list[dict[str, Any]], since: date) -> list[str]:
+    """Subscriptions changed since `since` whose stored history is not current."""
+    window = _midnight(since)
+    snapshots = m.table_of(m.Pax8SubscriptionSnapshot)
+    with db.read() as conn:
+        stored = {
+            row.subscription_id: row.updated_at
+            for row in conn.execute(
+                select(snapshots.c.subscription_id, snapshots.c.updated_at).where(
+                    snapshots.c.position == 0
+                )
+            )
+        }
+    needed: dict[str, None] = {}  # in order, once: an id Pax8 listed twice is fetched once
+    for sub in subscriptions:
+        changed = parse_instant(sub.get("updatedDate"))
+        started = parse_instant(sub.get("billingStart") or sub.get("startDate"))
+        recent = any(t is not None and t >= window for t in (changed, started))
+        sub_id = str(sub.get("id"))
+        if recent and (sub_id not in stored or stored[sub_id] != changed):
+            needed.setdefault(sub_id)
+    return list(needed)
+
+
+def items_needed(db: Database, invoices: list[dict[str, Any]]) -> list[str]:
+    """Listed invoices whose items are not stored, or whose content differs from the stored
+    invoice's (never expected of Pax8; if it happens, the items are read again)."""
+    stored = stored_invoice_content(db)
+    needed: dict[str, None] = {}
+    for invoice in invoices:
+        if invoice.get("id") is None:
+            continue  # refused when applied (no identity): no items can belong to it
+        invoice_id = str(invoice["id"])
+        if stored.get(invoice_id) != _content(invoice):
+            needed.setdefault(invoice_id)
+    return list(needed)
+
+
+def stored_invoice_content(db: Database) -> dict[str, tuple[Any, ...]]:
+    """Pax8 invoices with items stored: id -> the content fields of the stored invoice.
+
+    An invoice with no item stored is absent: its items are read every sync (one request)."""
+    invoices, items = m.table_of(m.Pax8Invoice), m.table_of(m.Pax8InvoiceItem)
+    has_items = exists().where(items.c.invoice_id == invoices.c.id)
+    query = select(invoices.c.id, invoices.c.raw).where(invoices.c.distributor == PAX8, has_items)
+    with db.read() as conn:
+        return {row.id: _content(load_json(row.raw)) for row in conn.execute(query)}
+
+
+def _content(invoice: Any) -> tuple[Any, ...]:
+    if not isinstance(invoice, dict):
+        return ()
+    return tuple(invoice.get(name) for name in _INVOICE_CONTENT)
+
+
+def usage_needed(
+    subscriptions: Iterable[dict[str, Any]], arrears: set[str], since: date
+) -> list[str]:
+    """Usage subscriptions whose summaries can change, sorted: all but those Pax8 says were
+    cancelled before `since`.
+
+    Summaries hold the current month's charges only [SPEC UsageSummary.currentCharges], and a
+    subscription that ended before the reconciled months began has none in them; its stored
+    summaries stay as they are."""
+    window = _midnight(since)
+    needed = set()
+    for sub in subscriptions:
+        sub_id = str(sub.get("id"))
+        usage = sub_id in arrears or _USAGE_NAME.search(str(sub.get("productName") or ""))
+        if usage and not _ended_before(sub, window):
+            needed.add(sub_id)
+    return sorted(needed)
+
+
+def _ended_before(sub: dict[str, Any], moment: datetime) -> bool:
+    ended = parse_instant(sub.get("endDate"))
+    return sub.get("status") == "Cancelled" and ended is not None and ended < moment
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
