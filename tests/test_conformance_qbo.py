@@ -1,8 +1,8 @@
 """The QuickBooks simulator judged by code nobody here wrote: Intuit's intuit-oauth and the
 community's python-quickbooks, driving it over loopback HTTP through every call trueup makes
-(token grants and revoke, queries, invoice create/read/void, credit memo create/delete, the
-batch endpoint through python-quickbooks' BatchManager), and trueup's own sink reading back what
-the libraries wrote.
+(token grants and revoke, queries, invoice create/read/update/void/delete, credit memo
+create/delete, the batch endpoint through python-quickbooks' BatchManager, the company, its
+preferences and tax codes), and trueup's own sink reading back what the libraries wrote.
 
 Pointing them at loopback, the ways a user of each library can: intuit-oauth takes a discovery
 document URL in place of 'sandbox'/'production'; python-quickbooks builds every URL from its
@@ -161,6 +161,26 @@ def test_python_quickbooks_creates_reads_and_voids_an_invoice_trueup_reads_back(
     assert voided.TotalAmt == 0 and voided.PrivateNote.startswith("Voided")
     assert voided.PrivateNote.endswith("trueup batch B, November 2026, Acme Dental")
     assert is_voided(voided.to_dict()) and asyncio.run(_lookup(served, "TU2611-58")) == {}
+
+
+def test_python_quickbooks_updates_and_deletes_an_invoice(qb):
+    """A full update (python-quickbooks' save of an object with an Id posts the whole object,
+    read-only fields and all) at the current SyncToken, a stale one refused, then a delete."""
+    saved = invoice("TU2611-60").save(qb=qb)
+    saved.PrivateNote = "checked by the accountant"
+    saved.TotalAmt = 9999  # read-only: QuickBooks keeps its own sum
+    updated = saved.save(qb=qb)
+    assert (updated.SyncToken, updated.PrivateNote, updated.TotalAmt) == (
+        "1", "checked by the accountant", 150)  # fmt: skip
+    saved.SyncToken = "0"
+    with pytest.raises(QuickbooksException) as stale:
+        saved.save(qb=qb)
+    assert stale.value.error_code == 5010
+    updated.delete(qb=qb)
+    assert not Invoice.filter(DocNumber="TU2611-60", qb=qb)
+    with pytest.raises(QuickbooksException) as long_id:
+        invoice("TU2611-61").save(qb=qb, request_id="r" * 51)
+    assert long_id.value.error_code == 6000
 
 
 def test_a_line_whose_amount_is_not_qty_times_price_is_refused_as_quickbooks_does(qb):

@@ -341,11 +341,61 @@ async def test_void_replays_its_requestid_and_refuses_other_operations() -> None
         first = await void(client, {"Id": "230", "SyncToken": "0"}, requestid="v1")
         replay = await void(client, {"Id": "230", "SyncToken": "0"}, requestid="v1")
         stale = await void(client, {"Id": "230", "SyncToken": "0"}, requestid="v2")
-        update = await client.post(f"{COMPANY}/invoice", json=INVOICE,
-                                   params={"operation": "delete"})  # fmt: skip
+        merge = await client.post(f"{COMPANY}/invoice", json=INVOICE,
+                                  params={"operation": "merge"})  # fmt: skip
     assert replay.content == first.content
     assert stale.json()["Fault"]["Error"][0]["code"] == "5010"
-    assert update.status_code == 400
+    assert merge.status_code == 400 and merge.json()["Fault"]["Error"][0]["code"] == "2010"
+
+
+# --- updates, deletes, what every row carries -----------------------------------------------
+
+
+async def test_sparse_and_full_updates_name_the_sync_token_and_work_the_totals_out_again():
+    async with connected(qbo_app()) as client:
+        created = (await client.post(f"{COMPANY}/invoice", json=INVOICE)).json()["Invoice"]
+        ids = {"Id": created["Id"], "SyncToken": "0"}
+        sparse = await client.post(f"{COMPANY}/invoice", json={
+            **ids, "sparse": True, "PrivateNote": "checked", "TotalAmt": 9999})  # fmt: skip
+        stale = await client.post(f"{COMPANY}/invoice", json={**ids, "sparse": True})
+        full = await client.post(f"{COMPANY}/invoice", json={
+            "Id": created["Id"], "SyncToken": "1", "CustomerRef": {"value": "58"},
+            "DocNumber": "HB42-0007", "Line": INVOICE["Line"][:1]})  # fmt: skip
+    changed = sparse.json()["Invoice"]
+    assert (changed["SyncToken"], changed["PrivateNote"]) == ("1", "checked")
+    assert changed["TotalAmt"] == 1587.5  # QuickBooks' own sum, not the body's
+    assert changed["MetaData"]["CreateTime"] == created["MetaData"]["CreateTime"]
+    assert stale.json()["Fault"]["Error"][0]["code"] == "5010"
+    replaced = full.json()["Invoice"]
+    assert (replaced["SyncToken"], replaced["TotalAmt"]) == ("2", 1250.0)
+    assert "PrivateNote" not in replaced  # a full update clears what it leaves out
+
+
+async def test_an_invoice_is_deleted_by_id_and_sync_token():
+    async with connected(qbo_app()) as client:
+        deleted = await client.post(f"{COMPANY}/invoice", params={"operation": "delete"},
+                                    json={"Id": "230", "SyncToken": "0"})  # fmt: skip
+        gone = await client.get(f"{COMPANY}/invoice/230")
+    assert deleted.json()["Invoice"] == {"status": "Deleted", "domain": "QBO", "Id": "230"}
+    assert gone.json()["Fault"]["Error"][0]["code"] == "610"
+
+
+async def test_a_requestid_over_50_characters_is_refused_and_nothing_is_written():
+    async with connected(qbo_app()) as client:
+        long = await client.post(f"{COMPANY}/invoice", json=INVOICE, params={"requestid": "r" * 51})
+        count = (await query(client, "SELECT COUNT(*) FROM Invoice")).json()
+    assert long.json()["Fault"]["Error"][0]["code"] == "6000"
+    assert "more than 50 characters in the request_id field" in long.text
+    assert count["QueryResponse"]["totalCount"] == 1
+
+
+async def test_customers_and_items_carry_their_sync_token_and_metadata():
+    async with connected(qbo_app()) as client:
+        customer = (await client.get(f"{COMPANY}/customer/58")).json()["Customer"]
+        [item] = (await query(client, "SELECT * FROM Item WHERE Id = '21'")).json()[
+            "QueryResponse"]["Item"]  # fmt: skip
+    for row in (customer, item):
+        assert row["SyncToken"] == "0" and set(row["MetaData"]) == {"CreateTime", "LastUpdatedTime"}
 
 
 # --- batch ----------------------------------------------------------------------------------
@@ -418,7 +468,8 @@ async def test_an_item_refused_is_refused_alone() -> None:
     got = answers(response)
     assert "Invoice" in got["a"] and "Invoice" in got["d"]
     codes = {bid: got[bid]["Fault"]["Error"][0]["code"] for bid in "bcefghij"}
-    assert codes == {"b": "6140", "c": "2500", "e": "2020", "f": "2010", "g": "2010",
+    # g: a full update whose body names no customer (what it leaves out is cleared)
+    assert codes == {"b": "6140", "c": "2500", "e": "2020", "f": "2010", "g": "2020",
                      "h": "2010", "i": "2010", "j": "4000"}  # fmt: skip
     assert all(got[bid]["Fault"]["type"] == "ValidationFault" for bid in codes)
     # As Intuit's sample writes them: Message, Detail, code, element.

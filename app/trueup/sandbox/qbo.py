@@ -1,7 +1,8 @@
 """The QuickBooks Online simulator: the OpenID discovery document, token grants and revoke,
-query (GET, or POST with the query as text), invoice create, read and void, credit memo create,
-read and delete, the batch endpoint, and the company's CompanyInfo, Preferences, TaxCode and
-TaxRate (its country, currencies and tax: qbo_company.py).
+query (GET, or POST with the query as text), invoice create, read, full and sparse update, void
+and delete, credit memo create, read, update and delete, the batch endpoint, and the company's
+CompanyInfo, Preferences, TaxCode and TaxRate (its country, currencies and tax:
+qbo_company.py). Customers and items are read only, each with its SyncToken and MetaData.
 
 Shapes follow accounting-and-reliability.md §1. The accepted realm is the scenario's
 ``credentials.qbo.realm_id`` (default "sandbox"), the first refresh token its ``refresh_token``
@@ -14,10 +15,16 @@ reference describes ("prepended to existing text if present"; the " - " between 
 simulator's, unconfirmed). An item line whose Amount is not Qty x UnitPrice is refused, as
 integrators report QuickBooks does (the message is theirs; the code 6070 is unconfirmed).
 
+An update names the document's `Id` at its current `SyncToken` (else 5010), in a POST with no
+operation: full, the body replacing the document, or sparse (`"sparse": true`), changing only
+what it names (Intuit's invoice reference); the amounts and tax are worked out again and the
+fields QuickBooks computes (READ_ONLY) are never taken from a body. A requestid longer than 50
+characters is refused, as in a batch below.
+
 `POST /v3/company/{realm}/batch` takes `{"BatchItemRequest": [...]}`, each item a `bId` with
-`"operation": "create"` and an `Invoice` or `CreditMemo`, `"operation": "update"` with
-`"optionsData": "void"` and an Invoice's `Id` and `SyncToken` (a void, as Intuit's 2023 batch
-article describes it), `"operation": "delete"` with a CreditMemo's, or a `"Query"` (no
+`"operation": "create"` or `"update"` and an `Invoice` or `CreditMemo`, `"operation": "update"`
+with `"optionsData": "void"` and an Invoice's `Id` and `SyncToken` (a void, as Intuit's 2023
+batch article describes it), `"operation": "delete"` with either's, or a `"Query"` (no
 operation). The answer is `{"BatchItemResponse": [...], "time"}`, one entry per `bId` holding the
 entity, a `QueryResponse` or a `Fault` (`{"Error": [...], "type": "ValidationFault"}`): Intuit's
 batch reference sample. Every item is checked and written exactly as the single endpoints do
@@ -45,6 +52,7 @@ import binascii
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -77,6 +85,11 @@ BATCH_RATE_LIMIT = (40, 60.0)  # batch requests per window, per company
 MAX_ITEM_REQUEST_ID = 50  # the batch's requestid + an item's bId
 CENT = Decimal("0.01")
 SANDBOX_AUTH_CODE = "sandbox-code"
+# What QuickBooks works out itself: never taken from a create's or an update's body.
+READ_ONLY = (
+    "Id", "SyncToken", "MetaData", "domain", "sparse", "TotalAmt", "Balance", "HomeTotalAmt",
+    "HomeBalance", "RemainingCredit",
+)  # fmt: skip
 # URL path segment -> entity name (and scenario key).
 ENTITIES = {
     "customer": ("Customer", "customers"),
@@ -90,12 +103,22 @@ ENTITIES = {
 }
 # Intuit's discovery documents (production, sandbox), as intuit-oauth asks for them.
 DISCOVERY_PATHS = (["openid_configuration"], ["openid_sandbox_configuration"])
-# What each writable entity's POST takes besides create.
-OPERATIONS = {"Invoice": "void", "CreditMemo": "delete"}
+# What each writable entity's POST takes as `?operation=`; without one it is a create, or an
+# update when the body names an Id (full, or sparse with "sparse": true).
+OPERATIONS = {"Invoice": ("void", "delete"), "CreditMemo": ("delete",)}
 # The same in a batch item: (operation, optionsData) -> what it does.
 BATCH_OPERATIONS: dict[str, dict[tuple[Any, Any], str]] = {
-    "Invoice": {("create", None): "create", ("update", "void"): "void"},
-    "CreditMemo": {("create", None): "create", ("delete", None): "delete"},
+    "Invoice": {
+        ("create", None): "create",
+        ("update", None): "update",
+        ("update", "void"): "void",
+        ("delete", None): "delete",
+    },
+    "CreditMemo": {
+        ("create", None): "create",
+        ("update", None): "update",
+        ("delete", None): "delete",
+    },
 }
 
 
@@ -160,9 +183,12 @@ class _QboSimulator:
             entity: {str(row["Id"]): row for row in data.get(key) or []}
             for entity, key in ENTITIES.values()
         }
+        created = scenario.as_of.isoformat()
         for entity in ("Customer", "Item", "TaxCode", "TaxRate"):  # QBO always answers with
-            for row in self.rows[entity].values():  # Active; scenarios may omit it
+            for row in self.rows[entity].values():  # these; scenarios may omit them
                 row.setdefault("Active", True)
+                row.setdefault("SyncToken", "0")
+                row.setdefault("MetaData", {"CreateTime": created, "LastUpdatedTime": created})
         self.company = QboCompany(data, self.realm_id, validation_fault)
         # GET companyinfo/{realm} names the company by its realm id; the row's own Id is 1.
         self.rows["CompanyInfo"] = {self.realm_id: self.company.info()}
@@ -285,16 +311,19 @@ class _QboSimulator:
                 raise QboFault(404, "4000", "Unsupported operation", "No such resource.")
             entity = ENTITIES[path[0]][0]
             operation = request.query_params.get("operation", "create")
-            if operation not in ("create", OPERATIONS[entity]):
+            if operation not in ("create", *OPERATIONS[entity]):
                 raise validation_fault(
                     "2010", "Unsupported operation", f"Operation {operation} is not supported."
                 )
             request_id = request.query_params.get("requestid")
             if request_id and request_id in self.replies:
                 return self.replies[request_id]
-            write = {"create": self._create, "void": self._void, "delete": self._delete}[operation]
             try:
-                reply = _reply({entity: write(entity, await _json_object(request))})
+                _check_request_id(request_id or "")
+                body = await _json_object(request)
+                if operation == "create" and body.get("Id") not in (None, ""):
+                    operation = "update"
+                reply = _reply({entity: self._writes[operation](entity, body)})
             except QboFault as fault:
                 reply = _fault_response(fault)
             if request_id:
@@ -331,15 +360,7 @@ class _QboSimulator:
         """One item's answer: what the single endpoint would answer, or its Fault."""
         bid = item["bId"]
         try:
-            if request_id and len(request_id + bid) > MAX_ITEM_REQUEST_ID:
-                whole = request_id + bid
-                raise validation_fault(
-                    "6000",
-                    "A business validation error has occurred while processing your request",
-                    "Business Validation Error: You cannot enter more than "
-                    f"{MAX_ITEM_REQUEST_ID} characters in the request_id field. You tried "
-                    f"entering {whole[:10]}..., which is {len(whole)} characters.",
-                )
+            _check_request_id((request_id or "") and request_id + bid)
             if "Query" in item:
                 if "operation" in item:
                     raise _unsupported("A Query item takes no operation.")
@@ -355,12 +376,26 @@ class _QboSimulator:
             action = BATCH_OPERATIONS[entity].get(operation)
             if action is None:
                 raise _unsupported(f"Operation {operation[0]} is not supported for {entity}.")
-            write = {"create": self._create, "void": self._void, "delete": self._delete}[action]
-            return {"bId": bid, entity: write(entity, json.loads(json.dumps(item[entity])))}
+            body = json.loads(json.dumps(item[entity]))
+            return {"bId": bid, entity: self._writes[action](entity, body)}
         except QboFault as fault:
             return {"bId": bid, "Fault": {"Error": [_error(fault)], "type": fault.kind}}
 
     def _create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._save(entity, body, None)
+
+    def _update(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A full update replaces the document with the body (what it leaves out is cleared);
+        a sparse one (`"sparse": true`) changes only the fields the body names. Both name the
+        Id at its current SyncToken, and the amounts are worked out again."""
+        row = self._current(entity, body)
+        return self._save(entity, {**row, **body} if body.get("sparse") is True else body, row)
+
+    def _save(
+        self, entity: str, body: dict[str, Any], existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Create a document, or write `existing` again: the body's read-only fields (Id,
+        SyncToken, MetaData, totals, domain) are QuickBooks' own, never taken from it."""
         customer = self._reference(body, "CustomerRef", "Customer")
         lines = [
             line
@@ -377,7 +412,14 @@ class _QboSimulator:
                 "String length is either shorter or longer than supported by specification",
                 f"Min:0 Max:{MAX_DOC_NUMBER} supported. Supplied length:{len(str(doc_number))}",
             )
-        duplicate = next((i for i in invoices.values() if i.get("DocNumber") == doc_number), None)
+        duplicate = next(
+            (
+                i
+                for i in invoices.values()
+                if i.get("DocNumber") == doc_number and i is not existing
+            ),
+            None,
+        )
         if duplicate is not None:
             raise validation_fault(
                 "6140",
@@ -404,14 +446,19 @@ class _QboSimulator:
         subtotal = subtotal.quantize(CENT, ROUND_HALF_UP)
         total = float(subtotal + taxed.total)
         now = datetime.now().astimezone().isoformat(timespec="seconds")
-        invoice_id = str(1 + max((int(i) for i in invoices if i.isdigit()), default=0))
+        if existing is None:
+            invoice_id, sync_token, created = self._next_id(entity), "0", now
+        else:
+            invoice_id = existing["Id"]
+            created = (existing.get("MetaData") or {}).get("CreateTime", now)
+            sync_token = str(int(existing.get("SyncToken", "0")) + 1)
         invoice = {
-            **body,
+            **{key: value for key, value in body.items() if key not in READ_ONLY},
             "Id": invoice_id,
-            "SyncToken": "0",
+            "SyncToken": sync_token,
             "domain": "QBO",
             "sparse": False,
-            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            "MetaData": {"CreateTime": created, "LastUpdatedTime": now},
             "DocNumber": doc_number,
             "TxnDate": body.get("TxnDate") or self.today,
             "CustomerRef": {"value": customer["Id"], "name": customer.get("DisplayName", "")},
@@ -495,6 +542,18 @@ class _QboSimulator:
             )
         return row
 
+    def _next_id(self, entity: str) -> str:
+        return str(1 + max((int(i) for i in self.rows[entity] if i.isdigit()), default=0))
+
+    @property
+    def _writes(self) -> dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]]:
+        return {
+            "create": self._create,
+            "update": self._update,
+            "void": self._void,
+            "delete": self._delete,
+        }
+
     def _next_doc_number(self, entity: str) -> str:
         numbers = [
             int(i["DocNumber"])
@@ -502,6 +561,19 @@ class _QboSimulator:
             if str(i.get("DocNumber", "")).isdigit()
         ]
         return str(max(numbers, default=1000) + 1)
+
+
+def _check_request_id(request_id: str) -> None:
+    """A request's requestid (in a batch, joined to each item's bId) of at most 50 characters,
+    as QuickBooks-V3-Java-SDK issue 180 quotes the refusal."""
+    if len(request_id) > MAX_ITEM_REQUEST_ID:
+        raise validation_fault(
+            "6000",
+            "A business validation error has occurred while processing your request",
+            "Business Validation Error: You cannot enter more than "
+            f"{MAX_ITEM_REQUEST_ID} characters in the request_id field. You tried "
+            f"entering {request_id[:10]}..., which is {len(request_id)} characters.",
+        )
 
 
 def _check_line_amount(line: dict[str, Any], amount: Decimal) -> None:
