@@ -25,6 +25,8 @@ from test_sink_qbo import document
 from trueup.cli import app, render
 from trueup.core.mapping.books import tax_codes as tc
 from trueup.core.mapping.books.engine import BookMappingError
+from trueup.core.mapping.books.tax_code_file import export_tax_codes, import_tax_codes
+from trueup.core.mapping.file import MappingImportError
 from trueup.core.posting.documents import load_catalog, missing_targets
 from trueup.core.posting.qbo import QboSink, invoice_body
 from trueup.core.posting.sink import Posted, Refused
@@ -231,3 +233,36 @@ async def test_the_cli_suggests_accepts_and_sets_tax_codes(store, tmp_path, monk
     assert runner.invoke(app, ["qbo", "tax", "set", "--client", "9"]).exit_code == 2
     listed = runner.invoke(app, ["qbo", "tax", "codes"])
     assert "HST ON" in listed.stdout and "inactive" in listed.stdout
+    exported = runner.invoke(app, ["qbo", "tax", "export", str(tmp_path / "tax.toml")])
+    assert exported.exit_code == 0 and "wrote 2 tax codes" in exported.stderr
+    (tmp_path / "bad.toml").write_text('[[tax_codes]]\nclient_id = 404\ntax_code_id = "5"\n')
+    refused = runner.invoke(app, ["qbo", "tax", "import", str(tmp_path / "bad.toml")])
+    assert refused.exit_code == 1 and "no Halo client 404" in refused.stderr
+
+
+async def test_tax_codes_go_to_a_file_and_back_all_or_nothing(store, tmp_path):
+    await canadian_store(store)
+    tc.accept_tax_codes(store.db)
+    toml = tmp_path / "tax.toml"
+    assert export_tax_codes(store.db, toml) == 2
+    text = toml.read_text()
+    assert '[[tax_codes]]\nclient_id = 7\nclient = "Acme Dental"\ntax_code_id = "5"' in text
+    assert export_tax_codes(store.db, tmp_path / "tax.json") == 2
+    tc.unset_tax_code(store.db, 7)
+    toml.write_text(text + '\n[[tax_codes]]\nclient_id = 9\ntax_code_id = "3"\n')
+    assert import_tax_codes(store.db, toml) == 3
+    with store.db.read() as conn:
+        assert tc.live_tax_codes(conn) == {7: "5", 8: "3", 9: "3"}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[tax_codes]]\nclient_id = 10\ntax_code_id = "9"\n'
+                   '[[tax_codes]]\nclient_id = 404\ntax_code_id = "5"\n'
+                   '[[tax_codes]]\nclient_id = "7"\n')  # fmt: skip
+    with pytest.raises(MappingImportError) as refused:
+        import_tax_codes(store.db, bad)
+    assert refused.value.problems == [
+        "tax_codes #1: QuickBooks tax code 9 is inactive",
+        "tax_codes #2: no Halo client 404",
+        "tax_codes #3: needs client_id (a number) and tax_code_id (text)",
+    ]
+    with store.db.read() as conn:
+        assert 10 not in tc.live_tax_codes(conn)  # nothing written

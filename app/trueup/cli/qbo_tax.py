@@ -3,6 +3,7 @@ which a company outside the US (Canada, the UK, Australia) needs and a US one do
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +19,8 @@ tax_app = typer.Typer(
     "After `trueup qbo refresh`, `trueup qbo tax suggest` lists the billed clients with the "
     "code each would post with, offering the QuickBooks customer's own default tax code; "
     "`trueup qbo tax accept` takes every offer, `trueup qbo tax set --client ID --tax-code ID` "
-    "sets one by hand (`trueup qbo tax codes` lists the ids). Every line of the client's "
+    "sets one by hand (`trueup qbo tax codes` lists the ids), `export`/`import` keep them in a "
+    "file. Every line of the client's "
     "invoices carries its code, and QuickBooks computes the tax. A US company computes sales "
     "tax itself: it needs none, and these list nothing.",
     no_args_is_help=True,
@@ -97,6 +99,33 @@ def unset_code(ctx: typer.Context, client: ClientId = None) -> None:
         if removed
         else f"Halo client {client} had no QuickBooks tax code; nothing to do"
     )
+
+
+@tax_app.command("export")
+@handles_errors
+def export(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write (.toml, or .json for JSON).")],
+) -> None:
+    """Write every client's tax code to a readable file, sorted by client, for version control."""
+    with open_store(ctx) as db:
+        count = Accounting(db, QBO).export_tax_codes(file)
+    say(f"wrote {count} tax code{'' if count == 1 else 's'} to {file}")
+
+
+@tax_app.command("import")
+@handles_errors
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A file written by `trueup qbo tax export`.")],
+) -> None:
+    """Set the tax codes a file holds; all or nothing.
+
+    An unknown client, an unknown or inactive tax code refuses the whole file (each listed) and
+    nothing is written. Clients not in the file keep their codes."""
+    with open_store(ctx) as db:
+        count = Accounting(db, QBO).import_tax_codes(file)
+    say(f"imported {file}: {count} tax code{'' if count == 1 else 's'} set")
 
 
 def _show(rows: list[TaxCodeRow], title: str, as_json: bool) -> None:

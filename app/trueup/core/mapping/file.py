@@ -56,19 +56,14 @@ def export_mappings(db: Database, path: Path) -> int:
     """Write every mapping to `path`; returns how many."""
     with db.read() as conn:
         document = _document(conn)
-    text = (
-        json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        if path.suffix.lower() == ".json"
-        else _toml(document)
-    )
-    path.write_text(text, encoding="utf-8")
+    write_document(path, _HEADER, document)
     return len(document["companies"]) + len(document["products"])
 
 
 def import_mappings(db: Database, path: Path) -> ImportResult:
     """Set the mappings in `path`, skipping those marked stale."""
     skipped: list[str] = []
-    entries = _entries(path, _parse(path), skipped)
+    entries = _entries(path, read_document(path, "companies and products"), skipped)
     with db.write() as conn:
         _check_ids(conn, path, entries)
         batch = new_batch()
@@ -153,13 +148,19 @@ def _names(conn: Connection) -> dict[str, dict[Any, str]]:
     }
 
 
-def _toml(document: dict[str, Any]) -> str:
-    lines = [_HEADER, f"version = {document['version']}"]
-    for table in ("companies", "products"):
-        for entry in document[table]:
-            lines.append(f"\n[[{table}]]")
-            lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
-    return "\n".join(lines) + "\n"
+def write_document(path: Path, header: str, document: dict[str, Any]) -> None:
+    """A mapping document as JSON (a .json name) or TOML: `version`, then each list of
+    entries as an array of tables, in the order the document holds them."""
+    if path.suffix.lower() == ".json":
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        lines = [header, f"version = {document['version']}"]
+        for table, entries in document.items():
+            for entry in entries if isinstance(entries, list) else ():
+                lines.append(f"\n[[{table}]]")
+                lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
+        text = "\n".join(lines) + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def _toml_value(value: Any) -> str:
@@ -174,7 +175,9 @@ def _toml_value(value: Any) -> str:
 # --- import -----------------------------------------------------------------------------------
 
 
-def _parse(path: Path) -> dict[str, Any]:
+def read_document(path: Path, holding: str) -> dict[str, Any]:
+    """The object a mapping file holds (`holding`: what, for the refusal), or
+    MappingImportError saying why it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -192,7 +195,7 @@ def _parse(path: Path) -> dict[str, Any]:
             path, ["a number of thousands of digits, which no id has"]
         ) from None
     if not isinstance(data, dict):
-        raise MappingImportError(path, ["expected an object with companies and products"])
+        raise MappingImportError(path, [f"expected an object with {holding}"])
     return data
 
 

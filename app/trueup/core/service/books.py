@@ -4,8 +4,9 @@ the Halo clients and items mapped to their customers (contacts) and items (`true
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
-from trueup.core.mapping.books import engine, tax_codes
+from trueup.core.mapping.books import engine, tax_code_file, tax_codes
 from trueup.core.mapping.books.engine import QBO as QBO
 from trueup.core.mapping.books.engine import XERO as XERO
 from trueup.core.mapping.books.engine import BookCandidate as BookCandidate
@@ -112,3 +113,9 @@ class Accounting:
 
     def unset_tax_code(self, client_id: int) -> bool:
         return tax_codes.unset_tax_code(self.db, client_id)
+
+    def export_tax_codes(self, path: Path) -> int:
+        return tax_code_file.export_tax_codes(self.db, path)
+
+    def import_tax_codes(self, path: Path) -> int:
+        return tax_code_file.import_tax_codes(self.db, path)

@@ -632,7 +632,7 @@ class QboTaxCodeMapping(SQLModel, table=True):
     __tablename__ = "qbo_tax_code_mapping"
     client_id: int = Field(primary_key=True)  # Halo client id
     tax_code_id: str
-    source: str = "manual"  # customer (the QuickBooks customer's default) | manual
+    source: str = "manual"  # customer (the QuickBooks customer's default) | manual | import
     reason: str = ""
     created_at: datetime
     created_by: str

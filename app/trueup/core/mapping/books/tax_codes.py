@@ -75,7 +75,7 @@ def live_tax_codes(conn: Connection) -> dict[int, str]:
     codes = tax_codes(conn)
     return {
         client: code
-        for client, (code, _, _) in _mappings(conn).items()
+        for client, (code, _, _) in mappings(conn).items()
         if code in codes and codes[code].active
     }
 
@@ -93,7 +93,7 @@ def accept_tax_codes(db: Database) -> list[TaxCodeRow]:
         rows = [r for r in _rows(conn) if r.status == "suggested"]
         for row in rows:
             assert row.tax_code_id is not None
-            _write(conn, row.client_id, row.tax_code_id, "customer", row.reason)
+            write_tax_code(conn, row.client_id, row.tax_code_id, "customer", row.reason)
     return rows
 
 
@@ -111,7 +111,7 @@ def set_tax_code(db: Database, client_id: int, code_id: str) -> str:
             )
         if not code.active:
             raise BookMappingError(f"QuickBooks tax code {code_id} ({code.name}) is inactive")
-        _write(conn, client_id, code_id, "manual", "set by hand")
+        write_tax_code(conn, client_id, code_id, "manual", "set by hand")
     return (
         f"mapped Halo client {client_id} ({names[client_id].name}) to QuickBooks tax code "
         f"{code_id} ({code.name})"
@@ -130,7 +130,7 @@ def _rows(conn: Connection) -> list[TaxCodeRow]:
     if facts is None or not facts.needs_tax_codes:
         return []
     side = QBO.clients.side(conn)
-    codes, mapped = tax_codes(conn), _mappings(conn)
+    codes, mapped = tax_codes(conn), mappings(conn)
     customers = m.table_of(m.QboCustomer).c
     defaults = {r.id: r.tax_code for r in conn.execute(select(customers.id, customers.tax_code))}
     rows = []
@@ -170,13 +170,17 @@ def _rows(conn: Connection) -> list[TaxCodeRow]:
     return sorted(rows, key=lambda r: (_STATUS_ORDER[r.status], r.client_name.casefold()))
 
 
-def _mappings(conn: Connection) -> dict[int, tuple[str, str, str]]:
+def mappings(conn: Connection) -> dict[int, tuple[str, str, str]]:
+    """Client -> (tax code, source, reason), as mapped."""
     table = m.table_of(m.QboTaxCodeMapping).c
     query = select(table.client_id, table.tax_code_id, table.source, table.reason)
     return {r.client_id: (r.tax_code_id, r.source, r.reason) for r in conn.execute(query)}
 
 
-def _write(conn: Connection, client_id: int, code_id: str, source: str, reason: str) -> None:
+def write_tax_code(
+    conn: Connection, client_id: int, code_id: str, source: str, reason: str
+) -> None:
+    """Set the client's code, saying how it was chosen, by whom and when."""
     table = m.table_of(m.QboTaxCodeMapping)
     conn.execute(delete(table).where(table.c.client_id == client_id))
     conn.execute(
