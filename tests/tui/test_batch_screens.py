@@ -1,6 +1,8 @@
 """The Batch, invoice and Usage screens on the synced demo: keys, and what they leave in the
 store (held, ready, overrides, per-line rules)."""
 
+from decimal import Decimal
+
 from tools.demo_workbench import wait_until_idle
 from trueup.core.batch.build import list_batches, load_batch
 from trueup.core.rules.current import current_rules
@@ -92,12 +94,46 @@ async def test_sync_toggle_writes_a_line_rule_and_rebuilds(app, workbench):
             li for li in screen.invoice.lines if li.subscription_id == line.subscription_id
         )
         assert "sync off" in changed.policy
+
+
+async def test_price_is_chosen_from_a_list_of_what_each_policy_bills(app, workbench):
+    """Issue 22: `p` lists the price policies with the line's amount under each (markup at 0%
+    says it bills at cost); fixed asks for the price, and both keys land in the line's rule."""
+    from trueup.tui.screens.picker import PickerScreen
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "enter")
+        screen = app.screen
+        line = next(li for li in screen.lines.rows if li.kind == "subscription")
+        screen.lines.cursor = screen.lines.rows.index(line)
         await press(pilot, "p")
+        await wait_until_idle(pilot)
+        picker = app.screen
+        assert isinstance(picker, PickerScreen)
+        shown = {c.label: c.detail for c in picker.query_one("#picker-choices").rows}
+        assert shown["markup 0%"].endswith("0% markup: bills at cost")
+        assert shown["fixed"] == "- · asks for a price"
+        assert any(label.startswith("the client's policy") and label.endswith("(now)")
+                   for label in shown)  # fmt: skip
+        await press(pilot, *"markup", "enter")
+        await wait_until_idle(pilot)
         rules, _ = current_rules(workbench.db)
-        assert rules.line_rule(screen.invoice.client_id, line.product_id).overrides == {
-            "sync": False,
-            "price": "markup",
-        }
+        rule = rules.line_rule(screen.invoice.client_id, line.product_id)
+        assert rule.overrides == {"price": "markup"}
+        await press(pilot, "p")
+        await wait_until_idle(pilot)
+        await press(pilot, *"fixed", "enter")
+        assert isinstance(app.screen, ReasonScreen)
+        await press(pilot, *"14.00", "enter")
+        await wait_until_idle(pilot)
+        rules, _ = current_rules(workbench.db)
+        rule = rules.line_rule(screen.invoice.client_id, line.product_id)
+        assert rule.overrides == {"price": "fixed", "fixed_price": Decimal("14.00")}
+        changed = next(
+            li for li in screen.invoice.lines if li.subscription_id == line.subscription_id
+        )
+        assert "fixed 14.00" in changed.policy
 
 
 async def test_usage_lists_each_client_with_its_resource_groups(app):

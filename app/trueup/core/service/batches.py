@@ -11,6 +11,8 @@ from trueup.core.batch.approval import ApprovalResult, ApprovalState
 from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import InvoiceView, pretty_text
 from trueup.core.batch.build import build_batch, current_batch, load_batch
+from trueup.core.batch.price_options import PriceOption as PriceOption
+from trueup.core.batch.price_options import price_options
 from trueup.core.batch.reading import BatchOverview as BatchOverview
 from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
@@ -56,6 +58,10 @@ class Batches:
 
     def invoice(self, batch_id: str, row: InvoiceRow) -> InvoiceView:
         return batch_invoice(self.db, batch_id, row)
+
+    def price_options(self, month: str, client_id: int, subscription_id: str) -> list[PriceOption]:
+        """What the line would bill under each price policy, the client's own last."""
+        return price_options(self.db, month, client_id, subscription_id, today=self.today)
 
     def cost_evidence(self, subscription_id: str, months: list[str]) -> list[CostItem]:
         return review.cost_evidence(self.db, subscription_id, months)

@@ -11,6 +11,7 @@ from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import AnomalyView as AnomalyView
 from trueup.core.batch.body import InvoiceView as InvoiceView
 from trueup.core.batch.body import LineView as LineView
+from trueup.core.batch.price_options import PriceOption as PriceOption
 from trueup.core.batch.reading import BatchOverview as BatchOverview
 from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.review import StandingCode as StandingCode

@@ -20,18 +20,19 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from trueup.core.service.types import (
-    PRICE_POLICIES,
     AnomalyView,
     BatchOverview,
     CostItem,
     InvoiceRow,
     InvoiceView,
     LineView,
+    PriceOption,
     period_text,
 )
 from trueup.core.values.months import Month
 from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
+from trueup.tui.screens.picker import Choice, PickerScreen
 
 if TYPE_CHECKING:
     from trueup.core.service.workbench import Workbench
@@ -96,6 +97,23 @@ def _evidence_cells(item: CostItem) -> Sequence[Text]:
     )
 
 
+CLIENTS_OWN = "client"  # the picker's value for "no price policy of the line's own"
+
+
+def _price_label(option: PriceOption) -> str:
+    return f"{option.label} (now)" if option.current else option.label
+
+
+def _price_detail(option: PriceOption, currency: str) -> str:
+    amount = "-" if option.amount is None else money(option.amount, currency)
+    return f"{amount} · {option.note}" if option.note else amount
+
+
+def _matching(choices: list[Choice], query: str) -> list[Choice]:
+    wanted = query.strip().casefold()
+    return [c for c in choices if wanted in c.label.casefold()]
+
+
 def anomaly_text(anomaly: AnomalyView) -> Text:
     text = Text()
     text.append(f"{anomaly.code} ", style=SEVERITY_STYLES.get(anomaly.severity, ""))
@@ -106,7 +124,8 @@ def anomaly_text(anomaly: AnomalyView) -> Text:
 
 
 class ReasonScreen(ModalScreen[str | None]):
-    """Asks why an error may go through (`about`: which); dismisses with the reason, or None."""
+    """Asks why an error may go through (`about`: which), or another one line (`ask`, `enter`:
+    what enter does); dismisses with the text, or None."""
 
     DEFAULT_CSS = """
     ReasonScreen { align: center middle; }
@@ -116,17 +135,26 @@ class ReasonScreen(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", id="reason.cancel", tooltip="Override nothing"),
     ]
 
-    def __init__(self, title: str, about: Text) -> None:
+    def __init__(
+        self,
+        title: str,
+        about: Text,
+        *,
+        ask: str = "Why may this go through? (kept for the audit log)",
+        enter: str = "override",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.about = about
+        self.ask = ask
+        self.enter = enter
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reason", classes="dialog") as dialog:
             dialog.border_title = self.title_text
-            dialog.border_subtitle = "enter to override · esc cancel"
+            dialog.border_subtitle = f"enter to {self.enter} · esc cancel"
             yield Static(self.about, id="reason-anomaly")
-            yield Input(placeholder="Why may this go through? (kept for the audit log)")
+            yield Input(placeholder=self.ask)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -171,10 +199,10 @@ class BatchInvoiceScreen(Screen[None]):
         ),
         Binding(
             "p",
-            "cycle_price",
+            "choose_price",
             "Price",
             id="invoice.price",
-            tooltip="Next price policy for this line (pax8, markup, fixed, halo, the client's)",
+            tooltip="Choose this line's price policy, each with what it would bill",
         ),
         Binding("h", "hold", "Hold", show=False, id="invoice.hold", tooltip="Hold or release"),
         Binding("r", "ready", "Ready", show=False, id="invoice.ready", tooltip="Mark it ready"),
@@ -385,23 +413,59 @@ class BatchInvoiceScreen(Screen[None]):
         line = self._rule_line()
         if line is not None:
             synced = "sync off" not in line.policy
-            self.change_rule(line, "sync", "false" if synced else None)
+            self.change_rule(line, (("sync", "false" if synced else None),))
 
-    def action_cycle_price(self) -> None:
+    def action_choose_price(self) -> None:
         line = self._rule_line()
-        if line is None:
-            return
-        current = next((p for p in PRICE_POLICIES if p in line.policy.split()), None)
-        choices: list[str | None] = [*PRICE_POLICIES, None]  # None: back to the client's policy
-        following = choices[(choices.index(current) + 1) % len(choices)] if current else "pax8"
-        self.change_rule(line, "price", following)
+        if line is not None and line.subscription_id is not None:
+            self.price_choices(line)
 
     @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
-    def change_rule(self, line: LineView, key: str, value: str | None) -> None:
+    def price_choices(self, line: LineView) -> None:
+        """Bill the line under each policy (one client: a blink), then let the operator pick."""
+        assert line.subscription_id is not None
+        options = self.workbench.batches.price_options(
+            self.shown_batch.month, self.row.client_id, line.subscription_id
+        )
+        self.app.call_from_thread(self._pick_price, line, options)
+
+    def _pick_price(self, line: LineView, options: list[PriceOption]) -> None:
+        by_value = {option.price or CLIENTS_OWN: option for option in options}
+        choices = [
+            Choice(value, _price_label(option), _price_detail(option, line.currency))
+            for value, option in by_value.items()
+        ]
+
+        def chosen(value: int | str | None) -> None:
+            option = by_value.get(str(value)) if value is not None else None
+            if option is None or option.current:
+                return
+            if option.price == "fixed" and option.amount is None:
+                self._ask_fixed_price(line)
+            else:
+                self.change_rule(line, (("price", option.price),))
+
+        self.app.push_screen(
+            PickerScreen(f"Price of {line.description}", lambda q: _matching(choices, q)),
+            chosen,
+        )
+
+    def _ask_fixed_price(self, line: LineView) -> None:
+        def given(text: str | None) -> None:
+            if text is not None:
+                self.change_rule(line, (("fixed_price", text), ("price", "fixed")))
+
+        about = Text(f"{line.description}: {quantity(line.quantity)} seats this month")
+        ask = f"Unit price in {line.currency}, e.g. 12.50"
+        self.app.push_screen(ReasonScreen("Fixed price", about, ask=ask, enter="set it"), given)
+
+    @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
+    def change_rule(self, line: LineView, changes: Sequence[tuple[str, str | None]]) -> None:
         self.app.call_from_thread(setattr, self.lines, "loading", True)
         workbench = self.workbench
         assert line.product_id is not None
-        workbench.rules.set_line(self.row.client_id, line.product_id, key, value)
+        for key, value in changes:
+            workbench.rules.set_line(self.row.client_id, line.product_id, key, value)
         batch = workbench.batches.current(self.shown_batch.month)
         row = next(r for r in batch.invoices if r.client_id == self.row.client_id)
         invoice = workbench.batches.invoice(batch.batch_id, row)
