@@ -146,6 +146,9 @@ def test_case_8_annual_co_termed_add_376_11():
     assert line.policy == "annual term · pax8"
     assert "+2 seats on 16 Apr × 264.00 × 260/365 days left in the term" in line.explanation
     assert "COST_ESTIMATED" in codes(line)
+    # An item of another period (the term's first invoice) may be listed beside it: the words
+    # name the month no item covers rather than saying there is no invoice at all.
+    assert "no Pax8 invoice item covers April 2025" in line.explanation
 
 
 def test_case_8_annual_term_charge_in_the_month_of_the_term_start_only():

@@ -127,7 +127,7 @@ def _draft(
     pax8_cost = _Cost(
         invoiced.amount if invoiced else pax8.estimated_cost,
         reference.partner_cost if reference else None,
-        invoiced.text if invoiced else _estimate_text(subscription),
+        invoiced.text if invoiced else _estimate_text(subscription, Month.of(first).name),
     )
     cost = _cost_in(currency, pax8_cost, subscription, rules)
     if cost.anomaly is not None:
@@ -249,6 +249,11 @@ def _zero_reason(charge: Charge) -> str:
     return f"{charge.basis} is 0 ({charge.terms})"
 
 
-def _estimate_text(subscription: SubscriptionFacts) -> str:
+def _estimate_text(subscription: SubscriptionFacts, month: str) -> str:
+    """Said of a cost with no invoice item for the month: items of other periods (an annual
+    term's, last month's) may well be listed beside it, so the words name the month."""
     who = distributor_name(subscription.subscription_id)
-    return f"estimated: {who} partner cost × {who}'s quantities, no {who} invoice yet"
+    return (
+        f"estimated: {who} partner cost × {who}'s quantities; no {who} invoice item covers "
+        f"{month}"
+    )
