@@ -46,7 +46,7 @@ from trueup.core.billing.invoice import bill_client
 from trueup.core.billing.rules import Rules
 from trueup.core.billing.timeline import day_text
 from trueup.core.diff.seats import cyclic_gc_paused, reference_day
-from trueup.core.mapping.index import load_mapping_index
+from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.current import current_rules, rules_of
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
@@ -222,8 +222,11 @@ def _built(
         compared = (
             previous if inputs.compared == inputs.previous else read_earlier(conn, inputs.compared)
         )
-        source = _reusable(conn, inputs, rules) if reuse else None
-        read = partial(assemble, conn, month, clients=clients, today=today, rules=rules)
+        index = load_mapping_index(conn)  # read once: the reuse check and the facts share it
+        source = _reusable(conn, inputs, rules, index) if reuse else None
+        read = partial(
+            assemble, conn, month, clients=clients, today=today, rules=rules, index=index
+        )
         facts = read(previous=previous, only=None if source is None else source.touched)
         if source is not None and facts.main_currency != source.main_currency:
             source, facts = None, read(previous=previous)  # every client's default moved
@@ -247,7 +250,9 @@ def _built(
     )
 
 
-def _reusable(conn: Connection, inputs: BatchInputs, rules: Rules) -> _Reusable | None:
+def _reusable(
+    conn: Connection, inputs: BatchInputs, rules: Rules, index: MappingIndex
+) -> _Reusable | None:
     row = conn.execute(
         select(_BATCHES.c.id, _BATCHES.c.inputs)
         .where(
@@ -263,7 +268,6 @@ def _reusable(conn: Connection, inputs: BatchInputs, rules: Rules) -> _Reusable 
     then = json.loads(row.inputs)
     now = _as_stored(inputs)
     earlier = rules if then["rules_id"] == now["rules_id"] else rules_of(conn, then["rules_id"])
-    index = load_mapping_index(conn)
     touched = touched_clients(conn, then, now, earlier, rules, index)
     if touched is None:
         return None

@@ -82,6 +82,7 @@ def assemble(
     rules: Rules,
     previous: EarlierBatch | None,
     only: Collection[int] | None = None,
+    index: MappingIndex | None = None,
 ) -> BatchFacts:
     """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
 
@@ -89,7 +90,7 @@ def assemble(
     clients a change touched: batch.touched); the batch's own facts (unmapped companies, usage,
     strays) are the whole batch's either way."""
     with cyclic_gc_paused():
-        index = load_mapping_index(conn)
+        index = index or load_mapping_index(conn)
         chosen = _chosen(conn, index, clients)
         mine = chosen if only is None else [c for c in chosen if c in only]
         scoped = clients is not None or only is not None

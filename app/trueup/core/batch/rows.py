@@ -84,7 +84,7 @@ def listed(conn: Connection, batch_id: str) -> list[Listed]:
             "SELECT r.client_id, r.sha256, t.digest, iif(t.digest IS NULL, t.text, NULL) "
             f"{_JOINED} WHERE r.batch_id = ? ORDER BY r.position",
             (batch_id,),
-        )
+        ).all()  # at once: row by row costs a cursor call each (~40 ms for 2,000)
     ]
 
 
