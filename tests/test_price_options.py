@@ -41,8 +41,8 @@ def test_each_policy_says_what_the_line_would_bill(db, bear_creek):  # noqa: F81
     assert options[None].current and not options["pax8"].current
     assert options[None].label == "the client's policy (pax8)"
     assert options["pax8"].amount == Decimal(line["amount"]) == Decimal("224.58")
-    assert (options["markup"].label, options["markup"].note) == ("markup 0%",
-                                                                 "0% markup: bills at cost")  # fmt: skip
+    markup = options["markup"]
+    assert (markup.label, markup.note) == ("markup 0%", "0% markup: bills at cost")
     assert options["markup"].amount < options["pax8"].amount
     assert (options["fixed"].amount, options["fixed"].note) == (None, "asks for a price")
     assert options["halo"].amount is not None

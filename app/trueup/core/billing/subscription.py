@@ -254,6 +254,5 @@ def _estimate_text(subscription: SubscriptionFacts, month: str) -> str:
     term's, last month's) may well be listed beside it, so the words name the month."""
     who = distributor_name(subscription.subscription_id)
     return (
-        f"estimated: {who} partner cost × {who}'s quantities; no {who} invoice item covers "
-        f"{month}"
+        f"estimated: {who} partner cost × {who}'s quantities; no {who} invoice item covers {month}"
     )
