@@ -113,12 +113,12 @@ class QboCompany:
         """Check each sales line's TaxCodeRef and compute the tax QuickBooks would."""
         if self.is_us:
             for line in lines:
-                code = _ref(_detail(line).get("TaxCodeRef"))
-                if code and code not in US_LINE_CODES:
+                named = _ref(_detail(line).get("TaxCodeRef"))
+                if named and named not in US_LINE_CODES:
                     raise self.fault(
                         "6100",
                         "Invalid Line TaxCode in the request",
-                        f"Valid line TaxCodes for US should be TAX or NON. Supplied value: {code}",
+                        f"Valid line TaxCodes for US should be TAX or NON. Supplied value: {named}",
                     )
             return Taxed(Decimal(0), {**(body.get("TxnTaxDetail") or {}), "TotalTax": 0})
         if body.get("GlobalTaxCalculation") == "TaxInclusive":
