@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
+from trueup.cli.item_create import create_item_command
 from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
 from trueup.core.service.mappings import Mappings, company_json, product_json
 
@@ -21,7 +22,8 @@ map_app = typer.Typer(
     "A company is billed only once it is mapped. Start with `trueup map suggest`: exact links "
     "(Halo external link, Pax8 externalId, SKU on the item) and close names are offered; "
     "`trueup map accept` takes every offer at or above the threshold, `trueup map set` maps one "
-    "by hand, `trueup map undo` takes back the last change. Ids are Pax8's (companies, "
+    "by hand, `trueup map create-item` creates the Halo item a product lacks and maps it, "
+    "`trueup map undo` takes back the last change. Ids are Pax8's (companies, "
     "products: GUIDs) and Halo's (clients, items: numbers), as `map suggest --json` shows them.",
     no_args_is_help=True,
 )
@@ -113,6 +115,9 @@ def set_mapping(
         _with_mappings(ctx, lambda maps: maps.map_product(product, item, client_id=client))
         scope = f" for Halo client {client}" if client is not None else ""
         say(f"mapped product {product} to Halo item {item}{scope}")
+
+
+map_app.command("create-item")(create_item_command)
 
 
 @map_app.command("unset")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
-from trueup.core.service.mappings import MATCH_THRESHOLD
+from trueup.core.service.mappings import MATCH_THRESHOLD, HaloFactory
 from trueup.core.service.posting import SinkFactory, configured_sinks
 from trueup.core.service.stores import Database
 from trueup.core.service.syncing import SyncClients
 from trueup.core.service.workbench import Workbench
-from trueup.core.settings.clients import configured_clients
+from trueup.core.settings.clients import configured_clients, halo_from_settings
 from trueup.core.settings.config import load_settings, today
 from trueup.core.settings.connections import Connections
 
@@ -28,6 +28,7 @@ def run_tui(state: State, *, mouse: bool) -> None:
             db,
             day=today(),
             sync_clients=lambda: configured_clients(settings),
+            halo=lambda: halo_from_settings(settings),  # without Pax8 configured, too
             sinks=configured_sinks(settings),
             connections=Connections(settings),
             mouse=mouse,
@@ -44,6 +45,7 @@ def open_workbench(
     sync_clients: SyncClients,
     mouse: bool,
     sinks: SinkFactory | None = None,
+    halo: HaloFactory | None = None,
     connections: Connections | None = None,
     threshold: int = MATCH_THRESHOLD,
     sync_on_start: bool = False,
@@ -56,6 +58,7 @@ def open_workbench(
         threshold=threshold,
         sync_clients=sync_clients,
         sinks=sinks,
+        halo=halo,
         connections=connections,
     )
     try:

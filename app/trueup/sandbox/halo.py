@@ -14,6 +14,9 @@ is a 400. The swagger's own way, ``[{"id": N, "voided": true}]`` posted to /api/
 save here.
 An invoice or recurring invoice for a client, or a line for an item, that Halo does not have is
 a field-keyed 400 (``{"[0].client_id": "No Client with id 424242."}``).
+An Item created without a name, or with a text field (name, supplier_part_code, ...) or a price
+(costprice, baseprice, recurringprice, recurringcost) of the wrong type, is a field-keyed 400
+(``{"[0].name": "The Name field is required."}``); a saved Item is served by GET /api/Item.
 """
 
 from __future__ import annotations

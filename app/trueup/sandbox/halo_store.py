@@ -95,7 +95,12 @@ RESOURCES: dict[str, Resource] = {
 
 # Fields whose type matters to the simulator's arithmetic and indexes: reject what Halo would.
 _INT_FIELDS = frozenset({"client_id", "ihid", "_itemid", "sequenceid", "site_id", "halo_id"})
-_NUMBER_FIELDS = frozenset({"qty_order", "unit_price", "unit_cost", "baseprice", "tax_rate"})
+_NUMBER_FIELDS = frozenset({
+    "qty_order", "unit_price", "unit_cost", "baseprice", "tax_rate",
+    "costprice", "recurringprice", "recurringcost",  # an Item's (swagger: double)
+})  # fmt: skip
+# An Item's text fields (swagger: string) that trueup writes or matches on.
+_ITEM_TEXT_FIELDS = ("name", "supplier_part_code", "description", "internalreference")
 # Halo's "none" for a foreign key (halo-api.md §4): a line with _itemid 0 or -1 is free text.
 _UNSET_IDS = (0, -1)
 
@@ -311,6 +316,8 @@ class HaloStore:
         ):
             # An invoice for a client Halo does not have is refused (a stale client mapping).
             raise invalid(f"{path}.client_id", f"No Client with id {client_id}.")
+        if resource.route == "item":
+            _check_item(element, path, is_new=not row_id)
         if "lines" not in element:
             return
         if not resource.has_lines or not isinstance(element["lines"], list):
@@ -442,6 +449,17 @@ def check_types(element: Row, path: str) -> None:
             isinstance(value, bool) or not isinstance(value, int | float)
         ):
             raise invalid(f"{path}.{key}", f"The value '{value}' is not valid.")
+
+
+def _check_item(element: Row, path: str, *, is_new: bool) -> None:
+    """An Item's text fields must be text, and an item needs a name: Halo's screens refuse one
+    without (its API's own message for it is UNCONFIRMED)."""
+    for key in _ITEM_TEXT_FIELDS:
+        value = element.get(key)
+        if value is not None and not isinstance(value, str):
+            raise invalid(f"{path}.{key}", f"The value '{value}' is not valid.")
+    if (is_new or "name" in element) and not (element.get("name") or "").strip():
+        raise invalid(f"{path}.name", "The Name field is required.")
 
 
 def patch_fields(row: Row, sent: Row, *, keep: tuple[str, ...]) -> None:

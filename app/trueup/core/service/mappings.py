@@ -3,12 +3,13 @@ unmapped` and the Clients and Products screens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from trueup.core.errors import SyncUnavailableError
 from trueup.core.mapping import engine
 from trueup.core.mapping.engine import MATCH_THRESHOLD as MATCH_THRESHOLD
 from trueup.core.mapping.engine import (
@@ -25,8 +26,16 @@ from trueup.core.mapping.reading import load_world
 from trueup.core.mapping.report import company_json as company_json
 from trueup.core.mapping.report import product_json as product_json
 from trueup.core.mapping.report import suggestions_json, unmapped_json
+from trueup.core.posting.item_draft import ItemDraft as ItemDraft
+from trueup.core.posting.item_draft import draft_item
 from trueup.core.service.changes import Changes
 from trueup.core.store.database import Database
+
+if TYPE_CHECKING:  # HTTP loads only when an item is created
+    from trueup.core.posting.halo_item import CreatedItem
+    from trueup.core.sources.halo import HaloClient
+
+HaloFactory = Callable[[], "HaloClient"]  # a fresh client for one write
 
 
 @dataclass(frozen=True)
@@ -41,14 +50,21 @@ class Override:
 
 class Mappings:
     """The mappings of one store; `threshold` is the score a name match must reach to be
-    offered (the config's [mapping] threshold)."""
+    offered (the config's [mapping] threshold); `halo` opens HaloPSA to create an item a product
+    lacks (None: items cannot be created here)."""
 
     def __init__(
-        self, db: Database, *, threshold: int = MATCH_THRESHOLD, changes: Changes | None = None
+        self,
+        db: Database,
+        *,
+        threshold: int = MATCH_THRESHOLD,
+        changes: Changes | None = None,
+        halo: HaloFactory | None = None,
     ) -> None:
         self.db = db
         self.threshold = threshold
         self._changes = changes or Changes()
+        self._halo = halo
         self._own: set[int] = set()  # the journal entries this service wrote
 
     @contextmanager
@@ -197,6 +213,25 @@ class Mappings:
     def accept_product_suggestions(self) -> list[ProductRow]:
         with self._writing():
             return engine.accept_product_suggestions(self.db, min_score=self.threshold)
+
+    @property
+    def can_create_items(self) -> bool:
+        return self._halo is not None
+
+    def item_draft(self, product_id: str) -> ItemDraft:
+        """The Halo item `create_item` would create for the product, to confirm first."""
+        return draft_item(self.db, product_id)
+
+    async def create_item(self, product_id: str) -> CreatedItem:
+        """Create the product's item in Halo (unless Halo has one with its SKU), store it and
+        map the product to it; run again after any failure, it never creates a second."""
+        from trueup.core.posting.halo_item import create_item
+
+        if self._halo is None:
+            raise SyncUnavailableError("there is no HaloPSA connection here to create items in")
+        with self._writing():
+            async with self._halo() as halo:
+                return await create_item(self.db, halo, product_id)
 
     # --- both at once, undo, files -------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from trueup.core.rules.rows import LINE as LINE
 from trueup.core.rules.rows import RATE as RATE
 from trueup.core.rules.rows import RuleRow as RuleRow
 from trueup.core.service.books import BookRow as BookRow
+from trueup.core.service.mappings import ItemDraft as ItemDraft
 from trueup.core.service.mappings import Override as Override
 from trueup.core.service.syncing import SOURCE_NAMES as SOURCE_NAMES
 from trueup.core.service.syncing import SourceTile as SourceTile

@@ -17,7 +17,7 @@ from trueup.core.service.books import BOOKS, Accounting
 from trueup.core.service.changes import Changes
 from trueup.core.service.ledger import Ledger
 from trueup.core.service.logs import Logs
-from trueup.core.service.mappings import Mappings
+from trueup.core.service.mappings import HaloFactory, Mappings
 from trueup.core.service.posting import Posting, SinkFactory
 from trueup.core.service.reports import Reports
 from trueup.core.service.rules import RuleBook
@@ -42,10 +42,12 @@ class Workbench:
         connections: Connections | None = None,
         sinks: SinkFactory | None = None,
         close_day: int | None = None,
+        halo: HaloFactory | None = None,
     ) -> None:
         """`connections`: the configured ones (None: opened on the sandbox, nothing to
         configure); `sinks`: None when there is nowhere to post; `close_day`: the config's
-        [billing] close_day (None: the connections' config's, or the built-in default)."""
+        [billing] close_day (None: the connections' config's, or the built-in default);
+        `halo`: where a product's missing item is created (None: the sync's Halo)."""
         self.db = db
         self.today = today
         self._connections = connections
@@ -55,7 +57,9 @@ class Workbench:
         if close_day is None:
             close_day = (settings.billing if settings else BillingSettings()).close_day
         self.close_day = close_day
-        self.mappings = Mappings(db, threshold=threshold, changes=changes)
+        if halo is None and sync_clients is not None:
+            halo = _sync_halo(sync_clients)
+        self.mappings = Mappings(db, threshold=threshold, changes=changes, halo=halo)
         self.seats = SeatDiffs(db, today=today, changes=changes)
         self.rules = RuleBook(db, changes=changes)
         self.batches = Batches(db, today=today)
@@ -142,3 +146,8 @@ class Workbench:
     def sync_min_interval(self) -> int | None:
         """The configured minimum minutes between syncs (0: none), or None without a config."""
         return self._connections.settings.sync.min_interval_minutes if self._connections else None
+
+
+def _sync_halo(clients: SyncClients) -> HaloFactory:
+    """The sync's Halo client; its Pax8 client is made too, but never opens a connection."""
+    return lambda: clients()[1]

@@ -242,6 +242,23 @@ class HaloClient(ApiClient):
             )
         return saved
 
+    async def create_item(self, item: Row) -> Row:
+        """Create one item (the swagger's Item: `name`, `supplier_part_code`, prices); the
+        answer is the saved item, with its id. Halo takes no idempotency key: a caller that
+        must create it once looks it up before sending, and after a lost answer."""
+        answer = await self.post("Item", [item])
+        saved = answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
+        if not isinstance(saved, dict) or type(saved.get("id")) is not int:
+            raise ApiError(
+                self.service,
+                "bad_response",
+                None,
+                f"{self.service} answered POST /api/Item without the saved item: check it in "
+                f"{self.service} before creating it again",
+                ambiguous=True,
+            )
+        return saved
+
     async def create_invoices(self, headers: list[Row]) -> list[Row]:
         """Create several invoices in one request. Whether Halo answers a multi-element POST
         with every saved object or only one is unconfirmed (halo-api.md §4): the caller matches

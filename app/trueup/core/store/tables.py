@@ -390,7 +390,7 @@ class ProductMapping(SQLModel, table=True):
     client_id: int | None = None  # set: a per-client override
     item_id: int | None = None  # None when ignored
     status: str = "mapped"  # mapped | ignored
-    source: str = "manual"
+    source: str = "manual"  # exact | suggestion | manual | import | created (its Halo item)
     score: int | None = None
     reason: str = ""
     created_at: datetime
@@ -404,7 +404,7 @@ class MappingChange(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime
     by: str
-    action: str  # map | unmap | ignore | accept | import | undo
+    action: str  # map | unmap | ignore | accept | import | create-item | undo
     kind: str  # company | product
     key: str  # JSON: {"company_id"} or {"product_id", "client_id"}
     before: str | None = None  # JSON of the row replaced, None when there was none

@@ -39,7 +39,9 @@ RowT = TypeVar("RowT", bound=GridRow)
 
 STATUS_FILTERS = (None, "unmapped", "suggested", "stale", "mapped", "ignored")
 # Actions that change the store: one at a time, so that `u` then `z` can never run as `z`, `u`.
-CHANGES = frozenset({"pick", "accept", "accept_all", "unmap", "ignore", "undo", "override"})
+CHANGES = frozenset(
+    {"pick", "accept", "accept_all", "unmap", "ignore", "undo", "override", "create_item"}
+)
 
 
 def grid_bindings(noun: str, target: str) -> list[BindingType]:

@@ -3,18 +3,21 @@ carry, and per-client overrides."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.binding import Binding, BindingType
 
-from trueup.core.service.types import ProductRow
+from trueup.core.service.types import ItemDraft, ProductRow
 from trueup.tui.formatting import MAPPING_STATUS, money, plain, score_text, status_text
 from trueup.tui.screens.clients import STATUS_RANK
+from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.mapping_grid import MappingGridScreen, grid_bindings
 from trueup.tui.screens.picker import Choice, PickerScreen
-from trueup.tui.widgets.row_table import Column
+from trueup.tui.widgets.row_table import Column, RowTable
 
 EVERY_CLIENT = "every-client"  # the picker's value for the mapping that is not an override
 
@@ -33,6 +36,14 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
             show=False,
             id="product.override",
             tooltip="Bill this product under another item for one client",
+        ),
+        Binding(
+            "n",
+            "create_item",
+            "New item",
+            show=False,  # six keys fill the footer at 80 columns: the detail line names it
+            id="product.create_item",
+            tooltip="Create the Halo item a product without one lacks (shown first), then map it",
         ),
     ]
     COLUMNS: ClassVar[list[Column]] = [
@@ -121,6 +132,70 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
 
     def accept_all(self) -> int:
         return len(self.workbench.mappings.accept_product_suggestions())
+
+    # --- a Halo item for a product that has none ------------------------------------------------
+
+    def detail(self, row: ProductRow) -> Text:
+        text = super().detail(row)
+        if not text and row.status == "unmapped" and self._can_create(row):
+            text.append("no Halo item matches: ", style="yellow")
+            text.append("n creates one from the Pax8 product (asks first)", style="dim")
+        return text
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "create_item":
+            grid = next(self.query("#grid").results(RowTable), None)  # none before compose
+            if grid is None or not self._can_create(grid.current):
+                return False  # a mapped row, or no Halo to create it in: not offered
+        return super().check_action(action, parameters)
+
+    def _can_create(self, row: ProductRow | None) -> bool:
+        mappings = self.workbench.mappings
+        return mappings.can_create_items and row is not None and row.status != "mapped"
+
+    def action_create_item(self) -> None:
+        """Draft the item from the store (a thread), show it, create it once confirmed."""
+        row = self._current()
+        if row is None:
+            return
+        self.saving = True
+        self._draft(row)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _draft(self, row: ProductRow) -> None:
+        draft = self.workbench.mappings.item_draft(row.product_id)
+        self.app.call_from_thread(self._confirm_create, draft)
+
+    def _confirm_create(self, draft: ItemDraft) -> None:
+        self.saving = False
+        cost = "none" if draft.cost is None else money(draft.cost, draft.currency)
+        whence = f"The price is the {draft.price_from}."
+        if draft.cost is not None:
+            whence = f"The cost is the {draft.cost_from}; the price the {draft.price_from}."
+        question = (
+            f"Create {draft.name} as an item in HaloPSA, then bill the product as it? {whence} "
+            "Halo is searched for the SKU first, so the item is never made twice. z undoes the "
+            "mapping; the item stays in Halo."
+        )
+        columns = [Column("Halo item", 18), Column("", 12, flex=True, keep_end=True)]
+        lines = [
+            (Text("Name"), Text(draft.name)),
+            (Text("Supplier part code"), Text(draft.sku)),
+            (Text("Cost a month"), Text(cost)),
+            (Text("Price a month"), Text(money(draft.price, draft.currency))),
+        ]
+
+        def answered(apply: bool | None) -> None:
+            if apply:
+                self.save(lambda: self._create(draft))
+
+        self.app.push_screen(ConfirmScreen("New Halo item", question, columns, lines), answered)
+
+    def _create(self, draft: ItemDraft) -> str:
+        made = asyncio.run(self.workbench.mappings.create_item(draft.product_id))
+        if made.created:
+            return f"Created Halo item {made.item_id} and mapped {draft.name} to it."
+        return f"Halo already had item {made.item_id} for {draft.sku}: mapped {draft.name} to it."
 
     # --- per-client overrides ------------------------------------------------------------------
 
