@@ -1,6 +1,6 @@
 """`trueup import FILE --source ...` and `trueup sandbox partner-center`: exit codes, one-line
 errors on stderr, every problem of a refused file under its line, data on stdout; the config's
-[import.partner-center] renaming columns."""
+[import.<source>] renaming columns."""
 
 import json
 
@@ -11,6 +11,8 @@ from test_import_partner_center import GENERATED, HANDWRITTEN, table, write
 from trueup.cli import app
 from trueup.core.settings.config import ConfigError, load_settings, save_settings
 from trueup.core.sync.lock import exclusive, lock_path
+
+FILES = HANDWRITTEN.parent
 
 
 @pytest.fixture
@@ -69,19 +71,28 @@ def test_a_file_of_another_format_is_one_line(env, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("source", "name"),
+    ("source", "name", "rows"),
     [
-        ("ion", "TD SYNNEX StreamOne Ion"),
-        ("ingram", "Ingram Micro Cloud Marketplace"),
-        ("sherweb", "Sherweb"),
+        ("ion", "TD SYNNEX StreamOne Ion", 5),
+        ("ingram", "Ingram Micro Cloud Marketplace", 5),
+        ("sherweb", "Sherweb", 4),
     ],
 )
-def test_the_sources_not_built_yet_say_so_in_one_line(env, source, name):
-    result = invoke("import", str(HANDWRITTEN), "--source", source)
+def test_each_distributors_file_imports_then_changes_nothing(env, source, name, rows):
+    path = FILES / f"{source}_handwritten.csv"
+    first = invoke("import", str(path), "--source", source)
+    assert first.exit_code == 0 and first.stderr == "", first.output
+    assert first.stdout.startswith(f"imported {path.name} ({name}): {rows} rows")
+    again = invoke("import", str(path), "--source", source)
+    assert again.exit_code == 0 and again.stdout.startswith(f"nothing changed: {path.name}")
+
+
+def test_a_file_given_as_another_source_is_one_line(env):
+    result = invoke("import", str(HANDWRITTEN), "--source", "sherweb")
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.strip() == (
-        f"error: importing {name} files is not built yet: only --source partner-center imports "
-        "today"
+        "error: partner_center_handwritten.csv looks like a Partner Center (new commerce) invoice "
+        "reconciliation file, not a Sherweb payable charges file (CSV per client)"
     )
 
 
@@ -142,7 +153,7 @@ def test_the_config_renames_columns_and_keeps_them_when_saved(env, tmp_path):
             '[import.partner-center]\nstart = "Start"\n',
             "no field start (the fields are: customer_id",
         ),
-        ('[import.ion]\ncharge_start = "Start"\n', "importing ion files is not built yet"),
+        ('[import.ion]\ncharge_start = "Start"\n', "[import.ion]: no field charge_start"),
         ('[import.pax8]\nx = "y"\n', "[import.pax8]: no such source"),
         ("[import.partner-center]\ncharge_start = 3\n", "each key names a column"),
         ("[import]\npartner-center = 1\n", "each key names a column"),

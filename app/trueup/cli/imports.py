@@ -48,7 +48,7 @@ def import_command(
     ],
     source: Annotated[
         Source,
-        typer.Option(help="Whose file it is (only partner-center is built so far)."),
+        typer.Option(help="Whose file it is."),
     ],
     month: ExpectedMonth = None,
     as_json: Json = False,
@@ -57,23 +57,39 @@ def import_command(
     Pax8's in the store, for the seat diff and the batch.
 
     **partner-center**: Microsoft's new-commerce invoice reconciliation file: in Partner
-    Center's Billing workspace, the invoice's reconciliation file (new commerce), as CSV.
-    Each customer (tenant) becomes a company to map to a Halo client (`trueup map`), each SKU
-    a product to map to a Halo item, each charge an invoice item (its cost: the file's
-    Subtotal), and the subscriptions are rebuilt with their seats by date from every file
-    imported. A client billed by Pax8 and Partner Center gets one invoice.
+    Center's Billing workspace, the invoice's reconciliation file (new commerce), as CSV: the
+    Subtotal is the cost (it names no client price).
+
+    **ion**: a TD SYNNEX StreamOne Ion billing report (one cloud vendor's, Reports > Billing),
+    as CSV: Seller Cost is the cost, Customer Cost the client's price.
+
+    **ingram**: an Ingram Micro Cloud Marketplace rated data export (full report), as CSV: the
+    RESELLER amounts are the cost, the CUSTOMER amounts the client's price.
+
+    **sherweb**: Sherweb's payable charges, an invoice exported per client as CSV: subTotal
+    less deductions plus fees is the cost, listPrice the client's price. Import each client's
+    file; one replaces only its own client's charges.
+
+    Each customer becomes a company to map to a Halo client (`trueup map`), each SKU a product
+    to map to a Halo item, each charge an invoice item, and the subscriptions are rebuilt with
+    their seats by date from every file imported. A client billed by Pax8 and another
+    distributor gets one invoice.
 
     The file is checked whole first: every problem is listed by row (as a spreadsheet numbers
     them, the header is row 1) and column, and nothing is imported until all are fixed. Dates
-    may be 2026-11-05 or 11/5/2026 (month first, as Partner Center writes them). A file whose
-    columns are named otherwise is read through the config: `[import.partner-center]`, then
-    `charge_start = "Charge Start Date"` (see `trueup config show`).
+    may be 2026-11-05 or 11/5/2026 (month first). Only Partner Center's columns are documented
+    by its distributor; ion, ingram and sherweb read a default column table (see the README).
+    A file whose columns are named otherwise is read through the config: `[import.<source>]`,
+    then our field name = the file's header, e.g. `charge_start = "Charge Start Date"` under
+    `[import.partner-center]` (see `trueup config show`).
 
     Importing is all or nothing, never beside a sync, and idempotent: the same file again
-    changes nothing. The file is the whole of each invoice it holds (a corrected download
-    replaces the first); other invoices, and Pax8's data, are never touched. `--month` refuses
+    changes nothing. The file is the whole of each invoice it holds (for ion, ingram and
+    sherweb, of each customer's part of it; with no invoice number, of each subscription's
+    month), so a corrected download replaces the first; the rest, and Pax8's data, are never
+    touched. `--month` refuses
     a file with no charge in that month (the wrong month's download). The log records every
-    import and refusal. `ion`, `ingram` and `sherweb` are not built yet: they exit 1 saying so.
+    import and refusal.
     """
     columns = load_settings(state(ctx).config_path).import_columns
     with open_store(ctx) as db:

@@ -7,10 +7,9 @@ scenario's (an as-of of 21 November: October's), with every column Microsoft doc
 order, dates as its sample writes them (10/3/2026) and subtotals by its rounding rule
 (core/sources/files/partner_center/subtotal.py): each client's licences billed monthly on
 their anniversary day, one seat added mid-cycle (prorated), and one client's Azure plan usage of
-the month before in arrears. The clients are those whose Pax8 company carries their Halo id,
-and their licences are SKUs Pax8 does not bill them. The same scenario and seed give the same
-bytes; `trueup sandbox partner-center` writes it, and the bundled demo's is
-scenarios/demo-partner-center.csv.
+the month before in arrears. The clients and their licences are gen_elsewhere's. The same
+scenario and seed give the same bytes; `trueup sandbox partner-center` writes it, and the
+bundled demo's is scenarios/demo-partner-center.csv.
 """
 
 from __future__ import annotations
@@ -24,6 +23,14 @@ from decimal import Decimal
 from typing import Any
 
 from trueup.core.sources.files.partner_center.subtotal import rule_subtotal
+from trueup.sandbox.gen_elsewhere import (
+    Licence,
+    billed_month,
+    linked_clients,
+    next_month,
+    offered,
+    us_day,
+)
 from trueup.sandbox.gen_world import new_id
 
 # Every column of the file, in Microsoft's order.
@@ -77,15 +84,6 @@ HEADERS = (
     "ProductCategory",
 )
 
-# (ProductId, SkuId, SkuName, unit price a month): licences an MSP buys direct.
-LICENCES = (
-    ("CFQ7TTC0L3PB", "0001", "Power BI Pro", Decimal("14.00")),
-    ("CFQ7TTC0HD33", "0001", "Visio Plan 2", Decimal("15.00")),
-    ("CFQ7TTC0HDCW", "0001", "Project Plan 3", Decimal("30.00")),
-    ("CFQ7TTC0MM8R", "0002", "Microsoft 365 Copilot", Decimal("30.00")),
-    ("CFQ7TTC0RM8S", "0001", "Microsoft Teams Premium", Decimal("10.00")),
-    ("CFQ7TTC0LFK5", "0001", "Microsoft Entra ID P1", Decimal("6.00")),
-)
 AZURE = ("DZH318Z0BPS6", "0001", "Azure plan")
 METERS = (  # (meter, unit price, quantity)
     ("Virtual Machines Dv3 Series - D2 v3 - US East", Decimal("0.096"), Decimal("744")),
@@ -98,14 +96,12 @@ MONTHLY = "One-Month commitment for monthly billing"
 
 def partner_center_csv(scenario: dict[str, Any], *, seed: int = 1, clients: int = 4) -> str:
     rng = random.Random(f"partner-center {seed}")
-    as_of = date.fromisoformat(scenario["as_of"][:10])
-    period = (as_of.replace(day=1) - timedelta(days=1)).replace(day=1)  # the month before
-    file = _File(rng, period)
-    chosen = _clients(scenario, rng, clients)
+    file = _File(rng, billed_month(scenario))
+    chosen = linked_clients(scenario, rng, clients)
     for number, (client, skus) in enumerate(chosen):
         customer = file.customer(client["name"])
-        offered = [licence for licence in LICENCES if f"{licence[0]}:{licence[1]}" not in skus]
-        for position, licence in enumerate(rng.sample(offered, k=min(2, len(offered)))):
+        licences = offered(skus)
+        for position, licence in enumerate(rng.sample(licences, k=min(2, len(licences)))):
             file.licence(customer, licence, added_mid_cycle=number == 0 and position == 0)
         if number == len(chosen) - 1:
             file.azure(customer)
@@ -114,30 +110,6 @@ def partner_center_csv(scenario: dict[str, Any], *, seed: int = 1, clients: int 
     writer.writerow(HEADERS)
     writer.writerows([row.get(header, "") for header in HEADERS] for row in file.rows)
     return "\ufeff" + out.getvalue()  # Partner Center's CSV starts with a byte-order mark
-
-
-def _clients(
-    scenario: dict[str, Any], rng: random.Random, count: int
-) -> list[tuple[dict[str, Any], set[str]]]:
-    """Halo clients whose Pax8 company names their Halo id, with the SKUs Pax8 bills them."""
-    halo = {str(c["id"]): c for c in scenario["halo"]["clients"]}
-    pax8 = scenario["pax8"]
-    linked = sorted(
-        (c for c in pax8["companies"] if str(c.get("externalId")) in halo),
-        key=lambda c: int(c["externalId"]),
-    )
-    chosen = sorted(rng.sample(linked, k=min(count, len(linked))), key=lambda c: c["name"])
-    return [
-        (
-            halo[str(company["externalId"])],
-            {
-                s.get("vendorSkuId")
-                for s in pax8["subscriptions"]
-                if s["companyId"] == company["id"]
-            },
-        )
-        for company in chosen
-    ]
 
 
 class _File:
@@ -162,14 +134,14 @@ class _File:
             "Currency": "USD",
             "PricingCurrency": "USD",
             "PCToBCExchangeRate": "1",
-            "PCToBCExchangeRateDate": _us(self.period),
+            "PCToBCExchangeRateDate": us_day(self.period),
             "PublisherName": "Microsoft Corporation",
         }
 
     def licence(
         self,
         customer: dict[str, str],
-        licence: tuple[str, str, str, Decimal],
+        licence: Licence,
         added_mid_cycle: bool,
     ) -> None:
         product, sku, name, price = licence
@@ -177,12 +149,12 @@ class _File:
         started = anniversary.replace(year=anniversary.year - self.rng.randint(0, 2))
         annual = self.rng.random() < 0.7
         seats = Decimal(self.rng.randint(2, 25))
-        ends = _next_month(anniversary) - timedelta(days=1)
+        ends = next_month(anniversary) - timedelta(days=1)
         order = self.rng.getrandbits(48).to_bytes(6, "big").hex()
         subscription = {
             **customer,
             "OrderId": order,
-            "OrderDate": _us(started),
+            "OrderDate": us_day(started),
             "ProductId": product,
             "SkuId": sku,
             "AvailabilityId": f"CFQ7TTC0{self.rng.randrange(16**4):04X}",
@@ -192,8 +164,8 @@ class _File:
             "SubscriptionDescription": name,
             "TermAndBillingCycle": ANNUAL if annual else MONTHLY,
             "BillingFrequency": "Monthly",
-            "SubscriptionStartDate": _us(started),
-            "SubscriptionEndDate": _us(_term_end(anniversary, annual)),
+            "SubscriptionStartDate": us_day(started),
+            "SubscriptionEndDate": us_day(_term_end(anniversary, annual)),
             "AlternateId": order,
             "ProductCategory": "OnlineServices",
         }
@@ -201,7 +173,7 @@ class _File:
         charge = "new" if started == anniversary else "cycleCharge"
         self._row(subscription, charge, anniversary, ends, full, full, seats, usage=False)
         if added_mid_cycle:  # a hire in the cycle, this month: one seat for the days left of it
-            last = _next_month(self.period) - timedelta(days=1)
+            last = next_month(self.period) - timedelta(days=1)
             added = anniversary + timedelta(days=self.rng.randint(1, (last - anniversary).days))
             share = Decimal((ends - added).days + 1) / Decimal((ends - anniversary).days + 1)
             prorated = (full * share).quantize(Decimal("0.0001"))
@@ -214,7 +186,7 @@ class _File:
         plan = {
             **customer,
             "OrderId": order,
-            "OrderDate": _us(used.replace(year=used.year - 1)),
+            "OrderDate": us_day(used.replace(year=used.year - 1)),
             "ProductId": AZURE[0],
             "SkuId": AZURE[1],
             "AvailabilityId": "DZH318Z0BPS6",
@@ -248,8 +220,8 @@ class _File:
             {
                 **base,
                 "ChargeType": charge,
-                "ChargeStartDate": _us(start),
-                "ChargeEndDate": _us(end),
+                "ChargeStartDate": us_day(start),
+                "ChargeEndDate": us_day(end),
                 "UnitPrice": str(price),
                 "EffectiveUnitPrice": str(effective),
                 "Quantity": str(quantity),
@@ -262,16 +234,7 @@ class _File:
         )
 
 
-def _us(day: date) -> str:
-    return f"{day.month}/{day.day}/{day.year}"
-
-
-def _next_month(day: date) -> date:
-    year, month = divmod(day.year * 12 + day.month, 12)
-    return day.replace(year=year, month=month + 1)
-
-
 def _term_end(anniversary: date, annual: bool) -> date:
     """The last day of the term running from `anniversary` (a yearly one renews on it too)."""
-    ends = anniversary.replace(year=anniversary.year + 1) if annual else _next_month(anniversary)
+    ends = anniversary.replace(year=anniversary.year + 1) if annual else next_month(anniversary)
     return ends - timedelta(days=1)

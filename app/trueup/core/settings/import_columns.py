@@ -7,6 +7,9 @@ value the header the user's file has for it:
     charge_start = "Charge Start Date"
     subtotal = "Pre-tax Total"
 
+    [import.sherweb]
+    start = "Period Start"
+
 A table is checked when the config is read, so a misspelt field is a config error naming the
 file and the key, not a refused import later.
 """
@@ -31,10 +34,8 @@ def read_import_columns(path: Path, table: Any, error: type[TrueupError]) -> Imp
     found: ImportColumns = {}
     for source, headers in table.items():
         where = f"{path}: [import.{source}]"
-        if source not in FILE_SOURCES:
-            raise error(f"{where}: no such source (the sources are: {', '.join(FILE_SOURCES)})")
         if source not in FORMATS:
-            raise error(f"{where}: importing {source} files is not built yet, so it has no columns")
+            raise error(f"{where}: no such source (the sources are: {', '.join(FILE_SOURCES)})")
         if not isinstance(headers, dict) or not all(
             isinstance(v, str) and v.strip() for v in headers.values()
         ):

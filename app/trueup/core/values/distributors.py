@@ -12,20 +12,23 @@ from __future__ import annotations
 
 PAX8 = "pax8"
 PARTNER_CENTER = "partner-center"
+ION = "ion"
+INGRAM = "ingram"
+SHERWEB = "sherweb"
 
 # The distributors `trueup import --source` names, in the contract's order.
-FILE_SOURCES = (PARTNER_CENTER, "ion", "ingram", "sherweb")
+FILE_SOURCES = (PARTNER_CENTER, ION, INGRAM, SHERWEB)
 
 NAMES = {
     PAX8: "Pax8",
     PARTNER_CENTER: "Partner Center",
-    "ion": "TD SYNNEX StreamOne Ion",
-    "ingram": "Ingram Micro Cloud Marketplace",
-    "sherweb": "Sherweb",
+    ION: "TD SYNNEX StreamOne Ion",
+    INGRAM: "Ingram Micro Cloud Marketplace",
+    SHERWEB: "Sherweb",
 }
 
 # The id prefix of each file source's records.
-PREFIXES = {PARTNER_CENTER: "pc:", "ion": "ion:", "ingram": "im:", "sherweb": "sw:"}
+PREFIXES = {PARTNER_CENTER: "pc:", ION: "ion:", INGRAM: "im:", SHERWEB: "sw:"}
 
 
 def namespaced(distributor: str, *parts: str) -> str:

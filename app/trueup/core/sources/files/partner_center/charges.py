@@ -16,7 +16,9 @@ from decimal import Decimal
 
 from trueup.core.sources.files.cells import read_cell
 from trueup.core.sources.files.columns import Column
-from trueup.core.sources.files.partner_center.columns import COLUMNS, kind_of
+from trueup.core.sources.files.contradictions import agree
+from trueup.core.sources.files.kinds import MICROSOFT, kind_of
+from trueup.core.sources.files.partner_center.columns import COLUMNS
 from trueup.core.sources.files.partner_center.subtotal import agrees, rule_subtotal
 from trueup.core.sources.files.problems import Problems
 from trueup.core.sources.files.table import Row
@@ -74,7 +76,7 @@ def charge_of(row: Row) -> Charge:
         sku_name=v["sku_name"],
         product_name=v["product_name"],
         charge_type=v["charge_type"],
-        kind=kind_of(v["charge_type"]),
+        kind=kind_of(MICROSOFT, v["charge_type"]),
         usage=usage,
         charge_start=v["charge_start"],
         charge_end=v["charge_end"],
@@ -111,8 +113,17 @@ def check_charges(charges: Iterable[Charge], problems: Problems) -> list[str]:
     for charge in charges:
         if charge.charge_end < charge.charge_start:
             problems.add(charge.row, headers["charge_end"], "is before ChargeStartDate")
-        _agree(problems, charge, charge.subscription_ref, charge.customer_id, customers, "customer")
-        _agree(problems, charge, charge.invoice_number, charge.currency, currencies, "currency")
+        subscription, invoice = charge.subscription_ref, charge.invoice_number
+        agree(
+            problems,
+            customers,
+            charge.row,
+            "subscription",
+            subscription,
+            "customer",
+            charge.customer_id,
+        )
+        agree(problems, currencies, charge.row, "invoice", invoice, "currency", charge.currency)
         written = charge.cells.get("subtotal")
         price, rate = charge.effective_unit_price, charge.exchange_rate
         rule = rule_subtotal(charge.usage, price, charge.billable_quantity, rate)
@@ -127,22 +138,3 @@ def check_charges(charges: Iterable[Charge], problems: Problems) -> list[str]:
                 "its cost counts, it changes no seats"
             )
     return warnings
-
-
-def _agree(
-    problems: Problems,
-    charge: Charge,
-    key: str,
-    value: str,
-    seen: dict[str, tuple[str, int]],
-    what: str,
-) -> None:
-    """Add a problem when `key` already had another `value` (the first row that said it)."""
-    first = seen.setdefault(key, (value, charge.row))
-    if first[0] != value:
-        owner = "subscription" if what == "customer" else "invoice"
-        problems.add(
-            charge.row,
-            None,
-            f"{owner} {key} has {what} {value}, and {first[0]} in row {first[1]}",
-        )

@@ -1,5 +1,5 @@
-"""The Partner Center new-commerce reconciliation file as trueup reads it: the columns, what each
-charge type does to a subscription, and the other files a download may be mistaken for.
+"""The Partner Center new-commerce reconciliation file as trueup reads it: the columns (its
+charge types are Microsoft's, files/kinds.py).
 
 The columns are those Microsoft documents for the file ([MS1],
 https://learn.microsoft.com/en-gb/partner-center/modern-invoice-reconciliation-file), in the
@@ -12,7 +12,9 @@ when absent, the subscription's dates and term come from the documented columns 
 from __future__ import annotations
 
 from trueup.core.sources.files.cells import Kind
-from trueup.core.sources.files.columns import Column, header_key
+from trueup.core.sources.files.columns import Column
+from trueup.core.sources.files.lookalikes import other_format
+from trueup.core.values.distributors import PARTNER_CENTER
 
 WANTED = "a Partner Center (new commerce) invoice reconciliation file"
 
@@ -43,43 +45,4 @@ COLUMNS = (
     Column("subscription_end", "SubscriptionEndDate", Kind.DAY, optional=True),
 )
 
-# What a charge does to its subscription's seats, by ChargeType with case, spaces and dashes
-# aside. Microsoft's documentation shows `New` (the file's sample) and `new` (the API's); the
-# others are the new-commerce lifecycle as partners' tools name it, not confirmed against a
-# real file. A charge type not listed still costs what it says; it changes no seats, and the
-# import says so.
-CYCLE, ADD, REMOVE, CANCEL, CREDIT = "cycle", "add", "remove", "cancel", "credit"
-CHARGE_KINDS = {
-    "new": CYCLE,
-    "renew": CYCLE,
-    "cyclecharge": CYCLE,
-    "cyclefee": CYCLE,
-    "convert": CYCLE,
-    "addquantity": ADD,
-    "removequantity": REMOVE,
-    "cancelimmediate": CANCEL,
-    "cancel": CANCEL,
-    "customercredit": CREDIT,
-    "credit": CREDIT,
-}
-
-# Files a download may be mistaken for, by headers only they have (compared as header_key).
-_LOOKALIKES = (
-    ("a Pax8 invoice export", {"billedbypax8"}),
-    ("a Pax8 invoice export", {"companyname", "startperiod", "endperiod"}),
-    ("a Partner Center daily rated usage file", {"usagedate", "meterid"}),
-    ("a Partner Center legacy (not new commerce) license reconciliation file", {"durableofferid"}),
-    ("a Partner Center legacy (not new commerce) license reconciliation file", {"offerid"}),
-)
-
-
-def kind_of(charge_type: str) -> str | None:
-    return CHARGE_KINDS.get("".join(ch for ch in charge_type.casefold() if ch.isalnum()))
-
-
-def lookalike(headers: set[str]) -> str | None:
-    """The other file whose headers these are, when they are one's."""
-    return next(
-        (name for name, marks in _LOOKALIKES if {header_key(m) for m in marks} <= headers),
-        None,
-    )
+lookalike = other_format(PARTNER_CENTER)

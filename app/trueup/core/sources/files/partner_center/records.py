@@ -11,21 +11,20 @@ id is a digest of its row, so the same charge keeps its id wherever it stands in
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from trueup.core.sources.files.history import term_of
+from trueup.core.sources.files.item_ids import ItemIds
+from trueup.core.sources.files.kinds import CREDIT, CYCLE
 from trueup.core.sources.files.partner_center.charges import Charge
-from trueup.core.sources.files.partner_center.columns import CREDIT, CYCLE
 from trueup.core.sources.files.partner_center.subscriptions import (
     company_id,
     product_id,
     subscription_id,
-    term_of,
 )
 from trueup.core.sources.files.partner_center.subtotal import per_unit
 from trueup.core.values.distributors import PARTNER_CENTER, namespaced
@@ -45,16 +44,13 @@ class Records:
 def records_of(charges: Sequence[Charge]) -> Records:
     found = Records()
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    counts: Counter[tuple[str, str]] = Counter()
+    ids = ItemIds()
     for charge in charges:
         found.companies.setdefault(company_id(charge), _company(charge))
         found.products.setdefault(product_id(charge), _product(charge))
         invoice = namespaced(PARTNER_CENTER, charge.invoice_number)
         totals[invoice] += charge.subtotal
-        digest = _digest(charge)
-        counts[(invoice, digest)] += 1
-        nth = counts[(invoice, digest)]
-        item_id = f"{invoice}:{digest}" + (f":{nth}" if nth > 1 else "")
+        item_id = ids.next(invoice, charge.cells)
         found.items.append(_item(charge, item_id, invoice))
         found.charges[item_id] = charge
         found.invoices[invoice] = _invoice(charge, invoice, totals[invoice])
@@ -147,8 +143,3 @@ def _type(charge: Charge) -> str:
     if charge.usage or charge.kind == CYCLE:
         return "subscription"
     return "service-credit" if charge.kind == CREDIT else "prorate"
-
-
-def _digest(charge: Charge) -> str:
-    text = json.dumps(sorted(charge.cells.items()), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

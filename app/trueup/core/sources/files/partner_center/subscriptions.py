@@ -1,10 +1,5 @@
 """A Partner Center subscription, rebuilt from every charge the store holds of it, as the
-subscription and dated history (snapshots) the seat diff and the batch read for Pax8.
-
-A reconciliation file has no subscription list, only charges; each import rebuilds the
-subscriptions it touches from all their stored charges, whichever files they came from and in
-whatever order those were imported, so importing October after November gives the same
-subscription as November after October, and the same file twice the same bytes.
+subscription and dated history the seat diff and the batch read for Pax8 (files/history.py).
 
 The seats: a cycle charge (new, renew, the cycle's charge) bills the whole quantity from its
 ChargeStartDate; an add or a removal changes it from its own; a cancellation ends the
@@ -20,29 +15,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
+from trueup.core.sources.files.history import (
+    ACTIVE,
+    CANCELLED,
+    State,
+    Subscription,
+    months_between,
+    term_of,
+)
+from trueup.core.sources.files.history import subscription_rows as history_rows
+from trueup.core.sources.files.kinds import ADD, CANCEL, CYCLE, REMOVE
 from trueup.core.sources.files.partner_center.charges import Charge
-from trueup.core.sources.files.partner_center.columns import ADD, CANCEL, CYCLE, REMOVE
 from trueup.core.sources.files.partner_center.subtotal import per_unit
 from trueup.core.values.distributors import PARTNER_CENTER, namespaced
 
 ZERO = Decimal(0)
-ACTIVE, CANCELLED = "Active", "Cancelled"
 _ORDER = {CYCLE: 0, ADD: 1, REMOVE: 2, CANCEL: 3}  # of charges starting on the same day
 _COMMITMENT = re.compile(r"\b(one|1|two|2|three|3)[- ]?(month|year)", re.IGNORECASE)
 _NUMBERS = {"one": 1, "1": 1, "two": 2, "2": 2, "three": 3, "3": 3}
-
-
-class State(NamedTuple):
-    day: date  # the first day it applies to
-    quantity: Decimal
-    status: str
-    price: Decimal | None
-    partner_cost: Decimal | None
-    end: date | None
 
 
 def subscription_id(charge: Charge) -> str:
@@ -62,58 +56,33 @@ def subscription_rows(charges: Sequence[Charge]) -> tuple[dict[str, Any], list[d
     ordered = sorted(charges, key=_order)
     first = ordered[0]
     states = _usage_states(ordered) if all(c.usage for c in ordered) else _seat_states(ordered)
-    newest = states[-1]
     starts = [c.subscription_start for c in ordered if c.subscription_start]
     start = min(starts) if starts else ordered[0].charge_start
-    sub_id = subscription_id(first)
     cycles = [c for c in ordered if c.kind == CYCLE and not c.usage]
     billing_term = term_of(cycles[-1].charge_start, cycles[-1].charge_end) if cycles else "Monthly"
     ends = [c.subscription_end for c in ordered if c.subscription_end]
     commitment = _commitment(ordered[-1], start, ends[-1] if ends else None)
-    row: dict[str, Any] = {
-        "id": sub_id,
-        "company_id": company_id(first),
-        "product_id": product_id(first),
-        "product_name": first.sku_name,
-        "quantity": newest.quantity,
-        "status": newest.status,
-        "billing_term": billing_term,
-        "commitment_term": commitment,
-        "commitment_end": ends[-1] if commitment and ends else None,
-        "price": newest.price,
-        "partner_cost": newest.partner_cost,
-        "currency": first.currency,
-        "start_at": _midnight(start),
-        "end_at": _midnight(newest.end),
-        "billing_start": start,
-        "created_at": _midnight(start),
-        "updated_at": _midnight(newest.day),
-        "distributor": PARTNER_CENTER,
-    }
-    row["raw"] = {
-        "subscriptionId": first.subscription_ref,
-        "customerId": first.customer_id,
-        "productId": first.product_id,
-        "skuId": first.sku_id,
-        "billingTerm": billing_term,
-        "commitmentTerm": commitment,
-        "history": [_state_json(s) for s in reversed(states)],
-    }
-    snapshots = [
-        {
-            "subscription_id": sub_id,
-            "position": position,
-            "quantity": state.quantity,
-            "status": state.status,
-            "price": state.price,
-            "partner_cost": state.partner_cost,
-            "updated_at": _midnight(state.day),
-            "end_at": _midnight(state.end),
-            "raw": _state_json(state),
-        }
-        for position, state in enumerate(reversed(states))
-    ]
-    return row, snapshots
+    subscription = Subscription(
+        id=subscription_id(first),
+        company_id=company_id(first),
+        product_id=product_id(first),
+        product_name=first.sku_name,
+        currency=first.currency,
+        start=start,
+        billing_term=billing_term,
+        commitment=commitment,
+        commitment_end=ends[-1] if commitment and ends else None,
+        distributor=PARTNER_CENTER,
+        raw={
+            "subscriptionId": first.subscription_ref,
+            "customerId": first.customer_id,
+            "productId": first.product_id,
+            "skuId": first.sku_id,
+            "billingTerm": billing_term,
+            "commitmentTerm": commitment,
+        },
+    )
+    return history_rows(subscription, states)
 
 
 def _order(charge: Charge) -> tuple[Any, ...]:
@@ -153,16 +122,6 @@ def _usage_states(charges: Sequence[Charge]) -> list[State]:
     return [State(charges[0].charge_start, Decimal(1), ACTIVE, ZERO, ZERO, None)]
 
 
-def _months(start: date, end: date) -> int:
-    """Whole months from `start` to the inclusive `end` (a day's slack either way)."""
-    return round(((end - start).days + 1) / 30.44)
-
-
-def term_of(start: date, end: date) -> str:
-    months = _months(start, end)
-    return {12: "Annual", 24: "2-Year", 36: "3-Year"}.get(months, "Monthly")
-
-
 def _commitment(charge: Charge, start: date, end: date | None) -> str | None:
     """The commitment, in Pax8's spelling (`1-Year`), when the file says it."""
     found = _COMMITMENT.search(charge.term_and_billing_cycle or "")
@@ -170,22 +129,7 @@ def _commitment(charge: Charge, start: date, end: date | None) -> str | None:
         return f"{_NUMBERS[found.group(1).casefold()]}-{found.group(2).capitalize()}"
     if end is None:
         return None
-    months = _months(start, end)
+    months = months_between(start, end)
     if months == 1:
         return "1-Month"
     return f"{months // 12}-Year" if months and months % 12 == 0 else None
-
-
-def _midnight(day: date | None) -> datetime | None:
-    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def _state_json(state: State) -> dict[str, Any]:
-    return {
-        "date": state.day.isoformat(),
-        "quantity": state.quantity,
-        "status": state.status,
-        "price": state.price,
-        "partnerCost": state.partner_cost,
-        "endDate": state.end.isoformat() if state.end else None,
-    }

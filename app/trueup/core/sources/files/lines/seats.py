@@ -1,0 +1,68 @@
+"""A subscription's seats by day, from its charges' periods.
+
+The seats on a day are the sum of the seats each charge bills for a period holding that day;
+they are counted on each day a charge starts, and hold until the next such day (a file ends
+where the download ends, not where the subscription does). So a mid-cycle add read either way
+a distributor may write it gives the same seats: as the seats added (10 for the month, 2 more
+from the 20th: 12 from the 20th) or as the whole quantity for the days left (10 until the
+19th, 12 from the 20th). A cancellation ends the subscription on its day; a later recurring
+charge starts it again.
+
+The price and cost of a state are per unit, from the newest charge adding seats that says
+them: the file's unit figures, else its amounts over its seats when it bills a whole month or
+more (a prorated charge's amount is not a month's) for one seat or more (an amount over a
+sliver of a seat is no unit price).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from trueup.core.sources.files.history import ACTIVE, CANCELLED, State
+from trueup.core.sources.files.kinds import CANCEL
+from trueup.core.sources.files.lines.charge import ZERO, Charge, whole_period
+
+UNIT = Decimal("0.0001")  # a unit figure worked out from an amount, as quantities are kept
+
+
+def seat_states(charges: Sequence[Charge]) -> list[State]:
+    """The states of a subscription billed by seats, one a day its seats or status changed
+    (`charges` in the order they apply)."""
+    seated = [c for c in charges if c.seats]
+    cancels = [c for c in charges if c.kind == CANCEL]
+    states: list[State] = []
+    for day in sorted({c.start for c in [*seated, *cancels]}):
+        held = sum((c.seats for c in seated if c.start <= day <= c.end), ZERO)
+        added = [c for c in seated if c.start <= day and c.seats > 0]
+        ended = [c for c in cancels if c.start <= day]
+        cancelled = bool(ended) and (not added or ended[-1].start >= added[-1].start)
+        priced = [c for c in added if unit_cost(c) is not None]
+        newest = priced[-1] if priced else None
+        state = State(
+            day,
+            max(ZERO, held),
+            CANCELLED if cancelled else ACTIVE,
+            None if newest is None else unit_price(newest),
+            None if newest is None else unit_cost(newest),
+            ended[-1].start if cancelled else None,
+        )
+        if not states or states[-1][1:] != state[1:]:
+            states.append(state)
+    return states or [State(charges[0].start, ZERO, ACTIVE, None, None, None)]
+
+
+def unit_cost(charge: Charge) -> Decimal | None:
+    return _unit(charge, charge.unit_cost, charge.cost)
+
+
+def unit_price(charge: Charge) -> Decimal | None:
+    return _unit(charge, charge.unit_price, charge.price)
+
+
+def _unit(charge: Charge, unit: Decimal | None, amount: Decimal | None) -> Decimal | None:
+    if unit is not None:
+        return unit
+    if amount is None or not whole_period(charge) or abs(charge.seats) < 1:
+        return None
+    return (amount / abs(charge.seats)).quantize(UNIT, rounding=ROUND_HALF_UP)

@@ -1,0 +1,211 @@
+"""The TD SYNNEX StreamOne Ion billing report as trueup reads it: the generated demo sample and a
+hand-written one from the columns Ion documents (and the default table's assumed ones), seats by
+date from charge periods, bad files refused whole with every row and column named, the same
+file twice, renamed columns, and a client billed by Pax8 and Ion on one invoice."""
+
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import text
+
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from file_formats import FormatReader
+from test_import_batch import TODAY, invoices_of
+from test_import_partner_center import SCENARIOS, table, write
+from test_import_store import dump, store  # noqa: F401 (fixture)
+from trueup.core.batch.build import build_batch
+from trueup.core.service.imports import Imports
+from trueup.core.service.mappings import Mappings
+from trueup.core.sources.files.ion import FORMAT
+from trueup.core.store.logbook import read_log
+from trueup.sandbox.gen_ion import ion_csv
+
+HANDWRITTEN = Path(__file__).resolve().parent / "files" / "ion_handwritten.csv"
+GENERATED = SCENARIOS / "demo-ion.csv"
+HARBOR_POINT = 41  # the Halo client, billed by Pax8 already
+
+
+READER = FormatReader(FORMAT)
+read, refusal, subscriptions = READER.read, READER.refusal, READER.subscriptions
+
+
+def seats(history):
+    return [(s["quantity"], s["updated_at"].date()) for s in history]
+
+
+# --- the two samples ---------------------------------------------------------------------------
+
+
+def test_the_bundled_sample_is_what_the_generator_writes_for_the_demo():
+    demo = json.loads((SCENARIOS / "demo.json").read_text())
+    assert GENERATED.read_bytes() == ion_csv(demo).encode()
+    assert ion_csv(demo, seed=2) != ion_csv(demo)
+    records = read(GENERATED)
+    assert (records.rows, records.warnings) == (8, [])
+    assert all(c["id"].startswith("ion:") for c in records.companies)
+
+
+def test_the_handwritten_report_reads_as_customers_skus_items_and_dated_seats():
+    records = read(HANDWRITTEN)
+    assert (records.rows, records.warnings) == (5, [])
+    assert [(c["id"], c["name"]) for c in records.companies] == [
+        ("ion:100234", "Contoso, Ltd."),
+        ("ion:100877", "Fabrikam Inc"),
+    ]
+    assert [(p["id"], p["vendor_name"]) for p in records.products] == [
+        ("ion:CFQ7TTC0LF8Q:0001", "Microsoft"),
+        ("ion:DZH318Z0BPS6:0001", "Microsoft"),
+        ("ion:CFQ7TTC0LH16:0001", "Microsoft"),
+    ]
+    # Seller Cost is the partner's cost, Customer Cost the client's price; usage is in arrears.
+    assert [
+        (i["type"], i["term"], i["quantity"], i["cost_total"], i["total"]) for i in records.items
+    ] == [
+        ("subscription", "Monthly", Decimal(10), Decimal("198.00"), Decimal("220.00")),
+        ("prorate", "Monthly", Decimal(2), Decimal("15.33"), Decimal("17.03")),
+        ("service-credit", "Monthly", Decimal(1), Decimal("-5.00"), Decimal("-5.50")),
+        ("subscription", "Arrears", Decimal(1), Decimal("84.12"), Decimal("98.96")),
+        ("subscription", "Annual", Decimal(5), Decimal("228.00"), Decimal("240.00")),
+    ]
+    # No invoice number: each subscription's month is its own statement, of its customer.
+    assert [(i["id"], i["company_id"], i["total"]) for i in records.invoices] == [
+        ("ion:2026-10:sub-ion-0001", "ion:100234", Decimal("208.33")),
+        ("ion:2026-09:sub-ion-0002", "ion:100877", Decimal("84.12")),
+        ("ion:2026-10:100877:CFQ7TTC0LH16:0001", "ion:100877", Decimal("228.00")),
+    ]
+    rebuilt = subscriptions(records)
+    premium, history = rebuilt["ion:sub-ion-0001"]
+    # 10 seats for October, 2 more from the 20th; the credit changes no seats. The unit figures
+    # are the cycle charge's amounts over its seats.
+    assert seats(history) == [(Decimal(12), date(2026, 10, 20)), (Decimal(10), date(2026, 10, 1))]
+    assert (premium["price"], premium["partner_cost"]) == (Decimal("22.0000"), Decimal("19.8000"))
+    # A subscription with no id is its customer's SKU; a year's charge is an annual term.
+    exchange, _ = rebuilt["ion:100877:CFQ7TTC0LH16:0001"]
+    assert (exchange["quantity"], exchange["billing_term"]) == (Decimal(5), "Annual")
+    azure, _ = rebuilt["ion:sub-ion-0002"]
+    assert (azure["quantity"], azure["price"]) == (Decimal(1), Decimal(0))
+
+
+def test_the_whole_quantity_for_the_days_left_gives_the_same_seats(tmp_path):
+    header, rows = table(HANDWRITTEN)
+    # The add written as Ion may instead: 10 seats until the 19th, 12 from the 20th.
+    rows[0]["Charge End Date"] = "10/19/2026"
+    rows[1]["Charge Type"] = "cycleCharge"
+    rows[1]["Quantity"] = rows[1]["Seat Count"] = "12"
+    _, history = subscriptions(read(write(tmp_path, header, rows)))["ion:sub-ion-0001"]
+    assert seats(history) == [(Decimal(12), date(2026, 10, 20)), (Decimal(10), date(2026, 10, 1))]
+
+
+def test_a_renamed_column_is_read_through_the_config_table(tmp_path):
+    header, rows = table(HANDWRITTEN)
+    header = ["Cost" if h == "Seller Cost" else h for h in header]
+    for row in rows:
+        row["Cost"] = row.pop("Seller Cost")
+    path = write(tmp_path, header, rows)
+    assert "has no column Seller Cost: is it a TD SYNNEX StreamOne Ion" in str(refusal(path))
+    assert read(path, seller_cost="Cost").items == read(HANDWRITTEN).items
+
+
+def test_a_margin_that_is_not_the_difference_is_flagged_and_kept(tmp_path):
+    header, rows = table(HANDWRITTEN)
+    rows[1]["Margin"] = "1.80"
+    records = read(write(tmp_path, header, rows))
+    assert records.warnings == [
+        "row 3: Margin 1.80 is not Customer Cost less Seller Cost (1.70); the costs are kept"
+    ]
+    assert records.items[1]["cost_total"] == Decimal("15.33")
+
+
+# --- bad files -----------------------------------------------------------------------------------
+
+
+def test_a_bad_report_is_refused_whole_naming_each_row_and_column(tmp_path):
+    header, rows = table(HANDWRITTEN)
+    rows[1]["Charge Start Date"] = "20/10/2026"
+    rows[2]["SKU"] = "CFQ7 TTC0"
+    rows[3]["Quantity"] = "Infinity"
+    rows[4]["Charge End Date"] = "10/14/2026"  # the day before it starts
+    rows[4]["Subscription ID"] = "sub-ion-0001"  # Contoso's subscription, under Fabrikam
+    rows.append({**rows[0], "Seller Cost": "1.98e2x", "Currency": "dollars"})
+    refused = refusal(write(tmp_path, header, rows, "ion.csv"))
+    assert str(refused) == (
+        "ion.csv was not imported (7 problems; nothing was changed): fix the file or the column "
+        "mapping, and import it again"
+    )
+    assert refused.problems == (
+        "row 3, Charge Start Date: '20/10/2026' is not a day of the calendar",
+        "row 4, SKU: 'CFQ7 TTC0' holds a space or a control character (not an id)",
+        "row 5, Quantity: 'Infinity' is not a finite number",
+        "row 7, Seller Cost: '1.98e2x' is not a number like 1234.56",
+        "row 7, Currency: 'dollars' is not a currency code like USD",
+        # What only the rows that read say together:
+        "row 6, Charge End Date: is before Charge Start Date",
+        "row 6: subscription sub-ion-0001 has customer 100877, and 100234 in row 2",
+    )
+
+
+def test_a_partner_center_file_given_as_ion_is_named_as_such(tmp_path):
+    path = tmp_path / "recon.csv"
+    path.write_text("CustomerId,SkuId,EffectiveUnitPrice,BillableQuantity\r\n1,2,3,4\r\n")
+    assert str(refusal(path)) == (
+        "recon.csv looks like a Partner Center (new commerce) invoice reconciliation file, not a "
+        "TD SYNNEX StreamOne Ion billing report"
+    )
+
+
+# --- into the store ------------------------------------------------------------------------------
+
+
+def test_the_same_report_twice_changes_nothing(store):  # noqa: F811 (fixture)
+    first = Imports(store).run(HANDWRITTEN, "ion")
+    assert first.changed and first.json()["entities"]["invoice items"]["created"] == 5
+    before = dump(store)
+    again = Imports(store).run(HANDWRITTEN, "ion")
+    assert not again.changed and dump(store) == before
+    assert read_log(store, limit=1)[0]["event"] == "TD SYNNEX StreamOne Ion import: nothing changed"
+
+
+def test_two_vendors_reports_of_a_month_keep_each_others_charges(store, tmp_path):  # noqa: F811
+    header, rows = table(HANDWRITTEN)
+    Imports(store).run(write(tmp_path, header, rows[:3], "microsoft.csv"), "ion")
+    Imports(store).run(write(tmp_path, header, rows[3:], "azure.csv"), "ion")
+    with store.read() as conn:
+        items = conn.execute(
+            text("SELECT count(*) FROM pax8_invoice_item WHERE distributor = 'ion'")
+        ).scalar_one()
+    assert items == 5
+    # A corrected download of the first replaces its subscription's month: the add is gone.
+    corrected = Imports(store).run(write(tmp_path, header, [rows[0], rows[2]], "fix.csv"), "ion")
+    assert corrected.json()["entities"]["invoice items"]["deleted"] == 1
+    with store.read() as conn:
+        quantity = conn.execute(
+            text("SELECT quantity FROM pax8_subscription WHERE id = 'ion:sub-ion-0001'")
+        ).scalar_one()
+    assert quantity == "10"
+
+
+# --- through the batch ---------------------------------------------------------------------------
+
+
+def test_a_client_billed_from_pax8_and_ion_gets_one_invoice(db):
+    (before,) = invoices_of(build_batch(db, "2026-10", today=TODAY), HARBOR_POINT)
+    Imports(db).run(GENERATED, "ion")
+    with db.read() as conn:
+        company = conn.execute(
+            text(
+                "SELECT id FROM pax8_company WHERE distributor = 'ion' "
+                "AND name = 'Harbor Point Wealth Advisors'"
+            )
+        ).scalar_one()
+        item = conn.execute(text("SELECT id FROM halo_item WHERE name = 'Visio Plan 2'")).scalar()
+    Mappings(db).map_company(company, HARBOR_POINT)
+    Mappings(db).map_product("ion:CFQ7TTC0HD33:0001", item)
+    (invoice,) = invoices_of(build_batch(db, "2026-10", today=TODAY), HARBOR_POINT)
+    pax8 = {line["subscription_id"] for line in before["lines"]}
+    assert pax8 < {line["subscription_id"] for line in invoice["lines"]}
+    visio = next(line for line in invoice["lines"] if line["description"] == "Visio Plan 2")
+    assert visio["subscription_id"].startswith("ion:")
+    assert (visio["quantity"], visio["amount"], visio["cost"]) == ("18.0000", "270.00", "229.50")
+    assert "cost 229.50 (TD SYNNEX StreamOne Ion invoice ion:2026-10:" in visio["explanation"]
