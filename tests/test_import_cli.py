@@ -1,6 +1,6 @@
-"""`trueup import FILE --source ...` and `trueup sandbox partner-center`: exit codes, one-line
-errors on stderr, every problem of a refused file under its line, data on stdout; the config's
-[import.<source>] renaming columns."""
+"""`trueup import FILE --source ...` and `trueup sandbox partner-center|ion|ingram|sherweb`:
+exit codes, one-line errors on stderr, every problem of a refused file under its line, data on
+stdout; the config's [import.<source>] renaming columns."""
 
 import json
 
@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from test_import_partner_center import GENERATED, HANDWRITTEN, table, write
 from trueup.cli import app
+from trueup.cli.syncing import BUNDLED_DEMO
 from trueup.core.settings.config import ConfigError, load_settings, save_settings
 from trueup.core.sync.lock import exclusive, lock_path
 
@@ -166,12 +167,26 @@ def test_a_wrong_import_table_is_a_config_error(env, table_text, said):
     assert said in str(caught.value)
 
 
+SCENARIOS = BUNDLED_DEMO.parent
+
+
 def test_the_sandbox_writes_the_demos_sample(env, tmp_path):
     out = tmp_path / "pc.csv"
     result = invoke("sandbox", "partner-center", "--out", str(out))
     assert result.exit_code == 0 and out.read_bytes() == GENERATED.read_bytes()
     assert invoke("sandbox", "partner-center", "--seed", "2").stdout != GENERATED.read_text()
     assert invoke("import", str(out), "--source", "partner-center").exit_code == 0
+
+
+@pytest.mark.parametrize("source", ["ion", "ingram", "sherweb"])
+def test_the_sandbox_writes_each_distributors_sample_and_it_imports(env, tmp_path, source):
+    out = tmp_path / f"{source}.csv"
+    result = invoke("sandbox", source, "--out", str(out))
+    bundled = SCENARIOS / f"demo-{source}.csv"
+    assert result.exit_code == 0 and out.read_bytes() == bundled.read_bytes()
+    assert invoke("sandbox", source, "--seed", "2").stdout != bundled.read_text()
+    imported = invoke("import", str(out), "--source", source, "--json")
+    assert imported.exit_code == 0, imported.output
 
 
 def test_status_counts_the_imported_rows_apart(env):

@@ -1,4 +1,5 @@
-"""`trueup sandbox serve|generate`: the simulators as a product feature."""
+"""`trueup sandbox serve|generate|partner-center|ion|ingram|sherweb`: the simulators and the
+distributors' sample files, as a product feature."""
 
 from __future__ import annotations
 
@@ -113,31 +114,74 @@ def _is_month(text: str) -> bool:
     return year.isdigit() and len(year) == 4 and number.isdigit() and 1 <= int(number) <= 12
 
 
+Scenario = Annotated[
+    Path | None,
+    typer.Option(
+        help="The scenario whose Halo clients the file bills (default: the bundled demo).",
+        show_default=False,
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(help="Where to write the CSV (default: stdout).", show_default=False),
+]
+Seed = Annotated[int, typer.Option(help="Same scenario and seed, same bytes.")]
+Clients = Annotated[int, typer.Option(min=1, max=50, help="How many clients buy through it.")]
+
+
 @sandbox_app.command("partner-center")
 @handles_errors
 def partner_center(
-    scenario: Annotated[
-        Path | None,
-        typer.Option(
-            help="The scenario whose Halo clients the file bills (default: the bundled demo).",
-            show_default=False,
-        ),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(help="Where to write the CSV (default: stdout).", show_default=False),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Same scenario and seed, same bytes.")] = 1,
-    clients: Annotated[int, typer.Option(min=1, max=50, help="How many clients buy direct.")] = 4,
+    scenario: Scenario = None, out: Out = None, seed: Seed = 1, clients: Clients = 4
 ) -> None:
     """Write a Partner Center invoice reconciliation file (CSV) for a scenario: a few of its
     clients buying licences direct from Microsoft, and one's Azure usage, for
     `trueup import FILE --source partner-center`."""
-    from trueup.cli.syncing import BUNDLED_DEMO
     from trueup.sandbox.gen_partner_center import partner_center_csv
 
-    data = json.loads((scenario or BUNDLED_DEMO).read_text(encoding="utf-8"))
-    text = partner_center_csv(data, seed=seed, clients=clients)
+    _write_sample(partner_center_csv(_scenario(scenario), seed=seed, clients=clients), out)
+
+
+@sandbox_app.command("ion")
+@handles_errors
+def ion(scenario: Scenario = None, out: Out = None, seed: Seed = 1, clients: Clients = 3) -> None:
+    """Write a TD SYNNEX StreamOne Ion billing report (CSV) for a scenario: a few of its clients
+    buying through Ion, for `trueup import FILE --source ion`."""
+    from trueup.sandbox.gen_ion import ion_csv
+
+    _write_sample(ion_csv(_scenario(scenario), seed=seed, clients=clients), out)
+
+
+@sandbox_app.command("ingram")
+@handles_errors
+def ingram(
+    scenario: Scenario = None, out: Out = None, seed: Seed = 1, clients: Clients = 3
+) -> None:
+    """Write an Ingram Micro Cloud Marketplace rated data export (CSV) for a scenario: a few of
+    its clients buying through Ingram, for `trueup import FILE --source ingram`."""
+    from trueup.sandbox.gen_ingram import ingram_csv
+
+    _write_sample(ingram_csv(_scenario(scenario), seed=seed, clients=clients), out)
+
+
+@sandbox_app.command("sherweb")
+@handles_errors
+def sherweb(scenario: Scenario = None, out: Out = None, seed: Seed = 1) -> None:
+    """Write one client's Sherweb payable charges (CSV, as Sherweb exports them per client) for
+    a scenario, for `trueup import FILE --source sherweb`."""
+    from trueup.sandbox.gen_sherweb import sherweb_csv
+
+    _write_sample(sherweb_csv(_scenario(scenario), seed=seed), out)
+
+
+def _scenario(path: Path | None) -> dict[str, object]:
+    from trueup.cli.syncing import BUNDLED_DEMO
+
+    loaded: dict[str, object] = json.loads((path or BUNDLED_DEMO).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _write_sample(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
         return
