@@ -58,7 +58,8 @@ async def test_hold_and_ready_are_stored(app, workbench):
 async def test_override_an_error_with_a_reason(app, workbench):
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until_idle(pilot)
-        await press(pilot, "6", "enter")
+        await press(pilot, "6")
+        await press(pilot, "enter")  # once the batch is listed: enter opens the cursor's invoice
         screen = app.screen
         assert isinstance(screen, BatchInvoiceScreen)
         lines = screen.lines
@@ -80,7 +81,8 @@ async def test_override_an_error_with_a_reason(app, workbench):
 async def test_sync_toggle_writes_a_line_rule_and_rebuilds(app, workbench):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
-        await press(pilot, "6", "enter")
+        await press(pilot, "6")
+        await press(pilot, "enter")  # once the batch is listed: enter opens the cursor's invoice
         screen = app.screen
         before = screen.shown_batch.batch_id
         line = next(li for li in screen.lines.rows if li.kind == "subscription")
@@ -103,7 +105,8 @@ async def test_price_is_chosen_from_a_list_of_what_each_policy_bills(app, workbe
 
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
-        await press(pilot, "6", "enter")
+        await press(pilot, "6")
+        await press(pilot, "enter")  # once the batch is listed: enter opens the cursor's invoice
         screen = app.screen
         line = next(li for li in screen.lines.rows if li.kind == "subscription")
         screen.lines.cursor = screen.lines.rows.index(line)
@@ -208,7 +211,8 @@ async def test_e_on_an_invoice_writes_the_clients_evidence_pack(
     monkeypatch.chdir(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
-        await press(pilot, "6", "enter")
+        await press(pilot, "6")
+        await press(pilot, "enter")  # once the batch is listed: enter opens the cursor's invoice
         screen = app.screen
         assert isinstance(screen, BatchInvoiceScreen)
         client = screen.invoice
