@@ -28,7 +28,7 @@ def test_a_version_1_store_gains_the_newer_tables_and_keeps_its_rows(tmp_path):
     with database.read() as conn:
         tables = set(inspect(conn).get_table_names())
         version = conn.execute(text("SELECT value FROM schema_meta WHERE key='schema_version'"))
-        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "12"
+        assert version.scalar() == str(dbmod.SCHEMA_VERSION) == "13"
         assert {
             "company_mapping",
             "product_mapping",
@@ -167,3 +167,33 @@ def test_a_version_11_store_reads_each_quickbooks_customers_default_tax_code(tmp
     database.dispose()
     assert codes == [("58", "5"), ("59", None)]
     assert {"qbo_company", "qbo_tax_code", "qbo_tax_code_mapping"} <= tables
+
+
+def test_a_version_12_store_stages_parsed_rows_and_a_killed_runs_staging_goes(tmp_path):
+    path = tmp_path / "v12.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:  # as schema 12 wrote it, a killed sync's record staged
+        conn.execute("DROP TABLE staged_record")
+        conn.execute(
+            "CREATE TABLE staged_record (seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL "
+            "REFERENCES sync_run (id) ON DELETE CASCADE, entity VARCHAR NOT NULL, scope VARCHAR, "
+            "extra VARCHAR NOT NULL, raw TEXT NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO sync_run (id, source, status, started_at, created, updated, deleted, "
+            "unchanged, failed, requests, retries, rate_limited, counts) "
+            "VALUES (1, 'halo', 'running', '2026-12-01 00:00:00', 0, 0, 0, 0, 0, 0, 0, 0, '{}')"
+        )
+        conn.execute(
+            "INSERT INTO staged_record (run_id, entity, extra, raw) "
+            """VALUES (1, 'halo_client', '{}', '{"id": 1}')"""
+        )
+        conn.execute("UPDATE schema_meta SET value='12' WHERE key='schema_version'")
+    database = open_database(path)
+    with database.read() as conn:
+        columns = {row[1] for row in conn.execute(text("PRAGMA table_info(staged_record)"))}
+        staged = conn.execute(text("SELECT count(*) FROM staged_record")).scalar()
+        indexes = {row[1] for row in conn.execute(text("PRAGMA index_list(staged_record)"))}
+    database.dispose()
+    assert {"parsed", "error", "out_of_range"} <= columns and staged == 0
+    assert "ix_staged_record_run_entity" in indexes

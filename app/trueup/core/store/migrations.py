@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from trueup.core.store import tables as models
 from trueup.core.values.parsing import commitment_end, parse_day
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -140,6 +140,14 @@ def _qbo_tax(conn: Connection) -> None:
     )
 
 
+def _staged_rows(conn: Connection) -> None:
+    """Staged records are parsed as they are fetched (sync/staging.py). Any left in the table
+    belong to a run a stopped process left, which the next sync marks interrupted and whose
+    staging it drops: the table is made anew."""
+    conn.exec_driver_sql("DROP TABLE IF EXISTS staged_record")
+    _add_tables("staged_record")(conn)
+
+
 # version -> the step that brings a store from version-1 to it.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
@@ -167,4 +175,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     10: _invoice_rows,
     11: _line_ends,
     12: _qbo_tax,
+    13: _staged_rows,
 }

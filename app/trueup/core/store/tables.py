@@ -332,18 +332,22 @@ class SyncRun(SQLModel, table=True):
 
 
 class StagedRecord(SQLModel, table=True):
-    """Records fetched by a running sync, waiting for the one transaction that applies them."""
+    """Records fetched by a running sync, each already parsed into its row, waiting for the one
+    transaction that applies them (sync/staging.py, sync/apply.py)."""
 
     __tablename__ = "staged_record"
+    # The apply reads one kind of record of one run at a time, in the order it was fetched.
+    __table_args__ = (Index("ix_staged_record_run_entity", "run_id", "entity"),)
     seq: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(
-        sa_column=Column(
-            Integer, ForeignKey("sync_run.id", ondelete="CASCADE"), nullable=False, index=True
-        )
+        sa_column=Column(Integer, ForeignKey("sync_run.id", ondelete="CASCADE"), nullable=False)
     )
     entity: str
-    scope: str | None = None  # the parent id a "scoped" entity was fetched for
-    extra: str = "{}"  # JSON: context the raw record does not carry (parent id, position, month)
+    # JSON: the row's columns as SQLite is given them (sync/records.py parses the record);
+    # None when the record cannot be stored, and `error` says why.
+    parsed: str | None = None
+    error: str | None = None
+    out_of_range: bool = False  # refused for an impossible number (records.OutOfRange)
     raw: str = raw_json()
 
 

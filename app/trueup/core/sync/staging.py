@@ -1,55 +1,34 @@
 """Staging fetched records and applying them in one transaction.
 
 A sync first stages what it fetches (short transactions, so memory stays flat and the two
-sources never hold the write lock for long), then applies everything in ONE transaction. A sync
-that fails or is interrupted before that transaction commits changes no synced data.
+sources never hold the write lock for long), each record parsed into its row as it is staged,
+while the fetch waits on the rate limits anyway; then it applies everything in ONE transaction,
+as set-based statements (sync/apply.py). A sync that fails or is interrupted before that
+transaction commits changes no synced data.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+import orjson
+from sqlalchemy import Connection, Dialect, Table, delete, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-from trueup.core.store.json_text import dump_json, load_json
+from trueup.core.store.json_text import dump_json
 from trueup.core.store.logbook import log_event
-from trueup.core.sync.records import (
-    ENTITIES,
-    SOURCE_ENTITIES,
-    Entity,
-    OutOfRange,
-    RecordError,
-)
-from trueup.core.values.distributors import PAX8
+from trueup.core.sync.apply import EntityCounts as EntityCounts  # file imports count with it
+from trueup.core.sync.apply import apply_entity
+from trueup.core.sync.apply import total_counts as total_counts
+from trueup.core.sync.records import ENTITIES, SOURCE_ENTITIES, Entity, OutOfRange, RecordError
 
 CHUNK = 2000
-Progress = Callable[[str, int, int], None]  # (what, done, total)
-
-
-@dataclass
-class EntityCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-    failed: int = 0
-
-
-def total_counts(counts: Iterable[EntityCounts]) -> EntityCounts:
-    """Every kind's counts added up, for the run's row."""
-    totals = EntityCounts()
-    for c in counts:
-        for field, value in asdict(c).items():
-            setattr(totals, field, getattr(totals, field) + value)
-    return totals
-
 
 T = TypeVar("T")
 
@@ -73,7 +52,7 @@ def start_run(db: Database, source: str, **values: Any) -> int:
 
 
 class Stager:
-    """Buffers one run's fetched records and writes them out in short transactions."""
+    """Parses one run's fetched records and writes them out in short transactions."""
 
     def __init__(self, db: Database, run_id: int, flush_every: int = CHUNK) -> None:
         self.db = db
@@ -83,6 +62,7 @@ class Stager:
         # Scopes fetched, even those that came back empty: their stored rows must go.
         self.scopes: dict[str, set[str]] = {}
         self._buffer: list[dict[str, Any]] = []
+        self._binders: dict[str, _Binders] = {}
 
     def add(
         self,
@@ -92,22 +72,27 @@ class Stager:
         scope: str | None = None,
         extra: dict[str, Any] | Callable[[int], dict[str, Any]] | None = None,
     ) -> None:
-        """Stage records; `extra` is context for all of them, or per position (a callable)."""
+        """Stage records as the client decoded them (JSON numbers as int or Decimal); `extra` is
+        context for all of them, or per position (a callable)."""
         if scope is not None:
             self.scopes.setdefault(entity, set()).add(scope)
+        kind = ENTITIES[entity]
+        binders = self._binders.get(entity)
+        if binders is None:
+            binders = self._binders[entity] = _binders(kind.table, self.db.engine.dialect)
         for index, raw in enumerate(raws):
+            context = extra(index) if callable(extra) else extra or {}
             self._buffer.append(
                 {
                     "run_id": self.run_id,
                     "entity": entity,
-                    "scope": scope,
-                    "extra": dump_json(extra(index) if callable(extra) else extra or {}),
                     "raw": dump_json(raw),
+                    **_parsed(kind, raw, context, binders),
                 }
             )
+            if len(self._buffer) >= self.flush_every:  # a whole list (41k subscriptions) at once
+                self.flush()
         self.fetched[entity] += len(raws)
-        if len(self._buffer) >= self.flush_every:
-            self.flush()
 
     def flush(self) -> None:
         if self._buffer:
@@ -116,14 +101,32 @@ class Stager:
             self._buffer = []
 
 
+# Each column's conversion to what SQLite is given, as SQLAlchemy converts it on an insert.
+_Binders = dict[str, Callable[[Any], Any] | None]
+
+
+def _binders(table: Table, dialect: Dialect) -> _Binders:
+    return {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
+
+
+def _parsed(
+    entity: Entity, raw: dict[str, Any], extra: dict[str, Any], binders: _Binders
+) -> dict[str, Any]:
+    """A record's staged columns: its row as the table would be given it, or why it is refused.
+    Converted now, the apply copies the values as they are, the same bytes an insert writes."""
+    try:
+        row = entity.parse(raw, extra)
+    except (RecordError, ValueError) as exc:
+        return {"parsed": None, "error": str(exc), "out_of_range": isinstance(exc, OutOfRange)}
+    bound = {}
+    for name, value in row.items():
+        bind = binders[name]
+        bound[name] = value if bind is None else bind(value)
+    return {"parsed": orjson.dumps(bound).decode(), "error": None, "out_of_range": False}
+
+
 def apply_run(
-    db: Database,
-    run_id: int,
-    source: str,
-    stager: Stager,
-    *,
-    stats: dict[str, int],
-    progress: Progress | None = None,
+    db: Database, run_id: int, source: str, stager: Stager, *, stats: dict[str, int]
 ) -> dict[str, EntityCounts]:
     """Replace the source's stored data with the staged records, in one transaction."""
     stager.flush()
@@ -134,9 +137,7 @@ def apply_run(
             total = stager.fetched.get(name, 0)
             if total == 0 and name not in stager.scopes and entity.replace != "all":
                 continue
-            counts[name] = _apply_entity(
-                conn, run_id, entity, stager.scopes.get(name, set()), total, progress
-            )
+            counts[name] = apply_entity(conn, run_id, entity, total, stager.scopes.get(name, set()))
         _finish(conn, run_id, source, counts, stats)
     return counts
 
@@ -184,127 +185,6 @@ def recover_stale_runs(db: Database) -> int:
     return len(stale)
 
 
-def _apply_entity(
-    conn: Connection,
-    run_id: int,
-    entity: Entity,
-    scopes: set[str],
-    total: int,
-    progress: Progress | None,
-) -> EntityCounts:
-    table = entity.table
-    key_columns = [c.name for c in table.primary_key.columns]
-    existing = _existing_fingerprints(conn, table, key_columns)
-    parents = _parent_keys(conn, table)
-    counts = EntityCounts()
-    seen: dict[tuple[Any, ...], int] = {}  # key -> hash of its first copy's raw JSON
-    repeats = 0
-    refused = False  # a record with an impossible number: keep what is stored of its kind
-    done = 0
-    for chunk in _staged_chunks(conn, run_id, entity.name):
-        rows = []
-        for staged in chunk:
-            try:
-                row = entity.parse(load_json(staged.raw), load_json(staged.extra))
-            except (RecordError, ValueError) as exc:
-                counts.failed += 1
-                refused = refused or isinstance(exc, OutOfRange)
-                _log_failure(conn, entity, counts.failed, str(exc), staged.raw)
-                continue
-            missing = _missing_parent(row, parents)
-            if missing:
-                counts.failed += 1
-                _log_failure(conn, entity, counts.failed, missing, staged.raw)
-                continue
-            key = tuple(row[c] for c in key_columns)
-            if key in seen:
-                # Listed twice in one sync: the first copy stands, and the log says so (the
-                # second may hold other seats or another status: never dropped unseen).
-                repeats += 1
-                _log_repeat(conn, entity, repeats, key, seen[key] != hash(staged.raw))
-                continue
-            seen[key] = hash(staged.raw)
-            row["raw"] = staged.raw
-            before = existing.get(key)
-            if before is None:
-                counts.created += 1
-            elif before == hash(staged.raw):
-                counts.unchanged += 1
-            else:
-                counts.updated += 1
-            rows.append(row)
-        if rows:
-            upsert(conn, table, key_columns, rows)
-        done += len(chunk)
-        if progress:
-            progress(f"saving {entity.label}", done, total)
-    if refused:
-        # Its stored row (the last good one) must not be deleted as gone, nor any other.
-        log_event(
-            conn,
-            "WARNING",
-            f"{entity.label}: stored rows kept",
-            reason="a record was refused for an impossible number; nothing was deleted",
-        )
-    else:
-        counts.deleted = _delete_unseen(conn, entity, key_columns, existing, seen, scopes)
-    if repeats > _LOGGED_IN_FULL:
-        log_event(
-            conn,
-            "WARNING",
-            f"{entity.label}: {repeats} records listed twice, first copies kept",
-            reason=f"the first {_LOGGED_IN_FULL} are logged one by one",
-        )
-    return counts
-
-
-def _existing_fingerprints(
-    conn: Connection, table: Table, key_columns: list[str]
-) -> dict[tuple[Any, ...], int]:
-    """Key -> hash of the stored raw JSON: tells updated from unchanged in little memory.
-
-    Only Pax8's rows of a table other distributors share: what a sync finds gone is deleted
-    from these alone, so records imported from files outlive every sync."""
-    columns = [table.c[c] for c in key_columns]
-    query = select(*columns, table.c.raw)
-    if "distributor" in table.c:
-        query = query.where(table.c.distributor == PAX8)
-    return {tuple(row[:-1]): hash(row[-1]) for row in conn.execute(query)}
-
-
-def _parent_keys(conn: Connection, table: Table) -> dict[str, set[Any]]:
-    """For each foreign key column, the parent keys present (children of absent parents fail)."""
-    parents: dict[str, set[Any]] = {}
-    for column in table.columns:
-        for fk in column.foreign_keys:
-            parent = fk.column
-            parents[column.name] = {r[0] for r in conn.execute(select(parent))}
-    return parents
-
-
-def _missing_parent(row: dict[str, Any], parents: dict[str, set[Any]]) -> str | None:
-    for column, keys in parents.items():
-        if row.get(column) not in keys:
-            return f"'{column}' {row.get(column)!r} names no stored parent"
-    return None
-
-
-def _staged_chunks(conn: Connection, run_id: int, entity: str) -> Iterator[list[Any]]:
-    staged = m.table_of(m.StagedRecord)
-    last = 0
-    while True:
-        chunk = conn.execute(
-            select(staged.c.seq, staged.c.raw, staged.c.extra)
-            .where(staged.c.run_id == run_id, staged.c.entity == entity, staged.c.seq > last)
-            .order_by(staged.c.seq)
-            .limit(CHUNK)
-        ).all()
-        if not chunk:
-            return
-        last = chunk[-1].seq
-        yield list(chunk)
-
-
 def upsert(
     conn: Connection, table: Table, key_columns: list[str], rows: list[dict[str, Any]]
 ) -> None:
@@ -317,79 +197,6 @@ def upsert(
         },
     )
     conn.execute(statement, rows)
-
-
-def _delete_unseen(
-    conn: Connection,
-    entity: Entity,
-    key_columns: list[str],
-    existing: dict[tuple[Any, ...], int],
-    seen: Container[tuple[Any, ...]],
-    scopes: set[str],
-) -> int:
-    if entity.replace == "upsert":
-        return 0
-    table = entity.table
-    unseen = [key for key in existing if key not in seen]
-    if entity.replace == "scoped":
-        assert entity.scope_column is not None
-        scope_at = (
-            key_columns.index(entity.scope_column) if entity.scope_column in key_columns else None
-        )
-        if scope_at is None:
-            scoped_keys = _keys_in_scopes(conn, table, key_columns, entity.scope_column, scopes)
-            unseen = [key for key in unseen if key in scoped_keys]
-        else:
-            unseen = [key for key in unseen if str(key[scope_at]) in scopes]
-    if not unseen:
-        return 0
-    by_key = delete(table).where(*[table.c[c] == bindparam(f"k_{c}") for c in key_columns])
-    conn.execute(
-        by_key, [{f"k_{c}": v for c, v in zip(key_columns, key, strict=True)} for key in unseen]
-    )
-    return len(unseen)
-
-
-def _keys_in_scopes(
-    conn: Connection, table: Table, key_columns: list[str], scope_column: str, scopes: set[str]
-) -> set[tuple[Any, ...]]:
-    columns = [table.c[c] for c in key_columns]
-    keys: set[tuple[Any, ...]] = set()
-    for batch in chunks(sorted(scopes)):
-        query = select(*columns).where(table.c[scope_column].in_(batch))
-        keys.update(tuple(row) for row in conn.execute(query))
-    return keys
-
-
-# Records skipped or listed twice are logged one by one up to this many per kind and sync.
-_LOGGED_IN_FULL = 5
-
-
-def _log_failure(conn: Connection, entity: Entity, nth: int, reason: str, raw: str) -> None:
-    # The first few in full; after that the run's counts say how many more.
-    if nth <= _LOGGED_IN_FULL:
-        log_event(
-            conn, "WARNING", f"{entity.label}: record skipped", reason=reason, record=raw[:500]
-        )
-
-
-def _log_repeat(
-    conn: Connection, entity: Entity, nth: int, key: tuple[Any, ...], differs: bool
-) -> None:
-    if nth > _LOGGED_IN_FULL:
-        return
-    shown = key[0] if len(key) == 1 else list(key)
-    log_event(
-        conn,
-        "WARNING",
-        f"{entity.label}: {shown} listed twice, first copy kept",
-        source=entity.name.split("_", 1)[0],
-        id=shown,
-        copies_differ=differs,
-        reason="the source listed this id twice in one sync; the first copy was stored, the "
-        "second dropped"
-        + ("; they differ: check the record at the source" if differs else " (the same)"),
-    )
 
 
 def _finish(
