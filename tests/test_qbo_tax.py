@@ -201,6 +201,9 @@ async def test_posting_refuses_before_sending_a_missing_code_or_another_currency
     ]
     [currency] = problems(8, "59", "CAD")
     assert currency.startswith("the invoice is in CAD and QuickBooks customer 59 is in USD")
+    with store.db.write() as conn:  # the books move to a US company: codes are not sent
+        conn.execute(update(m.table_of(m.QboCompany)).values(country="US"))
+        assert load_catalog(conn).qbo_tax_codes == {}
 
 
 async def test_a_us_company_needs_no_tax_code_and_a_single_currency_one_bills_only_its_own(store):

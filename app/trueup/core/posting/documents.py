@@ -122,6 +122,9 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         )
         if currency
     }
+    company = company_facts(conn)
+    # A US company computes its own tax: a code mapped while it read otherwise is never sent.
+    needed = company is not None and company.needs_tax_codes
     return HaloCatalog(
         codes,
         manual,
@@ -132,9 +135,9 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         xero or XeroSettings(),
         accounts,
         taxes,
-        company_facts(conn),
+        company,
         currencies,
-        live_tax_codes(conn),
+        live_tax_codes(conn) if needed else {},
     )
 
 
