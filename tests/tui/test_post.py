@@ -249,6 +249,11 @@ async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destina
         assert "▸ xero" in str(summary.query_one("#post-destination").content)
         assert not summary.plan.ready  # the demo maps no client to Xero
         assert "no Xero contact" in str(summary.plan.blocked[0].problem)
+        # The row's reason is cut to its column; the line under the table says it whole.
+        first = summary.query_one("#post-blocked").current
+        detail = str(summary.query_one("#post-blocked-detail").content)
+        assert detail == f"{first.client_name}: {first.problem}"
+        assert "trueup xero map suggest" in detail and len(detail) > 60
         await press(pilot, *MONTH, "enter")
         assert app.screen is summary
         await press(pilot, "escape")

@@ -123,13 +123,17 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
             yield Static(id="post-destination")
             yield Static(id="post-plan")
             yield RowTable(BLOCKED, _blocked_cells, empty="Nothing blocked.", id="post-blocked")
+            # The cursor's reason whole: QuickBooks' and Xero's name what to map, and run long.
+            yield Static(id="post-blocked-detail")
             with Horizontal(id="post-confirm"):
                 yield Input(placeholder=f"type {self.month} to post", id="post-month")
                 yield Button("Post", id="post-go", variant="error", disabled=True)
 
     def on_mount(self) -> None:
         self.query_one("#post-destination", Static).border_title = "Destination"
-        self.query_one("#post-blocked", RowTable).border_title = "Cannot post"
+        blocked: RowTable[Planned] = self.query_one("#post-blocked", RowTable)
+        blocked.border_title = "Cannot post"
+        self.watch(blocked, "cursor", self._show_blocked_detail, init=False)
         self._show_destinations()
         self.load(self.destination)
 
@@ -174,6 +178,7 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
             Text(f"Reading what would post to {destination}…", style="dim")
         )
         self.query_one("#post-blocked", RowTable).loading = True
+        self.query_one("#post-blocked-detail", Static).update("")
         self._typed()
 
     def on_post_summary_screen_plan_read(self, message: PlanRead) -> None:
@@ -186,7 +191,16 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         # The reasons to act on before the many "not approved".
         rows = sorted(message.plan.blocked, key=lambda planned: planned.problem == "not approved")
         blocked.set_rows(rows)
+        self._show_blocked_detail()
         self._typed()
+
+    def _show_blocked_detail(self) -> None:
+        planned = self.query_one("#post-blocked", RowTable).current
+        detail = Text()
+        if planned is not None:
+            detail.append(f"{planned.client_name}: ", style="bold")
+            detail.append(planned.problem or "", style="yellow")
+        self.query_one("#post-blocked-detail", Static).update(detail)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
