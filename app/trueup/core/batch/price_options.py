@@ -14,12 +14,12 @@ from decimal import Decimal
 
 from trueup.core.batch.facts import assemble
 from trueup.core.billing.invoice import bill_client
-from trueup.core.billing.lines import Anomaly, percent_text
+from trueup.core.billing.lines import Anomaly
+from trueup.core.billing.pricing import Pricing
 from trueup.core.billing.rules import PRICE_POLICIES, LineRule, Policy, Rules
 from trueup.core.errors import TrueupError
 from trueup.core.rules.current import current_rules
 from trueup.core.store.database import Database
-from trueup.core.values.money import money_prose
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,8 @@ def price_options(
 
 
 def _label(policy: Policy) -> str:
-    if policy.price == "markup":
-        return f"markup {percent_text(policy.markup_percent)}"
-    if policy.price == "fixed" and policy.fixed_price is not None:
-        return f"fixed {money_prose(policy.fixed_price)}"
-    return policy.price
+    """As the line's policy column says it: `pax8`, `markup 20%`, `fixed 12.50`."""
+    return Pricing(policy, None).label
 
 
 def _note(policy: Policy, waiting: bool, anomalies: tuple[Anomaly, ...]) -> str:

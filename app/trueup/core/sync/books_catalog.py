@@ -69,13 +69,18 @@ def _company_rows(raw: Row) -> list[Row]:
     info = info if isinstance(info, dict) else {}
     currencies = preferences.get("CurrencyPrefs") if isinstance(preferences, dict) else None
     currencies = currencies if isinstance(currencies, dict) else {}
-    row = _with_id(
-        info,
-        country=to_text(info.get("Country")),
-        home_currency=to_text(_ref_value(currencies.get("HomeCurrency"))),
-        multicurrency=to_bool(currencies.get("MultiCurrencyEnabled")),
-    )
-    return [] if row is None else [{**row, "raw": dump_json(raw)}]
+    identifier = to_text(info.get("Id"))
+    if not identifier:
+        return []
+    return [
+        {
+            "id": identifier,
+            "country": to_text(info.get("Country")),
+            "home_currency": to_text(_ref_value(currencies.get("HomeCurrency"))),
+            "multicurrency": to_bool(currencies.get("MultiCurrencyEnabled")),
+            "raw": dump_json(raw),  # both objects: the preferences hold the currencies
+        }
+    ]
 
 
 def _customer_row(raw: Row) -> Row | None:

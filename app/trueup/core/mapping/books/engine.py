@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 # Rows needing the operator first.
-_STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3}
+STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3}
 _NAMES_SHOWN = 5  # in a refusal; the rest are counted
 
 
@@ -164,7 +164,7 @@ def _rows(side: Side, threshold: int) -> list[BookRow]:
         threshold,
     )
     rows = [_row(side, h, suggestions.get(h), owners, threshold) for h in side.billed]
-    return sorted(rows, key=lambda r: (_STATUS_ORDER[r.status], r.halo_name.casefold(), r.halo_id))
+    return sorted(rows, key=lambda r: (STATUS_ORDER[r.status], r.halo_name.casefold(), r.halo_id))
 
 
 def _row(

@@ -16,13 +16,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, insert, select
 
-from trueup.core.mapping.books.engine import BookMappingError
+from trueup.core.mapping.books.engine import STATUS_ORDER, BookMappingError
 from trueup.core.mapping.books.reading import QBO
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-
-_STATUS_ORDER = {"unmapped": 0, "suggested": 1, "stale": 2, "mapped": 3}
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,7 @@ def _rows(conn: Connection) -> list[TaxCodeRow]:
                 else "its QuickBooks customer has no active default tax code"
             )
             rows.append(TaxCodeRow(client_id, name, "unmapped", None, None, why))
-    return sorted(rows, key=lambda r: (_STATUS_ORDER[r.status], r.client_name.casefold()))
+    return sorted(rows, key=lambda r: (STATUS_ORDER[r.status], r.client_name.casefold()))
 
 
 def mappings(conn: Connection) -> dict[int, tuple[str, str, str]]:
