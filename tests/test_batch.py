@@ -216,8 +216,9 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # 8: messages name the subscription's distributor, not always Pax8 (the demo's are).
         # 9: a manual Halo line that ended before the month is not billed (none in the demo).
         # 10: an estimated cost names the month no invoice item covers (not "no invoice yet").
-        10,
-        "26c5def4c2df1b07881013181252ad42ce024ed7be5d2140fa279d654db8b578",
+        # 11: a quantity in the distributor's unit ("2000 GB", "25 endpoints"), not in seats.
+        11,
+        "fd5600b98ece725ac858e89ff632459880b8ee5dd86bb2d62a4c574a44413b8a",
     )
 
 

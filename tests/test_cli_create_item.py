@@ -136,3 +136,17 @@ def unmapped_products() -> list[dict]:
     result = invoke("unmapped", "--json")
     assert result.exit_code == 0, result.output
     return list(json.loads(result.stdout)["products"])
+
+
+def test_a_price_given_is_shown_sent_and_read_back(env) -> None:
+    product = unmapped("Intermedia SecuriSync")
+    done = invoke(
+        "map", "create-item", "--product", product["product_id"], "--price", "19.50", "--yes"
+    )
+    assert done.exit_code == 0, done.output
+    assert "price               19.50 USD a month (price given)" in done.stderr
+    (item,) = halo_items(env, "INT-SSY")
+    assert item["recurringprice"] == Decimal("19.50")
+    refused = invoke("map", "create-item", "--product", product["product_id"], "--price", "x")
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: price 'x' is not an amount, like 12.50\n"

@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from halo_fixtures import request_body_pointer, swagger_check
+from other_process import posting_elsewhere
 from trueup.core.errors import SyncUnavailableError
 from trueup.core.mapping.engine import MappingError, map_product, product_rows
+from trueup.core.posting.run import PostingBusyError
 from trueup.core.rules.current import set_default
 from trueup.core.service.mappings import Mappings
 from trueup.core.sources.halo import HaloClient
@@ -196,6 +198,38 @@ def test_the_draft_prices_as_the_rules_defaults_bill(db) -> None:
     draft = Mappings(db).item_draft(PBI)
     assert draft.price == Decimal("14.28")  # 11.90 + 20%
     assert draft.price_from == "Pax8 cost + 20% markup (rules: defaults)"
+
+
+def test_a_price_given_is_the_items_price(db) -> None:
+    draft = Mappings(db).item_draft(PBI, "19.5")
+    assert (draft.cost, draft.price, draft.price_from) == (
+        Decimal("11.90"),
+        Decimal("19.50"),
+        "price given",
+    )
+
+
+@pytest.mark.parametrize(
+    ("price", "said"),
+    [
+        ("twelve", "not an amount"),
+        ("-1", "negative"),
+        ("1e400", "not an amount"),
+        ("2000000000", "out of range"),
+    ],
+)
+def test_a_price_given_that_is_no_price_is_refused(db, price, said) -> None:
+    with pytest.raises(MappingError, match=f"^price .*{said}"):
+        Mappings(db).item_draft(PBI, price)
+
+
+async def test_while_another_trueup_sends_nothing_is_created(db, halo) -> None:
+    """Two trueups creating one item would both find none in Halo, then both create it."""
+    halo.wrap = AnswerLost(halo.transports["halo"])
+    with posting_elsewhere(db.path), pytest.raises(PostingBusyError, match="new Halo item"):
+        await Mappings(db, halo=halo.client).create_item(PBI)
+    assert halo.wrap.posts == [] and await halo.items_with_sku() == []
+    assert mapping_of(db, PBI) is None
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,14 @@ def create_item_command(
             show_default=False,
         ),
     ],
+    price: Annotated[
+        str | None,
+        typer.Option(
+            "--price",
+            help="The item's price a month, like 12.50, instead of what the [defaults] bill.",
+            show_default=False,
+        ),
+    ] = None,
     yes: Annotated[
         bool, typer.Option("--yes", help="Do not ask before creating it (for scripts).")
     ] = False,
@@ -39,20 +47,21 @@ def create_item_command(
     """Create a product's Halo item on the configured HaloPSA, then map the product to it.
 
     The item takes the product's name, its SKU as supplier part code, a month's cost of one unit
-    and the price the rules' [defaults] bill it at: all shown first. Run it again after any
-    failure: it looks for an item with that supplier part code in Halo before creating one, so
-    the item is created once. `trueup map undo` takes the mapping back; the item stays in Halo.
+    and the price the rules' [defaults] bill it at (or --price): all shown first. Run it again
+    after any failure: it looks for an item with that supplier part code in Halo before creating
+    one, so the item is created once. `trueup map undo` takes the mapping back; the item stays
+    in Halo.
     """
     from trueup.core.settings.clients import halo_from_settings  # HTTP for this command only
 
     config_path = state(ctx).config_path
     with open_store(ctx) as db:
         mappings = Mappings(db, halo=lambda: halo_from_settings(load_settings(config_path)))
-        draft = mappings.item_draft(product)
+        draft = mappings.item_draft(product, price)
         _show(draft)
         if not yes:
             _confirm()
-        made = asyncio.run(mappings.create_item(product))
+        made = asyncio.run(mappings.create_item(product, price))
     if made.created:
         say(f"created Halo item {made.item_id} ({made.name}) and mapped {draft.name} to it")
     else:

@@ -35,6 +35,7 @@ class SubscriptionFacts(NamedTuple):
     # The ISO currency of that line's recurring invoice, which `halo_unit_price` is in; None
     # (no Halo line): taken as the subscription's.
     halo_currency: str | None = None
+    unit: str | None = None  # the distributor's unit of measure (User, GB); None: not known
 
 
 @dataclass(frozen=True)

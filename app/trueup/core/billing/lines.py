@@ -188,8 +188,28 @@ def percent_text(value: Decimal) -> str:
     return f"{quantity_prose(value)}%"
 
 
-def seats_text(quantity: Decimal) -> str:
-    return f"{quantity_prose(quantity)} seat{'' if quantity == 1 else 's'}"
+# The distributors' units that count people or licences, and Azure's plan (one a tenant): a
+# line says seats for them.
+_SEAT_UNITS = frozenset(
+    {"user", "users", "seat", "seats", "licence", "license", "each", "unit", "usage"}
+)
+
+
+def unit_word(unit: str | None) -> str:
+    """The word a line counts in: `seat` for a per-user unit, a measure as the distributor
+    writes it (`GB`, `GB/Month`), any other unit as a noun (`endpoint`)."""
+    name = (unit or "").strip()
+    if not name or name.lower() in _SEAT_UNITS:
+        return "seat"
+    return name.lower() if name.isalpha() and name[1:].islower() else name
+
+
+def seats_text(quantity: Decimal, unit: str = "seat") -> str:
+    """`18 seats`, `1 endpoint`, `3 mailboxes`, `2000 GB`: a measure takes no plural."""
+    plural = ""
+    if quantity != 1 and unit.isalpha() and unit.islower():
+        plural = "es" if unit.endswith(("s", "x", "ch", "sh")) else "s"
+    return f"{quantity_prose(quantity)} {unit}{plural}"
 
 
 def days_text(days: int) -> str:

@@ -19,6 +19,7 @@ class Pricing(NamedTuple):
     policy: Policy
     halo_unit_price: Decimal | None
     who: str = "Pax8"  # the subscription's distributor, as explanations name it
+    unit: str = "seat"  # what a quantity counts, as explanations name it (lines.unit_word)
 
     def price(self, snapshot: Snapshot | None) -> Decimal | None:
         """The client's unit price while `snapshot` is in effect; None when it has none."""

@@ -137,27 +137,27 @@ def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
             merged.append(Piece(run.quantity, price, cost, run.days, days_in_month))
     pieces = tuple(piece for piece in merged if piece.seats)
     texts = [
-        f"{seats_text(p.seats) if not n else quantity_prose(p.seats)} × {price_text(p.price)} "
-        f"for {days_text(p.days)}"
+        f"{seats_text(p.seats, pricing.unit) if not n else quantity_prose(p.seats)} × "
+        f"{price_text(p.price)} for {days_text(p.days)}"
         for n, p in enumerate(pieces)
     ]
     terms = (
         f"{' + '.join(texts)}, ÷ {days_text(days_in_month)}"
         if texts
-        else f"0 seats on each of the {days_text(days_in_month)}"
+        else f"{seats_text(ZERO, pricing.unit)} on each of the {days_text(days_in_month)}"
     )
     billed = [run for run in runs if run.quantity]
     reference = (billed or list(runs))[-1].snapshot
-    words = _words(pieces, days_in_month)
+    words = _words(pieces, days_in_month, pricing.unit)
     return Charge(pieces, terms, "daily proration", "daily", _history(pricing), reference, words)
 
 
-def _words(pieces: Sequence[Piece], days_in_month: int) -> str | None:
+def _words(pieces: Sequence[Piece], days_in_month: int, unit: str) -> str | None:
     """`17 seats for 4 days, 18 for 26 days, of 30`: what a prorated quantity is made of."""
     if not pieces or (len(pieces) == 1 and pieces[0].days == days_in_month):
         return None
     said = [
-        f"{seats_text(p.seats) if not n else quantity_prose(p.seats)} for {days_text(p.days)}"
+        f"{seats_text(p.seats, unit) if not n else quantity_prose(p.seats)} for {days_text(p.days)}"
         for n, p in enumerate(pieces)
     ]
     return f"{', '.join(said)}, of {days_in_month}"
@@ -170,9 +170,11 @@ def _whole_month(run: Run, pricing: Pricing) -> Charge:
         pieces: tuple[Piece, ...] = (
             Piece(run.quantity, price, partner_cost(run.snapshot), run.days, run.days),
         )
-        terms = f"{seats_text(run.quantity)} × {price_text(price)} for {days}, ÷ {days}"
+        terms = (
+            f"{seats_text(run.quantity, pricing.unit)} × {price_text(price)} for {days}, ÷ {days}"
+        )
     else:
-        pieces, terms = (), f"0 seats on each of the {days}"
+        pieces, terms = (), f"{seats_text(ZERO, pricing.unit)} on each of the {days}"
     return Charge(pieces, terms, "daily proration", "daily", _history(pricing), run.snapshot)
 
 
@@ -181,7 +183,7 @@ def held_charge(runs: Sequence[Run], pricing: Pricing, halo_quantity: Decimal | 
     seats = halo_quantity if halo_quantity is not None else ZERO
     reference = runs[-1].snapshot
     price = pricing.price(reference)
-    terms = f"{seats_text(seats)} × {price_text(price)}"
+    terms = f"{seats_text(seats, pricing.unit)} × {price_text(price)}"
     piece = Piece(seats, price, partner_cost(reference))
     return Charge((piece,), terms, "quantity kept as in Halo", "sync off", "Halo line", reference)
 
@@ -189,7 +191,7 @@ def held_charge(runs: Sequence[Run], pricing: Pricing, halo_quantity: Decimal | 
 def _on_day(run: Run, day: date, pricing: Pricing, mode: str, basis: str) -> Charge:
     price = pricing.price(run.snapshot)
     piece = Piece(run.quantity, price, partner_cost(run.snapshot))
-    terms = f"{seats_text(run.quantity)} on {day_text(day)} × {price_text(price)}"
+    terms = f"{seats_text(run.quantity, pricing.unit)} on {day_text(day)} × {price_text(price)}"
     return Charge((piece,), terms, basis, mode, _history(pricing), run.snapshot)
 
 
@@ -199,7 +201,8 @@ def _peak(runs: Sequence[Run], pricing: Pricing) -> Charge:
     reference = runs[-1].snapshot
     price = pricing.price(reference)
     piece = Piece(peak.quantity, price, partner_cost(reference))
-    terms = f"{seats_text(peak.quantity)} (peak, from {day_text(peak.first)}) × {price_text(price)}"
+    peak_seats = seats_text(peak.quantity, pricing.unit)
+    terms = f"{peak_seats} (peak, from {day_text(peak.first)}) × {price_text(price)}"
     return Charge((piece,), terms, "peak quantity", "max", _history(pricing), reference)
 
 

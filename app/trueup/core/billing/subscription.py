@@ -25,6 +25,7 @@ from trueup.core.billing.lines import (
     LineDraft,
     anomaly,
     converted,
+    unit_word,
 )
 from trueup.core.billing.nce import decreases
 from trueup.core.billing.pricing import Pricing
@@ -88,7 +89,7 @@ def _draft(
 ) -> LineDraft:
     first, last = month
     who = distributor_name(subscription.subscription_id)
-    pricing = Pricing(policy, subscription.halo_unit_price, who)
+    pricing = Pricing(policy, subscription.halo_unit_price, who, unit_word(subscription.unit))
     found = decreases(subscription, first, last)
     if is_monthly(subscription.billing_term):
         pax8 = daily_charge(runs, pricing)

@@ -114,7 +114,10 @@ def term_charge(
         seats, snapshot = _seats_on(snapshots, anchor, halo_quantity if held else None)
         price = pricing.price(snapshot)
         piece = Piece(seats, price, partner_cost(snapshot))
-        text = f"{seats_text(seats)} × {price_text(price)}, one-time on {day_text(anchor)}"
+        text = (
+            f"{seats_text(seats, pricing.unit)} × {price_text(price)}, "
+            f"one-time on {day_text(anchor)}"
+        )
         return _charge((piece,), text, "one-time charge", "one-time", snapshot, pricing, held)
     months = term_months(term) or 12
     mode = f"{term.casefold()} term"
@@ -128,7 +131,7 @@ def term_charge(
             pieces.append(Piece(seats, price, partner_cost(snapshot)))
             end = add_months(start, months) - timedelta(days=1)
             texts.append(
-                f"{seats_text(seats)} × {price_text(price)} for the term "
+                f"{seats_text(seats, pricing.unit)} × {price_text(price)} for the term "
                 f"{day_text(start, year=True)}–{day_text(end, year=True)}"
             )
     if not held:
@@ -143,7 +146,8 @@ def term_charge(
             pieces.append(Piece(change, price, partner_cost(snapshot), days_left, term_days))
             sign = "+" if change > 0 else "−"
             texts.append(
-                f"{sign}{seats_text(abs(change))} on {day_text(day)} × {price_text(price)} × "
+                f"{sign}{seats_text(abs(change), pricing.unit)} on {day_text(day)} × "
+                f"{price_text(price)} × "
                 f"{days_left}/{term_days} days left in the term to "
                 f"{day_text(term_end - timedelta(days=1), year=True)}"
             )

@@ -80,6 +80,7 @@ class DiffStore:
     currencies: dict[int, str]  # client -> the currency most of its subscriptions are in
     companies: dict[int, set[str]]  # client -> the Pax8 companies mapped to it
     main_currency: str  # of the store: for clients whose subscriptions name none
+    units: dict[str, str]  # product -> the unit its invoice items count in (User, GB)
 
     def currency_of(self, client_id: int) -> str:
         return self.currencies.get(client_id) or self.main_currency
@@ -126,7 +127,17 @@ def load_diff_store(
         currencies,
         companies,
         main_currency,
+        _units(conn),
     )
+
+
+def _units(conn: Connection) -> dict[str, str]:
+    """Each product's unit of measure, from any of its invoice items (one index seek each)."""
+    rows = conn.exec_driver_sql(
+        "SELECT p.id, (SELECT i.unit FROM pax8_invoice_item i WHERE i.product_id = p.id "
+        "AND i.unit IS NOT NULL LIMIT 1) FROM pax8_product p"
+    )
+    return {product: unit for product, unit in rows if unit}
 
 
 _STATE_COLUMNS = "quantity, status, price, partner_cost, end_at, updated_at"

@@ -22,6 +22,7 @@ from decimal import Decimal
 from trueup.core.mapping.engine import MappingError
 from trueup.core.mapping.journal import PRODUCT, Key, write_mapping
 from trueup.core.posting.item_draft import ItemDraft, draft_item
+from trueup.core.posting.run import posting_lock
 from trueup.core.settings.operator import current_user
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row
@@ -40,9 +41,16 @@ class CreatedItem:
     created: bool  # False: Halo had it already (a run before this one created it)
 
 
-async def create_item(db: Database, halo: HaloClient, product_id: str) -> CreatedItem:
-    """Create the product's item in Halo unless Halo has it, store it, map the product to it."""
-    draft = draft_item(db, product_id)
+async def create_item(
+    db: Database, halo: HaloClient, product_id: str, price: str | None = None
+) -> CreatedItem:
+    """Create the product's item in Halo unless Halo has it, store it, map the product to it.
+    Under the posting lock: two trueups would both find no item, then both create one."""
+    with posting_lock(db):
+        return await _create_item(db, halo, draft_item(db, product_id, price))
+
+
+async def _create_item(db: Database, halo: HaloClient, draft: ItemDraft) -> CreatedItem:
     saved = await find_item(halo, draft.sku)
     created = saved is None
     if saved is None:

@@ -28,9 +28,11 @@ from trueup.core.mapping.engine import MappingError
 from trueup.core.mapping.journal import PRODUCT, Key, read_mapping
 from trueup.core.mapping.reading import BILLABLE_STATUSES, CENT
 from trueup.core.rules.current import current_rules
+from trueup.core.rules.values import ValueProblem, decimal_of, value_of
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.values.distributors import distributor_name
+from trueup.core.values.text import visible
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,10 @@ class ItemDraft:
     price_from: str
 
 
-def draft_item(db: Database, product_id: str) -> ItemDraft:
-    """The item `create_item` would create for the product; MappingError when it cannot."""
+def draft_item(db: Database, product_id: str, asked: str | None = None) -> ItemDraft:
+    """The item `create_item` would create for the product; MappingError when it cannot.
+    `asked`, a price as typed, is the item's price a month instead of the [defaults]' price."""
+    given = None if asked is None else _given_price(asked)
     rules, _ = current_rules(db)
     who = distributor_name(product_id)
     with db.read() as conn:
@@ -68,8 +72,13 @@ def draft_item(db: Database, product_id: str) -> ItemDraft:
     price_from = pricing.source
     if billed is None:  # `halo` (no item yet to take it from), or no cost to mark up
         billed, price_from = price, f"{who} price: {pricing.missing}"
+    if given is not None:
+        billed, price_from = given, "price given"
     if billed is None:
-        raise MappingError(f"{name} has no {who} price to give its Halo item: create it in Halo")
+        raise MappingError(
+            f"{name} has no {who} price to give its Halo item: give one (--price), or create it "
+            "in Halo"
+        )
     return ItemDraft(
         product_id=product_id,
         name=name,
@@ -80,6 +89,16 @@ def draft_item(db: Database, product_id: str) -> ItemDraft:
         cost_from=cost_from if cost is not None else f"no {who} cost in the store",
         price_from=price_from,
     )
+
+
+def _given_price(text: str) -> Decimal:
+    """A price typed for the item: checked as a rules' fixed_price is (0 to 10^9)."""
+    try:
+        return Decimal(value_of("fixed_price", decimal_of(text)))
+    except ValueProblem as problem:
+        if "not a decimal" in str(problem):
+            problem = ValueProblem(f"{visible(text)!r} is not an amount, like 12.50")
+        raise MappingError(f"price {problem}") from None
 
 
 class _Sub(NamedTuple):

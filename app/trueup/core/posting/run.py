@@ -74,7 +74,8 @@ def posting_lock(db: Database) -> Iterator[None]:
             except BlockingIOError:
                 os.close(fd)
                 raise PostingBusyError(
-                    "another `trueup post` is running on this store: let it finish"
+                    "another `trueup post` (or void, or a new Halo item) is running on this "
+                    "store: let it finish"
                 ) from None
             _HELD[path] = [fd, 1]
     try:

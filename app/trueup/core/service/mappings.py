@@ -218,11 +218,12 @@ class Mappings:
     def can_create_items(self) -> bool:
         return self._halo is not None
 
-    def item_draft(self, product_id: str) -> ItemDraft:
-        """The Halo item `create_item` would create for the product, to confirm first."""
-        return draft_item(self.db, product_id)
+    def item_draft(self, product_id: str, price: str | None = None) -> ItemDraft:
+        """The Halo item `create_item` would create for the product, to confirm first; `price`
+        (as typed) instead of the price the [defaults] bill."""
+        return draft_item(self.db, product_id, price)
 
-    async def create_item(self, product_id: str) -> CreatedItem:
+    async def create_item(self, product_id: str, price: str | None = None) -> CreatedItem:
         """Create the product's item in Halo (unless Halo has one with its SKU), store it and
         map the product to it; run again after any failure, it never creates a second."""
         from trueup.core.posting.halo_item import create_item
@@ -231,7 +232,7 @@ class Mappings:
             raise SyncUnavailableError("there is no HaloPSA connection here to create items in")
         with self._writing():
             async with self._halo() as halo:
-                return await create_item(self.db, halo, product_id)
+                return await create_item(self.db, halo, product_id, price)
 
     # --- both at once, undo, files -------------------------------------------------------------
 

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from trueup.core.store import tables as models
-from trueup.core.values.parsing import commitment_end, parse_day
+from trueup.core.values.parsing import commitment_end, parse_day, to_text
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -148,6 +148,30 @@ def _staged_rows(conn: Connection) -> None:
     _add_tables("staged_record")(conn)
 
 
+def _item_units(conn: Connection) -> None:
+    """An invoice item's unit of measure as a column (a line says `2000 GB`, not `2000 seats`),
+    read from its raw JSON and made visible as the sync's parser does; indexed by product."""
+    table = models.table_of(models.Pax8InvoiceItem).name
+    columns = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+    if "unit" not in columns:
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN unit VARCHAR")
+    raw_units = conn.exec_driver_sql(
+        f"SELECT DISTINCT json_extract(raw, '$.unitOfMeasure') FROM {table} WHERE json_valid(raw)"
+    ).scalars()
+    units = [{"raw": raw, "unit": to_text(raw)} for raw in raw_units if raw is not None]
+    if units:
+        conn.execute(
+            text(
+                f"UPDATE {table} SET unit = :unit "
+                "WHERE json_valid(raw) AND json_extract(raw, '$.unitOfMeasure') = :raw"
+            ),
+            units,
+        )
+    conn.exec_driver_sql(
+        f"CREATE INDEX IF NOT EXISTS ix_pax8_invoice_item_unit ON {table} (product_id, unit)"
+    )
+
+
 # version -> the step that brings a store from version-1 to it.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _add_tables("company_mapping", "product_mapping", "mapping_change"),
@@ -176,4 +200,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     11: _line_ends,
     12: _qbo_tax,
     13: _staged_rows,
+    14: _item_units,
 }

@@ -160,6 +160,8 @@ class Pax8InvoiceItem(SQLModel, table=True):
             "currency",
         ),
         Index("ix_pax8_invoice_item_term", "term", "start_period"),
+        # A product's unit (User, GB) is read from its items, one index seek per product.
+        Index("ix_pax8_invoice_item_unit", "product_id", "unit"),
     )
     id: str = Field(primary_key=True)
     invoice_id: str = Field(
@@ -182,6 +184,7 @@ class Pax8InvoiceItem(SQLModel, table=True):
     cost_total: Decimal | None = money()
     total: Decimal | None = money()
     currency: str | None = None
+    unit: str | None = None  # the item's unitOfMeasure: User, Seat, GB
     raw: str = raw_json()
     distributor: str = distributor_field()
 

@@ -213,6 +213,7 @@ def pax8_invoice_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "cost_total": _money(raw, "costTotal"),
         "total": _money(raw, "total"),
         "currency": to_text(raw.get("currencyCode")),
+        "unit": to_text(raw.get("unitOfMeasure")),
     }
 
 
