@@ -156,24 +156,12 @@ def test_a_full_disk_is_one_line_that_says_so_and_the_store_keeps_what_it_had(db
     """Issue 23: SQLite's "database or disk is full" became one line that says what to do; the
     batch that could not be stored is not half there. (The store is capped with max_page_count,
     which fails as a full disk does.)"""
-    import sqlite3
-    from contextlib import closing
-
-    from sqlalchemy import event
-
+    from full_disk import cap_store
     from trueup.core.store.database import StoreError
 
     with db.read() as conn:
         before = conn.exec_driver_sql("SELECT count(*) FROM invoice_batch").scalar()
-    db.dispose()
-    with closing(sqlite3.connect(db.path)) as raw:  # no free pages left to reuse
-        raw.execute("VACUUM")
-        pages = raw.execute("PRAGMA page_count").fetchone()[0]
-    event.listen(
-        db.engine,
-        "connect",
-        lambda connection, _: connection.execute(f"PRAGMA max_page_count = {pages + 5}"),
-    )
+    cap_store(db)
     with pytest.raises(StoreError) as failed:
         build_batch(db, "2026-11", today=date(2026, 11, 21))
     assert "the disk is full" in str(failed.value) and "free some space" in str(failed.value)

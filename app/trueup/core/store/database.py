@@ -21,6 +21,9 @@ from trueup.core.store.backup import restore_hint
 from trueup.core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 APP_MARKER = "trueup"
+# The write-ahead log grows to hold the largest transaction (a sync's apply) and, unless told,
+# keeps that size for good: past this it is cut back each time it restarts after a checkpoint.
+WAL_LIMIT = 64 * 1024 * 1024
 
 
 class StoreError(TrueupError):
@@ -45,6 +48,15 @@ class Database:
         """A read transaction: a consistent snapshot that never blocks the writer (WAL)."""
         with _store_errors(self.path), self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def empty_log(self) -> None:
+        """Fold the write-ahead log into the store and cut it to nothing (waiting, as a write
+        does, for readers on older snapshots): once a stopped sync's staging is dropped, what it
+        held is space no one needs, perhaps on a disk it filled. Outside any transaction."""
+        with _store_errors(self.path), self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -96,7 +108,13 @@ def _prepare_file(path: Path) -> None:
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
     cursor = dbapi_conn.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=15000"):
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        "foreign_keys=ON",
+        "busy_timeout=15000",
+        f"journal_size_limit={WAL_LIMIT}",
+    ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
 
@@ -191,9 +209,19 @@ def _describe(path: Path, error: Any) -> str:
         return (
             f"{path}: the disk is full ({_free(path)} free where the store lives); the step "
             "that failed wrote nothing, and what was stored before is kept: free some space "
-            "and run it again"
+            f"and run it again{_log_size(path)}"
         )
     return f"{path}: {message}"
+
+
+def _log_size(path: Path) -> str:
+    """What the write-ahead log holds: on a full disk SQLite can neither fold it into the store
+    nor cut it (both write), so it stays until space is freed and a trueup writes again."""
+    try:
+        size = Path(f"{path}-wal").stat().st_size
+    except OSError:
+        return ""
+    return f" (its write-ahead log, {size / 1e6:,.1f} MB, is emptied then)" if size else ""
 
 
 def _free(path: Path) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simplejson
 from sqlalchemy import Connection, insert, select
 
-from trueup.core.store.database import Database
 from trueup.core.store.tables import LogEvent, table_of
+
+if TYPE_CHECKING:  # the database's migrations log what they clean (store/cleaning.py)
+    from trueup.core.store.database import Database
 
 
 def log_event(

@@ -15,9 +15,10 @@ from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from trueup.core.store import tables as models
+from trueup.core.store.cleaning import clean_poisoned_rows
 from trueup.core.values.parsing import commitment_end, parse_day, to_text
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -201,4 +202,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     12: _qbo_tax,
     13: _staged_rows,
     14: _item_units,
+    15: clean_poisoned_rows,
 }

@@ -169,7 +169,7 @@ async def _run_source(
         if max_shrink_percent is not None:
             check_shrink(db, source, stager.fetched, max_shrink_percent)
         result.counts = apply_run(db, run_id, source, stager, stats=_stats(client))
-    except (ApiError, ShrinkRefused) as exc:
+    except (ApiError, ShrinkRefused, StoreError) as exc:  # each says what to do: no traceback
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # a bug or data we did not foresee: record it, never half-apply
         logger.exception("%s sync failed", source)

@@ -182,6 +182,8 @@ def recover_stale_runs(db: Database) -> int:
                 error="the process stopped before the sync finished (killed or crashed)",
             )
             log_event(conn, "WARNING", "sync interrupted", run_id=run_id)
+    if stale:
+        db.empty_log()
     return len(stale)
 
 
