@@ -23,6 +23,7 @@ from trueup.core.mapping.names import (
     product_key,
 )
 from trueup.core.mapping.reading import Client, Company, Item, Product, World
+from trueup.core.values.text import visible
 
 EXACT = 100
 SAME_NAME = 99
@@ -162,6 +163,7 @@ def _direct_company_matches(
         client = world.clients[client_id]
         if client.active and client_id not in taken:
             found.append(Match(client_id, client.name, EXACT, "Halo external link", exact=True))
+    found += _same_tenant(world, company, taken)
     external = (company.external_id or "").strip()
     if external.isdigit():
         named = world.clients.get(int(external))
@@ -173,6 +175,24 @@ def _direct_company_matches(
         else:
             reason = explain_same_company(company.name, client.name)
             found.append(Match(client.id, client.name, SAME_KEY, reason))
+    return found
+
+
+def _same_tenant(world: World, company: Company, taken: dict[int, str]) -> list[Match]:
+    """A Microsoft tenant id names one customer anywhere: the id Halo keeps is a link (100). A
+    tenant domain (contoso.onmicrosoft.com) is as strong as the same name (99), not a link: Halo's
+    domain field may hold another of the tenant's domains, or a website's."""
+    found = []
+    keys = (
+        (company.tenant_id, EXACT, "Microsoft tenant"),
+        (company.tenant_domain, SAME_NAME, "domain"),
+    )
+    for key, score, what in keys:
+        for client_id in sorted(world.tenants.get(key or "", ())):
+            client = world.clients.get(client_id)
+            if client is not None and client.active and client_id not in taken:
+                reason = f"Halo names its {what} {visible(key or '')}"
+                found.append(Match(client_id, client.name, score, reason, exact=score == EXACT))
     return found
 
 

@@ -1,4 +1,5 @@
-"""What the mapping engine reads from the store, in one pass per call (columns, never raw JSON)."""
+"""What the mapping engine reads from the store, in one pass per call: columns, and only the
+Microsoft tenant keys from raw JSON, which SQLite reads (`_tenants`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from trueup.core.store import tables as m
+from trueup.core.values.distributors import PARTNER_CENTER
 
 # Statuses that put seats on an invoice (billing-rules §2).
 BILLABLE_STATUSES = ("Active", "PendingCancel", "Activated")
@@ -21,6 +23,10 @@ class Company:
     id: str
     name: str
     external_id: str | None
+    # The Microsoft tenant it is, as its distributor's file names it (Partner Center's
+    # CustomerId and CustomerDomainName), lower case: keys into World.tenants.
+    tenant_id: str | None = None
+    tenant_domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ class World:
     products: dict[str, Product]
     items: dict[int, Item]
     links: dict[str, set[int]]  # Pax8 company id -> Halo clients whose external link names it
+    tenants: dict[str, set[int]]  # Microsoft tenant id or domain -> Halo clients naming it
     company_mappings: dict[str, Mapping]
     product_mappings: dict[tuple[str, int | None], Mapping]  # (product, client or None)
     subscriptions: list[Subscription]
@@ -137,10 +144,19 @@ def load_world(
     asks about a few unmapped products, and need not read 40k lines for them)."""
     pax8_companies, halo_clients = m.table_of(m.Pax8Company).c, m.table_of(m.HaloClient).c
     pax8_products = m.table_of(m.Pax8Product).c
+    tenant = func.lower(func.json_extract(pax8_companies.raw, "$.customerId"))
+    domain = func.lower(func.json_extract(pax8_companies.raw, "$.customerDomainName"))
+    from_file = pax8_companies.distributor == PARTNER_CENTER
     companies = {
-        r.id: Company(r.id, r.name or r.id, r.external_id)
+        r.id: Company(r.id, r.name or r.id, r.external_id, r.tenant, r.domain)
         for r in conn.execute(
-            select(pax8_companies.id, pax8_companies.name, pax8_companies.external_id)
+            select(
+                pax8_companies.id,
+                pax8_companies.name,
+                pax8_companies.external_id,
+                case((from_file, tenant)).label("tenant"),
+                case((from_file, domain)).label("domain"),
+            )
         )
     }
     clients = {
@@ -165,6 +181,7 @@ def load_world(
         products=products,
         items=_items(conn),
         links=_links(conn, clients),
+        tenants=_tenants(conn) if any(c.tenant_id for c in companies.values()) else {},
         company_mappings={
             r.company_id: Mapping(r.status, r.client_id, r.source, r.score, r.reason)
             for r in conn.execute(select(m.table_of(m.CompanyMapping)))
@@ -206,6 +223,24 @@ def _links(conn: Connection, clients: dict[int, Client]) -> dict[str, set[int]]:
         if r.third_party_id and r.halo_id in clients and r.table_id in (None, 1):
             links[r.third_party_id.strip()].add(r.halo_id)
     return links
+
+
+def _tenants(conn: Connection) -> dict[str, set[int]]:
+    """The Microsoft tenants Halo ties to each client (lower case): the client's Azure tenants
+    and its domain (the swagger's Area.azure_tenants[].azure_tenant_id and Area.domain), and the
+    tenant of a licence Halo's Microsoft integration keeps for it (Licence_List.tenant_id)."""
+    queries = (
+        "SELECT c.id, json_extract(t.value, '$.azure_tenant_id') FROM halo_client c, "
+        "json_each(c.raw, '$.azure_tenants') t WHERE json_type(c.raw, '$.azure_tenants') = 'array'",
+        "SELECT id, json_extract(raw, '$.domain') FROM halo_client",
+        "SELECT client_id, json_extract(raw, '$.tenant_id') FROM halo_licence WHERE active",
+    )
+    tenants: dict[str, set[int]] = defaultdict(set)
+    for query in queries:
+        for client_id, key in conn.exec_driver_sql(query):
+            if isinstance(key, str) and key.strip() and client_id is not None:
+                tenants[key.strip().lower()].add(client_id)
+    return tenants
 
 
 def _billable_subscriptions(conn: Connection) -> list[Subscription]:
