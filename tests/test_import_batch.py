@@ -9,6 +9,7 @@ from sqlalchemy import text
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from test_import_partner_center import GENERATED
 from trueup.core.batch.build import build_batch
+from trueup.core.diff.seats import seat_diff
 from trueup.core.service.imports import Imports
 from trueup.core.service.mappings import Mappings
 
@@ -117,3 +118,12 @@ def test_an_unmapped_tenant_is_a_batch_error_naming_partner_center(db):
         "Harbor Point Wealth Advisors has 2 billable Partner Center subscriptions and no Halo "
         "client: map it or ignore it"
     )
+
+
+def test_the_seat_diff_names_each_rows_distributor(db):
+    imported_and_mapped(db)
+    rows = [r for r in seat_diff(db, "2026-10", today=TODAY) if r.client_id == HARBOR_POINT]
+    by_distributor = {r.distributor for r in rows if r.subscription_id}
+    assert by_distributor == {"Pax8", "Partner Center"}
+    direct = [r for r in rows if (r.subscription_id or "").startswith("pc:")]
+    assert direct and all(r.distributor == "Partner Center" for r in direct)

@@ -41,6 +41,7 @@ from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_st
 from trueup.core.diff.reading import HaloLine as HaloLine  # part of this module's interface
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_json, quantity_json
 from trueup.core.values.months import Month
 
@@ -67,6 +68,11 @@ class DiffRow:
     monthly_impact: Decimal  # delta x unit_price, signed, exact
     currency: str
     halo_lines: tuple[HaloLine, ...]
+
+    @property
+    def distributor(self) -> str:
+        """`Pax8`, `Partner Center`, `Sherweb` ...: whose subscription the row compares."""
+        return distributor_name(self.subscription_id)
 
 
 def seat_diff(

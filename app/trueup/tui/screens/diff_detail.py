@@ -96,7 +96,7 @@ class DiffDetailScreen(Screen[None]):
                 yield RowTable(
                     TIMELINE,
                     self._timeline_cells,
-                    empty="No Pax8 subscription behind this row.",
+                    empty=f"No {self.row.distributor} subscription behind this row.",
                     id="detail-timeline",
                 )
                 yield RowTable(
@@ -110,8 +110,8 @@ class DiffDetailScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = self.TITLE_TEXT
         for table_id, title in (
-            ("#detail-timeline", f"Pax8 timeline · {month_name(self.month)}"),
-            ("#detail-history", "Pax8 history"),
+            ("#detail-timeline", f"{self.row.distributor} timeline · {month_name(self.month)}"),
+            ("#detail-history", f"{self.row.distributor} history"),
             ("#detail-lines", "Halo lines"),
         ):
             table = self.query_one(table_id, RowTable)
@@ -131,7 +131,7 @@ class DiffDetailScreen(Screen[None]):
         timeline = self.query_one("#detail-timeline", RowTable)
         history = self.query_one("#detail-history", RowTable)
         timeline.set_rows(message.detail.timeline)
-        history.set_rows(list(reversed(message.detail.history)))  # newest first, like Pax8
+        history.set_rows(list(reversed(message.detail.history)))  # newest first, as Pax8 lists
         timeline.loading = history.loading = False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -151,7 +151,7 @@ class DiffDetailScreen(Screen[None]):
         text.append(row.product_name, style="bold")
         if row.sku:
             text.append(f"  ({row.sku})", style="dim")
-        text.append("\nPax8 ")
+        text.append(f"\n{row.distributor} ")
         text.append(quantity(row.pax8_qty), style="bold")
         text.append("  Halo ")
         text.append(quantity(row.halo_qty), style="bold")
