@@ -9,6 +9,19 @@ from test_logs import seed_logs
 
 from tools.demo_workbench import wait_until_idle
 
+
+def pressing(keys):
+    """`run_before` for snap_compare: each key pressed once the screen has settled."""
+
+    async def reach(pilot):
+        await wait_until_idle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await wait_until_idle(pilot)
+
+    return reach
+
+
 SCREENS = {
     "overview": (),
     "clients": ("2",),
@@ -30,13 +43,7 @@ SCREENS = {
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_screen(snap_compare, app, screen, size):
-    async def reach(pilot):
-        await wait_until_idle(pilot)
-        for key in SCREENS[screen]:
-            await pilot.press(key)
-            await wait_until_idle(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=reach)
+    assert snap_compare(app, terminal_size=size, run_before=pressing(SCREENS[screen]))
 
 
 LOGS = {"logs": ("8",), "logs-warning-entry": ("8", "l", "l", "enter")}
@@ -49,13 +56,7 @@ def test_logs_screen(snap_compare, app, store, monkeypatch, shot, size):
     monkeypatch.setenv("TZ", "Europe/Warsaw")
     seed_logs(store)
 
-    async def reach(pilot):
-        await wait_until_idle(pilot)
-        for key in LOGS[shot]:
-            await pilot.press(key)
-            await wait_until_idle(pilot)
-
-    assert snap_compare(app, terminal_size=size, run_before=reach)
+    assert snap_compare(app, terminal_size=size, run_before=pressing(LOGS[shot]))
 
 
 SETTINGS = {"settings": ("9",), "settings-tested": ("9", "t"), "settings-quickbooks": ("9", "end")}
@@ -73,13 +74,9 @@ def test_settings_screen(snap_compare, store, shot, size):
 
     workbench = Workbench(store, today=TODAY, clock=lambda: NOW, connections=demo_connections())
 
-    async def reach(pilot):
-        await wait_until_idle(pilot)
-        for key in SETTINGS[shot]:
-            await pilot.press(key)
-            await wait_until_idle(pilot)
-
-    assert snap_compare(make_app(workbench), terminal_size=size, run_before=reach)
+    assert snap_compare(
+        make_app(workbench), terminal_size=size, run_before=pressing(SETTINGS[shot])
+    )
 
 
 POST = {"post-summary": ("6", "p"), "post-results": ("6", "p", *"2026-11", "enter", "y")}
@@ -96,10 +93,17 @@ def test_post_screen(snap_compare, store, shot, size):
     _, clean = approve_clean(posting_workbench(store, None))
     workbench = posting_workbench(store, FakeDestination(refuse={clean[1].client_id}))
 
-    async def reach(pilot):
-        await wait_until_idle(pilot)
-        for key in POST[shot]:
-            await pilot.press(key)
-            await wait_until_idle(pilot)
+    assert snap_compare(make_app(workbench), terminal_size=size, run_before=pressing(POST[shot]))
 
-    assert snap_compare(make_app(workbench), terminal_size=size, run_before=reach)
+
+HISTORY = {"invoice-months": ("6", "enter"), "summary-months": ("6", "S", "end")}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("shot", list(HISTORY))
+def test_history_screen(snap_compare, app, workbench, shot, size):
+    """Issue 18: the charts of the last 12 months, August's and October's batches stored too."""
+    for month in ("2026-08", "2026-10"):
+        workbench.batches.current_id(month)
+
+    assert snap_compare(app, terminal_size=size, run_before=pressing(HISTORY[shot]))

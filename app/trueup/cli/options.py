@@ -63,10 +63,13 @@ def month_or_default(ctx: typer.Context, month: str | None, today: date) -> Mont
 def default_month(ctx: typer.Context, today: date) -> Month:
     """The month being closed on `today`, by the config's [billing] close_day: the workbench
     opens on the same month."""
+    return Month.being_closed(today, configured_close_day(ctx))
+
+
+def configured_close_day(ctx: typer.Context) -> int:
     from trueup.cli import state
 
-    close_day = load_settings(state(ctx).config_path).billing.close_day
-    return Month.being_closed(today, close_day)
+    return load_settings(state(ctx).config_path).billing.close_day
 
 
 def configured_threshold(ctx: typer.Context, given: int | None) -> int:

@@ -10,7 +10,7 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import MonthOption, month_or_default, open_store
+from trueup.cli.options import MonthOption, configured_close_day, month_or_default, open_store
 from trueup.core.service.reports import FORMATS, Reports
 from trueup.core.settings.config import today as configured_today
 
@@ -83,7 +83,8 @@ def summary_command(
     """The month for a manager: totals and margin per currency; posted, held and outstanding;
     the leakage the seat diff found (seats Halo billed too few of, now billed; too many, now
     removed; per month); the clients whose totals moved most against last month and why; the
-    overrides with their reasons.
+    overrides with their reasons; the 12 months to this one with the leakage each month's
+    invoices recovered.
     """
     from trueup.core.service.reports import summary_html, summary_markdown, summary_renderables
 
@@ -119,15 +120,19 @@ def evidence_command(
     ] = None,
 ) -> None:
     """One client's month with everything behind it, for the client who asks why, or a dispute
-    with Pax8: evidence.html (each line's arithmetic in words, each subscription's seat timeline
-    from Pax8's history, the Pax8 invoice items behind its cost, the Halo lines it was compared
-    with, what was posted where and when) and records.json (the raw records as Pax8 and Halo
-    sent them). A posted month is told from the batch that posted it, and says so.
+    with Pax8: evidence.html and the same as evidence.pdf (each line's arithmetic in words, each
+    subscription's seat timeline from Pax8's history, the Pax8 invoice items behind its cost,
+    the Halo lines it was compared with, what was posted where and when) and records.json (the
+    raw records as Pax8 and Halo sent them). Told from what was known then, and says which: a
+    posted month from the batch that posted it, a closed month from the last batch stored for
+    it (never rebuilt from today's data), the month being closed from the store as it is now.
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
+    close_day = configured_close_day(ctx)
     with open_store(ctx) as db:
-        pack, written = Reports(db, today=today).write_evidence(chosen, client, out)
+        reports = Reports(db, today=today, close_day=close_day)
+        pack, written = reports.write_evidence(chosen, client, out)
     render.stderr.print(Text(f"Month {chosen}: evidence for {pack.invoice.client_name}"))
     for path in written:
         render.stdout.print(Text(str(path)), soft_wrap=True)

@@ -92,6 +92,7 @@ def line_json(line: InvoiceLine) -> dict[str, Any]:
         "explanation": line.explanation,
         "anomalies": _anomalies_json(line.anomalies),
         "proration": line.proration,
+        "recovered": None if line.recovered is None else quantity_json(line.recovered),
     }
 
 
@@ -127,6 +128,7 @@ def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
     return {key: invoice[key] for key in _DIGESTED} | {
         "line_count": len(invoice["lines"]),
         "line_facts": line_facts(invoice),
+        "recovered": recovered_sums(invoice),
         "anomaly_counts": {severity: counts.get(severity, 0) for severity in SEVERITIES},
         "usage_lines": [
             {
@@ -142,6 +144,18 @@ def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
             if line["kind"] == "usage"
         ],
     }
+
+
+def recovered_sums(invoice: Mapping[str, Any]) -> dict[str, list[str]]:
+    """By currency, [under-billed seats now billed, over-billed seats now removed]: the sums
+    of the lines' `recovered` (the summary's leakage by month reads them from the digests)."""
+    sums: dict[str, list[Decimal]] = {}
+    for line in invoice["lines"]:
+        if line.get("recovered") is not None:
+            value = Decimal(line["recovered"])
+            found = sums.setdefault(line["currency"], [Decimal(0), Decimal(0)])
+            found[0 if value > 0 else 1] += abs(value)
+    return {currency: [quantity_json(v) for v in values] for currency, values in sums.items()}
 
 
 def line_facts(invoice: Mapping[str, Any]) -> list[list[str | None]]:

@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from trueup.core.batch.body import InvoiceView, invoice_views, parsed_body
+from trueup.core.batch.build import BatchSummary, list_batches
 from trueup.core.batch.facts import BatchError
 from trueup.core.batch.rows import invoice_at, invoice_of
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 
-_BATCHES = m.table_of(m.InvoiceBatch)
+_BATCHES, _ROWS = m.table_of(m.InvoiceBatch), m.table_of(m.BatchInvoice)
 
 
 @dataclass(frozen=True)
@@ -159,3 +160,16 @@ def client_invoice(db: Database, batch_id: str, client_id: int) -> InvoiceView:
         raise BatchError(f"client {client_id} has no invoice in batch {batch_id}")
     probe = InvoiceRow(client_id, "", "", Decimal(0), None, None, 0, 0, 0, "", found[0])
     return batch_invoice(db, batch_id, probe)
+
+
+def client_batches(db: Database, month: str, client_id: int) -> list[BatchSummary]:
+    """The month's stored batches with an invoice for the client, newest first."""
+    with db.read() as conn:
+        listing = set(
+            conn.execute(
+                select(_ROWS.c.batch_id)
+                .join(_BATCHES, _BATCHES.c.id == _ROWS.c.batch_id)
+                .where(_BATCHES.c.month == month, _ROWS.c.client_id == client_id)
+            ).scalars()
+        )
+    return [b for b in list_batches(db, month) if b.batch_id in listing]

@@ -24,6 +24,7 @@ from trueup.core.billing.cost import replaced
 from trueup.core.billing.facts import ClientFacts, ManualLine, PreviousLine
 from trueup.core.billing.lines import (
     CENT,
+    FOUR_PLACES,
     NOTHING,
     ONE,
     ZERO,
@@ -154,9 +155,11 @@ def _finish(
             )
         )
         line_currency, exact_amount, exact_cost = draft.currency, draft.amount, draft.cost
+        recovered = draft.recovered
     else:
         line_currency = currency
         exact_amount, exact_cost = draft.amount.times(rate), draft.cost.times(rate)
+        recovered = None if draft.recovered is None else draft.recovered.times(rate)
         if draft.currency != currency:
             conversion = (
                 f"; {draft.amount.text()} {draft.currency} × {rate} ({draft.currency}→"
@@ -206,6 +209,9 @@ def _finish(
         anomalies=ordered(anomalies),
         unit_cost=unit_cost,
         proration=draft.proration,
+        recovered=(
+            None if recovered is None else recovered.decimal().quantize(FOUR_PLACES, ROUND_HALF_UP)
+        ),
     )
 
 

@@ -89,6 +89,7 @@ class InvoiceLine(NamedTuple):
     # PRICE_CHANGED (None on usage and manual lines).
     unit_cost: Decimal | None = None
     proration: str | None = None  # a prorated quantity in words (proration.Charge.words)
+    recovered: Decimal | None = None  # LineDraft.recovered, to four places (a figure, not billed)
 
 
 @dataclass(slots=True)
@@ -117,6 +118,11 @@ class LineDraft:
     priced: bool = True  # False: no unit price under the policy (shown as 0, never compared)
     tie: str = ""  # orders lines equal in kind, description and subscription (manual lines)
     proration: str | None = None  # a prorated quantity in words (proration.Charge.words)
+    # What the seat diff's mismatch is worth a month, in `currency`: the distributor's seats at
+    # the month's end less Halo's, at the monthly share of the unit price (above 0: billed now,
+    # Halo billed too few; below 0: Halo's extra seats no longer billed). None: no mismatch, or
+    # the line keeps Halo's seats (vendor sync off). The summary's leakage recovered.
+    recovered: Exact | None = None
 
 
 class Exact(NamedTuple):

@@ -38,7 +38,7 @@ from trueup.core.billing.proration import (
     monthly_charge,
 )
 from trueup.core.billing.rules import Policy, Rules
-from trueup.core.billing.terms import is_monthly, term_charge
+from trueup.core.billing.terms import is_monthly, term_charge, term_months
 from trueup.core.values.distributors import distributor_name
 from trueup.core.values.months import Month
 
@@ -157,7 +157,23 @@ def _draft(
         cost_estimated=invoiced is None and bool(cost.amount.numerator),
         priced=charge.amount is not None,
         proration=charge.words,
+        recovered=_recovered(subscription, runs, policy, price),
     )
+
+
+# The seat diff's statuses whose seats the batch bills differently from Halo (§ seat diff).
+_MISMATCHED = ("under", "over", "missing_in_halo")
+
+
+def _recovered(
+    subscription: SubscriptionFacts, runs: list[Run], policy: Policy, price: Decimal | None
+) -> Exact | None:
+    """LineDraft.recovered: the month-end seats over Halo's, at a month's share of the price."""
+    if subscription.diff_status not in _MISMATCHED or not policy.sync or price is None:
+        return None
+    seats = runs[-1].quantity - (subscription.halo_quantity or ZERO)
+    months = 1 if is_monthly(subscription.billing_term) else term_months(subscription.billing_term)
+    return Exact(seats * price, months or 1)
 
 
 def _double_bills(

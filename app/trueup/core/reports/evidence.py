@@ -4,21 +4,26 @@ For a client who asks "why was I charged for 17.97 seats" or a dispute with Pax8
 arithmetic in words with its anomalies; for each subscription the seat timeline of the month
 (what changed when, from Pax8's history), the Pax8 invoice items behind its cost (credited and
 re-issued ones shown as such) and the Halo lines it was compared with; what was posted where and
-when. The raw records travel beside it. A posted month is told from the batch that posted it
-(what was known then), not from today's store, and says so.
+when. The raw records travel beside it.
+
+The invoice is told from what was known then, and the pack says which: a posted month from the
+batch that posted it; a closed month (before the month being closed) from the last batch stored
+for it, never rebuilt from today's data; only the month being closed (or a later one) from the
+store as it is now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from sqlalchemy import select
 
-from trueup.core.batch.body import InvoiceView, invoice_views
-from trueup.core.batch.build import current_batch, load_batch
+from trueup.core.batch.body import InvoiceView
+from trueup.core.batch.build import current_batch, list_batches
 from trueup.core.batch.facts import BatchError
+from trueup.core.batch.reading import client_batches, client_invoice
 from trueup.core.batch.review import cost_evidence
 from trueup.core.billing.facts import CostItem
 from trueup.core.billing.timeline import TimelineEntry
@@ -40,26 +45,39 @@ class SubscriptionEvidence:
     diff_status: str | None
 
 
+Basis = Literal["posted", "stored", "current"]  # where the invoice was told from (module doc)
+
+
 @dataclass(frozen=True)
 class EvidencePack:
     month: Month
     batch_id: str
-    from_posting: bool  # the batch that posted the month, not the store as it is now
+    basis: Basis
+    built_at: datetime  # when the batch was built: what was known then
     invoice: InvoiceView
     subscriptions: list[SubscriptionEvidence]
     postings: tuple[Posting, ...]
     records: dict[str, Any]  # the raw JSON behind it, as Pax8 and Halo sent it
 
 
-def evidence_pack(db: Database, month: Month, client_id: int, *, today: date) -> EvidencePack:
+def evidence_pack(
+    db: Database, month: Month, client_id: int, *, today: date, closing: Month
+) -> EvidencePack:
+    """`closing`: the month being closed on `today`; the months before it are closed."""
     postings = client_postings(db, month, client_id)
-    posted = [p for p in postings if p.state == "posted"]
-    batch_id = posted[0].batch_id if posted else current_batch(db, month, today=today)
-    stored = load_batch(db, batch_id)
-    found = [i for i in stored.body["invoices"] if int(i["client_id"]) == client_id]
+    posted = [p.batch_id for p in postings if p.state == "posted"]
+    basis: Basis
+    if posted:
+        basis, wanted = "posted", posted[0]
+    elif month < closing:
+        basis, wanted = "stored", None  # the newest batch that lists the client
+    else:
+        basis, wanted = "current", current_batch(db, month, today=today)
+    found = [b for b in client_batches(db, month, client_id) if wanted in (None, b.batch_id)]
     if not found:
-        raise BatchError(f"client {client_id} has no invoice in {month} (batch {batch_id})")
-    invoice = invoice_views({"invoices": found}, stored.states, stored.overrides)[0]
+        raise BatchError(_nothing_known(db, month, client_id, wanted))
+    batch = found[0]
+    invoice = client_invoice(db, batch.batch_id, client_id)
     rows = {r.subscription_id: r for r in seat_diff(db, month, today=today, clients=[client_id])}
     subscriptions = [
         _subscription(
@@ -69,7 +87,17 @@ def evidence_pack(db: Database, month: Month, client_id: int, *, today: date) ->
         if line.kind == "subscription" and line.subscription_id
     ]
     records = _records(db, [s.subscription_id for s in subscriptions], client_id)
-    return EvidencePack(month, batch_id, bool(posted), invoice, subscriptions, postings, records)
+    return EvidencePack(
+        month, batch.batch_id, basis, batch.created_at, invoice, subscriptions, postings, records
+    )
+
+
+def _nothing_known(db: Database, month: Month, client_id: int, wanted: str | None) -> str:
+    if wanted is not None:
+        return f"client {client_id} has no invoice in {month} (batch {wanted})"
+    if not list_batches(db, month):
+        return f"no batch was ever stored for {month}: nothing known then to tell its pack from"
+    return f"client {client_id} has no invoice in any batch stored for {month}"
 
 
 def _subscription(

@@ -1,7 +1,8 @@
 """The month for a manager: totals and margin per currency; posted, held and outstanding; the
 leakage the seat diff found (seats Halo billed too few of, now billed; too many, now removed);
 the clients whose totals moved most against last month and why; the overrides with their
-reasons. Figures only: the fronts lay them out (text, Markdown, HTML)."""
+reasons; the 12 months to this one with the leakage their invoices recovered (history.py).
+Figures only: the fronts lay them out (text, Markdown, HTML)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from typing import Any
 
 from trueup.core.diff.seats import seat_diff
 from trueup.core.ledger.month import ClientMonth, MonthLedger, month_ledger
+from trueup.core.reports.history import ZERO, Figures, History, month_history
 from trueup.core.store.database import Database
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
 
-ZERO = Decimal(0)
 MOVERS = 5  # the clients whose totals moved most, shown
 POSTED_STATES = ("posted", "adjusted")
 # The anomalies that say why a client's total moved against last month.
@@ -26,26 +27,12 @@ REASONS = ("QTY_SWING", "PRICE_CHANGED", "USAGE_ESTIMATED", "INVOICE_REISSUED")
 
 
 @dataclass
-class CurrencyTotals:
-    total: Decimal = ZERO  # tax included
-    subtotal: Decimal = ZERO
-    cost: Decimal = ZERO
+class CurrencyTotals(Figures):
+    """The month's figures; its leakage is the seat diff's: a month's worth of each seat."""
+
     posted: Decimal = ZERO
     held: Decimal = ZERO
     outstanding: Decimal = ZERO  # neither posted nor held: still to decide or send
-    under_billed: Decimal = ZERO  # a month of seats Halo billed too few of (now billed)
-    over_billed: Decimal = ZERO  # a month of seats Halo billed too many of (now removed)
-
-    @property
-    def margin(self) -> Decimal:
-        """Of the subtotal, as an invoice's (billing-rules.md §7): tax is not the MSP's."""
-        return self.subtotal - self.cost
-
-    @property
-    def margin_percent(self) -> Decimal | None:
-        if not self.subtotal:
-            return None
-        return (self.margin * 100 / self.subtotal).quantize(Decimal("0.1"))
 
 
 @dataclass(frozen=True)
@@ -74,6 +61,7 @@ class MonthSummary:
     batch_id: str
     clients: int
     states: dict[str, int]
+    by_month: History  # the 12 months to this one, from their invoices
     currencies: dict[str, CurrencyTotals] = field(default_factory=dict)
     movers: list[Mover] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
@@ -83,7 +71,8 @@ def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
     ledger = month_ledger(db, month, today=today)
     stored = ledger.batch
     body = stored.body
-    summary = MonthSummary(month, ledger.batch_id, len(ledger.clients), _states(ledger))
+    by_month = month_history(db, month, batch_id=ledger.batch_id)
+    summary = MonthSummary(month, ledger.batch_id, len(ledger.clients), _states(ledger), by_month)
     invoices = {int(i["client_id"]): i for i in body["invoices"]}
     for client in ledger.clients:
         sums = summary.currencies.setdefault(client.currency, CurrencyTotals())
@@ -150,25 +139,19 @@ def _why(invoice: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def summary_json(summary: MonthSummary) -> dict[str, Any]:
-    """`trueup summary --json`."""
+    """`trueup summary --json`; `by_month`: each of the 12 months, null with no invoice."""
+    by_month = summary.by_month
     return {
         "month": summary.month,
         "batch_id": summary.batch_id,
         "clients": summary.clients,
         "by_state": summary.states,
         "by_currency": {
-            currency: {
-                "total": money_json(s.total),
-                "cost": money_json(s.cost),
-                "margin": money_json(s.margin),
-                "margin_percent": None if s.margin_percent is None else str(s.margin_percent),
+            currency: _figures_json(s, "leakage")
+            | {
                 "posted": money_json(s.posted),
                 "held": money_json(s.held),
                 "outstanding": money_json(s.outstanding),
-                "leakage": {
-                    "under_billed_now_billed": money_json(s.under_billed),
-                    "over_billed_now_removed": money_json(s.over_billed),
-                },
             }
             for currency, s in sorted(summary.currencies.items())
         },
@@ -187,4 +170,33 @@ def summary_json(summary: MonthSummary) -> dict[str, Any]:
             {"client_name": o.client_name, "code": o.code, "reason": o.reason}
             for o in summary.overrides
         ],
+        "by_month": [
+            {
+                "month": month,
+                "by_currency": {
+                    currency: _figures_json(f, "leakage_recovered")
+                    for currency, f in sorted(by_month.figures[month].items())
+                }
+                if month in by_month.figures
+                else None,
+            }
+            for month in by_month.months
+        ],
+    }
+
+
+def _figures_json(figures: Figures, leakage: str) -> dict[str, Any]:
+    percent = figures.margin_percent
+    return {
+        "total": money_json(figures.total),
+        "cost": money_json(figures.cost),
+        "margin": money_json(figures.margin),
+        "margin_percent": None if percent is None else str(percent),
+        # null: a batch built before its lines carried what they recovered (history.py)
+        leakage: {
+            "under_billed_now_billed": money_json(figures.under_billed),
+            "over_billed_now_removed": money_json(figures.over_billed),
+        }
+        if figures.leakage_known
+        else None,
     }

@@ -51,6 +51,32 @@ def _currency_rows(summary: MonthSummary) -> tuple[tuple[str, ...], list[tuple[s
     return ("", *currencies), rows
 
 
+MONTH_TITLE = "12 months, with the leakage each month's invoices recovered"
+MONTH_HEADERS = ("Month", "", "Total", "Margin %", "Now billed", "Removed")
+
+
+def _month_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
+    """A row per month and currency, oldest first; a month with no batch says so."""
+    rows: list[tuple[str, ...]] = []
+    for month in summary.by_month.months:
+        by_currency = summary.by_month.figures.get(month)
+        if not by_currency:
+            rows.append((month, "", "no batch", "", "", ""))
+        for currency, f in sorted((by_currency or {}).items()):
+            percent = "-" if f.margin_percent is None else f"{f.margin_percent}%"
+            rows.append(
+                (
+                    month,
+                    currency,
+                    _money(f.total),
+                    percent,
+                    _money(f.under_billed) if f.leakage_known else "-",
+                    _money(f.over_billed) if f.leakage_known else "-",
+                )
+            )
+    return rows
+
+
 def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     parts: list[RenderableType] = [Text(_title(summary), style="bold")]
     headers, rows = _currency_rows(summary)
@@ -75,6 +101,12 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
         for o in summary.overrides:
             overrides.add_row(Text(o.client_name), o.code, Text(o.reason))
         parts.append(overrides)
+    months = Table(title=MONTH_TITLE, title_justify="left")
+    for n, header in enumerate(MONTH_HEADERS):
+        months.add_column(header, justify="left" if n < 2 else "right", no_wrap=True)
+    for row in _month_rows(summary):
+        months.add_row(*row)
+    parts.append(months)  # last: the workbench draws its chart below it
     return parts
 
 
@@ -105,6 +137,8 @@ def summary_markdown(summary: MonthSummary) -> str:
             ("Client", "Code", "Reason"),
             [(o.client_name, o.code, o.reason) for o in summary.overrides],
         )
+    lines += ["", f"## {MONTH_TITLE}", ""]
+    lines += _md_table(MONTH_HEADERS, _month_rows(summary))
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,8 @@ from trueup.core.reports.evidence import EvidencePack as EvidencePack
 from trueup.core.reports.evidence import SubscriptionEvidence as SubscriptionEvidence
 from trueup.core.reports.evidence import evidence_pack
 from trueup.core.reports.evidence_page import write_pack
+from trueup.core.reports.history import History as History
+from trueup.core.reports.history import month_history
 from trueup.core.reports.summary import MonthSummary as MonthSummary
 from trueup.core.reports.summary import month_summary, summary_json
 from trueup.core.reports.summary_page import summary_html as summary_html
@@ -19,6 +21,7 @@ from trueup.core.reports.summary_page import summary_markdown as summary_markdow
 from trueup.core.reports.summary_page import summary_renderables as summary_renderables
 from trueup.core.reports.tables import month_tables
 from trueup.core.reports.workbook import write_workbook
+from trueup.core.settings.config import BillingSettings
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
 
@@ -26,9 +29,13 @@ FORMATS = ("xlsx", "csv")
 
 
 class Reports:
-    def __init__(self, db: Database, *, today: date) -> None:
+    def __init__(
+        self, db: Database, *, today: date, close_day: int = BillingSettings().close_day
+    ) -> None:
+        """`close_day`: the config's [billing] close_day, which tells the closed months."""
         self.db = db
         self.today = today
+        self.closing = Month.being_closed(today, close_day)
 
     def default_path(self, month: Month, fmt: str) -> Path:
         """Where an export goes unless told: trueup-2026-11.xlsx, or a folder trueup-2026-11."""
@@ -47,17 +54,23 @@ class Reports:
         """The month for a manager: totals, margin, posted/held/outstanding, leakage, movers."""
         return month_summary(self.db, month, today=self.today)
 
+    def history(self, month: Month, client_id: int, batch_id: str) -> History:
+        """The client's 12 months to `month`, whose invoice is the one in `batch_id`: each
+        month's total and margin as posted, else as its newest batch bills it."""
+        return month_history(self.db, month, batch_id=batch_id, client_id=client_id)
+
     def summary_json(self, month: Month) -> dict[str, Any]:
         return summary_json(self.summary(month))
 
     def evidence(self, month: Month, client_id: int) -> EvidencePack:
-        """One client's month with everything behind it (the batch that posted it, if posted)."""
-        return evidence_pack(self.db, month, client_id, today=self.today)
+        """One client's month with everything behind it, told from what was known then: the
+        batch that posted it, else for a closed month the last batch stored for it."""
+        return evidence_pack(self.db, month, client_id, today=self.today, closing=self.closing)
 
     def write_evidence(
         self, month: Month, client_id: int, folder: Path | None = None
     ) -> tuple[EvidencePack, list[Path]]:
         """The client's evidence pack written to `folder` (default: evidence-YYYY-MM-CLIENT
-        here): evidence.html and records.json; the pack and the paths written."""
+        here): evidence.html, evidence.pdf and records.json; the pack and the paths written."""
         pack = self.evidence(month, client_id)
         return pack, write_pack(pack, folder or Path(f"evidence-{month}-{client_id}"))

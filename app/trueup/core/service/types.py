@@ -38,6 +38,8 @@ from trueup.core.posting.plan import PostingError as PostingError
 from trueup.core.posting.plan import PostingPlan as PostingPlan
 from trueup.core.posting.run import RunReport as RunReport
 from trueup.core.posting.sink import Sink as Sink
+from trueup.core.reports.history import Figures as Figures
+from trueup.core.reports.history import History as History
 from trueup.core.rules.current import CHOICES as CHOICES
 from trueup.core.rules.current import DEFAULT_RULES as DEFAULT_RULES
 from trueup.core.rules.current import KEYS as KEYS

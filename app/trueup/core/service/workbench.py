@@ -77,7 +77,7 @@ class Workbench:
         )
         self.logs = Logs(db, clock=clock)
         self.ledger = Ledger(db, today=today)
-        self.reports = Reports(db, today=today)
+        self.reports = Reports(db, today=today, close_day=close_day)
         self.books = {name: Accounting(db, b, threshold=threshold) for name, b in BOOKS.items()}
         self._watcher: StoreWatcher | None = None  # while the workbench is on screen
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Header, Input, Static
@@ -23,6 +23,7 @@ from trueup.core.service.types import (
     AnomalyView,
     BatchOverview,
     CostItem,
+    History,
     InvoiceRow,
     InvoiceView,
     LineView,
@@ -33,6 +34,7 @@ from trueup.core.values.months import Month
 from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
 from trueup.tui.screens.picker import Choice, PickerScreen
+from trueup.tui.widgets.trend import Trend, absent, first_to_last
 
 if TYPE_CHECKING:
     from trueup.core.service.workbench import Workbench
@@ -114,6 +116,17 @@ def _matching(choices: list[Choice], query: str) -> list[Choice]:
     return [c for c in choices if wanted in c.label.casefold()]
 
 
+def history_caption(history: History, currency: str) -> str:
+    """`12 months: $1,204.00 → $1,310.50; margin 18.0% → 21.0%; no USD invoice in Dec 2025`."""
+    totals = history.series(currency, lambda f: f.total)
+    margins = history.series(currency, lambda f: f.margin_percent)
+    return (
+        f"{len(history.months)} months: {first_to_last(totals, lambda v: money(v, currency))}; "
+        f"margin {first_to_last(margins, lambda v: f'{v}%')}"
+        f"{absent(currency, history.months, totals)}"
+    )
+
+
 def anomaly_text(anomaly: AnomalyView) -> Text:
     text = Text()
     text.append(f"{anomaly.code} ", style=SEVERITY_STYLES.get(anomaly.severity, ""))
@@ -175,6 +188,9 @@ class BatchInvoiceScreen(Screen[None]):
     HELP = "batch_invoice.md"
     DEFAULT_CSS = """
     BatchInvoiceScreen #invoice-summary { height: auto; padding: 0 1; }
+    BatchInvoiceScreen #invoice-history { height: auto; padding: 0 1; }
+    BatchInvoiceScreen #invoice-history Trend { margin-right: 2; }
+    BatchInvoiceScreen #invoice-history-caption { width: 1fr; }
     BatchInvoiceScreen #invoice-lines { height: 1fr; min-height: 5; }
     BatchInvoiceScreen #invoice-explain { height: auto; max-height: 9; padding: 0 1; }
     BatchInvoiceScreen #invoice-evidence { height: auto; min-height: 3; max-height: 8; }
@@ -226,6 +242,12 @@ class BatchInvoiceScreen(Screen[None]):
             self.invoice = invoice
             self.note = note
 
+    class HistoryRead(Message):
+        def __init__(self, history: History, currency: str) -> None:
+            super().__init__()
+            self.history = history
+            self.currency = currency
+
     class Evidence(Message):
         def __init__(self, items: list[CostItem]) -> None:
             super().__init__()
@@ -244,6 +266,10 @@ class BatchInvoiceScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="invoice-summary")
+        with Horizontal(id="invoice-history"):
+            yield Trend("Total", id="trend-total")
+            yield Trend("Margin", id="trend-margin")
+            yield Static("12 months: reading…", id="invoice-history-caption", markup=False)
         yield RowTable(LINES, _line_cells, empty="No lines.", id="invoice-lines")
         with VerticalScroll(id="invoice-explain"):
             yield Static(id="invoice-explanation")
@@ -279,8 +305,22 @@ class BatchInvoiceScreen(Screen[None]):
             list(message.invoice.lines), key=lambda line: line.subscription_id or line.description
         )
         self._line_moved()
+        self.load_history(message.batch, message.row, message.invoice.currency)
         if message.note:
             self.notify(message.note, timeout=4)
+
+    @work(thread=True, exclusive=True, group="history", exit_on_error=False)
+    def load_history(self, batch: BatchOverview, row: InvoiceRow, currency: str) -> None:
+        history = self.workbench.reports.history(Month(batch.month), row.client_id, batch.batch_id)
+        self.post_message(self.HistoryRead(history, currency))
+
+    def on_batch_invoice_screen_history_read(self, message: HistoryRead) -> None:
+        history, currency = message.history, message.currency
+        self.query_one("#trend-total", Trend).show(history.series(currency, lambda f: f.total))
+        margins = history.series(currency, lambda f: f.margin_percent)
+        self.query_one("#trend-margin", Trend).show(margins)
+        caption = self.query_one("#invoice-history-caption", Static)
+        caption.update(history_caption(history, currency))
 
     def _summary(self, invoice: InvoiceView) -> Text:
         text = Text(no_wrap=False)

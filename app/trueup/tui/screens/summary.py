@@ -1,29 +1,50 @@
 """The month for a manager (`S` on the Batch screen): totals and margin per currency, posted,
-held and still to do, the leakage found, the clients that moved most, the overrides; the same
-tables as `trueup summary`."""
+held and still to do, the leakage found, the clients that moved most, the overrides, the 12
+months to this one; the same tables as `trueup summary`, and below them the leakage recovered
+each month as a chart per currency."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import RenderableType
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from trueup.core.service.reports import summary_renderables
+from trueup.core.service.types import History
 from trueup.core.values.months import Month
-from trueup.tui.formatting import error_text, month_name
+from trueup.tui.formatting import error_text, money, month_name
+from trueup.tui.widgets.trend import Trend, absent, first_to_last
 
 if TYPE_CHECKING:
     from trueup.tui.app import TrueupApp
 
 
+def leakage_rows(history: History) -> list[Horizontal]:
+    """Per currency: the leakage recovered each month (now billed and removed), and in words."""
+    rows = []
+    for currency in history.currencies():
+        values = history.series(currency, lambda f: f.recovered)
+        said = first_to_last(values, partial(money, currency=currency))
+        missing = absent(currency, history.months, values, "figure")
+        words = Static(f"{said}{missing}", markup=False, classes="words")
+        rows.append(Horizontal(Trend(currency, values), words, classes="leakage"))
+    return rows
+
+
 class SummaryScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    SummaryScreen .leakage { height: auto; }
+    SummaryScreen .leakage Trend { margin-right: 1; }
+    SummaryScreen .leakage .words { width: 1fr; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,S", "close", "Close", id="summary.close", tooltip="Back to the batch"),
     ]
@@ -45,13 +66,15 @@ class SummaryScreen(ModalScreen[None]):
     @work(thread=True, exit_on_error=False)
     def read(self) -> None:
         workbench = cast("TrueupApp", self.app).workbench
-        parts = summary_renderables(workbench.reports.summary(Month(self.month)))
-        self.app.call_from_thread(self.show, parts)
+        summary = workbench.reports.summary(Month(self.month))
+        self.app.call_from_thread(self.show, summary_renderables(summary), summary.by_month)
 
-    def show(self, parts: list[RenderableType]) -> None:
+    def show(self, parts: list[RenderableType], history: History) -> None:
         body = self.query_one("#summary-body", VerticalScroll)
         body.loading = False
         body.mount_all(Static(part) for part in parts)
+        body.mount(Static("Leakage recovered, a bar a month (now billed and removed):"))
+        body.mount_all(leakage_rows(history))
         body.focus()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

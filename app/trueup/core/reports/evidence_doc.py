@@ -1,0 +1,147 @@
+"""The evidence pack as plain blocks of text: headings, paragraphs and tables of strings.
+The HTML page and the PDF are both laid out from these, so they say the same thing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trueup.core.reports.evidence import EvidencePack, SubscriptionEvidence
+from trueup.core.values.distributors import distributor_name
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int  # 1: the pack, 2: a subscription
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class Grid:
+    title: str
+    headers: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+
+
+Block = Heading | Para | Grid
+
+
+def title(pack: EvidencePack) -> str:
+    return f"{pack.invoice.client_name} · {pack.month}"
+
+
+def blocks(pack: EvidencePack) -> list[Block]:
+    invoice = pack.invoice
+    found: list[Block] = [
+        Heading(f"{title(pack)} · {_basis(pack)}", 1),
+        Para(
+            f"Subtotal {_money(invoice.subtotal)} + tax {_money(invoice.tax)} = "
+            f"{_money(invoice.total)} {invoice.currency}; cost {_money(invoice.cost)}, margin "
+            f"{_money(invoice.margin)}"
+        ),
+    ]
+    if pack.basis != "current":
+        found.append(
+            Para(
+                "The seat timelines, distributor invoice items and Halo lines below (and "
+                "records.json) are read from the store as it is now."
+            )
+        )
+    found.append(
+        Grid(
+            "Every line and its arithmetic",
+            ("Line", "Amount", "How it was computed"),
+            [(li.description, _money(li.amount), li.explanation) for li in invoice.lines],
+        )
+    )
+    if invoice.anomalies:
+        found.append(
+            Grid(
+                "What was flagged",
+                ("Code", "Severity", "Message", "Let through because"),
+                [(a.code, a.severity, a.message, a.overridden or "") for a in invoice.anomalies],
+            )
+        )
+    for subscription in pack.subscriptions:
+        found += _subscription(subscription)
+    found.append(_postings(pack) if pack.postings else Para("Nothing was posted for this month."))
+    return found
+
+
+def _basis(pack: EvidencePack) -> str:
+    batch = f"batch {pack.batch_id}"
+    if pack.basis == "posted":
+        return f"{batch}, as posted (the batch that posted it)"
+    if pack.basis == "stored":
+        known = pack.built_at.strftime("%Y-%m-%d %H:%M UTC")
+        return f"as known on {known}, {batch} (the last batch stored for this closed month)"
+    return f"{batch}, as the store is now"
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _quantity(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value.normalize():f}"
+
+
+def _subscription(s: SubscriptionEvidence) -> list[Block]:
+    who = distributor_name(s.subscription_id)  # Pax8, Partner Center, Sherweb ...
+    return [
+        Heading(f"{s.product} ({who} subscription {s.subscription_id})", 2),
+        Grid(
+            f"Seats through the month ({who} history)",
+            ("From", "To", "Seats", "Status", "What changed"),
+            [
+                (str(e.start), str(e.end), _quantity(e.quantity), e.status, e.note)
+                for e in s.timeline
+            ],
+        ),
+        Grid(
+            f"{who} invoice items behind the cost",
+            ("Invoice", "Status", "Period", "Qty", "Cost", "Charge"),
+            [
+                (
+                    item.invoice_id,
+                    item.invoice_status or "",
+                    f"{item.start_period} – {item.end_period}",
+                    _quantity(item.quantity),
+                    _money(item.cost_total),
+                    _money(item.total),
+                )
+                for item in s.cost_items
+            ],
+        ),
+        Grid(
+            f"Halo lines compared (seat diff: {s.diff_status or '-'})",
+            ("Line", "Description", "Qty", "Price"),
+            [
+                (str(h.line_id), h.description or "", _quantity(h.quantity), _money(h.unit_price))
+                for h in s.halo_lines
+            ],
+        ),
+    ]
+
+
+def _postings(pack: EvidencePack) -> Grid:
+    return Grid(
+        "What was posted",
+        ("Reference", "Where", "Number", "State", "Amount", "When, who"),
+        [
+            (
+                p.reference,
+                p.destination,
+                p.document_number or p.document_id or "",
+                p.state,
+                _money(p.amount),
+                f"{(p.at or '')[:16].replace('T', ' ')} {p.by}",
+            )
+            for p in pack.postings
+        ],
+    )

@@ -1,0 +1,158 @@
+"""The last 12 months up to a batch's month, of one client (the invoice screen's chart) or of
+every client (the summary's leakage by month): per month and currency, the invoices' total,
+margin and the leakage they recovered (each line's `recovered`, summed in its invoice's digest:
+body.recovered_sums).
+
+A client's month counts as it was posted when it was (the ledger's posted total; its cost and
+leakage from the batch that posted it), else as its newest stored batch bills it (in the
+batch's own month, the batch asked for). A month with no batch is absent, never zero.
+
+Each client's invoice is picked from the batches' rows, and its figures read from its stored
+digest in SQL, never its text. A batch built before lines carried `recovered` (ENGINE 12) has
+no leakage to give: its month's leakage is unknown, not zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection
+
+from trueup.core.ledger.posted import PostedMonth, posted_months
+from trueup.core.store import tables as m
+from trueup.core.store.database import Database
+from trueup.core.values.months import Month
+
+MONTHS = 12
+ZERO = Decimal(0)
+
+
+@dataclass
+class Figures:
+    """One currency's invoices of a month (or of the month's summary: summary.CurrencyTotals)."""
+
+    total: Decimal = ZERO  # tax included
+    subtotal: Decimal = ZERO
+    cost: Decimal = ZERO
+    under_billed: Decimal = ZERO  # seats Halo billed too few of, now billed
+    over_billed: Decimal = ZERO  # seats Halo billed too many of, now removed
+    leakage_known: bool = True  # False: an invoice of a batch built before lines carried it
+
+    @property
+    def margin(self) -> Decimal:
+        """Of the subtotal, as an invoice's (billing-rules.md §7): tax is not the MSP's."""
+        return self.subtotal - self.cost
+
+    @property
+    def margin_percent(self) -> Decimal | None:
+        if not self.subtotal:
+            return None
+        return (self.margin * 100 / self.subtotal).quantize(Decimal("0.1"))
+
+    @property
+    def recovered(self) -> Decimal | None:
+        """Both leakages, None when unknown (leakage_known)."""
+        return self.under_billed + self.over_billed if self.leakage_known else None
+
+
+@dataclass(frozen=True)
+class History:
+    months: tuple[Month, ...]  # oldest first; the batch's month last
+    figures: dict[Month, dict[str, Figures]]  # by month, then currency; no invoice: absent
+
+    def currencies(self) -> list[str]:
+        return sorted({currency for by in self.figures.values() for currency in by})
+
+    def series(
+        self, currency: str, figure: Callable[[Figures], Decimal | None]
+    ) -> list[Decimal | None]:
+        """A figure of each month, None where the month has no invoice in the currency."""
+        found = [self.figures.get(month, {}).get(currency) for month in self.months]
+        return [None if f is None else figure(f) for f in found]
+
+
+def month_history(
+    db: Database, month: Month, *, batch_id: str | None = None, client_id: int | None = None
+) -> History:
+    """The 12 months to `month` of `client_id` (None: every client); `batch_id`: the batch
+    that stands for `month` (None: its newest)."""
+    months = tuple(month.shifted(n - MONTHS + 1) for n in range(MONTHS))
+    figures: dict[Month, dict[str, Figures]] = {}
+    with db.read() as conn:
+        posted = posted_months(conn, months[0], months[-1], client_id)
+        for each in months:
+            asked = batch_id if each == month else None
+            by_currency = _month(conn, each, asked, client_id, posted.get(each, {}))
+            if by_currency:
+                figures[each] = by_currency
+    return History(months, figures)
+
+
+_BATCHES, _ROWS = m.table_of(m.InvoiceBatch), m.table_of(m.BatchInvoice)
+_LISTED = (
+    f"SELECT r.client_id, r.batch_id, r.sha256 FROM {_BATCHES} b "
+    f"JOIN {_ROWS} r ON r.batch_id = b.id WHERE b.month = ?"
+)
+_ONE, _NEWEST_FIRST = " AND r.client_id = ?", " ORDER BY b.created_at DESC, b.id"
+# The chosen invoices' figures from their digests (a text stored before digests has the same
+# keys at its top, and no `recovered`).
+_FIGURES = (
+    "SELECT t.sha256, json_extract(coalesce(t.digest, t.text), '$.currency', '$.subtotal', "
+    "'$.total', '$.cost', '$.recovered') "
+    f"FROM json_each(?) s JOIN {m.table_of(m.BatchInvoiceText)} t ON t.sha256 = s.value"
+)
+
+
+def _month(
+    conn: Connection,
+    month: Month,
+    batch_id: str | None,
+    client_id: int | None,
+    sent: dict[int, PostedMonth],
+) -> dict[str, Figures]:
+    if client_id is None:
+        listed = conn.exec_driver_sql(_LISTED + _NEWEST_FIRST, (month,))
+    else:
+        listed = conn.exec_driver_sql(_LISTED + _ONE + _NEWEST_FIRST, (month, client_id))
+    chosen = _chosen(listed, sent, batch_id)
+    rows = conn.exec_driver_sql(_FIGURES, (orjson.dumps(list(chosen)).decode(),))
+    by_currency: dict[str, Figures] = {}
+    for sha, digest in rows:
+        currency, subtotal, total, cost, recovered = orjson.loads(digest)
+        posted = sent.get(chosen[sha])
+        if posted is not None:  # the ledger's figure: what the documents sent add up to
+            currency, total = posted.currency, posted.total
+        sums = by_currency.setdefault(currency, Figures())
+        sums.total += Decimal(total)
+        sums.subtotal += Decimal(subtotal)
+        sums.cost += Decimal(cost or 0)
+        if recovered is None:
+            sums.leakage_known = False
+        for line_currency, (under, over) in (recovered or {}).items():
+            leak = by_currency.setdefault(line_currency, Figures())
+            leak.under_billed += Decimal(under)
+            leak.over_billed += Decimal(over)
+    return by_currency
+
+
+def _chosen(
+    listed: Iterable[Sequence[Any]], sent: dict[int, PostedMonth], batch_id: str | None
+) -> dict[str, int]:
+    """sha256 -> client of each client's invoice: the one posted, else the one in `batch_id`
+    (when given), else the newest (`listed` is newest first)."""
+    best: dict[int, tuple[int, str]] = {}  # client -> (rank, sha256): the lowest rank wins
+    for client, batch, sha in listed:
+        posted = sent.get(client)
+        if posted is not None and batch == posted.batch_id:
+            rank = 0
+        elif batch_id is None or batch == batch_id:
+            rank = 1
+        else:
+            continue
+        if client not in best or rank < best[client][0]:
+            best[client] = (rank, sha)
+    return {sha: client for client, (_, sha) in best.items()}

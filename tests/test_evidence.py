@@ -1,0 +1,125 @@
+"""The evidence pack (issue 18) on the synced demo: the PDF beside the HTML page, read back with
+pypdf, and a closed month re-audited from the batch stored for it, not from today's data."""
+
+import html
+import re
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from trueup.cli import app
+from trueup.core.batch.build import list_batches
+from trueup.core.mapping.engine import map_company
+from trueup.core.reports.evidence_doc import Grid, blocks
+from trueup.core.rules.current import import_rules
+from trueup.core.service.reports import Reports
+from trueup.core.values.months import Month
+
+TODAY = date(2026, 11, 21)  # the demo's: November is the month being closed
+LATER = "2026-12-20"  # December is being closed: November is a closed month
+NOVEMBER = Month("2026-11")
+
+
+@pytest.fixture
+def bear_creek(db):
+    """Bear Creek Winery (a hire on the 12th, a leaver on the 15th), mapped by the operator."""
+    with db.read() as conn:
+        company = conn.exec_driver_sql(
+            "SELECT id FROM pax8_company WHERE name = 'Bear Creek Winery'"
+        ).scalar()
+        client = conn.exec_driver_sql(
+            "SELECT id FROM halo_client WHERE name = 'Bear Creek Winery LLC'"
+        ).scalar()
+    map_company(db, company, client)
+    return client
+
+
+@pytest.fixture
+def later(tmp_path, monkeypatch):
+    """The CLI on the demo store, with today past November's close."""
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "demo.sqlite"))  # the `db` fixture's file
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_TODAY", LATER)
+
+    def evidence(month, client):
+        folder = tmp_path / f"pack-{month}"
+        args = ["evidence", "--month", month, "--client", str(client), "--out", str(folder)]
+        return CliRunner().invoke(app, args), folder
+
+    return evidence
+
+
+def squeezed(text):
+    """Without whitespace: the PDF breaks a cell's text into lines where the page needs."""
+    return "".join(text.split())
+
+
+def pdf_text(path):
+    return squeezed(" ".join(page.extract_text() for page in PdfReader(path).pages))
+
+
+def page_text(path):
+    return squeezed(html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8"))))
+
+
+def test_the_pdf_holds_the_hire_the_leaver_and_every_lines_arithmetic(db, bear_creek, tmp_path):
+    pack, written = Reports(db, today=TODAY).write_evidence(NOVEMBER, bear_creek, tmp_path / "p")
+    assert [p.name for p in written] == ["evidence.html", "evidence.pdf", "records.json"]
+    text = pdf_text(written[1])
+    assert squeezed(f"Bear Creek Winery LLC · 2026-11 · batch {pack.batch_id}") in text
+    assert squeezed("+1 seat (19) on 12 Nov") in text  # the hire
+    assert squeezed("−1 seat (18) on 15 Nov") in text  # the leaver
+    standard = next(li for li in pack.invoice.lines if "Business Standard" in li.description)
+    assert "17 seats × 12.50 for 4 days + 18 × 12.50 for 7 days" in standard.explanation
+    for line in pack.invoice.lines:
+        assert squeezed(line.explanation) in text  # every line's arithmetic, whole
+    # the same content as the page: every cell of every table, each whole where it stands
+    grids = [b for b in blocks(pack) if isinstance(b, Grid)]
+    assert {g.title for g in grids} >= {
+        "Seats through the month (Pax8 history)",
+        "Pax8 invoice items behind the cost",
+        "Halo lines compared (seat diff: under)",
+    }
+    for grid in grids:
+        for cell in (grid.title, *grid.headers, *(c for row in grid.rows for c in row)):
+            assert squeezed(cell) in text, cell
+    assert squeezed("Nothing was posted for this month.") in text
+
+
+def test_a_closed_month_is_told_from_the_batch_stored_then_not_todays_data(db, bear_creek, later):
+    then = Reports(db, today=TODAY).evidence(NOVEMBER, bear_creek)  # builds and stores it
+    assert then.basis == "current"
+    import_rules(db, '[defaults]\nproration = "end"\n')  # today's data bills November otherwise
+    stored = list_batches(db, NOVEMBER)
+
+    result, folder = later("2026-11", bear_creek)
+    assert result.exit_code == 0, result.output
+    known = then.built_at.strftime("%Y-%m-%d %H:%M UTC")
+    said = squeezed(f"as known on {known}, batch {then.batch_id}")
+    old_total = squeezed(f"= {then.invoice.total:,.2f} USD")
+    for text in (page_text(folder / "evidence.html"), pdf_text(folder / "evidence.pdf")):
+        assert said in text and old_total in text
+        assert squeezed("read from the store as it is now") in text  # the timelines, said so
+    assert list_batches(db, NOVEMBER) == stored  # nothing was rebuilt from today's data
+
+    # Today's data does bill it otherwise: built again for the month being closed, that batch
+    # is then the last one stored, and a re-audit tells it.
+    now = Reports(db, today=TODAY).evidence(NOVEMBER, bear_creek)
+    assert now.invoice.total != then.invoice.total
+    again = Reports(db, today=date.fromisoformat(LATER)).evidence(NOVEMBER, bear_creek)
+    assert (again.basis, again.batch_id, again.invoice.total) == (
+        "stored",
+        now.batch_id,
+        now.invoice.total,
+    )
+
+
+def test_a_closed_month_with_no_batch_stored_says_so_and_invents_none(db, bear_creek, later):
+    result, folder = later("2026-10", bear_creek)
+    assert result.exit_code == 1
+    assert "no batch was ever stored for 2026-10" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not folder.exists() and list_batches(db, "2026-10") == []
