@@ -111,23 +111,9 @@ def import_command(
 
 
 def _summary(outcome: ImportOutcome) -> None:
-    months = ", ".join(outcome.months)
+    render.stdout.print(Text(outcome.headline), soft_wrap=True)
     if not outcome.changed:
-        render.stdout.print(
-            Text(
-                f"nothing changed: {outcome.file} ({outcome.name}, {_rows(outcome.rows)}, "
-                f"charges from {months}) is already in the store"
-            ),
-            soft_wrap=True,
-        )
         return
-    render.stdout.print(
-        Text(
-            f"imported {outcome.file} ({outcome.name}): {_rows(outcome.rows)}, charges from "
-            f"{months}"
-        ),
-        soft_wrap=True,
-    )
     width = max(len(name) for name in outcome.counts)
     for name, counts in outcome.counts.items():
         said = [
@@ -141,7 +127,3 @@ def _summary(outcome: ImportOutcome) -> None:
             if number
         ]
         render.stdout.print(Text(f"  {name:<{width}}  {', '.join(said) or '-'}"))
-
-
-def _rows(count: int) -> str:
-    return "1 row" if count == 1 else f"{count:,} rows"

@@ -21,8 +21,17 @@ from trueup.core.store.database import Database
 from trueup.core.sync.file_import import ImportBusyError as ImportBusyError
 from trueup.core.sync.file_import import apply_file, log_refusal
 from trueup.core.sync.staging import EntityCounts
-from trueup.core.values.distributors import NAMES
+from trueup.core.values.distributors import INGRAM, ION, PARTNER_CENTER, SHERWEB
+from trueup.core.values.distributors import NAMES as NAMES
 from trueup.core.values.months import Month
+
+# What each source's file is, for a picker (`trueup import --help` says where to download it).
+FILES = {
+    PARTNER_CENTER: "Microsoft's new-commerce invoice reconciliation file (CSV)",
+    ION: "a TD SYNNEX StreamOne Ion billing report (CSV)",
+    INGRAM: "an Ingram Micro Cloud Marketplace rated data export (CSV)",
+    SHERWEB: "Sherweb's payable charges, one client's invoice (CSV)",
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,19 @@ class ImportOutcome:
     @property
     def name(self) -> str:
         return NAMES[self.source]
+
+    @property
+    def headline(self) -> str:
+        """`imported recon.csv (Partner Center): 12 rows, charges from 2026-10`, or that
+        nothing changed."""
+        rows = "1 row" if self.rows == 1 else f"{self.rows:,} rows"
+        months = ", ".join(self.months)
+        if not self.changed:
+            return (
+                f"nothing changed: {self.file} ({self.name}, {rows}, charges from {months}) is "
+                "already in the store"
+            )
+        return f"imported {self.file} ({self.name}): {rows}, charges from {months}"
 
     def json(self) -> dict[str, Any]:
         return {

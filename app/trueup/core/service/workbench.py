@@ -15,6 +15,7 @@ from trueup.core.mapping.engine import MATCH_THRESHOLD
 from trueup.core.service.batches import Batches
 from trueup.core.service.books import BOOKS, Accounting
 from trueup.core.service.changes import Changes
+from trueup.core.service.imports import Imports
 from trueup.core.service.ledger import Ledger
 from trueup.core.service.logs import Logs
 from trueup.core.service.mappings import HaloFactory, Mappings
@@ -74,6 +75,9 @@ class Workbench:
             max_shrink_percent=(settings.sync if settings else SyncSettings()).max_shrink_percent,
             clock=clock,
             changes=changes,
+        )
+        self.imports = Imports(
+            db, columns=settings.import_columns if settings else None, changes=changes
         )
         self.logs = Logs(db, clock=clock)
         self.ledger = Ledger(db, today=today)

@@ -138,7 +138,8 @@ def anomaly_text(anomaly: AnomalyView) -> Text:
 
 class ReasonScreen(ModalScreen[str | None]):
     """Asks why an error may go through (`about`: which), or another one line (`ask`, `enter`:
-    what enter does); dismisses with the text, or None."""
+    what enter does, `required`: what an empty line is told); dismisses with the text, or
+    None."""
 
     DEFAULT_CSS = """
     ReasonScreen { align: center middle; }
@@ -155,12 +156,14 @@ class ReasonScreen(ModalScreen[str | None]):
         *,
         ask: str = "Why may this go through? (kept for the audit log)",
         enter: str = "override",
+        required: str = "A reason is required.",
     ) -> None:
         super().__init__()
         self.title_text = title
         self.about = about
         self.ask = ask
         self.enter = enter
+        self.required = required  # said when enter is pressed on an empty line
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reason", classes="dialog") as dialog:
@@ -177,7 +180,7 @@ class ReasonScreen(ModalScreen[str | None]):
         if event.value.strip():
             self.dismiss(event.value.strip())
         else:
-            self.notify("A reason is required.", severity="warning")
+            self.notify(self.required, severity="warning")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,11 +1,12 @@
 """Overview: the month, how fresh each source is, how much is mapped, and what the seat diff
-costs; `s` syncs now with live progress, escape cancels it."""
+costs; `s` syncs now with live progress, escape cancels it; `i` imports a distributor's file."""
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import ClassVar
 
 from rich.table import Table
@@ -19,9 +20,11 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from trueup.core.service.imports import FileRefused
 from trueup.core.service.types import STATUSES, DiffSummary, SourceTile
 from trueup.tui.formatting import DIFF_STATUS, DIFF_STATUS_LONG, money, month_name, plain
 from trueup.tui.screens.base import WorkbenchScreen
+from trueup.tui.screens.file_import import ask_import, refusal_text
 from trueup.tui.widgets.sync_progress import SyncProgress
 
 MAPPING_ORDER = ("mapped", "suggested", "unmapped", "stale", "ignored")
@@ -41,6 +44,13 @@ class OverviewScreen(WorkbenchScreen):
     HELP = "overview.md"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "sync", "Sync", id="overview.sync", tooltip="Sync Pax8 and HaloPSA now"),
+        Binding(
+            "i",
+            "import_file",
+            "Import",
+            id="overview.import",
+            tooltip="Import a distributor's billing file (Partner Center, Ion, Ingram, Sherweb)",
+        ),
         Binding(
             "escape,c", "cancel_sync", "Cancel", id="overview.cancel", tooltip="Cancel the sync"
         ),
@@ -163,6 +173,28 @@ class OverviewScreen(WorkbenchScreen):
             )
         else:
             self.notify("Pax8 and HaloPSA are up to date.", title="Synced")
+
+    # --- a distributor's file ------------------------------------------------------------------
+
+    def action_import_file(self) -> None:
+        ask_import(self.app, self.run_import)
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def run_import(self, source: str, path: Path) -> None:
+        """`trueup import` in a thread; a refusal lists its first problems, nothing stored."""
+        if not path.is_file():
+            self.notify(f"No file at {path}.", severity="error", timeout=8, markup=False)
+            return
+        try:
+            outcome = self.workbench.imports.run(path, source)
+        except FileRefused as refused:
+            said = refusal_text(refused, source, path)
+            self.notify(said, title="Not imported", severity="error", timeout=15, markup=False)
+            return
+        for warning in outcome.warnings:
+            self.notify(warning, severity="warning", timeout=10, markup=False)
+        self.notify(outcome.headline, title="Imported", timeout=8, markup=False)
+        self.app.call_from_thread(self.trueup.data_changed)
 
     def action_cancel_sync(self) -> None:
         self.workers.cancel_group(self, "sync")
