@@ -10,6 +10,7 @@ from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from test_import_partner_center import GENERATED
 from trueup.core.batch.build import build_batch
 from trueup.core.diff.seats import seat_diff
+from trueup.core.service.batches import Batches
 from trueup.core.service.imports import Imports
 from trueup.core.service.mappings import Mappings
 
@@ -127,3 +128,13 @@ def test_the_seat_diff_names_each_rows_distributor(db):
     assert by_distributor == {"Pax8", "Partner Center"}
     direct = [r for r in rows if (r.subscription_id or "").startswith("pc:")]
     assert direct and all(r.distributor == "Partner Center" for r in direct)
+
+
+def test_an_invoice_line_names_its_distributor_for_the_items_behind_its_cost(db):
+    imported_and_mapped(db)
+    batches = Batches(db, today=TODAY)
+    overview = batches.overview(batches.current_id("2026-10"))
+    row = next(r for r in overview.invoices if r.client_id == HARBOR_POINT)
+    lines = batches.invoice(overview.batch_id, row).lines
+    named = {(line.subscription_id or "").startswith("pc:"): line.distributor for line in lines}
+    assert named == {True: "Partner Center", False: "Pax8"}

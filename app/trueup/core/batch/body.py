@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from trueup.core.billing.invoice import Anomaly, ClientInvoice, InvoiceLine
+from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_json, money_json_or_none, quantity_json
 
 SEVERITIES = ("error", "warning", "info")
@@ -246,6 +247,11 @@ class LineView:
     policy: str
     explanation: str
     anomalies: tuple[AnomalyView, ...]
+
+    @property
+    def distributor(self) -> str:
+        """`Pax8`, `Partner Center` ...: whose subscription the line bills (Pax8 for others)."""
+        return distributor_name(self.subscription_id)
 
 
 @dataclass(frozen=True)

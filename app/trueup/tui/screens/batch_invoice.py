@@ -276,9 +276,7 @@ class BatchInvoiceScreen(Screen[None]):
         yield RowTable(LINES, _line_cells, empty="No lines.", id="invoice-lines")
         with VerticalScroll(id="invoice-explain"):
             yield Static(id="invoice-explanation")
-        yield RowTable(
-            EVIDENCE, _evidence_cells, empty="No Pax8 invoice item.", id="invoice-evidence"
-        )
+        yield RowTable(EVIDENCE, _evidence_cells, empty="No invoice item.", id="invoice-evidence")
         yield Footer()
 
     @property
@@ -354,6 +352,7 @@ class BatchInvoiceScreen(Screen[None]):
         if line is None or line.subscription_id is None:
             evidence.set_rows([])
             return
+        evidence.border_title = f"{line.distributor} invoice items"
         months = [self.shown_batch.month]
         if line.kind == "usage":
             months = (
