@@ -9,6 +9,9 @@ which the second test shows.
 
 import asyncio
 import logging
+import os
+import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,4 +78,42 @@ def test_the_next_sync_empties_the_log_a_stopped_sync_grew(tmp_path):
     assert _count(db, "SELECT count(*) FROM staged_record") == 0
     assert _count(db, "SELECT status FROM sync_run") == "interrupted"
     assert log.stat().st_size == 0
+    db.dispose()
+
+
+def test_a_reader_on_an_older_snapshot_keeps_the_log_without_freezing_anyone(tmp_path):
+    """The workbench holds read snapshots: emptying the log waits half a second, not the 15 s
+    a write waits for a lock, and says it did not empty it."""
+    db = open_database(tmp_path / "trueup.sqlite")
+    with db.write() as conn:
+        conn.execute(
+            insert(m.table_of(m.LogEvent)),
+            [{"at": datetime(2026, 11, 21, tzinfo=UTC), "level": "INFO", "event": "x"}] * 500,
+        )
+    with db.read() as reader:
+        reader.exec_driver_sql("SELECT count(*) FROM log_event").scalar_one()
+        with db.write() as conn:  # a commit the reader's snapshot predates
+            conn.exec_driver_sql("DELETE FROM log_event")
+        started = time.monotonic()
+        assert db.empty_log() is False
+        assert time.monotonic() - started < 2
+    assert db.empty_log() is True and Path(f"{db.path}-wal").stat().st_size == 0
+    db.dispose()
+
+
+def test_a_run_this_process_could_not_close_does_not_block_its_next_sync(tmp_path):
+    """A full disk can leave the workbench's own run open: the next `s` recovers it."""
+    db = open_database(tmp_path / "trueup.sqlite")
+    with db.write() as conn:
+        conn.execute(
+            insert(m.table_of(m.SyncRun)).values(
+                source="pax8",
+                status="running",
+                started_at=datetime(2026, 11, 21, tzinfo=UTC),
+                pid=os.getpid(),
+                host=socket.gethostname(),
+            )
+        )
+    claim_sync(db)
+    assert _count(db, "SELECT status FROM sync_run") == "interrupted"
     db.dispose()

@@ -2,10 +2,12 @@
 bounds or not finite (10^30 seats, a price of 1E+309, NaN), and text with control characters.
 
 Each table that holds records from outside (it keeps their `raw` JSON) is read once, when such a
-store is opened. Text is written out as the sync now writes it (values.text.visible). A row with
-a poisoned number cannot be mended from what is stored, so it is removed, with its parent record
-where it has one (an invoice's item takes its invoice, a snapshot its subscription): the next
-sync then fetches the record again as new and the boundary judges it. The log names each row.
+store is opened. Text is written out as the sync now writes it (values.text.visible), except ids
+and references, which the sync keeps as sent. A poisoned number is set to nothing, never the row
+removed: a sync fetches again only recent invoices and changed subscriptions, so a removed row
+could be gone for good. The engine already bills a missing number as unknown (a quantity from
+the subscription's history where it has one, else nothing, flagged), and the next sync that
+brings a sane value stores it. The log names each row.
 """
 
 from __future__ import annotations
@@ -25,17 +27,22 @@ from trueup.core.values.text import visible
 LOGGED_IN_FULL = 20  # rows named one by one in a log entry; the rest are counted
 
 
-def clean_poisoned_rows(conn: Connection) -> None:
+def register_visible(conn: Connection) -> None:
+    """`trueup_visible(text)` in SQL, for this connection: values.text.visible."""
     conn.connection.driver_connection.create_function(  # type: ignore[union-attr]
         "trueup_visible", 1, _visible_or_none, deterministic=True
     )
+
+
+def clean_poisoned_rows(conn: Connection) -> None:
+    register_visible(conn)
     for table in SQLModel.metadata.sorted_tables:
         if "raw" in table.c and table.name != "staged_record":  # staging holds no records now
             # The columns this store's version has (a later version may add more).
             have = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table.name})")}
             columns = [column for column in table.c if column.name in have]
             _write_out_text(conn, table, columns)
-            _remove_poisoned(conn, table, columns)
+            _forget_poisoned_numbers(conn, table, columns)
 
 
 def _visible_or_none(value: object) -> object:
@@ -46,7 +53,7 @@ def _write_out_text(conn: Connection, table: Table, columns: list[Column[Any]]) 
     quote = conn.dialect.identifier_preparer.quote
     mended = 0
     for column in columns:
-        if column.name == "raw" or column.primary_key or not _is_text(column.type):
+        if column.name == "raw" or not _is_text(column.type) or _is_reference(column):
             continue
         name = quote(column.name)
         mended += conn.exec_driver_sql(
@@ -57,63 +64,51 @@ def _write_out_text(conn: Connection, table: Table, columns: list[Column[Any]]) 
         log_event(
             conn,
             "WARNING",
-            f"{table.name}: control characters written out in {mended} stored values",
+            f"{table.name}: control characters written out in {_count(mended, 'stored value')}",
             reason="stored by a trueup that did not yet check text from outside",
         )
 
 
-def _remove_poisoned(conn: Connection, table: Table, columns: list[Column[Any]]) -> None:
+def _forget_poisoned_numbers(conn: Connection, table: Table, columns: list[Column[Any]]) -> None:
     quote = conn.dialect.identifier_preparer.quote
     keys = [c.name for c in table.primary_key.columns]
+    where = " AND ".join(f"{quote(k)} = ?" for k in keys)
     found: dict[tuple[object, ...], list[str]] = defaultdict(list)
     for column in columns:
         if not isinstance(column.type, DecimalText):
             continue
-        limit = QUANTITY_LIMIT if column.name in ("quantity", "count") else MONEY_LIMIT
+        # The sync's own bounds (sync/records.py): quantities, else money.
+        limit = QUANTITY_LIMIT if column.name == "quantity" else MONEY_LIMIT
         name = quote(column.name)
-        # Only text that can be past the bounds is read into Python: long, or not plain digits.
+        # Only text that can be past the bound is read into Python: more digits than the
+        # bound's, or anything but digits, a point and a sign (an exponent, NaN, Infinity).
+        digits = len(str(int(limit)))
         candidates = conn.exec_driver_sql(
-            f"SELECT {', '.join(map(quote, keys))}, {name} FROM {quote(table.name)} "
-            f"WHERE {name} IS NOT NULL AND (length({name}) > 12 OR {name} GLOB '*[^0-9.-]*')"
-        )
-        for row in candidates:
-            if not _within(row[-1], limit):
-                found[tuple(row[:-1])].append(f"{column.name} {row[-1][:40]}")
+            f"SELECT {', '.join(map(quote, keys))}, {name} FROM {quote(table.name)} WHERE "
+            f"{name} IS NOT NULL AND (length({name}) >= {digits} OR {name} GLOB '*[^0-9.-]*')"
+        ).all()
+        for *key, value in candidates:
+            if not _within(value, limit):
+                conn.exec_driver_sql(
+                    f"UPDATE {quote(table.name)} SET {name} = NULL WHERE {where}", tuple(key)
+                )
+                found[tuple(key)].append(f"{column.name} {value[:40]}")
     if not found:
         return
-    parent = _parent(table)
-    where = " AND ".join(f"{quote(k)} = ?" for k in keys)
-    for row_key in found:
-        if parent is not None:
-            child, parent_table, parent_key = parent
-            conn.exec_driver_sql(
-                f"DELETE FROM {quote(parent_table)} WHERE {quote(parent_key)} IN "
-                f"(SELECT {quote(child)} FROM {quote(table.name)} WHERE {where})",
-                row_key,
-            )
-        conn.exec_driver_sql(f"DELETE FROM {quote(table.name)} WHERE {where}", row_key)
     named = [
         visible(f"{'/'.join(map(str, key))}: {', '.join(said)}") for key, said in found.items()
     ]
     log_event(
         conn,
         "WARNING",
-        f"{table.name}: {len(found)} stored rows with impossible numbers removed",
+        f"{table.name}: impossible numbers set to nothing in {_count(len(found), 'stored row')}",
         reason=(
-            "stored by a trueup that did not yet check numbers from outside; the next sync "
-            "fetches them again (or import the file again)"
+            "stored by a trueup that did not yet check numbers from outside; each bills "
+            "nothing and is flagged until a sync brings a number trueup can bill"
         ),
         rows=named[:LOGGED_IN_FULL],
         more=max(0, len(named) - LOGGED_IN_FULL),
-        parents_removed=parent[1] if parent else None,
     )
-
-
-def _is_text(kind: object) -> bool:
-    """A text column: a String, or a type stored as one (SQLModel's AutoString), not money."""
-    if isinstance(kind, DecimalText):
-        return False
-    return isinstance(kind, String) or isinstance(getattr(kind, "impl", None), String)
 
 
 def _within(value: str, limit: Decimal) -> bool:
@@ -124,9 +119,22 @@ def _within(value: str, limit: Decimal) -> bool:
     return number.is_finite() and abs(number) <= limit
 
 
-def _parent(table: Table) -> tuple[str, str, str] | None:
-    """The column, table and key of the record this row belongs to, when it has one."""
-    for column in table.c:
-        for foreign in column.foreign_keys:
-            return column.name, foreign.column.table.name, foreign.column.name
-    return None
+def _is_text(kind: object) -> bool:
+    """A text column: a String, or a type stored as one (SQLModel's AutoString), not money."""
+    if isinstance(kind, DecimalText):
+        return False
+    return isinstance(kind, String) or isinstance(getattr(kind, "impl", None), String)
+
+
+def _is_reference(column: Column[Any]) -> bool:
+    """An id or a reference to one: kept as sent, so that what names a row still finds it."""
+    return (
+        column.primary_key
+        or bool(column.foreign_keys)
+        or column.name == "id"
+        or column.name.endswith("_id")
+    )
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}{'' if number == 1 else 's'}"

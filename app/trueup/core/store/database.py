@@ -24,6 +24,8 @@ APP_MARKER = "trueup"
 # The write-ahead log grows to hold the largest transaction (a sync's apply) and, unless told,
 # keeps that size for good: past this it is cut back each time it restarts after a checkpoint.
 WAL_LIMIT = 64 * 1024 * 1024
+BUSY_TIMEOUT_MS = 15000  # how long a write waits for another's lock before it says busy
+EMPTY_LOG_WAIT = 0.5  # seconds empty_log waits for readers: it is never worth a frozen screen
 
 
 class StoreError(TrueupError):
@@ -49,14 +51,21 @@ class Database:
         with _store_errors(self.path), self.engine.connect() as conn, conn.begin():
             yield conn
 
-    def empty_log(self) -> None:
-        """Fold the write-ahead log into the store and cut it to nothing (waiting, as a write
-        does, for readers on older snapshots): once a stopped sync's staging is dropped, what it
-        held is space no one needs, perhaps on a disk it filled. Outside any transaction."""
+    def empty_log(self) -> bool:
+        """Fold the write-ahead log into the store and cut it to nothing, outside any
+        transaction: once a stopped sync's staging is dropped, what it held is space no one
+        needs, perhaps on a disk it filled. A reader on an older snapshot (the workbench) holds
+        the log: then this waits at most EMPTY_LOG_WAIT and leaves it to a later checkpoint.
+        Whether it was emptied."""
         with _store_errors(self.path), self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
-            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            raw.execute(f"PRAGMA busy_timeout = {int(EMPTY_LOG_WAIT * 1000)}")
+            try:
+                busy, _, _ = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return not busy
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -112,7 +121,7 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) ->
         "journal_mode=WAL",
         "synchronous=FULL",
         "foreign_keys=ON",
-        "busy_timeout=15000",
+        f"busy_timeout={BUSY_TIMEOUT_MS}",
         f"journal_size_limit={WAL_LIMIT}",
     ):
         cursor.execute(f"PRAGMA {pragma}")
@@ -216,12 +225,12 @@ def _describe(path: Path, error: Any) -> str:
 
 def _log_size(path: Path) -> str:
     """What the write-ahead log holds: on a full disk SQLite can neither fold it into the store
-    nor cut it (both write), so it stays until space is freed and a trueup writes again."""
+    nor cut it (both write)."""
     try:
         size = Path(f"{path}-wal").stat().st_size
     except OSError:
         return ""
-    return f" (its write-ahead log, {size / 1e6:,.1f} MB, is emptied then)" if size else ""
+    return f" (its write-ahead log holds {size / 1e6:,.1f} MB)" if size else ""
 
 
 def _free(path: Path) -> str:

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from trueup.core.store import tables as models
-from trueup.core.store.cleaning import clean_poisoned_rows
-from trueup.core.values.parsing import commitment_end, parse_day, to_text
+from trueup.core.store.cleaning import clean_poisoned_rows, register_visible
+from trueup.core.values.parsing import commitment_end, parse_day
 
 SCHEMA_VERSION = 15
 
@@ -151,23 +151,17 @@ def _staged_rows(conn: Connection) -> None:
 
 def _item_units(conn: Connection) -> None:
     """An invoice item's unit of measure as a column (a line says `2000 GB`, not `2000 seats`),
-    read from its raw JSON and made visible as the sync's parser does; indexed by product."""
+    read from its raw JSON in one pass and made visible as the sync's parser does; indexed by
+    product."""
     table = models.table_of(models.Pax8InvoiceItem).name
     columns = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
     if "unit" not in columns:
         conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN unit VARCHAR")
-    raw_units = conn.exec_driver_sql(
-        f"SELECT DISTINCT json_extract(raw, '$.unitOfMeasure') FROM {table} WHERE json_valid(raw)"
-    ).scalars()
-    units = [{"raw": raw, "unit": to_text(raw)} for raw in raw_units if raw is not None]
-    if units:
-        conn.execute(
-            text(
-                f"UPDATE {table} SET unit = :unit "
-                "WHERE json_valid(raw) AND json_extract(raw, '$.unitOfMeasure') = :raw"
-            ),
-            units,
-        )
+    register_visible(conn)
+    conn.exec_driver_sql(
+        f"UPDATE {table} SET unit = trueup_visible(json_extract(raw, '$.unitOfMeasure')) "
+        "WHERE json_valid(raw) AND json_type(raw, '$.unitOfMeasure') = 'text'"
+    )
     conn.exec_driver_sql(
         f"CREATE INDEX IF NOT EXISTS ix_pax8_invoice_item_unit ON {table} (product_id, unit)"
     )

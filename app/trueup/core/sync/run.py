@@ -135,7 +135,10 @@ def claim_sync(db: Database) -> None:
             select(runs.c.id, runs.c.pid, runs.c.host).where(runs.c.status == "running")
         ).all()
     for run in running:
-        if run.host == socket.gethostname() and run.pid and _alive(run.pid):
+        # This process's own run is one a failure could not close (a full disk): under the
+        # sync lock no other sync of this process runs.
+        mine = run.pid == os.getpid()
+        if run.host == socket.gethostname() and run.pid and not mine and _alive(run.pid):
             raise SyncBusyError(
                 f"sync in progress: another trueup (pid {run.pid}) is syncing into {db.path}; "
                 "wait for it to finish"
