@@ -85,3 +85,15 @@ def test_a_licence_naming_the_tenant_is_a_link_too_and_an_inactive_one_is_not(st
     fabrikam = rows_by_name(store)["Fabrikam, Inc."]
     assert (fabrikam.client_id, fabrikam.score) == (7, 100)
     assert [c.client_id for c in fabrikam.candidates] == [7]
+
+
+def test_a_tenant_halo_gives_to_two_clients_links_neither(store):
+    tenant = {"azure_tenants": [{"azure_tenant_id": FABRIKAM}]}
+    clients(store, (7, "FBK Holdings", tenant), (8, "FBK Holdings - Denver", tenant))
+    Imports(store).run(HANDWRITTEN, "partner-center")
+    fabrikam = rows_by_name(store)["Fabrikam, Inc."]
+    assert fabrikam.status == "unmapped" and fabrikam.source is None
+    assert [(c.client_id, c.score) for c in fabrikam.candidates] == [(7, 95), (8, 95)]
+    assert fabrikam.candidates[0].reason.endswith(f"{FABRIKAM} on 2 clients")
+    accept_company_suggestions(store)
+    assert rows_by_name(store)["Fabrikam, Inc."].status == "unmapped"

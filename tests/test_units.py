@@ -34,6 +34,14 @@ TODAY = date(2026, 11, 21)
         ("Endpoint", "21", "21 endpoints"),
         ("Mailbox", "10", "10 mailboxes"),
         ("Server", "1", "1 server"),
+        ("Licenses", "3", "3 seats"),
+        ("Per User", "3", "3 seats"),
+        ("Devices", "3", "3 devices"),
+        ("Minutes", "1", "1 minute"),
+        ("Property", "2", "2 properties"),
+        ("Mailboxes", "2", "2 mailboxes"),
+        ("User Month", "2", "2 User Month"),
+        ("TB", "2", "2 TB"),
     ],
 )
 def test_a_quantity_is_said_in_its_unit(unit, quantity, said):

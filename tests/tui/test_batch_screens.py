@@ -7,7 +7,8 @@ from tools.demo_workbench import wait_until_idle
 from trueup.core.batch.build import list_batches, load_batch
 from trueup.core.rules.current import current_rules
 from trueup.tui.screens.batch import BatchScreen
-from trueup.tui.screens.batch_invoice import BatchInvoiceScreen, ReasonScreen
+from trueup.tui.screens.batch_invoice import BatchInvoiceScreen
+from trueup.tui.screens.reason import ReasonScreen
 from trueup.tui.screens.usage import UsageLine, UsageScreen
 
 

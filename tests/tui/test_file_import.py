@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 from tools.demo_workbench import wait_until_idle
+from trueup.core.sources.files.problems import Problems
+from trueup.tui.screens.file_import import refusal_text
 from trueup.tui.screens.overview import OverviewScreen
 
 HANDWRITTEN = Path(__file__).resolve().parent.parent / "files" / "partner_center_handwritten.csv"
@@ -71,3 +73,21 @@ async def test_a_bad_file_is_refused_by_row_and_column_and_nothing_is_stored(
             n.message == f"No file at {tmp_path / 'nowhere.csv'}." for n in app._notifications
         )
     assert "Fabrikam, Inc." not in companies(workbench)
+
+
+def test_a_refusal_past_what_the_cli_lists_counts_them_all_and_quotes_the_command():
+    problems = Problems()
+    for row in range(2, 1002):
+        problems.add(row, "Quantity", "not a number")
+    said = refusal_text(
+        problems.refuse("broken.csv"),
+        "partner-center",
+        Path("/home/me/My Downloads/broken.csv"),
+        Path("/srv/trueup.sqlite"),
+    ).splitlines()
+    assert said[0].startswith("broken.csv was not imported (1000 problems;")
+    assert said[1:6] == [f"row {n}, Quantity: not a number" for n in range(2, 7)]
+    assert said[6] == (
+        "and 995 more: `trueup --db /srv/trueup.sqlite import '/home/me/My Downloads/broken.csv' "
+        "--source partner-center` lists the first 50"
+    )

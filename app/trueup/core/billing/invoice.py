@@ -155,7 +155,7 @@ def _finish(
             )
         )
         line_currency, exact_amount, exact_cost = draft.currency, draft.amount, draft.cost
-        recovered = draft.recovered
+        recovered = None  # held out of the totals: it corrects nothing on this invoice
     else:
         line_currency = currency
         exact_amount, exact_cost = draft.amount.times(rate), draft.cost.times(rate)

@@ -119,9 +119,10 @@ class LineDraft:
     tie: str = ""  # orders lines equal in kind, description and subscription (manual lines)
     proration: str | None = None  # a prorated quantity in words (proration.Charge.words)
     # What the seat diff's mismatch is worth a month, in `currency`: the distributor's seats at
-    # the month's end less Halo's, at the monthly share of the unit price (above 0: billed now,
-    # Halo billed too few; below 0: Halo's extra seats no longer billed). None: no mismatch, or
-    # the line keeps Halo's seats (vendor sync off). The summary's leakage recovered.
+    # the month's end less Halo's, at the monthly share of the unit price the line bills (above
+    # 0: billed now, Halo billed too few; below 0: Halo's extra seats no longer billed). None:
+    # no mismatch, the line keeps Halo's seats (vendor sync off), a term line between renewals,
+    # or a line held out for want of a rate. The summary's mismatches corrected by month.
     recovered: Exact | None = None
 
 
@@ -194,28 +195,46 @@ def percent_text(value: Decimal) -> str:
     return f"{quantity_prose(value)}%"
 
 
-# The distributors' units that count people or licences, and Azure's plan (one a tenant): a
-# line says seats for them.
-_SEAT_UNITS = frozenset(
-    {"user", "users", "seat", "seats", "licence", "license", "each", "unit", "usage"}
-)
+# The distributors' units that count people or licences, and Azure's plan (one a tenant), in
+# the singular: a line says seats for them.
+_SEAT_UNITS = frozenset({"user", "seat", "licence", "license", "each", "unit", "usage"})
 
 
 def unit_word(unit: str | None) -> str:
-    """The word a line counts in: `seat` for a per-user unit, a measure as the distributor
-    writes it (`GB`, `GB/Month`), any other unit as a noun (`endpoint`)."""
-    name = (unit or "").strip()
-    if not name or name.lower() in _SEAT_UNITS:
+    """The word a line counts in: `seat` for a per-user unit (User, Licenses, Per User), a
+    measure as the distributor writes it (`GB`, `GB/Month`, `User Month`), any other unit as a
+    noun in the singular (Endpoints: `endpoint`)."""
+    name = " ".join((unit or "").split())
+    word = name.lower().removeprefix("per ").removeprefix("each ")
+    if not word or _singular(word) in _SEAT_UNITS:
         return "seat"
-    return name.lower() if name.isalpha() and name[1:].islower() else name
+    if name.isupper() or not word.isalpha():
+        return name
+    return _singular(word)
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("xes", "ches", "shes")):  # licenses, houses: the plain s below
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 def seats_text(quantity: Decimal, unit: str = "seat") -> str:
-    """`18 seats`, `1 endpoint`, `3 mailboxes`, `2000 GB`: a measure takes no plural."""
-    plural = ""
-    if quantity != 1 and unit.isalpha() and unit.islower():
-        plural = "es" if unit.endswith(("s", "x", "ch", "sh")) else "s"
-    return f"{quantity_prose(quantity)} {unit}{plural}"
+    """`18 seats`, `1 endpoint`, `3 mailboxes`, `2 properties`, `2000 GB`: a measure takes no
+    plural."""
+    return f"{quantity_prose(quantity)} {unit if quantity == 1 else _plural(unit)}"
+
+
+def _plural(unit: str) -> str:
+    if not (unit.isalpha() and unit.islower()):
+        return unit
+    if unit.endswith("y") and unit[-2:-1] not in ("a", "e", "i", "o", "u"):
+        return unit[:-1] + "ies"
+    return unit + ("es" if unit.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def days_text(days: int) -> str:

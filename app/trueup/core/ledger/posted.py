@@ -1,7 +1,7 @@
 """What was posted for each client's month, over a span of months in one query: the ledger's
 posted total (month.py: the documents posted and not voided, adjustments included), read from
 the journal's few fields in SQL instead of each document whole, which a year of a large MSP's
-months (~24,000 documents of ~6 kB) would make slow."""
+documents would make slow (bench/README.md, The last 12 months)."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ SAME_KEY = 98
 FUZZY_CAP = 97  # a fuzzy match never outranks a normalised-name match
 FUZZY_FLOOR = 60  # weaker likenesses are noise, not candidates
 LICENCE_CAP = 95
+SHARED_TENANT = 95  # a tenant id or domain Halo gives to several clients: no one link
 LICENCE_MIN_AGREEING = 3
 MAX_CANDIDATES = 5
 
@@ -181,18 +182,35 @@ def _direct_company_matches(
 def _same_tenant(world: World, company: Company, taken: dict[int, str]) -> list[Match]:
     """A Microsoft tenant id names one customer anywhere: the id Halo keeps is a link (100). A
     tenant domain (contoso.onmicrosoft.com) is as strong as the same name (99), not a link: Halo's
-    domain field may hold another of the tenant's domains, or a website's."""
+    domain field may hold another of the tenant's domains, or a website's. A key Halo gives to
+    several clients (a parent and its child, a duplicate) links none: each is offered at
+    SHARED_TENANT, for the operator to choose."""
     found = []
     keys = (
         (company.tenant_id, EXACT, "Microsoft tenant"),
         (company.tenant_domain, SAME_NAME, "domain"),
     )
     for key, score, what in keys:
-        for client_id in sorted(world.tenants.get(key or "", ())):
-            client = world.clients.get(client_id)
-            if client is not None and client.active and client_id not in taken:
-                reason = f"Halo names its {what} {visible(key or '')}"
-                found.append(Match(client_id, client.name, score, reason, exact=score == EXACT))
+        named = [
+            world.clients[client_id]
+            for client_id in sorted(world.tenants.get(key or "", ()))
+            if client_id in world.clients
+        ]
+        open_clients = [c for c in named if c.active and c.id not in taken]
+        shared = len([c for c in named if c.active]) > 1
+        for client in open_clients:
+            reason = f"Halo names its {what} {visible(key or '')}"
+            if shared:
+                reason += f" on {len(named)} clients"
+            found.append(
+                Match(
+                    client.id,
+                    client.name,
+                    min(score, SHARED_TENANT) if shared else score,
+                    reason,
+                    exact=score == EXACT and not shared,
+                )
+            )
     return found
 
 

@@ -76,8 +76,8 @@ def draft_item(db: Database, product_id: str, asked: str | None = None) -> ItemD
         billed, price_from = given, "price given"
     if billed is None:
         raise MappingError(
-            f"{name} has no {who} price to give its Halo item: give one (--price), or create it "
-            "in Halo"
+            f"{name} has no {who} price to give its Halo item: give one (`trueup map create-item "
+            "--price`), or create it in Halo"
         )
     return ItemDraft(
         product_id=product_id,

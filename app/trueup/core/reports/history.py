@@ -1,7 +1,7 @@
 """The last 12 months up to a batch's month, of one client (the invoice screen's chart) or of
 every client (the summary's leakage by month): per month and currency, the invoices' total,
-margin and the leakage they recovered (each line's `recovered`, summed in its invoice's digest:
-body.recovered_sums).
+margin and the seat mismatches they corrected (each line's `recovered`, at the price it bills,
+summed in its invoice's digest: body.recovered_sums).
 
 A client's month counts as it was posted when it was (the ledger's posted total; its cost and
 leakage from the batch that posted it), else as its newest stored batch bills it (in the
@@ -55,7 +55,8 @@ class Figures:
 
     @property
     def recovered(self) -> Decimal | None:
-        """Both leakages, None when unknown (leakage_known)."""
+        """Both corrections, under-billing now billed and over-billing removed: the mismatches
+        the invoices set right, None when unknown (leakage_known)."""
         return self.under_billed + self.over_billed if self.leakage_known else None
 
 

@@ -1,7 +1,8 @@
 """The month for a manager: totals and margin per currency; posted, held and outstanding; the
 leakage the seat diff found (seats Halo billed too few of, now billed; too many, now removed);
 the clients whose totals moved most against last month and why; the overrides with their
-reasons; the 12 months to this one with the leakage their invoices recovered (history.py).
+reasons; the 12 months to this one with the seat mismatches their invoices corrected, at the
+prices they bill (history.py; the month's leakage above is the seat diff's, at Pax8's price).
 Figures only: the fronts lay them out (text, Markdown, HTML)."""
 
 from __future__ import annotations

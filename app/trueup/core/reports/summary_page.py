@@ -51,7 +51,7 @@ def _currency_rows(summary: MonthSummary) -> tuple[tuple[str, ...], list[tuple[s
     return ("", *currencies), rows
 
 
-MONTH_TITLE = "12 months, with the leakage each month's invoices recovered"
+MONTH_TITLE = "12 months, with the seat mismatches each month's invoices corrected (billed prices)"
 MONTH_HEADERS = ("Month", "", "Total", "Margin %", "Now billed", "Removed")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from trueup.core.service.changes import Changes
 from trueup.core.sources.files.columns import renamed
+from trueup.core.sources.files.problems import MAX_LISTED as MAX_LISTED
 from trueup.core.sources.files.problems import FileRefused as FileRefused
 from trueup.core.sources.files.shapes import FileRecords
 from trueup.core.sources.files.sources import NotBuilt as NotBuilt

@@ -397,7 +397,7 @@ class BatchScreen(ApprovingScreen):
         self.app.push_screen(PickerScreen(title, search), chosen)
 
     def ask_reason(self, batch_id: str, standing: StandingCode) -> None:
-        from trueup.tui.screens.batch_invoice import ReasonScreen
+        from trueup.tui.screens.reason import ReasonScreen
 
         about = Text()
         about.append(standing.code, style="bold red")

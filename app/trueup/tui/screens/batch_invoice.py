@@ -10,13 +10,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from trueup.core.service.types import (
@@ -34,6 +34,7 @@ from trueup.core.values.months import Month
 from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
 from trueup.tui.screens.picker import Choice, PickerScreen
+from trueup.tui.screens.reason import ReasonScreen
 from trueup.tui.widgets.trend import Trend, absent, first_to_last
 
 if TYPE_CHECKING:
@@ -134,56 +135,6 @@ def anomaly_text(anomaly: AnomalyView) -> Text:
     if anomaly.overridden is not None:
         text.append(f"  (overridden: {anomaly.overridden})", style="dim")
     return text
-
-
-class ReasonScreen(ModalScreen[str | None]):
-    """Asks why an error may go through (`about`: which), or another one line (`ask`, `enter`:
-    what enter does, `required`: what an empty line is told); dismisses with the text, or
-    None."""
-
-    DEFAULT_CSS = """
-    ReasonScreen { align: center middle; }
-    ReasonScreen #reason { height: auto; }
-    """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="reason.cancel", tooltip="Override nothing"),
-    ]
-
-    def __init__(
-        self,
-        title: str,
-        about: Text,
-        *,
-        ask: str = "Why may this go through? (kept for the audit log)",
-        enter: str = "override",
-        required: str = "A reason is required.",
-    ) -> None:
-        super().__init__()
-        self.title_text = title
-        self.about = about
-        self.ask = ask
-        self.enter = enter
-        self.required = required  # said when enter is pressed on an empty line
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="reason", classes="dialog") as dialog:
-            dialog.border_title = self.title_text
-            dialog.border_subtitle = f"enter to {self.enter} · esc cancel"
-            yield Static(self.about, id="reason-anomaly")
-            yield Input(placeholder=self.ask)
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(event.value.strip())
-        else:
-            self.notify(self.required, severity="warning")
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class BatchInvoiceScreen(Screen[None]):

@@ -4,15 +4,16 @@ The Overview runs the import in a thread and says what came of it."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.text import Text
 from textual.app import App
 
-from trueup.core.service.imports import FILES, NAMES, FileRefused
-from trueup.tui.screens.batch_invoice import ReasonScreen
+from trueup.core.service.imports import FILES, MAX_LISTED, NAMES, FileRefused
 from trueup.tui.screens.picker import Choice, PickerScreen
+from trueup.tui.screens.reason import ReasonScreen
 
 SHOWN_PROBLEMS = 5  # a refusal's problems named in its notification
 
@@ -48,11 +49,15 @@ def ask_import(app: App[object], run: Callable[[str, Path], object]) -> None:
     app.push_screen(PickerScreen("Import whose billing file?", matching), chosen)
 
 
-def refusal_text(refused: FileRefused, source: str, path: Path) -> str:
-    """The refusal and its first problems (each by row and column), and where to see all."""
-    problems = [str(problem) for problem in refused.problems]
-    lines = [str(refused), *problems[:SHOWN_PROBLEMS]]
-    if len(problems) > SHOWN_PROBLEMS:
-        more = len(problems) - SHOWN_PROBLEMS
-        lines.append(f"and {more} more: `trueup import {path} --source {source}` lists them all")
+def refusal_text(refused: FileRefused, source: str, path: Path, store: Path) -> str:
+    """The refusal and its first problems (each by row and column), and the command that lists
+    more (as many as the CLI lists: MAX_LISTED)."""
+    lines = [str(refused), *refused.problems[:SHOWN_PROBLEMS]]
+    if refused.total > SHOWN_PROBLEMS:
+        command = (
+            f"trueup --db {shlex.quote(str(store))} import {shlex.quote(str(path))} "
+            f"--source {source}"
+        )
+        listed = "them all" if refused.total <= MAX_LISTED else f"the first {MAX_LISTED}"
+        lines.append(f"and {refused.total - SHOWN_PROBLEMS} more: `{command}` lists {listed}")
     return "\n".join(lines)

@@ -188,7 +188,7 @@ class OverviewScreen(WorkbenchScreen):
         try:
             outcome = self.workbench.imports.run(path, source)
         except FileRefused as refused:
-            said = refusal_text(refused, source, path)
+            said = refusal_text(refused, source, path, self.workbench.db.path)
             self.notify(said, title="Not imported", severity="error", timeout=15, markup=False)
             return
         for warning in outcome.warnings:

@@ -1,7 +1,7 @@
 """The month for a manager (`S` on the Batch screen): totals and margin per currency, posted,
 held and still to do, the leakage found, the clients that moved most, the overrides, the 12
-months to this one; the same tables as `trueup summary`, and below them the leakage recovered
-each month as a chart per currency."""
+months to this one; the same tables as `trueup summary`, and below them the seat mismatches
+corrected each month as a chart per currency."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 
 def leakage_rows(history: History) -> list[Horizontal]:
-    """Per currency: the leakage recovered each month (now billed and removed), and in words."""
+    """Per currency: the seat mismatches corrected each month (now billed and removed), and in
+    words."""
     rows = []
     for currency in history.currencies():
         values = history.series(currency, lambda f: f.recovered)
@@ -73,7 +74,12 @@ class SummaryScreen(ModalScreen[None]):
         body = self.query_one("#summary-body", VerticalScroll)
         body.loading = False
         body.mount_all(Static(part) for part in parts)
-        body.mount(Static("Leakage recovered, a bar a month (now billed and removed):"))
+        body.mount(
+            Static(
+                "Seat mismatches corrected, a bar a month (under-billing now billed plus "
+                "over-billing removed):"
+            )
+        )
         body.mount_all(leakage_rows(history))
         body.focus()
 

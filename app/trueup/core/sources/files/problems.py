@@ -16,9 +16,12 @@ class FileRefused(TrueupError):
     """A file that was not imported: the message is the one line a front shows, `problems`
     every problem under it (none when the line says it all: an empty file, the wrong format)."""
 
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, problems: Sequence[str] = (), total: int | None = None
+    ) -> None:
         super().__init__(message)
         self.problems = tuple(problems)
+        self.total = len(self.problems) if total is None else total  # listed or not
 
 
 class Problems:
@@ -47,4 +50,5 @@ class Problems:
             f"{name} was not imported ({count}; nothing was changed): fix the file or the "
             "column mapping, and import it again",
             listed,
+            self.total,
         )
