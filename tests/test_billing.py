@@ -287,7 +287,7 @@ def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries
     """Issue 22: a posted Halo invoice showed 17.9667 seats with no words a client could follow.
     The line keeps the seats and days behind a prorated quantity, and the document posted from
     it puts them in the line's description; a whole month at one count needs none."""
-    from trueup.core.batch.body import invoice_json
+    from trueup.core.batch.body import StoredInvoice, invoice_json
     from trueup.core.mapping.index import MappingIndex
     from trueup.core.posting.documents import HaloCatalog, invoice_document
 
@@ -299,7 +299,7 @@ def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries
     started = client(sub(snap("2025-06-11", 5)))
     assert only_line(bill(started, "2025-06")).proration == "5 seats for 20 days, of 30"
     document = invoice_document(
-        invoice_json(invoice),
+        StoredInvoice.of(invoice_json(invoice)),
         batch_id="2025-06-x",
         month="2025-06",
         reference="TU-1",

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
-from trueup.core.batch.body import canonical_text, invoice_views
+from trueup.core.batch.body import LineView, StoredInvoice, canonical_bytes, standing_errors
 from trueup.core.batch.build import StoredBatch, batch_inputs, build_batch, load_batch
 from trueup.core.batch.facts import BatchError
 from trueup.core.batch.reading import batch_month
@@ -29,6 +29,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
 from trueup.core.store.postings import live_postings, taken_by
+from trueup.core.values.money import money_json
 from trueup.core.values.text import visible
 
 _APPROVALS = m.table_of(m.Approval)
@@ -57,16 +58,12 @@ class ApprovalState:
     changes: tuple[str, ...] = ()  # why a lapsed approval lapsed, one line each
 
 
-def invoice_fingerprint(invoice: Mapping[str, Any], index: MappingIndex) -> str:
+def invoice_fingerprint(invoice: StoredInvoice, index: MappingIndex) -> str:
     """The invoice's bytes and where its lines post: what an approval vouches for."""
-    client_id = int(invoice["client_id"])
-    targets = {
-        line["product_id"]: index.item_for(line["product_id"], client_id)
-        for line in invoice["lines"]
-        if line.get("product_id")
-    }
-    text = canonical_text({"invoice": invoice, "targets": targets})
-    return hashlib.sha256(text.encode()).hexdigest()
+    targets = {product: index.item_for(product, invoice.client_id) for product in invoice.products}
+    return hashlib.sha256(
+        canonical_bytes({"invoice": invoice.source, "targets": targets})
+    ).hexdigest()
 
 
 def approve(
@@ -82,7 +79,7 @@ def approve(
     still has an error, or that the operator held, is skipped with the reason."""
     by = by or current_user()
     stored = load_batch(db, batch_id)
-    invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
+    invoices = stored.by_client
     chosen = list(invoices) if clients is None else list(dict.fromkeys(clients))
     unknown = [c for c in chosen if c not in invoices]
     if unknown:
@@ -103,20 +100,20 @@ def approve(
         posted = live_postings(conn, stored.month)
         for client_id in chosen:
             invoice = invoices[client_id]
-            name = invoice["client_name"]
+            name = invoice.client_name
             if stored.states.get(client_id) == "held":
                 skipped.append(Skipped(client_id, name, "held: mark it ready first"))
                 continue
             # Overrides count for a posted client too: they let its adjustment through.
             for code, reason in overrides:
-                for anomaly in open_errors(invoice, standing, code):
-                    key = (client_id, code, anomaly.get("subscription_id"))
+                for anomaly in standing_errors(invoice, standing, code):
+                    key = (client_id, code, anomaly.subscription_id)
                     standing[key] = reason.strip()
                     _record_override(conn, batch_id, key, reason.strip(), now, by)
             if client_id in posted:
                 skipped.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
                 continue
-            still = sorted({a["code"] for a in open_errors(invoice, standing)})
+            still = sorted({a.code for a in standing_errors(invoice, standing)})
             if still:
                 skipped.append(
                     Skipped(
@@ -177,13 +174,12 @@ def approval_states(
             r.client_id: r
             for r in conn.execute(select(_APPROVALS).where(_APPROVALS.c.batch_id == batch_id))
         }
-    invoices = stored.body["invoices"]
     current = _current_invoices(db, stored.month, stored.clients, batch_id, today, approvals)
     with db.read() as conn:
         index = load_mapping_index(conn)
     states = []
-    for invoice in invoices:
-        client_id, name = int(invoice["client_id"]), invoice["client_name"]
+    for invoice in stored.invoices:
+        client_id, name = invoice.client_id, invoice.client_name
         approval = approvals.get(client_id)
         if approval is None:
             states.append(ApprovalState(client_id, name, "unapproved"))
@@ -209,36 +205,35 @@ def approval_states(
     return states
 
 
-def describe_changes(
-    before: Mapping[str, Any], after: Mapping[str, Any], index: MappingIndex
-) -> list[str]:
+def describe_changes(before: StoredInvoice, after: StoredInvoice, index: MappingIndex) -> list[str]:
     """What differs between two versions of a client's invoice, one line per change."""
-    client_id = int(before["client_id"])
     old, new = _lines_by_key(before), _lines_by_key(after)
     found = []
     for key in sorted(old.keys() | new.keys()):
         a, b = old.get(key), new.get(key)
-        label = (a or b or {}).get("description", key)
         if a is None and b is not None:
-            found.append(f"{label}: new line, {b['quantity']} × {b['unit_price']} = {b['amount']}")
+            found.append(f"{b.description}: new line, {b.quantity} × {b.unit_price} = {b.amount}")
         elif b is None and a is not None:
-            found.append(f"{label}: line removed (was {a['amount']})")
+            found.append(f"{a.description}: line removed (was {a.amount})")
         elif a is not None and b is not None:
-            for field in ("quantity", "unit_price", "amount"):
-                if a[field] != b[field]:
-                    found.append(f"{label}: {field.replace('_', ' ')} {a[field]} → {b[field]}")
-            product = a.get("product_id")
-            if product and index.item_for(product, client_id) is None:
-                found.append(f"{label}: its product is no longer mapped to a Halo item")
-    if before["total"] != after["total"]:
-        found.append(f"total {before['total']} → {after['total']}")
+            for name, then, now in (
+                ("quantity", a.quantity, b.quantity),
+                ("unit price", a.unit_price, b.unit_price),
+                ("amount", a.amount, b.amount),
+            ):
+                if then != now:
+                    found.append(f"{a.description}: {name} {then} → {now}")
+            if a.product_id and index.item_for(a.product_id, before.client_id) is None:
+                found.append(f"{a.description}: its product is no longer mapped to a Halo item")
+    if before.total != after.total:
+        found.append(f"total {before.total} → {after.total}")
     return found
 
 
-def _lines_by_key(invoice: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    keyed: dict[str, Mapping[str, Any]] = {}
-    for line in invoice["lines"]:
-        base = f"{line['kind']}|{line.get('subscription_id') or line['description']}"
+def _lines_by_key(invoice: StoredInvoice) -> dict[str, LineView]:
+    keyed: dict[str, LineView] = {}
+    for line in invoice.lines:
+        base = f"{line.kind}|{line.subscription_id or line.description}"
         key, n = base, 1
         while key in keyed:
             n += 1
@@ -254,7 +249,7 @@ def _current_invoices(
     batch_id: str,
     today: date,
     approvals: Mapping[int, Any],
-) -> dict[int, Any] | None:
+) -> dict[int, StoredInvoice] | None:
     """The invoices as the store would bill them now; None when the batch is still current."""
     if not approvals:
         return None
@@ -263,7 +258,7 @@ def _current_invoices(
         if batch_inputs(conn, month, clients or None, today, rules_id).batch_id == batch_id:
             return None
     rebuilt = build_batch(db, month, clients=list(clients) or None, today=today)
-    return {int(i["client_id"]): i for i in rebuilt.body["invoices"]}
+    return load_batch(db, rebuilt.batch_id).by_client
 
 
 def approved_fingerprints(conn: Connection, batch_id: str) -> dict[int, str]:
@@ -274,20 +269,6 @@ def approved_fingerprints(conn: Connection, batch_id: str) -> dict[int, str]:
             )
         ).all()
     )
-
-
-def open_errors(
-    invoice: Mapping[str, Any],
-    standing: Mapping[tuple[int, str, str | None], str],
-    code: str | None = None,
-) -> list[Mapping[str, Any]]:
-    """The invoice's errors (of `code`, if given) that no override lets through."""
-    view = invoice_views({"invoices": [invoice]}, {}, standing)[0]
-    return [
-        {"code": a.code, "subscription_id": a.subscription_id}
-        for a in view.anomalies
-        if a.severity == "error" and a.overridden is None and (code is None or a.code == code)
-    ]
 
 
 def _record_override(
@@ -317,13 +298,13 @@ def _record_override(
 def _record_approval(
     conn: Connection,
     batch_id: str,
-    invoice: Mapping[str, Any],
+    invoice: StoredInvoice,
     index: MappingIndex,
     standing: Mapping[tuple[int, str, str | None], str],
     now: datetime,
     by: str,
 ) -> None:
-    client_id = int(invoice["client_id"])
+    client_id = invoice.client_id
     key = (_APPROVALS.c.batch_id == batch_id) & (_APPROVALS.c.client_id == client_id)
     before = conn.execute(select(_APPROVALS).where(key)).first()
     overrides = [
@@ -348,9 +329,9 @@ def _record_approval(
         source="posting",
         batch_id=batch_id,
         client_id=client_id,
-        client_name=invoice["client_name"],
-        total=invoice["total"],
-        currency=invoice["currency"],
+        client_name=invoice.client_name,
+        total=money_json(invoice.total),
+        currency=invoice.currency,
         overrides=overrides,
         by=by,
         before=None

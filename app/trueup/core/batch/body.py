@@ -1,4 +1,6 @@
-"""The batch as JSON (contract.md §3) and back into typed views for the workbench.
+"""The batch as JSON (contract.md §3), and its invoices read back past that boundary as typed
+rows: `StoredInvoice` for approval, posting and the ledger, `InvoiceView` (with the operator's
+word) for the workbench.
 
 The JSON is the stored body: keys sorted, lists in a fixed order, money as two-decimal strings,
 quantities as four-decimal strings, no timestamps, so the same inputs give the same bytes.
@@ -8,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -220,7 +223,9 @@ def _key(anomaly: Mapping[str, Any]) -> tuple[str, str, str]:
     return anomaly["code"], anomaly["severity"], anomaly["message"]
 
 
-# --- views --------------------------------------------------------------------------------------
+# --- typed rows ---------------------------------------------------------------------------------
+# Past the JSON boundary the batch's invoices are read as these: approval, posting, the ledger
+# and the workbench never index the JSON values themselves.
 
 
 @dataclass(frozen=True)
@@ -234,7 +239,7 @@ class AnomalyView:
 
 @dataclass(frozen=True)
 class LineView:
-    kind: str
+    kind: str  # subscription | usage | manual
     subscription_id: str | None
     product_id: str | None
     sku: str | None
@@ -247,6 +252,9 @@ class LineView:
     policy: str
     explanation: str
     anomalies: tuple[AnomalyView, ...]
+    unit_cost: Decimal | None  # exact, not rounded (what PRICE_CHANGED compares)
+    proration: str | None  # the seats and days behind a prorated quantity, in words
+    recovered: Decimal | None  # seats under-billed now billed (+), over-billed now removed (-)
 
     @property
     def distributor(self) -> str:
@@ -255,7 +263,9 @@ class LineView:
 
 
 @dataclass(frozen=True)
-class InvoiceView:
+class InvoiceFigures:
+    """Whose invoice it is and its money, as the batch states them."""
+
     client_id: int
     client_name: str
     currency: str
@@ -265,6 +275,125 @@ class InvoiceView:
     cost: Decimal | None
     margin: Decimal | None
     margin_percent: Decimal | None
+
+
+_FIGURES = tuple(f.name for f in fields(InvoiceFigures))
+
+
+@dataclass(frozen=True)
+class StoredInvoice(InvoiceFigures):
+    """One invoice of a batch as approval, posting and the ledger read it. Its figures are read
+    at once; its lines, anomalies and codes when first asked for, once (the ledger of 2,000
+    clients reads no line). `source` is the JSON it was read from: only this class reads it,
+    and an approval's fingerprint is of its bytes (batch/approval.py)."""
+
+    source: Mapping[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def of(cls, invoice: Mapping[str, Any]) -> StoredInvoice:
+        return cls(
+            client_id=int(invoice["client_id"]),
+            client_name=invoice["client_name"],
+            currency=invoice["currency"],
+            subtotal=Decimal(invoice["subtotal"]),
+            tax=Decimal(invoice["tax"]),
+            total=Decimal(invoice["total"]),
+            cost=_decimal(invoice["cost"]),
+            margin=_decimal(invoice["margin"]),
+            margin_percent=_decimal(invoice.get("margin_percent")),
+            source=invoice,
+        )
+
+    @cached_property
+    def lines(self) -> tuple[LineView, ...]:
+        return tuple(self._line(line) for line in self.source["lines"])
+
+    def _line(self, line: Mapping[str, Any]) -> LineView:
+        return LineView(
+            kind=line["kind"],
+            subscription_id=line["subscription_id"],
+            product_id=line["product_id"],
+            sku=line["sku"],
+            description=line["description"],
+            quantity=Decimal(line["quantity"]),
+            unit_price=Decimal(line["unit_price"]),
+            amount=Decimal(line["amount"]),
+            cost=_decimal(line["cost"]),
+            currency=line.get("currency") or self.currency,
+            policy=line["policy"],
+            explanation=line["explanation"],
+            anomalies=_anomaly_views(line["anomalies"], line["subscription_id"]),
+            unit_cost=_decimal(line.get("unit_cost")),
+            proration=line.get("proration"),
+            recovered=_decimal(line.get("recovered")),
+        )
+
+    @cached_property
+    def anomalies(self) -> tuple[AnomalyView, ...]:
+        """Every one, once: the invoice's own (the engine lists its lines' ones there too), then
+        each line's."""
+        lines = self.source["lines"]
+        on_lines = {_key(a) for line in lines for a in line["anomalies"]}
+        own = [a for a in self.source["anomalies"] if _key(a) not in on_lines]
+        return _anomaly_views(own, None) + tuple(
+            view
+            for line in lines
+            for view in _anomaly_views(line["anomalies"], line["subscription_id"])
+        )
+
+    @cached_property
+    def codes(self) -> frozenset[str]:
+        """The codes of its anomalies and its lines' (none typed: the ledger reads all)."""
+        lines = self.source["lines"]
+        on_lines = {a["code"] for line in lines for a in line["anomalies"]}
+        return frozenset(on_lines.union(a["code"] for a in self.source["anomalies"]))
+
+    @cached_property
+    def products(self) -> tuple[str, ...]:
+        """The product of each line that has one, in order (where an approval says it posts)."""
+        return tuple(line["product_id"] for line in self.source["lines"] if line.get("product_id"))
+
+
+def _anomaly_views(
+    anomalies: Sequence[Mapping[str, Any]], subscription_id: str | None
+) -> tuple[AnomalyView, ...]:
+    if not anomalies:  # most lines
+        return ()
+    return tuple(
+        AnomalyView(a["code"], a["severity"], a["message"], subscription_id) for a in anomalies
+    )
+
+
+def override_reason(
+    overrides: Mapping[tuple[int, str, str | None], str], client_id: int, anomaly: AnomalyView
+) -> str | None:
+    """Why the operator let the anomaly through, or None: an override keyed on its line, or on
+    the whole invoice (subscription None)."""
+    reason = overrides.get((client_id, anomaly.code, anomaly.subscription_id))
+    if reason is None and anomaly.subscription_id is not None:
+        reason = overrides.get((client_id, anomaly.code, None))  # the whole invoice's
+    return reason
+
+
+def standing_errors(
+    invoice: StoredInvoice,
+    overrides: Mapping[tuple[int, str, str | None], str],
+    code: str | None = None,
+) -> list[AnomalyView]:
+    """The invoice's errors (of `code`, if given) that no override lets through."""
+    return [
+        a
+        for a in invoice.anomalies
+        if a.severity == "error"
+        and (code is None or a.code == code)
+        and override_reason(overrides, invoice.client_id, a) is None
+    ]
+
+
+@dataclass(frozen=True)
+class InvoiceView(InvoiceFigures):
+    """An invoice with the operator's word on it: its state and the errors let through."""
+
     anomalies: tuple[AnomalyView, ...]  # every one: the invoice's and its lines'
     lines: tuple[LineView, ...]
     state: str = "draft"  # draft | held | ready
@@ -282,61 +411,35 @@ def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
+def invoice_view(
+    invoice: StoredInvoice,
+    states: Mapping[int, str],
+    overrides: Mapping[tuple[int, str, str | None], str],
+) -> InvoiceView:
+    """The invoice with its state and the errors overridden on it: `overrides` maps (client,
+    code, subscription or None) to the reason."""
+
+    def reviewed(anomaly: AnomalyView) -> AnomalyView:
+        reason = override_reason(overrides, invoice.client_id, anomaly)
+        return anomaly if reason is None else replace(anomaly, overridden=reason)
+
+    return InvoiceView(
+        **{name: getattr(invoice, name) for name in _FIGURES},
+        anomalies=tuple(map(reviewed, invoice.anomalies)),
+        lines=tuple(
+            replace(line, anomalies=tuple(map(reviewed, line.anomalies)))
+            if line.anomalies
+            else line
+            for line in invoice.lines
+        ),
+        state=states.get(invoice.client_id, "draft"),
+    )
+
+
 def invoice_views(
     body: Mapping[str, Any],
     states: Mapping[int, str],
     overrides: Mapping[tuple[int, str, str | None], str],
 ) -> list[InvoiceView]:
-    """The batch's invoices, each with its state and the errors overridden on it:
-    `overrides` maps (client, code, subscription or None) to the reason."""
-    views = []
-    for invoice in body["invoices"]:
-        client_id = int(invoice["client_id"])
-
-        def view(
-            anomaly: Mapping[str, Any], sub_id: str | None, client: int = client_id
-        ) -> AnomalyView:
-            reason = overrides.get((client, anomaly["code"], sub_id))
-            if reason is None and sub_id is not None:
-                reason = overrides.get((client, anomaly["code"], None))  # the whole invoice's
-            return AnomalyView(
-                anomaly["code"], anomaly["severity"], anomaly["message"], sub_id, reason
-            )
-
-        lines = tuple(
-            LineView(
-                kind=line["kind"],
-                subscription_id=line["subscription_id"],
-                product_id=line["product_id"],
-                sku=line["sku"],
-                description=line["description"],
-                quantity=Decimal(line["quantity"]),
-                unit_price=Decimal(line["unit_price"]),
-                amount=Decimal(line["amount"]),
-                cost=_decimal(line["cost"]),
-                currency=line.get("currency") or invoice["currency"],
-                policy=line["policy"],
-                explanation=line["explanation"],
-                anomalies=tuple(view(a, line["subscription_id"]) for a in line["anomalies"]),
-            )
-            for line in invoice["lines"]
-        )
-        on_lines = {_key(a) for line in invoice["lines"] for a in line["anomalies"]}
-        own = tuple(view(a, None) for a in invoice["anomalies"] if _key(a) not in on_lines)
-        views.append(
-            InvoiceView(
-                client_id=client_id,
-                client_name=invoice["client_name"],
-                currency=invoice["currency"],
-                subtotal=Decimal(invoice["subtotal"]),
-                tax=Decimal(invoice["tax"]),
-                total=Decimal(invoice["total"]),
-                cost=_decimal(invoice["cost"]),
-                margin=_decimal(invoice["margin"]),
-                margin_percent=_decimal(invoice.get("margin_percent")),
-                anomalies=own + tuple(a for line in lines for a in line.anomalies),
-                lines=lines,
-                state=states.get(client_id, "draft"),
-            )
-        )
-    return views
+    """The batch's invoices, each with its state and the errors overridden on it."""
+    return [invoice_view(StoredInvoice.of(i), states, overrides) for i in body["invoices"]]

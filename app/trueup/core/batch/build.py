@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from trueup.core.batch.body import (
+    StoredInvoice,
     anomaly_order,
     canonical_bytes,
     invoice_digest,
@@ -150,6 +151,15 @@ class StoredBatch:
     body: dict[str, Any]
     states: dict[int, str]  # client -> held | ready (draft when absent)
     overrides: dict[tuple[int, str, str | None], str]  # (client, code, subscription) -> reason
+
+    @cached_property
+    def invoices(self) -> tuple[StoredInvoice, ...]:
+        """The body's invoices past the JSON boundary, in its order, each read once."""
+        return tuple(map(StoredInvoice.of, self.body["invoices"]))
+
+    @cached_property
+    def by_client(self) -> dict[int, StoredInvoice]:
+        return {invoice.client_id: invoice for invoice in self.invoices}
 
 
 # --- building -----------------------------------------------------------------------------------

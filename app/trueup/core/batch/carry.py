@@ -13,12 +13,12 @@ Approvals are not carried: they lapse, with the changes shown (core.approval).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, insert, select
 
-from trueup.core.batch.body import invoice_views, parsed_body
+from trueup.core.batch.body import StoredInvoice, parsed_body
 from trueup.core.batch.rows import invoice_of
 from trueup.core.store import tables as m
 from trueup.core.store.logbook import log_event
@@ -102,17 +102,17 @@ class _Invoices:
 
     def __init__(self, conn: Connection, source: str, batch_id: str) -> None:
         self._conn, self._batches = conn, (source, batch_id)
-        self._read: dict[int, tuple[Any, Any]] = {}
+        self._read: dict[int, tuple[StoredInvoice | None, StoredInvoice | None]] = {}
 
-    def of(self, client_id: int) -> tuple[Any, Any]:
+    def of(self, client_id: int) -> tuple[StoredInvoice | None, StoredInvoice | None]:
         if client_id not in self._read:
             before, after = (invoice_of(self._conn, b, client_id) for b in self._batches)
             self._read[client_id] = (_parsed(before), _parsed(after))
         return self._read[client_id]
 
 
-def _parsed(found: tuple[int, str] | None) -> Any:
-    return None if found is None else parsed_body(found[1])
+def _parsed(found: tuple[int, str] | None) -> StoredInvoice | None:
+    return None if found is None else StoredInvoice.of(parsed_body(found[1]))
 
 
 def _still_there(override: Any, invoices: _Invoices) -> bool:
@@ -126,12 +126,11 @@ def _still_there(override: Any, invoices: _Invoices) -> bool:
 
 
 def _covered(
-    invoice: Mapping[str, Any], code: str, subscription_id: str | None
+    invoice: StoredInvoice, code: str, subscription_id: str | None
 ) -> list[tuple[str, str, str]]:
     """The anomalies of `code` an override keyed on `subscription_id` covers (None: all)."""
-    [view] = invoice_views({"invoices": [invoice]}, {}, {})
     return sorted(
         (a.subscription_id or "", a.severity, a.message)
-        for a in view.anomalies
+        for a in invoice.anomalies
         if a.code == code and (subscription_id is None or a.subscription_id == subscription_id)
     )

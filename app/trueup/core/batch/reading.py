@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from trueup.core.batch.body import InvoiceView, invoice_views, parsed_body
+from trueup.core.batch.body import InvoiceView, StoredInvoice, invoice_view, parsed_body
 from trueup.core.batch.build import BatchSummary, list_batches
 from trueup.core.batch.facts import BatchError
 from trueup.core.batch.rows import invoice_at, invoice_of
@@ -129,7 +129,7 @@ def batch_invoice(db: Database, batch_id: str, row: InvoiceRow) -> InvoiceView:
         states, overrides = _reviews(conn, batch_id)
     if text is None:
         raise BatchError(f"client {row.client_id} has no invoice in batch {batch_id}")
-    return invoice_views({"invoices": [parsed_body(text)]}, states, overrides)[0]
+    return invoice_view(StoredInvoice.of(parsed_body(text)), states, overrides)
 
 
 def _reviews(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, func, insert, select
 
-from trueup.core.batch.body import invoice_views
+from trueup.core.batch.body import standing_errors
 from trueup.core.batch.build import STATES, load_batch
 from trueup.core.batch.facts import BatchError
 from trueup.core.batch.reading import client_invoice
@@ -140,11 +140,10 @@ def _standing(db: Database, batch_id: str) -> dict[str, list[tuple[int, str | No
     """Per code, each standing error: (client, subscription or None, its message)."""
     stored = load_batch(db, batch_id)
     found: dict[str, list[tuple[int, str | None, str]]] = defaultdict(list)
-    for view in invoice_views(stored.body, stored.states, stored.overrides):
-        for a in view.anomalies:
-            if a.severity == "error" and a.overridden is None:
-                message = f"{view.client_name}: {a.message}"
-                found[a.code].append((view.client_id, a.subscription_id, message))
+    for invoice in stored.invoices:
+        for a in standing_errors(invoice, stored.overrides):
+            message = f"{invoice.client_name}: {a.message}"
+            found[a.code].append((invoice.client_id, a.subscription_id, message))
     return found
 
 

@@ -9,8 +9,7 @@ the operator's explicit word.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from trueup.core.batch.body import StoredInvoice
 
 ESTIMATES = {
     "COST_ESTIMATED": "cost estimated (no distributor invoice item for the month yet)",
@@ -18,8 +17,6 @@ ESTIMATES = {
 }
 
 
-def unsettled(invoice: Mapping[str, Any]) -> list[str]:
+def unsettled(invoice: StoredInvoice) -> list[str]:
     """Why the invoice's month is not settled, one phrase per kind of estimate ([] if it is)."""
-    codes = {a["code"] for a in invoice.get("anomalies", ())}
-    codes |= {a["code"] for line in invoice.get("lines", ()) for a in line.get("anomalies", ())}
-    return [why for code, why in ESTIMATES.items() if code in codes]
+    return [why for code, why in ESTIMATES.items() if code in invoice.codes]

@@ -77,20 +77,20 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
         for entry in month_entries(conn, month):
             sent[entry.client_id].append(entry)
     clients = []
-    invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
+    invoices = stored.by_client
     for client_id in sorted(invoices.keys() | sent.keys()):
         invoice = invoices.get(client_id)
         postings = tuple(_posting(s) for s in sent.get(client_id, ()))
         first = postings[0] if postings else None
-        name = invoice["client_name"] if invoice else sent[client_id][0].client_name
+        name = invoice.client_name if invoice else sent[client_id][0].client_name
         state = _state(postings, stored.states.get(client_id), approvals.get(client_id))
         clients.append(
             ClientMonth(
                 client_id,
                 name,
                 state,
-                invoice["currency"] if invoice else (first.currency if first else ""),
-                Decimal(invoice["total"]) if invoice else ZERO,
+                invoice.currency if invoice else (first.currency if first else ""),
+                invoice.total if invoice else ZERO,
                 sum((p.amount for p in postings if p.state == "posted"), ZERO),
                 tuple(unsettled(invoice)) if invoice else ("not in the month's batch",),
                 postings,

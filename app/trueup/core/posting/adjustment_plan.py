@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
-from trueup.core.batch.approval import open_errors
+from trueup.core.batch.body import StoredInvoice, standing_errors
 from trueup.core.batch.build import StoredBatch
 from trueup.core.batch.settled import unsettled
-from trueup.core.diff.seats import DiffRow
+from trueup.core.diff.seats import DiffRow, cyclic_gc_paused
 from trueup.core.posting.adjustments import adjustment
 from trueup.core.posting.documents import HaloCatalog, adjustment_reference, missing_targets
 from trueup.core.posting.plan import (
@@ -37,6 +36,7 @@ from trueup.core.values.money import money_prose
 ZERO = Decimal(0)
 
 
+@cyclic_gc_paused()  # as plan_posting: each posted client's lines read and written again
 def plan_adjustments(
     db: Database,
     batch_id: str,
@@ -55,7 +55,7 @@ def plan_adjustments(
         )
     inputs = plan_inputs(db, batch_id, clients, xero)
     stored = inputs.stored
-    invoices = {int(i["client_id"]): i for i in stored.body["invoices"]}
+    invoices = stored.by_client
     wanted = sorted(invoices) if clients is None else list(dict.fromkeys(clients))
     no_rows: dict[int, Sequence[DiffRow]] = {}
     ready, done, blocked = [], [], []
@@ -64,8 +64,8 @@ def plan_adjustments(
         entries = inputs.sent.get(client_id, [])
         live = [e for e in entries if e.live]
         posted = [Document.from_json(e.payload) for e in live if e.state == "POSTED"]
-        difference = Decimal(invoice["total"]) - sum((d.total for d in posted), ZERO)
-        base = (client_id, invoice["client_name"], invoice["currency"], difference)
+        difference = invoice.total - sum((d.total for d in posted), ZERO)
+        base = (client_id, invoice.client_name, invoice.currency, difference)
         elsewhere = next((e for e in live if e.destination != destination), None)
         unfinished = next((e for e in live if e.state in UNFINISHED), None)
         if elsewhere is not None:
@@ -124,17 +124,17 @@ def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> st
 
 
 def _problem(
-    invoice: dict[str, Any],
+    invoice: StoredInvoice,
     stored: StoredBatch,
     document: Document,
     destination: str,
     catalog: HaloCatalog,
 ) -> str | None:
     """Why the client's adjustment cannot go, or None."""
-    client_id = int(invoice["client_id"])
+    client_id = invoice.client_id
     if stored.states.get(client_id) == "held":
         return "held by the operator"
-    errors = sorted({a["code"] for a in open_errors(invoice, stored.overrides)})
+    errors = sorted({a.code for a in standing_errors(invoice, stored.overrides)})
     if errors:
         command = (
             f"trueup approve {stored.batch_id} --client {client_id} "

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from sqlalchemy import Connection
 
+from trueup.core.batch.body import LineView, StoredInvoice
 from trueup.core.billing.rules import Rules
 from trueup.core.diff.seats import DiffRow
 from trueup.core.mapping.books.tax_codes import QboCompanyFacts, company_facts, live_tax_codes
@@ -160,7 +160,7 @@ def adjustment_reference(month: str, client_id: int, number: int, destination: s
 
 
 def invoice_document(
-    invoice: Mapping[str, Any],
+    invoice: StoredInvoice,
     *,
     batch_id: str,
     month: str,
@@ -170,15 +170,15 @@ def invoice_document(
     catalog: HaloCatalog,
 ) -> Document:
     """The batch's invoice as it stands, for `halo-invoice` and `qbo`."""
-    client_id = int(invoice["client_id"])
     lines = tuple(
-        _document_line(line, client_id, index, catalog, destination) for line in invoice["lines"]
+        _document_line(line, invoice.client_id, index, catalog, destination)
+        for line in invoice.lines
     )
     return _document(invoice, batch_id, month, reference, lines, catalog, destination)
 
 
 def recurring_document(
-    invoice: Mapping[str, Any],
+    invoice: StoredInvoice,
     *,
     batch_id: str,
     month: str,
@@ -189,11 +189,11 @@ def recurring_document(
     diff_rows: Sequence[DiffRow],
 ) -> Document:
     """The true-up of the client's recurring invoice and its one-off adjustment invoice."""
-    client_id = int(invoice["client_id"])
+    client_id = invoice.client_id
     by_subscription = {
-        line["subscription_id"]: line
-        for line in invoice["lines"]
-        if line["kind"] == "subscription" and line.get("subscription_id")
+        line.subscription_id: line
+        for line in invoice.lines
+        if line.kind == "subscription" and line.subscription_id
     }
     targets: dict[int, list[DiffRow]] = defaultdict(list)
     adjustments: list[DocumentLine] = []
@@ -210,13 +210,13 @@ def recurring_document(
             continue
         targets[item].append(row)
         billed = _billed_by_recurring(row)
-        due = Decimal(line["amount"])
+        due = line.amount
         if due != billed:
             adjustments.append(
                 _adjustment(line, row, billed, due, month, item, catalog.nominal_codes)
             )
-    for line in invoice["lines"]:
-        if line["kind"] == "usage":
+    for line in invoice.lines:
+        if line.kind == "usage":
             adjustments.append(_document_line(line, client_id, index, catalog, "halo-invoice"))
     changes = _recurring_changes(targets, by_subscription)
     return _document(
@@ -231,14 +231,14 @@ def recurring_document(
     )
 
 
-def _is_term(line: Mapping[str, Any]) -> bool:
+def _is_term(line: LineView) -> bool:
     """Annual and multi-year terms are billed when the term is, not by the monthly recurring
     invoice's seat count: their recurring lines are left as they are."""
-    return str(line["policy"]).split(" · ")[0].endswith(" term")
+    return line.policy.split(" · ")[0].endswith(" term")
 
 
-def _halo_priced(line: Mapping[str, Any]) -> bool:
-    parts = str(line["policy"]).split(" · ")
+def _halo_priced(line: LineView) -> bool:
+    parts = line.policy.split(" · ")
     return len(parts) > 1 and parts[1].startswith("halo")
 
 
@@ -249,7 +249,7 @@ def _billed_by_recurring(row: DiffRow) -> Decimal:
 
 
 def _adjustment(
-    line: Mapping[str, Any],
+    line: LineView,
     row: DiffRow,
     billed: Decimal,
     due: Decimal,
@@ -259,8 +259,8 @@ def _adjustment(
 ) -> DocumentLine:
     difference = due - billed
     text = (
-        f"{line['description']}, {month_name(month)} true-up: due {line['amount']} "
-        f"({line['policy']}) less {billed} on the recurring invoice "
+        f"{line.description}, {month_name(month)} true-up: due {line.amount} "
+        f"({line.policy}) less {billed} on the recurring invoice "
         f"({row.halo_qty.normalize():f} seats)"
     )
     return DocumentLine(
@@ -276,7 +276,7 @@ def _adjustment(
 
 
 def _recurring_changes(
-    targets: Mapping[int, list[DiffRow]], lines: Mapping[str, Mapping[str, Any]]
+    targets: Mapping[int, list[DiffRow]], lines: Mapping[str, LineView]
 ) -> tuple[RecurringChange, ...]:
     """Per recurring invoice, the lines to set: an item's first line takes the seats Pax8
     counts less what the item's other lines already bill; an item with no line gets one."""
@@ -287,7 +287,7 @@ def _recurring_changes(
         halo_lines = sorted({h.line_id: h for r in rows for h in r.halo_lines}.values(),
                             key=lambda h: h.line_id)  # fmt: skip
         first_line = lines[rows[0].subscription_id or ""]
-        price = None if _halo_priced(first_line) else Decimal(first_line["unit_price"])
+        price = None if _halo_priced(first_line) else first_line.unit_price
         if halo_lines:
             head, rest = halo_lines[0], halo_lines[1:]
             fallback = fallback if fallback is not None else head.invoice_id
@@ -298,7 +298,7 @@ def _recurring_changes(
                 RecurringLineChange(
                     head.line_id,
                     item,
-                    head.description or first_line["description"],
+                    head.description or first_line.description,
                     quantity,
                     price,
                     head.quantity,
@@ -310,9 +310,9 @@ def _recurring_changes(
                 RecurringLineChange(
                     None,
                     item,
-                    first_line["description"],
+                    first_line.description,
                     seats,
-                    Decimal(first_line["unit_price"]),
+                    first_line.unit_price,
                     Decimal(0),
                     None,
                 )
@@ -327,28 +327,27 @@ def _recurring_changes(
 
 
 def _document_line(
-    line: Mapping[str, Any],
+    line: LineView,
     client_id: int,
     index: MappingIndex,
     catalog: HaloCatalog,
     destination: str,
 ) -> DocumentLine:
-    product = line.get("product_id")
-    if product:
-        item = index.item_for(product, client_id)
+    if line.product_id:
+        item = index.item_for(line.product_id, client_id)
     else:
-        item = catalog.manual_items.get((client_id, line["description"]))
+        item = catalog.manual_items.get((client_id, line.description))
     xero = catalog.xero_items.get(item) if destination == "xero" and item else None
     settings = catalog.xero
     # A prorated quantity (17.9667) with the seats and days it is made of, for the client.
-    words = line.get("proration")
+    words = line.proration
     return DocumentLine(
-        kind=line["kind"],
-        description=f"{line['description']} ({words})" if words else line["description"],
-        quantity=Decimal(line["quantity"]),
-        unit_price=Decimal(line["unit_price"]),
-        amount=Decimal(line["amount"]),
-        subscription_id=line.get("subscription_id"),
+        kind=line.kind,
+        description=f"{line.description} ({words})" if words else line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        amount=line.amount,
+        subscription_id=line.subscription_id,
         halo_item_id=item,
         nominal_code=None if item is None else catalog.nominal_codes.get(item),
         qbo_item_id=catalog.qbo_items.get(item) if destination == "qbo" and item else None,
@@ -367,7 +366,7 @@ def _document_line(
 
 
 def _document(
-    invoice: Mapping[str, Any],
+    invoice: StoredInvoice,
     batch_id: str,
     month: str,
     reference: str,
@@ -377,24 +376,24 @@ def _document(
     *,
     recurring: tuple[RecurringChange, ...] = (),
 ) -> Document:
-    client_id = int(invoice["client_id"])
+    client_id = invoice.client_id
     if destination == "halo-recurring":
         # Halo applies its own tax codes to the adjustment lines.
         subtotal, tax = sum((line.amount for line in lines), Decimal(0)), Decimal(0)
         total = subtotal
     else:
-        subtotal, tax, total = (Decimal(invoice[k]) for k in ("subtotal", "tax", "total"))
+        subtotal, tax, total = invoice.subtotal, invoice.tax, invoice.total
     return Document(
         reference=reference,
         client_id=client_id,
-        client_name=invoice["client_name"],
+        client_name=invoice.client_name,
         month=month,
         invoice_date=Month(month).bounds[1],
-        currency=invoice["currency"],
+        currency=invoice.currency,
         subtotal=subtotal,
         tax=tax,
         total=total,
-        note=f"trueup batch {batch_id}, {month_name(month)}, {invoice['client_name']}",
+        note=f"trueup batch {batch_id}, {month_name(month)}, {invoice.client_name}",
         lines=lines,
         qbo_customer_id=catalog.qbo_customers.get(client_id) if destination == "qbo" else None,
         qbo_tax_code=catalog.qbo_tax_codes.get(client_id) if destination == "qbo" else None,
