@@ -174,7 +174,11 @@ async def test_an_interrupted_sync_leaves_the_previous_data(store):
 def test_a_live_sync_elsewhere_blocks_a_second_one(store):
     from trueup.core.sync.staging import start_run
 
-    start_run(store, "pax8", pid=__import__("os").getpid(), host=__import__("socket").gethostname())
+    # Another live process on this host: the one that started this one. (This process's own
+    # run is one it could not close, which its next sync recovers: test_full_disk_sync.)
+    start_run(
+        store, "pax8", pid=__import__("os").getppid(), host=__import__("socket").gethostname()
+    )
     with pytest.raises(SyncBusyError, match="another trueup"):
         claim_sync(store)
 
