@@ -228,33 +228,25 @@ class HaloClient(ApiClient):
 
     async def create_invoice(self, header: Row) -> Row:
         """Create one invoice; the answer is the saved invoice, with its id."""
-        answer = await self.post("Invoice", [header])
-        saved = answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
-        if not isinstance(saved, dict) or type(saved.get("id")) is not int:
-            # The POST succeeded, so the invoice probably exists: only a lookup can tell.
-            raise ApiError(
-                self.service,
-                "bad_response",
-                None,
-                f"{self.service} answered POST /api/Invoice without the saved invoice: "
-                f"check it in {self.service} before posting again",
-                ambiguous=True,
-            )
-        return saved
+        return await self._create_one("Invoice", header, "invoice", "before posting again")
 
     async def create_item(self, item: Row) -> Row:
         """Create one item (the swagger's Item: `name`, `supplier_part_code`, prices); the
         answer is the saved item, with its id. Halo takes no idempotency key: a caller that
         must create it once looks it up before sending, and after a lost answer."""
-        answer = await self.post("Item", [item])
+        return await self._create_one("Item", item, "item", "before creating it again")
+
+    async def _create_one(self, resource: str, body: Row, what: str, then: str) -> Row:
+        answer = await self.post(resource, [body])
         saved = answer[0] if isinstance(answer, list) and len(answer) == 1 else answer
         if not isinstance(saved, dict) or type(saved.get("id")) is not int:
+            # The POST succeeded, so the record probably exists: only a lookup can tell.
             raise ApiError(
                 self.service,
                 "bad_response",
                 None,
-                f"{self.service} answered POST /api/Item without the saved item: check it in "
-                f"{self.service} before creating it again",
+                f"{self.service} answered POST /api/{resource} without the saved {what}: "
+                f"check it in {self.service} {then}",
                 ambiguous=True,
             )
         return saved

@@ -5,11 +5,12 @@ knows no format; a format knows no store."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trueup.core.sources.files.columns import Column
+from trueup.core.sources.files.problems import MAX_LISTED
 
 Record = dict[str, Any]  # a row of a store table by column; "raw" is the JSON it keeps
 
@@ -26,6 +27,32 @@ class FileRecords:
     # item id -> the format's own reading of it, so the subscriptions the file touches are
     # rebuilt without reading its rows a second time (opaque to the writer)
     parsed: Mapping[str, Any]
+
+
+@dataclass
+class Records:
+    """A format's records as it gathers them from its charges, by id."""
+
+    companies: dict[str, Record] = field(default_factory=dict)
+    products: dict[str, Record] = field(default_factory=dict)
+    invoices: dict[str, Record] = field(default_factory=dict)
+    items: list[Record] = field(default_factory=list)
+    charges: dict[str, Any] = field(default_factory=dict)  # item id -> the format's charge
+
+    def file_records(self, distributor: str, rows: int, warnings: list[str]) -> FileRecords:
+        """What the writer is given; past MAX_LISTED warnings, how many more."""
+        if len(warnings) > MAX_LISTED:
+            warnings = [*warnings[:MAX_LISTED], f"... and {len(warnings) - MAX_LISTED} more"]
+        return FileRecords(
+            distributor,
+            rows,
+            list(self.companies.values()),
+            list(self.products.values()),
+            list(self.invoices.values()),
+            self.items,
+            warnings,
+            self.charges,
+        )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from trueup.core.sources.files.lines.checks import check_charges
 from trueup.core.sources.files.lines.records import records_of
 from trueup.core.sources.files.lines.subscriptions import subscription_rows
 from trueup.core.sources.files.lookalikes import other_format
-from trueup.core.sources.files.problems import MAX_LISTED, Problems
+from trueup.core.sources.files.problems import Problems
 from trueup.core.sources.files.shapes import FileFormat, FileRecords, Record
 from trueup.core.sources.files.table import Row, read_rows
 
@@ -50,18 +50,7 @@ class LineFormat:
         if problems:
             raise problems.refuse(path.name)
         records = records_of(self.distributor, charges)
-        if len(warnings) > MAX_LISTED:
-            warnings = [*warnings[:MAX_LISTED], f"... and {len(warnings) - MAX_LISTED} more"]
-        return FileRecords(
-            self.distributor,
-            len(charges),
-            list(records.companies.values()),
-            list(records.products.values()),
-            list(records.invoices.values()),
-            records.items,
-            warnings,
-            records.charges,
-        )
+        return records.file_records(self.distributor, len(charges), warnings)
 
     def rebuild(
         self, parsed: Iterable[Charge], stored: Sequence[Mapping[str, str]]

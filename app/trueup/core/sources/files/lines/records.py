@@ -13,26 +13,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from trueup.core.sources.files.history import term_of
 from trueup.core.sources.files.item_ids import ItemIds
 from trueup.core.sources.files.kinds import CREDIT, CYCLE, USAGE
 from trueup.core.sources.files.lines.charge import Charge, whole_period
+from trueup.core.sources.files.shapes import Record, Records
 from trueup.core.values.distributors import namespaced
-
-Record = dict[str, Any]
-
-
-@dataclass
-class Records:
-    companies: dict[str, Record] = field(default_factory=dict)
-    products: dict[str, Record] = field(default_factory=dict)
-    invoices: dict[str, Record] = field(default_factory=dict)
-    items: list[Record] = field(default_factory=list)
-    charges: dict[str, Charge] = field(default_factory=dict)  # item id -> its charge
 
 
 def records_of(distributor: str, charges: Sequence[Charge]) -> Records:

@@ -23,7 +23,7 @@ from trueup.core.sources.files.partner_center.charges import (
 from trueup.core.sources.files.partner_center.columns import COLUMNS, WANTED, lookalike
 from trueup.core.sources.files.partner_center.records import records_of
 from trueup.core.sources.files.partner_center.subscriptions import subscription_rows
-from trueup.core.sources.files.problems import MAX_LISTED, Problems
+from trueup.core.sources.files.problems import Problems
 from trueup.core.sources.files.shapes import FileFormat, FileRecords, Record
 from trueup.core.sources.files.table import read_rows
 from trueup.core.values.distributors import PARTNER_CENTER
@@ -35,19 +35,7 @@ def read(path: Path, columns: Sequence[Column]) -> FileRecords:
     warnings = check_charges(charges, problems)
     if problems:
         raise problems.refuse(path.name)
-    records = records_of(charges)
-    if len(warnings) > MAX_LISTED:
-        warnings = [*warnings[:MAX_LISTED], f"... and {len(warnings) - MAX_LISTED} more"]
-    return FileRecords(
-        PARTNER_CENTER,
-        len(charges),
-        list(records.companies.values()),
-        list(records.products.values()),
-        list(records.invoices.values()),
-        records.items,
-        warnings,
-        records.charges,
-    )
+    return records_of(charges).file_records(PARTNER_CENTER, len(charges), warnings)
 
 
 def subscriptions(

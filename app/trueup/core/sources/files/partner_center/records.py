@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from trueup.core.sources.files.history import term_of
 from trueup.core.sources.files.item_ids import ItemIds
@@ -27,18 +25,8 @@ from trueup.core.sources.files.partner_center.subscriptions import (
     subscription_id,
 )
 from trueup.core.sources.files.partner_center.subtotal import per_unit
+from trueup.core.sources.files.shapes import Record, Records
 from trueup.core.values.distributors import PARTNER_CENTER, namespaced
-
-Record = dict[str, Any]
-
-
-@dataclass
-class Records:
-    companies: dict[str, Record] = field(default_factory=dict)
-    products: dict[str, Record] = field(default_factory=dict)
-    invoices: dict[str, Record] = field(default_factory=dict)
-    items: list[Record] = field(default_factory=list)
-    charges: dict[str, Charge] = field(default_factory=dict)  # item id -> its charge
 
 
 def records_of(charges: Sequence[Charge]) -> Records:
