@@ -242,7 +242,9 @@ def test_month_over_month_changes(db, bear_creek):
 def test_hold_ready_and_override_are_kept(db):
     batch = build_batch(db, "2026-11", today=TODAY, by="test")
     errors = next(
-        v for v in invoice_views(batch.body, {}, {}) if v.open_errors and v.count("warning")
+        v
+        for v in invoice_views(load_batch(db, batch.batch_id).invoices, {}, {})
+        if v.open_errors and v.count("warning")
     )
     set_invoice_state(db, batch.batch_id, errors.client_id, "held", by="ann")
     with pytest.raises(BatchError, match="override each"):
@@ -268,7 +270,7 @@ def test_hold_ready_and_override_are_kept(db):
     assert stored.states[errors.client_id] == "ready"
     view = next(
         v
-        for v in invoice_views(stored.body, stored.states, stored.overrides)
+        for v in invoice_views(stored.invoices, stored.states, stored.overrides)
         if v.client_id == errors.client_id
     )
     assert view.open_errors == 0 and view.state == "ready"

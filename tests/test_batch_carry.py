@@ -20,7 +20,7 @@ def built(db, clients=None):
 
 
 def views(batch):
-    return invoice_views(batch.body, {}, {})
+    return invoice_views(load_batch(batch.db, batch.batch_id).invoices, {}, {})
 
 
 def errors_of(view):

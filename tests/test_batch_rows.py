@@ -3,6 +3,7 @@ the month's batch bills only those again and is, byte for byte, the batch billin
 gives; each invoice's text is stored once; a store whose batches were stored whole (schema 9)
 keeps them, the same bytes."""
 
+import hashlib
 import sqlite3
 from datetime import date
 
@@ -10,7 +11,16 @@ import pytest
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch import build as build_module
+from trueup.core.batch.approval import approve, invoice_fingerprint
+from trueup.core.batch.body import (
+    StoredInvoice,
+    canonical_bytes,
+    invoice_codes,
+    invoice_products,
+    parsed_body,
+)
 from trueup.core.batch.build import batch_bytes, build_batch, load_batch
+from trueup.core.ledger.month import ledger_json, month_ledger
 from trueup.core.mapping.engine import (
     ignore_product,
     map_company,
@@ -18,8 +28,10 @@ from trueup.core.mapping.engine import (
     undo_last,
     unmap_company,
 )
+from trueup.core.mapping.index import load_mapping_index
 from trueup.core.rules.current import set_client_override, set_default, set_line_override
 from trueup.core.store.database import open_database
+from trueup.core.values.months import Month
 
 TODAY = date(2026, 11, 21)
 MONTH = "2026-11"
@@ -186,5 +198,49 @@ def test_a_store_whose_batches_were_stored_whole_keeps_them(db, tmp_path):
         with migrated.write() as conn:
             conn.exec_driver_sql("DELETE FROM invoice_batch")
         assert build_batch(migrated, MONTH, today=TODAY, by="test").data == whole
+    finally:
+        migrated.dispose()
+
+
+def test_an_invoice_read_from_its_digest_is_the_invoice_read_from_its_text(db):
+    """The ledger and approvals read an invoice's figures, codes and products from its digest,
+    and an approval's fingerprint from its bytes as stored: the same as parsing it."""
+    built = build_batch(db, MONTH, today=TODAY, by="test")
+    read = load_batch(db, built.batch_id).invoices
+    with db.read() as conn:
+        index = load_mapping_index(conn)
+    assert read and all(invoice.digest for invoice in read)
+    for invoice in read:
+        parsed = StoredInvoice.of(parsed_body(invoice.text))
+        assert invoice == parsed  # the figures
+        assert (invoice.codes, invoice.products) == (parsed.codes, parsed.products)
+        targets = {p: index.item_for(p, invoice.client_id) for p in parsed.products}
+        whole = canonical_bytes({"invoice": parsed.source, "targets": targets})
+        assert invoice_fingerprint(invoice, index) == hashlib.sha256(whole).hexdigest()
+
+
+def test_a_store_whose_digests_lack_codes_and_products_gains_them(db):
+    """Schema 15's digests held neither: migrated (schema 16), each is completed from its text
+    as the batch code digests it, and the month reads the same, its approvals holding."""
+    built = build_batch(db, MONTH, today=TODAY, by="test")
+    assert approve(db, built.batch_id, by="test").approved  # those with no error
+    before = ledger_json(month_ledger(db, Month(MONTH), today=TODAY))
+    path = db.path
+    db.dispose()
+    with sqlite3.connect(path) as conn:  # as schema 15 stored them
+        conn.execute("UPDATE batch_invoice_text SET digest = json_remove(digest, '$.codes')")
+        conn.execute("UPDATE batch_invoice_text SET digest = json_remove(digest, '$.products')")
+        conn.execute("UPDATE schema_meta SET value='15' WHERE key='schema_version'")
+    migrated = open_database(path)
+    try:
+        with migrated.read() as conn:
+            stored = conn.exec_driver_sql("SELECT text, digest FROM batch_invoice_text").all()
+        for text, digest in stored:
+            invoice, completed = parsed_body(text), parsed_body(digest)
+            assert completed["codes"] == invoice_codes(invoice)
+            assert completed["products"] == list(invoice_products(invoice))
+        after = ledger_json(month_ledger(migrated, Month(MONTH), today=TODAY))
+        assert after == before
+        assert {c["state"] for c in after["clients"]} >= {"approved"}
     finally:
         migrated.dispose()

@@ -62,9 +62,10 @@ class ApprovalState:
 def invoice_fingerprint(invoice: StoredInvoice, index: MappingIndex) -> str:
     """The invoice's bytes and where its lines post: what an approval vouches for."""
     targets = {product: index.item_for(product, invoice.client_id) for product in invoice.products}
-    return hashlib.sha256(
-        canonical_bytes({"invoice": invoice.source, "targets": targets})
-    ).hexdigest()
+    # canonical_bytes({"invoice": ..., "targets": targets}), with the invoice's bytes as stored:
+    # no invoice parsed and encoded again.
+    document = b'{"invoice":%b,"targets":%b}' % (invoice.text, canonical_bytes(targets))
+    return hashlib.sha256(document).hexdigest()
 
 
 def approve(

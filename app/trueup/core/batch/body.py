@@ -9,7 +9,7 @@ quantities as four-decimal strings, no timestamps, so the same inputs give the s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import cached_property
@@ -134,6 +134,8 @@ def invoice_digest(invoice: Mapping[str, Any]) -> dict[str, Any]:
         "line_facts": line_facts(invoice),
         "recovered": recovered_sums(invoice),
         "anomaly_counts": {severity: counts.get(severity, 0) for severity in SEVERITIES},
+        "codes": invoice_codes(invoice),
+        "products": list(invoice_products(invoice)),
         "usage_lines": [
             {
                 "client_id": invoice["client_id"],
@@ -176,6 +178,7 @@ _DIGESTED = (
     *("client_id", "client_name", "currency"),
     *("subtotal", "tax", "total", "cost", "margin", "margin_percent"),
 )
+_DIGEST_FIELDS = {*_DIGESTED, "codes", "products"}  # what StoredInvoice.read takes from it
 
 
 def totals_json(
@@ -283,26 +286,35 @@ _FIGURES = tuple(f.name for f in fields(InvoiceFigures))
 @dataclass(frozen=True)
 class StoredInvoice(InvoiceFigures):
     """One invoice of a batch as approval, posting and the ledger read it. Its figures are read
-    at once; its lines, anomalies and codes when first asked for, once (the ledger of 2,000
-    clients reads no line). `source` is the JSON it was read from: only this class reads it,
-    and an approval's fingerprint is of its bytes (batch/approval.py)."""
+    at once (from its digest when the store gives one); its JSON, lines, anomalies and codes
+    when first asked for, once: the ledger of 2,000 clients parses no invoice."""
 
-    source: Mapping[str, Any] = field(repr=False, compare=False)
+    # What it was read from: its canonical bytes as stored (batch/rows.py), or JSON values.
+    stored: bytes | Mapping[str, Any] = field(repr=False, compare=False)
+    # Its digest (invoice_digest), when stored with it: codes and products without parsing.
+    digest: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, invoice: Mapping[str, Any]) -> StoredInvoice:
-        return cls(
-            client_id=int(invoice["client_id"]),
-            client_name=invoice["client_name"],
-            currency=invoice["currency"],
-            subtotal=Decimal(invoice["subtotal"]),
-            tax=Decimal(invoice["tax"]),
-            total=Decimal(invoice["total"]),
-            cost=_decimal(invoice["cost"]),
-            margin=_decimal(invoice["margin"]),
-            margin_percent=_decimal(invoice.get("margin_percent")),
-            source=invoice,
-        )
+        return cls(**_figures(invoice), stored=invoice)
+
+    @classmethod
+    def read(cls, text: bytes, digest: Mapping[str, Any] | None = None) -> StoredInvoice:
+        """From its stored bytes; a digest (of the same invoice) spares parsing them."""
+        if digest is None or not digest.keys() >= _DIGEST_FIELDS:
+            # A digest stored before it held codes and products: read from the text (rare).
+            return cls(**_figures(parsed_body(text)), stored=text)
+        return cls(**_figures(digest), stored=text, digest=digest)
+
+    @cached_property
+    def source(self) -> Mapping[str, Any]:
+        """Its JSON values: only this class reads them."""
+        return parsed_body(self.stored) if isinstance(self.stored, bytes) else self.stored
+
+    @cached_property
+    def text(self) -> bytes:
+        """Its canonical bytes: what an approval's fingerprint covers (batch/approval.py)."""
+        return self.stored if isinstance(self.stored, bytes) else canonical_bytes(self.stored)
 
     @cached_property
     def lines(self) -> tuple[LineView, ...]:
@@ -344,14 +356,40 @@ class StoredInvoice(InvoiceFigures):
     @cached_property
     def codes(self) -> frozenset[str]:
         """The codes of its anomalies and its lines' (none typed: the ledger reads all)."""
-        lines = self.source["lines"]
-        on_lines = {a["code"] for line in lines for a in line["anomalies"]}
-        return frozenset(on_lines.union(a["code"] for a in self.source["anomalies"]))
+        if "codes" in self.digest:
+            return frozenset(self.digest["codes"])
+        return frozenset(invoice_codes(self.source))
 
     @cached_property
     def products(self) -> tuple[str, ...]:
-        """The product of each line that has one, in order (where an approval says it posts)."""
-        return tuple(line["product_id"] for line in self.source["lines"] if line.get("product_id"))
+        """The products its lines bill, each once (where an approval says it posts)."""
+        if "products" in self.digest:
+            return tuple(self.digest["products"])
+        return invoice_products(self.source)
+
+
+def _figures(invoice: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "client_id": int(invoice["client_id"]),
+        "client_name": invoice["client_name"],
+        "currency": invoice["currency"],
+        "subtotal": Decimal(invoice["subtotal"]),
+        "tax": Decimal(invoice["tax"]),
+        "total": Decimal(invoice["total"]),
+        "cost": _decimal(invoice["cost"]),
+        "margin": _decimal(invoice["margin"]),
+        "margin_percent": _decimal(invoice.get("margin_percent")),
+    }
+
+
+def invoice_codes(invoice: Mapping[str, Any]) -> list[str]:
+    lines = invoice["lines"]
+    on_lines = {a["code"] for line in lines for a in line["anomalies"]}
+    return sorted(on_lines.union(a["code"] for a in invoice["anomalies"]))
+
+
+def invoice_products(invoice: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted({line["product_id"] for line in invoice["lines"] if line["product_id"]}))
 
 
 def _anomaly_views(
@@ -437,9 +475,9 @@ def invoice_view(
 
 
 def invoice_views(
-    body: Mapping[str, Any],
+    invoices: Iterable[StoredInvoice],
     states: Mapping[int, str],
     overrides: Mapping[tuple[int, str, str | None], str],
 ) -> list[InvoiceView]:
     """The batch's invoices, each with its state and the errors overridden on it."""
-    return [invoice_view(StoredInvoice.of(i), states, overrides) for i in body["invoices"]]
+    return [invoice_view(invoice, states, overrides) for invoice in invoices]

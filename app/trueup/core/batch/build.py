@@ -38,7 +38,14 @@ from trueup.core.batch.body import (
 from trueup.core.batch.carry import carry_review
 from trueup.core.batch.facts import BatchError, BatchFacts, assemble
 from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
-from trueup.core.batch.rows import Listed, body_bytes, invoice_texts, store_invoices, text_sha
+from trueup.core.batch.rows import (
+    Listed,
+    body_bytes,
+    invoice_texts,
+    store_invoices,
+    stored_invoices,
+    text_sha,
+)
 from trueup.core.batch.rows import listed as listed_invoices
 from trueup.core.batch.strays import stray_anomalies
 from trueup.core.batch.touched import touched_clients
@@ -148,14 +155,16 @@ class StoredBatch:
     created_at: datetime
     created_by: str
     clients: tuple[int, ...]
-    body: dict[str, Any]
+    head: dict[str, Any]  # the batch JSON but its invoices
+    invoices: tuple[StoredInvoice, ...]  # in the body's order, each parsed only when read
     states: dict[int, str]  # client -> held | ready (draft when absent)
     overrides: dict[tuple[int, str, str | None], str]  # (client, code, subscription) -> reason
 
     @cached_property
-    def invoices(self) -> tuple[StoredInvoice, ...]:
-        """The body's invoices past the JSON boundary, in its order, each read once."""
-        return tuple(map(StoredInvoice.of, self.body["invoices"]))
+    def body(self) -> dict[str, Any]:
+        """The whole batch JSON as values (contract §3): every invoice parsed."""
+        whole = self.head | {"invoices": [invoice.source for invoice in self.invoices]}
+        return {key: whole[key] for key in sorted(whole)}
 
     @cached_property
     def by_client(self) -> dict[int, StoredInvoice]:
@@ -510,16 +519,15 @@ def load_batch(db: Database, batch_id: str) -> StoredBatch:
                 .order_by(overrides_t.c.id)
             )
         }
-        head = parsed_body(row.body)
-        head["invoices"] = [parsed_body(text) for text in invoice_texts(conn, batch_id)]
-    body = {key: head[key] for key in sorted(head)}
+        invoices = tuple(stored_invoices(conn, batch_id))
     return StoredBatch(
         row.id,
         row.month,
         _utc(row.created_at),
         row.created_by,
         tuple(json.loads(row.clients)),
-        body,
+        parsed_body(row.body),
+        invoices,
         states,
         overrides,
     )

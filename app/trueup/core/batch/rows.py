@@ -16,7 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from trueup.core.batch.body import canonical_bytes, invoice_digest, parsed_body, spliced
+from trueup.core.batch.body import (
+    StoredInvoice,
+    canonical_bytes,
+    invoice_digest,
+    parsed_body,
+    spliced,
+)
 from trueup.core.store import tables as m
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "invoice_texts",
     "listed",
     "store_invoices",
+    "stored_invoices",
     "text_sha",
 ]
 
@@ -89,12 +96,25 @@ def listed(conn: Connection, batch_id: str) -> list[Listed]:
 
 
 def invoice_texts(conn: Connection, batch_id: str) -> list[bytes]:
+    # As BLOB: SQLite's UTF-8 as it is, not decoded to str to be encoded again.
     return [
-        text.encode()
+        text
         for (text,) in conn.exec_driver_sql(
-            f"SELECT t.text {_JOINED} WHERE r.batch_id = ? ORDER BY r.position",
+            f"SELECT CAST(t.text AS BLOB) {_JOINED} WHERE r.batch_id = ? ORDER BY r.position",
             (batch_id,),
         )
+    ]
+
+
+def stored_invoices(conn: Connection, batch_id: str) -> list[StoredInvoice]:
+    """The batch's invoices in order, read from their digests; their texts parsed when asked."""
+    return [
+        StoredInvoice.read(text, None if digest is None else parsed_body(digest))
+        for text, digest in conn.exec_driver_sql(
+            f"SELECT CAST(t.text AS BLOB), t.digest {_JOINED} "
+            "WHERE r.batch_id = ? ORDER BY r.position",
+            (batch_id,),
+        ).all()
     ]
 
 

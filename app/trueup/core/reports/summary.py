@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from trueup.core.batch.body import StoredInvoice
 from trueup.core.diff.seats import seat_diff
 from trueup.core.ledger.month import ClientMonth, MonthLedger, month_ledger
 from trueup.core.reports.history import ZERO, Figures, History, month_history
@@ -71,16 +72,16 @@ class MonthSummary:
 def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
     ledger = month_ledger(db, month, today=today)
     stored = ledger.batch
-    body = stored.body
     by_month = month_history(db, month, batch_id=ledger.batch_id)
     summary = MonthSummary(month, ledger.batch_id, len(ledger.clients), _states(ledger), by_month)
-    invoices = {int(i["client_id"]): i for i in body["invoices"]}
+    invoices = stored.by_client
     for client in ledger.clients:
         sums = summary.currencies.setdefault(client.currency, CurrencyTotals())
-        invoice = invoices.get(client.client_id, {})
+        invoice = invoices.get(client.client_id)  # none: the client left the month's batch
         sums.total += client.total
-        sums.subtotal += Decimal(invoice.get("subtotal") or 0)
-        sums.cost += Decimal(invoice.get("cost") or 0)
+        if invoice is not None:
+            sums.subtotal += invoice.subtotal
+            sums.cost += invoice.cost or ZERO
         _place(sums, client)
     for row in seat_diff(db, month, today=today):
         sums = summary.currencies.setdefault(row.currency, CurrencyTotals())
@@ -88,7 +89,7 @@ def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
             sums.under_billed += -row.monthly_impact
         elif row.status == "over":
             sums.over_billed += row.monthly_impact
-    summary.movers = _movers(body.get("changes") or [], invoices)
+    summary.movers = _movers(stored.head.get("changes") or [], invoices)
     names = {c.client_id: c.client_name for c in ledger.clients}
     summary.overrides = [
         Override(names.get(client, str(client)), code, reason)
@@ -113,7 +114,7 @@ def _place(sums: CurrencyTotals, client: ClientMonth) -> None:
         sums.outstanding += client.total
 
 
-def _movers(changes: list[Mapping[str, Any]], invoices: Mapping[int, Any]) -> list[Mover]:
+def _movers(changes: list[Mapping[str, Any]], invoices: Mapping[int, StoredInvoice]) -> list[Mover]:
     moved = [c for c in changes if c.get("delta") not in (None, "0.00")]
     moved.sort(key=lambda c: -abs(Decimal(c["delta"])))
     return [
@@ -122,20 +123,16 @@ def _movers(changes: list[Mapping[str, Any]], invoices: Mapping[int, Any]) -> li
             str(c["currency"] or ""),
             Decimal(c["then"] or 0),
             Decimal(c["now"] or 0),
-            _why(invoices.get(int(c["client_id"]), {})),
+            _why(invoices.get(int(c["client_id"]))),
         )
         for c in moved[:MOVERS]
     ]
 
 
-def _why(invoice: Mapping[str, Any]) -> tuple[str, ...]:
+def _why(invoice: StoredInvoice | None) -> tuple[str, ...]:
     """The line anomalies that explain a change against last month, in their own words."""
-    found = [
-        a["message"]
-        for line in invoice.get("lines", ())
-        for a in line.get("anomalies", ())
-        if a["code"] in REASONS
-    ]
+    lines = invoice.lines if invoice is not None else ()
+    found = [a.message for line in lines for a in line.anomalies if a.code in REASONS]
     return tuple(dict.fromkeys(found))[:3]
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
+from trueup.core.batch.body import SEVERITIES, AnomalyView, StoredInvoice, override_reason
 from trueup.core.ledger.month import ClientMonth, month_ledger
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -45,14 +46,13 @@ def month_tables(db: Database, month: Month, *, today: date) -> list[Table]:
     """Every table of the month's workbook, from the month's batch for the store as it is."""
     ledger = month_ledger(db, month, today=today)
     stored = ledger.batch
-    body = stored.body
     who = _override_authors(db, ledger.batch_id)
     return [
-        _invoices(ledger.clients, {int(i["client_id"]): i for i in body["invoices"]}),
-        _lines(body["invoices"]),
-        _anomalies(body, stored.overrides, who),
-        _usage(body.get("usage_lines") or []),
-        _changes(body.get("changes") or []),
+        _invoices(ledger.clients, stored.by_client),
+        _lines(stored.invoices),
+        _anomalies(stored.head.get("anomalies") or [], stored.invoices, stored.overrides, who),
+        _usage(stored.head.get("usage_lines") or []),
+        _changes(stored.head.get("changes") or []),
         _journal(db, month),
     ]
 
@@ -61,7 +61,7 @@ def _money(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
 
-def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, Any]) -> Table:
+def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoice]) -> Table:
     columns = (
         Column("Client ID", "integer"), Column("Client"), Column("State"), Column("Currency"),
         Column("Subtotal", "money"), Column("Tax", "money"), Column("Total", "money"),
@@ -71,14 +71,13 @@ def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, Any]) -> Ta
     )  # fmt: skip
     rows = []
     for client in clients:
-        invoice = invoices.get(client.client_id, {})
+        invoice = invoices.get(client.client_id)  # none: the client left the month's batch
         live = [p for p in client.postings if p.state == "posted"]
-        percent = _money(invoice.get("margin_percent"))  # 58.96 for 58.96%
         rows.append((
             client.client_id, client.client_name, client.state, client.currency,
-            _money(invoice.get("subtotal")), _money(invoice.get("tax")), client.total,
-            _money(invoice.get("cost")), _money(invoice.get("margin")),
-            percent,
+            invoice and invoice.subtotal, invoice and invoice.tax, client.total,
+            invoice and invoice.cost, invoice and invoice.margin,
+            invoice and invoice.margin_percent,  # 58.96 for 58.96%
             client.posted_total, client.difference,
             ", ".join(sorted({p.destination for p in live})),
             ", ".join(p.reference for p in live),
@@ -88,7 +87,7 @@ def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, Any]) -> Ta
     return Table("Invoices", columns, rows)
 
 
-def _lines(invoices: Iterable[Any]) -> Table:
+def _lines(invoices: Iterable[StoredInvoice]) -> Table:
     columns = (
         Column("Client ID", "integer"), Column("Client"), Column("Kind"), Column("SKU"),
         Column("Description"), Column("Quantity", "number"), Column("Unit price", "money"),
@@ -97,27 +96,28 @@ def _lines(invoices: Iterable[Any]) -> Table:
     )  # fmt: skip
     rows = [
         (
-            int(i["client_id"]),
-            i["client_name"],
-            line["kind"],
-            line.get("sku") or "",
-            line["description"],
-            _money(line["quantity"]),
-            _money(line["unit_price"]),
-            _money(line["amount"]),
-            _money(line["cost"]),
-            line.get("currency") or i["currency"],
-            line["policy"],
-            line["explanation"],
+            i.client_id,
+            i.client_name,
+            line.kind,
+            line.sku or "",
+            line.description,
+            line.quantity,
+            line.unit_price,
+            line.amount,
+            line.cost,
+            line.currency,
+            line.policy,
+            line.explanation,
         )
         for i in invoices
-        for line in i["lines"]
+        for line in i.lines
     ]
     return Table("Lines", columns, rows)
 
 
 def _anomalies(
-    body: Mapping[str, Any],
+    of_batch: Iterable[Mapping[str, Any]],
+    invoices: Iterable[StoredInvoice],
     overrides: Mapping[tuple[int, str, str | None], str],
     who: Mapping[tuple[int, str, str | None], str],
 ) -> Table:
@@ -138,26 +138,32 @@ def _anomalies(
             "",
             "",
         )
-        for a in body.get("anomalies") or []
+        for a in of_batch
     ]
-    for invoice in body["invoices"]:
-        client_id, name = int(invoice["client_id"]), invoice["client_name"]
-        found: list[tuple[Mapping[str, Any] | None, Mapping[str, Any]]] = [
-            (None, a) for a in invoice["anomalies"]
-        ]
-        found += [(line, a) for line in invoice["lines"] for a in line["anomalies"]]
-        seen = set()
-        for line, a in found:
-            subscription = (line or {}).get("subscription_id") or a.get("subscription_id")
-            key = (client_id, a["code"], subscription)
-            if (key, a["message"]) in seen:
-                continue  # an invoice lists its lines' anomalies too
-            seen.add((key, a["message"]))
+    for invoice in invoices:
+        client_id, name = invoice.client_id, invoice.client_name
+        on_lines = {a for line in invoice.lines for a in line.anomalies}
+        # As the batch lists them: errors first, then by code, subscription and message.
+        for a in sorted(invoice.anomalies, key=_anomaly_order):
+            reason = override_reason(overrides, client_id, a) or ""
+            by = who.get((client_id, a.code, a.subscription_id)) or who.get(
+                (client_id, a.code, None), ""
+            )
+            where = "line" if a in on_lines else "invoice"
             rows.append((
-                client_id, name, "line" if line else "invoice", subscription or "", a["code"],
-                a["severity"], a["message"], overrides.get(key, ""), who.get(key, ""),
+                client_id, name, where, a.subscription_id or "", a.code, a.severity,
+                a.message, reason, by if reason else "",
             ))  # fmt: skip
     return Table("Anomalies", columns, rows)
+
+
+def _anomaly_order(anomaly: AnomalyView) -> tuple[int, str, str, str]:
+    return (
+        SEVERITIES.index(anomaly.severity) if anomaly.severity in SEVERITIES else len(SEVERITIES),
+        anomaly.code,
+        anomaly.subscription_id or "",
+        anomaly.message,
+    )
 
 
 def _usage(lines: Iterable[Any]) -> Table:

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from trueup.core.errors import TrueupError
-from trueup.core.sources.files.columns import ColumnsError, renamed
-from trueup.core.sources.files.sources import FORMATS
 from trueup.core.values.distributors import FILE_SOURCES
 
 ImportColumns = dict[str, dict[str, str]]  # source -> field -> the file's header
@@ -29,6 +27,11 @@ ImportColumns = dict[str, dict[str, str]]  # source -> field -> the file's heade
 
 def read_import_columns(path: Path, table: Any, error: type[TrueupError]) -> ImportColumns:
     """The `[import]` table of the config at `path`, checked; `error` for what is wrong."""
+    # Here, not at the top: every command reads the config, few configs rename columns, and
+    # the file formats' tables are a few tens of milliseconds of start-up.
+    from trueup.core.sources.files.columns import ColumnsError, renamed
+    from trueup.core.sources.files.sources import FORMATS
+
     if not isinstance(table, dict):
         raise error(f"{path}: [import] must hold tables like [import.partner-center]")
     found: ImportColumns = {}

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cached_property
-from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from trueup.core.store import tables as m
 
@@ -32,40 +30,21 @@ class Sent:
     destination: str
     reference: str
     state: str  # the journal's state; VOIDED once its void is POSTED
-    payload: str
-    remote_id: str | None = None  # the destination's id for the document
-    remote_number: str | None = None  # and its own number, where it has one
-    by: str = ""
-    at: datetime | None = None  # when the entry last changed (posted, for a posted one)
-
-    @cached_property
-    def _document(self) -> dict[str, Any]:
-        """The document as sent, parsed once however many of its fields are read."""
-        parsed: dict[str, Any] = orjson.loads(self.payload)
-        return parsed
-
-    @property
-    def adjusts(self) -> tuple[str, ...]:
-        """The references an adjustment corrects (none for the month's document itself)."""
-        return tuple(self._document.get("adjusts") or ())
+    payload: str  # the document as sent (posting/documents.py)
+    remote_id: str | None  # the destination's id for the document
+    remote_number: str | None  # and its own number, where it has one
+    by: str
+    at: datetime | None  # when the entry last changed (posted, for a posted one)
+    # Read from the payload by SQLite, never the ~20 lines parsed for them:
+    client_name: str
+    currency: str
+    total: Decimal  # the document's (an adjustment's is its difference, negative for a credit)
+    adjusts: tuple[str, ...]  # the references an adjustment corrects (none for the month's own)
 
     @property
     def adjustment(self) -> bool:
         """An adjustment of the month's document(s), not the month's document itself."""
         return bool(self.adjusts)
-
-    @property
-    def client_name(self) -> str:
-        return str(self._document.get("client_name", ""))
-
-    @property
-    def currency(self) -> str:
-        return str(self._document.get("currency", ""))
-
-    @property
-    def total(self) -> Decimal:
-        """The document's total (an adjustment's is its difference, negative for a credit)."""
-        return Decimal(self._document["total"])
 
     @property
     def live(self) -> bool:
@@ -76,32 +55,44 @@ class Sent:
 
 def month_entries(conn: Connection, month: str) -> list[Sent]:
     """Every create entry of the month at every destination, oldest first."""
-    where = _ENTRIES.c.month == month
-    voided = {
-        (r.destination, r.reference)
-        for r in conn.execute(
-            select(_ENTRIES.c.destination, _ENTRIES.c.reference).where(
-                where & (_ENTRIES.c.action == "void") & (_ENTRIES.c.state == "POSTED")
-            )
-        )
-    }
+    # Plain SQL: a month of 2,000 posted clients through the ORM's column types took ~0.2 s,
+    # most of it converting dates the ledger prints as they are stored.
+    rows = conn.exec_driver_sql(
+        "SELECT e.batch_id, e.client_id, e.destination, e.reference, "
+        f"iif(EXISTS (SELECT 1 FROM {_ENTRIES} v WHERE v.month = e.month "
+        "AND v.destination = e.destination AND v.reference = e.reference "
+        "AND v.action = 'void' AND v.state = 'POSTED'), 'VOIDED', e.state), "
+        "e.payload, e.remote_id, e.remote_number, e.created_by, e.updated_at, "
+        "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts') "
+        f"FROM {_ENTRIES} e WHERE e.month = ? AND e.action = 'create' ORDER BY e.id",
+        (month,),
+    ).all()
     return [
         Sent(
-            r.batch_id,
-            r.client_id,
-            r.destination,
-            r.reference,
-            "VOIDED" if (r.destination, r.reference) in voided else r.state,
-            r.payload,
-            r.remote_id,
-            r.remote_number,
-            r.created_by,
-            r.updated_at,
+            batch,
+            client,
+            destination,
+            reference,
+            state,
+            payload,
+            rid,
+            number,
+            by,
+            _utc(at),
+            *_from_payload(f),
         )
-        for r in conn.execute(
-            select(_ENTRIES).where(where & (_ENTRIES.c.action == "create")).order_by(_ENTRIES.c.id)
-        )
+        for batch, client, destination, reference, state, payload, rid, number, by, at, f in rows
     ]
+
+
+def _from_payload(extracted: str) -> tuple[str, str, Decimal, tuple[str, ...]]:
+    name, currency, total, adjusts = orjson.loads(extracted)
+    return str(name or ""), str(currency or ""), Decimal(total), tuple(adjusts or ())
+
+
+def _utc(stored: str | None) -> datetime | None:
+    """A journal time as SQLAlchemy stores it (UTC, without its offset)."""
+    return None if stored is None else datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
 def live_postings(conn: Connection, month: str) -> dict[int, list[Sent]]:

@@ -1,0 +1,60 @@
+"""The month's tables for the accountant (`trueup export`), read from the batch's typed invoices:
+every anomaly once, said where it stands (the line or the invoice), with the override that let
+it through and who gave it."""
+
+from collections import Counter
+from datetime import date
+
+from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from trueup.core.batch.approval import approve
+from trueup.core.batch.build import build_batch, load_batch
+from trueup.core.reports.tables import month_tables
+from trueup.core.values.months import Month
+
+TODAY = date(2026, 11, 21)
+
+
+def sheet(tables, name):
+    table = next(t for t in tables if t.name == name)
+    headers = [c.header for c in table.columns]
+    return [dict(zip(headers, row, strict=True)) for row in table.rows]
+
+
+def test_each_anomaly_is_one_row_on_the_line_or_invoice_it_stands_on(db):
+    built = build_batch(db, "2026-11", today=TODAY, by="test")
+    approve(db, built.batch_id, overrides=[("UNMAPPED_SKU", "mapped next month")], by="ann")
+    invoices = load_batch(db, built.batch_id).invoices
+    rows = sheet(month_tables(db, Month("2026-11"), today=TODAY), "Anomalies")
+    on_invoices = [r for r in rows if r["Where"] != "batch"]
+
+    expected = Counter(
+        (i.client_id, a.code, a.subscription_id or "", a.message)
+        for i in invoices
+        for a in i.anomalies
+    )
+    assert (
+        Counter((r["Client ID"], r["Code"], r["Subscription"], r["Message"]) for r in on_invoices)
+        == expected
+    )
+    on_lines = {
+        (i.client_id, a.message) for i in invoices for line in i.lines for a in line.anomalies
+    }
+    assert on_lines and all(
+        (r["Where"] == "line") == ((r["Client ID"], r["Message"]) in on_lines) for r in on_invoices
+    )
+    overridden = [r for r in on_invoices if r["Code"] == "UNMAPPED_SKU"]
+    assert overridden and all(
+        (r["Override reason"], r["Overridden by"]) == ("mapped next month", "ann")
+        for r in overridden
+    )
+    assert all(r["Override reason"] == "" for r in on_invoices if r["Code"] != "UNMAPPED_SKU")
+
+
+def test_the_lines_sheet_holds_every_line_with_its_money(db):
+    built = build_batch(db, "2026-11", today=TODAY, by="test")
+    invoices = load_batch(db, built.batch_id).invoices
+    rows = sheet(month_tables(db, Month("2026-11"), today=TODAY), "Lines")
+    assert len(rows) == sum(len(i.lines) for i in invoices)
+    for invoice in invoices:
+        amounts = [r["Amount"] for r in rows if r["Client ID"] == invoice.client_id]
+        assert sum(amounts) == invoice.subtotal
