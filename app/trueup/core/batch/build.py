@@ -219,7 +219,14 @@ def build_batch(
     with cyclic_gc_paused():
         batch = _built(db, month, clients, today, reuse=reuse)
         _store(db, batch, by or current_user())
+    _LAST_STORED[str(db.path)] = (batch.batch_id, batch.listed)
     return batch
+
+
+# Per store, the batch this process stored last and its invoices. A stored batch's rows never
+# change (its id names its inputs), so the next build after a change reuses them from here, not
+# read and parsed back (~2,000 digests: ~50 ms of a one-client change's ~250).
+_LAST_STORED: dict[str, tuple[str, list[Listed]]] = {}
 
 
 @dataclass(frozen=True)
@@ -242,7 +249,9 @@ def _built(
             previous if inputs.compared == inputs.previous else read_earlier(conn, inputs.compared)
         )
         index = load_mapping_index(conn)  # read once: the reuse check and the facts share it
-        source = _reusable(conn, inputs, rules, index) if reuse else None
+        source = (
+            _reusable(conn, inputs, rules, index, _LAST_STORED.get(str(db.path))) if reuse else None
+        )
         read = partial(
             assemble, conn, month, clients=clients, today=today, rules=rules, index=index
         )
@@ -270,7 +279,11 @@ def _built(
 
 
 def _reusable(
-    conn: Connection, inputs: BatchInputs, rules: Rules, index: MappingIndex
+    conn: Connection,
+    inputs: BatchInputs,
+    rules: Rules,
+    index: MappingIndex,
+    last_stored: tuple[str, list[Listed]] | None,
 ) -> _Reusable | None:
     row = conn.execute(
         select(_BATCHES.c.id, _BATCHES.c.inputs)
@@ -290,6 +303,8 @@ def _reusable(
     touched = touched_clients(conn, then, now, earlier, rules, index)
     if touched is None:
         return None
+    if last_stored is not None and last_stored[0] == row.id:
+        return _Reusable(last_stored[1], touched, then["main_currency"])
     return _Reusable(listed_invoices(conn, row.id), touched, then["main_currency"])
 
 
