@@ -244,3 +244,32 @@ def test_a_store_whose_digests_lack_codes_and_products_gains_them(db):
         assert {c["state"] for c in after["clients"]} >= {"approved"}
     finally:
         migrated.dispose()
+
+
+def test_the_next_build_reuses_the_invoices_this_process_stored_unless_the_file_changed(
+    db, monkeypatch
+):
+    """After a change, the invoices of the batch this process stored last come from memory; a
+    batch of the same id written at another time (another file put at the same path) is read
+    from the store. Either way the batch is the one billing every client gives."""
+    reads: list[str] = []
+    real = build_module.listed_invoices
+    monkeypatch.setattr(
+        build_module,
+        "listed_invoices",
+        lambda conn, batch_id: reads.append(batch_id) or real(conn, batch_id),
+    )
+    build_batch(db, MONTH, today=TODAY, by="test")
+    change_client_rule(db)
+    remembered = build_batch(db, MONTH, today=TODAY, by="test")
+    assert reads == []
+    with db.write() as conn:  # as if another file, with this batch written at another time
+        conn.exec_driver_sql(
+            "UPDATE invoice_batch SET created_at = '2099-01-01 00:00:00.000000' WHERE id = ?",
+            (remembered.batch_id,),
+        )
+    set_client_override(db, mapped_subscription(db)[0], "markup_percent", "7.5")
+    again = build_batch(db, MONTH, today=TODAY, by="test")
+    assert reads == [remembered.batch_id]
+    whole = build_batch(db, MONTH, today=TODAY, by="test", reuse=False)
+    assert again.batch_id == whole.batch_id and batch_bytes(db, again.batch_id) == whole.data

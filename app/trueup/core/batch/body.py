@@ -302,8 +302,9 @@ class StoredInvoice(InvoiceFigures):
     def read(cls, text: bytes, digest: Mapping[str, Any] | None = None) -> StoredInvoice:
         """From its stored bytes; a digest (of the same invoice) spares parsing them."""
         if digest is None or not digest.keys() >= _DIGEST_FIELDS:
-            # A digest stored before it held codes and products: read from the text (rare).
-            return cls(**_figures(parsed_body(text)), stored=text)
+            # No digest (a text the schema 10 migration moved, digested only when a build
+            # reads it): read from the text, parsed once.
+            return cls.of(parsed_body(text))
         return cls(**_figures(digest), stored=text, digest=digest)
 
     @cached_property

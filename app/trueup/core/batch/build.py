@@ -218,15 +218,25 @@ def build_batch(
     # ~1M acyclic objects: collections would cost ~0.4 s, so none while building.
     with cyclic_gc_paused():
         batch = _built(db, month, clients, today, reuse=reuse)
-        _store(db, batch, by or current_user())
-    _LAST_STORED[str(db.path)] = (batch.batch_id, batch.listed)
+        stored_at = _store(db, batch, by or current_user())
+    if stored_at is not None:
+        _LAST_STORED[str(db.path)] = _Stored(batch.batch_id, stored_at, tuple(batch.listed))
     return batch
 
 
-# Per store, the batch this process stored last and its invoices. A stored batch's rows never
-# change (its id names its inputs), so the next build after a change reuses them from here, not
-# read and parsed back (~2,000 digests: ~50 ms of a one-client change's ~250).
-_LAST_STORED: dict[str, tuple[str, list[Listed]]] = {}
+@dataclass(frozen=True)
+class _Stored:
+    """A batch as this process stored it: its rows never change once stored, so the next build
+    after a change reuses its invoices from here, not read and parsed back (~2,000 digests:
+    ~50 ms of a one-client change's ~250). Its time tells it from a batch of the same id in
+    another file put at the same path."""
+
+    batch_id: str
+    created_at: datetime
+    listed: tuple[Listed, ...]
+
+
+_LAST_STORED: dict[str, _Stored] = {}  # per store path: one batch, ~15 MB at 2,000 clients
 
 
 @dataclass(frozen=True)
@@ -283,10 +293,10 @@ def _reusable(
     inputs: BatchInputs,
     rules: Rules,
     index: MappingIndex,
-    last_stored: tuple[str, list[Listed]] | None,
+    last_stored: _Stored | None,
 ) -> _Reusable | None:
     row = conn.execute(
-        select(_BATCHES.c.id, _BATCHES.c.inputs)
+        select(_BATCHES.c.id, _BATCHES.c.inputs, _BATCHES.c.created_at)
         .where(
             (_BATCHES.c.month == inputs.month)
             & (_BATCHES.c.clients == json.dumps(list(inputs.clients)))
@@ -303,8 +313,11 @@ def _reusable(
     touched = touched_clients(conn, then, now, earlier, rules, index)
     if touched is None:
         return None
-    if last_stored is not None and last_stored[0] == row.id:
-        return _Reusable(last_stored[1], touched, then["main_currency"])
+    if last_stored is not None and (last_stored.batch_id, last_stored.created_at) == (
+        row.id,
+        _utc(row.created_at),
+    ):
+        return _Reusable(list(last_stored.listed), touched, then["main_currency"])
     return _Reusable(listed_invoices(conn, row.id), touched, then["main_currency"])
 
 
@@ -464,17 +477,19 @@ def _newest_id(
     return conn.execute(query.order_by(*order).limit(1)).scalar()
 
 
-def _store(db: Database, batch: Batch, by: str) -> None:
+def _store(db: Database, batch: Batch, by: str) -> datetime | None:
+    """Store the batch; when it was stored, None if it was already."""
     inputs = batch.inputs
     clients = json.dumps(list(inputs.clients))
+    now = datetime.now(UTC)
     with db.write() as conn:
         if conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == batch.batch_id)).first():
-            return  # the same inputs, so the same batch: keep the first one and its history
+            return None  # the same inputs, so the same batch: keep the first one and its history
         conn.execute(
             insert(_BATCHES).values(
                 id=batch.batch_id,
                 month=inputs.month,
-                created_at=datetime.now(UTC),
+                created_at=now,
                 created_by=by,
                 sync_runs=json.dumps(inputs.sync_runs, sort_keys=True),
                 rules_id=inputs.rules_id,
@@ -486,6 +501,7 @@ def _store(db: Database, batch: Batch, by: str) -> None:
         )
         store_invoices(conn, batch.batch_id, batch.listed, batch.texts)
         carry_review(conn, batch.batch_id, inputs.month, clients)
+    return now
 
 
 def batch_bytes(db: Database, batch_id: str) -> bytes:

@@ -171,7 +171,8 @@ def _digest_codes_and_products(conn: Connection) -> None:
     """An invoice's digest also lists its anomaly codes and its products, each once, so the
     ledger and approvals read a month without parsing its invoices (batch/body.py). A text
     kept unchanged keeps its digest, so the digests stored before are completed here, from
-    their texts, in SQL (the store does not call the batch code)."""
+    their texts, in SQL (the store does not call the batch code). A text with no digest (the
+    schema 10 migration's) is still read whole."""
     codes = (
         "SELECT json_extract(a.value, '$.code') AS code FROM json_each(t.text, '$.anomalies') a "
         "UNION SELECT json_extract(a.value, '$.code') FROM json_each(t.text, '$.lines') l, "

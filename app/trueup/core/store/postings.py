@@ -55,8 +55,8 @@ class Sent:
 
 def month_entries(conn: Connection, month: str) -> list[Sent]:
     """Every create entry of the month at every destination, oldest first."""
-    # Plain SQL: a month of 2,000 posted clients through the ORM's column types took ~0.2 s,
-    # most of it converting dates the ledger prints as they are stored.
+    # Plain SQL: a month of 2,000 posted clients read through the ORM's column types took
+    # ~0.2 s, most of it their conversion of each row's dates.
     rows = conn.exec_driver_sql(
         "SELECT e.batch_id, e.client_id, e.destination, e.reference, "
         f"iif(EXISTS (SELECT 1 FROM {_ENTRIES} v WHERE v.month = e.month "
