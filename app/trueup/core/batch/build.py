@@ -227,8 +227,8 @@ def build_batch(
 @dataclass(frozen=True)
 class _Stored:
     """A batch as this process stored it: its rows never change once stored, so the next build
-    after a change reuses its invoices from here, not read and parsed back (~2,000 digests:
-    ~50 ms of a one-client change's ~250). Its time tells it from a batch of the same id in
+    after a change reuses its invoices from here, not read and parsed back (a digest each:
+    bench/README.md, "A one-client change"). Its time tells it from a batch of the same id in
     another file put at the same path."""
 
     batch_id: str
@@ -236,7 +236,7 @@ class _Stored:
     listed: tuple[Listed, ...]
 
 
-_LAST_STORED: dict[str, _Stored] = {}  # per store path: one batch, ~15 MB at 2,000 clients
+_LAST_STORED: dict[str, _Stored] = {}  # per store path: one batch's digests, no more
 
 
 @dataclass(frozen=True)

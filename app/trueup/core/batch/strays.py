@@ -41,7 +41,7 @@ class StraySubscription:
 def load_strays(conn: Connection, index: MappingIndex) -> list[StraySubscription]:
     """The subscriptions no invoice holds that may still be revenue, by subscription id.
 
-    The suspects are found by company and status (a covering index: ~2,000 groups, not every
+    The suspects are found by company and status (a covering index: one row per pair, not every
     subscription joined to its company), the few found then read whole."""
     companies: dict[str, str | None] = dict(
         conn.exec_driver_sql(f"SELECT id, name FROM {_COMPANIES}").all()

@@ -55,8 +55,8 @@ class Sent:
 
 def month_entries(conn: Connection, month: str) -> list[Sent]:
     """Every create entry of the month at every destination, oldest first."""
-    # Plain SQL: a month of 2,000 posted clients read through the ORM's column types took
-    # ~0.2 s, most of it their conversion of each row's dates.
+    # Plain SQL: read through the ORM's column types, most of a posted month's reading time
+    # went to their conversion of each row's dates (bench/README.md, "trueup month --json").
     rows = conn.exec_driver_sql(
         "SELECT e.batch_id, e.client_id, e.destination, e.reference, "
         f"iif(EXISTS (SELECT 1 FROM {_ENTRIES} v WHERE v.month = e.month "

@@ -265,7 +265,7 @@ class _Pax8Fetch:
     ) -> None:
         """A complete paged list: page 0 says how many pages, the rest come concurrently. Each
         page is staged as soon as those before it are: parsed while the next ones are fetched,
-        not all at the end, when 41,000 subscriptions (~4 s) would hold back the requests that
+        not all at the end, when parsing 41,000 subscriptions would hold back the requests that
         follow them, and in a rolling window every later window with them (bench/README.md).
         In page order, whatever order the pages came in: of an id listed twice, the first copy
         is the one kept (sync/staging.py), the same one every sync."""
