@@ -62,6 +62,7 @@ def sub(
     halo_price: str | None = None,
     halo_currency: str | None = None,
     diff: str | None = "match",
+    counted: int | str | None = None,  # the seat diff's Pax8 seats; default: the newest snapshot's
     product_id: str | None = "p-bp",
     sku: str | None = "MST-BP",
     name: str = "M365 Business Premium",
@@ -88,6 +89,9 @@ def sub(
         halo_unit_price=D(halo_price) if halo_price is not None else None,
         diff_status=diff,
         halo_currency=halo_currency,
+        diff_quantity=(
+            D(counted) if counted is not None else snapshots[-1].quantity if snapshots else None
+        ),
     )
 
 

@@ -221,8 +221,10 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # leakage by month reads its sums from the invoices' digests).
         # 13: no "recovered" on a term line between renewals or a line held out for want of a
         # rate (12 such term lines in the demo).
-        13,
-        "310918ad578733179f8065bb7ae73ca762b2896b81918973a749bd5db13ab48a",
+        # 14: "recovered" counts the seats the seat diff counted on its day, so within the
+        # month it agrees with the status (the demo's November is closed: only the number).
+        14,
+        "d5495c35798507281ed4dfb1085cb24b13add3767721401f1abd6051e1e0889c",
     )
 
 

@@ -26,6 +26,16 @@ def test_under_billed_seats_now_billed_and_over_billed_ones_removed():
     assert matched.recovered is None
 
 
+def test_the_seats_the_seat_diff_counted_on_its_day_not_the_month_end():
+    """Within the month the diff counts today's seats; a change stored for later in the month
+    (11 from the 20th) moves the line's charge, but the mismatch recovered is the one the
+    status names (under by 1 on the 10th), so the figure and the status agree."""
+    facts = client(
+        sub(snap("2025-01-01", 9), snap("2025-06-20", 11), halo_quantity=8, diff="under", counted=9)
+    )
+    assert only_line(bill(facts, "2025-06")).recovered == D("22.0000")
+
+
 def test_at_the_price_the_line_bills_and_nothing_with_halos_seats():
     facts = client(sub(snap("2025-01-01", 10), halo_quantity=8, diff="under"))
     marked_up = only_line(bill(facts, "2025-06", rules(price="markup", markup_percent=D(20))))

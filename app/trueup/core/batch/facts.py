@@ -199,6 +199,7 @@ def _facts_of(
         halo_quantity=count.halo_qty if count and lines else None,
         halo_unit_price=lines[0].unit_price if lines else None,
         diff_status=count.status if count else None,
+        diff_quantity=count.pax8_qty if count else None,
         halo_currency=_line_currency(store, client_id, lines[0]) if lines else None,
         unit=store.units.get(sub.product_id or ""),
     )

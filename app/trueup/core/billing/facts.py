@@ -36,6 +36,9 @@ class SubscriptionFacts(NamedTuple):
     # (no Halo line): taken as the subscription's.
     halo_currency: str | None = None
     unit: str | None = None  # the distributor's unit of measure (User, GB); None: not known
+    # The distributor's seats the seat diff counted on its day (billing-rules §9), which
+    # `diff_status` compares with Halo's; None where the diff names no row for it.
+    diff_quantity: Decimal | None = None
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ def _draft(
         cost_estimated=invoiced is None and bool(cost.amount.numerator),
         priced=charge.amount is not None,
         proration=charge.words,
-        recovered=_recovered(subscription, runs, policy, price, charge),
+        recovered=_recovered(subscription, policy, price, charge),
     )
 
 
@@ -167,20 +167,23 @@ _MISMATCHED = ("under", "over", "missing_in_halo")
 
 def _recovered(
     subscription: SubscriptionFacts,
-    runs: list[Run],
     policy: Policy,
     price: Decimal | None,
     charge: Charge,
 ) -> Exact | None:
-    """LineDraft.recovered: the month-end seats over Halo's, at a month's share of the price
-    the line bills (the client's, under the rules). A term line counts only in a month it
-    charges: between renewals it bills nothing, so it corrects nothing."""
-    if subscription.diff_status not in _MISMATCHED or not policy.sync or price is None:
+    """LineDraft.recovered: the seats the seat diff counted over Halo's (on its day: the
+    month's last, or today within the month, so the figure and the status agree), at a month's
+    share of the price the line bills (the client's, under the rules). A term line counts only
+    in a month it charges: between renewals it bills nothing, so it corrects nothing."""
+    counted = subscription.diff_quantity
+    if subscription.diff_status not in _MISMATCHED or counted is None:
+        return None
+    if not policy.sync or price is None:
         return None
     monthly = is_monthly(subscription.billing_term)
     if not monthly and (charge.amount is None or not charge.amount.numerator):
         return None
-    seats = runs[-1].quantity - (subscription.halo_quantity or ZERO)
+    seats = counted - (subscription.halo_quantity or ZERO)
     months = 1 if monthly else term_months(subscription.billing_term)
     return Exact(seats * price, months or 1)
 

@@ -105,6 +105,7 @@ class SeatCount(NamedTuple):
     halo_qty: Decimal  # the Halo seats attributed to it
     halo_lines: tuple[HaloLine, ...]  # the lines of its item
     status: str
+    pax8_qty: Decimal  # the distributor's seats on the diff's day, which `status` compares
 
 
 def seat_counts(store: DiffStore, day: date) -> dict[str, SeatCount]:
@@ -114,12 +115,16 @@ def seat_counts(store: DiffStore, day: date) -> dict[str, SeatCount]:
     billable, dormant = _billable_and_dormant(store, day)
     attributed, billed_items = _attribute(store, billable)
     found = {
-        subscription.id: SeatCount(halo_qty, lines, _status(snapshot.quantity, halo_qty, lines))
+        subscription.id: SeatCount(
+            halo_qty, lines, _status(snapshot.quantity, halo_qty, lines), snapshot.quantity
+        )
         for _, subscription, snapshot, halo_qty, lines in attributed
     }
     for row in _rows_missing_in_pax8(store, billed_items, dormant):
         if row.subscription_id:
-            found[row.subscription_id] = SeatCount(row.halo_qty, row.halo_lines, row.status)
+            found[row.subscription_id] = SeatCount(
+                row.halo_qty, row.halo_lines, row.status, row.pax8_qty
+            )
     return found
 
 
