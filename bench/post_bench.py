@@ -205,7 +205,7 @@ def ledger_timings(db_path: Path) -> dict[str, Any]:
     clients = json.loads(done.stdout)["clients"]
     db = open_database(db_path)
     import_rules(db, '[defaults]\nprice = "markup"\nmarkup_percent = "12"\n')
-    from trueup.core.batch.build import current_batch
+    from trueup.core.batch.stored import current_batch
 
     rebuilt = current_batch(db, MONTH, today=date.fromisoformat(TODAY))
     started = time.perf_counter()

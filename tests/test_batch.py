@@ -14,15 +14,10 @@ from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.body import invoice_views
-from trueup.core.batch.build import (
-    ENGINE,
-    BatchError,
-    build_batch,
-    current_batch,
-    list_batches,
-    load_batch,
-)
-from trueup.core.batch.review import cost_evidence, override_anomaly, set_invoice_state
+from trueup.core.batch.build import build_batch
+from trueup.core.batch.costs import cost_evidence
+from trueup.core.batch.review import override_anomaly, set_invoice_state
+from trueup.core.batch.stored import ENGINE, BatchError, current_batch, list_batches, load_batch
 from trueup.core.mapping.engine import map_company
 from trueup.core.rules.current import import_rules
 from trueup.core.store import tables as m

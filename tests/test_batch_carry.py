@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.body import invoice_views
-from trueup.core.batch.build import build_batch, load_batch
+from trueup.core.batch.build import build_batch
 from trueup.core.batch.review import override_anomaly, set_invoice_state
+from trueup.core.batch.stored import load_batch
 from trueup.core.rules.current import set_line_override
 from trueup.core.store import tables as m
 

@@ -29,7 +29,8 @@ def test_seat_counts_are_what_the_seat_diff_rows_say(db, day):
     counts = seat_counts(store, day)
     assert len(rows) > 100
     assert counts == {
-        row.subscription_id: (row.halo_qty, row.halo_lines, row.status) for row in rows
+        row.subscription_id: (row.halo_qty, row.halo_lines, row.status, row.pax8_qty)
+        for row in rows
     }
     assert {row.status for row in rows} >= {"match", "under", "missing_in_halo"}
 

@@ -19,7 +19,8 @@ from trueup.core.batch.body import (
     invoice_products,
     parsed_body,
 )
-from trueup.core.batch.build import batch_bytes, build_batch, load_batch
+from trueup.core.batch.build import build_batch
+from trueup.core.batch.stored import batch_bytes, load_batch
 from trueup.core.ledger.month import ledger_json, month_ledger
 from trueup.core.mapping.engine import (
     ignore_product,

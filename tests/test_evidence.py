@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.cli import app
-from trueup.core.batch.build import list_batches
+from trueup.core.batch.stored import list_batches
 from trueup.core.mapping.engine import map_company
 from trueup.core.reports.evidence_doc import Grid, blocks
 from trueup.core.rules.current import import_rules

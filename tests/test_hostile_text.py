@@ -75,8 +75,9 @@ def test_a_reason_and_a_stale_mapping_line_reach_no_terminal_with_their_controls
     from datetime import date
 
     from trueup.core.batch.approval import approve
-    from trueup.core.batch.build import build_batch, load_batch
+    from trueup.core.batch.build import build_batch
     from trueup.core.batch.review import override_code, standing_codes
+    from trueup.core.batch.stored import load_batch
     from trueup.core.mapping.file import import_mappings
 
     batch = build_batch(db, "2026-11", today=date(2026, 11, 21))

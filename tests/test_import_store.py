@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 
 from test_import_partner_center import GENERATED, HANDWRITTEN, table, write
 from test_sync import TODAY, clients
-from trueup.core.batch.build import batch_inputs
+from trueup.core.batch.stored import batch_inputs
 from trueup.core.service.imports import FileRefused, ImportBusyError, Imports
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database

@@ -12,8 +12,8 @@ from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from other_process import posting_elsewhere
 from trueup.core.batch.approval import approval_states, approve, revoke
 from trueup.core.batch.build import build_batch
-from trueup.core.batch.facts import BatchError
 from trueup.core.batch.review_state import batch_approvals
+from trueup.core.batch.stored import BatchError
 from trueup.core.posting.plan import (
     ENTRIES,
     PostingError,

@@ -21,8 +21,9 @@ from typing import Any
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.approval import approval_states, approve, approved_fingerprints
-from trueup.core.batch.build import ENGINE, build_batch, load_batch
+from trueup.core.batch.build import build_batch
 from trueup.core.batch.review import set_invoice_state, standing_codes
+from trueup.core.batch.stored import ENGINE, load_batch
 from trueup.core.ledger.month import ledger_json, month_ledger
 from trueup.core.mapping.books.engine import accept_book_suggestions
 from trueup.core.mapping.books.reading import QBO, XERO

@@ -7,7 +7,8 @@ from datetime import date
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.approval import approve
-from trueup.core.batch.build import build_batch, load_batch
+from trueup.core.batch.build import build_batch
+from trueup.core.batch.stored import load_batch
 from trueup.core.reports.tables import month_tables
 from trueup.core.values.months import Month
 

@@ -4,7 +4,7 @@ store (held, ready, overrides, per-line rules)."""
 from decimal import Decimal
 
 from tools.demo_workbench import wait_until_idle
-from trueup.core.batch.build import list_batches, load_batch
+from trueup.core.batch.stored import list_batches, load_batch
 from trueup.core.rules.current import current_rules
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.batch_invoice import BatchInvoiceScreen

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,12 +19,17 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from trueup.core.batch.body import LineView, StoredInvoice, canonical_bytes, standing_errors
-from trueup.core.batch.build import StoredBatch, batch_inputs, build_batch, load_batch
-from trueup.core.batch.facts import BatchError
 from trueup.core.batch.reading import batch_month
 from trueup.core.batch.review import record_override
+from trueup.core.batch.stored import (
+    BatchError,
+    StoredBatch,
+    batch_inputs,
+    current_batch,
+    load_batch,
+)
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
-from trueup.core.rules.current import current_rules
+from trueup.core.rules.in_force import rules_id_in_force
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -165,10 +170,16 @@ def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | Non
 
 
 def approval_states(
-    db: Database, batch_id: str, *, today: date, stored: StoredBatch | None = None
+    db: Database,
+    batch_id: str,
+    *,
+    today: date,
+    stored: StoredBatch | None = None,
+    clients: Collection[int] | None = None,
 ) -> list[ApprovalState]:
-    """Each invoice of the batch: approved, unapproved, or lapsed with what changed (`stored`:
-    the batch, when the caller has read it already: its body is large).
+    """Each invoice of the batch (of `clients` only, when given): approved, unapproved, or
+    lapsed with what changed (`stored`: the batch, when the caller has read it already: its
+    body is large).
 
     When the store has moved on since the batch was built (a sync, a rules or mapping change),
     the batch is built again from the store as it is and each approved invoice is compared with
@@ -180,12 +191,16 @@ def approval_states(
         approvals = {
             r.client_id: r
             for r in conn.execute(select(_APPROVALS).where(_APPROVALS.c.batch_id == batch_id))
+            if clients is None or r.client_id in clients
         }
+    invoices = [i for i in stored.invoices if clients is None or i.client_id in clients]
+    if not approvals:  # nothing to check: no mapping index read, no fingerprint taken
+        return [ApprovalState(i.client_id, i.client_name, "unapproved") for i in invoices]
     current = _current_invoices(db, stored.month, stored.clients, batch_id, today, approvals)
     with db.read() as conn:
         index = load_mapping_index(conn)
     states = []
-    for invoice in stored.invoices:
+    for invoice in invoices:
         client_id, name = invoice.client_id, invoice.client_name
         approval = approvals.get(client_id)
         if approval is None:
@@ -260,12 +275,13 @@ def _current_invoices(
     """The invoices as the store would bill them now; None when the batch is still current."""
     if not approvals:
         return None
-    _, rules_id = current_rules(db)
     with db.read() as conn:
-        if batch_inputs(conn, month, clients or None, today, rules_id).batch_id == batch_id:
+        inputs = batch_inputs(conn, month, clients or None, today, rules_id_in_force(conn))
+        if inputs.batch_id == batch_id:
             return None
-    rebuilt = build_batch(db, month, clients=list(clients) or None, today=today)
-    return load_batch(db, rebuilt.batch_id).by_client
+    return load_batch(
+        db, current_batch(db, month, clients=list(clients) or None, today=today)
+    ).by_client
 
 
 def approved_fingerprints(conn: Connection, batch_id: str) -> dict[int, str]:

@@ -13,13 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from trueup.core.billing.invoice import Anomaly, ClientInvoice, InvoiceLine
 from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_json, money_json_or_none, quantity_json
+
+if TYPE_CHECKING:  # the engine's types: reading a stored invoice needs none of the engine
+    from trueup.core.billing.invoice import Anomaly, ClientInvoice, InvoiceLine
 
 SEVERITIES = ("error", "warning", "info")
 _RANK = {severity: rank for rank, severity in enumerate(SEVERITIES)}

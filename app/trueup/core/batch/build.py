@@ -10,12 +10,12 @@ never in it.
 
 A batch is built in one process, and bills only the clients a change touched since the month's
 newest batch (batch/touched.py): a rule on one client's line or a company mapped bills one or
-two clients again and reuses the other invoices, each stored once (batch/rows.py).
+two clients again and reuses the other invoices, each stored once (batch/rows.py). The
+inputs that name a batch, and a stored batch read back, are batch/stored.py's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,33 +27,25 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from trueup.core.batch.body import (
-    StoredInvoice,
     anomaly_order,
     canonical_bytes,
     invoice_digest,
     invoice_json,
-    parsed_body,
     totals_json,
 )
 from trueup.core.batch.carry import carry_review
-from trueup.core.batch.facts import BatchError, BatchFacts, assemble
+from trueup.core.batch.facts import BatchFacts, assemble
 from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
-from trueup.core.batch.rows import (
-    Listed,
-    body_bytes,
-    invoice_texts,
-    store_invoices,
-    stored_invoices,
-    text_sha,
-)
+from trueup.core.batch.rows import Listed, store_invoices, text_sha
 from trueup.core.batch.rows import listed as listed_invoices
+from trueup.core.batch.stored import BatchInputs, batch_bytes, batch_inputs, load_batch, utc
 from trueup.core.batch.strays import stray_anomalies
 from trueup.core.batch.touched import touched_clients
 from trueup.core.batch.usage import UsageRow
 from trueup.core.billing.invoice import bill_client
 from trueup.core.billing.rules import Rules
 from trueup.core.billing.timeline import day_text
-from trueup.core.diff.seats import cyclic_gc_paused, reference_day
+from trueup.core.diff.seats import cyclic_gc_paused
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.current import current_rules, rules_of
 from trueup.core.settings.operator import current_user
@@ -63,49 +55,7 @@ from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_json, money_json_or_none
 from trueup.core.values.months import Month
 
-__all__ = [
-    "ENGINE",
-    "STATES",
-    "Batch",
-    "BatchError",
-    "BatchSummary",
-    "StoredBatch",
-    "batch_bytes",
-    "batch_inputs",
-    "build_batch",
-    "current_batch",
-    "list_batches",
-    "load_batch",
-]
-
-STATES = ("draft", "held", "ready")
-
-# The billing code is an input too: a stored batch is reused while its inputs are the same, so
-# a change that makes the same inputs give other bytes must come with a new number here (a
-# test pins the demo's batch to it). Batches built by other code are then built again.
-ENGINE = 14
-
 _BATCHES = m.table_of(m.InvoiceBatch)
-
-
-@dataclass(frozen=True)
-class BatchInputs:
-    """Everything a batch's content depends on; its id is a hash of these."""
-
-    engine: int
-    month: str
-    clients: tuple[int, ...]  # as asked; () = every mapped client
-    sync_runs: dict[str, int | None]  # source -> the latest successful sync run
-    rules_id: int | None
-    mapping_change: int | None
-    counted_on: str  # the day Pax8 seats are counted on (billing-rules §9)
-    previous: str | None  # the batch of the month before whose lines PRICE_CHANGED compares to
-    compared: str | None  # the earlier batch of the same clients the changes are against
-
-    @property
-    def batch_id(self) -> str:
-        text = json.dumps(self.__dict__, sort_keys=True, separators=(",", ":"))
-        return f"{self.month}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -139,68 +89,7 @@ class Batch:
         return load_batch(self.db, self.batch_id).body
 
 
-@dataclass(frozen=True)
-class BatchSummary:
-    batch_id: str
-    month: str
-    created_at: datetime
-    created_by: str
-    clients: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class StoredBatch:
-    batch_id: str
-    month: str
-    created_at: datetime
-    created_by: str
-    clients: tuple[int, ...]
-    head: dict[str, Any]  # the batch JSON but its invoices
-    invoices: tuple[StoredInvoice, ...]  # in the body's order, each parsed only when read
-    states: dict[int, str]  # client -> held | ready (draft when absent)
-    overrides: dict[tuple[int, str, str | None], str]  # (client, code, subscription) -> reason
-
-    @cached_property
-    def body(self) -> dict[str, Any]:
-        """The whole batch JSON as values (contract §3): every invoice parsed."""
-        whole = self.head | {"invoices": [invoice.source for invoice in self.invoices]}
-        return {key: whole[key] for key in sorted(whole)}
-
-    @cached_property
-    def by_client(self) -> dict[int, StoredInvoice]:
-        return {invoice.client_id: invoice for invoice in self.invoices}
-
-
 # --- building -----------------------------------------------------------------------------------
-
-
-def batch_inputs(
-    conn: Connection, month: str, clients: Sequence[int] | None, today: date, rules_id: int | None
-) -> BatchInputs:
-    month = Month(month)
-    asked = tuple(sorted(set(clients))) if clients is not None else ()
-    # A file import that changed nothing leaves the batch as it was (sync/file_import.py).
-    runs: dict[str, int] = dict(
-        conn.exec_driver_sql(
-            f"SELECT source, max(id) FROM {m.table_of(m.SyncRun)} WHERE status = 'ok' "
-            "AND (source IN ('pax8', 'halo') OR created + updated + deleted > 0) "
-            "GROUP BY source"
-        ).all()
-    )
-    change = conn.exec_driver_sql(f"SELECT max(id) FROM {m.table_of(m.MappingChange)}").scalar()
-    imported = {source: run for source, run in runs.items() if source not in ("pax8", "halo")}
-    return BatchInputs(
-        engine=ENGINE,
-        month=month,
-        clients=asked,
-        # A store with no import names the same inputs, and so the same batch ids, as before.
-        sync_runs={"pax8": runs.get("pax8"), "halo": runs.get("halo"), **imported},
-        rules_id=rules_id,
-        mapping_change=change,
-        counted_on=reference_day(month, today).isoformat(),
-        previous=_newest_id(conn, Month(month).shifted(-1), None),
-        compared=_newest_id(conn, None, asked, before=month),
-    )
 
 
 def build_batch(
@@ -315,7 +204,7 @@ def _reusable(
         return None
     if last_stored is not None and (last_stored.batch_id, last_stored.created_at) == (
         row.id,
-        _utc(row.created_at),
+        utc(row.created_at),
     ):
         return _Reusable(list(last_stored.listed), touched, then["main_currency"])
     return _Reusable(listed_invoices(conn, row.id), touched, then["main_currency"])
@@ -325,26 +214,6 @@ def _as_stored(inputs: BatchInputs) -> dict[str, Any]:
     """The inputs as JSON values, as the batch's row keeps them."""
     loaded: dict[str, Any] = json.loads(json.dumps(inputs.__dict__))
     return loaded
-
-
-def current_batch(
-    db: Database,
-    month: str,
-    *,
-    clients: Sequence[int] | None = None,
-    today: date,
-    by: str | None = None,
-) -> str:
-    """The id of the month's batch for the store as it is now: the stored one when its inputs
-    have not changed since (the same inputs give the same bytes, so no rebuild), else a new
-    one, built and stored."""
-    _, rules_id = current_rules(db)
-    with db.read() as conn:
-        batch_id = batch_inputs(conn, month, clients, today, rules_id).batch_id
-        stored = conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == batch_id)).first()
-    if stored is not None:
-        return batch_id
-    return build_batch(db, month, clients=clients, today=today, by=by).batch_id
 
 
 def _head(
@@ -463,20 +332,6 @@ def _changes(digests: list[dict[str, Any]], compared: EarlierBatch | None) -> li
 # --- the store ----------------------------------------------------------------------------------
 
 
-def _newest_id(
-    conn: Connection, month: str | None, clients: tuple[int, ...] | None, before: str | None = None
-) -> str | None:
-    query = select(_BATCHES.c.id)
-    if month is not None:
-        query = query.where(_BATCHES.c.month == month)
-    if before is not None:
-        query = query.where(_BATCHES.c.month < before)
-    if clients is not None:
-        query = query.where(_BATCHES.c.clients == json.dumps(list(clients)))
-    order = (_BATCHES.c.month.desc(), _BATCHES.c.created_at.desc(), _BATCHES.c.id)
-    return conn.execute(query.order_by(*order).limit(1)).scalar()
-
-
 def _store(db: Database, batch: Batch, by: str) -> datetime | None:
     """Store the batch; when it was stored, None if it was already."""
     inputs = batch.inputs
@@ -502,67 +357,3 @@ def _store(db: Database, batch: Batch, by: str) -> datetime | None:
         store_invoices(conn, batch.batch_id, batch.listed, batch.texts)
         carry_review(conn, batch.batch_id, inputs.month, clients)
     return now
-
-
-def batch_bytes(db: Database, batch_id: str) -> bytes:
-    """A stored batch's JSON, as canonical UTF-8 bytes (contract §3)."""
-    with db.read() as conn:
-        head = conn.execute(select(_BATCHES.c.body).where(_BATCHES.c.id == batch_id)).scalar()
-        if head is None:
-            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
-        return body_bytes(head, invoice_texts(conn, batch_id))
-
-
-def list_batches(db: Database, month: str | None = None) -> list[BatchSummary]:
-    """Stored batches, newest first."""
-    query = select(
-        _BATCHES.c.id,
-        _BATCHES.c.month,
-        _BATCHES.c.created_at,
-        _BATCHES.c.created_by,
-        _BATCHES.c.clients,
-    )
-    if month is not None:
-        query = query.where(_BATCHES.c.month == month)
-    with db.read() as conn:
-        rows = conn.execute(query.order_by(_BATCHES.c.created_at.desc(), _BATCHES.c.id)).all()
-    return [
-        BatchSummary(r.id, r.month, _utc(r.created_at), r.created_by, tuple(json.loads(r.clients)))
-        for r in rows
-    ]
-
-
-def load_batch(db: Database, batch_id: str) -> StoredBatch:
-    states_t, overrides_t = m.table_of(m.BatchInvoiceState), m.table_of(m.BatchOverride)
-    with db.read() as conn:
-        row = conn.execute(select(_BATCHES).where(_BATCHES.c.id == batch_id)).first()
-        if row is None:
-            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
-        states = {
-            r.client_id: r.state
-            for r in conn.execute(select(states_t).where(states_t.c.batch_id == batch_id))
-        }
-        overrides = {
-            (r.client_id, r.code, r.subscription_id): r.reason
-            for r in conn.execute(
-                select(overrides_t)
-                .where(overrides_t.c.batch_id == batch_id)
-                .order_by(overrides_t.c.id)
-            )
-        }
-        invoices = tuple(stored_invoices(conn, batch_id))
-    return StoredBatch(
-        row.id,
-        row.month,
-        _utc(row.created_at),
-        row.created_by,
-        tuple(json.loads(row.clients)),
-        parsed_body(row.body),
-        invoices,
-        states,
-        overrides,
-    )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 from trueup.core.batch.alike import look_alikes
 from trueup.core.batch.body import parsed_body
 from trueup.core.batch.previous import EarlierBatch
+from trueup.core.batch.stored import BatchError
 from trueup.core.batch.strays import StraySubscription, load_strays
 from trueup.core.batch.usage import UsageRow, load_usage
 from trueup.core.billing.facts import (
@@ -37,20 +38,14 @@ from trueup.core.diff.reading import DiffStore, HaloLine, StoredSubscription, lo
 from trueup.core.diff.seats import (
     SeatCount,
     cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
-    reference_day,
     seat_counts,  # the seat diff of an already loaded store: loading it twice costs ~1 s
 )
-from trueup.core.errors import TrueupError
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.current import Rules
 from trueup.core.store import tables as m
-from trueup.core.values.months import Month
+from trueup.core.values.months import Month, reference_day
 
 ZERO = Decimal(0)
-
-
-class BatchError(TrueupError, ValueError):
-    """A batch cannot be built as asked (an unknown client); the message says which."""
 
 
 @dataclass(frozen=True)

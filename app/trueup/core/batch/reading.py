@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from trueup.core.batch.body import InvoiceView, StoredInvoice, invoice_view, parsed_body
-from trueup.core.batch.build import BatchSummary, list_batches
-from trueup.core.batch.facts import BatchError
 from trueup.core.batch.rows import invoice_at, invoice_of
+from trueup.core.batch.stored import BatchError, BatchSummary, list_batches
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from trueup.core.batch.approval import ApprovalState, approval_states
-from trueup.core.batch.build import batch_inputs
+from trueup.core.batch.stored import batch_inputs
 from trueup.core.rules.current import current_rules
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database

@@ -43,7 +43,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.values.distributors import distributor_name
 from trueup.core.values.money import money_json, quantity_json
-from trueup.core.values.months import Month
+from trueup.core.values.months import reference_day
 
 ZERO = Decimal(0)
 STATUSES = ("under", "missing_in_halo", "over", "missing_in_pax8", "match")
@@ -161,12 +161,6 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def reference_day(month: str, today: date) -> date:
-    """The day Pax8 seats are counted on: `today` within the current month, else the last day."""
-    first, last = Month(month).bounds
-    return today if first <= today <= last else last
 
 
 # A billable subscription with the Halo seats handed to it and its item's lines.

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from trueup.core.batch.build import batch_inputs
-from trueup.core.rules.current import current_rules
+from trueup.core.batch.stored import batch_inputs
+from trueup.core.rules.in_force import rules_id_in_force
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.postings import IN_FLIGHT, Sent, month_entries
@@ -41,8 +41,8 @@ class StoredBatch:
 
 
 def stored_batches(db: Database, *, today: date, month: str | None = None) -> list[StoredBatch]:
-    _, rules_id = current_rules(db)
     with db.read() as conn:
+        rules_id = rules_id_in_force(conn)
         query = select(
             _BATCHES.c.id,
             _BATCHES.c.month,

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from trueup.core.batch.approval import approval_states
-from trueup.core.batch.build import StoredBatch, current_batch, load_batch
 from trueup.core.batch.settled import unsettled
+from trueup.core.batch.stored import StoredBatch, current_batch, load_batch
 from trueup.core.store.database import Database
-from trueup.core.store.postings import Sent, month_entries
+from trueup.core.store.postings import IN_FLIGHT, Sent, month_entries
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
 
@@ -65,17 +65,24 @@ class MonthLedger:
     batch: StoredBatch = field(repr=False, compare=False)  # read once, for what reads it more
 
 
+# The journal's states that settle a client's month whatever its approval says (_state).
+_DECIDING = {"POSTED", "VOIDED", *IN_FLIGHT}
+
+
 def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
     """The month's ledger; builds the month's batch first when the store has moved on."""
     batch_id = current_batch(db, month, today=today)
     stored = load_batch(db, batch_id)
-    approvals = {
-        s.client_id: s.status for s in approval_states(db, batch_id, today=today, stored=stored)
-    }
     with db.read() as conn:
         sent: dict[int, list[Sent]] = defaultdict(list)
         for entry in month_entries(conn, month):
             sent[entry.client_id].append(entry)
+    # What was sent outranks the approval (_state): only the others' approvals are checked.
+    undecided = {c for c in stored.by_client if not _DECIDING & {s.state for s in sent.get(c, ())}}
+    approvals = {
+        s.client_id: s.status
+        for s in approval_states(db, batch_id, today=today, stored=stored, clients=undecided)
+    }
     clients = []
     invoices = stored.by_client
     for client_id in sorted(invoices.keys() | sent.keys()):

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from trueup.core.batch.body import StoredInvoice, standing_errors
-from trueup.core.batch.build import StoredBatch
 from trueup.core.batch.settled import unsettled
+from trueup.core.batch.stored import StoredBatch
 from trueup.core.diff.seats import DiffRow, cyclic_gc_paused
 from trueup.core.posting.adjustments import adjustment
 from trueup.core.posting.documents import HaloCatalog, adjustment_reference, missing_targets

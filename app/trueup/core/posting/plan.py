@@ -24,9 +24,8 @@ from sqlalchemy import insert, select
 
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.body import StoredInvoice
-from trueup.core.batch.build import StoredBatch, load_batch
-from trueup.core.batch.facts import BatchError
 from trueup.core.batch.settled import unsettled
+from trueup.core.batch.stored import BatchError, StoredBatch, load_batch
 from trueup.core.billing.rules import Rules
 from trueup.core.diff.seats import DiffRow, cyclic_gc_paused, seat_diff
 from trueup.core.mapping.index import MappingIndex, load_mapping_index

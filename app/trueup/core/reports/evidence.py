@@ -21,10 +21,9 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from trueup.core.batch.body import InvoiceView
-from trueup.core.batch.build import current_batch, list_batches
-from trueup.core.batch.facts import BatchError
+from trueup.core.batch.costs import cost_evidence
 from trueup.core.batch.reading import client_batches, client_invoice
-from trueup.core.batch.review import cost_evidence
+from trueup.core.batch.stored import BatchError, current_batch, list_batches
 from trueup.core.billing.facts import CostItem
 from trueup.core.billing.timeline import TimelineEntry
 from trueup.core.diff.seats import DiffRow, HaloLine, diff_detail, seat_diff

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from trueup.core.batch import approval, review, review_state
+from trueup.core.batch import approval, costs, review, review_state
 from trueup.core.batch.approval import ApprovalResult, ApprovalState
 from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import InvoiceView, pretty_text
-from trueup.core.batch.build import build_batch, current_batch, load_batch
+from trueup.core.batch.build import build_batch
 from trueup.core.batch.price_options import PriceOption as PriceOption
 from trueup.core.batch.price_options import price_options
 from trueup.core.batch.reading import BatchOverview as BatchOverview
@@ -18,6 +18,7 @@ from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
 from trueup.core.batch.review import StandingCode
 from trueup.core.batch.review_state import BatchApprovals
+from trueup.core.batch.stored import current_batch, load_batch
 from trueup.core.billing.facts import CostItem
 from trueup.core.store.database import Database
 
@@ -64,7 +65,7 @@ class Batches:
         return price_options(self.db, month, client_id, subscription_id, today=self.today)
 
     def cost_evidence(self, subscription_id: str, months: list[str]) -> list[CostItem]:
-        return review.cost_evidence(self.db, subscription_id, months)
+        return costs.cost_evidence(self.db, subscription_id, months)
 
     # --- the operator's word -------------------------------------------------------------------
 

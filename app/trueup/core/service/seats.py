@@ -11,6 +11,7 @@ from trueup.core.diff.seats import DiffDetail, DiffSummary
 from trueup.core.diff.seats import DiffRow as DiffRow
 from trueup.core.service.changes import Changes
 from trueup.core.store.database import Database
+from trueup.core.values.months import reference_day
 
 
 class SeatDiffs:
@@ -32,7 +33,7 @@ class SeatDiffs:
 
     def reference_day(self, month: str) -> date:
         """The day the month's Pax8 seats are counted on: its last, or today for this month."""
-        return seats.reference_day(month, self.today)
+        return reference_day(month, self.today)
 
     def detail(self, row: DiffRow, month: str) -> DiffDetail:
         return seats.diff_detail(self.db, row, month)

@@ -85,3 +85,10 @@ class Month(str):
     def name(self) -> str:
         """`November 2026`."""
         return f"{calendar.month_name[self.first.month]} {self.first.year}"
+
+
+def reference_day(month: str, today: date) -> date:
+    """The day Pax8 seats are counted on (billing-rules §9): `today` within the current month,
+    else the last day."""
+    first, last = Month(month).bounds
+    return today if first <= today <= last else last
