@@ -34,7 +34,7 @@ from trueup.core.billing.facts import (
     SubscriptionFacts,
 )
 from trueup.core.billing.timeline import Snapshot, known_status
-from trueup.core.diff.reading import DiffStore, HaloLine, StoredSubscription, load_diff_store
+from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_store
 from trueup.core.diff.seats import (
     SeatCount,
     cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
@@ -157,6 +157,11 @@ def _subscription_facts(
 ) -> dict[int, list[SubscriptionFacts]]:
     first, last = Month(month).bounds
     wanted = set(chosen)
+    # (client, recurring invoice) -> its currency as Halo names it: a `halo` price is in it.
+    symbols: dict[tuple[int, int], str | None] = {}
+    for client_id in wanted:
+        for line in store.client_lines.get(client_id, ()):
+            symbols.setdefault((client_id, line.line.invoice_id), line.currency)
     found: dict[int, list[SubscriptionFacts]] = defaultdict(list)
     for client_id, sub in store.subscriptions:
         if client_id not in wanted or sub.product_id in store.index.ignored_products:
@@ -164,7 +169,7 @@ def _subscription_facts(
         count = counts.get(sub.id)
         if count is None and not _shows_within(sub.snapshots, first, last):
             continue
-        found[client_id].append(_facts_of(store, client_id, sub, count))
+        found[client_id].append(_facts_of(store, client_id, sub, count, symbols))
     for subs in found.values():
         subs.sort(key=lambda s: s.subscription_id)
     return found
@@ -175,6 +180,7 @@ def _facts_of(
     client_id: int,
     sub: StoredSubscription,
     count: SeatCount | None,
+    symbols: dict[tuple[int, int], str | None],
 ) -> SubscriptionFacts:
     sku, name = store.product_label(sub.product_id, sub.product_name)
     lines = count.halo_lines if count else ()
@@ -195,22 +201,15 @@ def _facts_of(
         halo_unit_price=lines[0].unit_price if lines else None,
         diff_status=count.status if count else None,
         diff_quantity=count.pax8_qty if count else None,
-        halo_currency=_line_currency(store, client_id, lines[0]) if lines else None,
+        halo_currency=(
+            _halo_currency(
+                symbols.get((client_id, lines[0].invoice_id)), store.currency_of(client_id)
+            )
+            if lines
+            else None
+        ),
         unit=store.units.get(sub.product_id or ""),
     )
-
-
-def _line_currency(store: DiffStore, client_id: int, line: HaloLine) -> str:
-    """The currency of a Halo line's recurring invoice: a `halo` price is in it."""
-    symbol = next(
-        (
-            c.currency
-            for c in store.client_lines.get(client_id, ())
-            if c.line.invoice_id == line.invoice_id
-        ),
-        None,
-    )
-    return _halo_currency(symbol, store.currency_of(client_id))
 
 
 def _shows_within(snapshots: Sequence[Snapshot], first: date, last: date) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from trueup.core.values.money import quantity_prose
@@ -200,6 +201,7 @@ def percent_text(value: Decimal) -> str:
 _SEAT_UNITS = frozenset({"user", "seat", "licence", "license", "each", "unit", "usage"})
 
 
+@lru_cache(maxsize=1024)  # a store names a few units, asked once a line
 def unit_word(unit: str | None) -> str:
     """The word a line counts in: `seat` for a per-user unit (User, Licenses, Per User), a
     measure as the distributor writes it (`GB`, `GB/Month`, `User Month`), any other unit as a
@@ -229,6 +231,7 @@ def seats_text(quantity: Decimal, unit: str = "seat") -> str:
     return f"{quantity_prose(quantity)} {unit if quantity == 1 else _plural(unit)}"
 
 
+@lru_cache(maxsize=1024)
 def _plural(unit: str) -> str:
     if not (unit.isalpha() and unit.islower()):
         return unit
