@@ -21,6 +21,7 @@ from trueup.core.batch.body import (
 )
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.stored import batch_bytes, load_batch
+from trueup.core.diff import reading as reading_module
 from trueup.core.ledger.month import ledger_json, month_ledger
 from trueup.core.mapping.engine import (
     ignore_product,
@@ -245,6 +246,46 @@ def test_a_store_whose_digests_lack_codes_and_products_gains_them(db):
         assert {c["state"] for c in after["clients"]} >= {"approved"}
     finally:
         migrated.dispose()
+
+
+def test_a_rules_change_reads_nothing_of_the_whole_store_again_a_mapping_change_does(
+    db, monkeypatch
+):
+    """What a build read of the whole store (the mapping index, names, currencies, unmapped
+    companies, strays) serves the next build under the same sync runs and mapping journal: a
+    rules change reads none of it again, a mapping change all of it. Either way the batch is
+    the one billing every client gives."""
+    reads: list[str] = []
+    real_wide, real_index = reading_module.store_wide, build_module.load_mapping_index
+    monkeypatch.setattr(
+        reading_module,
+        "store_wide",
+        lambda conn, index: reads.append("store") or real_wide(conn, index),
+    )
+    monkeypatch.setattr(
+        build_module,
+        "load_mapping_index",
+        lambda conn: reads.append("index") or real_index(conn),
+    )
+    build_batch(db, MONTH, today=TODAY, by="test")
+    assert reads == ["index", "store"]
+    reads.clear()
+    change_client_rule(db)
+    again = build_batch(db, MONTH, today=TODAY, by="test")
+    assert reads == []
+    incremental = batch_bytes(db, again.batch_id)
+    with db.write() as conn:
+        conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (again.batch_id,))
+    whole = build_batch(db, MONTH, today=TODAY, by="test", reuse=False)
+    assert whole.batch_id == again.batch_id and whole.data == incremental
+    reads.clear()
+    remap_a_product(db)
+    mapped = build_batch(db, MONTH, today=TODAY, by="test")
+    assert reads == ["index", "store"]
+    incremental = batch_bytes(db, mapped.batch_id)
+    with db.write() as conn:
+        conn.exec_driver_sql("DELETE FROM invoice_batch WHERE id = ?", (mapped.batch_id,))
+    assert build_batch(db, MONTH, today=TODAY, by="test", reuse=False).data == incremental
 
 
 def test_the_next_build_reuses_the_invoices_this_process_stored_unless_the_file_changed(

@@ -34,7 +34,7 @@ from trueup.core.batch.body import (
     totals_json,
 )
 from trueup.core.batch.carry import carry_review
-from trueup.core.batch.facts import BatchFacts, assemble
+from trueup.core.batch.facts import BatchFacts, BatchWide, assemble
 from trueup.core.batch.previous import EarlierBatch, line_digest, read_earlier
 from trueup.core.batch.rows import Listed, store_invoices, text_sha
 from trueup.core.batch.rows import listed as listed_invoices
@@ -106,10 +106,11 @@ def build_batch(
     batch's (batch.touched); without, every client is billed (the same bytes, more slowly)."""
     # ~1M acyclic objects: collections would cost ~0.4 s, so none while building.
     with cyclic_gc_paused():
-        batch = _built(db, month, clients, today, reuse=reuse)
+        batch, index, wide = _built(db, month, clients, today, reuse=reuse)
         stored_at = _store(db, batch, by or current_user())
     if stored_at is not None:
-        _LAST_STORED[str(db.path)] = _Stored(batch.batch_id, stored_at, tuple(batch.listed))
+        listed, key = tuple(batch.listed), _store_key(batch.inputs)
+        _LAST_STORED[str(db.path)] = _Stored(batch.batch_id, stored_at, listed, key, index, wide)
     return batch
 
 
@@ -118,14 +119,23 @@ class _Stored:
     """A batch as this process stored it: its rows never change once stored, so the next build
     after a change reuses its invoices from here, not read and parsed back (a digest each:
     bench/README.md, "A one-client change"). Its time tells it from a batch of the same id in
-    another file put at the same path."""
+    another file put at the same path. What it read of the whole store is the same for a build
+    under the same sync runs and mapping journal (`store_key`), as its invoices are for the
+    clients no change touched: such a build reads none of it again."""
 
     batch_id: str
     created_at: datetime
     listed: tuple[Listed, ...]
+    store_key: tuple[str, int | None]
+    index: MappingIndex
+    wide: BatchWide
 
 
 _LAST_STORED: dict[str, _Stored] = {}  # per store path: one batch's digests, no more
+
+
+def _store_key(inputs: BatchInputs) -> tuple[str, int | None]:
+    return json.dumps(inputs.sync_runs, sort_keys=True), inputs.mapping_change
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,7 @@ class _Reusable:
 
 def _built(
     db: Database, month: str, clients: Sequence[int] | None, today: date, *, reuse: bool
-) -> Batch:
+) -> tuple[Batch, MappingIndex, BatchWide]:
     rules, rules_id = current_rules(db)
     with db.read() as conn:
         inputs = batch_inputs(conn, month, clients, today, rules_id)
@@ -147,14 +157,19 @@ def _built(
         compared = (
             previous if inputs.compared == inputs.previous else read_earlier(conn, inputs.compared)
         )
-        index = load_mapping_index(conn)  # read once: the reuse check and the facts share it
-        source = (
-            _reusable(conn, inputs, rules, index, _LAST_STORED.get(str(db.path))) if reuse else None
-        )
+        newest = _newest(conn, inputs) if reuse else None
+        last = _LAST_STORED.get(str(db.path))
+        if newest is None or last is None or (last.batch_id, last.created_at) != newest[:2]:
+            last = None  # not the batch this process stored last: read from the store
+        same = last if last is not None and last.store_key == _store_key(inputs) else None
+        # Read once: the reuse check and the facts share it.
+        index = same.index if same is not None else load_mapping_index(conn)
+        source = None if newest is None else _reusable(conn, inputs, rules, index, newest, last)
         read = partial(
             assemble, conn, month, clients=clients, today=today, rules=rules, index=index
         )
-        facts = read(previous=previous, only=None if source is None else source.touched)
+        only = None if source is None else source.touched
+        facts = read(previous=previous, only=only, wide=same.wide if same is not None else None)
         if source is not None and facts.main_currency != source.main_currency:
             source, facts = None, read(previous=previous)  # every client's default moved
     fresh: list[Listed] = []
@@ -172,20 +187,16 @@ def _built(
     listed = sorted(kept + fresh, key=lambda i: (i.digest["client_name"].casefold(), i.client_id))
     digests = [item.digest for item in listed]
     head = canonical_bytes(_head(inputs, facts, digests, compared))
-    return Batch(
+    batch = Batch(
         inputs.batch_id, inputs, head, listed, texts, line_digest(digests), facts.main_currency, db
     )
+    return batch, index, facts.wide
 
 
-def _reusable(
-    conn: Connection,
-    inputs: BatchInputs,
-    rules: Rules,
-    index: MappingIndex,
-    last_stored: _Stored | None,
-) -> _Reusable | None:
+def _newest(conn: Connection, inputs: BatchInputs) -> tuple[str, datetime, str] | None:
+    """The month's newest batch of the same clients: its id, when it was stored, its inputs."""
     row = conn.execute(
-        select(_BATCHES.c.id, _BATCHES.c.inputs, _BATCHES.c.created_at)
+        select(_BATCHES.c.id, _BATCHES.c.created_at, _BATCHES.c.inputs)
         .where(
             (_BATCHES.c.month == inputs.month)
             & (_BATCHES.c.clients == json.dumps(list(inputs.clients)))
@@ -194,20 +205,27 @@ def _reusable(
         .order_by(_BATCHES.c.created_at.desc(), _BATCHES.c.id)
         .limit(1)
     ).first()
-    if row is None:
-        return None
-    then = json.loads(row.inputs)
+    return None if row is None else (row.id, utc(row.created_at), row.inputs)
+
+
+def _reusable(
+    conn: Connection,
+    inputs: BatchInputs,
+    rules: Rules,
+    index: MappingIndex,
+    newest: tuple[str, datetime, str],
+    last: _Stored | None,
+) -> _Reusable | None:
+    """`last`: the batch this process stored last, when it is `newest`."""
+    batch_id, _, stored_inputs = newest
+    then = json.loads(stored_inputs)
     now = _as_stored(inputs)
     earlier = rules if then["rules_id"] == now["rules_id"] else rules_of(conn, then["rules_id"])
     touched = touched_clients(conn, then, now, earlier, rules, index)
     if touched is None:
         return None
-    if last_stored is not None and (last_stored.batch_id, last_stored.created_at) == (
-        row.id,
-        utc(row.created_at),
-    ):
-        return _Reusable(list(last_stored.listed), touched, then["main_currency"])
-    return _Reusable(listed_invoices(conn, row.id), touched, then["main_currency"])
+    listed = list(last.listed) if last is not None else listed_invoices(conn, batch_id)
+    return _Reusable(listed, touched, then["main_currency"])
 
 
 def _as_stored(inputs: BatchInputs) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from trueup.core.billing.facts import (
     SubscriptionFacts,
 )
 from trueup.core.billing.timeline import Snapshot, known_status
-from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_store
+from trueup.core.diff.reading import DiffStore, StoredSubscription, StoreWide, load_diff_store
 from trueup.core.diff.seats import (
     SeatCount,
     cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
@@ -58,14 +58,36 @@ class UnmappedCompany:
 
 
 @dataclass(frozen=True)
+class BatchWide:
+    """What a batch reads of the whole store whichever clients it bills again: the seat diff's
+    (diff.reading.StoreWide) and the batch anomalies' companies and subscriptions. The same
+    while the sync runs and the mapping journal are (batch/build.py keeps them between builds)."""
+
+    store: StoreWide
+    unmapped: list[UnmappedCompany]  # by name
+    strays: list[StraySubscription]  # on no invoice, maybe revenue (batch.strays); by id
+
+
+@dataclass(frozen=True)
 class BatchFacts:
     month: str
     clients: list[ClientFacts]  # by name, then id
-    unmapped: list[UnmappedCompany]  # by name
     usage: list[UsageRow]  # every usage row of the usage months, unassigned ones included
-    strays: list[StraySubscription]  # on no invoice, maybe revenue (batch.strays); by id
     chosen: tuple[int, ...]  # every client of the batch, `clients` holding the facts read
-    main_currency: str  # of the store: of clients whose subscriptions name none
+    wide: BatchWide
+
+    @property
+    def unmapped(self) -> list[UnmappedCompany]:
+        return self.wide.unmapped
+
+    @property
+    def strays(self) -> list[StraySubscription]:
+        return self.wide.strays
+
+    @property
+    def main_currency(self) -> str:
+        """Of the store: of clients whose subscriptions name none."""
+        return self.wide.store.main_currency
 
 
 def assemble(
@@ -78,18 +100,20 @@ def assemble(
     previous: EarlierBatch | None,
     only: Collection[int] | None = None,
     index: MappingIndex | None = None,
+    wide: BatchWide | None = None,
 ) -> BatchFacts:
     """The facts of `clients` (default: every client a Pax8 company is mapped to) for `month`.
 
     With `only`, the client facts are those of the chosen clients it names, read alone (the
     clients a change touched: batch.touched); the batch's own facts (unmapped companies, usage,
-    strays) are the whole batch's either way."""
+    strays) are the whole batch's either way, `wide` when given (read by a build of the same
+    store: the same sync runs and mapping journal)."""
     with cyclic_gc_paused():
         index = index or load_mapping_index(conn)
         chosen = _chosen(conn, index, clients)
         mine = chosen if only is None else [c for c in chosen if c in only]
         scoped = clients is not None or only is not None
-        store = load_diff_store(conn, mine if scoped else None, index)
+        store = load_diff_store(conn, mine if scoped else None, index, wide.store if wide else None)
         day = reference_day(month, today)
         counts = seat_counts(store, day)
         subscriptions = _subscription_facts(store, month, mine, counts)
@@ -127,10 +151,14 @@ def assemble(
                 )
             )
         facts.sort(key=_client_order)
-        unmapped = _unmapped_companies(conn, store.unmapped)
-        # Batch anomalies: only a batch of every client has them (build._body_bytes).
-        strays = load_strays(conn, index) if clients is None else []
-        return BatchFacts(month, facts, unmapped, usage, strays, tuple(chosen), store.main_currency)
+        if wide is None:
+            wide = BatchWide(
+                store.wide,
+                _unmapped_companies(conn, store.unmapped),
+                # Batch anomalies: only a batch of every client has them (build._head).
+                load_strays(conn, index) if clients is None else [],
+            )
+        return BatchFacts(month, facts, usage, tuple(chosen), wide)
 
 
 def _client_order(facts: ClientFacts) -> tuple[str, int]:

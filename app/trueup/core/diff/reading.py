@@ -67,20 +67,70 @@ class StoredSubscription(NamedTuple):
 
 
 @dataclass(frozen=True)
+class StoreWide:
+    """What the diff reads of the whole store whichever clients it reads: names, products and
+    units, each client's currency, the companies nobody mapped. They stay the same while the
+    sync runs and the mapping journal do (what names a batch, with the rules: batch/stored.py),
+    so a batch built again after a rules change takes them from the build before."""
+
+    names: dict[int, str]
+    products: dict[str, tuple[str | None, str | None]]  # id -> (sku, name)
+    currencies: dict[int, str]
+    main_currency: str
+    unmapped: dict[str, int]
+    units: dict[str, str]
+
+
+def store_wide(conn: Connection, index: MappingIndex) -> StoreWide:
+    clients_t, products_t = m.table_of(m.HaloClient), m.table_of(m.Pax8Product)
+    names = {r.id: r.name for r in conn.execute(select(clients_t.c.id, clients_t.c.name))}
+    products = {
+        r.id: (r.sku, r.name)
+        for r in conn.execute(select(products_t.c.id, products_t.c.sku, products_t.c.name))
+    }
+    currencies, main_currency, unmapped = _currencies_and_unmapped(conn, index)
+    return StoreWide(names, products, currencies, main_currency, unmapped, _units(conn))
+
+
+@dataclass(frozen=True)
 class DiffStore:
     """The store as the diff looks things up: mappings, names, subscriptions, active lines."""
 
     index: MappingIndex
-    clients: dict[int, str]
-    products: dict[str, tuple[str | None, str | None]]  # id -> (sku, name)
     subscriptions: list[tuple[int, StoredSubscription]]  # of mapped companies, with their client
     active_lines: dict[tuple[int, int], list[HaloLine]]  # (client, item) -> lines
     client_lines: dict[int, list[ClientLine]]  # every active line, with or without an item, by id
-    unmapped: dict[str, int]  # company mapped to no client -> its billable subscriptions
-    currencies: dict[int, str]  # client -> the currency most of its subscriptions are in
     companies: dict[int, set[str]]  # client -> the Pax8 companies mapped to it
-    main_currency: str  # of the store: for clients whose subscriptions name none
-    units: dict[str, str]  # product -> the unit its invoice items count in (User, GB)
+    wide: StoreWide  # what it says of every client, whichever it read
+
+    @property
+    def clients(self) -> dict[int, str]:
+        return self.wide.names
+
+    @property
+    def products(self) -> dict[str, tuple[str | None, str | None]]:
+        """id -> (sku, name)"""
+        return self.wide.products
+
+    @property
+    def unmapped(self) -> dict[str, int]:
+        """company mapped to no client -> its billable subscriptions"""
+        return self.wide.unmapped
+
+    @property
+    def currencies(self) -> dict[int, str]:
+        """client -> the currency most of its subscriptions are in"""
+        return self.wide.currencies
+
+    @property
+    def main_currency(self) -> str:
+        """Of the store: for clients whose subscriptions name none."""
+        return self.wide.main_currency
+
+    @property
+    def units(self) -> dict[str, str]:
+        """product -> the unit its invoice items count in (User, GB)"""
+        return self.wide.units
 
     def currency_of(self, client_id: int) -> str:
         return self.currencies.get(client_id) or self.main_currency
@@ -94,18 +144,15 @@ class DiffStore:
 
 
 def load_diff_store(
-    conn: Connection, clients: Collection[int] | None = None, index: MappingIndex | None = None
+    conn: Connection,
+    clients: Collection[int] | None = None,
+    index: MappingIndex | None = None,
+    wide: StoreWide | None = None,
 ) -> DiffStore:
     """The store as the diff reads it; with `clients`, only their subscriptions and lines (a
-    batch of a few clients, or one process's share of a large one). Names, mappings,
-    currencies and unmapped companies are the whole store's either way."""
+    batch of a few clients). The whole store's facts are `wide` when given, else read."""
     index = index or load_mapping_index(conn)
-    clients_t, products_t = m.table_of(m.HaloClient), m.table_of(m.Pax8Product)
-    names = {r.id: r.name for r in conn.execute(select(clients_t.c.id, clients_t.c.name))}
-    products = {
-        r.id: (r.sku, r.name)
-        for r in conn.execute(select(products_t.c.id, products_t.c.sku, products_t.c.name))
-    }
+    wide = wide or store_wide(conn, index)
     companies: dict[int, set[str]] = defaultdict(set)
     for company_id, client_id in index.companies.items():
         companies[client_id].add(company_id)
@@ -115,20 +162,7 @@ def load_diff_store(
     numbers = _Numbers()
     subscriptions = _load_subscriptions(conn, index, numbers, scope)
     active_lines, client_lines = _load_lines(conn, numbers, clients)
-    currencies, main_currency, unmapped = _currencies_and_unmapped(conn, index)
-    return DiffStore(
-        index,
-        names,
-        products,
-        subscriptions,
-        active_lines,
-        client_lines,
-        unmapped,
-        currencies,
-        companies,
-        main_currency,
-        _units(conn),
-    )
+    return DiffStore(index, subscriptions, active_lines, client_lines, companies, wide)
 
 
 def _units(conn: Connection) -> dict[str, str]:
@@ -194,6 +228,7 @@ def _currencies_and_unmapped(
     """Of the whole store, counted in SQLite: each client's most common subscription currency,
     the store's, and the billable subscriptions of companies neither mapped nor ignored."""
     counts: dict[int, Counter[str]] = defaultdict(Counter)
+    whole: Counter[str] = Counter()
     unmapped: dict[str, int] = defaultdict(int)
     for company, currency, status, number in conn.exec_driver_sql(
         "SELECT company_id, currency, status, count(*) "
@@ -203,11 +238,9 @@ def _currencies_and_unmapped(
         if client_id is not None:
             if currency:
                 counts[client_id][currency] += number
+                whole[currency] += number
         elif company and status in BILLABLE and company not in index.ignored_companies:
             unmapped[company] += number
-    whole: Counter[str] = Counter()
-    for found in counts.values():  # in place: `sum` of 2,000 Counters copies each time
-        whole.update(found)
     main_currency = most_common(whole)
     currencies = {client: most_common(found) for client, found in counts.items()}
     return currencies, main_currency, unmapped
@@ -287,4 +320,6 @@ def _load_lines(
 
 def most_common(counts: Counter[str]) -> str:
     """The most frequent key, ties alphabetical; "" for none."""
+    if len(counts) == 1:  # most clients bill in one currency
+        return next(iter(counts))
     return min(counts, key=lambda key: (-counts[key], key)) if counts else ""
