@@ -143,8 +143,8 @@ def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
     """Delete the month's stored batches and the invoices no other batch lists (a bench store's
     own: no approval or posting names them), so that the next build bills every client and
     writes its 26 MB, as the month's first build does: (month, the batch's id)."""
-    from trueup.core.batch import build as batch_module
-    from trueup.core.rules.current import current_rules
+    from trueup.core.batch.stored import batch_inputs
+    from trueup.core.rules.in_force import rules_id_in_force
     from trueup.core.store.database import open_database
     from trueup.core.values.months import Month
 
@@ -152,9 +152,7 @@ def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
     today = date.fromisoformat(as_of)
     month = Month.of(today)
     with db.read() as conn:
-        batch_id = batch_module.batch_inputs(
-            conn, month, None, today, current_rules(db)[1]
-        ).batch_id
+        batch_id = batch_inputs(conn, month, None, today, rules_id_in_force(conn)).batch_id
     with db.write() as conn:
         conn.exec_driver_sql("DELETE FROM invoice_batch WHERE month = ?", (month,))
         conn.exec_driver_sql(
@@ -167,13 +165,13 @@ def forget_batch(store: Path, as_of: str) -> tuple[str, str]:
 def store_last_month(store: Path, as_of: str) -> str:
     """The month before's batch built and stored (untimed, kept): the month's builds then read
     its lines and totals to compare with. Its id."""
-    from trueup.core.batch import build as batch_module
+    from trueup.core.batch.stored import current_batch
     from trueup.core.store.database import open_database
     from trueup.core.values.months import Month
 
     db = open_database(store)
     today = date.fromisoformat(as_of)
-    batch_id = batch_module.current_batch(db, Month.of(today).shifted(-1), today=today)
+    batch_id = current_batch(db, Month.of(today).shifted(-1), today=today)
     db.dispose()
     return batch_id
 

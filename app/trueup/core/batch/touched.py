@@ -1,6 +1,6 @@
 """Which clients' invoices a change can have changed, between a stored batch and the store now.
 
-A batch is named by its inputs (build.BatchInputs). When the month's newest batch differs from
+A batch is named by its inputs (stored.BatchInputs). When the month's newest batch differs from
 the store only in the rules or the mappings, most invoices are the same: a rule on one client's
 line, a company mapped, a product mapped to an item. The clients named here are billed again;
 every other invoice is the stored one. None means "bill every client": a sync or import, another

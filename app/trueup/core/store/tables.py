@@ -449,7 +449,7 @@ class InvoiceBatch(SQLModel, table=True):
     # JSON, per invoice: client, name, currency, total and each subscription line's quantity,
     # unit price and unit cost; what later batches read of this one (core/batch/previous.py).
     line_digest: str | None = Field(default=None, sa_column=Column(Text))
-    # JSON: what the batch was built from (build.BatchInputs, and the store's main currency),
+    # JSON: what the batch was built from (stored.BatchInputs, and the store's main currency),
     # so that the next batch of the month bills again only the clients a change touched.
     # None for batches stored before schema 10: the next batch bills every client.
     inputs: str | None = Field(default=None, sa_column=Column(Text))
