@@ -4,6 +4,7 @@ stored before digests existed: the same batch either way."""
 from datetime import date
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from trueup.core.batch.approval import approval_states, approve
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.previous import read_earlier
 
@@ -46,3 +47,26 @@ def test_a_month_after_a_batch_without_digest_is_the_same_batch(db):
         november.data,
         november.line_digest,
     )
+
+
+def test_looking_at_last_month_after_approving_moves_nothing(db):
+    """The operator approves November, then looks at October (which builds and stores its
+    batch for the first time): November's batch stays the same and its approvals hold, where
+    comparing with the new October batch added QTY_SWING warnings and lapsed four of them."""
+    november = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert november.inputs.previous is None
+    approved = approve(db, november.batch_id, by="test").approved
+    assert len(approved) > 10
+    build_batch(db, "2026-10", today=TODAY, by="test")
+    again = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert again.batch_id == november.batch_id
+    states = approval_states(db, again.batch_id, today=TODAY)
+    assert sorted(s.client_id for s in states if s.status == "approved") == sorted(approved)
+
+
+def test_before_any_approval_the_month_compares_with_last_months_newest_batch(db):
+    november = build_batch(db, "2026-11", today=TODAY, by="test")
+    october = build_batch(db, "2026-10", today=TODAY, by="test")
+    again = build_batch(db, "2026-11", today=TODAY, by="test")
+    assert november.inputs.previous is None
+    assert (again.inputs.previous, again.inputs.compared) == (october.batch_id,) * 2

@@ -193,9 +193,10 @@ async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, wo
         assert any("unit price" in row[0].plain for row in explained.rows)
         await press(pilot, "y")
         assert screen.approval_of(moved) is None
-        await press(pilot, "b")  # a new batch: nothing approved there yet
-        assert screen.shown_batch.batch_id != batch.batch_id
-        assert screen.approvals.states == {} and screen.approvals.current
+        await press(pilot, "b")  # a new batch: the month's approvals of unchanged invoices hold
+        assert screen.shown_batch.batch_id != batch.batch_id and screen.approvals.current
+        assert set(screen.approvals.states) == {i.client_id for i in clean[1:]}
+        assert {s.status for s in screen.approvals.states.values()} == {"approved"}
 
 
 async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, destination):
@@ -382,13 +383,19 @@ async def test_a_posted_month_stays_posted_through_a_rebuild_and_keeps_its_appro
         assert screen.shown_batch.batch_id != batch.batch_id
         assert all(screen.posted_to(c) == ("halo-invoice",) for c in posted)
         put_cursor(screen, clean[0].client_id)
+        kept = screen.approval_of(clean[0].client_id)  # the month's approval, on the new batch
+        assert kept is not None and kept.approved_at is not None
         await press(pilot, "a")  # no approval of a posted month, and none withdrawn
-        assert screen.approval_of(clean[0].client_id) is None
+        assert screen.approval_of(clean[0].client_id) == kept
         assert status(workbench, batch.batch_id, clean[0].client_id) == "approved"
         await press(pilot, "A")  # nothing left to approve: every clean invoice is posted
         assert app.screen is screen
         rebuilt = screen.shown_batch.batch_id
-    assert not set(workbench.batches.approvals(rebuilt).states) & posted
+    with workbench.db.read() as conn:  # and no approval given again on the new batch
+        given = conn.exec_driver_sql(
+            "SELECT count(*) FROM approval WHERE batch_id = ?", (rebuilt,)
+        ).scalar()
+    assert given == 0
     assert len(destination.documents) == len(posted)  # nothing was posted twice
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Row, delete, insert, select
 
 from trueup.core.batch.body import LineView, StoredInvoice, canonical_bytes, standing_errors
 from trueup.core.batch.reading import batch_month
 from trueup.core.batch.review import record_override
+from trueup.core.batch.rows import invoice_of
 from trueup.core.batch.stored import (
     BatchError,
     StoredBatch,
@@ -39,6 +40,7 @@ from trueup.core.values.money import money_json
 from trueup.core.values.text import visible
 
 _APPROVALS = m.table_of(m.Approval)
+_BATCHES = m.table_of(m.InvoiceBatch)
 
 
 @dataclass(frozen=True)
@@ -145,15 +147,24 @@ def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | Non
     """Withdraw approvals; returns how many there were. An invoice whose month is posted (or on
     its way) keeps its approval: BatchError, and nothing is withdrawn."""
     with db.write() as conn:
-        posted = live_postings(conn, batch_month(conn, batch_id))
+        month = batch_month(conn, batch_id)
+        posted = live_postings(conn, month)
         kept = [c for c in clients if c in posted]
         if kept:
             raise BatchError(
                 f"the approval of client {kept[0]} stays: {taken_by(posted[kept[0]][0])}"
             )
+        # Given on this batch or carried to it from an earlier one of the month: all go.
+        same = select(_BATCHES.c.id).where(
+            (_BATCHES.c.month == month)
+            & (
+                _BATCHES.c.clients
+                == select(_BATCHES.c.clients).where(_BATCHES.c.id == batch_id).scalar_subquery()
+            )
+        )
         gone = conn.execute(
             delete(_APPROVALS).where(
-                (_APPROVALS.c.batch_id == batch_id) & _APPROVALS.c.client_id.in_(clients)
+                _APPROVALS.c.batch_id.in_(same) & _APPROVALS.c.client_id.in_(clients)
             )
         ).rowcount
         if gone:
@@ -189,9 +200,9 @@ def approval_states(
     )
     with db.read() as conn:
         approvals = {
-            r.client_id: r
-            for r in conn.execute(select(_APPROVALS).where(_APPROVALS.c.batch_id == batch_id))
-            if clients is None or r.client_id in clients
+            client_id: row
+            for client_id, row in month_approvals(conn, stored).items()
+            if clients is None or client_id in clients
         }
     invoices = [i for i in stored.invoices if clients is None or i.client_id in clients]
     if not approvals:  # nothing to check: no mapping index read, no fingerprint taken
@@ -211,9 +222,8 @@ def approval_states(
         if now is None:
             changes = ("the client has no invoice in the month any more",)
         elif invoice_fingerprint(now, index) != approval.fingerprint:
-            changes = tuple(describe_changes(invoice, now, index)) or (
-                "the invoice's inputs changed",
-            )
+            seen = invoice if approval.batch_id == batch_id else _approved(db, approval)
+            changes = tuple(describe_changes(seen, now, index)) or ("the invoice's inputs changed",)
         states.append(
             ApprovalState(
                 client_id,
@@ -225,6 +235,32 @@ def approval_states(
             )
         )
     return states
+
+
+def month_approvals(conn: Connection, batch: StoredBatch) -> dict[int, Row[Any]]:
+    """client -> its newest approval among the month's batches of the same clients: the state of
+    billing belongs to the client's month, so an approval given on an earlier batch holds on a
+    later one while the invoice and where it posts are the same (one fingerprint), and lapses
+    there when they are not."""
+    rows = conn.execute(
+        select(_APPROVALS)
+        .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
+        .where(
+            (_BATCHES.c.month == batch.month)
+            & (_BATCHES.c.clients == json.dumps(list(batch.clients)))
+        )
+        # Oldest first, so the newest wins; at the same moment, the batch's own.
+        .order_by(_APPROVALS.c.approved_at, _APPROVALS.c.batch_id == batch.batch_id)
+    ).all()
+    return {row.client_id: row for row in rows}
+
+
+def _approved(db: Database, approval: Row[Any]) -> StoredInvoice:
+    """The invoice as approved, on the batch the approval was given on."""
+    with db.read() as conn:
+        found = invoice_of(conn, approval.batch_id, approval.client_id)
+    assert found is not None  # an approval's invoice is stored with its batch
+    return StoredInvoice.read(found[1].encode())
 
 
 def describe_changes(before: StoredInvoice, after: StoredInvoice, index: MappingIndex) -> list[str]:

@@ -77,16 +77,12 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
         batch = conn.execute(
             select(_BATCHES.c.month, _BATCHES.c.clients).where(_BATCHES.c.id == batch_id)
         ).one()
-        approved = conn.execute(
-            select(func.count()).where(_APPROVALS.c.batch_id == batch_id)
-        ).scalar()
-    states = {}
-    if approved:
-        states = {
-            s.client_id: s
-            for s in approval_states(db, batch_id, today=today)
-            if s.status != "unapproved"
-        }
+    # The month's approvals, wherever given (approval.month_approvals).
+    states = {
+        s.client_id: s
+        for s in approval_states(db, batch_id, today=today)
+        if s.status != "unapproved"
+    }
     _, rules_id = current_rules(db)
     with db.read() as conn:
         clients = json.loads(batch.clients) or None

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select, true
 
 from trueup.core.batch.body import StoredInvoice, parsed_body
 from trueup.core.batch.rows import body_bytes, invoice_texts, stored_invoices
@@ -37,6 +37,8 @@ ENGINE = 14
 
 
 _BATCHES = m.table_of(m.InvoiceBatch)
+_ENTRIES = m.table_of(m.PostingEntry)
+_APPROVALS = m.table_of(m.Approval)
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,7 @@ def batch_inputs(
         rules_id=rules_id,
         mapping_change=change,
         counted_on=reference_day(month, today).isoformat(),
-        previous=_newest_id(conn, Month(month).shifted(-1), None),
-        compared=_newest_id(conn, None, asked, before=month),
+        **_compared_with(conn, month, asked),
     )
 
 
@@ -143,18 +144,46 @@ def current_batch(
     return build_batch(db, month, clients=clients, today=today, by=by).batch_id
 
 
-def _newest_id(
-    conn: Connection, month: str | None, clients: tuple[int, ...] | None, before: str | None = None
-) -> str | None:
-    query = select(_BATCHES.c.id)
-    if month is not None:
-        query = query.where(_BATCHES.c.month == month)
-    if before is not None:
-        query = query.where(_BATCHES.c.month < before)
-    if clients is not None:
-        query = query.where(_BATCHES.c.clients == json.dumps(list(clients)))
-    order = (_BATCHES.c.month.desc(), _BATCHES.c.created_at.desc(), _BATCHES.c.id)
-    return conn.execute(query.order_by(*order).limit(1)).scalar()
+def _compared_with(conn: Connection, month: Month, asked: tuple[int, ...]) -> dict[str, str | None]:
+    """The earlier batches a month's batch compares with (`previous`, `compared`): the newest,
+    or once an invoice of the month is approved, the newest stored before that, and always the
+    batch last month was last posted from (what its clients were billed). So looking at last
+    month after approving (which builds and stores its batch) never moves them, and never lapses
+    approvals with new PRICE_CHANGED or QTY_SWING warnings; posting last month does."""
+    last_month = month.shifted(-1)
+    posted = conn.execute(
+        select(_ENTRIES.c.batch_id)
+        .where(
+            (_ENTRIES.c.month == last_month)
+            & (_ENTRIES.c.action == "create")
+            & (_ENTRIES.c.state == "POSTED")
+        )
+        .order_by(_ENTRIES.c.id.desc())
+        .limit(1)
+    ).scalar()
+    began = conn.execute(
+        select(func.min(_APPROVALS.c.approved_at))
+        .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
+        .where(_BATCHES.c.month == month)
+    ).scalar()
+    known = true() if began is None else (_BATCHES.c.created_at < began) | (_BATCHES.c.id == posted)
+    newest = (_BATCHES.c.month.desc(), _BATCHES.c.created_at.desc(), _BATCHES.c.id)
+    previous = (
+        posted
+        or conn.execute(
+            select(_BATCHES.c.id)
+            .where((_BATCHES.c.month == last_month) & known)
+            .order_by(*newest)
+            .limit(1)
+        ).scalar()
+    )
+    compared = conn.execute(
+        select(_BATCHES.c.id)
+        .where((_BATCHES.c.month < month) & (_BATCHES.c.clients == json.dumps(list(asked))) & known)
+        .order_by(*newest)
+        .limit(1)
+    ).scalar()
+    return {"previous": previous, "compared": compared}
 
 
 def batch_bytes(db: Database, batch_id: str) -> bytes:
