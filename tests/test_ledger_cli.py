@@ -97,8 +97,26 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
         (client, "void", "POSTED")
     ]
     voided = json.loads(sandbox.run(db, "month", "--json").stdout)
-    again = sandbox.run(db, "post", "2026-11", "--client", str(client), "--yes", "--unsettled")
+    again = sandbox.run(
+        db, "post", "2026-11", "--client", str(client), "--yes", "--unsettled", "--json"
+    )
     assert again.returncode == 0, again.stderr
+    # The post's own output and the month's journal say VOIDED of the voided one: no client
+    # reads billed twice.
+    mine_now = [
+        (e["reference"], e["state"]) for e in json.loads(again.stdout) if e["client_id"] == client
+    ]
+    assert mine_now == [(f"TU2611-{client}", "VOIDED"), (f"TU2611-{client}-2", "POSTED")]
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    assert [
+        (e["action"], e["reference"], e["state"], e["destination"])
+        for e in journal
+        if e["client_id"] == client
+    ] == [
+        ("create", f"TU2611-{client}", "VOIDED", "halo-invoice"),
+        ("void", f"TU2611-{client}", "POSTED", "halo-invoice"),
+        ("create", f"TU2611-{client}-2", "POSTED", "halo-invoice"),
+    ]
     chain = json.loads(sandbox.run(db, "month", "--json").stdout)
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     state = {c["client_id"]: c for c in voided["clients"]}[client]
@@ -115,10 +133,17 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
 
 def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
     sandbox, db, batch_id = served
-    for args in (("journal", "nope"), ("void", "nope", "--yes"), ("approve", "nope")):
+    unknown = "2026-11-0123456789abcdef"
+    for args in (("journal", unknown), ("void", unknown, "--yes"), ("approve", unknown)):
         result = sandbox.run(db, *args)
         assert result.returncode == 1, args
-        assert "no batch nope; `trueup batches` lists them" in result.stderr, args
+        assert f"no batch {unknown}; `trueup batches` lists them" in result.stderr, args
+    # Neither a batch id nor a month that can be billed: a usage error before anything runs,
+    # as `--month` gives (a month after next month was approved and posted here before).
+    for command, batch in (("journal", "nope"), ("approve", "2027-05"), ("post", "2026-13")):
+        result = sandbox.run(db, command, batch, "--yes" if command == "post" else "--json")
+        assert result.returncode == 2, (command, batch)
+        assert "Invalid value for 'BATCH'" in result.stderr, (command, batch)
     post = sandbox.run(db, "post", batch_id, "--client", "99999", "--yes", "--unsettled")
     assert post.returncode == 1
     assert f"batch {batch_id} has no invoice for client(s) 99999" in post.stderr

@@ -82,6 +82,11 @@ def handles_errors(command: F) -> F:
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException):  # typer's own exits and usage errors
             raise
+        except BrokenPipeError:
+            # The reader left (`| head`): nothing more to say, and nowhere to say it. Python's
+            # own advice: point stdout at devnull so flushing it at exit raises nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except Exception as exc:
             if isinstance(exc, user_errors()):
                 render.fail(str(exc) or type(exc).__name__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from trueup.cli import handles_errors, state
+from trueup.cli.options import checked_month
 from trueup.core.service.batches import Batches
 from trueup.core.service.posting import (
     EntryView,
@@ -36,12 +38,31 @@ from trueup.core.settings.config import load_settings
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month, MonthError
 
+# A batch id is its month and 16 hex digits of its inputs' hash (batch/stored.py).
+_BATCH_ID = re.compile(r"\d{4}-\d{2}-[0-9a-f]{16}")
+
+
+def _checked_batch(batch: str) -> str:
+    """A batch id as given; a month checked as `--month` is (exit 2 before anything runs), so
+    a month given here can never be billed, approved or posted where `--month` refuses it."""
+    if _BATCH_ID.fullmatch(batch):
+        return batch
+    try:
+        checked_month(batch)
+    except typer.BadParameter as exc:
+        raise typer.BadParameter(
+            f"{exc} (BATCH is a batch id, as `trueup batches` lists them, or a month YYYY-MM)"
+        ) from None
+    return batch.strip()
+
+
 BatchArgument = Annotated[
     str,
     typer.Argument(
         metavar="BATCH",
         help="A batch id, or a month YYYY-MM: that month's current batch (for void: whichever "
         "batches posted the month).",
+        callback=_checked_batch,
     ),
 ]
 ClientsOption = Annotated[
@@ -277,10 +298,16 @@ def journal_command(
     to: Annotated[str | None, typer.Option("--to", help="Only this destination.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The batch's posting journal: each invoice's state at each destination and its id there."""
+    """The posting journal: each document's state at each destination and its id there (of a
+    batch, or with a month, of every batch that posted it)."""
     db = state(ctx).open_db()
+    month = _month(batch_id)
     try:
-        entries = Posting(db, today=configured_today()).entries(_resolved(db, batch_id), to)
+        posting = Posting(db, today=configured_today())
+        if month is not None:
+            entries = posting.month_entries(month, to)
+        else:
+            entries = posting.entries(_resolved(db, batch_id), to)
     finally:
         db.dispose()
     _print_result(entries, as_json)
@@ -421,8 +448,8 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
         return
     for e in entries:
         line = Text(
-            f"{e.action:<6} {e.state:<8} {e.reference:<16} {e.total:>12,.2f} {e.currency} "
-            f"{e.client_name}"
+            f"{e.action:<6} {e.state:<8} {e.destination:<14} {e.reference:<16} "
+            f"{e.total:>12,.2f} {e.currency} {e.client_name}"
         )
         if e.remote_id:
             line.append(f" -> {e.remote_id}")

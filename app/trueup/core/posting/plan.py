@@ -282,20 +282,33 @@ def queue_posting(db: Database, plan: PostingPlan, *, by: str | None = None) -> 
 
 
 def posting_entries(
-    db: Database, batch_id: str, destination: str | None = None, action: str | None = None
+    db: Database,
+    batch_id: str | None,
+    destination: str | None = None,
+    action: str | None = None,
+    *,
+    month: str | None = None,
 ) -> list[EntryView]:
-    """The batch's journal, in the order entries were written."""
-    query = select(ENTRIES).where(ENTRIES.c.batch_id == batch_id).order_by(ENTRIES.c.id)
+    """The batch's journal (with `month`, the month's, whichever batch wrote it), in the order
+    entries were written. A document whose void is posted reads VOIDED, as in every view."""
+    whose = ENTRIES.c.batch_id == batch_id if month is None else ENTRIES.c.month == month
+    query = select(ENTRIES).where(whose).order_by(ENTRIES.c.id)
     if destination:
         query = query.where(ENTRIES.c.destination == destination)
-    if action:
-        query = query.where(ENTRIES.c.action == action)
     with db.read() as conn:
         rows = conn.execute(query).all()
-    return [entry_view(r) for r in rows]
+    voided = {
+        (r.destination, r.reference) for r in rows if r.action == "void" and r.state == "POSTED"
+    }
+    return [
+        entry_view(r, voided=r.action == "create" and (r.destination, r.reference) in voided)
+        for r in rows
+        if not action or r.action == action
+    ]
 
 
-def entry_view(row: Any) -> EntryView:
+def entry_view(row: Any, *, voided: bool = False) -> EntryView:
+    """`voided`: the document's void is posted (the create entry itself stays POSTED)."""
     document = Document.from_json(row.payload)
     return EntryView(
         row.id,
@@ -304,7 +317,7 @@ def entry_view(row: Any) -> EntryView:
         row.destination,
         row.action,
         row.reference,
-        row.state,
+        "VOIDED" if voided else row.state,
         row.attempts,
         row.remote_id,
         row.remote_number,

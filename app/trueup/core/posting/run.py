@@ -25,7 +25,14 @@ from typing import Any
 from sqlalchemy import select
 
 from trueup.core.posting.crashpoints import crash_point
-from trueup.core.posting.plan import ENTRIES, UNFINISHED, EntryView, PostingError, entry_view
+from trueup.core.posting.plan import (
+    ENTRIES,
+    UNFINISHED,
+    EntryView,
+    PostingError,
+    entry_view,
+    posting_entries,
+)
 from trueup.core.posting.sink import Document, Posted, Refused, Sink
 from trueup.core.settings.operator import current_user
 from trueup.core.sources.http import ApiError
@@ -273,7 +280,10 @@ class _Run:
                 )
                 .order_by(ENTRIES.c.id)
             ).all()
-        self.report.entries = [entry_view(r) for r in rows]
+        # As the journal shows them: a document voided since reads VOIDED.
+        self.report.entries = posting_entries(
+            self.db, self.batch_id, self.sink.destination, self.action
+        )
         states = [r.state for r in rows]
         self.report.rejected = states.count("REJECTED")
         self.report.unknown = states.count("UNKNOWN") + states.count("SENDING")

@@ -111,6 +111,10 @@ class Posting:
     ) -> list[EntryView]:
         return planning.posting_entries(self.db, batch_id, destination, action)
 
+    def month_entries(self, month: str, destination: str | None = None) -> list[EntryView]:
+        """The month's journal, whichever batch wrote each entry."""
+        return planning.posting_entries(self.db, None, destination, month=month)
+
     async def run(
         self, batch_id: str, destination: str, *, action: str, progress: Progress
     ) -> RunReport:

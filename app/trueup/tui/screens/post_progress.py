@@ -246,10 +246,16 @@ class PostProgressScreen(WorkbenchScreen):
     def _outcome(self, report: RunReport) -> Text:
         entries = report.entries
         done = sum(1 for e in entries if e.state == "POSTED")
+        # Documents of the batch voided before this run: listed as VOIDED, not counted.
+        voided = sum(1 for e in entries if e.state == "VOIDED")
         verb = "Voided" if self.action_kind == "void" else "Posted"
         text = Text(no_wrap=False)
-        text.append(f"{verb} {done} of {len(entries)}", style="bold green" if done else "bold")
+        text.append(
+            f"{verb} {done} of {len(entries) - voided}", style="bold green" if done else "bold"
+        )
         text.append(f" to {self.plan.destination}", style="dim")
+        if voided:
+            text.append(f" · {voided} voided before", style="dim")
         if report.rejected:
             text.append(f" · {report.rejected} rejected", style="bold red")
         if report.unknown or report.pending:
