@@ -416,3 +416,27 @@ def test_a_month_whose_tax_alone_moved_is_named_not_adjusted_nor_passed_over(ser
     assert "0 adjustment(s) to post" in adjust.stderr
     assert "only the tax differs" in adjust.stderr and f"--client {cid}" in adjust.stderr
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == sent
+
+
+def test_a_month_trued_up_in_halos_recurring_invoice_reads_posted_in_full(served):
+    """A halo-recurring post sets the recurring invoice to the month's seats and sends a one-off
+    invoice of the difference beside it: the month is billed the invoice's total, so the
+    ledger's posted total is that, not the one-off's, and nothing reads as left to bill."""
+    sandbox, db, _ = served
+    posted = sandbox.run(
+        db, "post", "2026-11", "--to", "halo-recurring", "--yes", "--unsettled", "--json"
+    )
+    assert posted.returncode == 0, posted.stderr
+    sent = {e["client_id"]: Decimal(e["total"]) for e in json.loads(posted.stdout)}
+    ledger = json.loads(sandbox.run(db, "month", "--json").stdout)
+    mine = [c for c in ledger["clients"] if c["client_id"] in sent]
+    assert mine and all(c["state"] == "posted" for c in mine)
+    assert all(c["posted_total"] == c["total"] and c["difference"] == "0.00" for c in mine)
+    # The one-off documents are still listed at their own amounts.
+    assert {c["client_id"]: Decimal(c["postings"][0]["amount"]) for c in mine} == sent
+    assert any(Decimal(c["total"]) != sent[c["client_id"]] for c in mine)
+    summary = json.loads(sandbox.run(db, "summary", "--json").stdout)
+    usd = summary["by_currency"]["USD"]
+    assert Decimal(usd["posted"]) + Decimal(usd["held"]) + Decimal(usd["outstanding"]) == Decimal(
+        usd["total"]
+    )

@@ -91,7 +91,7 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
     live = [entry for entry in sent if entry.state == "POSTED"]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for entry in live:
-        totals[entry.client_id] += entry.total
+        totals[entry.client_id] += entry.billed
     return BatchApprovals(
         states,
         now == batch_id,

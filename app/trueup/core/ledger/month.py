@@ -34,6 +34,7 @@ class Posting:
     by: str
     batch_id: str
     adjusts: tuple[str, ...] = ()  # an adjustment: the references it corrects
+    billed: Decimal | None = None  # what it bills the month, when not `amount` (Sent.billed)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
                 state,
                 invoice.currency if invoice else (first.currency if first else ""),
                 invoice.total if invoice else ZERO,
-                sum((p.amount for p in postings if p.state == "posted"), ZERO),
+                sum((p.billed or p.amount for p in postings if p.state == "posted"), ZERO),
                 tuple(unsettled(invoice)) if invoice else ("not in the month's batch",),
                 postings,
             )
@@ -198,4 +199,5 @@ def _posting(sent: Sent) -> Posting:
         sent.by,
         sent.batch_id,
         sent.adjusts,
+        None if sent.billed == sent.total else sent.billed,
     )

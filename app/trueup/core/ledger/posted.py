@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from trueup.core.store import tables as m
+from trueup.core.store.postings import BILLED_BY_RECURRING, RECURRING
 
 _ENTRIES = m.table_of(m.PostingEntry)
 
@@ -29,7 +30,8 @@ def posted_months(
     """month -> client -> what was posted, for the months `first` to `last` (of one client)."""
     query = (
         "SELECT e.month, e.client_id, e.batch_id, json_extract(e.payload, '$.currency'), "
-        f"json_extract(e.payload, '$.total') FROM {_ENTRIES} e "
+        f"coalesce(iif(e.destination = '{RECURRING}', {BILLED_BY_RECURRING}, NULL), "
+        f"json_extract(e.payload, '$.total')) FROM {_ENTRIES} e "
         "WHERE e.month BETWEEN ? AND ? AND e.action = 'create' AND e.state = 'POSTED' "
         f"AND NOT EXISTS (SELECT 1 FROM {_ENTRIES} v WHERE v.destination = e.destination "
         "AND v.reference = e.reference AND v.action = 'void' AND v.state = 'POSTED')"

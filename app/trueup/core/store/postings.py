@@ -19,6 +19,15 @@ from trueup.core.store import tables as m
 
 _ENTRIES = m.table_of(m.PostingEntry)
 IN_FLIGHT = ("PENDING", "SENDING", "UNKNOWN")
+RECURRING = "halo-recurring"
+# What a halo-recurring true-up bills the client's month: the invoice it trued the recurring
+# invoice up to (its batch's), not the one-off document beside it, whose total is only the
+# month's difference and usage (posting/documents.py). Read from the invoice's digest.
+BILLED_BY_RECURRING = (
+    "(SELECT coalesce(json_extract(t.digest, '$.total'), json_extract(t.text, '$.total')) "
+    f"FROM {m.table_of(m.BatchInvoice)} r JOIN {m.table_of(m.BatchInvoiceText)} t "
+    "ON t.sha256 = r.sha256 WHERE r.batch_id = e.batch_id AND r.client_id = e.client_id)"
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class Sent:
     currency: str
     total: Decimal  # the document's (an adjustment's is its difference, negative for a credit)
     adjusts: tuple[str, ...]  # the references an adjustment corrects (none for the month's own)
+    billed: Decimal  # what it bills the month: its total, or a recurring true-up's invoice's
 
     @property
     def adjustment(self) -> bool:
@@ -63,31 +73,43 @@ def month_entries(conn: Connection, month: str) -> list[Sent]:
         "AND v.destination = e.destination AND v.reference = e.reference "
         "AND v.action = 'void' AND v.state = 'POSTED'), 'VOIDED', e.state), "
         "e.payload, e.remote_id, e.remote_number, e.created_by, e.updated_at, "
-        "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts') "
+        "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts'), "
+        f"iif(e.destination = '{RECURRING}', {BILLED_BY_RECURRING}, NULL) "
         f"FROM {_ENTRIES} e WHERE e.month = ? AND e.action = 'create' ORDER BY e.id",
         (month,),
     ).all()
-    return [
-        Sent(
-            batch,
-            client,
-            destination,
-            reference,
-            state,
-            payload,
-            rid,
-            number,
-            by,
-            _utc(at),
-            *_from_payload(f),
+    found = []
+    for batch, client, destination, reference, state, payload, rid, number, by, at, *rest in rows:
+        found.append(
+            Sent(
+                batch,
+                client,
+                destination,
+                reference,
+                state,
+                payload,
+                rid,
+                number,
+                by,
+                _utc(at),
+                *_from_payload(*rest),
+            )
         )
-        for batch, client, destination, reference, state, payload, rid, number, by, at, f in rows
-    ]
+    return found
 
 
-def _from_payload(extracted: str) -> tuple[str, str, Decimal, tuple[str, ...]]:
+def _from_payload(
+    extracted: str, billed: str | None
+) -> tuple[str, str, Decimal, tuple[str, ...], Decimal]:
     name, currency, total, adjusts = orjson.loads(extracted)
-    return str(name or ""), str(currency or ""), Decimal(total), tuple(adjusts or ())
+    amount = Decimal(total)
+    return (
+        str(name or ""),
+        str(currency or ""),
+        amount,
+        tuple(adjusts or ()),
+        amount if billed is None else Decimal(billed),
+    )
 
 
 def _utc(stored: str | None) -> datetime | None:
