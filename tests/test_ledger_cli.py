@@ -82,6 +82,13 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
     assert batch["posted"] == batch["approved"] == len(posted) and batch["current"]
     assert status["open_batches"] == []  # every approved invoice is posted
     assert listing[0] == f"Month 2026-11 · batch {batch_id} · {len(clients)} clients"
+    # `trueup batch` lists each client as the ledger words it, not as "draft" once posted.
+    shown = sandbox.run(db, "batch", "--month", "2026-11").stdout.splitlines()
+    words = {}
+    for client in clients.values():
+        (line,) = [line for line in shown if line.startswith(client["client_name"][:15])]
+        words[client["client_id"]] = line.split()[-1]
+    assert words == {cid: c["state"] for cid, c in clients.items()}
 
 
 def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):

@@ -6,6 +6,7 @@ Anomalies are data, not failures: a batch full of errors still exits 0.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from typing import Annotated
 
@@ -62,16 +63,25 @@ def show(
     batch_id: Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
 ) -> None:
-    """Print a stored batch, with each invoice's state (held, ready) and the overrides."""
+    """Print a stored batch, with each client's state (draft, held, ready, approved, lapsed,
+    posted, adjusted, voided)."""
     with open_store(ctx) as db:
         shown = _shown(Batches(db, today=configured_today()), batch_id, as_json)
     _print(shown)
 
 
 def _shown(batches: Batches, batch_id: str, as_json: bool) -> str | BatchOverview:
-    """The stored body as JSON, or the listing with each invoice's state (it reads the few
-    fields it shows, never the ~25 MB of invoices)."""
-    return batches.json_text(batch_id) if as_json else batches.overview(batch_id)
+    """The stored body as JSON, or the listing with each client's month as `trueup month` words
+    it (posted, voided, approved, ... or the word on the batch): it reads the few fields it
+    shows, never the ~25 MB of invoices."""
+    if as_json:
+        return batches.json_text(batch_id)
+    overview, approvals = batches.overview(batch_id), batches.approvals(batch_id)
+    rows = [
+        replace(row, state=approvals.state_of(row.client_id, row.state))
+        for row in overview.invoices
+    ]
+    return replace(overview, invoices=rows)
 
 
 def _print(shown: str | BatchOverview) -> None:

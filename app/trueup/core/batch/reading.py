@@ -80,28 +80,30 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
         if head is None:
             raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
         states, overrides = _reviews(conn, batch_id)
-    anomalies, totals, usage, usage_lines, summary, compared, changes = parsed_body(head[1])
-    reviewed = {client for client, _, _ in overrides}
-    rows = []
-    for position, invoice in enumerate(summary):
-        client, counts = invoice["client_id"], invoice["anomalies"]
-        row = InvoiceRow(
-            client,
-            invoice["client_name"],
-            invoice["currency"],
-            Decimal(invoice["total"]),
-            _decimal(invoice["cost"]),
-            _decimal(invoice["margin_percent"]),
-            counts["error"],
-            counts["warning"],
-            counts["info"],
-            states.get(client, "draft"),
-            position,
-        )
-        if client in reviewed:  # a few: count them from the invoice itself
-            view = batch_invoice(db, batch_id, row)
-            row = replace(row, errors=view.count("error"))
-        rows.append(row)
+        anomalies, totals, usage, usage_lines, summary, compared, changes = parsed_body(head[1])
+        reviewed = {client for client, _, _ in overrides}
+        rows = []
+        for position, invoice in enumerate(summary):
+            client, counts = invoice["client_id"], invoice["anomalies"]
+            row = InvoiceRow(
+                client,
+                invoice["client_name"],
+                invoice["currency"],
+                Decimal(invoice["total"]),
+                _decimal(invoice["cost"]),
+                _decimal(invoice["margin_percent"]),
+                counts["error"],
+                counts["warning"],
+                counts["info"],
+                states.get(client, "draft"),
+                position,
+            )
+            if client in reviewed:  # count them from the invoice itself, with the word read
+                text = invoice_at(conn, batch_id, position)
+                assert text is not None  # the summary lists the batch's own invoices
+                view = invoice_view(StoredInvoice.of(parsed_body(text)), states, overrides)
+                row = replace(row, errors=view.count("error"))
+            rows.append(row)
     return BatchOverview(
         batch_id,
         head[0],

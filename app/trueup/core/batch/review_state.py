@@ -26,6 +26,7 @@ from trueup.core.store.postings import Sent, month_entries
 
 _APPROVALS = m.table_of(m.Approval)
 _BATCHES = m.table_of(m.InvoiceBatch)
+_ROWS = m.table_of(m.BatchInvoice)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,17 @@ class BatchApprovals:
     def voided_at(self, client_id: int) -> tuple[str, ...]:
         return self.voided.get(client_id, ())
 
+    def state_of(self, client_id: int, word: str) -> str:
+        """The client's month as the ledger words it (ledger/month.py): what was sent first
+        (posted or adjusted, then voided), then its approval, then the operator's `word` on
+        the batch (draft, held, ready)."""
+        if self.posted_to(client_id):
+            return "adjusted" if client_id in self.adjusted else "posted"
+        if self.voided_at(client_id):
+            return "voided"
+        approval = self.states.get(client_id)
+        return word if approval is None else approval.status
+
     @property
     def lapsed(self) -> int:
         return sum(1 for s in self.states.values() if s.status == "lapsed")
@@ -73,21 +85,24 @@ def review_batch_id(db: Database, month: str) -> str | None:
 def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprovals:
     """The batch's approved and lapsed invoices (lapse detection rebuilds the batch when the
     store moved on, so this can take seconds on a large store), and whether it is current."""
+    _, rules_id = current_rules(db)
     with db.read() as conn:
         batch = conn.execute(
             select(_BATCHES.c.month, _BATCHES.c.clients).where(_BATCHES.c.id == batch_id)
         ).one()
+        clients = json.loads(batch.clients) or None
+        now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
+        sent = month_entries(conn, batch.month)  # the month's journal, read once for all
+        listed = conn.execute(select(_ROWS.c.client_id).where(_ROWS.c.batch_id == batch_id))
+        # A posted month's approval is not asked after: what was sent outranks it (state_of),
+        # and checking a posted month's 2,000 fingerprints took seconds.
+        undecided = set(listed.scalars()) - {e.client_id for e in sent if e.state == "POSTED"}
     # The month's approvals, wherever given (approval.month_approvals).
     states = {
         s.client_id: s
-        for s in approval_states(db, batch_id, today=today)
+        for s in approval_states(db, batch_id, today=today, clients=undecided)
         if s.status != "unapproved"
     }
-    _, rules_id = current_rules(db)
-    with db.read() as conn:
-        clients = json.loads(batch.clients) or None
-        now = batch_inputs(conn, batch.month, clients, today, rules_id).batch_id
-        sent = month_entries(conn, batch.month)  # the month's journal, read once for both
     live = [entry for entry in sent if entry.state == "POSTED"]
     totals: dict[int, Decimal] = defaultdict(Decimal)
     for entry in live:
