@@ -493,3 +493,25 @@ async def test_recurring_results_say_the_total_is_the_one_off_invoice(workbench,
         head = str(results.query_one("#post-head").content)
         assert "recurring invoices were trued up" in head and "not the month's whole bill" in head
     assert destination.opened == ["halo-recurring"]
+
+
+async def test_hold_and_ready_are_refused_once_approved_or_posted(app, workbench, destination):
+    """`h` on an approved invoice read "1 held" beside "approved" and posted nothing; on a
+    posted one it did nothing visible. Both are refused, saying why, and nothing is stored."""
+    batch, clean = approve_clean(workbench)
+    approved, posted = clean[0], clean[1]
+    posting = workbench.posting
+    posting.queue(posting.plan(batch.batch_id, "halo-invoice", [posted.client_id]))
+    await posting.run(batch.batch_id, "halo-invoice", action="create", progress=lambda e: None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        for invoice, key, said in (
+            (approved, "h", "withdraw the approval first"),
+            (approved, "r", "withdraw the approval first"),
+            (posted, "h", "already posted to halo-invoice"),
+        ):
+            put_cursor(screen, invoice.client_id)
+            await press(pilot, key)
+            await wait_until_idle(pilot)
+            assert any(said in str(n.message) for n in app._notifications), (key, said)
+    assert workbench.batches.overview(batch.batch_id).states == {}

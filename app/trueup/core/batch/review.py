@@ -11,13 +11,17 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select
 
 from trueup.core.batch.body import standing_errors
-from trueup.core.batch.reading import client_invoice
+from trueup.core.batch.reading import batch_month, client_invoice
 from trueup.core.batch.stored import STATES, BatchError, load_batch
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
+from trueup.core.store.postings import live_postings, taken_by
 from trueup.core.values.text import visible
+
+_APPROVALS = m.table_of(m.Approval)
+_BATCHES = m.table_of(m.InvoiceBatch)
 
 
 def set_invoice_state(
@@ -27,6 +31,7 @@ def set_invoice_state(
     if state not in STATES:
         raise BatchError(f"{state!r} is not a state; use one of {', '.join(STATES)}")
     invoice = client_invoice(db, batch_id, client_id)
+    _still_open(db, batch_id, client_id, invoice.client_name)
     if state == "ready" and invoice.open_errors:
         codes = sorted(
             {a.code for a in invoice.anomalies if a.severity == "error" and a.overridden is None}
@@ -43,6 +48,32 @@ def set_invoice_state(
             conn.execute(insert(table).values(batch_id=batch_id, client_id=client_id, **values))
         else:
             conn.execute(table.update().where(key).values(**values))
+
+
+def _still_open(db: Database, batch_id: str, client_id: int, name: str) -> None:
+    """Hold and ready are words before approval: BatchError for a client whose month is posted
+    (or on its way), or approved (the word would be silently outranked: approval.py)."""
+    with db.read() as conn:
+        month = batch_month(conn, batch_id)
+        sent = live_postings(conn, month).get(client_id)
+        approved = conn.execute(
+            select(_APPROVALS.c.batch_id)
+            .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
+            .where(
+                (_BATCHES.c.month == month)
+                & (_APPROVALS.c.client_id == client_id)
+                & (
+                    _BATCHES.c.clients
+                    == select(_BATCHES.c.clients).where(_BATCHES.c.id == batch_id).scalar_subquery()
+                )
+            )
+        ).first()
+    if sent:
+        raise BatchError(f"{name}'s month is {taken_by(sent[0])}; hold and ready are for before")
+    if approved is not None:
+        raise BatchError(
+            f"{name}'s invoice is approved: withdraw the approval first (a on the Batch screen)"
+        )
 
 
 def override_anomaly(
