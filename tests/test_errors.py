@@ -83,3 +83,26 @@ def test_the_cli_calls_anything_else_unexpected(monkeypatch, tmp_path):
 )
 def test_the_workbench_shows_the_same_line(error, shown):
     assert error_text(error).startswith(shown) or shown in error_text(error)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["month"],
+        ["batches"],
+        ["batch", "--month", "2026-11"],
+        ["approve", "2026-11"],
+        ["post", "2026-11", "--yes"],
+        ["summary"],
+        ["diff", "--month", "2026-11"],
+    ],
+)
+def test_a_mistyped_store_is_named_not_made_empty(tmp_path, monkeypatch, args):
+    """A --db that names no store read as an empty month ("0 clients"), and approve and post
+    did nothing with exit 0, leaving an empty file behind: now it is said, and nothing is made."""
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-12-06")
+    missing = tmp_path / "typo" / "store.sqlite"
+    result = CliRunner().invoke(app, ["--db", str(missing), *args])
+    assert result.exit_code == 1, result.output
+    assert f"no store at {missing}" in " ".join(result.output.split())
+    assert not missing.parent.exists()

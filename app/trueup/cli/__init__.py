@@ -59,17 +59,27 @@ class State:
         self.db_path = db_path
         self.config_path = config_path
 
-    def open_db(self, default: Path | None = None) -> Database:
+    def open_db(self, default: Path | None = None, *, existing: bool = False) -> Database:
+        """The store; with `existing`, StoreError when there is none at the path (a mistyped
+        --db must not read as an empty month, or approve and post nothing)."""
         from trueup.core.service.stores import (
+            StoreError,
             open_database,  # with the models: ~0.5 s, for stores only
         )
+
+        path = self.db_path or default or default_db_path()
+        if existing and not path.expanduser().exists():
+            raise StoreError(
+                f"no store at {path}: `trueup sync` makes one (or `trueup demo`, its own); "
+                "--db or TRUEUP_DB names another"
+            )
 
         if _ONE_COMMAND:
             # What is imported by now lives as long as the process: kept out of every later
             # collection, which otherwise walks it again and again while a command reads a
             # month of 2,000 clients (bench/README.md, "trueup month --json").
             gc.freeze()
-        return open_database(self.db_path or default or default_db_path())
+        return open_database(path)
 
 
 def handles_errors(command: F) -> F:

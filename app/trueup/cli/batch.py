@@ -48,7 +48,7 @@ def batch_command(
     if ctx.invoked_subcommand is not None:
         return
     today = configured_today()
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         batches = Batches(db, today=today)
         shown = _shown(
             batches, batches.current_id(month or default_month(ctx, today), client or None), as_json
@@ -65,7 +65,7 @@ def show(
 ) -> None:
     """Print a stored batch, with each client's state (draft, held, ready, approved, lapsed,
     posted, adjusted, voided)."""
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         shown = _shown(Batches(db, today=configured_today()), batch_id, as_json)
     _print(shown)
 

@@ -44,7 +44,7 @@ def diff_command(
     """
     today = configured_today()
     month = month or default_month(ctx, today)
-    db = state(ctx).open_db()
+    db = state(ctx).open_db(existing=True)
     try:
         seats = SeatDiffs(db, today=today)
         rows = seats.rows(month)

@@ -30,7 +30,7 @@ def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json =
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         ledger = Ledger(db, today=today)
         if as_json:
             render.emit_json(ledger.month_json(chosen))
@@ -44,7 +44,7 @@ def batches_command(ctx: typer.Context, month: MonthOption = None, as_json: Json
     """The stored batches, newest first: month, invoices, approved, posted, and whether each is
     current (what the store would build now) or open (approved invoices not all posted)."""
     today = configured_today()
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         ledger = Ledger(db, today=today)
         if as_json:
             render.emit_json(ledger.batches_json(Month(month) if month else None))

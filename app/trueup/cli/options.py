@@ -80,10 +80,10 @@ def configured_threshold(ctx: typer.Context, given: int | None) -> int:
 
 
 @contextmanager
-def open_store(ctx: typer.Context) -> Iterator[Database]:
+def open_store(ctx: typer.Context, *, existing: bool = False) -> Iterator[Database]:
     from trueup.cli import state
 
-    db = state(ctx).open_db()
+    db = state(ctx).open_db(existing=existing)
     try:
         yield db
     finally:

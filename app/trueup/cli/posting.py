@@ -119,7 +119,7 @@ def approve_command(
     codes, reasons = override or [], reason or []
     if len(codes) != len(reasons):
         raise typer.BadParameter("give one --reason for each --override", param_hint="--reason")
-    db = state(ctx).open_db()
+    db = state(ctx).open_db(existing=True)
     try:
         batch_id = _resolved(db, batch_id)
         if status:
@@ -212,7 +212,7 @@ def post_command(
     """
     current = state(ctx)
     destination = check_destination(to)
-    db = current.open_db()
+    db = current.open_db(existing=True)
     try:
         batch_id = _resolved(db, batch_id)
         posting = _posting(db, current.config_path)
@@ -261,7 +261,7 @@ def void_command(
     current = state(ctx)
     destination = check_destination(to)
     month = _month(batch_id)
-    db = current.open_db()
+    db = current.open_db(existing=True)
     try:
         posting = _posting(db, current.config_path)
         if month is None:
@@ -300,7 +300,7 @@ def journal_command(
 ) -> None:
     """The posting journal: each document's state at each destination and its id there (of a
     batch, or with a month, of every batch that posted it)."""
-    db = state(ctx).open_db()
+    db = state(ctx).open_db(existing=True)
     month = _month(batch_id)
     try:
         posting = Posting(db, today=configured_today())

@@ -56,7 +56,7 @@ def export_command(
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         written = Reports(db, today=today).export(chosen, fmt, out)
     render.stderr.print(Text(f"Month {chosen}: wrote {written}"), soft_wrap=True)
     render.stdout.print(Text(str(written)), soft_wrap=True)
@@ -90,7 +90,7 @@ def summary_command(
 
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         reports = Reports(db, today=today)
         if as_json:
             render.emit_json(reports.summary_json(chosen))
@@ -130,7 +130,7 @@ def evidence_command(
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
     close_day = configured_close_day(ctx)
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=True) as db:
         reports = Reports(db, today=today, close_day=close_day)
         pack, written = reports.write_evidence(chosen, client, out)
     render.stderr.print(Text(f"Month {chosen}: evidence for {pack.invoice.client_name}"))
