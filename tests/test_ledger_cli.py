@@ -55,6 +55,7 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
     sandbox, db, batch_id = served
     status = json.loads(sandbox.run(db, "status", "--json").stdout)
     assert [b["batch_id"] for b in status["open_batches"]] == [batch_id]  # approved, unposted
+    assert f"Open batch {batch_id} (2026-11): " in sandbox.run(db, "status").stdout
     assert (
         sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes", "--unsettled").returncode
         == 0
@@ -147,6 +148,8 @@ def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
         assert f"no batch {unknown}; `trueup batches` lists them" in result.stderr, args
     # Neither a batch id nor a month that can be billed: a usage error before anything runs,
     # as `--month` gives (a month after next month was approved and posted here before).
+    wrong_place = sandbox.run(db, "post", "2026-11", "--to", "quickbooks", "--yes")
+    assert wrong_place.returncode == 2 and "Invalid value for '--to'" in wrong_place.stderr
     for command, batch in (("journal", "nope"), ("approve", "2027-05"), ("post", "2026-13")):
         result = sandbox.run(db, command, batch, "--yes" if command == "post" else "--json")
         assert result.returncode == 2, (command, batch)

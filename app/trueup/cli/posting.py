@@ -69,6 +69,18 @@ ClientsOption = Annotated[
     list[int] | None,
     typer.Option("--client", help="Only this Halo client id (repeat for more; default: all)."),
 ]
+
+
+def _checked_destination(destination: str | None) -> str | None:
+    """Checked while parsing: an unknown destination is a usage error (exit 2)."""
+    if destination is None:
+        return None
+    try:
+        return check_destination(destination)
+    except PostingError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 DestinationOption = Annotated[
     str,
     typer.Option(
@@ -76,6 +88,7 @@ DestinationOption = Annotated[
         help="halo-invoice (a Halo invoice per client), halo-recurring (true up each client's "
         "recurring invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero "
         "(Xero; a credit note for an adjustment that gives money back).",
+        callback=_checked_destination,
     ),
 ]
 YesOption = Annotated[
@@ -295,7 +308,14 @@ def void_command(
 def journal_command(
     ctx: typer.Context,
     batch_id: BatchArgument,
-    to: Annotated[str | None, typer.Option("--to", help="Only this destination.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Only this destination (halo-invoice, halo-recurring, qbo or xero).",
+            callback=_checked_destination,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """The posting journal: each document's state at each destination and its id there (of a

@@ -147,6 +147,19 @@ def status_tables(status: dict[str, Any]) -> None:
             label = f"{DISTRIBUTOR_NAMES[distributor]} {ENTITIES[name].label}"
             entities.add_row(label, f"{count:,}")
     stdout.print(entities)
+    open_batches = status.get("open_batches", [])
+    if not open_batches:
+        stdout.print("No open batch: no approved invoice waits to be posted.")
+    for batch in open_batches:
+        waiting = batch["approved"] - batch["posted"]
+        unfinished = f", {batch['in_flight']} sends to finish" if batch["in_flight"] else ""
+        stdout.print(
+            Text(
+                f"Open batch {batch['batch_id']} ({batch['month']}): {waiting} approved "
+                f"invoice(s) not posted{unfinished}; `trueup post {batch['batch_id']}` sends them"
+            ),
+            soft_wrap=True,
+        )
 
 
 def fail(message: str) -> None:
