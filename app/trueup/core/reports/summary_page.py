@@ -81,8 +81,12 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     parts: list[RenderableType] = [Text(_title(summary), style="bold")]
     headers, rows = _currency_rows(summary)
     money = Table(title="By currency (leakage: a month's worth)", title_justify="left")
-    for n, header in enumerate(headers):
-        money.add_column(header, justify="left" if n == 0 else "right", no_wrap=True)
+    # The figures never shrink to "16,478.…": the labels wrap instead (the workbench's
+    # dialog at 80 columns is ~70 wide).
+    money.add_column(headers[0], overflow="fold")
+    for n, header in enumerate(headers[1:], start=1):
+        widest = max([len(header), *(len(str(row[n])) for row in rows)])
+        money.add_column(header, justify="right", no_wrap=True, min_width=widest)
     for row in rows:
         money.add_row(*row)
     parts.append(money)

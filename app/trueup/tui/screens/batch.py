@@ -346,7 +346,8 @@ class BatchScreen(ApprovingScreen):
 
         invoice = self.table.current
         if invoice is not None and self.shown_batch is not None:
-            self.app.push_screen(BatchInvoiceScreen(self.shown_batch, invoice))
+            month_state = state_text(invoice, self.approvals)
+            self.app.push_screen(BatchInvoiceScreen(self.shown_batch, invoice, month_state))
 
     def action_journal(self) -> None:
         from trueup.tui.screens.journal import JournalScreen

@@ -207,11 +207,14 @@ class BatchInvoiceScreen(Screen[None]):
             super().__init__()
             self.items = items
 
-    def __init__(self, batch: BatchOverview, row: InvoiceRow) -> None:
+    def __init__(self, batch: BatchOverview, row: InvoiceRow, month_state: Text | None = None):
         super().__init__()
         self.shown_batch = batch
         self.row = row
         self.invoice: InvoiceView | None = None
+        # The client's month as the Batch screen's row says it (posted, approved, ...): it
+        # outranks the word on the invoice (draft, held, ready), which alone h and r change.
+        self.month_state = month_state
 
     @property
     def workbench(self) -> Workbench:
@@ -277,7 +280,12 @@ class BatchInvoiceScreen(Screen[None]):
     def _summary(self, invoice: InvoiceView) -> Text:
         text = Text(no_wrap=False)
         text.append(invoice.client_name, style="bold")
-        text.append(f"  {invoice.state}", style=STATE_STYLES.get(invoice.state, ""))
+        text.append("  ")
+        month = self.month_state
+        if month is not None and month.plain not in STATE_STYLES:
+            text.append_text(month)
+        else:
+            text.append(invoice.state, style=STATE_STYLES.get(invoice.state, ""))
         text.append(f"\nSubtotal {money(invoice.subtotal, invoice.currency)}")
         text.append(f" + tax {money(invoice.tax, invoice.currency)} = ")
         text.append(money(invoice.total, invoice.currency), style="bold")

@@ -4,6 +4,7 @@ under which reference, its state there and who sent it (`J` on the Batch screen)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -27,18 +28,18 @@ if TYPE_CHECKING:
 
 COLUMNS = [
     Column("Reference", 14),
-    Column("Destination", 12, hide_below=70),
-    Column("Kind", 10),
+    Column("Destination", 18, flex=True),  # and its number there: "halo-invoice 3229"
+    Column("Kind", 8, hide_below=90),  # an adjustment's amount says it by its sign
     Column("State", 8),
     Column("Amount", 12, "right"),
-    Column("When, who", 16, flex=True),
+    Column("When, who", 18),  # "7 Dec 01:58 root": the month's own year goes without saying
 ]
 STATE_STYLES = {"posted": "bold cyan", "voided": "magenta", "rejected": "bold red"}
 
 
 def _cells(posting: Posting) -> Sequence[Text]:
     kind = ("credit" if posting.amount < 0 else "debit") if posting.adjusts else "invoice"
-    when = f"{(posting.at or '')[:16].replace('T', ' ')} {posting.by}".strip()
+    when = f"{_when(posting.at)} {posting.by}".strip()
     where = posting.document_number or posting.document_id
     return (
         plain(posting.reference),
@@ -48,6 +49,14 @@ def _cells(posting: Posting) -> Sequence[Text]:
         plain(money(posting.amount, posting.currency)),
         plain(when, "dim"),
     )
+
+
+def _when(at: str | None) -> str:
+    """An ISO time as "7 Dec 01:58" (UTC, as the journal keeps it)."""
+    if not at:
+        return ""
+    moment = datetime.fromisoformat(at)
+    return f"{moment.day} {moment:%b %H:%M}"
 
 
 class JournalScreen(ModalScreen[None]):
