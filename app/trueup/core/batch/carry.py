@@ -8,7 +8,8 @@ the Batch screen, a sync, a mapping fixed) where it still holds:
 
 The word comes from the newest other batch of the same month and clients that has any, and is
 copied with who gave it and when; an event in the log names both batches and what was dropped.
-Approvals are not carried: they lapse, with the changes shown (core.approval).
+Approvals are not copied: they belong to the client's month and hold on any batch of it with
+the same fingerprint (batch.approval.month_approvals).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Which batch the workbench reviews, and each of its invoices' approval.
 
-An approval vouches for an invoice of one batch, and a new batch is built whenever the store
-moves on (a sync, a rules or mapping change). Were the Batch screen to follow the newest batch,
-approvals would vanish from view the moment anything changed; so it stays on the month's newest
-batch holding an approval, where an approval the store would now bill differently shows as
-lapsed, until the operator builds the batch again and approves there.
+An approval vouches for an invoice as approved and belongs to the client's month: it holds on
+any batch of the month with the same fingerprint (batch.approval.month_approvals). The Batch
+screen stays on the month's batch holding the latest approval, where an approval the store
+would now bill differently shows as lapsed with what changed, until the operator builds the
+batch again (`b`), where the unchanged invoices read approved and the changed ones lapsed.
 """
 
 from __future__ import annotations
