@@ -49,6 +49,14 @@ def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == []
     again = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     assert sorted(again) == sorted(posted)
+    # A void at the wrong destination says where the month went, and voids nothing.
+    wrong = sandbox.run(db, "void", "2026-11", "--to", "qbo", "--yes")
+    assert wrong.returncode == 1
+    said = " ".join(wrong.stderr.split())
+    assert "it went to halo-invoice: `trueup void 2026-11 --to halo-invoice`" in said
+    assert sorted(asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))) == sorted(
+        posted
+    )
 
 
 def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
@@ -148,6 +156,9 @@ def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
         assert f"no batch {unknown}; `trueup batches` lists them" in result.stderr, args
     # Neither a batch id nor a month that can be billed: a usage error before anything runs,
     # as `--month` gives (a month after next month was approved and posted here before).
+    unknown_code = sandbox.run(db, "approve", batch_id, "--override", "FOO", "--reason", "x")
+    assert unknown_code.returncode == 1
+    assert "'FOO' is not an error an override lets through" in unknown_code.stderr
     wrong_place = sandbox.run(db, "post", "2026-11", "--to", "quickbooks", "--yes")
     assert wrong_place.returncode == 2 and "Invalid value for '--to'" in wrong_place.stderr
     for command, batch in (("journal", "nope"), ("approve", "2027-05"), ("post", "2026-13")):

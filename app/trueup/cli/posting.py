@@ -283,7 +283,7 @@ def void_command(
         else:
             targets = dict(posting.posted_batches(month, destination, client or None))
             if not targets:
-                raise PostingError(f"nothing of {month} is posted to {destination} to void")
+                raise PostingError(_nothing_to_void(posting, month, destination, client))
         if not yes:
             posted = [
                 e for b, chosen in targets.items()
@@ -302,6 +302,27 @@ def void_command(
         db.dispose()
     for target, report in reports:
         _finish(report, target, "void")
+
+
+def _nothing_to_void(
+    posting: Posting, month: str, destination: str, clients: list[int] | None
+) -> str:
+    """Why a void by month found nothing, and where the month went if elsewhere."""
+    said = f"nothing of {month} is posted to {destination} to void"
+    elsewhere = sorted(
+        {
+            e.destination
+            for e in posting.month_entries(month)
+            if e.action == "create" and e.state == "POSTED"
+            and (not clients or e.client_id in clients)
+        }
+    )  # fmt: skip
+    if not elsewhere:
+        whose = f" for client(s) {', '.join(map(str, clients))}" if clients else ""
+        return f"{said}: nothing of it is posted anywhere{whose}"
+    only = f" --client {clients[0]}" if clients and len(clients) == 1 else ""
+    command = f"trueup void {month} --to {elsewhere[0]}{only}"
+    return f"{said}; it went to {', '.join(elsewhere)}: `{command}`"
 
 
 @handles_errors

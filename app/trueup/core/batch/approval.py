@@ -29,6 +29,7 @@ from trueup.core.batch.stored import (
     current_batch,
     load_batch,
 )
+from trueup.core.billing.lines import SEVERITIES
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.rules.in_force import rules_id_in_force
 from trueup.core.settings.operator import current_user
@@ -95,7 +96,13 @@ def approve(
         raise BatchError(
             f"batch {batch_id} has no invoice for client(s) {', '.join(map(str, unknown))}"
         )
+    errors = sorted(code for code, severity in SEVERITIES.items() if severity == "error")
     for code, reason in overrides:
+        if code not in errors:
+            # An unknown code let nothing through, silently.
+            raise BatchError(
+                f"{code!r} is not an error an override lets through: {', '.join(errors)}"
+            )
         if not reason.strip():
             raise BatchError(f"the override of {code} needs a reason (kept for the audit log)")
     # Reasons are shown in every view and log: their control characters written out.
@@ -134,7 +141,7 @@ def approve(
                         client_id,
                         name,
                         f"error(s) {', '.join(still)}: override each with --override CODE "
-                        "--reason TEXT, or hold the invoice",
+                        "--reason TEXT, or hold it (h on the workbench's Batch screen)",
                     )
                 )
                 continue
