@@ -515,3 +515,31 @@ async def test_hold_and_ready_are_refused_once_approved_or_posted(app, workbench
             await wait_until_idle(pilot)
             assert any(said in str(n.message) for n in app._notifications), (key, said)
     assert workbench.batches.overview(batch.batch_id).states == {}
+
+
+async def test_P_adjusts_where_the_cursors_client_went(app, workbench, destination):
+    """Clients posted to two destinations, both billing otherwise now: P on the second plans its
+    destination's adjustments (it planned the first posted client's, where the cursor's could
+    not be adjusted at all)."""
+    workbench.books["xero"].accept_suggestions()
+    batch, clean = approve_clean(workbench)
+    first, second = clean[0], clean[1]
+    posting = workbench.posting
+    for client, where in ((first, "halo-invoice"), (second, "xero")):
+        plan = posting.plan(batch.batch_id, where, [client.client_id])
+        assert [p.client_id for p in plan.ready] == [client.client_id], plan.blocked
+        posting.queue(plan)
+        await posting.run(batch.batch_id, where, action="create", progress=lambda e: None)
+    for client in (first, second):
+        workbench.rules.set_client(client.client_id, "price", "markup")
+        workbench.rules.set_client(client.client_id, "markup_percent", "50")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")
+        await wait_until_idle(pilot)
+        put_cursor(screen, second.client_id)
+        await press(pilot, "P")
+        adjust = app.screen
+        assert isinstance(adjust, PostSummaryScreen) and adjust.adjust
+        assert adjust.plan.destination == "xero"
+        assert [p.client_id for p in adjust.plan.ready] == [second.client_id]

@@ -233,7 +233,8 @@ class ApprovingScreen(SearchableTableScreen):
         batch, approvals = self.shown_batch, self.approvals
         if batch is None or approvals is None:
             return
-        if not self.differing():
+        differing = self.differing()
+        if not differing:
             self.notify("Every posted month bills as posted: nothing to adjust.", timeout=4)
             return
         if not approvals.current:
@@ -242,7 +243,11 @@ class ApprovingScreen(SearchableTableScreen):
         if not self.workbench.posting.can_post:
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
-        destination = next(iter(approvals.posted.values()))[0]
+        # Where the cursor's client went when its month differs, else the first that does: the
+        # plan adjusts every client posted there (one destination per run, as `post --adjust`).
+        cursor = self.table.current
+        first = cursor if cursor in differing else differing[0]
+        destination = approvals.posted_to(first.client_id)[0]
         screen = PostSummaryScreen(batch.batch_id, batch.month, destination, adjust=True)
         self.app.push_screen(screen, self._post)
 
