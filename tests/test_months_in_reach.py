@@ -5,6 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from trueup.cli import app
+from trueup.core.store.database import open_database
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def test_a_month_out_of_reach_is_refused_in_one_line(env, command, month, said):
 
 
 def test_next_month_is_in_reach(env):
+    open_database(env / "trueup.sqlite").dispose()  # an empty store: `month` names a missing one
     result = CliRunner().invoke(app, ["month", "--month", "2026-12", "--json"])
     assert result.exit_code == 0, result.output
 
