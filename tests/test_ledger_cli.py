@@ -91,6 +91,9 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
     assert batch["posted"] == batch["approved"] == len(posted) and batch["current"]
     assert status["open_batches"] == []  # every approved invoice is posted
     assert listing[0] == f"Month 2026-11 · batch {batch_id} · {len(clients)} clients"
+    usd = ledger["totals"]["by_currency"]["USD"]
+    footer = f"USD: bills {Decimal(usd['total']):,.2f}, posted {Decimal(usd['posted_total']):,.2f}"
+    assert any(line.startswith(footer) for line in listing[-5:]), listing[-5:]
     # `trueup batch` lists each client as the ledger words it, not as "draft" once posted.
     shown = sandbox.run(db, "batch", "--month", "2026-11").stdout.splitlines()
     words = {}

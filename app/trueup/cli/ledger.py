@@ -10,7 +10,13 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.cli.options import Json, MonthOption, month_or_default, open_store
-from trueup.core.service.ledger import ClientMonth, Ledger, MonthLedger, StoredBatch
+from trueup.core.service.ledger import (
+    ClientMonth,
+    Ledger,
+    MonthLedger,
+    StoredBatch,
+    ledger_totals,
+)
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month
 
@@ -65,6 +71,15 @@ def _print_month(ledger: MonthLedger) -> None:
         _line(client.client_name, row, widths, name_width)
         for client, row in zip(ledger.clients, cells, strict=True)
     ]
+    totals = ledger_totals(ledger)
+    states = ", ".join(f"{n} {state}" for state, n in totals["by_state"].items())
+    out += [Text(), Text(f"{totals['clients']} clients: {states or 'none'}")]
+    for currency, sums in totals["by_currency"].items():
+        figures = (Decimal(sums[key]) for key in ("total", "posted_total", "difference"))
+        now, posted, difference = (_money(figure) for figure in figures)
+        out.append(
+            Text(f"{currency or '(none)'}: bills {now}, posted {posted}, difference {difference}")
+        )
     for line in out:
         render.stdout.print(line, soft_wrap=True, no_wrap=True, overflow="crop")
 

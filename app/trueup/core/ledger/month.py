@@ -116,6 +116,17 @@ def client_postings(db: Database, month: Month, client_id: int) -> tuple[Posting
 
 def ledger_json(ledger: MonthLedger) -> dict[str, Any]:
     """`trueup month --json` (contract §3)."""
+    return {
+        "month": ledger.month,
+        "batch_id": ledger.batch_id,
+        "clients": [_client_json(c) for c in ledger.clients],
+        "totals": ledger_totals(ledger),
+    }
+
+
+def ledger_totals(ledger: MonthLedger) -> dict[str, Any]:
+    """The month's clients per state, and per currency what it bills now, what was posted and
+    the difference (the JSON's `totals`, and the text's last lines)."""
     states: Counter[str] = Counter(c.state for c in ledger.clients)
     currencies: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for client in ledger.clients:
@@ -123,20 +134,15 @@ def ledger_json(ledger: MonthLedger) -> dict[str, Any]:
         sums[0] += client.total
         sums[1] += client.posted_total
     return {
-        "month": ledger.month,
-        "batch_id": ledger.batch_id,
-        "clients": [_client_json(c) for c in ledger.clients],
-        "totals": {
-            "clients": len(ledger.clients),
-            "by_state": dict(sorted(states.items())),
-            "by_currency": {
-                currency: {
-                    "total": money_json(total),
-                    "posted_total": money_json(posted),
-                    "difference": money_json(total - posted),
-                }
-                for currency, (total, posted) in sorted(currencies.items())
-            },
+        "clients": len(ledger.clients),
+        "by_state": dict(sorted(states.items())),
+        "by_currency": {
+            currency: {
+                "total": money_json(total),
+                "posted_total": money_json(posted),
+                "difference": money_json(total - posted),
+            }
+            for currency, (total, posted) in sorted(currencies.items())
         },
     }
 
