@@ -43,3 +43,29 @@ def test_withdrawn_on_the_later_batch_it_is_gone_from_the_month(db):
     for batch_id in (first.batch_id, later.batch_id):
         states = {s.client_id: s.status for s in approval_states(db, batch_id, today=TODAY)}
         assert states[other] == "unapproved"
+
+
+def test_an_approval_vouches_for_another_batch_only_when_it_bills_the_same(db):
+    """Approved on A; a rules change builds B (client billed otherwise); the change undone makes
+    C, the same as A. B's own invoice was never approved: it reads lapsed and does not post,
+    though the store now bills as approved (found in review: B posted unapproved)."""
+    from trueup.core.ledger.batches import stored_batches
+    from trueup.core.posting.plan import plan_posting
+
+    a = build_batch(db, NOVEMBER, today=TODAY, by="test")
+    client = min(approve(db, a.batch_id, by="test").approved)
+    set_client_override(db, client, "tax_percent", "10")
+    b = build_batch(db, NOVEMBER, today=TODAY, by="test")
+    assert b.batch_id != a.batch_id
+    set_client_override(db, client, "tax_percent", None)
+    c = build_batch(db, NOVEMBER, today=TODAY, by="test")
+    assert c.batch_id != b.batch_id
+    on_b = {s.client_id: s for s in approval_states(db, b.batch_id, today=TODAY)}
+    assert on_b[client].status == "lapsed" and on_b[client].changes
+    plan = plan_posting(db, b.batch_id, "halo-invoice", today=TODAY, clients=[client])
+    assert plan.ready == [] and "approv" in str(plan.blocked[0].problem)
+    on_c = {s.client_id: s.status for s in approval_states(db, c.batch_id, today=TODAY)}
+    assert on_c[client] == "approved"
+    # The batches' listing counts what waits per client and month, whichever batch approved it.
+    listed = {s.batch_id: s for s in stored_batches(db, today=TODAY, month=NOVEMBER)}
+    assert listed[a.batch_id].open and not listed[b.batch_id].open

@@ -506,8 +506,8 @@ async def test_hold_and_ready_are_refused_once_approved_or_posted(app, workbench
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         for invoice, key, said in (
-            (approved, "h", "withdraw the approval first"),
-            (approved, "r", "withdraw the approval first"),
+            (approved, "h", "withdraw it first"),
+            (approved, "r", "withdraw it first"),
             (posted, "h", "already posted to halo-invoice"),
         ):
             put_cursor(screen, invoice.client_id)

@@ -151,7 +151,7 @@ def status_tables(status: dict[str, Any]) -> None:
     if not open_batches:
         stdout.print("No open batch: no approved invoice waits to be posted.")
     for batch in open_batches:
-        waiting = batch["approved"] - batch["posted"]
+        waiting = batch["waiting"]
         unfinished = f", {batch['in_flight']} sends to finish" if batch["in_flight"] else ""
         stdout.print(
             Text(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Row, delete, insert, select
 from trueup.core.batch.body import LineView, StoredInvoice, canonical_bytes, standing_errors
 from trueup.core.batch.reading import batch_month
 from trueup.core.batch.review import record_override
-from trueup.core.batch.rows import invoice_of
+from trueup.core.batch.rows import stored_invoices
 from trueup.core.batch.stored import (
     BatchError,
     StoredBatch,
@@ -208,7 +208,7 @@ def approval_states(
     with db.read() as conn:
         approvals = {
             client_id: row
-            for client_id, row in month_approvals(conn, stored).items()
+            for client_id, row in month_approvals(conn, batch_id).items()
             if clients is None or client_id in clients
         }
     invoices = [i for i in stored.invoices if clients is None or i.client_id in clients]
@@ -217,6 +217,7 @@ def approval_states(
     current = _current_invoices(db, stored.month, stored.clients, batch_id, today, approvals)
     with db.read() as conn:
         index = load_mapping_index(conn)
+    elsewhere: dict[str, dict[int, StoredInvoice]] = {}  # read at the first lapse that needs it
     states = []
     for invoice in invoices:
         client_id, name = invoice.client_id, invoice.client_name
@@ -225,12 +226,23 @@ def approval_states(
             states.append(ApprovalState(client_id, name, "unapproved"))
             continue
         now = current.get(client_id) if current is not None else invoice
+        # Given on another batch of the month, it vouches for this batch's invoice only when
+        # that is the invoice approved too: the store may have moved away and back since.
+        mine = approval.batch_id == batch_id
+        differs = None if mine else _unless_approved(invoice, approval, index)
+        if now is not None and invoice_fingerprint(now, index) != approval.fingerprint:
+            differs = now
         changes: tuple[str, ...] = ()
         if now is None:
             changes = ("the client has no invoice in the month any more",)
-        elif invoice_fingerprint(now, index) != approval.fingerprint:
-            seen = invoice if approval.batch_id == batch_id else _approved(db, approval)
-            changes = tuple(describe_changes(seen, now, index)) or ("the invoice's inputs changed",)
+        elif differs is not None:
+            if not mine and not elsewhere:
+                with db.read() as conn:
+                    elsewhere = _approved_invoices(conn, batch_id, approvals.values())
+            seen = invoice if mine else elsewhere[approval.batch_id][client_id]
+            changes = tuple(describe_changes(seen, differs, index)) or (
+                "the invoice's inputs changed",
+            )
         states.append(
             ApprovalState(
                 client_id,
@@ -244,30 +256,47 @@ def approval_states(
     return states
 
 
-def month_approvals(conn: Connection, batch: StoredBatch) -> dict[int, Row[Any]]:
-    """client -> its newest approval among the month's batches of the same clients: the state of
-    billing belongs to the client's month, so an approval given on an earlier batch holds on a
-    later one while the invoice and where it posts are the same (one fingerprint), and lapses
-    there when they are not."""
+def month_approvals(conn: Connection, batch_id: str) -> dict[int, Row[Any]]:
+    """client -> its newest approval among the month's batches of the same clients as batch
+    `batch_id`: the state of billing belongs to the client's month, so an approval given on an
+    earlier batch holds on a later one while the invoice and where it posts are the same (one
+    fingerprint), and lapses there when they are not."""
+    same = _BATCHES.alias("same")
     rows = conn.execute(
         select(_APPROVALS)
         .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
-        .where(
-            (_BATCHES.c.month == batch.month)
-            & (_BATCHES.c.clients == json.dumps(list(batch.clients)))
+        .join(
+            same,
+            (same.c.id == batch_id)
+            & (same.c.month == _BATCHES.c.month)
+            & (same.c.clients == _BATCHES.c.clients),
         )
         # Oldest first, so the newest wins; at the same moment, the batch's own.
-        .order_by(_APPROVALS.c.approved_at, _APPROVALS.c.batch_id == batch.batch_id)
+        .order_by(_APPROVALS.c.approved_at, _APPROVALS.c.batch_id == batch_id)
     ).all()
     return {row.client_id: row for row in rows}
 
 
-def _approved(db: Database, approval: Row[Any]) -> StoredInvoice:
-    """The invoice as approved, on the batch the approval was given on."""
-    with db.read() as conn:
-        found = invoice_of(conn, approval.batch_id, approval.client_id)
-    assert found is not None  # an approval's invoice is stored with its batch
-    return StoredInvoice.read(found[1].encode())
+def _unless_approved(
+    invoice: StoredInvoice, approval: Row[Any], index: MappingIndex
+) -> StoredInvoice | None:
+    """The invoice, when it is not the one the approval vouches for."""
+    return None if invoice_fingerprint(invoice, index) == approval.fingerprint else invoice
+
+
+def _approved_invoices(
+    conn: Connection, batch_id: str, approvals: Iterable[Row[Any]]
+) -> dict[str, dict[int, StoredInvoice]]:
+    """The invoices as approved on other batches of the month: batch -> client -> invoice, read
+    in one query per batch (a sync that lapses 2,000 approvals reads them all)."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for approval in approvals:
+        if approval.batch_id != batch_id:
+            wanted[approval.batch_id].add(approval.client_id)
+    return {
+        other: {i.client_id: i for i in stored_invoices(conn, other) if i.client_id in clients}
+        for other, clients in wanted.items()
+    }
 
 
 def describe_changes(before: StoredInvoice, after: StoredInvoice, index: MappingIndex) -> list[str]:

@@ -72,7 +72,8 @@ def _still_open(db: Database, batch_id: str, client_id: int, name: str) -> None:
         raise BatchError(f"{name}'s month is {taken_by(sent[0])}; hold and ready are for before")
     if approved is not None:
         raise BatchError(
-            f"{name}'s invoice is approved: withdraw the approval first (a on the Batch screen)"
+            f"{name}'s invoice has an approval (standing or lapsed): withdraw it first (a on "
+            "the Batch screen)"
         )
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from trueup.core.batch.approval import ApprovalState, approval_states
+from trueup.core.batch.approval import ApprovalState, approval_states, month_approvals
 from trueup.core.batch.stored import batch_inputs
 from trueup.core.rules.current import current_rules
 from trueup.core.store import tables as m
@@ -97,10 +97,11 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
         # A posted month's approval is not asked after: what was sent outranks it (state_of),
         # and checking a posted month's 2,000 fingerprints took seconds.
         undecided = set(listed.scalars()) - {e.client_id for e in sent if e.state == "POSTED"}
-    # The month's approvals, wherever given (approval.month_approvals).
+        # The month's approvals, wherever given: none (most batches) reads no invoice.
+        asked = set(month_approvals(conn, batch_id)) & undecided
     states = {
         s.client_id: s
-        for s in approval_states(db, batch_id, today=today, clients=undecided)
+        for s in (approval_states(db, batch_id, today=today, clients=asked) if asked else ())
         if s.status != "unapproved"
     }
     live = [entry for entry in sent if entry.state == "POSTED"]

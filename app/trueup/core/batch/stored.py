@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, func, select, true
+from sqlalchemy import Connection, select
 
 from trueup.core.batch.body import StoredInvoice, parsed_body
 from trueup.core.batch.rows import body_bytes, invoice_texts, stored_invoices
@@ -38,6 +38,7 @@ ENGINE = 14
 
 _BATCHES = m.table_of(m.InvoiceBatch)
 _ENTRIES = m.table_of(m.PostingEntry)
+_ENTRY = _ENTRIES.alias("entry")
 _APPROVALS = m.table_of(m.Approval)
 
 
@@ -145,45 +146,57 @@ def current_batch(
 
 
 def _compared_with(conn: Connection, month: Month, asked: tuple[int, ...]) -> dict[str, str | None]:
-    """The earlier batches a month's batch compares with (`previous`, `compared`): the newest,
-    or once an invoice of the month is approved, the newest stored before that, and always the
-    batch last month was last posted from (what its clients were billed). So looking at last
-    month after approving (which builds and stores its batch) never moves them, and never lapses
-    approvals with new PRICE_CHANGED or QTY_SWING warnings; posting last month does."""
+    """The earlier batches a month's batch compares with (`previous`, `compared`): once an
+    invoice of the month is approved, those the batch holding the oldest approval compared
+    with, else the newest; and always, for last month, the batch it was last posted from and
+    not voided (what its clients were billed). So looking at last month after approving (which
+    builds and stores its batch) moves nothing, and lapses no approval with new PRICE_CHANGED or
+    QTY_SWING warnings; posting last month does (what was billed is then known)."""
     last_month = month.shifted(-1)
-    posted = conn.execute(
-        select(_ENTRIES.c.batch_id)
+    voided = (
+        select(_ENTRIES.c.id)
         .where(
-            (_ENTRIES.c.month == last_month)
-            & (_ENTRIES.c.action == "create")
+            (_ENTRIES.c.destination == _ENTRY.c.destination)
+            & (_ENTRIES.c.reference == _ENTRY.c.reference)
+            & (_ENTRIES.c.action == "void")
             & (_ENTRIES.c.state == "POSTED")
         )
-        .order_by(_ENTRIES.c.id.desc())
+        .exists()
+    )
+    posted = conn.execute(
+        select(_ENTRY.c.batch_id)
+        .join(_BATCHES, _BATCHES.c.id == _ENTRY.c.batch_id)
+        .where(
+            (_ENTRY.c.month == last_month)
+            & (_ENTRY.c.action == "create")
+            & (_ENTRY.c.state == "POSTED")
+            & ~voided
+        )
+        # The whole month's batch before one of chosen clients, then the newest.
+        .order_by((_BATCHES.c.clients == "[]").desc(), _ENTRY.c.id.desc())
         .limit(1)
     ).scalar()
-    began = conn.execute(
-        select(func.min(_APPROVALS.c.approved_at))
-        .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
-        .where(_BATCHES.c.month == month)
+    pinned = conn.execute(
+        select(_BATCHES.c.inputs)
+        .join(_APPROVALS, _APPROVALS.c.batch_id == _BATCHES.c.id)
+        .where((_BATCHES.c.month == month) & (_BATCHES.c.clients == json.dumps(list(asked))))
+        .order_by(_APPROVALS.c.approved_at)
+        .limit(1)
     ).scalar()
-    known = true() if began is None else (_BATCHES.c.created_at < began) | (_BATCHES.c.id == posted)
+    if pinned is not None:
+        then = json.loads(pinned)
+        return {"previous": posted or then.get("previous"), "compared": then.get("compared")}
     newest = (_BATCHES.c.month.desc(), _BATCHES.c.created_at.desc(), _BATCHES.c.id)
-    previous = (
-        posted
-        or conn.execute(
-            select(_BATCHES.c.id)
-            .where((_BATCHES.c.month == last_month) & known)
-            .order_by(*newest)
-            .limit(1)
-        ).scalar()
-    )
+    previous = conn.execute(
+        select(_BATCHES.c.id).where(_BATCHES.c.month == last_month).order_by(*newest).limit(1)
+    ).scalar()
     compared = conn.execute(
         select(_BATCHES.c.id)
-        .where((_BATCHES.c.month < month) & (_BATCHES.c.clients == json.dumps(list(asked))) & known)
+        .where((_BATCHES.c.month < month) & (_BATCHES.c.clients == json.dumps(list(asked))))
         .order_by(*newest)
         .limit(1)
     ).scalar()
-    return {"previous": previous, "compared": compared}
+    return {"previous": posted or previous, "compared": compared}
 
 
 def batch_bytes(db: Database, batch_id: str) -> bytes:

@@ -5,6 +5,7 @@ left unfinished)."""
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -33,11 +34,12 @@ class StoredBatch:
     posted: int  # invoices posted from this batch and not voided
     in_flight: int  # its journal entries a run left unfinished
     current: bool  # what the store would build now (the same inputs)
+    waiting: int = 0  # approved on it, and the client's month posted from no batch
 
     @property
     def open(self) -> bool:
-        """Work left on it: approved invoices not posted, or a run to finish."""
-        return self.in_flight > 0 or self.approved > self.posted
+        """Work left on it: approved invoices whose month is not posted, or a run to finish."""
+        return self.in_flight > 0 or self.waiting > 0
 
 
 def stored_batches(db: Database, *, today: date, month: str | None = None) -> list[StoredBatch]:
@@ -54,12 +56,9 @@ def stored_batches(db: Database, *, today: date, month: str | None = None) -> li
         if month is not None:
             query = query.where(_BATCHES.c.month == month)
         rows = conn.execute(query).all()
-        approved = {
-            str(batch): int(count)
-            for batch, count in conn.execute(
-                select(_APPROVALS.c.batch_id, func.count()).group_by(_APPROVALS.c.batch_id)
-            )
-        }
+        approved: dict[str, set[int]] = defaultdict(set)
+        for batch, client in conn.execute(select(_APPROVALS.c.batch_id, _APPROVALS.c.client_id)):
+            approved[str(batch)].add(int(client))
         sent = {month: month_entries(conn, month) for month in {r.month for r in rows}}
         return [_stored(conn, row, approved, sent[row.month], today, rules_id) for row in rows]
 
@@ -76,7 +75,7 @@ def batch_json(batch: StoredBatch) -> dict[str, Any]:
 def _stored(
     conn: Connection,
     row: Any,
-    approved: dict[str, int],
+    approved: dict[str, set[int]],
     sent: list[Sent],
     today: date,
     rules_id: int | None,
@@ -91,8 +90,10 @@ def _stored(
         row.created_by,
         clients,
         int(row.invoices or 0),
-        int(approved.get(row.id, 0)),
+        len(approved.get(row.id, ())),
         len({s.client_id for s in mine if s.state == "POSTED"}),
         sum(1 for s in mine if s.state in IN_FLIGHT),
         now == row.id,
+        # The month is posted per client, from whichever batch (approval.month_approvals).
+        len(approved.get(row.id, set()) - {s.client_id for s in sent if s.state == "POSTED"}),
     )

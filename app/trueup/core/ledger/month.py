@@ -99,7 +99,7 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
                 state,
                 invoice.currency if invoice else (first.currency if first else ""),
                 invoice.total if invoice else ZERO,
-                sum((p.billed or p.amount for p in postings if p.state == "posted"), ZERO),
+                sum((_billed(p) for p in postings if p.state == "posted"), ZERO),
                 tuple(unsettled(invoice)) if invoice else ("not in the month's batch",),
                 postings,
             )
@@ -189,6 +189,11 @@ def _state(postings: tuple[Posting, ...], word: str | None, approval: str | None
     if approval in ("approved", "lapsed"):
         return approval
     return word if word in ("held", "ready") else "draft"
+
+
+def _billed(posting: Posting) -> Decimal:
+    """What the posting bills the month (a recurring true-up: its invoice's total, 0 too)."""
+    return posting.amount if posting.billed is None else posting.billed
 
 
 def _posting(sent: Sent) -> Posting:
