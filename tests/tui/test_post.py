@@ -347,6 +347,8 @@ async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, 
         posted = {i.client_id for i in clean}
         assert set(screen.approvals.posted) == posted
         assert all(screen.posted_to(c) == ("halo-invoice",) for c in posted)
+        summary = str(screen.query_one("#batch-summary").content)
+        assert f"No approved invoice waits to post, {len(posted)} posted" in summary
         put_cursor(screen, clean[0].client_id)
         await wait_until_idle(pilot)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1

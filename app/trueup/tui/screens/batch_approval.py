@@ -82,6 +82,8 @@ class ApprovingScreen(SearchableTableScreen):
         approved = sum(1 for s in states if s.status == "approved")
         if approved:
             text.append(f"\n{approved} approved for posting", style="green")
+        elif self.approvals.posted:  # a posted month's approval is the journal's business
+            text.append("\nNo approved invoice waits to post", style="dim")
         else:
             text.append("\nNothing approved yet: a approves an invoice, A all", style="dim")
         if self.approvals.lapsed:
