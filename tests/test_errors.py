@@ -106,3 +106,11 @@ def test_a_mistyped_store_is_named_not_made_empty(tmp_path, monkeypatch, args):
     assert result.exit_code == 1, result.output
     assert f"no store at {missing}" in " ".join(result.output.split())
     assert not missing.parent.exists()
+
+
+def test_a_store_that_is_no_file_is_named(monkeypatch):
+    """--db /dev/null read as SQLite's "disk I/O error"."""
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-12-06")
+    result = CliRunner().invoke(app, ["--db", "/dev/null", "status"])
+    assert result.exit_code == 1
+    assert "/dev/null is not a regular file; give --db a file name" in result.output

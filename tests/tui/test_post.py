@@ -227,7 +227,9 @@ async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, de
         waiting = plan.unsettled()
         assert waiting and isinstance(app.screen, ConfirmScreen)
         assert app.screen.query_one("#confirm-changes").row_count == len(waiting)
-        assert "not settled" in str(app.screen.query_one("#confirm-question").content)
+        asked = str(app.screen.query_one("#confirm-question").content)
+        count = "All" if len(waiting) == len(plan.ready) else f"{len(waiting)} of the"
+        assert f"{count} {len(plan.ready)} invoices to post are not settled" in asked
         await press(pilot, "n")
         assert app.screen is summary
         assert workbench.posting.entries(batch.batch_id, "halo-invoice", "create") == []

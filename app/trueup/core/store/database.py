@@ -95,6 +95,8 @@ def open_database(path: Path) -> Database:
 def _prepare_file(path: Path) -> None:
     if path.is_dir():
         raise StoreError(f"{path} is a directory; give --db a file name")
+    if path.exists() and not path.is_file():  # /dev/null, a pipe: SQLite says "disk I/O error"
+        raise StoreError(f"{path} is not a regular file; give --db a file name")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():

@@ -241,8 +241,17 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
             self.dismiss(plan)
             return
         # A month not settled posts on a second, explicit word, as --unsettled on the CLI.
+        total = len(plan.ready) if plan else 0
+        what = "adjustment" if self.adjust else "invoice"
+        which = (
+            f"The {what} to post is"
+            if total == 1
+            else f"All {total} {what}s to post are"
+            if len(waiting) == total
+            else f"{len(waiting)} of the {total} {what}s to post are"
+        )
         question = (
-            f"{len(waiting)} of the {len(plan.ready) if plan else 0} invoices to post are not "
+            f"{which} not "
             "settled: a cost or usage is still estimated until the Pax8 invoice for the month "
             "is in. y posts them as they are (a later difference goes out as an adjustment); "
             "n waits."
