@@ -547,3 +547,27 @@ async def test_P_adjusts_where_the_cursors_client_went(app, workbench, destinati
         assert isinstance(adjust, PostSummaryScreen) and adjust.adjust
         assert adjust.plan.destination == "xero"
         assert [p.client_id for p in adjust.plan.ready] == [second.client_id]
+
+
+async def test_two_quick_h_presses_hold_and_release(app, workbench, monkeypatch):
+    """The second press read the row before the first was written, and held it again: the
+    toggle is now decided by the store. (A slow store makes the second press come first.)"""
+    import time
+
+    batch = workbench.batches.current(MONTH)
+    target = next(i for i in batch.invoices if i.errors)
+    written = workbench.batches.set_invoice_state
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.3)
+        return written(*args, **kwargs)
+
+    monkeypatch.setattr(workbench.batches, "set_invoice_state", slowly)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target.client_id)
+        await pilot.press("h", "h")
+        await wait_until_idle(pilot)
+        row = next(i for i in screen.invoices if i.client_id == target.client_id)
+        assert row.state == "draft"
+    assert workbench.batches.overview(batch.batch_id).states.get(target.client_id) == "draft"

@@ -25,29 +25,49 @@ _BATCHES = m.table_of(m.InvoiceBatch)
 
 
 def set_invoice_state(
-    db: Database, batch_id: str, client_id: int, state: str, *, by: str | None = None
-) -> None:
-    """Put one client's invoice in `state` (draft, held or ready)."""
+    db: Database,
+    batch_id: str,
+    client_id: int,
+    state: str,
+    *,
+    by: str | None = None,
+    toggle: bool = False,
+) -> str:
+    """Put one client's invoice in `state` (draft, held or ready); with `toggle` (h and r),
+    back in draft when it is in `state` already, decided inside the write, so two quick presses
+    are two toggles. The state it is left in."""
     if state not in STATES:
         raise BatchError(f"{state!r} is not a state; use one of {', '.join(STATES)}")
     invoice = client_invoice(db, batch_id, client_id)
     _still_open(db, batch_id, client_id, invoice.client_name)
-    if state == "ready" and invoice.open_errors:
-        codes = sorted(
-            {a.code for a in invoice.anomalies if a.severity == "error" and a.overridden is None}
-        )
-        raise BatchError(
-            f"{invoice.client_name} has {invoice.open_errors} error(s) ({', '.join(codes)}): "
-            "override each with a reason, or hold the invoice"
-        )
     table = m.table_of(m.BatchInvoiceState)
     key = (table.c.batch_id == batch_id) & (table.c.client_id == client_id)
-    values = {"state": state, "changed_at": datetime.now(UTC), "changed_by": by or current_user()}
     with db.write() as conn:
-        if conn.execute(select(table.c.state).where(key)).first() is None:
+        current = conn.execute(select(table.c.state).where(key)).scalar()
+        if toggle and current == state:
+            state = "draft"
+        if state == "ready" and invoice.open_errors:
+            codes = sorted(
+                {
+                    a.code
+                    for a in invoice.anomalies
+                    if a.severity == "error" and a.overridden is None
+                }
+            )
+            raise BatchError(
+                f"{invoice.client_name} has {invoice.open_errors} error(s) ({', '.join(codes)}): "
+                "override each with a reason, or hold the invoice"
+            )
+        values = {
+            "state": state,
+            "changed_at": datetime.now(UTC),
+            "changed_by": by or current_user(),
+        }
+        if current is None:
             conn.execute(insert(table).values(batch_id=batch_id, client_id=client_id, **values))
         else:
             conn.execute(table.update().where(key).values(**values))
+    return state
 
 
 def _still_open(db: Database, batch_id: str, client_id: int, name: str) -> None:

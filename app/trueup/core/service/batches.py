@@ -69,8 +69,12 @@ class Batches:
 
     # --- the operator's word -------------------------------------------------------------------
 
-    def set_invoice_state(self, batch_id: str, client_id: int, state: str) -> None:
-        review.set_invoice_state(self.db, batch_id, client_id, state)
+    def set_invoice_state(
+        self, batch_id: str, client_id: int, state: str, *, toggle: bool = False
+    ) -> str:
+        """The invoice in `state` (with `toggle`, back in draft when in it already): the state
+        it is left in."""
+        return review.set_invoice_state(self.db, batch_id, client_id, state, toggle=toggle)
 
     def override_anomaly(
         self,

@@ -424,19 +424,21 @@ class BatchScreen(ApprovingScreen):
     def action_hold(self) -> None:
         invoice = self.table.current
         if invoice is not None:
-            self.change_state(invoice, "draft" if invoice.state == "held" else "held")
+            self.change_state(invoice, "held")
 
     def action_ready(self) -> None:
         invoice = self.table.current
         if invoice is not None:
-            self.change_state(invoice, "draft" if invoice.state == "ready" else "ready")
+            self.change_state(invoice, "ready")
 
     @work(thread=True, group="state", exit_on_error=False)
     def change_state(self, invoice: InvoiceRow, state: str) -> None:
+        """`state`, or back to draft when the invoice is in it: decided by the store, not the
+        row, which a second quick press reads before the first is written."""
         if self.shown_batch is None:
             return
-        self.workbench.batches.set_invoice_state(
-            self.shown_batch.batch_id, invoice.client_id, state
+        state = self.workbench.batches.set_invoice_state(
+            self.shown_batch.batch_id, invoice.client_id, state, toggle=True
         )
         self.app.call_from_thread(self.state_changed, invoice.client_id, state)
 

@@ -390,15 +390,16 @@ class BatchInvoiceScreen(Screen[None]):
         self.app.call_from_thread(self.notify, f"Wrote {page}", title="Evidence", timeout=8)
 
     def action_hold(self) -> None:
-        self.change_state("draft" if self.row.state == "held" else "held")
+        self.change_state("held")
 
     def action_ready(self) -> None:
-        self.change_state("draft" if self.row.state == "ready" else "ready")
+        self.change_state("ready")
 
     @work(thread=True, group="review", exit_on_error=False)
     def change_state(self, state: str) -> None:
+        """`state`, or back to draft when the invoice is in it (batch.BatchScreen's)."""
         batch, row = self.shown_batch, self.row
-        self.workbench.batches.set_invoice_state(batch.batch_id, row.client_id, state)
+        self.workbench.batches.set_invoice_state(batch.batch_id, row.client_id, state, toggle=True)
         self._reviewed(batch, row)
 
     # --- per-line rules ------------------------------------------------------------------------
