@@ -146,6 +146,10 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
         (f"TU2611-{client}", "voided"),
         (f"TU2611-{client}-2", "posted"),
     ]
+    # Who voided it, and when, beside who posted it.
+    gone, live_one = mine["postings"]
+    assert gone["voided_at"] >= gone["at"] and gone["voided_by"] == gone["by"]
+    assert live_one["voided_at"] is None and live_one["voided_by"] is None
     live = {reference for reference, _, _ in remote}
     assert f"TU2611-{client}-2" in live and f"TU2611-{client}" not in live
 

@@ -35,6 +35,8 @@ class Posting:
     batch_id: str
     adjusts: tuple[str, ...] = ()  # an adjustment: the references it corrects
     billed: Decimal | None = None  # what it bills the month, when not `amount` (Sent.billed)
+    voided_at: str | None = None  # when its void was posted, and who voided it
+    voided_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,8 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
                 "amount": money_json(p.amount),
                 "at": p.at,
                 "by": p.by,
+                "voided_at": p.voided_at,
+                "voided_by": p.voided_by,
                 "batch_id": p.batch_id,
                 "adjusts": list(p.adjusts),
             }
@@ -211,4 +215,6 @@ def _posting(sent: Sent) -> Posting:
         sent.batch_id,
         sent.adjusts,
         None if sent.billed == sent.total else sent.billed,
+        sent.voided_at.isoformat() if sent.voided_at else None,
+        sent.voided_by,
     )

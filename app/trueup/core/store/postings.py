@@ -50,6 +50,8 @@ class Sent:
     total: Decimal  # the document's (an adjustment's is its difference, negative for a credit)
     adjusts: tuple[str, ...]  # the references an adjustment corrects (none for the month's own)
     billed: Decimal  # what it bills the month: its total, or a recurring true-up's invoice's
+    voided_at: datetime | None = None  # when its void was posted (VOIDED only)
+    voided_by: str | None = None
 
     @property
     def adjustment(self) -> bool:
@@ -68,31 +70,36 @@ def month_entries(conn: Connection, month: str) -> list[Sent]:
     # Plain SQL: read through the ORM's column types, most of a posted month's reading time
     # went to their conversion of each row's dates (bench/README.md, "trueup month --json").
     rows = conn.exec_driver_sql(
-        "SELECT e.batch_id, e.client_id, e.destination, e.reference, "
-        f"iif(EXISTS (SELECT 1 FROM {_ENTRIES} v WHERE v.month = e.month "
-        "AND v.destination = e.destination AND v.reference = e.reference "
-        "AND v.action = 'void' AND v.state = 'POSTED'), 'VOIDED', e.state), "
+        "SELECT e.batch_id, e.client_id, e.destination, e.reference, e.state, "
         "e.payload, e.remote_id, e.remote_number, e.created_by, e.updated_at, "
         "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts'), "
-        f"iif(e.destination = '{RECURRING}', {BILLED_BY_RECURRING}, NULL) "
+        f"iif(e.destination = '{RECURRING}', {BILLED_BY_RECURRING}, NULL), "
+        # Its void, once posted: when and by whom (the document then reads VOIDED).
+        f"(SELECT json_array(v.updated_at, v.created_by) FROM {_ENTRIES} v "
+        "WHERE v.month = e.month AND v.destination = e.destination "
+        "AND v.reference = e.reference AND v.action = 'void' AND v.state = 'POSTED') "
         f"FROM {_ENTRIES} e WHERE e.month = ? AND e.action = 'create' ORDER BY e.id",
         (month,),
     ).all()
     found = []
     for batch, client, destination, reference, state, payload, rid, number, by, at, *rest in rows:
+        extracted, billed, void = rest
+        voided_at, voided_by = orjson.loads(void) if void is not None else (None, None)
         found.append(
             Sent(
                 batch,
                 client,
                 destination,
                 reference,
-                state,
+                state if void is None else "VOIDED",
                 payload,
                 rid,
                 number,
                 by,
                 _utc(at),
-                *_from_payload(*rest),
+                *_from_payload(extracted, billed),
+                _utc(voided_at),
+                voided_by,
             )
         )
     return found
