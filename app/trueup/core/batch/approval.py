@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select
 
 from trueup.core.batch.body import LineView, StoredInvoice, canonical_bytes, standing_errors
-from trueup.core.batch.reading import batch_month
+from trueup.core.batch.reading import batch_month, same_month_batches
 from trueup.core.batch.review import record_override
 from trueup.core.batch.rows import stored_invoices
 from trueup.core.batch.stored import (
@@ -41,7 +41,6 @@ from trueup.core.values.money import money_json
 from trueup.core.values.text import visible
 
 _APPROVALS = m.table_of(m.Approval)
-_BATCHES = m.table_of(m.InvoiceBatch)
 
 
 @dataclass(frozen=True)
@@ -162,16 +161,10 @@ def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | Non
                 f"the approval of client {kept[0]} stays: {taken_by(posted[kept[0]][0])}"
             )
         # Given on this batch or carried to it from an earlier one of the month: all go.
-        same = select(_BATCHES.c.id).where(
-            (_BATCHES.c.month == month)
-            & (
-                _BATCHES.c.clients
-                == select(_BATCHES.c.clients).where(_BATCHES.c.id == batch_id).scalar_subquery()
-            )
-        )
         gone = conn.execute(
             delete(_APPROVALS).where(
-                _APPROVALS.c.batch_id.in_(same) & _APPROVALS.c.client_id.in_(clients)
+                _APPROVALS.c.batch_id.in_(same_month_batches(batch_id))
+                & _APPROVALS.c.client_id.in_(clients)
             )
         ).rowcount
         if gone:
@@ -261,16 +254,9 @@ def month_approvals(conn: Connection, batch_id: str) -> dict[int, Row[Any]]:
     `batch_id`: the state of billing belongs to the client's month, so an approval given on an
     earlier batch holds on a later one while the invoice and where it posts are the same (one
     fingerprint), and lapses there when they are not."""
-    same = _BATCHES.alias("same")
     rows = conn.execute(
         select(_APPROVALS)
-        .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
-        .join(
-            same,
-            (same.c.id == batch_id)
-            & (same.c.month == _BATCHES.c.month)
-            & (same.c.clients == _BATCHES.c.clients),
-        )
+        .where(_APPROVALS.c.batch_id.in_(same_month_batches(batch_id)))
         # Oldest first, so the newest wins; at the same moment, the batch's own.
         .order_by(_APPROVALS.c.approved_at, _APPROVALS.c.batch_id == batch_id)
     ).all()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from trueup.core.batch.body import InvoiceView, StoredInvoice, invoice_view, parsed_body
 from trueup.core.batch.rows import invoice_at, invoice_of
@@ -67,6 +67,18 @@ def batch_month(conn: Connection, batch_id: str) -> str:
     if month is None:
         raise BatchError(f"no batch {batch_id}; `trueup batches` lists them")
     return str(month)
+
+
+def same_month_batches(batch_id: str) -> Select[tuple[str]]:
+    """The ids of the batches of batch `batch_id`'s month with its clients (itself too): where
+    an approval of one of its invoices may have been given (approval.month_approvals)."""
+    this = _BATCHES.alias("this")
+    return select(_BATCHES.c.id).join(
+        this,
+        (this.c.id == batch_id)
+        & (this.c.month == _BATCHES.c.month)
+        & (this.c.clients == _BATCHES.c.clients),
+    )
 
 
 def batch_overview(db: Database, batch_id: str) -> BatchOverview:

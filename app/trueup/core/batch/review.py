@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, insert, select
 
 from trueup.core.batch.body import standing_errors
-from trueup.core.batch.reading import batch_month, client_invoice
+from trueup.core.batch.reading import batch_month, client_invoice, same_month_batches
 from trueup.core.batch.stored import STATES, BatchError, load_batch
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
@@ -21,7 +21,6 @@ from trueup.core.store.postings import live_postings, taken_by
 from trueup.core.values.text import visible
 
 _APPROVALS = m.table_of(m.Approval)
-_BATCHES = m.table_of(m.InvoiceBatch)
 
 
 def set_invoice_state(
@@ -77,15 +76,9 @@ def _still_open(db: Database, batch_id: str, client_id: int, name: str) -> None:
         month = batch_month(conn, batch_id)
         sent = live_postings(conn, month).get(client_id)
         approved = conn.execute(
-            select(_APPROVALS.c.batch_id)
-            .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
-            .where(
-                (_BATCHES.c.month == month)
-                & (_APPROVALS.c.client_id == client_id)
-                & (
-                    _BATCHES.c.clients
-                    == select(_BATCHES.c.clients).where(_BATCHES.c.id == batch_id).scalar_subquery()
-                )
+            select(_APPROVALS.c.batch_id).where(
+                (_APPROVALS.c.client_id == client_id)
+                & _APPROVALS.c.batch_id.in_(same_month_batches(batch_id))
             )
         ).first()
     if sent:
