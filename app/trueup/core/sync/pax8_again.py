@@ -31,28 +31,44 @@ _USAGE_NAME = re.compile(r"azure plan|azure subscription|consumption|usage", re.
 _INVOICE_CONTENT = ("invoiceDate", "total", "currencyCode", "companyId")
 
 
-def history_needed(db: Database, subscriptions: list[dict[str, Any]], since: date) -> list[str]:
-    """Subscriptions changed since `since` whose stored history is not current."""
-    window = _midnight(since)
-    snapshots = m.table_of(m.Pax8SubscriptionSnapshot)
-    with db.read() as conn:
-        stored = {
-            row.subscription_id: row.updated_at
-            for row in conn.execute(
-                select(snapshots.c.subscription_id, snapshots.c.updated_at).where(
-                    snapshots.c.position == 0
+class HistoryWanted:
+    """Which listed subscriptions need their history fetched: those changed since `since` whose
+    stored history is not current. Fed the list page by page, in order, so the history
+    requests go while the list is still paged; an id listed twice is wanted once."""
+
+    def __init__(self, db: Database, since: date) -> None:
+        self._window = _midnight(since)
+        snapshots = m.table_of(m.Pax8SubscriptionSnapshot)
+        with db.read() as conn:
+            self._stored = {
+                row.subscription_id: row.updated_at
+                for row in conn.execute(
+                    select(snapshots.c.subscription_id, snapshots.c.updated_at).where(
+                        snapshots.c.position == 0
+                    )
                 )
-            )
-        }
-    needed: dict[str, None] = {}  # in order, once: an id Pax8 listed twice is fetched once
-    for sub in subscriptions:
-        changed = parse_instant(sub.get("updatedDate"))
-        started = parse_instant(sub.get("billingStart") or sub.get("startDate"))
-        recent = any(t is not None and t >= window for t in (changed, started))
-        sub_id = str(sub.get("id"))
-        if recent and (sub_id not in stored or stored[sub_id] != changed):
-            needed.setdefault(sub_id)
-    return list(needed)
+            }
+        self._seen: set[str] = set()
+
+    def of(self, subscriptions: Iterable[dict[str, Any]]) -> list[str]:
+        """Of these subscriptions (the next page), the ids not wanted before."""
+        needed = []
+        for sub in subscriptions:
+            changed = parse_instant(sub.get("updatedDate"))
+            started = parse_instant(sub.get("billingStart") or sub.get("startDate"))
+            recent = any(t is not None and t >= self._window for t in (changed, started))
+            sub_id = str(sub.get("id"))
+            if sub_id in self._seen or not recent:
+                continue
+            if sub_id not in self._stored or self._stored[sub_id] != changed:
+                self._seen.add(sub_id)
+                needed.append(sub_id)
+        return needed
+
+    @property
+    def count(self) -> int:
+        """How many were wanted so far."""
+        return len(self._seen)
 
 
 def items_needed(db: Database, invoices: list[dict[str, Any]]) -> list[str]:

@@ -8,8 +8,8 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from trueup.core.store.database import Database, StoreError
 from trueup.core.store.json_text import dump_json
 from trueup.core.store.logbook import log_event
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
-from trueup.core.sync.pax8_again import history_needed, items_needed, usage_needed
+from trueup.core.sync.pax8_again import HistoryWanted, items_needed, usage_needed
 from trueup.core.sync.shrink import ShrinkRefused, check_shrink
 from trueup.core.sync.staging import (
     EntityCounts,
@@ -201,12 +201,37 @@ def _stats(client: ApiClient) -> dict[str, int]:
 
 async def _all(*jobs: Coroutine[Any, Any, None]) -> None:
     """Run jobs concurrently; the first failure cancels the rest and is raised as itself."""
+    async with _together() as group:
+        for job in jobs:
+            group.create_task(job)
+
+
+@asynccontextmanager
+async def _together() -> AsyncIterator[asyncio.TaskGroup]:
+    """A task group whose first failure cancels the rest and is raised as itself."""
     try:
         async with asyncio.TaskGroup() as group:
-            for job in jobs:
-                group.create_task(job)
+            yield group
     except BaseExceptionGroup as group_error:
         raise group_error.exceptions[0] from None
+
+
+# Of the Pax8 client's 8 request slots, the subscriptions' pages take at most this many: the
+# others are free for the history requests of the pages already in.
+_PAGES_AT_ONCE = 4
+
+
+@dataclass
+class _Progress:
+    """A count told to the report as it moves; its total is None until known."""
+
+    tell_report: Callable[[str, int, int | None], None]
+    what: str
+    done: int = 0
+    total: int | None = None
+
+    def tell(self) -> None:
+        self.tell_report(self.what, self.done, self.total)
 
 
 class _Pax8Fetch:
@@ -227,30 +252,45 @@ class _Pax8Fetch:
             self.report("pax8", what, done, total)
 
     async def run(self, stager: Stager) -> None:
+        """The lists first; each subscription's history asked for as soon as its page is in,
+        while the list is still paged. In a rolling window every later window repeats the
+        pace of the first, and cheap history requests fill it faster than the list's pages
+        (bench/README.md). The invoices' items and the products once the lists are whole;
+        usage last, as it needs the items (the subscriptions Pax8 bills in arrears)."""
         invoices: list[dict[str, Any]] = []
-        await _all(
-            self._listing(stager, "/companies", "pax8_company", "companies"),
-            self._listing(
-                stager,
-                "/subscriptions",
-                "pax8_subscription",
-                "subscriptions",
-                keep=self.subscriptions.extend,
-            ),
-            self._listing(
-                stager,
-                "/invoices",
-                "pax8_invoice",
-                "invoices",
-                params={"invoiceDateRangeStart": self.invoices_since.isoformat()},
-                keep=invoices.extend,
-            ),
-        )
-        await _all(
-            self._products(stager),
-            self._history(stager),
-            self._invoice_items(stager, invoices),
-        )
+        wanted = HistoryWanted(self.db, self.window_start)
+        history = _Progress(self._tell, "subscription history")
+        async with _together() as group:
+
+            def more_history(subscriptions: list[dict[str, Any]]) -> None:
+                for sub_id in wanted.of(subscriptions):
+                    group.create_task(self._history(stager, sub_id, history))
+
+            history.tell()
+            await _all(
+                self._listing(stager, "/companies", "pax8_company", "companies"),
+                self._listing(
+                    stager,
+                    "/subscriptions",
+                    "pax8_subscription",
+                    "subscriptions",
+                    keep=self.subscriptions.extend,
+                    staged=more_history,
+                    at_once=_PAGES_AT_ONCE,
+                ),
+                self._listing(
+                    stager,
+                    "/invoices",
+                    "pax8_invoice",
+                    "invoices",
+                    params={"invoiceDateRangeStart": self.invoices_since.isoformat()},
+                    keep=invoices.extend,
+                ),
+            )
+            history.total = wanted.count
+            history.tell()
+            group.create_task(self._products(stager))
+            group.create_task(self._invoice_items(stager, invoices))
         await self._usage(stager)
 
     async def _listing(
@@ -262,30 +302,38 @@ class _Pax8Fetch:
         *,
         params: dict[str, str] | None = None,
         keep: Callable[[list[dict[str, Any]]], None] | None = None,
+        staged: Callable[[list[dict[str, Any]]], None] | None = None,
+        at_once: int | None = None,
     ) -> None:
-        """A complete paged list: page 0 says how many pages, the rest come concurrently. Each
-        page is staged as soon as those before it are: parsed while the next ones are fetched,
-        not all at the end, when parsing 41,000 subscriptions would hold back the requests that
-        follow them, and in a rolling window every later window with them (bench/README.md).
+        """A complete paged list: page 0 says how many pages, the rest come concurrently, at
+        most `at_once` at a time (the client's other slots are left to what `staged` asks for:
+        it is told each page once staged). Each page is staged as soon as those before it are:
+        parsed while the next ones are fetched, not all at the end, when parsing 41,000
+        subscriptions would hold back the requests that follow them, and in a rolling window
+        every later window with them (bench/README.md).
         In page order, whatever order the pages came in: of an id listed twice, the first copy
         is the one kept (sync/staging.py), the same one every sync."""
         first, info = await self.client.get_page(path, 0, params)
         pages: dict[int, list[dict[str, Any]]] = {}
-        staged = fetched = 0  # the pages staged (from the first), the rows fetched
+        done = fetched = 0  # the pages staged (from the first), the rows fetched
 
         def arrived(number: int, rows: list[dict[str, Any]]) -> None:
-            nonlocal staged, fetched
+            nonlocal done, fetched
             pages[number] = rows
-            while staged in pages:
-                stager.add(entity, pages[staged])
-                staged += 1
+            while done in pages:
+                stager.add(entity, pages[done])
+                if staged:
+                    staged(pages[done])
+                done += 1
             fetched += len(rows)
             self._tell(label, fetched, info.total_elements)
 
         arrived(0, first)
+        slots = asyncio.Semaphore(at_once or max(1, info.total_pages))
 
         async def one(number: int) -> None:
-            rows, _ = await self.client.get_page(path, number, params)
+            async with slots:
+                rows, _ = await self.client.get_page(path, number, params)
             arrived(number, rows)
 
         await _all(*(one(n) for n in range(1, info.total_pages)))
@@ -317,24 +365,16 @@ class _Pax8Fetch:
         stager.add("pax8_product", found)
         self._tell("products", len(found), len(wanted))
 
-    async def _history(self, stager: Stager) -> None:
-        needed = history_needed(self.db, self.subscriptions, self.window_start)
-        done = 0
-
-        async def one(sub_id: str) -> None:
-            nonlocal done
-            snapshots = await self.client.subscription_history(sub_id)
-            stager.add(
-                "pax8_subscription_snapshot",
-                snapshots,
-                scope=sub_id,
-                extra=lambda i: {"subscription_id": sub_id, "position": i},
-            )
-            done += 1
-            self._tell("subscription history", done, len(needed))
-
-        self._tell("subscription history", 0, len(needed))
-        await _all(*(one(s) for s in needed))
+    async def _history(self, stager: Stager, sub_id: str, progress: _Progress) -> None:
+        snapshots = await self.client.subscription_history(sub_id)
+        stager.add(
+            "pax8_subscription_snapshot",
+            snapshots,
+            scope=sub_id,
+            extra=lambda i: {"subscription_id": sub_id, "position": i},
+        )
+        progress.done += 1
+        progress.tell()
 
     async def _invoice_items(self, stager: Stager, invoices: list[dict[str, Any]]) -> None:
         todo = items_needed(self.db, invoices)
