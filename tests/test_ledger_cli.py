@@ -258,6 +258,14 @@ def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
         (f"{reference}-A1", f"{difference:.2f}", [reference]),
         (f"{reference}-A2", f"{-difference:.2f}", [reference, f"{reference}-A1"]),
     ]
+    # Where the credit's id is to be looked up: QuickBooks and Xero hold it apart from invoices.
+    credit = {"qbo": "credit memo", "xero": "credit note"}.get(destination, "invoice")
+    documents = [credit if amount < 0 else "invoice" for amount in (first, difference, -difference)]
+    assert [p["document"] for p in mine["postings"]] == documents
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    assert {e["reference"]: e["document"] for e in journal if e["client_id"] == cid} == {
+        p["reference"]: p["document"] for p in mine["postings"]
+    }
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
     mine_remote = sorted((r, t) for r, _, t in remote if r.startswith(reference))
     assert mine_remote == sorted(

@@ -14,6 +14,7 @@ from trueup.tui.app import make_app
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.help import HelpScreen, help_markdown
+from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.journal import JournalScreen
 from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
 from trueup.tui.screens.post_summary import PostSummaryScreen
@@ -463,6 +464,10 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
             (f"TU2611-{target.client_id}", "posted"),
             (f"TU2611-{target.client_id}-A1", "posted"),
         ]
+        await press(pilot, "f1")  # a dialog's keys too, though it cuts the app's bindings off
+        assert isinstance(app.screen, HelpScreen) and "Back to the batch" in app.screen.text
+        await press(pilot, "escape")
+        assert app.screen is journal
         await press(pilot, "escape")
         assert app.screen is screen
     adjustment = destination.documents[f"TU2611-{target.client_id}-A1"][1]

@@ -383,7 +383,7 @@ def _posting(db: Database, config_path: Path) -> Posting:
 async def _run(posting: Posting, destination: str, batch_id: str, action: str) -> RunReport:
     def progress(entry: EntryView) -> None:
         if sys.stderr.isatty() or entry.state in ("POSTED", "REJECTED", "UNKNOWN"):
-            where = f" {entry.remote_id}" if entry.remote_id else ""
+            where = f" {entry.document} {entry.remote_id}" if entry.remote_id else ""
             err.print(
                 Text(f"{entry.state:<8} {entry.reference:<16} {entry.client_name}{where}"),
                 soft_wrap=True,
@@ -481,6 +481,7 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
                     "remote_number": e.remote_number,
                     "total": str(e.total),
                     "currency": e.currency,
+                    "document": e.document,
                     "error": e.error,
                 }
                 for e in entries
@@ -493,7 +494,7 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
             f"{e.total:>12,.2f} {e.currency} {e.client_name}"
         )
         if e.remote_id:
-            line.append(f" -> {e.remote_id}")
+            line.append(f" -> {e.document} {e.remote_id}")
         if e.error and e.state != "POSTED":
             line.append(f" ({e.error})")
         sys.stdout.write(str(line) + "\n")

@@ -71,7 +71,15 @@ class TrueupApp(App[None]):
         _screen_binding("8,f9", "logs"),
         _screen_binding("9,f10", "settings"),
         _screen_binding("0,f11", "books"),
-        Binding("f1", "help", "Help", id="app.help", tooltip="Help and keys for this screen"),
+        # A priority binding: a dialog (modal) cuts the app's other bindings off.
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Help and keys for this screen",
+            priority=True,
+        ),
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit trueup"),
     ]
 
@@ -101,7 +109,9 @@ class TrueupApp(App[None]):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
             self.push_screen(HelpScreen(self.screen))
 
     def can_shift_month(self, step: int) -> bool:

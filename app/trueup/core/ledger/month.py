@@ -11,6 +11,7 @@ from typing import Any
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.settled import unsettled
 from trueup.core.batch.stored import StoredBatch, current_batch, load_batch
+from trueup.core.posting.sink import document_kind
 from trueup.core.store.database import Database
 from trueup.core.store.postings import IN_FLIGHT, Sent, month_entries
 from trueup.core.values.money import money_json
@@ -37,6 +38,7 @@ class Posting:
     billed: Decimal | None = None  # what it bills the month, when not `amount` (Sent.billed)
     voided_at: str | None = None  # when its void was posted, and who voided it
     voided_by: str | None = None
+    document: str = "invoice"  # what the destination holds it as (posting.sink.document_kind)
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
                 "reference": p.reference,
                 "document_id": p.document_id,
                 "document_number": p.document_number,
+                "document": p.document,
                 "state": p.state,
                 "amount": money_json(p.amount),
                 "at": p.at,
@@ -217,4 +220,5 @@ def _posting(sent: Sent) -> Posting:
         None if sent.billed == sent.total else sent.billed,
         sent.voided_at.isoformat() if sent.voided_at else None,
         sent.voided_by,
+        document_kind(sent.destination, sent.total),
     )

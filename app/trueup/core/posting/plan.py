@@ -38,7 +38,7 @@ from trueup.core.posting.documents import (
     recurring_document,
     reference_for,
 )
-from trueup.core.posting.sink import DESTINATIONS, Document
+from trueup.core.posting.sink import DESTINATIONS, Document, document_kind
 from trueup.core.rules.current import current_rules
 from trueup.core.settings.config import XeroSettings
 from trueup.core.settings.operator import current_user
@@ -103,6 +103,7 @@ class EntryView:
     error: str | None
     total: Decimal
     currency: str
+    document: str  # what the destination holds it as (sink.document_kind): "invoice" ...
 
 
 @dataclass(frozen=True)
@@ -324,6 +325,7 @@ def entry_view(row: Any, *, voided: bool = False) -> EntryView:
         row.error,
         document.total,
         document.currency,
+        document_kind(row.destination, document.total),
     )
 
 

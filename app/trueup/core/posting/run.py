@@ -270,21 +270,12 @@ class _Run:
             self.progress(entry_view(row))
 
     def _summarise(self) -> None:
-        with self.db.read() as conn:
-            rows = conn.execute(
-                select(ENTRIES)
-                .where(
-                    (ENTRIES.c.batch_id == self.batch_id)
-                    & (ENTRIES.c.destination == self.sink.destination)
-                    & (ENTRIES.c.action == self.action)
-                )
-                .order_by(ENTRIES.c.id)
-            ).all()
-        # As the journal shows them: a document voided since reads VOIDED.
+        # As the journal shows them: a document voided since reads VOIDED (not POSTED, which
+        # is not counted here).
         self.report.entries = posting_entries(
             self.db, self.batch_id, self.sink.destination, self.action
         )
-        states = [r.state for r in rows]
+        states = [e.state for e in self.report.entries]
         self.report.rejected = states.count("REJECTED")
         self.report.unknown = states.count("UNKNOWN") + states.count("SENDING")
         self.report.pending = states.count("PENDING")

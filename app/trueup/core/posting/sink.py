@@ -179,3 +179,12 @@ class Sink(Protocol):
         """Undo a posted document (void the invoice; restore recurring lines). Voiding one
         already voided is not an error."""
         ...
+
+
+def document_kind(destination: str, total: Decimal) -> str:
+    """What the destination holds a document as, so its id can be looked up there: a credit
+    (a negative total) is a QuickBooks credit memo or a Xero credit note; Halo takes it as an
+    invoice of negative lines."""
+    if total >= 0 or destination.startswith("halo"):
+        return "invoice"
+    return "credit memo" if destination == "qbo" else "credit note"
