@@ -50,9 +50,10 @@ def batch_command(
     today = configured_today()
     with open_store(ctx, existing=True) as db:
         batches = Batches(db, today=today)
-        shown = _shown(
-            batches, batches.current_id(month or default_month(ctx, today), client or None), as_json
-        )
+        chosen = month or default_month(ctx, today)
+        with render.working(f"Building the batch of {chosen}…"):
+            batch_id = batches.current_id(chosen, client or None)
+        shown = _shown(batches, batch_id, as_json)
     _print(shown)
 
 
