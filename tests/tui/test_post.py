@@ -14,7 +14,6 @@ from trueup.tui.app import make_app
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.help import HelpScreen, help_markdown
-from trueup.tui.screens.help import HelpScreen
 from trueup.tui.screens.journal import JournalScreen
 from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
 from trueup.tui.screens.post_summary import PostSummaryScreen
@@ -473,6 +472,13 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
     adjustment = destination.documents[f"TU2611-{target.client_id}-A1"][1]
     assert adjustment.adjusts == (f"TU2611-{target.client_id}",)
     assert len(destination.documents) == len(clean) + 1
+    async with make_app(workbench).run_test(size=(80, 24)) as pilot:  # opened again
+        screen = await open_batch(pilot)  # on the batch the adjustment was posted from
+        put_cursor(screen, target.client_id)
+        await wait_until_idle(pilot)
+        row = screen.table.cursor - screen.table.scroll_offset.y + 1
+        assert "adjusted" in "".join(s.text for s in screen.table.render_line(row))
+        assert "bill differently" not in str(screen.query_one("#batch-summary").content)
 
 
 async def test_E_writes_the_months_workbook_and_says_where(app, workbench, tmp_path, monkeypatch):

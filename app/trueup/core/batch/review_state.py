@@ -2,9 +2,9 @@
 
 An approval vouches for an invoice as approved and belongs to the client's month: it holds on
 any batch of the month with the same fingerprint (batch.approval.month_approvals). The Batch
-screen stays on the month's batch holding the latest approval, where an approval the store
-would now bill differently shows as lapsed with what changed, until the operator builds the
-batch again (`b`), where the unchanged invoices read approved and the changed ones lapsed.
+screen stays on the month's batch holding the latest approval or posting, where an approval the
+store would now bill differently shows as lapsed with what changed, until the operator builds
+the batch again (`b`), where the unchanged invoices read approved and the changed ones lapsed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from trueup.core.batch.approval import ApprovalState, approval_states, month_approvals
 from trueup.core.batch.stored import batch_inputs
@@ -27,6 +27,7 @@ from trueup.core.store.postings import Sent, month_entries
 _APPROVALS = m.table_of(m.Approval)
 _BATCHES = m.table_of(m.InvoiceBatch)
 _ROWS = m.table_of(m.BatchInvoice)
+_ENTRIES = m.table_of(m.PostingEntry)
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,23 @@ class BatchApprovals:
 
 
 def review_batch_id(db: Database, month: str) -> str | None:
-    """The month's whole-month batch with the latest approval, if any invoice was approved."""
+    """The month's whole-month batch the operator last acted on: the latest approval given or
+    document posted from it (an adjustment is posted from the batch that bills the month now:
+    the one before it would read every adjusted client as billing otherwise). None when
+    nothing was approved or posted."""
+    acted = union_all(
+        select(_APPROVALS.c.batch_id, _APPROVALS.c.approved_at.label("at")),
+        select(_ENTRIES.c.batch_id, _ENTRIES.c.created_at.label("at")).where(
+            _ENTRIES.c.month == month
+        ),
+    ).subquery()
     with db.read() as conn:
         found = conn.execute(
-            select(_APPROVALS.c.batch_id)
-            .join(_BATCHES, _BATCHES.c.id == _APPROVALS.c.batch_id)
+            select(acted.c.batch_id)
+            .join(_BATCHES, _BATCHES.c.id == acted.c.batch_id)
             .where((_BATCHES.c.month == month) & (_BATCHES.c.clients == "[]"))
-            .group_by(_APPROVALS.c.batch_id)
-            .order_by(func.max(_APPROVALS.c.approved_at).desc(), _APPROVALS.c.batch_id)
+            .group_by(acted.c.batch_id)
+            .order_by(func.max(acted.c.at).desc(), acted.c.batch_id)
             .limit(1)
         ).scalar()
     return None if found is None else str(found)

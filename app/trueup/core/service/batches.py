@@ -97,8 +97,9 @@ class Batches:
     # --- approval ------------------------------------------------------------------------------
 
     def review_batch(self, month: str) -> BatchOverview:
-        """The batch the Batch screen reviews: the month's newest with an approval (so lapsed
-        approvals stay in view when the store moves on), else the month's batch as it is."""
+        """The batch the Batch screen reviews: the month's batch last acted on (approved or
+        posted from, so lapsed approvals stay in view when the store moves on), else the
+        month's batch as it is."""
         batch_id = review_state.review_batch_id(self.db, month)
         return self.current(month) if batch_id is None else self.overview(batch_id)
 
