@@ -421,7 +421,17 @@ async def test_v_voids_the_cursors_client_alone_and_the_row_reads_voided(
         assert all(screen.posted_to(i.client_id) == ("halo-invoice",) for i in others)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1
         assert "voided" in "".join(s.text for s in screen.table.render_line(row))
+        await press(pilot, "p", *MONTH, "enter")  # posted again, under the next reference
+        if isinstance(app.screen, ConfirmScreen):  # the month is not settled for this client
+            await press(pilot, "y")
+        results = app.screen
+        assert isinstance(results, PostProgressScreen) and results.sub_title == "Results"
+        head = str(results.query_one("#post-head").content)
+        assert f"Posted {len(clean)} of {len(clean)}" in head and "1 voided before" in head
+        assert "failed" not in head and not results.check_action("retry", ())
+        assert results.query_one("#post-bar").percentage == 1
     assert destination.voided == {f"TU2611-{target.client_id}"}
+    assert f"TU2611-{target.client_id}-2" in destination.documents
 
 
 async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_adjustment(

@@ -38,6 +38,8 @@ STATE_STYLES = {
     "UNKNOWN": "bold yellow",
 }
 FINAL = ("POSTED", "REJECTED")
+# Nothing left to send: posted, or posted and voided since (a re-post goes under a new entry).
+SETTLED = ("POSTED", "VOIDED")
 COLUMNS = [
     Column("Client", 16, flex=True),
     Column("Reference", 16, hide_below=100),
@@ -185,7 +187,7 @@ class PostProgressScreen(WorkbenchScreen):
 
     def on_post_progress_screen_queued(self, message: Queued) -> None:
         self.entries = {e.id: e for e in message.entries}
-        self.to_send = {e.id for e in message.entries if e.state != "POSTED"}
+        self.to_send = {e.id for e in message.entries if e.state not in SETTLED}
         self._show_rows()
         self.table.action_first()
 
@@ -368,4 +370,4 @@ class PostProgressScreen(WorkbenchScreen):
 
 
 def _failed(entry: EntryView) -> bool:
-    return entry.state != "POSTED"
+    return entry.state not in SETTLED
