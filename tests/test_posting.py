@@ -317,3 +317,21 @@ def test_a_posted_invoice_keeps_its_approval(db, batch):
         revoke(db, batch.batch_id, result.approved[:1])
     states = {s.client_id: s.status for s in approval_states(db, batch.batch_id, today=TODAY)}
     assert states[result.approved[0]] == "approved"
+
+
+def test_an_override_given_to_a_posted_client_is_recorded_for_its_adjustment(db, batch):
+    client = approved(db, batch).approved[0]
+    post(db, batch, FakeSink())
+    import_rules(db, f'[clients."{client}"]\nprice = "fixed"\nfixed_price = "0.01"\n')
+    rebuilt = build_batch(db, MONTH, today=TODAY)
+    (invoice,) = [i for i in rebuilt.body["invoices"] if i["client_id"] == client]
+    assert "NEGATIVE_MARGIN" in {a["code"] for a in invoice["anomalies"]}
+    override = [("NEGATIVE_MARGIN", "agreed promotion")]
+    result = approve(db, rebuilt.batch_id, [client], overrides=override, by="bob")
+    # Not a failure: nothing is approved (the month is posted), the override is kept.
+    assert result.approved == [] and result.skipped == []
+    (recorded,) = result.overridden
+    assert "NEGATIVE_MARGIN is recorded for its adjustment" in recorded.reason
+    assert f"trueup post {MONTH} --to halo-invoice --adjust" in recorded.reason
+    events = [e for e in read_log(db, limit=500) if e["event"] == "error_overridden"]
+    assert events and {e["details"]["reason"] for e in events} == {"agreed promotion"}

@@ -174,10 +174,16 @@ def approve_command(
                     {"client_id": s.client_id, "client_name": s.client_name, "reason": s.reason}
                     for s in result.skipped
                 ],
+                "overridden": [
+                    {"client_id": s.client_id, "client_name": s.client_name, "reason": s.reason}
+                    for s in result.overridden
+                ],
             }
         )
     else:
         sys.stdout.write(f"approved {len(result.approved)} invoice(s) of batch {batch_id}\n")
+        for done in result.overridden:
+            sys.stdout.write(f"override recorded: {done.client_name}: {done.reason}\n")
         for skipped in result.skipped:
             sys.stdout.write(f"not approved: {skipped.client_name}: {skipped.reason}\n")
     if client and result.skipped:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -54,6 +54,8 @@ class Skipped:
 class ApprovalResult:
     approved: list[int]
     skipped: list[Skipped]
+    # Posted clients whose override was recorded: it lets their adjustment through.
+    overridden: list[Skipped] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def approve(
     now = datetime.now(UTC)
     approved: list[int] = []
     skipped: list[Skipped] = []
+    overridden: list[Skipped] = []
     with db.write() as conn:
         index = load_mapping_index(conn)
         standing = dict(stored.overrides)
@@ -125,11 +128,25 @@ def approve(
                 skipped.append(Skipped(client_id, name, "held: mark it ready first"))
                 continue
             # Overrides count for a posted client too: they let its adjustment through.
+            recorded = set()
             for code, reason in overrides:
                 for anomaly in standing_errors(invoice, standing, code):
                     key = (client_id, code, anomaly.subscription_id)
                     standing[key] = by_client[client_id][key] = reason.strip()
                     _record_override(conn, batch_id, key, reason.strip(), now, by)
+                    recorded.add(code)
+            if client_id in posted and recorded:
+                sent = posted[client_id][0]
+                overridden.append(
+                    Skipped(
+                        client_id,
+                        name,
+                        f"posted to {sent.destination} as {sent.reference}: the override of "
+                        f"{', '.join(sorted(recorded))} is recorded for its adjustment (`trueup "
+                        f"post {stored.month} --to {sent.destination} --adjust`)",
+                    )
+                )
+                continue
             if client_id in posted:
                 skipped.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
                 continue
@@ -146,7 +163,7 @@ def approve(
                 continue
             _record_approval(conn, batch_id, invoice, index, by_client[client_id], now, by)
             approved.append(client_id)
-    return ApprovalResult(approved, skipped)
+    return ApprovalResult(approved, skipped, overridden)
 
 
 def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | None = None) -> int:
