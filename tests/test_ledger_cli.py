@@ -57,6 +57,14 @@ def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created
     assert sorted(asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))) == sorted(
         posted
     )
+    # Adjusting at QuickBooks passes over months that bill as posted at Halo (no advice to
+    # void them); asked for one by name, it says where its adjustment goes.
+    adjust = sandbox.run(db, "post", "2026-11", "--to", "qbo", "--adjust", "--yes", "--unsettled")
+    assert "0 cannot adjust" in adjust.stderr and "void" not in adjust.stderr
+    cid = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"][0]["client_id"]
+    named = ("post", "2026-11", "--to", "qbo", "--adjust", "--client", str(cid), "--yes")
+    one = " ".join(sandbox.run(db, *named, "--unsettled").stderr.split())
+    assert "its adjustment goes there (`trueup post 2026-11 --to halo-invoice --adjust`)" in one
 
 
 def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
