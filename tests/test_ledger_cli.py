@@ -121,7 +121,12 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
     void = sandbox.run(db, "void", "2026-11", "--client", str(client), "--yes", "--json")
     assert void.returncode == 0, void.stderr
     assert [(e["client_id"], e["action"], e["state"]) for e in json.loads(void.stdout)] == [
-        (client, "void", "POSTED")
+        (client, "void", "POSTED")  # the journal's word: the destination took the void
+    ]
+    text = sandbox.run(db, "journal", "2026-11", "--to", "halo-invoice").stdout.splitlines()
+    assert [line.split()[:2] for line in text if f"TU2611-{client} " in line] == [
+        ["create", "VOIDED"],
+        ["void", "VOIDED"],  # in words, not POSTED: nothing reads billed
     ]
     voided = json.loads(sandbox.run(db, "month", "--json").stdout)
     again = sandbox.run(
