@@ -373,7 +373,16 @@ def test_the_month_exports_for_the_accountant_to_the_cent(served, tmp_path):
     assert isinstance(total.value, float) and '"$"' in total.number_format  # money, not text
     lines = list(book["Lines"].iter_rows(2, values_only=True))
     assert len(lines) == sum(len(i["lines"]) for i in invoices.values())
-    assert len(list(book["Journal"].iter_rows(2))) == len(sent)
+    journal = list(book["Journal"].iter_rows(values_only=True))
+    head = journal[0]
+    assert {
+        row[head.index("Reference")]: row[head.index("Document")] for row in journal[1:]
+    } == {reference: entry["document"] for reference, entry in sent.items()}
+    # A path the workbook cannot go to is said before the month is read, never "unexpected".
+    for bad in (tmp_path, tmp_path / "no such folder" / "x.xlsx"):
+        refused = sandbox.run(db, "export", "--month", "2026-11", "--out", str(bad))
+        assert refused.returncode == 1 and "unexpected" not in refused.stderr
+        assert str(bad.parent if bad.suffix else bad) in " ".join(refused.stderr.split())
 
     folder = tmp_path / "csv"
     assert sandbox.run(db, "export", "--format", "csv", "--out", str(folder)).returncode == 0

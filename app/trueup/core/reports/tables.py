@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from trueup.core.batch.body import SEVERITIES, AnomalyView, StoredInvoice, override_reason
 from trueup.core.ledger.month import ClientMonth, month_ledger
+from trueup.core.posting.sink import document_kind
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.postings import month_entries
@@ -208,7 +209,8 @@ def _changes(changes: Iterable[Any]) -> Table:
 def _journal(db: Database, month: Month) -> Table:
     columns = (
         Column("Client ID", "integer"), Column("Destination"), Column("Kind"),
-        Column("Reference"), Column("State"), Column("Id there"), Column("Number there"),
+        Column("Document"), Column("Reference"), Column("State"), Column("Id there"),
+        Column("Number there"),
         Column("Amount", "money"), Column("Currency"), Column("When"), Column("By"),
         Column("Batch"),
     )  # fmt: skip
@@ -219,6 +221,7 @@ def _journal(db: Database, month: Month) -> Table:
             e.client_id,
             e.destination,
             "adjustment" if e.adjustment else "invoice",
+            document_kind(e.destination, e.total),  # where "Id there" is to be looked up
             e.reference,
             e.state.lower(),
             e.remote_id or "",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 
 from trueup.core.reports.tables import Table
 
@@ -24,7 +25,10 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
         for table in tables:
             _sheet(book, formats, table)
     finally:
-        book.close()
+        try:
+            book.close()
+        except FileCreateError as error:  # not an OSError: said as one
+            raise OSError(f"cannot write {path}: {error.__context__ or error}") from None
     return path
 
 

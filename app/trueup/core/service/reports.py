@@ -46,8 +46,9 @@ class Reports:
         overrides, usage, changes, journal) as an XLSX workbook or a folder of CSV files."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown export format {fmt!r}: use xlsx or csv")
-        tables = month_tables(self.db, month, today=self.today)
         path = out or self.default_path(month, fmt)
+        _check_writable(path, fmt, self.default_path(month, fmt).name)
+        tables = month_tables(self.db, month, today=self.today)
         return write_workbook(tables, path) if fmt == "xlsx" else write_csv_folder(tables, path)
 
     def summary(self, month: Month) -> MonthSummary:
@@ -74,3 +75,14 @@ class Reports:
         here): evidence.html, evidence.pdf and records.json; the pack and the paths written."""
         pack = self.evidence(month, client_id)
         return pack, write_pack(pack, folder or Path(f"evidence-{month}-{client_id}"))
+
+
+def _check_writable(path: Path, fmt: str, name: str) -> None:
+    """Refuse, before the month is read, a path the export cannot be written to."""
+    if fmt == "csv":
+        if path.exists() and not path.is_dir():
+            raise OSError(f"{path} is a file: name a folder for the CSV files")
+    elif path.is_dir():
+        raise OSError(f"{path} is a folder: name the workbook, e.g. --out {path / name}")
+    elif not path.parent.is_dir():
+        raise OSError(f"no folder {path.parent} to write {path.name} in")
