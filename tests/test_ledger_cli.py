@@ -498,3 +498,19 @@ def test_a_month_trued_up_in_halos_recurring_invoice_reads_posted_in_full(served
     assert Decimal(usd["posted"]) + Decimal(usd["held"]) + Decimal(usd["outstanding"]) == Decimal(
         usd["total"]
     )
+
+
+@pytest.mark.parametrize("command", [("month",), ("journal", "2026-11"), ("summary",)])
+def test_a_reader_that_leaves_ends_the_command_quietly_as_sigpipe_would(served, command):
+    import subprocess
+
+    sandbox, db, batch_id = served
+    sandbox.run(db, "post", batch_id, "--yes", "--unsettled")  # something in the journal
+    env = {**sandbox.env, "TRUEUP_DB": str(db)}
+    reader = subprocess.Popen(
+        post_crash.trueup(*command), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.close()  # gone before the first line is written (`| head` after its lines)
+    assert reader.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports one killed by it
+    assert reader.stderr.read() == b""

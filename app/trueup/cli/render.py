@@ -24,8 +24,15 @@ from rich.text import Text
 if TYPE_CHECKING:
     from trueup.core.service.syncing import Report, SourceResult
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich's own exits 1, which under pipefail reads as a failure to act on: raised as
+        # itself instead, to exit as every command does when its reader leaves (cli.handles_errors).
+        raise BrokenPipeError
+
+
+stdout = _Console(highlight=False)
+stderr = _Console(stderr=True, highlight=False)
 
 SOURCE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA"}
 
