@@ -339,7 +339,9 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
 
 
 async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, workbench):
-    batch, clean = approve_clean(workbench)
+    batch, clean = approvable(workbench)
+    workbench.batches.set_invoice_state(batch.batch_id, clean[0].client_id, "ready")
+    assert workbench.batches.approve(batch.batch_id, [i.client_id for i in clean]).approved
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
@@ -351,6 +353,7 @@ async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, 
         assert all(screen.posted_to(c) == ("halo-invoice",) for c in posted)
         summary = str(screen.query_one("#batch-summary").content)
         assert f"No approved invoice waits to post, {len(posted)} posted" in summary
+        assert " 0 ready" in summary  # the one marked ready is posted, as its row says
         put_cursor(screen, clean[0].client_id)
         await wait_until_idle(pilot)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1

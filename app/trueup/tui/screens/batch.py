@@ -95,7 +95,9 @@ def _sort_key(order: str) -> object:
     return lambda i: (i.client_name.casefold(), i.client_id)
 
 
-def batch_summary(batch: BatchOverview, invoices: Sequence[InvoiceRow]) -> Text:
+def batch_summary(
+    batch: BatchOverview, invoices: Sequence[InvoiceRow], approvals: BatchApprovals | None = None
+) -> Text:
     text = Text(no_wrap=False)
     text.append(f"{month_name(batch.month)} · dry run ", style="bold")
     text.append(f"{batch.batch_id}\n", style="dim")
@@ -103,7 +105,8 @@ def batch_summary(batch: BatchOverview, invoices: Sequence[InvoiceRow]) -> Text:
         text.append(money(Decimal(sums["total"]), currency), style="bold")
         cost = sums.get("cost")
         text.append(f" (cost {money(Decimal(cost), currency)})  " if cost else "  ", style="dim")
-    states = [i.state for i in invoices]
+    # As the rows say them: a posted or approved invoice is no longer counted held or ready.
+    states = [approvals.state_of(i.client_id, i.state) if approvals else i.state for i in invoices]
     text.append(
         f"{len(invoices)} invoices, {states.count('held')} held, {states.count('ready')} ready",
         style="dim",
@@ -304,7 +307,7 @@ class BatchScreen(ApprovingScreen):
 
     def show_summary(self) -> None:
         if self.shown_batch is not None:
-            summary = batch_summary(self.shown_batch, self.invoices)
+            summary = batch_summary(self.shown_batch, self.invoices, self.approvals)
             summary.append_text(self.approval_summary())
             differing = self.differing()
             if differing:
