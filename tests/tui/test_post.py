@@ -476,6 +476,11 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
             (f"TU2611-{target.client_id}", "posted"),
             (f"TU2611-{target.client_id}-A1", "posted"),
         ]
+        journal.query_one("#journal-rows").cursor = 1  # the adjustment, below the invoice
+        await wait_until_idle(pilot)
+        detail = str(journal.query_one("#journal-detail").content)
+        kind = "debit" if rows[1].amount > 0 else "credit"
+        assert detail.startswith(f"TU2611-{target.client_id}-A1: {kind} adjusting TU2611-")
         await press(pilot, "f1")  # a dialog's keys too, though it cuts the app's bindings off
         assert isinstance(app.screen, HelpScreen) and "Back to the batch" in app.screen.text
         await press(pilot, "escape")

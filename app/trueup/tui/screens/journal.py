@@ -29,26 +29,53 @@ if TYPE_CHECKING:
 COLUMNS = [
     Column("Reference", 14),
     Column("Destination", 18, flex=True),  # and its number there: "halo-invoice 3229"
-    Column("Kind", 8, hide_below=90),  # an adjustment's amount says it by its sign
+    Column("Kind", 11, hide_below=90),  # the line under the table says it at 80 columns
     Column("State", 8),
     Column("Amount", 12, "right"),
-    Column("When, who", 18),  # "7 Dec 01:58 root": the month's own year goes without saying
+    Column("When, who", 18),  # of its state: "7 Dec 01:58 root" (the year goes without saying)
 ]
 STATE_STYLES = {"posted": "bold cyan", "voided": "magenta", "rejected": "bold red"}
 
 
+def _kind(posting: Posting) -> str:
+    """What the document is at its destination: an invoice, or an adjustment's debit or
+    credit (a credit memo at QuickBooks, a credit note at Xero)."""
+    if not posting.adjusts or posting.document != "invoice":
+        return posting.document
+    return "credit" if posting.amount < 0 else "debit"
+
+
+def _when_who(posting: Posting) -> str:
+    """When the document took its state, and who did it: a voided one, its void."""
+    if posting.voided_at:
+        return f"{_when(posting.voided_at)} {posting.voided_by or ''}".strip()
+    return f"{_when(posting.at)} {posting.by}".strip()
+
+
 def _cells(posting: Posting) -> Sequence[Text]:
-    kind = ("credit" if posting.amount < 0 else "debit") if posting.adjusts else "invoice"
-    when = f"{_when(posting.at)} {posting.by}".strip()
     where = posting.document_number or posting.document_id
     return (
         plain(posting.reference),
         plain(posting.destination + (f" {where}" if where else "")),
-        plain(kind, "yellow" if posting.adjusts else ""),
+        plain(_kind(posting), "yellow" if posting.adjusts else ""),
         plain(posting.state, STATE_STYLES.get(posting.state, "yellow")),
         plain(money(posting.amount, posting.currency)),
-        plain(when, "dim"),
+        plain(_when_who(posting), "dim"),
     )
+
+
+def _detail(posting: Posting) -> Text:
+    """The cursor's document in full, whatever the width: its kind and id there, who sent it
+    and when, and its void."""
+    where = posting.document_number or posting.document_id
+    text = Text(f"{posting.reference}: {_kind(posting)}", style="bold")
+    if posting.adjusts:
+        text.append(f" adjusting {', '.join(posting.adjusts)}")
+    text.append(f" at {posting.destination}" + (f" ({where})" if where else ""))
+    text.append(f" · sent {_when(posting.at)} by {posting.by}", style="dim")
+    if posting.voided_at:
+        text.append(f" · voided {_when(posting.voided_at)} by {posting.voided_by}", "magenta")
+    return text
 
 
 def _when(at: str | None) -> str:
@@ -85,10 +112,18 @@ class JournalScreen(ModalScreen[None]):
             dialog.border_subtitle = "esc closes"
             yield Static(id="journal-summary")
             yield RowTable(COLUMNS, _cells, empty="Nothing sent for this month.", id="journal-rows")
+            yield Static(id="journal-detail")
 
     def on_mount(self) -> None:
-        self.query_one(RowTable).loading = True
+        table: RowTable[Posting] = self.query_one(RowTable)
+        table.loading = True
+        self.watch(table, "cursor", self._show_detail, init=False)
         self.load()
+
+    def _show_detail(self) -> None:
+        posting = self.query_one(RowTable).current
+        detail = Text() if posting is None else _detail(posting)
+        self.query_one("#journal-detail", Static).update(detail)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def load(self) -> None:
@@ -100,6 +135,7 @@ class JournalScreen(ModalScreen[None]):
         table.loading = False
         table.set_rows(list(message.postings))
         table.focus()
+        self._show_detail()
         live = [p for p in message.postings if p.state == "posted"]
         text = Text(f"{len(message.postings)} document(s) sent", style="dim")
         if live:
