@@ -483,6 +483,7 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         assert detail.startswith(f"TU2611-{target.client_id}-A1: {kind} adjusting TU2611-")
         await press(pilot, "f1")  # a dialog's keys too, though it cuts the app's bindings off
         assert isinstance(app.screen, HelpScreen) and "Back to the batch" in app.screen.text
+        assert "Quit trueup" not in app.screen.text  # a dialog takes no app key but F1
         await press(pilot, "escape")
         assert app.screen is journal
         await press(pilot, "escape")

@@ -51,6 +51,8 @@ def screen_actions(screen: Screen[object]) -> list[Action]:
         for _key, binding in node._bindings:
             if not _enabled(node, binding.action):
                 continue
+            if node is app and screen.is_modal and not binding.priority:
+                continue  # a dialog cuts the app's bindings off, but for the priority ones (F1)
             slot = (id(node), binding.action)
             shown = app.get_key_display(binding)
             if shown not in keys.setdefault(slot, []):
