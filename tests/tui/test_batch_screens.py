@@ -64,8 +64,12 @@ async def test_override_an_error_with_a_reason(app, workbench):
         screen = app.screen
         assert isinstance(screen, BatchInvoiceScreen)
         lines = screen.lines
-        target = next(li for li in lines.rows if any(a.severity == "error" for a in li.anomalies))
-        lines.cursor = lines.rows.index(target)
+        errors = [li for li in lines.rows if any(a.severity == "error" for a in li.anomalies)]
+        calm = next(li for li in lines.rows if li not in errors and hasattr(li, "anomalies"))
+        lines.cursor = lines.rows.index(calm)
+        await press(pilot, "x")  # off an error: to the next line with one
+        target = lines.current
+        assert target in errors and app.screen is screen
         await press(pilot, "x")
         assert isinstance(app.screen, ReasonScreen)
         await press(pilot, "enter")  # no reason: refused, still asking

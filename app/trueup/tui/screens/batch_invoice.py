@@ -158,7 +158,7 @@ class BatchInvoiceScreen(Screen[None]):
             "override",
             "Override",
             id="invoice.override",
-            tooltip="Let the line's error through, with a reason",
+            tooltip="Let the line's error through, with a reason (off an error: the next one)",
         ),
         Binding(
             "s",
@@ -355,7 +355,7 @@ class BatchInvoiceScreen(Screen[None]):
     def action_override(self) -> None:
         anomaly = self._error_to_override()
         if anomaly is None:
-            self.notify("No error standing on this line or the invoice.", timeout=4)
+            self._to_next_error()
             return
 
         def chosen(reason: str | None) -> None:
@@ -365,6 +365,25 @@ class BatchInvoiceScreen(Screen[None]):
         self.app.push_screen(
             ReasonScreen(f"Override {anomaly.code}", anomaly_text(anomaly)), chosen
         )
+
+    def _to_next_error(self) -> None:
+        """`x` off an error: the cursor goes to the next line with an error standing."""
+        rows, here = list(self.lines.rows), self.lines.cursor
+        after = rows[here + 1 :] + rows[: here + 1]
+        found = next(
+            (
+                line
+                for line in after
+                if isinstance(line, LineView)  # not a heading
+                and any(a.severity == "error" and a.overridden is None for a in line.anomalies)
+            ),
+            None,
+        )
+        if found is None:
+            self.notify("No error stands on this invoice.", timeout=4)
+            return
+        self.lines.cursor = rows.index(found)
+        self.notify("No error on that line: here is the next one (x overrides it).", timeout=4)
 
     @work(thread=True, group="review", exit_on_error=False)
     def override(self, anomaly: AnomalyView, reason: str) -> None:
