@@ -514,3 +514,20 @@ def test_a_reader_that_leaves_ends_the_command_quietly_as_sigpipe_would(served, 
     reader.stdout.close()  # gone before the first line is written (`| head` after its lines)
     assert reader.wait(timeout=60) == 141  # 128 + SIGPIPE, as a shell reports one killed by it
     assert reader.stderr.read() == b""
+
+
+def test_a_post_for_named_clients_answers_for_them_alone(served):
+    sandbox, db, batch_id = served
+    month = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"]
+    first, second = [c["client_id"] for c in month if c["state"] == "approved"][:2]
+    to_xero = ("post", batch_id, "--to", "xero", "--client", str(first), "--yes", "--unsettled")
+    assert sandbox.run(db, *to_xero).returncode == 0
+    both = sandbox.run(
+        db, "post", batch_id, "--client", str(first), "--client", str(second),
+        "--yes", "--unsettled", "--json",
+    )  # fmt: skip
+    # The second posts to Halo; the first is refused (its month went to Xero): exit 1, and
+    # the result lists the documents of the clients asked for, no other.
+    assert both.returncode == 1
+    assert "already posted to xero" in both.stderr
+    assert [(e["client_id"], e["state"]) for e in json.loads(both.stdout)] == [(second, "POSTED")]

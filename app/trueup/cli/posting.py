@@ -218,8 +218,9 @@ def post_command(
     """Post a batch's approved invoices, exactly once; run it again to finish an interrupted one.
 
     Shows how many invoices, the total per currency and the destination, then asks you to type
-    the month. Each invoice's progress goes to stderr; the result to stdout. Exit 0 when every
-    approved invoice is posted, 1 when some are still to do (the message says why).
+    the month. Each invoice's progress goes to stderr; the result to stdout (with --client,
+    those clients' documents). Exit 0 when every approved invoice is posted, 1 when some are
+    still to do or a client asked for by name did not post (the message says why).
 
     A posted invoice never changes. When the month bills differently after posting (a late seat
     change, the Pax8 invoice, a rules fix), `--adjust` posts the difference per client under
@@ -245,7 +246,8 @@ def post_command(
                 if plan.done and destination != "halo-recurring":
                     _hint_adjustments(posting.plan_adjustments(batch_id, destination, client))
             if not plan.ready:
-                _print_result(posting.entries(batch_id, destination, "create"), as_json)
+                entries = posting.entries(batch_id, destination, "create")
+                _print_result(_of(entries, client), as_json)
                 if plan.blocked and not plan.done:
                     raise PostingError(_nothing_to_post(plan))
                 return
@@ -256,10 +258,17 @@ def post_command(
                 _confirm(plan.month, f"post {len(plan.ready)} {what} to {destination}")
             posting.queue(plan)
             report = asyncio.run(_run(posting, destination, batch_id, "create"))
-        _print_result(report.entries, as_json)
+        _print_result(_of(report.entries, client), as_json)
     finally:
         db.dispose()
     _finish(report, batch_id, "post")
+    if client and plan.blocked:  # a client asked for by name and not posted (said above)
+        raise typer.Exit(1)
+
+
+def _of(entries: list[EntryView], clients: list[int] | None) -> list[EntryView]:
+    """The entries of the clients asked for by name (all without --client)."""
+    return [e for e in entries if not clients or e.client_id in clients]
 
 
 @handles_errors
@@ -303,7 +312,7 @@ def void_command(
             for target, chosen in targets.items():
                 posting.queue_void(target, destination, chosen)
                 reports.append((target, asyncio.run(_run(posting, destination, target, "void"))))
-        _print_result([e for _, report in reports for e in report.entries], as_json)
+        _print_result(_of([e for _, report in reports for e in report.entries], client), as_json)
     finally:
         db.dispose()
     for target, report in reports:
