@@ -335,3 +335,12 @@ def test_an_override_given_to_a_posted_client_is_recorded_for_its_adjustment(db,
     assert f"trueup post {MONTH} --to halo-invoice --adjust" in recorded.reason
     events = [e for e in read_log(db, limit=500) if e["event"] == "error_overridden"]
     assert events and {e["details"]["reason"] for e in events} == {"agreed promotion"}
+
+
+def test_hold_on_a_posted_month_says_how_to_free_it_on_the_workbench(db, batch):
+    from trueup.core.batch.review import set_invoice_state
+
+    client = approved(db, batch).approved[0]
+    post(db, batch, FakeSink())
+    with pytest.raises(BatchError, match=r"posted to halo-invoice as TU2611-\d+: .*\(v voids it\)"):
+        set_invoice_state(db, batch.batch_id, client, "held")

@@ -17,7 +17,7 @@ from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
-from trueup.core.store.postings import live_postings, taken_by
+from trueup.core.store.postings import live_postings
 from trueup.core.values.text import visible
 
 _APPROVALS = m.table_of(m.Approval)
@@ -81,8 +81,13 @@ def _still_open(db: Database, batch_id: str, client_id: int, name: str) -> None:
                 & _APPROVALS.c.batch_id.in_(same_month_batches(batch_id))
             )
         ).first()
-    if sent:
-        raise BatchError(f"{name}'s month is {taken_by(sent[0])}; hold and ready are for before")
+    if sent:  # said for the workbench, its only caller
+        where = f"{sent[0].destination} as {sent[0].reference}"
+        if sent[0].state != "POSTED":
+            raise BatchError(f"{name}'s month is being posted to {where}: hold and ready wait")
+        raise BatchError(
+            f"{name}'s month is posted to {where}: hold and ready are for before (v voids it)"
+        )
     if approved is not None:
         raise BatchError(
             f"{name}'s invoice has an approval (standing or lapsed): withdraw it first (a on "
