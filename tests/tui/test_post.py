@@ -498,6 +498,10 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         row = screen.table.cursor - screen.table.scroll_offset.y + 1
         assert "adjusted" in "".join(s.text for s in screen.table.render_line(row))
         assert "bill differently" not in str(screen.query_one("#batch-summary").content)
+        await press(pilot, "v")  # what the void takes: the adjustment goes with the invoice
+        assert isinstance(app.screen, TypeToConfirmScreen)
+        assert "November 2026 invoice and its adjustments at" in app.screen.question
+        await press(pilot, "escape")
 
 
 async def test_E_writes_the_months_workbook_and_says_where(app, workbench, tmp_path, monkeypatch):

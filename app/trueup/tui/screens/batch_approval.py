@@ -266,9 +266,12 @@ class ApprovingScreen(SearchableTableScreen):
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
         destination, expected = posted[0], f"void {batch.month}"
+        adjusted = self.approvals is not None and invoice.client_id in self.approvals.adjusted
+        what = "invoice and its adjustments" if adjusted else "invoice"
+        it = "They stay" if adjusted else "It stays"
         question = (
-            f"Void {invoice.client_name}'s {month_name(batch.month)} invoice at {destination}? "
-            "It stays there, voided; the month can be posted again under the next reference."
+            f"Void {invoice.client_name}'s {month_name(batch.month)} {what} at {destination}? "
+            f"{it} there, voided; the month can be posted again under the next reference."
         )
 
         def answered(void: bool | None) -> None:
