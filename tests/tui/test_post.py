@@ -499,8 +499,8 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         assert "adjusted" in "".join(s.text for s in screen.table.render_line(row))
         assert "bill differently" not in str(screen.query_one("#batch-summary").content)
         await press(pilot, "v")  # what the void takes: the adjustment goes with the invoice
-        assert isinstance(app.screen, TypeToConfirmScreen)
-        assert "November 2026 invoice and its adjustments at" in app.screen.question
+        assert isinstance(pilot.app.screen, TypeToConfirmScreen)
+        assert "November 2026 invoice and its adjustments at" in pilot.app.screen.question
         await press(pilot, "escape")
 
 
