@@ -423,7 +423,8 @@ async def test_v_voids_the_cursors_client_alone_and_the_row_reads_voided(
         assert not screen.posted_to(target.client_id)
         assert all(screen.posted_to(i.client_id) == ("halo-invoice",) for i in others)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1
-        assert "voided" in "".join(s.text for s in screen.table.render_line(row))
+        # Its approval stands: the row says so, and p posts it again.
+        assert "voided ✓" in "".join(s.text for s in screen.table.render_line(row))
         await press(pilot, "p", *MONTH, "enter")  # posted again, under the next reference
         if isinstance(app.screen, ConfirmScreen):  # the month is not settled for this client
             await press(pilot, "y")

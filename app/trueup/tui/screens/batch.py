@@ -65,9 +65,11 @@ def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
         if approvals.differs(client, invoice.total):
             return plain(f"{word[:6]} Δ", DIFFERS_STYLE)
         return plain(word, POSTED_STYLE)
-    if approvals is not None and approvals.voided_at(client):
-        return plain("voided", VOIDED_STYLE)
     approval = approvals.states.get(client) if approvals is not None else None
+    if approvals is not None and approvals.voided_at(client):
+        # ✓: its approval stands after the void, so `p` posts it again (a withdraws it).
+        standing = approval is not None and approval.status == "approved"
+        return plain("voided ✓" if standing else "voided", VOIDED_STYLE)
     if approval is not None:
         return approval_text(approval)
     return plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
