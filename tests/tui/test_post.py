@@ -259,6 +259,9 @@ async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destina
         assert "trueup xero map suggest" in detail and len(detail) > 60
         await press(pilot, *MONTH, "enter")
         assert app.screen is summary
+        # Approved, and nowhere to go at Xero: said as that, not as "approve invoices first".
+        said = [n.message for n in app._notifications]
+        assert said and "cannot go there; the list says why" in said[-1]
         await press(pilot, "escape")
         assert isinstance(app.screen, BatchScreen)
     assert workbench.posting.entries(batch.batch_id, "xero", "create") == []

@@ -222,6 +222,12 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         if not self.plan.ready and self.adjust:
             return f"Nothing to adjust at {self.destination}: every posted month bills as posted."
         if not self.plan.ready:
+            kept = [p for p in self.plan.blocked if p.problem not in (None, "not approved")]
+            if kept:  # held back by more than a missing approval: a mapping, a lapse, a hold
+                return (
+                    f"Nothing to post to {self.destination}: {len(kept)} invoice(s) cannot go "
+                    "there; the list says why (tab moves into it)."
+                )
             return f"Nothing to post to {self.destination}: approve invoices first (a, A)."
         typed = self.query_one("#post-month", Input).value.strip()
         if typed != self.plan.month:
