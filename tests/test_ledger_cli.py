@@ -375,9 +375,9 @@ def test_the_month_exports_for_the_accountant_to_the_cent(served, tmp_path):
     assert len(lines) == sum(len(i["lines"]) for i in invoices.values())
     journal = list(book["Journal"].iter_rows(values_only=True))
     head = journal[0]
-    assert {
-        row[head.index("Reference")]: row[head.index("Document")] for row in journal[1:]
-    } == {reference: entry["document"] for reference, entry in sent.items()}
+    assert {row[head.index("Reference")]: row[head.index("Document")] for row in journal[1:]} == {
+        reference: entry["document"] for reference, entry in sent.items()
+    }
     # A path the workbook cannot go to is said before the month is read, never "unexpected".
     for bad in (tmp_path, tmp_path / "no such folder" / "x.xlsx"):
         refused = sandbox.run(db, "export", "--month", "2026-11", "--out", str(bad))
@@ -454,6 +454,22 @@ def test_an_evidence_pack_shows_the_hire_the_leaver_and_the_arithmetic(served, t
     assert f"TU2611-{cid}" in text  # where it was posted
     records = json.loads((folder / "records.json").read_text())
     assert records["pax8_subscriptions"] and records["halo_recurring_invoice_lines"]
+
+    # Adjusted: the pack tells the month as it now stands billed, the invoice and the
+    # adjustment adding up to the batch it was adjusted from (as `trueup month` says).
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "10"\n')  # fmt: skip
+    adjust = ("post", "2026-11", "--adjust", "--client", str(cid), "--yes", "--unsettled")
+    assert sandbox.run(db, *adjust).returncode == 0
+    now = {c["client_id"]: c for c in json.loads(sandbox.run(db, "month", "--json").stdout)[
+        "clients"]}[cid]  # fmt: skip
+    assert now["state"] == "adjusted" and now["difference"] == "0.00"
+    again = tmp_path / "adjusted"
+    assert sandbox.run(db, "evidence", "--client", str(cid), "--out", str(again)).returncode == 0
+    page = html.unescape(re.sub(r"<[^>]+>", "", (again / "evidence.html").read_text()))
+    text = " ".join(page.split())
+    assert f"as posted with its adjustments (TU2611-{cid}-A1)" in text
+    assert f"= {Decimal(now['posted_total']):,.2f} {now['currency']}" in text
     unknown = sandbox.run(db, "evidence", "--month", "2026-11", "--client", "99999")
     assert unknown.returncode == 1 and "client 99999 has no invoice in 2026-11" in unknown.stderr
 

@@ -24,6 +24,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from trueup.core.service.syncing import Report, SourceResult
 
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         # Rich's own exits 1, which under pipefail reads as a failure to act on: raised as

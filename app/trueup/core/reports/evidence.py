@@ -7,9 +7,9 @@ re-issued ones shown as such) and the Halo lines it was compared with; what was 
 when. The raw records travel beside it.
 
 The invoice is told from what was known then, and the pack says which: a posted month from the
-batch that posted it; a closed month (before the month being closed) from the last batch stored
-for it, never rebuilt from today's data; only the month being closed (or a later one) from the
-store as it is now.
+batch that posted it (an adjusted one: the batch of its last adjustment); a closed month (before
+the month being closed) from the last batch stored for it, never rebuilt from today's data; only
+the month being closed (or a later one) from the store as it is now.
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def evidence_pack(
     posted = [p.batch_id for p in postings if p.state == "posted"]
     basis: Basis
     if posted:
-        basis, wanted = "posted", posted[0]
+        # The newest: an adjustment was posted from the batch that bills the month as its
+        # invoice and adjustments add up to (the first would tell the month before them).
+        basis, wanted = "posted", posted[-1]
     elif month < closing:
         basis, wanted = "stored", None  # the newest batch that lists the client
     else:

@@ -76,6 +76,9 @@ def blocks(pack: EvidencePack) -> list[Block]:
 def _basis(pack: EvidencePack) -> str:
     batch = f"batch {pack.batch_id}"
     if pack.basis == "posted":
+        adjustments = [p.reference for p in pack.postings if p.adjusts and p.state == "posted"]
+        if adjustments:
+            return f"{batch}, as posted with its adjustments ({', '.join(adjustments)})"
         return f"{batch}, as posted (the batch that posted it)"
     if pack.basis == "stored":
         known = pack.built_at.strftime("%Y-%m-%d %H:%M UTC")
@@ -136,7 +139,7 @@ def _postings(pack: EvidencePack) -> Grid:
         [
             (
                 p.reference,
-                p.destination,
+                p.destination if p.document == "invoice" else f"{p.destination} ({p.document})",
                 p.document_number or p.document_id or "",
                 p.state,
                 _money(p.amount),
