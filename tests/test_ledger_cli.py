@@ -129,6 +129,8 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
         ["void", "VOIDED"],  # in words, not POSTED: nothing reads billed
     ]
     voided = json.loads(sandbox.run(db, "month", "--json").stdout)
+    said = " ".join(sandbox.run(db, "month").stdout.split())
+    assert f"halo-invoice TU2611-{client} voided" in said
     again = sandbox.run(
         db, "post", "2026-11", "--client", str(client), "--yes", "--unsettled", "--json"
     )
@@ -150,6 +152,8 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
         ("create", f"TU2611-{client}-2", "POSTED", "halo-invoice"),
     ]
     chain = json.loads(sandbox.run(db, "month", "--json").stdout)
+    text = " ".join(sandbox.run(db, "month").stdout.split())
+    assert f"halo-invoice TU2611-{client}-2 (1 voided)" in text  # the chain, in the listing
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     state = {c["client_id"]: c for c in voided["clients"]}[client]
     assert state["state"] == "voided" and state["posted_total"] == "0.00"

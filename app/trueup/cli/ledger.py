@@ -20,7 +20,8 @@ from trueup.core.service.ledger import (
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month
 
-COLUMNS = ("state", "total", "posted", "diff", "where", "settled")
+# `where` last: at 80 columns it is the one cut short, never whether the month is settled.
+COLUMNS = ("state", "total", "posted", "diff", "settled", "where")
 GAP = "  "
 
 
@@ -80,8 +81,13 @@ def _print_month(ledger: MonthLedger) -> None:
         out.append(
             Text(f"{currency or '(none)'}: bills {now}, posted {posted}, difference {difference}")
         )
+    # Cut to a terminal's width; whole lines into a pipe or a file (grep finds every reference).
+    crop = render.stdout.is_terminal
     for line in out:
-        render.stdout.print(line, soft_wrap=True, no_wrap=True, overflow="crop")
+        if crop:
+            render.stdout.print(line, soft_wrap=True, no_wrap=True, overflow="crop")
+        else:
+            render.stdout.print(line, soft_wrap=True)
 
 
 def _line(
@@ -98,16 +104,21 @@ def _line(
 def _cells(client: ClientMonth) -> list[str]:
     live = [p for p in client.postings if p.state == "posted"]
     main = [p for p in live if not p.adjusts]
+    voided = [p for p in client.postings if p.state == "voided" and not p.adjusts]
     where = ", ".join(f"{p.destination} {p.reference}" for p in main or live[:1]) or "-"
     if len(live) > len(main or live[:1]):
         where += f" +{len(live) - len(main or live[:1])} adj"
+    if voided and not live:  # the chain, in short: what was voided, and what went out since
+        where = f"{voided[-1].destination} {voided[-1].reference} voided"
+    elif voided:
+        where += f" ({len(voided)} voided)"
     return [
         client.state,
         f"{client.total:,.2f} {client.currency}".strip(),
         _money(client.posted_total) if live else "-",
         _money(client.difference) if live else "-",
-        where,
         "yes" if client.settled else "no",
+        where,
     ]
 
 
