@@ -79,6 +79,9 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
     remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
     ledger = json.loads(sandbox.run(db, "month", "--json").stdout)  # 21 Nov: November
     batches = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
+    assert sandbox.run(db, "batches", "--month", "2026-11").stdout.startswith("Batches of 2026-11")
+    none = sandbox.run(db, "batches", "--month", "2026-10").stdout
+    assert none == "No stored batches for 2026-10: `trueup batch --month 2026-10` builds one.\n"
     status = json.loads(sandbox.run(db, "status", "--json").stdout)
     listing = sandbox.run(db, "month").stdout.splitlines()
     assert ledger["month"] == "2026-11" and ledger["batch_id"] == batch_id
@@ -124,6 +127,7 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
         (client, "void", "POSTED")  # the journal's word: the destination took the void
     ]
     text = sandbox.run(db, "journal", "2026-11", "--to", "halo-invoice").stdout.splitlines()
+    assert text[0] == "Journal of 2026-11, every batch at halo-invoice"  # the month, first
     assert [line.split()[:2] for line in text if f"TU2611-{client} " in line] == [
         ["create", "VOIDED"],
         ["void", "VOIDED"],  # in words, not POSTED: nothing reads billed

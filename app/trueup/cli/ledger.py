@@ -57,7 +57,7 @@ def batches_command(ctx: typer.Context, month: MonthOption = None, as_json: Json
             render.emit_json(ledger.batches_json(Month(month) if month else None))
             return
         found = ledger.batches(Month(month) if month else None)
-    _print_batches(found)
+    _print_batches(found, month)
 
 
 def _print_month(ledger: MonthLedger) -> None:
@@ -126,10 +126,13 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def _print_batches(batches: list[StoredBatch]) -> None:
+def _print_batches(batches: list[StoredBatch], month: str | None) -> None:
     if not batches:
-        render.stdout.print(Text("No stored batches: `trueup batch` builds the month's."))
+        where = f" for {month}" if month else ""
+        builds = f"`trueup batch --month {month}`" if month else "`trueup batch`"
+        render.stdout.print(Text(f"No stored batches{where}: {builds} builds one."))
         return
+    render.stdout.print(Text(f"Batches of {month}" if month else "Batches, every month"))
     for b in batches:
         scope = "all clients" if not b.clients else f"{len(b.clients)} client(s)"
         marks = [m for m, on in (("current", b.current), ("open", b.open)) if on]

@@ -362,10 +362,14 @@ def journal_command(
         posting = Posting(db, today=configured_today())
         if month is not None:
             entries = posting.month_entries(month, to)
+            said = f"Journal of {month}, every batch"
         else:
             entries = posting.entries(_resolved(db, batch_id), to)
+            said = f"Journal of batch {batch_id} ({batch_id[:7]})"
     finally:
         db.dispose()
+    if not as_json:
+        sys.stdout.write(said + (f" at {to}" if to else "") + "\n")
     _print_result(entries, as_json)
 
 
