@@ -17,6 +17,7 @@ from trueup.tui.screens.help import HelpScreen, help_markdown
 from trueup.tui.screens.journal import JournalScreen
 from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
 from trueup.tui.screens.post_summary import PostSummaryScreen
+from trueup.tui.widgets.row_table import RowTable
 
 MONTH = "2026-11"
 
@@ -279,7 +280,13 @@ async def test_progress_runs_to_the_results_with_the_destinations_ids(workbench,
     app = make_app(workbench)
     async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
         await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
+        await press(pilot, "p", *MONTH, "enter")
+        question = app.screen
+        assert isinstance(question, ConfirmScreen) and question.title_text == "Not settled"
+        first = question.query_one(RowTable).current  # its reason is cut to the column...
+        detail = str(question.query_one("#confirm-detail").content)
+        assert detail == " · ".join(cell.plain for cell in first)  # ...and said whole below
+        await press(pilot, "y")  # y: post the unsettled too
         results = app.screen
         assert isinstance(results, PostProgressScreen) and results.sub_title == "Results"
         entries = list(results.entries.values())

@@ -36,11 +36,19 @@ class ConfirmScreen(ModalScreen[bool]):
             dialog.border_subtitle = "y apply · n cancel"
             yield Static(Text(self.question), id="confirm-question")
             yield RowTable(self.columns, lambda row: row, id="confirm-changes")
+            yield Static(id="confirm-detail")
 
     def on_mount(self) -> None:
         table: RowTable[Sequence[Text]] = self.query_one(RowTable)
         table.set_rows(self.rows)
         table.focus()
+        self.watch(table, "cursor", self._show_detail)
+
+    def _show_detail(self) -> None:
+        """The cursor's row in full, under the table: its cells may be cut to their columns."""
+        row = self.query_one(RowTable).current
+        text = Text(" · ").join(row) if row is not None else Text()
+        self.query_one("#confirm-detail", Static).update(text)
 
     def action_answer(self, apply: bool) -> None:
         self.dismiss(apply)

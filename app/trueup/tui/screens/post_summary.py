@@ -34,7 +34,7 @@ DESTINATIONS = {
     "xero": "a Xero invoice per client",
 }
 BLOCKED = [Column("Client", 16, flex=True), Column("Why it cannot post", 24, flex=True)]
-UNSETTLED = [Column("Client", 16, flex=True), Column("Not final yet", 24, flex=True)]
+UNSETTLED = [Column("Client", 20), Column("Not final yet", 24, flex=True)]
 
 
 def _blocked_cells(planned: Planned) -> tuple[Text, Text]:
