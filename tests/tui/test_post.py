@@ -463,6 +463,11 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         await wait_until_idle(pilot)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1
         assert "posted Δ" in "".join(s.text for s in screen.table.render_line(row))
+        await press(pilot, "enter")  # the invoice says posted, now and the difference
+        said = str(app.screen.query_one("#invoice-summary").content)
+        assert "posted Δ  posted $" in said and " now: $" in said and "to adjust (P)" in said
+        await press(pilot, "escape")
+        assert app.screen is screen
         summary = str(screen.query_one("#batch-summary").content)
         assert "1 posted bill differently now: P posts adjustments" in summary
         await press(pilot, "P")

@@ -352,6 +352,14 @@ class BatchScreen(ApprovingScreen):
         invoice = self.table.current
         if invoice is not None and self.shown_batch is not None:
             month_state = state_text(invoice, self.approvals)
+            approvals, client, currency = self.approvals, invoice.client_id, invoice.currency
+            if approvals is not None and approvals.differs(client, invoice.total):
+                posted = approvals.posted_totals[client]
+                month_state.append(
+                    f"  posted {money(posted, currency)}, bills {money(invoice.total, currency)}"
+                    f" now: {money(invoice.total - posted, currency)} to adjust (P)",
+                    style=DIFFERS_STYLE,
+                )
             self.app.push_screen(BatchInvoiceScreen(self.shown_batch, invoice, month_state))
 
     def action_journal(self) -> None:
