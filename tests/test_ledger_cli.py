@@ -555,3 +555,13 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     assert both.returncode == 1
     assert "already posted to xero" in both.stderr
     assert [(e["client_id"], e["state"]) for e in json.loads(both.stdout)] == [(second, "POSTED")]
+    # Voided at Xero and posted to Halo instead: a re-issue, under the next reference (one
+    # reference is never two documents of the month, whatever the destinations), and said.
+    void = sandbox.run(db, "void", "2026-11", "--to", "xero", "--client", str(first), "--yes")
+    assert void.returncode == 0, void.stderr
+    moved = sandbox.run(
+        db, "post", batch_id, "--client", str(first), "--yes", "--unsettled", "--json"
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "re-issue of a voided month: " in moved.stderr and f"TU2611-{first}-2" in moved.stderr
+    assert [e["reference"] for e in json.loads(moved.stdout)] == [f"TU2611-{first}-2"]

@@ -413,8 +413,15 @@ async def _run(posting: Posting, destination: str, batch_id: str, action: str) -
 
 def _show_plan(plan: PostingPlan) -> None:
     _show_counts(plan, "invoice(s) to post", "already posted", "cannot post")
+    for planned in plan.ready:  # a voided month posted again: said, never silently among many
+        reference = planned.document.reference if planned.document else ""
+        if _REISSUE.fullmatch(reference):
+            err.print(Text(f"  re-issue of a voided month: {planned.client_name} as {reference}"))
     for planned in plan.blocked:
         err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
+
+
+_REISSUE = re.compile(r"T[UR]\d{4}-\d+-\d+")  # TU2611-420-2: posted again after a void
 
 
 def _show_counts(plan: PostingPlan, ready: str, done: str, blocked: str) -> None:

@@ -203,7 +203,9 @@ def plan_posting(
             )
             blocked.append(Planned(*base, None, reason))
             continue
-        revision = 1 + sum(1 for e in mine if e.state == "VOIDED" and not e.adjustment)
+        # A re-issue after a void, wherever the void was: a reference is never used twice for
+        # the client's month, so the chain reads voided → re-issued across destinations too.
+        revision = 1 + sum(1 for e in entries if e.state == "VOIDED" and not e.adjustment)
         reference = (
             own.reference
             if own is not None
