@@ -114,7 +114,9 @@ def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
     assert words == {cid: c["state"] for cid, c in clients.items()}
 
 
-def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
+def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp_path):
+    import csv
+
     sandbox, db, _ = served
     posted = sandbox.run(
         db, "post", "2026-11", "--to", "halo-invoice", "--yes", "--unsettled", "--json"
@@ -135,6 +137,11 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served):
     voided = json.loads(sandbox.run(db, "month", "--json").stdout)
     said = " ".join(sandbox.run(db, "month").stdout.split())
     assert f"halo-invoice TU2611-{client} voided" in said
+    folder = tmp_path / "csv"  # the accountant's sheet names what was voided, not nothing
+    assert sandbox.run(db, "export", "--format", "csv", "--out", str(folder)).returncode == 0
+    with (folder / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
+        row = next(r for r in csv.DictReader(file) if r["Client ID"] == str(client))
+    assert (row["State"], row["Reference"]) == ("voided", f"TU2611-{client}")
     again = sandbox.run(
         db, "post", "2026-11", "--client", str(client), "--yes", "--unsettled", "--json"
     )

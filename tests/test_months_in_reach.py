@@ -45,3 +45,11 @@ def test_a_today_outside_the_years_is_one_line(env, monkeypatch):
     result = CliRunner().invoke(app, ["month"])
     assert result.exit_code == 1
     assert "TRUEUP_TODAY='0001-01-01' is outside the years trueup bills" in result.stderr
+
+
+def test_an_empty_month_says_what_to_do_first(env):
+    open_database(env / "trueup.sqlite").dispose()  # nothing mapped: no client to bill
+    result = CliRunner().invoke(app, ["month", "--month", "2026-11"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stdout.split())
+    assert "0 clients: none" in said and "`trueup map suggest`, then `trueup map accept`" in said

@@ -41,7 +41,14 @@ def batch_command(
             "--client", help="Only this Halo client id (repeat for more; default: all mapped)."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the batch as JSON, as built (each client's state in the ledger: "
+            "`trueup month --json`).",
+        ),
+    ] = False,
 ) -> None:
     """Build and store the month's batch, then print it (the stored one when the store, rules
     and mappings have not changed since it was built: it would be the same, byte for byte)."""
@@ -62,7 +69,14 @@ def batch_command(
 def show(
     ctx: typer.Context,
     batch_id: Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the batch as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the batch as JSON, as built (each client's state in the ledger: "
+            "`trueup month --json`).",
+        ),
+    ] = False,
 ) -> None:
     """Print a stored batch, with each client's state (draft, held, ready, approved, lapsed,
     posted, adjusted, voided)."""

@@ -75,6 +75,13 @@ def _print_month(ledger: MonthLedger) -> None:
     totals = ledger_totals(ledger)
     states = ", ".join(f"{n} {state}" for state, n in totals["by_state"].items())
     out += [Text(), Text(f"{totals['clients']} clients: {states or 'none'}")]
+    if not ledger.clients:  # a fresh store: nothing is billed before a company is mapped
+        out.append(
+            Text(
+                "No Pax8 company is mapped to a Halo client: `trueup map suggest`, then "
+                "`trueup map accept` (or the workbench's Clients screen)."
+            )
+        )
     for currency, sums in totals["by_currency"].items():
         figures = (Decimal(sums[key]) for key in ("total", "posted_total", "difference"))
         now, posted, difference = (_money(figure) for figure in figures)

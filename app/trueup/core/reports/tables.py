@@ -74,6 +74,8 @@ def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoi
     for client in clients:
         invoice = invoices.get(client.client_id)  # none: the client left the month's batch
         live = [p for p in client.postings if p.state == "posted"]
+        # A voided month names what was voided (its State says so), not nothing.
+        live = live or [p for p in client.postings if p.state == "voided"]
         rows.append((
             client.client_id, client.client_name, client.state, client.currency,
             invoice and invoice.subtotal, invoice and invoice.tax, client.total,

@@ -205,7 +205,12 @@ class BatchScreen(ApprovingScreen):
             tooltip="Sort by anomalies, money or name",
         ),
         Binding(
-            "r", "ready", "Ready", show=False, id="batch.ready", tooltip="Mark the invoice ready"
+            "r",
+            "ready",
+            "Ready",
+            show=False,
+            id="batch.ready",
+            tooltip="Mark the invoice ready (on a ready one: back to draft)",
         ),
         Binding(
             "X",
