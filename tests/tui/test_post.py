@@ -562,7 +562,7 @@ async def test_hold_and_ready_are_refused_once_approved_or_posted(app, workbench
         for invoice, key, said in (
             (approved, "h", "withdraw it first"),
             (approved, "r", "withdraw it first"),
-            (posted, "h", "already posted to halo-invoice"),
+            (posted, "h", "posted to halo-invoice as TU2611-"),
         ):
             put_cursor(screen, invoice.client_id)
             await press(pilot, key)
