@@ -125,6 +125,9 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp
     client = json.loads(posted.stdout)[0]["client_id"]
     void = sandbox.run(db, "void", "2026-11", "--client", str(client), "--yes", "--json")
     assert void.returncode == 0, void.stderr
+    assert void.stderr.startswith("Void of 2026-11 at halo-invoice")  # the month, first
+    status = sandbox.run(db, "approve", "2026-11", "--status").stdout
+    assert status.startswith("Approvals of batch 2026-11-")
     assert [(e["client_id"], e["action"], e["state"]) for e in json.loads(void.stdout)] == [
         (client, "void", "POSTED")  # the journal's word: the destination took the void
     ]

@@ -152,6 +152,7 @@ def approve_command(
                     ]
                 )
             else:
+                sys.stdout.write(f"Approvals of batch {batch_id} ({batch_id[:7]})\n")
                 for s in states:
                     line = Text(f"{s.status:<10} {s.client_name} ({s.client_id})")
                     if s.approved_by:
@@ -299,6 +300,7 @@ def void_command(
             targets = dict(posting.posted_batches(month, destination, client or None))
             if not targets:
                 raise PostingError(_nothing_to_void(posting, month, destination, client))
+        err.print(f"Void of {month or batch_id[:7]} at {destination}")  # the month, first
         if not yes:
             posted = [
                 e for b, chosen in targets.items()
