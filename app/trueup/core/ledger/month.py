@@ -115,7 +115,7 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
 def client_postings(db: Database, month: Month, client_id: int) -> tuple[Posting, ...]:
     """The documents sent for one client's month, oldest first."""
     with db.read() as conn:
-        return tuple(_posting(s) for s in month_entries(conn, month) if s.client_id == client_id)
+        return tuple(_posting(s) for s in month_entries(conn, month, client_id))
 
 
 def ledger_json(ledger: MonthLedger) -> dict[str, Any]:

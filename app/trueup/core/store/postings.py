@@ -65,8 +65,9 @@ class Sent:
         return self.state == "POSTED" or self.state in IN_FLIGHT
 
 
-def month_entries(conn: Connection, month: str) -> list[Sent]:
-    """Every create entry of the month at every destination, oldest first."""
+def month_entries(conn: Connection, month: str, client_id: int | None = None) -> list[Sent]:
+    """Every create entry of the month at every destination (of one client, given one),
+    oldest first."""
     # Plain SQL: read through the ORM's column types, most of a posted month's reading time
     # went to their conversion of each row's dates (bench/README.md, "trueup month --json").
     rows = conn.exec_driver_sql(
@@ -78,8 +79,9 @@ def month_entries(conn: Connection, month: str) -> list[Sent]:
         f"(SELECT json_array(v.updated_at, v.created_by) FROM {_ENTRIES} v "
         "WHERE v.month = e.month AND v.destination = e.destination "
         "AND v.reference = e.reference AND v.action = 'void' AND v.state = 'POSTED') "
-        f"FROM {_ENTRIES} e WHERE e.month = ? AND e.action = 'create' ORDER BY e.id",
-        (month,),
+        f"FROM {_ENTRIES} e WHERE e.month = ? AND e.action = 'create' "
+        f"{'' if client_id is None else 'AND e.client_id = ? '}ORDER BY e.id",
+        (month,) if client_id is None else (month, client_id),
     ).all()
     found = []
     for batch, client, destination, reference, state, payload, rid, number, by, at, *rest in rows:
