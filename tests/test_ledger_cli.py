@@ -565,6 +565,11 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     assert both.returncode == 1
     assert "already posted to xero" in both.stderr
     assert [(e["client_id"], e["state"]) for e in json.loads(both.stdout)] == [(second, "POSTED")]
+    # Both named again: one posted, one refused, nothing to send: still exit 1.
+    again = sandbox.run(
+        db, "post", batch_id, "--client", str(first), "--client", str(second), "--yes"
+    )
+    assert again.returncode == 1 and "already posted to xero" in again.stderr
     # Voided at Xero and posted to Halo instead: a re-issue, under the next reference (one
     # reference is never two documents of the month, whatever the destinations), and said.
     void = sandbox.run(db, "void", "2026-11", "--to", "xero", "--client", str(first), "--yes")

@@ -331,8 +331,10 @@ def test_an_override_given_to_a_posted_client_is_recorded_for_its_adjustment(db,
     # Not a failure: nothing is approved (the month is posted), the override is kept.
     assert result.approved == [] and result.skipped == []
     (recorded,) = result.overridden
-    assert "NEGATIVE_MARGIN is recorded for its adjustment" in recorded.reason
-    assert f"trueup post {MONTH} --to halo-invoice --adjust" in recorded.reason
+    assert recorded.reason.startswith("the override of NEGATIVE_MARGIN is recorded; posted to")
+    assert f"its adjustment goes there (`trueup post {MONTH} --to halo-invoice --adjust`)" in (
+        recorded.reason
+    )
     events = [e for e in read_log(db, limit=500) if e["event"] == "error_overridden"]
     assert events and {e["details"]["reason"] for e in events} == {"agreed promotion"}
 
@@ -344,3 +346,16 @@ def test_hold_on_a_posted_month_says_how_to_free_it_on_the_workbench(db, batch):
     post(db, batch, FakeSink())
     with pytest.raises(BatchError, match=r"posted to halo-invoice as TU2611-\d+: .*\(v voids it\)"):
         set_invoice_state(db, batch.batch_id, client, "held")
+
+
+def test_a_month_trued_up_in_a_recurring_invoice_is_not_adjusted_elsewhere(db, batch):
+    """A halo-recurring post counts what the month bills (its invoice), not its one-off
+    document: a bulk adjustment elsewhere passes over it, and one asked for by name is told
+    to void and post again (a recurring true-up has no adjustment)."""
+    from trueup.core.posting.adjustment_plan import plan_adjustments
+
+    client = approved(db, batch).approved[0]
+    post(db, batch, FakeSink("halo-recurring"))
+    assert plan_adjustments(db, batch.batch_id, "halo-invoice").blocked == []
+    (named,) = plan_adjustments(db, batch.batch_id, "halo-invoice", clients=[client]).blocked
+    assert "a recurring true-up is not adjusted; void it (`trueup void" in str(named.problem)

@@ -507,8 +507,14 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
     adjustment = destination.documents[f"TU2611-{target.client_id}-A1"][1]
     assert adjustment.adjusts == (f"TU2611-{target.client_id}",)
     assert len(destination.documents) == len(clean) + 1
+    other = clean[1]  # voided from the batch that posted it: the review stays where it was
+    workbench.posting.queue_void(batch.batch_id, "halo-invoice", [other.client_id])
+    await workbench.posting.run(
+        batch.batch_id, "halo-invoice", action="void", progress=lambda e: None
+    )
     async with make_app(workbench).run_test(size=(80, 24)) as pilot:  # opened again
         screen = await open_batch(pilot)  # on the batch the adjustment was posted from
+        assert screen.shown_batch.batch_id != batch.batch_id
         put_cursor(screen, target.client_id)
         await wait_until_idle(pilot)
         row = screen.table.cursor - screen.table.scroll_offset.y + 1

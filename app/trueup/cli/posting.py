@@ -251,6 +251,8 @@ def post_command(
                 _print_result(_of(entries, client), as_json)
                 if plan.blocked and not plan.done:
                     raise PostingError(_nothing_to_post(plan))
+                if client and plan.blocked:  # one asked for by name cannot post (said above)
+                    raise typer.Exit(1)
                 return
             if plan.unsettled() and not unsettled:
                 raise PostingError(_not_settled(plan))

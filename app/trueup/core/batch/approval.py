@@ -36,7 +36,7 @@ from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
-from trueup.core.store.postings import live_postings, taken_by
+from trueup.core.store.postings import adjusted_where, live_postings, taken_by
 from trueup.core.values.money import money_json
 from trueup.core.values.text import visible
 
@@ -128,7 +128,7 @@ def approve(
                 skipped.append(Skipped(client_id, name, "held: mark it ready first"))
                 continue
             # Overrides count for a posted client too: they let its adjustment through.
-            recorded = set()
+            recorded: set[str] = set()
             for code, reason in overrides:
                 for anomaly in standing_errors(invoice, standing, code):
                     key = (client_id, code, anomaly.subscription_id)
@@ -136,15 +136,10 @@ def approve(
                     _record_override(conn, batch_id, key, reason.strip(), now, by)
                     recorded.add(code)
             if client_id in posted and recorded:
-                sent = posted[client_id][0]
+                codes = ", ".join(sorted(recorded))
+                where = adjusted_where(posted[client_id][0], stored.month)
                 overridden.append(
-                    Skipped(
-                        client_id,
-                        name,
-                        f"posted to {sent.destination} as {sent.reference}: the override of "
-                        f"{', '.join(sorted(recorded))} is recorded for its adjustment (`trueup "
-                        f"post {stored.month} --to {sent.destination} --adjust`)",
-                    )
+                    Skipped(client_id, name, f"the override of {codes} is recorded; {where}")
                 )
                 continue
             if client_id in posted:

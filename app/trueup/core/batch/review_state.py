@@ -76,8 +76,9 @@ def review_batch_id(db: Database, month: str) -> str | None:
     nothing was approved or posted."""
     acted = union_all(
         select(_APPROVALS.c.batch_id, _APPROVALS.c.approved_at.label("at")),
+        # Documents posted from it; not voids, which name the batch that posted what they void.
         select(_ENTRIES.c.batch_id, _ENTRIES.c.created_at.label("at")).where(
-            _ENTRIES.c.month == month
+            (_ENTRIES.c.month == month) & (_ENTRIES.c.action == "create")
         ),
     ).subquery()
     with db.read() as conn:

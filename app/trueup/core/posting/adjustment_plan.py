@@ -30,7 +30,7 @@ from trueup.core.posting.plan import (
 from trueup.core.posting.sink import Document
 from trueup.core.settings.config import XeroSettings
 from trueup.core.store.database import Database
-from trueup.core.store.postings import Sent, taken_by
+from trueup.core.store.postings import adjusted_where, taken_by
 from trueup.core.values.money import money_prose
 
 ZERO = Decimal(0)
@@ -64,14 +64,15 @@ def plan_adjustments(
         entries = inputs.sent.get(client_id, [])
         live = [e for e in entries if e.live]
         posted = [Document.from_json(e.payload) for e in live if e.state == "POSTED"]
-        difference = invoice.total - sum((d.total for d in posted), ZERO)
+        # What the posted documents bill (a recurring true-up: its invoice's, not the one-off's).
+        difference = invoice.total - sum((e.billed for e in live if e.state == "POSTED"), ZERO)
         base = (client_id, invoice.client_name, invoice.currency, difference)
         elsewhere = next((e for e in live if e.destination != destination), None)
         unfinished = next((e for e in live if e.state in UNFINISHED), None)
         if elsewhere is not None:
             # Adjusted where it went; a bulk run passes over a month billing as posted there.
             if difference or clients is not None:
-                blocked.append(Planned(*base, None, _adjust_there(elsewhere, stored.month)))
+                blocked.append(Planned(*base, None, adjusted_where(elsewhere, stored.month)))
         elif unfinished is not None and unfinished.adjustment and unfinished.batch_id == batch_id:
             document = Document.from_json(unfinished.payload)
             ready.append(Planned(*base[:3], document.total, document, None, unfinished.state))
@@ -111,13 +112,6 @@ def plan_adjustments(
                 why = tuple(unsettled(invoice))
                 ready.append(Planned(*base[:3], found.total, found, None, entry_state, why))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
-
-
-def _adjust_there(sent: Sent, month: str) -> str:
-    return (
-        f"posted to {sent.destination} as {sent.reference}: its adjustment goes there "
-        f"(`trueup post {month} --to {sent.destination} --adjust`)"
-    )
 
 
 def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> str:

@@ -143,3 +143,21 @@ def taken_by(sent: Sent) -> str:
         return f"already posted {where}; `{command}` frees the month"
     command = f"trueup post {sent.batch_id} --to {sent.destination}"
     return f"already being posted {where}; `{command}` finishes it"
+
+
+def adjusted_where(sent: Sent, month: str) -> str:
+    """Where a client's month posted at `sent`'s destination is adjusted, in one phrase, or
+    what to do instead (a recurring true-up is voided and posted again; one on its way is
+    finished first)."""
+    if sent.state != "POSTED":
+        return taken_by(sent)
+    where = f"posted to {sent.destination} as {sent.reference}"
+    if sent.destination == RECURRING:
+        return (
+            f"{where}: a recurring true-up is not adjusted; void it (`trueup void {month} --to "
+            f"{RECURRING} --client {sent.client_id}`) and post the month again"
+        )
+    return (
+        f"{where}: its adjustment goes there (`trueup post {month} --to {sent.destination} "
+        "--adjust`)"
+    )
