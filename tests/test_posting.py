@@ -359,3 +359,21 @@ def test_a_month_trued_up_in_a_recurring_invoice_is_not_adjusted_elsewhere(db, b
     assert plan_adjustments(db, batch.batch_id, "halo-invoice").blocked == []
     (named,) = plan_adjustments(db, batch.batch_id, "halo-invoice", clients=[client]).blocked
     assert "a recurring true-up is not adjusted; void it (`trueup void" in str(named.problem)
+
+
+def test_a_month_rejected_from_one_batch_posts_from_the_next_under_a_new_reference(db, batch):
+    """The journal's key is (destination, reference, action): a batch built after a rejection
+    must not plan the rejected reference again (the whole queue failed on it)."""
+    client = approved(db, batch).approved[0]
+    refused = FakeSink(script=["refuse"])
+    plan = plan_posting(db, batch.batch_id, "halo-invoice", clients=[client], today=TODAY)
+    queue_posting(db, plan, by="alice")
+    asyncio.run(run_posting(db, refused, batch.batch_id))
+    assert refused.documents == {}
+    import_rules(db, f'[clients."{client}"]\nprice = "markup"\nmarkup_percent = "5"\n')
+    rebuilt = build_batch(db, MONTH, today=TODAY)
+    assert approve(db, rebuilt.batch_id, [client], by="bob").approved == [client]
+    sink = FakeSink()
+    post(db, rebuilt, sink)
+    mine = [reference for reference in sink.documents if reference.startswith(f"TU2611-{client}")]
+    assert mine == [f"TU2611-{client}-2"]

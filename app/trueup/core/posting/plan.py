@@ -177,7 +177,14 @@ def plan_posting(
         base = (client_id, invoice.client_name, invoice.currency, invoice.total)
         entries = by_client.get(client_id, [])
         mine = [e for e in entries if e.destination == destination]
-        own = next((e for e in mine if e.batch_id == batch_id and e.state != "VOIDED"), None)
+        own = next(
+            (
+                e
+                for e in mine
+                if e.batch_id == batch_id and e.state != "VOIDED" and not e.adjustment
+            ),
+            None,
+        )
         # One destination per client and month, whichever batch sent it.
         taken = next((e for e in entries if e.live and e is not own), None)
         if (own is not None and own.state == "POSTED") or (
@@ -203,13 +210,10 @@ def plan_posting(
             )
             blocked.append(Planned(*base, None, reason))
             continue
-        # A re-issue after a void, wherever the void was: a reference is never used twice for
-        # the client's month, so the chain reads voided → re-issued across destinations too.
-        revision = 1 + sum(1 for e in entries if e.state == "VOIDED" and not e.adjustment)
         reference = (
             own.reference
             if own is not None
-            else reference_for(stored.month, client_id, revision, destination)
+            else _next_reference(stored.month, client_id, entries, destination)
         )
         document = document_for(
             invoice, batch_id, stored.month, reference, destination, index, catalog, rules, rows
@@ -308,6 +312,17 @@ def posting_entries(
         for r in rows
         if not action or r.action == action
     ]
+
+
+def _next_reference(month: str, client_id: int, entries: Sequence[Sent], destination: str) -> str:
+    """The client's month's first reference no entry holds, at any destination: a re-issue
+    after a void (TU2611-420-2), or after another batch's rejected one, is never a reference
+    used before, so the chain reads voided → re-issued, and the journal's unique key holds."""
+    used = {e.reference for e in entries}
+    revision = 1
+    while (reference := reference_for(month, client_id, revision, destination)) in used:
+        revision += 1
+    return reference
 
 
 def entry_view(row: Any, *, voided: bool = False) -> EntryView:
