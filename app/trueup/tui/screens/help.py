@@ -5,11 +5,12 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import ClassVar
 
+from rich.markdown import Markdown
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Markdown
+from textual.widgets import Static
 
 from trueup.tui.commands import Action, screen_actions
 
@@ -55,7 +56,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Help"
             body.border_subtitle = "escape to close"
-            yield Markdown(self.text)
+            # Rich's Markdown in one Static: Textual's Markdown widget mounts a widget per
+            # block, and F1 took ~150 ms more with it (bench/README.md, "F1").
+            yield Static(Markdown(self.text))
 
     def on_mount(self) -> None:
         self.query_one("#help-body").focus()
