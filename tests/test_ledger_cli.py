@@ -554,6 +554,7 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     sandbox, db, batch_id = served
     month = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"]
     first, second = [c["client_id"] for c in month if c["state"] == "approved"][:2]
+    name = next(c["client_name"] for c in month if c["client_id"] == first)
     to_xero = ("post", batch_id, "--to", "xero", "--client", str(first), "--yes", "--unsettled")
     assert sandbox.run(db, *to_xero).returncode == 0
     both = sandbox.run(
@@ -578,5 +579,5 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
         db, "post", batch_id, "--client", str(first), "--yes", "--unsettled", "--json"
     )
     assert moved.returncode == 0, moved.stderr
-    assert "re-issue of a voided month: " in moved.stderr and f"TU2611-{first}-2" in moved.stderr
+    assert f"re-issue: {name} as TU2611-{first}-2 (an earlier document" in moved.stderr
     assert [e["reference"] for e in json.loads(moved.stdout)] == [f"TU2611-{first}-2"]

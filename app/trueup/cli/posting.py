@@ -417,15 +417,20 @@ async def _run(posting: Posting, destination: str, batch_id: str, action: str) -
 
 def _show_plan(plan: PostingPlan) -> None:
     _show_counts(plan, "invoice(s) to post", "already posted", "cannot post")
-    for planned in plan.ready:  # a voided month posted again: said, never silently among many
+    for planned in plan.ready:  # a month posted again: said, never silently among many
         reference = planned.document.reference if planned.document else ""
         if _REISSUE.fullmatch(reference):
-            err.print(Text(f"  re-issue of a voided month: {planned.client_name} as {reference}"))
+            err.print(
+                Text(
+                    f"  re-issue: {planned.client_name} as {reference} (an earlier document of "
+                    "the month was voided or refused: `trueup journal` has it)"
+                )
+            )
     for planned in plan.blocked:
         err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
 
 
-_REISSUE = re.compile(r"T[UR]\d{4}-\d+-\d+")  # TU2611-420-2: posted again after a void
+_REISSUE = re.compile(r"T[UR]\d{4}-\d+-\d+")  # TU2611-420-2: posted again
 
 
 def _show_counts(plan: PostingPlan, ready: str, done: str, blocked: str) -> None:
