@@ -30,6 +30,16 @@ COLUMNS = ("total", "cost", "margin", "err", "warn", "info", "state")
 GAP = "  "
 
 
+BatchJson = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the batch as JSON, as built (each client's state in the ledger: "
+        "`trueup month --json`).",
+    ),
+]
+
+
 @batch_app.callback()
 @handles_errors
 def batch_command(
@@ -41,14 +51,7 @@ def batch_command(
             "--client", help="Only this Halo client id (repeat for more; default: all mapped)."
         ),
     ] = None,
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the batch as JSON, as built (each client's state in the ledger: "
-            "`trueup month --json`).",
-        ),
-    ] = False,
+    as_json: BatchJson = False,
 ) -> None:
     """Build and store the month's batch, then print it (the stored one when the store, rules
     and mappings have not changed since it was built: it would be the same, byte for byte)."""
@@ -69,14 +72,7 @@ def batch_command(
 def show(
     ctx: typer.Context,
     batch_id: Annotated[str, typer.Argument(metavar="BATCH", help="A batch id.")],
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the batch as JSON, as built (each client's state in the ledger: "
-            "`trueup month --json`).",
-        ),
-    ] = False,
+    as_json: BatchJson = False,
 ) -> None:
     """Print a stored batch, with each client's state (draft, held, ready, approved, lapsed,
     posted, adjusted, voided)."""
