@@ -132,3 +132,13 @@ def test_the_log_reads_as_a_person_reads_it_and_json_keeps_the_record(env):
     )
     record = json.loads(invoke("log", "--json", "--limit", "5").stdout)["entries"]
     assert any(isinstance(e["details"].get("entities"), dict) for e in record)
+
+
+@pytest.mark.parametrize("flag", ["--db", "--config"])
+def test_an_empty_file_option_is_refused_not_read_as_this_folder(env, flag):
+    # `--db "$UNSET"` used to open the current folder as the store.
+    result = invoke(flag, "", "status")
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for '{flag}'" in said and "is empty: give a file name" in said
+    assert not (env / "trueup.sqlite").exists()

@@ -110,6 +110,13 @@ def handles_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _file_path(given: str) -> Path:
+    # An empty value (`--db "$UNSET"`) would be read as the current folder.
+    if not given.strip():
+        raise typer.BadParameter("is empty: give a file name, or leave it out for the default")
+    return Path(given)
+
+
 def _print_version(wanted: bool) -> None:
     if wanted:
         from importlib.metadata import version
@@ -125,6 +132,8 @@ def main_options(
         Path | None,
         typer.Option(
             "--db",
+            parser=_file_path,
+            metavar="<path>",
             envvar="TRUEUP_DB",
             help="The SQLite file (default: in your user data folder).",
             show_default=False,
@@ -134,6 +143,8 @@ def main_options(
         Path | None,
         typer.Option(
             "--config",
+            parser=_file_path,
+            metavar="<path>",
             envvar="TRUEUP_CONFIG",
             help="The config file (default: in your user config folder).",
             show_default=False,
