@@ -58,8 +58,12 @@ async def test_the_month_changes_with_brackets_within_what_the_store_holds(app):
         await press(pilot, "left_square_bracket")
         assert app.month == "2026-10"
         assert "October 2026" in app.screen.query_one("#diff-summary").border_title
-        await press(pilot, "less_than_sign")  # nothing before last month
+        await press(pilot, "less_than_sign")  # nothing before last month: said, not silent
         assert app.month == "2026-10"
+        said = [n.message for n in app._notifications]
+        assert said == [
+            "No month before October 2026: the store holds October 2026 and November 2026."
+        ]
         await press(pilot, "4")
         assert "October 2026" in app.screen.table.border_title
         await press(pilot, "right_square_bracket")

@@ -114,20 +114,17 @@ class TrueupApp(App[None]):
         else:
             self.push_screen(HelpScreen(self.screen))
 
-    def can_shift_month(self, step: int) -> bool:
-        """Whether the store holds the month `step` months from the one in view."""
-        months = self.workbench.months()
-        index = months.index(self.month) + step if self.month in months else len(months) - 1
-        return 0 <= index < len(months)
-
     def shift_month(self, step: int) -> None:
+        """The month `step` months from the one in view, among those the store holds; at either
+        end, a word that there is none (a silent key reads as a broken one)."""
         months = self.workbench.months()
         index = months.index(self.month) + step if self.month in months else len(months) - 1
         if 0 <= index < len(months):
             self.month = months[index]
-        else:
-            names = " and ".join(month_name(m) for m in months)
-            self.notify(f"The store holds what {names} need; no further.", timeout=4)
+        elif months:
+            edge = "after" if step > 0 else "before"
+            held = " and ".join(month_name(month) for month in months)
+            self.notify(f"No month {edge} {month_name(self.month)}: the store holds {held}.")
 
     def data_changed(self) -> None:
         """A mapping changed or a sync ended: every screen's data is stale."""

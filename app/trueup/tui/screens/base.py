@@ -42,12 +42,6 @@ class WorkbenchScreen(Screen[None]):
         self.watch(self.app, "month", self._data_changed, init=False)
         self._data_changed()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A month key that would leave the months the store holds is not offered."""
-        if action == "month" and parameters and isinstance(parameters[0], int):
-            return self.trueup.can_shift_month(parameters[0])
-        return True
-
     def _data_changed(self) -> None:
         # Only the screen in view reloads now; the others when they come back into view.
         self.refresh_bindings()
