@@ -145,6 +145,17 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp
     with (folder / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
         row = next(r for r in csv.DictReader(file) if r["Client ID"] == str(client))
     assert (row["State"], row["Reference"]) == ("voided", f"TU2611-{client}")
+    # The manager's summary names who was voided and not billed again, not only how many.
+    summary = json.loads(sandbox.run(db, "summary", "--json").stdout)
+    (named,) = summary["voided"]
+    assert (named["client_id"], named["references"]) == (client, [f"TU2611-{client}"])
+    assert summary["by_state"]["voided"] == 1
+    for form in ((), ("--format", "md")):
+        printed = sandbox.run(db, "summary", *form).stdout
+        page = " ".join(printed.split())
+        assert "Voided, not posted again" in page and f"TU2611-{client}" in page
+        assert form or max(len(line) for line in printed.splitlines()) <= 80
+
     again = sandbox.run(
         db, "post", "2026-11", "--client", str(client), "--yes", "--unsettled", "--json"
     )
@@ -173,6 +184,7 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp
     assert state["state"] == "voided" and state["posted_total"] == "0.00"
     mine = {c["client_id"]: c for c in chain["clients"]}[client]
     assert mine["state"] == "posted"
+    assert json.loads(sandbox.run(db, "summary", "--json").stdout)["voided"] == []
     assert [(p["reference"], p["state"]) for p in mine["postings"]] == [
         (f"TU2611-{client}", "voided"),
         (f"TU2611-{client}-2", "posted"),

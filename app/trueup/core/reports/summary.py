@@ -57,6 +57,17 @@ class Override:
     reason: str
 
 
+@dataclass(frozen=True)
+class Voided:
+    """A client whose month was voided and not posted again: billed nothing, for now."""
+
+    client_id: int
+    client_name: str
+    currency: str
+    total: Decimal  # what the month's batch bills now
+    references: tuple[str, ...]  # the documents voided
+
+
 @dataclass
 class MonthSummary:
     month: Month
@@ -67,6 +78,7 @@ class MonthSummary:
     currencies: dict[str, CurrencyTotals] = field(default_factory=dict)
     movers: list[Mover] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
+    voided: list[Voided] = field(default_factory=list)  # by name
 
 
 def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
@@ -89,6 +101,17 @@ def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
             sums.under_billed += -row.monthly_impact
         elif row.status == "over":
             sums.over_billed += row.monthly_impact
+    summary.voided = [
+        Voided(
+            client.client_id,
+            client.client_name,
+            client.currency,
+            client.total,
+            tuple(p.reference for p in client.postings if p.state == "voided"),
+        )
+        for client in ledger.clients
+        if client.state == "voided"
+    ]
     summary.movers = _movers(stored.head.get("changes") or [], invoices)
     names = {c.client_id: c.client_name for c in ledger.clients}
     summary.overrides = [
@@ -167,6 +190,16 @@ def summary_json(summary: MonthSummary) -> dict[str, Any]:
         "overrides": [
             {"client_name": o.client_name, "code": o.code, "reason": o.reason}
             for o in summary.overrides
+        ],
+        "voided": [
+            {
+                "client_id": v.client_id,
+                "client_name": v.client_name,
+                "currency": v.currency,
+                "total": money_json(v.total),
+                "references": list(v.references),
+            }
+            for v in summary.voided
         ],
         "by_month": [
             {

@@ -77,6 +77,17 @@ def _month_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
     return rows
 
 
+VOIDED_TITLE = "Voided, not posted again (billed nothing for now)"
+VOIDED_HEADERS = ("Client", "Bills now", "Voided")
+
+
+def _voided_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
+    return [
+        (v.client_name, f"{_money(v.total)} {v.currency}", ", ".join(v.references))
+        for v in summary.voided
+    ]
+
+
 def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     parts: list[RenderableType] = [Text(_title(summary), style="bold")]
     headers, rows = _currency_rows(summary)
@@ -105,6 +116,13 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
         for o in summary.overrides:
             overrides.add_row(Text(o.client_name), o.code, Text(o.reason))
         parts.append(overrides)
+    if summary.voided:
+        voided = Table(title=VOIDED_TITLE, title_justify="left")
+        for header, justify in zip(VOIDED_HEADERS, ("left", "right", "left"), strict=True):
+            voided.add_column(header, justify=justify)  # type: ignore[arg-type]
+        for name, total, references in _voided_rows(summary):
+            voided.add_row(Text(name), total, references)
+        parts.append(voided)
     months = Table(title=MONTH_TITLE, title_justify="left")
     for n, header in enumerate(MONTH_HEADERS):
         months.add_column(header, justify="left" if n < 2 else "right", no_wrap=True)
@@ -141,6 +159,9 @@ def summary_markdown(summary: MonthSummary) -> str:
             ("Client", "Code", "Reason"),
             [(o.client_name, o.code, o.reason) for o in summary.overrides],
         )
+    if summary.voided:
+        lines += ["", f"## {VOIDED_TITLE}", ""]
+        lines += _md_table(VOIDED_HEADERS, _voided_rows(summary))
     lines += ["", f"## {MONTH_TITLE}", ""]
     lines += _md_table(MONTH_HEADERS, _month_rows(summary))
     return "\n".join(lines) + "\n"
