@@ -267,17 +267,22 @@ def test_bare_trueup_without_a_terminal_teaches_instead(cli_env):
     assert "demo" in result.stdout and cli_env == []
 
 
-async def test_a_month_key_that_cannot_act_is_not_offered(app):
+async def test_a_month_key_at_the_last_month_says_so_and_stays(app):
+    # Silent keys read as broken ones (a new-user pass): both are offered, and the end says why.
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)
         await press(pilot, "6")
         assert app.month == "2026-11"  # the last month the store holds
         offered = {a.action for a in screen_actions(app.screen)}
-        assert "month(-1)" in offered and "month(1)" not in offered
+        assert {"month(-1)", "month(1)"} <= offered
+        await press(pilot, "right_square_bracket")
+        assert app.month == "2026-11"
+        said = [n.message for n in app._notifications]
+        assert said == [
+            "No month after November 2026: the store holds October 2026 and November 2026."
+        ]
         await press(pilot, "left_square_bracket")
         assert app.month == "2026-10"
-        offered = {a.action for a in screen_actions(app.screen)}
-        assert "month(1)" in offered and "month(-1)" not in offered
 
 
 async def test_escape_on_the_table_clears_the_batch_search(app):
