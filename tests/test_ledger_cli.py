@@ -569,9 +569,19 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     name = next(c["client_name"] for c in month if c["client_id"] == first)
     to_xero = ("post", batch_id, "--to", "xero", "--client", str(first), "--yes", "--unsettled")
     assert sandbox.run(db, *to_xero).returncode == 0
+    # The rest waits: the advice names where the month went (a bare post would go to Halo).
+    (open_batch,) = json.loads(sandbox.run(db, "status", "--json").stdout)["open_batches"]
+    assert open_batch["posted_to"] == ["xero"]
+    advice = " ".join(sandbox.run(db, "status").stdout.split())
+    assert f"`trueup post {batch_id} --to xero` sends them" in advice
+    # Without --to, a month partly at Xero is not split onto Halo unawares: refused, and said.
+    bare = sandbox.run(db, "post", "2026-11", "--client", str(second), "--yes", "--unsettled")
+    assert bare.returncode == 1
+    assert "2026-11 went to xero: say where this post goes, `--to xero`" in bare.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []
     both = sandbox.run(
-        db, "post", batch_id, "--client", str(first), "--client", str(second),
-        "--yes", "--unsettled", "--json",
+        db, "post", batch_id, "--to", "halo-invoice", "--client", str(first), "--client",
+        str(second), "--yes", "--unsettled", "--json",
     )  # fmt: skip
     # The second posts to Halo; the first is refused (its month went to Xero): exit 1, and
     # the result lists the documents of the clients asked for, no other.
@@ -580,16 +590,19 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     assert [(e["client_id"], e["state"]) for e in json.loads(both.stdout)] == [(second, "POSTED")]
     # Both named again: one posted, one refused, nothing to send: still exit 1.
     again = sandbox.run(
-        db, "post", batch_id, "--client", str(first), "--client", str(second), "--yes"
-    )
+        db, "post", batch_id, "--to", "halo-invoice", "--client", str(first), "--client",
+        str(second), "--yes",
+    )  # fmt: skip
     assert again.returncode == 1 and "already posted to xero" in again.stderr
+    assert "nothing to send; to bill it elsewhere, `trueup void" in " ".join(again.stderr.split())
     # Voided at Xero and posted to Halo instead: a re-issue, under the next reference (one
     # reference is never two documents of the month, whatever the destinations), and said.
     void = sandbox.run(db, "void", "2026-11", "--to", "xero", "--client", str(first), "--yes")
     assert void.returncode == 0, void.stderr
     moved = sandbox.run(
-        db, "post", batch_id, "--client", str(first), "--yes", "--unsettled", "--json"
-    )
+        db, "post", batch_id, "--to", "halo-invoice", "--client", str(first), "--yes",
+        "--unsettled", "--json",
+    )  # fmt: skip
     assert moved.returncode == 0, moved.stderr
     assert f"re-issue: {name} as TU2611-{first}-2 (an earlier document" in moved.stderr
     assert [e["reference"] for e in json.loads(moved.stdout)] == [f"TU2611-{first}-2"]

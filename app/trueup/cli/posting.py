@@ -91,6 +91,18 @@ DestinationOption = Annotated[
         callback=_checked_destination,
     ),
 ]
+PostDestinationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        help="halo-invoice (a Halo invoice per client), halo-recurring (true up each client's "
+        "recurring invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero "
+        "(Xero; a credit note for an adjustment that gives money back). Default: halo-invoice, "
+        "unless some of the month went elsewhere: then it must be said.",
+        callback=_checked_destination,
+        show_default=False,
+    ),
+]
 YesOption = Annotated[
     bool, typer.Option("--yes", help="Do not ask for the month to be typed back (for scripts).")
 ]
@@ -195,7 +207,7 @@ def approve_command(
 def post_command(
     ctx: typer.Context,
     batch_id: BatchArgument,
-    to: DestinationOption = "halo-invoice",
+    to: PostDestinationOption = None,
     client: ClientsOption = None,
     yes: YesOption = False,
     adjust: Annotated[
@@ -232,11 +244,11 @@ def post_command(
     month that is not settled post only with `--unsettled` (`trueup month` says which).
     """
     current = state(ctx)
-    destination = check_destination(to)
     db = current.open_db(existing=True)
     try:
         batch_id = _resolved(db, batch_id)
         posting = _posting(db, current.config_path)
+        destination = _post_destination(posting, batch_id[:7], to)
         with posting.exclusive():  # another post is refused before the journal is touched
             if adjust:
                 plan = posting.plan_adjustments(batch_id, destination, client or None)
@@ -267,6 +279,27 @@ def post_command(
     _finish(report, batch_id, "post")
     if client and plan.blocked:  # a client asked for by name and not posted (said above)
         raise typer.Exit(1)
+
+
+def _post_destination(posting: Posting, month: str, given: str | None) -> str:
+    """`--to` as given; without it Halo's invoice, unless some of the month went elsewhere: a
+    month is billed from one system, and a bare `trueup post` must not split it unawares."""
+    if given is not None:
+        return given
+    went = sorted(
+        {
+            e.destination
+            for e in posting.month_entries(month)
+            if e.action == "create" and e.state not in ("REJECTED", "VOIDED")
+        }
+        - {"halo-invoice"}
+    )
+    if went:
+        raise PostingError(
+            f"{month} went to {', '.join(went)}: say where this post goes, `--to {went[0]}` "
+            "(or `--to halo-invoice` to post these clients there)"
+        )
+    return "halo-invoice"
 
 
 def _of(entries: list[EntryView], clients: list[int] | None) -> list[EntryView]:

@@ -172,10 +172,14 @@ def status_tables(status: dict[str, Any]) -> None:
     for batch in open_batches:
         waiting = batch["waiting"]
         unfinished = f", {batch['in_flight']} sends to finish" if batch["in_flight"] else ""
+        # Where the rest of the month went: a post with no --to would go to Halo.
+        went = batch["posted_to"]
+        to = f" --to {went[0]}" if len(went) == 1 else " --to DEST" if went else ""
         stdout.print(
             Text(
                 f"Open batch {batch['batch_id']} ({batch['month']}): {waiting} approved "
-                f"invoice(s) not posted{unfinished}; `trueup post {batch['batch_id']}` sends them"
+                f"invoice(s) not posted{unfinished}; `trueup post {batch['batch_id']}{to}` "
+                "sends them"
             ),
             soft_wrap=True,
         )

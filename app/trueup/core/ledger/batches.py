@@ -35,6 +35,7 @@ class StoredBatch:
     in_flight: int  # its journal entries a run left unfinished
     current: bool  # what the store would build now (the same inputs)
     waiting: int = 0  # approved on it, and the client's month posted from no batch
+    posted_to: tuple[str, ...] = ()  # where the month's documents went, from any batch
 
     @property
     def open(self) -> bool:
@@ -69,7 +70,12 @@ def open_batches_json(db: Database, *, today: date) -> list[dict[str, Any]]:
 
 
 def batch_json(batch: StoredBatch) -> dict[str, Any]:
-    return {**asdict(batch), "clients": list(batch.clients), "open": batch.open}
+    return {
+        **asdict(batch),
+        "clients": list(batch.clients),
+        "posted_to": list(batch.posted_to),
+        "open": batch.open,
+    }
 
 
 def _stored(
@@ -96,4 +102,5 @@ def _stored(
         now == row.id,
         # The month is posted per client, from whichever batch (approval.month_approvals).
         len(approved.get(row.id, set()) - {s.client_id for s in sent if s.state == "POSTED"}),
+        tuple(sorted({s.destination for s in sent if s.live})),
     )

@@ -140,7 +140,8 @@ def taken_by(sent: Sent) -> str:
     where = f"to {sent.destination} as {sent.reference} (batch {sent.batch_id})"
     if sent.state == "POSTED":
         command = f"trueup void {sent.batch_id} --to {sent.destination} --client {sent.client_id}"
-        return f"already posted {where}; `{command}` frees the month"
+        # Nothing wrong with it: voiding is only for billing the month somewhere else.
+        return f"already posted {where}: nothing to send; to bill it elsewhere, `{command}` first"
     command = f"trueup post {sent.batch_id} --to {sent.destination}"
     return f"already being posted {where}; `{command}` finishes it"
 
