@@ -1,6 +1,7 @@
 """The month's tables as a folder of CSV files (the csv module quotes): one per table, money as
 plain decimals to the cent with the currency in its own column, percentages as 58.96, UTF-8
-with a BOM so spreadsheet programs read the accents right."""
+with a BOM so spreadsheet programs read the accents right; text that a spreadsheet would run as
+a formula is kept text."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
+from trueup.core.reports.replaced import replaced
 from trueup.core.reports.tables import Table
 
 
 def write_csv_folder(tables: list[Table], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for table in tables:
-        path = folder / f"{table.name.lower()}.csv"
-        with path.open("w", newline="", encoding="utf-8-sig") as out:
+        with (
+            replaced(folder / f"{table.name.lower()}.csv") as path,
+            path.open("w", newline="", encoding="utf-8-sig") as out,
+        ):
             writer = csv.writer(out)
             writer.writerow([c.header for c in table.columns])
             kinds = [c.kind for c in table.columns]
@@ -26,9 +30,16 @@ def write_csv_folder(tables: list[Table], folder: Path) -> Path:
     return folder
 
 
+# A text cell starting with one of these is a formula to a spreadsheet program: a client or
+# product name from an API could run one (OWASP's "CSV injection"); a quote keeps it text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(kind: str, value: object) -> object:
     if value is None:
         return ""
     if kind == "money" and isinstance(value, Decimal):
         return f"{value:.2f}"
+    if kind == "text" and isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
     return value

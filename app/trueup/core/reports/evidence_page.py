@@ -15,6 +15,7 @@ from rich.text import Text
 from trueup.core.reports.evidence import EvidencePack
 from trueup.core.reports.evidence_doc import Block, Heading, Para, blocks, title
 from trueup.core.reports.evidence_pdf import pdf_bytes
+from trueup.core.reports.replaced import replaced
 
 WIDTH = 120
 
@@ -28,9 +29,14 @@ def write_pack(pack: EvidencePack, folder: Path) -> list[Path]:
     for block in laid_out:
         console.print(_renderable(block))
     page, pdf, records = folder / "evidence.html", folder / "evidence.pdf", folder / "records.json"
-    page.write_text(console.export_html(inline_styles=True), encoding="utf-8")
-    pdf.write_bytes(pdf_bytes(title(pack), laid_out))
-    records.write_text(json.dumps(pack.records, indent=2, default=str) + "\n", encoding="utf-8")
+    contents = (
+        console.export_html(inline_styles=True).encode(),
+        pdf_bytes(title(pack), laid_out),
+        (json.dumps(pack.records, indent=2, default=str) + "\n").encode(),
+    )
+    for path, content in zip((page, pdf, records), contents, strict=True):
+        with replaced(path) as partial:
+            partial.write_bytes(content)
     return [page, pdf, records]
 
 

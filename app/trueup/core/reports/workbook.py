@@ -11,6 +11,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
+from trueup.core.reports.replaced import replaced
 from trueup.core.reports.tables import Table
 
 # A currency's number format; any other code is written after the number.
@@ -19,12 +20,12 @@ WIDEST = 60  # a column of long explanations stays readable; the cell keeps all 
 
 
 def write_workbook(tables: list[Table], path: Path) -> Path:
-    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_urls": False})
-    try:
+    with replaced(path) as partial:
+        options = {"strings_to_numbers": False, "strings_to_urls": False}
+        book = xlsxwriter.Workbook(str(partial), options)
         formats = _Formats(book)
         for table in tables:
             _sheet(book, formats, table)
-    finally:
         try:
             book.close()
         except FileCreateError as error:  # not an OSError: said as one
