@@ -55,9 +55,10 @@ def user_errors() -> tuple[type[Exception], ...]:
 
 
 class State:
-    def __init__(self, db_path: Path | None, config_path: Path) -> None:
+    def __init__(self, db_path: Path | None, config_path: Path, *, db_from_env: bool = False):
         self.db_path = db_path
         self.config_path = config_path
+        self.db_from_env = db_from_env  # TRUEUP_DB, not --db: the demo keeps to its own file
 
     def open_db(self, default: Path | None = None, *, existing: bool = False) -> Database:
         """The store; with `existing`, StoreError when there is none at the path (a mistyped
@@ -161,7 +162,16 @@ def main_options(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = State(db, config or default_config_path())
+    for name, given in (("TRUEUP_DB", db), ("TRUEUP_CONFIG", config)):
+        # Click reads an empty variable as unset, so `TRUEUP_DB=$UNSET` would open the default
+        # store: refused, as `--db ''` is.
+        if given is None and os.environ.get(name) == "":
+            raise typer.BadParameter(
+                "is set but empty: give a file name, or unset it for the default", param_hint=name
+            )
+    source = ctx.get_parameter_source("db")
+    from_env = source is not None and source.name == "ENVIRONMENT"
+    ctx.obj = State(db, config or default_config_path(), db_from_env=from_env)
     if ctx.invoked_subcommand is None:
         if not sys.stdout.isatty():  # no terminal to draw on: teach instead
             typer.echo(ctx.get_help())

@@ -131,6 +131,11 @@ def run_demo(
 
     scenario = load_scenario(scenario_path or BUNDLED_DEMO)
     sims = build_simulators(scenario, faults=FaultSpec.parse(faults) if faults else None)
+    if state.db_from_env:  # set for the real store: the demo's data never goes there
+        from trueup.cli import State
+
+        render.stderr.print("The demo keeps to its own store; TRUEUP_DB is left alone.")
+        state = State(None, state.config_path)
     db = state.open_db(default=demo_db_path())
     day = today(scenario.as_of.date())
     try:
