@@ -142,3 +142,17 @@ def test_an_empty_file_option_is_refused_not_read_as_this_folder(env, flag):
     said = " ".join(result.output.replace("│", " ").split())
     assert f"Invalid value for '{flag}'" in said and "is empty: give a file name" in said
     assert not (env / "trueup.sqlite").exists()
+
+
+def test_control_characters_in_what_the_user_gave_are_shown_never_obeyed(env):
+    evil = "\x1b[31mRED\x1b]0;pwn\x07\u202e"
+    assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    refused = invoke("map", "set", "--company", evil, "--client", "1")
+    assert refused.exit_code == 1
+    assert "\\x1b[31mRED\\x1b]0;pwn\\x07\\u202e" in refused.stderr
+    (env / f"e{evil}.csv").write_text("")
+    assert invoke("import", str(env / f"e{evil}.csv"), "--source", "ion").exit_code == 1
+    shown = invoke("log", "--limit", "3").stdout  # the refusal, replayed from the log
+    assert "\\x1b[31m" in shown
+    for said in (refused.stderr, shown):
+        assert not {"\x1b", "\x07", "\u202e"} & set(said)

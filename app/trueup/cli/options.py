@@ -98,4 +98,4 @@ def usage_error(message: str) -> NoReturn:
 
 def say(message: str) -> None:
     """A confirmation for the person at the terminal: stderr, one line, never markup."""
-    render.stderr.print(Text(message), soft_wrap=True)
+    render.stderr.print(Text(render.visible_lines(message)), soft_wrap=True)

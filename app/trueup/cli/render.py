@@ -21,6 +21,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from trueup.core.values.text import visible
+
 if TYPE_CHECKING:
     from trueup.core.service.syncing import Report, SourceResult
 
@@ -110,7 +112,8 @@ def sync_summary(results: list[SourceResult]) -> None:
     stdout.print(table)
     for r in results:
         if r.error:
-            stderr.print(Text(f"{SOURCE_NAMES[r.source]}: {r.error}", style="red"), soft_wrap=True)
+            said = f"{SOURCE_NAMES[r.source]}: {visible_lines(r.error)}"
+            stderr.print(Text(said, style="red"), soft_wrap=True)
 
 
 def sync_json(results: list[SourceResult]) -> dict[str, Any]:
@@ -151,7 +154,7 @@ def status_tables(status: dict[str, Any]) -> None:
             SOURCE_NAMES[source],
             info["age"],
             run["status"] if run else "-",
-            Text(run["error"] or "") if run else "",
+            Text(visible_lines(run["error"] or "")) if run else "",
         )
     stdout.print(sources)
     entities = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -186,8 +189,14 @@ def status_tables(status: dict[str, Any]) -> None:
 
 
 def fail(message: str) -> None:
-    # One line, unwrapped, so scripts can grep it.
-    stderr.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
+    # One line, unwrapped, so scripts can grep it; a name or path the user typed or a file
+    # held is quoted in it, so its control characters are shown, never obeyed.
+    stderr.print(Text(f"error: {visible_lines(message)}", style="bold red"), soft_wrap=True)
+
+
+def visible_lines(text: str) -> str:
+    """`visible` line by line: a message's own line breaks stay breaks."""
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 def emit_json(data: Any) -> None:
@@ -213,8 +222,9 @@ def log_table(entries: list[dict[str, Any]]) -> None:
             Text(e["level"], style=styles.get(e["level"], "")),
             e["at"][:16],
             e["source"] or "",
-            Text(e["event"]),
-            Text(details),  # whole: the column wraps it; `--json` gives the record as stored
+            Text(visible(e["event"])),
+            # Whole: the column wraps it; `--json` gives the record as stored.
+            Text(visible_lines(details)),
         )
     stdout.print(table)
 
