@@ -196,3 +196,34 @@ def test_status_counts_the_imported_rows_apart(env):
     assert status["imported"]["partner-center"]["pax8_invoice_item"] == 4
     listed = invoke("status").stdout
     assert "Pax8 companies" in listed and "Partner Center invoice items" in listed
+
+
+@pytest.mark.parametrize(
+    ("source", "column"),
+    [
+        ("partner-center", "BillableQuantity"),
+        ("ion", "Quantity"),
+        ("ingram", "CHARGE_QUANTITY"),
+        ("sherweb", "quantity"),
+    ],
+)
+def test_a_negative_seat_count_that_costs_money_is_refused(env, tmp_path, source, column):
+    # Read as seats taken away, -5 on a recurring row billed the client nothing that month.
+    import csv
+
+    bundled = BUNDLED_DEMO.with_name(f"demo-{source}.csv")
+    with bundled.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.reader(file))
+    rows[1][rows[0].index(column)] = "-5"
+    edited = tmp_path / f"{source}.csv"
+    with edited.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows(rows)
+    result = invoke("import", str(edited), "--source", source)
+    assert result.exit_code == 1, result.output
+    said = result.stderr.splitlines()
+    assert "nothing was changed" in said[0]
+    assert any(
+        line.startswith("  row 2, ") and "charge that costs money: seats are never below 0" in line
+        for line in said[1:]
+    ), said
+    assert json.loads(invoke("status", "--json").stdout)["imported"] == {}

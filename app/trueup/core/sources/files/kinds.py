@@ -35,6 +35,19 @@ MICROSOFT = {
 }
 
 
+# The kinds that bill their quantity as seats: a negative one costing money contradicts itself.
+SEATED = (CYCLE, ADD)
+
+
+def negative_seats(charge_type: str) -> str:
+    """The problem with a negative quantity on a SEATED charge that costs money (seats.py would
+    take those seats away, and the month would bill none)."""
+    return (
+        f"is negative on a {charge_type!r} charge that costs money: seats are never below 0 "
+        "(money back has a negative amount)"
+    )
+
+
 def kind_of(kinds: Mapping[str, str], charge_type: str) -> str | None:
     """The kind `kinds` gives a charge type, None when it lists none."""
     return kinds.get("".join(ch for ch in charge_type.casefold() if ch.isalnum()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from trueup.core.sources.files.contradictions import agree
+from trueup.core.sources.files.kinds import SEATED, negative_seats
 from trueup.core.sources.files.lines.charge import Charge
 from trueup.core.sources.files.problems import Problems
 from trueup.core.values.bounds import MONEY_LIMIT
@@ -34,6 +35,8 @@ def check_charges(
             "currency",
             charge.currency,
         )
+        if charge.kind in SEATED and charge.quantity < 0 < charge.cost:
+            problems.add(charge.row, headers["quantity"], negative_seats(charge.charge_type))
         for what, amount in (("cost", charge.cost), ("client price", charge.price)):
             if amount is not None and abs(amount) > MONEY_LIMIT:
                 problems.add(

@@ -17,7 +17,7 @@ from decimal import Decimal
 from trueup.core.sources.files.cells import read_cell
 from trueup.core.sources.files.columns import Column
 from trueup.core.sources.files.contradictions import agree
-from trueup.core.sources.files.kinds import MICROSOFT, kind_of
+from trueup.core.sources.files.kinds import MICROSOFT, SEATED, kind_of, negative_seats
 from trueup.core.sources.files.partner_center.columns import COLUMNS
 from trueup.core.sources.files.partner_center.subtotal import agrees, rule_subtotal
 from trueup.core.sources.files.problems import Problems
@@ -124,6 +124,10 @@ def check_charges(charges: Iterable[Charge], problems: Problems) -> list[str]:
             charge.customer_id,
         )
         agree(problems, currencies, charge.row, "invoice", invoice, "currency", charge.currency)
+        if charge.kind in SEATED and charge.billable_quantity < 0 < charge.subtotal:
+            problems.add(
+                charge.row, headers["billable_quantity"], negative_seats(charge.charge_type)
+            )
         written = charge.cells.get("subtotal")
         price, rate = charge.effective_unit_price, charge.exchange_rate
         rule = rule_subtotal(charge.usage, price, charge.billable_quantity, rate)
