@@ -276,6 +276,18 @@ def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
     ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}
     difference = Decimal(ledger[cid]["difference"])
     assert ledger[cid]["state"] == "posted" and difference != 0
+    # The month's and the summary's totals tell the difference to adjust from the drafts'.
+    currency = ledger[cid]["currency"]
+    sums = _entries(sandbox, db)["totals"]["by_currency"][currency]
+    assert (Decimal(sums["to_adjust"]), sums["to_adjust_clients"]) == (difference, 1)
+    parts = (Decimal(sums[key]) for key in ("posted_total", "not_posted", "to_adjust"))
+    assert sum(parts) == Decimal(sums["total"])
+    said = " ".join(sandbox.run(db, "month").stdout.split())
+    assert f"{difference:,.2f} to adjust (1 posted client(s))" in said
+    summary = json.loads(sandbox.run(db, "summary", "--json").stdout)["by_currency"][currency]
+    assert Decimal(summary["to_adjust"]) == difference
+    parts = (Decimal(summary[key]) for key in ("posted", "held", "outstanding", "to_adjust"))
+    assert sum(parts) == Decimal(summary["total"])
     kinds = ("debit", "credit") if difference > 0 else ("credit", "debit")
     one = sandbox.run(
         db, "post", "2026-11", "--to", destination, "--adjust", "--yes", "--unsettled"
@@ -442,9 +454,8 @@ def test_the_month_summary_adds_up_in_json_text_markdown_and_html(served):
         assert figures["total"] == expected["total"]
         posted_here = sum(Decimal(e["total"]) for e in sent if e["currency"] == currency)
         assert Decimal(figures["posted"]) == posted_here
-        assert Decimal(figures["posted"]) + Decimal(figures["held"]) + Decimal(
-            figures["outstanding"]
-        ) == Decimal(figures["total"])
+        parts = ("posted", "held", "outstanding", "to_adjust")
+        assert sum(Decimal(figures[key]) for key in parts) == Decimal(figures["total"])
     text = sandbox.run(db, "summary", "--month", "2026-11")  # not a terminal: 80 columns
     assert text.returncode == 0 and max(len(line) for line in text.stdout.splitlines()) <= 80
     assert "Under-billed seats, now billed" in text.stdout

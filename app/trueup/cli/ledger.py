@@ -83,11 +83,14 @@ def _print_month(ledger: MonthLedger) -> None:
             )
         )
     for currency, sums in totals["by_currency"].items():
-        figures = (Decimal(sums[key]) for key in ("total", "posted_total", "difference"))
-        now, posted, difference = (_money(figure) for figure in figures)
-        out.append(
-            Text(f"{currency or '(none)'}: bills {now}, posted {posted}, difference {difference}")
-        )
+        keys = ("total", "posted_total", "not_posted", "to_adjust")
+        now, posted, not_posted, to_adjust = (_money(Decimal(sums[key])) for key in keys)
+        said = f"{currency or '(none)'}: bills {now}, posted {posted}, not posted {not_posted}"
+        if sums["to_adjust_clients"]:  # posted clients billing otherwise now: not drafts
+            said += f"; {to_adjust} to adjust ({sums['to_adjust_clients']} posted client(s))"
+        out.append(Text(said))
+    if any(sums["to_adjust_clients"] for sums in totals["by_currency"].values()):
+        out.append(Text(f"`trueup post {ledger.month} --to DEST --adjust` posts the adjustments."))
     # Cut to a terminal's width; whole lines into a pipe or a file (grep finds every reference).
     crop = render.stdout.is_terminal
     for line in out:
@@ -109,7 +112,7 @@ def _line(
 
 
 def _cells(client: ClientMonth) -> list[str]:
-    live = [p for p in client.postings if p.state == "posted"]
+    live = [p for p in client.postings if p.state == "posted"]  # as client.posted
     main = [p for p in live if not p.adjusts]
     voided = [p for p in client.postings if p.state == "voided" and not p.adjusts]
     where = ", ".join(f"{p.destination} {p.reference}" for p in main or live[:1]) or "-"

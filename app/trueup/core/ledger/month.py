@@ -61,6 +61,11 @@ class ClientMonth:
     def difference(self) -> Decimal:
         return self.total - self.posted_total
 
+    @property
+    def posted(self) -> bool:
+        """A document of the month stands at a destination (posted, not voided)."""
+        return any(p.state == "posted" for p in self.postings)
+
 
 @dataclass(frozen=True)
 class MonthLedger:
@@ -130,13 +135,21 @@ def ledger_json(ledger: MonthLedger) -> dict[str, Any]:
 
 def ledger_totals(ledger: MonthLedger) -> dict[str, Any]:
     """The month's clients per state, and per currency what it bills now, what was posted and
-    the difference (the JSON's `totals`, and the text's last lines)."""
+    the difference (the JSON's `totals`, and the text's last lines). The difference is of two
+    kinds: what clients not posted bill (`not_posted`), and what posted clients bill otherwise
+    now (`to_adjust`, over `to_adjust_clients`: an adjustment each)."""
     states: Counter[str] = Counter(c.state for c in ledger.clients)
-    currencies: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    currencies: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO, ZERO, ZERO])
+    adjusting: Counter[str] = Counter()
     for client in ledger.clients:
         sums = currencies[client.currency]
         sums[0] += client.total
         sums[1] += client.posted_total
+        if not client.posted:
+            sums[2] += client.total
+        elif client.difference:
+            sums[3] += client.difference
+            adjusting[client.currency] += 1
     return {
         "clients": len(ledger.clients),
         "by_state": dict(sorted(states.items())),
@@ -145,8 +158,11 @@ def ledger_totals(ledger: MonthLedger) -> dict[str, Any]:
                 "total": money_json(total),
                 "posted_total": money_json(posted),
                 "difference": money_json(total - posted),
+                "not_posted": money_json(not_posted),
+                "to_adjust": money_json(to_adjust),
+                "to_adjust_clients": adjusting[currency],
             }
-            for currency, (total, posted) in sorted(currencies.items())
+            for currency, (total, posted, not_posted, to_adjust) in sorted(currencies.items())
         },
     }
 

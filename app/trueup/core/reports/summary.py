@@ -35,6 +35,7 @@ class CurrencyTotals(Figures):
     posted: Decimal = ZERO
     held: Decimal = ZERO
     outstanding: Decimal = ZERO  # neither posted nor held: still to decide or send
+    to_adjust: Decimal = ZERO  # what posted clients bill otherwise now: their adjustments
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _states(ledger: MonthLedger) -> dict[str, int]:
 def _place(sums: CurrencyTotals, client: ClientMonth) -> None:
     if client.state in POSTED_STATES:
         sums.posted += client.posted_total
+        sums.to_adjust += client.difference
     elif client.state == "held":
         sums.held += client.total
     elif client.state != "voided" or client.total:
@@ -173,6 +175,7 @@ def summary_json(summary: MonthSummary) -> dict[str, Any]:
                 "posted": money_json(s.posted),
                 "held": money_json(s.held),
                 "outstanding": money_json(s.outstanding),
+                "to_adjust": money_json(s.to_adjust),
             }
             for currency, s in sorted(summary.currencies.items())
         },

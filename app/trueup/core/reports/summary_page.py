@@ -32,6 +32,7 @@ FIGURES = (
     ("Posted", "posted"),
     ("Held", "held"),
     ("To do (not posted)", "outstanding"),
+    ("To adjust (posted)", "to_adjust"),
     ("Under-billed seats, now billed", "under_billed"),
     ("Over-billed seats, now removed", "over_billed"),
 )
