@@ -156,3 +156,20 @@ def test_control_characters_in_what_the_user_gave_are_shown_never_obeyed(env):
     assert "\\x1b[31m" in shown
     for said in (refused.stderr, shown):
         assert not {"\x1b", "\x07", "\u202e"} & set(said)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("evidence", "--month", "2026-11"),
+        ("batch", "--month", "2026-11"),
+        ("approve", "2026-11"),
+        ("map", "set", "--company", "c1"),
+    ],
+)
+def test_a_client_id_no_store_can_hold_is_bad_usage(env, command):
+    # evidence read 99999999999999999999 as far as SQLite, and failed with an OverflowError.
+    for given in ("99999999999999999999", "0"):
+        result = invoke(*command, "--client", given)
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--client'" in result.output

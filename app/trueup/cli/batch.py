@@ -14,7 +14,7 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import MonthOption, default_month, open_store
+from trueup.cli.options import CLIENT_ID, MonthOption, default_month, open_store
 from trueup.core.service.batches import SEVERITIES, Batches, BatchOverview, InvoiceRow
 from trueup.core.settings.config import today as configured_today
 
@@ -48,7 +48,9 @@ def batch_command(
     client: Annotated[
         list[int] | None,
         typer.Option(
-            "--client", help="Only this Halo client id (repeat for more; default: all mapped)."
+            "--client",
+            help="Only this Halo client id (repeat for more; default: all mapped).",
+            **CLIENT_ID,
         ),
     ] = None,
     as_json: BatchJson = False,

@@ -14,7 +14,15 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render
 from trueup.cli.item_create import create_item_command
-from trueup.cli.options import Json, MinScore, configured_threshold, open_store, say, usage_error
+from trueup.cli.options import (
+    CLIENT_ID,
+    Json,
+    MinScore,
+    configured_threshold,
+    open_store,
+    say,
+    usage_error,
+)
 from trueup.core.service.mappings import Mappings, company_json, product_json
 
 map_app = typer.Typer(
@@ -90,6 +98,7 @@ def set_mapping(
             help="The Halo client id: the company's client, or with --product, the client "
             "the override is for.",
             show_default=False,
+            **CLIENT_ID,
         ),
     ] = None,
     item: Annotated[
@@ -128,7 +137,9 @@ def unset_mapping(
     product: ProductId = None,
     client: Annotated[
         int | None,
-        typer.Option("--client", help="With --product: remove that client's override only."),
+        typer.Option(
+            "--client", help="With --product: remove that client's override only.", **CLIENT_ID
+        ),
     ] = None,
 ) -> None:
     """Remove a mapping (or an ignore): `--company ID`, `--product ID [--client ID]`."""

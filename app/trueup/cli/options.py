@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.text import Text
@@ -14,6 +14,7 @@ from trueup.cli import render
 from trueup.core.errors import TrueupError
 from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings, today
+from trueup.core.values.bounds import INT64
 from trueup.core.values.months import Month
 
 
@@ -40,9 +41,12 @@ MonthOption = Annotated[
 ]
 
 
+# A Halo client id as the store can hold one: past it, a usage error naming the range.
+CLIENT_ID: dict[str, Any] = {"min": 1, "max": INT64}
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 ClientId = Annotated[
-    int | None, typer.Option("--client", help="A Halo client id.", show_default=False)
+    int | None,
+    typer.Option("--client", help="A Halo client id.", show_default=False, **CLIENT_ID),
 ]
 MinScore = Annotated[
     int | None,

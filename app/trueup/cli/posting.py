@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.text import Text
 
 from trueup.cli import handles_errors, state
-from trueup.cli.options import checked_month
+from trueup.cli.options import CLIENT_ID, checked_month
 from trueup.core.service.batches import Batches
 from trueup.core.service.posting import (
     EntryView,
@@ -67,7 +67,9 @@ BatchArgument = Annotated[
 ]
 ClientsOption = Annotated[
     list[int] | None,
-    typer.Option("--client", help="Only this Halo client id (repeat for more; default: all)."),
+    typer.Option(
+        "--client", help="Only this Halo client id (repeat for more; default: all).", **CLIENT_ID
+    ),
 ]
 
 

@@ -10,7 +10,13 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import MonthOption, configured_close_day, month_or_default, open_store
+from trueup.cli.options import (
+    CLIENT_ID,
+    MonthOption,
+    configured_close_day,
+    month_or_default,
+    open_store,
+)
 from trueup.core.service.reports import FORMATS, Reports
 from trueup.core.settings.config import today as configured_today
 
@@ -108,7 +114,7 @@ def summary_command(
 @handles_errors
 def evidence_command(
     ctx: typer.Context,
-    client: Annotated[int, typer.Option("--client", help="The Halo client id.")],
+    client: Annotated[int, typer.Option("--client", help="The Halo client id.", **CLIENT_ID)],
     month: MonthOption = None,
     out: Annotated[
         Path | None,

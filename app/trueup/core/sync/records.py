@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from trueup.core.store import tables as m
+from trueup.core.values.bounds import INT64
 from trueup.core.values.bounds import MONEY_LIMIT as MONEY_LIMIT
 from trueup.core.values.bounds import QUANTITY_LIMIT as QUANTITY_LIMIT
 from trueup.core.values.parsing import (
@@ -36,9 +37,6 @@ class RecordError(ValueError):
 class OutOfRange(RecordError):
     """A number no real record holds (infinite, NaN, or past the field's bounds): the record is
     refused, naming the field, and the stored rows of its kind are kept for this sync."""
-
-
-INT64 = 2**63 - 1  # ids must fit SQLite's integer
 
 
 @dataclass(frozen=True)
