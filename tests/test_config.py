@@ -44,6 +44,8 @@ def test_saving_keeps_the_files_values_under_the_environment(tmp_path, monkeypat
         ("[mapping]\nthreshold = 120\n", "between 0 and 100"),
         ("[halo]\nurl = 5\n", "[halo] url must be a string"),
         ("[billing]\nclose_day = 32\n", "[billing] close_day must be between 0 and 31"),
+        ('[halo]\nurl = "acme.halopsa.com"\n', "[halo] url = 'acme.halopsa.com' is not a URL"),
+        ('[xero]\nurl = "ftp://api.xero.com"\n', "[xero] url = 'ftp://api.xero.com' is not"),
     ],
 )
 def test_a_bad_config_names_the_key(tmp_path, text, message):
@@ -51,3 +53,21 @@ def test_a_bad_config_names_the_key(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("http://[::1", "http://[::1"),  # a crash in the client, before: ValueError
+        ("http://127.0.0.1/\x1b[31m", "http://127.0.0.1/\\x1b[31m"),  # InvalidURL, raw on stderr
+        ("http://127.0.0.1:port/v1", "http://127.0.0.1:port/v1"),
+    ],
+)
+def test_a_url_from_the_environment_is_checked_where_it_enters(tmp_path, monkeypatch, value, shown):
+    monkeypatch.setenv("TRUEUP_PAX8_URL", value)
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path / "config.toml")
+    assert (
+        str(refused.value)
+        == f"environment: TRUEUP_PAX8_URL = '{shown}' is not a URL like https://host"
+    )

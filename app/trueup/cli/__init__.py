@@ -362,6 +362,9 @@ _ONE_COMMAND = False  # this process runs one command and exits (not a test call
 
 
 def main() -> None:
+    from trueup.cli.diagnostics import one_line_diagnostics
+
     global _ONE_COMMAND
     _ONE_COMMAND = True
+    one_line_diagnostics()
     app()

@@ -23,6 +23,7 @@ from trueup.core.settings.import_columns import (
     read_import_columns,
 )
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
+from trueup.core.values.text import visible
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
@@ -205,7 +206,30 @@ def load_settings(path: Path) -> Settings:
             settings.beneath[f"{section_name}.{key}"] = getattr(sections[section_name], key)
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
+    _check_urls(settings, sections)
     return settings
+
+
+def _check_urls(settings: Settings, sections: dict[str, Any]) -> None:
+    """Every URL set (in the file or the environment) is an http(s) URL with a host: checked
+    here, as a config error naming where it was set, not found by the client as a crash."""
+    for name, section in sections.items():
+        for key, value in vars(section).items():
+            if not key.endswith("url") or not isinstance(value, str) or not value:
+                continue
+            try:
+                parts = urlsplit(value)
+                _ = parts.port  # a port that is not a number raises, as an IPv6 host without ]
+                fine = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:
+                fine = False
+            if not fine or value != value.strip() or visible(value) != value:
+                origin = settings.origins.get(f"{name}.{key}", "file")
+                where = origin[4:] if origin.startswith("env ") else f"[{name}] {key}"
+                raise ConfigError(
+                    f"{settings.path if origin == 'file' else 'environment'}: {where} = "
+                    f"'{visible(value)}' is not a URL like https://host"
+                )
 
 
 SECRET_BACKENDS = ("keyring", "encrypted-file")
