@@ -173,3 +173,12 @@ def test_a_client_id_no_store_can_hold_is_bad_usage(env, command):
         result = invoke(*command, "--client", given)
         assert result.exit_code == 2, result.output
         assert "Invalid value for '--client'" in result.output
+
+
+@pytest.mark.parametrize("command", [("status",), ("log",)])
+def test_a_mistyped_store_is_said_never_made(env, command):
+    missing = env / "no such folder" / "trueup.sqlite"
+    result = invoke("--db", str(missing), *command)
+    assert result.exit_code == 1
+    assert f"no store at {missing}" in " ".join(result.stderr.split())
+    assert not missing.parent.exists()

@@ -89,7 +89,10 @@ def handles_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except KeyboardInterrupt:
-            render.fail("interrupted; nothing half-done was saved")
+            # A step that finished before the key (an import committed) stays: said, not denied.
+            render.fail(
+                "interrupted: nothing half-done was saved; `trueup log` lists what finished"
+            )
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException):  # typer's own exits and usage errors
             raise
@@ -216,7 +219,7 @@ def status(
     from trueup.core.service.syncing import Syncing
     from trueup.core.settings.config import today
 
-    db = state(ctx).open_db()
+    db = state(ctx).open_db(existing=True)  # a mistyped --db is said, never made
     try:
         day = today()
         result = Syncing(db, today=day).status()
@@ -246,7 +249,7 @@ def log(
         from trueup.cli.options import usage_error
 
         usage_error(f"--level {level!r} is not one of {', '.join(LOG_LEVELS)}")
-    db = state(ctx).open_db()
+    db = state(ctx).open_db(existing=True)
     try:
         entries = Logs(db).latest(level=level.upper() if level else None, limit=limit)
     finally:
