@@ -1,4 +1,4 @@
-"""Months trueup can bill: from 2000 up to next month. Anything else is one line (exit 2 for a
+"""Months trueup can bill: from February 2000 up to next month. Anything else is one line (exit 2 for a
 flag), never a traceback, and nothing is built or stored for it."""
 
 import pytest
@@ -21,6 +21,8 @@ def env(tmp_path, monkeypatch):
     [
         ("9999-12", "'9999-12' is outside the years trueup bills (2000-9998)"),
         ("1999-01", "'1999-01' is outside the years trueup bills (2000-9998)"),
+        # Its month before is out of the years: said of the month given, not of 1999-12.
+        ("2000-01", "2000-01 is before 2000-02, the first month trueup bills"),
         ("2027-01", "2027-01 is after next month (2026-12)"),
         ("2026-13", "'2026-13' is not a month like 2026-11"),
     ],

@@ -49,8 +49,12 @@ class Month(str):
         return this.shifted(-1) if today.day <= close_day else this
 
     def check_reachable(self, today: date) -> Month:
-        """The month, when a month-end can be run for it on `today`: up to next month (a batch
-        of a month not begun bills from what Pax8 already knows); MonthError otherwise."""
+        """The month, when a month-end can be run for it on `today`: from February 2000 up to
+        next month (a batch of a month not begun bills from what Pax8 already knows);
+        MonthError otherwise."""
+        if self.first.year == FIRST_YEAR and self.first.month == 1:
+            # Every batch reads the month before it, which would leave the years billed.
+            raise MonthError(f"{self} is before {FIRST_YEAR}-02, the first month trueup bills")
         latest = Month.of(today).shifted(1)
         if self > latest:
             raise MonthError(
