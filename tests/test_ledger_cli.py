@@ -333,6 +333,8 @@ def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
     assert [r for r, _, _ in remote if r.startswith(reference)] == []
     mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
     assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
+    said = " ".join(sandbox.run(db, "month").stdout.split())  # its adjustments were voided too
+    assert f"{destination} {reference} voided (+2)" in said
 
 
 def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_document(

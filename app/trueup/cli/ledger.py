@@ -114,12 +114,15 @@ def _line(
 def _cells(client: ClientMonth) -> list[str]:
     live = [p for p in client.postings if p.state == "posted"]  # as client.posted
     main = [p for p in live if not p.adjusts]
-    voided = [p for p in client.postings if p.state == "voided" and not p.adjusts]
+    voided = [p for p in client.postings if p.state == "voided"]  # adjustments' too
     where = ", ".join(f"{p.destination} {p.reference}" for p in main or live[:1]) or "-"
     if len(live) > len(main or live[:1]):
         where += f" +{len(live) - len(main or live[:1])} adj"
     if voided and not live:  # the chain, in short: what was voided, and what went out since
-        where = f"{voided[-1].destination} {voided[-1].reference} voided"
+        month = [p for p in voided if not p.adjusts] or voided
+        where = f"{month[-1].destination} {month[-1].reference} voided"
+        if len(voided) > 1:
+            where += f" (+{len(voided) - 1})"
     elif voided:
         where += f" ({len(voided)} voided)"
     return [
