@@ -6,6 +6,7 @@ import json
 import signal
 import sqlite3
 import sys
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -619,3 +620,27 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     assert moved.returncode == 0, moved.stderr
     assert f"re-issue: {name} as TU2611-{first}-2 (an earlier document" in moved.stderr
     assert [e["reference"] for e in json.loads(moved.stdout)] == [f"TU2611-{first}-2"]
+
+
+def test_an_error_let_through_on_several_lines_is_one_row_of_the_summary(served):
+    sandbox, db, _ = served
+    batch = json.loads(sandbox.run(db, "batch", "--month", "2026-11", "--json").stdout)
+    twice = [
+        (invoice["client_id"], code)
+        for invoice in batch["invoices"]
+        for code, n in Counter(
+            a["code"]
+            for line in invoice["lines"]
+            for a in line["anomalies"]
+            if a["severity"] == "error"
+        ).items()
+        if n > 1
+    ]
+    assert twice, "the demo has a client with one error on two lines"
+    client, code = twice[0]
+    let = ("approve", "2026-11", "--client", str(client), "--override", code)
+    assert sandbox.run(db, *let, "--reason", "checked by hand").returncode in (0, 1)
+    rows = json.loads(sandbox.run(db, "summary", "--json").stdout)["overrides"]
+    assert [(r["code"], r["reason"]) for r in rows if r["code"] == code] == [
+        (code, "checked by hand")
+    ]

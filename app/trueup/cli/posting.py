@@ -240,7 +240,7 @@ def post_command(
     A posted invoice never changes. When the month bills differently after posting (a late seat
     change, the Pax8 invoice, a rules fix), `--adjust` posts the difference per client under
     the next reference (TU2611-420-A1): an invoice at Halo (negative lines for a credit), an
-    invoice or a credit memo at QuickBooks.
+    invoice or a credit memo at QuickBooks, an invoice or a credit note at Xero.
 
     A month is settled when every cost and usage is backed by the Pax8 invoice; invoices of a
     month that is not settled post only with `--unsettled` (`trueup month` says which).
@@ -320,7 +320,8 @@ def void_command(
 ) -> None:
     """Void what a batch posted (all, or the invoices of --client), journaled like posting.
 
-    Halo and QuickBooks invoices are voided; a recurring invoice gets its previous quantities
+    Halo, QuickBooks and Xero invoices are voided (a QuickBooks credit memo is deleted, a Xero
+    draft too); a recurring invoice gets its previous quantities
     and prices back. Run it again to finish an interrupted void. A voided client's month can be
     posted again (from this batch or a newer one) under the next reference.
     """

@@ -115,10 +115,16 @@ def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
     ]
     summary.movers = _movers(stored.head.get("changes") or [], invoices)
     names = {c.client_id: c.client_name for c in ledger.clients}
-    summary.overrides = [
-        Override(names.get(client, str(client)), code, reason)
-        for (client, code, _), reason in sorted(stored.overrides.items(), key=lambda kv: kv[0][:2])
-    ]
+    # One row per client, code and reason: an error let through on several lines at once
+    # (one override each) is one decision.
+    summary.overrides = list(
+        dict.fromkeys(
+            Override(names.get(client, str(client)), code, reason)
+            for (client, code, _), reason in sorted(
+                stored.overrides.items(), key=lambda kv: kv[0][:2]
+            )
+        )
+    )
     return summary
 
 
