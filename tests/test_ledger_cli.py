@@ -3,6 +3,7 @@ hold afterwards, read back through their own APIs, is the judge."""
 
 import asyncio
 import json
+import os
 import signal
 import sqlite3
 import sys
@@ -644,3 +645,36 @@ def test_an_error_let_through_on_several_lines_is_one_row_of_the_summary(served)
     assert [(r["code"], r["reason"]) for r in rows if r["code"] == code] == [
         (code, "checked by hand")
     ]
+
+
+def test_a_xero_draft_reads_as_one_in_the_month(served):
+    # Posted as Xero holds it: a DRAFT is at the destination, not yet issued to the client.
+    sandbox, db, batch_id = served
+    config = Path(sandbox.env["TRUEUP_CONFIG"])
+    config.write_text(config.read_text() + '[xero]\ninvoice_status = "draft"\n')
+    month = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"]
+    client = next(c["client_id"] for c in month if c["state"] == "approved")
+    post = ("post", batch_id, "--to", "xero", "--client", str(client), "--yes", "--unsettled")
+    assert sandbox.run(db, *post).returncode == 0
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[client]
+    (posting,) = mine["postings"]
+    assert (mine["state"], posting["state"], posting["draft"]) == ("posted", "posted", True)
+    statuses = asyncio.run(_xero_statuses(sandbox.env))
+    assert statuses[posting["reference"]] == "DRAFT"
+    said = " ".join(sandbox.run(db, "month").stdout.split())
+    assert f"xero {posting['reference']} (draft)" in said
+
+
+async def _xero_statuses(env):
+    from trueup.core.settings.clients import xero_from_settings
+    from trueup.core.settings.config import load_settings
+
+    with post_crash._ENVIRON:
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            async with xero_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as xero:
+                return {r["InvoiceNumber"]: r["Status"] for r in await xero.pages("Invoices", {})}
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)

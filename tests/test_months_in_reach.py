@@ -1,5 +1,5 @@
-"""Months trueup can bill: from February 2000 up to next month. Anything else is one line (exit 2 for a
-flag), never a traceback, and nothing is built or stored for it."""
+"""Months trueup can bill: from February 2000 up to next month. Anything else is one line (exit
+2 for a flag), never a traceback, and nothing is built or stored for it."""
 
 import pytest
 from typer.testing import CliRunner

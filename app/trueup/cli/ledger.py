@@ -14,6 +14,7 @@ from trueup.core.service.ledger import (
     ClientMonth,
     Ledger,
     MonthLedger,
+    Posting,
     StoredBatch,
     ledger_totals,
 )
@@ -115,7 +116,7 @@ def _cells(client: ClientMonth) -> list[str]:
     live = [p for p in client.postings if p.state == "posted"]  # as client.posted
     main = [p for p in live if not p.adjusts]
     voided = [p for p in client.postings if p.state == "voided"]  # adjustments' too
-    where = ", ".join(f"{p.destination} {p.reference}" for p in main or live[:1]) or "-"
+    where = ", ".join(_where(p) for p in main or live[:1]) or "-"
     if len(live) > len(main or live[:1]):
         where += f" +{len(live) - len(main or live[:1])} adj"
     if voided and not live:  # the chain, in short: what was voided, and what went out since
@@ -133,6 +134,11 @@ def _cells(client: ClientMonth) -> list[str]:
         "yes" if client.settled else "no",
         where,
     ]
+
+
+def _where(posting: Posting) -> str:
+    # A Xero draft is at the destination but not issued: the client has not seen it yet.
+    return f"{posting.destination} {posting.reference}" + (" (draft)" if posting.draft else "")
 
 
 def _money(amount: Decimal) -> str:

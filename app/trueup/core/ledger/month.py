@@ -39,6 +39,7 @@ class Posting:
     voided_at: str | None = None  # when its void was posted, and who voided it
     voided_by: str | None = None
     document: str = "invoice"  # what the destination holds it as (posting.sink.document_kind)
+    draft: bool = False  # a Xero draft: at the destination, not yet issued to the client
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
                 "document_id": p.document_id,
                 "document_number": p.document_number,
                 "document": p.document,
+                "draft": p.draft,
                 "state": p.state,
                 "amount": money_json(p.amount),
                 "at": p.at,
@@ -237,4 +239,5 @@ def _posting(sent: Sent) -> Posting:
         sent.voided_at.isoformat() if sent.voided_at else None,
         sent.voided_by,
         document_kind(sent.destination, sent.total),
+        sent.draft,
     )

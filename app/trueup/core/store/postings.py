@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection
@@ -52,6 +53,9 @@ class Sent:
     billed: Decimal  # what it bills the month: its total, or a recurring true-up's invoice's
     voided_at: datetime | None = None  # when its void was posted (VOIDED only)
     voided_by: str | None = None
+    draft: bool = (
+        False  # Xero's: created as a DRAFT ([xero] invoice_status), not sent to the client
+    )
 
     @property
     def adjustment(self) -> bool:
@@ -73,7 +77,8 @@ def month_entries(conn: Connection, month: str, client_id: int | None = None) ->
     rows = conn.exec_driver_sql(
         "SELECT e.batch_id, e.client_id, e.destination, e.reference, e.state, "
         "e.payload, e.remote_id, e.remote_number, e.created_by, e.updated_at, "
-        "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts'), "
+        "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts', "
+        "'$.draft'), "
         f"iif(e.destination = '{RECURRING}', {BILLED_BY_RECURRING}, NULL), "
         # Its void, once posted: when and by whom (the document then reads VOIDED).
         f"(SELECT json_array(v.updated_at, v.created_by) FROM {_ENTRIES} v "
@@ -86,6 +91,7 @@ def month_entries(conn: Connection, month: str, client_id: int | None = None) ->
     found = []
     for batch, client, destination, reference, state, payload, rid, number, by, at, *rest in rows:
         extracted, billed, void = rest
+        values = orjson.loads(extracted)
         voided_at, voided_by = orjson.loads(void) if void is not None else (None, None)
         found.append(
             Sent(
@@ -99,18 +105,19 @@ def month_entries(conn: Connection, month: str, client_id: int | None = None) ->
                 number,
                 by,
                 _utc(at),
-                *_from_payload(extracted, billed),
+                *_from_payload(values, billed),
                 _utc(voided_at),
                 voided_by,
+                bool(values[4]),
             )
         )
     return found
 
 
 def _from_payload(
-    extracted: str, billed: str | None
+    values: list[Any], billed: str | None
 ) -> tuple[str, str, Decimal, tuple[str, ...], Decimal]:
-    name, currency, total, adjusts = orjson.loads(extracted)
+    name, currency, total, adjusts, _ = values
     amount = Decimal(total)
     return (
         str(name or ""),
