@@ -182,3 +182,22 @@ def test_a_mistyped_store_is_said_never_made(env, command):
     assert result.exit_code == 1
     assert f"no store at {missing}" in " ".join(result.stderr.split())
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize(("given", "said"), [("", "is empty"), ("-", "not standard output")])
+@pytest.mark.parametrize("command", [("export",), ("evidence", "--client", "1")])
+def test_an_out_that_names_no_file_is_bad_usage(env, command, given, said):
+    # evidence --out '' wrote into the current folder; --out - made a file named "-".
+    result = invoke(*command, "--out", given)
+    assert result.exit_code == 2
+    assert said in " ".join(result.output.replace("│", " ").split())
+
+
+def test_a_file_error_names_the_file_first(env):
+    # Not Python's "[Errno 20] Not a directory: '…'".
+    assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    taken = env / "taken"
+    taken.write_text("a file where a folder would go")
+    result = invoke("rules", "export", str(taken / "rules.toml"))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == f"error: {taken / 'rules.toml'}: Not a directory"

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 import trueup
 from trueup.cli import app
 from trueup.core.errors import TrueupError
+from trueup.core.store.database import open_database
 from trueup.tui.formatting import error_text
 
 # Raised and caught inside trueup, never shown as they are: a bad record becomes a rejected-record
@@ -49,6 +50,7 @@ def _status_raising(monkeypatch, tmp_path, error):
     monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
     monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.delenv("TRUEUP_DEBUG", raising=False)
+    open_database(tmp_path / "trueup.sqlite").dispose()  # status reads a store, never makes one
 
     def status(self):
         raise error

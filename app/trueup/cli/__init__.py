@@ -103,7 +103,7 @@ def handles_errors(command: F) -> F:
             raise typer.Exit(141) from None
         except Exception as exc:
             if isinstance(exc, user_errors()):
-                render.fail(str(exc) or type(exc).__name__)
+                render.fail(_said(exc))
                 raise typer.Exit(1) from None
             # A bug, not the user's doing: still one line, the traceback only on request.
             if os.environ.get("TRUEUP_DEBUG"):
@@ -119,6 +119,14 @@ def _file_path(given: str) -> Path:
     if not given.strip():
         raise typer.BadParameter("is empty: give a file name, or leave it out for the default")
     return Path(given)
+
+
+def _said(exc: Exception) -> str:
+    """A user's error in words: an OSError of a file says the file first ("out: Permission
+    denied"), not Python's "[Errno 13] Permission denied: 'out'"."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return str(exc) or type(exc).__name__
 
 
 def _print_version(wanted: bool) -> None:

@@ -21,6 +21,16 @@ from trueup.core.service.reports import FORMATS, Reports
 from trueup.core.settings.config import today as configured_today
 
 
+def _out_path(given: str) -> Path:
+    """--out as given; an empty one (an unset variable) or `-` (no standard output for a
+    workbook or a folder of files) is bad usage, not a file named so."""
+    if not given.strip():
+        raise typer.BadParameter("is empty: give a file or folder name, or leave it out")
+    if given == "-":
+        raise typer.BadParameter("'-': this writes files, not standard output; give a name")
+    return Path(given)
+
+
 def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
     """An option's callback: the value when it is one of `choices`, else a usage error (2)."""
 
@@ -48,6 +58,8 @@ def export_command(
         Path | None,
         typer.Option(
             "--out",
+            parser=_out_path,
+            metavar="PATH",
             help="The file (xlsx) or folder (csv) to write (default: trueup-YYYY-MM[.xlsx] here).",
             show_default=False,
         ),
@@ -120,6 +132,8 @@ def evidence_command(
         Path | None,
         typer.Option(
             "--out",
+            parser=_out_path,
+            metavar="PATH",
             help="The folder to write (default: evidence-YYYY-MM-CLIENT here).",
             show_default=False,
         ),

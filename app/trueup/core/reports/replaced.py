@@ -39,4 +39,4 @@ def _named(path: Path) -> Iterator[None]:
     except OSError as error:
         if error.filename is not None:
             raise
-        raise OSError(error.errno, f"cannot write {path}: {error.strerror or error}") from None
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
