@@ -49,8 +49,10 @@ def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json =
 
 @handles_errors
 def batches_command(ctx: typer.Context, month: MonthOption = None, as_json: Json = False) -> None:
-    """The stored batches, newest first: month, invoices, approved, posted, and whether each is
-    current (what the store would build now) or open (approved invoices not all posted)."""
+    """The stored batches, newest first: month, invoices, approved on it, posted from it (a
+    month's clients may be posted from several batches: `trueup month` has the whole month),
+    and whether each is current (what the store would build now) or open (approved invoices
+    not all posted)."""
     today = configured_today()
     with open_store(ctx, existing=True) as db:
         ledger = Ledger(db, today=today)
@@ -158,7 +160,8 @@ def _print_batches(batches: list[StoredBatch], month: str | None) -> None:
         render.stdout.print(
             Text(
                 f"{b.batch_id}  {b.created_at[:16]}  {scope}, {b.invoices} invoices, "
-                f"{b.approved} approved, {b.posted} posted"
+                # Of this batch: the month's other clients may be posted from another one.
+                f"{b.approved} approved on it, {b.posted} posted from it"
                 + (f", {b.in_flight} in flight" if b.in_flight else "")
                 + (f"  [{', '.join(marks)}]" if marks else "")
             ),
