@@ -2,7 +2,13 @@
 
 import pytest
 
-from trueup.core.settings.config import ConfigError, load_settings, save_settings
+from trueup.core.settings.config import (
+    ConfigError,
+    check_urls,
+    load_settings,
+    save_settings,
+    url_problem,
+)
 
 
 def test_environment_overrides_the_file_and_secrets_never_land_in_it(tmp_path, monkeypatch):
@@ -44,8 +50,6 @@ def test_saving_keeps_the_files_values_under_the_environment(tmp_path, monkeypat
         ("[mapping]\nthreshold = 120\n", "between 0 and 100"),
         ("[halo]\nurl = 5\n", "[halo] url must be a string"),
         ("[billing]\nclose_day = 32\n", "[billing] close_day must be between 0 and 31"),
-        ('[halo]\nurl = "acme.halopsa.com"\n', "[halo] url = 'acme.halopsa.com' is not a URL"),
-        ('[xero]\nurl = "ftp://api.xero.com"\n', "[xero] url = 'ftp://api.xero.com' is not"),
     ],
 )
 def test_a_bad_config_names_the_key(tmp_path, text, message):
@@ -63,11 +67,35 @@ def test_a_bad_config_names_the_key(tmp_path, text, message):
         ("http://127.0.0.1:port/v1", "http://127.0.0.1:port/v1"),
     ],
 )
-def test_a_url_from_the_environment_is_checked_where_it_enters(tmp_path, monkeypatch, value, shown):
+def test_a_url_from_the_environment_is_checked_before_a_client_uses_it(
+    tmp_path, monkeypatch, value, shown
+):
     monkeypatch.setenv("TRUEUP_PAX8_URL", value)
+    settings = load_settings(tmp_path / "config.toml")  # a stray variable blocks no command...
     with pytest.raises(ConfigError) as refused:
-        load_settings(tmp_path / "config.toml")
-    assert (
-        str(refused.value)
-        == f"environment: TRUEUP_PAX8_URL = '{shown}' is not a URL like https://host"
+        check_urls(settings, "pax8")  # ...but the client that would use it
+    assert str(refused.value) == (
+        f"environment: TRUEUP_PAX8_URL = '{shown}' is not a URL like https://host"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[halo]\nurl = "acme.halopsa.com"\n', "[halo] url = 'acme.halopsa.com' is not a URL"),
+        ('[xero]\nurl = "ftp://api.xero.com"\n', "[xero] url = 'ftp://api.xero.com' is not"),
+    ],
+)
+def test_a_url_in_the_file_is_named_with_its_key(tmp_path, text, said):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    section = text[1:5]
+    with pytest.raises(ConfigError, match=said.replace("[", r"\[").replace("]", r"\]")):
+        check_urls(load_settings(path), section)
+
+
+@pytest.mark.parametrize(
+    "url", ["https://acme.halopsa.com", "http://[::1]:8080/v1", "https://h.example/api?x=1"]
+)
+def test_a_real_url_passes(url):
+    assert url_problem(url) is None

@@ -107,6 +107,17 @@ def test_a_wrong_tenant_url_is_named(env, urls, memory_keyring):
     assert "check TRUEUP_HALO_URL" in result.stderr
 
 
+def test_a_url_no_client_can_use_is_refused_and_nothing_saved(env, memory_keyring):
+    # Saved, it stopped every later command, `connect` with a good URL included.
+    result = invoke(
+        "halo", "--url", "http://[::1", "--client-id", "x", "--client-secret", "x", "--no-test"
+    )
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())
+    assert "Invalid value for --url: 'http://[::1' is not a URL like https://host" in said
+    assert not (env / "config.toml").exists() and memory_keyring.passwords == {}
+
+
 def test_halo_secret_from_stdin(env, urls, memory_keyring):
     result = invoke(
         "halo", "--url", urls.halo, "--client-id", "sandbox", "--client-secret-stdin",

@@ -31,6 +31,7 @@ from trueup.core.settings.config import (
     Settings,
     load_settings,
     save_settings,
+    url_problem,
 )
 from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, Connections
 from trueup.core.settings.qbo_consent import DEFAULT_REDIRECT_URI, Consent, read_pasted
@@ -422,7 +423,13 @@ def _client_secret(settings: Settings, source: str, given: str | None, stdin: bo
 
 
 def _save(settings: Settings, source: str, secret: str | None, *, test: bool) -> None:
-    """Test with what will be used, then store the secret and write the config."""
+    """Check the URLs given, test with what will be used, then store the secret and write the
+    config: a URL no client can use is never written, where it would stop the next command."""
+    for key, value in vars(getattr(settings, source)).items():
+        problem = url_problem(value) if key.endswith("url") and value else None
+        if problem is not None:
+            flag = "--" + key.replace("_", "-")
+            raise typer.BadParameter(f"{problem} (nothing was saved)", param_hint=flag)
     secrets = _secrets(settings)
     if secret is not None:
         secrets.check_store(source)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from trueup.core.settings.config import ConfigError, Settings
+from trueup.core.settings.config import ConfigError, Settings, check_urls
 from trueup.core.settings.secrets import Secrets
 from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
 from trueup.core.sources.pax8 import PAX8_RATE_LIMIT, Pax8Client
@@ -34,6 +34,7 @@ def pax8_from_settings(
             "Pax8 is not configured: run `trueup connect pax8` "
             "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET"
         )
+    check_urls(settings, "pax8")
     secret = (secrets or Secrets(settings)).client_secret("pax8", settings.pax8.client_id)
     rate = None if client_limits_off() else PAX8_RATE_LIMIT
     return Pax8Client(
@@ -54,6 +55,7 @@ def halo_from_settings(
             "or set TRUEUP_HALO_URL, TRUEUP_HALO_CLIENT_ID and "
             "TRUEUP_HALO_CLIENT_SECRET"
         )
+    check_urls(settings, "halo")
     secret = (secrets or Secrets(settings)).client_secret("halo", halo.client_id)
     return HaloClient(
         halo.url,
@@ -80,6 +82,7 @@ def qbo_from_settings(
             "QuickBooks is not configured: run `trueup connect qbo` or set TRUEUP_QBO_REALM, "
             "TRUEUP_QBO_CLIENT_ID, TRUEUP_QBO_CLIENT_SECRET and TRUEUP_QBO_REFRESH_TOKEN"
         )
+    check_urls(settings, "qbo")
     secrets = secrets or Secrets(settings)
     store = secrets.refresh_tokens(qbo.realm_id)
     return QboClient(
@@ -109,6 +112,7 @@ def xero_from_settings(
             "Xero is not configured: run `trueup connect xero`, or set TRUEUP_XERO_CLIENT_ID "
             "and TRUEUP_XERO_CLIENT_SECRET (a Custom Connection)"
         )
+    check_urls(settings, "xero")
     secrets = secrets or Secrets(settings)
     common: dict[str, Any] = {
         "tenant_id": xero.tenant or None,

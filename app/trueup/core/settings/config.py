@@ -206,30 +206,34 @@ def load_settings(path: Path) -> Settings:
             settings.beneath[f"{section_name}.{key}"] = getattr(sections[section_name], key)
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
-    _check_urls(settings, sections)
     return settings
 
 
-def _check_urls(settings: Settings, sections: dict[str, Any]) -> None:
-    """Every URL set (in the file or the environment) is an http(s) URL with a host: checked
-    here, as a config error naming where it was set, not found by the client as a crash."""
-    for name, section in sections.items():
-        for key, value in vars(section).items():
-            if not key.endswith("url") or not isinstance(value, str) or not value:
-                continue
-            try:
-                parts = urlsplit(value)
-                _ = parts.port  # a port that is not a number raises, as an IPv6 host without ]
-                fine = parts.scheme in ("http", "https") and bool(parts.hostname)
-            except ValueError:
-                fine = False
-            if not fine or value != value.strip() or visible(value) != value:
+def url_problem(value: str) -> str | None:
+    """Why `value` is not an http(s) URL with a host, or None."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a port that is not a number raises, as an IPv6 host without ]
+        fine = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        fine = False
+    if not fine or value != value.strip() or visible(value) != value:
+        return f"'{visible(value)}' is not a URL like https://host"
+    return None
+
+
+def check_urls(settings: Settings, name: str) -> None:
+    """The URLs of section `name`, as a client is about to use them: a config error naming
+    where a bad one was set (the file or a variable), not a crash in the client. Checked on
+    use, so a stray one blocks only its service, and `trueup connect` can still mend it."""
+    for key, value in vars(getattr(settings, name)).items():
+        if key.endswith("url") and isinstance(value, str) and value:
+            problem = url_problem(value)
+            if problem is not None:
                 origin = settings.origins.get(f"{name}.{key}", "file")
-                where = origin[4:] if origin.startswith("env ") else f"[{name}] {key}"
-                raise ConfigError(
-                    f"{settings.path if origin == 'file' else 'environment'}: {where} = "
-                    f"'{visible(value)}' is not a URL like https://host"
-                )
+                if origin.startswith("env "):
+                    raise ConfigError(f"environment: {origin[4:]} = {problem}")
+                raise ConfigError(f"{settings.path}: [{name}] {key} = {problem}")
 
 
 SECRET_BACKENDS = ("keyring", "encrypted-file")
