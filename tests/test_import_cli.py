@@ -202,7 +202,7 @@ def test_status_counts_the_imported_rows_apart(env):
     ("source", "column"),
     [
         ("partner-center", "BillableQuantity"),
-        ("ion", "Quantity"),
+        ("ion", "Seat Count"),  # where Ion's seats come from, beside its Quantity
         ("ingram", "CHARGE_QUANTITY"),
         ("sherweb", "quantity"),
     ],
@@ -223,7 +223,20 @@ def test_a_negative_seat_count_that_costs_money_is_refused(env, tmp_path, source
     said = result.stderr.splitlines()
     assert "nothing was changed" in said[0]
     assert any(
-        line.startswith("  row 2, ") and "charge that costs money: seats are never below 0" in line
+        line.startswith("  row 2") and "-5 seats on a" in line and "seats are never below 0" in line
         for line in said[1:]
     ), said
     assert json.loads(invoke("status", "--json").stdout)["imported"] == {}
+
+
+def test_ions_seats_come_from_its_seat_count_so_its_quantity_alone_is_no_seat(env, tmp_path):
+    import csv
+
+    with BUNDLED_DEMO.with_name("demo-ion.csv").open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.reader(file))
+    rows[1][rows[0].index("Quantity")] = "-5"  # Seat Count 20 still bills 20 seats
+    edited = tmp_path / "ion.csv"
+    with edited.open("w", encoding="utf-8", newline="") as file:
+        csv.writer(file).writerows(rows)
+    result = invoke("import", str(edited), "--source", "ion")
+    assert result.exit_code == 0, result.output

@@ -9,6 +9,7 @@ so.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 # The whole cycle's seats, seats added, seats removed, the subscription ended, money back.
 CYCLE, ADD, REMOVE, CANCEL, CREDIT = "cycle", "add", "remove", "cancel", "credit"
@@ -39,12 +40,12 @@ MICROSOFT = {
 SEATED = (CYCLE, ADD)
 
 
-def negative_seats(charge_type: str) -> str:
-    """The problem with a negative quantity on a SEATED charge that costs money (seats.py would
-    take those seats away, and the month would bill none)."""
+def negative_seats(charge_type: str, seats: Decimal) -> str:
+    """The problem with negative seats on a SEATED charge that costs money (seats.py would take
+    them away, and the month would bill none)."""
     return (
-        f"is negative on a {charge_type!r} charge that costs money: seats are never below 0 "
-        "(money back has a negative amount)"
+        f"bills {seats} seats on a {charge_type!r} charge that costs money: seats are never "
+        "below 0 (money back has a negative amount)"
     )
 
 

@@ -35,8 +35,9 @@ def check_charges(
             "currency",
             charge.currency,
         )
-        if charge.kind in SEATED and charge.quantity < 0 < charge.cost:
-            problems.add(charge.row, headers["quantity"], negative_seats(charge.charge_type))
+        # The seats, whichever column they come from (Ion's Seat Count, else the quantity).
+        if charge.kind in SEATED and charge.seats < 0 < charge.cost:
+            problems.add(charge.row, None, negative_seats(charge.charge_type, charge.seats))
         for what, amount in (("cost", charge.cost), ("client price", charge.price)):
             if amount is not None and abs(amount) > MONEY_LIMIT:
                 problems.add(

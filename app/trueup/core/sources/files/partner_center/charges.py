@@ -125,8 +125,9 @@ def check_charges(charges: Iterable[Charge], problems: Problems) -> list[str]:
         )
         agree(problems, currencies, charge.row, "invoice", invoice, "currency", charge.currency)
         if charge.kind in SEATED and charge.billable_quantity < 0 < charge.subtotal:
+            seats = charge.billable_quantity
             problems.add(
-                charge.row, headers["billable_quantity"], negative_seats(charge.charge_type)
+                charge.row, headers["billable_quantity"], negative_seats(charge.charge_type, seats)
             )
         written = charge.cells.get("subtotal")
         price, rate = charge.effective_unit_price, charge.exchange_rate
