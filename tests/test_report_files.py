@@ -2,6 +2,7 @@
 
 import csv
 import errno
+import stat
 from decimal import Decimal
 from pathlib import Path
 
@@ -64,3 +65,35 @@ def test_csv_text_that_a_spreadsheet_would_run_is_kept_text(tmp_path):
         read = list(csv.DictReader(file))
     assert [r["Client"] for r in read] == [f"'{name}" for name in names]
     assert {r["Total"] for r in read} == {"-1.00"}  # a negative amount stays a number
+
+
+def test_a_replaced_file_keeps_its_permissions_and_its_link(tmp_path):
+    real = tmp_path / "real" / "month.xlsx"
+    real.parent.mkdir()
+    workbook.write_workbook([TABLE], real)
+    real.chmod(0o600)  # the month's billing, private
+    link = tmp_path / "month.xlsx"
+    link.symlink_to(real)
+    before = real.read_bytes()
+    workbook.write_workbook([Table("Other", TABLE.columns, TABLE.rows[:1])], link)
+    assert link.is_symlink() and real.read_bytes() != before  # the file it names, replaced
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    assert sorted(p.name for p in real.parent.iterdir()) == ["month.xlsx"]
+
+
+def test_a_workbook_that_cannot_be_finished_names_its_file_once(tmp_path, monkeypatch):
+    from xlsxwriter.exceptions import FileCreateError
+
+    out = tmp_path / "month.xlsx"
+
+    def full(self):
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as error:
+            raise FileCreateError(error) from None  # as XlsxWriter raises it
+
+    monkeypatch.setattr(workbook.xlsxwriter.Workbook, "close", full)
+    with pytest.raises(OSError) as refused:
+        workbook.write_workbook([TABLE], out)
+    assert (refused.value.filename, refused.value.strerror) == (str(out), "No space left on device")
+    assert list(tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ cell holds a double, as every spreadsheet's does."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,11 @@ def write_workbook(tables: list[Table], path: Path) -> Path:
             _sheet(book, formats, table)
         try:
             book.close()
-        except FileCreateError as error:  # not an OSError: said as one
-            raise OSError(f"cannot write {path}: {error.__context__ or error}") from None
+        except FileCreateError as error:  # not an OSError: said as the OSError behind it
+            cause = error.__context__
+            if isinstance(cause, OSError):
+                raise OSError(cause.errno, cause.strerror, str(path)) from None
+            raise OSError(errno.EIO, str(error), str(path)) from None
     return path
 
 
