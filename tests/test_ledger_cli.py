@@ -592,7 +592,10 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     # Without --to, a month partly at Xero is not split onto Halo unawares: refused, and said.
     bare = sandbox.run(db, "post", "2026-11", "--client", str(second), "--yes", "--unsettled")
     assert bare.returncode == 1
-    assert "2026-11 went to xero: say where this post goes, `--to xero`" in bare.stderr
+    assert (
+        "2026-11 is posted, or on its way, to xero: say where this post goes, `--to xero`"
+        in bare.stderr
+    )
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []
     both = sandbox.run(
         db, "post", batch_id, "--to", "halo-invoice", "--client", str(first), "--client",
@@ -642,8 +645,8 @@ def test_an_error_let_through_on_several_lines_is_one_row_of_the_summary(served)
     let = ("approve", "2026-11", "--client", str(client), "--override", code)
     assert sandbox.run(db, *let, "--reason", "checked by hand").returncode in (0, 1)
     rows = json.loads(sandbox.run(db, "summary", "--json").stdout)["overrides"]
-    assert [(r["code"], r["reason"]) for r in rows if r["code"] == code] == [
-        (code, "checked by hand")
+    assert [(r["client_id"], r["reason"]) for r in rows if r["code"] == code] == [
+        (client, "checked by hand")
     ]
 
 

@@ -348,6 +348,21 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
     assert len(voids) == len(clean)
 
 
+async def test_p_on_a_month_posted_to_one_place_offers_that_place_first(app, workbench):
+    # The CLI refuses a bare post there; the workbench starts where the month went.
+    batch, clean = approve_clean(workbench)
+    first = [clean[0].client_id]
+    workbench.posting.queue(workbench.posting.plan(batch.batch_id, "halo-recurring", first))
+    await workbench.posting.run(
+        batch.batch_id, "halo-recurring", action="create", progress=lambda e: None
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p")
+        assert app.screen.plan.destination == "halo-recurring"
+        assert "▸ halo-recurring" in str(app.screen.query_one("#post-destination").content)
+
+
 async def test_the_batch_says_posted_once_posted_and_no_longer_once_voided(app, workbench):
     batch, clean = approvable(workbench)
     workbench.batches.set_invoice_state(batch.batch_id, clean[0].client_id, "ready")

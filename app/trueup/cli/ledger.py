@@ -93,7 +93,12 @@ def _print_month(ledger: MonthLedger) -> None:
             said += f"; {to_adjust} to adjust ({sums['to_adjust_clients']} posted client(s))"
         out.append(Text(said))
     if any(sums["to_adjust_clients"] for sums in totals["by_currency"].values()):
-        out.append(Text(f"`trueup post {ledger.month} --to DEST --adjust` posts the adjustments."))
+        out.append(
+            Text(
+                f"`trueup post {ledger.month} --to DEST --adjust` posts the adjustments (a month "
+                "trued up in Halo's recurring invoice is voided and posted again instead)."
+            )
+        )
     # Cut to a terminal's width; whole lines into a pipe or a file (grep finds every reference).
     crop = render.stdout.is_terminal
     for line in out:

@@ -298,8 +298,8 @@ def _post_destination(posting: Posting, month: str, given: str | None) -> str:
     )
     if went:
         raise PostingError(
-            f"{month} went to {', '.join(went)}: say where this post goes, `--to {went[0]}` "
-            "(or `--to halo-invoice` to post these clients there)"
+            f"{month} is posted, or on its way, to {', '.join(went)}: say where this post goes, "
+            f"`--to {went[0]}` (or `--to halo-invoice` to post these clients there)"
         )
     return "halo-invoice"
 

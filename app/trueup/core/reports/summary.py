@@ -56,6 +56,7 @@ class Override:
     client_name: str
     code: str
     reason: str
+    client_id: int = 0  # apart from the name: two clients may share one
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
     # (one override each) is one decision.
     summary.overrides = list(
         dict.fromkeys(
-            Override(names.get(client, str(client)), code, reason)
+            Override(names.get(client, str(client)), code, reason, client)
             for (client, code, _), reason in sorted(
                 stored.overrides.items(), key=lambda kv: kv[0][:2]
             )
@@ -197,7 +198,12 @@ def summary_json(summary: MonthSummary) -> dict[str, Any]:
             for m in summary.movers
         ],
         "overrides": [
-            {"client_name": o.client_name, "code": o.code, "reason": o.reason}
+            {
+                "client_id": o.client_id,
+                "client_name": o.client_name,
+                "code": o.code,
+                "reason": o.reason,
+            }
             for o in summary.overrides
         ],
         "voided": [

@@ -219,7 +219,16 @@ class ApprovingScreen(SearchableTableScreen):
         if not self.workbench.posting.can_post:
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
-        self.app.push_screen(PostSummaryScreen(batch.batch_id, batch.month), self._post)
+        # Where the month went, when it went to one place: the rest goes there too (↑↓ moves).
+        approvals = self.approvals
+        went = (
+            {d for i in self.invoices for d in approvals.posted_to(i.client_id)}
+            if approvals
+            else set()
+        )
+        destination = went.pop() if len(went) == 1 else "halo-invoice"
+        screen = PostSummaryScreen(batch.batch_id, batch.month, destination)
+        self.app.push_screen(screen, self._post)
 
     def differing(self) -> list[InvoiceRow]:
         """The invoices whose month is posted and would now bill otherwise."""
