@@ -229,8 +229,9 @@ async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, de
         assert waiting and isinstance(app.screen, ConfirmScreen)
         assert app.screen.query_one("#confirm-changes").row_count == len(waiting)
         asked = str(app.screen.query_one("#confirm-question").content)
+        verb = "is" if len(waiting) == 1 else "are"
         count = "All" if len(waiting) == len(plan.ready) else f"{len(waiting)} of the"
-        assert f"{count} {len(plan.ready)} invoices to post are not settled" in asked
+        assert f"{count} {len(plan.ready)} invoices to post {verb} not settled" in asked
         await press(pilot, "n")
         assert app.screen is summary
         assert workbench.posting.entries(batch.batch_id, "halo-invoice", "create") == []
@@ -473,6 +474,17 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
     workbench.rules.set_client(target.client_id, "markup_percent", "50")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
+        await press(pilot, "P")  # on the batch posted from, which the rule left behind
+        assert app.screen is screen
+        said = app._notifications
+        assert list(said)[-1].message == (
+            "The store changed since this batch: b builds it again, then P."
+        )  # not "nothing to adjust", which it said before
+        put_cursor(screen, target.client_id)
+        await press(pilot, "h")  # refused: a posted month is not held; a warning, not a failure
+        refusal = list(app._notifications)[-1]
+        assert (refusal.title, refusal.severity) == ("Not done", "warning")
+        assert "hold and ready are for before (v voids it)" in refusal.message
         await press(pilot, "b")  # the batch the store would build now
         put_cursor(screen, target.client_id)
         await wait_until_idle(pilot)

@@ -79,6 +79,12 @@ def score_text(score: int | float | None) -> Text:
     return plain("" if score is None else f"{score:.0f}", "dim" if score is None else "")
 
 
+def is_refusal(error: BaseException | None) -> bool:
+    """Whether a failed action was refused for a reason the operator can act on (a posted
+    month held, a store busy), not broken: a warning then, not an error."""
+    return isinstance(error, TrueupError)
+
+
 def error_text(error: BaseException | None) -> str:
     """The one line a failed action shows: a user's error as it says it (a file it named that
     could not be read or written is one too), anything else as the bug it is."""

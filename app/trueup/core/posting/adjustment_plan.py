@@ -117,12 +117,11 @@ def plan_adjustments(
 def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> str:
     """Why a month whose lines bill as posted, and whose tax does not, gets no adjustment."""
     then = sum((d.tax for d in posted), ZERO)
+    # Never "void and post again": the destination would tax the same lines the same way.
     return (
         f"only the tax differs (posted {money_prose(then)}, now {money_prose(now.tax)} "
-        f"{now.currency}): "
-        f"{destination} computes tax itself, so no line can adjust it; set the client's tax "
-        f"there, or void the month (`trueup void {now.month} --to {destination} --client "
-        f"{now.client_id}`) and post it again"
+        f"{now.currency}): {destination} taxes what it is sent by the client's own tax "
+        "settings, so no line can adjust it; if its tax is wrong, set it there"
     )
 
 

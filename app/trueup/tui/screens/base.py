@@ -12,7 +12,7 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from trueup.core.service.workbench import Workbench
-from trueup.tui.formatting import error_text
+from trueup.tui.formatting import error_text, is_refusal
 from trueup.tui.widgets.row_table import RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
@@ -60,10 +60,11 @@ class WorkbenchScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
+            refused = is_refusal(event.worker.error)
             self.notify(
                 error_text(event.worker.error),
-                title="That did not work",
-                severity="error",
+                title="Not done" if refused else "That did not work",
+                severity="warning" if refused else "error",
                 timeout=10,
             )
             self.worker_failed(event.worker)

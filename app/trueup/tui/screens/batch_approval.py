@@ -244,12 +244,13 @@ class ApprovingScreen(SearchableTableScreen):
         batch, approvals = self.shown_batch, self.approvals
         if batch is None or approvals is None:
             return
+        # First: a batch the store has moved on from cannot say what differs now.
+        if not approvals.current:
+            self.notify("The store changed since this batch: b builds it again, then P.")
+            return
         differing = self.differing()
         if not differing:
             self.notify("Every posted month bills as posted: nothing to adjust.", timeout=4)
-            return
-        if not approvals.current:
-            self.notify("The store changed since this batch: b builds it again, then P.")
             return
         if not self.workbench.posting.can_post:
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")

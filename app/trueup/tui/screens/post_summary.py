@@ -53,7 +53,7 @@ def plan_text(plan: PostingPlan, *, adjust: bool = False) -> Text:
             text.append(" + " if n else "")
             text.append(money(total, currency), style="bold")
             text.append(f" {currency}", style="dim")
-    done = "bill as posted" if adjust else "already posted from this batch"
+    done = "bill as posted" if adjust else "already posted"  # from this batch or an earlier one
     text.append(f"\n{len(plan.done)} {done}, ", style="dim")
     text.append(f"{len(plan.blocked)} cannot post", style="yellow" if plan.blocked else "dim")
     if adjust:
@@ -219,6 +219,11 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         """Why posting cannot go ahead now, or None when it can."""
         if self.plan is None:
             return "Still reading what would post."
+        if not self.plan.ready and self.adjust and self.plan.blocked:
+            return (
+                f"Nothing can be adjusted at {self.destination}: {len(self.plan.blocked)} "
+                "cannot be; the list says why (tab moves into it)."
+            )
         if not self.plan.ready and self.adjust:
             return f"Nothing to adjust at {self.destination}: every posted month bills as posted."
         if not self.plan.ready:
@@ -249,12 +254,13 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
         # A month not settled posts on a second, explicit word, as --unsettled on the CLI.
         total = len(plan.ready) if plan else 0
         what = "adjustment" if self.adjust else "invoice"
+        verb = "is" if len(waiting) == 1 else "are"
         which = (
             f"The {what} to post is"
             if total == 1
             else f"All {total} {what}s to post are"
             if len(waiting) == total
-            else f"{len(waiting)} of the {total} {what}s to post are"
+            else f"{len(waiting)} of the {total} {what}s to post {verb}"
         )
         question = (
             f"{which} not "
