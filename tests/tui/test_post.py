@@ -337,7 +337,12 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
         await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
         results = app.screen
         await press(pilot, "v")
-        assert isinstance(app.screen, TypeToConfirmScreen)
+        typed = app.screen
+        assert isinstance(typed, TypeToConfirmScreen)
+        await press(pilot, "f1")  # says what to type, not only that escape does nothing
+        assert "Type the words the box asks for exactly" in app.screen.text
+        await press(pilot, "escape")
+        assert app.screen is typed
         await press(pilot, *"nope", "enter")
         assert isinstance(app.screen, TypeToConfirmScreen) and not destination.voided
         await press(pilot, *["backspace"] * 4, *f"void {MONTH}", "enter")
@@ -526,6 +531,7 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         assert detail.startswith(f"TU2611-{target.client_id}-A1: {kind} adjusting TU2611-")
         await press(pilot, "f1")  # a dialog's keys too, though it cuts the app's bindings off
         assert isinstance(app.screen, HelpScreen) and "Back to the batch" in app.screen.text
+        assert "Every document sent for the client's month" in app.screen.text
         assert "Quit trueup" not in app.screen.text  # a dialog takes no app key but F1
         await press(pilot, "escape")
         assert app.screen is journal

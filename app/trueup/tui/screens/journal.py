@@ -87,6 +87,8 @@ def _when(at: str | None) -> str:
 
 
 class JournalScreen(ModalScreen[None]):
+    HELP = "journal.md"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,J", "close", "Close", id="journal.close", tooltip="Back to the batch"),
     ]

@@ -67,6 +67,8 @@ def _cells(entry: EntryView) -> tuple[Text, ...]:
 class TypeToConfirmScreen(ModalScreen[bool]):
     """A question answered by typing `expected` back: for what cannot be taken back."""
 
+    HELP = "confirm_typed.md"
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="typed.cancel", tooltip="Do nothing"),
     ]
