@@ -354,6 +354,23 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
     assert len(voids) == len(clean)
 
 
+async def test_the_results_tell_this_runs_documents_from_the_batchs(app, workbench):
+    batch, clean = approve_clean(workbench)
+    earlier = [i.client_id for i in clean[:2]]
+    workbench.posting.queue(workbench.posting.plan(batch.batch_id, "halo-invoice", earlier))
+    await workbench.posting.run(
+        batch.batch_id, "halo-invoice", action="create", progress=lambda e: None
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p", *MONTH, "enter")
+        if isinstance(app.screen, ConfirmScreen):
+            await press(pilot, "y")
+        head = " ".join(str(app.screen.query_one("#post-head").content).split())
+        total = len(clean)
+        assert head.startswith(f"Posted {total} of {total} ({total - 2} this run) to halo-invoice")
+
+
 async def test_p_on_a_month_posted_to_one_place_offers_that_place_first(app, workbench):
     # The CLI refuses a bare post there; the workbench starts where the month went.
     batch, clean = approve_clean(workbench)

@@ -257,6 +257,10 @@ class PostProgressScreen(WorkbenchScreen):
         text.append(
             f"{verb} {done} of {len(entries) - voided}", style="bold green" if done else "bold"
         )
+        # The batch's documents there, some maybe sent by an earlier run: this one's apart.
+        this_run = sum(1 for e in entries if e.id in self.to_send and e.state == "POSTED")
+        if this_run != done:
+            text.append(f" ({this_run} this run)", style="dim")
         text.append(f" to {self.plan.destination}", style="dim")
         if voided:
             text.append(f" · {voided} voided before", style="dim")
