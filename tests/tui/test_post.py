@@ -192,12 +192,31 @@ async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, wo
         explained = app.screen
         assert isinstance(explained, ConfirmScreen) and explained.title_text == "Approval lapsed"
         assert any("unit price" in row[0].plain for row in explained.rows)
+        assert "build the batch again (b) and approve it there" in explained.question
         await press(pilot, "y")
         assert screen.approval_of(moved) is None
         await press(pilot, "b")  # a new batch: the month's approvals of unchanged invoices hold
         assert screen.shown_batch.batch_id != batch.batch_id and screen.approvals.current
         assert set(screen.approvals.states) == {i.client_id for i in clean[1:]}
         assert {s.status for s in screen.approvals.states.values()} == {"approved"}
+
+
+async def test_a_lapse_on_the_current_batch_says_a_approves_it_once_withdrawn(app, workbench):
+    # Already on the batch the store builds now: no "build the batch again (b)".
+    _, clean = approve_clean(workbench)
+    moved = clean[0].client_id
+    workbench.rules.set_client(moved, "price", "markup")
+    workbench.rules.set_client(moved, "markup_percent", "20")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")
+        assert screen.approvals.current and screen.approval_of(moved).status == "lapsed"
+        put_cursor(screen, moved)
+        await press(pilot, "a")
+        assert app.screen.title_text == "Approval lapsed"
+        assert "y withdraws the approval; then a approves it as it is now" in app.screen.question
+        await press(pilot, "y", "a")
+        assert screen.approval_of(moved).status == "approved"
 
 
 async def test_the_summary_posts_only_once_the_month_is_typed(app, workbench, destination):

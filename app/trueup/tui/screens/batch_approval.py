@@ -138,10 +138,16 @@ class ApprovingScreen(SearchableTableScreen):
 
     def _explain_lapse(self, batch_id: str, invoice: InvoiceRow, state: ApprovalState) -> None:
         when = state.approved_at.strftime("%Y-%m-%d %H:%M UTC") if state.approved_at else "?"
+        # On the batch the store would build now, a approves it as it is once withdrawn.
+        current = self.approvals is not None and self.approvals.current
+        then = (
+            "then a approves it as it is now"
+            if current
+            else "to approve it as it is now, build the batch again (b) and approve it there"
+        )
         question = (
             f"{invoice.client_name} was approved by {state.approved_by} on {when}, and the store "
-            "would now bill it differently. y withdraws the approval; to approve the invoice as "
-            "it is now, build the batch again (b) and approve it there."
+            f"would now bill it differently. y withdraws the approval; {then}."
         )
 
         def answered(withdraw: bool | None) -> None:
