@@ -37,10 +37,19 @@ class PickerScreen(ModalScreen[int | str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="picker.cancel", tooltip="Choose nothing"),
         Binding("enter", "choose", "Choose", id="picker.choose", tooltip="Choose this one"),
-        Binding("up", "move('cursor_up')", show=False, id="picker.up"),
-        Binding("down", "move('cursor_down')", show=False, id="picker.down"),
-        Binding("pageup", "move('page_up')", show=False, id="picker.page_up"),
-        Binding("pagedown", "move('page_down')", show=False, id="picker.page_down"),
+        # Keys the search box leaves to the list: F1 says what each does.
+        Binding("up", "move('cursor_up')", show=False, id="picker.up", tooltip="The choice above"),
+        Binding(
+            "down", "move('cursor_down')", show=False, id="picker.down", tooltip="The choice below"
+        ),
+        Binding("pageup", "move('page_up')", show=False, id="picker.page_up", tooltip="A page up"),
+        Binding(
+            "pagedown",
+            "move('page_down')",
+            show=False,
+            id="picker.page_down",
+            tooltip="A page down",
+        ),
     ]
 
     class Found(Message):
