@@ -83,24 +83,20 @@ def _checked_destination(destination: str | None) -> str | None:
         raise typer.BadParameter(str(exc)) from None
 
 
+_DESTINATIONS = (
+    "halo-invoice (a Halo invoice per client), halo-recurring (true up each client's recurring "
+    "invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero (Xero; a credit "
+    "note for an adjustment that gives money back)."
+)
 DestinationOption = Annotated[
-    str,
-    typer.Option(
-        "--to",
-        help="halo-invoice (a Halo invoice per client), halo-recurring (true up each client's "
-        "recurring invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero "
-        "(Xero; a credit note for an adjustment that gives money back).",
-        callback=_checked_destination,
-    ),
+    str, typer.Option("--to", help=_DESTINATIONS, callback=_checked_destination)
 ]
 PostDestinationOption = Annotated[
     str | None,
     typer.Option(
         "--to",
-        help="halo-invoice (a Halo invoice per client), halo-recurring (true up each client's "
-        "recurring invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero "
-        "(Xero; a credit note for an adjustment that gives money back). Default: halo-invoice, "
-        "unless some of the month went elsewhere: then it must be said.",
+        help=f"{_DESTINATIONS} Default: halo-invoice, unless some of the month went elsewhere: "
+        "then it must be said.",
         callback=_checked_destination,
         show_default=False,
     ),
