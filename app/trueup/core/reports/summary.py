@@ -56,7 +56,7 @@ class Override:
     client_name: str
     code: str
     reason: str
-    client_id: int = 0  # apart from the name: two clients may share one
+    client_id: int  # apart from the name: two clients may share one
 
 
 @dataclass(frozen=True)
