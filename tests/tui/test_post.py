@@ -175,11 +175,17 @@ async def test_approve_all_lists_those_it_skips_then_approves_the_rest(app, work
     assert set(states) == {i.client_id for i in clean[1:]}
 
 
-async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, workbench):
+def approve_then_move_one(workbench):
+    """Approve the clean invoices, then change the first one's price: its approval lapses."""
     batch, clean = approve_clean(workbench)
     moved = clean[0].client_id
     workbench.rules.set_client(moved, "price", "markup")
     workbench.rules.set_client(moved, "markup_percent", "20")
+    return batch, clean, moved
+
+
+async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, workbench):
+    batch, clean, moved = approve_then_move_one(workbench)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         assert screen.shown_batch.batch_id == batch.batch_id  # stays on the approved batch
@@ -203,10 +209,7 @@ async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, wo
 
 async def test_a_lapse_on_the_current_batch_says_a_approves_it_once_withdrawn(app, workbench):
     # Already on the batch the store builds now: no "build the batch again (b)".
-    _, clean = approve_clean(workbench)
-    moved = clean[0].client_id
-    workbench.rules.set_client(moved, "price", "markup")
-    workbench.rules.set_client(moved, "markup_percent", "20")
+    _, _, moved = approve_then_move_one(workbench)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "b")
