@@ -34,7 +34,13 @@ from trueup.core.billing.facts import (
     SubscriptionFacts,
 )
 from trueup.core.billing.timeline import Snapshot, known_status
-from trueup.core.diff.reading import DiffStore, StoredSubscription, StoreWide, load_diff_store
+from trueup.core.diff.reading import (
+    DiffStore,
+    Numbers,
+    StoredSubscription,
+    StoreWide,
+    load_diff_store,
+)
 from trueup.core.diff.seats import (
     SeatCount,
     cyclic_gc_paused,  # the seat diff's own guard, reused for the same reason
@@ -363,6 +369,7 @@ def _cost_items(
     first, last = Month(month).bounds
     window = (last.isoformat(), first.isoformat(), first.isoformat(), first.isoformat())
     days: dict[str | None, date | None] = {}  # a few distinct days, each parsed once
+    numbers = Numbers()
 
     def day(text: str | None) -> date | None:
         if text not in days:
@@ -397,20 +404,20 @@ def _cost_items(
     ).all():
         status, invoice_date, invoice_currency = invoices[invoice_id]
         by_subscription[subscription_id].append(
-            CostItem(
-                invoice_id=invoice_id,
-                invoice_status=status,
-                invoice_date=invoice_date,
-                item_id=item_id,
-                subscription_id=subscription_id,
-                type=kind,
-                term=term,
-                start_period=day(start),
-                end_period=day(end),
-                quantity=None if quantity is None else Decimal(quantity),
-                cost_total=None if cost_total is None else Decimal(cost_total),
-                total=None if total is None else Decimal(total),
-                currency=invoice_currency if currency is None else currency,
+            CostItem(  # by position: ~37k items a month on a large store
+                invoice_id,
+                status,
+                invoice_date,
+                item_id,
+                subscription_id,
+                kind,
+                term,
+                day(start),
+                day(end),
+                numbers[quantity],
+                numbers[cost_total],
+                numbers[total],
+                invoice_currency if currency is None else currency,
             )
         )
     return by_subscription, _reissued(conn, window)

@@ -222,15 +222,18 @@ def against_previous(
     if changes:
         found.append(anomaly("PRICE_CHANGED", f"{'; '.join(changes)} since last month"))
     before = previous.quantity
-    if before == 0:
-        swing = quantity != 0
-        moved = "from 0"
-    else:
-        # Compared multiplied out, so that the threshold is exact.
-        swing = abs(quantity - before) * HUNDRED > swing_percent * abs(before)
-        change = (quantity - before) / before * HUNDRED
-        moved = f"{'+' if change > 0 else '−'}{abs(change).quantize(CENT, ROUND_HALF_UP)}%"
-    if swing:
+    # Compared multiplied out, so that the threshold is exact.
+    swing = (
+        quantity != 0
+        if before == 0
+        else abs(quantity - before) * HUNDRED > swing_percent * abs(before)
+    )
+    if swing:  # the few lines that swing: the change's text is made for them only
+        if before == 0:
+            moved = "from 0"
+        else:
+            change = (quantity - before) / before * HUNDRED
+            moved = f"{'+' if change > 0 else '−'}{abs(change).quantize(CENT, ROUND_HALF_UP)}%"
         found.append(
             anomaly(
                 "QTY_SWING",

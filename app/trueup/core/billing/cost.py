@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
+from operator import attrgetter
 from typing import NamedTuple
 
 from trueup.core.billing.facts import CostItem
@@ -36,13 +37,16 @@ def replaced(item: CostItem) -> bool:
     return (item.invoice_status or "").casefold() in REPLACED_STATUSES
 
 
+_INVOICE_AND_ITEM = attrgetter("invoice_id", "item_id")
+
+
 def items_by_subscription(
     items: Iterable[CostItem], first: date, last: date
 ) -> dict[str, list[CostItem]]:
     """The items that count for the month, each once, by subscription id."""
     found: dict[str, list[CostItem]] = defaultdict(list)
     seen: set[tuple[str, str]] = set()
-    for item in sorted(items, key=lambda i: (i.invoice_id, i.item_id)):
+    for item in sorted(items, key=_INVOICE_AND_ITEM):
         key = (item.invoice_id, item.item_id)
         if (
             key in seen

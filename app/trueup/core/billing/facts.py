@@ -88,9 +88,8 @@ class UsageFacts:
     source: str  # "invoice" (final) | "summary" (estimate → USAGE_ESTIMATED)
 
 
-@dataclass(frozen=True)
-class PreviousLine:
-    """Last month's line, for PRICE_CHANGED and QTY_SWING."""
+class PreviousLine(NamedTuple):
+    """Last month's line, for PRICE_CHANGED and QTY_SWING (one per line of a whole batch)."""
 
     subscription_id: str
     quantity: Decimal

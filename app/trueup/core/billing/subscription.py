@@ -47,6 +47,7 @@ def subscription_drafts(
     facts: ClientFacts, month: str, rules: Rules, invoice_currency: str
 ) -> Iterator[LineDraft]:
     first, last = Month(month).bounds
+    name = Month(month).name
     runs_of = {s.subscription_id: month_runs(s.snapshots, first, last) for s in facts.subscriptions}
     billable = {sid for sid, runs in runs_of.items() if flags.billable_in_month(runs)}
     duplicates = flags.possible_duplicates(facts.subscriptions, billable)
@@ -61,7 +62,7 @@ def subscription_drafts(
             policies[key] = rules.for_line(facts.client_id, *key)
         draft = _draft(
             subscription,
-            (first, last),
+            (first, last, name),
             policies[key],
             rules,
             runs_of[sid],
@@ -79,7 +80,7 @@ def subscription_drafts(
 
 def _draft(
     subscription: SubscriptionFacts,
-    month: tuple[date, date],
+    month: tuple[date, date, str],  # first day, last day, name
     policy: Policy,
     rules: Rules,
     runs: list[Run],
@@ -87,7 +88,7 @@ def _draft(
     billable: bool,
     currency: str,
 ) -> LineDraft:
-    first, last = month
+    first, last, name = month
     who = distributor_name(subscription.subscription_id)
     pricing = Pricing(policy, subscription.halo_unit_price, who, unit_word(subscription.unit))
     found = decreases(subscription, first, last)
@@ -128,7 +129,7 @@ def _draft(
     pax8_cost = _Cost(
         invoiced.amount if invoiced else pax8.estimated_cost,
         reference.partner_cost if reference else None,
-        invoiced.text if invoiced else _estimate_text(subscription, Month.of(first).name),
+        invoiced.text if invoiced else _estimate_text(subscription, name),
     )
     cost = _cost_in(currency, pax8_cost, subscription, rules)
     if cost.anomaly is not None:

@@ -159,7 +159,7 @@ def load_diff_store(
     scope = None
     if clients is not None:
         scope = sorted({company for client in clients for company in companies.get(client, ())})
-    numbers = _Numbers()
+    numbers = Numbers()
     subscriptions = _load_subscriptions(conn, index, numbers, scope)
     active_lines, client_lines = _load_lines(conn, numbers, clients)
     return DiffStore(index, subscriptions, active_lines, client_lines, companies, wide)
@@ -178,7 +178,7 @@ _STATE_COLUMNS = "quantity, status, price, partner_cost, end_at, updated_at"
 BILLABLE = ("Active", "PendingCancel", "Activated")  # Pax8's spelling, as stored
 
 
-class _Numbers(dict[str | None, Decimal | None]):
+class Numbers(dict[str | None, Decimal | None]):
     """Decimal text parsed once per distinct value: prices and quantities repeat across tens of
     thousands of rows (and the parsed values are shared, immutable)."""
 
@@ -188,7 +188,7 @@ class _Numbers(dict[str | None, Decimal | None]):
 
 
 def _load_subscriptions(
-    conn: Connection, index: MappingIndex, numbers: _Numbers, companies: list[str] | None
+    conn: Connection, index: MappingIndex, numbers: Numbers, companies: list[str] | None
 ) -> list[tuple[int, StoredSubscription]]:
     """The subscriptions of mapped companies (of `companies` when given), with their client."""
     subscriptions_t = m.table_of(m.Pax8Subscription)
@@ -246,7 +246,7 @@ def _currencies_and_unmapped(
     return currencies, main_currency, unmapped
 
 
-def _state_of(row: Sequence[Any], numbers: _Numbers) -> SnapshotState:
+def _state_of(row: Sequence[Any], numbers: Numbers) -> SnapshotState:
     quantity, status, price, partner_cost, end_at, updated_at = row
     return SnapshotState(
         numbers[quantity],
@@ -281,7 +281,7 @@ def _day(text: str | None) -> date | None:
 
 
 def _load_lines(
-    conn: Connection, numbers: _Numbers, clients: Collection[int] | None
+    conn: Connection, numbers: Numbers, clients: Collection[int] | None
 ) -> tuple[dict[tuple[int, int], list[HaloLine]], dict[int, list[ClientLine]]]:
     """The active lines (line not inactive, header not disabled) of every client or of
     `clients`: by client and item, and every one by client with its invoice's currency."""

@@ -13,6 +13,10 @@ _MONTH = re.compile(r"(\d{4})-(\d{2})")
 # No MSP bills a month before cloud reselling or so far ahead that the next month (which every
 # month's arithmetic may reach) leaves the calendar.
 FIRST_YEAR, LAST_YEAR = 2000, 9998
+_NAMES = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+)
 
 
 class MonthError(TrueupError, ValueError):
@@ -85,10 +89,10 @@ class Month(str):
         index = self.first.year * 12 + self.first.month - 1 + months
         return Month(f"{index // 12:04d}-{index % 12 + 1:02d}")
 
-    @property
+    @cached_property
     def name(self) -> str:
-        """`November 2026`."""
-        return f"{calendar.month_name[self.first.month]} {self.first.year}"
+        """`November 2026`, in English whatever the locale (calendar's names follow it)."""
+        return f"{_NAMES[self.first.month - 1]} {self.first.year}"
 
 
 def reference_day(month: str, today: date) -> date:
