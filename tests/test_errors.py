@@ -116,3 +116,16 @@ def test_a_store_that_is_no_file_is_named(monkeypatch):
     result = CliRunner().invoke(app, ["--db", "/dev/null", "status"])
     assert result.exit_code == 1
     assert "/dev/null is not a regular file; give --db a file name" in result.output
+
+
+def test_an_interrupt_says_how_to_read_the_log_of_the_store_it_was_on(monkeypatch, tmp_path):
+    result = _status_raising(monkeypatch, tmp_path, KeyboardInterrupt())
+    assert result.exit_code == 130
+    assert "`trueup log` lists what finished" in result.stderr  # TRUEUP_DB: a bare log reads it
+
+    other = tmp_path / "other store.sqlite"
+    open_database(other).dispose()
+    monkeypatch.delenv("TRUEUP_DB")
+    result = CliRunner().invoke(app, ["--db", str(other), "status"])
+    assert result.exit_code == 130
+    assert f"`trueup --db '{other}' log` lists what finished" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +60,7 @@ class State:
         self.db_path = db_path
         self.config_path = config_path
         self.db_from_env = db_from_env  # TRUEUP_DB, not --db: the demo keeps to its own file
+        self.opened: Path | None = None  # the store this command opened, if any
 
     def open_db(self, default: Path | None = None, *, existing: bool = False) -> Database:
         """The store; with `existing`, StoreError when there is none at the path (a mistyped
@@ -80,6 +82,7 @@ class State:
             # collection, which otherwise walks it again and again while a command reads a
             # month of 2,000 clients (bench/README.md, "trueup month --json").
             gc.freeze()
+        self.opened = path
         return open_database(path)
 
 
@@ -91,7 +94,8 @@ def handles_errors(command: F) -> F:
         except KeyboardInterrupt:
             # A step that finished before the key (an import committed) stays: said, not denied.
             render.fail(
-                "interrupted: nothing half-done was saved; `trueup log` lists what finished"
+                "interrupted: nothing half-done was saved; "
+                f"`{_log_command([*args, *kwargs.values()])}` lists what finished"
             )
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException):  # typer's own exits and usage errors
@@ -112,6 +116,17 @@ def handles_errors(command: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _log_command(arguments: list[Any]) -> str:
+    """`trueup log`, naming the store the command opened (its context among its `arguments`)
+    when a bare `trueup log` would read another (a --db, the demo's own file)."""
+    states = [a.obj for a in arguments if isinstance(getattr(a, "obj", None), State)]
+    opened = states[0].opened if states else None
+    env = os.environ.get("TRUEUP_DB")
+    if opened is None or opened == (Path(env) if env else default_db_path()):
+        return "trueup log"
+    return f"trueup --db {shlex.quote(str(opened))} log"
 
 
 def _file_path(given: str) -> Path:
