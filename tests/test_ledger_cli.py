@@ -540,6 +540,29 @@ def test_a_month_whose_tax_alone_moved_is_named_not_adjusted_nor_passed_over(ser
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == sent
 
 
+@pytest.mark.parametrize("destination", ["qbo", "xero"])
+def test_tax_of_trueups_rules_is_refused_where_the_destination_taxes_by_itself(
+    served, tmp_path, destination
+):
+    """From a month-end pass: Xero and QuickBooks work out a document's tax themselves and are
+    sent no tax figure, so a client with a tax_percent was recorded as posted at trueup's taxed
+    total while the destination held the untaxed one. The plan now refuses it, saying what to
+    set, and sends nothing for it; the others post."""
+    sandbox, db, _ = served
+    ledger = _entries(sandbox, db)
+    cid = next(c["client_id"] for c in ledger["clients"] if c["state"] == "approved")
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\ntax_percent = "20"\n')
+    approved = sandbox.run(db, "approve", "2026-11", "--client", str(cid))
+    assert approved.returncode == 0, approved.stderr
+    posted = sandbox.run(db, "post", "2026-11", "--to", destination, "--yes", "--unsettled")
+    said = " ".join(posted.stderr.split())
+    assert "works out a document's tax itself" in said and "Set tax_percent to 0" in said
+    sent = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
+    assert sent and not [r for r, _, _ in sent if r.startswith(f"TU2611-{cid}")]
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "approved" and mine["postings"] == []
+
+
 def test_a_month_trued_up_in_halos_recurring_invoice_reads_posted_in_full(served):
     """A halo-recurring post sets the recurring invoice to the month's seats and sends a one-off
     invoice of the difference beside it: the month is billed the invoice's total, so the

@@ -408,6 +408,13 @@ def _document(
     )
 
 
+# Where a document's tax is the destination's own: trueup sends lines, never a tax figure.
+_OWN_TAX = {
+    "xero": ("Xero", "from its lines' tax types"),
+    "qbo": ("QuickBooks", "from the company's sales tax settings and the lines' tax codes"),
+}
+
+
 def missing_targets(
     document: Document, destination: str, catalog: HaloCatalog | None = None
 ) -> list[str]:
@@ -416,6 +423,14 @@ def missing_targets(
     QuickBooks and Xero need an item on every line, and Xero an account and a tax type that a
     sale may carry (checked against the lists `trueup xero refresh` read, when it has)."""
     problems = []
+    if destination in _OWN_TAX and document.tax:
+        name, how = _OWN_TAX[destination]
+        problems.append(
+            f"the rules add {document.tax:,.2f} {document.currency} of tax (tax_percent), and "
+            f"{name} works out a document's tax itself, {how}: the total posted would not be "
+            f"trueup's. Set tax_percent to 0 for this client (`trueup rules export`, edit, "
+            f"`trueup rules import`) and its tax in {name}"
+        )
     if destination == "qbo":
         if document.qbo_customer_id is None:
             problems.append("no QuickBooks customer: run `trueup qbo map suggest`")
