@@ -209,13 +209,26 @@ async def test_a_server_ignoring_page_size_is_read_once() -> None:
     assert fake.pages_asked() == [1]
 
 
-async def test_a_server_ignoring_page_no_stops_on_a_repeated_page() -> None:
+async def test_a_server_ignoring_page_no_fails_the_list_at_the_repeated_page() -> None:
+    """From a reliability pass: the first page stored as the whole list deleted the rest
+    (Halo counted 30), with exit 0."""
     fake = FakeHalo({"item": ("items", numbered(30))})
     fake.ignores_page_no = True
     async with client(fake, page_size=10) as halo:
-        got = await collect(halo.items())
-    assert [row["id"] for row in got] == list(range(1, 11))
+        with pytest.raises(ApiError, match="listed 10 rows at /api/Item by page 1 and counts 30"):
+            await collect(halo.items())
     assert fake.pages_asked() == [1, 2]
+
+
+async def test_a_page_that_ends_short_of_halos_count_fails_the_list() -> None:
+    fake = FakeHalo()
+    fake.answers = [
+        httpx.Response(200, json={"record_count": 12, "invoices": numbered(5)}),
+        httpx.Response(200, json={"invoices": []}),
+    ]
+    async with client(fake, page_size=5) as halo:
+        with pytest.raises(ApiError, match="listed 5 rows .* counts 12: the list is incomplete"):
+            await collect(halo.invoices())
 
 
 async def test_a_server_capping_page_size_is_read_to_record_count() -> None:

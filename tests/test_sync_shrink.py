@@ -90,16 +90,32 @@ class NullLines(httpx.AsyncBaseTransport):
         if not request.url.path.endswith("/RecurringInvoice"):
             return response
         body = json.loads(await response.aread())
-        body["invoices"][0]["lines"] = None
+        self.changed(body["invoices"][0])
         return httpx.Response(response.status_code, json=body)
 
+    def changed(self, invoice):
+        invoice["lines"] = None
 
-async def test_null_lines_on_a_recurring_invoice_are_malformed_not_empty(store, demo):
+
+class NoLines(NullLines):
+    """The first recurring invoice without its `lines` key (a tenant ignoring includelines)."""
+
+    def changed(self, invoice):
+        del invoice["lines"]
+
+
+@pytest.mark.parametrize(
+    ("wrap", "said"), [(NullLines, "with lines null"), (NoLines, "with no lines key")]
+)
+async def test_lines_null_or_missing_on_a_recurring_invoice_are_malformed_not_empty(
+    store, demo, wrap, said
+):
+    """A missing key read as no lines deleted the invoice's stored ones (a reliability pass)."""
     await sync(store, demo)
     lines = count(store, m.HaloRecurringInvoiceLine)
-    results = await sync(store, demo, wrap_halo=NullLines, max_shrink_percent=None)
+    results = await sync(store, demo, wrap_halo=wrap, max_shrink_percent=None)
     assert results["halo"].status == "failed"
-    assert "with lines null, not a list: nothing was applied" in results["halo"].error
+    assert f"{said}, not a list: nothing was applied" in results["halo"].error
     assert count(store, m.HaloRecurringInvoiceLine) == lines
 
 

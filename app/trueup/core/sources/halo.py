@@ -142,18 +142,23 @@ class HaloClient(ApiClient):
         fetched = 0
         first_ids: set[Any] = set()
         page_no = 1
+        counted: int | None = None  # what Halo said the list holds
         while True:
             body = await self.request("GET", path, params={**query, "page_no": page_no})
             rows = self._list_rows(body, key, path)
-            if not rows:
+            record_count = body.get("record_count") if isinstance(body, dict) else None
+            counted = record_count if isinstance(record_count, int) else counted
+            first_id = rows[0].get("id") if rows else None
+            repeated = first_id is not None and first_id in first_ids
+            if not rows or repeated:
+                # The end, unless Halo counted more (or, with no count, a page came twice: the
+                # server ignores page_no): a list stored short deletes what it left out.
+                if repeated or (counted is not None and fetched < counted):
+                    raise self._short(path, fetched, counted, page_no)
                 return
-            first_id = rows[0].get("id")
-            if first_id is not None and first_id in first_ids:
-                return  # the server ignores page_no and sent a page we already have
             first_ids.add(first_id)
             yield rows
             fetched += len(rows)
-            record_count = body.get("record_count") if isinstance(body, dict) else None
             if not isinstance(record_count, int):
                 # A bare list, or no count: a short page is the last one.
                 if isinstance(body, list) or len(rows) < self._page_size:
@@ -163,6 +168,15 @@ class HaloClient(ApiClient):
             # With a count, a short page is not the end: some endpoints cap page_size (~50 on
             # /Tickets) and serve the rest on later pages.
             page_no += 1
+
+    def _short(self, path: str, fetched: int, counted: int | None, page_no: int) -> ApiError:
+        how = "sent a page again" if counted is None else f"counts {counted}"
+        return self._error(
+            "bad_response",
+            f"HaloPSA listed {fetched} rows at {path} by page {page_no - 1} and {how}: the list "
+            "is incomplete (the server ignores page_no, or the list changed while paging); "
+            "nothing was saved, sync again",
+        )
 
     def _list_rows(self, body: Any, key: str, path: str) -> list[Row]:
         if isinstance(body, list):

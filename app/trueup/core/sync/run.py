@@ -496,14 +496,17 @@ class _HaloFetch:
                 [{k: v for k, v in ri.items() if k != "lines"} for ri in page],
             )
             for ri in page:
-                lines = ri.get("lines", [])
-                if not isinstance(lines, list):  # null is not "no lines": it would delete them
+                lines = ri.get("lines")
+                # Asked with includelines: null or no key is not "no lines" (it would delete
+                # the stored ones); an invoice with none answers [].
+                if not isinstance(lines, list):
+                    said = f"lines {dump_json(lines)[:40]}" if "lines" in ri else "no lines key"
                     raise ApiError(
                         "HaloPSA",
                         "bad_response",
                         None,
-                        f"HaloPSA answered recurring invoice {ri.get('id')!r} with lines "
-                        f"{dump_json(lines)[:40]}, not a list: nothing was applied",
+                        f"HaloPSA answered recurring invoice {ri.get('id')!r} with {said}, not a "
+                        "list: nothing was applied",
                     )
                 # Lines name their header in "ihid"; the extra covers a line that does not.
                 stager.add("halo_recurring_invoice_line", lines, extra={"ihid": ri.get("id")})
