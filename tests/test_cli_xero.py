@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -124,3 +125,26 @@ def test_posting_unmapped_clients_to_xero_says_what_to_do(env) -> None:
     refused = invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled")
     assert "no Xero contact: run `trueup xero map suggest`" in refused.output
     assert xero_invoices(env) == before
+
+
+def test_approved_invoices_left_unposted_exit_1_and_the_unapproved_are_one_line(env) -> None:
+    """From a month-end pass: approved invoices that could not post (a line with no Xero item)
+    left `post` at exit 0, so a script read the month as done; and each unapproved client had
+    a line of its own (about 50 on the demo)."""
+    assert invoke("xero", "refresh").exit_code == 0
+    assert invoke("xero", "map", "accept", "--min-score", "80").exit_code == 0
+    batch = data(invoke("batch", "--month", "2026-11", "--json"))
+    assert invoke("approve", batch["batch_id"]).exit_code == 0
+    with sqlite3.connect(env / "trueup.sqlite") as conn:  # the most used item loses its Xero one
+        conn.execute(
+            "DELETE FROM xero_item_mapping WHERE item_id = (SELECT l.item_id FROM "
+            "halo_recurring_invoice_line l JOIN xero_item_mapping x ON x.item_id = l.item_id "
+            "GROUP BY l.item_id ORDER BY count(*) DESC LIMIT 1)"
+        )
+    posted = invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled")
+    said = " ".join(posted.stderr.split())
+    assert posted.exit_code == 1 and "no Xero item for" in said, posted.output
+    assert re.search(r"\d+ invoice\(s\) to post", said) and "0 invoice(s) to post" not in said
+    assert said.count("not approved") == 1 and "(`trueup approve` approves them)" in said
+    again = invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled")
+    assert again.exit_code == 1 and "0 invoice(s) to post" in " ".join(again.stderr.split())

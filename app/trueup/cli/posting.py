@@ -261,7 +261,7 @@ def post_command(
                 _print_result(_of(entries, client), as_json)
                 if plan.blocked and not plan.done:
                     raise PostingError(_nothing_to_post(plan))
-                if client and plan.blocked:  # one asked for by name cannot post (said above)
+                if _left_to_do(plan, client):  # said above
                     raise typer.Exit(1)
                 return
             if plan.unsettled() and not unsettled:
@@ -275,8 +275,14 @@ def post_command(
     finally:
         db.dispose()
     _finish(report, batch_id, "post")
-    if client and plan.blocked:  # a client asked for by name and not posted (said above)
+    if _left_to_do(plan, client):  # said above
         raise typer.Exit(1)
+
+
+def _left_to_do(plan: PostingPlan, clients: list[int] | None) -> bool:
+    """Exit 1's case: an approved invoice that cannot post, or a client asked for by name that
+    did not (a script must not read the month as done)."""
+    return bool(plan.stuck() or (clients and plan.blocked))
 
 
 def _post_destination(posting: Posting, month: str, given: str | None) -> str:
@@ -458,8 +464,22 @@ def _show_plan(plan: PostingPlan) -> None:
                     "the month was voided or refused: `trueup journal` has it)"
                 )
             )
+    waiting = [p.client_name for p in plan.blocked if p.problem == "not approved"]
+    if waiting:  # one line, not one per client: most of a month may wait
+        err.print(
+            Text(f"  not approved: {_named(waiting)} (`trueup approve` approves them)"),
+            soft_wrap=True,
+        )
     for planned in plan.blocked:
-        err.print(Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True)
+        if planned.problem != "not approved":
+            err.print(
+                Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True
+            )
+
+
+def _named(names: list[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 _REISSUE = re.compile(r"T[UR]\d{4}-\d+-\d+")  # TU2611-420-2: posted again
@@ -507,9 +527,7 @@ def _hint_adjustments(plan: PostingPlan) -> None:
 
 def _not_settled(plan: PostingPlan) -> str:
     found = plan.unsettled()
-    names = ", ".join(p.client_name for p in found[:3]) + (
-        f" and {len(found) - 3} more" if len(found) > 3 else ""
-    )
+    names = _named([p.client_name for p in found])
     reasons = sorted({why for p in found for why in p.unsettled})
     return (
         f"{len(found)} of the invoices to post ({names}) are not settled: {'; '.join(reasons)}. "

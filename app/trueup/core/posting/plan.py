@@ -65,6 +65,7 @@ class Planned:
     problem: str | None = None  # why it cannot post
     entry_state: str | None = None  # its journal entry's state, if it has one
     unsettled: tuple[str, ...] = ()  # a new document of a month not settled: why (batch/settled)
+    approved: bool = False  # blocked though the operator approved it (lapsed, or no target)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ class PostingPlan:
     ready: list[Planned]  # to post (new, or an unfinished or rejected entry to finish)
     done: list[Planned]  # already posted from this batch
     blocked: list[Planned]  # with the reason each cannot post
+
+    def stuck(self) -> list[Planned]:
+        """The invoices the operator approved that cannot post: still to do."""
+        return [planned for planned in self.blocked if planned.approved]
 
     def unsettled(self) -> list[Planned]:
         """The new documents of a month whose figures are not final yet: posting them needs the
@@ -208,7 +213,8 @@ def plan_posting(
                 if state.status == "unapproved"
                 else "approval lapsed: " + "; ".join(state.changes)
             )
-            blocked.append(Planned(*base, None, reason))
+            lapsed = state.status != "unapproved"
+            blocked.append(Planned(*base, None, reason, approved=lapsed))
             continue
         reference = (
             own.reference
@@ -220,7 +226,7 @@ def plan_posting(
         )
         problems = missing_targets(document, destination, catalog)
         if problems:
-            blocked.append(Planned(*base, None, "; ".join(problems)))
+            blocked.append(Planned(*base, None, "; ".join(problems), approved=True))
             continue
         entry_state = own.state if own else None
         ready.append(Planned(*base, document, None, entry_state, tuple(unsettled(invoice))))
