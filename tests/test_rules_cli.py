@@ -105,6 +105,22 @@ def test_a_bad_file_lists_every_problem_and_changes_nothing(env):
     assert "\n[clients" not in invoke("rules", "export", "-").stdout
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[clients."1\\u001b[2J"]\nmarkup_percent = "5"\n', '[clients."1\\x1b[2J"]'),
+        ('["def\\u001b[2Jaults"]\nmarkup_percent = "5"\n', "[def\\x1b[2Jaults]: unknown table"),
+    ],
+)
+def test_a_table_named_with_control_characters_is_shown_never_obeyed(env, text, said):
+    """From a bad-input pass: the table's name reached the terminal raw (this one clears it)."""
+    path = env / "hostile.toml"
+    path.write_text(text)
+    result = invoke("rules", "import", str(path))
+    assert result.exit_code == 1 and said in result.stderr
+    assert "\x1b" not in result.stderr
+
+
 def test_a_missing_file_exits_1_and_bad_usage_exits_2(env):
     missing = invoke("rules", "import", str(env / "nope.toml"))
     assert missing.exit_code == 1

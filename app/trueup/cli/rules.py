@@ -59,7 +59,7 @@ def import_(
     except RulesError as exc:
         render.fail(f"{file} was not imported ({_count(len(exc.problems))}); fix and import again")
         for problem in exc.problems:
-            render.stderr.print(Text(f"  {problem}"), soft_wrap=True)
+            render.stderr.print(Text(f"  {render.visible_lines(problem)}"), soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
         db.dispose()

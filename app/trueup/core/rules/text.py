@@ -26,6 +26,7 @@ from trueup.core.billing.rules import (
 )
 from trueup.core.rules.locate import Locator, Path
 from trueup.core.rules.values import ValueProblem, close_to, decimal_of, value_of, value_text
+from trueup.core.values.text import visible
 
 _CLIENT = re.compile(r"[0-9]+")
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -52,14 +53,14 @@ def label(path: Path) -> str:
     """A key as the file shows it: `[defaults] price`, `[clients."14"] proration`."""
     top, *rest = path
     if top == "clients" and rest:
-        head, rest = f'[clients."{rest[0]}"]', rest[1:]
+        head, rest = f'[clients."{visible(str(rest[0]))}"]', rest[1:]
     elif top == "lines" and rest and isinstance(rest[0], int):
         head, rest = f"[[lines]] #{rest[0] + 1}", rest[1:]
     elif top in _TOP:
         head = f"[[{top}]]" if top == "lines" else f"[{top}]"
     else:
-        head = str(top)
-    # Rates are written quoted ("EUR/USD"), as they must be in the file.
+        head = visible(str(top))  # the file's own text: its control characters shown
+    # Rates are written quoted ("EUR/USD"), as they must be in the file (JSON escapes them).
     quoted = top == "rates" or not all(_BARE.fullmatch(str(k)) for k in rest)
     return " ".join([head, *(json.dumps(str(k)) if quoted else str(k) for k in rest)])
 
