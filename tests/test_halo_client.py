@@ -227,7 +227,7 @@ async def test_a_page_that_ends_short_of_halos_count_fails_the_list() -> None:
         httpx.Response(200, json={"invoices": []}),
     ]
     async with client(fake, page_size=5) as halo:
-        with pytest.raises(ApiError, match="listed 5 rows .* counts 12: the list is incomplete"):
+        with pytest.raises(ApiError, match=r"listed 5 rows .* counts 12: the list is incomplete"):
             await collect(halo.invoices())
 
 
