@@ -218,8 +218,10 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # rate (12 such term lines in the demo).
         # 14: "recovered" counts the seats the seat diff counted on its day, so within the
         # month it agrees with the status (the demo's November is closed: only the number).
-        14,
-        "d5495c35798507281ed4dfb1085cb24b13add3767721401f1abd6051e1e0889c",
+        # 15: a prorated quantity's words price each part when the price moved within the
+        # month (none in the demo: only the number).
+        15,
+        "04d57568d400b4e3414ebd1dcd0a7d79e4c6ee30cc6b3e7c3f19bb4d373f1db3",
     )
 
 

@@ -312,6 +312,37 @@ def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries
     ]
 
 
+def test_a_price_that_moved_within_the_month_is_in_each_part_and_no_sum_contradicts_it():
+    """From a month-end pass: a line whose price moved from 27.99 to 29.99 on the 21st went to
+    Xero as "(6 seats for 20 days, 6 for 10 days, of 30) (6 x 29.99)" at 171.94, which reads as
+    179.94. Each part now says its price, and the posted line adds no quantity x price."""
+    from trueup.core.batch.body import StoredInvoice, invoice_json
+    from trueup.core.mapping.index import MappingIndex
+    from trueup.core.posting.documents import HaloCatalog, invoice_document
+    from trueup.core.posting.line_amounts import consistent_amounts
+
+    moved = client(sub(snap("2025-01-01", 6, price="27.99"), snap("2025-06-21", 6, price="29.99")))
+    invoice = bill(moved, "2025-06")
+    line = only_line(invoice)
+    words = "6 seats × 27.99 for 20 days, 6 × 29.99 for 10 days, of 30"
+    assert (line.proration, line.amount) == (words, D("171.94"))
+    document = invoice_document(
+        StoredInvoice.of(invoice_json(invoice)),
+        batch_id="2025-06-x",
+        month="2025-06",
+        reference="TU-1",
+        destination="xero",
+        index=MappingIndex({}, frozenset(), {}, {}, frozenset()),
+        catalog=HaloCatalog({}, {}),
+    )
+    (posted,) = document.lines
+    sent = consistent_amounts(posted, D("0.01"), D("0.0001"))
+    assert sent == (D(1), D("171.94"), f"M365 Business Premium ({words})")
+    # One price all month: the words name no price, as before.
+    same = client(sub(snap("2025-01-01", 6, price="27.99"), snap("2025-06-21", 7, price="27.99")))
+    assert only_line(bill(same, "2025-06")).proration == "6 seats for 20 days, 7 for 10 days, of 30"
+
+
 def test_messages_name_the_subscriptions_distributor():
     """Issue 20: a Partner Center subscription's anomalies name Partner Center, not Pax8."""
     facts = client(sub(snap("2025-01-01", 4, status="Exploded"), sid="pc:tenant:sub-1"))

@@ -32,6 +32,18 @@ def served():
 
 @pytest.fixture
 def env(served, tmp_path, monkeypatch):
+    return _environment(served, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def env_alone(tmp_path, monkeypatch):
+    """As `env`, on simulators of its own: a Xero that holds no other test's documents."""
+    sims = build_simulators(load_scenario(DEMO), rate_limits=False)
+    with serve_in_background(sims) as urls:
+        yield _environment(urls, tmp_path, monkeypatch)
+
+
+def _environment(served, tmp_path, monkeypatch):
     values = {
         "TRUEUP_DB": str(tmp_path / "trueup.sqlite"),
         "TRUEUP_CONFIG": str(tmp_path / "config.toml"),
@@ -127,7 +139,9 @@ def test_posting_unmapped_clients_to_xero_says_what_to_do(env) -> None:
     assert xero_invoices(env) == before
 
 
-def test_approved_invoices_left_unposted_exit_1_and_the_unapproved_are_one_line(env) -> None:
+def test_approved_invoices_left_unposted_exit_1_and_the_unapproved_are_one_line(
+    env_alone,
+) -> None:
     """From a month-end pass: approved invoices that could not post (a line with no Xero item)
     left `post` at exit 0, so a script read the month as done; and each unapproved client had
     a line of its own (about 50 on the demo)."""
@@ -135,7 +149,7 @@ def test_approved_invoices_left_unposted_exit_1_and_the_unapproved_are_one_line(
     assert invoke("xero", "map", "accept", "--min-score", "80").exit_code == 0
     batch = data(invoke("batch", "--month", "2026-11", "--json"))
     assert invoke("approve", batch["batch_id"]).exit_code == 0
-    with sqlite3.connect(env / "trueup.sqlite") as conn:  # the most used item loses its Xero one
+    with sqlite3.connect(env_alone / "trueup.sqlite") as conn:  # the most used item: no Xero one
         conn.execute(
             "DELETE FROM xero_item_mapping WHERE item_id = (SELECT l.item_id FROM "
             "halo_recurring_invoice_line l JOIN xero_item_mapping x ON x.item_id = l.item_id "

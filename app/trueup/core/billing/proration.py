@@ -32,6 +32,10 @@ from trueup.core.billing.timeline import (
 )
 from trueup.core.values.money import money_prose, quantity_prose
 
+# In a prorated quantity's words, what precedes a part's own price (only a price that moved
+# within the month is said there): a posted line's description then carries its arithmetic.
+PRICED_PART = " × "
+
 
 class Run(NamedTuple):
     """Consecutive days of the month with one snapshot in effect and one billable quantity."""
@@ -153,11 +157,15 @@ def daily_charge(runs: Sequence[Run], pricing: Pricing) -> Charge:
 
 
 def _words(pieces: Sequence[Piece], days_in_month: int, unit: str) -> str | None:
-    """`17 seats for 4 days, 18 for 26 days, of 30`: what a prorated quantity is made of."""
+    """`17 seats for 4 days, 18 for 26 days, of 30`: what a prorated quantity is made of; with
+    each part's price when the price moved within the month (`6 seats × 27.99 for 20 days, 6
+    × 29.99 for 10 days, of 30`), as one quantity at the last price would not bill the amount."""
     if not pieces or (len(pieces) == 1 and pieces[0].days == days_in_month):
         return None
+    priced = len({p.price for p in pieces}) > 1
     said = [
-        f"{seats_text(p.seats, unit) if not n else quantity_prose(p.seats)} for {days_text(p.days)}"
+        f"{seats_text(p.seats, unit) if not n else quantity_prose(p.seats)}"
+        f"{f'{PRICED_PART}{price_text(p.price)}' if priced else ''} for {days_text(p.days)}"
         for n, p in enumerate(pieces)
     ]
     return f"{', '.join(said)}, of {days_in_month}"

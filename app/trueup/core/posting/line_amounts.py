@@ -5,13 +5,15 @@ Amount is not Qty x UnitPrice. The batch's amount is already rounded once (billi
 so a prorated line (1.4 x 26.40 billed 36.97) may differ from qty x price by a cent. When the
 quantity and price reproduce the amount whichever way a half cent is rounded, they are sent as
 they are; otherwise the line goes as 1 x amount, the quantity and price kept in its description
-so the arithmetic stays readable on the invoice.
+so the arithmetic stays readable on the invoice (unless the description's words already price
+each part: a price that moved within the month).
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
+from trueup.core.billing.proration import PRICED_PART
 from trueup.core.posting.sink import DocumentLine
 
 CENT = Decimal("0.01")
@@ -28,6 +30,10 @@ def consistent_amounts(
     exact = quantity_step is None or line.quantity == line.quantity.quantize(quantity_step)
     if exact and _rounds_to(line.quantity * price, line.amount):
         return line.quantity, price, line.description
+    if PRICED_PART in line.description:
+        # Its words price each part (the price moved within the month): one quantity at the
+        # last price would read as another amount.
+        return Decimal(1), line.amount, line.description
     described = f"{line.description} ({_plain(line.quantity)} x {_plain(line.unit_price)})"
     return Decimal(1), line.amount, described
 
