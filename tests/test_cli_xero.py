@@ -162,3 +162,29 @@ def test_approved_invoices_left_unposted_exit_1_and_the_unapproved_are_one_line(
     assert said.count("not approved") == 1 and "(`trueup approve` approves them)" in said
     again = invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled")
     assert again.exit_code == 1 and "0 invoice(s) to post" in " ".join(again.stderr.split())
+
+
+def test_the_month_at_80_columns_shows_whole_references_and_marks_every_cut(
+    env_alone, monkeypatch
+) -> None:
+    """From a month-end pass: at 80 columns client names were cut without a mark and the where
+    column cropped to "xero TU2611-", a reference cut short (TU2611-4 reads as another one).
+    The destination is said once below, so each reference fits whole; a cut name ends "…"."""
+    assert invoke("xero", "refresh").exit_code == 0
+    assert invoke("xero", "map", "accept", "--min-score", "80").exit_code == 0
+    assert invoke("approve", data(invoke("batch", "--month", "2026-11", "--json"))["batch_id"])
+    assert invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled").exit_code == 0
+    ledger = data(invoke("month", "--json"))["clients"]
+    posted = [(c["client_name"][:12], p["reference"]) for c in ledger for p in c["postings"]]
+    starts = [c["client_name"][:12] for c in ledger]
+    references = {name: ref for name, ref in posted if starts.count(name) == 1}
+    monkeypatch.setattr(render.stdout, "_width", 80)
+    monkeypatch.setattr(render.stdout, "_force_terminal", True)
+    shown = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in invoke("month").stdout.splitlines()]
+    assert references and all(len(line) <= 80 for line in shown)
+    for name, reference in references.items():
+        (row,) = [line for line in shown if line.startswith(name)]
+        assert row.split()[-1] == reference, row
+    assert "where: at xero" in shown
+    (cut,) = [line for line in shown if line.startswith("Bluebird Derm")]
+    assert "…" in cut[:20] and not cut.endswith("…")

@@ -65,9 +65,16 @@ def batches_command(ctx: typer.Context, month: MonthOption = None, as_json: Json
 
 def _print_month(ledger: MonthLedger) -> None:
     out = [Text(f"Month {ledger.month} · batch {ledger.batch_id} · {len(ledger.clients)} clients")]
-    cells = [_cells(c) for c in ledger.clients]
+    cells = [_cells(c, named=True) for c in ledger.clients]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
     fixed = sum(widths) + len(GAP) * len(widths)
+    # In a terminal too narrow for "xero TU2611-41", the destination is said once, below, so
+    # that each reference fits whole (80 columns: it is the last column).
+    narrow = render.stdout.is_terminal and fixed + 16 > render.stdout.width
+    if narrow:
+        cells = [_cells(c, named=False) for c in ledger.clients]
+        widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
+        fixed = sum(widths) + len(GAP) * len(widths)
     longest = max((len(c.client_name) for c in ledger.clients), default=16)
     name_width = max(16, min(longest, render.stdout.width - fixed))
     out += [Text(), _line("client", COLUMNS, widths, name_width, style="bold")]
@@ -75,6 +82,10 @@ def _print_month(ledger: MonthLedger) -> None:
         _line(client.client_name, row, widths, name_width)
         for client, row in zip(ledger.clients, cells, strict=True)
     ]
+    went = sorted({p.destination for c in ledger.clients for p in c.postings})
+    if narrow and went:
+        more = " (`trueup month --json` names each one's)" if len(went) > 1 else ""
+        out.append(Text(f"where: at {', '.join(went)}{more}"))
     totals = ledger_totals(ledger)
     states = ", ".join(f"{n} {state}" for state, n in totals["by_state"].items())
     out += [Text(), Text(f"{totals['clients']} clients: {states or 'none'}")]
@@ -103,7 +114,9 @@ def _print_month(ledger: MonthLedger) -> None:
     crop = render.stdout.is_terminal
     for line in out:
         if crop:
-            render.stdout.print(line, soft_wrap=True, no_wrap=True, overflow="crop")
+            # "…" where a line is cut: a reference cut short would read as another one.
+            line.rstrip()  # the last column's padding is no text to cut
+            render.stdout.print(line, no_wrap=True, overflow="ellipsis")
         else:
             render.stdout.print(line, soft_wrap=True)
 
@@ -112,23 +125,25 @@ def _line(
     name: str, cells: Sequence[str], widths: list[int], name_width: int, style: str = ""
 ) -> Text:
     # Text, never markup: a client named "[bold]" prints as written.
-    line = Text(name[:name_width].ljust(name_width), style=style)
+    shown = name if len(name) <= name_width else name[: name_width - 1] + "…"
+    line = Text(shown.ljust(name_width), style=style)
     for column, text, width in zip(COLUMNS, cells, widths, strict=True):
         right = column in ("total", "posted", "diff")
         line.append(GAP + (text.rjust(width) if right else text.ljust(width)), style)
     return line
 
 
-def _cells(client: ClientMonth) -> list[str]:
+def _cells(client: ClientMonth, *, named: bool) -> list[str]:
+    """The row's cells; `named`: each reference with its destination."""
     live = [p for p in client.postings if p.state == "posted"]  # as client.posted
     main = [p for p in live if not p.adjusts]
     voided = [p for p in client.postings if p.state == "voided"]  # adjustments' too
-    where = ", ".join(_where(p) for p in main or live[:1]) or "-"
+    where = ", ".join(_where(p, named) for p in main or live[:1]) or "-"
     if len(live) > len(main or live[:1]):
         where += f" +{len(live) - len(main or live[:1])} adj"
     if voided and not live:  # the chain, in short: what was voided, and what went out since
         month = [p for p in voided if not p.adjusts] or voided
-        where = f"{month[-1].destination} {month[-1].reference} voided"
+        where = f"{_where(month[-1], named)} voided"
         if len(voided) > 1:
             where += f" (+{len(voided) - 1})"
     elif voided:
@@ -143,9 +158,10 @@ def _cells(client: ClientMonth) -> list[str]:
     ]
 
 
-def _where(posting: Posting) -> str:
+def _where(posting: Posting, named: bool) -> str:
     # A Xero draft is at the destination but not issued: the client has not seen it yet.
-    return f"{posting.destination} {posting.reference}" + (" (draft)" if posting.draft else "")
+    where = f"{posting.destination} {posting.reference}" if named else posting.reference
+    return where + (" (draft)" if posting.draft else "")
 
 
 def _money(amount: Decimal) -> str:
