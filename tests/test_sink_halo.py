@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from halo_fixtures import SWAGGER_PATH, halo_scenario, request_body_pointer, swagger_check
+from trueup.core.posting.documents import missing_targets
 from trueup.core.posting.halo_invoice import PRICE_STEP, HaloInvoiceSink
 from trueup.core.posting.halo_recurring import HaloRecurringSink
 from trueup.core.posting.line_amounts import consistent_amounts
@@ -721,3 +722,18 @@ def test_both_sinks_post_exactly_once_over_http_with_faults() -> None:
         )
     assert invoice_failures >= 1 and recurring_ambiguous >= 1
     assert sum(invoice_app.injected.values()) and sum(recurring_app.injected.values())
+
+
+@pytest.mark.parametrize(
+    ("books", "name", "option"),
+    [("xero", "Xero", "--xero-item"), ("qbo", "QuickBooks", "--qbo-item")],
+)
+def test_a_line_with_no_item_at_the_books_says_what_maps_it(books, name, option) -> None:
+    """From a month-end pass: "no Xero item for Power BI Pro" named no command, and a line
+    with no Halo item at all (its UNMAPPED_SKU let through) cannot be mapped at the books."""
+    problems = missing_targets(document(12, M365, SETUP), books)
+    said = " ".join(problems)
+    assert f"no {name} item for Microsoft 365 Apps for Business (Halo item 1000)" in said
+    assert f"`trueup {books} map set --item 1000 {option} ID`" in said
+    assert f"Onboarding (free text): no Halo item, so no {name} item either" in said
+    assert "`trueup map set --product PAX8_ID --item HALO_ITEM_ID`" in said

@@ -434,19 +434,43 @@ def missing_targets(
     if destination == "qbo":
         if document.qbo_customer_id is None:
             problems.append("no QuickBooks customer: run `trueup qbo map suggest`")
-        unmapped = sorted({line.description for line in document.lines if not line.qbo_item_id})
-        if unmapped:
-            problems.append(f"no QuickBooks item for {_some(unmapped)}")
+        problems += _unmapped_items(
+            document, "qbo", [not line.qbo_item_id for line in document.lines]
+        )
         if catalog is not None and catalog.qbo_company is not None:
             problems += _qbo_company_rules(document, catalog, catalog.qbo_company)
     if destination == "xero":
         if document.xero_contact_id is None:
             problems.append("no Xero contact: run `trueup xero map suggest`")
-        unmapped = sorted({line.description for line in document.lines if not line.xero_item_code})
-        if unmapped:
-            problems.append(f"no Xero item for {_some(unmapped)}")
+        problems += _unmapped_items(
+            document, "xero", [not line.xero_item_code for line in document.lines]
+        )
         if catalog is not None:
             problems += _xero_coding(document, catalog)
+    return problems
+
+
+def _unmapped_items(document: Document, books: str, missing: list[bool]) -> list[str]:
+    """Lines with no item at the books (`missing`, line by line), and what maps them: a line
+    with no Halo item (its UNMAPPED_SKU let through) needs one first, as the books map Halo's."""
+    name, option = ("QuickBooks", "--qbo-item") if books == "qbo" else ("Xero", "--xero-item")
+    lines = [line for line, absent in zip(document.lines, missing, strict=True) if absent]
+    halo = {line.halo_item_id: line.description for line in lines if line.halo_item_id}
+    bare = sorted({line.description for line in lines if not line.halo_item_id})
+    problems = []
+    if halo:
+        named = [f"{text} (Halo item {item})" for item, text in sorted(halo.items())]
+        problems.append(
+            f"no {name} item for {_some(named)}: `trueup {books} map suggest` lists candidates, "
+            f"`trueup {books} map set --item {min(halo)} {option} ID` maps one (an item {name} "
+            f"does not have yet: create it there, then `trueup {books} refresh`)"
+        )
+    if bare:
+        problems.append(
+            f"{_some(bare)}: no Halo item, so no {name} item either (its UNMAPPED_SKU was let "
+            "through): `trueup map set --product PAX8_ID --item HALO_ITEM_ID`, then map that "
+            f"item in {name}"
+        )
     return problems
 
 
