@@ -116,6 +116,15 @@ def test_an_import_with_unknown_ids_is_refused_whole_listing_them(store, tmp_pat
         ),
         ("version = 2\n", "version 2 is not 1"),
         ("companies = [", "not valid TOML"),
+        # From a bad-input pass: a typo was skipped without a word ("0 mappings changed").
+        (
+            '[[company]]\ncompany_id = "b"\nclient_id = 12\n',
+            "unknown key 'company' (did you mean companies?)",
+        ),
+        (
+            '[[companies]]\ncompany_id = "b"\nclientt = 12\n',
+            "companies #1: unknown key 'clientt' (did you mean client_id?)",
+        ),
     ],
 )
 def test_a_malformed_file_is_refused_with_where(store, tmp_path, text, problem):

@@ -13,6 +13,7 @@ import skips marked entries with a line each: the file a store exports always im
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 from dataclasses import dataclass
@@ -206,8 +207,30 @@ def _format(path: Path) -> str:
 Entry = tuple[Key, int | None, bool]  # (which mapping, target, ignored)
 
 
+# What an export writes: anything else is a typo that would be skipped without a word (a
+# `[[company]]` table, a `clientt` key), so the file is refused naming it.
+_TOP = ("version", "companies", "products")
+_KEYS = {  # the keys that count first: a typo is said as one of them, never as a name
+    COMPANY: ("company_id", "client_id", "ignored", "stale"),
+    PRODUCT: ("product_id", "item_id", "client_id", "ignored", "stale"),
+}
+_NAMES = {COMPANY: ("company", "client"), PRODUCT: ("sku", "product", "client", "item")}
+
+
+def _unknown(
+    keys: Any, known: tuple[str, ...], where: str, names: tuple[str, ...] = ()
+) -> list[str]:
+    found = []
+    for key in keys:
+        if key not in known and key not in names:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            found.append(f"{where}unknown key {visible(str(key))!r}{hint}")
+    return found
+
+
 def _entries(path: Path, data: dict[str, Any], skipped: list[str]) -> list[Entry]:
-    problems: list[str] = []
+    problems: list[str] = _unknown(data, _TOP, "")
     if data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
         problems.append(f"version {data.get('version')!r} is not {FORMAT_VERSION}")
     entries: list[Entry] = []
@@ -239,6 +262,10 @@ def _entries(path: Path, data: dict[str, Any], skipped: list[str]) -> list[Entry
 def _entry(kind: str, raw: Any, where: str, problems: list[str]) -> Entry | None:
     if not isinstance(raw, dict):
         problems.append(f"{where} is not a table")
+        return None
+    unknown = _unknown(raw, _KEYS[kind], f"{where}: ", _NAMES[kind])
+    if unknown:
+        problems += unknown
         return None
     id_field, target_field = (
         ("company_id", "client_id") if kind == COMPANY else ("product_id", "item_id")
