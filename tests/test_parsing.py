@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from trueup.core.sources.files.cells import CellError, day, quantity
 from trueup.core.values.parsing import month_start, parse_day, parse_instant, to_decimal, to_int
 
 
@@ -39,6 +40,18 @@ def test_money_stays_exact():
     assert [to_decimal(v) for v in (None, True, "abc", "NaN", [1])] == [None] * 5
     assert to_int(Decimal("18.0")) == 18
     assert to_int(Decimal("18.5")) is None
+
+
+@pytest.mark.parametrize("text", ["1_0", "１０", "١٠", "1 0", "0x10"])
+def test_digits_no_file_or_api_writes_are_junk_not_ten(text):
+    """From a bad-input pass: Decimal() reads "1_0" and other scripts' digits as 10, so a
+    Partner Center file's BillableQuantity of "１０" was stored as 10 seats."""
+    assert to_decimal(text) is None
+    with pytest.raises(CellError, match=r"is not a number like 1234\.56"):
+        quantity(text)
+    assert to_decimal(" 1.5e2 ") == Decimal("150") and quantity("7.00") == Decimal("7.00")
+    with pytest.raises(CellError):
+        day("２０２６-１１-０１")
 
 
 def test_month_start_crosses_years():

@@ -9,6 +9,10 @@ from typing import Any
 
 from trueup.core.values.text import visible
 
+# A number as data writes one: ASCII digits, a point, an exponent. Decimal() also reads "1_0",
+# "１０" and "١٠" as 10, which no file or API means: junk, not seats.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
 # Pax8 sends offsets like "-0600"; normalise to "-06:00" so every Python 3.11 parser agrees.
 _OFFSET_NO_COLON = re.compile(r"([+-])(\d{2})(\d{2})$")
 
@@ -22,6 +26,8 @@ def to_decimal(value: Any) -> Decimal | None:
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, str):
+        if not PLAIN_NUMBER.fullmatch(value.strip()):
+            return None
         try:
             number = Decimal(value.strip())
         except InvalidOperation:

@@ -14,6 +14,7 @@ from typing import Any
 
 from trueup.core.values.bounds import MONEY_LIMIT, QUANTITY_LIMIT
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
+from trueup.core.values.parsing import PLAIN_NUMBER
 from trueup.core.values.text import visible
 
 MAX_ID = 100  # an id becomes part of a store key: GUIDs and invoice numbers are far shorter
@@ -23,8 +24,9 @@ _ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # Partner Center writes dates as 10/3/2020 in its samples and as ISO 8601 through its API;
 # either may carry a time of day, which is dropped (a charge is for whole UTC days).
-_US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?")
-_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?")
+# ASCII digits only: \d also takes "２０２６", which int() reads as 2026.
+_US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?", re.ASCII)
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?", re.ASCII)
 
 
 class CellError(ValueError):
@@ -68,6 +70,8 @@ def _number(text: str, limit: Decimal, what: str) -> Decimal:
         raise CellError(f"{shown(text)} is not a number like 1234.56") from None
     if not number.is_finite():
         raise CellError(f"{shown(text)} is not a finite number")
+    if not PLAIN_NUMBER.fullmatch(text.strip()):  # "1_0", "１０": Decimal reads them as 10
+        raise CellError(f"{shown(text)} is not a number like 1234.56")
     if abs(number) > limit:
         raise CellError(f"{shown(text)} is out of range (a {what} is at most {limit:,})")
     return number
