@@ -77,3 +77,22 @@ def test_readable_summary_and_errors(mapped):
     assert unknown.exit_code == 1 and "no Halo client 999" in unknown.stderr
     missing = invoke("batch", "show", "nope")
     assert missing.exit_code == 1 and "no batch nope" in missing.stderr
+
+
+def test_an_invoice_is_held_and_released_from_the_command_line(mapped):
+    """From a month-end pass: approve's refusal said to hold an invoice, and `summary` counts
+    held ones, but only the workbench could hold one."""
+    batch = json.loads(invoke("batch", "--month", "2026-11", "--json").stdout)["batch_id"]
+    held = invoke("hold", "2026-11", "--client", "12", "--client", "999")
+    assert held.exit_code == 1 and "held: " in held.stdout and "(12), batch " in held.stdout
+    assert "client 999: no invoice in batch" in held.stderr
+    approved = json.loads(invoke("approve", batch, "--client", "12", "--json").stdout)
+    assert approved["approved"] == [] and "held" in approved["skipped"][0]["reason"]
+    released = invoke("hold", batch, "--client", "12", "--release")
+    assert released.exit_code == 0 and "released: " in released.stdout
+    approved = json.loads(invoke("approve", batch, "--json").stdout)
+    assert "held" not in approved["skipped"][0]["reason"]  # its errors, which hold would park
+    assert "or hold it (`trueup hold`" in approved["skipped"][0]["reason"]
+    (other,) = approved["approved"]
+    after = invoke("hold", batch, "--client", str(other))
+    assert after.exit_code == 1 and f"({other}): " in after.stderr  # approved: withdrawn first

@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("trueup.cli.diff", "diff_command"),
     "unmapped": ("trueup.cli.mapping", "unmapped_command"),
+    "hold": ("trueup.cli.review", "hold_command"),
     "approve": ("trueup.cli.posting", "approve_command"),
     "post": ("trueup.cli.posting", "post_command"),
     "void": ("trueup.cli.posting", "void_command"),

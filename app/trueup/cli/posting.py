@@ -144,7 +144,7 @@ def approve_command(
         raise typer.BadParameter("give one --reason for each --override", param_hint="--reason")
     db = state(ctx).open_db(existing=True)
     try:
-        batch_id = _resolved(db, batch_id)
+        batch_id = resolved_batch(db, batch_id)
         if status:
             states = Batches(db, today=configured_today()).approval_states(batch_id)
             if as_json:
@@ -244,7 +244,7 @@ def post_command(
     current = state(ctx)
     db = current.open_db(existing=True)
     try:
-        batch_id = _resolved(db, batch_id)
+        batch_id = resolved_batch(db, batch_id)
         posting = _posting(db, current.config_path)
         destination = _post_destination(posting, batch_id[:7], to)
         with posting.exclusive():  # another post is refused before the journal is touched
@@ -406,7 +406,7 @@ def journal_command(
             entries = posting.month_entries(month, to)
             said = f"Journal of {month}, every batch"
         else:
-            entries = posting.entries(_resolved(db, batch_id), to)
+            entries = posting.entries(resolved_batch(db, batch_id), to)
             said = f"Journal of batch {batch_id} ({batch_id[:7]})"
     finally:
         db.dispose()
@@ -423,7 +423,7 @@ def _month(batch: str) -> Month | None:
         return None
 
 
-def _resolved(db: Database, batch: str) -> str:
+def resolved_batch(db: Database, batch: str) -> str:
     """A batch id as given, or the current batch of the month given instead."""
     month, batches = _month(batch), Batches(db, today=configured_today())
     if month is None:

@@ -152,7 +152,8 @@ def approve(
                         client_id,
                         name,
                         f"error(s) {', '.join(still)}: override each with --override CODE "
-                        "--reason TEXT, or hold it (h on the workbench's Batch screen)",
+                        "--reason TEXT, or hold it (`trueup hold`, or h on the workbench's "
+                        "Batch screen)",
                     )
                 )
                 continue
