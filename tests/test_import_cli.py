@@ -97,6 +97,14 @@ def test_a_file_given_as_another_source_is_one_line(env):
     )
 
 
+def test_a_device_is_said_to_be_no_file_not_empty(env):
+    """From a bad-input pass: /dev/zero (no size to stat) read as "zero is empty"."""
+    refused = invoke("import", "/dev/zero", "--source", "partner-center")
+    assert refused.exit_code == 1
+    assert "zero is not a file (a device or a pipe)" in refused.stderr
+    assert "empty" not in refused.stderr
+
+
 def test_bad_usage_exits_2(env, tmp_path):
     assert invoke("import", str(HANDWRITTEN), "--source", "pax8").exit_code == 2
     assert invoke("import", str(tmp_path / "missing.csv"), "--source", "ion").exit_code == 2

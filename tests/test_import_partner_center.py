@@ -180,6 +180,9 @@ def test_a_charge_type_trueup_does_not_know_costs_and_changes_no_seats(tmp_path)
     records = read(write(tmp_path, header, rows))
     assert records.items[1]["type"] == "prorate"
     assert "row 3: ChargeType 'priceAdjustment' is not one trueup knows" in records.warnings[0]
+    rows[1]["ChargeType"] = "\x1b]0;pwned\x07"  # its escapes once, as every message shows them
+    hostile = read(write(tmp_path, header, rows)).warnings[0]
+    assert "ChargeType '\\x1b]0;pwned\\x07' is not" in hostile and "\x1b" not in hostile
     subscriptions = rebuilt_from_store(records)
     basic = next(row for row, _ in subscriptions if row["product_id"].endswith("LH18:0001"))
     assert basic["quantity"] == Decimal(10)

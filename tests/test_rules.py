@@ -168,6 +168,15 @@ product = "p-2"
     ]
 
 
+@pytest.mark.parametrize(
+    "layer", ["[defaults]", '[clients."14"]', '[[lines]]\nclient = "14"\nproduct = "p"']
+)
+def test_a_refused_fixed_price_is_said_as_that_not_as_missing(layer):
+    """From a bad-input pass: fixed_price = "-1" also read as '"fixed" needs a fixed_price'."""
+    found = problems(f'{layer}\nprice = "fixed"\nfixed_price = "-1"\n')
+    assert len(found) == 1 and 'fixed_price: "-1" is negative' in found[0], found
+
+
 def test_the_error_message_is_one_line_listing_them_all():
     with pytest.raises(RulesError) as caught:
         parse_rules('[defaults]\nprice = "cheap"\nproraton = "end"\n')

@@ -119,8 +119,15 @@ async def test_lines_null_or_missing_on_a_recurring_invoice_are_malformed_not_em
     assert count(store, m.HaloRecurringInvoiceLine) == lines
 
 
-@pytest.mark.parametrize("body", [{"clients": None, "record_count": 0}, {"clients": "none"}])
-async def test_null_where_a_list_belongs_is_a_bad_answer(body):
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        # From a bad-input pass: "with something other than a list of objects, not null".
+        ({"clients": None, "record_count": 0}, "with null where a list of objects belongs"),
+        ({"clients": "none"}, "something other than a list of objects: check"),
+    ],
+)
+async def test_null_where_a_list_belongs_is_a_bad_answer(body, said):
     transport = httpx.MockTransport(
         lambda request: (
             httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
@@ -130,7 +137,7 @@ async def test_null_where_a_list_belongs_is_a_bad_answer(body):
     )
     halo = HaloClient("http://halo.test", "http://halo.test/auth", "id", "s", transport=transport)
     async with halo:
-        with pytest.raises(ApiError, match="something other than a list of objects"):
+        with pytest.raises(ApiError, match=said):
             [page async for page in halo.clients()]
 
 

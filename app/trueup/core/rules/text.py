@@ -38,8 +38,10 @@ _TOP = ("defaults", "clients", "lines", "rates")
 class _Problems:
     locate: Locator
     found: list[tuple[int, str]] = field(default_factory=list)
+    paths: set[tuple[str | int, ...]] = field(default_factory=set)  # the keys refused
 
     def add(self, path: Path, message: str, *, shown: str | None = None) -> None:
+        self.paths.add(tuple(path))
         line = self.locate.line(path)
         where = f"line {line}: " if line is not None else ""
         self.found.append((line or 0, f"{where}{shown or label(path)}: {message}"))
@@ -223,13 +225,27 @@ def _rates(table: Any, problems: _Problems) -> dict[tuple[str, str], Decimal]:
 
 
 def _check_fixed(rules: Rules, problems: _Problems) -> None:
-    """A layer that chooses the fixed price policy must leave a fixed_price in effect."""
-    if rules.defaults.price == "fixed" and rules.defaults.fixed_price is None:
+    """A layer that chooses the fixed price policy must leave a fixed_price in effect (one it
+    gives that was refused is said as that, not as missing)."""
+
+    def missing(*layer: str | int) -> bool:
+        return (*layer, "fixed_price") not in problems.paths
+
+    if (
+        rules.defaults.price == "fixed"
+        and rules.defaults.fixed_price is None
+        and missing("defaults")
+    ):
         problems.add(
             ("defaults", "price"), '"fixed" needs a fixed_price; add fixed_price = "12.50"'
         )
     for client_id, overrides in rules.clients.items():
-        if overrides.get("price") == "fixed" and rules.for_client(client_id).fixed_price is None:
+        fixed = overrides.get("price") == "fixed"
+        if (
+            fixed
+            and rules.for_client(client_id).fixed_price is None
+            and missing("clients", str(client_id))
+        ):
             problems.add(
                 ("clients", str(client_id), "price"),
                 '"fixed" needs a fixed_price for the client; add fixed_price = "12.50"',
@@ -237,7 +253,8 @@ def _check_fixed(rules: Rules, problems: _Problems) -> None:
     for index, line in enumerate(rules.lines):
         # A line inheriting "fixed" without a price was reported at the layer that chose it.
         effective = rules.for_line(line.client_id, line.product, None)
-        if line.overrides.get("price") == "fixed" and effective.fixed_price is None:
+        fixed = line.overrides.get("price") == "fixed"
+        if fixed and effective.fixed_price is None and missing("lines", index):
             problems.add(
                 ("lines", index, "price"),
                 '"fixed" needs a fixed_price on the line; add fixed_price = "12.50"',

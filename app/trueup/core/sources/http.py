@@ -331,7 +331,14 @@ class ApiClient(ABC):
         default, `[]`)."""
         if isinstance(value, list) and all(isinstance(row, dict) for row in value):
             return value
-        raise self._unexpected(path, "a list of objects" + (", not null" if value is None else ""))
+        if value is None:  # the service's own fault, most likely: the URL answered JSON
+            raise self._error(
+                "bad_response",
+                f"{self.service} answered {path} with null where a list of objects belongs "
+                f"(malformed, not empty); if it goes on, check {self.url_env} points at the "
+                f"{self.service} API ({self.url_example})",
+            )
+        raise self._unexpected(path, "a list of objects")
 
     def _object(self, value: Any, path: str) -> Row:
         if isinstance(value, dict):

@@ -44,7 +44,7 @@ def negative_seats(charge_type: str, seats: Decimal) -> str:
     """The problem with negative seats on a SEATED charge that costs money (seats.py would take
     them away, and the month would bill none)."""
     return (
-        f"bills {seats} seats on a {charge_type!r} charge that costs money: seats are never "
+        f"bills {seats} seats on a '{charge_type}' charge that costs money: seats are never "
         "below 0 (money back has a negative amount)"
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,10 @@ def read_rows(
 
 
 def _text(path: Path, wanted: str) -> str:
-    size = path.stat().st_size
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):  # a device or a pipe has no size: never "empty"
+        raise FileRefused(f"{path.name} is not a file (a device or a pipe): give {wanted}")
+    size = status.st_size
     if size == 0:
         raise FileRefused(f"{path.name} is empty: download {wanted} again")
     if size > MAX_BYTES:

@@ -139,7 +139,7 @@ def check_charges(charges: Iterable[Charge], problems: Problems) -> list[str]:
             )
         if charge.kind is None and not charge.usage:
             warnings.append(
-                f"row {charge.row}: ChargeType {charge.charge_type!r} is not one trueup knows: "
+                f"row {charge.row}: ChargeType '{charge.charge_type}' is not one trueup knows: "
                 "its cost counts, it changes no seats"
             )
     return warnings
