@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from trueup.cli import app, render
@@ -188,3 +189,27 @@ def test_the_month_at_80_columns_shows_whole_references_and_marks_every_cut(
     assert "where: at xero" in shown
     (cut,) = [line for line in shown if line.startswith("Bluebird Derm")]
     assert "…" in cut[:20] and not cut.endswith("…")
+
+
+def test_a_void_names_each_invoice_before_the_month_is_typed(env_alone, monkeypatch) -> None:
+    """From a month-end pass: the confirmation read only "void 2 posted invoice(s) of 2026-11
+    at xero", naming no reference, client or amount."""
+    assert invoke("xero", "refresh").exit_code == 0
+    assert invoke("xero", "map", "accept", "--min-score", "80").exit_code == 0
+    assert invoke("approve", data(invoke("batch", "--month", "2026-11", "--json"))["batch_id"])
+    assert invoke("post", "2026-11", "--to", "xero", "--yes", "--unsettled").exit_code == 0
+    client = next(c for c in data(invoke("month", "--json"))["clients"] if c["postings"])
+    (posting,) = client["postings"]
+    asked: list[str] = []
+
+    def declined(expected: str, what: str) -> None:
+        asked.append(what)
+        raise typer.Exit(1)
+
+    monkeypatch.setattr("trueup.cli.posting._confirm", declined)
+    voided = invoke("void", "2026-11", "--to", "xero", "--client", str(client["client_id"]))
+    said = " ".join(voided.stderr.split())
+    assert asked == ["void 1 invoice(s)"] and voided.exit_code == 1
+    amount = f"{Decimal(posting['amount']):,.2f} {client['currency']}"
+    assert f"{posting['reference']} {client['client_name']}: {amount} (invoice" in said
+    assert xero_invoices(env_alone)[posting["reference"]]["Status"] == "AUTHORISED"

@@ -347,7 +347,16 @@ def void_command(
                 for e in posting.entries(b, destination, "create")
                 if e.state == "POSTED" and (not chosen or e.client_id in chosen)
             ]  # fmt: skip
-            err.print(f"void {len(posted)} posted invoice(s) of {batch_id} at {destination}")
+            err.print(f"void {len(posted)} posted invoice(s) of {batch_id} at {destination}:")
+            for entry in posted:  # what the client will see voided, before the word is typed
+                there = f"{entry.document} {entry.remote_number or entry.remote_id}"
+                err.print(
+                    Text(
+                        f"  {entry.reference:<16} {entry.client_name}: {entry.total:,.2f} "
+                        f"{entry.currency} ({there})"
+                    ),
+                    soft_wrap=True,
+                )
             _confirm(batch_id[:7], f"void {len(posted)} invoice(s)")
         reports = []
         with posting.exclusive():
