@@ -242,6 +242,8 @@ def test_rows_carry_billable_subscriptions_and_their_value(store):
     store.subscription("s5", "a", "p", "1", "9.99", currency="EUR")
     row = rows_by_id(store)["a"]
     assert (row.subscriptions, row.monthly_value, row.currency) == (3, Decimal("250.00"), "USD")
+    # From a month-end pass: the count held the EUR one, and no sum showed its money.
+    assert row.other_values == {"EUR": Decimal("9.99")}
 
 
 def test_client_choices_search_active_clients(store):

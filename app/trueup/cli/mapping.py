@@ -298,7 +298,9 @@ def _cells(
     row: dict[str, Any], name: str, target: str, score: int | None, reason: str, dim: bool
 ) -> list[Text]:
     # Text cells: names holding "[" must print as written, never as Rich markup.
-    money = f"{Decimal(row['monthly_value']):,.2f} {row['currency']}".strip()
+    sums = {row["currency"]: row["monthly_value"], **row.get("other_currencies", {})}
+    # Each currency its own sum, one a line: the count of subscriptions holds them all.
+    money = "\n".join(f"{Decimal(v):,.2f} {c}".strip() for c, v in sums.items())
     styles = {"suggested": "green", "stale": "red", "unmapped": "yellow"}
     candidate_style = "dim" if dim else ""
     return [

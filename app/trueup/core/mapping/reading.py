@@ -99,6 +99,14 @@ class Value:
         currency = min(self.currency_counts, key=lambda c: (-self.currency_counts[c], c))
         return currency, self.by_currency[currency].quantize(CENT, ROUND_HALF_UP)
 
+    def others(self, main: str) -> dict[str, Decimal]:
+        """The sums in the other currencies (never added to the main one's), by currency."""
+        return {
+            currency: amount.quantize(CENT, ROUND_HALF_UP)
+            for currency, amount in sorted(self.by_currency.items())
+            if currency != main
+        }
+
 
 @dataclass
 class World:

@@ -98,7 +98,13 @@ def _uncovered_subscriptions(world: World) -> dict[str, Value]:
 
 def _value_json(value: Value, fallback_currency: str) -> dict[str, Any]:
     currency, amount = value.main(fallback_currency)
-    return {"subscriptions": value.count, "monthly_value": _money(amount), "currency": currency}
+    others = {c: _money(v) for c, v in value.others(currency).items()}
+    return {
+        "subscriptions": value.count,
+        "monthly_value": _money(amount),
+        "currency": currency,
+        "other_currencies": others,
+    }
 
 
 def _suggestions(candidates: tuple[Candidate, ...] | tuple[ItemCandidate, ...]) -> list[Any]:
@@ -117,6 +123,7 @@ def company_json(row: CompanyRow) -> dict[str, Any]:
         "subscriptions": row.subscriptions,
         "monthly_value": _money(row.monthly_value),
         "currency": row.currency,
+        "other_currencies": {c: _money(v) for c, v in row.other_values.items()},
         "candidates": _suggestions(row.candidates),
     }
 
@@ -135,6 +142,7 @@ def product_json(row: ProductRow) -> dict[str, Any]:
         "subscriptions": row.subscriptions,
         "monthly_value": _money(row.monthly_value),
         "currency": row.currency,
+        "other_currencies": {c: _money(v) for c, v in row.other_values.items()},
         "overrides": row.overrides,
         "candidates": _suggestions(row.candidates),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from typing import TypeVar
@@ -48,6 +48,7 @@ class CompanyRow:
     monthly_value: Decimal  # Σ quantity × price of those in `currency`
     currency: str  # the currency most of them are in; amounts in others are not added
     candidates: tuple[Candidate, ...]  # best first, at most 5
+    other_values: dict[str, Decimal] = field(default_factory=dict)  # the other currencies' sums
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class ProductRow:
     currency: str
     overrides: int  # per-client overrides of this product
     candidates: tuple[ItemCandidate, ...]
+    other_values: dict[str, Decimal] = field(default_factory=dict)  # as CompanyRow's
 
 
 def company_rows_of(world: World, threshold: int) -> list[CompanyRow]:
@@ -124,6 +126,7 @@ def company_rows_of(world: World, threshold: int) -> list[CompanyRow]:
                 monthly_value=amount,
                 currency=currency,
                 candidates=tuple(Candidate(m.target, m.name, m.score, m.reason) for m in found),
+                other_values=value.others(currency),
             )
         )
     return sorted(rows, key=lambda r: _row_order(r.status, r.monthly_value, r.company_name))
@@ -165,6 +168,7 @@ def product_rows_of(world: World, threshold: int) -> list[ProductRow]:
                 currency=currency,
                 overrides=overrides[product.id],
                 candidates=tuple(ItemCandidate(m.target, m.name, m.score, m.reason) for m in found),
+                other_values=value.others(currency),
             )
         )
     return sorted(rows, key=lambda r: _row_order(r.status, r.monthly_value, r.name))
