@@ -535,6 +535,7 @@ def test_a_month_whose_tax_alone_moved_is_named_not_adjusted_nor_passed_over(ser
     assert "0 adjustment(s) to post" in adjust.stderr
     said = " ".join(adjust.stderr.split())
     assert "only the tax differs" in said and "if its tax is wrong, set it there" in said
+    assert "and tax_percent to 0 for this client (QuickBooks is sent none)" in said
     # Never "void and post again": the destination would tax the same lines the same way.
     assert "void" not in said
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == sent

@@ -17,7 +17,12 @@ from trueup.core.batch.settled import unsettled
 from trueup.core.batch.stored import StoredBatch
 from trueup.core.diff.seats import DiffRow, cyclic_gc_paused
 from trueup.core.posting.adjustments import adjustment
-from trueup.core.posting.documents import HaloCatalog, adjustment_reference, missing_targets
+from trueup.core.posting.documents import (
+    OWN_TAX,
+    HaloCatalog,
+    adjustment_reference,
+    missing_targets,
+)
 from trueup.core.posting.plan import (
     UNFINISHED,
     Planned,
@@ -118,11 +123,14 @@ def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> st
     """Why a month whose lines bill as posted, and whose tax does not, gets no adjustment."""
     then = sum((d.tax for d in posted), ZERO)
     # Never "void and post again": the destination would tax the same lines the same way.
-    return (
+    said = (
         f"only the tax differs (posted {money_prose(then)}, now {money_prose(now.tax)} "
         f"{now.currency}): {destination} taxes what it is sent by the client's own tax "
         "settings, so no line can adjust it; if its tax is wrong, set it there"
     )
+    if destination in OWN_TAX:  # sent no tax at all: trueup's own figure only misleads
+        said += f", and tax_percent to 0 for this client ({OWN_TAX[destination][0]} is sent none)"
+    return said
 
 
 def _problem(

@@ -409,7 +409,7 @@ def _document(
 
 
 # Where a document's tax is the destination's own: trueup sends lines, never a tax figure.
-_OWN_TAX = {
+OWN_TAX = {
     "xero": ("Xero", "from its lines' tax types"),
     "qbo": ("QuickBooks", "from the company's sales tax settings and the lines' tax codes"),
 }
@@ -423,8 +423,8 @@ def missing_targets(
     QuickBooks and Xero need an item on every line, and Xero an account and a tax type that a
     sale may carry (checked against the lists `trueup xero refresh` read, when it has)."""
     problems = []
-    if destination in _OWN_TAX and document.tax:
-        name, how = _OWN_TAX[destination]
+    if destination in OWN_TAX and document.tax:
+        name, how = OWN_TAX[destination]
         problems.append(
             f"the rules add {document.tax:,.2f} {document.currency} of tax (tax_percent), and "
             f"{name} works out a document's tax itself, {how}: the total posted would not be "
