@@ -42,12 +42,12 @@ def hold_command(
         batches = Batches(db, today=configured_today())
         names = {row.client_id: row.client_name for row in batches.overview(batch).invoices}
         for client_id in dict.fromkeys(client):
-            named = (
-                f"{names[client_id]} ({client_id})" if client_id in names else f"client {client_id}"
-            )
-            try:
-                if client_id not in names:
-                    raise TrueupError(f"no invoice in batch {batch}")
+            if client_id not in names:
+                refused = True
+                render.fail(f"client {client_id}: no invoice in batch {batch}")
+                continue
+            named = f"{names[client_id]} ({client_id})"
+            try:  # refused once approved or posted (review.set_invoice_state)
                 batches.set_invoice_state(batch, client_id, wanted)
             except TrueupError as exc:
                 refused = True
