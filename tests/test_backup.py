@@ -142,3 +142,28 @@ def test_following_the_restore_hint_gives_back_a_working_store(synced):
         assert _count(restored, m.Pax8Subscription) == subscriptions
     finally:
         restored.dispose()
+
+
+@pytest.mark.parametrize(("kept", "left"), [(None, 20), (100, 26)])
+def test_a_posting_run_keeps_as_many_backups_as_the_config_says(synced, kept, left):
+    """From an operations pass: `[backup] keep` was never read, so every posting run cut the
+    backups to 20, deleting older ones a config asked to keep."""
+    from contextlib import asynccontextmanager
+
+    from trueup.core.batch.build import build_batch
+    from trueup.core.service.posting import Posting
+
+    for n in range(25):
+        backup_database(synced, f"earlier {n}", keep=1000)
+
+    class Nowhere:  # a destination a run with nothing queued never calls
+        destination = "halo-invoice"
+
+    @asynccontextmanager
+    async def sinks(destination):
+        yield Nowhere()
+
+    batch = build_batch(synced, "2026-11", today=TODAY)
+    posting = Posting(synced, today=TODAY, sinks=sinks, backups_kept=kept)
+    asyncio.run(posting.run(batch.batch_id, "halo-invoice", action="create", progress=print))
+    assert len(list_backups(synced.path)) == left

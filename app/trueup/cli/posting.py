@@ -447,7 +447,14 @@ def _posting(db: Database, config_path: Path) -> Posting:
     def sinks(destination: str) -> AbstractAsyncContextManager[Sink]:
         return configured_sinks(load_settings(config_path))(destination)
 
-    return Posting(db, today=configured_today(), sinks=sinks, xero=load_settings(config_path).xero)
+    settings = load_settings(config_path)
+    return Posting(
+        db,
+        today=configured_today(),
+        sinks=sinks,
+        xero=settings.xero,
+        backups_kept=settings.backup.keep,
+    )
 
 
 async def _run(posting: Posting, destination: str, batch_id: str, action: str) -> RunReport:

@@ -36,7 +36,7 @@ from trueup.core.posting.plan import (
 from trueup.core.posting.sink import Document, Posted, Refused, Sink
 from trueup.core.settings.operator import current_user
 from trueup.core.sources.http import ApiError
-from trueup.core.store.backup import backup_database
+from trueup.core.store.backup import DEFAULT_KEEP, backup_database
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
 
@@ -108,12 +108,15 @@ async def run_posting(
     action: str = "create",
     progress: Progress | None = None,
     backup: bool = True,
+    backups_kept: int = DEFAULT_KEEP,
 ) -> RunReport:
-    """Send the batch's unfinished `action` entries for the sink's destination."""
+    """Send the batch's unfinished `action` entries for the sink's destination; the store is
+    copied first (the newest `backups_kept` copies stay: `[backup] keep`)."""
     with posting_lock(db):
         run = _Run(db, sink, batch_id, action, progress)
         if backup:
-            run.report.backup = backup_database(db, f"post-{sink.destination}")
+            reason = f"post-{sink.destination}"
+            run.report.backup = backup_database(db, reason, keep=backups_kept)
         await run.go()
         return run.report
 

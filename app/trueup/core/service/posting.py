@@ -20,6 +20,7 @@ from trueup.core.posting.run import RunReport as RunReport
 from trueup.core.posting.sandbox import SandboxSinks as SandboxSinks
 from trueup.core.posting.sink import Sink as Sink
 from trueup.core.settings.config import Settings, XeroSettings
+from trueup.core.store.backup import DEFAULT_KEEP
 from trueup.core.store.database import Database
 from trueup.core.store.postings import live_postings
 
@@ -47,11 +48,13 @@ class Posting:
         today: date,
         sinks: SinkFactory | None = None,
         xero: XeroSettings | None = None,
+        backups_kept: int | None = None,
     ) -> None:
         self.db = db
         self.today = today
         self._sinks = sinks
         self._xero = xero  # how Xero documents are made (status, default account, due days)
+        self._kept = backups_kept  # [backup] keep: the copies of the store a run leaves
 
     @property
     def can_post(self) -> bool:
@@ -122,4 +125,11 @@ class Posting:
         if self._sinks is None:
             raise SyncUnavailableError("this workbench has no destinations to post to")
         async with self._sinks(destination) as sink:
-            return await run_posting(self.db, sink, batch_id, action=action, progress=progress)
+            return await run_posting(
+                self.db,
+                sink,
+                batch_id,
+                action=action,
+                progress=progress,
+                backups_kept=DEFAULT_KEEP if self._kept is None else self._kept,
+            )

@@ -65,7 +65,11 @@ class Workbench:
         self.rules = RuleBook(db, changes=changes)
         self.batches = Batches(db, today=today)
         self.posting = Posting(
-            db, today=today, sinks=sinks, xero=settings.xero if settings else None
+            db,
+            today=today,
+            sinks=sinks,
+            xero=settings.xero if settings else None,
+            backups_kept=settings.backup.keep if settings else None,
         )
         self.syncing = Syncing(
             db,
