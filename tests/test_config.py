@@ -46,7 +46,8 @@ def test_saving_keeps_the_files_values_under_the_environment(tmp_path, monkeypat
     [
         ("[pax8\n", "not valid TOML"),
         ('[pax8]\nsecret = "x"\n', "unknown key 'secret' in [pax8]"),
-        ('[mapping]\nthreshold = "high"\n', "[mapping] threshold must be a number"),
+        ('[mapping]\nthreshold = "high"\n', "[mapping] threshold must be a whole number"),
+        ("[sync]\nmax_shrink_percent = 50.5\n", "max_shrink_percent must be a whole number"),
         ("[mapping]\nthreshold = 120\n", "between 0 and 100"),
         ("[halo]\nurl = 5\n", "[halo] url must be a string"),
         ("[billing]\nclose_day = 32\n", "[billing] close_day must be between 0 and 31"),

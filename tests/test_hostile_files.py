@@ -83,3 +83,11 @@ def test_a_url_with_a_password_is_refused_without_repeating_it(env):
     result = CliRunner().invoke(app, ["config", "show"])
     assert result.exit_code == 1 and "[halo] url carries a user name or password" in said(result)
     assert "hunter2" not in result.output
+
+
+def test_a_url_with_a_password_from_the_environment_is_refused_too(env, monkeypatch):
+    """From an operations pass: `config show` printed TRUEUP_HALO_URL's password."""
+    monkeypatch.setenv("TRUEUP_HALO_URL", "https://admin:HUNTER2pw@acme.halopsa.com")
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1 and "TRUEUP_HALO_URL carries a user name" in said(result)
+    assert "HUNTER2pw" not in result.output

@@ -203,6 +203,11 @@ def load_settings(path: Path) -> Settings:
     _check_words(settings, sections)
     for (section_name, key), env in ENV_OVERRIDES.items():
         if os.environ.get(env):
+            if key.endswith("url") and _has_credentials(os.environ[env]):  # never repeated
+                raise ConfigError(
+                    f"{env} carries a user name or password: give the host alone and keep "
+                    "credentials in the keyring (`trueup connect`)"
+                )
             settings.beneath[f"{section_name}.{key}"] = getattr(sections[section_name], key)
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
@@ -282,7 +287,7 @@ def _fill(settings: Settings, target: Any, section: Any, name: str) -> None:
             raise ConfigError(f"{path}: unknown key '{key}' in [{name}] (known: {known})")
         wanted = type(getattr(target, key))
         if not isinstance(value, wanted) or isinstance(value, bool):
-            kind = "a number" if wanted is int else "a string"
+            kind = "a whole number" if wanted is int else "a string"
             raise ConfigError(f"{path}: [{name}] {key} must be {kind}")
         setattr(target, key, value)
         settings.origins[f"{name}.{key}"] = "file"
