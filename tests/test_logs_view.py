@@ -178,3 +178,20 @@ def test_zone_labels_give_the_offset_at_that_time_and_the_name():
     assert zone_label(warsaw, NOW) == "UTC+01:00 Europe/Warsaw"
     assert zone_label(ZoneInfo("America/St_Johns"), NOW) == "UTC-03:30 America/St_Johns"
     assert zone_label(UTC, NOW) == "UTC+00:00 UTC"
+
+
+def test_the_cli_level_finds_every_writers_entries_whatever_their_case(db):
+    """From an operations pass: posting wrote "info"/"error", so `trueup log --level ERROR`
+    (what monitoring runs) never listed a rejected posting."""
+    from trueup.core.store.logbook import read_log
+
+    add(db, timedelta(minutes=3), "error", "posting_rejected")
+    add(db, timedelta(minutes=2), "ERROR", "sync_failed")
+    with db.write() as conn:  # as a posting run wrote it before levels were upper-cased
+        conn.execute(LOG.insert().values(at=NOW, level="error", event="old", details="{}"))
+    assert [e["event"] for e in read_log(db, level="ERROR")] == [
+        "old",
+        "sync_failed",
+        "posting_rejected",
+    ]
+    assert {e["level"] for e in read_log(db)} == {"ERROR", "error"}

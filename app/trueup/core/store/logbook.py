@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import simplejson
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from trueup.core.store.tables import LogEvent, table_of
 
@@ -21,7 +21,7 @@ def log_event(
     conn.execute(
         insert(table_of(LogEvent)).values(
             at=datetime.now(UTC),
-            level=level,
+            level=level.upper(),  # INFO, WARNING, ERROR: as `trueup log --level` asks
             source=source,
             event=event,
             details=simplejson.dumps(details, use_decimal=True, default=str),
@@ -34,7 +34,8 @@ def read_log(db: Database, *, level: str | None = None, limit: int = 50) -> list
     table = table_of(LogEvent)
     query = select(table).order_by(table.c.id.desc()).limit(limit)
     if level:
-        query = query.where(table.c.level == level)
+        # upper(): entries written before levels were upper-cased (posting's were "info").
+        query = query.where(func.upper(table.c.level) == level.upper())
     with db.read() as conn:
         rows = conn.execute(query).all()
     return [
