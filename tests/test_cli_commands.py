@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from trueup.cli import app
 from trueup.cli.commands import LAZY_COMMANDS
+from trueup.core.store.database import open_database
 
 
 def modules_after(*args: str) -> set[str]:
@@ -47,6 +48,7 @@ def test_help_lists_every_command_and_suggests_lazy_ones():
 
 
 def test_an_error_of_a_lazily_loaded_module_is_one_line(tmp_path, monkeypatch):
+    open_database(tmp_path / "trueup.sqlite").dispose()  # map import reads a store
     monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
     monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
     result = CliRunner().invoke(app, ["map", "import", str(tmp_path / "missing.toml")])

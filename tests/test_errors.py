@@ -97,6 +97,12 @@ def test_the_workbench_shows_the_same_line(error, shown):
         ["post", "2026-11", "--yes"],
         ["summary"],
         ["diff", "--month", "2026-11"],
+        # From an operations pass: these made an empty store and read it as "none".
+        ["unmapped"],
+        ["map", "suggest"],
+        ["map", "set", "--company", "c1", "--client", "12"],
+        ["rules", "show"],
+        ["xero", "unmapped"],
     ],
 )
 def test_a_mistyped_store_is_named_not_made_empty(tmp_path, monkeypatch, args):

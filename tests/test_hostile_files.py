@@ -5,12 +5,14 @@ import pytest
 from typer.testing import CliRunner
 
 from trueup.cli import app
+from trueup.core.store.database import open_database
 
 DEEP = "[" * 100_000 + "]" * 100_000
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
+    open_database(tmp_path / "trueup.sqlite").dispose()  # commands but sync read a store
     monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
     monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("TRUEUP_TODAY", "2026-11-21")

@@ -62,9 +62,11 @@ class State:
         self.db_from_env = db_from_env  # TRUEUP_DB, not --db: the demo keeps to its own file
         self.opened: Path | None = None  # the store this command opened, if any
 
-    def open_db(self, default: Path | None = None, *, existing: bool = False) -> Database:
-        """The store; with `existing`, StoreError when there is none at the path (a mistyped
-        --db must not read as an empty month, or approve and post nothing)."""
+    def open_db(self, default: Path | None = None, *, existing: bool = True) -> Database:
+        """The store; with `existing` (all but the commands that make one: sync, demo, import,
+        the books' refresh, the workbench), StoreError when there is none at the path: a
+        mistyped --db must not read as an empty month, approve and post nothing, or take a
+        mapping the store never sees."""
         from trueup.core.service.stores import (
             StoreError,
             open_database,  # with the models: ~0.5 s, for stores only

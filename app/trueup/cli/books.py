@@ -194,7 +194,7 @@ def books_app(words: Words) -> typer.Typer:
     @handles_errors
     def refresh(ctx: typer.Context) -> None:
         settings = load_settings(state(ctx).config_path)
-        with open_store(ctx) as db:
+        with open_store(ctx, existing=False) as db:  # a source read into the store, as sync
             counts = asyncio.run(Accounting(db, books).refresh_catalog(settings))
         listed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in counts.items())
         say(f"read {label}'s {listed}")

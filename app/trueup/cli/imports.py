@@ -92,7 +92,7 @@ def import_command(
     import and refusal.
     """
     columns = load_settings(state(ctx).config_path).import_columns
-    with open_store(ctx) as db:
+    with open_store(ctx, existing=False) as db:  # a file may come before any sync
         try:
             outcome = Imports(db, columns=columns).run(
                 file, source.value, month=Month(month) if month else None

@@ -84,7 +84,7 @@ def configured_threshold(ctx: typer.Context, given: int | None) -> int:
 
 
 @contextmanager
-def open_store(ctx: typer.Context, *, existing: bool = False) -> Iterator[Database]:
+def open_store(ctx: typer.Context, *, existing: bool = True) -> Iterator[Database]:
     from trueup.cli import state
 
     db = state(ctx).open_db(existing=existing)

@@ -56,7 +56,7 @@ def run_sync(
         raise ConfigError("--faults works only with --sandbox")
     settings = load_settings(state.config_path)
     minutes = settings.sync.min_interval_minutes
-    db = state.open_db()
+    db = state.open_db(existing=False)  # a first sync makes the store
     try:
         last = None if force else Syncing(db, today=today()).too_soon(minutes)
         if last is not None:
@@ -136,7 +136,7 @@ def run_demo(
 
         render.stderr.print("The demo keeps to its own store; TRUEUP_DB is left alone.")
         state = State(None, state.config_path)
-    db = state.open_db(default=demo_db_path())
+    db = state.open_db(default=demo_db_path(), existing=False)
     day = today(scenario.as_of.date())
     try:
         if scenario_path is None:

@@ -22,7 +22,7 @@ def run_tui(state: State, *, mouse: bool) -> None:
     """The workbench on the configured store. The clients (and posting's sinks) are built when a
     sync (or a post) starts, so a store can be reviewed before (or without) connecting."""
     settings = load_settings(state.config_path)
-    db = state.open_db()
+    db = state.open_db(existing=False)  # a new install syncs from the workbench (s)
     try:
         open_workbench(
             db,
