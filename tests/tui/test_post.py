@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from conftest import NOW, TODAY
+from textual.widgets import Static
 
 from tools.demo_workbench import wait_until_idle
 from trueup.core.posting.sink import Posted
@@ -15,7 +16,7 @@ from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.help import HelpScreen, help_markdown
 from trueup.tui.screens.journal import JournalScreen
-from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen
+from trueup.tui.screens.post_progress import PostProgressScreen, TypeToConfirmScreen, _cells
 from trueup.tui.screens.post_summary import PostSummaryScreen
 from trueup.tui.widgets.row_table import RowTable
 
@@ -371,6 +372,9 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
         assert app.screen is results and results.action_kind == "void"
         assert {e.action for e in results.entries.values()} == {"void"}
         assert {e.state for e in results.entries.values()} == {"POSTED"}
+        # From a TUI pass: the rows and the detail read POSTED after "Voided 17 of 17".
+        assert {_cells(e)[3].plain for e in results.entries.values()} == {"VOIDED"}
+        assert " · VOIDED · id " in str(results.query_one("#post-detail", Static).render())
     assert destination.voided == set(destination.documents)
     voids = workbench.posting.entries(batch.batch_id, "halo-invoice", "void")
     assert len(voids) == len(clean)

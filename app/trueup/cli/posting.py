@@ -462,7 +462,7 @@ async def _run(posting: Posting, destination: str, batch_id: str, action: str) -
         if sys.stderr.isatty() or entry.state in ("POSTED", "REJECTED", "UNKNOWN"):
             where = f" {entry.document} {entry.remote_id}" if entry.remote_id else ""
             err.print(
-                Text(f"{_said(entry):<8} {entry.reference:<16} {entry.client_name}{where}"),
+                Text(f"{entry.said:<8} {entry.reference:<16} {entry.client_name}{where}"),
                 soft_wrap=True,
             )
 
@@ -591,7 +591,7 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
         return
     for e in entries:
         line = Text(
-            f"{e.action:<6} {_said(e):<8} {e.destination:<14} {e.reference:<16} "
+            f"{e.action:<6} {e.said:<8} {e.destination:<14} {e.reference:<16} "
             f"{e.total:>12,.2f} {e.currency} {e.client_name}"
         )
         if e.remote_id:
@@ -599,12 +599,6 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
         if e.error and e.state != "POSTED":
             line.append(f" ({e.error})")
         sys.stdout.write(str(line) + "\n")
-
-
-def _said(entry: EntryView) -> str:
-    """The entry's state in words: a void the destination took reads VOIDED, not POSTED (the
-    journal's word for any document it took)."""
-    return "VOIDED" if entry.action == "void" and entry.state == "POSTED" else entry.state
 
 
 def _finish(report: RunReport, batch_id: str, verb: str) -> None:

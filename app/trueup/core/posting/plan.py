@@ -110,6 +110,12 @@ class EntryView:
     currency: str
     document: str  # what the destination holds it as (sink.document_kind): "invoice" ...
 
+    @property
+    def said(self) -> str:
+        """The state in words: a void the destination took reads VOIDED, not POSTED (the
+        journal's word for any document it took)."""
+        return "VOIDED" if self.action == "void" and self.state == "POSTED" else self.state
+
 
 @dataclass(frozen=True)
 class PlanInputs:

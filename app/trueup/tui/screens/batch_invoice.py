@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 from trueup.tui.widgets.row_table import Column, RowTable
 
 LINES = [
-    Column("Line", 14, flex=True),
+    Column("Line", 14, flex=True, keep_end=True),  # one product's tiers differ at the end
     Column("Qty", 8, "right"),
     Column("Unit", 9, "right"),
     Column("Amount", 10, "right"),

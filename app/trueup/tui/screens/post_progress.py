@@ -36,6 +36,7 @@ STATE_STYLES = {
     "POSTED": "bold green",
     "REJECTED": "bold red",
     "UNKNOWN": "bold yellow",
+    "VOIDED": "bold magenta",
 }
 FINAL = ("POSTED", "REJECTED")
 # Nothing left to send: posted, or posted and voided since (a re-post goes under a new entry).
@@ -59,7 +60,7 @@ def _cells(entry: EntryView) -> tuple[Text, ...]:
         plain(entry.client_name),
         plain(entry.reference, "dim"),
         plain(money(entry.total, entry.currency)),
-        plain(entry.state, STATE_STYLES.get(entry.state, "")),
+        plain(entry.said, STATE_STYLES.get(entry.said, "")),  # a void taken reads VOIDED
         outcome,
     )
 
@@ -287,7 +288,7 @@ class PostProgressScreen(WorkbenchScreen):
         text = Text(no_wrap=False)
         if entry is not None:
             text.append(f"{entry.client_name} · {entry.reference} · ", style="dim")
-            text.append(entry.state, style=STATE_STYLES.get(entry.state, ""))
+            text.append(entry.said, style=STATE_STYLES.get(entry.said, ""))
             if entry.remote_id:
                 text.append(f" · id {entry.remote_id}")
                 if entry.remote_number and entry.remote_number != entry.remote_id:

@@ -35,7 +35,7 @@ from trueup.tui.widgets.row_table import Column, Heading, RowTable
 from trueup.tui.widgets.search_bar import SearchBar
 
 COLUMNS = [
-    Column("Product", 16, flex=True),
+    Column("Product", 16, flex=True, keep_end=True),  # tiers differ at the end of the name
     Column("Pax8", 6, "right"),
     Column("Halo", 6, "right"),
     Column("Δ", 6, "right"),
