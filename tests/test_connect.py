@@ -138,6 +138,23 @@ def test_a_secret_in_the_environment_is_used_and_not_stored(env, urls, memory_ke
     assert memory_keyring.passwords == {}
 
 
+def test_a_secret_given_while_the_environment_has_one_is_refused_untested(
+    env, urls, memory_keyring, monkeypatch
+):
+    """From an operations pass: the test ran on the environment's secret ("connection works")
+    and the typed one, never tried, replaced the stored one that worked."""
+    monkeypatch.setenv("TRUEUP_HALO_CLIENT_SECRET", "sandbox")
+    result = invoke(
+        "halo", "--url", urls.halo, "--client-id", "sandbox", "--client-secret-stdin",
+        input="TYPO\n",
+    )  # fmt: skip
+    assert result.exit_code == 1 and "connection works" not in result.stderr
+    assert "TRUEUP_HALO_CLIENT_SECRET is set, and wins over the client secret given" in " ".join(
+        result.stderr.split()
+    )
+    assert memory_keyring.passwords == {} and not (env / "config.toml").exists()
+
+
 def test_without_a_terminal_a_missing_value_names_its_flag(env, urls, memory_keyring):
     result = invoke("pax8", "--url", urls.pax8, "--client-secret", "sandbox")
     assert result.exit_code == 1

@@ -412,11 +412,17 @@ def _client_secret(settings: Settings, source: str, given: str | None, stdin: bo
         if not given:
             raise SecretError("--client-secret-stdin read an empty line: pipe the secret in")
     if os.environ.get(env_name):
-        note = "it wins over the one given" if given else "nothing is stored"
+        if given:  # the test would run on the environment's: the one given would go untested
+            raise SecretError(
+                f"{env_name} is set, and wins over the client secret given: unset it to test "
+                "and store this one (nothing was saved)"
+            )
         render.stderr.print(
-            f"The client secret comes from {env_name}; {note}.", markup=False, soft_wrap=True
+            f"The client secret comes from {env_name}; nothing is stored.",
+            markup=False,
+            soft_wrap=True,
         )
-        return given
+        return None
     return given or _ask(
         f"{SERVICE_NAMES[source]} client secret", "--client-secret-stdin", "", hide=True
     )
