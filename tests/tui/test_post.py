@@ -490,6 +490,15 @@ async def test_v_voids_the_cursors_client_alone_and_the_row_reads_voided(
         put_cursor(screen, target.client_id)
         await press(pilot, "v")
         assert isinstance(app.screen, TypeToConfirmScreen)
+        # From a TUI pass: the question names the document it voids, its number and amount.
+        (sent,) = [
+            e
+            for e in workbench.posting.month_entries(MONTH, "halo-invoice")
+            if e.client_id == target.client_id
+        ]
+        assert f"{sent.reference} (invoice {sent.remote_number or sent.remote_id}, " in str(
+            app.screen.question
+        )
         await press(pilot, *f"void {MONTH}", "enter")
         await wait_until_idle(pilot)
         assert app.screen is screen

@@ -285,9 +285,17 @@ class ApprovingScreen(SearchableTableScreen):
         adjusted = self.approvals is not None and invoice.client_id in self.approvals.adjusted
         what = "invoice and its adjustments" if adjusted else "invoice"
         it = "They stay" if adjusted else "It stays"
+        # What the client will see voided, named before the words are typed.
+        named = ", ".join(
+            f"{e.reference} ({e.document} {e.remote_number or e.remote_id}, "
+            f"{e.total:,.2f} {e.currency})"
+            for e in self.workbench.posting.month_entries(batch.month, destination)
+            if e.client_id == invoice.client_id and e.action == "create" and e.state == "POSTED"
+        )
         question = (
-            f"Void {invoice.client_name}'s {month_name(batch.month)} {what} at {destination}? "
-            f"{it} there, voided; the month can be posted again under the next reference."
+            f"Void {invoice.client_name}'s {month_name(batch.month)} {what} at {destination}"
+            f"{f': {named}' if named else ''}? {it} there, voided; the month can be posted "
+            "again under the next reference."
         )
 
         def answered(void: bool | None) -> None:
