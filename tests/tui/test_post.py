@@ -712,3 +712,24 @@ async def test_two_quick_h_presses_hold_and_release(app, workbench, monkeypatch)
         row = next(i for i in screen.invoices if i.client_id == target.client_id)
         assert row.state == "draft"
     assert workbench.batches.overview(batch.batch_id).states.get(target.client_id) == "draft"
+
+
+async def test_back_from_an_invoice_changed_there_the_batch_shows_the_rebuilt_batch(app, workbench):
+    """From a TUI pass: with the month posted from a batch (which the Batch screen keeps in
+    view), a change made on the invoice screen, which builds the batch again, was gone on the
+    way back (the old batch, the old line) until `b`."""
+    batch, clean = approve_clean(workbench)
+    await post_approved(workbench, batch.batch_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        assert screen.shown_batch.batch_id == batch.batch_id
+        put_cursor(screen, clean[0].client_id)
+        await press(pilot, "enter")
+        invoice = app.screen
+        line = next(li for li in invoice.lines.rows if li.kind == "subscription")
+        invoice.lines.cursor = invoice.lines.rows.index(line)
+        await press(pilot, "s")
+        rebuilt = invoice.shown_batch.batch_id
+        assert rebuilt != batch.batch_id
+        await press(pilot, "escape")
+        assert app.screen is screen and screen.shown_batch.batch_id == rebuilt

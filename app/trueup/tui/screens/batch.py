@@ -365,7 +365,16 @@ class BatchScreen(ApprovingScreen):
                     f" now: {money(invoice.total - posted, currency)} to adjust (P)",
                     style=DIFFERS_STYLE,
                 )
-            self.app.push_screen(BatchInvoiceScreen(self.shown_batch, invoice, month_state))
+            self.app.push_screen(
+                BatchInvoiceScreen(self.shown_batch, invoice, month_state), self._invoice_closed
+            )
+
+    def _invoice_closed(self, rebuilt: str | None) -> None:
+        """A change on the invoice built the month's batch again: shown here too, as after `b`
+        (not the older batch its approvals keep in view, where the change looks lost)."""
+        if rebuilt is not None:
+            self.rebuilt_month = rebuilt
+            self.reload()
 
     def action_journal(self) -> None:
         from trueup.tui.screens.journal import JournalScreen

@@ -137,7 +137,7 @@ def anomaly_text(anomaly: AnomalyView) -> Text:
     return text
 
 
-class BatchInvoiceScreen(Screen[None]):
+class BatchInvoiceScreen(Screen[str | None]):
     TITLE_TEXT = "Invoice"
     HELP = "batch_invoice.md"
     DEFAULT_CSS = """
@@ -215,6 +215,7 @@ class BatchInvoiceScreen(Screen[None]):
         # The client's month as the Batch screen's row says it (posted, approved, ...): it
         # outranks the word on the invoice (draft, held, ready), which alone h and r change.
         self.month_state = month_state
+        self.rebuilt: str | None = None  # the month, once a change here built its batch again
 
     @property
     def workbench(self) -> Workbench:
@@ -253,6 +254,8 @@ class BatchInvoiceScreen(Screen[None]):
         )
 
     def on_batch_invoice_screen_loaded(self, message: Loaded) -> None:
+        if message.batch.batch_id != self.shown_batch.batch_id:
+            self.rebuilt = message.batch.month  # the Batch screen shows this batch on return
         self.shown_batch, self.row, self.invoice = message.batch, message.row, message.invoice
         self.lines.loading = False
         self.query_one("#invoice-summary", Static).update(self._summary(message.invoice))
@@ -341,7 +344,7 @@ class BatchInvoiceScreen(Screen[None]):
             self.lines.loading = False
 
     def action_back(self) -> None:
-        self.dismiss()
+        self.dismiss(self.rebuilt)
 
     # --- the operator's word ----------------------------------------------------------------
 
