@@ -3,12 +3,15 @@ store (held, ready, overrides, per-line rules)."""
 
 from decimal import Decimal
 
+from textual.widgets import Static
+
 from tools.demo_workbench import wait_until_idle
 from trueup.core.batch.stored import list_batches, load_batch
 from trueup.core.rules.current import current_rules
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.batch_invoice import BatchInvoiceScreen
 from trueup.tui.screens.reason import ReasonScreen
+from trueup.tui.screens.rules_value import ValueScreen
 from trueup.tui.screens.usage import UsageLine, UsageScreen
 
 
@@ -132,8 +135,15 @@ async def test_price_is_chosen_from_a_list_of_what_each_policy_bills(app, workbe
         await press(pilot, "p")
         await wait_until_idle(pilot)
         await press(pilot, *"fixed", "enter")
-        assert isinstance(app.screen, ReasonScreen)
-        await press(pilot, *"14.00", "enter")
+        # From a TUI pass: checked as typed and kept open on a bad price, never taken whole and
+        # refused afterwards (which lost what was typed).
+        asking = app.screen
+        assert isinstance(asking, ValueScreen)
+        await press(pilot, *"-5", "enter")
+        assert app.screen is asking and "negative" in str(
+            asking.query_one("#rule-value-check", Static).render()
+        )
+        await press(pilot, "backspace", "backspace", *"14.00", "enter")
         await wait_until_idle(pilot)
         rules, _ = current_rules(workbench.db)
         rule = rules.line_rule(screen.invoice.client_id, line.product_id)

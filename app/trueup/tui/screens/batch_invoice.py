@@ -35,6 +35,7 @@ from trueup.tui.formatting import error_text, money, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text
 from trueup.tui.screens.picker import Choice, PickerScreen
 from trueup.tui.screens.reason import ReasonScreen
+from trueup.tui.screens.rules_value import ValueScreen
 from trueup.tui.widgets.trend import Trend, absent, first_to_last
 
 if TYPE_CHECKING:
@@ -479,9 +480,10 @@ class BatchInvoiceScreen(Screen[str | None]):
             if text is not None:
                 self.change_rule(line, (("fixed_price", text), ("price", "fixed")))
 
-        about = Text(f"{line.description}: {quantity(line.quantity)} seats this month")
-        ask = f"Unit price in {line.currency}, e.g. 12.50"
-        self.app.push_screen(ReasonScreen("Fixed price", about, ask=ask, enter="set it"), given)
+        # Checked as it is typed, and kept open on a bad one (as on the Rules screen): a free
+        # text refused only afterwards lost what was typed.
+        title = f"Fixed price in {line.currency} · {line.description}"
+        self.app.push_screen(ValueScreen("fixed_price", title, ""), given)
 
     @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
     def change_rule(self, line: LineView, changes: Sequence[tuple[str, str | None]]) -> None:
