@@ -34,6 +34,7 @@ DESTINATIONS = {
     "xero": "a Xero invoice per client",
 }
 BLOCKED = [Column("Client", 16, flex=True), Column("Why it cannot post", 24, flex=True)]
+BLOCKED_DETAIL_LINES = 5  # of the cursor's reason; app.tcss gives it as many
 UNSETTLED = [Column("Client", 20), Column("Not final yet", 24, flex=True)]
 
 
@@ -196,11 +197,21 @@ class PostSummaryScreen(ModalScreen["PostingPlan | None"]):
 
     def _show_blocked_detail(self) -> None:
         planned = self.query_one("#post-blocked", RowTable).current
+        shown = self.query_one("#post-blocked-detail", Static)
         detail = Text()
         if planned is not None:
             detail.append(f"{planned.client_name}: ", style="bold")
             detail.append(planned.problem or "", style="yellow")
-        self.query_one("#post-blocked-detail", Static).update(detail)
+        # Its lines (`max-height` in app.tcss) end with "…" where the reason runs past them:
+        # a reason cut short with no mark reads as the whole one.
+        width = max(shown.size.width - 2, 20) if shown.size.width else 76
+        lines = detail.wrap(self.app.console, width)
+        if len(lines) > BLOCKED_DETAIL_LINES:
+            kept = lines[:BLOCKED_DETAIL_LINES]
+            kept[-1].truncate(width - 1)
+            kept[-1].append("…")
+            detail = Text("\n").join(kept)
+        shown.update(detail)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
