@@ -283,14 +283,27 @@ def test_below_min_margin_names_the_margin_and_the_floor():
     assert (invoice.margin, invoice.margin_percent) == (D("20.00"), D("9.09"))
 
 
-def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries_them():
-    """Issue 22: a posted Halo invoice showed 17.9667 seats with no words a client could follow.
-    The line keeps the seats and days behind a prorated quantity, and the document posted from
-    it puts them in the line's description; a whole month at one count needs none."""
+def _posted(invoice, destination):
+    """The document posting sends for `invoice`, past the JSON boundary as posting reads it."""
     from trueup.core.batch.body import StoredInvoice, invoice_json
     from trueup.core.mapping.index import MappingIndex
     from trueup.core.posting.documents import HaloCatalog, invoice_document
 
+    return invoice_document(
+        StoredInvoice.of(invoice_json(invoice)),
+        batch_id="2025-06-x",
+        month="2025-06",
+        reference="TU-1",
+        destination=destination,
+        index=MappingIndex({}, frozenset(), {}, {}, frozenset()),
+        catalog=HaloCatalog({}, {}),
+    )
+
+
+def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries_them():
+    """Issue 22: a posted Halo invoice showed 17.9667 seats with no words a client could follow.
+    The line keeps the seats and days behind a prorated quantity, and the document posted from
+    it puts them in the line's description; a whole month at one count needs none."""
     facts = client(sub(snap("2025-01-01", 17), snap("2025-06-05", 18), snap("2025-06-27", 19)))
     invoice = bill(facts, "2025-06")
     line = only_line(invoice)
@@ -298,15 +311,7 @@ def test_a_prorated_quantity_says_its_seats_and_days_and_the_posted_line_carries
     assert only_line(bill(client(sub(snap("2025-01-01", 17))), "2025-06")).proration is None
     started = client(sub(snap("2025-06-11", 5)))
     assert only_line(bill(started, "2025-06")).proration == "5 seats for 20 days, of 30"
-    document = invoice_document(
-        StoredInvoice.of(invoice_json(invoice)),
-        batch_id="2025-06-x",
-        month="2025-06",
-        reference="TU-1",
-        destination="halo-invoice",
-        index=MappingIndex({}, frozenset(), {}, {}, frozenset()),
-        catalog=HaloCatalog({}, {}),
-    )
+    document = _posted(invoice, "halo-invoice")
     assert [posted.description for posted in document.lines] == [
         "M365 Business Premium (17 seats for 4 days, 18 for 22 days, 19 for 4 days, of 30)"
     ]
@@ -316,9 +321,6 @@ def test_a_price_that_moved_within_the_month_is_in_each_part_and_no_sum_contradi
     """From a month-end pass: a line whose price moved from 27.99 to 29.99 on the 21st went to
     Xero as "(6 seats for 20 days, 6 for 10 days, of 30) (6 x 29.99)" at 171.94, which reads as
     179.94. Each part now says its price, and the posted line adds no quantity x price."""
-    from trueup.core.batch.body import StoredInvoice, invoice_json
-    from trueup.core.mapping.index import MappingIndex
-    from trueup.core.posting.documents import HaloCatalog, invoice_document
     from trueup.core.posting.line_amounts import consistent_amounts
 
     moved = client(sub(snap("2025-01-01", 6, price="27.99"), snap("2025-06-21", 6, price="29.99")))
@@ -326,15 +328,7 @@ def test_a_price_that_moved_within_the_month_is_in_each_part_and_no_sum_contradi
     line = only_line(invoice)
     words = "6 seats × 27.99 for 20 days, 6 × 29.99 for 10 days, of 30"
     assert (line.proration, line.amount) == (words, D("171.94"))
-    document = invoice_document(
-        StoredInvoice.of(invoice_json(invoice)),
-        batch_id="2025-06-x",
-        month="2025-06",
-        reference="TU-1",
-        destination="xero",
-        index=MappingIndex({}, frozenset(), {}, {}, frozenset()),
-        catalog=HaloCatalog({}, {}),
-    )
+    document = _posted(invoice, "xero")
     (posted,) = document.lines
     sent = consistent_amounts(posted, D("0.01"), D("0.0001"))
     assert sent == (D(1), D("171.94"), f"M365 Business Premium ({words})")

@@ -37,6 +37,7 @@ from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month, MonthError
+from trueup.core.values.text import some
 
 # A batch id is its month and 16 hex digits of its inputs' hash (batch/stored.py).
 _BATCH_ID = re.compile(r"\d{4}-\d{2}-[0-9a-f]{16}")
@@ -483,7 +484,7 @@ def _show_plan(plan: PostingPlan) -> None:
     waiting = [p.client_name for p in plan.blocked if p.problem == "not approved"]
     if waiting:  # one line, not one per client: most of a month may wait
         err.print(
-            Text(f"  not approved: {_named(waiting)} (`trueup approve` approves them)"),
+            Text(f"  not approved: {some(waiting)} (`trueup approve` approves them)"),
             soft_wrap=True,
         )
     for planned in plan.blocked:
@@ -491,11 +492,6 @@ def _show_plan(plan: PostingPlan) -> None:
             err.print(
                 Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True
             )
-
-
-def _named(names: list[str], shown: int = 3) -> str:
-    more = f" and {len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
 
 
 _REISSUE = re.compile(r"T[UR]\d{4}-\d+-\d+")  # TU2611-420-2: posted again
@@ -543,7 +539,7 @@ def _hint_adjustments(plan: PostingPlan) -> None:
 
 def _not_settled(plan: PostingPlan) -> str:
     found = plan.unsettled()
-    names = _named([p.client_name for p in found])
+    names = some([p.client_name for p in found])
     reasons = sorted({why for p in found for why in p.unsettled})
     return (
         f"{len(found)} of the invoices to post ({names}) are not settled: {'; '.join(reasons)}. "

@@ -32,6 +32,7 @@ from trueup.core.posting.sink import (
 from trueup.core.settings.config import XeroSettings
 from trueup.core.store import tables as m
 from trueup.core.values.months import Month
+from trueup.core.values.text import some
 
 CENT = Decimal("0.01")
 
@@ -461,13 +462,13 @@ def _unmapped_items(document: Document, books: str, missing: list[bool]) -> list
     if halo:
         named = [f"{text} (Halo item {item})" for item, text in sorted(halo.items())]
         problems.append(
-            f"no {name} item for {_some(named)}: `trueup {books} map suggest` lists candidates, "
+            f"no {name} item for {some(named)}: `trueup {books} map suggest` lists candidates, "
             f"`trueup {books} map set --item {min(halo)} {option} ID` maps one (an item {name} "
             f"does not have yet: create it there, then `trueup {books} refresh`)"
         )
     if bare:
         problems.append(
-            f"{_some(bare)}: no Halo item, so no {name} item either (its UNMAPPED_SKU was let "
+            f"{some(bare)}: no Halo item, so no {name} item either (its UNMAPPED_SKU was let "
             "through): `trueup map set --product PAX8_ID --item HALO_ITEM_ID`, then map that "
             f"item in {name}"
         )
@@ -511,19 +512,14 @@ def _xero_coding(document: Document, catalog: HaloCatalog) -> list[str]:
     unknown = sorted(accounts - catalog.xero_accounts) if catalog.xero_accounts else []
     if unknown:
         problems.append(
-            f"Xero has no active account {_some(unknown)}: set the Xero item's sales account "
+            f"Xero has no active account {some(unknown)}: set the Xero item's sales account "
             "or [xero] account_code"
         )
     taxes = {line.xero_tax_type for line in document.lines if line.xero_tax_type}
     unfit = sorted(taxes - catalog.xero_revenue_taxes) if catalog.xero_revenue_taxes else []
     if unfit:
         problems.append(
-            f"tax type {_some(unfit)} does not apply to sales in Xero (a sales line needs one "
+            f"tax type {some(unfit)} does not apply to sales in Xero (a sales line needs one "
             "that can apply to revenue): set the Xero item's sales tax type or [xero] tax_type"
         )
     return problems
-
-
-def _some(names: Sequence[str], shown: int = 3) -> str:
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")

@@ -37,6 +37,7 @@ from trueup.core.sync.staging import (
     start_run,
 )
 from trueup.core.values.parsing import month_start
+from trueup.core.values.text import some
 
 logger = logging.getLogger("trueup.sync")
 
@@ -442,7 +443,7 @@ def _check_complete(pages: list[list[dict[str, Any]]], total: int, label: str, p
     if len(seen) + same_page >= total:
         return
     twice = sorted(key for key, n in seen.items() if n > 1 and key != "None")
-    named = f"; listed twice: {_some(twice)}" if twice else ""
+    named = f"; listed twice: {some(twice, 5)}" if twice else ""
     raise ApiError(
         "Pax8",
         "bad_response",
@@ -450,11 +451,6 @@ def _check_complete(pages: list[list[dict[str, Any]]], total: int, label: str, p
         f"Pax8 listed {len(seen)} of {total} {label} at {path} (the list changed while "
         f"paging?{named}); nothing was saved, sync again",
     )
-
-
-def _some(ids: list[str], shown: int = 5) -> str:
-    more = f" and {len(ids) - shown} more" if len(ids) > shown else ""
-    return ", ".join(ids[:shown]) + more
 
 
 class _HaloFetch:
