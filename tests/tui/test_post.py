@@ -104,6 +104,13 @@ async def open_batch(pilot):
     return screen
 
 
+async def post_from_the_batch(pilot):
+    """Open the Batch screen and post its approved invoices (y: the unsettled too): the results."""
+    await open_batch(pilot)
+    await press(pilot, "p", *MONTH, "enter", "y")
+    return pilot.app.screen
+
+
 def put_cursor(screen, client_id):
     row = next(i for i in screen.table.rows if i.client_id == client_id)
     screen.table.cursor = screen.table.rows.index(row)
@@ -206,6 +213,26 @@ async def test_a_lapsed_approval_shows_what_changed_and_can_be_withdrawn(app, wo
         assert screen.shown_batch.batch_id != batch.batch_id and screen.approvals.current
         assert set(screen.approvals.states) == {i.client_id for i in clean[1:]}
         assert {s.status for s in screen.approvals.states.values()} == {"approved"}
+
+
+async def test_the_invoices_state_follows_a_change_made_on_it(app, workbench):
+    # From a TUI pass: s on an approved invoice lapsed its approval, and the invoice's head
+    # still read "approved" (the Batch screen's word when it was opened).
+    _, clean = approve_clean(workbench)
+    target = clean[0].client_id
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target)
+        await press(pilot, "enter")
+        invoice = app.screen
+        head = lambda: str(invoice.query_one("#invoice-summary").content).split("\n")[0]  # noqa: E731
+        assert head().endswith("approved")
+        line = next(i for i, x in enumerate(invoice.lines.rows) if getattr(x, "product_id", None))
+        invoice.lines.cursor = line
+        await press(pilot, "s")
+        approvals = workbench.batches.approvals(invoice.shown_batch.batch_id)
+        assert approvals.states[target].status == "lapsed"
+        assert head().endswith("lapsed")
 
 
 async def test_a_lapse_on_the_current_batch_says_a_approves_it_once_withdrawn(app, workbench):
@@ -341,9 +368,7 @@ async def test_a_rejected_invoice_shows_the_error_and_r_posts_it_again(store):
     destination = FakeDestination(refuse={refused.client_id})
     app = make_app(posting_workbench(store, destination))
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
-        results = app.screen
+        results = await post_from_the_batch(pilot)
         failed = results.table.current
         assert failed.client_id == refused.client_id and failed.state == "REJECTED"
         assert "no tax code" in failed.error
@@ -359,10 +384,8 @@ async def test_a_rejected_invoice_shows_the_error_and_r_posts_it_again(store):
 async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destination):
     batch, clean = approve_clean(workbench)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_batch(pilot)
-        await press(pilot, "p", *MONTH, "enter", "y")  # y: post the unsettled too
-        results = app.screen
-        await press(pilot, "v")
+        results = await post_from_the_batch(pilot)
+        await press(pilot, "V")
         typed = app.screen
         assert isinstance(typed, TypeToConfirmScreen)
         await press(pilot, "f1")  # says what to type, not only that escape does nothing
@@ -381,6 +404,32 @@ async def test_void_is_typed_then_voids_what_was_posted(app, workbench, destinat
     assert destination.voided == set(destination.documents)
     voids = workbench.posting.entries(batch.batch_id, "halo-invoice", "void")
     assert len(voids) == len(clean)
+
+
+async def test_v_on_the_results_voids_the_cursors_invoice_alone(app, workbench, destination):
+    # From the issue: v voided the whole batch whatever the cursor was on.
+    batch, clean = approve_clean(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        results = await post_from_the_batch(pilot)
+        await press(pilot, "down", "down")
+        chosen = results.table.current
+        await press(pilot, "v")
+        assert chosen.client_name in app.screen.question and chosen.reference in app.screen.question
+        await press(pilot, *f"void {MONTH}", "enter")
+        assert app.screen is results and results.action_kind == "void"
+        assert [(e.client_id, e.said) for e in results.entries.values()] == [
+            (chosen.client_id, "VOIDED")
+        ]
+        assert not results.check_action("void", ())  # nothing left to void on this screen
+        # A retry after it voids the same client only.
+        assert results.voiding == [chosen.client_id]
+    assert destination.voided == {chosen.reference}
+    posted = {
+        e.client_id: e.said
+        for e in workbench.posting.entries(batch.batch_id, "halo-invoice", "create")
+    }
+    assert posted[chosen.client_id] == "VOIDED"
+    assert sum(1 for said in posted.values() if said == "POSTED") == len(clean) - 1
 
 
 async def test_the_results_tell_this_runs_documents_from_the_batchs(app, workbench):

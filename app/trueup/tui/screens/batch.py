@@ -75,6 +75,20 @@ def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
     return plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
 
 
+def month_state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
+    """The row's state, and what a posted month would now bill otherwise (the invoice's head)."""
+    text = state_text(invoice, approvals)
+    client, currency = invoice.client_id, invoice.currency
+    if approvals is not None and approvals.differs(client, invoice.total):
+        posted = approvals.posted_totals[client]
+        text.append(
+            f"  posted {money(posted, currency)}, bills {money(invoice.total, currency)}"
+            f" now: {money(invoice.total - posted, currency)} to adjust (P)",
+            style=DIFFERS_STYLE,
+        )
+    return text
+
+
 def _cells(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Sequence[Text]:
     state = state_text(invoice, approvals)
     return (
@@ -356,15 +370,7 @@ class BatchScreen(ApprovingScreen):
 
         invoice = self.table.current
         if invoice is not None and self.shown_batch is not None:
-            month_state = state_text(invoice, self.approvals)
-            approvals, client, currency = self.approvals, invoice.client_id, invoice.currency
-            if approvals is not None and approvals.differs(client, invoice.total):
-                posted = approvals.posted_totals[client]
-                month_state.append(
-                    f"  posted {money(posted, currency)}, bills {money(invoice.total, currency)}"
-                    f" now: {money(invoice.total - posted, currency)} to adjust (P)",
-                    style=DIFFERS_STYLE,
-                )
+            month_state = month_state_text(invoice, self.approvals)
             self.app.push_screen(
                 BatchInvoiceScreen(self.shown_batch, invoice, month_state), self._invoice_closed
             )

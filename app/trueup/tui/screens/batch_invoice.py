@@ -32,7 +32,7 @@ from trueup.core.service.types import (
 )
 from trueup.core.values.months import Month
 from trueup.tui.formatting import error_text, money, plain, quantity
-from trueup.tui.screens.batch import STATE_STYLES, margin_text
+from trueup.tui.screens.batch import STATE_STYLES, margin_text, month_state_text
 from trueup.tui.screens.picker import Choice, PickerScreen
 from trueup.tui.screens.reason import ReasonScreen
 from trueup.tui.screens.rules_value import ValueScreen
@@ -189,13 +189,19 @@ class BatchInvoiceScreen(Screen[str | None]):
 
     class Loaded(Message):
         def __init__(
-            self, batch: BatchOverview, row: InvoiceRow, invoice: InvoiceView, note: str = ""
+            self,
+            batch: BatchOverview,
+            row: InvoiceRow,
+            invoice: InvoiceView,
+            note: str = "",
+            month_state: Text | None = None,  # read again after a change here
         ) -> None:
             super().__init__()
             self.batch = batch
             self.row = row
             self.invoice = invoice
             self.note = note
+            self.month_state = month_state
 
     class HistoryRead(Message):
         def __init__(self, history: History, currency: str) -> None:
@@ -258,6 +264,8 @@ class BatchInvoiceScreen(Screen[str | None]):
         if message.batch.batch_id != self.shown_batch.batch_id:
             self.rebuilt = message.batch.month  # the Batch screen shows this batch on return
         self.shown_batch, self.row, self.invoice = message.batch, message.row, message.invoice
+        if message.month_state is not None:
+            self.month_state = message.month_state
         self.lines.loading = False
         self.query_one("#invoice-summary", Static).update(self._summary(message.invoice))
         self.lines.set_rows(
@@ -401,8 +409,14 @@ class BatchInvoiceScreen(Screen[str | None]):
         """Show the invoice as it now stands; the batch list reloads when it comes back."""
         invoice = self.workbench.batches.invoice(batch.batch_id, row)
         row = replace(row, errors=invoice.count("error"), state=invoice.state)
-        self.post_message(self.Loaded(batch, row, invoice))
+        self.post_message(
+            self.Loaded(batch, row, invoice, month_state=self._month_state(batch, row))
+        )
         self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)
+
+    def _month_state(self, batch: BatchOverview, row: InvoiceRow) -> Text:
+        """As the Batch screen's row will say it once back: a change here can lapse an approval."""
+        return month_state_text(row, self.workbench.batches.approvals(batch.batch_id))
 
     @work(thread=True, exclusive=True, group="evidence", exit_on_error=False)
     def action_evidence(self) -> None:
@@ -496,5 +510,5 @@ class BatchInvoiceScreen(Screen[str | None]):
         row = next(r for r in batch.invoices if r.client_id == self.row.client_id)
         invoice = workbench.batches.invoice(batch.batch_id, row)
         note = f"Rules changed; batch built again: {batch.batch_id}"
-        self.post_message(self.Loaded(batch, row, invoice, note))
+        self.post_message(self.Loaded(batch, row, invoice, note, self._month_state(batch, row)))
         self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)

@@ -1,6 +1,6 @@
 """Posting, live: each invoice's journal state as the run moves it, a progress bar, and once the
 run ends the results (the destination's id, or the error), with retry of the failed ones and
-void of what was posted.
+void of the cursor's invoice or of all that was posted.
 
 The run is `run_posting` in a thread of its own (it writes the journal, a backup and SQLite
 transactions that would stall the screen); each move it commits comes back as a message. A
@@ -120,6 +120,14 @@ class PostProgressScreen(WorkbenchScreen):
             "void",
             "Void",
             id="post.void",
+            tooltip="Void the cursor's invoice (after `void` and the month typed)",
+        ),
+        Binding(
+            "V",
+            "void_all",
+            "Void all",
+            show=False,
+            id="post.void_all",
             tooltip="Void every invoice the batch posted here (after `void` and the month typed)",
         ),
     ]
@@ -143,6 +151,7 @@ class PostProgressScreen(WorkbenchScreen):
         super().__init__()
         self.plan = plan
         self.action_kind = "create"  # or void
+        self.voiding: list[int] | None = None  # the clients a void run voids (None: all)
         self.entries: dict[int, EntryView] = {}
         self.to_send: set[int] = set()  # the entries this run moves
         self.running = False
@@ -162,7 +171,7 @@ class PostProgressScreen(WorkbenchScreen):
         return self.query_one("#post-entries", RowTable)
 
     def on_mount(self) -> None:
-        self.watch(self.table, "cursor", self._show_detail, init=False)
+        self.watch(self.table, "cursor", self._cursor_moved, init=False)
         plan = self.plan
         self.start("create", lambda: self.workbench.posting.queue(plan))
 
@@ -278,10 +287,15 @@ class PostProgressScreen(WorkbenchScreen):
                 style="dim",
             )
         if any(_failed(e) for e in entries):
-            text.append("\nr posts the failed ones again (after fixing the cause)", style="dim")
+            again = "voids" if self.action_kind == "void" else "posts"
+            text.append(f"\nr {again} the failed ones again (after fixing the cause)", style="dim")
         elif report.backup is not None:
             text.append("\nThe store was backed up before the run (backups/, beside it).", "dim")
         return text
+
+    def _cursor_moved(self) -> None:
+        self._show_detail()
+        self.refresh_bindings()  # v voids the cursor's invoice: shown where it can
 
     def _show_detail(self) -> None:
         entry = self.table.current
@@ -309,14 +323,17 @@ class PostProgressScreen(WorkbenchScreen):
         to retry or void."""
         if action == "journal":
             return self.table.current is not None
-        if action not in ("retry", "void"):
+        if action not in ("retry", "void", "void_all"):
             return True
         if self.running:
             return None
         if action == "retry":
             return self.report is None or any(_failed(e) for e in self.entries.values())
+        if action == "void":
+            entry = self.table.current
+            return self.action_kind == "create" and entry is not None and entry.said == "POSTED"
         return self.action_kind == "create" and any(
-            e.state == "POSTED" for e in self.entries.values()
+            e.said == "POSTED" for e in self.entries.values()
         )
 
     def action_back(self) -> None:
@@ -333,10 +350,7 @@ class PostProgressScreen(WorkbenchScreen):
         if self.running:
             return
         if self.action_kind == "void":
-            plan = self.plan
-            self.start(
-                "void", lambda: self.workbench.posting.queue_void(plan.batch_id, plan.destination)
-            )
+            self._start_void(self.voiding)
             return
         failed = [e.client_id for e in self.entries.values() if _failed(e)]
         self.start("create", lambda: self._queue_again(failed))
@@ -356,24 +370,44 @@ class PostProgressScreen(WorkbenchScreen):
         return self.workbench.posting.queue(plan)
 
     def action_void(self) -> None:
-        posted = [e for e in self.entries.values() if e.state == "POSTED"]
-        if self.running or not posted:
-            return
+        """Void the cursor's client's invoice alone (V: every one the run posted)."""
+        entry = self.table.current
+        if not self.running and entry is not None and entry.said == "POSTED":
+            self._confirm_void([entry])
+
+    def action_void_all(self) -> None:
+        posted = [e for e in self.entries.values() if e.said == "POSTED"]
+        if not self.running and posted:
+            self._confirm_void(posted)
+
+    def _confirm_void(self, posted: list[EntryView]) -> None:
         plan, expected = self.plan, f"void {self.plan.month}"
+        if len(posted) == 1:
+            entry = posted[0]
+            what = (
+                f"{entry.client_name}'s invoice {entry.reference} "
+                f"({entry.remote_number or entry.remote_id}, {money(entry.total, entry.currency)})"
+            )
+            clients: list[int] | None = [entry.client_id]
+        else:
+            what, clients = f"the {len(posted)} invoice(s) batch {plan.batch_id} posted", None
         question = (
-            f"Void the {len(posted)} invoice(s) batch {plan.batch_id} posted to "
-            f"{plan.destination}? They stay at the destination, voided; the month can be posted "
-            "again afterwards under the next reference."
+            f"Void {what} at {plan.destination}? Voided documents stay at the destination; the "
+            "month can be posted again afterwards under the next reference."
         )
 
         def answered(void: bool | None) -> None:
             if void:
-                self.start(
-                    "void",
-                    lambda: self.workbench.posting.queue_void(plan.batch_id, plan.destination),
-                )
+                self._start_void(clients)
 
         self.app.push_screen(TypeToConfirmScreen("Void", question, expected), answered)
+
+    def _start_void(self, clients: list[int] | None) -> None:
+        plan, self.voiding = self.plan, clients
+        self.start(
+            "void",
+            lambda: self.workbench.posting.queue_void(plan.batch_id, plan.destination, clients),
+        )
 
 
 def _failed(entry: EntryView) -> bool:
