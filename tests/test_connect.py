@@ -16,7 +16,12 @@ from trueup.cli import app
 from trueup.core.settings import secret_backends as secret_store
 from trueup.core.settings.config import Settings
 from trueup.core.settings.connections import WORKS, Connections, check_client
-from trueup.core.settings.qbo_consent import ConsentError, authorize_url, read_pasted
+from trueup.core.settings.qbo_consent import (
+    ConsentError,
+    authorize_url,
+    read_pasted,
+    try_refresh_token,
+)
 from trueup.core.settings.secret_backends import KeyringStore
 from trueup.core.settings.secrets import Secrets
 from trueup.core.sources.halo import HaloClient
@@ -270,6 +275,68 @@ def test_qbo_refresh_token_import(env, urls, memory_keyring):
     assert "QuickBooks Online: connection works" in result.stderr
     token = json.loads(memory_keyring.passwords[("trueup", "qbo:sandbox:refresh_token")])["token"]
     assert token.startswith("RT1-")  # the imported one was used once and replaced
+
+
+def test_qbo_a_wrong_refresh_token_keeps_the_one_that_works(env, urls, memory_keyring):
+    """From an operations pass: the token given was stored before the test, so a typo
+    replaced the token that worked (and a wrong client secret the secret that worked)."""
+    working = invoke(*qbo_args(urls, "--realm", "sandbox", "--refresh-token", "sandbox"))
+    assert working.exit_code == 0, working.output
+    saved = dict(memory_keyring.passwords)
+    settings_before = (env / "config.toml").read_text()
+    wrong_token = invoke(*qbo_args(urls, "--realm", "sandbox", "--refresh-token", "TYPO-token"))
+    assert wrong_token.exit_code == 1
+    said = " ".join(wrong_token.stderr.split())
+    assert "QuickBooks refused the refresh token" in said and "(nothing was saved)" in said
+    assert "connection works" not in said and "TYPO-token" not in wrong_token.output
+    wrong_secret = invoke(
+        "qbo", "--url", urls.qbo, "--client-id", "sandbox", "--client-secret", "TYPO-secret",
+        "--realm", "sandbox", "--refresh-token", "sandbox",
+    )  # fmt: skip
+    assert wrong_secret.exit_code == 1 and "(nothing was saved)" in wrong_secret.stderr
+    assert memory_keyring.passwords == saved
+    assert (env / "config.toml").read_text() == settings_before
+
+
+def test_qbo_refresh_token_from_stdin_after_the_client_secret(env, urls, memory_keyring):
+    result = invoke(
+        "qbo", "--url", urls.qbo, "--client-id", "sandbox", "--client-secret-stdin",
+        "--realm", "sandbox", "--refresh-token-stdin",
+        input="sandbox\nsandbox\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "QuickBooks Online: connection works" in result.stderr
+    assert memory_keyring.passwords[("trueup", "qbo:sandbox")] == "sandbox"
+    token = json.loads(memory_keyring.passwords[("trueup", "qbo:sandbox:refresh_token")])["token"]
+    assert token.startswith("RT1-")
+    empty = invoke(*qbo_args(urls, "--realm", "sandbox", "--refresh-token-stdin"), input="\n")
+    assert empty.exit_code == 1 and "--refresh-token-stdin read an empty line" in empty.stderr
+    helped = " ".join(invoke("qbo", "--help").stdout.split())
+    assert "--refresh-token-stdin" in helped
+
+
+def test_a_refresh_token_intuit_hands_back_unchanged_is_stored_once_it_worked(tmp_path):
+    """Intuit answers a refresh with the same token for about a day: the one given is then
+    kept only after the test read worked."""
+
+    def same_token(request):
+        if request.url.path.endswith("/tokens/bearer"):
+            body = {"access_token": "a", "refresh_token": "given", "expires_in": 3600}
+            return httpx.Response(200, json=body)
+        return httpx.Response(200, json={"QueryResponse": {}})
+
+    settings = Settings(path=tmp_path / "config.toml")
+    settings.qbo.url, settings.qbo.client_id, settings.qbo.realm_id = (
+        "https://qbo.test", "id", "42"
+    )  # fmt: skip
+    secrets = Secrets(
+        settings, env={"TRUEUP_QBO_CLIENT_SECRET": "s"}, store=KeyringStore(MemoryKeyring())
+    )
+    result, stored = asyncio_run(
+        try_refresh_token(settings, secrets, "given", transport=httpx.MockTransport(same_token))
+    )
+    assert result.ok and stored, result.message
+    assert secrets.refresh_tokens("42").load() == "given"
 
 
 def test_qbo_refuses_an_address_from_another_attempt(env, urls, memory_keyring, monkeypatch):

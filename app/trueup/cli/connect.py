@@ -3,9 +3,9 @@
 URLs and ids go to the config file; the secret to the OS keyring, or to the encrypted file the
 user opted into (`--secrets encrypted-file`). Each value comes from a flag (scripts) or, on a
 terminal, a prompt; secrets are asked hidden or read from stdin and are never echoed.
-Pax8, HaloPSA and a Xero Custom Connection are tested before anything is saved; QuickBooks and
-a Xero PKCE consent after the consent, whose refresh token must be stored the moment it is
-issued.
+Pax8, HaloPSA, a Xero Custom Connection and an imported QuickBooks refresh token are tested
+before anything is saved; a QuickBooks or Xero PKCE consent after it, as its refresh token must
+be stored the moment it is issued.
 """
 
 from __future__ import annotations
@@ -154,10 +154,19 @@ def connect_qbo(
         str | None,
         typer.Option(
             help="Import a refresh token obtained elsewhere (Intuit's OAuth Playground) instead "
-            "of consenting here; needs --realm.",
+            "of consenting here; needs --realm. Tested before it is stored; in scripts prefer "
+            "--refresh-token-stdin, as a flag shows in `ps`.",
             show_default=False,
         ),
     ] = None,
+    refresh_token_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--refresh-token-stdin",
+            help="Read that refresh token from stdin (the line after the client secret's, "
+            "with --client-secret-stdin).",
+        ),
+    ] = False,
     code: Annotated[
         str | None,
         typer.Option(
@@ -187,10 +196,20 @@ def connect_qbo(
     qbo.url = url or qbo.url
     qbo.client_id = client_id or _ask("QuickBooks client id", "--client-id", qbo.client_id)
     secret = _client_secret(settings, "qbo", client_secret, client_secret_stdin)
+    if refresh_token_stdin:
+        if refresh_token:
+            raise typer.BadParameter(
+                "give the refresh token once: here or on stdin", param_hint="--refresh-token"
+            )
+        refresh_token = _stdin_line("--refresh-token-stdin", "the refresh token")
     secrets = _secrets(settings)
     secrets.check_store("qbo")  # before a code is spent: its refresh token must be kept
+    trial = _with_secret_in_use(settings, secrets, "qbo", secret)
+    tested = None
     if refresh_token:
         qbo.realm_id = realm or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
+        if not no_test:  # before anything is kept: a wrong token must not replace one that works
+            tested = _tried_refresh_token(settings, trial, refresh_token)
     else:
         consent = read_pasted(code, state="") if code else _consent(qbo.client_id, redirect_uri)
         qbo.realm_id = (
@@ -198,11 +217,10 @@ def connect_qbo(
             or realm
             or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
         )
-        trial = _with_secret_in_use(settings, secrets, "qbo", secret)
         asyncio.run(qbo_consent.exchange_code(settings, trial, consent.code, redirect_uri))
-    if secret is not None:  # proven by the exchange, or tested below
+    if secret is not None:  # proven by the exchange or the token's test, or --no-test
         secrets.save_client_secret("qbo", qbo.client_id, secret)
-    if refresh_token:
+    if refresh_token and tested is None:  # --no-test: kept untried, as asked
         secrets.refresh_tokens(qbo.realm_id).save(refresh_token)
     save_settings(settings)
     where = secrets.refresh_tokens(qbo.realm_id).locate().where
@@ -212,8 +230,25 @@ def connect_qbo(
         markup=False,
         soft_wrap=True,
     )
-    if not no_test:
+    if tested is not None:
+        _report(tested)
+    elif not no_test:
         _report(asyncio.run(Connections(settings, secrets=secrets).check("qbo")))
+
+
+def _tried_refresh_token(settings: Settings, trial: Secrets, token: str) -> CheckResult:
+    """The token's test; on a failure, exit 1 saying what (if anything) was kept."""
+    result, stored = asyncio.run(qbo_consent.try_refresh_token(settings, trial, token))
+    if result.ok:
+        return result
+    kept = (
+        f"QuickBooks spent the token given and issued another, stored for company "
+        f"{settings.qbo.realm_id}; nothing else was saved"
+        if stored
+        else "nothing was saved"
+    )
+    render.fail(f"{result.message} ({kept})")
+    raise typer.Exit(1)
 
 
 @connect_app.command("xero")
@@ -408,9 +443,7 @@ def _client_secret(settings: Settings, source: str, given: str | None, stdin: bo
     """The secret to store, or None when the environment provides it (nothing is stored)."""
     env_name = secret_env(source)
     if stdin:
-        given = sys.stdin.readline().strip()
-        if not given:
-            raise SecretError("--client-secret-stdin read an empty line: pipe the secret in")
+        given = _stdin_line("--client-secret-stdin", "the secret")
     if os.environ.get(env_name):
         if given:  # the test would run on the environment's: the one given would go untested
             raise SecretError(
@@ -426,6 +459,14 @@ def _client_secret(settings: Settings, source: str, given: str | None, stdin: bo
     return given or _ask(
         f"{SERVICE_NAMES[source]} client secret", "--client-secret-stdin", "", hide=True
     )
+
+
+def _stdin_line(flag: str, what: str) -> str:
+    """One line of stdin, for a secret a flag would show in `ps` and shell history."""
+    line = sys.stdin.readline().strip()
+    if not line:
+        raise SecretError(f"{flag} read an empty line: pipe {what} in")
+    return line
 
 
 def _save(settings: Settings, source: str, secret: str | None, *, test: bool) -> None:

@@ -74,8 +74,10 @@ def qbo_from_settings(
     secrets: Secrets | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    refresh_token: str | None = None,
 ) -> QboClient:
-    """The QuickBooks client; each refresh token Intuit rotates in is stored before use."""
+    """The QuickBooks client; each refresh token Intuit rotates in is stored before use.
+    `refresh_token`: one to try instead of the stored one (not stored by this)."""
     qbo = settings.qbo
     if not qbo.realm_id or not qbo.client_id:
         raise ConfigError(
@@ -90,7 +92,7 @@ def qbo_from_settings(
         qbo.realm_id,
         qbo.client_id,
         secrets.client_secret("qbo", qbo.client_id),
-        store.load(),
+        refresh_token or store.load(),
         store.save,
         token_url=qbo.token_url or token_url_for(qbo.url),
         rate=None if client_limits_off() else QBO_RATE_LIMIT,

@@ -10,8 +10,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from trueup.core.settings.config import Settings
+from trueup.core.settings.clients import qbo_from_settings
+from trueup.core.settings.config import ConfigError, Settings
+from trueup.core.settings.connections import CheckResult, check_client
 from trueup.core.settings.secrets import SecretError, Secrets
+from trueup.core.sources.http import ApiError
 from trueup.core.sources.qbo import QboClient, token_url_for
 
 AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
@@ -91,3 +94,33 @@ async def exchange_code(
     )
     async with client:
         await client.exchange_authorization_code(code, redirect_uri)
+
+
+async def try_refresh_token(
+    settings: Settings,
+    secrets: Secrets,
+    token: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[CheckResult, bool]:
+    """Test a refresh token obtained elsewhere (the OAuth Playground) before keeping it: a
+    fresh access token and one read; the result, and whether a token was stored. A refused
+    one stores nothing, so the token that worked stays. Intuit's successor is stored the
+    moment it is issued (the given one is spent then, whatever the read does); the given one,
+    handed back unchanged, once the read worked."""
+    try:
+        client = qbo_from_settings(settings, secrets, transport=transport, refresh_token=token)
+    except (ConfigError, SecretError, ApiError) as exc:
+        return CheckResult("qbo", False, str(exc)), False
+    result = await check_client("qbo", client)
+    store = secrets.refresh_tokens(settings.qbo.realm_id)
+    if result.ok:
+        if client.refresh_token == token:
+            store.save(token)
+        return result, True
+    successor = client.refresh_token
+    try:  # Intuit issued one before the read failed, and storing it did not fail
+        kept = successor not in (token, None) and store.load() == successor
+    except SecretError:
+        kept = False
+    return result, kept

@@ -199,6 +199,11 @@ class QboClient(ApiClient):
 
     # -- OAuth -------------------------------------------------------------------------------
 
+    @property
+    def refresh_token(self) -> str | None:
+        """The refresh token in use: the one given, or the newest Intuit rotated in."""
+        return self._refresh_token
+
     async def exchange_authorization_code(self, code: str, redirect_uri: str) -> QboTokens:
         """Trade a consent's authorization code for tokens; the refresh token is stored through
         `on_refresh_token` before this returns, and later calls refresh from it."""
