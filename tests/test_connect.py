@@ -207,6 +207,34 @@ def test_no_keyring_offers_the_fallbacks_then_the_encrypted_file_works(env, urls
         assert "the passphrase does not open" in again.stderr
 
 
+def test_choosing_the_encrypted_file_says_where_every_connection_now_lives(
+    env, urls, memory_keyring, monkeypatch
+):
+    """From an operations pass: --secrets on one connection moved every connection to the
+    encrypted file without a word, and Pax8's secret, in the keyring, was no longer read."""
+    pax8 = ("pax8", "--url", urls.pax8, "--client-id", "sandbox", "--client-secret", "sandbox")
+    assert invoke(*pax8).exit_code == 0
+    monkeypatch.setenv("TRUEUP_SECRETS_PASSPHRASE", "correct horse")
+    result = invoke(
+        "halo", "--url", urls.halo, "--client-id", "sandbox", "--client-secret", "sandbox",
+        "--secrets", "encrypted-file",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.stderr.split())
+    assert (
+        f"Every connection's secrets are kept in the encrypted file {env / 'secrets.enc'} from "
+        "now on" in said
+    )
+    assert "HaloPSA: encrypted file" in said
+    assert (
+        "Pax8: not in the encrypted file (a copy in the OS keyring is no longer read): run "
+        "`trueup connect pax8` to store it there" in said
+    )
+    assert "sandbox" not in said.replace("client id sandbox", "")
+    helped = " ".join(invoke("halo", "--help").stdout.replace("│", " ").split())
+    assert "every connection's secrets" in helped
+
+
 def test_an_unknown_secrets_backend_is_bad_usage(env):
     assert invoke("pax8", "--secrets", "vault").exit_code == 2
 

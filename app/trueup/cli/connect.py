@@ -20,6 +20,7 @@ import click
 import typer
 
 from trueup.cli import handles_errors, render, state
+from trueup.cli.secret_places import FLAG, say_where_secrets_live
 from trueup.core.settings import qbo_consent
 from trueup.core.settings.clients import QBO_URL
 from trueup.core.settings.config import (
@@ -72,9 +73,11 @@ Backend = Annotated[
     str | None,
     typer.Option(
         "--secrets",
-        help='Where secrets are kept from now on: "keyring" (the OS keyring) or '
-        f'"encrypted-file" (one file under a passphrase from {PASSPHRASE_ENV} or a prompt). '
-        "Saved in the config as [secrets] backend.",
+        help="Where every connection's secrets are kept from now on, not only this one's: "
+        '"keyring" (the OS keyring) or "encrypted-file" (one file under a passphrase from '
+        f"{PASSPHRASE_ENV} or a prompt). Saved in the config as [secrets] backend; a secret "
+        "kept in the other store is no longer read, so each connection is listed with where "
+        "its secrets now are, and one to connect again is named.",
         show_default=False,
     ),
 ]
@@ -230,6 +233,7 @@ def connect_qbo(
         markup=False,
         soft_wrap=True,
     )
+    say_where_secrets_live(settings, secrets)
     if tested is not None:
         _report(tested)
     elif not no_test:
@@ -355,6 +359,7 @@ def connect_xero(
         markup=False,
         soft_wrap=True,
     )
+    say_where_secrets_live(settings, secrets)
     if not no_test:
         _report(asyncio.run(Connections(settings, secrets=secrets).check("xero")))
 
@@ -420,6 +425,7 @@ def _settings(ctx: typer.Context, backend: str | None) -> Settings:
                 f"must be one of {', '.join(BACKENDS)}", param_hint="--secrets"
             )
         settings.secrets.backend = backend
+        settings.origins["secrets.backend"] = FLAG
     return settings
 
 
@@ -497,6 +503,7 @@ def _save(settings: Settings, source: str, secret: str | None, *, test: bool) ->
         markup=False,
         soft_wrap=True,
     )
+    say_where_secrets_live(settings, secrets)
 
 
 def _with_secret_in_use(
