@@ -3,6 +3,8 @@
 import json
 import os
 import sqlite3
+import subprocess
+from contextlib import contextmanager
 
 import keyring
 import pytest
@@ -165,6 +167,63 @@ def test_a_corrupt_database_fails_naming_the_latest_backup(sandbox):
     assert path.read_bytes() == before  # a doctor only looks
 
 
+@pytest.fixture
+def configured(install, monkeypatch):
+    """Pax8 and Halo configured through the environment (tested only online)."""
+    for name, value in {
+        "TRUEUP_PAX8_CLIENT_ID": "sandbox",
+        "TRUEUP_HALO_URL": "https://acme.halopsa.com",
+        "TRUEUP_HALO_CLIENT_ID": "sandbox",
+        **SECRETS,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return install
+
+
+def test_no_store_yet_is_not_healthy_and_says_how_to_make_one(configured):
+    """From an operations pass: with no store the doctor passed, exit 0."""
+    result = doctor("--json", "--offline")
+    report, checks = by_name(result)
+    assert result.exit_code == 1 and report["ok"] is False
+    database = checks["database"]
+    assert database["status"] == "fail"
+    assert database["message"] == f"no store yet at {configured / 'data' / 'trueup.sqlite'}"
+    assert "`trueup sync` makes it" in database["fix"] and "`trueup demo`" in database["fix"]
+
+
+@contextmanager
+def read_only(folder):
+    """`folder` unwritable: by its mode, or for root (whom modes do not stop) immutable."""
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        try:
+            yield
+        finally:
+            folder.chmod(0o700)
+        return
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a folder read-only here (chattr +i refused)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_a_read_only_store_is_said_so_with_what_to_do(configured):
+    """From an operations pass: a store on a read-only disk or folder 'cannot be read', and the
+    doctor advised syncing again into a new file."""
+    path = configured / "data" / "trueup.sqlite"
+    open_database(path).dispose()
+    with read_only(path.parent):
+        result = doctor("--json", "--offline")
+    _, checks = by_name(result)
+    database = checks["database"]
+    assert result.exit_code == 1 and database["status"] == "fail"
+    assert database["message"].startswith(f"{path} cannot be written:")
+    assert "read-only" in database["message"] and "cannot be read" not in database["message"]
+    assert "write access" in database["fix"] and "new file" not in database["fix"]
+
+
 def test_missing_credentials_fail_and_say_how_to_connect(install, monkeypatch):
     monkeypatch.setenv("TRUEUP_PAX8_CLIENT_ID", "abc")  # an id, but no secret anywhere
     result = doctor("--json")
@@ -176,7 +235,7 @@ def test_missing_credentials_fail_and_say_how_to_connect(install, monkeypatch):
     assert checks["credentials halo"]["status"] == "fail"
     assert "not configured" in checks["credentials halo"]["message"]
     assert checks["connection pax8"]["status"] == "skip"  # nothing to test it with
-    assert checks["database"]["status"] == "warn"  # not synced yet
+    assert checks["database"]["status"] == "fail"  # not synced yet
 
 
 def test_a_broken_config_fails_first(install):

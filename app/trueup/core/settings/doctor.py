@@ -111,10 +111,19 @@ def _keyring(settings: Settings) -> Check:
 
 def _store(path: Path) -> Check:
     """Integrity and schema version, read-only: a doctor never changes the file it examines."""
-    if not path.exists():
-        return Check("database", "warn", f"no store yet at {path}", "trueup sync creates it")
+    if not path.exists():  # nothing to bill from: not a healthy install
+        return Check(
+            "database",
+            "fail",
+            f"no store yet at {path}",
+            "`trueup sync` makes it once Pax8 and HaloPSA are connected; `trueup demo` tries "
+            "trueup on sample data, in a store of its own",
+        )
     if path.stat().st_size == 0:
         return Check("database", "warn", f"{path} is empty", "trueup sync fills it")
+    unwritable = _unwritable(path)
+    if unwritable is not None:
+        return unwritable
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
@@ -125,7 +134,14 @@ def _store(path: Path) -> Check:
                 else {}
             )
     except sqlite3.DatabaseError as exc:
-        return Check("database", "fail", f"{path} cannot be read ({exc})", restore_hint(path))
+        if "malformed" in str(exc) or "not a database" in str(exc):
+            return Check("database", "fail", f"{path} is damaged ({exc})", restore_hint(path))
+        return Check(
+            "database",
+            "fail",
+            f"{path} cannot be opened ({exc})",
+            f"your user must be able to read it and write in its folder {path.parent}",
+        )
     if verdict != ["ok"]:
         return Check("database", "fail", f"{path} is corrupt ({verdict[0]})", restore_hint(path))
     if meta.get("app") != APP_MARKER:
@@ -147,6 +163,34 @@ def _store(path: Path) -> Check:
             f"{path}: schema {version}; the next command migrates it to {SCHEMA_VERSION}",
         )
     return Check("database", "ok", f"{path}: integrity ok, schema {version}")
+
+
+def _unwritable(path: Path) -> Check | None:
+    """Why the store cannot be written, if it cannot: every command writes to it or beside it
+    (SQLite's write-ahead log), so a read-only one stops them all, however sound it is."""
+    folder = path.parent
+    if os.access(path, os.W_OK) and os.access(folder, os.W_OK):
+        return None
+    try:
+        mounted_read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (AttributeError, OSError):  # no statvfs on Windows
+        mounted_read_only = False
+    if mounted_read_only:
+        return Check(
+            "database",
+            "fail",
+            f"{path} cannot be written: the disk it is on is mounted read-only",
+            "remount that disk read-write, or copy the store to a writable disk and give it "
+            "with --db (or TRUEUP_DB)",
+        )
+    return Check(
+        "database",
+        "fail",
+        f"{path} cannot be written: it or its folder is read-only for your user (SQLite writes "
+        "its log beside the store)",
+        f"give your user write access to both (as their owner: `chmod u+w {path} {folder}`), "
+        "or give --db a store in a folder you can write",
+    )
 
 
 def _permissions(config_path: Path, db_path: Path, settings: Settings | None) -> list[Check]:
