@@ -11,6 +11,7 @@ import pytest
 from keyring.backends.fail import Keyring as NoKeyring
 from typer.testing import CliRunner
 
+from store_damage import damage_page_of
 from trueup.cli import app
 from trueup.core.settings.config import ENV_OVERRIDES
 from trueup.core.settings.doctor import run_doctor
@@ -222,6 +223,16 @@ def test_a_read_only_store_is_said_so_with_what_to_do(configured):
     assert database["message"].startswith(f"{path} cannot be written:")
     assert "read-only" in database["message"] and "cannot be read" not in database["message"]
     assert "write access" in database["fix"] and "new file" not in database["fix"]
+
+
+def test_a_damaged_page_is_named_in_one_line(tmp_path):
+    path = tmp_path / "trueup.sqlite"
+    open_database(path).dispose()
+    page = damage_page_of(path, "pax8_company")
+    checks = run_doctor(tmp_path / "config.toml", path, offline=True)
+    database = next(c for c in checks if c.name == "database")
+    assert database.status == "fail"
+    assert database.message == f"{path} is corrupt (Page {page}: free space corruption)"
 
 
 def test_missing_credentials_fail_and_say_how_to_connect(install, monkeypatch):

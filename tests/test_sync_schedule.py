@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
+from store_damage import damage_page_of
 from trueup.cli import app
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
@@ -199,6 +200,22 @@ def test_a_retention_under_30_days_is_a_config_error(env):
     result = sandbox_sync(env)
     assert result.exit_code == 1
     assert "[log] retention_days must be between 30 and 36600" in result.stderr
+
+
+def test_a_damaged_store_is_refused_before_anything_is_synced_into_it(env):
+    """From an operations pass: the doctor found the store corrupt, yet a sync applied Halo's
+    answer into it (Pax8's failed 'malformed')."""
+    assert sandbox_sync(env, "--quiet").exit_code == 0
+    path = env / "trueup.sqlite"
+    damage_page_of(path, "sqlite_autoindex_pax8_company_1")
+    before = path.read_bytes()
+    result = sandbox_sync(env, "--force")
+    assert result.exit_code == 1 and result.stdout == ""
+    said = " ".join(result.stderr.split())
+    assert said.startswith(f"error: {path} is damaged (SQLite found: Page ")
+    assert "so nothing was synced into it: `trueup doctor` examines it" in said
+    assert "no backup of it exists" in said
+    assert path.read_bytes() == before
 
 
 # -- two processes ---------------------------------------------------------------------------

@@ -328,7 +328,8 @@ def sync(
     Each source is applied in one transaction: a sync that fails or is interrupted leaves the
     previous data as it was, and the log says why. Only one sync runs per file at a time. A
     source whose answer collapses (say Halo listing no clients where the store has 59) fails
-    and keeps the last good data, unless --accept-shrink.
+    and keeps the last good data, unless --accept-shrink. A store SQLite finds damaged is
+    refused before anything is written into it (`trueup doctor` examines it).
 
     Exit codes:
 

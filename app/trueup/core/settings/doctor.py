@@ -25,6 +25,7 @@ from trueup.core.settings.secrets import secrets_file
 from trueup.core.store.backup import backups_dir, list_backups, restore_hint
 from trueup.core.store.database import APP_MARKER
 from trueup.core.store.migrations import SCHEMA_VERSION
+from trueup.core.store.soundness import FULL, damage
 
 Status = Literal["ok", "warn", "fail", "skip"]
 
@@ -126,7 +127,7 @@ def _store(path: Path) -> Check:
         return unwritable
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            problem = damage(conn, FULL)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             meta = (
                 dict(conn.execute("SELECT key, value FROM schema_meta").fetchall())
@@ -142,8 +143,8 @@ def _store(path: Path) -> Check:
             f"{path} cannot be opened ({exc})",
             f"your user must be able to read it and write in its folder {path.parent}",
         )
-    if verdict != ["ok"]:
-        return Check("database", "fail", f"{path} is corrupt ({verdict[0]})", restore_hint(path))
+    if problem is not None:
+        return Check("database", "fail", f"{path} is corrupt ({problem})", restore_hint(path))
     if meta.get("app") != APP_MARKER:
         return Check(
             "database", "fail", f"{path} is not a trueup store", "choose another file with --db"

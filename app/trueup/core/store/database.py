@@ -17,6 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 
 from trueup.core.errors import TrueupError
+from trueup.core.store import soundness
 from trueup.core.store.backup import restore_hint
 from trueup.core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
@@ -66,6 +67,17 @@ class Database:
             finally:
                 raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return not busy
+
+    def damage(self) -> str | None:
+        """The first problem SQLite's quick check finds in the file (store/soundness.py), or
+        None: for a command about to write into it, which would only make it worse."""
+        with _store_errors(self.path), self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            try:
+                return soundness.damage(raw)
+            except sqlite3.OperationalError as exc:  # raw sqlite3: said as SQLAlchemy's are
+                raise StoreError(_describe(self.path, exc)) from None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -207,8 +219,8 @@ def _describe(path: Path, error: Any) -> str:
     message = str(error)
     if "not a database" in message or "malformed" in message:
         return (
-            f"{path} is not a usable SQLite database (corrupt or another format): "
-            f"{restore_hint(path)}, or choose another file with --db"
+            f"{path} is not a usable SQLite database (damaged, or another format): `trueup "
+            f"doctor` examines it; {restore_hint(path)}, or choose another file with --db"
         )
     if "readonly" in message or "read-only" in message:
         return f"{path} is read-only; fix its permissions or choose another file with --db"

@@ -22,6 +22,7 @@ from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiClient, ApiError
 from trueup.core.sources.pax8 import Pax8Client
 from trueup.core.store import tables as m
+from trueup.core.store.backup import restore_hint
 from trueup.core.store.database import Database, StoreError
 from trueup.core.store.json_text import dump_json
 from trueup.core.store.logbook import log_event
@@ -87,6 +88,7 @@ async def sync_sources(
             held.enter_context(exclusive(lock_path(db.path)))
         except LockHeld as holder:
             raise _refused(db, str(holder)) from None
+        await _refuse_damaged(db)
         claim_sync(db)
         jobs: list[Awaitable[SourceResult]] = []
         if pax8 is not None:
@@ -112,6 +114,17 @@ def _refused(db: Database, pid: str) -> SyncBusyError:
         f"sync in progress: another trueup{who} is syncing into {db.path}; "
         "this one did nothing — wait for it to finish"
     )
+
+
+async def _refuse_damaged(db: Database) -> None:
+    """StoreError before anything is written into a file SQLite finds damaged: a sync would
+    only add to it. Checked in a thread, so the workbench's progress keeps drawing."""
+    problem = await asyncio.to_thread(db.damage)
+    if problem is not None:
+        raise StoreError(
+            f"{db.path} is damaged (SQLite found: {problem}), so nothing was synced into it: "
+            f"`trueup doctor` examines it; {restore_hint(db.path)}"
+        )
 
 
 def prune_log(db: Database, retention_days: int, *, now: datetime | None = None) -> int:
