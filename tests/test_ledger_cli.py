@@ -66,7 +66,7 @@ def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created
     cid = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"][0]["client_id"]
     named = ("post", "2026-11", "--to", "qbo", "--adjust", "--client", str(cid), "--yes")
     one = " ".join(sandbox.run(db, *named, "--unsettled").stderr.split())
-    assert "its adjustment goes there (`trueup post 2026-11 --to halo-invoice --adjust`)" in one
+    assert "its adjustment goes there (`trueup post 2026-11 --to halo-invoice --adjust`" in one
 
 
 def test_the_month_ledger_and_the_batches_say_what_was_posted_where(served):
@@ -639,7 +639,9 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
         str(second), "--yes",
     )  # fmt: skip
     assert again.returncode == 1 and "already posted to xero" in again.stderr
-    assert "nothing to send; to bill it elsewhere, `trueup void" in " ".join(again.stderr.split())
+    said = " ".join(again.stderr.split())
+    assert "nothing to send; to bill it elsewhere, `trueup void" in said
+    assert f"--client {first}` first (or v on the workbench's Batch screen)" in said
     # Voided at Xero and posted to Halo instead: a re-issue, under the next reference (one
     # reference is never two documents of the month, whatever the destinations), and said.
     void = sandbox.run(db, "void", "2026-11", "--to", "xero", "--client", str(first), "--yes")

@@ -312,6 +312,8 @@ async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destina
         assert len(whole) > 5 * 76 and detail.endswith("…") and detail.count("\n") == 4
         flat = " ".join(detail.removesuffix("…").split())
         assert whole.startswith(flat) and "trueup xero map suggest" in flat
+        # The workbench's own way is named beside the command (from a TUI pass).
+        assert "trueup xero map suggest` (or map it on the workbench's Books screen, 0)" in whole
         await press(pilot, *MONTH, "enter")
         assert app.screen is summary
         # Approved, and nowhere to go at Xero: said as that, not as "approve invoices first".

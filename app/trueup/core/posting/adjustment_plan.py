@@ -56,7 +56,8 @@ def plan_adjustments(
     if destination == "halo-recurring":
         raise PostingError(
             "a recurring true-up is not adjusted: void it (`trueup void BATCH --to "
-            "halo-recurring --client ID`) and post the month again"
+            "halo-recurring --client ID`, or v on the workbench's Batch screen) and post the "
+            "month again"
         )
     inputs = plan_inputs(db, batch_id, clients, xero)
     stored = inputs.stored
@@ -85,7 +86,13 @@ def plan_adjustments(
             blocked.append(Planned(*base, None, taken_by(unfinished)))
         elif not posted:
             if clients is not None:
-                blocked.append(Planned(*base, None, "not posted yet: `trueup post` posts it"))
+                blocked.append(
+                    Planned(
+                        *base,
+                        None,
+                        "not posted yet: `trueup post` (p on the Batch screen) posts it",
+                    )
+                )
         else:
             rejected = next(
                 (
@@ -150,6 +157,9 @@ def _problem(
             f"trueup approve {stored.batch_id} --client {client_id} "
             f"--override {errors[0]} --reason TEXT"
         )
-        return f"error(s) {', '.join(errors)} standing: `{command}` lets one through"
+        return (
+            f"error(s) {', '.join(errors)} standing: `{command}` lets one through (or x on the "
+            "workbench's invoice)"
+        )
     problems = missing_targets(document, destination, catalog)
     return "; ".join(problems) if problems else None

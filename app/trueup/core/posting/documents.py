@@ -434,7 +434,7 @@ def missing_targets(
         )
     if destination == "qbo":
         if document.qbo_customer_id is None:
-            problems.append("no QuickBooks customer: run `trueup qbo map suggest`")
+            problems.append(f"no QuickBooks customer: run `trueup qbo map suggest`{_BOOKS_SCREEN}")
         problems += _unmapped_items(
             document, "qbo", [not line.qbo_item_id for line in document.lines]
         )
@@ -442,13 +442,17 @@ def missing_targets(
             problems += _qbo_company_rules(document, catalog, catalog.qbo_company)
     if destination == "xero":
         if document.xero_contact_id is None:
-            problems.append("no Xero contact: run `trueup xero map suggest`")
+            problems.append(f"no Xero contact: run `trueup xero map suggest`{_BOOKS_SCREEN}")
         problems += _unmapped_items(
             document, "xero", [not line.xero_item_code for line in document.lines]
         )
         if catalog is not None:
             problems += _xero_coding(document, catalog)
     return problems
+
+
+# Where the workbench maps the same (its Books screen), said after the commands.
+_BOOKS_SCREEN = " (or map it on the workbench's Books screen, 0)"
 
 
 def _unmapped_items(document: Document, books: str, missing: list[bool]) -> list[str]:
@@ -464,7 +468,7 @@ def _unmapped_items(document: Document, books: str, missing: list[bool]) -> list
         problems.append(
             f"no {name} item for {some(named)}: `trueup {books} map suggest` lists candidates, "
             f"`trueup {books} map set --item {min(halo)} {option} ID` maps one (an item {name} "
-            f"does not have yet: create it there, then `trueup {books} refresh`)"
+            f"does not have yet: create it there, then `trueup {books} refresh`){_BOOKS_SCREEN}"
         )
     if bare:
         problems.append(

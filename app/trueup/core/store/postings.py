@@ -148,7 +148,10 @@ def taken_by(sent: Sent) -> str:
     if sent.state == "POSTED":
         command = f"trueup void {sent.batch_id} --to {sent.destination} --client {sent.client_id}"
         # Nothing wrong with it: voiding is only for billing the month somewhere else.
-        return f"already posted {where}: nothing to send; to bill it elsewhere, `{command}` first"
+        return (
+            f"already posted {where}: nothing to send; to bill it elsewhere, `{command}` first "
+            "(or v on the workbench's Batch screen)"
+        )
     command = f"trueup post {sent.batch_id} --to {sent.destination}"
     return f"already being posted {where}; `{command}` finishes it"
 
@@ -163,9 +166,10 @@ def adjusted_where(sent: Sent, month: str) -> str:
     if sent.destination == RECURRING:
         return (
             f"{where}: a recurring true-up is not adjusted; void it (`trueup void {month} --to "
-            f"{RECURRING} --client {sent.client_id}`) and post the month again"
+            f"{RECURRING} --client {sent.client_id}`, or v on the workbench's Batch screen) and "
+            "post the month again"
         )
     return (
         f"{where}: its adjustment goes there (`trueup post {month} --to {sent.destination} "
-        "--adjust`)"
+        "--adjust`, or P on the workbench's Batch screen)"
     )
