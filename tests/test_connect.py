@@ -99,7 +99,7 @@ def test_a_wrong_secret_says_why_and_saves_nothing(env, urls, memory_keyring):
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "error: Pax8 rejected the client id or secret (401 access_denied): check "
-        "TRUEUP_PAX8_CLIENT_ID / TRUEUP_PAX8_CLIENT_SECRET (nothing was saved)"
+        "--client-id / --client-secret (nothing was saved)"
     )
     assert not (env / "config.toml").exists() and memory_keyring.passwords == {}
 
@@ -109,7 +109,30 @@ def test_a_wrong_tenant_url_is_named(env, urls, memory_keyring):
     result = invoke("halo", "--url", wrong, "--client-id", "sandbox", "--client-secret", "sandbox")
     assert result.exit_code == 1
     assert f"HaloPSA at {wrong} answered GET /wrong/api/authinfo with 404" in result.stderr
-    assert "check TRUEUP_HALO_URL" in result.stderr
+    assert "check --url" in result.stderr
+
+
+def test_errors_name_where_each_value_came_from(env, urls, memory_keyring, monkeypatch):
+    """From an operations pass: the errors named TRUEUP_* variables nobody had set, when the
+    values came from flags, stdin, the prompts or the config file."""
+    piped = invoke(
+        "halo", "--url", urls.halo, "--client-id", "sandbox", "--client-secret-stdin",
+        input="nope\n",
+    )  # fmt: skip
+    assert piped.exit_code == 1
+    assert "check --client-id / the client secret read from stdin (nothing" in piped.stderr
+    monkeypatch.setattr("trueup.cli.connect._interactive", lambda: True)
+    typed = invoke("pax8", "--url", urls.pax8, input="sandbox\nnope\n")
+    assert typed.exit_code == 1
+    assert "check the client id you typed / the client secret you typed" in typed.stderr
+    monkeypatch.setattr("trueup.cli.connect._interactive", lambda: False)
+    wrong = urls.halo + "/wrong"
+    (env / "config.toml").write_text(f'[halo]\nurl = "{wrong}"\nclient_id = "sandbox"\n')
+    filed = invoke("halo", "--client-secret", "sandbox")
+    assert filed.exit_code == 1
+    said = " ".join(filed.stderr.split())
+    assert f"check [halo] url in {env / 'config.toml'} (nothing was saved)" in said
+    assert not any("TRUEUP_" in r.stderr for r in (piped, typed, filed))
 
 
 def test_a_url_no_client_can_use_is_refused_and_nothing_saved(env, memory_keyring):

@@ -99,9 +99,8 @@ def connect_pax8(
 ) -> None:
     """Connect to Pax8: a client id and secret from Pax8 > Settings > Integrations."""
     settings = _settings(ctx, secrets_backend)
-    pax8 = settings.pax8
-    pax8.url = url or pax8.url
-    pax8.client_id = client_id or _ask("Pax8 client id", "--client-id", pax8.client_id)
+    _given(settings, "pax8", "url", url or None, "--url")
+    _asked(settings, "pax8", "client_id", client_id, "Pax8 client id", "--client-id")
     secret = _client_secret(settings, "pax8", client_secret, client_secret_stdin)
     _save(settings, "pax8", secret, test=not no_test)
 
@@ -133,11 +132,10 @@ def connect_halo(
     """Connect to HaloPSA: an API application (Configuration > Integrations > HaloPSA API) with
     client credentials and the read permissions a sync needs."""
     settings = _settings(ctx, secrets_backend)
-    halo = settings.halo
-    halo.url = url or _ask("HaloPSA tenant URL (https://TENANT.halopsa.com)", "--url", halo.url)
-    halo.client_id = client_id or _ask("HaloPSA client id", "--client-id", halo.client_id)
-    halo.auth_url = halo.auth_url if auth_url is None else auth_url
-    halo.tenant = halo.tenant if tenant is None else tenant
+    _asked(settings, "halo", "url", url, "HaloPSA tenant URL (https://TENANT.halopsa.com)", "--url")
+    _asked(settings, "halo", "client_id", client_id, "HaloPSA client id", "--client-id")
+    _given(settings, "halo", "auth_url", auth_url, "--auth-url")
+    _given(settings, "halo", "tenant", tenant, "--tenant")
     secret = _client_secret(settings, "halo", client_secret, client_secret_stdin)
     _save(settings, "halo", secret, test=not no_test)
 
@@ -196,8 +194,8 @@ def connect_qbo(
     """
     settings = _settings(ctx, secrets_backend)
     qbo = settings.qbo
-    qbo.url = url or qbo.url
-    qbo.client_id = client_id or _ask("QuickBooks client id", "--client-id", qbo.client_id)
+    _given(settings, "qbo", "url", url or None, "--url")
+    _asked(settings, "qbo", "client_id", client_id, "QuickBooks client id", "--client-id")
     secret = _client_secret(settings, "qbo", client_secret, client_secret_stdin)
     if refresh_token_stdin:
         if refresh_token:
@@ -210,16 +208,16 @@ def connect_qbo(
     trial = _with_secret_in_use(settings, secrets, "qbo", secret)
     tested = None
     if refresh_token:
-        qbo.realm_id = realm or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
+        _asked(settings, "qbo", "realm_id", realm, "QuickBooks company id (realmId)", "--realm")
         if not no_test:  # before anything is kept: a wrong token must not replace one that works
             tested = _tried_refresh_token(settings, trial, refresh_token)
     else:
         consent = read_pasted(code, state="") if code else _consent(qbo.client_id, redirect_uri)
-        qbo.realm_id = (
-            consent.realm_id
-            or realm
-            or _ask("QuickBooks company id (realmId)", "--realm", qbo.realm_id)
-        )
+        if consent.realm_id:
+            qbo.realm_id = consent.realm_id
+            settings.origins["qbo.realm_id"] = "the company chosen in the consent"
+        else:
+            _asked(settings, "qbo", "realm_id", realm, "QuickBooks company id (realmId)", "--realm")
         asyncio.run(qbo_consent.exchange_code(settings, trial, consent.code, redirect_uri))
     if secret is not None:  # proven by the exchange or the token's test, or --no-test
         secrets.save_client_secret("qbo", qbo.client_id, secret)
@@ -317,16 +315,16 @@ def connect_xero(
     """
     settings = _settings(ctx, secrets_backend)
     xero = settings.xero
-    xero.url = url or xero.url
-    xero.identity_url = identity_url or xero.identity_url
-    xero.tenant = xero.tenant if tenant is None else tenant
+    _given(settings, "xero", "url", url or None, "--url")
+    _given(settings, "xero", "identity_url", identity_url or None, "--identity-url")
+    _given(settings, "xero", "tenant", tenant, "--tenant")
     if invoice_status is not None:
         if invoice_status not in XERO_STATUSES:
             raise typer.BadParameter(
                 f"must be one of {', '.join(XERO_STATUSES)}", param_hint="--invoice-status"
             )
         xero.invoice_status = invoice_status
-    xero.client_id = client_id or _ask("Xero client id", "--client-id", xero.client_id)
+    _asked(settings, "xero", "client_id", client_id, "Xero client id", "--client-id")
     if not pkce:
         xero.auth = "custom"
         secret = _client_secret(settings, "xero", client_secret, client_secret_stdin)
@@ -448,8 +446,10 @@ def _passphrase(creating: bool) -> str:
 def _client_secret(settings: Settings, source: str, given: str | None, stdin: bool) -> str | None:
     """The secret to store, or None when the environment provides it (nothing is stored)."""
     env_name = secret_env(source)
+    said = "--client-secret"  # where it came from, for the messages (settings/value_names.py)
     if stdin:
         given = _stdin_line("--client-secret-stdin", "the secret")
+        said = "the client secret read from stdin"
     if os.environ.get(env_name):
         if given:  # the test would run on the environment's: the one given would go untested
             raise SecretError(
@@ -462,9 +462,13 @@ def _client_secret(settings: Settings, source: str, given: str | None, stdin: bo
             soft_wrap=True,
         )
         return None
-    return given or _ask(
-        f"{SERVICE_NAMES[source]} client secret", "--client-secret-stdin", "", hide=True
-    )
+    if not given:
+        said = "the client secret you typed"
+        given = _ask(
+            f"{SERVICE_NAMES[source]} client secret", "--client-secret-stdin", "", hide=True
+        )
+    settings.origins[f"{source}.client_secret"] = said
+    return given
 
 
 def _stdin_line(flag: str, what: str) -> str:
@@ -522,6 +526,26 @@ def _report(result: CheckResult) -> None:
         render.fail(result.message)
         raise typer.Exit(1)
     render.stderr.print(f"{name}: {WORKS}", markup=False, soft_wrap=True)
+
+
+def _given(settings: Settings, source: str, key: str, value: str | None, flag: str) -> None:
+    """[source] key from its flag, when given; noted, so messages name the flag."""
+    if value is not None:
+        setattr(getattr(settings, source), key, value)
+        settings.origins[f"{source}.{key}"] = flag
+
+
+def _asked(
+    settings: Settings, source: str, key: str, value: str | None, label: str, flag: str
+) -> None:
+    """[source] key from its flag, else asked on a terminal (the config's as the default)."""
+    if value:
+        _given(settings, source, key, value, flag)
+        return
+    section = getattr(settings, source)
+    setattr(section, key, _ask(label, flag, getattr(section, key)))
+    if _interactive():
+        settings.origins[f"{source}.{key}"] = f"the {flag[2:].replace('-', ' ')} you typed"
 
 
 def _ask(label: str, flag: str, default: str, *, hide: bool = False) -> str:

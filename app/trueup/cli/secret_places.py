@@ -10,7 +10,7 @@ from trueup.core.settings.connections import Connections
 from trueup.core.settings.secret_backends import EncryptedFileStore
 from trueup.core.settings.secrets import Secrets
 
-FLAG = "flag --secrets"  # the origin `connect` gives [secrets] backend when the flag sets it
+FLAG = "--secrets"  # the origin `connect` gives [secrets] backend when the flag sets it
 NOT_THERE = ("no secret stored", "no refresh token stored")
 
 

@@ -10,6 +10,7 @@ import httpx
 
 from trueup.core.settings.config import ConfigError, Settings, check_urls
 from trueup.core.settings.secrets import Secrets
+from trueup.core.settings.value_names import value_names
 from trueup.core.sources.halo import HALO_RATE_LIMIT, HaloClient
 from trueup.core.sources.pax8 import PAX8_RATE_LIMIT, Pax8Client
 from trueup.core.sources.qbo import QBO_RATE_LIMIT, QboClient, token_url_for
@@ -35,10 +36,14 @@ def pax8_from_settings(
             "or set TRUEUP_PAX8_CLIENT_ID and TRUEUP_PAX8_CLIENT_SECRET"
         )
     check_urls(settings, "pax8")
-    secret = (secrets or Secrets(settings)).client_secret("pax8", settings.pax8.client_id)
-    rate = None if client_limits_off() else PAX8_RATE_LIMIT
+    secrets = secrets or Secrets(settings)
     return Pax8Client(
-        settings.pax8.url, settings.pax8.client_id, secret, rate=rate, transport=transport
+        settings.pax8.url,
+        settings.pax8.client_id,
+        secrets.client_secret("pax8", settings.pax8.client_id),
+        rate=None if client_limits_off() else PAX8_RATE_LIMIT,
+        transport=transport,
+        names=value_names(settings, "pax8", secrets),
     )
 
 
@@ -56,16 +61,17 @@ def halo_from_settings(
             "TRUEUP_HALO_CLIENT_SECRET"
         )
     check_urls(settings, "halo")
-    secret = (secrets or Secrets(settings)).client_secret("halo", halo.client_id)
+    secrets = secrets or Secrets(settings)
     return HaloClient(
         halo.url,
         halo.auth_url or None,
         halo.client_id,
-        secret,
+        secrets.client_secret("halo", halo.client_id),
         scope=halo.scope,
         tenant=halo.tenant or None,
         rate=None if client_limits_off() else HALO_RATE_LIMIT,
         transport=transport,
+        names=value_names(settings, "halo", secrets),
     )
 
 
@@ -97,6 +103,7 @@ def qbo_from_settings(
         token_url=qbo.token_url or token_url_for(qbo.url),
         rate=None if client_limits_off() else QBO_RATE_LIMIT,
         transport=transport,
+        names=value_names(settings, "qbo", secrets),
     )
 
 
@@ -120,6 +127,7 @@ def xero_from_settings(
         "tenant_id": xero.tenant or None,
         "rate": None if client_limits_off() else XERO_RATE_LIMIT,
         "transport": transport,
+        "names": value_names(settings, "xero", secrets),
     }
     if xero.auth == "custom":
         secret = secrets.client_secret("xero", xero.client_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -60,6 +60,7 @@ class HaloClient(ApiClient):
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be positive, not {page_size}")
@@ -74,6 +75,7 @@ class HaloClient(ApiClient):
             retry=retry,
             sleep=sleep,
             clock=clock,
+            names=names,
         )
         self._auth_url = self._checked_url(auth_url, self.token_url_env) if auth_url else None
         self._scope = scope

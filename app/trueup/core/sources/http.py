@@ -17,6 +17,7 @@ import json as jsonlib
 import logging
 import math
 import random
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Generator, Mapping
@@ -61,6 +62,7 @@ RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
 LOOPBACK_NAMES = frozenset({"localhost"})
+_VARIABLE = re.compile(r"\bTRUEUP_[A-Z0-9_]+\b")
 
 
 class ApiError(TrueupError):
@@ -219,7 +221,11 @@ class ApiClient(ABC):
         retry: RetryPolicy,
         sleep: Sleep,
         clock: Clock,
+        names: Mapping[str, str] | None = None,
     ) -> None:
+        # Messages name a value by the TRUEUP_* variable that sets it; `names` says instead
+        # where one came from when it did not (the config file, a flag, stdin).
+        self._names = dict(names or {})
         # A transport of our own (simulators, tests) sends nothing over a network.
         self._network = transport is None or isinstance(transport, httpx.AsyncHTTPTransport)
         self.max_response_bytes = MAX_RESPONSE_BYTES
@@ -353,7 +359,12 @@ class ApiClient(ABC):
         )
 
     def _error(self, kind: ErrorKind, message: str, status: int | None = None) -> ApiError:
-        return ApiError(self.service, kind, status, message)
+        return ApiError(self.service, kind, status, self._named(message))
+
+    def _named(self, message: str) -> str:
+        """`message` with each TRUEUP_* variable of a value that came from elsewhere named by
+        where it came from."""
+        return _VARIABLE.sub(lambda found: self._names.get(found[0], found[0]), message)
 
     # -- token -------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -62,6 +62,7 @@ class Pax8Client(ApiClient):
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         if not 1 <= page_size <= PAX8_MAX_PAGE_SIZE:
             raise ValueError(f"Pax8 pages hold 1 to {PAX8_MAX_PAGE_SIZE} rows, not {page_size}")
@@ -76,6 +77,7 @@ class Pax8Client(ApiClient):
             retry=retry,
             sleep=sleep,
             clock=clock,
+            names=names,
         )
         self._audience = audience
         self._token_url = self._checked_url(token_url, self.token_url_env) if token_url else None

@@ -167,6 +167,7 @@ class QboClient(ApiClient):
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"QBO pages hold 1 to {MAX_PAGE_SIZE} rows, not {page_size}")
@@ -181,6 +182,7 @@ class QboClient(ApiClient):
             retry=retry,
             sleep=sleep,
             clock=clock,
+            names=names,
         )
         if not realm_id.strip():
             raise self._error("config", "no QuickBooks company: set TRUEUP_QBO_REALM (realmId)")
@@ -494,8 +496,10 @@ class QboClient(ApiClient):
             self.service,
             "not_found" if fault.code == "610" else error.kind,
             response.status_code,
-            f"QuickBooks refused {call.method} {call.path} ({response.status_code}): {fault}"
-            + (f"; {hint}" if hint else ""),
+            self._named(
+                f"QuickBooks refused {call.method} {call.path} ({response.status_code}): {fault}"
+                + (f"; {hint}" if hint else "")
+            ),
             ambiguous=error.ambiguous,
             body=body,
         )

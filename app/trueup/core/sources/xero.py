@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -98,6 +98,7 @@ class XeroClient(ApiClient):
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         """A client secret makes it a Custom Connection; without one it refreshes the PKCE
         consent's `refresh_token`."""
@@ -112,6 +113,7 @@ class XeroClient(ApiClient):
             retry=retry,
             sleep=sleep,
             clock=clock,
+            names=names,
         )
         if not client_id.strip():
             raise self._error("config", "no Xero client id: set TRUEUP_XERO_CLIENT_ID")
