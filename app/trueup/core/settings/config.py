@@ -126,7 +126,9 @@ class Settings:
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     # [import.<source>]: a distributor file's columns renamed (settings/import_columns.py)
     import_columns: ImportColumns = field(default_factory=dict)
-    # "section.key" -> "file" | "env TRUEUP_..." ; absent means the built-in default
+    # "section.key" -> "file" | "env TRUEUP_..." ; absent means the built-in default. `trueup
+    # connect` notes what it was given instead ("--url", "the client id you typed"), and the
+    # client secret's origin as "<source>.client_secret", for messages (value_names.py).
     origins: dict[str, str] = field(default_factory=dict)
     # "section.key" -> the file's (or the default) value an environment variable stands over
     beneath: dict[str, Any] = field(default_factory=dict)
