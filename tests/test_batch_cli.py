@@ -79,6 +79,15 @@ def test_readable_summary_and_errors(mapped):
     assert missing.exit_code == 1 and "no batch nope" in missing.stderr
 
 
+def test_the_listing_says_when_last_months_batch_was_not_there_to_compare(mapped):
+    said = " ".join(invoke("batch", "--month", "2026-11").stdout.split())
+    assert "No batch of October 2026 was stored: prices and seats were not compared" in said
+    assert "`trueup batch --month 2026-10` stores one" in said
+    assert invoke("batch", "--month", "2026-10").exit_code == 0
+    again = invoke("batch", "--month", "2026-11")  # built again, against October's
+    assert again.exit_code == 0 and "No batch of" not in again.stdout
+
+
 def test_an_invoice_is_held_and_released_from_the_command_line(mapped):
     """From a month-end pass: approve's refusal said to hold an invoice, and `summary` counts
     held ones, but only the workbench could hold one."""

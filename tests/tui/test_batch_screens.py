@@ -1,6 +1,7 @@
 """The Batch, invoice and Usage screens on the synced demo: keys, and what they leave in the
 store (held, ready, overrides, per-line rules)."""
 
+import json
 from decimal import Decimal
 
 from textual.widgets import Static
@@ -38,6 +39,25 @@ async def test_batch_opens_on_the_month_and_sorts(app, workbench):
         assert "by money" in screen.table.border_title
         await press(pilot, "b")  # the same inputs: the same batch, not another
         assert len(list_batches(workbench.db)) == 1
+
+
+async def test_the_batch_says_when_last_months_was_not_there_to_compare(app, workbench):
+    # From a pass: November's PRICE_CHANGED and QTY_SWING depended, unsaid, on whether an
+    # October batch was stored when November's was built.
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        screen = app.screen
+        summary = lambda: str(screen.query_one("#batch-summary").content)  # noqa: E731
+        assert "No October 2026 batch stored: not compared with it (F1)" in summary()
+        await press(pilot, "left_square_bracket")  # October's batch, built and stored
+        assert screen.shown_batch.month == "2026-10"
+        await press(pilot, "right_square_bracket")
+        november = screen.shown_batch
+        assert november.month == "2026-11" and not november.last_month_missing
+        assert "batch stored" not in summary()
+        said = json.dumps(load_batch(workbench.db, november.batch_id).body)
+        assert "QTY_SWING" in said
 
 
 async def test_hold_and_ready_are_stored(app, workbench):

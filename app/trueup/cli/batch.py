@@ -142,6 +142,8 @@ def _summary(batch: BatchOverview) -> None:
     changed = [c for c in batch.changes if c["delta"] not in (None, "0.00")]
     if batch.compared_with:
         out.append(Text(f"Against {batch.compared_with}: {len(changed)} client totals changed"))
+    if batch.last_month_note:
+        out.append(Text(batch.last_month_note, style="yellow"))
     render.stdout.print(Text("\n").join(out), soft_wrap=True)
 
 

@@ -18,6 +18,7 @@ from trueup.core.batch.rows import invoice_at, invoice_of
 from trueup.core.batch.stored import BatchError, BatchSummary, list_batches
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.values.months import Month
 
 _BATCHES, _ROWS = m.table_of(m.InvoiceBatch), m.table_of(m.BatchInvoice)
 
@@ -59,6 +60,21 @@ class BatchOverview:
     overrides: dict[tuple[int, str, str | None], str]
     compared_with: str | None  # the earlier batch of the same clients
     changes: list[dict[str, Any]]  # per client: the total then and now
+    # No batch of last month was stored when this one was built, so PRICE_CHANGED and
+    # QTY_SWING (against last month's lines) were not checked.
+    last_month_missing: bool = False
+
+    @property
+    def last_month_note(self) -> str | None:
+        """What the batch did not check for want of last month's batch, and how to have it."""
+        if not self.last_month_missing:
+            return None
+        before = Month(self.month).shifted(-1)
+        return (
+            f"No batch of {before.name} was stored: prices and seats were not compared with "
+            f"last month's (PRICE_CHANGED, QTY_SWING). `trueup batch --month {before}` stores "
+            "one; this month's batch then builds again with them."
+        )
 
 
 def batch_month(conn: Connection, batch_id: str) -> str:
@@ -85,7 +101,8 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
     with db.read() as conn:
         head = conn.exec_driver_sql(
             "SELECT month, json_extract(body, '$.anomalies', '$.totals', '$.usage', "
-            f"'$.usage_lines', '$.summary', '$.compared_with', '$.changes') FROM {_BATCHES} "
+            f"'$.usage_lines', '$.summary', '$.compared_with', '$.changes'), "
+            f"inputs IS NOT NULL AND json_extract(inputs, '$.previous') IS NULL FROM {_BATCHES} "
             "WHERE id = ?",
             (batch_id,),
         ).first()
@@ -128,6 +145,7 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
         overrides,
         compared,
         changes,
+        bool(head[2]),
     )
 
 

@@ -133,6 +133,9 @@ def batch_summary(
     elif held_out:
         codes = ", ".join(sorted({a["code"] for a in held_out}))
         text.append(f"\n{len(held_out)} batch errors: {codes}", style="bold red")
+    if batch.last_month_missing:  # F1 says what and how (the CLI's batch.last_month_note)
+        before = Month(batch.month).shifted(-1).name
+        text.append(f"\nNo {before} batch stored: not compared with it (F1)", style="yellow")
     return text
 
 
