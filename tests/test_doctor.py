@@ -9,12 +9,16 @@ from contextlib import contextmanager
 import keyring
 import pytest
 from keyring.backends.fail import Keyring as NoKeyring
+from keyring.errors import KeyringLocked
 from typer.testing import CliRunner
 
+from fake_keyrings import RaisingKeyring, using
 from store_damage import damage_page_of
 from trueup.cli import app
-from trueup.core.settings.config import ENV_OVERRIDES
+from trueup.core.settings import secret_backends
+from trueup.core.settings.config import ENV_OVERRIDES, load_settings
 from trueup.core.settings.doctor import run_doctor
+from trueup.core.settings.secrets import Secrets
 from trueup.core.store.backup import backup_database
 from trueup.core.store.database import open_database
 from trueup.core.store.migrations import SCHEMA_VERSION
@@ -233,6 +237,48 @@ def test_a_damaged_page_is_named_in_one_line(tmp_path):
     database = next(c for c in checks if c.name == "database")
     assert database.status == "fail"
     assert database.message == f"{path} is corrupt (Page {page}: free space corruption)"
+
+
+def test_the_keyring_check_says_plainly_what_is_wrong_and_what_to_do(install):
+    """From an operations pass: it read "fail Keyring: no usable OS keyring; secrets must come
+    from TRUEUP_*_CLIENT_SECRET ..." with a fix naming SOURCE."""
+    _, checks = by_name(doctor("--json", "--offline"))
+    keyring_check = checks["keyring"]
+    assert keyring_check["status"] == "warn"
+    assert keyring_check["message"].startswith("no OS keyring on this host")
+    assert "trueup connect pax8 --secrets encrypted-file" in keyring_check["fix"]
+    assert "TRUEUP_PAX8_CLIENT_SECRET" in keyring_check["fix"]
+    said = keyring_check["message"] + keyring_check["fix"]
+    assert "fail Keyring" not in said and "*" not in said and "SOURCE" not in said
+    with using(RaisingKeyring(KeyringLocked("locked"))):
+        _, checks = by_name(doctor("--json", "--offline"))
+    assert checks["keyring"]["message"].startswith("the OS keyring is locked")
+    assert "unlock it" in checks["keyring"]["fix"]
+
+
+def test_a_locked_secrets_file_is_said_locked_with_how_to_unlock(install, monkeypatch):
+    monkeypatch.setattr(secret_backends, "SCRYPT_N", 2**10)
+    monkeypatch.setenv("TRUEUP_SECRETS_FILE", str(install / "secrets.enc"))
+    config = install / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('[pax8]\nclient_id = "p"\n[secrets]\nbackend = "encrypted-file"\n')
+    monkeypatch.setenv("TRUEUP_SECRETS_PASSPHRASE", "correct horse")
+    Secrets(load_settings(config)).save_client_secret("pax8", "p", "s3cret")
+    monkeypatch.delenv("TRUEUP_SECRETS_PASSPHRASE")
+    _, checks = by_name(doctor("--json", "--offline"))
+    locked = checks["keyring"]
+    assert locked["status"] == "warn"
+    assert locked["message"] == (
+        f"the encrypted secrets file {install / 'secrets.enc'} is locked: no passphrase was given"
+    )
+    assert locked["fix"] == "set TRUEUP_SECRETS_PASSPHRASE to its passphrase"
+    assert checks["credentials pax8"]["fix"] == "unlock it (the keyring line says how)"
+    monkeypatch.setenv("TRUEUP_SECRETS_PASSPHRASE", "correct horse")
+    _, checks = by_name(doctor("--json", "--offline"))
+    assert checks["keyring"]["status"] == "ok"
+    assert checks["keyring"]["message"] == (
+        f"secrets in the encrypted file {install / 'secrets.enc'}, opened"
+    )
 
 
 def test_missing_credentials_fail_and_say_how_to_connect(install, monkeypatch):

@@ -10,7 +10,9 @@ from keyring.backends.fail import Keyring as NoKeyring
 from typer.testing import CliRunner
 
 from trueup.cli import app
-from trueup.core.settings.config import ENV_OVERRIDES
+from trueup.core.settings import secret_backends
+from trueup.core.settings.config import ENV_OVERRIDES, load_settings
+from trueup.core.settings.secrets import Secrets
 
 SECRET = "pax8-Sup3r-s3cret-value"
 
@@ -65,6 +67,26 @@ def test_config_show_says_where_each_value_comes_from_and_never_prints_a_secret(
     assert origins["pax8", "client_secret"] == "environment (TRUEUP_PAX8_CLIENT_SECRET)"
     assert origins["halo", "url"] == f"file {env / 'config.toml'}"
     assert origins["log", "retention_days"] == "default"
+
+
+def test_config_show_says_a_locked_secrets_file_is_locked_and_how_to_unlock(env, monkeypatch):
+    """From an operations pass: with no passphrase every secret in the encrypted file read
+    "(not set)", as if it were missing."""
+    monkeypatch.setattr(secret_backends, "SCRYPT_N", 2**10)
+    monkeypatch.setenv("TRUEUP_SECRETS_FILE", str(env / "secrets.enc"))
+    (env / "config.toml").write_text(
+        '[pax8]\nclient_id = "p"\n[secrets]\nbackend = "encrypted-file"\n'
+    )
+    monkeypatch.setenv("TRUEUP_SECRETS_PASSPHRASE", "correct horse")
+    Secrets(load_settings(env / "config.toml")).save_client_secret("pax8", "p", SECRET)
+    monkeypatch.delenv("TRUEUP_SECRETS_PASSPHRASE")
+    result = invoke("config", "show")
+    assert result.exit_code == 0, result.output
+    assert tomllib.loads(result.stdout)["pax8"]["client_secret"] == "(locked)"
+    line = next(x for x in result.stdout.splitlines() if x.startswith('client_secret = "(locked'))
+    assert "encrypted file: the encrypted secrets file is locked" in line
+    assert "set TRUEUP_SECRETS_PASSPHRASE to its passphrase" in line
+    assert SECRET not in result.output
 
 
 def test_config_show_of_a_bad_config_is_one_line(env):

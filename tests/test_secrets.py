@@ -11,7 +11,12 @@ from keyring.errors import InitError, KeyringError, KeyringLocked, NoKeyringErro
 from fake_keyrings import MemoryKeyring, RaisingKeyring, using
 from trueup.core.settings import secret_backends as secret_store
 from trueup.core.settings.config import ConfigError, Settings
-from trueup.core.settings.secret_backends import EncryptedFileStore, KeyringStore, SecretError
+from trueup.core.settings.secret_backends import (
+    EncryptedFileStore,
+    KeyringStore,
+    SecretError,
+    StoreLockedError,
+)
 from trueup.core.settings.secrets import Secrets
 
 SECRET = "s3cret-Vq81-xyzzy"
@@ -155,8 +160,10 @@ def test_a_wrong_passphrase_is_named_and_the_file_left_alone(tmp_path):
 def test_no_passphrase_says_where_to_give_it(tmp_path):
     Secrets(file_settings(tmp_path), env=file_env(tmp_path)).save_client_secret("pax8", "p", SECRET)
     unset = Secrets(file_settings(tmp_path), env=file_env(tmp_path, passphrase=""))
-    with pytest.raises(SecretError, match="needs its passphrase: set TRUEUP_SECRETS_PASSPHRASE"):
+    with pytest.raises(StoreLockedError, match="is locked: set TRUEUP_SECRETS_PASSPHRASE to its"):
         unset.client_secret("pax8", "p")
+    location = unset.locate("pax8", "p")
+    assert location.locked and not location.found
 
 
 def test_a_prompted_passphrase_is_asked_twice_only_for_a_new_file(tmp_path):

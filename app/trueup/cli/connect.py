@@ -36,8 +36,14 @@ from trueup.core.settings.config import (
 )
 from trueup.core.settings.connections import SERVICE_NAMES, WORKS, CheckResult, Connections
 from trueup.core.settings.qbo_consent import DEFAULT_REDIRECT_URI, Consent, read_pasted
-from trueup.core.settings.secret_backends import StoreUnavailableError
-from trueup.core.settings.secrets import PASSPHRASE_ENV, SecretError, Secrets, secret_env
+from trueup.core.settings.secret_backends import StoreLockedError
+from trueup.core.settings.secrets import (
+    PASSPHRASE_ENV,
+    SecretError,
+    Secrets,
+    locked_file,
+    secret_env,
+)
 from trueup.core.settings.xero_consent import (
     CALLBACK_PATH,
     Pkce,
@@ -436,9 +442,7 @@ def _passphrase(creating: bool) -> str:
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV]
     if not _interactive():
-        raise StoreUnavailableError(
-            f"the encrypted secrets file needs its passphrase: set {PASSPHRASE_ENV}"
-        )
+        raise StoreLockedError(locked_file("or run this on a terminal to be asked for it"))
     label = "New passphrase for the secrets file" if creating else "Passphrase of the secrets file"
     return str(typer.prompt(label, hide_input=True, confirmation_prompt=creating))
 

@@ -63,6 +63,8 @@ def _redacted(location: SecretLocation | None) -> tuple[str, str]:
         return '"(not set)"', "not configured"
     if location.found:
         return '"(set)"', location.where
+    if location.locked:  # not known to be missing: the problem says how to unlock it
+        return '"(locked)"', f"{location.where}: {location.problem}"
     return '"(not set)"', f"{location.where}: {location.problem}"
 
 

@@ -21,7 +21,8 @@ import keyring
 from trueup.core.settings.config import ConfigError, Settings, load_settings
 from trueup.core.settings.connections import Connections, ConnectionState
 from trueup.core.settings.paths import data_dir
-from trueup.core.settings.secrets import secrets_file
+from trueup.core.settings.secret_backends import EncryptedFileStore, StoreLockedError
+from trueup.core.settings.secrets import PASSPHRASE_ENV, SecretError, Secrets, secrets_file
 from trueup.core.store.backup import backups_dir, list_backups, restore_hint
 from trueup.core.store.database import APP_MARKER
 from trueup.core.store.migrations import SCHEMA_VERSION
@@ -33,6 +34,7 @@ Status = Literal["ok", "warn", "fail", "skip"]
 # several connections at once; 3.7.0 to 3.51.2 have it.
 SQLITE_FIXED = (3, 51, 3)
 REQUIRED_SOURCES = ("pax8", "halo")  # a sync needs both; QuickBooks only for posting to it
+PROBE = "doctor:probe"  # a name no secret has: reading it opens the store and nothing more
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def run_doctor(
         connections = connections or Connections(settings)
         states = connections.states()
         checks.extend(_credentials(state) for state in states)
-        checks.append(_keyring(settings))
+        checks.append(_keyring(connections.secrets))
     checks.append(_store(db_path))
     checks.extend(_permissions(config_path, db_path, settings))
     checks.append(_sqlite_version())
@@ -79,7 +81,11 @@ def _credentials(state: ConnectionState) -> Check:
         return Check(name, "skip", f"{state.name} is not configured (needed only to post to it)")
     problem = state.problem
     if problem:
-        return Check(name, "fail", f"{state.name}: {problem}", f"trueup connect {state.source}")
+        locked = any(where is not None and where.locked for where in (state.secret, state.token))
+        fix = (
+            "unlock it (the keyring line says how)" if locked else f"trueup connect {state.source}"
+        )
+        return Check(name, "fail", f"{state.name}: {problem}", fix)
     kept = [
         (what, loc.where)
         for what, loc in (("secret", state.secret), ("refresh token", state.token))
@@ -90,24 +96,69 @@ def _credentials(state: ConnectionState) -> Check:
     return Check(name, "ok", f"{state.name} {state.account}; {what} in {', '.join(places)}")
 
 
-def _keyring(settings: Settings) -> Check:
-    if settings.secrets.backend != "keyring":
-        return Check("keyring", "ok", f"not used: [secrets] backend = {settings.secrets.backend}")
-    backend = keyring.get_keyring()
-    name = getattr(backend, "name", type(backend).__name__)
+def _keyring(secrets: Secrets) -> Check:
+    """Whether the store the config names ([secrets] backend) opens: read, as a keyring can
+    say it is usable and still be locked."""
+    store = secrets.store
+    path = store.path if isinstance(store, EncryptedFileStore) else None  # None: OS keyring
+    if path is not None and not path.exists():
+        return Check(
+            "keyring",
+            "warn",
+            f"no encrypted secrets file yet at {path}",
+            "`trueup connect pax8` (or any other) stores the first secret in it",
+        )
     try:
-        viable = backend.priority > 0
-    except Exception:  # a backend may fail while saying how usable it is: then it is not
-        viable = False
-    if viable:
-        return Check("keyring", "ok", f"{name} (usable)")
+        store.get(PROBE)
+    except StoreLockedError:
+        return _locked(path, secrets.env.get(PASSPHRASE_ENV))
+    except SecretError as exc:  # no keyring at all, or a file that is not trueup's
+        if path is not None:
+            return Check(
+                "keyring", "fail", str(exc), "then run `trueup connect` again for each service"
+            )
+        return Check(
+            "keyring",
+            "warn",
+            f"{exc}: trueup cannot keep secrets there",
+            "keep them in an encrypted file: `trueup connect pax8 --secrets encrypted-file` "
+            "(then connect the others again), or set TRUEUP_PAX8_CLIENT_SECRET and "
+            "TRUEUP_HALO_CLIENT_SECRET in the environment",
+        )
+    if path is not None:
+        return Check("keyring", "ok", f"secrets in the encrypted file {path}, opened")
+    return Check("keyring", "ok", f"the OS keyring ({_keyring_name()}) is usable")
+
+
+def _locked(path: Path | None, passphrase: str | None) -> Check:
+    """The store is locked (`path`: the encrypted file's, None: the OS keyring): what opens it."""
+    if path is None:
+        return Check(
+            "keyring",
+            "warn",
+            "the OS keyring is locked, so trueup cannot read the secrets in it",
+            "unlock it: log in to the desktop, or over SSH run `gnome-keyring-daemon --unlock` "
+            "in a `dbus-run-session`",
+        )
+    if passphrase:
+        return Check(
+            "keyring",
+            "warn",
+            f"{PASSPHRASE_ENV} does not open the encrypted secrets file {path}",
+            "set it to the passphrase the file was made with (a lost one means running "
+            "`trueup connect` again for each service, with a new file)",
+        )
     return Check(
         "keyring",
         "warn",
-        f"{name}: no usable OS keyring; secrets must come from TRUEUP_*_CLIENT_SECRET or an "
-        "encrypted file",
-        'set [secrets] backend = "encrypted-file" (trueup connect SOURCE --secrets encrypted-file)',
+        f"the encrypted secrets file {path} is locked: no passphrase was given",
+        f"set {PASSPHRASE_ENV} to its passphrase",
     )
+
+
+def _keyring_name() -> str:
+    backend = keyring.get_keyring()
+    return str(getattr(backend, "name", type(backend).__name__))
 
 
 def _store(path: Path) -> Check:

@@ -52,6 +52,11 @@ class StoreUnavailableError(SecretError):
     """The store as a whole cannot be used (no keyring, locked, wrong passphrase)."""
 
 
+class StoreLockedError(StoreUnavailableError):
+    """The store is there but locked (a locked keyring, no or the wrong passphrase): whether a
+    secret is in it cannot be told until it is unlocked."""
+
+
 class SecretStore(Protocol):
     where: str  # in words, for status lines: "OS keyring", "encrypted file"
 
@@ -96,7 +101,7 @@ class KeyringStore:
                 "no OS keyring on this host (no Secret Service or KWallet, as is usual over SSH)"
             ) from None
         except KeyringLocked:
-            raise StoreUnavailableError(
+            raise StoreLockedError(
                 "the OS keyring is locked: unlock it (e.g. `gnome-keyring-daemon --unlock`)"
             ) from None
         except InitError as exc:
@@ -150,7 +155,7 @@ class EncryptedFileStore:
             plain = fernet.decrypt(header["data"])
         except InvalidToken:
             del self._keys[(header["salt"], header["n"])]  # ask again next time
-            raise StoreUnavailableError(
+            raise StoreLockedError(
                 f"the passphrase does not open {self.path} (or the file was altered): "
                 "check TRUEUP_SECRETS_PASSPHRASE"
             ) from None
@@ -196,7 +201,7 @@ class EncryptedFileStore:
         if (salt, cost) not in self._keys:
             passphrase = self._passphrase(creating)
             if not passphrase:
-                raise StoreUnavailableError(f"an empty passphrase cannot open {self.path}")
+                raise StoreLockedError(f"an empty passphrase cannot open {self.path}")
             key = Scrypt(salt=salt, length=32, n=cost, r=8, p=1).derive(passphrase.encode())
             self._keys[(salt, cost)] = Fernet(base64.urlsafe_b64encode(key))
         return self._keys[(salt, cost)]

@@ -22,6 +22,7 @@ from trueup.core.settings.secret_backends import (
     PassphraseSource,
     SecretError,
     SecretStore,
+    StoreLockedError,
     StoreUnavailableError,
 )
 
@@ -44,15 +45,21 @@ def secrets_file(env: Mapping[str, str] = os.environ) -> Path:
     return Path(env[SECRETS_FILE_ENV]) if env.get(SECRETS_FILE_ENV) else data_dir() / "secrets.enc"
 
 
+def locked_file(or_else: str) -> str:
+    """The encrypted file is locked: how to unlock it, `or_else` the other way there is."""
+    return (
+        f"the encrypted secrets file is locked: set {PASSPHRASE_ENV} to its passphrase to "
+        f"unlock it; {or_else}"
+    )
+
+
 def passphrase_from_env(env: Mapping[str, str] = os.environ) -> PassphraseSource:
     """The passphrase for hosts where nobody types it (cron, the workbench)."""
 
     def passphrase(creating: bool) -> str:
         value = env.get(PASSPHRASE_ENV)
         if not value:
-            raise StoreUnavailableError(
-                f"the encrypted secrets file needs its passphrase: set {PASSPHRASE_ENV}"
-            )
+            raise StoreLockedError(locked_file("`trueup connect` asks for it on a terminal"))
         return value
 
     return passphrase
@@ -65,6 +72,7 @@ class SecretLocation:
     where: str  # "environment (TRUEUP_PAX8_CLIENT_SECRET)", "OS keyring", "encrypted file"
     found: bool
     problem: str = ""  # why it is not there or cannot be looked at
+    locked: bool = False  # the store is locked: whether it is there is not known
 
 
 class Secrets:
@@ -90,7 +98,7 @@ class Secrets:
         try:
             secret = self.store.get(_client_key(source, client_id))
         except StoreUnavailableError as exc:
-            raise SecretError(f"{exc}{self.fallbacks(source)}") from None
+            raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
         if not secret:
             raise SecretError(
                 f"no {source} client secret in the {self.store.where}: run "
@@ -102,14 +110,14 @@ class Secrets:
         try:
             self.store.set(_client_key(source, client_id), secret)
         except StoreUnavailableError as exc:
-            raise SecretError(f"{exc}{self.fallbacks(source)}") from None
+            raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
 
     def check_store(self, source: str) -> None:
         """Raise SecretError now if the store cannot be used (before a test, say)."""
         try:
             self.store.get(_client_key(source, ""))
         except StoreUnavailableError as exc:
-            raise SecretError(f"{exc}{self.fallbacks(source)}") from None
+            raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
 
     def locate(self, source: str, client_id: str) -> SecretLocation:
         """Where the secret would be read from, without ever returning it."""
@@ -119,7 +127,8 @@ class Secrets:
         try:
             found = bool(self.store.get(_client_key(source, client_id)))
         except StoreUnavailableError as exc:
-            return SecretLocation(self.store.where, False, f"{exc}{self.fallbacks(source)}")
+            problem, locked = f"{exc}{self.fallbacks(source)}", isinstance(exc, StoreLockedError)
+            return SecretLocation(self.store.where, False, problem, locked)
         except SecretError as exc:
             return SecretLocation(self.store.where, False, str(exc))
         return SecretLocation(self.store.where, found, "" if found else "no secret stored")
@@ -162,7 +171,8 @@ class RefreshTokenStore:
         try:
             return self._current()[1]
         except SecretError as exc:
-            return SecretLocation(self._secrets.store.where, False, str(exc))
+            locked = isinstance(exc, StoreLockedError)
+            return SecretLocation(self._secrets.store.where, False, str(exc), locked)
 
     def save(self, token: str) -> None:
         seed = self._seed()
@@ -187,7 +197,7 @@ class RefreshTokenStore:
         except StoreUnavailableError as exc:
             if seed:
                 return from_env  # saving the rotated one will say what is wrong
-            raise SecretError(f"{exc}{self._hint()}") from None
+            raise type(exc)(f"{exc}{self._hint()}") from None
         if stored:
             entry = json.loads(stored)
             if not seed or entry.get("seed") == _fingerprint(seed):
