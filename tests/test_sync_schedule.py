@@ -17,7 +17,7 @@ from trueup.cli import app
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
 from trueup.core.store.logbook import read_log
-from trueup.core.sync.lock import lock_path
+from trueup.core.sync.lock import exclusive, lock_path
 from trueup.core.sync.run import prune_log
 from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.serve import build_simulators, serve_in_background
@@ -111,6 +111,34 @@ def test_the_exit_codes_are_documented_in_help(env):
     for code in ("0", "1", "2", "3", "4"):
         assert f"{code} " in text
     assert "sync in progress" in text and "min_interval_minutes" in text
+
+
+def test_json_is_one_document_even_when_the_sync_is_skipped_or_cannot_start(env):
+    """From an operations pass: `--json` printed nothing when the sync was skipped."""
+    (env / "config.toml").write_text("[sync]\nmin_interval_minutes = 60\n")
+    assert sandbox_sync(env, "--quiet").exit_code == 0
+    too_soon = sandbox_sync(env, "--json")
+    assert too_soon.exit_code == 4
+    said = json.loads(too_soon.stdout)
+    assert (said["ok"], said["skipped"], said["reason"], said["sources"]) == (
+        True, True, "too_soon", []
+    )  # fmt: skip
+    assert "min_interval_minutes = 60" in said["message"] and "--force" in said["message"]
+    with exclusive(lock_path(env / "trueup.sqlite")):
+        busy = sandbox_sync(env, "--json", "--force")
+    assert busy.exit_code == 3
+    said = json.loads(busy.stdout)
+    assert (said["skipped"], said["reason"]) == (True, "in_progress")
+    assert said["message"].startswith("sync in progress")
+    synced = json.loads(sandbox_sync(env, "--json", "--force").stdout)
+    assert (synced["ok"], synced["skipped"], synced["reason"]) == (True, False, None)
+    assert [s["source"] for s in synced["sources"]] == ["pax8", "halo"]
+    (env / "config.toml").write_text("")
+    failed = invoke("sync", "--json")  # nothing configured
+    assert failed.exit_code == 1
+    said = json.loads(failed.stdout)
+    assert (said["ok"], said["skipped"], said["sources"]) == (False, False, [])
+    assert "trueup connect pax8" in said["error"] and "trueup connect pax8" in failed.stderr
 
 
 def test_a_sync_within_the_minimum_interval_is_skipped_unless_forced(env):

@@ -339,20 +339,29 @@ def sync(
     - **3** skipped: another sync of the same file is in progress ("sync in progress")
     - **4** skipped: the last good sync is younger than `[sync] min_interval_minutes`
     (silent with --quiet; --force syncs anyway)
+
+    --json prints one document every time: "ok" (no source failed), "sources", and for a skip
+    "skipped": true with "reason" (in_progress, too_soon) and "message"; a sync that could not
+    start has "ok": false and "error".
     """
     from trueup.cli.syncing import run_sync
 
     if quiet and as_json:
         raise typer.BadParameter("--quiet prints nothing on success; drop --json or --quiet")
-    outcome = run_sync(
-        state(ctx),
-        scenario_path=sandbox,
-        faults=faults,
-        as_json=as_json,
-        quiet=quiet,
-        force=force,
-        accept_shrink=accept_shrink,
-    )
+    try:
+        outcome = run_sync(
+            state(ctx),
+            scenario_path=sandbox,
+            faults=faults,
+            as_json=as_json,
+            quiet=quiet,
+            force=force,
+            accept_shrink=accept_shrink,
+        )
+    except user_errors() as exc:  # nothing synced: said on stderr, and in the JSON asked for
+        if as_json:
+            render.emit_json({**render.sync_json([]), "ok": False, "error": _said(exc)})
+        raise
     if outcome:
         raise typer.Exit(int(outcome))
 

@@ -116,9 +116,18 @@ def sync_summary(results: list[SourceResult]) -> None:
             stderr.print(Text(said, style="red"), soft_wrap=True)
 
 
-def sync_json(results: list[SourceResult]) -> dict[str, Any]:
+def sync_json(
+    results: list[SourceResult], *, skipped: str | None = None, said: str | None = None
+) -> dict[str, Any]:
+    """`trueup sync --json`: one document, whatever happened. `skipped`: why nothing was
+    synced ("in_progress", "too_soon"), with `said`, the line stderr has; "ok" stays "no
+    source failed", so a skip (exit 3 or 4) is not a failure."""
     return {
         "ok": all(r.status == "ok" for r in results),
+        "skipped": skipped is not None,
+        "reason": skipped,
+        "message": said,
+        "error": None,  # why a sync could not start (the command fills it in)
         "sources": [
             {
                 "source": r.source,

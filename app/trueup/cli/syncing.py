@@ -60,8 +60,11 @@ def run_sync(
     try:
         last = None if force else Syncing(db, today=today()).too_soon(minutes)
         if last is not None:
+            said = _too_soon(last, minutes)
             if not quiet:
-                _say_too_soon(last, minutes)
+                render.stderr.print(Text(said), soft_wrap=True)
+            if as_json:
+                render.emit_json(render.sync_json([], skipped="too_soon", said=said))
             return SyncExit.TOO_SOON
         if scenario_path is not None:
             from trueup.sandbox.serve import build_simulators, in_process_transports
@@ -85,6 +88,8 @@ def run_sync(
             )
         except SyncBusyError as busy:
             render.stderr.print(Text(str(busy)), soft_wrap=True)
+            if as_json:
+                render.emit_json(render.sync_json([], skipped="in_progress", said=str(busy)))
             return SyncExit.BUSY
     finally:
         db.dispose()
@@ -103,14 +108,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _say_too_soon(last: datetime, minutes: int) -> None:
+def _too_soon(last: datetime, minutes: int) -> str:
     age = int((_now() - last).total_seconds() // 60)
-    render.stderr.print(
-        Text(
-            f"sync skipped: the last good sync was {age} min ago ({last:%Y-%m-%d %H:%M} UTC), "
-            f"under [sync] min_interval_minutes = {minutes}; --force syncs now"
-        ),
-        soft_wrap=True,
+    return (
+        f"sync skipped: the last good sync was {age} min ago ({last:%Y-%m-%d %H:%M} UTC), "
+        f"under [sync] min_interval_minutes = {minutes}; --force syncs now"
     )
 
 
