@@ -96,7 +96,8 @@ def test_config_show_of_a_bad_config_is_one_line(env):
     assert "[sync] min_interval_minutes must be between 0 and 527040" in result.stderr
 
 
-def test_paths_one_per_line_and_as_json(env):
+def test_paths_one_per_line_and_as_json(env, monkeypatch):
+    monkeypatch.delenv("TRUEUP_SECRETS_FILE", raising=False)
     result = invoke("paths")
     assert result.exit_code == 0
     rows = dict(line.split(maxsplit=1) for line in result.stdout.splitlines())
@@ -107,8 +108,17 @@ def test_paths_one_per_line_and_as_json(env):
         "data": str(env / "xdg" / "trueup"),
         "backups": str(env / "data" / "backups"),
         "log": str(database),
+        "secrets": str(env / "xdg" / "trueup" / "secrets.enc"),
     }
     assert json.loads(invoke("paths", "--json").stdout) == rows
+
+
+def test_paths_name_the_encrypted_secrets_file_where_it_is_moved(env, monkeypatch):
+    """From an operations pass: `trueup paths` left out the encrypted secrets file."""
+    monkeypatch.setenv("TRUEUP_SECRETS_FILE", str(env / "vault" / "trueup.enc"))
+    rows = json.loads(invoke("paths", "--json").stdout)
+    assert rows["secrets"] == str(env / "vault" / "trueup.enc")
+    assert f"secrets   {env / 'vault' / 'trueup.enc'}" in invoke("paths").stdout.splitlines()
 
 
 def test_paths_follow_the_db_option(env):

@@ -13,7 +13,7 @@ from trueup.core.settings.config import Settings, load_settings, toml_value
 from trueup.core.settings.connections import Connections, ConnectionState
 from trueup.core.settings.doctor import Check, run_doctor
 from trueup.core.settings.paths import data_dir, default_db_path
-from trueup.core.settings.secrets import SecretLocation
+from trueup.core.settings.secrets import SecretLocation, secrets_file
 
 config_app = typer.Typer(help="The configuration in force.", no_args_is_help=True)
 
@@ -73,10 +73,12 @@ def paths_command(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Where trueup keeps its files, one per line: config, database, data, backups, log.
+    """Where trueup keeps its files, one per line: config, database, data, backups, log,
+    secrets.
 
     The log is the `log_event` table inside the database (`trueup log` reads it), so its line
-    names the database.
+    names the database. Secrets is the encrypted secrets file (TRUEUP_SECRETS_FILE moves it),
+    used when the config says `[secrets] backend = "encrypted-file"`.
     """
     current = state(ctx)
     database = (current.db_path or default_db_path()).expanduser()
@@ -86,6 +88,7 @@ def paths_command(
         "data": data_dir(),
         "backups": backups_dir(database),
         "log": database,
+        "secrets": secrets_file(),
     }
     if as_json:
         render.emit_json({name: str(path) for name, path in places.items()})
