@@ -187,7 +187,7 @@ def _store(path: Path) -> Check:
             )
     except sqlite3.DatabaseError as exc:
         if "malformed" in str(exc) or "not a database" in str(exc):
-            return Check("database", "fail", f"{path} is damaged ({exc})", restore_hint(path))
+            return Check("database", "fail", f"{path} is corrupt ({exc})", restore_hint(path))
         return Check(
             "database",
             "fail",
