@@ -3,9 +3,9 @@
 SQLite does not notice every damaged page when it writes, so a sync could go on adding to a
 corrupt file (on one, Halo's answer was applied while Pax8's failed "malformed"). `trueup sync`
 therefore runs `PRAGMA quick_check` before writing: it reads every page once, as
-`integrity_check` (the doctor's) does, but skips matching each index against its table. On the
-405 MB store of the 2,000-client bench: 0.18 s with the file cached (integrity_check 0.85 s);
-reading it from this disk cold takes 0.54 s more.
+`integrity_check` (the doctor's) does, but skips matching each index against its table: a
+fraction of a second next to a sync of minutes (bench/README.md, "A store's soundness before
+a sync").
 """
 
 from __future__ import annotations
