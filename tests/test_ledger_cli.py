@@ -46,7 +46,7 @@ def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created
     qbo = sandbox.run(db, "post", batch_id, "--to", "qbo", "--yes", "--unsettled")
     assert qbo.returncode == 1
     assert "already posted to halo-invoice as TU2611-" in qbo.stderr
-    assert f"trueup void {batch_id} --to halo-invoice --client" in qbo.stderr
+    assert "trueup void 2026-11 --to halo-invoice --client" in qbo.stderr
     assert "nothing to post: none of the" in qbo.stderr
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) == []
     again = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
@@ -337,6 +337,49 @@ def test_a_month_billed_differently_after_posting_is_adjusted_by_one_document(
     assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
     said = " ".join(sandbox.run(db, "month").stdout.split())  # its adjustments were voided too
     assert f"{destination} {reference} voided (+2)" in said
+
+
+def test_a_void_by_batch_id_voids_the_clients_adjustments_too(served, tmp_path):
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    assert posted.returncode == 0, posted.stderr
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    adjust = ("post", "2026-11", "--to", "halo-invoice", "--adjust", "--yes", "--unsettled")
+    assert f"{reference}-A1" in sandbox.run(db, *adjust).stderr  # from the batch built again
+    elsewhere = ("post", "2026-11", "--to", "qbo", "--client", str(cid), "--yes", "--unsettled")
+    refused = sandbox.run(db, *elsewhere)
+    assert refused.returncode == 1
+    # The refusal names the void of the client's month, its adjustments with it.
+    command = f"trueup void 2026-11 --to halo-invoice --client {cid}"
+    assert f"to bill it elsewhere, `{command}` first" in " ".join(refused.stderr.split())
+
+    # By the batch id that posted it, as the refusal named it before: the adjustment goes too.
+    void = sandbox.run(db, "void", batch_id, "--to", "halo-invoice", "--client", str(cid),
+                       "--yes", "--json")  # fmt: skip
+    assert void.returncode == 0, void.stderr
+    assert sorted((e["reference"], e["action"], e["state"]) for e in json.loads(void.stdout)) == [
+        (reference, "void", "POSTED"), (f"{reference}-A1", "void", "POSTED")
+    ]  # fmt: skip
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert [r for r, _, _ in remote if r.startswith(reference)] == []
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
+    assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]
+    planned = sandbox.run(db, *adjust)  # nothing of the month is live there to adjust
+    assert planned.returncode == 0 and "A2" not in planned.stderr
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
+    moved = sandbox.run(db, *elsewhere, "--json")  # the month is free to bill elsewhere
+    assert moved.returncode == 0, moved.stderr
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) != []
+    # Again, nothing more is sent: each void was journaled once.
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    voids = Counter(e["reference"] for e in journal if e["action"] == "void")
+    assert voids == Counter({reference: 1, f"{reference}-A1": 1})
+    assert sandbox.run(db, "void", batch_id, "--to", "halo-invoice", "--client", str(cid),
+                       "--yes").returncode == 0  # fmt: skip
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    assert Counter(e["reference"] for e in journal if e["action"] == "void") == voids
 
 
 def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_document(

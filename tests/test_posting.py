@@ -286,9 +286,7 @@ def test_a_month_posted_to_halo_is_refused_for_quickbooks(db, batch):
     for client in result.approved:
         reference = f"TU2611-{client}"
         assert f"already posted to halo-invoice as {reference}" in blocked[client]
-        assert (
-            f"trueup void {batch.batch_id} --to halo-invoice --client {client}" in (blocked[client])
-        )
+        assert f"trueup void {batch.month} --to halo-invoice --client {client}" in (blocked[client])
     assert not plan.ready and not plan.done
 
 

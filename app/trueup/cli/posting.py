@@ -321,7 +321,8 @@ def void_command(
     yes: YesOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Void what a batch posted (all, or the invoices of --client), journaled like posting.
+    """Void what a batch posted (all, or the invoices of --client), journaled like posting;
+    a client's adjustments go with its invoice, whichever batch posted them.
 
     Halo, QuickBooks and Xero invoices are voided (a QuickBooks credit memo is deleted, a Xero
     draft too); a recurring invoice gets its previous quantities
@@ -336,7 +337,11 @@ def void_command(
         posting = _posting(db, current.config_path)
         if month is None:
             Batches(db, today=configured_today()).month_of(batch_id)  # no such batch: say so
-            targets: dict[str, list[int] | None] = {batch_id: client or None}
+            # With the adjustments other batches posted of its documents: a client's month is
+            # voided whole, as by month.
+            targets: dict[str, list[int] | None] = posting.void_targets(
+                batch_id, destination, client or None
+            )
         else:
             targets = dict(posting.posted_batches(month, destination, client or None))
             if not targets:

@@ -22,7 +22,7 @@ from trueup.core.posting.sink import Sink as Sink
 from trueup.core.settings.config import Settings, XeroSettings
 from trueup.core.store.backup import DEFAULT_KEEP
 from trueup.core.store.database import Database
-from trueup.core.store.postings import live_postings
+from trueup.core.store.postings import live_postings, month_entries
 
 SinkFactory = Callable[[str], AbstractAsyncContextManager[Sink]]  # destination -> open sink
 
@@ -108,6 +108,32 @@ class Posting:
                     if entry.destination == destination and entry.state == "POSTED":
                         found.setdefault(entry.batch_id, []).append(client_id)
         return found
+
+    def void_targets(
+        self, batch_id: str, destination: str, clients: Sequence[int] | None = None
+    ) -> dict[str, list[int] | None]:
+        """What `trueup void BATCH` voids: the batch's documents at `destination` (of
+        `clients`, else all) and, since voiding a client voids its adjustments too, the live
+        adjustments of those documents another batch posted there; each batch with the clients
+        to void there (None: all of the batch's)."""
+        targets: dict[str, list[int] | None] = {batch_id: list(clients) if clients else None}
+        with self.db.read() as conn:
+            sent = [e for e in month_entries(conn, batch_id[:7]) if e.destination == destination]
+        # Its documents voided or still to void (a void cut short finishes their adjustments').
+        chain = {
+            e.reference
+            for e in sent
+            if e.batch_id == batch_id
+            and not e.adjustment
+            and e.state in ("POSTED", "VOIDED")
+            and (not clients or e.client_id in clients)
+        }
+        for e in sent:
+            if e.batch_id != batch_id and e.state == "POSTED" and chain.intersection(e.adjusts):
+                whose = targets.setdefault(e.batch_id, [])
+                if whose is not None and e.client_id not in whose:
+                    whose.append(e.client_id)
+        return targets
 
     def entries(
         self, batch_id: str, destination: str | None = None, action: str | None = None

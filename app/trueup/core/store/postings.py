@@ -146,7 +146,9 @@ def taken_by(sent: Sent) -> str:
     """Where a client's month went, and what to do about it, in one phrase."""
     where = f"to {sent.destination} as {sent.reference} (batch {sent.batch_id})"
     if sent.state == "POSTED":
-        command = f"trueup void {sent.batch_id} --to {sent.destination} --client {sent.client_id}"
+        # By month: the client's whole month there, its adjustments from later batches too.
+        month = sent.batch_id[:7]
+        command = f"trueup void {month} --to {sent.destination} --client {sent.client_id}"
         # Nothing wrong with it: voiding is only for billing the month somewhere else.
         return (
             f"already posted {where}: nothing to send; to bill it elsewhere, `{command}` first "
