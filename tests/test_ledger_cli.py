@@ -382,6 +382,37 @@ def test_a_void_by_batch_id_voids_the_clients_adjustments_too(served, tmp_path):
     assert Counter(e["reference"] for e in journal if e["action"] == "void") == voids
 
 
+def test_an_adjust_run_exits_1_while_a_month_billing_differently_cannot_be_adjusted(
+    served, tmp_path
+):
+    """From a review pass: `--adjust` exited 0 though a posted client billing differently
+    could not be adjusted (an error standing), where `--client` and a first post exit 1."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    batch = json.loads(sandbox.run(db, "batch", "--month", "2026-11", "--json").stdout)
+    lines = next(i for i in batch["invoices"] if i["client_id"] == cid)["lines"]
+    sku = next(line["sku"] for line in lines if line["sku"] and Decimal(line["cost"]) > 0)
+    _rules_with(sandbox, db, tmp_path, f'\n[[lines]]\nclient = "{cid}"\nproduct = "{sku}"\n'
+                'price = "fixed"\nfixed_price = "0.01"\n')  # fmt: skip
+    adjust = ("post", "2026-11", "--adjust", "--yes", "--unsettled")
+    for args in (adjust, (*adjust, "--client", str(cid))):
+        refused = sandbox.run(db, *args)
+        said = " ".join(refused.stderr.split())
+        assert refused.returncode == 1, said
+        assert "0 adjustment(s) to post" in said and "1 cannot adjust" in said
+        assert "NEGATIVE_MARGIN standing" in said
+    assert [r for r, _, _ in asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+            if r.startswith(f"{reference}-")] == []  # fmt: skip
+    override = ("--override", "NEGATIVE_MARGIN", "--reason", "agreed with the client")
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(cid), *override).returncode == 0
+    done = sandbox.run(db, *adjust)
+    assert done.returncode == 0, done.stderr
+    assert "1 adjustment(s) to post" in done.stderr and "0 cannot adjust" in done.stderr
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert [r for r, _, _ in remote if r.startswith(f"{reference}-")] == [f"{reference}-A1"]
+
+
 def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_document(
     served, tmp_path
 ):

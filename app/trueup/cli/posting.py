@@ -232,7 +232,9 @@ def post_command(
     Shows how many invoices, the total per currency and the destination, then asks you to type
     the month. Each invoice's progress goes to stderr; the result to stdout (with --client,
     those clients' documents). Exit 0 when every approved invoice is posted, 1 when some are
-    still to do or a client asked for by name did not post (the message says why).
+    still to do or a client asked for by name did not post (the message says why); with
+    `--adjust`, 1 while a posted client whose month bills differently cannot be adjusted (held,
+    an error standing, its adjustment due at another destination), not for tax alone.
 
     A posted invoice never changes. When the month bills differently after posting (a late seat
     change, the Pax8 invoice, a rules fix), `--adjust` posts the difference per client under

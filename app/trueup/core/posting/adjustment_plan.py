@@ -51,7 +51,11 @@ def plan_adjustments(
     xero: XeroSettings | None = None,
 ) -> PostingPlan:
     """`ready`: the adjustments to send (or to finish); `done`: posted clients whose month
-    bills as posted; `blocked`: why a client's adjustment cannot go."""
+    bills as posted; `blocked`: why a client's adjustment cannot go. A blocked client whose
+    month bills differently and is still to adjust (held, an error standing, a target
+    missing, its adjustment due elsewhere or on its way) counts as approved: its posting was,
+    and it is still to do (`PostingPlan.stuck`); a tax-only difference, which no adjustment
+    can clear, does not."""
     check_destination(destination)
     if destination == "halo-recurring":
         raise PostingError(
@@ -78,12 +82,13 @@ def plan_adjustments(
         if elsewhere is not None:
             # Adjusted where it went; a bulk run passes over a month billing as posted there.
             if difference or clients is not None:
-                blocked.append(Planned(*base, None, adjusted_where(elsewhere, stored.month)))
+                said = adjusted_where(elsewhere, stored.month)
+                blocked.append(Planned(*base, None, said, approved=bool(difference)))
         elif unfinished is not None and unfinished.adjustment and unfinished.batch_id == batch_id:
             document = Document.from_json(unfinished.payload)
             ready.append(Planned(*base[:3], document.total, document, None, unfinished.state))
         elif unfinished is not None:
-            blocked.append(Planned(*base, None, taken_by(unfinished)))
+            blocked.append(Planned(*base, None, taken_by(unfinished), approved=True))
         elif not posted:
             if clients is not None:
                 blocked.append(
@@ -118,7 +123,7 @@ def plan_adjustments(
             elif found is None:
                 done.append(Planned(*base, None, entry_state="POSTED"))
             elif problem := _problem(invoice, stored, found, destination, inputs.catalog):
-                blocked.append(Planned(*base, None, problem))
+                blocked.append(Planned(*base, None, problem, approved=True))
             else:
                 entry_state = "REJECTED" if rejected is not None else None
                 why = tuple(unsettled(invoice))
