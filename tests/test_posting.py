@@ -2,8 +2,9 @@
 refuse documents or be down: every approved invoice ends up there exactly once."""
 
 import asyncio
+from collections import defaultdict
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from other_process import posting_elsewhere
 from trueup.core.batch.approval import approval_states, approve, revoke
 from trueup.core.batch.build import build_batch
+from trueup.core.batch.review import standing_codes
 from trueup.core.batch.review_state import batch_approvals
 from trueup.core.batch.stored import BatchError
 from trueup.core.posting.plan import (
@@ -201,6 +203,40 @@ def test_recurring_sink_takes_several_documents_per_request(db, batch):
     assert report.complete
     assert sink.creates == -(-len(result.approved) // 5)
     assert all(ref.startswith("TR2611-") for ref in sink.documents)
+
+
+def test_a_recurring_true_up_has_halo_bill_the_month_at_the_batchs_total(db, batch):
+    """From a review: what the client's recurring invoices billed the month plus the one-off
+    invoice is the batch's total for every client, the total the ledger records as posted.
+    Before, a term billed this month (38,880.00 for a 3-year E3, Granite Peak), a term that
+    bills nothing this month while its recurring line does, and a line with no Halo item were
+    left out of the one-off, and 38 of the demo's 53 clients were billed otherwise."""
+    codes = [(c.code, "reviewed") for c in standing_codes(db, batch.batch_id)]
+    approve(db, batch.batch_id, overrides=codes, by="alice")
+    billed: dict[int, Decimal] = defaultdict(Decimal)
+    with db.read() as conn:
+        for client_id, quantity, price in conn.exec_driver_sql(
+            "SELECT h.client_id, l.quantity, l.unit_price FROM halo_recurring_invoice_line l "
+            "JOIN halo_recurring_invoice h ON h.id = l.invoice_id "
+            "WHERE NOT coalesce(l.inactive, 0) AND NOT coalesce(h.disabled, 0) "
+            "AND coalesce(l.ends, '9999') >= '2026-11-01'"
+        ):
+            line = Decimal(quantity or 0) * Decimal(price or 0)
+            billed[client_id] += line.quantize(Decimal("0.01"), ROUND_HALF_UP)
+    plan = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    assert len(plan.ready) == len(batch.body["invoices"]) == 53
+    for planned in plan.ready:
+        one_off = sum((line.amount for line in planned.document.lines), Decimal(0))
+        assert billed[planned.client_id] + one_off == planned.total, planned.client_name
+    documents = {planned.client_id: planned.document for planned in plan.ready}
+    (term,) = [line for line in documents[14].lines if "3-year term" in line.description]
+    assert term.amount == Decimal("37800.00")  # 38,880.00 due less 30 x 36.00 billed
+    # An item no recurring line bills is added to the client's first recurring invoice (Aspen
+    # Grove's holds only its managed services): it was dropped, and billed one-off each month.
+    (added,) = documents[40].recurring
+    assert added.recurring_invoice_id == -122
+    assert {line.description for line in added.lines} >= {"Keeper Business"}
+    assert all(line.line_id is None and line.previous_quantity == 0 for line in added.lines)
 
 
 def test_one_halo_posting_per_client_and_month_until_voided(db, batch):

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -53,6 +54,9 @@ class HaloCatalog:
     qbo_company: QboCompanyFacts | None = None  # None: never refreshed
     qbo_currencies: dict[str, str] = field(default_factory=dict)  # QBO customer -> its currency
     qbo_tax_codes: dict[int, str] = field(default_factory=dict)  # Halo client -> live tax code
+    # Halo client -> its first active recurring invoice (of its oldest active line): where a
+    # true-up adds a line for an item the client's recurring invoices do not bill yet.
+    first_recurring: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,14 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         "WHERE l.item_id IS NOT NULL ORDER BY l.id"
     ):
         manual.setdefault((client, description or name or ""), item)
+    first_recurring: dict[int, int] = {}
+    for client, recurring_id in conn.exec_driver_sql(
+        f"SELECT h.client_id, h.id FROM {m.table_of(m.HaloRecurringInvoiceLine)} l "
+        f"JOIN {m.table_of(m.HaloRecurringInvoice)} h ON h.id = l.invoice_id "
+        "WHERE NOT coalesce(l.inactive, 0) AND NOT coalesce(h.disabled, 0) "
+        "AND h.client_id IS NOT NULL ORDER BY l.id"
+    ):
+        first_recurring.setdefault(client, recurring_id)
     customers: dict[int, str] = dict(
         conn.exec_driver_sql(
             f"SELECT client_id, customer_id FROM {m.table_of(m.QboCustomerMapping)}"
@@ -139,6 +151,7 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         company,
         currencies,
         live_tax_codes(conn) if needed else {},
+        first_recurring,
     )
 
 
@@ -189,7 +202,12 @@ def recurring_document(
     rules: Rules,
     diff_rows: Sequence[DiffRow],
 ) -> Document:
-    """The true-up of the client's recurring invoice and its one-off adjustment invoice."""
+    """The true-up of the client's recurring invoice and its one-off adjustment invoice.
+
+    Every subscription line's adjustment is its batch amount less what the recurring invoice
+    bills for it, so that Halo bills the month at the batch's total (what the ledger records);
+    only the lines the true-up sets are limited to synced monthly ones with a Halo item (a term
+    or a line kept manual keeps its recurring line as it is)."""
     client_id = invoice.client_id
     by_subscription = {
         line.subscription_id: line
@@ -198,28 +216,41 @@ def recurring_document(
     }
     targets: dict[int, list[DiffRow]] = defaultdict(list)
     adjustments: list[DocumentLine] = []
+    counted: set[str] = set()
     for row in diff_rows:
-        line = by_subscription.get(row.subscription_id or "")
-        if line is None or row.product_id is None:
-            continue
+        if row.subscription_id is None or row.product_id is None:
+            continue  # Halo seats of no subscription: the batch bills their lines as manual
+        counted.add(row.subscription_id)
         item = index.item_for(row.product_id, client_id)
-        if (
-            item is None
-            or _is_term(line)
-            or not rules.for_line(client_id, row.product_id, row.sku).sync
-        ):
-            continue
-        targets[item].append(row)
         billed = _billed_by_recurring(row)
-        due = line.amount
-        if due != billed:
+        line = by_subscription.get(row.subscription_id)
+        if line is None:  # nothing due this month (a term between renewals): Halo bills it
+            if billed:
+                due = _Due(row.product_name, row.subscription_id, Decimal(0), "nothing this month")
+                adjustments.append(_adjustment(due, month, item, catalog, billed, row.halo_qty))
+            continue
+        if (
+            item is not None
+            and not _is_term(line)
+            and rules.for_line(client_id, row.product_id, row.sku).sync
+        ):
+            targets[item].append(row)
+        if line.amount != billed:
             adjustments.append(
-                _adjustment(line, row, billed, due, month, item, catalog.nominal_codes)
+                _adjustment(_due_of(line), month, item, catalog, billed, row.halo_qty)
             )
+    # A line the seat diff has no row for (billed for some days of the month only) whose item
+    # no recurring line of the client bills: the adjustment invoice bills it whole. (One whose
+    # item has a recurring line is left to it: which of its seats are this line's is unknown.)
+    on_recurring = {h.item_id for row in diff_rows for h in row.halo_lines}
+    for subscription_id, line in by_subscription.items():
+        item = index.item_for(line.product_id, client_id) if line.product_id else None
+        if subscription_id not in counted and line.amount and item not in on_recurring:
+            adjustments.append(_adjustment(_due_of(line), month, item, catalog))
     for line in invoice.lines:
         if line.kind == "usage":
             adjustments.append(_document_line(line, client_id, index, catalog, "halo-invoice"))
-    changes = _recurring_changes(targets, by_subscription)
+    changes = _recurring_changes(targets, by_subscription, catalog.first_recurring.get(client_id))
     return _document(
         invoice,
         batch_id,
@@ -249,20 +280,33 @@ def _billed_by_recurring(row: DiffRow) -> Decimal:
     return (row.halo_qty * (price or Decimal(0))).quantize(CENT, ROUND_HALF_UP)
 
 
+class _Due(NamedTuple):
+    """What the batch bills a subscription for the month, and under which policy."""
+
+    description: str
+    subscription_id: str | None
+    amount: Decimal
+    policy: str
+
+
+def _due_of(line: LineView) -> _Due:
+    return _Due(line.description, line.subscription_id, line.amount, line.policy)
+
+
 def _adjustment(
-    line: LineView,
-    row: DiffRow,
-    billed: Decimal,
-    due: Decimal,
+    due: _Due,
     month: str,
-    item: int,
-    codes: Mapping[int, str],
+    item: int | None,
+    catalog: HaloCatalog,
+    billed: Decimal = Decimal(0),
+    seats: Decimal = Decimal(0),
 ) -> DocumentLine:
-    difference = due - billed
+    """What is due less `billed`, what `seats` on the recurring invoice bill the month."""
+    difference = due.amount - billed
     text = (
-        f"{line.description}, {month_name(month)} true-up: due {line.amount} "
-        f"({line.policy}) less {billed} on the recurring invoice "
-        f"({row.halo_qty.normalize():f} seats)"
+        f"{due.description}, {month_name(month)} true-up: due {due.amount} "
+        f"({due.policy}) less {billed} on the recurring invoice "
+        f"({seats.normalize():f} seats)"
     )
     return DocumentLine(
         kind="adjustment",
@@ -270,19 +314,21 @@ def _adjustment(
         quantity=Decimal(1),
         unit_price=difference,
         amount=difference,
-        subscription_id=row.subscription_id,
+        subscription_id=due.subscription_id,
         halo_item_id=item,
-        nominal_code=codes.get(item),
+        nominal_code=None if item is None else catalog.nominal_codes.get(item),
     )
 
 
 def _recurring_changes(
-    targets: Mapping[int, list[DiffRow]], lines: Mapping[str, LineView]
+    targets: Mapping[int, list[DiffRow]], lines: Mapping[str, LineView], first: int | None
 ) -> tuple[RecurringChange, ...]:
     """Per recurring invoice, the lines to set: an item's first line takes the seats Pax8
-    counts less what the item's other lines already bill; an item with no line gets one."""
+    counts less what the item's other lines already bill; an item with no line gets one, on
+    the recurring invoice of a synced item's line, else on the client's `first` (with none,
+    the adjustment invoice alone bills it)."""
     per_invoice: dict[int, list[RecurringLineChange]] = defaultdict(list)
-    fallback: int | None = None
+    fallback = None
     for item, rows in sorted(targets.items()):
         seats = sum((r.pax8_qty for r in rows), Decimal(0))
         halo_lines = sorted({h.line_id: h for r in rows for h in r.halo_lines}.values(),
@@ -319,6 +365,8 @@ def _recurring_changes(
                 )
             )
     added = per_invoice.pop(0, [])
+    if fallback is None:
+        fallback = first
     if added and fallback is not None:
         per_invoice[fallback].extend(added)
     return tuple(
