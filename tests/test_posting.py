@@ -3,7 +3,7 @@ refuse documents or be down: every approved invoice ends up there exactly once."
 
 import asyncio
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -237,6 +237,55 @@ def test_a_recurring_true_up_has_halo_bill_the_month_at_the_batchs_total(db, bat
     assert added.recurring_invoice_id == -122
     assert {line.description for line in added.lines} >= {"Keeper Business"}
     assert all(line.line_id is None and line.previous_quantity == 0 for line in added.lines)
+
+
+def _halo_synced(db, started, ended, status="ok"):
+    """A Halo sync run as `trueup sync` records one (its data is the store's as it is)."""
+    with db.write() as conn:
+        conn.execute(
+            m.SyncRun.__table__.insert().values(
+                source="halo", status=status, started_at=started, ended_at=ended
+            )
+        )
+
+
+def test_a_recurring_true_up_voided_after_a_sync_read_it_waits_for_the_next_sync(db, batch):
+    """From a review: post to halo-recurring, sync (the store reads the lines trued up), void
+    (Halo's lines go back), post again: the true-up was planned from the trued-up copy, billed
+    7.92 less than the batch and left the lines at the voided quantities."""
+    result = approved(db, batch)
+    first, second = result.approved[:2]
+    sink = FakeSink(destination="halo-recurring")
+    post(db, batch, sink)
+    now = datetime.now(UTC)
+    _halo_synced(db, now, now + timedelta(microseconds=1))  # read the lines trued up
+    assert queue_void(db, batch.batch_id, "halo-recurring", [first, second]) == 2
+    assert asyncio.run(run_posting(db, sink, batch.batch_id, action="void")).complete
+    again = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    held = {p.client_id: p for p in again.blocked}
+    assert {first, second} <= set(held) and held[first].approved
+    assert f"the void of TR2611-{first} (" in held[first].problem
+    assert held[first].problem.endswith("`trueup sync`, then post again")
+    later = datetime.now(UTC) + timedelta(seconds=1)
+    _halo_synced(db, later, None, status="running")  # reads nothing until it ends
+    running = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    assert first in {p.client_id for p in running.blocked}
+    _halo_synced(db, later, later + timedelta(seconds=1))
+    fresh = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    assert {first, second} <= {p.client_id for p in fresh.ready}
+
+
+def test_a_recurring_true_up_voided_with_no_sync_between_posts_again(db, batch):
+    result = approved(db, batch)
+    client = result.approved[0]
+    sink = FakeSink(destination="halo-recurring")
+    before = datetime.now(UTC) - timedelta(hours=1)
+    _halo_synced(db, before, before + timedelta(seconds=1))  # read before the true-up
+    post(db, batch, sink)
+    assert queue_void(db, batch.batch_id, "halo-recurring", [client]) == 1
+    assert asyncio.run(run_posting(db, sink, batch.batch_id, action="void")).complete
+    again = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    assert client in {p.client_id for p in again.ready}
 
 
 def test_one_halo_posting_per_client_and_month_until_voided(db, batch):

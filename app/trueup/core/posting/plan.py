@@ -38,6 +38,7 @@ from trueup.core.posting.documents import (
     recurring_document,
     reference_for,
 )
+from trueup.core.posting.recurring_stale import stale_recurring
 from trueup.core.posting.sink import DESTINATIONS, Document, document_kind
 from trueup.core.rules.current import current_rules
 from trueup.core.settings.config import XeroSettings
@@ -176,9 +177,12 @@ def plan_posting(
     )  # fmt: skip
     states = {s.client_id: s for s in approval_states(db, batch_id, today=today, stored=stored)}
     rows: dict[int, list[DiffRow]] = defaultdict(list)
+    stale: dict[int, str] = {}
     if destination == "halo-recurring":
         for row in seat_diff(db, stored.month, today=today):
             rows[row.client_id].append(row)
+        with db.read() as conn:
+            stale = stale_recurring(conn, stored.month)
     wanted = None if clients is None else set(clients)
     ready, done, blocked = [], [], []
     for invoice in stored.invoices:
@@ -221,6 +225,9 @@ def plan_posting(
             )
             lapsed = state.status != "unapproved"
             blocked.append(Planned(*base, None, reason, approved=lapsed))
+            continue
+        if client_id in stale:
+            blocked.append(Planned(*base, None, stale[client_id], approved=True))
             continue
         reference = (
             own.reference
