@@ -438,6 +438,68 @@ def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_docume
     assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]
 
 
+def test_ctrl_c_finishes_the_request_in_flight_sends_no_more_and_exits_130(prepared, tmp_path):
+    """From a review pass: Ctrl-C during a run was taken for a hang (the words said nothing
+    of what was in flight). It now says at once what it finishes and that nothing is sent
+    twice, sends no new request, exits 130, and the same command again finishes the job."""
+    import subprocess
+    import threading
+    import time
+
+    _, template, batch_id = prepared
+    db = tmp_path / "store.sqlite"
+    db.write_bytes(template.read_bytes())
+    sandbox = post_crash.Sandbox(tmp_path, "late=0.3,seed=8,slow_seconds=1")  # slow answers
+    try:
+        posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+        assert posted.returncode == 0, posted.stderr
+        clients = [f"--client={e['client_id']}" for e in json.loads(posted.stdout)[:4]]
+        void = ("void", "2026-11", "--to", "halo-invoice", *clients)  # a request per invoice
+        process = subprocess.Popen(
+            post_crash.trueup(*void, "--yes"), env={**sandbox.env, "TRUEUP_DB": str(db)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        said: list[tuple[float, str]] = []
+        reader = threading.Thread(
+            target=lambda: said.extend((time.monotonic(), line) for line in process.stderr)
+        )
+        reader.start()
+        deadline = time.monotonic() + 60
+        while not _states(db, "void").get("SENDING") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        assert process.wait(timeout=60) == 130
+        reader.join()
+        first = next((at, line) for at, line in said if line.startswith("interrupted:"))
+        assert first[0] - interrupted < 2, said  # at once, not at the end
+        words = " ".join(first[1].split())
+        assert "finishing the request in flight (1 document(s) being sent)" in words
+        assert "nothing will be sent twice" in words
+        last = " ".join(said[-1][1].split())
+        assert last.startswith("error: interrupted: void stopped with")
+        command = " ".join(void).replace("=", " ")
+        assert f"`trueup {command}` again finishes it" in last
+        states = _states(db, "void")  # what was in flight settled; the rest never sent
+        assert "SENDING" not in states and "UNKNOWN" not in states and states.get("PENDING")
+        again = sandbox.run(db, *void, "--yes")
+        assert again.returncode == 0, again.stderr
+        assert _states(db, "void") == {"POSTED": 4}  # each voided once
+        remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+        assert len(remote) == _states(db, "create")["POSTED"] - 4
+    finally:
+        sandbox.close()
+
+
+def _states(db, action):
+    """How many journal entries of `action` are in each state."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT state, count(*) FROM posting_entry WHERE action = ? GROUP BY state", (action,)
+        ).fetchall()
+    return dict(rows)
+
+
 def test_a_month_not_settled_posts_only_on_the_operators_word(served):
     sandbox, db, batch_id = served
     ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}
@@ -654,6 +716,10 @@ def test_a_month_trued_up_in_halos_recurring_invoice_reads_posted_in_full(served
     assert all(c["posted_total"] == c["total"] and c["difference"] == "0.00" for c in mine)
     # The one-off documents are still listed at their own amounts.
     assert {c["client_id"]: Decimal(c["postings"][0]["amount"]) for c in mine} == sent
+    # A true-up with no one-off invoice is its recurring invoice, by Halo's (negative) id: it
+    # read "RI -154", an invoice (from a review).
+    alone = [p for c in mine for p in c["postings"] if p["document"] == "recurring invoice"]
+    assert alone and all(int(p["document_id"]) < 0 for p in alone)
     assert any(Decimal(c["total"]) != sent[c["client_id"]] for c in mine)
     summary = json.loads(sandbox.run(db, "summary", "--json").stdout)
     usd = summary["by_currency"]["USD"]

@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
 import sys
-from contextlib import AbstractAsyncContextManager
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from trueup.cli import handles_errors, state
+from trueup.cli import handles_errors, render, state
 from trueup.cli.options import CLIENT_ID, checked_month
 from trueup.core.service.batches import Batches
 from trueup.core.service.posting import (
@@ -234,7 +237,9 @@ def post_command(
     those clients' documents). Exit 0 when every approved invoice is posted, 1 when some are
     still to do or a client asked for by name did not post (the message says why); with
     `--adjust`, 1 while a posted client whose month bills differently cannot be adjusted (held,
-    an error standing, its adjustment due at another destination), not for tax alone.
+    an error standing, its adjustment due at another destination), not for tax alone. Ctrl-C
+    lets the request in flight be answered and recorded, sends no more and exits 130 (a second
+    Ctrl-C stops at once); the same command again sends the rest, nothing twice.
 
     A posted invoice never changes. When the month bills differently after posting (a late seat
     change, the Pax8 invoice, a rules fix), `--adjust` posts the difference per client under
@@ -273,11 +278,13 @@ def post_command(
                 what = "adjustment(s)" if adjust else "invoice(s)"
                 _confirm(plan.month, f"post {len(plan.ready)} {what} to {destination}")
             posting.queue(plan)
-            report = asyncio.run(_run(posting, destination, batch_id, "create"))
+            again = f"trueup post {batch_id} --to {destination}{' --adjust' if adjust else ''}"
+            run = _Interruptible(posting, destination, again)
+            report = asyncio.run(run(batch_id, "create"))
         _print_result(_of(report.entries, client), as_json)
     finally:
         db.dispose()
-    _finish(report, batch_id, "post")
+    _finish(report, batch_id, "post", again)
     if _left_to_do(plan, client):  # said above
         raise typer.Exit(1)
 
@@ -328,7 +335,8 @@ def void_command(
 
     Halo, QuickBooks and Xero invoices are voided (a QuickBooks credit memo is deleted, a Xero
     draft too); a recurring invoice gets its previous quantities
-    and prices back. Run it again to finish an interrupted void. A voided client's month can be
+    and prices back. Run it again to finish an interrupted void (Ctrl-C: as for post, exit 130
+    once the request in flight is answered). A voided client's month can be
     posted again (from this batch or a newer one) under the next reference.
     """
     current = state(ctx)
@@ -367,15 +375,20 @@ def void_command(
                 )
             _confirm(batch_id[:7], f"void {len(posted)} invoice(s)")
         reports = []
+        named = "".join(f" --client {c}" for c in client or ())
+        again = f"trueup void {batch_id} --to {destination}{named}"
+        run = _Interruptible(posting, destination, again)
         with posting.exclusive():
             for target, chosen in targets.items():
+                if run.stop.is_set():  # Ctrl-C: the next batch's voids wait for the next run
+                    break
                 posting.queue_void(target, destination, chosen)
-                reports.append((target, asyncio.run(_run(posting, destination, target, "void"))))
+                reports.append((target, asyncio.run(run(target, "void"))))
         _print_result(_of([e for _, report in reports for e in report.entries], client), as_json)
     finally:
         db.dispose()
     for target, report in reports:
-        _finish(report, target, "void")
+        _finish(report, target, "void", again)
 
 
 def _nothing_to_void(
@@ -465,8 +478,54 @@ def _posting(db: Database, config_path: Path) -> Posting:
     )
 
 
-async def _run(posting: Posting, destination: str, batch_id: str, action: str) -> RunReport:
-    def progress(entry: EntryView) -> None:
+class _Interruptible:
+    """Runs of the journal at one destination that Ctrl-C stops between requests: the first
+    says at once what is in flight, lets it be answered and recorded, and sends nothing more
+    (the run's report is `interrupted`: exit 130); a second stops at once, as safely, since
+    the next run looks up whatever may have been sent. `again` is the command that finishes."""
+
+    def __init__(self, posting: Posting, destination: str, again: str) -> None:
+        self.posting = posting
+        self.destination = destination
+        self.again = again
+        self.stop = threading.Event()
+        self.sending: set[int] = set()  # the entries of the request in flight
+
+    async def __call__(self, batch_id: str, action: str) -> RunReport:
+        task = asyncio.current_task()
+        assert task is not None
+
+        def interrupted() -> None:
+            if self.stop.is_set():
+                task.cancel()
+                return
+            self.stop.set()
+            what = f" ({len(self.sending)} document(s) being sent)" if self.sending else ""
+            err.print(
+                f"interrupted: finishing the request in flight{what}, then stopping; nothing "
+                f"will be sent twice: `{self.again}` again sends the rest (Ctrl-C again stops "
+                "at once, as safely: that run looks up what was in flight)",
+                soft_wrap=True,
+            )
+
+        with _on_interrupt(interrupted):
+            try:
+                return await self.posting.run(
+                    batch_id, self.destination, action=action, progress=self._progress,
+                    stop=self.stop,
+                )  # fmt: skip
+            except asyncio.CancelledError:
+                if not self.stop.is_set():
+                    raise
+                # Stopped mid-request: the journal holds it as SENDING, for the next run.
+                entries = self.posting.entries(batch_id, self.destination, action)
+                return RunReport(interrupted=True, entries=entries)
+
+    def _progress(self, entry: EntryView) -> None:
+        if entry.state == "SENDING":
+            self.sending.add(entry.id)
+        else:
+            self.sending.discard(entry.id)
         if sys.stderr.isatty() or entry.state in ("POSTED", "REJECTED", "UNKNOWN"):
             where = f" {entry.document} {entry.remote_id}" if entry.remote_id else ""
             err.print(
@@ -474,7 +533,25 @@ async def _run(posting: Posting, destination: str, batch_id: str, action: str) -
                 soft_wrap=True,
             )
 
-    return await posting.run(batch_id, destination, action=action, progress=progress)
+
+@contextmanager
+def _on_interrupt(handler: Callable[[], None]) -> Iterator[None]:
+    """`handler` on Ctrl-C (SIGINT) while the loop runs. A process started with SIGINT
+    ignored (a background job of a script) keeps ignoring it, as any program does; where the
+    loop cannot take signals (not the main thread) Ctrl-C stays KeyboardInterrupt."""
+    loop = asyncio.get_running_loop()
+    taken = False
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        try:
+            loop.add_signal_handler(signal.SIGINT, handler)
+            taken = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    try:
+        yield
+    finally:
+        if taken:
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def _show_plan(plan: PostingPlan) -> None:
@@ -604,7 +681,9 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
         sys.stdout.write(str(line) + "\n")
 
 
-def _finish(report: RunReport, batch_id: str, verb: str) -> None:
+def _finish(report: RunReport, batch_id: str, verb: str, again: str) -> None:
+    if report.interrupted:
+        _interrupted(report, verb, again)
     if report.complete:
         return
     if report.stopped:
@@ -621,6 +700,21 @@ def _finish(report: RunReport, batch_id: str, verb: str) -> None:
             f"fix the cause and run `trueup {verb} {batch_id}` again"
         )
     raise PostingError("; ".join(parts))
+
+
+def _interrupted(report: RunReport, verb: str, again: str) -> None:
+    """Exit 130, saying what the stopped run leaves to do (as the wrapper does for Ctrl-C)."""
+    done = sum(1 for e in report.entries if e.state in ("POSTED", "VOIDED"))
+    left = sum(1 for e in report.entries if e.state in ("PENDING", "SENDING", "UNKNOWN"))
+    if left:
+        said = (
+            f"{verb} stopped with {left} still to send ({done} done); `{again}` again "
+            "finishes it (what may have been sent is looked up first: nothing is sent twice)"
+        )
+    else:
+        said = f"the request in flight was the last: {done} done, nothing left to send"
+    render.fail(f"interrupted: {said}")
+    raise typer.Exit(130)
 
 
 def _print_json(value: object) -> None:

@@ -53,6 +53,7 @@ class RunReport:
     unknown: int = 0
     pending: int = 0
     stopped: str | None = None  # why the run stopped early (the destination is unavailable)
+    interrupted: bool = False  # asked to stop (Ctrl-C): what was in flight finished, no more
     entries: list[EntryView] = field(default_factory=list)
 
     @property
@@ -109,11 +110,14 @@ async def run_posting(
     progress: Progress | None = None,
     backup: bool = True,
     backups_kept: int = DEFAULT_KEEP,
+    stop: threading.Event | None = None,
 ) -> RunReport:
     """Send the batch's unfinished `action` entries for the sink's destination; the store is
-    copied first (the newest `backups_kept` copies stay: `[backup] keep`)."""
+    copied first (the newest `backups_kept` copies stay: `[backup] keep`). Once `stop` is set
+    (Ctrl-C), the request in flight is answered and settled and no other is sent: the entries
+    not sent stay PENDING for the next run (`RunReport.interrupted`)."""
     with posting_lock(db):
-        run = _Run(db, sink, batch_id, action, progress)
+        run = _Run(db, sink, batch_id, action, progress, stop)
         if backup:
             reason = f"post-{sink.destination}"
             run.report.backup = backup_database(db, reason, keep=backups_kept)
@@ -123,13 +127,20 @@ async def run_posting(
 
 class _Run:
     def __init__(
-        self, db: Database, sink: Sink, batch_id: str, action: str, progress: Progress | None
+        self,
+        db: Database,
+        sink: Sink,
+        batch_id: str,
+        action: str,
+        progress: Progress | None,
+        stop: threading.Event | None = None,
     ) -> None:
         self.db = db
         self.sink = sink
         self.batch_id = batch_id
         self.action = action
         self.progress = progress
+        self.stop = stop or threading.Event()
         self.report = RunReport()
         self.by = current_user()
         self.sends: dict[int, int] = {}
@@ -137,6 +148,10 @@ class _Run:
     async def go(self) -> None:
         entries = self._unfinished()
         if not entries:
+            return
+        if self.stop.is_set():  # asked to stop before anything was sent: nothing to finish
+            self.report.interrupted = True
+            self._summarise()
             return
         self._log("info", "posting_started", entries=len(entries))
         try:
@@ -155,9 +170,15 @@ class _Run:
                     break
                 size = max(1, self.sink.batch_size if self.action == "create" else 1)
                 for start in range(0, len(sendable), size):
+                    if self.stop.is_set():  # what was in flight is settled: send no more
+                        break
                     await self._send(sendable[start : start + size])
+                if self.stop.is_set():
+                    break
         except ApiError as error:
             self.report.stopped = str(error)
+        # Asked to stop while the last request was in flight: said, though nothing is left.
+        self.report.interrupted = self.stop.is_set()
         self._summarise()
 
     async def _settle(self, entries: Sequence[Any]) -> None:
@@ -292,6 +313,7 @@ class _Run:
             unknown=self.report.unknown,
             pending=self.report.pending,
             stopped=self.report.stopped,
+            interrupted=self.report.interrupted,
         )
 
     def _log(self, level: str, event: str, **details: Any) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date
@@ -145,9 +146,16 @@ class Posting:
         return planning.posting_entries(self.db, None, destination, month=month)
 
     async def run(
-        self, batch_id: str, destination: str, *, action: str, progress: Progress
+        self,
+        batch_id: str,
+        destination: str,
+        *,
+        action: str,
+        progress: Progress,
+        stop: threading.Event | None = None,
     ) -> RunReport:
-        """Send the journal's unfinished entries on a sink opened for this run."""
+        """Send the journal's unfinished entries on a sink opened for this run; once `stop` is
+        set, none after the request in flight (run_posting)."""
         if self._sinks is None:
             raise SyncUnavailableError("this workbench has no destinations to post to")
         async with self._sinks(destination) as sink:
@@ -158,4 +166,5 @@ class Posting:
                 action=action,
                 progress=progress,
                 backups_kept=DEFAULT_KEEP if self._kept is None else self._kept,
+                stop=stop,
             )
