@@ -500,6 +500,40 @@ def _states(db, action):
     return dict(rows)
 
 
+def test_a_runs_result_tells_what_it_sent_from_what_earlier_runs_had(served, tmp_path):
+    """From a review pass: a re-run listed the documents earlier runs created as it listed its
+    own (`create POSTED ...`), so a script could not tell created now from already there."""
+    sandbox, db, batch_id = served
+    ledger = _entries(sandbox, db)["clients"]
+    cid = next(c["client_id"] for c in ledger if c["state"] == "approved" and c["settled"])
+    one = sandbox.run(db, "post", batch_id, "--client", str(cid), "--yes", "--json")
+    assert [(e["client_id"], e["this_run"]) for e in json.loads(one.stdout)] == [(cid, True)]
+    rest = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    assert rest.returncode == 0, rest.stderr
+    now = {e["client_id"]: e["this_run"] for e in json.loads(rest.stdout)}
+    assert now.pop(cid) is False and now and all(now.values())
+    again = sandbox.run(db, "post", batch_id, "--yes", "--unsettled")
+    lines = again.stdout.splitlines()
+    assert lines and all(line.endswith("(already posted before this run)") for line in lines)
+
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    adjust = ("post", "2026-11", "--adjust", "--yes", "--unsettled")
+    made = json.loads(sandbox.run(db, *adjust, "--json").stdout)
+    assert [(e["reference"], e["this_run"]) for e in made] == [(f"TU2611-{cid}-A1", True)]
+    rerun = sandbox.run(db, *adjust)
+    assert "0 adjustment(s) to post" in rerun.stderr
+    said = rerun.stdout.splitlines()
+    assert said and all(line.endswith("(already posted before this run)") for line in said)
+    again_json = json.loads(sandbox.run(db, *adjust, "--json").stdout)
+    assert [e["this_run"] for e in again_json] == [False]
+    void = sandbox.run(db, "void", "2026-11", "--client", str(cid), "--yes", "--json")
+    assert {(e["reference"], e["this_run"]) for e in json.loads(void.stdout)} == {
+        (f"TU2611-{cid}", True), (f"TU2611-{cid}-A1", True)
+    }  # fmt: skip
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    assert journal and all("this_run" not in e for e in journal)  # no run there to speak of
+
+
 def test_a_month_not_settled_posts_only_on_the_operators_word(served):
     sandbox, db, batch_id = served
     ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}

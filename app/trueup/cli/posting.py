@@ -234,8 +234,10 @@ def post_command(
 
     Shows how many invoices, the total per currency and the destination, then asks you to type
     the month. Each invoice's progress goes to stderr; the result to stdout (with --client,
-    those clients' documents). Exit 0 when every approved invoice is posted, 1 when some are
-    still to do or a client asked for by name did not post (the message says why); with
+    those clients' documents), each document done by an earlier run marked "already posted
+    before this run" (in JSON, `this_run` is false). Exit 0 when every approved invoice is
+    posted, 1 when some are still to do or a client asked for by name did not post (the
+    message says why); with
     `--adjust`, 1 while a posted client whose month bills differently cannot be adjusted (held,
     an error standing, its adjustment due at another destination), not for tax alone. Ctrl-C
     lets the request in flight be answered and recorded, sends no more and exits 130 (a second
@@ -266,7 +268,7 @@ def post_command(
                     _hint_adjustments(posting.plan_adjustments(batch_id, destination, client))
             if not plan.ready:
                 entries = posting.entries(batch_id, destination, "create")
-                _print_result(_of(entries, client), as_json)
+                _print_result(_of(entries, client), as_json, now=set())  # all from before
                 if plan.blocked and not plan.done:
                     raise PostingError(_nothing_to_post(plan))
                 if _left_to_do(plan, client):  # said above
@@ -281,7 +283,7 @@ def post_command(
             again = f"trueup post {batch_id} --to {destination}{' --adjust' if adjust else ''}"
             run = _Interruptible(posting, destination, again)
             report = asyncio.run(run(batch_id, "create"))
-        _print_result(_of(report.entries, client), as_json)
+        _print_result(_of(report.entries, client), as_json, now=run.moved)
     finally:
         db.dispose()
     _finish(report, batch_id, "post", again)
@@ -384,7 +386,8 @@ def void_command(
                     break
                 posting.queue_void(target, destination, chosen)
                 reports.append((target, asyncio.run(run(target, "void"))))
-        _print_result(_of([e for _, report in reports for e in report.entries], client), as_json)
+        voided = [e for _, report in reports for e in report.entries]
+        _print_result(_of(voided, client), as_json, now=run.moved)
     finally:
         db.dispose()
     for target, report in reports:
@@ -490,6 +493,7 @@ class _Interruptible:
         self.again = again
         self.stop = threading.Event()
         self.sending: set[int] = set()  # the entries of the request in flight
+        self.moved: set[int] = set()  # the entries these runs sent or settled
 
     async def __call__(self, batch_id: str, action: str) -> RunReport:
         task = asyncio.current_task()
@@ -522,6 +526,7 @@ class _Interruptible:
                 return RunReport(interrupted=True, entries=entries)
 
     def _progress(self, entry: EntryView) -> None:
+        self.moved.add(entry.id)
         if entry.state == "SENDING":
             self.sending.add(entry.id)
         else:
@@ -646,7 +651,10 @@ def _confirm(expected: str, what: str) -> None:
         raise PostingError(f"not confirmed ({typed.strip() or 'nothing'} typed): nothing was sent")
 
 
-def _print_result(entries: list[EntryView], as_json: bool) -> None:
+def _print_result(entries: list[EntryView], as_json: bool, *, now: set[int] | None = None) -> None:
+    """The entries, one a line or as JSON. With `now` (a post's or a void's result: the ids of
+    the entries this run sent, or settled for an earlier run cut short), each says whether it
+    is news of this run (`this_run`), or was done before it."""
     if as_json:
         _print_json(
             [
@@ -665,6 +673,7 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
                     "document": e.document,
                     "error": e.error,
                 }
+                | ({} if now is None else {"this_run": e.id in now})
                 for e in entries
             ]
         )
@@ -678,6 +687,9 @@ def _print_result(entries: list[EntryView], as_json: bool) -> None:
             line.append(f" -> {e.document} {e.remote_id}")
         if e.error and e.state != "POSTED":
             line.append(f" ({e.error})")
+        if now is not None and e.id not in now:
+            done = {"POSTED": "already posted", "VOIDED": "already voided"}
+            line.append(f" ({done.get(e.said, e.said.lower())} before this run)")
         sys.stdout.write(str(line) + "\n")
 
 
