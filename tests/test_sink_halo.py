@@ -548,7 +548,7 @@ async def test_recurring_lines_reach_their_targets_and_others_stay(omitted_lines
         )
         adjustment = await client.invoice(int(posted[0].remote_id))
         acme_lines = await ri_lines(client, -95)
-    assert posted == [Posted("7003", "7003"), Posted("RI -95")]
+    assert posted == [Posted("7003", "7003"), Posted("-95")]
     assert sent_by_create == [("POST", "/api/RecurringInvoice"), ("POST", "/api/Invoice")]
     assert line_triples(after) == TIMOTHY_AFTER
     gold_before, m365_before = before["lines"]
@@ -571,7 +571,7 @@ async def test_an_item_already_on_the_invoice_is_updated_not_added() -> None:
         lines = await ri_lines(client, -95)
         posted = await sink.lookup([doc])
     assert lines == [(1000, 10, D("10.32")), (1402, 1, 800)]
-    assert posted == {doc.reference: Posted("RI -95")}
+    assert posted == {doc.reference: Posted("-95")}
 
 
 async def test_void_restores_lines_zeroes_added_ones_and_voids_the_adjustment() -> None:
@@ -655,7 +655,7 @@ async def test_forty_recurring_invoices_take_one_read_and_two_writes() -> None:
         ("POST", "/api/RecurringInvoice"),
         ("POST", "/api/RecurringInvoice"),
     ]
-    assert len(posted) == 40 and posted[docs[7].reference] == Posted("RI -1007")
+    assert len(posted) == 40 and posted[docs[7].reference] == Posted("-1007")
     assert all(
         [line["qty_order"] for line in row["lines"]] == [6, 1] for row in listed
     )  # the Gold lines, not listed, are untouched

@@ -238,6 +238,6 @@ def _posting(sent: Sent) -> Posting:
         None if sent.billed == sent.total else sent.billed,
         sent.voided_at.isoformat() if sent.voided_at else None,
         sent.voided_by,
-        document_kind(sent.destination, sent.total),
+        document_kind(sent.destination, sent.total, sent.remote_id),
         sent.draft,
     )

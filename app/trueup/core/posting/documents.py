@@ -250,7 +250,12 @@ def recurring_document(
     for line in invoice.lines:
         if line.kind == "usage":
             adjustments.append(_document_line(line, client_id, index, catalog, "halo-invoice"))
-    changes = _recurring_changes(targets, by_subscription, catalog.first_recurring.get(client_id))
+    first = catalog.first_recurring.get(client_id)
+    changes = _recurring_changes(targets, by_subscription, first)
+    if not changes and not adjustments and first is not None:
+        # Nothing to change: the month is billed by the recurring invoice as it is, named so
+        # the journal holds its id (a change of no line sends nothing).
+        changes = (RecurringChange(first, ()),)
     return _document(
         invoice,
         batch_id,

@@ -164,6 +164,8 @@ class HaloRecurringSink:
         line_sets: dict[int, list[Row]] = {}
         for change in _changes(documents):
             recurring_id = change.recurring_invoice_id
+            if not change.lines:
+                continue  # names the recurring invoice that bills the month as it is
             if recurring_id not in line_sets:
                 current = self._recurring[recurring_id].get("lines", [])
                 line_sets[recurring_id] = [_echo(line) for line in current]
@@ -202,8 +204,10 @@ def _changes(documents: Iterable[Document]) -> Iterable[RecurringChange]:
 
 
 def _recurring_label(document: Document) -> str:
-    """The remote id of a document without an adjustment invoice: "RI -12" (or "RI -12 -13")."""
-    return " ".join(["RI", *(str(change.recurring_invoice_id) for change in document.recurring)])
+    """The remote id of a document without an adjustment invoice: its (first) recurring
+    invoice's id, "-12" ("RI" for a client with none)."""
+    ids = [str(change.recurring_invoice_id) for change in document.recurring]
+    return ids[0] if ids else "RI"
 
 
 def _target_line(lines: list[Row], wanted: RecurringLineChange) -> Row | None:

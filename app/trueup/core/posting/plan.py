@@ -361,7 +361,7 @@ def entry_view(row: Any, *, voided: bool = False) -> EntryView:
         row.error,
         document.total,
         document.currency,
-        document_kind(row.destination, document.total),
+        document_kind(row.destination, document.total, row.remote_id),
     )
 
 

@@ -144,7 +144,9 @@ def _recurring_line(raw: dict[str, Any]) -> RecurringLineChange:
 class Posted:
     """Where a document landed."""
 
-    remote_id: str  # the destination's id (Halo invoice id, QBO Invoice Id, or "RI -12")
+    # The destination's id: a Halo invoice's, a QBO Invoice's; a recurring true-up with no
+    # one-off invoice, its recurring invoice's ("-12"; "RI" when it changed none).
+    remote_id: str
     remote_number: str | None = None  # its own number, if it gives one (Halo invoicenumber)
 
 
@@ -181,10 +183,17 @@ class Sink(Protocol):
         ...
 
 
-def document_kind(destination: str, total: Decimal) -> str:
+def document_kind(destination: str, total: Decimal, remote_id: str | None = None) -> str:
     """What the destination holds a document as, so its id can be looked up there: a credit
     (a negative total) is a QuickBooks credit memo or a Xero credit note; Halo takes it as an
-    invoice of negative lines."""
+    invoice of negative lines. A recurring true-up with no one-off invoice is its recurring
+    invoice (Halo's ids for those are negative; "RI …" as trueup wrote them before)."""
+    if (
+        destination == "halo-recurring"
+        and remote_id
+        and (remote_id.startswith("RI") or remote_id.startswith("-"))
+    ):
+        return "recurring invoice"
     if total >= 0 or destination.startswith("halo"):
         return "invoice"
     return "credit memo" if destination == "qbo" else "credit note"

@@ -223,7 +223,7 @@ def _journal(db: Database, month: Month) -> Table:
             e.client_id,
             e.destination,
             "adjustment" if e.adjustment else "invoice",
-            document_kind(e.destination, e.total),  # where "Id there" is to be looked up
+            document_kind(e.destination, e.total, e.remote_id),  # where "Id there" is looked up
             e.reference,
             e.state.lower(),
             e.remote_id or "",
