@@ -534,6 +534,34 @@ def test_a_runs_result_tells_what_it_sent_from_what_earlier_runs_had(served, tmp
     assert journal and all("this_run" not in e for e in journal)  # no run there to speak of
 
 
+def test_a_lapsed_approval_names_the_command_that_approves_it_again(served, tmp_path):
+    """From a review pass: the refusal listed some 40 price changes and never said how to
+    approve the client again."""
+    sandbox, db, _ = served
+    ledger = _entries(sandbox, db)["clients"]
+    cid = next(c["client_id"] for c in ledger if c["state"] == "approved" and c["settled"])
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    status = json.loads(sandbox.run(db, "approve", "2026-11", "--status", "--json").stdout)
+    changes = next(s["changes"] for s in status if s["client_id"] == cid)
+    assert len(changes) > 4
+    post = ("post", "2026-11", "--client", str(cid), "--yes")
+    refused = sandbox.run(db, *post)
+    assert refused.returncode == 1
+    said = " ".join(refused.stderr.split())
+    total = next(change for change in changes if change.startswith("total "))
+    assert f"approval lapsed: {total}; " in said  # the total first, then a few lines
+    assert f" and {len(changes) - 3} more; " in said
+    assert sum(change in said for change in changes) == 3
+    command = f"trueup approve 2026-11 --client {cid}"
+    assert f"`{command}` approves it again" in said
+    assert "`trueup approve 2026-11 --status` lists every change" in said
+    assert sandbox.run(db, *command.split()[1:]).returncode == 0
+    posted = sandbox.run(db, *post)
+    assert posted.returncode == 0, posted.stderr
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert [r for r, _, _ in remote] == [f"TU2611-{cid}"]
+
+
 def test_a_month_not_settled_posts_only_on_the_operators_word(served):
     sandbox, db, batch_id = served
     ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}

@@ -47,6 +47,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
 from trueup.core.store.postings import Sent, month_entries, taken_by
+from trueup.core.values.text import some
 
 ENTRIES = m.table_of(m.PostingEntry)
 UNFINISHED = ("PENDING", "SENDING", "UNKNOWN")
@@ -221,7 +222,7 @@ def plan_posting(
             reason = (
                 "not approved"
                 if state.status == "unapproved"
-                else "approval lapsed: " + "; ".join(state.changes)
+                else _lapsed(stored.month, client_id, state.changes)
             )
             lapsed = state.status != "unapproved"
             blocked.append(Planned(*base, None, reason, approved=lapsed))
@@ -244,6 +245,17 @@ def plan_posting(
         entry_state = own.state if own else None
         ready.append(Planned(*base, document, None, entry_state, tuple(unsettled(invoice))))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
+
+
+def _lapsed(month: str, client_id: int, changes: Sequence[str]) -> str:
+    """Why a lapsed approval stops the post, in a few of its changes (the total's first), and
+    the command that approves the client's month again."""
+    first = sorted(changes, key=lambda change: not change.startswith("total "))
+    command = f"trueup approve {month} --client {client_id}"
+    return (
+        f"approval lapsed: {some(first, separator='; ')}; `{command}` approves it again (or a "
+        f"on the workbench's Batch screen; `trueup approve {month} --status` lists every change)"
+    )
 
 
 def queue_posting(db: Database, plan: PostingPlan, *, by: str | None = None) -> int:

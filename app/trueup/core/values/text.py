@@ -21,7 +21,7 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def some(names: Sequence[str], shown: int = 3) -> str:
+def some(names: Sequence[str], shown: int = 3, separator: str = ", ") -> str:
     """The first `shown` names and how many more: `a, b, c and 4 more`."""
     more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
+    return separator.join(names[:shown]) + (f" and {more} more" if more > 0 else "")
