@@ -201,11 +201,15 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp
 
 def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
     sandbox, db, batch_id = served
-    unknown = "2026-11-0123456789abcdef"
-    for args in (("journal", unknown), ("void", unknown, "--yes"), ("approve", unknown)):
-        result = sandbox.run(db, *args)
-        assert result.returncode == 1, args
-        assert f"no batch {unknown}; `trueup batches` lists them" in result.stderr, args
+    # A batch id cut short or mistyped is named as no batch, not as no month (a review pass).
+    for unknown in ("2026-11-0123456789abcdef", "2026-11-deadbeef"):
+        for args in (
+            ("journal", unknown), ("void", unknown, "--yes"), ("approve", unknown),
+            ("post", unknown, "--yes"), ("hold", unknown, "--client", "1"),
+        ):  # fmt: skip
+            result = sandbox.run(db, *args)
+            assert result.returncode == 1, args
+            assert f"no batch {unknown}; `trueup batches` lists them" in result.stderr, args
     # Neither a batch id nor a month that can be billed: a usage error before anything runs,
     # as `--month` gives (a month after next month was approved and posted here before).
     unknown_code = sandbox.run(db, "approve", batch_id, "--override", "FOO", "--reason", "x")

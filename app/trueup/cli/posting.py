@@ -42,12 +42,14 @@ from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month, MonthError
 from trueup.core.values.text import some
 
-# A batch id is its month and 16 hex digits of its inputs' hash (batch/stored.py).
-_BATCH_ID = re.compile(r"\d{4}-\d{2}-[0-9a-f]{16}")
+# A batch id is its month and 16 hex digits of its inputs' hash (batch/stored.py); a month
+# and more is meant as one, mistyped or cut short as it may be.
+_BATCH_ID = re.compile(r"\d{4}-\d{2}-\S+")
 
 
 def _checked_batch(batch: str) -> str:
-    """A batch id as given; a month checked as `--month` is (exit 2 before anything runs), so
+    """A batch id as given (one the store lacks is named there: "no batch ...; `trueup
+    batches` lists them"); a month checked as `--month` is (exit 2 before anything runs), so
     a month given here can never be billed, approved or posted where `--month` refuses it."""
     if _BATCH_ID.fullmatch(batch):
         return batch
