@@ -566,6 +566,31 @@ def test_a_lapsed_approval_names_the_command_that_approves_it_again(served, tmp_
     assert [r for r, _, _ in remote] == [f"TU2611-{cid}"]
 
 
+def test_a_void_cut_short_is_said_in_the_month_with_what_finishes_it(served):
+    """From a review pass: a void killed mid-way left the client reading plain posted (or
+    adjusted) in `trueup month`, with nothing said of the void under way."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    void = ("void", "2026-11", "--to", "halo-invoice", "--client", str(cid), "--yes")
+    assert sandbox.run(db, *void, crash="sending#1").returncode == -signal.SIGKILL
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "posted"  # the void may not have reached Halo: still posted
+    assert [(p["reference"], p["voiding"]) for p in mine["postings"]] == [(reference, "sending")]
+    said = " ".join(sandbox.run(db, "month").stdout.split())
+    assert f"halo-invoice {reference} (void unfinished)" in said
+    assert (
+        f"A void is unfinished at halo-invoice for {mine['client_name']} ({cid}): "
+        f"`trueup void 2026-11 --to halo-invoice --client {cid}` again finishes it."
+    ) in said
+    assert sandbox.run(db, *void).returncode == 0
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "voided" and [p["voiding"] for p in mine["postings"]] == [None]
+    assert "unfinished" not in sandbox.run(db, "month").stdout
+    remote = asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice"))
+    assert reference not in {r for r, _, _ in remote}
+
+
 def test_a_month_not_settled_posts_only_on_the_operators_word(served):
     sandbox, db, batch_id = served
     ledger = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from trueup.core.service.ledger import (
 )
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month
+from trueup.core.values.text import some
 
 # `where` last: at 80 columns it is the one cut short, never whether the month is settled.
 COLUMNS = ("state", "total", "posted", "diff", "settled", "where")
@@ -32,7 +34,8 @@ def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json =
     voided), what the month's batch bills now, what was posted where (adjustments counted as
     "+N adj"), the difference, and whether the month's costs are final (settled: no estimate
     left, the Pax8 invoice is in). A difference after posting is posted with
-    `trueup post MONTH --to DEST --adjust`.
+    `trueup post MONTH --to DEST --adjust`; a void cut short is named with the `trueup void`
+    that finishes it.
 
     The month's batch is built first if the store has moved on since the last one.
     """
@@ -103,6 +106,7 @@ def _print_month(ledger: MonthLedger) -> None:
         if sums["to_adjust_clients"]:  # posted clients billing otherwise now: not drafts
             said += f"; {to_adjust} to adjust ({sums['to_adjust_clients']} posted client(s))"
         out.append(Text(said))
+    out += _unfinished_voids(ledger)
     if any(sums["to_adjust_clients"] for sums in totals["by_currency"].values()):
         out.append(
             Text(
@@ -119,6 +123,38 @@ def _print_month(ledger: MonthLedger) -> None:
             render.stdout.print(line, no_wrap=True, overflow="ellipsis")
         else:
             render.stdout.print(line, soft_wrap=True)
+
+
+def _unfinished_voids(ledger: MonthLedger) -> list[Text]:
+    """A line per destination where a void is under way and not done: cut short (a kill, a
+    network failure), the same void again finishes it; refused, the journal says why."""
+    cut: dict[str, list[ClientMonth]] = defaultdict(list)
+    refused: dict[str, list[ClientMonth]] = defaultdict(list)
+    for client in ledger.clients:
+        for destination in sorted({p.destination for p in client.voiding}):
+            states = {p.voiding for p in client.voiding if p.destination == destination}
+            (refused if states == {"rejected"} else cut)[destination].append(client)
+    lines = []
+    for destination, clients in cut.items():
+        named = "".join(f" --client {c.client_id}" for c in clients)
+        lines.append(
+            Text(
+                f"A void is unfinished at {destination} for {_names(clients)}: `trueup void "
+                f"{ledger.month} --to {destination}{named}` again finishes it."
+            )
+        )
+    for destination, clients in refused.items():
+        lines.append(
+            Text(
+                f"A void was refused at {destination} for {_names(clients)}: `trueup journal "
+                f"{ledger.month} --to {destination}` says why."
+            )
+        )
+    return lines
+
+
+def _names(clients: Sequence[ClientMonth]) -> str:
+    return some([f"{c.client_name} ({c.client_id})" for c in clients])
 
 
 def _line(
@@ -148,6 +184,8 @@ def _cells(client: ClientMonth, *, named: bool) -> list[str]:
             where += f" (+{len(voided) - 1})"
     elif voided:
         where += f" ({len(voided)} voided)"
+    if client.voiding:  # said below with what finishes it
+        where += " (void unfinished)"
     return [
         client.state,
         f"{client.total:,.2f} {client.currency}".strip(),

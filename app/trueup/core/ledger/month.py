@@ -40,6 +40,9 @@ class Posting:
     voided_by: str | None = None
     document: str = "invoice"  # what the destination holds it as (posting.sink.document_kind)
     draft: bool = False  # a Xero draft: at the destination, not yet issued to the client
+    # Its void while not done: pending | sending | unknown (cut short: `trueup void` again
+    # finishes it) or rejected (refused there); None when no void is under way.
+    voiding: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,11 @@ class ClientMonth:
     def posted(self) -> bool:
         """A document of the month stands at a destination (posted, not voided)."""
         return any(p.state == "posted" for p in self.postings)
+
+    @property
+    def voiding(self) -> tuple[Posting, ...]:
+        """Its documents whose void is queued and not done (cut short, or refused)."""
+        return tuple(p for p in self.postings if p.voiding)
 
 
 @dataclass(frozen=True)
@@ -195,6 +203,7 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
                 "voided_by": p.voided_by,
                 "batch_id": p.batch_id,
                 "adjusts": list(p.adjusts),
+                "voiding": p.voiding,
             }
             for p in client.postings
         ],
@@ -240,4 +249,5 @@ def _posting(sent: Sent) -> Posting:
         sent.voided_by,
         document_kind(sent.destination, sent.total, sent.remote_id),
         sent.draft,
+        sent.voiding.lower() if sent.voiding else None,
     )

@@ -56,6 +56,9 @@ class Sent:
     draft: bool = (
         False  # Xero's: created as a DRAFT ([xero] invoice_status), not sent to the client
     )
+    # Its void's journal state while the void is not done (PENDING, SENDING or UNKNOWN: cut
+    # short, `trueup void` again finishes it; REJECTED: refused there); None otherwise.
+    voiding: str | None = None
 
     @property
     def adjustment(self) -> bool:
@@ -80,10 +83,11 @@ def month_entries(conn: Connection, month: str, client_id: int | None = None) ->
         "json_extract(e.payload, '$.client_name', '$.currency', '$.total', '$.adjusts', "
         "'$.draft'), "
         f"iif(e.destination = '{RECURRING}', {BILLED_BY_RECURRING}, NULL), "
-        # Its void, once posted: when and by whom (the document then reads VOIDED).
-        f"(SELECT json_array(v.updated_at, v.created_by) FROM {_ENTRIES} v "
+        # Its void, if one was queued: its state, when and by whom (posted: the document then
+        # reads VOIDED; not yet: the void is unfinished).
+        f"(SELECT json_array(v.state, v.updated_at, v.created_by) FROM {_ENTRIES} v "
         "WHERE v.month = e.month AND v.destination = e.destination "
-        "AND v.reference = e.reference AND v.action = 'void' AND v.state = 'POSTED') "
+        "AND v.reference = e.reference AND v.action = 'void') "
         f"FROM {_ENTRIES} e WHERE e.month = ? AND e.action = 'create' "
         f"{'' if client_id is None else 'AND e.client_id = ? '}ORDER BY e.id",
         (month,) if client_id is None else (month, client_id),
@@ -92,23 +96,25 @@ def month_entries(conn: Connection, month: str, client_id: int | None = None) ->
     for batch, client, destination, reference, state, payload, rid, number, by, at, *rest in rows:
         extracted, billed, void = rest
         values = orjson.loads(extracted)
-        voided_at, voided_by = orjson.loads(void) if void is not None else (None, None)
+        void_state, voided_at, voided_by = orjson.loads(void) if void else (None, None, None)
+        done = void_state == "POSTED"
         found.append(
             Sent(
                 batch,
                 client,
                 destination,
                 reference,
-                state if void is None else "VOIDED",
+                "VOIDED" if done else state,
                 payload,
                 rid,
                 number,
                 by,
                 _utc(at),
                 *_from_payload(values, billed),
-                _utc(voided_at),
-                voided_by,
+                _utc(voided_at) if done else None,
+                voided_by if done else None,
                 bool(values[4]),
+                None if done else void_state,
             )
         )
     return found
