@@ -161,6 +161,23 @@ async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[
         return await _remote_documents(env, destination)
 
 
+async def halo_invoices(env: dict[str, str]) -> list[dict[str, Any]]:
+    """Every invoice the Halo simulator holds, as its API lists them (those its recurring
+    invoices made included), read as `remote_documents` reads."""
+    from trueup.core.settings.clients import halo_from_settings
+    from trueup.core.settings.config import load_settings
+
+    with _ENVIRON:
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            async with halo_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as halo:
+                return [row async for page in halo.invoices() for row in page]
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
 _ENVIRON = threading.Lock()
 
 

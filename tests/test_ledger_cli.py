@@ -812,6 +812,15 @@ def test_a_month_trued_up_in_halos_recurring_invoice_reads_posted_in_full(served
     alone = [p for c in mine for p in c["postings"] if p["document"] == "recurring invoice"]
     assert alone and all(int(p["document_id"]) < 0 for p in alone)
     assert any(Decimal(c["total"]) != sent[c["client_id"]] for c in mine)
+    # What Halo bills each client for November, read back from it (the invoices its recurring
+    # invoices made on the 1st, and the one-off), is the batch's total the ledger records.
+    billed: Counter[int] = Counter()
+    for row in asyncio.run(post_crash.halo_invoices(sandbox.env)):
+        if str(row.get("invoice_date", "")).startswith("2026-11") and not row.get("voided"):
+            billed[int(row["client_id"])] += Decimal(str(row["total"]))
+    assert {c["client_id"]: billed[c["client_id"]] for c in mine} == {
+        c["client_id"]: Decimal(c["total"]) for c in mine
+    }
     summary = json.loads(sandbox.run(db, "summary", "--json").stdout)
     usd = summary["by_currency"]["USD"]
     assert Decimal(usd["posted"]) + Decimal(usd["held"]) + Decimal(usd["outstanding"]) == Decimal(
