@@ -417,6 +417,33 @@ def test_an_adjust_run_exits_1_while_a_month_billing_differently_cannot_be_adjus
     assert [r for r, _, _ in remote if r.startswith(f"{reference}-")] == [f"{reference}-A1"]
 
 
+def test_post_counts_the_months_billing_differently_as_month_does(served, tmp_path):
+    """From a review pass: post said '1 posted invoice(s) bill differently now' where month
+    said '2 posted client(s)' to adjust: the one with an error standing went uncounted."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    usd = [e for e in json.loads(posted.stdout) if e["currency"] == "USD"]
+    one, other = (e["client_id"] for e in usd[:2])
+    other_name = usd[1]["client_name"]
+    batch = json.loads(sandbox.run(db, "batch", "--month", "2026-11", "--json").stdout)
+    lines = next(i for i in batch["invoices"] if i["client_id"] == other)["lines"]
+    sku = next(line["sku"] for line in lines if line["sku"] and Decimal(line["cost"]) > 0)
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{one}"]\nprice = "markup"\n'
+                f'\n[[lines]]\nclient = "{other}"\nproduct = "{sku}"\nprice = "fixed"\n'
+                'fixed_price = "0.01"\n')  # fmt: skip
+    totals = _entries(sandbox, db)["totals"]["by_currency"]
+    assert sum(sums["to_adjust_clients"] for sums in totals.values()) == 2
+    assert "to adjust (2 posted client(s))" in " ".join(sandbox.run(db, "month").stdout.split())
+    hint = " ".join(sandbox.run(db, "post", "2026-11", "--yes", "--unsettled").stderr.split())
+    assert (
+        f"2 posted invoice(s) bill differently now; 1 cannot be adjusted ({other_name}: "
+        "error(s) NEGATIVE_MARGIN standing): `trueup post "
+    ) in hint
+    assert "--adjust` shows why and posts the 1 other(s)" in hint
+    adjusted = sandbox.run(db, "post", "2026-11", "--adjust", "--yes", "--unsettled", "--json")
+    assert [e["client_id"] for e in json.loads(adjusted.stdout) if e["this_run"]] == [one]
+
+
 def test_an_adjustment_and_a_void_killed_after_the_answer_finish_with_one_document(
     served, tmp_path
 ):

@@ -620,12 +620,26 @@ def _show_adjustments(plan: PostingPlan) -> None:
 
 
 def _hint_adjustments(plan: PostingPlan) -> None:
-    if plan.ready:
-        err.print(
-            f"{len(plan.ready)} posted invoice(s) bill differently now: `trueup post "
-            f"{plan.batch_id} --to {plan.destination} --adjust` shows and posts the differences",
-            soft_wrap=True,
-        )
+    """How many posted invoices bill differently now (as `trueup month` counts them to
+    adjust), and of those which cannot be adjusted and why, in short."""
+    held_back = [p for p in plan.blocked if p.differs]
+    if not plan.ready and not held_back:
+        return
+    command = f"`trueup post {plan.batch_id} --to {plan.destination} --adjust`"
+    said = f"{len(plan.ready) + len(held_back)} posted invoice(s) bill differently now"
+    if not held_back:
+        said += f": {command} shows and posts the differences"
+    else:
+        why = some([f"{p.client_name}: {_in_short(p.problem)}" for p in held_back], 2, "; ")
+        said += f"; {len(held_back)} cannot be adjusted ({why}): {command} shows why"
+        if plan.ready:
+            said += f" and posts the {len(plan.ready)} other(s)"
+    err.print(Text(said), soft_wrap=True)
+
+
+def _in_short(problem: str | None) -> str:
+    """A blocked client's reason up to its first clause: what, not what to do about it."""
+    return re.split(r": |; ", problem or "")[0]
 
 
 def _not_settled(plan: PostingPlan) -> str:

@@ -83,12 +83,14 @@ def plan_adjustments(
             # Adjusted where it went; a bulk run passes over a month billing as posted there.
             if difference or clients is not None:
                 said = adjusted_where(elsewhere, stored.month)
-                blocked.append(Planned(*base, None, said, approved=bool(difference)))
+                owed = bool(difference and posted)  # not a first post on its way there
+                blocked.append(Planned(*base, None, said, approved=owed, differs=owed))
         elif unfinished is not None and unfinished.adjustment and unfinished.batch_id == batch_id:
             document = Document.from_json(unfinished.payload)
             ready.append(Planned(*base[:3], document.total, document, None, unfinished.state))
         elif unfinished is not None:
-            blocked.append(Planned(*base, None, taken_by(unfinished), approved=True))
+            said, owed = taken_by(unfinished), bool(difference and posted)
+            blocked.append(Planned(*base, None, said, approved=True, differs=owed))
         elif not posted:
             if clients is not None:
                 blocked.append(
@@ -119,11 +121,12 @@ def plan_adjustments(
             )  # fmt: skip
             found = adjustment(now, posted, reference)
             if found is None and difference:
-                blocked.append(Planned(*base, None, _tax_only(now, posted, destination)))
+                said = _tax_only(now, posted, destination)
+                blocked.append(Planned(*base, None, said, differs=True))
             elif found is None:
                 done.append(Planned(*base, None, entry_state="POSTED"))
             elif problem := _problem(invoice, stored, found, destination, inputs.catalog):
-                blocked.append(Planned(*base, None, problem, approved=True))
+                blocked.append(Planned(*base, None, problem, approved=True, differs=True))
             else:
                 entry_state = "REJECTED" if rejected is not None else None
                 why = tuple(unsettled(invoice))

@@ -68,6 +68,9 @@ class Planned:
     entry_state: str | None = None  # its journal entry's state, if it has one
     unsettled: tuple[str, ...] = ()  # a new document of a month not settled: why (batch/settled)
     approved: bool = False  # blocked though the operator approved it (lapsed, or no target)
+    # An adjustment plan's blocked client whose posted month bills otherwise now (as `trueup
+    # month` counts it to adjust), whatever keeps its adjustment back.
+    differs: bool = False
 
 
 @dataclass(frozen=True)
