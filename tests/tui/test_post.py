@@ -434,6 +434,31 @@ async def test_v_on_the_results_voids_the_cursors_invoice_alone(app, workbench, 
     assert sum(1 for said in posted.values() if said == "POSTED") == len(clean) - 1
 
 
+async def test_v_on_the_results_leaves_a_client_adjusted_since_to_the_batch_screen(
+    app, workbench, destination
+):
+    # The results screen runs its batch's journal alone: an adjustment posted from another
+    # batch would stay live, so the void is sent where it takes the adjustments too.
+    _, clean = approve_clean(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        results = await post_from_the_batch(pilot)
+        chosen = results.table.current
+        workbench.rules.set_client(chosen.client_id, "price", "markup")
+        workbench.rules.set_client(chosen.client_id, "markup_percent", "50")
+        again = workbench.batches.current(MONTH)
+        plan = workbench.posting.plan_adjustments(again.batch_id, "halo-invoice")
+        assert [p.client_id for p in plan.ready] == [chosen.client_id]
+        workbench.posting.queue(plan)
+        await workbench.posting.run(
+            again.batch_id, "halo-invoice", action="create", progress=lambda e: None
+        )
+        await press(pilot, "v")
+        assert app.screen is results and results.action_kind == "create"
+        said = list(app._notifications)[-1].message
+        assert said.startswith("Adjusted since from another batch: void the month on the Batch")
+    assert not destination.voided and len(destination.documents) == len(clean) + 1
+
+
 async def test_the_results_tell_this_runs_documents_from_the_batchs(app, workbench):
     batch, clean = approve_clean(workbench)
     earlier = [i.client_id for i in clean[:2]]

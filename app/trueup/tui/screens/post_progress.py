@@ -382,15 +382,25 @@ class PostProgressScreen(WorkbenchScreen):
 
     def _confirm_void(self, posted: list[EntryView]) -> None:
         plan, expected = self.plan, f"void {self.plan.month}"
+        clients = [entry.client_id for entry in posted] if len(posted) == 1 else None
+        if len(self.workbench.posting.void_targets(plan.batch_id, plan.destination, clients)) > 1:
+            # Adjusted since, from other batches: this screen runs this batch's journal alone.
+            self.notify(
+                "Adjusted since from another batch: void the month on the Batch screen (v), "
+                f"or `trueup void {plan.month} --to {plan.destination}`, which voids its "
+                "adjustments too.",
+                severity="warning",
+                timeout=8,
+            )
+            return
         if len(posted) == 1:
             entry = posted[0]
             what = (
                 f"{entry.client_name}'s invoice {entry.reference} "
                 f"({entry.remote_number or entry.remote_id}, {money(entry.total, entry.currency)})"
             )
-            clients: list[int] | None = [entry.client_id]
         else:
-            what, clients = f"the {len(posted)} invoice(s) batch {plan.batch_id} posted", None
+            what = f"the {len(posted)} invoice(s) batch {plan.batch_id} posted"
         question = (
             f"Void {what} at {plan.destination}? Voided documents stay at the destination; the "
             "month can be posted again afterwards under the next reference."
