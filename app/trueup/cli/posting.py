@@ -565,12 +565,16 @@ def _show_plan(plan: PostingPlan) -> None:
     _show_counts(plan, "invoice(s) to post", "already posted", "cannot post")
     for planned in plan.ready:  # a month posted again: said, never silently among many
         reference = planned.document.reference if planned.document else ""
-        if _REISSUE.fullmatch(reference):
+        found = _REISSUE.fullmatch(reference)
+        if found:
+            revision = int(found[2])
+            earlier = found[1] if revision == 2 else f"{found[1]}-{revision - 1}"
             err.print(
                 Text(
-                    f"  re-issue: {planned.client_name} as {reference} (an earlier document of "
-                    "the month was voided or refused: `trueup journal` has it)"
-                )
+                    f"  re-issue: {planned.client_name} as {reference}, after {earlier} (voided "
+                    f"or refused: `trueup journal {plan.month}` shows the chain)"
+                ),
+                soft_wrap=True,
             )
     waiting = [p.client_name for p in plan.blocked if p.problem == "not approved"]
     if waiting:  # one line, not one per client: most of a month may wait
@@ -585,7 +589,7 @@ def _show_plan(plan: PostingPlan) -> None:
             )
 
 
-_REISSUE = re.compile(r"T[UR]\d{4}-\d+-\d+")  # TU2611-420-2: posted again
+_REISSUE = re.compile(r"(T[UR]\d{4}-\d+)-(\d+)")  # TU2611-420-2: posted again
 
 
 def _show_counts(plan: PostingPlan, ready: str, done: str, blocked: str) -> None:
