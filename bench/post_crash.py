@@ -25,7 +25,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -157,8 +159,31 @@ async def remote_documents(env: dict[str, str], destination: str) -> list[tuple[
     """(reference, id, total) of every live document our references name at the destination.
     The clients read their settings from os.environ: one reader at a time, or a sweep running
     points in parallel would read another point's simulator."""
-    with _ENVIRON:
-        return await _remote_documents(env, destination)
+    return await _remote_documents(env, destination)
+
+
+def recurring_only(db: Path) -> list[str]:
+    """The journal's halo-recurring documents that carry no one-off invoice (payloads)."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT payload FROM posting_entry WHERE destination = 'halo-recurring' "
+            "AND action = 'create'"
+        ).fetchall()
+    return [payload for (payload,) in rows if not json.loads(payload)["lines"]]
+
+
+async def recurring_in_effect(env: dict[str, str], payloads: list[str]) -> set[str]:
+    """The references of those documents whose recurring lines Halo holds at their targets, as
+    the sink's lookup reads them (a true-up with no one-off invoice leaves no invoice to find)."""
+    from trueup.core.posting.halo_recurring import HaloRecurringSink
+    from trueup.core.posting.sink import Document
+    from trueup.core.settings.clients import halo_from_settings
+    from trueup.core.settings.config import load_settings
+
+    documents = [Document.from_json(payload) for payload in payloads]
+    with environment(env):
+        async with halo_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as halo:
+            return set(await HaloRecurringSink(halo).lookup(documents)) if documents else set()
 
 
 async def halo_invoices(env: dict[str, str]) -> list[dict[str, Any]]:
@@ -167,18 +192,25 @@ async def halo_invoices(env: dict[str, str]) -> list[dict[str, Any]]:
     from trueup.core.settings.clients import halo_from_settings
     from trueup.core.settings.config import load_settings
 
+    with environment(env):
+        async with halo_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as halo:
+            return [row async for page in halo.invoices() for row in page]
+
+
+_ENVIRON = threading.Lock()
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """The clients read their settings from os.environ: `env` there, one reader at a time."""
     with _ENVIRON:
         saved = dict(os.environ)
         os.environ.update(env)
         try:
-            async with halo_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as halo:
-                return [row async for page in halo.invoices() for row in page]
+            yield
         finally:
             os.environ.clear()
             os.environ.update(saved)
-
-
-_ENVIRON = threading.Lock()
 
 
 async def _remote_documents(
@@ -192,9 +224,7 @@ async def _remote_documents(
     )
     from trueup.core.settings.config import load_settings
 
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
+    with environment(env):
         settings = load_settings(Path(env["TRUEUP_CONFIG"]))
         if destination == "qbo":
             async with qbo_from_settings(settings) as qbo:
@@ -218,9 +248,6 @@ async def _remote_documents(
                     if str(r.get("reference", "")).startswith(("TU", "TR")) and not r.get("voided")
                 ]
             return found
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 async def _xero_documents(xero: Any) -> list[tuple[str, str, Decimal]]:
@@ -255,6 +282,9 @@ def sweep_one(
                 if final.returncode == 0:
                     break
             remote = asyncio.run(remote_documents(sandbox.env, destination))
+            in_effect: set[str] = set()
+            if destination == "halo-recurring":
+                in_effect = asyncio.run(recurring_in_effect(sandbox.env, recurring_only(db)))
         finally:
             sandbox.close()
         expected = approved_totals(db)
@@ -262,7 +292,7 @@ def sweep_one(
         seen = Counter(reference for reference, _, _ in remote)
         duplicates = sum(n - 1 for n in seen.values() if n > 1)
         references = {ref: int(ref.split("-")[1]) for ref in entries}
-        posted_clients = {references[ref] for ref in seen if ref in references}
+        posted_clients = {references[ref] for ref in {*seen, *in_effect} if ref in references}
         lost = len(set(expected) - posted_clients)
         remote_ids = {ref: rid for ref, rid, _ in remote}
         disagree = sum(

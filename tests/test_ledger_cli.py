@@ -3,7 +3,6 @@ hold afterwards, read back through their own APIs, is the judge."""
 
 import asyncio
 import json
-import os
 import signal
 import sqlite3
 import sys
@@ -971,12 +970,6 @@ async def _xero_statuses(env):
     from trueup.core.settings.clients import xero_from_settings
     from trueup.core.settings.config import load_settings
 
-    with post_crash._ENVIRON:
-        saved = dict(os.environ)
-        os.environ.update(env)
-        try:
-            async with xero_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as xero:
-                return {r["InvoiceNumber"]: r["Status"] for r in await xero.pages("Invoices", {})}
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    with post_crash.environment(env):
+        async with xero_from_settings(load_settings(Path(env["TRUEUP_CONFIG"]))) as xero:
+            return {r["InvoiceNumber"]: r["Status"] for r in await xero.pages("Invoices", {})}
