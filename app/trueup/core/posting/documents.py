@@ -204,10 +204,11 @@ def recurring_document(
 ) -> Document:
     """The true-up of the client's recurring invoice and its one-off adjustment invoice.
 
-    Every subscription line's adjustment is its batch amount less what the recurring invoice
-    bills for it, so that Halo bills the month at the batch's total (what the ledger records);
-    only the lines the true-up sets are limited to synced monthly ones with a Halo item (a term
-    or a line kept manual keeps its recurring line as it is)."""
+    Every subscription's adjustment is what the batch bills it less what the recurring invoice
+    bills for it (a term billing nothing this month that a recurring line bills is credited),
+    so that Halo bills the month at the batch's total, which the ledger records; the lines the
+    true-up sets are only synced monthly ones with a Halo item (a term or a line kept manual
+    keeps its recurring line as it is)."""
     client_id = invoice.client_id
     by_subscription = {
         line.subscription_id: line
@@ -333,7 +334,7 @@ def _recurring_changes(
     the recurring invoice of a synced item's line, else on the client's `first` (with none,
     the adjustment invoice alone bills it)."""
     per_invoice: dict[int, list[RecurringLineChange]] = defaultdict(list)
-    fallback = None
+    fallback: int | None = None
     for item, rows in sorted(targets.items()):
         seats = sum((r.pax8_qty for r in rows), Decimal(0))
         halo_lines = sorted({h.line_id: h for r in rows for h in r.halo_lines}.values(),

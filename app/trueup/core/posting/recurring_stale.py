@@ -4,8 +4,8 @@ A halo-recurring void puts the recurring lines back as they were before the true
 does not change with it (only a sync writes what Halo holds), so a Halo sync that read the lines
 trued up, between the post and the void, leaves the store with quantities Halo no longer has. A
 true-up planned from them would bill the month against seats the recurring invoice does not
-bill (a review found 7.92 less than the batch, and the lines left at the voided quantities).
-Such a client is held back until a sync reads Halo again.
+bill, and leave its lines at the voided quantities. Such a client is held back until a sync
+reads Halo again.
 """
 
 from __future__ import annotations
