@@ -288,6 +288,32 @@ def test_a_recurring_true_up_voided_with_no_sync_between_posts_again(db, batch):
     assert client in {p.client_id for p in again.ready}
 
 
+def test_a_void_the_destination_refused_is_sent_again_once_asked(db, batch):
+    """From a review: a refused void stayed REJECTED for good: `r` on the workbench's results
+    and `trueup void` again queued nothing ("Voided 0 of 0") and the document stayed live."""
+
+    class RefusesOnce(FakeSink):
+        refused = False
+
+        async def void(self, document, posted):
+            if not self.refused:
+                self.refused = True
+                raise ApiError("Fake", "bad_request", 400, "Fake: the invoice is locked")
+            await super().void(document, posted)
+
+    client = approved(db, batch).approved[0]
+    sink = RefusesOnce()
+    post(db, batch, sink)
+    assert queue_void(db, batch.batch_id, "halo-invoice", [client]) == 1
+    asyncio.run(run_posting(db, sink, batch.batch_id, action="void"))
+    (void,) = [e for e in posting_entries(db, batch.batch_id, "halo-invoice", "void")]
+    assert void.state == "REJECTED" and not sink.voided
+    assert queue_void(db, batch.batch_id, "halo-invoice", [client]) == 1  # once the cause is fixed
+    assert asyncio.run(run_posting(db, sink, batch.batch_id, action="void")).complete
+    (void,) = [e for e in posting_entries(db, batch.batch_id, "halo-invoice", "void")]
+    assert void.state == "POSTED" and sink.voided == {void.reference}
+
+
 def test_one_halo_posting_per_client_and_month_until_voided(db, batch):
     result = approved(db, batch)
     client = result.approved[0]

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from trueup.core.batch.approval import approval_states
 from trueup.core.batch.body import StoredInvoice
@@ -427,7 +427,8 @@ def queue_void(
     by: str | None = None,
 ) -> int:
     """Journal the void of the batch's posted documents (of `clients`, or all), one PENDING
-    void entry each, in one transaction; returns how many were queued."""
+    void entry each, in one transaction; a void the destination refused goes back to PENDING
+    (sent again, once its cause is fixed). Returns how many were queued."""
     check_destination(destination)
     by = by or current_user()
     now = datetime.now(UTC)
@@ -438,6 +439,19 @@ def queue_void(
             )
         ).all()
         voids = {r.reference for r in rows if r.action == "void"}
+        refused = [
+            r.id
+            for r in rows
+            if r.action == "void"
+            and r.state == "REJECTED"
+            and (clients is None or r.client_id in clients)
+        ]
+        if refused:
+            conn.execute(
+                update(ENTRIES)
+                .where(ENTRIES.c.id.in_(refused))
+                .values(state="PENDING", updated_at=now)
+            )
         posted = [
             r
             for r in rows
@@ -478,4 +492,4 @@ def queue_void(
                 references=[r.reference for r in posted],
                 by=by,
             )
-    return len(posted)
+    return len(posted) + len(refused)
