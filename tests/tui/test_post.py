@@ -455,7 +455,10 @@ async def test_v_on_the_results_leaves_a_client_adjusted_since_to_the_batch_scre
         await press(pilot, "v")
         assert app.screen is results and results.action_kind == "create"
         said = list(app._notifications)[-1].message
-        assert said.startswith("Adjusted since from another batch: void the month on the Batch")
+        assert said.startswith(f"{chosen.client_name} ({chosen.client_id}) adjusted since")
+        assert f"`trueup void {MONTH} --to halo-invoice --client {chosen.client_id}`" in said
+        await press(pilot, "V")  # all: named the same, none voided
+        assert list(app._notifications)[-1].message == said
     assert not destination.voided and len(destination.documents) == len(clean) + 1
 
 

@@ -25,6 +25,7 @@ from textual.widgets import Footer, Header, Input, ProgressBar, Static
 from textual.worker import Worker
 
 from trueup.core.service.types import EntryView, PostingPlan, RunReport
+from trueup.core.values.text import some
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.base import WorkbenchScreen
 from trueup.tui.screens.journal import JournalScreen
@@ -383,14 +384,20 @@ class PostProgressScreen(WorkbenchScreen):
     def _confirm_void(self, posted: list[EntryView]) -> None:
         plan, expected = self.plan, f"void {self.plan.month}"
         clients = [entry.client_id for entry in posted] if len(posted) == 1 else None
-        if len(self.workbench.posting.void_targets(plan.batch_id, plan.destination, clients)) > 1:
+        targets = self.workbench.posting.void_targets(plan.batch_id, plan.destination, clients)
+        others = [whose or () for batch, whose in targets.items() if batch != plan.batch_id]
+        adjusted = sorted({client for whose in others for client in whose})
+        if adjusted:
             # Adjusted since, from other batches: this screen runs this batch's journal alone.
+            names = {e.client_id: e.client_name for e in self.entries.values()}
+            said = some([f"{names.get(c, 'client')} ({c})" for c in adjusted])
+            flags = " ".join(f"--client {c}" for c in adjusted)
             self.notify(
-                "Adjusted since from another batch: void the month on the Batch screen (v), "
-                f"or `trueup void {plan.month} --to {plan.destination}`, which voids its "
-                "adjustments too.",
+                f"{said} adjusted since from another batch: void on the Batch screen (v), or "
+                f"`trueup void {plan.month} --to {plan.destination} {flags}`, which voids "
+                "the adjustments too.",
                 severity="warning",
-                timeout=8,
+                timeout=10,
             )
             return
         if len(posted) == 1:
