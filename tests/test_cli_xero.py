@@ -189,6 +189,17 @@ def test_the_month_at_80_columns_shows_whole_references_and_marks_every_cut(
     assert "where: at xero" in shown
     (cut,) = [line for line in shown if line.startswith("Bluebird Derm")]
     assert "…" in cut[:20] and not cut.endswith("…")
+    # Below the table, what finishes a void cut short is wrapped whole, never cut (a review
+    # read "A void is unfinished at halo-invoice for Beaumont & Okafor CPA Group (110): `tr…").
+    client = ledger[0]["client_id"]
+    voided = invoke("void", "2026-11", "--to", "xero", "--client", str(client), "--yes")
+    assert voided.exit_code == 0, voided.output
+    with sqlite3.connect(env_alone / "trueup.sqlite") as conn:
+        conn.execute("UPDATE posting_entry SET state = 'SENDING' WHERE action = 'void'")
+    shown = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in invoke("month").stdout.splitlines()]
+    assert all(len(line) <= 80 for line in shown)
+    said = " ".join(" ".join(shown).split())
+    assert f"`trueup void 2026-11 --to xero --client {client}` again finishes it." in said
 
 
 def test_a_void_names_each_invoice_before_the_month_is_typed(env_alone, monkeypatch) -> None:

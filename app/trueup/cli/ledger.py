@@ -80,11 +80,12 @@ def _print_month(ledger: MonthLedger) -> None:
         fixed = sum(widths) + len(GAP) * len(widths)
     longest = max((len(c.client_name) for c in ledger.clients), default=16)
     name_width = max(16, min(longest, render.stdout.width - fixed))
-    out += [Text(), _line("client", COLUMNS, widths, name_width, style="bold")]
-    out += [
+    table = [_line("client", COLUMNS, widths, name_width, style="bold")]
+    table += [
         _line(client.client_name, row, widths, name_width)
         for client, row in zip(ledger.clients, cells, strict=True)
     ]
+    out += [Text(), *table]
     went = sorted({p.destination for c in ledger.clients for p in c.postings})
     if narrow and went:
         more = " (`trueup month --json` names each one's)" if len(went) > 1 else ""
@@ -114,15 +115,17 @@ def _print_month(ledger: MonthLedger) -> None:
                 "trued up in Halo's recurring invoice is voided and posted again instead)."
             )
         )
-    # Cut to a terminal's width; whole lines into a pipe or a file (grep finds every reference).
+    # The table cut to a terminal's width, the rest wrapped whole (what finishes a void, the
+    # command that adjusts); whole lines into a pipe or a file (grep finds every reference).
     crop = render.stdout.is_terminal
+    rows = {id(line) for line in table}
     for line in out:
-        if crop:
+        if crop and id(line) in rows:
             # "…" where a line is cut: a reference cut short would read as another one.
             line.rstrip()  # the last column's padding is no text to cut
             render.stdout.print(line, no_wrap=True, overflow="ellipsis")
         else:
-            render.stdout.print(line, soft_wrap=True)
+            render.stdout.print(line, soft_wrap=not crop)
 
 
 def _unfinished_voids(ledger: MonthLedger) -> list[Text]:
