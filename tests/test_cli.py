@@ -88,6 +88,15 @@ def test_help_teaches(env):
         assert command in result.stdout
 
 
+def test_void_help_speaks_of_voiding_and_post_help_of_posting(env):
+    # From a review: post's BATCH spoke of void, and void's --to of credit notes for adjustments.
+    post, void = (
+        " ".join(invoke(c, "--help").stdout.replace("│", " ").split()) for c in ("post", "void")
+    )
+    assert "for void" not in post and "whichever batches" not in post
+    assert "Where the documents to void were posted" in void and "credit note" not in void
+
+
 @pytest.mark.parametrize("command", [("diff",), ("post",), ("xero", "map", "suggest")])
 def test_help_shows_no_type_beside_a_flag(env, command):
     result = invoke(*command, "--help")

@@ -62,12 +62,18 @@ def _checked_batch(batch: str) -> str:
     return batch.strip()
 
 
+_BATCH = "A batch id, or a month YYYY-MM: "
 BatchArgument = Annotated[
     str,
     typer.Argument(
+        metavar="BATCH", help=f"{_BATCH}that month's current batch.", callback=_checked_batch
+    ),
+]
+VoidBatchArgument = Annotated[
+    str,
+    typer.Argument(
         metavar="BATCH",
-        help="A batch id, or a month YYYY-MM: that month's current batch (for void: whichever "
-        "batches posted the month).",
+        help=f"{_BATCH}whichever batches posted the month there.",
         callback=_checked_batch,
     ),
 ]
@@ -94,8 +100,13 @@ _DESTINATIONS = (
     "invoice; proration on a one-off invoice), qbo (QuickBooks Online) or xero (Xero; a credit "
     "note for an adjustment that gives money back)."
 )
-DestinationOption = Annotated[
-    str, typer.Option("--to", help=_DESTINATIONS, callback=_checked_destination)
+VoidDestinationOption = Annotated[
+    str,
+    typer.Option(
+        "--to",
+        help="Where the documents to void were posted: halo-invoice, halo-recurring, qbo or xero.",
+        callback=_checked_destination,
+    ),
 ]
 PostDestinationOption = Annotated[
     str | None,
@@ -328,8 +339,8 @@ def _of(entries: list[EntryView], clients: list[int] | None) -> list[EntryView]:
 @handles_errors
 def void_command(
     ctx: typer.Context,
-    batch_id: BatchArgument,
-    to: DestinationOption = "halo-invoice",
+    batch_id: VoidBatchArgument,
+    to: VoidDestinationOption = "halo-invoice",
     client: ClientsOption = None,
     yes: YesOption = False,
     as_json: JsonOption = False,
