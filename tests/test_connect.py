@@ -2,7 +2,10 @@
 prompts on a terminal, "connection works" or exactly why not, and where the secret went."""
 
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from urllib.parse import parse_qs, urlsplit
 
@@ -525,3 +528,19 @@ def test_a_refresh_token_that_cannot_be_stored_is_never_used(tmp_path):
     assert "storing it failed" in result.message and "nothing was sent with it" in result.message
     assert "RT1-" not in result.message
     assert [kind for kind, _ in events] == ["sent", "issued"]  # no data request followed
+
+
+@pytest.mark.parametrize("service", ["qbo", "xero", "pax8", "halo"])
+def test_connect_help_at_80_columns_cuts_no_address_or_name(service):
+    """From a review: the options' column cut what a user must copy, "http://localhost:PORT/…",
+    "https://sandbox-quickbooks.api.intuit.c…", "TRUEUP_SECRETS_PASSPHR…"."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "trueup", "connect", service, "--help"],
+        env={**os.environ, "COLUMNS": "80"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "…" not in shown and max(len(line) for line in shown.splitlines()) <= 80
+    if service == "qbo":
+        assert "https://sandbox-quickbooks.api.intuit.com" in shown

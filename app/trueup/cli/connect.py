@@ -59,7 +59,8 @@ connect_app = typer.Typer(
     help="Save a connection to Pax8, HaloPSA, QuickBooks Online or Xero and test it: ids in the "
     "config file, secrets in the OS keyring (or an encrypted file you opt into with `--secrets "
     "encrypted-file`; or TRUEUP_*_CLIENT_SECRET in the environment, which wins). Prompts for "
-    "what no flag gives when run on a terminal.",
+    f"what no flag gives when run on a terminal. The encrypted file's passphrase is read from "
+    f"{PASSPHRASE_ENV}, else asked for.",
     no_args_is_help=True,
 )
 
@@ -81,7 +82,8 @@ Backend = Annotated[
         "--secrets",
         help="Where every connection's secrets are kept from now on, not only this one's: "
         '"keyring" (the OS keyring) or "encrypted-file" (one file under a passphrase from '
-        f"{PASSPHRASE_ENV} or a prompt). Saved in the config as [secrets] backend; a secret "
+        "the environment or a prompt: `trueup connect --help`). Saved in the config as "
+        "[secrets] backend; a secret "
         "kept in the other store is no longer read, so each connection is listed with where "
         "its secrets now are, and one to connect again is named.",
         show_default=False,
@@ -146,7 +148,18 @@ def connect_halo(
     _save(settings, "halo", secret, test=not no_test)
 
 
-@connect_app.command("qbo")
+# Long addresses go in the description, full width: the options' column would cut them.
+QBO_SANDBOX_URL = "https://sandbox-quickbooks.api.intuit.com"
+_QBO_HELP = f"""Connect to QuickBooks Online: consent in any browser, then paste the address it
+lands on. The refresh token Intuit issues (and each one it rotates in later) is stored before
+use.
+
+The redirect URI is {DEFAULT_REDIRECT_URI} (Intuit's OAuth Playground) unless --redirect-uri
+says otherwise. The API host is {QBO_URL}; a sandbox company's is {QBO_SANDBOX_URL} (--url).
+"""
+
+
+@connect_app.command("qbo", help=_QBO_HELP)
 @handles_errors
 def connect_qbo(
     ctx: typer.Context,
@@ -182,22 +195,19 @@ def connect_qbo(
         ),
     ] = None,
     redirect_uri: Annotated[
-        str, typer.Option(help="A redirect URI registered on your Intuit app.")
+        str,
+        typer.Option(
+            help="A redirect URI registered on your Intuit app (default: below).",
+            show_default=False,
+        ),
     ] = DEFAULT_REDIRECT_URI,
     url: Annotated[
         str | None,
-        typer.Option(
-            help=f"The API host ({QBO_URL}; sandbox companies: "
-            "https://sandbox-quickbooks.api.intuit.com).",
-            show_default=False,
-        ),
+        typer.Option(help="The API host (default and sandbox: below).", show_default=False),
     ] = None,
     secrets_backend: Backend = None,
     no_test: NoTest = False,
 ) -> None:
-    """Connect to QuickBooks Online: consent in any browser, then paste the address it lands
-    on. The refresh token Intuit issues (and each one it rotates in later) is stored before use.
-    """
     settings = _settings(ctx, secrets_backend)
     qbo = settings.qbo
     _given(settings, "qbo", "url", url or None, "--url")
@@ -259,7 +269,17 @@ def _tried_refresh_token(settings: Settings, trial: Secrets, token: str) -> Chec
     raise typer.Exit(1)
 
 
-@connect_app.command("xero")
+_XERO_HELP = f"""Connect to Xero: a Custom Connection (client id and secret; one organisation;
+for unattended runs), or with --pkce a consent in a browser, whose refresh token (single use:
+each new one) is stored before use. Invoices post with `trueup post ... --to xero`.
+
+With --pkce the Xero app's redirect URI must be http://localhost:PORT/callback. The API host
+is {XERO_URL} and the identity host {XERO_IDENTITY_URL} unless --url and --identity-url say
+otherwise.
+"""
+
+
+@connect_app.command("xero", help=_XERO_HELP)
 @handles_errors
 def connect_xero(
     ctx: typer.Context,
@@ -271,7 +291,7 @@ def connect_xero(
         typer.Option(
             "--pkce",
             help="Consent in a browser instead (Auth Code with PKCE: no client secret; the "
-            "app's redirect URI must be http://localhost:PORT/callback).",
+            "app's redirect URI: below).",
         ),
     ] = False,
     port: Annotated[
@@ -306,19 +326,15 @@ def connect_xero(
         ),
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help=f"The API host ({XERO_URL}).", show_default=False)
+        str | None, typer.Option(help="The API host (default: below).", show_default=False)
     ] = None,
     identity_url: Annotated[
         str | None,
-        typer.Option(help=f"The identity host ({XERO_IDENTITY_URL}).", show_default=False),
+        typer.Option(help="The identity host (default: below).", show_default=False),
     ] = None,
     secrets_backend: Backend = None,
     no_test: NoTest = False,
 ) -> None:
-    """Connect to Xero: a Custom Connection (client id and secret; one organisation; for
-    unattended runs), or with --pkce a consent in a browser, whose refresh token (single use:
-    each new one) is stored before use. Invoices post with `trueup post ... --to xero`.
-    """
     settings = _settings(ctx, secrets_backend)
     xero = settings.xero
     _given(settings, "xero", "url", url or None, "--url")
