@@ -10,45 +10,36 @@ reads Halo again.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import Connection
 
 from trueup.core.store import tables as m
-
-RECURRING = "halo-recurring"
+from trueup.core.store.postings import RECURRING, stored_utc
 
 
 def stale_recurring(conn: Connection, month: str) -> dict[int, str]:
     """Client -> why its recurring invoices must be synced before the month is trued up again:
     a void of one of its true-ups of `month` taken after the last Halo sync began, that sync
-    having ended after the true-up was queued (so it may have read the lines trued up)."""
+    having ended after the true-up was queued (so it may have read the lines trued up). The
+    instants compare as the store keeps them, UTC text of one format."""
     last = conn.exec_driver_sql(
         f"SELECT started_at, ended_at FROM {m.table_of(m.SyncRun)} "
         "WHERE source = 'halo' AND status = 'ok' ORDER BY id DESC LIMIT 1"
     ).first()
     if last is None or last[1] is None:
         return {}
-    began, ended = _moment(last[0]), _moment(last[1])
     entries = m.table_of(m.PostingEntry)
     found: dict[int, str] = {}
-    for client_id, reference, queued, voided in conn.exec_driver_sql(
-        f"SELECT c.client_id, c.reference, c.created_at, v.updated_at FROM {entries} c "
+    for client_id, reference, voided in conn.exec_driver_sql(
+        f"SELECT c.client_id, c.reference, v.updated_at FROM {entries} c "
         f"JOIN {entries} v ON v.destination = c.destination AND v.reference = c.reference "
         "AND v.action = 'void' AND v.state = 'POSTED' "
-        "WHERE c.action = 'create' AND c.destination = ? AND c.month = ? ORDER BY c.id",
-        (RECURRING, month),
+        "WHERE c.action = 'create' AND c.destination = ? AND c.month = ? "
+        "AND c.created_at < ? AND v.updated_at > ? ORDER BY c.id",
+        (RECURRING, month, last[1], last[0]),
     ):
-        if ended > _moment(queued) and began < _moment(voided):
-            found[client_id] = (
-                f"the void of {reference} ({_moment(voided):%Y-%m-%d %H:%M} UTC) put its recurring "
-                "invoice back after the last Halo sync read it trued up, so the store's copy is "
-                "not what Halo holds: `trueup sync`, then post again"
-            )
+        found[client_id] = (
+            f"the void of {reference} ({stored_utc(voided):%Y-%m-%d %H:%M} UTC) put its "
+            "recurring invoice back after the last Halo sync read it trued up, so the store's "
+            "copy is not what Halo holds: `trueup sync`, then post again"
+        )
     return found
-
-
-def _moment(value: datetime | str) -> datetime:
-    """The store's instant as naive UTC (it keeps UTC text without its offset)."""
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)

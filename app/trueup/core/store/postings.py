@@ -109,9 +109,9 @@ def month_entries(conn: Connection, month: str, client_id: int | None = None) ->
                 rid,
                 number,
                 by,
-                _utc(at),
+                stored_utc(at),
                 *_from_payload(values, billed),
-                _utc(voided_at) if done else None,
+                stored_utc(voided_at) if done else None,
                 voided_by if done else None,
                 bool(values[4]),
                 None if done else void_state,
@@ -134,7 +134,7 @@ def _from_payload(
     )
 
 
-def _utc(stored: str | None) -> datetime | None:
+def stored_utc(stored: str | None) -> datetime | None:
     """A journal time as SQLAlchemy stores it (UTC, without its offset)."""
     return None if stored is None else datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
