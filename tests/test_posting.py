@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from rich.console import Console
 from sqlalchemy import select
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from other_process import posting_elsewhere
+from trueup.cli import posting as cli_posting
 from trueup.core.batch.approval import approval_states, approve, revoke
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.review import standing_codes
@@ -31,6 +33,7 @@ from trueup.core.sources.http import ApiError
 from trueup.core.store import tables as m
 from trueup.core.store.log_pages import log_page
 from trueup.core.store.logbook import read_log
+from trueup.tui.screens.post_summary import plan_text
 
 TODAY = date(2026, 11, 21)
 MONTH = "2026-11"
@@ -237,6 +240,39 @@ def test_a_recurring_true_up_has_halo_bill_the_month_at_the_batchs_total(db, bat
     assert added.recurring_invoice_id == -122
     assert {line.description for line in added.lines} >= {"Keeper Business"}
     assert all(line.line_id is None and line.previous_quantity == 0 for line in added.lines)
+
+
+def test_a_recurring_true_up_says_a_client_with_no_recurring_invoice_is_billed_one_off(
+    db, monkeypatch
+):
+    """From the last note: a client with no recurring invoice in Halo has its whole month on
+    the one-off invoice, every month (there is nothing to true up), and nothing said so."""
+    with db.write() as conn:
+        conn.exec_driver_sql(
+            "DELETE FROM halo_recurring_invoice_line WHERE invoice_id IN "
+            "(SELECT id FROM halo_recurring_invoice WHERE client_id = 40)"
+        )
+        conn.exec_driver_sql("DELETE FROM halo_recurring_invoice WHERE client_id = 40")
+    batch = build_batch(db, MONTH, today=TODAY)
+    codes = [(c.code, "reviewed") for c in standing_codes(db, batch.batch_id)]
+    approve(db, batch.batch_id, overrides=codes, by="alice")
+    plan = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    (whole,) = plan.without_recurring()
+    assert whole.client_id == 40 and whole.document.recurring == ()
+    assert sum(line.amount for line in whole.document.lines) == whole.total > 0
+    elsewhere = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)
+    assert not elsewhere.without_recurring()  # a Halo invoice bills the month whole anyway
+    # Said where the post is decided: `trueup post` (stderr) and the workbench's Post screen.
+    shown = Console(record=True, width=200)
+    monkeypatch.setattr(cli_posting, "err", shown)
+    cli_posting._show_plan(plan)
+    assert (
+        f"no active recurring invoice in Halo for {whole.client_name}: a one-off invoice bills "
+        "the whole month, and will every month until Halo has one" in shown.export_text()
+    )
+    assert "1 with no recurring invoice in Halo: a one-off invoice bills the whole month" in str(
+        plan_text(plan)
+    )
 
 
 def _halo_synced(db, started, ended, status="ok"):

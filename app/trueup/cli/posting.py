@@ -587,6 +587,15 @@ def _show_plan(plan: PostingPlan) -> None:
                 ),
                 soft_wrap=True,
             )
+    whole = [p.client_name for p in plan.without_recurring()]
+    if whole:
+        err.print(
+            Text(
+                f"  no active recurring invoice in Halo for {some(whole)}: a one-off invoice "
+                "bills the whole month, and will every month until Halo has one"
+            ),
+            soft_wrap=True,
+        )
     waiting = [p.client_name for p in plan.blocked if p.problem == "not approved"]
     if waiting:  # one line, not one per client: most of a month may wait
         err.print(

@@ -71,6 +71,9 @@ class Planned:
     # An adjustment plan's blocked client whose posted month bills otherwise now (as `trueup
     # month` counts it to adjust), whatever keeps its adjustment back.
     differs: bool = False
+    # halo-recurring: the client has no active recurring invoice in Halo, so the one-off
+    # invoice bills the whole month, and will each month until Halo has one for it.
+    no_recurring: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class PostingPlan:
         """The new documents of a month whose figures are not final yet: posting them needs the
         operator's explicit word."""
         return [p for p in self.ready if p.unsettled]
+
+    def without_recurring(self) -> list[Planned]:
+        """halo-recurring: the new documents billing a whole month on a one-off invoice."""
+        return [p for p in self.ready if p.no_recurring]
 
     def totals(self) -> dict[str, Decimal]:
         sums: dict[str, Decimal] = {}
@@ -246,7 +253,17 @@ def plan_posting(
             blocked.append(Planned(*base, None, "; ".join(problems), approved=True))
             continue
         entry_state = own.state if own else None
-        ready.append(Planned(*base, document, None, entry_state, tuple(unsettled(invoice))))
+        whole = destination == "halo-recurring" and client_id not in catalog.first_recurring
+        ready.append(
+            Planned(
+                *base,
+                document,
+                None,
+                entry_state,
+                tuple(unsettled(invoice)),
+                no_recurring=whole and bool(document.lines),
+            )
+        )
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
 
 

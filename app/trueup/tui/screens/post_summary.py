@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from trueup.core.values.text import some
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.widgets.row_table import Column, RowTable
@@ -57,6 +58,13 @@ def plan_text(plan: PostingPlan, *, adjust: bool = False) -> Text:
     done = "bill as posted" if adjust else "already posted"  # from this batch or an earlier one
     text.append(f"\n{len(plan.done)} {done}, ", style="dim")
     text.append(f"{len(plan.blocked)} cannot post", style="yellow" if plan.blocked else "dim")
+    whole = plan.without_recurring()
+    if whole:
+        text.append(
+            f"\n{len(whole)} with no recurring invoice in Halo: a one-off invoice bills "
+            f"the whole month ({some([p.client_name for p in whole], 2)})",
+            style="yellow",
+        )
     if adjust:
         for planned in plan.ready[:3]:
             kind = "credit" if planned.total < 0 else "debit"
