@@ -325,6 +325,33 @@ async def test_the_destination_is_chosen_with_the_arrows(app, workbench, destina
     assert destination.opened == []
 
 
+async def test_the_summary_names_a_month_billed_one_off_for_want_of_a_recurring_invoice(
+    app, workbench, store
+):
+    """halo-recurring, a client with no recurring invoice in Halo: the one-off invoice bills its
+    whole month, every month. Said on the Post screen, at 80x24 (it was not said anywhere)."""
+    with store.write() as conn:
+        conn.exec_driver_sql(
+            "DELETE FROM halo_recurring_invoice_line WHERE invoice_id IN "
+            "(SELECT id FROM halo_recurring_invoice WHERE client_id = 40)"
+        )
+        conn.exec_driver_sql("DELETE FROM halo_recurring_invoice WHERE client_id = 40")
+    _, clean = approve_clean(workbench)
+    name = next(i.client_name for i in clean if i.client_id == 40)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_batch(pilot)
+        await press(pilot, "p", "down")
+        summary = app.screen
+        assert summary.plan.destination == "halo-recurring"
+        plan = summary.query_one("#post-plan")
+        shown = " ".join(str(plan.content).split())
+        assert (
+            f"1 with no recurring invoice in Halo: a one-off invoice bills the whole month ({name})"
+            in shown
+        )
+        assert plan.region.height >= 4  # every line of it on the screen, none cut off
+
+
 async def test_progress_runs_to_the_results_with_the_destinations_ids(workbench, destination):
     _, clean = approve_clean(workbench)
     moves = []
