@@ -737,3 +737,23 @@ def test_a_line_with_no_item_at_the_books_says_what_maps_it(books, name, option)
     assert f"`trueup {books} map set --item 1000 {option} ID`" in said
     assert f"Onboarding (free text): no Halo item, so no {name} item either" in said
     assert "`trueup map set --product PAX8_ID --item HALO_ITEM_ID`" in said
+
+
+def test_tax_of_trueups_rules_is_refused_at_halo_and_no_tax_passes() -> None:
+    """Halo taxes an invoice by its own tax codes (README, Decisions where the APIs are not
+    documented) and is sent no tax figure, so a document whose rules add tax would be recorded
+    at a total Halo does not hold: refused, saying what to set. A halo-recurring one-off carries
+    no tax of its own (only the month's difference), so the month's tax is passed beside it."""
+    taxed = document(12, M365, tax=D("6.19"), total=D("37.15"))
+    for destination in ("halo-invoice", "halo-recurring"):
+        [problem] = missing_targets(taxed, destination)
+        assert problem.startswith("the rules add 6.19 GBP of tax (tax_percent), and Halo works")
+        assert "from the tax codes of the client and its items" in problem
+        assert "Set tax_percent to 0 for this client" in problem
+        assert problem.endswith("and its tax in Halo")
+    untaxed = document(12, M365, SETUP)
+    assert missing_targets(untaxed, "halo-invoice") == []
+    assert missing_targets(untaxed, "halo-recurring") == []
+    [problem] = missing_targets(untaxed, "halo-recurring", rules_tax=D("36.19"))
+    assert problem.startswith("the rules add 36.19 GBP of tax")
+    assert missing_targets(untaxed, "halo-recurring", rules_tax=D(0)) == []

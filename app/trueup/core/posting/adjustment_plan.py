@@ -143,9 +143,8 @@ def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> st
         f"{now.currency}): {destination} taxes what it is sent by the client's own tax "
         "settings, so no line can adjust it; if its tax is wrong, set it there"
     )
-    if destination in OWN_TAX:  # sent no tax at all: trueup's own figure only misleads
-        said += f", and tax_percent to 0 for this client ({OWN_TAX[destination][0]} is sent none)"
-    return said
+    # Sent no tax at all (every destination: OWN_TAX): trueup's own figure only misleads.
+    return f"{said}, and tax_percent to 0 for this client ({OWN_TAX[destination][0]} is sent none)"
 
 
 def _problem(

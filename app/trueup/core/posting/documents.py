@@ -463,25 +463,37 @@ def _document(
     )
 
 
-# Where a document's tax is the destination's own: trueup sends lines, never a tax figure.
+# Where a document's tax is the destination's own: trueup sends lines, never a tax figure, and
+# the ledger records trueup's total, so the rules may add no tax there (README, Billing rules).
+_HALO_TAX = ("Halo", "from the tax codes of the client and its items")
 OWN_TAX = {
+    "halo-invoice": _HALO_TAX,
+    "halo-recurring": _HALO_TAX,
     "xero": ("Xero", "from its lines' tax types"),
     "qbo": ("QuickBooks", "from the company's sales tax settings and the lines' tax codes"),
 }
 
 
 def missing_targets(
-    document: Document, destination: str, catalog: HaloCatalog | None = None
+    document: Document,
+    destination: str,
+    catalog: HaloCatalog | None = None,
+    *,
+    rules_tax: Decimal | None = None,
 ) -> list[str]:
     """Why the document cannot post to `destination` as it is, one reason each. A Halo line
     with no item goes as a free-text line: its UNMAPPED_SKU error was let through to get here;
     QuickBooks and Xero need an item on every line, and Xero an account and a tax type that a
-    sale may carry (checked against the lists `trueup xero refresh` read, when it has)."""
+    sale may carry (checked against the lists `trueup xero refresh` read, when it has).
+    `rules_tax`: the tax the rules add to the client's month, where the document does not carry
+    it (a halo-recurring true-up's one-off invoice is only the month's difference, untaxed);
+    else the document's own."""
     problems = []
-    if destination in OWN_TAX and document.tax:
+    tax = document.tax if rules_tax is None else rules_tax
+    if destination in OWN_TAX and tax:
         name, how = OWN_TAX[destination]
         problems.append(
-            f"the rules add {document.tax:,.2f} {document.currency} of tax (tax_percent), and "
+            f"the rules add {tax:,.2f} {document.currency} of tax (tax_percent), and "
             f"{name} works out a document's tax itself, {how}: the total posted would not be "
             f"trueup's. Set tax_percent to 0 for this client (`trueup rules export`, edit, "
             f"`trueup rules import`) and its tax in {name}"

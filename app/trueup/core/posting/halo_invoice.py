@@ -224,7 +224,8 @@ def halo_date(day: date) -> str:
 
 def invoice_body(document: Document) -> Row:
     """The InvoiceHeader to create. Tax and currency are left to Halo, which takes them from the
-    client and the items, as it does for invoices made in its own screens."""
+    client and the items, as it does for invoices made in its own screens (so a client whose
+    rules add tax of trueup's own is refused before: documents.OWN_TAX)."""
     return {
         "client_id": document.client_id,
         "invoice_date": halo_date(document.invoice_date),

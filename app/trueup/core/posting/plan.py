@@ -248,7 +248,7 @@ def plan_posting(
         document = document_for(
             invoice, batch_id, stored.month, reference, destination, index, catalog, rules, rows
         )
-        problems = missing_targets(document, destination, catalog)
+        problems = missing_targets(document, destination, catalog, rules_tax=invoice.tax)
         if problems:
             blocked.append(Planned(*base, None, "; ".join(problems), approved=True))
             continue
