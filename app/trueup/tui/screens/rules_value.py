@@ -31,7 +31,8 @@ MEANINGS = {
     "usage_month_offset": "The month of usage a batch carries: -1 is the month before.",
     "usage_price": "How usage (Azure and other arrears products) is charged.",
     "sync": "Whether the line follows Pax8 seats; false keeps its Halo quantity.",
-    "tax_percent": "Tax on the invoice subtotal, in percent.",
+    "tax_percent": "Tax on the invoice subtotal, in percent, for trueup's totals only: above 0 "
+    "the client posts nowhere, each destination taxing by its own codes.",
     "currency": "The invoice's currency, a 3-letter code like USD.",
 }
 POLICY_NOTES = {
