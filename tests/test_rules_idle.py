@@ -118,3 +118,19 @@ def test_a_usage_line_names_the_month_the_client_bills():
     line = only_line(bill(facts, "2025-07", rules(lines=(line_rule,))))
     assert line.description == "Azure plan usage, June 2025"
     assert line.amount == D("12.00")
+
+
+def test_rules_import_warns_that_a_client_taxed_above_0_posts_nowhere(env):
+    """Every destination taxes by its own codes and is sent no tax, so posting refuses a client
+    whose rules add some: the import says so, not the month-end's post."""
+    text = '[defaults]\ntax_percent = "0"\n[clients."14"]\ntax_percent = "8.25"\n'
+    result = invoke("rules", "import", "-", input=text)
+    assert result.exit_code == 0
+    _, warning = result.stderr.strip().splitlines()
+    assert warning == (
+        'warning: line 4: [clients."14"] tax_percent: trueup\'s own figure, sent to no '
+        "destination: each taxes by its own codes, so a client taxed above 0 is refused at every "
+        "one (set its tax in Halo or the books instead)"
+    )
+    untaxed = invoke("rules", "import", "-", input='[clients."14"]\ntax_percent = "0"\n')
+    assert len(untaxed.stderr.strip().splitlines()) == 1  # imported, nothing to warn of

@@ -43,7 +43,8 @@ def import_(
     Every problem is listed (line, key, what is wrong), and so is every Halo client id and
     Pax8 product the store does not know; then nothing is changed. The previous rules are kept
     in the store's history. Once imported, each key that changes no figure is named with why
-    (a markup on a client billed at Pax8's price), as a warning.
+    (a markup on a client billed at Pax8's price), as a warning, and so is a tax_percent above
+    0: no destination is sent it, so posting refuses that client.
     """
     try:
         text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ from trueup.core.billing.rules import (
     Rules,
     RulesError,
 )
-from trueup.core.rules.effect import IdleKey, idle_keys
+from trueup.core.rules.effect import IdleKey, idle_keys, taxed_keys
 from trueup.core.rules.text import check_ids, dump_rules, parse_located, parse_rules
 from trueup.core.rules.values import value_from_text, value_text
 from trueup.core.settings.operator import current_user
@@ -124,13 +124,15 @@ def export_rules(db: Database) -> str:
 
 
 def idle_in_force(db: Database) -> list[IdleKey]:
-    """The keys of the rules in force that change no figure, each with its line in the text."""
+    """The keys of the rules in force that change no figure, and a tax no destination is sent
+    (effect.taxed_keys), each with its line in the text, in the text's order."""
     with db.read() as conn:
         row = _newest(conn)
     if row is None:
         return []
     rules, locate = parse_located(row["text"])
-    return idle_keys(rules, locate)
+    found = idle_keys(rules, locate) + taxed_keys(rules, locate)
+    return sorted(found, key=lambda key: key.line or 0)
 
 
 def summarise(db: Database) -> RulesSummary:

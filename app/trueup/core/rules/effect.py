@@ -6,7 +6,8 @@ Some keys only count under another: a markup under `price = "markup"` (or `usage
 chooses usage by the client's offset, never a line's). A key counts when some policy that takes
 its value from the layer setting it (that layer's own, or a client's or line's inheriting it)
 uses it. The defaults the file spells out at their built-in values are not reported: every
-exported file has them.
+exported file has them. A tax above 0 changes trueup's totals but no posted document, which is
+refused instead (`taxed_keys`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _DEPENDS: dict[str, tuple[_Uses, tuple[str, ...], str]] = {
 
 @dataclass(frozen=True)
 class IdleKey:
-    """A key the rules set that changes no figure."""
+    """A key the rules set that changes no figure (or no figure a destination is sent)."""
 
     path: Path  # as the file nests it: ("clients", "14", "markup_percent")
     reason: str  # 'no effect while price = "pax8" (markup applies with ...)'
@@ -72,6 +73,27 @@ def idle_keys(rules: Rules, locate: Locator | None = None) -> list[IdleKey]:
                 line = locate.line(path) if locate is not None else None
                 found.append(IdleKey(path, _reason(key, policy), line))
     return sorted(found, key=lambda idle: idle.line or 0)
+
+
+TAX_SENT_NOWHERE = (
+    "trueup's own figure, sent to no destination: each taxes by its own codes, so a client "
+    "taxed above 0 is refused at every one (set its tax in Halo or the books instead)"
+)
+
+
+def taxed_keys(rules: Rules, locate: Locator | None = None) -> list[IdleKey]:
+    """Every `tax_percent` above 0 the rules set: posting refuses those clients (README,
+    Billing rules), so the import warns before a month-end finds out."""
+    paths: list[Path] = [("defaults", "tax_percent")] if rules.defaults.tax_percent else []
+    paths += [
+        ("clients", str(client_id), "tax_percent")
+        for client_id, overrides in rules.clients.items()
+        if overrides.get("tax_percent")
+    ]
+    return [
+        IdleKey(path, TAX_SENT_NOWHERE, locate.line(path) if locate is not None else None)
+        for path in paths
+    ]
 
 
 # A layer of the rules by its path in the file: its policy, whether it is a [[lines]] entry,

@@ -34,7 +34,8 @@ class RuleBook:
 
     def idle_keys(self) -> list[IdleKey]:
         """The keys of the rules in force that change no figure, and why: a markup on a client
-        billed at Pax8's price, a fixed price nothing is fixed at (`rules import` warns)."""
+        billed at Pax8's price, a fixed price nothing is fixed at; and a tax above 0, which no
+        destination is sent (`rules import` warns)."""
         return current.idle_in_force(self.db)
 
     def export_text(self) -> str:
