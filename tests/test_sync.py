@@ -28,12 +28,15 @@ def store(tmp_path):
     database.dispose()
 
 
-def clients(data, *, faults=None, secret="sandbox", wrap_halo=None, **options):
-    """Pax8 and Halo clients on in-process simulators; `wrap_halo` wraps Halo's transport."""
+def clients(data, *, faults=None, secret="sandbox", wrap_halo=None, wrap_pax8=None, **options):
+    """Pax8 and Halo clients on in-process simulators; `wrap_halo` wraps Halo's transport,
+    `wrap_pax8` Pax8's."""
     sims = build_simulators(parse_scenario(data), faults=faults)
     transports = in_process_transports(sims)
     if wrap_halo is not None:
         transports["halo"] = wrap_halo(transports["halo"])
+    if wrap_pax8 is not None:
+        transports["pax8"] = wrap_pax8(transports["pax8"])
     return (
         Pax8Client(
             "http://pax8.test/v1",

@@ -31,8 +31,8 @@ def store(tmp_path):
     database.dispose()
 
 
-async def sync(store, data, wrap_halo=None, **options):
-    pax8, halo = clients(data, wrap_halo=wrap_halo)
+async def sync(store, data, wrap_halo=None, wrap_pax8=None, **options):
+    pax8, halo = clients(data, wrap_halo=wrap_halo, wrap_pax8=wrap_pax8)
     async with pax8, halo:
         results = await sync_sources(store, pax8=pax8, halo=halo, today=TODAY, **options)
     return {r.source: r for r in results}
@@ -164,3 +164,38 @@ def test_sync_says_what_collapsed_and_accept_shrink_applies_it(tmp_path, monkeyp
     )
     assert accepted.exit_code == 0, accepted.output
     assert json.loads(accepted.stdout)["ok"] is True
+
+
+class NoVersions(httpx.AsyncBaseTransport):
+    """Pax8 as the simulator serves it, but every subscription changed (so its history is
+    asked) and every history answered with `body`."""
+
+    def __init__(self, inner, body):
+        self.inner, self.body = inner, body
+
+    async def handle_async_request(self, request):
+        response = await self.inner.handle_async_request(request)
+        path = request.url.path
+        if path.endswith("/history"):
+            return httpx.Response(200, json=self.body)
+        if not path.endswith("/subscriptions"):
+            return response
+        body = json.loads(await response.aread())
+        for subscription in body["content"]:
+            subscription["updatedDate"] = "2026-11-20T10:00:00.000-0600"
+        return httpx.Response(response.status_code, json=body)
+
+
+@pytest.mark.parametrize("body", [{"content": []}, {}])
+async def test_a_history_with_no_version_fails_pax8_and_keeps_the_stored_history(store, demo, body):
+    """From a boundary review: read as "no history", it deleted the stored versions of every
+    subscription asked about, and the month's batch billed them without their dated seat
+    changes (the demo's October total moved by $470)."""
+    await sync(store, demo)
+    stored = count(store, m.Pax8SubscriptionSnapshot)
+    results = await sync(store, demo, wrap_pax8=lambda inner: NoVersions(inner, body))
+    assert results["pax8"].status == "failed"
+    assert "/history with something other than the subscription's versions" in (
+        results["pax8"].error or ""
+    )
+    assert count(store, m.Pax8SubscriptionSnapshot) == stored

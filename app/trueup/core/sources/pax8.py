@@ -155,9 +155,14 @@ class Pax8Client(ApiClient):
         return await self._get_object(f"/subscriptions/{_segment(subscription_id)}")
 
     async def subscription_history(self, subscription_id: str) -> list[Row]:
-        """Every version of a subscription, newest first (`{content}`, no paging)."""
+        """Every version of a subscription, newest first (`{content}`, no paging). It holds
+        the current version at least: an answer with none is malformed, not a subscription
+        without history (read as one, it would delete the stored history and its proration)."""
         path = f"/subscriptions/{_segment(subscription_id)}/history"
-        return self._rows((await self._get_object(path)).get("content", []), path)
+        versions = self._rows((await self._get_object(path)).get("content", []), path)
+        if not versions:
+            raise self._unexpected(path, "the subscription's versions (it has one at least)")
+        return versions
 
     def orders(self, company_id: str | None = None) -> AsyncIterator[list[Row]]:
         return self.iter_pages("/orders", {"companyId": company_id})
