@@ -147,13 +147,17 @@ async def test_a_list_without_a_page_block_is_one_page() -> None:
     assert fake.requests[0].url.params["usageDate"] == "2024-06-14"
 
 
-async def test_a_server_that_ignores_page_still_stops_after_total_pages() -> None:
-    fake = FakePax8({"/companies": rows(5)})
+@pytest.mark.parametrize("path", ["/companies", "/invoices/i1/items"])
+async def test_a_server_that_ignores_page_is_refused_at_the_page_it_repeats(path: str) -> None:
+    """From a boundary review: its repeats were taken as the list, so an invoice's items were
+    stored short (571 of the demo's 1,968) and the sync said ok."""
+    fake = FakePax8({path: rows(5)})
     fake.ignores_page = True
     async with client(fake, page_size=2) as pax8:
-        got = await collect(pax8.companies())
-    assert len(got) == 3
-    assert len(fake.requests) == 3
+        pages = pax8.companies() if path == "/companies" else pax8.invoice_items("i1")
+        with pytest.raises(ApiError, match=f"sent page 1 of {path} again"):
+            await collect(pages)
+    assert len(fake.requests) == 2
 
 
 async def test_get_page_reports_the_page_block() -> None:

@@ -124,10 +124,21 @@ class Pax8Client(ApiClient):
         return rows, info
 
     async def iter_pages(self, path: str, params: Params | None = None) -> AsyncIterator[list[Row]]:
-        """Every non-empty page of a list, in order."""
+        """Every non-empty page of a list, in order. A page opening on a row an earlier page
+        held is refused: the server ignores `page` (or the list moved), and the rows it left
+        out would be deleted as gone."""
         page = 0
+        seen: set[str] = set()
         while True:
             rows, info = await self.get_page(path, page, params)
+            first = rows[0].get("id") if rows else None
+            if first is not None and str(first) in seen:
+                raise self._error(
+                    "bad_response",
+                    f"Pax8 sent page {page} of {path} again (its first row came on an earlier "
+                    "page): the list is incomplete; nothing was saved, sync again",
+                )
+            seen.update(str(row["id"]) for row in rows if row.get("id") is not None)
             if rows:
                 yield rows
             # max() so a server that ignores `page` still ends after totalPages requests
