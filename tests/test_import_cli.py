@@ -46,6 +46,18 @@ def test_an_import_then_the_same_file_again(env):
     assert logged["entries"][0]["source"] == "import"
 
 
+def test_a_file_name_with_control_characters_is_printed_with_them_visible(env, tmp_path):
+    """From a boundary review: the headline printed the name as it is, so a download named
+    with an escape sequence cleared the operator's screen."""
+    named = tmp_path / "recon\x1b[2J\u202e.csv"
+    named.write_bytes(HANDWRITTEN.read_bytes())
+    for said in ("imported", "nothing changed:"):
+        result = invoke("import", str(named), "--source", "partner-center")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith(f"{said} recon\\x1b[2J\\u202e.csv")
+        assert "\x1b" not in result.output and "\u202e" not in result.output
+
+
 def test_a_refused_file_exits_1_with_one_line_then_each_problem(env, tmp_path):
     header, rows = table()
     rows[0]["BillableQuantity"] = "ten"

@@ -25,6 +25,7 @@ from trueup.core.sync.staging import EntityCounts
 from trueup.core.values.distributors import INGRAM, ION, PARTNER_CENTER, SHERWEB
 from trueup.core.values.distributors import NAMES as NAMES
 from trueup.core.values.months import Month
+from trueup.core.values.text import visible
 
 # What each source's file is, for a picker (`trueup import --help` says where to download it).
 FILES = {
@@ -56,12 +57,13 @@ class ImportOutcome:
         nothing changed."""
         rows = "1 row" if self.rows == 1 else f"{self.rows:,} rows"
         months = ", ".join(self.months)
+        file = visible(self.file)  # a downloaded file's name is the distributor's text
         if not self.changed:
             return (
-                f"nothing changed: {self.file} ({self.name}, {rows}, charges from {months}) is "
+                f"nothing changed: {file} ({self.name}, {rows}, charges from {months}) is "
                 "already in the store"
             )
-        return f"imported {self.file} ({self.name}): {rows}, charges from {months}"
+        return f"imported {file} ({self.name}): {rows}, charges from {months}"
 
     def json(self) -> dict[str, Any]:
         return {
