@@ -72,6 +72,18 @@ def test_import_then_export_and_show(env):
     assert data["rates"] == {"EUR/USD": "1.0850"}
 
 
+def test_a_file_named_with_control_characters_is_said_with_them_visible(env):
+    """From a boundary review: the import and export confirmations printed the path as it is,
+    so a name with an escape sequence cleared the operator's screen."""
+    path = env / "rules\x1b[2J\u202e.toml"
+    path.write_text(RULES)
+    for command in ("import", "export"):
+        result = invoke("rules", command, str(path))
+        assert result.exit_code == 0, result.output
+        assert "rules\\x1b[2J\\u202e.toml" in result.stderr
+        assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
+
+
 def test_import_reads_stdin(env):
     result = invoke("rules", "import", "-", input=RULES)
     assert result.exit_code == 0, result.output

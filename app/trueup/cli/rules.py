@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
+from trueup.cli.options import say
 from trueup.core.service.rules import KEYS, RuleBook, Rules, RulesError, value_text
 
 rules_app = typer.Typer(
@@ -64,7 +65,7 @@ def import_(
         raise typer.Exit(1) from None
     finally:
         db.dispose()
-    render.stderr.print(Text(f"imported {file}: {summary}"), soft_wrap=True)
+    say(f"imported {file}: {summary}")
     # Imported all the same: a key with no effect is allowed, but rarely what was meant.
     for key in idle:
         render.stderr.print(Text(f"warning: {key}", style="yellow"), soft_wrap=True)
@@ -86,7 +87,7 @@ def export(
         sys.stdout.write(text)
         return
     file.write_text(text, encoding="utf-8")
-    render.stderr.print(Text(f"wrote the rules in force to {file}"), soft_wrap=True)
+    say(f"wrote the rules in force to {file}")
 
 
 @rules_app.command("show")
