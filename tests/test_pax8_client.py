@@ -160,6 +160,17 @@ async def test_a_server_that_ignores_page_is_refused_at_the_page_it_repeats(path
     assert len(fake.requests) == 2
 
 
+async def test_a_page_block_counting_absurdly_many_pages_is_refused() -> None:
+    """From a boundary review: a sync asked for every page it named (1,000 took a minute of
+    the rate limit; 10**9 would have made a request object for each before sending one)."""
+    fake = FakePax8()
+    block = {"number": 0, "size": 200, "totalElements": 3, "totalPages": 10**9}
+    fake.objects["/companies"] = {"content": rows(3), "page": block}
+    async with client(fake) as pax8:
+        with pytest.raises(ApiError, match="counting 1,000,000,000 pages, more than any list"):
+            await pax8.get_page("/companies", 0)
+
+
 async def test_get_page_reports_the_page_block() -> None:
     fake = FakePax8({"/subscriptions": rows(450)})
     async with client(fake) as pax8:

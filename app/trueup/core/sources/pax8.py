@@ -27,6 +27,9 @@ from trueup.core.sources.http import (
 
 PAX8_RATE_LIMIT = RateLimit(1000, 60)
 PAX8_MAX_PAGE_SIZE = 200
+# Far past any list (41,000 subscriptions are 205 pages, 4,100 at Pax8's default size of 10):
+# a page block counting more is wrong, and would have a sync ask for every page it names.
+PAX8_MAX_PAGES = 50_000
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,12 @@ class Pax8Client(ApiClient):
             total_elements=_count(block.get("totalElements"), len(rows)),
             total_pages=_count(block.get("totalPages"), page + 1),
         )
+        if info.total_pages > PAX8_MAX_PAGES:
+            raise self._error(
+                "bad_response",
+                f"Pax8 answered {path} counting {info.total_pages:,} pages, more than any list "
+                f"holds ({PAX8_MAX_PAGES:,}): its page block is wrong; sync again later",
+            )
         return rows, info
 
     async def iter_pages(self, path: str, params: Params | None = None) -> AsyncIterator[list[Row]]:
