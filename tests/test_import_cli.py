@@ -178,6 +178,11 @@ def test_the_config_renames_columns_and_keeps_them_when_saved(env, tmp_path):
         ('[import.pax8]\nx = "y"\n', "[import.pax8]: no such source"),
         ("[import.partner-center]\ncharge_start = 3\n", "each key names a column"),
         ("[import]\npartner-center = 1\n", "each key names a column"),
+        (  # From a boundary review: imported, Ion's client price was read as the cost too.
+            '[import.ion]\nseller_cost = "Customer Cost"\n',
+            "[import.ion]: seller_cost and customer_cost would both read the column "
+            "'Customer Cost'",
+        ),
     ],
 )
 def test_a_wrong_import_table_is_a_config_error(env, table_text, said):

@@ -35,7 +35,18 @@ def renamed(columns: Sequence[Column], headers: Mapping[str, str]) -> tuple[Colu
         raise ColumnsError(
             f"no field {', '.join(unknown)} (the fields are: {', '.join(c.field for c in columns)})"
         )
-    return tuple(replace(c, header=headers.get(c.field, c.header)) for c in columns)
+    columns = tuple(replace(c, header=headers.get(c.field, c.header)) for c in columns)
+    readers: dict[str, list[str]] = {}
+    for column in columns:
+        readers.setdefault(header_key(column.header), []).append(column.field)
+    for column in columns:
+        # Renamed onto another field's column (a cost onto the client's price): read as both.
+        if len(same := readers[header_key(column.header)]) > 1:
+            raise ColumnsError(
+                f"{' and '.join(same)} would both read the column {column.header!r}: name "
+                "each its own column"
+            )
+    return columns
 
 
 def header_key(header: str) -> str:
