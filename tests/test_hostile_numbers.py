@@ -30,6 +30,7 @@ from trueup.core.sync.records import (
     RecordError,
     halo_item,
     halo_recurring_invoice_line,
+    pax8_snapshot,
     pax8_subscription,
 )
 from unchecked_world import sync_unchecked
@@ -56,6 +57,17 @@ def test_a_number_out_of_range_refuses_the_record_naming_the_field(reader, base,
     for field in fields:
         with pytest.raises(OutOfRange, match=f"'{field}'"):
             reader({**base, field: value}, {})
+
+
+@pytest.mark.parametrize(
+    ("reader", "extra"),
+    [(pax8_subscription, {}), (pax8_snapshot, {"subscription_id": "s1", "position": 0})],
+)
+def test_a_negative_seat_count_refuses_the_subscription_or_its_version(reader, extra):
+    """From a boundary review: stored, -5 seats billed the client a credit of 5 seats."""
+    with pytest.raises(OutOfRange, match="'quantity' -5 is below 0"):
+        reader({"id": "s1", "quantity": -5}, extra)
+    assert reader({"id": "s1", "quantity": 0}, extra)["quantity"] == 0
 
 
 def test_a_tiny_number_is_a_number():

@@ -80,6 +80,14 @@ def _quantity(raw: dict[str, Any], field: str) -> Decimal | None:
     return _bounded(raw, field, QUANTITY_LIMIT)
 
 
+def _seats(raw: dict[str, Any], field: str) -> Decimal | None:
+    """A subscription's seats: below 0 is no count one holds (billed, it credits the client)."""
+    number = _quantity(raw, field)
+    if number is not None and number < 0:
+        raise OutOfRange(f"'{field}' {number} is below 0: a subscription holds 0 seats or more")
+    return number
+
+
 def _money(raw: dict[str, Any], field: str) -> Decimal | None:
     return _bounded(raw, field, MONEY_LIMIT)
 
@@ -149,7 +157,7 @@ def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "company_id": to_text(raw.get("companyId")),
         "product_id": to_text(raw.get("productId")),
         "product_name": to_text(raw.get("productName")),
-        "quantity": _quantity(raw, "quantity"),
+        "quantity": _seats(raw, "quantity"),
         "status": to_text(raw.get("status")),
         "billing_term": to_text(raw.get("billingTerm")),
         "commitment_term": _commitment_term(raw),
@@ -170,7 +178,7 @@ def pax8_snapshot(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "subscription_id": _text_id(extra, "subscription_id"),
         "position": _int_id(extra, "position"),
-        "quantity": _quantity(raw, "quantity"),
+        "quantity": _seats(raw, "quantity"),
         "status": to_text(raw.get("status")),
         "price": _money(raw, "price"),
         "partner_cost": _money(raw, "partnerCost"),
