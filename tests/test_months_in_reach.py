@@ -25,6 +25,8 @@ def env(tmp_path, monkeypatch):
         ("2000-01", "2000-01 is before 2000-02, the first month trueup bills"),
         ("2027-01", "2027-01 is after next month (2026-12)"),
         ("2026-13", "'2026-13' is not a month like 2026-11"),
+        # From a boundary review: read as 2026-10, it was said to be after next month.
+        ("２０２６-10", "'２０２６-10' is not a month like 2026-11"),
     ],
 )
 @pytest.mark.parametrize("command", ["batch", "diff", "month", "export", "summary"])

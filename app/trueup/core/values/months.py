@@ -9,7 +9,8 @@ from functools import cached_property
 
 from trueup.core.errors import TrueupError
 
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+# ASCII digits only: \d also takes "２０２６", which int() reads as 2026.
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
 # No MSP bills a month before cloud reselling or so far ahead that the next month (which every
 # month's arithmetic may reach) leaves the calendar.
 FIRST_YEAR, LAST_YEAR = 2000, 9998
