@@ -100,3 +100,21 @@ def test_a_url_in_the_file_is_named_with_its_key(tmp_path, text, said):
 )
 def test_a_real_url_passes(url):
     assert url_problem(url) is None
+
+
+def test_a_value_with_control_characters_is_saved_and_shown_escaped(tmp_path):
+    """From a boundary review: JSON leaves DEL, C1 and bidi marks as they are, so a saved
+    config holding one no longer read (TOML refuses DEL written out), and `trueup config show`
+    printed them to the terminal."""
+    from typer.testing import CliRunner
+
+    from trueup.cli import app
+
+    path = tmp_path / "config.toml"
+    path.write_text('[halo]\ntenant = "a\\u007fb\\u0085c\\u202e"\n')
+    save_settings(load_settings(path))
+    assert load_settings(path).halo.tenant == "a\x7fb\x85c\u202e"
+    shown = CliRunner().invoke(app, ["--config", str(path), "config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert 'tenant = "a\\u007fb\\u0085c\\u202e"' in shown.stdout
+    assert not {"\x7f", "\x85", "\u202e"} & set(shown.stdout)

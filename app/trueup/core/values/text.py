@@ -6,14 +6,14 @@ import re
 from collections.abc import Sequence
 
 # C0 controls, DEL, C1 controls, and the bidi marks, embeddings, overrides and isolates.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def visible(text: str) -> str:
     """`text` with every control character written out as its escape (`\\x1b`, `\\u202e`), so
     nothing an API or a file says can move the cursor, clear the screen, recolour a row or
     reorder what the operator reads; the rest is kept as it is."""
-    return _CONTROL.sub(_escape, text)
+    return CONTROL.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
