@@ -171,6 +171,15 @@ def test_bad_usage_exits_2_with_one_line(env, args):
     refused(invoke("qbo", "map", *args), 2, "--help")
 
 
+@pytest.mark.parametrize("command", ["set", "unset"])
+def test_an_item_id_past_the_stores_integer_is_bad_usage(env, command):
+    """From a boundary review: `unset` ended in "unexpected OverflowError" from SQLite."""
+    more = ["--qbo-item", "2"] if command == "set" else []
+    result = invoke("qbo", "map", command, "--item", "99999999999999999999", *more)
+    assert result.exit_code == 2, result.output
+    assert "9223372036854775807" in result.stderr and "unexpected" not in result.stderr
+
+
 def test_help_teaches_where_to_start(env):
     result = invoke("qbo", "--help")
     assert result.exit_code == 0 and "trueup qbo map suggest" in result.stdout

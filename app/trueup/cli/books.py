@@ -12,6 +12,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import (
+    ITEM_ID,
     ClientId,
     Json,
     MinScore,
@@ -25,7 +26,9 @@ from trueup.cli.render import mapping_table
 from trueup.core.service.books import QBO, XERO, Accounting, BookRow, Books, Missing
 from trueup.core.settings.config import load_settings
 
-ItemId = Annotated[int | None, typer.Option("--item", help="A Halo item id.", show_default=False)]
+ItemId = Annotated[
+    int | None, typer.Option("--item", help="A Halo item id.", show_default=False, **ITEM_ID)
+]
 OPEN_STATUSES = ("unmapped", "suggested", "stale")
 
 

@@ -16,6 +16,7 @@ from trueup.cli import handles_errors, render
 from trueup.cli.item_create import create_item_command
 from trueup.cli.options import (
     CLIENT_ID,
+    ITEM_ID,
     Json,
     MinScore,
     configured_threshold,
@@ -102,7 +103,8 @@ def set_mapping(
         ),
     ] = None,
     item: Annotated[
-        int | None, typer.Option("--item", help="The Halo item id.", show_default=False)
+        int | None,
+        typer.Option("--item", help="The Halo item id.", show_default=False, **ITEM_ID),
     ] = None,
 ) -> None:
     """Map one company or product by hand.

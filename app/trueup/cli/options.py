@@ -43,6 +43,7 @@ MonthOption = Annotated[
 
 # A Halo client id as the store can hold one: past it, a usage error naming the range.
 CLIENT_ID: dict[str, Any] = {"min": 1, "max": INT64}
+ITEM_ID = CLIENT_ID  # a Halo item id, likewise
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts).")]
 ClientId = Annotated[
     int | None,
