@@ -161,3 +161,22 @@ def test_a_mapping_whose_company_is_gone_exports_marked_and_imports_skipped(stor
     result = mp.import_mappings(store.db, path)  # what a store exports, it imports
     assert result.changed == 0
     assert result.skipped == ["companies #2 (b) skipped: marked stale, Pax8 company b is gone"]
+
+
+def test_map_export_dash_writes_the_file_to_stdout_not_a_file_named_dash(
+    store, tmp_path, monkeypatch
+):
+    """From a boundary review: `trueup map export -` wrote a file named `-` where `rules export
+    -` writes stdout; now it writes the TOML a file would hold, and nothing else."""
+    from typer.testing import CliRunner
+
+    from trueup.cli import app
+
+    db = str(tmp_path / "trueup.sqlite")
+    monkeypatch.chdir(tmp_path)
+    written = CliRunner().invoke(app, ["--db", db, "map", "export", "mappings.toml"])
+    assert written.exit_code == 0, written.output
+    shown = CliRunner().invoke(app, ["--db", db, "map", "export", "-"])
+    assert shown.exit_code == 0 and not (tmp_path / "-").exists()
+    assert shown.stdout == (tmp_path / "mappings.toml").read_text(encoding="utf-8")
+    assert "client_id = 12" in shown.stdout

@@ -238,6 +238,11 @@ async def test_the_cli_suggests_accepts_and_sets_tax_codes(store, tmp_path, monk
     assert "HST ON" in listed.stdout and "inactive" in listed.stdout
     exported = runner.invoke(app, ["qbo", "tax", "export", str(tmp_path / "tax.toml")])
     assert exported.exit_code == 0 and "wrote 2 tax codes" in exported.stderr
+    # `-` is stdout, as for `rules export -` (it wrote a file named `-`: a boundary review).
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, ["qbo", "tax", "export", "-"])
+    assert shown.exit_code == 0 and not (tmp_path / "-").exists()
+    assert shown.stdout == (tmp_path / "tax.toml").read_text(encoding="utf-8")
     (tmp_path / "bad.toml").write_text('[[tax_codes]]\nclient_id = 404\ntax_code_id = "5"\n')
     refused = runner.invoke(app, ["qbo", "tax", "import", str(tmp_path / "bad.toml")])
     assert refused.exit_code == 1 and "no Halo client 404" in refused.stderr

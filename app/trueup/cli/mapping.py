@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -213,9 +214,15 @@ def undo(ctx: typer.Context) -> None:
 @handles_errors
 def export(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Where to write (.toml, or .json for JSON).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Where to write (.toml, or .json for JSON; `-` for stdout, TOML)."),
+    ],
 ) -> None:
     """Write every mapping to a readable file, sorted by id, for version control."""
+    if str(file) == "-":  # as `trueup rules export -`: the file itself, nothing else
+        sys.stdout.write(_with_mappings(ctx, Mappings.export_text))
+        return
     count = _with_mappings(ctx, lambda maps: maps.export_file(file))
     say(f"wrote {_count(count, 'mapping', 'mappings')} to {file}")
 

@@ -3,6 +3,7 @@ which a company outside the US (Canada, the UK, Australia) needs and a US one do
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,10 +106,16 @@ def unset_code(ctx: typer.Context, client: ClientId = None) -> None:
 @handles_errors
 def export(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Where to write (.toml, or .json for JSON).")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="Where to write (.toml, or .json for JSON; `-` for stdout, TOML)."),
+    ],
 ) -> None:
     """Write every client's tax code to a readable file, sorted by client, for version control."""
     with open_store(ctx) as db:
+        if str(file) == "-":  # as `trueup rules export -`: the file itself, nothing else
+            sys.stdout.write(Accounting(db, QBO).tax_codes_text())
+            return
         count = Accounting(db, QBO).export_tax_codes(file)
     say(f"wrote {count} tax code{'' if count == 1 else 's'} to {file}")
 

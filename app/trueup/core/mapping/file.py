@@ -55,10 +55,18 @@ class ImportResult:
 
 def export_mappings(db: Database, path: Path) -> int:
     """Write every mapping to `path`; returns how many."""
+    text, count = mappings_text(db, path)
+    path.write_text(text, encoding="utf-8")
+    return count
+
+
+def mappings_text(db: Database, path: Path = Path("-")) -> tuple[str, int]:
+    """Every mapping as `export_mappings` writes it to `path` (its suffix chooses JSON or
+    TOML; `-`, stdout, is TOML), and how many."""
     with db.read() as conn:
         document = _document(conn)
-    write_document(path, _HEADER, document)
-    return len(document["companies"]) + len(document["products"])
+    count = len(document["companies"]) + len(document["products"])
+    return document_text(path, _HEADER, document), count
 
 
 def import_mappings(db: Database, path: Path) -> ImportResult:
@@ -149,19 +157,17 @@ def _names(conn: Connection) -> dict[str, dict[Any, str]]:
     }
 
 
-def write_document(path: Path, header: str, document: dict[str, Any]) -> None:
+def document_text(path: Path, header: str, document: dict[str, Any]) -> str:
     """A mapping document as JSON (a .json name) or TOML: `version`, then each list of
     entries as an array of tables, in the order the document holds them."""
     if path.suffix.lower() == ".json":
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-    else:
-        lines = [header, f"version = {document['version']}"]
-        for table, entries in document.items():
-            for entry in entries if isinstance(entries, list) else ():
-                lines.append(f"\n[[{table}]]")
-                lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
-        text = "\n".join(lines) + "\n"
-    path.write_text(text, encoding="utf-8")
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    lines = [header, f"version = {document['version']}"]
+    for table, entries in document.items():
+        for entry in entries if isinstance(entries, list) else ():
+            lines.append(f"\n[[{table}]]")
+            lines.extend(f"{key} = {_toml_value(value)}" for key, value in entry.items())
+    return "\n".join(lines) + "\n"
 
 
 def _toml_value(value: Any) -> str:

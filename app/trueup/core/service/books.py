@@ -117,5 +117,9 @@ class Accounting:
     def export_tax_codes(self, path: Path) -> int:
         return tax_code_file.export_tax_codes(self.db, path)
 
+    def tax_codes_text(self) -> str:
+        """Every client's tax code as `export_tax_codes` writes a TOML file."""
+        return tax_code_file.tax_codes_text(self.db)[0]
+
     def import_tax_codes(self, path: Path) -> int:
         return tax_code_file.import_tax_codes(self.db, path)

@@ -19,7 +19,12 @@ from trueup.core.mapping.engine import (
     MappingError,
     ProductRow,
 )
-from trueup.core.mapping.file import ImportResult, export_mappings, import_mappings
+from trueup.core.mapping.file import (
+    ImportResult,
+    export_mappings,
+    import_mappings,
+    mappings_text,
+)
 from trueup.core.mapping.journal import NewestChange, newest_change, newest_id
 from trueup.core.mapping.match import EXACT
 from trueup.core.mapping.reading import load_world
@@ -249,6 +254,10 @@ class Mappings:
     def export_file(self, path: Path) -> int:
         """Write every mapping to `path` (TOML, or JSON for .json); how many were written."""
         return export_mappings(self.db, path)
+
+    def export_text(self) -> str:
+        """Every mapping as `export_file` writes a TOML file."""
+        return mappings_text(self.db)[0]
 
     def import_file(self, path: Path) -> ImportResult:
         """Set the mappings the file holds, all or nothing (entries marked stale skipped)."""

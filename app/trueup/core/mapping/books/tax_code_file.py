@@ -13,7 +13,7 @@ from typing import Any
 
 from trueup.core.mapping.books.reading import QBO
 from trueup.core.mapping.books.tax_codes import mappings, tax_codes, write_tax_code
-from trueup.core.mapping.file import MappingImportError, read_document, write_document
+from trueup.core.mapping.file import MappingImportError, document_text, read_document
 from trueup.core.store.database import Database
 
 FORMAT_VERSION = 1
@@ -26,6 +26,14 @@ _HEADER = (
 
 def export_tax_codes(db: Database, path: Path) -> int:
     """Write every client's tax code to `path`; returns how many."""
+    text, count = tax_codes_text(db, path)
+    path.write_text(text, encoding="utf-8")
+    return count
+
+
+def tax_codes_text(db: Database, path: Path = Path("-")) -> tuple[str, int]:
+    """Every client's tax code as `export_tax_codes` writes it to `path` (its suffix chooses
+    JSON or TOML; `-`, stdout, is TOML), and how many."""
     with db.read() as conn:
         names, codes = QBO.clients.side(conn).sources, tax_codes(conn)
         entries = []
@@ -37,8 +45,8 @@ def export_tax_codes(db: Database, path: Path) -> int:
             if code_id in codes:
                 entry["tax_code"] = codes[code_id].name
             entries.append(entry)
-    write_document(path, _HEADER, {"version": FORMAT_VERSION, "tax_codes": entries})
-    return len(entries)
+    document = {"version": FORMAT_VERSION, "tax_codes": entries}
+    return document_text(path, _HEADER, document), len(entries)
 
 
 def import_tax_codes(db: Database, path: Path) -> int:
