@@ -278,7 +278,12 @@ class _Pax8Fetch:
 
             def more_history(subscriptions: list[dict[str, Any]]) -> None:
                 for sub_id in wanted.of(subscriptions):
-                    group.create_task(self._history(stager, sub_id, history))
+                    job = self._history(stager, sub_id, history)
+                    try:
+                        group.create_task(job)
+                    except RuntimeError:  # the group is shutting down: a request failed
+                        job.close()  # never started, so never awaited: nothing to warn of
+                        return
 
             history.tell()
             await _all(
