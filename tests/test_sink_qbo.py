@@ -248,15 +248,24 @@ async def test_void_is_idempotent_and_hides_the_invoice_from_lookup() -> None:
     assert [(line["Amount"], line["SalesItemLineDetail"]["Qty"]) for line in items] == [(0, 0)] * 2
 
 
-async def test_void_reads_again_after_a_stale_sync_token() -> None:
+async def posted_one(*script: dict) -> tuple[Posted, dict, Recorder]:
+    """One invoice created in a fresh simulator; its row; a transport to that simulator whose
+    first answers are the `script` given each the invoice."""
     app = qbo_app()
     async with qbo_client(app) as client:
         [posted] = await QboSink(client).create([document()])
         current = await client.get_invoice(posted.remote_id)
     transport = Recorder(SandboxTransport(app=app))
+    transport.script = [
+        httpx.Response(200, content=encode_json({"Invoice": {**current, **changes}}).encode())
+        for changes in script
+    ]
+    return posted, current, transport
+
+
+async def test_void_reads_again_after_a_stale_sync_token() -> None:
     # The first read is an old copy: its SyncToken is stale by the time the void is sent.
-    stale = encode_json({"Invoice": {**current, "SyncToken": "9"}}).encode()
-    transport.script = [httpx.Response(200, content=stale)]
+    posted, _, transport = await posted_one({"SyncToken": "9"})
     async with qbo_client(None, transport=transport) as client:
         await QboSink(client).void(document(), posted)
         voided = await client.get_invoice(posted.remote_id)
@@ -392,3 +401,17 @@ async def test_a_line_whose_amount_is_not_qty_times_price_goes_as_one_times_the_
         with pytest.raises(ApiError, match="Amount is not equal to UnitPrice \\* Qty"):
             await client.create_invoice(sent, "HB42-0008-x")  # as QuickBooks refuses it
     assert posted.remote_number == "HB42-0007"
+
+
+async def test_a_void_answered_but_not_done_is_not_recorded_as_voided() -> None:
+    """From a posting-answers review: QuickBooks answering the void 200 with the invoice still
+    live was taken as voided, so the month could be posted again beside a live invoice."""
+    posted, _, transport = await posted_one({}, {"SyncToken": "1"})  # the read, the void's answer
+    async with qbo_client(None, transport=transport) as client:
+        with pytest.raises(ApiError) as caught:
+            await QboSink(client).void(document(), posted)
+        still = await client.get_invoice(posted.remote_id)
+    assert not is_voided(still) and not caught.value.ambiguous
+    assert f"void of invoice {posted.remote_id} (HB42-0007) but still shows it live" in str(
+        caught.value
+    )

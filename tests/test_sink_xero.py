@@ -5,10 +5,12 @@ checked before anything is sent, and no duplicate whatever a lossy network does.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import httpx
 import pytest
 
 from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
@@ -231,3 +233,46 @@ def test_a_lossy_network_never_makes_a_second_invoice() -> None:
     rows = run(go())
     numbers = sorted(r["InvoiceNumber"] for r in rows)
     assert numbers == sorted(d.reference for d in documents)
+
+
+class Answering(httpx.AsyncBaseTransport):
+    """The simulator, except that a request `answer` matches is answered with what it returns
+    (and not passed on)."""
+
+    def __init__(self, app: object, answer: Callable[[httpx.Request], httpx.Response | None]):
+        self.inner = SandboxTransport(app=app)  # type: ignore[arg-type]
+        self.answer = answer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return self.answer(request) or await self.inner.handle_async_request(request)
+
+
+def test_a_void_answered_but_not_done_is_not_recorded_as_voided(app) -> None:
+    """From a posting-answers review: Xero answering a void 200 (a refusal in it, or the
+    document unchanged) while it stays AUTHORISED was taken as voided, so the month could be
+    posted again beside a live invoice."""
+
+    def unchanged(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "POST" or "/Invoices/" not in request.url.path:
+            return None
+        refusal = {"Message": "Invoice not of valid status for modification"}
+        record = {"InvoiceID": request.url.path.rsplit("/", 1)[1], "Status": "AUTHORISED",
+                  "ValidationErrors": [refusal]}  # fmt: skip
+        return httpx.Response(200, json={"Invoices": [record]})
+
+    async def go() -> tuple[str, ApiError]:
+        async with client(app) as xero:
+            [posted] = await XeroSink(xero).create([document("TU2611-7")])
+        assert isinstance(posted, Posted)
+        answering = XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
+                               client_secret="sandbox", transport=Answering(app, unchanged),
+                               rate=None, retry=FAST)  # fmt: skip
+        async with answering as xero:
+            with pytest.raises(ApiError) as caught:
+                await XeroSink(xero).void(document("TU2611-7"), posted)
+            [row] = await xero.invoices_by_number(["TU2611-7"])
+        return row["Status"], caught.value
+
+    status, error = run(go())
+    assert status == "AUTHORISED" and not error.ambiguous and error.kind == "bad_response"
+    assert "to VOIDED but still shows it AUTHORISED (Invoice not of valid status" in str(error)

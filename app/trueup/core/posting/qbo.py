@@ -206,13 +206,30 @@ class QboSink:
             if is_voided(invoice):
                 return
             try:
-                await self._client.void_invoice(posted.remote_id, str(invoice.get("SyncToken")))
+                answer = await self._client.void_invoice(
+                    posted.remote_id, str(invoice.get("SyncToken"))
+                )
+                await self._confirm_void(document, posted, answer)
                 return
             except ApiError as error:
                 # Someone changed it since we read it: read it again, once.
                 if fault_code(error) != STALE_OBJECT or attempt == 2:
                     raise
             invoice = await self._client.get_invoice(posted.remote_id)
+
+    async def _confirm_void(self, document: Document, posted: Posted, answer: Row) -> None:
+        """A void is done when QuickBooks shows the invoice voided: its answer, else the invoice
+        read back. One still live is not recorded as voided (its month could be posted again)."""
+        if is_voided(answer) or is_voided(await self._client.get_invoice(posted.remote_id)):
+            return
+        raise ApiError(
+            "QuickBooks",
+            "bad_response",
+            None,
+            f"QuickBooks answered the void of invoice {posted.remote_id} ({document.reference}) "
+            "but still shows it live: void it in QuickBooks, then run `trueup void` again to "
+            "record it",
+        )
 
     async def _delete_credit_memo(self, document: Document, posted: Posted) -> None:
         """A credit memo has no void in QuickBooks: it is deleted (its number is free again)."""

@@ -187,7 +187,22 @@ class XeroSink:
         # Xero voids what is authorised and deletes what is not.
         target = "VOIDED" if status == "AUTHORISED" else "DELETED"
         key = f"trueup-void-{document.reference}-{posted.remote_id}"[:MAX_KEY]
-        await self._client.set_status(collection, posted.remote_id, target, key)
+        answer = await self._client.set_status(collection, posted.remote_id, target, key)
+        messages = validation_messages(answer)
+        if answer.get("Status") in GONE and not messages:
+            return
+        # Xero's answer does not show it gone: only the document as Xero shows it now says.
+        now = (await self._client.get(collection, posted.remote_id)).get("Status")
+        if now not in GONE:
+            said = f" ({'; '.join(messages)})" if messages else ""
+            raise ApiError(
+                "Xero",
+                "bad_response",
+                None,
+                f"Xero answered setting {collection[:-1].lower()} {posted.remote_id} "
+                f"({document.reference}) to {target} but still shows it {now}{said}: void it in "
+                "Xero, then run `trueup void` again to record it",
+            )
 
 
 def _explained(messages: list[str]) -> str:
