@@ -757,3 +757,32 @@ def test_tax_of_trueups_rules_is_refused_at_halo_and_no_tax_passes() -> None:
     [problem] = missing_targets(untaxed, "halo-recurring", rules_tax=D("36.19"))
     assert problem.startswith("the rules add 36.19 GBP of tax")
     assert missing_targets(untaxed, "halo-recurring", rules_tax=D(0)) == []
+
+
+@pytest.mark.parametrize(
+    ("answered", "documents"),
+    [([{"id": 1001, "reference": "TU-OTHER"}], [12]),
+     ([{"id": 0, "reference": "TU-2026-11-C12-B1"}], [12]),
+     ([{"id": -5, "reference": "TU-2026-11-C12-B1"}], [12]),
+     ([{"id": 1001, "reference": "TU-2026-11-C12-B1"},
+       {"id": 1001, "reference": "TU-2026-11-C13-B1"}], [12, 13])],
+    ids=["another-reference", "id-0", "id-negative", "one-id-for-two"],
+)  # fmt: skip
+async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_posted(
+    answered: list[dict[str, Any]], documents: list[int]
+) -> None:
+    """From a posting-answers review: Halo's answer naming another reference, an id that is
+    none (0, negative) or one id for two invoices was recorded POSTED under it."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if request.method == "POST":
+            return httpx.Response(200, json=answered)
+        return httpx.Response(200, json={"invoices": [], "record_count": 0})
+
+    client, _ = halo_client(transport=httpx.MockTransport(answer))
+    async with client:
+        with pytest.raises(ApiError) as caught:
+            await HaloInvoiceSink(client).create([document(c, M365) for c in documents])
+    assert caught.value.ambiguous and caught.value.kind == "bad_response"

@@ -222,7 +222,8 @@ async def test_an_item_answered_with_neither_the_invoice_nor_a_refusal_is_ambigu
     async with qbo_client(None, transport=transport) as client:
         await client.customers()  # the token first
         for second in ({"bId": "1", **system}, {"bId": "1", "QueryResponse": {}}):
-            answer = {"BatchItemResponse": [{"bId": "0", "Invoice": {"Id": "1"}}, second]}
+            ours = {"Id": "1", "DocNumber": "HB42-0007"}
+            answer = {"BatchItemResponse": [{"bId": "0", "Invoice": ours}, second]}
             transport.script = [httpx.Response(200, json=answer)]
             with pytest.raises(ApiError) as caught:
                 await QboSink(client).create([document("HB42-0007"), document("HB42-0008")])
@@ -415,3 +416,25 @@ async def test_a_void_answered_but_not_done_is_not_recorded_as_voided() -> None:
     assert f"void of invoice {posted.remote_id} (HB42-0007) but still shows it live" in str(
         caught.value
     )
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [[{"Id": "7", "DocNumber": "HB42-0099"}, {"Id": "8", "DocNumber": "HB42-0008"}],
+     [{"Id": "0", "DocNumber": "HB42-0007"}, {"Id": "8", "DocNumber": "HB42-0008"}],
+     [{"Id": "7\x1b[2J", "DocNumber": "HB42-0007"}, {"Id": "8", "DocNumber": "HB42-0008"}],
+     [{"Id": "7", "DocNumber": "HB42-0007"}, {"Id": "7", "DocNumber": "HB42-0008"}]],
+    ids=["another-doc-number", "id-0", "id-with-controls", "one-id-for-two"],
+)  # fmt: skip
+async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_posted(
+    answered: list[dict],
+) -> None:
+    """From a posting-answers review: an item answered with another DocNumber, an Id that is
+    none (0, control characters) or one Id for two invoices was recorded POSTED under it."""
+    transport = Recorder(SandboxTransport(app=qbo_app()))
+    items = [{"bId": str(n), "Invoice": invoice} for n, invoice in enumerate(answered)]
+    transport.script = [httpx.Response(200, json={"BatchItemResponse": items})]
+    async with qbo_client(None, transport=transport) as client:
+        with pytest.raises(ApiError) as caught:
+            await QboSink(client).create([document("HB42-0007"), document("HB42-0008")])
+    assert caught.value.ambiguous and "settled by look" in str(caught.value)

@@ -276,3 +276,56 @@ def test_a_void_answered_but_not_done_is_not_recorded_as_voided(app) -> None:
     status, error = run(go())
     assert status == "AUTHORISED" and not error.ambiguous and error.kind == "bad_response"
     assert "to VOIDED but still shows it AUTHORISED (Invoice not of valid status" in str(error)
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [{"InvoiceNumber": "TU2611-99"}, {"InvoiceID": None}, {"InvoiceID": "0"},
+     {"InvoiceID": "00000000-0000-0000-0000-000000000000"}, {"InvoiceID": "ab\x1b[2J"}],
+    ids=["another-number", "no-id", "id-0", "zero-guid", "id-with-controls"],
+)  # fmt: skip
+def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_posted(answered) -> None:
+    """From a posting-answers review: an element answered with another InvoiceNumber, or with
+    no usable InvoiceID (missing: recorded as the id "None"), was recorded POSTED under it."""
+    app = create_xero_app(scenario(), rate_limit=None)
+
+    def other(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "PUT":
+            return None
+        record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
+                  "Status": "AUTHORISED", "StatusAttributeString": "OK", **answered}  # fmt: skip
+        return httpx.Response(200, json={"Invoices": [record]})
+
+    async def go() -> ApiError:
+        answering = XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
+                               client_secret="sandbox", transport=Answering(app, other),
+                               rate=None, retry=FAST)  # fmt: skip
+        async with answering as xero:
+            with pytest.raises(ApiError) as caught:
+                await XeroSink(xero).create([document("TU2611-7")])
+        return caught.value
+
+    error = run(go())
+    assert error.ambiguous and "settled by looking them up" in str(error)
+
+
+def test_an_element_with_status_error_is_refused_not_posted() -> None:
+    """From a posting-answers review: an element Xero marked `"StatusAttributeString": "ERROR"`
+    without HasErrors or ValidationErrors was recorded POSTED."""
+    app = create_xero_app(scenario(), rate_limit=None)
+
+    def error(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "PUT":
+            return None
+        record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
+                  "StatusAttributeString": "ERROR"}  # fmt: skip
+        return httpx.Response(200, json={"Invoices": [record]})
+
+    async def go() -> list[Posted | Refused]:
+        answering = XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
+                               client_secret="sandbox", transport=Answering(app, error),
+                               rate=None, retry=FAST)  # fmt: skip
+        async with answering as xero:
+            return await XeroSink(xero).create([document("TU2611-7")])
+
+    assert run(go()) == [Refused("Xero refused it: no reason given")]

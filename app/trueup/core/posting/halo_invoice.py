@@ -25,9 +25,10 @@ from decimal import Decimal
 from typing import Any
 
 from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
-from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused, described, one_each
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row, encode_json
+from trueup.core.values.bounds import INT64
 
 # Halo's storage precision for unit_price is UNCONFIRMED; 4 places is what SQL Server's money
 # type keeps, so a price is never sent with more.
@@ -73,7 +74,7 @@ class HaloInvoiceSink:
                 raise
             # One invalid element refuses the array: each on its own, to find which.
             return [await self._create_alone(document) for document in documents]
-        found = {str(row.get("reference")): posted_invoice(row) for row in saved if _has_id(row)}
+        found = {str(row.get("reference")): posted_invoice(row) for row in saved if halo_id(row)}
         missing = [d for d in documents if d.reference not in found]
         if missing:
             found |= await self.lookup(missing)
@@ -86,7 +87,7 @@ class HaloInvoiceSink:
                 f"invoices and {len(found)} can be found: the rest are settled by lookup",
                 ambiguous=True,
             )
-        return [found[d.reference] for d in documents]
+        return one_each(self._client.service, documents, [found[d.reference] for d in documents])
 
     async def _create_alone(self, document: Document) -> Posted | Refused:
         try:
@@ -103,6 +104,15 @@ class HaloInvoiceSink:
             if error.kind != "bad_request" or error.ambiguous:
                 raise
             raise refused(error, f"invoice {document.reference}", [document]) from error
+        if saved.get("reference") != document.reference or not halo_id(saved):
+            raise ApiError(
+                self._client.service,
+                "bad_response",
+                None,
+                f"{self._client.service} answered POST /api/Invoice for {document.reference} "
+                f"with invoice {described(saved, 'id', 'reference')}: settled by lookup",
+                ambiguous=True,
+            )
         return posted_invoice(saved)
 
     async def void(self, document: Document, posted: Posted) -> None:
@@ -141,8 +151,10 @@ def _parts(documents: Sequence[Document]) -> Iterator[list[tuple[Document, Row]]
         yield part
 
 
-def _has_id(row: Row) -> bool:
-    return type(row.get("id")) is int
+def halo_id(row: Row) -> bool:
+    """Whether a Halo invoice row has an id to find it by: Halo numbers invoices 1, 2, ..."""
+    identifier = row.get("id")
+    return type(identifier) is int and 0 < identifier <= INT64
 
 
 def client_chunks(client_ids: Iterable[int]) -> Iterator[list[int]]:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from trueup.core.posting.line_amounts import consistent_amounts
-from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused, described, one_each
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.sources.qbo import (
     MAX_BATCH_ITEMS,
@@ -122,6 +122,18 @@ def batch_request_id(documents: Sequence[Document], items: Sequence[Row]) -> str
     return f"{documents[0].reference[:12]}-{digest}"[:MAX_BATCH_REQUEST_ID]
 
 
+def qbo_id(value: object) -> str | None:
+    """A QuickBooks entity Id as text (QuickBooks numbers them 1, 2, ...); None for anything
+    else (missing, null, 0, junk, past any count)."""
+    text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+    return text if re.fullmatch(r"[1-9][0-9]{0,19}", text) else None
+
+
+def is_answer_for(record: Row, document: Document) -> bool:
+    """Whether a created record is `document`: our DocNumber, and an Id to find it by."""
+    return record.get("DocNumber") == document.reference and qbo_id(record.get("Id")) is not None
+
+
 def is_voided(invoice: Row) -> bool:
     """As QuickBooks reports a void: "Voided" put before whatever PrivateNote held, and a total
     of 0 (our own notes begin "trueup batch", so never read as voided)."""
@@ -161,10 +173,20 @@ class QboSink:
         taken: dict[int, QboFault] = {}  # the DocNumber is used: ours already?
         for document, answer in zip(documents, answers, strict=True):
             record = answer.get(entity_of(document))
-            if isinstance(record, dict) and record.get("Id") is not None:
+            if isinstance(record, dict) and is_answer_for(record, document):
                 _check_totals(document, record)
                 outcomes.append(_posted(record))
                 continue
+            if isinstance(record, dict):
+                raise ApiError(
+                    "QuickBooks",
+                    "bad_response",
+                    None,
+                    f"QuickBooks answered {document.reference} in a batch of {len(documents)} "
+                    f"with {entity_of(document)} {described(record, 'Id', 'DocNumber')}: the "
+                    "batch is settled by lookup",
+                    ambiguous=True,
+                )
             fault = parse_fault(answer)
             if fault is None or fault.type.lower() != "validationfault":
                 # Neither the document nor a refusal of it: whether it was created is unknown.
@@ -187,7 +209,7 @@ class QboSink:
                 outcomes[index] = found.get(document.reference) or Refused(
                     _number_taken(document, fault)
                 )
-        return outcomes
+        return one_each("QuickBooks", documents, outcomes)
 
     async def void(self, document: Document, posted: Posted) -> None:
         if document.credit:

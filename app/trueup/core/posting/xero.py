@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
 from trueup.core.posting.line_amounts import consistent_amounts
-from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused, described, one_each
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.sources.xero import DAY_ALLOWANCE, XeroClient, validation_messages
 from trueup.core.values.parsing import to_decimal
@@ -34,6 +35,14 @@ PRICE_STEP = QUANTITY_STEP = Decimal("0.0001")  # Xero rounds both to 4 places (
 MAX_KEY = 128  # Idempotency-Key characters
 GONE = frozenset({"VOIDED", "DELETED"})
 INVOICES, CREDIT_NOTES = "Invoices", "CreditNotes"
+FIELDS = {
+    INVOICES: ("InvoiceID", "InvoiceNumber"),
+    CREDIT_NOTES: ("CreditNoteID", "CreditNoteNumber"),
+}
+# Xero's ids are GUIDs; the zero GUID is what it puts on an element it did not save.
+GUID = re.compile(
+    r"(?!0{8}-0{4}-0{4}-0{4}-0{12})[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"
+)
 
 
 def collection_of(document: Document) -> str:
@@ -143,7 +152,7 @@ class XeroSink:
             if group:
                 answered = await self._create(collection, group)
                 outcomes.update(zip([d.reference for d in group], answered, strict=True))
-        return [outcomes[d.reference] for d in documents]
+        return one_each("Xero", documents, [outcomes[d.reference] for d in documents])
 
     async def _create(self, collection: str, documents: list[Document]) -> list[Posted | Refused]:
         bodies = [document_body(d) for d in documents]
@@ -153,7 +162,19 @@ class XeroSink:
         taken: dict[int, Document] = {}  # refused because the number is used: ours already?
         for document, record in zip(documents, answered, strict=True):
             messages = validation_messages(record)
-            if not (record.get("HasErrors") or messages):
+            refused = record.get("HasErrors") or record.get("StatusAttributeString") == "ERROR"
+            if not (refused or messages):
+                if not _is_answer_for(record, document, collection):
+                    id_field, number_field = FIELDS[collection]
+                    raise ApiError(
+                        "Xero",
+                        "bad_response",
+                        None,
+                        f"Xero answered {document.reference} in a request of {len(documents)} "
+                        f"with {described(record, id_field, number_field)}: the request is "
+                        "settled by looking them up",
+                        ambiguous=True,
+                    )
                 _check_totals(document, record)
                 outcomes.append(_posted(record, collection))
                 continue
@@ -233,6 +254,17 @@ def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -
             continue
         found[number] = Posted(str(row.get(id_field)), str(number))
     return found
+
+
+def _is_answer_for(record: Row, document: Document, collection: str) -> bool:
+    """Whether a created record is `document`: our number, and a GUID to find it by."""
+    id_field, number_field = FIELDS[collection]
+    identifier = record.get(id_field)
+    return (
+        record.get(number_field) == document.reference
+        and isinstance(identifier, str)
+        and GUID.fullmatch(identifier) is not None
+    )
 
 
 def _posted(record: Row, collection: str) -> Posted:
