@@ -786,3 +786,20 @@ async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_poste
         with pytest.raises(ApiError) as caught:
             await HaloInvoiceSink(client).create([document(c, M365) for c in documents])
     assert caught.value.ambiguous and caught.value.kind == "bad_response"
+
+
+@pytest.mark.parametrize("identifier", [None, 0, "1001"])
+async def test_a_lookup_finding_ours_without_a_usable_id_stops(identifier: Any) -> None:
+    """From a posting-answers review: an invoice of ours listed without an id ended in
+    KeyError; a null one was recorded POSTED as the id "None" (its void then a ValueError)."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        row = {"id": identifier, "reference": "TU-2026-11-C12-B1", "client_id": 12}
+        return httpx.Response(200, json={"invoices": [row], "record_count": 1})
+
+    client, _ = halo_client(transport=httpx.MockTransport(answer))
+    async with client:
+        with pytest.raises(ApiError, match="'TU-2026-11-C12-B1', ours but without a usable id"):
+            await HaloInvoiceSink(client).lookup([document(12, M365)])

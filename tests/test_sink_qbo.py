@@ -438,3 +438,15 @@ async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_poste
         with pytest.raises(ApiError) as caught:
             await QboSink(client).create([document("HB42-0007"), document("HB42-0008")])
     assert caught.value.ambiguous and "settled by look" in str(caught.value)
+
+
+@pytest.mark.parametrize("identifier", [None, "0", "7\x1b[2J"])
+async def test_a_lookup_finding_ours_without_a_usable_id_stops(identifier: str | None) -> None:
+    """From a posting-answers review: an invoice of ours answered without an Id ended in
+    KeyError; one with a null Id was recorded POSTED as the id "None"."""
+    transport = Recorder(SandboxTransport(app=qbo_app()))
+    row = {"Id": identifier, "DocNumber": "HB42-0007", "TotalAmt": 1350}
+    transport.script = [httpx.Response(200, json={"QueryResponse": {"Invoice": [row]}})]
+    async with qbo_client(None, transport=transport) as client:
+        with pytest.raises(ApiError, match="'HB42-0007', ours but without a usable id"):
+            await QboSink(client).lookup([document()])

@@ -247,6 +247,13 @@ class Answering(httpx.AsyncBaseTransport):
         return self.answer(request) or await self.inner.handle_async_request(request)
 
 
+def answering(app: object, answer: Callable[[httpx.Request], httpx.Response | None]) -> XeroClient:
+    """A client of the simulator whose requests `answer` matches it answers itself."""
+    return XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
+                      client_secret="sandbox", transport=Answering(app, answer), rate=None,
+                      retry=FAST)  # fmt: skip
+
+
 def test_a_void_answered_but_not_done_is_not_recorded_as_voided(app) -> None:
     """From a posting-answers review: Xero answering a void 200 (a refusal in it, or the
     document unchanged) while it stays AUTHORISED was taken as voided, so the month could be
@@ -264,10 +271,7 @@ def test_a_void_answered_but_not_done_is_not_recorded_as_voided(app) -> None:
         async with client(app) as xero:
             [posted] = await XeroSink(xero).create([document("TU2611-7")])
         assert isinstance(posted, Posted)
-        answering = XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
-                               client_secret="sandbox", transport=Answering(app, unchanged),
-                               rate=None, retry=FAST)  # fmt: skip
-        async with answering as xero:
+        async with answering(app, unchanged) as xero:
             with pytest.raises(ApiError) as caught:
                 await XeroSink(xero).void(document("TU2611-7"), posted)
             [row] = await xero.invoices_by_number(["TU2611-7"])
@@ -297,10 +301,7 @@ def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_posted(answ
         return httpx.Response(200, json={"Invoices": [record]})
 
     async def go() -> ApiError:
-        answering = XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
-                               client_secret="sandbox", transport=Answering(app, other),
-                               rate=None, retry=FAST)  # fmt: skip
-        async with answering as xero:
+        async with answering(app, other) as xero:
             with pytest.raises(ApiError) as caught:
                 await XeroSink(xero).create([document("TU2611-7")])
         return caught.value
@@ -322,10 +323,27 @@ def test_an_element_with_status_error_is_refused_not_posted() -> None:
         return httpx.Response(200, json={"Invoices": [record]})
 
     async def go() -> list[Posted | Refused]:
-        answering = XeroClient("http://xero.test", "http://xero.test/identity", "sandbox",
-                               client_secret="sandbox", transport=Answering(app, error),
-                               rate=None, retry=FAST)  # fmt: skip
-        async with answering as xero:
+        async with answering(app, error) as xero:
             return await XeroSink(xero).create([document("TU2611-7")])
 
     assert run(go()) == [Refused("Xero refused it: no reason given")]
+
+
+@pytest.mark.parametrize("identifier", [None, "0", "ab\x1b[2J"])
+def test_a_lookup_finding_ours_without_a_usable_id_stops(identifier: str | None) -> None:
+    """From a posting-answers review: an invoice of ours answered without a usable InvoiceID
+    was recorded POSTED under it (the id "None" when missing)."""
+    app = create_xero_app(scenario(), rate_limit=None)
+
+    def listed(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "GET" or not request.url.path.endswith("/Invoices"):
+            return None
+        row = {"InvoiceID": identifier, "InvoiceNumber": "TU2611-7", "Status": "AUTHORISED"}
+        return httpx.Response(200, json={"Invoices": [row]})
+
+    async def go() -> None:
+        async with answering(app, listed) as xero:
+            await XeroSink(xero).lookup([document("TU2611-7")])
+
+    with pytest.raises(ApiError, match="'TU2611-7', ours but without a usable id"):
+        run(go())

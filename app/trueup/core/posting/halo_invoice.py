@@ -24,8 +24,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from trueup.core.posting.answers import described, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
-from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused, described, one_each
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.values.bounds import INT64
@@ -128,6 +129,8 @@ async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> di
             for row in page:
                 reference = row.get("reference")
                 if reference in wanted and reference not in found and not row.get("voided"):
+                    if not halo_id(row):
+                        raise without_id(client.service, row, "id", "reference")
                     found[reference] = posted_invoice(row)
             if len(found) == len(wanted):
                 return found  # the rest of the pages cannot add anything

@@ -25,8 +25,9 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
+from trueup.core.posting.answers import described, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts
-from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused, described, one_each
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.sources.qbo import (
     MAX_BATCH_ITEMS,
@@ -302,6 +303,8 @@ def _live(rows: Sequence[Row], wanted: set[str], entity: str) -> dict[str, Poste
         number = invoice.get("DocNumber")
         if number not in wanted or is_voided(invoice):
             continue
+        if qbo_id(invoice.get("Id")) is None:
+            raise without_id("QuickBooks", invoice, "Id", "DocNumber")
         earlier = found.get(number)
         if earlier is not None:
             log.warning(

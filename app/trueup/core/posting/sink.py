@@ -14,8 +14,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-from trueup.core.sources.http import ApiError
-
 DESTINATIONS = ("halo-invoice", "halo-recurring", "qbo", "xero")
 
 
@@ -158,40 +156,6 @@ class Refused:
     through (Xero's `summarizeErrors=false`); `reason` is the destination's words."""
 
     reason: str
-
-
-def described(record: dict[str, Any], id_field: str, number_field: str) -> str:
-    """What a destination's record says it is, for an error: its id and number, cut short,
-    control characters escaped."""
-    return (
-        f"{id_field} {str(record.get(id_field))[:40]!r} "
-        f"numbered {str(record.get(number_field))[:40]!r}"
-    )
-
-
-def one_each(
-    service: str, documents: Sequence[Document], outcomes: list[Posted | Refused]
-) -> list[Posted | Refused]:
-    """`outcomes`, unless the destination answered two documents of a kind with one id (credits
-    are numbered apart from invoices at QuickBooks): then neither answer can be trusted, and the
-    request is settled by looking them up."""
-    seen: set[tuple[bool, str]] = set()
-    for document, outcome in zip(documents, outcomes, strict=True):
-        if not isinstance(outcome, Posted):
-            continue
-        key = (document.credit, outcome.remote_id)
-        if key in seen:
-            raise ApiError(
-                service,
-                "bad_response",
-                None,
-                f"{service} answered {len(documents)} documents with id "
-                f"{outcome.remote_id[:40]!r} for more than one: the request is settled by "
-                "looking them up",
-                ambiguous=True,
-            )
-        seen.add(key)
-    return outcomes
 
 
 class Sink(Protocol):

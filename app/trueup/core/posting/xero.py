@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
+from trueup.core.posting.answers import described, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts
-from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused, described, one_each
+from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.sources.xero import DAY_ALLOWANCE, XeroClient, validation_messages
 from trueup.core.values.parsing import to_decimal
@@ -249,10 +250,13 @@ def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -
         number = row.get(number_field)
         if number not in wanted or row.get("Status") in GONE:
             continue
+        identifier = row.get(id_field)
+        if not (isinstance(identifier, str) and GUID.fullmatch(identifier)):
+            raise without_id("Xero", row, id_field, number_field)
         if number in found:
             log.warning("Xero holds two live documents numbered %s; taking the first", number)
             continue
-        found[number] = Posted(str(row.get(id_field)), str(number))
+        found[number] = Posted(identifier, str(number))
     return found
 
 
