@@ -803,3 +803,23 @@ async def test_a_lookup_finding_ours_without_a_usable_id_stops(identifier: Any) 
     async with client:
         with pytest.raises(ApiError, match="'TU-2026-11-C12-B1', ours but without a usable id"):
             await HaloInvoiceSink(client).lookup([document(12, M365)])
+
+
+async def test_halos_own_invoice_number_is_kept_visible_and_short() -> None:
+    """From a posting-answers review: Halo's invoicenumber (its text, not ours) went into the
+    journal as it came, escape sequences and 5,000 characters included, for `trueup journal`
+    and the workbench to print."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        number = "\x1b[2JINV-" + "9" * 5000
+        return httpx.Response(
+            200, json=[{"id": 1001, "reference": "TU-2026-11-C12-B1", "invoicenumber": number}]
+        )
+
+    client, _ = halo_client(transport=httpx.MockTransport(answer))
+    async with client:
+        [posted] = await HaloInvoiceSink(client).create([document(12, M365)])
+    assert isinstance(posted, Posted) and posted.remote_id == "1001"
+    assert posted.remote_number == ("\\x1b[2JINV-" + "9" * 5000)[:64]

@@ -30,6 +30,7 @@ from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row, encode_json
 from trueup.core.values.bounds import INT64
+from trueup.core.values.text import visible
 
 # Halo's storage precision for unit_price is UNCONFIRMED; 4 places is what SQL Server's money
 # type keeps, so a price is never sent with more.
@@ -228,8 +229,14 @@ def _item_ids(documents: Sequence[Document]) -> Iterator[int]:
 
 
 def posted_invoice(row: Row) -> Posted:
+    """Halo's id (checked by the caller) and its own invoice number, which is Halo's text, not
+    ours: kept as the journal shows it, control characters visible, cut to NUMBER_LIMIT."""
     number = row.get("invoicenumber")
-    return Posted(str(row["id"]), str(number) if number else None)
+    shown = visible(str(number))[:NUMBER_LIMIT] if number else None
+    return Posted(str(row["id"]), shown)
+
+
+NUMBER_LIMIT = 64  # Halo numbers its invoices with a few characters ("INV-004213")
 
 
 def halo_date(day: date) -> str:
