@@ -134,7 +134,7 @@ async def test_refresh_reads_the_company_its_codes_and_each_customers_default(st
         facts = tc.company_facts(conn)
         defaults = dict(conn.execute(select(m.QboCustomer.id, m.QboCustomer.tax_code)).all())
         company_raw = json.loads(conn.execute(select(m.QboCompany.raw)).scalar_one())
-    assert facts == tc.QboCompanyFacts("CA", "CAD", True) and facts.needs_tax_codes
+    assert facts == tc.QboCompanyFacts("CA", "CAD", True, True) and facts.needs_tax_codes
     assert defaults == {"58": "5", "59": "3", "62": None}
     assert company_raw["CompanyInfo"]["Country"] == "CA"
 
@@ -217,6 +217,19 @@ async def test_a_us_company_needs_no_tax_code_and_a_single_currency_one_bills_on
     assert missing_targets(mapped, "qbo", catalog) == []
     [problem] = missing_targets(replace(mapped, currency="EUR"), "qbo", catalog)
     assert "bills only in USD (multicurrency is off)" in problem
+    # Custom transaction numbers off: QuickBooks numbers the invoice itself, so a lost answer
+    # could not be looked up by our DocNumber and the invoice might be created twice.
+    with store.db.write() as conn:
+        conn.exec_driver_sql(
+            "UPDATE qbo_company SET raw = "
+            "json_set(raw, '$.Preferences.SalesFormsPrefs.CustomTxnNumbers', json('false'))"
+        )
+        catalog = load_catalog(conn)
+    [numbers] = missing_targets(mapped, "qbo", catalog)
+    assert numbers.startswith(
+        f"the QuickBooks company numbers invoices itself (custom transaction numbers are off), "
+        f"so {mapped.reference} could not be found by its number after a lost answer"
+    )
 
 
 async def test_the_cli_suggests_accepts_and_sets_tax_codes(store, tmp_path, monkeypatch):

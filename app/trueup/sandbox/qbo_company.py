@@ -85,6 +85,7 @@ class QboCompany:
                 "HomeCurrency": {"value": self.home_currency},
             },
             "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": self.is_us},
+            "SalesFormsPrefs": {"CustomTxnNumbers": True},
         }
 
     def currency_of(self, body: Row, customer: Row) -> str:

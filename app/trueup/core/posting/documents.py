@@ -550,8 +550,16 @@ def _qbo_company_rules(
 ) -> list[str]:
     """What the QuickBooks company refuses (README, QuickBooks decisions): outside the US a
     sales line without a tax code; an invoice not in its customer's currency (multicurrency) or
-    not in the home currency (without it)."""
+    not in the home currency (without it). And what exactly-once posting needs of it: our
+    DocNumber kept (custom transaction numbers on), the number a lost answer is looked up by."""
     problems = []
+    if company.custom_numbers is False:
+        problems.append(
+            "the QuickBooks company numbers invoices itself (custom transaction numbers are "
+            f"off), so {document.reference} could not be found by its number after a lost "
+            "answer and might be created twice: turn them on in QuickBooks (Account and "
+            "settings, Sales, Custom transaction numbers), then `trueup qbo refresh`"
+        )
     if company.needs_tax_codes and document.qbo_tax_code is None:
         problems.append(
             f"no QuickBooks tax code (a company in {company.country} needs one on every line): "

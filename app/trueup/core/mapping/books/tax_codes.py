@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from trueup.core.mapping.books.engine import STATUS_ORDER, BookMappingError
 from trueup.core.mapping.books.reading import QBO
@@ -30,6 +30,8 @@ class QboCompanyFacts:
     country: str | None
     home_currency: str | None
     multicurrency: bool | None
+    # Preferences' SalesFormsPrefs.CustomTxnNumbers: off, QuickBooks numbers invoices itself.
+    custom_numbers: bool | None = None
 
     @property
     def needs_tax_codes(self) -> bool:
@@ -56,8 +58,16 @@ class TaxCode:
 def company_facts(conn: Connection) -> QboCompanyFacts | None:
     """The company as last refreshed; None before the first refresh that read it."""
     table = m.table_of(m.QboCompany).c
-    row = conn.execute(select(table.country, table.home_currency, table.multicurrency)).first()
-    return None if row is None else QboCompanyFacts(*row)
+    custom = func.json_extract(table.raw, "$.Preferences.SalesFormsPrefs.CustomTxnNumbers")
+    row = conn.execute(
+        select(table.country, table.home_currency, table.multicurrency, custom)
+    ).first()
+    if row is None:
+        return None
+    country, currency, multicurrency, numbers = row
+    return QboCompanyFacts(
+        country, currency, multicurrency, None if numbers is None else bool(numbers)
+    )
 
 
 def tax_codes(conn: Connection) -> dict[str, TaxCode]:
