@@ -26,7 +26,7 @@ from trueup.core.errors import TrueupError
 from trueup.core.mapping.journal import COMPANY, PRODUCT, Key, new_batch, write_mapping
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-from trueup.core.values.text import visible
+from trueup.core.values.text import toml_string, visible
 
 FORMAT_VERSION = 1
 _HEADER = (
@@ -175,8 +175,7 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    # A JSON string is a TOML basic string, once DEL (which TOML wants escaped) is.
-    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+    return toml_string(str(value))
 
 
 # --- import -----------------------------------------------------------------------------------

@@ -250,8 +250,8 @@ def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -
         number = row.get(number_field)
         if number not in wanted or row.get("Status") in GONE:
             continue
-        identifier = row.get(id_field)
-        if not (isinstance(identifier, str) and GUID.fullmatch(identifier)):
+        identifier = xero_id(row.get(id_field))
+        if identifier is None:
             raise without_id("Xero", row, id_field, number_field)
         if number in found:
             log.warning("Xero holds two live documents numbered %s; taking the first", number)
@@ -260,14 +260,16 @@ def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -
     return found
 
 
+def xero_id(value: object) -> str | None:
+    """A Xero document id (a GUID, not the zero one); None for anything else."""
+    return value if isinstance(value, str) and GUID.fullmatch(value) else None
+
+
 def _is_answer_for(record: Row, document: Document, collection: str) -> bool:
     """Whether a created record is `document`: our number, and a GUID to find it by."""
     id_field, number_field = FIELDS[collection]
-    identifier = record.get(id_field)
     return (
-        record.get(number_field) == document.reference
-        and isinstance(identifier, str)
-        and GUID.fullmatch(identifier) is not None
+        record.get(number_field) == document.reference and xero_id(record.get(id_field)) is not None
     )
 
 

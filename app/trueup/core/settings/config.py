@@ -6,7 +6,6 @@ Every value remembers where it came from (the file, a TRUEUP_* variable or the d
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from trueup.core.settings.import_columns import (
     read_import_columns,
 )
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
-from trueup.core.values.text import CONTROL, visible
+from trueup.core.values.text import toml_string, visible
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
@@ -329,11 +328,7 @@ def _own_value(settings: Settings, section: str, key: str, value: Any) -> Any:
 def toml_value(value: str | int) -> str:
     if isinstance(value, int):
         return str(value)
-    # A JSON string is a TOML basic string once every control character and bidi mark JSON
-    # leaves as it is (DEL, C1, U+202E) is escaped too: TOML refuses DEL written out, and
-    # `trueup config show` hands the text to a terminal.
-    text = json.dumps(value, ensure_ascii=False)
-    return CONTROL.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
+    return toml_string(value)
 
 
 def today(default: date | None = None) -> date:
