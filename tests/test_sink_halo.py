@@ -823,3 +823,28 @@ async def test_halos_own_invoice_number_is_kept_visible_and_short() -> None:
         [posted] = await HaloInvoiceSink(client).create([document(12, M365)])
     assert isinstance(posted, Posted) and posted.remote_id == "1001"
     assert posted.remote_number == ("\\x1b[2JINV-" + "9" * 5000)[:64]
+
+
+@pytest.mark.parametrize("flag", ["false", "true", 0, 1, []])
+async def test_a_voided_flag_that_is_not_a_boolean_stops_lookup_and_void(flag: Any) -> None:
+    """Halo's `voided` was read by truthiness: a live invoice answered `"false"` was taken as
+    void, so lookup passed it over (the invoice would be sent twice) and a void was recorded
+    while it stayed live (its month free to be posted again)."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        row = {"id": 7, "reference": "TU-2026-11-C12-B1", "client_id": 12, "voided": flag}
+        if request.url.path == "/api/Invoice/7":
+            return httpx.Response(200, json=row)
+        return httpx.Response(200, json={"invoices": [row], "record_count": 1})
+
+    client, checked = halo_client(transport=httpx.MockTransport(answer))
+    async with client:
+        sink = HaloInvoiceSink(client)
+        with pytest.raises(ApiError, match=r"with voided .*, not true or false") as looked:
+            await sink.lookup([document(12, M365)])
+        with pytest.raises(ApiError, match=r"with voided .*, not true or false") as voiding:
+            await sink.void(document(12, M365), Posted("7"))
+    assert looked.value.kind == voiding.value.kind == "bad_response"
+    assert checked.sent[1:] == [("GET", "/api/Invoice"), ("GET", "/api/Invoice/7")]  # no write

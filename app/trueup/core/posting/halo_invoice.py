@@ -129,7 +129,7 @@ async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> di
         async for page in client.invoices(client_ids=chunk):
             for row in page:
                 reference = row.get("reference")
-                if reference in wanted and reference not in found and not row.get("voided"):
+                if reference in wanted and reference not in found and not voided(client, row):
                     if not halo_id(row):
                         raise without_id(client.service, row, "id", "reference")
                     found[reference] = posted_invoice(row)
@@ -153,6 +153,23 @@ def _parts(documents: Sequence[Document]) -> Iterator[list[tuple[Document, Row]]
         size += length
     if part:
         yield part
+
+
+def voided(client: HaloClient, row: Row) -> bool:
+    """Whether Halo shows an invoice void: its `voided` is a boolean (absent or null: not void).
+    Anything else is not read by truthiness: a string "false" would free a live invoice's month
+    to be posted again, and hide it from lookup so it is sent twice."""
+    value = row.get("voided")
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise ApiError(
+        client.service,
+        "bad_response",
+        None,
+        f"{client.service} answered invoice {described(row, 'id', 'reference')} with voided "
+        f"{repr(value)[:40]}, not true or false: check it in {client.service}, then "
+        "run the command again",
+    )
 
 
 def halo_id(row: Row) -> bool:
@@ -200,7 +217,7 @@ async def void_invoice(client: HaloClient, invoice_id: int) -> None:
 
 async def _is_void(client: HaloClient, invoice_id: int) -> bool:
     try:
-        return bool((await client.invoice(invoice_id)).get("voided"))
+        return voided(client, await client.invoice(invoice_id))
     except ApiError as error:
         if error.kind == "not_found":
             return True  # deleted in Halo: nothing left to void
