@@ -347,3 +347,45 @@ def test_a_lookup_finding_ours_without_a_usable_id_stops(identifier: str | None)
 
     with pytest.raises(ApiError, match="'TU2611-7', ours but without a usable id"):
         run(go())
+
+
+@pytest.mark.parametrize("status", ["DELETED", "VOIDED"])
+def test_a_create_answered_gone_is_refused_not_posted(status: str) -> None:
+    """From a posting-answers review: a create Xero answered with the invoice DELETED or
+    VOIDED was recorded POSTED, so the month read billed while nothing was."""
+    app = create_xero_app(scenario(), rate_limit=None)
+
+    def gone(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "PUT":
+            return None
+        record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
+                  "Status": status, "StatusAttributeString": "OK"}  # fmt: skip
+        return httpx.Response(200, json={"Invoices": [record]})
+
+    async def go() -> list[Posted | Refused]:
+        async with answering(app, gone) as xero:
+            return await XeroSink(xero).create([document("TU2611-7")])
+
+    [outcome] = run(go())
+    assert isinstance(outcome, Refused)
+    assert f"TU2611-7 with it {status}: it bills nothing" in outcome.reason
+
+
+def test_a_create_answered_draft_is_posted_with_a_warning(caplog) -> None:
+    """An invoice sent AUTHORISED that Xero holds as a DRAFT exists (so it is posted, never
+    sent again) but bills nobody until approved in Xero: said, not passed over."""
+    app = create_xero_app(scenario(), rate_limit=None)
+
+    def draft(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "PUT":
+            return None
+        record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
+                  "Status": "DRAFT", "StatusAttributeString": "OK"}  # fmt: skip
+        return httpx.Response(200, json={"Invoices": [record]})
+
+    async def go() -> list[Posted | Refused]:
+        async with answering(app, draft) as xero:
+            return await XeroSink(xero).create([document("TU2611-7")])
+
+    assert run(go()) == [Posted("3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "TU2611-7")]
+    assert "Xero holds TU2611-7 as DRAFT, not AUTHORISED as sent" in caplog.text

@@ -176,6 +176,11 @@ class XeroSink:
                         "settled by looking them up",
                         ambiguous=True,
                     )
+                status = record.get("Status")
+                if status in GONE:
+                    outcomes.append(Refused(_gone_at_once(document, status)))
+                    continue
+                _check_status(document, status)
                 _check_totals(document, record)
                 outcomes.append(_posted(record, collection))
                 continue
@@ -281,6 +286,28 @@ def _posted(record: Row, collection: str) -> Posted:
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _gone_at_once(document: Document, status: object) -> str:
+    """A create answered with the document voided or deleted: it holds our number but bills
+    nothing, so recording it POSTED would show the month billed."""
+    return (
+        f"Xero answered the create of {document.reference} with it {status}: it bills nothing, "
+        "and Xero keeps the number, so posting it again needs a new number"
+    )
+
+
+def _check_status(document: Document, status: object) -> None:
+    """Warn when Xero holds a document otherwise than sent: a DRAFT or SUBMITTED invoice bills
+    nobody until it is approved in Xero."""
+    sent = "DRAFT" if document.draft else "AUTHORISED"
+    if status is not None and status != sent:
+        log.warning(
+            "Xero holds %s as %s, not %s as sent: check it in Xero",
+            document.reference,
+            str(status)[:40],
+            sent,
+        )
 
 
 def _check_totals(document: Document, record: Row) -> None:
