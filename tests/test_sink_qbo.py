@@ -450,3 +450,34 @@ async def test_a_lookup_finding_ours_without_a_usable_id_stops(identifier: str |
     async with qbo_client(None, transport=transport) as client:
         with pytest.raises(ApiError, match="'HB42-0007', ours but without a usable id"):
             await QboSink(client).lookup([document()])
+
+
+@pytest.mark.parametrize("deleted_meanwhile", [False, True])
+async def test_a_credit_memo_delete_answered_without_deleted_is_read_back(
+    deleted_meanwhile: bool,
+) -> None:
+    """Left by the posting-answers review: the answer to a credit memo's delete was not read,
+    so one QuickBooks answered 200 but kept was recorded voided (and the credit could be
+    posted again beside it). Now an answer without `"status": "Deleted"` is done only if the
+    memo is gone when read back."""
+    credit = credit_memo("HB42-0007-A1")
+    app = qbo_app()
+    async with qbo_client(app) as client:
+        (posted,) = await QboSink(client).create([credit])
+        memo = await client.get_credit_memo(posted.remote_id)
+        if deleted_meanwhile:
+            await client.delete_credit_memo(posted.remote_id, str(memo["SyncToken"]))
+    transport = Recorder(SandboxTransport(app=app))
+    transport.script = [
+        httpx.Response(200, content=encode_json({"CreditMemo": memo}).encode()),  # the read
+        httpx.Response(200, content=encode_json({"CreditMemo": memo}).encode()),  # the delete
+    ]
+    async with qbo_client(None, transport=transport) as client:
+        if deleted_meanwhile:
+            await QboSink(client).void(credit, posted)
+        else:
+            with pytest.raises(ApiError, match=r"delete of credit memo .* but still has it"):
+                await QboSink(client).void(credit, posted)
+        left = await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo")
+    assert len(left) == (0 if deleted_meanwhile else 1)
+    assert transport.api_requests()[2].method == "GET"  # read back after the answer

@@ -267,13 +267,37 @@ class QboSink:
                         f"QuickBooks credit memo {posted.remote_id} has DocNumber "
                         f"{memo.get('DocNumber')!r}, not {document.reference}: not deleting it",
                     )
-                await self._client.delete_credit_memo(posted.remote_id, str(memo.get("SyncToken")))
-                return
+                answer = await self._client.delete_credit_memo(
+                    posted.remote_id, str(memo.get("SyncToken"))
+                )
             except ApiError as error:
                 if fault_code(error) == NOT_FOUND:  # deleted already
                     return
                 if fault_code(error) != STALE_OBJECT or attempt == 2:
                     raise
+                continue
+            if answer.get("status") != "Deleted":
+                await self._confirm_deleted(document, posted)
+            return
+
+    async def _confirm_deleted(self, document: Document, posted: Posted) -> None:
+        """A delete answered without `"status": "Deleted"` is done only if the memo is gone when
+        read back: one still there is not recorded as voided (the credit could be posted
+        again beside it)."""
+        try:
+            await self._client.get_credit_memo(posted.remote_id)
+        except ApiError as error:
+            if fault_code(error) == NOT_FOUND:
+                return
+            raise
+        raise ApiError(
+            "QuickBooks",
+            "bad_response",
+            None,
+            f"QuickBooks answered the delete of credit memo {posted.remote_id} "
+            f"({document.reference}) but still has it: delete it in QuickBooks, then run "
+            "`trueup void` again to record it",
+        )
 
 
 def _refused(document: Document, fault: QboFault) -> str:
