@@ -225,3 +225,29 @@ def test_a_client_billed_from_pax8_and_ingram_gets_one_invoice(db):
         if line["kind"] == "usage" and line["subscription_id"].startswith("im:")
     )
     assert (usage["amount"], usage["cost"]) == ("461.39", "392.18")
+
+
+def test_a_resource_added_mid_term_leaves_an_annual_subscription_annual(tmp_path):
+    # CloudBlue bills a resource added mid-term as its own Recurring charge from that day to
+    # the term's end: 111 days here, which read as a term made the year's subscription monthly.
+    path = tmp_path / "ingram.csv"
+    path.write_text(
+        "SUBSCRIPTION_ACCOUNT_ID,SUBSCRIPTION_ACCOUNT_NAME,SUBSCRIPTION_ID,"
+        "SUBSCRIPTION_RESOURCE_ID,SUBSCRIPTION_RESOURCE_NAME,RESELLER_INVOICE_NUMBER,CHARGE_TYPE,"
+        "CHARGE_START_DATE,CHARGE_END_DATE,CHARGE_QUANTITY,RESELLER_AMOUNT,CUSTOMER_AMOUNT,"
+        "RESELLER_ACCOUNT_CURRENCY\r\n"
+        "1000006,Company Inc,1000065,1000234,Visio Plan 2,IN-1,Recurring,2026-03-01,2027-02-28,"
+        "10,1000.00,1200.00,USD\r\n"
+        "1000006,Company Inc,1000065,1000234,Visio Plan 2,IN-2,Recurring,2026-11-10,2027-02-28,"
+        "2,60.82,72.99,USD\r\n"
+    )
+    row, history = subscriptions(read(path))["im:1000065"]
+    assert (row["billing_term"], row["price"], row["partner_cost"]) == (
+        "Annual",
+        Decimal("120.0000"),
+        Decimal("100.0000"),
+    )
+    assert [(s["quantity"], s["updated_at"].date()) for s in history] == [
+        (Decimal(12), date(2026, 11, 10)),
+        (Decimal(10), date(2026, 3, 1)),
+    ]

@@ -209,3 +209,58 @@ def test_a_client_billed_from_pax8_and_ion_gets_one_invoice(db):
     assert visio["subscription_id"].startswith("ion:")
     assert (visio["quantity"], visio["amount"], visio["cost"]) == ("18.0000", "270.00", "229.50")
     assert "cost 229.50 (TD SYNNEX StreamOne Ion invoice ion:2026-10:" in visio["explanation"]
+
+
+ANNUAL = (
+    "Customer ID,Customer Name,Vendor,SKU,Product Name,Subscription ID,Charge Type,"
+    "Charge Start Date,Charge End Date,Quantity,Seat Count,Seller Cost,Customer Cost,Margin,"
+    "Currency\r\n"
+    "500,Harbor Point Wealth Advisors,Microsoft,CFQ7TTC0HD33:0001,Visio Plan 2,sub-year,"
+    "cycleCharge,3/1/2026,2/28/2027,10,10,1000.00,1200.00,200.00,USD\r\n"
+)
+# Two seats added on 10 November, co-termed: billed from that day to the term's end.
+CO_TERMED_ADD = (
+    "500,Harbor Point Wealth Advisors,Microsoft,CFQ7TTC0HD33:0001,Visio Plan 2,sub-year,"
+    "addQuantity,11/10/2026,2/28/2027,2,2,60.82,72.99,12.17,USD\r\n"
+)
+
+
+def visio_line(db, month):
+    (invoice,) = invoices_of(build_batch(db, month, today=TODAY), HARBOR_POINT)
+    (line,) = [line for line in invoice["lines"] if line["subscription_id"] == "ion:sub-year"]
+    return line
+
+
+def test_an_annual_term_stays_annual_after_a_co_termed_add(db, tmp_path):
+    # An add runs from its day to the term's end (111 days here): neither a term of its own
+    # nor a price per seat. Read as one, the annual subscription was billed monthly at the
+    # year's price (1,200.00 in October, 666.56 in November).
+    path = tmp_path / "ion.csv"
+    path.write_text(ANNUAL + CO_TERMED_ADD)
+    Imports(db).run(path, "ion")
+    with db.read() as conn:
+        item = conn.execute(text("SELECT id FROM halo_item WHERE name = 'Visio Plan 2'")).scalar()
+        stored = conn.execute(
+            text(
+                "SELECT billing_term, quantity, price, partner_cost FROM pax8_subscription "
+                "WHERE id = 'ion:sub-year'"
+            )
+        ).one()
+    assert tuple(stored) == ("Annual", "12", "120.0000", "100.0000")
+    Mappings(db).map_company("ion:500", HARBOR_POINT)
+    Mappings(db).map_product("ion:CFQ7TTC0HD33:0001", item)
+    assert visio_line(db, "2026-10")["amount"] == "0.00"  # the term was charged in March
+    november = visio_line(db, "2026-11")
+    assert (november["amount"], november["cost"]) == ("72.99", "60.82")
+    assert (
+        "+2 seats on 10 Nov × 120.00 × 111/365 days left in the term" in (november["explanation"])
+    )
+
+
+def test_an_add_alone_gives_no_price_per_seat(tmp_path):
+    # The term's own charge is in no file imported: the add's 72.99 for 111 days over 2 seats
+    # is no unit price (it was 36.495 a seat, billed every month as a monthly price).
+    path = tmp_path / "ion.csv"
+    path.write_text(ANNUAL.splitlines(keepends=True)[0] + CO_TERMED_ADD)
+    row, _ = subscriptions(read(path))["ion:sub-year"]
+    assert (row["quantity"], row["price"], row["partner_cost"]) == (Decimal(2), None, None)

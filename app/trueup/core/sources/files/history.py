@@ -9,6 +9,7 @@ the status or the price changed; this module writes those as the store's rows.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -91,6 +92,20 @@ def subscription_rows(
 def months_between(start: date, end: date) -> int:
     """Whole months from `start` to the inclusive `end` (a day's slack either way)."""
     return round(((end - start).days + 1) / 30.44)
+
+
+def whole_term(start: date, end: date) -> bool:
+    """Whether `start` to the inclusive `end` is a whole month, year, 2 or 3 years (a day's
+    slack): a billing cycle's period, where a co-termed add's or a proration's is not (111
+    days to the term's end round to 4 months, no term)."""
+    months = months_between(start, end)
+    if months not in (1, 12, 24, 36):
+        return False
+    index = start.year * 12 + start.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    expected = (date(year, month + 1, min(start.day, last)) - start).days
+    return abs((end - start).days + 1 - expected) <= 1
 
 
 def term_of(start: date, end: date) -> str:

@@ -9,9 +9,10 @@ from the 20th: 12 from the 20th) or as the whole quantity for the days left (10 
 charge starts it again.
 
 The price and cost of a state are per unit, from the newest charge adding seats that says
-them: the file's unit figures, else its amounts over its seats when it bills a whole month or
-more (a prorated charge's amount is not a month's) for one seat or more (an amount over a
-sliver of a seat is no unit price).
+them: the file's unit figures, else its amounts over its seats when it is a recurring charge
+for a whole term, a month or a year (a prorated charge's amount is not a month's, and an add's
+runs from its day to the term's end: 72.99 for 111 days of an annual term over 2 seats is no
+unit price) for one seat or more (an amount over a sliver of a seat is no unit price).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
-from trueup.core.sources.files.history import ACTIVE, CANCELLED, State
-from trueup.core.sources.files.kinds import CANCEL
-from trueup.core.sources.files.lines.charge import ZERO, Charge, whole_period
+from trueup.core.sources.files.history import ACTIVE, CANCELLED, State, whole_term
+from trueup.core.sources.files.kinds import CANCEL, CYCLE
+from trueup.core.sources.files.lines.charge import ZERO, Charge
 
 UNIT = Decimal("0.0001")  # a unit figure worked out from an amount, as quantities are kept
 
@@ -63,6 +64,8 @@ def unit_price(charge: Charge) -> Decimal | None:
 def _unit(charge: Charge, unit: Decimal | None, amount: Decimal | None) -> Decimal | None:
     if unit is not None:
         return unit
-    if amount is None or not whole_period(charge) or abs(charge.seats) < 1:
+    if amount is None or charge.kind != CYCLE or abs(charge.seats) < 1:
+        return None
+    if not whole_term(charge.start, charge.end):
         return None
     return (amount / abs(charge.seats)).quantize(UNIT, rounding=ROUND_HALF_UP)

@@ -20,10 +20,11 @@ from trueup.core.sources.files.history import (
     State,
     Subscription,
     term_of,
+    whole_term,
 )
 from trueup.core.sources.files.history import subscription_rows as history_rows
 from trueup.core.sources.files.kinds import ADD, CANCEL, CYCLE, REMOVE, USAGE
-from trueup.core.sources.files.lines.charge import ZERO, Charge, whole_period
+from trueup.core.sources.files.lines.charge import ZERO, Charge
 from trueup.core.sources.files.lines.seats import seat_states
 from trueup.core.values.distributors import namespaced
 
@@ -66,9 +67,13 @@ def _order(charge: Charge) -> tuple[Any, ...]:
 
 
 def _billing_term(charges: Sequence[Charge]) -> str:
+    """The file's billing cycle, else the newest recurring charge's period when it is a whole
+    term: never an add's, nor a recurring charge for a resource added mid-term (Ingram's),
+    whose period runs from that day to the term's end (111 days of an annual term are no
+    term)."""
     seated = [c for c in charges if c.seats > 0]
     said = [c.billing_term for c in seated if c.billing_term]
     if said:
         return said[-1]
-    whole = [c for c in seated if whole_period(c)]
-    return term_of(whole[-1].start, whole[-1].end) if whole else "Monthly"
+    cycles = [c for c in seated if c.kind == CYCLE and whole_term(c.start, c.end)]
+    return term_of(cycles[-1].start, cycles[-1].end) if cycles else "Monthly"
