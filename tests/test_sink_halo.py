@@ -848,3 +848,85 @@ async def test_a_voided_flag_that_is_not_a_boolean_stops_lookup_and_void(flag: A
             await sink.void(document(12, M365), Posted("7"))
     assert looked.value.kind == voiding.value.kind == "bad_response"
     assert checked.sent[1:] == [("GET", "/api/Invoice"), ("GET", "/api/Invoice/7")]  # no write
+
+
+class Answering(httpx.AsyncBaseTransport):
+    """The simulator, but for the requests `answer` answers itself (given the simulator)."""
+
+    def __init__(self, app: Any, answer: Any) -> None:
+        self.inner = SandboxTransport(app=app)
+        self.answer = answer
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        answered = await self.answer(request, self.inner)
+        return answered or await self.inner.handle_async_request(request)
+
+
+def acme_as_before(lines: Any = None) -> dict[str, Any]:
+    """RI -95 as the simulator starts it; `lines` replaces its line set."""
+    [row] = [ri for ri in halo_scenario().halo["recurring_invoices"] if ri["id"] == -95]
+    return {**row, "lines": row["lines"] if lines is None else lines}
+
+
+@pytest.mark.parametrize("taken", [False, True], ids=["not-taken", "taken-answered-stale"])
+async def test_a_recurring_write_answered_but_not_made_is_not_posted(taken: bool) -> None:
+    """A POST /api/RecurringInvoice answered 200 with the line still at its old quantity was
+    recorded posted: the month read billed at 12 seats while Halo billed 10. Now the answer,
+    else the RI read again, must show every listed line at its target."""
+
+    async def stale(request: httpx.Request, inner: Any) -> httpx.Response | None:
+        if request.method != "POST" or request.url.path != "/api/RecurringInvoice":
+            return None
+        if taken:
+            await inner.handle_async_request(request)
+        return httpx.Response(200, json=[acme_as_before()])
+
+    client, checked = halo_client(transport=Answering(halo_app(), stale))
+    async with client:
+        sink = HaloRecurringSink(client)
+        if taken:
+            assert await sink.create([acme()]) == [Posted("-95")]
+        else:
+            with pytest.raises(ApiError, match="recurring invoice -95 but does not show it made"):
+                await sink.create([acme()])
+        lines = await ri_lines(client, -95)
+    assert lines == [(1000, 12 if taken else 10, D("10.32"))]
+    assert checked.sent[-2] == ("GET", "/api/RecurringInvoice")  # read again after the answer
+
+
+async def test_a_recurring_invoice_read_without_its_lines_is_never_written() -> None:
+    """A single GET answered without `lines` (or under another id) left the change to echo no
+    lines: the POST would carry only trueup's line, and Halo may drop the rest of the RI."""
+
+    async def lineless(request: httpx.Request, inner: Any) -> httpx.Response | None:
+        if request.method == "GET" and request.url.path == "/api/RecurringInvoice":
+            return httpx.Response(200, json={"invoices": [], "record_count": 0})
+        if request.method == "GET" and request.url.path == "/api/RecurringInvoice/-95":
+            return httpx.Response(200, json={"id": -95, "client_id": 12})
+        return None
+
+    client, checked = halo_client(transport=Answering(halo_app(), lineless))
+    async with client:
+        with pytest.raises(ApiError, match="recurring invoice -95 with its lines") as caught:
+            await HaloRecurringSink(client).create([acme()])
+    assert caught.value.kind == "bad_response"
+    assert checked.count("POST", "/api/RecurringInvoice") == 0
+
+
+@pytest.mark.parametrize("quantity", ["ten", True, {"n": 10}])
+async def test_a_recurring_line_quantity_that_is_not_a_number_stops_lookup(quantity: Any) -> None:
+    """A line's qty_order Halo showed as text or an object ended in a traceback
+    (decimal.InvalidOperation); True was read as 1."""
+
+    async def odd(request: httpx.Request, inner: Any) -> httpx.Response | None:
+        if request.method == "GET" and request.url.path == "/api/RecurringInvoice":
+            row = acme_as_before()
+            lines = [{**row["lines"][0], "qty_order": quantity}]
+            return httpx.Response(200, json={"invoices": [{**row, "lines": lines}],
+                                             "record_count": 1})  # fmt: skip
+        return None
+
+    client, _ = halo_client(transport=Answering(halo_app(), odd))
+    async with client:
+        with pytest.raises(ApiError, match=r"line 25001 with qty_order .*, not a number"):
+            await HaloRecurringSink(client).lookup([acme()])

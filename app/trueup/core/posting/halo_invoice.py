@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from trueup.core.posting.answers import described, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
@@ -290,6 +289,3 @@ def wire_price(price: Decimal) -> Decimal:
     return stepped_price(price, PRICE_STEP)
 
 
-def decimal(value: Any) -> Decimal:
-    """A number from Halo's JSON (already Decimal when parsed by ApiClient); missing is 0."""
-    return value if isinstance(value, Decimal) else Decimal(str(value or 0))

@@ -17,16 +17,11 @@ import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from trueup.core.posting.halo_invoice import (
-    HaloInvoiceSink,
-    decimal,
-    refused,
-    void_invoice,
-    wire_price,
-)
+from trueup.core.posting.halo_invoice import HaloInvoiceSink, refused, void_invoice, wire_price
 from trueup.core.posting.sink import Document, Posted, RecurringChange, RecurringLineChange
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row
+from trueup.core.values.parsing import to_decimal
 
 # Up to this many clients are named in one `client_ids` filter; beyond, every RI is read (one or
 # two per client, so the whole list takes fewer pages than the chunks would).
@@ -86,6 +81,7 @@ class HaloRecurringSink:
                 if error.kind != "bad_request" or error.ambiguous:
                     raise
                 raise _refused(error, headers, documents) from error
+            await self._confirm(documents)
         results = []
         try:
             for document in documents:
@@ -147,17 +143,58 @@ class HaloRecurringSink:
             if row.get("id") in sent and isinstance(row.get("lines"), list):
                 self._recurring[row["id"]] = row
 
+    async def _confirm(self, documents: Sequence[Document]) -> None:
+        """Every listed line at its target as Halo answered the write, else as it shows the RIs
+        read again: a write answered 200 that did not take is not recorded posted (the month
+        would read billed at quantities Halo does not bill)."""
+        changes = [change for change in _changes(documents) if change.lines]
+        if all(
+            change.recurring_invoice_id in self._recurring and self._in_effect(change)
+            for change in changes
+        ):
+            return
+        await self._read_recurring(documents, refresh=True)
+        not_taken = sorted({c.recurring_invoice_id for c in changes if not self._in_effect(c)})
+        if not_taken:
+            service = self._client.service
+            raise ApiError(
+                service,
+                "bad_response",
+                None,
+                f"{service} answered the change of recurring invoice "
+                f"{', '.join(map(str, not_taken))} but does not show it made: check it in "
+                f"{service}, then post again",
+            )
+
     def _in_effect(self, change: RecurringChange) -> bool:
-        lines = self._recurring[change.recurring_invoice_id].get("lines", [])
+        recurring_id = change.recurring_invoice_id
+        lines = self._recurring[recurring_id]["lines"]
         for wanted in change.lines:
             line = _target_line(lines, wanted)
-            if line is None or decimal(line.get("qty_order")) != wanted.quantity:
+            if line is None or self._number(line, "qty_order", recurring_id) != wanted.quantity:
                 return False
-            if wanted.unit_price is not None and decimal(line.get("unit_price")) != wire_price(
-                wanted.unit_price
-            ):
+            if wanted.unit_price is not None and self._number(
+                line, "unit_price", recurring_id
+            ) != wire_price(wanted.unit_price):
                 return False
         return True
+
+    def _number(self, line: Row, field: str, recurring_id: int) -> Decimal:
+        """A line's figure as Halo shows it (missing: 0); anything but a number stops: whether
+        the line is at its target cannot be told."""
+        value = line.get(field)
+        number = Decimal(0) if value is None else to_decimal(value)
+        if number is None:
+            service = self._client.service
+            raise ApiError(
+                service,
+                "bad_response",
+                None,
+                f"{service} shows recurring invoice {recurring_id} line "
+                f"{repr(line.get('id'))[:20]} with {field} {repr(value)[:40]}, not a number: "
+                f"check it in {service}",
+            )
+        return number
 
     def _headers(self, documents: Sequence[Document], *, restore: bool) -> list[Row]:
         """One header per RI touched, each with its whole line set, targets applied."""
@@ -167,7 +204,7 @@ class HaloRecurringSink:
             if not change.lines:
                 continue  # names the recurring invoice that bills the month as it is
             if recurring_id not in line_sets:
-                current = self._recurring[recurring_id].get("lines", [])
+                current = self._recurring[recurring_id]["lines"]
                 line_sets[recurring_id] = [_echo(line) for line in current]
             for wanted in change.lines:
                 _apply(line_sets[recurring_id], recurring_id, wanted, restore=restore)

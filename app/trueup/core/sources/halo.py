@@ -274,9 +274,14 @@ class HaloClient(ApiClient):
         return self._saved(await self.post("Invoice", headers), "/api/Invoice")
 
     async def recurring_invoice(self, recurring_invoice_id: int) -> Row:
-        """One recurring invoice; a single GET always carries its lines."""
+        """One recurring invoice; a single GET always carries its lines. One answered without
+        them, or under another id, is malformed: a change written from it would echo no lines,
+        and Halo may drop the lines a write leaves out."""
         path = f"/api/RecurringInvoice/{recurring_invoice_id}"
-        return self._object(await self.request("GET", path), path)
+        row = self._object(await self.request("GET", path), path)
+        if row.get("id") != recurring_invoice_id or not isinstance(row.get("lines"), list):
+            raise self._unexpected(path, f"recurring invoice {recurring_invoice_id} with its lines")
+        return row
 
     async def save_recurring_invoices(self, headers: list[Row]) -> list[Row]:
         """Update several recurring invoices in one request. Halo may answer with only one
