@@ -69,10 +69,11 @@ def test_the_handwritten_report_reads_as_customers_skus_items_and_dated_seats():
         ("subscription", "Arrears", Decimal(1), Decimal("84.12"), Decimal("98.96")),
         ("subscription", "Annual", Decimal(5), Decimal("228.00"), Decimal("240.00")),
     ]
-    # No invoice number: each subscription's month is its own statement, of its customer.
+    # No invoice number: each subscription's charges in the report (October's: the latest
+    # month a charge starts in) are its own statement, of its customer; September's usage too.
     assert [(i["id"], i["company_id"], i["total"]) for i in records.invoices] == [
         ("ion:2026-10:sub-ion-0001", "ion:100234", Decimal("208.33")),
-        ("ion:2026-09:sub-ion-0002", "ion:100877", Decimal("84.12")),
+        ("ion:2026-10:sub-ion-0002", "ion:100877", Decimal("84.12")),
         ("ion:2026-10:100877:CFQ7TTC0LH16:0001", "ion:100877", Decimal("228.00")),
     ]
     rebuilt = subscriptions(records)
@@ -264,3 +265,74 @@ def test_an_add_alone_gives_no_price_per_seat(tmp_path):
     path.write_text(ANNUAL.splitlines(keepends=True)[0] + CO_TERMED_ADD)
     row, _ = subscriptions(read(path))["ion:sub-year"]
     assert (row["quantity"], row["price"], row["partner_cost"]) == (Decimal(2), None, None)
+
+
+def visio_report(tmp_path, name, *rows):
+    """An Ion report of Harbor Point's Visio subscription `sub-m`: (type, start, end, cost)."""
+    path = tmp_path / name
+    path.write_text(
+        ANNUAL.splitlines(keepends=True)[0]
+        + "".join(
+            "500,Harbor Point Wealth Advisors,Microsoft,CFQ7TTC0HD33:0001,Visio Plan 2,sub-m,"
+            f"{kind},{start},{end},10,10,{cost},{cost},0.00,USD\r\n"
+            for kind, start, end, cost in rows
+        )
+    )
+    return path
+
+
+def map_visio(db):
+    with db.read() as conn:
+        item = conn.execute(text("SELECT id FROM halo_item WHERE name = 'Visio Plan 2'")).scalar()
+    Mappings(db).map_company("ion:500", HARBOR_POINT)
+    Mappings(db).map_product("ion:CFQ7TTC0HD33:0001", item)
+
+
+def monthly_line(db, month):
+    (invoice,) = invoices_of(build_batch(db, month, today=TODAY), HARBOR_POINT)
+    (line,) = [line for line in invoice["lines"] if line["subscription_id"] == "ion:sub-m"]
+    return line
+
+
+def stored_charges(db):
+    with db.read() as conn:
+        return sorted(
+            conn.execute(
+                text(
+                    "SELECT invoice_id, start_period FROM pax8_invoice_item "
+                    "WHERE subscription_id = 'ion:sub-m'"
+                )
+            ).all()
+        )
+
+
+OCTOBER = ("cycleCharge", "10/1/2026", "10/31/2026", "100.00")
+NOVEMBER = ("cycleCharge", "11/1/2026", "11/30/2026", "100.00")
+LATE_CREDIT = ("customerCredit", "10/20/2026", "10/31/2026", "-5.00")
+
+
+def test_a_late_charge_in_the_next_report_keeps_the_last_reports_charges(db, tmp_path):
+    """A report without invoice numbers had each subscription's charges of a month as their own
+    statement: November's report, carrying a credit dated 20 October, replaced the October
+    report's charges of that subscription with the credit alone (October's cost read -5.00)."""
+    Imports(db).run(visio_report(tmp_path, "october.csv", OCTOBER), "ion")
+    map_visio(db)
+    assert monthly_line(db, "2026-10")["cost"] == "100.00"
+    Imports(db).run(visio_report(tmp_path, "november.csv", NOVEMBER, LATE_CREDIT), "ion")
+    assert [invoice for invoice, _ in stored_charges(db)] == [
+        "ion:2026-10:sub-m", "ion:2026-11:sub-m", "ion:2026-11:sub-m"]  # fmt: skip
+    assert monthly_line(db, "2026-10")["cost"] == "95.00"
+    assert monthly_line(db, "2026-11")["cost"] == "100.00"
+
+
+def test_a_report_spanning_months_then_a_months_own_holds_each_charge_once(db, tmp_path):
+    """A report of October and November, then October's own: October's charge is in both, and
+    is one row (it would be billed twice as two)."""
+    Imports(db).run(visio_report(tmp_path, "autumn.csv", OCTOBER, NOVEMBER), "ion")
+    again = Imports(db).run(visio_report(tmp_path, "october.csv", OCTOBER), "ion")
+    assert again.json()["entities"]["invoice items"] == {
+        "created": 1, "updated": 0, "unchanged": 0, "deleted": 1, "failed": 0}  # fmt: skip
+    assert stored_charges(db) == [
+        ("ion:2026-10:sub-m", "2026-10-01"), ("ion:2026-11:sub-m", "2026-11-01")]  # fmt: skip
+    map_visio(db)
+    assert monthly_line(db, "2026-10")["cost"] == "100.00"

@@ -9,6 +9,8 @@ Unlike a sync, a file is not the distributor's whole world but one invoice's cha
   file, and the mappings, still name them);
 - an invoice's items are replaced: the file is the whole invoice, so a corrected download of
   the same invoice replaces the first one's rows;
+- a charge another invoice already holds, row for row, moves to the file's (a report spanning
+  months, then one of those months' own: the charge is one row, never billed twice);
 - the subscriptions those items bill are rebuilt from every item stored of them (the format
   knows how), and one left with no item is deleted.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -163,12 +166,42 @@ def _replace_items(conn: Connection, records: FileRecords) -> tuple[EntityCounts
             subscriptions[row.id] = row.subscription_id
     kept = {r["id"] for r in records.items}
     gone = [item_id for item_id in stored if item_id not in kept]
+    gone += _held_elsewhere(conn, records, set(invoices), subscriptions)
     counts = _write(conn, _ITEMS, ["id"], records.items, stored)
     if gone:
         conn.execute(delete(_ITEMS).where(_ITEMS.c.id == bindparam("k")), [{"k": i} for i in gone])
         counts.deleted = len(gone)
     touched = {r["subscription_id"] for r in records.items} | {subscriptions[i] for i in gone}
     return counts, {s for s in touched if s}
+
+
+def _held_elsewhere(
+    conn: Connection,
+    records: FileRecords,
+    invoices: set[str],
+    subscriptions: dict[str, str | None],
+) -> list[str]:
+    """The stored items, under another invoice, of charges the file carries row for row: as
+    many of each as the file has. `subscriptions` gains theirs (item id -> subscription)."""
+    wanted = Counter((r["subscription_id"], dump_json(r["raw"])) for r in records.items)
+    ids = sorted({subscription for subscription, _ in wanted if subscription})
+    held: list[str] = []
+    for batch in chunks(ids):
+        query = (
+            select(_ITEMS.c.id, _ITEMS.c.raw, _ITEMS.c.subscription_id, _ITEMS.c.invoice_id)
+            .where(
+                _ITEMS.c.subscription_id.in_(batch),
+                _ITEMS.c.distributor == records.distributor,
+            )
+            .order_by(_ITEMS.c.id)
+        )
+        for row in conn.execute(query):
+            key = (row.subscription_id, row.raw)
+            if row.invoice_id not in invoices and wanted[key] > 0:
+                wanted[key] -= 1
+                held.append(row.id)
+                subscriptions[row.id] = row.subscription_id
+    return held
 
 
 def _rebuild(

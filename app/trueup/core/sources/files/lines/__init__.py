@@ -15,7 +15,7 @@ from pathlib import Path
 
 from trueup.core.sources.files.cells import read_cell
 from trueup.core.sources.files.columns import Column
-from trueup.core.sources.files.lines.charge import Charge
+from trueup.core.sources.files.lines.charge import Charge, by_report
 from trueup.core.sources.files.lines.checks import check_charges
 from trueup.core.sources.files.lines.records import records_of
 from trueup.core.sources.files.lines.subscriptions import subscription_rows
@@ -42,7 +42,7 @@ class LineFormat:
     def read(self, path: Path, columns: Sequence[Column]) -> FileRecords:
         problems = Problems()
         rows = read_rows(path, columns, self.wanted, other_format(self.distributor), problems)
-        charges = [self.charge_of(row) for row in rows]
+        charges = by_report([self.charge_of(row) for row in rows])
         headers = {c.field: c.header for c in columns}
         warnings = check_charges(charges, headers, problems)
         if self.check is not None:

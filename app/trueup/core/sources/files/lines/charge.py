@@ -3,14 +3,15 @@
 A charge bills `seats` for its period: a recurring charge or an add bills its quantity, a
 removal or a charge that pays money back (a negative amount) takes its quantity away, and
 usage, fees and credits bill none (seats.py counts them by day). Where the file names no
-invoice, a subscription's charges of one month are their own statement, so two reports of one
-month (two cloud vendors' at Ion) never replace each other's charges.
+invoice, a subscription's charges in one report are their own statement (by_report), so two
+reports of one month (two cloud vendors' at Ion) never replace each other's charges, nor a
+report the one before it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -55,10 +56,31 @@ def statement_of(
 ) -> str:
     """What a file replaces whole: the customer's charges on an invoice, else the
     subscription's charges of a month (a per-client file, a report of one cloud vendor, never
-    touch another's)."""
+    touch another's); by_report names the month for a whole file."""
     if invoice_number:
         return f"{invoice_number}:{customer_id}"
-    return f"{start:%Y-%m}:{subscription}"
+    return _of_month(start, subscription)
+
+
+def _of_month(month: date, subscription: str) -> str:
+    return f"{month:%Y-%m}:{subscription}"
+
+
+def by_report(charges: Sequence[Charge]) -> list[Charge]:
+    """The charges, those without an invoice under their report's month: the latest month a
+    charge of the file starts in, the period it bills. A charge dated earlier is a late one the
+    report carries (an add, a credit, last month's usage): under its own month it would replace
+    the charges the report of that month left there."""
+    undated = [charge.start for charge in charges if not charge.invoice_number]
+    if not undated:
+        return list(charges)
+    report = max(undated)
+    return [
+        charge
+        if charge.invoice_number
+        else replace(charge, statement=_of_month(report, charge.subscription_ref))
+        for charge in charges
+    ]
 
 
 def seats_of(kind: str | None, quantity: Decimal, cost: Decimal) -> Decimal:
