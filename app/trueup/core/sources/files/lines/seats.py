@@ -29,24 +29,39 @@ UNIT = Decimal("0.0001")  # a unit figure worked out from an amount, as quantiti
 
 def seat_states(charges: Sequence[Charge]) -> list[State]:
     """The states of a subscription billed by seats, one a day its seats or status changed
-    (`charges` in the order they apply)."""
+    (`charges` in the order they apply: by start day first). One pass over the days, each
+    summing only the charges that hold it, in that order (a file of thousands of charges for
+    one subscription took seconds when every day summed every charge)."""
     seated = [c for c in charges if c.seats]
     cancels = [c for c in charges if c.kind == CANCEL]
     states: list[State] = []
+    holding: list[Charge] = []
+    started = cancelled_by = 0
+    newest_add: Charge | None = None
+    newest: Charge | None = None  # the newest add that says its unit figures
+    ended: Charge | None = None
     for day in sorted({c.start for c in [*seated, *cancels]}):
-        held = sum((c.seats for c in seated if c.start <= day <= c.end), ZERO)
-        added = [c for c in seated if c.start <= day and c.seats > 0]
-        ended = [c for c in cancels if c.start <= day]
-        cancelled = bool(ended) and (not added or ended[-1].start >= added[-1].start)
-        priced = [c for c in added if unit_cost(c) is not None]
-        newest = priced[-1] if priced else None
+        while started < len(seated) and seated[started].start <= day:
+            charge = seated[started]
+            holding.append(charge)
+            if charge.seats > 0:
+                newest_add = charge
+                if unit_cost(charge) is not None:
+                    newest = charge
+            started += 1
+        while cancelled_by < len(cancels) and cancels[cancelled_by].start <= day:
+            ended = cancels[cancelled_by]
+            cancelled_by += 1
+        holding = [c for c in holding if day <= c.end]
+        held = sum((c.seats for c in holding), ZERO)
+        cancelled = ended is not None and (newest_add is None or ended.start >= newest_add.start)
         state = State(
             day,
             max(ZERO, held),
             CANCELLED if cancelled else ACTIVE,
             None if newest is None else unit_price(newest),
             None if newest is None else unit_cost(newest),
-            ended[-1].start if cancelled else None,
+            ended.start if cancelled and ended is not None else None,
         )
         if not states or states[-1][1:] != state[1:]:
             states.append(state)
