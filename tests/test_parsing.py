@@ -58,3 +58,23 @@ def test_month_start_crosses_years():
     assert month_start(date(2026, 1, 21), 1) == date(2025, 12, 1)
     assert month_start(date(2026, 11, 21), 2) == date(2026, 9, 1)
     assert month_start(date(2026, 11, 21)) == date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-10-05", "2026-10-05T00:00:00Z", "2026-10-05T08:12:44.1234567Z", "2026-10-05 00:00",
+     "2026-10-05T00:00:00+05:30", "2026-10-05T00:00:00.000-0700", "10/5/2026",
+     "10/5/2026 12:00:00 AM", "10/5/2026 3:04 pm", "10/5/2026 00:00:00 UTC"],
+)  # fmt: skip
+def test_a_file_day_may_carry_a_time_as_exports_write_it(text):
+    assert day(text) == date(2026, 10, 5)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-10-05Tjunk", "2026-10-05 to 2026-10-31", "10/5/2026 - 11/4/2026", "2026-10-05 x"]
+)
+def test_a_file_day_followed_by_anything_but_a_time_is_refused(text):
+    """Left by the boundary review: whatever followed the date was dropped as its time, so a
+    period written in one cell ("2026-10-05 to 2026-10-31") was read as its first day."""
+    with pytest.raises(CellError, match="is not a date like 2026-11-05"):
+        day(text)

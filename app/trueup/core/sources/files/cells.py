@@ -23,10 +23,16 @@ RATE_LIMIT = Decimal(10) ** 6  # an exchange rate: no currency pair comes near i
 _ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # Partner Center writes dates as 10/3/2020 in its samples and as ISO 8601 through its API;
-# either may carry a time of day, which is dropped (a charge is for whole UTC days).
+# either may carry a time of day, which is dropped (a charge is for whole UTC days): as ISO
+# writes it or a spreadsheet does (12:00:00 AM), with fractions and a zone. Anything else after
+# the date is not a time ("2026-10-01 to 2026-10-31" would read as its first day).
 # ASCII digits only: \d also takes "２０２６", which int() reads as 2026.
-_US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?", re.ASCII)
-_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?", re.ASCII)
+_TIME = (
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"  # 00:00, 00:00:00, 00:00:00.0000000
+    r"(?: ?[AP]M)?(?: ?(?:Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"  # 12:00:00 AM, Z, +05:30
+)
+_US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME, re.ASCII | re.IGNORECASE)
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})" + _TIME, re.ASCII | re.IGNORECASE)
 
 
 class CellError(ValueError):
