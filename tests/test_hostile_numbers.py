@@ -80,6 +80,38 @@ def test_an_id_past_sqlites_integer_is_refused():
     assert halo_item({"id": INT64}, {})["id"] == INT64
 
 
+@pytest.mark.parametrize(
+    "identifier", ["s" * 101, "\x1b[2Js1", "s\u202e1", "s 1", "s\t1", ["s1"], {"id": "s1"}, 1.5]
+)
+def test_a_text_id_no_store_key_should_be_is_refused(identifier):
+    """Left by the boundary review: a Pax8 id was stored as str() of whatever came (a list, a
+    dict, 5,000 characters, escape sequences printed raw wherever ids are shown)."""
+    with pytest.raises(OutOfRange, match=r"'id' .* is not an id"):
+        pax8_subscription({"id": identifier}, {})
+    assert pax8_subscription({"id": "s" * 100}, {})["id"] == "s" * 100
+    assert pax8_subscription({"id": 42}, {})["id"] == "42"
+
+
+def test_a_sync_with_a_malformed_id_keeps_the_last_good_data(tmp_path):
+    db = open_database(tmp_path / "trueup.sqlite")
+    try:
+        asyncio.run(sync_unchecked(db, world()))
+        subscriptions = m.table_of(m.Pax8Subscription)
+        with db.read() as conn:
+            before = sorted(conn.execute(select(subscriptions.c.id)).scalars())
+        hostile = world()
+        sub = next(s for s in hostile["pax8"]["subscriptions"] if s["id"] == SUB_ACME)
+        sub["id"] = "\x1b[2J" + "9" * 5000
+        assert asyncio.run(sync_unchecked(db, hostile))["pax8"].status == "ok"
+        with db.read() as conn:
+            after = sorted(conn.execute(select(subscriptions.c.id)).scalars())
+        assert after == before  # the renamed one neither stored nor its last good row deleted
+        skipped = [e for e in read_log(db, limit=200) if e["event"].endswith("record skipped")]
+        assert any("is not an id" in e["details"]["reason"] for e in skipped)
+    finally:
+        db.dispose()
+
+
 @given(
     st.one_of(
         st.none(),

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Table
 
 from trueup.core.store import tables as m
-from trueup.core.values.bounds import INT64
+from trueup.core.values.bounds import INT64, MAX_ID
 from trueup.core.values.bounds import MONEY_LIMIT as MONEY_LIMIT
 from trueup.core.values.bounds import QUANTITY_LIMIT as QUANTITY_LIMIT
 from trueup.core.values.parsing import (
@@ -26,6 +26,7 @@ from trueup.core.values.parsing import (
     to_int,
     to_text,
 )
+from trueup.core.values.text import visible
 
 Row = dict[str, Any]
 
@@ -35,8 +36,9 @@ class RecordError(ValueError):
 
 
 class OutOfRange(RecordError):
-    """A number no real record holds (infinite, NaN, or past the field's bounds): the record is
-    refused, naming the field, and the stored rows of its kind are kept for this sync."""
+    """A value no real record holds (a number infinite, NaN, or past the field's bounds; an id
+    no store key should be): the record is refused, naming the field, and the stored rows of
+    its kind are kept for this sync."""
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,21 @@ class Entity:
 
 
 def _text_id(raw: dict[str, Any], field: str = "id") -> str:
+    """A text id (Pax8's are GUIDs): at most MAX_ID characters, no space or control character.
+    Another one would be a store key no reference can name (references are stored with their
+    control characters made visible), and text printed raw wherever ids are shown."""
     value = raw.get(field)
     if value is None or (isinstance(value, str) and not value.strip()):
         raise RecordError(f"no '{field}'")
-    return str(value)
+    text = str(value) if type(value) is int else value
+    if not isinstance(text, str) or len(text) > MAX_ID or _unprintable(text):
+        shown = visible(repr(value)[:40])
+        raise OutOfRange(f"'{field}' {shown} is not an id (at most {MAX_ID} characters, no spaces)")
+    return text
+
+
+def _unprintable(text: str) -> bool:
+    return visible(text) != text or any(character.isspace() for character in text)
 
 
 def _int_id(raw: dict[str, Any], field: str = "id") -> int:

@@ -12,12 +12,11 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
 
-from trueup.core.values.bounds import MONEY_LIMIT, QUANTITY_LIMIT
+from trueup.core.values.bounds import MAX_ID, MONEY_LIMIT, QUANTITY_LIMIT
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
 from trueup.core.values.parsing import PLAIN_NUMBER
 from trueup.core.values.text import visible
 
-MAX_ID = 100  # an id becomes part of a store key: GUIDs and invoice numbers are far shorter
 MAX_TEXT = 500  # a customer or SKU name
 RATE_LIMIT = Decimal(10) ** 6  # an exchange rate: no currency pair comes near it
 _ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]+")
