@@ -20,7 +20,7 @@ import random
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, ClassVar, Literal, NoReturn, Self
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -63,6 +63,10 @@ MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
 LOOPBACK_NAMES = frozenset({"localhost"})
 _VARIABLE = re.compile(r"\bTRUEUP_[A-Z0-9_]+\b")
+# Fields of a token request or answer whose values are secrets (RFC 6749, RFC 7636).
+_SECRET_FIELDS = frozenset(
+    {"client_secret", "refresh_token", "code", "code_verifier", "access_token", "id_token"}
+)
 
 
 class ApiError(TrueupError):
@@ -232,6 +236,8 @@ class ApiClient(ABC):
         self.base_url = self._checked_url(base_url, self.url_env)
         self._client_id = client_id
         self._client_secret = client_secret
+        # Every secret this client sent or was given, so a refusal echoing one never shows it.
+        self._secrets = {client_secret} if client_secret else set()
         self._retry = retry
         self._sleep = sleep
         self._clock = clock
@@ -405,9 +411,12 @@ class ApiClient(ABC):
             reraise=True,
         )
         try:
-            return await retrying(self._attempt, call)
+            answer: Any = await retrying(self._attempt, call)
         except _Transient as failure:
             raise self._gave_up(call, failure) from failure
+        if call.purpose == "token" and isinstance(answer, dict):
+            self._secrets.update(_secret_values(answer.items()))
+        return answer
 
     async def _attempt(self, call: _Call) -> Any:
         token = await self._valid_token() if call.purpose == "data" else None
@@ -427,6 +436,8 @@ class ApiClient(ABC):
         if call.content_type is not None:
             headers["Content-Type"] = call.content_type
         call.sends += 1
+        if call.purpose == "token":
+            self._secrets.update(_sent_secrets(call))
         # Slot first, then the limiter's turn: a turn taken before waiting for a slot would
         # count against the window while nothing is sent.
         async with self._slots, self._turn():
@@ -450,7 +461,9 @@ class ApiClient(ABC):
         if response.status_code == 429:
             self.stats.rate_limited += 1
             self._pause(response)
-        return response
+        # A refusal's body is read into messages and errors (a QuickBooks Fault, an OAuth
+        # error_description): a secret it echoes is gone before anyone reads it.
+        return self._redacted(response) if response.status_code >= 400 else response
 
     def _turn(self) -> AbstractAsyncContextManager[None]:
         return self._limiter.turn() if self._limiter is not None else nullcontext()
@@ -707,10 +720,26 @@ class ApiClient(ABC):
         return self._error(failure.kind, message, failure.status)
 
     def _redact(self, text: str) -> str:
-        for secret in (self._client_secret, self._token):
+        for secret in sorted(self._secrets | {self._token or ""}, key=len, reverse=True):
             if secret:
                 text = text.replace(secret, "***")
         return text
+
+    def _redacted(self, response: httpx.Response) -> httpx.Response:
+        text = response.text
+        redacted = self._redact(text)
+        if redacted == text:
+            return response
+        headers = [
+            (k, v) for k, v in response.headers.multi_items() if k.lower() != "content-length"
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=redacted.encode(response.encoding or "utf-8", "replace"),
+            request=response.request,
+            extensions=response.extensions,
+        )
 
     def _checked_url(self, url: str, env: str) -> str:
         parts = urlsplit(url.strip())
@@ -889,6 +918,22 @@ def encode_json(value: Any) -> str:
     if isinstance(value, date):
         return jsonlib.dumps(value.isoformat())
     return jsonlib.dumps(value)
+
+
+def _sent_secrets(call: _Call) -> list[str]:
+    """The secrets a token request carries in its body: a code, a verifier, a refresh token."""
+    text = (call.content or b"").decode("utf-8", "replace")
+    if call.content_type == "application/json":
+        try:
+            fields = jsonlib.loads(text)
+        except ValueError:
+            return []
+        return _secret_values(fields.items()) if isinstance(fields, dict) else []
+    return _secret_values(parse_qsl(text))
+
+
+def _secret_values(fields: Iterable[tuple[Any, Any]]) -> list[str]:
+    return [value for name, value in fields if name in _SECRET_FIELDS and isinstance(value, str)]
 
 
 def _json_or_none(response: httpx.Response) -> Any:
