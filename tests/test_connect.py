@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from keyring.backends.null import Keyring as NullKeyring
 from keyring.errors import KeyringError, NoKeyringError
 from typer.testing import CliRunner
 
@@ -321,6 +322,15 @@ def test_qbo_code_for_scripts_and_the_test_rotates_the_stored_token(env, urls, m
     settings.qbo.url, settings.qbo.realm_id, settings.qbo.client_id = urls.qbo, "sandbox", "sandbox"
     assert asyncio_run(Connections(settings).check("qbo")).message == WORKS
     assert memory_keyring.passwords[key] != first  # rotated, and kept
+
+
+def test_qbo_spends_no_code_on_a_keyring_that_keeps_nothing(env, urls):
+    """The code's refresh token would be lost: the keyring is found out before it is sent."""
+    with using(NullKeyring()):
+        result = invoke(*qbo_args(urls, "--code", "sandbox-code", "--realm", "sandbox"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the OS keyring (keyring.backends.null.Keyring)")
+    assert "saved" not in result.stderr and not (env / "config.toml").exists()
 
 
 def test_qbo_refresh_token_import(env, urls, memory_keyring):

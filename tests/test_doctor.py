@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import keyring
 import pytest
 from keyring.backends.fail import Keyring as NoKeyring
+from keyring.backends.null import Keyring as NullKeyring
 from keyring.errors import KeyringLocked
 from typer.testing import CliRunner
 
@@ -254,6 +255,14 @@ def test_the_keyring_check_says_plainly_what_is_wrong_and_what_to_do(install):
         _, checks = by_name(doctor("--json", "--offline"))
     assert checks["keyring"]["message"].startswith("the OS keyring is locked")
     assert "unlock it" in checks["keyring"]["fix"]
+
+
+def test_a_keyring_that_keeps_nothing_is_not_called_usable(install):
+    with using(NullKeyring()):
+        _, checks = by_name(doctor("--json", "--offline"))
+    assert checks["keyring"]["status"] == "warn"
+    assert "(keyring.backends.null.Keyring) does not keep" in checks["keyring"]["message"]
+    assert "--secrets encrypted-file" in checks["keyring"]["fix"]
 
 
 def test_a_locked_secrets_file_is_said_locked_with_how_to_unlock(install, monkeypatch):

@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+from keyring.backends.null import Keyring as NullKeyring
 from keyring.errors import InitError, KeyringError, KeyringLocked, NoKeyringError
 
 from fake_keyrings import MemoryKeyring, RaisingKeyring, using
@@ -108,6 +109,22 @@ def test_a_failing_keyring_is_explained_without_the_secret(settings, error, said
     assert said in str(failure.value)
     assert SECRET not in str(failure.value)
     assert "TRUEUP_HALO_CLIENT_SECRET" in str(failure.value)
+
+
+def test_a_keyring_that_keeps_nothing_is_refused_not_trusted(settings):
+    """keyring's null backend (PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring, often set
+    to quiet other tools) answers every write and keeps nothing: a rotated refresh token given
+    to it was lost while trueup said it was stored."""
+    with using(NullKeyring()):
+        secrets = Secrets(settings, env={})
+        with pytest.raises(SecretError, match="does not keep what it is given"):
+            secrets.check_store("qbo")
+        with pytest.raises(SecretError, match="does not keep what it is given"):
+            secrets.save_client_secret("pax8", "client-1", SECRET)
+        with pytest.raises(SecretError) as rotated:
+            secrets.refresh_tokens("123").save("RT-next")
+    assert str(rotated.value).startswith("cannot keep QuickBooks' new refresh token")
+    assert "keyring.backends.null.Keyring" in str(rotated.value)
 
 
 def test_the_environment_still_works_when_there_is_no_keyring(settings):

@@ -34,7 +34,6 @@ Status = Literal["ok", "warn", "fail", "skip"]
 # several connections at once; 3.7.0 to 3.51.2 have it.
 SQLITE_FIXED = (3, 51, 3)
 REQUIRED_SOURCES = ("pax8", "halo")  # a sync needs both; QuickBooks only for posting to it
-PROBE = "doctor:probe"  # a name no secret has: reading it opens the store and nothing more
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,8 @@ def _credentials(state: ConnectionState) -> Check:
 
 
 def _keyring(secrets: Secrets) -> Check:
-    """Whether the store the config names ([secrets] backend) opens: read, as a keyring can
-    say it is usable and still be locked."""
+    """Whether the store the config names ([secrets] backend) opens and keeps what it is given:
+    tried, as a keyring can say it is usable and still be locked, or keep nothing."""
     store = secrets.store
     path = store.path if isinstance(store, EncryptedFileStore) else None  # None: OS keyring
     if path is not None and not path.exists():
@@ -109,7 +108,7 @@ def _keyring(secrets: Secrets) -> Check:
             "`trueup connect pax8` (or any other) stores the first secret in it",
         )
     try:
-        store.get(PROBE)
+        store.check()
     except StoreLockedError:
         return _locked(path, secrets.env.get(PASSPHRASE_ENV))
     except SecretError as exc:  # no keyring at all, or a file that is not trueup's

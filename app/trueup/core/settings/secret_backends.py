@@ -66,6 +66,9 @@ class SecretStore(Protocol):
 
     def delete(self, name: str) -> None: ...
 
+    def check(self) -> None:
+        """Raise StoreUnavailableError now if a secret given to the store would not be kept."""
+
 
 class KeyringStore:
     """The OS keyring (Secret Service, KWallet, macOS Keychain, Windows Credential Locker)."""
@@ -82,10 +85,28 @@ class KeyringStore:
     def set(self, name: str, value: str) -> None:
         with self._plainly(value):
             self._keyring.set_password(KEYRING_SERVICE, name, value)
+            kept = self._keyring.get_password(KEYRING_SERVICE, name)
+        if kept != value:
+            raise self._discards()
 
     def delete(self, name: str) -> None:
         with self._plainly(), contextlib.suppress(PasswordDeleteError):
             self._keyring.delete_password(KEYRING_SERVICE, name)
+
+    def check(self) -> None:
+        """A value written, read back and taken away: a backend that answers every write
+        without keeping it (keyring's null backend, which PYTHON_KEYRING_BACKEND often names
+        to quiet other tools) must be found before a refresh token is trusted to it."""
+        probe = f"probe:{secrets.token_hex(8)}"
+        self.set(probe, probe)
+        self.delete(probe)
+
+    def _discards(self) -> StoreUnavailableError:
+        backend = type(self._keyring)
+        return StoreUnavailableError(
+            f"the OS keyring ({backend.__module__}.{backend.__name__}) does not keep what it is "
+            "given (check PYTHON_KEYRING_BACKEND and keyringrc.cfg)"
+        )
 
     @property
     def _keyring(self) -> KeyringBackend:
@@ -139,6 +160,10 @@ class EncryptedFileStore:
             values = self._read()
             if values.pop(name, None) is not None:
                 self._write(values)
+
+    def check(self) -> None:
+        """The file opens (a write that fails says so itself)."""
+        self._read()
 
     # -- the file --------------------------------------------------------------------------
 

@@ -113,9 +113,10 @@ class Secrets:
             raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
 
     def check_store(self, source: str) -> None:
-        """Raise SecretError now if the store cannot be used (before a test, say)."""
+        """Raise SecretError now if the store cannot be used or would not keep what it is
+        given (before a test, or a consent's code is spent)."""
         try:
-            self.store.get(_client_key(source, ""))
+            self.store.check()
         except StoreUnavailableError as exc:
             raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
 
