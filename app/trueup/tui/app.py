@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from trueup.core.service.workbench import Workbench
@@ -104,6 +105,19 @@ class TrueupApp(App[None]):
     def _check_store(self) -> None:
         if self.workbench.store_changed():
             self.data_changed()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Always literal: a message naming a client "refund [/] ref#12" is not markup (it
+        raised MarkupError and closed the workbench)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)

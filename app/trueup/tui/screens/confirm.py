@@ -32,7 +32,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = Text(self.title_text)  # names in it are not markup
             dialog.border_subtitle = "y apply · n cancel"
             yield Static(Text(self.question), id="confirm-question")
             yield RowTable(self.columns, lambda row: row, id="confirm-changes")

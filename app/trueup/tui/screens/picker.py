@@ -64,7 +64,7 @@ class PickerScreen(ModalScreen[int | str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = Text(self.title_text)  # names in it are not markup
             dialog.border_subtitle = "type to filter · ↑↓ · enter choose · esc cancel"
             yield Input(placeholder="Type to filter…", id="picker-query")
             yield RowTable(

@@ -83,7 +83,7 @@ class TypeToConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="typed-confirm", classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = Text(self.title_text)  # names in it are not markup
             dialog.border_subtitle = f"type {self.expected}, enter · esc cancels"
             yield Static(Text(self.question), id="typed-question")
             yield Input(placeholder=f"type {self.expected}")

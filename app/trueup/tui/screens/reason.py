@@ -45,7 +45,7 @@ class ReasonScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reason", classes="dialog") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = Text(self.title_text)  # names in it are not markup
             dialog.border_subtitle = f"enter to {self.enter} · esc cancel"
             yield Static(self.about, id="reason-anomaly")
             yield Input(placeholder=self.ask)

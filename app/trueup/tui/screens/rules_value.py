@@ -103,7 +103,7 @@ class ValueScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="rule-value") as dialog:
-            dialog.border_title = self.title_text
+            dialog.border_title = Text(self.title_text)  # names in it are not markup
             dialog.border_subtitle = "enter save · esc cancel"
             yield Static(Text(MEANINGS[self.key]), id="rule-value-meaning")
             yield Input(self.current, placeholder=self.key, id="rule-value-input")
