@@ -2,6 +2,7 @@
 
 import csv
 import errno
+import os
 import stat
 from decimal import Decimal
 from pathlib import Path
@@ -67,7 +68,7 @@ def test_csv_text_that_a_spreadsheet_would_run_is_kept_text(tmp_path):
     assert {r["Total"] for r in read} == {"-1.00"}  # a negative amount stays a number
 
 
-def test_a_replaced_file_keeps_its_permissions_and_its_link(tmp_path):
+def test_a_replaced_file_keeps_its_link(tmp_path):
     real = tmp_path / "real" / "month.xlsx"
     real.parent.mkdir()
     workbook.write_workbook([TABLE], real)
@@ -79,6 +80,54 @@ def test_a_replaced_file_keeps_its_permissions_and_its_link(tmp_path):
     assert link.is_symlink() and real.read_bytes() != before  # the file it names, replaced
     assert stat.S_IMODE(real.stat().st_mode) == 0o600
     assert sorted(p.name for p in real.parent.iterdir()) == ["month.xlsx"]
+
+
+@pytest.fixture
+def open_umask():
+    """The umask most desktops have: new files readable by everyone."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_exports_are_private_whatever_the_umask_or_the_file_they_replace(tmp_path, open_umask):
+    """Every client's billing was written 0644 under the usual umask, and a file written over
+    kept an old file's wider mode."""
+    book = tmp_path / "month.xlsx"
+    workbook.write_workbook([TABLE], book)
+    old = tmp_path / "csv" / "invoices.csv"
+    old.parent.mkdir()
+    old.write_text("last month's, world-readable")
+    old.chmod(0o644)
+    write_csv_folder([TABLE], old.parent)
+    folder = write_csv_folder([TABLE], tmp_path / "new" / "csv")
+    assert [mode(p) for p in (book, old, folder / "invoices.csv")] == [0o600] * 3
+    assert mode(folder) == 0o700 and "Acme" in old.read_text(encoding="utf-8-sig")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a link of another user's needs root to make")
+def test_a_link_another_user_made_is_not_followed(tmp_path):
+    """In a shared folder (/tmp) another user's link named like the export would have the
+    export replace any file of ours it points at; the kernel refuses such a link
+    (protected_symlinks), but replaced() resolved it by hand."""
+    ours = tmp_path / "home" / ".bashrc"
+    ours.parent.mkdir()
+    ours.write_text("ours")
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o1777)
+    planted = shared / "trueup-2026-11.xlsx"
+    planted.symlink_to(ours)
+    os.lchown(planted, 4242, 4242)
+    with pytest.raises(PermissionError) as refused:
+        workbook.write_workbook([TABLE], planted)
+    assert refused.value.filename == str(planted) and "not followed" in refused.value.strerror
+    assert ours.read_text() == "ours" and sorted(p.name for p in ours.parent.iterdir()) == [
+        ".bashrc"
+    ]
 
 
 def test_a_workbook_that_cannot_be_finished_names_its_file_once(tmp_path, monkeypatch):

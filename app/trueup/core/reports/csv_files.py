@@ -9,12 +9,12 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-from trueup.core.reports.replaced import replaced
+from trueup.core.reports.replaced import private_folder, replaced
 from trueup.core.reports.tables import Table
 
 
 def write_csv_folder(tables: list[Table], folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     for table in tables:
         with (
             replaced(folder / f"{table.name.lower()}.csv") as path,

@@ -15,7 +15,7 @@ from rich.text import Text
 from trueup.core.reports.evidence import EvidencePack
 from trueup.core.reports.evidence_doc import Block, Heading, Para, blocks, title
 from trueup.core.reports.evidence_pdf import pdf_bytes
-from trueup.core.reports.replaced import replaced
+from trueup.core.reports.replaced import private_folder, replaced
 
 WIDTH = 120
 
@@ -23,7 +23,7 @@ WIDTH = 120
 def write_pack(pack: EvidencePack, folder: Path) -> list[Path]:
     """evidence.html, evidence.pdf and records.json in `folder` (made if missing); the paths
     written."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     laid_out = blocks(pack)
     console = Console(record=True, width=WIDTH, file=io.StringIO(), color_system="truecolor")
     for block in laid_out:

@@ -1,23 +1,29 @@
 """A report file written whole or not at all: into a new file beside it, renamed over it once
 complete. An interrupted or failed export (Ctrl-C, a full disk) leaves the last good file as it
-was and no half-written one."""
+was and no half-written one. Reports are private: 0600 files, new folders 0700."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import secrets
-import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+PRIVATE = 0o600
 
-@contextmanager
+
+@contextlib.contextmanager
 def replaced(path: Path) -> Iterator[Path]:
-    """The path to write `path`'s new content to; it becomes `path` when the block ends well.
-    A link is followed (the file it names is replaced) and the file's permissions are kept. A
+    """The path to write `path`'s new content to; it becomes `path` when the block ends well,
+    0600 whatever the umask or the old file's mode: it holds every client's billing. A link
+    of the user's own is followed (the file it names is replaced); one another user made is
+    refused, as the kernel's protected_symlinks would (resolved by hand, it would not). A
     path that is not a plain file (a device such as /dev/stdout), or a file in a folder that
     takes no new file, is written as it is."""
+    if path.is_symlink() and _foreign(path):
+        raise PermissionError(errno.EACCES, "a link another user made: not followed", str(path))
     target = path.resolve() if path.is_symlink() else path
     if target.exists() and not target.is_file():
         with _named(path):
@@ -26,15 +32,14 @@ def replaced(path: Path) -> Iterator[Path]:
     # A short name of its own: the file's name and more could pass the 255 bytes a name has.
     partial = target.with_name(f".trueup-{secrets.token_hex(4)}.partial")
     try:
-        # Made here with the umask's usual mode (a new file) or the old file's (a replaced one),
-        # so the writer opening it by name keeps it.
-        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666
-        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
-        if target.exists():
-            os.chmod(partial, mode)  # past the umask, as the old file had it
+        # Made here, so the writer opening it by name keeps its mode.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
+        os.chmod(partial, PRIVATE)  # past a umask that took the owner's bits too
     except PermissionError as error:
         if not target.exists():
             raise PermissionError(error.errno, error.strerror, str(path)) from None
+        with contextlib.suppress(OSError):  # not ours to narrow: written as it is
+            os.chmod(target, PRIVATE)
         with _named(path):  # the folder is closed to new files, the file open to writing
             yield target
         return
@@ -46,7 +51,21 @@ def replaced(path: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-@contextmanager
+def private_folder(folder: Path) -> Path:
+    """`folder`, made 0700 if it is new (an existing one is the user's choice)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _foreign(link: Path) -> bool:
+    """Whether another user (not root) owns the link: in a shared folder (/tmp) it may point
+    at any file of ours, to be replaced by the export."""
+    if not hasattr(os, "geteuid"):  # Windows: links need privileges to make
+        return False
+    return link.lstat().st_uid not in (os.geteuid(), 0)
+
+
+@contextlib.contextmanager
 def _named(path: Path) -> Iterator[None]:
     """An OSError with no file name (a full disk says only "No space left on device") names
     the file being written."""
