@@ -89,6 +89,18 @@ def test_config_show_says_a_locked_secrets_file_is_locked_and_how_to_unlock(env,
     assert SECRET not in result.output
 
 
+def test_config_show_names_a_xero_consents_refresh_token_not_a_client_secret(env):
+    """It read client_secret "(not set)", "not configured", for a connected Xero PKCE app, and
+    never said whether its refresh token (the one thing a post needs) could be read."""
+    (env / "config.toml").write_text('[xero]\nclient_id = "app"\nauth = "pkce"\n')
+    result = invoke("config", "show")
+    assert result.exit_code == 0, result.output
+    assert "client_secret" not in tomllib.loads(result.stdout)["xero"]
+    xero = result.stdout.split("[xero]")[1].split("\n[")[0]
+    line = next(x for x in xero.splitlines() if x.startswith("refresh_token"))
+    assert line.startswith('refresh_token = "(not set)"') and "no OS keyring" in line
+
+
 def test_config_show_of_a_bad_config_is_one_line(env):
     (env / "config.toml").write_text("[sync]\nmin_interval_minutes = -5\n")
     result = invoke("config", "show")

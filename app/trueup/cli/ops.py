@@ -52,8 +52,10 @@ def _origin(settings: Settings, section: str, key: str) -> str:
 
 
 def _secret_rows(connection: ConnectionState) -> list[tuple[str, str, str]]:
-    rows = [("client_secret", connection.secret)]
-    if connection.source == "qbo":
+    # A Xero PKCE consent has no client secret: its refresh token is what must be there.
+    pkce = connection.configured and connection.secret is None
+    rows = [] if pkce else [("client_secret", connection.secret)]
+    if connection.source == "qbo" or pkce:
         rows.append(("refresh_token", connection.token))
     return [(key, *_redacted(location)) for key, location in rows]
 
