@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from fake_keyrings import MemoryKeyring, using
 from test_cli_xero import DEMO
 from trueup.cli import app
+from trueup.cli.connect import _chosen_tenant
+from trueup.core.settings.secrets import SecretError
 from trueup.core.settings.xero_consent import ConsentError, Pkce, authorize_url, code_from
 from trueup.sandbox.scenario import load_scenario
 from trueup.sandbox.serve import build_simulators, serve_in_background
@@ -112,3 +114,15 @@ def test_the_consent_link_asks_for_pkce_and_offline_access():
     )
     assert link.startswith("https://login.xero.com/identity/connect/authorize?")
     assert "code_challenge_method=S256" in link and "offline_access" in link
+
+
+def test_organisations_to_choose_from_are_printed_with_their_control_characters_shown(capsys):
+    """A name is Xero's text: an escape in it was sent to the terminal as it was."""
+    tenants = [
+        {"tenantId": "t-1", "tenantName": "Acme\x1b[2J\u202e"},
+        {"tenantId": "t-2", "tenantName": "Bravo"},
+    ]
+    with pytest.raises(SecretError, match="Which organisation"):
+        _chosen_tenant("", tenants)  # no terminal to choose on
+    said = capsys.readouterr().err
+    assert "1. Acme\\x1b[2J\\u202e (t-1)" in said and "\x1b" not in said

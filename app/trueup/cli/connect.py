@@ -52,6 +52,7 @@ from trueup.core.settings.xero_consent import (
     exchange_code,
     loopback_listener,
 )
+from trueup.core.values.text import visible
 
 BACKENDS = ("keyring", "encrypted-file")
 
@@ -407,8 +408,9 @@ def _chosen_tenant(given: str, tenants: list[dict[str, object]]) -> str:
         return ids[0]
     if not ids:
         raise SecretError("the consent reached no organisation: connect again and choose one")
-    for number, t in enumerate(tenants, 1):
-        render.stderr.print(f"{number}. {t.get('tenantName')} ({t.get('tenantId')})", markup=False)
+    for number, t in enumerate(tenants, 1):  # Xero's text: its control characters shown
+        said = visible(f"{t.get('tenantName')} ({t.get('tenantId')})")
+        render.stderr.print(f"{number}. {said}", markup=False)
     picked = _ask("Which organisation (number)", "--tenant", "")
     if not picked.isdigit() or not 1 <= int(picked) <= len(ids):
         raise SecretError(f"choose a number from 1 to {len(ids)}, or give --tenant")
