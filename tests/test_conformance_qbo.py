@@ -240,7 +240,7 @@ def _document(reference: str) -> Document:
     return Document(
         reference=reference, client_id=1, client_name="Acme", month="2026-11",
         invoice_date=date(2026, 11, 30), currency="USD", subtotal=total, tax=Decimal(0),
-        total=total, note="", lines=(),
+        total=total, note="", lines=(), qbo_customer_id="58",
     )  # fmt: skip
 
 

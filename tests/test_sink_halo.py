@@ -765,7 +765,7 @@ def test_tax_of_trueups_rules_is_refused_at_halo_and_no_tax_passes() -> None:
      ([{"id": 0, "reference": "TU-2026-11-C12-B1"}], [12]),
      ([{"id": -5, "reference": "TU-2026-11-C12-B1"}], [12]),
      ([{"id": 1001, "reference": "TU-2026-11-C12-B1"},
-       {"id": 1001, "reference": "TU-2026-11-C13-B1"}], [12, 13])],
+       {"id": 1001, "reference": "TU-2026-11-C13-B1", "client_id": 13}], [12, 13])],
     ids=["another-reference", "id-0", "id-negative", "one-id-for-two"],
 )  # fmt: skip
 async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_posted(
@@ -778,7 +778,7 @@ async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_poste
         if request.url.path == "/auth/token":
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         if request.method == "POST":
-            return httpx.Response(200, json=answered)
+            return httpx.Response(200, json=[{"client_id": 12, **row} for row in answered])
         return httpx.Response(200, json={"invoices": [], "record_count": 0})
 
     client, _ = halo_client(transport=httpx.MockTransport(answer))
@@ -815,7 +815,15 @@ async def test_halos_own_invoice_number_is_kept_visible_and_short() -> None:
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
         number = "\x1b[2JINV-" + "9" * 5000
         return httpx.Response(
-            200, json=[{"id": 1001, "reference": "TU-2026-11-C12-B1", "invoicenumber": number}]
+            200,
+            json=[
+                {
+                    "id": 1001,
+                    "reference": "TU-2026-11-C12-B1",
+                    "client_id": 12,
+                    "invoicenumber": number,
+                }
+            ],
         )
 
     client, _ = halo_client(transport=httpx.MockTransport(answer))
@@ -930,3 +938,20 @@ async def test_a_recurring_line_quantity_that_is_not_a_number_stops_lookup(quant
     async with client:
         with pytest.raises(ApiError, match=r"line 25001 with qty_order .*, not a number"):
             await HaloRecurringSink(client).lookup([acme()])
+
+
+async def test_an_invoice_with_our_reference_for_another_client_stops_lookup() -> None:
+    """An invoice with trueup's reference held by another client (a new Halo tenant numbering
+    clients afresh) was taken as posted: the client's month read billed while nobody was."""
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        row = {"id": 1001, "reference": "TU-2026-11-C12-B1", "client_id": 99}
+        return httpx.Response(200, json={"invoices": [row], "record_count": 1})
+
+    client, _ = halo_client(transport=httpx.MockTransport(answer))
+    async with client:
+        with pytest.raises(ApiError, match="for customer 99, not Client 12's \\(12\\)") as caught:
+            await HaloInvoiceSink(client).lookup([document(12, M365)])
+    assert caught.value.kind == "bad_response" and not caught.value.ambiguous

@@ -222,7 +222,7 @@ async def test_an_item_answered_with_neither_the_invoice_nor_a_refusal_is_ambigu
     async with qbo_client(None, transport=transport) as client:
         await client.customers()  # the token first
         for second in ({"bId": "1", **system}, {"bId": "1", "QueryResponse": {}}):
-            ours = {"Id": "1", "DocNumber": "HB42-0007"}
+            ours = {"Id": "1", "DocNumber": "HB42-0007", "CustomerRef": {"value": "58"}}
             answer = {"BatchItemResponse": [{"bId": "0", "Invoice": ours}, second]}
             transport.script = [httpx.Response(200, json=answer)]
             with pytest.raises(ApiError) as caught:
@@ -432,7 +432,10 @@ async def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_poste
     """From a posting-answers review: an item answered with another DocNumber, an Id that is
     none (0, control characters) or one Id for two invoices was recorded POSTED under it."""
     transport = Recorder(SandboxTransport(app=qbo_app()))
-    items = [{"bId": str(n), "Invoice": invoice} for n, invoice in enumerate(answered)]
+    items = [
+        {"bId": str(n), "Invoice": {"CustomerRef": {"value": "58"}, **invoice}}
+        for n, invoice in enumerate(answered)
+    ]
     transport.script = [httpx.Response(200, json={"BatchItemResponse": items})]
     async with qbo_client(None, transport=transport) as client:
         with pytest.raises(ApiError) as caught:
@@ -481,3 +484,11 @@ async def test_a_credit_memo_delete_answered_without_deleted_is_read_back(
         left = await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo")
     assert len(left) == (0 if deleted_meanwhile else 1)
     assert transport.api_requests()[2].method == "GET"  # read back after the answer
+
+
+async def test_an_invoice_with_our_doc_number_for_another_customer_stops_lookup() -> None:
+    """An invoice with trueup's DocNumber held by another customer was taken as posted."""
+    async with qbo_client(qbo_app()) as client:
+        await QboSink(client).create([document(qbo_customer_id="58")])
+        with pytest.raises(ApiError, match="for customer '58', not Acme Dental's \\(59\\)"):
+            await QboSink(client).lookup([document(qbo_customer_id="59")])

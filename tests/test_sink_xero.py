@@ -297,7 +297,8 @@ def test_an_answer_for_another_invoice_or_without_a_usable_id_is_not_posted(answ
         if request.method != "PUT":
             return None
         record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
-                  "Status": "AUTHORISED", "StatusAttributeString": "OK", **answered}  # fmt: skip
+                  "Status": "AUTHORISED", "StatusAttributeString": "OK",
+                  "Contact": {"ContactID": ACME}, **answered}  # fmt: skip
         return httpx.Response(200, json={"Invoices": [record]})
 
     async def go() -> ApiError:
@@ -359,7 +360,8 @@ def test_a_create_answered_gone_is_refused_not_posted(status: str) -> None:
         if request.method != "PUT":
             return None
         record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
-                  "Status": status, "StatusAttributeString": "OK"}  # fmt: skip
+                  "Status": status, "StatusAttributeString": "OK",
+                  "Contact": {"ContactID": ACME}}  # fmt: skip
         return httpx.Response(200, json={"Invoices": [record]})
 
     async def go() -> list[Posted | Refused]:
@@ -380,7 +382,8 @@ def test_a_create_answered_draft_is_posted_with_a_warning(caplog) -> None:
         if request.method != "PUT":
             return None
         record = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
-                  "Status": "DRAFT", "StatusAttributeString": "OK"}  # fmt: skip
+                  "Status": "DRAFT", "StatusAttributeString": "OK",
+                  "Contact": {"ContactID": ACME}}  # fmt: skip
         return httpx.Response(200, json={"Invoices": [record]})
 
     async def go() -> list[Posted | Refused]:
@@ -389,3 +392,22 @@ def test_a_create_answered_draft_is_posted_with_a_warning(caplog) -> None:
 
     assert run(go()) == [Posted("3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "TU2611-7")]
     assert "Xero holds TU2611-7 as DRAFT, not AUTHORISED as sent" in caplog.text
+
+
+def test_an_invoice_with_our_number_for_another_contact_stops_lookup() -> None:
+    """An invoice with trueup's number held by another contact was taken as posted."""
+    app = create_xero_app(scenario(), rate_limit=None)
+
+    def listed(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "GET" or not request.url.path.endswith("/Invoices"):
+            return None
+        row = {"InvoiceID": "3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "InvoiceNumber": "TU2611-7",
+               "Status": "AUTHORISED", "Contact": {"ContactID": TENANT}}  # fmt: skip
+        return httpx.Response(200, json={"Invoices": [row]})
+
+    async def go() -> None:
+        async with answering(app, listed) as xero:
+            await XeroSink(xero).lookup([document("TU2611-7")])
+
+    with pytest.raises(ApiError, match="holds invoice TU2611-7 for customer '0f5c3a8e"):
+        run(go())

@@ -54,3 +54,19 @@ def one_each(
             )
         seen.add(key)
     return outcomes
+
+
+def held_by(service: str, document: Document, kind: str, holder: object, ours: object) -> None:
+    """Stop when a record with our number belongs to another customer than the document's (a
+    client re-numbered by a new Halo tenant, another company's trueup in the same books):
+    taken as ours, the client's month would read billed while nobody billed it."""
+    if holder == ours:
+        return
+    raise ApiError(
+        service,
+        "bad_response",
+        None,
+        f"{service} holds {kind} {document.reference} for customer {repr(holder)[:40]}, not "
+        f"{document.client_name}'s ({ours}): another {kind} has trueup's number; renumber it "
+        f"in {service} or check the client's mapping, then post again",
+    )

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 
-from trueup.core.posting.answers import described, one_each, without_id
+from trueup.core.posting.answers import described, held_by, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts, stepped_price
 from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.halo import HaloClient
@@ -75,7 +75,13 @@ class HaloInvoiceSink:
                 raise
             # One invalid element refuses the array: each on its own, to find which.
             return [await self._create_alone(document) for document in documents]
-        found = {str(row.get("reference")): posted_invoice(row) for row in saved if halo_id(row)}
+        by_reference = {document.reference: document for document in documents}
+        found = {
+            str(row.get("reference")): posted_invoice(row)
+            for row in saved
+            if (document := by_reference.get(str(row.get("reference"))))
+            and _is_saved(row, document)
+        }
         missing = [d for d in documents if d.reference not in found]
         if missing:
             found |= await self.lookup(missing)
@@ -105,7 +111,7 @@ class HaloInvoiceSink:
             if error.kind != "bad_request" or error.ambiguous:
                 raise
             raise refused(error, f"invoice {document.reference}", [document]) from error
-        if saved.get("reference") != document.reference or not halo_id(saved):
+        if not _is_saved(saved, document):
             raise ApiError(
                 self._client.service,
                 "bad_response",
@@ -122,7 +128,7 @@ class HaloInvoiceSink:
 
 async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> dict[str, Posted]:
     """The documents' invoices that exist and are not void, by reference (exact match)."""
-    wanted = {document.reference for document in documents}
+    wanted = {document.reference: document for document in documents}
     found: dict[str, Posted] = {}
     for chunk in client_chunks(document.client_id for document in documents):
         async for page in client.invoices(client_ids=chunk):
@@ -131,6 +137,9 @@ async def find_invoices(client: HaloClient, documents: Sequence[Document]) -> di
                 if reference in wanted and reference not in found and not voided(client, row):
                     if not halo_id(row):
                         raise without_id(client.service, row, "id", "reference")
+                    document = wanted[reference]
+                    holder = row.get("client_id")
+                    held_by(client.service, document, "invoice", holder, document.client_id)
                     found[reference] = posted_invoice(row)
             if len(found) == len(wanted):
                 return found  # the rest of the pages cannot add anything
@@ -168,6 +177,15 @@ def voided(client: HaloClient, row: Row) -> bool:
         f"{client.service} answered invoice {described(row, 'id', 'reference')} with voided "
         f"{repr(value)[:40]}, not true or false: check it in {client.service}, then "
         "run the command again",
+    )
+
+
+def _is_saved(row: Row, document: Document) -> bool:
+    """Whether Halo's answer is `document` saved: our reference, its client, an id."""
+    return (
+        row.get("reference") == document.reference
+        and row.get("client_id") == document.client_id
+        and halo_id(row)
     )
 
 
@@ -287,5 +305,3 @@ def invoice_line(line: DocumentLine) -> Row:
 def wire_price(price: Decimal) -> Decimal:
     """The price as sent: at most PRICE_STEP's places, otherwise exactly the batch's."""
     return stepped_price(price, PRICE_STEP)
-
-

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from trueup.core.posting.answers import described, one_each, without_id
+from trueup.core.posting.answers import described, held_by, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts
 from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.http import ApiError, Row, encode_json
@@ -131,8 +131,13 @@ def qbo_id(value: object) -> str | None:
 
 
 def is_answer_for(record: Row, document: Document) -> bool:
-    """Whether a created record is `document`: our DocNumber, and an Id to find it by."""
-    return record.get("DocNumber") == document.reference and qbo_id(record.get("Id")) is not None
+    """Whether a created record is `document`: our DocNumber and customer, and an Id to find it
+    by."""
+    return (
+        record.get("DocNumber") == document.reference
+        and _customer(record) == document.qbo_customer_id
+        and qbo_id(record.get("Id")) is not None
+    )
 
 
 def is_voided(invoice: Row) -> bool:
@@ -158,10 +163,16 @@ class QboSink:
         if not wanted:
             return {}
         rows = await self._client.by_doc_number(wanted)
-        found: dict[str, Posted] = {}
+        live: dict[str, Row] = {}
         for entity, numbers in wanted.items():
-            found |= _live(rows[entity], numbers, entity)
-        return found
+            live |= _live(rows[entity], numbers, entity)
+        for document in documents:
+            if (record := live.get(document.reference)) is not None:
+                customer = _customer(record)
+                held_by(
+                    "QuickBooks", document, entity_of(document), customer, document.qbo_customer_id
+                )
+        return {number: _posted(record) for number, record in live.items()}
 
     async def create(self, documents: Sequence[Document]) -> list[Posted | Refused]:
         if len(documents) > self.batch_size:
@@ -320,7 +331,12 @@ def _number_taken(document: Document, fault: QboFault) -> str:
     )
 
 
-def _live(rows: Sequence[Row], wanted: set[str], entity: str) -> dict[str, Posted]:
+def _customer(record: Row) -> object:
+    reference = record.get("CustomerRef")
+    return reference.get("value") if isinstance(reference, dict) else None
+
+
+def _live(rows: Sequence[Row], wanted: set[str], entity: str) -> dict[str, Row]:
     """Ours among `rows`, not voided; the first created wins if QuickBooks holds two."""
     found: dict[str, Row] = {}
     for invoice in rows:
@@ -341,7 +357,7 @@ def _live(rows: Sequence[Row], wanted: set[str], entity: str) -> dict[str, Poste
             if _id_order(earlier) <= _id_order(invoice):
                 continue
         found[number] = invoice
-    return {number: _posted(invoice) for number, invoice in found.items()}
+    return found
 
 
 def _posted(invoice: Row) -> Posted:

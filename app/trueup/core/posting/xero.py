@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 
-from trueup.core.posting.answers import described, one_each, without_id
+from trueup.core.posting.answers import described, held_by, one_each, without_id
 from trueup.core.posting.line_amounts import consistent_amounts
 from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.sources.http import ApiError, Row, encode_json
@@ -116,15 +116,21 @@ class XeroSink:
         self._client = client
 
     async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
-        found: dict[str, Posted] = {}
+        live: dict[str, Row] = {}
         invoices = {d.reference for d in documents if not d.credit}
         notes = {d.reference for d in documents if d.credit}
         if invoices:
             rows = await self._client.invoices_by_number(invoices)
-            found |= _live(rows, "InvoiceNumber", "InvoiceID", invoices)
+            live |= _live(rows, "InvoiceNumber", "InvoiceID", invoices)
         if notes:
             rows = await self._client.credit_notes_by_number(notes)
-            found |= _live(rows, "CreditNoteNumber", "CreditNoteID", notes)
+            live |= _live(rows, "CreditNoteNumber", "CreditNoteID", notes)
+        found: dict[str, Posted] = {}
+        for document in documents:
+            if (record := live.get(document.reference)) is not None:
+                kind = "credit note" if document.credit else "invoice"
+                held_by("Xero", document, kind, _contact(record), _lower(document.xero_contact_id))
+                found[document.reference] = _posted(record, collection_of(document))
         self._check_allowance(documents, found)
         return found
 
@@ -248,9 +254,9 @@ def _number_taken(message: str) -> bool:
     return "must be unique" in text or ("already" in text and "number" in text)
 
 
-def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -> dict[str, Posted]:
+def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -> dict[str, Row]:
     """Ours among `rows`, neither voided nor deleted; the first created wins if Xero holds two."""
-    found: dict[str, Posted] = {}
+    found: dict[str, Row] = {}
     for row in rows:
         number = row.get(number_field)
         if number not in wanted or row.get("Status") in GONE:
@@ -261,8 +267,18 @@ def _live(rows: list[Row], number_field: str, id_field: str, wanted: set[str]) -
         if number in found:
             log.warning("Xero holds two live documents numbered %s; taking the first", number)
             continue
-        found[number] = Posted(identifier, str(number))
+        found[number] = row
     return found
+
+
+def _contact(record: Row) -> str | None:
+    contact = record.get("Contact")
+    return _lower(contact.get("ContactID")) if isinstance(contact, dict) else None
+
+
+def _lower(value: object) -> str | None:
+    """A GUID as Xero may case it either way."""
+    return value.lower() if isinstance(value, str) else None
 
 
 def xero_id(value: object) -> str | None:
@@ -274,7 +290,9 @@ def _is_answer_for(record: Row, document: Document, collection: str) -> bool:
     """Whether a created record is `document`: our number, and a GUID to find it by."""
     id_field, number_field = FIELDS[collection]
     return (
-        record.get(number_field) == document.reference and xero_id(record.get(id_field)) is not None
+        record.get(number_field) == document.reference
+        and _contact(record) == _lower(document.xero_contact_id)
+        and xero_id(record.get(id_field)) is not None
     )
 
 
