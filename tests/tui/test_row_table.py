@@ -16,7 +16,7 @@ class Group(Heading):
     def __init__(self, name):
         self.name = name
 
-    def text(self):
+    def lead(self):
         return Text(self.name)
 
 
@@ -76,3 +76,34 @@ async def test_new_rows_keep_the_cursor_on_the_same_row():
         table.set_rows([], key=lambda row: row[0])
         await pilot.pause()
         assert table.current is None and "Nothing to show." in line(table, 1)
+
+
+async def test_a_figure_wider_than_its_column_shows_whole_and_the_columns_stay_aligned():
+    """A right-aligned figure was cut to its column: "$217,286,956.74" read "$217,286,95…"."""
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows([("small", "a", 5), ("big", "b", 217_286_956_74), ("x" * 30, "c", 7)])
+        await pilot.pause()
+        assert line(table, 2).endswith("21728695674")
+        # Every line on screen ends its figure at the same column, the header's too.
+        assert len({len(line(table, y)) for y in range(4)}) == 1
+        assert line(table, 3).startswith("xxx") and "…" in line(table, 3)  # the name gave way
+
+
+async def test_a_heading_keeps_its_figures_and_cuts_its_name():
+    class Client(Heading):
+        def lead(self):
+            return Text("A client with a name far too long for the table at forty columns")
+
+        def tail(self):
+            return Text("  -$1,117.98 a month")
+
+    app = TableApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        table = app.query_one(RowTable)
+        table.set_rows([Client(), *rows(2)])
+        await pilot.pause()
+        shown = line(table, 1)
+        assert shown.startswith("A client") and "…" in shown
+        assert shown.endswith("-$1,117.98 a month")

@@ -47,11 +47,11 @@ class GroupHeading(Heading):
     title: str
     detail: str = ""
 
-    def text(self) -> Text:
-        text = Text(self.title, no_wrap=True)
-        if self.detail:
-            text.append(f"  {self.detail}", style="dim")
-        return text
+    def lead(self) -> Text:
+        return Text(self.title, no_wrap=True)
+
+    def tail(self) -> Text:
+        return Text(f"  {self.detail}" if self.detail else "", style="dim", no_wrap=True)
 
 
 def _cells(row: RuleRow) -> Sequence[Text]:

@@ -69,9 +69,11 @@ class ClientHeading(Heading):
     total: Decimal  # the monthly impact of all its rows
     currency: str
 
-    def text(self) -> Text:
+    def lead(self) -> Text:
+        return Text(self.name, no_wrap=True)
+
+    def tail(self) -> Text:
         text = Text(no_wrap=True)
-        text.append(self.name)
         plural = "es" if self.mismatches != 1 else ""
         text.append(f"  {self.mismatches} mismatch{plural}  ", style="dim")
         text.append_text(impact_text(self.total, self.currency))

@@ -56,9 +56,11 @@ class UsageHeading(Heading):
     currency: str
     note: str
 
-    def text(self) -> Text:
+    def lead(self) -> Text:
+        return Text(self.name, no_wrap=True)
+
+    def tail(self) -> Text:
         text = Text(no_wrap=True)
-        text.append(self.name)
         if self.charge is None:
             text.append(f"  cost {money(self.cost, self.currency)}", style="dim")
         else:

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 RowT = TypeVar("RowT")
+FLEX_LEAST = 8  # the narrowest a name column gets so that a wide figure shows whole
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,29 @@ class Column:
 class Heading:
     """A full-width group line (the client above its products); the cursor passes over it.
 
-    Subclasses say what it reads; only headings on screen are ever asked."""
+    Subclasses say what it reads: `lead` (a name), cut to fit, and `tail` (its figures), never
+    cut; only headings on screen are ever asked."""
+
+    def lead(self) -> Text:
+        raise NotImplementedError
+
+    def tail(self) -> Text:
+        return Text()
 
     def text(self) -> Text:
-        raise NotImplementedError
+        text = self.lead()
+        text.append_text(self.tail())
+        return text
+
+    def fitted(self, width: int) -> Text:
+        """The line in `width` cells: a long name gives way to the figures after it."""
+        lead, tail = self.lead(), self.tail()
+        room = max(width - tail.cell_len, 0)
+        if lead.cell_len > room:
+            lead = _squeezed(lead, room)
+            lead.truncate(room, overflow="ellipsis")
+        lead.append_text(tail)
+        return lead
 
 
 class RowTable(ScrollView, Generic[RowT], can_focus=True):
@@ -101,6 +121,9 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
         self._rows: Sequence[RowT | Heading] = []
         self._selectable: list[int] = []  # indices of rows the cursor may rest on
         self._lines: LRUCache[tuple[int, int, bool], Strip] = LRUCache(256)
+        self._version = 0  # counts set_rows: the widths on screen are worked out again
+        self._window_key: tuple[int, int, int] | None = None
+        self._window: list[int] = []
 
     # --- data -----------------------------------------------------------------------------
 
@@ -132,6 +155,7 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
         self._rows = rows
         self._selectable = [i for i, row in enumerate(rows) if not isinstance(row, Heading)]
         self._lines.clear()
+        self._version += 1
         target: int | None = None
         if key is not None and previous is not None:
             wanted = key(previous)
@@ -215,20 +239,58 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
     def on_blur(self) -> None:
         self._lines.clear()
 
-    def _widths(self, width: int) -> list[int]:
-        """Each column's width at this table width; 0 for a column left out."""
-        shown = [c for c in self.columns if width >= c.hide_below]
-        fixed = sum(c.width for c in shown if not c.flex) + len(shown) - 1
-        share = max(width - fixed, 0) // max(sum(c.flex for c in shown), 1)
-        return [
-            0 if c not in shown else max(c.width, share) if c.flex else c.width
-            for c in self.columns
+    def _widths(self, width: int, figures: Sequence[int] = ()) -> list[int]:
+        """Each column's width at this table width; 0 for a column left out. `figures`: the
+        widest cell of each column; a right-aligned one (figures) widens to it, and the flex
+        columns give way, down to FLEX_LEAST."""
+        shown = [width >= c.hide_below for c in self.columns]
+        wants = [
+            max([c.width, *figures[i : i + 1]]) if c.justify == "right" else c.width
+            for i, c in enumerate(self.columns)
         ]
+        fixed = sum(
+            w for c, w, s in zip(self.columns, wants, shown, strict=True) if s and not c.flex
+        )
+        flex = sum(c.flex for c, s in zip(self.columns, shown, strict=True) if s)
+        share = max(width - fixed - sum(shown) + 1, 0) // max(flex, 1)
+        grown = wants != [c.width for c in self.columns]
+        widths = []
+        for column, want, show in zip(self.columns, wants, shown, strict=True):
+            if not show:
+                widths.append(0)
+            elif column.flex:
+                least = min(column.width, FLEX_LEAST) if grown else column.width
+                widths.append(max(least, share))
+            else:
+                widths.append(want)
+        return widths
+
+    def _window_widths(self, width: int) -> list[int]:
+        """The widths for the rows on screen: a figure is never cut ("$217,286,95…" read as
+        $217,286.95), so its column takes the width of the widest one shown."""
+        top = round(self.scroll_y)
+        key = (top, width, self._version)
+        if key != self._window_key:
+            on_screen = [
+                self._cells(row)
+                for row in self._rows[top : top + self._body_height]
+                if not isinstance(row, Heading)
+            ]
+            figures = [
+                max((cells[i].cell_len for cells in on_screen if i < len(cells)), default=0)
+                for i in range(len(self.columns))
+            ]
+            widths = self._widths(width, figures)
+            if widths != self._window:
+                self._lines.clear()
+            self._window_key, self._window = key, widths
+        return self._window
 
     def _join(self, cells: Sequence[Text], width: int, base: Style) -> Text:
         line = Text(style=base, no_wrap=True, end="")
         first = True
-        for column, cell_width, cell in zip(self.columns, self._widths(width), cells, strict=False):
+        widths = self._window_widths(width)
+        for column, cell_width, cell in zip(self.columns, widths, cells, strict=False):
             if not cell_width:
                 continue
             if not first:
@@ -263,7 +325,7 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
         if isinstance(row, Heading):
             style = base + self.get_component_rich_style("row-table--heading")
             text = Text(style=style, no_wrap=True, end="")
-            text.append_text(row.text())
+            text.append_text(row.fitted(width))
             strip = self._strip(text, width, style)
         else:
             text = self._join(self._cells(row), width, base)
