@@ -14,12 +14,15 @@ import httpx
 import pytest
 
 from halo_fixtures import FakeClock
+from trueup.core.sources.xero import XeroClient
 from trueup.sandbox.common import FaultSpec
+from trueup.sandbox.transport import SandboxTransport
 from trueup.sandbox.xero import XeroRateLimit
 from xero_fixtures import (
     ACME,
     API,
     ARCHIVED,
+    BASE,
     BETA,
     TENANT,
     basic,
@@ -681,3 +684,29 @@ async def test_faults_are_injected_as_for_the_other_simulators() -> None:
     async with plain(app) as client:
         answer = await client.get(f"{API}/Organisation")
     assert answer.status_code == 503
+
+
+async def test_a_refresh_starts_from_the_token_another_process_stored() -> None:
+    """Two processes (a scheduled sync beside the workbench) each held the token they read at
+    start: once one had refreshed and stored the next, the other refreshed with the spent one,
+    and after Xero's 30 minutes of grace the connection was lost. A refresh now starts from
+    the token stored last."""
+    clock = FakeClock()
+    app = xero_app(clock=clock)
+    stored = {"token": "RT-seed"}
+
+    def client() -> XeroClient:
+        return XeroClient(
+            BASE, f"{BASE}/identity", "PKCE-client", refresh_token=stored["token"],
+            on_refresh_token=lambda new: stored.update(token=new),
+            reload_refresh_token=lambda: stored["token"], tenant_id=TENANT,
+            transport=SandboxTransport(app=app), rate=None,
+        )  # fmt: skip
+
+    workbench, sync = client(), client()  # both read RT-seed
+    async with sync:
+        await sync.organisation()  # refreshes RT-seed; stores its successor
+    clock.now += 31 * 60  # RT-seed's grace is over
+    async with workbench:
+        await workbench.organisation()
+    assert stored["token"] not in ("RT-seed",)

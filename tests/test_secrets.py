@@ -255,6 +255,15 @@ def test_a_rotated_token_that_cannot_be_kept_is_an_error(settings):
     assert "--secrets encrypted-file" in message and "RT-next" not in message
 
 
+def test_a_refresh_starts_from_what_is_stored_now_else_the_token_in_hand(tmp_path, settings):
+    with using(MemoryKeyring()):
+        first, second = (Secrets(settings, env={}).refresh_tokens("9") for _ in range(2))
+        first.save("RT-from-another-process")
+        assert second.stored() == "RT-from-another-process"
+    locked = Secrets(file_settings(tmp_path), env=file_env(tmp_path, passphrase=""))
+    assert locked.refresh_tokens("9").stored() is None  # locked: the client keeps its own
+
+
 def test_the_keyring_store_can_use_a_given_backend():
     backend = MemoryKeyring()
     store = KeyringStore(backend)

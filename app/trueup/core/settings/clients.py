@@ -104,6 +104,8 @@ def qbo_from_settings(
         rate=None if client_limits_off() else QBO_RATE_LIMIT,
         transport=transport,
         names=value_names(settings, "qbo", secrets),
+        # A token given to try is tried, not replaced by the stored one.
+        reload_refresh_token=None if refresh_token else store.stored,
     )
 
 
@@ -141,6 +143,7 @@ def xero_from_settings(
         xero.client_id,
         refresh_token=store.load(),
         on_refresh_token=store.save,
+        reload_refresh_token=store.stored,
         **common,
     )
 

@@ -167,6 +167,14 @@ class RefreshTokenStore:
     def load(self) -> str | None:
         return self._current()[0]
 
+    def stored(self) -> str | None:
+        """The token as stored now, for a refresh to start from (another process may have
+        rotated it in); None when the store cannot be read: the client's own is used."""
+        try:
+            return self.load()
+        except SecretError:
+            return None
+
     def locate(self) -> SecretLocation:
         """Where `load` takes the token from, without returning it."""
         try:

@@ -39,7 +39,12 @@ from trueup.core.sources.http import (
     _Call,
     encode_json,
 )
-from trueup.core.sources.rotating import OnRefreshToken, store_refresh_token
+from trueup.core.sources.rotating import (
+    OnRefreshToken,
+    Reload,
+    newest_refresh_token,
+    store_refresh_token,
+)
 
 QBO_URL = "https://quickbooks.api.intuit.com"
 INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
@@ -168,6 +173,7 @@ class QboClient(ApiClient):
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.monotonic,
         names: Mapping[str, str] | None = None,
+        reload_refresh_token: Reload | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"QBO pages hold 1 to {MAX_PAGE_SIZE} rows, not {page_size}")
@@ -190,6 +196,7 @@ class QboClient(ApiClient):
         self.token_url = self._checked_url(token_url, self.token_url_env)
         self._refresh_token = refresh_token or None
         self._on_refresh_token = on_refresh_token
+        self._reload_refresh_token = reload_refresh_token
         self._page_size = page_size
         self._last_auth_fault: QboFault | None = None
         self._http.auth = BasicAuthAt(self.token_url, client_id, client_secret)
@@ -218,6 +225,7 @@ class QboClient(ApiClient):
         return tokens
 
     async def _fetch_token(self) -> tuple[str, int]:
+        self._refresh_token = newest_refresh_token(self._refresh_token, self._reload_refresh_token)
         if not self._refresh_token:
             raise self._error(
                 "auth", f"no QuickBooks refresh token: {RECONNECT} or set TRUEUP_QBO_REFRESH_TOKEN"

@@ -1,5 +1,6 @@
 """Keeping a rotated refresh token (QuickBooks', a Xero consent's): the new one is stored
-durably before the access token that came with it is used, or nothing is sent with it."""
+durably before the access token that came with it is used, or nothing is sent with it; and
+a refresh starts from the token stored last, which another process may have rotated in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from collections.abc import Awaitable, Callable
 from trueup.core.sources.http import ApiError
 
 OnRefreshToken = Callable[[str], Awaitable[None] | None]
+Reload = Callable[[], str | None]  # the token as stored now; None when none can be read
+
+
+def newest_refresh_token(current: str | None, reload: Reload | None) -> str | None:
+    """The stored token when another process (a scheduled sync beside the workbench) refreshed
+    since this one read it: the one in hand is then spent, and refreshing with it would lose
+    the connection. The one in hand when nothing can be read."""
+    return (reload() if reload is not None else None) or current
 
 
 async def store_refresh_token(service: str, new: str, on_refresh_token: OnRefreshToken) -> None:

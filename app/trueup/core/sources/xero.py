@@ -32,7 +32,12 @@ from trueup.core.sources.http import (
     Row,
     Sleep,
 )
-from trueup.core.sources.rotating import OnRefreshToken, store_refresh_token
+from trueup.core.sources.rotating import (
+    OnRefreshToken,
+    Reload,
+    newest_refresh_token,
+    store_refresh_token,
+)
 
 XERO_URL = "https://api.xero.com"
 XERO_IDENTITY_URL = "https://identity.xero.com"
@@ -91,6 +96,7 @@ class XeroClient(ApiClient):
         tenant_id: str | None = None,
         refresh_token: str | None = None,
         on_refresh_token: OnRefreshToken | None = None,
+        reload_refresh_token: Reload | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rate: RateLimit | None = XERO_RATE_LIMIT,
         concurrency: int = XERO_CONCURRENCY,
@@ -125,6 +131,7 @@ class XeroClient(ApiClient):
         self.tenant_id = (tenant_id or "").strip() or None
         self._refresh_token = refresh_token or None
         self._on_refresh_token = on_refresh_token
+        self._reload_refresh_token = reload_refresh_token
         self.day_remaining: int | None = None  # from the last answer's X-DayLimit-Remaining
 
     # -- OAuth -------------------------------------------------------------------------------
@@ -158,6 +165,7 @@ class XeroClient(ApiClient):
         if self.custom_connection:
             tokens = await self._grant({"grant_type": "client_credentials"})
             return tokens.access_token, tokens.expires_in
+        self._refresh_token = newest_refresh_token(self._refresh_token, self._reload_refresh_token)
         if not self._refresh_token:
             raise self._error("auth", f"no Xero refresh token: {RECONNECT}")
         tokens = await self._grant(
