@@ -11,8 +11,12 @@ import pytest
 
 from trueup.core.reports import workbook
 from trueup.core.reports.csv_files import write_csv_folder
-from trueup.core.reports.replaced import replaced
 from trueup.core.reports.tables import Column, Table
+from trueup.core.service.books import QBO, Accounting
+from trueup.core.service.mappings import Mappings
+from trueup.core.service.rules import RuleBook
+from trueup.core.store.database import open_database
+from trueup.core.store.replaced import replaced
 
 TABLE = Table(
     "Invoices",
@@ -146,3 +150,21 @@ def test_a_workbook_that_cannot_be_finished_names_its_file_once(tmp_path, monkey
         workbook.write_workbook([TABLE], out)
     assert (refused.value.filename, refused.value.strerror) == (str(out), "No space left on device")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mapping_rules_and_tax_code_exports_are_private_too(tmp_path, open_umask):
+    """Left by the secrets review: `map export`, `rules export` and `qbo tax export` wrote
+    with a plain write_text, at the umask's mode (0644) and over the old file in place."""
+    db = open_database(tmp_path / "trueup.sqlite")
+    try:
+        mappings, rules, codes = (tmp_path / n for n in ("map.toml", "rules.toml", "tax.toml"))
+        mappings.write_text("last month's, world-readable")
+        mappings.chmod(0o644)
+        Mappings(db).export_file(mappings)
+        RuleBook(db).export_file(rules)
+        Accounting(db, QBO).export_tax_codes(codes)
+    finally:
+        db.dispose()
+    assert [mode(p) for p in (mappings, rules, codes)] == [0o600] * 3
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("trueup")) == [
+        "map.toml", "rules.toml", "tax.toml"]  # fmt: skip

@@ -80,13 +80,12 @@ def export(
     """Write the rules in force: the file as imported, or every default spelled out."""
     db = state(ctx).open_db()
     try:
-        text = RuleBook(db).export_text()
+        if str(file) == "-":
+            sys.stdout.write(RuleBook(db).export_text())
+            return
+        RuleBook(db).export_file(file)
     finally:
         db.dispose()
-    if str(file) == "-":
-        sys.stdout.write(text)
-        return
-    file.write_text(text, encoding="utf-8")
     say(f"wrote the rules in force to {file}")
 
 

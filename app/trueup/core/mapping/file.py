@@ -26,6 +26,7 @@ from trueup.core.errors import TrueupError
 from trueup.core.mapping.journal import COMPANY, PRODUCT, Key, new_batch, write_mapping
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
+from trueup.core.store.replaced import write_private
 from trueup.core.values.text import toml_string, visible
 
 FORMAT_VERSION = 1
@@ -56,7 +57,7 @@ class ImportResult:
 def export_mappings(db: Database, path: Path) -> int:
     """Write every mapping to `path`; returns how many."""
     text, count = mappings_text(db, path)
-    path.write_text(text, encoding="utf-8")
+    write_private(path, text)
     return count
 
 

@@ -9,8 +9,8 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-from trueup.core.reports.replaced import private_folder, replaced
 from trueup.core.reports.tables import Table
+from trueup.core.store.replaced import private_folder, replaced
 
 
 def write_csv_folder(tables: list[Table], folder: Path) -> Path:

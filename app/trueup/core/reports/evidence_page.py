@@ -15,7 +15,7 @@ from rich.text import Text
 from trueup.core.reports.evidence import EvidencePack
 from trueup.core.reports.evidence_doc import Block, Heading, Para, blocks, title
 from trueup.core.reports.evidence_pdf import pdf_bytes
-from trueup.core.reports.replaced import private_folder, replaced
+from trueup.core.store.replaced import private_folder, replaced
 
 WIDTH = 120
 

@@ -12,8 +12,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
-from trueup.core.reports.replaced import replaced
 from trueup.core.reports.tables import Table
+from trueup.core.store.replaced import replaced
 
 # A currency's number format; any other code is written after the number.
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "AUD": "A$", "CAD": "C$", "NZD": "NZ$"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from trueup.core.rules import current
 from trueup.core.rules.current import KEYS as KEYS
 from trueup.core.rules.current import Rules as Rules
@@ -12,6 +14,7 @@ from trueup.core.rules.effect import IdleKey as IdleKey
 from trueup.core.rules.rows import RuleRow, rule_rows
 from trueup.core.service.changes import Changes
 from trueup.core.store.database import Database
+from trueup.core.store.replaced import write_private
 
 
 class RuleBook:
@@ -41,6 +44,10 @@ class RuleBook:
     def export_text(self) -> str:
         """The rules in force as canonical TOML."""
         return current.export_rules(self.db)
+
+    def export_file(self, path: Path) -> None:
+        """The rules in force written to `path`, whole and private (0600)."""
+        write_private(path, self.export_text())
 
     def import_text(self, text: str, *, allow_empty: bool = False) -> int:
         """Replace the rules with a whole file's; RulesError lists every problem, nothing

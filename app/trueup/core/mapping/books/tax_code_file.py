@@ -15,6 +15,7 @@ from trueup.core.mapping.books.reading import QBO
 from trueup.core.mapping.books.tax_codes import mappings, tax_codes, write_tax_code
 from trueup.core.mapping.file import MappingImportError, document_text, read_document
 from trueup.core.store.database import Database
+from trueup.core.store.replaced import write_private
 
 FORMAT_VERSION = 1
 _HEADER = (
@@ -27,7 +28,7 @@ _HEADER = (
 def export_tax_codes(db: Database, path: Path) -> int:
     """Write every client's tax code to `path`; returns how many."""
     text, count = tax_codes_text(db, path)
-    path.write_text(text, encoding="utf-8")
+    write_private(path, text)
     return count
 
 

@@ -1,6 +1,7 @@
-"""A report file written whole or not at all: into a new file beside it, renamed over it once
-complete. An interrupted or failed export (Ctrl-C, a full disk) leaves the last good file as it
-was and no half-written one. Reports are private: 0600 files, new folders 0700."""
+"""A file trueup writes for the user (a report, an export of the mappings, the rules, the tax
+codes) written whole or not at all: into a new file beside it, renamed over it once complete.
+An interrupted or failed export (Ctrl-C, a full disk) leaves the last good file as it was and
+no half-written one. They are private: 0600 files, new folders 0700."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ def replaced(path: Path) -> Iterator[Path]:
             os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def write_private(path: Path, text: str) -> None:
+    """`text` as `path`'s whole content (UTF-8), written as `replaced` writes."""
+    with replaced(path) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
 def private_folder(folder: Path) -> Path:
