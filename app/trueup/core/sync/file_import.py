@@ -182,9 +182,13 @@ def _held_elsewhere(
     subscriptions: dict[str, str | None],
 ) -> list[str]:
     """The stored items, under another invoice, of charges the file carries row for row: as
-    many of each as the file has. `subscriptions` gains theirs (item id -> subscription)."""
-    wanted = Counter((r["subscription_id"], dump_json(r["raw"])) for r in records.items)
+    many of each as the file has. `subscriptions` gains theirs (item id -> subscription).
+    Only a charge under no invoice number can be in two statements: a number is in its row."""
+    undated = {i["id"] for i in records.invoices if not i["raw"].get("invoiceNumber")}
+    charges = [r for r in records.items if r["invoice_id"] in undated]
+    wanted = Counter((r["subscription_id"], dump_json(r["raw"])) for r in charges)
     ids = sorted({subscription for subscription, _ in wanted if subscription})
+    days = sorted({r["start_period"] for r in charges})
     held: list[str] = []
     for batch in chunks(ids):
         query = (
@@ -192,6 +196,7 @@ def _held_elsewhere(
             .where(
                 _ITEMS.c.subscription_id.in_(batch),
                 _ITEMS.c.distributor == records.distributor,
+                _ITEMS.c.start_period.in_(days),
             )
             .order_by(_ITEMS.c.id)
         )
