@@ -6,14 +6,19 @@ what they share. Build it with `make_app`, as the CLI, the tests and the screens
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import ClassVar
 
+from rich.text import Text
+from rich.traceback import Traceback
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from trueup.core.service.workbench import Workbench
+from trueup.core.values.text import visible
 from trueup.tui.commands import WorkbenchCommands
 from trueup.tui.formatting import month_name
 from trueup.tui.screens.batch import BatchScreen
@@ -118,6 +123,18 @@ class TrueupApp(App[None]):
         """Always literal: a message naming a client "refund [/] ref#12" is not markup (it
         raised MarkupError and closed the workbench)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _fatal_error(self) -> None:
+        """An unforeseen error closes the workbench in one line, as the CLI's do. Textual's
+        own traceback prints every frame's locals, and a frame may hold a client secret, a
+        refresh token or a passphrase; TRUEUP_DEBUG=1 shows the traceback, without them."""
+        self.bell()
+        if os.environ.get("TRUEUP_DEBUG"):
+            self.panic(Traceback(show_locals=False, width=None))
+            return
+        error = sys.exc_info()[1]
+        said = visible(f"{type(error).__name__}: {error}")[:300]
+        self.panic(Text(f"error: the workbench stopped on {said} (TRUEUP_DEBUG=1 shows where)"))
 
     def action_show(self, mode: str) -> None:
         self.switch_mode(mode)
