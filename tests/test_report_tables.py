@@ -2,13 +2,20 @@
 every anomaly once, said where it stands (the line or the invoice), with the override that let
 it through and who gave it."""
 
+import io
 from collections import Counter
 from datetime import date
+from decimal import Decimal
+
+from rich.console import Console
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.core.batch.approval import approve
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.stored import load_batch
+from trueup.core.reports.history import History
+from trueup.core.reports.summary import CurrencyTotals, MonthSummary
+from trueup.core.reports.summary_page import summary_renderables
 from trueup.core.reports.tables import month_tables
 from trueup.core.values.months import Month
 
@@ -59,3 +66,21 @@ def test_the_lines_sheet_holds_every_line_with_its_money(db):
     for invoice in invoices:
         amounts = [r["Amount"] for r in rows if r["Client ID"] == invoice.client_id]
         assert sum(amounts) == invoice.subtotal
+
+
+def test_five_currencies_are_summarised_three_to_a_table_and_nothing_is_cut_at_80_columns():
+    """From the hostile-data keyboard review: with five currencies the summary's one table was
+    cut at the workbench's right edge (70 columns), SEK's and USD's totals out of sight."""
+    currencies = ("AUD", "CHF", "EUR", "SEK", "USD")
+    summary = MonthSummary(
+        Month("2026-11"), "2026-11-b1", 5, {"draft": 5}, History((Month("2026-11"),), {}),
+        currencies={c: CurrencyTotals(total=Decimal("9259258.50") + n)
+                    for n, c in enumerate(currencies)},
+    )  # fmt: skip
+    console = Console(width=70, file=io.StringIO(), color_system=None)
+    for part in summary_renderables(summary):
+        console.print(part)
+    text = console.file.getvalue()
+    for n, currency in enumerate(currencies):
+        assert currency in text and f"{9259258.50 + n:,.2f}" in text
+    assert "By currency, more" in text

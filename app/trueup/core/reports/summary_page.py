@@ -52,6 +52,10 @@ def _currency_rows(summary: MonthSummary) -> tuple[tuple[str, ...], list[tuple[s
     return ("", *currencies), rows
 
 
+# Three figures of a billion and their labels fit the workbench's ~70 columns; a fourth was
+# cut off at the right edge, with no way to scroll to it.
+CURRENCIES_PER_TABLE = 3
+
 MONTH_TITLE = "12 months, with the seat mismatches each month's invoices corrected (billed prices)"
 MONTH_HEADERS = ("Month", "", "Total", "Margin %", "Now billed", "Removed")
 
@@ -92,16 +96,19 @@ def _voided_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
 def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     parts: list[RenderableType] = [Text(_title(summary), style="bold")]
     headers, rows = _currency_rows(summary)
-    money = Table(title="By currency (leakage: a month's worth)", title_justify="left")
-    # The figures never shrink to "16,478.…": the labels wrap instead (the workbench's
-    # dialog at 80 columns is ~70 wide).
-    money.add_column(headers[0], overflow="fold")
-    for n, header in enumerate(headers[1:], start=1):
-        widest = max([len(header), *(len(str(row[n])) for row in rows)])
-        money.add_column(header, justify="right", no_wrap=True, min_width=widest)
-    for row in rows:
-        money.add_row(*row)
-    parts.append(money)
+    for start in range(1, max(len(headers), 2), CURRENCIES_PER_TABLE):
+        shown = [0, *range(start, min(start + CURRENCIES_PER_TABLE, len(headers)))]
+        title = "By currency (leakage: a month's worth)" if start == 1 else "By currency, more"
+        money = Table(title=title, title_justify="left")
+        # The figures never shrink to "16,478.…": the labels wrap instead (the workbench's
+        # dialog at 80 columns is ~70 wide).
+        money.add_column(headers[0], overflow="fold")
+        for n in shown[1:]:
+            widest = max([len(headers[n]), *(len(str(row[n])) for row in rows)])
+            money.add_column(headers[n], justify="right", no_wrap=True, min_width=widest)
+        for row in rows:
+            money.add_row(*(row[n] for n in shown))
+        parts.append(money)
     if summary.movers:
         movers = Table(title="Moved most against last month", title_justify="left")
         for header, justify in (("Client", "left"), ("Change", "right"), ("Why", "left")):
