@@ -44,6 +44,8 @@ def replaced(path: Path) -> Iterator[Path]:
         with _named(path):  # the folder is closed to new files, the file open to writing
             yield target
         return
+    except OSError as error:  # no such folder, a file where one would be: said of `path`
+        raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         with _named(path):
             yield partial
