@@ -336,3 +336,23 @@ def test_a_report_spanning_months_then_a_months_own_holds_each_charge_once(db, t
         ("ion:2026-10:sub-m", "2026-10-01"), ("ion:2026-11:sub-m", "2026-11-01")]  # fmt: skip
     map_visio(db)
     assert monthly_line(db, "2026-10")["cost"] == "100.00"
+
+
+def test_a_report_is_known_by_the_month_most_of_its_charges_start_in(tmp_path):
+    """Keyed by its latest month, a November report carrying one charge dated December (a
+    cancellation to come) took December's key, and December's own report would replace it."""
+    header = ANNUAL.splitlines(keepends=True)[0]
+    rows = "".join(
+        f"500,Harbor Point Wealth Advisors,Microsoft,SKU{n},Visio Plan 2,sub-{n},{kind},"
+        f"{start},{end},10,10,100.00,100.00,0.00,USD\r\n"
+        for n, kind, start, end in (
+            (1, "cycleCharge", "11/1/2026", "11/30/2026"),
+            (2, "cycleCharge", "11/1/2026", "11/30/2026"),
+            (2, "cancelImmediate", "12/15/2026", "12/15/2026"),
+            (3, "customerCredit", "10/20/2026", "10/31/2026"),
+        )
+    )
+    path = tmp_path / "november.csv"
+    path.write_text(header + rows)
+    assert sorted(i["id"] for i in read(path).invoices) == [
+        "ion:2026-11:sub-1", "ion:2026-11:sub-2", "ion:2026-11:sub-3"]  # fmt: skip

@@ -10,6 +10,7 @@ report the one before it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -67,14 +68,15 @@ def _of_month(month: date, subscription: str) -> str:
 
 
 def by_report(charges: Sequence[Charge]) -> list[Charge]:
-    """The charges, those without an invoice under their report's month: the latest month a
-    charge of the file starts in, the period it bills. A charge dated earlier is a late one the
-    report carries (an add, a credit, last month's usage): under its own month it would replace
-    the charges the report of that month left there."""
-    undated = [charge.start for charge in charges if not charge.invoice_number]
-    if not undated:
+    """The charges, those without an invoice under their report's month: the month most of the
+    file's charges start in (the later on a tie), the period it bills. A charge dated
+    otherwise is one the report carries late (an add, a credit, last month's usage) or early
+    (a cancellation to come): under its own month it would replace the charges that month's
+    report left there."""
+    months = Counter(charge.start.replace(day=1) for charge in charges if not charge.invoice_number)
+    if not months:
         return list(charges)
-    report = max(undated)
+    report = max(months, key=lambda month: (months[month], month))
     return [
         charge
         if charge.invoice_number
