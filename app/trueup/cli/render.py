@@ -231,9 +231,10 @@ def log_table(entries: list[dict[str, Any]]) -> None:
             Text(e["level"], style=styles.get(e["level"], "")),
             e["at"][:16],
             e["source"] or "",
-            Text(visible(e["event"])),
-            # Whole: the column wraps it; `--json` gives the record as stored.
-            Text(visible_lines(details)),
+            # Whole: the column wraps words and folds an id or a code wider than it (cut with
+            # an ellipsis, a batch id or POSSIBLE_DOUBLE_BILL could not be read at 80 columns).
+            Text(visible(e["event"]), overflow="fold"),
+            Text(visible_lines(details), overflow="fold"),
         )
     stdout.print(table)
 
