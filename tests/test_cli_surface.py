@@ -51,3 +51,31 @@ def test_the_log_at_80_columns_shows_every_id_whole(env):
     (entry,) = json.loads(invoke("log", "--json", "--limit", "1").stdout)["entries"]
     assert f"batchid:{batch_id};" in squeezed(shown.stdout)
     assert entry["details"]["after"]["fingerprint"] in squeezed(shown.stdout)
+
+
+def every_command(group=None, path=()):
+    """Every command's words, the group's own included, as `trueup ... --help` takes them."""
+    import typer.main
+
+    group = group or typer.main.get_command(app)
+    yield path
+    for name in getattr(group, "list_commands", lambda _: [])(None):
+        yield from every_command(group.get_command(None, name), (*path, name))
+
+
+def test_every_help_fits_80_columns_with_every_word(monkeypatch):
+    # sandbox serve's --faults was cut to `429=0.05,429-bare=0.02,500=0.0…` (the fault kinds
+    # after it never shown), and every --client carried `<list[int]>
+    # [1<=x<=9223372036854775807]`, squeezing its help into a third of the line.
+    monkeypatch.setenv("COLUMNS", "80")
+    commands = list(every_command())
+    assert len(commands) > 70
+    for command in commands:
+        shown = invoke(*command, "--help")
+        assert shown.exit_code == 0, command
+        lines = shown.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80, command
+        assert "…" not in shown.stdout, command
+        assert "9223372036854775807" not in shown.stdout and "list[" not in shown.stdout, command
+    faults = " ".join(invoke("sandbox", "serve", "--help").stdout.replace("│", " ").split())
+    assert "malformed, lost, late, lost-500" in faults

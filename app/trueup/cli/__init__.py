@@ -18,6 +18,7 @@ from typer.exceptions import TyperException
 from trueup.cli import render
 from trueup.cli.commands import LazyGroup
 from trueup.core.settings.paths import default_config_path, default_db_path
+from trueup.core.values.bounds import INT64
 
 if TYPE_CHECKING:
     from trueup.core.service.stores import Database
@@ -33,15 +34,31 @@ app = typer.Typer(
 )
 
 _typed = TyperOption.display_type_rich
+_ranged = TyperOption._get_number_range_help_str
 
 
 def _flag_without_type(option: TyperOption, ctx: Any) -> str | None:
-    """Typer 0.29 prints `<bool>` beside every flag in --help, though a flag takes no value:
-    nothing there for flags, the type for options that take one."""
-    return None if option.is_flag else _typed(option, ctx)
+    """Typer 0.29 prints `<bool>` beside every flag in --help, though a flag takes no value,
+    and `<list[int]>` or `<int range>` beside an id: nothing there for flags, the type of one
+    value for options that take one (the help says to repeat, the range follows)."""
+    if option.is_flag:
+        return None
+    shown = _typed(option, ctx)
+    if shown and shown.startswith("<list[") and shown.endswith("]>"):
+        shown = f"<{shown[6:-2]}>"
+    return shown.replace(" range>", ">") if shown else shown
+
+
+def _range_worth_reading(option: TyperOption) -> str | None:
+    """A bound of INT64 is the store's (a Halo id), not advice: `[x>=1]`. Its 19 digits took a
+    third of the line beside every --client, squeezing the help into a narrow column."""
+    if option.max == INT64:
+        return f"x>={option.min}"
+    return _ranged(option)
 
 
 setattr(TyperOption, "display_type_rich", _flag_without_type)  # noqa: B010 (a method)
+setattr(TyperOption, "_get_number_range_help_str", _range_worth_reading)  # noqa: B010
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_LEVELS = ("INFO", "WARNING", "ERROR")

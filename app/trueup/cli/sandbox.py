@@ -41,8 +41,10 @@ def serve(
     faults: Annotated[
         str | None,
         typer.Option(
-            help="Inject faults: `429=0.05,429-bare=0.02,500=0.02,503=0.02,reset=0.01,slow=0.01,"
-            "malformed=0.01,seed=7,slow_seconds=35`.",
+            # Words, not one long example: a line wider than the column is cut at 80 columns.
+            help="Inject faults: KIND=SHARE of the requests, joined by commas. Kinds: 429 (with "
+            "Retry-After), 429-bare, 500, 503, reset, slow, malformed, lost, late, lost-500; "
+            "also seed=N and slow_seconds=N. E.g. `429=0.05,reset=0.01,seed=7`.",
             show_default=False,
         ),
     ] = None,
