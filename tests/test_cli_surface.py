@@ -79,3 +79,14 @@ def test_every_help_fits_80_columns_with_every_word(monkeypatch):
         assert "9223372036854775807" not in shown.stdout and "list[" not in shown.stdout, command
     faults = " ".join(invoke("sandbox", "serve", "--help").stdout.replace("│", " ").split())
     assert "malformed, lost, late, lost-500" in faults
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_summary_refuses_json_and_a_format_together(env, fmt):
+    # `summary --json --format md` printed JSON and dropped the Markdown unsaid.
+    assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    result = invoke("summary", "--month", "2026-11", "--json", "--format", fmt)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"--json and --format {fmt} are two outputs" in result.stderr
+    assert invoke("summary", "--month", "2026-11", "--json", "--format", "text").exit_code == 0

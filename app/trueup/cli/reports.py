@@ -16,6 +16,7 @@ from trueup.cli.options import (
     configured_close_day,
     month_or_default,
     open_store,
+    usage_error,
 )
 from trueup.core.service.reports import FORMATS, Reports
 from trueup.core.settings.config import today as configured_today
@@ -106,6 +107,8 @@ def summary_command(
     """
     from trueup.core.service.reports import summary_html, summary_markdown, summary_renderables
 
+    if as_json and fmt != "text":  # one of them would be dropped unsaid
+        usage_error(f"--json and --format {fmt} are two outputs: give one")
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
     with open_store(ctx, existing=True) as db:
