@@ -90,3 +90,28 @@ def test_summary_refuses_json_and_a_format_together(env, fmt):
     assert result.stdout == ""
     assert f"--json and --format {fmt} are two outputs" in result.stderr
     assert invoke("summary", "--month", "2026-11", "--json", "--format", "text").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("diff",),
+        ("month",),
+        ("summary",),
+        ("approve", "2026-11"),
+        ("import", "x.csv", "--source", "ion"),
+    ],
+)
+def test_an_unreadable_trueup_today_is_said_alike_with_or_without_a_month(env, command):
+    # With --month 2026-11 it read "Invalid value for '--month': TRUEUP_TODAY='garbage' ..."
+    # (exit 2), blaming the month the user typed right; without it, exit 1 and the one line.
+    assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    (env / "x.csv").write_text("")
+    env_today = {"TRUEUP_TODAY": "garbage"}
+    month = () if command[0] == "approve" else ("--month", "2026-11")
+    given = CliRunner().invoke(app, [*command, *month], env=env_today)
+    said = "error: TRUEUP_TODAY='garbage' is not a date like 2026-11-21\n"
+    assert (given.exit_code, given.stderr) == (1, said)
+    if command[0] in ("diff", "month", "summary"):
+        alone = CliRunner().invoke(app, list(command), env=env_today)
+        assert (alone.exit_code, alone.stderr) == (1, said)

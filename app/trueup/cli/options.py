@@ -23,8 +23,13 @@ def checked_month(month: str | None) -> Month | None:
     if month is None:
         return None
     try:
-        return Month(month).check_reachable(today())
-    except TrueupError as exc:  # not a month, after next month, or TRUEUP_TODAY unreadable
+        day = today()
+    except TrueupError as exc:  # TRUEUP_TODAY unreadable: said as without --month, not blamed on it
+        render.fail(str(exc))
+        raise typer.Exit(1) from None
+    try:
+        return Month(month).check_reachable(day)
+    except TrueupError as exc:  # not a month, or after next month
         raise typer.BadParameter(str(exc)) from None
 
 
