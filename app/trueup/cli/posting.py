@@ -278,7 +278,9 @@ def post_command(
                 plan = posting.plan(batch_id, destination, client or None)
                 _show_plan(plan)
                 if plan.done and destination != "halo-recurring":
-                    _hint_adjustments(posting.plan_adjustments(batch_id, destination, client))
+                    # Against what the month bills now, whichever batch was named.
+                    now = resolved_batch(db, plan.month)
+                    _hint_adjustments(posting, now, destination, client)
             if not plan.ready:
                 entries = posting.entries(batch_id, destination, "create")
                 _print_result(_of(entries, client), as_json, now=set())  # all from before
@@ -643,13 +645,19 @@ def _show_adjustments(plan: PostingPlan) -> None:
         err.print(Text(f"  cannot adjust {planned.client_name}: {planned.problem}"), soft_wrap=True)
 
 
-def _hint_adjustments(plan: PostingPlan) -> None:
+def _hint_adjustments(
+    posting: Posting, batch_id: str, destination: str, clients: list[int] | None
+) -> None:
     """How many posted invoices bill differently now (as `trueup month` counts them to
     adjust), and of those which cannot be adjusted and why, in short."""
+    try:
+        plan = posting.plan_adjustments(batch_id, destination, clients)
+    except PostingError:  # a client named that the month bills no more: nothing to adjust
+        return
     held_back = [p for p in plan.blocked if p.differs]
     if not plan.ready and not held_back:
         return
-    command = f"`trueup post {plan.batch_id} --to {plan.destination} --adjust`"
+    command = f"`trueup post {plan.month} --to {plan.destination} --adjust`"
     said = f"{len(plan.ready) + len(held_back)} posted invoice(s) bill differently now"
     if not held_back:
         said += f": {command} shows and posts the differences"

@@ -9,12 +9,16 @@ quantities, so it is voided and posted again instead.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
+
+from sqlalchemy import select
 
 from trueup.core.batch.body import StoredInvoice, standing_errors
 from trueup.core.batch.settled import unsettled
-from trueup.core.batch.stored import StoredBatch
+from trueup.core.batch.stored import StoredBatch, batch_inputs
 from trueup.core.diff.seats import DiffRow, cyclic_gc_paused
 from trueup.core.posting.adjustments import adjustment
 from trueup.core.posting.documents import (
@@ -33,12 +37,34 @@ from trueup.core.posting.plan import (
     plan_inputs,
 )
 from trueup.core.posting.sink import Document
+from trueup.core.rules.in_force import rules_id_in_force
 from trueup.core.settings.config import XeroSettings
+from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.postings import adjusted_where, taken_by
 from trueup.core.values.money import money_prose
 
 ZERO = Decimal(0)
+_BATCHES = m.table_of(m.InvoiceBatch)
+
+
+def check_current(db: Database, batch_id: str, destination: str, *, today: date) -> None:
+    """PostingError unless the batch is what its month bills now. An adjustment brings what was
+    posted to what its batch bills: from a batch the store has moved on from (a sync, a rules
+    or mapping change since), it would take the month back to what it billed then."""
+    with db.read() as conn:
+        month, clients = conn.execute(
+            select(_BATCHES.c.month, _BATCHES.c.clients).where(_BATCHES.c.id == batch_id)
+        ).one()
+        asked = json.loads(clients) or None
+        now = batch_inputs(conn, month, asked, today, rules_id_in_force(conn)).batch_id
+    if now != batch_id:
+        raise PostingError(
+            f"batch {batch_id} is not what {month} bills now (a sync, a rules or mapping change "
+            "since it was built): adjusting to it would take the posted months back to what it "
+            f"billed; nothing was sent. `trueup post {month} --to {destination} --adjust` "
+            "adjusts them to what the month bills now"
+        )
 
 
 @cyclic_gc_paused()  # as plan_posting: each posted client's lines read and written again

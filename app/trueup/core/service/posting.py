@@ -10,7 +10,7 @@ from datetime import date
 
 from trueup.core.errors import SyncUnavailableError
 from trueup.core.posting import plan as planning
-from trueup.core.posting.adjustment_plan import plan_adjustments
+from trueup.core.posting.adjustment_plan import check_current, plan_adjustments
 from trueup.core.posting.configured import open_sink
 from trueup.core.posting.plan import EntryView as EntryView
 from trueup.core.posting.plan import PostingError as PostingError
@@ -78,7 +78,9 @@ class Posting:
         self, batch_id: str, destination: str, clients: Sequence[int] | None = None
     ) -> PostingPlan:
         """For each client whose month is posted at `destination`: the adjustment that brings
-        what was posted to what the batch bills now (ready), none needed (done), or why not."""
+        what was posted to what the batch bills now (ready), none needed (done), or why not.
+        PostingError when the batch is not what its month bills now (an older one)."""
+        check_current(self.db, batch_id, destination, today=self.today)
         return plan_adjustments(self.db, batch_id, destination, clients=clients, xero=self._xero)
 
     def queue(self, plan: PostingPlan) -> list[EntryView]:

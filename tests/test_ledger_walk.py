@@ -1,0 +1,70 @@
+"""The month ledger walked as a new billing person would, from the command line against
+`trueup sandbox serve`: each finding of that walk, judged by what the simulators hold
+afterwards (read back through their own APIs) and by what trueup says."""
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import post_crash
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory):
+    """A store synced from the demo, Halo, QuickBooks and Xero mappings accepted, batch approved."""
+    workdir = tmp_path_factory.mktemp("walk")
+    return workdir, *post_crash.prepare(workdir, "qbo", "xero")
+
+
+@pytest.fixture
+def served(prepared, tmp_path):
+    """A copy of the prepared store, fresh simulators and its batch."""
+    _, template, batch_id = prepared
+    db = tmp_path / "store.sqlite"
+    db.write_bytes(template.read_bytes())
+    sandbox = post_crash.Sandbox(tmp_path, None)
+    yield sandbox, db, batch_id
+    sandbox.close()
+
+
+def _said(result) -> str:
+    return " ".join(result.stderr.split())
+
+
+def _rules_with(sandbox, db, tmp_path, text):
+    """The rules as the store had them first, with `text` added."""
+    original, path = tmp_path / "original.toml", tmp_path / "rules.toml"
+    if not original.exists():
+        assert sandbox.run(db, "rules", "export", str(original)).returncode == 0
+    path.write_text(original.read_text() + text)
+    assert sandbox.run(db, "rules", "import", str(path)).returncode == 0
+
+
+def _remote(sandbox, destination, prefix):
+    documents = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
+    return sorted((r, total) for r, _, total in documents if r.startswith(prefix))
+
+
+def test_an_adjustment_from_a_batch_the_month_has_moved_on_from_is_refused(served, tmp_path):
+    """The walk: after a second rules change, `--adjust` with the batch id an earlier hint had
+    printed sent a credit taking the client's month back to what that batch billed."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    assert posted.returncode == 0, posted.stderr
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    hint = _said(sandbox.run(db, "post", batch_id, "--yes", "--unsettled"))
+    assert "`trueup post 2026-11 --to halo-invoice --adjust` shows and posts" in hint
+    adjust = ("--to", "halo-invoice", "--adjust", "--yes", "--unsettled")
+    stale = sandbox.run(db, "post", batch_id, *adjust)
+    assert stale.returncode == 1
+    assert f"batch {batch_id} is not what 2026-11 bills now" in _said(stale)
+    assert "`trueup post 2026-11 --to halo-invoice --adjust` adjusts them" in _said(stale)
+    assert _remote(sandbox, "halo-invoice", f"{reference}-") == []
+    done = sandbox.run(db, "post", "2026-11", *adjust)
+    assert done.returncode == 0, done.stderr
+    assert [r for r, _ in _remote(sandbox, "halo-invoice", f"{reference}-")] == [f"{reference}-A1"]
