@@ -68,3 +68,35 @@ def test_an_adjustment_from_a_batch_the_month_has_moved_on_from_is_refused(serve
     done = sandbox.run(db, "post", "2026-11", *adjust)
     assert done.returncode == 0, done.stderr
     assert [r for r, _ in _remote(sandbox, "halo-invoice", f"{reference}-")] == [f"{reference}-A1"]
+
+
+def test_an_adjustment_after_a_move_to_another_destination_takes_a_reference_of_its_own(
+    served, tmp_path
+):
+    """The walk: adjusted at Halo (A1), voided, posted to QuickBooks and adjusted there, the
+    adjustment was TU2611-N-A1 too, so the month listed two documents of one reference."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "20"\n')  # fmt: skip
+    adjust = ("post", "2026-11", "--adjust", "--yes", "--unsettled")
+    assert sandbox.run(db, *adjust, "--to", "halo-invoice").returncode == 0
+    void = sandbox.run(db, "void", "2026-11", "--client", str(cid), "--yes")
+    assert void.returncode == 0, void.stderr
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
+    moved = sandbox.run(db, "post", "2026-11", "--to", "qbo", "--client", str(cid), "--yes",
+                        "--unsettled")  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "pax8"\n')
+    again = sandbox.run(db, *adjust, "--to", "qbo")
+    assert again.returncode == 0, again.stderr
+    assert f" {reference}-A2 " in _said(again)
+    assert [r for r, _ in _remote(sandbox, "qbo", reference)] == [
+        f"{reference}-2", f"{reference}-A2"
+    ]  # fmt: skip
+    ledger = json.loads(sandbox.run(db, "month", "--json").stdout)
+    (mine,) = [c for c in ledger["clients"] if c["client_id"] == cid]
+    references = [p["reference"] for p in mine["postings"]]
+    assert references == [reference, f"{reference}-A1", f"{reference}-2", f"{reference}-A2"]
+    assert mine["state"] == "adjusted" and mine["difference"] == "0.00"

@@ -41,7 +41,7 @@ from trueup.core.rules.in_force import rules_id_in_force
 from trueup.core.settings.config import XeroSettings
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
-from trueup.core.store.postings import adjusted_where, taken_by
+from trueup.core.store.postings import Sent, adjusted_where, taken_by
 from trueup.core.values.money import money_prose
 
 ZERO = Decimal(0)
@@ -135,11 +135,10 @@ def plan_adjustments(
                 ),
                 None,
             )
-            number = 1 + sum(1 for e in entries if e.destination == destination and e.adjustment)
             reference = (
                 rejected.reference
                 if rejected is not None
-                else adjustment_reference(stored.month, client_id, number, destination)
+                else _next_adjustment(stored.month, client_id, entries, destination)
             )
             now = document_for(
                 invoice, batch_id, stored.month, reference, destination, inputs.index,
@@ -158,6 +157,16 @@ def plan_adjustments(
                 why = tuple(unsettled(invoice))
                 ready.append(Planned(*base[:3], found.total, found, None, entry_state, why))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
+
+
+def _next_adjustment(month: str, client_id: int, entries: Sequence[Sent], destination: str) -> str:
+    """The client's month's first adjustment reference no entry holds, at any destination: a
+    month voided at one and posted at another never has two documents of one reference."""
+    used = {e.reference for e in entries}
+    number = 1
+    while (reference := adjustment_reference(month, client_id, number, destination)) in used:
+        number += 1
+    return reference
 
 
 def _tax_only(now: Document, posted: Sequence[Document], destination: str) -> str:
