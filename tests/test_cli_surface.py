@@ -115,3 +115,16 @@ def test_an_unreadable_trueup_today_is_said_alike_with_or_without_a_month(env, c
     if command[0] in ("diff", "month", "summary"):
         alone = CliRunner().invoke(app, list(command), env=env_today)
         assert (alone.exit_code, alone.stderr) == (1, said)
+
+
+def test_export_says_it_keeps_the_batch_it_builds(env):
+    # Its help said "nothing in the store changes", and `trueup batches` then listed a batch
+    # nobody had built.
+    assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    assert json.loads(invoke("batches", "--json").stdout)["batches"] == []
+    out = env / "november.xlsx"
+    assert invoke("export", "--month", "2026-11", "--out", str(out)).exit_code == 0
+    (kept,) = json.loads(invoke("batches", "--json").stdout)["batches"]
+    assert kept["month"] == "2026-11"
+    said = " ".join(invoke("export", "--help").stdout.replace("│", " ").split())
+    assert "kept as trueup batch keeps it" in said and "nothing in the store changes" not in said

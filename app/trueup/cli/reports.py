@@ -71,7 +71,8 @@ def export_command(
     words, anomalies and overrides (who, why), usage, changes against last month, and the
     posting journal. Money is written as numbers in the row's currency, ready to filter.
 
-    The month's batch is built first if the store has moved on; nothing in the store changes.
+    The month's batch is built first when there is none or the store has moved on, and kept
+    as `trueup batch` keeps it (`trueup batches` lists it); nothing else in the store changes.
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
