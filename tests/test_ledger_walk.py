@@ -100,3 +100,34 @@ def test_an_adjustment_after_a_move_to_another_destination_takes_a_reference_of_
     references = [p["reference"] for p in mine["postings"]]
     assert references == [reference, f"{reference}-A1", f"{reference}-2", f"{reference}-A2"]
     assert mine["state"] == "adjusted" and mine["difference"] == "0.00"
+
+
+def test_a_void_run_again_says_the_month_is_already_voided_and_sends_nothing(served):
+    """The walk: a second `trueup void 2026-11 --client N` exited 1 saying nothing of the month
+    was posted anywhere (as for a client never billed), and by batch id it printed nothing."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    void = ("void", "2026-11", "--client", str(cid), "--yes", "--json")
+    assert sandbox.run(db, *void).returncode == 0
+    for again in (void, ("void", batch_id, "--client", str(cid), "--yes", "--json")):
+        done = sandbox.run(db, *again)
+        assert done.returncode == 0, done.stderr
+        assert "2026-11 is already voided at halo-invoice for " in _said(done)
+        assert f"({cid}) ({reference}): nothing to send" in _said(done)
+        assert [(e["reference"], e["action"], e["this_run"]) for e in json.loads(done.stdout)] == [
+            (reference, "void", False)
+        ]
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    assert [e["reference"] for e in journal if e["action"] == "void"] == [reference]
+    assert _remote(sandbox, "halo-invoice", reference) == []
+    # Voided at Halo and posted to QuickBooks since: voided there, and said where it went.
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
+    moved = ("post", "2026-11", "--to", "qbo", "--client", str(cid), "--yes", "--unsettled")
+    assert sandbox.run(db, *moved).returncode == 0
+    elsewhere = sandbox.run(db, *void)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert (
+        "nothing to send; posted again since: it went to qbo: `trueup void 2026-11 --to qbo "
+        in _said(elsewhere)
+    )

@@ -371,15 +371,21 @@ def void_command(
             )
         else:
             targets = dict(posting.posted_batches(month, destination, client or None))
-            if not targets:
-                raise PostingError(_nothing_to_void(posting, month, destination, client))
         err.print(f"Void of {month or batch_id[:7]} at {destination}")  # the month, first
+        posted = [
+            e for b, chosen in targets.items()
+            for e in posting.entries(b, destination, "create")
+            if e.state == "POSTED" and (not chosen or e.client_id in chosen)
+        ]  # fmt: skip
+        if not posted:  # a void run again is done, and says so; else where the month went
+            done = _voided_before(posting, month or batch_id[:7], destination, client)
+            if not done:
+                raise PostingError(
+                    _nothing_to_void(posting, month or batch_id[:7], destination, client)
+                )
+            _print_result(done, as_json, now=set())
+            return
         if not yes:
-            posted = [
-                e for b, chosen in targets.items()
-                for e in posting.entries(b, destination, "create")
-                if e.state == "POSTED" and (not chosen or e.client_id in chosen)
-            ]  # fmt: skip
             err.print(f"void {len(posted)} posted invoice(s) of {batch_id} at {destination}:")
             for entry in posted:  # what the client will see voided, before the word is typed
                 there = f"{entry.document} {entry.remote_number or entry.remote_id}"
@@ -409,11 +415,45 @@ def void_command(
         _finish(report, target, "void", again)
 
 
+def _voided_before(
+    posting: Posting, month: str, destination: str, clients: list[int] | None
+) -> list[EntryView]:
+    """The month's voids done at `destination` (of the clients asked), when each client asked
+    has one and no document of theirs stands or is on its way there; said on stderr, with
+    where the month was posted since, if it was."""
+    mine = [e for e in posting.month_entries(month) if not clients or e.client_id in clients]
+    there = [e for e in mine if e.destination == destination]
+    if any(e.action == "create" and e.state not in ("VOIDED", "REJECTED") for e in there):
+        return []
+    done = [e for e in there if e.action == "void"]
+    if not done or set(clients or ()) - {e.client_id for e in done}:
+        return []
+    names = list(dict.fromkeys(f"{e.client_name} ({e.client_id})" for e in done))
+    said = (
+        f"{month} is already voided at {destination} for {some(names)} "
+        f"({some([e.reference for e in done])}): nothing to send"
+    )
+    went = _went(posting, month, clients)
+    if went:
+        said += f"; posted again since: {went}"
+    err.print(Text(said), soft_wrap=True)
+    return done
+
+
 def _nothing_to_void(
     posting: Posting, month: str, destination: str, clients: list[int] | None
 ) -> str:
     """Why a void by month found nothing, and where the month went if elsewhere."""
     said = f"nothing of {month} is posted to {destination} to void"
+    went = _went(posting, month, clients)
+    if went:
+        return f"{said}; {went}"
+    whose = f" for client(s) {', '.join(map(str, clients))}" if clients else ""
+    return f"{said}: nothing of it is posted anywhere{whose}"
+
+
+def _went(posting: Posting, month: str, clients: list[int] | None) -> str | None:
+    """Where the month (of the clients asked) stands posted, and the void that frees it."""
     elsewhere = sorted(
         {
             e.destination
@@ -423,11 +463,10 @@ def _nothing_to_void(
         }
     )  # fmt: skip
     if not elsewhere:
-        whose = f" for client(s) {', '.join(map(str, clients))}" if clients else ""
-        return f"{said}: nothing of it is posted anywhere{whose}"
+        return None
     only = f" --client {clients[0]}" if clients and len(clients) == 1 else ""
     command = f"trueup void {month} --to {elsewhere[0]}{only}"
-    return f"{said}; it went to {', '.join(elsewhere)}: `{command}`"
+    return f"it went to {', '.join(elsewhere)}: `{command}`"
 
 
 @handles_errors
