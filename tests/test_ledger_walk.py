@@ -131,3 +131,24 @@ def test_a_void_run_again_says_the_month_is_already_voided_and_sends_nothing(ser
         "nothing to send; posted again since: it went to qbo: `trueup void 2026-11 --to qbo "
         in _said(elsewhere)
     )
+
+
+def test_an_adjustment_asked_for_a_voided_month_says_it_was_voided_and_how_to_post_it(served):
+    """The walk: `--adjust --client N` after a void said 'not posted yet' and ended 'nothing to
+    post: none of the 1 invoice(s) can post', as if the client had never been billed."""
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    assert sandbox.run(db, "void", "2026-11", "--client", str(cid), "--yes").returncode == 0
+    adjust = ("post", "2026-11", "--adjust", "--client", str(cid), "--yes", "--unsettled")
+    refused = sandbox.run(db, *adjust)
+    assert refused.returncode == 1
+    command = f"trueup post 2026-11 --to halo-invoice --client {cid}"
+    assert (
+        f"voided ({reference} at halo-invoice): nothing stands to adjust; `{command}` posts the "
+        "month again"
+    ) in _said(refused)
+    assert "nothing to adjust: none of the 1 client(s) can be" in _said(refused)
+    again = sandbox.run(db, *command.split()[1:], "--yes", "--unsettled")
+    assert again.returncode == 0, again.stderr
+    assert [r for r, _ in _remote(sandbox, "halo-invoice", reference)] == [f"{reference}-2"]

@@ -285,7 +285,7 @@ def post_command(
                 entries = posting.entries(batch_id, destination, "create")
                 _print_result(_of(entries, client), as_json, now=set())  # all from before
                 if plan.blocked and not plan.done:
-                    raise PostingError(_nothing_to_post(plan))
+                    raise PostingError(_nothing_to_post(plan, adjust))
                 if _left_to_do(plan, client):  # said above
                     raise typer.Exit(1)
                 return
@@ -724,7 +724,9 @@ def _not_settled(plan: PostingPlan) -> str:
     )
 
 
-def _nothing_to_post(plan: PostingPlan) -> str:
+def _nothing_to_post(plan: PostingPlan, adjust: bool) -> str:
+    if adjust:
+        return f"nothing to adjust: none of the {len(plan.blocked)} client(s) can be (why is above)"
     if all(p.problem == "not approved" for p in plan.blocked):
         return "nothing to post: approve invoices first (`trueup approve`)"
     return f"nothing to post: none of the {len(plan.blocked)} invoice(s) can post (why is above)"

@@ -119,13 +119,7 @@ def plan_adjustments(
             blocked.append(Planned(*base, None, said, approved=True, differs=owed))
         elif not posted:
             if clients is not None:
-                blocked.append(
-                    Planned(
-                        *base,
-                        None,
-                        "not posted yet: `trueup post` (p on the Batch screen) posts it",
-                    )
-                )
+                blocked.append(Planned(*base, None, _not_posted(stored.month, entries)))
         else:
             rejected = next(
                 (
@@ -157,6 +151,19 @@ def plan_adjustments(
                 why = tuple(unsettled(invoice))
                 ready.append(Planned(*base[:3], found.total, found, None, entry_state, why))
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
+
+
+def _not_posted(month: str, entries: Sequence[Sent]) -> str:
+    """Why a client with nothing standing posted has no adjustment: never posted, or voided."""
+    voided = [e for e in entries if e.state == "VOIDED" and not e.adjustment]
+    if not voided:
+        return "not posted yet: `trueup post` (p on the Batch screen) posts it"
+    last = voided[-1]
+    command = f"trueup post {month} --to {last.destination} --client {last.client_id}"
+    return (
+        f"voided ({last.reference} at {last.destination}): nothing stands to adjust; "
+        f"`{command}` posts the month again"
+    )
 
 
 def _next_adjustment(month: str, client_id: int, entries: Sequence[Sent], destination: str) -> str:
