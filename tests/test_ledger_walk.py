@@ -152,3 +152,30 @@ def test_an_adjustment_asked_for_a_voided_month_says_it_was_voided_and_how_to_po
     again = sandbox.run(db, *command.split()[1:], "--yes", "--unsettled")
     assert again.returncode == 0, again.stderr
     assert [r for r, _ in _remote(sandbox, "halo-invoice", reference)] == [f"{reference}-2"]
+
+
+def test_the_month_names_the_command_that_adjusts_each_destination(served, tmp_path):
+    """The walk: `trueup month` said `trueup post 2026-11 --to DEST --adjust`, leaving the
+    billing person to find where each posted client's month went."""
+    sandbox, db, _ = served
+    ledger = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"]
+    one, other = [c["client_id"] for c in ledger if c["state"] == "approved"][:2]
+    for cid, destination in ((one, "halo-invoice"), (other, "qbo")):
+        post = ("post", "2026-11", "--to", destination, "--client", str(cid), "--yes")
+        assert sandbox.run(db, *post, "--unsettled").returncode == 0
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{one}"]\nprice = "markup"\n'
+                f'\n[clients."{other}"]\nprice = "markup"\n')  # fmt: skip
+    said = " ".join(sandbox.run(db, "month").stdout.split())
+    commands = [f"trueup post 2026-11 --to {d} --adjust" for d in ("halo-invoice", "qbo")]
+    assert f"`{commands[0]}` and `{commands[1]}` post the adjustments." in said
+    # The first exits 1 while the other destination's adjustment is still to do (as said).
+    first, last = (sandbox.run(db, *c.split()[1:], "--yes", "--unsettled") for c in commands)
+    assert first.returncode == 1 and f"its adjustment goes there (`{commands[1]}`" in _said(first)
+    assert last.returncode == 0, last.stderr
+    assert [r for r, _ in _remote(sandbox, "halo-invoice", f"TU2611-{one}")] == [
+        f"TU2611-{one}", f"TU2611-{one}-A1"
+    ]  # fmt: skip
+    assert [r for r, _ in _remote(sandbox, "qbo", f"TU2611-{other}")] == [
+        f"TU2611-{other}", f"TU2611-{other}-A1"
+    ]  # fmt: skip
+    assert "--adjust" not in sandbox.run(db, "month").stdout

@@ -12,6 +12,7 @@ from rich.text import Text
 from trueup.cli import handles_errors, render
 from trueup.cli.options import Json, MonthOption, month_or_default, open_store
 from trueup.core.service.ledger import (
+    RECURRING,
     ClientMonth,
     Ledger,
     MonthLedger,
@@ -108,13 +109,7 @@ def _print_month(ledger: MonthLedger) -> None:
             said += f"; {to_adjust} to adjust ({sums['to_adjust_clients']} posted client(s))"
         out.append(Text(said))
     out += _unfinished_voids(ledger)
-    if any(sums["to_adjust_clients"] for sums in totals["by_currency"].values()):
-        out.append(
-            Text(
-                f"`trueup post {ledger.month} --to DEST --adjust` posts the adjustments (a month "
-                "trued up in Halo's recurring invoice is voided and posted again instead)."
-            )
-        )
+    out += _adjust_commands(ledger)
     # The table cut to a terminal's width, the rest wrapped whole (what finishes a void, the
     # command that adjusts); whole lines into a pipe or a file (grep finds every reference).
     crop = render.stdout.is_terminal
@@ -126,6 +121,26 @@ def _print_month(ledger: MonthLedger) -> None:
             render.stdout.print(line, no_wrap=True, overflow="ellipsis")
         else:
             render.stdout.print(line, soft_wrap=not crop)
+
+
+def _adjust_commands(ledger: MonthLedger) -> list[Text]:
+    """The command that adjusts each destination where a posted client bills otherwise now
+    (a client's adjustment goes where its month went), or how a recurring true-up is redone."""
+    went = sorted(
+        {
+            p.destination
+            for c in ledger.clients
+            if c.posted and c.difference
+            for p in c.postings
+            if p.state == "posted"
+        }
+    )
+    commands = [f"`trueup post {ledger.month} --to {d} --adjust`" for d in went if d != RECURRING]
+    said = f"{' and '.join(commands)} post{'s' if len(commands) == 1 else ''} the adjustments"
+    if RECURRING in went:
+        redo = "trued up in Halo's recurring invoice are voided and posted again instead"
+        said = f"{said}; months {redo}" if commands else f"Months {redo}"
+    return [Text(f"{said}.")] if went else []
 
 
 def _unfinished_voids(ledger: MonthLedger) -> list[Text]:

@@ -14,6 +14,7 @@ from trueup.core.ledger.month import Posting as Posting
 from trueup.core.ledger.month import client_postings, ledger_json, month_ledger
 from trueup.core.ledger.month import ledger_totals as ledger_totals
 from trueup.core.store.database import Database
+from trueup.core.store.postings import RECURRING as RECURRING
 from trueup.core.values.months import Month
 
 
