@@ -1,13 +1,17 @@
 """The command line as a billing person reads it at 80 columns, and as scripts hold it to
 contract.md: every word of help and of the log shown, conflicting flags refused."""
 
+import io
 import json
 import os
+import sys
+from types import SimpleNamespace
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
-from trueup.cli import app
+from trueup.cli import app, posting
 from world import world
 
 
@@ -128,3 +132,31 @@ def test_export_says_it_keeps_the_batch_it_builds(env):
     assert kept["month"] == "2026-11"
     said = " ".join(invoke("export", "--help").stdout.replace("│", " ").split())
     assert "kept as trueup batch keeps it" in said and "nothing in the store changes" not in said
+
+
+def test_the_typed_confirmation_is_asked_on_stderr_not_into_the_json(monkeypatch, capsys):
+    """From the CLI review: `trueup post ... --json > out.json` at a terminal wrote its "Type
+    2026-11 to post" prompt to stdout, so the user saw no prompt (the command seemed to hang)
+    and the file began with it instead of JSON."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("2026-11\n"))
+    posting._confirm("2026-11", "post 3 invoice(s)")
+    said = capsys.readouterr()
+    # Click hands input() the prompt's last space, to stdout: JSON reads past it.
+    assert said.out.strip() == "" and "Type 2026-11 to post 3 invoice(s)" in said.err
+
+
+def test_an_interrupted_post_counts_only_what_it_left_posted(capsys):
+    """From the month-ledger walk: Ctrl-C in a re-post after a whole month's void said "57 still
+    to send (57 done)", the done being the earlier invoices, voided since."""
+    entries = [SimpleNamespace(state=s) for s in ["VOIDED"] * 57 + ["PENDING"] * 56 + ["POSTED"]]
+    report = SimpleNamespace(entries=entries)
+    with pytest.raises(typer.Exit):
+        posting._interrupted(report, "post", "trueup post 2026-11")  # type: ignore[arg-type]
+    assert "post stopped with 56 still to send (1 done)" in " ".join(
+        capsys.readouterr().err.split()
+    )

@@ -735,7 +735,8 @@ def _nothing_to_post(plan: PostingPlan, adjust: bool) -> str:
 def _confirm(expected: str, what: str) -> None:
     if not sys.stdin.isatty():
         raise PostingError(f"to {what}, run it in a terminal to confirm, or add --yes")
-    typed = typer.prompt(f"Type {expected} to {what}", default="", show_default=False)
+    # On stderr: with --json, stdout is the data (a file, a pipe) and the prompt would open it.
+    typed = typer.prompt(f"Type {expected} to {what}", default="", show_default=False, err=True)
     if typed.strip() != expected:
         raise PostingError(f"not confirmed ({typed.strip() or 'nothing'} typed): nothing was sent")
 
@@ -805,7 +806,8 @@ def _finish(report: RunReport, batch_id: str, verb: str, again: str) -> None:
 
 def _interrupted(report: RunReport, verb: str, again: str) -> None:
     """Exit 130, saying what the stopped run leaves to do (as the wrapper does for Ctrl-C)."""
-    done = sum(1 for e in report.entries if e.state in ("POSTED", "VOIDED"))
+    # A void entry done reads POSTED; a post's entry voided since reads VOIDED: not this run's.
+    done = sum(1 for e in report.entries if e.state == "POSTED")
     left = sum(1 for e in report.entries if e.state in ("PENDING", "SENDING", "UNKNOWN"))
     if left:
         said = (
