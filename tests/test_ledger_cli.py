@@ -138,6 +138,10 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp
         ["create", "VOIDED"],
         ["void", "VOIDED"],  # in words, not POSTED: nothing reads billed
     ]
+    # trueup batches says it too: it read "20 approved on it, 19 posted from it" only.
+    (batch,) = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
+    assert batch["voided"] == 1
+    assert ", 1 voided" in " ".join(sandbox.run(db, "batches").stdout.split())
     voided = json.loads(sandbox.run(db, "month", "--json").stdout)
     said = " ".join(sandbox.run(db, "month").stdout.split())
     assert f"halo-invoice TU2611-{client} voided" in said

@@ -36,6 +36,7 @@ class StoredBatch:
     current: bool  # what the store would build now (the same inputs)
     waiting: int = 0  # approved on it, and the client's month posted from no batch
     posted_to: tuple[str, ...] = ()  # where the month's documents went, from any batch
+    voided: int = 0  # invoices posted from this batch, then voided
 
     @property
     def open(self) -> bool:
@@ -103,4 +104,5 @@ def _stored(
         # The month is posted per client, from whichever batch (approval.month_approvals).
         len(approved.get(row.id, set()) - {s.client_id for s in sent if s.state == "POSTED"}),
         tuple(sorted({s.destination for s in sent if s.live})),
+        len({s.client_id for s in mine if s.state == "VOIDED" and not s.adjusts}),
     )
