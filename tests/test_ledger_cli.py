@@ -15,25 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import post_crash
 
+from ledger_fixtures import ledger_prepared, ledger_served  # noqa: F401 (fixtures)
 from other_process import posting_elsewhere
-
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """A store synced from the demo, Halo, QuickBooks and Xero mappings accepted, batch approved."""
-    workdir = tmp_path_factory.mktemp("ledger")
-    return workdir, *post_crash.prepare(workdir, "qbo", "xero")
-
-
-@pytest.fixture
-def served(prepared, tmp_path):
-    """A copy of the prepared store, fresh simulators (fresh QuickBooks tokens) and its batch."""
-    _, template, batch_id = prepared
-    db = tmp_path / "store.sqlite"
-    db.write_bytes(template.read_bytes())
-    sandbox = post_crash.Sandbox(tmp_path, None)
-    yield sandbox, db, batch_id
-    sandbox.close()
 
 
 def test_a_month_posted_to_halo_is_refused_for_quickbooks_and_nothing_is_created(served):

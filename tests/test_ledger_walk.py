@@ -7,28 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 import post_crash
 
-
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """A store synced from the demo, Halo, QuickBooks and Xero mappings accepted, batch approved."""
-    workdir = tmp_path_factory.mktemp("walk")
-    return workdir, *post_crash.prepare(workdir, "qbo", "xero")
-
-
-@pytest.fixture
-def served(prepared, tmp_path):
-    """A copy of the prepared store, fresh simulators and its batch."""
-    _, template, batch_id = prepared
-    db = tmp_path / "store.sqlite"
-    db.write_bytes(template.read_bytes())
-    sandbox = post_crash.Sandbox(tmp_path, None)
-    yield sandbox, db, batch_id
-    sandbox.close()
+from ledger_fixtures import ledger_prepared, ledger_served  # noqa: F401 (fixtures)
 
 
 def _said(result) -> str:

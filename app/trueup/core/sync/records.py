@@ -65,8 +65,9 @@ def _text_id(raw: dict[str, Any], field: str = "id") -> str:
         raise RecordError(f"no '{field}'")
     text = str(value) if type(value) is int else value
     if not isinstance(text, str) or len(text) > MAX_ID or _unprintable(text):
-        shown = visible(repr(value)[:40])
-        raise OutOfRange(f"'{field}' {shown} is not an id (at most {MAX_ID} characters, no spaces)")
+        raise OutOfRange(
+            f"'{field}' {repr(value)[:40]} is not an id (at most {MAX_ID} characters, no spaces)"
+        )
     return text
 
 
