@@ -135,6 +135,23 @@ def test_a_corrected_download_replaces_its_invoice_and_rebuilds_the_subscription
     }
 
 
+def test_a_corrected_download_in_another_currency_rebuilds_the_subscriptions(store, tmp_path):
+    """A file downloaded in the wrong currency, then again in the right one: the charges and
+    the subscriptions they bill (which the batch prices in their currency) both move."""
+    header, rows = table()
+    run(store, write(tmp_path, header, rows))
+    for row in rows:
+        row["Currency"] = row["PricingCurrency"] = "GBP"
+    corrected = run(store, write(tmp_path, header, rows))
+    with store.read() as conn:
+        currencies = conn.execute(
+            text("SELECT currency FROM pax8_subscription WHERE distributor = :d"),
+            {"d": "partner-center"},
+        ).scalars()
+        assert list(currencies) == ["GBP", "GBP"]
+    assert corrected.json()["entities"]["subscriptions"]["updated"] == 2
+
+
 def test_two_invoices_build_one_history_whatever_order_they_come_in(tmp_path):
     header, rows = table()
     october = write(tmp_path, header, [rows[0], rows[2], rows[3]], "october.csv")

@@ -70,7 +70,15 @@ def subscription_rows(
         "created_at": midnight(start),
         "updated_at": midnight(newest.day),
         "distributor": subscription.distributor,
-        "raw": {**subscription.raw, "history": [_state_json(s) for s in reversed(states)]},
+        # Every column the file decides is in the raw, which an import compares with the
+        # stored row's: a corrected download that changes only the currency or the name must
+        # still rewrite the row.
+        "raw": {
+            **subscription.raw,
+            "productName": subscription.product_name,
+            "currency": subscription.currency,
+            "history": [_state_json(s) for s in reversed(states)],
+        },
     }
     snapshots = [
         {
