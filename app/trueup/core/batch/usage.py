@@ -1,26 +1,32 @@
 """Usage of one month (billing-rules §6), per subscription and resource group, from the store.
 
 A closed month's usage comes from the Pax8 arrears invoice items for it (`term` Arrears, period
-inside the month, the end inclusive or exclusive). A subscription with no such item yet is taken
-from the usage summaries synced during that month: each summary is a resource group's latest
-running total, so they are added across resource groups, never across days.
+inside the month, the end inclusive or exclusive) on an invoice neither credited nor voided. A
+subscription with no such item yet is taken from the usage summaries synced during that month:
+each summary is a resource group's latest running total, so they are added across resource
+groups, never across days.
 Usage with no company, or with a company mapped to no client, is held out of every invoice.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import Connection
 
+from trueup.core.billing.cost import REPLACED_STATUSES
 from trueup.core.billing.facts import UsageFacts
 from trueup.core.mapping.index import MappingIndex
 from trueup.core.store import tables as m
 from trueup.core.values.months import Month
 
 ZERO = Decimal(0)
+# An invoice Pax8 credited or voided owes nothing: its usage is billed by its re-issue, as its
+# other items' cost is (billing/cost.py), or by the summaries until one is synced.
+_REPLACED = json.dumps(sorted(REPLACED_STATUSES))
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,9 @@ def load_usage(
         f"coalesce(i.currency, v.currency) FROM {m.table_of(m.Pax8InvoiceItem)} i "
         f"JOIN {m.table_of(m.Pax8Invoice)} v ON v.id = i.invoice_id "
         "WHERE i.term = 'Arrears' AND i.start_period >= ? AND i.start_period <= ? "
-        "AND i.end_period <= ? AND lower(coalesce(v.status, '')) != 'credited' "
-        "AND i.subscription_id IS NOT NULL ORDER BY i.subscription_id, i.id",
-        (first.isoformat(), last.isoformat(), (last + timedelta(days=1)).isoformat()),
+        "AND i.end_period <= ? AND lower(coalesce(v.status, '')) NOT IN (SELECT value FROM "
+        "json_each(?)) AND i.subscription_id IS NOT NULL ORDER BY i.subscription_id, i.id",
+        (first.isoformat(), last.isoformat(), (last + timedelta(days=1)).isoformat(), _REPLACED),
     ).all():
         invoiced.add(sub_id)
         found_row = row(company, sub_id, product, None, charge, cost, currency, "invoice")

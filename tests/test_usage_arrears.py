@@ -1,0 +1,63 @@
+"""Usage billed in arrears (billing-rules §6) through the store path: which Pax8 invoices a
+closed month's usage is taken from, and what is shown when one of them was credited.
+
+Month M's batch bills usage of M-1: the arrears items of a live Pax8 invoice when there are
+some, else the summaries synced during M-1 (USAGE_ESTIMATED)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from case_scenarios import AZURE, invoice, invoice_item, scenario, sid, subscription, usage_summary
+from test_billing_store_cases import batch, client_invoice, codes, load, usage_lines
+from trueup.core.store.database import open_database
+
+JULY = date(2025, 7, 6)  # June's usage is on Pax8's July invoice, in by the 5th
+
+
+@pytest.fixture
+def store(tmp_path):
+    database = open_database(tmp_path / "trueup.sqlite")
+    yield database
+    database.dispose()
+
+
+def azure() -> dict[str, Any]:
+    return subscription(sid(2), 1, "2025-01-01", product=AZURE, price=0, cost=0, commitment=None)
+
+
+def arrears(item_id: str, cost: float, charge: float) -> dict[str, Any]:
+    """June's usage of the Azure plan as a Pax8 invoice bills it in arrears."""
+    return invoice_item(
+        item_id, azure(), cost, "2025-06-01", "2025-06-30", term="Arrears", total=charge
+    )
+
+
+async def june_usage(db, invoices: list[dict[str, Any]], summaries=()) -> dict[str, Any]:
+    """Synced on 30 June (the summaries, June's) and again on 6 July (the invoices); July's
+    batch, which bills June's usage."""
+    sub = azure()
+    await load(
+        db,
+        scenario("2025-06-30", [sub], halo_lines={AZURE: 1}, usage=list(summaries)),
+        date(2025, 6, 30),
+    )
+    await load(db, scenario("2025-07-06", [sub], halo_lines={AZURE: 1}, invoices=invoices), JULY)
+    found = client_invoice(batch(db, "2025-07", JULY))
+    assert found is not None
+    return found
+
+
+async def test_usage_on_a_void_invoice_is_not_billed_as_invoiced(store):
+    """A Void Pax8 invoice is owed by nobody, as its items never count for cost (billing/cost):
+    June's usage on one was billed as final (120.00, no USAGE_ESTIMATED). Now the summary
+    synced in June stands until a live invoice bills it."""
+    void = invoice("V", "2025-07-01", [arrears("ii-v", 100.00, 120.00)], status="Void")
+    summary = usage_summary("u-1", azure(), "Contoso", 80.00, 95.00)
+    found = await june_usage(store, [void], [summary])
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], line["cost"]) == ("95.00", "80.00")
+    assert "USAGE_ESTIMATED" in codes(line)
