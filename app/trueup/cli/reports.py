@@ -73,6 +73,7 @@ def export_command(
 
     The month's batch is built first when there is none or the store has moved on, and kept
     as `trueup batch` keeps it (`trueup batches` lists it); nothing else in the store changes.
+    A month with no client in it writes no file: it says so and exits 1.
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)

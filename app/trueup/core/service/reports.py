@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from trueup.core.errors import TrueupError
 from trueup.core.reports.csv_files import write_csv_folder
 from trueup.core.reports.evidence import EvidencePack as EvidencePack
 from trueup.core.reports.evidence import SubscriptionEvidence as SubscriptionEvidence
@@ -26,6 +27,11 @@ from trueup.core.store.database import Database
 from trueup.core.values.months import Month
 
 FORMATS = ("xlsx", "csv")
+
+
+class NothingToExportError(TrueupError):
+    """The month has no client to report: no file is written (an empty workbook reads as a
+    month that billed nothing)."""
 
 
 class Reports:
@@ -49,6 +55,12 @@ class Reports:
         path = out or self.default_path(month, fmt)
         _check_writable(path, fmt, self.default_path(month, fmt).name)
         tables = month_tables(self.db, month, today=self.today)
+        if not tables[0].rows:  # Invoices: a row per client with an invoice or a posting
+            raise NothingToExportError(
+                f"nothing to export for {month}: no client has an invoice or a posting in it "
+                "(a client is billed once its Pax8 company is mapped to a Halo client: "
+                "`trueup map suggest`, then `trueup map accept`, or the workbench's Clients screen)"
+            )
         return write_workbook(tables, path) if fmt == "xlsx" else write_csv_folder(tables, path)
 
     def summary(self, month: Month) -> MonthSummary:

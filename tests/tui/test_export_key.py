@@ -1,0 +1,32 @@
+"""`E` on the Batch screen writes the month's workbook through the service `trueup export` uses:
+on a store with no client it says there is nothing to export, and writes nothing."""
+
+from conftest import NOW, TODAY
+
+from tools.demo_workbench import demo_clients, wait_until_idle
+from trueup.core.service.workbench import Workbench
+from trueup.core.store.database import open_database
+from trueup.tui.app import make_app
+from trueup.tui.screens.batch import BatchScreen
+
+
+async def test_E_on_an_empty_store_says_there_is_nothing_to_export(tmp_path, monkeypatch):
+    db = open_database(tmp_path / "store.sqlite")
+    workbench = Workbench(db, today=TODAY, sync_clients=demo_clients(), clock=lambda: NOW)
+    monkeypatch.chdir(tmp_path)
+    app = make_app(workbench)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until_idle(pilot)
+            await pilot.press("6")
+            await wait_until_idle(pilot)
+            assert isinstance(app.screen, BatchScreen)
+            await pilot.press("E")
+            await wait_until_idle(pilot)
+            notes = [(n.title, n.severity, n.message) for n in app._notifications]
+    finally:
+        db.dispose()
+    assert ("Not done", "warning") in [note[:2] for note in notes]
+    (said,) = [m for _, _, m in notes if "export" in m]
+    assert said.startswith("nothing to export for 2026-11: no client has an invoice")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sqlite"]
