@@ -10,7 +10,7 @@ an invoice Pax8 credited (or voided) never count: its re-issue carries the charg
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date
 from operator import attrgetter
 from typing import NamedTuple
@@ -41,26 +41,39 @@ _INVOICE_AND_ITEM = attrgetter("invoice_id", "item_id")
 
 
 def items_by_subscription(
-    items: Iterable[CostItem], first: date, last: date
+    items: Iterable[CostItem], first: date, last: date, reissued: Collection[str] = ()
 ) -> dict[str, list[CostItem]]:
-    """The items that count for the month, each once, by subscription id."""
+    """The items that count for the month, each once, by subscription id. A subscription with
+    an item of the month on a credited invoice not `reissued` yet has none: its month's invoice
+    was withdrawn, and what is left (a prorate item of a later invoice) is not its cost."""
     found: dict[str, list[CostItem]] = defaultdict(list)
+    withdrawn: set[str] = set()
     seen: set[tuple[str, str]] = set()
     for item in sorted(items, key=_INVOICE_AND_ITEM):
         key = (item.invoice_id, item.item_id)
         if (
             key in seen
             or item.subscription_id is None
-            or replaced(item)
             or (item.type or "").casefold() not in COST_TYPES
             or item.start_period is None
             or not first <= item.start_period <= last
             or item.cost_total is None
         ):
             continue
+        if replaced(item):
+            if _awaits_reissue(item, reissued):
+                withdrawn.add(item.subscription_id)
+            continue
         seen.add(key)
         found[item.subscription_id].append(item)
+    for subscription_id in withdrawn:
+        found.pop(subscription_id, None)
     return found
+
+
+def _awaits_reissue(item: CostItem, reissued: Collection[str]) -> bool:
+    """On an invoice Pax8 credited whose re-issue is not in yet."""
+    return (item.invoice_status or "").casefold() == "credited" and item.invoice_id not in reissued
 
 
 def invoiced_cost(items: list[CostItem], currency: str, rules: Rules) -> InvoicedCost | None:

@@ -216,7 +216,8 @@ def _finish(
 
 
 def _reissued(facts: ClientFacts) -> list[Anomaly]:
-    """INVOICE_REISSUED for each credited Pax8 invoice: its re-issue alone counts."""
+    """INVOICE_REISSUED for each credited Pax8 invoice: its re-issue alone counts; until one is
+    in, the message says so (and the cost is estimated: billing/cost.py)."""
     credited: dict[str, Decimal] = dict.fromkeys(facts.reissued_invoices, ZERO)
     counts: Counter[str] = Counter()
     for item in facts.cost_items:
@@ -225,12 +226,18 @@ def _reissued(facts: ClientFacts) -> list[Anomaly]:
                 item.cost_total or ZERO
             )
             counts[item.invoice_id] += 1
-    return [
-        anomaly(
-            "INVOICE_REISSUED",
-            f"{distributor_name(invoice_id)} invoice {invoice_id} was credited and re-issued: its "
-            f"{counts[invoice_id]} item{'' if counts[invoice_id] == 1 else 's'} of this client "
-            f"({money_prose(credited[invoice_id])}) are replaced by the re-issue, not added",
+    found = []
+    for invoice_id in sorted(credited):
+        items = f"{counts[invoice_id]} item{'' if counts[invoice_id] == 1 else 's'}"
+        head = f"{distributor_name(invoice_id)} invoice {invoice_id} was credited"
+        held = f"its {items} of this client ({money_prose(credited[invoice_id])})"
+        found.append(
+            anomaly(
+                "INVOICE_REISSUED",
+                f"{head} and re-issued: {held} are replaced by the re-issue, not added"
+                if invoice_id in facts.reissued_invoices
+                else f"{head}, its re-issue not in yet: {held} count for nothing, the cost is "
+                "estimated until the re-issue is synced",
+            )
         )
-        for invoice_id in sorted(credited)
-    ]
+    return found

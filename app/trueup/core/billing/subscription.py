@@ -51,7 +51,7 @@ def subscription_drafts(
     runs_of = {s.subscription_id: month_runs(s.snapshots, first, last) for s in facts.subscriptions}
     billable = {sid for sid, runs in runs_of.items() if flags.billable_in_month(runs)}
     duplicates = flags.possible_duplicates(facts.subscriptions, billable)
-    items = items_by_subscription(facts.cost_items, first, last)
+    items = items_by_subscription(facts.cost_items, first, last, facts.reissued_invoices)
     alike: dict[str, dict[int, str]] = defaultdict(dict)  # subscription -> manual line -> why
     for look in facts.look_alikes:
         alike[look.subscription_id][look.line_id] = look.evidence
