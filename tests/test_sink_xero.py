@@ -5,6 +5,7 @@ checked before anything is sent, and no duplicate whatever a lossy network does.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -15,7 +16,7 @@ import pytest
 
 from trueup.core.posting.sink import Document, DocumentLine, Posted, Refused
 from trueup.core.posting.xero import XeroSink
-from trueup.core.sources.http import ApiError, RetryPolicy
+from trueup.core.sources.http import ApiError, RetryPolicy, Row
 from trueup.core.sources.xero import XeroClient
 from trueup.sandbox.common import FaultSpec
 from trueup.sandbox.scenario import Scenario
@@ -392,6 +393,38 @@ def test_a_create_answered_draft_is_posted_with_a_warning(caplog) -> None:
 
     assert run(go()) == [Posted("3f2c1a9e-4b5d-4e6f-8a7b-9c0d1e2f3a4b", "TU2611-7")]
     assert "Xero holds TU2611-7 as DRAFT, not AUTHORISED as sent" in caplog.text
+
+
+def test_vat_xero_adds_is_no_warning_a_net_it_changed_is(caplog) -> None:
+    """A UK organisation adds 20% VAT to every invoice posted net: every post warned that
+    Xero's total was not trueup's ("Total 1471.2 (its tax)"). Only a net that is not what was
+    sent is worth a warning, its money written as money."""
+    world = {
+        **WORLD,
+        "organisation": {**WORLD["organisation"], "base_currency": "GBP", "version": "UK"},
+        "tax_rates": [*WORLD["tax_rates"], {
+            "TaxType": "OUTPUT2", "Name": "20% (VAT on Income)", "Status": "ACTIVE",
+            "EffectiveRate": 20, "CanApplyToRevenue": True}],
+    }  # fmt: skip
+    app = create_xero_app(Scenario(as_of=datetime(2026, 11, 21, tzinfo=UTC), xero=world))
+    vat = document("TU2611-7", "1226.00", currency="GBP")
+    vat = replace(vat, lines=tuple(replace(x, xero_tax_type="OUTPUT2") for x in vat.lines))
+    other_net = replace(vat, reference="TU2611-8", subtotal=Decimal("1200.00"))
+
+    async def go() -> list[Row]:
+        async with client(app) as xero:
+            await XeroSink(xero).create([vat, other_net])
+            return await xero.invoices_by_number(["TU2611-7", "TU2611-8"])
+
+    with caplog.at_level(logging.INFO, logger="trueup.sink.xero"):
+        rows = run(go())
+    held = {r["InvoiceNumber"]: (r["SubTotal"], r["TotalTax"], r["Total"]) for r in rows}
+    assert held["TU2611-7"] == (Decimal("1226.00"), Decimal("245.20"), Decimal("1471.20"))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == [
+        "Xero's TU2611-8 is 1,226.00 GBP before tax, trueup sent 1,200.00 GBP: check it in Xero"
+    ]
+    assert "Xero added 245.20 GBP of tax to TU2611-7" in caplog.text
 
 
 def test_an_invoice_with_our_number_for_another_contact_stops_lookup() -> None:

@@ -329,16 +329,33 @@ def _check_status(document: Document, status: object) -> None:
 
 
 def _check_totals(document: Document, record: Row) -> None:
-    """Warn when Xero's document differs from what was sent (its tax, a rounding)."""
+    """Warn when Xero holds other money than was sent: a net that is not trueup's (a rounding,
+    an item's price), or a total that is not that net plus Xero's tax. Xero's own VAT or GST on
+    the net is no surprise: trueup posts net of tax and leaves the tax to the lines' tax types
+    (README, Billing rules), so a UK or Australian organisation adds it to every invoice."""
     sign = -1 if document.credit else 1
     subtotal, total = to_decimal(record.get("SubTotal")), to_decimal(record.get("Total"))
-    expected = abs(sign * document.subtotal)
+    tax = to_decimal(record.get("TotalTax")) or Decimal(0)
+    expected, currency = abs(sign * document.subtotal), document.currency
     if subtotal is not None and subtotal != expected:
-        log.warning("Xero's %s has SubTotal %s, sent %s", document.reference, subtotal, expected)
-    if total is not None and total != abs(document.total):
         log.warning(
-            "Xero's %s has Total %s (its tax), trueup's is %s",
+            "Xero's %s is %s %s before tax, trueup sent %s %s: check it in Xero",
             document.reference,
-            total,
-            abs(document.total),
+            f"{subtotal:,.2f}",
+            currency,
+            f"{expected:,.2f}",
+            currency,
         )
+    elif total is not None and subtotal is not None and total != subtotal + tax:
+        log.warning(
+            "Xero's %s totals %s %s, not its %s %s before tax and %s %s of tax: check it in Xero",
+            document.reference,
+            f"{total:,.2f}",
+            currency,
+            f"{subtotal:,.2f}",
+            currency,
+            f"{tax:,.2f}",
+            currency,
+        )
+    elif tax:
+        log.info("Xero added %s %s of tax to %s", f"{tax:,.2f}", currency, document.reference)
