@@ -6,14 +6,17 @@ some, else the summaries synced during M-1 (USAGE_ESTIMATED)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
 import pytest
+import simplejson
 
 from case_scenarios import AZURE, invoice, invoice_item, scenario, sid, subscription, usage_summary
 from test_billing_store_cases import batch, client_invoice, codes, load, usage_lines
 from trueup.core.store.database import open_database
+from trueup.core.sync.records import OutOfRange, pax8_usage_summary
 
 JULY = date(2025, 7, 6)  # June's usage is on Pax8's July invoice, in by the 5th
 
@@ -58,6 +61,44 @@ async def test_usage_on_a_void_invoice_is_not_billed_as_invoiced(store):
     void = invoice("V", "2025-07-01", [arrears("ii-v", 100.00, 120.00)], status="Void")
     summary = usage_summary("u-1", azure(), "Contoso", 80.00, 95.00)
     found = await june_usage(store, [void], [summary])
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], line["cost"]) == ("95.00", "80.00")
+    assert "USAGE_ESTIMATED" in codes(line)
+
+
+HOSTILE = [-95, "-0.01", "NaN", "Infinity", "1e40"]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=str)
+@pytest.mark.parametrize("field", ["currentCharges", "partnerTotal"])
+def test_a_usage_summary_holding_no_real_total_is_refused_naming_the_field(field, value):
+    """A summary is a resource group's running total of the month: below 0, not finite or past
+    any bound it is no total Pax8 bills. A negative one was stored and billed the client a
+    credit."""
+    # As the sync reads a page: JSON numbers as Decimal.
+    raw = simplejson.loads(
+        json.dumps(usage_summary("u-1", azure(), "Contoso", 80, 95)), use_decimal=True
+    )
+    with pytest.raises(OutOfRange, match=f"'{field}'"):
+        pax8_usage_summary({**raw, field: value}, {"month": "2025-06"})
+    assert (
+        pax8_usage_summary({**raw, field: 0}, {"month": "2025-06"})[
+            "current_charges" if field == "currentCharges" else "partner_total"
+        ]
+        == 0
+    )
+
+
+async def test_a_refused_summary_keeps_the_last_good_one_and_the_month_bills_it(store):
+    """June's summary synced at 95.00, then sent at -95.00 by a later June sync: the stored
+    95.00 stands, and July's batch bills it (estimated)."""
+    sub = azure()
+    good = usage_summary("u-1", sub, "Contoso", 80.00, 95.00)
+    for charge in (95.00, -95.00):
+        summary = {**good, "currentCharges": charge}
+        data = scenario("2025-06-30", [sub], halo_lines={AZURE: 1}, usage=[summary])
+        await load(store, data, date(2025, 6, 30))
+    found = client_invoice(batch(store, "2025-07", JULY))
     (line,) = usage_lines({"invoices": [found]})
     assert (line["amount"], line["cost"]) == ("95.00", "80.00")
     assert "USAGE_ESTIMATED" in codes(line)

@@ -106,6 +106,15 @@ def _money(raw: dict[str, Any], field: str) -> Decimal | None:
     return _bounded(raw, field, MONEY_LIMIT)
 
 
+def _running_total(raw: dict[str, Any], field: str) -> Decimal | None:
+    """A usage summary's total of the month so far: below 0 is no total Pax8 bills (stored, it
+    billed the client a credit)."""
+    number = _money(raw, field)
+    if number is not None and number < 0:
+        raise OutOfRange(f"'{field}' {number} is below 0: a month's usage totals 0 or more")
+    return number
+
+
 def _bounded(raw: dict[str, Any], field: str, limit: Decimal) -> Decimal | None:
     """The field's number (None when absent or not a number at all); a number out of bounds
     or not finite refuses the record."""
@@ -245,8 +254,8 @@ def pax8_usage_summary(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "company_id": to_text(raw.get("companyId")),
         "product_id": to_text(raw.get("productId")),
         "resource_group": to_text(raw.get("resourceGroup")),
-        "current_charges": _money(raw, "currentCharges"),
-        "partner_total": _money(raw, "partnerTotal"),
+        "current_charges": _running_total(raw, "currentCharges"),
+        "partner_total": _running_total(raw, "partnerTotal"),
         "currency": to_text(raw.get("currencyCode")),
         "is_trial": to_bool(raw.get("isTrial")),
     }
