@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from trueup.core.ledger.month import Posting
 from trueup.core.reports.evidence import EvidencePack, SubscriptionEvidence
 from trueup.core.values.distributors import distributor_name
 
@@ -141,10 +142,22 @@ def _postings(pack: EvidencePack) -> Grid:
                 p.reference,
                 p.destination if p.document == "invoice" else f"{p.destination} ({p.document})",
                 p.document_number or p.document_id or "",
-                p.state,
+                _state(p),
                 _money(p.amount),
-                f"{(p.at or '')[:16].replace('T', ' ')} {p.by}",
+                f"{_when(p.at)} {p.by}",
             )
             for p in pack.postings
         ],
     )
+
+
+def _state(posting: Posting) -> str:
+    """Its state, a void with when and who: the row's own time is when it was posted."""
+    if posting.state != "voided" or not posting.voided_at:
+        return posting.state
+    by = f" by {posting.voided_by}" if posting.voided_by else ""
+    return f"voided {_when(posting.voided_at)}{by}"
+
+
+def _when(at: str | None) -> str:
+    return (at or "")[:16].replace("T", " ")

@@ -214,7 +214,7 @@ def _journal(db: Database, month: Month) -> Table:
         Column("Document"), Column("Reference"), Column("State"), Column("Id there"),
         Column("Number there"),
         Column("Amount", "money"), Column("Currency"), Column("When"), Column("By"),
-        Column("Batch"),
+        Column("Batch"), Column("Voided at"), Column("Voided by"),
     )  # fmt: skip
     with db.read() as conn:
         entries = month_entries(conn, month)
@@ -230,9 +230,12 @@ def _journal(db: Database, month: Month) -> Table:
             e.remote_number or "",
             e.total,
             e.currency,
-            e.at.isoformat(timespec="seconds") if e.at else "",
+            e.at.isoformat(timespec="seconds") if e.at else "",  # posted: when it was sent
             e.by,
             e.batch_id,
+            # A voided document's own row says when and by whom, which its period may hang on.
+            e.voided_at.isoformat(timespec="seconds") if e.voided_at else "",
+            e.voided_by or "",
         )
         for e in entries
     ]
