@@ -102,3 +102,34 @@ async def test_a_refused_summary_keeps_the_last_good_one_and_the_month_bills_it(
     (line,) = usage_lines({"invoices": [found]})
     assert (line["amount"], line["cost"]) == ("95.00", "80.00")
     assert "USAGE_ESTIMATED" in codes(line)
+
+
+async def test_usage_credited_and_re_issued_counts_once_and_says_so(store):
+    """Case 20 for usage: July's invoice A billed June's usage (cost 100.00) and was credited;
+    its re-issue B bills it at 90.00. The usage line bills B's alone, as before, and now says
+    so: INVOICE_REISSUED names A and its 100.00 (it said nothing: the notice looked at seat
+    items only)."""
+    credited = invoice("A", "2025-07-01", [arrears("ii-a", 100.00, 120.00)], status="Credited")
+    reissued = invoice("B", "2025-07-03", [arrears("ii-b", 90.00, 110.00)])
+    found = await june_usage(store, [credited, reissued])
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], line["cost"]) == ("110.00", "90.00")
+    assert "USAGE_ESTIMATED" not in codes(line)
+    (notice,) = [a for a in line["anomalies"] if a["code"] == "INVOICE_REISSUED"]
+    assert notice["message"] == (
+        "Pax8 invoice A was credited and re-issued: its usage of June 2025 (cost 100.00) is "
+        "replaced by the re-issue, not added"
+    )
+    assert notice in found["anomalies"]
+
+
+async def test_usage_credited_with_no_re_issue_yet_is_estimated_and_says_why(store):
+    """A credited and not re-issued yet: June's summary estimates the usage (USAGE_ESTIMATED,
+    not settled) and the notice says the re-issue is not in."""
+    credited = invoice("A", "2025-07-01", [arrears("ii-a", 100.00, 120.00)], status="Credited")
+    summary = usage_summary("u-1", azure(), "Contoso", 80.00, 95.00)
+    found = await june_usage(store, [credited], [summary])
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], "USAGE_ESTIMATED" in codes(line)) == ("95.00", True)
+    (notice,) = [a for a in line["anomalies"] if a["code"] == "INVOICE_REISSUED"]
+    assert "Pax8 invoice A was credited, its re-issue not in yet" in notice["message"]

@@ -11,6 +11,7 @@ Usage with no company, or with a company mapped to no client, is held out of eve
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -42,6 +43,7 @@ class UsageRow:
     cost: Decimal  # what Pax8 charges the partner
     currency: str
     source: str  # "invoice" (final) | "summary" (an estimate)
+    credited: tuple[tuple[str, Decimal], ...] = ()  # credited invoices that billed it, and cost
 
     def facts(self) -> UsageFacts:
         return UsageFacts(
@@ -53,6 +55,7 @@ class UsageRow:
             cost=self.cost,
             currency=self.currency,
             source=self.source,
+            credited=self.credited,
         )
 
     @property
@@ -70,6 +73,20 @@ def load_usage(
     first, last = Month(usage_month).bounds
     found: list[UsageRow] = []
     invoiced: set[str] = set()
+    period = (first.isoformat(), last.isoformat(), (last + timedelta(days=1)).isoformat())
+    arrears = (
+        f"FROM {m.table_of(m.Pax8InvoiceItem)} i JOIN {m.table_of(m.Pax8Invoice)} v "
+        "ON v.id = i.invoice_id WHERE i.term = 'Arrears' AND i.start_period >= ? "
+        "AND i.start_period <= ? AND i.end_period <= ? AND i.subscription_id IS NOT NULL"
+    )
+    costs: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for sub_id, invoice_id, cost in conn.exec_driver_sql(
+        f"SELECT i.subscription_id, i.invoice_id, i.cost_total {arrears} "
+        "AND lower(v.status) = 'credited' ORDER BY i.subscription_id, i.invoice_id",
+        period,
+    ):
+        costs[sub_id][invoice_id] += Decimal(cost) if cost else ZERO
+    credited = {sub_id: tuple(by_invoice.items()) for sub_id, by_invoice in costs.items()}
 
     def row(
         company: str | None,
@@ -96,16 +113,14 @@ def load_usage(
             Decimal(cost) if cost else ZERO,
             currency or "",
             source,
+            credited.get(sub_id, ()),
         )
 
     for company, sub_id, product, charge, cost, currency in conn.exec_driver_sql(
         "SELECT i.company_id, i.subscription_id, i.product_id, i.total, i.cost_total, "
-        f"coalesce(i.currency, v.currency) FROM {m.table_of(m.Pax8InvoiceItem)} i "
-        f"JOIN {m.table_of(m.Pax8Invoice)} v ON v.id = i.invoice_id "
-        "WHERE i.term = 'Arrears' AND i.start_period >= ? AND i.start_period <= ? "
-        "AND i.end_period <= ? AND lower(coalesce(v.status, '')) NOT IN (SELECT value FROM "
-        "json_each(?)) AND i.subscription_id IS NOT NULL ORDER BY i.subscription_id, i.id",
-        (first.isoformat(), last.isoformat(), (last + timedelta(days=1)).isoformat(), _REPLACED),
+        f"coalesce(i.currency, v.currency) {arrears} AND lower(coalesce(v.status, '')) "
+        "NOT IN (SELECT value FROM json_each(?)) ORDER BY i.subscription_id, i.id",
+        (*period, _REPLACED),
     ).all():
         invoiced.add(sub_id)
         found_row = row(company, sub_id, product, None, charge, cost, currency, "invoice")

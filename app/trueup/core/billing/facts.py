@@ -86,6 +86,9 @@ class UsageFacts:
     cost: Decimal
     currency: str
     source: str  # "invoice" (final) | "summary" (estimate → USAGE_ESTIMATED)
+    # Pax8 invoices credited that billed the subscription's usage of the month, with their
+    # cost: replaced by the re-issue, or awaiting it (INVOICE_REISSUED).
+    credited: tuple[tuple[str, Decimal], ...] = ()
 
 
 class PreviousLine(NamedTuple):

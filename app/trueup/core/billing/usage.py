@@ -87,6 +87,18 @@ def _draft(
         cost_text=f"{who} partner cost, {evidence}",
         min_margin_percent=None if policy.usage_price == "absorb" else policy.min_margin_percent,
     )
+    for invoice_id, credited in sorted({c for u in rows for c in u.credited}):
+        head = f"{who} invoice {invoice_id} was credited"
+        held = f"its usage of {usage_month} (cost {money_prose(credited)})"
+        draft.anomalies.append(
+            anomaly(
+                "INVOICE_REISSUED",
+                f"{head}, its re-issue not in yet: {held} counts for nothing, the summaries "
+                "estimate it until the re-issue is synced"
+                if estimates
+                else f"{head} and re-issued: {held} is replaced by the re-issue, not added",
+            )
+        )
     if estimates:
         draft.anomalies.append(
             anomaly(
