@@ -122,3 +122,75 @@ def test_a_voided_month_is_reported_voided_billed_nothing_with_when_and_who(serv
     assert posted_now == sum(
         Decimal(p["total"]) for p in posted if p["currency"] == currency and p["client_id"] != cid
     )
+
+
+def _rules_with(sandbox, db, tmp_path, text):
+    """The store's rules with `text` added."""
+    path = tmp_path / "rules.toml"
+    assert sandbox.run(db, "rules", "export", str(path)).returncode == 0
+    path.write_text(path.read_text() + text)
+    assert sandbox.run(db, "rules", "import", str(path)).returncode == 0
+
+
+def test_a_voided_month_posted_again_is_one_chain_and_an_adjustment_adds_up(served, tmp_path):
+    """Voided, approved again and posted again: the reports name the chain and count it once
+    (approved again before the post, its State no longer said voided: the summary's voided
+    list dropped it and the Invoices sheet read 'approved' beside the voided number). Posted,
+    then a rules change and `--adjust`: posted = invoice + adjustment, difference 0.00."""
+    sandbox, db, batch_id = served
+    first, second = _post(sandbox, db, batch_id, 2)
+    voided, adjusted = first["client_id"], second["client_id"]
+    reference = first["reference"]
+    assert sandbox.run(db, "void", "2026-11", "--client", str(voided), "--yes").returncode == 0
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(voided)).returncode == 0
+    summary = _json(sandbox, db, "summary")
+    assert [(v["client_id"], v["references"]) for v in summary["voided"]] == [(voided, [reference])]
+    (row,) = _mine(_export(sandbox, db, tmp_path / "approved")["invoices"], voided)
+    assert (row["Posted"], row["Voided"]) == ("0.00", reference)
+
+    again = _json(sandbox, db, "post", "2026-11", "--client", str(voided), "--yes", "--unsettled")
+    (reissued,) = [e for e in again if e["this_run"]]
+    assert reissued["reference"] == f"{reference}-2"
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{adjusted}"]\nprice = "markup"\n'
+                'markup_percent = "20"\n')  # fmt: skip
+    adjust = _json(sandbox, db, "post", "2026-11", "--adjust", "--yes", "--unsettled")
+    (adjustment,) = [e for e in adjust if e["this_run"]]
+    assert adjustment["reference"] == f"{second['reference']}-A1"
+    live = _remote(sandbox, "TU2611-")
+    assert live == sorted(
+        (e["reference"], Decimal(e["total"])) for e in (reissued, second, adjustment)
+    )
+
+    sheets = _export(sandbox, db, tmp_path / "posted")
+    (row,) = _mine(sheets["invoices"], voided)
+    assert (row["State"], row["Posted"], row["Difference"]) == ("posted", row["Total"], "0.00")
+    assert (row["Reference"], row["Number there"], row["Voided"]) == (
+        reissued["reference"], reissued["remote_number"], reference
+    )  # fmt: skip
+    assert [(e["Reference"], e["State"]) for e in _mine(sheets["journal"], voided)] == [
+        (reference, "voided"), (reissued["reference"], "posted")
+    ]  # fmt: skip
+    (row,) = _mine(sheets["invoices"], adjusted)
+    invoice, credit = Decimal(second["total"]), Decimal(adjustment["total"])
+    assert (row["State"], Decimal(row["Posted"]), row["Difference"]) == (
+        "adjusted", invoice + credit, "0.00"
+    )  # fmt: skip
+    assert Decimal(row["Total"]) == invoice + credit
+    assert row["Reference"] == f"{second['reference']}, {adjustment['reference']}"
+    assert row["Number there"] == f"{second['remote_number']}, {adjustment['remote_number']}"
+    (entry,) = [e for e in _mine(sheets["journal"], adjusted) if e["Kind"] == "adjustment"]
+    assert (entry["Reference"], entry["Number there"], Decimal(entry["Amount"])) == (
+        adjustment["reference"], adjustment["remote_number"], credit
+    )  # fmt: skip
+
+    page = _evidence(sandbox, db, tmp_path, voided)
+    assert page.index(f"{reference} │") < page.index(f"{reissued['reference']} │ halo-invoice")
+    page = _evidence(sandbox, db, tmp_path, adjusted)
+    assert f"as posted with its adjustments ({adjustment['reference']})" in page
+    summary = _json(sandbox, db, "summary")
+    assert summary["voided"] == [] and summary["by_state"].get("voided") is None
+    currency = first["currency"]
+    assert currency == second["currency"]
+    posted = Decimal(summary["by_currency"][currency]["posted"])
+    assert posted == Decimal(reissued["total"]) + invoice + credit
+    assert summary["by_currency"][currency]["to_adjust"] == "0.00"

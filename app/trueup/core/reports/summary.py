@@ -19,11 +19,14 @@ from trueup.core.diff.seats import seat_diff
 from trueup.core.ledger.month import ClientMonth, MonthLedger, month_ledger
 from trueup.core.reports.history import ZERO, Figures, History, month_history
 from trueup.core.store.database import Database
+from trueup.core.store.postings import IN_FLIGHT
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
 
 MOVERS = 5  # the clients whose totals moved most, shown
 POSTED_STATES = ("posted", "adjusted")
+# A client's documents that stand at a destination, or may: posted, or on their way.
+_STANDING = {"posted", *(state.lower() for state in IN_FLIGHT)}
 # The anomalies that say why a client's total moved against last month.
 REASONS = ("QTY_SWING", "PRICE_CHANGED", "USAGE_ESTIMATED", "INVOICE_REISSUED")
 
@@ -112,7 +115,7 @@ def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
             tuple(p.reference for p in client.postings if p.state == "voided"),
         )
         for client in ledger.clients
-        if client.state == "voided"
+        if _voided_since(client)
     ]
     summary.movers = _movers(stored.head.get("changes") or [], invoices)
     names = {c.client_id: c.client_name for c in ledger.clients}
@@ -134,6 +137,13 @@ def _states(ledger: MonthLedger) -> dict[str, int]:
     for client in ledger.clients:
         counts[client.state] += 1
     return dict(sorted(counts.items()))
+
+
+def _voided_since(client: ClientMonth) -> bool:
+    """Voided and nothing posted or on its way since: told by its documents, not its state,
+    which reads `approved` (or held, ready) again once the operator decides on it anew."""
+    states = {p.state for p in client.postings}
+    return "voided" in states and not states & _STANDING
 
 
 def _place(sums: CurrencyTotals, client: ClientMonth) -> None:

@@ -68,7 +68,7 @@ def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoi
         Column("Subtotal", "money"), Column("Tax", "money"), Column("Total", "money"),
         Column("Cost", "money"), Column("Margin", "money"), Column("Margin %", "percent"),
         Column("Posted", "money"), Column("Difference", "money"), Column("Destination"),
-        Column("Reference"), Column("Number there"), Column("Settled"),
+        Column("Reference"), Column("Number there"), Column("Settled"), Column("Voided"),
     )  # fmt: skip
     rows = []
     for client in clients:
@@ -86,6 +86,9 @@ def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoi
             ", ".join(p.reference for p in live),
             ", ".join(p.document_number or p.document_id or "" for p in live),
             "yes" if client.settled else "no: " + "; ".join(client.unsettled),
+            # Said apart from the State, which reads approved again once the operator decides
+            # anew: the chain voided -> re-issued, or what was taken back and not sent again.
+            ", ".join(p.reference for p in client.postings if p.state == "voided"),
         ))  # fmt: skip
     return Table("Invoices", columns, rows)
 
