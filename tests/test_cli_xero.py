@@ -131,6 +131,20 @@ def test_the_month_posts_to_xero_and_reads_back_there(env) -> None:
     assert state == "voided"
 
 
+def test_xero_unmapped_names_the_products_with_no_halo_item(env) -> None:
+    """`xero unmapped` said every billed client and item had its Xero twin while the post
+    refused the invoices billing a product with no Halo item (its UNMAPPED_SKU let through)."""
+    assert invoke("xero", "refresh").exit_code == 0
+    assert invoke("xero", "map", "accept", "--min-score", "80").exit_code == 0
+    bare = data(invoke("unmapped", "--json"))["products"]
+    assert bare  # the demo leaves a few products with no Halo item
+    assert data(invoke("xero", "unmapped", "--json")) == {"clients": [], "items": []}
+    said = invoke("xero", "unmapped")
+    assert said.exit_code == 0
+    assert f"{len(bare)} billed products with no Halo item, so no Xero item" in said.stdout
+    assert bare[0]["name"] in said.stdout
+
+
 def test_posting_unmapped_clients_to_xero_says_what_to_do(env) -> None:
     batch = data(invoke("batch", "--month", "2026-11", "--json"))
     assert invoke("approve", batch["batch_id"]).exit_code == 0

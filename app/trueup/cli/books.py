@@ -24,6 +24,7 @@ from trueup.cli.options import (
 from trueup.cli.qbo_tax import tax_app
 from trueup.cli.render import mapping_table
 from trueup.core.service.books import QBO, XERO, Accounting, BookRow, Books, Missing
+from trueup.core.service.mappings import Mappings
 from trueup.core.settings.config import load_settings
 
 ItemId = Annotated[
@@ -212,6 +213,10 @@ def books_app(words: Words) -> typer.Typer:
     def unmapped(ctx: typer.Context, as_json: Json = False) -> None:
         with open_store(ctx) as db:
             gaps = Accounting(db, books).gaps()
+            # A product with no Halo item has no item in the books either: its lines cannot
+            # post, though its UNMAPPED_SKU was let through, so it is said here too (`trueup
+            # unmapped --json` lists them for scripts).
+            bare = [] if as_json else Mappings(db).unmapped_json()["products"]
         if as_json:
             render.emit_json(
                 {
@@ -222,14 +227,25 @@ def books_app(words: Words) -> typer.Typer:
             return
         if not gaps:
             render.stdout.print(f"Every billed client and item has its {customer} or item.")
-            return
-        _missing_table(f"Clients without a {customer}", "Halo client", gaps.clients)
-        _missing_table(f"Items without a {item_label}", "Halo item", gaps.items)
+        else:
+            _missing_table(f"Clients without a {customer}", "Halo client", gaps.clients)
+            _missing_table(f"Items without a {item_label}", "Halo item", gaps.items)
+        if bare:
+            names = [p["name"] for p in bare]
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            render.stdout.print(
+                Text(
+                    f"{_count(len(bare), 'billed product')} with no Halo item, so no "
+                    f"{item_label} either, cannot post: {shown}. `trueup unmapped` lists them, "
+                    "`trueup map set --product ID --item HALO_ITEM_ID` maps one."
+                )
+            )
 
     unmapped.__doc__ = (
         f"Billed clients and items that cannot be posted to {label} yet, and why.\n\n"
         f"What `trueup post --to {name}` would refuse on. Fix them with `trueup {name} map "
-        "suggest` / `accept` / `set`."
+        "suggest` / `accept` / `set`; a billed product with no Halo item (listed last) "
+        "with `trueup map set`."
     )
     return app
 
