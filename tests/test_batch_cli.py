@@ -104,4 +104,5 @@ def test_an_invoice_is_held_and_released_from_the_command_line(mapped):
     assert "or hold it (`trueup hold`" in approved["skipped"][0]["reason"]
     (other,) = approved["approved"]
     after = invoke("hold", batch, "--client", str(other))
-    assert after.exit_code == 1 and f"({other}): " in after.stderr  # approved: withdrawn first
+    assert after.exit_code == 1 and f"client {other}: " in after.stderr  # approved: withdrawn first
+    assert "withdraw it first (a on the workbench's Batch screen)" in after.stderr

@@ -343,6 +343,10 @@ def test_a_void_by_batch_id_voids_the_clients_adjustments_too(served, tmp_path):
     # The refusal names the void of the client's month, its adjustments with it.
     command = f"trueup void 2026-11 --to halo-invoice --client {cid}"
     assert f"to bill it elsewhere, `{command}` first" in " ".join(refused.stderr.split())
+    # Approving it again is no refusal: it was approved when posted (it exited 1 before).
+    again = sandbox.run(db, "approve", "2026-11", "--client", str(cid), "--json")
+    assert again.returncode == 0, again.stderr
+    assert [c["client_id"] for c in json.loads(again.stdout)["posted"]] == [cid]
 
     # By the batch id that posted it, as the refusal named it before: the adjustment goes too.
     void = sandbox.run(db, "void", batch_id, "--to", "halo-invoice", "--client", str(cid),
@@ -359,6 +363,8 @@ def test_a_void_by_batch_id_voids_the_clients_adjustments_too(served, tmp_path):
     planned = sandbox.run(db, *adjust)  # nothing of the month is live there to adjust
     assert planned.returncode == 0 and "A2" not in planned.stderr
     assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
+    mine = {c["client_id"]: c for c in _entries(sandbox, db)["clients"]}[cid]
+    assert mine["state"] == "approved"  # approved after its void: it read voided before
     moved = sandbox.run(db, *elsewhere, "--json")  # the month is free to bill elsewhere
     assert moved.returncode == 0, moved.stderr
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "qbo")) != []

@@ -2,6 +2,7 @@
 refuse documents or be down: every approved invoice ends up there exactly once."""
 
 import asyncio
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -449,7 +450,9 @@ def test_a_batch_built_again_after_posting_keeps_the_month_posted(db, batch):
     assert not {p.client_id for p in plan.ready} & set(result.approved)
     approval = approve(db, again.batch_id, result.approved, by="bob")
     assert approval.approved == []
-    assert all("already posted to halo-invoice" in s.reason for s in approval.skipped)
+    # Not refusals: approved when they were posted, nothing to approve again.
+    assert approval.skipped == [] and [p.client_id for p in approval.posted] == result.approved
+    assert all("already posted to halo-invoice" in p.reason for p in approval.posted)
     views = batch_approvals(db, again.batch_id, today=TODAY)
     assert all(views.posted_to(c) == ("halo-invoice",) for c in result.approved)
     assert len(halo.documents) == len(result.approved)  # nothing posted twice
@@ -485,13 +488,17 @@ def test_an_override_given_to_a_posted_client_is_recorded_for_its_adjustment(db,
     assert events and {e["details"]["reason"] for e in events} == {"agreed promotion"}
 
 
-def test_hold_on_a_posted_month_says_how_to_free_it_on_the_workbench(db, batch):
+def test_hold_on_a_posted_month_says_how_to_free_it_from_either_front(db, batch):
     from trueup.core.batch.review import set_invoice_state
 
     client = approved(db, batch).approved[0]
     post(db, batch, FakeSink())
-    with pytest.raises(BatchError, match=r"posted to halo-invoice as TU2611-\d+: .*\(v voids it\)"):
+    with pytest.raises(BatchError) as refused:
         set_invoice_state(db, batch.batch_id, client, "held")
+    said = str(refused.value)
+    assert re.search(r"already posted to halo-invoice as TU2611-\d+: hold and ready come", said)
+    assert f"`trueup void 2026-11 --to halo-invoice --client {client}`" in said
+    assert "(or v on the workbench's Batch screen)" in said
 
 
 def test_a_month_trued_up_in_a_recurring_invoice_is_not_adjusted_elsewhere(db, batch):

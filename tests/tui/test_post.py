@@ -650,7 +650,8 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         await press(pilot, "h")  # refused: a posted month is not held; a warning, not a failure
         refusal = list(app._notifications)[-1]
         assert (refusal.title, refusal.severity) == ("Not done", "warning")
-        assert "hold and ready are for before (v voids it)" in refusal.message
+        assert "hold and ready come before posting" in refusal.message
+        assert "(or v on the workbench's Batch screen)" in refusal.message
         await press(pilot, "b")  # the batch the store would build now
         put_cursor(screen, target.client_id)
         await wait_until_idle(pilot)

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -37,6 +37,7 @@ from trueup.core.service.posting import (
     configured_sinks,
 )
 from trueup.core.service.stores import Database
+from trueup.core.service.types import Skipped
 from trueup.core.settings.config import load_settings
 from trueup.core.settings.config import today as configured_today
 from trueup.core.values.months import Month, MonthError
@@ -198,24 +199,28 @@ def approve_command(
         _print_json(
             {
                 "approved": result.approved,
-                "skipped": [
-                    {"client_id": s.client_id, "client_name": s.client_name, "reason": s.reason}
-                    for s in result.skipped
-                ],
-                "overridden": [
-                    {"client_id": s.client_id, "client_name": s.client_name, "reason": s.reason}
-                    for s in result.overridden
-                ],
+                "skipped": _reasons(result.skipped),
+                "overridden": _reasons(result.overridden),
+                "posted": _reasons(result.posted),
             }
         )
     else:
         sys.stdout.write(f"approved {len(result.approved)} invoice(s) of batch {batch_id}\n")
         for done in result.overridden:
             sys.stdout.write(f"override recorded: {done.client_name}: {done.reason}\n")
+        for done in result.posted:
+            sys.stdout.write(f"{done.client_name}: {done.reason}\n")
         for skipped in result.skipped:
             sys.stdout.write(f"not approved: {skipped.client_name}: {skipped.reason}\n")
     if client and result.skipped:
         raise typer.Exit(1)
+
+
+def _reasons(clients: list[Skipped]) -> list[dict[str, Any]]:
+    return [
+        {"client_id": c.client_id, "client_name": c.client_name, "reason": c.reason}
+        for c in clients
+    ]
 
 
 @handles_errors

@@ -51,7 +51,7 @@ def hold_command(
                 batches.set_invoice_state(batch, client_id, wanted)
             except TrueupError as exc:
                 refused = True
-                render.fail(f"{named}: {exc}")
+                render.fail(f"client {client_id}: {exc}")  # the message names the client
                 continue
             verb = "released" if release else "held"
             render.stdout.print(Text(f"{verb}: {named}, batch {batch}"))

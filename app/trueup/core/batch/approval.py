@@ -56,6 +56,8 @@ class ApprovalResult:
     skipped: list[Skipped]
     # Posted clients whose override was recorded: it lets their adjustment through.
     overridden: list[Skipped] = field(default_factory=list)
+    # Posted clients: approved when they were posted, nothing to approve again; not refusals.
+    posted: list[Skipped] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,7 @@ def approve(
     approved: list[int] = []
     skipped: list[Skipped] = []
     overridden: list[Skipped] = []
+    already: list[Skipped] = []
     with db.write() as conn:
         index = load_mapping_index(conn)
         standing = dict(stored.overrides)
@@ -143,7 +146,7 @@ def approve(
                 )
                 continue
             if client_id in posted:
-                skipped.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
+                already.append(Skipped(client_id, name, taken_by(posted[client_id][0])))
                 continue
             still = sorted({a.code for a in standing_errors(invoice, standing)})
             if still:
@@ -159,7 +162,7 @@ def approve(
                 continue
             _record_approval(conn, batch_id, invoice, index, by_client[client_id], now, by)
             approved.append(client_id)
-    return ApprovalResult(approved, skipped, overridden)
+    return ApprovalResult(approved, skipped, overridden, already)
 
 
 def revoke(db: Database, batch_id: str, clients: Sequence[int], *, by: str | None = None) -> int:

@@ -81,17 +81,23 @@ def _still_open(db: Database, batch_id: str, client_id: int, name: str) -> None:
                 & _APPROVALS.c.batch_id.in_(same_month_batches(batch_id))
             )
         ).first()
-    if sent:  # said for the workbench, its only caller
-        where = f"{sent[0].destination} as {sent[0].reference}"
-        if sent[0].state != "POSTED":
-            raise BatchError(f"{name}'s month is being posted to {where}: hold and ready wait")
+    if sent:  # said for the workbench and `trueup hold` alike: both ways are named
+        first = sent[0]
+        where = f"{first.destination} as {first.reference}"
+        if first.state != "POSTED":
+            raise BatchError(
+                f"{name}'s month is being posted to {where}: hold and ready wait until "
+                f"`trueup post {first.batch_id} --to {first.destination}` finishes it"
+            )
         raise BatchError(
-            f"{name}'s month is posted to {where}: hold and ready are for before (v voids it)"
+            f"{name}'s month is already posted to {where}: hold and ready come before posting; "
+            f"to take it back, `trueup void {month} --to {first.destination} --client "
+            f"{client_id}` (or v on the workbench's Batch screen)"
         )
     if approved is not None:
         raise BatchError(
             f"{name}'s invoice has an approval (standing or lapsed): withdraw it first (a on "
-            "the Batch screen)"
+            "the workbench's Batch screen)"
         )
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select, union_all
@@ -41,6 +42,7 @@ class BatchApprovals:
     # client -> the total of its documents posted and not voided (adjustments included)
     posted_totals: dict[int, Decimal] = field(default_factory=dict)
     adjusted: frozenset[int] = frozenset()  # clients with an adjustment posted
+    last_voided: dict[int, datetime] = field(default_factory=dict)  # client -> its latest void
 
     def differs(self, client_id: int, total: Decimal) -> bool:
         """The client's month is posted and would now bill `total`, not what was posted."""
@@ -53,13 +55,18 @@ class BatchApprovals:
     def voided_at(self, client_id: int) -> tuple[str, ...]:
         return self.voided.get(client_id, ())
 
+    def reads_voided(self, client_id: int) -> bool:
+        """Voided, and not approved again since (approved_since)."""
+        approval, voided = self.states.get(client_id), self.last_voided.get(client_id)
+        return bool(self.voided_at(client_id)) and not approved_since(approval, voided)
+
     def state_of(self, client_id: int, word: str) -> str:
         """The client's month as the ledger words it (ledger/month.py): what was sent first
         (posted or adjusted, then voided), then its approval, then the operator's `word` on
         the batch (draft, held, ready)."""
         if self.posted_to(client_id):
             return "adjusted" if client_id in self.adjusted else "posted"
-        if self.voided_at(client_id):
+        if self.reads_voided(client_id):
             return "voided"
         approval = self.states.get(client_id)
         return word if approval is None else approval.status
@@ -126,6 +133,7 @@ def batch_approvals(db: Database, batch_id: str, *, today: date) -> BatchApprova
         voided_invoices(sent),
         dict(totals),
         frozenset(entry.client_id for entry in live if entry.adjustment),
+        last_voids(sent),
     )
 
 
@@ -150,3 +158,22 @@ def voided_invoices(sent: list[Sent]) -> dict[int, tuple[str, ...]]:
         elif entry.live:
             live.add(entry.client_id)
     return {c: tuple(sorted(d)) for c, d in found.items() if c not in live}
+
+
+def last_voids(sent: Iterable[Sent]) -> dict[int, datetime]:
+    """Of the month's journal: client -> when its latest void was posted."""
+    found: dict[int, datetime] = {}
+    for entry in sent:
+        if entry.state == "VOIDED" and entry.voided_at is not None:
+            seen = found.get(entry.client_id)
+            found[entry.client_id] = entry.voided_at if seen is None else max(seen, entry.voided_at)
+    return found
+
+
+def approved_since(approval: ApprovalState | None, voided: datetime | None) -> bool:
+    """A void leaves the client's approval standing (the month can be posted again as it
+    was); an approval given after the void is the operator's newer word, and the month reads
+    by it."""
+    if approval is None or approval.approved_at is None or voided is None:
+        return False
+    return approval.status != "unapproved" and approval.approved_at > voided

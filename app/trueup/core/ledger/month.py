@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from trueup.core.batch.approval import approval_states
+from trueup.core.batch.approval import ApprovalState, approval_states
+from trueup.core.batch.review_state import approved_since, last_voids
 from trueup.core.batch.settled import unsettled
 from trueup.core.batch.stored import StoredBatch, current_batch, load_batch
 from trueup.core.posting.sink import document_kind
@@ -85,7 +86,7 @@ class MonthLedger:
 
 
 # The journal's states that settle a client's month whatever its approval says (_state).
-_DECIDING = {"POSTED", "VOIDED", *IN_FLIGHT}
+_DECIDING = {"POSTED", *IN_FLIGHT}
 
 
 def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
@@ -99,9 +100,10 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
     # What was sent outranks the approval (_state): only the others' approvals are checked.
     undecided = {c for c in stored.by_client if not _DECIDING & {s.state for s in sent.get(c, ())}}
     approvals = {
-        s.client_id: s.status
+        s.client_id: s
         for s in approval_states(db, batch_id, today=today, stored=stored, clients=undecided)
     }
+    voids = last_voids(entry for entries in sent.values() for entry in entries)
     clients = []
     invoices = stored.by_client
     for client_id in sorted(invoices.keys() | sent.keys()):
@@ -109,7 +111,9 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
         postings = tuple(_posting(s) for s in sent.get(client_id, ()))
         first = postings[0] if postings else None
         name = invoice.client_name if invoice else sent[client_id][0].client_name
-        state = _state(postings, stored.states.get(client_id), approvals.get(client_id))
+        state = _state(
+            postings, stored.states.get(client_id), approvals.get(client_id), voids.get(client_id)
+        )
         clients.append(
             ClientMonth(
                 client_id,
@@ -210,18 +214,24 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
     }
 
 
-def _state(postings: tuple[Posting, ...], word: str | None, approval: str | None) -> str:
-    """The furthest the client's month has gone: what was sent first, then the decisions."""
+def _state(
+    postings: tuple[Posting, ...],
+    word: str | None,
+    approval: ApprovalState | None,
+    voided: datetime | None,  # the client's latest void
+) -> str:
+    """The furthest the client's month has gone: what was sent first, then the decisions (an
+    approval given after a void among them: review_state.approved_since)."""
     states = {p.state for p in postings}
     if "posted" in states:
         adjusted = any(p.adjusts and p.state == "posted" for p in postings)
         return "adjusted" if adjusted else "posted"
     if states & {"pending", "sending", "unknown"}:
         return "posting"
-    if "voided" in states:
+    if "voided" in states and not approved_since(approval, voided):
         return "voided"
-    if approval in ("approved", "lapsed"):
-        return approval
+    if approval is not None and approval.status in ("approved", "lapsed"):
+        return approval.status
     return word if word in ("held", "ready") else "draft"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from trueup.core.batch.approval import ApprovalResult as ApprovalResult
 from trueup.core.batch.approval import ApprovalState as ApprovalState
+from trueup.core.batch.approval import Skipped as Skipped
 from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import AnomalyView as AnomalyView
 from trueup.core.batch.body import InvoiceView as InvoiceView

@@ -66,7 +66,7 @@ def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
             return plain(f"{word[:6]} Δ", DIFFERS_STYLE)
         return plain(word, POSTED_STYLE)
     approval = approvals.states.get(client) if approvals is not None else None
-    if approvals is not None and approvals.voided_at(client):
+    if approvals is not None and approvals.reads_voided(client):
         # ✓: its approval stands after the void, so `p` posts it again (a withdraws it).
         standing = approval is not None and approval.status == "approved"
         return plain("voided ✓" if standing else "voided", VOIDED_STYLE)
