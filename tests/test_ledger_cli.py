@@ -925,8 +925,8 @@ def test_a_post_for_named_clients_answers_for_them_alone(served):
     )  # fmt: skip
     assert moved.returncode == 0, moved.stderr
     assert (
-        f"re-issue: {name} as TU2611-{first}-2, after TU2611-{first} (voided or refused: "
-        "`trueup journal 2026-11` shows the chain)\n" in moved.stderr  # on one line, whole
+        f"re-issue: {name} as TU2611-{first}-2, after TU2611-{first} voided at xero "
+        "(`trueup journal 2026-11` shows the chain)\n" in moved.stderr  # on one line, whole
     )
     assert [e["reference"] for e in json.loads(moved.stdout)] == [f"TU2611-{first}-2"]
 

@@ -621,15 +621,11 @@ def _on_interrupt(handler: Callable[[], None]) -> Iterator[None]:
 def _show_plan(plan: PostingPlan) -> None:
     _show_counts(plan, "invoice(s) to post", "already posted", "cannot post")
     for planned in plan.ready:  # a month posted again: said, never silently among many
-        reference = planned.document.reference if planned.document else ""
-        found = _REISSUE.fullmatch(reference)
-        if found:
-            revision = int(found[2])
-            earlier = found[1] if revision == 2 else f"{found[1]}-{revision - 1}"
+        if planned.follows and planned.document:
             err.print(
                 Text(
-                    f"  re-issue: {planned.client_name} as {reference}, after {earlier} (voided "
-                    f"or refused: `trueup journal {plan.month}` shows the chain)"
+                    f"  re-issue: {planned.client_name} as {planned.document.reference}, after "
+                    f"{planned.follows} (`trueup journal {plan.month}` shows the chain)"
                 ),
                 soft_wrap=True,
             )
@@ -653,9 +649,6 @@ def _show_plan(plan: PostingPlan) -> None:
             err.print(
                 Text(f"  cannot post {planned.client_name}: {planned.problem}"), soft_wrap=True
             )
-
-
-_REISSUE = re.compile(r"(T[UR]\d{4}-\d+)-(\d+)")  # TU2611-420-2: posted again
 
 
 def _show_counts(plan: PostingPlan, ready: str, done: str, blocked: str) -> None:

@@ -74,6 +74,8 @@ class Planned:
     # halo-recurring: the client has no active recurring invoice in Halo, so the one-off
     # invoice bills the whole month, and will each month until Halo has one for it.
     no_recurring: bool = False
+    # A re-issue: what became of the month's document before it ("TU2611-420 voided at qbo").
+    follows: str = ""
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,7 @@ def plan_posting(
                 entry_state,
                 tuple(unsettled(invoice)),
                 no_recurring=whole and bool(document.lines),
+                follows=_follows(entries, reference),
             )
         )
     return PostingPlan(batch_id, stored.month, destination, ready, done, blocked)
@@ -363,6 +366,25 @@ def posting_entries(
         for r in rows
         if not action or r.action == action
     ]
+
+
+def _follows(entries: Sequence[Sent], reference: str) -> str:
+    """What a re-issue follows, when the client's month had a document before `reference`'s
+    (voided, or refused): the latest of the month's own documents, in words."""
+    month = [
+        e
+        for e in entries
+        if e.reference != reference and not e.adjustment and e.state in ("VOIDED", "REJECTED")
+    ]
+    if not month:
+        return ""
+    last = month[-1]
+    fate = (
+        f"voided at {last.destination}"
+        if last.state == "VOIDED"
+        else f"refused by {last.destination}"
+    )
+    return f"{last.reference} {fate}"
 
 
 def _next_reference(month: str, client_id: int, entries: Sequence[Sent], destination: str) -> str:
