@@ -7,6 +7,7 @@ import signal
 import sqlite3
 import sys
 from collections import Counter
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -164,6 +165,12 @@ def test_a_month_names_its_batch_and_a_void_by_month_shows_the_chain(served, tmp
         ("void", f"TU2611-{client}", "POSTED", "halo-invoice"),
         ("create", f"TU2611-{client}-2", "POSTED", "halo-invoice"),
     ]
+    # When and by whom each was written and last changed: the void after its document.
+    mine = [e for e in journal if e["client_id"] == client]
+    times = [datetime.fromisoformat(e["updated_at"]) for e in mine]
+    assert times == sorted(times) and all(t.tzinfo is not None for t in times)
+    assert len({e["created_by"] for e in mine}) == 1 and mine[0]["created_by"]
+    assert all(e["batch_id"].startswith("2026-11-") for e in mine)
     chain = json.loads(sandbox.run(db, "month", "--json").stdout)
     text = " ".join(sandbox.run(db, "month").stdout.split())
     assert f"halo-invoice TU2611-{client}-2 (1 voided)" in text  # the chain, in the listing

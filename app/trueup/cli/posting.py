@@ -760,6 +760,10 @@ def _print_result(entries: list[EntryView], as_json: bool, *, now: set[int] | No
                     "currency": e.currency,
                     "document": e.document,
                     "error": e.error,
+                    "batch_id": e.batch_id,
+                    "created_at": e.created_at.isoformat(),
+                    "created_by": e.created_by,
+                    "updated_at": e.updated_at.isoformat(),
                 }
                 | ({} if now is None else {"this_run": e.id in now})
                 for e in entries

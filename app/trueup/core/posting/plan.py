@@ -123,6 +123,10 @@ class EntryView:
     total: Decimal
     currency: str
     document: str  # what the destination holds it as (sink.document_kind): "invoice" ...
+    batch_id: str
+    created_at: datetime  # when the entry was written (UTC), and by whom
+    created_by: str
+    updated_at: datetime  # when its state last changed: posted, for a posted one
 
     @property
     def said(self) -> str:
@@ -416,6 +420,10 @@ def entry_view(row: Any, *, voided: bool = False) -> EntryView:
         document.total,
         document.currency,
         document_kind(row.destination, document.total, row.remote_id),
+        row.batch_id,
+        row.created_at.replace(tzinfo=UTC),  # stored as UTC without its offset
+        row.created_by,
+        row.updated_at.replace(tzinfo=UTC),
     )
 
 
