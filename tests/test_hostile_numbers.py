@@ -30,8 +30,10 @@ from trueup.core.sync.records import (
     RecordError,
     halo_item,
     halo_recurring_invoice_line,
+    pax8_invoice_item,
     pax8_snapshot,
     pax8_subscription,
+    pax8_usage_summary,
 )
 from unchecked_world import sync_unchecked
 from world import SUB_ACME, world
@@ -69,6 +71,29 @@ def test_a_negative_seat_count_refuses_the_subscription_or_its_version(reader, e
     with pytest.raises(OutOfRange, match="'quantity' -5 is below 0"):
         reader({"id": "s1", "quantity": -5}, extra)
     assert reader({"id": "s1", "quantity": 0}, extra)["quantity"] == 0
+
+
+PAX8_NUMBERS = [
+    (pax8_invoice_item, {"invoice_id": "v1"}, ("quantity", "price", "cost", "costTotal", "total")),
+    (pax8_usage_summary, {"month": "2025-06"}, ("currentCharges", "partnerTotal")),
+    (pax8_subscription, {}, ("quantity", "price", "partnerCost")),
+]
+
+
+@pytest.mark.parametrize("value", ["12,50", "abc", "", [12.5], {"amount": 12.5}, True], ids=repr)
+@pytest.mark.parametrize(
+    ("reader", "extra", "fields"), PAX8_NUMBERS, ids=lambda r: getattr(r, "__name__", "")
+)
+def test_a_pax8_number_that_is_no_number_refuses_the_record_naming_the_field(
+    reader, extra, fields, value
+):
+    """From review: a usage summary's or an arrears item's "12,50" was stored as NULL and billed
+    as 0.00, a seat item's left out of the month's cost, without a word. Pax8 sends numbers."""
+    for field in fields:
+        with pytest.raises(OutOfRange, match=f"'{field}' .* is not a number"):
+            reader({"id": "r1", field: value}, extra)
+        assert reader({"id": "r1", field: "12.50"}, extra) is not None
+        assert reader({"id": "r1", field: None}, extra) is not None  # absent: not sent
 
 
 def test_a_tiny_number_is_a_number():

@@ -7,16 +7,19 @@ some, else the summaries synced during M-1 (USAGE_ESTIMATED)."""
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 import simplejson
 
+import test_billing_store_cases as store_cases
 from case_scenarios import AZURE, invoice, invoice_item, scenario, sid, subscription, usage_summary
 from test_billing_store_cases import batch, client_invoice, codes, load, usage_lines
 from trueup.core.store.database import open_database
+from trueup.core.store.logbook import read_log
 from trueup.core.sync.records import OutOfRange, pax8_usage_summary
+from trueup.sandbox.scenario import Scenario
 
 JULY = date(2025, 7, 6)  # June's usage is on Pax8's July invoice, in by the 5th
 
@@ -102,6 +105,42 @@ async def test_a_refused_summary_keeps_the_last_good_one_and_the_month_bills_it(
     (line,) = usage_lines({"invoices": [found]})
     assert (line["amount"], line["cost"]) == ("95.00", "80.00")
     assert "USAGE_ESTIMATED" in codes(line)
+
+
+async def test_usage_that_is_no_number_is_refused_and_the_last_good_figure_billed(
+    store, monkeypatch
+):
+    """From review: June's summary sent as "12,50" by a later June sync, and July's invoice
+    billing June's usage with a total of "abc", were stored as NULL and billed as 0.00 without
+    a word. Each record is refused, naming its field; the summary's last good 95.00 is billed,
+    estimated, as no live invoice item bills June yet."""
+    # Served as sent: the scenario's validator refuses what the real API may still send.
+    monkeypatch.setattr(
+        store_cases,
+        "parse_scenario",
+        lambda data: Scenario(datetime.fromisoformat(data["as_of"]), data["pax8"], data["halo"]),
+    )
+    sub = azure()
+    good = usage_summary("u-1", sub, "Contoso", 80.00, 95.00)
+    for charge in (95.00, "12,50"):
+        summary = {**good, "currentCharges": charge}
+        data = scenario("2025-06-30", [sub], halo_lines={AZURE: 1}, usage=[summary])
+        await load(store, data, date(2025, 6, 30))
+    item = {**arrears("ii-a", 100.00, 120.00), "total": "abc"}
+    data = scenario("2025-07-06", [sub], halo_lines={AZURE: 1}, invoices=[invoice_of(item)])
+    await load(store, data, JULY)
+    found = client_invoice(batch(store, "2025-07", JULY))
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], line["cost"]) == ("95.00", "80.00")
+    assert "USAGE_ESTIMATED" in codes(line)
+    reasons = [e["details"].get("reason") for e in read_log(store, limit=500)]
+    assert "'currentCharges' '12,50' is not a number" in reasons
+    assert "'total' 'abc' is not a number" in reasons
+
+
+def invoice_of(item: dict[str, Any]) -> dict[str, Any]:
+    """July's invoice holding `item` (its own total, as the item's may be no number)."""
+    return {**invoice("A", "2025-07-01", [{**item, "total": 0}]), "items": [item]}
 
 
 async def test_usage_credited_and_re_issued_counts_once_and_says_so(store):

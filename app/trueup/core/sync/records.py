@@ -2,6 +2,10 @@
 
 Parsing is tolerant: a record without its identity is refused (counted as failed); any other
 missing or malformed value becomes NULL in its column, while the raw JSON keeps what was sent.
+Numbers are the exception. One out of range refuses its record; so does a Pax8 number that is
+not a number at all ("12,50", "abc"): Pax8 sends money and counts as JSON numbers, and one
+stored as NULL was billed as nothing (a summary or an arrears item as 0.00, an invoice item
+left out of the month's cost) without a word.
 """
 
 from __future__ import annotations
@@ -36,9 +40,9 @@ class RecordError(ValueError):
 
 
 class OutOfRange(RecordError):
-    """A value no real record holds (a number infinite, NaN, or past the field's bounds; an id
-    no store key should be): the record is refused, naming the field, and the stored rows of
-    its kind are kept for this sync."""
+    """A value no real record holds (a number infinite, NaN, or past the field's bounds; a Pax8
+    number that is no number; an id no store key should be): the record is refused, naming the
+    field, and the stored rows of its kind are kept for this sync."""
 
 
 @dataclass(frozen=True)
@@ -90,39 +94,43 @@ def _int_ref(raw: dict[str, Any], field: str) -> int | None:
     return value
 
 
-def _quantity(raw: dict[str, Any], field: str) -> Decimal | None:
-    return _bounded(raw, field, QUANTITY_LIMIT)
+def _quantity(raw: dict[str, Any], field: str, *, pax8: bool = False) -> Decimal | None:
+    return _bounded(raw, field, QUANTITY_LIMIT, pax8=pax8)
 
 
 def _seats(raw: dict[str, Any], field: str) -> Decimal | None:
     """A subscription's seats: below 0 is no count one holds (billed, it credits the client)."""
-    number = _quantity(raw, field)
+    number = _quantity(raw, field, pax8=True)
     if number is not None and number < 0:
         raise OutOfRange(f"'{field}' {number} is below 0: a subscription holds 0 seats or more")
     return number
 
 
-def _money(raw: dict[str, Any], field: str) -> Decimal | None:
-    return _bounded(raw, field, MONEY_LIMIT)
+def _money(raw: dict[str, Any], field: str, *, pax8: bool = False) -> Decimal | None:
+    return _bounded(raw, field, MONEY_LIMIT, pax8=pax8)
 
 
 def _running_total(raw: dict[str, Any], field: str) -> Decimal | None:
     """A usage summary's total of the month so far: below 0 is no total Pax8 bills (stored, it
     billed the client a credit)."""
-    number = _money(raw, field)
+    number = _money(raw, field, pax8=True)
     if number is not None and number < 0:
         raise OutOfRange(f"'{field}' {number} is below 0: a month's usage totals 0 or more")
     return number
 
 
-def _bounded(raw: dict[str, Any], field: str, limit: Decimal) -> Decimal | None:
-    """The field's number (None when absent or not a number at all); a number out of bounds
-    or not finite refuses the record."""
+def _bounded(
+    raw: dict[str, Any], field: str, limit: Decimal, *, pax8: bool = False
+) -> Decimal | None:
+    """The field's number (None when absent); a number out of bounds or not finite refuses the
+    record, and so does a `pax8` one that is no number at all (elsewhere it reads as absent)."""
     value = raw.get(field)
     number = to_decimal(value)
     if number is None:
         if _numeric(value):
             raise OutOfRange(f"'{field}' {str(value)[:40]!r} is not a finite number")
+        if pax8 and value is not None:
+            raise OutOfRange(f"'{field}' {str(value)[:40]!r} is not a number")
         return None
     if abs(number) > limit:
         shown = str(value) if len(str(value)) <= 40 else f"{number:.3E}"
@@ -185,8 +193,8 @@ def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "billing_term": to_text(raw.get("billingTerm")),
         "commitment_term": _commitment_term(raw),
         "commitment_end": commitment_end(raw),
-        "price": _money(raw, "price"),
-        "partner_cost": _money(raw, "partnerCost"),
+        "price": _money(raw, "price", pax8=True),
+        "partner_cost": _money(raw, "partnerCost", pax8=True),
         "currency": to_text(raw.get("currencyCode")),
         "start_at": _instant(raw.get("startDate")),
         "end_at": _instant(raw.get("endDate")),
@@ -203,8 +211,8 @@ def pax8_snapshot(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "position": _int_id(extra, "position"),
         "quantity": _seats(raw, "quantity"),
         "status": to_text(raw.get("status")),
-        "price": _money(raw, "price"),
-        "partner_cost": _money(raw, "partnerCost"),
+        "price": _money(raw, "price", pax8=True),
+        "partner_cost": _money(raw, "partnerCost", pax8=True),
         "updated_at": _instant(raw.get("updatedDate")),
         "end_at": _instant(raw.get("endDate")),
     }
@@ -217,8 +225,8 @@ def pax8_invoice(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "due_date": parse_day(raw.get("dueDate")),
         "status": to_text(raw.get("status")),
         "company_id": to_text(raw.get("companyId")),
-        "total": _money(raw, "total"),
-        "balance": _money(raw, "balance"),
+        "total": _money(raw, "total", pax8=True),
+        "balance": _money(raw, "balance", pax8=True),
         "currency": to_text(raw.get("currencyCode")),
     }
 
@@ -235,12 +243,12 @@ def pax8_invoice_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "term": to_text(raw.get("term")),
         "start_period": parse_day(raw.get("startPeriod")),
         "end_period": parse_day(raw.get("endPeriod")),
-        "quantity": _quantity(raw, "quantity"),
-        "price": _money(raw, "price"),
-        "cost": _money(raw, "cost"),
-        "subtotal": _money(raw, "subTotal"),
-        "cost_total": _money(raw, "costTotal"),
-        "total": _money(raw, "total"),
+        "quantity": _quantity(raw, "quantity", pax8=True),
+        "price": _money(raw, "price", pax8=True),
+        "cost": _money(raw, "cost", pax8=True),
+        "subtotal": _money(raw, "subTotal", pax8=True),
+        "cost_total": _money(raw, "costTotal", pax8=True),
+        "total": _money(raw, "total", pax8=True),
         "currency": to_text(raw.get("currencyCode")),
         "unit": to_text(raw.get("unitOfMeasure")),
     }
