@@ -106,3 +106,15 @@ def test_an_invoice_is_held_and_released_from_the_command_line(mapped):
     after = invoke("hold", batch, "--client", str(other))
     assert after.exit_code == 1 and f"client {other}: " in after.stderr  # approved: withdrawn first
     assert "withdraw it first (a on the workbench's Batch screen)" in after.stderr
+
+
+def test_approve_status_shows_the_clients_asked_for_and_records_no_override(mapped):
+    """From a review: `approve --status --override CODE --reason TEXT` printed the approvals
+    and dropped the override without a word; `--status --client` listed every client."""
+    batch = json.loads(invoke("batch", "--month", "2026-11", "--json").stdout)["batch_id"]
+    ignored = invoke("approve", batch, "--status", "--override", "NEGATIVE_MARGIN", "--reason", "x")
+    assert ignored.exit_code == 2 and "--status only shows the approvals" in ignored.output
+    listed = json.loads(invoke("approve", batch, "--status", "--client", "12", "--json").stdout)
+    assert [s["client_id"] for s in listed] == [12]
+    unknown = invoke("approve", batch, "--status", "--client", "999")
+    assert unknown.exit_code == 1 and "has no invoice for client(s) 999" in unknown.stderr

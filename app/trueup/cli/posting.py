@@ -146,7 +146,12 @@ def approve_command(
         typer.Option("--reason", help="Why the error is let through (kept for the audit log)."),
     ] = None,
     status: Annotated[
-        bool, typer.Option("--status", help="Only show each invoice's approval and what lapsed.")
+        bool,
+        typer.Option(
+            "--status",
+            help="Only show each invoice's approval and what lapsed (with --client, theirs); "
+            "records nothing.",
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -158,6 +163,11 @@ def approve_command(
     shows which and why.
     """
     codes, reasons = override or [], reason or []
+    if status and codes:  # it records nothing: an override given here was silently dropped
+        raise typer.BadParameter(
+            "--status only shows the approvals; approve without it to record an override",
+            param_hint="--override",
+        )
     if len(codes) != len(reasons):
         raise typer.BadParameter("give one --reason for each --override", param_hint="--reason")
     db = state(ctx).open_db(existing=True)
@@ -165,6 +175,12 @@ def approve_command(
         batch_id = resolved_batch(db, batch_id)
         if status:
             states = Batches(db, today=configured_today()).approval_states(batch_id)
+            if client:  # those clients' alone, as the approval itself would take
+                unknown = [str(c) for c in sorted(set(client) - {s.client_id for s in states})]
+                if unknown:
+                    render.fail(f"batch {batch_id} has no invoice for client(s) {some(unknown)}")
+                    raise typer.Exit(1)
+                states = [s for s in states if s.client_id in client]
             if as_json:
                 _print_json(
                     [
