@@ -78,3 +78,18 @@ async def test_once_the_re_issue_is_synced_it_counts_with_the_later_prorate(stor
         "Pax8 invoice A was credited and re-issued" in anomaly(found, "INVOICE_REISSUED")["message"]
     )
     assert unsettled(StoredInvoice.of(found)) == []
+
+
+async def test_a_void_invoice_is_no_re_issue(store):
+    """From review: a Void invoice V billing June counted as A's re-issue (only Credited ones
+    were passed over), so June's cost was C's prorate alone (12.54), final, the month settled
+    and the notice saying A was re-issued. Void owes nothing, as Credited does: A still awaits
+    its re-issue, the cost is estimated and the month not settled."""
+    void = invoice("V", "2025-06-09", [june("ii-v", 196.00)], status="Void")
+    found = await june_billed(store, [CREDITED, void, JULY])
+    line = only(sub_lines({"invoices": [found]}))
+    assert (line["amount"], line["cost"]) == ("220.00", "198.00")
+    assert "COST_ESTIMATED" in codes(line)
+    notice = anomaly(found, "INVOICE_REISSUED")["message"]
+    assert "Pax8 invoice A was credited, its re-issue not in yet" in notice
+    assert unsettled(StoredInvoice.of(found))

@@ -27,6 +27,7 @@ from trueup.core.batch.previous import EarlierBatch
 from trueup.core.batch.stored import BatchError
 from trueup.core.batch.strays import StraySubscription, load_strays
 from trueup.core.batch.usage import UsageRow, load_usage
+from trueup.core.billing.cost import REPLACED_STATUSES
 from trueup.core.billing.facts import (
     ClientFacts,
     CostItem,
@@ -428,6 +429,8 @@ _ITEMS, _INVOICES = m.table_of(m.Pax8InvoiceItem), m.table_of(m.Pax8Invoice)
 # items are scanned by period instead ("+" keeps SQLite off the subscription index): each
 # search is a random read, and for half of 2,000 clients the scan is a third faster.
 _SEARCHED_UP_TO = 2_000
+# The statuses of an invoice that owes nothing, as SQL: constant words, no quote in them.
+_REPLACED = f"({', '.join(repr(status) for status in sorted(REPLACED_STATUSES))})"
 
 
 def _in_month(item: str) -> str:
@@ -441,10 +444,11 @@ def _in_month(item: str) -> str:
 
 
 def _reissued(conn: Connection, window: tuple[str, ...]) -> set[str]:
-    """Credited invoices that another invoice of the same company re-issues: one that bills a
-    subscription of it for the same period, in the same currency. Found from every item (a
-    re-issue may bill another client's subscriptions too), starting from the credited
-    invoices (CROSS JOIN keeps that order): a few searches, not a read of the month."""
+    """Credited invoices that another invoice of the same company re-issues: one neither
+    credited nor void (a void one owes nothing, billing/cost.py) that bills a subscription of
+    it for the same period, in the same currency. Found from every item (a re-issue may bill
+    another client's subscriptions too), starting from the credited invoices (CROSS JOIN keeps
+    that order): a few searches, not a read of the month."""
     return {
         row[0]
         for row in conn.exec_driver_sql(
@@ -452,7 +456,8 @@ def _reissued(conn: Connection, window: tuple[str, ...]) -> set[str]:
             f"ON c.invoice_id = cv.id WHERE lower(cv.status) = 'credited' AND {_in_month('c')} "
             f"AND EXISTS (SELECT 1 FROM {_ITEMS} i JOIN {_INVOICES} v ON v.id = i.invoice_id "
             "WHERE i.subscription_id IS c.subscription_id "
-            "AND lower(coalesce(v.status, '')) != 'credited' AND v.company_id IS cv.company_id "
+            f"AND lower(coalesce(v.status, '')) NOT IN {_REPLACED} "
+            "AND v.company_id IS cv.company_id "
             "AND coalesce(i.currency, v.currency) IS coalesce(c.currency, cv.currency) "
             "AND substr(i.start_period, 1, 10) IS substr(c.start_period, 1, 10) "
             f"AND {_in_month('i')})",
