@@ -16,14 +16,16 @@ import pytest
 from halo_fixtures import FakeClock
 from trueup.core.sources.xero import XeroClient
 from trueup.sandbox.common import FaultSpec
+from trueup.sandbox.scenario import parse_scenario
 from trueup.sandbox.transport import SandboxTransport
-from trueup.sandbox.xero import XeroRateLimit
+from trueup.sandbox.xero import XeroRateLimit, create_xero_app
 from xero_fixtures import (
     ACME,
     API,
     ARCHIVED,
     BASE,
     BETA,
+    CONTACTS,
     TENANT,
     basic,
     connected,
@@ -33,6 +35,7 @@ from xero_fixtures import (
     plain,
     s256,
     xero_app,
+    xero_world,
 )
 
 REDIRECT = "http://localhost:8765/callback"
@@ -317,6 +320,24 @@ async def test_an_invoice_is_created_computed_and_read_back_as_written() -> None
     assert summary[0]["LineItems"] == []  # no page: Xero leaves the lines out
     assert missing.status_code == 404
     assert missing.text == "The resource you're looking for cannot be found"
+
+
+async def test_a_contacts_own_sales_tax_is_answered_and_never_applied_to_a_line() -> None:
+    """developer.xero.com, "Tax and the Xero API": the API "won't use Contact defaults"; a line
+    without a TaxType takes its account's. The contact answers its AccountsReceivableTaxType."""
+    contacts = [{**CONTACTS[0], "AccountsReceivableTaxType": "TAX001"}, *CONTACTS[1:]]
+    app = create_xero_app(parse_scenario(xero_world(contacts=contacts)), rate_limit=None)
+    line = {"Description": "Managed services", "Quantity": 3, "UnitAmount": 95,
+            "AccountCode": "200"}  # fmt: skip
+    async with connected(app) as client:
+        (contact,) = (await client.get(f"{API}/Contacts/{ACME}")).json()["Contacts"]
+        listed = (await client.get(f"{API}/Contacts", params={"IDs": ACME})).json()["Contacts"]
+        answer = await put(client, "Invoices", invoice(LineItems=[line]), summarizeErrors="false")
+    assert (
+        contact["AccountsReceivableTaxType"] == listed[0]["AccountsReceivableTaxType"] == "TAX001"
+    )
+    (created,) = answer.json()["Invoices"]
+    assert created["LineItems"][0]["TaxType"] == "NONE" and created["TotalTax"] == 0
 
 
 async def test_inclusive_and_no_tax_amounts_are_computed_per_line() -> None:

@@ -16,6 +16,9 @@ AccountNumber is the client's Halo accounts id. A few contacts match no Halo cli
 distributor (a supplier), a client gone quiet (archived) and one billed by hand. Items: one per
 Halo item, coded by its supplier part code (the Pax8 SKU) or its internal reference.
 
+`as_edition` makes the organisation a UK or Australian one, its overseas clients' contacts
+carrying their own sales tax (outside the scope of UK VAT; GST-free exports).
+
 Drawn from its own random stream (seeded from the scenario's seed), so the Pax8, Halo and
 QuickBooks sections stay byte for byte what they were before Xero was added.
 """
@@ -195,3 +198,65 @@ def _items(rng: random.Random, halo_items: list[Json], stamp: Any) -> list[Json]
             "UpdatedDateUTC": stamp(),
         })  # fmt: skip
     return items
+
+
+# The UK and Australian editions' own rates, as developer.xero.com lists them ("Tax Rate
+# Constraints" and the regional TaxType tables): (TaxType, name, rate, for sales, for purchases).
+EDITIONS: dict[str, Json] = {
+    "GB": {"currency": "GBP", "version": "UK", "timezone": "GMTSTANDARDTIME",
+           "standard": "OUTPUT2", "purchases": "INPUT2",
+           # Services to a business abroad are outside the scope of UK VAT: "No VAT".
+           "overseas": "NONE",
+           "rates": (("OUTPUT2", "20% (VAT on Income)", 20.0, True, False),
+                     ("INPUT2", "20% (VAT on Expenses)", 20.0, False, True),
+                     ("RROUTPUT", "5% (VAT on Income)", 5.0, True, False),
+                     ("ZERORATEDOUTPUT", "Zero Rated Income", 0.0, True, False),
+                     ("EXEMPTOUTPUT", "Exempt Income", 0.0, True, False),
+                     ("NONE", "No VAT", 0.0, True, True))},
+    "AU": {"currency": "AUD", "version": "AU", "timezone": "AUSEASTERNSTANDARDTIME",
+           "standard": "OUTPUT", "purchases": "INPUT",
+           # Services to a business abroad are GST-free exports.
+           "overseas": "EXEMPTEXPORT",
+           "rates": (("OUTPUT", "GST on Income", 10.0, True, False),
+                     ("INPUT", "GST on Expenses", 10.0, False, True),
+                     ("EXEMPTOUTPUT", "GST Free Income", 0.0, True, False),
+                     ("EXEMPTEXPORT", "GST Free Exports", 0.0, True, False),
+                     ("BASEXCLUDED", "BAS Excluded", 0.0, True, True))},
+}  # fmt: skip
+
+
+def as_edition(xero: Json, country: str) -> Json:
+    """The generated organisation as a UK ("GB") or Australian ("AU") one: that base currency
+    (the US dollar added beside the others), that edition's tax rates, its standard rate on the
+    chart's sales accounts and every item, and on each contact billed in another currency than
+    the base (an overseas client) that edition's tax type for an export of services as the
+    contact's own sales default, AccountsReceivableTaxType."""
+    edition = EDITIONS[country]
+    base = edition["currency"]
+    old = xero["organisation"]
+    kept = [c for c in old["currencies"] if c["Code"] != base]
+    organisation = {**old, "base_currency": base, "version": edition["version"],
+                    "country_code": country, "timezone": edition["timezone"],
+                    "currencies": [{"Code": old["base_currency"],
+                                    "Description": CURRENCY_NAMES.get(old["base_currency"], "")},
+                                   *kept]}  # fmt: skip
+    rates = [
+        _tax_rate({"Name": name, "TaxType": tax, "rate": rate, **EVERYWHERE,
+                   "CanApplyToRevenue": sales, "CanApplyToExpenses": purchases})
+        for tax, name, rate, sales, purchases in edition["rates"]
+    ]  # fmt: skip
+    own = {"REVENUE": edition["standard"], "DIRECTCOSTS": edition["purchases"],
+           "EXPENSE": edition["purchases"]}  # fmt: skip
+    accounts = [{**a, "TaxType": own.get(a["Type"], "NONE")} for a in xero["accounts"]]
+    items = [
+        {**i, "SalesDetails": {**i["SalesDetails"], "TaxType": edition["standard"]}}
+        if "SalesDetails" in i else i
+        for i in xero["items"]
+    ]  # fmt: skip
+    contacts = [
+        {**c, "AccountsReceivableTaxType": edition["overseas"]}
+        if c.get("DefaultCurrency") not in (None, base) else c
+        for c in xero["contacts"]
+    ]  # fmt: skip
+    return {**xero, "organisation": organisation, "tax_rates": rates, "accounts": accounts,
+            "items": items, "contacts": contacts}  # fmt: skip

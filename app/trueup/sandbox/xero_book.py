@@ -3,7 +3,9 @@ contacts and items, as the scenario's `xero` section gives them, and the reads t
 
 The scenario keeps each record in Xero's own shape; what Xero always sends and a scenario may
 leave out is filled in as it is served (an ACTIVE status, empty address lists, an
-UpdatedDateUTC of the scenario's `as_of`, an account's Class from its Type).
+UpdatedDateUTC of the scenario's `as_of`, an account's Class from its Type). A contact's own
+sales tax, AccountsReceivableTaxType ("Default tax type used for contact on AR invoices"), is
+answered when the scenario gives one, and left out otherwise, as Xero leaves out what is unset.
 
 Reads, as developer.xero.com documents them: `GET /Contacts` pages by 100 with `page` (up to 1000
 with `pageSize`; the answer then carries `pagination`), all contacts without it; archived contacts

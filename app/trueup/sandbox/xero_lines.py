@@ -10,7 +10,9 @@ line from the tax rate's EffectiveRate, rounded half away from zero to the cent:
 LineAmount × rate / 100; Inclusive takes LineAmount × rate / (100 + rate) out of the line; NoTax
 none. A TaxAmount sent is kept ("This value can be overriden", the OpenAPI says). An ItemCode
 fills the Description, UnitAmount, AccountCode and TaxType the line leaves out from the item's
-SalesDetails (PurchaseDetails on ACCPAY); TaxType then falls back on the account's.
+SalesDetails (PurchaseDetails on ACCPAY); TaxType then falls back on the account's, never on the
+contact's own AccountsReceivableTaxType (developer.xero.com, "Tax and the Xero API": the API
+"won't use Contact defaults"; a client wanting its own sends it on every line).
 
 Refusals and their messages:
 - negative Quantity: "The quantity value '-2.0000' is invalid. Quantity must not be less than

@@ -57,6 +57,8 @@ class HaloCatalog:
     # Halo client -> its first active recurring invoice (of its oldest active line): where a
     # true-up adds a line for an item the client's recurring invoices do not bill yet.
     first_recurring: dict[int, int] = field(default_factory=dict)
+    # Halo client -> its Xero contact's own sales tax type (AccountsReceivableTaxType), when set
+    xero_contact_taxes: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,17 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
             f"JOIN {m.table_of(m.XeroItem)} x ON x.id = mp.xero_item_id"
         )
     }
+    # Xero's API uses no contact default on a line it is sent (developer.xero.com, "Tax and the
+    # Xero API"): trueup puts the contact's own on every line itself.
+    contact_taxes: dict[int, str] = {
+        client: tax
+        for client, tax in conn.exec_driver_sql(
+            "SELECT mp.client_id, json_extract(c.raw, '$.AccountsReceivableTaxType') "
+            f"FROM {m.table_of(m.XeroContactMapping)} mp "
+            f"JOIN {m.table_of(m.XeroContact)} c ON c.id = mp.contact_id"
+        )
+        if tax
+    }
     accounts = frozenset(
         conn.exec_driver_sql(
             f"SELECT code FROM {m.table_of(m.XeroAccount)} WHERE coalesce(status, 'ACTIVE') = "
@@ -152,6 +165,7 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         currencies,
         live_tax_codes(conn) if needed else {},
         first_recurring,
+        xero_contact_taxes=contact_taxes,
     )
 
 
@@ -412,8 +426,15 @@ def _document_line(
             if destination == "xero"
             else None
         ),
+        # The client's own (an overseas client: outside the scope of VAT, GST-free), else the
+        # item's, else the setting.
         xero_tax_type=(
-            ((xero and xero.tax_type) or settings.tax_type or None)
+            (
+                catalog.xero_contact_taxes.get(client_id)
+                or (xero and xero.tax_type)
+                or settings.tax_type
+                or None
+            )
             if destination == "xero"
             else None
         ),
@@ -598,6 +619,7 @@ def _xero_coding(document: Document, catalog: HaloCatalog) -> list[str]:
     if unfit:
         problems.append(
             f"tax type {some(unfit)} does not apply to sales in Xero (a sales line needs one "
-            "that can apply to revenue): set the Xero item's sales tax type or [xero] tax_type"
+            "that can apply to revenue): set the Xero contact's default sales tax, the Xero "
+            "item's sales tax type or [xero] tax_type, then `trueup xero refresh`"
         )
     return problems

@@ -244,7 +244,8 @@ def _explained(messages: list[str]) -> str:
     if any("cannot be used with account code" in m for m in messages):
         text += (
             " (Xero's rule: a sales line's tax type must apply to revenue and suit the account; "
-            "set the Xero item's sales tax type or [xero] tax_type, then `trueup xero refresh`)"
+            "set the Xero contact's default sales tax, the Xero item's sales tax type or [xero] "
+            "tax_type, then `trueup xero refresh`)"
         )
     return text
 
