@@ -42,7 +42,7 @@ def test_moved_seats_a_line_gone_and_a_new_line_carry_only_the_difference() -> N
     assert [(x.description, x.quantity, x.unit_price, x.amount) for x in found.lines] == [
         ("M365 BP", D(2), D("22.00"), D("44.00")),
         ("Copilot", D(1), D("30.00"), D("30.00")),
-        ("Defender", D(-5), D(3), D(-15)),
+        ("Defender (taken back)", D(-5), D(3), D(-15)),
     ]
     assert found.reference == "TU2611-420-A1" and found.adjusts == ("TU2611-420",)
     assert found.subtotal == found.total == D("59.00") and not found.credit
@@ -54,8 +54,17 @@ def test_a_price_change_takes_back_the_old_price_and_bills_the_new() -> None:
     now = document("X", line("M365 BP", "10", "20.00"))
     found = adjustment(now, [posted], "TU2611-420-A1")
     assert found is not None and found.credit and found.total == D("-20.00")
-    assert [(x.quantity, x.unit_price) for x in found.lines] == [(D(10), D("20.00")),
-                                                                (D(-10), D("22.00"))]  # fmt: skip
+    # Two lines of one name read which is the take-back of what was posted, which the new bill.
+    assert [(x.description, x.quantity, x.unit_price) for x in found.lines] == [
+        ("M365 BP (now 20.00)", D(10), D("20.00")),
+        ("M365 BP (was 22.00, taken back)", D(-10), D("22.00")),
+    ]
+    # Posted, the adjustment's words do not make its lines new ones: nothing is left to adjust.
+    assert adjustment(now, [posted, found], "TU2611-420-A2") is None
+    later = document("X", line("M365 BP", "12", "20.00"))
+    again = adjustment(later, [posted, found], "TU2611-420-A2")
+    assert again is not None
+    assert [(x.description, x.quantity) for x in again.lines] == [("M365 BP", D(2))]
 
 
 def test_an_earlier_adjustment_counts_and_an_amount_alone_is_one_line_of_money() -> None:

@@ -5,10 +5,16 @@ differently after posting is settled by one more document holding only the diffe
 line: a line whose quantity moved carries the moved quantity, a line gone is taken back in full,
 a new line is added in full. A negative total is a credit (a QuickBooks CreditMemo; a Halo
 invoice with negative lines). The lines always add up to the difference of the subtotals.
+
+A line at a price that moved is two lines of one description, the take-back of what was posted
+and the bill at the new price: their words say which ("(was 4.50, taken back)", "(now 3.15)"),
+and a line gone reads "(taken back)". Those words are left out when lines are matched, so a
+later adjustment nets a posted adjustment's lines against the lines they adjusted.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -16,6 +22,8 @@ from decimal import Decimal
 from trueup.core.posting.sink import Document, DocumentLine
 
 ZERO = Decimal(0)
+# The words `adjustment` adds to a line's description (see the module's doc).
+_ADDED = re.compile(r" \((?:was [^()]*, taken back|now [^()]*|taken back)\)$")
 
 
 @dataclass(frozen=True)
@@ -33,15 +41,22 @@ class _Key:
 def adjustment(now: Document, posted: Sequence[Document], reference: str) -> Document | None:
     """The document that brings `posted` to `now`, under `reference`; None when they agree."""
     sums: dict[_Key, tuple[Decimal, Decimal, DocumentLine]] = {}
+    billed_now: set[_Key] = set()
     for sign, documents in ((1, [now]), (-1, list(posted))):
         for document in documents:
             for line in document.lines:
                 key = _key(line)
                 quantity, amount, first = sums.get(key, (ZERO, ZERO, line))
                 sums[key] = (quantity + sign * line.quantity, amount + sign * line.amount, first)
+                if sign > 0:
+                    billed_now.add(key)
+    moved = {key for key, (quantity, _, _) in sums.items() if quantity}
+    # Subjects (a line but its price) with a take-back and a new bill: a price that moved.
+    taken_back = {_subject(k) for k in moved - billed_now}
+    rebilled = {_subject(k) for k in moved & billed_now} & taken_back
     lines = [
-        _difference(line, quantity, amount)
-        for quantity, amount, line in sums.values()
+        _difference(_worded(line, key, key in billed_now, rebilled), quantity, amount)
+        for key, (quantity, amount, line) in sums.items()
         if quantity or amount
     ]
     subtotal = now.subtotal - sum((d.subtotal for d in posted), ZERO)
@@ -69,11 +84,28 @@ def _key(line: DocumentLine) -> _Key:
     return _Key(
         line.kind,
         line.subscription_id,
-        line.description,
+        _ADDED.sub("", line.description),
         line.unit_price,
         line.halo_item_id,
         line.qbo_item_id,
     )
+
+
+def _subject(key: _Key) -> _Key:
+    return replace(key, unit_price=ZERO)
+
+
+def _worded(line: DocumentLine, key: _Key, now: bool, rebilled: set[_Key]) -> DocumentLine:
+    """The line with words saying which of two same-named lines is which: the take-back of
+    what was posted, or the new bill of a subject whose price moved."""
+    text, price = key.description, key.unit_price
+    if not now:
+        said = f"was {price}, taken back" if _subject(key) in rebilled else "taken back"
+    elif _subject(key) in rebilled:
+        said = f"now {price}"
+    else:
+        return line
+    return replace(line, description=f"{text} ({said})")
 
 
 def _difference(line: DocumentLine, quantity: Decimal, amount: Decimal) -> DocumentLine:
