@@ -184,7 +184,9 @@ async def post_until_settled(sink: Sink, documents: Sequence[Document]) -> tuple
         ("3", "10.32", "30.96", ("3", "10.32", "Item")),
         ("17", "5.848", "99.42", ("17", "5.848", "Item")),  # 99.416
         ("2", "1.234567", "2.47", ("2", "1.2346", "Item")),  # at most 4 places
-        ("3", "3.335", "10.01", ("1", "10.01", "Item (3 x 3.335)")),  # 10.005: HALF_EVEN says 10.00
+        ("3", "3.335", "10.01", ("1", "10.01", "Item (3 x 3.335, rounded)")),  # HALF_EVEN: 10.00
+        # 17 x 2.6775 billed, the batch keeps 2.68: 17 x 2.68 is 45.56, so the words say rounded
+        ("17", "2.68", "45.52", ("1", "45.52", "Item (17 x 2.68, rounded)")),
         ("1", "19.99", "9.67", ("1", "9.67", "Item (1 x 19.99)")),  # prorated in the amount only
         ("-2", "10.32", "-20.64", ("-2", "10.32", "Item")),
     ],
@@ -217,7 +219,7 @@ async def test_an_invoice_is_created_with_our_reference_items_and_amounts() -> N
     assert first["nominal_code"] == "Microsoft-365-Apps-Business"
     assert "_itemid" not in free_text and "nominal_code" not in free_text
     assert free_text["item_shortdescription"] == "Onboarding (free text)"
-    assert rounded["item_shortdescription"] == "Backup storage (3 x 3.335)"
+    assert rounded["item_shortdescription"] == "Backup storage (3 x 3.335, rounded)"
     assert [item["net_amount"] for item in saved["lines"]] == [D("30.96"), 150, D("10.01")]
     assert saved["total"] == D("190.97") == doc.total
 

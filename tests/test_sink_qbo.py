@@ -383,7 +383,7 @@ async def test_a_line_whose_amount_is_not_qty_times_price_goes_as_one_times_the_
     assert line["Amount"] == Decimal("36.97")
     assert line["SalesItemLineDetail"]["Qty"] == 1
     assert line["SalesItemLineDetail"]["UnitPrice"] == Decimal("36.97")
-    assert line["Description"] == "M365 BP (1.4 x 26.4)"
+    assert line["Description"] == "M365 BP (1.4 x 26.4, rounded)"  # 1.4 x 26.40 is 36.96
     async with qbo_client(qbo_app()) as client:
         (posted,) = await QboSink(client).create([doc])
         sent = invoice_body(doc)
