@@ -522,10 +522,13 @@ def qbo_connections(tmp_path, keyring_backend, events):
 def test_a_rotated_refresh_token_is_stored_before_it_is_used(tmp_path):
     events = []
     connections = qbo_connections(tmp_path, RecordingKeyring(events), events)
-    assert asyncio_run(connections.check("qbo")).ok
+    result = asyncio_run(connections.check("qbo"))
+    assert result.ok
     issued = events[1][1]
-    assert [kind for kind, _ in events] == ["sent", "issued", "stored", "sent"]
+    # Its CompanyInfo and Preferences: whose company answered (CheckResult.account).
+    assert [kind for kind, _ in events] == ["sent", "issued", "stored", "sent", "sent"]
     assert events[0][1] == "/oauth2/v1/tokens/bearer" and events[3][1].endswith("/query")
+    assert result.account.startswith("company ") and "home currency USD" in result.account
     assert json.loads(events[2][1])["token"] == issued
     assert connections.secrets.refresh_tokens("sandbox").load() == issued
 

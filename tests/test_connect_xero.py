@@ -56,7 +56,9 @@ def config(env):
 def test_a_custom_connection_by_flags_works_and_keeps_the_secret(env, urls, keyring):
     result = invoke(urls, "--client-secret", "sandbox")
     assert result.exit_code == 0, result.output
-    assert "Xero: connection works" in result.stderr
+    # Whose organisation answered, so a connection to the wrong one shows at once.
+    said = " ".join(result.stderr.split())
+    assert "Xero: connection works: organisation " in said and ", US, base currency USD" in said
     assert config(env)["auth"] == "custom" and config(env)["client_id"] == "sandbox"
     assert keyring.passwords == {("trueup", "xero:sandbox"): "sandbox"}
 

@@ -128,6 +128,9 @@ async def test_t_tests_in_the_background_and_says_it_works(settings_app):
         assert shown(app, "#connection-detail").endswith("Test connection works")
         await press(pilot, "a")  # every configured one
         assert [row_text(app, i).split()[-1] for i in range(3)] == ["works", "works", "works"]
+        said = [n.message for n in app._notifications]
+        # QuickBooks' says whose company answered: a wrong company shows at once.
+        assert any(m.startswith("QuickBooks Online: connection works: company ") for m in said)
 
 
 async def test_a_failed_test_says_exactly_why_and_never_shows_the_secret(settings_app, tmp_path):

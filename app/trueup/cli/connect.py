@@ -276,7 +276,12 @@ each new one) is stored before use. Invoices post with `trueup post ... --to xer
 
 With --pkce the Xero app's redirect URI must be http://localhost:PORT/callback. The API host
 is {XERO_URL} and the identity host {XERO_IDENTITY_URL} unless --url and --identity-url say
-otherwise.
+otherwise. The test names the organisation that answered, its country and base currency.
+
+A line's sales account and tax type come from its Xero item; for an item that names none, the
+config's [xero] account_code (200) and tax_type (empty: the account's default). A contact's own
+default sales tax (an overseas client's no VAT, GST free exports) comes before the item's tax
+type and tax_type.
 """
 
 
@@ -547,7 +552,8 @@ def _report(result: CheckResult) -> None:
     if not result.ok:
         render.fail(result.message)
         raise typer.Exit(1)
-    render.stderr.print(f"{name}: {WORKS}", markup=False, soft_wrap=True)
+    account = f": {result.account}" if result.account else ""
+    render.stderr.print(f"{name}: {WORKS}{account}", markup=False, soft_wrap=True)
 
 
 def _given(settings: Settings, source: str, key: str, value: str | None, flag: str) -> None:

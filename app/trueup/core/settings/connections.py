@@ -24,8 +24,9 @@ from trueup.core.settings.secrets import SecretError, SecretLocation, Secrets
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiClient, ApiError
 from trueup.core.sources.pax8 import Pax8Client
-from trueup.core.sources.qbo import MINOR_VERSION, QboClient
+from trueup.core.sources.qbo import QboClient
 from trueup.core.sources.xero import XeroClient
+from trueup.core.values.text import visible
 
 SERVICE_NAMES = {"pax8": "Pax8", "halo": "HaloPSA", "qbo": "QuickBooks Online", "xero": "Xero"}
 WORKS = "connection works"
@@ -36,6 +37,9 @@ class CheckResult:
     source: str
     ok: bool
     message: str  # WORKS, or why not in one line
+    # Whose books answered, as they name themselves ("organisation Acme Ltd, GB, base currency
+    # GBP"): connecting to the wrong organisation or company shows at once. "" for Pax8, Halo.
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,21 +132,42 @@ async def check_client(source: str, client: ApiClient) -> CheckResult:
     try:
         async with client:
             await client.check_credentials()
-            await _read_one(client)
+            account = await _read_one(client)
     except (ApiError, SecretError) as exc:
         return CheckResult(source, False, str(exc))
-    return CheckResult(source, True, WORKS)
+    return CheckResult(source, True, WORKS, account)
 
 
-async def _read_one(client: ApiClient) -> None:
-    """The smallest read that needs the permissions a sync or a posting needs."""
+async def _read_one(client: ApiClient) -> str:
+    """The smallest read that needs the permissions a sync or a posting needs; for the books,
+    whose they are (CheckResult.account)."""
     if isinstance(client, Pax8Client):
         await client.request("GET", "/companies", params={"page": 0, "size": 1})
     elif isinstance(client, HaloClient):
         params = {"pageinate": True, "page_size": 1, "page_no": 1}
         await client.request("GET", "/api/Client", params=params)
     elif isinstance(client, QboClient):
-        query = {"query": "SELECT * FROM Customer MAXRESULTS 1", "minorversion": MINOR_VERSION}
-        await client.request("GET", f"/v3/company/{client.realm_id}/query", params=query)
+        company = await client.company()
+        info, preferences = company["CompanyInfo"], company["Preferences"]
+        currency = (preferences.get("CurrencyPrefs") or {}).get("HomeCurrency") or {}
+        return _named(
+            "company", info.get("CompanyName"), info.get("Country"), "home", currency.get("value")
+        )
     elif isinstance(client, XeroClient):
-        await client.organisation()
+        found = await client.organisation()
+        return _named(
+            "organisation",
+            found.get("Name"),
+            found.get("CountryCode"),
+            "base",
+            found.get("BaseCurrency"),
+        )
+    return ""
+
+
+def _named(kind: str, name: object, country: object, which: str, currency: object) -> str:
+    """An account as it names itself, its words made safe for a terminal."""
+    said = [f"{kind} {name}" if name else f"{kind} without a name"]
+    said += [str(country)] if country else []
+    said += [f"{which} currency {currency}"] if currency else []
+    return visible(", ".join(said))

@@ -198,7 +198,8 @@ class SettingsScreen(WorkbenchScreen):
         self._show()
         name = SERVICE_NAMES[result.source]
         if result.ok:
-            self.notify(f"{name}: {WORKS}.", title="Tested")
+            account = f": {result.account}" if result.account else ""
+            self.notify(f"{name}: {WORKS}{account}.", title="Tested", markup=False)
         else:
             self.notify(result.message, title=f"{name}: test failed", severity="error", timeout=10)
 
