@@ -10,7 +10,13 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
-from trueup.cli.options import Json, MonthOption, month_or_default, open_store
+from trueup.cli.options import (
+    Json,
+    MonthOption,
+    configured_close_day,
+    month_or_default,
+    open_store,
+)
 from trueup.core.service.ledger import (
     RECURRING,
     ClientMonth,
@@ -38,12 +44,16 @@ def month_command(ctx: typer.Context, month: MonthOption = None, as_json: Json =
     `trueup post MONTH --to DEST --adjust`; a void cut short is named with the `trueup void`
     that finishes it.
 
-    The month's batch is built first if the store has moved on since the last one.
+    The month being closed: its batch is built first if the store has moved on since the last
+    one. A closed month is told from the last batch stored for it, "as known on DATE, batch ID",
+    never rebuilt from today's data (none stored: it says so; `trueup batch --month` builds one
+    when asked).
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
+    close_day = configured_close_day(ctx)
     with open_store(ctx, existing=True) as db:
-        ledger = Ledger(db, today=today)
+        ledger = Ledger(db, today=today, close_day=close_day)
         if as_json:
             render.emit_json(ledger.month_json(chosen))
             return
@@ -68,7 +78,15 @@ def batches_command(ctx: typer.Context, month: MonthOption = None, as_json: Json
 
 
 def _print_month(ledger: MonthLedger) -> None:
-    out = [Text(f"Month {ledger.month} · batch {ledger.batch_id} · {len(ledger.clients)} clients")]
+    out = [Text(f"Month {ledger.month} · {ledger.told_from} · {len(ledger.clients)} clients")]
+    if ledger.known_on:  # a closed month: its figures are what was known then, not today's
+        out.append(
+            Text(
+                f"{ledger.month} is closed: told from the last batch stored for it, not rebuilt "
+                f"from today's data (`trueup batch --month {ledger.month}` bills it from today's "
+                "data, and stores that batch)."
+            )
+        )
     cells = [_cells(c, named=True) for c in ledger.clients]
     widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
     fixed = sum(widths) + len(GAP) * len(widths)

@@ -71,15 +71,21 @@ def export_command(
     words, anomalies and overrides (who, why), usage, changes against last month, and the
     posting journal. Money is written as numbers in the row's currency, ready to filter.
 
-    The month's batch is built first when there is none or the store has moved on, and kept
-    as `trueup batch` keeps it (`trueup batches` lists it); nothing else in the store changes.
-    A month with no client in it writes no file: it says so and exits 1.
+    For the month being closed, its batch is built first when there is none or the store has
+    moved on, and kept as `trueup batch` keeps it (`trueup batches` lists it); nothing else in
+    the store changes. A closed month is told from the last batch stored for it, "as known on
+    DATE, batch ID" (the Invoices sheet's Told from), never rebuilt from today's data; with
+    none stored it says so and exits 1 (`trueup batch --month` builds one when asked). A month
+    with no client in it writes no file: it says so and exits 1.
     """
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
+    close_day = configured_close_day(ctx)
     with open_store(ctx, existing=True) as db:
-        written = Reports(db, today=today).export(chosen, fmt, out)
-    render.stderr.print(Text(f"Month {chosen}: wrote {written}"), soft_wrap=True)
+        reports = Reports(db, today=today, close_day=close_day)
+        written, known = reports.export_told(chosen, fmt, out)
+    told = f"Month {chosen}, {known}" if known else f"Month {chosen}"  # known: a closed month
+    render.stderr.print(Text(f"{told}: wrote {written}"), soft_wrap=True)
     render.stdout.print(Text(str(written)), soft_wrap=True)
 
 
@@ -105,7 +111,8 @@ def summary_command(
     the leakage the seat diff found (seats Halo billed too few of, now billed; too many, now
     removed; per month); the clients whose totals moved most against last month and why; the
     overrides with their reasons; the 12 months to this one with the leakage each month's
-    invoices recovered.
+    invoices recovered. A closed month is told from the last batch stored for it, "as known on
+    DATE, batch ID", never rebuilt from today's data.
     """
     from trueup.core.service.reports import summary_html, summary_markdown, summary_renderables
 
@@ -113,8 +120,9 @@ def summary_command(
         usage_error(f"--json and --format {fmt} are two outputs: give one")
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
+    close_day = configured_close_day(ctx)
     with open_store(ctx, existing=True) as db:
-        reports = Reports(db, today=today)
+        reports = Reports(db, today=today, close_day=close_day)
         if as_json:
             render.emit_json(reports.summary_json(chosen))
             return

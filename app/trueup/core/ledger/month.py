@@ -1,24 +1,45 @@
-"""Every client of a month: what trueup would bill now, what was decided and what was sent."""
+"""Every client of a month: what its batch bills, what was decided and what was sent.
+
+The month being closed (or a later one) is told from the store as it is: its batch is built
+first when the store has moved on. A closed month (before the month being closed) is told from
+the last batch stored for it, as known then, never rebuilt from today's data: its figures are
+those it was billed and posted by, and opening it leaves nothing behind that the evidence pack
+of a client not posted (told from that same last batch) would then be told from instead.
+`trueup batch --month` builds a closed month's batch from today's data when asked.
+"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from trueup.core.batch.approval import ApprovalState, approval_states
+from trueup.core.batch.approval import (
+    ApprovalState,
+    approval_states,
+    invoice_fingerprint,
+    month_approvals,
+)
 from trueup.core.batch.review_state import approved_since, last_voids
 from trueup.core.batch.settled import unsettled
-from trueup.core.batch.stored import StoredBatch, current_batch, load_batch
+from trueup.core.batch.stored import StoredBatch, current_batch, list_batches, load_batch
+from trueup.core.errors import TrueupError
+from trueup.core.mapping.index import load_mapping_index
 from trueup.core.posting.sink import document_kind
+from trueup.core.settings.config import BillingSettings
 from trueup.core.store.database import Database
 from trueup.core.store.postings import IN_FLIGHT, Sent, month_entries
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
 
 ZERO = Decimal(0)
+
+
+class NoBatchStoredError(TrueupError):
+    """A closed month with no batch stored for it: nothing known then to tell it from, and none
+    is built from today's data unasked."""
 
 
 @dataclass(frozen=True)
@@ -80,18 +101,37 @@ class ClientMonth:
 @dataclass(frozen=True)
 class MonthLedger:
     month: Month
-    batch_id: str  # the month's batch for the store as it is
+    batch_id: str  # the month's batch for the store as it is; a closed month's last stored
     clients: list[ClientMonth]
     batch: StoredBatch = field(repr=False, compare=False)  # read once, for what reads it more
+    known_on: datetime | None = None  # a closed month: when its batch was built (module doc)
+
+    @property
+    def told_from(self) -> str:
+        """The batch the month is told from, as the reports' first lines say it."""
+        return told_from(self.batch_id, self.known_on)
+
+
+def told_from(batch_id: str, known_on: datetime | None) -> str:
+    """`batch ID`, or for a closed month `as known on 2026-11-21 09:12 UTC, batch ID`."""
+    if known_on is None:
+        return f"batch {batch_id}"
+    return f"as known on {known_on:%Y-%m-%d %H:%M} UTC, batch {batch_id}"
 
 
 # The journal's states that settle a client's month whatever its approval says (_state).
 _DECIDING = {"POSTED", *IN_FLIGHT}
 
 
-def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
-    """The month's ledger; builds the month's batch first when the store has moved on."""
-    batch_id = current_batch(db, month, today=today)
+def month_ledger(
+    db: Database, month: Month, *, today: date, closing: Month | None = None
+) -> MonthLedger:
+    """The month's ledger (module doc). `closing`: the month being closed on `today` (by
+    default, by the default close day); the months before it are closed, and one with no batch
+    stored for it is NoBatchStoredError."""
+    closing = closing or Month.being_closed(today, BillingSettings().close_day)
+    closed = month < closing
+    batch_id = last_stored_batch(db, month) if closed else current_batch(db, month, today=today)
     stored = load_batch(db, batch_id)
     with db.read() as conn:
         sent: dict[int, list[Sent]] = defaultdict(list)
@@ -101,7 +141,11 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
     undecided = {c for c in stored.by_client if not _DECIDING & {s.state for s in sent.get(c, ())}}
     approvals = {
         s.client_id: s
-        for s in approval_states(db, batch_id, today=today, stored=stored, clients=undecided)
+        for s in (
+            _approvals_then(db, stored, undecided)
+            if closed
+            else approval_states(db, batch_id, today=today, stored=stored, clients=undecided)
+        )
     }
     voids = last_voids(entry for entries in sent.values() for entry in entries)
     clients = []
@@ -127,7 +171,49 @@ def month_ledger(db: Database, month: Month, *, today: date) -> MonthLedger:
             )
         )
     ordered = sorted(clients, key=lambda c: c.client_name.casefold())
-    return MonthLedger(month, batch_id, ordered, stored)
+    return MonthLedger(month, batch_id, ordered, stored, stored.created_at if closed else None)
+
+
+def last_stored_batch(db: Database, month: Month) -> str:
+    """The newest batch stored of every client of the month (not of chosen ones: the ledger
+    lists them all); NoBatchStoredError when there is none."""
+    stored = list_batches(db, month)  # newest first
+    whole = [b.batch_id for b in stored if not b.clients]
+    if whole:
+        return whole[0]
+    build = f"`trueup batch --month {month}` builds one from today's data"
+    if stored:
+        raise NoBatchStoredError(
+            f"only batches of chosen clients were stored for {month} (`trueup batches --month "
+            f"{month}`): a closed month is told from the last batch of all its clients; {build}"
+        )
+    raise NoBatchStoredError(
+        f"no batch was ever stored for {month}: a closed month is told from what was known "
+        f"then, and nothing was; {build}"
+    )
+
+
+def _approvals_then(db: Database, stored: StoredBatch, clients: set[int]) -> list[ApprovalState]:
+    """A closed month's approvals as its stored batch reads them: approved when the approval
+    vouches for the stored invoice (where its lines post as mapped now), else lapsed. Never
+    checked against today's data as approval_states does: that builds the month's batch."""
+    with db.read() as conn:
+        given = month_approvals(conn, stored.batch_id)
+        index = load_mapping_index(conn)
+    found = []
+    for client_id in sorted(clients & given.keys()):
+        approval, invoice = given[client_id], stored.by_client[client_id]
+        same = invoice_fingerprint(invoice, index) == approval.fingerprint
+        found.append(
+            ApprovalState(
+                client_id,
+                invoice.client_name,
+                "approved" if same else "lapsed",
+                approval.approved_by,
+                approval.approved_at.replace(tzinfo=UTC),
+            )
+        )
+    return found
 
 
 def client_postings(db: Database, month: Month, client_id: int) -> tuple[Posting, ...]:
@@ -137,10 +223,12 @@ def client_postings(db: Database, month: Month, client_id: int) -> tuple[Posting
 
 
 def ledger_json(ledger: MonthLedger) -> dict[str, Any]:
-    """`trueup month --json` (contract §3)."""
+    """`trueup month --json` (contract §3); `as_known_on`: a closed month's, when its batch was
+    built (null for the month being closed, told from the store as it is)."""
     return {
         "month": ledger.month,
         "batch_id": ledger.batch_id,
+        "as_known_on": ledger.known_on.isoformat() if ledger.known_on else None,
         "clients": [_client_json(c) for c in ledger.clients],
         "totals": ledger_totals(ledger),
     }

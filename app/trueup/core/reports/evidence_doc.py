@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from trueup.core.ledger.month import Posting
+from trueup.core.ledger.month import Posting, told_from
 from trueup.core.reports.evidence import EvidencePack, SubscriptionEvidence
 from trueup.core.values.distributors import distributor_name
 
@@ -81,9 +81,9 @@ def _basis(pack: EvidencePack) -> str:
         if adjustments:
             return f"{batch}, as posted with its adjustments ({', '.join(adjustments)})"
         return f"{batch}, as posted (the batch that posted it)"
-    if pack.basis == "stored":
-        known = pack.built_at.strftime("%Y-%m-%d %H:%M UTC")
-        return f"as known on {known}, {batch} (the last batch stored for this closed month)"
+    if pack.basis == "stored":  # as the closed month's other reports say it
+        known = told_from(pack.batch_id, pack.built_at)
+        return f"{known} (the last batch stored for this closed month)"
     return f"{batch}, as the store is now"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -80,17 +80,23 @@ class MonthSummary:
     clients: int
     states: dict[str, int]
     by_month: History  # the 12 months to this one, from their invoices
+    known_on: datetime | None = None  # a closed month: when its batch was built (MonthLedger)
     currencies: dict[str, CurrencyTotals] = field(default_factory=dict)
     movers: list[Mover] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
     voided: list[Voided] = field(default_factory=list)  # by name
 
 
-def month_summary(db: Database, month: Month, *, today: date) -> MonthSummary:
-    ledger = month_ledger(db, month, today=today)
+def month_summary(
+    db: Database, month: Month, *, today: date, closing: Month | None = None
+) -> MonthSummary:
+    """From the month ledger's batch: a closed month's last stored (`closing`: month_ledger)."""
+    ledger = month_ledger(db, month, today=today, closing=closing)
     stored = ledger.batch
     by_month = month_history(db, month, batch_id=ledger.batch_id)
-    summary = MonthSummary(month, ledger.batch_id, len(ledger.clients), _states(ledger), by_month)
+    summary = MonthSummary(
+        month, ledger.batch_id, len(ledger.clients), _states(ledger), by_month, ledger.known_on
+    )
     invoices = stored.by_client
     for client in ledger.clients:
         sums = summary.currencies.setdefault(client.currency, CurrencyTotals())
@@ -184,6 +190,7 @@ def summary_json(summary: MonthSummary) -> dict[str, Any]:
     return {
         "month": summary.month,
         "batch_id": summary.batch_id,
+        "as_known_on": summary.known_on.isoformat() if summary.known_on else None,
         "clients": summary.clients,
         "by_state": summary.states,
         "by_currency": {

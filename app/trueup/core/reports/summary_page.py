@@ -11,6 +11,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from trueup.core.ledger.month import told_from
 from trueup.core.reports.summary import MonthSummary
 
 
@@ -20,7 +21,8 @@ def _money(amount: Decimal) -> str:
 
 def _title(summary: MonthSummary) -> str:
     states = ", ".join(f"{count} {state}" for state, count in summary.states.items())
-    return f"Month {summary.month} · batch {summary.batch_id} · {summary.clients} clients: {states}"
+    batch = told_from(summary.batch_id, summary.known_on)
+    return f"Month {summary.month} · {batch} · {summary.clients} clients: {states}"
 
 
 # (label, figure of CurrencyTotals): one row each, a column per currency (fits 80 columns).

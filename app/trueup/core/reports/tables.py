@@ -42,14 +42,22 @@ class Table:
         headers = [c.header for c in self.columns]
         return headers.index("Currency") if "Currency" in headers else None
 
+    def column(self, header: str) -> list[Any]:
+        """The cells under `header`, a row each."""
+        at = [c.header for c in self.columns].index(header)
+        return [row[at] for row in self.rows]
 
-def month_tables(db: Database, month: Month, *, today: date) -> list[Table]:
-    """Every table of the month's workbook, from the month's batch for the store as it is."""
-    ledger = month_ledger(db, month, today=today)
+
+def month_tables(
+    db: Database, month: Month, *, today: date, closing: Month | None = None
+) -> list[Table]:
+    """Every table of the month's workbook, from the month ledger's batch: the month's batch for
+    the store as it is, a closed month's last stored (`closing`: ledger.month.month_ledger)."""
+    ledger = month_ledger(db, month, today=today, closing=closing)
     stored = ledger.batch
     who = _override_authors(db, ledger.batch_id)
     return [
-        _invoices(ledger.clients, stored.by_client),
+        _invoices(ledger.clients, stored.by_client, ledger.told_from),
         _lines(stored.invoices),
         _anomalies(stored.head.get("anomalies") or [], stored.invoices, stored.overrides, who),
         _usage(stored.head.get("usage_lines") or []),
@@ -62,13 +70,16 @@ def _money(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
 
-def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoice]) -> Table:
+def _invoices(
+    clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoice], told_from: str
+) -> Table:
     columns = (
         Column("Client ID", "integer"), Column("Client"), Column("State"), Column("Currency"),
         Column("Subtotal", "money"), Column("Tax", "money"), Column("Total", "money"),
         Column("Cost", "money"), Column("Margin", "money"), Column("Margin %", "percent"),
         Column("Posted", "money"), Column("Difference", "money"), Column("Destination"),
         Column("Reference"), Column("Number there"), Column("Settled"), Column("Voided"),
+        Column("Told from"),
     )  # fmt: skip
     rows = []
     for client in clients:
@@ -89,6 +100,8 @@ def _invoices(clients: Sequence[ClientMonth], invoices: Mapping[int, StoredInvoi
             # Said apart from the State, which reads approved again once the operator decides
             # anew: the chain voided -> re-issued, or what was taken back and not sent again.
             ", ".join(p.reference for p in client.postings if p.state == "voided"),
+            # The file travels without the command's output: it says which batch it is of.
+            told_from,
         ))  # fmt: skip
     return Table("Invoices", columns, rows)
 

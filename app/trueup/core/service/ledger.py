@@ -13,6 +13,7 @@ from trueup.core.ledger.month import MonthLedger as MonthLedger
 from trueup.core.ledger.month import Posting as Posting
 from trueup.core.ledger.month import client_postings, ledger_json, month_ledger
 from trueup.core.ledger.month import ledger_totals as ledger_totals
+from trueup.core.settings.config import BillingSettings
 from trueup.core.store.database import Database
 from trueup.core.store.postings import RECURRING as RECURRING
 from trueup.core.values.months import Month
@@ -21,13 +22,19 @@ from trueup.core.values.months import Month
 class Ledger:
     """The ledger of one store as of `today`."""
 
-    def __init__(self, db: Database, *, today: date) -> None:
+    def __init__(
+        self, db: Database, *, today: date, close_day: int = BillingSettings().close_day
+    ) -> None:
+        """`close_day`: the config's [billing] close_day, which tells the closed months."""
         self.db = db
         self.today = today
+        self.closing = Month.being_closed(today, close_day)
 
     def month(self, month: Month) -> MonthLedger:
-        """Every client of the month: state, what it bills now, what was posted where."""
-        return month_ledger(self.db, month, today=self.today)
+        """Every client of the month: state, what its batch bills, what was posted where. A
+        closed month is told from the last batch stored for it, never rebuilt (ledger/month.py):
+        NoBatchStoredError when there is none."""
+        return month_ledger(self.db, month, today=self.today, closing=self.closing)
 
     def month_json(self, month: Month) -> dict[str, Any]:
         return ledger_json(self.month(month))

@@ -34,11 +34,19 @@ class NothingToExportError(TrueupError):
     month that billed nothing)."""
 
 
+_EMPTY = (
+    "no client has an invoice or a posting in it (a client is billed once its Pax8 company is "
+    "mapped to a Halo client: `trueup map suggest`, then `trueup map accept`, or the "
+    "workbench's Clients screen)"
+)
+
+
 class Reports:
     def __init__(
         self, db: Database, *, today: date, close_day: int = BillingSettings().close_day
     ) -> None:
-        """`close_day`: the config's [billing] close_day, which tells the closed months."""
+        """`close_day`: the config's [billing] close_day, which tells the closed months: each is
+        told from the last batch stored for it, never rebuilt (ledger/month.py)."""
         self.db = db
         self.today = today
         self.closing = Month.being_closed(today, close_day)
@@ -50,22 +58,26 @@ class Reports:
     def export(self, month: Month, fmt: str, out: Path | None = None) -> Path:
         """The month for the accountant (invoices with their ledger state, lines, anomalies and
         overrides, usage, changes, journal) as an XLSX workbook or a folder of CSV files."""
+        return self.export_told(month, fmt, out)[0]
+
+    def export_told(
+        self, month: Month, fmt: str, out: Path | None = None
+    ) -> tuple[Path, str | None]:
+        """export(), and for a closed month the batch it is told from ("as known on ...")."""
         if fmt not in FORMATS:
             raise ValueError(f"unknown export format {fmt!r}: use xlsx or csv")
         path = out or self.default_path(month, fmt)
         _check_writable(path, fmt, self.default_path(month, fmt).name)
-        tables = month_tables(self.db, month, today=self.today)
-        if not tables[0].rows:  # Invoices: a row per client with an invoice or a posting
-            raise NothingToExportError(
-                f"nothing to export for {month}: no client has an invoice or a posting in it "
-                "(a client is billed once its Pax8 company is mapped to a Halo client: "
-                "`trueup map suggest`, then `trueup map accept`, or the workbench's Clients screen)"
-            )
-        return write_workbook(tables, path) if fmt == "xlsx" else write_csv_folder(tables, path)
+        tables = month_tables(self.db, month, today=self.today, closing=self.closing)
+        told = tables[0].column("Told from")  # Invoices: a client with an invoice or a posting
+        if not told:
+            raise NothingToExportError(f"nothing to export for {month}: {_EMPTY}")
+        written = write_workbook(tables, path) if fmt == "xlsx" else write_csv_folder(tables, path)
+        return written, told[0] if month < self.closing else None
 
     def summary(self, month: Month) -> MonthSummary:
         """The month for a manager: totals, margin, posted/held/outstanding, leakage, movers."""
-        return month_summary(self.db, month, today=self.today)
+        return month_summary(self.db, month, today=self.today, closing=self.closing)
 
     def history(self, month: Month, client_id: int, batch_id: str) -> History:
         """The client's 12 months to `month`, whose invoice is the one in `batch_id`: each
