@@ -15,7 +15,9 @@ import simplejson
 
 import test_billing_store_cases as store_cases
 from case_scenarios import AZURE, invoice, invoice_item, scenario, sid, subscription, usage_summary
-from test_billing_store_cases import batch, client_invoice, codes, load, usage_lines
+from test_billing_store_cases import anomaly, batch, client_invoice, codes, load, usage_lines
+from trueup.core.batch.body import StoredInvoice
+from trueup.core.batch.settled import unsettled
 from trueup.core.store.database import open_database
 from trueup.core.store.logbook import read_log
 from trueup.core.sync.records import OutOfRange, pax8_usage_summary
@@ -172,3 +174,57 @@ async def test_usage_credited_with_no_re_issue_yet_is_estimated_and_says_why(sto
     assert (line["amount"], "USAGE_ESTIMATED" in codes(line)) == ("95.00", True)
     (notice,) = [a for a in line["anomalies"] if a["code"] == "INVOICE_REISSUED"]
     assert "Pax8 invoice A was credited, its re-issue not in yet" in notice["message"]
+
+
+NOTHING_KNOWN = (
+    "no usage known yet for June 2025: no live Pax8 invoice bills it and no Pax8 usage summary "
+    "was synced during the month; billed as 0.00 until one is synced"
+)
+
+
+async def test_usage_credited_with_no_re_issue_and_no_summary_is_estimated_not_gone(store):
+    """From review: A billed June's usage (120.00) and was credited, its re-issue not in, and no
+    summary of June was synced: the usage line vanished (nothing billed, nothing said) and the
+    month read as settled. Now the line stays, 0.00 and estimated, naming A."""
+    credited = invoice("A", "2025-07-01", [arrears("ii-a", 100.00, 120.00)], status="Credited")
+    found = await june_usage(store, [credited])
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], line["cost"]) == ("0.00", "0.00")
+    assert anomaly(line, "USAGE_ESTIMATED")["message"] == NOTHING_KNOWN
+    assert anomaly(line, "INVOICE_REISSUED")["message"] == (
+        "Pax8 invoice A was credited, its re-issue not in yet: its usage of June 2025 (cost "
+        "100.00) counts for nothing, and no usage summary of the month estimates it: 0.00 "
+        "until the re-issue is synced"
+    )
+    assert unsettled(StoredInvoice.of(found))
+    assert [u["source"] for u in batch(store, "2025-07", JULY)["usage"]] == ["none"]
+
+
+async def test_usage_of_a_month_nothing_bills_yet_is_estimated_on_a_fresh_store(store):
+    """From review: a store first synced on 6 July, before the invoice billing June's usage
+    is in, has no June summary either: the Azure plan's usage line vanished and the month read
+    as settled."""
+    sub = azure()
+    await load(store, scenario("2025-07-06", [sub], halo_lines={AZURE: 1}), JULY)
+    found = client_invoice(batch(store, "2025-07", JULY))
+    (line,) = usage_lines({"invoices": [found]})
+    assert (line["amount"], anomaly(line, "USAGE_ESTIMATED")["message"]) == ("0.00", NOTHING_KNOWN)
+    assert unsettled(StoredInvoice.of(found))
+
+
+async def test_a_usage_subscription_the_months_invoice_does_not_bill_had_none(store):
+    """July's invoice bills June's usage, of another Azure plan: this one had none, which is
+    final (no line, as before), not an estimate held open until some invoice that never
+    comes."""
+    sub, other = azure(), {**azure(), "id": sid(3)}
+    billed = invoice_item("ii-o", other, 40.00, "2025-06-01", "2025-06-30", term="Arrears")
+    data = scenario(
+        "2025-07-06",
+        [sub, other],
+        halo_lines={AZURE: 2},
+        invoices=[invoice("B", "2025-07-01", [billed])],
+    )
+    await load(store, data, JULY)
+    found = client_invoice(batch(store, "2025-07", JULY))
+    assert [line["subscription_id"] for line in usage_lines({"invoices": [found]})] == [sid(3)]
+    assert "USAGE_ESTIMATED" not in codes(found)

@@ -3,8 +3,8 @@ a Pax8 invoice (approved, and not credited without a re-issue), none still an es
 
 The engine flags an estimate where the Pax8 invoice is not in (COST_ESTIMATED: no live invoice
 item for the subscription's month, a credited one counting for none; USAGE_ESTIMATED: usage from
-the running summary, not the closed month's invoice). Posting an unsettled month is allowed, on
-the operator's explicit word.
+the running summary, not the closed month's invoice, or none known yet and billed as 0.00).
+Posting an unsettled month is allowed, on the operator's explicit word.
 """
 
 from __future__ import annotations

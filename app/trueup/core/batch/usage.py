@@ -5,6 +5,10 @@ inside the month, the end inclusive or exclusive) on an invoice neither credited
 subscription with no such item yet is taken from the usage summaries synced during that month:
 each summary is a resource group's latest running total, so they are added across resource
 groups, never across days.
+A usage subscription of a mapped client with neither is billed 0.00 as an estimate (source
+"none", USAGE_ESTIMATED) while its usage may still come: the invoice that billed it was
+credited and its re-issue is not in, or no live invoice billing the month's usage is in yet.
+Left out, its usage vanished from the month, which then read as settled.
 Usage with no company, or with a company mapped to no client, is held out of every invoice.
 """
 
@@ -12,9 +16,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -22,6 +28,8 @@ from trueup.core.billing.cost import REPLACED_STATUSES
 from trueup.core.billing.facts import UsageFacts
 from trueup.core.mapping.index import MappingIndex
 from trueup.core.store import tables as m
+from trueup.core.sync.pax8_again import USAGE_NAME_WORDS
+from trueup.core.values.distributors import PAX8
 from trueup.core.values.months import Month
 
 ZERO = Decimal(0)
@@ -42,7 +50,7 @@ class UsageRow:
     charge: Decimal  # what Pax8 would charge the client (currentCharges, the item's total)
     cost: Decimal  # what Pax8 charges the partner
     currency: str
-    source: str  # "invoice" (final) | "summary" (an estimate)
+    source: str  # "invoice" (final) | "summary" (an estimate) | "none" (0.00, an estimate)
     credited: tuple[tuple[str, Decimal], ...] = ()  # credited invoices that billed it, and cost
 
     def facts(self) -> UsageFacts:
@@ -126,16 +134,60 @@ def load_usage(
         found_row = row(company, sub_id, product, None, charge, cost, currency, "invoice")
         if found_row is not None:
             found.append(found_row)
-    for company, sub_id, product, group, charge, cost, currency in conn.exec_driver_sql(
+    summarised: set[str] = set()
+    for company, sub_id, product, group, charge, cost, currency, trial in conn.exec_driver_sql(
         "SELECT company_id, subscription_id, product_id, resource_group, current_charges, "
-        f"partner_total, currency FROM {m.table_of(m.Pax8UsageSummary)} "
-        "WHERE month = ? AND subscription_id IS NOT NULL AND NOT coalesce(is_trial, 0) "
+        f"partner_total, currency, coalesce(is_trial, 0) FROM {m.table_of(m.Pax8UsageSummary)} "
+        "WHERE month = ? AND subscription_id IS NOT NULL "
         "ORDER BY subscription_id, resource_group, id",
         (usage_month,),
     ).all():
-        if sub_id in invoiced:
+        summarised.add(sub_id)
+        if sub_id in invoiced or trial:
             continue  # the invoice is final; summaries were only ever an estimate of it
         found_row = row(company, sub_id, product, group, charge, cost, currency, "summary")
         if found_row is not None:
             found.append(found_row)
+    billed = {
+        company
+        for (company,) in conn.exec_driver_sql(
+            f"SELECT DISTINCT v.company_id {arrears} AND lower(coalesce(v.status, '')) "
+            "NOT IN (SELECT value FROM json_each(?))",
+            (*period, _REPLACED),
+        )
+    }
+    for company, sub_id, product, currency in _usage_subscriptions(conn, first, last, credited):
+        if sub_id in invoiced or sub_id in summarised or index.companies.get(company) is None:
+            continue  # known, or held out with its company (UNMAPPED_CLIENT)
+        if sub_id not in credited and (None in billed or company in billed):
+            continue  # the month's usage is invoiced: none on it for this one is none at all
+        found_row = row(company, sub_id, product, None, None, None, currency, "none")
+        if found_row is not None:
+            found.append(found_row)
     return found
+
+
+def _usage_subscriptions(
+    conn: Connection, first: date, last: date, credited: Collection[str]
+) -> Sequence[Any]:
+    """Pax8's usage subscriptions (as the sync knows them: billed in arrears, with summaries,
+    or named as usage) alive in the month, and those whose usage of it a credited invoice
+    billed: company, id, product and currency."""
+    items, summaries = m.table_of(m.Pax8InvoiceItem), m.table_of(m.Pax8UsageSummary)
+    return conn.exec_driver_sql(
+        "SELECT company_id, id, product_id, currency "
+        f"FROM {m.table_of(m.Pax8Subscription)} s WHERE distributor = ? "
+        "AND company_id IS NOT NULL AND (id IN (SELECT value FROM json_each(?)) OR ("
+        "coalesce(start_at, '') < ? AND (lower(coalesce(status, '')) != 'cancelled' "
+        "OR end_at IS NULL OR end_at >= ?) AND ("
+        f"id IN (SELECT subscription_id FROM {items} WHERE term = 'Arrears') "
+        f"OR id IN (SELECT subscription_id FROM {summaries}) OR EXISTS (SELECT 1 FROM "
+        "json_each(?) WHERE s.product_name LIKE '%' || value || '%')))) ORDER BY id",
+        (
+            PAX8,
+            json.dumps(sorted(credited)),
+            (last + timedelta(days=1)).isoformat(),
+            first.isoformat(),
+            json.dumps(USAGE_NAME_WORDS),
+        ),
+    ).all()

@@ -85,7 +85,7 @@ class UsageFacts:
     charge: Decimal
     cost: Decimal
     currency: str
-    source: str  # "invoice" (final) | "summary" (estimate → USAGE_ESTIMATED)
+    source: str  # "invoice" (final) | "summary", "none" (0.00) (estimates → USAGE_ESTIMATED)
     # Pax8 invoices credited that billed the subscription's usage of the month, with their
     # cost: replaced by the re-issue, or awaiting it (INVOICE_REISSUED).
     credited: tuple[tuple[str, Decimal], ...] = ()

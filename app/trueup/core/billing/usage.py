@@ -63,8 +63,13 @@ def _draft(
         case other:
             raise ValueError(f"unknown usage price policy {other!r}")
     estimates = [u for u in rows if u.source != "invoice"]
+    # "none": no invoice item nor summary, only a usage subscription whose month may yet bill
+    unknown = any(u.source == "none" for u in rows)
     groups = sorted({u.resource_group or "no resource group" for u in rows})
-    evidence = f"{who} usage summaries (estimate)" if estimates else f"{who} invoice, arrears"
+    if unknown:
+        evidence = f"no {who} usage known yet (estimate)"
+    else:
+        evidence = f"{who} usage summaries (estimate)" if estimates else f"{who} invoice, arrears"
     draft = LineDraft(
         kind="usage",
         subscription_id=subscription_id,
@@ -90,16 +95,29 @@ def _draft(
     for invoice_id, credited in sorted({c for u in rows for c in u.credited}):
         head = f"{who} invoice {invoice_id} was credited"
         held = f"its usage of {usage_month} (cost {money_prose(credited)})"
-        draft.anomalies.append(
-            anomaly(
-                "INVOICE_REISSUED",
+        if not estimates:
+            said = f"{head} and re-issued: {held} is replaced by the re-issue, not added"
+        elif unknown:
+            said = (
+                f"{head}, its re-issue not in yet: {held} counts for nothing, and no usage "
+                "summary of the month estimates it: 0.00 until the re-issue is synced"
+            )
+        else:
+            said = (
                 f"{head}, its re-issue not in yet: {held} counts for nothing, the summaries "
                 "estimate it until the re-issue is synced"
-                if estimates
-                else f"{head} and re-issued: {held} is replaced by the re-issue, not added",
+            )
+        draft.anomalies.append(anomaly("INVOICE_REISSUED", said))
+    if unknown:
+        draft.anomalies.append(
+            anomaly(
+                "USAGE_ESTIMATED",
+                f"no usage known yet for {usage_month}: no live {who} invoice bills it and no "
+                f"{who} usage summary was synced during the month; billed as 0.00 until one "
+                "is synced",
             )
         )
-    if estimates:
+    elif estimates:
         draft.anomalies.append(
             anomaly(
                 "USAGE_ESTIMATED",

@@ -23,7 +23,8 @@ from trueup.core.values.parsing import parse_instant
 
 # Usage (arrears) products are not flagged as such in the catalogue: an Azure plan is known by
 # its name, any other by Pax8 billing it in arrears on an invoice.
-_USAGE_NAME = re.compile(r"azure plan|azure subscription|consumption|usage", re.IGNORECASE)
+USAGE_NAME_WORDS = ("azure plan", "azure subscription", "consumption", "usage")
+_USAGE_NAME = re.compile("|".join(map(re.escape, USAGE_NAME_WORDS)), re.IGNORECASE)
 
 # What an invoice's items follow from. Its status and balance move as it is paid or credited,
 # but its items do not: Pax8 never changes an approved invoice, a correction credits it and
