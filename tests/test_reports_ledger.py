@@ -194,3 +194,19 @@ def test_a_voided_month_posted_again_is_one_chain_and_an_adjustment_adds_up(serv
     posted = Decimal(summary["by_currency"][currency]["posted"])
     assert posted == Decimal(reissued["total"]) + invoice + credit
     assert summary["by_currency"][currency]["to_adjust"] == "0.00"
+
+
+def test_an_empty_store_has_nothing_to_summarise(tmp_path, monkeypatch):
+    """`trueup summary` on a store with no client printed a by-currency table of nothing, which
+    reads as a month that billed nothing: now said, as `trueup export` says it."""
+    open_database(tmp_path / "store.sqlite").dispose()
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "store.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-12-06")
+    for args in ([], ["--json"], ["--format", "md"], ["--format", "html"]):
+        done = CliRunner().invoke(app, ["summary", *args])
+        assert done.exit_code == 1, args
+        said = " ".join(done.stderr.split())
+        assert said.startswith("error: nothing to summarise for 2026-11: no client has an invoice")
+        assert "`trueup map suggest`" in said and "Traceback" not in done.output
+        assert done.stdout == ""

@@ -112,7 +112,8 @@ def summary_command(
     removed; per month); the clients whose totals moved most against last month and why; the
     overrides with their reasons; the 12 months to this one with the leakage each month's
     invoices recovered. A closed month is told from the last batch stored for it, "as known on
-    DATE, batch ID", never rebuilt from today's data.
+    DATE, batch ID", never rebuilt from today's data; a month with no client in it is said so
+    (exit 1).
     """
     from trueup.core.service.reports import summary_html, summary_markdown, summary_renderables
 

@@ -34,6 +34,10 @@ class NothingToExportError(TrueupError):
     month that billed nothing)."""
 
 
+class NothingToSummariseError(TrueupError):
+    """The month has no client to sum up: said, not shown as a table of nothing."""
+
+
 _EMPTY = (
     "no client has an invoice or a posting in it (a client is billed once its Pax8 company is "
     "mapped to a Halo client: `trueup map suggest`, then `trueup map accept`, or the "
@@ -77,7 +81,10 @@ class Reports:
 
     def summary(self, month: Month) -> MonthSummary:
         """The month for a manager: totals, margin, posted/held/outstanding, leakage, movers."""
-        return month_summary(self.db, month, today=self.today, closing=self.closing)
+        summary = month_summary(self.db, month, today=self.today, closing=self.closing)
+        if not summary.clients:  # an empty table reads as a month that billed nothing
+            raise NothingToSummariseError(f"nothing to summarise for {month}: {_EMPTY}")
+        return summary
 
     def history(self, month: Month, client_id: int, batch_id: str) -> History:
         """The client's 12 months to `month`, whose invoice is the one in `batch_id`: each
