@@ -128,7 +128,8 @@ def test_bad_usage_exits_2(env, tmp_path):
 def test_a_file_of_another_month_exits_1(env):
     result = invoke("import", str(HANDWRITTEN), "--source", "partner-center", "--month", "2026-08")
     assert result.exit_code == 1
-    assert "has no charge in 2026-08" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert "is the file of 2026-10, not 2026-08" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_an_import_during_a_sync_exits_1_and_imports_nothing(env):

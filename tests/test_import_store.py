@@ -244,10 +244,32 @@ def test_a_file_of_another_month_is_refused_when_the_month_is_given(store):
     with pytest.raises(FileRefused) as caught:
         run(store, HANDWRITTEN, month=Month("2026-12"))
     assert str(caught.value).startswith(
-        "partner_center_handwritten.csv has no charge in 2026-12 (its charges run 2026-09-01 "
-        "to 2026-11-04)"
+        "partner_center_handwritten.csv is the file of 2026-10, not 2026-12 (most of its charges "
+        "start in 2026-10; they run 2026-09-01 to 2026-11-04)"
     )
-    assert run(store, HANDWRITTEN, month=Month("2026-11")).months == ["2026-09", "2026-10"]
+    assert run(store, HANDWRITTEN, month=Month("2026-10")).months == ["2026-09", "2026-10"]
+
+
+SAMPLES = Path(__file__).resolve().parent / "files"
+OCTOBERS = [
+    ("partner-center", SAMPLES / "partner_center_handwritten.csv"),
+    ("ion", SAMPLES / "ion_handwritten.csv"),
+    ("ingram", SAMPLES / "ingram_handwritten.csv"),
+    ("sherweb", SAMPLES / "sherweb_handwritten.csv"),
+]
+
+
+@pytest.mark.parametrize(("source", "path"), OCTOBERS, ids=[s for s, _ in OCTOBERS])
+def test_a_file_is_of_the_month_most_of_its_charges_start_in(store, source, path):
+    """From review: `--month 2026-11` took October's Partner Center file, its cycles running
+    to mid-November, as any charge touching the month passed. Each sample is October's (most
+    charges start then): refused for November and for September (a charge carried from it),
+    nothing written, and taken for October."""
+    for wrong in ("2026-11", "2026-09"):
+        with pytest.raises(FileRefused, match=f"is the file of 2026-10, not {wrong}"):
+            Imports(store).run(path, source, month=Month(wrong))
+        assert not any(counts(store, source).values())
+    assert Imports(store).run(path, source, month=Month("2026-10")).changed
 
 
 def test_the_imported_rows_read_back_as_the_raw_file_cells(store):

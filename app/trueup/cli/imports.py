@@ -19,8 +19,8 @@ ExpectedMonth = Annotated[
     str | None,
     typer.Option(
         "--month",
-        help="The month YYYY-MM the file should bill: a file with no charge in it is refused "
-        "(default: no check, the file is taken as it is).",
+        help="The month YYYY-MM the file should be of: a file most of whose charges start in "
+        "another month is refused (default: no check, the file is taken as it is).",
         callback=checked_month,
         show_default=False,
     ),
@@ -87,9 +87,8 @@ def import_command(
     changes nothing. The file is the whole of each invoice it holds (for ion, ingram and
     sherweb, of each customer's part of it; with no invoice number, of each subscription's
     month), so a corrected download replaces the first; the rest, and Pax8's data, are never
-    touched. `--month` refuses
-    a file with no charge in that month (the wrong month's download). The log records every
-    import and refusal.
+    touched. `--month` refuses a file most of whose charges start in another month (the wrong
+    month's download). The log records every import and refusal.
     """
     columns = load_settings(state(ctx).config_path).import_columns
     with open_store(ctx, existing=False) as db:  # a file may come before any sync

@@ -6,6 +6,7 @@ sync lock (sync/file_import.py); a refused file changes nothing but the log, whi
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -95,7 +96,8 @@ class Imports:
     def run(self, path: Path, source: str, *, month: Month | None = None) -> ImportOutcome:
         """Import the file, all or nothing. FileRefused (every problem listed) when it cannot
         be, NotBuilt for a source trueup cannot read yet, ImportBusyError during a sync. With
-        `month`, a file none of whose charges touches it is refused as the wrong month's."""
+        `month`, a file of another month (by the month most of its charges start in) is
+        refused as the wrong month's."""
         reader = file_format(source)
         columns = renamed(reader.columns, self._columns.get(source, {}))
         try:
@@ -124,13 +126,17 @@ def _months(records: FileRecords) -> list[str]:
 
 
 def _check_month(records: FileRecords, month: Month, name: str) -> None:
-    first, last = month.bounds
-    if any(i["start_period"] <= last and i["end_period"] >= first for i in records.items):
+    """A file is of the month most of its charges start in, the later on a tie, as a report is
+    known when stored (sources/files/lines/charge.by_report). Any charge touching `month` was
+    not enough: October's file, its cycles running to mid-November, passed for November's."""
+    starts = Counter(Month.of(item["start_period"]) for item in records.items)
+    own = max(starts, key=lambda start: (starts[start], start))
+    if own == month:
         return
-    starts = min(i["start_period"] for i in records.items)
+    first = min(i["start_period"] for i in records.items)
     ends = max(i["end_period"] for i in records.items)
     raise FileRefused(
-        f"{name} has no charge in {month} (its charges run {starts.isoformat()} to "
-        f"{ends.isoformat()}): is it the file of another month? Nothing was imported; import "
-        "the right file, or this one without --month"
+        f"{name} is the file of {own}, not {month} (most of its charges start in {own}; they run "
+        f"{first.isoformat()} to {ends.isoformat()}). Nothing was imported; import {month}'s "
+        "file, or this one without --month"
     )
