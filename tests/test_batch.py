@@ -220,8 +220,10 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # month it agrees with the status (the demo's November is closed: only the number).
         # 15: a prorated quantity's words price each part when the price moved within the
         # month (none in the demo: only the number).
-        15,
-        "04d57568d400b4e3414ebd1dcd0a7d79e4c6ee30cc6b3e7c3f19bb4d373f1db3",
+        # 16: CLIENT_INACTIVE; usage of a Void invoice, or with nothing known of it, estimated;
+        # a credited invoice's cost estimated until its re-issue (none in the demo: the number).
+        16,
+        "5222404c6219ab4daae65c4827e37fa2b935736db36acb38d9d207adaf4d2ce0",
     )
 
 

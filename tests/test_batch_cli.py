@@ -118,3 +118,19 @@ def test_approve_status_shows_the_clients_asked_for_and_records_no_override(mapp
     assert [s["client_id"] for s in listed] == [12]
     unknown = invoke("approve", batch, "--status", "--client", "999")
     assert unknown.exit_code == 1 and "has no invoice for client(s) 999" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("client", "said"),
+    [(15, "Halo client 15 (Gone Ltd) is inactive in Halo"), (99, "is no longer in Halo")],
+)
+def test_a_client_halo_no_longer_bills_is_an_error_on_its_invoice(env, client, said):  # noqa: F811
+    """From a review: a client offboarded in Halo (inactive) or deleted there, its Pax8
+    company still mapped to it, was billed with no word; approval now waits for the operator."""
+    map_world(env / "trueup.sqlite", companies=((ACME, client),))
+    body = json.loads(invoke("batch", "--month", "2026-11", "--json").stdout)
+    (invoice,) = [i for i in body["invoices"] if i["client_id"] == client]
+    (gone,) = [a for a in invoice["anomalies"] if a["code"] == "CLIENT_INACTIVE"]
+    assert gone["severity"] == "error" and said in gone["message"]
+    approved = json.loads(invoke("approve", body["batch_id"], "--json").stdout)
+    assert approved["approved"] == [] and "CLIENT_INACTIVE" in approved["skipped"][0]["reason"]

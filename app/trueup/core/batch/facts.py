@@ -155,6 +155,7 @@ def assemble(
                     previous=last_month.get(client_id, {}),
                     reissued_invoices=tuple(sorted({i.invoice_id for i in items} & reissued)),
                     look_alikes=tuple(alike.get(client_id, ())),
+                    halo_client=store.halo_state(client_id),
                 )
             )
         facts.sort(key=_client_order)

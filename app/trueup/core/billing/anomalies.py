@@ -127,6 +127,24 @@ def status_text(status: str | None) -> str:
     return f'"{status}"' if status else "none"
 
 
+def client_inactive(client_id: int, name: str, state: str) -> Anomaly:
+    """CLIENT_INACTIVE: the client's mapped companies still bill, but Halo has it inactive
+    (offboarded) or no longer has it (deleted, merged): billed only on the operator's word."""
+    if state == "missing":
+        said = (
+            f"Halo client {client_id} is no longer in Halo (deleted or merged), yet its mapped "
+            "Pax8 companies still bill this month: map them to the client that bills them now "
+            "(`trueup map set --company ID --client ID`), or override with a reason"
+        )
+    else:
+        said = (
+            f"Halo client {client_id} ({name}) is inactive in Halo, yet its mapped Pax8 "
+            "companies still bill this month: a client who left is billed only on purpose "
+            "(override with a reason); otherwise cancel its subscriptions with the distributor"
+        )
+    return anomaly("CLIENT_INACTIVE", said)
+
+
 def missing_halo_item(line: ManualLine) -> Anomaly:
     """MISSING_HALO_ITEM: a Halo line kept as Halo has it though its item is gone."""
     return anomaly(

@@ -123,3 +123,4 @@ class ClientFacts:
     previous: Mapping[str, PreviousLine]
     reissued_invoices: tuple[str, ...] = ()  # Pax8 invoice ids credited and re-issued
     look_alikes: tuple[LookAlike, ...] = ()  # for POSSIBLE_DOUBLE_BILL
+    halo_client: str = "active"  # Halo's word on the client: active | inactive | missing

@@ -84,6 +84,8 @@ def bill_client(facts: ClientFacts, month: str, rules: Rules) -> ClientInvoice:
         None if subtotal == 0 else (margin / subtotal * HUNDRED).quantize(CENT, ROUND_HALF_UP)
     )
     own = _reissued(facts)
+    if facts.halo_client != "active" and lines:
+        own.append(flags.client_inactive(facts.client_id, facts.client_name, facts.halo_client))
     return ClientInvoice(
         client_id=facts.client_id,
         client_name=facts.client_name,

@@ -41,6 +41,8 @@ SEVERITIES: dict[str, str] = {
     # trueup's own (docs/billing-decisions.md): data that would otherwise bill, or drop
     # revenue, without anyone seeing it.
     "MISSING_HALO_ITEM": "error",
+    # A client Halo no longer bills (inactive or gone) still billed from its mapped companies.
+    "CLIENT_INACTIVE": "error",
     "UNKNOWN_STATUS": "error",
     "UNKNOWN_COMPANY": "error",
     # An error, not a warning: it stops the UNMAPPED_SKU override from billing a client twice.

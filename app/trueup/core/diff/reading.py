@@ -79,17 +79,20 @@ class StoreWide:
     main_currency: str
     unmapped: dict[str, int]
     units: dict[str, str]
+    inactive: frozenset[int] = frozenset()  # the clients Halo marks inactive
 
 
 def store_wide(conn: Connection, index: MappingIndex) -> StoreWide:
     clients_t, products_t = m.table_of(m.HaloClient), m.table_of(m.Pax8Product)
-    names = {r.id: r.name for r in conn.execute(select(clients_t.c.id, clients_t.c.name))}
+    rows = conn.execute(select(clients_t.c.id, clients_t.c.name, clients_t.c.inactive)).all()
+    names = {r.id: r.name for r in rows}
+    inactive = frozenset(r.id for r in rows if r.inactive)
     products = {
         r.id: (r.sku, r.name)
         for r in conn.execute(select(products_t.c.id, products_t.c.sku, products_t.c.name))
     }
     currencies, main_currency, unmapped = _currencies_and_unmapped(conn, index)
-    return StoreWide(names, products, currencies, main_currency, unmapped, _units(conn))
+    return StoreWide(names, products, currencies, main_currency, unmapped, _units(conn), inactive)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,12 @@ class DiffStore:
 
     def client_name(self, client_id: int) -> str:
         return self.clients.get(client_id) or f"client {client_id}"
+
+    def halo_state(self, client_id: int) -> str:
+        """active, inactive (Halo marks it so) or missing (Halo no longer lists it)."""
+        if client_id not in self.clients:
+            return "missing"
+        return "inactive" if client_id in self.wide.inactive else "active"
 
     def product_label(self, product_id: str | None, fallback: str | None) -> tuple[str | None, str]:
         sku, name = self.products.get(product_id or "", (None, None))
