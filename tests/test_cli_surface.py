@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from test_cli_diff import map_world
 from trueup.cli import app, posting
 from world import world
 
@@ -89,6 +90,7 @@ def test_every_help_fits_80_columns_with_every_word(monkeypatch):
 def test_summary_refuses_json_and_a_format_together(env, fmt):
     # `summary --json --format md` printed JSON and dropped the Markdown unsaid.
     assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    map_world(env / "trueup.sqlite")  # a month with clients: one with none has no summary
     result = invoke("summary", "--month", "2026-11", "--json", "--format", fmt)
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -125,6 +127,7 @@ def test_export_says_it_keeps_the_batch_it_builds(env):
     # Its help said "nothing in the store changes", and `trueup batches` then listed a batch
     # nobody had built.
     assert invoke("sync", "--sandbox", str(env / "world.json")).exit_code == 0
+    map_world(env / "trueup.sqlite")  # a month with clients: one with none has no export
     assert json.loads(invoke("batches", "--json").stdout)["batches"] == []
     out = env / "november.xlsx"
     assert invoke("export", "--month", "2026-11", "--out", str(out)).exit_code == 0
