@@ -1,5 +1,5 @@
-"""`E` on the Batch screen writes the month's workbook through the service `trueup export` uses:
-on a store with no client it says there is nothing to export, and writes nothing."""
+"""`E` (and `S`) on the Batch screen go through the services `trueup export` (and `summary`) use:
+on a store with no client each says there is nothing to export (or summarise) and writes nothing."""
 
 from conftest import NOW, TODAY
 
@@ -30,3 +30,24 @@ async def test_E_on_an_empty_store_says_there_is_nothing_to_export(tmp_path, mon
     (said,) = [m for _, _, m in notes if "export" in m]
     assert said.startswith("nothing to export for 2026-11: no client has an invoice")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store.sqlite"]
+
+
+async def test_S_on_an_empty_store_says_there_is_nothing_to_summarise(tmp_path):
+    """It showed the refusal as a failure (red) over an empty Summary left open."""
+    db = open_database(tmp_path / "store.sqlite")
+    workbench = Workbench(db, today=TODAY, sync_clients=demo_clients(), clock=lambda: NOW)
+    app = make_app(workbench)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until_idle(pilot)
+            await pilot.press("6")
+            await wait_until_idle(pilot)
+            await pilot.press("S")
+            await wait_until_idle(pilot)
+            notes = [(n.title, n.severity, n.message) for n in app._notifications]
+            assert isinstance(app.screen, BatchScreen)  # the empty Summary closed
+    finally:
+        db.dispose()
+    (said,) = [note for note in notes if "summarise" in note[2]]
+    assert said[:2] == ("Not done", "warning")
+    assert said[2].startswith("nothing to summarise for 2026-11")

@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from trueup.core.service.reports import summary_renderables
 from trueup.core.service.types import History
 from trueup.core.values.months import Month
-from trueup.tui.formatting import error_text, money, month_name
+from trueup.tui.formatting import error_text, is_refusal, money, month_name
 from trueup.tui.widgets.trend import Trend, absent, first_to_last
 
 if TYPE_CHECKING:
@@ -86,7 +86,16 @@ class SummaryScreen(ModalScreen[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
             self.query_one("#summary-body").loading = False
-            self.notify(error_text(event.worker.error), severity="error", timeout=10)
+            refused = is_refusal(event.worker.error)  # a month with nothing in it, say
+            self.notify(
+                error_text(event.worker.error),
+                title="Not done" if refused else "That did not work",
+                severity="warning" if refused else "error",
+                timeout=10,
+                markup=False,
+            )
+            if refused:  # nothing to show: back to the screen it was asked from
+                self.dismiss(None)
 
     def action_close(self) -> None:
         self.dismiss(None)
