@@ -78,6 +78,29 @@ def test_an_earlier_adjustment_counts_and_an_amount_alone_is_one_line_of_money()
     ]
 
 
+def test_an_amount_alone_adjusted_once_is_not_adjusted_again() -> None:
+    """From a review: after an adjustment of money alone (the same seats, another amount), the
+    month billing as adjusted gave a second document of two lines cancelling out, and one
+    moving a seat more took the first one's cent back on a line of its own."""
+    posted = document("TU2611-420", line("M365 BP", "10.5", "22.00", "231.00"))
+    now = document("X", line("M365 BP", "10.5", "22.00", "231.01"))
+    first = adjustment(now, [posted], "TU2611-420-A1")
+    assert first is not None
+    assert [(x.description, x.amount) for x in first.lines] == [("M365 BP (amount)", D("0.01"))]
+    assert adjustment(now, [posted, first], "TU2611-420-A2") is None
+    seat_more = document("X", line("M365 BP", "11.5", "22.00", "253.01"))
+    moved = adjustment(seat_more, [posted, first], "TU2611-420-A2")
+    assert moved is not None and moved.total == D("22.00")
+    assert [(x.description, x.quantity, x.amount) for x in moved.lines] == [
+        ("M365 BP", D("1.0"), D("22.00"))
+    ]
+    gone = adjustment(document("X"), [posted, first], "TU2611-420-A2")
+    assert gone is not None
+    assert [(x.description, x.quantity, x.amount) for x in gone.lines] == [
+        ("M365 BP (taken back)", D("-10.5"), D("-231.01"))
+    ]
+
+
 def test_lines_that_do_not_add_up_to_the_subtotal_leave_a_visible_rounding_line() -> None:
     posted = replace(document("TU2611-420", line("M365 BP", "10", "22.00")), subtotal=D("220.01"))
     now = document("X", line("M365 BP", "10", "22.00"), tax="1.00")

@@ -9,7 +9,8 @@ invoice with negative lines). The lines always add up to the difference of the s
 A line at a price that moved is two lines of one description, the take-back of what was posted
 and the bill at the new price: their words say which ("(was 4.50, taken back)", "(now 3.15)"),
 and a line gone reads "(taken back)". Those words are left out when lines are matched, so a
-later adjustment nets a posted adjustment's lines against the lines they adjusted.
+later adjustment nets a posted adjustment's lines against the lines they adjusted; a line of
+money alone ("(amount)": the same seats, another amount) nets against its subject's amount.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from decimal import Decimal
 from trueup.core.posting.sink import Document, DocumentLine
 
 ZERO = Decimal(0)
-# The words `adjustment` adds to a line's description (see the module's doc).
-_ADDED = re.compile(r" \((?:was [^()]*, taken back|now [^()]*|taken back)\)$")
+# The words `adjustment` adds to a line's description (see the module's doc), however many.
+_ADDED = re.compile(r"(?: \((?:was [^()]*, taken back|now [^()]*|taken back|amount)\))+$")
+# A line of money alone (_difference): the same seats, another amount.
+_MONEY_ONLY = re.compile(r" \(amount\)(?: \([^()]*\))*$")
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,23 @@ def adjustment(now: Document, posted: Sequence[Document], reference: str) -> Doc
     """The document that brings `posted` to `now`, under `reference`; None when they agree."""
     sums: dict[_Key, tuple[Decimal, Decimal, DocumentLine]] = {}
     billed_now: set[_Key] = set()
-    for sign, documents in ((1, [now]), (-1, list(posted))):
-        for document in documents:
-            for line in document.lines:
-                key = _key(line)
-                quantity, amount, first = sums.get(key, (ZERO, ZERO, line))
-                sums[key] = (quantity + sign * line.quantity, amount + sign * line.amount, first)
-                if sign > 0:
-                    billed_now.add(key)
+    signed = [(1, line) for line in now.lines]
+    signed += [(-1, line) for document in posted for line in document.lines]
+    # A posted line of money alone adjusted its subject's amount, not its seats: it nets
+    # against that subject's priced line (now's first), so a month billing as adjusted needs
+    # nothing more. Its own price is its amount, so its key would never meet that line's.
+    priced: dict[_Key, _Key] = {}
+    for _, line in signed:
+        if not _MONEY_ONLY.search(line.description):
+            priced.setdefault(_subject(_key(line)), _key(line))
+    for sign, line in signed:
+        key, seats = _key(line), line.quantity
+        if _MONEY_ONLY.search(line.description) and _subject(key) in priced:
+            key, seats = priced[_subject(key)], ZERO
+        quantity, amount, first = sums.get(key, (ZERO, ZERO, line))
+        sums[key] = (quantity + sign * seats, amount + sign * line.amount, first)
+        if sign > 0:
+            billed_now.add(key)
     moved = {key for key, (quantity, _, _) in sums.items() if quantity}
     # Subjects (a line but its price) with a take-back and a new bill: a price that moved.
     taken_back = {_subject(k) for k in moved - billed_now}
