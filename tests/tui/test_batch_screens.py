@@ -60,6 +60,24 @@ async def test_the_batch_says_when_last_months_was_not_there_to_compare(app, wor
         assert "QTY_SWING" in said
 
 
+async def test_a_closed_month_is_shown_as_stored_not_built_from_todays_data(app, workbench):
+    """From a review: opening a closed month on the Batch screen built and stored its batch
+    from today's data, which the reports then told the month from (as known on today)."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "left_square_bracket")  # October: none stored, so built
+        screen = app.screen
+        october = screen.shown_batch.batch_id
+        client = screen.table.current.client_id
+        workbench.rules.set_client(client, "markup_percent", "50")  # today's data moves on
+        await press(pilot, "right_square_bracket", "left_square_bracket")
+        assert screen.shown_batch.batch_id == october
+        assert [b.batch_id for b in list_batches(workbench.db, "2026-10")] == [october]
+        await press(pilot, "b")  # asked for: built from today's data
+        assert screen.shown_batch.batch_id != october
+        assert len(list_batches(workbench.db, "2026-10")) == 2
+
+
 async def test_hold_and_ready_are_stored(app, workbench):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)

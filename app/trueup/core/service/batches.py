@@ -18,17 +18,20 @@ from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
 from trueup.core.batch.review import StandingCode
 from trueup.core.batch.review_state import BatchApprovals
-from trueup.core.batch.stored import current_batch, load_batch
+from trueup.core.batch.stored import current_batch, list_batches, load_batch
 from trueup.core.billing.facts import CostItem
 from trueup.core.store.database import Database
+from trueup.core.values.months import Month
 
 
 class Batches:
     """The batches of one store as of `today`."""
 
-    def __init__(self, db: Database, *, today: date) -> None:
+    def __init__(self, db: Database, *, today: date, close_day: int | None = None) -> None:
         self.db = db
         self.today = today
+        self.close_day = close_day  # the months before the one being closed are closed; None:
+        # none is (the CLI builds any month it is asked for)
 
     # --- building and reading ------------------------------------------------------------------
 
@@ -100,8 +103,15 @@ class Batches:
         """The batch the Batch screen reviews: the month's batch last acted on (approved or
         posted from, so lapsed approvals stay in view when the store moves on), else the
         month's batch as it is."""
-        batch_id = review_state.review_batch_id(self.db, month)
+        batch_id = review_state.review_batch_id(self.db, month) or self._closed_batch(month)
         return self.current(month) if batch_id is None else self.overview(batch_id)
+
+    def _closed_batch(self, month: str) -> str | None:
+        """A closed month's last batch of all its clients: looking at a closed month never
+        builds it from today's data (the reports tell it from that batch; `b` builds)."""
+        if self.close_day is None or Month(month) >= Month.being_closed(self.today, self.close_day):
+            return None
+        return next((b.batch_id for b in list_batches(self.db, month) if not b.clients), None)
 
     def approvals(self, batch_id: str) -> BatchApprovals:
         return review_state.batch_approvals(self.db, batch_id, today=self.today)

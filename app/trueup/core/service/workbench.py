@@ -63,7 +63,7 @@ class Workbench:
         self.mappings = Mappings(db, threshold=threshold, changes=changes, halo=halo)
         self.seats = SeatDiffs(db, today=today, changes=changes)
         self.rules = RuleBook(db, changes=changes)
-        self.batches = Batches(db, today=today)
+        self.batches = Batches(db, today=today, close_day=close_day)
         self.posting = Posting(
             db,
             today=today,
