@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -73,6 +73,9 @@ class BatchWide:
     store: StoreWide
     unmapped: list[UnmappedCompany]  # by name
     strays: list[StraySubscription]  # on no invoice, maybe revenue (batch.strays); by id
+    # usage month -> its rows (load_usage), read once: what asks which subscriptions bill
+    # usage scans them all, as long as the rest of a one-client build.
+    usage: dict[str, list[UsageRow]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,12 @@ def assemble(
         wanted = {s.subscription_id for subs in subscriptions.values() for s in subs}
         costs, reissued = _cost_items(conn, month, wanted)
         offsets = {rules.for_client(c).usage_month_offset for c in chosen}
-        usage = [
-            row
-            for offset in sorted(offsets)
-            for row in load_usage(conn, index, Month(month).shifted(offset), store.products)
-        ]
+        read = wide.usage if wide is not None else {}
+        for offset in sorted(offsets):
+            usage_month = Month(month).shifted(offset)
+            if usage_month not in read:
+                read[usage_month] = load_usage(conn, index, usage_month, store.products)
+        usage = [row for offset in sorted(offsets) for row in read[Month(month).shifted(offset)]]
         last_month = previous.lines(mine) if previous else {}
         usage_of: dict[tuple[int | None, str], list[UsageRow]] = defaultdict(list)
         for u in usage:
@@ -165,6 +169,7 @@ def assemble(
                 _unmapped_companies(conn, store.unmapped),
                 # Batch anomalies: only a batch of every client has them (build._head).
                 load_strays(conn, index) if clients is None else [],
+                read,
             )
         return BatchFacts(month, facts, usage, tuple(chosen), wide)
 
