@@ -281,3 +281,15 @@ def test_the_imported_rows_read_back_as_the_raw_file_cells(store):
     cells = json.loads(raw)  # as written in the file, by our field names
     assert (cells["customer_name"], cells["exchange_rate"]) == ("Fabrikam, Inc.", "0.9213")
     assert cells["charge_start"] == "2026-09-01T00:00:00Z"
+
+
+def test_a_file_holding_no_charge_is_no_file_of_the_month():
+    """`--month` read the month off the file's charges: with none it stopped on max() of
+    nothing, a traceback, where a refusal is due."""
+    from trueup.core.service.imports import _check_month
+    from trueup.core.sources.files.shapes import FileRecords
+    from trueup.core.values.months import Month
+
+    empty = FileRecords("ingram", 0, [], [], [], [], [], {})
+    with pytest.raises(FileRefused, match="holds no charge, so none of 2026-11"):
+        _check_month(empty, Month("2026-11"), "ingram.csv")

@@ -129,6 +129,8 @@ def _check_month(records: FileRecords, month: Month, name: str) -> None:
     """A file is of the month most of its charges start in, the later on a tie, as a report is
     known when stored (sources/files/lines/charge.by_report). Any charge touching `month` was
     not enough: October's file, its cycles running to mid-November, passed for November's."""
+    if not records.items:  # rows, none a charge: no month to tell, none of `month`
+        raise FileRefused(f"{name} holds no charge, so none of {month}: nothing was imported")
     starts = Counter(Month.of(item["start_period"]) for item in records.items)
     own = max(starts, key=lambda start: (starts[start], start))
     if own == month:
