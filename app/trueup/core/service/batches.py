@@ -18,8 +18,9 @@ from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
 from trueup.core.batch.review import StandingCode
 from trueup.core.batch.review_state import BatchApprovals
-from trueup.core.batch.stored import current_batch, list_batches, load_batch
+from trueup.core.batch.stored import current_batch, load_batch
 from trueup.core.billing.facts import CostItem
+from trueup.core.ledger.month import NoBatchStoredError, last_stored_batch
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
 
@@ -111,7 +112,10 @@ class Batches:
         builds it from today's data (the reports tell it from that batch; `b` builds)."""
         if self.close_day is None or Month(month) >= Month.being_closed(self.today, self.close_day):
             return None
-        return next((b.batch_id for b in list_batches(self.db, month) if not b.clients), None)
+        try:
+            return last_stored_batch(self.db, Month(month))
+        except NoBatchStoredError:  # never stored: shown as built now, as a month being closed
+            return None
 
     def approvals(self, batch_id: str) -> BatchApprovals:
         return review_state.batch_approvals(self.db, batch_id, today=self.today)
