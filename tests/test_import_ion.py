@@ -119,6 +119,24 @@ def test_a_margin_that_is_not_the_difference_is_flagged_and_kept(tmp_path):
     assert records.items[1]["cost_total"] == Decimal("15.33")
 
 
+def test_a_report_saved_by_a_day_first_spreadsheet_reads_the_same_days(tmp_path):
+    """From a boundary review: Excel set to en-GB saves 10/1/2026 as 01/10/2026, which was read
+    as 10 January (05/10/2026 as 10 May, silently), and 31/10/2026 refused the file."""
+    header, rows = table(HANDWRITTEN)
+    for row in rows:
+        for column in ("Charge Start Date", "Charge End Date"):
+            month, day, year = row[column].split("/")
+            row[column] = f"{int(day):02}/{int(month):02}/{year}"
+    records = read(write(tmp_path, header, rows))
+    original = read(HANDWRITTEN)
+    periods = [(i["start_period"], i["end_period"]) for i in records.items]
+    assert periods == [(i["start_period"], i["end_period"]) for i in original.items]
+    assert records.warnings == []
+    # The store keeps the days as YYYY-MM-DD, so a later import rebuilds the same history.
+    assert records.items[0]["raw"]["start"] == "2026-10-01"
+    assert subscriptions(records) == subscriptions(original)
+
+
 # --- bad files -----------------------------------------------------------------------------------
 
 

@@ -188,12 +188,29 @@ def test_a_charge_type_trueup_does_not_know_costs_and_changes_no_seats(tmp_path)
     assert basic["quantity"] == Decimal(10)
 
 
+def test_dates_no_day_past_the_12th_tells_are_read_month_first_and_said(tmp_path):
+    """From a boundary review: 05/10/2026 to 04/10/2027 (a year from 5 October, saved by a
+    day-first spreadsheet) read as 10 May to 10 April with no word; month first stays the
+    reading (Microsoft's samples write 10/3/2020), and the import now says it guessed."""
+    header, rows = table()
+    rows = [rows[0], {**rows[2], "ChargeStartDate": "10/10/2026"}]  # the same either way
+    rows[0]["ChargeStartDate"], rows[0]["ChargeEndDate"] = "05/10/2026", "04/10/2027"
+    rows[1]["ChargeEndDate"] = "10/10/2026"
+    records = read(write(tmp_path, header, rows))
+    assert records.items[0]["start_period"] == date(2026, 5, 10)
+    assert records.warnings == [
+        "row 2, ChargeStartDate: 05/10/2026 is read month first (10 May 2026), as no date in "
+        "the file has a day past the 12th to say which comes first; if the file's dates are day "
+        "first, write them as YYYY-MM-DD and import it again"
+    ]
+
+
 # --- bad files -----------------------------------------------------------------------------------
 
 
 def test_a_file_with_many_bad_cells_is_refused_whole_naming_each_row_and_column(tmp_path):
     header, rows = table()
-    rows[0]["ChargeStartDate"] = "31/10/2026"
+    rows[0]["ChargeStartDate"] = "31/13/2026"
     rows[0]["UnitPrice"] = "NaN"
     rows[1]["CustomerId"] = "196e2273\x1b[2J"
     rows[1]["BillableQuantity"] = "1e12"
@@ -208,7 +225,7 @@ def test_a_file_with_many_bad_cells_is_refused_whole_naming_each_row_and_column(
     )
     assert refused.problems == (
         "row 2, UnitPrice: 'NaN' is not a finite number",
-        "row 2, ChargeStartDate: '31/10/2026' is not a day of the calendar",
+        "row 2, ChargeStartDate: '31/13/2026' is not a day of the calendar",
         "row 3, CustomerId: '196e2273\\x1b[2J' holds a space or a control character (not an id)",
         "row 3, BillableQuantity: '1e12' is out of range (a quantity is at most 1,000,000,000)",
         "row 5, Subtotal: '1,234.50' is not a number like 1234.56",

@@ -77,7 +77,9 @@ def import_command(
 
     The file is checked whole first: every problem is listed by row (as a spreadsheet numbers
     them, the header is row 1) and column, and nothing is imported until all are fixed. Dates
-    may be 2026-11-05 or 11/5/2026 (month first). Only Partner Center's columns are documented
+    may be 2026-11-05 or 11/5/2026: month first, unless a date of the file has a day past the
+    12th first (05/11/2026 saved by a day-first spreadsheet); when no date tells, month first is
+    read and the import warns. Only Partner Center's columns are documented
     by its distributor; ion, ingram and sherweb read a default column table (see the README).
     A file whose columns are named otherwise is read through the config: `[import.<source>]`,
     then our field name = the file's header, e.g. `charge_start = "Charge Start Date"` under

@@ -97,10 +97,21 @@ def rate(text: str) -> Decimal:
     return number
 
 
-def day(text: str) -> date:
+def slashed(text: str) -> tuple[int, int] | None:
+    """The first two numbers of a date written with slashes (month and day, in one order or
+    the other), None for any other text."""
+    found = _US_DAY.fullmatch(text.strip())
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def day(text: str, day_first: bool = False) -> date:
+    """The day `text` names; a date with slashes is month first unless `day_first` (a file
+    saved by a spreadsheet set to a day-first locale: 31/10/2026)."""
     us, iso = _US_DAY.fullmatch(text), _ISO_DAY.fullmatch(text)
     if us:
         month, day_of_month, year = (int(part) for part in us.groups())
+        if day_first:
+            month, day_of_month = day_of_month, month
     elif iso:
         year, month, day_of_month = (int(part) for part in iso.groups())
     else:
@@ -131,9 +142,9 @@ READERS: dict[Kind, Callable[[str], Any]] = {
 }
 
 
-def read_cell(kind: Kind, text: str) -> Any:
+def read_cell(kind: Kind, text: str, day_first: bool = False) -> Any:
     """The cell's value (its text trimmed first); CellError when it has none or a wrong one."""
     value = text.strip()
     if not value:
         raise CellError("is empty")
-    return READERS[kind](value)
+    return day(value, day_first) if kind is Kind.DAY else READERS[kind](value)

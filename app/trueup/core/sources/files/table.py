@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trueup.core.sources.files.cells import CellError, read_cell
+from trueup.core.sources.files.cells import CellError, Kind, day, read_cell, slashed
 from trueup.core.sources.files.columns import Column, header_key
 from trueup.core.sources.files.problems import FileRefused, Problems
 
@@ -42,10 +42,12 @@ def read_rows(
     wanted: str,
     other_format: OtherFormat,
     problems: Problems,
+    warnings: list[str],
 ) -> list[Row]:
     """The rows whose every cell reads by `columns`; each problem of the others is added to
-    `problems`, for the format to add its own before refusing the file. FileRefused at once
-    for a file that is no such table at all (`wanted` names the format it should be)."""
+    `problems`, for the format to add its own before refusing the file, and what the reading
+    guessed to `warnings`. FileRefused at once for a file that is no such table at all
+    (`wanted` names the format it should be)."""
     text = _text(path, wanted)
     records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     header = next(records, None)
@@ -53,8 +55,9 @@ def read_rows(
         raise FileRefused(f"{path.name} is empty: download {wanted} again")
     found = _found(path, header, columns, wanted, other_format)
     before = problems.total
-    rows: list[Row] = []
+    whole: list[tuple[int, list[str]]] = []
     number = 1
+    stopped = None
     try:
         for record in records:
             number += 1
@@ -63,11 +66,17 @@ def read_rows(
             if len(record) != len(header):
                 _misshapen(problems, number, len(record), len(header))
                 continue
-            row = _row(problems, number, record, found, columns)
-            if row is not None:
-                rows.append(row)
+            whole.append((number, record))
     except csv.Error as exc:
-        problems.add(number + 1, None, f"the file stops being CSV here ({exc}): is it cut short?")
+        stopped = f"the file stops being CSV here ({exc}): is it cut short?"
+    day_first = _day_first(whole, found, warnings)
+    rows = [
+        row
+        for number, record in whole
+        if (row := _row(problems, number, record, found, columns, day_first)) is not None
+    ]
+    if stopped:
+        problems.add(number + 1, None, stopped)
     if not rows and problems.total == before:
         raise FileRefused(f"{path.name} has a header and no rows: download {wanted} again")
     return rows
@@ -138,6 +147,39 @@ def _found(
     }
 
 
+def _day_first(
+    records: Sequence[tuple[int, list[str]]],
+    found: dict[str, tuple[int, Column]],
+    warnings: list[str],
+) -> bool:
+    """Whether the file's dates with slashes are day first: a spreadsheet set to a day-first
+    locale (en-GB, en-AU) saves 2026-10-05 as 05/10/2026, which read month first is 10 May.
+    One order for the whole file: day first when a date has a first number past 12 and none a
+    second; else month first, as Microsoft's samples write them (a file with both is refused
+    by its cells that are no day). When no date tells, month first is a guess: said in
+    `warnings`, with the cell it changes."""
+    days = [(p, c.header) for p, c in found.values() if c.kind is Kind.DAY]
+    first = second = False
+    either: tuple[int, str, str] | None = None  # a cell both orders read, differently
+    for number, record in records:
+        for position, header in days:
+            parts = slashed(record[position])
+            if parts is None:
+                continue
+            first, second = first or parts[0] > 12, second or parts[1] > 12
+            if either is None and parts[0] != parts[1] and max(parts) <= 12:
+                either = (number, header, record[position].strip())
+    if first or second or either is None:
+        return first and not second
+    number, header, text = either
+    warnings.append(
+        f"row {number}, {header}: {text} is read month first ({day(text):%d %B %Y}), as no date "
+        "in the file has a day past the 12th to say which comes first; if the file's dates are "
+        "day first, write them as YYYY-MM-DD and import it again"
+    )
+    return False
+
+
 def _misshapen(problems: Problems, number: int, cells: int, expected: int) -> None:
     if cells < expected:
         problems.add(
@@ -156,8 +198,10 @@ def _row(
     record: list[str],
     found: dict[str, tuple[int, Column]],
     columns: Sequence[Column],
+    day_first: bool,
 ) -> Row | None:
-    """The row, None when a cell of it does not read (its problems added)."""
+    """The row, None when a cell of it does not read (its problems added). A day-first date's
+    cell is kept as YYYY-MM-DD: the store's raw is read again with no file to tell the order."""
     # An optional column the file lacks reads as empty in every row.
     values: dict[str, Any] = dict.fromkeys(c.field for c in columns)
     valid = True
@@ -168,7 +212,9 @@ def _row(
         if not cell and column.optional:
             continue
         try:
-            values[field] = read_cell(column.kind, cell)
+            values[field] = read_cell(column.kind, cell, day_first)
+            if day_first and column.kind is Kind.DAY:
+                cells[field] = values[field].isoformat()
         except CellError as exc:
             problems.add(number, column.header, str(exc))
             valid = False

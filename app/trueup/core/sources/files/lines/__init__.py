@@ -41,10 +41,12 @@ class LineFormat:
 
     def read(self, path: Path, columns: Sequence[Column]) -> FileRecords:
         problems = Problems()
-        rows = read_rows(path, columns, self.wanted, other_format(self.distributor), problems)
+        warnings: list[str] = []
+        lookalike = other_format(self.distributor)
+        rows = read_rows(path, columns, self.wanted, lookalike, problems, warnings)
         charges = by_report([self.charge_of(row) for row in rows])
         headers = {c.field: c.header for c in columns}
-        warnings = check_charges(charges, headers, problems)
+        warnings += check_charges(charges, headers, problems)
         if self.check is not None:
             warnings += self.check(charges, headers, problems)
         if problems:

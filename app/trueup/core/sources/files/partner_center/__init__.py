@@ -31,8 +31,10 @@ from trueup.core.values.distributors import PARTNER_CENTER
 
 def read(path: Path, columns: Sequence[Column]) -> FileRecords:
     problems = Problems()
-    charges = [charge_of(row) for row in read_rows(path, columns, WANTED, lookalike, problems)]
-    warnings = check_charges(charges, problems)
+    warnings: list[str] = []
+    rows = read_rows(path, columns, WANTED, lookalike, problems, warnings)
+    charges = [charge_of(row) for row in rows]
+    warnings += check_charges(charges, problems)
     if problems:
         raise problems.refuse(path.name)
     return records_of(charges).file_records(PARTNER_CENTER, len(charges), warnings)
