@@ -217,6 +217,16 @@ def plan_posting(
             ),
             None,
         )
+        # An adjustment of this batch cut short (a crash, a lost answer) is finished here: once
+        # the month moves on, `--adjust` plans from the newer batch and names this command.
+        cut_short = next(
+            (e for e in mine if e.batch_id == batch_id and e.adjustment and e.state in UNFINISHED),
+            None,
+        )
+        if cut_short is not None:
+            document = Document.from_json(cut_short.payload)
+            ready.append(Planned(*base[:3], document.total, document, entry_state=cut_short.state))
+            continue
         # One destination per client and month, whichever batch sent it.
         taken = next((e for e in entries if e.live and e is not own), None)
         if (own is not None and own.state == "POSTED") or (
