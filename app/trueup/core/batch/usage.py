@@ -20,6 +20,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -174,7 +175,9 @@ def _usage_subscriptions(
     or named as usage) alive in the month, and those whose usage of it a credited invoice
     billed: company, id, product and currency."""
     items, summaries = m.table_of(m.Pax8InvoiceItem), m.table_of(m.Pax8UsageSummary)
-    return conn.exec_driver_sql(
+    # Ordered here, not in SQL: ORDER BY id walks the id index and reads each row apart, about
+    # twice the time of scanning the table for the few hundred rows it keeps.
+    rows = conn.exec_driver_sql(
         "SELECT company_id, id, product_id, currency "
         f"FROM {m.table_of(m.Pax8Subscription)} s WHERE distributor = ? "
         "AND company_id IS NOT NULL AND (id IN (SELECT value FROM json_each(?)) OR ("
@@ -182,7 +185,7 @@ def _usage_subscriptions(
         "OR end_at IS NULL OR end_at >= ?) AND ("
         f"id IN (SELECT subscription_id FROM {items} WHERE term = 'Arrears') "
         f"OR id IN (SELECT subscription_id FROM {summaries}) OR EXISTS (SELECT 1 FROM "
-        "json_each(?) WHERE s.product_name LIKE '%' || value || '%')))) ORDER BY id",
+        "json_each(?) WHERE s.product_name LIKE '%' || value || '%'))))",
         (
             PAX8,
             json.dumps(sorted(credited)),
@@ -191,3 +194,4 @@ def _usage_subscriptions(
             json.dumps(USAGE_NAME_WORDS),
         ),
     ).all()
+    return sorted(rows, key=itemgetter(1))
