@@ -205,6 +205,30 @@ def test_dates_no_day_past_the_12th_tells_are_read_month_first_and_said(tmp_path
     ]
 
 
+def test_a_file_excel_saved_as_unicode_text_or_windows_1252_reads_the_same(tmp_path):
+    """From a boundary review: Excel's "Unicode Text" (UTF-16, tabs) and its Windows "CSV
+    (Comma delimited)" (Windows-1252, a £ or € one byte) were refused as not UTF-8."""
+    header, rows = table()
+    out = io.StringIO()
+    tabs = csv.DictWriter(out, header, delimiter="\t", lineterminator="\r\n")
+    tabs.writeheader()
+    tabs.writerows(rows)
+    unicode_text = tmp_path / "unicode.txt"
+    unicode_text.write_bytes(out.getvalue().encode("utf-16"))
+    assert read(unicode_text).items == read(HANDWRITTEN).items
+    rows[3]["CustomerName"] = "Fabrikam £ € Café"
+    windows = write(tmp_path, header, rows)
+    windows.write_bytes(windows.read_text(encoding="utf-8").encode("cp1252"))
+    records = read(windows)
+    assert records.companies[1]["name"] == "Fabrikam £ € Café"
+    assert records.items == read(write(tmp_path, header, rows, "utf8.csv")).items
+    assert records.warnings == [
+        "row 5, CustomerName: 'Fabrikam £ € Café' is read as Windows-1252, as Excel's 'CSV "
+        "(Comma delimited)' saves it: recon.csv is not UTF-8. If a name reads wrong, save the "
+        "file as 'CSV UTF-8' and import it again"
+    ]
+
+
 # --- bad files -----------------------------------------------------------------------------------
 
 
@@ -272,7 +296,10 @@ def test_a_refusal_lists_fifty_problems_then_how_many_more(tmp_path):
         (b"", "empty.csv is empty: download a Partner Center (new commerce) invoice"),
         (b"\r\n\r\n", "empty.csv is empty"),
         (b"PK\x03\x04rest of a zip", "empty.csv is a workbook (xlsx), not CSV"),
-        (b"CustomerId,Name\xff\xfe\r\n", "empty.csv is not UTF-8 text (byte 15)"),
+        # Bytes neither UTF-8 nor Windows-1252 has.
+        (b"CustomerId,Name\x81\x8d\r\n", "empty.csv is not UTF-8 text (byte 15)"),
+        (b"\xff\xfeC\x00u\x00s", "empty.csv is UTF-16 text that breaks off at byte 6"),
+        (b"%PDF-1.7\n%\xe2\xe3", "empty.csv is a PDF, not CSV: download a Partner Center"),
         (b"CustomerId\x00,Name\r\n", "empty.csv holds NUL bytes"),
     ],
 )

@@ -9,6 +9,7 @@ columns, a row cut short (a truncated download), a cell of the wrong kind.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import stat
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trueup.core.sources.files.cells import CellError, Kind, day, read_cell, slashed
+from trueup.core.sources.files.cells import CellError, Kind, day, read_cell, shown, slashed
 from trueup.core.sources.files.columns import Column, header_key
 from trueup.core.sources.files.problems import FileRefused, Problems
+from trueup.core.values.text import visible
 
 MAX_BYTES = 512 * 1024 * 1024  # far past a year of a large partner's reconciliation files
 _DELIMITERS = (",", ";", "\t")  # a spreadsheet saved in some locales writes ; or tabs
@@ -48,7 +50,7 @@ def read_rows(
     `problems`, for the format to add its own before refusing the file, and what the reading
     guessed to `warnings`. FileRefused at once for a file that is no such table at all
     (`wanted` names the format it should be)."""
-    text = _text(path, wanted)
+    text, legacy = _text(path, wanted)
     records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     header = next(records, None)
     if header is None or not any(cell.strip() for cell in header):
@@ -69,6 +71,8 @@ def read_rows(
             whole.append((number, record))
     except csv.Error as exc:
         stopped = f"the file stops being CSV here ({exc}): is it cut short?"
+    if legacy:
+        _read_as_cp1252(path, whole, found, warnings)
     day_first = _day_first(whole, found, warnings)
     rows = [
         row
@@ -82,7 +86,8 @@ def read_rows(
     return rows
 
 
-def _text(path: Path, wanted: str) -> str:
+def _text(path: Path, wanted: str) -> tuple[str, bool]:
+    """The file's text, and whether it was read as Windows-1252 rather than Unicode."""
     status = path.stat()
     if not stat.S_ISREG(status.st_mode):  # a device or a pipe has no size: never "empty"
         raise FileRefused(f"{path.name} is not a file (a device or a pipe): give {wanted}")
@@ -97,15 +102,32 @@ def _text(path: Path, wanted: str) -> str:
             f"{path.name} is a workbook (xlsx), not CSV: download {wanted} as CSV, or save the "
             "sheet as CSV"
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise FileRefused(
-            f"{path.name} is not UTF-8 text (byte {exc.start}): is it {wanted}?"
-        ) from None
+    if data.startswith(b"%PDF"):  # Sherweb and Ion offer an invoice as PDF or CSV
+        raise FileRefused(f"{path.name} is a PDF, not CSV: download {wanted} as CSV")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # Excel's "Unicode Text": UTF-16 with its byte order mark (and tabs).
+        try:
+            text, legacy = data.decode("utf-16"), False
+        except UnicodeDecodeError as exc:
+            raise FileRefused(
+                f"{path.name} is UTF-16 text that breaks off at byte {exc.start}: is it cut "
+                f"short? Download {wanted} again"
+            ) from None
+    else:
+        try:
+            text, legacy = data.decode("utf-8-sig"), False
+        except UnicodeDecodeError as exc:
+            try:
+                # What Excel's "CSV (Comma delimited)" saves on Windows in the Americas, the UK,
+                # Western Europe and Australia: a £ or € is one byte, which UTF-8 never is.
+                text, legacy = data.decode("cp1252"), True
+            except UnicodeDecodeError:
+                raise FileRefused(
+                    f"{path.name} is not UTF-8 text (byte {exc.start}): is it {wanted}?"
+                ) from None
     if "\x00" in text:
         raise FileRefused(f"{path.name} holds NUL bytes, which no CSV file has: is it {wanted}?")
-    return text
+    return text, legacy
 
 
 def _delimiter(text: str) -> str:
@@ -145,6 +167,31 @@ def _found(
         for c in columns
         if header_key(c.header) in positions
     }
+
+
+def _read_as_cp1252(
+    path: Path,
+    records: Sequence[tuple[int, list[str]]],
+    found: dict[str, tuple[int, Column]],
+    warnings: list[str],
+) -> None:
+    """Say a file not in UTF-8 was read as Windows-1252, quoting the first cell it decides, so
+    a name from another code page (a Mac's) is seen before it is mapped."""
+    said = next(
+        (
+            f"row {number}, {column.header}: {shown(record[position].strip())}"
+            for number, record in records
+            for position, column in found.values()
+            if not record[position].isascii()
+        ),
+        None,
+    )
+    if said is not None:
+        warnings.append(
+            f"{said} is read as Windows-1252, as Excel's 'CSV (Comma delimited)' saves it: "
+            f"{visible(path.name)} is not UTF-8. If a name reads wrong, save the file as "
+            "'CSV UTF-8' and import it again"
+        )
 
 
 def _day_first(
