@@ -153,6 +153,26 @@ def test_a_bad_export_is_refused_whole_naming_each_row_and_column(tmp_path):
     )
 
 
+def test_ids_a_spreadsheet_rounded_or_marked_invisibly_are_refused(tmp_path):
+    """From a boundary review: Excel saves a long numeric id as 1.00001E+15 (its last digits
+    gone) and a pasted id may carry a zero-width space or a bidi mark; each was taken as an id,
+    so the customer became a new company (the same as another's, once rounded) that looks
+    like the one it is not."""
+    header, rows = table(HANDWRITTEN)
+    rows = [rows[3]]  # Northwind's usage: its own subscription and customer
+    for bad in ("1.00001E+15", "1000007\u200b", "1000\u202e007"):
+        rows[0]["SUBSCRIPTION_ACCOUNT_ID"] = bad
+        problems = refusal(write(tmp_path, header, rows, "ingram.csv")).problems
+        assert len(problems) == 1 and problems[0].startswith("row 2, SUBSCRIPTION_ACCOUNT_ID: ")
+    assert problems[0].endswith("'1000\\u202e007' holds a space or a control character (not an id)")
+    rows[0]["SUBSCRIPTION_ACCOUNT_ID"] = "1.00001E+15"
+    assert refusal(write(tmp_path, header, rows, "ingram.csv")).problems == (
+        "row 2, SUBSCRIPTION_ACCOUNT_ID: '1.00001E+15' is a long number a spreadsheet rounded "
+        "(its last digits are lost): download the file again rather than saving it from a "
+        "spreadsheet",
+    )
+
+
 def test_a_sherweb_file_given_as_ingram_is_named_as_such(tmp_path):
     path = tmp_path / "sherweb.csv"
     path.write_text("customerId,productName,listPrice,netPrice,quantity\r\n1,A,2,1,1\r\n")

@@ -6,6 +6,7 @@ nothing here turns junk into NULL: a file is checked whole and refused whole.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,8 @@ MAX_TEXT = 500  # a customer or SKU name
 RATE_LIMIT = Decimal(10) ** 6  # an exchange rate: no currency pair comes near it
 _ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+# How Excel writes a number of 12 digits or more it was given as General: 1.00001E+15.
+_EXCEL_NUMBER = re.compile(r"[0-9](?:\.[0-9]+)?E\+[0-9]+", re.IGNORECASE)
 # Partner Center writes dates as 10/3/2020 in its samples and as ISO 8601 through its API;
 # either may carry a time of day, which is dropped (a charge is for whole UTC days): as ISO
 # writes it or a spreadsheet does (12:00:00 AM), with fractions and a zone. Anything else after
@@ -57,8 +60,14 @@ def shown(text: str) -> str:
 def identifier(text: str) -> str:
     if len(text) > MAX_ID:
         raise CellError(f"is {len(text)} characters long (an id is at most {MAX_ID})")
-    if not _ID.fullmatch(text):
+    # A zero-width or bidi mark makes an id unlike the one it looks like: a second company.
+    if not _ID.fullmatch(text) or any(unicodedata.category(ch) == "Cf" for ch in text):
         raise CellError(f"{shown(text)} holds a space or a control character (not an id)")
+    if _EXCEL_NUMBER.fullmatch(text):
+        raise CellError(
+            f"{shown(text)} is a long number a spreadsheet rounded (its last digits are lost): "
+            "download the file again rather than saving it from a spreadsheet"
+        )
     return text
 
 
