@@ -131,3 +131,28 @@ def test_a_closed_month_with_no_batch_stored_says_so_and_builds_none(served):
         assert "`trueup batch --month 2026-10` builds one from today's data" in said
         assert done.stdout == ""
     assert _batches(db) == stored
+
+
+def _leakage(summary):
+    return {c: f["leakage"] for c, f in summary["by_currency"].items()}
+
+
+def test_a_closed_months_leakage_is_what_its_invoices_corrected_not_todays_halo_seats(served):
+    """A closed month's summary took its leakage from today's seat diff: Pax8's seats at the
+    month's end against Halo's lines now. Once the MSP set Halo's seats right (what the
+    leakage asks for) and synced, the month that had leaked read 0.00 under-billed. It is the
+    seat mismatches its invoices corrected, as known on the day its batch was built."""
+    sandbox, db, batch_id = served
+    sandbox.env["TRUEUP_TODAY"] = CLOSED
+    before = _json(sandbox, db, "summary", "--month", "2026-11")
+    history = {m["month"]: m["by_currency"] for m in before["by_month"]}["2026-11"]
+    corrected = {c: f["leakage_recovered"] for c, f in history.items()}
+    assert _leakage(before) == corrected  # the month's own invoices, at the prices billed
+    assert any(Decimal(f["under_billed_now_billed"]) > 0 for f in corrected.values())
+
+    with sqlite3.connect(db) as conn:  # Halo's lines changed since, as a sync would store them
+        conn.execute("UPDATE halo_recurring_invoice_line SET quantity = '0'")
+    after = _json(sandbox, db, "summary", "--month", "2026-11")
+    assert _leakage(after) == corrected and after["batch_id"] == batch_id
+    text = sandbox.run(db, "summary", "--month", "2026-11")
+    assert "as its invoices corrected them" in " ".join(text.stdout.split())

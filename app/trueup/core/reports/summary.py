@@ -1,5 +1,6 @@
 """The month for a manager: totals and margin per currency; posted, held and outstanding; the
-leakage the seat diff found (seats Halo billed too few of, now billed; too many, now removed);
+leakage the seat diff found (seats Halo billed too few of, now billed; too many, now removed;
+of a closed month, what its invoices corrected, as known then: history.py);
 the clients whose totals moved most against last month and why; the overrides with their
 reasons; the 12 months to this one with the seat mismatches their invoices corrected, at the
 prices they bill (history.py; the month's leakage above is the seat diff's, at Pax8's price).
@@ -33,7 +34,8 @@ REASONS = ("QTY_SWING", "PRICE_CHANGED", "USAGE_ESTIMATED", "INVOICE_REISSUED")
 
 @dataclass
 class CurrencyTotals(Figures):
-    """The month's figures; its leakage is the seat diff's: a month's worth of each seat."""
+    """The month's figures; its leakage is the seat diff's, a month's worth of each seat (of a
+    closed month: its invoices' corrections, at the prices billed)."""
 
     posted: Decimal = ZERO
     held: Decimal = ZERO
@@ -106,12 +108,13 @@ def month_summary(
             sums.subtotal += invoice.subtotal
             sums.cost += invoice.cost or ZERO
         _place(sums, client)
-    for row in seat_diff(db, month, today=today):
-        sums = summary.currencies.setdefault(row.currency, CurrencyTotals())
-        if row.status in ("under", "missing_in_halo"):
-            sums.under_billed += -row.monthly_impact
-        elif row.status == "over":
-            sums.over_billed += row.monthly_impact
+    if ledger.known_on is None:
+        _seat_diff_leakage(summary, db, month, today)
+    else:  # today's Halo lines no longer say what the month's were
+        for currency, figures in by_month.figures.get(month, {}).items():
+            sums = summary.currencies.setdefault(currency, CurrencyTotals())
+            sums.under_billed, sums.over_billed = figures.under_billed, figures.over_billed
+            sums.leakage_known = figures.leakage_known
     summary.voided = [
         Voided(
             client.client_id,
@@ -136,6 +139,16 @@ def month_summary(
         )
     )
     return summary
+
+
+def _seat_diff_leakage(summary: MonthSummary, db: Database, month: Month, today: date) -> None:
+    """An open month's leakage: the seat diff's, at Pax8's prices, a month's worth."""
+    for row in seat_diff(db, month, today=today):
+        sums = summary.currencies.setdefault(row.currency, CurrencyTotals())
+        if row.status in ("under", "missing_in_halo"):
+            sums.under_billed += -row.monthly_impact
+        elif row.status == "over":
+            sums.over_billed += row.monthly_impact
 
 
 def _states(ledger: MonthLedger) -> dict[str, int]:

@@ -95,12 +95,20 @@ def _voided_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
     ]
 
 
+def _leakage_said(summary: MonthSummary) -> str:
+    """Whose leakage the seat rows are: a closed month's, its invoices' (summary.py)."""
+    if summary.known_on is None:
+        return "a month's worth"
+    return "as its invoices corrected them, billed prices"
+
+
 def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     parts: list[RenderableType] = [Text(_title(summary), style="bold")]
     headers, rows = _currency_rows(summary)
     for start in range(1, max(len(headers), 2), CURRENCIES_PER_TABLE):
         shown = [0, *range(start, min(start + CURRENCIES_PER_TABLE, len(headers)))]
-        title = "By currency (leakage: a month's worth)" if start == 1 else "By currency, more"
+        leakage = _leakage_said(summary)
+        title = f"By currency (leakage: {leakage})" if start == 1 else "By currency, more"
         money = Table(title=title, title_justify="left")
         # The figures never shrink to "16,478.…": the labels wrap instead (the workbench's
         # dialog at 80 columns is ~70 wide).
@@ -153,7 +161,7 @@ def summary_html(summary: MonthSummary) -> str:
 def summary_markdown(summary: MonthSummary) -> str:
     lines = [f"# {_title(summary)}", "", "## By currency", ""]
     lines += _md_table(*_currency_rows(summary))
-    lines += ["", "Leakage figures are a month's worth."]
+    lines += ["", f"Leakage figures: {_leakage_said(summary)}."]
     if summary.movers:
         lines += ["", "## Moved most against last month", ""]
         lines += _md_table(
