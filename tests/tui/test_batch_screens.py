@@ -303,3 +303,18 @@ async def test_s_shows_the_month_summary_as_the_cli_prints_it(app, workbench):
         assert f"batch {summary.batch_id}" in shown and "Under-billed seats" in shown
         await press(pilot, "escape")
         assert isinstance(app.screen, BatchScreen)
+
+
+async def test_the_help_says_a_closed_month_is_not_built_from_todays_data(app):
+    """From a TUI walk: F1 said the screen reuses the stored batch only "while nothing it was
+    built from has changed", so a closed month shown as stored after a rules change read as a
+    fault; since 4abf420 a closed month is never built from today's data on opening."""
+    from trueup.tui.screens.help import HelpScreen
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "f1")
+        assert isinstance(app.screen, HelpScreen)
+        said = " ".join(app.screen.text.split())
+        assert "A closed month (one before the month being closed" in said
+        assert "is never built from today's data on opening" in said

@@ -659,7 +659,8 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         assert "posted Δ" in "".join(s.text for s in screen.table.render_line(row))
         await press(pilot, "enter")  # the invoice says posted, now and the difference
         said = str(app.screen.query_one("#invoice-summary").content)
-        assert "posted Δ  posted $" in said and " now: $" in said and "to adjust (P)" in said
+        assert "posted Δ  posted $" in said and " now: $" in said
+        assert "to adjust (P on the Batch screen)" in said  # P is not a key of the invoice
         await press(pilot, "escape")
         assert app.screen is screen
         summary = str(screen.query_one("#batch-summary").content)
@@ -843,3 +844,97 @@ async def test_back_from_an_invoice_changed_there_the_batch_shows_the_rebuilt_ba
         assert rebuilt != batch.batch_id
         await press(pilot, "escape")
         assert app.screen is screen and screen.shown_batch.batch_id == rebuilt
+
+
+def row_text(screen):
+    """The cursor's row of the Batch screen as drawn."""
+    row = screen.table.cursor - screen.table.scroll_offset.y + 1
+    return "".join(s.text for s in screen.table.render_line(row))
+
+
+async def void_one(workbench, batch_id, client_id):
+    workbench.posting.queue_void(batch_id, "halo-invoice", [client_id])
+    await workbench.posting.run(batch_id, "halo-invoice", action="void", progress=lambda e: None)
+
+
+async def test_a_voided_month_whose_approval_lapsed_reads_so(app, workbench):
+    """From a TUI walk: voided, then billed otherwise, the client's approval from before the
+    void lapsed; the summary counted "1 lapsed" while its row read a bare "voided" (as if never
+    approved), and a on it opened the lapse. The row and the invoice now say it."""
+    batch, clean = approve_clean(workbench)
+    await post_approved(workbench, batch.batch_id)
+    target = clean[0].client_id
+    await void_one(workbench, batch.batch_id, target)
+    workbench.rules.set_client(target, "price", "markup")
+    workbench.rules.set_client(target, "markup_percent", "50")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")
+        put_cursor(screen, target)
+        await wait_until_idle(pilot)
+        assert screen.approval_of(target).status == "lapsed"
+        assert "1 lapsed" in str(screen.query_one("#batch-summary").content)
+        assert "voided !" in row_text(screen)
+        await press(pilot, "enter")
+        head = str(app.screen.query_one("#invoice-summary").content).split("\n")[0]
+        assert head.endswith("voided !")
+        await press(pilot, "escape")
+        assert "`voided !` when that approval lapsed" in help_markdown(screen)
+
+
+async def test_approve_all_says_what_clears_a_lapsed_approval(app, workbench):
+    """From a TUI walk: A's question said a lapsed invoice waits "until the batch is built
+    again (b)"; on the batch the store builds now, b builds that same batch and the lapse
+    stands. What clears it is a (withdraw, then approve as it is)."""
+    batch, clean, moved = approve_then_move_one(workbench)
+    workbench.batches.revoke(batch.batch_id, [clean[1].client_id])  # one left to approve
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "A")
+        assert "a lapsed one until built again (b), where a withdraws" in app.screen.question
+        await press(pilot, "n", "b")
+        assert screen.approvals.current and screen.approval_of(moved).status == "lapsed"
+        await press(pilot, "A")
+        question = app.screen.question
+        assert "built again" not in question
+        assert "a lapsed one until a withdraws its approval" in question
+
+
+async def test_the_invoice_of_a_month_to_adjust_sends_to_the_batch_screens_P(app, workbench):
+    """From a TUI walk: a posted invoice that now bills otherwise ended "to adjust (P)" on the
+    invoice screen, where P does nothing; it is the Batch screen's key."""
+    batch, clean = approve_clean(workbench)
+    await post_approved(workbench, batch.batch_id)
+    target = clean[0].client_id
+    workbench.rules.set_client(target, "price", "markup")
+    workbench.rules.set_client(target, "markup_percent", "50")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")
+        put_cursor(screen, target)
+        await press(pilot, "enter")
+        invoice = app.screen
+        said = " ".join(str(invoice.query_one("#invoice-summary").content).split())
+        assert "to adjust (P on the Batch screen)" in said
+
+
+async def test_the_results_of_a_month_posted_again_start_on_the_new_document(app, workbench):
+    """From a TUI walk: voided, approved again and posted, the client's results read "VOIDED"
+    with no number on the first row (the cursor on it), its new document last, the Reference
+    column hidden at 80 columns: two rows of one name, which is which unsaid."""
+    batch, clean = approve_clean(workbench)
+    await post_approved(workbench, batch.batch_id)
+    target = clean[0]
+    await void_one(workbench, batch.batch_id, target.client_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target.client_id)
+        await press(pilot, "a", "a")  # withdrawn, then approved again after the void
+        assert screen.approval_of(target.client_id).status == "approved"
+        results = await post_from_the_batch(pilot)
+        assert isinstance(results, PostProgressScreen) and results.sub_title == "Results"
+        current = results.table.current
+        assert (current.client_id, current.said) == (target.client_id, "POSTED")
+        assert current.reference == f"TU2611-{target.client_id}-2"
+        voided = next(e for e in results.entries.values() if e.said == "VOIDED")
+        assert _cells(voided)[4].plain == voided.remote_number

@@ -22,6 +22,7 @@ from trueup.core.service.types import BatchApprovals, BatchOverview, InvoiceRow,
 from trueup.core.values.months import Month
 from trueup.tui.formatting import money, month_name, plain
 from trueup.tui.screens.batch_approval import (
+    APPROVAL_STYLES,
     DIFFERS_STYLE,
     POSTED_STYLE,
     VOIDED_STYLE,
@@ -67,7 +68,10 @@ def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
         return plain(word, POSTED_STYLE)
     approval = approvals.states.get(client) if approvals is not None else None
     if approvals is not None and approvals.reads_voided(client):
-        # ✓: its approval stands after the void, so `p` posts it again (a withdraws it).
+        # ✓: its approval stands after the void, so `p` posts it again (a withdraws it); !: it
+        # lapsed since (a says what changed), which a bare "voided" hid behind "1 lapsed".
+        if approval is not None and approval.status == "lapsed":
+            return plain("voided !", APPROVAL_STYLES["lapsed"])
         standing = approval is not None and approval.status == "approved"
         return plain("voided ✓" if standing else "voided", VOIDED_STYLE)
     if approval is not None:
@@ -76,14 +80,15 @@ def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
 
 
 def month_state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
-    """The row's state, and what a posted month would now bill otherwise (the invoice's head)."""
+    """The row's state, and what a posted month would now bill otherwise (the invoice's head:
+    P is the Batch screen's key, not the invoice's)."""
     text = state_text(invoice, approvals)
     client, currency = invoice.client_id, invoice.currency
     if approvals is not None and approvals.differs(client, invoice.total):
         posted = approvals.posted_totals[client]
         text.append(
             f"  posted {money(posted, currency)}, bills {money(invoice.total, currency)}"
-            f" now: {money(invoice.total - posted, currency)} to adjust (P)",
+            f" now: {money(invoice.total - posted, currency)} to adjust (P on the Batch screen)",
             style=DIFFERS_STYLE,
         )
     return text

@@ -176,10 +176,17 @@ class ApprovingScreen(SearchableTableScreen):
                 timeout=5,
             )
             return
+        # b alone never clears a lapse: the batch built again keeps a changed invoice lapsed.
+        lapsed = (
+            "a lapsed one until a withdraws its approval and approves it as it is now"
+            if self.approvals.current
+            else "a lapsed one until built again (b), where a withdraws its approval and "
+            "approves it as it is"
+        )
         question = (
             f"Approve {len(chosen)} invoice(s) for posting? {len(skipped)} cannot be: a held "
             "one until released (h), one with an error until each is overridden on the invoice "
-            "(x), a lapsed one until the batch is built again (b)."
+            f"(x), {lapsed}."
         )
         rows = [
             [plain(i.client_name), plain(money(i.total, i.currency)), plain(why, "yellow")]

@@ -53,8 +53,11 @@ REFRESH_SECONDS = 0.1  # a run moves thousands of entries; the table redraws at 
 
 
 def _cells(entry: EntryView) -> tuple[Text, ...]:
-    if entry.state == "POSTED":
-        outcome = plain(entry.remote_number or entry.remote_id or "", "green")
+    if entry.state in SETTLED:
+        # A voided document's number too: posted again, the client has two rows, which only
+        # the numbers tell apart at 80 columns (Reference is hidden).
+        number = entry.remote_number or entry.remote_id or ""
+        outcome = plain(number, "green" if entry.state == "POSTED" else "magenta")
     else:
         outcome = plain(entry.error or "", "red" if entry.state == "REJECTED" else "yellow")
     return (
@@ -215,9 +218,14 @@ class PostProgressScreen(WorkbenchScreen):
         self.entries = {e.id: e for e in message.report.entries}
         self.sub_title = "Results"
         self._show_rows()
-        failed = next((e for e in self.table.rows if isinstance(e, EntryView) and _failed(e)), None)
-        if failed is not None:
-            self.table.cursor = list(self.table.rows).index(failed)
+        rows = [e for e in self.table.rows if isinstance(e, EntryView)]
+        # The first that failed, else the first this run sent: not a document voided before,
+        # listed first when the month is posted again.
+        first = next((e for e in rows if _failed(e)), None) or next(
+            (e for e in rows if e.id in self.to_send), None
+        )
+        if first is not None:
+            self.table.cursor = list(self.table.rows).index(first)
         self.refresh_bindings()
 
     def worker_failed(self, worker: Worker[object]) -> None:
