@@ -84,7 +84,7 @@ class Workbench:
             db, columns=settings.import_columns if settings else None, changes=changes
         )
         self.logs = Logs(db, clock=clock)
-        self.ledger = Ledger(db, today=today)
+        self.ledger = Ledger(db, today=today, close_day=close_day)
         self.reports = Reports(db, today=today, close_day=close_day)
         self.books = {name: Accounting(db, b, threshold=threshold) for name, b in BOOKS.items()}
         self._watcher: StoreWatcher | None = None  # while the workbench is on screen
