@@ -72,10 +72,33 @@ async def test_a_closed_month_is_shown_as_stored_not_built_from_todays_data(app,
         workbench.rules.set_client(client, "markup_percent", "50")  # today's data moves on
         await press(pilot, "right_square_bracket", "left_square_bracket")
         assert screen.shown_batch.batch_id == october
-        assert [b.batch_id for b in list_batches(workbench.db, "2026-10")] == [october]
+        (stored_then,) = list_batches(workbench.db, "2026-10")
+        assert stored_then.batch_id == october
+        # Told as the reports tell it, where it read "dry run" as a month being closed does.
+        summary = str(screen.query_one("#batch-summary").content)
+        known = f"{stored_then.created_at:%Y-%m-%d %H:%M} UTC"
+        assert summary.startswith(f"October 2026 · closed, as known on {known} · {october}")
         await press(pilot, "b")  # asked for: built from today's data
         assert screen.shown_batch.batch_id != october
         assert len(list_batches(workbench.db, "2026-10")) == 2
+
+
+async def test_a_rule_changed_on_a_closed_months_invoice_says_the_month_was_built_again(app):
+    """From a TUI walk: `p` on a closed month's invoice builds the month from today's data (the
+    reports then tell it from that batch), and said only "batch built again"."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "left_square_bracket", "enter")
+        screen = app.screen
+        assert isinstance(screen, BatchInvoiceScreen)
+        line = next(li for li in screen.lines.rows if li.kind == "subscription")
+        screen.lines.cursor = screen.lines.rows.index(line)
+        await press(pilot, "p", *"markup", "enter")
+        toasts = [str(n.message) for n in app._notifications]
+        assert any(
+            t.startswith("Rules changed; closed October 2026 built again from today's data, as "
+                         "its reports now tell it: 2026-10-") for t in toasts
+        ), toasts  # fmt: skip
 
 
 async def test_hold_and_ready_are_stored(app, workbench):

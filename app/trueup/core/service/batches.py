@@ -4,7 +4,7 @@ the Batch, Usage and invoice screens."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from trueup.core.batch import approval, costs, review, review_state
 from trueup.core.batch.approval import ApprovalResult, ApprovalState
@@ -18,7 +18,7 @@ from trueup.core.batch.reading import InvoiceRow as InvoiceRow
 from trueup.core.batch.reading import batch_invoice, batch_month, batch_overview
 from trueup.core.batch.review import StandingCode
 from trueup.core.batch.review_state import BatchApprovals
-from trueup.core.batch.stored import current_batch, load_batch
+from trueup.core.batch.stored import current_batch, list_batches, load_batch
 from trueup.core.billing.facts import CostItem
 from trueup.core.ledger.month import NoBatchStoredError, last_stored_batch
 from trueup.core.store.database import Database
@@ -107,10 +107,24 @@ class Batches:
         batch_id = review_state.review_batch_id(self.db, month) or self._closed_batch(month)
         return self.current(month) if batch_id is None else self.overview(batch_id)
 
+    def closed(self, month: str) -> bool:
+        """Before the month being closed: the reports tell it from its last stored batch."""
+        return self.close_day is not None and Month(month) < Month.being_closed(
+            self.today, self.close_day
+        )
+
+    def known_on(self, batch: BatchOverview) -> datetime | None:
+        """When the batch was built, when it is the one the reports tell a closed month from
+        ("as known on"); None otherwise (the month being closed, an older batch)."""
+        if self._closed_batch(batch.month) != batch.batch_id:
+            return None
+        stored = list_batches(self.db, batch.month)
+        return next((b.created_at for b in stored if b.batch_id == batch.batch_id), None)
+
     def _closed_batch(self, month: str) -> str | None:
         """A closed month's last batch of all its clients: looking at a closed month never
         builds it from today's data (the reports tell it from that batch; `b` builds)."""
-        if self.close_day is None or Month(month) >= Month.being_closed(self.today, self.close_day):
+        if not self.closed(month):
             return None
         try:
             return last_stored_batch(self.db, Month(month))

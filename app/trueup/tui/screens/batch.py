@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 from typing import ClassVar
 
@@ -117,10 +118,18 @@ def _sort_key(order: str) -> object:
 
 
 def batch_summary(
-    batch: BatchOverview, invoices: Sequence[InvoiceRow], approvals: BatchApprovals | None = None
+    batch: BatchOverview,
+    invoices: Sequence[InvoiceRow],
+    approvals: BatchApprovals | None = None,
+    known_on: datetime | None = None,
 ) -> Text:
+    """`known_on`: a closed month's batch, told as the reports tell the month."""
     text = Text(no_wrap=False)
-    text.append(f"{month_name(batch.month)} · dry run ", style="bold")
+    if known_on is None:
+        text.append(f"{month_name(batch.month)} · dry run ", style="bold")
+    else:
+        text.append(f"{month_name(batch.month)} · closed, as known on ", style="bold")
+        text.append(f"{known_on:%Y-%m-%d %H:%M} UTC · ", style="bold")
     text.append(f"{batch.batch_id}\n", style="dim")
     for currency, sums in batch.totals["by_currency"].items():
         text.append(money(Decimal(sums["total"]), currency), style="bold")
@@ -277,15 +286,19 @@ class BatchScreen(ApprovingScreen):
     order: reactive[str] = reactive("anomalies", init=False)
 
     class Loaded(Message):
-        def __init__(self, batch: BatchOverview, invoices: list[InvoiceRow]) -> None:
+        def __init__(
+            self, batch: BatchOverview, invoices: list[InvoiceRow], known_on: datetime | None
+        ) -> None:
             super().__init__()
             self.batch = batch
             self.invoices = invoices
+            self.known_on = known_on
 
     def __init__(self) -> None:
         super().__init__()
         self.shown_batch: BatchOverview | None = None
         self.invoices: list[InvoiceRow] = []
+        self.known_on: datetime | None = None  # a closed month's batch: when it was built
         # The month the operator built again with `b`: reloads then show the month's batch as
         # the store builds it now, not the older one its approvals keep in view otherwise.
         self.rebuilt_month: str | None = None
@@ -323,12 +336,13 @@ class BatchScreen(ApprovingScreen):
         # commit is not a change for the store watcher to reload this screen for.
         self.workbench.store_seen()
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Loaded(batch, batch.invoices))
+            self.post_message(self.Loaded(batch, batch.invoices, batches.known_on(batch)))
 
     def on_batch_screen_loaded(self, message: Loaded) -> None:
         if self.shown_batch is None or self.shown_batch.batch_id != message.batch.batch_id:
             self.approvals = None
         self.shown_batch, self.invoices = message.batch, message.invoices
+        self.known_on = message.known_on
         self.table.loading = False
         self.show_summary()
         self.show_rows()
@@ -336,7 +350,7 @@ class BatchScreen(ApprovingScreen):
 
     def show_summary(self) -> None:
         if self.shown_batch is not None:
-            summary = batch_summary(self.shown_batch, self.invoices, self.approvals)
+            summary = batch_summary(self.shown_batch, self.invoices, self.approvals, self.known_on)
             summary.append_text(self.approval_summary())
             differing = self.differing()
             if differing:

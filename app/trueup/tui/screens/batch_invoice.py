@@ -31,7 +31,7 @@ from trueup.core.service.types import (
     period_text,
 )
 from trueup.core.values.months import Month
-from trueup.tui.formatting import error_text, money, plain, quantity
+from trueup.tui.formatting import error_text, money, month_name, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text, month_state_text
 from trueup.tui.screens.picker import Choice, PickerScreen
 from trueup.tui.screens.reason import ReasonScreen
@@ -506,9 +506,13 @@ class BatchInvoiceScreen(Screen[str | None]):
         assert line.product_id is not None
         for key, value in changes:
             workbench.rules.set_line(self.row.client_id, line.product_id, key, value)
-        batch = workbench.batches.current(self.shown_batch.month)
+        month = self.shown_batch.month
+        batch = workbench.batches.current(month)
         row = next(r for r in batch.invoices if r.client_id == self.row.client_id)
         invoice = workbench.batches.invoice(batch.batch_id, row)
         note = f"Rules changed; batch built again: {batch.batch_id}"
+        if workbench.batches.closed(month):  # the reports now tell the month from this batch
+            note = f"Rules changed; closed {month_name(month)} built again from today's data, "
+            note += f"as its reports now tell it: {batch.batch_id}"
         self.post_message(self.Loaded(batch, row, invoice, note, self._month_state(batch, row)))
         self.app.call_from_thread(cast("TrueupApp", self.app).data_changed)
