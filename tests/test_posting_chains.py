@@ -69,3 +69,68 @@ def test_an_adjustment_cut_short_finishes_after_the_month_moved_on(served, tmp_p
     assert [(r, f"{t:.2f}") for r, t in _remote(sandbox, destination, reference)] == sorted(
         amounts.items()
     )
+
+
+@pytest.mark.parametrize("destination", ["qbo", "xero", "halo-invoice"])
+@pytest.mark.parametrize("crash", ["answered#1", "answered#2", "answer#3", "sending#2"])
+def test_a_void_of_an_adjusted_month_killed_midway_voids_every_document_once(
+    served, tmp_path, destination, crash
+):
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
+    assert posted.returncode == 0, posted.stderr
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "10"\n')  # fmt: skip
+    adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
+    assert sandbox.run(db, *adjust).returncode == 0
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "40"\n')  # fmt: skip
+    assert sandbox.run(db, *adjust).returncode == 0
+    assert [r for r, _ in _remote(sandbox, destination, reference)] == [
+        reference, f"{reference}-A1", f"{reference}-A2"
+    ]  # fmt: skip
+    void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
+    killed = sandbox.run(db, *void, crash=crash)
+    print(killed.returncode, " ".join(killed.stderr.split()))
+    done = sandbox.run(db, *void)
+    print(done.returncode, " ".join(done.stderr.split()))
+    assert _remote(sandbox, destination, reference) == []
+    mine = _mine(sandbox, db, cid)
+    assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
+    assert [p["state"] for p in mine["postings"]] == ["voided"] * 3
+    journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
+    print([(e["reference"], e["action"], e["state"]) for e in journal if e["client_id"] == cid])
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
+    again = sandbox.run(db, "post", "2026-11", "--to", destination, "--client", str(cid),
+                        *UNSETTLED)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    mine = _mine(sandbox, db, cid)
+    assert mine["state"] == "posted" and mine["difference"] == "0.00"
+    assert _remote(sandbox, destination, reference) == [
+        (f"{reference}-2", __import__("decimal").Decimal(mine["total"]))
+    ]
+
+
+@pytest.mark.parametrize("destination", ["halo-invoice", "xero"])
+def test_no_adjustment_is_sent_for_a_month_whose_void_is_unfinished(served, tmp_path, destination):
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
+    assert posted.returncode == 0, posted.stderr
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
+    # Voided at the destination, the journal not told yet.
+    assert sandbox.run(db, *void, crash="answered#1").returncode == -signal.SIGKILL
+    assert _remote(sandbox, destination, reference) == []
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "10"\n')  # fmt: skip
+    adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
+    refused = sandbox.run(db, *adjust, "--client", str(cid))
+    said = " ".join(refused.stderr.split())
+    print(refused.returncode, said)
+    assert _remote(sandbox, destination, reference) == []
+    assert refused.returncode == 1
+    assert f"`trueup void 2026-11 --to {destination} --client {cid}`" in said
+    assert sandbox.run(db, *void).returncode == 0
+    mine = _mine(sandbox, db, cid)
+    assert mine["state"] == "voided" and [p["state"] for p in mine["postings"]] == ["voided"]

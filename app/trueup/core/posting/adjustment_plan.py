@@ -105,7 +105,14 @@ def plan_adjustments(
         base = (client_id, invoice.client_name, invoice.currency, difference)
         elsewhere = next((e for e in live if e.destination != destination), None)
         unfinished = next((e for e in live if e.state in UNFINISHED), None)
-        if elsewhere is not None:
+        voiding = next((e for e in live if e.voiding), None)
+        if voiding is not None:
+            # Its void may have reached the destination: an adjustment now would bill (or
+            # credit) the difference of a document the client no longer has.
+            owed = bool(difference and posted)
+            said = _being_voided(voiding, stored.month)
+            blocked.append(Planned(*base, None, said, approved=owed, differs=owed))
+        elif elsewhere is not None:
             # Adjusted where it went; a bulk run passes over a month billing as posted there.
             if difference or clients is not None:
                 said = adjusted_where(elsewhere, stored.month)
@@ -163,6 +170,21 @@ def _not_posted(month: str, entries: Sequence[Sent]) -> str:
     return (
         f"voided ({last.reference} at {last.destination}): nothing stands to adjust; "
         f"`{command}` posts the month again"
+    )
+
+
+def _being_voided(sent: Sent, month: str) -> str:
+    """Why a month whose void is under way, or refused, gets no adjustment, and what to do."""
+    where = f"{sent.reference} at {sent.destination}"
+    if sent.voiding == "REJECTED":
+        return (
+            f"the void of {where} was refused there (`trueup journal {month} --to "
+            f"{sent.destination}` says why): no adjustment goes to a month being voided"
+        )
+    command = f"trueup void {month} --to {sent.destination} --client {sent.client_id}"
+    return (
+        f"the void of {where} is unfinished: `{command}` again finishes it; no adjustment goes "
+        "to a month being voided"
     )
 
 
