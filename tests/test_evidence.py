@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.cli import app
-from trueup.core.batch.stored import list_batches
+from trueup.core.batch.stored import current_batch, list_batches
+from trueup.core.ledger.month import month_ledger
 from trueup.core.mapping.engine import map_company
 from trueup.core.reports.evidence_doc import Grid, blocks
 from trueup.core.rules.current import import_rules
@@ -123,3 +124,20 @@ def test_a_closed_month_with_no_batch_stored_says_so_and_invents_none(db, bear_c
     assert "no batch was ever stored for 2026-10" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not folder.exists() and list_batches(db, "2026-10") == []
+
+
+def test_a_closed_months_pack_is_told_from_the_batch_its_month_and_export_are(db, bear_creek):
+    """A batch of chosen clients (`trueup batch --client`) stored after the month's last whole
+    batch: `trueup month`, export and summary tell the closed month from the whole batch, and
+    the pack of a client not posted was told from the chosen one instead, another total under
+    "the last batch stored for this closed month"."""
+    whole = current_batch(db, NOVEMBER, today=TODAY)
+    import_rules(db, '[defaults]\nproration = "end"\n')  # the chosen batch bills it otherwise
+    chosen = current_batch(db, NOVEMBER, clients=[bear_creek], today=TODAY)
+    later = date.fromisoformat(LATER)
+    ledger = month_ledger(db, NOVEMBER, today=later)
+    (client,) = [c for c in ledger.clients if c.client_id == bear_creek]
+    assert ledger.batch_id == whole != chosen
+
+    pack = Reports(db, today=later).evidence(NOVEMBER, bear_creek)
+    assert (pack.basis, pack.batch_id, pack.invoice.total) == ("stored", whole, client.total)

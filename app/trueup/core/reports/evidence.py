@@ -8,8 +8,9 @@ when. The raw records travel beside it.
 
 The invoice is told from what was known then, and the pack says which: a posted month from the
 batch that posted it (an adjusted one: the batch of its last adjustment); a closed month (before
-the month being closed) from the last batch stored for it, never rebuilt from today's data; only
-the month being closed (or a later one) from the store as it is now.
+the month being closed) from the last batch of all its clients stored for it, as `trueup month`
+tells it, never rebuilt from today's data; only the month being closed (or a later one) from the
+store as it is now.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from sqlalchemy import select
 from trueup.core.batch.body import InvoiceView
 from trueup.core.batch.costs import cost_evidence
 from trueup.core.batch.reading import client_batches, client_invoice
-from trueup.core.batch.stored import BatchError, current_batch, list_batches
+from trueup.core.batch.stored import BatchError, current_batch
 from trueup.core.billing.facts import CostItem
 from trueup.core.billing.timeline import TimelineEntry
 from trueup.core.diff.seats import DiffRow, HaloLine, diff_detail, seat_diff
-from trueup.core.ledger.month import Posting, client_postings
+from trueup.core.ledger.month import Posting, client_postings, last_stored_batch
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.json_text import load_json
@@ -71,12 +72,14 @@ def evidence_pack(
         # invoice and adjustments add up to (the first would tell the month before them).
         basis, wanted = "posted", posted[-1]
     elif month < closing:
-        basis, wanted = "stored", None  # the newest batch that lists the client
+        # The batch `trueup month`, export and summary tell it from: the last of every client,
+        # not a later batch of chosen clients, which would give the pack another total.
+        basis, wanted = "stored", last_stored_batch(db, month)
     else:
         basis, wanted = "current", current_batch(db, month, today=today)
-    found = [b for b in client_batches(db, month, client_id) if wanted in (None, b.batch_id)]
+    found = [b for b in client_batches(db, month, client_id) if b.batch_id == wanted]
     if not found:
-        raise BatchError(_nothing_known(db, month, client_id, wanted))
+        raise BatchError(f"client {client_id} has no invoice in {month} (batch {wanted})")
     batch = found[0]
     invoice = client_invoice(db, batch.batch_id, client_id)
     rows = {r.subscription_id: r for r in seat_diff(db, month, today=today, clients=[client_id])}
@@ -91,14 +94,6 @@ def evidence_pack(
     return EvidencePack(
         month, batch.batch_id, basis, batch.created_at, invoice, subscriptions, postings, records
     )
-
-
-def _nothing_known(db: Database, month: Month, client_id: int, wanted: str | None) -> str:
-    if wanted is not None:
-        return f"client {client_id} has no invoice in {month} (batch {wanted})"
-    if not list_batches(db, month):
-        return f"no batch was ever stored for {month}: nothing known then to tell its pack from"
-    return f"client {client_id} has no invoice in any batch stored for {month}"
 
 
 def _subscription(
