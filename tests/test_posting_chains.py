@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_an_adjustment_cut_short_finishes_after_the_month_moved_on(served, tmp_p
 
 
 @pytest.mark.parametrize("destination", ["qbo", "xero", "halo-invoice"])
-@pytest.mark.parametrize("crash", ["answered#1", "answered#2", "answer#3", "sending#2"])
+# After the invoice's void is answered; mid-request on the adjustments' (past token, reads).
+@pytest.mark.parametrize("crash", ["answered#1", "answer#3"])
 def test_a_void_of_an_adjusted_month_killed_midway_voids_every_document_once(
     served, tmp_path, destination, crash
 ):
@@ -91,25 +93,23 @@ def test_a_void_of_an_adjusted_month_killed_midway_voids_every_document_once(
         reference, f"{reference}-A1", f"{reference}-A2"
     ]  # fmt: skip
     void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
-    killed = sandbox.run(db, *void, crash=crash)
-    print(killed.returncode, " ".join(killed.stderr.split()))
+    assert sandbox.run(db, *void, crash=crash).returncode == -signal.SIGKILL
     done = sandbox.run(db, *void)
-    print(done.returncode, " ".join(done.stderr.split()))
+    assert done.returncode == 0, done.stderr
     assert _remote(sandbox, destination, reference) == []
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
     assert [p["state"] for p in mine["postings"]] == ["voided"] * 3
     journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
-    print([(e["reference"], e["action"], e["state"]) for e in journal if e["client_id"] == cid])
+    voids = [e["reference"] for e in journal if e["client_id"] == cid and e["action"] == "void"]
+    assert sorted(voids) == [reference, f"{reference}-A1", f"{reference}-A2"]
     assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
     again = sandbox.run(db, "post", "2026-11", "--to", destination, "--client", str(cid),
                         *UNSETTLED)  # fmt: skip
     assert again.returncode == 0, again.stderr
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "posted" and mine["difference"] == "0.00"
-    assert _remote(sandbox, destination, reference) == [
-        (f"{reference}-2", __import__("decimal").Decimal(mine["total"]))
-    ]
+    assert _remote(sandbox, destination, reference) == [(f"{reference}-2", Decimal(mine["total"]))]
 
 
 @pytest.mark.parametrize("destination", ["halo-invoice", "xero"])
@@ -127,7 +127,6 @@ def test_no_adjustment_is_sent_for_a_month_whose_void_is_unfinished(served, tmp_
     adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
     refused = sandbox.run(db, *adjust, "--client", str(cid))
     said = " ".join(refused.stderr.split())
-    print(refused.returncode, said)
     assert _remote(sandbox, destination, reference) == []
     assert refused.returncode == 1
     assert f"`trueup void 2026-11 --to {destination} --client {cid}`" in said
