@@ -7,6 +7,7 @@ import stat
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from trueup.core.reports import workbook
@@ -168,3 +169,43 @@ def test_mapping_rules_and_tax_code_exports_are_private_too(tmp_path, open_umask
     assert [mode(p) for p in (mappings, rules, codes)] == [0o600] * 3
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("trueup")) == [
         "map.toml", "rules.toml", "tax.toml"]  # fmt: skip
+
+
+def test_a_unit_price_past_the_cent_is_written_whole_so_its_line_adds_up(tmp_path):
+    """A 17.5% markup bills 14 × 2.05625 = 28.79: the CSV wrote the price as 2.06 (14 × 2.06 =
+    28.84) and the workbook showed $2.06 over the exact value; a whole quantity read "14." in
+    the workbook (#,##0.#### keeps its point)."""
+    columns = (
+        Column("Currency"), Column("Quantity", "number"), Column("Unit price", "money"),
+        Column("Amount", "money"),
+    )  # fmt: skip
+    rows = [("USD", Decimal("14"), Decimal("2.05625"), Decimal("28.79")),
+            ("USD", Decimal("12.6"), Decimal("12.50"), Decimal("157.50"))]  # fmt: skip
+    table = Table("Lines", columns, rows)
+    write_csv_folder([table], tmp_path / "csv")
+    with (tmp_path / "csv" / "lines.csv").open(encoding="utf-8-sig", newline="") as file:
+        read = [(r["Unit price"], r["Amount"]) for r in csv.DictReader(file)]
+    assert read == [("2.05625", "28.79"), ("12.50", "157.50")]
+
+    workbook.write_workbook([table], tmp_path / "month.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "month.xlsx")["Lines"]
+    (price, whole), (_, part) = [(r[2], r[1]) for r in sheet.iter_rows(min_row=2)]
+    shown = {fmt: number_shown(fmt, value) for fmt, value in (
+        (price.number_format, 2.05625), (whole.number_format, 14), (part.number_format, 12.6)
+    )}  # fmt: skip
+    assert list(shown.values()) == ["$2.05625", "14", "12.6"]
+
+
+def number_shown(fmt, value):
+    """A number as a spreadsheet shows it in `fmt` (the few codes the workbook uses)."""
+    prefix = ""
+    if fmt.startswith('"'):
+        prefix, fmt = fmt[1:].split('"', 1)
+    places = fmt.partition(".")[2]
+    required, optional = places.count("0"), places.count("#")
+    text = f"{value:,.{required + optional}f}" if places else f"{round(value):,}"
+    if optional:
+        text = text.rstrip("0")
+        if required:
+            text = text.ljust(text.index(".") + 1 + required, "0")
+    return prefix + text  # a trailing point is shown, as Excel shows it

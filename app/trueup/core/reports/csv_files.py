@@ -1,7 +1,7 @@
 """The month's tables as a folder of CSV files (the csv module quotes): one per table, money as
-plain decimals to the cent with the currency in its own column, percentages as 58.96, UTF-8
-with a BOM so spreadsheet programs read the accents right; text that a spreadsheet would run as
-a formula is kept text."""
+plain decimals to the cent (a unit price past the cent whole) with the currency in its own
+column, percentages as 58.96, UTF-8 with a BOM so spreadsheet programs read the accents right;
+text that a spreadsheet would run as a formula is kept text."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from trueup.core.reports.tables import Table
 from trueup.core.store.replaced import private_folder, replaced
+from trueup.core.values.money import money_prose
 
 
 def write_csv_folder(tables: list[Table], folder: Path) -> Path:
@@ -39,7 +40,8 @@ def _cell(kind: str, value: object) -> object:
     if value is None:
         return ""
     if kind == "money" and isinstance(value, Decimal):
-        return f"{value:.2f}"
+        # 12.50, and a price past the cent whole (2.05625): rounded, qty × price ≠ amount.
+        return money_prose(value)
     if kind == "text" and isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return f"'{value}"
     return value

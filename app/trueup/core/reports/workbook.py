@@ -41,14 +41,18 @@ class _Formats:
     def __init__(self, book: Any) -> None:
         self.book = book
         self.header = book.add_format({"bold": True, "bottom": 1})
-        self.number = book.add_format({"num_format": "#,##0.####"})
+        # Optional places only after a required one: "#,##0.####" shows 14 as "14.".
+        self.whole = book.add_format({"num_format": "#,##0"})
+        self.number = book.add_format({"num_format": "#,##0.0###"})
         self.percent = book.add_format({"num_format": "0.00%"})
         self._money: dict[str, Any] = {}
 
     def money(self, currency: str) -> Any:
         if currency not in self._money:
             symbol = SYMBOLS.get(currency)
-            pattern = f'"{symbol}"#,##0.00' if symbol else f'#,##0.00 "{currency}"'.strip()
+            # A unit price past the cent shows whole (2.05625), an amount to the cent.
+            number = "#,##0.00####"
+            pattern = f'"{symbol}"{number}' if symbol else f'{number} "{currency}"'.strip()
             self._money[currency] = self.book.add_format({"num_format": pattern.replace(' ""', "")})
         return self._money[currency]
 
@@ -68,7 +72,8 @@ def _sheet(book: Any, formats: _Formats, table: Table) -> None:
             elif spec.kind == "percent":  # held as 58.96, shown as 58.96%
                 sheet.write_number(number, column, value / 100, formats.percent)
             elif spec.kind == "number":
-                sheet.write_number(number, column, value, formats.number)
+                shown = formats.whole if value == int(value) else formats.number
+                sheet.write_number(number, column, value, shown)
             elif spec.kind == "integer":
                 sheet.write_number(number, column, int(value))
             else:
