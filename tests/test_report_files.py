@@ -209,3 +209,20 @@ def number_shown(fmt, value):
         if required:
             text = text.ljust(text.index(".") + 1 + required, "0")
     return prefix + text  # a trailing point is shown, as Excel shows it
+
+
+def test_no_control_character_of_a_name_reaches_a_sheet(tmp_path):
+    """A name from an API with a bell, an escape or a right-to-left override (U+202E, which
+    shows the cell's text backwards): the CSV carried them raw and the workbook as _x0007_
+    escapes Excel turns back into them. Each is shown as U+FFFD, where it was."""
+    names = ["Bell\x07Co\x1b[2J", "\u202eevil.exe", "\tTab", "two\nlines"]
+    rows = [(name, "USD", Decimal("1.00")) for name in names]
+    table = Table("Invoices", TABLE.columns, rows)
+    write_csv_folder([table], tmp_path / "csv")
+    with (tmp_path / "csv" / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
+        read = [r["Client"] for r in csv.DictReader(file)]
+    workbook.write_workbook([table], tmp_path / "month.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "month.xlsx")["Invoices"]
+    kept = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    shown = ["Bell\ufffdCo\ufffd[2J", "\ufffdevil.exe", "\ufffdTab", "two\nlines"]
+    assert read == kept == shown

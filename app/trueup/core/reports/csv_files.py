@@ -1,7 +1,8 @@
 """The month's tables as a folder of CSV files (the csv module quotes): one per table, money as
 plain decimals to the cent (a unit price past the cent whole) with the currency in its own
 column, percentages as 58.96, UTF-8 with a BOM so spreadsheet programs read the accents right;
-text that a spreadsheet would run as a formula is kept text."""
+text that a spreadsheet would run as a formula is kept text, a control character shown as
+U+FFFD (tables.plain_text)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import csv
 from decimal import Decimal
 from pathlib import Path
 
-from trueup.core.reports.tables import Table
+from trueup.core.reports.tables import Table, plain_text
 from trueup.core.store.replaced import private_folder, replaced
 from trueup.core.values.money import money_prose
 
@@ -32,8 +33,9 @@ def write_csv_folder(tables: list[Table], folder: Path) -> Path:
 
 
 # A text cell starting with one of these is a formula to a spreadsheet program: a client or
-# product name from an API could run one (OWASP's "CSV injection"); a quote keeps it text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# product name from an API could run one (OWASP's "CSV injection"); a quote keeps it text. A
+# tab or a carriage return, OWASP's others, is no longer there (plain_text).
+_FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def _cell(kind: str, value: object) -> object:
@@ -42,6 +44,7 @@ def _cell(kind: str, value: object) -> object:
     if kind == "money" and isinstance(value, Decimal):
         # 12.50, and a price past the cent whole (2.05625): rounded, qty × price ≠ amount.
         return money_prose(value)
-    if kind == "text" and isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return f"'{value}"
+    if kind == "text" and isinstance(value, str):
+        value = plain_text(value)
+        return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
     return value

@@ -4,6 +4,7 @@ percentages, text) so each writer shows them as what they are; no file format he
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +47,17 @@ class Table:
         """The cells under `header`, a row each."""
         at = [c.header for c in self.columns].index(header)
         return [row[at] for row in self.rows]
+
+
+# The C0 and C1 controls (a line break aside) and the bidi overrides a name from an API may
+# carry: a spreadsheet shows them as nothing, or the cell's text backwards (U+202E). Each is
+# shown as U+FFFD where it was, so the cell holds no control and reads as something was there.
+_HIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def plain_text(text: str) -> str:
+    """A text cell as the writers write it: no control character (above)."""
+    return _HIDDEN.sub("\ufffd", text)
 
 
 def month_tables(

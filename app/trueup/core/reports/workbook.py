@@ -12,7 +12,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.exceptions import FileCreateError
 
-from trueup.core.reports.tables import Table
+from trueup.core.reports.tables import Table, plain_text
 from trueup.core.store.replaced import replaced
 
 # A currency's number format; any other code is written after the number.
@@ -77,7 +77,7 @@ def _sheet(book: Any, formats: _Formats, table: Table) -> None:
             elif spec.kind == "integer":
                 sheet.write_number(number, column, int(value))
             else:
-                sheet.write_string(number, column, str(value))
+                sheet.write_string(number, column, plain_text(str(value)))
             widths[column] = max(
                 widths[column], len(str(value)) + (3 if spec.kind == "money" else 0)
             )
