@@ -133,3 +133,31 @@ def test_no_adjustment_is_sent_for_a_month_whose_void_is_unfinished(served, tmp_
     assert sandbox.run(db, *void).returncode == 0
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "voided" and [p["state"] for p in mine["postings"]] == ["voided"]
+
+
+def test_a_void_waits_for_an_adjustment_still_on_its_way(served, tmp_path):
+    sandbox, db, batch_id = served
+    destination = "xero"
+    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
+    assert posted.returncode == 0, posted.stderr
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+                'markup_percent = "10"\n')  # fmt: skip
+    adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
+    assert sandbox.run(db, *adjust, crash="answered#1").returncode == -signal.SIGKILL
+    void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
+    refused = sandbox.run(db, *void)
+    said = " ".join(refused.stderr.split())
+    assert refused.returncode == 1
+    assert f"{reference}-A1 of " in said and "nothing was voided" in said
+    assert [r for r, _ in _remote(sandbox, destination, reference)] == [
+        reference, f"{reference}-A1"
+    ]  # fmt: skip
+    command = next(part for part in said.split("`") if part.startswith("trueup post "))
+    assert sandbox.run(db, *command.split()[1:], *UNSETTLED).returncode == 0
+    done = sandbox.run(db, *void)
+    assert done.returncode == 0, done.stderr
+    assert _remote(sandbox, destination, reference) == []
+    mine = _mine(sandbox, db, cid)
+    assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
+    assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]

@@ -398,6 +398,8 @@ def void_command(
             for e in posting.entries(b, destination, "create")
             if e.state == "POSTED" and (not chosen or e.client_id in chosen)
         ]  # fmt: skip
+        if on_the_way := _on_the_way(posting, month or batch_id[:7], destination, posted):
+            raise PostingError(on_the_way)
         if not posted:  # a void run again is done, and says so; else where the month went
             done = _voided_before(posting, month or batch_id[:7], destination, client)
             if not done:
@@ -434,6 +436,28 @@ def void_command(
         db.dispose()
     for target, report in reports:
         _finish(report, target, "void", again)
+
+
+def _on_the_way(
+    posting: Posting, month: str, destination: str, posted: list[EntryView]
+) -> str | None:
+    """Why a void must wait: a document of a client it voids (an adjustment killed mid-way,
+    a run stopped) may be at the destination, or get there, after the void; the client would
+    keep it, though its month reads voided."""
+    clients = {e.client_id for e in posted}
+    flying = [
+        e for e in posting.month_entries(month, destination)
+        if e.action == "create" and e.state in ("PENDING", "SENDING", "UNKNOWN")
+        and e.client_id in clients
+    ]  # fmt: skip
+    if not flying:
+        return None
+    first = flying[0]
+    return (
+        f"{first.reference} of {first.client_name} ({first.client_id}) is still on its way to "
+        f"{destination} ({first.state.lower()}): `trueup post {first.batch_id} --to "
+        f"{destination}` finishes it, then void again; nothing was voided"
+    )
 
 
 def _voided_before(
