@@ -210,3 +210,43 @@ def test_an_empty_store_has_nothing_to_summarise(tmp_path, monkeypatch):
         assert said.startswith("error: nothing to summarise for 2026-11: no client has an invoice")
         assert "`trueup map suggest`" in said and "Traceback" not in done.output
         assert done.stdout == ""
+
+
+def test_a_recurring_true_up_reads_what_it_bills_the_month_in_the_journal_and_the_pack(
+    served, tmp_path
+):
+    """Posted to halo-recurring, the one-off document holds only the month's difference and
+    usage (12.08) and the trued-up recurring invoice the rest: the Journal sheet and the pack's
+    'What was posted' said 12.08 and nothing else, against the ledger's posted 2,813.52, so the
+    journal did not add up to the Invoices sheet and the client read 12.08 billed. Voided
+    documents bill nothing in the new column."""
+    sandbox, db, batch_id = served
+    clients = _json(sandbox, db, "month")["clients"]
+    (cid,) = [c["client_id"] for c in clients if c["client_name"] == "Bear Creek Winery LLC"]
+    posted = _json(
+        sandbox, db, "post", batch_id, "--client", str(cid), "--to", "halo-recurring", "--yes",
+        "--unsettled",
+    )  # fmt: skip
+    (document,) = posted
+    sheets = _export(sandbox, db, tmp_path)
+    (row,) = _mine(sheets["invoices"], cid)
+    (entry,) = _mine(sheets["journal"], cid)
+    assert Decimal(entry["Amount"]) == Decimal(document["total"]) < Decimal(row["Posted"])
+    assert entry["Bills the month"] == row["Posted"] == row["Total"]
+
+    page = _evidence(sandbox, db, tmp_path, cid)
+    billed = f"{Decimal(row['Posted']):,.2f}"
+    one_off = f"{Decimal(document['total']):,.2f}"
+    assert (
+        f"{document['reference']} at halo-recurring holds the month's difference and usage "
+        f"({one_off}); with the recurring invoice it trued up, it bills the month {billed}."
+    ) in page
+    assert f"Posted for the month, voided documents aside: {billed} USD" in page
+
+    void = ("void", "2026-11", "--to", "halo-recurring", "--client", str(cid), "--yes")
+    assert sandbox.run(db, *void).returncode == 0
+    (entry,) = _mine(_export(sandbox, db, tmp_path / "voided")["journal"], cid)
+    assert (entry["State"], entry["Bills the month"]) == ("voided", "0.00")
+    assert "Posted for the month, voided documents aside: 0.00 USD" in _evidence(
+        sandbox, db, tmp_path / "voided", cid
+    )

@@ -70,7 +70,7 @@ def blocks(pack: EvidencePack) -> list[Block]:
         )
     for subscription in pack.subscriptions:
         found += _subscription(subscription)
-    found.append(_postings(pack) if pack.postings else Para("Nothing was posted for this month."))
+    found += _postings(pack) if pack.postings else [Para("Nothing was posted for this month.")]
     return found
 
 
@@ -133,8 +133,9 @@ def _subscription(s: SubscriptionEvidence) -> list[Block]:
     ]
 
 
-def _postings(pack: EvidencePack) -> Grid:
-    return Grid(
+def _postings(pack: EvidencePack) -> list[Block]:
+    """Each document sent, then what they bill the month together (the ledger's posted total)."""
+    grid = Grid(
         "What was posted",
         ("Reference", "Where", "Number", "State", "Amount", "When, who"),
         [
@@ -149,6 +150,24 @@ def _postings(pack: EvidencePack) -> Grid:
             for p in pack.postings
         ],
     )
+    found: list[Block] = [grid]
+    for p in pack.postings:
+        if p.billed is not None and p.state == "posted":
+            # A recurring true-up's one-off document is not what the month is billed.
+            found.append(
+                Para(
+                    f"{p.reference} at {p.destination} holds the month's difference and usage "
+                    f"({_money(p.amount)}); with the recurring invoice it trued up, it bills the "
+                    f"month {_money(p.billed)}."
+                )
+            )
+    posted = sum(
+        (p.amount if p.billed is None else p.billed for p in pack.postings if p.state == "posted"),
+        Decimal(0),
+    )
+    currency = pack.postings[0].currency
+    found.append(Para(f"Posted for the month, voided documents aside: {_money(posted)} {currency}"))
+    return found
 
 
 def _state(posting: Posting) -> str:

@@ -241,7 +241,8 @@ def _journal(db: Database, month: Month) -> Table:
         Column("Client ID", "integer"), Column("Destination"), Column("Kind"),
         Column("Document"), Column("Reference"), Column("State"), Column("Id there"),
         Column("Number there"),
-        Column("Amount", "money"), Column("Currency"), Column("When"), Column("By"),
+        Column("Amount", "money"), Column("Bills the month", "money"), Column("Currency"),
+        Column("When"), Column("By"),
         Column("Batch"), Column("Voided at"), Column("Voided by"),
     )  # fmt: skip
     with db.read() as conn:
@@ -257,6 +258,9 @@ def _journal(db: Database, month: Month) -> Table:
             e.remote_id or "",
             e.remote_number or "",
             e.total,
+            # Its part of the Invoices sheet's Posted: a recurring true-up's is the invoice it
+            # trued the recurring one up to, not its one-off document; a voided one's nothing.
+            e.billed if e.state == "POSTED" else Decimal(0),
             e.currency,
             e.at.isoformat(timespec="seconds") if e.at else "",  # posted: when it was sent
             e.by,
