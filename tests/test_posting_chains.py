@@ -161,3 +161,25 @@ def test_a_void_waits_for_an_adjustment_still_on_its_way(served, tmp_path):
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
     assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]
+
+
+def test_a_void_killed_between_the_invoice_and_its_adjustment_says_it_is_unfinished(
+    served, tmp_path
+):
+    sandbox, db, batch_id = served
+    posted = sandbox.run(db, "post", batch_id, *UNSETTLED, "--json")
+    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    assert sandbox.run(db, "post", "2026-11", "--adjust", *UNSETTLED).returncode == 0
+    void = ("void", "2026-11", "--client", str(cid), "--yes")
+    assert sandbox.run(db, *void, crash="posted#1").returncode == -signal.SIGKILL
+    mine = _mine(sandbox, db, cid)
+    assert [(p["reference"], p["state"], p["voiding"]) for p in mine["postings"]] == [
+        (reference, "voided", None), (f"{reference}-A1", "posted", "pending")
+    ]  # fmt: skip
+    assert "A void is unfinished at halo-invoice" in " ".join(
+        sandbox.run(db, "month").stdout.split()
+    )
+    assert sandbox.run(db, *void).returncode == 0
+    assert _remote(sandbox, "halo-invoice", reference) == []
+    assert _mine(sandbox, db, cid)["state"] == "voided"

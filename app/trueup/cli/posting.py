@@ -425,10 +425,13 @@ def void_command(
         again = f"trueup void {batch_id} --to {destination}{named}"
         run = _Interruptible(posting, destination, again)
         with posting.exclusive():
+            # Every void journaled before any is sent: one cut short between batches (a kill,
+            # Ctrl-C) leaves the rest pending, so the month says its void is unfinished.
             for target, chosen in targets.items():
+                posting.queue_void(target, destination, chosen)
+            for target in targets:
                 if run.stop.is_set():  # Ctrl-C: the next batch's voids wait for the next run
                     break
-                posting.queue_void(target, destination, chosen)
                 reports.append((target, asyncio.run(run(target, "void"))))
         voided = [e for _, report in reports for e in report.entries]
         _print_result(_of(voided, client), as_json, now=run.moved)
