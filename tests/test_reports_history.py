@@ -1,6 +1,7 @@
 """The 12 months of a client's invoices (the invoice screen's chart) and of every client's (the
-summary's months): as posted when posted, else as the month's newest batch bills it, absent with
-no batch; and the leakage each month's invoices recovered, which for the month being summed up
+summary's months): as posted when posted, else as the month's batch bills it (the one asked
+for; else its last of every client, as the ledger tells a closed month), absent with no batch;
+and the leakage each month's invoices recovered, which for the month being summed up
 is the seat diff's."""
 
 import asyncio
@@ -152,18 +153,36 @@ def test_a_posted_month_stays_as_posted_when_the_batch_moves_on_until_voided(db,
     assert november_of(client).total == Decimal(now["total"])
 
 
-def test_a_client_batch_built_later_is_the_client_s_month(db, built):
+def test_a_month_is_its_last_batch_of_every_client_as_its_own_reports_tell_it(db, built):
+    """A closed month is told by `trueup month`, `export` and `summary` from its last batch of
+    every client (ledger.month.last_stored_batch); the 12 months took each client's newest
+    invoice, one of a batch of chosen clients (`trueup batch --client`) too, so October's row
+    in November's summary read another total than October's own summary."""
     october = built["2026-10"]
     client, invoice = next(iter(invoices(october).items()))
+    currency = invoice["currency"]
     import_rules(db, '[defaults]\nmarkup_percent = "5"\nprice = "markup"\n')
     alone = build_batch(db, "2026-10", clients=[client], today=TODAY)
     assert invoices(alone)[client]["total"] != invoice["total"]
-    currency, now = invoice["currency"], Decimal(invoices(alone)[client]["total"])
-    one = month_history(db, MONTH, client_id=client).figures["2026-10"][currency]
-    assert one.total == now
-    everyone = month_history(db, MONTH).figures["2026-10"][currency].total
-    before = Decimal(october.body["totals"]["by_currency"][currency]["total"])
-    assert everyone == before - Decimal(invoice["total"]) + now
+
+    def row(summary_of):
+        shown = summary_json(month_summary(db, summary_of, today=TODAY))
+        if summary_of == "2026-10":
+            return shown["by_currency"][currency]
+        return {m["month"]: m["by_currency"] for m in shown["by_month"]}["2026-10"][currency]
+
+    own = row(Month("2026-10"))
+    assert own["total"] == october.body["totals"]["by_currency"][currency]["total"]
+    in_november = row(MONTH)
+    assert (in_november["total"], in_november["margin"]) == (own["total"], own["margin"])
+    chart = month_history(db, MONTH, batch_id=built[MONTH].batch_id, client_id=client)
+    assert chart.figures["2026-10"][currency].total == Decimal(invoice["total"])
+
+    whole = build_batch(db, "2026-10", today=TODAY)  # from today's data: the month's from now on
+    assert row(MONTH)["total"] == whole.body["totals"]["by_currency"][currency]["total"]
+    # A month with only a batch of chosen clients has none its reports are told from.
+    build_batch(db, "2026-09", clients=[client], today=TODAY)
+    assert "2026-09" not in month_history(db, MONTH).figures
 
 
 def test_invoices_stored_before_digests_read_the_same_totals_and_no_leakage(db, built):

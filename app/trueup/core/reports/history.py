@@ -4,8 +4,11 @@ margin and the seat mismatches they corrected (each line's `recovered`, at the p
 summed in its invoice's digest: body.recovered_sums).
 
 A client's month counts as it was posted when it was (the ledger's posted total; its cost and
-leakage from the batch that posted it), else as its newest stored batch bills it (in the
-batch's own month, the batch asked for). A month with no batch is absent, never zero.
+leakage from the batch that posted it), else as the month's batch bills it: in the batch's own
+month the batch asked for (the summary's: its ledger's), in every other the last batch stored
+of all its clients, the one `trueup month`, `export` and `summary` tell a closed month from
+(ledger.month.last_stored_batch), never a later batch of chosen clients. A month with neither
+is absent, never zero.
 
 Each client's invoice is picked from the batches' rows, and its figures read from its stored
 digest in SQL, never its text. A batch built before lines carried `recovered` (ENGINE 12) has
@@ -22,6 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
+from trueup.core.ledger.month import NoBatchStoredError, last_stored_batch
 from trueup.core.ledger.posted import PostedMonth, posted_months
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -80,25 +84,35 @@ def month_history(
     db: Database, month: Month, *, batch_id: str | None = None, client_id: int | None = None
 ) -> History:
     """The 12 months to `month` of `client_id` (None: every client); `batch_id`: the batch
-    that stands for `month` (None: its newest)."""
+    that stands for `month` (None: as for the others, its last stored of every client)."""
     months = tuple(month.shifted(n - MONTHS + 1) for n in range(MONTHS))
+    told_from = {
+        each: batch_id if batch_id and each == month else _whole_batch(db, each) for each in months
+    }
     figures: dict[Month, dict[str, Figures]] = {}
     with db.read() as conn:
         posted = posted_months(conn, months[0], months[-1], client_id)
         for each in months:
-            asked = batch_id if each == month else None
-            by_currency = _month(conn, each, asked, client_id, posted.get(each, {}))
+            by_currency = _month(conn, told_from[each], client_id, posted.get(each, {}))
             if by_currency:
                 figures[each] = by_currency
     return History(months, figures)
 
 
-_BATCHES, _ROWS = m.table_of(m.InvoiceBatch), m.table_of(m.BatchInvoice)
+def _whole_batch(db: Database, month: Month) -> str | None:
+    try:
+        return last_stored_batch(db, month)
+    except NoBatchStoredError:  # its posted clients still count, as posted
+        return None
+
+
+# The rows of the batches a month is told from (the month's, and those its clients were
+# posted from), not every batch ever built for it.
 _LISTED = (
-    f"SELECT r.client_id, r.batch_id, r.sha256 FROM {_BATCHES} b "
-    f"JOIN {_ROWS} r ON r.batch_id = b.id WHERE b.month = ?"
+    f"SELECT r.client_id, r.batch_id, r.sha256 FROM {m.table_of(m.BatchInvoice)} r "
+    "WHERE r.batch_id IN (SELECT value FROM json_each(?))"
 )
-_ONE, _NEWEST_FIRST = " AND r.client_id = ?", " ORDER BY b.created_at DESC, b.id"
+_ONE = " AND r.client_id = ?"
 # The chosen invoices' figures from their digests (a text stored before digests has the same
 # keys at its top, and no `recovered`).
 _FIGURES = (
@@ -109,16 +123,14 @@ _FIGURES = (
 
 
 def _month(
-    conn: Connection,
-    month: Month,
-    batch_id: str | None,
-    client_id: int | None,
-    sent: dict[int, PostedMonth],
+    conn: Connection, batch_id: str | None, client_id: int | None, sent: dict[int, PostedMonth]
 ) -> dict[str, Figures]:
+    batches = {p.batch_id for p in sent.values()} | ({batch_id} if batch_id else set())
+    wanted = orjson.dumps(sorted(batches)).decode()
     if client_id is None:
-        listed = conn.exec_driver_sql(_LISTED + _NEWEST_FIRST, (month,))
+        listed = conn.exec_driver_sql(_LISTED, (wanted,))
     else:
-        listed = conn.exec_driver_sql(_LISTED + _ONE + _NEWEST_FIRST, (month, client_id))
+        listed = conn.exec_driver_sql(_LISTED + _ONE, (wanted, client_id))
     chosen = _chosen(listed, sent, batch_id)
     rows = conn.exec_driver_sql(_FIGURES, (orjson.dumps(list(chosen)).decode(),))
     by_currency: dict[str, Figures] = {}
@@ -144,13 +156,13 @@ def _chosen(
     listed: Iterable[Sequence[Any]], sent: dict[int, PostedMonth], batch_id: str | None
 ) -> dict[str, int]:
     """sha256 -> client of each client's invoice: the one posted, else the one in `batch_id`
-    (when given), else the newest (`listed` is newest first)."""
+    (None: posted ones only)."""
     best: dict[int, tuple[int, str]] = {}  # client -> (rank, sha256): the lowest rank wins
     for client, batch, sha in listed:
         posted = sent.get(client)
         if posted is not None and batch == posted.batch_id:
             rank = 0
-        elif batch_id is None or batch == batch_id:
+        elif batch == batch_id:
             rank = 1
         else:
             continue
