@@ -141,3 +141,34 @@ def test_a_closed_months_pack_is_told_from_the_batch_its_month_and_export_are(db
 
     pack = Reports(db, today=later).evidence(NOVEMBER, bear_creek)
     assert (pack.basis, pack.batch_id, pack.invoice.total) == ("stored", whole, client.total)
+
+
+HOSTILE = "\x1b[31m\x07\u202e"  # an escape (recolours a terminal), a bell, a right-to-left override
+
+
+def test_no_control_character_of_a_name_reaches_the_page_or_the_pdf(db, bear_creek, tmp_path):
+    """A name from an API (client, product, Halo line) went into the HTML and the PDF with its
+    escapes, bells and bidi overrides (U+202E shows the rest of the name backwards); each is
+    written as U+FFFD, as the export's sheets write it (tables.plain_text)."""
+    with db.write() as conn:
+        conn.exec_driver_sql(
+            "UPDATE halo_client SET name = name || ? WHERE id = ?", (HOSTILE, bear_creek)
+        )
+        conn.exec_driver_sql("UPDATE pax8_product SET name = ? || name", (HOSTILE,))
+        conn.exec_driver_sql(
+            "UPDATE halo_recurring_invoice_line SET description = description || ?", (HOSTILE,)
+        )
+    pack, written = Reports(db, today=TODAY).write_evidence(NOVEMBER, bear_creek, tmp_path / "p")
+    assert HOSTILE in pack.invoice.client_name  # as the API sent it, in the store and the pack
+    page = written[0].read_text(encoding="utf-8")
+    pdf = " ".join(p.extract_text() for p in PdfReader(written[1]).pages)
+    for text in (page, pdf, "".join(str(cell) for b in blocks(pack) for cell in _cells(b))):
+        assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", text)
+        assert "\ufffd\ufffd" in text  # where they were
+    assert squeezed("Bear Creek Winery LLC\ufffd[31m\ufffd\ufffd") in squeezed(pdf)
+
+
+def _cells(block):
+    if isinstance(block, Grid):
+        return (block.title, *block.headers, *(c for row in block.rows for c in row))
+    return (block.text,)

@@ -1,13 +1,17 @@
 """The evidence pack as plain blocks of text: headings, paragraphs and tables of strings.
-The HTML page and the PDF are both laid out from these, so they say the same thing."""
+The HTML page and the PDF are both laid out from these, so they say the same thing. Every string
+is written as the export's sheets write a cell (tables.plain_text): names, descriptions and
+messages carry what the APIs sent, and an escape, a bell or a bidi override (U+202E shows the
+rest backwards) reads as U+FFFD where it was."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from trueup.core.ledger.month import Posting, told_from
 from trueup.core.reports.evidence import EvidencePack, SubscriptionEvidence
+from trueup.core.reports.tables import plain_text
 from trueup.core.values.distributors import distributor_name
 
 
@@ -33,10 +37,21 @@ Block = Heading | Para | Grid
 
 
 def title(pack: EvidencePack) -> str:
-    return f"{pack.invoice.client_name} · {pack.month}"
+    return plain_text(f"{pack.invoice.client_name} · {pack.month}")
 
 
 def blocks(pack: EvidencePack) -> list[Block]:
+    return [_plain(block) for block in _blocks(pack)]
+
+
+def _plain(block: Block) -> Block:
+    if isinstance(block, Grid):
+        rows = [tuple(plain_text(cell) for cell in row) for row in block.rows]
+        return replace(block, title=plain_text(block.title), rows=rows)
+    return replace(block, text=plain_text(block.text))
+
+
+def _blocks(pack: EvidencePack) -> list[Block]:
     invoice = pack.invoice
     found: list[Block] = [
         Heading(f"{title(pack)} · {_basis(pack)}", 1),
