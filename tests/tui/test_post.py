@@ -938,3 +938,39 @@ async def test_the_results_of_a_month_posted_again_start_on_the_new_document(app
         assert current.reference == f"TU2611-{target.client_id}-2"
         voided = next(e for e in results.entries.values() if e.said == "VOIDED")
         assert _cells(voided)[4].plain == voided.remote_number
+
+
+async def test_v_waits_for_an_adjustment_still_on_its_way_then_voids_both(
+    app, workbench, destination
+):
+    """From a review: `v` voided the invoice while its adjustment, journaled and cut short (a
+    kill between journal and answer), was still on its way: the client would keep it, though
+    the month read voided. And the voids were journaled batch by batch, so a void cut short
+    between the two left the adjustment with no void pending to say so."""
+    batch, clean = approve_clean(workbench)
+    await post_approved(workbench, batch.batch_id)
+    target = clean[0]
+    workbench.rules.set_client(target.client_id, "price", "markup")
+    workbench.rules.set_client(target.client_id, "markup_percent", "50")
+    adjusting = workbench.batches.current(MONTH).batch_id
+    plan = workbench.posting.plan_adjustments(adjusting, "halo-invoice")
+    assert [p.client_id for p in plan.ready] == [target.client_id]
+    workbench.posting.queue(plan)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target.client_id)
+        await press(pilot, "v")
+        assert app.screen is screen  # no question: nothing can be voided yet
+        said = list(app._notifications)[-1]
+        assert said.severity == "warning" and said.message.startswith(
+            f"TU2611-{target.client_id}-A1 is still on its way to halo-invoice (pending): "
+            f"`trueup post {adjusting} --to halo-invoice` finishes it"
+        )
+    assert destination.voided == set()
+    await workbench.posting.run(adjusting, "halo-invoice", action="create", progress=lambda e: 0)
+    async with make_app(workbench).run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        put_cursor(screen, target.client_id)
+        await press(pilot, "v", *f"void {MONTH}", "enter")
+        await wait_until_idle(pilot)
+    assert destination.voided == {f"TU2611-{target.client_id}", f"TU2611-{target.client_id}-A1"}

@@ -447,12 +447,7 @@ def _on_the_way(
     """Why a void must wait: a document of a client it voids (an adjustment killed mid-way,
     a run stopped) may be at the destination, or get there, after the void; the client would
     keep it, though its month reads voided."""
-    clients = {e.client_id for e in posted}
-    flying = [
-        e for e in posting.month_entries(month, destination)
-        if e.action == "create" and e.state in ("PENDING", "SENDING", "UNKNOWN")
-        and e.client_id in clients
-    ]  # fmt: skip
+    flying = posting.on_the_way(month, destination, {e.client_id for e in posted})
     if not flying:
         return None
     first = flying[0]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from datetime import date
 
@@ -111,6 +111,18 @@ class Posting:
                     if entry.destination == destination and entry.state == "POSTED":
                         found.setdefault(entry.batch_id, []).append(client_id)
         return found
+
+    def on_the_way(self, month: str, destination: str, clients: Collection[int]) -> list[EntryView]:
+        """The documents of `clients` still on their way to `destination` (pending, sending,
+        unknown: an adjustment killed mid-way, a run stopped): a void must wait for them, or
+        the client keeps one that gets there after, though its month reads voided."""
+        return [
+            e
+            for e in self.month_entries(month, destination)
+            if e.action == "create"
+            and e.state in ("PENDING", "SENDING", "UNKNOWN")
+            and e.client_id in clients
+        ]
 
     def void_targets(
         self, batch_id: str, destination: str, clients: Sequence[int] | None = None

@@ -289,6 +289,17 @@ class ApprovingScreen(SearchableTableScreen):
             self.notify("This workbench was opened with nowhere to post to.", severity="warning")
             return
         destination, expected = posted[0], f"void {batch.month}"
+        flying = self.workbench.posting.on_the_way(batch.month, destination, [invoice.client_id])
+        if flying:  # voided now, the client would keep what gets there after
+            first = flying[0]
+            self.notify(
+                f"{first.reference} is still on its way to {destination} "
+                f"({first.state.lower()}): `trueup post {first.batch_id} --to {destination}` "
+                "finishes it, then v voids every document. Nothing was voided.",
+                severity="warning",
+                timeout=10,
+            )
+            return
         adjusted = self.approvals is not None and invoice.client_id in self.approvals.adjusted
         what = "invoice and its adjustments" if adjusted else "invoice"
         it = "They stay" if adjusted else "It stays"
@@ -318,8 +329,12 @@ class ApprovingScreen(SearchableTableScreen):
         posting, client = self.workbench.posting, invoice.client_id
         settled = []
         with posting.exclusive():
-            for batch_id in posting.posted_batches(month, destination, [client]):
+            batches = posting.posted_batches(month, destination, [client])
+            # Every void journaled before any is sent: one cut short between the invoice and
+            # its adjustment leaves the rest pending, so the month says its void is unfinished.
+            for batch_id in batches:
                 posting.queue_void(batch_id, destination, [client])
+            for batch_id in batches:
                 report = asyncio.run(
                     posting.run(batch_id, destination, action="void", progress=lambda entry: None)
                 )
