@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
 from trueup.cli import app
-from trueup.core.batch.stored import current_batch, list_batches
+from trueup.core.batch.review import override_anomaly
+from trueup.core.batch.stored import current_batch, list_batches, load_batch
 from trueup.core.ledger.month import month_ledger
 from trueup.core.mapping.engine import map_company
 from trueup.core.reports.evidence_doc import Grid, blocks
@@ -172,3 +173,25 @@ def _cells(block):
     if isinstance(block, Grid):
         return (block.title, *block.headers, *(c for row in block.rows for c in row))
     return (block.text,)
+
+
+def test_an_error_let_through_says_why_who_and_when(db):
+    """The pack gave an override's reason alone; the export's Anomalies sheet says who gave it.
+    Both read the batch's overrides (tables.overriders), the pack with when, in UTC."""
+    batch_id = current_batch(db, NOVEMBER, today=TODAY)
+    client, anomaly = next(
+        (invoice.client_id, a)
+        for invoice in load_batch(db, batch_id).invoices
+        for a in invoice.anomalies
+        if a.severity == "error" and a.subscription_id
+    )
+    override_anomaly(
+        db, batch_id, client, anomaly.code, "agreed by phone", anomaly.subscription_id, by="alice"
+    )
+    with db.read() as conn:
+        at = conn.exec_driver_sql("SELECT at FROM batch_override").scalar()
+    pack = Reports(db, today=TODAY).evidence(NOVEMBER, client)
+    (flagged,) = [b for b in blocks(pack) if isinstance(b, Grid) and b.title == "What was flagged"]
+    let_through = {row[-1] for row in flagged.rows if row[0] == anomaly.code}
+    when = f"{str(at)[:16].replace('T', ' ')} UTC"
+    assert f"agreed by phone (by alice, {when})" in let_through

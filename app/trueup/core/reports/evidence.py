@@ -29,6 +29,7 @@ from trueup.core.billing.facts import CostItem
 from trueup.core.billing.timeline import TimelineEntry
 from trueup.core.diff.seats import DiffRow, HaloLine, diff_detail, seat_diff
 from trueup.core.ledger.month import Posting, client_postings, last_stored_batch
+from trueup.core.reports.tables import Overrider, overriders
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.json_text import load_json
@@ -58,6 +59,8 @@ class EvidencePack:
     subscriptions: list[SubscriptionEvidence]
     postings: tuple[Posting, ...]
     records: dict[str, Any]  # the raw JSON behind it, as Pax8 and Halo sent it
+    # who let each error through, and when (tables.overrider reads it): the batch's overrides
+    overriders: dict[tuple[int, str, str | None], Overrider]
 
 
 def evidence_pack(
@@ -91,8 +94,17 @@ def evidence_pack(
         if line.kind == "subscription" and line.subscription_id
     ]
     records = _records(db, [s.subscription_id for s in subscriptions], client_id)
+    who = {k: v for k, v in overriders(db, batch.batch_id).items() if k[0] == client_id}
     return EvidencePack(
-        month, batch.batch_id, basis, batch.created_at, invoice, subscriptions, postings, records
+        month,
+        batch.batch_id,
+        basis,
+        batch.created_at,
+        invoice,
+        subscriptions,
+        postings,
+        records,
+        who,
     )
 
 

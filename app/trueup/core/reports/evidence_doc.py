@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from trueup.core.batch.body import AnomalyView
 from trueup.core.ledger.month import Posting, told_from
 from trueup.core.reports.evidence import EvidencePack, SubscriptionEvidence
-from trueup.core.reports.tables import plain_text
+from trueup.core.reports.tables import overrider, plain_text
 from trueup.core.values.distributors import distributor_name
 
 
@@ -80,13 +81,23 @@ def _blocks(pack: EvidencePack) -> list[Block]:
             Grid(
                 "What was flagged",
                 ("Code", "Severity", "Message", "Let through because"),
-                [(a.code, a.severity, a.message, a.overridden or "") for a in invoice.anomalies],
+                [(a.code, a.severity, a.message, _let_through(pack, a)) for a in invoice.anomalies],
             )
         )
     for subscription in pack.subscriptions:
         found += _subscription(subscription)
     found += _postings(pack) if pack.postings else [Para("Nothing was posted for this month.")]
     return found
+
+
+def _let_through(pack: EvidencePack, anomaly: AnomalyView) -> str:
+    """The override's reason, who gave it and when, as the export's Anomalies sheet reads it."""
+    if anomaly.overridden is None:
+        return ""
+    who = overrider(pack.overriders, pack.invoice.client_id, anomaly)
+    if who is None:
+        return anomaly.overridden
+    return f"{anomaly.overridden} (by {who.by}, {who.at:%Y-%m-%d %H:%M} UTC)"
 
 
 def _basis(pack: EvidencePack) -> str:

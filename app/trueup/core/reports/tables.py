@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -67,7 +67,7 @@ def month_tables(
     the store as it is, a closed month's last stored (`closing`: ledger.month.month_ledger)."""
     ledger = month_ledger(db, month, today=today, closing=closing)
     stored = ledger.batch
-    who = _override_authors(db, ledger.batch_id)
+    who = overriders(db, ledger.batch_id)
     return [
         _invoices(ledger.clients, stored.by_client, ledger.told_from),
         _lines(stored.invoices),
@@ -150,7 +150,7 @@ def _anomalies(
     of_batch: Iterable[Mapping[str, Any]],
     invoices: Iterable[StoredInvoice],
     overrides: Mapping[tuple[int, str, str | None], str],
-    who: Mapping[tuple[int, str, str | None], str],
+    who: Mapping[tuple[int, str, str | None], Overrider],
 ) -> Table:
     columns = (
         Column("Client ID", "integer"), Column("Client"), Column("Where"), Column("Subscription"),
@@ -177,13 +177,11 @@ def _anomalies(
         # As the batch lists them: errors first, then by code, subscription and message.
         for a in sorted(invoice.anomalies, key=_anomaly_order):
             reason = override_reason(overrides, client_id, a) or ""
-            by = who.get((client_id, a.code, a.subscription_id)) or who.get(
-                (client_id, a.code, None), ""
-            )
+            by = overrider(who, client_id, a)
             where = "line" if a in on_lines else "invoice"
             rows.append((
                 client_id, name, where, a.subscription_id or "", a.code, a.severity,
-                a.message, reason, by if reason else "",
+                a.message, reason, by.by if reason and by else "",
             ))  # fmt: skip
     return Table("Anomalies", columns, rows)
 
@@ -274,12 +272,34 @@ def _journal(db: Database, month: Month) -> Table:
     return Table("Journal", columns, rows)
 
 
-def _override_authors(db: Database, batch_id: str) -> dict[tuple[int, str, str | None], str]:
+@dataclass(frozen=True)
+class Overrider:
+    """Who let an error through, and when (UTC)."""
+
+    by: str
+    at: datetime
+
+
+def overriders(db: Database, batch_id: str) -> dict[tuple[int, str, str | None], Overrider]:
+    """The batch's overrides by (client, code, subscription or None), as override_reason keys
+    their reasons: the export's Anomalies sheet and the evidence pack read who gave each here."""
     table = m.table_of(m.BatchOverride)
     with db.read() as conn:
         rows = conn.execute(
-            select(table.c.client_id, table.c.code, table.c.subscription_id, table.c.by)
+            select(table.c.client_id, table.c.code, table.c.subscription_id, table.c.by, table.c.at)
             .where(table.c.batch_id == batch_id)
             .order_by(table.c.id)
         ).all()
-    return {(r.client_id, r.code, r.subscription_id): r.by for r in rows}
+    return {
+        (r.client_id, r.code, r.subscription_id): Overrider(r.by, r.at.replace(tzinfo=UTC))
+        for r in rows
+    }
+
+
+def overrider(
+    found: Mapping[tuple[int, str, str | None], Overrider], client_id: int, anomaly: AnomalyView
+) -> Overrider | None:
+    """Who let the anomaly through: its line's override, else the whole invoice's (as
+    override_reason finds the reason)."""
+    key = (client_id, anomaly.code)
+    return found.get((*key, anomaly.subscription_id)) or found.get((*key, None))
