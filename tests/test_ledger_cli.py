@@ -845,8 +845,14 @@ def test_a_month_trued_up_in_halos_recurring_invoice_reads_posted_in_full(served
     mine = [c for c in ledger["clients"] if c["client_id"] in sent]
     assert mine and all(c["state"] == "posted" for c in mine)
     assert all(c["posted_total"] == c["total"] and c["difference"] == "0.00" for c in mine)
-    # The one-off documents are still listed at their own amounts.
+    # The one-off documents are still listed at their own amounts; what each bills the month
+    # is beside it (`billed`, from a review: no key reconciled the two), and adds up.
     assert {c["client_id"]: Decimal(c["postings"][0]["amount"]) for c in mine} == sent
+    assert all(
+        sum(Decimal(p["billed"]) for p in c["postings"] if p["state"] == "posted")
+        == Decimal(c["posted_total"])
+        for c in mine
+    )
     # A true-up with no one-off invoice is its recurring invoice, by Halo's (negative) id: it
     # read "RI -154", an invoice (from a review).
     alone = [p for c in mine for p in c["postings"] if p["document"] == "recurring invoice"]

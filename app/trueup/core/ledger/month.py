@@ -289,6 +289,9 @@ def _client_json(client: ClientMonth) -> dict[str, Any]:
                 "draft": p.draft,
                 "state": p.state,
                 "amount": money_json(p.amount),
+                # What it bills the month: a recurring true-up's is the invoice it trued the
+                # recurring one up to, not its one-off document's `amount`.
+                "billed": money_json(p.amount if p.billed is None else p.billed),
                 "at": p.at,
                 "by": p.by,
                 "voided_at": p.voided_at,
