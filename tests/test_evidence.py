@@ -1,6 +1,7 @@
 """The evidence pack (issue 18) on the synced demo: the PDF beside the HTML page, read back with
 pypdf, and a closed month re-audited from the batch stored for it, not from today's data."""
 
+import asyncio
 import html
 import re
 from datetime import date
@@ -10,11 +11,16 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from demo_fixtures import demo_db, demo_template  # noqa: F401 (fixtures)
+from test_posting import FakeSink, post
 from trueup.cli import app
+from trueup.core.batch.approval import approve
+from trueup.core.batch.build import build_batch
 from trueup.core.batch.review import override_anomaly
 from trueup.core.batch.stored import current_batch, list_batches, load_batch
 from trueup.core.ledger.month import month_ledger
 from trueup.core.mapping.engine import map_company
+from trueup.core.posting.plan import queue_void
+from trueup.core.posting.run import run_posting
 from trueup.core.reports.evidence_doc import Grid, blocks
 from trueup.core.rules.current import import_rules
 from trueup.core.service.reports import Reports
@@ -195,3 +201,26 @@ def test_an_error_let_through_says_why_who_and_when(db):
     let_through = {row[-1] for row in flagged.rows if row[0] == anomaly.code}
     when = f"{str(at)[:16].replace('T', ' ')} UTC"
     assert f"agreed by phone (by alice, {when})" in let_through
+
+
+def test_what_was_posted_and_voided_says_its_times_are_utc(db):
+    """'When, who' and 'voided …' gave a bare 2026-11-21 09:12, where the rest of the product
+    says UTC (the pack's own "as known on … UTC")."""
+    batch = build_batch(db, NOVEMBER, today=TODAY)
+    client = approve(db, batch.batch_id, by="alice").approved[0]
+    sink = FakeSink()
+    post(db, batch, sink)
+    assert queue_void(db, batch.batch_id, sink.destination, [client], by="bob") == 1
+    assert asyncio.run(run_posting(db, sink, batch.batch_id, action="void")).complete
+    with db.read() as conn:
+        created, voided = (
+            f"{str(at)[:16].replace('T', ' ')} UTC"
+            for (at,) in conn.exec_driver_sql(
+                "SELECT updated_at FROM posting_entry WHERE client_id = ? ORDER BY id", (client,)
+            )
+        )
+    pack = Reports(db, today=TODAY).evidence(NOVEMBER, client)
+    (posted,) = [b for b in blocks(pack) if isinstance(b, Grid) and b.title == "What was posted"]
+    (row,) = posted.rows
+    assert row[3] == f"voided {voided} by bob"
+    assert row[5] == f"{created}, alice"

@@ -108,7 +108,7 @@ def test_a_voided_month_is_reported_voided_billed_nothing_with_when_and_who(serv
     assert entry["When"] == document["at"][:19] + "+00:00"  # the row's own time is the post's
 
     page = _evidence(sandbox, db, tmp_path, cid)
-    voided = f"voided {document['voided_at'][:16].replace('T', ' ')} by {document['voided_by']}"
+    voided = f"voided {document['voided_at'][:16].replace('T', ' ')} UTC by {document['voided_by']}"
     assert voided in page and f"{reference} │ halo-invoice │" in page
 
     summary = _json(sandbox, db, "summary")

@@ -171,7 +171,7 @@ def _postings(pack: EvidencePack) -> list[Block]:
                 p.document_number or p.document_id or "",
                 _state(p),
                 _money(p.amount),
-                f"{_when(p.at)} {p.by}",
+                ", ".join(filter(None, (_when(p.at), p.by))),
             )
             for p in pack.postings
         ],
@@ -205,4 +205,5 @@ def _state(posting: Posting) -> str:
 
 
 def _when(at: str | None) -> str:
-    return (at or "")[:16].replace("T", " ")
+    """A journal time (ISO, UTC) as the product writes one: 2026-11-21 09:12 UTC."""
+    return f"{at[:16].replace('T', ' ')} UTC" if at else ""
