@@ -2,33 +2,18 @@
 `trueup sandbox serve`: each finding of that walk, judged by what the simulators hold
 afterwards (read back through their own APIs) and by what trueup says."""
 
-import asyncio
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import post_crash
-
-from ledger_fixtures import ledger_prepared, ledger_served  # noqa: F401 (fixtures)
+from ledger_fixtures import (  # noqa: F401 (fixtures)
+    ledger_prepared,
+    ledger_served,
+    remote,
+    rules_with,
+)
 
 
 def _said(result) -> str:
     return " ".join(result.stderr.split())
-
-
-def _rules_with(sandbox, db, tmp_path, text):
-    """The rules as the store had them first, with `text` added."""
-    original, path = tmp_path / "original.toml", tmp_path / "rules.toml"
-    if not original.exists():
-        assert sandbox.run(db, "rules", "export", str(original)).returncode == 0
-    path.write_text(original.read_text() + text)
-    assert sandbox.run(db, "rules", "import", str(path)).returncode == 0
-
-
-def _remote(sandbox, destination, prefix):
-    documents = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
-    return sorted((r, total) for r, _, total in documents if r.startswith(prefix))
 
 
 def test_an_adjustment_from_a_batch_the_month_has_moved_on_from_is_refused(served, tmp_path):
@@ -38,7 +23,7 @@ def test_an_adjustment_from_a_batch_the_month_has_moved_on_from_is_refused(serve
     posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
     assert posted.returncode == 0, posted.stderr
     cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
     hint = _said(sandbox.run(db, "post", batch_id, "--yes", "--unsettled"))
     assert "`trueup post 2026-11 --to halo-invoice --adjust` shows and posts" in hint
     adjust = ("--to", "halo-invoice", "--adjust", "--yes", "--unsettled")
@@ -46,10 +31,10 @@ def test_an_adjustment_from_a_batch_the_month_has_moved_on_from_is_refused(serve
     assert stale.returncode == 1
     assert f"batch {batch_id} is not what 2026-11 bills now" in _said(stale)
     assert "`trueup post 2026-11 --to halo-invoice --adjust` adjusts them" in _said(stale)
-    assert _remote(sandbox, "halo-invoice", f"{reference}-") == []
+    assert remote(sandbox, "halo-invoice", f"{reference}-") == []
     done = sandbox.run(db, "post", "2026-11", *adjust)
     assert done.returncode == 0, done.stderr
-    assert [r for r, _ in _remote(sandbox, "halo-invoice", f"{reference}-")] == [f"{reference}-A1"]
+    assert [r for r, _ in remote(sandbox, "halo-invoice", f"{reference}-")] == [f"{reference}-A1"]
 
 
 def test_an_adjustment_after_a_move_to_another_destination_takes_a_reference_of_its_own(
@@ -60,7 +45,7 @@ def test_an_adjustment_after_a_move_to_another_destination_takes_a_reference_of_
     sandbox, db, batch_id = served
     posted = sandbox.run(db, "post", batch_id, "--yes", "--unsettled", "--json")
     cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
+    rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
                 'markup_percent = "20"\n')  # fmt: skip
     adjust = ("post", "2026-11", "--adjust", "--yes", "--unsettled")
     assert sandbox.run(db, *adjust, "--to", "halo-invoice").returncode == 0
@@ -70,11 +55,11 @@ def test_an_adjustment_after_a_move_to_another_destination_takes_a_reference_of_
     moved = sandbox.run(db, "post", "2026-11", "--to", "qbo", "--client", str(cid), "--yes",
                         "--unsettled")  # fmt: skip
     assert moved.returncode == 0, moved.stderr
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "pax8"\n')
+    rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "pax8"\n')
     again = sandbox.run(db, *adjust, "--to", "qbo")
     assert again.returncode == 0, again.stderr
     assert f" {reference}-A2 " in _said(again)
-    assert [r for r, _ in _remote(sandbox, "qbo", reference)] == [
+    assert [r for r, _ in remote(sandbox, "qbo", reference)] == [
         f"{reference}-2", f"{reference}-A2"
     ]  # fmt: skip
     ledger = json.loads(sandbox.run(db, "month", "--json").stdout)
@@ -102,7 +87,7 @@ def test_a_void_run_again_says_the_month_is_already_voided_and_sends_nothing(ser
         ]
     journal = json.loads(sandbox.run(db, "journal", "2026-11", "--json").stdout)
     assert [e["reference"] for e in journal if e["action"] == "void"] == [reference]
-    assert _remote(sandbox, "halo-invoice", reference) == []
+    assert remote(sandbox, "halo-invoice", reference) == []
     # Voided at Halo and posted to QuickBooks since: voided there, and said where it went.
     assert sandbox.run(db, "approve", "2026-11", "--client", str(cid)).returncode == 0
     moved = ("post", "2026-11", "--to", "qbo", "--client", str(cid), "--yes", "--unsettled")
@@ -133,7 +118,7 @@ def test_an_adjustment_asked_for_a_voided_month_says_it_was_voided_and_how_to_po
     assert "nothing to adjust: none of the 1 client(s) can be" in _said(refused)
     again = sandbox.run(db, *command.split()[1:], "--yes", "--unsettled")
     assert again.returncode == 0, again.stderr
-    assert [r for r, _ in _remote(sandbox, "halo-invoice", reference)] == [f"{reference}-2"]
+    assert [r for r, _ in remote(sandbox, "halo-invoice", reference)] == [f"{reference}-2"]
 
 
 def test_the_month_names_the_command_that_adjusts_each_destination(served, tmp_path):
@@ -145,7 +130,7 @@ def test_the_month_names_the_command_that_adjusts_each_destination(served, tmp_p
     for cid, destination in ((one, "halo-invoice"), (other, "qbo")):
         post = ("post", "2026-11", "--to", destination, "--client", str(cid), "--yes")
         assert sandbox.run(db, *post, "--unsettled").returncode == 0
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{one}"]\nprice = "markup"\n'
+    rules_with(sandbox, db, tmp_path, f'\n[clients."{one}"]\nprice = "markup"\n'
                 f'\n[clients."{other}"]\nprice = "markup"\n')  # fmt: skip
     said = " ".join(sandbox.run(db, "month").stdout.split())
     commands = [f"trueup post 2026-11 --to {d} --adjust" for d in ("halo-invoice", "qbo")]
@@ -154,10 +139,10 @@ def test_the_month_names_the_command_that_adjusts_each_destination(served, tmp_p
     first, last = (sandbox.run(db, *c.split()[1:], "--yes", "--unsettled") for c in commands)
     assert first.returncode == 1 and f"its adjustment goes there (`{commands[1]}`" in _said(first)
     assert last.returncode == 0, last.stderr
-    assert [r for r, _ in _remote(sandbox, "halo-invoice", f"TU2611-{one}")] == [
+    assert [r for r, _ in remote(sandbox, "halo-invoice", f"TU2611-{one}")] == [
         f"TU2611-{one}", f"TU2611-{one}-A1"
     ]  # fmt: skip
-    assert [r for r, _ in _remote(sandbox, "qbo", f"TU2611-{other}")] == [
+    assert [r for r, _ in remote(sandbox, "qbo", f"TU2611-{other}")] == [
         f"TU2611-{other}", f"TU2611-{other}-A1"
     ]  # fmt: skip
     assert "--adjust" not in sandbox.run(db, "month").stdout

@@ -2,35 +2,35 @@
 serve`: post, adjust, void, crash and resume; judged by what the simulator holds afterwards
 (read back through its API) and what the journal and `trueup month --json` say."""
 
-import asyncio
 import json
 import signal
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-import post_crash
-
-from ledger_fixtures import ledger_prepared, ledger_served  # noqa: F401 (fixtures)
+from ledger_fixtures import (  # noqa: F401 (fixtures)
+    ledger_prepared,
+    ledger_served,
+    remote,
+    rules_with,
+)
 
 UNSETTLED = ("--yes", "--unsettled")
 
 
-def _rules_with(sandbox, db, tmp_path, text):
-    """The rules as the store had them first, with `text` added."""
-    original, path = tmp_path / "original.toml", tmp_path / "rules.toml"
-    if not original.exists():
-        assert sandbox.run(db, "rules", "export", str(original)).returncode == 0
-    path.write_text(original.read_text() + text)
-    assert sandbox.run(db, "rules", "import", str(path)).returncode == 0
+def _posted(sandbox, db, batch_id, *args):
+    """The batch posted (`args`: where): its first document's client id and reference."""
+    posted = sandbox.run(db, "post", batch_id, *args, *UNSETTLED, "--json")
+    assert posted.returncode == 0, posted.stderr
+    return (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
 
 
-def _remote(sandbox, destination, prefix):
-    documents = asyncio.run(post_crash.remote_documents(sandbox.env, destination))
-    return sorted((r, total) for r, _, total in documents if r.startswith(prefix))
+def _marked_up(sandbox, db, tmp_path, client_id, percent):
+    """The client billed at `percent` over cost from now on: its month bills otherwise."""
+    rules_with(
+        sandbox, db, tmp_path,
+        f'\n[clients."{client_id}"]\nprice = "markup"\nmarkup_percent = "{percent}"\n',
+    )  # fmt: skip
 
 
 def _mine(sandbox, db, cid):
@@ -41,16 +41,12 @@ def _mine(sandbox, db, cid):
 @pytest.mark.parametrize("destination", ["qbo", "xero", "halo-invoice"])
 def test_an_adjustment_cut_short_finishes_after_the_month_moved_on(served, tmp_path, destination):
     sandbox, db, batch_id = served
-    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
-    assert posted.returncode == 0, posted.stderr
-    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
-                'markup_percent = "10"\n')  # fmt: skip
+    cid, reference = _posted(sandbox, db, batch_id, "--to", destination)
+    _marked_up(sandbox, db, tmp_path, cid, "10")
     adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
     killed = sandbox.run(db, *adjust, crash="answered#1")
     assert killed.returncode == -signal.SIGKILL
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
-                'markup_percent = "20"\n')  # fmt: skip
+    _marked_up(sandbox, db, tmp_path, cid, "20")
     again = sandbox.run(db, *adjust)
     said = " ".join(again.stderr.split())
     assert again.returncode == 1
@@ -67,7 +63,7 @@ def test_an_adjustment_cut_short_finishes_after_the_month_moved_on(served, tmp_p
     assert mine["state"] == "adjusted" and mine["difference"] == "0.00"
     amounts = {p["reference"]: p["amount"] for p in mine["postings"]}
     assert list(amounts) == [reference, f"{reference}-A1", f"{reference}-A2"]
-    assert [(r, f"{t:.2f}") for r, t in _remote(sandbox, destination, reference)] == sorted(
+    assert [(r, f"{t:.2f}") for r, t in remote(sandbox, destination, reference)] == sorted(
         amounts.items()
     )
 
@@ -79,24 +75,20 @@ def test_a_void_of_an_adjusted_month_killed_midway_voids_every_document_once(
     served, tmp_path, destination, crash
 ):
     sandbox, db, batch_id = served
-    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
-    assert posted.returncode == 0, posted.stderr
-    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
-                'markup_percent = "10"\n')  # fmt: skip
+    cid, reference = _posted(sandbox, db, batch_id, "--to", destination)
+    _marked_up(sandbox, db, tmp_path, cid, "10")
     adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
     assert sandbox.run(db, *adjust).returncode == 0
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
-                'markup_percent = "40"\n')  # fmt: skip
+    _marked_up(sandbox, db, tmp_path, cid, "40")
     assert sandbox.run(db, *adjust).returncode == 0
-    assert [r for r, _ in _remote(sandbox, destination, reference)] == [
+    assert [r for r, _ in remote(sandbox, destination, reference)] == [
         reference, f"{reference}-A1", f"{reference}-A2"
     ]  # fmt: skip
     void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
     assert sandbox.run(db, *void, crash=crash).returncode == -signal.SIGKILL
     done = sandbox.run(db, *void)
     assert done.returncode == 0, done.stderr
-    assert _remote(sandbox, destination, reference) == []
+    assert remote(sandbox, destination, reference) == []
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
     assert [p["state"] for p in mine["postings"]] == ["voided"] * 3
@@ -109,25 +101,22 @@ def test_a_void_of_an_adjusted_month_killed_midway_voids_every_document_once(
     assert again.returncode == 0, again.stderr
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "posted" and mine["difference"] == "0.00"
-    assert _remote(sandbox, destination, reference) == [(f"{reference}-2", Decimal(mine["total"]))]
+    assert remote(sandbox, destination, reference) == [(f"{reference}-2", Decimal(mine["total"]))]
 
 
 @pytest.mark.parametrize("destination", ["halo-invoice", "xero"])
 def test_no_adjustment_is_sent_for_a_month_whose_void_is_unfinished(served, tmp_path, destination):
     sandbox, db, batch_id = served
-    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
-    assert posted.returncode == 0, posted.stderr
-    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
+    cid, reference = _posted(sandbox, db, batch_id, "--to", destination)
     void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
     # Voided at the destination, the journal not told yet.
     assert sandbox.run(db, *void, crash="answered#1").returncode == -signal.SIGKILL
-    assert _remote(sandbox, destination, reference) == []
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
-                'markup_percent = "10"\n')  # fmt: skip
+    assert remote(sandbox, destination, reference) == []
+    _marked_up(sandbox, db, tmp_path, cid, "10")
     adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
     refused = sandbox.run(db, *adjust, "--client", str(cid))
     said = " ".join(refused.stderr.split())
-    assert _remote(sandbox, destination, reference) == []
+    assert remote(sandbox, destination, reference) == []
     assert refused.returncode == 1
     assert f"`trueup void 2026-11 --to {destination} --client {cid}`" in said
     assert sandbox.run(db, *void).returncode == 0
@@ -138,11 +127,8 @@ def test_no_adjustment_is_sent_for_a_month_whose_void_is_unfinished(served, tmp_
 def test_a_void_waits_for_an_adjustment_still_on_its_way(served, tmp_path):
     sandbox, db, batch_id = served
     destination = "xero"
-    posted = sandbox.run(db, "post", batch_id, "--to", destination, *UNSETTLED, "--json")
-    assert posted.returncode == 0, posted.stderr
-    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n'
-                'markup_percent = "10"\n')  # fmt: skip
+    cid, reference = _posted(sandbox, db, batch_id, "--to", destination)
+    _marked_up(sandbox, db, tmp_path, cid, "10")
     adjust = ("post", "2026-11", "--to", destination, "--adjust", *UNSETTLED)
     assert sandbox.run(db, *adjust, crash="answered#1").returncode == -signal.SIGKILL
     void = ("void", "2026-11", "--to", destination, "--client", str(cid), "--yes")
@@ -150,14 +136,14 @@ def test_a_void_waits_for_an_adjustment_still_on_its_way(served, tmp_path):
     said = " ".join(refused.stderr.split())
     assert refused.returncode == 1
     assert f"{reference}-A1 of " in said and "nothing was voided" in said
-    assert [r for r, _ in _remote(sandbox, destination, reference)] == [
+    assert [r for r, _ in remote(sandbox, destination, reference)] == [
         reference, f"{reference}-A1"
     ]  # fmt: skip
     command = next(part for part in said.split("`") if part.startswith("trueup post "))
     assert sandbox.run(db, *command.split()[1:], *UNSETTLED).returncode == 0
     done = sandbox.run(db, *void)
     assert done.returncode == 0, done.stderr
-    assert _remote(sandbox, destination, reference) == []
+    assert remote(sandbox, destination, reference) == []
     mine = _mine(sandbox, db, cid)
     assert mine["state"] == "voided" and mine["posted_total"] == "0.00"
     assert [p["state"] for p in mine["postings"]] == ["voided", "voided"]
@@ -167,9 +153,8 @@ def test_a_void_killed_between_the_invoice_and_its_adjustment_says_it_is_unfinis
     served, tmp_path
 ):
     sandbox, db, batch_id = served
-    posted = sandbox.run(db, "post", batch_id, *UNSETTLED, "--json")
-    cid, reference = (json.loads(posted.stdout)[0][k] for k in ("client_id", "reference"))
-    _rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
+    cid, reference = _posted(sandbox, db, batch_id)
+    rules_with(sandbox, db, tmp_path, f'\n[clients."{cid}"]\nprice = "markup"\n')
     assert sandbox.run(db, "post", "2026-11", "--adjust", *UNSETTLED).returncode == 0
     void = ("void", "2026-11", "--client", str(cid), "--yes")
     assert sandbox.run(db, *void, crash="posted#1").returncode == -signal.SIGKILL
@@ -181,5 +166,5 @@ def test_a_void_killed_between_the_invoice_and_its_adjustment_says_it_is_unfinis
         sandbox.run(db, "month").stdout.split()
     )
     assert sandbox.run(db, *void).returncode == 0
-    assert _remote(sandbox, "halo-invoice", reference) == []
+    assert remote(sandbox, "halo-invoice", reference) == []
     assert _mine(sandbox, db, cid)["state"] == "voided"

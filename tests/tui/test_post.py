@@ -122,6 +122,12 @@ async def post_approved(workbench, batch_id):
     await workbench.posting.run(batch_id, "halo-invoice", action="create", progress=lambda e: None)
 
 
+def bill_otherwise(workbench, client_id, markup_percent="50"):
+    """The client's invoices billed at a markup on cost from now on: its month bills otherwise."""
+    workbench.rules.set_client(client_id, "price", "markup")
+    workbench.rules.set_client(client_id, "markup_percent", markup_percent)
+
+
 def status(workbench, batch_id, client_id):
     state = workbench.batches.approvals(batch_id).states.get(client_id)
     return state.status if state else None
@@ -187,8 +193,7 @@ def approve_then_move_one(workbench):
     """Approve the clean invoices, then change the first one's price: its approval lapses."""
     batch, clean = approve_clean(workbench)
     moved = clean[0].client_id
-    workbench.rules.set_client(moved, "price", "markup")
-    workbench.rules.set_client(moved, "markup_percent", "20")
+    bill_otherwise(workbench, moved, "20")
     return batch, clean, moved
 
 
@@ -470,8 +475,7 @@ async def test_v_on_the_results_leaves_a_client_adjusted_since_to_the_batch_scre
     async with app.run_test(size=(80, 24)) as pilot:
         results = await post_from_the_batch(pilot)
         chosen = results.table.current
-        workbench.rules.set_client(chosen.client_id, "price", "markup")
-        workbench.rules.set_client(chosen.client_id, "markup_percent", "50")
+        bill_otherwise(workbench, chosen.client_id)
         again = workbench.batches.current(MONTH)
         plan = workbench.posting.plan_adjustments(again.batch_id, "halo-invoice")
         assert [p.client_id for p in plan.ready] == [chosen.client_id]
@@ -636,8 +640,7 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
     batch, clean = approve_clean(workbench)
     await post_approved(workbench, batch.batch_id)
     target = clean[0]
-    workbench.rules.set_client(target.client_id, "price", "markup")
-    workbench.rules.set_client(target.client_id, "markup_percent", "50")
+    bill_otherwise(workbench, target.client_id)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "P")  # on the batch posted from, which the rule left behind
@@ -787,8 +790,7 @@ async def test_P_adjusts_where_the_cursors_client_went(app, workbench, destinati
         posting.queue(plan)
         await posting.run(batch.batch_id, where, action="create", progress=lambda e: None)
     for client in (first, second):
-        workbench.rules.set_client(client.client_id, "price", "markup")
-        workbench.rules.set_client(client.client_id, "markup_percent", "50")
+        bill_otherwise(workbench, client.client_id)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "b")
@@ -865,8 +867,7 @@ async def test_a_voided_month_whose_approval_lapsed_reads_so(app, workbench):
     await post_approved(workbench, batch.batch_id)
     target = clean[0].client_id
     await void_one(workbench, batch.batch_id, target)
-    workbench.rules.set_client(target, "price", "markup")
-    workbench.rules.set_client(target, "markup_percent", "50")
+    bill_otherwise(workbench, target)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "b")
@@ -906,8 +907,7 @@ async def test_the_invoice_of_a_month_to_adjust_sends_to_the_batch_screens_P(app
     batch, clean = approve_clean(workbench)
     await post_approved(workbench, batch.batch_id)
     target = clean[0].client_id
-    workbench.rules.set_client(target, "price", "markup")
-    workbench.rules.set_client(target, "markup_percent", "50")
+    bill_otherwise(workbench, target)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_batch(pilot)
         await press(pilot, "b")
@@ -950,8 +950,7 @@ async def test_v_waits_for_an_adjustment_still_on_its_way_then_voids_both(
     batch, clean = approve_clean(workbench)
     await post_approved(workbench, batch.batch_id)
     target = clean[0]
-    workbench.rules.set_client(target.client_id, "price", "markup")
-    workbench.rules.set_client(target.client_id, "markup_percent", "50")
+    bill_otherwise(workbench, target.client_id)
     adjusting = workbench.batches.current(MONTH).batch_id
     plan = workbench.posting.plan_adjustments(adjusting, "halo-invoice")
     assert [p.client_id for p in plan.ready] == [target.client_id]
