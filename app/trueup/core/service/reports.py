@@ -88,7 +88,8 @@ class Reports:
 
     def history(self, month: Month, client_id: int, batch_id: str) -> History:
         """The client's 12 months to `month`, whose invoice is the one in `batch_id`: each
-        month's total and margin as posted, else as its newest batch bills it."""
+        month's total and margin as posted, else as its last batch of every client bills it
+        (the batch its own reports tell it from: reports/history.py)."""
         return month_history(self.db, month, batch_id=batch_id, client_id=client_id)
 
     def summary_json(self, month: Month) -> dict[str, Any]:
