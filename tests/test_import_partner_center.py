@@ -208,14 +208,10 @@ def test_dates_no_day_past_the_12th_tells_are_read_month_first_and_said(tmp_path
 def test_a_file_excel_saved_as_unicode_text_or_windows_1252_reads_the_same(tmp_path):
     """From a boundary review: Excel's "Unicode Text" (UTF-16, tabs) and its Windows "CSV
     (Comma delimited)" (Windows-1252, a £ or € one byte) were refused as not UTF-8."""
-    header, rows = table()
-    out = io.StringIO()
-    tabs = csv.DictWriter(out, header, delimiter="\t", lineterminator="\r\n")
-    tabs.writeheader()
-    tabs.writerows(rows)
     unicode_text = tmp_path / "unicode.txt"
-    unicode_text.write_bytes(out.getvalue().encode("utf-16"))
+    unicode_text.write_bytes(_written("\t", "\r\n").encode("utf-16"))
     assert read(unicode_text).items == read(HANDWRITTEN).items
+    header, rows = table()
     rows[3]["CustomerName"] = "Fabrikam £ € Café"
     windows = write(tmp_path, header, rows)
     windows.write_bytes(windows.read_text(encoding="utf-8").encode("cp1252"))
@@ -346,14 +342,19 @@ def test_a_file_of_another_format_is_named_as_such(tmp_path, header, said):
     assert said in str(refusal(path))
 
 
-def test_a_semicolon_separated_file_saved_by_a_spreadsheet_reads_the_same(tmp_path):
+def _written(delimiter, line_end):
+    """The handwritten sample's rows as a spreadsheet saves them with `delimiter`."""
     header, rows = table()
     out = io.StringIO()
-    writer = csv.DictWriter(out, header, delimiter=";", lineterminator="\n")
+    writer = csv.DictWriter(out, header, delimiter=delimiter, lineterminator=line_end)
     writer.writeheader()
     writer.writerows(rows)
+    return out.getvalue()
+
+
+def test_a_semicolon_separated_file_saved_by_a_spreadsheet_reads_the_same(tmp_path):
     path = tmp_path / "semicolons.csv"
-    path.write_text(out.getvalue(), encoding="utf-8")
+    path.write_text(_written(";", "\n"), encoding="utf-8")
     assert read(path).items == read(HANDWRITTEN).items
 
 
