@@ -957,3 +957,36 @@ async def test_an_invoice_with_our_reference_for_another_client_stops_lookup() -
         with pytest.raises(ApiError, match="for customer 99, not Client 12's \\(12\\)") as caught:
             await HaloInvoiceSink(client).lookup([document(12, M365)])
     assert caught.value.kind == "bad_response" and not caught.value.ambiguous
+
+
+def unpriced_acme() -> Scenario:
+    """RI -95 with its M365 line carrying no unit price (Halo leaves a null out of its answer):
+    it bills 10 seats at nothing until a price is set on it."""
+    [row] = [ri for ri in halo_scenario().halo["recurring_invoices"] if ri["id"] == -95]
+    [m365] = row["lines"]
+    unpriced = {k: v for k, v in m365.items() if k not in ("unit_price", "baseprice")}
+    others = [ri for ri in halo_scenario().halo["recurring_invoices"] if ri["id"] != -95]
+    return halo_scenario(recurring_invoices=[*others, {**row, "lines": [unpriced]}])
+
+
+@pytest.mark.parametrize("omitted_lines", ["replace", "keep"])
+async def test_void_takes_back_a_price_set_on_a_line_that_had_none(omitted_lines: str) -> None:
+    """From a review: a true-up set 12 seats at 11.00 on a recurring line with no price, and its
+    void put the 10 seats back but left 11.00 on the line: Halo billed 110.00 a month from then
+    on where it had billed nothing. The simulator's own record is read back."""
+    client, _ = halo_client(halo_app(unpriced_acme(), omitted_lines=omitted_lines))
+    sink = HaloRecurringSink(client)
+    doc = document(12, recurring=(change(-95, set_line(25001, 1000, "12", "10", "11.00")),))
+    async with client:
+        before = await client.recurring_invoice(-95)
+        (posted,) = await sink.create([doc])
+        trued_up = await client.recurring_invoice(-95)
+        await sink.void(doc, posted)
+        await sink.void(doc, posted)  # again, as after a lost answer
+        after = await client.recurring_invoice(-95)
+        found = await sink.lookup([doc])
+    assert [(line["qty_order"], line["unit_price"]) for line in trued_up["lines"]] == [(12, 11)]
+    [line_before], [line_after] = before["lines"], after["lines"]
+    assert "unit_price" not in line_before and "unit_price" not in line_after
+    assert unchanging(line_after) == unchanging(line_before) and line_after["qty_order"] == 10
+    assert after["total"] == 0 and found == {}  # 10 seats at no price, as before the true-up

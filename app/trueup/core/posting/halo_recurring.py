@@ -96,9 +96,10 @@ class HaloRecurringSink:
         return results
 
     async def void(self, document: Document, posted: Posted) -> None:
-        """Put listed lines back to their previous quantity and price (an added line to 0: it
-        stays, since removing a line relies on Halo dropping omitted lines), and void the
-        adjustment invoice."""
+        """Put listed lines back to their previous quantity and price (a price the line did not
+        have is nulled again; an added line goes to 0 and keeps its price: it stays, since
+        removing a line relies on Halo dropping omitted lines), and void the adjustment
+        invoice."""
         await self._read_recurring([document], refresh=True)
         headers = self._headers([document], restore=True)
         if headers:
@@ -267,9 +268,6 @@ def _apply(
 ) -> None:
     line = _target_line(lines, wanted)
     quantity = wanted.previous_quantity if restore else wanted.quantity
-    price: Decimal | None = None
-    if wanted.unit_price is not None:
-        price = wanted.previous_unit_price if restore else wanted.unit_price
     if line is None:
         if restore:
             return  # nothing of ours to put back
@@ -285,5 +283,15 @@ def _apply(
         line["item_shortdescription"] = wanted.description
         lines.append(line)
     line["qty_order"] = quantity
-    if price is not None:
-        line["unit_price"] = wire_price(price)
+    if wanted.unit_price is None:
+        return  # the true-up left Halo's price alone: so does its void
+    if not restore:
+        line["unit_price"] = wire_price(wanted.unit_price)
+    elif wanted.previous_unit_price is not None:
+        line["unit_price"] = wire_price(wanted.previous_unit_price)
+    elif wanted.line_id is not None:
+        # The line had no price (Halo leaves a null out): null it again, or it would go on
+        # billing the true-up's price. (The swagger's InvoiceDetail.unit_price is nullable.)
+        line["unit_price"] = None
+    # A line the true-up added keeps its price at quantity 0: it bills nothing, and it is not
+    # removed, since that would rely on Halo dropping the lines a POST leaves out.
