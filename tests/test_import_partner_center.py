@@ -237,7 +237,7 @@ def test_a_file_with_many_bad_cells_is_refused_whole_naming_each_row_and_column(
     rows[2]["ChargeEndDate"] = "2026-08-31"
     rows[3]["PCToBCExchangeRate"] = "0"
     rows[3]["Currency"] = "euro"
-    rows[3]["Subtotal"] = "1,234.50"
+    rows[3]["Subtotal"] = "1.234,50"  # a decimal comma: 1,234.50 reads (test_spreadsheet_saves)
     refused = refusal(write(tmp_path, header, rows))
     assert str(refused) == (
         "recon.csv was not imported (8 problems; nothing was changed): fix the file or the "
@@ -248,7 +248,7 @@ def test_a_file_with_many_bad_cells_is_refused_whole_naming_each_row_and_column(
         "row 2, ChargeStartDate: '31/13/2026' is not a day of the calendar",
         "row 3, CustomerId: '196e2273\\x1b[2J' holds a space or a control character (not an id)",
         "row 3, BillableQuantity: '1e12' is out of range (a quantity is at most 1,000,000,000)",
-        "row 5, Subtotal: '1,234.50' is not a number like 1234.56",
+        "row 5, Subtotal: '1.234,50' is not a number like 1234.56",
         "row 5, Currency: 'euro' is not a currency code like USD",
         "row 5, PCToBCExchangeRate: '0' is not a rate (it must be above 0)",
         "row 4, ChargeEndDate: is before ChargeStartDate",

@@ -24,6 +24,11 @@ _ID = re.compile(r"[^\s\x00-\x1f\x7f-\x9f]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 # How Excel writes a number of 12 digits or more it was given as General: 1.00001E+15.
 _EXCEL_NUMBER = re.compile(r"[0-9](?:\.[0-9]+)?E\+[0-9]+", re.IGNORECASE)
+# How a spreadsheet writes a number in a column formatted Number or Accounting, when a file
+# opened in one is saved as CSV again: thousands separated (1,234.56), a negative in
+# parentheses ((12.00)). No distributor's documented file writes either.
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_PARENTHESISED = re.compile(r"\(\s*([^()]*?)\s*\)")
 # Partner Center writes dates as 10/3/2020 in its samples and as ISO 8601 through its API;
 # either may carry a time of day, which is dropped (a charge is for whole UTC days): as ISO
 # writes it or a spreadsheet does (12:00:00 AM), with fractions and a zone. Anything else after
@@ -89,6 +94,37 @@ def _number(text: str, limit: Decimal, what: str) -> Decimal:
     if abs(number) > limit:
         raise CellError(f"{shown(text)} is out of range (a {what} is at most {limit:,})")
     return number
+
+
+def grouped(text: str) -> bool:
+    """Whether `text` holds a comma only as a thousands separator would (1,234.56, (1,234))."""
+    inner = _PARENTHESISED.fullmatch(text)
+    return bool(_GROUPED.fullmatch(inner.group(1) if inner else text))
+
+
+def plain(text: str, thousands: bool) -> str:
+    """A number a spreadsheet formatted, written plain: (12.00) is -12.00; 1,234.56 is 1234.56
+    when `thousands` (the file's decimal separator is known to be a point); any other text as
+    it is, for its reader to judge. CellError for thousands separators in a file that does not
+    say its decimal separator: 1,234 is a thousand and more, or one and a bit."""
+    inner = _PARENTHESISED.fullmatch(text)
+    body = inner.group(1) if inner else text
+    if _GROUPED.fullmatch(body):
+        if not thousands:
+            raise CellError(
+                f"{shown(text)} has a comma that is a thousands separator or a decimal comma, "
+                "and no number of the file has a decimal point to say which: format the "
+                "spreadsheet's number columns without thousands separators (or download the "
+                "file again) and import it again"
+            )
+        body = body.replace(",", "")
+    elif inner is None or not _unsigned(body):
+        return text
+    return f"-{body}" if inner else body
+
+
+def _unsigned(text: str) -> bool:
+    return not text.startswith(("+", "-")) and bool(PLAIN_NUMBER.fullmatch(text))
 
 
 def money(text: str) -> Decimal:

@@ -4,7 +4,11 @@ or every problem with it, by row and column.
 Rows are numbered as a spreadsheet shows them (the header is row 1). The csv module does the
 parsing (quotes, embedded commas and line breaks); what is checked here is what it lets
 through: an empty or binary file, a workbook where a CSV belongs, a header without the
-columns, a row cut short (a truncated download), a cell of the wrong kind.
+columns, a row cut short (a truncated download), a cell of the wrong kind, and what a
+spreadsheet leaves in a file it opened and saved again: a totals row (refused: no distributor
+documents one, and a file whose rows were summed may have been edited too), numbers formatted
+with thousands separators or parenthesised negatives (read, when the file's decimal separator
+is known: cells.plain).
 """
 
 from __future__ import annotations
@@ -12,13 +16,23 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trueup.core.sources.files.cells import CellError, Kind, day, read_cell, shown, slashed
+from trueup.core.sources.files.cells import (
+    CellError,
+    Kind,
+    day,
+    grouped,
+    plain,
+    read_cell,
+    shown,
+    slashed,
+)
 from trueup.core.sources.files.columns import Column, header_key
 from trueup.core.sources.files.problems import FileRefused, Problems
 from trueup.core.values.text import visible
@@ -26,6 +40,9 @@ from trueup.core.values.text import visible
 MAX_BYTES = 512 * 1024 * 1024  # far past a year of a large partner's reconciliation files
 _DELIMITERS = (",", ";", "\t")  # a spreadsheet saved in some locales writes ; or tabs
 _ZIP = b"PK\x03\x04"  # .xlsx is a zip
+_NUMBERS = (Kind.MONEY, Kind.QUANTITY, Kind.RATE)
+# The label a spreadsheet's sum row starts with: Total, Totals, Grand Total, Subtotal, Sum.
+_TOTALS = re.compile(r"(?:grand\s*|sub\s*-?\s*)?totals?\s*:?|sum\s*:?", re.IGNORECASE)
 
 # Given the headers found, the name of the format the file looks like instead (or None).
 OtherFormat = Callable[[set[str]], str | None]
@@ -65,6 +82,15 @@ def read_rows(
             number += 1
             if not any(cell.strip() for cell in record):
                 continue  # a blank line, as a spreadsheet leaves at the end
+            label = _totals(record, len(header), found)
+            if label is not None:
+                problems.add(
+                    number,
+                    None,
+                    f"looks like a totals row ({shown(label)}), not a charge: no distributor's "
+                    "file has one (a spreadsheet's sum?); delete the row and import the file again",
+                )
+                continue
             if len(record) != len(header):
                 _misshapen(problems, number, len(record), len(header))
                 continue
@@ -74,11 +100,20 @@ def read_rows(
     if legacy:
         _read_as_cp1252(path, whole, found, warnings)
     day_first = _day_first(whole, found, warnings)
+    thousands = _decimal_point(whole, found)
+    formatted: list[str] = []
     rows = [
         row
         for number, record in whole
-        if (row := _row(problems, number, record, found, columns, day_first)) is not None
+        if (row := _row(problems, number, record, found, columns, day_first, thousands, formatted))
+        is not None
     ]
+    if formatted:
+        warnings.append(
+            f"{formatted[0]}: the file's numbers are written as a spreadsheet formats them "
+            "(thousands separators, negatives in parentheses), so it was saved from one: check "
+            "it against the distributor's download"
+        )
     if stopped:
         problems.add(number + 1, None, stopped)
     if not rows and problems.total == before:
@@ -227,6 +262,38 @@ def _day_first(
     return False
 
 
+def _totals(record: list[str], width: int, found: dict[str, tuple[int, Column]]) -> str | None:
+    """The label of a row a spreadsheet added to sum the others ("Total,,,,1234.56"), None for
+    any other row: its first cell with text is such a label and it is no whole charge (cut
+    short, or a cell the format needs left empty), so a customer named "Total" is still one."""
+    label = next((cell.strip() for cell in record if cell.strip()), "")
+    if not _TOTALS.fullmatch(label):
+        return None
+    whole = len(record) == width and all(
+        record[position].strip() for position, column in found.values() if not column.optional
+    )
+    return None if whole else label
+
+
+def _decimal_point(
+    records: Sequence[tuple[int, list[str]]], found: dict[str, tuple[int, Column]]
+) -> bool:
+    """Whether the file's numbers are known to have a decimal point, so a comma in one is a
+    thousands separator: a number of the file has a point with digits after it, and none has a
+    comma elsewhere than a thousands separator goes (12,50 is a decimal comma)."""
+    numbers = [
+        record[position].strip()
+        for _, record in records
+        for position, column in found.values()
+        if column.kind in _NUMBERS
+    ]
+    point = any(_POINT.search(number) for number in numbers)
+    return point and all(grouped(number) for number in numbers if "," in number)
+
+
+_POINT = re.compile(r"\.[0-9]")
+
+
 def _misshapen(problems: Problems, number: int, cells: int, expected: int) -> None:
     if cells < expected:
         problems.add(
@@ -246,9 +313,13 @@ def _row(
     found: dict[str, tuple[int, Column]],
     columns: Sequence[Column],
     day_first: bool,
+    thousands: bool,
+    formatted: list[str],
 ) -> Row | None:
     """The row, None when a cell of it does not read (its problems added). A day-first date's
-    cell is kept as YYYY-MM-DD: the store's raw is read again with no file to tell the order."""
+    cell is kept as YYYY-MM-DD, a number a spreadsheet formatted as a plain one (cells.plain):
+    the store's raw is read again with no file to tell the order or the separators; the first
+    such number is said in `formatted` ("row N, Column: '(12.00)' is read as -12.00")."""
     # An optional column the file lacks reads as empty in every row.
     values: dict[str, Any] = dict.fromkeys(c.field for c in columns)
     valid = True
@@ -259,6 +330,12 @@ def _row(
         if not cell and column.optional:
             continue
         try:
+            if column.kind in _NUMBERS and (written := plain(cell, thousands)) != cell:
+                if not formatted:
+                    formatted.append(
+                        f"row {number}, {column.header}: {shown(cell)} is read as {written}"
+                    )
+                cell = cells[field] = written
             values[field] = read_cell(column.kind, cell, day_first)
             if day_first and column.kind is Kind.DAY:
                 cells[field] = values[field].isoformat()
