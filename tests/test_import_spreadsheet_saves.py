@@ -182,3 +182,82 @@ def test_a_decimal_comma_elsewhere_makes_every_comma_unknown(env, tmp_path):
     said = result.stderr.splitlines()[1:]
     assert said[0].startswith("  row 2, Seller Cost: '1,198.00' has a comma that is a thousands")
     assert said[1] == "  row 3, Seller Cost: '15,33' is not a number like 1234.56"
+
+
+# --- ids whose leading zeros a spreadsheet dropped ----------------------------------------------
+
+
+def products(env):
+    db = open_database(env / "trueup.sqlite")
+    try:
+        with db.read() as conn:
+            return set(conn.execute(text("SELECT id FROM pax8_product")).scalars())
+    finally:
+        db.dispose()
+
+
+def test_a_sku_that_lost_its_leading_zeros_is_named_with_its_rows(env, tmp_path):
+    """Excel saves Partner Center's SkuId 0001 as 1: CFQ7TTC0LH18:1 is no product a mapping
+    names. The rows import, as the file says, and the warning names them and the SKU they
+    most likely are."""
+    assert invoke("import", str(FILES / "partner_center_handwritten.csv"), "--source",
+                  "partner-center").exit_code == 0  # fmt: skip
+    rows = rows_of("partner-center")
+    sku = rows[0].index("SkuId")
+    for row in rows[1:4]:
+        row[sku] = "1"
+    result = invoke("import", str(saved(tmp_path, rows)), "--source", "partner-center")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        "warning: rows 2, 3, 4: SKU CFQ7TTC0LH18:1 is none trueup knows, but CFQ7TTC0LH18:0001 "
+        "is: a spreadsheet drops an id's leading zeros when it opens a file. Imported as a "
+        "product of its own; import the file as downloaded to bill them as CFQ7TTC0LH18:0001"
+    )
+    assert {"pc:CFQ7TTC0LH18:1", "pc:CFQ7TTC0LH18:0001"} <= products(env)
+    logged = json.loads(invoke("log", "--json", "--limit", "1").stdout)["entries"][0]
+    assert "CFQ7TTC0LH18:1 is none trueup knows" in json.dumps(logged)
+
+
+def test_a_sku_with_and_without_its_zeros_in_one_file_is_named(env, tmp_path):
+    rows = rows_of("partner-center")
+    rows[2][rows[0].index("SkuId")] = "1"  # one row edited by hand in a spreadsheet
+    result = invoke("import", str(saved(tmp_path, rows)), "--source", "partner-center")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(
+        "warning: row 3: SKU CFQ7TTC0LH18:1 is none trueup knows, but CFQ7TTC0LH18:0001 is"
+    )
+
+
+def test_an_id_already_known_as_it_is_and_other_digits_are_not_flagged(env, tmp_path):
+    rows = rows_of("partner-center")
+    sku = rows[0].index("SkuId")
+    rows[1][sku] = "1"
+    assert invoke("import", str(saved(tmp_path, rows)), "--source", "partner-center").stderr
+    again = invoke("import", str(saved(tmp_path, rows, "again.csv")), "--source", "partner-center")
+    assert again.exit_code == 0 and again.stderr == ""  # its 1 is now a stored product
+    other = rows_of("ingram")  # numeric ids of other lengths: 1000234, 1000301, 1000235
+    result = invoke("import", str(saved(tmp_path, other, "im.csv")), "--source", "ingram")
+    assert result.exit_code == 0 and result.stderr == "", result.output
+
+
+def test_a_sku_a_mapping_names_before_any_import_is_known(env, tmp_path):
+    """A mapping file imported first (`trueup map import`) names pc:CFQ7TTC0LH18:0001."""
+    db = open_database(env / "trueup.sqlite")
+    try:
+        with db.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO product_mapping (product_id, item_id, status, source, reason, "
+                    "created_at, created_by) VALUES ('pc:CFQ7TTC0LH18:0001', 7, 'mapped', "
+                    "'import', '', '2026-11-01 00:00:00', 'test')"
+                )
+            )
+    finally:
+        db.dispose()
+    rows = rows_of("partner-center")
+    rows[1][rows[0].index("SkuId")] = "01"
+    result = invoke("import", str(saved(tmp_path, rows[:2])), "--source", "partner-center")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(
+        "warning: row 2: SKU CFQ7TTC0LH18:01 is none trueup knows, but CFQ7TTC0LH18:0001 is"
+    )

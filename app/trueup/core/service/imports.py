@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ from trueup.core.sources.files.problems import FileRefused as FileRefused
 from trueup.core.sources.files.shapes import FileRecords
 from trueup.core.sources.files.sources import NotBuilt as NotBuilt
 from trueup.core.sources.files.sources import file_format
+from trueup.core.sources.files.zeros import lost_zeros
 from trueup.core.store.database import Database
 from trueup.core.sync.file_import import ImportBusyError as ImportBusyError
-from trueup.core.sync.file_import import apply_file, log_refusal
+from trueup.core.sync.file_import import apply_file, known_products, log_refusal
 from trueup.core.sync.staging import EntityCounts
 from trueup.core.values.distributors import INGRAM, ION, PARTNER_CENTER, SHERWEB
 from trueup.core.values.distributors import NAMES as NAMES
@@ -107,6 +108,8 @@ class Imports:
         except FileRefused as exc:
             log_refusal(self.db, source, path.name, str(exc), len(exc.problems))
             raise
+        if zeros := lost_zeros(records.product_rows, known_products(self.db, source)):
+            records = replace(records, warnings=[*records.warnings, *zeros])
         with self._changes.writing():
             result = apply_file(self.db, reader, records, file_name=path.name)
         return ImportOutcome(

@@ -40,11 +40,12 @@ from trueup.core.store.json_text import dump_json, load_json
 from trueup.core.store.logbook import log_event
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
 from trueup.core.sync.staging import EntityCounts, chunks, total_counts, upsert
-from trueup.core.values.distributors import NAMES
+from trueup.core.values.distributors import NAMES, PREFIXES
 
 _COMPANIES, _PRODUCTS = m.table_of(m.Pax8Company), m.table_of(m.Pax8Product)
 _INVOICES, _ITEMS = m.table_of(m.Pax8Invoice), m.table_of(m.Pax8InvoiceItem)
 _SUBSCRIPTIONS = m.table_of(m.Pax8Subscription)
+_PRODUCT_MAPS = m.table_of(m.ProductMapping)
 _SNAPSHOTS = m.table_of(m.Pax8SubscriptionSnapshot)
 
 
@@ -90,6 +91,19 @@ def apply_file(
             "import again when it finishes"
         ) from None
     return result
+
+
+def known_products(db: Database, distributor: str) -> set[str]:
+    """The ids of the distributor's products the store holds or a mapping names (a mapping file
+    may come before the first import): what a file's SKUs are checked against
+    (sources/files/zeros.py)."""
+    prefix = PREFIXES[distributor]
+    with db.read() as conn:
+        stored = select(_PRODUCTS.c.id).where(_PRODUCTS.c.distributor == distributor)
+        mapped = select(_PRODUCT_MAPS.c.product_id).where(
+            _PRODUCT_MAPS.c.product_id.startswith(prefix, autoescape=True)
+        )
+        return {*conn.execute(stored).scalars(), *conn.execute(mapped).scalars()}
 
 
 def log_refusal(db: Database, distributor: str, file_name: str, reason: str, problems: int) -> None:

@@ -27,6 +27,8 @@ class FileRecords:
     # item id -> the format's own reading of it, so the subscriptions the file touches are
     # rebuilt without reading its rows a second time (opaque to the writer)
     parsed: Mapping[str, Any]
+    # product id -> the file's rows that bill it, for a warning that names them (zeros.py)
+    product_rows: Mapping[str, Sequence[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Records:
     invoices: dict[str, Record] = field(default_factory=dict)
     items: list[Record] = field(default_factory=list)
     charges: dict[str, Any] = field(default_factory=dict)  # item id -> the format's charge
+    product_rows: dict[str, list[int]] = field(default_factory=dict)  # product id -> rows
 
     def file_records(self, distributor: str, rows: int, warnings: list[str]) -> FileRecords:
         """What the writer is given; past MAX_LISTED warnings, how many more."""
@@ -52,6 +55,7 @@ class Records:
             self.items,
             warnings,
             self.charges,
+            self.product_rows,
         )
 
 

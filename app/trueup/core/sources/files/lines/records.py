@@ -30,9 +30,9 @@ def records_of(distributor: str, charges: Sequence[Charge]) -> Records:
     for charge in charges:
         company = namespaced(distributor, charge.customer_id)
         found.companies.setdefault(company, _company(distributor, charge))
-        found.products.setdefault(
-            namespaced(distributor, charge.product_id), _product(distributor, charge)
-        )
+        product = namespaced(distributor, charge.product_id)
+        found.products.setdefault(product, _product(distributor, charge))
+        found.product_rows.setdefault(product, []).append(charge.row)
         invoice = namespaced(distributor, charge.statement)
         totals[invoice] += charge.cost
         item_id = ids.next(invoice, charge.cells)

@@ -36,6 +36,7 @@ def records_of(charges: Sequence[Charge]) -> Records:
     for charge in charges:
         found.companies.setdefault(company_id(charge), _company(charge))
         found.products.setdefault(product_id(charge), _product(charge))
+        found.product_rows.setdefault(product_id(charge), []).append(charge.row)
         invoice = namespaced(PARTNER_CENTER, charge.invoice_number)
         totals[invoice] += charge.subtotal
         item_id = ids.next(invoice, charge.cells)
