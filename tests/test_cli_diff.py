@@ -164,6 +164,25 @@ def test_names_with_brackets_print_as_they_are(tmp_path, monkeypatch):
     assert "Bear [bold]Creek[/] [Winery]" in invoke("diff").stdout
 
 
+def test_a_zero_width_space_in_a_name_is_shown_written_out(tmp_path, monkeypatch):
+    """A client synced as "Bear Creek\u200b Winery" printed as "Bear Creek Winery": a second
+    client that reads as the first. The table shows the escape; --json keeps the name as
+    stored, the same."""
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "trueup.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-11-21")
+    data = world()
+    data["halo"]["clients"][1]["name"] = "Bear Creek\u200b Winery\u2060"
+    (tmp_path / "world.json").write_text(json.dumps(data))
+    assert invoke("sync", "--sandbox", str(tmp_path / "world.json")).exit_code == 0
+    map_world(tmp_path / "trueup.sqlite")
+    out = invoke("diff").stdout
+    assert "Bear Creek\\u200b Winery\\u2060" in out
+    assert "\u200b" not in out and "\u2060" not in out
+    rows = json.loads(invoke("diff", "--json").stdout)["rows"]
+    assert "Bear Creek\\u200b Winery\\u2060" in {r["client_name"] for r in rows}
+
+
 @pytest.mark.parametrize(
     ("today", "config", "month"),
     [

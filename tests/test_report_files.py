@@ -226,3 +226,25 @@ def test_no_control_character_of_a_name_reaches_a_sheet(tmp_path):
     kept = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
     shown = ["Bell\ufffdCo\ufffd[2J", "\ufffdevil.exe", "\ufffdTab", "two\nlines"]
     assert read == kept == shown
+
+
+def test_a_bidi_mark_or_a_zero_width_character_of_a_name_is_shown_in_a_sheet(tmp_path):
+    """A left-to-right mark (U+200E) reorders a cell's text and a zero width space (U+200B) makes
+    two names read alike: the sheets wrote both as they were, where a terminal is shown each
+    escaped (values.text). Each is U+FFFD; a joiner inside an emoji sequence is kept."""
+    names = [
+        "\u200eContoso",
+        "Con\u200btoso\ufeff",
+        "\u061cSoft\xadware",
+        "Dev \U0001f469\u200d\U0001f4bb",
+    ]
+    rows = [(name, "USD", Decimal("1.00")) for name in names]
+    table = Table("Invoices", TABLE.columns, rows)
+    write_csv_folder([table], tmp_path / "csv")
+    with (tmp_path / "csv" / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
+        read = [r["Client"] for r in csv.DictReader(file)]
+    workbook.write_workbook([table], tmp_path / "month.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "month.xlsx")["Invoices"]
+    kept = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    shown = ["\ufffdContoso", "Con\ufffdtoso\ufffd", "\ufffdSoft\ufffdware", names[3]]
+    assert read == kept == shown

@@ -2,14 +2,19 @@
 as it is and keeps working (the store holds names with their control characters written out,
 so what is left to survive is markup, width and length)."""
 
+import json
+
 from sqlalchemy import update
 
-from tools.demo_workbench import wait_until_idle
+from tools.demo_workbench import demo_clients, wait_until_idle
 from trueup.core.store import tables as m
+from trueup.sandbox.generate import DEMO_PATH as BUNDLED_DEMO
+from trueup.tui.app import make_app
 from trueup.tui.screens.batch import BatchScreen
 from trueup.tui.screens.picker import PickerScreen
 
 MARKUP = "refund [/] ref#12"  # Textual's markup refuses "[/]" with nothing to close
+RIVERBEND = "Riverbend Wealth Advisors"
 
 
 def rename(store, table, name):
@@ -48,3 +53,19 @@ async def test_a_name_that_reads_as_markup_is_shown_as_it_is_in_titles_and_notic
         await press(pilot, "v")  # nothing is posted: the notice names the client
         assert f"{MARKUP} is not posted for the month." in toast_text(app)
         assert app.is_running
+
+
+async def test_a_zero_width_space_in_a_synced_name_is_shown_written_out(workbench_with, tmp_path):
+    """A company synced as "River\u200bbend Wealth Advisors" read as "Riverbend Wealth
+    Advisors" on the Clients screen: it is shown with the escape where the space was."""
+    scenario = json.loads(BUNDLED_DEMO.read_text())
+    company = next(c for c in scenario["pax8"]["companies"] if c["name"] == RIVERBEND)
+    company["name"] = "River\u200bbend Wealth Advisors"
+    (tmp_path / "demo.json").write_text(json.dumps(scenario))
+    workbench = workbench_with(demo_clients(tmp_path / "demo.json"))
+    await workbench.syncing.run()
+    app = make_app(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "2")
+        shown = screen_text(app)
+    assert "River\\u200bbend Wealth" in shown and "\u200b" not in shown

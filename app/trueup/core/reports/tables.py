@@ -4,7 +4,6 @@ percentages, text) so each writer shows them as what they are; no file format he
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +19,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.postings import month_entries
 from trueup.core.values.months import Month
+from trueup.core.values.text import written_out
 
 Kind = Literal["text", "money", "number", "percent", "integer"]
 
@@ -49,15 +49,13 @@ class Table:
         return [row[at] for row in self.rows]
 
 
-# The C0 and C1 controls (a line break aside) and the bidi overrides a name from an API may
-# carry: a spreadsheet shows them as nothing, or the cell's text backwards (U+202E). Each is
-# shown as U+FFFD where it was, so the cell holds no control and reads as something was there.
-_HIDDEN = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
+# What a terminal is shown escaped (values.text.visible: the C0 and C1 controls, the bidi marks
+# and overrides, the characters that draw nothing) a spreadsheet shows as nothing, or the cell's
+# text backwards (U+202E). Each is written as U+FFFD where it was, so the cell holds none and
+# reads as something was there; a line break is kept, a cell may hold more than one line.
 def plain_text(text: str) -> str:
-    """A text cell as the writers write it: no control character (above)."""
-    return _HIDDEN.sub("\ufffd", text)
+    """A text cell as the writers write it: no control or invisible character (above)."""
+    return written_out(text, lambda _: "\ufffd", keep="\n")
 
 
 def month_tables(
