@@ -5,6 +5,7 @@ whose leading zeros were dropped named in a warning, and a workbook refused in o
 
 import csv
 import json
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -261,3 +262,71 @@ def test_a_sku_a_mapping_names_before_any_import_is_known(env, tmp_path):
     assert result.stderr.startswith(
         "warning: row 2: SKU CFQ7TTC0LH18:01 is none trueup knows, but CFQ7TTC0LH18:0001 is"
     )
+
+
+# --- a workbook where a CSV belongs -------------------------------------------------------------
+
+
+def test_an_xlsx_workbook_is_refused_in_one_line_saying_to_save_it_as_csv(env, tmp_path):
+    """Ingram's rated data export is offered as XLSX too ([IM1]); trueup reads CSV only."""
+    import xlsxwriter
+
+    path = tmp_path / "rated.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    for at, row in enumerate(rows_of("ingram")):
+        sheet.write_row(at, 0, row)
+    book.close()
+    result = invoke("import", str(path), "--source", "ingram")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: rated.xlsx is a workbook (xlsx), not CSV: download an Ingram Micro Cloud "
+        "Marketplace rated data export as CSV, or save the sheet as 'CSV UTF-8' (File > Save As)"
+    ]
+    assert imported(env) == {}
+
+
+def written(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def zipped(path, entries):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (
+            lambda p: written(p, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)),
+            "is an Excel 97-2003 workbook (xls), not CSV: download a TD SYNNEX StreamOne Ion "
+            "billing report as CSV, or save the sheet as 'CSV UTF-8' (File > Save As)",
+        ),
+        (
+            lambda p: zipped(p, {"ion-2026-10.csv": (FILES / "ion_handwritten.csv").read_text()}),
+            "is a zip archive (it holds ion-2026-10.csv), not CSV: extract the CSV and import that",
+        ),
+        (
+            lambda p: zipped(
+                p,
+                {
+                    "mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+                    "content.xml": "<office:document-content/>",
+                },
+            ),
+            "is an OpenDocument spreadsheet (ods), not CSV: download a TD SYNNEX StreamOne Ion "
+            "billing report as CSV, or save the sheet as CSV (UTF-8)",
+        ),
+    ],
+    ids=["xls", "zip", "ods"],
+)
+def test_other_workbooks_and_archives_are_refused_in_one_line(env, tmp_path, make, said):
+    """An .xls was 'holds NUL bytes, which no CSV file has'; a zipped CSV 'a workbook'."""
+    path = make(tmp_path / "report.bin")
+    result = invoke("import", str(path), "--source", "ion")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [f"error: report.bin {said}"]

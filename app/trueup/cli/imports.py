@@ -79,7 +79,11 @@ def import_command(
     them, the header is row 1) and column, and nothing is imported until all are fixed. Dates
     may be 2026-11-05 or 11/5/2026: month first, unless a date of the file has a day past the
     12th first (05/11/2026 saved by a day-first spreadsheet); when no date tells, month first is
-    read and the import warns. Only Partner Center's columns are documented
+    read and the import warns. A file saved again from a spreadsheet: numbers written 1,234.56
+    or (12.00) read as 1234.56 and -12.00 when the file's numbers have decimal points; a totals
+    row is refused at its row; a SKU whose leading zeros were dropped (1 for 0001) is named in a
+    warning. A workbook (xlsx, xls, ods) or a zip is refused: save or extract the CSV. Only
+    Partner Center's columns are documented
     by its distributor; ion, ingram and sherweb read a default column table (see the README).
     A file whose columns are named otherwise is read through the config: `[import.<source>]`,
     then our field name = the file's header, e.g. `charge_start = "Charge Start Date"` under

@@ -18,6 +18,7 @@ import csv
 import io
 import re
 import stat
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from trueup.core.values.text import visible
 MAX_BYTES = 512 * 1024 * 1024  # far past a year of a large partner's reconciliation files
 _DELIMITERS = (",", ";", "\t")  # a spreadsheet saved in some locales writes ; or tabs
 _ZIP = b"PK\x03\x04"  # .xlsx is a zip
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, Excel 97-2003's compound file
 _NUMBERS = (Kind.MONEY, Kind.QUANTITY, Kind.RATE)
 # The label a spreadsheet's sum row starts with: Total, Totals, Grand Total, Subtotal, Sum.
 _TOTALS = re.compile(r"(?:grand\s*|sub\s*-?\s*)?totals?\s*:?|sum\s*:?", re.IGNORECASE)
@@ -133,9 +135,11 @@ def _text(path: Path, wanted: str) -> tuple[str, bool]:
         raise FileRefused(f"{path.name} is {size:,} bytes, more than a billing file holds")
     data = path.read_bytes()
     if data.startswith(_ZIP):
+        raise FileRefused(_zipped(path.name, data, wanted))
+    if data.startswith(_OLE):
         raise FileRefused(
-            f"{path.name} is a workbook (xlsx), not CSV: download {wanted} as CSV, or save the "
-            "sheet as CSV"
+            f"{path.name} is an Excel 97-2003 workbook (xls), not CSV: download {wanted} as "
+            "CSV, or save the sheet as 'CSV UTF-8' (File > Save As)"
         )
     if data.startswith(b"%PDF"):  # Sherweb and Ion offer an invoice as PDF or CSV
         raise FileRefused(f"{path.name} is a PDF, not CSV: download {wanted} as CSV")
@@ -163,6 +167,30 @@ def _text(path: Path, wanted: str) -> tuple[str, bool]:
     if "\x00" in text:
         raise FileRefused(f"{path.name} holds NUL bytes, which no CSV file has: is it {wanted}?")
     return text, legacy
+
+
+def _zipped(name: str, data: bytes, wanted: str) -> str:
+    """Why a zip is refused: a workbook (an xlsx; an OpenDocument sheet), or an archive a CSV
+    came in. Workbooks are not read: trueup reads CSV only (openpyxl is no dependency of it,
+    and a sheet's cells are what its formats show, not what the distributor wrote)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        names = []  # a workbook cut short reads no further, as any zip
+    if names and not any(n.startswith("xl/") for n in names):
+        if "mimetype" in names or "content.xml" in names:
+            return (
+                f"{name} is an OpenDocument spreadsheet (ods), not CSV: download {wanted} as "
+                "CSV, or save the sheet as CSV (UTF-8)"
+            )
+        csvs = [n for n in names if n.casefold().endswith(".csv")]
+        inside = f" (it holds {visible(csvs[0])})" if len(csvs) == 1 else ""
+        return f"{name} is a zip archive{inside}, not CSV: extract the CSV and import that"
+    return (
+        f"{name} is a workbook (xlsx), not CSV: download {wanted} as CSV, or save the sheet "
+        "as 'CSV UTF-8' (File > Save As)"
+    )
 
 
 def _delimiter(text: str) -> str:
