@@ -160,6 +160,28 @@ async def test_a_server_that_ignores_page_is_refused_at_the_page_it_repeats(path
     assert len(fake.requests) == 2
 
 
+@pytest.mark.parametrize(("kept", "listed"), [(0, 2), (1, 4)])
+async def test_a_list_ending_short_of_what_its_first_page_counted_is_refused(
+    kept: int, listed: int
+) -> None:
+    """From a fault review: a page served empty ended the list, one cut short was taken as all
+    of its page, and an invoice's items were stored short (the sync said ok)."""
+    fake = FakePax8({"/invoices/i1/items": rows(5)})
+    served = fake.handle
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        answer = served(request)
+        if request.url.params.get("page") != "1":
+            return answer
+        body = answer.json()
+        return httpx.Response(200, json={**body, "content": body["content"][:kept]})
+
+    fake.handle = handle  # type: ignore[method-assign]
+    async with client(fake, page_size=2) as pax8:
+        with pytest.raises(ApiError, match=f"Pax8 listed {listed} of the 5 rows it counted at"):
+            await collect(pax8.invoice_items("i1"))
+
+
 async def test_a_page_block_counting_absurdly_many_pages_is_refused() -> None:
     """From a boundary review: a sync asked for every page it named (1,000 took a minute of
     the rate limit; 10**9 would have made a request object for each before sending one)."""

@@ -135,9 +135,13 @@ class Pax8Client(ApiClient):
     async def iter_pages(self, path: str, params: Params | None = None) -> AsyncIterator[list[Row]]:
         """Every non-empty page of a list, in order. A page opening on a row an earlier page
         held is refused: the server ignores `page` (or the list moved), and the rows it left
-        out would be deleted as gone."""
+        out would be deleted as gone. So is a list that ends with fewer rows than its first
+        page counted (a page empty or cut short on the way): an invoice's items stored short
+        are never read again, and the month's cost is taken from the ones that came."""
         page = 0
         seen: set[str] = set()
+        counted: int | None = None  # the rows the first page says the list holds
+        listed = 0  # the rows listed so far, a row an earlier page held not counted again
         while True:
             rows, info = await self.get_page(path, page, params)
             first = rows[0].get("id") if rows else None
@@ -147,12 +151,21 @@ class Pax8Client(ApiClient):
                     f"Pax8 sent page {page} of {path} again (its first row came on an earlier "
                     "page): the list is incomplete; nothing was saved, sync again",
                 )
+            counted = info.total_elements if counted is None else counted
+            listed += sum(1 for row in rows if row.get("id") is None or str(row["id"]) not in seen)
             seen.update(str(row["id"]) for row in rows if row.get("id") is not None)
             if rows:
                 yield rows
             # max() so a server that ignores `page` still ends after totalPages requests
             current = max(info.number, page)
             if not rows or info.total_pages == 0 or current + 1 >= info.total_pages:
+                if listed < counted:
+                    raise self._error(
+                        "bad_response",
+                        f"Pax8 listed {listed} of the {counted} rows it counted at {path} (a "
+                        "page came back empty or cut short): the list is incomplete; nothing was "
+                        "saved, sync again",
+                    )
                 return
             page = current + 1
 
