@@ -59,6 +59,8 @@ class HaloCatalog:
     first_recurring: dict[int, int] = field(default_factory=dict)
     # Halo client -> its Xero contact's own sales tax type (AccountsReceivableTaxType), when set
     xero_contact_taxes: dict[int, str] = field(default_factory=dict)
+    # The clients Halo listed at the last sync, inactive ones included (None: never read)
+    halo_clients: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,9 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         live_tax_codes(conn) if needed else {},
         first_recurring,
         xero_contact_taxes=contact_taxes,
+        halo_clients=frozenset(
+            conn.exec_driver_sql(f"SELECT id FROM {m.table_of(m.HaloClient)}").scalars()
+        ),
     )
 
 
@@ -505,11 +510,16 @@ def missing_targets(
     """Why the document cannot post to `destination` as it is, one reason each. A Halo line
     with no item goes as a free-text line: its UNMAPPED_SKU error was let through to get here;
     QuickBooks and Xero need an item on every line, and Xero an account and a tax type that a
-    sale may carry (checked against the lists `trueup xero refresh` read, when it has).
+    sale may carry (checked against the lists `trueup xero refresh` read, when it has). A
+    client Halo no longer lists takes no Halo document at all (that alone is said).
     `rules_tax`: the tax the rules add to the client's month, where the document does not carry
     it (a halo-recurring true-up's one-off invoice is only the month's difference, untaxed);
     else the document's own."""
     problems = []
+    if destination.startswith("halo") and catalog is not None:
+        gone = _gone_from_halo(document, catalog)
+        if gone:
+            return [gone]  # nothing else about the document matters
     tax = document.tax if rules_tax is None else rules_tax
     if destination in OWN_TAX and tax:
         name, how = OWN_TAX[destination]
@@ -536,6 +546,25 @@ def missing_targets(
         if catalog is not None:
             problems += _xero_coding(document, catalog)
     return problems
+
+
+def _gone_from_halo(document: Document, catalog: HaloCatalog) -> str | None:
+    """Why a client Halo no longer lists (deleted or merged) cannot take a Halo document: Halo
+    refuses an invoice for a client it does not have, or, where it did not, would hold one for
+    nobody. Overriding CLIENT_INACTIVE lets the month be billed; an inactive client Halo still
+    has is billed there, a deleted one only elsewhere."""
+    if catalog.halo_clients is None or document.client_id in catalog.halo_clients:
+        return None
+    client_id = document.client_id
+    name = document.client_name
+    who = f"Halo client {client_id}" + ("" if name == f"client {client_id}" else f" ({name})")
+    return (
+        f"{who} is no longer in Halo (deleted or merged; the last Halo sync did not list it), "
+        "so Halo cannot take an invoice for it, whatever the override of CLIENT_INACTIVE; "
+        "map its Pax8 companies to the client that bills them now (`trueup map set --company "
+        "PAX8_ID --client HALO_ID`), then build, approve and post the month again (`trueup "
+        "sync` first if it is back in Halo)"
+    )
 
 
 # Where the workbench maps the same (its Books screen), said after the commands.
