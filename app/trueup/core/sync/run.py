@@ -184,7 +184,7 @@ async def _run_source(
     try:
         await fetch(stager)
         if max_shrink_percent is not None:
-            check_shrink(db, source, stager.fetched, max_shrink_percent)
+            check_shrink(db, source, stager.fetched, max_shrink_percent, stager.in_scope)
         result.counts = apply_run(db, run_id, source, stager, stats=_stats(client))
     except (ApiError, ShrinkRefused, StoreError) as exc:  # each says what to do: no traceback
         result.status, result.error = "failed", str(exc)

@@ -61,6 +61,8 @@ class Stager:
         self.fetched: Counter[str] = Counter()
         # Scopes fetched, even those that came back empty: their stored rows must go.
         self.scopes: dict[str, set[str]] = {}
+        # Of each kind fetched by scope, the records fetched in each scope (sync/shrink.py).
+        self.in_scope: dict[str, Counter[str]] = {}
         self._buffer: list[dict[str, Any]] = []
         self._binders: dict[str, _Binders] = {}
 
@@ -76,6 +78,7 @@ class Stager:
         context for all of them, or per position (a callable)."""
         if scope is not None:
             self.scopes.setdefault(entity, set()).add(scope)
+            self.in_scope.setdefault(entity, Counter())[scope] += len(raws)
         kind = ENTITIES[entity]
         binders = self._binders.get(entity)
         if binders is None:
