@@ -1,5 +1,6 @@
-"""`trueup post` to Halo for a client Halo no longer has, or has inactive, on the hand-written
-world (tests/world.py) served over loopback; Halo is read back through its API."""
+"""`trueup post` to Halo on the hand-written world (tests/world.py) served over loopback: a
+client Halo no longer has, or has inactive, and what Halo says back; Halo is read back through
+its API."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from starlette.responses import JSONResponse
 from typer.testing import CliRunner
 
 from test_cli_diff import map_world
@@ -21,15 +23,20 @@ from world import ACME, BEAR, world
 
 
 class Recording:
-    """The Halo simulator, noting each request's method and path."""
+    """The Halo simulator, noting each request's method and path; with `refusal` set, a POST
+    /api/Invoice is answered 400 with that body instead."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.seen: list[tuple[str, str]] = []
+        self.refusal: dict[str, Any] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             self.seen.append((scope["method"], scope["path"]))
+            if self.refusal and (scope["method"], scope["path"]) == ("POST", "/api/Invoice"):
+                await JSONResponse(self.refusal, status_code=400)(scope, receive, send)
+                return
         await self.inner(scope, receive, send)
 
 
@@ -125,3 +132,27 @@ def test_a_client_inactive_in_halo_posts_once_overridden(served):
     assert posted.exit_code == 0, posted.output
     mine = [row for row in halo_invoices(tmp_path) if row.get("reference") == "TU2611-15"]
     assert [(row["client_id"], row.get("voided", False)) for row in mine] == [(15, False)]
+
+
+def test_halos_words_reach_the_terminal_with_their_control_characters_written_out(served):
+    """From a review: Halo's refusal was kept and printed as Halo wrote it, so an escape
+    sequence in it (a name pasted into Halo, an error page) cleared the operator's screen in
+    `trueup post` and `trueup journal`. Written out now, as every other text an API sends."""
+    tmp_path, halo = served
+    map_world(tmp_path / "trueup.sqlite")
+    body = json.loads(invoke("batch", "--month", "2026-11", "--json").stdout)
+    batch_id = body["batch_id"]
+    assert json.loads(invoke("approve", batch_id, "--client", "14", "--json").stdout)["approved"]
+    halo.refusal = {"Message": "Client \x1b[2J\x1b[Hcleared\x07 is on hold"}
+    posted = invoke(
+        "post", batch_id, "--to", "halo-invoice", "--client", "14", "--yes", "--unsettled"
+    )
+    journal = invoke("journal", batch_id)
+    listed = json.loads(invoke("journal", batch_id, "--json").stdout)
+    assert posted.exit_code == 1 and journal.exit_code == 0
+    for shown in (posted.stdout, posted.stderr, journal.stdout):
+        assert "\x1b" not in shown and "\x07" not in shown
+    assert "Client \\x1b[2J\\x1b[Hcleared\\x07 is on hold" in journal.stdout
+    (entry,) = listed
+    assert entry["state"] == "REJECTED" and "\x1b" not in entry["error"]
+    assert [row for row in halo_invoices(tmp_path) if row.get("client_id") == 14] == []

@@ -815,8 +815,8 @@ def _print_result(entries: list[EntryView], as_json: bool, *, now: set[int] | No
         )
         if e.remote_id:
             line.append(f" -> {e.document} {e.remote_id}")
-        if e.error and e.state != "POSTED":
-            line.append(f" ({e.error})")
+        if e.error and e.state != "POSTED":  # a destination's words, perhaps stored raw before
+            line.append(f" ({render.visible_lines(e.error)})")
         if now is not None and e.id not in now:
             done = {"POSTED": "already posted", "VOIDED": "already voided"}
             line.append(f" ({done.get(e.said, e.said.lower())} before this run)")

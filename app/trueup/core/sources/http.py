@@ -35,6 +35,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 
 from trueup.core.errors import TrueupError
 from trueup.core.sources.limiter import SlidingWindowLimiter
+from trueup.core.values.text import visible
 
 log = logging.getLogger("trueup.http")
 
@@ -868,13 +869,14 @@ def _not_json(constant: str) -> NoReturn:
 
 
 def _server_message(response: httpx.Response) -> str:
-    """The server's own explanation, whatever shape its error body takes, on one short line."""
+    """The server's own explanation, whatever shape its error body takes, on one short line,
+    its control characters written out: it is shown, journaled and logged as it comes."""
     text = response.text
     try:
         body: Any = jsonlib.loads(text, parse_float=Decimal, parse_constant=_not_json)
     except (ValueError, RecursionError, _NotJson):
         body = "" if _is_html(response, text) else text
-    message = _one_line(_describe(body))
+    message = visible(_one_line(_describe(body)))
     return message if len(message) <= MESSAGE_LIMIT else message[: MESSAGE_LIMIT - 1] + "…"
 
 
