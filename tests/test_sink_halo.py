@@ -990,3 +990,23 @@ async def test_void_takes_back_a_price_set_on_a_line_that_had_none(omitted_lines
     assert "unit_price" not in line_before and "unit_price" not in line_after
     assert unchanging(line_after) == unchanging(line_before) and line_after["qty_order"] == 10
     assert after["total"] == 0 and found == {}  # 10 seats at no price, as before the true-up
+
+
+async def test_void_of_a_true_up_whose_recurring_invoice_halo_deleted_voids_the_rest() -> None:
+    """From a review: a recurring invoice deleted in Halo after its true-up made the void fail
+    on every run (its GET answered 404), so the adjustment invoice stayed live and the month
+    could never be posted again. A deleted recurring invoice bills nothing: there is nothing
+    to put back, and the adjustment invoice is voided."""
+    client, checked = halo_client(halo_app())
+    sink = HaloRecurringSink(client)
+    doc = document(12, PRORATION, recurring=(change(-95, set_line(25001, 1000, "12", "10")),))
+    async with client:
+        (posted,) = await sink.create([doc])
+        await client.request("DELETE", "/api/RecurringInvoice/-95")
+        checked.clear()
+        await sink.void(doc, posted)
+        invoice = await client.invoice(int(posted.remote_id))
+        listed = [row async for page in client.recurring_invoices() for row in page]
+    assert invoice["voided"] is True
+    assert -95 not in [row["id"] for row in listed]  # not made again by the void
+    assert checked.count("POST", "/api/RecurringInvoice") == 0

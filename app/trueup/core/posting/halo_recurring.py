@@ -98,9 +98,9 @@ class HaloRecurringSink:
     async def void(self, document: Document, posted: Posted) -> None:
         """Put listed lines back to their previous quantity and price (a price the line did not
         have is nulled again; an added line goes to 0 and keeps its price: it stays, since
-        removing a line relies on Halo dropping omitted lines), and void the adjustment
-        invoice."""
-        await self._read_recurring([document], refresh=True)
+        removing a line relies on Halo dropping omitted lines; an RI deleted in Halo is passed
+        over), and void the adjustment invoice."""
+        await self._read_recurring([document], refresh=True, gone_ok=True)
         headers = self._headers([document], restore=True)
         if headers:
             await self._save(headers)
@@ -110,8 +110,12 @@ class HaloRecurringSink:
 
     # -- recurring invoices ------------------------------------------------------------------
 
-    async def _read_recurring(self, documents: Sequence[Document], *, refresh: bool) -> None:
-        """Bring the documents' RIs into the cache: all of them, or those it lacks."""
+    async def _read_recurring(
+        self, documents: Sequence[Document], *, refresh: bool, gone_ok: bool = False
+    ) -> None:
+        """Bring the documents' RIs into the cache: all of them, or those it lacks. With
+        `gone_ok` (a void), an RI Halo no longer has is left out: it bills nothing, and there
+        is nothing to put back on it (the list just read, the 404 is the RI's, not the URL's)."""
         wanted = {change.recurring_invoice_id for change in _changes(documents)}
         missing = wanted if refresh else wanted - self._recurring.keys()
         if not missing:
@@ -134,7 +138,12 @@ class HaloRecurringSink:
         # Billed to another client's account, or listed without lines (whether the list carries
         # lines is unconfirmed): a single GET always has them.
         for recurring_id in sorted(missing - seen):
-            self._recurring[recurring_id] = await self._client.recurring_invoice(recurring_id)
+            try:
+                self._recurring[recurring_id] = await self._client.recurring_invoice(recurring_id)
+            except ApiError as error:
+                if not gone_ok or error.kind != "not_found":
+                    raise
+                self._recurring.pop(recurring_id, None)
 
     async def _save(self, headers: list[Row]) -> None:
         sent = {header["id"] for header in headers}
@@ -204,6 +213,8 @@ class HaloRecurringSink:
             recurring_id = change.recurring_invoice_id
             if not change.lines:
                 continue  # names the recurring invoice that bills the month as it is
+            if restore and recurring_id not in self._recurring:
+                continue  # deleted in Halo: nothing to put back
             if recurring_id not in line_sets:
                 current = self._recurring[recurring_id]["lines"]
                 line_sets[recurring_id] = [_echo(line) for line in current]
