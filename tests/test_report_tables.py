@@ -84,3 +84,23 @@ def test_five_currencies_are_summarised_three_to_a_table_and_nothing_is_cut_at_8
     for n, currency in enumerate(currencies):
         assert currency in text and f"{9259258.50 + n:,.2f}" in text
     assert "By currency, more" in text
+
+
+def test_an_override_says_when_it_was_given_in_utc(db):
+    """The Anomalies sheet said who let an error through and why, not when: an auditor needs
+    the time. A column after the others, UTC as its header says, written as the Journal's When
+    (ISO 8601 with its +00:00); an anomaly let through by nobody has none."""
+    built = build_batch(db, "2026-11", today=TODAY, by="test")
+    approve(db, built.batch_id, overrides=[("UNMAPPED_SKU", "mapped next month")], by="ann")
+    with db.read() as conn:
+        (at,) = {r[0] for r in conn.exec_driver_sql("SELECT at FROM batch_override")}
+    table = next(
+        t for t in month_tables(db, Month("2026-11"), today=TODAY) if t.name == "Anomalies"
+    )
+    assert [c.header for c in table.columns][-3:] == [
+        "Override reason", "Overridden by", "Overridden at (UTC)"]  # fmt: skip
+    rows = sheet([table], "Anomalies")
+    stamped = str(at).replace(" ", "T")[:19] + "+00:00"
+    overridden = [r for r in rows if r["Code"] == "UNMAPPED_SKU" and r["Where"] != "batch"]
+    assert overridden and {r["Overridden at (UTC)"] for r in overridden} == {stamped}
+    assert {r["Overridden at (UTC)"] for r in rows if r["Override reason"] == ""} == {""}

@@ -68,8 +68,8 @@ def export_command(
 ) -> None:
     """The month for the accountant: invoices (each client's state in the ledger, totals, cost,
     margin, where it was posted and its number there), every line with its arithmetic in
-    words, anomalies and overrides (who, why), usage, changes against last month, and the
-    posting journal. Money is written as numbers in the row's currency, ready to filter.
+    words, anomalies and overrides (who, why, when in UTC), usage, changes against last month,
+    and the posting journal. Money is written as numbers in the row's currency, ready to filter.
 
     For the month being closed, its batch is built first when there is none or the store has
     moved on, and kept as `trueup batch` keeps it (`trueup batches` lists it); nothing else in

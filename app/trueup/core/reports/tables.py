@@ -154,6 +154,8 @@ def _anomalies(
         Column("Client ID", "integer"), Column("Client"), Column("Where"), Column("Subscription"),
         Column("Code"), Column("Severity"), Column("Message"), Column("Override reason"),
         Column("Overridden by"),
+        # Said in the header, as an auditor reads the sheet apart from the Journal's offsets.
+        Column("Overridden at (UTC)"),
     )  # fmt: skip
     rows: list[tuple[Any, ...]] = [
         (
@@ -164,6 +166,7 @@ def _anomalies(
             a["code"],
             a["severity"],
             a["message"],
+            "",
             "",
             "",
         )
@@ -180,6 +183,8 @@ def _anomalies(
             rows.append((
                 client_id, name, where, a.subscription_id or "", a.code, a.severity,
                 a.message, reason, by.by if reason and by else "",
+                # As the Journal's When: ISO 8601 to the second, its +00:00 kept.
+                by.at.isoformat(timespec="seconds") if reason and by else "",
             ))  # fmt: skip
     return Table("Anomalies", columns, rows)
 
