@@ -8,11 +8,18 @@ removed: a sync fetches again only recent invoices and changed subscriptions, so
 could be gone for good. The engine already bills a missing number as unknown (a quantity from
 the subscription's history where it has one, else nothing, flagged), and the next sync that
 brings a sane value stores it. The log names each row.
+
+When visible() writes out more than it did (bcb6310: the characters that draw nothing, U+200B,
+U+FEFF, U+00AD...), the text is written out again (write_out_invisible_text): the sync rewrites
+clients and companies, but older invoices, their items and lines, and records no sync lists any
+longer keep what the trueup before stored. The batches' texts and the posting journal are left
+as they are: they are what was built, approved and sent, pinned by their sha256.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,20 +43,48 @@ def register_visible(conn: Connection) -> None:
 
 def clean_poisoned_rows(conn: Connection) -> None:
     register_visible(conn)
+    for table, columns in _tables_of_records(conn):
+        _write_out_text(conn, table, columns, _CONTROLS)
+        _forget_poisoned_numbers(conn, table, columns)
+
+
+def write_out_invisible_text(conn: Connection) -> None:
+    """The text of every table of outside records written out again, as visible() now writes
+    it (schema 17): ids, references and the raw JSON kept as sent, as clean_poisoned_rows."""
+    register_visible(conn)
+    for table, columns in _tables_of_records(conn):
+        _write_out_text(conn, table, columns, _INVISIBLE)
+
+
+def _tables_of_records(conn: Connection) -> Iterator[tuple[Table, list[Column[Any]]]]:
+    """Each table that holds records from outside (it keeps their raw JSON), with the columns
+    this store's version has (a later version may add more)."""
     for table in SQLModel.metadata.sorted_tables:
         if "raw" in table.c and table.name != "staged_record":  # staging holds no records now
-            # The columns this store's version has (a later version may add more).
             have = {row[1] for row in conn.exec_driver_sql(f"PRAGMA table_info({table.name})")}
-            columns = [column for column in table.c if column.name in have]
-            _write_out_text(conn, table, columns)
-            _forget_poisoned_numbers(conn, table, columns)
+            yield table, [column for column in table.c if column.name in have]
+
+
+# What each cleaning of text says in the log: the characters written out, and why they were
+# stored.
+_CONTROLS = (
+    "control characters",
+    "stored by a trueup that did not yet check text from outside",
+)
+_INVISIBLE = (
+    "invisible characters",
+    "stored by a trueup that kept the characters that draw nothing (zero width space, word "
+    "joiner, BOM, soft hyphen, a joiner joining nothing), so two names could read alike",
+)
 
 
 def _visible_or_none(value: object) -> object:
     return visible(value) if isinstance(value, str) else value
 
 
-def _write_out_text(conn: Connection, table: Table, columns: list[Column[Any]]) -> None:
+def _write_out_text(
+    conn: Connection, table: Table, columns: list[Column[Any]], said: tuple[str, str]
+) -> None:
     quote = conn.dialect.identifier_preparer.quote
     mended = 0
     for column in columns:
@@ -64,8 +99,8 @@ def _write_out_text(conn: Connection, table: Table, columns: list[Column[Any]]) 
         log_event(
             conn,
             "WARNING",
-            f"{table.name}: control characters written out in {_count(mended, 'stored value')}",
-            reason="stored by a trueup that did not yet check text from outside",
+            f"{table.name}: {said[0]} written out in {_count(mended, 'stored value')}",
+            reason=said[1],
         )
 
 

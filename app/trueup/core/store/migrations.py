@@ -15,10 +15,14 @@ from sqlalchemy import Connection, text
 from sqlmodel import SQLModel
 
 from trueup.core.store import tables as models
-from trueup.core.store.cleaning import clean_poisoned_rows, register_visible
+from trueup.core.store.cleaning import (
+    clean_poisoned_rows,
+    register_visible,
+    write_out_invisible_text,
+)
 from trueup.core.values.parsing import commitment_end, parse_day
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 
 
 def _add_tables(*names: str) -> Callable[[Connection], None]:
@@ -222,4 +226,5 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     14: _item_units,
     15: clean_poisoned_rows,
     16: _digest_codes_and_products,
+    17: write_out_invisible_text,
 }
