@@ -222,8 +222,10 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # month (none in the demo: only the number).
         # 16: CLIENT_INACTIVE; usage of a Void invoice, or with nothing known of it, estimated;
         # a credited invoice's cost estimated until its re-issue (none in the demo: the number).
-        16,
-        "5222404c6219ab4daae65c4827e37fa2b935736db36acb38d9d207adaf4d2ce0",
+        # 17: CLIENT_INACTIVE of a deleted client says an override bills it outside Halo only
+        # (none in the demo: the number).
+        17,
+        "27b70566769cc262a24e69be936071c46e40c98de8363f0e6b5ee20be33aae19",
     )
 
 

@@ -122,7 +122,12 @@ def test_approve_status_shows_the_clients_asked_for_and_records_no_override(mapp
 
 @pytest.mark.parametrize(
     ("client", "said"),
-    [(15, "Halo client 15 (Gone Ltd) is inactive in Halo"), (99, "is no longer in Halo")],
+    [
+        (15, "Halo client 15 (Gone Ltd) is inactive in Halo"),
+        # Overriding lets it post only outside Halo (posting refuses it there: b927d30).
+        (99, "is no longer in Halo (deleted or merged), yet its mapped Pax8 companies"),
+        (99, "override with a reason to bill it in QuickBooks or Xero"),
+    ],
 )
 def test_a_client_halo_no_longer_bills_is_an_error_on_its_invoice(env, client, said):  # noqa: F811
     """From a review: a client offboarded in Halo (inactive) or deleted there, its Pax8

@@ -129,12 +129,14 @@ def status_text(status: str | None) -> str:
 
 def client_inactive(client_id: int, name: str, state: str) -> Anomaly:
     """CLIENT_INACTIVE: the client's mapped companies still bill, but Halo has it inactive
-    (offboarded) or no longer has it (deleted, merged): billed only on the operator's word."""
+    (offboarded) or no longer has it (deleted, merged): billed only on the operator's word, and
+    a deleted one only outside Halo (posting to Halo refuses it: posting/documents.py)."""
     if state == "missing":
         said = (
             f"Halo client {client_id} is no longer in Halo (deleted or merged), yet its mapped "
             "Pax8 companies still bill this month: map them to the client that bills them now "
-            "(`trueup map set --company ID --client ID`), or override with a reason"
+            "(`trueup map set --company ID --client ID`), or override with a reason to bill it "
+            "in QuickBooks or Xero: Halo takes no invoice for a client it no longer has"
         )
     else:
         said = (
