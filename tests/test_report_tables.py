@@ -14,7 +14,7 @@ from trueup.core.batch.approval import approve
 from trueup.core.batch.build import build_batch
 from trueup.core.batch.stored import load_batch
 from trueup.core.reports.history import History
-from trueup.core.reports.summary import CurrencyTotals, MonthSummary
+from trueup.core.reports.summary import CurrencyTotals, MonthSummary, Mover, Override, Voided
 from trueup.core.reports.summary_page import summary_renderables
 from trueup.core.reports.tables import month_tables
 from trueup.core.values.months import Month
@@ -104,3 +104,50 @@ def test_an_override_says_when_it_was_given_in_utc(db):
     overridden = [r for r in rows if r["Code"] == "UNMAPPED_SKU" and r["Where"] != "batch"]
     assert overridden and {r["Overridden at (UTC)"] for r in overridden} == {stamped}
     assert {r["Overridden at (UTC)"] for r in rows if r["Override reason"] == ""} == {""}
+
+
+def _columns(text):
+    """Each bordered table's cells, a column at a time, the lines' pieces joined: what a column
+    holds, however it was wrapped or folded."""
+    tables, current = [], None
+    for line in text.splitlines():
+        if line.startswith("│"):
+            cells = [c.strip() for c in line.strip("│").split("│")]
+            current = current or [""] * len(cells)
+            current[:] = [was + " " + cell for was, cell in zip(current, cells, strict=True)]
+        elif current:
+            tables.append(current)
+            current = None
+    return tables
+
+
+def test_a_long_name_or_reason_is_folded_never_cut_at_80_columns():
+    """A client name or an override's reason of one long word (a ticket's URL) was cut at the
+    80 columns of `trueup summary` with "…": "see https://halo.example.com…". Each is folded
+    onto the next lines, whole; the money beside it is never wrapped."""
+    name = "The Extraordinarily Long Named Regional Veterinary Hospital of Northern Saskatchewan"
+    word = "Wolfeschlegelsteinhausenbergerdorff-Holdings-International-GmbH"
+    url = "see https://halo.example.com/tickets/123456789?view=full&tab=notes"
+    moved = (Decimal("100"), Decimal("1234567.89"), ("QTY_SWING: 5 to 500 seats",))
+    summary = MonthSummary(
+        Month("2026-11"), "2026-11-b1", 2, {"posted": 2}, History((Month("2026-11"),), {}),
+        currencies={"USD": CurrencyTotals(total=Decimal("1234567.89"))},
+        movers=[Mover(name, "USD", *moved), Mover(word, "USD", *moved)],
+        overrides=[Override(name, "POSSIBLE_DOUBLE_BILL", url, 1),
+                   Override(word, "NEGATIVE_MARGIN", word, 2)],
+        voided=[Voided(1, name, "USD", Decimal("1234567.89"), ("TU2611-1",)),
+                Voided(2, word, "USD", Decimal("1234567.89"), ("TU2611-2",))],
+    )  # fmt: skip
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    for part in summary_renderables(summary):
+        console.print(part)
+    text = console.file.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    _, movers, overrides, voided, _ = _columns(text)
+    squeezed = [["".join(column.split()) for column in t] for t in (movers, overrides, voided)]
+    for client, *_ in squeezed:
+        assert "".join(name.split()) in client and word in client
+    reasons = squeezed[1][2]
+    assert "".join(url.split()) in reasons and word in reasons
+    # The money on one line each, whole.
+    assert text.count("+1,234,467.89 USD") == 2 and text.count("│ 1,234,567.89 USD │") == 2

@@ -102,6 +102,9 @@ def _leakage_said(summary: MonthSummary) -> str:
     return "as its invoices corrected them, billed prices"
 
 
+# The tables of names and reasons fold what does not fit (a name or a reason of one long word,
+# a ticket's URL) onto the next line, where Rich's default cut it at 80 columns with "…"; their
+# money columns are never wrapped, the text beside them gives way.
 def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     parts: list[RenderableType] = [Text(_title(summary), style="bold")]
     headers, rows = _currency_rows(summary)
@@ -121,8 +124,9 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
         parts.append(money)
     if summary.movers:
         movers = Table(title="Moved most against last month", title_justify="left")
-        for header, justify in (("Client", "left"), ("Change", "right"), ("Why", "left")):
-            movers.add_column(header, justify=justify)  # type: ignore[arg-type]
+        movers.add_column("Client", overflow="fold")
+        movers.add_column("Change", justify="right", no_wrap=True)
+        movers.add_column("Why", overflow="fold")
         for m in summary.movers:
             why = "; ".join(m.why) or "see the invoice's lines"
             movers.add_row(Text(m.client_name), f"{m.change:+,.2f} {m.currency}", Text(why))
@@ -130,14 +134,16 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
     if summary.overrides:
         overrides = Table(title="Errors let through", title_justify="left")
         for header in ("Client", "Code", "Reason"):
-            overrides.add_column(header)
+            overrides.add_column(header, overflow="fold")
         for o in summary.overrides:
             overrides.add_row(Text(o.client_name), o.code, Text(o.reason))
         parts.append(overrides)
     if summary.voided:
         voided = Table(title=VOIDED_TITLE, title_justify="left")
-        for header, justify in zip(VOIDED_HEADERS, ("left", "right", "left"), strict=True):
-            voided.add_column(header, justify=justify)  # type: ignore[arg-type]
+        client, bills, references = VOIDED_HEADERS
+        voided.add_column(client, overflow="fold")
+        voided.add_column(bills, justify="right", no_wrap=True)
+        voided.add_column(references, overflow="fold")
         for name, total, references in _voided_rows(summary):
             voided.add_row(Text(name), total, references)
         parts.append(voided)
