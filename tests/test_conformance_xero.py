@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from xero_python.accounting import Account as SdkAccount
 from xero_python.accounting import (
     AccountingApi,
     Contact,
@@ -42,6 +43,7 @@ from xero_python.accounting import (
     Invoices,
     LineAmountTypes,
     LineItem,
+    Payment,
 )
 from xero_python.api_client import ApiClient, Configuration
 from xero_python.api_client.oauth2 import OAuth2Token, TokenApi
@@ -156,6 +158,32 @@ def test_an_invoice_created_under_a_key_read_back_and_voided(accounting: Account
     assert (value(read.status), read.amount_due, read.total) == ("VOIDED", 0, Decimal("412.23"))
     still_listed = accounting.get_invoices(TENANT, invoice_numbers=["TU2611-58"], page=1)
     assert [i.status for i in still_listed.invoices] == ["VOIDED"]
+
+
+def test_a_part_paid_invoice_is_not_voided(accounting: AccountingApi) -> None:
+    """A payment through the SDK's create_payment (one Payment, unwrapped) lowers the invoice's
+    AmountDue and lists it in Payments; the void is then refused as Xero refuses it ("This
+    document cannot be edited as it has a payment or credit note allocated to it": Expedo's and
+    WorkGuru's tables of Xero errors), and the invoice stays AUTHORISED."""
+    (invoice,) = accounting.create_invoices(
+        TENANT, Invoices(invoices=[sdk_invoice("TU2611-59")]), summarize_errors=False, unitdp=4
+    ).invoices
+    payment = Payment(invoice=Invoice(invoice_id=invoice.invoice_id),
+                      account=SdkAccount(code="090"), amount=Decimal("100.00"),
+                      date=date(2026, 12, 5))  # fmt: skip
+    (paid,) = accounting.create_payment(TENANT, payment).payments
+    assert (paid.amount, value(paid.status)) == (Decimal("100.00"), "AUTHORISED")
+    read = accounting.get_invoice(TENANT, invoice.invoice_id).invoices[0]
+    assert (read.amount_paid, read.amount_due) == (Decimal("100.00"), Decimal("312.23"))
+    assert [p.payment_id for p in read.payments] == [paid.payment_id]
+    with pytest.raises(AccountingBadRequestException) as refused:
+        accounting.update_invoice(TENANT, invoice.invoice_id, Invoices(invoices=[
+            Invoice(invoice_id=invoice.invoice_id, status="VOIDED")]))  # fmt: skip
+    assert refused.value.status == 400 and refused.value.reason == (
+        "This document cannot be edited as it has a payment or credit note allocated to it."
+    )
+    after = accounting.get_invoice(TENANT, invoice.invoice_id).invoices[0]
+    assert (value(after.status), after.amount_due) == ("AUTHORISED", Decimal("312.23"))
 
 
 def test_credit_notes_found_with_where_then_voided_and_deleted(accounting: AccountingApi) -> None:

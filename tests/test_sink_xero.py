@@ -34,6 +34,8 @@ WORLD = {
          "Status": "ACTIVE", "TaxType": "NONE"},
         {"AccountID": "a-400", "Code": "400", "Name": "Advertising", "Type": "EXPENSE",
          "Status": "ACTIVE", "TaxType": "INPUT"},
+        {"AccountID": "a-090", "Code": "090", "Name": "Business Bank", "Type": "BANK",
+         "Status": "ACTIVE", "TaxType": "NONE"},
     ],
     "tax_rates": [
         {"TaxType": "NONE", "Name": "Tax Exempt", "Status": "ACTIVE", "EffectiveRate": 0,
@@ -444,3 +446,84 @@ def test_an_invoice_with_our_number_for_another_contact_stops_lookup() -> None:
 
     with pytest.raises(ApiError, match="holds invoice TU2611-7 for customer '0f5c3a8e"):
         run(go())
+
+
+async def _posted(sink: XeroSink, documents: list[Document]) -> list[Posted]:
+    outcomes = await sink.create(documents)
+    posted = [p for p in outcomes if isinstance(p, Posted)]
+    assert len(posted) == len(documents), outcomes
+    return posted
+
+
+async def _pay(xero: XeroClient, posted: Posted, amount: str) -> None:
+    """A payment put against the invoice in Xero, as a bookkeeper records one."""
+    payment = {"Invoice": {"InvoiceID": posted.remote_id}, "Account": {"Code": "090"},
+               "Amount": amount, "Date": "2026-12-05"}  # fmt: skip
+    await xero.request("PUT", "/api.xro/2.0/Payments", json={"Payments": [payment]})
+
+
+def test_an_invoice_with_a_payment_is_not_voided_and_the_void_says_why(app) -> None:
+    """Xero keeps a part-paid (AUTHORISED) or paid (PAID) invoice as it is: the void is refused
+    with what to do, never sent as a DELETED, and Xero still holds the invoice with its money."""
+    part, whole = document("TU2611-7"), document("TU2611-8", "600.00")
+
+    async def go() -> tuple[list[ApiError], dict[str, Row]]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            posted = await _posted(sink, [part, whole])
+            await _pay(xero, posted[0], "500.00")
+            await _pay(xero, posted[1], "600.00")
+            # Xero's own answer to the void of a part-paid invoice.
+            with pytest.raises(ApiError, match="cannot be edited as it has a payment"):
+                await xero.set_status("Invoices", posted[0].remote_id, "VOIDED", "k-void-1")
+            refusals = []
+            for doc, where in zip((part, whole), posted, strict=True):
+                with pytest.raises(ApiError) as refused:
+                    await sink.void(doc, where)
+                refusals.append(refused.value)
+            rows = {
+                r["InvoiceNumber"]: r
+                for r in await xero.invoices_by_number(["TU2611-7", "TU2611-8"])
+            }
+            return refusals, rows
+
+    refusals, rows = run(go())
+    assert {n: (r["Status"], r["AmountPaid"]) for n, r in rows.items()} == {
+        "TU2611-7": ("AUTHORISED", Decimal("500.00")),
+        "TU2611-8": ("PAID", Decimal("600.00")),
+    }
+    assert [r.kind for r in refusals] == ["bad_request", "bad_request"]  # journaled REJECTED
+    assert "(500.00 paid of 1,350.00 USD), status AUTHORISED" in str(refusals[0])
+    assert "(600.00 paid of 600.00 USD), status PAID" in str(refusals[1])
+    assert all("Remove the payment or credit note in Xero" in str(r) for r in refusals)
+
+
+def test_a_credit_note_allocated_to_an_invoice_is_not_voided(app) -> None:
+    """An allocated credit note is PAID in Xero and keeps its allocation: its void is refused
+    with what to do, and the invoice it was allocated to is not voided either."""
+    bill, note = document("TU2611-7"), credit("TU2611-7-A1")
+
+    async def go() -> tuple[list[ApiError], Row, Row]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            posted = await _posted(sink, [bill, note])
+            path = f"/api.xro/2.0/CreditNotes/{posted[1].remote_id}/Allocations"
+            allocation = {"Invoice": {"InvoiceID": posted[0].remote_id}, "Amount": "100.00",
+                          "Date": "2026-12-05"}  # fmt: skip
+            await xero.request("PUT", path, json={"Allocations": [allocation]})
+            refusals = []
+            for doc, where in ((note, posted[1]), (bill, posted[0])):
+                with pytest.raises(ApiError) as refused:
+                    await sink.void(doc, where)
+                refusals.append(refused.value)
+            invoice = await xero.get("Invoices", posted[0].remote_id)
+            return refusals, invoice, await xero.get("CreditNotes", posted[1].remote_id)
+
+    refusals, invoice, note_row = run(go())
+    assert (note_row["Status"], note_row["RemainingCredit"]) == ("PAID", Decimal("0.00"))
+    assert (invoice["Status"], invoice["AmountCredited"], invoice["AmountDue"]) == (
+        "AUTHORISED", Decimal("100.00"), Decimal("1250.00"),
+    )  # fmt: skip
+    assert "(100.00 allocated or refunded of 100.00 USD), status PAID" in str(refusals[0])
+    assert "Remove the allocation or refund in Xero" in str(refusals[0])
+    assert "(100.00 credited of 1,350.00 USD), status AUTHORISED" in str(refusals[1])

@@ -3,7 +3,8 @@ section (an organisation, its chart, tax rates, contacts and items).
 
 - `/api.xro/2.0/...`: the Accounting API (what `TRUEUP_XERO_URL` names is the host root, and
   `/connections` lives there too): Organisation, Contacts, Items, Accounts, TaxRates,
-  Currencies, Invoices and CreditNotes (xero_book, xero_documents).
+  Currencies, Invoices and CreditNotes (xero_book, xero_documents), Payments and credit notes'
+  Allocations (xero_payments).
 - `/identity/...`: identity.xero.com (`TRUEUP_XERO_IDENTITY_URL`; clients add `/connect/token`),
   and the sandbox's stand-in for login.xero.com's `/identity/connect/authorize` (xero_identity).
 
@@ -54,6 +55,7 @@ from trueup.sandbox.scenario import Scenario
 from trueup.sandbox.xero_book import Organisation, unit_amounts
 from trueup.sandbox.xero_documents import KINDS, Documents
 from trueup.sandbox.xero_identity import Grant, XeroIdentity
+from trueup.sandbox.xero_payments import Payments
 from trueup.sandbox.xero_wire import (
     Json,
     XeroError,
@@ -171,6 +173,7 @@ class _XeroSimulator:
         self.provider = credentials.get("app_name", "trueup sandbox")
         self.org = Organisation(xero, scenario.as_of)
         self.documents = Documents(self.org, xero, now)
+        self.payments = Payments(self.org, self.documents, now)
         self.identity = XeroIdentity(credentials, xero["organisation"], clock=clock, now=now)
         self.limits = _Limits(rate_limit, clock) if rate_limit else None
         self.clock, self.now, self.latency = clock, now, latency_seconds
@@ -291,6 +294,13 @@ class _XeroSimulator:
         query = request.query_params
         unitdp = 4 if query.get("unitdp") == "4" else 2
         since = parse_moment(request.headers.get("if-modified-since"))
+        if resource == "payments" and method in ("PUT", "POST") and not rest:
+            return self._reply("Payments", self.payments.pay(await _body(request, "Payments")))
+        if resource == "creditnotes" and [r.lower() for r in rest[1:]] == ["allocations"]:
+            if method != "PUT":
+                raise not_found()
+            allocations = await _body(request, "Allocations")
+            return self._reply("Allocations", self.payments.allocate(rest[0], allocations))
         if len(rest) > 1:
             raise not_found()
         if resource == "organisation" and method == "GET" and not rest:
@@ -337,6 +347,10 @@ class _XeroSimulator:
 
     def _reply(self, collection: str, rows: list[Json], pagination: Json | None = None) -> Response:
         return json_body(envelope(self.provider, self.now(), collection, rows, pagination))
+
+
+async def _body(request: Request, collection: str) -> list[Any]:
+    return _elements(await request.body(), collection)
 
 
 def _canonical(body: bytes) -> str:

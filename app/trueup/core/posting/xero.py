@@ -217,6 +217,7 @@ class XeroSink:
         status = record.get("Status")
         if status in GONE:
             return
+        _check_unsettled(document, posted, record)
         # Xero voids what is authorised and deletes what is not.
         target = "VOIDED" if status == "AUTHORISED" else "DELETED"
         key = f"trueup-void-{document.reference}-{posted.remote_id}"[:MAX_KEY]
@@ -236,6 +237,37 @@ class XeroSink:
                 f"({document.reference}) to {target} but still shows it {now}{said}: void it in "
                 "Xero, then run `trueup void` again to record it",
             )
+
+
+def _check_unsettled(document: Document, posted: Posted, record: Row) -> None:
+    """Refuse, before sending it, the void of a document with money against it: Xero keeps a
+    paid or part-paid invoice, and a credit note allocated or refunded, as it is ("This document
+    cannot be edited as it has a payment or credit note allocated to it"), and a PAID one is
+    not even deleted (a DELETED sent for it is "not of valid status for modification")."""
+    total = to_decimal(record.get("Total")) or Decimal(0)
+    if document.credit:
+        left = to_decimal(record.get("RemainingCredit"))
+        against = [("allocated or refunded", total - left if left is not None else Decimal(0))]
+    else:
+        against = [
+            ("paid", to_decimal(record.get("AmountPaid")) or Decimal(0)),
+            ("credited", to_decimal(record.get("AmountCredited")) or Decimal(0)),
+        ]
+    said = [f"{amount:,.2f} {how}" for how, amount in against if amount]
+    if record.get("Status") != "PAID" and not said:
+        return
+    kind = "credit note" if document.credit else "invoice"
+    what = f" ({' and '.join(said)} of {total:,.2f} {document.currency})" if said else ""
+    undo = "the allocation or refund" if document.credit else "the payment or credit note"
+    raise ApiError(
+        "Xero",
+        "bad_request",
+        None,
+        f"Xero {kind} {posted.remote_id} ({document.reference}) has money against it"
+        f"{what}, status {str(record.get('Status'))[:40]}: Xero does not void a document with "
+        f"a payment or credit note allocated to it. Remove {undo} in Xero, then run "
+        "`trueup void` again",
+    )
 
 
 def _explained(messages: list[str]) -> str:
