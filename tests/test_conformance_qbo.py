@@ -30,13 +30,14 @@ from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
 from quickbooks.batch import BatchManager, batch_create
 from quickbooks.exceptions import QuickbooksException
-from quickbooks.objects.base import Ref
+from quickbooks.objects.base import LinkedTxn, Ref
 from quickbooks.objects.company_info import CompanyInfo
 from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
+from quickbooks.objects.payment import Payment, PaymentLine
 from quickbooks.objects.preferences import Preferences
 from quickbooks.objects.taxcode import TaxCode
 
@@ -161,6 +162,29 @@ def test_python_quickbooks_creates_reads_and_voids_an_invoice_trueup_reads_back(
     assert voided.TotalAmt == 0 and voided.PrivateNote.startswith("Voided")
     assert voided.PrivateNote.endswith("trueup batch B, November 2026, Acme Dental")
     assert is_voided(voided.to_dict()) and asyncio.run(_lookup(served, "TU2611-58")) == {}
+
+
+def test_python_quickbooks_pays_an_invoice_which_then_is_not_voided(qb):
+    """A payment applied to an invoice (python-quickbooks' Payment, a line linked to the
+    invoice) leaves its balance and a LinkedTxn on it, and the void is refused: QuickBooks will
+    not void an invoice a payment is applied to (LanternOps/breeze issue 5180)."""
+    saved = invoice("TU2611-61").save(qb=qb)
+    linked = LinkedTxn()
+    linked.TxnId, linked.TxnType = saved.Id, "Invoice"
+    line = PaymentLine()
+    line.Amount = 100
+    line.LinkedTxn.append(linked)
+    payment = Payment()
+    payment.TotalAmt, payment.CustomerRef = 100, saved.CustomerRef
+    payment.Line.append(line)
+    payment.save(qb=qb)
+    paid = Invoice.get(saved.Id, qb=qb)
+    assert (paid.TotalAmt, paid.Balance) == (150, 50)
+    assert [(t.TxnId, t.TxnType) for t in paid.LinkedTxn] == [(payment.Id, "Payment")]
+    with pytest.raises(QuickbooksException) as refused:
+        paid.void(qb=qb)
+    assert refused.value.error_code == 6000 and "cannot be voided" in refused.value.detail
+    assert not is_voided(Invoice.get(saved.Id, qb=qb).to_dict())
 
 
 def test_python_quickbooks_updates_and_deletes_an_invoice(qb):

@@ -492,3 +492,40 @@ async def test_an_invoice_with_our_doc_number_for_another_customer_stops_lookup(
         await QboSink(client).create([document(qbo_customer_id="58")])
         with pytest.raises(ApiError, match="for customer '58', not Acme Dental's \\(59\\)"):
             await QboSink(client).lookup([document(qbo_customer_id="59")])
+
+
+async def test_an_invoice_a_payment_is_applied_to_is_not_voided_and_the_void_says_why() -> None:
+    """QuickBooks will not void an invoice a payment settles (LanternOps/breeze#5180): the void
+    is refused before it is sent, naming the payment and what to do, and QuickBooks still holds
+    the invoice live with its balance."""
+    async with qbo_client(qbo_app()) as client:
+        sink = QboSink(client)
+        [posted] = await sink.create([document()])
+        assert isinstance(posted, Posted)
+        payment = {
+            "CustomerRef": {"value": "58"},
+            "TotalAmt": 500,
+            "Line": [
+                {"Amount": 500, "LinkedTxn": [{"TxnId": posted.remote_id, "TxnType": "Invoice"}]}
+            ],
+        }
+        answer = await client.request(
+            "POST", f"/v3/company/{client.realm_id}/payment", json=payment
+        )
+        paid = await client.get_invoice(posted.remote_id)
+        # QuickBooks' own refusal of the void, sent anyway.
+        with pytest.raises(ApiError, match=r"has payment \d+ applied to it and cannot be voided"):
+            await client.void_invoice(posted.remote_id, str(paid["SyncToken"]))
+        with pytest.raises(ApiError) as refused:
+            await sink.void(document(), posted)
+        [invoice] = await invoices(client, "HB42-0007")
+        found = await sink.lookup([document()])
+    payment_id = answer["Payment"]["Id"]
+    assert refused.value.kind == "bad_request"  # the journal's REJECTED, with these words
+    assert str(refused.value).startswith(
+        f"QuickBooks invoice {posted.remote_id} (HB42-0007) has payment {payment_id} applied "
+        "(balance 850.00 of 1,350.00 USD): QuickBooks does not void an invoice a payment is "
+        "applied to. Unapply or delete the payment in QuickBooks"
+    )
+    assert not is_voided(invoice) and Decimal(str(invoice["Balance"])) == Decimal(850)
+    assert found["HB42-0007"].remote_id == posted.remote_id

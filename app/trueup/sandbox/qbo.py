@@ -9,11 +9,18 @@ Shapes follow accounting-and-reliability.md §1. The accepted realm is the scena
 (default "sandbox"), the authorization code "sandbox-code" or its ``auth_code`` (reusable, unlike
 Intuit's one-time codes, so a sandbox can be connected again). Every grant issues a new refresh
 token and earlier ones stay valid for the run. The rate limit counts /v3 requests only: the token
-endpoint is another host in production. A voided invoice keeps its DocNumber and lines, with
-every amount and quantity zeroed and "Voided" put before its PrivateNote, as Intuit's void
-reference describes ("prepended to existing text if present"; the " - " between them is this
-simulator's, unconfirmed). An item line whose Amount is not Qty x UnitPrice is refused, as
-integrators report QuickBooks does (the message is theirs; the code 6070 is unconfirmed).
+endpoint is another host in production. A Payment (create and read) applies its lines to the
+customer's invoices, each invoice's Balance down and the payment in its LinkedTxn; the void of an
+invoice a payment is applied to is refused (a 6000 in this simulator's words): QuickBooks "will
+not void an invoice that has a payment applied" (LanternOps/breeze issue 5180, a production void
+refused five times; WYRE-AI/qbo-mcp's void tool says the same). Intuit's reference says nothing
+of it, and the Fault's code and words are unconfirmed.
+
+A voided invoice keeps its DocNumber and lines, with every amount and quantity zeroed and
+"Voided" put before its PrivateNote, as Intuit's void reference describes ("prepended to existing
+text if present"; the " - " between them is this simulator's, unconfirmed). An item line whose
+Amount is not Qty x UnitPrice is refused, as integrators report QuickBooks does (the message is
+theirs; the code 6070 is unconfirmed).
 
 An update names the document's `Id` at its current `SyncToken` (else 5010), in a POST with no
 operation: full, the body replacing the document, or sparse (`"sparse": true`), changing only
@@ -73,7 +80,7 @@ from trueup.sandbox.common import (
     TokenStore,
     json_response,
 )
-from trueup.sandbox.qbo_company import QboCompany
+from trueup.sandbox.qbo_company import BUSINESS_RULE, QboCompany
 from trueup.sandbox.qbo_query import QueryError, parse_query, run_query
 from trueup.sandbox.scenario import Scenario
 
@@ -96,6 +103,7 @@ ENTITIES = {
     "item": ("Item", "items"),
     "invoice": ("Invoice", "invoices"),
     "creditmemo": ("CreditMemo", "creditmemos"),
+    "payment": ("Payment", "payments"),
     "taxcode": ("TaxCode", "tax_codes"),
     "taxrate": ("TaxRate", "tax_rates"),
     "companyinfo": ("CompanyInfo", ""),  # made from the scenario's qbo.company
@@ -105,7 +113,7 @@ ENTITIES = {
 DISCOVERY_PATHS = (["openid_configuration"], ["openid_sandbox_configuration"])
 # What each writable entity's POST takes as `?operation=`; without one it is a create, or an
 # update when the body names an Id (full, or sparse with "sparse": true).
-OPERATIONS = {"Invoice": ("void", "delete"), "CreditMemo": ("delete",)}
+OPERATIONS = {"Invoice": ("void", "delete"), "CreditMemo": ("delete",), "Payment": ()}
 # The same in a batch item: (operation, optionsData) -> what it does.
 BATCH_OPERATIONS: dict[str, dict[tuple[Any, Any], str]] = {
     "Invoice": {
@@ -382,7 +390,65 @@ class _QboSimulator:
             return {"bId": bid, "Fault": {"Error": [_error(fault)], "type": fault.kind}}
 
     def _create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        if entity == "Payment":
+            return self._pay(body)
         return self._save(entity, body, None)
+
+    def _pay(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A payment received from a customer, applied to its invoices: each line's Amount to the
+        invoice its LinkedTxn names, that invoice's Balance down by it and the payment in its
+        LinkedTxn (Intuit's Payment reference and sample)."""
+        customer = self._reference(body, "CustomerRef", "Customer")
+        try:
+            total = Decimal(str(body["TotalAmt"]))
+        except (KeyError, InvalidOperation):
+            raise _missing("TotalAmt") from None
+        applied: list[tuple[dict[str, Any], Decimal]] = []
+        for line in body.get("Line") or []:
+            linked = (line.get("LinkedTxn") or [{}])[0] if isinstance(line, dict) else {}
+            if linked.get("TxnType") != "Invoice":
+                raise _unsupported("A payment line here applies to an Invoice only.")
+            invoice = self.rows["Invoice"].get(str(linked.get("TxnId")))
+            if invoice is None or invoice.get("CustomerRef", {}).get("value") != customer["Id"]:
+                raise validation_fault(
+                    "2500", "Invalid Reference Id", f"Invalid Reference Id : Invoice "
+                    f"{linked.get('TxnId')} is not one of customer {customer['Id']}'s",
+                )  # fmt: skip
+            amount = Decimal(str(line.get("Amount", 0)))
+            if amount <= 0 or amount > Decimal(str(invoice.get("Balance", 0))):
+                raise validation_fault(
+                    "6000", BUSINESS_RULE, "Business Validation Error: the amount applied to "
+                    f"invoice {invoice['Id']} is more than its balance or not above 0.",
+                )  # fmt: skip
+            applied.append((invoice, amount))
+        unapplied = total - sum((amount for _, amount in applied), Decimal(0))
+        if unapplied < 0:
+            raise validation_fault(
+                "6000", BUSINESS_RULE, "Business Validation Error: the lines apply more than "
+                "the payment's TotalAmt.",
+            )  # fmt: skip
+        now = datetime.now().astimezone().isoformat(timespec="seconds")
+        payment_id = self._next_id("Payment")
+        for invoice, amount in applied:
+            balance = Decimal(str(invoice.get("Balance", 0))) - amount
+            invoice["Balance"] = float(balance)
+            invoice.setdefault("LinkedTxn", []).append({"TxnId": payment_id, "TxnType": "Payment"})
+            invoice["SyncToken"] = str(int(invoice.get("SyncToken", "0")) + 1)
+            invoice["MetaData"] = {**(invoice.get("MetaData") or {}), "LastUpdatedTime": now}
+        payment = {
+            **{key: value for key, value in body.items() if key not in READ_ONLY},
+            "Id": payment_id,
+            "SyncToken": "0",
+            "domain": "QBO",
+            "sparse": False,
+            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            "TxnDate": body.get("TxnDate") or self.today,
+            "CustomerRef": {"value": customer["Id"], "name": customer.get("DisplayName", "")},
+            "TotalAmt": float(total),
+            "UnappliedAmt": float(unapplied),
+        }
+        self.rows["Payment"][payment_id] = payment
+        return payment
 
     def _update(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         """A full update replaces the document with the body (what it leaves out is cleared);
@@ -511,6 +577,20 @@ class _QboSimulator:
 
     def _void(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         invoice = self._current(entity, body)
+        payments = [
+            str(linked.get("TxnId"))
+            for linked in invoice.get("LinkedTxn") or []
+            if isinstance(linked, dict) and linked.get("TxnType") == "Payment"
+        ]
+        if payments:
+            # QuickBooks will not void an invoice a payment is applied to; the words are ours.
+            raise validation_fault(
+                "6000",
+                BUSINESS_RULE,
+                f"Business Validation Error: Invoice {invoice['Id']} has payment "
+                f"{', '.join(payments)} applied to it and cannot be voided; unapply or delete "
+                "the payment first.",
+            )
         current = str(invoice.get("SyncToken", "0"))
         for line in invoice.get("Line") or []:
             if isinstance(line, dict):

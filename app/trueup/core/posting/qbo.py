@@ -239,6 +239,7 @@ class QboSink:
         for attempt in (1, 2):
             if is_voided(invoice):
                 return
+            _check_unpaid(document, posted, invoice)
             try:
                 answer = await self._client.void_invoice(
                     posted.remote_id, str(invoice.get("SyncToken"))
@@ -309,6 +310,32 @@ class QboSink:
             f"({document.reference}) but still has it: delete it in QuickBooks, then run "
             "`trueup void` again to record it",
         )
+
+
+def _check_unpaid(document: Document, posted: Posted, invoice: Row) -> None:
+    """Refuse, before sending it, the void of an invoice a payment is applied to: QuickBooks
+    will not void it (LanternOps/breeze issue 5180: a production void refused five times;
+    WYRE-AI/qbo-mcp says the same), and the void would be refused in words naming neither the
+    payment nor what to do."""
+    payments = [
+        str(linked.get("TxnId"))[:20]
+        for linked in invoice.get("LinkedTxn") or []
+        if isinstance(linked, dict) and linked.get("TxnType") == "Payment"
+    ]
+    total, balance = _number(invoice.get("TotalAmt")), _number(invoice.get("Balance"))
+    short = total is not None and balance is not None and balance < total
+    if not (payments or short):
+        return
+    which = f" {', '.join(payments)}" if payments else ""
+    owed = f" (balance {balance:,.2f} of {total:,.2f} {document.currency})" if short else ""
+    raise ApiError(
+        "QuickBooks",
+        "bad_request",
+        None,
+        f"QuickBooks invoice {posted.remote_id} ({document.reference}) has payment{which} "
+        f"applied{owed}: QuickBooks does not void an invoice a payment is applied to. Unapply "
+        "or delete the payment in QuickBooks, then run `trueup void` again",
+    )
 
 
 def _refused(document: Document, fault: QboFault) -> str:
