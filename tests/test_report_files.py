@@ -248,3 +248,29 @@ def test_a_bidi_mark_or_a_zero_width_character_of_a_name_is_shown_in_a_sheet(tmp
     kept = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
     shown = ["\ufffdContoso", "Con\ufffdtoso\ufffd", "\ufffdSoft\ufffdware", names[3]]
     assert read == kept == shown
+
+
+class _DiskFull:
+    """A cell whose writing fails as a full disk does."""
+
+    def __str__(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_csv_folder_that_fails_midway_keeps_every_file_of_the_last_export(tmp_path):
+    """The CSV files were each renamed into place as soon as written: a full disk at the third
+    left this month's first two beside last month's others, a folder that reads as one export
+    and adds up to none. Now none is renamed until all are whole."""
+    tables = [Table(name, TABLE.columns, TABLE.rows) for name in ("Invoices", "Lines", "Usage")]
+    write_csv_folder(tables, tmp_path)
+    last = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    now = [Table(t.name, t.columns, [("Other", "USD", Decimal("1.00"))]) for t in tables]
+    now[2] = Table("Usage", TABLE.columns, [(_DiskFull(), "USD", Decimal("1.00"))])
+    with pytest.raises(OSError) as refused:
+        write_csv_folder(now, tmp_path)
+    assert refused.value.filename == str(tmp_path / "usage.csv")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == last
+
+    write_csv_folder(now[:2], tmp_path)  # and once all are whole, all are replaced
+    for name in ("invoices.csv", "lines.csv"):
+        assert "Other" in (tmp_path / name).read_text(encoding="utf-8-sig")

@@ -6,6 +6,7 @@ U+FFFD (tables.plain_text)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from decimal import Decimal
 from pathlib import Path
@@ -16,19 +17,21 @@ from trueup.core.values.money import money_prose
 
 
 def write_csv_folder(tables: list[Table], folder: Path) -> Path:
+    """Every table written beside its file first, and renamed into place only once all of them
+    are whole: a failure (a full disk at the fourth file, Ctrl-C) leaves the last export's files
+    as they were, never some of this month's beside some of the last one's."""
     private_folder(folder)
-    for table in tables:
-        with (
-            replaced(folder / f"{table.name.lower()}.csv") as path,
-            path.open("w", newline="", encoding="utf-8-sig") as out,
-        ):
-            writer = csv.writer(out)
-            writer.writerow([c.header for c in table.columns])
-            kinds = [c.kind for c in table.columns]
-            for row in table.rows:
-                writer.writerow(
-                    [_cell(kind, value) for kind, value in zip(kinds, row, strict=True)]
-                )
+    with contextlib.ExitStack() as written:  # each file renamed as the stack closes well
+        for table in tables:
+            path = written.enter_context(replaced(folder / f"{table.name.lower()}.csv"))
+            with path.open("w", newline="", encoding="utf-8-sig") as out:
+                writer = csv.writer(out)
+                writer.writerow([c.header for c in table.columns])
+                kinds = [c.kind for c in table.columns]
+                for row in table.rows:
+                    writer.writerow(
+                        [_cell(kind, value) for kind, value in zip(kinds, row, strict=True)]
+                    )
     return folder
 
 
