@@ -27,7 +27,13 @@ from trueup.core.store.database import Database, StoreError
 from trueup.core.store.json_text import dump_json
 from trueup.core.store.logbook import log_event
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
-from trueup.core.sync.pax8_again import HistoryWanted, items_needed, usage_needed
+from trueup.core.sync.pax8_again import (
+    HistoryWanted,
+    Short,
+    adds_up,
+    items_needed,
+    usage_needed,
+)
 from trueup.core.sync.shrink import ShrinkRefused, check_shrink
 from trueup.core.sync.staging import (
     EntityCounts,
@@ -37,6 +43,7 @@ from trueup.core.sync.staging import (
     recover_stale_runs,
     start_run,
 )
+from trueup.core.values.money import money_prose
 from trueup.core.values.parsing import month_start
 from trueup.core.values.text import some
 
@@ -396,28 +403,43 @@ class _Pax8Fetch:
         progress.tell()
 
     async def _invoice_items(self, stager: Stager, invoices: list[dict[str, Any]]) -> None:
-        todo = items_needed(self.db, invoices)
+        """The items of the invoices items_needed names, each invoice's staged as they come;
+        of one read again because its stored items do not add up to its total, once all came,
+        and only if they add up or leave out none of the stored ones (else the stored stay)."""
+        wanted = items_needed(self.db, invoices)
+        if wanted.short:
+            self._said_short(wanted.short)
         done = 0
+
+        def stage(invoice_id: str, page: list[dict[str, Any]]) -> None:
+            stager.add(
+                "pax8_invoice_item", page, scope=invoice_id, extra={"invoice_id": invoice_id}
+            )
+            self.arrears_subscriptions.update(
+                str(i["subscriptionId"])
+                for i in page
+                if i.get("term") == "Arrears" and i.get("subscriptionId")
+            )
 
         async def one(invoice_id: str) -> None:
             nonlocal done
+            short = wanted.short.get(invoice_id)
+            came: list[dict[str, Any]] = []
             async for page in self.client.invoice_items(invoice_id):
-                stager.add(
-                    "pax8_invoice_item",
-                    page,
-                    scope=invoice_id,
-                    extra={"invoice_id": invoice_id},
-                )
-                self.arrears_subscriptions.update(
-                    str(i["subscriptionId"])
-                    for i in page
-                    if i.get("term") == "Arrears" and i.get("subscriptionId")
-                )
+                if short is None:
+                    stage(invoice_id, page)
+                else:
+                    came.extend(page)
                 done += len(page)
                 self._tell("invoice items", done, None)
+            if short is not None:
+                if adds_up(short.total, came) or short.stored <= {str(i.get("id")) for i in came}:
+                    stage(invoice_id, came)
+                else:
+                    self._kept_short(invoice_id, short, came)
 
-        await _all(*(one(i) for i in todo))
-        if todo:
+        await _all(*(one(i) for i in wanted.ids))
+        if wanted.ids:
             self._tell("invoice items", done, done)  # the count is known only at the end
         items = m.table_of(m.Pax8InvoiceItem)
         with self.db.read() as conn:
@@ -427,6 +449,41 @@ class _Pax8Fetch:
                     .where(items.c.term == "Arrears", items.c.subscription_id.is_not(None))
                     .group_by(items.c.subscription_id)
                 ).scalars()
+            )
+
+    def _said_short(self, short: dict[str, Short]) -> None:
+        """Log the invoices whose stored items do not add up to their totals (read again)."""
+        said = [
+            f"{invoice_id} ({len(s.stored)} items adding up to {money_prose(s.sums[0])} cost, "
+            f"{money_prose(s.sums[1])} total, against its total {money_prose(s.total)})"
+            for invoice_id, s in sorted(short.items())
+        ]
+        with self.db.write() as conn:
+            log_event(
+                conn,
+                "WARNING",
+                "invoice items: stored ones do not add up to their invoice's total, read again",
+                source="pax8",
+                invoices=some(said, 5),
+                count=len(short),
+                reason="some of an invoice's items were never stored (a page served empty or "
+                "cut short was taken as the end before c440920), or Pax8 adds its total up "
+                "another way; its items are read again every sync until they add up",
+            )
+
+    def _kept_short(self, invoice_id: str, short: Short, came: list[dict[str, Any]]) -> None:
+        """Log an invoice whose items, read again, were not applied: worse than the stored."""
+        left_out = len(short.stored - {str(i.get("id")) for i in came})
+        with self.db.write() as conn:
+            log_event(
+                conn,
+                "WARNING",
+                f"invoice items: {invoice_id} read again, the stored ones kept",
+                source="pax8",
+                id=invoice_id,
+                reason=f"the {len(came)} items Pax8 listed do not add up to the invoice's total "
+                f"{money_prose(short.total)} and leave out {left_out} of the {len(short.stored)} "
+                "stored; read again next sync",
             )
 
     async def _usage(self, stager: Stager) -> None:
