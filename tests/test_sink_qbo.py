@@ -529,3 +529,21 @@ async def test_an_invoice_a_payment_is_applied_to_is_not_voided_and_the_void_say
     )
     assert not is_voided(invoice) and Decimal(str(invoice["Balance"])) == Decimal(850)
     assert found["HB42-0007"].remote_id == posted.remote_id
+
+
+async def test_a_customer_made_inactive_since_mapping_is_refused_alone_saying_what_to_do() -> None:
+    """QuickBooks refuses a sale for an inactive customer with 2500 "Something you're trying to
+    use has been made inactive" (QuickBooks-V3-PHP-SDK issue 110), naming neither: the refusal
+    names the mapped customer and what to do, and the other document of the batch posts."""
+    async with qbo_client(qbo_app()) as client:
+        sink = QboSink(client)
+        outcomes = await sink.create([document("HB42-0008", qbo_customer_id="60"), document()])
+        found = await sink.lookup([document("HB42-0008", qbo_customer_id="60"), document()])
+    refused, posted = outcomes
+    assert isinstance(refused, Refused) and isinstance(posted, Posted)
+    assert "has been made inactive" in refused.reason
+    assert "the customer mapped to Acme Dental, 60, or an item of its lines is inactive" in (
+        refused.reason
+    )
+    assert "`trueup qbo refresh` and post again" in refused.reason
+    assert set(found) == {"HB42-0007"}

@@ -91,6 +91,10 @@ MAX_BATCH_ITEMS = 30
 BATCH_RATE_LIMIT = (40, 60.0)  # batch requests per window, per company
 MAX_ITEM_REQUEST_ID = 50  # the batch's requestid + an item's bId
 CENT = Decimal("0.01")
+INACTIVE_REFERENCE = (
+    "Invalid Reference Id : Something you're trying to use has been made inactive. Check the "
+    "fields with accounts, customers, items, vendors or employees."
+)
 SANDBOX_AUTH_CODE = "sandbox-code"
 # What QuickBooks works out itself: never taken from a create's or an update's body.
 READ_ONLY = (
@@ -616,10 +620,12 @@ class _QboSimulator:
         if not value:
             raise _missing(field)
         row = self.rows[entity].get(value)
-        if row is None or row.get("Active") is False:
+        if row is None:
             raise validation_fault(
                 "2500", "Invalid Reference Id", f"Invalid Reference Id : {entity} {value} not found"
             )
+        if row.get("Active") is False:  # QuickBooks' words (QuickBooks-V3-PHP-SDK issue 110)
+            raise validation_fault("2500", "Invalid Reference Id", INACTIVE_REFERENCE)
         return row
 
     def _next_id(self, entity: str) -> str:

@@ -342,6 +342,12 @@ def _refused(document: Document, fault: QboFault) -> str:
     """QuickBooks' words on a document it refused alone (a stale customer or item mapping is
     refused so: error 2500, Invalid Reference Id)."""
     words = str(fault).removeprefix("QuickBooks ")
+    if "made inactive" in fault.detail:  # QuickBooks' words name neither the record nor a fix
+        words += (
+            f" (the customer mapped to {document.client_name}, {document.qbo_customer_id}, or "
+            "an item of its lines is inactive in QuickBooks: make it active there, or map the "
+            "client or the product to an active one, then `trueup qbo refresh` and post again)"
+        )
     return (
         f"QuickBooks refused {entity_of(document)} {document.reference} for "
         f"{document.client_name}: {words}"
