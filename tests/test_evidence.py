@@ -2,9 +2,11 @@
 pypdf, and a closed month re-audited from the batch stored for it, not from today's data."""
 
 import asyncio
+import errno
 import html
 import re
 from datetime import date
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -224,3 +226,32 @@ def test_what_was_posted_and_voided_says_its_times_are_utc(db):
     (row,) = posted.rows
     assert row[3] == f"voided {voided} by bob"
     assert row[5] == f"{created}, alice"
+
+
+def test_a_pack_that_fails_midway_keeps_the_last_one_whole(db, bear_creek, tmp_path, monkeypatch):
+    """The pack's three files were each renamed into place once written: a full disk at the PDF
+    left this month's page beside the last pack's PDF and records. None is renamed until all
+    three are whole. A file where the folder should be is said so before the pack is made."""
+    folder = tmp_path / "pack"
+    Reports(db, today=TODAY).write_evidence(NOVEMBER, bear_creek, folder)
+    for path in folder.iterdir():
+        path.write_text(f"last month's {path.name}")
+    last = {p.name: p.read_text() for p in folder.iterdir()}
+    writes = []
+
+    def full_at_the_second(path, data):
+        writes.append(path)
+        if len(writes) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return Path.write_text(path, "written")
+
+    monkeypatch.setattr(Path, "write_bytes", full_at_the_second)
+    with pytest.raises(OSError) as refused:
+        Reports(db, today=TODAY).write_evidence(NOVEMBER, bear_creek, folder)
+    assert refused.value.filename == str(folder / "evidence.pdf")
+    assert {p.name: p.read_text() for p in folder.iterdir()} == last
+    monkeypatch.undo()
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(OSError, match="a-file is a file: name a folder for the evidence pack"):
+        Reports(db, today=TODAY).write_evidence(NOVEMBER, bear_creek, tmp_path / "a-file")

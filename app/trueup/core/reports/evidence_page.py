@@ -4,6 +4,7 @@ data: always Text, never markup."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from pathlib import Path
@@ -34,9 +35,11 @@ def write_pack(pack: EvidencePack, folder: Path) -> list[Path]:
         pdf_bytes(title(pack), laid_out),
         (json.dumps(pack.records, indent=2, default=str) + "\n").encode(),
     )
-    for path, content in zip((page, pdf, records), contents, strict=True):
-        with replaced(path) as partial:
-            partial.write_bytes(content)
+    # Renamed into place once all three are whole: a full disk at the PDF leaves the last
+    # pack's three as they were, not this month's page beside last month's PDF.
+    with contextlib.ExitStack() as written:
+        for path, content in zip((page, pdf, records), contents, strict=True):
+            written.enter_context(replaced(path)).write_bytes(content)
     return [page, pdf, records]
 
 

@@ -105,8 +105,11 @@ class Reports:
     ) -> tuple[EvidencePack, list[Path]]:
         """The client's evidence pack written to `folder` (default: evidence-YYYY-MM-CLIENT
         here): evidence.html, evidence.pdf and records.json; the pack and the paths written."""
+        folder = folder or Path(f"evidence-{month}-{client_id}")
+        if folder.exists() and not folder.is_dir():  # said before the pack is made
+            raise OSError(f"{folder} is a file: name a folder for the evidence pack")
         pack = self.evidence(month, client_id)
-        return pack, write_pack(pack, folder or Path(f"evidence-{month}-{client_id}"))
+        return pack, write_pack(pack, folder)
 
 
 def _check_writable(path: Path, fmt: str, name: str) -> None:
