@@ -250,3 +250,22 @@ def test_a_recurring_true_up_reads_what_it_bills_the_month_in_the_journal_and_th
     assert "Posted for the month, voided documents aside: 0.00 USD" in _evidence(
         sandbox, db, tmp_path / "voided", cid
     )
+
+
+def test_an_out_named_as_the_other_format_is_bad_usage(tmp_path, monkeypatch):
+    """`trueup export --out march.csv` (the format left at xlsx) wrote a workbook named .csv,
+    which a spreadsheet or an accounting import reads as garbage; `--format csv --out
+    march.csv` made a folder named so. Each is bad usage, said before the store is opened."""
+    monkeypatch.setenv("TRUEUP_DB", str(tmp_path / "no-store.sqlite"))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.chdir(tmp_path)
+    for args, said in (
+        (["--out", "march.csv"], "names a CSV file, and --format xlsx writes a workbook"),
+        (["--out", "March.CSV", "--format", "xlsx"], "give --format csv"),
+        (["--format", "csv", "--out", "march.csv"], "name the folder (e.g. --out march)"),
+        (["--format", "csv", "--out", "march.xlsx"], "writes a folder of CSV files"),
+    ):
+        done = CliRunner().invoke(app, ["export", *args])
+        assert done.exit_code == 2, done.output
+        assert said in " ".join(done.stderr.split()) and "Traceback" not in done.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -78,6 +78,8 @@ def export_command(
     none stored it says so and exits 1 (`trueup batch --month` builds one when asked). A month
     with no client in it writes no file: it says so and exits 1.
     """
+    if out is not None:
+        _check_kind(out, fmt)
     today = configured_today()
     chosen = month_or_default(ctx, month, today)
     close_day = configured_close_day(ctx)
@@ -87,6 +89,23 @@ def export_command(
     told = f"Month {chosen}, {known}" if known else f"Month {chosen}"  # known: a closed month
     render.stderr.print(Text(f"{told}: wrote {written}"), soft_wrap=True)
     render.stdout.print(Text(str(written)), soft_wrap=True)
+
+
+def _check_kind(out: Path, fmt: str) -> None:
+    """--out named as what the format does not write is bad usage: `--out march.csv` (the
+    format left at xlsx) wrote a workbook named .csv, which a spreadsheet or an accounting
+    import then reads as garbage; `--format csv --out march.csv` made a folder of that name."""
+    suffix = out.suffix.lower()
+    if fmt == "xlsx" and suffix == ".csv":
+        usage_error(
+            f"--out {out} names a CSV file, and --format xlsx writes a workbook: give "
+            "--format csv (a folder of CSV files, one per sheet) or name the workbook .xlsx"
+        )
+    if fmt == "csv" and suffix in (".csv", ".xlsx") and not out.is_dir():
+        usage_error(
+            f"--out {out} names a file, and --format csv writes a folder of CSV files, one per "
+            f"sheet: name the folder (e.g. --out {out.with_suffix('')})"
+        )
 
 
 SUMMARY_FORMATS = ("text", "md", "html")
