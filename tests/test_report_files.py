@@ -274,3 +274,22 @@ def test_a_csv_folder_that_fails_midway_keeps_every_file_of_the_last_export(tmp_
     write_csv_folder(now[:2], tmp_path)  # and once all are whole, all are replaced
     for name in ("invoices.csv", "lines.csv"):
         assert "Other" in (tmp_path / name).read_text(encoding="utf-8-sig")
+
+
+def test_a_formula_after_a_semicolon_is_kept_text_too(tmp_path):
+    """Excel where the list separator is ';' (most of Europe) opens the CSV split at each ';'
+    whatever the quotes around the cell: 'x;=HYPERLINK(...);y' gave a cell
+    =HYPERLINK(...), run. A formula start after a ';' gets the quote a cell's start gets."""
+    names = ['Acme;=HYPERLINK("http://evil.example","click");x', "a;+1;-2;@SUM(1)", "a; -1;b"]
+    rows = [(name, "USD", Decimal("1.00")) for name in names]
+    write_csv_folder([Table("Invoices", TABLE.columns, rows)], tmp_path)
+    with (tmp_path / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
+        read = [r["Client"] for r in csv.DictReader(file)]
+    assert read == [
+        """Acme;'=HYPERLINK("http://evil.example","click");x""",
+        "a;'+1;'-2;'@SUM(1)",
+        "a; -1;b",  # after a space: no formula in any spreadsheet
+    ]
+    # As a ';' spreadsheet cuts the lines: no piece starts a formula.
+    text = (tmp_path / "invoices.csv").read_text(encoding="utf-8-sig")
+    assert not [p for line in text.splitlines() for p in line.split(";") if p[:1] in "=+-@"]

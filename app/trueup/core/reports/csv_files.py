@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,6 +40,10 @@ def write_csv_folder(tables: list[Table], folder: Path) -> Path:
 # product name from an API could run one (OWASP's "CSV injection"); a quote keeps it text. A
 # tab or a carriage return, OWASP's others, is no longer there (plain_text).
 _FORMULA_STARTS = ("=", "+", "-", "@")
+# A spreadsheet whose list separator is ';' (Excel in most of Europe) opens the file split at
+# each ';', the csv module's quotes aside (a quote opens a field only at its start): the part
+# of 'x;=HYPERLINK(...);y' after a ';' is a cell of its own, run. It is kept text the same way.
+_AFTER_SEMICOLON = re.compile(r";(?=[=+\-@])")
 
 
 def _cell(kind: str, value: object) -> object:
@@ -48,6 +53,6 @@ def _cell(kind: str, value: object) -> object:
         # 12.50, and a price past the cent whole (2.05625): rounded, qty × price ≠ amount.
         return money_prose(value)
     if kind == "text" and isinstance(value, str):
-        value = plain_text(value)
+        value = _AFTER_SEMICOLON.sub(";'", plain_text(value))
         return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
     return value
