@@ -147,6 +147,41 @@ async def test_a_list_without_a_page_block_is_one_page() -> None:
     assert fake.requests[0].url.params["usageDate"] == "2024-06-14"
 
 
+@pytest.mark.parametrize(
+    ("block", "said"),
+    [
+        (None, "no page block"),
+        ({"size": 2, "number": 0}, "a page block without totalElements and totalPages"),
+        ({"size": 2, "number": 0, "totalPages": 3}, "a page block without totalElements"),
+        ({"size": 2, "number": 0, "totalElements": 5}, "a page block without totalPages"),
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/companies", "/invoices/i1/items", "/subscriptions/s1/usage-summaries"]
+)
+async def test_a_paged_list_answered_without_its_counts_is_malformed(
+    path: str, block: dict[str, Any] | None, said: str
+) -> None:
+    """From a paging review: every list the spec pages answers `{content, page}` (an empty
+    invoice list too). An answer without the block, or without its counts, was taken as the
+    whole list: an invoice's items stored as their first 200, the rest deleted as gone."""
+    fake = FakePax8()
+    fake.objects[path] = {"content": rows(2)} | ({} if block is None else {"page": block})
+    async with client(fake, page_size=2) as pax8:
+        with pytest.raises(ApiError) as caught:
+            if path == "/companies":
+                await collect(pax8.companies())
+            elif path.startswith("/invoices"):
+                await collect(pax8.invoice_items("i1"))
+            else:
+                await collect(pax8.usage_summaries("s1"))
+    assert caught.value.kind == "bad_response"
+    assert str(caught.value) == (
+        f"Pax8 answered {path} with {said}, so how long the list is is unknown: the answer is "
+        "malformed; nothing was saved, sync again"
+    )
+
+
 @pytest.mark.parametrize("path", ["/companies", "/invoices/i1/items"])
 async def test_a_server_that_ignores_page_is_refused_at_the_page_it_repeats(path: str) -> None:
     """From a boundary review: its repeats were taken as the list, so an invoice's items were

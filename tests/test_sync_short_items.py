@@ -2,7 +2,9 @@
 served empty or cut short ended the list) is noticed and healed by the next sync, against the
 simulator: its stored items do not add up to the invoice's total, so they are read again, and
 replaced when the list read adds up or leaves out none of them; one worse than the stored is
-not applied. A store whose items add up reads none of them again."""
+not applied. A store whose items add up reads none of them again. And an invoice's items
+answered without the page block every paged list of Pax8's has are refused, not stored as
+their first page."""
 
 from __future__ import annotations
 
@@ -187,3 +189,23 @@ async def test_an_invoice_read_again_that_holds_every_stored_item_replaces_them(
     assert result.status == "ok"
     assert stored_items(store) == whole[:-1]
     assert warnings(store, "the stored ones kept") == []
+
+
+async def test_an_invoices_items_answered_without_a_page_block_fail_pax8(store, demo):
+    """From a paging review: the big invoice's first page of items with no page block was
+    taken as the whole list, and its 200 items stored of 927, the sync saying ok."""
+
+    def change(request, body):
+        if request.url.path.endswith(ITEMS) and request.url.params.get("page") == "0":
+            return {"content": body["content"]}
+        return None
+
+    result = (await sync(store, demo, wrap_pax8=lambda inner: Rewrite(inner, change)))["pax8"]
+    assert result.status == "failed"
+    assert result.error == (
+        f"Pax8 answered {ITEMS} with no page block, so how long the list is is unknown: the "
+        "answer is malformed; nothing was saved, sync again"
+    )
+    assert stored_items(store) == []
+    assert (await sync(store, demo))["pax8"].status == "ok"
+    assert len(stored_items(store)) == 927

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ PAX8_MAX_PAGE_SIZE = 200
 # Far past any list (41,000 subscriptions are 205 pages, 4,100 at Pax8's default size of 10):
 # a page block counting more is wrong, and would have a sync ask for every page it names.
 PAX8_MAX_PAGES = 50_000
+# The one list whose answer may come without a page block (Pax8Client.get_page).
+_BLOCK_OPTIONAL = re.compile(r"/usage-summaries/[^/]+/usage-lines")
 
 
 @dataclass(frozen=True)
@@ -111,18 +114,36 @@ class Pax8Client(ApiClient):
     async def get_page(
         self, path: str, page: int, params: Params | None = None
     ) -> tuple[list[Row], PageInfo]:
-        """One page (0-based). A list with no page block is treated as the only page."""
+        """One page (0-based). Every list the spec pages answers with a page block counting
+        its rows and pages [SPEC: each paged list's 200 is `{content, page}`, its example too;
+        an empty invoice list has the block and no content]: one without them is malformed, as
+        read as the only page it would take the first 200 rows for the list and delete the rest
+        as gone. Usage lines alone, which the spec gives no page or size parameter (its answer
+        has the block; the lines take page and size on the wire [PYPAX8]), are one page
+        without it: nothing syncs them, and an answer unpaged is one the spec allows for."""
         query = {**(params or {}), "page": page, "size": self._page_size}
         body = self._object(await self.request("GET", path, params=query), path)
         rows = self._rows(body.get("content", []), path)  # an empty invoice list has no content
         block = body.get("page")
-        if not isinstance(block, dict):
+        if not isinstance(block, dict) and _BLOCK_OPTIONAL.fullmatch(path):
             return rows, PageInfo(page, len(rows), len(rows), page + 1)
+        counts = ("totalElements", "totalPages")
+        block = block if isinstance(block, dict) else None
+        counted = [-1 if block is None else _count(block.get(name), -1) for name in counts]
+        if min(counted) < 0:
+            lacking = " and ".join(name for name, n in zip(counts, counted, strict=True) if n < 0)
+            said = "no page block" if block is None else f"a page block without {lacking}"
+            raise self._error(
+                "bad_response",
+                f"Pax8 answered {path} with {said}, so how long the list is is unknown: the "
+                "answer is malformed; nothing was saved, sync again",
+            )
+        assert block is not None
         info = PageInfo(
             number=_count(block.get("number"), page),
             size=_count(block.get("size"), self._page_size),
-            total_elements=_count(block.get("totalElements"), len(rows)),
-            total_pages=_count(block.get("totalPages"), page + 1),
+            total_elements=counted[0],
+            total_pages=counted[1],
         )
         if info.total_pages > PAX8_MAX_PAGES:
             raise self._error(
