@@ -51,6 +51,22 @@ async def test_overview_tiles_say_how_old_each_sync_is(app):
         assert "Under-billing" in summary or app.screen.query_one("#diff-summary").border_title
 
 
+async def test_the_overview_says_each_currencys_billing_gap_not_the_main_one_alone(app):
+    """The demo's CAD and EUR clients are under- and over-billed too: the main currency's
+    amount alone read as the month's whole gap, theirs nowhere on the screen."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        widget = app.screen.query_one("#diff-summary")
+        lines = [line_text(widget, y) for y in range(widget.size.height)]
+        under = next(i for i, line in enumerate(lines) if "Under-billing a month" in line)
+        over = next(i for i, line in enumerate(lines) if "Over-billing a month" in line)
+        assert "$10,060.65" in lines[under]
+        assert "C$170.54" in lines[under + 1] and "€82.57" in lines[under + 2]
+        assert over == under + 3
+        assert "$1,412.01" in lines[over]
+        assert "C$143.52" in lines[over + 1] and "€66.24" in lines[over + 2]
+
+
 async def test_the_month_changes_with_brackets_within_what_the_store_holds(app):
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until_idle(pilot)

@@ -250,15 +250,21 @@ def _diff_table(summary: DiffSummary) -> Table:
             plain(f"{summary.counts.get(status, 0):,}", style if status != "match" else ""),
             plain(label, "dim"),
         )
-    currency = summary.currency
-    table.add_row(
-        plain("Under-billing a month", "bold"),
-        plain(money(summary.under_billing, currency), "bold red"),
-        plain("not billed", "dim"),
-    )
-    table.add_row(
-        plain("Over-billing a month", "bold"),
-        plain(money(summary.over_billing, currency), "bold yellow"),
-        plain("billed too much", "dim"),
-    )
+    # The main currency's amount, then each other currency's on a line of its own: they are
+    # never added together, and the main one alone read as the whole month (as `trueup diff`).
+    others = sorted(c for c in summary.by_currency if c != summary.currency)
+    for side, (label, style, note) in enumerate(
+        (
+            ("Under-billing a month", "bold red", "not billed"),
+            ("Over-billing a month", "bold yellow", "billed too much"),
+        )
+    ):
+        main = (summary.under_billing, summary.over_billing)[side]
+        table.add_row(
+            plain(label, "bold"), plain(money(main, summary.currency), style), plain(note, "dim")
+        )
+        for currency in others:
+            amount = summary.by_currency[currency][side]
+            if amount:
+                table.add_row(plain(""), plain(money(amount, currency), style), plain(""))
     return table
