@@ -118,3 +118,41 @@ def test_a_value_with_control_characters_is_saved_and_shown_escaped(tmp_path):
     assert shown.exit_code == 0, shown.output
     assert 'tenant = "a\\u007fb\\u0085c\\u202e"' in shown.stdout
     assert not {"\x7f", "\x85", "\u202e"} & set(shown.stdout)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:pa55w0rd@[::1/v1",  # too broken to parse: its password was quoted
+        "https://:pa55w0rd@api.pax8.com:http/v1",  # a port that is no number, likewise
+        "https://user:pa55w0rd@api.pax8.com/v1",
+    ],
+)
+def test_a_url_with_a_password_is_refused_and_the_password_never_said(tmp_path, url):
+    """From a boundary review: a URL too broken to parse was not seen to carry a password, so
+    `trueup config show` printed it, and doctor and sync quoted it in 'is not a URL like'."""
+    from typer.testing import CliRunner
+
+    from trueup.cli import app
+
+    path = tmp_path / "config.toml"
+    path.write_text(f'[pax8]\nurl = "{url}"\nclient_id = "x"\n')
+    with pytest.raises(ConfigError, match=r"\[pax8\] url carries a user name or password"):
+        load_settings(path)
+    for args in (["config", "show"], ["doctor", "--offline"]):
+        said = CliRunner().invoke(
+            app, ["--db", str(tmp_path / "t.db"), "--config", str(path), *args]
+        )
+        assert said.exit_code == 1 and "pa55w0rd" not in said.output
+        assert "url carries a user name or password" in said.output
+    assert url_problem(url) == "carries a user name or password: give the host alone (https://host)"
+
+
+def test_a_url_variable_with_a_password_too_broken_to_parse_is_refused_unsaid(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TRUEUP_HALO_URL", "https://u:pa55w0rd@[acme.halopsa.com")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tmp_path / "config.toml")
+    assert str(refused.value).startswith("TRUEUP_HALO_URL carries a user name or password")
+    assert "pa55w0rd" not in str(refused.value)

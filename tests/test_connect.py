@@ -557,3 +557,49 @@ def test_connect_help_at_80_columns_cuts_no_address_or_name(service):
     assert "…" not in shown and max(len(line) for line in shown.splitlines()) <= 80
     if service == "qbo":
         assert "https://sandbox-quickbooks.api.intuit.com" in shown
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (("pax8", "--url", "https://user:pa55w0rd@api.pax8.com/v1"), "--url"),
+        (("pax8", "--url", "https://user:pa55w0rd@[::1/v1"), "--url"),
+        (("qbo", "--url", "https://u:pa55w0rd@quickbooks.api.intuit.com"), "--url"),
+        (("xero", "--identity-url", "https://u:pa55w0rd@identity.xero.com"), "--identity-url"),
+    ],
+)
+def test_a_url_with_a_password_is_bad_usage_never_saved_nor_said(env, memory_keyring, args, flag):
+    """From a boundary review: `connect pax8 --url https://user:pass@...` wrote the password
+    into the config file, and every later command, `connect` included, refused that file."""
+    result = invoke(*args, "--client-id", "x", "--client-secret", "y", "--no-test")
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for {flag}: carries a user name or password" in said
+    assert "pa55w0rd" not in result.output
+    assert not (env / "config.toml").exists() and memory_keyring.passwords == {}
+
+
+def test_a_pasted_secret_loses_its_line_end_and_spaces(env, memory_keyring):
+    """From a boundary review: a secret given with the space or line end a copy brings along
+    was stored as it was, and failed every sign-in as a wrong secret."""
+    result = invoke(
+        "pax8", "--url", "http://127.0.0.1:9/v1", "--client-id", "x",
+        "--client-secret", " s3cret-Vq81\r\n", "--no-test",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert memory_keyring.passwords == {("trueup", "pax8:x"): "s3cret-Vq81"}
+
+
+@pytest.mark.parametrize("secret", ["s3c\tret-Vq81", "s3c\x01ret-Vq81", "s3c\u200bret-Vq81"])
+def test_a_secret_with_a_control_character_is_refused_unsaid(env, memory_keyring, secret):
+    result = invoke(
+        "halo", "--url", "https://acme.halopsa.com", "--client-id", "x",
+        "--client-secret-stdin", "--no-test", input=f"{secret}\n",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "error: the client secret holds a control or invisible character (character 4): "
+        "copy it again from HaloPSA (nothing was saved)"
+    )
+    assert "ret-Vq81" not in result.output
+    assert not (env / "config.toml").exists() and memory_keyring.passwords == {}

@@ -271,3 +271,10 @@ def test_the_keyring_store_can_use_a_given_backend():
     store.delete("n")
     store.delete("n")  # gone already: fine
     assert store.get("n") is None
+
+
+def test_a_secret_in_the_environment_is_read_without_its_line_end(settings):
+    """From a boundary review: a CRLF env file (systemd, docker) left '\\r' on the secret,
+    and every sign-in failed as a wrong secret."""
+    secrets = Secrets(settings, env={"TRUEUP_PAX8_CLIENT_SECRET": f" {SECRET}\r\n"})
+    assert secrets.client_secret("pax8", "c") == SECRET

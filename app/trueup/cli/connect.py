@@ -220,6 +220,8 @@ def connect_qbo(
                 "give the refresh token once: here or on stdin", param_hint="--refresh-token"
             )
         refresh_token = _stdin_line("--refresh-token-stdin", "the refresh token")
+    if refresh_token:
+        refresh_token = _pasted("the refresh token", refresh_token, "QuickBooks")
     secrets = _secrets(settings)
     secrets.check_store("qbo")  # before a code is spent: its refresh token must be kept
     trial = _with_secret_in_use(settings, secrets, "qbo", secret)
@@ -495,7 +497,20 @@ def _client_secret(settings: Settings, source: str, given: str | None, stdin: bo
             f"{SERVICE_NAMES[source]} client secret", "--client-secret-stdin", "", hide=True
         )
     settings.origins[f"{source}.client_secret"] = said
-    return given
+    return _pasted("the client secret", given, SERVICE_NAMES[source])
+
+
+def _pasted(what: str, value: str, service: str) -> str:
+    """A secret as pasted, without the spaces and line end a copy brings along (a client
+    secret never ends in one: kept, it failed every sign-in as a wrong secret); one holding a
+    control or invisible character (a tab, a zero-width space from a web page) is refused,
+    saying where, never what: stored, it could only fail."""
+    value = value.strip()
+    hidden = next((at for at, c in enumerate(value, 1) if visible(c) != c), None)
+    if hidden is not None or not value:
+        where = f"a control or invisible character (character {hidden})" if hidden else "nothing"
+        raise SecretError(f"{what} holds {where}: copy it again from {service} (nothing was saved)")
+    return value
 
 
 def _stdin_line(flag: str, what: str) -> str:
@@ -557,8 +572,14 @@ def _report(result: CheckResult) -> None:
 
 
 def _given(settings: Settings, source: str, key: str, value: str | None, flag: str) -> None:
-    """[source] key from its flag, when given; noted, so messages name the flag."""
+    """[source] key from its flag, when given; noted, so messages name the flag. A URL no
+    client can use (or one carrying a password, never repeated) is bad usage before anything
+    is asked, tested, spent or saved: written to the config, it stopped every later command,
+    this one included, and kept the password in a plain file."""
     if value is not None:
+        problem = url_problem(value) if key.endswith("url") and value else None
+        if problem is not None:
+            raise typer.BadParameter(f"{problem} (nothing was saved)", param_hint=flag)
         setattr(getattr(settings, source), key, value)
         settings.origins[f"{source}.{key}"] = flag
 

@@ -223,6 +223,8 @@ def url_problem(value: str) -> str | None:
         fine = parts.scheme in ("http", "https") and bool(parts.hostname)
     except ValueError:
         fine = False
+    if _has_credentials(value):  # never quoted: what stands before the host may be a password
+        return "carries a user name or password: give the host alone (https://host)"
     if not fine or value != value.strip() or visible(value) != value:
         return f"'{visible(value)}' is not a URL like https://host"
     return None
@@ -271,11 +273,22 @@ def _check_words(settings: Settings, sections: dict[str, Any]) -> None:
 
 
 def _has_credentials(url: str) -> bool:
+    """Whether `url` names a user or password before its host. Read from the text as well as
+    parsed: a URL too broken to parse ("https://user:pass@[::1") still carries them, and
+    every message that quotes a bad URL would repeat them."""
+    if "@" in _authority(url):
+        return True
     try:
         parts = urlsplit(url.strip())
     except ValueError:
-        return False  # not a URL at all: the client that uses it says so
+        return False
     return bool(parts.username or parts.password)
+
+
+def _authority(url: str) -> str:
+    """What stands between '//' and the path, query or fragment: where a URL's user info is."""
+    _, slashes, rest = url.strip().partition("//")
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0] if slashes else ""
 
 
 def _fill(settings: Settings, target: Any, section: Any, name: str) -> None:

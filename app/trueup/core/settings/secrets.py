@@ -92,7 +92,9 @@ class Secrets:
 
     def client_secret(self, source: str, client_id: str) -> str:
         """The secret for `source`; SecretError says how to provide it."""
-        from_env = self.env.get(secret_env(source))
+        # Without the line end an env file or `export X=$(cat ...)` of a CRLF file brings
+        # along: kept, it failed every sign-in as a wrong secret.
+        from_env = (self.env.get(secret_env(source)) or "").strip()
         if from_env:
             return from_env
         try:
