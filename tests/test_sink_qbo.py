@@ -547,3 +547,98 @@ async def test_a_customer_made_inactive_since_mapping_is_refused_alone_saying_wh
     )
     assert "`trueup qbo refresh` and post again" in refused.reason
     assert set(found) == {"HB42-0007"}
+
+
+def _not_found(detail: str) -> httpx.Response:
+    fault = {"Error": [{"Message": "Object Not Found", "Detail": detail, "code": "610"}],
+             "type": "ValidationFault"}  # fmt: skip
+    return httpx.Response(400, json={"Fault": fault, "time": "2026-11-30T10:00:00.000-08:00"})
+
+
+@pytest.mark.parametrize("answered_at", ["read", "delete"])
+async def test_a_credit_memo_delete_answered_610_is_read_back_not_taken_as_deleted(
+    answered_at: str,
+) -> None:
+    """QuickBooks answers 610 "Object Not Found" for a memo gone, and also for "Something
+    you're trying to use has been made inactive" (QuickBooks-V3-DotNET-SDK issue 353): trueup
+    took every 610 as deleted already and recorded the void of a memo QuickBooks still had.
+    Now the memo is read back first: still there, the void is refused saying why and what to
+    do; gone, it is done."""
+    credit = credit_memo("HB42-0007-A1")
+    app = qbo_app()
+    async with qbo_client(app) as client:
+        (posted,) = await QboSink(client).create([credit])
+        assert isinstance(posted, Posted)
+        memo = await client.get_credit_memo(posted.remote_id)
+    inactive = _not_found(
+        "Object Not Found : Something you're trying to use has been made inactive. Check the "
+        "fields with accounts, customers, items, vendors or employees."
+    )
+    transport = Recorder(SandboxTransport(app=app))
+    read = httpx.Response(200, content=encode_json({"CreditMemo": memo}).encode())
+    transport.script = [inactive] if answered_at == "read" else [read, inactive]
+    async with qbo_client(None, transport=transport) as client:
+        with pytest.raises(ApiError) as caught:
+            await QboSink(client).void(credit, posted)
+        left = await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo")
+    assert [row["Id"] for row in left] == [posted.remote_id]  # QuickBooks still has it
+    assert caught.value.kind == "bad_request" and not caught.value.ambiguous
+    said = str(caught.value)
+    assert "610: Object Not Found (Object Not Found : Something you're trying" in said
+    assert f"on deleting credit memo {posted.remote_id} (HB42-0007-A1) but still has it" in said
+    assert "make it active in QuickBooks (or delete the memo there)" in said
+    assert said.endswith("then run `trueup void` again to record it")
+
+    # Gone for real: the same 610 is the memo deleted already, and the void is done.
+    async with qbo_client(app) as client:
+        await client.delete_credit_memo(posted.remote_id, str(memo["SyncToken"]))
+    transport.script = [_not_found(f"Object Not Found : CreditMemo {posted.remote_id} not found.")]
+    async with qbo_client(None, transport=transport) as client:
+        await QboSink(client).void(credit, posted)
+        assert await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo") == []
+
+
+AWKWARD = (  # (quantity, unit price, the batch's amount: exact, rounded once half-up)
+    ("0.5", "12.3456", "6.17"),  # 6.1728
+    ("2.25", "12.3456", "27.78"),  # 27.7776
+    ("0.5", "12.33", "6.17"),  # 6.165: a half cent, which QuickBooks may round either way
+    ("2.25", "0.0222", "0.05"),  # 0.04995: no half cent, so it goes as it is
+)
+
+
+async def test_awkward_quantities_and_prices_read_back_as_the_batchs_amounts() -> None:
+    """Pins what no test covered: quantities of 0.5 and 2.25 at 4-decimal prices, as an
+    invoice and as a credit memo, read back with every line's Amount and the TotalAmt the
+    batch's to the cent, and each line's Qty x UnitPrice rounding to its Amount whichever way a
+    half cent goes (QuickBooks refuses an Amount that is not Qty x UnitPrice)."""
+    lines = tuple(
+        DocumentLine(
+            "subscription", f"Seats {q} x {p}", Decimal(q), Decimal(p), Decimal(a), qbo_item_id="21"
+        )
+        for q, p, a in AWKWARD
+    )
+    total = sum((line.amount for line in lines), Decimal(0))
+    invoice = document(lines=lines, subtotal=total, total=total)
+    back = tuple(replace(line, quantity=-line.quantity, amount=-line.amount) for line in lines)
+    memo = document("HB42-0007-A1", lines=back, subtotal=-total, total=-total)
+    async with qbo_client(qbo_app()) as client:
+        outcomes = await QboSink(client).create([invoice, memo])
+        assert all(isinstance(o, Posted) for o in outcomes)
+        (got,) = await invoices(client, "HB42-0007")
+        (credited,) = await client.invoices_by_doc_number(["HB42-0007-A1"], "CreditMemo")
+    for record in (got, credited):
+        items = [line for line in record["Line"] if line["DetailType"] == "SalesItemLineDetail"]
+        assert [Decimal(str(line["Amount"])) for line in items] == [line.amount for line in lines]
+        for line in items:
+            detail = line["SalesItemLineDetail"]
+            product = Decimal(str(detail["Qty"])) * Decimal(str(detail["UnitPrice"]))
+            for rounding in ("ROUND_HALF_UP", "ROUND_HALF_EVEN"):
+                assert product.quantize(Decimal("0.01"), rounding) == Decimal(str(line["Amount"]))
+        assert Decimal(str(record["TotalAmt"])) == total == Decimal("40.17")
+    # As they are where any rounding of the product gives the amount; the half cent as 1 x it.
+    details = [line["SalesItemLineDetail"] for line in got["Line"][:4]]
+    assert [(detail["Qty"], detail["UnitPrice"]) for detail in details] == [
+        (Decimal("0.5"), Decimal("12.3456")), (Decimal("2.25"), Decimal("12.3456")),
+        (1, Decimal("6.17")), (Decimal("2.25"), Decimal("0.0222")),
+    ]  # fmt: skip
+    assert got["Line"][2]["Description"] == "Seats 0.5 x 12.33 (0.5 x 12.33, rounded)"

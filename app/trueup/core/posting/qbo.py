@@ -36,6 +36,7 @@ from trueup.core.sources.qbo import (
     QboFault,
     fault_code,
     parse_fault,
+    qbo_string,
 )
 from trueup.core.values.parsing import to_decimal
 
@@ -283,7 +284,8 @@ class QboSink:
                     posted.remote_id, str(memo.get("SyncToken"))
                 )
             except ApiError as error:
-                if fault_code(error) == NOT_FOUND:  # deleted already
+                if fault_code(error) == NOT_FOUND:  # deleted already, or refused: read it back
+                    await self._confirm_deleted(document, posted, error)
                     return
                 if fault_code(error) != STALE_OBJECT or attempt == 2:
                     raise
@@ -292,23 +294,35 @@ class QboSink:
                 await self._confirm_deleted(document, posted)
             return
 
-    async def _confirm_deleted(self, document: Document, posted: Posted) -> None:
-        """A delete answered without `"status": "Deleted"` is done only if the memo is gone when
-        read back: one still there is not recorded as voided (the credit could be posted
-        again beside it)."""
-        try:
-            await self._client.get_credit_memo(posted.remote_id)
-        except ApiError as error:
-            if fault_code(error) == NOT_FOUND:
-                return
-            raise
+    async def _confirm_deleted(
+        self, document: Document, posted: Posted, not_found: ApiError | None = None
+    ) -> None:
+        """A delete answered without `"status": "Deleted"`, or a 610 "Object Not Found", is done
+        only if the memo is gone when read back: one still there is not recorded as voided (the
+        credit could be posted again beside it). QuickBooks answers 610 for "made inactive" too
+        ("Object Not Found : Something you're trying to use has been made inactive",
+        QuickBooks-V3-DotNET-SDK issue 353), so the memo is read back by a query, which finds
+        nothing for a deleted memo, never by its read, which answers a 610 of its own."""
+        rows = await self._client.query("CreditMemo", f"Id = {qbo_string(posted.remote_id)}")
+        if not any(str(row.get("Id")) == posted.remote_id for row in rows):
+            return
+        if not_found is None:
+            said = "answered the delete of"
+            fix = "delete it in QuickBooks"
+        else:
+            fault = parse_fault(not_found.body)
+            words = str(fault).removeprefix("QuickBooks ") if fault else str(not_found)
+            said = f"answered {words} on deleting"
+            fix = (
+                "QuickBooks says so of a memo naming a customer, item or account made inactive: "
+                "make it active in QuickBooks (or delete the memo there)"
+            )
         raise ApiError(
             "QuickBooks",
-            "bad_response",
+            "bad_request" if not_found is not None else "bad_response",
             None,
-            f"QuickBooks answered the delete of credit memo {posted.remote_id} "
-            f"({document.reference}) but still has it: delete it in QuickBooks, then run "
-            "`trueup void` again to record it",
+            f"QuickBooks {said} credit memo {posted.remote_id} ({document.reference}) but "
+            f"still has it: {fix}, then run `trueup void` again to record it",
         )
 
 
