@@ -527,3 +527,92 @@ def test_a_credit_note_allocated_to_an_invoice_is_not_voided(app) -> None:
     assert "(100.00 allocated or refunded of 100.00 USD), status PAID" in str(refusals[0])
     assert "Remove the allocation or refund in Xero" in str(refusals[0])
     assert "(100.00 credited of 1,350.00 USD), status AUTHORISED" in str(refusals[1])
+
+
+def test_a_contact_archived_since_mapping_is_refused_alone_saying_what_to_do() -> None:
+    """Xero refuses a document for an archived contact in words that name neither the contact
+    nor a way out ("The contact ... has been archived. The contact must be un-archived before
+    creating new invoices or credit notes."): the refusal adds which contact is mapped and what
+    to do, and the other document of the request posts."""
+    archived = "5e0b7a6c-3d2f-4e1a-9b8c-7d6e5f4a3b2c"
+    contacts = [*WORLD["contacts"], {"ContactID": archived, "Name": "Closed Co",
+                                     "ContactStatus": "ARCHIVED", "IsCustomer": True}]  # fmt: skip
+    app = create_xero_app(
+        Scenario(as_of=datetime(2026, 11, 21, tzinfo=UTC), xero={**WORLD, "contacts": contacts}),
+        rate_limit=None,
+    )
+    closed = document("TU2611-9", xero_contact_id=archived, client_id=9, client_name="Closed Co")
+
+    async def go() -> tuple[list, dict, list]:
+        async with client(app) as xero:
+            sink = XeroSink(xero)
+            outcomes = await sink.create([closed, document("TU2611-10")])
+            found = await sink.lookup([closed, document("TU2611-10")])
+            return outcomes, found, await xero.invoices_by_number(["TU2611-9", "TU2611-10"])
+
+    (refused, posted), found, rows = run(go())
+    assert isinstance(refused, Refused) and isinstance(posted, Posted)
+    assert "Xero refused it: The contact with the specified contact details has been archived" in (
+        refused.reason
+    )
+    assert f"the Xero contact mapped to Closed Co, {archived}, is archived in Xero: restore it" in (
+        refused.reason
+    )
+    assert "`trueup xero map set --client 9 --contact ID`" in refused.reason
+    assert refused.reason.endswith("then `trueup xero refresh` and post again)")
+    assert set(found) == {"TU2611-10"}
+    assert [r["InvoiceNumber"] for r in rows] == ["TU2611-10"]
+
+
+AWKWARD = (  # (quantity, unit price, the batch's amount: exact, rounded once half-up)
+    ("0.5", "12.3456", "6.17"),  # 6.1728
+    ("2.25", "12.3456", "27.78"),  # 27.7776
+    ("0.5", "12.33", "6.17"),  # 6.165: a half cent, which Xero may round either way
+    ("18.6333", "12.3456", "230.04"),  # a day-prorated quantity: 230.03926848
+)
+
+
+def test_awkward_quantities_and_prices_read_back_as_the_batchs_amounts(app) -> None:
+    """Pins what no test covered: quantities of 0.5, 2.25 and 18.6333 at 4-decimal prices, as
+    an invoice and as a credit note, read back with every LineAmount, the SubTotal and the
+    Total the batch's to the cent. Xero works LineAmount out itself, to 2 places from Quantity
+    (4 places) x UnitAmount (4 with unitdp=4), and says nothing of which way a half cent goes
+    (developer.xero.com, Rounding in Xero): a line whose product is a half cent goes as 1 x
+    its amount."""
+    lines = tuple(
+        DocumentLine(
+            "subscription",
+            f"Seats {q} x {p}",
+            Decimal(q),
+            Decimal(p),
+            Decimal(a),
+            xero_item_code="MS-SEAT",
+            xero_account_code="200",
+            xero_tax_type="NONE",
+        )
+        for q, p, a in AWKWARD
+    )
+    total = sum((line.amount for line in lines), Decimal(0))
+    invoice = document("TU2611-7", str(total), lines=lines)
+    back = tuple(replace(line, quantity=-line.quantity, amount=-line.amount) for line in lines)
+    note = document("TU2611-7-A1", str(-total), lines=back)
+
+    async def go() -> tuple[list, Row, Row]:
+        async with client(app) as xero:
+            posted = await XeroSink(xero).create([invoice, note])
+            assert all(isinstance(p, Posted) for p in posted)
+            return (
+                posted,
+                await xero.get("Invoices", posted[0].remote_id),
+                await xero.get("CreditNotes", posted[1].remote_id),
+            )
+
+    _, got, credited = run(go())
+    for record in (got, credited):
+        amounts = [Decimal(str(line["LineAmount"])) for line in record["LineItems"]]
+        assert amounts == [line.amount for line in lines]
+        assert Decimal(str(record["SubTotal"])) == Decimal(str(record["Total"])) == total
+    assert total == Decimal("270.16") and credited["Type"] == "ACCRECCREDIT"
+    assert [Decimal(str(line["Quantity"])) for line in got["LineItems"]] == [
+        Decimal("0.5"), Decimal("2.25"), Decimal(1), Decimal("18.6333")
+    ]  # fmt: skip

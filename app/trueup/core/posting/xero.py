@@ -192,7 +192,7 @@ class XeroSink:
                 continue
             if any(_number_taken(m) for m in messages):
                 taken[len(outcomes)] = document
-            outcomes.append(Refused("Xero refused it: " + _explained(messages)))
+            outcomes.append(Refused("Xero refused it: " + _explained(messages, document)))
         if taken:
             found = await self.lookup(list(taken.values()))
             for index, document in taken.items():
@@ -270,9 +270,18 @@ def _check_unsettled(document: Document, posted: Posted, record: Row) -> None:
     )
 
 
-def _explained(messages: list[str]) -> str:
-    """Xero's words, with the rule behind the refusals whose wording does not say it."""
+def _explained(messages: list[str], document: Document) -> str:
+    """Xero's words, with the rule behind the refusals whose wording does not say it, and what
+    to do where its words name neither the record nor a fix."""
     text = "; ".join(messages or ["no reason given"])
+    if any("has been archived" in m and "contact" in m.lower() for m in messages):
+        # Xero's words (Re-Leased's table of Xero errors) name no contact and no way out.
+        text += (
+            f" (the Xero contact mapped to {document.client_name}, {document.xero_contact_id}, "
+            "is archived in Xero: restore it there, or map the client to an active contact "
+            f"(`trueup xero map set --client {document.client_id} --contact ID`), then "
+            "`trueup xero refresh` and post again)"
+        )
     if any("cannot be used with account code" in m for m in messages):
         text += (
             " (Xero's rule: a sales line's tax type must apply to revenue and suit the account; "
