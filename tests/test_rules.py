@@ -276,3 +276,54 @@ def test_values_typed_by_a_person():
         value_from_text("fixed_price", "1e3")
     with pytest.raises(RulesError, match="unknown key"):
         value_from_text("markup", "1")
+
+
+def test_a_rate_past_any_two_currencies_is_refused():
+    """From a boundary review: "EUR/USD" = 1e400 (a TOML float, read exactly) was imported,
+    and every batch of a client billed in EUR then stopped with "unexpected InvalidOperation";
+    1e-400 would have billed it nothing."""
+    assert problems(
+        '[rates]\n"USD/EUR" = 1e400\n"GBP/USD" = 1e-400\n"CHF/USD" = "1000001"\n'
+        '"JPY/USD" = "0.0000001"\n'
+    ) == [
+        'line 2: [rates] "USD/EUR": 1.000E+400 is out of range: a rate is between 0.000001 and '
+        "1,000,000",
+        'line 3: [rates] "GBP/USD": 1.000E-400 is out of range: a rate is between 0.000001 and '
+        "1,000,000",
+        'line 4: [rates] "CHF/USD": 1000001 is out of range: a rate is between 0.000001 and '
+        "1,000,000",
+        'line 5: [rates] "JPY/USD": 0.0000001 is out of range: a rate is between 0.000001 and '
+        "1,000,000",
+    ]
+    wide = parse_rules('[rates]\n"KWD/LBP" = "291000"\n"JPY/USD" = "0.0067"\n')
+    assert wide.rate("USD", "JPY") == 1 / Decimal("0.0067")
+
+
+def test_a_currency_outside_iso_4217_is_refused():
+    """From a boundary review: "ABC/USD" and "XXX/USD" (ISO's "no currency") were imported as
+    rates no price is ever in, and a client's currency = "ABC" as one it could never be billed
+    in; "usd/eur" was refused without saying the fix."""
+    assert problems(
+        '[rates]\n"ABC/USD" = "1"\n"XXX/USD" = "1"\n"usd/eur" = "0.9"\n"US$/EUR" = "1"\n'
+        '[clients."14"]\ncurrency = "ABC"\n'
+    ) == [
+        'line 2: [rates] "ABC/USD": ABC is not an ISO 4217 currency code, like USD',
+        'line 3: [rates] "XXX/USD": XXX is not an ISO 4217 currency code, like USD',
+        'line 4: [rates] "usd/eur": is not a currency pair like "EUR/USD" (1 EUR = rate USD): '
+        'write it "USD/EUR"',
+        'line 5: [rates] "US$/EUR": is not a currency pair like "EUR/USD" (1 EUR = rate USD)',
+        'line 7: [clients."14"] currency: "ABC" is not an ISO 4217 currency code, like "USD"',
+    ]
+    with pytest.raises(RulesError, match="ISO 4217"):
+        value_from_text("currency", "eue")
+    assert value_from_text("currency", "sek") == "SEK"
+
+
+def test_a_stored_document_reads_under_the_checks_it_was_accepted_with():
+    """Rules a batch was built with before a check was added still read (not strictly): the
+    batch, its month and its posting must still open."""
+    text = '[rates]\n"ABC/USD" = "2000000"\n[clients."14"]\ncurrency = "abc"\n'
+    rules = parse_rules(text, strict=False)
+    assert rules.rate("ABC", "USD") == Decimal(2000000) and rules.for_client(14).currency == "ABC"
+    with pytest.raises(RulesError):
+        parse_rules(text)

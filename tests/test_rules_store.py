@@ -156,3 +156,22 @@ def test_rows_name_where_each_value_comes_from(db):
     assert client.subject == "Bear Creek Winery LLC #14"
     line = by_key[("line", 14, "fixed_price")]
     assert line.subject == "Bear Creek Winery LLC #14 · Microsoft 365 Business Standard"
+
+
+def test_a_stored_document_a_later_check_refuses_still_reads_and_takes_changes(db):
+    """The checks added in a boundary review (rates in range, ISO 4217 codes) apply to rules
+    coming in, not to those stored: rules in force before them still read, and a key changed
+    on the Rules screen is saved over them."""
+    with db.write() as conn:
+        conn.execute(
+            insert(m.table_of(m.RulesDocument)).values(
+                text='[rates]\n"XXX/USD" = "1"\n', imported_by="old", imported_at=func.now()
+            )
+        )
+    rules, _ = current_rules(db)
+    assert rules.rates == {("XXX", "USD"): Decimal(1)}
+    set_default(db, "markup_percent", "5")
+    rules, _ = current_rules(db)
+    assert rules.defaults.markup_percent == Decimal(5) and ("XXX", "USD") in rules.rates
+    with pytest.raises(RulesError, match="ISO 4217"):
+        set_client_override(db, 14, "currency", "XYZ")

@@ -105,7 +105,11 @@ def current_rules(db: Database) -> tuple[Rules, int | None]:
     """The rules in force and their RulesDocument id (DEFAULT_RULES and None before any)."""
     with db.read() as conn:
         row = _newest(conn)
-    return (DEFAULT_RULES, None) if row is None else (parse_rules(row["text"]), row["id"])
+    return (
+        (DEFAULT_RULES, None)
+        if row is None
+        else (parse_rules(row["text"], strict=False), row["id"])
+    )
 
 
 def rules_of(conn: Connection, rules_id: int | None) -> Rules:
@@ -113,7 +117,7 @@ def rules_of(conn: Connection, rules_id: int | None) -> Rules:
     if rules_id is None:
         return DEFAULT_RULES
     text = conn.execute(select(_DOCS.c.text).where(_DOCS.c.id == rules_id)).scalar_one()
-    return parse_rules(text)
+    return parse_rules(text, strict=False)
 
 
 def export_rules(db: Database) -> str:
@@ -130,7 +134,7 @@ def idle_in_force(db: Database) -> list[IdleKey]:
         row = _newest(conn)
     if row is None:
         return []
-    rules, locate = parse_located(row["text"])
+    rules, locate = parse_located(row["text"], strict=False)
     found = idle_keys(rules, locate) + taxed_keys(rules, locate)
     return sorted(found, key=lambda key: key.line or 0)
 
@@ -140,7 +144,7 @@ def summarise(db: Database) -> RulesSummary:
         row = _newest(conn)
     if row is None:
         return RulesSummary(None, None, None, 0, 0, 0)
-    rules = parse_rules(row["text"])
+    rules = parse_rules(row["text"], strict=False)
     stamp = row["imported_at"]
     return RulesSummary(
         row["id"],
@@ -256,7 +260,7 @@ def _changed(overrides: Mapping[str, Any], key: str, value: Any) -> dict[str, An
 
 def _in_force(conn: Connection) -> Rules:
     row = _newest(conn)
-    return DEFAULT_RULES if row is None else parse_rules(row["text"])
+    return DEFAULT_RULES if row is None else parse_rules(row["text"], strict=False)
 
 
 def _save(conn: Connection, old: Rules, new: Rules) -> None:
@@ -264,7 +268,7 @@ def _save(conn: Connection, old: Rules, new: Rules) -> None:
     if new == old:
         return
     text = dump_rules(new)
-    parse_rules(text)
+    parse_rules(text, strict=False)  # the value changed was checked strictly as it was typed
     _store(conn, text)
 
 

@@ -24,6 +24,7 @@ from trueup.core.billing.rules import (
     Rules,
     RulesError,
 )
+from trueup.core.rules.currencies import CURRENCIES
 from trueup.core.rules.locate import Locator, Path
 from trueup.core.rules.values import ValueProblem, close_to, decimal_of, value_of, value_text
 from trueup.core.values.text import visible
@@ -32,11 +33,16 @@ _CLIENT = re.compile(r"[0-9]+")
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _PAIR = re.compile(r"([A-Z]{3})/([A-Z]{3})")
 _TOP = ("defaults", "clients", "lines", "rates")
+# What one currency may be worth in another: the widest pair there is (a Kuwaiti dinar in
+# Lebanese pounds) is under 300,000.
+LOWEST_RATE = Decimal("0.000001")
+HIGHEST_RATE = Decimal(1_000_000)
 
 
 @dataclass
 class _Problems:
     locate: Locator
+    strict: bool = True  # False: a stored document, read with the checks it was accepted under
     found: list[tuple[int, str]] = field(default_factory=list)
     paths: set[tuple[str | int, ...]] = field(default_factory=set)  # the keys refused
 
@@ -70,12 +76,16 @@ def label(path: Path) -> str:
 # --- parsing ----------------------------------------------------------------------------------
 
 
-def parse_rules(text: str) -> Rules:
+def parse_rules(text: str, *, strict: bool = True) -> Rules:
     """The rules of a TOML text, or RulesError listing every problem in it."""
-    return parse_located(text)[0]
+    return parse_located(text, strict=strict)[0]
 
 
-def parse_located(text: str) -> tuple[Rules, Locator]:
+def parse_located(text: str, *, strict: bool = True) -> tuple[Rules, Locator]:
+    """The rules and where each key is. `strict` for a text coming in (an import, a change);
+    not for a document the store holds, read with the checks it was accepted under: one a
+    check added since refuses (a rate of 1e400, a currency outside ISO 4217) still reads, so
+    the batches built with it do."""
     try:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
@@ -86,7 +96,7 @@ def parse_located(text: str) -> tuple[Rules, Locator]:
         raise RulesError(
             [_syntax("a number of thousands of digits, which no rule needs")]
         ) from None
-    problems = _Problems(Locator(text))
+    problems = _Problems(Locator(text), strict)
     for top, value in data.items():
         if top not in _TOP:
             kind, shown = ("table", f"[{top}]") if isinstance(value, dict) else ("key", top)
@@ -135,7 +145,7 @@ def _overrides(
                 problems.add((*path, key), f"unknown key{close_to(key, allowed)}")
             continue
         try:
-            values[key] = value_of(key, raw)
+            values[key] = value_of(key, raw, strict=problems.strict)
         except ValueProblem as exc:
             problems.add((*path, key), str(exc))
     return values
@@ -204,9 +214,15 @@ def _rates(table: Any, problems: _Problems) -> dict[tuple[str, str], Decimal]:
         path: Path = ("rates", key)
         match = _PAIR.fullmatch(key)
         if match is None or match[1] == match[2]:
-            problems.add(path, 'is not a currency pair like "EUR/USD" (1 EUR = rate USD)')
+            capitals = _PAIR.fullmatch(key.upper())
+            said = f': write it "{key.upper()}"' if capitals and key != key.upper() else ""
+            problems.add(path, f'is not a currency pair like "EUR/USD" (1 EUR = rate USD){said}')
             continue
         pair = (match[1], match[2])
+        unknown = [code for code in pair if code not in CURRENCIES]
+        if unknown and problems.strict:
+            problems.add(path, f"{unknown[0]} is not an ISO 4217 currency code, like USD")
+            continue
         try:
             rate = decimal_of(raw)
         except ValueProblem as exc:
@@ -214,6 +230,14 @@ def _rates(table: Any, problems: _Problems) -> dict[tuple[str, str], Decimal]:
             continue
         if rate <= 0:
             problems.add(path, "must be more than 0")
+        elif problems.strict and not LOWEST_RATE <= rate <= HIGHEST_RATE:
+            # Past what any two currencies are worth to each other, and past what the
+            # arithmetic holds: 1e400 stopped every batch with "unexpected InvalidOperation".
+            problems.add(
+                path,
+                f"{_magnitude(rate)} is out of range: a rate is between "
+                f"{value_text(LOWEST_RATE)} and {HIGHEST_RATE:,}",
+            )
         elif (pair[1], pair[0]) in rates:
             problems.add(
                 path,
@@ -222,6 +246,11 @@ def _rates(table: Any, problems: _Problems) -> dict[tuple[str, str], Decimal]:
         else:
             rates[pair] = rate
     return rates
+
+
+def _magnitude(rate: Decimal) -> str:
+    shown = value_text(rate)
+    return shown if len(shown) <= 20 else f"{rate:.3E}"
 
 
 def _check_fixed(rules: Rules, problems: _Problems) -> None:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from trueup.core.billing.rules import CHOICES, KEYS, KINDS, RulesError
+from trueup.core.rules.currencies import CURRENCIES
 
 _DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
@@ -32,8 +33,10 @@ class ValueProblem(Exception):
     """One value refused; the message says what is wrong with it."""
 
 
-def value_of(key: str, raw: Any) -> Any:
-    """A key's value from what TOML gave; ValueProblem says what is wrong with it."""
+def value_of(key: str, raw: Any, *, strict: bool = True) -> Any:
+    """A key's value from what TOML gave; ValueProblem says what is wrong with it. Not
+    `strict`: as a stored document was accepted, before the checks added since (a currency
+    outside ISO 4217), so rules a batch was built with still read."""
     kind = KINDS[key]
     if kind == "enum":
         if raw not in CHOICES[key]:
@@ -65,6 +68,8 @@ def value_of(key: str, raw: Any) -> Any:
         return raw
     if not isinstance(raw, str) or not _CURRENCY.fullmatch(raw):
         raise ValueProblem(f'{_shown(raw)} is not a 3-letter currency code, like "USD"')
+    if strict and raw.upper() not in CURRENCIES:
+        raise ValueProblem(f'{_shown(raw)} is not an ISO 4217 currency code, like "USD"')
     return raw.upper()
 
 
