@@ -237,3 +237,27 @@ async def test_a_candidate_below_the_threshold_shows_in_the_grid_with_its_eviden
         detail = str(app.screen.query_one("#grid-detail").content)
         assert f"below the threshold: {best.item_name} ({best.score})" in detail
         assert best.reason in detail
+
+
+async def test_a_product_carrying_other_currencies_says_so_in_the_grid_and_before_ignoring(
+    app, workbench
+):
+    """Microsoft 365 E3's Monthly read $69,678.00 alone: its CAD and EUR subscriptions' money
+    was on no line, nor in the question before ignoring it (what would then not be billed)."""
+    row = product(workbench, "Microsoft 365 E3")
+    assert row.currency == "USD" and set(row.other_values) == {"CAD", "EUR"}
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "3")
+        await go_to(pilot, "Microsoft 365 E3")
+        table = app.screen.table
+        y = table.rows.index(table.current) - round(table.scroll_y) + 1
+        assert "$69,678.00+" in "".join(s.text for s in table.render_line(y))
+        detail = str(app.screen.query_one("#grid-detail").content)
+        assert detail.splitlines()[0].startswith("mapped: M365 E3")
+        assert "a month: $69,678.00 + C$1,490.46 + €198.72" in detail
+        await press(pilot, "i")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.query_one("#confirm-question").content)
+        assert "carries $69,678.00 + C$1,490.46 + €198.72 a month" in question
+        await press(pilot, "n")
+    assert product(workbench, "Microsoft 365 E3").status == "mapped"

@@ -51,6 +51,12 @@ def money(amount: Decimal, currency: str = "", *, signed: bool = False) -> str:
     return text if symbol or not currency else f"{text} {currency}"
 
 
+def monthly_sums(amount: Decimal, currency: str, others: dict[str, Decimal]) -> list[str]:
+    """A mapping row's money a month: the main currency's sum, then each other currency's that
+    is not nil (never added together), as `trueup mapping` lists them."""
+    return [money(amount, currency)] + [money(v, c) for c, v in sorted(others.items()) if v]
+
+
 def quantity(value: Decimal, *, signed: bool = False) -> str:
     text = f"{value.normalize():f}" if value != value.to_integral_value() else f"{int(value):,}"
     return f"+{text}" if signed and value > 0 else text

@@ -9,7 +9,14 @@ from rich.text import Text
 from textual.binding import BindingType
 
 from trueup.core.service.types import CompanyRow
-from trueup.tui.formatting import MAPPING_STATUS, money, plain, score_text, status_text
+from trueup.tui.formatting import (
+    MAPPING_STATUS,
+    money,
+    monthly_sums,
+    plain,
+    score_text,
+    status_text,
+)
 from trueup.tui.screens.mapping_grid import MappingGridScreen, grid_bindings
 from trueup.tui.screens.picker import Choice
 from trueup.tui.widgets.row_table import Column
@@ -47,8 +54,15 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
             plain(row.client_name or "—", client_style),
             score_text(row.score),
             plain(row.source or ("suggested" if suggested else ""), "dim"),
-            plain(money(row.monthly_value, row.currency) if row.subscriptions else "", "dim"),
+            self.monthly_text(self.sums(row) if row.subscriptions else [], "dim"),
         )
+
+    def sums(self, row: CompanyRow) -> list[str]:
+        return monthly_sums(row.monthly_value, row.currency, row.other_values)
+
+    def detail(self, row: CompanyRow) -> Text:
+        text = super().detail(row)
+        return self.with_sums(text, self.sums(row) if row.subscriptions else [])
 
     def fetch(self) -> list[CompanyRow]:
         return self.workbench.mappings.company_rows()
@@ -93,7 +107,8 @@ class ClientsScreen(MappingGridScreen[CompanyRow]):
         self.workbench.mappings.ignore_company(row.company_id)
 
     def carried(self, row: CompanyRow) -> str:
-        return money(row.monthly_value, row.currency) if row.monthly_value else ""
+        amounts = [(row.currency, row.monthly_value), *sorted(row.other_values.items())]
+        return " + ".join(money(v, c) for c, v in amounts if v)
 
     def accept_all(self) -> int:
         return len(self.workbench.mappings.accept_company_suggestions())

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, get_current_worker
 
 from trueup.core.service.types import NewestChange
+from trueup.tui.formatting import plain
 from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.picker import Choice, PickerScreen
@@ -172,6 +173,27 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
     def carried(self, row: RowT) -> str:
         """The money a month the row carries, as text ("" when none): ignoring it asks first."""
         return ""
+
+    def monthly_text(self, sums: list[str], style: str) -> Text:
+        """The Monthly cell: the main currency's sum, `+` after it when other currencies carry
+        money too (the line under the grid lists each)."""
+        text = plain(sums[0] if sums else "", style)
+        if len(sums) > 1:
+            text.append("+", style="bold")
+        return text
+
+    def with_sums(self, detail: Text, sums: list[str]) -> Text:
+        """The line under the grid and, when more than one currency carries money, a line of
+        every currency's sum a month; the first then keeps to one line (cut with "…") so that
+        the two fit the two lines the detail has."""
+        if len(sums) < 2:
+            return detail
+        detail.no_wrap, detail.overflow = True, "ellipsis"
+        detail.append("\n" if detail else "")
+        detail.append("a month: ", style="dim")
+        detail.append(" + ".join(sums))
+        detail.append(" (never added)", style="dim")
+        return detail
 
     def best_candidate(self, row: RowT) -> tuple[str, int, str] | None:
         """The row's best candidate (name, score, evidence), or None."""

@@ -12,7 +12,14 @@ from textual import work
 from textual.binding import Binding, BindingType
 
 from trueup.core.service.types import ItemDraft, ProductRow
-from trueup.tui.formatting import MAPPING_STATUS, money, plain, score_text, status_text
+from trueup.tui.formatting import (
+    MAPPING_STATUS,
+    money,
+    monthly_sums,
+    plain,
+    score_text,
+    status_text,
+)
 from trueup.tui.screens.clients import STATUS_RANK
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.screens.mapping_grid import MappingGridScreen, grid_bindings
@@ -79,8 +86,11 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
             plain(item, item_style),
             plain(f"{row.subscriptions:,}" if row.subscriptions else ""),
             score_text(row.score),
-            plain(money(row.monthly_value, row.currency) if row.subscriptions else "", value_style),
+            self.monthly_text(self.sums(row) if row.subscriptions else [], value_style),
         )
+
+    def sums(self, row: ProductRow) -> list[str]:
+        return monthly_sums(row.monthly_value, row.currency, row.other_values)
 
     def fetch(self) -> list[ProductRow]:
         return self.workbench.mappings.product_rows()
@@ -128,7 +138,8 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
         self.workbench.mappings.ignore_product(row.product_id)
 
     def carried(self, row: ProductRow) -> str:
-        return money(row.monthly_value, row.currency) if row.monthly_value else ""
+        amounts = [(row.currency, row.monthly_value), *sorted(row.other_values.items())]
+        return " + ".join(money(v, c) for c, v in amounts if v)
 
     def accept_all(self) -> int:
         return len(self.workbench.mappings.accept_product_suggestions())
@@ -140,7 +151,7 @@ class ProductsScreen(MappingGridScreen[ProductRow]):
         if not text and row.status == "unmapped" and self._can_create(row):
             text.append("no Halo item matches: ", style="yellow")
             text.append("n creates one from the Pax8 product (asks first)", style="dim")
-        return text
+        return self.with_sums(text, self.sums(row) if row.subscriptions else [])
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "create_item":
