@@ -347,3 +347,62 @@ def test_a_secret_and_a_token_in_one_place_name_it_once():
     assert _credentials(apart).message.endswith(
         "; secrets in environment (TRUEUP_QBO_CLIENT_SECRET), encrypted file"
     )
+
+
+@contextmanager
+def closed(folder, monkeypatch):
+    """`folder` not open to this user (another user's, as `sudo trueup connect` leaves
+    ~/.config/trueup): by its mode, or for root (whom modes do not stop) by refusing to look."""
+    if os.geteuid() != 0:
+        folder.chmod(0o000)
+        try:
+            yield
+        finally:
+            folder.chmod(0o700)
+        return
+    real_stat = os.stat
+
+    def refused(path, *args, **kwargs):
+        if str(path).startswith(f"{folder}{os.sep}"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "stat", refused)
+        yield
+
+
+def test_a_config_folder_not_open_to_the_user_is_a_check_not_the_end(install, monkeypatch):
+    """From a boundary review: doctor stopped at its first line with 'error: ...: Permission
+    denied' and examined nothing else; every command said only that."""
+    config = install / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("[sync]\nmin_interval_minutes = 5\n")
+    config.chmod(0o600)
+    with closed(config.parent, monkeypatch):
+        result = doctor("--json", "--offline")
+        shown = CliRunner().invoke(app, ["config", "show"])
+    report, checks = by_name(result)
+    assert result.exit_code == 1 and "database" in checks and "sqlite" in checks
+    said = checks["config"]
+    assert said["status"] == "fail" and said["fix"] == ""
+    assert said["message"] == (
+        f"cannot read {config}: Permission denied (its folder {config.parent} is not open to "
+        f"your user): give your user access to it (as its owner: `chmod u+rwx {config.parent}`), "
+        "or give --config (or TRUEUP_CONFIG) a file of your own"
+    )
+    looked = [c for c in report["checks"] if c["name"] == "permissions"]
+    assert [c["message"] for c in looked] == [f"{config} cannot be looked at (Permission denied)"]
+    assert shown.exit_code == 1 and shown.stderr == f"error: {said['message']}\n"
+
+
+def test_a_store_folder_not_open_to_the_user_is_said_once(install, monkeypatch):
+    db = install / "data" / "trueup.sqlite"
+    open_database(db).dispose()
+    with closed(db.parent, monkeypatch):
+        result = doctor("--json", "--offline")
+    report, checks = by_name(result)
+    assert result.exit_code == 1
+    assert checks["database"]["message"] == f"{db} cannot be looked at (Permission denied)"
+    looked = [c for c in report["checks"] if c["name"] == "permissions"]
+    assert len(looked) == 1 and "cannot be looked at" in looked[0]["message"]

@@ -38,6 +38,10 @@ class ConfigError(TrueupError):
     """The config cannot be used; the message names the file, the key and the fix."""
 
 
+class ConfigUnreadableError(ConfigError):
+    """The config file cannot be read at all; the message says how to make it readable."""
+
+
 @dataclass
 class Pax8Settings:
     url: str = PAX8_DEFAULT_URL
@@ -175,7 +179,7 @@ _BOUNDS: tuple[tuple[str, str, int, int | None], ...] = (
 def load_settings(path: Path) -> Settings:
     """Read the config file (absent is fine) and apply the TRUEUP_* environment on top."""
     data: dict[str, Any] = {}
-    if path.exists():
+    if _exists(path):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -185,7 +189,11 @@ def load_settings(path: Path) -> Settings:
         except RecursionError:
             raise ConfigError(f"{path} nests arrays or tables deeper than a config has") from None
         except OSError as exc:
-            raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+            raise ConfigUnreadableError(
+                f"cannot read {path}: {exc.strerror or exc}: give your user read access to it "
+                f"(as its owner: `chmod 600 {path}`), or give --config (or TRUEUP_CONFIG) a file "
+                "of your own"
+            ) from None
     settings = Settings(path=path)
     if "import" in data:
         settings.import_columns = read_import_columns(path, data.pop("import"), ConfigError)
@@ -213,6 +221,20 @@ def load_settings(path: Path) -> Settings:
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
     return settings
+
+
+def _exists(path: Path) -> bool:
+    """Whether the config file is there; a folder that may not be looked in (another user's,
+    as `sudo trueup connect` leaves ~/.config/trueup, or a mode 000 one) is a ConfigError
+    saying so, not Python's bare "Permission denied" out of every command and of doctor."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise ConfigUnreadableError(
+            f"cannot read {path}: {exc.strerror or exc} (its folder {path.parent} is not open "
+            "to your user): give your user access to it (as its owner: `chmod u+rwx "
+            f"{path.parent}`), or give --config (or TRUEUP_CONFIG) a file of your own"
+        ) from None
 
 
 def url_problem(value: str) -> str | None:

@@ -7,6 +7,7 @@ ever reads a secret's value into a message: credentials are only located (see co
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import stat
@@ -18,7 +19,12 @@ from typing import Literal
 
 import keyring
 
-from trueup.core.settings.config import ConfigError, Settings, load_settings
+from trueup.core.settings.config import (
+    ConfigError,
+    ConfigUnreadableError,
+    Settings,
+    load_settings,
+)
 from trueup.core.settings.connections import Connections, ConnectionState
 from trueup.core.settings.paths import data_dir
 from trueup.core.settings.secret_backends import EncryptedFileStore, StoreLockedError
@@ -54,8 +60,9 @@ def run_doctor(
         settings = load_settings(config_path)
         where = "parses" if config_path.exists() else "absent: defaults and environment in use"
         checks.append(Check("config", "ok", f"{config_path} {where}"))
-    except ConfigError as exc:
-        checks.append(Check("config", "fail", str(exc), f"edit {config_path}"))
+    except ConfigError as exc:  # one that cannot be read says how to make it readable
+        fix = "" if isinstance(exc, ConfigUnreadableError) else f"edit {config_path}"
+        checks.append(Check("config", "fail", str(exc), fix))
     states: list[ConnectionState] = []
     if settings is not None:
         connections = connections or Connections(settings)
@@ -100,7 +107,17 @@ def _keyring(secrets: Secrets) -> Check:
     tried, as a keyring can say it is usable and still be locked, or keep nothing."""
     store = secrets.store
     path = store.path if isinstance(store, EncryptedFileStore) else None  # None: OS keyring
-    if path is not None and not path.exists():
+    try:
+        absent = path is not None and not path.exists()
+    except OSError as exc:  # its folder not open to this user
+        return Check(
+            "keyring",
+            "fail",
+            f"{path} cannot be looked at ({exc.strerror or exc})",
+            f"give your user access to {path.parent if path else ''}, or set "
+            "TRUEUP_SECRETS_FILE to a file in a folder of your own",
+        )
+    if absent:
         return Check(
             "keyring",
             "warn",
@@ -162,7 +179,16 @@ def _keyring_name() -> str:
 
 def _store(path: Path) -> Check:
     """Integrity and schema version, read-only: a doctor never changes the file it examines."""
-    if not path.exists():  # nothing to bill from: not a healthy install
+    try:
+        there = path.exists()
+    except OSError as exc:  # its folder not open to this user
+        return Check(
+            "database",
+            "fail",
+            f"{path} cannot be looked at ({exc.strerror or exc})",
+            f"give your user access to {path.parent}, or give --db a store of your own",
+        )
+    if not there:  # nothing to bill from: not a healthy install
         return Check(
             "database",
             "fail",
@@ -251,15 +277,31 @@ def _permissions(config_path: Path, db_path: Path, settings: Settings | None) ->
     wanted = [(folder, 0o700) for folder in _unique([db_path.parent, data_dir()])]
     wanted.append((backups_dir(db_path), 0o700))
     wanted.extend((Path(f"{db_path}{suffix}"), 0o600) for suffix in ("", "-wal", "-shm"))
-    wanted.extend((backup, 0o600) for backup in list_backups(db_path))
+    with contextlib.suppress(OSError):  # a folder not open to this user: its line says so
+        wanted.extend((backup, 0o600) for backup in list_backups(db_path))
     wanted.append((config_path, 0o600))
     if settings is not None and settings.secrets.backend == "encrypted-file":
         wanted.append((secrets_file(), 0o600))
     problems = []
+    closed: set[Path] = set()  # folders not open to this user: one line each, not one a file
     for path, mode in wanted:
+        if path.parent in closed:
+            continue
         try:
             info = path.stat()
         except FileNotFoundError:
+            continue
+        except OSError as exc:  # a folder above it not open to this user: said, not a crash
+            closed.add(path.parent)
+            problems.append(
+                Check(
+                    "permissions",
+                    "fail",
+                    f"{path} cannot be looked at ({exc.strerror or exc})",
+                    f"give your user access to {path.parent}, or keep trueup's files in a "
+                    "folder of your own (--db, --config)",
+                )
+            )
             continue
         if info.st_uid != os.getuid():
             problems.append(
