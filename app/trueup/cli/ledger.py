@@ -97,11 +97,11 @@ def _print_month(ledger: MonthLedger) -> None:
         cells = [_cells(c, named=False) for c in ledger.clients]
         widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(COLUMNS)]
         fixed = sum(widths) + len(GAP) * len(widths)
-    longest = max((len(c.client_name) for c in ledger.clients), default=16)
+    longest = max((len(c.shown_name) for c in ledger.clients), default=16)
     name_width = max(16, min(longest, render.stdout.width - fixed))
     table = [_line("client", COLUMNS, widths, name_width, style="bold")]
     table += [
-        _line(client.client_name, row, widths, name_width)
+        _line(client.shown_name, row, widths, name_width)
         for client, row in zip(ledger.clients, cells, strict=True)
     ]
     out += [Text(), *table]
@@ -190,7 +190,7 @@ def _unfinished_voids(ledger: MonthLedger) -> list[Text]:
 
 
 def _names(clients: Sequence[ClientMonth]) -> str:
-    return some([f"{c.client_name} ({c.client_id})" for c in clients])
+    return some([f"{c.shown_name} ({c.client_id})" for c in clients])
 
 
 def _line(

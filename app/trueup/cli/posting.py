@@ -786,7 +786,7 @@ def _print_result(entries: list[EntryView], as_json: bool, *, now: set[int] | No
             [
                 {
                     "client_id": e.client_id,
-                    "client_name": e.client_name,
+                    "client_name": e.name_as_sent,
                     "destination": e.destination,
                     "action": e.action,
                     "reference": e.reference,

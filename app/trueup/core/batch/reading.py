@@ -19,6 +19,7 @@ from trueup.core.batch.stored import BatchError, BatchSummary, list_batches
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
+from trueup.core.values.text import visible
 
 _BATCHES, _ROWS = m.table_of(m.InvoiceBatch), m.table_of(m.BatchInvoice)
 
@@ -116,7 +117,8 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
             client, counts = invoice["client_id"], invoice["anomalies"]
             row = InvoiceRow(
                 client,
-                invoice["client_name"],
+                # Written out for the screens: a batch built before bcb6310 holds it as sent.
+                visible(invoice["client_name"]),
                 invoice["currency"],
                 Decimal(invoice["total"]),
                 _decimal(invoice["cost"]),
@@ -154,7 +156,16 @@ def _decimal(text: str | None) -> Decimal | None:
 
 
 def batch_invoice(db: Database, batch_id: str, row: InvoiceRow) -> InvoiceView:
-    """One invoice of a batch, read alone, with its state and the overrides on it."""
+    """One invoice of a batch, read alone, with its state and the overrides on it, for the
+    workbench: its name and its lines' descriptions written out."""
+    view = _invoice(db, batch_id, row)
+    # A batch built before bcb6310 holds them raw (client_invoice's pack writes its own U+FFFD).
+    lines = tuple(replace(line, description=visible(line.description)) for line in view.lines)
+    return replace(view, client_name=visible(view.client_name), lines=lines)
+
+
+def _invoice(db: Database, batch_id: str, row: InvoiceRow) -> InvoiceView:
+    """One invoice of a batch, read alone, as built, with its state and the overrides on it."""
     with db.read() as conn:
         text = invoice_at(conn, batch_id, row.position)
         states, overrides = _reviews(conn, batch_id)
@@ -190,7 +201,7 @@ def client_invoice(db: Database, batch_id: str, client_id: int) -> InvoiceView:
     if found is None:
         raise BatchError(f"client {client_id} has no invoice in batch {batch_id}")
     probe = InvoiceRow(client_id, "", "", Decimal(0), None, None, 0, 0, 0, "", found[0])
-    return batch_invoice(db, batch_id, probe)
+    return _invoice(db, batch_id, probe)
 
 
 def client_batches(db: Database, month: str, client_id: int) -> list[BatchSummary]:

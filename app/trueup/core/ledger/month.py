@@ -33,6 +33,7 @@ from trueup.core.store.database import Database
 from trueup.core.store.postings import IN_FLIGHT, Sent, month_entries
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
+from trueup.core.values.text import visible
 
 ZERO = Decimal(0)
 
@@ -77,6 +78,12 @@ class ClientMonth:
     posted_total: Decimal  # of the documents posted and not voided
     unsettled: tuple[str, ...]  # why the month's figures are not final yet (none: settled)
     postings: tuple[Posting, ...]
+
+    @property
+    def shown_name(self) -> str:
+        """`client_name` for people: written out, as a batch or a journal from before bcb6310
+        holds it raw (the JSON, the export and the summary read it as it was built)."""
+        return visible(self.client_name)
 
     @property
     def settled(self) -> bool:

@@ -43,6 +43,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.postings import Sent, adjusted_where, taken_by
 from trueup.core.values.money import money_prose
+from trueup.core.values.text import visible
 
 ZERO = Decimal(0)
 _BATCHES = m.table_of(m.InvoiceBatch)
@@ -102,7 +103,8 @@ def plan_adjustments(
         posted = [Document.from_json(e.payload) for e in live if e.state == "POSTED"]
         # What the posted documents bill (a recurring true-up: its invoice's, not the one-off's).
         difference = invoice.total - sum((e.billed for e in live if e.state == "POSTED"), ZERO)
-        base = (client_id, invoice.client_name, invoice.currency, difference)
+        # The name written out for the plan's views (raw in a batch built before bcb6310).
+        base = (client_id, visible(invoice.client_name), invoice.currency, difference)
         elsewhere = next((e for e in live if e.destination != destination), None)
         unfinished = next((e for e in live if e.state in UNFINISHED), None)
         voiding = next((e for e in live if e.voiding), None)

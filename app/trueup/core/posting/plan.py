@@ -47,7 +47,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.logbook import log_event
 from trueup.core.store.postings import Sent, month_entries, taken_by
-from trueup.core.values.text import some
+from trueup.core.values.text import some, visible
 
 ENTRIES = m.table_of(m.PostingEntry)
 UNFINISHED = ("PENDING", "SENDING", "UNKNOWN")
@@ -127,6 +127,7 @@ class EntryView:
     created_at: datetime  # when the entry was written (UTC), and by whom
     created_by: str
     updated_at: datetime  # when its state last changed: posted, for a posted one
+    name_as_sent: str  # as its payload holds it: the JSON prints it; `client_name`, written out
 
     @property
     def said(self) -> str:
@@ -206,7 +207,8 @@ def plan_posting(
         client_id = invoice.client_id
         if wanted is not None and client_id not in wanted:
             continue
-        base = (client_id, invoice.client_name, invoice.currency, invoice.total)
+        # The name written out for the plan's views (raw in a batch built before bcb6310).
+        base = (client_id, visible(invoice.client_name), invoice.currency, invoice.total)
         entries = by_client.get(client_id, [])
         mine = [e for e in entries if e.destination == destination]
         own = next(
@@ -418,7 +420,7 @@ def entry_view(row: Any, *, voided: bool = False) -> EntryView:
     return EntryView(
         row.id,
         row.client_id,
-        document.client_name,
+        visible(document.client_name),  # written out: a document sent before bcb6310 holds it raw
         row.destination,
         row.action,
         row.reference,
@@ -434,6 +436,7 @@ def entry_view(row: Any, *, voided: bool = False) -> EntryView:
         row.created_at.replace(tzinfo=UTC),  # stored as UTC without its offset
         row.created_by,
         row.updated_at.replace(tzinfo=UTC),
+        document.client_name,
     )
 
 
