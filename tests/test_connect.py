@@ -603,3 +603,27 @@ def test_a_secret_with_a_control_character_is_refused_unsaid(env, memory_keyring
     )
     assert "ret-Vq81" not in result.output
     assert not (env / "config.toml").exists() and memory_keyring.passwords == {}
+
+
+def test_a_config_that_cannot_be_written_is_said_before_anything_is_stored(
+    env, memory_keyring, monkeypatch
+):
+    """From a boundary review: on a read-only home `connect` tested, stored the secret in the
+    keyring, then failed writing the config ('Read-only file system'): the secret kept under a
+    client id no config named, and the next command said Pax8 was not configured."""
+    real_open = os.open
+
+    def read_only(path, *args, **kwargs):
+        if str(path).startswith(str(env / "config.toml")):
+            raise OSError(30, "Read-only file system", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    result = invoke("pax8", "--url", "http://127.0.0.1:9/v1", "--client-id", "x",
+                    "--client-secret", "y", "--no-test")  # fmt: skip
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: cannot write the config {env / 'config.toml'}: Read-only file system: give "
+        "--config (or TRUEUP_CONFIG) a file in a folder you can write (nothing was saved)\n"
+    )
+    assert memory_keyring.passwords == {}

@@ -30,6 +30,7 @@ from trueup.core.settings.config import XERO_DEFAULT_URL as XERO_URL
 from trueup.core.settings.config import (
     XERO_STATUSES,
     Settings,
+    check_writable,
     load_settings,
     save_settings,
     url_problem,
@@ -448,6 +449,7 @@ def _consent(client_id: str, redirect_uri: str) -> Consent:
 
 def _settings(ctx: typer.Context, backend: str | None) -> Settings:
     settings = load_settings(state(ctx).config_path)
+    check_writable(settings)  # before anything is asked, tested, stored or spent
     if backend is not None:
         if backend not in BACKENDS:
             raise typer.BadParameter(

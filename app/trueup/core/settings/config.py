@@ -351,6 +351,23 @@ def save_settings(settings: Settings) -> None:
     os.replace(partial, path)
 
 
+def check_writable(settings: Settings) -> None:
+    """ConfigError now if save_settings could not write the config (a read-only home, a
+    folder of another user's): `trueup connect` asks before a secret is stored or a consent's
+    code spent, which a config it then failed to write would leave unnamed and unused."""
+    path = settings.path
+    partial = path.with_name(path.name + ".partial")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(partial, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.unlink(partial)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the config {path}: {exc.strerror or exc}: give --config (or "
+            "TRUEUP_CONFIG) a file in a folder you can write (nothing was saved)"
+        ) from None
+
+
 def _own_value(settings: Settings, section: str, key: str, value: Any) -> Any:
     """What the file keeps: a value still as an environment variable set it is the variable's,
     for this run only, so the file's own value stays."""
