@@ -261,3 +261,20 @@ async def test_a_product_carrying_other_currencies_says_so_in_the_grid_and_befor
         assert "carries $69,678.00 + C$1,490.46 + €198.72 a month" in question
         await press(pilot, "n")
     assert product(workbench, "Microsoft 365 E3").status == "mapped"
+
+
+async def test_undo_brings_the_cursor_back_to_the_row_it_restored(app, workbench):
+    """Unmapping row 37 moved the cursor on to the next row (the next to work on); `z` then
+    moved it one row further again, onto a company neither change touched, so each undo walked
+    the cursor down the list away from the row put back."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_screen(pilot, "2")
+        table = app.screen.table
+        await press(pilot, "pagedown", "pagedown", "down", "down")
+        name = table.current.company_name
+        assert table.cursor > 30 and table.current.status == "mapped"
+        await press(pilot, "u")
+        assert table.current.company_name != name
+        await press(pilot, "z")
+        assert company(workbench, name).status == "mapped"
+        assert table.current.company_name == name

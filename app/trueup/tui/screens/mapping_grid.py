@@ -130,6 +130,8 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
         # After a change moves the cursor's row away (an accepted row sorts with the mapped
         # ones), the cursor goes to the row that followed it: the next one to work on.
         self._follow: Hashable | None = None
+        # The row of this screen's latest change: `z` undoing it brings the cursor back to it.
+        self._changed: Hashable | None = None
         self.set_reactive(MappingGridScreen.sort, next(iter(self.SORTS)))
 
     # --- what subclasses provide ---------------------------------------------------------------
@@ -299,13 +301,21 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
             return None
         return super().check_action(action, parameters)
 
-    def save(self, operation: Callable[[], str | None]) -> None:
-        """Change the store; `operation` returns what to tell the operator."""
+    def save(self, operation: Callable[[], str | None], *, undoing: bool = False) -> None:
+        """Change the store; `operation` returns what to tell the operator. The cursor then
+        goes to the row after the changed one (the next to work on); after an undo, to the row
+        it brought back (this screen's latest change), else it stays on its row."""
         self.saving = True
         rows = self.table.rows
-        after = self.table.cursor + 1
-        following = rows[after] if 0 <= after < len(rows) else None
-        self._follow = None if following is None else self.row_key(following)  # type: ignore[arg-type]
+        current = self.table.current
+        here = None if current is None else self.row_key(current)
+        if undoing:
+            self._follow, self._changed = self._changed or here, None
+        else:
+            after = self.table.cursor + 1
+            following = rows[after] if 0 <= after < len(rows) else None
+            self._follow = None if following is None else self.row_key(following)  # type: ignore[arg-type]
+            self._changed = here
         self._save(operation)
 
     @work(thread=True, group="save", exit_on_error=False)
@@ -443,12 +453,13 @@ class MappingGridScreen(SearchableTableScreen, Generic[RowT]):
             return self.workbench.mappings.undo_last() or "Nothing to undo."
 
         if note is None:
-            self.save(undo)
+            self.save(undo, undoing=True)
             return
 
         def answered(apply: bool | None) -> None:
             if apply:
-                self.save(undo)
+                self._changed = None  # not this screen's change: the cursor stays on its row
+                self.save(undo, undoing=True)
 
         question = (
             "The latest mapping change was not made in this workbench (another trueup made "
