@@ -258,6 +258,20 @@ async def test_one_error_code_overridden_on_every_invoice_with_one_reason(app, w
         assert sum(i.errors for i in screen.invoices) < before
 
 
+async def test_the_override_code_picker_heads_its_columns_as_they_read(app):
+    """`X` listed "UNMAPPED_SKU  75 on 33 invoice(s)" under "Name" and "Why": the count of
+    errors standing read as the reason to override them."""
+    from trueup.tui.screens.picker import PickerScreen
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6", "X")
+        assert isinstance(app.screen, PickerScreen)
+        table = app.screen.query_one("#picker-choices")
+        heading = "".join(segment.text for segment in table.render_line(0))
+        assert heading.split() == ["Error", "code", "Standing"]
+
+
 async def test_the_policy_column_shows_the_whole_policy_at_120x40(app, workbench):
     """Issue 22: at 120 columns the invoice's Policy column read "daily · marku…"."""
     from trueup.core.rules.current import set_client_override

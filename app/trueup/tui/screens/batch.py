@@ -450,7 +450,7 @@ class BatchScreen(ApprovingScreen):
                 self.ask_reason(batch_id, picked)
 
         title = "Override which error, on every invoice?"
-        self.app.push_screen(PickerScreen(title, search), chosen)
+        self.app.push_screen(PickerScreen(title, search, ("Error code", "Standing")), chosen)
 
     def ask_reason(self, batch_id: str, standing: StandingCode) -> None:
         from trueup.tui.screens.reason import ReasonScreen

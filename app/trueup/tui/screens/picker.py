@@ -57,10 +57,18 @@ class PickerScreen(ModalScreen[int | str | None]):
             super().__init__()
             self.choices = choices
 
-    def __init__(self, title: str, search: Callable[[str], Sequence[Choice]]) -> None:
+    def __init__(
+        self,
+        title: str,
+        search: Callable[[str], Sequence[Choice]],
+        headings: tuple[str, str] = ("Name", "Why"),
+    ) -> None:
+        """`headings`: the two columns' labels, as the choices read ("Why" for a score and its
+        evidence; an error code's counts or a client's id are no reason)."""
         super().__init__()
         self.title_text = title
         self._search = search
+        self.headings = headings
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="dialog") as dialog:
@@ -68,7 +76,10 @@ class PickerScreen(ModalScreen[int | str | None]):
             dialog.border_subtitle = "type to filter · ↑↓ · enter choose · esc cancel"
             yield Input(placeholder="Type to filter…", id="picker-query")
             yield RowTable(
-                [Column("Name", 20, flex=True, keep_end=True), Column("Why", 26)],
+                [
+                    Column(self.headings[0], 20, flex=True, keep_end=True),
+                    Column(self.headings[1], 26),
+                ],
                 _cells,
                 empty="No match: type less, or other words.",
                 id="picker-choices",

@@ -237,7 +237,8 @@ class RulesScreen(SearchableTableScreen):
                 self._pick_key(client)
 
         title = "Override a rule for which Halo client?"
-        self.app.push_screen(PickerScreen(title, self._client_choices), client_picked)
+        picker = PickerScreen(title, self._client_choices, ("Halo client", "Halo id"))
+        self.app.push_screen(picker, client_picked)
 
     def _client_choices(self, query: str) -> list[Choice]:
         found = self.workbench.mappings.client_choices(query)
@@ -270,4 +271,5 @@ class RulesScreen(SearchableTableScreen):
 
             edit_value(self.app, key, f"{key} · {subject}", current, edited)
 
-        self.app.push_screen(PickerScreen(f"Which rule for {subject}?", search), key_picked)
+        picker = PickerScreen(f"Which rule for {subject}?", search, ("Rule", "In force · from"))
+        self.app.push_screen(picker, key_picked)
