@@ -224,8 +224,9 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # a credited invoice's cost estimated until its re-issue (none in the demo: the number).
         # 17: CLIENT_INACTIVE of a deleted client says an override bills it outside Halo only
         # (none in the demo: the number).
-        17,
-        "27b70566769cc262a24e69be936071c46e40c98de8363f0e6b5ee20be33aae19",
+        # 18: each line's "unit_price_exact", the price its amount is quantity times.
+        18,
+        "716dfaf4a7e1933454e7ce8f544ba38c113befe54d16aa07511cbccc5b3ba8b6",
     )
 
 

@@ -155,3 +155,67 @@ def test_a_rules_change_raising_one_client_and_lowering_another_is_one_document_
     again = sandbox.run(db, *adjust)
     assert again.returncode == 0 and "0 adjustment(s) to post" in again.stderr
     assert _read_back(sandbox.env, destination) == after
+
+
+def _priced_lines(env, destination, reference):
+    """[(description, quantity, unit price, amount)] of one of our documents, as the
+    destination's API shows it (Xero asked for its 4-place unit amounts)."""
+    return asyncio.run(_lines_of(env, destination, reference))
+
+
+async def _lines_of(env, destination, reference):
+    from trueup.core.settings.clients import qbo_from_settings, xero_from_settings
+    from trueup.core.settings.config import load_settings
+
+    with post_crash.environment(env):
+        settings = load_settings(Path(env["TRUEUP_CONFIG"]))
+        if destination == "qbo":
+            async with qbo_from_settings(settings) as qbo:
+                (row,) = await qbo.query("Invoice", f"DocNumber = '{reference}'")
+            return [
+                (
+                    line.get("Description"),
+                    _money(line["SalesItemLineDetail"]["Qty"]),
+                    _money(line["SalesItemLineDetail"]["UnitPrice"]),
+                    _money(line["Amount"]),
+                )
+                for line in row["Line"]
+                if line["DetailType"] == "SalesItemLineDetail"
+            ]
+        async with xero_from_settings(settings) as xero:
+            rows = await xero.pages("Invoices", {"unitdp": "4"})
+    (row,) = [r for r in rows if r["InvoiceNumber"] == reference and r["Status"] != "VOIDED"]
+    return [
+        (
+            line["Description"],
+            _money(line["Quantity"]),
+            _money(line["UnitAmount"]),
+            _money(line["LineAmount"]),
+        )
+        for line in row["LineItems"]
+    ]
+
+
+@pytest.mark.parametrize("destination", ["qbo", "xero"])
+def test_a_price_with_four_decimals_is_posted_as_seats_times_that_price(
+    served, tmp_path, destination
+):
+    """A fixed price (or a markup on cost) with more places than a cent bills 8 x 12.3456 =
+    98.76. The batch's line kept its price to the cent, so the document read 8 x 12.35, which is
+    98.80: the line went out as 1 x 98.76 "(8 x 12.35, rounded)". Now the exact price goes, and
+    the destination shows the client's 8 seats at 12.3456 (QuickBooks and Xero keep 4 places)."""
+    sandbox, db, _ = served
+    line = _batch(sandbox, db)[UP]["lines"][0]
+    rules_with(sandbox, db, tmp_path,
+               f'\n[[lines]]\nclient = "{UP}"\nproduct = "{line["product_id"]}"\n'
+               'price = "fixed"\nfixed_price = "12.3456"\n')  # fmt: skip
+    now = _batch(sandbox, db)[UP]["lines"][0]
+    assert (now["quantity"], now["unit_price"], now["amount"]) == ("8.0000", "12.35", "98.76")
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(UP)).returncode == 0
+    post = ("post", "2026-11", "--to", destination, "--client", str(UP), "--yes", "--unsettled")
+    done = sandbox.run(db, *post)
+    assert done.returncode == 0, done.stderr
+    sent = _priced_lines(sandbox.env, destination, f"TU2611-{UP}")
+    billed = [s for s in sent if s[0].startswith(line["description"])]
+    assert [s[1:] for s in billed] == [(Decimal(8), Decimal("12.3456"), Decimal("98.76"))]
+    assert billed[0][0] == line["description"]  # no "(8 x 12.35, rounded)" to explain it

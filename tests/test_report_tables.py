@@ -5,7 +5,7 @@ it through and who gave it."""
 import io
 from collections import Counter
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rich.console import Console
 
@@ -151,3 +151,22 @@ def test_a_long_name_or_reason_is_folded_never_cut_at_80_columns():
     assert "".join(url.split()) in reasons and word in reasons
     # The money on one line each, whole.
     assert text.count("+1,234,467.89 USD") == 2 and text.count("│ 1,234,567.89 USD │") == 2
+
+
+def test_the_lines_sheet_prices_a_line_as_its_amount_is_made(db):
+    """A markup on cost bills 2.05625 a seat: the sheet's price was the cent's (2.06), and its
+    quantity times that price was not the line's amount. Now each price is the one the amount is
+    quantity times, to the cent of the amount."""
+    from trueup.core.rules.current import import_rules
+
+    import_rules(db, '[defaults]\nprice = "markup"\nmarkup_percent = "5"\n')
+    build_batch(db, "2026-11", today=TODAY, by="test")
+    rows = sheet(month_tables(db, Month("2026-11"), today=TODAY), "Lines")
+    priced = [r for r in rows if r["Kind"] == "subscription" and r["Unit price"]]
+    finer = [r for r in priced if r["Unit price"] != r["Unit price"].quantize(Decimal("0.01"))]
+    assert finer  # 5% on costs to the cent: prices with 3 and 4 places
+    whole = [r for r in finer if r["Quantity"] == int(r["Quantity"])]  # prorated: 4 places
+    assert whole and all(
+        (r["Quantity"] * r["Unit price"]).quantize(Decimal("0.01"), ROUND_HALF_UP) == r["Amount"]
+        for r in whole
+    )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from trueup.core.values.distributors import distributor_name
-from trueup.core.values.money import money_json, money_json_or_none, quantity_json
+from trueup.core.values.money import money_json, money_json_or_none, money_prose, quantity_json
 
 if TYPE_CHECKING:  # the engine's types: reading a stored invoice needs none of the engine
     from trueup.core.billing.invoice import Anomaly, ClientInvoice, InvoiceLine
@@ -89,6 +89,9 @@ def line_json(line: InvoiceLine) -> dict[str, Any]:
         "description": line.description,
         "quantity": quantity_json(line.quantity),
         "unit_price": money_json(line.unit_price),
+        # Exact (12.3456, a markup's 2.05625): what the amount is quantity times, so a document
+        # bills 8 x 12.3456 = 98.76, where the price to the cent reads 8 x 12.35 = 98.80.
+        "unit_price_exact": money_prose(line.unit_price),
         "amount": money_json(line.amount),
         "cost": money_json_or_none(line.cost),
         # Exact, not rounded: next month's PRICE_CHANGED compares it with Pax8's.
@@ -250,7 +253,7 @@ class LineView:
     sku: str | None
     description: str
     quantity: Decimal
-    unit_price: Decimal
+    unit_price: Decimal  # to the cent, as shown
     amount: Decimal
     cost: Decimal | None
     currency: str
@@ -258,6 +261,8 @@ class LineView:
     explanation: str
     anomalies: tuple[AnomalyView, ...]
     unit_cost: Decimal | None  # exact, not rounded (what PRICE_CHANGED compares)
+    # What the amount is quantity times (12.3456, a markup's 2.05625): what documents carry.
+    unit_price_exact: Decimal
     proration: str | None  # the seats and days behind a prorated quantity, in words
     recovered: Decimal | None  # seats under-billed now billed (+), over-billed now removed (-)
 
@@ -339,6 +344,8 @@ class StoredInvoice(InvoiceFigures):
             explanation=line["explanation"],
             anomalies=_anomaly_views(line["anomalies"], line["subscription_id"]),
             unit_cost=_decimal(line.get("unit_cost")),
+            # A batch stored before lines carried it: the price to the cent.
+            unit_price_exact=Decimal(line.get("unit_price_exact") or line["unit_price"]),
             proration=line.get("proration"),
             recovered=_decimal(line.get("recovered")),
         )

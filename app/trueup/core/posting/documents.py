@@ -359,7 +359,7 @@ def _recurring_changes(
         halo_lines = sorted({h.line_id: h for r in rows for h in r.halo_lines}.values(),
                             key=lambda h: h.line_id)  # fmt: skip
         first_line = lines[rows[0].subscription_id or ""]
-        price = None if _halo_priced(first_line) else first_line.unit_price
+        price = None if _halo_priced(first_line) else first_line.unit_price_exact
         if halo_lines:
             head, rest = halo_lines[0], halo_lines[1:]
             fallback = fallback if fallback is not None else head.invoice_id
@@ -384,7 +384,7 @@ def _recurring_changes(
                     item,
                     first_line.description,
                     seats,
-                    first_line.unit_price,
+                    first_line.unit_price_exact,
                     Decimal(0),
                     None,
                 )
@@ -419,7 +419,7 @@ def _document_line(
         kind=line.kind,
         description=f"{line.description} ({words})" if words else line.description,
         quantity=line.quantity,
-        unit_price=line.unit_price,
+        unit_price=line.unit_price_exact,
         amount=line.amount,
         subscription_id=line.subscription_id,
         halo_item_id=item,

@@ -131,7 +131,7 @@ def _lines(invoices: Iterable[StoredInvoice]) -> Table:
             line.sku or "",
             line.description,
             line.quantity,
-            line.unit_price,
+            line.unit_price_exact,  # quantity x it is the amount (2.05625: the cent reads 2.06)
             line.amount,
             line.cost,
             line.currency,
