@@ -5,6 +5,7 @@ its journal. The readers that turn them into rows for people write them out (`tr
 bytes and what was sent stay as they were."""
 
 import asyncio
+import html
 import json
 import sqlite3
 
@@ -30,6 +31,17 @@ KEPT = ("posting_entry", "approval", "invoice_batch", "batch_invoice", "batch_in
 def posted(db, tmp_path, monkeypatch):
     """The demo's November, its client and product names poisoned as an old sync stored
     them, built, approved and posted (to a fake Halo) on them."""
+    return _poisoned_and_posted(db, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def posted_after_october(db, tmp_path, monkeypatch):
+    """As `posted`, October's batch built first: November's then says who moved against it."""
+    build_batch(db, "2026-10", today=TODAY)
+    return _poisoned_and_posted(db, tmp_path, monkeypatch)
+
+
+def _poisoned_and_posted(db, tmp_path, monkeypatch):
     with db.write() as conn:
         conn.exec_driver_sql("UPDATE halo_client SET name = ? || name || ?", (ZWSP, RLO))
         conn.exec_driver_sql("UPDATE pax8_product SET name = name || ?", (ZWSP,))
@@ -112,3 +124,34 @@ def test_names_from_old_batches_and_the_journal_are_written_out_for_people(db, p
     assert all(p.document.client_name in raw_names.values() for p in plan.ready if p.document)
 
     assert _kept(db) == before and batch_bytes(db, batch.batch_id) == body
+
+
+def _seen(raw: str) -> str:
+    return raw.replace(ZWSP, "\\u200b").replace(RLO, "\\u202e")
+
+
+def test_the_summary_writes_out_the_names_it_reads_from_an_old_batch(db, posted_after_october):
+    """`trueup summary` (text, md, html; the workbench's Summary shares the text's tables):
+    the movers, the errors let through and the voided, each named as the batch holds it."""
+    batch, _, _ = posted_after_october
+    reason = f"mapped {ZWSP}next{RLO} month"
+    assert approve(db, batch.batch_id, overrides=[("UNMAPPED_SKU", reason)], by="carol").approved
+    before = _kept(db)
+
+    as_json = json.loads(_run("summary", "--month", "2026-11", "--json"))
+    assert as_json["movers"] and as_json["overrides"] and as_json["voided"]
+    named = [
+        row["client_name"] for key in ("movers", "overrides", "voided") for row in as_json[key]
+    ]
+    # The JSON names them as the batch holds them.
+    raw_names = {i["client_name"] for i in batch.body["invoices"]}
+    assert set(named) <= raw_names and all(ZWSP in n and RLO in n for n in named)
+
+    for fmt in ("text", "md", "html"):
+        shown = _run("summary", "--month", "2026-11", "--format", fmt)
+        shown = html.unescape(shown) if fmt == "html" else shown
+        assert not any(c in shown for c in RAW), fmt
+        missing = [n for n in named if _seen(n) not in shown.replace("\\\\", "\\")]
+        assert missing == [], fmt
+    assert json.loads(_run("summary", "--month", "2026-11", "--json")) == as_json
+    assert _kept(db) == before

@@ -1,6 +1,8 @@
 """The month summary laid out (`trueup summary`, the workbench's Summary): Rich tables for the
 terminal (80 columns), the same recorded as an HTML page, and Markdown to paste into a mail.
-Names are data: always Text, never markup."""
+Names are data: always Text, never markup, and written out (values.text.visible): the summary
+reads them from the stored batch, which one built before bcb6310 holds as the sources sent them
+(U+200B, U+202E...). `summary --json` keeps them as stored."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from rich.text import Text
 
 from trueup.core.ledger.month import told_from
 from trueup.core.reports.summary import MonthSummary
+from trueup.core.values.text import visible
 
 
 def _money(amount: Decimal) -> str:
@@ -90,7 +93,11 @@ VOIDED_HEADERS = ("Client", "Bills now", "Voided")
 
 def _voided_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
     return [
-        (v.client_name, f"{_money(v.total)} {v.currency}", ", ".join(v.references))
+        (
+            visible(v.client_name),
+            f"{_money(v.total)} {v.currency}",
+            visible(", ".join(v.references)),
+        )
         for v in summary.voided
     ]
 
@@ -129,14 +136,16 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
         movers.add_column("Why", overflow="fold")
         for m in summary.movers:
             why = "; ".join(m.why) or "see the invoice's lines"
-            movers.add_row(Text(m.client_name), f"{m.change:+,.2f} {m.currency}", Text(why))
+            movers.add_row(
+                Text(visible(m.client_name)), f"{m.change:+,.2f} {m.currency}", Text(visible(why))
+            )
         parts.append(movers)
     if summary.overrides:
         overrides = Table(title="Errors let through", title_justify="left")
         for header in ("Client", "Code", "Reason"):
             overrides.add_column(header, overflow="fold")
         for o in summary.overrides:
-            overrides.add_row(Text(o.client_name), o.code, Text(o.reason))
+            overrides.add_row(Text(visible(o.client_name)), o.code, Text(visible(o.reason)))
         parts.append(overrides)
     if summary.voided:
         voided = Table(title=VOIDED_TITLE, title_justify="left")
@@ -173,7 +182,11 @@ def summary_markdown(summary: MonthSummary) -> str:
         lines += _md_table(
             ("Client", "Change", "Why"),
             [
-                (m.client_name, f"{m.change:+,.2f} {m.currency}", "; ".join(m.why) or "-")
+                (
+                    visible(m.client_name),
+                    f"{m.change:+,.2f} {m.currency}",
+                    visible("; ".join(m.why)) or "-",
+                )
                 for m in summary.movers
             ],
         )
@@ -181,7 +194,7 @@ def summary_markdown(summary: MonthSummary) -> str:
         lines += ["", "## Errors let through", ""]
         lines += _md_table(
             ("Client", "Code", "Reason"),
-            [(o.client_name, o.code, o.reason) for o in summary.overrides],
+            [(visible(o.client_name), o.code, visible(o.reason)) for o in summary.overrides],
         )
     if summary.voided:
         lines += ["", f"## {VOIDED_TITLE}", ""]
