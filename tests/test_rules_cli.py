@@ -157,3 +157,82 @@ def test_an_empty_file_is_refused_saying_what_it_would_remove(env, empty):
     assert allowed.exit_code == 0, allowed.output
     data = json.loads(invoke("rules", "show", "--json").stdout)
     assert data["rules_id"] == 2 and data["clients"] == {} and data["lines"] == []
+
+
+def rules_documents(env):
+    """How many rules documents the store's history holds."""
+    from sqlalchemy import func, select
+
+    from trueup.core.store import tables as m
+    from trueup.core.store.database import open_database
+
+    db = open_database(env / "trueup.sqlite")
+    try:
+        with db.read() as conn:
+            table = m.table_of(m.RulesDocument)
+            return conn.execute(select(func.count()).select_from(table)).scalar()
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("via", ["file", "stdin"])
+def test_a_file_bigger_than_a_rules_file_is_refused_in_one_line_and_never_stored(env, via):
+    """From a boundary review: a 10 MB file of comments was stored whole in the rules history,
+    and 12 MB of unknown client ids took 43 s and printed 300,000 lines. Refused before it is
+    read whole, saying its size and the bound; the history as it was."""
+    assert invoke("rules", "import", "-", input=RULES).exit_code == 0
+    big = "# a comment line of a file that is no rules file\n" * 100_000 + RULES  # 5 MB
+    path = env / "big.toml"
+    path.write_text(big)
+    result = (
+        invoke("rules", "import", str(path))
+        if via == "file"
+        else invoke("rules", "import", "-", input=big)
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    said = f"is {len(big):,} bytes" if via == "file" else "holds more"
+    name = path if via == "file" else "-"
+    assert lines == [
+        f"error: {name} was not imported: the file {said}, more than a rules file holds "
+        "(4,194,304 bytes at most; 2,000 clients' rules take about 1.4 MB): is it the rules "
+        "file?; nothing was changed"
+    ]
+    assert rules_documents(env) == 1
+    assert invoke("rules", "export", "-").stdout == RULES
+
+
+def test_a_file_of_500_unknown_clients_lists_20_problems_then_how_many_more(env):
+    path = env / "unknown.toml"
+    path.write_text("".join(f'[clients."{9000 + n}"]\nproration = "end"\n\n' for n in range(500)))
+    result = invoke("rules", "import", str(path))
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"error: {path} was not imported (500 problems); fix and import again"
+    assert lines[1:21] == [
+        f'  line {1 + 3 * n}: [clients."{9000 + n}"]: unknown Halo client {9000 + n}; sync, or '
+        "check the id"
+        for n in range(20)
+    ]
+    assert lines[21:] == ["  ... and 480 more"]
+    assert rules_documents(env) == 0
+
+
+def test_the_bound_is_far_above_a_large_msps_rules():
+    """2,000 clients, each with three keys of its own and three [[lines]] of four keys: what
+    the bound was measured on (about 1.4 MB as exported)."""
+    from trueup.core.rules.current import MAX_RULES_BYTES, dump_rules, parse_rules
+
+    products = ("MST-365-BUS-STD-ANNUAL-COMMIT", "AZ-PLAN-USAGE-MONTHLY", "b7a1c2d3-e4f5-4a6b")
+    text = "".join(
+        f'[clients."{100_000 + n}"]\nproration = "end"\nmarkup_percent = "20"\n'
+        'currency = "EUR"\n'
+        + "".join(
+            f'[[lines]]\nclient = "{100_000 + n}"\nproduct = "{product}"\nprice = "fixed"\n'
+            'fixed_price = "12.50"\nmin_margin_percent = "8.5"\nsync = false\n'
+            for product in products
+        )
+        for n in range(2_000)
+    )
+    size = len(dump_rules(parse_rules(text)).encode())
+    assert 1_000_000 < size < MAX_RULES_BYTES / 2

@@ -97,6 +97,19 @@ def test_an_invalid_file_changes_nothing(db):
     assert documents(db) == 0
 
 
+def test_a_text_bigger_than_a_rules_file_is_never_stored(db):
+    """Whoever gives the text (the CLI refuses the file before reading it whole): 5 MB of
+    comments was kept whole in the rules history."""
+    text = "# padding\n" * 500_000 + GOOD
+    with pytest.raises(RulesError) as refused:
+        import_rules(db, text)
+    assert refused.value.problems == [
+        f"the file is {len(text):,} bytes, more than a rules file holds (4,194,304 bytes at "
+        "most; 2,000 clients' rules take about 1.4 MB): is it the rules file?"
+    ]
+    assert documents(db) == 0
+
+
 def test_each_change_is_a_new_document(db):
     set_default(db, "proration", "end")
     set_client_override(db, 14, "markup_percent", "20")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,14 +14,26 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import say
-from trueup.core.service.rules import KEYS, RuleBook, Rules, RulesError, value_text
+from trueup.core.service.rules import (
+    KEYS,
+    MAX_RULES_BYTES,
+    RuleBook,
+    Rules,
+    RulesError,
+    too_big,
+    value_text,
+)
+from trueup.core.values.text import capped
+
+LISTED = 20  # a refusal's problems printed, then how many more: a screen's worth
 
 rules_app = typer.Typer(
     help="The billing rules: proration and price policies, markups, per-client and per-line "
     "overrides, tax, currency and rates (a TOML file, see `trueup rules export`).\n\n"
     "Start from `trueup rules export rules.toml`, edit, then `trueup rules import rules.toml`: "
-    "the file is checked whole, every problem is listed with its line, and nothing changes "
-    "until it is right. The workbench's Rules screen edits the same rules key by key.",
+    "the file is checked whole, its problems are listed with their lines (the first 20, then "
+    "how many more), and nothing changes until it is right. The workbench's Rules screen "
+    "edits the same rules key by key.",
     no_args_is_help=True,
 )
 
@@ -41,16 +54,21 @@ def import_(
 ) -> None:
     """Put a rules file in force, all or nothing.
 
-    Every problem is listed (line, key, what is wrong), and so is every Halo client id and
-    Pax8 product the store does not know; then nothing is changed. The previous rules are kept
+    Every problem is found (line, key, what is wrong), and so is every Halo client id and
+    Pax8 product the store does not know; the first 20 are listed, then how many more, and
+    nothing is changed. A file over 4 MiB is refused unread (2,000 clients' rules take about
+    1.4 MB). The previous rules are kept
     in the store's history. Once imported, each key that changes no figure is named with why
     (a markup on a client billed at Pax8's price), as a warning, and so is a tax_percent above
     0: no destination is sent it, so posting refuses that client.
     """
     try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        text = _read(file)
     except (OSError, UnicodeDecodeError) as exc:
         render.fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
+        raise typer.Exit(1) from None
+    except _TooBig as exc:  # one line, before the file is read whole, let alone stored
+        render.fail(f"{file} was not imported: {too_big(exc.size)}; nothing was changed")
         raise typer.Exit(1) from None
     db = state(ctx).open_db()
     try:
@@ -60,7 +78,7 @@ def import_(
         idle = book.idle_keys()
     except RulesError as exc:
         render.fail(f"{file} was not imported ({_count(len(exc.problems))}); fix and import again")
-        for problem in exc.problems:
+        for problem in capped(exc.problems, LISTED):
             render.stderr.print(Text(f"  {render.visible_lines(problem)}"), soft_wrap=True)
         raise typer.Exit(1) from None
     finally:
@@ -69,6 +87,29 @@ def import_(
     # Imported all the same: a key with no effect is allowed, but rarely what was meant.
     for key in idle:
         render.stderr.print(Text(f"warning: {key}", style="yellow"), soft_wrap=True)
+
+
+class _TooBig(Exception):
+    def __init__(self, size: int | None) -> None:
+        self.size = size  # None: a pipe, read up to the bound
+
+
+def _read(file: Path) -> str:
+    """The file's text (`-`: stdin's), read no further than a rules file can be: a bigger
+    one is _TooBig, by its size when it has one, before it is read whole."""
+    if str(file) == "-":
+        text = sys.stdin.read(MAX_RULES_BYTES + 1)
+        size = None
+    else:
+        status = file.stat()
+        size = status.st_size if stat.S_ISREG(status.st_mode) else None
+        if size is not None and size > MAX_RULES_BYTES:
+            raise _TooBig(size)
+        with file.open(encoding="utf-8") as opened:
+            text = opened.read(MAX_RULES_BYTES + 1)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_RULES_BYTES:
+        raise _TooBig(None)  # a pipe, or a file that grew while read
+    return text
 
 
 @rules_app.command("export")

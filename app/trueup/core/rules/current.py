@@ -45,6 +45,7 @@ __all__ = [
     "KEYS",
     "KINDS",
     "LINE_KEYS",
+    "MAX_RULES_BYTES",
     "PRICE_POLICIES",
     "PRORATION_POLICIES",
     "USAGE_PRICE_POLICIES",
@@ -64,11 +65,17 @@ __all__ = [
     "set_default",
     "set_line_override",
     "summarise",
+    "too_big",
     "value_from_text",
     "value_text",
 ]
 
 _DOCS = table_of(RulesDocument)
+# The largest rules file taken in. An MSP's rules for 2,000 clients, each with three client
+# keys and three [[lines]] of four keys, export to 1.4 MB (three lines of two keys: 0.8 MB);
+# past 4 MiB a file is not a rules file, and one of unknown client ids that size already
+# takes seconds to check. Kept whole in the rules history, a bigger one would be stored whole.
+MAX_RULES_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,9 @@ def import_rules(db: Database, text: str, *, allow_empty: bool = False) -> int:
     store does not know. A file that sets nothing (empty, or comments only) would put every
     built-in default back: refused, saying what it would remove, unless `allow_empty`.
     """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_RULES_BYTES:
+        raise RulesError([too_big(size)])
     rules, locate = parse_located(text)
     if not allow_empty and not _sets_anything(text):
         raise RulesError(
@@ -183,6 +193,16 @@ def import_rules(db: Database, text: str, *, allow_empty: bool = False) -> int:
         client_known, product_known = _known(conn)
         check_ids(rules, locate, client_known, product_known)
         return _store(conn, text)
+
+
+def too_big(size: int | None) -> str:
+    """Why a rules file of `size` bytes (None: more than the bound, as read from a pipe) is
+    refused, in one line."""
+    said = f"is {size:,} bytes" if size is not None else "holds more"
+    return (
+        f"the file {said}, more than a rules file holds ({MAX_RULES_BYTES:,} bytes at most; "
+        "2,000 clients' rules take about 1.4 MB): is it the rules file?"
+    )
 
 
 def set_default(db: Database, key: str, value: str | None) -> None:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from trueup.core.rules import current
 from trueup.core.rules.current import KEYS as KEYS
+from trueup.core.rules.current import MAX_RULES_BYTES as MAX_RULES_BYTES
 from trueup.core.rules.current import Rules as Rules
 from trueup.core.rules.current import RulesError as RulesError
 from trueup.core.rules.current import RulesSummary
+from trueup.core.rules.current import too_big as too_big
 from trueup.core.rules.current import value_text as value_text
 from trueup.core.rules.effect import IdleKey as IdleKey
 from trueup.core.rules.rows import RuleRow, rule_rows

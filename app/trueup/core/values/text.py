@@ -64,6 +64,14 @@ def _escape(character: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def capped(lines: Sequence[str], shown: int, total: int | None = None) -> list[str]:
+    """The first `shown` of `lines` (of `total` in all, when only those were kept), then one
+    `... and N more` line: a list of problems, which a wrong file makes by the thousand, that
+    never floods a terminal. One way for every list a command prints."""
+    more = (len(lines) if total is None else total) - min(shown, len(lines))
+    return [*lines[:shown], f"... and {more:,} more"] if more > 0 else list(lines)
+
+
 def some(names: Sequence[str], shown: int = 3, separator: str = ", ") -> str:
     """The first `shown` names and how many more: `a, b, c and 4 more`."""
     more = len(names) - shown

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from trueup.core.errors import TrueupError
+from trueup.core.values.text import capped
 
 # Past this many, a refusal lists no more: a file this wrong is the wrong file or a wrong
 # column mapping, and the first ones say which.
@@ -43,8 +44,7 @@ class Problems:
 
     def refuse(self, name: str) -> FileRefused:
         """The refusal of file `name` that lists them all."""
-        more = self.total - len(self._listed)
-        listed = [*self._listed, f"... and {more} more"] if more else self._listed
+        listed = capped(self._listed, self.cap, self.total)
         count = "1 problem" if self.total == 1 else f"{self.total} problems"
         return FileRefused(
             f"{name} was not imported ({count}; nothing was changed): fix the file or the "

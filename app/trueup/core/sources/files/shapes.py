@@ -11,6 +11,7 @@ from typing import Any
 
 from trueup.core.sources.files.columns import Column
 from trueup.core.sources.files.problems import MAX_LISTED
+from trueup.core.values.text import capped
 
 Record = dict[str, Any]  # a row of a store table by column; "raw" is the JSON it keeps
 
@@ -44,8 +45,7 @@ class Records:
 
     def file_records(self, distributor: str, rows: int, warnings: list[str]) -> FileRecords:
         """What the writer is given; past MAX_LISTED warnings, how many more."""
-        if len(warnings) > MAX_LISTED:
-            warnings = [*warnings[:MAX_LISTED], f"... and {len(warnings) - MAX_LISTED} more"]
+        warnings = capped(warnings, MAX_LISTED)
         return FileRecords(
             distributor,
             rows,
