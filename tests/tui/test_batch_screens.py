@@ -355,3 +355,35 @@ async def test_the_help_says_a_closed_month_is_not_built_from_todays_data(app):
         said = " ".join(app.screen.text.split())
         assert "A closed month (one before the month being closed" in said
         assert "is never built from today's data on opening" in said
+
+
+async def test_the_batch_summary_never_splits_a_currencys_figure_and_its_cost(app):
+    """At 80 columns the head wrapped mid-figure: "... $259,966.42 (cost" / "$131,952.80)  53
+    invoices". Each currency's total and cost stay on one line, at 80 and 120 columns and
+    after a resize, in the rows the head had: the table keeps its 13 invoices at 80x24."""
+    from trueup.tui.formatting import money
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until_idle(pilot)
+        await press(pilot, "6")
+        screen = app.screen
+        assert isinstance(screen, BatchScreen)
+        figures = [
+            f"{money(Decimal(s['total']), c)} (cost {money(Decimal(s['cost']), c)})"
+            for c, s in screen.shown_batch.totals["by_currency"].items()
+        ]
+        assert len(figures) == 3
+        head = screen.query_one("#batch-summary")
+
+        def lines() -> list[str]:
+            return ["".join(s.text for s in head.render_line(y)) for y in range(head.size.height)]
+
+        for width in (80, 120, 80):
+            await pilot.resize_terminal(width, 24)
+            await wait_until_idle(pilot)
+            shown = lines()
+            split = [f for f in figures if not any(f in line for line in shown)]
+            assert split == [], (width, shown)
+            assert any("53 invoices, 0 held, 0 ready" in line for line in shown), shown
+            assert head.size.height == 6, shown  # no row more than the words wrapped into
+            assert screen.table.size.height - 1 >= 13  # its header aside

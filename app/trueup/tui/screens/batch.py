@@ -4,7 +4,7 @@ severity, state or approval); `enter` opens one, `a` approves it, `p` posts the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -122,8 +122,10 @@ def batch_summary(
     invoices: Sequence[InvoiceRow],
     approvals: BatchApprovals | None = None,
     known_on: datetime | None = None,
+    width: int | None = None,
 ) -> Text:
-    """`known_on`: a closed month's batch, told as the reports tell the month."""
+    """`known_on`: a closed month's batch, told as the reports tell the month; `width`: the
+    columns it is laid out in (side_by_side)."""
     text = Text(no_wrap=False)
     if known_on is None:
         text.append(f"{month_name(batch.month)} · dry run ", style="bold")
@@ -131,16 +133,18 @@ def batch_summary(
         text.append(f"{month_name(batch.month)} · closed, as known on ", style="bold")
         text.append(f"{known_on:%Y-%m-%d %H:%M} UTC · ", style="bold")
     text.append(f"{batch.batch_id}\n", style="dim")
+    parts = []  # each currency's "total (cost ...)" is one, never split across lines
     for currency, sums in batch.totals["by_currency"].items():
-        text.append(money(Decimal(sums["total"]), currency), style="bold")
+        part = Text(money(Decimal(sums["total"]), currency), style="bold")
         cost = sums.get("cost")
-        text.append(f" (cost {money(Decimal(cost), currency)})  " if cost else "  ", style="dim")
+        if cost:
+            part.append(f" (cost {money(Decimal(cost), currency)})", style="dim")
+        parts.append(part)
     # As the rows say them: a posted or approved invoice is no longer counted held or ready.
     states = [approvals.state_of(i.client_id, i.state) if approvals else i.state for i in invoices]
-    text.append(
-        f"{len(invoices)} invoices, {states.count('held')} held, {states.count('ready')} ready",
-        style="dim",
-    )
+    counts = f"{len(invoices)} invoices, {states.count('held')} held, {states.count('ready')} ready"
+    parts.append(Text(counts, style="dim"))
+    text.append_text(side_by_side(parts, width))
     held_out = [a for a in batch.anomalies if a["severity"] == "error"]
     if len(held_out) == 1:  # one: say which and what to do, as the CLI does
         text.append(f"\nBatch error: {held_out[0]['message']}", style="bold red")
@@ -151,6 +155,42 @@ def batch_summary(
         before = Month(batch.month).shifted(-1).name
         text.append(f"\nNo {before} batch stored: not compared with it (F1)", style="yellow")
     return text
+
+
+def side_by_side(parts: Sequence[Text], width: int | None, gap: str = "  ") -> Text:
+    """`parts` on a line, `gap` between them, broken onto the next line only between two parts
+    when the next would pass `width`: a figure and its cost are never split ("$259,966.42 (cost"
+    / "$131,952.80)" at 80 columns). A part wider than `width` alone wraps as text does; no
+    `width` (not laid out yet): one line."""
+    text, used = Text(), 0
+    for n, part in enumerate(parts):
+        if n and width is not None and used + len(gap) + part.cell_len > width:
+            text.append("\n")
+            used = 0
+        elif n:
+            text.append(gap)
+            used += len(gap)
+        text.append_text(part)
+        used += part.cell_len
+    return text
+
+
+class SummaryHead(Static):
+    """A summary laid out for the columns it has (`lay_out(width)`), laid out again when they
+    change: a resize, the screen's or the terminal's."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id)
+        self._lay_out: Callable[[int | None], Text] | None = None
+        self._width: int | None = None
+
+    def show(self, lay_out: Callable[[int | None], Text]) -> None:
+        self._lay_out, self._width = lay_out, self.content_size.width or None
+        self.update(lay_out(self._width))
+
+    def on_resize(self) -> None:
+        if self._lay_out is not None and (self.content_size.width or None) != self._width:
+            self.show(self._lay_out)
 
 
 class BatchScreen(ApprovingScreen):
@@ -305,7 +345,7 @@ class BatchScreen(ApprovingScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="batch-summary")
+        yield SummaryHead(id="batch-summary")
         yield SearchBar(placeholder="Search clients…", id="search")
         yield RowTable(
             COLUMNS,
@@ -350,15 +390,20 @@ class BatchScreen(ApprovingScreen):
 
     def show_summary(self) -> None:
         if self.shown_batch is not None:
-            summary = batch_summary(self.shown_batch, self.invoices, self.approvals, self.known_on)
-            summary.append_text(self.approval_summary())
-            differing = self.differing()
-            if differing:
-                summary.append(
-                    f"\n{len(differing)} posted bill differently now: P posts adjustments",
-                    style=DIFFERS_STYLE,
-                )
-            self.query_one("#batch-summary", Static).update(summary)
+            self.query_one("#batch-summary", SummaryHead).show(self.summary_text)
+
+    def summary_text(self, width: int | None) -> Text:
+        assert self.shown_batch is not None
+        batch, approvals = self.shown_batch, self.approvals
+        summary = batch_summary(batch, self.invoices, approvals, self.known_on, width=width)
+        summary.append_text(self.approval_summary())
+        differing = self.differing()
+        if differing:
+            summary.append(
+                f"\n{len(differing)} posted bill differently now: P posts adjustments",
+                style=DIFFERS_STYLE,
+            )
+        return summary
 
     def worker_failed(self, worker: Worker[object]) -> None:
         self.table.loading = False
