@@ -2,6 +2,10 @@
 the Pax8 sync, once (a second demo changes nothing), and the status counting it apart."""
 
 import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -40,3 +44,54 @@ def test_an_empty_trueup_db_is_refused_not_read_as_the_default_store(tmp_path, m
     assert refused.exit_code == 2
     assert "TRUEUP_DB: is set but empty" in " ".join(refused.output.replace("│", " ").split())
     assert not (tmp_path / "data").exists()
+
+
+def _stub_checkout(tmp_path: Path, *, installed: bool) -> Path:
+    """The repository's .ci/ beside a pyproject.toml and a .venv whose python and trueup are
+    stubs: python (what would run pip) says so and succeeds, trueup prints its arguments and
+    the directory it runs in."""
+    root = tmp_path / "checkout"
+    shutil.copytree(Path(__file__).resolve().parent.parent / ".ci", root / ".ci")
+    (root / "pyproject.toml").write_text("")
+    os.utime(root / "pyproject.toml", (1_000_000_000, 1_000_000_000))
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, body in (("python", 'echo "pip $*" >&2'), ("trueup", 'echo "trueup $*"; pwd')):
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    if installed:
+        (root / ".venv" / ".installed").touch()
+    return root
+
+
+def test_ci_demo_hands_its_arguments_to_the_demo_in_the_folder_it_was_run_from(tmp_path):
+    # `source venv` with no argument of its own handed venv the demo's: `.ci/demo --faults ...`
+    # asked pip for the extra "[--faults]" (a traceback, exit 1), and venv's cd moved a relative
+    # --scenario to the checkout.
+    root = _stub_checkout(tmp_path, installed=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    args = ["--faults", "429=0.1", "--scenario", "mine.json"]
+    ran = subprocess.run(
+        [root / ".ci" / "demo", *args], cwd=elsewhere, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr == ""  # installed already: no pip, nothing said
+    assert ran.stdout.splitlines() == [f"trueup demo {' '.join(args)}", str(elsewhere)]
+
+
+def test_ci_demo_says_what_the_first_wait_is_for(tmp_path):
+    # pip runs --quiet: the first run was a silent wait of half a minute or more.
+    root = _stub_checkout(tmp_path, installed=False)
+    ran = subprocess.run(
+        [root / ".ci" / "demo"], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert ran.returncode == 0, ran.stderr
+    said = ran.stderr.splitlines()
+    assert said[0] == "Installing trueup into .venv (a minute or two on first use)..."
+    assert said[1:3] == [
+        "pip -m pip install --quiet --upgrade pip",
+        f"pip -m pip install --quiet -e {root}",
+    ]
+    assert said[3].startswith(".venv ready in ")
+    assert (root / ".venv" / ".installed").exists()
