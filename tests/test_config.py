@@ -156,3 +156,52 @@ def test_a_url_variable_with_a_password_too_broken_to_parse_is_refused_unsaid(
         load_settings(tmp_path / "config.toml")
     assert str(refused.value).startswith("TRUEUP_HALO_URL carries a user name or password")
     assert "pa55w0rd" not in str(refused.value)
+
+
+def test_plain_http_off_loopback_is_flagged_by_config_show_and_doctor_offline(
+    tmp_path, monkeypatch
+):
+    """From a boundary review: a config holding http://api.pax8.com/v1 (saved by `connect
+    --no-test`, or written by hand) was refused only by the next sync or doctor online: config
+    show printed it as fine and doctor --offline skipped it. Loopback stays fine (the demo)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from trueup.cli import app
+    from trueup.core.settings.config import ENV_OVERRIDES
+
+    for variable in ENV_OVERRIDES.values():
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("TRUEUP_XERO_IDENTITY_URL", "http://identity.example")
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[pax8]\nurl = "http://api.pax8.com/v1"\nclient_id = "x"\n'
+        '[halo]\nurl = "http://127.0.0.1:8080"\nclient_id = "h"\n'
+    )
+    rule = "must be an https:// URL (plain http:// only on loopback: 127.0.0.1, ::1, localhost)"
+    run = ["--db", str(tmp_path / "t.db"), "--config", str(path)]
+    shown = CliRunner().invoke(app, [*run, "config", "show"])
+    assert shown.exit_code == 0, shown.output
+    pax8 = next(line for line in shown.stdout.splitlines() if line.startswith("url = "))
+    assert pax8.startswith('url = "http://api.pax8.com/v1"  # ')
+    assert pax8.endswith(f"# file {path}; refused: {rule}")
+    assert "refused" not in shown.stdout.split("[halo]")[1].split("[mapping]")[0]
+    assert shown.stderr.splitlines() == [
+        f"warning: {path}: [pax8] url = 'http://api.pax8.com/v1' {rule}",
+        f"warning: environment: TRUEUP_XERO_IDENTITY_URL = 'http://identity.example' {rule}",
+    ]
+    doctor = CliRunner().invoke(app, [*run, "doctor", "--offline", "--json"])
+    assert doctor.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["connection pax8"] == {
+        "name": "connection pax8",
+        "status": "fail",
+        "message": f"{path}: [pax8] url = 'http://api.pax8.com/v1' {rule}",
+        "fix": "trueup connect pax8 --url https://…",
+    }
+    assert checks["connection halo"]["status"] == "skip"  # loopback: not tested, offline
+    assert checks["connection xero"]["status"] == "warn"  # not configured: not used yet
+    assert checks["connection xero"]["fix"] == (
+        "set TRUEUP_XERO_IDENTITY_URL to an https:// URL, or unset it"
+    )

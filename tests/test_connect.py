@@ -627,3 +627,56 @@ def test_a_config_that_cannot_be_written_is_said_before_anything_is_stored(
         "--config (or TRUEUP_CONFIG) a file in a folder you can write (nothing was saved)\n"
     )
     assert memory_keyring.passwords == {}
+
+
+@pytest.mark.parametrize(
+    ("args", "flag", "key"),
+    [
+        (("pax8", "--url", "http://api.pax8.com/v1"), "--url", "[pax8] url"),
+        (("halo", "--url", "http://10.0.0.5"), "--url", "[halo] url"),
+        (
+            ("halo", "--url", "https://acme.halopsa.com", "--auth-url", "http://acme.halopsa.com"),
+            "--auth-url",
+            "[halo] auth_url",
+        ),
+        (("qbo", "--url", "HTTP://quickbooks.api.intuit.com"), "--url", "[qbo] url"),
+        (("xero", "--identity-url", "http://localhost.evil.com"), "--identity-url", "[xero]"),
+    ],
+)
+def test_plain_http_off_loopback_is_bad_usage_before_anything_is_saved(
+    env, memory_keyring, args, flag, key
+):
+    """From a boundary review: `connect pax8 --no-test --url http://api.pax8.com/v1` was
+    saved, and only the next sync or doctor refused it (the rule every client applies)."""
+    result = invoke(*args, "--client-id", "x", "--client-secret", "y", "--no-test")
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.replace("│", " ").split())
+    assert f"Invalid value for {flag}: {key}" in said
+    assert "must be an https:// URL (plain http:// only on loopback: 127.0.0.1, ::1, " in said
+    assert not (env / "config.toml").exists() and memory_keyring.passwords == {}
+
+
+def test_plain_http_the_config_already_holds_is_refused_on_reconnect(env, memory_keyring):
+    (env / "config.toml").write_text('[halo]\nauth_url = "http://acme.halopsa.com/auth"\n')
+    result = invoke(
+        "halo", "--url", "https://acme.halopsa.com", "--client-id", "x", "--client-secret", "y",
+        "--no-test",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())
+    assert (
+        f"Invalid value for --auth-url: {env / 'config.toml'}: [halo] auth_url = "
+        "'http://acme.halopsa.com/auth' must be an https:// URL" in said
+    )
+    assert memory_keyring.passwords == {}
+    assert "client_id" not in (env / "config.toml").read_text()
+
+
+def test_in_process_transports_are_exempt_as_the_client_exempts_them(tmp_path):
+    """The sandbox's and the tests' http://pax8.sandbox never leaves the process: nothing is
+    refused there, as the client refuses nothing on such a transport; on the network it is."""
+    sims = build_simulators(parse_scenario(world()))
+    settings = Settings(path=tmp_path / "config.toml")
+    settings.pax8.url, settings.pax8.client_id = "http://pax8.sandbox/v1", "sandbox"
+    assert Connections(settings, transports=in_process_transports(sims)).in_clear("pax8") == []
+    assert [key for _, key, _ in Connections(settings).in_clear("pax8")] == ["url"]

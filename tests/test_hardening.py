@@ -18,6 +18,7 @@ from trueup.cli import app
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, RetryPolicy
 from trueup.core.sources.pax8 import Pax8Client
+from trueup.core.values.urls import in_clear
 
 FAST = RetryPolicy(max_attempts=2, backoff_base=0.001, backoff_cap=0.01)
 APP = Path(__file__).resolve().parent.parent / "app"
@@ -45,6 +46,26 @@ def test_plain_http_off_loopback_is_refused_naming_the_variable(url):
 )
 def test_loopback_http_and_any_https_are_accepted(url):
     assert Pax8Client(url, "id", "secret").base_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("http://api.pax8.com/v1", True),
+        ("HTTP://api.pax8.com/v1", True),
+        (" http://10.0.0.5/v1 ", True),
+        ("http://localhost.evil.com/v1", True),
+        ("http://127.9.9.9/v1", False),
+        ("http://[::1]:9000/v1", False),
+        ("http://LOCALHOST:8000", False),
+        ("https://api.pax8.com/v1", False),
+        ("http://[::1", False),  # too broken to read: url_problem says so
+    ],
+)
+def test_one_rule_for_the_clients_and_the_settings(url, refused):
+    """values.urls.in_clear: what every client refuses off an in-process transport, and
+    `trueup connect`, `config show` and `doctor` with it."""
+    assert in_clear(url) is refused
 
 
 def test_the_halo_token_server_is_held_to_the_same_rule():

@@ -31,6 +31,7 @@ from trueup.core.settings.config import (
     XERO_STATUSES,
     Settings,
     check_writable,
+    in_clear_urls,
     load_settings,
     save_settings,
     url_problem,
@@ -531,6 +532,9 @@ def _save(settings: Settings, source: str, secret: str | None, *, test: bool) ->
         if problem is not None:
             flag = "--" + key.replace("_", "-")
             raise typer.BadParameter(f"{problem} (nothing was saved)", param_hint=flag)
+    for _, key, why in in_clear_urls(settings, source):  # typed, or the config's already
+        flag = "--" + key.replace("_", "-")
+        raise typer.BadParameter(f"{why} (nothing was saved)", param_hint=flag)
     secrets = _secrets(settings)
     if secret is not None:
         secrets.check_store(source)
@@ -577,13 +581,17 @@ def _given(settings: Settings, source: str, key: str, value: str | None, flag: s
     """[source] key from its flag, when given; noted, so messages name the flag. A URL no
     client can use (or one carrying a password, never repeated) is bad usage before anything
     is asked, tested, spent or saved: written to the config, it stopped every later command,
-    this one included, and kept the password in a plain file."""
+    this one included, and kept the password in a plain file. So is plain http:// to a host
+    not on loopback, which every client refuses (it would send the secret in clear)."""
     if value is not None:
         problem = url_problem(value) if key.endswith("url") and value else None
         if problem is not None:
             raise typer.BadParameter(f"{problem} (nothing was saved)", param_hint=flag)
         setattr(getattr(settings, source), key, value)
         settings.origins[f"{source}.{key}"] = flag
+        for _, url_key, why in in_clear_urls(settings, source):  # plain http:// off loopback
+            if url_key == key:
+                raise typer.BadParameter(f"{why} (nothing was saved)", param_hint=flag)
 
 
 def _asked(

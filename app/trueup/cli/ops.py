@@ -9,11 +9,12 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.core.service.stores import backups_dir
-from trueup.core.settings.config import Settings, load_settings, toml_value
+from trueup.core.settings.config import Settings, in_clear_urls, load_settings, toml_value
 from trueup.core.settings.connections import Connections, ConnectionState
 from trueup.core.settings.doctor import Check, run_doctor
 from trueup.core.settings.paths import data_dir, default_db_path
 from trueup.core.settings.secrets import SecretLocation, secrets_file
+from trueup.core.values.urls import HTTPS_ONLY
 
 config_app = typer.Typer(help="The configuration in force.", no_args_is_help=True)
 
@@ -29,9 +30,11 @@ def config_show(ctx: typer.Context) -> None:
     found = "" if settings.path.exists() else " (not found: defaults and environment only)"
     lines = [f"# {settings.path}{found}"]
     secrets = {s.source: s for s in Connections(settings).states()}
+    # Plain http:// off loopback, which every client refuses: flagged on its row and on stderr.
+    refused = {(name, key): why for name, key, why in in_clear_urls(settings)}
     for name, section in settings.sections():
         rows = [
-            (key, toml_value(value), _origin(settings, name, key))
+            (key, toml_value(value), _origin(settings, name, key) + _flag(name, key, refused))
             for key, value in vars(section).items()
         ]
         if name in secrets:
@@ -44,6 +47,12 @@ def config_show(ctx: typer.Context) -> None:
         lines.extend(f"{key} = {toml_value(header)}" for key, header in headers.items())
         lines.append(f"# file {settings.path}")
     typer.echo("\n".join(lines))
+    for why in refused.values():
+        render.stderr.print(Text(f"warning: {why}", style="yellow"), soft_wrap=True)
+
+
+def _flag(section: str, key: str, refused: dict[tuple[str, str], str]) -> str:
+    return f"; refused: {HTTPS_ONLY}" if (section, key) in refused else ""
 
 
 def _origin(settings: Settings, section: str, key: str) -> str:

@@ -23,6 +23,7 @@ from trueup.core.settings.import_columns import (
 )
 from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
 from trueup.core.values.text import toml_string, visible
+from trueup.core.values.urls import HTTPS_ONLY, in_clear
 
 PAX8_DEFAULT_URL = "https://api.pax8.com/v1"
 QBO_DEFAULT_URL = "https://quickbooks.api.intuit.com"
@@ -264,6 +265,33 @@ def check_urls(settings: Settings, name: str) -> None:
                 if origin.startswith("env "):
                     raise ConfigError(f"environment: {origin[4:]} = {problem}")
                 raise ConfigError(f"{settings.path}: [{name}] {key} = {problem}")
+
+
+def in_clear_urls(settings: Settings, name: str | None = None) -> list[tuple[str, str, str]]:
+    """(section, key, why) for each URL of section `name` (None: of every section) that is
+    plain http:// to a host not on loopback (values.urls, the rule every client applies): a
+    client refuses it on use, so `trueup connect` refuses to save one and `config show` and
+    `doctor` flag one held. `why` says where it was set: the file, a variable, a flag."""
+    found = []
+    for section, values in settings.sections():
+        if name is not None and section != name:
+            continue
+        for key, value in vars(values).items():
+            if key.endswith("url") and isinstance(value, str) and in_clear(value):
+                found.append((section, key, f"{_set_at(settings, section, key)} {HTTPS_ONLY}"))
+    return found
+
+
+def _set_at(settings: Settings, section: str, key: str) -> str:
+    """A URL as set, and where: `{path}: [pax8] url = '...'`, `environment: TRUEUP_PAX8_URL =
+    '...'`, or `[pax8] url '...'` for one `trueup connect` was given."""
+    value = f"'{visible(getattr(getattr(settings, section), key))}'"
+    origin = settings.origin(section, key)
+    if origin.startswith("env "):
+        return f"environment: {origin[4:]} = {value}"
+    if origin in ("file", "default"):
+        return f"{settings.path}: [{section}] {key} = {value}"
+    return f"[{section}] {key} {value}"
 
 
 SECRET_BACKENDS = ("keyring", "encrypted-file")

@@ -19,7 +19,7 @@ from trueup.core.settings.clients import (
     qbo_from_settings,
     xero_from_settings,
 )
-from trueup.core.settings.config import ConfigError, Settings
+from trueup.core.settings.config import ConfigError, Settings, in_clear_urls
 from trueup.core.settings.secrets import SecretError, SecretLocation, Secrets
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiClient, ApiError
@@ -106,6 +106,14 @@ class Connections:
         except ConfigError as exc:  # a [secrets] backend trueup does not know
             secret = SecretLocation("config", False, str(exc))
         return ConnectionState(source, name, True, section.url, account, secret, token)
+
+    def in_clear(self, source: str) -> list[tuple[str, str, str]]:
+        """The URLs of `source` its client will refuse as plain http:// off loopback
+        (config.in_clear_urls); none on an in-process transport, as the client exempts one."""
+        transport = self._transports.get(source)
+        if transport is not None and not isinstance(transport, httpx.AsyncHTTPTransport):
+            return []
+        return in_clear_urls(self.settings, source)
 
     def client(self, source: str) -> ApiClient:
         transport = self._transports.get(source)

@@ -344,7 +344,12 @@ def _connectivity(
     to_test = []
     for state in states:
         name = f"connection {state.source}"
-        if offline:
+        refused = connections.in_clear(state.source)
+        if refused:  # a client refuses it: said offline too, where it would only be skipped
+            status: Status = "fail" if state.configured else "warn"
+            why = "; ".join(why for _, _, why in refused)
+            checks[state.source] = Check(name, status, why, _https_fix(state.source, refused))
+        elif offline:
             checks[state.source] = Check(name, "skip", "not tested (--offline)")
         elif state.problem:
             checks[state.source] = Check(name, "skip", f"not tested: {state.problem}")
@@ -360,6 +365,20 @@ def _connectivity(
     if to_test:
         asyncio.run(test_all())
     return [checks[state.source] for state in states]
+
+
+def _https_fix(source: str, refused: list[tuple[str, str, str]]) -> str:
+    """How to give each URL refused an https:// one: where it was set says where to mend it."""
+    fixes = []
+    for _, key, why in refused:
+        if why.startswith("environment: "):
+            variable = why.removeprefix("environment: ").split(" ", 1)[0]
+            fixes.append(f"set {variable} to an https:// URL, or unset it")
+        elif key == "token_url":  # no flag of `trueup connect` sets it
+            fixes.append(f"give [{source}] token_url an https:// URL, or remove it")
+        else:
+            fixes.append(f"trueup connect {source} --{key.replace('_', '-')} https://…")
+    return "; ".join(dict.fromkeys(fixes))
 
 
 def _unique(paths: list[Path]) -> Iterator[Path]:

@@ -12,7 +12,6 @@ than MAX_RESPONSE_BYTES is refused while it streams in, before it can exhaust me
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json as jsonlib
 import logging
 import math
@@ -36,6 +35,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from trueup.core.errors import TrueupError
 from trueup.core.sources.limiter import SlidingWindowLimiter
 from trueup.core.values.text import visible
+from trueup.core.values.urls import HTTPS_ONLY, in_clear
 
 log = logging.getLogger("trueup.http")
 
@@ -62,7 +62,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
 RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
-LOOPBACK_NAMES = frozenset({"localhost"})
 _VARIABLE = re.compile(r"\bTRUEUP_[A-Z0-9_]+\b")
 # Fields of a token request or answer whose values are secrets (RFC 6749, RFC 7636).
 _SECRET_FIELDS = frozenset(
@@ -750,26 +749,13 @@ class ApiClient(ABC):
             )
         if parts.username or parts.password:  # not echoed: it may hold a password
             raise self._error("config", f"{env} must not carry a user name or password")
-        if parts.scheme == "http" and self._network and not _loopback(parts.hostname or ""):
-            raise self._error(
-                "config",
-                f"{env} must be an https:// URL (plain http:// only on loopback: 127.0.0.1, "
-                f"::1, localhost), got {url.strip()!r}",
-            )
+        if self._network and in_clear(url):  # the rule the settings check too (values.urls)
+            raise self._error("config", f"{env} {HTTPS_ONLY}, got {url.strip()!r}")
         return url.strip().rstrip("/")
 
 
 def _size(count: int) -> str:
     return f"{count // 2**20} MB" if count >= 2**20 else f"{count} bytes"
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 _TIMEOUT_REASONS: dict[type[Exception], str] = {
