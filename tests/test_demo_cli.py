@@ -3,10 +3,15 @@ the Pax8 sync, once (a second demo changes nothing), and the status counting it 
 
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
+import sys
+import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from trueup.cli import app
@@ -95,3 +100,56 @@ def test_ci_demo_says_what_the_first_wait_is_for(tmp_path):
     ]
     assert said[3].startswith(".venv ready in ")
     assert (root / ".venv" / ".installed").exists()
+
+
+@pytest.mark.parametrize(
+    ("term", "stderr_on_pty", "why"),
+    [
+        ("dumb", True, "TERM=dumb cannot draw the workbench"),
+        ("xterm-256color", False, "stderr is not a terminal, and the workbench draws there"),
+    ],
+)
+def test_a_terminal_the_workbench_cannot_use_gets_the_status(tmp_path, term, stderr_on_pty, why):
+    # TERM=dumb (Emacs' shell, a serial console) cannot move the cursor, and Textual draws on
+    # stderr: the demo drew the workbench's escapes on the first, into the file of
+    # `trueup demo 2>demo.log` on the second (a blank screen, keys acting unseen). A real pty.
+    env = {**os.environ, "TERM": term, "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.update(TRUEUP_CONFIG=str(tmp_path / "config.toml"), HOME=str(tmp_path))
+    env.pop("TRUEUP_DB", None)
+    main, other = pty.openpty()
+    with (tmp_path / "stderr").open("w+") as log:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "trueup", "demo"],
+            stdin=subprocess.DEVNULL,
+            stdout=other,
+            stderr=other if stderr_on_pty else log,
+            env=env,
+        )
+        os.close(other)
+        shown = b""
+        deadline = time.monotonic() + 120  # the workbench, had it opened, waits for a key
+        try:
+            while time.monotonic() < deadline and (chunk := _read_some(main)) is not None:
+                shown += chunk
+            exited = demo.wait(timeout=max(deadline - time.monotonic(), 5))
+            assert exited == 0, shown.decode() + (tmp_path / "stderr").read_text()
+        finally:
+            os.close(main)
+            demo.kill()
+            demo.wait()
+    said = shown.decode() + (tmp_path / "stderr").read_text()
+    assert f"{why}: printing what the store holds instead" in said
+    assert "Pax8 subscriptions" in said and "No open batch" in said
+    assert "\x1b[?1049h" not in said  # the workbench's alternate screen
+    if term == "dumb":
+        assert "\x1b[" not in said  # nor any other escape: no colour, no live progress
+
+
+def _read_some(fd: int) -> bytes | None:
+    """What the pty has (b"" if nothing yet), None once the demo has exited and all is read."""
+    if not select.select([fd], [], [], 0.5)[0]:
+        return b""
+    try:
+        return os.read(fd, 65536) or None
+    except OSError:  # EIO: the other side is closed and drained
+        return None
