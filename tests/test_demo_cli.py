@@ -25,6 +25,8 @@ def test_the_demo_imports_its_partner_center_file_once(tmp_path, monkeypatch):
     assert "Imported demo-partner-center.csv (Partner Center): 10 rows" in first.stderr
     again = CliRunner().invoke(app, ["--db", store, "demo"])
     assert "Imported demo-partner-center.csv (Partner Center): nothing changed" in again.stderr
+    # The store's path on one line, whole, however long (a table's title cut it mid-name).
+    assert f"trueup store {store}\n" in first.stdout
     status = CliRunner().invoke(app, ["--db", store, "status", "--json"])
     imported = json.loads(status.stdout)["imported"]
     assert imported and "partner-center" in json.dumps(imported)

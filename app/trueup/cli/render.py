@@ -149,12 +149,10 @@ def status_tables(status: dict[str, Any]) -> None:
     from trueup.core.service.syncing import ENTITIES  # for `status` alone: with the models, ~0.5 s
     from trueup.core.values.distributors import NAMES as DISTRIBUTOR_NAMES
 
-    sources = Table(
-        title=Text(f"trueup store {status['db']}"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
+    # The path on a line of its own, never folded: as the table's title it was cut at the
+    # table's width, mid-name (".../trueup/demo.sqli" then "te"), so it could not be copied.
+    stdout.print(Text(f"trueup store {status['db']}", style="table.title"), soft_wrap=True)
+    sources = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("source", "last good sync", "last run", "error"):
         sources.add_column(column)
     for source, info in status["sources"].items():
