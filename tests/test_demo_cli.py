@@ -4,6 +4,7 @@ the Pax8 sync, once (a second demo changes nothing), and the status counting it 
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -23,6 +24,9 @@ def test_the_demo_imports_its_partner_center_file_once(tmp_path, monkeypatch):
     first = CliRunner().invoke(app, ["--db", store, "demo"])
     assert first.exit_code == 0, first.output
     assert "Imported demo-partner-center.csv (Partner Center): 10 rows" in first.stderr
+    assert re.search(
+        r"^Sandbox serving Pax8 at http://\S+ and HaloPSA at http://\S+$", first.stderr, re.M
+    )
     again = CliRunner().invoke(app, ["--db", store, "demo"])
     assert "Imported demo-partner-center.csv (Partner Center): nothing changed" in again.stderr
     # The store's path on one line, whole, however long (a table's title cut it mid-name).

@@ -145,7 +145,11 @@ def run_demo(
         if scenario_path is None:
             _import_bundled_file(db)
         with serve_in_background(sims) as urls:
-            render.stderr.print(f"Sandbox serving Pax8 at {urls.pax8} and HaloPSA at {urls.halo}")
+            render.stderr.print(  # one line, for grep and copy: Rich folded it at 80 columns
+                f"Sandbox serving Pax8 at {urls.pax8} and HaloPSA at {urls.halo}",
+                markup=False,
+                soft_wrap=True,
+            )
 
             served = partial(
                 loopback_clients, urls.pax8, urls.halo, urls.halo_auth, _credentials(scenario)
