@@ -159,3 +159,39 @@ def _read_some(fd: int) -> bytes | None:
         return os.read(fd, 65536) or None
     except OSError:  # EIO: the other side is closed and drained
         return None
+
+
+@pytest.mark.parametrize(
+    ("term", "on_pty", "why"),
+    [
+        ("dumb", True, "TERM=dumb cannot draw the workbench"),
+        ("xterm-256color", False, "stdout is not a terminal"),
+    ],
+)
+def test_the_workbench_where_it_cannot_be_drawn_says_why_and_what_to_run(
+    tmp_path, term, on_pty, why
+):
+    # `trueup tui` drew its escapes on TERM=dumb, and into a pipe; the demo's check is shared.
+    env = {**os.environ, "TERM": term, "TRUEUP_DB": str(tmp_path / "store.sqlite")}
+    env.update(TRUEUP_CONFIG=str(tmp_path / "config.toml"), HOME=str(tmp_path))
+    main, other = pty.openpty()
+    try:
+        ran = subprocess.run(
+            [sys.executable, "-m", "trueup", "tui"],
+            stdin=subprocess.DEVNULL,
+            stdout=other if on_pty else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        os.close(other)
+        shown = b""
+        while on_pty and (chunk := _read_some(main)):
+            shown += chunk
+    finally:
+        os.close(main)
+    said = ran.stderr.decode() + shown.decode()
+    assert ran.returncode == 1, said
+    assert f"{why}: `trueup status` prints what the store holds instead" in said
+    assert "\x1b[?1049h" not in said  # the workbench's alternate screen

@@ -344,3 +344,16 @@ def test_every_key_of_every_screen_says_what_it_does():
                     if isinstance(binding, Binding) and not binding.tooltip:
                         silent.append(f"{cls.__name__}: {binding.key}")
     assert silent == []
+
+
+async def test_ctrl_c_says_how_to_quit_in_plain_words(app):
+    """Textual's hint is markup, and the workbench shows every message literally: it read
+    "Press [b]ctrl+q[/b] to quit the app"."""
+    from test_hostile_names import toast_text
+
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await wait_until_idle(pilot)
+        await pilot.press("ctrl+c")
+        await wait_until_idle(pilot)
+        said = toast_text(app)
+        assert "Press ctrl+q to quit." in said and "[b]" not in said

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from datetime import UTC, date, datetime
 from enum import IntEnum
@@ -155,8 +154,10 @@ def run_demo(
                 loopback_clients, urls.pax8, urls.halo, urls.halo_auth, _credentials(scenario)
             )
 
-            if _can_draw_workbench():
-                from trueup.cli.tui import open_workbench
+            from trueup.cli.tui import cannot_draw, open_workbench
+
+            why = cannot_draw()
+            if why is None:
                 from trueup.core.service.posting import SandboxSinks
 
                 # Posting from the demo goes into its own sandbox, never a configured service;
@@ -172,30 +173,15 @@ def run_demo(
                     sync_on_start=True,
                 )
                 return True
+            if sys.stdout.isatty():  # a pipe gets the status, as scripts expect: nothing to say
+                said = Text(f"{why}: printing what the store holds instead")
+                render.stderr.print(said, soft_wrap=True)
             results = _sync_with_progress(db, served, day, show_progress=True)
         render.sync_summary(results)
         render.status_tables(Syncing(db, today=day).status())
     finally:
         db.dispose()
     return all(r.status == "ok" for r in results)
-
-
-def _can_draw_workbench() -> bool:
-    """Whether the workbench can be drawn: stdout a terminal (else the status, for scripts), and
-    stderr one too, as Textual draws there (`trueup demo 2>demo.log` left a blank screen, the
-    workbench in the log); TERM=dumb (Emacs' shell, a serial console) cannot move the cursor.
-    Those two get the status as a pipe does, and a line saying why."""
-    if not sys.stdout.isatty():
-        return False
-    term = os.environ.get("TERM", "")
-    if term.lower() in ("dumb", "unknown"):  # as Rich reads it
-        why = f"TERM={term} cannot draw the workbench"
-    elif not sys.stderr.isatty():
-        why = "stderr is not a terminal, and the workbench draws there"
-    else:
-        return True
-    render.stderr.print(Text(f"{why}: printing what the store holds instead"), soft_wrap=True)
-    return False
 
 
 def _import_bundled_file(db: Database) -> None:

@@ -124,6 +124,14 @@ class TrueupApp(App[None]):
         raised MarkupError and closed the workbench)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
+    def action_help_quit(self) -> None:
+        """ctrl+c, which does not quit: Textual's own hint is markup ("Press [b]ctrl+q[/b]"),
+        shown literally here since every message is."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit.", title="Do you want to quit?")
+                return
+
     def _fatal_error(self) -> None:
         """An unforeseen error closes the workbench in one line, as the CLI's do. Textual's
         own traceback prints every frame's locals, and a frame may hold a client secret, a
