@@ -1,5 +1,6 @@
 """The overview, the seat diff and its detail, help, the palette, the footer and the terminal."""
 
+import importlib
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -268,6 +269,8 @@ def cli_env(tmp_path, monkeypatch):
     monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
     runs = []
     monkeypatch.setattr(TrueupApp, "run", lambda self, **options: runs.append(options))
+    # CliRunner's output is no terminal: the app's run is stubbed, so it may "draw" anyway.
+    monkeypatch.setattr(importlib.import_module("trueup.cli.tui"), "cannot_draw", lambda: None)
     return runs
 
 
