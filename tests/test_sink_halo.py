@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import JSONResponse
 
 from halo_fixtures import SWAGGER_PATH, halo_scenario, request_body_pointer, swagger_check
 from trueup.core.posting.documents import missing_targets
@@ -1009,4 +1010,65 @@ async def test_void_of_a_true_up_whose_recurring_invoice_halo_deleted_voids_the_
         listed = [row async for page in client.recurring_invoices() for row in page]
     assert invoice["voided"] is True
     assert -95 not in [row["id"] for row in listed]  # not made again by the void
+    assert checked.count("POST", "/api/RecurringInvoice") == 0
+
+
+async def test_a_true_up_of_a_recurring_invoice_halo_deleted_is_refused_alone() -> None:
+    """From a review: a recurring invoice deleted in Halo after the last sync answered 404 to
+    lookup and create, which stopped the run on every attempt and left the entry pending. Its
+    true-up is refused (the journal's REJECTED), saying to sync and build again; nothing is
+    sent for it, and the other documents of the request post."""
+    client, checked = halo_client(halo_app())
+    sink = HaloRecurringSink(client)
+    docs = [timothy(PRORATION), document(12, PRORATION, recurring=acme().recurring)]
+    async with client:
+        await client.request("DELETE", "/api/RecurringInvoice/-95")
+        checked.clear()
+        assert await sink.lookup(docs) == {}
+        posted, refusal = await sink.create(docs)
+        timothy_lines = await ri_lines(client, -94)
+        listed = [row async for page in client.recurring_invoices() for row in page]
+        references = await live_references(client)
+    assert isinstance(posted, Posted) and isinstance(refusal, Refused)
+    assert refusal.reason.startswith(
+        "HaloPSA recurring invoice -95 of Client 12 (Halo client 12) is gone from HaloPSA "
+        "(deleted since the last sync): nothing was written. Run `trueup sync`, then build the "
+        "batch again, approve and post it"
+    )
+    assert timothy_lines == TIMOTHY_AFTER
+    assert -95 not in [row["id"] for row in listed]  # not made again
+    assert references == [docs[0].reference]  # no adjustment invoice for Client 12
+    assert checked.count("POST", "/api/RecurringInvoice") == 1
+    assert checked.count("POST", "/api/Invoice") == 1
+
+
+class ListNotFound:
+    """The simulator, answering 404 to the recurring invoices' list (a URL that is wrong)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (scope["method"], scope["path"]) == (
+            "GET",
+            "/api/RecurringInvoice",
+        ):
+            await JSONResponse({"message": "Not Found"}, status_code=404)(scope, receive, send)
+            return
+        await self.inner(scope, receive, send)
+
+
+@pytest.mark.parametrize("call", ["lookup", "create"])
+async def test_a_404_of_the_recurring_invoices_list_stops_and_is_not_taken_for_a_deletion(
+    call: str,
+) -> None:
+    """Only the single read of a recurring invoice, after the list answered, tells a deleted
+    one: a 404 of the list is the URL's, and stops the run as before (nothing refused)."""
+    client, checked = halo_client(ListNotFound(halo_app()))
+    sink = HaloRecurringSink(client)
+    async with client:
+        with pytest.raises(ApiError) as caught:
+            await getattr(sink, call)([acme()])
+    assert caught.value.kind == "not_found" and not caught.value.ambiguous
+    assert checked.count("GET", "/api/RecurringInvoice/-95") == 0
     assert checked.count("POST", "/api/RecurringInvoice") == 0

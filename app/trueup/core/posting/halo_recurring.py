@@ -9,6 +9,9 @@ Setting a quantity is idempotent, so an RI write is never ambiguous for long: lo
 RIs and compares each listed line with its target. The RIs are read in bulk (the list with
 includelines, paged) and kept in the sink; a write forgets the RIs it sent until Halo shows them
 again, so a lost answer can never leave a stale line set to post (and a line added twice).
+
+An RI deleted in Halo since the last sync is gone for good: a true-up of it is refused alone
+(Refused: the journal's REJECTED), saying to sync and build again, never sent again and again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,13 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from trueup.core.posting.halo_invoice import HaloInvoiceSink, refused, void_invoice, wire_price
-from trueup.core.posting.sink import Document, Posted, RecurringChange, RecurringLineChange
+from trueup.core.posting.sink import (
+    Document,
+    Posted,
+    RecurringChange,
+    RecurringLineChange,
+    Refused,
+)
 from trueup.core.sources.halo import HaloClient
 from trueup.core.sources.http import ApiError, Row
 from trueup.core.values.parsing import to_decimal
@@ -50,8 +59,8 @@ class HaloRecurringSink:
 
     async def lookup(self, documents: Sequence[Document]) -> dict[str, Posted]:
         """Posted when every listed line is at its target and the adjustment invoice, if the
-        document has one, exists."""
-        await self._read_recurring(documents, refresh=True)
+        document has one, exists. One whose RI Halo deleted is not: create refuses it."""
+        gone = await self._read_recurring(documents, refresh=True)
         adjusted = [document for document in documents if document.lines]
         invoices = await self._invoices.lookup(adjusted)
         for document in adjusted:
@@ -59,6 +68,8 @@ class HaloRecurringSink:
         self._adjustments |= invoices
         posted = {}
         for document in documents:
+            if _touched(document) & gone:
+                continue
             if not all(self._in_effect(change) for change in document.recurring):
                 continue
             if not document.lines:
@@ -67,27 +78,35 @@ class HaloRecurringSink:
                 posted[document.reference] = invoices[document.reference]
         return posted
 
-    async def create(self, documents: Sequence[Document]) -> list[Posted]:
+    async def create(self, documents: Sequence[Document]) -> list[Posted | Refused]:
         """All the documents' RIs in one POST, then each adjustment invoice that lookup did not
-        find. A failure after other documents were written is ambiguous: lookup settles it."""
+        find. A document whose RI Halo deleted is refused alone, nothing sent for it. A failure
+        after other documents were written is ambiguous: lookup settles it."""
         if len(documents) > self.batch_size:
             raise ValueError(f"{self.destination} takes at most {self.batch_size} documents")
-        await self._read_recurring(documents, refresh=False)
-        headers = self._headers(documents, restore=False)
+        gone = await self._read_recurring(documents, refresh=False)
+        refusals = {
+            document.reference: self._gone(document, gone)
+            for document in documents
+            if _touched(document) & gone
+        }
+        sent = [document for document in documents if document.reference not in refusals]
+        headers = self._headers(sent, restore=False)
         if headers:
             try:
                 await self._save(headers)
             except ApiError as error:
                 if error.kind != "bad_request" or error.ambiguous:
                     raise
-                raise _refused(error, headers, documents) from error
-            await self._confirm(documents)
-        results = []
+                raise _refused(error, headers, sent) from error
+            await self._confirm(sent)
+        results: list[Posted | Refused] = []
         try:
             for document in documents:
-                results.append(await self._adjustment(document))
+                refusal = refusals.get(document.reference)
+                results.append(refusal or await self._adjustment(document))
         except ApiError as error:
-            if error.ambiguous or len(documents) == 1:
+            if error.ambiguous or len(sent) == 1:
                 raise
             # The other documents' changes are in Halo: only a lookup can sort the batch out.
             raise ApiError(
@@ -100,7 +119,7 @@ class HaloRecurringSink:
         have is nulled again; an added line goes to 0 and keeps its price: it stays, since
         removing a line relies on Halo dropping omitted lines; an RI deleted in Halo is passed
         over), and void the adjustment invoice."""
-        await self._read_recurring([document], refresh=True, gone_ok=True)
+        await self._read_recurring([document], refresh=True)
         headers = self._headers([document], restore=True)
         if headers:
             await self._save(headers)
@@ -110,16 +129,16 @@ class HaloRecurringSink:
 
     # -- recurring invoices ------------------------------------------------------------------
 
-    async def _read_recurring(
-        self, documents: Sequence[Document], *, refresh: bool, gone_ok: bool = False
-    ) -> None:
-        """Bring the documents' RIs into the cache: all of them, or those it lacks. With
-        `gone_ok` (a void), an RI Halo no longer has is left out: it bills nothing, and there
-        is nothing to put back on it (the list just read, the 404 is the RI's, not the URL's)."""
+    async def _read_recurring(self, documents: Sequence[Document], *, refresh: bool) -> set[int]:
+        """Bring the documents' RIs into the cache: all of them, or those it lacks. Returns the
+        RIs Halo no longer has, left out of the cache: the list just read, a single GET's 404
+        is the RI's, not the URL's (a wrong URL fails the list). A void passes them over (an RI
+        deleted bills nothing: nothing to put back), a create refuses their true-ups."""
         wanted = {change.recurring_invoice_id for change in _changes(documents)}
         missing = wanted if refresh else wanted - self._recurring.keys()
+        gone: set[int] = set()
         if not missing:
-            return
+            return gone
         clients = sorted(
             {
                 document.client_id
@@ -141,9 +160,11 @@ class HaloRecurringSink:
             try:
                 self._recurring[recurring_id] = await self._client.recurring_invoice(recurring_id)
             except ApiError as error:
-                if not gone_ok or error.kind != "not_found":
+                if error.kind != "not_found" or error.ambiguous:
                     raise
                 self._recurring.pop(recurring_id, None)
+                gone.add(recurring_id)
+        return gone
 
     async def _save(self, headers: list[Row]) -> None:
         sent = {header["id"] for header in headers}
@@ -178,6 +199,8 @@ class HaloRecurringSink:
 
     def _in_effect(self, change: RecurringChange) -> bool:
         recurring_id = change.recurring_invoice_id
+        if recurring_id not in self._recurring:
+            return False  # gone from Halo as the write was confirmed
         lines = self._recurring[recurring_id]["lines"]
         for wanted in change.lines:
             line = _target_line(lines, wanted)
@@ -222,6 +245,25 @@ class HaloRecurringSink:
                 _apply(line_sets[recurring_id], recurring_id, wanted, restore=restore)
         return [{"id": recurring_id, "lines": lines} for recurring_id, lines in line_sets.items()]
 
+    def _gone(self, document: Document, gone: set[int]) -> Refused:
+        """The refusal of a true-up whose RI Halo deleted since the last sync: posting it again
+        cannot help, only a batch built from a sync that no longer sees the RI can."""
+        service = self._client.service
+        ids = ", ".join(map(str, sorted(_touched(document) & gone)))
+        said = (
+            f"{service} recurring invoice {ids} of {document.client_name} (Halo client "
+            f"{document.client_id}) is gone from {service} (deleted since the last sync): "
+            "nothing was written. Run `trueup sync`, then build the batch again, approve and "
+            "post it"
+        )
+        live = self._adjustments.get(document.reference)
+        if live is not None:
+            said += (
+                f" (its adjustment invoice {live.remote_number or live.remote_id} from an "
+                f"earlier attempt is in {service}: void it there)"
+            )
+        return Refused(said)
+
     async def _adjustment(self, document: Document) -> Posted:
         if not document.lines:
             return Posted(_recurring_label(document))
@@ -250,6 +292,11 @@ def _refused(error: ApiError, headers: list[Row], documents: Sequence[Document])
 
 def _changes(documents: Iterable[Document]) -> Iterable[RecurringChange]:
     return (change for document in documents for change in document.recurring)
+
+
+def _touched(document: Document) -> set[int]:
+    """The RIs a document names."""
+    return {change.recurring_invoice_id for change in document.recurring}
 
 
 def _recurring_label(document: Document) -> str:
