@@ -170,3 +170,39 @@ def test_the_lines_sheet_prices_a_line_as_its_amount_is_made(db):
         (r["Quantity"] * r["Unit price"]).quantize(Decimal("0.01"), ROUND_HALF_UP) == r["Amount"]
         for r in whole
     )
+
+
+def test_movers_are_ranked_within_their_currency_so_a_yen_change_crowds_out_no_dollar():
+    """¥50,000 is about $330: ranked by the number alone, five yen clients (or forint ones)
+    filled "moved most" and a $5,000 change was not shown. Each currency's own most, in the
+    order the summary lays out its currencies."""
+    from trueup.core.reports.summary import MOVERS, _movers
+
+    def change(client_id, currency, then, now):
+        delta = Decimal(now) - Decimal(then)
+        name = f"{currency} client {client_id}"
+        return {"client_id": client_id, "client_name": name, "currency": currency,
+                "then": then, "now": now, "delta": f"{delta:.2f}"}  # fmt: skip
+
+    yen = [change(n, "JPY", "100000.00", f"{150000 + 10000 * n}.00") for n in range(1, 7)]
+    changes = [*yen, change(10, "USD", "20000.00", "25000.00"),
+               change(11, "USD", "900.00", "880.00"), change(12, "USD", "50.00", "50.00"),
+               change(20, "HUF", "1000000.00", "400000.00")]  # fmt: skip
+    movers = _movers(changes, {})
+    shown = [(m.currency, m.client_name, m.change) for m in movers]
+    assert shown == [
+        ("HUF", "HUF client 20", Decimal("-600000.00")),
+        *[("JPY", f"JPY client {n}", Decimal(f"{50000 + 10000 * n}.00")) for n in (6, 5, 4, 3, 2)],
+        ("USD", "USD client 10", Decimal("5000.00")),
+        ("USD", "USD client 11", Decimal("-20.00")),
+    ]
+    assert MOVERS == 5  # the yen clients beyond it are the ones left out
+
+    summary = MonthSummary(
+        Month("2026-11"), "2026-11-b1", 9, {"approved": 9}, History((Month("2026-11"),), {}),
+        currencies={c: CurrencyTotals() for c in ("HUF", "JPY", "USD")}, movers=movers,
+    )  # fmt: skip
+    console = Console(width=80, file=io.StringIO(), color_system=None)
+    for part in summary_renderables(summary):
+        console.print(part)
+    assert "+5,000.00 USD" in console.file.getvalue()

@@ -1,10 +1,10 @@
 """The month for a manager: totals and margin per currency; posted, held and outstanding; the
 leakage the seat diff found (seats Halo billed too few of, now billed; too many, now removed;
 of a closed month, what its invoices corrected, as known then: history.py);
-the clients whose totals moved most against last month and why; the overrides with their
-reasons; the 12 months to this one with the seat mismatches their invoices corrected, at the
-prices they bill (history.py; the month's leakage above is the seat diff's, at Pax8's price).
-Figures only: the fronts lay them out (text, Markdown, HTML)."""
+the clients whose totals moved most against last month and why, ranked within each currency;
+the overrides with their reasons; the 12 months to this one with the seat mismatches their
+invoices corrected, at the prices they bill (history.py; the month's leakage above is the seat
+diff's, at Pax8's price). Figures only: the fronts lay them out (text, Markdown, HTML)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ from trueup.core.store.postings import IN_FLIGHT
 from trueup.core.values.money import money_json
 from trueup.core.values.months import Month
 
-MOVERS = 5  # the clients whose totals moved most, shown
+# The clients whose totals moved most, shown for each currency: a change is told in its own
+# currency, so clients are ranked only against others billed in it (¥50,000 is about $330;
+# ranked together, a yen or forint client crowded out every dollar mover).
+MOVERS = 5
 POSTED_STATES = ("posted", "adjusted")
 # A client's documents that stand at a destination, or may: posted, or on their way.
 _STANDING = {"posted", *(state.lower() for state in IN_FLIGHT)}
@@ -176,8 +179,17 @@ def _place(sums: CurrencyTotals, client: ClientMonth) -> None:
 
 
 def _movers(changes: list[Mapping[str, Any]], invoices: Mapping[int, StoredInvoice]) -> list[Mover]:
+    """The MOVERS largest changes of each currency, currencies in the order the summary lays
+    out its totals (by code), each currency's largest change first."""
     moved = [c for c in changes if c.get("delta") not in (None, "0.00")]
-    moved.sort(key=lambda c: -abs(Decimal(c["delta"])))
+    moved.sort(key=lambda c: (str(c["currency"] or ""), -abs(Decimal(c["delta"]))))
+    shown: dict[str, int] = defaultdict(int)
+    kept = []
+    for change in moved:
+        currency = str(change["currency"] or "")
+        if shown[currency] < MOVERS:
+            shown[currency] += 1
+            kept.append(change)
     return [
         Mover(
             str(c["client_name"] or c["client_id"]),
@@ -186,7 +198,7 @@ def _movers(changes: list[Mapping[str, Any]], invoices: Mapping[int, StoredInvoi
             Decimal(c["now"] or 0),
             _why(invoices.get(int(c["client_id"]))),
         )
-        for c in moved[:MOVERS]
+        for c in kept
     ]
 
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trueup.core.ledger.month import told_from
-from trueup.core.reports.summary import MonthSummary
+from trueup.core.reports.summary import MOVERS, MonthSummary
 from trueup.core.values.text import visible
 
 
@@ -87,6 +87,8 @@ def _month_rows(summary: MonthSummary) -> list[tuple[str, ...]]:
     return rows
 
 
+# A change is ranked against the others of its currency only (summary.MOVERS).
+MOVERS_TITLE = f"Moved most against last month, the {MOVERS} most in each currency"
 VOIDED_TITLE = "Voided, not posted again (billed nothing for now)"
 VOIDED_HEADERS = ("Client", "Bills now", "Voided")
 
@@ -130,7 +132,7 @@ def summary_renderables(summary: MonthSummary) -> list[RenderableType]:
             money.add_row(*(row[n] for n in shown))
         parts.append(money)
     if summary.movers:
-        movers = Table(title="Moved most against last month", title_justify="left")
+        movers = Table(title=MOVERS_TITLE, title_justify="left")
         movers.add_column("Client", overflow="fold")
         movers.add_column("Change", justify="right", no_wrap=True)
         movers.add_column("Why", overflow="fold")
@@ -178,7 +180,7 @@ def summary_markdown(summary: MonthSummary) -> str:
     lines += _md_table(*_currency_rows(summary))
     lines += ["", f"Leakage figures: {_leakage_said(summary)}."]
     if summary.movers:
-        lines += ["", "## Moved most against last month", ""]
+        lines += ["", f"## {MOVERS_TITLE}", ""]
         lines += _md_table(
             ("Client", "Change", "Why"),
             [
