@@ -530,3 +530,36 @@ def test_a_month_rejected_from_one_batch_posts_from_the_next_under_a_new_referen
     post(db, rebuilt, sink)
     mine = [reference for reference in sink.documents if reference.startswith(f"TU2611-{client}")]
     assert mine == [f"TU2611-{client}-2"]
+
+
+def test_a_recurring_line_halo_holds_at_the_price_sent_is_not_changed_again(db):
+    """From a review: a markup's exact price (2.5% on 1.05: 1.07625) was compared with the
+    price Halo holds, which is the one sent to it (4 places, 1.0763), so a line already trued
+    up was planned as a price change on every post. It is compared at the precision sent now."""
+    from trueup.core.posting.halo_invoice import wire_price
+
+    import_rules(db, '[defaults]\nprice = "markup"\nmarkup_percent = "2.5"\n')
+    batch = build_batch(db, MONTH, today=TODAY)
+    codes = [(c.code, "reviewed") for c in standing_codes(db, batch.batch_id)]
+    approve(db, batch.batch_id, overrides=codes, by="alice")
+    plan = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    finer = [
+        (planned.client_id, line)
+        for planned in plan.ready
+        for change in planned.document.recurring
+        for line in change.lines
+        if line.line_id is not None
+        and line.unit_price is not None
+        and wire_price(line.unit_price) != line.unit_price
+    ]
+    assert finer  # 2.5% on costs to the cent: prices with 5 places
+    client_id, line = finer[0]
+    with db.write() as conn:  # as Halo holds the line once the true-up is posted
+        conn.exec_driver_sql(
+            "UPDATE halo_recurring_invoice_line SET quantity = ?, unit_price = ? WHERE id = ?",
+            (str(line.quantity), str(wire_price(line.unit_price)), line.line_id),
+        )
+    again = plan_posting(db, batch.batch_id, "halo-recurring", today=TODAY)
+    (planned,) = [p for p in again.ready if p.client_id == client_id]
+    lines = [c.line_id for change in planned.document.recurring for c in change.lines]
+    assert line.line_id not in lines

@@ -24,6 +24,7 @@ from trueup.core.billing.rules import Rules
 from trueup.core.diff.seats import DiffRow
 from trueup.core.mapping.books.tax_codes import QboCompanyFacts, company_facts, live_tax_codes
 from trueup.core.mapping.index import MappingIndex
+from trueup.core.posting.halo_invoice import wire_price
 from trueup.core.posting.sink import (
     Document,
     DocumentLine,
@@ -364,7 +365,10 @@ def _recurring_changes(
             head, rest = halo_lines[0], halo_lines[1:]
             fallback = fallback if fallback is not None else head.invoice_id
             quantity = max(seats - sum((h.quantity for h in rest), Decimal(0)), Decimal(0))
-            if quantity == head.quantity and price in (None, head.unit_price):
+            # Halo holds the price as it was sent (4 places: 1.0763 for 1.07625): compared so.
+            if quantity == head.quantity and (
+                price is None or wire_price(price) == head.unit_price
+            ):
                 continue
             per_invoice[head.invoice_id].append(
                 RecurringLineChange(
