@@ -293,3 +293,33 @@ def test_a_formula_after_a_semicolon_is_kept_text_too(tmp_path):
     # As a ';' spreadsheet cuts the lines: no piece starts a formula.
     text = (tmp_path / "invoices.csv").read_text(encoding="utf-8-sig")
     assert not [p for line in text.splitlines() for p in line.split(";") if p[:1] in "=+-@"]
+
+
+def test_an_id_that_reads_as_a_number_is_a_text_cell_in_the_text_format(tmp_path):
+    """A SKU 0001, a Pax8 subscription id or a Halo id all digits were text cells in the General
+    format: typed into again (F2, Enter), Excel made each a number, 0001 the number 1. Each id
+    cell is in the Text format, "@", its column's empty cells too; money, numbers and other
+    text keep theirs."""
+    columns = (
+        Column("Client"), Column("SKU", "id"), Column("Subscription", "id"),
+        Column("Id there", "id"), Column("Quantity", "number"), Column("Amount", "money"),
+        Column("Currency"),
+    )  # fmt: skip
+    rows = [
+        ("00042 Holdings", "0001", "000123456", "-1207", Decimal("3"), Decimal("30.00"), "USD"),
+        ("Acme", "", "9f1c0b7e-0001", "0042", Decimal("1"), Decimal("10.00"), "USD"),
+    ]
+    workbook.write_workbook([Table("Lines", columns, rows)], tmp_path / "month.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "month.xlsx")["Lines"]
+    read = [[(c.value, c.number_format) for c in r] for r in sheet.iter_rows(min_row=2)]
+    assert [[cell[0] for cell in row[1:4]] for row in read] == [
+        ["0001", "000123456", "-1207"], [None, "9f1c0b7e-0001", "0042"]]  # fmt: skip
+    assert {fmt for row in read for value, fmt in row[1:4] if value is not None} == {"@"}
+    assert {sheet.column_dimensions[c].number_format for c in "BCD"} == {"@"}
+    client, quantity, amount = read[0][0], read[0][4], read[0][5]
+    assert (client, quantity[1], amount[1]) == (
+        ("00042 Holdings", "General"),
+        "#,##0",
+        '"$"#,##0.00####',
+    )
+    assert sheet.column_dimensions["A"].number_format == "General"

@@ -206,3 +206,31 @@ def test_movers_are_ranked_within_their_currency_so_a_yen_change_crowds_out_no_d
     for part in summary_renderables(summary):
         console.print(part)
     assert "+5,000.00 USD" in console.file.getvalue()
+
+
+def test_the_month_workbook_writes_each_id_column_as_text(db, tmp_path):
+    """The columns that hold another system's id (a SKU like 0001, a Pax8 subscription id, a
+    Halo id or document number, trueup's references and batch) are ids, written in the Text
+    format: typed into again in Excel, an id all digits was made a number, its zeros gone."""
+    import openpyxl
+
+    from trueup.core.reports.workbook import write_workbook
+
+    build_batch(db, "2026-11", today=TODAY, by="test")
+    tables = month_tables(db, Month("2026-11"), today=TODAY)
+    ids = {(t.name, c.header) for t in tables for c in t.columns if c.kind == "id"}
+    assert ids == {
+        ("Invoices", "Reference"), ("Invoices", "Number there"), ("Lines", "SKU"),
+        ("Anomalies", "Subscription"), ("Usage", "Subscription"), ("Journal", "Reference"),
+        ("Journal", "Id there"), ("Journal", "Number there"), ("Journal", "Batch"),
+    }  # fmt: skip
+    book = openpyxl.load_workbook(write_workbook(tables, tmp_path / "month.xlsx"))
+    for name, header in sorted(ids):
+        table = next(t for t in tables if t.name == name)
+        at = [c.header for c in table.columns].index(header)
+        cells = [row[at] for row in book[name].iter_rows(min_row=2)]
+        written = [(c.value, c.number_format) for c in cells if c.value is not None]
+        assert all(isinstance(v, str) and fmt == "@" for v, fmt in written), (name, header)
+    skus = [(c.value, c.number_format) for c in book["Lines"]["D"][1:] if c.value]
+    assert skus and {fmt for _, fmt in skus} == {"@"}
+    assert "#,##0.00" in book["Lines"]["H2"].number_format  # money as it was

@@ -52,7 +52,7 @@ def _cell(kind: str, value: object) -> object:
     if kind == "money" and isinstance(value, Decimal):
         # 12.50, and a price past the cent whole (2.05625): rounded, qty × price ≠ amount.
         return money_prose(value)
-    if kind == "text" and isinstance(value, str):
+    if kind in ("text", "id") and isinstance(value, str):  # an id is text as any other
         value = _AFTER_SEMICOLON.sub(";'", plain_text(value))
         return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
     return value

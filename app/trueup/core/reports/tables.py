@@ -1,6 +1,6 @@
 """The month as tables an accountant can filter: invoices, lines, anomalies and overrides,
 usage, changes against last month, and the posting journal. Typed cells (money, numbers,
-percentages, text) so each writer shows them as what they are; no file format here."""
+percentages, text, ids) so each writer shows them as what they are; no file format here."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from trueup.core.store.postings import month_entries
 from trueup.core.values.months import Month
 from trueup.core.values.text import written_out
 
-Kind = Literal["text", "money", "number", "percent", "integer"]
+# "id": text that names a record elsewhere and may read as a number (a Pax8 subscription id, a
+# Halo id, a document number, a SKU like 0001): kept text where typed into again, its zeros too.
+Kind = Literal["text", "id", "money", "number", "percent", "integer"]
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def _invoices(
         Column("Subtotal", "money"), Column("Tax", "money"), Column("Total", "money"),
         Column("Cost", "money"), Column("Margin", "money"), Column("Margin %", "percent"),
         Column("Posted", "money"), Column("Difference", "money"), Column("Destination"),
-        Column("Reference"), Column("Number there"), Column("Settled"), Column("Voided"),
+        Column("Reference", "id"), Column("Number there", "id"), Column("Settled"),
+        Column("Voided"),
         Column("Told from"),
     )  # fmt: skip
     rows = []
@@ -118,7 +121,7 @@ def _invoices(
 
 def _lines(invoices: Iterable[StoredInvoice]) -> Table:
     columns = (
-        Column("Client ID", "integer"), Column("Client"), Column("Kind"), Column("SKU"),
+        Column("Client ID", "integer"), Column("Client"), Column("Kind"), Column("SKU", "id"),
         Column("Description"), Column("Quantity", "number"), Column("Unit price", "money"),
         Column("Amount", "money"), Column("Cost", "money"), Column("Currency"),
         Column("Policy"), Column("Explanation"),
@@ -151,7 +154,8 @@ def _anomalies(
     who: Mapping[tuple[int, str, str | None], Overrider],
 ) -> Table:
     columns = (
-        Column("Client ID", "integer"), Column("Client"), Column("Where"), Column("Subscription"),
+        Column("Client ID", "integer"), Column("Client"), Column("Where"),
+        Column("Subscription", "id"),
         Column("Code"), Column("Severity"), Column("Message"), Column("Override reason"),
         Column("Overridden by"),
         # Said in the header, as an auditor reads the sheet apart from the Journal's offsets.
@@ -200,7 +204,7 @@ def _anomaly_order(anomaly: AnomalyView) -> tuple[int, str, str, str]:
 
 def _usage(lines: Iterable[Any]) -> Table:
     columns = (
-        Column("Client ID", "integer"), Column("Client"), Column("Subscription"),
+        Column("Client ID", "integer"), Column("Client"), Column("Subscription", "id"),
         Column("Policy"), Column("Charge", "money"), Column("Cost", "money"), Column("Currency"),
     )  # fmt: skip
     rows = [
@@ -240,11 +244,11 @@ def _changes(changes: Iterable[Any]) -> Table:
 def _journal(db: Database, month: Month) -> Table:
     columns = (
         Column("Client ID", "integer"), Column("Destination"), Column("Kind"),
-        Column("Document"), Column("Reference"), Column("State"), Column("Id there"),
-        Column("Number there"),
+        Column("Document"), Column("Reference", "id"), Column("State"), Column("Id there", "id"),
+        Column("Number there", "id"),
         Column("Amount", "money"), Column("Bills the month", "money"), Column("Currency"),
         Column("When"), Column("By"),
-        Column("Batch"), Column("Voided at"), Column("Voided by"),
+        Column("Batch", "id"), Column("Voided at"), Column("Voided by"),
     )  # fmt: skip
     with db.read() as conn:
         entries = month_entries(conn, month)

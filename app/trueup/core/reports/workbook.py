@@ -1,7 +1,9 @@
 """The month's tables as an XLSX workbook (XlsxWriter): one sheet each, the header row frozen
 and filterable, money as numbers in its row's currency format, percentages as percentages,
-columns as wide as what they hold (within reason). Decimals go to XlsxWriter as they are: a
-cell holds a double, as every spreadsheet's does."""
+ids (tables.Kind "id") as text cells in the Text format, "@", so one typed into again stays
+text, its leading zeros too, where General makes 0001 the number 1; columns as wide as what they
+hold (within reason). Decimals go to XlsxWriter as they are: a cell holds a double, as every
+spreadsheet's does."""
 
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class _Formats:
         self.whole = book.add_format({"num_format": "#,##0"})
         self.number = book.add_format({"num_format": "#,##0.0###"})
         self.percent = book.add_format({"num_format": "0.00%"})
+        self.text = book.add_format({"num_format": "@"})
         self._money: dict[str, Any] = {}
 
     def money(self, currency: str) -> Any:
@@ -76,12 +79,16 @@ def _sheet(book: Any, formats: _Formats, table: Table) -> None:
                 sheet.write_number(number, column, value, shown)
             elif spec.kind == "integer":
                 sheet.write_number(number, column, int(value))
+            elif spec.kind == "id":
+                sheet.write_string(number, column, plain_text(str(value)), formats.text)
             else:
                 sheet.write_string(number, column, plain_text(str(value)))
             widths[column] = max(
                 widths[column], len(str(value)) + (3 if spec.kind == "money" else 0)
             )
-    for column, width in enumerate(widths):
-        sheet.set_column(column, column, min(width + 1, WIDEST))
+    for column, (spec, width) in enumerate(zip(table.columns, widths, strict=True)):
+        # An id column's empty cells are Text too: an id typed into one stays as typed.
+        shown = formats.text if spec.kind == "id" else None
+        sheet.set_column(column, column, min(width + 1, WIDEST), shown)
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(len(table.rows), 1), len(table.columns) - 1)
