@@ -114,6 +114,26 @@ def sync_summary(results: list[SourceResult]) -> None:
         if r.error:
             said = f"{SOURCE_NAMES[r.source]}: {visible_lines(r.error)}"
             stderr.print(Text(said, style="red"), soft_wrap=True)
+        sync_warnings(r)
+
+
+# A source's warnings shown after the sync, the rest counted ("and 4 more"): the log has all.
+WARNINGS_SHOWN = 10
+
+
+def sync_warnings(result: SourceResult) -> None:
+    """The warnings the source's sync logged, on stderr, one line each, under a line naming
+    the source and how many: what the operator would otherwise find only in the log."""
+    if not result.warnings:
+        return
+    count = len(result.warnings)
+    noun = "warning" if count == 1 else "warnings"
+    head = f"{SOURCE_NAMES[result.source]}: {count} {noun} (trueup log --level warning has them)"
+    stderr.print(Text(head, style="yellow"), soft_wrap=True)
+    for warning in result.warnings[:WARNINGS_SHOWN]:
+        stderr.print(Text(f"  {visible(warning.line)}", style="yellow"), soft_wrap=True)
+    if count > WARNINGS_SHOWN:
+        stderr.print(Text(f"  and {count - WARNINGS_SHOWN} more", style="yellow"))
 
 
 def sync_json(
@@ -139,6 +159,16 @@ def sync_json(
                 "rate_limited": r.rate_limited,
                 "error": r.error,
                 "counts": {name: vars(c) for name, c in r.counts.items()},
+                "warnings": [
+                    {
+                        "id": w.id,
+                        "at": w.at,
+                        "event": w.event,
+                        "message": w.line,
+                        "details": w.details,
+                    }
+                    for w in r.warnings
+                ],
             }
             for r in results
         ],

@@ -51,7 +51,8 @@ def run_sync(
     """Sync from the configured services, or from in-process simulators with a scenario.
 
     `quiet`: nothing on success, one line on stderr otherwise (a skip for the minimum interval
-    is silent: it is the schedule working)."""
+    is silent: it is the schedule working); a source's warnings are said too, exit 0 (cron
+    mails what is printed: an invoice read again changed a month's cost, or is still short)."""
     if faults and scenario_path is None:
         raise ConfigError("--faults works only with --sandbox")
     settings = load_settings(state.config_path)
@@ -97,6 +98,8 @@ def run_sync(
     if quiet:
         if not ok:
             render.fail("sync failed: " + "; ".join(_failures(results)))
+        for result in results:
+            render.sync_warnings(result)
     elif as_json:
         render.emit_json(render.sync_json(results))
     else:

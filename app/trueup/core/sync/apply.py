@@ -70,6 +70,7 @@ def apply_entity(
             conn,
             "WARNING",
             f"{entity.label}: stored rows kept",
+            source=_source(entity),
             reason="a record was refused for an impossible number; nothing was deleted",
         )
     elif entity.replace == "all" or (entity.replace == "scoped" and scopes):
@@ -81,6 +82,7 @@ def apply_entity(
             conn,
             "WARNING",
             f"{entity.label}: {repeats} records listed twice, first copies kept",
+            source=_source(entity),
             reason=f"the first {LOGGED_IN_FULL} are logged one by one",
         )
     conn.exec_driver_sql(f"DROP TABLE {_FIRST}")
@@ -195,17 +197,27 @@ def _orphan(conn: Connection, sql: _Statements, row: dict[str, Any]) -> str:
 
 
 def _failure(entity: Entity, reason: str, raw: str) -> dict[str, Any]:
-    return {"event": f"{entity.label}: record skipped", "reason": reason, "record": raw[:500]}
+    return {
+        "event": f"{entity.label}: record skipped",
+        "source": _source(entity),
+        "reason": reason,
+        "record": raw[:500],
+    }
 
 
 def _repeat(entity: Entity, key: list[Any], differs: bool) -> dict[str, Any]:
     shown = key[0] if len(key) == 1 else key
     return {
         "event": f"{entity.label}: {shown} listed twice, first copy kept",
-        "source": entity.name.split("_", 1)[0],
+        "source": _source(entity),
         "id": shown,
         "copies_differ": differs,
         "reason": "the source listed this id twice in one sync; the first copy was stored, the "
         "second dropped"
         + ("; they differ: check the record at the source" if differs else " (the same)"),
     }
+
+
+def _source(entity: Entity) -> str:
+    """The source whose sync applies the entity (pax8_company: pax8), for its log entries."""
+    return entity.name.split("_", 1)[0]

@@ -25,7 +25,7 @@ from trueup.core.store import tables as m
 from trueup.core.store.backup import restore_hint
 from trueup.core.store.database import Database, StoreError
 from trueup.core.store.json_text import dump_json
-from trueup.core.store.logbook import log_event
+from trueup.core.store.logbook import log_event, read_log
 from trueup.core.sync.lock import LockHeld, exclusive, lock_path
 from trueup.core.sync.pax8_again import (
     HistoryWanted,
@@ -71,6 +71,30 @@ class SourceResult:
     requests: int = 0
     retries: int = 0
     rate_limited: int = 0
+    warnings: list[SyncWarning] = field(default_factory=list)  # what this run logged so
+
+
+@dataclass(frozen=True)
+class SyncWarning:
+    """A warning a source's sync logged during this run (the log keeps it whole): `trueup sync`
+    and the workbench show its `line`, as the operator would otherwise never read the log."""
+
+    id: int  # the log entry's
+    at: str
+    event: str
+    details: dict[str, Any]
+
+    @property
+    def line(self) -> str:
+        """One line: the event, then the invoices it names (an invoice read again) or why."""
+        said = self.details.get("invoices") or self.details.get("reason")
+        text = f"{self.event}{' — ' if ':' in self.event else ': '}{said}" if said else self.event
+        return " ".join(str(text).split())
+
+
+# A run's warnings are read back from the log, newest first, up to this many: a run logs a
+# handful (each kind's first few records skipped, the invoices read again).
+_WARNINGS_READ = 1000
 
 
 async def sync_sources(
@@ -97,6 +121,7 @@ async def sync_sources(
             raise _refused(db, str(holder)) from None
         await _refuse_damaged(db)
         claim_sync(db)
+        logged_before = _newest_log_id(db)
         jobs: list[Awaitable[SourceResult]] = []
         if pax8 is not None:
             fetch = _Pax8Fetch(pax8, db, today, report).run
@@ -105,8 +130,30 @@ async def sync_sources(
             fetch = _HaloFetch(halo, report).run
             jobs.append(_run_source(db, "halo", halo, fetch, max_shrink_percent))
         results = list(await asyncio.gather(*jobs))
+        _add_warnings(db, results, logged_before)
         prune_log(db, log_retention_days)
         return results
+
+
+def _newest_log_id(db: Database) -> int:
+    newest = read_log(db, limit=1)
+    return int(newest[0]["id"]) if newest else 0
+
+
+def _add_warnings(db: Database, results: list[SourceResult], after: int) -> None:
+    """Each result's warnings: those its source logged since log entry `after` (under the sync
+    lock no other sync logs meanwhile), oldest first."""
+    entries = [
+        entry
+        for entry in read_log(db, level="WARNING", limit=_WARNINGS_READ)
+        if entry["id"] > after
+    ]
+    for result in results:
+        result.warnings = [
+            SyncWarning(entry["id"], entry["at"], entry["event"], entry["details"])
+            for entry in reversed(entries)
+            if entry["source"] == result.source
+        ]
 
 
 def _refused(db: Database, pid: str) -> SyncBusyError:

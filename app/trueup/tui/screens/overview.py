@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from trueup.core.service.imports import FileRefused
-from trueup.core.service.types import STATUSES, DiffSummary, SourceTile
+from trueup.core.service.types import SOURCE_NAMES, STATUSES, DiffSummary, SourceTile
 from trueup.tui.formatting import DIFF_STATUS, DIFF_STATUS_LONG, money, month_name, plain
 from trueup.tui.screens.base import WorkbenchScreen
 from trueup.tui.screens.file_import import ask_import, refusal_text
@@ -171,7 +171,18 @@ class OverviewScreen(WorkbenchScreen):
                 severity="error",
                 timeout=10,
             )
-        else:
+        warned = [(r.source, w) for r in results for w in r.warnings]
+        if warned:
+            shown = [f"{SOURCE_NAMES[source]}: {w.line}" for source, w in warned[:3]]
+            if len(warned) > 3:
+                shown.append(f"and {len(warned) - 3} more (Logs, 8)")
+            self.notify(
+                "\n".join(shown),
+                title=f"Sync warned {len(warned)} time{'' if len(warned) == 1 else 's'}",
+                severity="warning",
+                timeout=10,
+            )
+        if not failed:
             self.notify("Pax8 and HaloPSA are up to date.", title="Synced")
 
     # --- a distributor's file ------------------------------------------------------------------

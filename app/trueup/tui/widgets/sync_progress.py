@@ -46,6 +46,11 @@ class SyncProgress(Vertical):
         for result in results:
             if result.status == "ok":
                 line = Text(f"done in {result.seconds:.1f} s, {result.requests:,} requests")
+                if result.warnings:
+                    count = len(result.warnings)
+                    line.append(
+                        f", {count} warning{'' if count == 1 else 's'} (Logs, 8)", style="yellow"
+                    )
             else:
                 line = Text(f"{result.status}: {result.error or ''}", style="bold red")
             self._what(result.source).update(line)
