@@ -216,6 +216,13 @@ def test_no_control_character_of_a_name_reaches_a_sheet(tmp_path):
     shows the cell's text backwards): the CSV carried them raw and the workbook as _x0007_
     escapes Excel turns back into them. Each is shown as U+FFFD, where it was."""
     names = ["Bell\x07Co\x1b[2J", "\u202eevil.exe", "\tTab", "two\nlines"]
+    read, kept = _names_written(names, tmp_path)
+    shown = ["Bell\ufffdCo\ufffd[2J", "\ufffdevil.exe", "\ufffdTab", "two\nlines"]
+    assert read == kept == shown
+
+
+def _names_written(names, tmp_path):
+    """The Client cells of an Invoices table of `names`, as the CSV and the workbook hold them."""
     rows = [(name, "USD", Decimal("1.00")) for name in names]
     table = Table("Invoices", TABLE.columns, rows)
     write_csv_folder([table], tmp_path / "csv")
@@ -223,9 +230,7 @@ def test_no_control_character_of_a_name_reaches_a_sheet(tmp_path):
         read = [r["Client"] for r in csv.DictReader(file)]
     workbook.write_workbook([table], tmp_path / "month.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "month.xlsx")["Invoices"]
-    kept = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
-    shown = ["Bell\ufffdCo\ufffd[2J", "\ufffdevil.exe", "\ufffdTab", "two\nlines"]
-    assert read == kept == shown
+    return read, [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
 
 
 def test_a_bidi_mark_or_a_zero_width_character_of_a_name_is_shown_in_a_sheet(tmp_path):
@@ -238,14 +243,7 @@ def test_a_bidi_mark_or_a_zero_width_character_of_a_name_is_shown_in_a_sheet(tmp
         "\u061cSoft\xadware",
         "Dev \U0001f469\u200d\U0001f4bb",
     ]
-    rows = [(name, "USD", Decimal("1.00")) for name in names]
-    table = Table("Invoices", TABLE.columns, rows)
-    write_csv_folder([table], tmp_path / "csv")
-    with (tmp_path / "csv" / "invoices.csv").open(encoding="utf-8-sig", newline="") as file:
-        read = [r["Client"] for r in csv.DictReader(file)]
-    workbook.write_workbook([table], tmp_path / "month.xlsx")
-    sheet = openpyxl.load_workbook(tmp_path / "month.xlsx")["Invoices"]
-    kept = [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    read, kept = _names_written(names, tmp_path)
     shown = ["\ufffdContoso", "Con\ufffdtoso\ufffd", "\ufffdSoft\ufffdware", names[3]]
     assert read == kept == shown
 
