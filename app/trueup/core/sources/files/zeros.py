@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
+from trueup.core.values.text import some
+
 _SHOWN_ROWS = 10  # a warning names this many rows, then how many more
 
 
@@ -64,6 +66,5 @@ def _shown(product: str) -> str:
 
 
 def _rows(rows: Sequence[int]) -> str:
-    listed = ", ".join(str(row) for row in rows[:_SHOWN_ROWS])
-    more = f" and {len(rows) - _SHOWN_ROWS} more" if len(rows) > _SHOWN_ROWS else ""
-    return f"row {listed}" if len(rows) == 1 else f"rows {listed}{more}"
+    listed = some([str(row) for row in rows], _SHOWN_ROWS)
+    return f"row {listed}" if len(rows) == 1 else f"rows {listed}"
