@@ -695,6 +695,7 @@ async def test_a_posted_month_that_bills_otherwise_reads_delta_and_P_posts_the_a
         detail = str(journal.query_one("#journal-detail").content)
         kind = "debit" if rows[1].amount > 0 else "credit"
         assert detail.startswith(f"TU2611-{target.client_id}-A1: {kind} adjusting TU2611-")
+        assert " UTC by " in detail  # the journal keeps UTC; a local reader is told so
         await press(pilot, "f1")  # a dialog's keys too, though it cuts the app's bindings off
         assert isinstance(app.screen, HelpScreen) and "Back to the batch" in app.screen.text
         assert "Every document sent for the client's month" in app.screen.text

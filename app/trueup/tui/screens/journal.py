@@ -32,7 +32,7 @@ COLUMNS = [
     Column("Kind", 11, hide_below=90),  # the line under the table says it at 80 columns
     Column("State", 8),
     Column("Amount", 12, "right"),
-    Column("When, who", 18),  # of its state: "7 Dec 01:58 root" (the year goes without saying)
+    Column("When (UTC), who", 18),  # of its state: "7 Dec 01:58 root" (the year goes unsaid)
 ]
 STATE_STYLES = {"posted": "bold cyan", "voided": "magenta", "rejected": "bold red"}
 
@@ -72,9 +72,9 @@ def _detail(posting: Posting) -> Text:
     if posting.adjusts:
         text.append(f" adjusting {', '.join(posting.adjusts)}")
     text.append(f" at {posting.destination}" + (f" ({where})" if where else ""))
-    text.append(f" · sent {_when(posting.at)} by {posting.by}", style="dim")
+    text.append(f" · sent {_when(posting.at)} UTC by {posting.by}", style="dim")
     if posting.voided_at:
-        text.append(f" · voided {_when(posting.voided_at)} by {posting.voided_by}", "magenta")
+        text.append(f" · voided {_when(posting.voided_at)} UTC by {posting.voided_by}", "magenta")
     return text
 
 
