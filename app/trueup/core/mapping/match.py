@@ -141,7 +141,9 @@ def company_candidates(
     open_clients = [c for c in world.clients.values() if c.active and c.id not in taken]
     by_key: dict[str, list[Client]] = defaultdict(list)
     for client in open_clients:
-        by_key[company_name(client.name).key].append(client)
+        # A name of punctuation alone ("-", "???") normalises to nothing, and is like no other.
+        if key := company_name(client.name).key:
+            by_key[key].append(client)
     direct = {c.id: _direct_company_matches(world, c, by_key, taken) for c in companies}
     claimed = {m.target for found in direct.values() for m in found}
     fuzzy = FuzzyIndex(
@@ -224,7 +226,8 @@ def product_candidates(
     for item in open_items.values():
         for label, code in item.codes:
             by_code[fold(code)].append((item, label))
-        by_key[product_key(item.name)].append(item)
+        if key := product_key(item.name):  # as a client's: punctuation alone is no name
+            by_key[key].append(item)
     licensed = _licence_matches(world, open_items)
     direct = {p.id: _direct_product_matches(p, by_code, by_key) for p in products}
     claimed = {m.target for found in direct.values() for m in found}

@@ -1,0 +1,26 @@
+"""The mapping engine and its file on what a messy store or a hostile hand gives it: names of
+punctuation alone, odd digits typed into a picker, a file saved with a byte-order mark."""
+
+import pytest
+
+from test_mapping import Store
+from trueup.core.mapping import engine as mp
+
+
+@pytest.fixture
+def store(tmp_path):
+    built = Store(tmp_path / "trueup.sqlite")
+    yield built
+    built.db.dispose()
+
+
+def test_names_of_punctuation_alone_are_not_the_same_name(store):
+    # Both normalise to nothing: they were offered as 'same name apart from punctuation' at 98,
+    # and `trueup map accept` billed the company to that client.
+    store.company("a", "-").client(7, "???")
+    store.product("p", "—").item(70, "***")
+    companies = {r.company_id: r for r in mp.company_rows(store.db)}
+    products = {r.product_id: r for r in mp.product_rows(store.db)}
+    assert (companies["a"].status, companies["a"].candidates) == ("unmapped", ())
+    assert (products["p"].status, products["p"].candidates) == ("unmapped", ())
+    assert mp.accept_suggestions(store.db) == ([], [])
