@@ -24,3 +24,12 @@ def test_names_of_punctuation_alone_are_not_the_same_name(store):
     assert (companies["a"].status, companies["a"].candidates) == ("unmapped", ())
     assert (products["p"].status, products["p"].candidates) == ("unmapped", ())
     assert mp.accept_suggestions(store.db) == ([], [])
+
+
+@pytest.mark.parametrize("typed", ["²", "1" * 5000], ids=["superscript", "5000 digits"])
+def test_a_picker_query_of_digits_int_cannot_read_finds_no_id(store, typed):
+    # str.isdigit() holds for both and int() refused them: the picker showed ValueError's text.
+    store.client(2, "Acme Dental").item(2, "Thing")
+    assert all(c.reason != "id" for c in mp.client_choices(store.db, typed))
+    assert all(i.reason != "id" for i in mp.item_choices(store.db, typed))
+    assert mp.client_choices(store.db, " 2 ")[0].client_id == 2  # an id typed still comes first

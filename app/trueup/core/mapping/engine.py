@@ -42,6 +42,7 @@ from trueup.core.mapping.rows import (
     product_rows_of,
 )
 from trueup.core.store.database import Database
+from trueup.core.values.parsing import to_int
 
 __all__ = [
     "MATCH_THRESHOLD",
@@ -140,8 +141,10 @@ def _pick(
         ranked = sorted(choices, key=lambda c: (c[1].casefold(), c[0]))[:limit]
         return [(cid, name, 0, "") for cid, name, _ in ranked]
     picked: list[tuple[int, str, int, str]] = []
-    if query.strip().isdigit() and int(query) in by_id:
-        picked.append((int(query), by_id[int(query)], EXACT, "id"))
+    # to_int: isdigit() holds for "²" and a pasted 5,000 digits too, which int() refuses.
+    typed_id = to_int(query.strip()) if query.strip().isdigit() else None
+    if typed_id in by_id:
+        picked.append((typed_id, by_id[typed_id], EXACT, "id"))
     hits = process.extract(
         key, [text for _, _, text in choices], scorer=fuzz.WRatio, processor=None, limit=limit
     )
