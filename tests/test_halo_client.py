@@ -239,6 +239,37 @@ async def test_a_server_capping_page_size_is_read_to_record_count() -> None:
     assert fake.pages_asked() == [1, 2, 3]
 
 
+def renamed_while_paging(rows: list[dict[str, Any]], key: str) -> list[httpx.Response]:
+    """Pages of 5 of `rows` (Halo counting them all) as served when the last row is renamed to
+    sort first once page 1 is read: page 2 starts with page 1's last row, and the renamed row
+    is on no page."""
+    moved = rows[-1:] + rows[:-1]
+    pages = [rows[:5], moved[5:10], moved[10:15]]
+    return [httpx.Response(200, json={"record_count": len(rows), key: p}) for p in pages]
+
+
+async def test_rows_shifted_between_pages_fail_the_list() -> None:
+    """From a fault review: Halo counted 15, 15 rows came, one on two pages; client 15, on no
+    page, was deleted from the store as gone from Halo (the sync said only 'listed twice')."""
+    fake = FakeHalo()
+    fake.answers = renamed_while_paging(numbered(15), "clients")
+    async with client(fake, page_size=5) as halo:
+        with pytest.raises(ApiError) as caught:
+            await collect(halo.clients())
+    assert str(caught.value) == (
+        "HaloPSA listed 14 different rows at /api/Client against the 15 it counts, 1 of them "
+        "on two pages: the list changed while paging; nothing was saved, sync again"
+    )
+
+
+async def test_an_id_twice_on_one_page_is_halos_own_data_not_a_shift() -> None:
+    rows = [*numbered(4), {"id": 4, "name": "Client 4 again"}]
+    fake = FakeHalo()
+    fake.answers = [httpx.Response(200, json={"record_count": 5, "clients": rows})]
+    async with client(fake, page_size=5) as halo:
+        assert len(await collect(halo.clients())) == 5
+
+
 async def test_without_record_count_a_short_page_is_the_last() -> None:
     fake = FakeHalo()
     fake.answers = [httpx.Response(200, json={"invoices": numbered(2)})]

@@ -143,6 +143,8 @@ class HaloClient(ApiClient):
         query = {**(params or {}), "pageinate": True, "page_size": self._page_size}
         fetched = 0
         first_ids: set[Any] = set()
+        seen: set[Any] = set()  # every id listed so far
+        again = 0  # rows an earlier page listed already: the list moved while it was paged
         page_no = 1
         counted: int | None = None  # what Halo said the list holds
         while True:
@@ -157,8 +159,12 @@ class HaloClient(ApiClient):
                 # server ignores page_no): a list stored short deletes what it left out.
                 if repeated or (counted is not None and fetched < counted):
                     raise self._short(path, fetched, counted, page_no)
+                self._check_moved(path, fetched, again, counted)
                 return
             first_ids.add(first_id)
+            ids = [row.get("id") for row in rows]
+            again += sum(1 for row_id in ids if row_id is not None and row_id in seen)
+            seen.update(ids)
             yield rows
             fetched += len(rows)
             if not isinstance(record_count, int):
@@ -166,6 +172,7 @@ class HaloClient(ApiClient):
                 if isinstance(body, list) or len(rows) < self._page_size:
                     return
             elif fetched >= record_count:
+                self._check_moved(path, fetched, again, counted)
                 return
             # With a count, a short page is not the end: some endpoints cap page_size (~50 on
             # /Tickets) and serve the rest on later pages.
@@ -178,6 +185,19 @@ class HaloClient(ApiClient):
             f"HaloPSA listed {fetched} rows at {path} by page {page_no - 1} and {how}: the list "
             "is incomplete (the server ignores page_no, or the list changed while paging); "
             "nothing was saved, sync again",
+        )
+
+    def _check_moved(self, path: str, fetched: int, again: int, counted: int | None) -> None:
+        """Refuse a list whose rows shifted between pages (a record added, or renamed to sort,
+        ahead of the page being read): a row listed on two pages stands in for one listed on
+        none, and a list stored short deletes the record it left out."""
+        if counted is None or fetched - again >= counted:
+            return
+        raise self._error(
+            "bad_response",
+            f"HaloPSA listed {fetched - again} different rows at {path} against the {counted} "
+            f"it counts, {again} of them on two pages: the list changed while paging; nothing "
+            "was saved, sync again",
         )
 
     def _list_rows(self, body: Any, key: str, path: str) -> list[Row]:
