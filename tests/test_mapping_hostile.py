@@ -1,6 +1,8 @@
 """The mapping engine and its file on what a messy store or a hostile hand gives it: names of
 punctuation alone, odd digits typed into a picker, a file saved with a byte-order mark."""
 
+import codecs
+
 import pytest
 
 from test_mapping import Store
@@ -33,3 +35,16 @@ def test_a_picker_query_of_digits_int_cannot_read_finds_no_id(store, typed):
     assert all(c.reason != "id" for c in mp.client_choices(store.db, typed))
     assert all(i.reason != "id" for i in mp.item_choices(store.db, typed))
     assert mp.client_choices(store.db, " 2 ")[0].client_id == 2  # an id typed still comes first
+
+
+@pytest.mark.parametrize("name", ["m.toml", "m.json"])
+def test_a_mapping_file_saved_with_a_byte_order_mark_imports(store, tmp_path, name):
+    # Notepad's "UTF-8 with BOM": refused as 'Invalid statement (at line 1, column 1)'.
+    store.company("a", "Acme").client(7, "Acme Dental")
+    mp.map_company(store.db, "a", 7)
+    path = tmp_path / name
+    mp.export_mappings(store.db, path)
+    path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    mp.unmap_company(store.db, "a")
+    assert mp.import_mappings(store.db, path).changed == 1
+    assert {r.company_id: r.client_id for r in mp.company_rows(store.db)} == {"a": 7}

@@ -185,8 +185,8 @@ def _toml_value(value: Any) -> str:
 def read_document(path: Path, holding: str) -> dict[str, Any]:
     """The object a mapping file holds (`holding`: what, for the refusal), or
     MappingImportError saying why it cannot be read."""
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # utf-8-sig: an editor that saves UTF-8 with a BOM (Notepad) leaves it at the start
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise MappingImportError(path, [f"cannot read it: {exc.strerror}"]) from None
     except UnicodeDecodeError:
