@@ -154,7 +154,9 @@ def _draft(
         cost_text=cost.text,
         anomalies=anomalies,
         min_margin_percent=policy.min_margin_percent,
-        swing_percent=policy.qty_swing_percent,
+        # A term line's quantity is a term's seats or an add's share of one (2 seats × 325/365):
+        # against last month's it says nothing of a swing in seats.
+        swing_percent=policy.qty_swing_percent if is_monthly(subscription.billing_term) else None,
         cost_estimated=invoiced is None and bool(cost.amount.numerator),
         priced=charge.amount is not None,
         proration=charge.words,
