@@ -157,3 +157,35 @@ def test_the_configured_threshold_is_the_default(env):
     assert {c["company_id"]: c["status"] for c in strict["companies"]}[BEAR] == "unmapped"
     accepted = data(invoke("map", "accept", "--json"))
     assert BEAR not in {c["company_id"] for c in accepted["companies"]}
+
+
+def test_unset_of_an_override_says_the_client_falls_back_or_that_there_was_none(env):
+    # It said 'product ... is unmapped for Halo client 12' both times: the client still billed
+    # the product as every client does, and the second time nothing had been there to remove.
+    invoke("map", "set", "--product", M365, "--item", "1000")
+    invoke("map", "set", "--product", M365, "--item", "1000", "--client", "12")
+    removed = invoke("map", "unset", "--product", M365, "--client", "12")
+    assert removed.exit_code == 0, removed.output
+    assert "override for Halo client 12: that client bills it as every client does" in (
+        removed.stderr
+    )
+    again = invoke("map", "unset", "--product", M365, "--client", "12")
+    assert again.exit_code == 0
+    assert "no override for Halo client 12: nothing changed" in again.stderr
+    invoke("map", "set", "--product", M365, "--item", "1000", "--client", "14")
+    everyone = invoke("map", "unset", "--product", M365)
+    assert "unmapped for every client; 1 client keeps its override" in everyone.stderr
+
+
+def test_an_import_lists_20_stale_entries_then_how_many_more(env):
+    stale = [
+        {"company_id": f"gone-{n}", "client_id": 12, "stale": "Pax8 company gone"}
+        for n in range(25)
+    ]
+    path = env / "stale.json"
+    path.write_text(json.dumps({"version": 1, "companies": stale}))
+    result = invoke("map", "import", str(path))
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 22 and lines[20] == "... and 5 more"
+    assert lines[-1].endswith("0 mappings changed, 25 skipped (marked stale)")

@@ -26,6 +26,7 @@ from trueup.cli.options import (
     usage_error,
 )
 from trueup.core.service.mappings import Mappings, company_json, product_json
+from trueup.core.values.text import capped
 
 map_app = typer.Typer(
     help="Map Pax8 companies to Halo clients and Pax8 products to Halo items.\n\n"
@@ -154,9 +155,24 @@ def unset_mapping(
         say(f"company {company} is unmapped")
     else:
         assert product is not None
-        _with_mappings(ctx, lambda maps: maps.unmap_product(product, client_id=client))
-        scope = f" for Halo client {client}" if client is not None else ""
-        say(f"product {product} is unmapped{scope}")
+        say(_with_mappings(ctx, lambda maps: _unset_product(maps, product, client)))
+
+
+def _unset_product(maps: Mappings, product: str, client: int | None) -> str:
+    """Remove the product's mapping or one client's override; what now bills it, in words."""
+    overrides = [o.client_id for o in maps.product_overrides(product)]
+    maps.unmap_product(product, client_id=client)
+    if client is None:
+        kept = _count(len(overrides), "client keeps its override", "clients keep theirs")
+        return f"product {product} is unmapped for every client" + (
+            f"; {kept}" if overrides else ""
+        )
+    if client not in overrides:
+        return f"product {product} has no override for Halo client {client}: nothing changed"
+    return (
+        f"removed product {product}'s override for Halo client {client}: "
+        "that client bills it as every client does"
+    )
 
 
 @map_app.command("ignore")
@@ -241,9 +257,10 @@ def import_(
     back.
     """
     result = _with_mappings(ctx, lambda maps: maps.import_file(file))
-    for line in result.skipped:
+    for line in capped(result.skipped, 20):  # a file of thousands must not flood the terminal
         render.stderr.print(Text(line), soft_wrap=True)
-    say(f"imported {file}: {_count(result.changed, 'mapping', 'mappings')} changed")
+    skipped = f", {len(result.skipped):,} skipped (marked stale)" if result.skipped else ""
+    say(f"imported {file}: {_count(result.changed, 'mapping', 'mappings')} changed{skipped}")
 
 
 @handles_errors
