@@ -250,3 +250,14 @@ def test_a_period_names_its_years_when_it_crosses_one():
 
     assert period_text(date(2026, 11, 1), date(2026, 11, 30)) == "1 Nov – 30 Nov"
     assert period_text(date(2026, 10, 11), date(2027, 10, 10)) == "11 Oct 2026 – 10 Oct 2027"
+
+
+def test_a_subscription_starting_after_its_end_date_says_so():
+    # Billing start 20 Nov, end date 10 Nov: its 5 seats never bill, and the note said
+    # "started: 0 seats", as if it held none.
+    current = sub(5, "2026-11-20T09:00:00Z", billingStart="2026-11-20", endDate="2026-11-10")
+    timeline = month_timeline(snapshots_from(current, []), "2026-11")
+    assert [(e.start.day, e.end.day, e.quantity, e.note) for e in timeline] == [
+        (1, 19, 0, "not started"),
+        (20, 30, 0, "started past its end date (10 Nov 2026): 5 seats not billed on 20 Nov"),
+    ]

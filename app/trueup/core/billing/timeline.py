@@ -232,7 +232,14 @@ def _change_note(before: _Day, after: _Day, day: date) -> str:
     if after.snapshot is None:
         return "not started"
     parts: list[str] = []
-    if before.snapshot is None:
+    until = after.snapshot.until
+    if before.snapshot is None and until is not None and day >= until:
+        # Dated after its own end date: it holds seats, and none of them bills.
+        end_day = day_text(until, year=True)
+        parts.append(
+            f"started past its end date ({end_day}): {_seats(after.snapshot.quantity)} not billed"
+        )
+    elif before.snapshot is None:
         parts.append(f"started: {_seats(after.quantity)}")
     elif after.quantity != before.quantity:
         change = after.quantity - before.quantity
@@ -242,7 +249,6 @@ def _change_note(before: _Day, after: _Day, day: date) -> str:
         parts.append(f"status {before.status or '-'} → {after.status or '-'}")
     elif before.snapshot is not None and after.quantity == 0 and before.quantity != 0:
         # Same status, no seats: the subscription (or a Cancelled snapshot) reaching its end date.
-        until = after.snapshot.until
         ended = (until is not None and day >= until) or after.status.casefold() == CANCELLED
         parts.append("cancelled" if ended else "not billed")
     if before.snapshot is not None and after.price != before.price:
