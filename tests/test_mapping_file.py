@@ -180,3 +180,41 @@ def test_map_export_dash_writes_the_file_to_stdout_not_a_file_named_dash(
     assert shown.exit_code == 0 and not (tmp_path / "-").exists()
     assert shown.stdout == (tmp_path / "mappings.toml").read_text(encoding="utf-8")
     assert "client_id = 12" in shown.stdout
+
+
+def test_an_import_refuses_a_new_mapping_to_an_inactive_client_or_item(store, tmp_path):
+    # `map set` refuses them; an import wrote them ('1 mapping changed'), and the company
+    # then billed to the inactive client.
+    store.client(15, "Acme (old)", inactive=True).item(1002, "E3 retired", inactive=True)
+    path = tmp_path / "m.toml"
+    path.write_text(
+        'version = 1\n[[companies]]\ncompany_id = "b"\nclient_id = 15\n'
+        '[[products]]\nproduct_id = "p"\nitem_id = 1002\n'
+    )
+    before = mappings(store)
+    with pytest.raises(mp.MappingImportError) as refused:
+        mp.import_mappings(store.db, path)
+    assert refused.value.problems == [
+        "company b: Halo client 15 is inactive",
+        "product p: Halo item 1002 is inactive",
+    ]
+    assert mappings(store) == before
+
+
+def test_a_mapping_whose_client_went_inactive_exports_marked_and_imports_skipped(store, tmp_path):
+    with store.db.write() as conn:
+        clients = m.table_of(m.HaloClient)
+        conn.execute(clients.update().where(clients.c.id == 14).values(inactive=True))
+    path = tmp_path / "m.toml"
+    mp.export_mappings(store.db, path)
+    data = tomllib.loads(path.read_text())
+    (bear,) = [c for c in data["companies"] if c["company_id"] == "b"]
+    assert bear["stale"] == "Halo client 14 is inactive"
+    # The override for client 14 names an active item: `map set` takes it, so it is not stale.
+    assert all("stale" not in p for p in data["products"])
+    result = mp.import_mappings(store.db, path)  # what a store exports, it imports
+    assert result.changed == 0 and len(result.skipped) == 1
+    # A file of before, unmarked, repeats what the store holds: nothing to refuse.
+    del bear["stale"]
+    path.write_text(json.dumps(data))
+    assert mp.import_mappings(store.db, path.rename(tmp_path / "m.json")).changed == 0

@@ -251,9 +251,10 @@ def import_(
 ) -> None:
     """Set the mappings a file holds; all or nothing.
 
-    Any unknown Pax8 or Halo id refuses the whole file (each one listed) and nothing is written.
-    An entry `map export` marked stale (its company, product, client or item gone) is skipped
-    with a line. Mappings not in the file stay as they are; `trueup map undo` takes the import
+    Any unknown Pax8 or Halo id, or a new mapping to an inactive Halo client or item, refuses the
+    whole file (each one listed) and nothing is written. An entry `map export` marked stale (its
+    company, product, client or item gone, or the client or item inactive) is skipped with a
+    line. Mappings not in the file stay as they are; `trueup map undo` takes the import
     back.
     """
     result = _with_mappings(ctx, lambda maps: maps.import_file(file))

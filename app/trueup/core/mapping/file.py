@@ -2,13 +2,15 @@
 
 TOML (or JSON when the file name ends in .json), sorted by id so a diff shows only what changed.
 Ids are what count; names ride along for people reading the file and are ignored on import.
-An import is all or nothing: any unknown id or malformed entry refuses the whole file, listing
-every problem, and writes nothing. It sets the mappings the file holds and leaves others as they
+An import is all or nothing: any unknown id, malformed entry or new mapping to an inactive
+Halo client or item (which `trueup map set` refuses too) refuses the whole file, listing every
+problem, and writes nothing. It sets the mappings the file holds and leaves others as they
 are; the changes form one journal batch, so one undo takes the whole import back.
 
 A mapping whose company, product, client or item the store no longer has (a company that left
-Pax8, an item deleted in Halo) is exported marked `stale = "..."` saying what is gone, and an
-import skips marked entries with a line each: the file a store exports always imports.
+Pax8, an item deleted in Halo), or whose client or item Halo marks inactive, is exported marked
+`stale = "..."` saying which, and an import skips marked entries with a line each: the file a
+store exports always imports.
 """
 
 from __future__ import annotations
@@ -23,7 +25,15 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from trueup.core.errors import TrueupError
-from trueup.core.mapping.journal import COMPANY, PRODUCT, Key, new_batch, write_mapping
+from trueup.core.mapping.journal import (
+    COMPANY,
+    PRODUCT,
+    Key,
+    new_batch,
+    read_mapping,
+    target_of,
+    write_mapping,
+)
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.store.replaced import write_private
@@ -91,7 +101,7 @@ def import_mappings(db: Database, path: Path) -> ImportResult:
 
 def _document(conn: Connection) -> dict[str, Any]:
     names = _names(conn)
-    known = _known(conn)
+    known, inactive = _known(conn), _inactive(conn)
     companies = []
     for r in conn.execute(select(m.table_of(m.CompanyMapping)).order_by("company_id")):
         entry: dict[str, Any] = {"company_id": r.company_id}
@@ -101,7 +111,8 @@ def _document(conn: Connection) -> dict[str, Any]:
         else:
             entry["client_id"] = r.client_id
             _name(entry, "client", names["client"].get(r.client_id))
-        _mark_stale(entry, known, [("Pax8 company", r.company_id), ("Halo client", r.client_id)])
+        ids = [("Pax8 company", r.company_id), ("Halo client", r.client_id)]
+        _mark_stale(entry, known, inactive, ids)
         companies.append(entry)
     products = []
     table = m.table_of(m.ProductMapping)
@@ -122,21 +133,27 @@ def _document(conn: Connection) -> dict[str, Any]:
             entry["item_id"] = r.item_id
             _name(entry, "item", names["item"].get(r.item_id))
         used = [("Pax8 product", r.product_id), ("Halo client", r.client_id)]
-        _mark_stale(entry, known, [*used, ("Halo item", r.item_id)])
+        # An override's client inactive is no reason: `map set` takes one (the item must be active).
+        items = {"Halo item": inactive["Halo item"]}
+        _mark_stale(entry, known, items, [*used, ("Halo item", r.item_id)])
         products.append(entry)
     return {"version": FORMAT_VERSION, "companies": companies, "products": products}
 
 
 def _mark_stale(
-    entry: dict[str, Any], known: dict[str, set[Any]], ids: list[tuple[str, Any]]
+    entry: dict[str, Any],
+    known: dict[str, set[Any]],
+    inactive: dict[str, set[Any]],
+    ids: list[tuple[str, Any]],
 ) -> None:
-    gone = [
-        f"{what} {value} is gone"
+    """Say in the entry what it names that is gone, or `inactive` (a target `map set` refuses)."""
+    stale = [
+        f"{what} {value} is {'inactive' if value in known[what] else 'gone'}"
         for what, value in ids
-        if value is not None and value not in known[what]
+        if value is not None and (value not in known[what] or value in inactive.get(what, ()))
     ]
-    if gone:
-        entry["stale"] = "; ".join(gone)
+    if stale:
+        entry["stale"] = "; ".join(stale)
 
 
 def _name(entry: dict[str, Any], field: str, value: str | None) -> None:
@@ -314,6 +331,15 @@ def _known(conn: Connection) -> dict[str, set[Any]]:
     }
 
 
+def _inactive(conn: Connection) -> dict[str, set[int]]:
+    """The Halo clients and items the store has that Halo marks inactive."""
+    found = {}
+    for what, model in (("Halo client", m.HaloClient), ("Halo item", m.HaloItem)):
+        table = m.table_of(model)
+        found[what] = set(conn.execute(select(table.c.id).where(table.c.inactive)).scalars())
+    return found
+
+
 def _check_ids(conn: Connection, path: Path, entries: list[Entry]) -> None:
     known = _known(conn)
     wanted: dict[tuple[str, Any], None] = {}  # ordered set, in file order
@@ -329,8 +355,20 @@ def _check_ids(conn: Connection, path: Path, entries: list[Entry]) -> None:
             if target is not None:
                 wanted[("Halo item", target)] = None
     unknown = [f"unknown {what} {value}" for what, value in wanted if value not in known[what]]
+    # As `trueup map set` refuses them: an inactive target bills nobody (its row reads stale).
+    # A mapping the store already holds is left as it is: nothing to refuse.
+    inactive = _inactive(conn)
+    for key, target, _ in entries:
+        what = "Halo client" if key.kind == COMPANY else "Halo item"
+        if target in inactive[what] and _target_now(conn, key) != target:
+            unknown.append(f"{_describe_key(key)}: {what} {target} is inactive")
     if unknown:
         raise MappingImportError(path, unknown)
+
+
+def _target_now(conn: Connection, key: Key) -> int | None:
+    now = read_mapping(conn, key)
+    return target_of(key, now) if now is not None and now["status"] == "mapped" else None
 
 
 def _describe_key(key: Key) -> str:

@@ -67,7 +67,7 @@ def write_mapping(
 ) -> bool:
     """Set one mapping (`status` ignored: no target) and journal it; False when nothing changed."""
     before = read_mapping(conn, key)
-    if before and (before["status"], _target(key, before)) == (status, target):
+    if before and (before["status"], target_of(key, before)) == (status, target):
         return False
     after = {
         **key.as_json(),
@@ -216,7 +216,8 @@ def _target_column(key: Key) -> str:
     return "client_id" if key.kind == COMPANY else "item_id"
 
 
-def _target(key: Key, row: dict[str, Any]) -> int | None:
+def target_of(key: Key, row: dict[str, Any]) -> int | None:
+    """The client (company) or item (product) a mapping row as read_mapping gives it names."""
     target: int | None = row[_target_column(key)]
     return target
 
