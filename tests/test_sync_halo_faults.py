@@ -1,18 +1,21 @@
-"""Halo answering a list that moved while it was paged, against the simulator: the last good
-data stays and the sync says why."""
+"""Halo answering a list that moved while it was paged, or a number of absurd size, against the
+simulator: the last good data stays and the sync says why."""
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from test_sync import TODAY, clients
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
+from trueup.core.sync.records import OutOfRange, halo_client, halo_recurring_invoice_line
 from trueup.core.sync.run import SourceResult, sync_sources
 
 DEMO = Path(__file__).resolve().parent.parent / "app/trueup/sandbox/scenarios/demo.json"
@@ -76,5 +79,79 @@ async def test_a_client_list_that_moved_while_paged_fails_halo_and_keeps_every_c
             "them on two pages: the list changed while paging; nothing was saved, sync again"
         )
         assert client_ids(store) == before
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "said"),
+    [
+        # int() of it took seconds (1e1000000: half a minute), then said Python's own words:
+        # "Exceeds the limit (4300 digits) for integer string conversion; use sys.set_int_..."
+        (halo_client, {"id": Decimal("1E+100000")}, "'id' 1E+100000 is past the largest id"),
+        (
+            halo_recurring_invoice_line,
+            {"id": 1, "ihid": -1, "_itemid": Decimal("-1E+100000")},
+            "'_itemid' -1E+100000 is past the largest id",
+        ),
+        # abs() of it overflowed Decimal's context: decimal.Overflow, no record error at all.
+        (
+            halo_recurring_invoice_line,
+            {"id": 1, "ihid": -1, "qty_order": Decimal("1E+1000000")},
+            "'qty_order' 1E+1000000 is out of range (at most 1,000,000,000 in size)",
+        ),
+        (
+            halo_recurring_invoice_line,
+            {"id": 1, "ihid": -1, "unit_price": Decimal("-9E+999999999")},
+            "'unit_price' -9E+999999999 is out of range",
+        ),
+    ],
+)
+def test_a_number_of_absurd_size_is_refused_as_out_of_range(parse, raw, said):
+    with pytest.raises(OutOfRange) as caught:
+        parse(raw, {})
+    assert str(caught.value).startswith(said)
+
+
+class HugeQuantity(httpx.AsyncBaseTransport):
+    """The recurring invoices list with one line's qty_order 1e1000000 (as JSON text), on its
+    first page."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        path, page = request.url.path, request.url.params.get("page_no")
+        if not path.endswith("/api/RecurringInvoice") or page != "1":
+            return response
+        text = (await response.aread()).decode()
+        huge = text.replace('"qty_order":18.0', '"qty_order":1e1000000', 1)
+        assert huge != text
+        return httpx.Response(200, content=huge, headers={"content-type": "application/json"})
+
+
+def stored_lines(store: Any) -> list[Any]:
+    lines = m.table_of(m.HaloRecurringInvoiceLine)
+    with store.read() as conn:
+        return conn.execute(select(lines).order_by(lines.c.id)).all()
+
+
+async def test_a_recurring_line_of_absurd_quantity_is_skipped_and_the_stored_lines_kept(tmp_path):
+    """From a fault review: the whole Halo sync failed as 'unexpected error: Overflow:
+    [<class 'decimal.Overflow'>]', with a traceback in the log."""
+    store = open_database(tmp_path / "trueup.sqlite")
+    try:
+        assert (await sync(store)).status == "ok"
+        before = stored_lines(store)
+        result = await sync(store, HugeQuantity)
+        assert result.status == "ok", result.error
+        assert [w.line for w in result.warnings] == [
+            "recurring invoice lines: record skipped — 'qty_order' 1E+1000000 is out of range "
+            "(at most 1,000,000,000 in size)",
+            "recurring invoice lines: stored rows kept — a record was refused for an impossible "
+            "number; nothing was deleted",
+        ]
+        assert stored_lines(store) == before
     finally:
         store.dispose()

@@ -87,11 +87,14 @@ def _int_id(raw: dict[str, Any], field: str = "id") -> int:
 
 
 def _int_ref(raw: dict[str, Any], field: str) -> int | None:
-    """An integer id (None when absent or junk); one past SQLite's integer is refused."""
-    value = to_int(raw.get(field))
-    if value is not None and abs(value) > INT64:
-        raise OutOfRange(f"'{field}' {value} is past the largest id a store can hold")
-    return value
+    """An integer id (None when absent or junk); one past SQLite's integer is refused, judged
+    before it is made an int: 1e1000000, eleven characters of JSON, took half a minute."""
+    value = raw.get(field)
+    number = to_decimal(value)
+    if number is not None and number.copy_abs() > INT64:
+        shown = str(value) if len(str(value)) <= 40 else f"{number:.3E}"
+        raise OutOfRange(f"'{field}' {shown} is past the largest id a store can hold")
+    return to_int(value)
 
 
 def _quantity(raw: dict[str, Any], field: str, *, pax8: bool = False) -> Decimal | None:
@@ -132,7 +135,7 @@ def _bounded(
         if pax8 and value is not None:
             raise OutOfRange(f"'{field}' {str(value)[:40]!r} is not a number")
         return None
-    if abs(number) > limit:
+    if number.copy_abs() > limit:
         shown = str(value) if len(str(value)) <= 40 else f"{number:.3E}"
         raise OutOfRange(f"'{field}' {shown} is out of range (at most {limit:,} in size)")
     return number
