@@ -225,8 +225,10 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # 17: CLIENT_INACTIVE of a deleted client says an override bills it outside Halo only
         # (none in the demo: the number).
         # 18: each line's "unit_price_exact", the price its amount is quantity times.
-        18,
-        "716dfaf4a7e1933454e7ce8f544ba38c113befe54d16aa07511cbccc5b3ba8b6",
+        # 19: no QTY_SWING on a term line (its quantity is a share of the term); a [[lines]]
+        # rule naming a usage product by sku prices it (none in the demo: the number).
+        19,
+        "3a1026e17b6d00c5a22b4622d99ae727f98cec9ea0f939707c535d9e75a1359a",
     )
 
 

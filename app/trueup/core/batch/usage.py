@@ -53,6 +53,7 @@ class UsageRow:
     currency: str
     source: str  # "invoice" (final) | "summary" (an estimate) | "none" (0.00, an estimate)
     credited: tuple[tuple[str, Decimal], ...] = ()  # credited invoices that billed it, and cost
+    sku: str | None = None  # the product's: a [[lines]] entry may name the product by it
 
     def facts(self) -> UsageFacts:
         return UsageFacts(
@@ -65,6 +66,7 @@ class UsageRow:
             currency=self.currency,
             source=self.source,
             credited=self.credited,
+            sku=self.sku,
         )
 
     @property
@@ -109,20 +111,21 @@ def load_usage(
     ) -> UsageRow | None:
         if product in index.ignored_products or company in index.ignored_companies:
             return None  # the operator's word: not billed through Halo
-        name = products.get(product or "", (None, None))[1] or product or "usage"
+        sku, name = products.get(product or "", (None, None))
         return UsageRow(
             usage_month,
             index.companies.get(company) if company else None,
             company,
             sub_id,
             product,
-            name,
+            name or product or "usage",
             group,
             Decimal(charge) if charge else ZERO,
             Decimal(cost) if cost else ZERO,
             currency or "",
             source,
             credited.get(sub_id, ()),
+            sku,
         )
 
     for company, sub_id, product, charge, cost, currency in conn.exec_driver_sql(

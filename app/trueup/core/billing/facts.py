@@ -89,6 +89,7 @@ class UsageFacts:
     # Pax8 invoices credited that billed the subscription's usage of the month, with their
     # cost: replaced by the re-issue, or awaiting it (INVOICE_REISSUED).
     credited: tuple[tuple[str, Decimal], ...] = ()
+    sku: str | None = None  # the product's, for a [[lines]] entry naming the product by it
 
 
 class PreviousLine(NamedTuple):

@@ -39,7 +39,7 @@ def usage_drafts(facts: ClientFacts, month: str, rules: Rules) -> Iterator[LineD
     usage_month = Month(month).shifted(offset).name
     for (subscription_id, currency), rows in sorted(groups.items()):
         rows.sort(key=lambda u: (u.resource_group or "", u.source, u.charge, u.cost))
-        policy = rules.for_line(facts.client_id, rows[0].product_id, None)
+        policy = rules.for_line(facts.client_id, rows[0].product_id, rows[0].sku)
         yield _draft(subscription_id, currency, rows, policy, usage_month)
 
 
