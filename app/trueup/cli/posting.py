@@ -400,6 +400,11 @@ def void_command(
         ]  # fmt: skip
         if on_the_way := _on_the_way(posting, month or batch_id[:7], destination, posted):
             raise PostingError(on_the_way)
+        if posted and (missed := _not_there(posting, month or batch_id[:7], destination, client)):
+            raise PostingError(
+                f"{_nothing_to_void(posting, month or batch_id[:7], destination, missed)}; "
+                "nothing was voided (leave them out to void the others)"
+            )
         if not posted:  # a void run again is done, and says so; else where the month went
             done = _voided_before(posting, month or batch_id[:7], destination, client)
             if not done:
@@ -483,16 +488,30 @@ def _voided_before(
     return done
 
 
+def _not_there(
+    posting: Posting, month: str, destination: str, clients: list[int] | None
+) -> list[int]:
+    """The clients asked for by name with nothing at `destination` to void, posted or voided
+    before: a typo, or a client posted elsewhere, that a void of the others passed over unsaid
+    (exit 0, the script reading it voided)."""
+    there = {
+        e.client_id
+        for e in posting.month_entries(month)
+        if e.destination == destination and e.action == "create" and e.state in ("POSTED", "VOIDED")
+    }
+    return [c for c in dict.fromkeys(clients or ()) if c not in there]
+
+
 def _nothing_to_void(
     posting: Posting, month: str, destination: str, clients: list[int] | None
 ) -> str:
     """Why a void by month found nothing, and where the month went if elsewhere."""
-    said = f"nothing of {month} is posted to {destination} to void"
+    whose = f" for client(s) {', '.join(map(str, clients))}" if clients else ""
+    said = f"nothing of {month} is posted to {destination}{whose} to void"
     went = _went(posting, month, clients)
     if went:
         return f"{said}; {went}"
-    whose = f" for client(s) {', '.join(map(str, clients))}" if clients else ""
-    return f"{said}: nothing of it is posted anywhere{whose}"
+    return f"{said}: nothing of it is posted anywhere"
 
 
 def _went(posting: Posting, month: str, clients: list[int] | None) -> str | None:
