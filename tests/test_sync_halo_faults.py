@@ -155,3 +155,38 @@ async def test_a_recurring_line_of_absurd_quantity_is_skipped_and_the_stored_lin
         assert stored_lines(store) == before
     finally:
         store.dispose()
+
+
+class LineNotAnObject(httpx.AsyncBaseTransport):
+    """The recurring invoices list with `line` put first among the first invoice's lines."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, line: Any) -> None:
+        self.inner, self.line = inner, line
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        path, page = request.url.path, request.url.params.get("page_no")
+        if not path.endswith("/api/RecurringInvoice") or page != "1":
+            return response
+        body = json.loads(await response.aread())
+        first = body["invoices"][0]
+        first["lines"] = [self.line, *first["lines"]]
+        return httpx.Response(200, json=body)
+
+
+@pytest.mark.parametrize(("line", "said"), [(None, "[null,"), ("x", '["x",'), ([], "[[],")])
+async def test_a_recurring_line_that_is_no_object_fails_halo_in_words(tmp_path, line, said):
+    """From a fault review: 'unexpected error: AttributeError: 'NoneType' object has no
+    attribute 'get'', with a traceback in the log."""
+    store = open_database(tmp_path / "trueup.sqlite")
+    try:
+        assert (await sync(store)).status == "ok"
+        before = stored_lines(store)
+        result = await sync(store, lambda inner: LineNotAnObject(inner, line))
+        assert result.status == "failed"
+        assert result.error is not None
+        assert result.error.startswith(f"HaloPSA answered recurring invoice -91 with lines {said}")
+        assert result.error.endswith(", not a list of objects: nothing was applied")
+        assert stored_lines(store) == before
+    finally:
+        store.dispose()

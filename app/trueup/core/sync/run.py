@@ -616,15 +616,17 @@ class _HaloFetch:
             for ri in page:
                 lines = ri.get("lines")
                 # Asked with includelines: null or no key is not "no lines" (it would delete
-                # the stored ones); an invoice with none answers [].
-                if not isinstance(lines, list):
+                # the stored ones); an invoice with none answers []. A line that is no object
+                # is no line either.
+                if not isinstance(lines, list) or not all(isinstance(ln, dict) for ln in lines):
                     said = f"lines {dump_json(lines)[:40]}" if "lines" in ri else "no lines key"
+                    what = "list of objects" if isinstance(lines, list) else "list"
                     raise ApiError(
                         "HaloPSA",
                         "bad_response",
                         None,
                         f"HaloPSA answered recurring invoice {ri.get('id')!r} with {said}, not a "
-                        "list: nothing was applied",
+                        f"{what}: nothing was applied",
                     )
                 # Lines name their header in "ihid"; the extra covers a line that does not.
                 stager.add("halo_recurring_invoice_line", lines, extra={"ihid": ri.get("id")})
