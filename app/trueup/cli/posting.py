@@ -78,6 +78,14 @@ VoidBatchArgument = Annotated[
         callback=_checked_batch,
     ),
 ]
+JournalBatchArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="BATCH",
+        help=f"{_BATCH}every batch of that month (the journal of the whole month).",
+        callback=_checked_batch,
+    ),
+]
 ClientsOption = Annotated[
     list[int] | None,
     typer.Option(
@@ -534,7 +542,7 @@ def _went(posting: Posting, month: str, clients: list[int] | None) -> str | None
 @handles_errors
 def journal_command(
     ctx: typer.Context,
-    batch_id: BatchArgument,
+    batch_id: JournalBatchArgument,
     to: Annotated[
         str | None,
         typer.Option(
