@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 PRIVATE = 0o600
+# The first bytes of a SQLite database and of its write-ahead log (either byte order).
+_HEADERS = (b"SQLite format 3\x00", b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+_DATABASE = "a SQLite file (a trueup store or its backup?): not written over; name another file"
 
 
 @contextlib.contextmanager
@@ -26,6 +29,8 @@ def replaced(path: Path) -> Iterator[Path]:
     if path.is_symlink() and _foreign(path):
         raise PermissionError(errno.EACCES, "a link another user made: not followed", str(path))
     target = path.resolve() if path.is_symlink() else path
+    if _database(target):
+        raise FileExistsError(errno.EEXIST, _DATABASE, str(path))
     if target.exists() and not target.is_file():
         with _named(path):
             yield path
@@ -64,6 +69,20 @@ def private_folder(folder: Path) -> Path:
     """`folder`, made 0700 if it is new (an existing one is the user's choice)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     return folder
+
+
+def _database(path: Path) -> bool:
+    """Whether `path` is a SQLite database or log: the store is one tab away from an export's
+    name (trueup.sqlite beside mappings.toml), and an export over it would leave a TOML file
+    where every client's billing was."""
+    if not path.is_file():  # a device or a pipe is not read: it could wait forever
+        return False
+    try:
+        with path.open("rb") as file:
+            first = file.read(16)
+    except OSError:  # unreadable: not a database we could lose
+        return False
+    return first.startswith(_HEADERS)
 
 
 def _foreign(link: Path) -> bool:
