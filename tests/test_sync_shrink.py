@@ -81,6 +81,24 @@ async def test_the_operator_accepts_a_real_shrink(store, demo):
     assert results["halo"].status == "ok" and count(store, m.HaloClient) == 0
 
 
+async def test_a_small_tenant_answered_with_no_clients_keeps_them(store, demo):
+    """Below 10 stored rows no share is judged, but none at all is a collapse all the same."""
+    small = copy.deepcopy(demo)
+    small["halo"]["clients"] = demo["halo"]["clients"][:8]
+    assert (await sync(store, small))["halo"].status == "ok"
+    assert count(store, m.HaloClient) == 8
+    empty = copy.deepcopy(small)
+    empty["halo"]["clients"] = []
+    results = await sync(store, empty)
+    assert results["halo"].status == "failed"
+    assert results["halo"].error.startswith("clients: 0 fetched against 8 stored")
+    assert count(store, m.HaloClient) == 8
+    fewer = copy.deepcopy(small)
+    fewer["halo"]["clients"] = demo["halo"]["clients"][:3]  # a share of a few is not judged
+    assert (await sync(store, fewer))["halo"].status == "ok"
+    assert count(store, m.HaloClient) == 3
+
+
 class NullLines(httpx.AsyncBaseTransport):
     """Halo as the simulator serves it, but the first recurring invoice's lines are `null`."""
 

@@ -4,8 +4,8 @@ An empty or truncated answer (Halo listing no clients, Pax8 answering `null`, a 
 empty page) looks like a tenant that lost its records; applied, it would delete them while the
 mappings and approvals that name them stay. So before a run replaces a kind of record wholesale,
 its count is compared with what the store holds: a fall of more than `[sync] max_shrink_percent`
-fails the source (its stored data untouched) unless the operator says the drop is real
-(`trueup sync --accept-shrink`).
+(judged from MIN_STORED rows up), or to none from any, fails the source (its stored data
+untouched) unless the operator says the drop is real (`trueup sync --accept-shrink`).
 
 A subscription's history is replaced one subscription at a time, and only grows: Pax8 adds a
 version on every change and drops none. One answered with fewer versions than the store holds
@@ -59,7 +59,7 @@ def check_shrink(
                 continue  # upserted or replaced by scope: a short answer deletes nothing else
             stored = conn.execute(_pax8_count(entity.table)).scalar_one()
             got = fetched.get(name, 0)
-            if stored >= MIN_STORED and (stored - got) * 100 > stored * max_percent:
+            if _collapsed(stored, got, max_percent):
                 falls.append(f"{entity.label}: {got} fetched against {stored} stored")
     said = []
     if falls:
@@ -72,6 +72,14 @@ def check_shrink(
             f"{'; '.join(said)}: the last good data is kept. If the drop is real, "
             "`trueup sync --accept-shrink` applies it"
         )
+
+
+def _collapsed(stored: int, got: int, max_percent: int) -> bool:
+    """A fall past the share allowed, or to nothing at all: a tenant of 8 clients answered
+    with none is the collapse the share cannot see below MIN_STORED."""
+    if got == 0:
+        return stored > 0 and max_percent < 100  # 100: the operator turned the guard off
+    return stored >= MIN_STORED and (stored - got) * 100 > stored * max_percent
 
 
 def _pax8_count(table: Table) -> Select[int]:
