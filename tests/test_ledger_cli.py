@@ -206,8 +206,14 @@ def test_an_unknown_batch_or_client_is_named_not_passed_over(served):
     # Neither a batch id nor a month that can be billed: a usage error before anything runs,
     # as `--month` gives (a month after next month was approved and posted here before).
     unknown_code = sandbox.run(db, "approve", batch_id, "--override", "FOO", "--reason", "x")
-    assert unknown_code.returncode == 1
-    assert "'FOO' is not an error an override lets through" in unknown_code.stderr
+    assert unknown_code.returncode == 2
+    assert "'FOO' is not an error an override lets through" in " ".join(
+        unknown_code.stderr.replace("│", " ").split()
+    )
+    stored = sandbox.run(db, "batches", "--json").stdout
+    blank = sandbox.run(db, "approve", "2026-10", "--override", "NEGATIVE_MARGIN", "--reason", " ")
+    assert blank.returncode == 2 and "needs a reason" in blank.stderr
+    assert sandbox.run(db, "batches", "--json").stdout == stored  # no October built to refuse
     wrong_place = sandbox.run(db, "post", "2026-11", "--to", "quickbooks", "--yes")
     assert wrong_place.returncode == 2 and "Invalid value for '--to'" in wrong_place.stderr
     for command, batch in (("journal", "nope"), ("approve", "2027-05"), ("post", "2026-13")):

@@ -25,7 +25,7 @@ from rich.text import Text
 
 from trueup.cli import handles_errors, render, state
 from trueup.cli.options import CLIENT_ID, checked_month
-from trueup.core.service.batches import Batches
+from trueup.core.service.batches import Batches, override_problem
 from trueup.core.service.posting import (
     EntryView,
     Posting,
@@ -178,6 +178,10 @@ def approve_command(
         )
     if len(codes) != len(reasons):
         raise typer.BadParameter("give one --reason for each --override", param_hint="--reason")
+    for code, why in zip(codes, reasons, strict=True):  # before a month's batch is built
+        problem = override_problem(code, why)
+        if problem:
+            raise typer.BadParameter(problem, param_hint="--override")
     db = state(ctx).open_db(existing=True)
     try:
         batch_id = resolved_batch(db, batch_id)

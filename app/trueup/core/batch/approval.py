@@ -99,15 +99,10 @@ def approve(
         raise BatchError(
             f"batch {batch_id} has no invoice for client(s) {', '.join(map(str, unknown))}"
         )
-    errors = sorted(code for code, severity in SEVERITIES.items() if severity == "error")
     for code, reason in overrides:
-        if code not in errors:
-            # An unknown code let nothing through, silently.
-            raise BatchError(
-                f"{code!r} is not an error an override lets through: {', '.join(errors)}"
-            )
-        if not reason.strip():
-            raise BatchError(f"the override of {code} needs a reason (kept for the audit log)")
+        problem = override_problem(code, reason)
+        if problem:
+            raise BatchError(problem)
     # Reasons are shown in every view and log: their control characters written out.
     overrides = [(code, visible(reason)) for code, reason in overrides]
     now = datetime.now(UTC)
@@ -356,6 +351,17 @@ def _current_invoices(
     return load_batch(
         db, current_batch(db, month, clients=list(clients) or None, today=today)
     ).by_client
+
+
+def override_problem(code: str, reason: str) -> str | None:
+    """Why an override cannot be recorded as given (an unknown code would let nothing through,
+    silently), or None."""
+    errors = sorted(code for code, severity in SEVERITIES.items() if severity == "error")
+    if code not in errors:
+        return f"{code!r} is not an error an override lets through: {', '.join(errors)}"
+    if not reason.strip():
+        return f"the override of {code} needs a reason (kept for the audit log)"
+    return None
 
 
 def approved_fingerprints(conn: Connection, batch_id: str) -> dict[int, str]:

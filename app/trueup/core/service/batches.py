@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from trueup.core.batch import approval, costs, review, review_state
 from trueup.core.batch.approval import ApprovalResult, ApprovalState
+from trueup.core.batch.approval import override_problem as override_problem
 from trueup.core.batch.body import SEVERITIES as SEVERITIES
 from trueup.core.batch.body import InvoiceView, pretty_text
 from trueup.core.batch.build import build_batch
