@@ -77,6 +77,9 @@ def test_readable_summary_and_errors(mapped):
     assert unknown.exit_code == 1 and "no Halo client 999" in unknown.stderr
     missing = invoke("batch", "show", "nope")
     assert missing.exit_code == 1 and "no batch nope" in missing.stderr
+    month = invoke("batch", "show", "2026-11")  # a month for an id: where its batches are
+    said = " ".join(month.stderr.split())
+    assert month.exit_code == 1 and "`trueup batch --month 2026-11` prints the month's" in said
 
 
 def test_the_listing_says_when_last_months_batch_was_not_there_to_compare(mapped):

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Select, select
 
 from trueup.core.batch.body import InvoiceView, StoredInvoice, invoice_view, parsed_body
 from trueup.core.batch.rows import invoice_at, invoice_of
-from trueup.core.batch.stored import BatchError, BatchSummary, list_batches
+from trueup.core.batch.stored import BatchError, BatchSummary, list_batches, no_batch
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
 from trueup.core.values.months import Month
@@ -108,7 +108,7 @@ def batch_overview(db: Database, batch_id: str) -> BatchOverview:
             (batch_id,),
         ).first()
         if head is None:
-            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+            raise no_batch(batch_id)
         states, overrides = _reviews(conn, batch_id)
         anomalies, totals, usage, usage_lines, summary, compared, changes = parsed_body(head[1])
         reviewed = {client for client, _, _ in overrides}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -199,12 +200,23 @@ def _compared_with(conn: Connection, month: Month, asked: tuple[int, ...]) -> di
     return {"previous": posted or previous, "compared": compared}
 
 
+def no_batch(batch_id: str) -> BatchError:
+    """No batch is stored by that id: a month given for one is told where its batches are."""
+    if re.fullmatch(r"\d{4}-\d{2}", batch_id):
+        return BatchError(
+            f"no batch {batch_id}: a batch id is its month and 16 hex digits; `trueup batch "
+            f"--month {batch_id}` prints the month's, `trueup batches --month {batch_id}` lists "
+            "those stored"
+        )
+    return BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+
+
 def batch_bytes(db: Database, batch_id: str) -> bytes:
     """A stored batch's JSON, as canonical UTF-8 bytes (contract §3)."""
     with db.read() as conn:
         head = conn.execute(select(_BATCHES.c.body).where(_BATCHES.c.id == batch_id)).scalar()
         if head is None:
-            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+            raise no_batch(batch_id)
         return body_bytes(head, invoice_texts(conn, batch_id))
 
 
@@ -232,7 +244,7 @@ def load_batch(db: Database, batch_id: str) -> StoredBatch:
     with db.read() as conn:
         row = conn.execute(select(_BATCHES).where(_BATCHES.c.id == batch_id)).first()
         if row is None:
-            raise BatchError(f"no batch {batch_id}; `trueup batch --month YYYY-MM` builds one")
+            raise no_batch(batch_id)
         states = {
             r.client_id: r.state
             for r in conn.execute(select(states_t).where(states_t.c.batch_id == batch_id))
