@@ -110,7 +110,8 @@ class JournalScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="journal", classes="dialog") as dialog:
-            dialog.border_title = f"{self.client_name} · {month_name(self.month)}"
+            title = f"{self.client_name} · {month_name(self.month)}"
+            dialog.border_title = Text(title)  # a name in it is not markup
             dialog.border_subtitle = "esc closes"
             yield Static(id="journal-summary")
             yield RowTable(COLUMNS, _cells, empty="Nothing sent for this month.", id="journal-rows")
