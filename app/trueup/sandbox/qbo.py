@@ -20,7 +20,8 @@ A voided invoice keeps its DocNumber and lines, with every amount and quantity z
 "Voided" put before its PrivateNote, as Intuit's void reference describes ("prepended to existing
 text if present"; the " - " between them is this simulator's, unconfirmed). An item line whose
 Amount is not Qty x UnitPrice is refused, as integrators report QuickBooks does (the message is
-theirs; the code 6070 is unconfirmed).
+theirs; the code 6070 is unconfirmed). A DocNumber past 21 characters, or a PrivateNote or line
+Description past 4,000, is refused with 2050 (Intuit's invoice reference gives the lengths).
 
 An update names the document's `Id` at its current `SyncToken` (else 5010), in a POST with no
 operation: full, the body replacing the document, or sparse (`"sparse": true`), changing only
@@ -87,6 +88,7 @@ from trueup.sandbox.scenario import Scenario
 ACCESS_TOKEN_SECONDS = 3600
 REFRESH_TOKEN_SECONDS = 8726400  # 101 days, as Intuit reports a fresh refresh token
 MAX_DOC_NUMBER = 21
+MAX_TEXT = 4000  # PrivateNote, a line's Description
 MAX_BATCH_ITEMS = 30
 BATCH_RATE_LIMIT = (40, 60.0)  # batch requests per window, per company
 MAX_ITEM_REQUEST_ID = 50  # the batch's requestid + an item's bId
@@ -476,12 +478,10 @@ class _QboSimulator:
             raise _missing("Line")
         invoices = self.rows[entity]
         doc_number = body.get("DocNumber") or self._next_doc_number(entity)
-        if len(str(doc_number)) > MAX_DOC_NUMBER:
-            raise validation_fault(
-                "2050",
-                "String length is either shorter or longer than supported by specification",
-                f"Min:0 Max:{MAX_DOC_NUMBER} supported. Supplied length:{len(str(doc_number))}",
-            )
+        _check_length(str(doc_number), MAX_DOC_NUMBER)
+        _check_length(body.get("PrivateNote"), MAX_TEXT)
+        for line in lines:
+            _check_length(line.get("Description"), MAX_TEXT)
         duplicate = next(
             (
                 i
@@ -659,6 +659,19 @@ def _check_request_id(request_id: str) -> None:
             "Business Validation Error: You cannot enter more than "
             f"{MAX_ITEM_REQUEST_ID} characters in the request_id field. You tried "
             f"entering {request_id[:10]}..., which is {len(request_id)} characters.",
+        )
+
+
+def _check_length(text: object, most: int) -> None:
+    """QuickBooks' 2050 for a field past its length (DocNumber 21; PrivateNote and a line's
+    Description 4000, Intuit's invoice reference; the Detail as quickbooks-ruby PR 436 quotes
+    it for a Description of 4,006)."""
+    if isinstance(text, str) and len(text) > most:
+        raise validation_fault(
+            "2050",
+            "String length is either shorter or longer than supported by specification",
+            f"String length specified does not match the supported length. Min:0 Max:{most:,} "
+            f"supported. Supplied length:{len(text):,}",
         )
 
 

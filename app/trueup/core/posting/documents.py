@@ -25,6 +25,7 @@ from trueup.core.diff.seats import DiffRow
 from trueup.core.mapping.books.tax_codes import QboCompanyFacts, company_facts, live_tax_codes
 from trueup.core.mapping.index import MappingIndex
 from trueup.core.posting.halo_invoice import wire_price
+from trueup.core.posting.qbo import overlong_lines
 from trueup.core.posting.sink import (
     Document,
     DocumentLine,
@@ -539,6 +540,7 @@ def missing_targets(
         problems += _unmapped_items(
             document, "qbo", [not line.qbo_item_id for line in document.lines]
         )
+        problems += overlong_lines(document)
         if catalog is not None and catalog.qbo_company is not None:
             problems += _qbo_company_rules(document, catalog, catalog.qbo_company)
     if destination == "xero":

@@ -39,11 +39,16 @@ from trueup.core.sources.qbo import (
     qbo_string,
 )
 from trueup.core.values.parsing import to_decimal
+from trueup.core.values.text import visible
 
 log = logging.getLogger("trueup.sink.qbo")
 
 BATCH_SIZE = MAX_BATCH_ITEMS  # documents per POST /batch
 MAX_DOC_NUMBER = 21
+# Intuit's invoice reference: Line.Description and PrivateNote "max 4000 chars"; past it
+# QuickBooks refuses the document, error 2050 ("Min:0 Max:4,000 supported", quoted in
+# ruckus/quickbooks-ruby PR 436), naming neither the line nor the document.
+MAX_TEXT = 4000
 DUPLICATE_DOC_NUMBER = "6140"
 STALE_OBJECT = "5010"
 NOT_FOUND = "610"
@@ -101,6 +106,22 @@ def _line(line: DocumentLine, sign: int, tax_code: str | None) -> Row:
         "Description": description,
         "SalesItemLineDetail": detail,
     }
+
+
+def overlong_lines(document: Document) -> list[str]:
+    """The lines QuickBooks would refuse for the length of their description as it would be sent
+    (with the arithmetic a line sent as 1 x its amount adds)."""
+    problems = []
+    for number, line in enumerate(document.lines, start=1):
+        _, _, text = consistent_amounts(line, PRICE_STEP)
+        if len(text) > MAX_TEXT:
+            problems.append(
+                f"line {number} ({visible(text[:40])}…) has a description of {len(text):,} "
+                f"characters and QuickBooks takes at most {MAX_TEXT:,}: shorten it where it "
+                "comes from (the Halo line's description, or the product's name), then build "
+                "the month again"
+            )
+    return problems
 
 
 def entity_of(document: Document) -> str:
