@@ -257,6 +257,7 @@ def _print_batches(batches: list[StoredBatch], month: str | None) -> None:
                 f"{b.batch_id}  {b.created_at[:16]}  {scope}, {b.invoices} invoices, "
                 # Of this batch: the month's other clients may be posted from another one.
                 f"{b.approved} approved on it, {b.posted} posted from it"
+                + (f", {b.adjusted} adjustment(s) posted" if b.adjusted else "")
                 + (f", {b.voided} voided" if b.voided else "")
                 + (f", {b.in_flight} in flight" if b.in_flight else "")
                 + (f"  [{', '.join(marks)}]" if marks else "")

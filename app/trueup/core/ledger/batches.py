@@ -31,12 +31,13 @@ class StoredBatch:
     clients: tuple[int, ...]  # asked for; () = every mapped client
     invoices: int
     approved: int
-    posted: int  # invoices posted from this batch and not voided
+    posted: int  # invoices posted from this batch and not voided (adjustments apart)
     in_flight: int  # its journal entries a run left unfinished
     current: bool  # what the store would build now (the same inputs)
     waiting: int = 0  # approved on it, and the client's month posted from no batch
     posted_to: tuple[str, ...] = ()  # where the month's documents went, from any batch
     voided: int = 0  # invoices posted from this batch, then voided
+    adjusted: int = 0  # adjustments posted from this batch and not voided
 
     @property
     def open(self) -> bool:
@@ -90,6 +91,9 @@ def _stored(
     clients = tuple(json.loads(row.clients))
     mine = [s for s in sent if s.batch_id == row.id]
     now = batch_inputs(conn, row.month, clients or None, today, rules_id).batch_id
+    # An adjustment is not an invoice of this batch: counted as posted, a client adjusted from
+    # a later batch read posted from two, its month's batches more invoices than it has.
+    standing = [s for s in mine if s.state == "POSTED"]
     return StoredBatch(
         row.id,
         row.month,
@@ -98,11 +102,12 @@ def _stored(
         clients,
         int(row.invoices or 0),
         len(approved.get(row.id, ())),
-        len({s.client_id for s in mine if s.state == "POSTED"}),
+        len({s.client_id for s in standing if not s.adjusts}),
         sum(1 for s in mine if s.state in IN_FLIGHT),
         now == row.id,
         # The month is posted per client, from whichever batch (approval.month_approvals).
         len(approved.get(row.id, set()) - {s.client_id for s in sent if s.state == "POSTED"}),
         tuple(sorted({s.destination for s in sent if s.live})),
         len({s.client_id for s in mine if s.state == "VOIDED" and not s.adjusts}),
+        sum(1 for s in standing if s.adjusts),
     )
