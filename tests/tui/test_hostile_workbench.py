@@ -40,3 +40,30 @@ async def test_the_journal_of_a_client_named_like_markup_opens_and_names_it_as_i
         title = screen_text(app).splitlines()[2]
         assert f"▀ {name[:50]}" in title
         assert app.is_running
+
+
+WIDE = "マイクロソフト三六五ビジネス向けクラウドサービス年間契約 Premium"  # 2 cells a letter
+
+
+def table_lines(table) -> list[str]:
+    return [
+        "".join(segment.text for segment in table.render_line(y))
+        for y in range(1, min(len(table.rows), table.size.height - 2) + 1)
+    ]
+
+
+async def test_a_name_of_wide_characters_keeps_its_end_in_a_cut_cell(app, store):
+    """A product named in Japanese showed "マイクロソフト三六…年…" on the Products screen: its
+    start was taken by characters, each two cells wide, so the cell overflowed, and the cut
+    after took the end ("Premium", where tiers differ) and left two ellipses. The seat diff's
+    client heading lost its end the same way."""
+    rename(store, m.Pax8Product, WIDE)
+    rename(store, m.HaloClient, f"東京本社システム管理部門グループ株式会社 {'大阪' * 10} Osaka")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "3")
+        for shown in table_lines(app.screen.table):
+            name = shown.split(" unmapped ")[0].split(" mapped ")[0].split(" suggested ")[0]
+            assert name.rstrip().endswith("契約 Premium") and "……" not in shown, shown
+        await press(pilot, "4")
+        heading = table_lines(app.screen.table)[0]
+        assert "…" in heading and "大阪 Osaka  6 mismatches" in heading and "……" not in heading

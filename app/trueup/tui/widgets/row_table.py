@@ -7,11 +7,12 @@ instant. Cells are `rich.text.Text`, so data is never read as markup.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -345,11 +346,25 @@ class RowTable(ScrollView, Generic[RowT], can_focus=True):
 
 
 def _squeezed(cell: Text, width: int) -> Text:
-    """The cell's start and end around an ellipsis when it is wider than `width`."""
+    """The cell's start and end around an ellipsis when it is wider than `width`, counted in
+    cells: a wide character (CJK, emoji) takes two, a combining mark none, so that its end
+    still shows ("株式会社…Premium") where counting characters overfilled the cell and the
+    cut that followed took the end away ("株式会社テスト…H…")."""
     if cell.cell_len <= width or width < 5:
         return cell.copy()
-    head = max(width // 2 - 1, 1)
+    text = cell.plain
+    head = _fitting(text, max(width // 2 - 1, 1))
+    room = width - cell_len(text[:head]) - 1
+    tail = len(text) - _fitting(text[::-1], room)
+    while tail < len(text) and not cell_len(text[tail]):  # a mark whose letter was cut
+        tail += 1
     squeezed = cell[:head]
     squeezed.append("…")
-    squeezed.append_text(cell[len(cell.plain) - (width - head - 1) :])
+    squeezed.append_text(cell[tail:])
     return squeezed
+
+
+def _fitting(text: str, cells: int) -> int:
+    """How many of `text`'s first characters fit in `cells` cells (as Rich counts a string's
+    cells: an emoji sequence joined by U+200D is one wide character)."""
+    return bisect_right(range(1, len(text) + 1), cells, key=lambda n: cell_len(text[:n]))
