@@ -2,7 +2,7 @@
 screens and dialogs the other hostile tests do not reach."""
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tools.demo_workbench import wait_until_idle
 from trueup.core.store import tables as m
@@ -67,3 +67,38 @@ async def test_a_name_of_wide_characters_keeps_its_end_in_a_cut_cell(app, store)
         await press(pilot, "4")
         heading = table_lines(app.screen.table)[0]
         assert "…" in heading and "大阪 Osaka  6 mismatches" in heading and "……" not in heading
+
+
+def bill_in_currencies(store, currencies):
+    """Each company's subscriptions in one of `currencies`, in turn."""
+    subscriptions = m.table_of(m.Pax8Subscription)
+    with store.write() as conn:
+        companies = conn.execute(select(subscriptions.c.company_id).distinct()).scalars()
+        for index, company in enumerate(sorted(companies)):
+            conn.execute(
+                update(subscriptions)
+                .where(subscriptions.c.company_id == company)
+                .values(currency=currencies[index % len(currencies)])
+            )
+
+
+async def test_the_overview_shows_the_sync_panel_whole_and_scrolls_the_seat_diff(app, store):
+    """At 80x24 the sync's panel went under the footer after a sync of the demo (HaloPSA's line
+    and the panel's foot off screen, the Pax8 tile's time wrapped by a screen scrollbar), and a
+    seat diff in six currencies lost its last over-billing figures: nothing scrolled to them
+    but a mouse. The seat diff scrolls in the room the tiles leave now, by keys."""
+    bill_in_currencies(store, ["USD", "EUR", "GBP", "AUD", "CAD", "NZD"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await press(pilot, "1")
+        shown = screen_text(app).splitlines()
+        assert shown[-1].startswith(" s Sync") and "billed too much" in "".join(shown)
+        assert shown[5].startswith("│ 2026-11-21 00:12 │")  # not wrapped
+        await press(pilot, "end")
+        bottom = screen_text(app).splitlines()
+        over = next(i for i, line in enumerate(bottom) if "billed too much" in line)
+        assert bottom[-2].startswith("╰────") and len(bottom) - 2 - over == 6  # a line each
+        await press(pilot, "s")
+        shown = screen_text(app).splitlines()
+        assert shown[-5].startswith("╭─ Sync ─")
+        assert shown[-4].startswith("│ Pax8     done") and shown[-3].startswith("│ HaloPSA  done")
+        assert shown[-2].startswith("╰────")

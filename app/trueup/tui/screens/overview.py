@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
@@ -92,7 +92,10 @@ class OverviewScreen(WorkbenchScreen):
                 tile = Static(id=tile_id, classes="tile")
                 tile.border_title = title
                 yield tile
-        yield Static(id="diff-summary")
+        # What the tiles leave: a seat diff in many currencies, or with the sync's panel under
+        # it, is taller than 80x24 has room for; it scrolls (arrows) so the panel stays whole.
+        with VerticalScroll(id="overview-body"):
+            yield Static(id="diff-summary")
         yield SyncProgress()
         yield Footer()
 
