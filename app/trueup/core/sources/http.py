@@ -62,6 +62,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
 RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
+# A Retry-After past this is read as this: 1e99999999 seconds made a 100-million-digit int.
+LONGEST_RETRY_AFTER = Decimal(366 * 86400)
 _VARIABLE = re.compile(r"\bTRUEUP_[A-Z0-9_]+\b")
 # Fields of a token request or answer whose values are secrets (RFC 6749, RFC 7636).
 _SECRET_FIELDS = frozenset(
@@ -252,6 +254,7 @@ class ApiClient(ABC):
         self._token: str | None = None
         self._token_renew_at = 0.0
         self._token_lock = asyncio.Lock()
+        self._capped_said_until = -math.inf  # a clock reading: a capped wait is said once a cap
         self.stats = ClientStats()
 
     def __repr__(self) -> str:
@@ -534,7 +537,24 @@ class ApiClient(ABC):
         wait = random.uniform(0, ceiling)  # full jitter keeps concurrent retries apart
         if isinstance(failure, _Transient) and failure.retry_after is not None:
             wait = max(wait, min(failure.retry_after, self._retry.max_retry_after))
+            if failure.retry_after > self._retry.max_retry_after:
+                self._say_capped(failure.retry_after)
         return wait
+
+    def _say_capped(self, asked: float) -> None:
+        """A wait shorter than the server asked for is said (at most once a cap): at 300 s
+        each, five retries were 25 silent minutes."""
+        cap = self._retry.max_retry_after
+        if self._clock() < self._capped_said_until:
+            return
+        self._capped_said_until = self._clock() + cap
+        log.warning(
+            "%s asks to wait %s before the next request (Retry-After); trueup waits %s, "
+            "its longest, then tries again",
+            self.service,
+            _duration(asked),
+            _duration(cap),
+        )
 
     def _note_retry(self, state: RetryCallState) -> None:
         self.stats.retries += 1
@@ -691,10 +711,13 @@ class ApiClient(ABC):
                 f"(tried {attempts} times) — check {call.env}"
             )
         elif failure.kind == "rate_limited":
-            message = (
-                f"{self.service} kept rate-limiting after {attempts} attempts (429): "
-                "wait a few minutes and try again"
+            asked = failure.retry_after or 0
+            wait = (
+                f"it asks to wait {_duration(asked)} (Retry-After): try again then"
+                if asked > self._retry.max_retry_after
+                else "wait a few minutes and try again"
             )
+            message = f"{self.service} kept rate-limiting after {attempts} attempts (429): {wait}"
         elif failure.kind == "server":
             message = (
                 f"{self.service} kept failing on {what} after {attempts} attempts "
@@ -803,16 +826,27 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(0, math.ceil(Decimal(value)))
-    except (InvalidOperation, ValueError, OverflowError):
-        pass  # not a number of seconds: try an HTTP-date
+        seconds = Decimal(value)
+    except InvalidOperation:
+        seconds = Decimal("NaN")  # not a number of seconds: try an HTTP-date
+    if seconds.is_finite():
+        return math.ceil(min(max(seconds, Decimal(0)), LONGEST_RETRY_AFTER))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), float(LONGEST_RETRY_AFTER))
+
+
+def _duration(seconds: float) -> str:
+    """'45 seconds', '5 minutes', '24 hours', '3 days': a wait as a person reads it."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= 2 * size:
+            return f"{round(seconds / size)} {unit}s"
+    whole = math.ceil(seconds)
+    return "1 second" if whole == 1 else f"{whole} seconds"
 
 
 def _query(params: Params | None) -> dict[str, str]:
