@@ -90,6 +90,34 @@ def test_a_zero_width_character_in_a_name_is_stored_written_out():
     assert row["name"] == "Con\\u200btoso\\ufeff" and row["status"] == "Active\\u2060"
 
 
+def test_a_name_of_blanks_alone_is_stored_as_none_and_shown_by_its_id(tmp_path, monkeypatch):
+    """A client named "   " read as an empty cell on every screen, told apart from no other."""
+    assert pax8_company({"id": "c1", "name": " \u3000 "}, {})["name"] is None
+    assert pax8_company({"id": "c1", "name": " Acme "}, {})["name"] == " Acme "  # as it came
+    data = world()
+    client = data["halo"]["clients"][0]
+    client["name"] = "   "
+    db_path = tmp_path / "trueup.sqlite"
+    db = open_database(db_path)
+    try:
+        asyncio.run(sync_unchecked(db, data))
+        with db.read() as conn:
+            stored = conn.exec_driver_sql(
+                "SELECT name FROM halo_client WHERE id = ?", (client["id"],)
+            ).scalar_one()
+    finally:
+        db.dispose()
+    assert stored is None
+    monkeypatch.setenv("TRUEUP_DB", str(db_path))
+    monkeypatch.setenv("TRUEUP_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("TRUEUP_TODAY", "2026-11-21")
+    result = CliRunner().invoke(
+        app, ["map", "set", "--company", ACME, "--client", str(client["id"])]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"client {client['id']}" in result.output
+
+
 def test_the_cli_prints_a_hostile_name_without_its_control_characters(tmp_path, monkeypatch):
     data = world()
     company = next(c for c in data["pax8"]["companies"] if c["id"] == ACME)

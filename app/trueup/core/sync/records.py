@@ -28,6 +28,7 @@ from trueup.core.values.parsing import (
     to_bool,
     to_decimal,
     to_int,
+    to_name,
     to_text,
 )
 from trueup.core.values.text import visible
@@ -161,7 +162,7 @@ def _instant(value: Any) -> Any:
 def pax8_company(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
-        "name": to_text(raw.get("name")),
+        "name": to_name(raw.get("name")),
         "external_id": to_text(raw.get("externalId")),
         "status": to_text(raw.get("status")),
         "bill_on_behalf": to_bool(raw.get("billOnBehalfOfEnabled")),
@@ -172,8 +173,8 @@ def pax8_company(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 def pax8_product(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _text_id(raw),
-        "name": to_text(raw.get("name")),
-        "vendor_name": to_text(raw.get("vendorName")),
+        "name": to_name(raw.get("name")),
+        "vendor_name": to_name(raw.get("vendorName")),
         "sku": to_text(raw.get("sku")),
         "vendor_sku": to_text(raw.get("vendorSku")),
     }
@@ -190,7 +191,7 @@ def pax8_subscription(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
         "id": _text_id(raw),
         "company_id": to_text(raw.get("companyId")),
         "product_id": to_text(raw.get("productId")),
-        "product_name": to_text(raw.get("productName")),
+        "product_name": to_name(raw.get("productName")),
         "quantity": _seats(raw, "quantity"),
         "status": to_text(raw.get("status")),
         "billing_term": to_text(raw.get("billingTerm")),
@@ -275,7 +276,7 @@ def pax8_usage_summary(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
 def halo_client(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
-        "name": to_text(raw.get("name")),
+        "name": to_name(raw.get("name")),
         "inactive": to_bool(raw.get("inactive")),
         "toplevel_id": _int_ref(raw, "toplevel_id"),
         "ref": to_text(raw.get("ref")),
@@ -287,7 +288,7 @@ def halo_site(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
         "client_id": _int_ref(raw, "client_id"),
-        "name": to_text(raw.get("name")),
+        "name": to_name(raw.get("name")),
         "inactive": to_bool(raw.get("inactive")),
     }
 
@@ -297,7 +298,7 @@ def halo_item(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     status = _int_ref(raw, "status")
     return {
         "id": _int_id(raw),
-        "name": to_text(raw.get("name")),
+        "name": to_name(raw.get("name")),
         "inactive": inactive if inactive is not None else (status not in (None, 0)),
         "supplier_part_code": to_text(raw.get("supplier_part_code")),
         "internal_reference": to_text(raw.get("internalreference")),
@@ -336,7 +337,7 @@ def halo_licence(raw: dict[str, Any], extra: dict[str, Any]) -> Row:
     return {
         "id": _int_id(raw),
         "client_id": _int_ref(raw, "client_id"),
-        "name": to_text(raw.get("name")),
+        "name": to_name(raw.get("name")),
         "count": _money(raw, "count"),
         "third_party_product": to_text(raw.get("third_party_product")),
         "third_party_client_id": to_text(raw.get("thirdparty_client_id")),

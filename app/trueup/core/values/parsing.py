@@ -55,6 +55,13 @@ def to_text(value: Any) -> str | None:
     return None if text is None else visible(text)
 
 
+def to_name(value: Any) -> str | None:
+    """A name as to_text stores it; one of blanks alone is none: every view then names the
+    record by its id ("client 12") where it showed an empty cell nobody could tell apart."""
+    text = to_text(value)
+    return text if text and text.strip() else None
+
+
 def to_bool(value: Any) -> bool | None:
     if isinstance(value, bool):
         return value
