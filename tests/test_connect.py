@@ -333,6 +333,21 @@ def test_qbo_spends_no_code_on_a_keyring_that_keeps_nothing(env, urls):
     assert "saved" not in result.stderr and not (env / "config.toml").exists()
 
 
+def test_no_keyring_for_a_refresh_token_offers_no_environment_variable(env, urls, monkeypatch):
+    """A rotating refresh token needs a store: the client secret's variable is no way out, and
+    it was offered though it was set already."""
+    monkeypatch.setenv("TRUEUP_QBO_CLIENT_SECRET", "sandbox")
+    qbo = ("qbo", "--url", urls.qbo, "--client-id", "sandbox", "--realm", "sandbox")
+    with using(RaisingKeyring(NoKeyringError())):
+        refused = invoke(*qbo, "--refresh-token", "sandbox")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines()[-1] == (
+        "error: no OS keyring on this host (no Secret Service or KWallet, as is usual over "
+        "SSH): keep secrets in an encrypted file (`trueup connect qbo --secrets encrypted-file`)"
+    )
+    assert not (env / "config.toml").exists()
+
+
 def test_qbo_refresh_token_import(env, urls, memory_keyring):
     result = invoke(*qbo_args(urls, "--realm", "sandbox", "--refresh-token", "sandbox"))
     assert result.exit_code == 0, result.output

@@ -225,7 +225,8 @@ def connect_qbo(
     if refresh_token:
         refresh_token = _pasted("the refresh token", refresh_token, "QuickBooks")
     secrets = _secrets(settings)
-    secrets.check_store("qbo")  # before a code is spent: its refresh token must be kept
+    # Before a code is spent: its refresh token must be kept.
+    secrets.check_store("qbo", refresh_token=True)
     trial = _with_secret_in_use(settings, secrets, "qbo", secret)
     tested = None
     if refresh_token:
@@ -364,7 +365,8 @@ def connect_xero(
         return
     xero.auth = "pkce"
     secrets = _secrets(settings)
-    secrets.check_store("xero")  # before a code is spent: its refresh token must be kept
+    # Before a code is spent: its refresh token must be kept.
+    secrets.check_store("xero", refresh_token=True)
     attempt = Pkce.new()
     if paste:
         redirect = f"http://localhost:{port or 8421}{CALLBACK_PATH}"

@@ -114,13 +114,16 @@ class Secrets:
         except StoreUnavailableError as exc:
             raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
 
-    def check_store(self, source: str) -> None:
+    def check_store(self, source: str, *, refresh_token: bool = False) -> None:
         """Raise SecretError now if the store cannot be used or would not keep what it is
-        given (before a test, or a consent's code is spent)."""
+        given (before a test, or a consent's code is spent). `refresh_token`: the store is for
+        a rotating refresh token, which no environment variable can keep, so the environment
+        is no way out (it was offered where TRUEUP_QBO_CLIENT_SECRET was already set)."""
         try:
             self.store.check()
         except StoreUnavailableError as exc:
-            raise type(exc)(f"{exc}{self.fallbacks(source)}") from None
+            way_out = _token_store_hint(self, source) if refresh_token else self.fallbacks(source)
+            raise type(exc)(f"{exc}{way_out}") from None
 
     def locate(self, source: str, client_id: str) -> SecretLocation:
         """Where the secret would be read from, without ever returning it."""
@@ -218,12 +221,7 @@ class RefreshTokenStore:
         return None, SecretLocation(where, False, "no refresh token stored")
 
     def _hint(self) -> str:
-        if isinstance(self._secrets.store, EncryptedFileStore):
-            return ""
-        return (
-            f": keep secrets in an encrypted file (`trueup connect {self._source} --secrets "
-            "encrypted-file`)"
-        )
+        return _token_store_hint(self._secrets, self._source)
 
 
 def _configured_store(
@@ -236,6 +234,15 @@ def _configured_store(
         return EncryptedFileStore(secrets_file(env), passphrase or passphrase_from_env(env))
     raise ConfigError(
         f'{settings.path}: [secrets] backend must be "keyring" or "encrypted-file", not {backend!r}'
+    )
+
+
+def _token_store_hint(secrets: Secrets, source: str) -> str:
+    """Where else a rotating refresh token can be kept: the end of a one-line message."""
+    if isinstance(secrets.store, EncryptedFileStore):
+        return ""
+    return (
+        f": keep secrets in an encrypted file (`trueup connect {source} --secrets encrypted-file`)"
     )
 
 
