@@ -1,5 +1,5 @@
 """A Retry-After longer than trueup waits: the wait is capped, and said while waiting and when
-giving up; an absurd one is read at once."""
+giving up; an absurd one, or an absurd token lifetime, is read at once."""
 
 from __future__ import annotations
 
@@ -63,3 +63,25 @@ def test_an_absurd_retry_after_is_read_at_once() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
     )
     assert done.stdout.strip() == str(366 * 86400)
+
+
+def test_an_absurd_token_lifetime_is_read_at_once() -> None:
+    # A token endpoint's expires_in "1e99999999" was made an int before the first request.
+    script = (
+        "import asyncio, httpx\n"
+        "from trueup.core.sources.pax8 import Pax8Client\n"
+        "def answer(request):\n"
+        "    if request.url.path.endswith('/token'):\n"
+        "        body = {'access_token': 'a', 'expires_in': '1e99999999'}\n"
+        "        return httpx.Response(200, json=body)\n"
+        "    return httpx.Response(200, json={'id': 'c1'})\n"
+        "async def main():\n"
+        "    async with Pax8Client('https://api.pax8.test/v1', 'id', 'secret', rate=None,\n"
+        "                          transport=httpx.MockTransport(answer)) as pax8:\n"
+        "        print(await pax8.request('GET', '/companies/c1'))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == "{'id': 'c1'}"

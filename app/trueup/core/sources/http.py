@@ -62,8 +62,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=30.0, pool=30.0)
 RETRY_STATUSES = frozenset({408, 500, 502, 503, 504})
 MESSAGE_LIMIT = 200  # characters of a server's error text quoted in an ApiError
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024  # a Pax8 page of 200 rows is well under 1 MB
-# A Retry-After past this is read as this: 1e99999999 seconds made a 100-million-digit int.
-LONGEST_RETRY_AFTER = Decimal(366 * 86400)
+# A Retry-After or token lifetime past this is read as this (a year).
+LONGEST_SECONDS = Decimal(366 * 86400)
 _VARIABLE = re.compile(r"\bTRUEUP_[A-Z0-9_]+\b")
 # Fields of a token request or answer whose values are secrets (RFC 6749, RFC 7636).
 _SECRET_FIELDS = frozenset(
@@ -814,10 +814,15 @@ def _renew_after(lifetime: int) -> float:
 
 
 def _seconds(value: Any) -> int:
+    """A token's lifetime as answered, at least a second and at most a year: "1e99999999" was
+    made an int of a hundred million digits, minutes of CPU before the first request."""
     try:
-        return max(1, int(Decimal(str(value))))
-    except (InvalidOperation, ValueError, OverflowError):
+        seconds = Decimal(str(value))
+    except InvalidOperation:
+        seconds = Decimal("NaN")
+    if not seconds.is_finite():
         return 3600  # a missing lifetime: assume an hour, the shorter of the two services'
+    return int(min(max(seconds, Decimal(1)), LONGEST_SECONDS))
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -830,14 +835,14 @@ def _retry_after(response: httpx.Response) -> float | None:
     except InvalidOperation:
         seconds = Decimal("NaN")  # not a number of seconds: try an HTTP-date
     if seconds.is_finite():
-        return math.ceil(min(max(seconds, Decimal(0)), LONGEST_RETRY_AFTER))
+        return math.ceil(min(max(seconds, Decimal(0)), LONGEST_SECONDS))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), float(LONGEST_RETRY_AFTER))
+    return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), float(LONGEST_SECONDS))
 
 
 def _duration(seconds: float) -> str:
