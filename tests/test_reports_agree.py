@@ -73,3 +73,30 @@ def test_every_view_of_a_posted_voided_and_adjusted_month_agrees(served, tmp_pat
                 assert there.pop(p["reference"]) == Decimal(p["amount"])
                 listed[client["currency"]] += Decimal(p["amount"])
     assert there == {} and listed == {k: v for k, v in posted.items() if v}
+
+
+def test_an_approval_lapsed_by_a_rules_change_leaves_no_batch_open(served, tmp_path):
+    """From a review: one approved client billing otherwise after a rules change, the rest
+    posted, `trueup status` said 'Open batch B: 1 approved invoice(s) not posted; `trueup post
+    B --to halo-invoice` sends them', where the month read the client lapsed and that post sent
+    nothing and exited 1 (approval lapsed): the batch stayed open until the client was billed."""
+    sandbox, db, batch_id = served
+    ledger = json.loads(sandbox.run(db, "month", "--json").stdout)
+    lapsing = next(c["client_id"] for c in ledger["clients"] if c["state"] == "approved")
+    rules_with(sandbox, db, tmp_path, f'\n[clients."{lapsing}"]\nprice = "markup"\n')
+    post = ("post", "2026-11", "--to", "halo-invoice", "--yes", "--unsettled")
+    assert sandbox.run(db, *post).returncode == 1  # the lapsed one refused, the rest posted
+    ledger = json.loads(sandbox.run(db, "month", "--json").stdout)
+    assert ledger["totals"]["by_state"]["lapsed"] == 1
+    assert json.loads(sandbox.run(db, "status", "--json").stdout)["open_batches"] == []
+    assert "No open batch: no approved invoice waits" in sandbox.run(db, "status").stdout
+    batches = json.loads(sandbox.run(db, "batches", "--json").stdout)["batches"]
+    assert [(b["waiting"], b["open"]) for b in batches if b["batch_id"] == batch_id] == [(0, False)]
+    again = sandbox.run(db, "post", batch_id, "--to", "halo-invoice", "--yes", "--unsettled")
+    assert "0 invoice(s) to post" in again.stderr  # what status said would send it, sends nothing
+    # Approved again on the month's batch, it waits there, and is posted from it.
+    assert sandbox.run(db, "approve", "2026-11", "--client", str(lapsing)).returncode == 0
+    (open_batch,) = json.loads(sandbox.run(db, "status", "--json").stdout)["open_batches"]
+    assert open_batch["batch_id"] != batch_id and open_batch["waiting"] == 1
+    assert sandbox.run(db, *post).returncode == 0
+    assert json.loads(sandbox.run(db, "status", "--json").stdout)["open_batches"] == []

@@ -12,7 +12,10 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from trueup.core.batch.approval import invoice_fingerprint
+from trueup.core.batch.rows import stored_invoices
 from trueup.core.batch.stored import batch_inputs
+from trueup.core.mapping.index import load_mapping_index
 from trueup.core.rules.in_force import rules_id_in_force
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -59,9 +62,12 @@ def stored_batches(db: Database, *, today: date, month: str | None = None) -> li
         if month is not None:
             query = query.where(_BATCHES.c.month == month)
         rows = conn.execute(query).all()
-        approved: dict[str, set[int]] = defaultdict(set)
-        for batch, client in conn.execute(select(_APPROVALS.c.batch_id, _APPROVALS.c.client_id)):
-            approved[str(batch)].add(int(client))
+        # batch -> client -> the fingerprint of the invoice approved
+        approved: dict[str, dict[int, str]] = defaultdict(dict)
+        for batch, client, fingerprint in conn.execute(
+            select(_APPROVALS.c.batch_id, _APPROVALS.c.client_id, _APPROVALS.c.fingerprint)
+        ):
+            approved[str(batch)][int(client)] = fingerprint
         sent = {month: month_entries(conn, month) for month in {r.month for r in rows}}
         return [_stored(conn, row, approved, sent[row.month], today, rules_id) for row in rows]
 
@@ -83,7 +89,7 @@ def batch_json(batch: StoredBatch) -> dict[str, Any]:
 def _stored(
     conn: Connection,
     row: Any,
-    approved: dict[str, set[int]],
+    approved: dict[str, dict[int, str]],
     sent: list[Sent],
     today: date,
     rules_id: int | None,
@@ -94,6 +100,11 @@ def _stored(
     # An adjustment is not an invoice of this batch: counted as posted, a client adjusted from
     # a later batch read posted from two, its month's batches more invoices than it has.
     standing = [s for s in mine if s.state == "POSTED"]
+    given = approved.get(row.id, {})
+    # The month is posted per client, from whichever batch (approval.month_approvals).
+    waiting = given.keys() - {s.client_id for s in sent if s.state == "POSTED"}
+    if waiting and now != row.id:
+        waiting = _still_approved(conn, now, {c: given[c] for c in waiting})
     return StoredBatch(
         row.id,
         row.month,
@@ -101,13 +112,27 @@ def _stored(
         row.created_by,
         clients,
         int(row.invoices or 0),
-        len(approved.get(row.id, ())),
+        len(given),
         len({s.client_id for s in standing if not s.adjusts}),
         sum(1 for s in mine if s.state in IN_FLIGHT),
         now == row.id,
-        # The month is posted per client, from whichever batch (approval.month_approvals).
-        len(approved.get(row.id, set()) - {s.client_id for s in sent if s.state == "POSTED"}),
+        len(waiting),
         tuple(sorted({s.destination for s in sent if s.live})),
         len({s.client_id for s in mine if s.state == "VOIDED" and not s.adjusts}),
         sum(1 for s in standing if s.adjusts),
     )
+
+
+def _still_approved(conn: Connection, now: str, fingerprints: dict[int, str]) -> set[int]:
+    """Of the approvals given on a batch the store has moved on from, the clients whose invoice
+    the month's batch `now` bills as approved: a lapsed one waits on no batch, and `trueup post`
+    of it refuses the client. Told only when `now` is stored: building it is not status's to do
+    (all are taken to wait until then, as `trueup post` then says)."""
+    if conn.execute(select(_BATCHES.c.id).where(_BATCHES.c.id == now)).first() is None:
+        return set(fingerprints)
+    index = load_mapping_index(conn)
+    return {
+        invoice.client_id
+        for invoice in stored_invoices(conn, now)
+        if fingerprints.get(invoice.client_id) == invoice_fingerprint(invoice, index)
+    }
