@@ -33,6 +33,7 @@ from trueup.core.settings.config import (
     check_writable,
     in_clear_urls,
     load_settings,
+    qbo_realm,
     save_settings,
     url_problem,
 )
@@ -589,7 +590,7 @@ def _given(settings: Settings, source: str, key: str, value: str | None, flag: s
         problem = url_problem(value) if key.endswith("url") and value else None
         if problem is not None:
             raise typer.BadParameter(f"{problem} (nothing was saved)", param_hint=flag)
-        setattr(getattr(settings, source), key, value)
+        setattr(getattr(settings, source), key, qbo_realm(value) if key == "realm_id" else value)
         settings.origins[f"{source}.{key}"] = flag
         for _, url_key, why in in_clear_urls(settings, source):  # plain http:// off loopback
             if url_key == key:
@@ -604,7 +605,8 @@ def _asked(
         _given(settings, source, key, value, flag)
         return
     section = getattr(settings, source)
-    setattr(section, key, _ask(label, flag, getattr(section, key)))
+    value = _ask(label, flag, getattr(section, key))
+    setattr(section, key, qbo_realm(value) if key == "realm_id" else value)
     if _interactive():
         settings.origins[f"{source}.{key}"] = f"the {flag[2:].replace('-', ' ')} you typed"
 

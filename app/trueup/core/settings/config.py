@@ -221,7 +221,16 @@ def load_settings(path: Path) -> Settings:
             settings.beneath[f"{section_name}.{key}"] = getattr(sections[section_name], key)
             setattr(sections[section_name], key, os.environ[env])
             settings.origins[f"{section_name}.{key}"] = f"env {env}"
+    settings.qbo.realm_id = qbo_realm(settings.qbo.realm_id)
     return settings
+
+
+def qbo_realm(value: str) -> str:
+    """A QuickBooks company id as QuickBooks shows it (Billing & subscription: `9130 3577
+    9999 1234`) taken as its API takes it, the digits alone: with the spaces every call went to
+    another company's path and was refused, as if the id were wrong. Anything else as given."""
+    digits = "".join(value.split())
+    return digits if digits.isascii() and digits.isdigit() else value
 
 
 def _exists(path: Path) -> bool:
