@@ -257,6 +257,28 @@ def test_the_keyring_check_says_plainly_what_is_wrong_and_what_to_do(install):
     assert "unlock it" in checks["keyring"]["fix"]
 
 
+def test_no_keyring_with_quickbooks_offers_only_the_file_for_its_refresh_token(
+    install, monkeypatch
+):
+    """The jump box's case: QuickBooks seeded from the environment and no keyring. The fix
+    offered the environment, where no refresh token QuickBooks rotates in can be kept."""
+    for name, value in {
+        "TRUEUP_QBO_REALM": "9130357799991234",
+        "TRUEUP_QBO_CLIENT_ID": "qbo-app",
+        "TRUEUP_QBO_CLIENT_SECRET": "qbo-Xr5-secret",
+        "TRUEUP_QBO_REFRESH_TOKEN": "RT1-seed",
+    }.items():
+        monkeypatch.setenv(name, value)
+    _, checks = by_name(doctor("--json", "--offline"))
+    assert checks["keyring"]["status"] == "warn"
+    assert checks["keyring"]["fix"] == (
+        "keep them in an encrypted file: `trueup connect qbo --secrets encrypted-file` (then "
+        "connect the others again): QuickBooks Online's refresh token, a new one at each "
+        "refresh, can be kept nowhere else; TRUEUP_PAX8_CLIENT_SECRET and "
+        "TRUEUP_HALO_CLIENT_SECRET in the environment do for Pax8 and HaloPSA"
+    )
+
+
 def test_a_keyring_that_keeps_nothing_is_not_called_usable(install):
     with using(NullKeyring()):
         _, checks = by_name(doctor("--json", "--offline"))

@@ -68,7 +68,7 @@ def run_doctor(
         connections = connections or Connections(settings)
         states = connections.states()
         checks.extend(_credentials(state) for state in states)
-        checks.append(_keyring(connections.secrets))
+        checks.append(_keyring(connections.secrets, states))
     checks.append(_store(db_path))
     checks.extend(_permissions(config_path, db_path, settings))
     checks.append(_sqlite_version())
@@ -102,7 +102,7 @@ def _credentials(state: ConnectionState) -> Check:
     return Check(name, "ok", f"{state.name} {state.account}; {what} in {', '.join(places)}")
 
 
-def _keyring(secrets: Secrets) -> Check:
+def _keyring(secrets: Secrets, states: list[ConnectionState]) -> Check:
     """Whether the store the config names ([secrets] backend) opens and keeps what it is given:
     tried, as a keyring can say it is usable and still be locked, or keep nothing."""
     store = secrets.store
@@ -134,16 +134,33 @@ def _keyring(secrets: Secrets) -> Check:
                 "keyring", "fail", str(exc), "then run `trueup connect` again for each service"
             )
         return Check(
-            "keyring",
-            "warn",
-            f"{exc}: trueup cannot keep secrets there",
-            "keep them in an encrypted file: `trueup connect pax8 --secrets encrypted-file` "
-            "(then connect the others again), or set TRUEUP_PAX8_CLIENT_SECRET and "
-            "TRUEUP_HALO_CLIENT_SECRET in the environment",
+            "keyring", "warn", f"{exc}: trueup cannot keep secrets there", _no_keyring(states)
         )
     if path is not None:
         return Check("keyring", "ok", f"secrets in the encrypted file {path}, opened")
     return Check("keyring", "ok", f"the OS keyring ({_keyring_name()}) is usable")
+
+
+def _no_keyring(states: list[ConnectionState]) -> str:
+    """What to do with no keyring. A rotating refresh token (QuickBooks', a Xero consent's) has
+    only the encrypted file: the environment was offered for it too, which keeps no successor."""
+    rotating = [state for state in states if state.configured and state.token is not None]
+    source = rotating[0].source if rotating else "pax8"
+    fix = (
+        f"keep them in an encrypted file: `trueup connect {source} --secrets encrypted-file` "
+        "(then connect the others again)"
+    )
+    if not rotating:
+        return (
+            f"{fix}, or set TRUEUP_PAX8_CLIENT_SECRET and TRUEUP_HALO_CLIENT_SECRET in the "
+            "environment"
+        )
+    names = " and ".join(f"{state.name}'s" for state in rotating)
+    return (
+        f"{fix}: {names} refresh token, a new one at each refresh, can be kept nowhere else; "
+        "TRUEUP_PAX8_CLIENT_SECRET and TRUEUP_HALO_CLIENT_SECRET in the environment do for "
+        "Pax8 and HaloPSA"
+    )
 
 
 def _locked(path: Path | None, passphrase: str | None) -> Check:
