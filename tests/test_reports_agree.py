@@ -6,6 +6,7 @@ import csv
 import json
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 from ledger_fixtures import (  # noqa: F401 (fixtures)
     ledger_prepared,
@@ -100,3 +101,29 @@ def test_an_approval_lapsed_by_a_rules_change_leaves_no_batch_open(served, tmp_p
     assert open_batch["batch_id"] != batch_id and open_batch["waiting"] == 1
     assert sandbox.run(db, *post).returncode == 0
     assert json.loads(sandbox.run(db, "status", "--json").stdout)["open_batches"] == []
+
+
+def test_a_xero_draft_reads_as_one_in_the_export_and_the_evidence_as_in_the_month(served, tmp_path):
+    """From a review: a month posted to Xero as drafts read '(draft)' in `trueup month`, and
+    nothing said so in the export's Journal sheet or the evidence pack: the accountant and the
+    client read an invoice issued where Xero holds one nobody has been sent."""
+    sandbox, db, _ = served
+    config = Path(sandbox.env["TRUEUP_CONFIG"])
+    config.write_text(config.read_text() + '[xero]\ninvoice_status = "draft"\n')
+    month = json.loads(sandbox.run(db, "month", "--json").stdout)["clients"]
+    drafted, issued = [c["client_id"] for c in month if c["state"] == "approved"][:2]
+    for client, to in ((drafted, "xero"), (issued, "halo-invoice")):
+        post = ("post", "2026-11", "--to", to, "--client", str(client), "--yes", "--unsettled")
+        assert sandbox.run(db, *post).returncode == 0
+    said = " ".join(sandbox.run(db, "month").stdout.split())
+    assert f"xero TU2611-{drafted} (draft)" in said
+    folder = tmp_path / "csv"
+    assert sandbox.run(db, "export", "--format", "csv", "--out", str(folder)).returncode == 0
+    with (folder / "journal.csv").open(encoding="utf-8-sig", newline="") as file:
+        rows = {r["Reference"]: r["Draft"] for r in csv.DictReader(file)}
+    assert rows == {f"TU2611-{drafted}": "yes", f"TU2611-{issued}": "no"}
+    for client, drafts in ((drafted, 1), (issued, 0)):
+        out = tmp_path / f"evidence-{client}"
+        pack = ("evidence", "--client", str(client), "--out", str(out))
+        assert sandbox.run(db, *pack).returncode == 0
+        assert (out / "evidence.html").read_text().count("posted (draft)") == drafts

@@ -197,9 +197,10 @@ def _postings(pack: EvidencePack) -> list[Block]:
 
 
 def _state(posting: Posting) -> str:
-    """Its state, a void with when and who: the row's own time is when it was posted."""
+    """Its state, a void with when and who: the row's own time is when it was posted; a Xero
+    draft said so (at the destination, not issued to the client), as `trueup month` says it."""
     if posting.state != "voided" or not posting.voided_at:
-        return posting.state
+        return f"{posting.state} (draft)" if posting.draft else posting.state
     by = f" by {posting.voided_by}" if posting.voided_by else ""
     return f"voided {_when(posting.voided_at)}{by}"
 

@@ -249,6 +249,8 @@ def _journal(db: Database, month: Month) -> Table:
         Column("Amount", "money"), Column("Bills the month", "money"), Column("Currency"),
         Column("When"), Column("By"),
         Column("Batch", "id"), Column("Voided at"), Column("Voided by"),
+        # A Xero draft is at the destination and not issued: the client has not seen it.
+        Column("Draft"),
     )  # fmt: skip
     with db.read() as conn:
         entries = month_entries(conn, month)
@@ -273,6 +275,7 @@ def _journal(db: Database, month: Month) -> Table:
             # A voided document's own row says when and by whom, which its period may hang on.
             e.voided_at.isoformat(timespec="seconds") if e.voided_at else "",
             e.voided_by or "",
+            "yes" if e.draft else "no",
         )
         for e in entries
     ]
