@@ -10,6 +10,9 @@ from collections.abc import Awaitable, Callable
 from trueup.core.sources.http import ApiError
 
 OnRefreshToken = Callable[[str], Awaitable[None] | None]
+# How long a service still takes a refresh token after it issued the next (Xero's "grace
+# period of 30 minutes"; QuickBooks' is not documented): the time to mend a failed store.
+GRACE = {"Xero": "30 minutes"}
 Reload = Callable[[], str | None]  # the token as stored now; None when none can be read
 
 
@@ -28,10 +31,17 @@ async def store_refresh_token(service: str, new: str, on_refresh_token: OnRefres
             await stored
     except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".replace(new, "***")
+        grace = GRACE.get(service)
+        when = (
+            f" within {grace}, while {service} still takes the one stored before (later, "
+            "connect again)"
+            if grace
+            else ""
+        )
         raise ApiError(
             service,
             "config",
             None,
             f"{service} issued a new refresh token but storing it failed ({reason}); nothing "
-            "was sent with it: fix that and run again",
+            f"was sent with it: fix that and run again{when}",
         ) from exc
