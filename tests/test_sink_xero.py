@@ -214,6 +214,49 @@ def test_a_spent_day_is_said_at_once_not_retried() -> None:
     assert run(go()) == 0
 
 
+class DaySpent(httpx.AsyncBaseTransport):
+    """Xero whose day is spent, its answers' headers as given (the token calls go through)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, headers: dict[str, str]) -> None:
+        self.inner, self.headers = inner, headers
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not request.url.path.startswith("/api.xro"):
+            return await self.inner.handle_async_request(request)
+        return httpx.Response(429, headers={"X-Rate-Limit-Problem": "day", **self.headers})
+
+
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [
+        ({"Retry-After": "9" * 5000, "X-DayLimit-Remaining": "9" * 5000}, "366 days"),
+        ({"Retry-After": "Wed, 09 Dec 2099 10:00:00 GMT"}, "366 days"),
+        ({"Retry-After": "5400"}, "90 minutes"),
+        ({}, "24 hours"),
+    ],
+)
+def test_a_spent_day_says_the_wait_xero_gives_whatever_its_headers(headers, said) -> None:
+    """A Retry-After past int()'s digits raised ValueError (an unexpected error); an HTTP-date
+    read as a day."""
+    inner = SandboxTransport(app=create_xero_app(scenario(), rate_limit=None))
+    xero = XeroClient(
+        "http://xero.test",
+        "http://xero.test/identity",
+        "sandbox",
+        client_secret="sandbox",
+        transport=DaySpent(inner, headers),  # type: ignore[arg-type]
+        rate=None,
+        retry=FAST,
+    )
+
+    async def go() -> None:
+        async with xero:
+            with pytest.raises(ApiError, match=f"frees up over the next {said}: post the rest"):
+                await xero.invoices_by_number(["TU2611-7"])
+
+    run(go())
+
+
 def test_a_lossy_network_never_makes_a_second_invoice() -> None:
     app = create_xero_app(scenario(), rate_limit=None, faults=FaultSpec.parse("lost=0.4,seed=5"))
     documents = [document(f"TU2611-{n}") for n in range(20, 30)]

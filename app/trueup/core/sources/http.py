@@ -474,7 +474,7 @@ class ApiClient(ABC):
     def _pause(self, response: httpx.Response) -> None:
         """After a 429 with Retry-After, hold every request of this client, not just the one
         retried: the others would only be refused too."""
-        wait = _retry_after(response)
+        wait = retry_after(response)
         if self._limiter is not None and wait is not None:
             self._limiter.pause_until(self._clock() + min(wait, self._retry.max_retry_after))
 
@@ -552,8 +552,8 @@ class ApiClient(ABC):
             "%s asks to wait %s before the next request (Retry-After); trueup waits %s, "
             "its longest, then tries again",
             self.service,
-            _duration(asked),
-            _duration(cap),
+            duration(asked),
+            duration(cap),
         )
 
     def _note_retry(self, state: RetryCallState) -> None:
@@ -572,12 +572,12 @@ class ApiClient(ABC):
     def _interpret(self, call: _Call, response: httpx.Response) -> Any:
         status = response.status_code
         if status == 429:
-            retry_after = _retry_after(response)
-            raise _Transient("rate_limited", "rate limited", 429, retry_after, unsent=True)
+            wait = retry_after(response)
+            raise _Transient("rate_limited", "rate limited", 429, wait, unsent=True)
         if status in RETRY_STATUSES:
             kind: ErrorKind = "timeout" if status == 408 else "server"
             reason = f"{status} {response.reason_phrase}".strip()
-            raise _Transient(kind, reason, status, _retry_after(response))
+            raise _Transient(kind, reason, status, retry_after(response))
         if 300 <= status < 400:
             location = response.headers.get("Location", "elsewhere")
             raise self._error(
@@ -713,7 +713,7 @@ class ApiClient(ABC):
         elif failure.kind == "rate_limited":
             asked = failure.retry_after or 0
             wait = (
-                f"it asks to wait {_duration(asked)} (Retry-After): try again then"
+                f"it asks to wait {duration(asked)} (Retry-After): try again then"
                 if asked > self._retry.max_retry_after
                 else "wait a few minutes and try again"
             )
@@ -825,7 +825,7 @@ def _seconds(value: Any) -> int:
     return int(min(max(seconds, Decimal(1)), LONGEST_SECONDS))
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     """Retry-After as seconds from now; it is either delta-seconds or an HTTP-date."""
     value = response.headers.get("Retry-After", "").strip()
     if not value:
@@ -845,7 +845,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), float(LONGEST_SECONDS))
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     """'45 seconds', '5 minutes', '24 hours', '3 days': a wait as a person reads it."""
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= 2 * size:

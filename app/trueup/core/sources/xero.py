@@ -31,6 +31,8 @@ from trueup.core.sources.http import (
     RetryPolicy,
     Row,
     Sleep,
+    duration,
+    retry_after,
 )
 from trueup.core.sources.rotating import (
     OnRefreshToken,
@@ -358,7 +360,7 @@ class XeroClient(ApiClient):
     async def _send(self, call: Any, token: str | None) -> httpx.Response:
         response = await super()._send(call, token)
         remaining = response.headers.get("X-DayLimit-Remaining", "")
-        if remaining.isdigit():
+        if remaining.isdigit() and len(remaining) <= 9:  # past a day's 5,000 is no count
             self.day_remaining = int(remaining)
         return response
 
@@ -371,7 +373,7 @@ class XeroClient(ApiClient):
                 "rate_limited",
                 f"Xero's daily allowance for this organisation is used up ({DAY_ALLOWANCE:,} "
                 f"calls a day); it frees up over the next "
-                f"{_hours(response.headers.get('Retry-After'))}: post the rest then",
+                f"{_frees_up(response)}: post the rest then",
                 429,
             )
         return super()._interpret(call, response)
@@ -428,10 +430,10 @@ def xero_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _hours(retry_after: str | None) -> str:
-    seconds = int(retry_after) if retry_after and retry_after.isdigit() else 86400
-    hours = max(1, round(seconds / 3600))
-    return "hour" if hours == 1 else f"{hours} hours"
+def _frees_up(response: httpx.Response) -> str:
+    """The wait Retry-After gives (seconds or an HTTP-date, as any answer's), else a day."""
+    wait = retry_after(response)
+    return duration(86400 if wait is None else max(wait, 60))
 
 
 def _json(response: httpx.Response) -> Any:
