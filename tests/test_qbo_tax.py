@@ -287,3 +287,18 @@ async def test_tax_codes_go_to_a_file_and_back_all_or_nothing(store, tmp_path):
     ]
     with store.db.read() as conn:
         assert 10 not in tc.live_tax_codes(conn)  # nothing written
+
+
+async def test_a_client_listed_twice_refuses_the_tax_file(store, tmp_path):
+    """Two codes for one client (a merge that kept both sides): the last one was set and the
+    import said '2 tax codes set', a client's every line taxed by whichever came last."""
+    await canadian_store(store)
+    twice = tmp_path / "twice.toml"
+    twice.write_text('[[tax_codes]]\nclient_id = 7\ntax_code_id = "5"\n'
+                     '[[tax_codes]]\nclient_id = 8\ntax_code_id = "3"\n'
+                     '[[tax_codes]]\nclient_id = 7\ntax_code_id = "3"\n')  # fmt: skip
+    with pytest.raises(MappingImportError) as refused:
+        import_tax_codes(store.db, twice)
+    assert refused.value.problems == ["tax_codes #3: Halo client 7 is listed twice (also #1)"]
+    with store.db.read() as conn:
+        assert tc.live_tax_codes(conn) == {}  # nothing written

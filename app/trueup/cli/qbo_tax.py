@@ -128,8 +128,8 @@ def import_(
 ) -> None:
     """Set the tax codes a file holds; all or nothing.
 
-    An unknown client, an unknown or inactive tax code refuses the whole file (each listed) and
-    nothing is written. Clients not in the file keep their codes."""
+    An unknown client, a client listed twice, an unknown or inactive tax code refuses the whole
+    file (each listed) and nothing is written. Clients not in the file keep their codes."""
     with open_store(ctx) as db:
         count = Accounting(db, QBO).import_tax_codes(file)
     say(f"imported {file}: {count} tax code{'' if count == 1 else 's'} set")

@@ -2,8 +2,9 @@
 
 The same TOML (or JSON, for a .json name) as `trueup map export`, sorted by client: the ids
 count, the names ride along for people reading a diff. An import is all or nothing: an unknown
-client, an unknown or inactive tax code or a malformed entry refuses the whole file, every
-problem listed, and nothing is written. It sets the codes the file holds and leaves the others.
+client, a client listed twice, an unknown or inactive tax code or a malformed entry refuses the
+whole file, every problem listed, and nothing is written. It sets the codes the file holds and
+leaves the others.
 """
 
 from __future__ import annotations
@@ -58,12 +59,16 @@ def import_tax_codes(db: Database, path: Path) -> int:
     with db.write() as conn:
         clients, codes = QBO.clients.side(conn).sources, tax_codes(conn)
         problems, wanted = [], []
+        first: dict[int, int] = {}  # client -> the entry naming it first
         for number, entry in enumerate(listed, start=1):
             where = f"tax_codes #{number}"
             client = entry.get("client_id") if isinstance(entry, dict) else None
             code = entry.get("tax_code_id") if isinstance(entry, dict) else None
             if type(client) is not int or not isinstance(code, str):
                 problems.append(f"{where}: needs client_id (a number) and tax_code_id (text)")
+            elif client in first:  # which one was meant is not for trueup to guess
+                also = first[client]
+                problems.append(f"{where}: Halo client {client} is listed twice (also #{also})")
             elif client not in clients:
                 problems.append(f"{where}: no Halo client {client}")
             elif code not in codes:
@@ -72,6 +77,8 @@ def import_tax_codes(db: Database, path: Path) -> int:
                 problems.append(f"{where}: QuickBooks tax code {code} is inactive")
             else:
                 wanted.append((client, code))
+            if type(client) is int:
+                first.setdefault(client, number)
         if problems:
             raise MappingImportError(path, problems)
         for client, code in wanted:
