@@ -184,3 +184,18 @@ def test_help_teaches_where_to_start(env):
     result = invoke("qbo", "--help")
     assert result.exit_code == 0 and "trueup qbo map suggest" in result.stdout
     assert "unmapped" in result.stdout and "map" in result.stdout
+
+
+def test_suggest_before_the_lists_are_read_says_to_read_them(env):
+    """Nothing of Xero read yet (this store has QuickBooks' lists only): every row said 'no
+    candidate', as if Xero held no contact or item like them."""
+    result = data(invoke("xero", "map", "suggest", "--json"))
+    reasons = {r["reason"] for r in (*result["clients"], *result["items"])}
+    assert reasons == {
+        "no Xero contacts in the store: `trueup xero refresh` reads them",
+        "no Xero items in the store: `trueup xero refresh` reads them",
+    }
+    # With QuickBooks' lists read, a row nothing resembles is told as before.
+    (env / "config.toml").write_text("[mapping]\nthreshold = 100\n")
+    with_lists = data(invoke("qbo", "map", "suggest", "--json"))
+    assert all("refresh" not in r["reason"] for r in with_lists["clients"])

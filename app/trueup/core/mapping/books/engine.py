@@ -106,7 +106,8 @@ def book_rows(
     """Every billed Halo client and item with its twin in the books or best suggestion: those
     needing the operator first (unmapped, suggested, stale), then by name."""
     with db.read() as conn:
-        return _rows(books.clients.side(conn), threshold), _rows(books.items.side(conn), threshold)
+        clients, items = books.clients.side(conn), books.items.side(conn)
+        return _rows(books, clients, threshold), _rows(books, items, threshold)
 
 
 def book_targets(db: Database, books: Books) -> tuple[dict[int, str], dict[int, str]]:
@@ -151,7 +152,7 @@ def _gap(missing: tuple[Missing, ...], one: str, many: str, what: str) -> str:
     return f"{has} no {what}: {listed}"
 
 
-def _rows(side: Side, threshold: int) -> list[BookRow]:
+def _rows(books: Books, side: Side, threshold: int) -> list[BookRow]:
     owners: dict[str, list[int]] = defaultdict(list)  # id in the books -> the Halo ids mapped
     for halo_id, mapping in side.mappings.items():
         owners[mapping.target].append(halo_id)
@@ -163,11 +164,12 @@ def _rows(side: Side, threshold: int) -> list[BookRow]:
         side.kind.rules,
         threshold,
     )
-    rows = [_row(side, h, suggestions.get(h), owners, threshold) for h in side.billed]
+    rows = [_row(books, side, h, suggestions.get(h), owners, threshold) for h in side.billed]
     return sorted(rows, key=lambda r: (STATUS_ORDER[r.status], r.halo_name.casefold(), r.halo_id))
 
 
 def _row(
+    books: Books,
     side: Side,
     halo_id: int,
     suggestion: Suggestion | None,
@@ -214,6 +216,8 @@ def _row(
         reason = suggestion.held_back
     elif candidates:  # none good enough to offer: say how close the best one comes
         reason = f"below {threshold}: {candidates[0].reason}"
+    elif not side.targets:  # not "no candidate": nothing of the books was read to match
+        reason = f"no {kind.target}s in the store: `trueup {books.name} refresh` reads them"
     else:
         reason = "no candidate"
     return BookRow(kind.name, halo_id, name, "unmapped", None, None, None, None, reason, candidates)
@@ -280,7 +284,7 @@ def accept_book_suggestions(
     with db.write() as conn:
         accepted = []
         for kind in (books.clients, books.items):
-            rows = [r for r in _rows(kind.side(conn), min_score) if r.status == "suggested"]
+            rows = [r for r in _rows(books, kind.side(conn), min_score) if r.status == "suggested"]
             for row in rows:
                 assert row.target_id is not None
                 # Only an id link or a code scores 100; a name never does.
