@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 from typer.testing import CliRunner
 
 from trueup.cli import app, render
@@ -199,3 +199,35 @@ def test_suggest_before_the_lists_are_read_says_to_read_them(env):
     (env / "config.toml").write_text("[mapping]\nthreshold = 100\n")
     with_lists = data(invoke("qbo", "map", "suggest", "--json"))
     assert all("refresh" not in r["reason"] for r in with_lists["clients"])
+
+
+def test_a_sub_customer_is_shown_under_its_parent(env):
+    """A QuickBooks job named as a Halo client is offered by that name, and was shown by it
+    alone ('Bear Creek Winery (9)'): that it belongs to Acme Holdings, which a job billed with
+    its parent sends the invoice to, was nowhere to read."""
+    db = open_database(env / "trueup.sqlite")
+    with db.write() as conn:
+        customers = m.table_of(m.QboCustomer)
+        conn.execute(delete(customers).where(customers.c.id == "6"))
+        job = {
+            "DisplayName": "Bear Creek Winery",
+            "Job": True,
+            "BillWithParent": True,
+            "ParentRef": {"value": "8"},
+            "FullyQualifiedName": "Acme Holdings:Bear Creek Winery",
+        }
+        for qbo_id, raw in (("8", {"DisplayName": "Acme Holdings"}), ("9", job)):
+            conn.execute(
+                insert(customers).values(
+                    id=qbo_id, name=raw["DisplayName"], active=True, raw=json.dumps(raw)
+                )
+            )
+    db.dispose()
+    bear = {c["client_id"]: c for c in data(invoke("qbo", "map", "suggest", "--json"))["clients"]}
+    assert (bear[14]["customer_id"], bear[14]["customer_name"], bear[14]["reason"]) == (
+        "9",
+        "Acme Holdings:Bear Creek Winery",
+        "same name without 'LLC' (DisplayName)",
+    )
+    said = invoke("qbo", "map", "set", "--client", "14", "--customer", "9").stderr.strip()
+    assert said.endswith("to QuickBooks customer 9 (Acme Holdings:Bear Creek Winery)")

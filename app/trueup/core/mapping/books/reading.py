@@ -26,6 +26,7 @@ from trueup.core.mapping.books.match import (
 from trueup.core.settings.operator import current_user
 from trueup.core.store import tables as m
 from trueup.core.store.json_text import load_json
+from trueup.core.values.parsing import to_name
 
 
 @dataclass(frozen=True)
@@ -197,12 +198,15 @@ def _qbo_customers(conn: Connection) -> dict[str, BookTarget]:
     targets = {}
     for r in conn.execute(select(m.table_of(m.QboCustomer))):
         raw = _raw(r.raw)
-        names = [("DisplayName", r.name or f"customer {r.id}")]
-        names += [
-            (f"QuickBooks {f}", raw[f])
-            for f in ("CompanyName", "FullyQualifiedName")
-            if _text(raw.get(f))
-        ]
+        shown = r.name or f"customer {r.id}"
+        names = [("DisplayName", shown)]
+        company, qualified = (to_name(raw.get(f)) for f in ("CompanyName", "FullyQualifiedName"))
+        if qualified and qualified != shown:
+            # A sub-customer (job) is shown under its parents ("Acme Holdings:Bear Creek"): one
+            # billed with its parent bills the parent, whatever its own name says.
+            names.insert(0, ("QuickBooks FullyQualifiedName", qualified))
+        if company:
+            names.append(("QuickBooks CompanyName", company))
         unusable = "is inactive" if r.active is False else ""
         targets[r.id] = BookTarget(r.id, tuple(names), (("Id", r.id),), unusable)
     return targets
