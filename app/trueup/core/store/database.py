@@ -183,7 +183,13 @@ def _identify(path: Path) -> int | None:
 
 
 def _create_or_migrate(database: Database, version: int | None) -> None:
+    if version == SCHEMA_VERSION:
+        # Nothing to write: no write lock taken, so a command that only reads never waits for
+        # another's write (a sync's apply) and never fails "busy" for it.
+        return
     with database.write() as conn:
+        # Read again under the lock: another process may have created or migrated it since.
+        version = _version_in(conn)
         if version is None:
             SQLModel.metadata.create_all(conn)
             _set_meta(conn, "app", APP_MARKER)
@@ -192,6 +198,13 @@ def _create_or_migrate(database: Database, version: int | None) -> None:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[step](conn)
             _set_meta(conn, "schema_version", str(step))
+
+
+def _version_in(conn: Connection) -> int | None:
+    if not conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'schema_meta'").all():
+        return None
+    found = conn.execute(text("SELECT value FROM schema_meta WHERE key = 'schema_version'"))
+    return int(found.scalar_one_or_none() or "0")
 
 
 def _set_meta(conn: Connection, key: str, value: str) -> None:
