@@ -1,17 +1,21 @@
 """Backups of the store: restorable, private, pruned, and named when the store is corrupt."""
 
 import asyncio
+import json
 import os
 import re
+import shlex
 import shutil
 import sqlite3
 import stat
+import subprocess
 from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from ledger_fixtures import ledger_prepared, ledger_served, post_crash  # noqa: F401 (fixtures)
 from trueup.cli import app
 from trueup.core.store import tables as m
 from trueup.core.store.backup import backup_database, latest_backup, list_backups
@@ -167,3 +171,45 @@ def test_a_posting_run_keeps_as_many_backups_as_the_config_says(synced, kept, le
     posting = Posting(synced, today=TODAY, sinks=sinks, backups_kept=kept)
     asyncio.run(posting.run(batch.batch_id, "halo-invoice", action="create", progress=print))
     assert len(list_backups(synced.path)) == left
+
+
+def _can_mount_a_small_disk():
+    return shutil.which("unshare") is not None and (
+        subprocess.run(
+            ["unshare", "-rm", "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", "/tmp"],
+            capture_output=True,
+        ).returncode
+        == 0
+    )
+
+
+@pytest.mark.skipif(not _can_mount_a_small_disk(), reason="no mount namespace for a small disk")
+def test_a_full_disk_before_posting_says_so_and_nothing_is_sent(served, tmp_path):
+    """`trueup post` on a disk with room for the store but not its backup said 'unexpected
+    OperationalError: database or disk is full (TRUEUP_DEBUG=1 shows where)'."""
+    sandbox, template, batch_id = served
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    store = disk / "trueup.sqlite"
+    size_mb = template.stat().st_size // 1_000_000 + 4  # the store, not a copy of it
+    post = ["post", batch_id, "--to", "halo-invoice", "--yes", "--unsettled"]
+    mounted = (
+        f"mount -t tmpfs -o size={size_mb}m tmpfs {shlex.quote(str(disk))} && "
+        f"cp {shlex.quote(str(template))} {shlex.quote(str(store))} && "
+        f"{shlex.join(post_crash.trueup(*post))}; "
+        f"{shlex.join(post_crash.trueup('journal', batch_id, '--json'))}"
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", mounted],
+        env={**sandbox.env, "TRUEUP_DB": str(store)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stderr.strip().splitlines()[-1]
+    assert said.startswith(f"error: no backup of {store} could be written in {disk / 'backups'}")
+    assert "(the disk is full: " in said and "posting starts only after one" in said
+    assert "unexpected" not in done.stderr
+    journal = json.loads(done.stdout[done.stdout.index("[") :])
+    assert journal and {e["state"] for e in journal} == {"PENDING"}  # queued, never sent
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []

@@ -7,18 +7,28 @@ a standalone file (rollback journal, no -wal beside it), 0600 in a 0700 folder.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from trueup.core.errors import TrueupError
+
 if TYPE_CHECKING:
     from trueup.core.store.database import Database
 
 DEFAULT_KEEP = 20
+
+
+class BackupError(TrueupError):
+    """No backup could be written; the message says why and what to do."""
+
+
 _STAMP = "%Y%m%dT%H%M%SZ"
 
 
@@ -28,16 +38,26 @@ def backups_dir(db_path: Path) -> Path:
 
 
 def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> Path:
-    """Copy the store to backups/<stem>-<UTC stamp>-<reason>.sqlite; keep the newest `keep`."""
+    """Copy the store to backups/<stem>-<UTC stamp>-<reason>.sqlite; keep the newest `keep`.
+    BackupError, saying why, when no copy could be written (the store is left as it was)."""
     folder = backups_dir(db.path)
+    try:
+        target = _copy(db.path, folder, reason)
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(_unwritten(db.path, folder, exc)) from None
+    _prune(db.path, keep)
+    return target
+
+
+def _copy(db_path: Path, folder: Path, reason: str) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    target = _free_name(folder, db.path.stem, datetime.now(UTC).strftime(_STAMP), _slug(reason))
+    target = _free_name(folder, db_path.stem, datetime.now(UTC).strftime(_STAMP), _slug(reason))
     partial = target.with_name(target.name + ".partial")  # never mistaken for a backup
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     try:
         with (
-            closing(sqlite3.connect(f"file:{db.path}?mode=ro", uri=True)) as source,
+            closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as source,
             closing(sqlite3.connect(partial)) as copy,
         ):
             source.backup(copy)
@@ -47,8 +67,33 @@ def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> P
     finally:  # a failed copy (a full disk, say) leaves neither it nor its journal behind
         partial.unlink(missing_ok=True)
         partial.with_name(partial.name + "-journal").unlink(missing_ok=True)
-    _prune(db.path, keep)
     return target
+
+
+def _unwritten(db_path: Path, folder: Path, exc: OSError | sqlite3.Error) -> str:
+    """Why no backup was written, and what to do: posting starts only after one."""
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc)
+    if full:
+        size = db_path.stat().st_size / 1e6
+        why = f"the disk is full: {free_space(folder)} free there, a backup takes {size:,.1f} MB"
+        fix = "free some space there and run it again"
+    else:
+        said = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        why = f"{said}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else said
+        fix = "fix that and run it again"
+    return (
+        f"no backup of {db_path} could be written in {folder} ({why}), and posting starts "
+        f"only after one: {fix}"
+    )
+
+
+def free_space(folder: Path) -> str:
+    """The space left on the disk that holds `folder`, in MB."""
+    try:
+        free = shutil.disk_usage(folder.expanduser().resolve()).free
+    except OSError:
+        return "unknown"
+    return f"{free / 1e6:,.1f} MB"
 
 
 def list_backups(db_path: Path) -> list[Path]:

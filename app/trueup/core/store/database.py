@@ -4,7 +4,6 @@ older store up to it) and clear errors."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -18,7 +17,7 @@ from sqlmodel import SQLModel
 
 from trueup.core.errors import TrueupError
 from trueup.core.store import soundness
-from trueup.core.store.backup import restore_hint
+from trueup.core.store.backup import free_space, restore_hint
 from trueup.core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 APP_MARKER = "trueup"
@@ -261,8 +260,4 @@ def _log_size(path: Path) -> str:
 
 
 def _free(path: Path) -> str:
-    try:
-        free = shutil.disk_usage(path.expanduser().resolve().parent).free
-    except OSError:
-        return "unknown"
-    return f"{free / 1e6:,.1f} MB"
+    return free_space(path.expanduser().resolve().parent)
