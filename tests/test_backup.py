@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from ledger_fixtures import ledger_prepared, ledger_served, post_crash  # noqa: F401 (fixtures)
+from store_damage import damage_page_of
 from trueup.cli import app
 from trueup.core.store import tables as m
 from trueup.core.store.backup import backup_database, latest_backup, list_backups
@@ -212,4 +213,22 @@ def test_a_full_disk_before_posting_says_so_and_nothing_is_sent(served, tmp_path
     assert "unexpected" not in done.stderr
     journal = json.loads(done.stdout[done.stdout.index("[") :])
     assert journal and {e["state"] for e in journal} == {"PENDING"}  # queued, never sent
+    assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []
+
+
+def test_a_damaged_store_is_not_backed_up_and_not_posted(served):
+    """A store damaged where posting does not read (a Halo licences page) was posted from, and
+    its damaged copy became the latest backup: the one the doctor then named to restore."""
+    sandbox, store, batch_id = served
+    db = open_database(store)
+    sound = backup_database(db, "before")
+    db.dispose()
+    damage_page_of(store, "halo_licence")
+    done = sandbox.run(store, "post", batch_id, "--to", "halo-invoice", "--yes", "--unsettled")
+    assert done.returncode == 1
+    said = done.stderr.strip().splitlines()[-1]
+    assert said.startswith(f"error: {store} is damaged (SQLite found: Page ")
+    assert "so no backup was taken and posting did not start" in said
+    assert f"the latest backup is {sound}" in said and "Traceback" not in done.stderr
+    assert list_backups(store) == [sound]
     assert asyncio.run(post_crash.remote_documents(sandbox.env, "halo-invoice")) == []

@@ -2,7 +2,8 @@
 
 Copies go through SQLite's online backup API, which reads a consistent snapshot even while
 another connection writes (a `cp` of a WAL database can copy half a transaction). Each copy is
-a standalone file (rollback journal, no -wal beside it), 0600 in a 0700 folder.
+a standalone file (rollback journal, no -wal beside it), 0600 in a 0700 folder. A copy SQLite's
+quick check finds damaged is not kept: the store it copies is damaged, and posting waits.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trueup.core.errors import TrueupError
+from trueup.core.store import soundness
 
 if TYPE_CHECKING:
     from trueup.core.store.database import Database
@@ -43,6 +45,12 @@ def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> P
     folder = backups_dir(db.path)
     try:
         target = _copy(db.path, folder, reason)
+    except _Damaged as damaged:
+        # A copy of a damaged store would be named as the way back, and push out sound ones.
+        raise BackupError(
+            f"{db.path} is damaged (SQLite found: {damaged}), so no backup was taken and "
+            f"posting did not start: `trueup doctor` examines it; {restore_hint(db.path)}"
+        ) from None
     except (OSError, sqlite3.Error) as exc:
         raise BackupError(_unwritten(db.path, folder, exc)) from None
     _prune(db.path, keep)
@@ -61,6 +69,9 @@ def _copy(db_path: Path, folder: Path, reason: str) -> Path:
             closing(sqlite3.connect(partial)) as copy,
         ):
             source.backup(copy)
+            problem = soundness.damage(copy)  # the backup API copies pages as they are
+            if problem is not None:
+                raise _Damaged(problem)
             copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         partial.chmod(0o600)
         os.replace(partial, target)
@@ -68,6 +79,10 @@ def _copy(db_path: Path, folder: Path, reason: str) -> Path:
         partial.unlink(missing_ok=True)
         partial.with_name(partial.name + "-journal").unlink(missing_ok=True)
     return target
+
+
+class _Damaged(Exception):
+    """The copy SQLite finds damaged; str() is its first problem."""
 
 
 def _unwritten(db_path: Path, folder: Path, exc: OSError | sqlite3.Error) -> str:
