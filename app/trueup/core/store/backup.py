@@ -44,7 +44,7 @@ def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> P
     BackupError, saying why, when no copy could be written (the store is left as it was)."""
     folder = backups_dir(db.path)
     try:
-        target = _copy(db.path, folder, reason)
+        target = _copy(db, folder, reason)
     except _Damaged as damaged:
         # A copy of a damaged store would be named as the way back, and push out sound ones.
         raise BackupError(
@@ -57,15 +57,15 @@ def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> P
     return target
 
 
-def _copy(db_path: Path, folder: Path, reason: str) -> Path:
+def _copy(db: Database, folder: Path, reason: str) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder.chmod(0o700)
-    target = _free_name(folder, db_path.stem, datetime.now(UTC).strftime(_STAMP), _slug(reason))
+    target = _free_name(folder, db.path.stem, datetime.now(UTC).strftime(_STAMP), _slug(reason))
     partial = target.with_name(target.name + ".partial")  # never mistaken for a backup
     os.close(os.open(partial, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600))
     try:
         with (
-            closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as source,
+            closing(db.read_only()) as source,
             closing(sqlite3.connect(partial)) as copy,
         ):
             source.backup(copy)

@@ -10,7 +10,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
@@ -78,6 +78,10 @@ class Database:
             except sqlite3.OperationalError as exc:  # raw sqlite3: said as SQLAlchemy's are
                 raise StoreError(_describe(self.path, exc)) from None
 
+    def read_only(self, *, check_same_thread: bool = True) -> sqlite3.Connection:
+        """A raw connection of its own that cannot write: for copying or watching the store."""
+        return connect_read_only(self.path, check_same_thread=check_same_thread)
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -87,7 +91,8 @@ def open_database(path: Path) -> Database:
     path = path.expanduser()
     _prepare_file(path)
     version = _identify(path)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 15})
+    # The path as the database, never parsed out of a URL: '?', '#' and '%' are a folder's.
+    engine = create_engine(URL.create("sqlite", database=str(path)), connect_args={"timeout": 15})
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     database = Database(path, engine)
@@ -101,6 +106,13 @@ def open_database(path: Path) -> Database:
         if sidecar.exists():
             sidecar.chmod(0o600)
     return database
+
+
+def connect_read_only(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A raw connection that cannot write to the file at `path`. As a URI, escaped: a bare
+    "file:Billing #2/trueup.sqlite?mode=ro" opens (creating it) the file "Billing ", read-write."""
+    uri = f"{path.absolute().as_uri()}?mode=ro"
+    return sqlite3.connect(uri, uri=True, check_same_thread=check_same_thread)
 
 
 def _prepare_file(path: Path) -> None:
@@ -154,7 +166,7 @@ def _identify(path: Path) -> int | None:
     if path.stat().st_size == 0:
         return None
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        with closing(connect_read_only(path)) as conn:
             tables = {
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }

@@ -8,7 +8,6 @@ shows instead of going on with data the CLI has since replaced.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from contextlib import closing
 
@@ -17,9 +16,7 @@ from trueup.core.store.database import Database
 
 class StoreWatcher:
     def __init__(self, db: Database) -> None:
-        self._connection = sqlite3.connect(
-            f"file:{db.path}?mode=ro", uri=True, check_same_thread=False
-        )
+        self._connection = db.read_only(check_same_thread=False)
         self._lock = threading.Lock()
         self._seen = self._version()
 
