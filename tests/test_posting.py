@@ -385,6 +385,33 @@ def test_qbo_needs_customer_and_item_mappings(db, batch):
     assert problems and all("no QuickBooks customer" in p for p in problems)
 
 
+def test_a_books_target_the_last_refresh_no_longer_listed_blocks_the_client(db, batch):
+    """A customer deleted or merged in QuickBooks (a contact in Xero) since it was mapped: the
+    mapping stood and the document went to an id the books no longer have (or, after another
+    company's lists were read, another's)."""
+    kept, gone = approved(db, batch).approved[:2]
+    now, by = datetime.now(UTC), "test"
+    with db.write() as conn:
+        conn.execute(m.table_of(m.QboCustomer).insert().values(id="t-5", name="Kept", raw="{}"))
+        conn.execute(m.table_of(m.XeroContact).insert().values(id="c-5", name="Kept", raw="{}"))
+        for client, customer, contact in ((kept, "t-5", "c-5"), (gone, "t-9", "c-9")):
+            conn.execute(
+                m.table_of(m.QboCustomerMapping)
+                .insert()
+                .values(client_id=client, customer_id=customer, created_at=now, created_by=by)
+            )
+            conn.execute(
+                m.table_of(m.XeroContactMapping)
+                .insert()
+                .values(client_id=client, contact_id=contact, created_at=now, created_by=by)
+            )
+    for destination, said in (("qbo", "QuickBooks customer t-9"), ("xero", "Xero contact c-9")):
+        plan = plan_posting(db, batch.batch_id, destination, today=TODAY, clients=[kept, gone])
+        problems = {p.client_id: p.problem or "" for p in plan.blocked}
+        assert f"{said} mapped for it is no longer in" in problems[gone], destination
+        assert "no longer in" not in problems.get(kept, ""), destination
+
+
 def test_documents_carry_the_batch_lines_and_halo_targets(db, batch):
     result = approved(db, batch)
     plan = plan_posting(db, batch.batch_id, "halo-invoice", today=TODAY)

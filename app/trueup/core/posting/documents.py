@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from sqlalchemy import Connection
+from sqlmodel import SQLModel
 
 from trueup.core.batch.body import LineView, StoredInvoice
 from trueup.core.billing.rules import Rules
@@ -63,6 +64,10 @@ class HaloCatalog:
     xero_contact_taxes: dict[int, str] = field(default_factory=dict)
     # The clients Halo listed at the last sync, inactive ones included (None: never read)
     halo_clients: frozenset[int] | None = None
+    # The ids the books' last refresh listed (None: never read): a mapping to one gone since
+    # (deleted or merged there) would be refused at the books, or worse, name another's.
+    qbo_listed: frozenset[str] | None = None  # QuickBooks customers and items
+    xero_listed: frozenset[str] | None = None  # Xero contacts
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,8 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         halo_clients=frozenset(
             conn.exec_driver_sql(f"SELECT id FROM {m.table_of(m.HaloClient)}").scalars()
         ),
+        qbo_listed=_listed(conn, m.QboCustomer, m.QboItem),
+        xero_listed=_listed(conn, m.XeroContact),
     )
 
 
@@ -505,6 +512,37 @@ OWN_TAX = {
 }
 
 
+def _listed(conn: Connection, *tables: type[SQLModel]) -> frozenset[str] | None:
+    """The ids of these lists as the last refresh stored them; None when none was read."""
+    ids = frozenset(
+        str(row_id)
+        for table in tables
+        for row_id in conn.exec_driver_sql(f"SELECT id FROM {m.table_of(table)}").scalars()
+    )
+    return ids or None
+
+
+def _gone_from_books(document: Document, destination: str, catalog: HaloCatalog) -> list[str]:
+    """Mappings to a customer, contact or item the books' last refresh no longer listed."""
+    qbo = destination == "qbo"
+    listed = catalog.qbo_listed if qbo else catalog.xero_listed
+    if listed is None:
+        return []
+    name, books = ("QuickBooks", "qbo") if qbo else ("Xero", "xero")
+    who = document.qbo_customer_id if qbo else document.xero_contact_id
+    gone = [f"{name} {'customer' if qbo else 'contact'} {who}"] if who and who not in listed else []
+    if qbo:
+        items = {line.qbo_item_id for line in document.lines if line.qbo_item_id}
+        gone += [f"QuickBooks item {item}" for item in sorted(items - listed)]
+    if not gone:
+        return []
+    return [
+        f"{some(gone)} mapped for it {'is' if len(gone) == 1 else 'are'} no longer in {name} "
+        f"(the last `trueup {books} refresh` did not list it: deleted or merged there): map "
+        f"again with `trueup {books} map suggest`{_BOOKS_SCREEN}"
+    ]
+
+
 def missing_targets(
     document: Document,
     destination: str,
@@ -541,6 +579,8 @@ def missing_targets(
             document, "qbo", [not line.qbo_item_id for line in document.lines]
         )
         problems += overlong_lines(document)
+        if catalog is not None:
+            problems += _gone_from_books(document, destination, catalog)
         if catalog is not None and catalog.qbo_company is not None:
             problems += _qbo_company_rules(document, catalog, catalog.qbo_company)
     if destination == "xero":
@@ -550,6 +590,7 @@ def missing_targets(
             document, "xero", [not line.xero_item_code for line in document.lines]
         )
         if catalog is not None:
+            problems += _gone_from_books(document, destination, catalog)
             problems += _xero_coding(document, catalog)
     return problems
 
