@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session, select
 
-from qbo_fixtures import CUSTOMERS, ITEMS, qbo_app, qbo_client
+from qbo_fixtures import CUSTOMERS, ITEMS, REALM, qbo_app, qbo_client
+from test_sink_qbo import document
+from trueup.core.posting.documents import load_catalog, missing_targets
 from trueup.core.sources.http import ApiError
 from trueup.core.store import tables as m
+from trueup.core.store.books_company import keep_realm, stored_realm
 from trueup.core.store.database import open_database
-from trueup.core.sync.books_catalog import refresh_qbo_catalog
+from trueup.core.sync.books_catalog import OtherCompanyError, refresh_qbo_catalog
 from trueup.sandbox.transport import SandboxTransport
 
 
@@ -78,3 +82,39 @@ async def test_a_failed_fetch_leaves_the_last_good_copy(store) -> None:
         with pytest.raises(ApiError, match="QuickBooks error 4000"):
             await refresh_qbo_catalog(store, client)
     assert len(stored(store, m.QboCustomer)) == 5 and len(stored(store, m.QboItem)) == 3
+
+
+async def test_another_companys_lists_are_refused_while_its_mappings_stand(store) -> None:
+    """QuickBooks numbers customers 1, 2, 3 in every company: mappings made from the sandbox
+    company's lists named the real company's customers of the same ids, silently."""
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        keep_realm(conn, "123145")
+        conn.execute(
+            m.table_of(m.QboCustomerMapping).insert(),
+            [{"client_id": 12, "customer_id": "58", "created_at": now, "created_by": "t"}],
+        )
+    async with qbo_client(qbo_app()) as client:
+        with pytest.raises(OtherCompanyError, match="made from company 123145's lists") as error:
+            await refresh_qbo_catalog(store, client)
+        assert "`trueup qbo refresh --new-company` reads 9341453050071234's lists" in str(
+            error.value
+        )
+        assert stored(store, m.QboCustomer) == {}  # nothing read, nothing replaced
+        assert [c for c in stored_rows(store, m.QboCustomerMapping)] == [12]
+        with store.read() as conn:
+            catalog = load_catalog(conn, qbo_realm=REALM)
+        [problem] = missing_targets(document(), "qbo", catalog)  # a post is refused too
+        assert problem.startswith("the QuickBooks mappings in the store were made from company")
+        await refresh_qbo_catalog(store, client, new_company=True)
+    assert len(stored(store, m.QboCustomer)) == 5
+    assert stored_rows(store, m.QboCustomerMapping) == []  # forgotten: map again
+    with store.read() as conn:
+        assert stored_realm(conn) == REALM
+        catalog = load_catalog(conn, qbo_realm=REALM)
+    assert not any("made from company" in p for p in missing_targets(document(), "qbo", catalog))
+
+
+def stored_rows(store: Any, model: Any) -> list[int]:
+    with Session(store.engine) as session:
+        return [row.client_id for row in session.exec(select(model))]

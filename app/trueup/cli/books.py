@@ -30,6 +30,15 @@ from trueup.core.settings.config import load_settings
 ItemId = Annotated[
     int | None, typer.Option("--item", help="A Halo item id.", show_default=False, **ITEM_ID)
 ]
+NewCompany = Annotated[
+    bool,
+    typer.Option(
+        "--new-company",
+        help="QuickBooks: the company changed for good (TRUEUP_QBO_REALM, `connect qbo "
+        "--realm`): read its lists and forget the mappings made from the last one's, whose "
+        "customer and item ids name others there. Without it such a refresh is refused.",
+    ),
+]
 OPEN_STATUSES = ("unmapped", "suggested", "stale")
 
 
@@ -196,10 +205,12 @@ def books_app(words: Words) -> typer.Typer:
 
     @app.command("refresh")
     @handles_errors
-    def refresh(ctx: typer.Context) -> None:
+    def refresh(ctx: typer.Context, new_company: NewCompany = False) -> None:
         settings = load_settings(state(ctx).config_path)
         with open_store(ctx, existing=False) as db:  # a source read into the store, as sync
-            counts = asyncio.run(Accounting(db, books).refresh_catalog(settings))
+            counts = asyncio.run(
+                Accounting(db, books).refresh_catalog(settings, new_company=new_company)
+            )
         listed = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in counts.items())
         say(f"read {label}'s {listed}")
 

@@ -605,6 +605,7 @@ def _posting(db: Database, config_path: Path) -> Posting:
         today=configured_today(),
         sinks=sinks,
         xero=settings.xero,
+        qbo_realm=settings.qbo.realm_id,
         backups_kept=settings.backup.keep,
     )
 

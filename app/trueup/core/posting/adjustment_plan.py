@@ -76,6 +76,7 @@ def plan_adjustments(
     *,
     clients: Sequence[int] | None = None,
     xero: XeroSettings | None = None,
+    qbo_realm: str | None = None,
 ) -> PostingPlan:
     """`ready`: the adjustments to send (or to finish); `done`: posted clients whose month
     bills as posted; `blocked`: why a client's adjustment cannot go. A blocked client whose
@@ -90,7 +91,7 @@ def plan_adjustments(
             "halo-recurring --client ID`, or v on the workbench's Batch screen) and post the "
             "month again"
         )
-    inputs = plan_inputs(db, batch_id, clients, xero)
+    inputs = plan_inputs(db, batch_id, clients, xero, qbo_realm)
     stored = inputs.stored
     invoices = stored.by_client
     wanted = sorted(invoices) if clients is None else list(dict.fromkeys(clients))

@@ -35,6 +35,7 @@ from trueup.core.posting.sink import (
 )
 from trueup.core.settings.config import XeroSettings
 from trueup.core.store import tables as m
+from trueup.core.store.books_company import other_company, stored_realm
 from trueup.core.values.months import Month
 from trueup.core.values.text import some
 
@@ -68,6 +69,9 @@ class HaloCatalog:
     # (deleted or merged there) would be refused at the books, or worse, name another's.
     qbo_listed: frozenset[str] | None = None  # QuickBooks customers and items
     xero_listed: frozenset[str] | None = None  # Xero contacts
+    # The QuickBooks company the lists and their mappings are of, and the one a post reaches
+    # (the configured one), when each is known (store/books_company.py).
+    qbo_realms: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,9 @@ class XeroLine:
     tax_type: str | None
 
 
-def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCatalog:
+def load_catalog(
+    conn: Connection, xero: XeroSettings | None = None, qbo_realm: str | None = None
+) -> HaloCatalog:
     codes = {
         item: code
         for item, code in conn.exec_driver_sql(
@@ -180,6 +186,7 @@ def load_catalog(conn: Connection, xero: XeroSettings | None = None) -> HaloCata
         ),
         qbo_listed=_listed(conn, m.QboCustomer, m.QboItem),
         xero_listed=_listed(conn, m.XeroContact),
+        qbo_realms=(stored_realm(conn), qbo_realm or None),
     )
 
 
@@ -573,6 +580,9 @@ def missing_targets(
             f"`trueup rules import`) and its tax in {name}"
         )
     if destination == "qbo":
+        stored, connected = catalog.qbo_realms if catalog is not None else (None, None)
+        if stored and connected and stored != connected:
+            return [other_company(stored, connected)]  # every id it holds names another's
         if document.qbo_customer_id is None:
             problems.append(f"no QuickBooks customer: run `trueup qbo map suggest`{_BOOKS_SCREEN}")
         problems += _unmapped_items(

@@ -152,6 +152,7 @@ def plan_inputs(
     batch_id: str,
     clients: Sequence[int] | None,
     xero: XeroSettings | None = None,
+    qbo_realm: str | None = None,
 ) -> PlanInputs:
     """The batch and what its documents need; PostingError for a client the batch lacks."""
     stored = load_batch(db, batch_id)
@@ -165,7 +166,7 @@ def plan_inputs(
         sent: dict[int, list[Sent]] = defaultdict(list)
         for entry in month_entries(conn, stored.month):
             sent[entry.client_id].append(entry)
-        catalog = load_catalog(conn, xero)
+        catalog = load_catalog(conn, xero, qbo_realm)
         return PlanInputs(stored, rules, load_mapping_index(conn), catalog, dict(sent))
 
 
@@ -187,9 +188,11 @@ def plan_posting(
     today: date,
     clients: Sequence[int] | None = None,
     xero: XeroSettings | None = None,
+    qbo_realm: str | None = None,
 ) -> PostingPlan:
+    """`qbo_realm`: the QuickBooks company posting would reach (the configured one)."""
     check_destination(destination)
-    inputs = plan_inputs(db, batch_id, clients, xero)
+    inputs = plan_inputs(db, batch_id, clients, xero, qbo_realm)
     stored, rules, index, catalog, by_client = (
         inputs.stored, inputs.rules, inputs.index, inputs.catalog, inputs.sent
     )  # fmt: skip

@@ -41,11 +41,14 @@ class Accounting:
         self.books = books
         self.threshold = threshold
 
-    async def refresh_catalog(self, settings: Settings) -> dict[str, int]:
+    async def refresh_catalog(
+        self, settings: Settings, *, new_company: bool = False
+    ) -> dict[str, int]:
         """Read the books' customers and items (and QuickBooks' company and tax codes, Xero's
-        accounts and tax rates) on the configured connection; how many of each."""
+        accounts and tax rates) on the configured connection; how many of each.
+        `new_company`: QuickBooks' company changed for good (sync/books_catalog)."""
         client = xero_from_settings(settings) if self.books is XERO else qbo_from_settings(settings)
-        return await self.refresh_with(client)
+        return await self.refresh_with(client, new_company=new_company)
 
     async def refresh_from_sandbox(
         self, urls: Mapping[str, str], credentials: Mapping[str, Mapping[str, str]]
@@ -53,14 +56,14 @@ class Accounting:
         """The same from the sandbox's simulators (`trueup demo`), never a configured service."""
         return await self.refresh_with(sandbox_books_client(self.books.name, urls, credentials))
 
-    async def refresh_with(self, client: ApiClient) -> dict[str, int]:
+    async def refresh_with(self, client: ApiClient, *, new_company: bool = False) -> dict[str, int]:
         """The same through `client`, a QuickBooks or Xero client (closed afterwards)."""
         async with client:
             if isinstance(client, XeroClient):
                 return await refresh_xero_catalog(self.db, client)
             if not isinstance(client, QboClient):
                 raise TypeError(f"not a client of the books: {client!r}")
-            return await refresh_qbo_catalog(self.db, client)
+            return await refresh_qbo_catalog(self.db, client, new_company=new_company)
 
     def choices(self, kind: str, query: str = "") -> list[BookCandidate]:
         """The usable customers (contacts) or items to pick from by hand, by name."""

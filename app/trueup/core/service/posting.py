@@ -49,12 +49,14 @@ class Posting:
         today: date,
         sinks: SinkFactory | None = None,
         xero: XeroSettings | None = None,
+        qbo_realm: str | None = None,
         backups_kept: int | None = None,
     ) -> None:
         self.db = db
         self.today = today
         self._sinks = sinks
         self._xero = xero  # how Xero documents are made (status, default account, due days)
+        self._realm = qbo_realm or None  # the QuickBooks company a post reaches
         self._kept = backups_kept  # [backup] keep: the copies of the store a run leaves
 
     @property
@@ -71,7 +73,13 @@ class Posting:
     ) -> PostingPlan:
         """What posting would do: ready, already posted, and what cannot post and why."""
         return planning.plan_posting(
-            self.db, batch_id, destination, today=self.today, clients=clients, xero=self._xero
+            self.db,
+            batch_id,
+            destination,
+            today=self.today,
+            clients=clients,
+            xero=self._xero,
+            qbo_realm=self._realm,
         )
 
     def plan_adjustments(
@@ -81,7 +89,9 @@ class Posting:
         what was posted to what the batch bills now (ready), none needed (done), or why not.
         PostingError when the batch is not what its month bills now (an older one)."""
         check_current(self.db, batch_id, destination, today=self.today)
-        return plan_adjustments(self.db, batch_id, destination, clients=clients, xero=self._xero)
+        return plan_adjustments(
+            self.db, batch_id, destination, clients=clients, xero=self._xero, qbo_realm=self._realm
+        )
 
     def queue(self, plan: PostingPlan) -> list[EntryView]:
         """Journal the plan's documents; the batch's create entries at its destination after."""

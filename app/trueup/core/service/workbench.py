@@ -69,6 +69,7 @@ class Workbench:
             today=today,
             sinks=sinks,
             xero=settings.xero if settings else None,
+            qbo_realm=settings.qbo.realm_id if settings else None,
             backups_kept=settings.backup.keep if settings else None,
         )
         self.syncing = Syncing(

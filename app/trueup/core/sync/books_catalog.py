@@ -11,28 +11,62 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Connection, delete, insert
 from sqlmodel import SQLModel
 
+from trueup.core.errors import TrueupError
 from trueup.core.sources.http import Row
 from trueup.core.sources.qbo import QboClient
 from trueup.core.sources.xero import XeroClient
 from trueup.core.store import tables as m
+from trueup.core.store.books_company import (
+    QBO_MAPPINGS,
+    keep_realm,
+    other_company,
+    qbo_mapped,
+    stored_realm,
+)
 from trueup.core.store.database import Database
 from trueup.core.store.json_text import dump_json
+from trueup.core.store.logbook import log_event
 from trueup.core.values.parsing import to_bool, to_decimal, to_text
 
 
-async def refresh_qbo_catalog(db: Database, client: QboClient) -> dict[str, int]:
-    """Replace the stored QuickBooks company, customers, items and tax codes; their counts."""
+class OtherCompanyError(TrueupError):
+    """The store's QuickBooks mappings were made from another company's lists."""
+
+
+async def refresh_qbo_catalog(
+    db: Database, client: QboClient, *, new_company: bool = False
+) -> dict[str, int]:
+    """Replace the stored QuickBooks company, customers, items and tax codes; their counts.
+    Refused (before anything is read) when the store's mappings are another company's, unless
+    `new_company`: then those mappings are forgotten with that company's lists."""
+    realm = client.realm_id
+    with db.read() as conn:
+        stored, mapped = stored_realm(conn), qbo_mapped(conn)
+    moved = stored is not None and stored != realm
+    if moved and mapped and not new_company:
+        raise OtherCompanyError(other_company(stored or "", realm))
     company = _company_rows(await client.company())
     customers = _by_id(_customer_row(raw) for raw in await client.customers())
     items = _by_id(_item_row(raw) for raw in await client.items())
     codes = _by_id(_tax_code_row(raw) for raw in await client.tax_codes())
-    _replace(
-        db,
-        {m.QboCompany: company, m.QboCustomer: customers, m.QboItem: items, m.QboTaxCode: codes},
-    )
+    # The same company's again: nothing to forget (a store refreshed before any was kept: the
+    # operator's word that it changed).
+    forgotten = QBO_MAPPINGS if new_company and stored != realm else ()
+    lists: dict[type[SQLModel], list[Row]] = {
+        m.QboCompany: company,
+        m.QboCustomer: customers,
+        m.QboItem: items,
+        m.QboTaxCode: codes,
+    }
+    with db.write() as conn:
+        _replace(conn, {**{model: [] for model in forgotten}, **lists})
+        keep_realm(conn, realm)
+        if forgotten and mapped:
+            log_event(conn, "warning", "books_mappings_forgotten", source="qbo", count=mapped,
+                      company=stored, now=realm)  # fmt: skip
     return {"customers": len(customers), "items": len(items), "tax_codes": len(codes)}
 
 
@@ -42,10 +76,16 @@ async def refresh_xero_catalog(db: Database, client: XeroClient) -> dict[str, in
     items = _by_id(_xero_item_row(raw) for raw in await client.items())
     accounts = _by_key("code", (_account_row(raw) for raw in await client.accounts()))
     rates = _by_key("tax_type", (_tax_rate_row(raw) for raw in await client.tax_rates()))
-    _replace(
-        db,
-        {m.XeroContact: contacts, m.XeroItem: items, m.XeroAccount: accounts, m.XeroTaxRate: rates},
-    )
+    with db.write() as conn:
+        _replace(
+            conn,
+            {
+                m.XeroContact: contacts,
+                m.XeroItem: items,
+                m.XeroAccount: accounts,
+                m.XeroTaxRate: rates,
+            },
+        )
     return {
         "contacts": len(contacts),
         "items": len(items),
@@ -54,13 +94,12 @@ async def refresh_xero_catalog(db: Database, client: XeroClient) -> dict[str, in
     }
 
 
-def _replace(db: Database, tables: dict[type[SQLModel], list[Row]]) -> None:
-    with db.write() as conn:
-        for model, rows in tables.items():
-            table = m.table_of(model)
-            conn.execute(delete(table))
-            if rows:
-                conn.execute(insert(table), rows)
+def _replace(conn: Connection, tables: dict[type[SQLModel], list[Row]]) -> None:
+    for model, rows in tables.items():
+        table = m.table_of(model)
+        conn.execute(delete(table))
+        if rows:
+            conn.execute(insert(table), rows)
 
 
 def _company_rows(raw: Row) -> list[Row]:
