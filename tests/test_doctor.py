@@ -428,3 +428,18 @@ def test_a_store_folder_not_open_to_the_user_is_said_once(install, monkeypatch):
     assert checks["database"]["message"] == f"{db} cannot be looked at (Permission denied)"
     looked = [c for c in report["checks"] if c["name"] == "permissions"]
     assert len(looked) == 1 and "cannot be looked at" in looked[0]["message"]
+
+
+def test_a_store_in_a_folder_named_with_a_hash_is_the_one_checked(tmp_path):
+    """'file:Billing #2/trueup.sqlite?mode=ro' opened (and made) the file 'Billing ' and read
+    its emptiness as the store's."""
+    folder = tmp_path / "Billing #2"
+    folder.mkdir()
+    path = folder / "trueup.sqlite"
+    open_database(path).dispose()
+    _set_schema(path, SCHEMA_VERSION + 1)
+    checked = next(
+        c for c in run_doctor(tmp_path / "config.toml", path, offline=True) if c.name == "database"
+    )
+    assert (checked.status, checked.fix) == ("fail", "upgrade trueup")  # the store's own version
+    assert not (tmp_path / "Billing ").exists()

@@ -30,7 +30,7 @@ from trueup.core.settings.paths import data_dir
 from trueup.core.settings.secret_backends import EncryptedFileStore, StoreLockedError
 from trueup.core.settings.secrets import PASSPHRASE_ENV, SecretError, Secrets, secrets_file
 from trueup.core.store.backup import backups_dir, list_backups, restore_hint
-from trueup.core.store.database import APP_MARKER
+from trueup.core.store.database import APP_MARKER, connect_read_only
 from trueup.core.store.migrations import SCHEMA_VERSION
 from trueup.core.store.soundness import FULL, damage
 
@@ -219,7 +219,7 @@ def _store(path: Path) -> Check:
     if unwritable is not None:
         return unwritable
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        with closing(connect_read_only(path)) as conn:
             problem = damage(conn, FULL)
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             meta = (
