@@ -10,10 +10,14 @@ import sys
 import time
 from contextlib import closing
 
-from other_process import writing_elsewhere
+import pytest
+
+from other_process import posting_elsewhere, writing_elsewhere
+from trueup.core.posting.run import PostingBusyError, posting_lock
 from trueup.core.store.backup import backup_database
 from trueup.core.store.database import BUSY_TIMEOUT_MS, open_database
 from trueup.core.store.watch import StoreWatcher
+from trueup.core.sync.lock import LockHeld, exclusive, lock_path
 from world import world
 
 
@@ -80,3 +84,22 @@ def test_a_store_in_a_folder_named_with_hash_question_mark_or_percent_is_that_fi
 def _clients(path):
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute("SELECT count(*) FROM halo_client").fetchone()[0]
+
+
+def test_a_store_reached_through_a_link_is_locked_as_the_same_store(tmp_path):
+    """The lock files were named after the path given: a post (or sync) through a link to the
+    store ran beside one on the store itself."""
+    real = tmp_path / "real" / "trueup.sqlite"
+    real.parent.mkdir()
+    open_database(real).dispose()
+    (tmp_path / "other").mkdir()
+    link = tmp_path / "other" / "billing.sqlite"
+    link.symlink_to(real)
+    linked = open_database(link)
+    try:
+        with posting_elsewhere(real), pytest.raises(PostingBusyError), posting_lock(linked):
+            pass
+    finally:
+        linked.dispose()
+    with exclusive(lock_path(real)), pytest.raises(LockHeld), exclusive(lock_path(link)):
+        pass

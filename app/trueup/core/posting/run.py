@@ -70,7 +70,9 @@ def posting_lock(db: Database) -> Iterator[None]:
     """Two posting runs on one store would both see PENDING entries and both send them. Held
     from the plan to the run's end (a run inside takes it again: this process holds it), so a
     second `trueup post` is refused before it writes anything to the journal."""
-    path = str(db.path.with_name(db.path.name + ".post-lock"))
+    # Beside the file itself: a store reached through a link is locked as the same store.
+    real = db.path.resolve()
+    path = str(real.with_name(real.name + ".post-lock"))
     with _HELD_LOCK:
         held = _HELD.get(path)
         if held is not None:

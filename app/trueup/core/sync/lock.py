@@ -18,7 +18,9 @@ class LockHeld(Exception):
 
 
 def lock_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".sync-lock")
+    """Beside the file itself: a store reached through a link is locked as the same store."""
+    real = db_path.resolve()
+    return real.with_name(real.name + ".sync-lock")
 
 
 @contextmanager
