@@ -118,3 +118,15 @@ async def test_another_companys_lists_are_refused_while_its_mappings_stand(store
 def stored_rows(store: Any, model: Any) -> list[int]:
     with Session(store.engine) as session:
         return [row.client_id for row in session.exec(select(model))]
+
+
+async def test_lists_read_without_the_company_leave_exactly_once_unknown_and_refuse(store):
+    """A CompanyInfo answered without its Id stores no company: the custom transaction numbers
+    check, which keeps a lost answer from making a second invoice, was skipped."""
+    async with qbo_client(qbo_app()) as client:
+        await refresh_qbo_catalog(store, client)
+    with store.write() as conn:
+        conn.execute(m.table_of(m.QboCompany).delete())
+        catalog = load_catalog(conn, qbo_realm=REALM)
+    problems = missing_targets(document(), "qbo", catalog)
+    assert any("company's settings were not read with its lists" in p for p in problems)

@@ -593,6 +593,15 @@ def missing_targets(
             problems += _gone_from_books(document, destination, catalog)
         if catalog is not None and catalog.qbo_company is not None:
             problems += _qbo_company_rules(document, catalog, catalog.qbo_company)
+        elif catalog is not None and catalog.qbo_listed is not None:
+            # Lists read, the company not (its CompanyInfo came without an Id): whether it keeps
+            # our DocNumber, by which a lost answer is found, is unknown.
+            problems.append(
+                "the QuickBooks company's settings were not read with its lists, so whether it "
+                f"keeps {document.reference} as the invoice's number (custom transaction "
+                "numbers), by which a lost answer is found and never created twice, is "
+                "unknown: `trueup qbo refresh` reads them"
+            )
     if destination == "xero":
         if document.xero_contact_id is None:
             problems.append(f"no Xero contact: run `trueup xero map suggest`{_BOOKS_SCREEN}")
