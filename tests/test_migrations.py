@@ -197,3 +197,26 @@ def test_a_version_12_store_stages_parsed_rows_and_a_killed_runs_staging_goes(tm
     database.dispose()
     assert {"parsed", "error", "out_of_range"} <= columns and staged == 0
     assert "ix_staged_record_run_entity" in indexes
+
+
+def test_the_store_as_it_was_is_backed_up_before_its_schema_is_upgraded(tmp_path):
+    """Migrations rewrite stored data in place (15 and 17 do): the store as an older trueup
+    left it is the newest backup, whole, before any is run; a current store takes none."""
+    path = tmp_path / "old.sqlite"
+    open_database(path).dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_meta SET value='16' WHERE key='schema_version'")
+        conn.execute("INSERT INTO halo_client (id, name, raw) VALUES (12, 'Acme\x07', '{}')")
+    open_database(path).dispose()
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert backup.name.startswith("old-") and "before-schema-17" in backup.name
+    assert oct(backup.stat().st_mode & 0o777) == "0o600"
+    with sqlite3.connect(backup) as conn:
+        assert conn.execute(
+            "SELECT value FROM schema_meta WHERE key='schema_version'"
+        ).fetchone() == ("16",)
+        assert conn.execute("SELECT name FROM halo_client").fetchone() == ("Acme\x07",)
+    with sqlite3.connect(path) as conn:  # upgraded: the bell written out
+        assert conn.execute("SELECT name FROM halo_client").fetchone() == ("Acme\\x07",)
+    open_database(path).dispose()
+    assert len(list((tmp_path / "backups").iterdir())) == 1

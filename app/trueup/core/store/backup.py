@@ -39,9 +39,12 @@ def backups_dir(db_path: Path) -> Path:
     return db_path.expanduser().parent / "backups"
 
 
-def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> Path:
+def backup_database(
+    db: Database, reason: str, *, keep: int = DEFAULT_KEEP, before: str = "posting"
+) -> Path:
     """Copy the store to backups/<stem>-<UTC stamp>-<reason>.sqlite; keep the newest `keep`.
-    BackupError, saying why, when no copy could be written (the store is left as it was)."""
+    BackupError, saying why, when no copy could be written (the store is left as it was, and
+    what it comes `before` does not start)."""
     folder = backups_dir(db.path)
     try:
         target = _copy(db, folder, reason)
@@ -49,10 +52,10 @@ def backup_database(db: Database, reason: str, *, keep: int = DEFAULT_KEEP) -> P
         # A copy of a damaged store would be named as the way back, and push out sound ones.
         raise BackupError(
             f"{db.path} is damaged (SQLite found: {damaged}), so no backup was taken and "
-            f"posting did not start: `trueup doctor` examines it; {restore_hint(db.path)}"
+            f"{before} did not start: `trueup doctor` examines it; {restore_hint(db.path)}"
         ) from None
     except (OSError, sqlite3.Error) as exc:
-        raise BackupError(_unwritten(db.path, folder, exc)) from None
+        raise BackupError(_unwritten(db.path, folder, exc, before)) from None
     _prune(db.path, keep)
     return target
 
@@ -85,8 +88,8 @@ class _Damaged(Exception):
     """The copy SQLite finds damaged; str() is its first problem."""
 
 
-def _unwritten(db_path: Path, folder: Path, exc: OSError | sqlite3.Error) -> str:
-    """Why no backup was written, and what to do: posting starts only after one."""
+def _unwritten(db_path: Path, folder: Path, exc: OSError | sqlite3.Error, before: str) -> str:
+    """Why no backup was written, and what to do: `before` starts only after one."""
     full = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc)
     if full:
         size = db_path.stat().st_size / 1e6
@@ -97,7 +100,7 @@ def _unwritten(db_path: Path, folder: Path, exc: OSError | sqlite3.Error) -> str
         why = f"{said}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else said
         fix = "fix that and run it again"
     return (
-        f"no backup of {db_path} could be written in {folder} ({why}), and posting starts "
+        f"no backup of {db_path} could be written in {folder} ({why}), and {before} starts "
         f"only after one: {fix}"
     )
 

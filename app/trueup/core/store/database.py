@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 
 from trueup.core.errors import TrueupError
 from trueup.core.store import soundness
-from trueup.core.store.backup import free_space, restore_hint
+from trueup.core.store.backup import backup_database, free_space, restore_hint
 from trueup.core.store.migrations import MIGRATIONS, SCHEMA_VERSION
 
 APP_MARKER = "trueup"
@@ -198,6 +198,12 @@ def _create_or_migrate(database: Database, version: int | None) -> None:
         # Nothing to write: no write lock taken, so a command that only reads never waits for
         # another's write (a sync's apply) and never fails "busy" for it.
         return
+    if version is not None and version < SCHEMA_VERSION:
+        # Migrations rewrite stored data in place (15: impossible numbers to nothing, 17: text
+        # written out): the store as it was is kept first, as before a post.
+        backup_database(
+            database, f"before-schema-{SCHEMA_VERSION}", before="upgrading the store's schema"
+        )
     with database.write() as conn:
         # Read again under the lock: another process may have created or migrated it since.
         version = _version_in(conn)
