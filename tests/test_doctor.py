@@ -443,3 +443,11 @@ def test_a_store_in_a_folder_named_with_a_hash_is_the_one_checked(tmp_path):
     )
     assert (checked.status, checked.fix) == ("fail", "upgrade trueup")  # the store's own version
     assert not (tmp_path / "Billing ").exists()
+
+
+def test_the_help_says_where_backups_are_and_how_one_is_restored():
+    said = " ".join(CliRunner().invoke(app, ["doctor", "--help"]).output.split())
+    assert "before every post and before a schema upgrade" in said
+    assert "To restore one, close trueup, move the store (and any -wal/-shm beside it) aside" in (
+        said
+    )

@@ -120,6 +120,10 @@ def doctor_command(
     integrity and schema, file permissions, the SQLite version and each connection.
 
     One line per check: ok, warn, fail or skip, with the fix. Exit 1 if any check fails.
+
+    Backups: trueup copies the store into backups/ beside it before every post and before a
+    schema upgrade (the newest 20 kept, `[backup] keep`). To restore one, close trueup, move
+    the store (and any -wal/-shm beside it) aside, then copy the backup to the store's path.
     """
     current = state(ctx)
     checks = run_doctor(
