@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import stat
 import subprocess
+import time
 from datetime import date
 
 import pytest
@@ -93,6 +94,21 @@ def test_only_the_newest_backups_are_kept(synced):
     assert latest_backup(synced.path) == made[-1]
     assert all(not p.exists() for p in made[:2])
     assert made[1].name.endswith("-run-1.sqlite")  # the reason, made safe for a file name
+
+
+def test_a_copy_a_killed_run_left_half_written_goes_once_an_hour_old(synced):
+    """A run killed mid-backup left a .partial the store's size, which no pruning removed."""
+    folder = synced.path.parent / "backups"
+    folder.mkdir(exist_ok=True)
+    stem = synced.path.stem
+    old = folder / f"{stem}-20261101T000000Z-post-qbo.sqlite.partial"
+    fresh = folder / f"{stem}-20261207T000000Z-post-qbo.sqlite.partial"  # a run writing it now
+    for path in (old, fresh):
+        path.write_bytes(b"x" * 1000)
+    two_hours_ago = time.time() - 7200
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    backup_database(synced, "posting")
+    assert not old.exists() and fresh.exists()
 
 
 def test_two_backups_in_the_same_second_do_not_overwrite_each_other(synced):

@@ -8,7 +8,9 @@ quick check finds damaged is not kept: the store it copies is damaged, and posti
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import glob
 import os
 import re
 import shutil
@@ -161,3 +163,10 @@ def _slug(reason: str) -> str:
 def _prune(db_path: Path, keep: int) -> None:
     for old in list_backups(db_path)[: -max(keep, 1)]:
         old.unlink(missing_ok=True)
+    # A copy a killed run left half-written (the store's size each): an hour old, no run is
+    # still writing it.
+    stale = datetime.now(UTC).timestamp() - 3600
+    for partial in backups_dir(db_path).glob(f"{glob.escape(db_path.stem)}-*.partial*"):
+        with contextlib.suppress(OSError):
+            if partial.stat().st_mtime < stale:
+                partial.unlink()
