@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.text import Text
@@ -16,6 +16,9 @@ from trueup.core.service.stores import Database
 from trueup.core.settings.config import load_settings, today
 from trueup.core.values.bounds import INT64
 from trueup.core.values.months import Month
+
+if TYPE_CHECKING:
+    from trueup.sandbox.common import FaultSpec
 
 
 def checked_month(month: str | None) -> Month | None:
@@ -98,6 +101,17 @@ def open_store(ctx: typer.Context, *, existing: bool = True) -> Iterator[Databas
         yield db
     finally:
         db.dispose()
+
+
+def parsed_faults(text: str) -> FaultSpec:
+    """--faults read while parsing, so a bad spec is a usage error (exit 2) before anything is
+    served: it was exit 1, and `seed=1e999` an unexpected OverflowError."""
+    from trueup.sandbox.common import FaultSpec, FaultSpecError
+
+    try:
+        return FaultSpec.parse(text)
+    except FaultSpecError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def usage_error(message: str) -> NoReturn:

@@ -13,6 +13,8 @@ import typer
 from rich.text import Text
 
 from trueup.cli import handles_errors, render
+from trueup.cli.options import parsed_faults, usage_error
+from trueup.core.settings.config import today
 from trueup.sandbox.common import FaultSpec
 
 sandbox_app = typer.Typer(
@@ -39,8 +41,10 @@ def serve(
         int, typer.Option(help="Xero port, API and identity hosts (0: a free one).")
     ] = 0,
     faults: Annotated[
-        str | None,
+        FaultSpec | None,
         typer.Option(
+            parser=parsed_faults,
+            metavar="<spec>",
             # Words, not one long example: a line wider than the column is cut at 80 columns.
             help="Inject faults: KIND=SHARE of the requests, joined by commas. Kinds: 429 (with "
             "Retry-After), 429-bare, 500, 503, reset, slow, malformed, lost, late, lost-500; "
@@ -66,10 +70,20 @@ def serve(
     from trueup.sandbox.scenario import load_scenario
     from trueup.sandbox.serve import build_simulators, serve_in_background
 
+    ports = {
+        "--pax8-port": pax8_port,
+        "--halo-port": halo_port,
+        "--qbo-port": qbo_port,
+        "--xero-port": xero_port,
+    }
+    for flag, port in ports.items():  # checked here: a range in the help cut its example short
+        if not 0 <= port <= 65_535:
+            usage_error(f"{flag} {port} is no port: give one from 1 to 65535, or 0 for a free one")
+    chosen = [port for port in ports.values() if port]
+    if len(set(chosen)) < len(chosen):
+        usage_error("two simulators cannot share a port: give each its own, or 0 for a free one")
     sims = build_simulators(
-        load_scenario(scenario or BUNDLED_DEMO),
-        faults=FaultSpec.parse(faults) if faults else None,
-        rate_limits=rate_limits,
+        load_scenario(scenario or BUNDLED_DEMO), faults=faults, rate_limits=rate_limits
     )
     with serve_in_background(
         sims,
@@ -104,16 +118,29 @@ def generate(
     """Write a deterministic, realistic scenario of N clients to stdout."""
     from trueup.sandbox.generate import dump_scenario, generate_scenario
 
-    if month is not None and not _is_month(month):
-        raise typer.BadParameter(f"{month!r} is not a month like 2026-11", param_hint="--month")
-    sys.stdout.write(dump_scenario(generate_scenario(clients, seed=seed, month=month)))
+    scenario_month = _scenario_month(month)
+    sys.stdout.write(dump_scenario(generate_scenario(clients, seed=seed, month=scenario_month)))
     if sys.stdout.isatty():
         sys.stdout.write("\n")
 
 
-def _is_month(text: str) -> bool:
-    year, _, number = text.partition("-")
-    return year.isdigit() and len(year) == 4 and number.isdigit() and 1 <= int(number) <= 12
+def _scenario_month(given: str | None) -> str:
+    """The month given, else today's (a bad TRUEUP_TODAY is said as the other commands say it):
+    one trueup bills whose scenario stays in the calendar, whose commitments run three years on.
+    Year 0000 or 9999 was an unexpected ValueError (exit 1)."""
+    from trueup.core.values.months import FIRST_YEAR, LAST_YEAR, Month, MonthError
+
+    try:
+        month = Month(given) if given is not None else Month.of(today())
+    except MonthError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from None
+    if month.first.year > LAST_YEAR - 3:
+        raise typer.BadParameter(
+            f"{month}: a scenario's commitments run three years on, past the calendar: "
+            f"give a month from {FIRST_YEAR}-01 to {LAST_YEAR - 3}-12",
+            param_hint="--month",
+        )
+    return month
 
 
 Scenario = Annotated[

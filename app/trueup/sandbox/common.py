@@ -119,10 +119,10 @@ class FaultSpec:
                 if not 0 <= number <= 1:
                     raise FaultSpecError(f"fault '{name}': rate must be between 0 and 1")
                 rates[name] = number
-            elif name in ("seed", "slow_seconds", "retry_after_seconds"):
-                options[name] = number
+            elif name in _OPTION_RANGES:
+                options[name] = _option(name, value, number)
             else:
-                known = ", ".join((*FAULT_KINDS, "seed", "slow_seconds", "retry_after_seconds"))
+                known = ", ".join((*FAULT_KINDS, *_OPTION_RANGES))
                 raise FaultSpecError(f"unknown fault '{name}' (known: {known})")
         if sum(rates.values()) > 1:
             raise FaultSpecError("fault rates add up to more than 1")
@@ -132,6 +132,25 @@ class FaultSpec:
             slow_seconds=options.get("slow_seconds", 35.0),
             retry_after_seconds=int(options.get("retry_after_seconds", 1)),
         )
+
+
+# An option's least and greatest value, and whether it is a whole number: an infinite or NaN
+# one stopped the run with OverflowError (seed), or held every slow request forever.
+_OPTION_RANGES = {
+    "seed": (0, 2**32 - 1, True),
+    "slow_seconds": (0, 3600, False),
+    "retry_after_seconds": (0, 86_400, True),
+}
+
+
+def _option(name: str, text: str, number: float) -> float:
+    low, high, whole = _OPTION_RANGES[name]
+    if not low <= number <= high or (whole and not number.is_integer()):
+        kind = "a whole number" if whole else "a number of seconds"
+        raise FaultSpecError(
+            f"fault option '{name}': '{text}' is not {kind} from {low:,} to {high:,}"
+        )
+    return number
 
 
 class ConnectionResetFault(Exception):

@@ -4,6 +4,7 @@ world."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from trueup.core.errors import TrueupError
+from trueup.core.values.months import FIRST_YEAR, LAST_YEAR
 
 DEFAULT_CREDENTIALS = {"client_id": "sandbox", "client_secret": "sandbox"}
 
@@ -35,14 +37,39 @@ class Scenario:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file. Raises ScenarioError with a one-line reason."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(
+            Path(path).read_text(encoding="utf-8"),
+            parse_float=_finite,
+            parse_constant=_no_constant,
+        )
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"scenario {path} is not UTF-8 text (byte {exc.start + 1} is not): save it as UTF-8"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ScenarioError(
             f"scenario {path} is not valid JSON (line {exc.lineno}, column {exc.colno})"
         ) from exc
+    except RecursionError:
+        raise ScenarioError(f"scenario {path} nests its lists or objects too deep") from None
+    except ValueError as exc:  # _finite's or _no_constant's, from inside the parser
+        raise ScenarioError(f"scenario {path}: {exc}") from None
     return parse_scenario(data)
+
+
+def _finite(text: str) -> float:
+    """A JSON number as float reads it, when finite: 1e400 was read as infinity and served as
+    `Infinity`, which the clients (as JSON) refuse, naming the simulator, not the file."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:20]} is out of range")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not JSON (no number is)")
 
 
 def parse_scenario(data: Any) -> Scenario:
@@ -54,6 +81,11 @@ def parse_scenario(data: Any) -> Scenario:
         as_of = datetime.fromisoformat(str(data["as_of"]).replace("Z", "+00:00"))
     except (KeyError, ValueError) as exc:
         raise ScenarioError("scenario: 'as_of' must be an ISO timestamp") from exc
+    if not FIRST_YEAR <= as_of.year <= LAST_YEAR:  # its month's arithmetic left the calendar
+        raise ScenarioError(
+            f"scenario: 'as_of' {as_of.date().isoformat()} is outside the years trueup bills "
+            f"({FIRST_YEAR}-{LAST_YEAR})"
+        )
     sections = {name: _section(data, name) for name in ("pax8", "halo", "qbo", "xero")}
     for name, collections in RULES.items():
         for collection, rules in collections.items():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -78,6 +80,8 @@ class SandboxUrls:
 def urls_for(
     host: str, pax8_port: int, halo_port: int, qbo_port: int, xero_port: int = 0
 ) -> SandboxUrls:
+    if ":" in host:  # an IPv6 address: bracketed in a URL (http://[::1]:8080)
+        host = f"[{host}]"
     return SandboxUrls(
         pax8=f"http://{host}:{pax8_port}/v1",
         halo=f"http://{host}:{halo_port}",
@@ -114,24 +118,66 @@ def serve_in_background(
 ) -> Iterator[SandboxUrls]:
     """Serve the four simulators on `host` from a background thread until the block ends."""
     logging.getLogger("uvicorn.error").addFilter(_DropInjectedResets())
+    sockets: list[socket.socket] = []
+    try:
+        for service, port in (
+            ("Pax8", pax8_port),
+            ("HaloPSA", halo_port),
+            ("QuickBooks", qbo_port),
+            ("Xero", xero_port),
+        ):
+            sockets.append(_bound(host, port, service))
+        with _serving(sims, sockets):
+            yield urls_for(host, *(sock.getsockname()[1] for sock in sockets))
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _bound(host: str, port: int, service: str) -> socket.socket:
+    """A socket bound before any server starts: a port in use is said at once, naming it (uvicorn
+    logged the errno and exited 3 in its thread, said as 'could not start on 127.0.0.1: 3')."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise OSError(f"the sandbox cannot listen on {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise OSError(
+                f"the sandbox cannot listen on {host}: it is no address of this machine"
+            ) from None
+        why = (
+            "is in use (another program, or a sandbox still serving)"
+            if exc.errno == errno.EADDRINUSE
+            else f"cannot be listened on ({exc.strerror})"
+        )
+        raise OSError(
+            f"{host}:{port}, the sandbox's {service} port, {why}: "
+            "give another port, or 0 for a free one"
+        ) from None
+    return sock
+
+
+@contextmanager
+def _serving(sims: Simulators, sockets: list[socket.socket]) -> Iterator[None]:
+    """uvicorn serving each simulator on its socket from one thread until the block ends."""
+    apps = (sims.pax8, sims.halo, sims.qbo, sims.xero)
     servers = [
-        uvicorn.Server(
-            uvicorn.Config(
-                app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
-            )
-        )
-        for app, port in (
-            (sims.pax8, pax8_port),
-            (sims.halo, halo_port),
-            (sims.qbo, qbo_port),
-            (sims.xero, xero_port),
-        )
+        uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+        for app in apps
     ]
     failure: list[BaseException] = []
 
     def run() -> None:
         try:
-            asyncio.run(_serve_all(servers))
+            asyncio.run(_serve_all(servers, sockets))
         except BaseException as exc:  # surfaced to the caller below
             failure.append(exc)
 
@@ -139,19 +185,17 @@ def serve_in_background(
     thread.start()
     while not all(s.started for s in servers):
         if failure or not thread.is_alive():
-            raise OSError(
-                f"the sandbox could not start on {host}: "
-                f"{failure[0] if failure else 'a port is in use'}"
-            )
+            raise OSError(f"the sandbox could not start: {failure[0] if failure else 'no reason'}")
         thread.join(0.02)
-    ports = [s.servers[0].sockets[0].getsockname()[1] for s in servers]
     try:
-        yield urls_for(host, *ports)
+        yield
     finally:
         for server in servers:
             server.should_exit = True
         thread.join(10)
 
 
-async def _serve_all(servers: list[uvicorn.Server]) -> None:
-    await asyncio.gather(*(server.serve() for server in servers))
+async def _serve_all(servers: list[uvicorn.Server], sockets: list[socket.socket]) -> None:
+    await asyncio.gather(
+        *(s.serve(sockets=[sock]) for s, sock in zip(servers, sockets, strict=True))
+    )
