@@ -143,3 +143,22 @@ def test_a_scenario_outside_the_years_billed_is_refused(tmp_path: Path, as_of: s
     path.write_text(json.dumps({"as_of": as_of}))
     with pytest.raises(ScenarioError, match="is outside the years trueup bills"):
         load_scenario(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("{\n", "is not valid JSON (line 2, column 1)"),
+        ("[]", "the top level must be a JSON object"),
+    ],
+)
+def test_a_distributors_file_of_a_scenario_not_one_is_said(
+    tmp_path: Path, content: str, said: str
+) -> None:
+    path = tmp_path / "scenario.json"
+    path.write_text(content)
+    for command in ("partner-center", "ion", "ingram", "sherweb"):
+        code, output = run("sandbox", command, "--scenario", str(path))
+        assert code == 1  # an unexpected JSONDecodeError or TypeError
+        assert said in output
+        assert "unexpected" not in output

@@ -204,10 +204,18 @@ def sherweb(scenario: Scenario = None, out: Out = None, seed: Seed = 1) -> None:
 
 
 def _scenario(path: Path | None) -> dict[str, object]:
+    """What a distributor's file is drawn from, of a scenario checked as serving it is checked:
+    a file not JSON, or not of a scenario's shape, was an unexpected JSONDecodeError or
+    TypeError."""
     from trueup.cli.syncing import BUNDLED_DEMO
+    from trueup.sandbox.scenario import load_scenario
 
-    loaded: dict[str, object] = json.loads((path or BUNDLED_DEMO).read_text(encoding="utf-8"))
-    return loaded
+    scenario = load_scenario(path or BUNDLED_DEMO)
+    return {
+        "as_of": scenario.as_of.date().isoformat(),
+        "pax8": {key: scenario.pax8.get(key) or [] for key in ("companies", "subscriptions")},
+        "halo": {"clients": scenario.halo.get("clients") or []},
+    }
 
 
 def _write_sample(text: str, out: Path | None) -> None:
