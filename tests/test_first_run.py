@@ -5,6 +5,7 @@ an 'unexpected' error or a traceback."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -35,11 +36,34 @@ def run(*args: str) -> tuple[int, str]:
         ("seed=1e999", "'seed': '1e999' is not a whole number"),  # was OverflowError, exit 1
     ],
 )
-def test_a_bad_fault_spec_is_a_usage_error(spec: str, said: str) -> None:
-    code, output = run("sandbox", "serve", "--faults", spec)
+@pytest.mark.parametrize(
+    "command", [("sandbox", "serve"), ("demo",), ("sync", "--sandbox", "world.json")]
+)
+def test_a_bad_fault_spec_is_a_usage_error(spec: str, said: str, command: tuple[str]) -> None:
+    code, output = run(*command, "--faults", spec)
     assert code == 2  # was 1, as if the user had something to fix elsewhere
     assert said in output
     assert "unexpected" not in output
+
+
+def test_faults_without_a_sandbox_to_sync_are_a_usage_error() -> None:
+    code, output = run("sync", "--faults", "429=0.1")
+    assert code == 2 and "Invalid value for --faults: --faults works only with --sandbox" in output
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_help_prints_on_a_terminal_that_cannot_write_every_character(encoding: str) -> None:
+    """'•' and '…' in a help raised UnicodeEncodeError, with a traceback, under an ASCII or
+    Latin-1 locale (an old jump box); they print as '?' there."""
+    for command in (["sync", "--help"], ["connect", "halo", "--help"]):
+        shown = subprocess.run(
+            [sys.executable, "-m", "trueup", *command],
+            env={**os.environ, "PYTHONIOENCODING": encoding, "COLUMNS": "80"},
+            capture_output=True,
+            timeout=60,
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert b"Traceback" not in shown.stderr and b"Usage:" in shown.stdout
 
 
 @pytest.mark.parametrize(

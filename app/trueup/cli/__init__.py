@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import io
 import os
 import shlex
 import sys
@@ -146,6 +147,16 @@ def _log_command(arguments: list[Any]) -> str:
     if opened is None or opened == (Path(env) if env else default_db_path()):
         return "trueup log"
     return f"trueup --db {shlex.quote(str(opened))} log"
+
+
+def _checked_faults(text: str | None) -> str | None:
+    """--faults as given, once it reads as a spec: a bad one is a usage error (exit 2), as
+    `sandbox serve` says it, before anything is served or synced."""
+    if text is not None:
+        from trueup.cli.options import parsed_faults
+
+        parsed_faults(text)
+    return text
 
 
 def _file_path(given: str) -> Path:
@@ -319,6 +330,7 @@ def sync(
         typer.Option(
             help="With --sandbox: inject faults, e.g. `429=0.05,500=0.02,reset=0.01,seed=7`.",
             show_default=False,
+            callback=_checked_faults,
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
@@ -365,6 +377,8 @@ def sync(
 
     if quiet and as_json:
         raise typer.BadParameter("--quiet prints nothing on success; drop --json or --quiet")
+    if faults and sandbox is None:
+        raise typer.BadParameter("--faults works only with --sandbox", param_hint="--faults")
     try:
         outcome = run_sync(
             state(ctx),
@@ -398,6 +412,7 @@ def demo(
         typer.Option(
             help="Inject faults into the simulators, e.g. `429=0.05,reset=0.01,seed=7`.",
             show_default=False,
+            callback=_checked_faults,
         ),
     ] = None,
     no_mouse: NoMouse = False,
@@ -421,5 +436,15 @@ def main() -> None:
 
     global _ONE_COMMAND
     _ONE_COMMAND = True
+    _printable_anywhere()
     one_line_diagnostics()
     app()
+
+
+def _printable_anywhere() -> None:
+    """A terminal whose encoding lacks a character trueup prints ('•', '…', '€' under a
+    Latin-1 or ASCII locale on an old jump box) gets '?' for it, not a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
