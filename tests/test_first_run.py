@@ -186,3 +186,20 @@ def test_a_distributors_file_of_a_scenario_not_one_is_said(
         assert code == 1  # an unexpected JSONDecodeError or TypeError
         assert said in output
         assert "unexpected" not in output
+
+
+def test_a_scenario_with_no_client_linked_has_no_distributors_file_to_write(tmp_path: Path):
+    """sherweb's was 'unexpected IndexError' (the others wrote a file naming nobody)."""
+    from trueup.sandbox.generate import DEMO_PATH
+
+    scenario = json.loads(DEMO_PATH.read_text())
+    for company in scenario["pax8"]["companies"]:
+        company.pop("externalId", None)
+    path = tmp_path / "unlinked.json"
+    path.write_text(json.dumps(scenario))
+    for command in ("partner-center", "ion", "ingram", "sherweb"):
+        out = tmp_path / f"{command}.csv"
+        code, output = run("sandbox", command, "--scenario", str(path), "--out", str(out))
+        assert code == 1, (command, output)
+        assert "no Pax8 company of the scenario names a Halo client of it" in output, command
+        assert "unexpected" not in output and not out.exists()

@@ -15,6 +15,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from trueup.sandbox.scenario import ScenarioError
+
 # A distributor's price to the partner, of the list price (the client's): the usual discount.
 COST_SHARE = Decimal("0.85")
 # (ProductId, SkuId, SkuName, unit price a month): licences an MSP buys outside Pax8.
@@ -39,6 +41,11 @@ def linked_clients(
         (c for c in pax8["companies"] if str(c.get("externalId")) in halo),
         key=lambda c: int(c["externalId"]),
     )
+    if not linked:
+        raise ScenarioError(
+            "no Pax8 company of the scenario names a Halo client of it (its externalId): a "
+            "distributor's file names the clients it bills, and there is none to write"
+        )
     chosen = sorted(rng.sample(linked, k=min(count, len(linked))), key=lambda c: c["name"])
     return [
         (
