@@ -37,6 +37,8 @@ class HaloLine(NamedTuple):
     description: str | None
     quantity: Decimal
     unit_price: Decimal | None
+    ends: date | None = None  # the line's end date; None: no end
+    currency: str | None = None  # its recurring invoice's, as Halo names it (often a symbol)
 
 
 class ClientLine(NamedTuple):
@@ -318,13 +320,40 @@ def _load_lines(
     ).all():
         stored = numbers[quantity]
         count = stored or ZERO
-        line = HaloLine(line_id, invoice_id, item_id, description, count, numbers[price])
+        until = _day(ends)
+        line = HaloLine(
+            line_id, invoice_id, item_id, description, count, numbers[price], until, currency
+        )
         by_client[client_id].append(
-            ClientLine(line, ZERO if stored is None else stored, currency, _day(ends))
+            ClientLine(line, ZERO if stored is None else stored, currency, until)
         )
         if item_id is not None:
             by_item[(client_id, item_id)].append(line)
     return by_item, by_client
+
+
+# Halo names a recurring invoice's currency by its symbol.
+_SYMBOLS = {
+    "US$": "USD",
+    "CA$": "CAD",
+    "C$": "CAD",
+    "A$": "AUD",
+    "NZ$": "NZD",
+    "€": "EUR",
+    "£": "GBP",
+}
+
+
+def halo_currency(symbol: str | None, client_currency: str) -> str:
+    """The ISO code of a Halo currency: "$" is the client's own when that is a dollar."""
+    text = (symbol or "").strip()
+    if len(text) == 3 and text.isalpha():
+        return text.upper()
+    if text in _SYMBOLS:
+        return _SYMBOLS[text]
+    if text == "$" and not client_currency.endswith("D"):
+        return "USD"
+    return client_currency
 
 
 def most_common(counts: Counter[str]) -> str:

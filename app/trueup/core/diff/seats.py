@@ -3,7 +3,8 @@
 Rows come per billable subscription of a mapped company, plus one per Halo item billed with no
 billable subscription behind it. Halo lines are matched by item: a client's active recurring
 lines whose item stands for the subscription's product (the client's override first, else the
-product's mapping for every client).
+product's mapping for every client), but not a line that ended before the month (Halo no longer
+bills it). A row of Halo lines alone is in their invoice's currency: its impact is at their price.
 
 Shared lines: when several billable subscriptions of one client map to the same Halo item (two
 subscriptions of one product, two companies of one client, or two products billed under one
@@ -21,7 +22,7 @@ from __future__ import annotations
 import gc
 import json
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,7 +38,13 @@ from trueup.core.billing.timeline import (
     snapshot_on,
     snapshots_from,
 )
-from trueup.core.diff.reading import DiffStore, StoredSubscription, load_diff_store, most_common
+from trueup.core.diff.reading import (
+    DiffStore,
+    StoredSubscription,
+    halo_currency,
+    load_diff_store,
+    most_common,
+)
 from trueup.core.diff.reading import HaloLine as HaloLine  # part of this module's interface
 from trueup.core.store import tables as m
 from trueup.core.store.database import Database
@@ -94,9 +101,9 @@ def seat_diff(
 
 def diff_rows(store: DiffStore, day: date) -> list[DiffRow]:
     billable, dormant = _billable_and_dormant(store, day)
-    attributed, billed_items = _attribute(store, billable)
+    attributed, billed_items = _attribute(store, billable, day)
     rows = [_subscription_row(store, *found) for found in attributed]
-    return rows + _rows_missing_in_pax8(store, billed_items, dormant)
+    return rows + _rows_missing_in_pax8(store, billed_items, dormant, day)
 
 
 class SeatCount(NamedTuple):
@@ -113,14 +120,14 @@ def seat_counts(store: DiffStore, day: date) -> dict[str, SeatCount]:
     latest one of a product Halo bills with none billable), without building the rows: what
     billing reads of the diff, at a fraction of the cost."""
     billable, dormant = _billable_and_dormant(store, day)
-    attributed, billed_items = _attribute(store, billable)
+    attributed, billed_items = _attribute(store, billable, day)
     found = {
         subscription.id: SeatCount(
             halo_qty, lines, _status(snapshot.quantity, halo_qty, lines), snapshot.quantity
         )
         for _, subscription, snapshot, halo_qty, lines in attributed
     }
-    for row in _rows_missing_in_pax8(store, billed_items, dormant):
+    for row in _rows_missing_in_pax8(store, billed_items, dormant, day):
         if row.subscription_id:
             found[row.subscription_id] = SeatCount(
                 row.halo_qty, row.halo_lines, row.status, row.pax8_qty
@@ -168,7 +175,7 @@ _Attributed = tuple[int, StoredSubscription, Snapshot, Decimal, tuple[HaloLine, 
 
 
 def _attribute(
-    store: DiffStore, billable: list[_Billable]
+    store: DiffStore, billable: list[_Billable], day: date
 ) -> tuple[list[_Attributed], set[tuple[int, int]]]:
     """The Halo seats of each billable subscription, and the (client, item) pairs they account
     for."""
@@ -181,7 +188,7 @@ def _attribute(
         else:
             shared[(client_id, item)].append((subscription, snapshot))
     for (client_id, item), members in shared.items():
-        lines = tuple(store.active_lines.get((client_id, item), ()))
+        lines = _billed(store.active_lines.get((client_id, item), ()), day)
         remaining = sum((line.quantity for line in lines), ZERO)
         members.sort(key=lambda pair: (pair[0].started or date.min, pair[0].id))
         for position, (subscription, snapshot) in enumerate(members):
@@ -190,6 +197,13 @@ def _attribute(
             remaining -= attributed
             found.append((client_id, subscription, snapshot, attributed, lines))
     return found, set(shared)
+
+
+def _billed(lines: Sequence[HaloLine], day: date) -> tuple[HaloLine, ...]:
+    """The lines Halo still bills in the day's month: not one that ended before the month's
+    first day (billing leaves such a manual line out alike)."""
+    first = day.replace(day=1)
+    return tuple(line for line in lines if line.ends is None or line.ends >= first)
 
 
 def _status(pax8_qty: Decimal, halo_qty: Decimal, lines: tuple[HaloLine, ...]) -> str:
@@ -242,15 +256,19 @@ def _rows_missing_in_pax8(
     store: DiffStore,
     billed: set[tuple[int, int]],
     dormant: dict[tuple[int, str], StoredSubscription],
+    day: date,
 ) -> list[DiffRow]:
     """One row per Halo item a mapped client is billed for whose products it has no billable
     subscription of. It names the client's latest subscription of such a product when there is
     one (usually a cancelled one: the detail then shows when it ended)."""
     mapped_clients = set(store.index.companies.values())
     rows: list[DiffRow] = []
-    for (client_id, item), lines in store.active_lines.items():
+    for (client_id, item), active in store.active_lines.items():
         if client_id not in mapped_clients or (client_id, item) in billed:
             continue
+        lines = _billed(active, day)
+        if not lines:
+            continue  # every line of it ended before the month: Halo bills nothing
         products = store.index.products_of_item(item, client_id) - store.index.ignored_products
         if not products:
             continue  # not a Pax8 item (labour, managed services)
@@ -276,8 +294,12 @@ def _rows_missing_in_pax8(
                 status="missing_in_pax8" if halo_qty != 0 else "match",
                 unit_price=_line_price(lines, impact, halo_qty),
                 monthly_impact=impact,
-                currency=(previous.currency if previous else None) or store.currency_of(client_id),
-                halo_lines=tuple(lines),
+                # The impact is at Halo's price, so in its invoice's currency.
+                currency=halo_currency(
+                    lines[0].currency,
+                    (previous.currency if previous else None) or store.currency_of(client_id),
+                ),
+                halo_lines=lines,
             )
         )
     return rows
@@ -287,7 +309,7 @@ def _only(values: set[str]) -> str | None:
     return next(iter(values)) if len(values) == 1 else None
 
 
-def _line_price(lines: list[HaloLine], impact: Decimal, quantity: Decimal) -> Decimal:
+def _line_price(lines: tuple[HaloLine, ...], impact: Decimal, quantity: Decimal) -> Decimal:
     """The lines' unit price; their quantity-weighted mean when they differ."""
     prices = {line.unit_price or ZERO for line in lines}
     if len(prices) == 1 or quantity == 0:
