@@ -1,5 +1,6 @@
 """The seat diff on Halo data a real tenant has: lines that ended, invoices in another currency."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from test_diff import Fill, by_subscription, diff
+from trueup.core.diff.reading import load_diff_store
 from trueup.core.diff.seats import summarise
 from trueup.core.store import tables as m
 from trueup.core.store.database import open_database
@@ -73,4 +75,43 @@ def test_a_row_of_halo_lines_alone_is_in_their_invoices_currency(store):
     assert summary.by_currency == {
         "USD": (Decimal(0), Decimal("12.50")),
         "GBP": (Decimal(0), Decimal("27.00")),
+    }
+
+
+def test_a_recurring_invoice_whose_schedule_ended_bills_no_seats(store):
+    """Halo creates no invoice past the schedule's end date: an invoice whose schedule ended in
+    June bills November nothing (its seats are missing in Halo, its line without an item is
+    no manual line of the month's), while one running to Halo's 2099 and one with the "unset"
+    sentinel bill as before."""
+    with store.write() as conn:
+        f = Fill(conn)
+        f.client(1, "Acme Dental")
+        f.company("acme", 1)
+        f.product("m365", 10)
+        f.product("exo", 11)
+        f.product("teams", 12)
+        f.subscription("s-ended", "acme", "m365", 5)
+        f.subscription("s-running", "acme", "exo", 3)
+        f.subscription("s-unset", "acme", "teams", 2)
+        f.recurring(-1, 1, (10, 5), (None, 1, "99.00"))
+        f.recurring(-2, 1, (11, 3))
+        f.recurring(-3, 1, (12, 2))
+        for invoice_id, end in (
+            (-1, "2026-06-30T00:00:00"),
+            (-2, "2099-12-31T00:00:00"),
+            (-3, "1899-12-30T00:00:00"),
+        ):
+            raw = json.dumps({"id": invoice_id, "schedule": {"end_date": end}})
+            conn.execute(update(INVOICES).where(INVOICES.c.id == invoice_id).values(raw=raw))
+    found = by_subscription(diff(store))
+    assert (found["s-ended"].status, found["s-ended"].halo_qty) == ("missing_in_halo", 0)
+    assert (found["s-running"].status, found["s-running"].halo_qty) == ("match", 3)
+    assert (found["s-unset"].status, found["s-unset"].halo_qty) == ("match", 2)
+    with store.read() as conn:
+        lines = load_diff_store(conn).client_lines[1]
+    assert {line.line.line_id: line.ends for line in lines} == {
+        1: date(2026, 6, 30),
+        2: date(2026, 6, 30),  # billing leaves a manual line ended before the month out
+        3: date(2099, 12, 31),
+        4: None,
     }

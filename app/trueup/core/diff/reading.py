@@ -26,6 +26,7 @@ from sqlalchemy import Connection, select
 from trueup.core.billing.timeline import Snapshot, SnapshotState, chain_snapshots, with_current
 from trueup.core.mapping.index import MappingIndex, load_mapping_index
 from trueup.core.store import tables as m
+from trueup.core.values.parsing import parse_day
 
 ZERO = Decimal(0)
 
@@ -295,9 +296,12 @@ def _load_lines(
     conn: Connection, numbers: Numbers, clients: Collection[int] | None
 ) -> tuple[dict[tuple[int, int], list[HaloLine]], dict[int, list[ClientLine]]]:
     """The active lines (line not inactive, header not disabled) of every client or of
-    `clients`: by client and item, and every one by client with its invoice's currency."""
+    `clients`: by client and item, and every one by client with its invoice's currency. A line
+    ends on its own end date or on its recurring invoice's schedule's, the earlier: Halo
+    creates no invoice past the schedule's end."""
     by_item: dict[tuple[int, int], list[HaloLine]] = defaultdict(list)
     by_client: dict[int, list[ClientLine]] = defaultdict(list)
+    schedules = _schedule_ends(conn)
     for (
         line_id,
         invoice_id,
@@ -321,6 +325,9 @@ def _load_lines(
         stored = numbers[quantity]
         count = stored or ZERO
         until = _day(ends)
+        schedule_end = schedules.get(invoice_id)
+        if schedule_end is not None and (until is None or schedule_end < until):
+            until = schedule_end
         line = HaloLine(
             line_id, invoice_id, item_id, description, count, numbers[price], until, currency
         )
@@ -330,6 +337,21 @@ def _load_lines(
         if item_id is not None:
             by_item[(client_id, item_id)].append(line)
     return by_item, by_client
+
+
+def _schedule_ends(conn: Connection) -> dict[int, date]:
+    """Each recurring invoice's schedule end date, where it has one (a few thousand headers,
+    most with Halo's far-off 2099-12-31 or its "unset" sentinel)."""
+    found: dict[int, date] = {}
+    for invoice_id, text in conn.exec_driver_sql(
+        "SELECT id, json_extract(raw, '$.schedule.end_date') "
+        f"FROM {m.table_of(m.HaloRecurringInvoice)} "
+        "WHERE json_valid(raw) AND json_extract(raw, '$.schedule.end_date') IS NOT NULL"
+    ):
+        day = parse_day(text)
+        if day is not None:
+            found[invoice_id] = day
+    return found
 
 
 # Halo names a recurring invoice's currency by its symbol.
