@@ -142,8 +142,14 @@ class JournalScreen(ModalScreen[None]):
         live = [p for p in message.postings if p.state == "posted"]
         text = Text(f"{len(message.postings)} document(s) sent", style="dim")
         if live:
-            total = sum((p.amount for p in live), Decimal(0))
+            # What they bill the month, as `trueup month` says it posted: a recurring true-up
+            # bills its recurring invoice's total, not the one-off document's amount above.
+            total = sum((p.amount if p.billed is None else p.billed for p in live), Decimal(0))
             text.append(f"; posted and standing: {money(total, live[0].currency)}", style="bold")
+            if any(p.billed is not None for p in live):
+                trued = sum((p.amount for p in live), Decimal(0))
+                said = f" (the recurring invoice's; trued up by {money(trued, live[0].currency)})"
+                text.append(said, style="dim")
         self.query_one("#journal-summary", Static).update(text)
 
     def action_close(self) -> None:
