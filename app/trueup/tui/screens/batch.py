@@ -4,7 +4,7 @@ severity, state or approval); `enter` opens one, `a` approves it, `p` posts the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -58,15 +58,21 @@ def count_text(count: int, style: str) -> Text:
     return plain(count, style if count else "dim")
 
 
-def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
+def state_text(
+    invoice: InvoiceRow, approvals: BatchApprovals | None, sending: Collection[int] = ()
+) -> Text:
     """What happened to the client's month outranks what was decided about it: posted (or
-    adjusted), with Δ when it would now bill otherwise; voided; then approval; then the word."""
+    adjusted), with Δ when it would now bill otherwise; posting while a document is on its way
+    (`sending`: batch_approval.on_the_way); voided; then approval; then the word, as the
+    ledger (`trueup month`) words it."""
     client = invoice.client_id
     if approvals is not None and approvals.posted_to(client):
         word = "adjusted" if client in approvals.adjusted else "posted"
         if approvals.differs(client, invoice.total):
             return plain(f"{word[:6]} Δ", DIFFERS_STYLE)
         return plain(word, POSTED_STYLE)
+    if client in sending:
+        return plain("posting", POSTED_STYLE)
     approval = approvals.states.get(client) if approvals is not None else None
     if approvals is not None and approvals.reads_voided(client):
         # ✓: its approval stands after the void, so `p` posts it again (a withdraws it); !: it
@@ -80,10 +86,12 @@ def state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
     return plain(invoice.state, STATE_STYLES.get(invoice.state, ""))
 
 
-def month_state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Text:
+def month_state_text(
+    invoice: InvoiceRow, approvals: BatchApprovals | None, sending: Collection[int] = ()
+) -> Text:
     """The row's state, and what a posted month would now bill otherwise (the invoice's head:
     P is the Batch screen's key, not the invoice's)."""
-    text = state_text(invoice, approvals)
+    text = state_text(invoice, approvals, sending)
     client, currency = invoice.client_id, invoice.currency
     if approvals is not None and approvals.differs(client, invoice.total):
         posted = approvals.posted_totals[client]
@@ -95,8 +103,10 @@ def month_state_text(invoice: InvoiceRow, approvals: BatchApprovals | None) -> T
     return text
 
 
-def _cells(invoice: InvoiceRow, approvals: BatchApprovals | None) -> Sequence[Text]:
-    state = state_text(invoice, approvals)
+def _cells(
+    invoice: InvoiceRow, approvals: BatchApprovals | None, sending: Collection[int]
+) -> Sequence[Text]:
+    state = state_text(invoice, approvals, sending)
     return (
         plain(invoice.client_name),
         plain(money(invoice.total, invoice.currency)),
@@ -349,7 +359,7 @@ class BatchScreen(ApprovingScreen):
         yield SearchBar(placeholder="Search clients…", id="search")
         yield RowTable(
             COLUMNS,
-            lambda invoice: _cells(invoice, self.approvals),
+            lambda invoice: _cells(invoice, self.approvals, self.sending),
             empty="No invoices in this batch.",
             id="batch-table",
         )
@@ -437,7 +447,7 @@ class BatchScreen(ApprovingScreen):
 
         invoice = self.table.current
         if invoice is not None and self.shown_batch is not None:
-            month_state = month_state_text(invoice, self.approvals)
+            month_state = month_state_text(invoice, self.approvals, self.sending)
             self.app.push_screen(
                 BatchInvoiceScreen(self.shown_batch, invoice, month_state), self._invoice_closed
             )

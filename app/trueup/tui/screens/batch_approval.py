@@ -5,6 +5,7 @@ the posting summary. Only approved invoices post; see core/approval.py for when 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -22,6 +23,9 @@ from trueup.tui.screens.base import SearchableTableScreen
 from trueup.tui.screens.confirm import ConfirmScreen
 from trueup.tui.widgets.row_table import Column
 
+if TYPE_CHECKING:
+    from trueup.core.service.workbench import Workbench
+
 APPROVAL_STYLES = {"approved": "bold green", "lapsed": "bold magenta"}
 POSTED_STYLE = "bold cyan"
 DIFFERS_STYLE = "bold yellow"  # posted, and would now bill otherwise
@@ -32,6 +36,19 @@ APPROVE_ALL = [
     Column("", 24, flex=True),
 ]
 LAPSED = [Column("What changed since it was approved", 20, flex=True)]
+# The journal's states of a document on its way: a run cut short left it there (store.postings).
+ON_ITS_WAY = frozenset({"PENDING", "SENDING", "UNKNOWN"})
+
+
+def on_the_way(workbench: Workbench, batch_id: str) -> frozenset[int]:
+    """The clients of the batch's month with a document on its way to a destination: where
+    nothing of theirs is posted, the month reads `posting` (ledger/month.py), not approved."""
+    month = batch_id[:7]  # a batch's id starts with its month
+    return frozenset(
+        e.client_id
+        for e in workbench.posting.month_entries(month)
+        if e.action == "create" and e.state in ON_ITS_WAY
+    )
 
 
 def approval_text(state: ApprovalState) -> Text:
@@ -61,11 +78,16 @@ class ApprovingScreen(SearchableTableScreen):
     invoices: list[InvoiceRow]
     approvals: BatchApprovals | None = None  # of the batch shown; None while they load
 
+    sending: frozenset[int] = frozenset()  # clients with a document on its way (on_the_way)
+
     class ApprovalsLoaded(Message, bubble=False):
-        def __init__(self, batch_id: str, approvals: BatchApprovals) -> None:
+        def __init__(
+            self, batch_id: str, approvals: BatchApprovals, sending: frozenset[int]
+        ) -> None:
             super().__init__()
             self.batch_id = batch_id
             self.approvals = approvals
+            self.sending = sending
 
     def approval_of(self, client_id: int) -> ApprovalState | None:
         return self.approvals.states.get(client_id) if self.approvals is not None else None
@@ -78,16 +100,20 @@ class ApprovingScreen(SearchableTableScreen):
         text = Text()
         if self.approvals is None:
             return text
-        states = self.approvals.states.values()
-        approved = sum(1 for s in states if s.status == "approved")
+        # As the rows say them: one on its way to a destination reads posting, not approved.
+        sending = [c for c in self.sending if not self.approvals.posted_to(c)]
+        words = [s.status for c, s in self.approvals.states.items() if c not in sending]
+        approved, lapsed = words.count("approved"), words.count("lapsed")
         if approved:
             text.append(f"\n{approved} approved for posting", style="green")
         elif self.approvals.posted:  # a posted month's approval is the journal's business
             text.append("\nNo approved invoice waits to post", style="dim")
         else:
             text.append("\nNothing approved yet: a approves an invoice, A all", style="dim")
-        if self.approvals.lapsed:
-            text.append(f", {self.approvals.lapsed} lapsed", style="bold magenta")
+        if lapsed:
+            text.append(f", {lapsed} lapsed", style="bold magenta")
+        if sending:
+            text.append(f", {len(sending)} posting (on the way: p finishes)", style=POSTED_STYLE)
         if self.approvals.posted:
             text.append(f", {len(self.approvals.posted)} posted", style=POSTED_STYLE)
         if not self.approvals.current:
@@ -96,13 +122,14 @@ class ApprovingScreen(SearchableTableScreen):
 
     @work(thread=True, exclusive=True, group="approvals", exit_on_error=False)
     def load_approvals(self, batch_id: str) -> None:
+        approvals = self.workbench.batches.approvals(batch_id)
         self.post_message(
-            self.ApprovalsLoaded(batch_id, self.workbench.batches.approvals(batch_id))
+            self.ApprovalsLoaded(batch_id, approvals, on_the_way(self.workbench, batch_id))
         )
 
     def on_approving_screen_approvals_loaded(self, message: ApprovalsLoaded) -> None:
         if self.shown_batch is not None and message.batch_id == self.shown_batch.batch_id:
-            self.approvals = message.approvals
+            self.approvals, self.sending = message.approvals, message.sending
             self.show_summary()
             self.show_rows()
 

@@ -33,6 +33,7 @@ from trueup.core.service.types import (
 from trueup.core.values.months import Month
 from trueup.tui.formatting import error_text, money, month_name, plain, quantity
 from trueup.tui.screens.batch import STATE_STYLES, margin_text, month_state_text
+from trueup.tui.screens.batch_approval import on_the_way
 from trueup.tui.screens.picker import Choice, PickerScreen
 from trueup.tui.screens.reason import ReasonScreen
 from trueup.tui.screens.rules_value import ValueScreen
@@ -416,7 +417,8 @@ class BatchInvoiceScreen(Screen[str | None]):
 
     def _month_state(self, batch: BatchOverview, row: InvoiceRow) -> Text:
         """As the Batch screen's row will say it once back: a change here can lapse an approval."""
-        return month_state_text(row, self.workbench.batches.approvals(batch.batch_id))
+        approvals = self.workbench.batches.approvals(batch.batch_id)
+        return month_state_text(row, approvals, on_the_way(self.workbench, batch.batch_id))
 
     @work(thread=True, exclusive=True, group="evidence", exit_on_error=False)
     def action_evidence(self) -> None:
