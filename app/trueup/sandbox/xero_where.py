@@ -8,10 +8,16 @@ GUID("...")`, `Date >= DateTime(2015, 01, 01)`, `EmailAddress!=null`, numbers an
 nested fields with a dot (`Contact.Name`). Xero recommends the explicit list parameters (IDs,
 InvoiceNumbers, Statuses) over OR chains for speed, but OR is part of the language.
 
+A string literal escapes a quote by doubling it (`""`), and only so: a backslash is an ordinary
+character. Xero's parser is Dynamic LINQ's (its QueryParseException messages are that library's:
+"No property or field 'Bat' exists in type 'Contact'", xeroizer issue 160; "Unterminated string
+literal", laravel-xero issue 83; "Character literal must contain exactly one character", xeroizer
+issue 454), whose string literals end at the first lone quote; and `Name=="asd\\"asd"` is
+"Syntax error" from Xero (XeroAPI/Xero-Java issue 347).
+
 Not confirmed, so chosen here: string comparison ignores case (Xero's store answers
-`Name=="acme"` for "Acme" in integrators' reports); field names ignore case; a string literal may
-escape a quote as `\\"` or `""`. A field the record type does not have is a QueryParseException
-(Xero's message names the property and the type).
+`Name=="acme"` for "Acme" in integrators' reports); field names ignore case. A field the record
+type does not have is a QueryParseException (Xero's message names the property and the type).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ Getter = Callable[[Record], Any]
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<string>"(?:[^"\\]|\\.|"")*")
+        (?P<string>"(?:[^"]|"")*")
       | (?P<number>-?\d+(?:\.\d+)?)
       | (?P<op>==|!=|<>|>=|<=|&&|\|\||[=<>!().,])
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
@@ -213,8 +219,7 @@ class _Parser:
 
 
 def _unquote(text: str) -> str:
-    inner = text[1:-1]
-    return re.sub(r'\\(.)|""', lambda m: m[1] if m[1] is not None else '"', inner)
+    return text[1:-1].replace('""', '"')
 
 
 def _field(value: Any, name: str) -> Any:
