@@ -13,6 +13,7 @@ from trueup.core.posting.sink import Document, DocumentLine
 from trueup.core.posting.xero import document_body, idempotency_key
 from trueup.core.sources.http import ApiError
 from trueup.core.sources.xero import validation_messages, xero_string
+from trueup.sandbox.xero_where import compile_where
 
 
 def document(reference: str = "TU2611-7", **changes: object) -> Document:
@@ -108,7 +109,12 @@ def test_validation_errors_are_read_from_either_shape() -> None:
 
 
 def test_where_strings_are_quoted_as_xero_reads_them() -> None:
-    assert xero_string('TU"1\\') == '"TU\\"1\\\\"'
+    """A quote doubled, a backslash as it is: a backslash escape is Xero's syntax error."""
+    value = 'TU"1\\ & <2>'
+    assert xero_string(value) == '"TU""1\\ & <2>"'
+    matches = compile_where(f"CreditNoteNumber=={xero_string(value)}", "CreditNote")
+    assert matches({"CreditNoteNumber": value})
+    assert not matches({"CreditNoteNumber": 'TU"1\\\\ & <2>'})
 
 
 def test_a_quantity_xero_would_round_goes_as_one_times_the_amount() -> None:

@@ -426,8 +426,10 @@ class XeroClient(ApiClient):
 
 
 def xero_string(value: str) -> str:
-    """A string literal for a Xero `where` filter (double quotes, backslash-escaped)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A string literal for a Xero `where` filter: in double quotes, a quote doubled. Xero reads
+    no backslash escape (`"PO \\"7\\""` is its QueryParseException; sandbox/xero_where.py has
+    the evidence)."""
+    return '"' + value.replace('"', '""') + '"'
 
 
 def _frees_up(response: httpx.Response) -> str:
