@@ -78,7 +78,7 @@ def test_bad_usage_exits_2(env):
 
 def test_faults_need_the_sandbox(env):
     result = invoke("sync", "--faults", "500=0.1")
-    assert result.exit_code == 1 and "--sandbox" in result.stderr
+    assert result.exit_code == 2 and "--sandbox" in result.stderr  # bad usage, said at parsing
 
 
 def test_help_teaches(env):
