@@ -11,6 +11,7 @@ from test_post import (
     approvable,
     bill_otherwise,
     open_batch,
+    post_approved,
     posting_workbench,
     press,
     put_cursor,
@@ -176,3 +177,31 @@ async def test_the_journal_of_a_recurring_true_up_says_what_the_month_posted(
             assert f"{abs(document.amount):,.2f}" in said
             await press(pilot, "escape")
     assert Decimal(0) not in {ledger_of(workbench)[c].posted_total for c in ids}
+
+
+async def test_a_posted_client_who_left_the_batch_is_named_not_passed_over(workbench, destination):
+    """A client posted, then its Pax8 company unmapped: the batch built again has no row for it
+    and `trueup month` has it billing 0 against what was posted (-4,850.54 to adjust). The
+    summary counted it in "2 posted" with one row reading posted, and P said "Every posted
+    month bills as posted: nothing to adjust"."""
+    batch, clean = approvable(workbench)
+    ids = [i.client_id for i in clean[:2]]
+    assert workbench.batches.approve(batch.batch_id, ids).approved
+    await post_approved(workbench, batch.batch_id)
+    company = next(r for r in workbench.mappings.company_rows() if r.client_id == ids[0])
+    workbench.mappings.unmap_company(company.company_id)
+    left = ledger_of(workbench)[ids[0]]
+    assert (left.state, left.total, left.difference) == ("posted", 0, -left.posted_total)
+    app = make_app(workbench)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_batch(pilot)
+        await press(pilot, "b")
+        assert ids[0] not in {r.client_id for r in screen.table.rows}
+        void = f"`trueup void {MONTH} --to halo-invoice --client {ids[0]}` voids one"
+        said = f"1 posted client(s) not in this batch bill nothing now: `trueup month {MONTH}`"
+        assert f"{said} names them, {void}" in " ".join(summary(screen).split())
+        await press(pilot, "P")
+        assert app.screen is screen
+        message = list(app._notifications)[-1].message
+        assert "Every posted month bills as posted" not in message
+        assert message.startswith("Nothing to adjust here; 1 posted client(s) not in this batch")

@@ -413,6 +413,8 @@ class BatchScreen(ApprovingScreen):
                 f"\n{len(differing)} posted bill differently now: P posts adjustments",
                 style=DIFFERS_STYLE,
             )
+        if self.left_batch():
+            summary.append(f"\n{self.left_batch_text(batch.month)}", style=DIFFERS_STYLE)
         return summary
 
     def worker_failed(self, worker: Worker[object]) -> None:

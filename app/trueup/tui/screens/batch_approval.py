@@ -277,6 +277,24 @@ class ApprovingScreen(SearchableTableScreen):
             return []
         return [i for i in self.invoices if approvals.differs(i.client_id, i.total)]
 
+    def left_batch(self) -> list[int]:
+        """The clients whose month is posted and who are not in this batch (their company
+        unmapped since): `trueup month` has them billing 0 now, and no row here to void."""
+        if self.approvals is None:
+            return []
+        shown = {i.client_id for i in self.invoices}
+        return sorted(c for c in self.approvals.posted if c not in shown)
+
+    def left_batch_text(self, month: str) -> str:
+        """Where a client who left the batch is seen and voided."""
+        left = self.left_batch()
+        where = self.approvals.posted_to(left[0])[0] if self.approvals and left else ""
+        return (
+            f"{len(left)} posted client(s) not in this batch bill nothing now: `trueup month "
+            f"{month}` names them, `trueup void {month} --to {where} --client {left[0]}` voids "
+            "one"
+        )
+
     def action_adjust(self) -> None:
         """Post the differences of posted months, from the batch the store would build now."""
         from trueup.tui.screens.post_summary import PostSummaryScreen
@@ -289,6 +307,9 @@ class ApprovingScreen(SearchableTableScreen):
             self.notify("The store changed since this batch: b builds it again, then P.")
             return
         differing = self.differing()
+        if not differing and self.left_batch():  # not "every posted month bills as posted"
+            self.notify(f"Nothing to adjust here; {self.left_batch_text(batch.month)}.", timeout=10)
+            return
         if not differing:
             self.notify("Every posted month bills as posted: nothing to adjust.", timeout=4)
             return
