@@ -227,8 +227,10 @@ def test_the_engine_number_moves_with_the_bytes(db):
         # 18: each line's "unit_price_exact", the price its amount is quantity times.
         # 19: no QTY_SWING on a term line (its quantity is a share of the term); a [[lines]]
         # rule naming a usage product by sku prices it (none in the demo: the number).
-        19,
-        "3a1026e17b6d00c5a22b4622d99ae727f98cec9ea0f939707c535d9e75a1359a",
+        # 20: the seat diff leaves out a Halo line past its end date or its schedule's, and
+        # prices a row of Halo lines alone in their invoice's currency (none in the demo).
+        20,
+        "d7dd16fa9ae903fef2e0c1281a08bbe735e43741ba47f0472d32aba174b53b3a",
     )
 
 

@@ -40,6 +40,7 @@ from trueup.core.diff.reading import (
     Numbers,
     StoredSubscription,
     StoreWide,
+    halo_currency,
     load_diff_store,
 )
 from trueup.core.diff.seats import (
@@ -243,7 +244,7 @@ def _facts_of(
         diff_status=count.status if count else None,
         diff_quantity=count.pax8_qty if count else None,
         halo_currency=(
-            _halo_currency(
+            halo_currency(
                 symbols.get((client_id, lines[0].invoice_id)), store.currency_of(client_id)
             )
             if lines
@@ -334,35 +335,11 @@ def _manual_lines(
                     or f"Halo line {line.line_id}",
                     quantity=quantity,
                     unit_price=ZERO if line.unit_price is None else line.unit_price,
-                    currency=_halo_currency(currency, store.currency_of(client_id)),
+                    currency=halo_currency(currency, store.currency_of(client_id)),
                     item_missing=item_id is not None and item_id not in items,
                 )
             )
     return found
-
-
-# Halo names a recurring invoice's currency by its symbol.
-_SYMBOLS = {
-    "US$": "USD",
-    "CA$": "CAD",
-    "C$": "CAD",
-    "A$": "AUD",
-    "NZ$": "NZD",
-    "€": "EUR",
-    "£": "GBP",
-}
-
-
-def _halo_currency(symbol: str | None, client_currency: str) -> str:
-    """The ISO code of a Halo currency: "$" is the client's own when that is a dollar."""
-    text = (symbol or "").strip()
-    if len(text) == 3 and text.isalpha():
-        return text.upper()
-    if text in _SYMBOLS:
-        return _SYMBOLS[text]
-    if text == "$" and not client_currency.endswith("D"):
-        return "USD"
-    return client_currency
 
 
 def _cost_items(
