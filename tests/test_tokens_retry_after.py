@@ -56,8 +56,8 @@ def test_an_absurd_retry_after_is_read_at_once() -> None:
     # 1e99999999 seconds was made an int of a hundred million digits: minutes of CPU per answer.
     script = (
         "import httpx\n"
-        "from trueup.core.sources.http import _retry_after\n"
-        "print(_retry_after(httpx.Response(429, headers={'Retry-After': '1e99999999'})))\n"
+        "from trueup.core.sources.http import retry_after\n"
+        "print(retry_after(httpx.Response(429, headers={'Retry-After': '1e99999999'})))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
