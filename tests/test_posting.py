@@ -387,13 +387,14 @@ def test_qbo_needs_customer_and_item_mappings(db, batch):
 
 def test_a_books_target_the_last_refresh_no_longer_listed_blocks_the_client(db, batch):
     """A customer deleted or merged in QuickBooks (a contact in Xero) since it was mapped: the
-    mapping stood and the document went to an id the books no longer have (or, after another
-    company's lists were read, another's)."""
+    mapping stood and the document went to an id the books no longer have."""
     kept, gone = approved(db, batch).approved[:2]
     now, by = datetime.now(UTC), "test"
     with db.write() as conn:
         conn.execute(m.table_of(m.QboCustomer).insert().values(id="t-5", name="Kept", raw="{}"))
         conn.execute(m.table_of(m.XeroContact).insert().values(id="c-5", name="Kept", raw="{}"))
+        # An item of the gone customer's id: each list's ids are its own.
+        conn.execute(m.table_of(m.QboItem).insert().values(id="t-9", name="Seats", raw="{}"))
         for client, customer, contact in ((kept, "t-5", "c-5"), (gone, "t-9", "c-9")):
             conn.execute(
                 m.table_of(m.QboCustomerMapping)

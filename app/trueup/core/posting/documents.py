@@ -67,8 +67,9 @@ class HaloCatalog:
     halo_clients: frozenset[int] | None = None
     # The ids the books' last refresh listed (None: never read): a mapping to one gone since
     # (deleted or merged there) would be refused at the books, or worse, name another's.
-    qbo_listed: frozenset[str] | None = None  # QuickBooks customers and items
-    xero_listed: frozenset[str] | None = None  # Xero contacts
+    # (list, id): a customer and an item may share an id ("5"), each of its own list.
+    qbo_listed: frozenset[tuple[str, str]] | None = None  # QuickBooks customers and items
+    xero_listed: frozenset[tuple[str, str]] | None = None  # Xero contacts
     # The QuickBooks company the lists and their mappings are of, and the one a post reaches
     # (the configured one), when each is known (store/books_company.py).
     qbo_realms: tuple[str | None, str | None] = (None, None)
@@ -519,10 +520,10 @@ OWN_TAX = {
 }
 
 
-def _listed(conn: Connection, *tables: type[SQLModel]) -> frozenset[str] | None:
-    """The ids of these lists as the last refresh stored them; None when none was read."""
+def _listed(conn: Connection, *tables: type[SQLModel]) -> frozenset[tuple[str, str]] | None:
+    """(list, id) of these lists as the last refresh stored them; None when none was read."""
     ids = frozenset(
-        str(row_id)
+        (m.table_of(table).name, str(row_id))
         for table in tables
         for row_id in conn.exec_driver_sql(f"SELECT id FROM {m.table_of(table)}").scalars()
     )
@@ -537,10 +538,11 @@ def _gone_from_books(document: Document, destination: str, catalog: HaloCatalog)
         return []
     name, books = ("QuickBooks", "qbo") if qbo else ("Xero", "xero")
     who = document.qbo_customer_id if qbo else document.xero_contact_id
-    gone = [f"{name} {'customer' if qbo else 'contact'} {who}"] if who and who not in listed else []
+    table, noun = ("qbo_customer", "customer") if qbo else ("xero_contact", "contact")
+    gone = [f"{name} {noun} {who}"] if who and (table, who) not in listed else []
     if qbo:
         items = {line.qbo_item_id for line in document.lines if line.qbo_item_id}
-        gone += [f"QuickBooks item {item}" for item in sorted(items - listed)]
+        gone += [f"QuickBooks item {i}" for i in sorted(items) if ("qbo_item", i) not in listed]
     if not gone:
         return []
     return [
